@@ -1,0 +1,150 @@
+/**
+ * The demo dashboard: hls.js + edgeplay, with live charts (uPlot) of buffer, bitrate, throughput and
+ * the shaped link, the view's QoE summary as edgeplay computes it, and the event stream.
+ */
+import Hls from 'hls.js';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { createEdgeplay, type TelemetryEvent, type QoeSummary } from '../src/index.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const video = $<HTMLVideoElement>('video');
+const params = new URLSearchParams(location.search);
+
+interface Config { controller: string; live: boolean }
+const config = (await (await fetch('/api/config')).json()) as Config;
+
+const CHANNELS: Record<string, { url: string; contentId: string; label: string }> = {
+  vod: { url: '/streams/vod/master.m3u8', contentId: 'edgeplay-vod-1', label: 'VOD: scenes (192 s, 6 rungs)' },
+};
+if (config.live) CHANNELS.live = { url: '/streams/live/master.m3u8', contentId: 'edgeplay-live-1', label: 'Live: test card (3 rungs)' };
+
+const chanSel = $<HTMLSelectElement>('channel');
+for (const [id, c] of Object.entries(CHANNELS)) chanSel.add(new Option(c.label, id));
+chanSel.value = params.get('channel') ?? 'vod';
+const traceSel = $<HTMLSelectElement>('trace');
+traceSel.add(new Option('unshaped (loopback)', ''));
+const traces = (await (await fetch('/api/traces')).json()) as Array<{ name: string; source: string }>;
+for (const t of traces) traceSel.add(new Option(`${t.name} (${t.source})`, t.name));
+traceSel.value = params.get('trace') ?? 'varying';
+
+const ep = createEdgeplay({
+  endpoint: `${config.controller}/v1/telemetry`,
+  consent: $<HTMLInputElement>('consent').checked ? 'granted' : 'pending',
+  heartbeatMs: 5000,
+  debug: true,
+});
+$<HTMLInputElement>('consent').onchange = (e) => ep.setConsent((e.target as HTMLInputElement).checked ? 'granted' : 'denied');
+
+let shapedSession: string | null = null;
+const srcFor = (ch: string) => {
+  const c = CHANNELS[ch];
+  const t = traceSel.value;
+  return t ? `${c.url}?trace=${encodeURIComponent(t)}` : c.url;
+};
+
+const hls = new Hls(ep.hlsConfig({ maxBufferLength: 30, backBufferLength: 30 }, CHANNELS[chanSel.value].contentId));
+hls.on(Hls.Events.MANIFEST_LOADED, (_e, d) => {
+  const h = (d.networkDetails as XMLHttpRequest | undefined)?.getResponseHeader?.('x-edgeplay-session');
+  shapedSession = h ?? null;
+});
+ep.attach(hls, video, { channel: chanSel.value, contentId: CHANNELS[chanSel.value].contentId });
+hls.loadSource(srcFor(chanSel.value));
+hls.attachMedia(video);
+video.play().catch(() => undefined);
+
+chanSel.onchange = () => {
+  ep.switchChannel(chanSel.value, { src: srcFor(chanSel.value), contentId: CHANNELS[chanSel.value].contentId, autoplay: true });
+  resetCharts();
+};
+traceSel.onchange = () => {
+  ep.switchChannel(chanSel.value, { src: srcFor(chanSel.value), contentId: CHANNELS[chanSel.value].contentId, autoplay: true });
+  resetCharts();
+};
+$<HTMLButtonElement>('btn-reload').onclick = () => traceSel.onchange?.(new Event('change'));
+$<HTMLButtonElement>('btn-chat').onclick = () => ep.recordInteraction('chat');
+$<HTMLButtonElement>('btn-like').onclick = () => ep.recordInteraction('like');
+
+// ---- charts ----
+const WINDOW_S = 120;
+let t0 = performance.now();
+let xs: number[] = [], buf: number[] = [], br: (number | null)[] = [], thr: (number | null)[] = [], bw: (number | null)[] = [], link: (number | null)[] = [];
+const opts = (title: string, series: uPlot.Series[]): uPlot.Options => ({
+  title, width: 560, height: 220, scales: { x: { time: false } }, axes: [{ label: 's' }, {}], series: [{}, ...series],
+});
+const bufPlot = new uPlot(opts('buffer (s)', [{ label: 'buffer', stroke: '#2563eb', width: 2 }]), [xs, buf], $('chart-buffer'));
+const ratePlot = new uPlot(opts('kbps', [
+  { label: 'bitrate', stroke: '#16a34a', width: 2 },
+  { label: 'fragment throughput', stroke: '#f59e0b' },
+  { label: 'hls.js estimate', stroke: '#7c3aed' },
+  { label: 'link (trace)', stroke: '#9ca3af', dash: [4, 4] },
+]), [xs, br, thr, bw, link], $('chart-rate'));
+function resetCharts() {
+  t0 = performance.now();
+  xs = []; buf = []; br = []; thr = []; bw = []; link = [];
+}
+const fit = () => {
+  const w = Math.max(300, ($('chart-buffer').parentElement!.clientWidth - 30) / 2);
+  bufPlot.setSize({ width: w, height: 220 });
+  ratePlot.setSize({ width: w, height: 220 });
+};
+addEventListener('resize', fit);
+fit();
+
+const kb = (x: number | null | undefined) => (x == null ? null : Math.round(x / 1000));
+let linkMbps: number | null = null;
+setInterval(async () => {
+  if (!shapedSession) return (linkMbps = null);
+  try {
+    const r = await fetch(`/api/sessions/${shapedSession}`);
+    if (r.ok) linkMbps = ((await r.json()) as { link_mbps: number }).link_mbps;
+  } catch { /* dev server gone */ }
+}, 1000);
+
+setInterval(() => {
+  const view = ep.currentView;
+  if (!view) return;
+  const s = view.sample();
+  const x = (performance.now() - t0) / 1000;
+  xs.push(x); buf.push(s.buffer_s); br.push(kb(s.bitrate)); thr.push(kb(s.throughput)); bw.push(kb(s.bw_estimate)); link.push(linkMbps == null ? null : linkMbps * 1000);
+  while (xs.length && xs[0] < x - WINDOW_S) { xs.shift(); buf.shift(); br.shift(); thr.shift(); bw.shift(); link.shift(); }
+  bufPlot.setData([xs, buf]);
+  ratePlot.setData([xs, br, thr, bw, link]);
+  renderQoe(view.summary());
+  renderDelivery();
+  $('status').textContent = `viewer ${ep.viewerId.slice(0, 8)} · session ${ep.sessionId.slice(0, 8)} · view ${view.id.slice(0, 8)} · level ${hls.currentLevel} · ${shapedSession ? `shaped session ${shapedSession}` : 'unshaped'}`;
+}, 500);
+
+function rows(el: HTMLTableElement, data: Array<[string, string | number | null]>) {
+  el.innerHTML = data.map(([k, v]) => `<tr><td>${k}</td><td>${v ?? '—'}</td></tr>`).join('');
+}
+const f1 = (x: number | null) => (x == null ? null : x.toFixed(1));
+function renderQoe(q: QoeSummary) {
+  rows($('qoe'), [
+    ['state', q.state], ['startup (ms)', q.startup_ms], ['view time (s)', f1(q.view_ms / 1000)], ['playing time (s)', f1(q.play_ms / 1000)],
+    ['rebuffers', q.rebuffer_count], ['rebuffer time (s)', f1(q.rebuffer_ms / 1000)], ['rebuffer ratio (% of time)', f1(q.rebuffer_ratio_pct)],
+    ['rebuffers per 100 s', f1(q.rebuffer_per_100s)], ['avg bitrate (kbps)', kb(q.bitrate_avg_bps)], ['switches up / down', `${q.switch_up} / ${q.switch_down}`],
+    ['live latency (s)', f1(q.latency_last_s)], ['dropped / total frames', `${q.dropped_frames} / ${q.total_frames}`],
+    ['errors fatal / other', `${q.errors_fatal} / ${q.errors_nonfatal}`], ['interactions', JSON.stringify(q.interactions)],
+    ['channel switch latency (ms)', q.channel_switch_latency_ms], ['channel switches (visit)', ep.channelSwitchCount],
+  ]);
+}
+function renderDelivery() {
+  const s = ep.stats;
+  rows($('delivery'), [
+    ['events recorded', s.recorded], ['batches sealed', s.sealed], ['delivered', s.delivered], ['server duplicates', s.duplicates],
+    ['pending in outbox', s.pending], ['failed attempts', s.failures], ['beacons', s.beacons], ['durable (IndexedDB)', String(s.durable)],
+  ]);
+}
+
+const list = $('events');
+ep.on('event', (e: TelemetryEvent) => {
+  if (e.type === 'heartbeat') return;
+  const li = document.createElement('li');
+  li.textContent = `${new Date(e.t).toISOString().slice(11, 23)} #${e.seq} ${e.type} ${e.data ? JSON.stringify(e.data) : ''}`;
+  if (e.type === 'rebuffer_start') li.className = 'stall';
+  list.prepend(li);
+  while (list.children.length > 200) list.lastChild?.remove();
+});
+
+Object.assign(window, { hls, ep });

@@ -1,0 +1,287 @@
+/**
+ * The demo: `npm start`.
+ *
+ *   http://127.0.0.1:8080/            player dashboard (hls.js + edgeplay)
+ *   /streams/vod/master.m3u8          the on-demand ladder (generated once by the bundled ffmpeg)
+ *   /streams/live/master.m3u8         the live ladder, encoded in real time (sliding playlist)
+ *   ?trace=NAME                       on a playlist: shape this session's downloads by a throughput
+ *                                     trace (built-in: fast, 3g, 4g, varying, stall; or any file of
+ *                                     $EDGEPLAY_DATA/abr/traces/{test,train}, or of --traces DIR)
+ *   /api/traces, /api/sessions/:id    trace list, and what a shaped session's link does now
+ *
+ * It also starts the edge controller (src/server) on :8081 with its SQLite store under ./data.
+ * Options: --port N, --controller-port N, --no-live, --traces DIR, --data DIR.
+ */
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, normalize, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { BUILTIN_TRACES, parseTrace, traceMeanMbps, type Trace } from '../src/core/trace.js';
+import { randomId } from '../src/core/ids.js';
+import { startServer, type RunningServer } from '../src/server/main.js';
+import { cacheDir, ensureVod, startLive, type LiveStream } from './streams.js';
+import { ShapedLink } from './shaper.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.m4s': 'video/iso.segment',
+  '.mp4': 'video/mp4',
+  '.map': 'application/json',
+  '.csv': 'text/csv',
+  '.png': 'image/png',
+};
+
+export interface DemoServerOptions {
+  port?: number;
+  controllerPort?: number;
+  /** start the edge controller in-process (default true) */
+  controller?: boolean;
+  live?: boolean;
+  dataDir?: string;
+  tracesDirs?: string[];
+  /** test-only routes under /__harness (stop/start the controller, read the store) */
+  harness?: boolean;
+  log?: (s: string) => void;
+}
+
+export interface DemoServer {
+  url: string;
+  port: number;
+  controller: RunningServer | null;
+  controllerUrl: string;
+  live: LiveStream | null;
+  close(): Promise<void>;
+}
+
+function dataRoot(): string {
+  return resolve(process.env.EDGEPLAY_DATA ?? join(ROOT, '..', 'shared', 'data'));
+}
+
+export function loadTrace(name: string, extraDirs: string[] = []): Trace | null {
+  if (BUILTIN_TRACES[name]) return BUILTIN_TRACES[name];
+  if (!/^[\w.\-]+$/.test(name)) return null;
+  const dirs = [...extraDirs, join(dataRoot(), 'abr', 'traces', 'test'), join(dataRoot(), 'abr', 'traces', 'train')];
+  for (const d of dirs) {
+    const f = join(d, name);
+    if (existsSync(f) && statSync(f).isFile()) return parseTrace(readFileSync(f, 'utf8'), name);
+  }
+  return null;
+}
+
+function listTraces(extraDirs: string[]): Array<{ name: string; source: string; mean_mbps: number }> {
+  const out = Object.values(BUILTIN_TRACES).map((t) => ({ name: t.name, source: 'builtin', mean_mbps: +traceMeanMbps(t).toFixed(3) }));
+  for (const [d, source] of [...extraDirs.map((d) => [d, d] as const), [join(dataRoot(), 'abr', 'traces', 'test'), 'pensieve-test'] as const]) {
+    if (!existsSync(d)) continue;
+    for (const f of readdirSync(d).sort().slice(0, 400)) out.push({ name: f, source, mean_mbps: NaN });
+  }
+  return out;
+}
+
+/** Append shaping parameters to every URI of a playlist (variant URIs, segment URIs, URI="..." attributes). */
+export function rewritePlaylist(text: string, params: string): string {
+  const add = (u: string) => (/^[a-z]+:/i.test(u) ? u : u + (u.includes('?') ? '&' : '?') + params);
+  return text
+    .split('\n')
+    .map((line) => {
+      const l = line.trim();
+      if (!l) return line;
+      if (l.startsWith('#')) return line.replace(/URI="([^"]+)"/g, (_, u: string) => `URI="${add(u)}"`);
+      return add(l);
+    })
+    .join('\n');
+}
+
+async function buildBundles(log: (s: string) => void): Promise<string> {
+  const out = join(cacheDir(), 'demo-build');
+  const t0 = Date.now();
+  await build({
+    entryPoints: { app: join(ROOT, 'demo', 'app.ts') },
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    sourcemap: true,
+    outdir: out,
+    logLevel: 'silent',
+  });
+  log(`[demo] bundled the dashboard in ${Date.now() - t0} ms`);
+  return out;
+}
+
+export async function startDemoServer(opts: DemoServerOptions = {}): Promise<DemoServer> {
+  const log = opts.log ?? console.log;
+  const vodDir = await ensureVod(log);
+  const bundleDir = await buildBundles(log);
+  const live = opts.live === false ? null : startLive(log);
+  const tracesDirs = opts.tracesDirs ?? [];
+  const links = new Map<string, ShapedLink>();
+  const gc = setInterval(() => {
+    for (const [id, l] of links) if (Date.now() - l.lastUsed > 10 * 60 * 1000) links.delete(id);
+  }, 60000);
+
+  let controller: RunningServer | null = null;
+  const controllerPort = opts.controllerPort ?? Number(process.env.EDGEPLAY_CONTROLLER_PORT ?? 8081);
+  const dataDir = opts.dataDir ?? join(ROOT, 'data');
+  let sharedStore: RunningServer['store'] | undefined;
+  const startController = async () => {
+    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore });
+    sharedStore = controller.store;
+    return controller;
+  };
+  if (opts.controller !== false) await startController();
+  const controllerUrl = `http://127.0.0.1:${controller ? (controller as RunningServer).port : controllerPort}`;
+
+  const send = (res: ServerResponse, code: number, body: string | Buffer, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}) => {
+    res.writeHead(code, { 'content-type': type, 'access-control-allow-origin': '*', 'cache-control': 'no-store', ...extra });
+    res.end(body);
+  };
+  const json = (res: ServerResponse, code: number, body: unknown) => send(res, code, JSON.stringify(body), 'application/json');
+
+  const serveStatic = (res: ServerResponse, base: string, rel: string) => {
+    const file = normalize(join(base, rel));
+    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) return send(res, 404, `not found: ${rel}`);
+    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'access-control-allow-origin': '*', 'cache-control': 'no-cache' });
+    createReadStream(file).pipe(res);
+  };
+
+  const serveStream = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const [, , kind, ...rest] = url.pathname.split('/'); // /streams/<vod|live>/...
+    const base = kind === 'vod' ? vodDir : kind === 'live' && live ? live.dir : null;
+    if (!base) return send(res, 404, `no stream ${kind}`);
+    const rel = rest.join('/');
+    const file = normalize(join(base, rel));
+    if (!file.startsWith(base) || !existsSync(file)) return send(res, 404, `not found: ${rel}`);
+    const traceName = url.searchParams.get('trace');
+    let sess = url.searchParams.get('sess');
+    let link: ShapedLink | undefined;
+    if (traceName) {
+      const trace = loadTrace(traceName, tracesDirs);
+      if (!trace) return send(res, 400, `unknown trace "${traceName}" (see /api/traces)`);
+      if (!sess || !/^[\w-]{4,64}$/.test(sess)) sess = randomId(12);
+      link = links.get(sess);
+      if (!link || link.trace.name !== trace.name) {
+        const rtt = Number(url.searchParams.get('rtt') ?? 80);
+        link = new ShapedLink(trace, Number.isFinite(rtt) && rtt >= 0 && rtt <= 2000 ? rtt : 80);
+        links.set(sess, link);
+      }
+    }
+    let body: Buffer;
+    try {
+      body = readFileSync(file);
+    } catch {
+      return send(res, 404, `gone: ${rel}`); // live segment deleted between check and read
+    }
+    const ext = extname(file);
+    const headers: Record<string, string> = {
+      'content-type': MIME[ext] ?? 'application/octet-stream',
+      'access-control-allow-origin': '*',
+      'access-control-expose-headers': 'x-edgeplay-session',
+      'cache-control': ext === '.m3u8' && kind === 'live' ? 'no-cache' : 'max-age=60',
+    };
+    if (ext === '.m3u8') {
+      let text = body.toString('utf8');
+      if (traceName && sess) {
+        const p = new URLSearchParams({ trace: traceName, sess });
+        if (url.searchParams.get('rtt')) p.set('rtt', url.searchParams.get('rtt')!);
+        text = rewritePlaylist(text, p.toString());
+        headers['x-edgeplay-session'] = sess;
+      }
+      body = Buffer.from(text);
+    }
+    headers['content-length'] = String(body.length);
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') return res.end();
+    if (link && ext !== '.m3u8') await link.send(res, body);
+    else res.end(body);
+  };
+
+  const harness = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const p = url.pathname.replace('/__harness', '');
+    if (p === '/controller/stop' && req.method === 'POST') {
+      if (controller) await controller.close();
+      controller = null;
+      return json(res, 200, { running: false });
+    }
+    if (p === '/controller/start' && req.method === 'POST') {
+      if (!controller) await startController();
+      return json(res, 200, { running: true });
+    }
+    if (p === '/stats') return json(res, 200, sharedStore ? sharedStore.stats() : null);
+    const m = /^\/views\/([\w-]+)\/events$/.exec(p);
+    if (m) return json(res, 200, sharedStore ? sharedStore.viewEvents(m[1]) : []);
+    return send(res, 404, 'no such harness route');
+  };
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (req.method === 'OPTIONS') return send(res, 204, '', 'text/plain', { 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': '*' });
+    (async () => {
+      if (path.startsWith('/streams/')) return serveStream(req, res, url);
+      if (path === '/' || path === '/index.html') return serveStatic(res, join(ROOT, 'demo'), 'index.html');
+      if (path.startsWith('/build/')) return serveStatic(res, bundleDir, path.slice('/build/'.length));
+      if (path.startsWith('/dist/')) return serveStatic(res, join(ROOT, 'dist'), path.slice('/dist/'.length));
+      if (path === '/api/traces') return json(res, 200, listTraces(tracesDirs));
+      if (path === '/api/config') return json(res, 200, { controller: controllerUrl, live: !!live });
+      const sm = /^\/api\/sessions\/([\w-]+)$/.exec(path);
+      if (sm) {
+        const l = links.get(sm[1]);
+        return l ? json(res, 200, { trace: l.trace.name, link_mbps: l.nowMbps(), bytes: l.bytesSent }) : json(res, 404, { error: 'no such session' });
+      }
+      if (path.startsWith('/__harness/') && opts.harness) return harness(req, res, url);
+      if (/^\/[\w-]+\.(html|css)$/.test(path)) return serveStatic(res, join(ROOT, 'demo'), path.slice(1));
+      return send(res, 404, `not found: ${path}`);
+    })().catch((e) => {
+      log(`[demo] ${req.method} ${path} failed: ${e?.stack ?? e}`);
+      if (!res.headersSent) send(res, 500, 'internal error');
+      else res.destroy();
+    });
+  });
+  const port = await new Promise<number>((res, rej) => {
+    server.once('error', rej);
+    server.listen(opts.port ?? Number(process.env.EDGEPLAY_DEMO_PORT ?? 8080), '127.0.0.1', () => res((server.address() as { port: number }).port));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    get controller() {
+      return controller;
+    },
+    controllerUrl,
+    live,
+    async close() {
+      clearInterval(gc);
+      live?.stop();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      if (controller) await controller.close();
+      sharedStore?.close();
+    },
+  };
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const s = await startDemoServer({
+    port: arg('port') ? Number(arg('port')) : undefined,
+    controllerPort: arg('controller-port') ? Number(arg('controller-port')) : undefined,
+    live: !process.argv.includes('--no-live'),
+    dataDir: arg('data'),
+    tracesDirs: arg('traces') ? [resolve(arg('traces')!)] : [],
+  });
+  console.log(`[demo] dashboard:   ${s.url}/`);
+  console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${arg('data') ?? 'data/'})`);
+  const stop = () => s.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,110 @@
+/**
+ * Wire protocol between the SDK and the edge controller: telemetry batches.
+ * Plain types plus the JSON schema the server validates with (fastify/ajv). No DOM, no Node.
+ */
+import { ID_PATTERN } from './ids.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Every event type the SDK emits. */
+export const EVENT_TYPES = [
+  'viewstart', // data: content_id, channel, url, live, sdk, hls
+  'play', // the player asked to play (user or autoplay)
+  'startup', // first frame: startup_ms (play request or load -> first frame), ttff_ms (load -> first frame)
+  'pause',
+  'resume',
+  'rebuffer_start', // data: playhead
+  'rebuffer_end', // data: duration_ms
+  'seek_start', // data: from
+  'seek_end', // data: to, latency_ms
+  'bitrate', // data: bitrate (bps of the level now playing), prev_bitrate, level, width, height
+  'heartbeat', // data: playhead, buffer_s, bitrate, bw_estimate, latency_s, dropped, frames
+  'error', // data: fatal, type, details
+  'interaction', // data: kind (chat | like | ...)
+  'channel_switch', // data: from, to, latency_ms, switch_index (switches so far in this visit)
+  'ended',
+  'viewend', // data: reason
+  'custom',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export type EventValue = string | number | boolean | null;
+export type EventData = Record<string, EventValue>;
+
+export interface TelemetryEvent {
+  /** view id */
+  view_id: string;
+  /** per-view sequence number, 0, 1, 2, ... (the server can see gaps) */
+  seq: number;
+  /** epoch milliseconds */
+  t: number;
+  type: EventType;
+  data?: EventData;
+}
+
+export interface TelemetryBatch {
+  v: typeof PROTOCOL_VERSION;
+  /** idempotency key: a batch is stored once however often it is sent */
+  batch_id: string;
+  viewer_id: string;
+  session_id: string;
+  /** epoch ms when the batch was sealed */
+  sealed_at: number;
+  events: TelemetryEvent[];
+}
+
+export interface TelemetryAck {
+  batch_id: string;
+  accepted: number;
+  duplicate: boolean;
+}
+
+export const LIMITS = {
+  maxEventsPerBatch: 500,
+  /** request body limit on the server; the SDK seals batches well below it (keepalive allows 64 KiB) */
+  maxBodyBytes: 256 * 1024,
+  maxDataKeys: 32,
+  maxStringLength: 512,
+} as const;
+
+const idSchema = { type: 'string', pattern: ID_PATTERN } as const;
+
+/** JSON schema (draft-07, as ajv in fastify uses it) of a telemetry batch. */
+export const telemetryBatchSchema = {
+  $id: 'edgeplay/telemetry-batch',
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'batch_id', 'viewer_id', 'session_id', 'sealed_at', 'events'],
+  properties: {
+    v: { const: PROTOCOL_VERSION },
+    batch_id: idSchema,
+    viewer_id: idSchema,
+    session_id: idSchema,
+    sealed_at: { type: 'number', minimum: 0, maximum: 1e14 },
+    events: {
+      type: 'array',
+      minItems: 1,
+      maxItems: LIMITS.maxEventsPerBatch,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['view_id', 'seq', 't', 'type'],
+        properties: {
+          view_id: idSchema,
+          seq: { type: 'integer', minimum: 0, maximum: 1e9 },
+          t: { type: 'number', minimum: 0, maximum: 1e14 },
+          type: { type: 'string', enum: [...EVENT_TYPES] },
+          data: {
+            type: 'object',
+            maxProperties: LIMITS.maxDataKeys,
+            propertyNames: { pattern: '^[a-z][a-z0-9_]{0,31}$' },
+            additionalProperties: {
+              type: ['string', 'number', 'boolean', 'null'],
+              maxLength: LIMITS.maxStringLength,
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;

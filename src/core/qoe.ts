@@ -1,0 +1,304 @@
+/**
+ * QoE of one view, computed from its event stream. The same code runs in the browser (live dashboard,
+ * `view.summary()`) and on the server (`GET /v1/views/:id`), so both always agree.
+ *
+ * Definitions:
+ * - startup_ms: later of (view start, first play request) -> first frame; ttff_ms: view start -> first frame.
+ * - rebuffer_count / rebuffer_ms: stalls after the first frame (waiting -> playing, seeks excluded).
+ * - view_ms: view start -> last event (the session time of the LTS paper).
+ * - rebuffer_ratio_pct: rebuffer time per 100 s of view time; rebuffer_per_100s: stalls per 100 s (LTS).
+ * - bitrate_avg_bps: time-weighted average bitrate over the time spent playing.
+ * - switches up/down and their mean magnitude (|delta bitrate| in bps).
+ */
+import type { EventData, TelemetryEvent } from './protocol.js';
+
+export type PlayState = 'starting' | 'playing' | 'paused' | 'rebuffering' | 'seeking' | 'ended';
+
+export interface QoeSummary {
+  view_id: string;
+  content_id: string | null;
+  channel: string | null;
+  live: boolean;
+  events: number;
+  started_at: number | null;
+  view_ms: number;
+  play_ms: number;
+  startup_ms: number | null;
+  ttff_ms: number | null;
+  exited_before_start: boolean;
+  rebuffer_count: number;
+  rebuffer_ms: number;
+  rebuffer_ratio_pct: number;
+  rebuffer_per_100s: number;
+  bitrate_avg_bps: number | null;
+  bitrate_last_bps: number | null;
+  switch_count: number;
+  switch_up: number;
+  switch_down: number;
+  switch_magnitude_mean_bps: number;
+  latency_avg_s: number | null;
+  latency_last_s: number | null;
+  dropped_frames: number;
+  total_frames: number;
+  errors_fatal: number;
+  errors_nonfatal: number;
+  seek_count: number;
+  seek_latency_mean_ms: number | null;
+  interactions: Record<string, number>;
+  channel_switch_latency_ms: number | null;
+  ended: boolean;
+  state: PlayState;
+}
+
+const num = (d: EventData | undefined, k: string): number | null => {
+  const v = d?.[k];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+};
+const str = (d: EventData | undefined, k: string): string | null => {
+  const v = d?.[k];
+  return typeof v === 'string' ? v : null;
+};
+
+export class QoeAccumulator {
+  private viewId = '';
+  private contentId: string | null = null;
+  private channel: string | null = null;
+  private live = false;
+  private n = 0;
+  private start: number | null = null;
+  private last: number | null = null;
+  private state: PlayState = 'starting';
+  private stateSince = 0;
+  private beforeSeek: PlayState = 'playing';
+  private playMs = 0;
+  private bitrate: number | null = null;
+  private bitrateMs = 0;
+  private bitrateWeightMs = 0;
+  private startup: number | null = null;
+  private ttff: number | null = null;
+  private rebufCount = 0;
+  private rebufMs = 0;
+  private rebufOpenAt: number | null = null;
+  private up = 0;
+  private down = 0;
+  private magSum = 0;
+  private latSum = 0;
+  private latN = 0;
+  private latLast: number | null = null;
+  private dropped = 0;
+  private frames = 0;
+  private fatal = 0;
+  private nonfatal = 0;
+  private seeks = 0;
+  private seekLatSum = 0;
+  private seekLatN = 0;
+  private interactions: Record<string, number> = {};
+  private chSwitchLatency: number | null = null;
+  private endedFlag = false;
+  private closed = false;
+
+  /** Events must be added in seq order (the server sorts; the SDK emits in order). */
+  add(ev: TelemetryEvent): void {
+    this.n++;
+    if (!this.viewId) this.viewId = ev.view_id;
+    const t = ev.t;
+    if (this.start === null) {
+      this.start = t;
+      this.stateSince = t;
+    }
+    this.advance(t);
+    const d = ev.data;
+    switch (ev.type) {
+      case 'viewstart':
+        this.start = t;
+        this.stateSince = t;
+        this.contentId = str(d, 'content_id');
+        this.channel = str(d, 'channel');
+        this.live = d?.live === true;
+        break;
+      case 'startup':
+        this.startup = num(d, 'startup_ms');
+        this.ttff = num(d, 'ttff_ms');
+        this.enter('playing', t);
+        break;
+      case 'pause':
+        if (this.state === 'rebuffering') this.closeRebuffer(t, null);
+        this.enter('paused', t);
+        break;
+      case 'resume':
+      case 'play':
+        if (this.startup !== null && this.state === 'paused') this.enter('playing', t);
+        break;
+      case 'rebuffer_start':
+        if (this.state !== 'rebuffering') {
+          this.rebufOpenAt = t;
+          this.enter('rebuffering', t);
+        }
+        break;
+      case 'rebuffer_end':
+        this.closeRebuffer(t, num(d, 'duration_ms'));
+        this.enter('playing', t);
+        break;
+      case 'seek_start':
+        if (this.state === 'rebuffering') this.closeRebuffer(t, null);
+        if (this.state !== 'seeking') this.beforeSeek = this.state === 'starting' ? 'starting' : this.state === 'paused' ? 'paused' : 'playing';
+        this.seeks++;
+        this.enter('seeking', t);
+        break;
+      case 'seek_end': {
+        const l = num(d, 'latency_ms');
+        if (l !== null) {
+          this.seekLatSum += l;
+          this.seekLatN++;
+        }
+        if (this.state === 'seeking') this.enter(this.beforeSeek, t);
+        break;
+      }
+      case 'bitrate': {
+        const b = num(d, 'bitrate');
+        const prev = this.bitrate ?? num(d, 'prev_bitrate');
+        if (b !== null) {
+          if (prev !== null && prev !== b) {
+            if (b > prev) this.up++;
+            else this.down++;
+            this.magSum += Math.abs(b - prev);
+          }
+          this.bitrate = b;
+        }
+        break;
+      }
+      case 'heartbeat': {
+        if (d?.live === true) this.live = true;
+        const lat = num(d, 'latency_s');
+        if (lat !== null) {
+          this.latSum += lat;
+          this.latN++;
+          this.latLast = lat;
+        }
+        const dr = num(d, 'dropped');
+        const fr = num(d, 'frames');
+        if (dr !== null) this.dropped = dr;
+        if (fr !== null) this.frames = fr;
+        break;
+      }
+      case 'error':
+        if (d?.fatal === true) this.fatal++;
+        else this.nonfatal++;
+        break;
+      case 'interaction': {
+        const k = str(d, 'kind') ?? 'other';
+        this.interactions[k] = (this.interactions[k] ?? 0) + 1;
+        break;
+      }
+      case 'channel_switch':
+        this.chSwitchLatency = num(d, 'latency_ms');
+        break;
+      case 'ended':
+        this.endedFlag = true;
+        this.enter('ended', t);
+        break;
+      case 'viewend': {
+        this.closed = true;
+        const dr = num(d, 'dropped');
+        const fr = num(d, 'frames');
+        if (dr !== null) this.dropped = dr;
+        if (fr !== null) this.frames = fr;
+        if (this.state === 'rebuffering') this.closeRebuffer(t, null);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private closeRebuffer(t: number, reported: number | null): void {
+    if (this.rebufOpenAt === null && reported === null) return;
+    this.rebufCount++;
+    this.rebufMs += reported ?? t - (this.rebufOpenAt ?? t);
+    this.rebufOpenAt = null;
+  }
+
+  private advance(t: number): void {
+    if (this.last !== null && t < this.last) t = this.last; // clock went backwards: never negative time
+    this.last = t;
+    const dt = t - this.stateSince;
+    if (dt > 0 && this.state === 'playing') {
+      this.playMs += dt;
+      if (this.bitrate !== null) {
+        this.bitrateMs += this.bitrate * dt;
+        this.bitrateWeightMs += dt;
+      }
+    }
+    this.stateSince = t;
+  }
+
+  private enter(s: PlayState, t: number): void {
+    this.stateSince = t;
+    this.state = s;
+  }
+
+  /** Summary as of the last event, or as of `now` (ms) for a live view. */
+  summary(now?: number): QoeSummary {
+    let playMs = this.playMs;
+    let bMs = this.bitrateMs;
+    let bW = this.bitrateWeightMs;
+    let rebufMs = this.rebufMs;
+    let rebufCount = this.rebufCount;
+    const end = Math.max(now ?? this.last ?? 0, this.last ?? 0);
+    const tail = end - this.stateSince;
+    if (tail > 0 && this.state === 'playing') {
+      playMs += tail;
+      if (this.bitrate !== null) {
+        bMs += this.bitrate * tail;
+        bW += tail;
+      }
+    }
+    if (this.state === 'rebuffering' && this.rebufOpenAt !== null) {
+      rebufCount++;
+      rebufMs += end - this.rebufOpenAt;
+    }
+    const viewMs = this.start === null ? 0 : Math.max(0, end - this.start);
+    const switches = this.up + this.down;
+    return {
+      view_id: this.viewId,
+      content_id: this.contentId,
+      channel: this.channel,
+      live: this.live,
+      events: this.n,
+      started_at: this.start,
+      view_ms: viewMs,
+      play_ms: playMs,
+      startup_ms: this.startup,
+      ttff_ms: this.ttff,
+      exited_before_start: this.startup === null && this.closed,
+      rebuffer_count: rebufCount,
+      rebuffer_ms: rebufMs,
+      rebuffer_ratio_pct: viewMs > 0 ? (100 * rebufMs) / viewMs : 0,
+      rebuffer_per_100s: viewMs > 0 ? (rebufCount * 100000) / viewMs : 0,
+      bitrate_avg_bps: bW > 0 ? bMs / bW : this.bitrate,
+      bitrate_last_bps: this.bitrate,
+      switch_count: switches,
+      switch_up: this.up,
+      switch_down: this.down,
+      switch_magnitude_mean_bps: switches > 0 ? this.magSum / switches : 0,
+      latency_avg_s: this.latN > 0 ? this.latSum / this.latN : null,
+      latency_last_s: this.latLast,
+      dropped_frames: this.dropped,
+      total_frames: this.frames,
+      errors_fatal: this.fatal,
+      errors_nonfatal: this.nonfatal,
+      seek_count: this.seeks,
+      seek_latency_mean_ms: this.seekLatN > 0 ? this.seekLatSum / this.seekLatN : null,
+      interactions: { ...this.interactions },
+      channel_switch_latency_ms: this.chSwitchLatency,
+      ended: this.endedFlag,
+      state: this.state,
+    };
+  }
+}
+
+export function summarizeView(events: TelemetryEvent[], now?: number): QoeSummary {
+  const acc = new QoeAccumulator();
+  for (const e of [...events].sort((a, b) => a.seq - b.seq)) acc.add(e);
+  return acc.summary(now);
+}

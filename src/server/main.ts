@@ -1,0 +1,50 @@
+/**
+ * Run the edge controller alone: `npm run server -- [--port 8081] [--host 127.0.0.1] [--data DIR] [--memory]`.
+ * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR.
+ */
+import { join, resolve } from 'node:path';
+import { buildServer } from './app.js';
+import { MemoryTelemetryStore, SqliteTelemetryStore, type TelemetryStore } from './store.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  store: TelemetryStore;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: { port?: number; host?: string; dataDir?: string; memory?: boolean; store?: TelemetryStore; logger?: boolean } = {}): Promise<RunningServer> {
+  const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
+  const store = opts.store ?? (opts.memory ? new MemoryTelemetryStore() : await SqliteTelemetryStore.open(join(dataDir, 'telemetry.sqlite')));
+  const app = await buildServer({ store, logger: opts.logger });
+  const host = opts.host ?? process.env.EDGEPLAY_HOST ?? '127.0.0.1';
+  const address = await app.listen({ port: opts.port ?? Number(process.env.EDGEPLAY_PORT ?? 8081), host });
+  const port = Number(new URL(address).port);
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    store,
+    async close() {
+      await app.close();
+    },
+  };
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const s = await startServer({
+    port: arg('port') ? Number(arg('port')) : undefined,
+    host: arg('host'),
+    dataDir: arg('data'),
+    memory: process.argv.includes('--memory'),
+    logger: true,
+  });
+  console.log(`[edgeplay] controller listening on ${s.url}`);
+  const stop = () => s.close().then(() => { s.store.close(); process.exit(0); });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,288 @@
+/**
+ * Telemetry pipeline: consent gate -> sampling -> batching -> durable outbox -> delivery.
+ *
+ * Delivery guarantees: at-least-once transport + idempotent batch ids on the server = every event
+ * stored exactly once, across offline periods, server outages and page unloads.
+ * - Open batch (memory) is sealed every `flushIntervalMs`, at `maxBatchEvents`, when the page is
+ *   hidden, on `flush()` and on `pagehide`. A sealed batch gets its id and never changes again.
+ * - Sealed batches go to IndexedDB before they are sent, and are removed only after a 2xx ack.
+ * - `fetch` with `keepalive`, retried with exponential backoff and full jitter (Retry-After honoured),
+ *   woken up early by the `online` event.
+ * - On `pagehide`: seal, spill not-yet-durable batches to localStorage synchronously, and `sendBeacon`
+ *   everything outstanding. Beacons carry no ack, so the batches stay in the outbox and the next page
+ *   sends them again; the server answers `duplicate: true` for the ones that arrived.
+ * - A batch the server rejects as malformed (400/413/422) is dropped with a console error instead of
+ *   blocking the queue forever.
+ */
+import { randomId } from '../core/ids.js';
+import { LIMITS, PROTOCOL_VERSION, type TelemetryBatch, type TelemetryEvent } from '../core/protocol.js';
+import { DurableQueue, type StoredBatch } from './queue.js';
+
+export type Consent = 'granted' | 'pending' | 'denied';
+
+export interface PipelineOptions {
+  endpoint: string;
+  viewerId: () => string;
+  sessionId: () => string;
+  consent: Consent;
+  /** 0..1, decided once per viewer id */
+  sampled: boolean;
+  flushIntervalMs?: number;
+  maxBatchEvents?: number;
+  maxBatchBytes?: number;
+  dbName?: string;
+  tabId: string;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** extra request headers (e.g. a session token); sent with fetch, not with beacons */
+  headers?: () => Record<string, string>;
+  debug?: boolean;
+}
+
+export interface PipelineStats {
+  recorded: number;
+  sealed: number;
+  delivered: number;
+  duplicates: number;
+  rejected: number;
+  failures: number;
+  beacons: number;
+  pending: number;
+  durable: boolean;
+}
+
+export class TelemetryPipeline {
+  private opts: Required<Omit<PipelineOptions, 'headers' | 'debug'>> & Pick<PipelineOptions, 'headers' | 'debug'>;
+  private consent: Consent;
+  private held: TelemetryEvent[] = [];
+  private open: TelemetryEvent[] = [];
+  private openBytes = 0;
+  private outbox = new Map<string, StoredBatch & { durable: boolean }>();
+  private queue: Promise<DurableQueue>;
+  private q: DurableQueue | null = null;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private pumping = false;
+  private attempt = 0;
+  private destroyed = false;
+  readonly stats: PipelineStats = { recorded: 0, sealed: 0, delivered: 0, duplicates: 0, rejected: 0, failures: 0, beacons: 0, pending: 0, durable: false };
+
+  constructor(opts: PipelineOptions) {
+    this.opts = {
+      flushIntervalMs: 5000,
+      maxBatchEvents: 100,
+      maxBatchBytes: 48 * 1024,
+      dbName: 'edgeplay',
+      retryBaseMs: 1000,
+      retryMaxMs: 60000,
+      ...opts,
+    };
+    this.consent = opts.consent;
+    this.queue = this.consent === 'granted' ? this.openQueue() : new Promise(() => undefined);
+    if (typeof window !== 'undefined') window.addEventListener('online', this.onOnline);
+  }
+
+  private openQueue(): Promise<DurableQueue> {
+    const p = DurableQueue.open(this.opts.dbName, this.opts.tabId).then(async (q) => {
+      this.q = q;
+      this.stats.durable = q.durable;
+      for (const b of await q.list()) if (!this.outbox.has(b.id)) this.outbox.set(b.id, { ...b, durable: true });
+      this.stats.pending = this.outbox.size;
+      void this.pump();
+      return q;
+    });
+    this.queue = p;
+    return p;
+  }
+
+  setConsent(c: Consent): void {
+    const was = this.consent;
+    this.consent = c;
+    if (c === 'denied') {
+      this.held = [];
+      this.open = [];
+      this.openBytes = 0;
+    } else if (c === 'granted' && was !== 'granted') {
+      void this.openQueue();
+      const held = this.held;
+      this.held = [];
+      for (const e of held) this.append(e);
+    }
+  }
+
+  get consentState(): Consent {
+    return this.consent;
+  }
+
+  record(e: TelemetryEvent): void {
+    if (this.destroyed || this.consent === 'denied' || !this.opts.sampled) return;
+    this.stats.recorded++;
+    if (this.consent === 'pending') {
+      if (this.held.length < 5000) this.held.push(e);
+      return;
+    }
+    this.append(e);
+  }
+
+  private append(e: TelemetryEvent): void {
+    const size = JSON.stringify(e).length + 1;
+    if (this.open.length && this.openBytes + size > this.opts.maxBatchBytes) this.seal();
+    this.open.push(e);
+    this.openBytes += size;
+    if (this.open.length >= Math.min(this.opts.maxBatchEvents, LIMITS.maxEventsPerBatch)) this.seal();
+    else if (!this.flushTimer) this.flushTimer = setTimeout(() => { this.flushTimer = null; this.seal(); void this.pump(); }, this.opts.flushIntervalMs);
+  }
+
+  /** Close the open batch: give it an id, make it durable, queue it for delivery. Returns it (if any). */
+  private seal(): (StoredBatch & { durable: boolean }) | null {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    if (this.open.length === 0 || this.consent !== 'granted') return null;
+    const batch: TelemetryBatch = {
+      v: PROTOCOL_VERSION,
+      batch_id: randomId(),
+      viewer_id: this.opts.viewerId(),
+      session_id: this.opts.sessionId(),
+      sealed_at: Date.now(),
+      events: this.open,
+    };
+    this.open = [];
+    this.openBytes = 0;
+    const stored = { id: batch.batch_id, body: JSON.stringify(batch), created: batch.sealed_at + this.stats.sealed / 1000, events: batch.events.length, durable: false };
+    this.outbox.set(stored.id, stored);
+    this.stats.sealed++;
+    this.stats.pending = this.outbox.size;
+    void this.queue.then((q) => q.put(stored)).then(() => { stored.durable = true; }, (err) => console.warn('[edgeplay] outbox write failed', err));
+    return stored;
+  }
+
+  /** Seal now and try to deliver everything outstanding; resolves when the attempt is over. */
+  async flush(): Promise<void> {
+    this.seal();
+    await this.queue;
+    this.attempt = 0;
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    await this.pump();
+  }
+
+  private onOnline = () => {
+    this.attempt = 0;
+    void this.pump();
+  };
+
+  private async pump(): Promise<void> {
+    if (this.pumping || this.destroyed || this.consent !== 'granted' || !this.q) return;
+    if (this.retryTimer) return; // a retry is scheduled; `flush()`/`online` clear it
+    this.pumping = true;
+    try {
+      const pending = [...this.outbox.values()].sort((a, b) => a.created - b.created);
+      for (const b of pending) {
+        if (this.destroyed || this.consent !== 'granted') return;
+        const outcome = await this.send(b);
+        if (outcome === 'ok' || outcome === 'rejected') {
+          this.outbox.delete(b.id);
+          this.stats.pending = this.outbox.size;
+          await this.q.remove(b.id);
+          this.attempt = 0;
+        } else {
+          this.stats.failures++;
+          this.scheduleRetry(outcome === 'retry' ? undefined : outcome);
+          return;
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private scheduleRetry(retryAfterMs?: number): void {
+    if (this.destroyed) return;
+    this.attempt++;
+    const cap = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(16, this.attempt - 1));
+    const delay = retryAfterMs ?? Math.max(100, Math.random() * cap);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.pump();
+    }, delay);
+  }
+
+  private async send(b: StoredBatch): Promise<'ok' | 'rejected' | 'retry' | number> {
+    try {
+      const res = await fetch(this.opts.endpoint, {
+        method: 'POST',
+        body: b.body,
+        keepalive: b.body.length < 60000,
+        headers: { 'content-type': 'text/plain;charset=UTF-8', ...(this.opts.headers?.() ?? {}) },
+        credentials: 'omit',
+        mode: 'cors',
+      });
+      if (res.ok) {
+        const ack = (await res.json().catch(() => null)) as { duplicate?: boolean } | null;
+        this.stats.delivered++;
+        if (ack?.duplicate) this.stats.duplicates++;
+        return 'ok';
+      }
+      if (res.status === 400 || res.status === 413 || res.status === 422) {
+        this.stats.rejected++;
+        console.error(`[edgeplay] telemetry batch ${b.id} rejected by the server (${res.status}): ${await res.text().catch(() => '')}`);
+        return 'rejected';
+      }
+      const ra = Number(res.headers.get('retry-after'));
+      return Number.isFinite(ra) && ra > 0 ? Math.min(ra * 1000, this.opts.retryMaxMs) : 'retry';
+    } catch {
+      return 'retry';
+    }
+  }
+
+  /** Synchronous unload path: seal, spill what is not yet durable, beacon everything outstanding. */
+  pageHide(): void {
+    if (this.consent !== 'granted' || this.destroyed) return;
+    this.seal();
+    const all = [...this.outbox.values()].sort((a, b) => a.created - b.created);
+    const notDurable = all.filter((b) => !b.durable);
+    this.q?.spillSync(notDurable);
+    if (!this.q) {
+      // queue not open yet: spill directly through a throwaway handle
+      try {
+        const key = 'edgeplay:spill:' + this.opts.tabId;
+        const prev = JSON.parse(localStorage.getItem(key) ?? '[]') as StoredBatch[];
+        localStorage.setItem(key, JSON.stringify([...prev, ...notDurable.map(({ durable: _d, ...b }) => b)]));
+      } catch {
+        /* nothing more we can do synchronously */
+      }
+    }
+    if (typeof navigator !== 'undefined' && typeof navigator.sendBeacon === 'function') {
+      let budget = 60000;
+      for (const b of all) {
+        if (b.body.length > budget) break;
+        try {
+          if (navigator.sendBeacon(this.opts.endpoint, new Blob([b.body], { type: 'text/plain;charset=UTF-8' }))) {
+            budget -= b.body.length;
+            this.stats.beacons++;
+          }
+        } catch {
+          break;
+        }
+      }
+    }
+  }
+
+  /** Page became visible again or was restored: resume delivery. */
+  pageShow(): void {
+    this.attempt = 0;
+    void this.pump();
+  }
+
+  destroy(): void {
+    this.seal();
+    this.destroyed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (typeof window !== 'undefined') window.removeEventListener('online', this.onOnline);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Durable outbox of sealed telemetry batches.
+ *
+ * - IndexedDB holds every sealed batch until the server acknowledges it (survives reloads, crashes
+ *   after the write, offline periods, browser restarts).
+ * - localStorage is the synchronous spill used during `pagehide`, when an IndexedDB write may not
+ *   finish before the document goes away; the next page imports the spill into IndexedDB.
+ * - If IndexedDB is unavailable (some private modes, sandboxed iframes) it degrades to memory and says so.
+ *
+ * A batch body is immutable once sealed, so re-sending it is always safe: the server deduplicates by id.
+ */
+
+export interface StoredBatch {
+  id: string;
+  /** the JSON body exactly as it will be sent */
+  body: string;
+  created: number;
+  events: number;
+}
+
+const STORE = 'outbox';
+const SPILL_PREFIX = 'edgeplay:spill:';
+
+function req<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((res, rej) => {
+    r.onsuccess = () => res(r.result);
+    r.onerror = () => rej(r.error);
+  });
+}
+
+export class DurableQueue {
+  readonly durable: boolean;
+  private db: IDBDatabase | null;
+  private mem = new Map<string, StoredBatch>();
+  private spillKey: string;
+
+  private constructor(db: IDBDatabase | null, tabId: string) {
+    this.db = db;
+    this.durable = db !== null;
+    this.spillKey = SPILL_PREFIX + tabId;
+  }
+
+  static async open(dbName: string, tabId: string): Promise<DurableQueue> {
+    let db: IDBDatabase | null = null;
+    try {
+      if (typeof indexedDB !== 'undefined') {
+        db = await new Promise<IDBDatabase>((res, rej) => {
+          const r = indexedDB.open(dbName, 1);
+          r.onupgradeneeded = () => {
+            if (!r.result.objectStoreNames.contains(STORE)) r.result.createObjectStore(STORE, { keyPath: 'id' });
+          };
+          r.onsuccess = () => res(r.result);
+          r.onerror = () => rej(r.error);
+          r.onblocked = () => rej(new Error('indexedDB open blocked'));
+        });
+      }
+    } catch (e) {
+      console.warn('[edgeplay] IndexedDB unavailable, telemetry is kept in memory only:', e);
+      db = null;
+    }
+    const q = new DurableQueue(db, tabId);
+    await q.importSpills();
+    return q;
+  }
+
+  async put(b: StoredBatch): Promise<void> {
+    this.mem.set(b.id, b);
+    if (!this.db) return;
+    const tx = this.db.transaction(STORE, 'readwrite');
+    tx.objectStore(STORE).put(b);
+    await new Promise<void>((res, rej) => {
+      tx.oncomplete = () => res();
+      tx.onerror = () => rej(tx.error);
+      tx.onabort = () => rej(tx.error ?? new Error('transaction aborted'));
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    this.mem.delete(id);
+    if (!this.db) return;
+    const tx = this.db.transaction(STORE, 'readwrite');
+    tx.objectStore(STORE).delete(id);
+    await new Promise<void>((res) => {
+      tx.oncomplete = () => res();
+      tx.onerror = () => res();
+      tx.onabort = () => res();
+    });
+  }
+
+  /** All batches waiting for an ack, oldest first. */
+  async list(): Promise<StoredBatch[]> {
+    if (this.db) {
+      const all = (await req(this.db.transaction(STORE, 'readonly').objectStore(STORE).getAll())) as StoredBatch[];
+      for (const b of all) this.mem.set(b.id, b);
+    }
+    return [...this.mem.values()].sort((a, b) => a.created - b.created || (a.id < b.id ? -1 : 1));
+  }
+
+  /** Synchronous, for pagehide: keep these batches in localStorage until the next page imports them. */
+  spillSync(batches: StoredBatch[]): void {
+    if (batches.length === 0) return;
+    try {
+      const prev = localStorage.getItem(this.spillKey);
+      const list: StoredBatch[] = prev ? JSON.parse(prev) : [];
+      const ids = new Set(list.map((b) => b.id));
+      for (const b of batches) if (!ids.has(b.id)) list.push(b);
+      localStorage.setItem(this.spillKey, JSON.stringify(list));
+    } catch (e) {
+      console.warn('[edgeplay] could not spill telemetry to localStorage:', e);
+    }
+  }
+
+  /** Move every tab's spill into the durable store (idempotent: batch ids are keys). */
+  private async importSpills(): Promise<void> {
+    let keys: string[] = [];
+    try {
+      if (typeof localStorage === 'undefined') return;
+      for (let i = 0; i < localStorage.length; i++) {
+        const k = localStorage.key(i);
+        if (k && k.startsWith(SPILL_PREFIX)) keys.push(k);
+      }
+    } catch {
+      return;
+    }
+    for (const k of keys) {
+      try {
+        const list = JSON.parse(localStorage.getItem(k) ?? '[]') as StoredBatch[];
+        for (const b of list) if (b && typeof b.id === 'string' && typeof b.body === 'string') await this.put(b);
+        if (this.db) localStorage.removeItem(k);
+      } catch (e) {
+        console.warn('[edgeplay] ignoring unreadable telemetry spill', k, e);
+        keys = keys.filter((x) => x !== k);
+      }
+    }
+  }
+
+  close(): void {
+    this.db?.close();
+    this.db = null;
+  }
+}

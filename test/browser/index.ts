@@ -1,0 +1,1 @@
+import './telemetry.spec.js';

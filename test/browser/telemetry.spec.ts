@@ -1,0 +1,266 @@
+/**
+ * Telemetry in real Chromium with real hls.js, real generated HLS, the shaping dev server and the real
+ * edge controller (fastify + SQLite).
+ */
+import Hls from 'hls.js';
+import { createEdgeplay, type Edgeplay, type TelemetryEvent } from '../../src/index.js';
+import { env, harness, loadFrame, makeVideo, sleep, storedEvents, uniq, until, watchStalls, type StoredEvent } from './util.js';
+
+const VOD = () => `${env.dev}/streams/vod/master.m3u8`;
+const endpoint = () => `${env.controller}/v1/telemetry`;
+
+interface Player { ep: Edgeplay; hls: Hls; video: HTMLVideoElement; events: TelemetryEvent[]; destroy(): Promise<void> }
+
+function player(opts: { src: string; channel?: string; consent?: 'granted' | 'pending'; sampleRate?: number; hlsConfig?: Record<string, unknown>; heartbeatMs?: number }): Player {
+  const video = makeVideo();
+  const events: TelemetryEvent[] = [];
+  const ep = createEdgeplay({ endpoint: endpoint(), consent: opts.consent ?? 'granted', sampleRate: opts.sampleRate, dbName: uniq('ep-db'), flushIntervalMs: 300, heartbeatMs: opts.heartbeatMs ?? 2000, onEvent: (e) => events.push(e) });
+  const hls = new Hls(ep.hlsConfig({ ...(opts.hlsConfig ?? {}) }));
+  ep.attach(hls, video, { channel: opts.channel ?? 'ch-a', contentId: 'vod-1' });
+  hls.loadSource(opts.src);
+  hls.attachMedia(video);
+  void video.play().catch(() => undefined);
+  return {
+    ep, hls, video, events,
+    async destroy() {
+      await ep.destroy();
+      hls.destroy();
+      video.remove();
+    },
+  };
+}
+
+async function serverSummary(viewId: string): Promise<Record<string, unknown>> {
+  const r = await fetch(`${env.controller}/v1/views/${viewId}`);
+  expect(r.status).withContext(`GET /v1/views/${viewId}`).toBe(200);
+  return r.json();
+}
+
+describe('telemetry in Chromium', () => {
+  it('measures startup of a real view and the server agrees', async () => {
+    const p = player({ src: VOD() });
+    try {
+      await until(() => p.events.find((e) => e.type === 'startup'), 'first frame', 20000);
+      const view = p.ep.currentView!;
+      const s = view.summary();
+      console.log(`[measure] startup_ms=${s.startup_ms} ttff_ms=${s.ttff_ms} (unshaped loopback)`);
+      expect(s.startup_ms).toBeGreaterThan(0);
+      expect(s.startup_ms!).toBeLessThan(10000);
+      expect(s.ttff_ms!).toBeGreaterThanOrEqual(s.startup_ms!);
+      // playback really advances
+      await until(() => p.video.currentTime > 2, 'playhead past 2 s', 20000);
+      expect(p.events.some((e) => e.type === 'bitrate')).toBeTrue();
+      const viewId = view.id;
+      await p.ep.flush();
+      const srv = await serverSummary(viewId);
+      expect(srv.startup_ms).toBe(s.startup_ms);
+      expect(srv.content_id).toBe('vod-1');
+      // CMCD is on with our session id
+      expect((p.hls.config as { cmcd?: { sessionId?: string } }).cmcd?.sessionId).toBe(p.ep.sessionId);
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  it('measures startup on a shaped 3G-like link, plausibly slower than loopback', async () => {
+    const p = player({ src: `${VOD()}?trace=3g` });
+    try {
+      await until(() => p.events.find((e) => e.type === 'startup'), 'first frame', 40000);
+      const s = p.ep.currentView!.summary();
+      console.log(`[measure] startup_ms=${s.startup_ms} on trace 3g (0.6-1.6 Mbps, 80 ms RTT)`);
+      expect(s.startup_ms!).toBeGreaterThan(300); // at least a playlist + init + one segment over 80 ms RTTs
+      expect(s.startup_ms!).toBeLessThan(30000);
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  it('counts and times rebuffering like the video element does (shaped below the lowest rung)', async () => {
+    const p = player({ src: `${VOD()}?trace=stall`, hlsConfig: { maxBufferLength: 8, maxMaxBufferLength: 8 } });
+    const truth = watchStalls(p.video);
+    try {
+      await until(() => p.events.find((e) => e.type === 'startup'), 'first frame', 30000);
+      // the stall trace: 10 s at 8 Mbps then 16 s at 0.08 Mbps, repeating; play ~2 cycles
+      await until(() => truth.filter((i) => i.end !== null).length >= 2, 'two completed stalls', 120000, 250);
+      // finish any open stall before comparing
+      await until(() => truth.every((i) => i.end !== null), 'open stall to end', 60000, 250);
+      const sdk = p.events.filter((e) => e.type === 'rebuffer_end').map((e) => e.data!.duration_ms as number);
+      const el = truth.map((i) => i.end! - i.start);
+      console.log(`[measure] stalls element=${JSON.stringify(el.map(Math.round))} sdk=${JSON.stringify(sdk)}`);
+      expect(sdk.length).toBe(el.length);
+      for (let i = 0; i < el.length; i++) expect(Math.abs(sdk[i] - el[i])).withContext(`stall ${i}`).toBeLessThan(250);
+      const s = p.ep.currentView!.summary();
+      expect(s.rebuffer_count).toBe(el.length);
+      expect(Math.abs(s.rebuffer_ms - el.reduce((a, b) => a + b, 0))).toBeLessThan(250 * el.length);
+      expect(s.rebuffer_ratio_pct).toBeGreaterThan(0);
+      expect(s.rebuffer_per_100s).toBeCloseTo((s.rebuffer_count * 100000) / s.view_ms, 6);
+      const viewId = p.ep.currentView!.id;
+      await p.ep.flush();
+      const srv = await serverSummary(viewId);
+      expect(srv.rebuffer_count).toBe(el.length);
+      console.log(`[measure] rebuffer_count=${s.rebuffer_count} rebuffer_ms=${Math.round(s.rebuffer_ms)} ratio_pct=${s.rebuffer_ratio_pct.toFixed(1)} per_100s=${s.rebuffer_per_100s.toFixed(2)} switches=${s.switch_count} (up ${s.switch_up}, down ${s.switch_down})`);
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  it('delivers every event exactly once across a server outage and a page unload', async () => {
+    const db = uniq('ep-unload');
+    await harness('/controller/stop', 'POST');
+    let viewId = '';
+    let recordedBeforeUnload = 0;
+    try {
+      const a = await loadFrame({ src: `${VOD()}`, endpoint: endpoint(), db, flush: '300', heartbeat: '500' });
+      const fa = (a.contentWindow as unknown as { fixture: { ep: Edgeplay; events: Array<{ seq: number; type: string; view_id: string }> } }).fixture;
+      await until(() => fa.events.find((e) => e.type === 'startup'), 'first frame in page A', 20000);
+      for (let i = 0; i < 5; i++) fa.ep.recordInteraction('chat');
+      fa.ep.recordInteraction('like');
+      await sleep(2500); // several seal/send attempts fail: the server is down
+      viewId = fa.ep.currentView!.id;
+      expect(fa.ep.stats.delivered).toBe(0);
+      expect(fa.ep.stats.failures).toBeGreaterThan(0);
+      recordedBeforeUnload = fa.events.length;
+      a.src = 'about:blank'; // unload page A (pagehide: seal, spill, beacon into the void)
+      await new Promise((r) => (a.onload = r));
+      a.remove();
+    } finally {
+      await harness('/controller/start', 'POST');
+    }
+    // Nothing arrived while the server was down.
+    expect((await storedEvents(viewId)).length).toBe(0);
+    const b = await loadFrame({ endpoint: endpoint(), db }); // a later page of the same site
+    try {
+      const stored = await until(async () => {
+        const ev = await storedEvents(viewId);
+        return ev.some((e) => e.type === 'viewend') ? ev : null;
+      }, 'the unloaded view to arrive', 30000, 250);
+      await sleep(1000); // let any duplicate re-sends land too
+      const final = await storedEvents(viewId);
+      const seqs = final.map((e) => e.seq).sort((x, y) => x - y);
+      expect(final.length).toBe(stored.length);
+      expect(seqs).toEqual(seqs.map((_, i) => i)); // 0..n-1, each exactly once, no gaps
+      expect(final.length).toBe(recordedBeforeUnload + 1); // + the viewend emitted on pagehide
+      expect(final.filter((e) => e.type === 'interaction').length).toBe(6);
+      console.log(`[measure] outage+unload: ${final.length} events stored exactly once in SQLite`);
+      const srv = await serverSummary(viewId);
+      expect(srv.interactions).toEqual({ chat: 5, like: 1 });
+    } finally {
+      b.remove();
+    }
+  });
+
+  it('beacons on unload and the server deduplicates the re-send by batch id', async () => {
+    const db = uniq('ep-beacon');
+    const before = (await harness('/stats')) as { duplicates: number };
+    // long flush interval: the last events are still in the open batch when the page unloads
+    const a = await loadFrame({ src: `${VOD()}`, endpoint: endpoint(), db, flush: '60000', heartbeat: '60000' });
+    const fa = (a.contentWindow as unknown as { fixture: { ep: Edgeplay; events: Array<{ seq: number; type: string }> } }).fixture;
+    await until(() => fa.events.find((e) => e.type === 'startup'), 'first frame', 20000);
+    for (let i = 0; i < 3; i++) fa.ep.recordInteraction('like');
+    const viewId = fa.ep.currentView!.id;
+    const n = fa.events.length;
+    a.src = 'about:blank';
+    await new Promise((r) => (a.onload = r));
+    a.remove();
+    // the beacon alone delivers the view
+    const got = await until(async () => {
+      const ev = await storedEvents(viewId);
+      return ev.some((e) => e.type === 'viewend') ? ev : null;
+    }, 'beacon delivery', 15000, 200);
+    expect(got.length).toBe(n + 1);
+    // the next page re-sends the same batches from IndexedDB; stored once, counted as duplicates
+    const b = await loadFrame({ endpoint: endpoint(), db });
+    try {
+      await until(async () => ((await harness('/stats')) as { duplicates: number }).duplicates > before.duplicates, 'duplicate re-send', 15000, 200);
+      const final: StoredEvent[] = await storedEvents(viewId);
+      expect(final.length).toBe(n + 1);
+      expect(new Set(final.map((e) => e.seq)).size).toBe(final.length);
+    } finally {
+      b.remove();
+    }
+  });
+
+  it('counts and times channel switches and interactions', async () => {
+    const p = player({ src: VOD(), channel: 'ch-a' });
+    try {
+      await until(() => p.events.find((e) => e.type === 'startup'), 'first frame', 20000);
+      for (let i = 0; i < 3; i++) p.ep.recordInteraction('chat');
+      p.ep.recordInteraction('like');
+      const v1 = p.ep.currentView!;
+      await sleep(1500);
+      expect(v1.summary().interactions).toEqual({ chat: 3, like: 1 });
+      const t1 = performance.now();
+      const v2 = p.ep.switchChannel('ch-b', { src: `${VOD()}?trace=4g`, contentId: 'vod-b', autoplay: true });
+      expect(v1.isClosed).toBeTrue();
+      const sw2 = await until(() => p.events.find((e) => e.type === 'channel_switch' && e.view_id === v2.id), 'switch 1 first frame', 30000);
+      const wall1 = performance.now() - t1;
+      const lat1 = sw2.data!.latency_ms as number;
+      expect(lat1).toBeGreaterThan(0);
+      expect(lat1).toBeLessThanOrEqual(wall1 + 5);
+      expect(sw2.data!.from).toBe('ch-a');
+      expect(sw2.data!.to).toBe('ch-b');
+      p.ep.recordInteraction('chat');
+      await sleep(1000);
+      const v3 = p.ep.switchChannel('ch-a', { src: VOD(), contentId: 'vod-1', autoplay: true });
+      const sw3 = await until(() => p.events.find((e) => e.type === 'channel_switch' && e.view_id === v3.id), 'switch 2 first frame', 30000);
+      console.log(`[measure] channel switch latency: ${lat1} ms (to shaped 4g), ${sw3.data!.latency_ms} ms (to loopback)`);
+      expect(p.ep.channelSwitchCount).toBe(2);
+      expect(sw3.data!.switch_index).toBe(2);
+      const watch = p.ep.watchDurations();
+      expect(watch['ch-a']).toBeGreaterThan(1000);
+      expect(watch['ch-b']).toBeGreaterThan(500);
+      await p.ep.flush();
+      const s1 = await serverSummary(v1.id);
+      expect(s1.interactions).toEqual({ chat: 3, like: 1 });
+      const s2 = await serverSummary(v2.id);
+      expect(s2.channel).toBe('ch-b');
+      expect(s2.channel_switch_latency_ms).toBe(lat1);
+      expect(s2.interactions).toEqual({ chat: 1 });
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  it('stores and sends nothing before consent, and honours the sampling rate', async () => {
+    const p = player({ src: VOD(), consent: 'pending' });
+    const q = player({ src: VOD(), sampleRate: 0 });
+    try {
+      await until(() => p.events.find((e) => e.type === 'startup') && q.events.find((e) => e.type === 'startup'), 'first frames', 20000);
+      const pv = p.ep.currentView!.id;
+      await sleep(1200);
+      expect(await storedEvents(pv)).toEqual([]);
+      expect(p.ep.stats.sealed).toBe(0);
+      expect(localStorage.getItem('edgeplay:viewer')).toBeNull();
+      p.ep.setConsent(true);
+      await until(async () => (await storedEvents(pv)).some((e) => e.type === 'startup'), 'events after consent', 10000, 200);
+      expect(localStorage.getItem('edgeplay:viewer')).toBe(p.ep.viewerId);
+      const qv = q.ep.currentView!.id;
+      await q.ep.flush();
+      expect(await storedEvents(qv)).toEqual([]);
+      expect(q.ep.stats.recorded).toBe(0);
+    } finally {
+      await p.destroy();
+      await q.destroy();
+      localStorage.removeItem('edgeplay:viewer');
+      localStorage.removeItem('edgeplay:session');
+    }
+  });
+
+  it('reports live latency on the real-time live ladder', async () => {
+    if (!env.live) return pending('live encoder not started (--no-live)');
+    const p = player({ src: `${env.dev}/streams/live/master.m3u8`, heartbeatMs: 1000 });
+    try {
+      await until(() => p.events.find((e) => e.type === 'startup'), 'live first frame', 30000);
+      const hb = await until(() => p.events.find((e) => e.type === 'heartbeat' && typeof e.data?.latency_s === 'number'), 'a heartbeat with latency', 15000);
+      const lat = hb.data!.latency_s as number;
+      console.log(`[measure] live latency ${lat.toFixed(2)} s (2 s segments, 6-segment window)`);
+      expect(lat).toBeGreaterThan(0.5);
+      expect(lat).toBeLessThan(20);
+      const s = p.ep.currentView!.summary();
+      expect(s.live).toBeTrue();
+      expect(s.latency_last_s).toBe(lat);
+    } finally {
+      await p.destroy();
+    }
+  });
+});

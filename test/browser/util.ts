@@ -1,0 +1,61 @@
+export interface EnvConfig { dev: string; controller: string; live: boolean }
+export const env = (window as unknown as { __karma__: { config: { edgeplay: EnvConfig } } }).__karma__.config.edgeplay;
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 30000, everyMs = 100): Promise<NonNullable<T>> {
+  const t0 = performance.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export async function harness(path: string, method = 'GET'): Promise<unknown> {
+  const r = await fetch(`${env.dev}/__harness${path}`, { method });
+  if (!r.ok) throw new Error(`harness ${path}: ${r.status}`);
+  return r.json();
+}
+
+export interface StoredEvent { view_id: string; seq: number; type: string; t: number; data?: Record<string, unknown>; batch_id: string }
+export const storedEvents = (viewId: string) => harness(`/views/${viewId}/events`) as Promise<StoredEvent[]>;
+
+/** Element-level truth: waiting -> playing intervals after the first `playing`, seeks excluded. */
+export function watchStalls(video: HTMLVideoElement) {
+  const intervals: Array<{ start: number; end: number | null }> = [];
+  let started = false;
+  video.addEventListener('playing', () => {
+    if (!started) { started = true; return; }
+    const open = intervals[intervals.length - 1];
+    if (open && open.end === null) open.end = performance.now();
+  });
+  video.addEventListener('waiting', () => {
+    if (!started || video.seeking) return;
+    const open = intervals[intervals.length - 1];
+    if (!open || open.end !== null) intervals.push({ start: performance.now(), end: null });
+  });
+  return intervals;
+}
+
+export function makeVideo(): HTMLVideoElement {
+  const v = document.createElement('video');
+  v.muted = true;
+  v.playsInline = true;
+  v.width = 320;
+  v.height = 180;
+  document.body.appendChild(v);
+  return v;
+}
+
+export function loadFrame(query: Record<string, string>): Promise<HTMLIFrameElement> {
+  const f = document.createElement('iframe');
+  f.width = '360';
+  f.height = '220';
+  f.src = `/base/test/browser/fixtures/page.html?${new URLSearchParams(query)}`;
+  document.body.appendChild(f);
+  return new Promise((res) => { f.onload = () => res(f); });
+}
+
+export const uniq = (p: string) => `${p}-${Math.random().toString(36).slice(2, 10)}`;
