@@ -198,7 +198,10 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
   });
   const p: ChildProcess = spawn(ffmpegPath(), args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let stopped = false;
-  p.stderr?.on('data', (d: Buffer) => { if (!stopped) log(`[live] ${d.toString().trim()}`); });
+  p.stderr?.on('data', (d: Buffer) => {
+    const s = d.toString().split('\n').filter((l) => l.trim() && !l.includes('Cannot use rename')).join('\n');
+    if (!stopped && s) log(`[live] ${s}`);
+  });
   const ready = new Promise<void>((res, rej) => {
     const t0 = Date.now();
     const check = () => {

@@ -201,13 +201,20 @@ export class Edgeplay {
 
   setConsent(consent: Consent | boolean): void {
     const c: Consent = consent === true ? 'granted' : consent === false ? 'denied' : consent;
-    if (c === 'granted') {
+    if (c === 'granted' && this.pipeline.consentState !== 'granted') {
+      // Only now may we read or write identifiers on the device: adopt the viewer id of an earlier
+      // consented visit (continuity), else keep ours; the sampling decision follows the final id.
       const st = safeStorage();
       if (st && !this.opts.viewerId) {
-        const stored = st.getItem(LS_VIEWER);
-        if (!stored) st.setItem(LS_VIEWER, this.viewer);
+        try {
+          const stored = st.getItem(LS_VIEWER);
+          if (stored) this.viewer = stored;
+          else st.setItem(LS_VIEWER, this.viewer);
+        } catch {
+          /* storage blocked: the id stays in memory */
+        }
       }
-      if (st) this.touchSession();
+      this.pipeline.setSampled(unitHash(this.viewer) < this.opts.sampleRate);
     }
     this.pipeline.setConsent(c);
     if (c === 'granted') this.touchSession();

@@ -110,6 +110,11 @@ export class TelemetryPipeline {
     }
   }
 
+  setSampled(sampled: boolean): void {
+    this.opts.sampled = sampled;
+    if (!sampled) this.held = [];
+  }
+
   get consentState(): Consent {
     return this.consent;
   }
@@ -160,6 +165,7 @@ export class TelemetryPipeline {
 
   /** Seal now and try to deliver everything outstanding; resolves when the attempt is over. */
   async flush(): Promise<void> {
+    if (this.consent !== 'granted' || this.destroyed) return;
     this.seal();
     await this.queue;
     this.attempt = 0;

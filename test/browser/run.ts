@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   const out = join(ROOT, 'build', 'test');
   await build({
     entryPoints: { specs: join(ROOT, 'test', 'browser', 'index.ts'), page: join(ROOT, 'test', 'browser', 'fixtures', 'page.ts') },
-    bundle: true, format: 'iife', target: 'es2022', sourcemap: 'inline', outdir: out, logLevel: 'warning',
+    bundle: true, format: 'iife', target: 'es2022', sourcemap: 'inline', outdir: out, logLevel: 'warning', ignoreAnnotations: true,
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeplay-browser-'));
   const grep = process.argv.find((a) => a.startsWith('--grep='))?.slice(7);
@@ -55,7 +55,8 @@ async function main(): Promise<number> {
     client: {
       captureConsole: true,
       edgeplay: { dev: demo.url, controller: demo.controllerUrl, live: !!demo.live },
-      jasmine: { random: false, timeoutInterval: 180000, ...(grep ? { filter: grep } : {}) },
+      jasmine: { random: false, timeoutInterval: 180000 },
+      ...(grep ? { args: ['--grep', grep] } : {}),
     },
     browserConsoleLogOptions: { level: 'log', terminal: true },
     reporters: ['progress'],

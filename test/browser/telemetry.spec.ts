@@ -9,19 +9,20 @@ import { env, harness, loadFrame, makeVideo, sleep, storedEvents, uniq, until, w
 const VOD = () => `${env.dev}/streams/vod/master.m3u8`;
 const endpoint = () => `${env.controller}/v1/telemetry`;
 
-interface Player { ep: Edgeplay; hls: Hls; video: HTMLVideoElement; events: TelemetryEvent[]; destroy(): Promise<void> }
+interface Player { dbName: string; ep: Edgeplay; hls: Hls; video: HTMLVideoElement; events: TelemetryEvent[]; destroy(): Promise<void> }
 
 function player(opts: { src: string; channel?: string; consent?: 'granted' | 'pending'; sampleRate?: number; hlsConfig?: Record<string, unknown>; heartbeatMs?: number }): Player {
   const video = makeVideo();
   const events: TelemetryEvent[] = [];
-  const ep = createEdgeplay({ endpoint: endpoint(), consent: opts.consent ?? 'granted', sampleRate: opts.sampleRate, dbName: uniq('ep-db'), flushIntervalMs: 300, heartbeatMs: opts.heartbeatMs ?? 2000, onEvent: (e) => events.push(e) });
+  const dbName = uniq('ep-db');
+  const ep = createEdgeplay({ endpoint: endpoint(), consent: opts.consent ?? 'granted', sampleRate: opts.sampleRate, dbName, flushIntervalMs: 300, heartbeatMs: opts.heartbeatMs ?? 2000, onEvent: (e) => events.push(e) });
   const hls = new Hls(ep.hlsConfig({ ...(opts.hlsConfig ?? {}) }));
   ep.attach(hls, video, { channel: opts.channel ?? 'ch-a', contentId: 'vod-1' });
   hls.loadSource(opts.src);
   hls.attachMedia(video);
   void video.play().catch(() => undefined);
   return {
-    ep, hls, video, events,
+    dbName, ep, hls, video, events,
     async destroy() {
       await ep.destroy();
       hls.destroy();
@@ -221,28 +222,47 @@ describe('telemetry in Chromium', () => {
     }
   });
 
-  it('stores and sends nothing before consent, and honours the sampling rate', async () => {
+  it('stores and sends nothing before consent', async () => {
+    localStorage.removeItem('edgeplay:viewer');
+    localStorage.removeItem('edgeplay:session');
     const p = player({ src: VOD(), consent: 'pending' });
-    const q = player({ src: VOD(), sampleRate: 0 });
     try {
-      await until(() => p.events.find((e) => e.type === 'startup') && q.events.find((e) => e.type === 'startup'), 'first frames', 20000);
+      await until(() => p.events.find((e) => e.type === 'startup'), 'first frame', 20000);
       const pv = p.ep.currentView!.id;
       await sleep(1200);
       expect(await storedEvents(pv)).toEqual([]);
       expect(p.ep.stats.sealed).toBe(0);
       expect(localStorage.getItem('edgeplay:viewer')).toBeNull();
+      expect(localStorage.getItem('edgeplay:session')).toBeNull();
+      expect((await indexedDB.databases()).map((d) => d.name)).not.toContain(p.dbName);
       p.ep.setConsent(true);
       await until(async () => (await storedEvents(pv)).some((e) => e.type === 'startup'), 'events after consent', 10000, 200);
       expect(localStorage.getItem('edgeplay:viewer')).toBe(p.ep.viewerId);
-      const qv = q.ep.currentView!.id;
-      await q.ep.flush();
-      expect(await storedEvents(qv)).toEqual([]);
-      expect(q.ep.stats.recorded).toBe(0);
+      expect((await indexedDB.databases()).map((d) => d.name)).toContain(p.dbName);
+      // the events held before consent were sent, in order, none lost
+      const stored = await storedEvents(pv);
+      expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i));
     } finally {
       await p.destroy();
+    }
+  });
+
+  it('honours the sampling rate and a denied consent', async () => {
+    const q = player({ src: VOD(), sampleRate: 0 });
+    const r = player({ src: VOD(), consent: 'pending' });
+    try {
+      await until(() => q.events.find((e) => e.type === 'startup') && r.events.find((e) => e.type === 'startup'), 'first frames', 20000);
+      r.ep.setConsent(false);
+      await q.ep.flush();
+      await r.ep.flush();
+      await sleep(500);
+      expect(await storedEvents(q.ep.currentView!.id)).toEqual([]);
+      expect(await storedEvents(r.ep.currentView!.id)).toEqual([]);
+      expect(q.ep.stats.recorded).toBe(0);
+      expect(r.ep.stats.sealed).toBe(0);
+    } finally {
       await q.destroy();
-      localStorage.removeItem('edgeplay:viewer');
-      localStorage.removeItem('edgeplay:session');
+      await r.destroy();
     }
   });
 

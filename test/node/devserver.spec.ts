@@ -1,0 +1,58 @@
+/** The demo dev server: real HLS from the bundled ffmpeg, trace shaping over real HTTP. */
+import { startDemoServer, type DemoServer } from '../../demo/server.js';
+
+describe('dev server', () => {
+  let demo: DemoServer;
+  beforeAll(async () => {
+    demo = await startDemoServer({ port: 0, controller: false, live: false, log: () => undefined });
+  });
+  afterAll(async () => demo.close());
+
+  it('serves the 6-rung ladder (300..4300 kbps) with 4 s fMP4 segments', async () => {
+    const master = await (await fetch(`${demo.url}/streams/vod/master.m3u8`)).text();
+    const avg = [...master.matchAll(/AVERAGE-BANDWIDTH=(\d+)/g)].map((m) => Number(m[1]) / 1000);
+    const nominal = [300, 750, 1200, 1850, 2850, 4300];
+    expect(avg.length).toBe(6);
+    avg.forEach((a, i) => expect(Math.abs(a - (nominal[i] + 64)) / nominal[i]).withContext(`rung ${i}: ${a} kbps`).toBeLessThan(0.25));
+    expect(master).toMatch(/CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
+    const media = await (await fetch(`${demo.url}/streams/vod/v0/index.m3u8`)).text();
+    expect(media).toContain('#EXT-X-MAP:URI="init.mp4"');
+    const durs = [...media.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
+    expect(durs.length).toBe(48);
+    expect(durs.every((d) => Math.abs(d - 4) < 0.05)).toBeTrue();
+  });
+
+  it('rewrites playlists for a shaped session and paces segments by the trace', async () => {
+    const r = await fetch(`${demo.url}/streams/vod/master.m3u8?trace=3g`);
+    const sess = r.headers.get('x-edgeplay-session');
+    expect(sess).toMatch(/^[\w-]+$/);
+    const text = await r.text();
+    expect(text).toContain(`v0/index.m3u8?trace=3g&sess=${sess}`);
+    const media = await (await fetch(`${demo.url}/streams/vod/v1/index.m3u8?trace=3g&sess=${sess}`)).text();
+    expect(media).toContain(`URI="init.mp4?trace=3g&sess=${sess}"`);
+    const t0 = performance.now();
+    const seg = await (await fetch(`${demo.url}/streams/vod/v1/seg_000.m4s?trace=3g&sess=${sess}`)).arrayBuffer();
+    const secs = (performance.now() - t0) / 1000;
+    // the 3g trace starts at 1.2 Mbps (first 10 s): time = RTT + bytes / rate
+    const expected = 0.08 + (seg.byteLength * 8) / 1.2e6;
+    expect(secs).toBeGreaterThan(expected * 0.85);
+    expect(secs).toBeLessThan(expected * 1.25 + 0.1);
+  });
+
+  it('refuses unknown traces with 400 and paths outside the stream with 404', async () => {
+    const r = await fetch(`${demo.url}/streams/vod/master.m3u8?trace=nope`);
+    expect(r.status).toBe(400);
+    expect(await r.text()).toContain('unknown trace');
+    expect((await fetch(`${demo.url}/streams/vod/..%2f..%2fpackage.json`)).status).toBe(404);
+  });
+
+  it('reads Pensieve-format trace files from EDGEPLAY_DATA when present', async () => {
+    const traces = (await (await fetch(`${demo.url}/api/traces`)).json()) as Array<{ name: string; source: string }>;
+    if (!traces.some((t) => t.source === 'pensieve-test')) {
+      pending(`no Pensieve test traces under EDGEPLAY_DATA (${process.env.EDGEPLAY_DATA ?? '../shared/data'})/abr/traces/test`);
+      return;
+    }
+    const r = await fetch(`${demo.url}/streams/vod/master.m3u8?trace=norway_bus_1`);
+    expect(r.status).toBe(200);
+  });
+});
