@@ -69,16 +69,18 @@ $<HTMLButtonElement>('btn-like').onclick = () => ep.recordInteraction('like');
 const WINDOW_S = 120;
 let t0 = performance.now();
 let xs: number[] = [], buf: number[] = [], br: (number | null)[] = [], thr: (number | null)[] = [], bw: (number | null)[] = [], link: (number | null)[] = [];
-const opts = (title: string, series: uPlot.Series[]): uPlot.Options => ({
-  title, width: 560, height: 220, scales: { x: { time: false } }, axes: [{ label: 's' }, {}], series: [{}, ...series],
+const opts = (title: string, series: uPlot.Series[], log = false): uPlot.Options => ({
+  title, width: 560, height: 220,
+  scales: { x: { time: false }, ...(log ? { y: { distr: 3, log: 10 } } : {}) },
+  axes: [{ label: 's' }, { size: 60 }], series: [{}, ...series],
 });
 const bufPlot = new uPlot(opts('buffer (s)', [{ label: 'buffer', stroke: '#2563eb', width: 2 }]), [xs, buf], $('chart-buffer'));
-const ratePlot = new uPlot(opts('kbps', [
+const ratePlot = new uPlot(opts('kbps (log scale)', [
   { label: 'bitrate', stroke: '#16a34a', width: 2 },
   { label: 'fragment throughput', stroke: '#f59e0b' },
   { label: 'hls.js estimate', stroke: '#7c3aed' },
   { label: 'link (trace)', stroke: '#9ca3af', dash: [4, 4] },
-]), [xs, br, thr, bw, link], $('chart-rate'));
+], true), [xs, br, thr, bw, link], $('chart-rate'));
 function resetCharts() {
   t0 = performance.now();
   xs = []; buf = []; br = []; thr = []; bw = []; link = [];

@@ -227,6 +227,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       if (path === '/' || path === '/index.html') return serveStatic(res, join(ROOT, 'demo'), 'index.html');
       if (path.startsWith('/build/')) return serveStatic(res, bundleDir, path.slice('/build/'.length));
       if (path.startsWith('/dist/')) return serveStatic(res, join(ROOT, 'dist'), path.slice('/dist/'.length));
+      if (path === '/favicon.ico') return send(res, 204, '');
       if (path === '/api/traces') return json(res, 200, listTraces(tracesDirs));
       if (path === '/api/config') return json(res, 200, { controller: controllerUrl, live: !!live });
       const sm = /^\/api\/sessions\/([\w-]+)$/.exec(path);

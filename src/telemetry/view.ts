@@ -147,8 +147,10 @@ export class View {
       const lvl = this.hls.levels[d.level];
       if (!lvl) return;
       const prev = this.bitrate;
-      this.bitrate = lvl.bitrate;
-      this.emit('bitrate', { bitrate: lvl.bitrate, prev_bitrate: prev, level: d.level, width: lvl.width ?? null, height: lvl.height ?? null });
+      // AVERAGE-BANDWIDTH when the playlist has it (what the viewer actually gets), else BANDWIDTH
+      const avg = lvl.averageBitrate || lvl.bitrate;
+      this.bitrate = avg;
+      this.emit('bitrate', { bitrate: avg, peak_bitrate: lvl.maxBitrate ?? lvl.bitrate, prev_bitrate: prev, level: d.level, width: lvl.width ?? null, height: lvl.height ?? null });
     };
     const onError = (_: unknown, d: ErrorData) => {
       this.emit('error', { fatal: !!d.fatal, type: String(d.type), details: String(d.details) });
