@@ -150,7 +150,26 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     createReadStream(file).pipe(res);
   };
 
+  // CMCD seen on stream requests, by session id (what a CDN log would hold; read by the tests)
+  const cmcdLog = new Map<string, { requests: number; cids: Set<string>; keys: Set<string> }>();
+  const noteCmcd = (url: URL) => {
+    const c = url.searchParams.get('CMCD');
+    if (!c) return;
+    const sid = /(?:^|,)sid="([^"]*)"/.exec(c)?.[1];
+    if (!sid) return;
+    let e = cmcdLog.get(sid);
+    if (!e) {
+      if (cmcdLog.size > 1000) cmcdLog.delete(cmcdLog.keys().next().value!);
+      cmcdLog.set(sid, (e = { requests: 0, cids: new Set(), keys: new Set() }));
+    }
+    e.requests++;
+    const cid = /(?:^|,)cid="([^"]*)"/.exec(c)?.[1];
+    if (cid) e.cids.add(cid);
+    for (const kv of c.split(',')) e.keys.add(kv.split('=')[0]);
+  };
+
   const serveStream = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    noteCmcd(url);
     const [, , kind, ...rest] = url.pathname.split('/'); // /streams/<vod|live>/...
     const base = kind === 'vod' ? vodDir : kind === 'live' && live ? live.dir : null;
     if (!base) return send(res, 404, `no stream ${kind}`);
@@ -213,6 +232,11 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return json(res, 200, { running: true });
     }
     if (p === '/stats') return json(res, 200, sharedStore ? sharedStore.stats() : null);
+    const cm = /^\/cmcd\/([\w-]+)$/.exec(p);
+    if (cm) {
+      const e = cmcdLog.get(cm[1]);
+      return json(res, 200, e ? { requests: e.requests, cids: [...e.cids], keys: [...e.keys].sort() } : { requests: 0, cids: [], keys: [] });
+    }
     const m = /^\/views\/([\w-]+)\/events$/.exec(p);
     if (m) return json(res, 200, sharedStore ? sharedStore.viewEvents(m[1]) : []);
     return send(res, 404, 'no such harness route');

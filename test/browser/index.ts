@@ -1,1 +1,2 @@
 import './telemetry.spec.js';
+import './worker.spec.js';

@@ -41,6 +41,7 @@ async function main(): Promise<number> {
       { pattern: 'build/test/specs.js', watched: false },
       { pattern: 'build/test/page.js', included: false, watched: false },
       { pattern: 'test/browser/fixtures/*.html', included: false, watched: false },
+      { pattern: 'dist/edgeplay.worker.js', included: false, watched: false },
     ],
     plugins: ['karma-jasmine', 'karma-chrome-launcher'],
     browsers: ['ChromiumHeadlessEdgeplay'],

@@ -56,8 +56,20 @@ describe('telemetry in Chromium', () => {
       const srv = await serverSummary(viewId);
       expect(srv.startup_ms).toBe(s.startup_ms);
       expect(srv.content_id).toBe('vod-1');
-      // CMCD is on with our session id
+      // CMCD is on with our session and content ids: the "CDN" (dev server) saw them on segment requests
       expect((p.hls.config as { cmcd?: { sessionId?: string } }).cmcd?.sessionId).toBe(p.ep.sessionId);
+      const cmcd = (await harness(`/cmcd/${p.ep.sessionId}`)) as { requests: number; cids: string[]; keys: string[] };
+      expect(cmcd.requests).toBeGreaterThan(2);
+      expect(cmcd.cids).toEqual(['vod-1']);
+      expect(cmcd.keys).toEqual(jasmine.arrayContaining(['br', 'bl', 'mtp', 'ot', 'sid', 'cid']));
+      // a seek is timed and is not a stall
+      p.video.currentTime = 120;
+      const seekEnd = await until(() => p.events.find((e) => e.type === 'seek_end'), 'seek to finish', 20000);
+      expect(seekEnd.data!.latency_ms as number).toBeGreaterThan(0);
+      expect(seekEnd.data!.latency_ms as number).toBeLessThan(10000);
+      expect(p.ep.currentView!.summary().seek_count).toBe(1);
+      expect(p.ep.currentView!.summary().rebuffer_count).toBe(0);
+      console.log(`[measure] seek latency ${seekEnd.data!.latency_ms} ms (unshaped)`);
     } finally {
       await p.destroy();
     }
