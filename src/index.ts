@@ -276,7 +276,7 @@ export class Edgeplay {
   }
 
   /** Count a viewer interaction (chat message, like, ...) in the current view. */
-  recordInteraction(kind: string, data?: EventData): void {
+  recordInteraction(kind: string, data?: Record<string, unknown>): void {
     if (typeof kind !== 'string' || !kind) throw new TypeError('edgeplay.recordInteraction: kind must be a non-empty string');
     if (!this.view) {
       if (this.opts.debug) console.warn('[edgeplay] recordInteraction with no view attached: ignored');

@@ -7,7 +7,7 @@ import type Hls from 'hls.js';
 import type { ErrorData, FragLoadedData, LevelSwitchedData } from 'hls.js';
 import { randomId } from '../core/ids.js';
 import { VERSION } from '../core/version.js';
-import type { EventData, EventType, TelemetryEvent } from '../core/protocol.js';
+import { sanitizeData, type EventData, type EventType, type TelemetryEvent } from '../core/protocol.js';
 import { QoeAccumulator, type QoeSummary } from '../core/qoe.js';
 
 export interface ViewInfo {
@@ -83,7 +83,7 @@ export class View {
   private emit(type: EventType, data?: EventData, t = nowMs()): void {
     if (this.closed) return;
     const e: TelemetryEvent = { view_id: this.id, seq: this.seq++, t: Math.round(t * 1000) / 1000, type };
-    if (data) e.data = data;
+    if (data) e.data = sanitizeData(data);
     this.acc.add(e);
     this.host.emit(e);
   }
@@ -199,8 +199,9 @@ export class View {
       const v = this.video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number) => void) => number };
       if (typeof v.requestVideoFrameCallback === 'function') {
         // the first frame actually presented after playback starts
+        const playingAt = nowMs();
         v.requestVideoFrameCallback((now) => mark(performance.timeOrigin + now));
-        setTimeout(() => mark(nowMs()), 1000); // no frame callback (hidden tab): fall back to `playing`
+        setTimeout(() => mark(playingAt), 1000); // no frame callback (hidden tab): fall back to `playing`
       } else {
         mark(nowMs());
       }
@@ -247,11 +248,11 @@ export class View {
     });
   }
 
-  recordInteraction(kind: string, data?: EventData): void {
+  recordInteraction(kind: string, data?: Record<string, unknown>): void {
     this.emit('interaction', { ...(data ?? {}), kind: kind.slice(0, 64) });
   }
 
-  recordCustom(name: string, data?: EventData): void {
+  recordCustom(name: string, data?: Record<string, unknown>): void {
     this.emit('custom', { ...(data ?? {}), name: name.slice(0, 64) });
   }
 

@@ -4,9 +4,10 @@ import { startDemoServer, type DemoServer } from '../../demo/server.js';
 describe('dev server', () => {
   let demo: DemoServer;
   beforeAll(async () => {
-    demo = await startDemoServer({ port: 0, controller: false, live: false, log: () => undefined });
-  });
-  afterAll(async () => demo.close());
+    // generates the VOD ladder on a fresh machine (~3 min) unless `npm run streams` already did
+    demo = await startDemoServer({ port: 0, controller: false, live: false, log: (s) => s.startsWith('[streams]') && console.log(s) });
+  }, 900000);
+  afterAll(async () => demo?.close());
 
   it('serves the 6-rung ladder (300..4300 kbps) with 4 s fMP4 segments', async () => {
     const master = await (await fetch(`${demo.url}/streams/vod/master.m3u8`)).text();

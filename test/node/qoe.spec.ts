@@ -86,3 +86,28 @@ describe('QoE summary', () => {
     expect(s3.play_ms).toBe(500 + 1600);
   });
 });
+
+import Ajv from 'ajv';
+import { sanitizeData, telemetryBatchSchema } from '../../src/core/protocol.js';
+
+describe('sanitizeData', () => {
+  it('turns any app data into data the server schema accepts', () => {
+    const ajv = new Ajv({ allowUnionTypes: true });
+    const validate = ajv.compile(telemetryBatchSchema);
+    const nasty: Record<string, unknown> = {
+      ok: 1, camelCase: 'x', 'with space': true, nested: { a: [1, 2] }, big: 'y'.repeat(5000), nan: NaN, undef: undefined,
+      ['__proto__']: 'p', fn: () => 1, '9lives': 1,
+    };
+    for (let i = 0; i < 40; i++) nasty[`k${i}`] = i;
+    const d = sanitizeData(nasty);
+    const batch = { v: 1, batch_id: 'abcdefgh1', viewer_id: 'abcdefgh2', session_id: 'abcdefgh3', sealed_at: 1, events: [{ view_id: 'abcdefgh4', seq: 0, t: 1, type: 'custom', data: d }] };
+    expect(validate(batch)).withContext(JSON.stringify(validate.errors)).toBeTrue();
+    expect(d.ok).toBe(1);
+    expect(d.camel_case).toBe('x');
+    expect(d.nested).toBe('{"a":[1,2]}');
+    expect((d.big as string).length).toBe(512);
+    expect(d.nan).toBeNull();
+    expect('undef' in d).toBeFalse();
+    expect(Object.keys(d).length).toBeLessThanOrEqual(32);
+  });
+});
