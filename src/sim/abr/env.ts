@@ -1,0 +1,180 @@
+/**
+ * The Pensieve ABR environment, re-implemented exactly (fixed_env.py for testing, env.py for
+ * training: noise and random trace/start). Semantics and constants: ../shared/data/abr/README.md.
+ * Pure TypeScript, no I/O; traces and video sizes are passed in.
+ */
+import { TOTAL_CHUNKS } from '../../core/abr.js';
+
+export const PACKET_PAYLOAD_PORTION = 0.95;
+export const LINK_RTT_MS = 80;
+export const BUFFER_THRESH_MS = 60000;
+export const DRAIN_BUFFER_SLEEP_MS = 500;
+export const VIDEO_CHUNK_MS = 4000;
+export const NOISE_LOW = 0.9;
+export const NOISE_HIGH = 1.1;
+
+export interface SimTrace {
+  name: string;
+  time: Float64Array | number[];
+  bw: Float64Array | number[];
+}
+
+export interface StepResult {
+  delayMs: number;
+  sleepMs: number;
+  bufferS: number;
+  rebufS: number;
+  chunkBytes: number;
+  nextSizes: number[];
+  endOfVideo: boolean;
+  remain: number;
+}
+
+/** Small seeded PRNG (mulberry32): the training env's randomness, reproducible by seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface EnvOptions {
+  traces: SimTrace[];
+  /** video_size[q][chunk] in bytes; at least TOTAL_CHUNKS (+1 for MPC's look-ahead) entries per level */
+  videoSizes: number[][];
+  /** training semantics: random trace and start, x[0.9,1.1) noise on each delay */
+  train?: boolean;
+  seed?: number;
+  totalChunks?: number;
+}
+
+export class AbrEnv {
+  readonly traces: SimTrace[];
+  readonly videoSizes: number[][];
+  readonly train: boolean;
+  readonly totalChunks: number;
+  private rng: () => number;
+  traceIdx = 0;
+  private time: ArrayLike<number>;
+  private bw: ArrayLike<number>;
+  private ptr = 1;
+  private lastTime = 0;
+  private bufferMs = 0;
+  private chunk = 0;
+
+  constructor(o: EnvOptions) {
+    if (!o.traces.length) throw new Error('AbrEnv: no traces');
+    this.traces = o.traces;
+    this.videoSizes = o.videoSizes;
+    this.train = !!o.train;
+    this.totalChunks = o.totalChunks ?? TOTAL_CHUNKS;
+    this.rng = mulberry32(o.seed ?? 42);
+    if (this.train) {
+      this.traceIdx = Math.floor(this.rng() * this.traces.length);
+    }
+    this.time = this.traces[this.traceIdx].time;
+    this.bw = this.traces[this.traceIdx].bw;
+    if (this.train) {
+      this.ptr = 1 + Math.floor(this.rng() * (this.bw.length - 1));
+      this.lastTime = this.time[this.ptr - 1];
+    } else {
+      this.ptr = 1;
+      this.lastTime = this.time[0];
+    }
+  }
+
+  get currentTrace(): SimTrace {
+    return this.traces[this.traceIdx];
+  }
+
+  get chunkIndex(): number {
+    return this.chunk;
+  }
+
+  /** Download chunk `chunkIndex` at level q. */
+  step(q: number): StepResult {
+    const size = this.videoSizes[q][this.chunk];
+    let delay = 0; // seconds
+    let sent = 0;
+    const time = this.time;
+    const bw = this.bw;
+    const n = bw.length;
+    for (;;) {
+      const throughput = (bw[this.ptr] * 1e6) / 8;
+      const duration = time[this.ptr] - this.lastTime;
+      const payload = throughput * duration * PACKET_PAYLOAD_PORTION;
+      if (sent + payload > size) {
+        const fractional = (size - sent) / throughput / PACKET_PAYLOAD_PORTION;
+        delay += fractional;
+        this.lastTime += fractional;
+        break;
+      }
+      sent += payload;
+      delay += duration;
+      this.lastTime = time[this.ptr];
+      this.ptr += 1;
+      if (this.ptr >= n) {
+        this.ptr = 1;
+        this.lastTime = 0;
+      }
+    }
+    let delayMs = delay * 1000 + LINK_RTT_MS;
+    if (this.train) delayMs *= NOISE_LOW + (NOISE_HIGH - NOISE_LOW) * this.rng();
+    const rebufMs = Math.max(delayMs - this.bufferMs, 0);
+    this.bufferMs = Math.max(this.bufferMs - delayMs, 0);
+    this.bufferMs += VIDEO_CHUNK_MS;
+    let sleepMs = 0;
+    if (this.bufferMs > BUFFER_THRESH_MS) {
+      const drain = this.bufferMs - BUFFER_THRESH_MS;
+      sleepMs = Math.ceil(drain / DRAIN_BUFFER_SLEEP_MS) * DRAIN_BUFFER_SLEEP_MS;
+      this.bufferMs -= sleepMs;
+      let left = sleepMs;
+      for (;;) {
+        const duration = time[this.ptr] - this.lastTime;
+        if (duration > left / 1000) {
+          this.lastTime += left / 1000;
+          break;
+        }
+        left -= duration * 1000;
+        this.lastTime = time[this.ptr];
+        this.ptr += 1;
+        if (this.ptr >= n) {
+          this.ptr = 1;
+          this.lastTime = 0;
+        }
+      }
+    }
+    const returnBuffer = this.bufferMs;
+    this.chunk += 1;
+    const remain = this.totalChunks - this.chunk;
+    let end = false;
+    if (this.chunk >= this.totalChunks) {
+      end = true;
+      this.bufferMs = 0;
+      this.chunk = 0;
+      this.nextTrace();
+    }
+    const nextSizes = this.videoSizes.map((s) => s[this.chunk]);
+    return { delayMs, sleepMs, bufferS: returnBuffer / 1000, rebufS: rebufMs / 1000, chunkBytes: size, nextSizes, endOfVideo: end, remain };
+  }
+
+  private nextTrace(): void {
+    if (this.train) {
+      this.traceIdx = Math.floor(this.rng() * this.traces.length);
+      this.time = this.traces[this.traceIdx].time;
+      this.bw = this.traces[this.traceIdx].bw;
+      this.ptr = 1 + Math.floor(this.rng() * (this.bw.length - 1));
+      this.lastTime = this.time[this.ptr - 1];
+    } else {
+      this.traceIdx = (this.traceIdx + 1) % this.traces.length;
+      this.time = this.traces[this.traceIdx].time;
+      this.bw = this.traces[this.traceIdx].bw;
+      this.ptr = 1;
+      this.lastTime = this.time[0];
+    }
+  }
+}

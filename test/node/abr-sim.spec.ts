@@ -1,0 +1,66 @@
+/** The Pensieve simulator re-implementation, pinned to the reference numbers of ../shared/data/abr. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BufferBased, RobustMpc } from '../../src/abr/baselines.js';
+import { dataRoot, loadTraceDir, loadVideoSizes } from '../../src/sim/abr/load.js';
+import { mean, runPolicy } from '../../src/sim/abr/run.js';
+import { AbrEnv } from '../../src/sim/abr/env.js';
+
+const abr = join(dataRoot(), 'abr');
+const have = existsSync(join(abr, 'traces', 'test')) && existsSync(join(abr, 'video', 'video_size_0'));
+const why = `Pensieve data not found under ${abr} (set EDGEPLAY_DATA)`;
+
+describe('ABR simulator (Pensieve semantics)', () => {
+  it('scores BB 30.0432 and RobustMPC 41.1925 on the 142 test traces (within 1e-3)', () => {
+    if (!have) return pending(why);
+    const traces = loadTraceDir(join(abr, 'traces', 'test'));
+    const sizes = loadVideoSizes(join(abr, 'video'));
+    expect(traces.length).toBe(142);
+    const bb = runPolicy(new BufferBased(), traces, sizes);
+    expect(Math.abs(mean(bb.map((r) => r.qoeSum)) - 30.0432)).toBeLessThan(1e-3);
+    const mpc = runPolicy(new RobustMpc(sizes), traces, sizes);
+    expect(Math.abs(mean(mpc.map((r) => r.qoeSum)) - 41.1925)).toBeLessThan(1e-3);
+    // per trace too
+    const ref = readFileSync(join(abr, 'reference', 'per_trace_test.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    for (const [name, bbRef, mpcRef] of ref) {
+      const i = traces.findIndex((t) => t.name === name);
+      expect(Math.abs(bb[i].qoeSum - Number(bbRef))).withContext(`bb ${name}`).toBeLessThan(1e-6);
+      expect(Math.abs(mpc[i].qoeSum - Number(mpcRef))).withContext(`mpc ${name}`).toBeLessThan(1e-6);
+    }
+  });
+
+  it('replays reference/log_bb_norway_bus_1.tsv chunk by chunk', () => {
+    if (!have) return pending(why);
+    const traces = loadTraceDir(join(abr, 'traces', 'test')).filter((t) => t.name === 'norway_bus_1');
+    const sizes = loadVideoSizes(join(abr, 'video'));
+    const [r] = runPolicy(new BufferBased(), traces, sizes, { keepLogs: true });
+    const rows = readFileSync(join(abr, 'reference', 'log_bb_norway_bus_1.tsv'), 'utf8').trim().split('\n').filter((l) => !l.startsWith('#')).map((l) => l.split('\t').map(Number));
+    expect(r.log.length).toBe(rows.length);
+    rows.forEach(([time, br, buf, rebuf, bytes, delay, reward], i) => {
+      const g = r.log[i];
+      expect(g.bitrateKbps).withContext(`chunk ${i}`).toBe(br);
+      expect(g.chunkBytes).toBe(bytes);
+      expect(Math.abs(g.timeS - time)).withContext(`time ${i}`).toBeLessThan(1e-5);
+      expect(Math.abs(g.bufferS - buf)).withContext(`buffer ${i}`).toBeLessThan(1e-5);
+      expect(Math.abs(g.rebufS - rebuf)).toBeLessThan(1e-5);
+      expect(Math.abs(g.delayMs - delay)).toBeLessThan(1e-5);
+      expect(Math.abs(g.reward - reward)).toBeLessThan(1e-8);
+    });
+  });
+
+  it('training env: seeded noise within [0.9, 1.1) of the test delay, random trace and start', () => {
+    const trace = { name: 'flat', time: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], bw: [8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8] };
+    const sizes = Array.from({ length: 6 }, () => Array.from({ length: 49 }, () => 1_000_000));
+    const test = new AbrEnv({ traces: [trace], videoSizes: sizes });
+    const base = test.step(0).delayMs; // 1 MB at 1 MB/s x 0.95 + 80 ms
+    expect(base).toBeCloseTo(1000 / 0.95 + 80, 6);
+    const a = new AbrEnv({ traces: [trace], videoSizes: sizes, train: true, seed: 7 });
+    const b = new AbrEnv({ traces: [trace], videoSizes: sizes, train: true, seed: 7 });
+    for (let i = 0; i < 20; i++) {
+      const da = a.step(0).delayMs;
+      expect(da).toBe(b.step(0).delayMs);
+      expect(da).toBeGreaterThanOrEqual(base * 0.9 - 1e-9);
+      expect(da).toBeLessThan(base * 1.1);
+    }
+  });
+});
