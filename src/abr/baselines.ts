@@ -110,3 +110,94 @@ export class RobustMpc implements AbrPolicy {
     return send;
   }
 }
+
+/** Exponentially weighted moving average with a half-life in units of weight (seconds), as hls.js. */
+class Ewma {
+  private alpha: number;
+  private est = 0;
+  total = 0;
+  constructor(halfLife: number) {
+    this.alpha = halfLife ? Math.exp(Math.log(0.5) / halfLife) : 0;
+  }
+  sample(weight: number, value: number): void {
+    const a = this.alpha ** weight;
+    this.est = value * (1 - a) + a * this.est;
+    this.total += weight;
+  }
+  get(): number {
+    if (this.total) {
+      const zero = 1 - this.alpha ** this.total;
+      if (zero) return this.est / zero;
+    }
+    return this.est;
+  }
+}
+
+/**
+ * Rate-based: the hls.js default rule. Bandwidth = min(fast, slow) EWMA of per-chunk throughput
+ * (half-lives 3 s / 9 s of download time); the next level is the highest whose bitrate fits in
+ * 0.95 x estimate (same or lower level) or 0.7 x estimate (switching up).
+ */
+export class RateBased implements AbrPolicy {
+  readonly name = 'rb';
+  private fast = new Ewma(3);
+  private slow = new Ewma(9);
+  private seen = 0;
+  constructor(private opts: { fastHalfLife?: number; slowHalfLife?: number; bwFactor?: number; bwUpFactor?: number; defaultEstimateBps?: number } = {}) {
+    this.fast = new Ewma(opts.fastHalfLife ?? 3);
+    this.slow = new Ewma(opts.slowHalfLife ?? 9);
+  }
+  videoStart(): void {
+    this.seen = 0;
+    this.fast = new Ewma(this.opts.fastHalfLife ?? 3);
+    this.slow = new Ewma(this.opts.slowHalfLife ?? 9);
+  }
+  /** Bits per second. */
+  estimate(): number {
+    return this.fast.total >= 0.001 ? Math.min(this.fast.get(), this.slow.get()) : (this.opts.defaultEstimateBps ?? 500000);
+  }
+  decide(o: AbrObservation): number {
+    for (let i = this.seen; i < o.throughputs.length; i++) {
+      const ms = Math.max(o.delaysMs[i], 50);
+      const bps = o.throughputs[i] * 8000;
+      this.fast.sample(ms / 1000, bps);
+      this.slow.sample(ms / 1000, bps);
+    }
+    this.seen = o.throughputs.length;
+    const bw = this.estimate();
+    const f = this.opts.bwFactor ?? 0.95;
+    const up = this.opts.bwUpFactor ?? 0.7;
+    let best = 0;
+    for (let q = 0; q < o.ladderKbps.length; q++) {
+      const factor = q <= o.lastQuality ? f : up;
+      if (o.ladderKbps[q] * 1000 <= factor * bw) best = q;
+    }
+    return best;
+  }
+}
+
+/**
+ * BOLA-BASIC (Spiteri, Urgaonkar, Sitaraman 2016) with dash.js' parameterisation: utilities
+ * ln(bitrate) shifted to start at 1, minimum buffer 10 s, buffer target `targetS`.
+ */
+export class Bola implements AbrPolicy {
+  readonly name = 'bola';
+  constructor(private targetS = 30, private minBufferS = 10) {}
+  decide(o: AbrObservation): number {
+    const ladder = o.ladderKbps;
+    const u = ladder.map((b) => Math.log(b) - Math.log(ladder[0]) + 1);
+    const target = Math.max(this.targetS, this.minBufferS + 2 * ladder.length);
+    const gp = (u[u.length - 1] - 1) / (target / this.minBufferS - 1);
+    const vp = this.minBufferS / gp;
+    let best = 0;
+    let bestScore = -Infinity;
+    for (let q = 0; q < ladder.length; q++) {
+      const score = (vp * (u[q] + gp) - o.bufferS) / ladder[q];
+      if (score >= bestScore) {
+        bestScore = score;
+        best = q;
+      }
+    }
+    return best;
+  }
+}

@@ -98,56 +98,11 @@ export class AbrEnv {
   /** Download chunk `chunkIndex` at level q. */
   step(q: number): StepResult {
     const size = this.videoSizes[q][this.chunk];
-    let delay = 0; // seconds
-    let sent = 0;
-    const time = this.time;
-    const bw = this.bw;
-    const n = bw.length;
-    for (;;) {
-      const throughput = (bw[this.ptr] * 1e6) / 8;
-      const duration = time[this.ptr] - this.lastTime;
-      const payload = throughput * duration * PACKET_PAYLOAD_PORTION;
-      if (sent + payload > size) {
-        const fractional = (size - sent) / throughput / PACKET_PAYLOAD_PORTION;
-        delay += fractional;
-        this.lastTime += fractional;
-        break;
-      }
-      sent += payload;
-      delay += duration;
-      this.lastTime = time[this.ptr];
-      this.ptr += 1;
-      if (this.ptr >= n) {
-        this.ptr = 1;
-        this.lastTime = 0;
-      }
-    }
-    let delayMs = delay * 1000 + LINK_RTT_MS;
-    if (this.train) delayMs *= NOISE_LOW + (NOISE_HIGH - NOISE_LOW) * this.rng();
-    const rebufMs = Math.max(delayMs - this.bufferMs, 0);
-    this.bufferMs = Math.max(this.bufferMs - delayMs, 0);
-    this.bufferMs += VIDEO_CHUNK_MS;
-    let sleepMs = 0;
-    if (this.bufferMs > BUFFER_THRESH_MS) {
-      const drain = this.bufferMs - BUFFER_THRESH_MS;
-      sleepMs = Math.ceil(drain / DRAIN_BUFFER_SLEEP_MS) * DRAIN_BUFFER_SLEEP_MS;
-      this.bufferMs -= sleepMs;
-      let left = sleepMs;
-      for (;;) {
-        const duration = time[this.ptr] - this.lastTime;
-        if (duration > left / 1000) {
-          this.lastTime += left / 1000;
-          break;
-        }
-        left -= duration * 1000;
-        this.lastTime = time[this.ptr];
-        this.ptr += 1;
-        if (this.ptr >= n) {
-          this.ptr = 1;
-          this.lastTime = 0;
-        }
-      }
-    }
+    const noise = this.train ? NOISE_LOW + (NOISE_HIGH - NOISE_LOW) * this.rng() : 1;
+    const s = stepFrom(this.time, this.bw, this.ptr, this.lastTime, this.bufferMs, size, noise);
+    this.ptr = s.ptr;
+    this.lastTime = s.last;
+    this.bufferMs = s.buf;
     const returnBuffer = this.bufferMs;
     this.chunk += 1;
     const remain = this.totalChunks - this.chunk;
@@ -158,8 +113,8 @@ export class AbrEnv {
       this.chunk = 0;
       this.nextTrace();
     }
-    const nextSizes = this.videoSizes.map((s) => s[this.chunk]);
-    return { delayMs, sleepMs, bufferS: returnBuffer / 1000, rebufS: rebufMs / 1000, chunkBytes: size, nextSizes, endOfVideo: end, remain };
+    const nextSizes = this.videoSizes.map((v) => v[this.chunk]);
+    return { delayMs: s.delayMs, sleepMs: s.sleepMs, bufferS: returnBuffer / 1000, rebufS: s.rebufS, chunkBytes: size, nextSizes, endOfVideo: end, remain };
   }
 
   private nextTrace(): void {
@@ -177,4 +132,60 @@ export class AbrEnv {
       this.lastTime = this.time[0];
     }
   }
+}
+
+/**
+ * One exact simulator step from an explicit state: download `size` bytes starting at trace pointer
+ * `ptr0` / position `last0` (s) with `buf0` ms of buffer; `noise` multiplies the delay (training env).
+ * The single implementation of the Pensieve step semantics (used by AbrEnv and the offline optimum).
+ */
+export function stepFrom(time: ArrayLike<number>, bw: ArrayLike<number>, ptr0: number, last0: number, buf0: number, size: number, noise = 1) {
+  let ptr = ptr0;
+  let last = last0;
+  let delay = 0;
+  let sent = 0;
+  const n = bw.length;
+  for (;;) {
+    const thr = (bw[ptr] * 1e6) / 8;
+    const dur = time[ptr] - last;
+    const payload = thr * dur * PACKET_PAYLOAD_PORTION;
+    if (sent + payload > size) {
+      const frac = (size - sent) / thr / PACKET_PAYLOAD_PORTION;
+      delay += frac;
+      last += frac;
+      break;
+    }
+    sent += payload;
+    delay += dur;
+    last = time[ptr];
+    ptr += 1;
+    if (ptr >= n) {
+      ptr = 1;
+      last = 0;
+    }
+  }
+  const delayMs = (delay * 1000 + LINK_RTT_MS) * noise;
+  const rebufMs = Math.max(delayMs - buf0, 0);
+  let buf = Math.max(buf0 - delayMs, 0) + VIDEO_CHUNK_MS;
+  let sleepMs = 0;
+  if (buf > BUFFER_THRESH_MS) {
+    sleepMs = Math.ceil((buf - BUFFER_THRESH_MS) / DRAIN_BUFFER_SLEEP_MS) * DRAIN_BUFFER_SLEEP_MS;
+    buf -= sleepMs;
+    let left = sleepMs;
+    for (;;) {
+      const dur = time[ptr] - last;
+      if (dur > left / 1000) {
+        last += left / 1000;
+        break;
+      }
+      left -= dur * 1000;
+      last = time[ptr];
+      ptr += 1;
+      if (ptr >= n) {
+        ptr = 1;
+        last = 0;
+      }
+    }
+  }
+  return { ptr, last, buf, rebufS: rebufMs / 1000, delayMs, sleepMs };
 }
