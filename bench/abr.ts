@@ -11,6 +11,7 @@ import { TOTAL_CHUNKS, type AbrPolicy } from '../src/core/abr.js';
 import { Bola, BufferBased, RateBased, RobustMpc } from '../src/abr/baselines.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import { optimalForTrace } from '../src/sim/abr/optimal.js';
+import { DrlPolicy } from '../src/abr/drl.js';
 import { mean, runPolicy, type TraceResult } from '../src/sim/abr/run.js';
 
 function arg(name: string): string | undefined {
@@ -25,7 +26,8 @@ if (!existsSync(tracesDir) || !existsSync(videoDir)) {
   console.error(`bench:abr needs traces (${tracesDir}) and video sizes (${videoDir}); set EDGEPLAY_DATA or pass --traces/--video`);
   process.exit(2);
 }
-const ALL = ['bb', 'rb', 'bola', 'robustmpc', 'optimal'];
+const ALL = ['bb', 'rb', 'bola', 'robustmpc', 'drl', 'optimal'];
+const modelDir = resolve(arg('model') ?? 'models/abr-drl');
 const policies = (arg('policies') ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 for (const p of policies) if (!ALL.includes(p)) {
   console.error(`unknown policy "${p}"; known: ${ALL.join(', ')}`);
@@ -36,8 +38,21 @@ const traces = loadTraceDir(tracesDir);
 const sizes = loadVideoSizes(videoDir);
 const chunks = TOTAL_CHUNKS - 1;
 
+let drlModel: import('@tensorflow/tfjs').LayersModel | null = null;
+let tfmod: typeof import('@tensorflow/tfjs') | null = null;
+if (policies.includes('drl')) {
+  if (!existsSync(join(modelDir, 'model.json'))) {
+    console.error(`no trained model in ${modelDir}: run npm run train:abr (or drop drl from --policies)`);
+    process.exit(2);
+  }
+  tfmod = await import('@tensorflow/tfjs');
+  await import('@tensorflow/tfjs-backend-wasm');
+  await tfmod.setBackend('wasm');
+  drlModel = await (await import('../src/train/io.js')).loadModel(modelDir);
+}
 const make = (name: string): AbrPolicy => {
   switch (name) {
+    case 'drl': return new DrlPolicy(tfmod!, drlModel!);
     case 'bb': return new BufferBased();
     case 'rb': return new RateBased();
     case 'bola': return new Bola();

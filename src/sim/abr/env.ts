@@ -91,6 +91,17 @@ export class AbrEnv {
     return this.traces[this.traceIdx];
   }
 
+  /** Restart the current video on trace `idx` at pointer `ptr` (training-style start), buffer empty. */
+  resetTo(idx: number, ptr: number): void {
+    this.traceIdx = idx;
+    this.time = this.traces[idx].time;
+    this.bw = this.traces[idx].bw;
+    this.ptr = ptr;
+    this.lastTime = this.time[ptr - 1];
+    this.bufferMs = 0;
+    this.chunk = 0;
+  }
+
   get chunkIndex(): number {
     return this.chunk;
   }

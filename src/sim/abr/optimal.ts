@@ -21,13 +21,14 @@ export interface OptimalResult {
   qualities: number[];
 }
 
-export function optimalForTrace(trace: SimTrace, videoSizes: number[][], opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] } = {}): OptimalResult {
+export function optimalForTrace(trace: SimTrace, videoSizes: number[][], opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[]; startPtr?: number } = {}): OptimalResult {
   const bucketMs = opts.bucketMs ?? 100;
   const total = opts.totalChunks ?? 48;
   const ladder = opts.ladder ?? VIDEO_BIT_RATE_KBPS;
   const L = ladder.length;
   const { time, bw } = trace;
-  const s0 = stepFrom(time, bw, 1, time[0], 0, videoSizes[DEFAULT_QUALITY][0]);
+  const p0 = opts.startPtr ?? 1;
+  const s0 = stepFrom(time, bw, p0, time[p0 - 1], 0, videoSizes[DEFAULT_QUALITY][0]);
   let layer = new Map<number, Node>();
   layer.set(DEFAULT_QUALITY, { ptr: s0.ptr, last: s0.last, buf: s0.buf, value: 0, q: DEFAULT_QUALITY, parent: null });
   const buckets = Math.ceil(BUFFER_THRESH_MS / bucketMs) + 2;

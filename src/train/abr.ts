@@ -1,0 +1,317 @@
+/**
+ * `npm run train:abr -- [--seed 1] [--starts 6] [--bc-epochs 40] [--ppo-iters 600] [--out models/abr-drl]`
+ *
+ * Trains the DRL bitrate policy on the Pensieve training traces only:
+ *  1. imitation warm start (as Comyco): the offline optimum (DP with full knowledge of the trace) is
+ *     computed from random starting points of the training traces; the policy learns its actions from
+ *     the states along those trajectories (the dataset is cached in .cache/, so reruns are quick);
+ *  2. PPO with the QoE_lin reward in the noisy training environment (env.py semantics), 16 parallel
+ *     environments, selecting the best weights on a validation split of the *training* traces.
+ * The test traces are never read here. Writes models/abr-drl/{model.json,weights.bin,train.json}.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { DEFAULT_QUALITY, LEVELS, TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS, qoeLin, type AbrObservation } from '../core/abr.js';
+import { DrlPolicy, FEATURES, buildModel, features } from '../abr/drl.js';
+import { BufferBased, RobustMpc } from '../abr/baselines.js';
+import { AbrEnv, mulberry32, type SimTrace } from '../sim/abr/env.js';
+import { dataRoot, loadTraceDir, loadVideoSizes } from '../sim/abr/load.js';
+import { optimalForTrace } from '../sim/abr/optimal.js';
+import { mean, runPolicy } from '../sim/abr/run.js';
+import { saveModel } from './io.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+const SEED = Number(arg('seed', '1'));
+const STARTS = Number(arg('starts', '6'));
+const BC_EPOCHS = Number(arg('bc-epochs', '40'));
+const PPO_ITERS = Number(arg('ppo-iters', '600'));
+const OUT = resolve(arg('out', 'models/abr-drl'));
+const BUCKET_MS = Number(arg('bucket-ms', '200'));
+const VALUE_SCALE = 50;
+const EXPERT = arg('expert', 'mpc'); // 'mpc' (RobustMPC, fixed look-ahead) or 'optimal' (DP with full knowledge)
+const t0 = Date.now();
+const log = (s: string) => console.log(`[train:abr +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
+
+const abr = join(dataRoot(), 'abr');
+if (!existsSync(join(abr, 'traces', 'train'))) {
+  console.error(`training traces not found under ${abr}/traces/train (set EDGEPLAY_DATA)`);
+  process.exit(2);
+}
+await tf.setBackend('wasm');
+await tf.ready();
+const all = loadTraceDir(join(abr, 'traces', 'train'));
+const sizes = loadVideoSizes(join(abr, 'video'));
+// validation split of the training traces: every 7th trace (by sorted name)
+const valid = all.filter((_, i) => i % 7 === 3);
+const train = all.filter((_, i) => i % 7 !== 3);
+log(`backend ${tf.getBackend()}, ${train.length} training traces, ${valid.length} validation traces (from the training set)`);
+const rng = mulberry32(SEED);
+/** Seeded Fisher-Yates permutation of 0..n-1 (tf.util's shuffle uses Math.random). */
+function shuffled(n: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+  return a;
+}
+
+// ---------- 1. imitation dataset from the offline optimum ----------
+interface Dataset { x: Float32Array; y: Int32Array; ret: Float32Array; n: number }
+function buildDataset(): Dataset {
+  const cache = resolve('.cache', `abr-bc-${EXPERT}-f${FEATURES}-s${SEED}-k${STARTS}-b${BUCKET_MS}.json`);
+  if (existsSync(cache)) {
+    const j = JSON.parse(readFileSync(cache, 'utf8'));
+    log(`imitation dataset from cache: ${j.n} samples (${cache})`);
+    return { x: Float32Array.from(j.x), y: Int32Array.from(j.y), ret: Float32Array.from(j.ret), n: j.n };
+  }
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const rets: number[] = [];
+  const env = new AbrEnv({ traces: train, videoSizes: sizes });
+  const buf = new Float32Array(FEATURES);
+  let done = 0;
+  for (let ti = 0; ti < train.length; ti++) {
+    for (let k = 0; k < STARTS; k++) {
+      const tr = train[ti];
+      const ptr = k === 0 ? 1 : 1 + Math.floor(rng() * (tr.bw.length - 1));
+      const opt = EXPERT === 'optimal' ? optimalForTrace(tr, sizes, { bucketMs: BUCKET_MS, startPtr: ptr }) : null;
+      const mpc = new RobustMpc(sizes, { fixOffByOne: true });
+      env.resetTo(ti, ptr);
+      const thr: number[] = [];
+      const del: number[] = [];
+      const rewards: number[] = [];
+      let q = DEFAULT_QUALITY;
+      let last = DEFAULT_QUALITY;
+      const start = xs.length / FEATURES;
+      for (let i = 0; i < TOTAL_CHUNKS; i++) {
+        const s = env.step(q);
+        rewards.push(qoeLin(q, last, s.rebufS));
+        last = q;
+        thr.push(s.chunkBytes / s.delayMs);
+        del.push(s.delayMs);
+        if (i === TOTAL_CHUNKS - 1) break;
+        const o: AbrObservation = { lastQuality: q, bufferS: s.bufferS, throughputs: thr, delaysMs: del, nextSizes: s.nextSizes, remain: s.remain, nextIndex: i + 1, totalChunks: TOTAL_CHUNKS, ladderKbps: VIDEO_BIT_RATE_KBPS, rebufS: s.rebufS };
+        features(o, buf);
+        for (const v of buf) xs.push(v);
+        q = opt ? opt.qualities[i + 1] : mpc.decide(o);
+        ys.push(q);
+      }
+      // discounted return-to-go of the optimal trajectory, for the value head
+      let g = 0;
+      const rtg: number[] = [];
+      for (let i = rewards.length - 1; i >= 1; i--) {
+        g = rewards[i] + 0.99 * g;
+        rtg.unshift(g);
+      }
+      for (let i = 0; i < rtg.length; i++) rets.push(rtg[i]);
+      if (rets.length !== ys.length) throw new Error(`dataset misaligned at ${start}`);
+      done++;
+    }
+    if (ti % 10 === 0) log(`optimum on training trace ${ti + 1}/${train.length} (${done} episodes, ${ys.length} samples)`);
+  }
+  mkdirSync(resolve('.cache'), { recursive: true });
+  writeFileSync(cache, JSON.stringify({ n: ys.length, x: xs, y: ys, ret: rets }));
+  return { x: Float32Array.from(xs), y: Int32Array.from(ys), ret: Float32Array.from(rets), n: ys.length };
+}
+
+function evaluate(model: tf.LayersModel, traces: SimTrace[]): number {
+  const r = runPolicy(new DrlPolicy(tf, model), traces, sizes);
+  return mean(r.map((x) => x.qoeSum)) / (TOTAL_CHUNKS - 1);
+}
+
+{
+  const bb = mean(runPolicy(new BufferBased(), valid, sizes).map((r) => r.qoeSum)) / (TOTAL_CHUNKS - 1);
+  const mpc = mean(runPolicy(new RobustMpc(sizes), valid, sizes).map((r) => r.qoeSum)) / (TOTAL_CHUNKS - 1);
+  log(`validation baselines QoE/chunk: bb ${bb.toFixed(4)}, robustmpc ${mpc.toFixed(4)}`);
+}
+const model = buildModel(tf, 128, SEED);
+let best = { score: -Infinity, weights: [] as tf.Tensor[], stage: '' };
+const keepBest = (stage: string) => {
+  const score = evaluate(model, valid);
+  if (score > best.score) {
+    best.weights.forEach((w) => w.dispose());
+    best = { score, weights: model.getWeights().map((w) => w.clone()), stage };
+  }
+  return score;
+};
+
+const data = buildDataset();
+log(`imitation: ${data.n} samples, ${BC_EPOCHS} epochs`);
+{
+  const opt = tf.train.adam(1e-3);
+  const X = tf.tensor2d(data.x, [data.n, FEATURES]);
+  const Y = tf.oneHot(tf.tensor1d(data.y, 'int32'), LEVELS);
+  const R = tf.tensor2d(data.ret, [data.n, 1]);
+  const B = 512;
+  for (let ep = 0; ep < BC_EPOCHS; ep++) {
+    const idx = shuffled(data.n);
+    let lossSum = 0;
+    let nb = 0;
+    for (let s = 0; s < data.n; s += B) {
+      const ids = tf.tensor1d(Int32Array.from(idx.slice(s, s + B)), 'int32');
+      const loss = opt.minimize(() => {
+        const xb = tf.gather(X, ids);
+        const [logits, value] = model.apply(xb) as tf.Tensor[];
+        const ce = tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), logits);
+        const vl = tf.losses.meanSquaredError(tf.gather(R, ids).div(VALUE_SCALE), value);
+        return ce.add(vl.mul(0.1)) as tf.Scalar;
+      }, true);
+      lossSum += loss!.dataSync()[0];
+      loss!.dispose();
+      ids.dispose();
+      nb++;
+    }
+    if (ep % 5 === 4 || ep === BC_EPOCHS - 1) log(`imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${(lossSum / nb).toFixed(4)}, validation QoE/chunk ${keepBest(`bc${ep + 1}`).toFixed(4)}`);
+  }
+  X.dispose();
+  Y.dispose();
+  R.dispose();
+}
+
+// ---------- 2. PPO in the noisy training environment ----------
+const N_ENV = 16;
+const T = Number(arg('rollout', '192'));
+const GAMMA = 0.99;
+const LAMBDA = 0.95;
+const CLIP = 0.2;
+const ENT = Number(arg('entropy', '0.01'));
+const ppoOpt = tf.train.adam(Number(arg('ppo-lr', '1e-4')));
+interface EnvSlot { env: AbrEnv; q: number; last: number; thr: number[]; del: number[]; obs: AbrObservation | null }
+const slots: EnvSlot[] = Array.from({ length: N_ENV }, (_, i) => ({ env: new AbrEnv({ traces: train, videoSizes: sizes, train: true, seed: SEED * 1000 + i }), q: DEFAULT_QUALITY, last: DEFAULT_QUALITY, thr: [], del: [], obs: null }));
+// each slot starts by downloading chunk 0 at the default quality
+function stepSlot(sl: EnvSlot, q: number): { reward: number; done: boolean } {
+  const s = sl.env.step(q);
+  const reward = qoeLin(q, sl.last, s.rebufS);
+  sl.last = q;
+  sl.thr.push(s.chunkBytes / s.delayMs);
+  sl.del.push(s.delayMs);
+  if (s.endOfVideo) {
+    sl.thr = [];
+    sl.del = [];
+    sl.last = DEFAULT_QUALITY;
+    const s0 = sl.env.step(DEFAULT_QUALITY); // chunk 0 of the next video, reward excluded as in testing
+    sl.thr.push(s0.chunkBytes / s0.delayMs);
+    sl.del.push(s0.delayMs);
+    sl.obs = { lastQuality: DEFAULT_QUALITY, bufferS: s0.bufferS, throughputs: sl.thr, delaysMs: sl.del, nextSizes: s0.nextSizes, remain: s0.remain, nextIndex: 1, totalChunks: TOTAL_CHUNKS, ladderKbps: VIDEO_BIT_RATE_KBPS, rebufS: s0.rebufS };
+    return { reward, done: true };
+  }
+  sl.obs = { lastQuality: q, bufferS: s.bufferS, throughputs: sl.thr, delaysMs: sl.del, nextSizes: s.nextSizes, remain: s.remain, nextIndex: TOTAL_CHUNKS - s.remain, totalChunks: TOTAL_CHUNKS, ladderKbps: VIDEO_BIT_RATE_KBPS, rebufS: s.rebufS };
+  return { reward, done: false };
+}
+for (const sl of slots) {
+  sl.last = DEFAULT_QUALITY;
+  const s0 = sl.env.step(DEFAULT_QUALITY);
+  sl.thr.push(s0.chunkBytes / s0.delayMs);
+  sl.del.push(s0.delayMs);
+  sl.obs = { lastQuality: DEFAULT_QUALITY, bufferS: s0.bufferS, throughputs: sl.thr, delaysMs: sl.del, nextSizes: s0.nextSizes, remain: s0.remain, nextIndex: 1, totalChunks: TOTAL_CHUNKS, ladderKbps: VIDEO_BIT_RATE_KBPS, rebufS: s0.rebufS };
+}
+
+const sample = (p: Float32Array, off: number): number => {
+  let u = rng();
+  for (let q = 0; q < LEVELS; q++) {
+    u -= p[off + q];
+    if (u <= 0) return q;
+  }
+  return LEVELS - 1;
+};
+
+log(`PPO: ${PPO_ITERS} iterations x ${N_ENV} envs x ${T} steps, entropy ${ENT}`);
+const hist: Array<{ iter: number; valid: number }> = [];
+for (let it = 1; it <= PPO_ITERS; it++) {
+  const S = N_ENV * T;
+  const obs = new Float32Array(S * FEATURES);
+  const act = new Int32Array(S);
+  const logp = new Float32Array(S);
+  const val = new Float32Array((T + 1) * N_ENV);
+  const rew = new Float32Array(S);
+  const done = new Uint8Array(S);
+  const cur = new Float32Array(N_ENV * FEATURES);
+  const fb = new Float32Array(FEATURES);
+  for (let t = 0; t <= T; t++) {
+    for (let e = 0; e < N_ENV; e++) cur.set(features(slots[e].obs!, fb), e * FEATURES);
+    const [probs, v] = tf.tidy(() => {
+      const [lg, vv] = model.predict(tf.tensor2d(cur, [N_ENV, FEATURES])) as tf.Tensor[];
+      return [tf.softmax(lg).dataSync() as Float32Array, vv.dataSync() as Float32Array];
+    });
+    for (let e = 0; e < N_ENV; e++) val[t * N_ENV + e] = v[e];
+    if (t === T) break;
+    for (let e = 0; e < N_ENV; e++) {
+      const i = t * N_ENV + e;
+      obs.set(cur.subarray(e * FEATURES, (e + 1) * FEATURES), i * FEATURES);
+      const a = sample(probs, e * LEVELS);
+      act[i] = a;
+      logp[i] = Math.log(Math.max(probs[e * LEVELS + a], 1e-8));
+      const r = stepSlot(slots[e], a);
+      rew[i] = r.reward;
+      done[i] = r.done ? 1 : 0;
+    }
+  }
+  // GAE
+  const adv = new Float32Array(S);
+  const ret = new Float32Array(S);
+  for (let e = 0; e < N_ENV; e++) {
+    let g = 0;
+    for (let t = T - 1; t >= 0; t--) {
+      const i = t * N_ENV + e;
+      const nextV = done[i] ? 0 : val[(t + 1) * N_ENV + e] * VALUE_SCALE;
+      const delta = rew[i] + GAMMA * nextV - val[i] * VALUE_SCALE;
+      g = delta + GAMMA * LAMBDA * (done[i] ? 0 : g);
+      adv[i] = g;
+      ret[i] = g + val[i] * VALUE_SCALE;
+    }
+  }
+  const am = mean(Array.from(adv));
+  const as = Math.sqrt(mean(Array.from(adv, (a) => (a - am) ** 2))) + 1e-8;
+  for (let i = 0; i < S; i++) adv[i] = (adv[i] - am) / as;
+  const X = tf.tensor2d(obs, [S, FEATURES]);
+  const A = tf.tensor1d(act, 'int32');
+  const LP = tf.tensor1d(logp);
+  const ADV = tf.tensor1d(adv);
+  const RET = tf.tensor1d(ret);
+  const MB = 512;
+  for (let ep = 0; ep < 4; ep++) {
+    const idx = shuffled(S);
+    for (let s = 0; s < S; s += MB) {
+      const ids = tf.tensor1d(Int32Array.from(idx.slice(s, s + MB)), 'int32');
+      ppoOpt.minimize(() => {
+        const [lg, v] = model.apply(tf.gather(X, ids)) as tf.Tensor[];
+        const lsm = tf.logSoftmax(lg);
+        const a = tf.gather(A, ids);
+        const newLp = tf.sum(tf.mul(lsm, tf.oneHot(a, LEVELS)), 1);
+        const ratio = tf.exp(tf.sub(newLp, tf.gather(LP, ids)));
+        const ad = tf.gather(ADV, ids);
+        const pg = tf.neg(tf.mean(tf.minimum(tf.mul(ratio, ad), tf.mul(tf.clipByValue(ratio, 1 - CLIP, 1 + CLIP), ad))));
+        const vl = tf.mean(tf.square(tf.sub(tf.squeeze(v, [1]), tf.div(tf.gather(RET, ids), VALUE_SCALE))));
+        const ent = tf.neg(tf.mean(tf.sum(tf.mul(tf.exp(lsm), lsm), 1)));
+        return tf.addN([pg, tf.mul(vl, 0.5), tf.mul(ent, -ENT)]) as tf.Scalar;
+      });
+      ids.dispose();
+    }
+  }
+  tf.dispose([X, A, LP, ADV, RET]);
+  if (it % 25 === 0 || it === PPO_ITERS) {
+    const v = keepBest(`ppo${it}`);
+    hist.push({ iter: it, valid: v });
+    log(`PPO iteration ${it}/${PPO_ITERS}: mean reward/chunk ${mean(Array.from(rew)).toFixed(3)}, validation QoE/chunk ${v.toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage})`);
+  }
+}
+
+model.setWeights(best.weights);
+const trainScore = evaluate(model, train);
+log(`selected ${best.stage}: validation ${best.score.toFixed(4)}, training traces ${trainScore.toFixed(4)} QoE/chunk`);
+mkdirSync(OUT, { recursive: true });
+await saveModel(model, OUT);
+writeFileSync(join(OUT, 'train.json'), JSON.stringify({
+  command: `npm run train:abr -- ${process.argv.slice(2).join(' ')}`.trim(), seed: SEED, starts: STARTS, bc_epochs: BC_EPOCHS, ppo_iters: PPO_ITERS,
+  selected: best.stage, validation_qoe_per_chunk: best.score, train_qoe_per_chunk: trainScore, history: hist, seconds: (Date.now() - t0) / 1000,
+}, null, 2) + '\n');
+log(`wrote ${OUT}`);
