@@ -3,6 +3,7 @@
 import esbuild from 'rollup-plugin-esbuild';
 import resolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
+import commonjs from '@rollup/plugin-commonjs';
 
 const plugins = () => [resolve({ browser: true }), esbuild({ target: 'es2020', tsconfig: 'tsconfig.json' })];
 const external = (id) => id === 'hls.js' || id.startsWith('hls.js/') || id === 'three' || id.startsWith('three/');
@@ -20,7 +21,8 @@ export default [
   },
   {
     input: 'src/worker/worker.ts',
-    plugins: plugins(),
-    output: { file: 'dist/edgeplay.worker.js', format: 'iife', sourcemap: true, plugins: [terser()] },
+    // tfjs pulls a few CommonJS modules (seedrandom, long): convert them for the worker bundle
+    plugins: [...plugins(), commonjs()],
+    output: { file: 'dist/edgeplay.worker.js', format: 'iife', sourcemap: true, inlineDynamicImports: true, plugins: [terser()] },
   },
 ];

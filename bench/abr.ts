@@ -7,11 +7,12 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { TOTAL_CHUNKS, type AbrPolicy } from '../src/core/abr.js';
+import { TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS, type AbrPolicy } from '../src/core/abr.js';
 import { Bola, BufferBased, RateBased, RobustMpc } from '../src/abr/baselines.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import { optimalForTrace } from '../src/sim/abr/optimal.js';
 import { DrlPolicy } from '../src/abr/drl.js';
+import { RatioEwmaPredictor, WithPredictedSizes } from '../src/abr/chunk-size.js';
 import { mean, runPolicy, type TraceResult } from '../src/sim/abr/run.js';
 
 function arg(name: string): string | undefined {
@@ -26,7 +27,7 @@ if (!existsSync(tracesDir) || !existsSync(videoDir)) {
   console.error(`bench:abr needs traces (${tracesDir}) and video sizes (${videoDir}); set EDGEPLAY_DATA or pass --traces/--video`);
   process.exit(2);
 }
-const ALL = ['bb', 'rb', 'bola', 'robustmpc', 'drl', 'optimal'];
+const ALL = ['bb', 'rb', 'bola', 'robustmpc', 'drl', 'drl-predicted', 'optimal'];
 const modelDir = resolve(arg('model') ?? 'models/abr-drl');
 const policies = (arg('policies') ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 for (const p of policies) if (!ALL.includes(p)) {
@@ -40,7 +41,7 @@ const chunks = TOTAL_CHUNKS - 1;
 
 let drlModel: import('@tensorflow/tfjs').LayersModel | null = null;
 let tfmod: typeof import('@tensorflow/tfjs') | null = null;
-if (policies.includes('drl')) {
+if (policies.includes('drl') || policies.includes('drl-predicted')) {
   if (!existsSync(join(modelDir, 'model.json'))) {
     console.error(`no trained model in ${modelDir}: run npm run train:abr (or drop drl from --policies)`);
     process.exit(2);
@@ -53,6 +54,7 @@ if (policies.includes('drl')) {
 const make = (name: string): AbrPolicy => {
   switch (name) {
     case 'drl': return new DrlPolicy(tfmod!, drlModel!);
+    case 'drl-predicted': return new WithPredictedSizes(new DrlPolicy(tfmod!, drlModel!), new RatioEwmaPredictor(VIDEO_BIT_RATE_KBPS), 'drl-predicted');
     case 'bb': return new BufferBased();
     case 'rb': return new RateBased();
     case 'bola': return new Bola();

@@ -7,6 +7,7 @@
  *   ?trace=NAME                       on a playlist: shape this session's downloads by a throughput
  *                                     trace (built-in: fast, 3g, 4g, varying, stall; or any file of
  *                                     $EDGEPLAY_DATA/abr/traces/{test,train}, or of --traces DIR)
+ *   ?limit=N                          on a VOD playlist: only its first N segments (short test streams)
  *   /api/traces, /api/sessions/:id    trace list, and what a shaped session's link does now
  *
  * It also starts the edge controller (src/server) on :8081 with its SQLite store under ./data.
@@ -96,6 +97,28 @@ export function rewritePlaylist(text: string, params: string): string {
       return add(l);
     })
     .join('\n');
+}
+
+/** Keep the first `n` segments of a VOD media playlist (short streams for tests: `?limit=N`). */
+export function limitPlaylist(text: string, n: number): string {
+  if (!text.includes('#EXTINF')) return text; // master playlist
+  const out: string[] = [];
+  let segs = 0;
+  let pendingInf = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#EXTINF')) {
+      if (segs >= n) continue;
+      pendingInf = true;
+      out.push(line);
+    } else if (line.trim() && !line.startsWith('#')) {
+      if (pendingInf) {
+        out.push(line);
+        segs++;
+        pendingInf = false;
+      }
+    } else out.push(line);
+  }
+  return out.join('\n');
 }
 
 async function buildBundles(log: (s: string) => void): Promise<string> {
@@ -205,12 +228,17 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     };
     if (ext === '.m3u8') {
       let text = body.toString('utf8');
+      const limit = Number(url.searchParams.get('limit') ?? 0);
+      if (limit > 0 && kind === 'vod') text = limitPlaylist(text, limit);
+      const p = new URLSearchParams();
       if (traceName && sess) {
-        const p = new URLSearchParams({ trace: traceName, sess });
+        p.set('trace', traceName);
+        p.set('sess', sess);
         if (url.searchParams.get('rtt')) p.set('rtt', url.searchParams.get('rtt')!);
-        text = rewritePlaylist(text, p.toString());
         headers['x-edgeplay-session'] = sess;
       }
+      if (limit > 0) p.set('limit', String(limit));
+      if ([...p.keys()].length) text = rewritePlaylist(text, p.toString());
       body = Buffer.from(text);
     }
     headers['content-length'] = String(body.length);

@@ -359,3 +359,13 @@ export function createEdgeplay(options: EdgeplayOptions): Edgeplay {
 export default createEdgeplay;
 
 export { startWorker, withDeadline, DeadlineError, type WorkerHandle } from './worker/client.js';
+export { createAbrController, type AbrPolicyName, type AbrPort, type AbrDecisionRecord, type EdgeplayAbrOptions } from './abr/hls-controller.js';
+export { RatioEwmaPredictor, type ChunkSizePredictor } from './abr/chunk-size.js';
+export type { AbrObservation } from './core/abr.js';
+
+import type { WorkerHandle } from './worker/client.js';
+import type { AbrPort } from './abr/hls-controller.js';
+/** The ABR decision port of a started worker (for `createAbrController`). */
+export function workerAbrPort(w: WorkerHandle): AbrPort {
+  return { decide: (policy, obs) => w.api.decideAbr(policy, obs) };
+}

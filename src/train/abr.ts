@@ -1,5 +1,5 @@
 /**
- * `npm run train:abr -- [--seed 1] [--starts 6] [--bc-epochs 40] [--ppo-iters 600] [--out models/abr-drl]`
+ * `npm run train:abr -- [--seed 1] [--starts 6] [--bc-epochs 60] [--ppo-iters 1200] [--ppo-lr 3e-5] [--out models/abr-drl]`
  *
  * Trains the DRL bitrate policy on the Pensieve training traces only:
  *  1. imitation warm start (as Comyco): the offline optimum (DP with full knowledge of the trace) is
@@ -28,8 +28,8 @@ function arg(name: string, def: string): string {
 }
 const SEED = Number(arg('seed', '1'));
 const STARTS = Number(arg('starts', '6'));
-const BC_EPOCHS = Number(arg('bc-epochs', '40'));
-const PPO_ITERS = Number(arg('ppo-iters', '600'));
+const BC_EPOCHS = Number(arg('bc-epochs', '60'));
+const PPO_ITERS = Number(arg('ppo-iters', '1200'));
 const OUT = resolve(arg('out', 'models/abr-drl'));
 const BUCKET_MS = Number(arg('bucket-ms', '200'));
 const VALUE_SCALE = 50;
@@ -129,14 +129,14 @@ function evaluate(model: tf.LayersModel, traces: SimTrace[]): number {
 }
 
 {
-  const bb = mean(runPolicy(new BufferBased(), valid, sizes).map((r) => r.qoeSum)) / (TOTAL_CHUNKS - 1);
-  const mpc = mean(runPolicy(new RobustMpc(sizes), valid, sizes).map((r) => r.qoeSum)) / (TOTAL_CHUNKS - 1);
-  log(`validation baselines QoE/chunk: bb ${bb.toFixed(4)}, robustmpc ${mpc.toFixed(4)}`);
+  const score = (p: () => import('../core/abr.js').AbrPolicy, tr: SimTrace[]) => (mean(runPolicy(p(), tr, sizes).map((r) => r.qoeSum)) / (TOTAL_CHUNKS - 1)).toFixed(4);
+  log(`baselines QoE/chunk: training set bb ${score(() => new BufferBased(), all)}, robustmpc ${score(() => new RobustMpc(sizes), all)}; held-out split bb ${score(() => new BufferBased(), valid)}, robustmpc ${score(() => new RobustMpc(sizes), valid)}`);
 }
 const model = buildModel(tf, 128, SEED);
 let best = { score: -Infinity, weights: [] as tf.Tensor[], stage: '' };
+// selection score: every training trace (127) in test semantics; the held-out split is reported too
 const keepBest = (stage: string) => {
-  const score = evaluate(model, valid);
+  const score = evaluate(model, all);
   if (score > best.score) {
     best.weights.forEach((w) => w.dispose());
     best = { score, weights: model.getWeights().map((w) => w.clone()), stage };
@@ -170,7 +170,7 @@ log(`imitation: ${data.n} samples, ${BC_EPOCHS} epochs`);
       ids.dispose();
       nb++;
     }
-    if (ep % 5 === 4 || ep === BC_EPOCHS - 1) log(`imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${(lossSum / nb).toFixed(4)}, validation QoE/chunk ${keepBest(`bc${ep + 1}`).toFixed(4)}`);
+    if (ep % 5 === 4 || ep === BC_EPOCHS - 1) log(`imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${(lossSum / nb).toFixed(4)}, training-set QoE/chunk ${keepBest(`bc${ep + 1}`).toFixed(4)}`);
   }
   X.dispose();
   Y.dispose();
@@ -183,8 +183,11 @@ const T = Number(arg('rollout', '192'));
 const GAMMA = 0.99;
 const LAMBDA = 0.95;
 const CLIP = 0.2;
-const ENT = Number(arg('entropy', '0.01'));
-const ppoOpt = tf.train.adam(Number(arg('ppo-lr', '1e-4')));
+const ENT = Number(arg('entropy', '0.001'));
+const VALUE_WARMUP = Number(arg('value-warmup', '30'));
+const TARGET_KL = Number(arg('target-kl', '0.01'));
+const ppoOpt = tf.train.adam(Number(arg('ppo-lr', '3e-5')));
+const valueOpt = tf.train.adam(1e-3);
 interface EnvSlot { env: AbrEnv; q: number; last: number; thr: number[]; del: number[]; obs: AbrObservation | null }
 const slots: EnvSlot[] = Array.from({ length: N_ENV }, (_, i) => ({ env: new AbrEnv({ traces: train, videoSizes: sizes, train: true, seed: SEED * 1000 + i }), q: DEFAULT_QUALITY, last: DEFAULT_QUALITY, thr: [], del: [], obs: null }));
 // each slot starts by downloading chunk 0 at the default quality
@@ -225,7 +228,7 @@ const sample = (p: Float32Array, off: number): number => {
 };
 
 log(`PPO: ${PPO_ITERS} iterations x ${N_ENV} envs x ${T} steps, entropy ${ENT}`);
-const hist: Array<{ iter: number; valid: number }> = [];
+const hist: Array<{ iter: number; training_set: number }> = [];
 for (let it = 1; it <= PPO_ITERS; it++) {
   const S = N_ENV * T;
   const obs = new Float32Array(S * FEATURES);
@@ -278,11 +281,25 @@ for (let it = 1; it <= PPO_ITERS; it++) {
   const ADV = tf.tensor1d(adv);
   const RET = tf.tensor1d(ret);
   const MB = 512;
+  const warm = it <= VALUE_WARMUP; // fit the critic to this environment before moving the policy
+  let stoppedAt = 4;
   for (let ep = 0; ep < 4; ep++) {
+    if (!warm && ep > 0) {
+      // approximate KL(old || new) on the whole batch: stop early when the policy moved enough
+      const kl = tf.tidy(() => {
+        const [lg] = model.apply(X) as tf.Tensor[];
+        const newLp = tf.sum(tf.mul(tf.logSoftmax(lg), tf.oneHot(A, LEVELS)), 1);
+        return tf.mean(tf.sub(LP, newLp)).dataSync()[0];
+      });
+      if (kl > 1.5 * TARGET_KL) {
+        stoppedAt = ep;
+        break;
+      }
+    }
     const idx = shuffled(S);
     for (let s = 0; s < S; s += MB) {
       const ids = tf.tensor1d(Int32Array.from(idx.slice(s, s + MB)), 'int32');
-      ppoOpt.minimize(() => {
+      (warm ? valueOpt : ppoOpt).minimize(() => {
         const [lg, v] = model.apply(tf.gather(X, ids)) as tf.Tensor[];
         const lsm = tf.logSoftmax(lg);
         const a = tf.gather(A, ids);
@@ -292,6 +309,7 @@ for (let it = 1; it <= PPO_ITERS; it++) {
         const pg = tf.neg(tf.mean(tf.minimum(tf.mul(ratio, ad), tf.mul(tf.clipByValue(ratio, 1 - CLIP, 1 + CLIP), ad))));
         const vl = tf.mean(tf.square(tf.sub(tf.squeeze(v, [1]), tf.div(tf.gather(RET, ids), VALUE_SCALE))));
         const ent = tf.neg(tf.mean(tf.sum(tf.mul(tf.exp(lsm), lsm), 1)));
+        if (warm) return vl as tf.Scalar;
         return tf.addN([pg, tf.mul(vl, 0.5), tf.mul(ent, -ENT)]) as tf.Scalar;
       });
       ids.dispose();
@@ -300,18 +318,18 @@ for (let it = 1; it <= PPO_ITERS; it++) {
   tf.dispose([X, A, LP, ADV, RET]);
   if (it % 25 === 0 || it === PPO_ITERS) {
     const v = keepBest(`ppo${it}`);
-    hist.push({ iter: it, valid: v });
-    log(`PPO iteration ${it}/${PPO_ITERS}: mean reward/chunk ${mean(Array.from(rew)).toFixed(3)}, validation QoE/chunk ${v.toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage})`);
+    hist.push({ iter: it, training_set: v });
+    log(`PPO iteration ${it}/${PPO_ITERS}${warm ? ' (critic warm-up)' : ''}: mean reward/chunk ${mean(Array.from(rew)).toFixed(3)}, epochs ${stoppedAt}, training-set QoE/chunk ${v.toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`);
   }
 }
 
 model.setWeights(best.weights);
-const trainScore = evaluate(model, train);
-log(`selected ${best.stage}: validation ${best.score.toFixed(4)}, training traces ${trainScore.toFixed(4)} QoE/chunk`);
+const heldOut = evaluate(model, valid);
+log(`selected ${best.stage}: training set ${best.score.toFixed(4)}, held-out split ${heldOut.toFixed(4)} QoE/chunk`);
 mkdirSync(OUT, { recursive: true });
 await saveModel(model, OUT);
 writeFileSync(join(OUT, 'train.json'), JSON.stringify({
   command: `npm run train:abr -- ${process.argv.slice(2).join(' ')}`.trim(), seed: SEED, starts: STARTS, bc_epochs: BC_EPOCHS, ppo_iters: PPO_ITERS,
-  selected: best.stage, validation_qoe_per_chunk: best.score, train_qoe_per_chunk: trainScore, history: hist, seconds: (Date.now() - t0) / 1000,
+  selected: best.stage, training_set_qoe_per_chunk: best.score, held_out_qoe_per_chunk: heldOut, history: hist, seconds: (Date.now() - t0) / 1000,
 }, null, 2) + '\n');
 log(`wrote ${OUT}`);

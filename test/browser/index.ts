@@ -1,2 +1,3 @@
 import './telemetry.spec.js';
 import './worker.spec.js';
+import './abr.spec.js';

@@ -42,6 +42,7 @@ async function main(): Promise<number> {
       { pattern: 'build/test/page.js', included: false, watched: false },
       { pattern: 'test/browser/fixtures/*.html', included: false, watched: false },
       { pattern: 'dist/edgeplay.worker.js', included: false, watched: false },
+      { pattern: 'models/**/*', included: false, watched: false },
     ],
     plugins: ['karma-jasmine', 'karma-chrome-launcher'],
     browsers: ['ChromiumHeadlessEdgeplay'],

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { DrlPolicy, FEATURES, features } from '../../src/abr/drl.js';
+import { DrlPolicy, FastActor, FEATURES, features } from '../../src/abr/drl.js';
 import { VIDEO_BIT_RATE_KBPS, type AbrObservation } from '../../src/core/abr.js';
 import { loadModel } from '../../src/train/io.js';
 import { runPolicy } from '../../src/sim/abr/run.js';
@@ -24,6 +24,18 @@ describe('DRL bitrate policy (models/abr-drl)', () => {
     const f = features(o);
     expect(f.length).toBe(FEATURES);
     expect(Array.from(f).every(Number.isFinite)).toBeTrue();
+  });
+
+  it('computes the same logits in plain JavaScript as tfjs', () => {
+    const fast = new FastActor(model);
+    let seed = 3;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let k = 0; k < 20; k++) {
+      const x = Float32Array.from({ length: FEATURES }, () => rnd() * 2 - 0.5);
+      const ref = tf.tidy(() => ((model.predict(tf.tensor2d(x, [1, FEATURES])) as tf.Tensor[])[0].dataSync() as Float32Array).slice());
+      const got = fast.forward(x);
+      for (let j = 0; j < ref.length; j++) expect(Math.abs(got[j] - ref[j])).toBeLessThan(1e-4);
+    }
   });
 
   it('streams high on a fast link and low on a slow one, without long stalls', () => {

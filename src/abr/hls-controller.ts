@@ -1,0 +1,161 @@
+/**
+ * The edgeplay ABR controller for hls.js: a subclass of the app's own hls.js AbrController (taken from
+ * `Hls.DefaultConfig.abrController`, so hls.js stays a peer and is never bundled) that
+ * - keeps every behaviour of the base, including its bandwidth estimator (so CMCD `mtp` stays right)
+ *   and its emergency abort of a fragment that will not arrive in time;
+ * - as soon as each main fragment has loaded, builds the policy's observation (level, buffer, throughput and
+ *   download-time history, predicted next sizes, fragments left) and asks a policy through an async
+ *   port (the comlink worker), with a deadline;
+ * - answers `nextAutoLevel` with that decision when it arrived in time, and with the hls.js decision
+ *   otherwise (no port yet, worker error, late answer, killed worker): a model never stalls playback.
+ */
+import type Hls from 'hls.js';
+import type { FragLoadedData } from 'hls.js';
+import type { AbrObservation } from '../core/abr.js';
+import { RatioEwmaPredictor, type ChunkSizePredictor } from './chunk-size.js';
+
+export type AbrPolicyName = 'hls' | 'drl' | 'robustmpc' | 'bola' | 'bb';
+
+export interface AbrPort {
+  decide(policy: AbrPolicyName, obs: AbrObservation): Promise<number>;
+}
+
+export interface AbrDecisionRecord {
+  /** sequence number of the fragment the decision is for */
+  sn: number;
+  level: number | null;
+  source: 'policy' | 'fallback';
+  /** time from the request to the answer (or to the deadline) */
+  latencyMs: number;
+  reason?: string;
+}
+
+export interface EdgeplayAbrOptions {
+  policy: AbrPolicyName;
+  /** the decision port, or null while it is not ready */
+  port: () => AbrPort | null;
+  /** answer deadline (default 20 ms: the next fragment request follows the buffered event closely) */
+  budgetMs?: number;
+  onDecision?: (r: AbrDecisionRecord) => void;
+  predictor?: (ladderKbps: readonly number[]) => ChunkSizePredictor;
+  /** how many throughput samples to keep */
+  history?: number;
+}
+
+interface BaseAbr {
+  hls: Hls;
+  nextAutoLevel: number;
+  deriveNextAutoLevel(level: number): number;
+  onFragLoaded(event: string, data: FragLoadedData): void;
+  destroy(): void;
+}
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/** Build the controller class to pass as `abrController` in the Hls config. */
+export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOptions): new (hls: Hls) => BaseAbr {
+  const Base = (HlsCtor as unknown as { DefaultConfig: { abrController: new (hls: Hls) => BaseAbr } }).DefaultConfig.abrController;
+  const budget = opts.budgetMs ?? 20;
+  const keep = opts.history ?? 16;
+
+  class EdgeplayAbrController extends Base {
+    private thr: number[] = [];
+    private delays: number[] = [];
+    private decided: { sn: number; level: number } | null = null;
+    private predictor: ChunkSizePredictor | null = null;
+    private ladderKey = '';
+    private requestId = 0;
+
+    // Decide as soon as a fragment has arrived (FRAG_LOADED), not when it is buffered: hls.js requests
+    // the next fragment right after FRAG_BUFFERED, leaving no time for an asynchronous answer, while
+    // parsing and appending give the worker a few milliseconds here.
+    override onFragLoaded(event: string, data: FragLoadedData): void {
+      super.onFragLoaded(event, data);
+      if (opts.policy === 'hls') return;
+      const frag = data.frag;
+      if (frag.type !== 'main' || typeof frag.sn !== 'number' || frag.bitrateTest) return;
+      const stats = data.part?.stats.loaded ? data.part.stats : frag.stats;
+      const ms = stats.loading.end - stats.loading.start;
+      if (stats.aborted || !(ms > 0) || !(stats.loaded > 0)) return;
+      const hls = this.hls;
+      const levels = hls.levels;
+      const ladder = levels.map((l) => (l.averageBitrate || l.bitrate) / 1000);
+      const key = ladder.join(',');
+      if (key !== this.ladderKey || !this.predictor) {
+        this.ladderKey = key;
+        this.predictor = opts.predictor ? opts.predictor(ladder) : new RatioEwmaPredictor(ladder);
+      }
+      this.thr.push(stats.loaded / ms);
+      this.delays.push(ms);
+      if (this.thr.length > keep) {
+        this.thr.shift();
+        this.delays.shift();
+      }
+      this.predictor.observe(frag.level, stats.loaded);
+      const details = levels[frag.level]?.details;
+      const media = (hls as unknown as { media: HTMLMediaElement | null }).media;
+      // buffer as the simulator sees it: after this chunk is in (it is about to be appended)
+      let bufferS = frag.duration;
+      if (media) {
+        const b = media.buffered;
+        for (let i = 0; i < b.length; i++) if (b.start(i) <= media.currentTime + 0.5 && b.end(i) > media.currentTime) bufferS = b.end(i) - media.currentTime + frag.duration;
+      }
+      const total = details && !details.live ? details.fragments.length : 48;
+      const index = details ? frag.sn - details.startSN : 0;
+      const remain = details && !details.live ? Math.max(0, total - 1 - index) : 24;
+      const obs: AbrObservation = {
+        lastQuality: frag.level,
+        bufferS,
+        throughputs: this.thr.slice(),
+        delaysMs: this.delays.slice(),
+        nextSizes: remain > 0 ? this.predictor.predict() : ladder.map(() => 0),
+        remain,
+        nextIndex: index + 1,
+        totalChunks: total,
+        ladderKbps: ladder,
+        rebufS: 0,
+      };
+      const sn = frag.sn + 1;
+      this.decided = null;
+      const id = ++this.requestId;
+      const port = opts.port();
+      const t0 = now();
+      if (!port) return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: 0, reason: 'worker not ready' });
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, reason: `no answer within ${budget} ms` });
+      }, budget);
+      port.decide(opts.policy, obs).then(
+        (level) => {
+          if (settled || id !== this.requestId) return;
+          settled = true;
+          clearTimeout(timer);
+          if (!Number.isInteger(level) || level < 0 || level >= levels.length) {
+            return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, reason: `invalid level ${level}` });
+          }
+          this.decided = { sn, level };
+          opts.onDecision?.({ sn, level, source: 'policy', latencyMs: now() - t0 });
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, reason: `policy error: ${err instanceof Error ? err.message : String(err)}` });
+        },
+      );
+    }
+
+    override get nextAutoLevel(): number {
+      const d = this.decided;
+      if (d && this.hls) return this.deriveNextAutoLevel(d.level);
+      return super.nextAutoLevel;
+    }
+
+    override set nextAutoLevel(level: number) {
+      super.nextAutoLevel = level;
+    }
+  }
+  return EdgeplayAbrController;
+}
