@@ -125,7 +125,7 @@ async function buildBundles(log: (s: string) => void): Promise<string> {
   const out = join(cacheDir(), 'demo-build');
   const t0 = Date.now();
   await build({
-    entryPoints: { app: join(ROOT, 'demo', 'app.ts') },
+    entryPoints: { app: join(ROOT, 'demo', 'app.ts'), 'bench-abr': join(ROOT, 'demo', 'bench-abr.ts') },
     bundle: true,
     format: 'esm',
     target: 'es2022',
@@ -279,6 +279,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       if (path === '/' || path === '/index.html') return serveStatic(res, join(ROOT, 'demo'), 'index.html');
       if (path.startsWith('/build/')) return serveStatic(res, bundleDir, path.slice('/build/'.length));
       if (path.startsWith('/dist/')) return serveStatic(res, join(ROOT, 'dist'), path.slice('/dist/'.length));
+      if (path.startsWith('/models/')) return serveStatic(res, join(ROOT, 'models'), path.slice('/models/'.length));
       if (path === '/favicon.ico') return send(res, 204, '');
       if (path === '/api/traces') return json(res, 200, listTraces(tracesDirs));
       if (path === '/api/config') return json(res, 200, { controller: controllerUrl, live: !!live });

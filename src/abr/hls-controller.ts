@@ -154,6 +154,9 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
     }
 
     override set nextAutoLevel(level: number) {
+      // An explicit switch (hls.js' emergency abort of a fragment that cannot arrive in time, or the
+      // app) overrides the policy until its next decision.
+      this.decided = null;
       super.nextAutoLevel = level;
     }
   }
