@@ -5,7 +5,7 @@
 import Hls from 'hls.js';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { createEdgeplay, type TelemetryEvent, type QoeSummary } from '../src/index.js';
+import { createAbrController, createEdgeplay, startWorker, workerAbrPort, type AbrDecisionRecord, type AbrPolicyName, type TelemetryEvent, type QoeSummary } from '../src/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
@@ -43,7 +43,28 @@ const srcFor = (ch: string) => {
   return t ? `${c.url}?trace=${encodeURIComponent(t)}` : c.url;
 };
 
-const hls = new Hls(ep.hlsConfig({ maxBufferLength: 30, backBufferLength: 30 }, CHANNELS[chanSel.value].contentId));
+// ABR: hls.js default, or an edgeplay policy running in the comlink worker (?abr=drl|robustmpc|bola|bb)
+const abrSel = $<HTMLSelectElement>('abr');
+const abr = (params.get('abr') ?? 'hls') as AbrPolicyName;
+abrSel.value = abr;
+abrSel.onchange = () => {
+  params.set('abr', abrSel.value);
+  params.set('channel', chanSel.value);
+  params.set('trace', traceSel.value);
+  location.search = params.toString(); // the ABR controller is chosen when Hls is created
+};
+const decisions: AbrDecisionRecord[] = [];
+let abrController: unknown;
+if (abr !== 'hls') {
+  const worker = startWorker('/dist/edgeplay.worker.js');
+  let ready = abr !== 'drl';
+  if (abr === 'drl') {
+    worker.api.initAbr({ modelUrl: new URL('/models/abr-drl/model.json', location.href).href }).then(() => (ready = true), (e) => console.error('[demo] DRL model failed to load; hls.js decides', e));
+  }
+  const port = workerAbrPort(worker);
+  abrController = createAbrController(Hls, { policy: abr, port: () => (ready ? port : null), onDecision: (r) => decisions.push(r) });
+}
+const hls = new Hls(ep.hlsConfig({ maxBufferLength: 30, backBufferLength: 30, ...(abrController ? { abrController: abrController as never } : {}) }, CHANNELS[chanSel.value].contentId));
 hls.on(Hls.Events.MANIFEST_LOADED, (_e, d) => {
   const h = (d.networkDetails as XMLHttpRequest | undefined)?.getResponseHeader?.('x-edgeplay-session');
   shapedSession = h ?? null;
@@ -137,6 +158,13 @@ function renderDelivery() {
     ['events recorded', s.recorded], ['batches sealed', s.sealed], ['delivered', s.delivered], ['server duplicates', s.duplicates],
     ['pending in outbox', s.pending], ['failed attempts', s.failures], ['beacons', s.beacons], ['durable (IndexedDB)', String(s.durable)],
   ]);
+  if (abr !== 'hls') {
+    const last = decisions[decisions.length - 1];
+    const lat = decisions.filter((d) => d.source === 'policy').map((d) => d.latencyMs).sort((a, b) => a - b);
+    $('delivery').insertAdjacentHTML('beforeend', `<tr><td>ABR ${abr}: decisions / fallbacks</td><td>${lat.length} / ${decisions.length - lat.length}</td></tr>` +
+      `<tr><td>ABR decision latency p50 (ms)</td><td>${lat.length ? lat[Math.floor(lat.length / 2)].toFixed(2) : '—'}</td></tr>` +
+      `<tr><td>ABR last decision</td><td>${last ? `${last.source} ${last.level ?? ''} ${last.reason ?? ''}` : '—'}</td></tr>`);
+  }
 }
 
 const list = $('events');
