@@ -27,6 +27,8 @@ export interface AbrDecisionRecord {
   source: 'policy' | 'fallback';
   /** time from the request to the answer (or to the deadline) */
   latencyMs: number;
+  /** performance.now() when the decision (or the fallback) took effect */
+  at: number;
   reason?: string;
 }
 
@@ -120,12 +122,12 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const id = ++this.requestId;
       const port = opts.port();
       const t0 = now();
-      if (!port) return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: 0, reason: 'worker not ready' });
+      if (!port) return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: 0, at: t0, reason: 'worker not ready' });
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
-        opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, reason: `no answer within ${budget} ms` });
+        opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, at: now(), reason: `no answer within ${budget} ms` });
       }, budget);
       port.decide(opts.policy, obs).then(
         (level) => {
@@ -133,16 +135,16 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
           settled = true;
           clearTimeout(timer);
           if (!Number.isInteger(level) || level < 0 || level >= levels.length) {
-            return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, reason: `invalid level ${level}` });
+            return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, at: now(), reason: `invalid level ${level}` });
           }
           this.decided = { sn, level };
-          opts.onDecision?.({ sn, level, source: 'policy', latencyMs: now() - t0 });
+          opts.onDecision?.({ sn, level, source: 'policy', latencyMs: now() - t0, at: now() });
         },
         (err: unknown) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, reason: `policy error: ${err instanceof Error ? err.message : String(err)}` });
+          opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, at: now(), reason: `policy error: ${err instanceof Error ? err.message : String(err)}` });
         },
       );
     }
