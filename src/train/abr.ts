@@ -7,6 +7,7 @@
  *     the states along those trajectories (the dataset is cached in .cache/, so reruns are quick);
  *  2. PPO with the QoE_lin reward in the noisy training environment (env.py semantics), 16 parallel
  *     environments, selecting the best weights on a validation split of the *training* traces.
+ * `--init DIR` resumes: PPO starts from a saved model (no imitation).
  * The test traces are never read here. Writes models/abr-drl/{model.json,weights.bin,train.json}.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { AbrEnv, mulberry32, type SimTrace } from '../sim/abr/env.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../sim/abr/load.js';
 import { optimalForTrace } from '../sim/abr/optimal.js';
 import { mean, runPolicy } from '../sim/abr/run.js';
-import { saveModel } from './io.js';
+import { loadModel, saveModel } from './io.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +33,8 @@ const BC_EPOCHS = Number(arg('bc-epochs', '60'));
 const PPO_ITERS = Number(arg('ppo-iters', '1200'));
 const OUT = resolve(arg('out', 'models/abr-drl'));
 const BUCKET_MS = Number(arg('bucket-ms', '200'));
+/** resume: start PPO from a saved model (skips imitation) */
+const INIT = arg('init', '');
 const VALUE_SCALE = 50;
 const EXPERT = arg('expert', 'mpc'); // 'mpc' (RobustMPC, fixed look-ahead) or 'optimal' (DP with full knowledge)
 const t0 = Date.now();
@@ -144,9 +147,14 @@ const keepBest = (stage: string) => {
   return score;
 };
 
-const data = buildDataset();
-log(`imitation: ${data.n} samples, ${BC_EPOCHS} epochs`);
-{
+if (INIT) {
+  const init = await loadModel(resolve(INIT));
+  model.setWeights(init.getWeights());
+  log(`resumed from ${INIT}: training-set QoE/chunk ${keepBest('init').toFixed(4)}`);
+}
+const data = INIT ? null : buildDataset();
+if (data) log(`imitation: ${data.n} samples, ${BC_EPOCHS} epochs`);
+if (data) {
   const opt = tf.train.adam(1e-3);
   const X = tf.tensor2d(data.x, [data.n, FEATURES]);
   const Y = tf.oneHot(tf.tensor1d(data.y, 'int32'), LEVELS);
@@ -329,7 +337,7 @@ log(`selected ${best.stage}: training set ${best.score.toFixed(4)}, held-out spl
 mkdirSync(OUT, { recursive: true });
 await saveModel(model, OUT);
 writeFileSync(join(OUT, 'train.json'), JSON.stringify({
-  command: `npm run train:abr -- ${process.argv.slice(2).join(' ')}`.trim(), seed: SEED, starts: STARTS, bc_epochs: BC_EPOCHS, ppo_iters: PPO_ITERS,
+  command: `npm run train:abr -- ${process.argv.slice(2).join(' ')}`.trim(), init: INIT || null, seed: SEED, starts: STARTS, bc_epochs: BC_EPOCHS, ppo_iters: PPO_ITERS,
   selected: best.stage, training_set_qoe_per_chunk: best.score, held_out_qoe_per_chunk: heldOut, history: hist, seconds: (Date.now() - t0) / 1000,
 }, null, 2) + '\n');
 log(`wrote ${OUT}`);
