@@ -5,7 +5,7 @@
 import Hls from 'hls.js';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { createAbrController, createEdgeplay, startWorker, workerAbrPort, type AbrDecisionRecord, type AbrPolicyName, type TelemetryEvent, type QoeSummary } from '../src/index.js';
+import { createAbrController, createEdgeplay, startWorker, withDeadline, workerAbrPort, type AbrDecisionRecord, type AbrPolicyName, type TelemetryEvent, type QoeSummary } from '../src/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
@@ -59,7 +59,8 @@ if (abr !== 'hls') {
   const worker = startWorker('/dist/edgeplay.worker.js');
   let ready = abr !== 'drl';
   if (abr === 'drl') {
-    worker.api.initAbr({ modelUrl: new URL('/models/abr-drl/model.json', location.href).href }).then(() => (ready = true), (e) => console.error('[demo] DRL model failed to load; hls.js decides', e));
+    withDeadline(worker.api.initAbr({ modelUrl: new URL('/models/abr-drl/model.json', location.href).href }), 20000)
+      .then(() => (ready = true), (e) => console.error('[demo] DRL model failed to load; hls.js keeps deciding', e));
   }
   const port = workerAbrPort(worker);
   abrController = createAbrController(Hls, { policy: abr, port: () => (ready ? port : null), onDecision: (r) => decisions.push(r) });
