@@ -14,13 +14,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { DEFAULT_QUALITY, LEVELS, TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS, qoeLin, type AbrObservation } from '../core/abr.js';
+import { DEFAULT_QUALITY, LEVELS, TOTAL_CHUNKS, qoeLin, type AbrObservation } from '../core/abr.js';
 import { DrlPolicy, FEATURES, buildModel, features } from '../abr/drl.js';
 import { BufferBased, RobustMpc } from '../abr/baselines.js';
 import { AbrEnv, mulberry32, type SimTrace } from '../sim/abr/env.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../sim/abr/load.js';
 import { optimalForTrace } from '../sim/abr/optimal.js';
-import { mean, runPolicy } from '../sim/abr/run.js';
+import { mean, observe, runPolicy } from '../sim/abr/run.js';
 import { loadModel, saveModel } from './io.js';
 
 function arg(name: string, def: string): string {
@@ -102,7 +102,7 @@ function buildDataset(): Dataset {
         thr.push(s.chunkBytes / s.delayMs);
         del.push(s.delayMs);
         if (i === TOTAL_CHUNKS - 1) break;
-        const o: AbrObservation = { lastQuality: q, bufferS: s.bufferS, throughputs: thr, delaysMs: del, nextSizes: s.nextSizes, remain: s.remain, nextIndex: i + 1, totalChunks: TOTAL_CHUNKS, ladderKbps: VIDEO_BIT_RATE_KBPS, rebufS: s.rebufS };
+        const o = observe(q, s, thr, del, TOTAL_CHUNKS);
         features(o, buf);
         for (const v of buf) xs.push(v);
         q = opt ? opt.qualities[i + 1] : mpc.decide(o);
@@ -212,10 +212,10 @@ function stepSlot(sl: EnvSlot, q: number): { reward: number; done: boolean } {
     const s0 = sl.env.step(DEFAULT_QUALITY); // chunk 0 of the next video, reward excluded as in testing
     sl.thr.push(s0.chunkBytes / s0.delayMs);
     sl.del.push(s0.delayMs);
-    sl.obs = { lastQuality: DEFAULT_QUALITY, bufferS: s0.bufferS, throughputs: sl.thr, delaysMs: sl.del, nextSizes: s0.nextSizes, remain: s0.remain, nextIndex: 1, totalChunks: TOTAL_CHUNKS, ladderKbps: VIDEO_BIT_RATE_KBPS, rebufS: s0.rebufS };
+    sl.obs = observe(DEFAULT_QUALITY, s0, sl.thr, sl.del, TOTAL_CHUNKS);
     return { reward, done: true };
   }
-  sl.obs = { lastQuality: q, bufferS: s.bufferS, throughputs: sl.thr, delaysMs: sl.del, nextSizes: s.nextSizes, remain: s.remain, nextIndex: TOTAL_CHUNKS - s.remain, totalChunks: TOTAL_CHUNKS, ladderKbps: VIDEO_BIT_RATE_KBPS, rebufS: s.rebufS };
+  sl.obs = observe(q, s, sl.thr, sl.del, TOTAL_CHUNKS);
   return { reward, done: false };
 }
 for (const sl of slots) {
@@ -223,7 +223,7 @@ for (const sl of slots) {
   const s0 = sl.env.step(DEFAULT_QUALITY);
   sl.thr.push(s0.chunkBytes / s0.delayMs);
   sl.del.push(s0.delayMs);
-  sl.obs = { lastQuality: DEFAULT_QUALITY, bufferS: s0.bufferS, throughputs: sl.thr, delaysMs: sl.del, nextSizes: s0.nextSizes, remain: s0.remain, nextIndex: 1, totalChunks: TOTAL_CHUNKS, ladderKbps: VIDEO_BIT_RATE_KBPS, rebufS: s0.rebufS };
+  sl.obs = observe(DEFAULT_QUALITY, s0, sl.thr, sl.del, TOTAL_CHUNKS);
 }
 
 const sample = (p: Float32Array, off: number): number => {

@@ -2,8 +2,16 @@
  * Run a policy over every trace of a test environment (Pensieve's rl_test / bb.py / mpc.py loop) and
  * score it: per trace, the sum of QoE_lin over chunks 1..47 (chunk 0 is always at DEFAULT_QUALITY).
  */
-import { DEFAULT_QUALITY, VIDEO_BIT_RATE_KBPS, qoeLin, type AbrPolicy } from '../../core/abr.js';
-import { AbrEnv, type SimTrace } from './env.js';
+import { DEFAULT_QUALITY, VIDEO_BIT_RATE_KBPS, qoeLin, type AbrObservation, type AbrPolicy } from '../../core/abr.js';
+import { AbrEnv, type SimTrace, type StepResult } from './env.js';
+
+/** The policy's observation after a simulator step (the same shape the player builds). */
+export function observe(q: number, s: StepResult, throughputs: number[], delaysMs: number[], totalChunks: number, ladder: readonly number[] = VIDEO_BIT_RATE_KBPS): AbrObservation {
+  return {
+    lastQuality: q, bufferS: s.bufferS, throughputs, delaysMs, nextSizes: s.nextSizes, remain: s.remain,
+    nextIndex: totalChunks - s.remain, totalChunks, ladderKbps: ladder, rebufS: s.rebufS,
+  };
+}
 
 export interface ChunkLog {
   timeS: number;
@@ -51,10 +59,7 @@ export function runPolicy(policy: AbrPolicy, traces: SimTrace[], videoSizes: num
       last = q;
       thr.push(s.chunkBytes / s.delayMs);
       delays.push(s.delayMs);
-      const next = policy.decide({
-        lastQuality: q, bufferS: s.bufferS, throughputs: thr, delaysMs: delays, nextSizes: s.nextSizes, remain: s.remain,
-        nextIndex: env.totalChunks - s.remain, totalChunks: env.totalChunks, ladderKbps: ladder, rebufS: s.rebufS,
-      });
+      const next = policy.decide(observe(q, s, thr, delays, env.totalChunks, ladder));
       if (s.endOfVideo) break;
       q = next;
     }
