@@ -53,8 +53,8 @@ if (policies.includes('drl') || policies.includes('drl-predicted')) {
 }
 const make = (name: string): AbrPolicy => {
   switch (name) {
-    case 'drl': return new DrlPolicy(tfmod!, drlModel!);
-    case 'drl-predicted': return new WithPredictedSizes(new DrlPolicy(tfmod!, drlModel!), new RatioEwmaPredictor(VIDEO_BIT_RATE_KBPS), 'drl-predicted');
+    case 'drl': return new DrlPolicy(drlModel!);
+    case 'drl-predicted': return new WithPredictedSizes(new DrlPolicy(drlModel!), new RatioEwmaPredictor(VIDEO_BIT_RATE_KBPS), 'drl-predicted');
     case 'bb': return new BufferBased();
     case 'rb': return new RateBased();
     case 'bola': return new Bola();

@@ -4,7 +4,7 @@
  * downloads, with a fixed request latency (Pensieve's 80 ms RTT by default). Idle time earns no credit.
  */
 import type { ServerResponse } from 'node:http';
-import { bytesBetween, type Trace } from '../src/core/trace.js';
+import { bytesBetween, rateAt, type Trace } from '../src/core/trace.js';
 
 interface Job {
   res: ServerResponse;
@@ -37,8 +37,7 @@ export class ShapedLink {
 
   /** Current link rate in Mbps (for the dashboard's "link" line). */
   nowMbps(): number {
-    const t = this.tt(Date.now());
-    return (bytesBetween(this.trace, t, t + 0.001) * 8) / 1e6 / 0.001;
+    return (rateAt(this.trace, this.tt(Date.now())) * 8) / 1e6;
   }
 
   send(res: ServerResponse, buf: Buffer): Promise<void> {

@@ -82,6 +82,7 @@ export class Edgeplay {
   private hls: Hls | null = null;
   private video: HTMLVideoElement | null = null;
   private watch = new Map<string, number>();
+  private wasAttached = false;
   private unload: Array<() => void> = [];
   private eventListeners = new Set<(e: TelemetryEvent) => void>();
   readonly tabId = randomId(12);
@@ -109,7 +110,6 @@ export class Edgeplay {
       flushIntervalMs: options.flushIntervalMs,
       dbName: options.dbName,
       tabId: this.tabId,
-      debug: options.debug,
     });
     if (typeof window !== 'undefined') {
       const onHide = () => this.onPageHide();
@@ -330,8 +330,6 @@ export class Edgeplay {
     }
     this.pipeline.pageHide();
   }
-
-  private wasAttached = false;
 
   private onPageShow(e: PageTransitionEvent): void {
     if (e.persisted && this.wasAttached && this.hls && this.video && (!this.view || this.view.isClosed)) {

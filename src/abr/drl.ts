@@ -102,14 +102,11 @@ export class FastActor {
   }
 }
 
-/** The part of tfjs the policy needs at inference (tfjs-core is enough). */
-export type TfInference = Pick<typeof TF, 'tidy' | 'tensor2d'>;
-
 /** Greedy policy over a model (argmax of the logits). */
 export class DrlPolicy implements AbrPolicy {
   readonly name: string;
   private buf = new Float32Array(FEATURES);
-  constructor(private tf: TfInference | null, private model: TF.LayersModel, name = 'drl') {
+  constructor(private model: TF.LayersModel, name = 'drl') {
     this.name = name;
   }
   private fast: FastActor | null = null;

@@ -36,7 +36,6 @@ export interface PipelineOptions {
   retryMaxMs?: number;
   /** extra request headers (e.g. a session token); sent with fetch, not with beacons */
   headers?: () => Record<string, string>;
-  debug?: boolean;
 }
 
 export interface PipelineStats {
@@ -52,7 +51,7 @@ export interface PipelineStats {
 }
 
 export class TelemetryPipeline {
-  private opts: Required<Omit<PipelineOptions, 'headers' | 'debug'>> & Pick<PipelineOptions, 'headers' | 'debug'>;
+  private opts: Required<Omit<PipelineOptions, 'headers'>> & Pick<PipelineOptions, 'headers'>;
   private consent: Consent;
   private held: TelemetryEvent[] = [];
   private open: TelemetryEvent[] = [];

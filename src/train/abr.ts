@@ -127,7 +127,7 @@ function buildDataset(): Dataset {
 }
 
 function evaluate(model: tf.LayersModel, traces: SimTrace[]): number {
-  const r = runPolicy(new DrlPolicy(tf, model), traces, sizes);
+  const r = runPolicy(new DrlPolicy(model), traces, sizes);
   return mean(r.map((x) => x.qoeSum)) / (TOTAL_CHUNKS - 1);
 }
 

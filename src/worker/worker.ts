@@ -54,7 +54,7 @@ export const api = {
     backend = tf.getBackend();
     const model = await layers.loadLayersModel(opts.modelUrl);
     const { DrlPolicy } = await import('../abr/drl.js');
-    drl = new DrlPolicy(tf, model as never);
+    drl = new DrlPolicy(model as never);
     drl.decide({ lastQuality: 0, bufferS: 0, throughputs: [1], delaysMs: [1], nextSizes: [0, 0, 0, 0, 0, 0], remain: 1, nextIndex: 1, totalChunks: 48, ladderKbps: [300, 750, 1200, 1850, 2850, 4300], rebufS: 0 }); // warm-up
     return backend;
   },

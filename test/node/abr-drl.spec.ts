@@ -42,7 +42,7 @@ describe('DRL bitrate policy (models/abr-drl)', () => {
     // CBR-like synthetic video: chunk bytes = bitrate x 4 s
     const sizes = VIDEO_BIT_RATE_KBPS.map((k) => Array.from({ length: 49 }, () => (k * 1000 * 4) / 8));
     const flat = (mbps: number) => ({ name: `flat-${mbps}`, time: Array.from({ length: 400 }, (_, i) => i), bw: Array.from({ length: 400 }, () => mbps) });
-    const policy = new DrlPolicy(tf, model);
+    const policy = new DrlPolicy(model);
     const [fast] = runPolicy(policy, [flat(12)], sizes);
     const [slow] = runPolicy(policy, [flat(0.6)], sizes);
     expect(fast.bitrateSum / 47).toBeGreaterThan(3.5); // mostly 4.3 Mbps
