@@ -4,6 +4,7 @@
  * Environment-agnostic: tfjs is passed in, never imported here, so the core bundle stays tfjs-free.
  */
 import type * as TF from '@tensorflow/tfjs';
+import { FastMlp } from '../core/fast-mlp.js';
 import { VIDEO_BIT_RATE_KBPS, type AbrObservation, type AbrPolicy } from '../core/abr.js';
 
 export const HISTORY = 8;
@@ -65,40 +66,10 @@ export function buildModel(tf: typeof TF, hidden = 128, seed = 1): TF.LayersMode
   return tf.model({ inputs: inp, outputs: [logits, value], name: 'abr_drl' });
 }
 
-/**
- * The actor's forward pass in plain JavaScript, with weights read once from the tfjs model: the same
- * numbers as `model.predict` (float32), in microseconds instead of a tfjs dispatch per layer.
- */
-export class FastActor {
-  private layers: Array<{ w: Float32Array; b: Float32Array; n: number; m: number; relu: boolean }>;
-  private scratch: Float32Array[];
-
-  constructor(model: TF.LayersModel, names = ['h1', 'h2', 'logits']) {
-    this.layers = names.map((name, i) => {
-      const [k, b] = model.getLayer(name).getWeights();
-      const [n, m] = k.shape as [number, number];
-      return { w: k.dataSync() as Float32Array, b: b.dataSync() as Float32Array, n, m, relu: i < names.length - 1 };
-    });
-    this.scratch = this.layers.map((l) => new Float32Array(l.m));
-  }
-
-  /** logits for one state */
-  forward(x: Float32Array): Float32Array {
-    let inp = x;
-    for (let li = 0; li < this.layers.length; li++) {
-      const { w, b, n, m, relu } = this.layers[li];
-      const out = this.scratch[li];
-      out.set(b);
-      for (let i = 0; i < n; i++) {
-        const xi = inp[i];
-        if (xi === 0) continue;
-        const row = i * m;
-        for (let j = 0; j < m; j++) out[j] += xi * w[row + j];
-      }
-      if (relu) for (let j = 0; j < m; j++) if (out[j] < 0) out[j] = 0;
-      inp = out;
-    }
-    return inp;
+/** The actor's forward pass in plain JavaScript (see FastMlp): layers h1, h2, logits. */
+export class FastActor extends FastMlp {
+  constructor(model: TF.LayersModel) {
+    super(model, ['h1', 'h2', 'logits']);
   }
 }
 

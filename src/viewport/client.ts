@@ -1,0 +1,102 @@
+/**
+ * Main-thread viewport prediction: asks the model in the worker (with a deadline) and falls back to
+ * no-motion computed locally when the worker is missing, not ready, failing or late — a model never
+ * blocks the viewer. Answers the predicted centres for 0.2 … 5 s and tile probabilities.
+ */
+import type { WorkerHandle } from '../worker/client.js';
+import { withDeadline } from '../worker/client.js';
+import { HORIZON_STEPS, NoMotion } from './predictors.js';
+import { DEFAULT_FOV, DEFAULT_GRID, tileProbabilities, type Fov, type TileGrid } from './tiles.js';
+import type { PriorJson } from './prior.js';
+
+export interface ViewportPrediction {
+  /** unit vectors for steps 1..25 (0.2 s … 5 s), flat */
+  points: Float64Array;
+  /** probability per tile of being visible at `tilesAtS` */
+  tiles: Float64Array;
+  tilesAtS: number;
+  /** the spread used for the tiles (deg) */
+  sigmaDeg: number;
+  /** what answered: the worker's model name, or 'no-motion (fallback: …)' */
+  source: string;
+  fallback: boolean;
+  /** round trip as the page sees it */
+  latencyMs: number;
+  /** time inside the worker: the model alone, and model + tiles (absent on the fallback path) */
+  modelMs?: number;
+  computeMs?: number;
+}
+
+/**
+ * Fallback spread (deg) by horizon step: a rough fit of no-motion's mean error in the viewport data README
+ * (between its Jin2022 and Wu2017 rows: ~10° at 0.2 s, 18° at 1 s, 24° at 2 s, 35° at 5 s).
+ */
+export function defaultSigmaDeg(step: number): number {
+  const h = (step + 1) * 0.2;
+  return Math.min(60, 4 + 14 * Math.sqrt(h));
+}
+
+export interface ViewportClientOptions {
+  worker?: WorkerHandle | null;
+  /** model.json of the viewport model served to the worker */
+  modelUrl?: string;
+  /** deadline per worker call, ms (default 50) */
+  budgetMs?: number;
+  grid?: TileGrid;
+  fov?: Fov;
+  /** horizon for the tile probabilities, s (default 2) */
+  tilesAtS?: number;
+}
+
+export class ViewportClient {
+  private ready: Promise<string | null>;
+  private modelName: string | null = null;
+  private noMotion = new NoMotion();
+  readonly latencies: number[] = [];
+  lastError: string | null = null;
+
+  constructor(private opts: ViewportClientOptions = {}) {
+    const w = opts.worker;
+    this.ready = w && opts.modelUrl
+      ? withDeadline(w.api.initViewport({ modelUrl: opts.modelUrl }), 20000).then((name) => (this.modelName = name), (e) => { this.lastError = `init: ${e?.message ?? e}`; return null; })
+      : Promise.resolve(null);
+  }
+
+  /** resolves with the worker model's name once loaded (null when it will not be used) */
+  whenReady(): Promise<string | null> {
+    return this.ready;
+  }
+
+  /** hand the worker the attention prior of the video being played (null clears it) */
+  async setPrior(prior: PriorJson | null): Promise<void> {
+    const w = this.opts.worker;
+    if (!w || !(await this.ready)) return;
+    await withDeadline(w.api.setViewportPrior(prior), 5000);
+  }
+
+  async predict(hist: Float64Array, t: number): Promise<ViewportPrediction> {
+    const t0 = performance.now();
+    const at = this.opts.tilesAtS ?? 2;
+    const grid = this.opts.grid ?? DEFAULT_GRID;
+    const fov = this.opts.fov ?? DEFAULT_FOV;
+    const w = this.opts.worker;
+    if (w && this.modelName) {
+      try {
+        const r = await withDeadline(w.api.predictViewport(hist, t, { tilesAtS: at, grid, fov }), this.opts.budgetMs ?? 50);
+        const latencyMs = performance.now() - t0;
+        this.latencies.push(latencyMs);
+        if (this.latencies.length > 1000) this.latencies.shift();
+        return { ...r, tilesAtS: at, fallback: false, latencyMs };
+      } catch (e) {
+        this.lastError = (e as Error)?.message ?? String(e);
+      }
+    }
+    const points = this.noMotion.predict(hist, HORIZON_STEPS);
+    const k = Math.round(at / 0.2) - 1;
+    const sigmaDeg = defaultSigmaDeg(k);
+    return {
+      points, tiles: tileProbabilities(points, sigmaDeg, grid, fov, k * 3), tilesAtS: at, sigmaDeg,
+      source: `no-motion (fallback: ${this.lastError ?? (this.modelName ? 'worker' : 'no model')})`, fallback: true, latencyMs: performance.now() - t0,
+    };
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Viewport prediction: sphere geometry, the baselines on synthetic motion, the 5 Hz sampler, the
+ * attention prior, tiles and prefetch plans, the learned models' plain-JS forward pass, and the
+ * evaluation protocol pinned to the reference numbers of the viewport data README.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { fromYawPitch, orthodromic, reyaw, toYawPitch, unyaw } from '../../src/viewport/geometry.js';
+import { ConstantVelocity, LinearRegression, NoMotion } from '../../src/viewport/predictors.js';
+import { ViewportSampler } from '../../src/viewport/sampler.js';
+import { AttentionPrior } from '../../src/viewport/prior.js';
+import { DEFAULT_GRID, prefetchPlan, tileProbabilities, visibleTiles } from '../../src/viewport/tiles.js';
+import { LearnedViewport, buildViewportModel, inputSize, modelInput } from '../../src/viewport/model.js';
+import { FastMlp } from '../../src/core/fast-mlp.js';
+import { dataRoot } from '../../src/sim/abr/load.js';
+import { loadViewportDir, readIndex, withDerivedDev } from '../../src/sim/viewport/data.js';
+import { evaluate, looPriors } from '../../src/sim/viewport/protocol.js';
+import { loadModel } from '../../src/train/io.js';
+
+const DEG = 180 / Math.PI;
+const data = join(dataRoot(), 'viewport');
+const have = existsSync(join(data, 'index.csv'));
+const why = `viewport data not found under ${data} (set EDGEPLAY_DATA)`;
+
+/** a trace turning at a constant rate about a fixed axis: yaw rate `dps` at pitch `pitch` */
+function turning(n: number, dps: number, pitch = 0, yaw0 = 170): Float64Array {
+  const out = new Float64Array(n * 3);
+  for (let i = 0; i < n; i++) out.set(fromYawPitch(yaw0 + dps * 0.2 * i, pitch), 3 * i);
+  return out;
+}
+
+describe('viewport geometry', () => {
+  it('converts yaw/pitch and back, measures great-circle distance, aligns and restores yaw', () => {
+    for (const [y, p] of [[0, 0], [90, 10], [-179.5, -45], [180, 80], [33.3, -89]]) {
+      const v = fromYawPitch(y, p);
+      expect(Math.hypot(...v)).toBeCloseTo(1, 12);
+      const [y2, p2] = toYawPitch(v);
+      expect(p2).toBeCloseTo(p, 9);
+      if (Math.abs(p) < 89) expect(Math.abs(((y2 - y + 540) % 360) - 180)).toBeLessThan(1e-9);
+    }
+    expect(orthodromic(fromYawPitch(0, 0), 0, fromYawPitch(90, 0), 0) * DEG).toBeCloseTo(90, 9);
+    expect(orthodromic(fromYawPitch(179, 0), 0, fromYawPitch(-179, 0), 0) * DEG).toBeCloseTo(2, 9); // no wrap trouble
+    expect(orthodromic(fromYawPitch(10, 90), 0, fromYawPitch(-150, 90), 0) * DEG).toBeLessThan(1e-6); // the pole
+    // x = cos(p) sin(y), y = sin(p), z = -cos(p) cos(y) (the data README's convention)
+    const v = fromYawPitch(90, 0);
+    expect(v[0]).toBeCloseTo(1, 12);
+    expect(fromYawPitch(0, 0)[2]).toBeCloseTo(-1, 12);
+    const a = fromYawPitch(37, 12), out = [0, 0, 0], back = [0, 0, 0];
+    const c = Math.cos((37 * Math.PI) / 180), s = Math.sin((37 * Math.PI) / 180);
+    unyaw(a, 0, c, s, out, 0);
+    expect(toYawPitch(out)[0]).toBeCloseTo(0, 9);
+    expect(toYawPitch(out)[1]).toBeCloseTo(12, 9);
+    reyaw(out, 0, c, s, back, 0);
+    for (let k = 0; k < 3; k++) expect(back[k]).toBeCloseTo(a[k], 12);
+  });
+});
+
+describe('viewport baselines', () => {
+  it('no-motion repeats the last sample; constant velocity and regression continue a steady turn exactly', () => {
+    const tr = turning(5, 30);
+    const nm = new NoMotion().predict(tr, 25);
+    for (let k = 0; k < 25; k++) expect(orthodromic(nm, 3 * k, tr, 12)).toBeLessThan(1e-12);
+    const future = turning(30, 30).subarray(15);
+    const cv = new ConstantVelocity(5).predict(tr, 25);
+    const lr = new LinearRegression(5).predict(tr, 25);
+    for (let k = 0; k < 25; k++) {
+      expect(orthodromic(cv, 3 * k, future, 3 * k) * DEG).toBeLessThan(1e-6); // across the ±180° seam
+      expect(orthodromic(lr, 3 * k, future, 3 * k) * DEG).toBeLessThan(1e-6);
+    }
+    // a turn about a tilted axis: constant angular velocity is exact on any great circle
+    const tilted = new Float64Array(30 * 3);
+    for (let i = 0; i < 30; i++) {
+      const a = 0.05 * i;
+      const v = [Math.sin(a), Math.sin(a) * 0.6, -Math.cos(a)];
+      const n = Math.hypot(...v);
+      tilted.set(v.map((x) => x / n), 3 * i);
+    }
+    // (normalised points of a plane through the origin lie on a great circle; the angle steps are not
+    // equal, so check only that the prediction stays on that circle)
+    const p = new ConstantVelocity(5).predict(tilted.subarray(0, 15), 10);
+    for (let k = 0; k < 10; k++) expect(Math.abs(p[3 * k + 1] - 0.6 * p[3 * k])).toBeLessThan(1e-9); // y = 0.6 x plane
+  });
+});
+
+describe('viewport sampler', () => {
+  it('resamples 60 fps render frames onto the 5 Hz playback grid and restarts on a seek', () => {
+    const s = new ViewportSampler(50);
+    const at = (t: number) => fromYawPitch(20 * t, 10 * Math.sin(t));
+    for (let f = 0; f <= 120; f++) {
+      const t = 1.003 + f / 60;
+      s.push(t, ...at(t));
+    }
+    const got = s.latest(10)!;
+    expect(got.t).toBeCloseTo(3, 9);
+    for (let i = 0; i < 10; i++) {
+      const t = 1.2 + 0.2 * i;
+      expect(orthodromic(got.xyz, 3 * i, at(t), 0) * DEG).toBeLessThan(0.01); // slerp between frames 16 ms apart
+    }
+    expect(s.size).toBe(10);
+    expect(s.latest(11)).toBeNull();
+    s.push(0.5, ...at(0.5)); // seek back
+    expect(s.size).toBe(0);
+    expect(s.latest(1)).toBeNull();
+  });
+});
+
+describe('attention prior and tiles', () => {
+  it('builds a normalised heat map per window and points its local mean at where viewers look', () => {
+    const traces = [0, 1, 2].map((u) => ({ t0: 0, xyz: turning(50, 0, 0, 60 + u) })); // three viewers near yaw 61
+    const prior = AttentionPrior.build(traces);
+    const hm = prior.heatmap(3.1);
+    expect(hm.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+    expect(prior.heatmap(99).every((x) => x === 0)).toBeTrue(); // no data there
+    const lm = new Float64Array(4);
+    prior.localMean(3, fromYawPitch(30, 0), 2, lm, 0);
+    const [yaw] = toYawPitch([lm[0], lm[1], lm[2]]);
+    expect(Math.abs(yaw - 67.5)).toBeLessThan(8); // the 15-degree cell holding yaw 60-62
+    const json = JSON.parse(JSON.stringify(prior.toJSON()));
+    expect(new AttentionPrior(json).heatmap(3.1)).toEqual(hm);
+    expect(() => new AttentionPrior({ ...json, kind: 'x' })).toThrowError(/kind/);
+  });
+
+  it('turns a prediction into tile probabilities and a prefetch plan within budget', () => {
+    const c = fromYawPitch(0, 0);
+    const vis = visibleTiles(c, 0);
+    expect([...vis].sort((a, b) => a - b)).toEqual([10, 11, 12, 13, 18, 19, 20, 21]); // 100x90 FOV on 8x4 tiles
+    const sharp = tileProbabilities(c, 0);
+    for (let t = 0; t < 32; t++) expect(sharp[t]).toBeCloseTo(vis.has(t) ? 1 : 0, 9);
+    const wide = tileProbabilities(c, 30);
+    expect(wide[11]).toBeCloseTo(1, 9);
+    expect(wide[9] + wide[14]).toBeGreaterThan(0); // uncertainty spreads to neighbours
+    expect(wide[9]).toBeLessThan(wide[10]);
+    const plan = prefetchPlan(wide, 16, 0.25, 1);
+    expect(plan.bits).toBeLessThanOrEqual(16);
+    expect(plan.allHighBits).toBe(32);
+    const high = plan.quality.map((q, i) => (q === 'high' ? i : -1)).filter((i) => i >= 0);
+    const minHigh = Math.min(...high.map((i) => wide[i]));
+    const maxLow = Math.max(...plan.quality.map((q, i) => (q === 'low' ? wide[i] : 0)));
+    expect(minHigh).toBeGreaterThanOrEqual(maxLow);
+    expect(DEFAULT_GRID.cols * DEFAULT_GRID.rows).toBe(32);
+  });
+});
+
+describe('learned viewport model', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+  });
+
+  it('runs the same forward pass in plain JavaScript as tfjs, and starts as no-motion', () => {
+    for (const withPrior of [false, true]) {
+      const model = buildViewportModel(tf, { withPrior, seed: 3 });
+      // give the output layer weights so the check is not trivially zero
+      const out = model.getLayer('residual');
+      out.setWeights(out.getWeights().map((w) => tf.randomUniform(w.shape, -0.05, 0.05, 'float32', 5)));
+      const fast = new FastMlp(model, ['d1', 'd2', 'residual']);
+      const hist = turning(10, 25, 5);
+      const { x } = modelInput(hist, withPrior, null, 7);
+      expect(x.length).toBe(inputSize(withPrior));
+      const ref = tf.tidy(() => (model.predict(tf.tensor2d(x, [1, x.length])) as tf.Tensor).dataSync() as Float32Array);
+      const got = fast.forward(x);
+      for (let j = 0; j < ref.length; j++) expect(Math.abs(got[j] - ref[j])).toBeLessThan(1e-5);
+    }
+    const fresh = new LearnedViewport(buildViewportModel(tf, { withPrior: false })); // zero residual layer
+    const hist = turning(10, 25, 5);
+    const p = fresh.predict(hist, 25);
+    for (let k = 0; k < 25; k++) expect(orthodromic(p, 3 * k, hist, 27)).toBeLessThan(1e-6);
+  });
+
+  it('the committed models load, have a model card and stay under 100k parameters', async () => {
+    for (const dir of ['models/viewport', 'models/viewport-prior']) {
+      expect(existsSync(`${dir}/MODEL.md`)).withContext(dir).toBeTrue();
+      const m = await loadModel(dir);
+      expect(m.countParams()).toBeLessThan(100000);
+      const lv = new LearnedViewport(m);
+      expect(lv.withPrior).toBe(dir.endsWith('prior'));
+      const t0 = performance.now();
+      for (let i = 0; i < 200; i++) lv.predict(turning(10, 20 + i * 0.01), 25, { t: 8 });
+      expect((performance.now() - t0) / 200).toBeLessThan(1); // ms per prediction, plain JS
+    }
+  });
+});
+
+describe('viewport protocol on the shared data', () => {
+  it('reproduces the data README baselines on the dev split (no-motion, constant velocity, regression)', () => {
+    if (!have) return pending(why);
+    const dev = loadViewportDir(data, (r) => r.split === 'dev' && !r.derived);
+    const ref: Record<string, Record<string, number[]>> = {
+      jin2022: { 'no-motion': [2.9, 12.1, 19.2, 23.3, 28.7], 'const-velocity': [3.0, 16.5, 30.6, 39.6, 50.6], 'linear-regression': [4.1, 17.0, 29.9, 37.9, 48.1] },
+      wu2017: { 'no-motion': [4.4, 19.3, 31.6, 39.5, 49.0], 'const-velocity': [4.0, 23.4, 44.4, 58.3, 71.4], 'linear-regression': [5.5, 24.3, 44.0, 56.7, 68.2] },
+    };
+    for (const ds of Object.keys(ref)) {
+      for (const p of [new NoMotion(), new ConstantVelocity(5), new LinearRegression(5)]) {
+        const r = evaluate(p, dev.filter((t) => t.dataset === ds));
+        [0, 4, 9, 14, 24].forEach((k, i) => expect(Math.abs(r.errorDeg[k] - ref[ds][p.name][i])).withContext(`${ds} ${p.name} step ${k + 1}`).toBeLessThanOrEqual(0.05 + 1e-9));
+      }
+    }
+  });
+
+  it('derives a David dev split that shares no user and no video with its train split', () => {
+    if (!have) return pending(why);
+    const rows = withDerivedDev(readIndex(data)).filter((r) => r.dataset === 'david_mmsys18');
+    const dev = rows.filter((r) => r.split === 'dev');
+    const train = rows.filter((r) => r.split === 'train');
+    expect(dev.length).toBeGreaterThan(10);
+    const tv = new Set(train.map((r) => r.video)), tu = new Set(train.map((r) => r.user));
+    expect(dev.some((r) => tv.has(r.video) || tu.has(r.user))).toBeFalse();
+  });
+
+  it('builds each viewer\'s prior from the other viewers only', () => {
+    if (!have) return pending(why);
+    const dev = loadViewportDir(data, (r) => r.split === 'dev' && r.dataset === 'wu2017');
+    const priors = looPriors(dev);
+    for (const t of dev) {
+      const others = dev.filter((o) => o.video === t.video && o !== t).length;
+      expect(priors.get(t)!.json.viewers).toBe(others);
+    }
+  });
+});
