@@ -20,6 +20,12 @@ export default [
     ],
   },
   {
+    input: 'src/viewport/index.ts',
+    external,
+    plugins: plugins(),
+    output: [{ file: 'dist/edgeplay-viewport.mjs', format: 'es', sourcemap: true, plugins: [terser({ module: true })] }],
+  },
+  {
     input: 'src/worker/worker.ts',
     // tfjs pulls a few CommonJS modules (seedrandom, long): convert them for the worker bundle
     plugins: [...plugins(), commonjs()],

@@ -1,7 +1,7 @@
 // Prints the gzip size of each bundle (the README's size figure comes from here: `npm run size`).
 import { readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-const files = ['dist/edgeplay.mjs', 'dist/edgeplay.umd.js', 'dist/edgeplay.worker.js'];
+const files = ['dist/edgeplay.mjs', 'dist/edgeplay.umd.js', 'dist/edgeplay-viewport.mjs', 'dist/edgeplay.worker.js'];
 const rows = [];
 for (const f of files) {
   if (!existsSync(f)) { console.error(`${f} missing: run npm run build`); process.exit(1); }

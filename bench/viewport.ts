@@ -70,13 +70,17 @@ for (const ds of datasets) {
     if (p.name === 'no-motion') nm = r.errorDeg;
     for (const h of HORIZONS) rows.push({ dataset: ds, split, derived_split: derived, model: p.name, horizon_s: h, error_deg: r.errorDeg[Math.round(h / 0.2) - 1], windows: r.windows });
     const meanErr = r.errorDeg.reduce((a, b) => a + b, 0) / r.errorDeg.length;
-    rows.push({ dataset: ds, split, derived_split: derived, model: p.name, horizon_s: 'mean', error_deg: meanErr, windows: r.windows });
+    // the step (of all 25) where this model is closest to (or furthest above) no-motion
+    const rel = nm.length ? r.errorDeg.map((e, k) => ((e - nm[k]) / nm[k]) * 100) : [];
+    const worst = rel.length ? rel.indexOf(Math.max(...rel)) : -1;
+    rows.push({ dataset: ds, split, derived_split: derived, model: p.name, horizon_s: 'mean', error_deg: meanErr, windows: r.windows,
+      ...(p.name !== 'no-motion' ? { worst_step_s: Math.round((worst + 1) * 2) / 10, worst_step_vs_no_motion_pct: rel[worst] } : {}) });
     const vs = (k: number) => (nm.length ? ` (${(((r.errorDeg[k] - nm[k]) / nm[k]) * 100).toFixed(1).padStart(5)}%)` : '');
-    table.push(`${(ds + (derived ? '*' : '')).padEnd(15)} ${p.name.padEnd(18)} ${HORIZONS.map((h) => { const k = Math.round(h / 0.2) - 1; return `${r.errorDeg[k].toFixed(2).padStart(6)}${p.name === 'no-motion' ? '        ' : vs(k)}`; }).join(' ')} ${meanErr.toFixed(2).padStart(6)} ${String(r.windows).padStart(6)}`);
+    table.push(`${(ds + (derived ? '*' : '')).padEnd(15)} ${p.name.padEnd(18)} ${HORIZONS.map((h) => { const k = Math.round(h / 0.2) - 1; return `${r.errorDeg[k].toFixed(2).padStart(6)}${p.name === 'no-motion' ? '        ' : vs(k)}`; }).join(' ')} ${meanErr.toFixed(2).padStart(6)} ${String(r.windows).padStart(6)}${p.name !== 'no-motion' ? `   worst step ${((worst + 1) * 0.2).toFixed(1)} s: ${rel[worst] > 0 ? '+' : ''}${rel[worst].toFixed(1)}%` : ''}`);
   }
 }
 console.log(`viewport prediction, split "${split}" (${dir}); mean orthodromic error in degrees (vs no-motion); * = derived dev split`);
-console.log(`${'dataset'.padEnd(15)} ${'model'.padEnd(18)} ${HORIZONS.map((h) => `${h} s`.padStart(14)).join(' ')}   mean windows`);
+console.log(`${'dataset'.padEnd(15)} ${'model'.padEnd(18)} ${HORIZONS.map((h) => `${h} s`.padStart(14)).join(' ')}   mean windows   (worst of the 25 steps vs no-motion)`);
 for (const l of table) console.log(l);
 
 // ---- tiles: probabilities -> prefetch plan at 50 % of the all-high bandwidth, 2 s ahead ----

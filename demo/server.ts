@@ -21,6 +21,7 @@ import { BUILTIN_TRACES, parseTrace, traceMeanMbps, type Trace } from '../src/co
 import { randomId } from '../src/core/ids.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
 import { cacheDir, ensureVod, startLive, type LiveStream } from './streams.js';
+import { ensureVr } from './vr-stream.js';
 import { ShapedLink } from './shaper.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -60,6 +61,8 @@ export interface DemoServer {
   live: LiveStream | null;
   close(): Promise<void>;
 }
+
+const viewportDataDir = () => join(dataRoot(), 'viewport');
 
 function dataRoot(): string {
   return resolve(process.env.EDGEPLAY_DATA ?? join(ROOT, '..', 'shared', 'data'));
@@ -125,7 +128,7 @@ async function buildBundles(log: (s: string) => void): Promise<string> {
   const out = join(cacheDir(), 'demo-build');
   const t0 = Date.now();
   await build({
-    entryPoints: { app: join(ROOT, 'demo', 'app.ts'), 'bench-abr': join(ROOT, 'demo', 'bench-abr.ts') },
+    entryPoints: { app: join(ROOT, 'demo', 'app.ts'), 'bench-abr': join(ROOT, 'demo', 'bench-abr.ts'), vr: join(ROOT, 'demo', 'vr.ts') },
     bundle: true,
     format: 'esm',
     target: 'es2022',
@@ -140,6 +143,7 @@ async function buildBundles(log: (s: string) => void): Promise<string> {
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<DemoServer> {
   const log = opts.log ?? console.log;
   const vodDir = await ensureVod(log);
+  const vrDir = await ensureVr(log);
   const bundleDir = await buildBundles(log);
   const live = opts.live === false ? null : startLive(log);
   const tracesDirs = opts.tracesDirs ?? [];
@@ -193,8 +197,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   const serveStream = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     noteCmcd(url);
-    const [, , kind, ...rest] = url.pathname.split('/'); // /streams/<vod|live>/...
-    const base = kind === 'vod' ? vodDir : kind === 'live' && live ? live.dir : null;
+    const [, , kind, ...rest] = url.pathname.split('/'); // /streams/<vod|live|vr>/...
+    const base = kind === 'vod' ? vodDir : kind === 'vr' ? vrDir : kind === 'live' && live ? live.dir : null;
     if (!base) return send(res, 404, `no stream ${kind}`);
     const rel = rest.join('/');
     const file = normalize(join(base, rel));
@@ -282,6 +286,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       if (path.startsWith('/models/')) return serveStatic(res, join(ROOT, 'models'), path.slice('/models/'.length));
       if (path === '/favicon.ico') return send(res, 204, '');
       if (path === '/api/traces') return json(res, 200, listTraces(tracesDirs));
+      // head traces of the shared viewport data (when present) for the 360 viewer's replay mode
+      const vd = /^\/viewport-data\/([\w-]+)\/([\w.-]+\.csv)$/.exec(path);
+      if (vd) return serveStatic(res, join(viewportDataDir(), vd[1]), vd[2]);
       if (path === '/api/config') return json(res, 200, { controller: controllerUrl, live: !!live });
       const sm = /^\/api\/sessions\/([\w-]+)$/.exec(path);
       if (sm) {

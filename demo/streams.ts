@@ -9,7 +9,7 @@
  * - Live: a smaller ladder encoded in real time (`-re`) into a sliding playlist (2 s segments, 6 in the
  *   window, old segments deleted, EXT-X-PROGRAM-DATE-TIME so the player can measure latency).
  *
- * Run alone with `npm run streams` (generates the VOD ladder and exits).
+ * Run alone with `npm run streams` (generates the VOD ladder and the 360 stream of vr-stream.ts, then exits).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -236,7 +236,8 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  ensureVod().then((dir) => {
+  ensureVod().then(async (dir) => {
+    await (await import('./vr-stream.js')).ensureVr();
     const sizes = readFileSync(join(dir, 'video_size_5'), 'utf8').trim().split('\n').map(Number);
     const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
     const sd = Math.sqrt(sizes.reduce((a, b) => a + (b - mean) ** 2, 0) / sizes.length);

@@ -286,6 +286,22 @@ export class Edgeplay {
   }
 
   /**
+   * Report 360° head motion (the viewer calls this about once a second): where the viewport centre is,
+   * how fast it moves and how far off the prediction made a second ago was. Dropped with no view attached.
+   */
+  recordViewport(sample: { playhead: number; yaw: number; pitch: number; speed_dps?: number; pred_error_deg?: number | null; predictor?: string }): void {
+    if (!this.view) return;
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    if (![sample.playhead, sample.yaw, sample.pitch].every(Number.isFinite)) throw new TypeError('edgeplay.recordViewport: playhead, yaw and pitch must be finite numbers');
+    this.view.recordViewport({
+      playhead: r2(sample.playhead), yaw: r2(sample.yaw), pitch: r2(sample.pitch),
+      speed_dps: sample.speed_dps != null && Number.isFinite(sample.speed_dps) ? r2(sample.speed_dps) : null,
+      pred_error_deg: sample.pred_error_deg != null && Number.isFinite(sample.pred_error_deg) ? r2(sample.pred_error_deg) : null,
+      predictor: typeof sample.predictor === 'string' ? sample.predictor.slice(0, 32) : null,
+    });
+  }
+
+  /**
    * Switch to another channel in the same player: ends the current view, starts one for `channel`,
    * loads `src` if given, and measures the channel-switching latency (this call -> first frame).
    */

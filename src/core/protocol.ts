@@ -22,6 +22,7 @@ export const EVENT_TYPES = [
   'error', // data: fatal, type, details
   'interaction', // data: kind (chat | like | ...)
   'channel_switch', // data: from, to, latency_ms, switch_index (switches so far in this visit)
+  'viewport', // 360 head motion, ~1 Hz: playhead, yaw, pitch (deg), speed_dps, pred_error_deg (1 s prediction vs truth), predictor
   'ended',
   'viewend', // data: reason
   'custom',

@@ -252,6 +252,10 @@ export class View {
     this.emit('interaction', { ...(data ?? {}), kind: kind.slice(0, 64) });
   }
 
+  recordViewport(data: Record<string, unknown>): void {
+    this.emit('viewport', data as EventData);
+  }
+
   recordCustom(name: string, data?: Record<string, unknown>): void {
     this.emit('custom', { ...(data ?? {}), name: name.slice(0, 64) });
   }

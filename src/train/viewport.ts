@@ -35,6 +35,8 @@ const BATCH = Number(arg('batch', '512'));
 const LR = Number(arg('lr', '1e-3'));
 const HIDDEN = Number(arg('hidden', '128'));
 const SKIP = 30;
+/** training priors use a random subset of the other viewers: between 3 and this many */
+const PRIOR_VIEWERS = Number(arg('prior-viewers', '25'));
 const DATA = resolve(arg('data', join(dataRoot(), 'viewport')));
 const OUT_DIR = resolve(arg('out-dir', 'models'));
 const t0 = Date.now();
@@ -99,7 +101,7 @@ function devScore(p: ViewportPredictor, priors: Map<ViewportTrace, AttentionPrio
 
 async function trainOne(withPrior: boolean) {
   const name = withPrior ? 'viewport-prior' : 'viewport';
-  const priorsTrain = withPrior ? looPriors(train) : null;
+  const priorsTrain = withPrior ? looPriors(train, { minViewers: 3, maxViewers: PRIOR_VIEWERS, rng: mulberry32(SEED + 17) }) : null;
   const priorsDev = withPrior ? looPriors(dev) : null;
   const data = windows(train, withPrior, priorsTrain);
   log(`${name}: ${data.count} training windows, ${data.F} inputs`);
@@ -172,7 +174,7 @@ async function trainOne(withPrior: boolean) {
   writeFileSync(join(out, 'train.json'), JSON.stringify({
     command: `npm run train:viewport -- ${process.argv.slice(2).join(' ')}`.trim(), model: name, with_prior: withPrior, params, seed: SEED, epochs: EPOCHS,
     batch: BATCH, lr: LR, hidden: HIDDEN, history_samples: MODEL_HISTORY, prior_features: withPrior ? PRIOR_FEATURES : 0, training_windows: data.count,
-    selected_epoch: best.epoch, train_error_deg: trainErr.map((e) => Math.round(e * 100) / 100), dev_mean_deg: best.score, dev_error_deg: best.perDs, dev_no_motion_deg: nm.perDs, history, seconds: Math.round((Date.now() - t0) / 1000),
+    selected_epoch: best.epoch, train_error_deg: trainErr.map((e) => Math.round(e * 100) / 100), dev_mean_deg: best.score, dev_error_deg: best.perDs, dev_no_motion_deg: nm.perDs, prior_viewers_train: withPrior ? [3, PRIOR_VIEWERS] : null, history, seconds: Math.round((Date.now() - t0) / 1000),
   }, null, 1));
   log(`${name}: wrote ${out} (epoch ${best.epoch}, dev mean ${best.score.toFixed(3)}°, ${params} parameters)`);
 }

@@ -20,7 +20,7 @@ export interface PriorJson {
 
 /** Kernel widths and look-ahead (s) of the prior features fed to the model. */
 export const PRIOR_KAPPAS = [2, 10];
-export const PRIOR_HORIZONS_S = [1, 2, 3, 4, 5];
+export const PRIOR_HORIZONS_S = [0, 1, 2, 3, 4, 5];
 export const PRIOR_FEATURES = PRIOR_KAPPAS.length * PRIOR_HORIZONS_S.length * 4;
 
 export class AttentionPrior {
@@ -107,18 +107,27 @@ export class AttentionPrior {
 
   /**
    * Kernel-weighted mean direction of the prior at playback time t around direction p:
-   * Σ w_c·e^{κ(c·p−1)}·c, and its mass Σ w_c·e^{κ(c·p−1)}. Writes [mx, my, mz, mass] (world frame) to out.
+   * Σ w_c·e^{κ(c·p−1)}·c, and its mass Σ w_c·e^{κ(c·p−1)}. Windows are read at their centres and
+   * interpolated linearly in time. Writes [mx, my, mz, mass] (world frame) to out.
    */
   localMean(t: number, p: Vec3 | ArrayLike<number>, kappa: number, out: Float64Array, o = 0): void {
     out[o] = 0; out[o + 1] = 0; out[o + 2] = 0; out[o + 3] = 0;
-    const wi = Math.floor(t / this.json.windowS + 1e-9);
+    const u = t / this.json.windowS - 0.5;
+    const w0 = Math.floor(u);
+    const f = u - w0;
+    this.addWindow(w0, 1 - f, p, kappa, out, o);
+    this.addWindow(w0 + 1, f, p, kappa, out, o);
+  }
+
+  private addWindow(wi: number, share: number, p: Vec3 | ArrayLike<number>, kappa: number, out: Float64Array, o: number): void {
+    if (share <= 0) return;
     const idx = this.idx[wi];
     if (!idx) return;
     const w = this.w[wi];
     const c = this.centres;
     for (let k = 0; k < idx.length; k++) {
       const ci = idx[k] * 3;
-      const kw = w[k] * Math.exp(kappa * (c[ci] * p[0] + c[ci + 1] * p[1] + c[ci + 2] * p[2] - 1));
+      const kw = share * w[k] * Math.exp(kappa * (c[ci] * p[0] + c[ci + 1] * p[1] + c[ci + 2] * p[2] - 1));
       out[o] += kw * c[ci]; out[o + 1] += kw * c[ci + 1]; out[o + 2] += kw * c[ci + 2];
       out[o + 3] += kw;
     }

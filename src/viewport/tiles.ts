@@ -26,7 +26,8 @@ export function tileOf(x: number, y: number, z: number, g: TileGrid): number {
 /** viewport sample directions around the forward direction (0,0,-1), as offsets in yaw/pitch degrees */
 function fovOffsets(fov: Fov, n = 7): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out.push([(i / (n - 1) - 0.5) * fov.hDeg, (j / (n - 1) - 0.5) * fov.vDeg]);
+  // edges pulled in by 0.1 % so a viewport whose edge lies exactly on a tile border does not count that tile
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out.push([(i / (n - 1) - 0.5) * 0.999 * fov.hDeg, (j / (n - 1) - 0.5) * 0.999 * fov.vDeg]);
   return out;
 }
 

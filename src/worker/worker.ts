@@ -34,29 +34,38 @@ function baseline(name: AbrPolicyName): AbrPolicy {
   return p;
 }
 
+let viewport: import('../viewport/model.js').LearnedViewport | null = null;
+/** the viewport model's own mean error (deg) per horizon step on its training data: the tile spread */
+let viewportSigma: number[] | null = null;
+
+async function loadTf() {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const layers = await import('@tensorflow/tfjs-layers');
+  // small MLPs: the cpu backend answers in well under a millisecond, needs no extra files and no GPU
+  // readback (and the forward passes run as plain JS over the weights anyway)
+  if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+  await tf.ready();
+  backend = tf.getBackend();
+  return layers;
+}
+
 export const api = {
   /** round-trip probe used by the SDK to budget worker calls */
   ping(t: number): number {
     return t;
   },
   info(): WorkerInfo {
-    return { version: VERSION, models: drl ? ['abr-drl'] : [], startedAt, backend };
+    return { version: VERSION, models: [...(drl ? ['abr-drl'] : []), ...(viewport ? [viewport.name] : [])], startedAt, backend };
   },
   /** Load tfjs and the DRL bitrate model (model.json URL). Resolves with the backend in use. */
   async initAbr(opts: { modelUrl: string }): Promise<string> {
-    const tf = await import('@tensorflow/tfjs-core');
-    await import('@tensorflow/tfjs-backend-cpu');
-    const layers = await import('@tensorflow/tfjs-layers');
-    // A 23k-parameter MLP: the cpu backend answers in well under a millisecond, needs no extra files
-    // and no GPU readback; webgl/wasm backends are for the larger models of later issues.
-    await tf.setBackend('cpu');
-    await tf.ready();
-    backend = tf.getBackend();
+    const layers = await loadTf();
     const model = await layers.loadLayersModel(opts.modelUrl);
     const { DrlPolicy } = await import('../abr/drl.js');
     drl = new DrlPolicy(model as never);
     drl.decide({ lastQuality: 0, bufferS: 0, throughputs: [1], delaysMs: [1], nextSizes: [0, 0, 0, 0, 0, 0], remain: 1, nextIndex: 1, totalChunks: 48, ladderKbps: [300, 750, 1200, 1850, 2850, 4300], rebufS: 0 }); // warm-up
-    return backend;
+    return backend ?? "cpu";
   },
   /** Level for the next chunk from the named policy. Throws if the policy cannot decide (the caller falls back). */
   decideAbr(policy: AbrPolicyName, obs: AbrObservation): number {
@@ -67,6 +76,47 @@ export const api = {
     }
     mpcSizes = obs.nextSizes;
     return baseline(policy).decide(obs);
+  },
+  /**
+   * Load the viewport model (model.json URL; its train.json beside it gives the spread per horizon).
+   * Resolves with the predictor's name ('learned' or 'learned+prior').
+   */
+  async initViewport(opts: { modelUrl: string }): Promise<string> {
+    const layers = await loadTf();
+    const model = await layers.loadLayersModel(opts.modelUrl);
+    const { LearnedViewport } = await import('../viewport/model.js');
+    viewport = new LearnedViewport(model as never);
+    try {
+      const r = await fetch(new URL('train.json', new URL(opts.modelUrl, self.location.href)));
+      const j = r.ok ? await r.json() : null;
+      viewportSigma = Array.isArray(j?.train_error_deg) ? j.train_error_deg : null;
+    } catch {
+      viewportSigma = null;
+    }
+    return viewport.name;
+  },
+  /** The attention prior of the video now playing (null clears it). */
+  async setViewportPrior(json: import('../viewport/prior.js').PriorJson | null): Promise<void> {
+    if (!viewport) throw new Error('viewport model not loaded (initViewport)');
+    const { AttentionPrior } = await import('../viewport/prior.js');
+    viewport.prior = json ? new AttentionPrior(json) : null;
+  },
+  /**
+   * Predict the viewport centre for 0.2 … 5 s from the 5 Hz history (flat unit vectors, oldest first) at
+   * playback time t, and tile probabilities at `tilesAtS`.
+   */
+  async predictViewport(hist: Float64Array, t: number, o: { tilesAtS: number; grid: import('../viewport/tiles.js').TileGrid; fov: import('../viewport/tiles.js').Fov }) {
+    const t0 = performance.now();
+    if (!viewport) throw new Error('viewport model not loaded (initViewport)');
+    if (!(hist instanceof Float64Array) || hist.length < 15 || hist.length % 3) throw new Error('history must be a Float64Array of ≥ 5 unit vectors');
+    const { tileProbabilities } = await import('../viewport/tiles.js');
+    const { defaultSigmaDeg } = await import('../viewport/client.js');
+    const points = viewport.predict(hist, viewport.steps, { t });
+    const k = Math.max(0, Math.min(viewport.steps - 1, Math.round(o.tilesAtS / 0.2) - 1));
+    const sigmaDeg = viewportSigma?.[k] ?? defaultSigmaDeg(k);
+    const modelMs = performance.now() - t0;
+    const tiles = tileProbabilities(points, sigmaDeg, o.grid, o.fov, k * 3);
+    return { points, tiles, sigmaDeg, source: viewport.name, modelMs, computeMs: performance.now() - t0 };
   },
 };
 

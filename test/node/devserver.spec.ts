@@ -23,6 +23,26 @@ describe('dev server', () => {
     expect(durs.every((d) => Math.abs(d - 4) < 0.05)).toBeTrue();
   });
 
+  it('serves the 360 stream (equirectangular 2:1, 4 s segments), its viewers\' traces, prior and the viewer page', async () => {
+    const master = await (await fetch(`${demo.url}/streams/vr/master.m3u8`)).text();
+    const res = [...master.matchAll(/RESOLUTION=(\d+)x(\d+)/g)].map((m) => Number(m[1]) / Number(m[2]));
+    expect(res.length).toBe(2);
+    expect(res.every((r) => r === 2)).toBeTrue();
+    const media = await (await fetch(`${demo.url}/streams/vr/v0/index.m3u8`)).text();
+    expect([...media.matchAll(/#EXTINF:([\d.]+)/g)].length).toBe(6);
+    const csv = (await (await fetch(`${demo.url}/streams/vr/viewers.csv`)).text()).trim().split('\n');
+    expect(csv[0]).toBe('user,t,yaw,pitch');
+    expect(csv.length - 1).toBe(16 * 121); // 16 viewers x 24 s at 5 Hz
+    const prior = await (await fetch(`${demo.url}/streams/vr/prior.json`)).json();
+    expect(prior.kind).toBe('edgeplay-attention-prior');
+    expect(prior.viewers).toBe(15); // everyone but the replay viewer 0
+    const page = await fetch(`${demo.url}/vr.html`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/build/vr.js');
+    expect((await fetch(`${demo.url}/build/vr.js`)).status).toBe(200);
+    expect((await fetch(`${demo.url}/viewport-data/..%2F..%2Fetc/passwd.csv`)).status).toBe(404);
+  });
+
   it('rewrites playlists for a shaped session and paces segments by the trace', async () => {
     const r = await fetch(`${demo.url}/streams/vod/master.m3u8?trace=3g`);
     const sess = r.headers.get('x-edgeplay-session');

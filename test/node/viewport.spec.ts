@@ -129,7 +129,7 @@ describe('attention prior and tiles', () => {
     const sharp = tileProbabilities(c, 0);
     for (let t = 0; t < 32; t++) expect(sharp[t]).toBeCloseTo(vis.has(t) ? 1 : 0, 9);
     const wide = tileProbabilities(c, 30);
-    expect(wide[11]).toBeCloseTo(1, 9);
+    expect(wide[11]).toBeGreaterThan(0.9); // a few displacements (Rayleigh tail) leave even the centre tile
     expect(wide[9] + wide[14]).toBeGreaterThan(0); // uncertainty spreads to neighbours
     expect(wide[9]).toBeLessThan(wide[10]);
     const plan = prefetchPlan(wide, 16, 0.25, 1);

@@ -54,13 +54,25 @@ export function evaluate(p: ViewportPredictor, traces: ViewportTrace[], opts: Pr
  * The attention prior for every trace, leave-one-user-out: built from the *other* traces of the same
  * dataset, video and split — what an edge server would have from earlier viewers of that video.
  */
-export function looPriors(traces: ViewportTrace[]): Map<ViewportTrace, AttentionPrior> {
+export function looPriors(traces: ViewportTrace[], opts: { maxViewers?: number; minViewers?: number; rng?: () => number } = {}): Map<ViewportTrace, AttentionPrior> {
   const byVideo = new Map<string, ViewportTrace[]>();
   for (const t of traces) {
     const k = `${t.dataset}/${t.video}/${t.split}`;
     (byVideo.get(k) ?? byVideo.set(k, []).get(k)!).push(t);
   }
   const out = new Map<ViewportTrace, AttentionPrior>();
-  for (const group of byVideo.values()) for (const t of group) out.set(t, AttentionPrior.build(group.filter((o) => o !== t)));
+  for (const group of byVideo.values()) {
+    for (const t of group) {
+      let others = group.filter((o) => o !== t);
+      // training: a random subset of the others, so the model sees priors as thin as a new video's
+      if (opts.rng && opts.maxViewers) {
+        const lo = Math.min(others.length, opts.minViewers ?? 1);
+        const hi = Math.min(others.length, opts.maxViewers);
+        const k = lo + Math.floor(opts.rng() * (hi - lo + 1));
+        others = others.map((o) => [opts.rng!(), o] as const).sort((a, b) => a[0] - b[0]).slice(0, k).map((x) => x[1]);
+      }
+      out.set(t, AttentionPrior.build(others));
+    }
+  }
   return out;
 }
