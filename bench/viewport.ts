@@ -6,7 +6,8 @@
  * model with the content prior (leave-one-user-out: built from the other viewers of the same video and
  * split). A dataset with no rows in the `dev` split gets the derived dev split (withDerivedDev).
  * Then the tile experiment: 8×4 tiles, 100°×90° viewport, 2 s ahead; each predictor's probabilities (its
- * spread = its own mean error at that horizon on the train split) drive a prefetch plan at half the
+ * spread = its own mean error at that horizon on the train split, or the player's default spread when the
+ * directory has no train split) drive a prefetch plan at half the
  * all-high bandwidth; hit rate = share of the truly visible tiles fetched at high quality.
  * Writes bench/results/viewport.json.
  */
@@ -19,6 +20,7 @@ import { ConstantVelocity, HORIZON_STEPS, LinearRegression, NoMotion, type Viewp
 import { LearnedViewport, MODEL_HISTORY } from '../src/viewport/model.js';
 import type { AttentionPrior } from '../src/viewport/prior.js';
 import { DEFAULT_GRID, prefetchPlan, tileProbabilities, visibleTiles } from '../src/viewport/tiles.js';
+import { defaultSigmaDeg } from '../src/viewport/client.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -94,7 +96,11 @@ const tilePreds = predictors.filter((p) => p.name !== 'linear-regression');
 /** each predictor's spread at the horizon: its own mean error on (every 8th trace of) the train split */
 const sigma = new Map<ViewportPredictor, number>();
 const trainSample = trainTraces.filter((_, i) => i % 8 === 0);
-for (const p of tilePreds) sigma.set(p, evaluate(p, trainSample, { history: Math.max(p.historySamples, 5), beforeTrace: setPrior(p, trainPriors) }).errorDeg[K]);
+for (const p of tilePreds) {
+  const e = trainSample.length ? evaluate(p, trainSample, { history: Math.max(p.historySamples, 5), beforeTrace: setPrior(p, trainPriors) }).errorDeg[K] : NaN;
+  // a directory without a train split: the player's fallback spread
+  sigma.set(p, Number.isFinite(e) ? e : defaultSigmaDeg(K));
+}
 console.log(`\ntiles: ${DEFAULT_GRID.cols}x${DEFAULT_GRID.rows} grid, 100x90 deg viewport, ${TILE_H} s ahead, budget 50 % of all-high (low tile = ${LOW}, high = ${HIGH})`);
 console.log(`${'dataset'.padEnd(15)} ${'model'.padEnd(18)} sigma_deg hit_rate bandwidth (all-high: hit 1.000, bandwidth 1.000)`);
 for (const ds of datasets) {

@@ -198,6 +198,17 @@ export async function createVrViewer(o: VrViewerOptions) {
     };
     if (replay) for (let k = 1; k <= 25; k += 2) dot(traceAt(replay, t + k * 0.2), 0, 'rgba(80,255,120,0.8)', 2);
     if (p) for (let k = 0; k < 25; k++) dot(p.points, 3 * k, k === 4 || k === 9 || k === 24 ? '#ffcc00' : 'rgba(255,220,0,0.6)', k === 4 || k === 9 || k === 24 ? 4 : 2);
+    if (p) {
+      // the predicted viewport 2 s ahead (100° x 90°, outline in equirect, widened by 1/cos(pitch))
+      const k = Math.round(p.tilesAtS / 0.2) - 1;
+      const [yw, pt] = toYawPitch(p.points, 3 * k);
+      const halfW = Math.min(180, 50 / Math.max(0.2, Math.cos((pt * Math.PI) / 180)));
+      const top = Math.min(90, pt + 45), bottom = Math.max(-90, pt - 45);
+      ctx.strokeStyle = '#ffcc00';
+      ctx.lineWidth = 1.5;
+      for (const shift of [-360, 0, 360]) ctx.strokeRect(((yw - halfW + shift) / 360 + 0.5) * W, (0.5 - top / 180) * H, ((2 * halfW) / 360) * W, ((top - bottom) / 180) * H);
+      ctx.lineWidth = 1;
+    }
     dot(cur, 0, '#ffffff', 4);
     ctx.fillStyle = '#fff';
     ctx.font = '11px sans-serif';

@@ -219,3 +219,39 @@ describe('viewport protocol on the shared data', () => {
     }
   });
 });
+
+describe('bench:viewport on any directory in the data format', () => {
+  it('runs on a small synthetic dataset (dev only, no train split) and writes the rows', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { execFileSync } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'vp-synth-'));
+    try {
+      mkdirSync(join(dir, 'synth'));
+      const index = ['dataset,video,user,split,n_samples,t_start,t_end,source,note'];
+      for (const video of ['a', 'b']) {
+        const lines = ['user,t,yaw,pitch'];
+        for (let u = 1; u <= 3; u++) {
+          for (let k = 0; k < 200; k++) lines.push(`${u},${(k * 0.2).toFixed(1)},${(((u * 40 + k * 1.5 + 180) % 360) - 180).toFixed(2)},0.00`);
+          index.push(`synth,${video},${u},dev,200,0.0,39.8,generated,`);
+        }
+        writeFileSync(join(dir, 'synth', `${video}.csv`), lines.join('\n') + '\n');
+      }
+      writeFileSync(join(dir, 'index.csv'), index.join('\n') + '\n');
+      const out = join(dir, 'out');
+      mkdirSync(out);
+      execFileSync(join(process.cwd(), 'node_modules', '.bin', 'tsx'), [join(process.cwd(), 'bench', 'viewport.ts'), '--data', dir, '--models', join(process.cwd(), 'models')], { cwd: out, stdio: 'pipe' });
+      const res = JSON.parse(readFileSync(join(out, 'bench', 'results', 'viewport.json'), 'utf8'));
+      const models = new Set(res.rows.map((r: { model: string }) => r.model));
+      expect([...models].sort()).toEqual(['const-velocity', 'learned', 'learned+prior', 'linear-regression', 'no-motion']);
+      expect(res.rows.every((r: { dataset: string }) => r.dataset === 'synth')).toBeTrue();
+      // a steady 7.5 deg/s turn on the horizon: constant velocity is exact, no-motion is 2 s x 7.5 deg off at 2 s
+      const at2 = (m: string) => res.rows.find((r: { model: string; horizon_s: unknown }) => r.model === m && r.horizon_s === 2).error_deg;
+      expect(at2('const-velocity')).toBeLessThan(0.5);
+      expect(Math.abs(at2('no-motion') - 15)).toBeLessThan(1);
+      expect(res.tiles.length).toBe(4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120000);
+});
