@@ -159,6 +159,11 @@ export class Edgeplay {
     }
   }
 
+  /** the current consent state ('pending' | 'granted' | 'denied') */
+  get consent(): Consent {
+    return this.pipeline.consentState;
+  }
+
   get viewerId(): string {
     return this.viewer;
   }
@@ -383,3 +388,7 @@ import type { AbrPort } from './abr/hls-controller.js';
 export function workerAbrPort(w: WorkerHandle): AbrPort {
   return { decide: (policy, obs) => w.api.decideAbr(policy, obs) };
 }
+
+export { Profiler, type ProfilerOptions, type ProfileAnswer } from './profile/client.js';
+export { preferenceWeights, qoePenalty, validWeights, DEFAULT_WEIGHTS, type PreferenceWeights, type Behaviour, type QoeTerms } from './core/preference.js';
+export type { WatchRecord } from './profile/features.js';

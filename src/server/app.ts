@@ -6,6 +6,7 @@
  *                           browsers can use sendBeacon / keepalive without a CORS preflight)
  *                           -> 200 {batch_id, accepted, duplicate}; 400 naming the bad field; 413 too big
  *   GET  /v1/views/:id      the view's QoE summary, computed from its stored events
+ *   GET  /v1/channels/:id/stats  the channel's I_all/T_all and the population medians (profiler inputs)
  *   GET  /v1/health
  * Every route has a schema; bad input is answered 4xx with a message, never 5xx.
  */
@@ -14,6 +15,7 @@ import { LIMITS, telemetryBatchSchema, type TelemetryAck, type TelemetryBatch } 
 import { ID_PATTERN } from '../core/ids.js';
 import { summarizeView } from '../core/qoe.js';
 import type { TelemetryStore } from './store.js';
+import { ChannelStats } from './channels.js';
 
 export interface ServerOptions {
   store: TelemetryStore;
@@ -33,6 +35,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     forceCloseConnections: true,
   });
   const store = opts.store;
+  const channels = new ChannelStats();
   const origins = opts.corsOrigins ?? '*';
 
   // Beacons and keepalive fetches send text/plain (a CORS "simple" request): parse it as JSON too.
@@ -87,6 +90,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     async (req): Promise<TelemetryAck> => {
       const batch = req.body;
       const r = store.ingest(batch, Date.now());
+      if (!r.duplicate) for (const e of batch.events) if (e.type === 'viewend') channels.addView(e.view_id, batch.session_id, store.viewEvents(e.view_id));
       return { batch_id: batch.batch_id, accepted: r.accepted, duplicate: r.duplicate };
     },
   );
@@ -99,6 +103,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       if (events.length === 0) return reply.code(404).send({ error: 'not_found', message: `no events for view ${req.params.id}` });
       return summarizeView(events);
     },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/channels/:id/stats',
+    { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\w.:-]+$' } } } } },
+    async (req) => channels.get(req.params.id),
   );
 
   return app;

@@ -50,13 +50,15 @@ async function loadTf() {
   return layers;
 }
 
+let profile: { model: import('@tensorflow/tfjs-layers').LayersModel; norm: import('../profile/model.js').ProfileNorm } | null = null;
+
 export const api = {
   /** round-trip probe used by the SDK to budget worker calls */
   ping(t: number): number {
     return t;
   },
   info(): WorkerInfo {
-    return { version: VERSION, models: [...(drl ? ['abr-drl'] : []), ...(viewport ? [viewport.name] : [])], startedAt, backend };
+    return { version: VERSION, models: [...(drl ? ['abr-drl'] : []), ...(viewport ? [viewport.name] : []), ...(profile ? ['profile'] : [])], startedAt, backend };
   },
   /** Load tfjs and the DRL bitrate model (model.json URL). Resolves with the backend in use. */
   async initAbr(opts: { modelUrl: string }): Promise<string> {
@@ -117,6 +119,25 @@ export const api = {
     const modelMs = performance.now() - t0;
     const tiles = tileProbabilities(points, sigmaDeg, o.grid, o.fov, k * 3);
     return { points, tiles, sigmaDeg, source: viewport.name, modelMs, computeMs: performance.now() - t0 };
+  },
+  /** Load the QoE-preference profiler (model.json URL; norm.json beside it). */
+  async initProfile(opts: { modelUrl: string }): Promise<string> {
+    const layers = await loadTf();
+    const model = await layers.loadLayersModel(opts.modelUrl);
+    const r = await fetch(new URL('norm.json', new URL(opts.modelUrl, self.location.href)));
+    if (!r.ok) throw new Error(`profile norm.json: HTTP ${r.status}`);
+    profile = { model, norm: await r.json() };
+    return 'profile';
+  },
+  /** Predicted (I messages/h, D hours, N channels per visit) for one request's features (requests.ts layout). */
+  async predictProfile(x: Float32Array): Promise<{ I: number; D: number; N: number }> {
+    if (!profile) throw new Error('profile model not loaded (initProfile)');
+    const { REQUEST_FEATURES } = await import('../sim/viewers/requests.js');
+    if (!(x instanceof Float32Array) || x.length !== REQUEST_FEATURES || !x.every(Number.isFinite)) throw new Error(`features must be a Float32Array of ${REQUEST_FEATURES} finite numbers`);
+    const tf = await import('@tensorflow/tfjs-core');
+    const { predictProfile } = await import('../profile/model.js');
+    const p = predictProfile(tf as never, profile.model as never, profile.norm, x, [0]);
+    return { I: p[0], D: p[1], N: p[2] };
   },
 };
 

@@ -1,0 +1,171 @@
+/**
+ * On-device QoE-preference profiling (ELCast). The Profiler keeps the viewer's own watch history on the
+ * device (IndexedDB once telemetry consent is granted, memory before), fed by the SDK's own events: a
+ * view's channel, its chat interactions and its play time; visits are the SDK's sessions. For a request
+ * it builds ELCast's features with the channel's aggregates from the controller
+ * (`GET /v1/channels/:id/stats`), runs the model in the worker and turns the predicted behaviour into the
+ * weights (a1 latency, a2 channel switching, a3 bitrate; sum 10). Only those three numbers ever leave the
+ * device (in the negotiation); the history never does. Any failure answers the default weights.
+ */
+import type { Edgeplay } from '../index.js';
+import { QoeAccumulator } from '../core/qoe.js';
+import type { TelemetryEvent } from '../core/protocol.js';
+import { DEFAULT_WEIGHTS, preferenceWeights, type Behaviour, type PreferenceWeights } from '../core/preference.js';
+import { withDeadline, type WorkerHandle } from '../worker/client.js';
+import { requestFeatures, type ChannelAggregates, type WatchRecord } from './features.js';
+
+export interface ProfilerOptions {
+  ep: Edgeplay;
+  worker?: WorkerHandle | null;
+  /** the profile model's model.json (norm.json beside it) */
+  modelUrl?: string;
+  /** controller base URL (for /v1/channels/:id/stats) */
+  controller?: string;
+  /** IndexedDB database name (default 'edgeplay-profile') */
+  dbName?: string;
+  /** records kept (default 500) */
+  maxRecords?: number;
+  /** deadline for the worker and the controller, ms (default 2000) */
+  budgetMs?: number;
+}
+
+export interface ProfileAnswer {
+  weights: PreferenceWeights;
+  predicted: Behaviour | null;
+  medians: Behaviour | null;
+  source: 'model' | 'default';
+  reason?: string;
+}
+
+const STORE = 'records';
+
+export class Profiler {
+  private records: WatchRecord[] = [];
+  private open = new Map<string, { acc: QoeAccumulator; channel: string; visit: string; at: number; msgs: number }>();
+  private ready: Promise<boolean>;
+  private off: () => void;
+  private loaded: Promise<void>;
+
+  constructor(private o: ProfilerOptions) {
+    const w = o.worker;
+    this.ready = w && o.modelUrl ? withDeadline(w.api.initProfile({ modelUrl: o.modelUrl }), 20000).then(() => true, () => false) : Promise.resolve(false);
+    this.loaded = this.load();
+    this.off = o.ep.on('event', (e) => this.onEvent(e));
+  }
+
+  /** the viewer's stored history (a copy) */
+  history(): WatchRecord[] {
+    return this.records.map((r) => ({ ...r }));
+  }
+
+  /** add a finished watch directly (imports, tests); the SDK's events do this automatically */
+  async addRecord(r: WatchRecord): Promise<void> {
+    await this.loaded;
+    if (!r || typeof r.channel !== 'string' || !(r.hours >= 0) || !(r.msgs >= 0)) throw new TypeError('profile record needs channel, visit, at, hours ≥ 0, msgs ≥ 0');
+    this.records.push({ channel: r.channel, visit: String(r.visit), at: r.at, hours: r.hours, msgs: r.msgs });
+    if (this.records.length > (this.o.maxRecords ?? 500)) this.records.splice(0, this.records.length - (this.o.maxRecords ?? 500));
+    await this.persist();
+  }
+
+  private onEvent(e: TelemetryEvent): void {
+    let v = this.open.get(e.view_id);
+    if (e.type === 'viewstart') {
+      const ch = typeof e.data?.channel === 'string' ? e.data.channel : typeof e.data?.content_id === 'string' ? e.data.content_id : 'unknown';
+      v = { acc: new QoeAccumulator(), channel: ch, visit: this.o.ep.sessionId, at: e.t, msgs: 0 };
+      this.open.set(e.view_id, v);
+    }
+    if (!v) return;
+    v.acc.add(e);
+    if (e.type === 'interaction' && e.data?.kind === 'chat') v.msgs++;
+    if (e.type === 'viewend') {
+      this.open.delete(e.view_id);
+      const hours = v.acc.summary().play_ms / 3.6e6;
+      void this.addRecord({ channel: v.channel, visit: v.visit, at: v.at, hours, msgs: v.msgs }).catch(() => undefined);
+    }
+  }
+
+  /** Predicted behaviour and the weights for watching `channel` now. Never throws: falls back to defaults. */
+  async profile(channel: string): Promise<ProfileAnswer> {
+    await this.loaded;
+    const budget = this.o.budgetMs ?? 2000;
+    let agg: ChannelAggregates = { I_all: null, T_all: null };
+    let medians: Behaviour | null = null;
+    try {
+      if (this.o.controller) {
+        const r = await withDeadline(fetch(`${this.o.controller}/v1/channels/${encodeURIComponent(channel)}/stats`), budget);
+        if (r.ok) {
+          const j = await r.json();
+          agg = { I_all: j.I_all, T_all: j.T_all };
+          if (j.medians && [j.medians.I, j.medians.D, j.medians.N].every((x: unknown) => typeof x === 'number')) medians = j.medians;
+        }
+      }
+    } catch { /* no aggregates: the model runs with zeros there */ }
+    if (!(await this.ready) || !this.o.worker) return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no profile model' };
+    try {
+      const x = requestFeatures(this.records, channel, agg, this.o.ep.sessionId);
+      const predicted = await withDeadline(this.o.worker.api.predictProfile(x), budget);
+      // without population medians yet, the history's own medians stand in (weights stay comparable)
+      const med = medians ?? fallbackMedians(this.records);
+      return { weights: preferenceWeights(predicted, med), predicted, medians: med, source: 'model' };
+    } catch (e) {
+      return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: (e as Error)?.message ?? String(e) };
+    }
+  }
+
+  /** just the three weights (what the negotiation sends) */
+  async weights(channel: string): Promise<PreferenceWeights> {
+    return (await this.profile(channel)).weights;
+  }
+
+  /** Forget the viewer's history, on the device and in storage. */
+  async clear(): Promise<void> {
+    await this.loaded;
+    this.records = [];
+    this.open.clear();
+    const db = await this.db();
+    if (db) await new Promise<void>((res) => { const tx = db.transaction(STORE, 'readwrite'); tx.objectStore(STORE).clear(); tx.oncomplete = () => res(); tx.onerror = () => res(); });
+  }
+
+  destroy(): void {
+    this.off();
+  }
+
+  // ---- storage: one IndexedDB record with the history, only once consent is granted ----
+  private dbp: Promise<IDBDatabase | null> | null = null;
+  private db(): Promise<IDBDatabase | null> {
+    if (this.o.ep.consent !== 'granted' || typeof indexedDB === 'undefined') return Promise.resolve(null);
+    this.dbp ??= new Promise((res) => {
+      try {
+        const req = indexedDB.open(this.o.dbName ?? 'edgeplay-profile', 1);
+        req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+        req.onsuccess = () => res(req.result);
+        req.onerror = () => res(null);
+      } catch {
+        res(null);
+      }
+    });
+    return this.dbp;
+  }
+  private async load(): Promise<void> {
+    const db = await this.db();
+    if (!db) return;
+    const got = await new Promise<WatchRecord[] | undefined>((res) => {
+      const rq = db.transaction(STORE, 'readonly').objectStore(STORE).get('history');
+      rq.onsuccess = () => res(rq.result as WatchRecord[] | undefined);
+      rq.onerror = () => res(undefined);
+    });
+    if (Array.isArray(got)) this.records = got.concat(this.records);
+  }
+  private async persist(): Promise<void> {
+    const db = await this.db();
+    if (!db) return;
+    await new Promise<void>((res) => { const tx = db.transaction(STORE, 'readwrite'); tx.objectStore(STORE).put(this.records, 'history'); tx.oncomplete = () => res(); tx.onerror = () => res(); });
+  }
+}
+
+function fallbackMedians(h: WatchRecord[]): Behaviour {
+  const med = (v: number[]) => { if (!v.length) return 0; const s = [...v].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+  const visits = new Map<string, number>();
+  for (const w of h) visits.set(w.visit, (visits.get(w.visit) ?? 0) + 1);
+  return { I: med(h.map((w) => (w.hours > 0 ? w.msgs / w.hours : 0))), D: med(h.map((w) => w.hours)), N: med([...visits.values()]) || 1 };
+}
