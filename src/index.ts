@@ -390,5 +390,5 @@ export function workerAbrPort(w: WorkerHandle): AbrPort {
 }
 
 export { Profiler, type ProfilerOptions, type ProfileAnswer } from './profile/client.js';
-export { preferenceWeights, qoePenalty, validWeights, DEFAULT_WEIGHTS, type PreferenceWeights, type Behaviour, type QoeTerms } from './core/preference.js';
+export { preferenceWeights, qoePenalty, validWeights, interactionRate, DEFAULT_WEIGHTS, type PreferenceWeights, type Behaviour, type QoeTerms } from './core/preference.js';
 export type { WatchRecord } from './profile/features.js';

@@ -9,6 +9,15 @@
  */
 
 export interface PreferenceWeights { a1: number; a2: number; a3: number }
+
+/**
+ * Interaction frequency of one watch, messages per hour, over at least one minute: a rate measured over a
+ * few seconds is noise (one message in 5 s is not 720 an hour). Used by the simulator, the device and the
+ * controller alike.
+ */
+export function interactionRate(msgs: number, hours: number): number {
+  return msgs > 0 ? msgs / Math.max(hours, 1 / 60) : 0;
+}
 export interface Behaviour { I: number; D: number; N: number }
 
 /** equal weights: what a viewer without a profile gets */

@@ -10,7 +10,7 @@
 import type { Edgeplay } from '../index.js';
 import { QoeAccumulator } from '../core/qoe.js';
 import type { TelemetryEvent } from '../core/protocol.js';
-import { DEFAULT_WEIGHTS, preferenceWeights, type Behaviour, type PreferenceWeights } from '../core/preference.js';
+import { DEFAULT_WEIGHTS, interactionRate, preferenceWeights, type Behaviour, type PreferenceWeights } from '../core/preference.js';
 import { withDeadline, type WorkerHandle } from '../worker/client.js';
 import { requestFeatures, type ChannelAggregates, type WatchRecord } from './features.js';
 
@@ -100,7 +100,8 @@ export class Profiler {
         }
       }
     } catch { /* no aggregates: the model runs with zeros there */ }
-    if (!(await this.ready) || !this.o.worker) return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no profile model' };
+    const ready = await withDeadline(this.ready, budget).catch(() => false);
+    if (!ready || !this.o.worker) return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no profile model' };
     try {
       const x = requestFeatures(this.records, channel, agg, this.o.ep.sessionId);
       const predicted = await withDeadline(this.o.worker.api.predictProfile(x), budget);
@@ -167,5 +168,5 @@ function fallbackMedians(h: WatchRecord[]): Behaviour {
   const med = (v: number[]) => { if (!v.length) return 0; const s = [...v].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
   const visits = new Map<string, number>();
   for (const w of h) visits.set(w.visit, (visits.get(w.visit) ?? 0) + 1);
-  return { I: med(h.map((w) => (w.hours > 0 ? w.msgs / w.hours : 0))), D: med(h.map((w) => w.hours)), N: med([...visits.values()]) || 1 };
+  return { I: med(h.map((w) => interactionRate(w.msgs, w.hours))), D: med(h.map((w) => w.hours)), N: med([...visits.values()]) || 1 };
 }

@@ -4,6 +4,7 @@
  * (checked equal by test/node/profile.spec.ts).
  */
 import { K_RECORDS, REQUEST_FEATURES } from '../sim/viewers/requests.js';
+import { interactionRate } from '../core/preference.js';
 
 export { K_RECORDS, REQUEST_FEATURES };
 
@@ -31,12 +32,12 @@ export function requestFeatures(history: WatchRecord[], channel: string, agg: Ch
   for (let j = 0; j < K_RECORDS; j++) {
     const rec = onCh[onCh.length - K_RECORDS + j];
     if (!rec) continue;
-    out[j] = rec.hours > 0 ? rec.msgs / rec.hours : 0;
+    out[j] = interactionRate(rec.msgs, rec.hours);
     out[K_RECORDS + j] = rec.hours;
   }
   if (history.length) {
     let sI = 0, sT = 0;
-    for (const w of history) { sI += w.hours > 0 ? w.msgs / w.hours : 0; sT += w.hours; }
+    for (const w of history) { sI += interactionRate(w.msgs, w.hours); sT += w.hours; }
     out[2 * K_RECORDS] = sI / history.length;
     out[2 * K_RECORDS + 2] = sT / history.length;
   }

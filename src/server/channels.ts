@@ -5,6 +5,7 @@
  * of channels watched (views) per session, as the device counts it. In memory, rebuilt as views end (a restart starts afresh).
  */
 import { summarizeView } from '../core/qoe.js';
+import { interactionRate } from '../core/preference.js';
 import type { StoredEvent } from './store.js';
 
 export interface ChannelStatsAnswer {
@@ -37,7 +38,7 @@ export class ChannelStats {
     const channel = s.channel ?? 'unknown';
     const hours = s.play_ms / 3.6e6;
     const msgs = Object.entries(s.interactions).filter(([k]) => k === 'chat').reduce((a, [, v]) => a + v, 0);
-    const I = hours > 0 ? msgs / hours : 0;
+    const I = interactionRate(msgs, hours);
     const c = this.byChannel.get(channel) ?? this.byChannel.set(channel, { sumI: 0, sumT: 0, n: 0 }).get(channel)!;
     c.sumI += I; c.sumT += hours; c.n++;
     this.sessionViews.set(sessionId, (this.sessionViews.get(sessionId) ?? 0) + 1);

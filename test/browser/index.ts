@@ -2,3 +2,4 @@ import './telemetry.spec.js';
 import './worker.spec.js';
 import './abr.spec.js';
 import './vr.spec.js';
+import './profile.spec.js';

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { DEFAULT_WEIGHTS, preferenceWeights, qoePenalty, validWeights } from '../../src/core/preference.js';
+import { DEFAULT_WEIGHTS, interactionRate, preferenceWeights, qoePenalty, validWeights } from '../../src/core/preference.js';
 import { simulatePopulation } from '../../src/sim/viewers/population.js';
 import { paperStats, pollObserve, rowStats, loadTwitchRows } from '../../src/sim/viewers/stats.js';
 import { buildRequests, splitByTime, REQUEST_FEATURES } from '../../src/sim/viewers/requests.js';
@@ -35,6 +35,9 @@ describe('QoE preference weights (ELCast)', () => {
     expect(validWeights(DEFAULT_WEIGHTS)).toBeTrue();
     expect(() => preferenceWeights({ I: -1, D: 1, N: 1 }, med)).toThrowError(/prediction\.I/);
     expect(() => preferenceWeights({ I: 1, D: NaN, N: 1 }, med)).toThrowError(/prediction\.D/);
+    expect(interactionRate(1, 5 / 3600)).toBe(60); // one message in 5 s counts over a minute
+    expect(interactionRate(30, 0.5)).toBe(60);
+    expect(interactionRate(0, 0)).toBe(0);
     expect(qoePenalty({ a1: 5, a2: 3, a3: 2 }, { Ls: 2, Lw: 1, B: 0.5 })).toBeCloseTo(14, 12);
   });
 });
@@ -80,7 +83,7 @@ describe('profile features', () => {
       chAgg.clear();
       for (const o of pop.watches) if (o.start + o.duration <= w.start) {
         const a = chAgg.get(o.channel) ?? chAgg.set(o.channel, { I: 0, T: 0, n: 0 }).get(o.channel)!;
-        a.I += (o.msgs * 3600) / o.duration; a.T += o.duration / 3600; a.n++;
+        a.I += interactionRate(o.msgs, o.duration / 3600); a.T += o.duration / 3600; a.n++;
       }
       const a = chAgg.get(w.channel);
       const x = requestFeatures(hist, String(w.channel), { I_all: a ? a.I / a.n : null, T_all: a ? a.T / a.n : null }, String(w.visit));

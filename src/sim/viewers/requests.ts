@@ -1,7 +1,7 @@
 /**
  * ELCast's profiling data: one row per viewer request (a viewer u joins channel h at time t) with the
  * features of the paper, computed only from what happened before t, and the three targets of that
- * request: interaction frequency I_u (messages/hour), watch duration D_u (hours) and channels watched in
+ * request: interaction frequency I_u (messages/hour over at least a minute, `interactionRate`), watch duration D_u (hours) and channels watched in
  * this visit N_u.
  *   I_u,h  the viewer's past k records on this channel (messages/hour), newest last
  *   T_u,h  the same for watch durations (hours)
@@ -9,6 +9,7 @@
  *   N_u    the viewer's mean channels per finished visit
  */
 import type { Watch } from './population.js';
+import { interactionRate } from '../../core/preference.js';
 
 export const K_RECORDS = 8;
 /** I_u,h ×k, T_u,h ×k, then I_u,all, I_all,h, T_u,all, T_all,h, N_u */
@@ -45,7 +46,7 @@ export function buildRequests(watches: Watch[]): RequestData {
     while (pi < ends.length && ends[pi][0] <= w.start) {
       const e = ends[pi++][1];
       const a = chAll.get(e.channel) ?? chAll.set(e.channel, { sumI: 0, sumT: 0, n: 0 }).get(e.channel)!;
-      a.sumI += (e.msgs * 3600) / e.duration;
+      a.sumI += interactionRate(e.msgs, e.duration / 3600);
       a.sumT += e.duration / 3600;
       a.n++;
     }
@@ -65,7 +66,7 @@ export function buildRequests(watches: Watch[]): RequestData {
     x[o + 2 * K_RECORDS + 2] = ua ? ua.sumT / ua.n : 0;
     x[o + 2 * K_RECORDS + 3] = ca ? ca.sumT / ca.n : 0;
     x[o + 2 * K_RECORDS + 4] = uv.visits ? uv.channels / uv.visits : 0;
-    const I = (w.msgs * 3600) / w.duration, D = w.duration / 3600;
+    const D = w.duration / 3600, I = interactionRate(w.msgs, D);
     y[r * 3] = I;
     y[r * 3 + 1] = D;
     y[r * 3 + 2] = visitSize.get(w.visit)!;
