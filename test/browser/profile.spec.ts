@@ -44,15 +44,15 @@ describe('QoE-preference profiler', () => {
   it('gives a chatty viewer a higher a1 and a channel-hopper a higher a2 than a silent stayer, from real events', async () => {
     const worker = startWorker('/base/dist/edgeplay.worker.js');
     try {
-      const silent = await viewer(worker, { visits: 3, channels: ['news'], chats: 0 }, 'pending');
+      const silent = await viewer(worker, { visits: 3, channels: ['news'], chats: 0 }, 'granted');
       const chatty = await viewer(worker, { visits: 3, channels: ['news'], chats: 12 }, 'granted');
-      const hopper = await viewer(worker, { visits: 3, channels: ['news', 'sports', 'music', 'games'], chats: 0 }, 'pending');
+      const hopper = await viewer(worker, { visits: 3, channels: ['news', 'sports', 'music', 'games'], chats: 0 }, 'granted');
       expect(silent.sessions.size).toBe(3); // three visits
       const h = hopper.profiler.history();
       expect(h.every((r) => r.hours > 0 && r.hours < 0.01)).toBeTrue(); // seconds-long real watches
       expect(chatty.profiler.history().every((r) => r.msgs === 12)).toBeTrue();
       const [s, c, p] = await Promise.all([silent, chatty, hopper].map((v) => v.profiler.profile('news')));
-      console.log(`[measure] profiler weights (a1 latency, a2 switching, a3 bitrate): silent ${fmt(s.weights)}, chatty ${fmt(c.weights)}, hopper ${fmt(p.weights)}; predicted N hopper ${p.predicted?.N.toFixed(2)} vs silent ${s.predicted?.N.toFixed(2)}`);
+      console.log(`[measure] profiler weights (a1 latency, a2 switching, a3 bitrate): silent ${fmt(s.weights)}, chatty ${fmt(c.weights)}, hopper ${fmt(p.weights)}; predicted N hopper ${p.predicted?.N.toFixed(2)} vs silent ${s.predicted?.N.toFixed(2)}; medians ${JSON.stringify(s.medians)}, predicted silent ${JSON.stringify(s.predicted)} chatty ${JSON.stringify(c.predicted)}`);
       for (const a of [s, c, p]) {
         expect(a.source).toBe('model');
         expect(a.weights.a1 + a.weights.a2 + a.weights.a3).toBeCloseTo(10, 6);
@@ -68,6 +68,16 @@ describe('QoE-preference profiler', () => {
       const fresh = new Profiler({ ep: chatty.ep, dbName: chatty.dbName });
       await sleep(300);
       expect(fresh.history().length).toBe(0);
+      // before consent nothing is stored on the device: a second Profiler on the same database sees nothing
+      const pendingEp = createEdgeplay({ endpoint: `${env.controller}/v1/telemetry`, consent: 'pending', dbName: uniq('ep') });
+      const db = uniq('prof');
+      const p1 = new Profiler({ ep: pendingEp, dbName: db });
+      await p1.addRecord({ channel: 'news', visit: 'v1', at: Date.now(), hours: 0.5, msgs: 3 });
+      expect(p1.history().length).toBe(1);
+      const p2 = new Profiler({ ep: pendingEp, dbName: db });
+      await sleep(300);
+      expect(p2.history().length).toBe(0);
+      p1.destroy(); p2.destroy(); await pendingEp.destroy();
       // without a model (or with a dead worker) the answer is the default weights, never an error
       worker.terminate();
       const d = await new Profiler({ ep: silent.ep, worker, modelUrl: '/base/models/profile/model.json', budgetMs: 300 }).profile('news');
