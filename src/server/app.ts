@@ -7,6 +7,7 @@
  *                           -> 200 {batch_id, accepted, duplicate}; 400 naming the bad field; 413 too big
  *   GET  /v1/views/:id      the view's QoE summary, computed from its stored events
  *   GET  /v1/channels/:id/stats  the channel's I_all/T_all and the population medians (profiler inputs)
+ *   POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave (negotiate.ts)
  *   GET  /v1/health
  * Every route has a schema; bad input is answered 4xx with a message, never 5xx.
  */
@@ -16,6 +17,8 @@ import { ID_PATTERN } from '../core/ids.js';
 import { summarizeView } from '../core/qoe.js';
 import type { TelemetryStore } from './store.js';
 import { ChannelStats } from './channels.js';
+import { MemoryAssignmentStore, type AssignmentStore, type EdgeConfig } from './edges.js';
+import { registerNegotiation, type NegotiateOptions } from './negotiate.js';
 
 export interface ServerOptions {
   store: TelemetryStore;
@@ -23,6 +26,12 @@ export interface ServerOptions {
   corsOrigins?: string[] | '*';
   bodyLimit?: number;
   logger?: boolean;
+  /** edges the controller assigns viewers to (none: everyone is served by the CDN) */
+  edges?: EdgeConfig[];
+  /** assignment store (default: in memory over `edges`) */
+  assignment?: AssignmentStore;
+  /** negotiation settings: HMAC secret, policy, lease and steering TTLs, rate limit */
+  negotiation?: Omit<NegotiateOptions, 'store'>;
 }
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -110,6 +119,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\w.:-]+$' } } } } },
     async (req) => channels.get(req.params.id),
   );
+
+  registerNegotiation(app, { store: opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []), ...(opts.negotiation ?? {}) });
 
   return app;
 }

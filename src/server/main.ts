@@ -4,6 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import { buildServer } from './app.js';
+import type { AssignmentStore, EdgeConfig } from './edges.js';
 import { MemoryTelemetryStore, SqliteTelemetryStore, type TelemetryStore } from './store.js';
 
 export interface RunningServer {
@@ -13,10 +14,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(opts: { port?: number; host?: string; dataDir?: string; memory?: boolean; store?: TelemetryStore; logger?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(opts: { port?: number; host?: string; dataDir?: string; memory?: boolean; store?: TelemetryStore; logger?: boolean; edges?: EdgeConfig[]; assignment?: AssignmentStore } = {}): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
   const store = opts.store ?? (opts.memory ? new MemoryTelemetryStore() : await SqliteTelemetryStore.open(join(dataDir, 'telemetry.sqlite')));
-  const app = await buildServer({ store, logger: opts.logger });
+  const app = await buildServer({ store, logger: opts.logger, edges: opts.edges, assignment: opts.assignment, negotiation: process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : undefined });
   const host = opts.host ?? process.env.EDGEPLAY_HOST ?? '127.0.0.1';
   const address = await app.listen({ port: opts.port ?? Number(process.env.EDGEPLAY_PORT ?? 8081), host });
   const port = Number(new URL(address).port);

@@ -1,0 +1,148 @@
+/**
+ * Edge assignment and negotiation: the ELCast penalty model, the lease store (capacity never exceeded,
+ * leases expire, channels shared), and the controller routes over HTTP: /v1/negotiate, the Content Steering
+ * manifest with CMSD hints, tokens, re-decisions from _HLS_pathway/_HLS_throughput, leave, rate limit.
+ */
+import { choose, options, VERSIONS, wantedVersion, type EdgeState, type ViewerRequest } from '../../src/core/assignment.js';
+import { DEFAULT_WEIGHTS } from '../../src/core/preference.js';
+import { MemoryAssignmentStore } from '../../src/server/edges.js';
+import { buildServer } from '../../src/server/app.js';
+import { MemoryTelemetryStore } from '../../src/server/store.js';
+
+const req = (over: Partial<ViewerRequest> = {}): ViewerRequest => ({
+  channel: 'news', weights: { ...DEFAULT_WEIGHTS }, bandwidthMbps: 10, cdnLatencyS: 0.4, edgeLatencyS: { e1: 0.03 }, edgeCdnLatencyS: { e1: 0.05 }, ...over,
+});
+const edge = (over: Partial<EdgeState> = {}): EdgeState => ({ id: 'e1', capMbps: 400, capVcpu: 36, usedMbps: 0, usedVcpu: 0, channels: new Map(), ...over });
+
+describe('assignment model (ELCast parameters)', () => {
+  it('prices the CDN and the edge options and picks the least penalty + cost', () => {
+    expect(wantedVersion(10)).toBe(0);
+    expect(wantedVersion(2.5)).toBe(2); // 1.85 × 1.2 ≤ 2.5
+    expect(wantedVersion(0.1)).toBe(5);
+    const opts = options(req(), [edge()]);
+    const cdn = opts[0];
+    expect(cdn.target).toBe('cdn');
+    expect(cdn.Ls).toBeCloseTo(0.4, 9);
+    expect(cdn.B).toBe(0);
+    const e0 = opts.find((o) => o.target === 'e1' && o.version === 0)!;
+    expect(e0.Ls).toBeCloseTo(0.08, 9);
+    expect(e0.addMbps).toBeCloseTo(4.3 + 4.3, 9); // the viewer's stream plus the channel's pull
+    expect(choose('online-heu', opts).target).toBe('e1');
+    expect(choose('cloud-cdn', opts).target).toBe('cdn');
+    // a full edge offers nothing
+    expect(options(req(), [edge({ usedMbps: 399 })]).length).toBe(1);
+    // a channel already carried costs no pull
+    const carried = options(req(), [edge({ channels: new Map([['news', new Set([0])]]) })]).find((o) => o.target === 'e1' && o.version === 0)!;
+    expect(carried.costB).toBe(0);
+    expect(carried.reward).toBeGreaterThan(e0.reward);
+  });
+});
+
+describe('assignment store (memory, leases)', () => {
+  it('never reserves beyond capacity, shares a channel and frees capacity on leave or expiry', () => {
+    const st = new MemoryAssignmentStore([{ id: 'e1', url: 'http://127.0.0.1:1', setting: 'thin' }]); // 200 Mb/s, 16 vCPU
+    const now = Date.now();
+    let ok = 0;
+    for (let i = 0; i < 100; i++) if (st.reserve(`s${i}`, 'e1', 'news', 0, 1000, now).ok) ok++;
+    // 4.3 pull + 4.3 per viewer ≤ 200 → 45 viewers
+    expect(ok).toBe(45);
+    const s = st.snapshot()[0];
+    expect(s.usedMbps).toBeLessThanOrEqual(200);
+    expect(st.reserve('x', 'e1', 'news', 0, 1000, now).reason).toMatch(/full/);
+    expect(st.release('s0')).toBeTrue();
+    expect(st.reserve('x', 'e1', 'news', 0, 1000, now).ok).toBeTrue();
+    // expiry frees everything
+    expect(st.sweep(now + 2000)).toBe(45);
+    expect(st.snapshot()[0].usedMbps).toBe(0);
+    // transcoding is shared per (channel, version): two viewers at 720p cost 1.42 vCPU once
+    st.reserve('a', 'e1', 'sports', 2, 10000); st.reserve('b', 'e1', 'sports', 2, 10000);
+    expect(st.snapshot()[0].usedVcpu).toBeCloseTo(1.42, 9);
+    st.release('a');
+    expect(st.snapshot()[0].usedVcpu).toBeCloseTo(1.42, 9);
+    st.release('b');
+    expect(st.snapshot()[0].usedVcpu).toBe(0);
+    st.markDown('e1', true);
+    expect(st.reserve('c', 'e1', 'news', 0, 1000).reason).toMatch(/down/);
+  });
+});
+
+describe('controller: negotiation and Content Steering', () => {
+  const variants = [0, 1, 2].map((i) => ({ id: `v${i}`, uri: `http://127.0.0.1:8080/streams/vod/v${i}/index.m3u8?x=1` }));
+  const build = (rate?: number) => buildServer({ store: new MemoryTelemetryStore(), edges: [{ id: 'edge-1', url: 'http://127.0.0.1:9101', setting: 'mid' }], negotiation: { secret: 'test-secret', ratePerS: rate } });
+
+  it('assigns the close edge, serves a signed steering manifest with CMSD, re-decides and releases', async () => {
+    const app = await build();
+    try {
+      const r = await app.inject({ method: 'POST', url: '/v1/negotiate', payload: { viewer_id: 'viewer-1', channel: 'news', weights: { a1: 5, a2: 3, a3: 2 }, rtt_ms: { cdn: 600, 'edge-1': 40 }, bandwidth_mbps: 20, variants } });
+      expect(r.statusCode).toBe(200);
+      const a = r.json();
+      expect(a.assignment.target).toBe('edge-1');
+      expect(a.assignment.edge_url).toBe('http://127.0.0.1:9101');
+      expect(a.assignment.version).toBe('1440p');
+      expect(a.steering_uri).toMatch(/^\/v1\/steering\/[\w-]+\?token=/);
+      const m = await app.inject({ method: 'GET', url: `${a.steering_uri}&_HLS_pathway=edge-1&_HLS_throughput=20000000` });
+      expect(m.statusCode).toBe(200);
+      const man = m.json();
+      expect(man.VERSION).toBe(1);
+      expect(man.TTL).toBeGreaterThan(0);
+      expect(man['PATHWAY-PRIORITY']).toEqual(['edge-1', 'cdn']);
+      expect(man['RELOAD-URI']).toContain('token=');
+      const clone = man['PATHWAY-CLONES'][0];
+      expect(clone['BASE-ID']).toBe('cdn');
+      expect(clone.ID).toBe('edge-1');
+      expect(clone['URI-REPLACEMENT']['PER-VARIANT-URIS'].v1).toBe('http://127.0.0.1:9101/streams/vod/v1/index.m3u8?x=1');
+      expect(m.headers['cmsd-dynamic']).toBe('"edge-1";mb=4300;etp=20000');
+      // low throughput: a lower version, the cap follows in CMSD mb
+      const low = await app.inject({ method: 'GET', url: `${man['RELOAD-URI']}&_HLS_pathway=edge-1&_HLS_throughput=1500000` });
+      expect(low.headers['cmsd-dynamic']).toBe('"edge-1";mb=1200;etp=1500'); // 1.5 Mb/s sustains 480p (1.2 × 1.2)
+      // the player fell back to the CDN pathway: the edge lease is released and the manifest says cdn
+      const back = await app.inject({ method: 'GET', url: `${man['RELOAD-URI']}&_HLS_pathway=cdn` });
+      expect(back.json()['PATHWAY-PRIORITY']).toEqual(['cdn']);
+      // tokens are checked
+      const forged = await app.inject({ method: 'GET', url: `/v1/steering/${a.session}?token=1999999999999.AAAA` });
+      expect(forged.statusCode).toBe(403);
+      expect(forged.json().message).toMatch(/token invalid/);
+      expect((await app.inject({ method: 'GET', url: `/v1/steering/${a.session}` })).statusCode).toBe(403);
+      const leave = await app.inject({ method: 'POST', url: `/v1/sessions/${a.session}/leave?token=${encodeURIComponent(a.token)}` });
+      expect(leave.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers bad input with 4xx saying what is wrong, and rate-limits a client', async () => {
+    const app = await build(2);
+    try {
+      const bad = async (payload: unknown, re: RegExp) => {
+        const r = await app.inject({ method: 'POST', url: '/v1/negotiate', payload: payload as object });
+        expect(r.statusCode).withContext(JSON.stringify(payload)).toBe(400);
+        expect(r.json().message).toMatch(re);
+      };
+      await bad({ channel: 'news' }, /viewer_id/);
+      await bad({ viewer_id: 'v1', channel: 'bad channel!' }, /channel/);
+      await bad({ viewer_id: 'v1', channel: 'news', weights: { a1: 1, a2: 1, a3: 1 } }, /sum to 10/);
+      await bad({ viewer_id: 'v1', channel: 'news', variants: [{ id: 'v0', uri: 'file:///etc/passwd' }] }, /uri/);
+      await bad({ viewer_id: 'v1', channel: 'news', extra: 1 }, /additional/);
+      let limited = 0;
+      for (let i = 0; i < 10; i++) if ((await app.inject({ method: 'POST', url: '/v1/negotiate', payload: { viewer_id: 'v1', channel: 'news' } })).statusCode === 429) limited++;
+      expect(limited).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('sends everyone to the CDN when no edge can serve', async () => {
+    const app = await buildServer({ store: new MemoryTelemetryStore() });
+    try {
+      const a = (await app.inject({ method: 'POST', url: '/v1/negotiate', payload: { viewer_id: 'viewer-1', channel: 'news' } })).json();
+      expect(a.assignment.target).toBe('cdn');
+      expect(a.weights).toEqual({ a1: 10 / 3, a2: 10 / 3, a3: 10 / 3 });
+      const man = (await app.inject({ method: 'GET', url: a.steering_uri })).json();
+      expect(man['PATHWAY-PRIORITY']).toEqual(['cdn']);
+      expect(man['PATHWAY-CLONES']).toBeUndefined();
+      expect(VERSIONS.length).toBe(6);
+    } finally {
+      await app.close();
+    }
+  });
+});
