@@ -22,6 +22,8 @@ import { randomId } from '../src/core/ids.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
 import { cacheDir, ensureVod, startLive, type LiveStream } from './streams.js';
 import { ensureVr } from './vr-stream.js';
+import { startEdge, type EdgeServer } from './edges.js';
+import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -48,8 +50,12 @@ export interface DemoServerOptions {
   live?: boolean;
   dataDir?: string;
   tracesDirs?: string[];
-  /** test-only routes under /__harness (stop/start the controller, read the store) */
+  /** test-only routes under /__harness (stop/start the controller, read the store, kill edges) */
   harness?: boolean;
+  /** RTT the dev server ("CDN") shows to probes, ms (default 300) */
+  cdnRttMs?: number;
+  /** edge servers on loopback the controller assigns viewers to (default: edge-1 mid, edge-2 thin) */
+  edges?: Array<{ id: string; setting: 'fat' | 'mid' | 'thin' }>;
   log?: (s: string) => void;
 }
 
@@ -58,6 +64,7 @@ export interface DemoServer {
   port: number;
   controller: RunningServer | null;
   controllerUrl: string;
+  edges: EdgeServer[];
   live: LiveStream | null;
   close(): Promise<void>;
 }
@@ -156,8 +163,12 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const controllerPort = opts.controllerPort ?? Number(process.env.EDGEPLAY_CONTROLLER_PORT ?? 8081);
   const dataDir = opts.dataDir ?? join(ROOT, 'data');
   let sharedStore: RunningServer['store'] | undefined;
+  const edgeSpecs = opts.edges ?? [{ id: 'edge-1', setting: 'mid' }, { id: 'edge-2', setting: 'thin' }];
+  const edges: EdgeServer[] = [];
+  for (const e of edgeSpecs) edges.push(await startEdge(e.id, { vod: vodDir, vr: vrDir }));
+  const edgeConfigs: EdgeConfig[] = edgeSpecs.map((e, i) => ({ id: e.id, url: edges[i].url, setting: e.setting, cdnLatencyS: 0.03 }));
   const startController = async () => {
-    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore });
+    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs });
     sharedStore = controller.store;
     return controller;
   };
@@ -264,6 +275,14 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return json(res, 200, { running: true });
     }
     if (p === '/stats') return json(res, 200, sharedStore ? sharedStore.stats() : null);
+    if (p === '/edges') return json(res, 200, edges.map((e) => ({ id: e.id, url: e.url, ...e.stats() })));
+    const ek = /^\/edges\/([\w-]+)\/kill$/.exec(p);
+    if (ek && req.method === 'POST') {
+      const e = edges.find((x) => x.id === ek[1]);
+      if (!e) return send(res, 404, 'no such edge');
+      e.kill();
+      return json(res, 200, { killed: e.id });
+    }
     const cm = /^\/cmcd\/([\w-]+)$/.exec(p);
     if (cm) {
       const e = cmcdLog.get(cm[1]);
@@ -289,7 +308,10 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       // head traces of the shared viewport data (when present) for the 360 viewer's replay mode
       const vd = /^\/viewport-data\/([\w-]+)\/([\w.-]+\.csv)$/.exec(path);
       if (vd) return serveStatic(res, join(viewportDataDir(), vd[1]), vd[2]);
-      if (path === '/api/config') return json(res, 200, { controller: controllerUrl, live: !!live });
+      if (path === '/api/config') return json(res, 200, { controller: controllerUrl, live: !!live, cdnProbe: '/probe', edges: edges.map((e) => ({ id: e.id, url: e.url, probe: `${e.url}/probe` })) });
+      // the demo's CDN is "far" (ELCast: end–CDN latency 0.1–0.7 s) while the edges sit next to the
+      // viewer: its probe answers after cdnRttMs, so the client measures what a real CDN would show
+      if (path === '/probe') return void setTimeout(() => send(res, 200, 'ok'), opts.cdnRttMs ?? 300);
       const sm = /^\/api\/sessions\/([\w-]+)$/.exec(path);
       if (sm) {
         const l = links.get(sm[1]);
@@ -315,9 +337,11 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return controller;
     },
     controllerUrl,
+    edges,
     live,
     async close() {
       clearInterval(gc);
+      await Promise.all(edges.map((e) => e.close()));
       live?.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -342,6 +366,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   console.log(`[demo] dashboard:   ${s.url}/`);
   console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${arg('data') ?? 'data/'})`);
+  for (const e of s.edges) console.log(`[demo] edge:        ${e.id} ${e.url} (same streams as the CDN; the controller assigns viewers to it)`);
   const stop = () => s.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -392,3 +392,4 @@ export function workerAbrPort(w: WorkerHandle): AbrPort {
 export { Profiler, type ProfilerOptions, type ProfileAnswer } from './profile/client.js';
 export { preferenceWeights, qoePenalty, validWeights, interactionRate, DEFAULT_WEIGHTS, type PreferenceWeights, type Behaviour, type QoeTerms } from './core/preference.js';
 export type { WatchRecord } from './profile/features.js';
+export { negotiate, steeringConfig, probe, injectSteering, playlistVariants, type Negotiation, type NegotiationOptions, type EdgeCandidate } from './edge/client.js';

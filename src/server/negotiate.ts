@@ -39,6 +39,8 @@ interface Session {
   target: string;
   version: number;
   expires: number;
+  /** the pathway the last manifest put first (null before the first manifest) */
+  advertised: string | null;
 }
 
 const ID = '^[\\w.:-]{1,128}$';
@@ -156,6 +158,7 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
       target: 'cdn',
       version: 0,
       expires: Date.now() + leaseMs,
+      advertised: null,
     };
     decide(s);
     sessions.set(s.id, s);
@@ -174,8 +177,9 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
     if (bad) return reply.code(403).send({ error: 'forbidden', message: bad });
     if (!s) return reply.code(404).send({ error: 'not_found', message: `no session ${req.params.session} (negotiate again)` });
     const thr = req.query._HLS_throughput ? Number(req.query._HLS_throughput) / 1e6 : undefined; // bit/s → Mb/s
-    // the player left our edge (errors sent it to another pathway): treat that edge as unusable for now
-    if (req.query._HLS_pathway && s.target !== 'cdn' && req.query._HLS_pathway !== s.target) {
+    // the player left the edge an earlier manifest sent it to (hls.js penalises a failing pathway and moves
+    // on): treat that edge as unusable for this session. Before any manifest it is simply still on 'cdn'.
+    if (req.query._HLS_pathway && s.advertised && s.advertised !== 'cdn' && s.target === s.advertised && req.query._HLS_pathway !== s.advertised) {
       o.store.release(s.id);
       s.req.edgeLatencyS = Object.fromEntries(Object.entries(s.req.edgeLatencyS).filter(([k]) => k !== s.target));
       s.target = 'cdn';
@@ -188,6 +192,7 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
       'BASE-ID': 'cdn', ID: s.target,
       'URI-REPLACEMENT': { 'PER-VARIANT-URIS': Object.fromEntries(s.variants.map((v) => { const u = new URL(v.uri); return [v.id, `${edgeUrl(s.target)}${u.pathname}${u.search}`]; })) },
     }];
+    s.advertised = s.target;
     const snap = o.store.snapshot().find((e) => e.id === s.target);
     const duress = snap ? snap.usedMbps > 0.9 * snap.capMbps || snap.usedVcpu > 0.9 * snap.capVcpu : false;
     const cmsd = [`"${s.target}"`, `mb=${Math.round(VERSIONS[s.version].mbps * 1000)}`, `etp=${Math.round(s.req.bandwidthMbps * 1000)}`, ...(duress ? ['du'] : [])].join(';');

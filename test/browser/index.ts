@@ -3,3 +3,4 @@ import './worker.spec.js';
 import './abr.spec.js';
 import './vr.spec.js';
 import './profile.spec.js';
+import './edge.spec.js';

@@ -80,7 +80,8 @@ describe('controller: negotiation and Content Steering', () => {
       expect(a.assignment.edge_url).toBe('http://127.0.0.1:9101');
       expect(a.assignment.version).toBe('1440p');
       expect(a.steering_uri).toMatch(/^\/v1\/steering\/[\w-]+\?token=/);
-      const m = await app.inject({ method: 'GET', url: `${a.steering_uri}&_HLS_pathway=edge-1&_HLS_throughput=20000000` });
+      // the first reload comes from the playlist's own pathway ('cdn'): that is not a fallback
+      const m = await app.inject({ method: 'GET', url: `${a.steering_uri}&_HLS_pathway=cdn&_HLS_throughput=20000000` });
       expect(m.statusCode).toBe(200);
       const man = m.json();
       expect(man.VERSION).toBe(1);

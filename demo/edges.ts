@@ -1,0 +1,57 @@
+/**
+ * Edge servers for the demo and the tests: small HTTP servers on loopback that serve the same stream
+ * files as the dev server ("CDN") under the same paths — what an edge cache holds — plus `/probe` for the
+ * client's RTT probes. Each counts what it served and can be killed mid-stream (tests).
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+
+export interface EdgeServer {
+  id: string;
+  url: string;
+  port: number;
+  stats(): { requests: number; segments: number; alive: boolean };
+  /** stop now: close the listener and cut every open connection */
+  kill(): void;
+  close(): Promise<void>;
+}
+
+const MIME: Record<string, string> = { '.m3u8': 'application/vnd.apple.mpegurl', '.m4s': 'video/iso.segment', '.mp4': 'video/mp4', '.json': 'application/json', '.csv': 'text/csv' };
+
+export async function startEdge(id: string, roots: Record<string, string>, port = 0): Promise<EdgeServer> {
+  let requests = 0, segments = 0, alive = true;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    requests++;
+    const url = new URL(req.url ?? '/', 'http://edge');
+    const cors = { 'access-control-allow-origin': '*', 'cache-control': 'no-store', 'x-edge': id };
+    if (req.method === 'OPTIONS') { res.writeHead(204, { ...cors, 'access-control-allow-headers': '*' }); return res.end(); }
+    if (url.pathname === '/probe') { res.writeHead(200, { ...cors, 'content-type': 'text/plain' }); return res.end('ok'); }
+    const m = /^\/streams\/(\w+)\/(.+)$/.exec(url.pathname);
+    const base = m ? roots[m[1]] : undefined;
+    if (!m || !base) { res.writeHead(404, cors); return res.end('not found'); }
+    const file = normalize(join(base, m[2]));
+    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404, cors); return res.end('not found'); }
+    if (file.endsWith('.m4s')) segments++;
+    res.writeHead(200, { ...cors, 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'content-length': String(statSync(file).size) });
+    createReadStream(file).pipe(res);
+  });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((res) => server.listen(port, '127.0.0.1', res));
+  const p = (server.address() as { port: number }).port;
+  return {
+    id,
+    url: `http://127.0.0.1:${p}`,
+    port: p,
+    stats: () => ({ requests, segments, alive }),
+    kill() {
+      if (!alive) return;
+      alive = false;
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+    close: () => new Promise<void>((res) => { if (!alive) return res(); alive = false; server.close(() => res()); for (const s of sockets) s.destroy(); }),
+  };
+}
