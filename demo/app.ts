@@ -5,13 +5,13 @@
 import Hls from 'hls.js';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { createAbrController, createEdgeplay, startWorker, withDeadline, workerAbrPort, type AbrDecisionRecord, type AbrPolicyName, type TelemetryEvent, type QoeSummary } from '../src/index.js';
+import { createAbrController, createEdgeplay, negotiate, Profiler, startWorker, steeringConfig, withDeadline, workerAbrPort, type AbrDecisionRecord, type AbrPolicyName, type Negotiation, type TelemetryEvent, type QoeSummary } from '../src/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
 const params = new URLSearchParams(location.search);
 
-interface Config { controller: string; live: boolean }
+interface Config { controller: string; live: boolean; cdnProbe: string; edges: Array<{ id: string; url: string; probe: string }> }
 const config = (await (await fetch('/api/config')).json()) as Config;
 
 const CHANNELS: Record<string, { url: string; contentId: string; label: string }> = {
@@ -65,7 +65,22 @@ if (abr !== 'hls') {
   const port = workerAbrPort(worker);
   abrController = createAbrController(Hls, { policy: abr, port: () => (ready ? port : null), onDecision: (r) => decisions.push(r) });
 }
-const hls = new Hls(ep.hlsConfig({ maxBufferLength: 30, backBufferLength: 30, ...(abrController ? { abrController: abrController as never } : {}) }, CHANNELS[chanSel.value].contentId));
+// ---- edge negotiation: the profiler's weights → POST /v1/negotiate → Content Steering in hls.js ----
+const profileWorker = startWorker('/dist/edgeplay.worker.js');
+const profiler = new Profiler({ ep, worker: profileWorker, modelUrl: new URL('/models/profile/model.json', location.href).href, controller: config.controller, budgetMs: 1500 });
+const neg: Negotiation | null = await negotiate({
+  controller: config.controller, viewerId: ep.viewerId, channel: chanSel.value, src: new URL(srcFor(chanSel.value), location.href).href,
+  edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })), cdnProbeUrl: new URL(config.cdnProbe, location.href).href,
+  weights: () => profiler.weights(chanSel.value), timeoutMs: 2500,
+});
+addEventListener('pagehide', () => void neg?.leave());
+let servingPathway = '…';
+const pathwayOf = (url: string) => {
+  const port = new URL(url, location.href).port;
+  return config.edges.find((e) => new URL(e.url).port === port)?.id ?? (port === location.port ? 'cdn' : `port ${port}`);
+};
+const hls = new Hls(steeringConfig(Hls, neg, ep.hlsConfig({ maxBufferLength: 30, backBufferLength: 30, ...(abrController ? { abrController: abrController as never } : {}) }, CHANNELS[chanSel.value].contentId)));
+hls.on(Hls.Events.FRAG_LOADED, (_e, d) => { servingPathway = pathwayOf(d.frag.url); });
 hls.on(Hls.Events.MANIFEST_LOADED, (_e, d) => {
   const h = (d.networkDetails as XMLHttpRequest | undefined)?.getResponseHeader?.('x-edgeplay-session');
   shapedSession = h ?? null;
@@ -136,7 +151,8 @@ setInterval(() => {
   ratePlot.setData([xs, br, thr, bw, link]);
   renderQoe(view.summary());
   renderDelivery();
-  $('status').textContent = `viewer ${ep.viewerId.slice(0, 8)} · session ${ep.sessionId.slice(0, 8)} · view ${view.id.slice(0, 8)} · level ${hls.currentLevel} · ${shapedSession ? `shaped session ${shapedSession}` : 'unshaped'}`;
+  $('status').textContent = `viewer ${ep.viewerId.slice(0, 8)} · session ${ep.sessionId.slice(0, 8)} · view ${view.id.slice(0, 8)} · level ${hls.currentLevel} · ${shapedSession ? `shaped session ${shapedSession}` : 'unshaped'}
+ · pathway ${servingPathway} (${neg ? `assigned ${neg.assignment.target} at ${neg.assignment.version}, weights ${[neg.weights.a1, neg.weights.a2, neg.weights.a3].map((w) => w.toFixed(1)).join('/')}` : 'no negotiation: CDN'})`;
 }, 500);
 
 function rows(el: HTMLTableElement, data: Array<[string, string | number | null]>) {

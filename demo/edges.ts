@@ -3,8 +3,8 @@
  * files as the dev server ("CDN") under the same paths — what an edge cache holds — plus `/probe` for the
  * client's RTT probes. Each counts what it served and can be killed mid-stream (tests).
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 
@@ -20,7 +20,10 @@ export interface EdgeServer {
 
 const MIME: Record<string, string> = { '.m3u8': 'application/vnd.apple.mpegurl', '.m4s': 'video/iso.segment', '.mp4': 'video/mp4', '.json': 'application/json', '.csv': 'text/csv' };
 
-export async function startEdge(id: string, roots: Record<string, string>, port = 0): Promise<EdgeServer> {
+/**
+ * @param shaper sends a segment body (e.g. through the viewer's shaped link of the dev server); default: at once
+ */
+export async function startEdge(id: string, roots: Record<string, string>, port = 0, shaper?: (url: URL, res: ServerResponse, body: Buffer) => Promise<void>): Promise<EdgeServer> {
   let requests = 0, segments = 0, alive = true;
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
@@ -34,8 +37,11 @@ export async function startEdge(id: string, roots: Record<string, string>, port 
     if (!m || !base) { res.writeHead(404, cors); return res.end('not found'); }
     const file = normalize(join(base, m[2]));
     if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404, cors); return res.end('not found'); }
-    if (file.endsWith('.m4s')) segments++;
     res.writeHead(200, { ...cors, 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'content-length': String(statSync(file).size) });
+    if (file.endsWith('.m4s')) {
+      segments++;
+      if (shaper) return void shaper(url, res, readFileSync(file)).catch(() => res.destroy());
+    }
     createReadStream(file).pipe(res);
   });
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });

@@ -43,6 +43,26 @@ describe('dev server', () => {
     expect((await fetch(`${demo.url}/viewport-data/..%2F..%2Fetc/passwd.csv`)).status).toBe(404);
   });
 
+  it('runs loopback edges that serve the CDN\'s paths, shaped by the viewer\'s session link', async () => {
+    expect(demo.edges.length).toBe(2);
+    const e = demo.edges[0];
+    expect((await fetch(`${e.url}/probe`)).status).toBe(200);
+    const cdnProbe = performance.now();
+    await (await fetch(`${demo.url}/probe`)).text();
+    expect(performance.now() - cdnProbe).toBeGreaterThan(250); // the "far" CDN
+    const a = Buffer.from(await (await fetch(`${demo.url}/streams/vod/v1/seg_003.m4s`)).arrayBuffer());
+    const b = Buffer.from(await (await fetch(`${e.url}/streams/vod/v1/seg_003.m4s`)).arrayBuffer());
+    expect(b.equals(a)).toBeTrue();
+    const r = await fetch(`${demo.url}/streams/vod/master.m3u8?trace=3g`);
+    const sess = r.headers.get('x-edgeplay-session')!;
+    const t0 = performance.now();
+    const seg = await (await fetch(`${e.url}/streams/vod/v1/seg_000.m4s?trace=3g&sess=${sess}`)).arrayBuffer();
+    const secs = (performance.now() - t0) / 1000;
+    expect(secs).toBeGreaterThan((0.08 + (seg.byteLength * 8) / 1.2e6) * 0.85); // same link as the CDN's
+    expect(e.stats().segments).toBe(2);
+    expect((await fetch(`${e.url}/streams/vod/../../package.json`)).status).toBe(404);
+  });
+
   it('rewrites playlists for a shaped session and paces segments by the trace', async () => {
     const r = await fetch(`${demo.url}/streams/vod/master.m3u8?trace=3g`);
     const sess = r.headers.get('x-edgeplay-session');
