@@ -140,7 +140,8 @@ export async function negotiate(o: NegotiationOptions): Promise<Negotiation | nu
       if (!a || typeof a.session !== 'string' || typeof a.steering_uri !== 'string' || typeof a.token !== 'string' || !a.assignment) return null;
       const steeringUri = new URL(a.steering_uri, o.controller).href;
       const neg: Negotiation = {
-        session: a.session, token: a.token, assignment: a.assignment, steeringUri, weights, rttMs: rtts,
+        // the weights the controller decided with (ours, unless it had to substitute defaults)
+        session: a.session, token: a.token, assignment: a.assignment, steeringUri, weights: validWeights(a.weights) ? a.weights : weights, rttMs: rtts,
         async leave() {
           try {
             await fetch(`${o.controller}/v1/sessions/${encodeURIComponent(a.session)}/leave?token=${encodeURIComponent(a.token)}`, { method: 'POST', keepalive: true });

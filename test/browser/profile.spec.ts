@@ -5,7 +5,7 @@
  * (switching). The history persists in IndexedDB after consent and `clear()` forgets it.
  */
 import Hls from 'hls.js';
-import { createEdgeplay, startWorker, Profiler, type Edgeplay, type WorkerHandle } from '../../src/index.js';
+import { createEdgeplay, negotiate, startWorker, Profiler, type Edgeplay, type WorkerHandle } from '../../src/index.js';
 import { env, makeVideo, sleep, uniq, until } from './util.js';
 
 const SRC = () => `${env.dev}/streams/vod/master.m3u8?limit=2`;
@@ -60,6 +60,12 @@ describe('QoE-preference profiler', () => {
       expect(c.weights.a1).toBeGreaterThan(s.weights.a1);
       expect(p.weights.a2).toBeGreaterThan(s.weights.a2);
       expect(p.predicted!.N).toBeGreaterThan(s.predicted!.N);
+
+      // the weights flow into the negotiation request: the controller answers with the profiler's weights
+      const neg = await negotiate({ controller: env.controller, viewerId: chatty.ep.viewerId, channel: 'news', src: `${env.dev}/streams/vod/master.m3u8`, weights: () => chatty.profiler.weights('news'), timeoutMs: 5000 });
+      expect(neg).not.toBeNull();
+      for (const k of ['a1', 'a2', 'a3'] as const) expect(neg!.weights[k]).toBeCloseTo(c.weights[k], 3);
+      await neg!.leave();
 
       // consent granted: the history survives a new Profiler on the same database; clear() forgets it
       const again = new Profiler({ ep: chatty.ep, dbName: chatty.dbName });
