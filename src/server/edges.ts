@@ -25,23 +25,42 @@ export interface Lease {
 
 export interface Reservation { ok: boolean; reason?: string }
 
+/** What the controller needs from a store (async: the Redis store shares it between processes). */
 export interface AssignmentStore {
   edges(): EdgeConfig[];
   /** capacity and usage of every edge (live edges only) */
-  snapshot(): EdgeState[];
+  snapshot(): Promise<EdgeState[]>;
   /** check capacity and reserve atomically; replaces the session's previous lease */
-  reserve(session: string, edge: string, channel: string, version: number, ttlMs: number, now?: number): Reservation;
-  renew(session: string, ttlMs: number, now?: number): boolean;
-  release(session: string): boolean;
-  lease(session: string): Lease | null;
+  reserve(session: string, edge: string, channel: string, version: number, ttlMs: number, now?: number): Promise<Reservation>;
+  renew(session: string, ttlMs: number, now?: number): Promise<boolean>;
+  release(session: string): Promise<boolean>;
+  lease(session: string): Promise<Lease | null>;
   /** drop expired leases; returns how many */
-  sweep(now?: number): number;
-  markDown(edge: string, down: boolean): void;
+  sweep(now?: number): Promise<number>;
+  markDown(edge: string, down: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The in-memory store behind the async interface. */
+export class MemoryAssignmentStore implements AssignmentStore {
+  readonly sync: SyncMemoryAssignmentStore;
+  constructor(edges: EdgeConfig[]) {
+    this.sync = new SyncMemoryAssignmentStore(edges);
+  }
+  edges() { return this.sync.edges(); }
+  async snapshot() { return this.sync.snapshot(); }
+  async reserve(session: string, edge: string, channel: string, version: number, ttlMs: number, now?: number) { return this.sync.reserve(session, edge, channel, version, ttlMs, now); }
+  async renew(session: string, ttlMs: number, now?: number) { return this.sync.renew(session, ttlMs, now); }
+  async release(session: string) { return this.sync.release(session); }
+  async lease(session: string) { return this.sync.lease(session); }
+  async sweep(now?: number) { return this.sync.sweep(now); }
+  async markDown(edge: string, down: boolean) { this.sync.markDown(edge, down); }
+  async close() { /* nothing to close */ }
 }
 
 interface ChannelUse { viewers: number; versions: Map<number, number> }
 
-export class MemoryAssignmentStore implements AssignmentStore {
+export class SyncMemoryAssignmentStore {
   private cfg: Map<string, EdgeConfig>;
   private use = new Map<string, Map<string, ChannelUse>>(); // edge → channel → use
   private leases = new Map<string, Lease>();

@@ -14,10 +14,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(opts: { port?: number; host?: string; dataDir?: string; memory?: boolean; store?: TelemetryStore; logger?: boolean; edges?: EdgeConfig[]; assignment?: AssignmentStore } = {}): Promise<RunningServer> {
+export async function startServer(opts: { port?: number; host?: string; dataDir?: string; memory?: boolean; store?: TelemetryStore; logger?: boolean; edges?: EdgeConfig[]; assignment?: AssignmentStore; ratePerS?: number } = {}): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
   const store = opts.store ?? (opts.memory ? new MemoryTelemetryStore() : await SqliteTelemetryStore.open(join(dataDir, 'telemetry.sqlite')));
-  const app = await buildServer({ store, logger: opts.logger, edges: opts.edges, assignment: opts.assignment, negotiation: process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : undefined });
+  const app = await buildServer({ store, logger: opts.logger, edges: opts.edges, assignment: opts.assignment, negotiation: { ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}), ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}) } });
   const host = opts.host ?? process.env.EDGEPLAY_HOST ?? '127.0.0.1';
   const address = await app.listen({ port: opts.port ?? Number(process.env.EDGEPLAY_PORT ?? 8081), host });
   const port = Number(new URL(address).port);
@@ -37,15 +37,31 @@ function arg(name: string): string | undefined {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // --edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]' (or EDGEPLAY_EDGES); --redis redis://host:port
+  // shares reservations with every controller process on that Redis (default: in memory, this process only)
+  let edges: EdgeConfig[] = [];
+  try {
+    edges = JSON.parse(arg('edges') ?? process.env.EDGEPLAY_EDGES ?? '[]');
+    if (!Array.isArray(edges)) throw new Error('not an array');
+  } catch (e) {
+    console.error(`--edges must be a JSON array of {id, url, setting}: ${(e as Error).message}`);
+    process.exit(2);
+  }
+  const redisUrl = arg('redis') ?? process.env.EDGEPLAY_REDIS;
+  const assignment = redisUrl ? await (await import('./redis-store.js')).RedisAssignmentStore.connect(redisUrl, edges) : undefined;
   const s = await startServer({
     port: arg('port') ? Number(arg('port')) : undefined,
     host: arg('host'),
     dataDir: arg('data'),
     memory: process.argv.includes('--memory'),
-    logger: true,
+    logger: !process.argv.includes('--quiet'),
+    edges,
+    assignment,
+    // negotiations per second per client address (default 50)
+    ratePerS: arg('rate') ? Number(arg('rate')) : undefined,
   });
   console.log(`[edgeplay] controller listening on ${s.url}`);
-  const stop = () => s.close().then(() => { s.store.close(); process.exit(0); });
+  const stop = () => s.close().then(async () => { s.store.close(); await assignment?.close(); process.exit(0); });
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

@@ -79,25 +79,28 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
   };
   const edgeUrl = (id: string) => o.store.edges().find((e) => e.id === id)?.url ?? null;
 
-  const decide = (s: Session, throughputMbps?: number) => {
+  const decide = async (s: Session, throughputMbps?: number) => {
     if (throughputMbps && throughputMbps > 0) s.req.bandwidthMbps = throughputMbps;
-    const opts = options(s.req, o.store.snapshot().map((e) => {
-      if (s.target !== e.id) return e;
+    const lease = await o.store.lease(s.id);
+    const snap = await o.store.snapshot();
+    const opts = options(s.req, snap.map((e) => {
       // our own current lease is capacity we already hold: let the decision see it as free
-      const l = o.store.lease(s.id);
-      if (!l) return e;
-      return { ...e, usedMbps: e.usedMbps - VERSIONS[l.version].mbps };
+      if (!lease || lease.edge !== e.id) return e;
+      return { ...e, usedMbps: e.usedMbps - VERSIONS[lease.version].mbps };
     }));
-    const best = choose(policy, opts);
-    if (best.target === 'cdn') {
-      o.store.release(s.id);
-      s.target = 'cdn';
-      s.version = best.version;
-      return best;
+    // best first; a reservation can still lose a race against another controller process: try the next
+    const ranked = policy === 'cloud-cdn' ? [opts[0]] : [choose(policy, opts), ...[...opts].sort((a, b) => b.reward - a.reward)];
+    for (const best of ranked) {
+      if (best.target === 'cdn') {
+        await o.store.release(s.id);
+        s.target = 'cdn';
+        s.version = best.version;
+        return best;
+      }
+      const r = await o.store.reserve(s.id, best.target, s.channel, best.version, leaseMs);
+      if (r.ok) { s.target = best.target; s.version = best.version; return best; }
     }
-    const r = o.store.reserve(s.id, best.target, s.channel, best.version, leaseMs);
-    if (r.ok) { s.target = best.target; s.version = best.version; return best; }
-    o.store.release(s.id);
+    await o.store.release(s.id);
     s.target = 'cdn';
     s.version = opts[0].version;
     return opts[0];
@@ -160,7 +163,7 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
       expires: Date.now() + leaseMs,
       advertised: null,
     };
-    decide(s);
+    await decide(s);
     sessions.set(s.id, s);
     if (sessions.size > 100000) for (const [k, v] of sessions) if (v.expires < Date.now()) sessions.delete(k);
     return answer(s);
@@ -180,20 +183,20 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
     // the player left the edge an earlier manifest sent it to (hls.js penalises a failing pathway and moves
     // on): treat that edge as unusable for this session. Before any manifest it is simply still on 'cdn'.
     if (req.query._HLS_pathway && s.advertised && s.advertised !== 'cdn' && s.target === s.advertised && req.query._HLS_pathway !== s.advertised) {
-      o.store.release(s.id);
+      await o.store.release(s.id);
       s.req.edgeLatencyS = Object.fromEntries(Object.entries(s.req.edgeLatencyS).filter(([k]) => k !== s.target));
       s.target = 'cdn';
     }
-    decide(s, thr);
+    await decide(s, thr);
     s.expires = Date.now() + leaseMs;
-    if (s.target !== 'cdn') o.store.renew(s.id, leaseMs);
+    if (s.target !== 'cdn') await o.store.renew(s.id, leaseMs);
     const tok = token(s.id, Date.now() + 3600e3);
     const clones = s.target === 'cdn' ? [] : [{
       'BASE-ID': 'cdn', ID: s.target,
       'URI-REPLACEMENT': { 'PER-VARIANT-URIS': Object.fromEntries(s.variants.map((v) => { const u = new URL(v.uri); return [v.id, `${edgeUrl(s.target)}${u.pathname}${u.search}`]; })) },
     }];
     s.advertised = s.target;
-    const snap = o.store.snapshot().find((e) => e.id === s.target);
+    const snap = (await o.store.snapshot()).find((e) => e.id === s.target);
     const duress = snap ? snap.usedMbps > 0.9 * snap.capMbps || snap.usedVcpu > 0.9 * snap.capVcpu : false;
     const cmsd = [`"${s.target}"`, `mb=${Math.round(VERSIONS[s.version].mbps * 1000)}`, `etp=${Math.round(s.req.bandwidthMbps * 1000)}`, ...(duress ? ['du'] : [])].join(';');
     return reply.header('cmsd-dynamic', cmsd).header('cache-control', 'no-store').send({
@@ -210,7 +213,7 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
   }, async (req, reply) => {
     const bad = checkToken(req.params.session, req.query.token);
     if (bad) return reply.code(403).send({ error: 'forbidden', message: bad });
-    const released = o.store.release(req.params.session);
+    const released = await o.store.release(req.params.session);
     sessions.delete(req.params.session);
     return { released };
   });

@@ -5,7 +5,7 @@
  */
 import { choose, options, VERSIONS, wantedVersion, type EdgeState, type ViewerRequest } from '../../src/core/assignment.js';
 import { DEFAULT_WEIGHTS } from '../../src/core/preference.js';
-import { MemoryAssignmentStore } from '../../src/server/edges.js';
+import { SyncMemoryAssignmentStore } from '../../src/server/edges.js';
 import { buildServer } from '../../src/server/app.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 
@@ -40,7 +40,7 @@ describe('assignment model (ELCast parameters)', () => {
 
 describe('assignment store (memory, leases)', () => {
   it('never reserves beyond capacity, shares a channel and frees capacity on leave or expiry', () => {
-    const st = new MemoryAssignmentStore([{ id: 'e1', url: 'http://127.0.0.1:1', setting: 'thin' }]); // 200 Mb/s, 16 vCPU
+    const st = new SyncMemoryAssignmentStore([{ id: 'e1', url: 'http://127.0.0.1:1', setting: 'thin' }]); // 200 Mb/s, 16 vCPU
     const now = Date.now();
     let ok = 0;
     for (let i = 0; i < 100; i++) if (st.reserve(`s${i}`, 'e1', 'news', 0, 1000, now).ok) ok++;
