@@ -63,37 +63,31 @@ interface ChannelUse { viewers: number; versions: Map<number, number> }
 export class SyncMemoryAssignmentStore {
   private cfg: Map<string, EdgeConfig>;
   private use = new Map<string, Map<string, ChannelUse>>(); // edge → channel → use
+  /** live state per edge, kept up to date by reserve/release (snapshot hands these out read-only) */
+  private live = new Map<string, EdgeState>();
   private leases = new Map<string, Lease>();
   private down = new Set<string>();
 
   constructor(edges: EdgeConfig[]) {
     for (const e of edges) if (!EDGE_SETTINGS[e.setting]) throw new Error(`edge ${e.id}: unknown setting ${e.setting} (fat | mid | thin)`);
     this.cfg = new Map(edges.map((e) => [e.id, e]));
-    for (const e of edges) this.use.set(e.id, new Map());
+    for (const e of edges) {
+      this.use.set(e.id, new Map());
+      const cap = EDGE_SETTINGS[e.setting];
+      this.live.set(e.id, { id: e.id, capMbps: cap.mbps, capVcpu: cap.vcpu, usedMbps: 0, usedVcpu: 0, channels: new Map() });
+    }
   }
 
   edges(): EdgeConfig[] {
     return [...this.cfg.values()];
   }
 
-  private state(id: string): EdgeState {
-    const c = this.cfg.get(id)!;
-    const cap = EDGE_SETTINGS[c.setting];
-    const channels = new Map<string, Set<number>>();
-    let mbps = 0;
-    let vcpu = 0;
-    for (const [ch, u] of this.use.get(id)!) {
-      mbps += VERSIONS[0].mbps; // the channel's pull from the CDN
-      const vs = new Set<number>();
-      for (const [v, viewers] of u.versions) { vs.add(v); mbps += viewers * VERSIONS[v].mbps; if (v > 0) vcpu += VERSIONS[v].vcpu; }
-      channels.set(ch, vs);
-    }
-    return { id, capMbps: cap.mbps, capVcpu: cap.vcpu, usedMbps: mbps, usedVcpu: vcpu, channels };
-  }
-
+  /** live edges' state — read only (the objects are the store's own) */
   snapshot(): EdgeState[] {
-    this.sweep();
-    return [...this.cfg.keys()].filter((id) => !this.down.has(id)).map((id) => this.state(id));
+    this.sweep(Date.now()); // O(1) until the earliest lease expires
+    const out: EdgeState[] = [];
+    for (const [id, st] of this.live) if (!this.down.has(id)) out.push(st);
+    return out;
   }
 
   reserve(session: string, edge: string, channel: string, version: number, ttlMs: number, now = Date.now()): Reservation {
@@ -103,7 +97,7 @@ export class SyncMemoryAssignmentStore {
     if (!(version >= 0 && version < VERSIONS.length)) return { ok: false, reason: `bad version ${version}` };
     const prev = this.leases.get(session);
     if (prev) this.release(session);
-    const s = this.state(edge);
+    const s = this.live.get(edge)!;
     const carried = s.channels.get(channel);
     const addMbps = VERSIONS[version].mbps + (carried ? 0 : VERSIONS[0].mbps);
     const addVcpu = version === 0 || carried?.has(version) ? 0 : VERSIONS[version].vcpu;
@@ -115,7 +109,11 @@ export class SyncMemoryAssignmentStore {
     const u = chs.get(channel) ?? chs.set(channel, { viewers: 0, versions: new Map() }).get(channel)!;
     u.viewers++;
     u.versions.set(version, (u.versions.get(version) ?? 0) + 1);
+    s.usedMbps += addMbps;
+    s.usedVcpu += addVcpu;
+    (s.channels.get(channel) ?? s.channels.set(channel, new Set()).get(channel)!).add(version);
     this.leases.set(session, { session, edge, channel, version, expires: now + ttlMs });
+    if (now + ttlMs < this.minExpiry) this.minExpiry = now + ttlMs;
     return { ok: true };
   }
 
@@ -123,7 +121,7 @@ export class SyncMemoryAssignmentStore {
     const l = this.leases.get(session);
     if (!l || l.expires <= now) return false;
     l.expires = now + ttlMs;
-    return true;
+    return true; // (a later expiry never makes minExpiry wrong: it is a lower bound)
   }
 
   release(session: string): boolean {
@@ -132,10 +130,22 @@ export class SyncMemoryAssignmentStore {
     this.leases.delete(session);
     const chs = this.use.get(l.edge)!;
     const u = chs.get(l.channel)!;
+    const st = this.live.get(l.edge)!;
     u.viewers--;
+    st.usedMbps -= VERSIONS[l.version].mbps;
     const n = (u.versions.get(l.version) ?? 1) - 1;
-    if (n > 0) u.versions.set(l.version, n); else u.versions.delete(l.version);
-    if (u.viewers <= 0) chs.delete(l.channel);
+    if (n > 0) u.versions.set(l.version, n);
+    else {
+      u.versions.delete(l.version);
+      st.channels.get(l.channel)?.delete(l.version);
+      if (l.version > 0) st.usedVcpu -= VERSIONS[l.version].vcpu;
+    }
+    if (u.viewers <= 0) {
+      chs.delete(l.channel);
+      st.channels.delete(l.channel);
+      st.usedMbps -= VERSIONS[0].mbps;
+    }
+    if (chs.size === 0) { st.usedMbps = 0; st.usedVcpu = 0; } // no drift when empty
     return true;
   }
 
@@ -145,10 +155,17 @@ export class SyncMemoryAssignmentStore {
   }
 
   sweep(now = Date.now()): number {
+    if (now < this.minExpiry) return 0;
     let n = 0;
-    for (const [s, l] of this.leases) if (l.expires <= now) { this.release(s); n++; }
+    let min = Infinity;
+    for (const [s, l] of this.leases) {
+      if (l.expires <= now) { this.release(s); n++; } else if (l.expires < min) min = l.expires;
+    }
+    this.minExpiry = min;
     return n;
   }
+  /** earliest expiry among the leases (a sweep before it has nothing to do) */
+  private minExpiry = Infinity;
 
   markDown(edge: string, down: boolean): void {
     if (down) this.down.add(edge); else this.down.delete(edge);

@@ -10,11 +10,10 @@
  *   POST /v1/sessions/:session/leave releases the lease
  * Tokens: HMAC-SHA256 over session and expiry. A token bucket per client address limits negotiations.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { choose, options, VERSIONS, type AssignmentPolicyName, type ViewerRequest } from '../core/assignment.js';
 import { DEFAULT_WEIGHTS, validWeights, type PreferenceWeights } from '../core/preference.js';
-import { randomId } from '../core/ids.js';
 import type { AssignmentStore } from './edges.js';
 
 export interface NegotiateOptions {
@@ -44,6 +43,17 @@ interface Session {
 }
 
 const ID = '^[\\w.:-]{1,128}$';
+
+// session ids from a pooled random buffer (one syscall per 256 ids instead of one per id)
+const POOL = Buffer.alloc(4096);
+let poolAt = POOL.length;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
+function sessionId(len = 16): string {
+  if (poolAt + len > POOL.length) { randomFillSync(POOL); poolAt = 0; }
+  let out = '';
+  for (let i = 0; i < len; i++) out += ALPHABET[POOL[poolAt++] & 63];
+  return out;
+}
 
 export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): { sessions: Map<string, Session> } {
   const secret = o.secret ?? randomBytes(32).toString('hex');
@@ -77,11 +87,28 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
     b.tokens -= 1;
     return true;
   };
+  // sessions live as long as their lease (renewed by steering reloads); dropped in the background
+  const gc = setInterval(() => {
+    const now = Date.now();
+    for (const [k, v] of sessions) if (v.expires < now) sessions.delete(k);
+  }, 5000);
+  gc.unref();
+  app.addHook('onClose', async () => clearInterval(gc));
   const edgeUrl = (id: string) => o.store.edges().find((e) => e.id === id)?.url ?? null;
 
+  /** decide, and if the store fails (Redis down), serve from the CDN rather than fail the viewer */
+  const decideSafe = async (s: Session, throughputMbps?: number) => {
+    try {
+      return await decide(s, throughputMbps);
+    } catch (e) {
+      app.log.warn(`assignment store failed, serving ${s.id} from the CDN: ${(e as Error)?.message}`);
+      s.target = 'cdn';
+      return null;
+    }
+  };
   const decide = async (s: Session, throughputMbps?: number) => {
     if (throughputMbps && throughputMbps > 0) s.req.bandwidthMbps = throughputMbps;
-    const lease = await o.store.lease(s.id);
+    const lease = s.target === 'cdn' ? null : await o.store.lease(s.id); // a new or CDN session holds none
     const snap = await o.store.snapshot();
     const opts = options(s.req, snap.map((e) => {
       // our own current lease is capacity we already hold: let the decision see it as free
@@ -137,6 +164,16 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
           variants: { type: 'array', maxItems: 32, items: { type: 'object', required: ['id', 'uri'], additionalProperties: false, properties: { id: { type: 'string', pattern: ID }, uri: { type: 'string', maxLength: 2048, pattern: '^https?://' } } } },
         },
       },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            session: { type: 'string' }, token: { type: 'string' }, steering_uri: { type: 'string' }, policy: { type: 'string' },
+            assignment: { type: 'object', properties: { target: { type: 'string' }, pathway: { type: 'string' }, version: { type: 'string' }, bitrate_cap_mbps: { type: 'number' }, edge_url: { type: ['string', 'null'] } } },
+            weights: { type: 'object', properties: { a1: { type: 'number' }, a2: { type: 'number' }, a3: { type: 'number' } } },
+          },
+        },
+      },
     },
   }, async (req, reply) => {
     if (!allow(req.ip)) return reply.code(429).header('retry-after', '1').send({ error: 'rate_limited', message: 'too many negotiations from this client; retry in a second' });
@@ -145,7 +182,7 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
     const rtt = b.rtt_ms ?? {};
     const edges = o.store.edges();
     const s: Session = {
-      id: randomId(16),
+      id: sessionId(16),
       channel: b.channel,
       weights: b.weights ?? { ...DEFAULT_WEIGHTS },
       variants: b.variants ?? [],
@@ -163,9 +200,8 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
       expires: Date.now() + leaseMs,
       advertised: null,
     };
-    await decide(s);
+    await decideSafe(s);
     sessions.set(s.id, s);
-    if (sessions.size > 100000) for (const [k, v] of sessions) if (v.expires < Date.now()) sessions.delete(k);
     return answer(s);
   });
 
@@ -183,20 +219,20 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
     // the player left the edge an earlier manifest sent it to (hls.js penalises a failing pathway and moves
     // on): treat that edge as unusable for this session. Before any manifest it is simply still on 'cdn'.
     if (req.query._HLS_pathway && s.advertised && s.advertised !== 'cdn' && s.target === s.advertised && req.query._HLS_pathway !== s.advertised) {
-      await o.store.release(s.id);
+      await o.store.release(s.id).catch(() => false);
       s.req.edgeLatencyS = Object.fromEntries(Object.entries(s.req.edgeLatencyS).filter(([k]) => k !== s.target));
       s.target = 'cdn';
     }
-    await decide(s, thr);
+    await decideSafe(s, thr);
     s.expires = Date.now() + leaseMs;
-    if (s.target !== 'cdn') await o.store.renew(s.id, leaseMs);
+    if (s.target !== 'cdn') await o.store.renew(s.id, leaseMs).catch(() => false);
     const tok = token(s.id, Date.now() + 3600e3);
     const clones = s.target === 'cdn' ? [] : [{
       'BASE-ID': 'cdn', ID: s.target,
       'URI-REPLACEMENT': { 'PER-VARIANT-URIS': Object.fromEntries(s.variants.map((v) => { const u = new URL(v.uri); return [v.id, `${edgeUrl(s.target)}${u.pathname}${u.search}`]; })) },
     }];
     s.advertised = s.target;
-    const snap = (await o.store.snapshot()).find((e) => e.id === s.target);
+    const snap = (await o.store.snapshot().catch(() => [])).find((e) => e.id === s.target);
     const duress = snap ? snap.usedMbps > 0.9 * snap.capMbps || snap.usedVcpu > 0.9 * snap.capVcpu : false;
     const cmsd = [`"${s.target}"`, `mb=${Math.round(VERSIONS[s.version].mbps * 1000)}`, `etp=${Math.round(s.req.bandwidthMbps * 1000)}`, ...(duress ? ['du'] : [])].join(';');
     return reply.header('cmsd-dynamic', cmsd).header('cache-control', 'no-store').send({
@@ -213,7 +249,7 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
   }, async (req, reply) => {
     const bad = checkToken(req.params.session, req.query.token);
     if (bad) return reply.code(403).send({ error: 'forbidden', message: bad });
-    const released = await o.store.release(req.params.session);
+    const released = await o.store.release(req.params.session).catch(() => false);
     sessions.delete(req.params.session);
     return { released };
   });

@@ -121,6 +121,9 @@ export class RedisAssignmentStore implements AssignmentStore {
   static async connect(url: string, edges: EdgeConfig[], prefix = 'edgeplay'): Promise<RedisAssignmentStore> {
     const { Redis } = await import('ioredis');
     const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true });
+    let warned = false;
+    redis.on('error', (e: Error) => { if (!warned) { warned = true; console.error(`[edgeplay] redis ${url}: ${e.message} (reservations fail over to the CDN until it is back)`); } });
+    redis.on('ready', () => { warned = false; });
     await redis.connect();
     return new RedisAssignmentStore(redis, edges, prefix);
   }
