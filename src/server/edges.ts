@@ -83,8 +83,8 @@ export class SyncMemoryAssignmentStore {
   }
 
   /** live edges' state — read only (the objects are the store's own) */
-  snapshot(): EdgeState[] {
-    this.sweep(Date.now()); // O(1) until the earliest lease expires
+  snapshot(now = Date.now()): EdgeState[] {
+    this.sweep(now); // O(1) until the earliest lease expires
     const out: EdgeState[] = [];
     for (const [id, st] of this.live) if (!this.down.has(id)) out.push(st);
     return out;

@@ -1,0 +1,55 @@
+/**
+ * `npm run bench:edge -- [--settings fat,mid,thin] [--seeds 3]`
+ * Assignment policies in the viewer arrival/departure simulator (src/sim/edge/sim.ts): cloud-cdn,
+ * online-heu, cost-only (and drl when models/edge-drl exists). Prints and writes bench/results/edge.json:
+ * rows {edge_setting, policy, penalty_mean, normalized_to_cloud_cdn, edge_share}, plus the CDF of the
+ * overall penalty for the mid setting.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
+import { EDGE_SIM_DEFAULTS, POLICIES, runEdgeSim, type EdgeSimParams } from '../src/sim/edge/sim.js';
+import type { EdgeSetting } from '../src/core/assignment.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+const settings = arg('settings', 'fat,mid,thin').split(',') as EdgeSetting[];
+const seeds = Number(arg('seeds', '3'));
+const trainDir = join(dataRoot(), 'abr', 'traces', 'train');
+// viewer bandwidth: the mean of each FCC trace of the shared training traces
+const bandwidths = existsSync(trainDir) ? loadTraceDir(trainDir).filter((t) => t.name.startsWith("trace_")).map((t) => Array.from(t.bw).reduce((a: number, b: number) => a + b, 0) / t.bw.length) : undefined;
+console.log(`bench:edge — ${seeds} seeds per setting; viewer bandwidth from ${bandwidths ? `${bandwidths.length} FCC traces (${trainDir})` : 'a lognormal (no data)'}`);
+const rows: Array<Record<string, unknown>> = [];
+let cdf: Record<string, number[]> = {};
+for (const setting of settings) {
+  const res: Record<string, { mean: number; share: number; all: number[] }> = {};
+  for (const [name, pol] of Object.entries(POLICIES)) {
+    let sum = 0, n = 0, share = 0;
+    const all: number[] = [];
+    for (let seed = 1; seed <= seeds; seed++) {
+      const p: EdgeSimParams = { ...EDGE_SIM_DEFAULTS, setting, seed, bandwidths };
+      const r = runEdgeSim(p, pol);
+      sum += r.mean * r.penalties.length; n += r.penalties.length; share += r.edgeShare / seeds;
+      all.push(...r.penalties);
+    }
+    res[name] = { mean: sum / n, share, all };
+  }
+  for (const [name, r] of Object.entries(res)) {
+    const row = { edge_setting: setting, policy: name, penalty_mean: r.mean, normalized_to_cloud_cdn: r.mean / res['cloud-cdn'].mean, vs_online_heu_pct: ((r.mean - res['online-heu'].mean) / res['online-heu'].mean) * 100, edge_share: r.share };
+    rows.push(row);
+    console.log(`${setting.padEnd(5)} ${name.padEnd(11)} penalty ${r.mean.toFixed(3)}  vs cloud-cdn ${row.normalized_to_cloud_cdn.toFixed(3)}  vs online-heu ${row.vs_online_heu_pct.toFixed(1).padStart(6)}%  on an edge ${(r.share * 100).toFixed(0)}%`);
+  }
+  if (setting === 'mid') {
+    cdf = Object.fromEntries(Object.entries(res).map(([k, r]) => {
+      const s = [...r.all].sort((a, b) => a - b);
+      return [k, [0.1, 0.25, 0.5, 0.6, 0.75, 0.9, 0.99].map((q) => s[Math.min(s.length - 1, Math.floor(q * s.length))])];
+    }));
+    console.log('mid: overall penalty at quantiles 10/25/50/60/75/90/99 %');
+    for (const [k, v] of Object.entries(cdf)) console.log(`  ${k.padEnd(11)} ${v.map((x) => x.toFixed(2).padStart(6)).join(' ')}`);
+  }
+}
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/edge.json', JSON.stringify({ command: `npm run bench:edge -- ${process.argv.slice(2).join(' ')}`.trim(), rows, mid_cdf_quantiles: [0.1, 0.25, 0.5, 0.6, 0.75, 0.9, 0.99], mid_cdf: cdf }, null, 1));
+console.log('wrote bench/results/edge.json');
