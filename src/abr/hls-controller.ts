@@ -49,6 +49,7 @@ interface BaseAbr {
   nextAutoLevel: number;
   deriveNextAutoLevel(level: number): number;
   onFragLoaded(event: string, data: FragLoadedData): void;
+  onFragLoading(event: string, data: unknown): void;
   destroy(): void;
 }
 
@@ -67,6 +68,21 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
     private predictor: ChunkSizePredictor | null = null;
     private ladderKey = '';
     private requestId = 0;
+    private warmed = false;
+
+    // While the first fragment downloads, send the worker one throw-away decision so the message path
+    // (structured clone, comlink, the policy's code) is compiled before the first real one.
+    override onFragLoading(event: string, data: unknown): void {
+      super.onFragLoading(event, data);
+      if (this.warmed || opts.policy === 'hls') return;
+      const port = opts.port();
+      if (!port) return;
+      this.warmed = true;
+      const ladder = this.hls.levels.map((l) => (l.averageBitrate || l.bitrate) / 1000);
+      if (!ladder.length) return;
+      const warm: AbrObservation = { lastQuality: 0, bufferS: 0, throughputs: [1000], delaysMs: [1000], nextSizes: ladder.map((k) => k * 500), remain: 10, nextIndex: 1, totalChunks: 48, ladderKbps: ladder, rebufS: 0 };
+      for (let i = 0; i < 3; i++) port.decide(opts.policy, warm).catch(() => undefined);
+    }
 
     // Decide as soon as a fragment has arrived (FRAG_LOADED), not when it is buffered: hls.js requests
     // the next fragment right after FRAG_BUFFERED, leaving no time for an asynchronous answer, while

@@ -2,9 +2,10 @@
  * `npm run train:abr -- [--seed 1] [--starts 6] [--bc-epochs 60] [--ppo-iters 1200] [--ppo-lr 3e-5] [--out models/abr-drl]`
  *
  * Trains the DRL bitrate policy on the Pensieve training traces only:
- *  1. imitation warm start (as Comyco): the offline optimum (DP with full knowledge of the trace) is
- *     computed from random starting points of the training traces; the policy learns its actions from
- *     the states along those trajectories (the dataset is cached in .cache/, so reruns are quick);
+ *  1. imitation warm start (as Comyco): an expert — RobustMPC with its look-ahead fixed (default) or the
+ *     offline optimum (`--expert optimal`, DP with full knowledge of the trace) — drives the simulator from
+ *     random starting points of the training traces; the policy learns its actions from the states along
+ *     those trajectories (the dataset is cached in .cache/, so reruns are quick);
  *  2. PPO with the QoE_lin reward in the noisy training environment (env.py semantics), 16 parallel
  *     environments, selecting the best weights on a validation split of the *training* traces.
  * `--init DIR` resumes: PPO starts from a saved model (no imitation).
