@@ -74,6 +74,7 @@ const neg: Negotiation | null = await negotiate({
   weights: () => profiler.weights(chanSel.value), timeoutMs: 2500,
 });
 addEventListener('pagehide', () => void neg?.leave());
+ep.setNegotiation(neg); // telemetry carries the negotiation's token: the controller links it to the assignment
 let servingPathway = '…';
 const pathwayOf = (url: string) => {
   const port = new URL(url, location.href).port;

@@ -110,6 +110,7 @@ export class Edgeplay {
       flushIntervalMs: options.flushIntervalMs,
       dbName: options.dbName,
       tabId: this.tabId,
+      edge: () => this.negotiation,
     });
     if (typeof window !== 'undefined') {
       const onHide = () => this.onPageHide();
@@ -157,6 +158,16 @@ export class Edgeplay {
         /* ignore */
       }
     }
+  }
+
+  private negotiation: { session: string; token: string } | null = null;
+
+  /**
+   * Tag telemetry with the edge negotiation this playback runs under (from `negotiate()`); the controller
+   * checks its signed token and links the batches to the assignment. `null` clears it.
+   */
+  setNegotiation(neg: { session: string; token: string } | null): void {
+    this.negotiation = neg && typeof neg.session === 'string' && typeof neg.token === 'string' ? { session: neg.session, token: neg.token } : null;
   }
 
   /** the current consent state ('pending' | 'granted' | 'denied') */

@@ -52,12 +52,16 @@ export interface TelemetryBatch {
   /** epoch ms when the batch was sealed */
   sealed_at: number;
   events: TelemetryEvent[];
+  /** the edge negotiation this playback runs under (its session and signed token), when there is one */
+  edge?: { session: string; token: string };
 }
 
 export interface TelemetryAck {
   batch_id: string;
   accepted: number;
   duplicate: boolean;
+  /** for a batch tagged with an edge negotiation: whether its token checked out */
+  edge?: 'verified' | 'invalid';
 }
 
 export const LIMITS = {
@@ -82,6 +86,7 @@ export const telemetryBatchSchema = {
     viewer_id: idSchema,
     session_id: idSchema,
     sealed_at: { type: 'number', minimum: 0, maximum: 1e14 },
+    edge: { type: 'object', additionalProperties: false, required: ['session', 'token'], properties: { session: { type: 'string', pattern: '^[\\w.:-]{1,128}$' }, token: { type: 'string', maxLength: 256 } } },
     events: {
       type: 'array',
       minItems: 1,

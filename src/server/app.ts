@@ -45,6 +45,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   const store = opts.store;
   const channels = new ChannelStats();
+  const negotiation = registerNegotiation(app, { store: opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []), ...(opts.negotiation ?? {}) });
   const origins = opts.corsOrigins ?? '*';
 
   // Beacons and keepalive fetches send text/plain (a CORS "simple" request): parse it as JSON too.
@@ -91,7 +92,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         response: {
           200: {
             type: 'object',
-            properties: { batch_id: { type: 'string' }, accepted: { type: 'integer' }, duplicate: { type: 'boolean' } },
+            properties: { batch_id: { type: 'string' }, accepted: { type: 'integer' }, duplicate: { type: 'boolean' }, edge: { type: 'string' } },
           },
         },
       },
@@ -100,7 +101,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const batch = req.body;
       const r = store.ingest(batch, Date.now());
       if (!r.duplicate) for (const e of batch.events) if (e.type === 'viewend') channels.addView(e.view_id, batch.session_id, store.viewEvents(e.view_id));
-      return { batch_id: batch.batch_id, accepted: r.accepted, duplicate: r.duplicate };
+      // a negotiated playback's token is checked; a bad one never costs the events (they are stored), it only
+      // leaves the batch unlinked from the assignment ('invalid')
+      const edge = batch.edge ? (negotiation.checkToken(batch.edge.session, batch.edge.token) ? 'invalid' : 'verified') : undefined;
+      return { batch_id: batch.batch_id, accepted: r.accepted, duplicate: r.duplicate, ...(edge ? { edge } : {}) };
     },
   );
 
@@ -119,8 +123,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\w.:-]+$' } } } } },
     async (req) => channels.get(req.params.id),
   );
-
-  registerNegotiation(app, { store: opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []), ...(opts.negotiation ?? {}) });
 
   return app;
 }

@@ -55,7 +55,7 @@ function sessionId(len = 16): string {
   return out;
 }
 
-export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): { sessions: Map<string, Session> } {
+export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): { sessions: Map<string, Session>; checkToken: (session: string, token: unknown) => string | null } {
   const secret = o.secret ?? randomBytes(32).toString('hex');
   const leaseMs = o.leaseMs ?? 60000;
   const ttl = o.steeringTtlS ?? 10;
@@ -254,5 +254,5 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
     return { released };
   });
 
-  return { sessions };
+  return { sessions, checkToken };
 }

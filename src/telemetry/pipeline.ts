@@ -36,6 +36,8 @@ export interface PipelineOptions {
   retryMaxMs?: number;
   /** extra request headers (e.g. a session token); sent with fetch, not with beacons */
   headers?: () => Record<string, string>;
+  /** the edge negotiation to tag batches with (session + signed token), if any */
+  edge?: () => { session: string; token: string } | null;
 }
 
 export interface PipelineStats {
@@ -51,7 +53,7 @@ export interface PipelineStats {
 }
 
 export class TelemetryPipeline {
-  private opts: Required<Omit<PipelineOptions, 'headers'>> & Pick<PipelineOptions, 'headers'>;
+  private opts: Required<Omit<PipelineOptions, 'headers' | 'edge'>> & Pick<PipelineOptions, 'headers' | 'edge'>;
   private consent: Consent;
   private held: TelemetryEvent[] = [];
   private open: TelemetryEvent[] = [];
@@ -152,6 +154,8 @@ export class TelemetryPipeline {
       sealed_at: Date.now(),
       events: this.open,
     };
+    const edge = this.opts.edge?.();
+    if (edge) batch.edge = { session: edge.session, token: edge.token };
     this.open = [];
     this.openBytes = 0;
     const stored = { id: batch.batch_id, body: JSON.stringify(batch), created: batch.sealed_at + this.stats.sealed / 1000, events: batch.events.length, durable: false };

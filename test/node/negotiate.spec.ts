@@ -111,6 +111,26 @@ describe('controller: negotiation and Content Steering', () => {
     }
   });
 
+  it('checks the negotiation token carried by telemetry, and never drops the events for a bad one', async () => {
+    const app = await build();
+    try {
+      const a = (await app.inject({ method: 'POST', url: '/v1/negotiate', payload: { viewer_id: 'viewer-1', channel: 'news' } })).json();
+      const batch = (id: string, token: string) => ({ v: 1, batch_id: id, viewer_id: 'viewer-1', session_id: 'sess-0001', sealed_at: Date.now(), edge: { session: a.session, token }, events: [{ view_id: 'view-0001', seq: 0, t: Date.now(), type: 'play' }] });
+      const ok = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: batch('batch-ok01', a.token) });
+      expect(ok.json()).toEqual({ batch_id: 'batch-ok01', accepted: 1, duplicate: false, edge: 'verified' });
+      const forged = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: batch('batch-bad1', `${a.token.split('.')[0]}.forged`) });
+      expect(forged.statusCode).toBe(200);
+      expect(forged.json()).toEqual({ batch_id: 'batch-bad1', accepted: 1, duplicate: false, edge: 'invalid' });
+      const untagged = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: { ...batch('batch-none', ''), edge: undefined } });
+      expect(untagged.json().edge).toBeUndefined();
+      const badShape = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: { ...batch('batch-shap', a.token), edge: { session: a.session } } });
+      expect(badShape.statusCode).toBe(400);
+      expect(badShape.json().message).toMatch(/edge/);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('answers bad input with 4xx saying what is wrong, and rate-limits a client', async () => {
     const app = await build(2);
     try {
