@@ -20,7 +20,7 @@ const seeds = Number(arg('seeds', '3'));
 const trainDir = join(dataRoot(), 'abr', 'traces', 'train');
 // viewer bandwidth: the mean of each FCC trace of the shared training traces
 const bandwidths = existsSync(trainDir) ? loadTraceDir(trainDir).filter((t) => t.name.startsWith("trace_")).map((t) => Array.from(t.bw).reduce((a: number, b: number) => a + b, 0) / t.bw.length) : undefined;
-console.log(`bench:edge — ${seeds} seeds per setting; viewer bandwidth from ${bandwidths ? `${bandwidths.length} FCC traces (${trainDir})` : 'a lognormal (no data)'}`);
+console.log(`bench:edge — ${seeds} seeds per setting, ${EDGE_SIM_DEFAULTS.edges} edge, ${EDGE_SIM_DEFAULTS.arrivalsPerS} arrivals/s, ${EDGE_SIM_DEFAULTS.durationS / 3600} h; viewer bandwidth from ${bandwidths ? `${bandwidths.length} FCC traces (${trainDir})` : 'a lognormal (no data)'}`);
 const rows: Array<Record<string, unknown>> = [];
 let cdf: Record<string, number[]> = {};
 for (const setting of settings) {
