@@ -100,6 +100,8 @@ export class Profiler {
         }
       }
     } catch { /* no aggregates: the model runs with zeros there */ }
+    // no history yet: nothing to profile from — equal weights, not a guess from an empty input
+    if (this.records.length === 0) return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no history yet' };
     const ready = await withDeadline(this.ready, budget).catch(() => false);
     if (!ready || !this.o.worker) return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no profile model' };
     try {

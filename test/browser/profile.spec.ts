@@ -80,15 +80,23 @@ describe('QoE-preference profiler', () => {
       const p1 = new Profiler({ ep: pendingEp, dbName: db });
       await p1.addRecord({ channel: 'news', visit: 'v1', at: Date.now(), hours: 0.5, msgs: 3 });
       expect(p1.history().length).toBe(1);
-      const p2 = new Profiler({ ep: pendingEp, dbName: db });
+      const p2 = new Profiler({ ep: pendingEp, dbName: db, worker, modelUrl: '/base/models/profile/model.json' });
       await sleep(300);
       expect(p2.history().length).toBe(0);
+      // a viewer with no history gets equal weights, not a guess from empty inputs
+      const cold = await p2.profile('news');
+      expect(cold.source).toBe('default');
+      expect(cold.reason).toMatch(/no history/);
       p1.destroy(); p2.destroy(); await pendingEp.destroy();
       // without a model (or with a dead worker) the answer is the default weights, never an error
       worker.terminate();
-      const d = await new Profiler({ ep: silent.ep, worker, modelUrl: '/base/models/profile/model.json', budgetMs: 300 }).profile('news');
+      const dead = new Profiler({ ep: silent.ep, worker, modelUrl: '/base/models/profile/model.json', budgetMs: 300, dbName: silent.dbName });
+      await until(() => dead.history().length === 3, 'silent viewer history reloaded', 5000);
+      const d = await dead.profile('news');
       expect(d.source).toBe('default');
+      expect(d.reason).not.toMatch(/no history/);
       expect(d.weights.a1).toBeCloseTo(10 / 3, 9);
+      dead.destroy();
       for (const v of [silent, chatty, hopper]) { v.profiler.destroy(); await v.ep.destroy(); }
       again.destroy(); fresh.destroy();
     } finally {
