@@ -1,11 +1,13 @@
 /**
  * `npm run bench:edge -- [--settings fat,mid,thin] [--seeds 3]`
  * Assignment policies in the viewer arrival/departure simulator (src/sim/edge/sim.ts): cloud-cdn,
- * online-heu, cost-only (and drl when models/edge-drl exists). Prints and writes bench/results/edge.json:
+ * online-heu, cost-only, and drl (models/edge-drl/<setting>.json, `npm run train:edge`); seeds 1–3, which
+ * training never sees (it trains on 1000+ and selects on 501–503). Prints and writes bench/results/edge.json:
  * rows {edge_setting, policy, penalty_mean, normalized_to_cloud_cdn, edge_share}, plus the CDF of the
  * overall penalty for the mid setting.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { DrlAssignment } from '../src/sim/edge/drl.js';
 import { join } from 'node:path';
 import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
 import { EDGE_SIM_DEFAULTS, POLICIES, runEdgeSim, type EdgeSimParams } from '../src/sim/edge/sim.js';
@@ -25,7 +27,14 @@ const rows: Array<Record<string, unknown>> = [];
 let cdf: Record<string, number[]> = {};
 for (const setting of settings) {
   const res: Record<string, { mean: number; share: number; all: number[] }> = {};
-  for (const [name, pol] of Object.entries(POLICIES)) {
+  const policies = { ...POLICIES };
+  const drlFile = join('models', 'edge-drl', `${setting}.json`);
+  if (existsSync(drlFile)) {
+    const drl = new DrlAssignment(JSON.parse(readFileSync(drlFile, 'utf8')));
+    const ids = Array.from({ length: EDGE_SIM_DEFAULTS.edges }, (_, i) => `e${i + 1}`);
+    policies.drl = (req, opts, edges) => drl.rank(req, opts, edges, ids)[0];
+  } else console.log(`(no ${drlFile}: run npm run train:edge -- --setting ${setting})`);
+  for (const [name, pol] of Object.entries(policies)) {
     let sum = 0, n = 0, share = 0;
     const all: number[] = [];
     for (let seed = 1; seed <= seeds; seed++) {

@@ -15,12 +15,16 @@ import type { FastifyInstance } from 'fastify';
 import { choose, options, VERSIONS, type AssignmentPolicyName, type ViewerRequest } from '../core/assignment.js';
 import { DEFAULT_WEIGHTS, validWeights, type PreferenceWeights } from '../core/preference.js';
 import type { AssignmentStore } from './edges.js';
+import type { DrlAssignment } from '../sim/edge/drl.js';
 
 export interface NegotiateOptions {
   store: AssignmentStore;
   /** HMAC secret (default: random per process — tokens then do not survive a restart) */
   secret?: string;
-  policy?: AssignmentPolicyName;
+  /** 'online-heu' (default), 'cloud-cdn', or 'drl' (needs `drl`) */
+  policy?: AssignmentPolicyName | 'drl';
+  /** the trained DRL assignment policy (models/edge-drl/<setting>.json) */
+  drl?: DrlAssignment;
   /** lease length, ms (default 60 s; every steering reload renews it) */
   leaseMs?: number;
   /** steering manifest TTL, s (default 10) */
@@ -60,6 +64,7 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
   const leaseMs = o.leaseMs ?? 60000;
   const ttl = o.steeringTtlS ?? 10;
   const policy = o.policy ?? 'online-heu';
+  if (policy === 'drl' && !o.drl) throw new Error("negotiation policy 'drl' needs the trained weights (drl option)");
   const sessions = new Map<string, Session>();
   const sign = (sid: string, exp: number) => createHmac('sha256', secret).update(`${sid}.${exp}`).digest('base64url');
   const token = (sid: string, exp: number) => `${exp}.${sign(sid, exp)}`;
@@ -110,13 +115,16 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
     if (throughputMbps && throughputMbps > 0) s.req.bandwidthMbps = throughputMbps;
     const lease = s.target === 'cdn' ? null : await o.store.lease(s.id); // a new or CDN session holds none
     const snap = await o.store.snapshot();
-    const opts = options(s.req, snap.map((e) => {
+    const view = snap.map((e) => {
       // our own current lease is capacity we already hold: let the decision see it as free
       if (!lease || lease.edge !== e.id) return e;
       return { ...e, usedMbps: e.usedMbps - VERSIONS[lease.version].mbps };
-    }));
+    });
+    const opts = options(s.req, view);
     // best first; a reservation can still lose a race against another controller process: try the next
-    const ranked = policy === 'cloud-cdn' ? [opts[0]] : [choose(policy, opts), ...[...opts].sort((a, b) => b.reward - a.reward)];
+    const ranked = policy === 'cloud-cdn' ? [opts[0]]
+      : policy === 'drl' ? [...o.drl!.rank(s.req, opts, view, o.store.edges().map((e) => e.id)).map((k) => opts[k]), opts[0]]
+        : [choose(policy, opts), ...[...opts].sort((a, b) => b.reward - a.reward)];
     for (const best of ranked) {
       if (best.target === 'cdn') {
         await o.store.release(s.id);

@@ -167,3 +167,38 @@ describe('controller: negotiation and Content Steering', () => {
     }
   });
 });
+
+describe('DRL assignment policy (models/edge-drl)', () => {
+  it('beats the online heuristic in the simulator for every edge setting, in well under a millisecond per decision', async () => {
+    const { existsSync, readFileSync } = await import('node:fs');
+    const { DrlAssignment } = await import('../../src/sim/edge/drl.js');
+    const { EDGE_SIM_DEFAULTS, POLICIES, runEdgeSim } = await import('../../src/sim/edge/sim.js');
+    expect(existsSync('models/edge-drl/MODEL.md')).toBeTrue();
+    for (const setting of ['fat', 'mid', 'thin'] as const) {
+      const drl = new DrlAssignment(JSON.parse(readFileSync(`models/edge-drl/${setting}.json`, 'utf8')));
+      // a seed neither training (1000+), selection (501–503) nor the benchmark (1–3) uses; 30 min, lognormal bandwidths
+      const p = { ...EDGE_SIM_DEFAULTS, setting, seed: 77, durationS: 1800 };
+      let calls = 0, ms = 0;
+      const r = runEdgeSim(p, (req, opts, edges) => { const t = performance.now(); const k = drl.rank(req, opts, edges, ['e1'])[0]; ms += performance.now() - t; calls++; return k; });
+      const h = runEdgeSim(p, POLICIES['online-heu']);
+      expect(r.mean).withContext(setting).toBeLessThan(h.mean);
+      expect(ms / calls).toBeLessThan(0.2);
+    }
+    expect(() => new DrlAssignment({ setting: 'x', hidden: 4, in: 3, w1: [], b1: [], w2: [], b2: [] })).toThrowError(/do not match/);
+  });
+
+  it('is served by the controller (policy drl)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { DrlAssignment } = await import('../../src/sim/edge/drl.js');
+    const drl = new DrlAssignment(JSON.parse(readFileSync('models/edge-drl/mid.json', 'utf8')));
+    await expectAsync(buildServer({ store: new MemoryTelemetryStore(), negotiation: { policy: 'drl' } })).toBeRejectedWithError(/drl/);
+    const app = await buildServer({ store: new MemoryTelemetryStore(), edges: [{ id: 'edge-1', url: 'http://127.0.0.1:9101', setting: 'mid' }], negotiation: { policy: 'drl', drl } });
+    try {
+      const a = (await app.inject({ method: 'POST', url: '/v1/negotiate', payload: { viewer_id: 'viewer-1', channel: 'news', weights: { a1: 6, a2: 2, a3: 2 }, rtt_ms: { cdn: 800, 'edge-1': 20 }, bandwidth_mbps: 6 } })).json();
+      expect(a.policy).toBe('drl');
+      expect(a.assignment.target).toBe('edge-1'); // an empty edge next door and a far CDN
+    } finally {
+      await app.close();
+    }
+  });
+});
