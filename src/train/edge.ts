@@ -1,5 +1,5 @@
 /**
- * `npm run train:edge -- --setting fat|mid|thin [--iters 150] [--seed 1]` — the DRL assignment policy:
+ * `npm run train:edge -- --setting fat|mid|thin [--iters 150] [--seed 1] [--lr 3e-4] [--out models/edge-drl]` — the DRL assignment policy:
  * imitation of online-heu as a warm start, then PPO with the reward −(a·P_u + b·(C_T + C_B)) in the
  * arrival/departure simulator (src/sim/edge/sim.ts) on training seeds (1000+), selected on seeds 501–503;
  * bench:edge evaluates on seeds 1–3. Writes models/edge-drl/<setting>.json (plain weights; served without tfjs).
@@ -22,6 +22,8 @@ function arg(name: string, def: string): string {
 const SETTING = arg('setting', 'fat') as EdgeSetting;
 const ITERS = Number(arg('iters', '150'));
 const SEED = Number(arg('seed', '1'));
+const LR = Number(arg('lr', '3e-4'));
+const OUT = resolve(arg('out', join('models', 'edge-drl')));
 const H = 32;
 const t0 = Date.now();
 const log = (s: string) => console.log(`[train:edge ${SETTING} +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
@@ -93,7 +95,7 @@ const valueOf = (X: tf.Tensor3D, B: number) => {
   return tf.matMul(tf.relu(tf.matMul(g, cw1).add(cb1)), cw2).add(cb2).reshape([B]);
 };
 
-const opt = tf.train.adam(3e-4);
+const opt = tf.train.adam(LR);
 const BATCH = 1024;
 function batches(n: number, rng: () => number): Int32Array[] {
   const p = Int32Array.from({ length: n }, (_, i) => i);
@@ -183,7 +185,7 @@ for (let it = 1; it <= ITERS; it++) {
     log(`PPO ${it}/${ITERS}: train episode ${d.mean.toFixed(4)}, eval (argmax) ${e.toFixed(4)} vs online-heu ${heuEval.toFixed(4)} (${(((e - heuEval) / heuEval) * 100).toFixed(1)}%)${better ? ' *' : ''}`);
   }
 }
-const out = resolve('models', 'edge-drl');
+const out = OUT;
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, `${SETTING}.json`), JSON.stringify({ setting: SETTING, hidden: H, in: IN_F, slots: S, iteration: best.it, eval_mean: best.mean, online_heu: heuEval, command: `npm run train:edge -- ${process.argv.slice(2).join(' ')}`.trim(), w1: best.w[0], b1: best.w[1], w2: best.w[2], b2: best.w[3] }));
 log(`wrote ${join(out, `${SETTING}.json`)} (iteration ${best.it}: ${best.mean.toFixed(4)} vs online-heu ${heuEval.toFixed(4)})`);
