@@ -163,15 +163,27 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const controllerPort = opts.controllerPort ?? Number(process.env.EDGEPLAY_CONTROLLER_PORT ?? 8081);
   const dataDir = opts.dataDir ?? join(ROOT, 'data');
   let sharedStore: RunningServer['store'] | undefined;
+  /** the shaped link of a viewer session (one per session: CDN and edges share the viewer's access link) */
+  const linkFor = (traceName: string, sess: string, rttParam: string | null): ShapedLink | null => {
+    const trace = loadTrace(traceName, tracesDirs);
+    if (!trace) return null;
+    let link = links.get(sess);
+    if (!link || link.trace.name !== trace.name) {
+      const rtt = Number(rttParam ?? 80);
+      link = new ShapedLink(trace, Number.isFinite(rtt) && rtt >= 0 && rtt <= 2000 ? rtt : 80);
+      links.set(sess, link);
+    }
+    return link;
+  };
+
   const edgeSpecs = opts.edges ?? [{ id: 'edge-1', setting: 'mid' }, { id: 'edge-2', setting: 'thin' }];
   const edges: EdgeServer[] = [];
   // segments an edge serves to a shaped session go through that session's link too
   const edgeShaper = (url: URL, res: ServerResponse, body: Buffer) => {
     const t = url.searchParams.get('trace'), sess = url.searchParams.get('sess');
-    const link = t && sess && /^[\w-]{4,64}$/.test(sess) ? linkForLate(t, sess, url.searchParams.get('rtt')) : null;
+    const link = t && sess && /^[\w-]{4,64}$/.test(sess) ? linkFor(t, sess, url.searchParams.get('rtt')) : null;
     return link ? link.send(res, body) : (res.end(body), Promise.resolve());
   };
-  let linkForLate: (t: string, s: string, r: string | null) => ShapedLink | null = () => null;
   for (const e of edgeSpecs) edges.push(await startEdge(e.id, { vod: vodDir, vr: vrDir }, 0, edgeShaper));
   const edgeConfigs: EdgeConfig[] = edgeSpecs.map((e, i) => ({ id: e.id, url: edges[i].url, setting: e.setting, cdnLatencyS: 0.03 }));
   const startController = async () => {
@@ -213,20 +225,6 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     for (const kv of c.split(',')) e.keys.add(kv.split('=')[0]);
   };
 
-  /** the shaped link of a viewer session (one per session: CDN and edges share the viewer's access link) */
-  const linkFor = (traceName: string, sess: string, rttParam: string | null): ShapedLink | null => {
-    const trace = loadTrace(traceName, tracesDirs);
-    if (!trace) return null;
-    let link = links.get(sess);
-    if (!link || link.trace.name !== trace.name) {
-      const rtt = Number(rttParam ?? 80);
-      link = new ShapedLink(trace, Number.isFinite(rtt) && rtt >= 0 && rtt <= 2000 ? rtt : 80);
-      links.set(sess, link);
-    }
-    return link;
-  };
-
-  linkForLate = linkFor;
 
   const serveStream = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     noteCmcd(url);

@@ -166,6 +166,8 @@ export async function createVrViewer(o: VrViewerOptions) {
   let inFlight = false;
   let lastPredT = -1;
   let lastReport = -1;
+  let lastDrawn: ViewportPrediction | null = null;
+  let lastDrawnAt = -Infinity;
   let errSum = 0, errN = 0;
   const dir = new Vector3();
   const cur = new Float64Array(3);
@@ -235,8 +237,9 @@ export async function createVrViewer(o: VrViewerOptions) {
     state.samples = sampler.size;
     if (replay) state.replayError = (orthodromic(cur, 0, traceAt(replay, t), 0) * 180) / Math.PI;
     // a new prediction every 0.2 s of playback once there is 1 s of history
-    const latest = sampler.size >= 5 ? sampler.latest(Math.min(10, sampler.size)) : null;
-    if (latest && latest.t !== lastPredT && !inFlight) {
+    // (the history is copied out only when a new 5 Hz sample has arrived, not on every frame)
+    const latest = sampler.size >= 5 && sampler.newestT !== lastPredT && !inFlight ? sampler.latest(Math.min(10, sampler.size)) : null;
+    if (latest) {
       lastPredT = latest.t;
       inFlight = true;
       client.predict(latest.xyz, latest.t).then((p) => {
@@ -267,7 +270,14 @@ export async function createVrViewer(o: VrViewerOptions) {
       const speed = prev && prev.xyz.length >= 6 ? (orthodromic(prev.xyz, 0, prev.xyz, prev.xyz.length - 3) * 180) / Math.PI / (0.2 * (prev.xyz.length / 3 - 1)) : undefined;
       o.edgeplay?.recordViewport({ playhead: t, yaw: state.yaw, pitch: state.pitch, speed_dps: speed, pred_error_deg: err, predictor: state.lastSource ?? undefined });
     }
-    drawOverlay(predictions[predictions.length - 1]?.p ?? null, t);
+    // the 2D overlay is redrawn for a new prediction and at most 10 times a second otherwise, not per frame
+    const shown = predictions[predictions.length - 1]?.p ?? null;
+    const wall = performance.now();
+    if (shown !== lastDrawn || wall - lastDrawnAt >= 100) {
+      drawOverlay(shown, t);
+      lastDrawn = shown;
+      lastDrawnAt = wall;
+    }
     renderer.render(scene, camera);
     state.frames++;
   });

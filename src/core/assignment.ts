@@ -44,8 +44,8 @@ export interface EdgeState {
   capVcpu: number;
   usedMbps: number;
   usedVcpu: number;
-  /** channel → versions (indices) transcoded there; the presence of the channel means its top version is pulled */
-  channels: Map<string, Set<number>>;
+  /** channel → versions (indices) served there; the presence of the channel means its top version is pulled */
+  channels: Map<string, { has(version: number): boolean }>;
 }
 
 export interface ViewerRequest {

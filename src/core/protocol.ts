@@ -75,6 +75,9 @@ export const LIMITS = {
 const idSchema = { type: 'string', pattern: ID_PATTERN } as const;
 
 /** JSON schema (draft-07, as ajv in fastify uses it) of a telemetry batch. */
+/** channel names, viewer ids in negotiations, edge session ids: word characters, '.', ':', '-'; 1–128 */
+export const NAME_PATTERN = '^[\\w.:-]{1,128}$';
+
 export const telemetryBatchSchema = {
   $id: 'edgeplay/telemetry-batch',
   type: 'object',
@@ -86,7 +89,7 @@ export const telemetryBatchSchema = {
     viewer_id: idSchema,
     session_id: idSchema,
     sealed_at: { type: 'number', minimum: 0, maximum: 1e14 },
-    edge: { type: 'object', additionalProperties: false, required: ['session', 'token'], properties: { session: { type: 'string', pattern: '^[\\w.:-]{1,128}$' }, token: { type: 'string', maxLength: 256 } } },
+    edge: { type: 'object', additionalProperties: false, required: ['session', 'token'], properties: { session: { type: 'string', pattern: NAME_PATTERN }, token: { type: 'string', maxLength: 256 } } },
     events: {
       type: 'array',
       minItems: 1,

@@ -12,7 +12,7 @@
  * Every route has a schema; bad input is answered 4xx with a message, never 5xx.
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { LIMITS, telemetryBatchSchema, type TelemetryAck, type TelemetryBatch } from '../core/protocol.js';
+import { LIMITS, NAME_PATTERN, telemetryBatchSchema, type TelemetryAck, type TelemetryBatch } from '../core/protocol.js';
 import { ID_PATTERN } from '../core/ids.js';
 import { summarizeView } from '../core/qoe.js';
 import type { TelemetryStore } from './store.js';
@@ -120,7 +120,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get<{ Params: { id: string } }>(
     '/v1/channels/:id/stats',
-    { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[\\w.:-]+$' } } } } },
+    { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: NAME_PATTERN } } } } },
     async (req) => channels.get(req.params.id),
   );
 

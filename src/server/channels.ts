@@ -5,6 +5,7 @@
  * of channels watched (views) per session, as the device counts it. In memory, rebuilt as views end (a restart starts afresh).
  */
 import { summarizeView } from '../core/qoe.js';
+import { median } from '../core/median.js';
 import { interactionRate } from '../core/preference.js';
 import type { StoredEvent } from './store.js';
 
@@ -51,7 +52,7 @@ export class ChannelStats {
 
   get(channel: string): ChannelStatsAnswer {
     const c = this.byChannel.get(channel);
-    const med = (v: number[]) => { if (!v.length) return null; const s = [...v].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+    const med = (v: number[]) => (v.length ? median(v) : null);
     const ns = [...this.sessionViews.values()];
     return {
       channel,

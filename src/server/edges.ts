@@ -58,13 +58,13 @@ export class MemoryAssignmentStore implements AssignmentStore {
   async close() { /* nothing to close */ }
 }
 
-interface ChannelUse { viewers: number; versions: Map<number, number> }
-
 export class SyncMemoryAssignmentStore {
   private cfg: Map<string, EdgeConfig>;
-  private use = new Map<string, Map<string, ChannelUse>>(); // edge → channel → use
-  /** live state per edge, kept up to date by reserve/release (snapshot hands these out read-only) */
-  private live = new Map<string, EdgeState>();
+  /**
+   * live state per edge, kept up to date by reserve/release (snapshot hands these out read-only); its
+   * `channels` map is the only record of use: channel → version → viewers at that version
+   */
+  private live = new Map<string, Omit<EdgeState, 'channels'> & { channels: Map<string, Map<number, number>> }>();
   private leases = new Map<string, Lease>();
   private down = new Set<string>();
 
@@ -72,7 +72,6 @@ export class SyncMemoryAssignmentStore {
     for (const e of edges) if (!EDGE_SETTINGS[e.setting]) throw new Error(`edge ${e.id}: unknown setting ${e.setting} (fat | mid | thin)`);
     this.cfg = new Map(edges.map((e) => [e.id, e]));
     for (const e of edges) {
-      this.use.set(e.id, new Map());
       const cap = EDGE_SETTINGS[e.setting];
       this.live.set(e.id, { id: e.id, capMbps: cap.mbps, capVcpu: cap.vcpu, usedMbps: 0, usedVcpu: 0, channels: new Map() });
     }
@@ -105,13 +104,10 @@ export class SyncMemoryAssignmentStore {
       if (prev) this.reserve(session, prev.edge, prev.channel, prev.version, Math.max(1, prev.expires - now), now); // put the old lease back
       return { ok: false, reason: `edge ${edge} is full` };
     }
-    const chs = this.use.get(edge)!;
-    const u = chs.get(channel) ?? chs.set(channel, { viewers: 0, versions: new Map() }).get(channel)!;
-    u.viewers++;
-    u.versions.set(version, (u.versions.get(version) ?? 0) + 1);
+    const vs = carried ?? s.channels.set(channel, new Map()).get(channel)!;
+    vs.set(version, (vs.get(version) ?? 0) + 1);
     s.usedMbps += addMbps;
     s.usedVcpu += addVcpu;
-    (s.channels.get(channel) ?? s.channels.set(channel, new Set()).get(channel)!).add(version);
     this.leases.set(session, { session, edge, channel, version, expires: now + ttlMs });
     if (now + ttlMs < this.minExpiry) this.minExpiry = now + ttlMs;
     return { ok: true };
@@ -128,24 +124,20 @@ export class SyncMemoryAssignmentStore {
     const l = this.leases.get(session);
     if (!l) return false;
     this.leases.delete(session);
-    const chs = this.use.get(l.edge)!;
-    const u = chs.get(l.channel)!;
     const st = this.live.get(l.edge)!;
-    u.viewers--;
+    const vs = st.channels.get(l.channel)!;
     st.usedMbps -= VERSIONS[l.version].mbps;
-    const n = (u.versions.get(l.version) ?? 1) - 1;
-    if (n > 0) u.versions.set(l.version, n);
+    const n = (vs.get(l.version) ?? 1) - 1;
+    if (n > 0) vs.set(l.version, n);
     else {
-      u.versions.delete(l.version);
-      st.channels.get(l.channel)?.delete(l.version);
+      vs.delete(l.version);
       if (l.version > 0) st.usedVcpu -= VERSIONS[l.version].vcpu;
     }
-    if (u.viewers <= 0) {
-      chs.delete(l.channel);
+    if (vs.size === 0) {
       st.channels.delete(l.channel);
       st.usedMbps -= VERSIONS[0].mbps;
     }
-    if (chs.size === 0) { st.usedMbps = 0; st.usedVcpu = 0; } // no drift when empty
+    if (st.channels.size === 0) { st.usedMbps = 0; st.usedVcpu = 0; } // no drift when empty
     return true;
   }
 

@@ -12,8 +12,9 @@
  */
 import { createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { choose, options, VERSIONS, type AssignmentPolicyName, type ViewerRequest } from '../core/assignment.js';
+import { options, VERSIONS, type AssignmentPolicyName, type ViewerRequest } from '../core/assignment.js';
 import { DEFAULT_WEIGHTS, validWeights, type PreferenceWeights } from '../core/preference.js';
+import { NAME_PATTERN } from '../core/protocol.js';
 import type { AssignmentStore } from './edges.js';
 import type { DrlAssignment } from '../sim/edge/drl.js';
 
@@ -46,7 +47,7 @@ interface Session {
   advertised: string | null;
 }
 
-const ID = '^[\\w.:-]{1,128}$';
+const ID = NAME_PATTERN;
 
 // session ids from a pooled random buffer (one syscall per 256 ids instead of one per id)
 const POOL = Buffer.alloc(4096);
@@ -124,7 +125,7 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
     // best first; a reservation can still lose a race against another controller process: try the next
     const ranked = policy === 'cloud-cdn' ? [opts[0]]
       : policy === 'drl' ? [...o.drl!.rank(s.req, opts, view, o.store.edges().map((e) => e.id)).map((k) => opts[k]), opts[0]]
-        : [choose(policy, opts), ...[...opts].sort((a, b) => b.reward - a.reward)];
+        : [...opts].sort((a, b) => b.reward - a.reward); // stable: the first is online-heu's choice
     for (const best of ranked) {
       if (best.target === 'cdn') {
         await o.store.release(s.id);

@@ -64,6 +64,11 @@ export class ViewportSampler {
     return this.n;
   }
 
+  /** playback time of the newest sample (NaN when there is none) — cheap, for "is there a new one?" */
+  get newestT(): number {
+    return this.n ? this.times[(this.head - 1 + this.capacity) % this.capacity] : NaN;
+  }
+
   /** the last `count` samples (oldest first) and the playback time of the newest; null when fewer exist */
   latest(count: number): { xyz: Float64Array; t: number } | null {
     if (count > this.n || count <= 0) return null;

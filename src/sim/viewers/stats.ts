@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mulberry32 } from '../abr/env.js';
+import { median } from '../../core/median.js';
 import type { Population, Watch } from './population.js';
 
 export const SLOT_S = 600;
@@ -52,7 +53,6 @@ function slope(freq: number[], n: number): number {
   for (let i = 0; i < m; i++) { const dx = Math.log(i + 1) - mx; sxy += dx * (Math.log(freq[i]) - my); sxx += dx * dx; }
   return -sxy / sxx;
 }
-const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); const n = s.length; return n ? (n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2) : NaN; };
 
 export interface RowStats {
   zipf_slope_all: number;
