@@ -6,6 +6,10 @@
  *     offline optimum (`--expert optimal`, DP with full knowledge of the trace) — drives the simulator from
  *     random starting points of the training traces; the policy learns its actions from the states along
  *     those trajectories (the dataset is cached in .cache/, so reruns are quick);
+ *  1b. (`--dagger N`) N rounds of DAgger with the offline optimum as the teacher (as Comyco's lifelong
+ *     imitation): the current policy drives the deterministic simulator on the training traces, every state
+ *     it visits is labelled with the optimum's next level from that exact state (DP over the rest of the
+ *     session, the trace known), the labels are aggregated across rounds and the actor is refit on them;
  *  2. PPO with the QoE_lin reward in the noisy training environment (env.py semantics), 16 parallel
  *     environments, selecting the best weights on a validation split of the *training* traces.
  * `--init DIR` resumes: PPO starts from a saved model (no imitation).
@@ -20,7 +24,7 @@ import { DrlPolicy, FEATURES, buildModel, features } from '../abr/drl.js';
 import { BufferBased, RobustMpc } from '../abr/baselines.js';
 import { AbrEnv, mulberry32, type SimTrace } from '../sim/abr/env.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../sim/abr/load.js';
-import { optimalForTrace } from '../sim/abr/optimal.js';
+import { hindsightQ, optimalForTrace, optimalFromState } from '../sim/abr/optimal.js';
 import { mean, observe, runPolicy } from '../sim/abr/run.js';
 import { loadModel, saveModel } from './io.js';
 
@@ -186,6 +190,94 @@ if (data) {
   R.dispose();
 }
 
+// ---------- 1b. DAgger with the offline optimum as the teacher ----------
+const DAGGER = Number(arg('dagger', '0'));
+if (DAGGER > 0) {
+  const bucket = Number(arg('dagger-bucket-ms', '500'));
+  const epochs = Number(arg('dagger-epochs', '8'));
+  const lr = Number(arg('dagger-lr', '3e-4'));
+  // round r executes the teacher's action with probability beta0^r (round 1: mostly the teacher, unless resuming)
+  const beta0 = Number(arg('dagger-beta', INIT ? '0' : '0.5'));
+  // 'ce': imitate the optimum's next level; 'regret' (cost-sensitive): minimise the expected hindsight regret
+  // Σ_a π(a|s)·(max Q − Q[a]) with Q from hindsightQ (6 DPs' worth per state, so fewer starts are used)
+  const lossKind = arg('dagger-loss', 'ce');
+  const starts = Number(arg('dagger-starts', String(STARTS)));
+  const opt = tf.train.adam(lr);
+  const xs: Float32Array[] = [];
+  const ys: number[] = [];
+  const regrets: number[] = [];
+  const env = new AbrEnv({ traces: train, videoSizes: sizes });
+  for (let round = 1; round <= DAGGER; round++) {
+    const beta = beta0 > 0 ? beta0 ** round : 0;
+    const policy = new DrlPolicy(model);
+    let agree = 0;
+    let seen = 0;
+    const buf = new Float32Array(FEATURES);
+    for (let ti = 0; ti < train.length; ti++) {
+      const tr = train[ti];
+      for (let k = 0; k < starts; k++) {
+        const ptr = k === 0 ? 1 : 1 + Math.floor(rng() * (tr.bw.length - 1));
+        env.resetTo(ti, ptr);
+        const thr: number[] = [];
+        const del: number[] = [];
+        let q = DEFAULT_QUALITY;
+        for (let i = 0; i < TOTAL_CHUNKS - 1; i++) {
+          const s = env.step(q);
+          thr.push(s.chunkBytes / s.delayMs);
+          del.push(s.delayMs);
+          const o = observe(q, s, thr, del, TOTAL_CHUNKS);
+          const pos = env.position;
+          let teacher: number;
+          if (lossKind === 'regret') {
+            const Q = hindsightQ(tr, sizes, { ...pos, lastQ: q }, { bucketMs: bucket });
+            let top = 0;
+            for (let a = 1; a < LEVELS; a++) if (Q[a] > Q[top]) top = a;
+            for (let a = 0; a < LEVELS; a++) regrets.push(Q[top] - Q[a]);
+            teacher = top;
+          } else teacher = optimalFromState(tr, sizes, { ...pos, lastQ: q }, { bucketMs: bucket }).qualities[0];
+          const mine = policy.decide(o);
+          xs.push(Float32Array.from(features(o, buf)));
+          ys.push(teacher);
+          if (mine === teacher) agree++;
+          seen++;
+          q = rng() < beta ? teacher : mine;
+        }
+      }
+    }
+    log(`DAgger round ${round}/${DAGGER}: ${seen} states visited (teacher executed with p=${beta.toFixed(2)}), policy agreed with the optimum on ${(100 * agree / seen).toFixed(1)} %; aggregate ${ys.length} labels`);
+    const n = ys.length;
+    const flat = new Float32Array(n * FEATURES);
+    for (let i = 0; i < n; i++) flat.set(xs[i], i * FEATURES);
+    const X = tf.tensor2d(flat, [n, FEATURES]);
+    const Y = tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LEVELS);
+    const RG = lossKind === 'regret' ? tf.tensor2d(Float32Array.from(regrets), [n, LEVELS]) : null;
+    const B = 512;
+    for (let ep = 0; ep < epochs; ep++) {
+      const idx = shuffled(n);
+      let lossSum = 0;
+      let nb = 0;
+      for (let st = 0; st < n; st += B) {
+        const ids = tf.tensor1d(Int32Array.from(idx.slice(st, st + B)), 'int32');
+        const loss = opt.minimize(() => {
+          const [logits] = model.apply(tf.gather(X, ids)) as tf.Tensor[];
+          if (RG) return tf.mean(tf.sum(tf.mul(tf.softmax(logits), tf.gather(RG, ids)), 1)) as tf.Scalar;
+          return tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), logits) as tf.Scalar;
+        }, true);
+        lossSum += loss!.dataSync()[0];
+        loss!.dispose();
+        ids.dispose();
+        nb++;
+      }
+      if (ep === epochs - 1) log(`DAgger round ${round}: fit ${epochs} epochs, loss ${(lossSum / nb).toFixed(4)}, training-set QoE/chunk ${keepBest(`dagger${round}`).toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`);
+    }
+    X.dispose();
+    Y.dispose();
+    RG?.dispose();
+  }
+  // PPO continues from the best imitation weights
+  model.setWeights(best.weights);
+}
+
 // ---------- 2. PPO in the noisy training environment ----------
 const N_ENV = 16;
 const T = Number(arg('rollout', '192'));
@@ -338,7 +430,7 @@ log(`selected ${best.stage}: training set ${best.score.toFixed(4)}, held-out spl
 mkdirSync(OUT, { recursive: true });
 await saveModel(model, OUT);
 writeFileSync(join(OUT, 'train.json'), JSON.stringify({
-  command: `npm run train:abr -- ${process.argv.slice(2).join(' ')}`.trim(), init: INIT || null, seed: SEED, starts: STARTS, bc_epochs: BC_EPOCHS, ppo_iters: PPO_ITERS,
+  command: `npm run train:abr -- ${process.argv.slice(2).join(' ')}`.trim(), init: INIT || null, dagger: DAGGER, seed: SEED, starts: STARTS, bc_epochs: BC_EPOCHS, ppo_iters: PPO_ITERS,
   selected: best.stage, training_set_qoe_per_chunk: best.score, held_out_qoe_per_chunk: heldOut, history: hist, seconds: (Date.now() - t0) / 1000,
 }, null, 2) + '\n');
 log(`wrote ${OUT}`);

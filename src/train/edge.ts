@@ -1,10 +1,10 @@
 /**
- * `npm run train:edge -- --setting fat|mid|thin [--iters 150] [--seed 1] [--lr 3e-4] [--out models/edge-drl]` — the DRL assignment policy:
+ * `npm run train:edge -- --setting fat|mid|thin [--iters 150] [--seed 1] [--lr 3e-4] [--gamma 0.995] [--init FILE] [--out models/edge-drl]` — the DRL assignment policy:
  * imitation of online-heu as a warm start, then PPO with the reward −(a·P_u + b·(C_T + C_B)) in the
  * arrival/departure simulator (src/sim/edge/sim.ts) on training seeds (1000+), selected on seeds 501–503;
  * bench:edge evaluates on seeds 1–3. Writes models/edge-drl/<setting>.json (plain weights; served without tfjs).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -24,6 +24,12 @@ const ITERS = Number(arg('iters', '150'));
 const SEED = Number(arg('seed', '1'));
 const LR = Number(arg('lr', '3e-4'));
 const OUT = resolve(arg('out', join('models', 'edge-drl')));
+/** discount per arrival: a lease lasts ~10 min (~2,400 arrivals), so the cost of taking capacity reaches far */
+const GAMMA = Number(arg('gamma', '0.995'));
+/** resume: start from a saved scorer (skips imitation) */
+const INIT = arg('init', '');
+/** PPO iterations that fit only the critic first (a resumed actor would be pushed around by a random critic) */
+const CRITIC_WARMUP = Number(arg('critic-warmup', INIT ? '20' : '0'));
 const H = 32;
 const t0 = Date.now();
 const log = (s: string) => console.log(`[train:edge ${SETTING} +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
@@ -115,9 +121,16 @@ const evalMean = (mode: 'greedy' | 'heu') => [501, 502, 503].map((s) => rollout(
 const heuEval = evalMean('heu');
 log(`online-heu on the validation seeds: ${heuEval.toFixed(4)}`);
 
-// 1. imitation of online-heu (warm start)
+// 1. imitation of online-heu (warm start), or the saved scorer
 const rngB = mulberry32(SEED);
-for (let ep = 0; ep < 3; ep++) {
+if (INIT) {
+  const f = JSON.parse(readFileSync(resolve(INIT), 'utf8'));
+  if (f.in !== IN_F || f.hidden !== H) throw new Error(`--init ${INIT}: ${f.in} inputs × ${f.hidden} hidden, this build needs ${IN_F} × ${H}`);
+  w1.assign(tf.tensor2d(f.w1, [IN_F, H])); b1.assign(tf.tensor1d(f.b1)); w2.assign(tf.tensor2d(f.w2, [H, 1])); b2.assign(tf.tensor1d(f.b2));
+  if (f.critic) { cw1.assign(tf.tensor2d(f.critic.w1, [GLOBAL_F, H])); cb1.assign(tf.tensor1d(f.critic.b1)); cw2.assign(tf.tensor2d(f.critic.w2, [H, 1])); cb2.assign(tf.tensor1d(f.critic.b2)); }
+  log(`resumed from ${INIT}${f.critic ? ' (actor and critic)' : ' (actor; the critic starts fresh)'}`);
+}
+for (let ep = 0; ep < (INIT ? 0 : 3); ep++) {
   const d = rollout(1000 + ep, 'heu');
   let tot = 0, nb = 0;
   for (const idx of batches(d.n, rngB)) {
@@ -129,11 +142,11 @@ for (let ep = 0; ep < 3; ep++) {
   }
   log(`imitation epoch ${ep + 1}: cross-entropy ${(tot / nb).toFixed(4)}`);
 }
-let best = { mean: evalMean('greedy'), it: 0, w: [w1, b1, w2, b2].map((v) => Array.from(v.dataSync())) };
-log(`after imitation: ${best.mean.toFixed(4)} (online-heu ${heuEval.toFixed(4)})`);
+let best = { mean: evalMean('greedy'), it: 0, w: [w1, b1, w2, b2].map((v) => Array.from(v.dataSync())), critic: [cw1, cb1, cw2, cb2].map((v) => Array.from(v.dataSync())) };
+log(`${INIT ? 'start' : 'after imitation'}: ${best.mean.toFixed(4)} (online-heu ${heuEval.toFixed(4)})`);
 
 // 2. PPO
-const GAMMA = 0.995, LAMBDA = 0.95, CLIP = 0.2, ENT = 0.01;
+const LAMBDA = 0.95, CLIP = 0.2, ENT = 0.01;
 for (let it = 1; it <= ITERS; it++) {
   const d = rollout(2000 + it, 'sample');
   // values and GAE
@@ -147,9 +160,12 @@ for (let it = 1; it <= ITERS; it++) {
   }
   const adv = new Float32Array(d.n), ret = new Float32Array(d.n);
   let g = 0;
+  // rewards scaled so values stay near the mean reward whatever γ (unchanged at the default 0.995); with a
+  // long γ the episode's end is a truncation, not a terminal state: bootstrap from the last value
+  const rs = (1 - GAMMA) / 0.005;
   for (let i = d.n - 1; i >= 0; i--) {
-    const next = i + 1 < d.n ? V[i + 1] : 0;
-    const delta = d.r[i] + GAMMA * next - V[i];
+    const next = i + 1 < d.n ? V[i + 1] : GAMMA > 0.995 ? V[i] : 0;
+    const delta = d.r[i] * rs + GAMMA * next - V[i];
     g = delta + GAMMA * LAMBDA * g;
     adv[i] = g;
     ret[i] = g + V[i];
@@ -173,19 +189,22 @@ for (let it = 1; it <= ITERS; it++) {
         const p = tf.exp(lp).mul(M);
         const ent = tf.neg(p.mul(lp.mul(M)).sum(1)).mean();
         const vl = valueOf(X, BATCH).sub(R).square().mean();
+        if (it <= CRITIC_WARMUP) return vl as tf.Scalar;
         return tf.neg(surr.mean()).add(vl.mul(0.5)).sub(ent.mul(ENT)) as tf.Scalar;
-      }, true)!;
+      }, true, it <= CRITIC_WARMUP ? [cw1, cb1, cw2, cb2] : undefined)!;
       tf.dispose([X, M, A, OL, AD, R, l]);
     }
   }
   if (it % 10 === 0 || it === ITERS) {
     const e = evalMean('greedy');
     const better = e < best.mean;
-    if (better) best = { mean: e, it, w: [w1, b1, w2, b2].map((v) => Array.from(v.dataSync())) };
+    if (better) best = { mean: e, it, w: [w1, b1, w2, b2].map((v) => Array.from(v.dataSync())), critic: [cw1, cb1, cw2, cb2].map((v) => Array.from(v.dataSync())) };
     log(`PPO ${it}/${ITERS}: train episode ${d.mean.toFixed(4)}, eval (argmax) ${e.toFixed(4)} vs online-heu ${heuEval.toFixed(4)} (${(((e - heuEval) / heuEval) * 100).toFixed(1)}%)${better ? ' *' : ''}`);
   }
 }
 const out = OUT;
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, `${SETTING}.json`), JSON.stringify({ setting: SETTING, hidden: H, in: IN_F, slots: S, iteration: best.it, eval_mean: best.mean, online_heu: heuEval, command: `npm run train:edge -- ${process.argv.slice(2).join(' ')}`.trim(), w1: best.w[0], b1: best.w[1], w2: best.w[2], b2: best.w[3] }));
+writeFileSync(join(out, `${SETTING}.json`), JSON.stringify({ setting: SETTING, hidden: H, in: IN_F, slots: S, iteration: best.it, eval_mean: best.mean, online_heu: heuEval, command: `npm run train:edge -- ${process.argv.slice(2).join(' ')}`.trim(), w1: best.w[0], b1: best.w[1], w2: best.w[2], b2: best.w[3], gamma: GAMMA,
+  // the critic at that iteration (training only: lets a later run resume PPO without a random critic)
+  critic: { w1: best.critic[0], b1: best.critic[1], w2: best.critic[2], b2: best.critic[3] } }));
 log(`wrote ${join(out, `${SETTING}.json`)} (iteration ${best.it}: ${best.mean.toFixed(4)} vs online-heu ${heuEval.toFixed(4)})`);

@@ -64,3 +64,40 @@ describe('ABR simulator (Pensieve semantics)', () => {
     }
   });
 });
+
+describe('offline optimum and the hindsight teacher (synthetic trace)', () => {
+  // a 300 s trace swinging between 0.4 and 4 Mb/s, and a 6-level ladder with ±20 % size jitter
+  const time: number[] = [], bw: number[] = [];
+  for (let i = 0; i < 300; i++) { time.push(i + 1); bw.push(2.2 + 1.8 * Math.sin(i / 9) * (i % 17 < 3 ? 0.2 : 1)); }
+  const trace = { name: 'swing', time, bw };
+  const ladder = [300, 750, 1200, 1850, 2850, 4300];
+  const sizes = ladder.map((k, q) => Array.from({ length: 48 }, (_, c) => Math.round(k * 500 * (1 + 0.2 * Math.sin(c * 1.7 + q)))));
+
+  it('plans a session whose replay in the simulator scores exactly the plan, above BB and RobustMPC', async () => {
+    const { optimalForTrace } = await import('../../src/sim/abr/optimal.js');
+    const opt = optimalForTrace(trace, sizes, { bucketMs: 100 });
+    expect(opt.qualities.length).toBe(48);
+    let i = 0;
+    const replay = { name: 'replay', decide: () => opt.qualities[++i] };
+    const [r] = runPolicy(replay as never, [trace], sizes);
+    expect(Math.abs(r.qoeSum - opt.qoeSum)).toBeLessThan(1e-9);
+    expect(opt.qoeSum).toBeGreaterThan(runPolicy(new BufferBased(), [trace], sizes)[0].qoeSum);
+    expect(opt.qoeSum).toBeGreaterThan(runPolicy(new RobustMpc(sizes), [trace], sizes)[0].qoeSum);
+  });
+
+  it('hindsightQ: its best level is worth what the best plan from that state is worth; the others less or equal', async () => {
+    const { hindsightQ, optimalFromState } = await import('../../src/sim/abr/optimal.js');
+    const env = new AbrEnv({ traces: [trace], videoSizes: sizes });
+    let q = 1;
+    for (const upTo of [0, 10, 30]) {
+      while (env.chunkIndex <= upTo) { env.step(q); if (env.chunkIndex <= upTo) q = (q + 1) % 6; }
+      const st = { ...env.position, lastQ: q };
+      const Q = hindsightQ(trace, sizes, st, { bucketMs: 100 });
+      const plan = optimalFromState(trace, sizes, st, { bucketMs: 100 });
+      expect(plan.qualities.length).toBe(48 - st.chunk);
+      expect(Math.abs(Math.max(...Q) - plan.qoeSum)).withContext(`chunk ${st.chunk}`).toBeLessThan(1e-9);
+      expect(Q[plan.qualities[0]]).toBeCloseTo(plan.qoeSum, 9);
+      expect(new Set(Array.from(Q)).size).toBeGreaterThan(1);
+    }
+  });
+});

@@ -106,6 +106,11 @@ export class AbrEnv {
     return this.chunk;
   }
 
+  /** The exact position of the simulation (for an expert that plans from here with the trace known). */
+  get position(): { chunk: number; ptr: number; last: number; bufMs: number } {
+    return { chunk: this.chunk, ptr: this.ptr, last: this.lastTime, bufMs: this.bufferMs };
+  }
+
   /** Download chunk `chunkIndex` at level q. */
   step(q: number): StepResult {
     const size = this.videoSizes[q][this.chunk];

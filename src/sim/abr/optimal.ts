@@ -21,18 +21,32 @@ export interface OptimalResult {
   qualities: number[];
 }
 
-export function optimalForTrace(trace: SimTrace, videoSizes: number[][], opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[]; startPtr?: number } = {}): OptimalResult {
+export interface SimState {
+  /** index of the next chunk to download */
+  chunk: number;
+  /** trace pointer and position (s), as AbrEnv keeps them */
+  ptr: number;
+  last: number;
+  /** buffer, ms */
+  bufMs: number;
+  /** level of the previous chunk */
+  lastQ: number;
+}
+
+/**
+ * The best remaining plan from an explicit simulator state (chunks `st.chunk`..total-1), with full
+ * knowledge of the trace: the expert that labels visited states for imitation (DAgger).
+ */
+export function optimalFromState(trace: SimTrace, videoSizes: number[][], st: SimState, opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] } = {}): OptimalResult {
   const bucketMs = opts.bucketMs ?? 100;
   const total = opts.totalChunks ?? 48;
   const ladder = opts.ladder ?? VIDEO_BIT_RATE_KBPS;
   const L = ladder.length;
   const { time, bw } = trace;
-  const p0 = opts.startPtr ?? 1;
-  const s0 = stepFrom(time, bw, p0, time[p0 - 1], 0, videoSizes[DEFAULT_QUALITY][0]);
   let layer = new Map<number, Node>();
-  layer.set(DEFAULT_QUALITY, { ptr: s0.ptr, last: s0.last, buf: s0.buf, value: 0, q: DEFAULT_QUALITY, parent: null });
+  layer.set(st.lastQ, { ptr: st.ptr, last: st.last, buf: st.bufMs, value: 0, q: st.lastQ, parent: null });
   const buckets = Math.ceil(BUFFER_THRESH_MS / bucketMs) + 2;
-  for (let i = 1; i < total; i++) {
+  for (let i = st.chunk; i < total; i++) {
     const next = new Map<number, Node>();
     for (const node of layer.values()) {
       for (let q = 0; q < L; q++) {
@@ -48,6 +62,51 @@ export function optimalForTrace(trace: SimTrace, videoSizes: number[][], opts: {
   let best: Node | null = null;
   for (const n of layer.values()) if (!best || n.value > best.value) best = n;
   const qualities: number[] = [];
-  for (let n = best; n; n = n.parent) qualities.push(n.q);
+  for (let n = best; n && n.parent; n = n.parent) qualities.push(n.q);
   return { qoeSum: best!.value, qualities: qualities.reverse() };
+}
+
+/** The optimum of a whole session: chunk 0 at the default level (as the simulator does), then the best plan. */
+export function optimalForTrace(trace: SimTrace, videoSizes: number[][], opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[]; startPtr?: number } = {}): OptimalResult {
+  const { time, bw } = trace;
+  const p0 = opts.startPtr ?? 1;
+  const s0 = stepFrom(time, bw, p0, time[p0 - 1], 0, videoSizes[DEFAULT_QUALITY][0]);
+  const r = optimalFromState(trace, videoSizes, { chunk: 1, ptr: s0.ptr, last: s0.last, bufMs: s0.buf, lastQ: DEFAULT_QUALITY }, opts);
+  return { qoeSum: r.qoeSum, qualities: [DEFAULT_QUALITY, ...r.qualities] };
+}
+
+/**
+ * Hindsight value of each next level from an explicit state: Q[a] = QoE of downloading chunk `st.chunk`
+ * at level a, then following the best plan with the trace known (one DP whose paths keep their first
+ * level). The cost-sensitive teacher: its regrets max(Q) − Q[a] say how much each choice gives up.
+ */
+export function hindsightQ(trace: SimTrace, videoSizes: number[][], st: SimState, opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] } = {}): Float64Array {
+  const bucketMs = opts.bucketMs ?? 100;
+  const total = opts.totalChunks ?? 48;
+  const ladder = opts.ladder ?? VIDEO_BIT_RATE_KBPS;
+  const L = ladder.length;
+  const { time, bw } = trace;
+  const buckets = Math.ceil(BUFFER_THRESH_MS / bucketMs) + 2;
+  interface QNode { ptr: number; last: number; buf: number; value: number; q: number; first: number }
+  let layer: QNode[] = [];
+  for (let a = 0; a < L; a++) {
+    const s = stepFrom(time, bw, st.ptr, st.last, st.bufMs, videoSizes[a][st.chunk]);
+    layer.push({ ptr: s.ptr, last: s.last, buf: s.buf, value: qoeLin(a, st.lastQ, s.rebufS, ladder), q: a, first: a });
+  }
+  for (let i = st.chunk + 1; i < total; i++) {
+    const next = new Map<number, QNode>();
+    for (const node of layer) {
+      for (let q = 0; q < L; q++) {
+        const s = stepFrom(time, bw, node.ptr, node.last, node.buf, videoSizes[q][i]);
+        const value = node.value + qoeLin(q, node.q, s.rebufS, ladder);
+        const key = (node.first * L + q) * buckets + Math.floor(s.buf / bucketMs);
+        const cur = next.get(key);
+        if (!cur || value > cur.value) next.set(key, { ptr: s.ptr, last: s.last, buf: s.buf, value, q, first: node.first });
+      }
+    }
+    layer = Array.from(next.values());
+  }
+  const Q = new Float64Array(L).fill(-Infinity);
+  for (const n of layer) if (n.value > Q[n.first]) Q[n.first] = n.value;
+  return Q;
 }
