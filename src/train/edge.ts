@@ -102,6 +102,8 @@ const valueOf = (X: tf.Tensor3D, B: number) => {
 };
 
 const opt = tf.train.adam(LR);
+// the critic warm-up has its own optimizer (Adam keeps its moments per position in the variable list)
+const criticOpt = tf.train.adam(1e-3);
 const BATCH = 1024;
 function batches(n: number, rng: () => number): Int32Array[] {
   const p = Int32Array.from({ length: n }, (_, i) => i);
@@ -146,7 +148,7 @@ let best = { mean: evalMean('greedy'), it: 0, w: [w1, b1, w2, b2].map((v) => Arr
 log(`${INIT ? 'start' : 'after imitation'}: ${best.mean.toFixed(4)} (online-heu ${heuEval.toFixed(4)})`);
 
 // 2. PPO
-const LAMBDA = 0.95, CLIP = 0.2, ENT = 0.01;
+const LAMBDA = 0.95, CLIP = 0.2, ENT = Number(arg('entropy', '0.01'));
 for (let it = 1; it <= ITERS; it++) {
   const d = rollout(2000 + it, 'sample');
   // values and GAE
@@ -181,7 +183,7 @@ for (let it = 1; it <= ITERS; it++) {
       const X = tf.tensor3d(gather(d.x, idx, S * IN_F), [BATCH, S, IN_F]), M = tf.tensor2d(gather(d.m, idx, S), [BATCH, S]);
       const A = tf.oneHot(tf.tensor1d(Array.from(idx, (k) => d.a[k]), 'int32'), S);
       const OL = tf.tensor1d(Array.from(idx, (k) => d.logp[k])), AD = tf.tensor1d(Array.from(idx, (k) => adv[k])), R = tf.tensor1d(Array.from(idx, (k) => ret[k]));
-      const l = opt.minimize(() => {
+      const l = (it <= CRITIC_WARMUP ? criticOpt : opt).minimize(() => {
         const lp = tf.logSoftmax(policyLogits(X, M, BATCH));
         const logp = lp.mul(A).sum(1);
         const ratio = tf.exp(logp.sub(OL));
