@@ -28,6 +28,13 @@ const OUT = resolve(arg('out', join('models', 'edge-drl')));
 const GAMMA = Number(arg('gamma', '0.995'));
 /** resume: start from a saved scorer (skips imitation) */
 const INIT = arg('init', '');
+/**
+ * reward scale for the critic: the default (1−γ)/0.005 keeps values at the first stage's scale (≈ 200 ×
+ * the mean reward, which a small critic with Adam reaches slowly); `--reward-scale` = 1−γ makes values ≈ the
+ * mean reward. `--fresh-critic` ignores a saved critic (needed when the scale changes).
+ */
+const REWARD_SCALE = Number(arg('reward-scale', String((1 - GAMMA) / 0.005)));
+const FRESH_CRITIC = process.argv.includes('--fresh-critic');
 /** PPO iterations that fit only the critic first (a resumed actor would be pushed around by a random critic) */
 const CRITIC_WARMUP = Number(arg('critic-warmup', INIT ? '20' : '0'));
 const H = 32;
@@ -129,8 +136,8 @@ if (INIT) {
   const f = JSON.parse(readFileSync(resolve(INIT), 'utf8'));
   if (f.in !== IN_F || f.hidden !== H) throw new Error(`--init ${INIT}: ${f.in} inputs × ${f.hidden} hidden, this build needs ${IN_F} × ${H}`);
   w1.assign(tf.tensor2d(f.w1, [IN_F, H])); b1.assign(tf.tensor1d(f.b1)); w2.assign(tf.tensor2d(f.w2, [H, 1])); b2.assign(tf.tensor1d(f.b2));
-  if (f.critic) { cw1.assign(tf.tensor2d(f.critic.w1, [GLOBAL_F, H])); cb1.assign(tf.tensor1d(f.critic.b1)); cw2.assign(tf.tensor2d(f.critic.w2, [H, 1])); cb2.assign(tf.tensor1d(f.critic.b2)); }
-  log(`resumed from ${INIT}${f.critic ? ' (actor and critic)' : ' (actor; the critic starts fresh)'}`);
+  if (f.critic && !FRESH_CRITIC) { cw1.assign(tf.tensor2d(f.critic.w1, [GLOBAL_F, H])); cb1.assign(tf.tensor1d(f.critic.b1)); cw2.assign(tf.tensor2d(f.critic.w2, [H, 1])); cb2.assign(tf.tensor1d(f.critic.b2)); }
+  log(`resumed from ${INIT}${f.critic && !FRESH_CRITIC ? ' (actor and critic)' : ' (actor; the critic starts fresh)'}`);
 }
 for (let ep = 0; ep < (INIT ? 0 : 3); ep++) {
   const d = rollout(1000 + ep, 'heu');
@@ -148,7 +155,7 @@ let best = { mean: evalMean('greedy'), it: 0, w: [w1, b1, w2, b2].map((v) => Arr
 log(`${INIT ? 'start' : 'after imitation'}: ${best.mean.toFixed(4)} (online-heu ${heuEval.toFixed(4)})`);
 
 // 2. PPO
-const LAMBDA = 0.95, CLIP = 0.2, ENT = Number(arg('entropy', '0.01'));
+const LAMBDA = Number(arg('lambda', '0.95')), CLIP = 0.2, ENT = Number(arg('entropy', '0.01'));
 for (let it = 1; it <= ITERS; it++) {
   const d = rollout(2000 + it, 'sample');
   // values and GAE
@@ -162,9 +169,9 @@ for (let it = 1; it <= ITERS; it++) {
   }
   const adv = new Float32Array(d.n), ret = new Float32Array(d.n);
   let g = 0;
-  // rewards scaled so values stay near the mean reward whatever γ (unchanged at the default 0.995); with a
-  // long γ the episode's end is a truncation, not a terminal state: bootstrap from the last value
-  const rs = (1 - GAMMA) / 0.005;
+  // rewards scaled by REWARD_SCALE (see its definition); with a long γ the episode's end is a truncation,
+  // not a terminal state: bootstrap from the last value
+  const rs = REWARD_SCALE;
   for (let i = d.n - 1; i >= 0; i--) {
     const next = i + 1 < d.n ? V[i + 1] : GAMMA > 0.995 ? V[i] : 0;
     const delta = d.r[i] * rs + GAMMA * next - V[i];
@@ -206,7 +213,7 @@ for (let it = 1; it <= ITERS; it++) {
 }
 const out = OUT;
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, `${SETTING}.json`), JSON.stringify({ setting: SETTING, hidden: H, in: IN_F, slots: S, iteration: best.it, eval_mean: best.mean, online_heu: heuEval, command: `npm run train:edge -- ${process.argv.slice(2).join(' ')}`.trim(), w1: best.w[0], b1: best.w[1], w2: best.w[2], b2: best.w[3], gamma: GAMMA,
+writeFileSync(join(out, `${SETTING}.json`), JSON.stringify({ setting: SETTING, hidden: H, in: IN_F, slots: S, iteration: best.it, eval_mean: best.mean, online_heu: heuEval, command: `npm run train:edge -- ${process.argv.slice(2).join(' ')}`.trim(), w1: best.w[0], b1: best.w[1], w2: best.w[2], b2: best.w[3], gamma: GAMMA, reward_scale: REWARD_SCALE,
   // the critic at that iteration (training only: lets a later run resume PPO without a random critic)
   critic: { w1: best.critic[0], b1: best.critic[1], w2: best.critic[2], b2: best.critic[3] } }));
 log(`wrote ${join(out, `${SETTING}.json`)} (iteration ${best.it}: ${best.mean.toFixed(4)} vs online-heu ${heuEval.toFixed(4)})`);
