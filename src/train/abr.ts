@@ -208,7 +208,7 @@ if (DAGGER > 0) {
   const regrets: number[] = [];
   const env = new AbrEnv({ traces: train, videoSizes: sizes });
   for (let round = 1; round <= DAGGER; round++) {
-    const beta = beta0 > 0 ? beta0 ** round : 0;
+    const beta = beta0 ** round;
     const policy = new DrlPolicy(model);
     let agree = 0;
     let seen = 0;
@@ -249,8 +249,8 @@ if (DAGGER > 0) {
     const flat = new Float32Array(n * FEATURES);
     for (let i = 0; i < n; i++) flat.set(xs[i], i * FEATURES);
     const X = tf.tensor2d(flat, [n, FEATURES]);
-    const Y = tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LEVELS);
     const RG = lossKind === 'regret' ? tf.tensor2d(Float32Array.from(regrets), [n, LEVELS]) : null;
+    const Y = RG ? null : tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LEVELS);
     const B = 512;
     for (let ep = 0; ep < epochs; ep++) {
       const idx = shuffled(n);
@@ -261,7 +261,7 @@ if (DAGGER > 0) {
         const loss = opt.minimize(() => {
           const [logits] = model.apply(tf.gather(X, ids)) as tf.Tensor[];
           if (RG) return tf.mean(tf.sum(tf.mul(tf.softmax(logits), tf.gather(RG, ids)), 1)) as tf.Scalar;
-          return tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), logits) as tf.Scalar;
+          return tf.losses.softmaxCrossEntropy(tf.gather(Y!, ids), logits) as tf.Scalar;
         }, true);
         lossSum += loss!.dataSync()[0];
         loss!.dispose();
@@ -271,7 +271,7 @@ if (DAGGER > 0) {
       if (ep === epochs - 1) log(`DAgger round ${round}: fit ${epochs} epochs, loss ${(lossSum / nb).toFixed(4)}, training-set QoE/chunk ${keepBest(`dagger${round}`).toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`);
     }
     X.dispose();
-    Y.dispose();
+    Y?.dispose();
     RG?.dispose();
   }
   // PPO continues from the best imitation weights

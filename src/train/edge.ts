@@ -151,7 +151,8 @@ for (let ep = 0; ep < (INIT ? 0 : 3); ep++) {
   }
   log(`imitation epoch ${ep + 1}: cross-entropy ${(tot / nb).toFixed(4)}`);
 }
-let best = { mean: evalMean('greedy'), it: 0, w: [w1, b1, w2, b2].map((v) => Array.from(v.dataSync())), critic: [cw1, cb1, cw2, cb2].map((v) => Array.from(v.dataSync())) };
+const weightsNow = () => ({ w: [w1, b1, w2, b2].map((v) => Array.from(v.dataSync())), critic: [cw1, cb1, cw2, cb2].map((v) => Array.from(v.dataSync())) });
+let best = { mean: evalMean('greedy'), it: 0, ...weightsNow() };
 log(`${INIT ? 'start' : 'after imitation'}: ${best.mean.toFixed(4)} (online-heu ${heuEval.toFixed(4)})`);
 
 // 2. PPO
@@ -171,10 +172,9 @@ for (let it = 1; it <= ITERS; it++) {
   let g = 0;
   // rewards scaled by REWARD_SCALE (see its definition); with a long γ the episode's end is a truncation,
   // not a terminal state: bootstrap from the last value
-  const rs = REWARD_SCALE;
   for (let i = d.n - 1; i >= 0; i--) {
     const next = i + 1 < d.n ? V[i + 1] : GAMMA > 0.995 ? V[i] : 0;
-    const delta = d.r[i] * rs + GAMMA * next - V[i];
+    const delta = d.r[i] * REWARD_SCALE + GAMMA * next - V[i];
     g = delta + GAMMA * LAMBDA * g;
     adv[i] = g;
     ret[i] = g + V[i];
@@ -191,14 +191,14 @@ for (let it = 1; it <= ITERS; it++) {
       const A = tf.oneHot(tf.tensor1d(Array.from(idx, (k) => d.a[k]), 'int32'), S);
       const OL = tf.tensor1d(Array.from(idx, (k) => d.logp[k])), AD = tf.tensor1d(Array.from(idx, (k) => adv[k])), R = tf.tensor1d(Array.from(idx, (k) => ret[k]));
       const l = (it <= CRITIC_WARMUP ? criticOpt : opt).minimize(() => {
+        const vl = valueOf(X, BATCH).sub(R).square().mean();
+        if (it <= CRITIC_WARMUP) return vl as tf.Scalar;
         const lp = tf.logSoftmax(policyLogits(X, M, BATCH));
         const logp = lp.mul(A).sum(1);
         const ratio = tf.exp(logp.sub(OL));
         const surr = tf.minimum(ratio.mul(AD), tf.clipByValue(ratio, 1 - CLIP, 1 + CLIP).mul(AD));
         const p = tf.exp(lp).mul(M);
         const ent = tf.neg(p.mul(lp.mul(M)).sum(1)).mean();
-        const vl = valueOf(X, BATCH).sub(R).square().mean();
-        if (it <= CRITIC_WARMUP) return vl as tf.Scalar;
         return tf.neg(surr.mean()).add(vl.mul(0.5)).sub(ent.mul(ENT)) as tf.Scalar;
       }, true, it <= CRITIC_WARMUP ? [cw1, cb1, cw2, cb2] : undefined)!;
       tf.dispose([X, M, A, OL, AD, R, l]);
@@ -207,7 +207,7 @@ for (let it = 1; it <= ITERS; it++) {
   if (it % 10 === 0 || it === ITERS) {
     const e = evalMean('greedy');
     const better = e < best.mean;
-    if (better) best = { mean: e, it, w: [w1, b1, w2, b2].map((v) => Array.from(v.dataSync())), critic: [cw1, cb1, cw2, cb2].map((v) => Array.from(v.dataSync())) };
+    if (better) best = { mean: e, it, ...weightsNow() };
     log(`PPO ${it}/${ITERS}: train episode ${d.mean.toFixed(4)}, eval (argmax) ${e.toFixed(4)} vs online-heu ${heuEval.toFixed(4)} (${(((e - heuEval) / heuEval) * 100).toFixed(1)}%)${better ? ' *' : ''}`);
   }
 }

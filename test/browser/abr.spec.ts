@@ -6,6 +6,16 @@ import Hls from 'hls.js';
 import { createAbrController, createEdgeplay, startWorker, workerAbrPort, type AbrDecisionRecord, type AbrPort } from '../../src/index.js';
 import { env, makeVideo, uniq, until } from './util.js';
 
+/**
+ * The first main fragment request after a decision's answer, unless another decision came in between.
+ * Not always the fragment after the one just loaded: on an up-switch to a level whose playlist is not
+ * loaded yet, hls.js looks the buffer end up with no tolerance and, the buffer ending a few ms short of
+ * the segment end (AAC frames), loads the same fragment again at the new level.
+ */
+function firstLoadAfter<L extends { t: number }>(r: AbrDecisionRecord, loads: L[], records: AbrDecisionRecord[]): L | undefined {
+  return loads.find((l) => l.t >= r.at && !records.some((o) => o !== r && o.at > r.at && o.at <= l.t));
+}
+
 describe('ABR controller in hls.js', () => {
   it('plays a shaped trace to the end on DRL decisions from the worker, and falls back when the worker dies', async () => {
     const w = startWorker('/base/dist/edgeplay.worker.js');
@@ -36,12 +46,8 @@ describe('ABR controller in hls.js', () => {
       const fromPolicy = records.filter((r) => r.source === 'policy');
       const lat = fromPolicy.map((r) => r.latencyMs).sort((a, b) => a - b);
       console.log(`[measure] worker decision latency p50 ${lat[Math.floor(lat.length / 2)].toFixed(2)} ms, max ${lat[lat.length - 1].toFixed(2)} ms (${lat.length} decisions)`);
-      // the first main fragment request after the answer asked for the decided level. Not always the
-      // fragment after the one just loaded: on an up-switch to a level whose playlist is not loaded yet,
-      // hls.js looks the buffer end up with no tolerance and, the buffer ending a few ms short of the
-      // segment end (AAC frames), loads the same fragment again at the new level.
-      const applied = fromPolicy.map((r) => ({ r, load: loads.find((l) => l.t >= r.at) }))
-        .filter((x) => x.load && !records.some((o) => o !== x.r && o.at > x.r.at && o.at <= x.load!.t));
+      // the first main fragment request after the answer asked for the decided level
+      const applied = fromPolicy.map((r) => ({ r, load: firstLoadAfter(r, loads, records) })).filter((x) => x.load);
       expect(applied.length).toBeGreaterThanOrEqual(3);
       const obeyed = applied.filter((x) => x.load!.level === x.r.level).length;
       expect(obeyed / applied.length).withContext(JSON.stringify(applied.map((x) => [x.r.sn, x.r.level, x.load!.sn, x.load!.level]))).toBeGreaterThanOrEqual(0.75);
@@ -90,8 +96,7 @@ describe('ABR controller in hls.js', () => {
       mode = 'late';
       const cut = records.length;
       await until(() => records.slice(cut).filter((r) => r.source === 'fallback').length >= 2, 'late answers', 60000);
-      const firstLoadAfter = (r: AbrDecisionRecord) => loads.find((l) => l.t >= r.at && !records.some((o) => o !== r && o.at > r.at && o.at <= l.t));
-      const timely = records.slice(0, cut).filter((r) => r.source === 'policy').map((r) => ({ r, load: firstLoadAfter(r) })).filter((x) => x.load);
+      const timely = records.slice(0, cut).filter((r) => r.source === 'policy').map((r) => ({ r, load: firstLoadAfter(r, loads, records) })).filter((x) => x.load);
       expect(timely.length).toBeGreaterThanOrEqual(4);
       expect(new Set(timely.map((x) => x.r.level)).size).withContext('the script alternates levels').toBe(2);
       for (const x of timely) expect(x.load!.level).withContext(`decision ${JSON.stringify(x.r)} → load ${JSON.stringify(x.load)}`).toBe(x.r.level!);

@@ -5,6 +5,7 @@ import { BufferBased, RobustMpc } from '../../src/abr/baselines.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../../src/sim/abr/load.js';
 import { mean, runPolicy } from '../../src/sim/abr/run.js';
 import { AbrEnv } from '../../src/sim/abr/env.js';
+import { hindsightQ, optimalForTrace, optimalFromState } from '../../src/sim/abr/optimal.js';
 
 const abr = join(dataRoot(), 'abr');
 const have = existsSync(join(abr, 'traces', 'test')) && existsSync(join(abr, 'video', 'video_size_0'));
@@ -73,8 +74,7 @@ describe('offline optimum and the hindsight teacher (synthetic trace)', () => {
   const ladder = [300, 750, 1200, 1850, 2850, 4300];
   const sizes = ladder.map((k, q) => Array.from({ length: 48 }, (_, c) => Math.round(k * 500 * (1 + 0.2 * Math.sin(c * 1.7 + q)))));
 
-  it('plans a session whose replay in the simulator scores exactly the plan, above BB and RobustMPC', async () => {
-    const { optimalForTrace } = await import('../../src/sim/abr/optimal.js');
+  it('plans a session whose replay in the simulator scores exactly the plan, above BB and RobustMPC', () => {
     const opt = optimalForTrace(trace, sizes, { bucketMs: 100 });
     expect(opt.qualities.length).toBe(48);
     let i = 0;
@@ -85,8 +85,7 @@ describe('offline optimum and the hindsight teacher (synthetic trace)', () => {
     expect(opt.qoeSum).toBeGreaterThan(runPolicy(new RobustMpc(sizes), [trace], sizes)[0].qoeSum);
   });
 
-  it('hindsightQ: its best level is worth what the best plan from that state is worth; the others less or equal', async () => {
-    const { hindsightQ, optimalFromState } = await import('../../src/sim/abr/optimal.js');
+  it('hindsightQ: its best level is worth what the best plan from that state is worth; the others less or equal', () => {
     const env = new AbrEnv({ traces: [trace], videoSizes: sizes });
     let q = 1;
     for (const upTo of [0, 10, 30]) {

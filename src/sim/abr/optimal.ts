@@ -38,13 +38,18 @@ export interface SimState {
  * knowledge of the trace: the expert that labels visited states for imitation (DAgger).
  */
 export function optimalFromState(trace: SimTrace, videoSizes: number[][], st: SimState, opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] } = {}): OptimalResult {
+  return planFrom(trace, videoSizes, st, opts, 0);
+}
+
+/** the DP; `value0` is the QoE already collected (summed first, so merges see the same rounding as a longer DP) */
+function planFrom(trace: SimTrace, videoSizes: number[][], st: SimState, opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] }, value0: number): OptimalResult {
   const bucketMs = opts.bucketMs ?? 100;
   const total = opts.totalChunks ?? 48;
   const ladder = opts.ladder ?? VIDEO_BIT_RATE_KBPS;
   const L = ladder.length;
   const { time, bw } = trace;
   let layer = new Map<number, Node>();
-  layer.set(st.lastQ, { ptr: st.ptr, last: st.last, buf: st.bufMs, value: 0, q: st.lastQ, parent: null });
+  layer.set(st.lastQ, { ptr: st.ptr, last: st.last, buf: st.bufMs, value: value0, q: st.lastQ, parent: null });
   const buckets = Math.ceil(BUFFER_THRESH_MS / bucketMs) + 2;
   for (let i = st.chunk; i < total; i++) {
     const next = new Map<number, Node>();
@@ -77,36 +82,15 @@ export function optimalForTrace(trace: SimTrace, videoSizes: number[][], opts: {
 
 /**
  * Hindsight value of each next level from an explicit state: Q[a] = QoE of downloading chunk `st.chunk`
- * at level a, then following the best plan with the trace known (one DP whose paths keep their first
- * level). The cost-sensitive teacher: its regrets max(Q) − Q[a] say how much each choice gives up.
+ * at level a, then following the best plan from there with the trace known. The cost-sensitive teacher:
+ * its regrets max(Q) − Q[a] say how much each choice gives up.
  */
 export function hindsightQ(trace: SimTrace, videoSizes: number[][], st: SimState, opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] } = {}): Float64Array {
-  const bucketMs = opts.bucketMs ?? 100;
-  const total = opts.totalChunks ?? 48;
   const ladder = opts.ladder ?? VIDEO_BIT_RATE_KBPS;
-  const L = ladder.length;
-  const { time, bw } = trace;
-  const buckets = Math.ceil(BUFFER_THRESH_MS / bucketMs) + 2;
-  interface QNode { ptr: number; last: number; buf: number; value: number; q: number; first: number }
-  let layer: QNode[] = [];
-  for (let a = 0; a < L; a++) {
-    const s = stepFrom(time, bw, st.ptr, st.last, st.bufMs, videoSizes[a][st.chunk]);
-    layer.push({ ptr: s.ptr, last: s.last, buf: s.buf, value: qoeLin(a, st.lastQ, s.rebufS, ladder), q: a, first: a });
+  const Q = new Float64Array(ladder.length);
+  for (let a = 0; a < ladder.length; a++) {
+    const s = stepFrom(trace.time, trace.bw, st.ptr, st.last, st.bufMs, videoSizes[a][st.chunk]);
+    Q[a] = planFrom(trace, videoSizes, { chunk: st.chunk + 1, ptr: s.ptr, last: s.last, bufMs: s.buf, lastQ: a }, opts, qoeLin(a, st.lastQ, s.rebufS, ladder)).qoeSum;
   }
-  for (let i = st.chunk + 1; i < total; i++) {
-    const next = new Map<number, QNode>();
-    for (const node of layer) {
-      for (let q = 0; q < L; q++) {
-        const s = stepFrom(time, bw, node.ptr, node.last, node.buf, videoSizes[q][i]);
-        const value = node.value + qoeLin(q, node.q, s.rebufS, ladder);
-        const key = (node.first * L + q) * buckets + Math.floor(s.buf / bucketMs);
-        const cur = next.get(key);
-        if (!cur || value > cur.value) next.set(key, { ptr: s.ptr, last: s.last, buf: s.buf, value, q, first: node.first });
-      }
-    }
-    layer = Array.from(next.values());
-  }
-  const Q = new Float64Array(L).fill(-Infinity);
-  for (const n of layer) if (n.value > Q[n.first]) Q[n.first] = n.value;
   return Q;
 }
