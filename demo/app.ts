@@ -80,7 +80,7 @@ const pathwayOf = (url: string) => {
   const port = new URL(url, location.href).port;
   return config.edges.find((e) => new URL(e.url).port === port)?.id ?? (port === location.port ? 'cdn' : `port ${port}`);
 };
-const hls = new Hls(steeringConfig(Hls, neg, ep.hlsConfig({ maxBufferLength: 30, backBufferLength: 30, ...(abrController ? { abrController: abrController as never } : {}) }, CHANNELS[chanSel.value].contentId)));
+const hls = new Hls(steeringConfig(Hls, neg, ep.hlsConfig({ maxBufferLength: 30, backBufferLength: 30, workerPath: '/vendor/hls.worker.js', ...(abrController ? { abrController: abrController as never } : {}) }, CHANNELS[chanSel.value].contentId)));
 hls.on(Hls.Events.FRAG_LOADED, (_e, d) => { servingPathway = pathwayOf(d.frag.url); });
 hls.on(Hls.Events.MANIFEST_LOADED, (_e, d) => {
   const h = (d.networkDetails as XMLHttpRequest | undefined)?.getResponseHeader?.('x-edgeplay-session');

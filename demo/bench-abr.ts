@@ -1,7 +1,8 @@
 /**
  * Page used by `npm run bench:browser-abr`: plays one shaped stream with one ABR policy and publishes
  * QoE_lin from real playback, decision latencies and main-thread long tasks in `window.benchResult`.
- * Query: policy (hls|drl|robustmpc|bola|bb), trace, limit.
+ * Query: policy (hls|drl|robustmpc|bola|bb), trace, limit, transmux (worker|inline: hls.js' ESM build
+ * transmuxes on the main thread unless `workerPath` is set), report (URL to POST the result to).
  */
 import Hls from 'hls.js';
 import { createAbrController, createEdgeplay, startWorker, workerAbrPort, type AbrDecisionRecord, type AbrPolicyName } from '../src/index.js';
@@ -18,17 +19,35 @@ try {
 } catch { /* not supported */ }
 
 const records: AbrDecisionRecord[] = [];
+// A no-op message posted to the page itself at each decision request: how long the main thread's own
+// event loop takes to come back to it (the floor of any answer from a worker).
+const loop = new MessageChannel();
+const loopDelays: number[] = [];
+loop.port1.onmessage = (e) => loopDelays.push(performance.now() - (e.data as number));
+let started = false; // set at the first FRAG_LOADED: the warm-up calls made while it loads don't count
+const probe = () => {
+  if (started) loop.port2.postMessage(performance.now());
+};
 let abrController: unknown;
+let timings: { toWorkerMs: number; computeMs: number; backMs: number }[] = [];
 if (policy !== 'hls') {
   const w = startWorker('/dist/edgeplay.worker.js');
   if (policy === 'drl') await w.api.initAbr({ modelUrl: new URL('/models/abr-drl/model.json', location.href).href });
   const port = workerAbrPort(w);
-  abrController = createAbrController(Hls, { policy, port: () => port, onDecision: (r) => records.push(r) });
+  timings = port.timings;
+  abrController = createAbrController(Hls, { policy, port: () => { probe(); return port; }, onDecision: (r) => records.push(r) });
 }
 const video = document.querySelector('video')!;
 const ep = createEdgeplay({ endpoint: '/v1/none', consent: 'denied' });
-const hls = new Hls(ep.hlsConfig({ ...(abrController ? { abrController: abrController as never } : {}), maxBufferLength: 30 }));
+const hls = new Hls(ep.hlsConfig({ ...(abrController ? { abrController: abrController as never } : {}), maxBufferLength: 30, ...(q.get('transmux') === 'inline' ? {} : { workerPath: '/vendor/hls.worker.js' }) }));
 const levelBySn = new Map<number, number>();
+hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+  // runs after the controller's own FRAG_LOADED handler, before any answer can arrive
+  if (started || typeof d.frag.sn !== 'number') return;
+  timings.length = 0;
+  started = true;
+  probe();
+});
 hls.on(Hls.Events.FRAG_BUFFERED, (_e, d) => {
   if (d.frag.type === 'main' && typeof d.frag.sn === 'number') levelBySn.set(d.frag.sn, d.frag.level);
 });
@@ -52,10 +71,16 @@ video.addEventListener('ended', () => {
   const n = Math.max(1, levels.length - 1);
   const lat = records.filter((r) => r.source === 'policy').map((r) => r.latencyMs).sort((a, b) => a - b);
   const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : null);
+  const p95 = (xs: number[]) => { const v = xs.slice().sort((a, b) => a - b); return v.length ? v[Math.min(v.length - 1, Math.floor(0.95 * v.length))] : null; };
   (window as unknown as { benchResult: unknown }).benchResult = {
     policy, trace, chunks: levels.length, qoe_chunk: (bitrate - 4.3 * rebufS - smooth) / n, bitrate_mean: bitrate / n,
     rebuffer_s: rebufS, rebuffers: s.rebuffer_count, smooth_mean: smooth / n, startup_ms: s.startup_ms,
     decisions: records.length, fallbacks: records.filter((r) => r.source === 'fallback').length,
     latency_p50_ms: pct(0.5), latency_p95_ms: pct(0.95), long_tasks: longTasks.length, long_task_max_ms: longTasks.length ? Math.max(...longTasks) : 0,
+    latencies_ms: records.filter((r) => r.source === 'policy').map((r) => r.latencyMs), loop_p95_ms: p95(loopDelays),
+    to_worker_p95_ms: p95(timings.map((t) => t.toWorkerMs)), compute_p95_ms: p95(timings.map((t) => t.computeMs)), back_p95_ms: p95(timings.map((t) => t.backMs)),
   };
+  // a browser run without automation (no DevTools client attached) posts its result to `report`
+  const report = q.get('report');
+  if (report) void fetch(report, { method: 'POST', mode: 'no-cors', body: JSON.stringify((window as unknown as { benchResult: unknown }).benchResult) });
 });

@@ -316,6 +316,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       if (path === '/' || path === '/index.html') return serveStatic(res, join(ROOT, 'demo'), 'index.html');
       if (path.startsWith('/build/')) return serveStatic(res, bundleDir, path.slice('/build/'.length));
       if (path.startsWith('/dist/')) return serveStatic(res, join(ROOT, 'dist'), path.slice('/dist/'.length));
+      // hls.js' transmuxer worker: the ESM build of hls.js transmuxes on the main thread unless
+      // `workerPath` points at this file (see README, "Keep hls.js' transmuxing off the main thread")
+      if (path === '/vendor/hls.worker.js') return serveStatic(res, join(ROOT, 'node_modules', 'hls.js', 'dist'), 'hls.worker.js');
       if (path.startsWith('/models/')) return serveStatic(res, join(ROOT, 'models'), path.slice('/models/'.length));
       if (path === '/favicon.ico') return send(res, 204, '');
       if (path === '/api/traces') return json(res, 200, listTraces(tracesDirs));

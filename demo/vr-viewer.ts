@@ -26,6 +26,8 @@ export interface VrViewerOptions {
   replay?: { csvUrl: string; user?: string };
   edgeplay?: Edgeplay;
   contentId?: string;
+  /** hls.js' transmuxer worker (hls.worker.js): the ESM build of hls.js transmuxes on the main thread without it */
+  hlsWorkerPath?: string;
   overlay?: HTMLCanvasElement;
   /** keep the drawing buffer (tests read pixels back) */
   preserveDrawingBuffer?: boolean;
@@ -82,7 +84,7 @@ export async function createVrViewer(o: VrViewerOptions) {
   video.playsInline = true;
   video.loop = true;
   video.crossOrigin = 'anonymous';
-  const hls = new Hls(o.edgeplay ? o.edgeplay.hlsConfig({}, o.contentId ?? 'vr') : {});
+  const hls = new Hls(o.edgeplay ? o.edgeplay.hlsConfig({ workerPath: o.hlsWorkerPath }, o.contentId ?? 'vr') : { workerPath: o.hlsWorkerPath });
   hls.loadSource(o.src);
   hls.attachMedia(video);
   o.edgeplay?.attach(hls, video, { contentId: o.contentId ?? 'vr', channel: 'vr' });

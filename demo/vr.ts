@@ -27,6 +27,7 @@ const viewer = await createVrViewer({
   contentId: 'edgeplay-vr-1',
   priorUrl: priorBox.checked ? '/streams/vr/prior.json' : undefined,
   workerUrl: '/dist/edgeplay.worker.js',
+  hlsWorkerPath: '/vendor/hls.worker.js',
   modelUrl: priorBox.checked ? '/models/viewport-prior/model.json' : '/models/viewport/model.json',
   replay: replayParam ? { csvUrl: replayParam === 'sample' ? '/streams/vr/viewers.csv' : replayParam, user: params.get('user') ?? '0' } : undefined,
   edgeplay: ep,

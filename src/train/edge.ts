@@ -12,7 +12,7 @@ import { choose, options, REWARD_A, REWARD_B, type EdgeSetting } from '../core/a
 import { mulberry32 } from '../sim/abr/env.js';
 import { dataRoot, loadTraceDir } from '../sim/abr/load.js';
 import { EDGE_SIM_DEFAULTS, viewers, type EdgeSimParams } from '../sim/edge/sim.js';
-import { encode, GLOBAL_F, IN_F, scores, slotCount, SLOT_F, type ScorerWeights } from '../sim/edge/drl.js';
+import { encode, FEATURE_SETS, GLOBAL_F, IN_F, scores, slotCount, SLOT_F, type ScorerWeights } from '../sim/edge/drl.js';
 import { SyncMemoryAssignmentStore } from '../server/edges.js';
 
 function arg(name: string, def: string): string {
@@ -38,6 +38,9 @@ const FRESH_CRITIC = process.argv.includes('--fresh-critic');
 /** PPO iterations that fit only the critic first (a resumed actor would be pushed around by a random critic) */
 const CRITIC_WARMUP = Number(arg('critic-warmup', INIT ? '20' : '0'));
 const H = 32;
+// the feature set: --features 17|20 (20 adds each option's gain over the CDN); a resumed run keeps its file's
+const INF = INIT ? Number(JSON.parse(readFileSync(resolve(INIT), 'utf8')).in) : Number(arg('features', String(IN_F)));
+if (!(FEATURE_SETS as readonly number[]).includes(INF)) throw new Error(`--features: one of ${FEATURE_SETS.join(', ')}`);
 const t0 = Date.now();
 const log = (s: string) => console.log(`[train:edge ${SETTING} +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
 await tf.setBackend('wasm');
@@ -49,9 +52,9 @@ const S = slotCount(EDGE_SIM_DEFAULTS.edges);
 const edgeIds = Array.from({ length: EDGE_SIM_DEFAULTS.edges }, (_, i) => `e${i + 1}`);
 
 const init = (shape: number[], k: number) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / shape[0]), 'float32', SEED * 100 + k));
-const w1 = init([IN_F, H], 1), b1 = tf.variable(tf.zeros([H])), w2 = init([H, 1], 2), b2 = tf.variable(tf.zeros([1]));
+const w1 = init([INF, H], 1), b1 = tf.variable(tf.zeros([H])), w2 = init([H, 1], 2), b2 = tf.variable(tf.zeros([1]));
 const cw1 = init([GLOBAL_F, H], 3), cb1 = tf.variable(tf.zeros([H])), cw2 = init([H, 1], 4), cb2 = tf.variable(tf.zeros([1]));
-const plain = (): ScorerWeights => ({ w1: w1.dataSync() as Float32Array, b1: b1.dataSync() as Float32Array, w2: w2.dataSync() as Float32Array, b2: b2.dataSync() as Float32Array, hidden: H });
+const plain = (): ScorerWeights => ({ w1: w1.dataSync() as Float32Array, b1: b1.dataSync() as Float32Array, w2: w2.dataSync() as Float32Array, b2: b2.dataSync() as Float32Array, hidden: H, in: INF });
 
 interface Roll { x: Float32Array; m: Uint8Array; a: Int32Array; logp: Float32Array; r: Float32Array; n: number; mean: number; heu: Int32Array }
 /** one episode; mode 'sample' (policy), 'greedy' (argmax), 'heu' (online-heu actions, for imitation) */
@@ -60,16 +63,16 @@ function rollout(seed: number, mode: 'sample' | 'greedy' | 'heu', hours = 1): Ro
   const { list } = viewers(params(seed, hours));
   const store = new SyncMemoryAssignmentStore(edgeIds.map((id) => ({ id, url: `http://${id}`, setting: SETTING })));
   const n = list.length;
-  const x = new Float32Array(n * S * IN_F), m = new Uint8Array(n * S), a = new Int32Array(n), logp = new Float32Array(n), r = new Float32Array(n), heu = new Int32Array(n);
+  const x = new Float32Array(n * S * INF), m = new Uint8Array(n * S), a = new Int32Array(n), logp = new Float32Array(n), r = new Float32Array(n), heu = new Int32Array(n);
   const wt = plain();
-  const xs = new Float32Array(S * IN_F), ms = new Uint8Array(S), sc = new Float32Array(S);
+  const xs = new Float32Array(S * INF), ms = new Uint8Array(S), sc = new Float32Array(S);
   let sum = 0;
   list.forEach((v, i) => {
     const now = Math.round(v.at * 1000);
     const edges = store.snapshot(now);
     const opts = options(v.req, edges);
-    const idx = encode(v.req, opts, edges, edgeIds, xs, ms);
-    x.set(xs, i * S * IN_F);
+    const idx = encode(v.req, opts, edges, edgeIds, xs, ms, INF);
+    x.set(xs, i * S * INF);
     m.set(ms, i * S);
     const heuOpt = choose('online-heu', opts);
     const hs = idx.indexOf(opts.indexOf(heuOpt));
@@ -99,7 +102,7 @@ function rollout(seed: number, mode: 'sample' | 'greedy' | 'heu', hours = 1): Ro
 }
 
 const policyLogits = (X: tf.Tensor3D, M: tf.Tensor2D, B: number) => {
-  const h = tf.relu(tf.matMul(X.reshape([B * S, IN_F]), w1).add(b1));
+  const h = tf.relu(tf.matMul(X.reshape([B * S, INF]), w1).add(b1));
   const s = tf.matMul(h, w2).add(b2).reshape([B, S]);
   return s.add(tf.sub(1, M).mul(-1e9));
 };
@@ -134,8 +137,8 @@ log(`online-heu on the validation seeds: ${heuEval.toFixed(4)}`);
 const rngB = mulberry32(SEED);
 if (INIT) {
   const f = JSON.parse(readFileSync(resolve(INIT), 'utf8'));
-  if (f.in !== IN_F || f.hidden !== H) throw new Error(`--init ${INIT}: ${f.in} inputs × ${f.hidden} hidden, this build needs ${IN_F} × ${H}`);
-  w1.assign(tf.tensor2d(f.w1, [IN_F, H])); b1.assign(tf.tensor1d(f.b1)); w2.assign(tf.tensor2d(f.w2, [H, 1])); b2.assign(tf.tensor1d(f.b2));
+  if (f.in !== INF || f.hidden !== H) throw new Error(`--init ${INIT}: ${f.in} inputs × ${f.hidden} hidden, this build needs ${INF} × ${H}`);
+  w1.assign(tf.tensor2d(f.w1, [INF, H])); b1.assign(tf.tensor1d(f.b1)); w2.assign(tf.tensor2d(f.w2, [H, 1])); b2.assign(tf.tensor1d(f.b2));
   if (f.critic && !FRESH_CRITIC) { cw1.assign(tf.tensor2d(f.critic.w1, [GLOBAL_F, H])); cb1.assign(tf.tensor1d(f.critic.b1)); cw2.assign(tf.tensor2d(f.critic.w2, [H, 1])); cb2.assign(tf.tensor1d(f.critic.b2)); }
   log(`resumed from ${INIT}${f.critic && !FRESH_CRITIC ? ' (actor and critic)' : ' (actor; the critic starts fresh)'}`);
 }
@@ -143,7 +146,7 @@ for (let ep = 0; ep < (INIT ? 0 : 3); ep++) {
   const d = rollout(1000 + ep, 'heu');
   let tot = 0, nb = 0;
   for (const idx of batches(d.n, rngB)) {
-    const X = tf.tensor3d(gather(d.x, idx, S * IN_F), [BATCH, S, IN_F]), M = tf.tensor2d(gather(d.m, idx, S), [BATCH, S]);
+    const X = tf.tensor3d(gather(d.x, idx, S * INF), [BATCH, S, INF]), M = tf.tensor2d(gather(d.m, idx, S), [BATCH, S]);
     const A = tf.tensor1d(Array.from(idx, (k) => d.heu[k]), 'int32');
     const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(A, S), policyLogits(X, M, BATCH)) as tf.Scalar, true, [w1, b1, w2, b2])!;
     tot += l.dataSync()[0]; nb++;
@@ -163,7 +166,7 @@ for (let it = 1; it <= ITERS; it++) {
   const V = new Float32Array(d.n);
   for (let b = 0; b < d.n; b += 4096) {
     const k = Math.min(4096, d.n - b);
-    const X = tf.tensor3d(d.x.subarray(b * S * IN_F, (b + k) * S * IN_F), [k, S, IN_F]);
+    const X = tf.tensor3d(d.x.subarray(b * S * INF, (b + k) * S * INF), [k, S, INF]);
     const v = valueOf(X, k);
     V.set(v.dataSync() as Float32Array, b);
     tf.dispose([X, v]);
@@ -187,7 +190,7 @@ for (let it = 1; it <= ITERS; it++) {
   for (let i = 0; i < d.n; i++) adv[i] = (adv[i] - mu) / sd;
   for (let ep = 0; ep < 3; ep++) {
     for (const idx of batches(d.n, rngB)) {
-      const X = tf.tensor3d(gather(d.x, idx, S * IN_F), [BATCH, S, IN_F]), M = tf.tensor2d(gather(d.m, idx, S), [BATCH, S]);
+      const X = tf.tensor3d(gather(d.x, idx, S * INF), [BATCH, S, INF]), M = tf.tensor2d(gather(d.m, idx, S), [BATCH, S]);
       const A = tf.oneHot(tf.tensor1d(Array.from(idx, (k) => d.a[k]), 'int32'), S);
       const OL = tf.tensor1d(Array.from(idx, (k) => d.logp[k])), AD = tf.tensor1d(Array.from(idx, (k) => adv[k])), R = tf.tensor1d(Array.from(idx, (k) => ret[k]));
       const l = (it <= CRITIC_WARMUP ? criticOpt : opt).minimize(() => {
@@ -213,7 +216,7 @@ for (let it = 1; it <= ITERS; it++) {
 }
 const out = OUT;
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, `${SETTING}.json`), JSON.stringify({ setting: SETTING, hidden: H, in: IN_F, slots: S, iteration: best.it, eval_mean: best.mean, online_heu: heuEval, command: `npm run train:edge -- ${process.argv.slice(2).join(' ')}`.trim(), w1: best.w[0], b1: best.w[1], w2: best.w[2], b2: best.w[3], gamma: GAMMA, reward_scale: REWARD_SCALE,
+writeFileSync(join(out, `${SETTING}.json`), JSON.stringify({ setting: SETTING, hidden: H, in: INF, slots: S, iteration: best.it, eval_mean: best.mean, online_heu: heuEval, command: `npm run train:edge -- ${process.argv.slice(2).join(' ')}`.trim(), w1: best.w[0], b1: best.w[1], w2: best.w[2], b2: best.w[3], gamma: GAMMA, reward_scale: REWARD_SCALE,
   // the critic at that iteration (training only: lets a later run resume PPO without a random critic)
   critic: { w1: best.critic[0], b1: best.critic[1], w2: best.critic[2], b2: best.critic[3] } }));
 log(`wrote ${join(out, `${SETTING}.json`)} (iteration ${best.it}: ${best.mean.toFixed(4)} vs online-heu ${heuEval.toFixed(4)})`);

@@ -80,6 +80,25 @@ export const api = {
     return baseline(policy).decide(obs);
   },
   /**
+   * A dedicated port for ABR decisions: messages `{id, policy, obs}` answered with `{id, level}` or
+   * `{id, error}`, plus the worker's receive and send times (epoch ms) so the page can tell transit from
+   * compute. A raw MessagePort skips comlink's per-call proxy, listener and id machinery on both sides.
+   */
+  connectAbr(port: MessagePort): void {
+    port.onmessage = (e: MessageEvent) => {
+      const recv = performance.timeOrigin + performance.now();
+      const m = e.data as { id: number; policy: AbrPolicyName; obs: AbrObservation };
+      let level: number | undefined;
+      let error: string | undefined;
+      try {
+        level = api.decideAbr(m.policy, m.obs);
+      } catch (err) {
+        error = err instanceof Error ? err.message : String(err);
+      }
+      port.postMessage({ id: m?.id, level, error, recv, sent: performance.timeOrigin + performance.now() });
+    };
+  },
+  /**
    * Load the viewport model (model.json URL; its train.json beside it gives the spread per horizon).
    * Resolves with the predictor's name ('learned' or 'learned+prior').
    */

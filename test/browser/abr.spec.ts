@@ -17,6 +17,34 @@ function firstLoadAfter<L extends { t: number }>(r: AbrDecisionRecord, loads: L[
 }
 
 describe('ABR controller in hls.js', () => {
+  it('answers over its own port: policy levels, worker errors as rejections, a breakdown per answer', async () => {
+    const w = startWorker('/base/dist/edgeplay.worker.js');
+    const port = workerAbrPort(w);
+    try {
+      const ladder = [300, 750, 1200, 1850, 2850, 4300];
+      // thr in bytes/ms; the last 8 chunks were level 2 (600 kB) downloaded at that rate
+      const obs = (bufferS: number, thr: number) => ({ lastQuality: 2, bufferS, throughputs: Array(8).fill(thr), delaysMs: Array(8).fill(600000 / thr), nextSizes: ladder.map((k) => k * 500), remain: 20, nextIndex: 10, totalChunks: 48, ladderKbps: ladder, rebufS: 0 });
+      // the model is not loaded yet: the worker's error comes back as a rejection with its message
+      await expectAsync(port.decide('drl', obs(10, 500))).toBeRejectedWithError(/DRL model not loaded/);
+      await expectAsync(port.decide('nope' as never, obs(10, 500))).toBeRejectedWithError(/unknown policy nope/);
+      // buffer-based: an empty buffer gives the lowest level, a full one the highest
+      expect(await port.decide('bb', obs(0, 500))).toBe(0);
+      expect(await port.decide('bb', obs(30, 500))).toBe(5);
+      await w.api.initAbr({ modelUrl: new URL('/base/models/abr-drl/model.json', location.href).href });
+      // several requests in flight at once each get their own answer
+      const [starved, rich] = await Promise.all([port.decide('drl', obs(0.5, 40)), port.decide('drl', obs(20, 600))]);
+      expect(starved).toBeLessThan(rich);
+      expect(port.timings.length).toBe(6);
+      for (const t of port.timings) {
+        expect(t.totalMs).toBeGreaterThanOrEqual(0);
+        expect(Math.abs(t.toWorkerMs + t.computeMs + t.backMs - t.totalMs)).toBeLessThan(1e-6);
+      }
+    } finally {
+      port.close();
+      w.terminate();
+    }
+  });
+
   it('plays a shaped trace to the end on DRL decisions from the worker, and falls back when the worker dies', async () => {
     const w = startWorker('/base/dist/edgeplay.worker.js');
     const backend = await w.api.initAbr({ modelUrl: new URL('/base/models/abr-drl/model.json', location.href).href });

@@ -9,13 +9,22 @@ import { VERSIONS, type EdgeState, type Option, type ViewerRequest } from '../..
 export const SLOT_F = 10;
 export const GLOBAL_F = 7;
 export const IN_F = SLOT_F + GLOBAL_F;
+/**
+ * The second feature set adds, per slot, what the option gains over sending this viewer to the CDN:
+ * the gain in reward, and that gain per Mb/s and per vCPU it takes from the edge (the scorer rates slots
+ * one by one and cannot see the CDN slot's penalty from another slot). Stored after the global features
+ * so the critic's slice stays where it was.
+ */
+export const GAIN_F = 3;
+export const IN_F_GAIN = IN_F + GAIN_F;
+export const FEATURE_SETS = [IN_F, IN_F_GAIN] as const;
 
 export function slotCount(edges: number): number {
   return 1 + edges * VERSIONS.length;
 }
 
 /** Fill x [S × IN_F] and mask [S] for one decision; returns the option index of each slot (−1: none). */
-export function encode(req: ViewerRequest, opts: Option[], edges: EdgeState[], edgeIds: string[], x: Float32Array, mask: Uint8Array): Int32Array {
+export function encode(req: ViewerRequest, opts: Option[], edges: EdgeState[], edgeIds: string[], x: Float32Array, mask: Uint8Array, inF: number = IN_F): Int32Array {
   const S = slotCount(edgeIds.length);
   x.fill(0);
   mask.fill(0);
@@ -27,6 +36,8 @@ export function encode(req: ViewerRequest, opts: Option[], edges: EdgeState[], e
     edges.length ? um / edges.length : 1, edges.length ? uv / edges.length : 1,
     req.weights.a1 / 10, req.weights.a2 / 10, req.weights.a3 / 10, Math.min(req.bandwidthMbps, 10) / 10, req.cdnLatencyS,
   ];
+  const cdn = opts.find((o) => o.target === 'cdn');
+  const cdnReward = cdn ? cdn.reward : Math.min(...opts.map((o) => o.reward));
   opts.forEach((o, k) => {
     const slot = o.target === 'cdn' ? 0 : 1 + edgeIds.indexOf(o.target) * VERSIONS.length + o.version;
     if (slot < 0 || slot >= S) return;
@@ -34,14 +45,21 @@ export function encode(req: ViewerRequest, opts: Option[], edges: EdgeState[], e
     mask[slot] = 1;
     const e = edges.find((z) => z.id === o.target);
     const f = [1, o.target === 'cdn' ? 1 : 0, o.version / 5, o.penalty / 5, o.costT, o.costB, o.B, o.Ls, e ? (e.usedMbps + o.addMbps) / e.capMbps : 0, e ? (e.usedVcpu + o.addVcpu) / e.capVcpu : 0];
-    const base = slot * IN_F;
+    const base = slot * inF;
     for (let j = 0; j < SLOT_F; j++) x[base + j] = f[j];
     for (let j = 0; j < GLOBAL_F; j++) x[base + SLOT_F + j] = g[j];
+    if (inF === IN_F_GAIN) {
+      const gain = o.reward - cdnReward;
+      x[base + IN_F] = gain;
+      x[base + IN_F + 1] = o.addMbps > 0 ? gain / o.addMbps : 0;
+      // a version the edge already transcodes costs no vCPU: rate it as the cheapest transcode would
+      x[base + IN_F + 2] = o.target === 'cdn' ? 0 : gain / Math.max(o.addVcpu, 0.41);
+    }
   });
   return idx;
 }
 
-export interface ScorerWeights { w1: Float32Array; b1: Float32Array; w2: Float32Array; b2: Float32Array; hidden: number }
+export interface ScorerWeights { w1: Float32Array; b1: Float32Array; w2: Float32Array; b2: Float32Array; hidden: number; /** inputs per slot (a feature set) */ in: number }
 
 /** scores of every slot (−Infinity where masked) */
 export function scores(wt: ScorerWeights, x: Float32Array, mask: Uint8Array, S: number, out = new Float32Array(S)): Float32Array {
@@ -49,8 +67,8 @@ export function scores(wt: ScorerWeights, x: Float32Array, mask: Uint8Array, S: 
   for (let s = 0; s < S; s++) {
     if (!mask[s]) { out[s] = -Infinity; continue; }
     h.set(wt.b1);
-    const base = s * IN_F;
-    for (let i = 0; i < IN_F; i++) {
+    const base = s * wt.in;
+    for (let i = 0; i < wt.in; i++) {
       const xi = x[base + i];
       if (xi === 0) continue;
       const row = i * wt.hidden;
@@ -69,15 +87,15 @@ export interface EdgeDrlFile { setting: string; hidden: number; in: number; w1: 
 export class DrlAssignment {
   private wt: ScorerWeights;
   constructor(file: EdgeDrlFile) {
-    if (file?.in !== IN_F || !(file.hidden > 0) || file.w1?.length !== IN_F * file.hidden || file.w2?.length !== file.hidden) throw new Error(`edge DRL weights do not match this build (inputs ${file?.in}, expected ${IN_F})`);
-    this.wt = { w1: Float32Array.from(file.w1), b1: Float32Array.from(file.b1), w2: Float32Array.from(file.w2), b2: Float32Array.from(file.b2), hidden: file.hidden };
+    if (!(FEATURE_SETS as readonly number[]).includes(file?.in) || !(file.hidden > 0) || file.w1?.length !== file.in * file.hidden || file.w2?.length !== file.hidden) throw new Error(`edge DRL weights do not match this build (inputs ${file?.in}, expected one of ${FEATURE_SETS.join(', ')})`);
+    this.wt = { w1: Float32Array.from(file.w1), b1: Float32Array.from(file.b1), w2: Float32Array.from(file.w2), b2: Float32Array.from(file.b2), hidden: file.hidden, in: file.in };
   }
 
   /** option indices, best first */
   rank(req: ViewerRequest, opts: Option[], edges: EdgeState[], edgeIds: string[]): number[] {
     const S = slotCount(edgeIds.length);
-    const x = new Float32Array(S * IN_F), m = new Uint8Array(S);
-    const idx = encode(req, opts, edges, edgeIds, x, m);
+    const x = new Float32Array(S * this.wt.in), m = new Uint8Array(S);
+    const idx = encode(req, opts, edges, edgeIds, x, m, this.wt.in);
     const sc = scores(this.wt, x, m, S);
     return Array.from({ length: S }, (_, s) => s).filter((s) => m[s]).sort((a, b) => sc[b] - sc[a]).map((s) => idx[s]);
   }
