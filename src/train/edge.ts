@@ -167,9 +167,10 @@ for (let it = 1; it <= ITERS; it++) {
   for (let b = 0; b < d.n; b += 4096) {
     const k = Math.min(4096, d.n - b);
     const X = tf.tensor3d(d.x.subarray(b * S * INF, (b + k) * S * INF), [k, S, INF]);
-    const v = valueOf(X, k);
-    V.set(v.dataSync() as Float32Array, b);
-    tf.dispose([X, v]);
+    // tidy: valueOf's intermediates (≈1.5 MB per episode) leaked here and ran the wasm heap out near
+    // iteration 520 of a 1000-iteration run
+    V.set(tf.tidy(() => valueOf(X, k).dataSync() as Float32Array), b);
+    tf.dispose(X);
   }
   const adv = new Float32Array(d.n), ret = new Float32Array(d.n);
   let g = 0;
@@ -191,7 +192,7 @@ for (let it = 1; it <= ITERS; it++) {
   for (let ep = 0; ep < 3; ep++) {
     for (const idx of batches(d.n, rngB)) {
       const X = tf.tensor3d(gather(d.x, idx, S * INF), [BATCH, S, INF]), M = tf.tensor2d(gather(d.m, idx, S), [BATCH, S]);
-      const A = tf.oneHot(tf.tensor1d(Array.from(idx, (k) => d.a[k]), 'int32'), S);
+      const AI = tf.tensor1d(Array.from(idx, (k) => d.a[k]), 'int32'), A = tf.oneHot(AI, S);
       const OL = tf.tensor1d(Array.from(idx, (k) => d.logp[k])), AD = tf.tensor1d(Array.from(idx, (k) => adv[k])), R = tf.tensor1d(Array.from(idx, (k) => ret[k]));
       const l = (it <= CRITIC_WARMUP ? criticOpt : opt).minimize(() => {
         const vl = valueOf(X, BATCH).sub(R).square().mean();
@@ -204,14 +205,14 @@ for (let it = 1; it <= ITERS; it++) {
         const ent = tf.neg(p.mul(lp.mul(M)).sum(1)).mean();
         return tf.neg(surr.mean()).add(vl.mul(0.5)).sub(ent.mul(ENT)) as tf.Scalar;
       }, true, it <= CRITIC_WARMUP ? [cw1, cb1, cw2, cb2] : undefined)!;
-      tf.dispose([X, M, A, OL, AD, R, l]);
+      tf.dispose([X, M, AI, A, OL, AD, R, l]);
     }
   }
   if (it % 10 === 0 || it === ITERS) {
     const e = evalMean('greedy');
     const better = e < best.mean;
     if (better) best = { mean: e, it, ...weightsNow() };
-    log(`PPO ${it}/${ITERS}: train episode ${d.mean.toFixed(4)}, eval (argmax) ${e.toFixed(4)} vs online-heu ${heuEval.toFixed(4)} (${(((e - heuEval) / heuEval) * 100).toFixed(1)}%)${better ? ' *' : ''}`);
+    log(`PPO ${it}/${ITERS}: train episode ${d.mean.toFixed(4)}, eval (argmax) ${e.toFixed(4)} vs online-heu ${heuEval.toFixed(4)} (${(((e - heuEval) / heuEval) * 100).toFixed(1)}%)${better ? ' *' : ''}${it % 100 === 0 ? ` [${tf.memory().numTensors} tensors]` : ''}`);
   }
 }
 const out = OUT;

@@ -187,6 +187,38 @@ describe('DRL assignment policy (models/edge-drl)', () => {
     expect(() => new DrlAssignment({ setting: 'x', hidden: 4, in: 3, w1: [], b1: [], w2: [], b2: [] })).toThrowError(/do not match/);
   });
 
+  it('encodes each option\'s gain over the CDN in the second feature set, and loads either set', async () => {
+    const { DrlAssignment, encode, IN_F, IN_F_GAIN, slotCount } = await import('../../src/sim/edge/drl.js');
+    const edges = [edge({ usedMbps: 100, usedVcpu: 5 })];
+    const opts = options(req({ bandwidthMbps: 3 }), edges);
+    const S = slotCount(1);
+    const x17 = new Float32Array(S * IN_F), x20 = new Float32Array(S * IN_F_GAIN), m = new Uint8Array(S);
+    const idx17 = encode(req({ bandwidthMbps: 3 }), opts, edges, ['e1'], x17, m);
+    const idx = encode(req({ bandwidthMbps: 3 }), opts, edges, ['e1'], x20, m, IN_F_GAIN);
+    expect(Array.from(idx)).toEqual(Array.from(idx17));
+    const cdn = opts.find((o) => o.target === 'cdn')!;
+    let edgeSlots = 0;
+    for (let s = 0; s < S; s++) {
+      if (!m[s]) continue;
+      const o = opts[idx[s]];
+      // the first 17 inputs are the first feature set's, unchanged
+      expect(Array.from(x20.subarray(s * IN_F_GAIN, s * IN_F_GAIN + IN_F))).toEqual(Array.from(x17.subarray(s * IN_F, (s + 1) * IN_F)));
+      const gain = x20[s * IN_F_GAIN + IN_F];
+      expect(gain).toBeCloseTo(o.reward - cdn.reward, 5);
+      if (o.target === 'cdn') { expect(gain).toBe(0); continue; }
+      edgeSlots++;
+      expect(x20[s * IN_F_GAIN + IN_F + 1]).toBeCloseTo((o.reward - cdn.reward) / o.addMbps, 5);
+      expect(x20[s * IN_F_GAIN + IN_F + 2]).toBeCloseTo((o.reward - cdn.reward) / Math.max(o.addVcpu, 0.41), 5);
+    }
+    expect(edgeSlots).toBeGreaterThan(2);
+    const file = (n: number) => ({ setting: 'x', hidden: 2, in: n, w1: Array(n * 2).fill(0.1), b1: [0, 0], w2: [1, -1], b2: [0] });
+    const pick17 = new DrlAssignment(file(IN_F)).rank(req(), opts, edges, ['e1']);
+    const pick20 = new DrlAssignment(file(IN_F_GAIN)).rank(req(), opts, edges, ['e1']);
+    expect(pick17.length).toBe(opts.length);
+    expect(pick20.length).toBe(opts.length);
+    expect(() => new DrlAssignment(file(19))).toThrowError(/expected one of 17, 20/);
+  });
+
   it('is served by the controller (policy drl)', async () => {
     const { readFileSync } = await import('node:fs');
     const { DrlAssignment } = await import('../../src/sim/edge/drl.js');
