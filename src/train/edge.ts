@@ -37,7 +37,7 @@ const REWARD_SCALE = Number(arg('reward-scale', String((1 - GAMMA) / 0.005)));
 const FRESH_CRITIC = process.argv.includes('--fresh-critic');
 /** PPO iterations that fit only the critic first (a resumed actor would be pushed around by a random critic) */
 const CRITIC_WARMUP = Number(arg('critic-warmup', INIT ? '20' : '0'));
-const H = 32;
+const H = INIT ? Number(JSON.parse(readFileSync(resolve(INIT), 'utf8')).hidden) : Number(arg('hidden', '32')); // scorer and critic width (a resumed run keeps its file's)
 // the feature set: --features 17|20 (20 adds each option's gain over the CDN); a resumed run keeps its file's
 const INF = INIT ? Number(JSON.parse(readFileSync(resolve(INIT), 'utf8')).in) : Number(arg('features', String(IN_F)));
 if (!(FEATURE_SETS as readonly number[]).includes(INF)) throw new Error(`--features: one of ${FEATURE_SETS.join(', ')}`);
