@@ -401,7 +401,8 @@ export interface AbrTiming { toWorkerMs: number; computeMs: number; backMs: numb
 
 /**
  * The ABR decision port of a started worker (for `createAbrController`): a dedicated MessageChannel
- * (no comlink round trip per decision). `timings` keeps the breakdown of the last 256 answers.
+ * (no comlink round trip per decision). Call it once per worker (each call opens a channel) and `close()`
+ * it when done. `timings` keeps the breakdown of the last 256 answers.
  */
 export function workerAbrPort(w: WorkerHandle): AbrPort & { timings: AbrTiming[]; close(): void } {
   const ch = new MessageChannel();
