@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { DrlAssignment } from '../src/sim/edge/drl.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
 import { EDGE_SIM_DEFAULTS, POLICIES, runEdgeSim, type EdgeSimParams } from '../src/sim/edge/sim.js';
 import type { EdgeSetting } from '../src/core/assignment.js';
@@ -19,16 +19,21 @@ function arg(name: string, def: string): string {
 }
 const settings = arg('settings', 'fat,mid,thin').split(',') as EdgeSetting[];
 const seeds = Number(arg('seeds', '3'));
+// held-out checks of candidate policies: other seeds (training never sees 1–3 nor 601+), another weights
+// directory, and a results file of their own so bench/results/edge.json stays the published run
+const firstSeed = Number(arg('first-seed', '1'));
+const drlDir = arg('drl-dir', join('models', 'edge-drl'));
+const outFile = arg('out', 'bench/results/edge.json');
 const trainDir = join(dataRoot(), 'abr', 'traces', 'train');
 // viewer bandwidth: the mean of each FCC trace of the shared training traces
 const bandwidths = existsSync(trainDir) ? loadTraceDir(trainDir).filter((t) => t.name.startsWith("trace_")).map((t) => Array.from(t.bw).reduce((a: number, b: number) => a + b, 0) / t.bw.length) : undefined;
-console.log(`bench:edge — ${seeds} seeds per setting, ${EDGE_SIM_DEFAULTS.edges} edge, ${EDGE_SIM_DEFAULTS.arrivalsPerS} arrivals/s, ${EDGE_SIM_DEFAULTS.durationS / 3600} h; viewer bandwidth from ${bandwidths ? `${bandwidths.length} FCC traces (${trainDir})` : 'a lognormal (no data)'}`);
+console.log(`bench:edge — ${seeds} seeds per setting from seed ${firstSeed}, DRL weights from ${drlDir}, ${EDGE_SIM_DEFAULTS.edges} edge, ${EDGE_SIM_DEFAULTS.arrivalsPerS} arrivals/s, ${EDGE_SIM_DEFAULTS.durationS / 3600} h; viewer bandwidth from ${bandwidths ? `${bandwidths.length} FCC traces (${trainDir})` : 'a lognormal (no data)'}`);
 const rows: Array<Record<string, unknown>> = [];
 let cdf: Record<string, number[]> = {};
 for (const setting of settings) {
   const res: Record<string, { mean: number; share: number; all: number[] }> = {};
   const policies = { ...POLICIES };
-  const drlFile = join('models', 'edge-drl', `${setting}.json`);
+  const drlFile = join(drlDir, `${setting}.json`);
   if (existsSync(drlFile)) {
     const drl = new DrlAssignment(JSON.parse(readFileSync(drlFile, 'utf8')));
     const ids = Array.from({ length: EDGE_SIM_DEFAULTS.edges }, (_, i) => `e${i + 1}`);
@@ -37,7 +42,7 @@ for (const setting of settings) {
   for (const [name, pol] of Object.entries(policies)) {
     let sum = 0, n = 0, share = 0;
     const all: number[] = [];
-    for (let seed = 1; seed <= seeds; seed++) {
+    for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
       const p: EdgeSimParams = { ...EDGE_SIM_DEFAULTS, setting, seed, bandwidths };
       const r = runEdgeSim(p, pol);
       sum += r.mean * r.penalties.length; n += r.penalties.length; share += r.edgeShare / seeds;
@@ -59,6 +64,6 @@ for (const setting of settings) {
     for (const [k, v] of Object.entries(cdf)) console.log(`  ${k.padEnd(11)} ${v.map((x) => x.toFixed(2).padStart(6)).join(' ')}`);
   }
 }
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/edge.json', JSON.stringify({ command: `npm run bench:edge -- ${process.argv.slice(2).join(' ')}`.trim(), rows, mid_cdf_quantiles: [0.1, 0.25, 0.5, 0.6, 0.75, 0.9, 0.99], mid_cdf: cdf }, null, 1));
-console.log('wrote bench/results/edge.json');
+mkdirSync(dirname(outFile), { recursive: true });
+writeFileSync(outFile, JSON.stringify({ command: `npm run bench:edge -- ${process.argv.slice(2).join(' ')}`.trim(), rows, mid_cdf_quantiles: [0.1, 0.25, 0.5, 0.6, 0.75, 0.9, 0.99], mid_cdf: cdf }, null, 1));
+console.log(`wrote ${outFile}`);

@@ -69,15 +69,15 @@ video.addEventListener('ended', () => {
   }
   const rebufS = s.rebuffer_ms / 1000;
   const n = Math.max(1, levels.length - 1);
-  const lat = records.filter((r) => r.source === 'policy').map((r) => r.latencyMs).sort((a, b) => a - b);
-  const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : null);
-  const p95 = (xs: number[]) => { const v = xs.slice().sort((a, b) => a - b); return v.length ? v[Math.min(v.length - 1, Math.floor(0.95 * v.length))] : null; };
+  const lat = records.filter((r) => r.source === 'policy').map((r) => r.latencyMs);
+  const pct = (xs: number[], p: number) => { const v = xs.slice().sort((a, b) => a - b); return v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : null; };
+  const p95 = (xs: number[]) => pct(xs, 0.95);
   (window as unknown as { benchResult: unknown }).benchResult = {
     policy, trace, chunks: levels.length, qoe_chunk: (bitrate - 4.3 * rebufS - smooth) / n, bitrate_mean: bitrate / n,
     rebuffer_s: rebufS, rebuffers: s.rebuffer_count, smooth_mean: smooth / n, startup_ms: s.startup_ms,
     decisions: records.length, fallbacks: records.filter((r) => r.source === 'fallback').length,
-    latency_p50_ms: pct(0.5), latency_p95_ms: pct(0.95), long_tasks: longTasks.length, long_task_max_ms: longTasks.length ? Math.max(...longTasks) : 0,
-    latencies_ms: records.filter((r) => r.source === 'policy').map((r) => r.latencyMs), loop_p95_ms: p95(loopDelays),
+    latency_p50_ms: pct(lat, 0.5), latency_p95_ms: p95(lat), long_tasks: longTasks.length, long_task_max_ms: longTasks.length ? Math.max(...longTasks) : 0,
+    latencies_ms: lat, loop_p95_ms: p95(loopDelays),
     to_worker_p95_ms: p95(timings.map((t) => t.toWorkerMs)), compute_p95_ms: p95(timings.map((t) => t.computeMs)), back_p95_ms: p95(timings.map((t) => t.backMs)),
   };
   // a browser run without automation (no DevTools client attached) posts its result to `report`

@@ -37,9 +37,11 @@ const REWARD_SCALE = Number(arg('reward-scale', String((1 - GAMMA) / 0.005)));
 const FRESH_CRITIC = process.argv.includes('--fresh-critic');
 /** PPO iterations that fit only the critic first (a resumed actor would be pushed around by a random critic) */
 const CRITIC_WARMUP = Number(arg('critic-warmup', INIT ? '20' : '0'));
-const H = INIT ? Number(JSON.parse(readFileSync(resolve(INIT), 'utf8')).hidden) : Number(arg('hidden', '32')); // scorer and critic width (a resumed run keeps its file's)
-// the feature set: --features 17|20 (20 adds each option's gain over the CDN); a resumed run keeps its file's
-const INF = INIT ? Number(JSON.parse(readFileSync(resolve(INIT), 'utf8')).in) : Number(arg('features', String(IN_F)));
+const initFile = INIT ? JSON.parse(readFileSync(resolve(INIT), 'utf8')) : null;
+// scorer and critic width, and the feature set (--features 17|20: 20 adds each option's gain over the CDN);
+// a resumed run keeps its file's
+const H = initFile ? Number(initFile.hidden) : Number(arg('hidden', '32'));
+const INF = initFile ? Number(initFile.in) : Number(arg('features', String(IN_F)));
 if (!(FEATURE_SETS as readonly number[]).includes(INF)) throw new Error(`--features: one of ${FEATURE_SETS.join(', ')}`);
 const t0 = Date.now();
 const log = (s: string) => console.log(`[train:edge ${SETTING} +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
@@ -135,9 +137,8 @@ log(`online-heu on the validation seeds: ${heuEval.toFixed(4)}`);
 
 // 1. imitation of online-heu (warm start), or the saved scorer
 const rngB = mulberry32(SEED);
-if (INIT) {
-  const f = JSON.parse(readFileSync(resolve(INIT), 'utf8'));
-  if (f.in !== INF || f.hidden !== H) throw new Error(`--init ${INIT}: ${f.in} inputs × ${f.hidden} hidden, this build needs ${INF} × ${H}`);
+if (initFile) {
+  const f = initFile;
   w1.assign(tf.tensor2d(f.w1, [INF, H])); b1.assign(tf.tensor1d(f.b1)); w2.assign(tf.tensor2d(f.w2, [H, 1])); b2.assign(tf.tensor1d(f.b2));
   if (f.critic && !FRESH_CRITIC) { cw1.assign(tf.tensor2d(f.critic.w1, [GLOBAL_F, H])); cb1.assign(tf.tensor1d(f.critic.b1)); cw2.assign(tf.tensor2d(f.critic.w2, [H, 1])); cb2.assign(tf.tensor1d(f.critic.b2)); }
   log(`resumed from ${INIT}${f.critic && !FRESH_CRITIC ? ' (actor and critic)' : ' (actor; the critic starts fresh)'}`);

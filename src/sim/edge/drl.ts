@@ -36,8 +36,7 @@ export function encode(req: ViewerRequest, opts: Option[], edges: EdgeState[], e
     edges.length ? um / edges.length : 1, edges.length ? uv / edges.length : 1,
     req.weights.a1 / 10, req.weights.a2 / 10, req.weights.a3 / 10, Math.min(req.bandwidthMbps, 10) / 10, req.cdnLatencyS,
   ];
-  const cdn = opts.find((o) => o.target === 'cdn');
-  const cdnReward = cdn ? cdn.reward : Math.min(...opts.map((o) => o.reward));
+  const cdnReward = inF === IN_F_GAIN ? (opts.find((o) => o.target === 'cdn') ?? opts.reduce((a, o) => (o.reward < a.reward ? o : a))).reward : 0;
   opts.forEach((o, k) => {
     const slot = o.target === 'cdn' ? 0 : 1 + edgeIds.indexOf(o.target) * VERSIONS.length + o.version;
     if (slot < 0 || slot >= S) return;
