@@ -15,7 +15,15 @@ export default [
     plugins: plugins(),
     output: [
       { file: 'dist/edgeplay.mjs', format: 'es', sourcemap: true, plugins: [terser({ module: true })] },
-      { file: 'dist/edgeplay.umd.js', format: 'umd', name: 'edgeplay', exports: 'named', sourcemap: true, globals: { 'hls.js': 'Hls' }, plugins: [terser()] },
+      {
+        file: 'dist/edgeplay.umd.js',
+        format: 'umd',
+        name: 'edgeplay',
+        exports: 'named',
+        sourcemap: true,
+        globals: { 'hls.js': 'Hls' },
+        plugins: [terser()],
+      },
       { file: 'dist/edgeplay.debug.mjs', format: 'es', sourcemap: true },
     ],
   },

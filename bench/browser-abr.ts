@@ -58,7 +58,22 @@ async function play(url: string, timeoutMs: number): Promise<Record<string, numb
       });
       srv.listen(0, '127.0.0.1', () => {
         const report = `http://127.0.0.1:${(srv.address() as { port: number }).port}/result`;
-        child = spawn(exe, ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required', `--user-data-dir=${profile}`, `${url}&report=${encodeURIComponent(report)}`], { stdio: 'ignore' });
+        child = spawn(
+          exe,
+          [
+            '--headless=new',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-dev-shm-usage',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--no-first-run',
+            '--autoplay-policy=no-user-gesture-required',
+            `--user-data-dir=${profile}`,
+            `${url}&report=${encodeURIComponent(report)}`,
+          ],
+          { stdio: 'ignore' },
+        );
         child.on('error', (e) => reject(e));
       });
     });
@@ -76,11 +91,16 @@ try {
   for (const trace of traces) {
     for (const policy of policies) {
       const t0 = Date.now();
-      const r = await play(`${demo.url}/bench-abr.html?policy=${policy}&trace=${encodeURIComponent(trace)}&limit=${limit}&transmux=${transmux}`, (limit * 4 + 120) * 1000);
+      const r = await play(
+        `${demo.url}/bench-abr.html?policy=${policy}&trace=${encodeURIComponent(trace)}&limit=${limit}&transmux=${transmux}`,
+        (limit * 4 + 120) * 1000,
+      );
       r.wall_s = (Date.now() - t0) / 1000;
       rows.push(r);
       const f = (x: unknown, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '-');
-      console.log(`${String(trace).padEnd(16)} ${String(policy).padEnd(6)} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  rebuffer ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  smooth ${f(r.smooth_mean)}  decisions ${r.decisions} (fallbacks ${r.fallbacks})  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms (p95 to worker/compute/back ${f(r.to_worker_p95_ms, 2)}/${f(r.compute_p95_ms, 2)}/${f(r.back_p95_ms, 2)}, page loop ${f(r.loop_p95_ms, 2)})  long tasks ${r.long_tasks}`);
+      console.log(
+        `${String(trace).padEnd(16)} ${String(policy).padEnd(6)} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  rebuffer ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  smooth ${f(r.smooth_mean)}  decisions ${r.decisions} (fallbacks ${r.fallbacks})  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms (p95 to worker/compute/back ${f(r.to_worker_p95_ms, 2)}/${f(r.compute_p95_ms, 2)}/${f(r.back_p95_ms, 2)}, page loop ${f(r.loop_p95_ms, 2)})  long tasks ${r.long_tasks}`,
+      );
     }
   }
 } finally {
@@ -96,10 +116,28 @@ console.log('\npolicy  runs  qoe/chunk  rebuffer_s  decisions  latency_p50/p95_m
 const summary = policies.map((p) => {
   const rs = rows.filter((r) => r.policy === p);
   const lat = rs.flatMap((r) => (r.latencies_ms as unknown as number[]) ?? []);
-  const s = { policy: p, runs: rs.length, qoe_chunk_mean: mean(rs.map((r) => r.qoe_chunk as number)), rebuffer_s_mean: mean(rs.map((r) => r.rebuffer_s as number)), decisions: lat.length, latency_p50_ms: pct(lat, 0.5), latency_p95_ms: pct(lat, 0.95), long_tasks: rs.reduce((a, r) => a + (r.long_tasks as number), 0) };
+  const s = {
+    policy: p,
+    runs: rs.length,
+    qoe_chunk_mean: mean(rs.map((r) => r.qoe_chunk as number)),
+    rebuffer_s_mean: mean(rs.map((r) => r.rebuffer_s as number)),
+    decisions: lat.length,
+    latency_p50_ms: pct(lat, 0.5),
+    latency_p95_ms: pct(lat, 0.95),
+    long_tasks: rs.reduce((a, r) => a + (r.long_tasks as number), 0),
+  };
   const f = (x: number | null) => (x === null ? '-' : x.toFixed(2));
-  console.log(`${p.padEnd(8)}${String(s.runs).padStart(4)}${s.qoe_chunk_mean.toFixed(3).padStart(11)}${s.rebuffer_s_mean.toFixed(2).padStart(12)}${String(lat.length).padStart(11)}${`${f(s.latency_p50_ms)}/${f(s.latency_p95_ms)}`.padStart(30)}${String(s.long_tasks).padStart(12)}`);
+  console.log(
+    `${p.padEnd(8)}${String(s.runs).padStart(4)}${s.qoe_chunk_mean.toFixed(3).padStart(11)}${s.rebuffer_s_mean.toFixed(2).padStart(12)}${String(lat.length).padStart(11)}${`${f(s.latency_p50_ms)}/${f(s.latency_p95_ms)}`.padStart(30)}${String(s.long_tasks).padStart(12)}`,
+  );
   return s;
 });
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/browser-abr.json', JSON.stringify({ command: `npm run bench:browser-abr -- ${process.argv.slice(2).join(' ')}`.trim(), limit, transmux, rows, summary }, null, 2) + '\n');
+writeFileSync(
+  'bench/results/browser-abr.json',
+  JSON.stringify(
+    { command: `npm run bench:browser-abr -- ${process.argv.slice(2).join(' ')}`.trim(), limit, transmux, rows, summary },
+    null,
+    2,
+  ) + '\n',
+);

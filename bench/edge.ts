@@ -26,8 +26,14 @@ const drlDir = arg('drl-dir', join('models', 'edge-drl'));
 const outFile = arg('out', 'bench/results/edge.json');
 const trainDir = join(dataRoot(), 'abr', 'traces', 'train');
 // viewer bandwidth: the mean of each FCC trace of the shared training traces
-const bandwidths = existsSync(trainDir) ? loadTraceDir(trainDir).filter((t) => t.name.startsWith("trace_")).map((t) => Array.from(t.bw).reduce((a: number, b: number) => a + b, 0) / t.bw.length) : undefined;
-console.log(`bench:edge — ${seeds} seeds per setting from seed ${firstSeed}, DRL weights from ${drlDir}, ${EDGE_SIM_DEFAULTS.edges} edge, ${EDGE_SIM_DEFAULTS.arrivalsPerS} arrivals/s, ${EDGE_SIM_DEFAULTS.durationS / 3600} h; viewer bandwidth from ${bandwidths ? `${bandwidths.length} FCC traces (${trainDir})` : 'a lognormal (no data)'}`);
+const bandwidths = existsSync(trainDir)
+  ? loadTraceDir(trainDir)
+      .filter((t) => t.name.startsWith('trace_'))
+      .map((t) => Array.from(t.bw).reduce((a: number, b: number) => a + b, 0) / t.bw.length)
+  : undefined;
+console.log(
+  `bench:edge — ${seeds} seeds per setting from seed ${firstSeed}, DRL weights from ${drlDir}, ${EDGE_SIM_DEFAULTS.edges} edge, ${EDGE_SIM_DEFAULTS.arrivalsPerS} arrivals/s, ${EDGE_SIM_DEFAULTS.durationS / 3600} h; viewer bandwidth from ${bandwidths ? `${bandwidths.length} FCC traces (${trainDir})` : 'a lognormal (no data)'}`,
+);
 const rows: Array<Record<string, unknown>> = [];
 let cdf: Record<string, number[]> = {};
 for (const setting of settings) {
@@ -40,30 +46,57 @@ for (const setting of settings) {
     policies.drl = (req, opts, edges) => drl.rank(req, opts, edges, ids)[0];
   } else console.log(`(no ${drlFile}: run npm run train:edge -- --setting ${setting})`);
   for (const [name, pol] of Object.entries(policies)) {
-    let sum = 0, n = 0, share = 0;
+    let sum = 0,
+      n = 0,
+      share = 0;
     const all: number[] = [];
     for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
       const p: EdgeSimParams = { ...EDGE_SIM_DEFAULTS, setting, seed, bandwidths };
       const r = runEdgeSim(p, pol);
-      sum += r.mean * r.penalties.length; n += r.penalties.length; share += r.edgeShare / seeds;
+      sum += r.mean * r.penalties.length;
+      n += r.penalties.length;
+      share += r.edgeShare / seeds;
       all.push(...r.penalties);
     }
     res[name] = { mean: sum / n, share, all };
   }
   for (const [name, r] of Object.entries(res)) {
-    const row = { edge_setting: setting, policy: name, penalty_mean: r.mean, normalized_to_cloud_cdn: r.mean / res['cloud-cdn'].mean, vs_online_heu_pct: ((r.mean - res['online-heu'].mean) / res['online-heu'].mean) * 100, edge_share: r.share };
+    const row = {
+      edge_setting: setting,
+      policy: name,
+      penalty_mean: r.mean,
+      normalized_to_cloud_cdn: r.mean / res['cloud-cdn'].mean,
+      vs_online_heu_pct: ((r.mean - res['online-heu'].mean) / res['online-heu'].mean) * 100,
+      edge_share: r.share,
+    };
     rows.push(row);
-    console.log(`${setting.padEnd(5)} ${name.padEnd(11)} penalty ${r.mean.toFixed(3)}  vs cloud-cdn ${row.normalized_to_cloud_cdn.toFixed(3)}  vs online-heu ${row.vs_online_heu_pct.toFixed(1).padStart(6)}%  on an edge ${(r.share * 100).toFixed(0)}%`);
+    console.log(
+      `${setting.padEnd(5)} ${name.padEnd(11)} penalty ${r.mean.toFixed(3)}  vs cloud-cdn ${row.normalized_to_cloud_cdn.toFixed(3)}  vs online-heu ${row.vs_online_heu_pct.toFixed(1).padStart(6)}%  on an edge ${(r.share * 100).toFixed(0)}%`,
+    );
   }
   if (setting === 'mid') {
-    cdf = Object.fromEntries(Object.entries(res).map(([k, r]) => {
-      const s = [...r.all].sort((a, b) => a - b);
-      return [k, [0.1, 0.25, 0.5, 0.6, 0.75, 0.9, 0.99].map((q) => s[Math.min(s.length - 1, Math.floor(q * s.length))])];
-    }));
+    cdf = Object.fromEntries(
+      Object.entries(res).map(([k, r]) => {
+        const s = [...r.all].sort((a, b) => a - b);
+        return [k, [0.1, 0.25, 0.5, 0.6, 0.75, 0.9, 0.99].map((q) => s[Math.min(s.length - 1, Math.floor(q * s.length))])];
+      }),
+    );
     console.log('mid: overall penalty at quantiles 10/25/50/60/75/90/99 %');
     for (const [k, v] of Object.entries(cdf)) console.log(`  ${k.padEnd(11)} ${v.map((x) => x.toFixed(2).padStart(6)).join(' ')}`);
   }
 }
 mkdirSync(dirname(outFile), { recursive: true });
-writeFileSync(outFile, JSON.stringify({ command: `npm run bench:edge -- ${process.argv.slice(2).join(' ')}`.trim(), rows, mid_cdf_quantiles: [0.1, 0.25, 0.5, 0.6, 0.75, 0.9, 0.99], mid_cdf: cdf }, null, 1));
+writeFileSync(
+  outFile,
+  JSON.stringify(
+    {
+      command: `npm run bench:edge -- ${process.argv.slice(2).join(' ')}`.trim(),
+      rows,
+      mid_cdf_quantiles: [0.1, 0.25, 0.5, 0.6, 0.75, 0.9, 0.99],
+      mid_cdf: cdf,
+    },
+    null,
+    1,
+  ),
+);
 console.log(`wrote ${outFile}`);

@@ -5,10 +5,18 @@ import { MemoryAssignmentStore, type EdgeConfig } from '../src/server/edges.js';
 import { RedisAssignmentStore } from '../src/server/redis-store.js';
 
 const [port, redisUrl] = process.argv.slice(2);
-export const BENCH_EDGES: EdgeConfig[] = [{ id: 'edge-1', url: 'http://127.0.0.1:9001', setting: 'fat' }, { id: 'edge-2', url: 'http://127.0.0.1:9002', setting: 'mid' }];
+export const BENCH_EDGES: EdgeConfig[] = [
+  { id: 'edge-1', url: 'http://127.0.0.1:9001', setting: 'fat' },
+  { id: 'edge-2', url: 'http://127.0.0.1:9002', setting: 'mid' },
+];
 const assignment = redisUrl ? await RedisAssignmentStore.connect(redisUrl, BENCH_EDGES) : new MemoryAssignmentStore(BENCH_EDGES);
 const app = await buildServer({ store: new MemoryTelemetryStore(), edges: BENCH_EDGES, assignment, negotiation: { ratePerS: 1e9 } });
 app.get('/hello', async () => ({ hello: 'world' }));
 await app.listen({ port: Number(port), host: '127.0.0.1' });
 process.stdout.write('ready\n');
-process.on('SIGTERM', () => { void app.close().then(() => assignment.close()).then(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  void app
+    .close()
+    .then(() => assignment.close())
+    .then(() => process.exit(0));
+});

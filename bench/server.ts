@@ -18,20 +18,37 @@ function arg(name: string, def: string): string {
 }
 const DURATION = Number(arg('duration', '5'));
 const CONNECTIONS = Number(arg('connections', '50'));
-const freePort = () => new Promise<number>((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
+const freePort = () =>
+  new Promise<number>((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
 
-const run = (url: string, opts: Partial<autocannon.Options> = {}) => new Promise<autocannon.Result>((res, rej) => {
-  autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts }, (err, r) => (err ? rej(err) : res(r)));
-});
+const run = (url: string, opts: Partial<autocannon.Options> = {}) =>
+  new Promise<autocannon.Result>((res, rej) => {
+    autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts }, (err, r) => (err ? rej(err) : res(r)));
+  });
 
 const rows: Array<Record<string, unknown>> = [];
 /** the controller runs in its own process (one core for it, one for autocannon), as in production */
 async function benchStore(storeName: string, redisUrl?: string) {
   const port = await freePort();
-  const child = spawn(join(process.cwd(), 'node_modules', '.bin', 'tsx'), ['bench/server-child.ts', String(port), ...(redisUrl ? [redisUrl] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    join(process.cwd(), 'node_modules', '.bin', 'tsx'),
+    ['bench/server-child.ts', String(port), ...(redisUrl ? [redisUrl] : [])],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((res, rej) => {
     const t = setTimeout(() => rej(new Error('controller did not start')), 30000);
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) { clearTimeout(t); res(); } });
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        clearTimeout(t);
+        res();
+      }
+    });
   });
   const base = `http://127.0.0.1:${port}`;
   try {
@@ -39,17 +56,38 @@ async function benchStore(storeName: string, redisUrl?: string) {
     // one fixed body: building a new one per request would make autocannon (not the server) the bottleneck;
     // every negotiation still creates its own session, decision and token on the server
     const negOpts = {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ viewer_id: 'viewer-bench', channel: 'ch1', weights: { a1: 4, a2: 3, a3: 3 }, rtt_ms: { cdn: 300, 'edge-1': 30, 'edge-2': 50 }, bandwidth_mbps: 8 }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        viewer_id: 'viewer-bench',
+        channel: 'ch1',
+        weights: { a1: 4, a2: 3, a3: 3 },
+        rtt_ms: { cdn: 300, 'edge-1': 30, 'edge-2': 50 },
+        bandwidth_mbps: 8,
+      }),
     } as Partial<autocannon.Options>;
     await run(`${base}/v1/negotiate`, { ...negOpts, duration: 1 }); // warm-up (JIT)
     const hello = await run(`${base}/hello`);
     const neg = await run(`${base}/v1/negotiate`, negOpts);
     const errors = neg.non2xx + neg.errors;
-    for (const [route, r] of [['hello', hello], ['/v1/negotiate', neg]] as const) {
-      const row = { route, store: storeName, connections: CONNECTIONS, rps: Math.round(r.requests.average), p50_ms: r.latency.p50, p99_ms: r.latency.p99, ratio_to_hello: Math.round((r.requests.average / hello.requests.average) * 1000) / 1000, ...(route !== 'hello' ? { errors } : {}) };
+    for (const [route, r] of [
+      ['hello', hello],
+      ['/v1/negotiate', neg],
+    ] as const) {
+      const row = {
+        route,
+        store: storeName,
+        connections: CONNECTIONS,
+        rps: Math.round(r.requests.average),
+        p50_ms: r.latency.p50,
+        p99_ms: r.latency.p99,
+        ratio_to_hello: Math.round((r.requests.average / hello.requests.average) * 1000) / 1000,
+        ...(route !== 'hello' ? { errors } : {}),
+      };
       rows.push(row);
-      console.log(`${route.padEnd(14)} ${storeName.padEnd(7)} ${String(CONNECTIONS).padStart(4)} conns ${String(row.rps).padStart(7)} req/s  p50 ${String(row.p50_ms).padStart(4)} ms  p99 ${String(row.p99_ms).padStart(4)} ms  ratio ${row.ratio_to_hello.toFixed(3)}${route !== 'hello' ? `  non-2xx/errors ${errors}` : ''}`);
+      console.log(
+        `${route.padEnd(14)} ${storeName.padEnd(7)} ${String(CONNECTIONS).padStart(4)} conns ${String(row.rps).padStart(7)} req/s  p50 ${String(row.p50_ms).padStart(4)} ms  p99 ${String(row.p99_ms).padStart(4)} ms  ratio ${row.ratio_to_hello.toFixed(3)}${route !== 'hello' ? `  non-2xx/errors ${errors}` : ''}`,
+      );
     }
   } finally {
     child.kill('SIGTERM');
@@ -66,7 +104,13 @@ if (spawnSync(REDIS, ['--version']).status === 0) {
   try {
     let up = false;
     for (let k = 0; k < 100 && !up; k++) {
-      try { const st = await RedisAssignmentStore.connect(`redis://127.0.0.1:${port}`, []); await st.close(); up = true; } catch { await new Promise((r) => setTimeout(r, 50)); }
+      try {
+        const st = await RedisAssignmentStore.connect(`redis://127.0.0.1:${port}`, []);
+        await st.close();
+        up = true;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
     if (!up) throw new Error('redis-server did not start');
     await benchStore('redis', `redis://127.0.0.1:${port}`);
@@ -75,5 +119,8 @@ if (spawnSync(REDIS, ['--version']).status === 0) {
   }
 } else console.log(`(redis: skipped, ${REDIS} not found — apt-get install -y redis-server)`);
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/server.json', JSON.stringify({ command: `npm run bench:server -- ${process.argv.slice(2).join(' ')}`.trim(), duration_s: DURATION, rows }, null, 1));
+writeFileSync(
+  'bench/results/server.json',
+  JSON.stringify({ command: `npm run bench:server -- ${process.argv.slice(2).join(' ')}`.trim(), duration_s: DURATION, rows }, null, 1),
+);
 console.log('wrote bench/results/server.json');

@@ -4,7 +4,10 @@ import { gzipSync } from 'node:zlib';
 const files = ['dist/edgeplay.mjs', 'dist/edgeplay.umd.js', 'dist/edgeplay-viewport.mjs', 'dist/edgeplay.worker.js'];
 const rows = [];
 for (const f of files) {
-  if (!existsSync(f)) { console.error(`${f} missing: run npm run build`); process.exit(1); }
+  if (!existsSync(f)) {
+    console.error(`${f} missing: run npm run build`);
+    process.exit(1);
+  }
   const b = readFileSync(f);
   rows.push({ file: f, bytes: b.length, gzip_bytes: gzipSync(b, { level: 9 }).length });
 }

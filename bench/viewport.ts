@@ -55,7 +55,7 @@ const predictors: ViewportPredictor[] = [new NoMotion(), new ConstantVelocity(5)
 const priors = looPriors(traces);
 const trainPriors = looPriors(trainTraces);
 const setPrior = (p: ViewportPredictor, map: Map<ViewportTrace, AttentionPrior>) => (t: ViewportTrace) => {
-  if (p instanceof LearnedViewport) p.prior = p.withPrior ? map.get(t) ?? null : null;
+  if (p instanceof LearnedViewport) p.prior = p.withPrior ? (map.get(t) ?? null) : null;
 };
 
 const HORIZONS = [0.2, 1, 2, 3, 5];
@@ -70,19 +70,45 @@ for (const ds of datasets) {
     const history = p instanceof LearnedViewport ? MODEL_HISTORY : 5;
     const r = evaluate(p, tr, { history: Math.max(history, 5), beforeTrace: setPrior(p, priors) });
     if (p.name === 'no-motion') nm = r.errorDeg;
-    for (const h of HORIZONS) rows.push({ dataset: ds, split, derived_split: derived, model: p.name, horizon_s: h, error_deg: r.errorDeg[Math.round(h / 0.2) - 1], windows: r.windows });
+    for (const h of HORIZONS)
+      rows.push({
+        dataset: ds,
+        split,
+        derived_split: derived,
+        model: p.name,
+        horizon_s: h,
+        error_deg: r.errorDeg[Math.round(h / 0.2) - 1],
+        windows: r.windows,
+      });
     const meanErr = r.errorDeg.reduce((a, b) => a + b, 0) / r.errorDeg.length;
     // the step (of all 25) where this model is closest to (or furthest above) no-motion
     const rel = nm.length ? r.errorDeg.map((e, k) => ((e - nm[k]) / nm[k]) * 100) : [];
     const worst = rel.length ? rel.indexOf(Math.max(...rel)) : -1;
-    rows.push({ dataset: ds, split, derived_split: derived, model: p.name, horizon_s: 'mean', error_deg: meanErr, windows: r.windows,
-      ...(p.name !== 'no-motion' ? { worst_step_s: Math.round((worst + 1) * 2) / 10, worst_step_vs_no_motion_pct: rel[worst] } : {}) });
+    rows.push({
+      dataset: ds,
+      split,
+      derived_split: derived,
+      model: p.name,
+      horizon_s: 'mean',
+      error_deg: meanErr,
+      windows: r.windows,
+      ...(p.name !== 'no-motion' ? { worst_step_s: Math.round((worst + 1) * 2) / 10, worst_step_vs_no_motion_pct: rel[worst] } : {}),
+    });
     const vs = (k: number) => (nm.length ? ` (${(((r.errorDeg[k] - nm[k]) / nm[k]) * 100).toFixed(1).padStart(5)}%)` : '');
-    table.push(`${(ds + (derived ? '*' : '')).padEnd(15)} ${p.name.padEnd(18)} ${HORIZONS.map((h) => { const k = Math.round(h / 0.2) - 1; return `${r.errorDeg[k].toFixed(2).padStart(6)}${p.name === 'no-motion' ? '        ' : vs(k)}`; }).join(' ')} ${meanErr.toFixed(2).padStart(6)} ${String(r.windows).padStart(6)}${p.name !== 'no-motion' ? `   worst step ${((worst + 1) * 0.2).toFixed(1)} s: ${rel[worst] > 0 ? '+' : ''}${rel[worst].toFixed(1)}%` : ''}`);
+    table.push(
+      `${(ds + (derived ? '*' : '')).padEnd(15)} ${p.name.padEnd(18)} ${HORIZONS.map((h) => {
+        const k = Math.round(h / 0.2) - 1;
+        return `${r.errorDeg[k].toFixed(2).padStart(6)}${p.name === 'no-motion' ? '        ' : vs(k)}`;
+      }).join(
+        ' ',
+      )} ${meanErr.toFixed(2).padStart(6)} ${String(r.windows).padStart(6)}${p.name !== 'no-motion' ? `   worst step ${((worst + 1) * 0.2).toFixed(1)} s: ${rel[worst] > 0 ? '+' : ''}${rel[worst].toFixed(1)}%` : ''}`,
+    );
   }
 }
 console.log(`viewport prediction, split "${split}" (${dir}); mean orthodromic error in degrees (vs no-motion); * = derived dev split`);
-console.log(`${'dataset'.padEnd(15)} ${'model'.padEnd(18)} ${HORIZONS.map((h) => `${h} s`.padStart(14)).join(' ')}   mean windows   (worst of the 25 steps vs no-motion)`);
+console.log(
+  `${'dataset'.padEnd(15)} ${'model'.padEnd(18)} ${HORIZONS.map((h) => `${h} s`.padStart(14)).join(' ')}   mean windows   (worst of the 25 steps vs no-motion)`,
+);
 for (const l of table) console.log(l);
 
 // ---- tiles: probabilities -> prefetch plan at 50 % of the all-high bandwidth, 2 s ahead ----
@@ -97,16 +123,23 @@ const tilePreds = predictors.filter((p) => p.name !== 'linear-regression');
 const sigma = new Map<ViewportPredictor, number>();
 const trainSample = trainTraces.filter((_, i) => i % 8 === 0);
 for (const p of tilePreds) {
-  const e = trainSample.length ? evaluate(p, trainSample, { history: Math.max(p.historySamples, 5), beforeTrace: setPrior(p, trainPriors) }).errorDeg[K] : NaN;
+  const e = trainSample.length
+    ? evaluate(p, trainSample, { history: Math.max(p.historySamples, 5), beforeTrace: setPrior(p, trainPriors) }).errorDeg[K]
+    : NaN;
   // a directory without a train split: the player's fallback spread
   sigma.set(p, Number.isFinite(e) ? e : defaultSigmaDeg(K));
 }
-console.log(`\ntiles: ${DEFAULT_GRID.cols}x${DEFAULT_GRID.rows} grid, 100x90 deg viewport, ${TILE_H} s ahead, budget 50 % of all-high (low tile = ${LOW}, high = ${HIGH})`);
+console.log(
+  `\ntiles: ${DEFAULT_GRID.cols}x${DEFAULT_GRID.rows} grid, 100x90 deg viewport, ${TILE_H} s ahead, budget 50 % of all-high (low tile = ${LOW}, high = ${HIGH})`,
+);
 console.log(`${'dataset'.padEnd(15)} ${'model'.padEnd(18)} sigma_deg hit_rate bandwidth (all-high: hit 1.000, bandwidth 1.000)`);
 for (const ds of datasets) {
   const tr = traces.filter((t) => t.dataset === ds);
   for (const p of tilePreds) {
-    let hit = 0, visible = 0, bits = 0, allBits = 0;
+    let hit = 0,
+      visible = 0,
+      bits = 0,
+      allBits = 0;
     const hist = Math.max(p.historySamples, 5);
     for (const t of tr) {
       setPrior(p, priors)(t);
@@ -123,12 +156,26 @@ for (const ds of datasets) {
         allBits += plan.allHighBits;
       }
     }
-    const row = { dataset: ds, split, model: p.name, horizon_s: TILE_H, tiles: `${DEFAULT_GRID.cols}x${DEFAULT_GRID.rows}`, sigma_deg: sigma.get(p)!, hit_rate: hit / visible, bandwidth_ratio: bits / allBits };
+    const row = {
+      dataset: ds,
+      split,
+      model: p.name,
+      horizon_s: TILE_H,
+      tiles: `${DEFAULT_GRID.cols}x${DEFAULT_GRID.rows}`,
+      sigma_deg: sigma.get(p)!,
+      hit_rate: hit / visible,
+      bandwidth_ratio: bits / allBits,
+    };
     tileRows.push(row);
-    console.log(`${ds.padEnd(15)} ${p.name.padEnd(18)} ${row.sigma_deg.toFixed(1).padStart(9)} ${row.hit_rate.toFixed(3).padStart(8)} ${row.bandwidth_ratio.toFixed(3).padStart(9)}`);
+    console.log(
+      `${ds.padEnd(15)} ${p.name.padEnd(18)} ${row.sigma_deg.toFixed(1).padStart(9)} ${row.hit_rate.toFixed(3).padStart(8)} ${row.bandwidth_ratio.toFixed(3).padStart(9)}`,
+    );
   }
 }
 const command = `npm run bench:viewport -- ${process.argv.slice(2).join(' ')}`.trim();
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/viewport.json', JSON.stringify({ command, data: dir, split, rows, tiles: tileRows, seconds: Math.round((Date.now() - t0) / 1000) }, null, 1));
+writeFileSync(
+  'bench/results/viewport.json',
+  JSON.stringify({ command, data: dir, split, rows, tiles: tileRows, seconds: Math.round((Date.now() - t0) / 1000) }, null, 1),
+);
 console.log(`\nwrote bench/results/viewport.json (${Math.round((Date.now() - t0) / 1000)} s)`);

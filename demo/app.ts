@@ -5,13 +5,32 @@
 import Hls from 'hls.js';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { createAbrController, createEdgeplay, negotiate, Profiler, startWorker, steeringConfig, withDeadline, workerAbrPort, type AbrDecisionRecord, type AbrPolicyName, type Negotiation, type TelemetryEvent, type QoeSummary } from '../src/index.js';
+import {
+  createAbrController,
+  createEdgeplay,
+  negotiate,
+  Profiler,
+  startWorker,
+  steeringConfig,
+  withDeadline,
+  workerAbrPort,
+  type AbrDecisionRecord,
+  type AbrPolicyName,
+  type Negotiation,
+  type TelemetryEvent,
+  type QoeSummary,
+} from '../src/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
 const params = new URLSearchParams(location.search);
 
-interface Config { controller: string; live: boolean; cdnProbe: string; edges: Array<{ id: string; url: string; probe: string }> }
+interface Config {
+  controller: string;
+  live: boolean;
+  cdnProbe: string;
+  edges: Array<{ id: string; url: string; probe: string }>;
+}
 const config = (await (await fetch('/api/config')).json()) as Config;
 
 const CHANNELS: Record<string, { url: string; contentId: string; label: string }> = {
@@ -59,19 +78,32 @@ if (abr !== 'hls') {
   const worker = startWorker('/dist/edgeplay.worker.js');
   let ready = abr !== 'drl';
   if (abr === 'drl') {
-    withDeadline(worker.api.initAbr({ modelUrl: new URL('/models/abr-drl/model.json', location.href).href }), 20000)
-      .then(() => (ready = true), (e) => console.error('[demo] DRL model failed to load; hls.js keeps deciding', e));
+    withDeadline(worker.api.initAbr({ modelUrl: new URL('/models/abr-drl/model.json', location.href).href }), 20000).then(
+      () => (ready = true),
+      (e) => console.error('[demo] DRL model failed to load; hls.js keeps deciding', e),
+    );
   }
   const port = workerAbrPort(worker);
   abrController = createAbrController(Hls, { policy: abr, port: () => (ready ? port : null), onDecision: (r) => decisions.push(r) });
 }
 // ---- edge negotiation: the profiler's weights → POST /v1/negotiate → Content Steering in hls.js ----
 const profileWorker = startWorker('/dist/edgeplay.worker.js');
-const profiler = new Profiler({ ep, worker: profileWorker, modelUrl: new URL('/models/profile/model.json', location.href).href, controller: config.controller, budgetMs: 1500 });
+const profiler = new Profiler({
+  ep,
+  worker: profileWorker,
+  modelUrl: new URL('/models/profile/model.json', location.href).href,
+  controller: config.controller,
+  budgetMs: 1500,
+});
 const neg: Negotiation | null = await negotiate({
-  controller: config.controller, viewerId: ep.viewerId, channel: chanSel.value, src: new URL(srcFor(chanSel.value), location.href).href,
-  edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })), cdnProbeUrl: new URL(config.cdnProbe, location.href).href,
-  weights: () => profiler.weights(chanSel.value), timeoutMs: 2500,
+  controller: config.controller,
+  viewerId: ep.viewerId,
+  channel: chanSel.value,
+  src: new URL(srcFor(chanSel.value), location.href).href,
+  edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
+  cdnProbeUrl: new URL(config.cdnProbe, location.href).href,
+  weights: () => profiler.weights(chanSel.value),
+  timeoutMs: 2500,
 });
 addEventListener('pagehide', () => void neg?.leave());
 ep.setNegotiation(neg); // telemetry carries the negotiation's token: the controller links it to the assignment
@@ -80,8 +112,24 @@ const pathwayOf = (url: string) => {
   const port = new URL(url, location.href).port;
   return config.edges.find((e) => new URL(e.url).port === port)?.id ?? (port === location.port ? 'cdn' : `port ${port}`);
 };
-const hls = new Hls(steeringConfig(Hls, neg, ep.hlsConfig({ maxBufferLength: 30, backBufferLength: 30, workerPath: '/vendor/hls.worker.js', ...(abrController ? { abrController: abrController as never } : {}) }, CHANNELS[chanSel.value].contentId)));
-hls.on(Hls.Events.FRAG_LOADED, (_e, d) => { servingPathway = pathwayOf(d.frag.url); });
+const hls = new Hls(
+  steeringConfig(
+    Hls,
+    neg,
+    ep.hlsConfig(
+      {
+        maxBufferLength: 30,
+        backBufferLength: 30,
+        workerPath: '/vendor/hls.worker.js',
+        ...(abrController ? { abrController: abrController as never } : {}),
+      },
+      CHANNELS[chanSel.value].contentId,
+    ),
+  ),
+);
+hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+  servingPathway = pathwayOf(d.frag.url);
+});
 hls.on(Hls.Events.MANIFEST_LOADED, (_e, d) => {
   const h = (d.networkDetails as XMLHttpRequest | undefined)?.getResponseHeader?.('x-edgeplay-session');
   shapedSession = h ?? null;
@@ -106,22 +154,43 @@ $<HTMLButtonElement>('btn-like').onclick = () => ep.recordInteraction('like');
 // ---- charts ----
 const WINDOW_S = 120;
 let t0 = performance.now();
-let xs: number[] = [], buf: number[] = [], br: (number | null)[] = [], thr: (number | null)[] = [], bw: (number | null)[] = [], link: (number | null)[] = [];
+let xs: number[] = [],
+  buf: number[] = [],
+  br: (number | null)[] = [],
+  thr: (number | null)[] = [],
+  bw: (number | null)[] = [],
+  link: (number | null)[] = [];
 const opts = (title: string, series: uPlot.Series[], log = false): uPlot.Options => ({
-  title, width: 560, height: 220,
+  title,
+  width: 560,
+  height: 220,
   scales: { x: { time: false }, ...(log ? { y: { distr: 3, log: 10 } } : {}) },
-  axes: [{ label: 's' }, { size: 60 }], series: [{}, ...series],
+  axes: [{ label: 's' }, { size: 60 }],
+  series: [{}, ...series],
 });
 const bufPlot = new uPlot(opts('buffer (s)', [{ label: 'buffer', stroke: '#2563eb', width: 2 }]), [xs, buf], $('chart-buffer'));
-const ratePlot = new uPlot(opts('kbps (log scale)', [
-  { label: 'bitrate', stroke: '#16a34a', width: 2 },
-  { label: 'fragment throughput', stroke: '#f59e0b' },
-  { label: 'hls.js estimate', stroke: '#7c3aed' },
-  { label: 'link (trace)', stroke: '#9ca3af', dash: [4, 4] },
-], true), [xs, br, thr, bw, link], $('chart-rate'));
+const ratePlot = new uPlot(
+  opts(
+    'kbps (log scale)',
+    [
+      { label: 'bitrate', stroke: '#16a34a', width: 2 },
+      { label: 'fragment throughput', stroke: '#f59e0b' },
+      { label: 'hls.js estimate', stroke: '#7c3aed' },
+      { label: 'link (trace)', stroke: '#9ca3af', dash: [4, 4] },
+    ],
+    true,
+  ),
+  [xs, br, thr, bw, link],
+  $('chart-rate'),
+);
 function resetCharts() {
   t0 = performance.now();
-  xs = []; buf = []; br = []; thr = []; bw = []; link = [];
+  xs = [];
+  buf = [];
+  br = [];
+  thr = [];
+  bw = [];
+  link = [];
 }
 const fit = () => {
   const w = Math.max(300, ($('chart-buffer').parentElement!.clientWidth - 30) / 2);
@@ -138,7 +207,9 @@ setInterval(async () => {
   try {
     const r = await fetch(`/api/sessions/${shapedSession}`);
     if (r.ok) linkMbps = ((await r.json()) as { link_mbps: number }).link_mbps;
-  } catch { /* dev server gone */ }
+  } catch {
+    /* dev server gone */
+  }
 }, 1000);
 
 setInterval(() => {
@@ -146,13 +217,26 @@ setInterval(() => {
   if (!view) return;
   const s = view.sample();
   const x = (performance.now() - t0) / 1000;
-  xs.push(x); buf.push(s.buffer_s); br.push(kb(s.bitrate)); thr.push(kb(s.throughput)); bw.push(kb(s.bw_estimate)); link.push(linkMbps == null ? null : linkMbps * 1000);
-  while (xs.length && xs[0] < x - WINDOW_S) { xs.shift(); buf.shift(); br.shift(); thr.shift(); bw.shift(); link.shift(); }
+  xs.push(x);
+  buf.push(s.buffer_s);
+  br.push(kb(s.bitrate));
+  thr.push(kb(s.throughput));
+  bw.push(kb(s.bw_estimate));
+  link.push(linkMbps == null ? null : linkMbps * 1000);
+  while (xs.length && xs[0] < x - WINDOW_S) {
+    xs.shift();
+    buf.shift();
+    br.shift();
+    thr.shift();
+    bw.shift();
+    link.shift();
+  }
   bufPlot.setData([xs, buf]);
   ratePlot.setData([xs, br, thr, bw, link]);
   renderQoe(view.summary());
   renderDelivery();
-  $('status').textContent = `viewer ${ep.viewerId.slice(0, 8)} · session ${ep.sessionId.slice(0, 8)} · view ${view.id.slice(0, 8)} · level ${hls.currentLevel} · ${shapedSession ? `shaped session ${shapedSession}` : 'unshaped'}
+  $('status').textContent =
+    `viewer ${ep.viewerId.slice(0, 8)} · session ${ep.sessionId.slice(0, 8)} · view ${view.id.slice(0, 8)} · level ${hls.currentLevel} · ${shapedSession ? `shaped session ${shapedSession}` : 'unshaped'}
  · pathway ${servingPathway} (${neg ? `assigned ${neg.assignment.target} at ${neg.assignment.version}, weights ${[neg.weights.a1, neg.weights.a2, neg.weights.a3].map((w) => w.toFixed(1)).join('/')}` : 'no negotiation: CDN'})`;
 }, 500);
 
@@ -162,26 +246,48 @@ function rows(el: HTMLTableElement, data: Array<[string, string | number | null]
 const f1 = (x: number | null) => (x == null ? null : x.toFixed(1));
 function renderQoe(q: QoeSummary) {
   rows($('qoe'), [
-    ['state', q.state], ['startup (ms)', q.startup_ms], ['view time (s)', f1(q.view_ms / 1000)], ['playing time (s)', f1(q.play_ms / 1000)],
-    ['rebuffers', q.rebuffer_count], ['rebuffer time (s)', f1(q.rebuffer_ms / 1000)], ['rebuffer ratio (% of time)', f1(q.rebuffer_ratio_pct)],
-    ['rebuffers per 100 s', f1(q.rebuffer_per_100s)], ['avg bitrate (kbps)', kb(q.bitrate_avg_bps)], ['switches up / down', `${q.switch_up} / ${q.switch_down}`],
-    ['live latency (s)', f1(q.latency_last_s)], ['dropped / total frames', `${q.dropped_frames} / ${q.total_frames}`],
-    ['errors fatal / other', `${q.errors_fatal} / ${q.errors_nonfatal}`], ['interactions', JSON.stringify(q.interactions)],
-    ['channel switch latency (ms)', q.channel_switch_latency_ms], ['channel switches (visit)', ep.channelSwitchCount],
+    ['state', q.state],
+    ['startup (ms)', q.startup_ms],
+    ['view time (s)', f1(q.view_ms / 1000)],
+    ['playing time (s)', f1(q.play_ms / 1000)],
+    ['rebuffers', q.rebuffer_count],
+    ['rebuffer time (s)', f1(q.rebuffer_ms / 1000)],
+    ['rebuffer ratio (% of time)', f1(q.rebuffer_ratio_pct)],
+    ['rebuffers per 100 s', f1(q.rebuffer_per_100s)],
+    ['avg bitrate (kbps)', kb(q.bitrate_avg_bps)],
+    ['switches up / down', `${q.switch_up} / ${q.switch_down}`],
+    ['live latency (s)', f1(q.latency_last_s)],
+    ['dropped / total frames', `${q.dropped_frames} / ${q.total_frames}`],
+    ['errors fatal / other', `${q.errors_fatal} / ${q.errors_nonfatal}`],
+    ['interactions', JSON.stringify(q.interactions)],
+    ['channel switch latency (ms)', q.channel_switch_latency_ms],
+    ['channel switches (visit)', ep.channelSwitchCount],
   ]);
 }
 function renderDelivery() {
   const s = ep.stats;
   rows($('delivery'), [
-    ['events recorded', s.recorded], ['batches sealed', s.sealed], ['delivered', s.delivered], ['server duplicates', s.duplicates],
-    ['pending in outbox', s.pending], ['failed attempts', s.failures], ['beacons', s.beacons], ['durable (IndexedDB)', String(s.durable)],
+    ['events recorded', s.recorded],
+    ['batches sealed', s.sealed],
+    ['delivered', s.delivered],
+    ['server duplicates', s.duplicates],
+    ['pending in outbox', s.pending],
+    ['failed attempts', s.failures],
+    ['beacons', s.beacons],
+    ['durable (IndexedDB)', String(s.durable)],
   ]);
   if (abr !== 'hls') {
     const last = decisions[decisions.length - 1];
-    const lat = decisions.filter((d) => d.source === 'policy').map((d) => d.latencyMs).sort((a, b) => a - b);
-    $('delivery').insertAdjacentHTML('beforeend', `<tr><td>ABR ${abr}: decisions / fallbacks</td><td>${lat.length} / ${decisions.length - lat.length}</td></tr>` +
-      `<tr><td>ABR decision latency p50 (ms)</td><td>${lat.length ? lat[Math.floor(lat.length / 2)].toFixed(2) : '—'}</td></tr>` +
-      `<tr><td>ABR last decision</td><td>${last ? `${last.source} ${last.level ?? ''} ${last.reason ?? ''}` : '—'}</td></tr>`);
+    const lat = decisions
+      .filter((d) => d.source === 'policy')
+      .map((d) => d.latencyMs)
+      .sort((a, b) => a - b);
+    $('delivery').insertAdjacentHTML(
+      'beforeend',
+      `<tr><td>ABR ${abr}: decisions / fallbacks</td><td>${lat.length} / ${decisions.length - lat.length}</td></tr>` +
+        `<tr><td>ABR decision latency p50 (ms)</td><td>${lat.length ? lat[Math.floor(lat.length / 2)].toFixed(2) : '—'}</td></tr>` +
+        `<tr><td>ABR last decision</td><td>${last ? `${last.source} ${last.level ?? ''} ${last.reason ?? ''}` : '—'}</td></tr>`,
+    );
   }
 }
 

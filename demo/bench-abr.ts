@@ -5,7 +5,14 @@
  * transmuxes on the main thread unless `workerPath` is set), report (URL to POST the result to).
  */
 import Hls from 'hls.js';
-import { createAbrController, createEdgeplay, startWorker, workerAbrPort, type AbrDecisionRecord, type AbrPolicyName } from '../src/index.js';
+import {
+  createAbrController,
+  createEdgeplay,
+  startWorker,
+  workerAbrPort,
+  type AbrDecisionRecord,
+  type AbrPolicyName,
+} from '../src/index.js';
 
 const q = new URLSearchParams(location.search);
 const policy = (q.get('policy') ?? 'hls') as AbrPolicyName;
@@ -16,7 +23,9 @@ const LADDER = [300, 750, 1200, 1850, 2850, 4300];
 const longTasks: number[] = [];
 try {
   new PerformanceObserver((l) => l.getEntries().forEach((e) => longTasks.push(e.duration))).observe({ type: 'longtask', buffered: true });
-} catch { /* not supported */ }
+} catch {
+  /* not supported */
+}
 
 const records: AbrDecisionRecord[] = [];
 // A no-op message posted to the page itself at each decision request: how long the main thread's own
@@ -35,11 +44,24 @@ if (policy !== 'hls') {
   if (policy === 'drl') await w.api.initAbr({ modelUrl: new URL('/models/abr-drl/model.json', location.href).href });
   const port = workerAbrPort(w);
   timings = port.timings;
-  abrController = createAbrController(Hls, { policy, port: () => { probe(); return port; }, onDecision: (r) => records.push(r) });
+  abrController = createAbrController(Hls, {
+    policy,
+    port: () => {
+      probe();
+      return port;
+    },
+    onDecision: (r) => records.push(r),
+  });
 }
 const video = document.querySelector('video')!;
 const ep = createEdgeplay({ endpoint: '/v1/none', consent: 'denied' });
-const hls = new Hls(ep.hlsConfig({ ...(abrController ? { abrController: abrController as never } : {}), maxBufferLength: 30, ...(q.get('transmux') === 'inline' ? {} : { workerPath: '/vendor/hls.worker.js' }) }));
+const hls = new Hls(
+  ep.hlsConfig({
+    ...(abrController ? { abrController: abrController as never } : {}),
+    maxBufferLength: 30,
+    ...(q.get('transmux') === 'inline' ? {} : { workerPath: '/vendor/hls.worker.js' }),
+  }),
+);
 const levelBySn = new Map<number, number>();
 hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
   // runs after the controller's own FRAG_LOADED handler, before any answer can arrive
@@ -70,17 +92,39 @@ video.addEventListener('ended', () => {
   const rebufS = s.rebuffer_ms / 1000;
   const n = Math.max(1, levels.length - 1);
   const lat = records.filter((r) => r.source === 'policy').map((r) => r.latencyMs);
-  const pct = (xs: number[], p: number) => { const v = xs.slice().sort((a, b) => a - b); return v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : null; };
+  const pct = (xs: number[], p: number) => {
+    const v = xs.slice().sort((a, b) => a - b);
+    return v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : null;
+  };
   const p95 = (xs: number[]) => pct(xs, 0.95);
   (window as unknown as { benchResult: unknown }).benchResult = {
-    policy, trace, chunks: levels.length, qoe_chunk: (bitrate - 4.3 * rebufS - smooth) / n, bitrate_mean: bitrate / n,
-    rebuffer_s: rebufS, rebuffers: s.rebuffer_count, smooth_mean: smooth / n, startup_ms: s.startup_ms,
-    decisions: records.length, fallbacks: records.filter((r) => r.source === 'fallback').length,
-    latency_p50_ms: pct(lat, 0.5), latency_p95_ms: p95(lat), long_tasks: longTasks.length, long_task_max_ms: longTasks.length ? Math.max(...longTasks) : 0,
-    latencies_ms: lat, loop_p95_ms: p95(loopDelays),
-    to_worker_p95_ms: p95(timings.map((t) => t.toWorkerMs)), compute_p95_ms: p95(timings.map((t) => t.computeMs)), back_p95_ms: p95(timings.map((t) => t.backMs)),
+    policy,
+    trace,
+    chunks: levels.length,
+    qoe_chunk: (bitrate - 4.3 * rebufS - smooth) / n,
+    bitrate_mean: bitrate / n,
+    rebuffer_s: rebufS,
+    rebuffers: s.rebuffer_count,
+    smooth_mean: smooth / n,
+    startup_ms: s.startup_ms,
+    decisions: records.length,
+    fallbacks: records.filter((r) => r.source === 'fallback').length,
+    latency_p50_ms: pct(lat, 0.5),
+    latency_p95_ms: p95(lat),
+    long_tasks: longTasks.length,
+    long_task_max_ms: longTasks.length ? Math.max(...longTasks) : 0,
+    latencies_ms: lat,
+    loop_p95_ms: p95(loopDelays),
+    to_worker_p95_ms: p95(timings.map((t) => t.toWorkerMs)),
+    compute_p95_ms: p95(timings.map((t) => t.computeMs)),
+    back_p95_ms: p95(timings.map((t) => t.backMs)),
   };
   // a browser run without automation (no DevTools client attached) posts its result to `report`
   const report = q.get('report');
-  if (report) void fetch(report, { method: 'POST', mode: 'no-cors', body: JSON.stringify((window as unknown as { benchResult: unknown }).benchResult) });
+  if (report)
+    void fetch(report, {
+      method: 'POST',
+      mode: 'no-cors',
+      body: JSON.stringify((window as unknown as { benchResult: unknown }).benchResult),
+    });
 });

@@ -18,33 +18,65 @@ export interface EdgeServer {
   close(): Promise<void>;
 }
 
-const MIME: Record<string, string> = { '.m3u8': 'application/vnd.apple.mpegurl', '.m4s': 'video/iso.segment', '.mp4': 'video/mp4', '.json': 'application/json', '.csv': 'text/csv' };
+const MIME: Record<string, string> = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.m4s': 'video/iso.segment',
+  '.mp4': 'video/mp4',
+  '.json': 'application/json',
+  '.csv': 'text/csv',
+};
 
 /**
  * @param shaper sends a segment body (e.g. through the viewer's shaped link of the dev server); default: at once
  */
-export async function startEdge(id: string, roots: Record<string, string>, port = 0, shaper?: (url: URL, res: ServerResponse, body: Buffer) => Promise<void>): Promise<EdgeServer> {
-  let requests = 0, segments = 0, alive = true;
+export async function startEdge(
+  id: string,
+  roots: Record<string, string>,
+  port = 0,
+  shaper?: (url: URL, res: ServerResponse, body: Buffer) => Promise<void>,
+): Promise<EdgeServer> {
+  let requests = 0,
+    segments = 0,
+    alive = true;
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     requests++;
     const url = new URL(req.url ?? '/', 'http://edge');
     const cors = { 'access-control-allow-origin': '*', 'cache-control': 'no-store', 'x-edge': id };
-    if (req.method === 'OPTIONS') { res.writeHead(204, { ...cors, 'access-control-allow-headers': '*' }); return res.end(); }
-    if (url.pathname === '/probe') { res.writeHead(200, { ...cors, 'content-type': 'text/plain' }); return res.end('ok'); }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...cors, 'access-control-allow-headers': '*' });
+      return res.end();
+    }
+    if (url.pathname === '/probe') {
+      res.writeHead(200, { ...cors, 'content-type': 'text/plain' });
+      return res.end('ok');
+    }
     const m = /^\/streams\/(\w+)\/(.+)$/.exec(url.pathname);
     const base = m ? roots[m[1]] : undefined;
-    if (!m || !base) { res.writeHead(404, cors); return res.end('not found'); }
+    if (!m || !base) {
+      res.writeHead(404, cors);
+      return res.end('not found');
+    }
     const file = normalize(join(base, m[2]));
-    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404, cors); return res.end('not found'); }
-    res.writeHead(200, { ...cors, 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'content-length': String(statSync(file).size) });
+    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, cors);
+      return res.end('not found');
+    }
+    res.writeHead(200, {
+      ...cors,
+      'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+      'content-length': String(statSync(file).size),
+    });
     if (file.endsWith('.m4s')) {
       segments++;
       if (shaper) return void shaper(url, res, readFileSync(file)).catch(() => res.destroy());
     }
     createReadStream(file).pipe(res);
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((res) => server.listen(port, '127.0.0.1', res));
   const p = (server.address() as { port: number }).port;
   return {
@@ -58,6 +90,12 @@ export async function startEdge(id: string, roots: Record<string, string>, port 
       server.close();
       for (const s of sockets) s.destroy();
     },
-    close: () => new Promise<void>((res) => { if (!alive) return res(); alive = false; server.close(() => res()); for (const s of sockets) s.destroy(); }),
+    close: () =>
+      new Promise<void>((res) => {
+        if (!alive) return res();
+        alive = false;
+        server.close(() => res());
+        for (const s of sockets) s.destroy();
+      }),
   };
 }

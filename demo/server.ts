@@ -88,7 +88,10 @@ export function loadTrace(name: string, extraDirs: string[] = []): Trace | null 
 
 function listTraces(extraDirs: string[]): Array<{ name: string; source: string; mean_mbps: number }> {
   const out = Object.values(BUILTIN_TRACES).map((t) => ({ name: t.name, source: 'builtin', mean_mbps: +traceMeanMbps(t).toFixed(3) }));
-  for (const [d, source] of [...extraDirs.map((d) => [d, d] as const), [join(dataRoot(), 'abr', 'traces', 'test'), 'pensieve-test'] as const]) {
+  for (const [d, source] of [
+    ...extraDirs.map((d) => [d, d] as const),
+    [join(dataRoot(), 'abr', 'traces', 'test'), 'pensieve-test'] as const,
+  ]) {
     if (!existsSync(d)) continue;
     for (const f of readdirSync(d).sort().slice(0, 400)) out.push({ name: f, source, mean_mbps: NaN });
   }
@@ -176,11 +179,15 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     return link;
   };
 
-  const edgeSpecs = opts.edges ?? [{ id: 'edge-1', setting: 'mid' }, { id: 'edge-2', setting: 'thin' }];
+  const edgeSpecs = opts.edges ?? [
+    { id: 'edge-1', setting: 'mid' },
+    { id: 'edge-2', setting: 'thin' },
+  ];
   const edges: EdgeServer[] = [];
   // segments an edge serves to a shaped session go through that session's link too
   const edgeShaper = (url: URL, res: ServerResponse, body: Buffer) => {
-    const t = url.searchParams.get('trace'), sess = url.searchParams.get('sess');
+    const t = url.searchParams.get('trace'),
+      sess = url.searchParams.get('sess');
     const link = t && sess && /^[\w-]{4,64}$/.test(sess) ? linkFor(t, sess, url.searchParams.get('rtt')) : null;
     return link ? link.send(res, body) : (res.end(body), Promise.resolve());
   };
@@ -194,7 +201,13 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   if (opts.controller !== false) await startController();
   const controllerUrl = `http://127.0.0.1:${controller ? (controller as RunningServer).port : controllerPort}`;
 
-  const send = (res: ServerResponse, code: number, body: string | Buffer, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}) => {
+  const send = (
+    res: ServerResponse,
+    code: number,
+    body: string | Buffer,
+    type = 'text/plain; charset=utf-8',
+    extra: Record<string, string> = {},
+  ) => {
     res.writeHead(code, { 'content-type': type, 'access-control-allow-origin': '*', 'cache-control': 'no-store', ...extra });
     res.end(body);
   };
@@ -203,7 +216,11 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const serveStatic = (res: ServerResponse, base: string, rel: string) => {
     const file = normalize(join(base, rel));
     if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) return send(res, 404, `not found: ${rel}`);
-    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'access-control-allow-origin': '*', 'cache-control': 'no-cache' });
+    res.writeHead(200, {
+      'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+      'access-control-allow-origin': '*',
+      'cache-control': 'no-cache',
+    });
     createReadStream(file).pipe(res);
   };
 
@@ -224,7 +241,6 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     if (cid) e.cids.add(cid);
     for (const kv of c.split(',')) e.keys.add(kv.split('=')[0]);
   };
-
 
   const serveStream = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     noteCmcd(url);
@@ -289,7 +305,12 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return json(res, 200, { running: true });
     }
     if (p === '/stats') return json(res, 200, sharedStore ? sharedStore.stats() : null);
-    if (p === '/edges') return json(res, 200, edges.map((e) => ({ id: e.id, url: e.url, ...e.stats() })));
+    if (p === '/edges')
+      return json(
+        res,
+        200,
+        edges.map((e) => ({ id: e.id, url: e.url, ...e.stats() })),
+      );
     const ek = /^\/edges\/([\w-]+)\/kill$/.exec(p);
     if (ek && req.method === 'POST') {
       const e = edges.find((x) => x.id === ek[1]);
@@ -300,7 +321,11 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     const cm = /^\/cmcd\/([\w-]+)$/.exec(p);
     if (cm) {
       const e = cmcdLog.get(cm[1]);
-      return json(res, 200, e ? { requests: e.requests, cids: [...e.cids], keys: [...e.keys].sort() } : { requests: 0, cids: [], keys: [] });
+      return json(
+        res,
+        200,
+        e ? { requests: e.requests, cids: [...e.cids], keys: [...e.keys].sort() } : { requests: 0, cids: [], keys: [] },
+      );
     }
     const m = /^\/views\/([\w-]+)\/events$/.exec(p);
     if (m) return json(res, 200, sharedStore ? sharedStore.viewEvents(m[1]) : []);
@@ -310,7 +335,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
-    if (req.method === 'OPTIONS') return send(res, 204, '', 'text/plain', { 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': '*' });
+    if (req.method === 'OPTIONS')
+      return send(res, 204, '', 'text/plain', { 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': '*' });
     (async () => {
       if (path.startsWith('/streams/')) return serveStream(req, res, url);
       if (path === '/' || path === '/index.html') return serveStatic(res, join(ROOT, 'demo'), 'index.html');
@@ -325,14 +351,22 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       // head traces of the shared viewport data (when present) for the 360 viewer's replay mode
       const vd = /^\/viewport-data\/([\w-]+)\/([\w.-]+\.csv)$/.exec(path);
       if (vd) return serveStatic(res, join(viewportDataDir(), vd[1]), vd[2]);
-      if (path === '/api/config') return json(res, 200, { controller: controllerUrl, live: !!live, cdnProbe: '/probe', edges: edges.map((e) => ({ id: e.id, url: e.url, probe: `${e.url}/probe` })) });
+      if (path === '/api/config')
+        return json(res, 200, {
+          controller: controllerUrl,
+          live: !!live,
+          cdnProbe: '/probe',
+          edges: edges.map((e) => ({ id: e.id, url: e.url, probe: `${e.url}/probe` })),
+        });
       // the demo's CDN is "far" (ELCast: end–CDN latency 0.1–0.7 s) while the edges sit next to the
       // viewer: its probe answers after cdnRttMs, so the client measures what a real CDN would show
       if (path === '/probe') return void setTimeout(() => send(res, 200, 'ok'), opts.cdnRttMs ?? 300);
       const sm = /^\/api\/sessions\/([\w-]+)$/.exec(path);
       if (sm) {
         const l = links.get(sm[1]);
-        return l ? json(res, 200, { trace: l.trace.name, link_mbps: l.nowMbps(), bytes: l.bytesSent }) : json(res, 404, { error: 'no such session' });
+        return l
+          ? json(res, 200, { trace: l.trace.name, link_mbps: l.nowMbps(), bytes: l.bytesSent })
+          : json(res, 404, { error: 'no such session' });
       }
       if (path.startsWith('/__harness/') && opts.harness) return harness(req, res, url);
       if (/^\/[\w-]+\.(html|css)$/.test(path)) return serveStatic(res, join(ROOT, 'demo'), path.slice(1));
@@ -345,7 +379,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   });
   const port = await new Promise<number>((res, rej) => {
     server.once('error', rej);
-    server.listen(opts.port ?? Number(process.env.EDGEPLAY_DEMO_PORT ?? 8080), '127.0.0.1', () => res((server.address() as { port: number }).port));
+    server.listen(opts.port ?? Number(process.env.EDGEPLAY_DEMO_PORT ?? 8080), '127.0.0.1', () =>
+      res((server.address() as { port: number }).port),
+    );
   });
   return {
     url: `http://127.0.0.1:${port}`,
@@ -383,7 +419,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   console.log(`[demo] dashboard:   ${s.url}/`);
   console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${arg('data') ?? 'data/'})`);
-  for (const e of s.edges) console.log(`[demo] edge:        ${e.id} ${e.url} (same streams as the CDN; the controller assigns viewers to it)`);
+  for (const e of s.edges)
+    console.log(`[demo] edge:        ${e.id} ${e.url} (same streams as the CDN; the controller assigns viewers to it)`);
   const stop = () => s.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -26,7 +26,10 @@ export class ShapedLink {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private rr = 0;
 
-  constructor(trace: Trace, readonly rttMs = 80) {
+  constructor(
+    trace: Trace,
+    readonly rttMs = 80,
+  ) {
     this.trace = trace;
   }
 

@@ -65,20 +65,55 @@ function vodRecipe(): string[] {
   args.push('-t', String(total), '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:beep_factor=4');
   const audioInput = scenes.length;
   const norm = scenes.map((_, i) => `[${i}:v]format=yuv420p,setsar=1[p${i}]`).join(';');
-  const concat = scenes.map((_, i) => `[p${i}]`).join('') + `concat=n=${scenes.length}:v=1:a=0,split=${VOD_LADDER_KBPS.length}` +
+  const concat =
+    scenes.map((_, i) => `[p${i}]`).join('') +
+    `concat=n=${scenes.length}:v=1:a=0,split=${VOD_LADDER_KBPS.length}` +
     VOD_LADDER_KBPS.map((_, i) => `[s${i}]`).join('');
   const scales = VOD_LADDER_KBPS.map((_, i) => `[s${i}]scale=${VOD_RES[i].replace('x', ':')}[o${i}]`).join(';');
   args.push('-filter_complex', `${norm};${concat};${scales}`);
   VOD_LADDER_KBPS.forEach((kbps, i) => {
     args.push(
-      '-map', `[o${i}]`, '-map', `${audioInput}:a`,
-      '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high',
-      '-b:v', `${kbps}k`, '-maxrate', `${Math.round(kbps * 1.5)}k`, '-bufsize', `${kbps * 2}k`,
-      '-g', String(FPS * SEGMENT_S), '-keyint_min', String(FPS * SEGMENT_S), '-sc_threshold', '0',
-      '-c:a', 'aac', '-b:a', `${AUDIO_KBPS}k`, '-ac', '2',
-      '-f', 'hls', '-hls_time', String(SEGMENT_S), '-hls_playlist_type', 'vod',
-      '-hls_segment_type', 'fmp4', '-hls_flags', 'independent_segments',
-      '-hls_segment_filename', `v${i}/seg_%03d.m4s`, `v${i}/index.m3u8`,
+      '-map',
+      `[o${i}]`,
+      '-map',
+      `${audioInput}:a`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-profile:v',
+      'high',
+      '-b:v',
+      `${kbps}k`,
+      '-maxrate',
+      `${Math.round(kbps * 1.5)}k`,
+      '-bufsize',
+      `${kbps * 2}k`,
+      '-g',
+      String(FPS * SEGMENT_S),
+      '-keyint_min',
+      String(FPS * SEGMENT_S),
+      '-sc_threshold',
+      '0',
+      '-c:a',
+      'aac',
+      '-b:a',
+      `${AUDIO_KBPS}k`,
+      '-ac',
+      '2',
+      '-f',
+      'hls',
+      '-hls_time',
+      String(SEGMENT_S),
+      '-hls_playlist_type',
+      'vod',
+      '-hls_segment_type',
+      'fmp4',
+      '-hls_flags',
+      'independent_segments',
+      '-hls_segment_filename',
+      `v${i}/seg_%03d.m4s`,
+      `v${i}/index.m3u8`,
     );
   });
   return args;
@@ -106,7 +141,14 @@ export function avcCodecString(init: Buffer): string {
   return `avc1.${hex(init[i + 5])}${hex(init[i + 6])}${hex(init[i + 7])}`;
 }
 
-interface VariantInfo { dir: string; kbps: number; res: string; peak: number; avg: number; codecs: string }
+interface VariantInfo {
+  dir: string;
+  kbps: number;
+  res: string;
+  peak: number;
+  avg: number;
+  codecs: string;
+}
 
 function variantInfo(root: string, dir: string, kbps: number, res: string, segS: number): VariantInfo {
   const files = readdirSync(join(root, dir)).filter((f) => f.endsWith('.m4s'));
@@ -114,7 +156,9 @@ function variantInfo(root: string, dir: string, kbps: number, res: string, segS:
   const bps = sizes.map((b) => (b * 8) / segS);
   const init = readFileSync(join(root, dir, 'init.mp4'));
   return {
-    dir, kbps, res,
+    dir,
+    kbps,
+    res,
     peak: Math.round(Math.max(...bps)),
     avg: Math.round(bps.reduce((a, b) => a + b, 0) / Math.max(1, bps.length)),
     codecs: `${avcCodecString(init)},mp4a.40.2`,
@@ -145,7 +189,9 @@ export async function ensureVod(log: (s: string) => void = console.log): Promise
   rmSync(root, { recursive: true, force: true });
   VOD_LADDER_KBPS.forEach((_, i) => mkdirSync(join(root, `v${i}`), { recursive: true }));
   const t0 = Date.now();
-  log(`[streams] encoding the VOD ladder (${VOD_SEGMENTS * SEGMENT_S} s x ${VOD_LADDER_KBPS.length} rungs) with the bundled ffmpeg; this takes a few minutes, once...`);
+  log(
+    `[streams] encoding the VOD ladder (${VOD_SEGMENTS * SEGMENT_S} s x ${VOD_LADDER_KBPS.length} rungs) with the bundled ffmpeg; this takes a few minutes, once...`,
+  );
   const timer = setInterval(() => {
     const done = existsSync(join(root, 'v5')) ? readdirSync(join(root, 'v5')).filter((f) => f.endsWith('.m4s')).length : 0;
     log(`[streams]   ${done}/${VOD_SEGMENTS} segments, ${Math.round((Date.now() - t0) / 1000)} s`);
@@ -160,7 +206,10 @@ export async function ensureVod(log: (s: string) => void = console.log): Promise
   // Per-rung segment sizes in the video_size_q format of the Pensieve data (bytes, one per line).
   VOD_LADDER_KBPS.forEach((_, i) => {
     const dir = join(root, `v${i}`);
-    const sizes = readdirSync(dir).filter((f) => f.endsWith('.m4s')).sort().map((f) => statSync(join(dir, f)).size);
+    const sizes = readdirSync(dir)
+      .filter((f) => f.endsWith('.m4s'))
+      .sort()
+      .map((f) => statSync(join(dir, f)).size);
     writeFileSync(join(root, `video_size_${i}`), sizes.join('\n') + '\n');
   });
   writeFileSync(stamp, hash + '\n');
@@ -168,7 +217,11 @@ export async function ensureVod(log: (s: string) => void = console.log): Promise
   return root;
 }
 
-export interface LiveStream { dir: string; stop(): void; ready: Promise<void> }
+export interface LiveStream {
+  dir: string;
+  stop(): void;
+  ready: Promise<void>;
+}
 
 /**
  * Start the real-time live encoder. The sliding playlist lives in `<cache>/streams/live`. Resolves
@@ -178,28 +231,81 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
   const root = join(cacheDir(), 'streams', 'live');
   rmSync(root, { recursive: true, force: true });
   LIVE_LADDER_KBPS.forEach((_, i) => mkdirSync(join(root, `v${i}`), { recursive: true }));
-  const args: string[] = ['-y', '-hide_banner', '-loglevel', 'error', '-re',
-    '-f', 'lavfi', '-i', `testsrc2=s=640x360:r=${FPS}`,
-    '-re', '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=48000:beep_factor=2'];
-  const split = `[0:v]format=yuv420p,split=${LIVE_LADDER_KBPS.length}` + LIVE_LADDER_KBPS.map((_, i) => `[s${i}]`).join('') + ';' +
+  const args: string[] = [
+    '-y',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=s=640x360:r=${FPS}`,
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=660:sample_rate=48000:beep_factor=2',
+  ];
+  const split =
+    `[0:v]format=yuv420p,split=${LIVE_LADDER_KBPS.length}` +
+    LIVE_LADDER_KBPS.map((_, i) => `[s${i}]`).join('') +
+    ';' +
     LIVE_LADDER_KBPS.map((_, i) => `[s${i}]scale=${LIVE_RES[i].replace('x', ':')}[o${i}]`).join(';');
   args.push('-filter_complex', split);
   LIVE_LADDER_KBPS.forEach((kbps, i) => {
     args.push(
-      '-map', `[o${i}]`, '-map', '1:a',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-b:v', `${kbps}k`,
-      '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`,
-      '-g', String(FPS * LIVE_SEGMENT_S), '-keyint_min', String(FPS * LIVE_SEGMENT_S), '-sc_threshold', '0',
-      '-c:a', 'aac', '-b:a', `${AUDIO_KBPS}k`, '-ac', '2',
-      '-f', 'hls', '-hls_time', String(LIVE_SEGMENT_S), '-hls_list_size', '6',
-      '-hls_flags', 'delete_segments+independent_segments+program_date_time',
-      '-hls_segment_type', 'fmp4', '-hls_segment_filename', `v${i}/seg_%06d.m4s`, `v${i}/index.m3u8`,
+      '-map',
+      `[o${i}]`,
+      '-map',
+      '1:a',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-b:v',
+      `${kbps}k`,
+      '-maxrate',
+      `${kbps}k`,
+      '-bufsize',
+      `${kbps}k`,
+      '-g',
+      String(FPS * LIVE_SEGMENT_S),
+      '-keyint_min',
+      String(FPS * LIVE_SEGMENT_S),
+      '-sc_threshold',
+      '0',
+      '-c:a',
+      'aac',
+      '-b:a',
+      `${AUDIO_KBPS}k`,
+      '-ac',
+      '2',
+      '-f',
+      'hls',
+      '-hls_time',
+      String(LIVE_SEGMENT_S),
+      '-hls_list_size',
+      '6',
+      '-hls_flags',
+      'delete_segments+independent_segments+program_date_time',
+      '-hls_segment_type',
+      'fmp4',
+      '-hls_segment_filename',
+      `v${i}/seg_%06d.m4s`,
+      `v${i}/index.m3u8`,
     );
   });
   const p: ChildProcess = spawn(ffmpegPath(), args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let stopped = false;
   p.stderr?.on('data', (d: Buffer) => {
-    const s = d.toString().split('\n').filter((l) => l.trim() && !l.includes('Cannot use rename')).join('\n');
+    const s = d
+      .toString()
+      .split('\n')
+      .filter((l) => l.trim() && !l.includes('Cannot use rename'))
+      .join('\n');
     if (!stopped && s) log(`[live] ${s}`);
   });
   const ready = new Promise<void>((res, rej) => {
@@ -212,7 +318,11 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
       });
       if (ok) {
         const variants = LIVE_LADDER_KBPS.map((kbps, i) => ({
-          dir: `v${i}`, kbps, res: LIVE_RES[i], peak: Math.round((kbps + AUDIO_KBPS) * 1100), avg: (kbps + AUDIO_KBPS) * 1000,
+          dir: `v${i}`,
+          kbps,
+          res: LIVE_RES[i],
+          peak: Math.round((kbps + AUDIO_KBPS) * 1100),
+          avg: (kbps + AUDIO_KBPS) * 1000,
           codecs: `${avcCodecString(readFileSync(join(root, `v${i}`, 'init.mp4')))},mp4a.40.2`,
         }));
         writeMaster(root, variants);
@@ -224,7 +334,9 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
     check();
   });
   ready.catch(() => undefined);
-  p.on('exit', (code) => { if (!stopped) log(`[live] encoder exited (${code})`); });
+  p.on('exit', (code) => {
+    if (!stopped) log(`[live] encoder exited (${code})`);
+  });
   return {
     dir: root,
     ready,
@@ -236,11 +348,18 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  ensureVod().then(async (dir) => {
-    await (await import('./vr-stream.js')).ensureVr();
-    const sizes = readFileSync(join(dir, 'video_size_5'), 'utf8').trim().split('\n').map(Number);
-    const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
-    const sd = Math.sqrt(sizes.reduce((a, b) => a + (b - mean) ** 2, 0) / sizes.length);
-    console.log(`[streams] top rung: ${sizes.length} segments, mean ${Math.round((mean * 8) / SEGMENT_S / 1000)} kbps, CV ${(sd / mean).toFixed(2)}`);
-  }).catch((e) => { console.error(e); process.exit(1); });
+  ensureVod()
+    .then(async (dir) => {
+      await (await import('./vr-stream.js')).ensureVr();
+      const sizes = readFileSync(join(dir, 'video_size_5'), 'utf8').trim().split('\n').map(Number);
+      const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
+      const sd = Math.sqrt(sizes.reduce((a, b) => a + (b - mean) ** 2, 0) / sizes.length);
+      console.log(
+        `[streams] top rung: ${sizes.length} segments, mean ${Math.round((mean * 8) / SEGMENT_S / 1000)} kbps, CV ${(sd / mean).toFixed(2)}`,
+      );
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
 }

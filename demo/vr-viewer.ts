@@ -8,12 +8,31 @@
  */
 import Hls from 'hls.js';
 import {
-  Mesh, MeshBasicMaterial, PerspectiveCamera, Quaternion, Scene, SphereGeometry, SRGBColorSpace, Vector3, VideoTexture, WebGLRenderer, Euler,
+  Mesh,
+  MeshBasicMaterial,
+  PerspectiveCamera,
+  Quaternion,
+  Scene,
+  SphereGeometry,
+  SRGBColorSpace,
+  Vector3,
+  VideoTexture,
+  WebGLRenderer,
+  Euler,
 } from 'three';
 import { VRButton } from 'three/addons/webxr/VRButton.js';
 import type { Edgeplay } from '../src/index.js';
 import { startWorker, type WorkerHandle } from '../src/worker/client.js';
-import { ViewportClient, ViewportSampler, fromYawPitch, toYawPitch, orthodromic, slerp, DEFAULT_GRID, type ViewportPrediction } from '../src/viewport/index.js';
+import {
+  ViewportClient,
+  ViewportSampler,
+  fromYawPitch,
+  toYawPitch,
+  orthodromic,
+  slerp,
+  DEFAULT_GRID,
+  type ViewportPrediction,
+} from '../src/viewport/index.js';
 
 export interface VrViewerOptions {
   container: HTMLElement;
@@ -71,8 +90,13 @@ export async function loadTrace(csvUrl: string, user?: string): Promise<Sample[]
 export function traceAt(tr: Sample[], t: number): [number, number, number] {
   if (t <= tr[0].t) return tr[0].v;
   if (t >= tr[tr.length - 1].t) return tr[tr.length - 1].v;
-  let lo = 0, hi = tr.length - 1;
-  while (hi - lo > 1) { const m = (lo + hi) >> 1; if (tr[m].t <= t) lo = m; else hi = m; }
+  let lo = 0,
+    hi = tr.length - 1;
+  while (hi - lo > 1) {
+    const m = (lo + hi) >> 1;
+    if (tr[m].t <= t) lo = m;
+    else hi = m;
+  }
   const out: [number, number, number] = [0, 0, 0];
   slerp(tr[lo].v, 0, tr[hi].v, 0, (t - tr[lo].t) / (tr[hi].t - tr[lo].t), out, 0);
   return out;
@@ -84,7 +108,9 @@ export async function createVrViewer(o: VrViewerOptions) {
   video.playsInline = true;
   video.loop = true;
   video.crossOrigin = 'anonymous';
-  const hls = new Hls(o.edgeplay ? o.edgeplay.hlsConfig({ workerPath: o.hlsWorkerPath }, o.contentId ?? 'vr') : { workerPath: o.hlsWorkerPath });
+  const hls = new Hls(
+    o.edgeplay ? o.edgeplay.hlsConfig({ workerPath: o.hlsWorkerPath }, o.contentId ?? 'vr') : { workerPath: o.hlsWorkerPath },
+  );
   hls.loadSource(o.src);
   hls.attachMedia(video);
   o.edgeplay?.attach(hls, video, { contentId: o.contentId ?? 'vr', channel: 'vr' });
@@ -112,25 +138,35 @@ export async function createVrViewer(o: VrViewerOptions) {
   sphere.rotation.y = -Math.PI / 2; // frame centre (u = 0.5) faces -Z, so yaw/pitch map as in the data README
   scene.add(sphere);
   const markers = [1, 2, 5].map((s, i) => {
-    const m = new Mesh(new SphereGeometry(6 - i, 12, 8), new MeshBasicMaterial({ color: [0xffee00, 0xffaa00, 0xff5500][i], transparent: true, opacity: 0.8 }));
+    const m = new Mesh(
+      new SphereGeometry(6 - i, 12, 8),
+      new MeshBasicMaterial({ color: [0xffee00, 0xffaa00, 0xff5500][i], transparent: true, opacity: 0.8 }),
+    );
     m.visible = false;
     scene.add(m);
     return { s, m };
   });
 
   // ---- input ----
-  let yaw = 0, pitch = 0;
+  let yaw = 0,
+    pitch = 0;
   let input: VrViewerState['input'] = o.replay ? 'replay' : 'mouse';
   let drag: { x: number; y: number; yaw: number; pitch: number } | null = null;
   const el = renderer.domElement;
-  el.addEventListener('pointerdown', (e) => { drag = { x: e.clientX, y: e.clientY, yaw, pitch }; input = o.replay ? 'replay' : e.pointerType === 'touch' ? 'touch' : 'mouse'; el.setPointerCapture(e.pointerId); });
+  el.addEventListener('pointerdown', (e) => {
+    drag = { x: e.clientX, y: e.clientY, yaw, pitch };
+    input = o.replay ? 'replay' : e.pointerType === 'touch' ? 'touch' : 'mouse';
+    el.setPointerCapture(e.pointerId);
+  });
   el.addEventListener('pointermove', (e) => {
     if (!drag || o.replay) return;
     const k = camera.fov / el.clientHeight; // degrees per pixel: the scene follows the pointer
     yaw = drag.yaw - (e.clientX - drag.x) * k;
     pitch = Math.max(-85, Math.min(85, drag.pitch + (e.clientY - drag.y) * k));
   });
-  el.addEventListener('pointerup', () => { drag = null; });
+  el.addEventListener('pointerup', () => {
+    drag = null;
+  });
   // device orientation (phones): alpha/beta/gamma → camera quaternion, corrected for screen orientation
   let deviceQ: Quaternion | null = null;
   const onOrient = (e: DeviceOrientationEvent) => {
@@ -158,19 +194,34 @@ export async function createVrViewer(o: VrViewerOptions) {
       try {
         const r = await fetch(o.priorUrl!);
         if (r.ok) await client.setPrior(await r.json());
-      } catch { /* no prior: the model runs on motion alone */ }
+      } catch {
+        /* no prior: the model runs on motion alone */
+      }
     })();
   }
   const replay = o.replay ? await loadTrace(o.replay.csvUrl, o.replay.user) : null;
   const sampler = new ViewportSampler(50);
   const predictions: Array<{ t: number; p: ViewportPrediction }> = [];
-  const state: VrViewerState = { frames: 0, yaw: 0, pitch: 0, playhead: 0, samples: 0, predictions: 0, lastSource: null, fallbacks: 0, predError1s: null, replayError: null, input };
+  const state: VrViewerState = {
+    frames: 0,
+    yaw: 0,
+    pitch: 0,
+    playhead: 0,
+    samples: 0,
+    predictions: 0,
+    lastSource: null,
+    fallbacks: 0,
+    predError1s: null,
+    replayError: null,
+    input,
+  };
   let inFlight = false;
   let lastPredT = -1;
   let lastReport = -1;
   let lastDrawn: ViewportPrediction | null = null;
   let lastDrawnAt = -Infinity;
-  let errSum = 0, errN = 0;
+  let errSum = 0,
+    errN = 0;
   const dir = new Vector3();
   const cur = new Float64Array(3);
 
@@ -178,21 +229,33 @@ export async function createVrViewer(o: VrViewerOptions) {
   const ctx = overlay?.getContext('2d') ?? null;
   const drawOverlay = (p: ViewportPrediction | null, t: number) => {
     if (!ctx || !overlay) return;
-    const W = overlay.width, H = overlay.height;
+    const W = overlay.width,
+      H = overlay.height;
     ctx.clearRect(0, 0, W, H);
     ctx.fillStyle = 'rgba(0,0,0,0.45)';
     ctx.fillRect(0, 0, W, H);
     const { cols, rows } = DEFAULT_GRID;
     if (p) {
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
-        const pr = p.tiles[r * cols + c];
-        ctx.fillStyle = `rgba(255,60,60,${(0.75 * pr).toFixed(3)})`;
-        ctx.fillRect((c * W) / cols, (r * H) / rows, W / cols, H / rows);
-      }
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++) {
+          const pr = p.tiles[r * cols + c];
+          ctx.fillStyle = `rgba(255,60,60,${(0.75 * pr).toFixed(3)})`;
+          ctx.fillRect((c * W) / cols, (r * H) / rows, W / cols, H / rows);
+        }
     }
     ctx.strokeStyle = 'rgba(255,255,255,0.35)';
-    for (let c = 1; c < cols; c++) { ctx.beginPath(); ctx.moveTo((c * W) / cols, 0); ctx.lineTo((c * W) / cols, H); ctx.stroke(); }
-    for (let r = 1; r < rows; r++) { ctx.beginPath(); ctx.moveTo(0, (r * H) / rows); ctx.lineTo(W, (r * H) / rows); ctx.stroke(); }
+    for (let c = 1; c < cols; c++) {
+      ctx.beginPath();
+      ctx.moveTo((c * W) / cols, 0);
+      ctx.lineTo((c * W) / cols, H);
+      ctx.stroke();
+    }
+    for (let r = 1; r < rows; r++) {
+      ctx.beginPath();
+      ctx.moveTo(0, (r * H) / rows);
+      ctx.lineTo(W, (r * H) / rows);
+      ctx.stroke();
+    }
     const dot = (v: ArrayLike<number>, off: number, color: string, rad: number) => {
       const [yw, pt] = toYawPitch(v, off);
       ctx.fillStyle = color;
@@ -201,16 +264,20 @@ export async function createVrViewer(o: VrViewerOptions) {
       ctx.fill();
     };
     if (replay) for (let k = 1; k <= 25; k += 2) dot(traceAt(replay, t + k * 0.2), 0, 'rgba(80,255,120,0.8)', 2);
-    if (p) for (let k = 0; k < 25; k++) dot(p.points, 3 * k, k === 4 || k === 9 || k === 24 ? '#ffcc00' : 'rgba(255,220,0,0.6)', k === 4 || k === 9 || k === 24 ? 4 : 2);
+    if (p)
+      for (let k = 0; k < 25; k++)
+        dot(p.points, 3 * k, k === 4 || k === 9 || k === 24 ? '#ffcc00' : 'rgba(255,220,0,0.6)', k === 4 || k === 9 || k === 24 ? 4 : 2);
     if (p) {
       // the predicted viewport 2 s ahead (100° x 90°, outline in equirect, widened by 1/cos(pitch))
       const k = Math.round(p.tilesAtS / 0.2) - 1;
       const [yw, pt] = toYawPitch(p.points, 3 * k);
       const halfW = Math.min(180, 50 / Math.max(0.2, Math.cos((pt * Math.PI) / 180)));
-      const top = Math.min(90, pt + 45), bottom = Math.max(-90, pt - 45);
+      const top = Math.min(90, pt + 45),
+        bottom = Math.max(-90, pt - 45);
       ctx.strokeStyle = '#ffcc00';
       ctx.lineWidth = 1.5;
-      for (const shift of [-360, 0, 360]) ctx.strokeRect(((yw - halfW + shift) / 360 + 0.5) * W, (0.5 - top / 180) * H, ((2 * halfW) / 360) * W, ((top - bottom) / 180) * H);
+      for (const shift of [-360, 0, 360])
+        ctx.strokeRect(((yw - halfW + shift) / 360 + 0.5) * W, (0.5 - top / 180) * H, ((2 * halfW) / 360) * W, ((top - bottom) / 180) * H);
       ctx.lineWidth = 1;
     }
     dot(cur, 0, '#ffffff', 4);
@@ -224,14 +291,19 @@ export async function createVrViewer(o: VrViewerOptions) {
     if (replay) {
       const v = traceAt(replay, t);
       const [yw, pt] = toYawPitch(v);
-      yaw = yw; pitch = pt;
+      yaw = yw;
+      pitch = pt;
     }
     if (deviceQ && !replay) camera.quaternion.copy(deviceQ);
-    else { camera.rotation.set((pitch * Math.PI) / 180, (-yaw * Math.PI) / 180, 0); }
+    else {
+      camera.rotation.set((pitch * Math.PI) / 180, (-yaw * Math.PI) / 180, 0);
+    }
     const view = renderer.xr.isPresenting ? renderer.xr.getCamera() : camera;
     if (renderer.xr.isPresenting) input = 'xr';
     view.getWorldDirection(dir);
-    cur[0] = dir.x; cur[1] = dir.y; cur[2] = dir.z;
+    cur[0] = dir.x;
+    cur[1] = dir.y;
+    cur[2] = dir.z;
     [state.yaw, state.pitch] = toYawPitch(cur);
     state.playhead = t;
     state.input = input;
@@ -244,33 +316,52 @@ export async function createVrViewer(o: VrViewerOptions) {
     if (latest) {
       lastPredT = latest.t;
       inFlight = true;
-      client.predict(latest.xyz, latest.t).then((p) => {
-        predictions.push({ t: latest.t, p });
-        if (predictions.length > 40) predictions.shift();
-        state.predictions++;
-        state.lastSource = p.source;
-        if (p.fallback) state.fallbacks++;
-        for (const { m, s } of markers) {
-          const k = Math.round(s / 0.2) - 1;
-          m.position.set(p.points[3 * k] * 450, p.points[3 * k + 1] * 450, p.points[3 * k + 2] * 450);
-          m.visible = true;
-        }
-        o.onPrediction?.(p);
-      }, () => undefined).finally(() => { inFlight = false; });
+      client
+        .predict(latest.xyz, latest.t)
+        .then(
+          (p) => {
+            predictions.push({ t: latest.t, p });
+            if (predictions.length > 40) predictions.shift();
+            state.predictions++;
+            state.lastSource = p.source;
+            if (p.fallback) state.fallbacks++;
+            for (const { m, s } of markers) {
+              const k = Math.round(s / 0.2) - 1;
+              m.position.set(p.points[3 * k] * 450, p.points[3 * k + 1] * 450, p.points[3 * k + 2] * 450);
+              m.visible = true;
+            }
+            o.onPrediction?.(p);
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          inFlight = false;
+        });
     }
     // check the 1 s prediction made a second ago against where the viewer looks now; report ~1 Hz
     const past = predictions.find((x) => Math.abs(x.t + 1 - t) < 0.11);
     let err: number | null = null;
     if (past) {
       err = (orthodromic(past.p.points, 3 * 4, cur, 0) * 180) / Math.PI;
-      errSum += err; errN++;
+      errSum += err;
+      errN++;
       state.predError1s = errSum / errN;
     }
     if (!video.paused && Math.floor(t) !== lastReport) {
       lastReport = Math.floor(t);
       const prev = sampler.latest(Math.min(6, sampler.size));
-      const speed = prev && prev.xyz.length >= 6 ? (orthodromic(prev.xyz, 0, prev.xyz, prev.xyz.length - 3) * 180) / Math.PI / (0.2 * (prev.xyz.length / 3 - 1)) : undefined;
-      o.edgeplay?.recordViewport({ playhead: t, yaw: state.yaw, pitch: state.pitch, speed_dps: speed, pred_error_deg: err, predictor: state.lastSource ?? undefined });
+      const speed =
+        prev && prev.xyz.length >= 6
+          ? (orthodromic(prev.xyz, 0, prev.xyz, prev.xyz.length - 3) * 180) / Math.PI / (0.2 * (prev.xyz.length / 3 - 1))
+          : undefined;
+      o.edgeplay?.recordViewport({
+        playhead: t,
+        yaw: state.yaw,
+        pitch: state.pitch,
+        speed_dps: speed,
+        pred_error_deg: err,
+        predictor: state.lastSource ?? undefined,
+      });
     }
     // the 2D overlay is redrawn for a new prediction and at most 10 times a second otherwise, not per frame
     const shown = predictions[predictions.length - 1]?.p ?? null;
@@ -285,7 +376,8 @@ export async function createVrViewer(o: VrViewerOptions) {
   });
 
   const onResize = () => {
-    const cw = o.container.clientWidth || w, ch = o.container.clientHeight || h;
+    const cw = o.container.clientWidth || w,
+      ch = o.container.clientHeight || h;
     camera.aspect = cw / ch;
     camera.updateProjectionMatrix();
     renderer.setSize(cw, ch);
@@ -293,9 +385,20 @@ export async function createVrViewer(o: VrViewerOptions) {
   window.addEventListener('resize', onResize);
 
   return {
-    video, hls, renderer, camera, scene, client, sampler, state, predictions,
+    video,
+    hls,
+    renderer,
+    camera,
+    scene,
+    client,
+    sampler,
+    state,
+    predictions,
     worker,
-    setView(y: number, p: number) { yaw = y; pitch = Math.max(-85, Math.min(85, p)); },
+    setView(y: number, p: number) {
+      yaw = y;
+      pitch = Math.max(-85, Math.min(85, p));
+    },
     play: () => video.play(),
     destroy() {
       renderer.setAnimationLoop(null);

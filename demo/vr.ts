@@ -29,14 +29,19 @@ const viewer = await createVrViewer({
   workerUrl: '/dist/edgeplay.worker.js',
   hlsWorkerPath: '/vendor/hls.worker.js',
   modelUrl: priorBox.checked ? '/models/viewport-prior/model.json' : '/models/viewport/model.json',
-  replay: replayParam ? { csvUrl: replayParam === 'sample' ? '/streams/vr/viewers.csv' : replayParam, user: params.get('user') ?? '0' } : undefined,
+  replay: replayParam
+    ? { csvUrl: replayParam === 'sample' ? '/streams/vr/viewers.csv' : replayParam, user: params.get('user') ?? '0' }
+    : undefined,
   edgeplay: ep,
 });
 (window as unknown as { viewer: typeof viewer }).viewer = viewer;
 viewer.play().catch(() => {
   const b = $<HTMLButtonElement>('start');
   b.style.display = 'block';
-  b.onclick = () => { b.style.display = 'none'; void viewer.play(); };
+  b.onclick = () => {
+    b.style.display = 'none';
+    void viewer.play();
+  };
 });
 const stats = $('stats');
 setInterval(() => {

@@ -167,7 +167,8 @@ export class Edgeplay {
    * checks its signed token and links the batches to the assignment. `null` clears it.
    */
   setNegotiation(neg: { session: string; token: string } | null): void {
-    this.negotiation = neg && typeof neg.session === 'string' && typeof neg.token === 'string' ? { session: neg.session, token: neg.token } : null;
+    this.negotiation =
+      neg && typeof neg.session === 'string' && typeof neg.token === 'string' ? { session: neg.session, token: neg.token } : null;
   }
 
   /** the current consent state ('pending' | 'granted' | 'denied') */
@@ -266,8 +267,10 @@ export class Edgeplay {
 
   /** Start a view of `hls` playing into `video`. Call it before (or right after) `hls.loadSource()`. */
   attach(hls: Hls, video: HTMLVideoElement, info: AttachOptions = {}): View {
-    if (!hls || typeof (hls as { on?: unknown }).on !== 'function') throw new TypeError('edgeplay.attach: first argument must be an Hls instance');
-    if (!video || typeof video.addEventListener !== 'function') throw new TypeError('edgeplay.attach: second argument must be a media element');
+    if (!hls || typeof (hls as { on?: unknown }).on !== 'function')
+      throw new TypeError('edgeplay.attach: first argument must be an Hls instance');
+    if (!video || typeof video.addEventListener !== 'function')
+      throw new TypeError('edgeplay.attach: second argument must be a media element');
     if (this.view) this.detach('reattach');
     this.hls = hls;
     this.video = video;
@@ -305,12 +308,22 @@ export class Edgeplay {
    * Report 360° head motion (the viewer calls this about once a second): where the viewport centre is,
    * how fast it moves and how far off the prediction made a second ago was. Dropped with no view attached.
    */
-  recordViewport(sample: { playhead: number; yaw: number; pitch: number; speed_dps?: number; pred_error_deg?: number | null; predictor?: string }): void {
+  recordViewport(sample: {
+    playhead: number;
+    yaw: number;
+    pitch: number;
+    speed_dps?: number;
+    pred_error_deg?: number | null;
+    predictor?: string;
+  }): void {
     if (!this.view) return;
     const r2 = (x: number) => Math.round(x * 100) / 100;
-    if (![sample.playhead, sample.yaw, sample.pitch].every(Number.isFinite)) throw new TypeError('edgeplay.recordViewport: playhead, yaw and pitch must be finite numbers');
+    if (![sample.playhead, sample.yaw, sample.pitch].every(Number.isFinite))
+      throw new TypeError('edgeplay.recordViewport: playhead, yaw and pitch must be finite numbers');
     this.view.recordViewport({
-      playhead: r2(sample.playhead), yaw: r2(sample.yaw), pitch: r2(sample.pitch),
+      playhead: r2(sample.playhead),
+      yaw: r2(sample.yaw),
+      pitch: r2(sample.pitch),
       speed_dps: sample.speed_dps != null && Number.isFinite(sample.speed_dps) ? r2(sample.speed_dps) : null,
       pred_error_deg: sample.pred_error_deg != null && Number.isFinite(sample.pred_error_deg) ? r2(sample.pred_error_deg) : null,
       predictor: typeof sample.predictor === 'string' ? sample.predictor.slice(0, 32) : null,
@@ -337,9 +350,19 @@ export class Edgeplay {
     this.sessionTouched = 0;
     this.touchSession();
     this.setCmcd(hls, opts.contentId);
-    this.view = new View(hls, video, { channel, contentId: opts.contentId, title: opts.title }, { emit: this.emit, heartbeatMs: this.opts.heartbeatMs }, {
-      from, to: channel, at, index: this.channelSwitches,
-    }, at);
+    this.view = new View(
+      hls,
+      video,
+      { channel, contentId: opts.contentId, title: opts.title },
+      { emit: this.emit, heartbeatMs: this.opts.heartbeatMs },
+      {
+        from,
+        to: channel,
+        at,
+        index: this.channelSwitches,
+      },
+      at,
+    );
     if (opts.src) {
       hls.loadSource(opts.src);
       if (opts.autoplay ?? wasPlaying) {
@@ -389,7 +412,13 @@ export function createEdgeplay(options: EdgeplayOptions): Edgeplay {
 export default createEdgeplay;
 
 export { startWorker, withDeadline, DeadlineError, type WorkerHandle } from './worker/client.js';
-export { createAbrController, type AbrPolicyName, type AbrPort, type AbrDecisionRecord, type EdgeplayAbrOptions } from './abr/hls-controller.js';
+export {
+  createAbrController,
+  type AbrPolicyName,
+  type AbrPort,
+  type AbrDecisionRecord,
+  type EdgeplayAbrOptions,
+} from './abr/hls-controller.js';
 export { RatioEwmaPredictor, type ChunkSizePredictor } from './abr/chunk-size.js';
 export type { AbrObservation } from './core/abr.js';
 
@@ -397,7 +426,12 @@ import * as Comlink from 'comlink';
 import type { WorkerHandle } from './worker/client.js';
 import type { AbrPort } from './abr/hls-controller.js';
 /** Where the time of one worker decision went (ms): to the worker, in the policy, back to the page. */
-export interface AbrTiming { toWorkerMs: number; computeMs: number; backMs: number; totalMs: number }
+export interface AbrTiming {
+  toWorkerMs: number;
+  computeMs: number;
+  backMs: number;
+  totalMs: number;
+}
 
 /**
  * The ABR decision port of a started worker (for `createAbrController`): a dedicated MessageChannel
@@ -442,6 +476,24 @@ export function workerAbrPort(w: WorkerHandle): AbrPort & { timings: AbrTiming[]
 }
 
 export { Profiler, type ProfilerOptions, type ProfileAnswer } from './profile/client.js';
-export { preferenceWeights, qoePenalty, validWeights, interactionRate, DEFAULT_WEIGHTS, type PreferenceWeights, type Behaviour, type QoeTerms } from './core/preference.js';
+export {
+  preferenceWeights,
+  qoePenalty,
+  validWeights,
+  interactionRate,
+  DEFAULT_WEIGHTS,
+  type PreferenceWeights,
+  type Behaviour,
+  type QoeTerms,
+} from './core/preference.js';
 export type { WatchRecord } from './profile/features.js';
-export { negotiate, steeringConfig, probe, injectSteering, playlistVariants, type Negotiation, type NegotiationOptions, type EdgeCandidate } from './edge/client.js';
+export {
+  negotiate,
+  steeringConfig,
+  probe,
+  injectSteering,
+  playlistVariants,
+  type Negotiation,
+  type NegotiationOptions,
+  type EdgeCandidate,
+} from './edge/client.js';

@@ -8,7 +8,10 @@ import { LEVELS, type AbrObservation, type AbrPolicy } from '../core/abr.js';
 
 export class BufferBased implements AbrPolicy {
   readonly name = 'bb';
-  constructor(private reservoirS = 5, private cushionS = 10) {}
+  constructor(
+    private reservoirS = 5,
+    private cushionS = 10,
+  ) {}
   decide(o: AbrObservation): number {
     const top = o.ladderKbps.length - 1;
     if (o.bufferS < this.reservoirS) return 0;
@@ -36,7 +39,10 @@ export class RobustMpc implements AbrPolicy {
   private horizon: number;
   private combos: Int8Array[] = [];
 
-  constructor(private sizes: number[][] | null, private opts: MpcOptions = {}) {
+  constructor(
+    private sizes: number[][] | null,
+    private opts: MpcOptions = {},
+  ) {
     this.horizon = opts.horizon ?? 5;
   }
 
@@ -67,7 +73,10 @@ export class RobustMpc implements AbrPolicy {
     let err = 0;
     if (this.pastEsts.length > 0) err = Math.abs(this.pastEsts[this.pastEsts.length - 1] - sample) / sample;
     this.pastErrors.push(err);
-    const recent = o.throughputs.slice(-5).map((x) => x / 1000).filter((x, i, a) => a.slice(0, i + 1).some((y) => y !== 0));
+    const recent = o.throughputs
+      .slice(-5)
+      .map((x) => x / 1000)
+      .filter((x, i, a) => a.slice(0, i + 1).some((y) => y !== 0));
     let inv = 0;
     for (const b of recent) inv += 1 / b;
     const harmonic = 1 / (inv / recent.length);
@@ -143,7 +152,15 @@ export class RateBased implements AbrPolicy {
   private fast = new Ewma(3);
   private slow = new Ewma(9);
   private seen = 0;
-  constructor(private opts: { fastHalfLife?: number; slowHalfLife?: number; bwFactor?: number; bwUpFactor?: number; defaultEstimateBps?: number } = {}) {
+  constructor(
+    private opts: {
+      fastHalfLife?: number;
+      slowHalfLife?: number;
+      bwFactor?: number;
+      bwUpFactor?: number;
+      defaultEstimateBps?: number;
+    } = {},
+  ) {
     this.fast = new Ewma(opts.fastHalfLife ?? 3);
     this.slow = new Ewma(opts.slowHalfLife ?? 9);
   }
@@ -182,7 +199,10 @@ export class RateBased implements AbrPolicy {
  */
 export class Bola implements AbrPolicy {
   readonly name = 'bola';
-  constructor(private targetS = 30, private minBufferS = 10) {}
+  constructor(
+    private targetS = 30,
+    private minBufferS = 10,
+  ) {}
   decide(o: AbrObservation): number {
     const ladder = o.ladderKbps;
     const u = ladder.map((b) => Math.log(b) - Math.log(ladder[0]) + 1);

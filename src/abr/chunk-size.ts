@@ -19,7 +19,11 @@ export class RatioEwmaPredictor implements ChunkSizePredictor {
   private ratio = 1;
   private seen = 0;
   /** `ladderKbps`: the levels' (average) bitrates; `alpha`: weight of the newest chunk */
-  constructor(private ladderKbps: readonly number[], private alpha = 0.6, private chunkS = CHUNK_S) {}
+  constructor(
+    private ladderKbps: readonly number[],
+    private alpha = 0.6,
+    private chunkS = CHUNK_S,
+  ) {}
   private nominal(q: number): number {
     return (this.ladderKbps[q] * 1000 * this.chunkS) / 8;
   }
@@ -43,7 +47,11 @@ export class RatioEwmaPredictor implements ChunkSizePredictor {
  */
 export class WithPredictedSizes implements AbrPolicy {
   readonly name: string;
-  constructor(private inner: AbrPolicy, private predictor: ChunkSizePredictor, name?: string) {
+  constructor(
+    private inner: AbrPolicy,
+    private predictor: ChunkSizePredictor,
+    name?: string,
+  ) {
     this.name = name ?? `${inner.name}-predicted`;
   }
   videoStart(): void {

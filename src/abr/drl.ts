@@ -59,7 +59,9 @@ export function buildModel(tf: typeof TF, hidden = 128, seed = 1): TF.LayersMode
   // separate actor and critic towers: fitting the critic never moves the policy
   let h = tf.layers.dense({ units: hidden, activation: 'relu', name: 'h1', kernelInitializer: init(1) }).apply(inp) as TF.SymbolicTensor;
   h = tf.layers.dense({ units: hidden, activation: 'relu', name: 'h2', kernelInitializer: init(2) }).apply(h) as TF.SymbolicTensor;
-  const logits = tf.layers.dense({ units: VIDEO_BIT_RATE_KBPS.length, name: 'logits', kernelInitializer: init(3) }).apply(h) as TF.SymbolicTensor;
+  const logits = tf.layers
+    .dense({ units: VIDEO_BIT_RATE_KBPS.length, name: 'logits', kernelInitializer: init(3) })
+    .apply(h) as TF.SymbolicTensor;
   let c = tf.layers.dense({ units: hidden, activation: 'relu', name: 'c1', kernelInitializer: init(5) }).apply(inp) as TF.SymbolicTensor;
   c = tf.layers.dense({ units: hidden, activation: 'relu', name: 'c2', kernelInitializer: init(6) }).apply(c) as TF.SymbolicTensor;
   const value = tf.layers.dense({ units: 1, name: 'value', kernelInitializer: init(4) }).apply(c) as TF.SymbolicTensor;
@@ -77,7 +79,10 @@ export class FastActor extends FastMlp {
 export class DrlPolicy implements AbrPolicy {
   readonly name: string;
   private buf = new Float32Array(FEATURES);
-  constructor(private model: TF.LayersModel, name = 'drl') {
+  constructor(
+    private model: TF.LayersModel,
+    name = 'drl',
+  ) {
     this.name = name;
   }
   private fast: FastActor | null = null;

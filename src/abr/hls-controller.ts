@@ -80,7 +80,18 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       this.warmed = true;
       const ladder = this.hls.levels.map((l) => (l.averageBitrate || l.bitrate) / 1000);
       if (!ladder.length) return;
-      const warm: AbrObservation = { lastQuality: 0, bufferS: 0, throughputs: [1000], delaysMs: [1000], nextSizes: ladder.map((k) => k * 500), remain: 10, nextIndex: 1, totalChunks: 48, ladderKbps: ladder, rebufS: 0 };
+      const warm: AbrObservation = {
+        lastQuality: 0,
+        bufferS: 0,
+        throughputs: [1000],
+        delaysMs: [1000],
+        nextSizes: ladder.map((k) => k * 500),
+        remain: 10,
+        nextIndex: 1,
+        totalChunks: 48,
+        ladderKbps: ladder,
+        rebufS: 0,
+      };
       for (let i = 0; i < 3; i++) port.decide(opts.policy, warm).catch(() => undefined);
     }
 
@@ -116,7 +127,8 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       let bufferS = frag.duration;
       if (media) {
         const b = media.buffered;
-        for (let i = 0; i < b.length; i++) if (b.start(i) <= media.currentTime + 0.5 && b.end(i) > media.currentTime) bufferS = b.end(i) - media.currentTime + frag.duration;
+        for (let i = 0; i < b.length; i++)
+          if (b.start(i) <= media.currentTime + 0.5 && b.end(i) > media.currentTime) bufferS = b.end(i) - media.currentTime + frag.duration;
       }
       const total = details && !details.live ? details.fragments.length : 48;
       const index = details ? frag.sn - details.startSN : 0;
@@ -143,7 +155,14 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
-        opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, at: now(), reason: `no answer within ${budget} ms` });
+        opts.onDecision?.({
+          sn,
+          level: null,
+          source: 'fallback',
+          latencyMs: now() - t0,
+          at: now(),
+          reason: `no answer within ${budget} ms`,
+        });
       }, budget);
       port.decide(opts.policy, obs).then(
         (level) => {
@@ -151,7 +170,14 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
           settled = true;
           clearTimeout(timer);
           if (!Number.isInteger(level) || level < 0 || level >= levels.length) {
-            return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, at: now(), reason: `invalid level ${level}` });
+            return opts.onDecision?.({
+              sn,
+              level: null,
+              source: 'fallback',
+              latencyMs: now() - t0,
+              at: now(),
+              reason: `invalid level ${level}`,
+            });
           }
           this.decided = { sn, level };
           opts.onDecision?.({ sn, level, source: 'policy', latencyMs: now() - t0, at: now() });
@@ -160,7 +186,14 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: now() - t0, at: now(), reason: `policy error: ${err instanceof Error ? err.message : String(err)}` });
+          opts.onDecision?.({
+            sn,
+            level: null,
+            source: 'fallback',
+            latencyMs: now() - t0,
+            at: now(),
+            reason: `policy error: ${err instanceof Error ? err.message : String(err)}`,
+          });
         },
       );
     }

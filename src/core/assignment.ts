@@ -95,7 +95,18 @@ export function options(req: ViewerRequest, edges: EdgeState[]): Option[] {
     const Lw = 2 * req.cdnLatencyS;
     const t = terms(req.weights, Ls, Lw, want, want);
     const costB = VERSIONS[want].mbps / VERSIONS[0].mbps;
-    out.push({ target: 'cdn', version: want, Ls, Lw, ...t, costT: 0, costB, reward: -REWARD_A * t.penalty - REWARD_B * costB, addMbps: 0, addVcpu: 0 });
+    out.push({
+      target: 'cdn',
+      version: want,
+      Ls,
+      Lw,
+      ...t,
+      costT: 0,
+      costB,
+      reward: -REWARD_A * t.penalty - REWARD_B * costB,
+      addMbps: 0,
+      addVcpu: 0,
+    });
   }
   for (const e of edges) {
     const le = req.edgeLatencyS[e.id];
@@ -112,7 +123,18 @@ export function options(req: ViewerRequest, edges: EdgeState[]): Option[] {
       const t = terms(req.weights, Ls, Lw, want, v);
       const costB = pull / VERSIONS[0].mbps;
       const costT = transcode / VERSIONS[1].vcpu;
-      out.push({ target: e.id, version: v, Ls, Lw, ...t, costT, costB, reward: -REWARD_A * t.penalty - REWARD_B * (costT + costB), addMbps, addVcpu: transcode });
+      out.push({
+        target: e.id,
+        version: v,
+        Ls,
+        Lw,
+        ...t,
+        costT,
+        costB,
+        reward: -REWARD_A * t.penalty - REWARD_B * (costT + costB),
+        addMbps,
+        addVcpu: transcode,
+      });
     }
   }
   return out;

@@ -5,7 +5,13 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 
-interface DenseWeights { w: Float32Array; b: Float32Array; n: number; m: number; relu: boolean }
+interface DenseWeights {
+  w: Float32Array;
+  b: Float32Array;
+  n: number;
+  m: number;
+  relu: boolean;
+}
 
 export class FastMlp {
   private layers: DenseWeights[];

@@ -8,7 +8,11 @@
  *   P_u = a1·Ls + a2·Lw + a3·B         (streaming latency s, switching latency s, bitrate mismatch)
  */
 
-export interface PreferenceWeights { a1: number; a2: number; a3: number }
+export interface PreferenceWeights {
+  a1: number;
+  a2: number;
+  a3: number;
+}
 
 /**
  * Interaction frequency of one watch, messages per hour, over at least one minute: a rate measured over a
@@ -18,14 +22,19 @@ export interface PreferenceWeights { a1: number; a2: number; a3: number }
 export function interactionRate(msgs: number, hours: number): number {
   return msgs > 0 ? msgs / Math.max(hours, 1 / 60) : 0;
 }
-export interface Behaviour { I: number; D: number; N: number }
+export interface Behaviour {
+  I: number;
+  D: number;
+  N: number;
+}
 
 /** equal weights: what a viewer without a profile gets */
 export const DEFAULT_WEIGHTS: Readonly<PreferenceWeights> = Object.freeze({ a1: 10 / 3, a2: 10 / 3, a3: 10 / 3 });
 
 function check(b: Behaviour, what: string): void {
   for (const k of ['I', 'D', 'N'] as const) {
-    if (typeof b?.[k] !== 'number' || !Number.isFinite(b[k]) || b[k] < 0) throw new RangeError(`${what}.${k} must be a finite number ≥ 0, got ${b?.[k]}`);
+    if (typeof b?.[k] !== 'number' || !Number.isFinite(b[k]) || b[k] < 0)
+      throw new RangeError(`${what}.${k} must be a finite number ≥ 0, got ${b?.[k]}`);
   }
 }
 

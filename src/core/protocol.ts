@@ -89,7 +89,12 @@ export const telemetryBatchSchema = {
     viewer_id: idSchema,
     session_id: idSchema,
     sealed_at: { type: 'number', minimum: 0, maximum: 1e14 },
-    edge: { type: 'object', additionalProperties: false, required: ['session', 'token'], properties: { session: { type: 'string', pattern: NAME_PATTERN }, token: { type: 'string', maxLength: 256 } } },
+    edge: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['session', 'token'],
+      properties: { session: { type: 'string', pattern: NAME_PATTERN }, token: { type: 'string', maxLength: 256 } },
+    },
     events: {
       type: 'array',
       minItems: 1,
@@ -130,7 +135,11 @@ export function sanitizeData(data: Record<string, unknown>): EventData {
   let n = 0;
   for (const [k0, v] of Object.entries(data)) {
     if (n >= LIMITS.maxDataKeys) break;
-    const k = k0.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 32);
+    const k = k0
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_')
+      .slice(0, 32);
     if (!KEY_RE.test(k) || k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
     let val: EventValue;
     if (v === null || typeof v === 'boolean') val = v;

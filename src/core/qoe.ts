@@ -141,7 +141,8 @@ export class QoeAccumulator {
         break;
       case 'seek_start':
         if (this.state === 'rebuffering') this.closeRebuffer(t, null);
-        if (this.state !== 'seeking') this.beforeSeek = this.state === 'starting' ? 'starting' : this.state === 'paused' ? 'paused' : 'playing';
+        if (this.state !== 'seeking')
+          this.beforeSeek = this.state === 'starting' ? 'starting' : this.state === 'paused' ? 'paused' : 'playing';
         this.seeks++;
         this.enter('seeking', t);
         break;

@@ -56,10 +56,29 @@ export function stepTrace(name: string, steps: Array<[number, number]>): Trace {
  */
 export const BUILTIN_TRACES: Record<string, Trace> = {
   fast: stepTrace('fast', [[60, 20]]),
-  '3g': stepTrace('3g', [[10, 1.2], [10, 0.8], [10, 1.6], [10, 0.6]]),
-  '4g': stepTrace('4g', [[10, 6], [10, 3], [10, 9], [10, 4]]),
-  varying: stepTrace('varying', [[20, 4.5], [20, 1.5], [20, 0.6], [20, 2.5], [20, 6]]),
-  stall: stepTrace('stall', [[10, 8], [16, 0.08]]),
+  '3g': stepTrace('3g', [
+    [10, 1.2],
+    [10, 0.8],
+    [10, 1.6],
+    [10, 0.6],
+  ]),
+  '4g': stepTrace('4g', [
+    [10, 6],
+    [10, 3],
+    [10, 9],
+    [10, 4],
+  ]),
+  varying: stepTrace('varying', [
+    [20, 4.5],
+    [20, 1.5],
+    [20, 0.6],
+    [20, 2.5],
+    [20, 6],
+  ]),
+  stall: stepTrace('stall', [
+    [10, 8],
+    [16, 0.08],
+  ]),
 };
 
 /** Throughput (bytes/s) at trace time `t` seconds (wrapping), using Pensieve's interval convention. */
@@ -67,7 +86,7 @@ export function rateAt(trace: Trace, t: number): number {
   const { times, mbps } = trace;
   const t0 = times[0];
   const span = times[times.length - 1] - t0;
-  let x = ((t - t0) % span + span) % span + t0;
+  let x = ((((t - t0) % span) + span) % span) + t0;
   // binary search for the first k >= 1 with times[k] >= x
   let lo = 1;
   let hi = times.length - 1;
@@ -89,7 +108,7 @@ export function bytesBetween(trace: Trace, a: number, b: number): number {
   const span = times[times.length - 1] - t0;
   let guard = 0;
   while (t < b && guard++ < 1e6) {
-    const x = ((t - t0) % span + span) % span + t0;
+    const x = ((((t - t0) % span) + span) % span) + t0;
     let k = 1;
     let lo = 1;
     let hi = times.length - 1;

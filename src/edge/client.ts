@@ -112,14 +112,19 @@ export async function negotiate(o: NegotiationOptions): Promise<Negotiation | nu
   try {
     const work = (async () => {
       const [masterText, rtts, weights] = await Promise.all([
-        fetch(o.src, { signal: ac.signal }).then((r) => (r.ok ? r.text() : '')).catch(() => ''),
+        fetch(o.src, { signal: ac.signal })
+          .then((r) => (r.ok ? r.text() : ''))
+          .catch(() => ''),
         (async () => {
           const per = Math.max(200, Math.floor(deadline / 3));
           const entries = await Promise.all([
             ...(o.cdnProbeUrl ? [probe(o.cdnProbeUrl, per).then((v) => ['cdn', v] as const)] : []),
             ...(o.edges ?? []).map((e) => probe(e.probeUrl, per).then((v) => [e.id, v] as const)),
           ]);
-          return Object.fromEntries(entries.filter((e) => e[1] != null).map(([k, v]) => [k, Math.round(v! * 10) / 10])) as Record<string, number>;
+          return Object.fromEntries(entries.filter((e) => e[1] != null).map(([k, v]) => [k, Math.round(v! * 10) / 10])) as Record<
+            string,
+            number
+          >;
         })(),
         (async () => {
           try {
@@ -132,20 +137,41 @@ export async function negotiate(o: NegotiationOptions): Promise<Negotiation | nu
       ]);
       const variants = masterText ? playlistVariants(masterText, o.src) : [];
       const r = await fetch(`${o.controller}/v1/negotiate`, {
-        method: 'POST', signal: ac.signal, headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ viewer_id: o.viewerId, channel: o.channel, weights, rtt_ms: rtts, ...(o.bandwidthMbps ? { bandwidth_mbps: o.bandwidthMbps } : {}), ...(o.device ? { device: o.device } : {}), variants }),
+        method: 'POST',
+        signal: ac.signal,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          viewer_id: o.viewerId,
+          channel: o.channel,
+          weights,
+          rtt_ms: rtts,
+          ...(o.bandwidthMbps ? { bandwidth_mbps: o.bandwidthMbps } : {}),
+          ...(o.device ? { device: o.device } : {}),
+          variants,
+        }),
       });
       if (!r.ok) return null;
       const a = await r.json();
-      if (!a || typeof a.session !== 'string' || typeof a.steering_uri !== 'string' || typeof a.token !== 'string' || !a.assignment) return null;
+      if (!a || typeof a.session !== 'string' || typeof a.steering_uri !== 'string' || typeof a.token !== 'string' || !a.assignment)
+        return null;
       const steeringUri = new URL(a.steering_uri, o.controller).href;
       const neg: Negotiation = {
         // the weights the controller decided with (ours, unless it had to substitute defaults)
-        session: a.session, token: a.token, assignment: a.assignment, steeringUri, weights: validWeights(a.weights) ? a.weights : weights, rttMs: rtts,
+        session: a.session,
+        token: a.token,
+        assignment: a.assignment,
+        steeringUri,
+        weights: validWeights(a.weights) ? a.weights : weights,
+        rttMs: rtts,
         async leave() {
           try {
-            await fetch(`${o.controller}/v1/sessions/${encodeURIComponent(a.session)}/leave?token=${encodeURIComponent(a.token)}`, { method: 'POST', keepalive: true });
-          } catch { /* the lease expires anyway */ }
+            await fetch(`${o.controller}/v1/sessions/${encodeURIComponent(a.session)}/leave?token=${encodeURIComponent(a.token)}`, {
+              method: 'POST',
+              keepalive: true,
+            });
+          } catch {
+            /* the lease expires anyway */
+          }
         },
       };
       return neg;
@@ -162,10 +188,16 @@ export async function negotiate(o: NegotiationOptions): Promise<Negotiation | nu
  * hls.js config with Content Steering for a negotiation: a playlist loader that injects the steering tag
  * into the multivariant playlist. With `null` (no negotiation) the config is returned unchanged.
  */
-export function steeringConfig<T extends Partial<HlsConfig>>(HlsCtor: typeof Hls, neg: Negotiation | null, config?: T): T & Partial<HlsConfig> {
+export function steeringConfig<T extends Partial<HlsConfig>>(
+  HlsCtor: typeof Hls,
+  neg: Negotiation | null,
+  config?: T,
+): T & Partial<HlsConfig> {
   const base = (config ?? {}) as T & Partial<HlsConfig>;
   if (!neg) return base;
-  const Default = (base.pLoader ?? (base.loader as unknown) ?? (HlsCtor as unknown as { DefaultConfig: HlsConfig }).DefaultConfig.loader) as unknown as new (c: HlsConfig) => {
+  const Default = (base.pLoader ??
+    (base.loader as unknown) ??
+    (HlsCtor as unknown as { DefaultConfig: HlsConfig }).DefaultConfig.loader) as unknown as new (c: HlsConfig) => {
     load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void;
   };
   const uri = neg.steeringUri;

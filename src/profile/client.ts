@@ -48,7 +48,13 @@ export class Profiler {
 
   constructor(private o: ProfilerOptions) {
     const w = o.worker;
-    this.ready = w && o.modelUrl ? withDeadline(w.api.initProfile({ modelUrl: o.modelUrl }), 20000).then(() => true, () => false) : Promise.resolve(false);
+    this.ready =
+      w && o.modelUrl
+        ? withDeadline(w.api.initProfile({ modelUrl: o.modelUrl }), 20000).then(
+            () => true,
+            () => false,
+          )
+        : Promise.resolve(false);
     this.loaded = this.load();
     this.off = o.ep.on('event', (e) => this.onEvent(e));
   }
@@ -61,7 +67,8 @@ export class Profiler {
   /** add a finished watch directly (imports, tests); the SDK's events do this automatically */
   async addRecord(r: WatchRecord): Promise<void> {
     await this.loaded;
-    if (!r || typeof r.channel !== 'string' || !(r.hours >= 0) || !(r.msgs >= 0)) throw new TypeError('profile record needs channel, visit, at, hours ≥ 0, msgs ≥ 0');
+    if (!r || typeof r.channel !== 'string' || !(r.hours >= 0) || !(r.msgs >= 0))
+      throw new TypeError('profile record needs channel, visit, at, hours ≥ 0, msgs ≥ 0');
     this.records.push({ channel: r.channel, visit: String(r.visit), at: r.at, hours: r.hours, msgs: r.msgs });
     if (this.records.length > (this.o.maxRecords ?? 500)) this.records.splice(0, this.records.length - (this.o.maxRecords ?? 500));
     await this.persist();
@@ -70,7 +77,8 @@ export class Profiler {
   private onEvent(e: TelemetryEvent): void {
     let v = this.open.get(e.view_id);
     if (e.type === 'viewstart') {
-      const ch = typeof e.data?.channel === 'string' ? e.data.channel : typeof e.data?.content_id === 'string' ? e.data.content_id : 'unknown';
+      const ch =
+        typeof e.data?.channel === 'string' ? e.data.channel : typeof e.data?.content_id === 'string' ? e.data.content_id : 'unknown';
       v = { acc: new QoeAccumulator(), channel: ch, visit: this.o.ep.sessionId, at: e.t, msgs: 0 };
       this.open.set(e.view_id, v);
     }
@@ -99,11 +107,15 @@ export class Profiler {
           if (j.medians && [j.medians.I, j.medians.D, j.medians.N].every((x: unknown) => typeof x === 'number')) medians = j.medians;
         }
       }
-    } catch { /* no aggregates: the model runs with zeros there */ }
+    } catch {
+      /* no aggregates: the model runs with zeros there */
+    }
     // no history yet: nothing to profile from — equal weights, not a guess from an empty input
-    if (this.records.length === 0) return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no history yet' };
+    if (this.records.length === 0)
+      return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no history yet' };
     const ready = await withDeadline(this.ready, budget).catch(() => false);
-    if (!ready || !this.o.worker) return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no profile model' };
+    if (!ready || !this.o.worker)
+      return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no profile model' };
     try {
       const x = requestFeatures(this.records, channel, agg, this.o.ep.sessionId);
       const predicted = await withDeadline(this.o.worker.api.predictProfile(x), budget);
@@ -126,7 +138,13 @@ export class Profiler {
     this.records = [];
     this.open.clear();
     const db = await this.db();
-    if (db) await new Promise<void>((res) => { const tx = db.transaction(STORE, 'readwrite'); tx.objectStore(STORE).clear(); tx.oncomplete = () => res(); tx.onerror = () => res(); });
+    if (db)
+      await new Promise<void>((res) => {
+        const tx = db.transaction(STORE, 'readwrite');
+        tx.objectStore(STORE).clear();
+        tx.oncomplete = () => res();
+        tx.onerror = () => res();
+      });
   }
 
   destroy(): void {
@@ -162,12 +180,21 @@ export class Profiler {
   private async persist(): Promise<void> {
     const db = await this.db();
     if (!db) return;
-    await new Promise<void>((res) => { const tx = db.transaction(STORE, 'readwrite'); tx.objectStore(STORE).put(this.records, 'history'); tx.oncomplete = () => res(); tx.onerror = () => res(); });
+    await new Promise<void>((res) => {
+      const tx = db.transaction(STORE, 'readwrite');
+      tx.objectStore(STORE).put(this.records, 'history');
+      tx.oncomplete = () => res();
+      tx.onerror = () => res();
+    });
   }
 }
 
 function fallbackMedians(h: WatchRecord[]): Behaviour {
-  const med = (v: number[]) => { if (!v.length) return 0; const s = [...v].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+  const med = (v: number[]) => {
+    if (!v.length) return 0;
+    const s = [...v].sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)];
+  };
   const visits = new Map<string, number>();
   for (const w of h) visits.set(w.visit, (visits.get(w.visit) ?? 0) + 1);
   return { I: med(h.map((w) => interactionRate(w.msgs, w.hours))), D: med(h.map((w) => w.hours)), N: med([...visits.values()]) || 1 };

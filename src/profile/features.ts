@@ -20,13 +20,22 @@ export interface WatchRecord {
   msgs: number;
 }
 
-export interface ChannelAggregates { I_all: number | null; T_all: number | null }
+export interface ChannelAggregates {
+  I_all: number | null;
+  T_all: number | null;
+}
 
 /**
  * @param history the viewer's finished watches, oldest first
  * @param currentVisit the visit of this request (its watches so far are history but it is not finished)
  */
-export function requestFeatures(history: WatchRecord[], channel: string, agg: ChannelAggregates, currentVisit: string | null, out = new Float32Array(REQUEST_FEATURES)): Float32Array {
+export function requestFeatures(
+  history: WatchRecord[],
+  channel: string,
+  agg: ChannelAggregates,
+  currentVisit: string | null,
+  out = new Float32Array(REQUEST_FEATURES),
+): Float32Array {
   out.fill(0);
   const onCh = history.filter((w) => w.channel === channel);
   for (let j = 0; j < K_RECORDS; j++) {
@@ -36,8 +45,12 @@ export function requestFeatures(history: WatchRecord[], channel: string, agg: Ch
     out[K_RECORDS + j] = rec.hours;
   }
   if (history.length) {
-    let sI = 0, sT = 0;
-    for (const w of history) { sI += interactionRate(w.msgs, w.hours); sT += w.hours; }
+    let sI = 0,
+      sT = 0;
+    for (const w of history) {
+      sI += interactionRate(w.msgs, w.hours);
+      sT += w.hours;
+    }
     out[2 * K_RECORDS] = sI / history.length;
     out[2 * K_RECORDS + 2] = sT / history.length;
   }

@@ -5,15 +5,30 @@
  */
 import { mulberry32 } from '../sim/abr/env.js';
 
-export interface TreeOptions { maxDepth?: number; minLeaf?: number; bins?: number; featureFraction?: number; seed?: number }
+export interface TreeOptions {
+  maxDepth?: number;
+  minLeaf?: number;
+  bins?: number;
+  featureFraction?: number;
+  seed?: number;
+}
 
-interface Node { f: number; thr: number; left: number; right: number; value: number }
+interface Node {
+  f: number;
+  thr: number;
+  left: number;
+  right: number;
+  value: number;
+}
 
 export class Binner {
   readonly edges: Float64Array[];
   constructor(x: Float32Array, n: number, d: number, rows: ArrayLike<number>, bins = 32) {
     this.edges = [];
-    const sample = Array.from({ length: Math.min(rows.length, 20000) }, (_, i) => rows[Math.floor((i * rows.length) / Math.min(rows.length, 20000))]);
+    const sample = Array.from(
+      { length: Math.min(rows.length, 20000) },
+      (_, i) => rows[Math.floor((i * rows.length) / Math.min(rows.length, 20000))],
+    );
     for (let f = 0; f < d; f++) {
       const v = sample.map((r) => x[r * d + f]).sort((a, b) => a - b);
       const e: number[] = [];
@@ -27,8 +42,13 @@ export class Binner {
   }
   bin(f: number, v: number): number {
     const e = this.edges[f];
-    let lo = 0, hi = e.length;
-    while (lo < hi) { const m = (lo + hi) >> 1; if (v < e[m]) hi = m; else lo = m + 1; }
+    let lo = 0,
+      hi = e.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (v < e[m]) hi = m;
+      else lo = m + 1;
+    }
     return lo; // values < e[0] → 0; ≥ e[last] → e.length
   }
   binAll(x: Float32Array, n: number, d: number): Uint8Array {
@@ -40,14 +60,19 @@ export class Binner {
 
 export class RegressionTree {
   private nodes: Node[] = [];
-  constructor(private binner: Binner, private d: number) {}
+  constructor(
+    private binner: Binner,
+    private d: number,
+  ) {}
 
   fit(xb: Uint8Array, y: ArrayLike<number>, rows: Int32Array, o: TreeOptions = {}): this {
-    const maxDepth = o.maxDepth ?? 10, minLeaf = o.minLeaf ?? 20;
+    const maxDepth = o.maxDepth ?? 10,
+      minLeaf = o.minLeaf ?? 20;
     const rng = mulberry32(o.seed ?? 1);
     const nf = Math.max(1, Math.round(this.d * (o.featureFraction ?? 1)));
     const nb = 256;
-    const sum = new Float64Array(nb), cnt = new Float64Array(nb);
+    const sum = new Float64Array(nb),
+      cnt = new Float64Array(nb);
     const grow = (idx: Int32Array, depth: number): number => {
       let s = 0;
       for (let i = 0; i < idx.length; i++) s += y[idx[i]];
@@ -57,16 +82,28 @@ export class RegressionTree {
       if (depth >= maxDepth || idx.length < 2 * minLeaf) return me;
       // candidate features
       const feats = Array.from({ length: this.d }, (_, i) => i);
-      for (let i = feats.length - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); [feats[i], feats[j]] = [feats[j], feats[i]]; }
+      for (let i = feats.length - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1));
+        [feats[i], feats[j]] = [feats[j], feats[i]];
+      }
       let best = { gain: 1e-12, f: -1, bin: -1 };
-      const total = s, n = idx.length;
+      const total = s,
+        n = idx.length;
       for (const f of feats.slice(0, nf)) {
         const nbins = this.binner.edges[f].length + 1;
-        sum.fill(0, 0, nbins); cnt.fill(0, 0, nbins);
-        for (let i = 0; i < n; i++) { const r = idx[i]; const b = xb[r * this.d + f]; sum[b] += y[r]; cnt[b]++; }
-        let ls = 0, lc = 0;
+        sum.fill(0, 0, nbins);
+        cnt.fill(0, 0, nbins);
+        for (let i = 0; i < n; i++) {
+          const r = idx[i];
+          const b = xb[r * this.d + f];
+          sum[b] += y[r];
+          cnt[b]++;
+        }
+        let ls = 0,
+          lc = 0;
         for (let b = 0; b < nbins - 1; b++) {
-          ls += sum[b]; lc += cnt[b];
+          ls += sum[b];
+          lc += cnt[b];
           const rc = n - lc;
           if (lc < minLeaf || rc < minLeaf) continue;
           const rs = total - ls;
@@ -78,9 +115,15 @@ export class RegressionTree {
       if (best.f < 0) return me;
       let nl = 0;
       for (let i = 0; i < n; i++) if (xb[idx[i] * this.d + best.f] <= best.bin) nl++;
-      const L = new Int32Array(nl), R = new Int32Array(n - nl);
-      let a = 0, c = 0;
-      for (let i = 0; i < n; i++) { const r = idx[i]; if (xb[r * this.d + best.f] <= best.bin) L[a++] = r; else R[c++] = r; }
+      const L = new Int32Array(nl),
+        R = new Int32Array(n - nl);
+      let a = 0,
+        c = 0;
+      for (let i = 0; i < n; i++) {
+        const r = idx[i];
+        if (xb[r * this.d + best.f] <= best.bin) L[a++] = r;
+        else R[c++] = r;
+      }
       const node = this.nodes[me];
       node.f = best.f;
       node.thr = best.bin; // go left when bin(x_f) ≤ thr
@@ -108,7 +151,10 @@ export class RegressionTree {
 
 export class RandomForest {
   private trees: RegressionTree[] = [];
-  constructor(private binner: Binner, private d: number) {}
+  constructor(
+    private binner: Binner,
+    private d: number,
+  ) {}
 
   fit(xb: Uint8Array, y: ArrayLike<number>, rows: ArrayLike<number>, o: TreeOptions & { trees?: number; sampleSize?: number } = {}): this {
     const rng = mulberry32(o.seed ?? 1);
@@ -116,7 +162,13 @@ export class RandomForest {
     for (let t = 0; t < (o.trees ?? 50); t++) {
       const boot = new Int32Array(n);
       for (let i = 0; i < n; i++) boot[i] = rows[Math.floor(rng() * rows.length)];
-      this.trees.push(new RegressionTree(this.binner, this.d).fit(xb, y, boot, { ...o, featureFraction: o.featureFraction ?? 1 / 3, seed: (o.seed ?? 1) * 1000 + t }));
+      this.trees.push(
+        new RegressionTree(this.binner, this.d).fit(xb, y, boot, {
+          ...o,
+          featureFraction: o.featureFraction ?? 1 / 3,
+          seed: (o.seed ?? 1) * 1000 + t,
+        }),
+      );
     }
     return this;
   }

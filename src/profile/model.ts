@@ -23,10 +23,16 @@ export interface ProfileNorm {
 
 export function fitNorm(x: Float32Array, y: Float32Array, rows: ArrayLike<number>): ProfileNorm {
   const d = REQUEST_FEATURES;
-  const mean = new Array(d).fill(0), sq = new Array(d).fill(0), ys = [0, 0, 0];
+  const mean = new Array(d).fill(0),
+    sq = new Array(d).fill(0),
+    ys = [0, 0, 0];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    for (let f = 0; f < d; f++) { const v = Math.log1p(x[r * d + f]); mean[f] += v; sq[f] += v * v; }
+    for (let f = 0; f < d; f++) {
+      const v = Math.log1p(x[r * d + f]);
+      mean[f] += v;
+      sq[f] += v * v;
+    }
     for (let k = 0; k < 3; k++) ys[k] += y[r * 3 + k];
   }
   const n = rows.length;
@@ -41,7 +47,15 @@ export function fitNorm(x: Float32Array, y: Float32Array, rows: ArrayLike<number
 export const PATCH = 6;
 
 /** Normalised model inputs for one request: record windows [K, 6] (im2col, zero padded) and the five scalars. */
-export function normalise(x: ArrayLike<number>, o: number, norm: ProfileNorm, seq: Float32Array, so: number, sc: Float32Array, sco: number): void {
+export function normalise(
+  x: ArrayLike<number>,
+  o: number,
+  norm: ProfileNorm,
+  seq: Float32Array,
+  so: number,
+  sc: Float32Array,
+  sco: number,
+): void {
   const v = new Float32Array(K_RECORDS * 2);
   for (let j = 0; j < K_RECORDS; j++) {
     v[2 * j] = (Math.log1p(x[o + j]) - norm.mean[j]) / norm.std[j];
@@ -77,11 +91,20 @@ export function buildProfileModel(tf: typeof TF, seed = 1): TF.LayersModel {
 }
 
 /** Predict (I, D, N) in real units for n requests (rows of x). */
-export function predictProfile(tf: typeof TF, model: TF.LayersModel, norm: ProfileNorm, x: ArrayLike<number>, rows: ArrayLike<number>): Float32Array {
+export function predictProfile(
+  tf: typeof TF,
+  model: TF.LayersModel,
+  norm: ProfileNorm,
+  x: ArrayLike<number>,
+  rows: ArrayLike<number>,
+): Float32Array {
   const n = rows.length;
-  const seq = new Float32Array(n * K_RECORDS * PATCH), sc = new Float32Array(n * 5);
+  const seq = new Float32Array(n * K_RECORDS * PATCH),
+    sc = new Float32Array(n * 5);
   for (let i = 0; i < n; i++) normalise(x, rows[i] * REQUEST_FEATURES, norm, seq, i * K_RECORDS * PATCH, sc, i * 5);
-  const out = tf.tidy(() => (model.predict([tf.tensor3d(seq, [n, K_RECORDS, PATCH]), tf.tensor2d(sc, [n, 5])]) as TF.Tensor).dataSync() as Float32Array);
+  const out = tf.tidy(
+    () => (model.predict([tf.tensor3d(seq, [n, K_RECORDS, PATCH]), tf.tensor2d(sc, [n, 5])]) as TF.Tensor).dataSync() as Float32Array,
+  );
   const res = new Float32Array(n * 3);
   for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) res[i * 3 + k] = Math.max(0, out[i * 3 + k] * norm.yScale[k]);
   return res;

@@ -45,7 +45,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   const store = opts.store;
   const channels = new ChannelStats();
-  const negotiation = registerNegotiation(app, { store: opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []), ...(opts.negotiation ?? {}) });
+  const negotiation = registerNegotiation(app, {
+    store: opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []),
+    ...(opts.negotiation ?? {}),
+  });
   const origins = opts.corsOrigins ?? '*';
 
   // Beacons and keepalive fetches send text/plain (a CORS "simple" request): parse it as JSON too.
@@ -72,7 +75,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const path = first ? `${where}${first.instancePath || ''}` : where;
       return reply.code(400).send({ error: 'bad_request', message: `${path} ${first?.message ?? 'is invalid'}`, field: path });
     }
-    const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 413 : undefined;
+    const code =
+      err.statusCode && err.statusCode >= 400 && err.statusCode < 500
+        ? err.statusCode
+        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 413
+          : undefined;
     if (code) {
       const message = code === 413 ? `body larger than ${opts.bodyLimit ?? LIMITS.maxBodyBytes} bytes` : err.message;
       return reply.code(code).send({ error: code === 413 ? 'payload_too_large' : 'bad_request', message });
@@ -80,7 +88,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     app.log.error(err);
     return reply.code(500).send({ error: 'internal', message: 'internal error' });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
 
   app.get('/v1/health', async () => ({ ok: true }));
 
@@ -92,7 +102,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         response: {
           200: {
             type: 'object',
-            properties: { batch_id: { type: 'string' }, accepted: { type: 'integer' }, duplicate: { type: 'boolean' }, edge: { type: 'string' } },
+            properties: {
+              batch_id: { type: 'string' },
+              accepted: { type: 'integer' },
+              duplicate: { type: 'boolean' },
+              edge: { type: 'string' },
+            },
           },
         },
       },
@@ -100,7 +115,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     async (req): Promise<TelemetryAck> => {
       const batch = req.body;
       const r = store.ingest(batch, Date.now());
-      if (!r.duplicate) for (const e of batch.events) if (e.type === 'viewend') channels.addView(e.view_id, batch.session_id, store.viewEvents(e.view_id));
+      if (!r.duplicate)
+        for (const e of batch.events) if (e.type === 'viewend') channels.addView(e.view_id, batch.session_id, store.viewEvents(e.view_id));
       // a negotiated playback's token is checked; a bad one never costs the events (they are stored), it only
       // leaves the batch unlinked from the assignment ('invalid')
       const edge = batch.edge ? (negotiation.checkToken(batch.edge.session, batch.edge.token) ? 'invalid' : 'verified') : undefined;

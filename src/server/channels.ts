@@ -38,15 +38,22 @@ export class ChannelStats {
     const s = summarizeView(events);
     const channel = s.channel ?? 'unknown';
     const hours = s.play_ms / 3.6e6;
-    const msgs = Object.entries(s.interactions).filter(([k]) => k === 'chat').reduce((a, [, v]) => a + v, 0);
+    const msgs = Object.entries(s.interactions)
+      .filter(([k]) => k === 'chat')
+      .reduce((a, [, v]) => a + v, 0);
     const I = interactionRate(msgs, hours);
     const c = this.byChannel.get(channel) ?? this.byChannel.set(channel, { sumI: 0, sumT: 0, n: 0 }).get(channel)!;
-    c.sumI += I; c.sumT += hours; c.n++;
+    c.sumI += I;
+    c.sumT += hours;
+    c.n++;
     this.sessionViews.set(sessionId, (this.sessionViews.get(sessionId) ?? 0) + 1);
     // reservoir samples for the medians (bounded memory)
     this.seen++;
     const slot = this.seen <= RESERVOIR ? this.seen - 1 : Math.floor(Math.random() * this.seen);
-    if (slot < RESERVOIR) { this.iSample[slot] = I; this.dSample[slot] = hours; }
+    if (slot < RESERVOIR) {
+      this.iSample[slot] = I;
+      this.dSample[slot] = hours;
+    }
     if (this.counted.size > 200000) this.counted.clear();
   }
 

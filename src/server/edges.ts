@@ -23,7 +23,10 @@ export interface Lease {
   expires: number;
 }
 
-export interface Reservation { ok: boolean; reason?: string }
+export interface Reservation {
+  ok: boolean;
+  reason?: string;
+}
 
 /** What the controller needs from a store (async: the Redis store shares it between processes). */
 export interface AssignmentStore {
@@ -47,15 +50,33 @@ export class MemoryAssignmentStore implements AssignmentStore {
   constructor(edges: EdgeConfig[]) {
     this.sync = new SyncMemoryAssignmentStore(edges);
   }
-  edges() { return this.sync.edges(); }
-  async snapshot() { return this.sync.snapshot(); }
-  async reserve(session: string, edge: string, channel: string, version: number, ttlMs: number, now?: number) { return this.sync.reserve(session, edge, channel, version, ttlMs, now); }
-  async renew(session: string, ttlMs: number, now?: number) { return this.sync.renew(session, ttlMs, now); }
-  async release(session: string) { return this.sync.release(session); }
-  async lease(session: string) { return this.sync.lease(session); }
-  async sweep(now?: number) { return this.sync.sweep(now); }
-  async markDown(edge: string, down: boolean) { this.sync.markDown(edge, down); }
-  async close() { /* nothing to close */ }
+  edges() {
+    return this.sync.edges();
+  }
+  async snapshot() {
+    return this.sync.snapshot();
+  }
+  async reserve(session: string, edge: string, channel: string, version: number, ttlMs: number, now?: number) {
+    return this.sync.reserve(session, edge, channel, version, ttlMs, now);
+  }
+  async renew(session: string, ttlMs: number, now?: number) {
+    return this.sync.renew(session, ttlMs, now);
+  }
+  async release(session: string) {
+    return this.sync.release(session);
+  }
+  async lease(session: string) {
+    return this.sync.lease(session);
+  }
+  async sweep(now?: number) {
+    return this.sync.sweep(now);
+  }
+  async markDown(edge: string, down: boolean) {
+    this.sync.markDown(edge, down);
+  }
+  async close() {
+    /* nothing to close */
+  }
 }
 
 export class SyncMemoryAssignmentStore {
@@ -137,7 +158,10 @@ export class SyncMemoryAssignmentStore {
       st.channels.delete(l.channel);
       st.usedMbps -= VERSIONS[0].mbps;
     }
-    if (st.channels.size === 0) { st.usedMbps = 0; st.usedVcpu = 0; } // no drift when empty
+    if (st.channels.size === 0) {
+      st.usedMbps = 0;
+      st.usedVcpu = 0;
+    } // no drift when empty
     return true;
   }
 
@@ -151,7 +175,10 @@ export class SyncMemoryAssignmentStore {
     let n = 0;
     let min = Infinity;
     for (const [s, l] of this.leases) {
-      if (l.expires <= now) { this.release(s); n++; } else if (l.expires < min) min = l.expires;
+      if (l.expires <= now) {
+        this.release(s);
+        n++;
+      } else if (l.expires < min) min = l.expires;
     }
     this.minExpiry = min;
     return n;
@@ -160,6 +187,7 @@ export class SyncMemoryAssignmentStore {
   private minExpiry = Infinity;
 
   markDown(edge: string, down: boolean): void {
-    if (down) this.down.add(edge); else this.down.delete(edge);
+    if (down) this.down.add(edge);
+    else this.down.delete(edge);
   }
 }

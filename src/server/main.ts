@@ -15,10 +15,36 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(opts: { port?: number; host?: string; dataDir?: string; memory?: boolean; store?: TelemetryStore; logger?: boolean; edges?: EdgeConfig[]; assignment?: AssignmentStore; ratePerS?: number; policy?: 'online-heu' | 'cloud-cdn' | 'drl'; drl?: DrlAssignment } = {}): Promise<RunningServer> {
+export async function startServer(
+  opts: {
+    port?: number;
+    host?: string;
+    dataDir?: string;
+    memory?: boolean;
+    store?: TelemetryStore;
+    logger?: boolean;
+    edges?: EdgeConfig[];
+    assignment?: AssignmentStore;
+    ratePerS?: number;
+    policy?: 'online-heu' | 'cloud-cdn' | 'drl';
+    drl?: DrlAssignment;
+  } = {},
+): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
-  const store = opts.store ?? (opts.memory ? new MemoryTelemetryStore() : await SqliteTelemetryStore.open(join(dataDir, 'telemetry.sqlite')));
-  const app = await buildServer({ store, logger: opts.logger, edges: opts.edges, assignment: opts.assignment, negotiation: { ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}), ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}), ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.drl ? { drl: opts.drl } : {}) } });
+  const store =
+    opts.store ?? (opts.memory ? new MemoryTelemetryStore() : await SqliteTelemetryStore.open(join(dataDir, 'telemetry.sqlite')));
+  const app = await buildServer({
+    store,
+    logger: opts.logger,
+    edges: opts.edges,
+    assignment: opts.assignment,
+    negotiation: {
+      ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}),
+      ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}),
+      ...(opts.policy ? { policy: opts.policy } : {}),
+      ...(opts.drl ? { drl: opts.drl } : {}),
+    },
+  });
   const host = opts.host ?? process.env.EDGEPLAY_HOST ?? '127.0.0.1';
   const address = await app.listen({ port: opts.port ?? Number(process.env.EDGEPLAY_PORT ?? 8081), host });
   const port = Number(new URL(address).port);
@@ -52,7 +78,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   // --policy online-heu | cloud-cdn | drl [--drl models/edge-drl/mid.json]
   const policy = (arg('policy') ?? 'online-heu') as 'online-heu' | 'cloud-cdn' | 'drl';
   const drlPath = arg('drl') ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined);
-  const drl = drlPath ? new (await import('../sim/edge/drl.js')).DrlAssignment(JSON.parse((await import('node:fs')).readFileSync(drlPath, 'utf8'))) : undefined;
+  const drl = drlPath
+    ? new (await import('../sim/edge/drl.js')).DrlAssignment(JSON.parse((await import('node:fs')).readFileSync(drlPath, 'utf8')))
+    : undefined;
   const assignment = redisUrl ? await (await import('./redis-store.js')).RedisAssignmentStore.connect(redisUrl, edges) : undefined;
   const s = await startServer({
     port: arg('port') ? Number(arg('port')) : undefined,
@@ -68,7 +96,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     drl,
   });
   console.log(`[edgeplay] controller listening on ${s.url}`);
-  const stop = () => s.close().then(async () => { s.store.close(); await assignment?.close(); process.exit(0); });
+  const stop = () =>
+    s.close().then(async () => {
+      s.store.close();
+      await assignment?.close();
+      process.exit(0);
+    });
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

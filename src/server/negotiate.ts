@@ -54,13 +54,19 @@ const POOL = Buffer.alloc(4096);
 let poolAt = POOL.length;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
 function sessionId(len = 16): string {
-  if (poolAt + len > POOL.length) { randomFillSync(POOL); poolAt = 0; }
+  if (poolAt + len > POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
   let out = '';
   for (let i = 0; i < len; i++) out += ALPHABET[POOL[poolAt++] & 63];
   return out;
 }
 
-export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): { sessions: Map<string, Session>; checkToken: (session: string, token: unknown) => string | null } {
+export function registerNegotiation(
+  app: FastifyInstance,
+  o: NegotiateOptions,
+): { sessions: Map<string, Session>; checkToken: (session: string, token: unknown) => string | null } {
   const secret = o.secret ?? randomBytes(32).toString('hex');
   const leaseMs = o.leaseMs ?? 60000;
   const ttl = o.steeringTtlS ?? 10;
@@ -123,9 +129,22 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
     });
     const opts = options(s.req, view);
     // best first; a reservation can still lose a race against another controller process: try the next
-    const ranked = policy === 'cloud-cdn' ? [opts[0]]
-      : policy === 'drl' ? [...o.drl!.rank(s.req, opts, view, o.store.edges().map((e) => e.id)).map((k) => opts[k]), opts[0]]
-        : [...opts].sort((a, b) => b.reward - a.reward); // stable: the first is online-heu's choice
+    const ranked =
+      policy === 'cloud-cdn'
+        ? [opts[0]]
+        : policy === 'drl'
+          ? [
+              ...o
+                .drl!.rank(
+                  s.req,
+                  opts,
+                  view,
+                  o.store.edges().map((e) => e.id),
+                )
+                .map((k) => opts[k]),
+              opts[0],
+            ]
+          : [...opts].sort((a, b) => b.reward - a.reward); // stable: the first is online-heu's choice
     for (const best of ranked) {
       if (best.target === 'cdn') {
         await o.store.release(s.id);
@@ -134,7 +153,11 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
         return best;
       }
       const r = await o.store.reserve(s.id, best.target, s.channel, best.version, leaseMs);
-      if (r.ok) { s.target = best.target; s.version = best.version; return best; }
+      if (r.ok) {
+        s.target = best.target;
+        s.version = best.version;
+        return best;
+      }
     }
     await o.store.release(s.id);
     s.target = 'cdn';
@@ -148,120 +171,220 @@ export function registerNegotiation(app: FastifyInstance, o: NegotiateOptions): 
     return {
       session: s.id,
       token: tok,
-      assignment: { target: s.target, pathway: s.target === 'cdn' ? 'cdn' : s.target, version: VERSIONS[s.version].name, bitrate_cap_mbps: VERSIONS[s.version].mbps, edge_url: s.target === 'cdn' ? null : edgeUrl(s.target) },
+      assignment: {
+        target: s.target,
+        pathway: s.target === 'cdn' ? 'cdn' : s.target,
+        version: VERSIONS[s.version].name,
+        bitrate_cap_mbps: VERSIONS[s.version].mbps,
+        edge_url: s.target === 'cdn' ? null : edgeUrl(s.target),
+      },
       steering_uri: `/v1/steering/${s.id}?token=${encodeURIComponent(tok)}`,
       weights: s.weights,
       policy,
     };
   };
 
-  app.post<{ Body: {
-    viewer_id: string; channel: string; region?: string; device?: string; weights?: PreferenceWeights;
-    rtt_ms?: Record<string, number>; bandwidth_mbps?: number; variants?: Array<{ id: string; uri: string }>;
-  } }>('/v1/negotiate', {
-    schema: {
-      body: {
-        type: 'object', additionalProperties: false, required: ['viewer_id', 'channel'],
-        properties: {
-          viewer_id: { type: 'string', pattern: ID },
-          channel: { type: 'string', pattern: ID },
-          region: { type: 'string', maxLength: 64 },
-          device: { type: 'string', enum: ['desktop', 'mobile', 'tv', 'headset', 'other'] },
-          weights: { type: 'object', required: ['a1', 'a2', 'a3'], additionalProperties: false, properties: { a1: { type: 'number', minimum: 0, maximum: 10 }, a2: { type: 'number', minimum: 0, maximum: 10 }, a3: { type: 'number', minimum: 0, maximum: 10 } } },
-          rtt_ms: { type: 'object', maxProperties: 32, additionalProperties: { type: 'number', minimum: 0, maximum: 60000 } },
-          bandwidth_mbps: { type: 'number', exclusiveMinimum: 0, maximum: 100000 },
-          variants: { type: 'array', maxItems: 32, items: { type: 'object', required: ['id', 'uri'], additionalProperties: false, properties: { id: { type: 'string', pattern: ID }, uri: { type: 'string', maxLength: 2048, pattern: '^https?://' } } } },
-        },
-      },
-      response: {
-        200: {
+  app.post<{
+    Body: {
+      viewer_id: string;
+      channel: string;
+      region?: string;
+      device?: string;
+      weights?: PreferenceWeights;
+      rtt_ms?: Record<string, number>;
+      bandwidth_mbps?: number;
+      variants?: Array<{ id: string; uri: string }>;
+    };
+  }>(
+    '/v1/negotiate',
+    {
+      schema: {
+        body: {
           type: 'object',
+          additionalProperties: false,
+          required: ['viewer_id', 'channel'],
           properties: {
-            session: { type: 'string' }, token: { type: 'string' }, steering_uri: { type: 'string' }, policy: { type: 'string' },
-            assignment: { type: 'object', properties: { target: { type: 'string' }, pathway: { type: 'string' }, version: { type: 'string' }, bitrate_cap_mbps: { type: 'number' }, edge_url: { type: ['string', 'null'] } } },
-            weights: { type: 'object', properties: { a1: { type: 'number' }, a2: { type: 'number' }, a3: { type: 'number' } } },
+            viewer_id: { type: 'string', pattern: ID },
+            channel: { type: 'string', pattern: ID },
+            region: { type: 'string', maxLength: 64 },
+            device: { type: 'string', enum: ['desktop', 'mobile', 'tv', 'headset', 'other'] },
+            weights: {
+              type: 'object',
+              required: ['a1', 'a2', 'a3'],
+              additionalProperties: false,
+              properties: {
+                a1: { type: 'number', minimum: 0, maximum: 10 },
+                a2: { type: 'number', minimum: 0, maximum: 10 },
+                a3: { type: 'number', minimum: 0, maximum: 10 },
+              },
+            },
+            rtt_ms: { type: 'object', maxProperties: 32, additionalProperties: { type: 'number', minimum: 0, maximum: 60000 } },
+            bandwidth_mbps: { type: 'number', exclusiveMinimum: 0, maximum: 100000 },
+            variants: {
+              type: 'array',
+              maxItems: 32,
+              items: {
+                type: 'object',
+                required: ['id', 'uri'],
+                additionalProperties: false,
+                properties: { id: { type: 'string', pattern: ID }, uri: { type: 'string', maxLength: 2048, pattern: '^https?://' } },
+              },
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              session: { type: 'string' },
+              token: { type: 'string' },
+              steering_uri: { type: 'string' },
+              policy: { type: 'string' },
+              assignment: {
+                type: 'object',
+                properties: {
+                  target: { type: 'string' },
+                  pathway: { type: 'string' },
+                  version: { type: 'string' },
+                  bitrate_cap_mbps: { type: 'number' },
+                  edge_url: { type: ['string', 'null'] },
+                },
+              },
+              weights: { type: 'object', properties: { a1: { type: 'number' }, a2: { type: 'number' }, a3: { type: 'number' } } },
+            },
           },
         },
       },
     },
-  }, async (req, reply) => {
-    if (!allow(req.ip)) return reply.code(429).header('retry-after', '1').send({ error: 'rate_limited', message: 'too many negotiations from this client; retry in a second' });
-    const b = req.body;
-    if (b.weights && !validWeights(b.weights)) return reply.code(400).send({ error: 'bad_request', message: 'body/weights must sum to 10 (a1 + a2 + a3)', field: 'body/weights' });
-    const rtt = b.rtt_ms ?? {};
-    const edges = o.store.edges();
-    const s: Session = {
-      id: sessionId(16),
-      channel: b.channel,
-      weights: b.weights ?? { ...DEFAULT_WEIGHTS },
-      variants: b.variants ?? [],
-      req: {
+    async (req, reply) => {
+      if (!allow(req.ip))
+        return reply
+          .code(429)
+          .header('retry-after', '1')
+          .send({ error: 'rate_limited', message: 'too many negotiations from this client; retry in a second' });
+      const b = req.body;
+      if (b.weights && !validWeights(b.weights))
+        return reply.code(400).send({ error: 'bad_request', message: 'body/weights must sum to 10 (a1 + a2 + a3)', field: 'body/weights' });
+      const rtt = b.rtt_ms ?? {};
+      const edges = o.store.edges();
+      const s: Session = {
+        id: sessionId(16),
         channel: b.channel,
         weights: b.weights ?? { ...DEFAULT_WEIGHTS },
-        bandwidthMbps: b.bandwidth_mbps ?? 10,
-        // one-way latency = RTT / 2; unmeasured paths take the paper's midpoints
-        cdnLatencyS: rtt.cdn != null ? rtt.cdn / 2000 : 0.4,
-        edgeLatencyS: Object.fromEntries(edges.filter((e) => rtt[e.id] != null).map((e) => [e.id, rtt[e.id] / 2000])),
-        edgeCdnLatencyS: Object.fromEntries(edges.map((e) => [e.id, e.cdnLatencyS ?? 0.05])),
-      },
-      target: 'cdn',
-      version: 0,
-      expires: Date.now() + leaseMs,
-      advertised: null,
-    };
-    await decideSafe(s);
-    sessions.set(s.id, s);
-    return answer(s);
-  });
-
-  app.get<{ Params: { session: string }; Querystring: { token?: string; _HLS_pathway?: string; _HLS_throughput?: string } }>('/v1/steering/:session', {
-    schema: {
-      params: { type: 'object', required: ['session'], properties: { session: { type: 'string', pattern: ID } } },
-      querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 256 }, _HLS_pathway: { type: 'string', maxLength: 128 }, _HLS_throughput: { type: 'string', pattern: '^\\d{1,12}$' } } },
+        variants: b.variants ?? [],
+        req: {
+          channel: b.channel,
+          weights: b.weights ?? { ...DEFAULT_WEIGHTS },
+          bandwidthMbps: b.bandwidth_mbps ?? 10,
+          // one-way latency = RTT / 2; unmeasured paths take the paper's midpoints
+          cdnLatencyS: rtt.cdn != null ? rtt.cdn / 2000 : 0.4,
+          edgeLatencyS: Object.fromEntries(edges.filter((e) => rtt[e.id] != null).map((e) => [e.id, rtt[e.id] / 2000])),
+          edgeCdnLatencyS: Object.fromEntries(edges.map((e) => [e.id, e.cdnLatencyS ?? 0.05])),
+        },
+        target: 'cdn',
+        version: 0,
+        expires: Date.now() + leaseMs,
+        advertised: null,
+      };
+      await decideSafe(s);
+      sessions.set(s.id, s);
+      return answer(s);
     },
-  }, async (req, reply) => {
-    const s = sessions.get(req.params.session);
-    const bad = checkToken(req.params.session, req.query.token);
-    if (bad) return reply.code(403).send({ error: 'forbidden', message: bad });
-    if (!s) return reply.code(404).send({ error: 'not_found', message: `no session ${req.params.session} (negotiate again)` });
-    const thr = req.query._HLS_throughput ? Number(req.query._HLS_throughput) / 1e6 : undefined; // bit/s → Mb/s
-    // the player left the edge an earlier manifest sent it to (hls.js penalises a failing pathway and moves
-    // on): treat that edge as unusable for this session. Before any manifest it is simply still on 'cdn'.
-    if (req.query._HLS_pathway && s.advertised && s.advertised !== 'cdn' && s.target === s.advertised && req.query._HLS_pathway !== s.advertised) {
-      await o.store.release(s.id).catch(() => false);
-      s.req.edgeLatencyS = Object.fromEntries(Object.entries(s.req.edgeLatencyS).filter(([k]) => k !== s.target));
-      s.target = 'cdn';
-    }
-    await decideSafe(s, thr);
-    s.expires = Date.now() + leaseMs;
-    if (s.target !== 'cdn') await o.store.renew(s.id, leaseMs).catch(() => false);
-    const tok = token(s.id, Date.now() + 3600e3);
-    const clones = s.target === 'cdn' ? [] : [{
-      'BASE-ID': 'cdn', ID: s.target,
-      'URI-REPLACEMENT': { 'PER-VARIANT-URIS': Object.fromEntries(s.variants.map((v) => { const u = new URL(v.uri); return [v.id, `${edgeUrl(s.target)}${u.pathname}${u.search}`]; })) },
-    }];
-    s.advertised = s.target;
-    const snap = (await o.store.snapshot().catch(() => [])).find((e) => e.id === s.target);
-    const duress = snap ? snap.usedMbps > 0.9 * snap.capMbps || snap.usedVcpu > 0.9 * snap.capVcpu : false;
-    const cmsd = [`"${s.target}"`, `mb=${Math.round(VERSIONS[s.version].mbps * 1000)}`, `etp=${Math.round(s.req.bandwidthMbps * 1000)}`, ...(duress ? ['du'] : [])].join(';');
-    return reply.header('cmsd-dynamic', cmsd).header('cache-control', 'no-store').send({
-      VERSION: 1,
-      TTL: ttl,
-      'RELOAD-URI': `/v1/steering/${s.id}?token=${encodeURIComponent(tok)}`,
-      'PATHWAY-PRIORITY': s.target === 'cdn' ? ['cdn'] : [s.target, 'cdn'],
-      ...(clones.length ? { 'PATHWAY-CLONES': clones } : {}),
-    });
-  });
+  );
 
-  app.post<{ Params: { session: string }; Querystring: { token?: string } }>('/v1/sessions/:session/leave', {
-    schema: { params: { type: 'object', required: ['session'], properties: { session: { type: 'string', pattern: ID } } }, querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 256 } } } },
-  }, async (req, reply) => {
-    const bad = checkToken(req.params.session, req.query.token);
-    if (bad) return reply.code(403).send({ error: 'forbidden', message: bad });
-    const released = await o.store.release(req.params.session).catch(() => false);
-    sessions.delete(req.params.session);
-    return { released };
-  });
+  app.get<{ Params: { session: string }; Querystring: { token?: string; _HLS_pathway?: string; _HLS_throughput?: string } }>(
+    '/v1/steering/:session',
+    {
+      schema: {
+        params: { type: 'object', required: ['session'], properties: { session: { type: 'string', pattern: ID } } },
+        querystring: {
+          type: 'object',
+          properties: {
+            token: { type: 'string', maxLength: 256 },
+            _HLS_pathway: { type: 'string', maxLength: 128 },
+            _HLS_throughput: { type: 'string', pattern: '^\\d{1,12}$' },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const s = sessions.get(req.params.session);
+      const bad = checkToken(req.params.session, req.query.token);
+      if (bad) return reply.code(403).send({ error: 'forbidden', message: bad });
+      if (!s) return reply.code(404).send({ error: 'not_found', message: `no session ${req.params.session} (negotiate again)` });
+      const thr = req.query._HLS_throughput ? Number(req.query._HLS_throughput) / 1e6 : undefined; // bit/s → Mb/s
+      // the player left the edge an earlier manifest sent it to (hls.js penalises a failing pathway and moves
+      // on): treat that edge as unusable for this session. Before any manifest it is simply still on 'cdn'.
+      if (
+        req.query._HLS_pathway &&
+        s.advertised &&
+        s.advertised !== 'cdn' &&
+        s.target === s.advertised &&
+        req.query._HLS_pathway !== s.advertised
+      ) {
+        await o.store.release(s.id).catch(() => false);
+        s.req.edgeLatencyS = Object.fromEntries(Object.entries(s.req.edgeLatencyS).filter(([k]) => k !== s.target));
+        s.target = 'cdn';
+      }
+      await decideSafe(s, thr);
+      s.expires = Date.now() + leaseMs;
+      if (s.target !== 'cdn') await o.store.renew(s.id, leaseMs).catch(() => false);
+      const tok = token(s.id, Date.now() + 3600e3);
+      const clones =
+        s.target === 'cdn'
+          ? []
+          : [
+              {
+                'BASE-ID': 'cdn',
+                ID: s.target,
+                'URI-REPLACEMENT': {
+                  'PER-VARIANT-URIS': Object.fromEntries(
+                    s.variants.map((v) => {
+                      const u = new URL(v.uri);
+                      return [v.id, `${edgeUrl(s.target)}${u.pathname}${u.search}`];
+                    }),
+                  ),
+                },
+              },
+            ];
+      s.advertised = s.target;
+      const snap = (await o.store.snapshot().catch(() => [])).find((e) => e.id === s.target);
+      const duress = snap ? snap.usedMbps > 0.9 * snap.capMbps || snap.usedVcpu > 0.9 * snap.capVcpu : false;
+      const cmsd = [
+        `"${s.target}"`,
+        `mb=${Math.round(VERSIONS[s.version].mbps * 1000)}`,
+        `etp=${Math.round(s.req.bandwidthMbps * 1000)}`,
+        ...(duress ? ['du'] : []),
+      ].join(';');
+      return reply
+        .header('cmsd-dynamic', cmsd)
+        .header('cache-control', 'no-store')
+        .send({
+          VERSION: 1,
+          TTL: ttl,
+          'RELOAD-URI': `/v1/steering/${s.id}?token=${encodeURIComponent(tok)}`,
+          'PATHWAY-PRIORITY': s.target === 'cdn' ? ['cdn'] : [s.target, 'cdn'],
+          ...(clones.length ? { 'PATHWAY-CLONES': clones } : {}),
+        });
+    },
+  );
+
+  app.post<{ Params: { session: string }; Querystring: { token?: string } }>(
+    '/v1/sessions/:session/leave',
+    {
+      schema: {
+        params: { type: 'object', required: ['session'], properties: { session: { type: 'string', pattern: ID } } },
+        querystring: { type: 'object', properties: { token: { type: 'string', maxLength: 256 } } },
+      },
+    },
+    async (req, reply) => {
+      const bad = checkToken(req.params.session, req.query.token);
+      if (bad) return reply.code(403).send({ error: 'forbidden', message: bad });
+      const released = await o.store.release(req.params.session).catch(() => false);
+      sessions.delete(req.params.session);
+      return { released };
+    },
+  );
 
   return { sessions, checkToken };
 }

@@ -60,7 +60,9 @@ end
 `;
 
 // ARGV: session, edge, channel, version, ttl, now, capMbps, capVcpu, downFlag
-const RESERVE = LIB + `
+const RESERVE =
+  LIB +
+  `
 local sess, edge, ch, ver, ttl, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local capm, capv = tonumber(ARGV[7]), tonumber(ARGV[8])
 if ARGV[9] == '1' then return 'down' end
@@ -106,7 +108,11 @@ export class RedisAssignmentStore implements AssignmentStore {
   private keys: [string, string, string];
   private cfg: Map<string, EdgeConfig>;
 
-  private constructor(private redis: Redis, edges: EdgeConfig[], private prefix: string) {
+  private constructor(
+    private redis: Redis,
+    edges: EdgeConfig[],
+    private prefix: string,
+  ) {
     for (const e of edges) if (!EDGE_SETTINGS[e.setting]) throw new Error(`edge ${e.id}: unknown setting ${e.setting} (fat | mid | thin)`);
     this.cfg = new Map(edges.map((e) => [e.id, e]));
     const p = `{${prefix}}`;
@@ -122,8 +128,15 @@ export class RedisAssignmentStore implements AssignmentStore {
     const { Redis } = await import('ioredis');
     const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true });
     let warned = false;
-    redis.on('error', (e: Error) => { if (!warned) { warned = true; console.error(`[edgeplay] redis ${url}: ${e.message} (reservations fail over to the CDN until it is back)`); } });
-    redis.on('ready', () => { warned = false; });
+    redis.on('error', (e: Error) => {
+      if (!warned) {
+        warned = true;
+        console.error(`[edgeplay] redis ${url}: ${e.message} (reservations fail over to the CDN until it is back)`);
+      }
+    });
+    redis.on('ready', () => {
+      warned = false;
+    });
     await redis.connect();
     return new RedisAssignmentStore(redis, edges, prefix);
   }
@@ -143,12 +156,17 @@ export class RedisAssignmentStore implements AssignmentStore {
     const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys[0] + id)));
     ids.forEach((id, i) => {
       const cap = EDGE_SETTINGS[this.cfg.get(id)!.setting];
-      let mbps = 0, vcpu = 0;
+      let mbps = 0,
+        vcpu = 0;
       const channels = new Map<string, Set<number>>();
       for (const [f, v] of Object.entries(hashes[i])) {
         const c = Number(v);
         if (!(c > 0)) continue;
-        if (f.startsWith('ch:')) { mbps += VERSIONS[0].mbps; if (!channels.has(f.slice(3))) channels.set(f.slice(3), new Set()); continue; }
+        if (f.startsWith('ch:')) {
+          mbps += VERSIONS[0].mbps;
+          if (!channels.has(f.slice(3))) channels.set(f.slice(3), new Set());
+          continue;
+        }
         const m = /^v:(.*):(\d+)$/.exec(f);
         if (!m) continue;
         const ver = Number(m[2]);

@@ -40,7 +40,13 @@ export class MemoryTelemetryStore implements TelemetryStore {
     }
     this.batches.add(batch.batch_id);
     for (const e of batch.events) {
-      const row: StoredEvent = { ...e, batch_id: batch.batch_id, viewer_id: batch.viewer_id, session_id: batch.session_id, received_at: receivedAt };
+      const row: StoredEvent = {
+        ...e,
+        batch_id: batch.batch_id,
+        viewer_id: batch.viewer_id,
+        session_id: batch.session_id,
+        received_at: receivedAt,
+      };
       let list = this.byView.get(e.view_id);
       if (!list) this.byView.set(e.view_id, (list = []));
       list.push(row);
@@ -111,14 +117,30 @@ export class SqliteTelemetryStore implements TelemetryStore {
       CREATE INDEX IF NOT EXISTS events_view ON events(view_id, seq);
       CREATE INDEX IF NOT EXISTS events_viewer ON events(viewer_id, t);
     `);
-    this.insertBatch = db.prepare('INSERT OR IGNORE INTO batches (batch_id, viewer_id, session_id, sealed_at, received_at, n) VALUES (?, ?, ?, ?, ?, ?)');
-    this.insertEvent = db.prepare('INSERT INTO events (batch_id, viewer_id, session_id, view_id, seq, t, type, data, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.selectView = db.prepare('SELECT batch_id, viewer_id, session_id, view_id, seq, t, type, data, received_at FROM events WHERE view_id = ? ORDER BY seq, id');
+    this.insertBatch = db.prepare(
+      'INSERT OR IGNORE INTO batches (batch_id, viewer_id, session_id, sealed_at, received_at, n) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.insertEvent = db.prepare(
+      'INSERT INTO events (batch_id, viewer_id, session_id, view_id, seq, t, type, data, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.selectView = db.prepare(
+      'SELECT batch_id, viewer_id, session_id, view_id, seq, t, type, data, received_at FROM events WHERE view_id = ? ORDER BY seq, id',
+    );
     this.tx = db.transaction((batch: TelemetryBatch, receivedAt: number): IngestResult => {
       const r = this.insertBatch.run(batch.batch_id, batch.viewer_id, batch.session_id, batch.sealed_at, receivedAt, batch.events.length);
       if (r.changes === 0) return { duplicate: true, accepted: 0 };
       for (const e of batch.events) {
-        this.insertEvent.run(batch.batch_id, batch.viewer_id, batch.session_id, e.view_id, e.seq, e.t, e.type, e.data ? JSON.stringify(e.data) : null, receivedAt);
+        this.insertEvent.run(
+          batch.batch_id,
+          batch.viewer_id,
+          batch.session_id,
+          e.view_id,
+          e.seq,
+          e.t,
+          e.type,
+          e.data ? JSON.stringify(e.data) : null,
+          receivedAt,
+        );
       }
       return { duplicate: false, accepted: batch.events.length };
     }) as unknown as (batch: TelemetryBatch, receivedAt: number) => IngestResult;

@@ -66,7 +66,17 @@ export class TelemetryPipeline {
   private pumping = false;
   private attempt = 0;
   private destroyed = false;
-  readonly stats: PipelineStats = { recorded: 0, sealed: 0, delivered: 0, duplicates: 0, rejected: 0, failures: 0, beacons: 0, pending: 0, durable: false };
+  readonly stats: PipelineStats = {
+    recorded: 0,
+    sealed: 0,
+    delivered: 0,
+    duplicates: 0,
+    rejected: 0,
+    failures: 0,
+    beacons: 0,
+    pending: 0,
+    durable: false,
+  };
 
   constructor(opts: PipelineOptions) {
     this.opts = {
@@ -136,7 +146,12 @@ export class TelemetryPipeline {
     this.open.push(e);
     this.openBytes += size;
     if (this.open.length >= Math.min(this.opts.maxBatchEvents, LIMITS.maxEventsPerBatch)) this.seal();
-    else if (!this.flushTimer) this.flushTimer = setTimeout(() => { this.flushTimer = null; this.seal(); void this.pump(); }, this.opts.flushIntervalMs);
+    else if (!this.flushTimer)
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.seal();
+        void this.pump();
+      }, this.opts.flushIntervalMs);
   }
 
   /** Close the open batch: give it an id, make it durable, queue it for delivery. Returns it (if any). */
@@ -158,11 +173,24 @@ export class TelemetryPipeline {
     if (edge) batch.edge = { session: edge.session, token: edge.token };
     this.open = [];
     this.openBytes = 0;
-    const stored = { id: batch.batch_id, body: JSON.stringify(batch), created: batch.sealed_at + this.stats.sealed / 1000, events: batch.events.length, durable: false };
+    const stored = {
+      id: batch.batch_id,
+      body: JSON.stringify(batch),
+      created: batch.sealed_at + this.stats.sealed / 1000,
+      events: batch.events.length,
+      durable: false,
+    };
     this.outbox.set(stored.id, stored);
     this.stats.sealed++;
     this.stats.pending = this.outbox.size;
-    void this.queue.then((q) => q.put(stored)).then(() => { stored.durable = true; }, (err) => console.warn('[edgeplay] outbox write failed', err));
+    void this.queue
+      .then((q) => q.put(stored))
+      .then(
+        () => {
+          stored.durable = true;
+        },
+        (err) => console.warn('[edgeplay] outbox write failed', err),
+      );
     return stored;
   }
 

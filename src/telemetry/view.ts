@@ -66,14 +66,18 @@ export class View {
     this.pendingSwitch = pendingSwitch;
     this.startedAt = startedAt;
     const HlsCtor = hls.constructor as typeof Hls;
-    this.emit('viewstart', {
-      content_id: info.contentId ?? null,
-      channel: info.channel ?? null,
-      title: info.title ?? null,
-      url: typeof location !== 'undefined' ? location.origin + location.pathname : null,
-      sdk: VERSION,
-      hls: HlsCtor.version ?? null,
-    }, startedAt);
+    this.emit(
+      'viewstart',
+      {
+        content_id: info.contentId ?? null,
+        channel: info.channel ?? null,
+        title: info.title ?? null,
+        url: typeof location !== 'undefined' ? location.origin + location.pathname : null,
+        sdk: VERSION,
+        hls: HlsCtor.version ?? null,
+      },
+      startedAt,
+    );
     this.listenMedia();
     this.listenHls(HlsCtor);
     if (!video.paused) this.onPlay();
@@ -137,7 +141,12 @@ export class View {
     });
     this.on('error', () => {
       const err = this.video.error;
-      this.emit('error', { fatal: true, type: 'media', details: err ? `MEDIA_ERR_${err.code}` : 'unknown', message: err?.message?.slice(0, 200) ?? null });
+      this.emit('error', {
+        fatal: true,
+        type: 'media',
+        details: err ? `MEDIA_ERR_${err.code}` : 'unknown',
+        message: err?.message?.slice(0, 200) ?? null,
+      });
     });
   }
 
@@ -150,7 +159,14 @@ export class View {
       // AVERAGE-BANDWIDTH when the playlist has it (what the viewer actually gets), else BANDWIDTH
       const avg = lvl.averageBitrate || lvl.bitrate;
       this.bitrate = avg;
-      this.emit('bitrate', { bitrate: avg, peak_bitrate: lvl.maxBitrate ?? lvl.bitrate, prev_bitrate: prev, level: d.level, width: lvl.width ?? null, height: lvl.height ?? null });
+      this.emit('bitrate', {
+        bitrate: avg,
+        peak_bitrate: lvl.maxBitrate ?? lvl.bitrate,
+        prev_bitrate: prev,
+        level: d.level,
+        width: lvl.width ?? null,
+        height: lvl.height ?? null,
+      });
     };
     const onError = (_: unknown, d: ErrorData) => {
       this.emit('error', { fatal: !!d.fatal, type: String(d.type), details: String(d.details) });
@@ -230,7 +246,10 @@ export class View {
       playhead: round3(v.currentTime),
       buffer_s: round3(buffer),
       bitrate: this.bitrate,
-      bw_estimate: typeof this.hls.bandwidthEstimate === 'number' && Number.isFinite(this.hls.bandwidthEstimate) ? Math.round(this.hls.bandwidthEstimate) : null,
+      bw_estimate:
+        typeof this.hls.bandwidthEstimate === 'number' && Number.isFinite(this.hls.bandwidthEstimate)
+          ? Math.round(this.hls.bandwidthEstimate)
+          : null,
       throughput: this.lastThroughput === null ? null : Math.round(this.lastThroughput),
       latency_s: lat === null ? null : round3(lat),
       dropped: q ? q.droppedVideoFrames : null,
@@ -243,8 +262,15 @@ export class View {
     if (this.closed) return;
     const s = this.sample();
     this.emit('heartbeat', {
-      playhead: s.playhead, buffer_s: s.buffer_s, bitrate: s.bitrate, bw_estimate: s.bw_estimate,
-      latency_s: s.latency_s, dropped: s.dropped, frames: s.frames, live: s.live, state: this.acc.summary().state,
+      playhead: s.playhead,
+      buffer_s: s.buffer_s,
+      bitrate: s.bitrate,
+      bw_estimate: s.bw_estimate,
+      latency_s: s.latency_s,
+      dropped: s.dropped,
+      frames: s.frames,
+      live: s.live,
+      state: this.acc.summary().state,
     });
   }
 
@@ -278,7 +304,13 @@ export class View {
     this.endRebuffer();
     if (this.seekAt !== null) this.seekAt = null;
     const q = typeof this.video.getVideoPlaybackQuality === 'function' ? this.video.getVideoPlaybackQuality() : null;
-    this.emit('viewend', { reason, dropped: q?.droppedVideoFrames ?? null, frames: q?.totalVideoFrames ?? null, started: this.firstFrameAt !== null, ended: this.ended });
+    this.emit('viewend', {
+      reason,
+      dropped: q?.droppedVideoFrames ?? null,
+      frames: q?.totalVideoFrames ?? null,
+      started: this.firstFrameAt !== null,
+      ended: this.ended,
+    });
     this.closed = true;
     if (this.hb) clearInterval(this.hb);
     for (const off of this.listeners) off();

@@ -73,7 +73,12 @@ function shuffled(n: number): Uint32Array {
 }
 
 // ---------- 1. imitation dataset from the offline optimum ----------
-interface Dataset { x: Float32Array; y: Int32Array; ret: Float32Array; n: number }
+interface Dataset {
+  x: Float32Array;
+  y: Int32Array;
+  ret: Float32Array;
+  n: number;
+}
 function buildDataset(): Dataset {
   const cache = resolve('.cache', `abr-bc-${EXPERT}-f${FEATURES}-s${SEED}-k${STARTS}-b${BUCKET_MS}.json`);
   if (existsSync(cache)) {
@@ -137,8 +142,11 @@ function evaluate(model: tf.LayersModel, traces: SimTrace[]): number {
 }
 
 {
-  const score = (p: () => import('../core/abr.js').AbrPolicy, tr: SimTrace[]) => (mean(runPolicy(p(), tr, sizes).map((r) => r.qoeSum)) / (TOTAL_CHUNKS - 1)).toFixed(4);
-  log(`baselines QoE/chunk: training set bb ${score(() => new BufferBased(), all)}, robustmpc ${score(() => new RobustMpc(sizes), all)}; held-out split bb ${score(() => new BufferBased(), valid)}, robustmpc ${score(() => new RobustMpc(sizes), valid)}`);
+  const score = (p: () => import('../core/abr.js').AbrPolicy, tr: SimTrace[]) =>
+    (mean(runPolicy(p(), tr, sizes).map((r) => r.qoeSum)) / (TOTAL_CHUNKS - 1)).toFixed(4);
+  log(
+    `baselines QoE/chunk: training set bb ${score(() => new BufferBased(), all)}, robustmpc ${score(() => new RobustMpc(sizes), all)}; held-out split bb ${score(() => new BufferBased(), valid)}, robustmpc ${score(() => new RobustMpc(sizes), valid)}`,
+  );
 }
 const model = buildModel(tf, 128, SEED);
 let best = { score: -Infinity, weights: [] as tf.Tensor[], stage: '' };
@@ -183,7 +191,10 @@ if (data) {
       ids.dispose();
       nb++;
     }
-    if (ep % 5 === 4 || ep === BC_EPOCHS - 1) log(`imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${(lossSum / nb).toFixed(4)}, training-set QoE/chunk ${keepBest(`bc${ep + 1}`).toFixed(4)}`);
+    if (ep % 5 === 4 || ep === BC_EPOCHS - 1)
+      log(
+        `imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${(lossSum / nb).toFixed(4)}, training-set QoE/chunk ${keepBest(`bc${ep + 1}`).toFixed(4)}`,
+      );
   }
   X.dispose();
   Y.dispose();
@@ -244,7 +255,9 @@ if (DAGGER > 0) {
         }
       }
     }
-    log(`DAgger round ${round}/${DAGGER}: ${seen} states visited (teacher executed with p=${beta.toFixed(2)}), policy agreed with the optimum on ${(100 * agree / seen).toFixed(1)} %; aggregate ${ys.length} labels`);
+    log(
+      `DAgger round ${round}/${DAGGER}: ${seen} states visited (teacher executed with p=${beta.toFixed(2)}), policy agreed with the optimum on ${((100 * agree) / seen).toFixed(1)} %; aggregate ${ys.length} labels`,
+    );
     const n = ys.length;
     const flat = new Float32Array(n * FEATURES);
     for (let i = 0; i < n; i++) flat.set(xs[i], i * FEATURES);
@@ -268,7 +281,10 @@ if (DAGGER > 0) {
         ids.dispose();
         nb++;
       }
-      if (ep === epochs - 1) log(`DAgger round ${round}: fit ${epochs} epochs, loss ${(lossSum / nb).toFixed(4)}, training-set QoE/chunk ${keepBest(`dagger${round}`).toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`);
+      if (ep === epochs - 1)
+        log(
+          `DAgger round ${round}: fit ${epochs} epochs, loss ${(lossSum / nb).toFixed(4)}, training-set QoE/chunk ${keepBest(`dagger${round}`).toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`,
+        );
     }
     X.dispose();
     Y?.dispose();
@@ -289,8 +305,22 @@ const VALUE_WARMUP = Number(arg('value-warmup', '30'));
 const TARGET_KL = Number(arg('target-kl', '0.01'));
 const ppoOpt = tf.train.adam(Number(arg('ppo-lr', '3e-5')));
 const valueOpt = tf.train.adam(1e-3);
-interface EnvSlot { env: AbrEnv; q: number; last: number; thr: number[]; del: number[]; obs: AbrObservation | null }
-const slots: EnvSlot[] = Array.from({ length: N_ENV }, (_, i) => ({ env: new AbrEnv({ traces: train, videoSizes: sizes, train: true, seed: SEED * 1000 + i }), q: DEFAULT_QUALITY, last: DEFAULT_QUALITY, thr: [], del: [], obs: null }));
+interface EnvSlot {
+  env: AbrEnv;
+  q: number;
+  last: number;
+  thr: number[];
+  del: number[];
+  obs: AbrObservation | null;
+}
+const slots: EnvSlot[] = Array.from({ length: N_ENV }, (_, i) => ({
+  env: new AbrEnv({ traces: train, videoSizes: sizes, train: true, seed: SEED * 1000 + i }),
+  q: DEFAULT_QUALITY,
+  last: DEFAULT_QUALITY,
+  thr: [],
+  del: [],
+  obs: null,
+}));
 // each slot starts by downloading chunk 0 at the default quality
 function stepSlot(sl: EnvSlot, q: number): { reward: number; done: boolean } {
   const s = sl.env.step(q);
@@ -420,7 +450,9 @@ for (let it = 1; it <= PPO_ITERS; it++) {
   if (it % 25 === 0 || it === PPO_ITERS) {
     const v = keepBest(`ppo${it}`);
     hist.push({ iter: it, training_set: v });
-    log(`PPO iteration ${it}/${PPO_ITERS}${warm ? ' (critic warm-up)' : ''}: mean reward/chunk ${mean(Array.from(rew)).toFixed(3)}, epochs ${stoppedAt}, training-set QoE/chunk ${v.toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`);
+    log(
+      `PPO iteration ${it}/${PPO_ITERS}${warm ? ' (critic warm-up)' : ''}: mean reward/chunk ${mean(Array.from(rew)).toFixed(3)}, epochs ${stoppedAt}, training-set QoE/chunk ${v.toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`,
+    );
   }
 }
 
@@ -429,8 +461,25 @@ const heldOut = evaluate(model, valid);
 log(`selected ${best.stage}: training set ${best.score.toFixed(4)}, held-out split ${heldOut.toFixed(4)} QoE/chunk`);
 mkdirSync(OUT, { recursive: true });
 await saveModel(model, OUT);
-writeFileSync(join(OUT, 'train.json'), JSON.stringify({
-  command: `npm run train:abr -- ${process.argv.slice(2).join(' ')}`.trim(), init: INIT || null, dagger: DAGGER, seed: SEED, starts: STARTS, bc_epochs: BC_EPOCHS, ppo_iters: PPO_ITERS,
-  selected: best.stage, training_set_qoe_per_chunk: best.score, held_out_qoe_per_chunk: heldOut, history: hist, seconds: (Date.now() - t0) / 1000,
-}, null, 2) + '\n');
+writeFileSync(
+  join(OUT, 'train.json'),
+  JSON.stringify(
+    {
+      command: `npm run train:abr -- ${process.argv.slice(2).join(' ')}`.trim(),
+      init: INIT || null,
+      dagger: DAGGER,
+      seed: SEED,
+      starts: STARTS,
+      bc_epochs: BC_EPOCHS,
+      ppo_iters: PPO_ITERS,
+      selected: best.stage,
+      training_set_qoe_per_chunk: best.score,
+      held_out_qoe_per_chunk: heldOut,
+      history: hist,
+      seconds: (Date.now() - t0) / 1000,
+    },
+    null,
+    2,
+  ) + '\n',
+);
 log(`wrote ${OUT}`);

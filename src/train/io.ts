@@ -4,15 +4,23 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    const weights = Buffer.from(a.weightData as ArrayBuffer);
-    writeFileSync(join(dir, 'weights.bin'), weights);
-    writeFileSync(join(dir, 'model.json'), JSON.stringify({
-      format: 'layers-model', generatedBy: `tfjs ${tf.version.tfjs}`, convertedBy: null,
-      modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
-    }));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      const weights = Buffer.from(a.weightData as ArrayBuffer);
+      writeFileSync(join(dir, 'weights.bin'), weights);
+      writeFileSync(
+        join(dir, 'model.json'),
+        JSON.stringify({
+          format: 'layers-model',
+          generatedBy: `tfjs ${tf.version.tfjs}`,
+          convertedBy: null,
+          modelTopology: a.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+        }),
+      );
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length } };
+    }),
+  );
 }
 
 export async function loadModel(dir: string): Promise<tf.LayersModel> {

@@ -32,15 +32,33 @@ const pop = simulatePopulation();
 const data = buildRequests(pop.watches);
 const { train } = splitByTime(data);
 const vcut = Math.floor(train.length * 0.875); // validation: the last eighth (by time) of the training period
-const fitRows = train.slice(0, vcut), valRows = train.slice(vcut);
-log(`${pop.watches.length} watches by ${pop.params.viewers} simulated viewers; ${fitRows.length} fit / ${valRows.length} validation requests (test: the last 20 %, untouched)`);
+const fitRows = train.slice(0, vcut),
+  valRows = train.slice(vcut);
+log(
+  `${pop.watches.length} watches by ${pop.params.viewers} simulated viewers; ${fitRows.length} fit / ${valRows.length} validation requests (test: the last 20 %, untouched)`,
+);
 const r = await fitProfileCnn(tf, data, fitRows, valRows, { epochs: EPOCHS, seed: SEED, log });
 mkdirSync(OUT, { recursive: true });
 await saveModel(r.model, OUT);
 writeFileSync(join(OUT, 'norm.json'), JSON.stringify(r.norm));
-writeFileSync(join(OUT, 'train.json'), JSON.stringify({
-  command: `npm run train:profile -- ${process.argv.slice(2).join(' ')}`.trim(), seed: SEED, epochs: EPOCHS, params: r.model.countParams(),
-  population: pop.params, fit_requests: fitRows.length, validation_requests: valRows.length, selected_epoch: r.epoch, validation_mae: r.valMae, history: r.history,
-  seconds: Math.round((Date.now() - t0) / 1000),
-}, null, 1));
+writeFileSync(
+  join(OUT, 'train.json'),
+  JSON.stringify(
+    {
+      command: `npm run train:profile -- ${process.argv.slice(2).join(' ')}`.trim(),
+      seed: SEED,
+      epochs: EPOCHS,
+      params: r.model.countParams(),
+      population: pop.params,
+      fit_requests: fitRows.length,
+      validation_requests: valRows.length,
+      selected_epoch: r.epoch,
+      validation_mae: r.valMae,
+      history: r.history,
+      seconds: Math.round((Date.now() - t0) / 1000),
+    },
+    null,
+    1,
+  ),
+);
 log(`wrote ${OUT} (epoch ${r.epoch}, ${r.model.countParams()} parameters)`);

@@ -92,7 +92,13 @@ function devScore(p: ViewportPredictor, priors: Map<ViewportTrace, AttentionPrio
   const perDs: Record<string, number[]> = {};
   for (const ds of [...new Set(dev.map((d) => d.dataset))].sort()) {
     const tr = dev.filter((d) => d.dataset === ds);
-    const r = evaluate(p, tr, { skip: SKIP, history: MODEL_HISTORY, beforeTrace: (t) => { if (p instanceof LearnedViewport) p.prior = priors?.get(t) ?? null; } });
+    const r = evaluate(p, tr, {
+      skip: SKIP,
+      history: MODEL_HISTORY,
+      beforeTrace: (t) => {
+        if (p instanceof LearnedViewport) p.prior = priors?.get(t) ?? null;
+      },
+    });
     perDs[ds] = r.errorDeg;
   }
   const score = Object.values(perDs).reduce((a, e) => a + e.reduce((x, y) => x + y, 0) / e.length, 0) / Object.keys(perDs).length;
@@ -115,7 +121,11 @@ async function trainOne(withPrior: boolean) {
   const yb = new Float32Array(BATCH * S3);
   const lb = new Float32Array(BATCH * 3);
   const nm = devScore(new NoMotion(), null);
-  log(`dev no-motion: mean ${nm.score.toFixed(3)}° ${Object.entries(nm.perDs).map(([d, e]) => `${d} 2s ${e[9].toFixed(2)}°`).join(', ')}`);
+  log(
+    `dev no-motion: mean ${nm.score.toFixed(3)}° ${Object.entries(nm.perDs)
+      .map(([d, e]) => `${d} 2s ${e[9].toFixed(2)}°`)
+      .join(', ')}`,
+  );
   let best = { score: Infinity, epoch: -1, perDs: {} as Record<string, number[]>, weights: [] as tf.Tensor[] };
   const history: Array<Record<string, unknown>> = [];
   for (let epoch = 1; epoch <= EPOCHS; epoch++) {
@@ -123,7 +133,12 @@ async function trainOne(withPrior: boolean) {
     (opt as unknown as { learningRate: number }).learningRate = lr;
     const perm = new Uint32Array(data.count);
     for (let i = 0; i < data.count; i++) perm[i] = i;
-    for (let i = data.count - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); const t = perm[i]; perm[i] = perm[j]; perm[j] = t; }
+    for (let i = data.count - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      const t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
     let lossSum = 0;
     let batches = 0;
     for (let b = 0; b + BATCH <= data.count; b += BATCH) {
@@ -143,20 +158,36 @@ async function trainOne(withPrior: boolean) {
           const v = last.add(r);
           const p = v.div(v.square().sum(-1, true).add(1e-12).sqrt());
           const chord = p.sub(y).square().sum(-1).add(1e-12).sqrt();
-          return chord.div(2).clipByValue(0, 1 - 1e-6).asin().mul(2).mean() as tf.Scalar;
+          return chord
+            .div(2)
+            .clipByValue(0, 1 - 1e-6)
+            .asin()
+            .mul(2)
+            .mean() as tf.Scalar;
         }, true)!;
       });
       lossSum += (await loss.data())[0];
       loss.dispose();
       batches++;
-      if (batches % 200 === 0) process.stdout.write(`\r  epoch ${epoch} batch ${batches} loss ${((lossSum / batches) * 180 / Math.PI).toFixed(3)}°   `);
+      if (batches % 200 === 0)
+        process.stdout.write(`\r  epoch ${epoch} batch ${batches} loss ${(((lossSum / batches) * 180) / Math.PI).toFixed(3)}°   `);
     }
     process.stdout.write('\r');
     const p = new LearnedViewport(model);
     const d = devScore(p, priorsDev);
-    const row = { epoch, lr, train_loss_deg: (lossSum / batches) * 180 / Math.PI, dev_mean_deg: d.score, dev_2s: Object.fromEntries(Object.entries(d.perDs).map(([k, e]) => [k, e[9]])) };
+    const row = {
+      epoch,
+      lr,
+      train_loss_deg: ((lossSum / batches) * 180) / Math.PI,
+      dev_mean_deg: d.score,
+      dev_2s: Object.fromEntries(Object.entries(d.perDs).map(([k, e]) => [k, e[9]])),
+    };
     history.push(row);
-    log(`${name} epoch ${epoch}/${EPOCHS}: train ${row.train_loss_deg.toFixed(3)}°, dev mean ${d.score.toFixed(3)}° (${Object.entries(d.perDs).map(([k, e]) => `${k} 2s ${e[9].toFixed(2)}°`).join(', ')})${d.score < best.score ? ' *' : ''}`);
+    log(
+      `${name} epoch ${epoch}/${EPOCHS}: train ${row.train_loss_deg.toFixed(3)}°, dev mean ${d.score.toFixed(3)}° (${Object.entries(d.perDs)
+        .map(([k, e]) => `${k} 2s ${e[9].toFixed(2)}°`)
+        .join(', ')})${d.score < best.score ? ' *' : ''}`,
+    );
     if (d.score < best.score) {
       best.weights.forEach((w) => w.dispose());
       best = { score: d.score, epoch, perDs: d.perDs, weights: model.getWeights().map((w) => w.clone()) };
@@ -167,15 +198,45 @@ async function trainOne(withPrior: boolean) {
   // player uses to turn a prediction into tile probabilities (never measured on dev)
   const sample = train.filter((_, i) => i % 8 === 0);
   const fin = new LearnedViewport(model);
-  const trainErr = evaluate(fin, sample, { skip: SKIP, history: MODEL_HISTORY, beforeTrace: (t) => { fin.prior = priorsTrain?.get(t) ?? null; } }).errorDeg;
+  const trainErr = evaluate(fin, sample, {
+    skip: SKIP,
+    history: MODEL_HISTORY,
+    beforeTrace: (t) => {
+      fin.prior = priorsTrain?.get(t) ?? null;
+    },
+  }).errorDeg;
   const out = join(OUT_DIR, name);
   mkdirSync(out, { recursive: true });
   await saveModel(model, out);
-  writeFileSync(join(out, 'train.json'), JSON.stringify({
-    command: `npm run train:viewport -- ${process.argv.slice(2).join(' ')}`.trim(), model: name, with_prior: withPrior, params, seed: SEED, epochs: EPOCHS,
-    batch: BATCH, lr: LR, hidden: HIDDEN, history_samples: MODEL_HISTORY, prior_features: withPrior ? PRIOR_FEATURES : 0, training_windows: data.count,
-    selected_epoch: best.epoch, train_error_deg: trainErr.map((e) => Math.round(e * 100) / 100), dev_mean_deg: best.score, dev_error_deg: best.perDs, dev_no_motion_deg: nm.perDs, prior_viewers_train: withPrior ? [3, PRIOR_VIEWERS] : null, history, seconds: Math.round((Date.now() - t0) / 1000),
-  }, null, 1));
+  writeFileSync(
+    join(out, 'train.json'),
+    JSON.stringify(
+      {
+        command: `npm run train:viewport -- ${process.argv.slice(2).join(' ')}`.trim(),
+        model: name,
+        with_prior: withPrior,
+        params,
+        seed: SEED,
+        epochs: EPOCHS,
+        batch: BATCH,
+        lr: LR,
+        hidden: HIDDEN,
+        history_samples: MODEL_HISTORY,
+        prior_features: withPrior ? PRIOR_FEATURES : 0,
+        training_windows: data.count,
+        selected_epoch: best.epoch,
+        train_error_deg: trainErr.map((e) => Math.round(e * 100) / 100),
+        dev_mean_deg: best.score,
+        dev_error_deg: best.perDs,
+        dev_no_motion_deg: nm.perDs,
+        prior_viewers_train: withPrior ? [3, PRIOR_VIEWERS] : null,
+        history,
+        seconds: Math.round((Date.now() - t0) / 1000),
+      },
+      null,
+      1,
+    ),
+  );
   log(`${name}: wrote ${out} (epoch ${best.epoch}, dev mean ${best.score.toFixed(3)}°, ${params} parameters)`);
 }
 

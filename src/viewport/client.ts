@@ -57,9 +57,16 @@ export class ViewportClient {
 
   constructor(private opts: ViewportClientOptions = {}) {
     const w = opts.worker;
-    this.ready = w && opts.modelUrl
-      ? withDeadline(w.api.initViewport({ modelUrl: opts.modelUrl }), 20000).then((name) => (this.modelName = name), (e) => { this.lastError = `init: ${e?.message ?? e}`; return null; })
-      : Promise.resolve(null);
+    this.ready =
+      w && opts.modelUrl
+        ? withDeadline(w.api.initViewport({ modelUrl: opts.modelUrl }), 20000).then(
+            (name) => (this.modelName = name),
+            (e) => {
+              this.lastError = `init: ${e?.message ?? e}`;
+              return null;
+            },
+          )
+        : Promise.resolve(null);
   }
 
   /** resolves with the worker model's name once loaded (null when it will not be used) */
@@ -95,8 +102,13 @@ export class ViewportClient {
     const k = Math.round(at / 0.2) - 1;
     const sigmaDeg = defaultSigmaDeg(k);
     return {
-      points, tiles: tileProbabilities(points, sigmaDeg, grid, fov, k * 3), tilesAtS: at, sigmaDeg,
-      source: `no-motion (fallback: ${this.lastError ?? (this.modelName ? 'worker' : 'no model')})`, fallback: true, latencyMs: performance.now() - t0,
+      points,
+      tiles: tileProbabilities(points, sigmaDeg, grid, fov, k * 3),
+      tilesAtS: at,
+      sigmaDeg,
+      source: `no-motion (fallback: ${this.lastError ?? (this.modelName ? 'worker' : 'no model')})`,
+      fallback: true,
+      latencyMs: performance.now() - t0,
     };
   }
 }

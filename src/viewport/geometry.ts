@@ -44,17 +44,31 @@ export function orthodromic(a: ArrayLike<number>, ao: number, b: ArrayLike<numbe
 export function normalizeInto(v: Float32Array | Float64Array | number[], o = 0): void {
   const n = Math.hypot(v[o], v[o + 1], v[o + 2]);
   if (n < 1e-12) {
-    v[o] = 0; v[o + 1] = 0; v[o + 2] = -1;
+    v[o] = 0;
+    v[o + 1] = 0;
+    v[o + 2] = -1;
     return;
   }
-  v[o] /= n; v[o + 1] /= n; v[o + 2] /= n;
+  v[o] /= n;
+  v[o + 1] /= n;
+  v[o + 2] /= n;
 }
 
 /** Spherical linear interpolation between unit vectors a and b at fraction f (written to out[oo..]). */
-export function slerp(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, f: number, out: Float32Array | Float64Array | number[], oo = 0): void {
+export function slerp(
+  a: ArrayLike<number>,
+  ao: number,
+  b: ArrayLike<number>,
+  bo: number,
+  f: number,
+  out: Float32Array | Float64Array | number[],
+  oo = 0,
+): void {
   const w = orthodromic(a, ao, b, bo);
   if (w < 1e-9) {
-    out[oo] = a[ao]; out[oo + 1] = a[ao + 1]; out[oo + 2] = a[ao + 2];
+    out[oo] = a[ao];
+    out[oo + 1] = a[ao + 1];
+    out[oo + 2] = a[ao + 2];
     return;
   }
   const s = Math.sin(w);
@@ -73,29 +87,57 @@ export function slerp(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo
 /**
  * Rotate v about the unit axis by angle (Rodrigues), into out.
  */
-export function rotateAxis(v: ArrayLike<number>, vo: number, axis: Vec3, angle: number, out: Float32Array | Float64Array | number[], oo = 0): void {
+export function rotateAxis(
+  v: ArrayLike<number>,
+  vo: number,
+  axis: Vec3,
+  angle: number,
+  out: Float32Array | Float64Array | number[],
+  oo = 0,
+): void {
   const [kx, ky, kz] = axis;
-  const x = v[vo], y = v[vo + 1], z = v[vo + 2];
-  const c = Math.cos(angle), s = Math.sin(angle);
+  const x = v[vo],
+    y = v[vo + 1],
+    z = v[vo + 2];
+  const c = Math.cos(angle),
+    s = Math.sin(angle);
   const kd = kx * x + ky * y + kz * z;
-  const cx = ky * z - kz * y, cy = kz * x - kx * z, cz = kx * y - ky * x;
+  const cx = ky * z - kz * y,
+    cy = kz * x - kx * z,
+    cz = kx * y - ky * x;
   out[oo] = x * c + cx * s + kx * kd * (1 - c);
   out[oo + 1] = y * c + cy * s + ky * kd * (1 - c);
   out[oo + 2] = z * c + cz * s + kz * kd * (1 - c);
 }
 
 /** Rotation about +Y that brings yaw `yawRad` to yaw 0 applied to v (x,z only change). */
-export function unyaw(v: ArrayLike<number>, vo: number, cosY: number, sinY: number, out: Float32Array | Float64Array | number[], oo = 0): void {
+export function unyaw(
+  v: ArrayLike<number>,
+  vo: number,
+  cosY: number,
+  sinY: number,
+  out: Float32Array | Float64Array | number[],
+  oo = 0,
+): void {
   // a vector at yaw φ: (cosp·sinφ, y, -cosp·cosφ); rotating by -yaw0 gives yaw φ - yaw0
-  const x = v[vo], z = v[vo + 2];
+  const x = v[vo],
+    z = v[vo + 2];
   out[oo] = x * cosY + z * sinY;
   out[oo + 1] = v[vo + 1];
   out[oo + 2] = -x * sinY + z * cosY;
 }
 
 /** Inverse of unyaw (bring a yaw-aligned vector back to the world frame). */
-export function reyaw(v: ArrayLike<number>, vo: number, cosY: number, sinY: number, out: Float32Array | Float64Array | number[], oo = 0): void {
-  const x = v[vo], z = v[vo + 2];
+export function reyaw(
+  v: ArrayLike<number>,
+  vo: number,
+  cosY: number,
+  sinY: number,
+  out: Float32Array | Float64Array | number[],
+  oo = 0,
+): void {
+  const x = v[vo],
+    z = v[vo + 2];
   out[oo] = x * cosY - z * sinY;
   out[oo + 1] = v[vo + 1];
   out[oo + 2] = x * sinY + z * cosY;

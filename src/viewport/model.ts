@@ -16,12 +16,16 @@ import { HORIZON_STEPS, type PredictContext, type ViewportPredictor } from './pr
 export const MODEL_HISTORY = 10;
 export const POSITION_FEATURES = MODEL_HISTORY * 3;
 
-export interface Frame { cos: number; sin: number }
+export interface Frame {
+  cos: number;
+  sin: number;
+}
 
 /** The yaw-aligned frame of the latest history sample. */
 export function frameOf(hist: ArrayLike<number>): Frame {
   const o = hist.length - 3;
-  const x = hist[o], z = hist[o + 2];
+  const x = hist[o],
+    z = hist[o + 2];
   const h = Math.hypot(x, z);
   if (h < 1e-9) return { cos: 1, sin: 0 };
   // yaw = atan2(x, -z): cos = -z/h, sin = x/h
@@ -35,7 +39,9 @@ export function positionFeatures(hist: ArrayLike<number>, f: Frame, out: Float32
   for (let j = 0; j < MODEL_HISTORY; j++) {
     const src = Math.max(0, n - MODEL_HISTORY + j);
     unyaw(hist, src * 3, f.cos, f.sin, tmp, 0);
-    out[o + 3 * j] = tmp[0]; out[o + 3 * j + 1] = tmp[1]; out[o + 3 * j + 2] = tmp[2];
+    out[o + 3 * j] = tmp[0];
+    out[o + 3 * j + 1] = tmp[1];
+    out[o + 3 * j + 2] = tmp[2];
   }
 }
 
@@ -58,7 +64,9 @@ export function priorFeatures(prior: AttentionPrior | null, t: number, hist: Arr
       const m = Math.hypot(lm[0], lm[1], lm[2]);
       if (lm[3] > 0 && m > 1e-12) {
         unyaw([lm[0] / m, lm[1] / m, lm[2] / m], 0, f.cos, f.sin, tmp, 0);
-        out[k] = tmp[0]; out[k + 1] = tmp[1]; out[k + 2] = tmp[2];
+        out[k] = tmp[0];
+        out[k + 1] = tmp[1];
+        out[k + 2] = tmp[2];
         // mass relative to a uniform map's (so ~1 means "as popular as average")
         out[k + 3] = Math.log1p(lm[3] * uniformMassInv(kappa));
       }
@@ -77,7 +85,10 @@ export function inputSize(withPrior: boolean): number {
 }
 
 /** MLP inputs → hidden → hidden → 3·steps residuals. */
-export function buildViewportModel(tf: typeof TF, opts: { withPrior: boolean; hidden?: number; steps?: number; seed?: number }): TF.LayersModel {
+export function buildViewportModel(
+  tf: typeof TF,
+  opts: { withPrior: boolean; hidden?: number; steps?: number; seed?: number },
+): TF.LayersModel {
   const hidden = opts.hidden ?? 128;
   const steps = opts.steps ?? HORIZON_STEPS;
   const seed = opts.seed ?? 1;
@@ -85,12 +96,20 @@ export function buildViewportModel(tf: typeof TF, opts: { withPrior: boolean; hi
   const inp = tf.input({ shape: [inputSize(opts.withPrior)], name: 'motion' });
   let h = tf.layers.dense({ units: hidden, activation: 'relu', name: 'd1', kernelInitializer: init(1) }).apply(inp) as TF.SymbolicTensor;
   h = tf.layers.dense({ units: hidden, activation: 'relu', name: 'd2', kernelInitializer: init(2) }).apply(h) as TF.SymbolicTensor;
-  const out = tf.layers.dense({ units: 3 * steps, name: 'residual', kernelInitializer: tf.initializers.zeros() }).apply(h) as TF.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: 3 * steps, name: 'residual', kernelInitializer: tf.initializers.zeros() })
+    .apply(h) as TF.SymbolicTensor;
   return tf.model({ inputs: inp, outputs: out, name: opts.withPrior ? 'viewport_prior' : 'viewport' });
 }
 
 /** Build the full input vector for one window. */
-export function modelInput(hist: ArrayLike<number>, withPrior: boolean, prior: AttentionPrior | null, t: number, out: Float32Array = new Float32Array(inputSize(withPrior))): { x: Float32Array; frame: Frame } {
+export function modelInput(
+  hist: ArrayLike<number>,
+  withPrior: boolean,
+  prior: AttentionPrior | null,
+  t: number,
+  out: Float32Array = new Float32Array(inputSize(withPrior)),
+): { x: Float32Array; frame: Frame } {
   const f = frameOf(hist);
   positionFeatures(hist, f, out, 0);
   if (withPrior) priorFeatures(prior, t, hist, f, out, POSITION_FEATURES);
@@ -104,9 +123,13 @@ export function decode(hist: ArrayLike<number>, f: Frame, residual: ArrayLike<nu
   const out = new Float64Array(steps * 3);
   const v = [0, 0, 0];
   for (let k = 0; k < steps; k++) {
-    v[0] = lastA[0] + residual[3 * k]; v[1] = lastA[1] + residual[3 * k + 1]; v[2] = lastA[2] + residual[3 * k + 2];
+    v[0] = lastA[0] + residual[3 * k];
+    v[1] = lastA[1] + residual[3 * k + 1];
+    v[2] = lastA[2] + residual[3 * k + 2];
     const n = Math.hypot(v[0], v[1], v[2]) || 1;
-    v[0] /= n; v[1] /= n; v[2] /= n;
+    v[0] /= n;
+    v[1] /= n;
+    v[2] /= n;
     reyaw(v, 0, f.cos, f.sin, out, 3 * k);
   }
   return out;
@@ -126,7 +149,8 @@ export class LearnedViewport implements ViewportPredictor {
   constructor(model: TF.LayersModel, name?: string) {
     this.mlp = new FastMlp(model, ['d1', 'd2', 'residual']);
     this.withPrior = this.mlp.inputs === inputSize(true);
-    if (!this.withPrior && this.mlp.inputs !== inputSize(false)) throw new Error(`viewport model expects ${this.mlp.inputs} inputs; this build makes ${inputSize(false)} or ${inputSize(true)}`);
+    if (!this.withPrior && this.mlp.inputs !== inputSize(false))
+      throw new Error(`viewport model expects ${this.mlp.inputs} inputs; this build makes ${inputSize(false)} or ${inputSize(true)}`);
     this.steps = this.mlp.outputs / 3;
     this.name = name ?? (this.withPrior ? 'learned+prior' : 'learned');
     this.x = new Float32Array(this.mlp.inputs);

@@ -32,7 +32,11 @@ export class NoMotion implements ViewportPredictor {
   predict(hist: ArrayLike<number>, steps: number): Float64Array {
     const o = hist.length - 3;
     const out = new Float64Array(steps * 3);
-    for (let k = 0; k < steps; k++) { out[3 * k] = hist[o]; out[3 * k + 1] = hist[o + 1]; out[3 * k + 2] = hist[o + 2]; }
+    for (let k = 0; k < steps; k++) {
+      out[3 * k] = hist[o];
+      out[3 * k + 1] = hist[o + 1];
+      out[3 * k + 2] = hist[o + 2];
+    }
     return out;
   }
 }
@@ -55,7 +59,12 @@ export class ConstantVelocity implements ViewportPredictor {
     const ang = orthodromic(hist, a, hist, b);
     const perStep = ang / Math.max(1, this.historySamples - 1);
     for (let k = 0; k < steps; k++) {
-      if (len < 1e-9 || ang < 1e-9) { out[3 * k] = hist[b]; out[3 * k + 1] = hist[b + 1]; out[3 * k + 2] = hist[b + 2]; continue; }
+      if (len < 1e-9 || ang < 1e-9) {
+        out[3 * k] = hist[b];
+        out[3 * k + 1] = hist[b + 1];
+        out[3 * k + 2] = hist[b + 2];
+        continue;
+      }
       rotateAxis(hist, b, [ax[0] / len, ax[1] / len, ax[2] / len], perStep * (k + 1), out, 3 * k);
     }
     return out;

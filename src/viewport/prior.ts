@@ -64,7 +64,10 @@ export class AttentionPrior {
   /**
    * Build from viewers' traces of one video: each trace is unit vectors at 5 Hz from playback time t0.
    */
-  static build(traces: Array<{ t0: number; xyz: ArrayLike<number> }>, opts: { cols?: number; rows?: number; windowS?: number } = {}): AttentionPrior {
+  static build(
+    traces: Array<{ t0: number; xyz: ArrayLike<number> }>,
+    opts: { cols?: number; rows?: number; windowS?: number } = {},
+  ): AttentionPrior {
     const cols = opts.cols ?? 24;
     const rows = opts.rows ?? 12;
     const windowS = opts.windowS ?? 1;
@@ -82,7 +85,10 @@ export class AttentionPrior {
     const windows: Array<Array<[number, number]>> = [];
     for (let wi = 0; wi < maps.length; wi++) {
       const m = maps[wi];
-      if (!m) { windows.push([]); continue; }
+      if (!m) {
+        windows.push([]);
+        continue;
+      }
       let tot = 0;
       for (const v of m.values()) tot += v;
       windows.push([...m].sort((a, b) => a[0] - b[0]).map(([c, v]) => [c, Math.round((v / tot) * 1e4) / 1e4]));
@@ -111,7 +117,10 @@ export class AttentionPrior {
    * interpolated linearly in time. Writes [mx, my, mz, mass] (world frame) to out.
    */
   localMean(t: number, p: Vec3 | ArrayLike<number>, kappa: number, out: Float64Array, o = 0): void {
-    out[o] = 0; out[o + 1] = 0; out[o + 2] = 0; out[o + 3] = 0;
+    out[o] = 0;
+    out[o + 1] = 0;
+    out[o + 2] = 0;
+    out[o + 3] = 0;
     const u = t / this.json.windowS - 0.5;
     const w0 = Math.floor(u);
     const f = u - w0;
@@ -128,7 +137,9 @@ export class AttentionPrior {
     for (let k = 0; k < idx.length; k++) {
       const ci = idx[k] * 3;
       const kw = share * w[k] * Math.exp(kappa * (c[ci] * p[0] + c[ci + 1] * p[1] + c[ci + 2] * p[2] - 1));
-      out[o] += kw * c[ci]; out[o + 1] += kw * c[ci + 1]; out[o + 2] += kw * c[ci + 2];
+      out[o] += kw * c[ci];
+      out[o + 1] += kw * c[ci + 1];
+      out[o + 2] += kw * c[ci + 2];
       out[o + 3] += kw;
     }
   }

@@ -33,14 +33,18 @@ export class ViewportSampler {
     if (Number.isNaN(this.lastT) || t < this.lastT - 1e-6 || t - this.lastT > 1) {
       this.reset();
       this.lastT = t;
-      this.last[0] = x; this.last[1] = y; this.last[2] = z;
+      this.last[0] = x;
+      this.last[1] = y;
+      this.last[2] = z;
       // a series starts on the grid point at or after t
       const g = Math.ceil(t / STEP_S - 1e-6) * STEP_S;
       if (Math.abs(g - t) < 1e-6) this.add(g, x, y, z);
       return;
     }
     if (t === this.lastT) {
-      this.last[0] = x; this.last[1] = y; this.last[2] = z;
+      this.last[0] = x;
+      this.last[1] = y;
+      this.last[2] = z;
       return;
     }
     const cur = [x, y, z];
@@ -50,11 +54,15 @@ export class ViewportSampler {
       this.add(g, this.tmp[0], this.tmp[1], this.tmp[2]);
     }
     this.lastT = t;
-    this.last[0] = x; this.last[1] = y; this.last[2] = z;
+    this.last[0] = x;
+    this.last[1] = y;
+    this.last[2] = z;
   }
 
   private add(t: number, x: number, y: number, z: number): void {
-    this.buf[this.head * 3] = x; this.buf[this.head * 3 + 1] = y; this.buf[this.head * 3 + 2] = z;
+    this.buf[this.head * 3] = x;
+    this.buf[this.head * 3 + 1] = y;
+    this.buf[this.head * 3 + 2] = z;
     this.times[this.head] = Math.round(t * 10) / 10;
     this.head = (this.head + 1) % this.capacity;
     this.n = Math.min(this.capacity, this.n + 1);
@@ -75,7 +83,9 @@ export class ViewportSampler {
     const out = new Float64Array(count * 3);
     for (let i = 0; i < count; i++) {
       const slot = (this.head - count + i + this.capacity) % this.capacity;
-      out[3 * i] = this.buf[slot * 3]; out[3 * i + 1] = this.buf[slot * 3 + 1]; out[3 * i + 2] = this.buf[slot * 3 + 2];
+      out[3 * i] = this.buf[slot * 3];
+      out[3 * i + 1] = this.buf[slot * 3 + 1];
+      out[3 * i + 2] = this.buf[slot * 3 + 2];
     }
     return { xyz: out, t: this.times[(this.head - 1 + this.capacity) % this.capacity] };
   }

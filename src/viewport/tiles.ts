@@ -9,8 +9,14 @@
  */
 import { fromYawPitch, rotateAxis, type Vec3 } from './geometry.js';
 
-export interface TileGrid { cols: number; rows: number }
-export interface Fov { hDeg: number; vDeg: number }
+export interface TileGrid {
+  cols: number;
+  rows: number;
+}
+export interface Fov {
+  hDeg: number;
+  vDeg: number;
+}
 export const DEFAULT_GRID: TileGrid = { cols: 8, rows: 4 };
 /** a typical headset's field of view */
 export const DEFAULT_FOV: Fov = { hDeg: 100, vDeg: 90 };
@@ -27,7 +33,8 @@ export function tileOf(x: number, y: number, z: number, g: TileGrid): number {
 function fovOffsets(fov: Fov, n = 7): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   // edges pulled in by 0.1 % so a viewport whose edge lies exactly on a tile border does not count that tile
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out.push([(i / (n - 1) - 0.5) * 0.999 * fov.hDeg, (j / (n - 1) - 0.5) * 0.999 * fov.vDeg]);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) out.push([(i / (n - 1) - 0.5) * 0.999 * fov.hDeg, (j / (n - 1) - 0.5) * 0.999 * fov.vDeg]);
   return out;
 }
 
@@ -40,7 +47,8 @@ function viewportDirections(c: ArrayLike<number>, co: number, offsets: Array<[nu
   const pitch = Math.asin(Math.max(-1, Math.min(1, c[co + 1])));
   const out: Vec3[] = [];
   const tmp = [0, 0, 0];
-  const cy = Math.cos(yaw), sy = Math.sin(yaw);
+  const cy = Math.cos(yaw),
+    sy = Math.sin(yaw);
   for (const [dy, dp] of offsets) {
     // local direction (yaw dy, pitch dp around forward), pitched about the camera's right axis, then yawed
     rotateAxis(fromYawPitch(dy, dp), 0, [1, 0, 0], pitch, tmp, 0);
@@ -75,7 +83,13 @@ const DISP = displacements(32);
  * Probability that each tile is visible when the viewport centre is predicted at c with mean angular
  * error sigmaDeg.
  */
-export function tileProbabilities(c: ArrayLike<number>, sigmaDeg: number, g: TileGrid = DEFAULT_GRID, fov: Fov = DEFAULT_FOV, co = 0): Float64Array {
+export function tileProbabilities(
+  c: ArrayLike<number>,
+  sigmaDeg: number,
+  g: TileGrid = DEFAULT_GRID,
+  fov: Fov = DEFAULT_FOV,
+  co = 0,
+): Float64Array {
   const p = new Float64Array(g.cols * g.rows);
   const yaw = (Math.atan2(c[co], -c[co + 2]) * 180) / Math.PI;
   const pitch = (Math.asin(Math.max(-1, Math.min(1, c[co + 1]))) * 180) / Math.PI;

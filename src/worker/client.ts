@@ -23,6 +23,15 @@ export class DeadlineError extends Error {}
 export function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((res, rej) => {
     const t = setTimeout(() => rej(new DeadlineError(`no answer within ${ms} ms`)), ms);
-    p.then((v) => { clearTimeout(t); res(v); }, (e) => { clearTimeout(t); rej(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        res(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        rej(e);
+      },
+    );
   });
 }

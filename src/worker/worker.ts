@@ -58,7 +58,12 @@ export const api = {
     return t;
   },
   info(): WorkerInfo {
-    return { version: VERSION, models: [...(drl ? ['abr-drl'] : []), ...(viewport ? [viewport.name] : []), ...(profile ? ['profile'] : [])], startedAt, backend };
+    return {
+      version: VERSION,
+      models: [...(drl ? ['abr-drl'] : []), ...(viewport ? [viewport.name] : []), ...(profile ? ['profile'] : [])],
+      startedAt,
+      backend,
+    };
   },
   /** Load tfjs and the DRL bitrate model (model.json URL). Resolves with the backend in use. */
   async initAbr(opts: { modelUrl: string }): Promise<string> {
@@ -66,8 +71,19 @@ export const api = {
     const model = await layers.loadLayersModel(opts.modelUrl);
     const { DrlPolicy } = await import('../abr/drl.js');
     drl = new DrlPolicy(model as never);
-    drl.decide({ lastQuality: 0, bufferS: 0, throughputs: [1], delaysMs: [1], nextSizes: [0, 0, 0, 0, 0, 0], remain: 1, nextIndex: 1, totalChunks: 48, ladderKbps: [300, 750, 1200, 1850, 2850, 4300], rebufS: 0 }); // warm-up
-    return backend ?? "cpu";
+    drl.decide({
+      lastQuality: 0,
+      bufferS: 0,
+      throughputs: [1],
+      delaysMs: [1],
+      nextSizes: [0, 0, 0, 0, 0, 0],
+      remain: 1,
+      nextIndex: 1,
+      totalChunks: 48,
+      ladderKbps: [300, 750, 1200, 1850, 2850, 4300],
+      rebufS: 0,
+    }); // warm-up
+    return backend ?? 'cpu';
   },
   /** Level for the next chunk from the named policy. Throws if the policy cannot decide (the caller falls back). */
   decideAbr(policy: AbrPolicyName, obs: AbrObservation): number {
@@ -126,10 +142,15 @@ export const api = {
    * Predict the viewport centre for 0.2 … 5 s from the 5 Hz history (flat unit vectors, oldest first) at
    * playback time t, and tile probabilities at `tilesAtS`.
    */
-  async predictViewport(hist: Float64Array, t: number, o: { tilesAtS: number; grid: import('../viewport/tiles.js').TileGrid; fov: import('../viewport/tiles.js').Fov }) {
+  async predictViewport(
+    hist: Float64Array,
+    t: number,
+    o: { tilesAtS: number; grid: import('../viewport/tiles.js').TileGrid; fov: import('../viewport/tiles.js').Fov },
+  ) {
     const t0 = performance.now();
     if (!viewport) throw new Error('viewport model not loaded (initViewport)');
-    if (!(hist instanceof Float64Array) || hist.length < 15 || hist.length % 3) throw new Error('history must be a Float64Array of ≥ 5 unit vectors');
+    if (!(hist instanceof Float64Array) || hist.length < 15 || hist.length % 3)
+      throw new Error('history must be a Float64Array of ≥ 5 unit vectors');
     const { tileProbabilities } = await import('../viewport/tiles.js');
     const { defaultSigmaDeg } = await import('../viewport/client.js');
     const points = viewport.predict(hist, viewport.steps, { t });
@@ -152,7 +173,8 @@ export const api = {
   async predictProfile(x: Float32Array): Promise<{ I: number; D: number; N: number }> {
     if (!profile) throw new Error('profile model not loaded (initProfile)');
     const { REQUEST_FEATURES } = await import('../sim/viewers/requests.js');
-    if (!(x instanceof Float32Array) || x.length !== REQUEST_FEATURES || !x.every(Number.isFinite)) throw new Error(`features must be a Float32Array of ${REQUEST_FEATURES} finite numbers`);
+    if (!(x instanceof Float32Array) || x.length !== REQUEST_FEATURES || !x.every(Number.isFinite))
+      throw new Error(`features must be a Float32Array of ${REQUEST_FEATURES} finite numbers`);
     const tf = await import('@tensorflow/tfjs-core');
     const { predictProfile } = await import('../profile/model.js');
     const p = predictProfile(tf as never, profile.model as never, profile.norm, x, [0]);

@@ -23,7 +23,18 @@ describe('ABR controller in hls.js', () => {
     try {
       const ladder = [300, 750, 1200, 1850, 2850, 4300];
       // thr in bytes/ms; the last 8 chunks were level 2 (600 kB) downloaded at that rate
-      const obs = (bufferS: number, thr: number) => ({ lastQuality: 2, bufferS, throughputs: Array(8).fill(thr), delaysMs: Array(8).fill(600000 / thr), nextSizes: ladder.map((k) => k * 500), remain: 20, nextIndex: 10, totalChunks: 48, ladderKbps: ladder, rebufS: 0 });
+      const obs = (bufferS: number, thr: number) => ({
+        lastQuality: 2,
+        bufferS,
+        throughputs: Array(8).fill(thr),
+        delaysMs: Array(8).fill(600000 / thr),
+        nextSizes: ladder.map((k) => k * 500),
+        remain: 20,
+        nextIndex: 10,
+        totalChunks: 48,
+        ladderKbps: ladder,
+        rebufS: 0,
+      });
       // the model is not loaded yet: the worker's error comes back as a rejection with its message
       await expectAsync(port.decide('drl', obs(10, 500))).toBeRejectedWithError(/DRL model not loaded/);
       await expectAsync(port.decide('nope' as never, obs(10, 500))).toBeRejectedWithError(/unknown policy nope/);
@@ -62,7 +73,9 @@ describe('ABR controller in hls.js', () => {
       if (d.frag.type === 'main' && typeof d.frag.sn === 'number') loads.push({ sn: d.frag.sn, level: d.frag.level, t: performance.now() });
     });
     let fatal: string | null = null;
-    hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) fatal = d.details; });
+    hls.on(Hls.Events.ERROR, (_e, d) => {
+      if (d.fatal) fatal = d.details;
+    });
     ep.attach(hls, video, { channel: 'abr', contentId: 'vod-1' });
     hls.loadSource(`${env.dev}/streams/vod/master.m3u8?trace=4g&limit=12`);
     hls.attachMedia(video);
@@ -74,12 +87,16 @@ describe('ABR controller in hls.js', () => {
       });
       const fromPolicy = records.filter((r) => r.source === 'policy');
       const lat = fromPolicy.map((r) => r.latencyMs).sort((a, b) => a - b);
-      console.log(`[measure] worker decision latency p50 ${lat[Math.floor(lat.length / 2)].toFixed(2)} ms, max ${lat[lat.length - 1].toFixed(2)} ms (${lat.length} decisions)`);
+      console.log(
+        `[measure] worker decision latency p50 ${lat[Math.floor(lat.length / 2)].toFixed(2)} ms, max ${lat[lat.length - 1].toFixed(2)} ms (${lat.length} decisions)`,
+      );
       // the first main fragment request after the answer asked for the decided level
       const applied = fromPolicy.map((r) => ({ r, load: firstLoadAfter(r, loads, records) })).filter((x) => x.load);
       expect(applied.length).toBeGreaterThanOrEqual(3);
       const obeyed = applied.filter((x) => x.load!.level === x.r.level).length;
-      expect(obeyed / applied.length).withContext(JSON.stringify(applied.map((x) => [x.r.sn, x.r.level, x.load!.sn, x.load!.level]))).toBeGreaterThanOrEqual(0.75);
+      expect(obeyed / applied.length)
+        .withContext(JSON.stringify(applied.map((x) => [x.r.sn, x.r.level, x.load!.sn, x.load!.level])))
+        .toBeGreaterThanOrEqual(0.75);
       // kill the worker: calls never answer, the controller falls back to hls.js at the deadline
       w.terminate();
       const killedAt = records.length;
@@ -89,7 +106,9 @@ describe('ABR controller in hls.js', () => {
       await until(() => video.ended, 'the end of the stream', 120000, 250);
       expect(fatal).toBeNull();
       const s = ep.currentView!.summary();
-      console.log(`[measure] DRL-in-hls.js view: ${s.play_ms.toFixed(0)} ms played, ${s.rebuffer_count} stalls, avg ${(s.bitrate_avg_bps! / 1000).toFixed(0)} kbps, ${s.switch_count} switches`);
+      console.log(
+        `[measure] DRL-in-hls.js view: ${s.play_ms.toFixed(0)} ms played, ${s.rebuffer_count} stalls, avg ${(s.bitrate_avg_bps! / 1000).toFixed(0)} kbps, ${s.switch_count} switches`,
+      );
       port = null;
     } finally {
       w.terminate();
@@ -105,7 +124,10 @@ describe('ABR controller in hls.js', () => {
     let mode: 'script' | 'late' = 'script';
     const port: AbrPort = {
       decide: async (_p, obs) => {
-        if (mode === 'late') { await new Promise((r) => setTimeout(r, 80)); return 0; }
+        if (mode === 'late') {
+          await new Promise((r) => setTimeout(r, 80));
+          return 0;
+        }
         return obs.nextIndex % 2 === 0 ? obs.ladderKbps.length - 1 : 0;
       },
     };
@@ -125,13 +147,24 @@ describe('ABR controller in hls.js', () => {
       mode = 'late';
       const cut = records.length;
       await until(() => records.slice(cut).filter((r) => r.source === 'fallback').length >= 2, 'late answers', 60000);
-      const timely = records.slice(0, cut).filter((r) => r.source === 'policy').map((r) => ({ r, load: firstLoadAfter(r, loads, records) })).filter((x) => x.load);
+      const timely = records
+        .slice(0, cut)
+        .filter((r) => r.source === 'policy')
+        .map((r) => ({ r, load: firstLoadAfter(r, loads, records) }))
+        .filter((x) => x.load);
       expect(timely.length).toBeGreaterThanOrEqual(4);
-      expect(new Set(timely.map((x) => x.r.level)).size).withContext('the script alternates levels').toBe(2);
-      for (const x of timely) expect(x.load!.level).withContext(`decision ${JSON.stringify(x.r)} → load ${JSON.stringify(x.load)}`).toBe(x.r.level!);
+      expect(new Set(timely.map((x) => x.r.level)).size)
+        .withContext('the script alternates levels')
+        .toBe(2);
+      for (const x of timely)
+        expect(x.load!.level)
+          .withContext(`decision ${JSON.stringify(x.r)} → load ${JSON.stringify(x.load)}`)
+          .toBe(x.r.level!);
       // late answers are dropped: every decision after the switch is a fallback to hls.js at the deadline
       const late = records.slice(cut);
-      expect(late.every((r) => r.source === 'fallback' && /no answer within 20 ms/.test(r.reason ?? ''))).withContext(JSON.stringify(late)).toBeTrue();
+      expect(late.every((r) => r.source === 'fallback' && /no answer within 20 ms/.test(r.reason ?? '')))
+        .withContext(JSON.stringify(late))
+        .toBeTrue();
     } finally {
       hls.destroy();
       video.remove();

@@ -8,13 +8,28 @@ import Hls from 'hls.js';
 import { createEdgeplay, negotiate, steeringConfig } from '../../src/index.js';
 import { env, harness, makeVideo, until, watchStalls } from './util.js';
 
-interface EdgeInfo { id: string; url: string; probe: string }
-interface EdgeStats { id: string; requests: number; segments: number; alive: boolean }
+interface EdgeInfo {
+  id: string;
+  url: string;
+  probe: string;
+}
+interface EdgeStats {
+  id: string;
+  requests: number;
+  segments: number;
+  alive: boolean;
+}
 
 describe('edge negotiation and Content Steering', () => {
   it('falls back to the CDN at once when the controller does not answer', async () => {
     const t0 = performance.now();
-    const neg = await negotiate({ controller: 'http://127.0.0.1:9', viewerId: 'viewer-x', channel: 'vod-1', src: `${env.dev}/streams/vod/master.m3u8`, timeoutMs: 800 });
+    const neg = await negotiate({
+      controller: 'http://127.0.0.1:9',
+      viewerId: 'viewer-x',
+      channel: 'vod-1',
+      src: `${env.dev}/streams/vod/master.m3u8`,
+      timeoutMs: 800,
+    });
     expect(neg).toBeNull();
     expect(performance.now() - t0).toBeLessThan(1500);
     // and a config without a negotiation is the app's config unchanged
@@ -22,14 +37,20 @@ describe('edge negotiation and Content Steering', () => {
   });
 
   it('plays from the assigned edge, and from the CDN without a long stall when the edge dies', async () => {
-    const config = await (await fetch(`${env.dev}/api/config`)).json() as { controller: string; edges: EdgeInfo[]; cdnProbe: string };
+    const config = (await (await fetch(`${env.dev}/api/config`)).json()) as { controller: string; edges: EdgeInfo[]; cdnProbe: string };
     expect(config.edges.length).toBeGreaterThan(0);
     const src = `${env.dev}/streams/vod/master.m3u8?limit=16`;
     const ep = createEdgeplay({ endpoint: `${env.controller}/v1/telemetry`, consent: 'pending' });
     const neg = await negotiate({
-      controller: env.controller, viewerId: ep.viewerId, channel: 'vod-1', src,
-      edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })), cdnProbeUrl: `${env.dev}${config.cdnProbe}`,
-      weights: async () => ({ a1: 6, a2: 2, a3: 2 }), bandwidthMbps: 20, timeoutMs: 3000,
+      controller: env.controller,
+      viewerId: ep.viewerId,
+      channel: 'vod-1',
+      src,
+      edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
+      cdnProbeUrl: `${env.dev}${config.cdnProbe}`,
+      weights: async () => ({ a1: 6, a2: 2, a3: 2 }),
+      bandwidthMbps: 20,
+      timeoutMs: 3000,
     });
     expect(neg).not.toBeNull();
     const edgeId = neg!.assignment.target;
@@ -57,9 +78,12 @@ describe('edge negotiation and Content Steering', () => {
       const killedAt = video.currentTime;
       await until(() => video.currentTime > killedAt + 14, 'playback 14 s past the kill', 60000);
       const longest = Math.max(0, ...stalls.map((s) => (s.end ?? performance.now()) - s.start));
-      const origin = (port: string) => config.edges.find((e) => new URL(e.url).port === port)?.id ?? (new URL(env.dev).port === port ? 'cdn' : port);
+      const origin = (port: string) =>
+        config.edges.find((e) => new URL(e.url).port === port)?.id ?? (new URL(env.dev).port === port ? 'cdn' : port);
       const sequence = served.map(origin).filter((x, i, a) => i === 0 || a[i - 1] !== x);
-      console.log(`[measure] edge ${edgeId} killed at ${killedAt.toFixed(1)} s; segments came from ${sequence.join(' → ')}; longest stall ${longest.toFixed(0)} ms; steering manifests put first: ${pathways.join(', ')}`);
+      console.log(
+        `[measure] edge ${edgeId} killed at ${killedAt.toFixed(1)} s; segments came from ${sequence.join(' → ')}; longest stall ${longest.toFixed(0)} ms; steering manifests put first: ${pathways.join(', ')}`,
+      );
       expect(sequence[0]).toBe(edgeId);
       expect(sequence.slice(1)).not.toContain(edgeId); // nothing from the dead edge after the switch
       expect(longest).toBeLessThan(1000);

@@ -5,7 +5,15 @@
  * (switching). The history persists in IndexedDB after consent and `clear()` forgets it.
  */
 import Hls from 'hls.js';
-import { createEdgeplay, negotiate, startWorker, Profiler, type Edgeplay, type PreferenceWeights, type WorkerHandle } from '../../src/index.js';
+import {
+  createEdgeplay,
+  negotiate,
+  startWorker,
+  Profiler,
+  type Edgeplay,
+  type PreferenceWeights,
+  type WorkerHandle,
+} from '../../src/index.js';
 import { env, makeVideo, sleep, uniq, until } from './util.js';
 
 const SRC = () => `${env.dev}/streams/vod/master.m3u8?limit=2`;
@@ -25,8 +33,19 @@ async function watch(ep: Edgeplay, channel: string, chats: number): Promise<void
 }
 
 /** visits (sessions) of a scripted viewer; the SDK starts a new session after 1.5 s without events */
-async function viewer(worker: WorkerHandle, plan: { visits: number; channels: string[]; chats: number }, consent: 'granted' | 'pending', dbName = uniq('prof')) {
-  const ep = createEdgeplay({ endpoint: `${env.controller}/v1/telemetry`, consent, dbName: uniq('ep'), flushIntervalMs: 300, sessionTimeoutMs: 1500 });
+async function viewer(
+  worker: WorkerHandle,
+  plan: { visits: number; channels: string[]; chats: number },
+  consent: 'granted' | 'pending',
+  dbName = uniq('prof'),
+) {
+  const ep = createEdgeplay({
+    endpoint: `${env.controller}/v1/telemetry`,
+    consent,
+    dbName: uniq('ep'),
+    flushIntervalMs: 300,
+    sessionTimeoutMs: 1500,
+  });
   const profiler = new Profiler({ ep, worker, modelUrl: '/base/models/profile/model.json', controller: env.controller, dbName });
   const sessions = new Set<string>();
   for (let v = 0; v < plan.visits; v++) {
@@ -52,7 +71,9 @@ describe('QoE-preference profiler', () => {
       expect(h.every((r) => r.hours > 0 && r.hours < 0.01)).toBeTrue(); // seconds-long real watches
       expect(chatty.profiler.history().every((r) => r.msgs === 12)).toBeTrue();
       const [s, c, p] = await Promise.all([silent, chatty, hopper].map((v) => v.profiler.profile('news')));
-      console.log(`[measure] profiler weights (a1 latency, a2 switching, a3 bitrate): silent ${fmt(s.weights)}, chatty ${fmt(c.weights)}, hopper ${fmt(p.weights)}; predicted N hopper ${p.predicted?.N.toFixed(2)} vs silent ${s.predicted?.N.toFixed(2)}; medians ${JSON.stringify(s.medians)}, predicted silent ${JSON.stringify(s.predicted)} chatty ${JSON.stringify(c.predicted)}`);
+      console.log(
+        `[measure] profiler weights (a1 latency, a2 switching, a3 bitrate): silent ${fmt(s.weights)}, chatty ${fmt(c.weights)}, hopper ${fmt(p.weights)}; predicted N hopper ${p.predicted?.N.toFixed(2)} vs silent ${s.predicted?.N.toFixed(2)}; medians ${JSON.stringify(s.medians)}, predicted silent ${JSON.stringify(s.predicted)} chatty ${JSON.stringify(c.predicted)}`,
+      );
       for (const a of [s, c, p]) {
         expect(a.source).toBe('model');
         expect(a.weights.a1 + a.weights.a2 + a.weights.a3).toBeCloseTo(10, 6);
@@ -65,9 +86,18 @@ describe('QoE-preference profiler', () => {
       // Compare with what the profiler gave for this request, not with `c`: the channel medians come from
       // the server's telemetry and may have moved since (the other viewers' events are still arriving).
       let sent: PreferenceWeights | null = null;
-      const neg = await negotiate({ controller: env.controller, viewerId: chatty.ep.viewerId, channel: 'news', src: `${env.dev}/streams/vod/master.m3u8`, weights: async () => (sent = await chatty.profiler.weights('news')), timeoutMs: 5000 });
+      const neg = await negotiate({
+        controller: env.controller,
+        viewerId: chatty.ep.viewerId,
+        channel: 'news',
+        src: `${env.dev}/streams/vod/master.m3u8`,
+        weights: async () => (sent = await chatty.profiler.weights('news')),
+        timeoutMs: 5000,
+      });
       expect(neg).not.toBeNull();
-      expect(sent!.a1).withContext('the chatty viewer\'s profiled weights, not the defaults').toBeGreaterThan(10 / 3);
+      expect(sent!.a1)
+        .withContext("the chatty viewer's profiled weights, not the defaults")
+        .toBeGreaterThan(10 / 3);
       for (const k of ['a1', 'a2', 'a3'] as const) expect(neg!.weights[k]).toBeCloseTo(sent![k], 3);
       await neg!.leave();
 
@@ -91,18 +121,30 @@ describe('QoE-preference profiler', () => {
       const cold = await p2.profile('news');
       expect(cold.source).toBe('default');
       expect(cold.reason).toMatch(/no history/);
-      p1.destroy(); p2.destroy(); await pendingEp.destroy();
+      p1.destroy();
+      p2.destroy();
+      await pendingEp.destroy();
       // without a model (or with a dead worker) the answer is the default weights, never an error
       worker.terminate();
-      const dead = new Profiler({ ep: silent.ep, worker, modelUrl: '/base/models/profile/model.json', budgetMs: 300, dbName: silent.dbName });
+      const dead = new Profiler({
+        ep: silent.ep,
+        worker,
+        modelUrl: '/base/models/profile/model.json',
+        budgetMs: 300,
+        dbName: silent.dbName,
+      });
       await until(() => dead.history().length === 3, 'silent viewer history reloaded', 5000);
       const d = await dead.profile('news');
       expect(d.source).toBe('default');
       expect(d.reason).not.toMatch(/no history/);
       expect(d.weights.a1).toBeCloseTo(10 / 3, 9);
       dead.destroy();
-      for (const v of [silent, chatty, hopper]) { v.profiler.destroy(); await v.ep.destroy(); }
-      again.destroy(); fresh.destroy();
+      for (const v of [silent, chatty, hopper]) {
+        v.profiler.destroy();
+        await v.ep.destroy();
+      }
+      again.destroy();
+      fresh.destroy();
     } finally {
       worker.terminate();
     }

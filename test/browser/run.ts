@@ -23,60 +23,86 @@ async function main(): Promise<number> {
   const out = join(ROOT, 'build', 'test');
   await build({
     entryPoints: { specs: join(ROOT, 'test', 'browser', 'index.ts'), page: join(ROOT, 'test', 'browser', 'fixtures', 'page.ts') },
-    bundle: true, format: 'iife', target: 'es2022', sourcemap: 'inline', outdir: out, logLevel: 'warning', ignoreAnnotations: true,
+    bundle: true,
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: 'inline',
+    outdir: out,
+    logLevel: 'warning',
+    ignoreAnnotations: true,
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeplay-browser-'));
   const grep = process.argv.find((a) => a.startsWith('--grep='))?.slice(7);
   const demo = await startDemoServer({
-    port: 0, controllerPort: Number(process.env.EDGEPLAY_TEST_CONTROLLER_PORT ?? 0) || await freePort(), dataDir, harness: true,
-    live: !process.argv.includes('--no-live'), log: (s) => console.log(s),
+    port: 0,
+    controllerPort: Number(process.env.EDGEPLAY_TEST_CONTROLLER_PORT ?? 0) || (await freePort()),
+    dataDir,
+    harness: true,
+    live: !process.argv.includes('--no-live'),
+    log: (s) => console.log(s),
   });
   if (demo.live) await demo.live.ready;
   console.log(`[browser] demo ${demo.url}, controller ${demo.controllerUrl}`);
   const karma = require('karma');
-  const cfg = await karma.config.parseConfig(null, {
-    basePath: ROOT,
-    frameworks: ['jasmine'],
-    files: [
-      { pattern: 'build/test/specs.js', watched: false },
-      { pattern: 'build/test/page.js', included: false, watched: false },
-      { pattern: 'test/browser/fixtures/*.html', included: false, watched: false },
-      { pattern: 'dist/edgeplay.worker.js', included: false, watched: false },
-      { pattern: 'models/**/*', included: false, watched: false },
-    ],
-    plugins: ['karma-jasmine', 'karma-chrome-launcher'],
-    browsers: ['ChromiumHeadlessEdgeplay'],
-    customLaunchers: {
-      ChromiumHeadlessEdgeplay: {
-        base: 'ChromeHeadless',
-        flags: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update',
-          '--autoplay-policy=no-user-gesture-required', '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
-          '--disable-backgrounding-occluded-windows', '--no-first-run', '--disable-sync'],
+  const cfg = await karma.config.parseConfig(
+    null,
+    {
+      basePath: ROOT,
+      frameworks: ['jasmine'],
+      files: [
+        { pattern: 'build/test/specs.js', watched: false },
+        { pattern: 'build/test/page.js', included: false, watched: false },
+        { pattern: 'test/browser/fixtures/*.html', included: false, watched: false },
+        { pattern: 'dist/edgeplay.worker.js', included: false, watched: false },
+        { pattern: 'models/**/*', included: false, watched: false },
+      ],
+      plugins: ['karma-jasmine', 'karma-chrome-launcher'],
+      browsers: ['ChromiumHeadlessEdgeplay'],
+      customLaunchers: {
+        ChromiumHeadlessEdgeplay: {
+          base: 'ChromeHeadless',
+          flags: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-dev-shm-usage',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--autoplay-policy=no-user-gesture-required',
+            '--disable-background-timer-throttling',
+            '--disable-renderer-backgrounding',
+            '--disable-backgrounding-occluded-windows',
+            '--no-first-run',
+            '--disable-sync',
+          ],
+        },
       },
+      client: {
+        captureConsole: true,
+        edgeplay: { dev: demo.url, controller: demo.controllerUrl, live: !!demo.live },
+        jasmine: { random: false, timeoutInterval: 180000 },
+        ...(grep ? { args: ['--grep', grep] } : {}),
+      },
+      browserConsoleLogOptions: { level: 'log', terminal: true },
+      reporters: ['progress'],
+      singleRun: true,
+      autoWatch: false,
+      browserNoActivityTimeout: 600000,
+      browserDisconnectTimeout: 60000,
+      captureTimeout: 120000,
+      logLevel: 'WARN',
+      port: 9876,
     },
-    client: {
-      captureConsole: true,
-      edgeplay: { dev: demo.url, controller: demo.controllerUrl, live: !!demo.live },
-      jasmine: { random: false, timeoutInterval: 180000 },
-      ...(grep ? { args: ['--grep', grep] } : {}),
-    },
-    browserConsoleLogOptions: { level: 'log', terminal: true },
-    reporters: ['progress'],
-    singleRun: true,
-    autoWatch: false,
-    browserNoActivityTimeout: 600000,
-    browserDisconnectTimeout: 60000,
-    captureTimeout: 120000,
-    logLevel: 'WARN',
-    port: 9876,
-  }, { promiseConfig: true, throwErrors: true });
+    { promiseConfig: true, throwErrors: true },
+  );
   let results = { success: 0, failed: 0, skipped: 0 };
   const code = await new Promise<number>((res) => {
     const server = new karma.Server(cfg, (exit: number) => res(exit));
     server.on('run_complete', (_b: unknown, r: { success: number; failed: number; skipped?: number }) => {
       results = { success: r.success, failed: r.failed, skipped: r.skipped ?? 0 };
     });
-    server.on('browser_complete', (b: { lastResult: { skipped: number } }) => { results.skipped = b.lastResult.skipped; });
+    server.on('browser_complete', (b: { lastResult: { skipped: number } }) => {
+      results.skipped = b.lastResult.skipped;
+    });
     server.start();
   });
   await demo.close();
@@ -96,4 +122,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-main().then((c) => process.exit(c), (e) => { console.error(e); process.exit(1); });
+main().then(
+  (c) => process.exit(c),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

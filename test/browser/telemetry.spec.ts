@@ -9,20 +9,46 @@ import { env, harness, loadFrame, makeVideo, sleep, storedEvents, uniq, until, w
 const VOD = () => `${env.dev}/streams/vod/master.m3u8`;
 const endpoint = () => `${env.controller}/v1/telemetry`;
 
-interface Player { dbName: string; ep: Edgeplay; hls: Hls; video: HTMLVideoElement; events: TelemetryEvent[]; destroy(): Promise<void> }
+interface Player {
+  dbName: string;
+  ep: Edgeplay;
+  hls: Hls;
+  video: HTMLVideoElement;
+  events: TelemetryEvent[];
+  destroy(): Promise<void>;
+}
 
-function player(opts: { src: string; channel?: string; consent?: 'granted' | 'pending'; sampleRate?: number; hlsConfig?: Record<string, unknown>; heartbeatMs?: number }): Player {
+function player(opts: {
+  src: string;
+  channel?: string;
+  consent?: 'granted' | 'pending';
+  sampleRate?: number;
+  hlsConfig?: Record<string, unknown>;
+  heartbeatMs?: number;
+}): Player {
   const video = makeVideo();
   const events: TelemetryEvent[] = [];
   const dbName = uniq('ep-db');
-  const ep = createEdgeplay({ endpoint: endpoint(), consent: opts.consent ?? 'granted', sampleRate: opts.sampleRate, dbName, flushIntervalMs: 300, heartbeatMs: opts.heartbeatMs ?? 2000, onEvent: (e) => events.push(e) });
+  const ep = createEdgeplay({
+    endpoint: endpoint(),
+    consent: opts.consent ?? 'granted',
+    sampleRate: opts.sampleRate,
+    dbName,
+    flushIntervalMs: 300,
+    heartbeatMs: opts.heartbeatMs ?? 2000,
+    onEvent: (e) => events.push(e),
+  });
   const hls = new Hls(ep.hlsConfig({ ...(opts.hlsConfig ?? {}) }));
   ep.attach(hls, video, { channel: opts.channel ?? 'ch-a', contentId: 'vod-1' });
   hls.loadSource(opts.src);
   hls.attachMedia(video);
   void video.play().catch(() => undefined);
   return {
-    dbName, ep, hls, video, events,
+    dbName,
+    ep,
+    hls,
+    video,
+    events,
     async destroy() {
       await ep.destroy();
       hls.destroy();
@@ -101,7 +127,10 @@ describe('telemetry in Chromium', () => {
       const el = truth.map((i) => i.end! - i.start);
       console.log(`[measure] stalls element=${JSON.stringify(el.map(Math.round))} sdk=${JSON.stringify(sdk)}`);
       expect(sdk.length).toBe(el.length);
-      for (let i = 0; i < el.length; i++) expect(Math.abs(sdk[i] - el[i])).withContext(`stall ${i}`).toBeLessThan(250);
+      for (let i = 0; i < el.length; i++)
+        expect(Math.abs(sdk[i] - el[i]))
+          .withContext(`stall ${i}`)
+          .toBeLessThan(250);
       const s = p.ep.currentView!.summary();
       expect(s.rebuffer_count).toBe(el.length);
       expect(Math.abs(s.rebuffer_ms - el.reduce((a, b) => a + b, 0))).toBeLessThan(250 * el.length);
@@ -111,7 +140,9 @@ describe('telemetry in Chromium', () => {
       await p.ep.flush();
       const srv = await serverSummary(viewId);
       expect(srv.rebuffer_count).toBe(el.length);
-      console.log(`[measure] rebuffer_count=${s.rebuffer_count} rebuffer_ms=${Math.round(s.rebuffer_ms)} ratio_pct=${s.rebuffer_ratio_pct.toFixed(1)} per_100s=${s.rebuffer_per_100s.toFixed(2)} switches=${s.switch_count} (up ${s.switch_up}, down ${s.switch_down})`);
+      console.log(
+        `[measure] rebuffer_count=${s.rebuffer_count} rebuffer_ms=${Math.round(s.rebuffer_ms)} ratio_pct=${s.rebuffer_ratio_pct.toFixed(1)} per_100s=${s.rebuffer_per_100s.toFixed(2)} switches=${s.switch_count} (up ${s.switch_up}, down ${s.switch_down})`,
+      );
     } finally {
       await p.destroy();
     }
@@ -124,7 +155,9 @@ describe('telemetry in Chromium', () => {
     let recordedBeforeUnload = 0;
     try {
       const a = await loadFrame({ src: `${VOD()}`, endpoint: endpoint(), db, flush: '300', heartbeat: '500' });
-      const fa = (a.contentWindow as unknown as { fixture: { ep: Edgeplay; events: Array<{ seq: number; type: string; view_id: string }> } }).fixture;
+      const fa = (
+        a.contentWindow as unknown as { fixture: { ep: Edgeplay; events: Array<{ seq: number; type: string; view_id: string }> } }
+      ).fixture;
       await until(() => fa.events.find((e) => e.type === 'startup'), 'first frame in page A', 20000);
       for (let i = 0; i < 5; i++) fa.ep.recordInteraction('chat');
       fa.ep.recordInteraction('like');
@@ -143,10 +176,15 @@ describe('telemetry in Chromium', () => {
     expect((await storedEvents(viewId)).length).toBe(0);
     const b = await loadFrame({ endpoint: endpoint(), db }); // a later page of the same site
     try {
-      const stored = await until(async () => {
-        const ev = await storedEvents(viewId);
-        return ev.some((e) => e.type === 'viewend') ? ev : null;
-      }, 'the unloaded view to arrive', 30000, 250);
+      const stored = await until(
+        async () => {
+          const ev = await storedEvents(viewId);
+          return ev.some((e) => e.type === 'viewend') ? ev : null;
+        },
+        'the unloaded view to arrive',
+        30000,
+        250,
+      );
       await sleep(1000); // let any duplicate re-sends land too
       const final = await storedEvents(viewId);
       const seqs = final.map((e) => e.seq).sort((x, y) => x - y);
@@ -176,15 +214,25 @@ describe('telemetry in Chromium', () => {
     await new Promise((r) => (a.onload = r));
     a.remove();
     // the beacon alone delivers the view
-    const got = await until(async () => {
-      const ev = await storedEvents(viewId);
-      return ev.some((e) => e.type === 'viewend') ? ev : null;
-    }, 'beacon delivery', 15000, 200);
+    const got = await until(
+      async () => {
+        const ev = await storedEvents(viewId);
+        return ev.some((e) => e.type === 'viewend') ? ev : null;
+      },
+      'beacon delivery',
+      15000,
+      200,
+    );
     expect(got.length).toBe(n + 1);
     // the next page re-sends the same batches from IndexedDB; stored once, counted as duplicates
     const b = await loadFrame({ endpoint: endpoint(), db });
     try {
-      await until(async () => ((await harness('/stats')) as { duplicates: number }).duplicates > before.duplicates, 'duplicate re-send', 15000, 200);
+      await until(
+        async () => ((await harness('/stats')) as { duplicates: number }).duplicates > before.duplicates,
+        'duplicate re-send',
+        15000,
+        200,
+      );
       const final: StoredEvent[] = await storedEvents(viewId);
       expect(final.length).toBe(n + 1);
       expect(new Set(final.map((e) => e.seq)).size).toBe(final.length);
@@ -205,7 +253,11 @@ describe('telemetry in Chromium', () => {
       const t1 = performance.now();
       const v2 = p.ep.switchChannel('ch-b', { src: `${VOD()}?trace=4g`, contentId: 'vod-b', autoplay: true });
       expect(v1.isClosed).toBeTrue();
-      const sw2 = await until(() => p.events.find((e) => e.type === 'channel_switch' && e.view_id === v2.id), 'switch 1 first frame', 30000);
+      const sw2 = await until(
+        () => p.events.find((e) => e.type === 'channel_switch' && e.view_id === v2.id),
+        'switch 1 first frame',
+        30000,
+      );
       const wall1 = performance.now() - t1;
       const lat1 = sw2.data!.latency_ms as number;
       expect(lat1).toBeGreaterThan(0);
@@ -215,7 +267,11 @@ describe('telemetry in Chromium', () => {
       p.ep.recordInteraction('chat');
       await sleep(1000);
       const v3 = p.ep.switchChannel('ch-a', { src: VOD(), contentId: 'vod-1', autoplay: true });
-      const sw3 = await until(() => p.events.find((e) => e.type === 'channel_switch' && e.view_id === v3.id), 'switch 2 first frame', 30000);
+      const sw3 = await until(
+        () => p.events.find((e) => e.type === 'channel_switch' && e.view_id === v3.id),
+        'switch 2 first frame',
+        30000,
+      );
       console.log(`[measure] channel switch latency: ${lat1} ms (to shaped 4g), ${sw3.data!.latency_ms} ms (to loopback)`);
       expect(p.ep.channelSwitchCount).toBe(2);
       expect(sw3.data!.switch_index).toBe(2);
@@ -283,7 +339,11 @@ describe('telemetry in Chromium', () => {
     const p = player({ src: `${env.dev}/streams/live/master.m3u8`, heartbeatMs: 1000 });
     try {
       await until(() => p.events.find((e) => e.type === 'startup'), 'live first frame', 30000);
-      const hb = await until(() => p.events.find((e) => e.type === 'heartbeat' && typeof e.data?.latency_s === 'number'), 'a heartbeat with latency', 15000);
+      const hb = await until(
+        () => p.events.find((e) => e.type === 'heartbeat' && typeof e.data?.latency_s === 'number'),
+        'a heartbeat with latency',
+        15000,
+      );
       const lat = hb.data!.latency_s as number;
       console.log(`[measure] live latency ${lat.toFixed(2)} s (2 s segments, 6-segment window)`);
       expect(lat).toBeGreaterThan(0.5);

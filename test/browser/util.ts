@@ -1,4 +1,8 @@
-export interface EnvConfig { dev: string; controller: string; live: boolean }
+export interface EnvConfig {
+  dev: string;
+  controller: string;
+  live: boolean;
+}
 export const env = (window as unknown as { __karma__: { config: { edgeplay: EnvConfig } } }).__karma__.config.edgeplay;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -19,7 +23,14 @@ export async function harness(path: string, method = 'GET'): Promise<unknown> {
   return r.json();
 }
 
-export interface StoredEvent { view_id: string; seq: number; type: string; t: number; data?: Record<string, unknown>; batch_id: string }
+export interface StoredEvent {
+  view_id: string;
+  seq: number;
+  type: string;
+  t: number;
+  data?: Record<string, unknown>;
+  batch_id: string;
+}
 export const storedEvents = (viewId: string) => harness(`/views/${viewId}/events`) as Promise<StoredEvent[]>;
 
 /** Element-level truth: waiting -> playing intervals after the first `playing`, seeks excluded. */
@@ -27,7 +38,10 @@ export function watchStalls(video: HTMLVideoElement) {
   const intervals: Array<{ start: number; end: number | null }> = [];
   let started = false;
   video.addEventListener('playing', () => {
-    if (!started) { started = true; return; }
+    if (!started) {
+      started = true;
+      return;
+    }
     const open = intervals[intervals.length - 1];
     if (open && open.end === null) open.end = performance.now();
   });
@@ -55,7 +69,9 @@ export function loadFrame(query: Record<string, string>): Promise<HTMLIFrameElem
   f.height = '220';
   f.src = `/base/test/browser/fixtures/page.html?${new URLSearchParams(query)}`;
   document.body.appendChild(f);
-  return new Promise((res) => { f.onload = () => res(f); });
+  return new Promise((res) => {
+    f.onload = () => res(f);
+  });
 }
 
 export const uniq = (p: string) => `${p}-${Math.random().toString(36).slice(2, 10)}`;

@@ -24,15 +24,28 @@ describe('360 viewer', () => {
     box.style.cssText = 'width:480px;height:270px;position:relative';
     document.body.appendChild(box);
     const overlay = document.createElement('canvas');
-    overlay.width = 240; overlay.height = 120;
+    overlay.width = 240;
+    overlay.height = 120;
     box.appendChild(overlay);
     const events: TelemetryEvent[] = [];
-    const ep = createEdgeplay({ endpoint: `${env.controller}/v1/telemetry`, consent: 'granted', onEvent: (e) => events.push(e), dbName: `vr-${Date.now()}` });
+    const ep = createEdgeplay({
+      endpoint: `${env.controller}/v1/telemetry`,
+      consent: 'granted',
+      onEvent: (e) => events.push(e),
+      dbName: `vr-${Date.now()}`,
+    });
     const csvUrl = `${env.dev}/streams/vr/viewers.csv`;
     viewer = await createVrViewer({
-      container: box, overlay, src: `${env.dev}/streams/vr/master.m3u8`, priorUrl: `${env.dev}/streams/vr/prior.json`,
-      workerUrl: '/base/dist/edgeplay.worker.js', modelUrl: '/base/models/viewport-prior/model.json',
-      replay: { csvUrl, user: '0' }, edgeplay: ep, preserveDrawingBuffer: true, predictBudgetMs: 500,
+      container: box,
+      overlay,
+      src: `${env.dev}/streams/vr/master.m3u8`,
+      priorUrl: `${env.dev}/streams/vr/prior.json`,
+      workerUrl: '/base/dist/edgeplay.worker.js',
+      modelUrl: '/base/models/viewport-prior/model.json',
+      replay: { csvUrl, user: '0' },
+      edgeplay: ep,
+      preserveDrawingBuffer: true,
+      predictBudgetMs: 500,
     });
     const v = viewer;
     await v.play();
@@ -41,15 +54,18 @@ describe('360 viewer', () => {
     // frames render and the picture is not blank: many distinct colours, real contrast
     await until(() => v.state.frames > 30 && v.video.currentTime > 2, 'frames and playback', 30000);
     const snap = document.createElement('canvas');
-    snap.width = 96; snap.height = 54;
+    snap.width = 96;
+    snap.height = 54;
     const g = snap.getContext('2d')!;
     g.drawImage(v.renderer.domElement, 0, 0, 96, 54);
     const px = g.getImageData(0, 0, 96, 54).data;
     const colours = new Set<number>();
-    let sum = 0, sum2 = 0;
+    let sum = 0,
+      sum2 = 0;
     for (let i = 0; i < px.length; i += 4) {
       const l = 0.3 * px[i] + 0.59 * px[i + 1] + 0.11 * px[i + 2];
-      sum += l; sum2 += l * l;
+      sum += l;
+      sum2 += l * l;
       colours.add((px[i] >> 4) * 256 + (px[i + 1] >> 4) * 16 + (px[i + 2] >> 4));
     }
     const n = px.length / 4;
@@ -77,7 +93,12 @@ describe('360 viewer', () => {
     expect(fromWorker.length).toBeGreaterThan(5);
     expect(fromWorker.every((p) => p.p.source === 'learned+prior' && p.p.points.length === 75 && p.p.tiles.length === 32)).toBeTrue();
     const inWorker = fromWorker.map((p) => p.p.modelMs!).sort((a, b) => a - b);
-    console.log(`[measure] vr viewer: ${v.state.predictions} predictions, model in worker p50 ${inWorker[inWorker.length >> 1].toFixed(3)} ms, round trip p50 ${fromWorker.map((p) => p.p.latencyMs).sort((a, b) => a - b)[fromWorker.length >> 1].toFixed(2)} ms, 1 s error so far ${v.state.predError1s?.toFixed(1)} deg`);
+    console.log(
+      `[measure] vr viewer: ${v.state.predictions} predictions, model in worker p50 ${inWorker[inWorker.length >> 1].toFixed(3)} ms, round trip p50 ${fromWorker
+        .map((p) => p.p.latencyMs)
+        .sort((a, b) => a - b)
+        [fromWorker.length >> 1].toFixed(2)} ms, 1 s error so far ${v.state.predError1s?.toFixed(1)} deg`,
+    );
     // head motion reaches telemetry
     const vp = events.filter((e) => e.type === 'viewport');
     expect(vp.length).toBeGreaterThan(2);

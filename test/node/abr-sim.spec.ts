@@ -22,11 +22,19 @@ describe('ABR simulator (Pensieve semantics)', () => {
     const mpc = runPolicy(new RobustMpc(sizes), traces, sizes);
     expect(Math.abs(mean(mpc.map((r) => r.qoeSum)) - 41.1925)).toBeLessThan(1e-3);
     // per trace too
-    const ref = readFileSync(join(abr, 'reference', 'per_trace_test.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const ref = readFileSync(join(abr, 'reference', 'per_trace_test.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
     for (const [name, bbRef, mpcRef] of ref) {
       const i = traces.findIndex((t) => t.name === name);
-      expect(Math.abs(bb[i].qoeSum - Number(bbRef))).withContext(`bb ${name}`).toBeLessThan(1e-6);
-      expect(Math.abs(mpc[i].qoeSum - Number(mpcRef))).withContext(`mpc ${name}`).toBeLessThan(1e-6);
+      expect(Math.abs(bb[i].qoeSum - Number(bbRef)))
+        .withContext(`bb ${name}`)
+        .toBeLessThan(1e-6);
+      expect(Math.abs(mpc[i].qoeSum - Number(mpcRef)))
+        .withContext(`mpc ${name}`)
+        .toBeLessThan(1e-6);
     }
   });
 
@@ -35,14 +43,22 @@ describe('ABR simulator (Pensieve semantics)', () => {
     const traces = loadTraceDir(join(abr, 'traces', 'test')).filter((t) => t.name === 'norway_bus_1');
     const sizes = loadVideoSizes(join(abr, 'video'));
     const [r] = runPolicy(new BufferBased(), traces, sizes, { keepLogs: true });
-    const rows = readFileSync(join(abr, 'reference', 'log_bb_norway_bus_1.tsv'), 'utf8').trim().split('\n').filter((l) => !l.startsWith('#')).map((l) => l.split('\t').map(Number));
+    const rows = readFileSync(join(abr, 'reference', 'log_bb_norway_bus_1.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .map((l) => l.split('\t').map(Number));
     expect(r.log.length).toBe(rows.length);
     rows.forEach(([time, br, buf, rebuf, bytes, delay, reward], i) => {
       const g = r.log[i];
       expect(g.bitrateKbps).withContext(`chunk ${i}`).toBe(br);
       expect(g.chunkBytes).toBe(bytes);
-      expect(Math.abs(g.timeS - time)).withContext(`time ${i}`).toBeLessThan(1e-5);
-      expect(Math.abs(g.bufferS - buf)).withContext(`buffer ${i}`).toBeLessThan(1e-5);
+      expect(Math.abs(g.timeS - time))
+        .withContext(`time ${i}`)
+        .toBeLessThan(1e-5);
+      expect(Math.abs(g.bufferS - buf))
+        .withContext(`buffer ${i}`)
+        .toBeLessThan(1e-5);
       expect(Math.abs(g.rebufS - rebuf)).toBeLessThan(1e-5);
       expect(Math.abs(g.delayMs - delay)).toBeLessThan(1e-5);
       expect(Math.abs(g.reward - reward)).toBeLessThan(1e-8);
@@ -68,8 +84,12 @@ describe('ABR simulator (Pensieve semantics)', () => {
 
 describe('offline optimum and the hindsight teacher (synthetic trace)', () => {
   // a 300 s trace swinging between 0.4 and 4 Mb/s, and a 6-level ladder with ±20 % size jitter
-  const time: number[] = [], bw: number[] = [];
-  for (let i = 0; i < 300; i++) { time.push(i + 1); bw.push(2.2 + 1.8 * Math.sin(i / 9) * (i % 17 < 3 ? 0.2 : 1)); }
+  const time: number[] = [],
+    bw: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    time.push(i + 1);
+    bw.push(2.2 + 1.8 * Math.sin(i / 9) * (i % 17 < 3 ? 0.2 : 1));
+  }
   const trace = { name: 'swing', time, bw };
   const ladder = [300, 750, 1200, 1850, 2850, 4300];
   const sizes = ladder.map((k, q) => Array.from({ length: 48 }, (_, c) => Math.round(k * 500 * (1 + 0.2 * Math.sin(c * 1.7 + q)))));
@@ -89,12 +109,17 @@ describe('offline optimum and the hindsight teacher (synthetic trace)', () => {
     const env = new AbrEnv({ traces: [trace], videoSizes: sizes });
     let q = 1;
     for (const upTo of [0, 10, 30]) {
-      while (env.chunkIndex <= upTo) { env.step(q); if (env.chunkIndex <= upTo) q = (q + 1) % 6; }
+      while (env.chunkIndex <= upTo) {
+        env.step(q);
+        if (env.chunkIndex <= upTo) q = (q + 1) % 6;
+      }
       const st = { ...env.position, lastQ: q };
       const Q = hindsightQ(trace, sizes, st, { bucketMs: 100 });
       const plan = optimalFromState(trace, sizes, st, { bucketMs: 100 });
       expect(plan.qualities.length).toBe(48 - st.chunk);
-      expect(Math.abs(Math.max(...Q) - plan.qoeSum)).withContext(`chunk ${st.chunk}`).toBeLessThan(1e-9);
+      expect(Math.abs(Math.max(...Q) - plan.qoeSum))
+        .withContext(`chunk ${st.chunk}`)
+        .toBeLessThan(1e-9);
       expect(Q[plan.qualities[0]]).toBeCloseTo(plan.qoeSum, 9);
       expect(new Set(Array.from(Q)).size).toBeGreaterThan(1);
     }

@@ -14,7 +14,11 @@ describe('dev server', () => {
     const avg = [...master.matchAll(/AVERAGE-BANDWIDTH=(\d+)/g)].map((m) => Number(m[1]) / 1000);
     const nominal = [300, 750, 1200, 1850, 2850, 4300];
     expect(avg.length).toBe(6);
-    avg.forEach((a, i) => expect(Math.abs(a - (nominal[i] + 64)) / nominal[i]).withContext(`rung ${i}: ${a} kbps`).toBeLessThan(0.25));
+    avg.forEach((a, i) =>
+      expect(Math.abs(a - (nominal[i] + 64)) / nominal[i])
+        .withContext(`rung ${i}: ${a} kbps`)
+        .toBeLessThan(0.25),
+    );
     expect(master).toMatch(/CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
     const media = await (await fetch(`${demo.url}/streams/vod/v0/index.m3u8`)).text();
     expect(media).toContain('#EXT-X-MAP:URI="init.mp4"');
@@ -23,7 +27,7 @@ describe('dev server', () => {
     expect(durs.every((d) => Math.abs(d - 4) < 0.05)).toBeTrue();
   });
 
-  it('serves the 360 stream (equirectangular 2:1, 4 s segments), its viewers\' traces, prior and the viewer page', async () => {
+  it("serves the 360 stream (equirectangular 2:1, 4 s segments), its viewers' traces, prior and the viewer page", async () => {
     const master = await (await fetch(`${demo.url}/streams/vr/master.m3u8`)).text();
     const res = [...master.matchAll(/RESOLUTION=(\d+)x(\d+)/g)].map((m) => Number(m[1]) / Number(m[2]));
     expect(res.length).toBe(2);
@@ -43,7 +47,7 @@ describe('dev server', () => {
     expect((await fetch(`${demo.url}/viewport-data/..%2F..%2Fetc/passwd.csv`)).status).toBe(404);
   });
 
-  it('runs loopback edges that serve the CDN\'s paths, shaped by the viewer\'s session link', async () => {
+  it("runs loopback edges that serve the CDN's paths, shaped by the viewer's session link", async () => {
     expect(demo.edges.length).toBe(2);
     const e = demo.edges[0];
     expect((await fetch(`${e.url}/probe`)).status).toBe(200);

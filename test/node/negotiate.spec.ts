@@ -10,9 +10,23 @@ import { buildServer } from '../../src/server/app.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 
 const req = (over: Partial<ViewerRequest> = {}): ViewerRequest => ({
-  channel: 'news', weights: { ...DEFAULT_WEIGHTS }, bandwidthMbps: 10, cdnLatencyS: 0.4, edgeLatencyS: { e1: 0.03 }, edgeCdnLatencyS: { e1: 0.05 }, ...over,
+  channel: 'news',
+  weights: { ...DEFAULT_WEIGHTS },
+  bandwidthMbps: 10,
+  cdnLatencyS: 0.4,
+  edgeLatencyS: { e1: 0.03 },
+  edgeCdnLatencyS: { e1: 0.05 },
+  ...over,
 });
-const edge = (over: Partial<EdgeState> = {}): EdgeState => ({ id: 'e1', capMbps: 400, capVcpu: 36, usedMbps: 0, usedVcpu: 0, channels: new Map(), ...over });
+const edge = (over: Partial<EdgeState> = {}): EdgeState => ({
+  id: 'e1',
+  capMbps: 400,
+  capVcpu: 36,
+  usedMbps: 0,
+  usedVcpu: 0,
+  channels: new Map(),
+  ...over,
+});
 
 describe('assignment model (ELCast parameters)', () => {
   it('prices the CDN and the edge options and picks the least penalty + cost', () => {
@@ -32,7 +46,9 @@ describe('assignment model (ELCast parameters)', () => {
     // a full edge offers nothing
     expect(options(req(), [edge({ usedMbps: 399 })]).length).toBe(1);
     // a channel already carried costs no pull
-    const carried = options(req(), [edge({ channels: new Map([['news', new Set([0])]]) })]).find((o) => o.target === 'e1' && o.version === 0)!;
+    const carried = options(req(), [edge({ channels: new Map([['news', new Set([0])]]) })]).find(
+      (o) => o.target === 'e1' && o.version === 0,
+    )!;
     expect(carried.costB).toBe(0);
     expect(carried.reward).toBeGreaterThan(e0.reward);
   });
@@ -55,7 +71,8 @@ describe('assignment store (memory, leases)', () => {
     expect(st.sweep(now + 2000)).toBe(45);
     expect(st.snapshot()[0].usedMbps).toBe(0);
     // transcoding is shared per (channel, version): two viewers at 720p cost 1.42 vCPU once
-    st.reserve('a', 'e1', 'sports', 2, 10000); st.reserve('b', 'e1', 'sports', 2, 10000);
+    st.reserve('a', 'e1', 'sports', 2, 10000);
+    st.reserve('b', 'e1', 'sports', 2, 10000);
     expect(st.snapshot()[0].usedVcpu).toBeCloseTo(1.42, 9);
     st.release('a');
     expect(st.snapshot()[0].usedVcpu).toBeCloseTo(1.42, 9);
@@ -68,12 +85,28 @@ describe('assignment store (memory, leases)', () => {
 
 describe('controller: negotiation and Content Steering', () => {
   const variants = [0, 1, 2].map((i) => ({ id: `v${i}`, uri: `http://127.0.0.1:8080/streams/vod/v${i}/index.m3u8?x=1` }));
-  const build = (rate?: number) => buildServer({ store: new MemoryTelemetryStore(), edges: [{ id: 'edge-1', url: 'http://127.0.0.1:9101', setting: 'mid' }], negotiation: { secret: 'test-secret', ratePerS: rate } });
+  const build = (rate?: number) =>
+    buildServer({
+      store: new MemoryTelemetryStore(),
+      edges: [{ id: 'edge-1', url: 'http://127.0.0.1:9101', setting: 'mid' }],
+      negotiation: { secret: 'test-secret', ratePerS: rate },
+    });
 
   it('assigns the close edge, serves a signed steering manifest with CMSD, re-decides and releases', async () => {
     const app = await build();
     try {
-      const r = await app.inject({ method: 'POST', url: '/v1/negotiate', payload: { viewer_id: 'viewer-1', channel: 'news', weights: { a1: 5, a2: 3, a3: 2 }, rtt_ms: { cdn: 600, 'edge-1': 40 }, bandwidth_mbps: 20, variants } });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/negotiate',
+        payload: {
+          viewer_id: 'viewer-1',
+          channel: 'news',
+          weights: { a1: 5, a2: 3, a3: 2 },
+          rtt_ms: { cdn: 600, 'edge-1': 40 },
+          bandwidth_mbps: 20,
+          variants,
+        },
+      });
       expect(r.statusCode).toBe(200);
       const a = r.json();
       expect(a.assignment.target).toBe('edge-1');
@@ -115,15 +148,31 @@ describe('controller: negotiation and Content Steering', () => {
     const app = await build();
     try {
       const a = (await app.inject({ method: 'POST', url: '/v1/negotiate', payload: { viewer_id: 'viewer-1', channel: 'news' } })).json();
-      const batch = (id: string, token: string) => ({ v: 1, batch_id: id, viewer_id: 'viewer-1', session_id: 'sess-0001', sealed_at: Date.now(), edge: { session: a.session, token }, events: [{ view_id: 'view-0001', seq: 0, t: Date.now(), type: 'play' }] });
+      const batch = (id: string, token: string) => ({
+        v: 1,
+        batch_id: id,
+        viewer_id: 'viewer-1',
+        session_id: 'sess-0001',
+        sealed_at: Date.now(),
+        edge: { session: a.session, token },
+        events: [{ view_id: 'view-0001', seq: 0, t: Date.now(), type: 'play' }],
+      });
       const ok = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: batch('batch-ok01', a.token) });
       expect(ok.json()).toEqual({ batch_id: 'batch-ok01', accepted: 1, duplicate: false, edge: 'verified' });
-      const forged = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: batch('batch-bad1', `${a.token.split('.')[0]}.forged`) });
+      const forged = await app.inject({
+        method: 'POST',
+        url: '/v1/telemetry',
+        payload: batch('batch-bad1', `${a.token.split('.')[0]}.forged`),
+      });
       expect(forged.statusCode).toBe(200);
       expect(forged.json()).toEqual({ batch_id: 'batch-bad1', accepted: 1, duplicate: false, edge: 'invalid' });
       const untagged = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: { ...batch('batch-none', ''), edge: undefined } });
       expect(untagged.json().edge).toBeUndefined();
-      const badShape = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: { ...batch('batch-shap', a.token), edge: { session: a.session } } });
+      const badShape = await app.inject({
+        method: 'POST',
+        url: '/v1/telemetry',
+        payload: { ...batch('batch-shap', a.token), edge: { session: a.session } },
+      });
       expect(badShape.statusCode).toBe(400);
       expect(badShape.json().message).toMatch(/edge/);
     } finally {
@@ -145,7 +194,9 @@ describe('controller: negotiation and Content Steering', () => {
       await bad({ viewer_id: 'v1', channel: 'news', variants: [{ id: 'v0', uri: 'file:///etc/passwd' }] }, /uri/);
       await bad({ viewer_id: 'v1', channel: 'news', extra: 1 }, /additional/);
       let limited = 0;
-      for (let i = 0; i < 10; i++) if ((await app.inject({ method: 'POST', url: '/v1/negotiate', payload: { viewer_id: 'v1', channel: 'news' } })).statusCode === 429) limited++;
+      for (let i = 0; i < 10; i++)
+        if ((await app.inject({ method: 'POST', url: '/v1/negotiate', payload: { viewer_id: 'v1', channel: 'news' } })).statusCode === 429)
+          limited++;
       expect(limited).toBeGreaterThan(0);
     } finally {
       await app.close();
@@ -178,8 +229,15 @@ describe('DRL assignment policy (models/edge-drl)', () => {
       const drl = new DrlAssignment(JSON.parse(readFileSync(`models/edge-drl/${setting}.json`, 'utf8')));
       // a seed neither training (1000+), selection (501–503) nor the benchmark (1–3) uses; 30 min, lognormal bandwidths
       const p = { ...EDGE_SIM_DEFAULTS, setting, seed: 77, durationS: 1800 };
-      let calls = 0, ms = 0;
-      const r = runEdgeSim(p, (req, opts, edges) => { const t = performance.now(); const k = drl.rank(req, opts, edges, ['e1'])[0]; ms += performance.now() - t; calls++; return k; });
+      let calls = 0,
+        ms = 0;
+      const r = runEdgeSim(p, (req, opts, edges) => {
+        const t = performance.now();
+        const k = drl.rank(req, opts, edges, ['e1'])[0];
+        ms += performance.now() - t;
+        calls++;
+        return k;
+      });
       const h = runEdgeSim(p, POLICIES['online-heu']);
       expect(r.mean).withContext(setting).toBeLessThan(h.mean);
       expect(ms / calls).toBeLessThan(0.2);
@@ -187,12 +245,14 @@ describe('DRL assignment policy (models/edge-drl)', () => {
     expect(() => new DrlAssignment({ setting: 'x', hidden: 4, in: 3, w1: [], b1: [], w2: [], b2: [] })).toThrowError(/do not match/);
   });
 
-  it('encodes each option\'s gain over the CDN in the second feature set, and loads either set', async () => {
+  it("encodes each option's gain over the CDN in the second feature set, and loads either set", async () => {
     const { DrlAssignment, encode, IN_F, IN_F_GAIN, slotCount } = await import('../../src/sim/edge/drl.js');
     const edges = [edge({ usedMbps: 100, usedVcpu: 5 })];
     const opts = options(req({ bandwidthMbps: 3 }), edges);
     const S = slotCount(1);
-    const x17 = new Float32Array(S * IN_F), x20 = new Float32Array(S * IN_F_GAIN), m = new Uint8Array(S);
+    const x17 = new Float32Array(S * IN_F),
+      x20 = new Float32Array(S * IN_F_GAIN),
+      m = new Uint8Array(S);
     const idx17 = encode(req({ bandwidthMbps: 3 }), opts, edges, ['e1'], x17, m);
     const idx = encode(req({ bandwidthMbps: 3 }), opts, edges, ['e1'], x20, m, IN_F_GAIN);
     expect(Array.from(idx)).toEqual(Array.from(idx17));
@@ -205,7 +265,10 @@ describe('DRL assignment policy (models/edge-drl)', () => {
       expect(Array.from(x20.subarray(s * IN_F_GAIN, s * IN_F_GAIN + IN_F))).toEqual(Array.from(x17.subarray(s * IN_F, (s + 1) * IN_F)));
       const gain = x20[s * IN_F_GAIN + IN_F];
       expect(gain).toBeCloseTo(o.reward - cdn.reward, 5);
-      if (o.target === 'cdn') { expect(gain).toBe(0); continue; }
+      if (o.target === 'cdn') {
+        expect(gain).toBe(0);
+        continue;
+      }
       edgeSlots++;
       expect(x20[s * IN_F_GAIN + IN_F + 1]).toBeCloseTo((o.reward - cdn.reward) / o.addMbps, 5);
       expect(x20[s * IN_F_GAIN + IN_F + 2]).toBeCloseTo((o.reward - cdn.reward) / Math.max(o.addVcpu, 0.41), 5);
@@ -224,9 +287,25 @@ describe('DRL assignment policy (models/edge-drl)', () => {
     const { DrlAssignment } = await import('../../src/sim/edge/drl.js');
     const drl = new DrlAssignment(JSON.parse(readFileSync('models/edge-drl/mid.json', 'utf8')));
     await expectAsync(buildServer({ store: new MemoryTelemetryStore(), negotiation: { policy: 'drl' } })).toBeRejectedWithError(/drl/);
-    const app = await buildServer({ store: new MemoryTelemetryStore(), edges: [{ id: 'edge-1', url: 'http://127.0.0.1:9101', setting: 'mid' }], negotiation: { policy: 'drl', drl } });
+    const app = await buildServer({
+      store: new MemoryTelemetryStore(),
+      edges: [{ id: 'edge-1', url: 'http://127.0.0.1:9101', setting: 'mid' }],
+      negotiation: { policy: 'drl', drl },
+    });
     try {
-      const a = (await app.inject({ method: 'POST', url: '/v1/negotiate', payload: { viewer_id: 'viewer-1', channel: 'news', weights: { a1: 6, a2: 2, a3: 2 }, rtt_ms: { cdn: 800, 'edge-1': 20 }, bandwidth_mbps: 6 } })).json();
+      const a = (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/negotiate',
+          payload: {
+            viewer_id: 'viewer-1',
+            channel: 'news',
+            weights: { a1: 6, a2: 2, a3: 2 },
+            rtt_ms: { cdn: 800, 'edge-1': 20 },
+            bandwidth_mbps: 6,
+          },
+        })
+      ).json();
       expect(a.policy).toBe('drl');
       expect(a.assignment.target).toBe('edge-1'); // an empty edge next door and a far CDN
     } finally {

@@ -20,10 +20,12 @@ import { buildServer } from '../../src/server/app.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 
 describe('QoE preference weights (ELCast)', () => {
-  it('follows the paper\'s formula, sums to 10 and rejects bad input', () => {
+  it("follows the paper's formula, sums to 10 and rejects bad input", () => {
     const med = { I: 2, D: 0.5, N: 1 };
     const w = preferenceWeights({ I: 20, D: 0.5, N: 1 }, med);
-    const a1 = Math.log(1 + 21 / 3), a2 = Math.log(2), a3 = Math.log(2);
+    const a1 = Math.log(1 + 21 / 3),
+      a2 = Math.log(2),
+      a3 = Math.log(2);
     expect(w.a1).toBeCloseTo((10 * a1) / (a1 + a2 + a3), 9);
     expect(w.a1 + w.a2 + w.a3).toBeCloseTo(10, 9);
     expect(w.a1).toBeGreaterThan(w.a2); // a chatty viewer weighs latency most
@@ -43,7 +45,7 @@ describe('QoE preference weights (ELCast)', () => {
 });
 
 describe('viewer-population simulator', () => {
-  it('is seeded and reproduces ELCast\'s measured shares', () => {
+  it("is seeded and reproduces ELCast's measured shares", () => {
     const a = simulatePopulation({ viewers: 400, days: 10 });
     const b = simulatePopulation({ viewers: 400, days: 10 });
     expect(a.watches.length).toBe(b.watches.length);
@@ -54,7 +56,7 @@ describe('viewer-population simulator', () => {
     expect(p.over_10_msgs_per_session).toBeGreaterThan(0.03);
   });
 
-  it('matches the Twitch sample\'s popularity, repeat and daily-cycle statistics when observed the same way', () => {
+  it("matches the Twitch sample's popularity, repeat and daily-cycle statistics when observed the same way", () => {
     const dir = join(dataRoot(), 'live');
     if (!existsSync(join(dir, 'twitch100k_sample_train.csv'))) return pending(`Twitch sample not found under ${dir} (set EDGEPLAY_DATA)`);
     const real = rowStats(loadTwitchRows(dir));
@@ -69,7 +71,7 @@ describe('viewer-population simulator', () => {
 });
 
 describe('profile features', () => {
-  it('the device-side builder gives the simulator\'s features for the same history', () => {
+  it("the device-side builder gives the simulator's features for the same history", () => {
     const pop = simulatePopulation({ viewers: 60, days: 6 });
     const d = buildRequests(pop.watches);
     const sorted = [...pop.watches].sort((a, b) => a.start - b.start);
@@ -78,16 +80,25 @@ describe('profile features', () => {
     for (let r = 0; r < d.n && checked < 200; r++) {
       const w = sorted[r];
       if (r % 7) continue;
-      const hist: WatchRecord[] = sorted.slice(0, r).filter((o) => o.user === w.user).map((o) => ({ channel: String(o.channel), visit: String(o.visit), at: o.start, hours: o.duration / 3600, msgs: o.msgs }));
+      const hist: WatchRecord[] = sorted
+        .slice(0, r)
+        .filter((o) => o.user === w.user)
+        .map((o) => ({ channel: String(o.channel), visit: String(o.visit), at: o.start, hours: o.duration / 3600, msgs: o.msgs }));
       // channel aggregates: watches of anyone that ended before this request
       chAgg.clear();
-      for (const o of pop.watches) if (o.start + o.duration <= w.start) {
-        const a = chAgg.get(o.channel) ?? chAgg.set(o.channel, { I: 0, T: 0, n: 0 }).get(o.channel)!;
-        a.I += interactionRate(o.msgs, o.duration / 3600); a.T += o.duration / 3600; a.n++;
-      }
+      for (const o of pop.watches)
+        if (o.start + o.duration <= w.start) {
+          const a = chAgg.get(o.channel) ?? chAgg.set(o.channel, { I: 0, T: 0, n: 0 }).get(o.channel)!;
+          a.I += interactionRate(o.msgs, o.duration / 3600);
+          a.T += o.duration / 3600;
+          a.n++;
+        }
       const a = chAgg.get(w.channel);
       const x = requestFeatures(hist, String(w.channel), { I_all: a ? a.I / a.n : null, T_all: a ? a.T / a.n : null }, String(w.visit));
-      for (let f = 0; f < REQUEST_FEATURES; f++) expect(x[f]).withContext(`request ${r} feature ${f}`).toBeCloseTo(d.x[r * REQUEST_FEATURES + f], 3);
+      for (let f = 0; f < REQUEST_FEATURES; f++)
+        expect(x[f])
+          .withContext(`request ${r} feature ${f}`)
+          .toBeCloseTo(d.x[r * REQUEST_FEATURES + f], 3);
       checked++;
     }
     expect(checked).toBeGreaterThan(50);
@@ -96,18 +107,29 @@ describe('profile features', () => {
 
 describe('tree baselines', () => {
   it('a regression tree and a forest learn a step function and beat the mean', () => {
-    const n = 4000, dft = 3;
-    const x = new Float32Array(n * dft), y = new Float64Array(n);
+    const n = 4000,
+      dft = 3;
+    const x = new Float32Array(n * dft),
+      y = new Float64Array(n);
     let s = 7;
-    const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647);
-    for (let i = 0; i < n; i++) { for (let f = 0; f < dft; f++) x[i * dft + f] = rnd(); y[i] = (x[i * dft + 1] > 0.5 ? 10 : 0) + rnd(); }
+    const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
+    for (let i = 0; i < n; i++) {
+      for (let f = 0; f < dft; f++) x[i * dft + f] = rnd();
+      y[i] = (x[i * dft + 1] > 0.5 ? 10 : 0) + rnd();
+    }
     const rows = Array.from({ length: n }, (_, i) => i);
     const b = new Binner(x, n, dft, rows, 32);
     const xb = b.binAll(x, n, dft);
     const t = new RegressionTree(b, dft).fit(xb, y, Int32Array.from(rows), { maxDepth: 4, minLeaf: 20 });
     const rf = new RandomForest(b, dft).fit(xb, y, rows, { trees: 10, maxDepth: 4, minLeaf: 20, featureFraction: 1 });
-    let et = 0, ef = 0, em = 0;
-    for (let i = 0; i < n; i++) { et += Math.abs(t.predictRow(x, i * dft) - y[i]); ef += Math.abs(rf.predictRow(x, i * dft) - y[i]); em += Math.abs(5.5 - y[i]); }
+    let et = 0,
+      ef = 0,
+      em = 0;
+    for (let i = 0; i < n; i++) {
+      et += Math.abs(t.predictRow(x, i * dft) - y[i]);
+      ef += Math.abs(rf.predictRow(x, i * dft) - y[i]);
+      em += Math.abs(5.5 - y[i]);
+    }
     expect(et / n).toBeLessThan(0.6);
     expect(ef / n).toBeLessThan(0.6);
     expect(em / n).toBeGreaterThan(4);
@@ -115,7 +137,10 @@ describe('tree baselines', () => {
 });
 
 describe('profile model (models/profile)', () => {
-  beforeAll(async () => { await tf.setBackend('wasm'); await tf.ready(); });
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+  });
 
   it('loads with its card and normalisation, and predicts more chat for chatty histories and more channels for hoppers', async () => {
     const dir = 'models/profile';
@@ -124,7 +149,9 @@ describe('profile model (models/profile)', () => {
     const norm = JSON.parse(readFileSync(join(dir, 'norm.json'), 'utf8'));
     const mk = (msgsPerH: number, hours: number, perVisit: number) => {
       const hist: WatchRecord[] = [];
-      for (let v = 0; v < 6; v++) for (let c = 0; c < perVisit; c++) hist.push({ channel: c === 0 ? 'news' : `ch${c}`, visit: `v${v}`, at: v * 1e7 + c, hours, msgs: msgsPerH * hours });
+      for (let v = 0; v < 6; v++)
+        for (let c = 0; c < perVisit; c++)
+          hist.push({ channel: c === 0 ? 'news' : `ch${c}`, visit: `v${v}`, at: v * 1e7 + c, hours, msgs: msgsPerH * hours });
       return requestFeatures(hist, 'news', { I_all: 2, T_all: 0.4 }, 'now');
     };
     const x = new Float32Array(3 * REQUEST_FEATURES);
@@ -147,7 +174,7 @@ describe('profile model (models/profile)', () => {
 });
 
 describe('controller: channel statistics', () => {
-  it('computes a channel\'s interaction rate and watch time from ended views, and rejects bad ids', async () => {
+  it("computes a channel's interaction rate and watch time from ended views, and rejects bad ids", async () => {
     const app = await buildServer({ store: new MemoryTelemetryStore() });
     try {
       const t = Date.now() - 3600e3;
@@ -155,10 +182,21 @@ describe('controller: channel statistics', () => {
         { view_id: id, seq: 0, t, type: 'viewstart', data: { channel, content_id: channel } },
         { view_id: id, seq: 1, t: t + 100, type: 'play' },
         { view_id: id, seq: 2, t: t + 200, type: 'startup', data: { startup_ms: 100, ttff_ms: 200 } },
-        ...Array.from({ length: chats }, (_, i) => ({ view_id: id, seq: 3 + i, t: t + 300 + i, type: 'interaction', data: { kind: 'chat' } })),
+        ...Array.from({ length: chats }, (_, i) => ({
+          view_id: id,
+          seq: 3 + i,
+          t: t + 300 + i,
+          type: 'interaction',
+          data: { kind: 'chat' },
+        })),
         { view_id: id, seq: 3 + chats, t: t + 200 + playS * 1000, type: 'viewend', data: { reason: 'detach' } },
       ];
-      const post = (events: unknown[], sid: string, bid: string) => app.inject({ method: 'POST', url: '/v1/telemetry', payload: { v: 1, batch_id: bid, viewer_id: 'viewer-1', session_id: sid, sealed_at: t, events } });
+      const post = (events: unknown[], sid: string, bid: string) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/telemetry',
+          payload: { v: 1, batch_id: bid, viewer_id: 'viewer-1', session_id: sid, sealed_at: t, events },
+        });
       expect((await post(view('view-aaaa', 'news', 6, 1800), 'sess-1111', 'batch-0001')).statusCode).toBe(200);
       expect((await post(view('view-bbbb', 'news', 0, 600), 'sess-1111', 'batch-0002')).statusCode).toBe(200);
       expect((await post(view('view-cccc', 'sports', 0, 60), 'sess-2222', 'batch-0003')).statusCode).toBe(200);

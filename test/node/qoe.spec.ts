@@ -60,11 +60,22 @@ describe('QoE summary', () => {
   });
 
   it('flags exits before start and counts an open stall up to now', () => {
-    const e2 = summarizeView(stream([[0, 'viewstart'], [50, 'play'], [4000, 'viewend', { reason: 'pagehide' }]]));
+    const e2 = summarizeView(
+      stream([
+        [0, 'viewstart'],
+        [50, 'play'],
+        [4000, 'viewend', { reason: 'pagehide' }],
+      ]),
+    );
     expect(e2.exited_before_start).toBeTrue();
     expect(e2.startup_ms).toBeNull();
     const acc = new QoeAccumulator();
-    for (const e of stream([[0, 'viewstart'], [500, 'startup', { startup_ms: 500 }], [1500, 'rebuffer_start']])) acc.add(e);
+    for (const e of stream([
+      [0, 'viewstart'],
+      [500, 'startup', { startup_ms: 500 }],
+      [1500, 'rebuffer_start'],
+    ]))
+      acc.add(e);
     const live = acc.summary(1_000_000 + 4500);
     expect(live.rebuffer_count).toBe(1);
     expect(live.rebuffer_ms).toBe(3000);
@@ -74,12 +85,27 @@ describe('QoE summary', () => {
   it('is order-independent on input (sorts by seq) and robust to a clock going backwards', () => {
     const shuffled = [...ev].reverse();
     expect(summarizeView(shuffled)).toEqual(s);
-    const back = summarizeView(stream([[0, 'viewstart'], [1000, 'startup', { startup_ms: 1000 }], [500, 'heartbeat'], [2000, 'viewend']]));
+    const back = summarizeView(
+      stream([
+        [0, 'viewstart'],
+        [1000, 'startup', { startup_ms: 1000 }],
+        [500, 'heartbeat'],
+        [2000, 'viewend'],
+      ]),
+    );
     expect(back.play_ms).toBeGreaterThanOrEqual(0);
   });
 
   it('counts seeks and their latency, not as rebuffers', () => {
-    const s3 = summarizeView(stream([[0, 'viewstart'], [500, 'startup', { startup_ms: 500 }], [1000, 'seek_start', { from: 0.5 }], [1400, 'seek_end', { to: 60, latency_ms: 400 }], [3000, 'viewend']]));
+    const s3 = summarizeView(
+      stream([
+        [0, 'viewstart'],
+        [500, 'startup', { startup_ms: 500 }],
+        [1000, 'seek_start', { from: 0.5 }],
+        [1400, 'seek_end', { to: 60, latency_ms: 400 }],
+        [3000, 'viewend'],
+      ]),
+    );
     expect(s3.seek_count).toBe(1);
     expect(s3.seek_latency_mean_ms).toBe(400);
     expect(s3.rebuffer_count).toBe(0);
@@ -95,12 +121,27 @@ describe('sanitizeData', () => {
     const ajv = new Ajv({ allowUnionTypes: true });
     const validate = ajv.compile(telemetryBatchSchema);
     const nasty: Record<string, unknown> = {
-      ok: 1, camelCase: 'x', 'with space': true, nested: { a: [1, 2] }, big: 'y'.repeat(5000), nan: NaN, undef: undefined,
-      ['__proto__']: 'p', fn: () => 1, '9lives': 1,
+      ok: 1,
+      camelCase: 'x',
+      'with space': true,
+      nested: { a: [1, 2] },
+      big: 'y'.repeat(5000),
+      nan: NaN,
+      undef: undefined,
+      ['__proto__']: 'p',
+      fn: () => 1,
+      '9lives': 1,
     };
     for (let i = 0; i < 40; i++) nasty[`k${i}`] = i;
     const d = sanitizeData(nasty);
-    const batch = { v: 1, batch_id: 'abcdefgh1', viewer_id: 'abcdefgh2', session_id: 'abcdefgh3', sealed_at: 1, events: [{ view_id: 'abcdefgh4', seq: 0, t: 1, type: 'custom', data: d }] };
+    const batch = {
+      v: 1,
+      batch_id: 'abcdefgh1',
+      viewer_id: 'abcdefgh2',
+      session_id: 'abcdefgh3',
+      sealed_at: 1,
+      events: [{ view_id: 'abcdefgh4', seq: 0, t: 1, type: 'custom', data: d }],
+    };
     expect(validate(batch)).withContext(JSON.stringify(validate.errors)).toBeTrue();
     expect(d.ok).toBe(1);
     expect(d.camel_case).toBe('x');

@@ -13,7 +13,14 @@ const REDIS = process.env.REDIS_SERVER ?? 'redis-server';
 const haveRedis = spawnSync(REDIS, ['--version']).status === 0;
 const why = `${REDIS} not found: apt-get install -y redis-server (or set REDIS_SERVER)`;
 
-const freePort = () => new Promise<number>((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
+const freePort = () =>
+  new Promise<number>((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
 
 async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
@@ -21,7 +28,15 @@ async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
   const { Redis } = await import('ioredis');
   for (let i = 0; i < 100; i++) {
     const r = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    try { await r.connect(); await r.ping(); r.disconnect(); return { url: `redis://127.0.0.1:${port}`, proc }; } catch { r.disconnect(); await new Promise((s) => setTimeout(s, 50)); }
+    try {
+      await r.connect();
+      await r.ping();
+      r.disconnect();
+      return { url: `redis://127.0.0.1:${port}`, proc };
+    } catch {
+      r.disconnect();
+      await new Promise((s) => setTimeout(s, 50));
+    }
   }
   proc.kill();
   throw new Error('redis-server did not start');
@@ -29,17 +44,22 @@ async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
 
 describe('Redis assignment store', () => {
   let redis: { url: string; proc: ChildProcess } | null = null;
-  beforeAll(async () => { if (haveRedis) redis = await startRedis(); });
+  beforeAll(async () => {
+    if (haveRedis) redis = await startRedis();
+  });
   afterAll(() => redis?.proc.kill());
 
   it('behaves like the memory store under random reserve / release / expiry', async () => {
     if (!redis) return pending(why);
-    const edges: EdgeConfig[] = [{ id: 'e1', url: 'http://127.0.0.1:1', setting: 'thin' }, { id: 'e2', url: 'http://127.0.0.1:2', setting: 'mid' }];
+    const edges: EdgeConfig[] = [
+      { id: 'e1', url: 'http://127.0.0.1:1', setting: 'thin' },
+      { id: 'e2', url: 'http://127.0.0.1:2', setting: 'mid' },
+    ];
     const rs = await RedisAssignmentStore.connect(redis.url, edges, `t${Date.now()}`);
     const ms = new SyncMemoryAssignmentStore(edges);
     try {
       let seed = 11;
-      const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+      const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
       const t0 = Date.now();
       let agreeOk = 0;
       for (let i = 0; i < 600; i++) {
@@ -47,7 +67,10 @@ describe('Redis assignment store', () => {
         const op = rnd();
         const sess = `s${Math.floor(rnd() * 80)}`;
         if (op < 0.7) {
-          const e = rnd() < 0.5 ? 'e1' : 'e2', ch = `c${Math.floor(rnd() * 4)}`, v = Math.floor(rnd() * 6), ttl = 200 + Math.floor(rnd() * 3000);
+          const e = rnd() < 0.5 ? 'e1' : 'e2',
+            ch = `c${Math.floor(rnd() * 4)}`,
+            v = Math.floor(rnd() * 6),
+            ttl = 200 + Math.floor(rnd() * 3000);
           const a = await rs.reserve(sess, e, ch, v, ttl, now);
           const b = ms.reserve(sess, e, ch, v, ttl, now);
           expect(a.ok).withContext(`op ${i}`).toBe(b.ok);
@@ -58,7 +81,8 @@ describe('Redis assignment store', () => {
           expect(await rs.sweep(now)).toBe(ms.sweep(now));
         }
       }
-      await rs.sweep(t0 + 6000); ms.sweep(t0 + 6000);
+      await rs.sweep(t0 + 6000);
+      ms.sweep(t0 + 6000);
       expect(agreeOk).toBeGreaterThan(100);
       const [a, b] = [await rs.snapshot(), ms.snapshot()];
       for (let k = 0; k < 2; k++) {
@@ -78,30 +102,61 @@ describe('Redis assignment store', () => {
     try {
       for (let i = 0; i < 2; i++) {
         const port = await freePort();
-        const p = spawn(join(process.cwd(), 'node_modules', '.bin', 'tsx'), ['src/server/main.ts', '--memory', '--quiet', '--port', String(port), '--redis', redis.url, '--edges', JSON.stringify(edges), '--rate', '1000000'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, EDGEPLAY_SECRET: 'shared' } });
+        const p = spawn(
+          join(process.cwd(), 'node_modules', '.bin', 'tsx'),
+          [
+            'src/server/main.ts',
+            '--memory',
+            '--quiet',
+            '--port',
+            String(port),
+            '--redis',
+            redis.url,
+            '--edges',
+            JSON.stringify(edges),
+            '--rate',
+            '1000000',
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, EDGEPLAY_SECRET: 'shared' } },
+        );
         procs.push(p);
         await new Promise<void>((res, rej) => {
           const t = setTimeout(() => rej(new Error('controller did not start')), 30000);
-          p.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) { clearTimeout(t); res(); } });
+          p.stdout!.on('data', (d: Buffer) => {
+            if (d.toString().includes('listening')) {
+              clearTimeout(t);
+              res();
+            }
+          });
         });
         urls.push(`http://127.0.0.1:${port}`);
       }
       const N = 2000;
-      let edgeCount = 0, ok = 0;
+      let edgeCount = 0,
+        ok = 0;
       let next = 0;
       const worker = async () => {
         for (;;) {
           const i = next++;
           if (i >= N) return;
-          const r = await fetch(`${urls[i % 2]}/v1/negotiate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewer_id: `viewer-${i}`, channel: `ch${i % 3}`, rtt_ms: { cdn: 600, small: 20 }, bandwidth_mbps: 20 }) });
-          if (r.status === 200) { ok++; if ((await r.json()).assignment.target === 'small') edgeCount++; } else await r.text();
+          const r = await fetch(`${urls[i % 2]}/v1/negotiate`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ viewer_id: `viewer-${i}`, channel: `ch${i % 3}`, rtt_ms: { cdn: 600, small: 20 }, bandwidth_mbps: 20 }),
+          });
+          if (r.status === 200) {
+            ok++;
+            if ((await r.json()).assignment.target === 'small') edgeCount++;
+          } else await r.text();
         }
       };
       await Promise.all(Array.from({ length: 64 }, worker));
       const store = await RedisAssignmentStore.connect(redis.url, edges);
       const snap = (await store.snapshot())[0];
       await store.close();
-      console.log(`[measure] 2 controllers x Redis: ${ok} negotiations answered, ${edgeCount} placed on the thin edge, usage ${snap.usedMbps.toFixed(1)}/200 Mb/s, ${snap.usedVcpu.toFixed(2)}/16 vCPU`);
+      console.log(
+        `[measure] 2 controllers x Redis: ${ok} negotiations answered, ${edgeCount} placed on the thin edge, usage ${snap.usedMbps.toFixed(1)}/200 Mb/s, ${snap.usedVcpu.toFixed(2)}/16 vCPU`,
+      );
       expect(ok).toBe(N);
       expect(edgeCount).toBeGreaterThan(10);
       expect(snap.usedMbps).toBeLessThanOrEqual(200 + 1e-9);

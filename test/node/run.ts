@@ -10,7 +10,9 @@ jasmine.loadConfig({
   random: false,
 });
 (jasmine as unknown as { jasmine: { DEFAULT_TIMEOUT_INTERVAL: number } }).jasmine.DEFAULT_TIMEOUT_INTERVAL = 120000;
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 jasmine.addReporter({
   specDone(r) {
     if (r.status === 'passed') passed++;

@@ -14,14 +14,26 @@ function batch(viewId = randomId(), n = 3, extra: Partial<TelemetryBatch> = {}):
     { view_id: viewId, seq: 2, t: t + 900, type: 'startup', data: { startup_ms: 800, ttff_ms: 900 } },
   ];
   for (let i = 3; i < n; i++) events.push({ view_id: viewId, seq: i, t: t + 1000 + i * 100, type: 'interaction', data: { kind: 'chat' } });
-  return { v: 1, batch_id: randomId(), viewer_id: randomId(), session_id: randomId(), sealed_at: t + 5000, events: events.slice(0, n), ...extra };
+  return {
+    v: 1,
+    batch_id: randomId(),
+    viewer_id: randomId(),
+    session_id: randomId(),
+    sealed_at: t + 5000,
+    events: events.slice(0, n),
+    ...extra,
+  };
 }
 
 describe('controller: telemetry API', () => {
   let dir: string;
   let srv: RunningServer;
   const post = (body: unknown, type = 'application/json') =>
-    fetch(`${srv.url}/v1/telemetry`, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    fetch(`${srv.url}/v1/telemetry`, {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'edgeplay-node-'));
@@ -100,12 +112,24 @@ describe('controller: telemetry API', () => {
 
   it('survives a fuzz loop of hostile bodies: always 4xx or 200, never 5xx', async () => {
     let seed = 12345;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)];
-    const values = (): unknown => pick<() => unknown>([
-      () => null, () => rnd() * 1e20 - 1e19, () => -1, () => NaN, () => 'x'.repeat(Math.floor(rnd() * 2000)), () => true,
-      () => [], () => ({}), () => randomId(), () => pick([...EVENT_TYPES]), () => '\u0000\ud800', () => ({ $ref: '#' }), () => 2 ** 53,
-    ])();
+    const values = (): unknown =>
+      pick<() => unknown>([
+        () => null,
+        () => rnd() * 1e20 - 1e19,
+        () => -1,
+        () => NaN,
+        () => 'x'.repeat(Math.floor(rnd() * 2000)),
+        () => true,
+        () => [],
+        () => ({}),
+        () => randomId(),
+        () => pick([...EVENT_TYPES]),
+        () => '\u0000\ud800',
+        () => ({ $ref: '#' }),
+        () => 2 ** 53,
+      ])();
     const statuses = new Map<number, number>();
     for (let i = 0; i < 400; i++) {
       const b: Record<string, unknown> = JSON.parse(JSON.stringify(batch(undefined, 1 + Math.floor(rnd() * 5))));
@@ -116,7 +140,8 @@ describe('controller: telemetry API', () => {
         const ev = (b.events as Record<string, unknown>[])[0];
         ev[pick(['view_id', 'seq', 't', 'type', 'data', 'zz'])] = values();
       } else if (m === 3) b.events = '__DEEP__';
-      else if (m === 4) (b.events as Record<string, unknown>[])[0].data = { [pick(['a', 'B', '__proto__', 'constructor', 'x'.repeat(40)])]: values() };
+      else if (m === 4)
+        (b.events as Record<string, unknown>[])[0].data = { [pick(['a', 'B', '__proto__', 'constructor', 'x'.repeat(40)])]: values() };
       else if (m === 5) b.events = Array.from({ length: 600 }, () => (b.events as unknown[])[0]);
       let body = JSON.stringify(b);
       if (m === 3) {
@@ -144,7 +169,10 @@ describe('controller: telemetry API', () => {
   });
 
   it('answers CORS preflights', async () => {
-    const r = await fetch(`${srv.url}/v1/telemetry`, { method: 'OPTIONS', headers: { origin: 'http://example.test', 'access-control-request-method': 'POST' } });
+    const r = await fetch(`${srv.url}/v1/telemetry`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://example.test', 'access-control-request-method': 'POST' },
+    });
     expect(r.status).toBe(204);
     expect(r.headers.get('access-control-allow-origin')).toBe('*');
   });
@@ -154,7 +182,10 @@ describe('controller: telemetry API', () => {
     try {
       let s = await startServer({ port: 0, dataDir: d2 });
       const b = batch(undefined, 4);
-      expect((await fetch(`${s.url}/v1/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) })).status).toBe(200);
+      expect(
+        (await fetch(`${s.url}/v1/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) }))
+          .status,
+      ).toBe(200);
       await s.close();
       s.store.close();
       s = await startServer({ port: 0, dataDir: d2 });
@@ -162,7 +193,11 @@ describe('controller: telemetry API', () => {
       expect(v.status).toBe(200);
       expect((await v.json()).events).toBe(4);
       // dedup state also survives
-      const again = await fetch(`${s.url}/v1/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
+      const again = await fetch(`${s.url}/v1/telemetry`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(b),
+      });
       expect((await again.json()).duplicate).toBeTrue();
       await s.close();
       s.store.close();

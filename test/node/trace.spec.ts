@@ -19,7 +19,10 @@ describe('throughput traces', () => {
   });
 
   it('wraps around at the end', () => {
-    const t = stepTrace('s', [[10, 8], [10, 0]]);
+    const t = stepTrace('s', [
+      [10, 8],
+      [10, 0],
+    ]);
     expect(bytesBetween(t, 0, 40)).toBeCloseTo(2 * 10e6, 3);
     expect(bytesBetween(t, 25, 35)).toBeCloseTo(5e6, 3);
     expect(traceMeanMbps(t)).toBeCloseTo(4, 9);

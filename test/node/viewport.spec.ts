@@ -33,7 +33,13 @@ function turning(n: number, dps: number, pitch = 0, yaw0 = 170): Float64Array {
 
 describe('viewport geometry', () => {
   it('converts yaw/pitch and back, measures great-circle distance, aligns and restores yaw', () => {
-    for (const [y, p] of [[0, 0], [90, 10], [-179.5, -45], [180, 80], [33.3, -89]]) {
+    for (const [y, p] of [
+      [0, 0],
+      [90, 10],
+      [-179.5, -45],
+      [180, 80],
+      [33.3, -89],
+    ]) {
       const v = fromYawPitch(y, p);
       expect(Math.hypot(...v)).toBeCloseTo(1, 12);
       const [y2, p2] = toYawPitch(v);
@@ -47,8 +53,11 @@ describe('viewport geometry', () => {
     const v = fromYawPitch(90, 0);
     expect(v[0]).toBeCloseTo(1, 12);
     expect(fromYawPitch(0, 0)[2]).toBeCloseTo(-1, 12);
-    const a = fromYawPitch(37, 12), out = [0, 0, 0], back = [0, 0, 0];
-    const c = Math.cos((37 * Math.PI) / 180), s = Math.sin((37 * Math.PI) / 180);
+    const a = fromYawPitch(37, 12),
+      out = [0, 0, 0],
+      back = [0, 0, 0];
+    const c = Math.cos((37 * Math.PI) / 180),
+      s = Math.sin((37 * Math.PI) / 180);
     unyaw(a, 0, c, s, out, 0);
     expect(toYawPitch(out)[0]).toBeCloseTo(0, 9);
     expect(toYawPitch(out)[1]).toBeCloseTo(12, 9);
@@ -75,7 +84,10 @@ describe('viewport baselines', () => {
       const a = 0.05 * i;
       const v = [Math.sin(a), Math.sin(a) * 0.6, -Math.cos(a)];
       const n = Math.hypot(...v);
-      tilted.set(v.map((x) => x / n), 3 * i);
+      tilted.set(
+        v.map((x) => x / n),
+        3 * i,
+      );
     }
     // (normalised points of a plane through the origin lie on a great circle; the angle steps are not
     // equal, so check only that the prediction stays on that circle)
@@ -171,7 +183,9 @@ describe('learned viewport model', () => {
 
   it('the committed models load, have a model card and stay under 100k parameters', async () => {
     for (const dir of ['models/viewport', 'models/viewport-prior']) {
-      expect(existsSync(`${dir}/MODEL.md`)).withContext(dir).toBeTrue();
+      expect(existsSync(`${dir}/MODEL.md`))
+        .withContext(dir)
+        .toBeTrue();
       const m = await loadModel(dir);
       expect(m.countParams()).toBeLessThan(100000);
       const lv = new LearnedViewport(m);
@@ -188,13 +202,28 @@ describe('viewport protocol on the shared data', () => {
     if (!have) return pending(why);
     const dev = loadViewportDir(data, (r) => r.split === 'dev' && !r.derived);
     const ref: Record<string, Record<string, number[]>> = {
-      jin2022: { 'no-motion': [2.9, 12.1, 19.2, 23.3, 28.7], 'const-velocity': [3.0, 16.5, 30.6, 39.6, 50.6], 'linear-regression': [4.1, 17.0, 29.9, 37.9, 48.1] },
-      wu2017: { 'no-motion': [4.4, 19.3, 31.6, 39.5, 49.0], 'const-velocity': [4.0, 23.4, 44.4, 58.3, 71.4], 'linear-regression': [5.5, 24.3, 44.0, 56.7, 68.2] },
+      jin2022: {
+        'no-motion': [2.9, 12.1, 19.2, 23.3, 28.7],
+        'const-velocity': [3.0, 16.5, 30.6, 39.6, 50.6],
+        'linear-regression': [4.1, 17.0, 29.9, 37.9, 48.1],
+      },
+      wu2017: {
+        'no-motion': [4.4, 19.3, 31.6, 39.5, 49.0],
+        'const-velocity': [4.0, 23.4, 44.4, 58.3, 71.4],
+        'linear-regression': [5.5, 24.3, 44.0, 56.7, 68.2],
+      },
     };
     for (const ds of Object.keys(ref)) {
       for (const p of [new NoMotion(), new ConstantVelocity(5), new LinearRegression(5)]) {
-        const r = evaluate(p, dev.filter((t) => t.dataset === ds));
-        [0, 4, 9, 14, 24].forEach((k, i) => expect(Math.abs(r.errorDeg[k] - ref[ds][p.name][i])).withContext(`${ds} ${p.name} step ${k + 1}`).toBeLessThanOrEqual(0.05 + 1e-9));
+        const r = evaluate(
+          p,
+          dev.filter((t) => t.dataset === ds),
+        );
+        [0, 4, 9, 14, 24].forEach((k, i) =>
+          expect(Math.abs(r.errorDeg[k] - ref[ds][p.name][i]))
+            .withContext(`${ds} ${p.name} step ${k + 1}`)
+            .toBeLessThanOrEqual(0.05 + 1e-9),
+        );
       }
     }
   });
@@ -205,11 +234,12 @@ describe('viewport protocol on the shared data', () => {
     const dev = rows.filter((r) => r.split === 'dev');
     const train = rows.filter((r) => r.split === 'train');
     expect(dev.length).toBeGreaterThan(10);
-    const tv = new Set(train.map((r) => r.video)), tu = new Set(train.map((r) => r.user));
+    const tv = new Set(train.map((r) => r.video)),
+      tu = new Set(train.map((r) => r.user));
     expect(dev.some((r) => tv.has(r.video) || tu.has(r.user))).toBeFalse();
   });
 
-  it('builds each viewer\'s prior from the other viewers only', () => {
+  it("builds each viewer's prior from the other viewers only", () => {
     if (!have) return pending(why);
     const dev = loadViewportDir(data, (r) => r.split === 'dev' && r.dataset === 'wu2017');
     const priors = looPriors(dev);
@@ -232,7 +262,8 @@ describe('bench:viewport on any directory in the data format', () => {
       for (const video of ['a', 'b']) {
         const lines = ['user,t,yaw,pitch'];
         for (let u = 1; u <= 3; u++) {
-          for (let k = 0; k < 200; k++) lines.push(`${u},${(k * 0.2).toFixed(1)},${(((u * 40 + k * 1.5 + 180) % 360) - 180).toFixed(2)},0.00`);
+          for (let k = 0; k < 200; k++)
+            lines.push(`${u},${(k * 0.2).toFixed(1)},${(((u * 40 + k * 1.5 + 180) % 360) - 180).toFixed(2)},0.00`);
           index.push(`synth,${video},${u},dev,200,0.0,39.8,generated,`);
         }
         writeFileSync(join(dir, 'synth', `${video}.csv`), lines.join('\n') + '\n');
@@ -240,7 +271,11 @@ describe('bench:viewport on any directory in the data format', () => {
       writeFileSync(join(dir, 'index.csv'), index.join('\n') + '\n');
       const out = join(dir, 'out');
       mkdirSync(out);
-      execFileSync(join(process.cwd(), 'node_modules', '.bin', 'tsx'), [join(process.cwd(), 'bench', 'viewport.ts'), '--data', dir, '--models', join(process.cwd(), 'models')], { cwd: out, stdio: 'pipe' });
+      execFileSync(
+        join(process.cwd(), 'node_modules', '.bin', 'tsx'),
+        [join(process.cwd(), 'bench', 'viewport.ts'), '--data', dir, '--models', join(process.cwd(), 'models')],
+        { cwd: out, stdio: 'pipe' },
+      );
       const res = JSON.parse(readFileSync(join(out, 'bench', 'results', 'viewport.json'), 'utf8'));
       const models = new Set(res.rows.map((r: { model: string }) => r.model));
       expect([...models].sort()).toEqual(['const-velocity', 'learned', 'learned+prior', 'linear-regression', 'no-motion']);

@@ -130,7 +130,16 @@ export class AbrEnv {
       this.nextTrace();
     }
     const nextSizes = this.videoSizes.map((v) => v[this.chunk]);
-    return { delayMs: s.delayMs, sleepMs: s.sleepMs, bufferS: returnBuffer / 1000, rebufS: s.rebufS, chunkBytes: size, nextSizes, endOfVideo: end, remain };
+    return {
+      delayMs: s.delayMs,
+      sleepMs: s.sleepMs,
+      bufferS: returnBuffer / 1000,
+      rebufS: s.rebufS,
+      chunkBytes: size,
+      nextSizes,
+      endOfVideo: end,
+      remain,
+    };
   }
 
   private nextTrace(): void {
@@ -155,7 +164,15 @@ export class AbrEnv {
  * `ptr0` / position `last0` (s) with `buf0` ms of buffer; `noise` multiplies the delay (training env).
  * The single implementation of the Pensieve step semantics (used by AbrEnv and the offline optimum).
  */
-export function stepFrom(time: ArrayLike<number>, bw: ArrayLike<number>, ptr0: number, last0: number, buf0: number, size: number, noise = 1) {
+export function stepFrom(
+  time: ArrayLike<number>,
+  bw: ArrayLike<number>,
+  ptr0: number,
+  last0: number,
+  buf0: number,
+  size: number,
+  noise = 1,
+) {
   let ptr = ptr0;
   let last = last0;
   let delay = 0;

@@ -9,7 +9,9 @@ export const dataRoot = () => resolve(process.env.EDGEPLAY_DATA ?? join(process.
 /** Every file of `dir`, sorted by name (the reproducible order). */
 export function loadTraceDir(dir: string): SimTrace[] {
   if (!existsSync(dir)) throw new Error(`trace directory not found: ${dir}`);
-  const names = readdirSync(dir).filter((f) => !f.startsWith('.') && statSync(join(dir, f)).isFile()).sort();
+  const names = readdirSync(dir)
+    .filter((f) => !f.startsWith('.') && statSync(join(dir, f)).isFile())
+    .sort();
   if (!names.length) throw new Error(`no trace files in ${dir}`);
   return names.map((n) => {
     const t = parseTrace(readFileSync(join(dir, n), 'utf8'), n);

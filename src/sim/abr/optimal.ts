@@ -37,12 +37,23 @@ export interface SimState {
  * The best remaining plan from an explicit simulator state (chunks `st.chunk`..total-1), with full
  * knowledge of the trace: the expert that labels visited states for imitation (DAgger).
  */
-export function optimalFromState(trace: SimTrace, videoSizes: number[][], st: SimState, opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] } = {}): OptimalResult {
+export function optimalFromState(
+  trace: SimTrace,
+  videoSizes: number[][],
+  st: SimState,
+  opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] } = {},
+): OptimalResult {
   return planFrom(trace, videoSizes, st, opts, 0);
 }
 
 /** the DP; `value0` is the QoE already collected (summed first, so merges see the same rounding as a longer DP) */
-function planFrom(trace: SimTrace, videoSizes: number[][], st: SimState, opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] }, value0: number): OptimalResult {
+function planFrom(
+  trace: SimTrace,
+  videoSizes: number[][],
+  st: SimState,
+  opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] },
+  value0: number,
+): OptimalResult {
   const bucketMs = opts.bucketMs ?? 100;
   const total = opts.totalChunks ?? 48;
   const ladder = opts.ladder ?? VIDEO_BIT_RATE_KBPS;
@@ -72,7 +83,11 @@ function planFrom(trace: SimTrace, videoSizes: number[][], st: SimState, opts: {
 }
 
 /** The optimum of a whole session: chunk 0 at the default level (as the simulator does), then the best plan. */
-export function optimalForTrace(trace: SimTrace, videoSizes: number[][], opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[]; startPtr?: number } = {}): OptimalResult {
+export function optimalForTrace(
+  trace: SimTrace,
+  videoSizes: number[][],
+  opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[]; startPtr?: number } = {},
+): OptimalResult {
   const { time, bw } = trace;
   const p0 = opts.startPtr ?? 1;
   const s0 = stepFrom(time, bw, p0, time[p0 - 1], 0, videoSizes[DEFAULT_QUALITY][0]);
@@ -85,12 +100,23 @@ export function optimalForTrace(trace: SimTrace, videoSizes: number[][], opts: {
  * at level a, then following the best plan from there with the trace known. The cost-sensitive teacher:
  * its regrets max(Q) − Q[a] say how much each choice gives up.
  */
-export function hindsightQ(trace: SimTrace, videoSizes: number[][], st: SimState, opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] } = {}): Float64Array {
+export function hindsightQ(
+  trace: SimTrace,
+  videoSizes: number[][],
+  st: SimState,
+  opts: { bucketMs?: number; totalChunks?: number; ladder?: readonly number[] } = {},
+): Float64Array {
   const ladder = opts.ladder ?? VIDEO_BIT_RATE_KBPS;
   const Q = new Float64Array(ladder.length);
   for (let a = 0; a < ladder.length; a++) {
     const s = stepFrom(trace.time, trace.bw, st.ptr, st.last, st.bufMs, videoSizes[a][st.chunk]);
-    Q[a] = planFrom(trace, videoSizes, { chunk: st.chunk + 1, ptr: s.ptr, last: s.last, bufMs: s.buf, lastQ: a }, opts, qoeLin(a, st.lastQ, s.rebufS, ladder)).qoeSum;
+    Q[a] = planFrom(
+      trace,
+      videoSizes,
+      { chunk: st.chunk + 1, ptr: s.ptr, last: s.last, bufMs: s.buf, lastQ: a },
+      opts,
+      qoeLin(a, st.lastQ, s.rebufS, ladder),
+    ).qoeSum;
   }
   return Q;
 }

@@ -6,10 +6,25 @@ import { DEFAULT_QUALITY, VIDEO_BIT_RATE_KBPS, qoeLin, type AbrObservation, type
 import { AbrEnv, type SimTrace, type StepResult } from './env.js';
 
 /** The policy's observation after a simulator step (the same shape the player builds). */
-export function observe(q: number, s: StepResult, throughputs: number[], delaysMs: number[], totalChunks: number, ladder: readonly number[] = VIDEO_BIT_RATE_KBPS): AbrObservation {
+export function observe(
+  q: number,
+  s: StepResult,
+  throughputs: number[],
+  delaysMs: number[],
+  totalChunks: number,
+  ladder: readonly number[] = VIDEO_BIT_RATE_KBPS,
+): AbrObservation {
   return {
-    lastQuality: q, bufferS: s.bufferS, throughputs, delaysMs, nextSizes: s.nextSizes, remain: s.remain,
-    nextIndex: totalChunks - s.remain, totalChunks, ladderKbps: ladder, rebufS: s.rebufS,
+    lastQuality: q,
+    bufferS: s.bufferS,
+    throughputs,
+    delaysMs,
+    nextSizes: s.nextSizes,
+    remain: s.remain,
+    nextIndex: totalChunks - s.remain,
+    totalChunks,
+    ladderKbps: ladder,
+    rebufS: s.rebufS,
   };
 }
 
@@ -33,7 +48,12 @@ export interface TraceResult {
   log: ChunkLog[];
 }
 
-export function runPolicy(policy: AbrPolicy, traces: SimTrace[], videoSizes: number[][], opts: { ladder?: readonly number[]; keepLogs?: boolean } = {}): TraceResult[] {
+export function runPolicy(
+  policy: AbrPolicy,
+  traces: SimTrace[],
+  videoSizes: number[][],
+  opts: { ladder?: readonly number[]; keepLogs?: boolean } = {},
+): TraceResult[] {
   const ladder = opts.ladder ?? VIDEO_BIT_RATE_KBPS;
   const env = new AbrEnv({ traces, videoSizes });
   const results: TraceResult[] = [];
@@ -55,7 +75,17 @@ export function runPolicy(policy: AbrPolicy, traces: SimTrace[], videoSizes: num
         res.rebufSum += 4.3 * s.rebufS;
         res.smoothSum += Math.abs(ladder[q] - ladder[last]) / 1000;
       }
-      if (opts.keepLogs) res.log.push({ timeS: time / 1000, quality: q, bitrateKbps: ladder[q], bufferS: s.bufferS, rebufS: s.rebufS, chunkBytes: s.chunkBytes, delayMs: s.delayMs, reward });
+      if (opts.keepLogs)
+        res.log.push({
+          timeS: time / 1000,
+          quality: q,
+          bitrateKbps: ladder[q],
+          bufferS: s.bufferS,
+          rebufS: s.rebufS,
+          chunkBytes: s.chunkBytes,
+          delayMs: s.delayMs,
+          reward,
+        });
       last = q;
       thr.push(s.chunkBytes / s.delayMs);
       delays.push(s.delayMs);

@@ -24,26 +24,55 @@ export function slotCount(edges: number): number {
 }
 
 /** Fill x [S × IN_F] and mask [S] for one decision; returns the option index of each slot (−1: none). */
-export function encode(req: ViewerRequest, opts: Option[], edges: EdgeState[], edgeIds: string[], x: Float32Array, mask: Uint8Array, inF: number = IN_F): Int32Array {
+export function encode(
+  req: ViewerRequest,
+  opts: Option[],
+  edges: EdgeState[],
+  edgeIds: string[],
+  x: Float32Array,
+  mask: Uint8Array,
+  inF: number = IN_F,
+): Int32Array {
   const S = slotCount(edgeIds.length);
   x.fill(0);
   mask.fill(0);
   const idx = new Int32Array(S).fill(-1);
   // edge utilisation (mean over the live edges; none live: full)
-  let um = 0, uv = 0;
-  for (const e of edges) { um += e.usedMbps / e.capMbps; uv += e.usedVcpu / e.capVcpu; }
+  let um = 0,
+    uv = 0;
+  for (const e of edges) {
+    um += e.usedMbps / e.capMbps;
+    uv += e.usedVcpu / e.capVcpu;
+  }
   const g = [
-    edges.length ? um / edges.length : 1, edges.length ? uv / edges.length : 1,
-    req.weights.a1 / 10, req.weights.a2 / 10, req.weights.a3 / 10, Math.min(req.bandwidthMbps, 10) / 10, req.cdnLatencyS,
+    edges.length ? um / edges.length : 1,
+    edges.length ? uv / edges.length : 1,
+    req.weights.a1 / 10,
+    req.weights.a2 / 10,
+    req.weights.a3 / 10,
+    Math.min(req.bandwidthMbps, 10) / 10,
+    req.cdnLatencyS,
   ];
-  const cdnReward = inF === IN_F_GAIN ? (opts.find((o) => o.target === 'cdn') ?? opts.reduce((a, o) => (o.reward < a.reward ? o : a))).reward : 0;
+  const cdnReward =
+    inF === IN_F_GAIN ? (opts.find((o) => o.target === 'cdn') ?? opts.reduce((a, o) => (o.reward < a.reward ? o : a))).reward : 0;
   opts.forEach((o, k) => {
     const slot = o.target === 'cdn' ? 0 : 1 + edgeIds.indexOf(o.target) * VERSIONS.length + o.version;
     if (slot < 0 || slot >= S) return;
     idx[slot] = k;
     mask[slot] = 1;
     const e = edges.find((z) => z.id === o.target);
-    const f = [1, o.target === 'cdn' ? 1 : 0, o.version / 5, o.penalty / 5, o.costT, o.costB, o.B, o.Ls, e ? (e.usedMbps + o.addMbps) / e.capMbps : 0, e ? (e.usedVcpu + o.addVcpu) / e.capVcpu : 0];
+    const f = [
+      1,
+      o.target === 'cdn' ? 1 : 0,
+      o.version / 5,
+      o.penalty / 5,
+      o.costT,
+      o.costB,
+      o.B,
+      o.Ls,
+      e ? (e.usedMbps + o.addMbps) / e.capMbps : 0,
+      e ? (e.usedVcpu + o.addVcpu) / e.capVcpu : 0,
+    ];
     const base = slot * inF;
     for (let j = 0; j < SLOT_F; j++) x[base + j] = f[j];
     for (let j = 0; j < GLOBAL_F; j++) x[base + SLOT_F + j] = g[j];
@@ -58,13 +87,23 @@ export function encode(req: ViewerRequest, opts: Option[], edges: EdgeState[], e
   return idx;
 }
 
-export interface ScorerWeights { w1: Float32Array; b1: Float32Array; w2: Float32Array; b2: Float32Array; hidden: number; /** inputs per slot (a feature set) */ in: number }
+export interface ScorerWeights {
+  w1: Float32Array;
+  b1: Float32Array;
+  w2: Float32Array;
+  b2: Float32Array;
+  hidden: number;
+  /** inputs per slot (a feature set) */ in: number;
+}
 
 /** scores of every slot (−Infinity where masked) */
 export function scores(wt: ScorerWeights, x: Float32Array, mask: Uint8Array, S: number, out = new Float32Array(S)): Float32Array {
   const h = new Float32Array(wt.hidden);
   for (let s = 0; s < S; s++) {
-    if (!mask[s]) { out[s] = -Infinity; continue; }
+    if (!mask[s]) {
+      out[s] = -Infinity;
+      continue;
+    }
     h.set(wt.b1);
     const base = s * wt.in;
     for (let i = 0; i < wt.in; i++) {
@@ -80,22 +119,51 @@ export function scores(wt: ScorerWeights, x: Float32Array, mask: Uint8Array, S: 
   return out;
 }
 
-export interface EdgeDrlFile { setting: string; hidden: number; in: number; w1: number[]; b1: number[]; w2: number[]; b2: number[]; iteration?: number; eval_mean?: number; online_heu?: number; command?: string }
+export interface EdgeDrlFile {
+  setting: string;
+  hidden: number;
+  in: number;
+  w1: number[];
+  b1: number[];
+  w2: number[];
+  b2: number[];
+  iteration?: number;
+  eval_mean?: number;
+  online_heu?: number;
+  command?: string;
+}
 
 /** The trained policy, ready to rank options (any number of edges: the scorer is shared by all slots). */
 export class DrlAssignment {
   private wt: ScorerWeights;
   constructor(file: EdgeDrlFile) {
-    if (!(FEATURE_SETS as readonly number[]).includes(file?.in) || !(file.hidden > 0) || file.w1?.length !== file.in * file.hidden || file.w2?.length !== file.hidden) throw new Error(`edge DRL weights do not match this build (inputs ${file?.in}, expected one of ${FEATURE_SETS.join(', ')})`);
-    this.wt = { w1: Float32Array.from(file.w1), b1: Float32Array.from(file.b1), w2: Float32Array.from(file.w2), b2: Float32Array.from(file.b2), hidden: file.hidden, in: file.in };
+    if (
+      !(FEATURE_SETS as readonly number[]).includes(file?.in) ||
+      !(file.hidden > 0) ||
+      file.w1?.length !== file.in * file.hidden ||
+      file.w2?.length !== file.hidden
+    )
+      throw new Error(`edge DRL weights do not match this build (inputs ${file?.in}, expected one of ${FEATURE_SETS.join(', ')})`);
+    this.wt = {
+      w1: Float32Array.from(file.w1),
+      b1: Float32Array.from(file.b1),
+      w2: Float32Array.from(file.w2),
+      b2: Float32Array.from(file.b2),
+      hidden: file.hidden,
+      in: file.in,
+    };
   }
 
   /** option indices, best first */
   rank(req: ViewerRequest, opts: Option[], edges: EdgeState[], edgeIds: string[]): number[] {
     const S = slotCount(edgeIds.length);
-    const x = new Float32Array(S * this.wt.in), m = new Uint8Array(S);
+    const x = new Float32Array(S * this.wt.in),
+      m = new Uint8Array(S);
     const idx = encode(req, opts, edges, edgeIds, x, m, this.wt.in);
     const sc = scores(this.wt, x, m, S);
-    return Array.from({ length: S }, (_, s) => s).filter((s) => m[s]).sort((a, b) => sc[b] - sc[a]).map((s) => idx[s]);
+    return Array.from({ length: S }, (_, s) => s)
+      .filter((s) => m[s])
+      .sort((a, b) => sc[b] - sc[a])
+      .map((s) => idx[s]);
   }
 }

@@ -12,7 +12,16 @@
  * Every arriving viewer is assigned once (a policy picks one of the feasible options); the overall
  * penalty of that viewer is a·P_u + b·(C_T + C_B) of the option taken. Departures release the lease.
  */
-import { choose, options, REWARD_A, REWARD_B, type EdgeSetting, type EdgeState, type Option, type ViewerRequest } from '../../core/assignment.js';
+import {
+  choose,
+  options,
+  REWARD_A,
+  REWARD_B,
+  type EdgeSetting,
+  type EdgeState,
+  type Option,
+  type ViewerRequest,
+} from '../../core/assignment.js';
 import { preferenceWeights } from '../../core/preference.js';
 import { mulberry32 } from '../abr/env.js';
 import { SyncMemoryAssignmentStore } from '../../server/edges.js';
@@ -36,9 +45,20 @@ export interface EdgeSimParams {
  * margin against it is harder to reach. With 3 edges and 0.5/s the edges are never full and greedy is
  * already at 0.28 of cloud-cdn.
  */
-export const EDGE_SIM_DEFAULTS: Omit<EdgeSimParams, 'setting'> = { edges: 1, channels: 30, arrivalsPerS: 4, meanWatchS: 600, durationS: 7200, seed: 1 };
+export const EDGE_SIM_DEFAULTS: Omit<EdgeSimParams, 'setting'> = {
+  edges: 1,
+  channels: 30,
+  arrivalsPerS: 4,
+  meanWatchS: 600,
+  durationS: 7200,
+  seed: 1,
+};
 
-export interface SimViewer { at: number; leaves: number; req: ViewerRequest }
+export interface SimViewer {
+  at: number;
+  leaves: number;
+  req: ViewerRequest;
+}
 
 /** The arrival sequence (the same for every policy with the same seed). */
 export function viewers(p: EdgeSimParams): { list: SimViewer[]; edgeCdn: Record<string, number> } {
@@ -48,17 +68,27 @@ export function viewers(p: EdgeSimParams): { list: SimViewer[]; edgeCdn: Record<
   const edgeCdn = Object.fromEntries(edgeIds.map((id) => [id, 0.02 + 0.08 * rng()]));
   const zipf = Array.from({ length: p.channels }, (_, r) => 1 / (r + 1));
   const zs = zipf.reduce((a, b) => a + b, 0);
-  const pickCh = () => { let x = rng() * zs; for (let i = 0; i < zipf.length; i++) { x -= zipf[i]; if (x <= 0) return `ch${i}`; } return `ch${zipf.length - 1}`; };
+  const pickCh = () => {
+    let x = rng() * zs;
+    for (let i = 0; i < zipf.length; i++) {
+      x -= zipf[i];
+      if (x <= 0) return `ch${i}`;
+    }
+    return `ch${zipf.length - 1}`;
+  };
   const medians = { I: 1, D: 0.5, N: 2 };
   const list: SimViewer[] = [];
-  for (let t = 0; ; ) {
+  for (let t = 0; ;) {
     t += -Math.log(Math.max(1e-12, rng())) / p.arrivalsPerS;
     if (t >= p.durationS) break;
     const kind = rng();
     // behaviour of the three kinds (messages/h, hours per watch, channels per visit), with spread
-    const b = kind < 0.2 ? { I: 20 * Math.exp(normal()), D: 0.5 * Math.exp(0.5 * normal()), N: 2 } // chatty
-      : kind < 0.55 ? { I: 0.2, D: 0.05 * Math.exp(0.5 * normal()), N: 6 * Math.exp(0.4 * normal()) } // hopper
-        : { I: 0.2, D: 1.5 * Math.exp(0.5 * normal()), N: 1 }; // stayer
+    const b =
+      kind < 0.2
+        ? { I: 20 * Math.exp(normal()), D: 0.5 * Math.exp(0.5 * normal()), N: 2 } // chatty
+        : kind < 0.55
+          ? { I: 0.2, D: 0.05 * Math.exp(0.5 * normal()), N: 6 * Math.exp(0.4 * normal()) } // hopper
+          : { I: 0.2, D: 1.5 * Math.exp(0.5 * normal()), N: 1 }; // stayer
     const bw = p.bandwidths?.length ? p.bandwidths[Math.floor(rng() * p.bandwidths.length)] : 1.2 * Math.exp(0.7 * normal());
     list.push({
       at: t,
@@ -83,14 +113,24 @@ export const POLICIES: Record<string, SimPolicy> = {
   'cloud-cdn': () => 0,
   'online-heu': (_r, opts) => opts.indexOf(choose('online-heu', opts)),
   // the greedy learner's cost-only counterpart: least transcoding + bandwidth cost
-  'cost-only': (_r, opts) => { let b = 0; for (let i = 1; i < opts.length; i++) if (opts[i].costT + opts[i].costB < opts[b].costT + opts[b].costB) b = i; return b; },
+  'cost-only': (_r, opts) => {
+    let b = 0;
+    for (let i = 1; i < opts.length; i++) if (opts[i].costT + opts[i].costB < opts[b].costT + opts[b].costB) b = i;
+    return b;
+  },
 };
 
-export interface SimResult { penalties: Float64Array; mean: number; edgeShare: number }
+export interface SimResult {
+  penalties: Float64Array;
+  mean: number;
+  edgeShare: number;
+}
 
 export function runEdgeSim(p: EdgeSimParams, policy: SimPolicy): SimResult {
   const { list } = viewers(p);
-  const store = new SyncMemoryAssignmentStore(Array.from({ length: p.edges }, (_, i) => ({ id: `e${i + 1}`, url: `http://e${i + 1}`, setting: p.setting })));
+  const store = new SyncMemoryAssignmentStore(
+    Array.from({ length: p.edges }, (_, i) => ({ id: `e${i + 1}`, url: `http://e${i + 1}`, setting: p.setting })),
+  );
   const penalties = new Float64Array(list.length);
   let onEdge = 0;
   list.forEach((v, i) => {
@@ -99,9 +139,14 @@ export function runEdgeSim(p: EdgeSimParams, policy: SimPolicy): SimResult {
     const opts = options(v.req, edges);
     const k = Math.max(0, Math.min(opts.length - 1, policy(v.req, opts, edges, v.at)));
     let o = opts[k];
-    if (o.target !== 'cdn' && !store.reserve(`v${i}`, o.target, v.req.channel, o.version, Math.round((v.leaves - v.at) * 1000), now).ok) o = opts[0];
+    if (o.target !== 'cdn' && !store.reserve(`v${i}`, o.target, v.req.channel, o.version, Math.round((v.leaves - v.at) * 1000), now).ok)
+      o = opts[0];
     if (o.target !== 'cdn') onEdge++;
     penalties[i] = REWARD_A * o.penalty + REWARD_B * (o.costT + o.costB);
   });
-  return { penalties, mean: penalties.reduce((a, b) => a + b, 0) / Math.max(1, penalties.length), edgeShare: onEdge / Math.max(1, list.length) };
+  return {
+    penalties,
+    mean: penalties.reduce((a, b) => a + b, 0) / Math.max(1, penalties.length),
+    edgeShare: onEdge / Math.max(1, list.length),
+  };
 }

@@ -83,7 +83,13 @@ export interface Watch {
   msgs: number;
 }
 
-export interface ViewerTraits { hopper: boolean; chatRate: number; watchMedianS: number; extraChannels: number; visitsPerDay: number }
+export interface ViewerTraits {
+  hopper: boolean;
+  chatRate: number;
+  watchMedianS: number;
+  extraChannels: number;
+  visitsPerDay: number;
+}
 
 export interface Population {
   params: PopulationParams;
@@ -108,8 +114,13 @@ export function simulatePopulation(over: Partial<PopulationParams> = {}): Popula
   for (let r = 0; r < P.channels; r++) cum[r] = acc += pop[r] / tot;
   const pick = () => {
     const x = rng();
-    let lo = 0, hi = P.channels - 1;
-    while (lo < hi) { const m = (lo + hi) >> 1; if (cum[m] < x) lo = m + 1; else hi = m; }
+    let lo = 0,
+      hi = P.channels - 1;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (cum[m] < x) lo = m + 1;
+      else hi = m;
+    }
     return lo;
   };
   const chatFactor = Float64Array.from({ length: P.channels }, () => Math.exp(P.channelChatSigma * normal(rng)));
@@ -162,7 +173,11 @@ function poisson(mean: number, rng: () => number): number {
   if (mean <= 0) return 0;
   if (mean > 50) return Math.max(0, Math.round(mean + Math.sqrt(mean) * normal(rng)));
   const L = Math.exp(-mean);
-  let k = 0, p = 1;
-  do { k++; p *= rng(); } while (p > L);
+  let k = 0,
+    p = 1;
+  do {
+    k++;
+    p *= rng();
+  } while (p > L);
   return k - 1;
 }

@@ -23,7 +23,11 @@ export interface RequestData {
   n: number;
 }
 
-interface Acc { sumI: number; sumT: number; n: number }
+interface Acc {
+  sumI: number;
+  sumT: number;
+  n: number;
+}
 
 export function buildRequests(watches: Watch[]): RequestData {
   const n = watches.length;
@@ -66,7 +70,8 @@ export function buildRequests(watches: Watch[]): RequestData {
     x[o + 2 * K_RECORDS + 2] = ua ? ua.sumT / ua.n : 0;
     x[o + 2 * K_RECORDS + 3] = ca ? ca.sumT / ca.n : 0;
     x[o + 2 * K_RECORDS + 4] = uv.visits ? uv.channels / uv.visits : 0;
-    const D = w.duration / 3600, I = interactionRate(w.msgs, D);
+    const D = w.duration / 3600,
+      I = interactionRate(w.msgs, D);
     y[r * 3] = I;
     y[r * 3 + 1] = D;
     y[r * 3 + 2] = visitSize.get(w.visit)!;
@@ -77,19 +82,27 @@ export function buildRequests(watches: Watch[]): RequestData {
     if (hist.length > K_RECORDS) hist.shift();
     userCh.set(key, hist);
     const u2 = ua ?? userAll.set(w.user, { sumI: 0, sumT: 0, n: 0 }).get(w.user)!;
-    u2.sumI += I; u2.sumT += D; u2.n++;
+    u2.sumI += I;
+    u2.sumT += D;
+    u2.n++;
     // a visit counts for N_u once its last watch is seen
     const seen = (uv.open.get(w.visit) ?? 0) + 1;
-    if (seen === visitSize.get(w.visit)) { uv.visits++; uv.channels += seen; uv.open.delete(w.visit); } else uv.open.set(w.visit, seen);
+    if (seen === visitSize.get(w.visit)) {
+      uv.visits++;
+      uv.channels += seen;
+      uv.open.delete(w.visit);
+    } else uv.open.set(w.visit, seen);
   }
   return { x, y, t, user, n };
 }
 
 /** Split by time: requests before the `frac` quantile of time train, the rest test (as ELCast). */
 export function splitByTime(d: RequestData, frac = 0.8): { train: number[]; test: number[]; cut: number } {
-  const tmin = d.t[0], tmax = d.t[d.n - 1];
+  const tmin = d.t[0],
+    tmax = d.t[d.n - 1];
   const cut = tmin + frac * (tmax - tmin);
-  const train: number[] = [], test: number[] = [];
+  const train: number[] = [],
+    test: number[] = [];
   for (let i = 0; i < d.n; i++) (d.t[i] < cut ? train : test).push(i);
   return { train, test, cut };
 }

@@ -11,7 +11,11 @@ import { median } from '../../core/median.js';
 import type { Population, Watch } from './population.js';
 
 export const SLOT_S = 600;
-export interface ObservedRow { user: number | string; channel: number | string; slot: number }
+export interface ObservedRow {
+  user: number | string;
+  channel: number | string;
+  slot: number;
+}
 
 /** Twitch sample rows (user, streamer, 10-min start slot). */
 export function loadTwitchRows(dir: string): ObservedRow[] {
@@ -21,17 +25,28 @@ export function loadTwitchRows(dir: string): ObservedRow[] {
   const head = lines[0].split(',');
   const [ui, si, ti] = ['user_id', 'streamer_idx', 'start_slot'].map((n) => head.indexOf(n));
   if (Math.min(ui, si, ti) < 0) throw new Error(`${f}: needs user_id, streamer_idx, start_slot`);
-  return lines.slice(1).map((l) => { const c = l.split(','); return { user: c[ui], channel: c[si], slot: Number(c[ti]) }; });
+  return lines.slice(1).map((l) => {
+    const c = l.split(',');
+    return { user: c[ui], channel: c[si], slot: Number(c[ti]) };
+  });
 }
 
-export interface ChatMessage { channel: string; sender: string; tsMs: number }
+export interface ChatMessage {
+  channel: string;
+  sender: string;
+  tsMs: number;
+}
 export function loadTwitchChat(dir: string): ChatMessage[] {
   const f = join(dir, 'twitch_chat2017_train.csv');
   if (!existsSync(f)) throw new Error(`Twitch chat log not found: ${f}`);
   const lines = readFileSync(f, 'utf8').trim().split(/\r?\n/);
   const head = lines[0].split(',');
   const [ci, si, ti, bi] = ['channel', 'sender', 'ts_ms', 'is_bot'].map((n) => head.indexOf(n));
-  return lines.slice(1).map((l) => l.split(',')).filter((c) => c[bi] !== '1').map((c) => ({ channel: c[ci], sender: c[si], tsMs: Number(c[ti]) }));
+  return lines
+    .slice(1)
+    .map((l) => l.split(','))
+    .filter((c) => c[bi] !== '1')
+    .map((c) => ({ channel: c[ci], sender: c[si], tsMs: Number(c[ti]) }));
 }
 
 /** Polled observation of simulated watches. */
@@ -46,11 +61,21 @@ export function pollObserve(watches: Watch[]): ObservedRow[] {
 
 function slope(freq: number[], n: number): number {
   const m = Math.min(n, freq.length);
-  let mx = 0, my = 0;
-  for (let i = 0; i < m; i++) { mx += Math.log(i + 1); my += Math.log(freq[i]); }
-  mx /= m; my /= m;
-  let sxy = 0, sxx = 0;
-  for (let i = 0; i < m; i++) { const dx = Math.log(i + 1) - mx; sxy += dx * (Math.log(freq[i]) - my); sxx += dx * dx; }
+  let mx = 0,
+    my = 0;
+  for (let i = 0; i < m; i++) {
+    mx += Math.log(i + 1);
+    my += Math.log(freq[i]);
+  }
+  mx /= m;
+  my /= m;
+  let sxy = 0,
+    sxx = 0;
+  for (let i = 0; i < m; i++) {
+    const dx = Math.log(i + 1) - mx;
+    sxy += dx * (Math.log(freq[i]) - my);
+    sxx += dx * dx;
+  }
   return -sxy / sxx;
 }
 
@@ -77,15 +102,22 @@ export function rowStats(rows: ObservedRow[]): RowStats {
     hours[Math.floor((r.slot % 144) / 6)]++;
   }
   const freq = [...byCh.values()].sort((a, b) => b - a);
-  let diff = 0, pairs = 0;
+  let diff = 0,
+    pairs = 0;
   const perVisit: number[] = [];
   for (const l of byUser.values()) {
     l.sort((a, b) => a.slot - b.slot);
-    for (let i = 1; i < l.length; i++) { pairs++; if (l[i].channel !== l[i - 1].channel) diff++; }
+    for (let i = 1; i < l.length; i++) {
+      pairs++;
+      if (l[i].channel !== l[i - 1].channel) diff++;
+    }
     let cur = new Set([String(l[0].channel)]);
     for (let i = 1; i < l.length; i++) {
       if (l[i].slot - l[i - 1].slot <= 1) cur.add(String(l[i].channel));
-      else { perVisit.push(cur.size); cur = new Set([String(l[i].channel)]); }
+      else {
+        perVisit.push(cur.size);
+        cur = new Set([String(l[i].channel)]);
+      }
     }
     perVisit.push(cur.size);
   }
@@ -101,7 +133,11 @@ export function rowStats(rows: ObservedRow[]): RowStats {
   };
 }
 
-export interface ChatStats { chatters: number; share_over_10: number; median_msgs: number }
+export interface ChatStats {
+  chatters: number;
+  share_over_10: number;
+  median_msgs: number;
+}
 
 /** Per channel: chatters in a 2 h window and their message counts. */
 export function chatStats(counts: number[]): ChatStats {
@@ -130,7 +166,8 @@ export function simulatedChatStats(pop: Population, seed = 5): ChatStats {
     if (w.msgs === 0) continue;
     const day = Math.floor(w.start / 86400);
     for (const d of [day, day + 1]) {
-      const t0 = d * 86400 + (P.peakHour - 1) * 3600, t1 = t0 + 7200;
+      const t0 = d * 86400 + (P.peakHour - 1) * 3600,
+        t1 = t0 + 7200;
       const ov = Math.min(t1, w.start + w.duration) - Math.max(t0, w.start);
       if (ov <= 0) continue;
       let k = 0; // messages fall uniformly in the watch: binomial thinning to the window
@@ -162,7 +199,11 @@ export function paperStats(pop: Population) {
   const active = [...perUserVisitMsgs.keys()];
   return {
     never_chat: active.filter((u) => msgs[u] === 0).length / active.length,
-    over_10_msgs_per_session: active.filter((u) => { const l = perUserVisitMsgs.get(u)!; return l.reduce((a, b) => a + b, 0) / l.length > 10; }).length / active.length,
+    over_10_msgs_per_session:
+      active.filter((u) => {
+        const l = perUserVisitMsgs.get(u)!;
+        return l.reduce((a, b) => a + b, 0) / l.length > 10;
+      }).length / active.length,
     watch_about_a_minute: active.filter((u) => watchSum[u] / watchN[u] <= 120).length / active.length,
   };
 }

@@ -20,16 +20,30 @@ export function twitchVisitRequests(rows: ObservedRow[]): RequestData & { dev: U
   for (const [u, l] of byUser) {
     l.sort((a, b) => a.slot - b.slot);
     let cur = [l[0]];
-    const flush = () => visits.push({ user: u, start: cur[0].slot, len: cur[cur.length - 1].slot - cur[0].slot + 1, n: new Set(cur.map((r) => String(r.channel))).size, first: String(cur[0].channel) });
+    const flush = () =>
+      visits.push({
+        user: u,
+        start: cur[0].slot,
+        len: cur[cur.length - 1].slot - cur[0].slot + 1,
+        n: new Set(cur.map((r) => String(r.channel))).size,
+        first: String(cur[0].channel),
+      });
     for (let i = 1; i < l.length; i++) {
       if (l[i].slot - l[i - 1].slot <= 1) cur.push(l[i]);
-      else { flush(); cur = [l[i]]; }
+      else {
+        flush();
+        cur = [l[i]];
+      }
     }
     flush();
   }
   visits.sort((a, b) => a.start - b.start);
   const n = visits.length;
-  const x = new Float32Array(n * REQUEST_FEATURES), y = new Float32Array(n * 3), t = new Float64Array(n), user = new Int32Array(n), dev = new Uint8Array(n);
+  const x = new Float32Array(n * REQUEST_FEATURES),
+    y = new Float32Array(n * 3),
+    t = new Float64Array(n),
+    user = new Int32Array(n),
+    dev = new Uint8Array(n);
   const past = new Map<string, Array<[number, number]>>();
   const ch = new Map<string, { n: number; len: number; c: number }>();
   const ids = new Map<string, number>();
@@ -40,7 +54,9 @@ export function twitchVisitRequests(rows: ObservedRow[]): RequestData & { dev: U
     while (ei < ends.length && ends[ei][0] <= v.start) {
       const e = visits[ends[ei++][1]];
       const a = ch.get(e.first) ?? ch.set(e.first, { n: 0, len: 0, c: 0 }).get(e.first)!;
-      a.n += e.n; a.len += e.len; a.c++;
+      a.n += e.n;
+      a.len += e.len;
+      a.c++;
     }
     const h = past.get(v.user) ?? [];
     const o = r * REQUEST_FEATURES;

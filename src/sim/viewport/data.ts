@@ -16,7 +16,13 @@ export interface ViewportTrace {
   xyz: Float64Array;
 }
 
-export interface IndexRow { dataset: string; video: string; user: string; split: string; /** split derived by withDerivedDev */ derived?: boolean }
+export interface IndexRow {
+  dataset: string;
+  video: string;
+  user: string;
+  split: string;
+  /** split derived by withDerivedDev */ derived?: boolean;
+}
 
 export function readIndex(dir: string): IndexRow[] {
   const f = join(dir, 'index.csv');
@@ -29,14 +35,21 @@ export function readIndex(dir: string): IndexRow[] {
     return i;
   };
   const [di, vi, ui, si] = [col('dataset'), col('video'), col('user'), col('split')];
-  return lines.slice(1).filter(Boolean).map((l) => {
-    const c = l.split(',');
-    return { dataset: c[di], video: c[vi], user: c[ui], split: c[si] };
-  });
+  return lines
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => {
+      const c = l.split(',');
+      return { dataset: c[di], video: c[vi], user: c[ui], split: c[si] };
+    });
 }
 
 /** All traces of the directory (every split); `filter` picks index rows before any CSV is read. */
-export function loadViewportDir(dir: string, filter: (r: IndexRow) => boolean = () => true, opts: { derivedDev?: boolean } = {}): ViewportTrace[] {
+export function loadViewportDir(
+  dir: string,
+  filter: (r: IndexRow) => boolean = () => true,
+  opts: { derivedDev?: boolean } = {},
+): ViewportTrace[] {
   const all = readIndex(dir);
   const rows = (opts.derivedDev === false ? all : withDerivedDev(all)).filter(filter);
   const byFile = new Map<string, Map<string, IndexRow>>();
@@ -55,7 +68,16 @@ export function loadViewportDir(dir: string, filter: (r: IndexRow) => boolean = 
     if (Math.min(ui, ti, yi, pi) < 0) throw new Error(`${f}: header must have user,t,yaw,pitch`);
     let cur: { row: IndexRow; t0: number; v: number[] } | null = null;
     const flush = () => {
-      if (cur) out.push({ dataset: cur.row.dataset, video: cur.row.video, user: cur.row.user, split: cur.row.split, derived: cur.row.derived ?? false, t0: cur.t0, xyz: Float64Array.from(cur.v) });
+      if (cur)
+        out.push({
+          dataset: cur.row.dataset,
+          video: cur.row.video,
+          user: cur.row.user,
+          split: cur.row.split,
+          derived: cur.row.derived ?? false,
+          t0: cur.t0,
+          xyz: Float64Array.from(cur.v),
+        });
       cur = null;
     };
     let curUser = '';
@@ -96,9 +118,10 @@ export function withDerivedDev(rows: IndexRow[]): IndexRow[] {
     const hu = new Set(users.filter((_, i) => i % 4 === 1));
     if (!hv.size || !hu.size) continue;
     for (const r of train) {
-      const v = hv.has(r.video), u = hu.has(r.user);
+      const v = hv.has(r.video),
+        u = hu.has(r.user);
       derived.set(r, v && u ? 'dev' : v || u ? 'excluded' : 'train');
     }
   }
-  return rows.map((r) => (derived.has(r) ? { ...r, split: derived.get(r)!, derived: true } as IndexRow : r));
+  return rows.map((r) => (derived.has(r) ? ({ ...r, split: derived.get(r)!, derived: true } as IndexRow) : r));
 }

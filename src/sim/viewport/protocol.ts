@@ -47,14 +47,17 @@ export function evaluate(p: ViewportPredictor, traces: ViewportTrace[], opts: Pr
       windows++;
     }
   }
-  return { errorDeg: Array.from(sum, (s) => (windows ? (s / windows) * 180 / Math.PI : NaN)), windows };
+  return { errorDeg: Array.from(sum, (s) => (windows ? ((s / windows) * 180) / Math.PI : NaN)), windows };
 }
 
 /**
  * The attention prior for every trace, leave-one-user-out: built from the *other* traces of the same
  * dataset, video and split — what an edge server would have from earlier viewers of that video.
  */
-export function looPriors(traces: ViewportTrace[], opts: { maxViewers?: number; minViewers?: number; rng?: () => number } = {}): Map<ViewportTrace, AttentionPrior> {
+export function looPriors(
+  traces: ViewportTrace[],
+  opts: { maxViewers?: number; minViewers?: number; rng?: () => number } = {},
+): Map<ViewportTrace, AttentionPrior> {
   const byVideo = new Map<string, ViewportTrace[]>();
   for (const t of traces) {
     const k = `${t.dataset}/${t.video}/${t.split}`;
@@ -69,7 +72,11 @@ export function looPriors(traces: ViewportTrace[], opts: { maxViewers?: number; 
         const lo = Math.min(others.length, opts.minViewers ?? 1);
         const hi = Math.min(others.length, opts.maxViewers);
         const k = lo + Math.floor(opts.rng() * (hi - lo + 1));
-        others = others.map((o) => [opts.rng!(), o] as const).sort((a, b) => a[0] - b[0]).slice(0, k).map((x) => x[1]);
+        others = others
+          .map((o) => [opts.rng!(), o] as const)
+          .sort((a, b) => a[0] - b[0])
+          .slice(0, k)
+          .map((x) => x[1]);
       }
       out.set(t, AttentionPrior.build(others));
     }
