@@ -7,11 +7,11 @@
  * overall penalty for the mid setting.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { DrlAssignment } from '../src/sim/edge/drl.js';
+import { DrlAssignment } from '../src/assign/edge/drl.js';
 import { dirname, join } from 'node:path';
 import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
 import { EDGE_SIM_DEFAULTS, POLICIES, runEdgeSim, type EdgeSimParams } from '../src/sim/edge/sim.js';
-import type { EdgeSetting } from '../src/core/assignment.js';
+import type { EdgeSetting } from '../src/assign/edge/model.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,8 +42,7 @@ for (const setting of settings) {
   const drlFile = join(drlDir, `${setting}.json`);
   if (existsSync(drlFile)) {
     const drl = new DrlAssignment(JSON.parse(readFileSync(drlFile, 'utf8')));
-    const ids = Array.from({ length: EDGE_SIM_DEFAULTS.edges }, (_, i) => `e${i + 1}`);
-    policies.drl = (req, opts, edges) => drl.rank(req, opts, edges, ids)[0];
+    policies.drl = drl;
   } else console.log(`(no ${drlFile}: run npm run train:edge -- --setting ${setting})`);
   for (const [name, pol] of Object.entries(policies)) {
     let sum = 0,

@@ -24,11 +24,12 @@ import {
   simulatedChatStats,
   twitchChatStats,
 } from '../src/sim/viewers/stats.js';
-import { buildRequests, splitByTime, REQUEST_FEATURES, type RequestData } from '../src/sim/viewers/requests.js';
+import { buildRequests, splitByTime } from '../src/sim/viewers/requests.js';
+import { REQUEST_FEATURES, type RequestData } from '../src/profile/features.js';
 import { twitchVisitRequests } from '../src/sim/viewers/twitch-requests.js';
 import { Binner, RandomForest, RegressionTree } from '../src/profile/forest.js';
 import { predictProfile, type ProfileNorm } from '../src/profile/model.js';
-import { fitProfileCnn } from '../src/profile/fit.js';
+import { fitProfileCnn } from '../src/train/profile-fit.js';
 import { loadModel } from '../src/train/io.js';
 
 function arg(name: string): string | undefined {

@@ -1,12 +1,23 @@
 /**
  * ELCast's profiler inputs for one request, from a viewer's own history (on the device) and the channel's
- * aggregates (from the controller). Same layout and meaning as the simulator's `buildRequests`
+ * aggregates (from the controller): the device's feature contract, which the simulator's `buildRequests`
+ * (src/sim/viewers/requests.ts) and the trainer follow. Same layout and meaning as `buildRequests`
  * (checked equal by test/node/profile.spec.ts).
  */
-import { K_RECORDS, REQUEST_FEATURES } from '../sim/viewers/requests.js';
 import { interactionRate } from '../core/preference.js';
 
-export { K_RECORDS, REQUEST_FEATURES };
+export const K_RECORDS = 8;
+/** I_u,h ×k, T_u,h ×k, then I_u,all, I_all,h, T_u,all, T_all,h, N_u */
+export const REQUEST_FEATURES = 2 * K_RECORDS + 5;
+
+/** Requests as rows: the features above and the three targets (the simulator and the Twitch loader build it). */
+export interface RequestData {
+  x: Float32Array; // n × REQUEST_FEATURES, raw units (normalisation is the model's job)
+  y: Float32Array; // n × 3: I (#/h), D (h), N (#)
+  t: Float64Array; // request time (s)
+  user: Int32Array;
+  n: number;
+}
 
 export interface WatchRecord {
   channel: string;

@@ -3,7 +3,7 @@
  * defaults), with features pre-binned into quantile bins so a split search is one pass per feature.
  * Used as the profiler's baselines (decision tree, random forest), all on the same inputs as the CNN.
  */
-import { mulberry32 } from '../sim/abr/env.js';
+import { mulberry32 } from '../core/random.js';
 
 export interface TreeOptions {
   maxDepth?: number;

@@ -11,7 +11,7 @@
  * follows.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { K_RECORDS, REQUEST_FEATURES } from '../sim/viewers/requests.js';
+import { K_RECORDS, REQUEST_FEATURES } from './features.js';
 
 export interface ProfileNorm {
   /** per input feature, after log1p: mean and std */

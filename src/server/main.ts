@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import { buildServer } from './app.js';
 import type { AssignmentStore, EdgeConfig } from './edges.js';
-import type { DrlAssignment } from '../sim/edge/drl.js';
+import type { DrlAssignment } from '../assign/edge/drl.js';
 import { MemoryTelemetryStore, SqliteTelemetryStore, type TelemetryStore } from './store.js';
 
 export interface RunningServer {
@@ -79,7 +79,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const policy = (arg('policy') ?? 'online-heu') as 'online-heu' | 'cloud-cdn' | 'drl';
   const drlPath = arg('drl') ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined);
   const drl = drlPath
-    ? new (await import('../sim/edge/drl.js')).DrlAssignment(JSON.parse((await import('node:fs')).readFileSync(drlPath, 'utf8')))
+    ? new (await import('../assign/edge/drl.js')).DrlAssignment(JSON.parse((await import('node:fs')).readFileSync(drlPath, 'utf8')))
     : undefined;
   const assignment = redisUrl ? await (await import('./redis-store.js')).RedisAssignmentStore.connect(redisUrl, edges) : undefined;
   const s = await startServer({

@@ -12,11 +12,12 @@
  */
 import { createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { options, VERSIONS, type AssignmentPolicyName, type ViewerRequest } from '../core/assignment.js';
+import { options, VERSIONS, type AssignmentPolicyName, type ViewerRequest } from '../assign/edge/model.js';
+import { BASELINE_POLICIES, type AssignmentPolicy } from '../assign/edge/policy.js';
 import { DEFAULT_WEIGHTS, validWeights, type PreferenceWeights } from '../core/preference.js';
 import { NAME_PATTERN } from '../core/protocol.js';
 import type { AssignmentStore } from './edges.js';
-import type { DrlAssignment } from '../sim/edge/drl.js';
+import type { DrlAssignment } from '../assign/edge/drl.js';
 
 export interface NegotiateOptions {
   store: AssignmentStore;
@@ -72,6 +73,9 @@ export function registerNegotiation(
   const ttl = o.steeringTtlS ?? 10;
   const policy = o.policy ?? 'online-heu';
   if (policy === 'drl' && !o.drl) throw new Error("negotiation policy 'drl' needs the trained weights (drl option)");
+  const ranker: AssignmentPolicy = policy === 'drl' ? o.drl! : BASELINE_POLICIES[policy];
+  if (!ranker) throw new Error(`unknown negotiation policy ${policy}`);
+  const edgeIds = o.store.edges().map((e) => e.id);
   const sessions = new Map<string, Session>();
   const sign = (sid: string, exp: number) => createHmac('sha256', secret).update(`${sid}.${exp}`).digest('base64url');
   const token = (sid: string, exp: number) => `${exp}.${sign(sid, exp)}`;
@@ -129,22 +133,7 @@ export function registerNegotiation(
     });
     const opts = options(s.req, view);
     // best first; a reservation can still lose a race against another controller process: try the next
-    const ranked =
-      policy === 'cloud-cdn'
-        ? [opts[0]]
-        : policy === 'drl'
-          ? [
-              ...o
-                .drl!.rank(
-                  s.req,
-                  opts,
-                  view,
-                  o.store.edges().map((e) => e.id),
-                )
-                .map((k) => opts[k]),
-              opts[0],
-            ]
-          : [...opts].sort((a, b) => b.reward - a.reward); // stable: the first is online-heu's choice
+    const ranked = [...ranker.rank(s.req, opts, view, edgeIds).map((k) => opts[k]), opts[0]];
     for (const best of ranked) {
       if (best.target === 'cdn') {
         await o.store.release(s.id);

@@ -7,11 +7,12 @@
  *   {p}:lease:<sess>   hash  edge, channel, version, expires
  *   {p}:leases         zset  session → expiry (ms)
  *   {p}:down           set   edges marked down
- * Usage is derived from the counters exactly as the memory store does (one CDN pull per channel carried,
+ * Usage is derived from the counters exactly as the memory store does (the Lua below mirrors `edgeDemand` of
+ * src/assign/edge/model.ts, the one TypeScript statement of the per-edge cost: one CDN pull per channel carried,
  * one transcode per (channel, version) below the top, each viewer's version bitrate).
  */
 import type { Redis } from 'ioredis';
-import { EDGE_SETTINGS, VERSIONS, type EdgeState } from '../core/assignment.js';
+import { EDGE_SETTINGS, VERSIONS, type EdgeState } from '../assign/edge/model.js';
 import type { AssignmentStore, EdgeConfig, Lease, Reservation } from './edges.js';
 
 const MBPS = JSON.stringify(VERSIONS.map((v) => v.mbps));

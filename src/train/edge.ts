@@ -8,12 +8,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { choose, options, REWARD_A, REWARD_B, type EdgeSetting } from '../core/assignment.js';
-import { mulberry32 } from '../sim/abr/env.js';
+import { choose, options, REWARD_A, REWARD_B, type EdgeSetting } from '../assign/edge/model.js';
+import { mulberry32 } from '../core/random.js';
 import { dataRoot, loadTraceDir } from '../sim/abr/load.js';
 import { EDGE_SIM_DEFAULTS, viewers, type EdgeSimParams } from '../sim/edge/sim.js';
-import { encode, FEATURE_SETS, GLOBAL_F, IN_F, scores, slotCount, SLOT_F, type ScorerWeights } from '../sim/edge/drl.js';
-import { SyncMemoryAssignmentStore } from '../server/edges.js';
+import { encode, FEATURE_SETS, GLOBAL_F, IN_F, scores, slotCount, SLOT_F, type ScorerWeights } from '../assign/edge/drl.js';
+import { CapacityLedger } from '../assign/edge/ledger.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -93,7 +93,7 @@ interface Roll {
 function rollout(seed: number, mode: 'sample' | 'greedy' | 'heu', hours = 1): Roll {
   const rng = mulberry32(seed * 7919 + 17);
   const { list } = viewers(params(seed, hours));
-  const store = new SyncMemoryAssignmentStore(edgeIds.map((id) => ({ id, url: `http://${id}`, setting: SETTING })));
+  const store = new CapacityLedger(edgeIds.map((id) => ({ id, url: `http://${id}`, setting: SETTING })));
   const n = list.length;
   const x = new Float32Array(n * S * INF),
     m = new Uint8Array(n * S),

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { simulatePopulation } from '../sim/viewers/population.js';
 import { buildRequests, splitByTime } from '../sim/viewers/requests.js';
-import { fitProfileCnn } from '../profile/fit.js';
+import { fitProfileCnn } from './profile-fit.js';
 import { saveModel } from './io.js';
 
 function arg(name: string, def: string): string {

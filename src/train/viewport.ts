@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { mulberry32 } from '../sim/abr/env.js';
+import { mulberry32 } from '../core/random.js';
 import { dataRoot } from '../sim/abr/load.js';
 import { loadViewportDir, type ViewportTrace } from '../sim/viewport/data.js';
 import { evaluate, looPriors } from '../sim/viewport/protocol.js';

@@ -172,7 +172,7 @@ export const api = {
   /** Predicted (I messages/h, D hours, N channels per visit) for one request's features (requests.ts layout). */
   async predictProfile(x: Float32Array): Promise<{ I: number; D: number; N: number }> {
     if (!profile) throw new Error('profile model not loaded (initProfile)');
-    const { REQUEST_FEATURES } = await import('../sim/viewers/requests.js');
+    const { REQUEST_FEATURES } = await import('../profile/features.js');
     if (!(x instanceof Float32Array) || x.length !== REQUEST_FEATURES || !x.every(Number.isFinite))
       throw new Error(`features must be a Float32Array of ${REQUEST_FEATURES} finite numbers`);
     const tf = await import('@tensorflow/tfjs-core');

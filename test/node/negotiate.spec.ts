@@ -3,9 +3,9 @@
  * leases expire, channels shared), and the controller routes over HTTP: /v1/negotiate, the Content Steering
  * manifest with CMSD hints, tokens, re-decisions from _HLS_pathway/_HLS_throughput, leave, rate limit.
  */
-import { choose, options, VERSIONS, wantedVersion, type EdgeState, type ViewerRequest } from '../../src/core/assignment.js';
+import { choose, options, VERSIONS, wantedVersion, type EdgeState, type ViewerRequest } from '../../src/assign/edge/model.js';
 import { DEFAULT_WEIGHTS } from '../../src/core/preference.js';
-import { SyncMemoryAssignmentStore } from '../../src/server/edges.js';
+import { CapacityLedger } from '../../src/assign/edge/ledger.js';
 import { buildServer } from '../../src/server/app.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 
@@ -56,7 +56,7 @@ describe('assignment model (ELCast parameters)', () => {
 
 describe('assignment store (memory, leases)', () => {
   it('never reserves beyond capacity, shares a channel and frees capacity on leave or expiry', () => {
-    const st = new SyncMemoryAssignmentStore([{ id: 'e1', url: 'http://127.0.0.1:1', setting: 'thin' }]); // 200 Mb/s, 16 vCPU
+    const st = new CapacityLedger([{ id: 'e1', url: 'http://127.0.0.1:1', setting: 'thin' }]); // 200 Mb/s, 16 vCPU
     const now = Date.now();
     let ok = 0;
     for (let i = 0; i < 100; i++) if (st.reserve(`s${i}`, 'e1', 'news', 0, 1000, now).ok) ok++;
@@ -222,7 +222,7 @@ describe('controller: negotiation and Content Steering', () => {
 describe('DRL assignment policy (models/edge-drl)', () => {
   it('beats the online heuristic in the simulator for every edge setting, in well under a millisecond per decision', async () => {
     const { existsSync, readFileSync } = await import('node:fs');
-    const { DrlAssignment } = await import('../../src/sim/edge/drl.js');
+    const { DrlAssignment } = await import('../../src/assign/edge/drl.js');
     const { EDGE_SIM_DEFAULTS, POLICIES, runEdgeSim } = await import('../../src/sim/edge/sim.js');
     expect(existsSync('models/edge-drl/MODEL.md')).toBeTrue();
     for (const setting of ['fat', 'mid', 'thin'] as const) {
@@ -231,12 +231,15 @@ describe('DRL assignment policy (models/edge-drl)', () => {
       const p = { ...EDGE_SIM_DEFAULTS, setting, seed: 77, durationS: 1800 };
       let calls = 0,
         ms = 0;
-      const r = runEdgeSim(p, (req, opts, edges) => {
-        const t = performance.now();
-        const k = drl.rank(req, opts, edges, ['e1'])[0];
-        ms += performance.now() - t;
-        calls++;
-        return k;
+      const r = runEdgeSim(p, {
+        name: 'drl-timed',
+        rank(req, opts, edges, ids) {
+          const t = performance.now();
+          const k = drl.rank(req, opts, edges, ids);
+          ms += performance.now() - t;
+          calls++;
+          return k;
+        },
       });
       const h = runEdgeSim(p, POLICIES['online-heu']);
       expect(r.mean).withContext(setting).toBeLessThan(h.mean);
@@ -246,7 +249,7 @@ describe('DRL assignment policy (models/edge-drl)', () => {
   });
 
   it("encodes each option's gain over the CDN in the second feature set, and loads either set", async () => {
-    const { DrlAssignment, encode, IN_F, IN_F_GAIN, slotCount } = await import('../../src/sim/edge/drl.js');
+    const { DrlAssignment, encode, IN_F, IN_F_GAIN, slotCount } = await import('../../src/assign/edge/drl.js');
     const edges = [edge({ usedMbps: 100, usedVcpu: 5 })];
     const opts = options(req({ bandwidthMbps: 3 }), edges);
     const S = slotCount(1);
@@ -284,7 +287,7 @@ describe('DRL assignment policy (models/edge-drl)', () => {
 
   it('is served by the controller (policy drl)', async () => {
     const { readFileSync } = await import('node:fs');
-    const { DrlAssignment } = await import('../../src/sim/edge/drl.js');
+    const { DrlAssignment } = await import('../../src/assign/edge/drl.js');
     const drl = new DrlAssignment(JSON.parse(readFileSync('models/edge-drl/mid.json', 'utf8')));
     await expectAsync(buildServer({ store: new MemoryTelemetryStore(), negotiation: { policy: 'drl' } })).toBeRejectedWithError(/drl/);
     const app = await buildServer({

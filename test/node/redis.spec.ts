@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { RedisAssignmentStore } from '../../src/server/redis-store.js';
-import { SyncMemoryAssignmentStore, type EdgeConfig } from '../../src/server/edges.js';
+import { CapacityLedger, type EdgeConfig } from '../../src/assign/edge/ledger.js';
 
 const REDIS = process.env.REDIS_SERVER ?? 'redis-server';
 const haveRedis = spawnSync(REDIS, ['--version']).status === 0;
@@ -56,7 +56,7 @@ describe('Redis assignment store', () => {
       { id: 'e2', url: 'http://127.0.0.1:2', setting: 'mid' },
     ];
     const rs = await RedisAssignmentStore.connect(redis.url, edges, `t${Date.now()}`);
-    const ms = new SyncMemoryAssignmentStore(edges);
+    const ms = new CapacityLedger(edges);
     try {
       let seed = 11;
       const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;

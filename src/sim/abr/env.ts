@@ -4,6 +4,7 @@
  * Pure TypeScript, no I/O; traces and video sizes are passed in.
  */
 import { TOTAL_CHUNKS } from '../../core/abr.js';
+import { mulberry32 } from '../../core/random.js';
 
 export const PACKET_PAYLOAD_PORTION = 0.95;
 export const LINK_RTT_MS = 80;
@@ -28,18 +29,6 @@ export interface StepResult {
   nextSizes: number[];
   endOfVideo: boolean;
   remain: number;
-}
-
-/** Small seeded PRNG (mulberry32): the training env's randomness, reproducible by seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface EnvOptions {

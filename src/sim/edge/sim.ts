@@ -1,7 +1,7 @@
 /**
  * A simulator of viewer arrivals and departures in one region served by a few edges and the CDN (ELCast's
  * assignment setting), for benchmarking assignment policies and training the DRL one. Parameters: the
- * paper's (versions, transcoding, latencies, edge settings, a = b = 0.5, src/core/assignment.ts) plus:
+ * paper's (versions, transcoding, latencies, edge settings, a = b = 0.5, src/assign/edge/model.ts) plus:
  *   - one edge of the chosen setting (EDGE_SIM_DEFAULTS: why); 30 channels with Zipf(1) popularity;
  *   - Poisson arrivals (4/s) and exponential watch times (mean 10 min): ~2,400 concurrent viewers;
  *   - each viewer's downstream bandwidth = the mean of a random FCC trace from the shared training traces
@@ -12,19 +12,11 @@
  * Every arriving viewer is assigned once (a policy picks one of the feasible options); the overall
  * penalty of that viewer is a·P_u + b·(C_T + C_B) of the option taken. Departures release the lease.
  */
-import {
-  choose,
-  options,
-  REWARD_A,
-  REWARD_B,
-  type EdgeSetting,
-  type EdgeState,
-  type Option,
-  type ViewerRequest,
-} from '../../core/assignment.js';
+import { options, REWARD_A, REWARD_B, type EdgeSetting, type ViewerRequest } from '../../assign/edge/model.js';
+import { CapacityLedger } from '../../assign/edge/ledger.js';
+import { BASELINE_POLICIES, type AssignmentPolicy } from '../../assign/edge/policy.js';
 import { preferenceWeights } from '../../core/preference.js';
-import { mulberry32 } from '../abr/env.js';
-import { SyncMemoryAssignmentStore } from '../../server/edges.js';
+import { mulberry32 } from '../../core/random.js';
 
 export interface EdgeSimParams {
   setting: EdgeSetting;
@@ -106,19 +98,8 @@ export function viewers(p: EdgeSimParams): { list: SimViewer[]; edgeCdn: Record<
   return { list, edgeCdn };
 }
 
-/** A policy sees the request, the feasible options and the edges' state, and picks an option index. */
-export type SimPolicy = (req: ViewerRequest, opts: Option[], edges: EdgeState[], t: number) => number;
-
-export const POLICIES: Record<string, SimPolicy> = {
-  'cloud-cdn': () => 0,
-  'online-heu': (_r, opts) => opts.indexOf(choose('online-heu', opts)),
-  // the greedy learner's cost-only counterpart: least transcoding + bandwidth cost
-  'cost-only': (_r, opts) => {
-    let b = 0;
-    for (let i = 1; i < opts.length; i++) if (opts[i].costT + opts[i].costB < opts[b].costT + opts[b].costB) b = i;
-    return b;
-  },
-};
+/** The simulator's policies: the baselines (the DRL one is added by bench:edge from its weights). */
+export const POLICIES: Record<string, AssignmentPolicy> = { ...BASELINE_POLICIES };
 
 export interface SimResult {
   penalties: Float64Array;
@@ -126,18 +107,17 @@ export interface SimResult {
   edgeShare: number;
 }
 
-export function runEdgeSim(p: EdgeSimParams, policy: SimPolicy): SimResult {
+export function runEdgeSim(p: EdgeSimParams, policy: AssignmentPolicy): SimResult {
   const { list } = viewers(p);
-  const store = new SyncMemoryAssignmentStore(
-    Array.from({ length: p.edges }, (_, i) => ({ id: `e${i + 1}`, url: `http://e${i + 1}`, setting: p.setting })),
-  );
+  const edgeIds = Array.from({ length: p.edges }, (_, i) => `e${i + 1}`);
+  const store = new CapacityLedger(edgeIds.map((id) => ({ id, url: `http://${id}`, setting: p.setting })));
   const penalties = new Float64Array(list.length);
   let onEdge = 0;
   list.forEach((v, i) => {
     const now = Math.round(v.at * 1000);
     const edges = store.snapshot(now);
     const opts = options(v.req, edges);
-    const k = Math.max(0, Math.min(opts.length - 1, policy(v.req, opts, edges, v.at)));
+    const k = Math.max(0, Math.min(opts.length - 1, policy.rank(v.req, opts, edges, edgeIds)[0]));
     let o = opts[k];
     if (o.target !== 'cdn' && !store.reserve(`v${i}`, o.target, v.req.channel, o.version, Math.round((v.leaves - v.at) * 1000), now).ok)
       o = opts[0];

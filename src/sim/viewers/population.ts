@@ -9,7 +9,7 @@
  * channels; a watch has a duration and a number of chat messages. Viewer traits are latent: the profiler
  * has to infer them from the viewer's own history.
  */
-import { mulberry32 } from '../abr/env.js';
+import { mulberry32 } from '../../core/random.js';
 
 export interface PopulationParams {
   viewers: number;

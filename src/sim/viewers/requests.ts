@@ -10,18 +10,7 @@
  */
 import type { Watch } from './population.js';
 import { interactionRate } from '../../core/preference.js';
-
-export const K_RECORDS = 8;
-/** I_u,h ×k, T_u,h ×k, then I_u,all, I_all,h, T_u,all, T_all,h, N_u */
-export const REQUEST_FEATURES = 2 * K_RECORDS + 5;
-
-export interface RequestData {
-  x: Float32Array; // n × REQUEST_FEATURES, raw units (normalisation is the model's job)
-  y: Float32Array; // n × 3: I (#/h), D (h), N (#)
-  t: Float64Array; // request time (s)
-  user: Int32Array;
-  n: number;
-}
+import { K_RECORDS, REQUEST_FEATURES, type RequestData } from '../../profile/features.js';
 
 interface Acc {
   sumI: number;

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mulberry32 } from '../abr/env.js';
+import { mulberry32 } from '../../core/random.js';
 import { median } from '../../core/median.js';
 import type { Population, Watch } from './population.js';
 

@@ -8,7 +8,7 @@
  * Dev users: sha256("profile-dev:" + user) mod 5 == 0 (a fifth of the train file's users).
  */
 import { createHash } from 'node:crypto';
-import { K_RECORDS, REQUEST_FEATURES, type RequestData } from './requests.js';
+import { K_RECORDS, REQUEST_FEATURES, type RequestData } from '../../profile/features.js';
 import type { ObservedRow } from './stats.js';
 
 export const isDevUser = (user: string | number) => createHash('sha256').update(`profile-dev:${user}`).digest()[0] % 5 === 0;

@@ -16,7 +16,7 @@
  * and the costs, normalised to [0, 1]: C_B bandwidth (CDN egress of a viewer served by the CDN, or the
  * edge's new pull of a channel, over the top bitrate) and C_T transcoding (new vCPU over the top version's).
  */
-import type { PreferenceWeights } from './preference.js';
+import type { PreferenceWeights } from '../../core/preference.js';
 
 export const VERSIONS = [
   { name: '1440p', mbps: 4.3, vcpu: 0, transcodeS: 0 },
@@ -75,6 +75,35 @@ export interface Option {
   addVcpu: number;
 }
 
+/** What serving one more viewer of a channel at `version` takes from an edge (Mb/s, vCPU). */
+export interface EdgeDemand {
+  /** the top version pulled from the CDN when the edge does not carry the channel yet, Mb/s */
+  pullMbps: number;
+  /** everything the edge adds: the viewer's version plus the pull, Mb/s */
+  addMbps: number;
+  /** a new transcode of `version` (none for the top version or one already running), vCPU */
+  addVcpu: number;
+}
+
+/**
+ * The per-edge cost of one viewer — the one place it is written in TypeScript (the Redis store's Lua
+ * script mirrors it: src/server/redis-store.ts). `carried` is what the edge already serves of the channel
+ * (undefined: not carried). ELCast's sharing rule: one pull per channel, one transcode per (channel, version).
+ */
+export function edgeDemand(carried: { has(version: number): boolean } | undefined, version: number): EdgeDemand {
+  const pullMbps = carried ? 0 : VERSIONS[0].mbps;
+  const addVcpu = version === 0 || carried?.has(version) ? 0 : VERSIONS[version].vcpu;
+  return { pullMbps, addMbps: VERSIONS[version].mbps + pullMbps, addVcpu };
+}
+
+/**
+ * Whether `edge` can take `d`. The ledger allows `tolerance` for the float drift of its running sums; the
+ * options offered to a policy are checked strictly (tolerance 0), so any offered option can be reserved.
+ */
+export function fits(edge: Pick<EdgeState, 'usedMbps' | 'usedVcpu' | 'capMbps' | 'capVcpu'>, d: EdgeDemand, tolerance = 0): boolean {
+  return edge.usedMbps + d.addMbps <= edge.capMbps + tolerance && edge.usedVcpu + d.addVcpu <= edge.capVcpu + tolerance;
+}
+
 /** the highest version the bandwidth sustains (with 20 % headroom), else the lowest */
 export function wantedVersion(bandwidthMbps: number): number {
   for (let v = 0; v < VERSIONS.length; v++) if (VERSIONS[v].mbps * 1.2 <= bandwidthMbps) return v;
@@ -114,15 +143,13 @@ export function options(req: ViewerRequest, edges: EdgeState[]): Option[] {
     if (!(le >= 0) || !(lc >= 0)) continue;
     const carried = e.channels.get(req.channel);
     for (let v = want; v < VERSIONS.length; v++) {
-      const pull = carried ? 0 : VERSIONS[0].mbps;
-      const transcode = v === 0 || carried?.has(v) ? 0 : VERSIONS[v].vcpu;
-      const addMbps = VERSIONS[v].mbps + pull;
-      if (e.usedMbps + addMbps > e.capMbps || e.usedVcpu + transcode > e.capVcpu) continue;
+      const d = edgeDemand(carried, v);
+      if (!fits(e, d)) continue;
       const Ls = le + lc + VERSIONS[v].transcodeS;
       const Lw = 2 * le + (carried ? 0 : lc);
       const t = terms(req.weights, Ls, Lw, want, v);
-      const costB = pull / VERSIONS[0].mbps;
-      const costT = transcode / VERSIONS[1].vcpu;
+      const costB = d.pullMbps / VERSIONS[0].mbps;
+      const costT = d.addVcpu / VERSIONS[1].vcpu;
       out.push({
         target: e.id,
         version: v,
@@ -132,8 +159,8 @@ export function options(req: ViewerRequest, edges: EdgeState[]): Option[] {
         costT,
         costB,
         reward: -REWARD_A * t.penalty - REWARD_B * (costT + costB),
-        addMbps,
-        addVcpu: transcode,
+        addMbps: d.addMbps,
+        addVcpu: d.addVcpu,
       });
     }
   }

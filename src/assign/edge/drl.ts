@@ -4,7 +4,8 @@
  * edge's utilisation after taking it; a shared scorer MLP rates every feasible slot (with the global state:
  * edge utilisation and the viewer's weights, bandwidth, CDN latency) and the policy takes the best.
  */
-import { VERSIONS, type EdgeState, type Option, type ViewerRequest } from '../../core/assignment.js';
+import { VERSIONS, type EdgeState, type Option, type ViewerRequest } from './model.js';
+import type { AssignmentPolicy } from './policy.js';
 
 export const SLOT_F = 10;
 export const GLOBAL_F = 7;
@@ -134,7 +135,8 @@ export interface EdgeDrlFile {
 }
 
 /** The trained policy, ready to rank options (any number of edges: the scorer is shared by all slots). */
-export class DrlAssignment {
+export class DrlAssignment implements AssignmentPolicy {
+  readonly name = 'drl';
   private wt: ScorerWeights;
   constructor(file: EdgeDrlFile) {
     if (

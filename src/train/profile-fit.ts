@@ -1,8 +1,8 @@
 /** Training loop of the profile CNN (Node, tfjs): shared by `npm run train:profile` and bench:profile's Twitch run. */
 import type * as TF from '@tensorflow/tfjs';
-import { mulberry32 } from '../sim/abr/env.js';
-import { K_RECORDS, REQUEST_FEATURES, type RequestData } from '../sim/viewers/requests.js';
-import { buildProfileModel, fitNorm, normalise, predictProfile, PATCH, type ProfileNorm } from './model.js';
+import { mulberry32 } from '../core/random.js';
+import { K_RECORDS, REQUEST_FEATURES, type RequestData } from '../profile/features.js';
+import { buildProfileModel, fitNorm, normalise, predictProfile, PATCH, type ProfileNorm } from '../profile/model.js';
 
 export interface FitOptions {
   epochs: number;
