@@ -53,7 +53,7 @@ export interface DemandParams {
 
 export const DEMAND_DEFAULTS: DemandParams = {
   scale: 10, // assumed: an edge serving ten times the sample's users
-  segmentS: 30, // assumed: a simulated object is 30 s of one rendition (HLS segments of 2–6 s in groups; a simulation-speed choice)
+  segmentS: 60, // assumed: a simulated object is a minute of one rendition (HLS segments of 2–6 s in groups of ~15; a simulation-speed choice)
   vodShare: 0.3, // assumed: no VOD data in the sample
   vodMaxAgeDays: 7, // assumed: Twitch keeps past broadcasts 7 days for most channels
   vodAgeDecay: 0.5,
