@@ -210,6 +210,26 @@ function validate(file: CacheAgentFile) {
 const rng = mulberry32(SEED);
 const opt = tf.train.adam(LR);
 let best = { reward: -Infinity, it: 0, file: agentFile(), hitRate: 0, cost: 0 };
+/** write the best checkpoint so far (on every improvement: a stopped run keeps its best) */
+function save(): void {
+  mkdirSync(OUT, { recursive: true });
+  const file: CacheAgentFile = {
+    ...best.file,
+    meta: {
+      command: `npm run train:cache -- ${process.argv.slice(2).join(' ')}`.trim(),
+      iteration: best.it,
+      validation_days: `${CACHE_SPLIT.validation.from}-${CACHE_SPLIT.validation.to - 1}`,
+      validation_reward: best.reward,
+      validation_hit_rate: best.hitRate,
+      validation_cost: best.cost,
+      reward: REWARD,
+      economics: CACHE_ECONOMICS,
+      demand: { ...demand.params },
+      seed: SEED,
+    },
+  };
+  writeFileSync(join(OUT, 'agent.json'), JSON.stringify(file));
+}
 for (let it = 1; it <= ITERS; it++) {
   const X: Float32Array[] = [],
     A: number[] = [],
@@ -287,26 +307,12 @@ for (let it = 1; it <= ITERS; it++) {
     const f = agentFile();
     const v = validate(f);
     const better = v.meanReward > best.reward;
-    if (better) best = { reward: v.meanReward, it, file: f, hitRate: v.hitRate, cost: v.cost };
+    if (better) {
+      best = { reward: v.meanReward, it, file: f, hitRate: v.hitRate, cost: v.cost };
+      save();
+    }
     line += `; validation reward ${v.meanReward.toFixed(4)} hit ${(v.hitRate * 100).toFixed(2)} % byte-hit ${(v.byteHitRate * 100).toFixed(2)} % size ${v.meanSizeGB.toFixed(1)} GB cost $${v.cost.toFixed(1)} ${JSON.stringify(Object.fromEntries(Object.entries(v.policyShare).map(([k, x]) => [k, +x.toFixed(2)])))}${better ? ' *' : ''}`;
   }
   log(line);
 }
-mkdirSync(OUT, { recursive: true });
-const file: CacheAgentFile = {
-  ...best.file,
-  meta: {
-    command: `npm run train:cache -- ${process.argv.slice(2).join(' ')}`.trim(),
-    iteration: best.it,
-    validation_days: `${CACHE_SPLIT.validation.from}-${CACHE_SPLIT.validation.to - 1}`,
-    validation_reward: best.reward,
-    validation_hit_rate: best.hitRate,
-    validation_cost: best.cost,
-    reward: REWARD,
-    economics: CACHE_ECONOMICS,
-    demand: { ...demand.params },
-    seed: SEED,
-  },
-};
-writeFileSync(join(OUT, 'agent.json'), JSON.stringify(file));
 log(`wrote ${join(OUT, 'agent.json')} (iteration ${best.it}, validation reward ${best.reward.toFixed(4)})`);

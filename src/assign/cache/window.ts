@@ -139,18 +139,24 @@ export class LearningWindow<K extends CacheKey = CacheKey> {
       halfLifeS: this.halfLife,
     };
     // adapt the half-life to the drift, relative to the drift's own running statistics
-    if (this.intervals >= 6 && n > 0) {
+    if (this.intervals >= 6 && n > 0 && this.groupMass > 0) {
       const sd = Math.sqrt(this.driftVar);
       if (drift > this.driftMean + sd) this.halfLife = Math.max(this.opts.minHalfLifeS, this.halfLife / 2);
       else if (drift < this.driftMean - 0.5 * sd) this.halfLife = Math.min(this.opts.maxHalfLifeS, this.halfLife * 2);
     }
     if (n > 0 && this.groupMass > 0) {
-      const a = 0.05;
-      const d = drift - this.driftMean;
-      this.driftMean += a * d;
-      this.driftVar = (1 - a) * (this.driftVar + a * d * d);
+      // the drift's own mean and variance: exact over the first 6 intervals, then exponentially weighted
       this.intervals++;
-    } else if (n > 0) this.intervals++;
+      const d = drift - this.driftMean;
+      if (this.intervals <= 6) {
+        this.driftMean += d / this.intervals;
+        this.driftVar += (d * (drift - this.driftMean) - this.driftVar) / this.intervals;
+      } else {
+        const a = 0.05;
+        this.driftMean += a * d;
+        this.driftVar = (1 - a) * (this.driftVar + a * d * d);
+      }
+    }
     stats.halfLifeS = this.halfLife;
     // fold the interval into the window
     const decay = Math.exp((-span * Math.LN2) / this.halfLife);
