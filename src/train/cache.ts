@@ -1,5 +1,5 @@
 /**
- * `npm run train:cache -- [--iters 40] [--episodes 2] [--seed 1] [--lr 3e-4] [--reward bytes|hits] [--out models/cache-agent]`
+ * `npm run train:cache -- [--iters 40] [--episodes 2] [--seed 1] [--lr 3e-4] [--reward bytes|hits] [--keep-bias 0] [--out models/cache-agent]`
  *
  * The edge-cache agent (src/assign/cache/agent.ts; edge-intelligence-immersive-media, "Edge Caching for
  * Multimedia Content"): PPO over the fused action space (size step × replacement policy) in the cache
@@ -24,6 +24,7 @@ import {
   encodeState,
   N_ACTIONS,
   POLICY_NAMES,
+  SIZE_STEPS,
   STATE_SIZE,
   type CacheAgentFile,
   type CacheDecision,
@@ -48,6 +49,8 @@ const { values: args } = parseArgs({
     reward: { type: 'string', default: 'bytes' },
     hidden: { type: 'string', default: '32' },
     'eval-every': { type: 'string', default: '5' },
+    /** start the actor biased towards "keep the size, LRU" (the best fixed setting on the validation days) */
+    'keep-bias': { type: 'string', default: '0' },
     out: { type: 'string', default: join('models', 'cache-agent') },
   },
 });
@@ -107,6 +110,11 @@ const mlp = (v: tf.Variable[], x: tf.Tensor2D) => {
   const h2 = tf.relu(tf.matMul(h1, v[2] as tf.Tensor2D).add(v[3]));
   return tf.matMul(h2, v[4] as tf.Tensor2D).add(v[5]);
 };
+if (Number(args['keep-bias'])) {
+  const b = new Float32Array(N_ACTIONS);
+  b[SIZE_STEPS.indexOf(1) * POLICY_NAMES.length + POLICY_NAMES.indexOf('lru')] = Number(args['keep-bias']);
+  actor[5].assign(tf.tensor1d(b));
+}
 const agentFile = (meta?: Record<string, unknown>): CacheAgentFile => ({
   in: STATE_SIZE,
   hidden: [H, H],
