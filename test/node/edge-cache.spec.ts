@@ -220,6 +220,17 @@ describe('edge cache (pull-through, real HTTP)', () => {
     expect(origin.count.get(p)).toBe(2);
   });
 
+  it('kill() cuts a response in flight (the client sees an error, not a hang)', async () => {
+    const e2 = await startEdgeCache({ origin: origin.url, capacityBytes: CAP, intervalS: 0 });
+    const p = '/gate/k-20000.m4s';
+    const pending = getRaw(e2.url + p);
+    await origin.seen(p);
+    e2.kill();
+    const g = await pending;
+    expect(g.complete).toBeFalse();
+    origin.release(p);
+  });
+
   it('answers 502 when the origin cannot be reached', async () => {
     const dead = await startEdgeCache({ origin: 'http://127.0.0.1:1', capacityBytes: CAP, intervalS: 0 });
     try {

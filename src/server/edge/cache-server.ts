@@ -98,6 +98,8 @@ export interface EdgeCache {
   stats(): EdgeCacheStats;
   /** close the current tuning interval now (the timer does this every intervalS) */
   endInterval(): IntervalReport;
+  /** stop now: close the listener and cut every open connection (the demo's crash of an edge) */
+  kill(): void;
   close(): Promise<void>;
 }
 
@@ -362,6 +364,11 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
     tuned,
     stats,
     endInterval: () => tuned.endInterval(now()),
+    kill: () => {
+      if (timer) clearInterval(timer);
+      app.server.closeAllConnections();
+      void app.close();
+    },
     close: async () => {
       if (timer) clearInterval(timer);
       await app.close();
