@@ -135,6 +135,25 @@ export function limitPlaylist(text: string, n: number): string {
   return out.join('\n');
 }
 
+/** Keep only the variants at these indices (0 = first EXT-X-STREAM-INF) of a multivariant playlist: `?variants=0,2,5`. */
+export function filterVariants(text: string, keep: number[]): string {
+  if (!text.includes('#EXT-X-STREAM-INF')) return text; // a media playlist
+  const out: string[] = [];
+  let idx = -1;
+  let dropNextUri = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#EXT-X-STREAM-INF')) {
+      idx++;
+      dropNextUri = !keep.includes(idx);
+      if (!dropNextUri) out.push(line);
+    } else if (line.trim() && !line.startsWith('#')) {
+      if (!dropNextUri) out.push(line);
+      dropNextUri = false;
+    } else out.push(line);
+  }
+  return out.join('\n');
+}
+
 async function buildBundles(log: (s: string) => void): Promise<string> {
   const out = join(cacheDir(), 'demo-build');
   const t0 = Date.now();
@@ -280,6 +299,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       let text = body.toString('utf8');
       const limit = Number(url.searchParams.get('limit') ?? 0);
       if (limit > 0 && kind === 'vod') text = limitPlaylist(text, limit);
+      const variants = url.searchParams.get('variants');
+      if (variants && /^\d+(,\d+)*$/.test(variants)) text = filterVariants(text, variants.split(',').map(Number));
       const p = new URLSearchParams();
       if (traceName && sess) {
         p.set('trace', traceName);
