@@ -321,6 +321,19 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   const harness = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const p = url.pathname.replace('/__harness', '');
+    // a slow collector: answers a telemetry POST after `ms`, by forwarding it to the controller
+    const slow = /^\/slow\/(\d{1,5})\/v1\/telemetry$/.exec(p);
+    if (slow && req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      await new Promise((r) => setTimeout(r, Number(slow[1])));
+      const r = await fetch(`${controllerUrl}/v1/telemetry`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: Buffer.concat(chunks),
+      });
+      return send(res, r.status, Buffer.from(await r.arrayBuffer()), 'application/json');
+    }
     if (p === '/controller/stop' && req.method === 'POST') {
       if (controller) await controller.close();
       controller = null;

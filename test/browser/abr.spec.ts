@@ -201,7 +201,12 @@ describe('ABR controller in hls.js', () => {
     const w2 = startWorker('/base/dist/edgeplay.worker.js');
     const real = workerAbrPort(w2);
     const counting: AbrPort = { decide: (p, o) => (asked++, real.decide(p, o)) };
-    const Ctl2 = createAbrController(Hls, { policy: 'nope' as never, port: () => counting, budgetMs: 200, onDecision: (r) => records2.push(r) });
+    const Ctl2 = createAbrController(Hls, {
+      policy: 'nope' as never,
+      port: () => counting,
+      budgetMs: 200,
+      onDecision: (r) => records2.push(r),
+    });
     const video2 = makeVideo();
     const hls2 = new Hls({ abrController: Ctl2 as never, maxBufferLength: 12 });
     let loaded = 0;
