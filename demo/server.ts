@@ -17,6 +17,7 @@ import { createReadStream, existsSync, readdirSync, readFileSync, statSync } fro
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { fromCmcdQuery } from '@svta/cml-cmcd';
 import { BUILTIN_TRACES, parseTrace, traceMeanMbps, type Trace } from '../src/core/trace.js';
 import { randomId } from '../src/core/ids.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
@@ -134,6 +135,25 @@ export function limitPlaylist(text: string, n: number): string {
   return out.join('\n');
 }
 
+/** Keep only the variants at these indices (0 = first EXT-X-STREAM-INF) of a multivariant playlist: `?variants=0,2,5`. */
+export function filterVariants(text: string, keep: number[]): string {
+  if (!text.includes('#EXT-X-STREAM-INF')) return text; // a media playlist
+  const out: string[] = [];
+  let idx = -1;
+  let dropNextUri = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#EXT-X-STREAM-INF')) {
+      idx++;
+      dropNextUri = !keep.includes(idx);
+      if (!dropNextUri) out.push(line);
+    } else if (line.trim() && !line.startsWith('#')) {
+      if (!dropNextUri) out.push(line);
+      dropNextUri = false;
+    } else out.push(line);
+  }
+  return out.join('\n');
+}
+
 async function buildBundles(log: (s: string) => void): Promise<string> {
   const out = join(cacheDir(), 'demo-build');
   const t0 = Date.now();
@@ -227,9 +247,14 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   // CMCD seen on stream requests, by session id (what a CDN log would hold; read by the tests)
   const cmcdLog = new Map<string, { requests: number; cids: Set<string>; keys: Set<string> }>();
   const noteCmcd = (url: URL) => {
-    const c = url.searchParams.get('CMCD');
-    if (!c) return;
-    const sid = /(?:^|,)sid="([^"]*)"/.exec(c)?.[1];
+    if (!url.searchParams.get('CMCD')) return;
+    let c: Record<string, unknown>;
+    try {
+      c = fromCmcdQuery(url.searchParams) as Record<string, unknown>;
+    } catch {
+      return; // a malformed CMCD query is the player's bug; the request is still served
+    }
+    const sid = typeof c.sid === 'string' ? c.sid : null;
     if (!sid) return;
     let e = cmcdLog.get(sid);
     if (!e) {
@@ -237,9 +262,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       cmcdLog.set(sid, (e = { requests: 0, cids: new Set(), keys: new Set() }));
     }
     e.requests++;
-    const cid = /(?:^|,)cid="([^"]*)"/.exec(c)?.[1];
-    if (cid) e.cids.add(cid);
-    for (const kv of c.split(',')) e.keys.add(kv.split('=')[0]);
+    if (typeof c.cid === 'string') e.cids.add(c.cid);
+    for (const k of Object.keys(c)) e.keys.add(k);
   };
 
   const serveStream = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
@@ -275,6 +299,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       let text = body.toString('utf8');
       const limit = Number(url.searchParams.get('limit') ?? 0);
       if (limit > 0 && kind === 'vod') text = limitPlaylist(text, limit);
+      const variants = url.searchParams.get('variants');
+      if (variants && /^\d+(,\d+)*$/.test(variants)) text = filterVariants(text, variants.split(',').map(Number));
       const p = new URLSearchParams();
       if (traceName && sess) {
         p.set('trace', traceName);
@@ -295,6 +321,19 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   const harness = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const p = url.pathname.replace('/__harness', '');
+    // a slow collector: answers a telemetry POST after `ms`, by forwarding it to the controller
+    const slow = /^\/slow\/(\d{1,5})\/v1\/telemetry$/.exec(p);
+    if (slow && req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      await new Promise((r) => setTimeout(r, Number(slow[1])));
+      const r = await fetch(`${controllerUrl}/v1/telemetry`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: Buffer.concat(chunks),
+      });
+      return send(res, r.status, Buffer.from(await r.arrayBuffer()), 'application/json');
+    }
     if (p === '/controller/stop' && req.method === 'POST') {
       if (controller) await controller.close();
       controller = null;
