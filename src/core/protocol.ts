@@ -64,12 +64,16 @@ export interface EventDataMap {
   startup: { startup_ms: number; ttff_ms: number };
   pause: { playhead: number };
   resume: None;
-  rebuffer_start: { playhead: number };
+  /** `continued`: the stall a pause interrupted goes on after the resume (the same stall, counted once) */
+  rebuffer_start: { playhead: number; continued?: boolean };
   rebuffer_end: { duration_ms: number };
   seek_start: { from: number };
   seek_end: { to: number; latency_ms: number };
-  /** the level now playing: bitrate (AVERAGE-BANDWIDTH, else BANDWIDTH), its peak, the previous one */
-  bitrate: { bitrate: number; peak_bitrate: Num; prev_bitrate: Num; level: number; width: Num; height: Num };
+  /**
+   * the level now playing: bitrate (AVERAGE-BANDWIDTH, else BANDWIDTH; `measured`: from its fragments, the playlist
+   * declaring none; null until measured), its peak, the previous one
+   */
+  bitrate: { bitrate: Num; peak_bitrate: Num; prev_bitrate: Num; level: number; width: Num; height: Num; measured?: boolean };
   heartbeat: {
     playhead: number;
     buffer_s: number;

@@ -4,3 +4,4 @@ import './abr.spec.js';
 import './vr.spec.js';
 import './profile.spec.js';
 import './edge.spec.js';
+import './qoe.spec.js';
