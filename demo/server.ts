@@ -245,7 +245,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   };
 
   // CMCD seen on stream requests, by session id (what a CDN log would hold; read by the tests)
-  const cmcdLog = new Map<string, { requests: number; cids: Set<string>; keys: Set<string> }>();
+  const cmcdLog = new Map<string, { requests: number; cids: Set<string>; keys: Set<string>; byCid: Record<string, number> }>();
   const noteCmcd = (url: URL) => {
     if (!url.searchParams.get('CMCD')) return;
     let c: Record<string, unknown>;
@@ -259,10 +259,12 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     let e = cmcdLog.get(sid);
     if (!e) {
       if (cmcdLog.size > 1000) cmcdLog.delete(cmcdLog.keys().next().value!);
-      cmcdLog.set(sid, (e = { requests: 0, cids: new Set(), keys: new Set() }));
+      cmcdLog.set(sid, (e = { requests: 0, cids: new Set(), keys: new Set(), byCid: {} }));
     }
     e.requests++;
     if (typeof c.cid === 'string') e.cids.add(c.cid);
+    const cidKey = typeof c.cid === 'string' ? c.cid : '';
+    e.byCid[cidKey] = (e.byCid[cidKey] ?? 0) + 1;
     for (const k of Object.keys(c)) e.keys.add(k);
   };
 
@@ -363,7 +365,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return json(
         res,
         200,
-        e ? { requests: e.requests, cids: [...e.cids], keys: [...e.keys].sort() } : { requests: 0, cids: [], keys: [] },
+        e
+          ? { requests: e.requests, cids: [...e.cids], keys: [...e.keys].sort(), by_cid: e.byCid }
+          : { requests: 0, cids: [], keys: [], by_cid: {} },
       );
     }
     const m = /^\/views\/([\w-]+)\/events$/.exec(p);

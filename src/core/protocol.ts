@@ -58,7 +58,8 @@ type None = Record<string, never>;
  * of stored events still checks each value's type at run time.
  */
 export interface EventDataMap {
-  viewstart: { content_id: Str; channel: Str; title: Str; url: Str; sdk: string; hls: Str; live?: boolean };
+  /** `cmcd_cid`: the content id as CMCD carries it, when it differs from `content_id` (too long, not ASCII) */
+  viewstart: { content_id: Str; channel: Str; title: Str; url: Str; sdk: string; hls: Str; live?: boolean; cmcd_cid?: string };
   play: None;
   /** first frame: startup_ms from the later of view start and the first play request; ttff_ms from view start */
   startup: { startup_ms: number; ttff_ms: number };

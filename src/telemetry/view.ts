@@ -34,7 +34,7 @@ type AnyHls = Hls & { latency?: number; bandwidthEstimate?: number };
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
 export class View {
-  readonly id = randomId();
+  readonly id: string;
   readonly info: ViewInfo;
   private seq = 0;
   private acc = new QoeAccumulator();
@@ -72,7 +72,10 @@ export class View {
     private host: ViewHost,
     pendingSwitch: PendingSwitch | null = null,
     startedAt = nowMs(),
+    /** `id`: the view id (default: a new one); `cmcdContentId`: the content id CMCD carries, when it differs from `info.contentId` */
+    opts: { id?: string; cmcdContentId?: string | null } = {},
   ) {
+    this.id = opts.id ?? randomId();
     this.info = info;
     this.pendingSwitch = pendingSwitch;
     this.startedAt = startedAt;
@@ -86,6 +89,7 @@ export class View {
         url: typeof location !== 'undefined' ? location.origin + location.pathname : null,
         sdk: VERSION,
         hls: HlsCtor.version ?? null,
+        ...(opts.cmcdContentId ? { cmcd_cid: opts.cmcdContentId } : {}),
       },
       startedAt,
     );
@@ -259,7 +263,8 @@ export class View {
     if (to <= from) return false;
     if (nowMs() - this.hlsMovedAt < 2000) return true;
     if (to - from < 1) {
-      for (let i = 0; i < v.buffered.length; i++) if (v.buffered.start(i) >= from - 0.05 && Math.abs(v.buffered.start(i) - to) < 0.25) return true;
+      for (let i = 0; i < v.buffered.length; i++)
+        if (v.buffered.start(i) >= from - 0.05 && Math.abs(v.buffered.start(i) - to) < 0.25) return true;
     }
     const sync = (this.hls as AnyHls & { liveSyncPosition?: number | null }).liveSyncPosition;
     return this.live && typeof sync === 'number' && Number.isFinite(sync) && Math.abs(to - sync) < 1;
