@@ -26,6 +26,7 @@ import { ensureVr } from './vr-stream.js';
 import { startEdge, type EdgeServer } from './edges.js';
 import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
+import { filterVariants, limitPlaylist, rewritePlaylist } from './playlists.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -97,61 +98,6 @@ function listTraces(extraDirs: string[]): Array<{ name: string; source: string; 
     for (const f of readdirSync(d).sort().slice(0, 400)) out.push({ name: f, source, mean_mbps: NaN });
   }
   return out;
-}
-
-/** Append shaping parameters to every URI of a playlist (variant URIs, segment URIs, URI="..." attributes). */
-export function rewritePlaylist(text: string, params: string): string {
-  const add = (u: string) => (/^[a-z]+:/i.test(u) ? u : u + (u.includes('?') ? '&' : '?') + params);
-  return text
-    .split('\n')
-    .map((line) => {
-      const l = line.trim();
-      if (!l) return line;
-      if (l.startsWith('#')) return line.replace(/URI="([^"]+)"/g, (_, u: string) => `URI="${add(u)}"`);
-      return add(l);
-    })
-    .join('\n');
-}
-
-/** Keep the first `n` segments of a VOD media playlist (short streams for tests: `?limit=N`). */
-export function limitPlaylist(text: string, n: number): string {
-  if (!text.includes('#EXTINF')) return text; // master playlist
-  const out: string[] = [];
-  let segs = 0;
-  let pendingInf = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#EXTINF')) {
-      if (segs >= n) continue;
-      pendingInf = true;
-      out.push(line);
-    } else if (line.trim() && !line.startsWith('#')) {
-      if (pendingInf) {
-        out.push(line);
-        segs++;
-        pendingInf = false;
-      }
-    } else out.push(line);
-  }
-  return out.join('\n');
-}
-
-/** Keep only the variants at these indices (0 = first EXT-X-STREAM-INF) of a multivariant playlist: `?variants=0,2,5`. */
-export function filterVariants(text: string, keep: number[]): string {
-  if (!text.includes('#EXT-X-STREAM-INF')) return text; // a media playlist
-  const out: string[] = [];
-  let idx = -1;
-  let dropNextUri = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#EXT-X-STREAM-INF')) {
-      idx++;
-      dropNextUri = !keep.includes(idx);
-      if (!dropNextUri) out.push(line);
-    } else if (line.trim() && !line.startsWith('#')) {
-      if (!dropNextUri) out.push(line);
-      dropNextUri = false;
-    } else out.push(line);
-  }
-  return out.join('\n');
 }
 
 async function buildBundles(log: (s: string) => void): Promise<string> {
