@@ -26,6 +26,7 @@ import { ensureVr } from './vr-stream.js';
 import { startEdge, type EdgeServer } from './edges.js';
 import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
+import { filterVariants, limitPlaylist, rewritePlaylist } from './playlists.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -97,61 +98,6 @@ function listTraces(extraDirs: string[]): Array<{ name: string; source: string; 
     for (const f of readdirSync(d).sort().slice(0, 400)) out.push({ name: f, source, mean_mbps: NaN });
   }
   return out;
-}
-
-/** Append shaping parameters to every URI of a playlist (variant URIs, segment URIs, URI="..." attributes). */
-export function rewritePlaylist(text: string, params: string): string {
-  const add = (u: string) => (/^[a-z]+:/i.test(u) ? u : u + (u.includes('?') ? '&' : '?') + params);
-  return text
-    .split('\n')
-    .map((line) => {
-      const l = line.trim();
-      if (!l) return line;
-      if (l.startsWith('#')) return line.replace(/URI="([^"]+)"/g, (_, u: string) => `URI="${add(u)}"`);
-      return add(l);
-    })
-    .join('\n');
-}
-
-/** Keep the first `n` segments of a VOD media playlist (short streams for tests: `?limit=N`). */
-export function limitPlaylist(text: string, n: number): string {
-  if (!text.includes('#EXTINF')) return text; // master playlist
-  const out: string[] = [];
-  let segs = 0;
-  let pendingInf = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#EXTINF')) {
-      if (segs >= n) continue;
-      pendingInf = true;
-      out.push(line);
-    } else if (line.trim() && !line.startsWith('#')) {
-      if (pendingInf) {
-        out.push(line);
-        segs++;
-        pendingInf = false;
-      }
-    } else out.push(line);
-  }
-  return out.join('\n');
-}
-
-/** Keep only the variants at these indices (0 = first EXT-X-STREAM-INF) of a multivariant playlist: `?variants=0,2,5`. */
-export function filterVariants(text: string, keep: number[]): string {
-  if (!text.includes('#EXT-X-STREAM-INF')) return text; // a media playlist
-  const out: string[] = [];
-  let idx = -1;
-  let dropNextUri = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#EXT-X-STREAM-INF')) {
-      idx++;
-      dropNextUri = !keep.includes(idx);
-      if (!dropNextUri) out.push(line);
-    } else if (line.trim() && !line.startsWith('#')) {
-      if (!dropNextUri) out.push(line);
-      dropNextUri = false;
-    } else out.push(line);
-  }
-  return out.join('\n');
 }
 
 async function buildBundles(log: (s: string) => void): Promise<string> {
@@ -245,7 +191,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   };
 
   // CMCD seen on stream requests, by session id (what a CDN log would hold; read by the tests)
-  const cmcdLog = new Map<string, { requests: number; cids: Set<string>; keys: Set<string> }>();
+  const cmcdLog = new Map<string, { requests: number; cids: Set<string>; keys: Set<string>; byCid: Record<string, number> }>();
   const noteCmcd = (url: URL) => {
     if (!url.searchParams.get('CMCD')) return;
     let c: Record<string, unknown>;
@@ -259,10 +205,12 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     let e = cmcdLog.get(sid);
     if (!e) {
       if (cmcdLog.size > 1000) cmcdLog.delete(cmcdLog.keys().next().value!);
-      cmcdLog.set(sid, (e = { requests: 0, cids: new Set(), keys: new Set() }));
+      cmcdLog.set(sid, (e = { requests: 0, cids: new Set(), keys: new Set(), byCid: {} }));
     }
     e.requests++;
     if (typeof c.cid === 'string') e.cids.add(c.cid);
+    const cidKey = typeof c.cid === 'string' ? c.cid : '';
+    e.byCid[cidKey] = (e.byCid[cidKey] ?? 0) + 1;
     for (const k of Object.keys(c)) e.keys.add(k);
   };
 
@@ -363,7 +311,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return json(
         res,
         200,
-        e ? { requests: e.requests, cids: [...e.cids], keys: [...e.keys].sort() } : { requests: 0, cids: [], keys: [] },
+        e
+          ? { requests: e.requests, cids: [...e.cids], keys: [...e.keys].sort(), by_cid: e.byCid }
+          : { requests: 0, cids: [], keys: [], by_cid: {} },
       );
     }
     const m = /^\/views\/([\w-]+)\/events$/.exec(p);

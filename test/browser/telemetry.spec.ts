@@ -82,9 +82,9 @@ describe('telemetry in Chromium', () => {
       const srv = await serverSummary(viewId);
       expect(srv.startup_ms).toBe(s.startup_ms);
       expect(srv.content_id).toBe('vod-1');
-      // CMCD is on with our session and content ids: the "CDN" (dev server) saw them on segment requests
-      expect((p.hls.config as { cmcd?: { sessionId?: string } }).cmcd?.sessionId).toBe(p.ep.sessionId);
-      const cmcd = (await harness(`/cmcd/${p.ep.sessionId}`)) as { requests: number; cids: string[]; keys: string[] };
+      // CMCD is on with our ids (sid = the view, CTA-5004's playback session): the "CDN" (dev server) saw them
+      expect((p.hls.config as { cmcd?: { sessionId?: string } }).cmcd?.sessionId).toBe(viewId);
+      const cmcd = (await harness(`/cmcd/${viewId}`)) as { requests: number; cids: string[]; keys: string[] };
       expect(cmcd.requests).toBeGreaterThan(2);
       expect(cmcd.cids).toEqual(['vod-1']);
       expect(cmcd.keys).toEqual(jasmine.arrayContaining(['br', 'bl', 'mtp', 'ot', 'sid', 'cid']));
@@ -336,6 +336,62 @@ describe('telemetry in Chromium', () => {
     } finally {
       hls.destroy();
       video.remove();
+    }
+  });
+
+  // issue 18 items 9, 14: attach() after loadSource() left every request without cid; long and non-ASCII ids were sent as they were
+  it('CMCD: every request of a view carries its ids whatever the call order, and the ids are valid CTA-5004 values', async () => {
+    type Log = { requests: number; cids: string[]; by_cid: Record<string, number> };
+    const video = makeVideo();
+    const ep = createEdgeplay({ endpoint: endpoint(), consent: 'granted', dbName: uniq('ep-cmcd'), flushIntervalMs: 300 });
+    const hls = new Hls(ep.hlsConfig({ maxBufferLength: 8 }));
+    let frags = 0;
+    hls.on(Hls.Events.FRAG_LOADED, () => frags++);
+    try {
+      hls.loadSource(`${VOD()}?limit=4`); // the order the README once allowed: loadSource first, then attach
+      const view = ep.attach(hls, video, { channel: 'cmcd', contentId: 'cid-42' });
+      hls.attachMedia(video);
+      void video.play().catch(() => undefined);
+      await until(() => frags >= 3, 'three fragments', 20000);
+      const log = (await harness(`/cmcd/${view.id}`)) as Log;
+      expect(log.requests).toBeGreaterThanOrEqual(5); // manifest, level playlist, init, fragments
+      expect(log.cids).toEqual(['cid-42']);
+      // only the manifest request left before attach() could run; everything after it carries the content id
+      expect(log.by_cid['cid-42']).toBeGreaterThanOrEqual(log.requests - 1);
+    } finally {
+      await ep.destroy();
+      hls.destroy();
+      video.remove();
+    }
+    // a 79-character id and a non-ASCII one become valid CMCD strings (≤ 64 printable ASCII); telemetry keeps both
+    for (const id of ['x'.repeat(79), 'Tagesschau – 20:00 Uhr']) {
+      const v = makeVideo();
+      const events: TelemetryEvent[] = [];
+      const e2 = createEdgeplay({ endpoint: endpoint(), consent: 'granted', dbName: uniq('ep-cmcd'), onEvent: (e) => events.push(e) });
+      const h2 = new Hls(e2.hlsConfig({ maxBufferLength: 8 }, id));
+      let n = 0;
+      h2.on(Hls.Events.FRAG_LOADED, () => n++);
+      try {
+        const view = e2.attach(h2, v, { channel: 'cmcd', contentId: id });
+        h2.loadSource(`${VOD()}?limit=2`);
+        h2.attachMedia(v);
+        await until(() => n >= 1, 'a fragment', 20000);
+        const log = (await harness(`/cmcd/${view.id}`)) as Log;
+        expect(log.cids.length).withContext(id).toBe(1);
+        const sent = log.cids[0];
+        expect(sent.length).toBeLessThanOrEqual(64);
+        expect(/^[\x20-\x7e]+$/.test(sent))
+          .withContext(sent)
+          .toBeTrue();
+        expect(log.by_cid[sent]).toBe(log.requests); // every request, the manifest included
+        const start = events.find((e) => e.type === 'viewstart')!;
+        expect(start.data?.content_id).toBe(id);
+        expect(start.data?.cmcd_cid).toBe(sent);
+      } finally {
+        await e2.destroy();
+        h2.destroy();
+        v.remove();
+      }
     }
   });
 
