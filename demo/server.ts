@@ -423,7 +423,7 @@ const cli = {
 } as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await runCli(cli, async (v) => {
+  void runCli(cli, async (v) => {
     const s = await startDemoServer({
       port: optNum('port', v.port, { integer: true, min: 0 }),
       controllerPort: optNum('controller-port', v['controller-port'], { integer: true, min: 0 }),

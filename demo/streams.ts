@@ -349,8 +349,8 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // no options (strict: anything but --help is an error)
-  await runCli(
+  // no options (strict: anything but --help is an error); not awaited: vr-stream.ts imports this module back
+  void runCli(
     { name: 'streams', summary: "Generates the demo's VOD ladder and the 360 stream (cached in .cache/streams), then exits.", flags: {} },
     async () => {
       const dir = await ensureVod();

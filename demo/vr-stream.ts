@@ -280,7 +280,7 @@ export async function ensureVr(log: (s: string) => void = console.log): Promise<
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   // no options (strict: anything but --help is an error)
-  await runCli(
+  void runCli(
     {
       name: 'tsx demo/vr-stream.ts',
       summary: 'Generates the 360 demo stream, its synthetic viewers and the attention prior (cached in .cache/streams), then exits.',

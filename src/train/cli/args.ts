@@ -20,9 +20,13 @@ export interface Flag {
 }
 export type Flags = Record<string, Flag>;
 
-/** What parseArgs returns for these flags: booleans, strings (always set when a default is declared). */
+/** What parseArgs returns for these flags: booleans and defaulted strings are always set, other strings optional. */
 export type Values<F extends Flags> = {
-  [K in keyof F]: F[K]['type'] extends 'boolean' ? boolean : F[K] extends { default: string } ? string : string | undefined;
+  [K in keyof F as F[K] extends { type: 'string' } ? (F[K] extends { default: string } ? K : never) : K]: F[K]['type'] extends 'boolean'
+    ? boolean
+    : string;
+} & {
+  [K in keyof F as F[K] extends { type: 'string' } ? (F[K] extends { default: string } ? never : K) : never]?: string;
 };
 
 /** An entry point: its npm script (or command), a one-paragraph description and its flags. */
@@ -42,7 +46,7 @@ export function helpText<F extends Flags>(cli: Cli<F>): string {
   });
   rows.push(['--help, -h', 'print this help and exit']);
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
-  const script = /^[a-z]+:[a-z-]+$|^start$|^streams$/.test(cli.name) ? `npm run ${cli.name} --` : cli.name;
+  const script = cli.name === 'start' ? 'npm start --' : /^[a-z]+(:[a-z-]+)?$/.test(cli.name) ? `npm run ${cli.name} --` : cli.name;
   return `usage: ${script} [options]\n\n${cli.summary}\n\noptions:\n${rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`).join('\n')}\n`;
 }
 
