@@ -17,6 +17,7 @@ import { createReadStream, existsSync, readdirSync, readFileSync, statSync } fro
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { fromCmcdQuery } from '@svta/cml-cmcd';
 import { BUILTIN_TRACES, parseTrace, traceMeanMbps, type Trace } from '../src/core/trace.js';
 import { randomId } from '../src/core/ids.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
@@ -228,9 +229,14 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   // CMCD seen on stream requests, by session id (what a CDN log would hold; read by the tests)
   const cmcdLog = new Map<string, { requests: number; cids: Set<string>; keys: Set<string> }>();
   const noteCmcd = (url: URL) => {
-    const c = url.searchParams.get('CMCD');
-    if (!c) return;
-    const sid = /(?:^|,)sid="([^"]*)"/.exec(c)?.[1];
+    if (!url.searchParams.get('CMCD')) return;
+    let c: Record<string, unknown>;
+    try {
+      c = fromCmcdQuery(url.searchParams) as Record<string, unknown>;
+    } catch {
+      return; // a malformed CMCD query is the player's bug; the request is still served
+    }
+    const sid = typeof c.sid === 'string' ? c.sid : null;
     if (!sid) return;
     let e = cmcdLog.get(sid);
     if (!e) {
@@ -238,9 +244,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       cmcdLog.set(sid, (e = { requests: 0, cids: new Set(), keys: new Set() }));
     }
     e.requests++;
-    const cid = /(?:^|,)cid="([^"]*)"/.exec(c)?.[1];
-    if (cid) e.cids.add(cid);
-    for (const kv of c.split(',')) e.keys.add(kv.split('=')[0]);
+    if (typeof c.cid === 'string') e.cids.add(c.cid);
+    for (const k of Object.keys(c)) e.keys.add(k);
   };
 
   const serveStream = async (req: IncomingMessage, res: ServerResponse, url: URL) => {

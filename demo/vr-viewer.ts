@@ -22,7 +22,7 @@ import {
 } from 'three';
 import { VRButton } from 'three/addons/webxr/VRButton.js';
 import type { Edgeplay } from '../src/index.js';
-import { startWorker, type WorkerHandle } from '../src/worker/client.js';
+import { startWorker, workerViewportPort, type WorkerHandle } from '../src/worker/client.js';
 import {
   ViewportClient,
   ViewportSampler,
@@ -188,7 +188,11 @@ export async function createVrViewer(o: VrViewerOptions) {
   } catch {
     worker = null;
   }
-  const client = new ViewportClient({ worker, modelUrl: o.modelUrl, budgetMs: o.predictBudgetMs });
+  const client = new ViewportClient({
+    port: worker ? workerViewportPort(worker) : null,
+    modelUrl: o.modelUrl,
+    budgetMs: o.predictBudgetMs,
+  });
   if (o.priorUrl) {
     void (async () => {
       try {

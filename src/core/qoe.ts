@@ -10,7 +10,7 @@
  * - bitrate_avg_bps: time-weighted average bitrate over the time spent playing.
  * - switches up/down and their mean magnitude (|delta bitrate| in bps).
  */
-import type { EventData, TelemetryEvent } from './protocol.js';
+import type { TelemetryEvent, TypedEvent } from './protocol.js';
 
 export type PlayState = 'starting' | 'playing' | 'paused' | 'rebuffering' | 'seeking' | 'ended';
 
@@ -50,14 +50,9 @@ export interface QoeSummary {
   state: PlayState;
 }
 
-const num = (d: EventData | undefined, k: string): number | null => {
-  const v = d?.[k];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-};
-const str = (d: EventData | undefined, k: string): string | null => {
-  const v = d?.[k];
-  return typeof v === 'string' ? v : null;
-};
+/** a stored field's value when it is a finite number (stored events are checked only as flat records) */
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 export class QoeAccumulator {
   private viewId = '';
@@ -107,18 +102,18 @@ export class QoeAccumulator {
       this.stateSince = t;
     }
     this.advance(t);
-    const d = ev.data;
-    switch (ev.type) {
+    const e = ev as TypedEvent;
+    switch (e.type) {
       case 'viewstart':
         this.start = t;
         this.stateSince = t;
-        this.contentId = str(d, 'content_id');
-        this.channel = str(d, 'channel');
-        this.live = d?.live === true;
+        this.contentId = str(e.data?.content_id);
+        this.channel = str(e.data?.channel);
+        this.live = e.data?.live === true;
         break;
       case 'startup':
-        this.startup = num(d, 'startup_ms');
-        this.ttff = num(d, 'ttff_ms');
+        this.startup = num(e.data?.startup_ms);
+        this.ttff = num(e.data?.ttff_ms);
         this.enter('playing', t);
         break;
       case 'pause':
@@ -136,7 +131,7 @@ export class QoeAccumulator {
         }
         break;
       case 'rebuffer_end':
-        this.closeRebuffer(t, num(d, 'duration_ms'));
+        this.closeRebuffer(t, num(e.data?.duration_ms));
         this.enter('playing', t);
         break;
       case 'seek_start':
@@ -147,7 +142,7 @@ export class QoeAccumulator {
         this.enter('seeking', t);
         break;
       case 'seek_end': {
-        const l = num(d, 'latency_ms');
+        const l = num(e.data?.latency_ms);
         if (l !== null) {
           this.seekLatSum += l;
           this.seekLatN++;
@@ -156,8 +151,8 @@ export class QoeAccumulator {
         break;
       }
       case 'bitrate': {
-        const b = num(d, 'bitrate');
-        const prev = this.bitrate ?? num(d, 'prev_bitrate');
+        const b = num(e.data?.bitrate);
+        const prev = this.bitrate ?? num(e.data?.prev_bitrate);
         if (b !== null) {
           if (prev !== null && prev !== b) {
             if (b > prev) this.up++;
@@ -169,30 +164,30 @@ export class QoeAccumulator {
         break;
       }
       case 'heartbeat': {
-        if (d?.live === true) this.live = true;
-        const lat = num(d, 'latency_s');
+        if (e.data?.live === true) this.live = true;
+        const lat = num(e.data?.latency_s);
         if (lat !== null) {
           this.latSum += lat;
           this.latN++;
           this.latLast = lat;
         }
-        const dr = num(d, 'dropped');
-        const fr = num(d, 'frames');
+        const dr = num(e.data?.dropped);
+        const fr = num(e.data?.frames);
         if (dr !== null) this.dropped = dr;
         if (fr !== null) this.frames = fr;
         break;
       }
       case 'error':
-        if (d?.fatal === true) this.fatal++;
+        if (e.data?.fatal === true) this.fatal++;
         else this.nonfatal++;
         break;
       case 'interaction': {
-        const k = str(d, 'kind') ?? 'other';
+        const k = str(e.data?.kind) ?? 'other';
         this.interactions[k] = (this.interactions[k] ?? 0) + 1;
         break;
       }
       case 'channel_switch':
-        this.chSwitchLatency = num(d, 'latency_ms');
+        this.chSwitchLatency = num(e.data?.latency_ms);
         break;
       case 'ended':
         this.endedFlag = true;
@@ -200,8 +195,8 @@ export class QoeAccumulator {
         break;
       case 'viewend': {
         this.closed = true;
-        const dr = num(d, 'dropped');
-        const fr = num(d, 'frames');
+        const dr = num(e.data?.dropped);
+        const fr = num(e.data?.frames);
         if (dr !== null) this.dropped = dr;
         if (fr !== null) this.frames = fr;
         if (this.state === 'rebuffering') this.closeRebuffer(t, null);

@@ -15,10 +15,8 @@
  *   blocking the queue forever.
  */
 import { randomId } from '../core/ids.js';
-import { LIMITS, PROTOCOL_VERSION, type TelemetryBatch, type TelemetryEvent } from '../core/protocol.js';
+import { LIMITS, PROTOCOL_VERSION, type Consent, type TelemetryBatch, type TelemetryEvent } from '../core/protocol.js';
 import { DurableQueue, type StoredBatch } from './queue.js';
-
-export type Consent = 'granted' | 'pending' | 'denied';
 
 export interface PipelineOptions {
   endpoint: string;

@@ -7,7 +7,7 @@ import type Hls from 'hls.js';
 import type { ErrorData, FragLoadedData, LevelSwitchedData } from 'hls.js';
 import { randomId } from '../core/ids.js';
 import { VERSION } from '../core/version.js';
-import { sanitizeData, type EventData, type EventType, type TelemetryEvent } from '../core/protocol.js';
+import { sanitizeData, type EventDataMap, type EventType, type TelemetryEvent } from '../core/protocol.js';
 import { QoeAccumulator, type QoeSummary } from '../core/qoe.js';
 
 export interface ViewInfo {
@@ -84,7 +84,7 @@ export class View {
     this.hb = setInterval(() => this.heartbeat(), host.heartbeatMs);
   }
 
-  private emit(type: EventType, data?: EventData, t = nowMs()): void {
+  private emit<K extends EventType>(type: K, data?: EventDataMap[K], t = nowMs()): void {
     if (this.closed) return;
     const e: TelemetryEvent = { view_id: this.id, seq: this.seq++, t: Math.round(t * 1000) / 1000, type };
     if (data) e.data = sanitizeData(data);
@@ -278,8 +278,8 @@ export class View {
     this.emit('interaction', { ...(data ?? {}), kind: kind.slice(0, 64) });
   }
 
-  recordViewport(data: Record<string, unknown>): void {
-    this.emit('viewport', data as EventData);
+  recordViewport(data: EventDataMap['viewport']): void {
+    this.emit('viewport', data);
   }
 
   recordCustom(name: string, data?: Record<string, unknown>): void {

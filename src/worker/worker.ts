@@ -8,13 +8,7 @@ import { VERSION } from '../core/version.js';
 import type { AbrObservation, AbrPolicy } from '../core/abr.js';
 import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
-
-export interface WorkerInfo {
-  version: string;
-  models: string[];
-  startedAt: number;
-  backend: string | null;
-}
+import type { AbrReply, AbrRequest, WorkerApi } from './protocol.js';
 
 const startedAt = Date.now();
 let backend: string | null = null;
@@ -52,12 +46,12 @@ async function loadTf() {
 
 let profile: { model: import('@tensorflow/tfjs-layers').LayersModel; norm: import('../profile/model.js').ProfileNorm } | null = null;
 
-export const api = {
+export const api: WorkerApi = {
   /** round-trip probe used by the SDK to budget worker calls */
   ping(t: number): number {
     return t;
   },
-  info(): WorkerInfo {
+  info() {
     return {
       version: VERSION,
       models: [...(drl ? ['abr-drl'] : []), ...(viewport ? [viewport.name] : []), ...(profile ? ['profile'] : [])],
@@ -101,17 +95,22 @@ export const api = {
    * compute. A raw MessagePort skips comlink's per-call proxy, listener and id machinery on both sides.
    */
   connectAbr(port: MessagePort): void {
-    port.onmessage = (e: MessageEvent) => {
+    port.onmessage = (e: MessageEvent<AbrRequest>) => {
       const recv = performance.timeOrigin + performance.now();
-      const m = e.data as { id: number; policy: AbrPolicyName; obs: AbrObservation };
-      let level: number | undefined;
-      let error: string | undefined;
+      const m = e.data;
+      let reply: AbrReply;
       try {
-        level = api.decideAbr(m.policy, m.obs);
+        const level = api.decideAbr(m.policy, m.obs);
+        reply = { id: m.id, level, recv, sent: performance.timeOrigin + performance.now() };
       } catch (err) {
-        error = err instanceof Error ? err.message : String(err);
+        reply = {
+          id: m?.id,
+          error: err instanceof Error ? err.message : String(err),
+          recv,
+          sent: performance.timeOrigin + performance.now(),
+        };
       }
-      port.postMessage({ id: m?.id, level, error, recv, sent: performance.timeOrigin + performance.now() });
+      port.postMessage(reply);
     };
   },
   /**
@@ -181,7 +180,5 @@ export const api = {
     return { I: p[0], D: p[1], N: p[2] };
   },
 };
-
-export type WorkerApi = typeof api;
 
 Comlink.expose(api);
