@@ -101,7 +101,7 @@ export interface TrainAbrResult {
   out: string;
 }
 
-/** The ABR trainer; see the file's comment. Throws InputError when the training data is missing. */
+/** The ABR trainer; see the file's comment. Throws InputError when the training data is missing. Selects tfjs' wasm backend (the one the committed models were trained on); seeded, so a run repeats bit for bit. */
 export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult> {
   const SEED = o.seed ?? 1;
   const STARTS = o.starts ?? 6;
