@@ -101,7 +101,12 @@ export interface TrainAbrResult {
   out: string;
 }
 
-/** The ABR trainer; see the file's comment. Throws InputError when the training data is missing. Selects tfjs' wasm backend (the one the committed models were trained on); seeded, so a run repeats bit for bit. */
+/**
+ * The ABR trainer; see the file's comment. Throws InputError when the training data is missing. Selects tfjs'
+ * wasm backend (the one the committed models were trained on). Seeded, with one quirk kept from the script it
+ * replaces: a cached imitation dataset skips the start-point draws, so the run that builds the cache and a
+ * rerun that reads it see different random streams from there on.
+ */
 export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult> {
   const SEED = o.seed ?? 1;
   const STARTS = o.starts ?? 6;

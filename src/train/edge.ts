@@ -96,7 +96,10 @@ export interface TrainEdgeResult {
   imitation: number[];
 }
 
-/** The edge trainer; see the file's comment. Throws InputError on a bad setting, feature set or init file. Selects tfjs' wasm backend (the one the committed models were trained on); seeded, so a run repeats bit for bit. */
+/**
+ * The edge trainer; see the file's comment. Throws InputError on a bad setting, feature set or init file.
+ * Selects tfjs' wasm backend (the one the committed models were trained on); seeded, so a run repeats bit for bit.
+ */
 export async function trainEdge(o: TrainEdgeOptions = {}): Promise<TrainEdgeResult> {
   const SETTING = o.setting ?? 'fat';
   if (!Object.hasOwn(EDGE_SETTINGS, SETTING))

@@ -37,7 +37,10 @@ export interface TrainProfileResult extends FitResult {
   out: string;
 }
 
-/** The profile trainer; see the file's comment. Selects tfjs' wasm backend (the one the committed models were trained on); seeded, so a run repeats bit for bit. */
+/**
+ * The profile trainer; see the file's comment. Selects tfjs' wasm backend (the one the committed models were
+ * trained on); seeded, so a run repeats bit for bit.
+ */
 export async function trainProfile(o: TrainProfileOptions = {}): Promise<TrainProfileResult> {
   const EPOCHS = o.epochs ?? 30;
   const SEED = o.seed ?? 1;

@@ -63,7 +63,10 @@ export interface ViewportTrainResult {
   history: Array<Record<string, unknown>>;
 }
 
-/** The viewport trainer; see the file's comment. Throws InputError when the data directory is missing. Selects tfjs' wasm backend (the one the committed models were trained on); seeded, so a run repeats bit for bit. */
+/**
+ * The viewport trainer; see the file's comment. Throws InputError when the data directory is missing. Selects
+ * tfjs' wasm backend (the one the committed models were trained on); seeded, so a run repeats bit for bit.
+ */
 export async function trainViewport(o: TrainViewportOptions = {}): Promise<ViewportTrainResult[]> {
   const ONLY = o.only ?? '';
   const EPOCHS = o.epochs ?? 12;
