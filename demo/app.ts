@@ -33,11 +33,14 @@ const traces = (await (await fetch('/api/traces')).json()) as Array<{ name: stri
 for (const t of traces) traceSel.add(new Option(`${t.name} (${t.source})`, t.name));
 traceSel.value = params.get('trace') ?? 'varying';
 
+// one shaped link per page: the trace shapes this viewer's downloads on every pathway (the CDN and the
+// edges apply the same link to the same `sess`), so the session id is chosen here, not per request
+const SESS = crypto.randomUUID();
 let shapedSession: string | null = null;
 const srcFor = (ch: string) => {
   const c = CHANNELS[ch];
   const t = traceSel.value;
-  return t ? `${c.url}?trace=${encodeURIComponent(t)}` : c.url;
+  return t ? `${c.url}?trace=${encodeURIComponent(t)}&sess=${SESS}` : c.url;
 };
 
 // ABR: hls.js default, or an edgeplay policy running in the worker (?abr=drl|robustmpc|bola|bb)
@@ -113,13 +116,21 @@ const opts = (title: string, series: uPlot.Series[], log = false): uPlot.Options
   width: 560,
   height: 220,
   scales: { x: { time: false }, ...(log ? { y: { distr: 3, log: 10 } } : {}) },
-  axes: [{ label: 's' }, { size: 60 }],
+  axes: [
+    { label: 's' },
+    {
+      size: 64,
+      // short labels (1.5, 20, 300) so nothing is cut off on a log scale spanning kb/s to Gb/s
+      values: (_u: uPlot, vals: number[]) =>
+        vals.map((v) => (v == null ? '' : v >= 100 ? v.toFixed(0) : v >= 1 ? String(+v.toPrecision(2)) : String(+v.toPrecision(1)))),
+    },
+  ],
   series: [{}, ...series],
 });
 const bufPlot = new uPlot(opts('buffer (s)', [{ label: 'buffer', stroke: '#2563eb', width: 2 }]), [xs, buf], $('chart-buffer'));
 const ratePlot = new uPlot(
   opts(
-    'kbps (log scale)',
+    'Mb/s (log scale)',
     [
       { label: 'bitrate', stroke: '#16a34a', width: 2 },
       { label: 'fragment throughput', stroke: '#f59e0b' },
@@ -149,6 +160,7 @@ addEventListener('resize', fit);
 fit();
 
 const kb = (x: number | null | undefined) => (x == null ? null : Math.round(x / 1000));
+const mb = (x: number | null | undefined) => (x == null ? null : x / 1e6);
 let linkMbps: number | null = null;
 setInterval(async () => {
   if (!shapedSession) return (linkMbps = null);
@@ -167,10 +179,10 @@ setInterval(() => {
   const x = (performance.now() - t0) / 1000;
   xs.push(x);
   buf.push(s.buffer_s);
-  br.push(kb(s.bitrate));
-  thr.push(kb(s.throughput));
-  bw.push(kb(s.bw_estimate));
-  link.push(linkMbps == null ? null : linkMbps * 1000);
+  br.push(mb(s.bitrate));
+  thr.push(mb(s.throughput));
+  bw.push(mb(s.bw_estimate));
+  link.push(linkMbps);
   while (xs.length && xs[0] < x - WINDOW_S) {
     xs.shift();
     buf.shift();

@@ -12,7 +12,7 @@ import { TelemetryPipeline, type PipelineStats } from './telemetry/pipeline.js';
 import { View, nowMs, type ViewInfo } from './telemetry/view.js';
 import { Identity } from './telemetry/identity.js';
 import { watchPageLifecycle } from './telemetry/lifecycle.js';
-import { applyCmcd, cmcdConfig } from './telemetry/cmcd.js';
+import { applyCmcd, cmcdConfig, cmcdContentId } from './telemetry/cmcd.js';
 
 export interface EdgeplayOptions {
   /** telemetry endpoint (first-party URL recommended), e.g. '/v1/telemetry' */
@@ -157,11 +157,13 @@ export class Edgeplay {
   }
 
   /**
-   * Your Hls config plus what edgeplay needs: CMCD switched on with our session id (and the content id,
-   * updated on each attach/switch), so CDN logs join our telemetry.
+   * Your Hls config plus what edgeplay needs: CMCD switched on with the ids of the view `attach()` will start
+   * (CMCD `sid` = the view id, CTA-5004's playback session; `cid` = the content id, valid for CMCD), so CDN
+   * logs join our telemetry. hls.js fixes the ids of the manifest request when `loadSource()` runs: give the
+   * content id here, or attach() before loadSource(); an attach() after it updates every later request.
    */
   hlsConfig<T extends Partial<HlsConfig>>(config?: T, contentId?: string): T & Partial<HlsConfig> {
-    return cmcdConfig(config, this.identity.sessionId, contentId);
+    return cmcdConfig(config, this.nextViewId, contentId);
   }
 
   /** Grant (true / 'granted'), deny (false / 'denied') or reset to 'pending' the telemetry consent. */
@@ -204,17 +206,31 @@ export class Edgeplay {
     }
   };
 
-  private setCmcd(hls: Hls, contentId?: string): void {
-    if (!applyCmcd(hls, this.identity.sessionId, contentId) && this.opts.debug) {
-      console.warn('[edgeplay] CMCD is off: build Hls with edgeplay.hlsConfig() so CDN logs join telemetry');
-    }
-  }
+  /** the id of the next view (pre-allocated: CMCD `sid` of the requests before `attach()`) */
+  private nextViewId = randomId();
 
+  /** Start a view (it takes the pre-allocated id) with CMCD pointing at it. */
   private newView(info: ViewInfo, pendingSwitch?: ConstructorParameters<typeof View>[4], startedAt?: number): View {
-    return new View(this.hls!, this.video!, info, { emit: this.emit, heartbeatMs: this.opts.heartbeatMs }, pendingSwitch, startedAt);
+    const id = this.nextViewId;
+    this.nextViewId = randomId();
+    const cid = info.contentId ? cmcdContentId(info.contentId) : null;
+    const how = applyCmcd(this.hls!, id, info.contentId);
+    if (how === 'off' && this.opts.debug)
+      console.warn('[edgeplay] CMCD is off: build Hls with edgeplay.hlsConfig() so CDN logs join telemetry');
+    if (how === 'late')
+      console.warn(
+        '[edgeplay] attach() ran after hls.loadSource() and this hls.js keeps the CMCD ids it started with: call attach() first',
+      );
+    return new View(this.hls!, this.video!, info, { emit: this.emit, heartbeatMs: this.opts.heartbeatMs }, pendingSwitch, startedAt, {
+      id,
+      cmcdContentId: cid !== info.contentId ? cid : null,
+    });
   }
 
-  /** Start a view of `hls` playing into `video`. Call it before (or right after) `hls.loadSource()`. */
+  /**
+   * Start a view of `hls` playing into `video`. Call it before `hls.loadSource()` (the manifest request then
+   * carries the view's CMCD ids too); called after it, every later request carries them.
+   */
   attach(hls: Hls, video: HTMLVideoElement, info: AttachOptions = {}): View {
     if (!hls || typeof (hls as { on?: unknown }).on !== 'function')
       throw new TypeError('edgeplay.attach: first argument must be an Hls instance');
@@ -223,7 +239,6 @@ export class Edgeplay {
     if (this.view) this.detach('reattach');
     this.hls = hls;
     this.video = video;
-    this.setCmcd(hls, info.contentId);
     this.view = this.newView(info);
     return this.view;
   }
@@ -292,7 +307,6 @@ export class Edgeplay {
       this.view.end('channel_switch');
     }
     const index = this.identity.countChannelSwitch();
-    this.setCmcd(hls, opts.contentId);
     this.view = this.newView({ channel, contentId: opts.contentId, title: opts.title }, { from, to: channel, at, index }, at);
     if (opts.src) {
       hls.loadSource(opts.src);

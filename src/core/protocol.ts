@@ -58,18 +58,23 @@ type None = Record<string, never>;
  * of stored events still checks each value's type at run time.
  */
 export interface EventDataMap {
-  viewstart: { content_id: Str; channel: Str; title: Str; url: Str; sdk: string; hls: Str; live?: boolean };
+  /** `cmcd_cid`: the content id as CMCD carries it, when it differs from `content_id` (too long, not ASCII) */
+  viewstart: { content_id: Str; channel: Str; title: Str; url: Str; sdk: string; hls: Str; live?: boolean; cmcd_cid?: string };
   play: None;
   /** first frame: startup_ms from the later of view start and the first play request; ttff_ms from view start */
   startup: { startup_ms: number; ttff_ms: number };
   pause: { playhead: number };
   resume: None;
-  rebuffer_start: { playhead: number };
+  /** `continued`: the stall a pause interrupted goes on after the resume (the same stall, counted once) */
+  rebuffer_start: { playhead: number; continued?: boolean };
   rebuffer_end: { duration_ms: number };
   seek_start: { from: number };
   seek_end: { to: number; latency_ms: number };
-  /** the level now playing: bitrate (AVERAGE-BANDWIDTH, else BANDWIDTH), its peak, the previous one */
-  bitrate: { bitrate: number; peak_bitrate: Num; prev_bitrate: Num; level: number; width: Num; height: Num };
+  /**
+   * the level now playing: bitrate (AVERAGE-BANDWIDTH, else BANDWIDTH; `measured`: from its fragments, the playlist
+   * declaring none; null until measured), its peak, the previous one
+   */
+  bitrate: { bitrate: Num; peak_bitrate: Num; prev_bitrate: Num; level: number; width: Num; height: Num; measured?: boolean };
   heartbeat: {
     playhead: number;
     buffer_s: number;

@@ -64,7 +64,10 @@ export class QoeAccumulator {
   private last: number | null = null;
   private state: PlayState = 'starting';
   private stateSince = 0;
-  private beforeSeek: PlayState = 'playing';
+  /** the viewer's intent (play pressed / paused), kept through seeks and stalls */
+  private wantsPlay = false;
+  /** level of the rendition now playing (switches are counted when it changes) */
+  private level: number | null = null;
   private playMs = 0;
   private bitrate: number | null = null;
   private bitrateMs = 0;
@@ -114,30 +117,36 @@ export class QoeAccumulator {
       case 'startup':
         this.startup = num(e.data?.startup_ms);
         this.ttff = num(e.data?.ttff_ms);
+        this.wantsPlay = true;
         this.enter('playing', t);
         break;
       case 'pause':
+        this.wantsPlay = false;
         if (this.state === 'rebuffering') this.closeRebuffer(t, null);
-        this.enter('paused', t);
+        // a pause during a seek takes effect when the seek ends
+        if (this.state !== 'seeking') this.enter(this.startup === null ? 'starting' : 'paused', t);
         break;
       case 'resume':
       case 'play':
-        if (this.startup !== null && this.state === 'paused') this.enter('playing', t);
+        if (this.startup === null) break;
+        this.wantsPlay = true;
+        // play pressed during a seek takes effect when the seek ends; after the end, playback restarts
+        if (this.state === 'paused' || this.state === 'ended') this.enter('playing', t);
         break;
       case 'rebuffer_start':
         if (this.state !== 'rebuffering') {
+          // a stall that continues after a pause interrupted it is the same stall (counted once)
+          if (e.data?.continued !== true) this.rebufCount++;
           this.rebufOpenAt = t;
           this.enter('rebuffering', t);
         }
         break;
       case 'rebuffer_end':
         this.closeRebuffer(t, num(e.data?.duration_ms));
-        this.enter('playing', t);
+        this.enter(this.settled(), t);
         break;
       case 'seek_start':
         if (this.state === 'rebuffering') this.closeRebuffer(t, null);
-        if (this.state !== 'seeking')
-          this.beforeSeek = this.state === 'starting' ? 'starting' : this.state === 'paused' ? 'paused' : 'playing';
         this.seeks++;
         this.enter('seeking', t);
         break;
@@ -147,20 +156,25 @@ export class QoeAccumulator {
           this.seekLatSum += l;
           this.seekLatN++;
         }
-        if (this.state === 'seeking') this.enter(this.beforeSeek, t);
+        if (this.state === 'seeking') this.enter(this.settled(), t);
         break;
       }
       case 'bitrate': {
+        // a switch is a change of the rendition playing; a new estimate for the same rendition (its bitrate
+        // measured from its fragments when the playlist declares none) only updates the value
         const b = num(e.data?.bitrate);
+        const level = num(e.data?.level);
         const prev = this.bitrate ?? num(e.data?.prev_bitrate);
-        if (b !== null) {
-          if (prev !== null && prev !== b) {
-            if (b > prev) this.up++;
-            else this.down++;
-            this.magSum += Math.abs(b - prev);
-          }
-          this.bitrate = b;
+        const switched = level !== null && this.level !== null ? level !== this.level : b !== null && prev !== null && prev !== b;
+        if (switched) {
+          const known = b !== null && prev !== null && b !== prev;
+          const dir = known ? Math.sign(b - prev) : level !== null && this.level !== null ? Math.sign(level - this.level) : 0;
+          if (dir > 0) this.up++;
+          else if (dir < 0) this.down++;
+          if (known) this.magSum += Math.abs(b - prev);
         }
+        if (level !== null) this.level = level;
+        this.bitrate = b; // null: this rendition's bitrate is unknown (its time is left out of the average)
         break;
       }
       case 'heartbeat': {
@@ -191,6 +205,7 @@ export class QoeAccumulator {
         break;
       case 'ended':
         this.endedFlag = true;
+        this.wantsPlay = false; // the element pauses at the end
         this.enter('ended', t);
         break;
       case 'viewend': {
@@ -207,11 +222,16 @@ export class QoeAccumulator {
     }
   }
 
+  /** a stall's time is added when it closes; the stall was counted when it started */
   private closeRebuffer(t: number, reported: number | null): void {
-    if (this.rebufOpenAt === null && reported === null) return;
-    this.rebufCount++;
-    this.rebufMs += reported ?? t - (this.rebufOpenAt ?? t);
+    if (this.rebufOpenAt === null) return;
+    this.rebufMs += reported ?? t - this.rebufOpenAt;
     this.rebufOpenAt = null;
+  }
+
+  /** the state a view returns to after a seek or a stall: what the viewer wants, once it has started */
+  private settled(): PlayState {
+    return this.startup === null ? 'starting' : this.wantsPlay ? 'playing' : 'paused';
   }
 
   private advance(t: number): void {
@@ -239,7 +259,7 @@ export class QoeAccumulator {
     let bMs = this.bitrateMs;
     let bW = this.bitrateWeightMs;
     let rebufMs = this.rebufMs;
-    let rebufCount = this.rebufCount;
+    const rebufCount = this.rebufCount;
     const end = Math.max(now ?? this.last ?? 0, this.last ?? 0);
     const tail = end - this.stateSince;
     if (tail > 0 && this.state === 'playing') {
@@ -249,10 +269,7 @@ export class QoeAccumulator {
         bW += tail;
       }
     }
-    if (this.state === 'rebuffering' && this.rebufOpenAt !== null) {
-      rebufCount++;
-      rebufMs += end - this.rebufOpenAt;
-    }
+    if (this.state === 'rebuffering' && this.rebufOpenAt !== null) rebufMs += end - this.rebufOpenAt;
     const viewMs = this.start === null ? 0 : Math.max(0, end - this.start);
     const switches = this.up + this.down;
     return {

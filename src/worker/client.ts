@@ -54,7 +54,7 @@ export function workerAbrPort(w: WorkerHandle): AbrPort & { init(modelUrl: strin
     pending.delete(m.id);
     timings.push({ toWorkerMs: m.recv - p.t0, computeMs: m.sent - m.recv, backMs: t3 - m.sent, totalMs: t3 - p.t0 });
     if (timings.length > 256) timings.shift();
-    if (m.error !== undefined) p.rej(new Error(m.error));
+    if (m.error !== undefined) p.rej(Object.assign(new Error(m.error), { permanent: !!m.permanent }));
     else p.res(m.level);
   };
   void w.api.connectAbr(Comlink.transfer(ch.port2, [ch.port2]));

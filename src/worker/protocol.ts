@@ -42,7 +42,9 @@ export interface AbrRequest {
  * (epoch ms, `performance.timeOrigin + performance.now()`) so the page can tell transit from compute.
  */
 export type AbrReply = { id: number; recv: number; sent: number } & (
-  { level: number; error?: undefined } | { error: string; level?: undefined }
+  | { level: number; error?: undefined }
+  /** `permanent`: the policy cannot serve this stream at all (not a passing failure): the controller hands over */
+  | { error: string; permanent?: boolean; level?: undefined }
 );
 
 /** The bitrate policies (the DRL model and the baselines). */

@@ -10,6 +10,9 @@ import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
 import type { AbrReply, AbrRequest, WorkerApi } from './protocol.js';
 
+/** A policy that cannot serve a request at all (not a passing failure such as a model still loading). */
+class PolicyCannotServe extends Error {}
+
 const startedAt = Date.now();
 let backend: string | null = null;
 let drl: AbrPolicy | null = null;
@@ -22,7 +25,7 @@ function baseline(name: AbrPolicyName): AbrPolicy {
     if (name === 'bb') p = new BufferBased();
     else if (name === 'bola') p = new Bola();
     else if (name === 'robustmpc') p = new RobustMpc(null, { sizeOf: (q) => mpcSizes[q] ?? 0, fixOffByOne: true });
-    else throw new Error(`unknown policy ${name}`);
+    else throw new PolicyCannotServe(`unknown policy ${name}`);
     baselines[name] = p;
   }
   return p;
@@ -83,7 +86,6 @@ export const api: WorkerApi = {
   decideAbr(policy: AbrPolicyName, obs: AbrObservation): number {
     if (policy === 'drl') {
       if (!drl) throw new Error('DRL model not loaded (initAbr)');
-      if (obs.ladderKbps.length !== 6) throw new Error(`DRL model expects 6 levels, stream has ${obs.ladderKbps.length}`);
       return drl.decide(obs);
     }
     mpcSizes = obs.nextSizes;
@@ -106,6 +108,7 @@ export const api: WorkerApi = {
         reply = {
           id: m?.id,
           error: err instanceof Error ? err.message : String(err),
+          permanent: err instanceof PolicyCannotServe,
           recv,
           sent: performance.timeOrigin + performance.now(),
         };
