@@ -11,7 +11,7 @@
  *   /api/traces, /api/sessions/:id    trace list, and what a shaped session's link does now
  *
  * It also starts the edge controller (src/server) on :8081 with its SQLite store under ./data.
- * Options: --port N, --controller-port N, --no-live, --traces DIR, --data DIR.
+ * Options: --port N, --controller-port N, --no-live, --traces DIR, --data DIR (`npm start -- --help`).
  */
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -26,6 +26,7 @@ import { ensureVr } from './vr-stream.js';
 import { startEdge, type EdgeServer } from './edges.js';
 import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
+import { optNum, runCli } from '../src/train/cli/args.js';
 import { filterVariants, limitPlaylist, rewritePlaylist } from './playlists.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -393,24 +394,38 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   };
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+const cli = {
+  name: 'start',
+  summary:
+    'The demo: dev server (player dashboard, VOD/live/360 streams, trace-shaped sessions, loopback edges) and the edge\ncontroller with its SQLite store.',
+  flags: {
+    port: { type: 'string', arg: 'N', help: 'dev server port, 0 for any free one (default: $EDGEPLAY_DEMO_PORT or 8080)' },
+    'controller-port': {
+      type: 'string',
+      arg: 'N',
+      help: 'edge controller port, 0 for any free one (default: $EDGEPLAY_CONTROLLER_PORT or 8081)',
+    },
+    'no-live': { type: 'boolean', help: 'do not start the real-time live encoder' },
+    traces: { type: 'string', arg: 'DIR', help: 'another directory of throughput traces for ?trace=NAME' },
+    data: { type: 'string', arg: 'DIR', help: "the controller's telemetry store (default: data/ in the repository)" },
+  },
+} as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const s = await startDemoServer({
-    port: arg('port') ? Number(arg('port')) : undefined,
-    controllerPort: arg('controller-port') ? Number(arg('controller-port')) : undefined,
-    live: !process.argv.includes('--no-live'),
-    dataDir: arg('data'),
-    tracesDirs: arg('traces') ? [resolve(arg('traces')!)] : [],
+  void runCli(cli, async (v) => {
+    const s = await startDemoServer({
+      port: optNum('port', v.port, { integer: true, min: 0 }),
+      controllerPort: optNum('controller-port', v['controller-port'], { integer: true, min: 0 }),
+      live: !v['no-live'],
+      dataDir: v.data,
+      tracesDirs: v.traces ? [resolve(v.traces)] : [],
+    });
+    console.log(`[demo] dashboard:   ${s.url}/`);
+    console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${v.data ?? 'data/'})`);
+    for (const e of s.edges)
+      console.log(`[demo] edge:        ${e.id} ${e.url} (same streams as the CDN; the controller assigns viewers to it)`);
+    const stop = () => s.close().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
-  console.log(`[demo] dashboard:   ${s.url}/`);
-  console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${arg('data') ?? 'data/'})`);
-  for (const e of s.edges)
-    console.log(`[demo] edge:        ${e.id} ${e.url} (same streams as the CDN; the controller assigns viewers to it)`);
-  const stop = () => s.close().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
