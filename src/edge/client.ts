@@ -12,6 +12,7 @@
 import type Hls from 'hls.js';
 import type { HlsConfig, LoaderCallbacks, LoaderConfiguration, LoaderContext, PlaylistLoaderContext } from 'hls.js';
 import { DEFAULT_WEIGHTS, validWeights, type PreferenceWeights } from '../core/preference.js';
+import type { Assignment, Device, NegotiateAnswer, NegotiateRequest, VariantRef } from '../core/protocol.js';
 
 export interface EdgeCandidate {
   id: string;
@@ -32,7 +33,7 @@ export interface NegotiationOptions {
   /** preference weights, or a function giving them (e.g. `() => profiler.weights(channel)`) */
   weights?: PreferenceWeights | (() => Promise<PreferenceWeights>);
   bandwidthMbps?: number;
-  device?: 'desktop' | 'mobile' | 'tv' | 'headset' | 'other';
+  device?: Device;
   /** the whole negotiation's deadline, ms (default 1500) */
   timeoutMs?: number;
 }
@@ -40,7 +41,7 @@ export interface NegotiationOptions {
 export interface Negotiation {
   session: string;
   token: string;
-  assignment: { target: string; pathway: string; version: string; bitrate_cap_mbps: number; edge_url: string | null };
+  assignment: Assignment;
   /** absolute steering URI */
   steeringUri: string;
   weights: PreferenceWeights;
@@ -72,8 +73,8 @@ export async function probe(url: string, timeoutMs = 800, tries = 2): Promise<nu
 }
 
 /** The variants of a multivariant playlist as the steering loader will label them (v0, v1, … in order). */
-export function playlistVariants(text: string, base: string): Array<{ id: string; uri: string }> {
-  const out: Array<{ id: string; uri: string }> = [];
+export function playlistVariants(text: string, base: string): VariantRef[] {
+  const out: VariantRef[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     if (!lines[i].startsWith('#EXT-X-STREAM-INF')) continue;
@@ -136,36 +137,38 @@ export async function negotiate(o: NegotiationOptions): Promise<Negotiation | nu
         })(),
       ]);
       const variants = masterText ? playlistVariants(masterText, o.src) : [];
+      const body: NegotiateRequest = {
+        viewer_id: o.viewerId,
+        channel: o.channel,
+        weights,
+        rtt_ms: rtts,
+        ...(o.bandwidthMbps ? { bandwidth_mbps: o.bandwidthMbps } : {}),
+        ...(o.device ? { device: o.device } : {}),
+        variants,
+      };
       const r = await fetch(`${o.controller}/v1/negotiate`, {
         method: 'POST',
         signal: ac.signal,
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          viewer_id: o.viewerId,
-          channel: o.channel,
-          weights,
-          rtt_ms: rtts,
-          ...(o.bandwidthMbps ? { bandwidth_mbps: o.bandwidthMbps } : {}),
-          ...(o.device ? { device: o.device } : {}),
-          variants,
-        }),
+        body: JSON.stringify(body),
       });
       if (!r.ok) return null;
-      const a = await r.json();
+      const a = (await r.json()) as Partial<NegotiateAnswer> | null;
       if (!a || typeof a.session !== 'string' || typeof a.steering_uri !== 'string' || typeof a.token !== 'string' || !a.assignment)
         return null;
       const steeringUri = new URL(a.steering_uri, o.controller).href;
+      const { session, token } = a;
       const neg: Negotiation = {
         // the weights the controller decided with (ours, unless it had to substitute defaults)
-        session: a.session,
-        token: a.token,
+        session,
+        token,
         assignment: a.assignment,
         steeringUri,
         weights: validWeights(a.weights) ? a.weights : weights,
         rttMs: rtts,
         async leave() {
           try {
-            await fetch(`${o.controller}/v1/sessions/${encodeURIComponent(a.session)}/leave?token=${encodeURIComponent(a.token)}`, {
+            await fetch(`${o.controller}/v1/sessions/${encodeURIComponent(session)}/leave?token=${encodeURIComponent(token)}`, {
               method: 'POST',
               keepalive: true,
             });
