@@ -19,7 +19,16 @@ export {
   type EventValue,
 } from './schemas/common.js';
 export type { TelemetryAck, TelemetryBatch, TelemetryEvent } from './schemas/telemetry.js';
-export type { Assignment, NegotiateAnswer, NegotiateRequest, SteeringManifest, SteeringQuery, VariantRef } from './schemas/negotiate.js';
+export type {
+  Assignment,
+  NegotiateAnswer,
+  NegotiateRequest,
+  PathwayClone,
+  RenditionRef,
+  SteeringManifest,
+  SteeringQuery,
+  VariantRef,
+} from './schemas/negotiate.js';
 
 const KEY_RE = new RegExp(DATA_KEY_PATTERN);
 

@@ -102,6 +102,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     methods: ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: ['content-type', 'authorization'],
     maxAge: 600,
+    // a player on another origin must be able to read these: CMSD hints on steering manifests, a 429's Retry-After
+    exposedHeaders: ['CMSD-Dynamic', 'CMSD-Static', 'Retry-After'],
     strictPreflight: false, // an OPTIONS without Origin is answered 204 as well
   });
   await app.register(rateLimit, {

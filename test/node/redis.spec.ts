@@ -155,6 +155,8 @@ describe('Redis assignment store', () => {
         });
         urls.push(`http://127.0.0.1:${port}`);
       }
+      // a multivariant playlist an edge pathway can carry (without variants everyone is served by the CDN)
+      const variants = [0, 1].map((k) => ({ id: `v${k}`, uri: `http://127.0.0.1:8080/streams/vod/v${k}/index.m3u8` }));
       const N = 2000;
       let edgeCount = 0,
         ok = 0;
@@ -166,7 +168,13 @@ describe('Redis assignment store', () => {
           const r = await fetch(`${urls[i % 2]}/v1/negotiate`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ viewer_id: `viewer-${i}`, channel: `ch${i % 3}`, rtt_ms: { cdn: 600, small: 20 }, bandwidth_mbps: 20 }),
+            body: JSON.stringify({
+              viewer_id: `viewer-${i}`,
+              channel: `ch${i % 3}`,
+              rtt_ms: { cdn: 600, small: 20 },
+              bandwidth_mbps: 20,
+              variants,
+            }),
           });
           if (r.status === 200) {
             ok++;

@@ -24,12 +24,27 @@ export const WeightsSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** A variant of the multivariant playlist: its STABLE-VARIANT-ID and absolute URI on the CDN. */
+/**
+ * A variant of the multivariant playlist: its STABLE-VARIANT-ID, absolute URI on the CDN and declared bitrates
+ * (BANDWIDTH, AVERAGE-BANDWIDTH, bit/s) when the playlist gives them.
+ */
 export const VariantRefSchema = Type.Object(
-  { id: Name, uri: Type.String({ maxLength: 2048, pattern: '^https?://' }) },
+  {
+    id: Name,
+    uri: Type.String({ maxLength: 2048, pattern: '^https?://' }),
+    bandwidth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e11 })),
+    average_bandwidth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e11 })),
+  },
   { additionalProperties: false },
 );
 export type VariantRef = Static<typeof VariantRefSchema>;
+
+/** A rendition with its own playlist (EXT-X-MEDIA with URI: alternate audio, subtitles): STABLE-RENDITION-ID and URI. */
+export const RenditionRefSchema = Type.Object(
+  { id: Name, uri: Type.String({ maxLength: 2048, pattern: '^https?://' }) },
+  { additionalProperties: false },
+);
+export type RenditionRef = Static<typeof RenditionRefSchema>;
 
 export const NegotiateRequestSchema = Type.Object(
   {
@@ -42,11 +57,27 @@ export const NegotiateRequestSchema = Type.Object(
     rtt_ms: Type.Optional(Dictionary(Type.Number({ minimum: 0, maximum: 60000 }), { maxProperties: 32 })),
     /** the viewer's bandwidth estimate, Mb/s */
     bandwidth_mbps: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100000 })),
+    /** every variant of the multivariant playlist; none (a media playlist, or the client could not read it): the CDN */
     variants: Type.Optional(Type.Array(VariantRefSchema, { maxItems: 32 })),
+    /** every rendition with a URI of the multivariant playlist */
+    renditions: Type.Optional(Type.Array(RenditionRefSchema, { maxItems: 64 })),
   },
   { additionalProperties: false },
 );
 export type NegotiateRequest = Static<typeof NegotiateRequestSchema>;
+
+/** A PATHWAY-CLONES entry (HLS Content Steering): a new pathway copied from BASE-ID with its own URIs. */
+export const PathwayCloneSchema = Type.Object({
+  'BASE-ID': Type.String(),
+  ID: Type.String(),
+  'URI-REPLACEMENT': Type.Object({
+    HOST: Type.Optional(Type.String()),
+    PARAMS: Type.Optional(Dictionary(Type.String())),
+    'PER-VARIANT-URIS': Type.Optional(Dictionary(Type.String())),
+    'PER-RENDITION-URIS': Type.Optional(Dictionary(Type.String())),
+  }),
+});
+export type PathwayClone = Static<typeof PathwayCloneSchema>;
 
 export const AssignmentSchema = Type.Object({
   /** 'cdn' or the edge id */
@@ -59,6 +90,17 @@ export const AssignmentSchema = Type.Object({
   bitrate_cap_mbps: Type.Number(),
   /** the edge's base URL (null for the CDN) */
   edge_url: Nullable(Type.String()),
+  /**
+   * the edge pathway with every variant and rendition URI moved to the edge (the clone the steering manifest
+   * carries): the client starts playback on it. Absent for the CDN.
+   */
+  clone: Type.Optional(PathwayCloneSchema),
+  /**
+   * BANDWIDTH (bit/s) of the highest variant the viewer may fetch on the assigned edge (CMSD mb): the highest
+   * variant whose average bitrate is at or below the version's, else the lowest. Null: no cap (the CDN, or
+   * the variants' bitrates are unknown).
+   */
+  max_variant_bps: Nullable(Type.Integer()),
 });
 export type Assignment = Static<typeof AssignmentSchema>;
 
@@ -82,26 +124,18 @@ export type SessionParams = Static<typeof SessionParamsSchema>;
 export const TokenQuerySchema = Type.Object({ token: Type.Optional(Type.String({ maxLength: 256 })) });
 export type TokenQuery = Static<typeof TokenQuerySchema>;
 
-/** The steering manifest request: our token, and what hls.js adds (_HLS_pathway, _HLS_throughput in bit/s). */
+/**
+ * The steering manifest request: our token, and what hls.js adds — _HLS_pathway (the pathway it plays from)
+ * and _HLS_throughput (its estimate, bit/s, as `(estimate | 0)`: negative above 2^31). Their values are not
+ * constrained here: the controller reads what it can use and ignores the rest (negotiation.ts,
+ * `readSteeringQuery`); an unusable value never refuses the manifest.
+ */
 export const SteeringQuerySchema = Type.Object({
   token: Type.Optional(Type.String({ maxLength: 256 })),
-  _HLS_pathway: Type.Optional(Type.String({ maxLength: 128 })),
-  _HLS_throughput: Type.Optional(Type.String({ pattern: '^\\d{1,12}$' })),
+  _HLS_pathway: Type.Optional(Type.Unknown()),
+  _HLS_throughput: Type.Optional(Type.Unknown()),
 });
 export type SteeringQuery = Static<typeof SteeringQuerySchema>;
-
-/** A PATHWAY-CLONES entry (HLS Content Steering): a new pathway copied from BASE-ID with its own URIs. */
-export const PathwayCloneSchema = Type.Object({
-  'BASE-ID': Type.String(),
-  ID: Type.String(),
-  'URI-REPLACEMENT': Type.Object({
-    HOST: Type.Optional(Type.String()),
-    PARAMS: Type.Optional(Dictionary(Type.String())),
-    'PER-VARIANT-URIS': Type.Optional(Dictionary(Type.String())),
-    'PER-RENDITION-URIS': Type.Optional(Dictionary(Type.String())),
-  }),
-});
-export type PathwayClone = Static<typeof PathwayCloneSchema>;
 
 /** The steering manifest (VERSION 1) as hls.js reads it. */
 export const SteeringManifestSchema = Type.Object({

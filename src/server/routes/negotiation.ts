@@ -23,7 +23,7 @@ import {
   SteeringQuerySchema,
   TokenQuerySchema,
 } from '../../core/schemas/negotiate.js';
-import type { Negotiator } from '../negotiation.js';
+import { readSteeringQuery, type Negotiator } from '../negotiation.js';
 import type { TokenService } from '../tokens.js';
 
 export interface NegotiationRoutesOptions {
@@ -66,11 +66,7 @@ export const negotiationRoutes: FastifyPluginAsyncTypebox<NegotiationRoutesOptio
     async (req, reply) => {
       const check = tokens.verify(req.params.session, req.query.token);
       if (!check.ok) return reply.code(403).send({ error: 'forbidden', message: check.message });
-      const q = req.query;
-      const r = await negotiator.steer(req.params.session, {
-        pathway: q._HLS_pathway || undefined,
-        throughputBps: q._HLS_throughput ? Number(q._HLS_throughput) : undefined,
-      });
+      const r = await negotiator.steer(req.params.session, readSteeringQuery(req.query));
       if (!r) return reply.code(404).send({ error: 'not_found', message: `no session ${req.params.session} (negotiate again)` });
       return reply.header('cmsd-dynamic', r.cmsd).header('cache-control', 'no-store').send(r.manifest);
     },
