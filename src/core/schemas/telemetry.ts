@@ -26,6 +26,7 @@ export const TelemetryEventSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** An event as it travels: its data is any flat record of primitives (the schema checks only that; core/protocol.ts types each event type). */
 export type TelemetryEvent = Static<typeof TelemetryEventSchema>;
 
 /** The edge negotiation a playback runs under: its session and signed token (see server/tokens.ts). */
