@@ -434,7 +434,7 @@ class SteeringState {
  *   initial pathway (`startOnPathway`), so the first level playlist and segment already come from the edge.
  *   When the playlist cannot be carried by the edge (a media playlist, its own steering, a variant the clone
  *   does not move) the negotiation is given up: `neg.leave()` releases the lease, `neg.assignment` says 'cdn'
- *   and the playlist plays from the CDN;
+ *   and the playlist plays from the CDN as it is (no steering tag: the session is gone);
  * - a loader that leaves `_HLS_throughput` out of steering requests until hls.js has measured a fragment (its
  *   estimate is `abrEwmaDefaultEstimate` before) and reads each steering response's CMSD-Dynamic `mb`;
  * - a cap-level controller (subclass of the app's) that holds `hls.autoLevelCapping` at the negotiated cap —
@@ -475,8 +475,8 @@ export function steeringConfig<T extends Partial<HlsConfig>>(
     if (neg.assignment.target === 'cdn' || !clone) return steered;
     const onEdge = startOnPathway(steered, clone, url);
     if (onEdge) return onEdge;
-    fallBack();
-    return steered;
+    fallBack(); // the session is left: no steering manifest to ask for
+    return text;
   };
 
   class SteeringPlaylistLoader extends PlaylistBase {
