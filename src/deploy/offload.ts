@@ -103,6 +103,8 @@ export interface OffloadConfig {
   uplinkBps?: number;
   /** after an edge failure, run everything locally for this long, ms (default 5000) */
   backoffMs?: number;
+  /** re-ask the edge for its quote (wait, execution, round trip) this often while tasks run, ms (default 5000) */
+  quoteEveryMs?: number;
   /** fetch to use (default globalThis.fetch) */
   fetch?: typeof fetch;
 }
@@ -129,6 +131,7 @@ export class Offloader {
   private localMs = new Map<string, number>();
   private rttMs = 20;
   private rttSamples: number[] = [];
+  private quotedAt = -Infinity;
   private quote: { waitMs: number; execMs: number } = { waitMs: 0, execMs: 1 };
   private downUntil = 0;
   private uplinkBps: number;
@@ -185,6 +188,7 @@ export class Offloader {
   /** Ask the edge for its quote (wait, execution) and measure the round trip. Never throws: false when it failed. */
   async refreshQuote(task: OffloadTask = 'viewport'): Promise<boolean> {
     const t0 = performance.now();
+    this.quotedAt = t0;
     try {
       const r = await (this.cfg.fetch ?? fetch)(new URL('/v1/tasks/quote', this.cfg.url), { signal: AbortSignal.timeout(2000) });
       if (!r.ok) return false;
@@ -210,6 +214,8 @@ export class Offloader {
   ): Promise<OffloadRun<T>> {
     if (!OFFLOADABLE.has(task)) throw new TypeError(`task '${String(task)}' never leaves the device`);
     const t0 = performance.now();
+    // a stale quote (or one inflated by a refusal) is renewed in the background; this task decides on what is known
+    if (t0 - this.quotedAt > (this.cfg.quoteEveryMs ?? 5000)) void this.refreshQuote(task);
     const body = JSON.stringify({ task, session: this.cfg.session, token: this.cfg.token, deadline_ms: o.deadlineMs, input });
     const decision = this.decide(task, body.length, o.deadlineMs);
     const runLocal = async (fallback?: string): Promise<OffloadRun<T>> => {

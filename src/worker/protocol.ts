@@ -14,6 +14,7 @@ import type { Behaviour } from '../core/preference.js';
 import type { Backend, DeployModel, DeployProfile, DeployTask } from '../deploy/catalog.js';
 import type { DeploymentChoice, EdgePlacement, TaskRequirement } from '../deploy/select.js';
 import type { SpeedProbe } from '../deploy/speed.js';
+import type { OffloadConfig } from '../deploy/offload.js';
 
 export interface WorkerInfo {
   /** the SDK version of the worker bundle */
@@ -70,7 +71,19 @@ export interface ViewportApi {
    * Centres for 0.2 … 5 s from the 5 Hz history (flat unit vectors, oldest first, ≥ 5) at playback time `t` (s),
    * and the tile probabilities at `tilesAtS`. Throws before `initViewport` or on a malformed history.
    */
-  predictViewport(hist: Float64Array, t: number, o: { tilesAtS: number; grid: TileGrid; fov: Fov }): Promise<ViewportModelAnswer>;
+  predictViewport(
+    hist: Float64Array,
+    t: number,
+    o: { tilesAtS: number; grid: TileGrid; fov: Fov; deadlineMs?: number; video?: string },
+  ): Promise<ViewportModelAnswer>;
+  /**
+   * Let viewport prediction run on the edge when IELB's rule says so (src/deploy/offload.ts): the edge's URL, the
+   * negotiated session and token, the device class of the power model. Each prediction then decides device vs edge
+   * with measured numbers and falls back to the device the moment the edge fails. null turns offloading off.
+   */
+  setOffload(cfg: Omit<OffloadConfig, 'fetch'> | null): Promise<{ quoted: boolean }>;
+  /** Offloading counters: predictions run on the edge, locally by decision, locally after an edge failure. */
+  offloadStats(): { edge: number; local: number; fallback: number } | null;
 }
 
 /** ELCast's QoE-preference profiler. */

@@ -61,6 +61,8 @@ let profile: { model: import('@tensorflow/tfjs-layers').LayersModel; norm: impor
 /** the variant deployed per task (replaces the shipped model of that task) */
 const deployed: { abr?: LoadedVariant; viewport?: LoadedVariant; profile?: LoadedVariant } = {};
 let lastDeployment: DeploymentState | null = null;
+/** the offload client when the app allows viewport prediction on the edge (setOffload) */
+let offloader: import('../deploy/offload.js').Offloader | null = null;
 const backendState = new Map<Backend, BackendStatus>([['js', { backend: 'js', ok: true }]]);
 /** the emulated CPU slowdown (see emulateCpuThrottling) */
 let slowdown = 1;
@@ -248,7 +250,13 @@ export const api: WorkerApi = {
   async predictViewport(
     hist: Float64Array,
     t: number,
-    o: { tilesAtS: number; grid: import('../viewport/tiles.js').TileGrid; fov: import('../viewport/tiles.js').Fov },
+    o: {
+      tilesAtS: number;
+      grid: import('../viewport/tiles.js').TileGrid;
+      fov: import('../viewport/tiles.js').Fov;
+      deadlineMs?: number;
+      video?: string;
+    },
   ) {
     const t0 = performance.now();
     if (!viewport) throw new Error('viewport model not loaded (initViewport)');
@@ -257,13 +265,53 @@ export const api: WorkerApi = {
     const { tileProbabilities } = await import('../viewport/tiles.js');
     const { defaultSigmaDeg } = await import('../viewport/client.js');
     const keep = deployed.viewport ? deployed.viewport.history * 3 : hist.length;
-    const points = viewport.predict(hist.length > keep ? hist.subarray(hist.length - keep) : hist, viewport.steps, { t });
-    const k = Math.max(0, Math.min(viewport.steps - 1, Math.round(o.tilesAtS / 0.2) - 1));
+    const vp = viewport;
+    const local = () => {
+      const l0 = performance.now();
+      const p = vp.predict(hist.length > keep ? hist.subarray(hist.length - keep) : hist, vp.steps, { t });
+      stretch(l0); // the emulated throttle's share of the model call
+      return p;
+    };
+    let points: Float64Array;
+    let source = vp.name;
+    let ranOn: 'device' | 'edge' | undefined;
+    let placementReason: string | undefined;
+    if (offloader) {
+      // the edge gets the last 10 samples (what its model reads), rounded: ~0.5 KiB on the wire
+      const send = Array.from(hist.subarray(Math.max(0, hist.length - 30)), (v) => Math.round(v * 1e4) / 1e4);
+      const r = await offloader.run(
+        'viewport',
+        { hist: send, t, ...(o.video ? { video: o.video } : {}) },
+        {
+          deadlineMs: o.deadlineMs ?? 200,
+          local,
+          fromEdge: (a) => {
+            source = `edge:${a.model}`;
+            return Float64Array.from(a.points);
+          },
+        },
+      );
+      points = r.result;
+      ranOn = r.ranOn;
+      placementReason = r.fallback ?? r.decision.reason;
+    } else points = local();
+    const k = Math.max(0, Math.min(points.length / 3 - 1, Math.round(o.tilesAtS / 0.2) - 1));
     const sigmaDeg = viewportSigma?.[k] ?? defaultSigmaDeg(k);
     const modelMs = performance.now() - t0;
     const tiles = tileProbabilities(points, sigmaDeg, o.grid, o.fov, k * 3);
-    stretch(t0);
-    return { points, tiles, sigmaDeg, source: viewport.name, modelMs: modelMs * slowdown, computeMs: performance.now() - t0 };
+    return { points, tiles, sigmaDeg, source, modelMs, computeMs: performance.now() - t0, ...(ranOn ? { ranOn, placementReason } : {}) };
+  },
+  async setOffload(cfg) {
+    if (!cfg) {
+      offloader = null;
+      return { quoted: false };
+    }
+    const { Offloader } = await import('../deploy/offload.js');
+    offloader = new Offloader(cfg);
+    return { quoted: await offloader.refreshQuote() };
+  },
+  offloadStats() {
+    return offloader ? { ...offloader.stats } : null;
   },
   /** Load the QoE-preference profiler (model.json URL; norm.json beside it). */
   async initProfile(opts: { modelUrl: string }): Promise<string> {
