@@ -10,7 +10,8 @@
  *   ?limit=N                          on a VOD playlist: only its first N segments (short test streams)
  *   /api/traces, /api/sessions/:id    trace list, and what a shaped session's link does now
  *
- * It also starts the edge controller (src/server) on :8081 with its SQLite store under ./data.
+ * It also starts the edge controller (src/server) on :8081 with its SQLite store under ./data, and beside it the
+ * inference service for offloaded viewport prediction (POST /v1/tasks, src/server/tasks.ts).
  * Options: --port N, --controller-port N, --no-live, --traces DIR, --data DIR (`npm start -- --help`).
  */
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { fromCmcdQuery } from '@svta/cml-cmcd';
 import { BUILTIN_TRACES, parseTrace, traceMeanMbps, type Trace } from '../src/core/trace.js';
 import { randomId } from '../src/core/ids.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
+import { TaskService, viewportExecutor, type Executor } from '../src/server/tasks.js';
 import { cacheDir, ensureVod, startLive, type LiveStream } from './streams.js';
 import { ensureVr } from './vr-stream.js';
 import { startEdge, type EdgeServer } from './edges.js';
@@ -160,8 +162,17 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   };
   for (const e of edgeSpecs) edges.push(await startEdge(e.id, { vod: vodDir, vr: vrDir }, 0, edgeShaper));
   const edgeConfigs: EdgeConfig[] = edgeSpecs.map((e, i) => ({ id: e.id, url: edges[i].url, setting: e.setting, cdnLatencyS: 0.03 }));
+  // the edge's inference service for offloaded viewport prediction (POST /v1/tasks), beside the controller: the
+  // model loads once and survives controller restarts (the harness's /controller/stop is the edge going away)
+  let viewportExec: Executor | null | undefined;
   const startController = async () => {
-    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs });
+    if (viewportExec === undefined)
+      viewportExec = await viewportExecutor(join(ROOT, 'models')).catch((e) => {
+        log(`[demo] offloaded inference off: ${(e as Error).message}`);
+        return null;
+      });
+    const tasks = viewportExec ? new TaskService({ slots: 2, executors: { viewport: viewportExec } }) : undefined;
+    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs, tasks });
     sharedStore = controller.store;
     return controller;
   };
