@@ -5,6 +5,10 @@ export interface EnvConfig {
 }
 export const env = (window as unknown as { __karma__: { config: { edgeplay: EnvConfig } } }).__karma__.config.edgeplay;
 
+// specs read requests from Resource Timing: the browser keeps only 250 entries unless told otherwise, and the
+// whole suite runs in one page (a spec late in the run would see none of its own requests)
+performance.setResourceTimingBufferSize(1_000_000);
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 30000, everyMs = 100): Promise<NonNullable<T>> {
