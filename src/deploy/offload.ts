@@ -129,6 +129,7 @@ const OFFLOADABLE: ReadonlySet<string> = new Set<OffloadTask>(['viewport']);
  */
 export class Offloader {
   private localMs = new Map<string, number>();
+  private localSamples = new Map<string, number[]>();
   private rttMs = 20;
   private rttSamples: number[] = [];
   private quotedAt = -Infinity;
@@ -146,10 +147,12 @@ export class Offloader {
     if (bps > 0 && Number.isFinite(bps)) this.uplinkBps = bps;
   }
 
-  /** Record a local run's latency (ms): the rule's T_l, a running mean. */
+  /** Record a local run's latency (ms): the rule's T_l is the median of the last five (a cold or stalled run is one). */
   observeLocal(task: string, ms: number): void {
-    const prev = this.localMs.get(task);
-    this.localMs.set(task, prev === undefined ? ms : 0.8 * prev + 0.2 * ms);
+    const xs = [...(this.localSamples.get(task) ?? []).slice(-4), ms];
+    this.localSamples.set(task, xs);
+    const s = [...xs].sort((a, b) => a - b);
+    this.localMs.set(task, s[s.length >> 1]);
   }
 
   /** The rule's decision for a task now (before `run`). */

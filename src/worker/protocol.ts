@@ -79,7 +79,8 @@ export interface ViewportApi {
   /**
    * Let viewport prediction run on the edge when IELB's rule says so (src/deploy/offload.ts): the edge's URL, the
    * negotiated session and token, the device class of the power model. Each prediction then decides device vs edge
-   * with measured numbers and falls back to the device the moment the edge fails. null turns offloading off.
+   * with measured numbers and falls back to the device the moment the edge fails. Measures the model's local time
+   * (after a warm-up) and the round trip (three quotes) before answering. null turns offloading off.
    */
   setOffload(cfg: Omit<OffloadConfig, 'fetch'> | null): Promise<{ quoted: boolean }>;
   /** Offloading counters: predictions run on the edge, locally by decision, locally after an edge failure. */
