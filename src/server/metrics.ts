@@ -173,6 +173,7 @@ export function computeMetrics(events: readonly StoredEvent[], q: MetricsRequest
         median: quantile(v, 0.5),
         p95: quantile(v, 0.95),
         mean: v.length ? v.reduce((a, b) => a + b, 0) / v.length : null,
+        max: v.length ? v[v.length - 1] : null,
         pooled: c.pooled && c.den > 0 ? c.num / c.den : null,
       };
     })

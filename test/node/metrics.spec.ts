@@ -83,6 +83,7 @@ describe('controller: GET /v1/metrics', () => {
       median: number;
       p95: number;
       mean: number;
+      max: number;
       pooled: number | null;
     }>;
   };
@@ -153,13 +154,14 @@ describe('controller: GET /v1/metrics', () => {
     const fails = await rowsOf({ metric: 'request_failures', group_by: 'cdn' });
     expect(fails.find((r) => r.group === 'cdn-a')!.mean! * fails.find((r) => r.group === 'cdn-a')!.count).toBe(4);
     const maxLat = await rowsOf({ metric: 'max_request_latency', group_by: 'cdn' });
-    expect(maxLat.find((r) => r.group === 'cdn-b')!.median).toBe(200);
+    expect(maxLat.find((r) => r.group === 'cdn-b')!.max).toBe(200);
+    expect(maxLat.find((r) => r.group === 'cdn-a')!.max).toBe(150);
   });
 
   it('answers the scores, playback success and up/downscaling per CDN', async () => {
     const success = await rowsOf({ metric: 'playback_success_score' });
     // 5 played (100), one exit before start (50), one failure (0)
-    expect(success).toEqual([{ group: null, t: null, count: 7, median: 100, p95: 100, mean: 550 / 7, pooled: null }]);
+    expect(success).toEqual([{ group: null, t: null, count: 7, median: 100, p95: 100, mean: 550 / 7, max: 100, pooled: null }]);
     const ebvs = await rowsOf({ metric: 'exits_before_video_start' });
     expect(ebvs[0].mean).toBeCloseTo(100 / 7, 9);
     const failed = await rowsOf({ metric: 'playback_failure_percentage' });

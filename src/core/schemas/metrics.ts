@@ -2,7 +2,7 @@
  * `GET /v1/metrics` — QoE and delivery metrics aggregated over the stored telemetry (Mux Data's metric list, plus the
  * LTS indicators). Query: `metric` (one of `METRICS`), optional `group_by` (`GROUP_BYS`), `from` / `to` (epoch ms or an
  * ISO 8601 date-time; default the last hour), optional `bucket_s` (a time series: one row per group and bucket).
- * Answer: per group (and bucket) the number of samples, their median, 95th percentile and mean, and — for the metrics
+ * Answer: per group (and bucket) the number of samples, their median, 95th percentile, mean and max, and — for the metrics
  * Mux defines as a platform-wide ratio (request throughput, request latency, rebuffer percentage and frequency) —
  * that pooled ratio. The server computes it in src/server/metrics.ts.
  */
@@ -140,6 +140,8 @@ export const MetricsRowSchema = Type.Object({
   median: Num,
   p95: Num,
   mean: Num,
+  /** the largest sample (Mux's Max Request Latency is the max of max_request_latency) */
+  max: Num,
   /** Σ numerator / Σ denominator where Mux defines the metric so (request throughput and latency, rebuffer percentage and frequency) */
   pooled: Num,
 });
