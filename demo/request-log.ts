@@ -12,6 +12,7 @@ export interface RequestRecord {
   server: string;
   /** the Host header: what the client's URL named */
   host: string;
+  method: string;
   path: string;
   /** the shaped session the request belongs to (`sess` query parameter), null without one */
   sess: string | null;
@@ -36,6 +37,7 @@ export class RequestLog {
     const rec: RequestRecord = {
       server,
       host: req.headers.host ?? '',
+      method: req.method ?? 'GET',
       path: url.pathname,
       sess: url.searchParams.get('sess'),
       status: 0,

@@ -100,8 +100,8 @@ export interface EventDataMap {
    */
   player_resize: { width: number; height: number; dpr: number; video_width: number; video_height: number };
   /**
-   * the requests one serving host answered since the last report (hls.js' own load stats of manifests, playlists and
-   * segments): `host` (URL host), `cdn` (its X-CDN response header when exposed, else the Content Steering pathway,
+   * the requests one serving host answered since the last report (hls.js' own load stats of manifests, playlists,
+   * init and media segments): `host` (URL host), `cdn` (its X-CDN response header when exposed, else the Content Steering pathway,
    * else null), `pathway`; `count` requests (retries included), `segments` of them media segments, `failures`, `bytes`
    * loaded, `busy_ms` Σ(end − start), `ttfb_sum_ms` Σ(first byte − start) and `ttfb_max_ms` over the successful ones,
    * `ok` their number; `interval_ms` since the previous report

@@ -12,6 +12,8 @@ import type Hls from 'hls.js';
 import type {
   ErrorData,
   FragLoadedData,
+  FragLoadingData,
+  Fragment,
   LevelLoadedData,
   LevelSwitchedData,
   LoaderStats,
@@ -96,6 +98,8 @@ export class View {
   /** requests per serving host since the last report, and when that report was */
   private tally = new Map<string, HostTally>();
   private tallySince: number;
+  /** init segments hls.js is loading: it emits FRAG_LOADING for them but no FRAG_LOADED (1.7); counted once they hold data */
+  private initLoads = new Set<Fragment>();
   /** the last reported player size (`player_resize` is sent when it changes) */
   private sizeKey = '';
   readonly pendingSwitch: PendingSwitch | null;
@@ -234,8 +238,18 @@ export class View {
     t.ttfbMax = Math.max(t.ttfbMax, ttfb);
   }
 
+  /** Count the init segments whose load completed (hls.js set their data) since the last look. */
+  private settleInits(): void {
+    for (const f of this.initLoads) {
+      if (!f.data) continue;
+      this.initLoads.delete(f);
+      this.countRequest(f.url, f.stats, null, this.hls.levels?.[f.level]?.pathwayId, false, false);
+    }
+  }
+
   /** Send one `requests` event per host that had requests since the last report. */
   private reportRequests(): void {
+    this.settleInits();
     const now = nowMs();
     for (const [host, t] of this.tally) {
       if (!t.count) continue;
@@ -364,6 +378,7 @@ export class View {
       if (d.type === 'networkError' && /LoadError|LoadTimeOut|TimeOut$/.test(String(d.details))) {
         const url = d.url ?? d.part?.url ?? d.frag?.url ?? d.context?.url;
         const f = d.frag;
+        if (f) this.initLoads.delete(f);
         this.countRequest(
           url,
           d.stats ?? (d.part ?? f)?.stats,
@@ -377,10 +392,15 @@ export class View {
       if (!d.fatal && (d.details === E_SEEK_OVER_HOLE || d.details === E_NUDGE)) this.hlsMovedAt = nowMs();
       this.emit('error', { fatal: !!d.fatal, type: String(d.type), details: String(d.details) });
     };
+    const onFragLoading = (_: unknown, d: FragLoadingData) => {
+      if (d.frag.sn === 'initSegment') this.initLoads.add(d.frag);
+    };
     const onFrag = (_: unknown, d: FragLoadedData) => {
       const f = d.frag;
       const s = f.stats;
       const unit = d.part ?? f;
+      this.initLoads.delete(f); // an hls.js that does emit FRAG_LOADED for an init segment: counted here, once
+      this.settleInits();
       this.countRequest(unit.url, unit.stats, d.networkDetails, this.hls.levels?.[f.level]?.pathwayId, f.sn !== 'initSegment', false);
       const ms = s.loading.end - s.loading.start;
       if (ms > 0 && s.loaded > 0) this.lastThroughput = (s.loaded * 8000) / ms;
@@ -423,6 +443,7 @@ export class View {
     const on = [
       [E.LEVEL_SWITCHED, onSwitched],
       [E.ERROR, onError],
+      [E.FRAG_LOADING, onFragLoading],
       [E.FRAG_LOADED, onFrag],
       [E.LEVEL_LOADED, onLevelLoaded],
       [E.MANIFEST_LOADED, onManifest],
