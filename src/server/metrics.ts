@@ -50,6 +50,8 @@ const VIEW_METRICS: Partial<Record<MetricName, (s: QoeSummary) => ViewSample | n
   rendition_change_count: (s) => (started(s) ? s.switch_count : null),
   live_stream_latency: (s) => (s.live ? s.latency_avg_s : null),
   views: () => 1,
+  // one sample per viewer (the batch's `viewer_id`) and group / bucket: `count` is the number of unique viewers
+  unique_viewers: () => 1,
   watch_time: (s) => s.watch_ms,
   playing_time: (s) => s.play_ms,
   lts_buffering_ratio: (s) => (started(s) ? s.rebuffer_ratio_pct : null),
@@ -115,12 +117,18 @@ export function computeMetrics(events: readonly StoredEvent[], q: MetricsRequest
     throw new MetricQueryError(`querystring/group_by: ${q.metric} cannot be grouped by rendition (only rendition_playing_time can)`);
   const views = byView(events);
   const cells = new Map<string, { group: string | null; t: number | null; values: number[]; num: number; den: number; pooled: boolean }>();
-  const add = (group: string | null, t: number, s: ViewSample | number | null) => {
+  const seen = new Set<string>();
+  /** `once`: a sample counts once per cell with this key (unique viewers) */
+  const add = (group: string | null, t: number, s: ViewSample | number | null, once?: string) => {
     if (s === null) return;
     const v = typeof s === 'number' ? { value: s } : s;
     if (!Number.isFinite(v.value)) return;
     const bucket = q.bucketMs ? q.from + Math.floor((t - q.from) / q.bucketMs) * q.bucketMs : null;
     const key = `${group}\u0000${bucket}`;
+    if (once !== undefined) {
+      if (seen.has(`${key}\u0000${once}`)) return;
+      seen.add(`${key}\u0000${once}`);
+    }
     let c = cells.get(key);
     if (!c) cells.set(key, (c = { group, t: bucket, values: [], num: 0, den: 0, pooled: false }));
     c.values.push(v.value);
@@ -148,7 +156,7 @@ export function computeMetrics(events: readonly StoredEvent[], q: MetricsRequest
     const s = summarizeView(evs);
     const last = evs.reduce((m, e) => Math.max(m, e.t), -Infinity);
     if (viewFn) {
-      if (inWindow(last)) add(viewGroup(s), last, viewFn(s));
+      if (inWindow(last)) add(viewGroup(s), last, viewFn(s), q.metric === 'unique_viewers' ? evs[0].viewer_id : undefined);
     } else if (reqFn) {
       for (const e of evs) {
         if (e.type !== 'requests' || !e.data || !inWindow(e.t)) continue;

@@ -21,6 +21,7 @@ describe('controller: GET /v1/metrics', () => {
     // cdn-a (served by a1:1 and a2:2): startups 1, 2, 3, 4 s
     ...[1000, 2000, 3000, 4000].map((startupMs, i) => ({
       start: T0 + i * 60_000,
+      viewerId: i < 3 ? 'viewer-x' : 'viewer-y', // two viewers: x watched three views
       startupMs,
       channel: i % 2 ? 'sports' : 'news',
       device: i < 3 ? 'desktop' : 'mobile',
@@ -133,6 +134,14 @@ describe('controller: GET /v1/metrics', () => {
       ['news', 3, 1000], // 1000, 3000 and cdn-b's 500
       ['sports', 2, 3000],
     ]);
+    // unique viewers: x (3 views, desktop) and y (1 view, mobile) on cdn-a; every other view its own viewer
+    const unique = await rowsOf({ metric: 'unique_viewers', group_by: 'cdn' });
+    expect(unique.map((r) => [r.group, r.count])).toEqual([
+      ['cdn-a', 2],
+      ['cdn-b', 1],
+      [null, 2],
+    ]);
+    expect((await rowsOf({ metric: 'unique_viewers' }))[0].count).toBe(5);
     const device = await rowsOf({ metric: 'views', group_by: 'device' });
     expect(device.map((r) => [r.group, r.count])).toEqual([
       ['desktop', 6],

@@ -19,6 +19,8 @@ export interface RequestReport {
 export interface SyntheticView {
   /** epoch ms of the view's start */
   start: number;
+  /** the viewer (default: a new one per view) */
+  viewerId?: string;
   channel?: string;
   device?: string;
   /** null: the viewer leaves before the first frame (after `exitAfterMs`) */
@@ -78,7 +80,7 @@ export function syntheticView(v: SyntheticView): TelemetryBatch {
     type,
     ...(data ? { data } : {}),
   }));
-  return { v: 1, batch_id: randomId(), viewer_id: randomId(), session_id: randomId(), sealed_at: v.start + end, events };
+  return { v: 1, batch_id: randomId(), viewer_id: v.viewerId ?? randomId(), session_id: randomId(), sealed_at: v.start + end, events };
 }
 
 /** When the view of a batch ends (its last event), epoch ms. */

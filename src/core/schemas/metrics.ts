@@ -46,6 +46,7 @@ export const METRICS = [
   'live_stream_latency',
   // engagement
   'views',
+  'unique_viewers',
   'watch_time',
   'playing_time',
   // request metrics (per serving host)
@@ -90,6 +91,7 @@ export const METRIC_UNITS: Record<MetricName, string> = {
   rendition_playing_time: 'ms',
   live_stream_latency: 's',
   views: 'count',
+  unique_viewers: 'count',
   watch_time: 'ms',
   playing_time: 'ms',
   request_latency: 'ms',
