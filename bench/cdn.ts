@@ -11,7 +11,9 @@
  * bench/results/cdn.json: rows {sim, cdn_set, policy, qoe_mean, slatency_s, bufratio, buffreq,
  * gap_to_greedy_pct} over all test minutes, and the same over the flash-crowd minutes only (flash_rows).
  * qoe_mean is the mean reward −(SLatency + BufRatio + BufFreq) (higher is better); gap_to_greedy_pct is how
- * much worse than greedy, in % of greedy's |QoE|.
+ * much worse than greedy, in % of greedy's |QoE|. `--validate` first compares the mechanistic simulator's
+ * fluid model with a directly simulated panel of viewers on the training traces (stalls per viewer-minute
+ * through a capacity drop).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -21,7 +23,9 @@ import type { CdnSharePolicy } from '../src/assign/cdn/index.js';
 import { LtsPolicy, ltsModelFromFiles, type LtsManifest } from '../src/assign/cdn/lts.js';
 import { FastLtsPolicy, type TreeModel } from '../src/assign/cdn/tree.js';
 import { cdnCombinations } from '../src/sim/cdn/cdns.js';
-import { loadTraffic, makeSim, missingData } from '../src/sim/cdn/data.js';
+import { loadResponse, loadTraffic, makeSim, missingData } from '../src/sim/cdn/data.js';
+import { JOINER, simulatePanel, STATES, type AbrResponse } from '../src/sim/cdn/abr-response.js';
+import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import type { CdnSim } from '../src/sim/cdn/env.js';
 import { GreedyOracle } from '../src/sim/cdn/greedy.js';
 import { LearnedSim, loadLearnedModels } from '../src/sim/cdn/learned.js';
@@ -39,6 +43,7 @@ const { values: args } = parseArgs({
     'learned-dir': { type: 'string', default: join('models', 'cdn-sim') },
     out: { type: 'string', default: join('bench', 'results', 'cdn.json') },
     retune: { type: 'boolean', default: false },
+    validate: { type: 'boolean', default: false },
   },
 });
 const missing = missingData();
@@ -46,6 +51,55 @@ if (missing) {
   console.error(`bench:cdn: ${missing}`);
   process.exit(1);
 }
+if (args.validate) {
+  const root = dataRoot();
+  const traces = loadTraceDir(join(root, 'abr', 'traces', 'train'));
+  const sizes = loadVideoSizes(join(root, 'abr', 'video'));
+  const r = loadResponse('train');
+  for (const low of [0.5, 0.3]) {
+    const e = [1, 1, 1, low, low, low, low, low, 1, 1, 1];
+    const panel = simulatePanel(traces, sizes, e, 400, 5);
+    const parts = r.classes.map((c) => fluidStalls(c, e));
+    const fluid = e.map((_, m) => parts.reduce((acc, p, k) => acc + r.weights[k] * p[m], 0));
+    const tot = (a: ArrayLike<number>, i: number, j: number) =>
+      Array.from(a)
+        .slice(i, j)
+        .reduce((x, y) => x + y, 0);
+    console.log(
+      `validate e = 1 → ${low} (minutes 3–7) → 1, stall s per viewer-minute, fluid / direct panel of 400 viewers (training traces):`,
+    );
+    console.log('  ' + e.map((_, m) => `${fluid[m].toFixed(2)}/${panel.stallS[m].toFixed(2)}`).join('  '));
+    console.log(
+      `  congested minutes: fluid ${tot(fluid, 3, 8).toFixed(2)} s, panel ${tot(panel.stallS, 3, 8).toFixed(2)} s; first congested minute ${fluid[3].toFixed(2)} vs ${panel.stallS[3].toFixed(2)}`,
+    );
+  }
+}
+
+/** stalls per viewer-minute of a cohort that joins in minute 0, by the fluid model (mechanistic.ts) */
+function fluidStalls(r: AbrResponse, e: number[]): number[] {
+  const gi = (x: number) => {
+    const g = r.eGrid.findIndex((v) => Math.abs(v - x) < 1e-9);
+    if (g < 0) throw new Error(`validate: e = ${x} is not on the grid`);
+    return g;
+  };
+  let pi = new Float64Array(STATES);
+  return e.map((x, m) => {
+    const G = gi(x);
+    if (m === 0) {
+      for (let u = 0; u < STATES; u++) pi[u] = r.next[G][JOINER * STATES + u];
+      return r.stallS[G][JOINER];
+    }
+    let st = 0;
+    const nx = new Float64Array(STATES);
+    for (let s = 0; s < STATES; s++) {
+      st += pi[s] * r.stallS[G][s];
+      for (let u = 0; u < STATES; u++) nx[u] += pi[s] * r.next[G][s * STATES + u];
+    }
+    pi = nx;
+    return st;
+  });
+}
+
 const kinds = (args.sim === 'all' ? ['piecewise', 'mechanistic', 'learned'] : args.sim!.split(',')) as Array<
   'piecewise' | 'mechanistic' | 'learned'
 >;
@@ -61,7 +115,7 @@ const days = ['test', 'dev', 'train'].includes(args.days!)
 const sets = args.sets ? args.sets.split(',') : cdnCombinations(Number(args.cdns));
 const modelDir = resolve(args.models!);
 const traffic = loadTraffic();
-const tuneDays = daysOf('train').filter((_, i) => i % 3 === 0);
+const tuneDays = daysOf('train').filter((_, i) => i % 6 === 0);
 const t0 = Date.now();
 console.log(
   `bench:cdn — days ${days.join(',')} (${args.days}), CDN sets ${sets.join(',')}, simulators ${kinds.join(',')}; models from ${modelDir}`,

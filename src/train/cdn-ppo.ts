@@ -231,7 +231,10 @@ export function ppoUpdate(
   return { policyLoss: pl / n, valueLoss: vl / n, entropy: en / n, kl: kl / n };
 }
 
-/** Supervised epochs of the actor on (state, action) pairs (imitation warm start); returns the last epoch's loss and accuracy. */
+/**
+ * Supervised epochs of the actor on (state, action) pairs (imitation warm start), against soft labels
+ * (n × actions probabilities) when given; returns the last epoch's loss and accuracy (argmax = label).
+ */
 export function imitate(
   actor: TfLtsNet,
   opt: tf.Optimizer,
@@ -241,7 +244,9 @@ export function imitate(
   epochs: number,
   minibatch: number,
   rng: () => number,
+  soft?: Float32Array,
 ): { loss: number; acc: number } {
+  const A = actor.outputs;
   const n = labels.length;
   let loss = 0,
     acc = 0,
@@ -257,13 +262,15 @@ export function imitate(
       const idx = perm.subarray(s, s + minibatch);
       const xs = new Float32Array(minibatch * inDim);
       const ys = new Int32Array(minibatch);
+      const ps = soft ? new Float32Array(minibatch * A) : null;
       idx.forEach((k, i) => {
         xs.set(x.subarray(k * inDim, (k + 1) * inDim), i * inDim);
         ys[i] = labels[k];
+        ps?.set(soft!.subarray(k * A, (k + 1) * A), i * A);
       });
       tf.tidy(() => {
         const X = tf.tensor2d(xs, [minibatch, inDim]);
-        const Y = tf.oneHot(tf.tensor1d(ys, 'int32'), actor.outputs);
+        const Y = ps ? tf.tensor2d(ps, [minibatch, A]) : tf.oneHot(tf.tensor1d(ys, 'int32'), A);
         let pred: ArrayLike<number> = [];
         const l = opt.minimize(
           () => {

@@ -244,6 +244,16 @@ function armaRmse(cdn: string): { rmse: number; perMetric: number[] } {
   return { rmse: Math.sqrt(tot / totN), perMetric };
 }
 
+/** targets minus the last step's "QoE of the step before" (features 4..6 of the window's last step) */
+function residual(w: ReturnType<typeof windows>): Float32Array {
+  const W = LEARN_WINDOW * LEARN_FEATURES;
+  const out = new Float32Array(w.y.length);
+  for (let r = 0; r < w.n; r++)
+    for (let c = 0; c < LEARN_OUTPUTS; c++)
+      out[r * LEARN_OUTPUTS + c] = w.y[r * LEARN_OUTPUTS + c] - w.x[r * W + W - LEARN_FEATURES + 4 + c];
+  return out;
+}
+
 function fitRecurrent(kind: 'lstm' | 'nalu-lstm', tr: ReturnType<typeof windows>, dev: ReturnType<typeof windows>, seed: number) {
   const model = tf.sequential();
   const init = (s: number) => ({
@@ -265,16 +275,18 @@ function fitRecurrent(kind: 'lstm' | 'nalu-lstm', tr: ReturnType<typeof windows>
     model.add((nalu = new Nalu(LEARN_OUTPUTS, seed + 2)));
   } else model.add(tf.layers.dense({ units: LEARN_OUTPUTS, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
   model.compile({ optimizer: tf.train.adam(3e-3), loss: 'meanSquaredError' });
+  // the recurrent models predict the change from the step before (learned.ts)
   const X = tf.tensor3d(tr.x, [tr.n, LEARN_WINDOW, LEARN_FEATURES]);
-  const Y = tf.tensor2d(tr.y, [tr.n, LEARN_OUTPUTS]);
+  const Y = tf.tensor2d(residual(tr), [tr.n, LEARN_OUTPUTS]);
   const Xd = tf.tensor3d(dev.x, [dev.n, LEARN_WINDOW, LEARN_FEATURES]);
+  const devRes = residual(dev);
   let best = Infinity;
   let bestW: tf.Tensor[] = [];
   return (async () => {
     for (let ep = 0; ep < EPOCHS; ep++) {
       await model.fit(X, Y, { epochs: 1, batchSize: BATCH, shuffle: true, verbose: 0 });
       const pd = tf.tidy(() => (model.predict(Xd) as tf.Tensor).dataSync());
-      const e = rmse(pd, dev.y);
+      const e = rmse(pd, devRes);
       if (e < best) {
         best = e;
         tf.dispose(bestW);

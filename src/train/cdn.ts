@@ -1,6 +1,7 @@
 /**
- * `npm run train:cdn -- [--sim mechanistic|piecewise|learned] [--sets ABC,ABD,ACD,BCD] [--iters 24]
- *   [--days-per-iter 3] [--imitation-days 10] [--seed 1] [--out models/cdn-lts] [--no-tree] [--no-baselines]`
+ * `npm run train:cdn -- [--sim mechanistic|piecewise|learned] [--sets ABC,ABD,ACD,BCD] [--iters 8]
+ *   [--days-per-iter 3] [--imitation-days 15] [--imitation-epochs 5] [--seed 1] [--out models/cdn-lts] [--no-tree]
+ *   [--no-baselines | --only-baselines]`
  *
  * Trains the LTS policy (src/assign/cdn/lts.ts) for each CDN combination in a simulator (src/sim/cdn) on the
  * training days, selects it on the dev days (never the test days, which bench:cdn reports):
@@ -47,9 +48,10 @@ const { values: args } = parseArgs({
   options: {
     sim: { type: 'string', default: 'mechanistic' },
     sets: { type: 'string', default: 'ABC,ABD,ACD,BCD' },
-    iters: { type: 'string', default: '24' },
+    iters: { type: 'string', default: '8' },
     'days-per-iter': { type: 'string', default: '3' },
-    'imitation-days': { type: 'string', default: '10' },
+    'imitation-days': { type: 'string', default: '15' },
+    'imitation-epochs': { type: 'string', default: '5' },
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: join('models', 'cdn-lts') },
     'learned-dir': { type: 'string', default: join('models', 'cdn-sim') },
@@ -57,6 +59,7 @@ const { values: args } = parseArgs({
     'lr-critic': { type: 'string', default: '1e-3' },
     'no-tree': { type: 'boolean', default: false },
     'no-baselines': { type: 'boolean', default: false },
+    'only-baselines': { type: 'boolean', default: false },
     'eval-every': { type: 'string', default: '4' },
     stride: { type: 'string', default: '3' },
   },
@@ -67,6 +70,7 @@ const SETS = args.sets!.split(',').filter(Boolean);
 const ITERS = Number(args.iters);
 const DPI = Number(args['days-per-iter']);
 const IMIT_DAYS = Number(args['imitation-days']);
+const IMIT_EPOCHS = Number(args['imitation-epochs']);
 const SEED = Number(args.seed);
 const OUT = resolve(args.out!);
 const EVAL_EVERY = Number(args['eval-every']);
@@ -98,20 +102,29 @@ const simFor = (set: string): CdnSim =>
 // the mechanistic sim scores the learned-sim policy on the dev days (the honest check); otherwise the same kind
 const evalSimFor = (set: string): CdnSim => (KIND === 'learned' ? makeSim('mechanistic', set, traffic, SEED) : simFor(set));
 
-/** the action whose result is closest (L1, points) to the one-step greedy optimum; ties: keep, then smaller raises */
-function expertAction(sim: CdnSim, shares: number[], scores: number[], oracle: GreedyOracle): number {
+/** temperature (points of L1 distance) of the expert's soft labels */
+const SOFT_TAU = 2;
+/**
+ * The expert: the action whose result is closest (L1, points) to the one-step greedy optimum (ties: keep,
+ * then smaller raises), and soft labels p(a) ∝ exp(−(d(a) − d_min)/τ) over all actions (several actions are
+ * often nearly as close; hard labels would make the network learn arbitrary tie-breaks).
+ */
+function expertAction(sim: CdnSim, shares: number[], scores: number[], oracle: GreedyOracle, soft?: Float32Array): number {
   const target = oracle.points();
   const P = toPoints(shares);
   const A = actionCount(sim.m);
   const dist = (q: number[]) => q.reduce((s, x, i) => s + Math.abs(x - target[i]), 0);
-  let best = A - 1,
-    bestD = dist(P);
+  const d = new Float64Array(A);
+  d[A - 1] = dist(P);
+  let best = A - 1;
   for (let a = 0; a < A - 1; a++) {
-    const d = dist(applyAction(P, a, scores));
-    if (d < bestD - 1e-9) {
-      best = a;
-      bestD = d;
-    }
+    d[a] = dist(applyAction(P, a, scores));
+    if (d[a] < d[best] - 1e-9) best = a;
+  }
+  if (soft) {
+    let z = 0;
+    for (let a = 0; a < A; a++) z += soft[a] = Math.exp(-(d[a] - d[best]) / SOFT_TAU);
+    for (let a = 0; a < A; a++) soft[a] /= z;
   }
   return best;
 }
@@ -122,6 +135,8 @@ interface Roll {
   logp: Float32Array;
   r: Float32Array;
   label: Int32Array;
+  /** the expert's soft labels (DAY_MIN × A; expert and dagger modes) */
+  soft: Float32Array;
   qoe: number;
 }
 /**
@@ -144,6 +159,7 @@ function rollout(
     label = new Int32Array(DAY_MIN);
   const logp = new Float32Array(DAY_MIN),
     r = new Float32Array(DAY_MIN);
+  const soft = new Float32Array(mode === 'expert' || mode === 'dagger' ? DAY_MIN * A : 0);
   const oracle = new GreedyOracle(sim);
   sim.reset(day);
   let qoe = 0;
@@ -153,7 +169,7 @@ function rollout(
     encodeObservation(obs, WORKLOAD_SCALE, K_STEPS, xt);
     const sc = lastScores(obs);
     let act_ = A - 1;
-    if (mode === 'expert') act_ = label[t] = expertAction(sim, obs.shares, sc, oracle);
+    if (mode === 'expert') act_ = label[t] = expertAction(sim, obs.shares, sc, oracle, soft.subarray(t * A, (t + 1) * A));
     else if (mode === 'label') {
       const lg = net!.forward(xt);
       let b = 0;
@@ -172,7 +188,7 @@ function rollout(
       } else {
         act_ = 0;
         for (let i = 1; i < A; i++) if (lg[i] > lg[act_]) act_ = i;
-        label[t] = expertAction(sim, obs.shares, sc, oracle);
+        label[t] = expertAction(sim, obs.shares, sc, oracle, soft.subarray(t * A, (t + 1) * A));
       }
       logp[t] = lg[act_] - mx - Math.log(z);
     }
@@ -181,7 +197,7 @@ function rollout(
     r[t] = res.reward * REWARD_SCALE;
     qoe += res.reward;
   }
-  return { x, a, logp, r, label, qoe: qoe / DAY_MIN };
+  return { x, a, logp, r, label, soft, qoe: qoe / DAY_MIN };
 }
 
 const concat = (parts: Float32Array[] | Int32Array[]) => {
@@ -208,6 +224,13 @@ const pick = <T extends Float32Array | Int32Array>(a: T, idx: Int32Array): T => 
   idx.forEach((t, i) => (out[i] = a[t]));
   return out;
 };
+
+/** rows `idx` of a row-major matrix with `w` columns */
+function pickRows(a: Float32Array, w: number, idx: Int32Array): Float32Array {
+  const out = new Float32Array(idx.length * w);
+  idx.forEach((t, i) => out.set(a.subarray(t * w, (t + 1) * w), i * w));
+  return out;
+}
 
 function modelOf(set: string, actor: TfLtsNet): LtsModel {
   return { format: 'edgeplay-cdn-lts/1', cdns: set.split(''), k: K_STEPS, workloadScale: WORKLOAD_SCALE, actor: actor.weights() };
@@ -237,17 +260,29 @@ function trainSet(set: string): void {
   // 1. imitation of the greedy-tracking expert, then one DAgger round
   const imDays = trainDays.filter((_, i) => i % Math.max(1, Math.floor(trainDays.length / IMIT_DAYS)) === 0).slice(0, IMIT_DAYS);
   const xs: Float32Array[] = [],
-    ys: Int32Array[] = [];
+    ys: Int32Array[] = [],
+    ss: Float32Array[] = [];
   let expertQ = 0;
   for (const d of imDays) {
     const r = rollout(sim, d, 'expert', null, rng);
     const st = strided(r.x, m, Math.floor(rng() * STRIDE));
     xs.push(st.x);
     ys.push(pick(r.label, st.idx));
+    ss.push(pickRows(r.soft, A, st.idx));
     expertQ += r.qoe / imDays.length;
   }
   log(`${set} expert (tracks the one-step greedy optimum) on ${imDays.length} training days: QoE ${expertQ.toFixed(3)}`);
-  let fit = imitate(actor, optI, concat(xs) as Float32Array, colDim, concat(ys) as Int32Array, 4, 256, rng);
+  let fit = imitate(
+    actor,
+    optI,
+    concat(xs) as Float32Array,
+    colDim,
+    concat(ys) as Int32Array,
+    IMIT_EPOCHS,
+    256,
+    rng,
+    concat(ss) as Float32Array,
+  );
   log(`${set} imitation: loss ${fit.loss.toFixed(3)}, accuracy ${fit.acc.toFixed(3)}`);
   const net0 = jsNet();
   for (const d of imDays.slice(0, Math.ceil(imDays.length / 2))) {
@@ -255,8 +290,19 @@ function trainSet(set: string): void {
     const st = strided(r.x, m, Math.floor(rng() * STRIDE));
     xs.push(st.x);
     ys.push(pick(r.label, st.idx));
+    ss.push(pickRows(r.soft, A, st.idx));
   }
-  fit = imitate(actor, optI, concat(xs) as Float32Array, colDim, concat(ys) as Int32Array, 3, 256, rng);
+  fit = imitate(
+    actor,
+    optI,
+    concat(xs) as Float32Array,
+    colDim,
+    concat(ys) as Int32Array,
+    IMIT_EPOCHS,
+    256,
+    rng,
+    concat(ss) as Float32Array,
+  );
   log(`${set} DAgger: loss ${fit.loss.toFixed(3)}, accuracy ${fit.acc.toFixed(3)}`);
   let bestDev = evalDev();
   note('imitation', bestDev);
@@ -406,13 +452,13 @@ function trainSet(set: string): void {
   optI.dispose();
 }
 
-for (const set of SETS) trainSet(set);
+if (!args['only-baselines']) for (const set of SETS) trainSet(set);
 
-// 4. baselines tuned on training days (every third training day, for time)
+// 4. baselines tuned on training days (every sixth training day, for time)
 if (!args['no-baselines'] && KIND !== 'learned') {
   const file = join(OUT, `baselines-${KIND}.json`);
   const prev = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-  const tuneDays = trainDays.filter((_, i) => i % 3 === 0);
+  const tuneDays = trainDays.filter((_, i) => i % 6 === 0);
   for (const set of SETS) {
     const sim = simFor(set);
     const wrr = bestWrr(sim, tuneDays, (s) => log(s));

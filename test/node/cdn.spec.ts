@@ -35,7 +35,7 @@ import {
 import { FastLtsPolicy, fitTree, treePredict, type TreeModel } from '../../src/assign/cdn/tree.js';
 import type { CdnStepObservation } from '../../src/assign/cdn/index.js';
 import { mulberry32 } from '../../src/core/random.js';
-import { buildAbrResponse, E_GRID, JOINER, STATES, type AbrResponse } from '../../src/sim/cdn/abr-response.js';
+import { buildAbrResponse, E_GRID, JOINER, mixOf, simulatePanel, STATES, type AbrResponse } from '../../src/sim/cdn/abr-response.js';
 import { capacityDay, cdnCombinations, CDN_PROFILES, INCIDENT_MIN, profilesOf } from '../../src/sim/cdn/cdns.js';
 import { WARMUP_MIN } from '../../src/sim/cdn/env.js';
 import { GreedyOracle, separableArgmin } from '../../src/sim/cdn/greedy.js';
@@ -388,25 +388,25 @@ describe('CDN traffic (traffic.ts)', () => {
   });
 });
 
-/** a small ABR response on synthetic traces: constant bandwidth at three levels, a synthetic ladder's sizes */
+/** synthetic traces (constant bandwidth at three levels) and a synthetic ladder's chunk sizes */
+const mkTrace = (name: string, mbps: number) => ({
+  name,
+  time: Float64Array.from({ length: 400 }, (_, i) => i),
+  bw: new Float64Array(400).fill(mbps),
+});
+const synthTraces = [mkTrace('a', 1.0), mkTrace('b', 2.0), mkTrace('c', 3.5)];
+const synthSizes = [300, 750, 1200, 1850, 2850, 4300].map((k) =>
+  Array.from({ length: 49 }, (_, i) => Math.round((k * 1000 * 4) / 8) * (1 + 0.1 * Math.sin(i))),
+);
 let smallResponse: AbrResponse | null = null;
 function response(): AbrResponse {
-  if (smallResponse) return smallResponse;
-  const mk = (name: string, mbps: number) => ({
-    name,
-    time: Float64Array.from({ length: 400 }, (_, i) => i),
-    bw: new Float64Array(400).fill(mbps),
-  });
-  const ladder = [300, 750, 1200, 1850, 2850, 4300];
-  const sizes = ladder.map((k) => Array.from({ length: 49 }, (_, i) => Math.round((k * 1000 * 4) / 8) * (1 + 0.1 * Math.sin(i))));
-  smallResponse = buildAbrResponse({
-    traces: [mk('a', 1.0), mk('b', 2.0), mk('c', 3.5)],
-    videoSizes: sizes,
-    sessions: 150,
+  return (smallResponse ??= buildAbrResponse({
+    traces: synthTraces,
+    videoSizes: synthSizes,
+    sessions: 200,
     minutesPerSession: 6,
     seed: 3,
-  });
-  return smallResponse;
+  }));
 }
 
 describe('ABR response (abr-response.ts)', () => {
@@ -423,6 +423,42 @@ describe('ABR response (abr-response.ts)', () => {
     const stall = (g: number) => r.stationary[g].reduce((a, p, s) => a + p * r.stallS[g][s], 0);
     expect(stall(0)).toBeGreaterThan(stall(E_GRID.length - 1) + 1);
     expect(r.stallS[0][JOINER]).toBeGreaterThanOrEqual(0);
+  });
+
+  it('as a fluid over viewer states, follows a directly simulated panel of viewers through congestion', () => {
+    const r = response();
+    const e = [1, 1, 1, 0.2, 0.2, 0.2, 0.2, 1, 1, 1];
+    const panel = simulatePanel(synthTraces, synthSizes, e, 200, 17);
+    // fluid: one unit of joiners in minute 0, then the measured transitions at each minute's e
+    const g = (x: number) => E_GRID.indexOf(x as (typeof E_GRID)[number]);
+    let pi = new Float64Array(STATES);
+    const fluid = e.map((x, m) => {
+      const G = g(x);
+      if (m === 0) {
+        for (let u = 0; u < STATES; u++) pi[u] = r.next[G][JOINER * STATES + u];
+        return r.stallS[G][JOINER];
+      }
+      let st = 0;
+      const nx = new Float64Array(STATES);
+      for (let s2 = 0; s2 < STATES; s2++) {
+        st += pi[s2] * r.stallS[G][s2];
+        for (let u = 0; u < STATES; u++) nx[u] += pi[s2] * r.next[G][s2 * STATES + u];
+      }
+      pi = nx;
+      return st;
+    });
+    const sum = (a: ArrayLike<number>, i: number, j: number) =>
+      Array.from(a)
+        .slice(i, j)
+        .reduce((x, y) => x + y, 0);
+    console.log(
+      `[measure] fluid vs direct panel, stall s per viewer per minute: ${fluid.map((f, m) => `${f.toFixed(2)}/${panel.stallS[m].toFixed(2)}`).join(' ')}`,
+    );
+    const congestedPanel = sum(panel.stallS, 3, 7);
+    expect(congestedPanel).toBeGreaterThan(5);
+    expect(Math.abs(sum(fluid, 3, 7) - congestedPanel) / congestedPanel).toBeLessThan(0.35);
+    expect(sum(fluid, 0, 3)).toBeLessThan(0.2 * congestedPanel);
+    expect(sum(panel.stallS, 0, 3)).toBeLessThan(0.2 * congestedPanel);
   });
 });
 
@@ -457,7 +493,7 @@ describe('CDN simulators (piecewise, mechanistic, greedy)', () => {
   });
 
   it("conserves viewers: the CDNs' workloads sum to the traffic's concurrent viewers", () => {
-    for (const sim of [new PiecewiseSim(traffic, prof), new MechanisticSim(traffic, prof, response())]) {
+    for (const sim of [new PiecewiseSim(traffic, prof), new MechanisticSim(traffic, prof, mixOf(response()))]) {
       sim.reset(1);
       const rng = mulberry32(9);
       for (let t = 0; t < 300; t++) {
@@ -472,7 +508,7 @@ describe('CDN simulators (piecewise, mechanistic, greedy)', () => {
 
   it('mechanistic: a CDN that takes all new viewers stalls more than when they are spread', () => {
     const run = (pts: number[]) => {
-      const sim = new MechanisticSim(traffic, prof, response());
+      const sim = new MechanisticSim(traffic, prof, mixOf(response()));
       sim.reset(1);
       let last = sim.step(pts);
       for (let t = 1; t < 240; t++) last = sim.step(pts);
@@ -545,7 +581,10 @@ describe('learned simulator (learned.ts) against its tfjs models', () => {
       const rng = mulberry32(21);
       const n = 5;
       const x = Float32Array.from({ length: n * LEARN_WINDOW * LEARN_FEATURES }, () => rng() * 2 - 1);
-      const ref = tf.tidy(() => (model.predict(tf.tensor3d(x, [n, LEARN_WINDOW, LEARN_FEATURES])) as tf.Tensor).dataSync());
+      const net = tf.tidy(() => (model.predict(tf.tensor3d(x, [n, LEARN_WINDOW, LEARN_FEATURES])) as tf.Tensor).dataSync());
+      // the recurrent models add their output to the last step's previous QoE (features 4..6)
+      const W = LEARN_WINDOW * LEARN_FEATURES;
+      const ref = Float32Array.from(net, (v, i) => v + x[Math.floor(i / LEARN_OUTPUTS) * W + W - LEARN_FEATURES + 4 + (i % LEARN_OUTPUTS)]);
       const md: LearnedCdnModel =
         kind === 'nalu-lstm'
           ? {

@@ -91,7 +91,6 @@ export function buildAbrResponse(o: ResponseBuildOptions): AbrResponse {
   const stC = new Int32Array(G);
   const sizes = o.videoSizes;
   const nChunks = Math.min(...sizes.map((s) => s.length)) - 1;
-  const ladder = VIDEO_BIT_RATE_KBPS;
   // scaled copies of each trace per e (the chunk's download uses the e of the minute it starts in)
   const scaled = new Map<number, Float64Array[]>();
   const bwFor = (ti: number, g: number) => {
@@ -116,71 +115,154 @@ export function buildAbrResponse(o: ResponseBuildOptions): AbrResponse {
       eOf.push(g);
       if (rng() < 0.3) g = Math.floor(rng() * G);
     }
-    const mpc = new RobustMpc(null, { sizeOf: (q, i) => sizes[q][((i % nChunks) + nChunks) % nChunks] });
-    const total = 1e9;
-    // join at a random time in minute 0
-    let t = rng() * MINUTE_MS;
-    let chunk = chunk0;
-    let q = DEFAULT_QUALITY;
-    let buf = 0;
-    let minute = 0;
-    let from = JOINER;
-    let stallS = 0,
-      stallN = 0;
-    const thr: number[] = [];
-    const delays: number[] = [];
-    let first = true;
-    for (;;) {
-      const gm = eOf[Math.min(minutes, Math.floor(t / MINUTE_MS))];
-      const s = stepFrom(tr.time, bwFor(ti, gm), ptr, last, buf, sizes[q][chunk % nChunks], 1, LIVE_BUFFER_S * 1000);
-      ptr = s.ptr;
-      last = s.last;
-      const tEnd = t + s.delayMs + s.sleepMs;
-      // close the minutes that ended before this chunk arrived (buffer drains meanwhile)
-      while (tEnd >= (minute + 1) * MINUTE_MS && minute < minutes) {
-        const boundary = (minute + 1) * MINUTE_MS;
-        const bAt = Math.max(0, buf / 1000 - Math.max(0, boundary - t) / 1000);
-        const to = stateOf(bAt, q);
-        const gAt = eOf[minute];
+    playViewer(
+      tr.time,
+      (mi) => bwFor(ti, eOf[mi]),
+      ptr,
+      last,
+      chunk0,
+      rng() * MINUTE_MS,
+      minutes,
+      sizes,
+      (mi, from, to, st, sn) => {
+        const gAt = eOf[mi];
         trans[gAt][from * STATES + to]++;
-        sumS[gAt][from] += stallS;
-        sumN[gAt][from] += stallN;
+        sumS[gAt][from] += st;
+        sumN[gAt][from] += sn;
         cnt[gAt][from]++;
-        stallS = stallN = 0;
-        from = to;
-        minute++;
-      }
-      if (minute >= minutes) break;
-      if (first) first = false;
-      else if (s.rebufS > 0) {
-        stallS += s.rebufS;
-        stallN++;
-      }
-      buf = s.buf;
-      t = tEnd;
-      thr.push(sizes[q][chunk % nChunks] / s.delayMs);
-      delays.push(s.delayMs);
-      if (thr.length > 8) {
-        thr.shift();
-        delays.shift();
-      }
-      chunk++;
-      q = mpc.decide({
-        lastQuality: q,
-        bufferS: buf / 1000,
-        throughputs: thr,
-        delaysMs: delays,
-        nextSizes: sizes.map((v) => v[chunk % nChunks]),
-        remain: total - chunk,
-        nextIndex: chunk,
-        totalChunks: total,
-        ladderKbps: ladder,
-        rebufS: s.rebufS,
-      });
-    }
+      },
+    );
     if (o.progress && (sess + 1) % 200 === 0) o.progress(sess + 1, sessions);
   }
   return finishResponse(trans, sumS, sumN, cnt, stS, stC, { traces: o.traces.length, sessions, minutes, seed, liveBufferS: LIVE_BUFFER_S });
+}
+
+/**
+ * One live viewer with RobustMPC, from its join at `joinMs` (in minute 0; first chunk at the default level)
+ * to the end of minute `minutes − 1`: throughput = the trace's samples from `bwOfMinute(m)` for a chunk
+ * that starts in minute m (the trace scaled by that minute's e). At each minute boundary `onMinute` gets
+ * the minute, the state at its start (JOINER for the join minute), the state at its end, and the stall
+ * seconds and count in it (the startup is not a stall). Returns the startup latency (s).
+ */
+export function playViewer(
+  time: ArrayLike<number>,
+  bwOfMinute: (minute: number) => ArrayLike<number>,
+  ptr0: number,
+  last0: number,
+  chunk0: number,
+  joinMs: number,
+  minutes: number,
+  sizes: number[][],
+  onMinute: (minute: number, from: number, to: number, stallS: number, stallN: number) => void,
+): number {
+  const nChunks = Math.min(...sizes.map((v) => v.length)) - 1;
+  const ladder = VIDEO_BIT_RATE_KBPS;
+  const mpc = new RobustMpc(null, { sizeOf: (q, i) => sizes[q][((i % nChunks) + nChunks) % nChunks] });
+  const total = 1e9;
+  let ptr = ptr0,
+    last = last0,
+    t = joinMs,
+    chunk = chunk0,
+    q = DEFAULT_QUALITY,
+    buf = 0,
+    minute = 0,
+    from = JOINER,
+    stallS = 0,
+    stallN = 0,
+    startup = -1;
+  const thr: number[] = [];
+  const delays: number[] = [];
+  for (;;) {
+    const s = stepFrom(
+      time,
+      bwOfMinute(Math.min(minutes - 1, Math.floor(t / MINUTE_MS))),
+      ptr,
+      last,
+      buf,
+      sizes[q][chunk % nChunks],
+      1,
+      LIVE_BUFFER_S * 1000,
+    );
+    ptr = s.ptr;
+    last = s.last;
+    const tEnd = t + s.delayMs + s.sleepMs;
+    // close the minutes that ended before this chunk arrived (the buffer drains meanwhile)
+    while (tEnd >= (minute + 1) * MINUTE_MS && minute < minutes) {
+      const bAt = Math.max(0, buf / 1000 - Math.max(0, (minute + 1) * MINUTE_MS - t) / 1000);
+      const to = stateOf(bAt, q);
+      onMinute(minute, from, to, stallS, stallN);
+      stallS = stallN = 0;
+      from = to;
+      minute++;
+    }
+    if (startup < 0) startup = s.delayMs / 1000;
+    else if (s.rebufS > 0) {
+      stallS += s.rebufS;
+      stallN++;
+    }
+    if (minute >= minutes) return startup;
+    buf = s.buf;
+    t = tEnd;
+    thr.push(sizes[q][chunk % nChunks] / s.delayMs);
+    delays.push(s.delayMs);
+    if (thr.length > 8) {
+      thr.shift();
+      delays.shift();
+    }
+    chunk++;
+    q = mpc.decide({
+      lastQuality: q,
+      bufferS: buf / 1000,
+      throughputs: thr,
+      delaysMs: delays,
+      nextSizes: sizes.map((v) => v[chunk % nChunks]),
+      remain: total - chunk,
+      nextIndex: chunk,
+      totalChunks: total,
+      ladderKbps: ladder,
+      rebufS: s.rebufS,
+    });
+  }
+}
+
+/**
+ * A direct panel (the check of the fluid model): `viewers` viewers join in minute 0 and play through
+ * `e.length` minutes at the given congestion factors (any values, not only the grid). Returns per minute
+ * the mean stall seconds and stall count per viewer, and the mean startup.
+ */
+export function simulatePanel(
+  traces: SimTrace[],
+  sizes: number[][],
+  e: number[],
+  viewers: number,
+  seed = 1,
+): { stallS: Float64Array; stallN: Float64Array; startupS: number } {
+  const rng = mulberry32(seed);
+  const M = e.length;
+  const stallS = new Float64Array(M),
+    stallN = new Float64Array(M);
+  const nChunks = Math.min(...sizes.map((v) => v.length)) - 1;
+  let startup = 0;
+  for (let v = 0; v < viewers; v++) {
+    const tr = traces[Math.floor(rng() * traces.length)];
+    const ptr = 1 + Math.floor(rng() * (tr.bw.length - 1));
+    const scaled = e.map((x) => Float64Array.from(tr.bw, (b) => b * x));
+    startup += playViewer(
+      tr.time,
+      (m) => scaled[m],
+      ptr,
+      tr.time[ptr - 1],
+      Math.floor(rng() * nChunks),
+      rng() * MINUTE_MS,
+      M,
+      sizes,
+      (m, _f, _t, st, sn) => {
+        stallS[m] += st / viewers;
+        stallN[m] += sn / viewers;
+      },
+    );
+  }
+  return { stallS, stallN, startupS: startup / viewers };
 }
 
 function finishResponse(
@@ -272,6 +354,29 @@ function stationaryOf(nx: Float32Array): Float32Array {
   }
   return Float32Array.from(p);
 }
+
+/**
+ * Viewers differ persistently in their access network (a viewer on a slow link stays slow), which a fluid
+ * over playback states alone forgets; so the response is measured per class of traces (the traces split
+ * into `n` classes by mean throughput, equal counts) and the simulator keeps one distribution per class.
+ */
+export interface ResponseMix {
+  classes: AbrResponse[];
+  /** share of viewers in each class (the classes' shares of the traces) */
+  weights: number[];
+}
+/** traces split into n classes of (nearly) equal size by mean throughput, slowest first */
+export function traceClasses(traces: SimTrace[], n = 3): SimTrace[][] {
+  const mean = (t: SimTrace) => {
+    let s = 0;
+    for (let k = 1; k < t.bw.length; k++) s += t.bw[k];
+    return s / Math.max(1, t.bw.length - 1);
+  };
+  const sorted = traces.slice().sort((a, b) => mean(a) - mean(b));
+  return Array.from({ length: n }, (_, c) => sorted.slice(Math.floor((c * sorted.length) / n), Math.floor(((c + 1) * sorted.length) / n)));
+}
+/** a single response as a mix of one class */
+export const mixOf = (r: AbrResponse): ResponseMix => ({ classes: [r], weights: [1] });
 
 // ---- serialisation and the on-disk cache (Node) ----
 

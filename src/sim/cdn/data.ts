@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../abr/load.js';
-import { cachedAbrResponse, type AbrResponse } from './abr-response.js';
+import { cachedAbrResponse, traceClasses, type ResponseMix } from './abr-response.js';
 import { profilesOf } from './cdns.js';
 import { MechanisticSim } from './mechanistic.js';
 import { PiecewiseSim } from './piecewise.js';
@@ -32,25 +32,36 @@ export function loadTraffic(root = dataRoot()): Traffic {
   return Traffic.fromDir(join(root, 'live'));
 }
 
-const responses = new Map<string, AbrResponse>();
-/** The ABR response of one trace set ('train' or 'test'), from the cache or built (about a minute, progress printed). */
-export function loadResponse(set: 'train' | 'test', root = dataRoot(), log: (s: string) => void = console.log): AbrResponse {
+/** viewer classes by access throughput (abr-response.ts ResponseMix) and sessions measured per class */
+export const TRACE_CLASSES = 3;
+export const SESSIONS_PER_CLASS = 1600;
+const responses = new Map<string, ResponseMix>();
+/** The ABR response of one trace set ('train' or 'test'), per class of traces, from the cache or built (minutes, progress printed). */
+export function loadResponse(set: 'train' | 'test', root = dataRoot(), log: (s: string) => void = console.log): ResponseMix {
   const hit = responses.get(set);
   if (hit) return hit;
   const traces = loadTraceDir(join(root, 'abr', 'traces', set));
   const videoSizes = loadVideoSizes(join(root, 'abr', 'video'));
-  const r = cachedAbrResponse(CACHE_DIR, {
-    label: set,
-    traces,
-    videoSizes,
-    progress: (d, n) => log(`[cdn-sim] ABR response of the ${set} traces: ${d}/${n} viewer sessions`),
-  });
-  responses.set(set, r);
-  return r;
+  const groups = traceClasses(traces, TRACE_CLASSES);
+  const mix: ResponseMix = {
+    classes: groups.map((g, c) =>
+      cachedAbrResponse(CACHE_DIR, {
+        label: `${set}-c${c}`,
+        traces: g,
+        videoSizes,
+        sessions: SESSIONS_PER_CLASS,
+        seed: 1 + c,
+        progress: (d, n) => log(`[cdn-sim] ABR response of the ${set} traces, class ${c + 1}/${groups.length}: ${d}/${n} viewer sessions`),
+      }),
+    ),
+    weights: groups.map((g) => g.length / traces.length),
+  };
+  responses.set(set, mix);
+  return mix;
 }
 
 /** the response a day is simulated with: the training traces' on training and dev days, the test traces' on test days */
-export function responseForDay(day: number, root = dataRoot()): AbrResponse {
+export function responseForDay(day: number, root = dataRoot()): ResponseMix {
   return loadResponse(daySplit(day) === 'test' ? 'test' : 'train', root);
 }
 

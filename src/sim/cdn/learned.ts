@@ -8,7 +8,9 @@
  *
  * Model input (LEARN_WINDOW steps, oldest first), per step: the CDN's workload / 20,000, its joins / 500,
  * the time of day (sin, cos) and the CDN's QoE of the step before (log(1 + SLatency), log(1 + BufRatio),
- * log(1 + BufFreq)); output: the step's QoE in the same log units. The simulator feeds its own outputs back
+ * log(1 + BufFreq)); output: the step's QoE in the same log units. The recurrent models predict the change
+ * from the step before (output = its QoE + the network's output: persistence is the identity, the network
+ * learns the correction). The simulator feeds its own outputs back
  * as the next step's "QoE of the step before". It knows nothing of capacities or incidents: what the logs
  * taught it is all it has (training the policy here and testing it in the mechanistic simulator is the check).
  */
@@ -129,12 +131,14 @@ export class LearnedForward {
     }
     const h = this.lstmStack(x);
     const n = h.length;
+    // residual: the last step's "QoE of the step before" (features 4..6)
+    const prev = (LEARN_WINDOW - 1) * LEARN_FEATURES + 4;
     if (md.kind === 'lstm') {
       const { w, b } = md.dense!;
       for (let o = 0; o < LEARN_OUTPUTS; o++) {
         let s = b[o];
         for (let a = 0; a < n; a++) s += h[a] * w[a * LEARN_OUTPUTS + o];
-        out[o] = s;
+        out[o] = x[prev + o] + s;
       }
       return out;
     }
@@ -151,7 +155,7 @@ export class LearnedForward {
         gate += h[a] * g[k];
       }
       const gg = sigmoid(gate);
-      out[o] = gg * add + (1 - gg) * Math.exp(Math.min(mul, 30));
+      out[o] = x[prev + o] + gg * add + (1 - gg) * Math.exp(Math.min(mul, 30));
     }
     return out;
   }

@@ -3,12 +3,13 @@
  * capacity that changes through the day with incidents (cdns.ts); its viewers share it, so each gets
  * e = path × min(1, capacity / viewers) of its own access throughput (a trace of the shared set). How a
  * viewer's playback responds to e — its startup, stalls and buffer — was measured with the ABR simulator and
- * RobustMPC (abr-response.ts). Each CDN keeps the distribution of its viewers over playback states (buffer
- * bucket × level); every step applies the measured response at the step's e to that distribution: stalls and
+ * RobustMPC (abr-response.ts), per class of access network (slow / medium / fast thirds of the traces:
+ * a viewer's link speed persists). Each CDN keeps, per class, the distribution of its viewers over playback
+ * states (buffer bucket × level); every step applies the measured response at the step's e to that distribution: stalls and
  * startups follow, and the distribution moves on (transitions below 0.1 % are dropped, rows renormalised) (viewers with drained buffers stall first when
  * capacity drops; buffers refill when it returns). Responses between the measured e are interpolated.
  */
-import { JOINER, STATES, type AbrResponse } from './abr-response.js';
+import { JOINER, STATES, type AbrResponse, type ResponseMix } from './abr-response.js';
 import type { CdnProfile } from './cdns.js';
 import { CdnSim, type CdnQoe } from './env.js';
 import { SURVIVE, type Traffic } from './traffic.js';
@@ -56,15 +57,16 @@ function sparse(r: AbrResponse): SparseRows {
 
 export class MechanisticSim extends CdnSim {
   readonly kind = 'mechanistic' as const;
-  private pi: Float64Array[] = [];
-  private resp!: AbrResponse;
+  /** viewers per playback state, per CDN and viewer class */
+  private pi: Float64Array[][] = [];
+  private mix!: ResponseMix;
   private scratch = new Float64Array(NS);
 
-  /** `response`: one measured response, or one per day (e.g. training traces on training days) */
+  /** `response`: one measured response mix (per viewer class), or one per day (training traces on training days, …) */
   constructor(
     traffic: Traffic,
     profiles: CdnProfile[],
-    readonly response: AbrResponse | ((day: number) => AbrResponse),
+    readonly response: ResponseMix | ((day: number) => ResponseMix),
     seed = 1,
   ) {
     super(traffic, profiles, seed);
@@ -77,88 +79,101 @@ export class MechanisticSim extends CdnSim {
   }
 
   protected resetState(): void {
-    this.resp = typeof this.response === 'function' ? this.response(this.day) : this.response;
-    this.pi = this.profiles.map((_, i) => {
-      const [g0, g1, w] = this.grid(this.factor(i, -1, 0));
-      const st0 = this.resp.stationary[g0],
-        st1 = this.resp.stationary[g1];
-      return Float64Array.from({ length: NS }, (_, s) => this.carried[i] * ((1 - w) * st0[s] + w * st1[s]));
-    });
-  }
-
-  /** the grid cell of e: [lower index, upper index, weight of the upper] (clamped to the grid) */
-  private grid(e: number): [number, number, number] {
-    const E = this.resp.eGrid;
-    if (e <= E[0]) return [0, 0, 0];
-    if (e >= E[E.length - 1]) return [E.length - 1, E.length - 1, 0];
-    let g = 0;
-    while (E[g + 1] < e) g++;
-    return [g, g + 1, (e - E[g]) / (E[g + 1] - E[g])];
+    this.mix = typeof this.response === 'function' ? this.response(this.day) : this.response;
+    const E = this.mix.classes[0].eGrid;
+    this.pi = this.profiles.map((_, i) =>
+      this.mix.classes.map((r, c) => {
+        const [g0, g1, w] = grid(E, this.factor(i, -1, 0));
+        const st0 = r.stationary[g0],
+          st1 = r.stationary[g1];
+        const n = this.carried[i] * this.mix.weights[c];
+        return Float64Array.from({ length: NS }, (_, s) => n * ((1 - w) * st0[s] + w * st1[s]));
+      }),
+    );
   }
 
   protected evaluate(i: number, joins: number, minute: number): CdnQoe {
-    const r = this.resp;
-    const pi = this.pi[i];
     const N = this.carried[i] + joins;
-    const [g0, g1, w] = this.grid(this.factor(i, minute, N));
-    const a0 = r.stallS[g0],
-      a1 = r.stallS[g1],
-      n0 = r.stallN[g0],
-      n1 = r.stallN[g1];
+    const E = this.mix.classes[0].eGrid;
+    const [g0, g1, w] = grid(E, this.factor(i, minute, N));
     let s = 0,
-      c = 0;
-    if (N > 1e-9) {
-      for (let k = 0; k < NS; k++) {
-        const x = pi[k];
-        if (x === 0) continue;
-        s += x * ((1 - w) * a0[k] + w * a1[k]);
-        c += x * ((1 - w) * n0[k] + w * n1[k]);
-      }
-      s += joins * ((1 - w) * a0[NJ] + w * a1[NJ]);
-      c += joins * ((1 - w) * n0[NJ] + w * n1[NJ]);
-      s /= N;
-      c /= N;
-    } else {
-      // no viewers: what a probe viewer in the steady state of an idle CDN would see
-      const st0 = r.stationary[g0],
-        st1 = r.stationary[g1];
-      for (let k = 0; k < NS; k++) {
-        const x = (1 - w) * st0[k] + w * st1[k];
-        s += x * ((1 - w) * a0[k] + w * a1[k]);
-        c += x * ((1 - w) * n0[k] + w * n1[k]);
+      c = 0,
+      startup = 0;
+    for (let k = 0; k < this.mix.classes.length; k++) {
+      const r = this.mix.classes[k];
+      const wk = this.mix.weights[k];
+      const pi = this.pi[i][k];
+      const a0 = r.stallS[g0],
+        a1 = r.stallS[g1],
+        n0 = r.stallN[g0],
+        n1 = r.stallN[g1];
+      startup += wk * ((1 - w) * r.startupS[g0] + w * r.startupS[g1]);
+      if (N > 1e-9) {
+        for (let x = 0; x < NS; x++) {
+          const v = pi[x];
+          if (v === 0) continue;
+          s += v * ((1 - w) * a0[x] + w * a1[x]);
+          c += v * ((1 - w) * n0[x] + w * n1[x]);
+        }
+        s += joins * wk * ((1 - w) * a0[NJ] + w * a1[NJ]);
+        c += joins * wk * ((1 - w) * n0[NJ] + w * n1[NJ]);
+      } else {
+        // no viewers: what a probe viewer in the steady state of an idle CDN would see
+        const st0 = r.stationary[g0],
+          st1 = r.stationary[g1];
+        for (let x = 0; x < NS; x++) {
+          const v = wk * ((1 - w) * st0[x] + w * st1[x]);
+          s += v * ((1 - w) * a0[x] + w * a1[x]);
+          c += v * ((1 - w) * n0[x] + w * n1[x]);
+        }
       }
     }
-    return {
-      slatency: this.profiles[i].setupS + (1 - w) * r.startupS[g0] + w * r.startupS[g1],
-      bufratio: (100 * s) / 60,
-      buffreq: (100 * c) / 60,
-    };
+    if (N > 1e-9) {
+      s /= N;
+      c /= N;
+    }
+    return { slatency: this.profiles[i].setupS + startup, bufratio: (100 * s) / 60, buffreq: (100 * c) / 60 };
   }
 
   protected commit(i: number, joins: number, minute: number): void {
-    const sp = sparse(this.resp);
-    const pi = this.pi[i];
-    const [g0, g1, w] = this.grid(this.factor(i, minute, this.carried[i] + joins));
-    const out = this.scratch.fill(0);
-    for (const [g, wg] of [
-      [g0, 1 - w],
-      [g1, w],
-    ] as const) {
-      if (wg === 0) continue;
-      const st = sp.start[g],
-        to = sp.to[g],
-        pr = sp.p[g];
-      for (let k = 0; k <= NS; k++) {
-        const x = (k === NJ ? joins : pi[k]) * wg;
-        if (x === 0) continue;
-        for (let j = st[k]; j < st[k + 1]; j++) out[to[j]] += x * pr[j];
+    const E = this.mix.classes[0].eGrid;
+    const [g0, g1, w] = grid(E, this.factor(i, minute, this.carried[i] + joins));
+    for (let k = 0; k < this.mix.classes.length; k++) {
+      const sp = sparse(this.mix.classes[k]);
+      const pi = this.pi[i][k];
+      const jk = joins * this.mix.weights[k];
+      const out = this.scratch.fill(0);
+      for (const [g, wg] of [
+        [g0, 1 - w],
+        [g1, w],
+      ] as const) {
+        if (wg === 0) continue;
+        const st = sp.start[g],
+          to = sp.to[g],
+          pr = sp.p[g];
+        for (let x = 0; x <= NS; x++) {
+          const v = (x === NJ ? jk : pi[x]) * wg;
+          if (v === 0) continue;
+          for (let j = st[x]; j < st[x + 1]; j++) out[to[j]] += v * pr[j];
+        }
       }
+      for (let u = 0; u < NS; u++) pi[u] = KEEP * out[u];
     }
-    for (let u = 0; u < NS; u++) pi[u] = KEEP * out[u];
   }
 
-  /** viewers of CDN i per playback state (a copy) */
+  /** viewers of CDN i per playback state, summed over classes (a copy) */
   states(i: number): Float64Array {
-    return this.pi[i].slice();
+    const out = new Float64Array(NS);
+    for (const p of this.pi[i]) for (let u = 0; u < NS; u++) out[u] += p[u];
+    return out;
   }
+}
+
+/** the grid cell of e: [lower index, upper index, weight of the upper] (clamped to the grid) */
+function grid(E: ArrayLike<number>, e: number): [number, number, number] {
+  if (e <= E[0]) return [0, 0, 0];
+  if (e >= E[E.length - 1]) return [E.length - 1, E.length - 1, 0];
+  let g = 0;
+  while (E[g + 1] < e) g++;
+  return [g, g + 1, (e - E[g]) / (E[g + 1] - E[g])];
 }

@@ -53,9 +53,9 @@ export function bestWrr(sim: CdnSim, days: number[], log?: (s: string) => void):
 }
 
 export const UCB_GRID = {
-  c: [0, 0.02, 0.1, 0.3, 1],
-  rho: [0.01, 0.03, 0.1, 0.3, 1],
-  gamma: [0.9, 0.97, 0.99, 0.997],
+  c: [0, 0.05, 0.3, 1],
+  rho: [0.02, 0.1, 0.3, 1],
+  gamma: [0.95, 0.99, 0.997],
 };
 export function tuneUcb(sim: CdnSim, days: number[], discounted: boolean, log?: (s: string) => void): Tuned<UcbParams> {
   let best: Tuned<UcbParams> = { value: { c: 0, rho: 1, gamma: 1 }, reward: -Infinity, tried: 0 };
