@@ -160,7 +160,7 @@ function rollout(
   const logp = new Float32Array(DAY_MIN),
     r = new Float32Array(DAY_MIN);
   const soft = new Float32Array(mode === 'expert' || mode === 'dagger' ? DAY_MIN * A : 0);
-  const oracle = new GreedyOracle(sim);
+  const oracle = new GreedyOracle(sim, sim.kind === 'learned' ? 5 : 1);
   sim.reset(day);
   let qoe = 0;
   for (let t = 0; t < DAY_MIN; t++) {
@@ -430,6 +430,9 @@ function trainSet(set: string): void {
         seed: SEED,
         iters: ITERS,
         daysPerIter: DPI,
+        imitationDays: IMIT_DAYS,
+        imitationEpochs: IMIT_EPOCHS,
+        command: `npm run train:cdn -- ${process.argv.slice(2).join(' ')}`,
         devDays,
         devQoe: Number(devServed.toFixed(4)),
         expertTrainQoe: Number(expertQ.toFixed(4)),

@@ -605,6 +605,15 @@ describe('learned simulator (learned.ts) against its tfjs models', () => {
               start: { slatency: 3, bufratio: 1, buffreq: 0.5 },
             };
       const f = new LearnedForward(md);
+      // a window that differs from the previous call's only in its last step may reuse the first steps' state
+      const W2 = LEARN_WINDOW * LEARN_FEATURES;
+      const x0 = x.slice(0, W2),
+        x1 = x0.slice();
+      for (let c = W2 - LEARN_FEATURES; c < W2; c++) x1[c] = rng() * 2 - 1;
+      const full1 = Array.from(new LearnedForward(md).forward(x1));
+      f.forward(x0);
+      const reused = Array.from(f.forward(x1, undefined, true));
+      for (let c = 0; c < LEARN_OUTPUTS; c++) expect(Math.abs(reused[c] - full1[c])).toBeLessThan(1e-12);
       for (let r = 0; r < n; r++) {
         const o = f.forward(x.subarray(r * LEARN_WINDOW * LEARN_FEATURES, (r + 1) * LEARN_WINDOW * LEARN_FEATURES));
         for (let c = 0; c < LEARN_OUTPUTS; c++)

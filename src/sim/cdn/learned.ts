@@ -71,27 +71,46 @@ export class LearnedForward {
   private cs: Float64Array[];
   private z: Float64Array;
   private seq: Float64Array[];
+  /** every layer's (h, c) after the window's second-to-last step, for `forward(x, out, true)` */
+  private savedH: Float64Array[];
+  private savedC: Float64Array[];
   constructor(readonly model: LearnedCdnModel) {
     const units = (model.lstm ?? []).map((l) => l.units);
     this.hs = units.map((u) => new Float64Array(u));
     this.cs = units.map((u) => new Float64Array(u));
+    this.savedH = units.map((u) => new Float64Array(u));
+    this.savedC = units.map((u) => new Float64Array(u));
     this.z = new Float64Array(4 * Math.max(1, ...units));
     this.seq = units.map((u) => new Float64Array(LEARN_WINDOW * u));
   }
 
-  /** run the LSTM layers over the window; returns the last layer's final output */
-  private lstmStack(x: Float32Array): Float64Array {
+  /**
+   * run the LSTM layers over the window; returns the last layer's final output. With `reuse`, the window's
+   * first LEARN_WINDOW − 1 steps are taken to be those of the previous call (only the last step is run).
+   */
+  private lstmStack(x: Float32Array, reuse: boolean): Float64Array {
     const layers = this.model.lstm!;
     let input: ArrayLike<number> = x;
     let inDim = LEARN_FEATURES;
     for (let li = 0; li < layers.length; li++) {
       const L = layers[li];
       const u = L.units;
-      const h = this.hs[li].fill(0),
-        c = this.cs[li].fill(0),
+      const h = this.hs[li],
+        c = this.cs[li],
         z = this.z,
         seq = this.seq[li];
-      for (let t = 0; t < LEARN_WINDOW; t++) {
+      if (reuse) {
+        h.set(this.savedH[li]);
+        c.set(this.savedC[li]);
+      } else {
+        h.fill(0);
+        c.fill(0);
+      }
+      for (let t = reuse ? LEARN_WINDOW - 1 : 0; t < LEARN_WINDOW; t++) {
+        if (t === LEARN_WINDOW - 1 && !reuse) {
+          this.savedH[li].set(h);
+          this.savedC[li].set(c);
+        }
         for (let j = 0; j < 4 * u; j++) z[j] = L.bias[j];
         for (let a = 0; a < inDim; a++) {
           const v = input[t * inDim + a];
@@ -121,7 +140,8 @@ export class LearnedForward {
     return this.hs[layers.length - 1];
   }
 
-  forward(x: Float32Array, out = new Float64Array(LEARN_OUTPUTS)): Float64Array {
+  /** outputs for window x; `reuse`: x differs from the previous call's only in its last step */
+  forward(x: Float32Array, out = new Float64Array(LEARN_OUTPUTS), reuse = false): Float64Array {
     const md = this.model;
     if (md.kind === 'linear') {
       const { w, b } = md.dense!;
@@ -129,7 +149,7 @@ export class LearnedForward {
       for (let a = 0; a < x.length; a++) for (let o = 0; o < LEARN_OUTPUTS; o++) out[o] += x[a] * w[a * LEARN_OUTPUTS + o];
       return out;
     }
-    const h = this.lstmStack(x);
+    const h = this.lstmStack(x, reuse);
     const n = h.length;
     // residual: the last step's "QoE of the step before" (features 4..6)
     const prev = (LEARN_WINDOW - 1) * LEARN_FEATURES + 4;
@@ -177,6 +197,8 @@ export class LearnedSim extends CdnSim {
   private prev: CdnQoe[] = [];
   private x = new Float32Array(LEARN_WINDOW * LEARN_FEATURES);
   private y = new Float64Array(LEARN_OUTPUTS);
+  /** the forward of CDN i holds the state of its current history's first steps (peeks reuse it) */
+  private prefixOk: boolean[] = [];
 
   /** Throws when a CDN of `set` has no model. */
   constructor(traffic: Traffic, set: string, models: Map<string, LearnedCdnModel>, seed = 1) {
@@ -190,6 +212,7 @@ export class LearnedSim extends CdnSim {
   }
 
   protected resetState(): void {
+    this.prefixOk = this.cdns.map(() => false);
     this.prev = this.fwd.map((f) => ({ ...f.model.start }));
     this.hist.forEach((h, i) => {
       for (let t = 0; t < LEARN_WINDOW - 1; t++) learnFeatures(this.carried[i], 0, -LEARN_WINDOW, this.prev[i], h, t * LEARN_FEATURES);
@@ -200,12 +223,14 @@ export class LearnedSim extends CdnSim {
     const x = this.x;
     x.set(this.hist[i]);
     learnFeatures(this.carried[i] + joins, joins, minute, this.prev[i], x, (LEARN_WINDOW - 1) * LEARN_FEATURES);
-    const y = this.fwd[i].forward(x, this.y);
+    const y = this.fwd[i].forward(x, this.y, this.prefixOk[i]);
+    this.prefixOk[i] = true;
     return { slatency: Math.expm1(Math.max(0, y[0])), bufratio: Math.expm1(Math.max(0, y[1])), buffreq: Math.expm1(Math.max(0, y[2])) };
   }
 
   protected commit(i: number, joins: number, minute: number): void {
     const q = this.evaluate(i, joins, minute);
+    this.prefixOk[i] = false;
     const h = this.hist[i];
     h.copyWithin(0, LEARN_FEATURES);
     learnFeatures(this.carried[i] + joins, joins, minute, this.prev[i], h, (LEARN_WINDOW - 2) * LEARN_FEATURES);
