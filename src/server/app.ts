@@ -11,6 +11,7 @@
  *   routes/views.ts          GET  /v1/views/:id
  *   routes/channels.ts       GET  /v1/channels/:id/stats
  *   routes/negotiation.ts    POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave
+ *   routes/cdns.ts           GET  /v1/cdns (the multi-CDN scheduler of cdns.ts, started and stopped with the app)
  *   routes/health.ts         GET  /v1/health
  * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store,
  * the token service (tokens.ts: negotiation, steering, leave and telemetry linking), the channel statistics
@@ -25,10 +26,12 @@ import type { Redis } from 'ioredis';
 import type { AssignmentPolicyName } from '../assign/edge/model.js';
 import type { DrlAssignment } from '../assign/edge/drl.js';
 import { LIMITS } from '../core/schemas/common.js';
+import type { CdnScheduler } from './cdns.js';
 import { ChannelStats } from './channels.js';
 import { MemoryAssignmentStore, type AssignmentStore, type EdgeConfig } from './edges.js';
 import { Negotiator } from './negotiation.js';
 import httpContract from './plugins/http.js';
+import { cdnRoutes } from './routes/cdns.js';
 import { channelRoutes } from './routes/channels.js';
 import { healthRoutes } from './routes/health.js';
 import { negotiationRoutes } from './routes/negotiation.js';
@@ -69,6 +72,8 @@ export interface ServerOptions {
   negotiation?: NegotiationSettings;
   /** a Redis connection for state shared by controller processes: the rate-limit counters (default: in memory) */
   redis?: Redis;
+  /** several CDN pathways scheduled by share (cdns.ts): new viewers not on an edge get a CDN by the shares */
+  cdns?: CdnScheduler;
 }
 
 /** Build the controller app (not listening). @throws Error for an unknown policy, or 'drl' without weights */
@@ -94,6 +99,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     leaseMs: n.leaseMs,
     steeringTtlS: n.steeringTtlS,
     warn: (m) => app.log.warn(m),
+    cdns: opts.cdns,
   });
 
   await app.register(httpContract, { bodyLimit });
@@ -119,10 +125,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       }),
   });
 
-  await app.register(telemetryRoutes, { store: opts.store, channels, tokens });
+  await app.register(telemetryRoutes, { store: opts.store, channels, tokens, cdns: opts.cdns, cdnOf: (id) => negotiator.cdnOf(id) });
   await app.register(viewRoutes, { store: opts.store });
   await app.register(channelRoutes, { channels });
   await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
+  await app.register(cdnRoutes, { scheduler: opts.cdns });
   await app.register(healthRoutes);
   return app;
 }
