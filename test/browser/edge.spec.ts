@@ -116,7 +116,7 @@ describe('edge negotiation and Content Steering', () => {
     void video.play().catch(() => undefined);
     try {
       const beat = await until(
-        () => events.some((e) => e.type === 'startup') && events.find((e) => e.type === 'heartbeat' && e.data?.pathway),
+        () => (events.some((e) => e.type === 'startup') ? events.find((e) => e.type === 'heartbeat' && e.data?.pathway) : undefined),
         'startup and a heartbeat naming its pathway',
         30000,
       );

@@ -259,3 +259,37 @@ describe('multi-CDN scheduling with Redis: one leader', () => {
     }
   });
 });
+
+describe("the demo's CDNs (demo/cdns.ts)", () => {
+  it('share a capacity among the transfers in flight: two segments at once take about twice as long as one', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { startDemoCdns } = await import('../../demo/cdns.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ep-cdn-'));
+    writeFileSync(join(dir, 'seg.m4s'), Buffer.alloc(200 * 1024, 7));
+    const [cdn] = await startDemoCdns([{ id: 'cdn-x', capacityMbps: 8 }], { vod: dir });
+    try {
+      const get = async () => {
+        const t0 = performance.now();
+        const r = await fetch(`${cdn.url}/streams/vod/seg.m4s`);
+        const n = (await r.arrayBuffer()).byteLength;
+        expect(r.headers.get('x-edge')).toBe('cdn-x');
+        return { n, s: (performance.now() - t0) / 1000 };
+      };
+      const bits = 200 * 1024 * 8;
+      const one = await get();
+      expect(one.n).toBe(200 * 1024);
+      expect(one.s).toBeGreaterThanOrEqual((0.95 * bits) / 8e6); // paced: never faster than the capacity
+      const two = await Promise.all([get(), get()]);
+      // together they never get more than the capacity (give or take the one 16-KB chunk each was already pacing)
+      const chunkBits = 16 * 1024 * 8;
+      expect(Math.max(two[0].s, two[1].s)).toBeGreaterThanOrEqual((0.95 * (2 * bits - 2 * chunkBits)) / 8e6);
+      for (const t of two) expect(t.s).toBeGreaterThanOrEqual((0.95 * bits) / 8e6);
+      expect(cdn.stats().segments).toBe(3);
+    } finally {
+      await cdn.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
