@@ -30,6 +30,8 @@ import { TaskService, viewportExecutor, type Executor } from '../src/server/task
 import { cacheDir, ensureVod, startLive, type LiveStream } from './streams.js';
 import { ensureVr } from './vr-stream.js';
 import { startEdge, type EdgeServer } from './edges.js';
+import { startDemoCdns, type DemoCdnSpec } from './cdns.js';
+import { CdnScheduler, loadCdnPolicy, type CdnPolicyName } from '../src/server/cdns.js';
 import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
 import { optNum, runCli } from '../src/train/cli/args.js';
@@ -66,6 +68,15 @@ export interface DemoServerOptions {
   cdnRttMs?: number;
   /** edge servers on loopback the controller assigns viewers to (default: edge-1 mid, edge-2 thin) */
   edges?: Array<{ id: string; setting: 'fat' | 'mid' | 'thin' }>;
+  /**
+   * several CDNs (demo/cdns.ts: loopback servers whose capacity their transfers share) scheduled by the
+   * controller (src/server/cdns.ts); default none (the dev server is the one CDN)
+   */
+  cdns?: DemoCdnSpec[];
+  /** the CDN scheduler's step, ms (default 10 000: faster than LTS's minute, to watch the shares move) */
+  cdnStepMs?: number;
+  /** the CDN share policy (default 'lts' with models/cdn-lts/mechanistic-ABC.json, 'd-ucb' when that file is absent) */
+  cdnPolicy?: CdnPolicyName;
   log?: (s: string) => void;
 }
 
@@ -75,6 +86,8 @@ export interface DemoServer {
   controller: RunningServer | null;
   controllerUrl: string;
   edges: EdgeServer[];
+  /** the demo's CDNs (none unless `cdns` was given) */
+  cdns: EdgeServer[];
   live: LiveStream | null;
   /** every response of the dev server and the edges: bytes and timing (request-log.ts) */
   requests: RequestLog;
@@ -175,6 +188,10 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   };
   for (const e of edgeSpecs) edges.push(await startEdge(e.id, { vod: vodDir, vr: vrDir }, 0, edgeShaper, requestLog));
   const edgeConfigs: EdgeConfig[] = edgeSpecs.map((e, i) => ({ id: e.id, url: edges[i].url, setting: e.setting, cdnLatencyS: 0.03 }));
+  const cdnServers = opts.cdns?.length ? await startDemoCdns(opts.cdns, { vod: vodDir, vr: vrDir }) : [];
+  const cdnConfigs = cdnServers.map((c) => ({ id: c.id, url: c.url }));
+  const ltsModel = 'models/cdn-lts/mechanistic-ABC.json';
+  const cdnPolicyName: CdnPolicyName = opts.cdnPolicy ?? (existsSync(ltsModel) ? 'lts' : 'd-ucb');
   // the edge's inference service for offloaded viewport prediction (POST /v1/tasks), beside the controller: the
   // model loads once and survives controller restarts (the harness's /controller/stop is the edge going away)
   let viewportExec: Executor | null | undefined;
@@ -185,7 +202,18 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
         return null;
       });
     const tasks = viewportExec ? new TaskService({ slots: 2, executors: { viewport: viewportExec } }) : undefined;
-    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs, tasks });
+    const cdns = cdnConfigs.length
+      ? new CdnScheduler({
+          cdns: cdnConfigs,
+          policy: loadCdnPolicy(
+            cdnPolicyName,
+            cdnConfigs.map((c) => c.id),
+            ltsModel,
+          ),
+          stepMs: opts.cdnStepMs ?? 10000,
+        })
+      : undefined;
+    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs, tasks, cdns });
     sharedStore = controller.store;
     return controller;
   };
@@ -409,11 +437,12 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     },
     controllerUrl,
     edges,
+    cdns: cdnServers,
     live,
     requests: requestLog,
     async close() {
       clearInterval(gc);
-      await Promise.all(edges.map((e) => e.close()));
+      await Promise.all([...edges, ...cdnServers].map((e) => e.close()));
       live?.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -437,6 +466,8 @@ const cli = {
     'no-live': { type: 'boolean', help: 'do not start the real-time live encoder' },
     traces: { type: 'string', arg: 'DIR', help: 'another directory of throughput traces for ?trace=NAME' },
     data: { type: 'string', arg: 'DIR', help: "the controller's telemetry store (default: data/ in the repository)" },
+    'no-cdns': { type: 'boolean', help: 'no multi-CDN scheduling (by default three loopback CDNs of 60, 30 and 15 Mb/s)' },
+    'cdn-step': { type: 'string', arg: 'S', help: "the CDN scheduler's step, seconds (default 10)" },
   },
 } as const;
 
@@ -448,9 +479,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       live: !v['no-live'],
       dataDir: v.data,
       tracesDirs: v.traces ? [resolve(v.traces)] : [],
+      cdns: v['no-cdns']
+        ? undefined
+        : [
+            { id: 'cdn-a', capacityMbps: 60 },
+            { id: 'cdn-b', capacityMbps: 30 },
+            { id: 'cdn-c', capacityMbps: 15 },
+          ],
+      cdnStepMs: Math.round(1000 * (optNum('cdn-step', v['cdn-step'], { min: 0.05 }) ?? 10)),
     });
     console.log(`[demo] dashboard:   ${s.url}/`);
     console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${v.data ?? 'data/'})`);
+    for (const c of s.cdns)
+      console.log(`[demo] cdn:         ${c.id} ${c.url} (capacity shared by its transfers; GET ${s.controllerUrl}/v1/cdns)`);
     for (const e of s.edges)
       console.log(`[demo] edge:        ${e.id} ${e.url} (same streams as the CDN; the controller assigns viewers to it)`);
     const stop = () => s.close().then(() => process.exit(0));
