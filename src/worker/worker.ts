@@ -8,7 +8,7 @@ import { VERSION } from '../core/version.js';
 import type { AbrObservation, AbrPolicy } from '../core/abr.js';
 import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
-import type { AbrReply, AbrRequest, WorkerApi } from './protocol.js';
+import { AbrSlot, type AbrReply, type AbrRequest, type WorkerApi } from './protocol.js';
 
 /** A policy that cannot serve a request at all (not a passing failure such as a model still loading). */
 class PolicyCannotServe extends Error {}
@@ -96,15 +96,19 @@ export const api: WorkerApi = {
    * `{id, error}`, plus the worker's receive and send times (epoch ms) so the page can tell transit from
    * compute. A raw MessagePort skips comlink's per-call proxy, listener and id machinery on both sides.
    */
-  connectAbr(port: MessagePort): void {
+  connectAbr(port: MessagePort, shared?: SharedArrayBuffer): void {
+    const slot = shared ? new AbrSlot(shared) : null;
     port.onmessage = (e: MessageEvent<AbrRequest>) => {
       const recv = performance.timeOrigin + performance.now();
       const m = e.data;
       let reply: AbrReply;
       try {
         const level = api.decideAbr(m.policy, m.obs);
-        reply = { id: m.id, level, recv, sent: performance.timeOrigin + performance.now() };
+        const sent = performance.timeOrigin + performance.now();
+        slot?.write(m.id, level, sent);
+        reply = { id: m.id, level, recv, sent };
       } catch (err) {
+        slot?.write(m?.id, -1, performance.timeOrigin + performance.now());
         reply = {
           id: m?.id,
           error: err instanceof Error ? err.message : String(err),
