@@ -56,6 +56,7 @@ const cli = {
       arg: 'DIR',
       help: "segment sizes for the hls-mode simulator (video_size_q files; our stream's: .cache/streams/vod)",
     },
+    'eval-every': { type: 'string', default: '25', arg: 'N', help: 'PPO iterations between selection evaluations' },
     select: {
       type: 'string',
       default: 'training',
@@ -94,6 +95,7 @@ await runCli(cli, async (v) => {
     hlsMix: num('hls-mix', v['hls-mix'], { min: 0 }),
     hlsSizes: v['hls-sizes'] ? loadVideoSizes(v['hls-sizes']) : undefined,
     synthetic: num('synthetic', v.synthetic, int),
+    evalEvery: num('eval-every', v['eval-every'], { integer: true, min: 1 }),
     select: oneOf('select', v.select, ['training', 'dev']),
     rollout: num('rollout', v.rollout, { integer: true, min: 1 }),
     entropy: num('entropy', v.entropy),
