@@ -85,9 +85,10 @@ export interface TrainAbrOptions {
   /**
    * what selects the kept iteration: 'training' (default; every training trace, as the committed model was chosen) or
    * 'dev' (only the held-out split, every 7th training trace, which PPO and imitation never play; in hls mode also
-   * synthetic `markov-train` traces numbered after the training ones). The test traces never select.
+   * synthetic `markov-train` traces numbered after the training ones), or 'dev-hls' (that dev set in the hls-mode
+   * simulator only: a variant for hls.js playback). The test traces never select.
    */
-  select?: 'training' | 'dev';
+  select?: 'training' | 'dev' | 'dev-hls';
   // ---- library-only ----
   /** segment sizes of the hls-mode environments (bytes, per level; our VOD stream's video_size_q) */
   hlsSizes?: number[][];
@@ -157,13 +158,14 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   if (!train.length || !valid.length) throw new InputError(`need at least 4 training traces (the 4th is held out), got ${all.length}`);
   const synth = Array.from({ length: o.synthetic ?? 0 }, (_, i) => syntheticTrace('markov-train', i));
   const HLS_MIX = o.hlsMix ?? 0;
-  if (HLS_MIX > 0 && !o.hlsSizes) throw new InputError('hlsMix needs hlsSizes (the stream the hls-mode simulator plays)');
+  if ((HLS_MIX > 0 || o.select === 'dev-hls') && !o.hlsSizes)
+    throw new InputError('hlsMix needs hlsSizes (the stream the hls-mode simulator plays)');
   const SELECT = o.select ?? 'training';
   // the hls-mode selection set, 30 fragments as bench:browser-abr plays: every 4th training trace and every 4th synthetic
   // one, or (select 'dev') the held-out split and synthetic traces training never draws
   const devSynth = Array.from({ length: Math.ceil(synth.length / 4) }, (_, i) => syntheticTrace('markov-train', synth.length + i));
   const hlsSelect =
-    SELECT === 'dev' ? [...valid, ...devSynth] : [...all.filter((_, i) => i % 4 === 0), ...synth.filter((_, i) => i % 4 === 0)];
+    SELECT !== 'training' ? [...valid, ...devSynth] : [...all.filter((_, i) => i % 4 === 0), ...synth.filter((_, i) => i % 4 === 0)];
   log(
     `backend ${tf.getBackend()}, ${train.length} training traces, ${valid.length} validation traces (from the training set), ${synth.length} synthetic, hls-mode share ${HLS_MIX}`,
   );
@@ -258,9 +260,9 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   // selection score: every training trace (127) in test semantics; the held-out split is reported too
   let lastParts = '';
   const keepBest = (stage: string) => {
-    const pens = evaluate(model, SELECT === 'dev' ? valid : all);
-    const hls = HLS_MIX > 0 ? evaluateHls(model) : null;
-    const score = hls === null ? pens : (pens + hls) / 2;
+    const pens = evaluate(model, SELECT === 'training' ? all : valid);
+    const hls = HLS_MIX > 0 || SELECT === 'dev-hls' ? evaluateHls(model) : null;
+    const score = hls === null ? pens : SELECT === 'dev-hls' ? hls : (pens + hls) / 2;
     lastParts = hls === null ? '' : ` (pensieve ${pens.toFixed(4)}, hls mode ${hls.toFixed(4)})`;
     if (score > best.score) {
       best.weights.forEach((w) => w.dispose());
