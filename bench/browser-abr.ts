@@ -1,65 +1,282 @@
 /**
- * The in-browser ABR benchmark (`npm run bench:browser-abr`, entry in cli/browser-abr.ts): plays shaped streams in headless Chromium (Debian's chromium, started with no automation attached) with
- * hls.js' default ABR and with edgeplay policies, and prints QoE_lin computed from real playback (same
- * formula as the simulator, nominal ladder, chunk 0 excluded), decision latency measured in the page
- * (request → answer usable on the main thread, with its parts: to the worker, in the policy, back), the
- * main thread's own event-loop delay at the same moments, and main-thread long tasks. Writes
- * bench/results/browser-abr.json.
+ * The in-browser ABR evaluation (`npm run bench:browser-abr`, entry in cli/browser-abr.ts): plays our VOD ladder in
+ * headless Chromium (Debian's chromium, started with no automation attached) through the dev server, each session
+ * shaped by a throughput trace, with hls.js' default ABR and edgeplay's policies (robustmpc, bola, drl, bb) run one
+ * after the other on every trace (the order rotated per trace), and reports QoE_lin computed from real playback
+ * (same formula as the simulator, nominal ladder, chunk 0 excluded, real stall time) with statistics:
+ * per policy the mean QoE_lin per chunk over traces with its 95 % t-interval, and the paired difference to hls.js
+ * and to robustMPC per trace (repeats of a trace are averaged first) with its interval.
+ *
+ * The default traces: from the Pensieve test set (never read by training), per family (bus, car, ferry, metro,
+ * train, tram) the two whose mean throughput sits at the 1/3 and 2/3 ranks of the family, plus synthetic families
+ * the policy never saw (`walk-hi`, `markov-hi` of src/sim/abr/synth.ts, higher bandwidth than the shared set).
+ *
+ * Resumable: every finished run is written to the results file at once (with the summary so far); a rerun with
+ * the same configuration skips the runs already there. Several Chromium sessions may run at a time (`parallel`).
  *
  * Why no playwright here: a DevTools client enables the Network domain, and Chromium then spends
  * 2–4 ms of main-thread time per ~1 MB segment after the XHR's load (measured in a trace: the gap between
  * XHRLoad and ResourceFinish grows with the body size), which lands on every decision's answer.
  * The page posts its result to a loopback URL instead.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { getPriority, loadavg, setPriority, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { startDemoServer } from '../demo/server.js';
-
+import { parseTrace } from '../src/core/trace.js';
+import { dataRoot } from '../src/sim/abr/load.js';
+import { syntheticTrace, traceText } from '../src/sim/abr/synth.js';
 import { InputError } from '../src/train/errors.js';
+import { meanCi } from './stats.js';
 
 export interface BrowserAbrBenchOptions {
-  /** trace names (default norway_bus_1, norway_ferry_2, norway_tram_5) */
+  /** trace names (default: `defaultBenchTraces()`) */
   traces?: string[];
-  /** policies: hls (hls.js default ABR) and edgeplay's (default hls, drl) */
+  /** policies: hls (hls.js default ABR) and edgeplay's (default hls, robustmpc, bola, drl; also bb, and drl:NAME = the DRL with models/NAME) */
   policies?: string[];
-  /** VOD segments played per run (default 15) */
+  /** VOD segments played per run (default 30 = 120 s of content) */
   limit?: number;
+  /** runs per trace and policy (default 1) */
+  repeats?: number;
+  /** Chromium sessions at a time (default 1) */
+  parallel?: number;
+  /** the DRL model as the page loads it (default /models/abr-drl/model.json) */
+  model?: string;
+  /** the page reads DRL answers from a SharedArrayBuffer slot (cross-origin isolated page) or over messages only */
+  answer?: 'slot' | 'message';
   /** hls.js transmuxing in its worker or inline (default worker) */
   transmux?: 'worker' | 'inline';
   /** results file (default bench/results/browser-abr.json); null writes none */
   out?: string | null;
+  /** ignore the runs already in the results file */
+  fresh?: boolean;
   /** the command line recorded in the results */
   command?: string;
   log?: (s: string) => void;
 }
 
-export interface BrowserAbrBenchResult {
-  command: string;
-  limit: number;
-  transmux: string;
-  rows: Array<Record<string, number | string | null>>;
-  summary: Array<Record<string, unknown>>;
+export type Row = Record<string, unknown>;
+
+/** One row per policy, the fields issue 15 names. */
+export interface SummaryRow {
+  policy: string;
+  runs: number;
+  qoe_chunk_mean: number;
+  ci_low: number;
+  ci_high: number;
+  diff_vs_hls: number | null;
+  diff_ci_low: number | null;
+  diff_ci_high: number | null;
+  diff_vs_robustmpc: number | null;
+  diff_rmpc_ci_low: number | null;
+  stall_s_mean: number;
 }
 
-/** Runs the benchmark, prints and writes its results. Throws InputError when dist/ has not been built. */
+export interface BrowserAbrBenchResult {
+  command: string;
+  config: { traces: string[]; policies: string[]; limit: number; repeats: number; transmux: string; model: string; answer: string };
+  progress: { done: number; total: number };
+  rows: Row[];
+  summary: SummaryRow[];
+  /** per policy: bitrate, stalls, switches, the paired difference to robustMPC's upper end, decision latency */
+  details: Row[];
+}
+
+/** The synthetic families the default trace set adds (generated into `dir`): name → trace file. */
+const SYNTHETIC = [
+  ['walk-hi', 0],
+  ['markov-hi', 0],
+] as const;
+
+/** Writes the synthetic bench traces into `dir` (Pensieve format) and returns their names. */
+export function writeSyntheticTraces(dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  return SYNTHETIC.map(([family, i]) => {
+    const t = syntheticTrace(family, i);
+    writeFileSync(join(dir, t.name), traceText(t));
+    return t.name;
+  });
+}
+
+/**
+ * The default evaluation traces: per family of the Pensieve test set (the name's middle part), the two traces at the
+ * 1/3 and 2/3 ranks of the family's mean throughput; then the synthetic ones. Throws InputError without the data.
+ */
+export function defaultBenchTraces(testDir = join(dataRoot(), 'abr', 'traces', 'test')): string[] {
+  if (!existsSync(testDir)) throw new InputError(`test traces not found in ${testDir} (set EDGEPLAY_DATA or pass --traces)`);
+  const fam = new Map<string, Array<{ name: string; mean: number }>>();
+  for (const name of readdirSync(testDir).sort()) {
+    const t = parseTrace(readFileSync(join(testDir, name), 'utf8'), name);
+    const f = name.split('_')[1] ?? name;
+    const mean = t.mbps.slice(1).reduce((a, b) => a + b, 0) / (t.mbps.length - 1);
+    fam.set(f, [...(fam.get(f) ?? []), { name, mean }]);
+  }
+  const out: string[] = [];
+  for (const f of [...fam.keys()].sort()) {
+    const xs = fam.get(f)!.sort((a, b) => a.mean - b.mean || a.name.localeCompare(b.name));
+    for (const r of [1 / 3, 2 / 3]) out.push(xs[Math.min(xs.length - 1, Math.floor(r * xs.length))].name);
+  }
+  return [...new Set(out), ...SYNTHETIC.map(([family, i]) => `synth_${family}_${i}`)];
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const pct = (xs: number[], p: number) => {
+  const v = xs.slice().sort((a, b) => a - b);
+  return v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : null;
+};
+
+/**
+ * Per-policy statistics over traces from per-run rows: runs of a trace are averaged first; only traces every
+ * policy ran on count (the pairing). Returns the summary rows (issue 15's fields) and the details.
+ */
+export function summarise(rows: Row[], policies: string[]): { summary: SummaryRow[]; details: Row[] } {
+  const traces = [...new Set(rows.map((r) => r.trace as string))].filter((t) =>
+    policies.every((p) => rows.some((r) => r.trace === t && r.policy === p)),
+  );
+  const per = (p: string, key: string) =>
+    traces.map((t) => mean(rows.filter((r) => r.trace === t && r.policy === p).map((r) => Number(r[key]))));
+  const summary: SummaryRow[] = [];
+  const details: Row[] = [];
+  for (const p of policies) {
+    const rs = rows.filter((r) => r.policy === p && traces.includes(r.trace as string));
+    if (!traces.length) continue;
+    const q = per(p, 'qoe_chunk');
+    const ci = meanCi(q);
+    const diff = (base: string) => {
+      if (!policies.includes(base)) return null;
+      const b = per(base, 'qoe_chunk');
+      return meanCi(q.map((x, i) => x - b[i]));
+    };
+    const dh = diff('hls');
+    const dr = diff('robustmpc');
+    summary.push({
+      policy: p,
+      runs: rs.length,
+      qoe_chunk_mean: ci.mean,
+      ci_low: ci.low,
+      ci_high: ci.high,
+      diff_vs_hls: dh?.mean ?? null,
+      diff_ci_low: dh?.low ?? null,
+      diff_ci_high: dh?.high ?? null,
+      diff_vs_robustmpc: dr?.mean ?? null,
+      diff_rmpc_ci_low: dr?.low ?? null,
+      stall_s_mean: mean(per(p, 'rebuffer_s')),
+    });
+    const lat = rs.flatMap((r) => (r.latencies_ms as number[] | undefined) ?? []);
+    details.push({
+      policy: p,
+      traces: traces.length,
+      runs: rs.length,
+      bitrate_mean: mean(per(p, 'bitrate_mean')),
+      stall_s_mean: mean(per(p, 'rebuffer_s')),
+      stall_count_mean: mean(per(p, 'rebuffers')),
+      switches_mean: mean(per(p, 'switches')),
+      smooth_mean: mean(per(p, 'smooth_mean')),
+      aborts_mean: mean(per(p, 'aborts')),
+      diff_rmpc_ci_high: dr?.high ?? null,
+      stall_diff_vs_hls: policies.includes('hls') ? mean(per(p, 'rebuffer_s').map((x, i) => x - per('hls', 'rebuffer_s')[i])) : null,
+      decisions: lat.length,
+      latency_p50_ms: pct(lat, 0.5),
+      latency_p95_ms: pct(lat, 0.95),
+      fallbacks: rs.reduce((a, r) => a + Number(r.fallbacks ?? 0), 0),
+      long_tasks: rs.reduce((a, r) => a + Number(r.long_tasks ?? 0), 0),
+    });
+  }
+  return { summary, details };
+}
+
+/** Runs the evaluation (resuming from the results file), prints progress and the table, writes the results. Throws InputError when dist/ has not been built. */
 export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<BrowserAbrBenchResult> {
   const log = o.log ?? ((s: string) => console.log(s));
-  const traces = o.traces ?? ['norway_bus_1', 'norway_ferry_2', 'norway_tram_5'];
-  const policies = o.policies ?? ['hls', 'drl'];
-  const limit = o.limit ?? 15;
+  const synthDir = resolve(process.env.EDGEPLAY_CACHE ?? '.cache', 'bench-traces');
+  writeSyntheticTraces(synthDir);
+  const traces = o.traces ?? defaultBenchTraces();
+  const policies = o.policies ?? ['hls', 'robustmpc', 'bola', 'drl'];
+  const limit = o.limit ?? 30;
+  const repeats = o.repeats ?? 1;
+  const parallel = o.parallel ?? 1;
   const transmux = o.transmux ?? 'worker';
+  const model = o.model ?? '/models/abr-drl/model.json';
+  const answer = o.answer ?? 'slot';
   if (!existsSync('dist/edgeplay.worker.js')) throw new InputError('dist/edgeplay.worker.js missing: run npm run build first');
+  const config = { traces, policies, limit, repeats, transmux, model, answer };
+  /** `drl:NAME` is the DRL policy with models/NAME (a candidate next to the committed one) */
+  const modelOf = (p: string) => (p.startsWith('drl:') ? `/models/${p.slice(4)}/model.json` : model);
+  for (const p of policies)
+    if (!/^(hls|robustmpc|bola|bb|drl)$/.test(p) && !/^drl:[\w-]+$/.test(p))
+      throw new InputError(`unknown policy "${p}" (hls, robustmpc, bola, bb, drl, drl:MODEL)`);
+  const outFile = o.out === undefined ? 'bench/results/browser-abr.json' : o.out;
+
+  // resume: keep the runs of an earlier invocation with the same per-run settings
+  const key = (r: Row) => `${r.trace}|${r.policy}|${r.repeat}`;
+  const rows: Row[] = [];
+  if (outFile && existsSync(outFile) && !o.fresh) {
+    try {
+      const prev = JSON.parse(readFileSync(outFile, 'utf8')) as Partial<BrowserAbrBenchResult>;
+      const c = prev.config;
+      if (c && c.limit === limit && c.transmux === transmux && c.model === model && c.answer === answer)
+        for (const r of prev.rows ?? []) if (traces.includes(r.trace as string) && policies.includes(r.policy as string)) rows.push(r);
+    } catch {
+      /* not ours or truncated: start afresh */
+    }
+  }
+  const jobs: Array<{ trace: string; policy: string; repeat: number }> = [];
+  for (let rep = 0; rep < repeats; rep++)
+    traces.forEach((trace, ti) => {
+      // rotate the policy order per trace and repeat: no policy always runs first (or on a quieter machine)
+      const k = (ti + rep) % policies.length;
+      for (const policy of [...policies.slice(k), ...policies.slice(0, k)]) jobs.push({ trace, policy, repeat: rep });
+    });
+  const done = new Set(rows.map(key));
+  const todo = jobs.filter((j) => !done.has(key(j)));
+  log(
+    `bench:browser-abr: ${traces.length} traces x ${policies.length} policies x ${repeats} repeats = ${jobs.length} runs, ${jobs.length - todo.length} already done, ${parallel} at a time`,
+  );
+
   const exe = process.env.CHROME_BIN ?? '/usr/bin/chromium';
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeplay-bench-'));
-  const demo = await startDemoServer({ port: 0, controllerPort: 0, live: false, dataDir, log: () => undefined });
+  const demo = await startDemoServer({ port: 0, controller: false, live: false, dataDir, tracesDirs: [synthDir], log: () => undefined });
+
+  /**
+   * Chromium sets its renderers' nice values itself (0 to 5 here, whatever it was started with), so a bench run at
+   * `nice -n -10` would not reach the page; every second, this gives the browser's processes the bench's own priority.
+   */
+  const own = getPriority();
+  function keepPriority(root: number): void {
+    const parent = new Map<number, number>();
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      } catch {
+        /* gone */
+      }
+    }
+    const mine = new Set([root]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [pid, pp] of parent)
+        if (!mine.has(pid) && mine.has(pp)) {
+          mine.add(pid);
+          grew = true;
+        }
+    }
+    for (const pid of mine)
+      try {
+        if (getPriority(pid) !== own) setPriority(pid, own);
+      } catch {
+        /* not permitted or gone: the run goes on at Chromium's priorities */
+      }
+  }
 
   /** Open `url` (plus a report parameter) in a fresh headless Chromium and resolve with what the page posts. */
-  async function play(url: string, timeoutMs: number): Promise<Record<string, number | string | null>> {
+  async function play(url: string, timeoutMs: number): Promise<Row> {
     const profile = mkdtempSync(join(tmpdir(), 'edgeplay-chromium-'));
     let child: ReturnType<typeof spawn> | null = null;
+    let prio: ReturnType<typeof setInterval> | null = null;
     const srv = createServer();
     try {
       return await new Promise((resolve, reject) => {
@@ -68,7 +285,9 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
           let body = '';
           req.on('data', (c) => (body += c));
           req.on('end', () => {
+            res.writeHead(200, { 'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin' });
             res.end('ok');
+            if (req.method !== 'POST') return;
             clearTimeout(timer);
             try {
               resolve(JSON.parse(body));
@@ -90,74 +309,104 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
               '--disable-component-update',
               '--no-first-run',
               '--autoplay-policy=no-user-gesture-required',
+              '--disable-renderer-backgrounding',
+              '--disable-background-timer-throttling',
+              '--disable-backgrounding-occluded-windows',
               `--user-data-dir=${profile}`,
               `${url}&report=${encodeURIComponent(report)}`,
             ],
             { stdio: 'ignore' },
           );
           child.on('error', (e) => reject(e));
+          const pid = child.pid;
+          if (pid) prio = setInterval(() => keepPriority(pid), 1000);
         });
       });
     } finally {
-      (child as ReturnType<typeof spawn> | null)?.kill();
+      if (prio) clearInterval(prio);
+      const c = child as ReturnType<typeof spawn> | null;
+      if (c && c.exitCode === null && c.signalCode === null) {
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill();
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      }
       srv.close();
-      await new Promise((r) => setTimeout(r, 300));
-      rmSync(profile, { recursive: true, force: true });
+      // Chromium's helpers may still be writing the profile for a moment: a leftover temp dir never fails a run
+      for (let i = 0; i < 5; i++) {
+        try {
+          rmSync(profile, { recursive: true, force: true });
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
     }
   }
 
-  type Row = Record<string, number | string | null>;
-  const rows: Row[] = [];
+  const result = (): BrowserAbrBenchResult => {
+    const s = summarise(rows, policies);
+    return {
+      command: o.command ?? 'benchBrowserAbr (library call)',
+      config,
+      progress: { done: rows.length, total: jobs.length },
+      rows,
+      ...s,
+    };
+  };
+  const write = () => {
+    if (!outFile) return;
+    mkdirSync(dirname(outFile), { recursive: true });
+    writeFileSync(outFile + '.tmp', JSON.stringify(result(), null, 1) + '\n');
+    renameSync(outFile + '.tmp', outFile);
+  };
+  const f = (x: unknown, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '-');
+  const t0 = Date.now();
+  let finished = 0;
   try {
-    for (const trace of traces) {
-      for (const policy of policies) {
-        const t0 = Date.now();
-        const r = await play(
-          `${demo.url}/bench-abr.html?policy=${policy}&trace=${encodeURIComponent(trace)}&limit=${limit}&transmux=${transmux}`,
-          (limit * 4 + 120) * 1000,
-        );
-        r.wall_s = (Date.now() - t0) / 1000;
+    const queue = todo.slice();
+    const worker = async () => {
+      for (let j = queue.shift(); j; j = queue.shift()) {
+        const started = Date.now();
+        const load1 = loadavg()[0];
+        let r: Row;
+        try {
+          r = await play(
+            `${demo.url}/bench-abr.html?policy=${j.policy.split(':')[0]}&trace=${encodeURIComponent(j.trace)}&limit=${limit}&transmux=${transmux}&model=${encodeURIComponent(modelOf(j.policy))}&answer=${answer}`,
+            (limit * 4 * 3 + 120) * 1000,
+          );
+        } catch (e) {
+          log(`${j.trace} ${j.policy} #${j.repeat}: failed (${e instanceof Error ? e.message : e}); it is left for a rerun`);
+          continue;
+        }
+        Object.assign(r, { trace: j.trace, policy: j.policy, repeat: j.repeat, loadavg_1m: load1, wall_s: (Date.now() - started) / 1000 });
         rows.push(r);
-        const f = (x: unknown, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '-');
+        finished++;
+        write();
+        const eta = ((Date.now() - t0) / finished) * (todo.length - finished);
         log(
-          `${String(trace).padEnd(16)} ${String(policy).padEnd(6)} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  rebuffer ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  smooth ${f(r.smooth_mean)}  decisions ${r.decisions} (fallbacks ${r.fallbacks})  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms (p95 to worker/compute/back ${f(r.to_worker_p95_ms, 2)}/${f(r.compute_p95_ms, 2)}/${f(r.back_p95_ms, 2)}, page loop ${f(r.loop_p95_ms, 2)})  long tasks ${r.long_tasks}`,
+          `[${rows.length}/${jobs.length}] ${String(j.trace).padEnd(22)} ${String(j.policy).padEnd(9)} #${j.repeat} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  switches ${r.switches}  aborts ${r.aborts}  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms  load ${load1.toFixed(1)}  eta ${Math.round(eta / 60000)} min`,
         );
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, parallel) }, () => worker()));
   } finally {
     await demo.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const pct = (xs: number[], p: number) => {
-    const v = xs.slice().sort((a, b) => a - b);
-    return v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : null;
-  };
-  log('\npolicy  runs  qoe/chunk  rebuffer_s  decisions  latency_p50/p95_ms(all runs)  long_tasks');
-  const summary = policies.map((p) => {
-    const rs = rows.filter((r) => r.policy === p);
-    const lat = rs.flatMap((r) => (r.latencies_ms as unknown as number[]) ?? []);
-    const s = {
-      policy: p,
-      runs: rs.length,
-      qoe_chunk_mean: mean(rs.map((r) => r.qoe_chunk as number)),
-      rebuffer_s_mean: mean(rs.map((r) => r.rebuffer_s as number)),
-      decisions: lat.length,
-      latency_p50_ms: pct(lat, 0.5),
-      latency_p95_ms: pct(lat, 0.95),
-      long_tasks: rs.reduce((a, r) => a + (r.long_tasks as number), 0),
-    };
-    const f = (x: number | null) => (x === null ? '-' : x.toFixed(2));
+  write();
+  const res = result();
+  log(
+    `\npolicy     runs  qoe/chunk [95% CI]          vs hls.js [95% CI]          vs robustmpc [CI low]   stall s  bitrate  switches  latency p50/p95`,
+  );
+  for (const s of res.summary) {
+    const d = res.details.find((x) => x.policy === s.policy)!;
     log(
-      `${p.padEnd(8)}${String(s.runs).padStart(4)}${s.qoe_chunk_mean.toFixed(3).padStart(11)}${s.rebuffer_s_mean.toFixed(2).padStart(12)}${String(lat.length).padStart(11)}${`${f(s.latency_p50_ms)}/${f(s.latency_p95_ms)}`.padStart(30)}${String(s.long_tasks).padStart(12)}`,
+      `${s.policy.padEnd(10)}${String(s.runs).padStart(5)}  ${f(s.qoe_chunk_mean)} [${f(s.ci_low)}, ${f(s.ci_high)}]`.padEnd(46) +
+        `${f(s.diff_vs_hls)} [${f(s.diff_ci_low)}, ${f(s.diff_ci_high)}]`.padEnd(28) +
+        `${f(s.diff_vs_robustmpc)} [${f(s.diff_rmpc_ci_low)}]`.padEnd(24) +
+        `${f(s.stall_s_mean, 2).padStart(7)}  ${f(d.bitrate_mean).padStart(7)}  ${f(d.switches_mean, 1).padStart(8)}  ${f(d.latency_p50_ms, 2)}/${f(d.latency_p95_ms, 2)}`,
     );
-    return s;
-  });
-  const result: BrowserAbrBenchResult = { command: o.command ?? 'benchBrowserAbr (library call)', limit, transmux, rows, summary };
-  const outFile = o.out === undefined ? 'bench/results/browser-abr.json' : o.out;
-  if (outFile) {
-    mkdirSync(dirname(outFile), { recursive: true });
-    writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
   }
-  return result;
+  log(`(${res.summary[0]?.runs ?? 0} runs per policy; intervals over ${res.details[0]?.traces ?? 0} traces, paired by trace)`);
+  return res;
 }

@@ -18,6 +18,7 @@ const q = new URLSearchParams(location.search);
 const policy = (q.get('policy') ?? 'hls') as AbrPolicyName;
 const trace = q.get('trace') ?? 'varying';
 const limit = Number(q.get('limit') ?? 15);
+const modelPath = q.get('model') ?? '/models/abr-drl/model.json';
 const LADDER = [300, 750, 1200, 1850, 2850, 4300];
 
 const longTasks: number[] = [];
@@ -41,8 +42,8 @@ let abrController: unknown;
 let timings: { toWorkerMs: number; computeMs: number; backMs: number }[] = [];
 if (policy !== 'hls') {
   const w = startWorker('/dist/edgeplay.worker.js');
-  if (policy === 'drl') await w.api.initAbr({ modelUrl: new URL('/models/abr-drl/model.json', location.href).href });
-  const port = workerAbrPort(w);
+  if (policy === 'drl') await w.api.initAbr({ modelUrl: new URL(modelPath, location.href).href });
+  const port = workerAbrPort(w, { slot: q.get('answer') !== 'message' });
   timings = port.timings;
   abrController = createAbrController(Hls, {
     policy,
@@ -63,6 +64,30 @@ const hls = new Hls(
   }),
 );
 const levelBySn = new Map<number, number>();
+// every main fragment load as it happened (the hls-semantics simulator is validated against these)
+const loads: Array<{ sn: number; level: number; bytes: number; start_ms: number; first_ms: number; end_ms: number; buffer_s: number }> = [];
+let aborts = 0;
+const t00 = performance.now();
+hls.on(Hls.Events.FRAG_LOAD_EMERGENCY_ABORTED, () => aborts++);
+hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+  const f = d.frag;
+  if (f.type === 'main' && typeof f.sn === 'number') {
+    const st = f.stats;
+    let buf = 0;
+    const b = video.buffered;
+    for (let i = 0; i < b.length; i++)
+      if (b.start(i) <= video.currentTime + 0.5 && b.end(i) > video.currentTime) buf = b.end(i) - video.currentTime;
+    loads.push({
+      sn: f.sn,
+      level: f.level,
+      bytes: st.loaded,
+      start_ms: +(st.loading.start - t00).toFixed(1),
+      first_ms: +(st.loading.first - t00).toFixed(1),
+      end_ms: +(st.loading.end - t00).toFixed(1),
+      buffer_s: +buf.toFixed(3),
+    });
+  }
+});
 hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
   // runs after the controller's own FRAG_LOADED handler, before any answer can arrive
   if (started || typeof d.frag.sn !== 'number') return;
@@ -90,6 +115,9 @@ video.addEventListener('ended', () => {
     smooth += Math.abs(LADDER[levels[i]] - LADDER[levels[i - 1]]) / 1000;
   }
   const rebufS = s.rebuffer_ms / 1000;
+  let switches = 0;
+  for (let i = 1; i < levels.length; i++) if (levels[i] !== levels[i - 1]) switches++;
+  const quality = typeof video.getVideoPlaybackQuality === 'function' ? video.getVideoPlaybackQuality() : null;
   const n = Math.max(1, levels.length - 1);
   const lat = records.filter((r) => r.source === 'policy').map((r) => r.latencyMs);
   const pct = (xs: number[], p: number) => {
@@ -106,6 +134,12 @@ video.addEventListener('ended', () => {
     rebuffer_s: rebufS,
     rebuffers: s.rebuffer_count,
     smooth_mean: smooth / n,
+    switches,
+    levels: levels.join(''),
+    aborts,
+    dropped_frames: quality?.droppedVideoFrames ?? null,
+    total_frames: quality?.totalVideoFrames ?? null,
+    loads,
     startup_ms: s.startup_ms,
     decisions: records.length,
     fallbacks: records.filter((r) => r.source === 'fallback').length,
@@ -114,6 +148,8 @@ video.addEventListener('ended', () => {
     long_tasks: longTasks.length,
     long_task_max_ms: longTasks.length ? Math.max(...longTasks) : 0,
     latencies_ms: lat,
+    answers_by_slot: records.filter((r) => r.via === 'slot').length,
+    cross_origin_isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
     loop_p95_ms: p95(loopDelays),
     to_worker_p95_ms: p95(timings.map((t) => t.toWorkerMs)),
     compute_p95_ms: p95(timings.map((t) => t.computeMs)),

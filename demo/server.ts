@@ -227,7 +227,13 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     type = 'text/plain; charset=utf-8',
     extra: Record<string, string> = {},
   ) => {
-    res.writeHead(code, { 'content-type': type, 'access-control-allow-origin': '*', 'cache-control': 'no-store', ...extra });
+    res.writeHead(code, {
+      'content-type': type,
+      'access-control-allow-origin': '*',
+      'cross-origin-resource-policy': 'cross-origin',
+      'cache-control': 'no-store',
+      ...extra,
+    });
     res.end(body);
   };
   const json = (res: ServerResponse, code: number, body: unknown) => send(res, code, JSON.stringify(body), 'application/json');
@@ -238,7 +244,12 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     res.writeHead(200, {
       'content-type': MIME[extname(file)] ?? 'application/octet-stream',
       'access-control-allow-origin': '*',
+      'cross-origin-resource-policy': 'cross-origin',
       'cache-control': 'no-cache',
+      // the ABR bench page is cross-origin isolated (COOP + COEP), so the decision worker can share an answer slot
+      // with it (SharedArrayBuffer); its scripts and workers carry COEP too
+      ...(rel === 'bench-abr.html' ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {}),
+      ...(extname(file) === '.js' || extname(file) === '.mjs' ? { 'cross-origin-embedder-policy': 'require-corp' } : {}),
     });
     createReadStream(file).pipe(res);
   };
@@ -295,6 +306,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       'content-type': MIME[ext] ?? 'application/octet-stream',
       'access-control-allow-origin': '*',
       'access-control-expose-headers': 'x-edgeplay-session, x-cdn',
+      'cross-origin-resource-policy': 'cross-origin',
       'cache-control': ext === '.m3u8' && kind === 'live' ? 'no-cache' : 'max-age=60',
       'x-cdn': 'cdn',
     };

@@ -35,6 +35,7 @@ export {
   createAbrController,
   type AbrPolicyName,
   type AbrPort,
+  type AbrAnswer,
   type AbrDecisionRecord,
   type EdgeplayAbrOptions,
 } from './abr/hls-controller.js';

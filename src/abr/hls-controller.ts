@@ -22,16 +22,24 @@ export type AbrPolicyName = 'hls' | 'drl' | 'robustmpc' | 'bola' | 'bb';
  * this stream at all, and the controller hands over to hls.js until the ladder changes.
  */
 export interface AbrPort {
-  decide(policy: AbrPolicyName, obs: AbrObservation): Promise<number>;
+  decide(policy: AbrPolicyName, obs: AbrObservation): AbrAnswer;
 }
+
+/**
+ * A pending answer: the promise of a level, and optionally `peek`, a synchronous read of the answer once the
+ * policy has it (the worker's SharedArrayBuffer slot): `at` is when it became readable, `performance.now()` ms.
+ */
+export type AbrAnswer = Promise<number> & { peek?: () => { level: number; at: number } | null };
 
 export interface AbrDecisionRecord {
   /** sequence number of the fragment the decision is for */
   sn: number;
   level: number | null;
   source: 'policy' | 'fallback';
-  /** time from the request to the answer (or to the deadline) */
+  /** time from the request to the answer being usable on the main thread (or to the deadline) */
   latencyMs: number;
+  /** how the answer reached the main thread: read from the shared slot, or by the reply message */
+  via?: 'slot' | 'message';
   /** performance.now() when the decision (or the fallback) took effect */
   at: number;
   reason?: string;
@@ -73,6 +81,8 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
     private predictor: ChunkSizePredictor | null = null;
     private ladderKey = '';
     private requestId = 0;
+    /** reads the pending request's answer from the shared slot, when the port has one */
+    private peek: (() => void) | null = null;
     private warmed = false;
     /** the ladder the policy said it cannot serve (hls.js decides until the ladder changes) */
     private handedOver: string | null = null;
@@ -154,46 +164,51 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       };
       const sn = frag.sn + 1;
       this.decided = null;
+      this.peek = null;
       if (this.handedOver === key) return; // said once, visibly; not asked again for this ladder
       const id = ++this.requestId;
       const port = opts.port();
       const t0 = now();
       if (!port) return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: 0, at: t0, reason: 'worker not ready' });
       let settled = false;
+      const fallback = (reason: string, at = now()) =>
+        opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: at - t0, at, reason });
+      /** the answer is usable (from the slot or the message) at `at`: take it once */
+      const settle = (level: number, at: number, via: 'slot' | 'message') => {
+        if (settled || id !== this.requestId) return;
+        settled = true;
+        this.peek = null;
+        clearTimeout(timer);
+        if (!Number.isInteger(level) || level < 0 || level >= levels.length) return fallback(`invalid level ${level}`, at);
+        this.decided = { sn, level };
+        opts.onDecision?.({ sn, level, source: 'policy', latencyMs: at - t0, at, via });
+      };
+      const answer = port.decide(opts.policy, obs);
+      const peek = answer.peek;
+      this.peek = peek
+        ? () => {
+            const a = peek();
+            if (a) settle(a.level, a.at, 'slot');
+          }
+        : null;
       const timer = setTimeout(() => {
+        this.peek?.();
         if (settled) return;
         settled = true;
+        this.peek = null;
         if (this.handedOver === key) return; // an earlier request already handed over: nothing more to say
-        opts.onDecision?.({
-          sn,
-          level: null,
-          source: 'fallback',
-          latencyMs: now() - t0,
-          at: now(),
-          reason: `no answer within ${budget} ms`,
-        });
+        fallback(`no answer within ${budget} ms`);
       }, budget);
-      port.decide(opts.policy, obs).then(
+      answer.then(
         (level) => {
-          if (settled || id !== this.requestId) return;
-          settled = true;
-          clearTimeout(timer);
-          if (!Number.isInteger(level) || level < 0 || level >= levels.length) {
-            return opts.onDecision?.({
-              sn,
-              level: null,
-              source: 'fallback',
-              latencyMs: now() - t0,
-              at: now(),
-              reason: `invalid level ${level}`,
-            });
-          }
-          this.decided = { sn, level };
-          opts.onDecision?.({ sn, level, source: 'policy', latencyMs: now() - t0, at: now() });
+          // with a shared slot the answer was usable when the worker wrote it, before this message got through
+          this.peek?.();
+          settle(level, now(), 'message');
         },
         (err: unknown) => {
-          if (settled) return;
+          if (settled || id !== this.requestId) return;
           settled = true;
+          this.peek = null;
           clearTimeout(timer);
           // Requests overlap when the worker is slow (a busy phone): the first permanent rejection hands
           // over; the ones still in flight for the same ladder are the same news and stay silent.
@@ -202,28 +217,16 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
             this.handedOver = key;
             const why = err instanceof Error ? err.message : String(err);
             console.warn(`[edgeplay] ABR policy '${opts.policy}' cannot serve this stream (${why}): hls.js decides from now on`);
-            return opts.onDecision?.({
-              sn,
-              level: null,
-              source: 'fallback',
-              latencyMs: now() - t0,
-              at: now(),
-              reason: `handover to hls.js: ${why}`,
-            });
+            return fallback(`handover to hls.js: ${why}`);
           }
-          opts.onDecision?.({
-            sn,
-            level: null,
-            source: 'fallback',
-            latencyMs: now() - t0,
-            at: now(),
-            reason: `policy error: ${err instanceof Error ? err.message : String(err)}`,
-          });
+          fallback(`policy error: ${err instanceof Error ? err.message : String(err)}`);
         },
       );
     }
 
     override get nextAutoLevel(): number {
+      // hls.js asks on every tick: an answer already in the shared slot is taken now
+      if (!this.decided) this.peek?.();
       const d = this.decided;
       if (d && this.hls) return this.deriveNextAutoLevel(d.level);
       return super.nextAutoLevel;

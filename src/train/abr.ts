@@ -24,7 +24,10 @@ import { AbrEnv, type SimTrace } from '../sim/abr/env.js';
 import { mulberry32 } from '../core/random.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../sim/abr/load.js';
 import { hindsightQ, optimalForTrace, optimalFromState } from '../sim/abr/optimal.js';
+import { horizonExpert } from '../sim/abr/horizon.js';
 import { mean, observe, runPolicy } from '../sim/abr/run.js';
+import { HlsVodEnv, runHlsVod } from '../sim/abr/hls-vod.js';
+import { syntheticTrace } from '../sim/abr/synth.js';
 import { InputError } from './errors.js';
 import { loadModel, saveModel } from './io.js';
 import { permutation, ppoIteration, type PpoModel } from './ppo.js';
@@ -58,6 +61,10 @@ export interface TrainAbrOptions {
   daggerLoss?: 'ce' | 'regret';
   /** DAgger start points per trace (default: starts) */
   daggerStarts?: number;
+  /** DAgger teacher: the offline optimum, or Comyco's instant solver over `daggerHorizon` chunks of the true trace (default 'optimal') */
+  daggerTeacher?: 'optimal' | 'horizon';
+  /** the instant solver's horizon, chunks (default 5) */
+  daggerHorizon?: number;
   /** PPO steps per environment per iteration (default 192) */
   rollout?: number;
   /** entropy bonus (default 0.001) */
@@ -68,7 +75,23 @@ export interface TrainAbrOptions {
   targetKl?: number;
   /** PPO learning rate (default 3e-5) */
   ppoLr?: number;
+  /**
+   * share of the PPO environments that run the hls.js-semantics simulator (sim/abr/hls-vod.ts) with `hlsSizes` (our
+   * stream's segment sizes) instead of Pensieve's (default 0); with it, selection averages both simulators
+   */
+  hlsMix?: number;
+  /** synthetic training traces (sim/abr/synth.ts `markov-train`, 0.2–20 Mb/s) added to the training traces (default 0) */
+  synthetic?: number;
+  /**
+   * what selects the kept iteration: 'training' (default; every training trace, as the committed model was chosen) or
+   * 'dev' (only the held-out split, every 7th training trace, which PPO and imitation never play; in hls mode also
+   * synthetic `markov-train` traces numbered after the training ones), or 'dev-hls' (that dev set in the hls-mode
+   * simulator only: a variant for hls.js playback). The test traces never select.
+   */
+  select?: 'training' | 'dev' | 'dev-hls';
   // ---- library-only ----
+  /** segment sizes of the hls-mode environments (bytes, per level; our VOD stream's video_size_q) */
+  hlsSizes?: number[][];
   /** Pensieve data directory with traces/train and video/ (default $EDGEPLAY_DATA/abr) */
   dataDir?: string;
   /** training traces instead of dataDir's (sorted as loadTraceDir sorts; every 7th, from the 4th, is held out) */
@@ -133,7 +156,19 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   const valid = all.filter((_, i) => i % 7 === 3);
   const train = all.filter((_, i) => i % 7 !== 3);
   if (!train.length || !valid.length) throw new InputError(`need at least 4 training traces (the 4th is held out), got ${all.length}`);
-  log(`backend ${tf.getBackend()}, ${train.length} training traces, ${valid.length} validation traces (from the training set)`);
+  const synth = Array.from({ length: o.synthetic ?? 0 }, (_, i) => syntheticTrace('markov-train', i));
+  const HLS_MIX = o.hlsMix ?? 0;
+  if ((HLS_MIX > 0 || o.select === 'dev-hls') && !o.hlsSizes)
+    throw new InputError('hlsMix needs hlsSizes (the stream the hls-mode simulator plays)');
+  const SELECT = o.select ?? 'training';
+  // the hls-mode selection set, 30 fragments as bench:browser-abr plays: every 4th training trace and every 4th synthetic
+  // one, or (select 'dev') the held-out split and synthetic traces training never draws
+  const devSynth = Array.from({ length: Math.ceil(synth.length / 4) }, (_, i) => syntheticTrace('markov-train', synth.length + i));
+  const hlsSelect =
+    SELECT !== 'training' ? [...valid, ...devSynth] : [...all.filter((_, i) => i % 4 === 0), ...synth.filter((_, i) => i % 4 === 0)];
+  log(
+    `backend ${tf.getBackend()}, ${train.length} training traces, ${valid.length} validation traces (from the training set), ${synth.length} synthetic, hls-mode share ${HLS_MIX}`,
+  );
   const rng = mulberry32(SEED);
 
   // ---------- 1. imitation dataset from the expert ----------
@@ -207,6 +242,11 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
     const r = runPolicy(new DrlPolicy(m), traces, sizes);
     return mean(r.map((x) => x.qoeSum)) / (TOTAL_CHUNKS - 1);
   }
+  /** QoE/chunk in the hls-mode simulator on the hls selection set (30 fragments of our stream) */
+  function evaluateHls(m: tf.LayersModel): number {
+    const p = new DrlPolicy(m);
+    return mean(hlsSelect.map((t) => runHlsVod(p, t, { sizes: o.hlsSizes!, chunks: 30 }).qoeChunk));
+  }
 
   {
     const score = (p: () => AbrPolicy, tr: SimTrace[]) =>
@@ -218,8 +258,12 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   const model = buildModel(tf, o.hidden ?? 128, SEED);
   let best = { score: -Infinity, weights: [] as tf.Tensor[], stage: '' };
   // selection score: every training trace (127) in test semantics; the held-out split is reported too
+  let lastParts = '';
   const keepBest = (stage: string) => {
-    const score = evaluate(model, all);
+    const pens = evaluate(model, SELECT === 'training' ? all : valid);
+    const hls = HLS_MIX > 0 || SELECT === 'dev-hls' ? evaluateHls(model) : null;
+    const score = hls === null ? pens : SELECT === 'dev-hls' ? hls : (pens + hls) / 2;
+    lastParts = hls === null ? '' : ` (pensieve ${pens.toFixed(4)}, hls mode ${hls.toFixed(4)})`;
     if (score > best.score) {
       best.weights.forEach((w) => w.dispose());
       best = { score, weights: model.getWeights().map((w) => w.clone()), stage };
@@ -231,7 +275,7 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
     const init = await loadModel(resolve(INIT));
     model.setWeights(init.getWeights());
     init.dispose();
-    log(`resumed from ${INIT}: training-set QoE/chunk ${keepBest('init').toFixed(4)}`);
+    log(`resumed from ${INIT}: training-set QoE/chunk ${keepBest('init').toFixed(4)}${lastParts}`);
   }
   const data = INIT ? null : buildDataset();
   const imitationLoss: number[] = [];
@@ -314,7 +358,9 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
               for (let a = 1; a < LEVELS; a++) if (Q[a] > Q[top]) top = a;
               for (let a = 0; a < LEVELS; a++) regrets.push(Q[top] - Q[a]);
               teacher = top;
-            } else teacher = optimalFromState(tr, sizes, { ...pos, lastQ: q }, { bucketMs: bucket }).qualities[0];
+            } else if (o.daggerTeacher === 'horizon')
+              teacher = horizonExpert(tr, sizes, { ...pos, lastQ: q }, { horizon: o.daggerHorizon ?? 5 }).level;
+            else teacher = optimalFromState(tr, sizes, { ...pos, lastQ: q }, { bucketMs: bucket }).qualities[0];
             const mine = policy.decide(ob);
             xs.push(Float32Array.from(features(ob, buf)));
             ys.push(teacher);
@@ -400,16 +446,36 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
     thr: number[];
     del: number[];
     obs: AbrObservation | null;
+    /** an hls-mode environment instead of `env` */
+    hls?: HlsVodEnv;
+    rng?: () => number;
   }
+  const pool = [...train, ...synth];
+  const nHls = Math.round(N_ENV * HLS_MIX);
   const slots: EnvSlot[] = Array.from({ length: N_ENV }, (_, i) => ({
-    env: new AbrEnv({ traces: train, videoSizes: sizes, train: true, seed: SEED * 1000 + i }),
+    env: new AbrEnv({ traces: [...train, ...synth], videoSizes: sizes, train: true, seed: SEED * 1000 + i }),
     last: DEFAULT_QUALITY,
     thr: [],
     del: [],
     obs: null,
+    ...(i < nHls ? { hls: new HlsVodEnv({ sizes: o.hlsSizes!, chunks: TOTAL_CHUNKS }), rng: mulberry32(SEED * 7919 + i) } : {}),
   }));
+  /** a new hls-mode session: a random trace of the pool, a random start in it, 30 or 48 fragments */
+  function hlsReset(sl: EnvSlot): void {
+    const r = sl.rng!;
+    const t = pool[Math.floor(r() * pool.length)];
+    const span = t.time[t.time.length - 1] - t.time[0];
+    sl.hls = new HlsVodEnv({ sizes: o.hlsSizes!, chunks: r() < 0.5 ? 30 : TOTAL_CHUNKS });
+    sl.obs = sl.hls.reset(t, r() * span);
+  }
   // each slot starts by downloading chunk 0 at the default quality
   function stepSlot(sl: EnvSlot, q: number): { reward: number; done: boolean } {
+    if (sl.hls) {
+      const st = sl.hls.step(q);
+      if (st.done) hlsReset(sl);
+      else sl.obs = st.obs;
+      return { reward: st.reward, done: st.done };
+    }
     const s = sl.env.step(q);
     const reward = qoeLin(q, sl.last, s.rebufS);
     sl.last = q;
@@ -429,6 +495,10 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
     return { reward, done: false };
   }
   for (const sl of slots) {
+    if (sl.hls) {
+      hlsReset(sl);
+      continue;
+    }
     sl.last = DEFAULT_QUALITY;
     const s0 = sl.env.step(DEFAULT_QUALITY);
     sl.thr.push(s0.chunkBytes / s0.delayMs);
@@ -487,7 +557,7 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
       const v = keepBest(`ppo${it}`);
       hist.push({ iter: it, training_set: v });
       log(
-        `PPO iteration ${it}/${PPO_ITERS}${warm ? ' (critic warm-up)' : ''}: mean reward/chunk ${mean(Array.from(rew)).toFixed(3)}, epochs ${st.epochs}, training-set QoE/chunk ${v.toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`,
+        `PPO iteration ${it}/${PPO_ITERS}${warm ? ' (critic warm-up)' : ''}: mean reward/chunk ${mean(Array.from(rew)).toFixed(3)}, epochs ${st.epochs}, training-set QoE/chunk ${v.toFixed(4)}${lastParts} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`,
       );
     }
   }
@@ -497,7 +567,7 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   model.setWeights(best.weights);
   best.weights.forEach((w) => w.dispose());
   const heldOut = evaluate(model, valid);
-  log(`selected ${best.stage}: training set ${best.score.toFixed(4)}, held-out split ${heldOut.toFixed(4)} QoE/chunk`);
+  log(`selected ${best.stage}: selection score (${SELECT}) ${best.score.toFixed(4)}, held-out split ${heldOut.toFixed(4)} QoE/chunk`);
   mkdirSync(OUT, { recursive: true });
   await saveModel(model, OUT);
   writeFileSync(
@@ -511,6 +581,9 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
         starts: STARTS,
         bc_epochs: BC_EPOCHS,
         ppo_iters: PPO_ITERS,
+        hls_mix: HLS_MIX,
+        select: SELECT,
+        synthetic: synth.length,
         selected: best.stage,
         training_set_qoe_per_chunk: best.score,
         held_out_qoe_per_chunk: heldOut,

@@ -8,7 +8,7 @@ import * as Comlink from 'comlink';
 import type { AbrPort } from '../abr/hls-controller.js';
 import type { ProfilePort } from '../profile/client.js';
 import type { ViewportPort } from '../viewport/client.js';
-import type { AbrReply, AbrRequest, WorkerApi } from './protocol.js';
+import { ABR_SLOT_BYTES, AbrSlot, type AbrReply, type AbrRequest, type WorkerApi } from './protocol.js';
 
 export interface WorkerHandle {
   /** the worker's API (every call is asynchronous on this side) */
@@ -39,13 +39,24 @@ export interface AbrTiming {
  * The ABR decision port of a started worker (for `createAbrController`): a dedicated MessageChannel
  * (no comlink round trip per decision). Call it once per worker (each call opens a channel) and `close()`
  * it when done. `timings` keeps the breakdown of the last 256 answers. `init` loads the DRL model.
+ *
+ * In a cross-origin isolated page (`crossOriginIsolated`, served with COOP `same-origin` and COEP `require-corp`)
+ * the worker also writes each answer into a SharedArrayBuffer slot, and `peek` reads it synchronously: the
+ * controller's `nextAutoLevel` getter takes the answer the moment the worker has it, without waiting for the
+ * reply message to get through the page's busy event loop. `slot: false` keeps to messages; `shared` tells
+ * which one is in use.
  */
-export function workerAbrPort(w: WorkerHandle): AbrPort & { init(modelUrl: string): Promise<string>; timings: AbrTiming[]; close(): void } {
+export function workerAbrPort(
+  w: WorkerHandle,
+  opts: { slot?: boolean } = {},
+): AbrPort & { init(modelUrl: string): Promise<string>; timings: AbrTiming[]; close(): void; shared: boolean } {
   const ch = new MessageChannel();
   const pending = new Map<number, { res: (l: number) => void; rej: (e: Error) => void; t0: number }>();
   const timings: AbrTiming[] = [];
   let next = 0;
   const epoch = () => performance.timeOrigin + performance.now();
+  const isolated = opts.slot !== false && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const slot = isolated && typeof SharedArrayBuffer === 'function' ? new AbrSlot(new SharedArrayBuffer(ABR_SLOT_BYTES)) : null;
   ch.port1.onmessage = (e: MessageEvent<AbrReply>) => {
     const t3 = epoch();
     const m = e.data;
@@ -57,18 +68,28 @@ export function workerAbrPort(w: WorkerHandle): AbrPort & { init(modelUrl: strin
     if (m.error !== undefined) p.rej(Object.assign(new Error(m.error), { permanent: !!m.permanent }));
     else p.res(m.level);
   };
-  void w.api.connectAbr(Comlink.transfer(ch.port2, [ch.port2]));
+  const port2 = ch.port2;
+  void (slot ? w.api.connectAbr(Comlink.transfer(port2, [port2]), slot.buffer) : w.api.connectAbr(Comlink.transfer(port2, [port2])));
   return {
     timings,
+    shared: !!slot,
     init: (modelUrl) => w.api.initAbr({ modelUrl }),
     decide(policy, obs) {
-      return new Promise<number>((res, rej) => {
-        const id = ++next;
+      const id = ++next;
+      const p = new Promise<number>((res, rej) => {
         // answers that never come (killed worker) must not pile up: the controller has long fallen back
         if (pending.size > 64) pending.delete(pending.keys().next().value as number);
         pending.set(id, { res, rej, t0: epoch() });
         const req: AbrRequest = { id, policy, obs };
         ch.port1.postMessage(req);
+      });
+      if (!slot) return p;
+      // the synchronous view of this request's answer (null until the worker has written it; errors come as messages)
+      return Object.assign(p, {
+        peek: () => {
+          const a = slot.read(id);
+          return a && a.level >= 0 ? { level: a.level, at: a.at - performance.timeOrigin } : null;
+        },
       });
     },
     close() {

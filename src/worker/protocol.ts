@@ -51,14 +51,46 @@ export type AbrReply = { id: number; recv: number; sent: number } & (
   | { error: string; permanent?: boolean; level?: undefined }
 );
 
+/** Bytes of the ABR answer slot: Int32 [0] id answered, [1] level (−1: error); Float64 [1] epoch ms written. */
+export const ABR_SLOT_BYTES = 16;
+
+/**
+ * The ABR answer slot (a view over the shared buffer): the worker stores level and time first and the request id
+ * last (`Atomics.store`), so a reader that sees the id (`Atomics.load`) sees that answer's level and time.
+ */
+export class AbrSlot {
+  private i32: Int32Array;
+  private f64: Float64Array;
+  constructor(readonly buffer: SharedArrayBuffer) {
+    if (buffer.byteLength < ABR_SLOT_BYTES) throw new RangeError(`ABR slot needs ${ABR_SLOT_BYTES} bytes, got ${buffer.byteLength}`);
+    this.i32 = new Int32Array(buffer, 0, 2);
+    this.f64 = new Float64Array(buffer, 8, 1);
+  }
+  /** the worker: answer `id` with `level` (−1 for an error) at epoch ms `at` */
+  write(id: number, level: number, at: number): void {
+    Atomics.store(this.i32, 1, level);
+    this.f64[0] = at;
+    Atomics.store(this.i32, 0, id);
+  }
+  /** the page: the answer to `id` if it is there (level −1: an error, the message tells which) */
+  read(id: number): { level: number; at: number } | null {
+    if (Atomics.load(this.i32, 0) !== id) return null;
+    return { level: Atomics.load(this.i32, 1), at: this.f64[0] };
+  }
+}
+
 /** The bitrate policies (the DRL model and the baselines). */
 export interface AbrApi {
   /** Load tfjs and the DRL bitrate model (model.json URL). Resolves with the tfjs backend in use. */
   initAbr(opts: { modelUrl: string }): Promise<string>;
   /** Level for the next chunk from the named policy. Throws if the policy cannot decide (the caller falls back). */
   decideAbr(policy: AbrPolicyName, obs: AbrObservation): number;
-  /** Serve `AbrRequest`s on `port` (transferred), answering `AbrReply`s. */
-  connectAbr(port: MessagePort): void;
+  /**
+   * Serve `AbrRequest`s on `port` (transferred), answering `AbrReply`s. With `slot` (a SharedArrayBuffer of
+   * `ABR_SLOT_BYTES`, only in a cross-origin isolated page) every answer is also written there before it is posted
+   * (layout: `AbrSlot`), so the page can read it synchronously without waiting for its own event loop.
+   */
+  connectAbr(port: MessagePort, slot?: SharedArrayBuffer): void;
 }
 
 /** The 360° viewport predictor. */

@@ -12,7 +12,7 @@ import { VERSION } from '../core/version.js';
 import type { AbrObservation, AbrPolicy } from '../core/abr.js';
 import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
-import type { AbrReply, AbrRequest, BackendStatus, DeploymentState, WorkerApi } from './protocol.js';
+import { AbrSlot, type AbrReply, type AbrRequest, type BackendStatus, type DeploymentState, type WorkerApi } from './protocol.js';
 import type { Backend, DeployProfile } from '../deploy/catalog.js';
 import { selectDeployment, type DeploymentChoice } from '../deploy/select.js';
 import { probeSpeed, speedFactor } from '../deploy/speed.js';
@@ -197,15 +197,19 @@ export const api: WorkerApi = {
    * `{id, error}`, plus the worker's receive and send times (epoch ms) so the page can tell transit from
    * compute. A raw MessagePort skips comlink's per-call proxy, listener and id machinery on both sides.
    */
-  connectAbr(port: MessagePort): void {
+  connectAbr(port: MessagePort, shared?: SharedArrayBuffer): void {
+    const slot = shared ? new AbrSlot(shared) : null;
     port.onmessage = (e: MessageEvent<AbrRequest>) => {
       const recv = performance.timeOrigin + performance.now();
       const m = e.data;
       let reply: AbrReply;
       try {
         const level = api.decideAbr(m.policy, m.obs);
-        reply = { id: m.id, level, recv, sent: performance.timeOrigin + performance.now() };
+        const sent = performance.timeOrigin + performance.now();
+        slot?.write(m.id, level, sent);
+        reply = { id: m.id, level, recv, sent };
       } catch (err) {
+        slot?.write(m?.id, -1, performance.timeOrigin + performance.now());
         reply = {
           id: m?.id,
           error: err instanceof Error ? err.message : String(err),

@@ -1,6 +1,7 @@
 /** `npm run train:abr -- [options]` (--help lists them): the command line of trainAbr (../abr.ts). */
 import { commandLine, num, oneOf, optNum, runCli } from './args.js';
 import { trainAbr } from '../abr.js';
+import { loadVideoSizes } from '../../sim/abr/load.js';
 
 const cli = {
   name: 'train:abr',
@@ -37,6 +38,32 @@ const cli = {
       help: "imitate the optimum's level, or minimise the expected hindsight regret",
     },
     'dagger-starts': { type: 'string', arg: 'N', help: 'DAgger start points per trace (default: --starts)' },
+    'dagger-teacher': {
+      type: 'string',
+      default: 'optimal',
+      arg: 'optimal|horizon',
+      help: "DAgger teacher: the offline optimum, or Comyco's instant solver on the true next throughputs",
+    },
+    'dagger-horizon': { type: 'string', default: '5', arg: 'N', help: "the instant solver's horizon (chunks)" },
+    'hls-mix': {
+      type: 'string',
+      default: '0',
+      arg: 'X',
+      help: 'share of PPO environments in the hls.js-semantics simulator (needs --hls-sizes)',
+    },
+    'hls-sizes': {
+      type: 'string',
+      arg: 'DIR',
+      help: "segment sizes for the hls-mode simulator (video_size_q files; our stream's: .cache/streams/vod)",
+    },
+    'eval-every': { type: 'string', default: '25', arg: 'N', help: 'PPO iterations between selection evaluations' },
+    select: {
+      type: 'string',
+      default: 'training',
+      arg: 'training|dev|dev-hls',
+      help: 'selection set: every training trace, the held-out dev split (both simulators when --hls-mix > 0), or that split in the hls mode only',
+    },
+    synthetic: { type: 'string', default: '0', arg: 'N', help: 'synthetic Markov traces (0.2–20 Mb/s) added to the training traces' },
     rollout: { type: 'string', default: '192', arg: 'N', help: 'PPO steps per environment (16 environments) per iteration' },
     entropy: { type: 'string', default: '0.001', arg: 'X', help: 'entropy bonus' },
     'value-warmup': { type: 'string', default: '30', arg: 'N', help: 'PPO iterations that fit only the critic first' },
@@ -63,6 +90,13 @@ await runCli(cli, async (v) => {
     daggerBeta: optNum('dagger-beta', v['dagger-beta'], { min: 0 }),
     daggerLoss: oneOf('dagger-loss', v['dagger-loss'], ['ce', 'regret']),
     daggerStarts: optNum('dagger-starts', v['dagger-starts'], { integer: true, min: 1 }),
+    daggerTeacher: oneOf('dagger-teacher', v['dagger-teacher'], ['optimal', 'horizon']),
+    daggerHorizon: num('dagger-horizon', v['dagger-horizon'], { integer: true, min: 1 }),
+    hlsMix: num('hls-mix', v['hls-mix'], { min: 0 }),
+    hlsSizes: v['hls-sizes'] ? loadVideoSizes(v['hls-sizes']) : undefined,
+    synthetic: num('synthetic', v.synthetic, int),
+    evalEvery: num('eval-every', v['eval-every'], { integer: true, min: 1 }),
+    select: oneOf('select', v.select, ['training', 'dev', 'dev-hls']),
     rollout: num('rollout', v.rollout, { integer: true, min: 1 }),
     entropy: num('entropy', v.entropy),
     valueWarmup: num('value-warmup', v['value-warmup'], int),

@@ -1,0 +1,30 @@
+/** `npm run bench:abr-hls -- [options]` (--help lists them): the command line of benchAbrHls (../abr-hls.ts). */
+import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
+import { benchAbrHls } from '../abr-hls.js';
+
+const cli = {
+  name: 'bench:abr-hls',
+  summary:
+    'ABR policies (and DRL model variants side by side) in the hls.js-semantics simulator on our VOD stream: QoE_lin per chunk with\n95 % intervals over traces and the paired difference to robustMPC. Writes bench/results/abr-hls.json.',
+  flags: {
+    traces: { type: 'string', arg: 'DIR', help: 'trace directory (default: $EDGEPLAY_DATA/abr/traces/test)' },
+    policies: {
+      type: 'string',
+      default: 'rb,bb,bola,robustmpc,drl',
+      arg: 'LIST',
+      help: 'bb, rb, bola, robustmpc, drl, drl:MODEL (models/MODEL)',
+    },
+    chunks: { type: 'string', default: '30', arg: 'N', help: 'fragments per session (our stream has 48)' },
+    out: { type: 'string', default: 'bench/results/abr-hls.json', arg: 'FILE', help: 'results file' },
+  },
+} as const;
+
+await runCli(cli, async (v) => {
+  await benchAbrHls({
+    traces: v.traces,
+    policies: listOf('policies', v.policies),
+    chunks: num('chunks', v.chunks, { integer: true, min: 2 }),
+    out: v.out,
+    command: commandLine(cli.name),
+  });
+});
