@@ -11,6 +11,7 @@
  *   routes/views.ts          GET  /v1/views/:id
  *   routes/channels.ts       GET  /v1/channels/:id/stats
  *   routes/negotiation.ts    POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave
+ *   routes/edges.ts          POST /v1/edges/:id/stats (an edge cache's report), GET /v1/edges
  *   routes/health.ts         GET  /v1/health
  * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store,
  * the token service (tokens.ts: negotiation, steering, leave and telemetry linking), the channel statistics
@@ -30,6 +31,7 @@ import { MemoryAssignmentStore, type AssignmentStore, type EdgeConfig } from './
 import { Negotiator } from './negotiation.js';
 import httpContract from './plugins/http.js';
 import { channelRoutes } from './routes/channels.js';
+import { edgeRoutes } from './routes/edges.js';
 import { healthRoutes } from './routes/health.js';
 import { negotiationRoutes } from './routes/negotiation.js';
 import { telemetryRoutes } from './routes/telemetry.js';
@@ -86,8 +88,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const n = opts.negotiation ?? {};
   const tokens = new TokenService(n.secret);
   const channels = new ChannelStats();
+  const assignment = opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []);
   const negotiator = new Negotiator({
-    store: opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []),
+    store: assignment,
     tokens,
     policy: n.policy,
     drl: n.drl,
@@ -123,6 +126,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(viewRoutes, { store: opts.store });
   await app.register(channelRoutes, { channels });
   await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
+  await app.register(edgeRoutes, { edges: () => assignment.edges() });
   await app.register(healthRoutes);
   return app;
 }
