@@ -6,9 +6,11 @@
  *   otherwise shape the edge's own fetch through the viewer's link);
  * - a shaper (EdgeShaper): a shaped session's segments go through that viewer's throttled link (the same
  *   link the CDN uses: the viewer's access link is the same whichever pathway serves it), and its playlists
- *   get the session's query on every URI, as the CDN's do.
+ *   get the session's query on every URI, as the CDN's do;
+ * - `X-CDN: <edge id>` on every response, and every response in the demo's request log.
  */
 import type { ServerResponse } from 'node:http';
+import type { RequestLog } from './request-log.js';
 import { startEdgeCache, type EdgeCache, type EdgeShaper } from '../src/server/edge/cache-server.js';
 import { rewritePlaylist } from './playlists.js';
 
@@ -72,6 +74,8 @@ export interface DemoEdgeOptions {
   policy?: string;
   /** ms between reports (default 2000) */
   reportEveryMs?: number;
+  /** records every response (bytes, timing) under this edge's id */
+  log?: RequestLog;
 }
 
 /** Start one demo edge: an EdgeCache with the demo's key and shaper, reporting to the controller. */
@@ -82,6 +86,9 @@ export function startDemoEdge(o: DemoEdgeOptions): Promise<EdgeCache> {
     capacityBytes: o.capacityBytes ?? 2e9,
     policy: o.policy ?? 'lru',
     keyOf: demoEdgeKey,
+    // X-CDN names the delivery network that served a response (Mux's convention; the SDK's request metrics read it)
+    headers: { 'x-cdn': o.id, 'access-control-expose-headers': 'x-cdn, x-edge, x-cache' },
+    ...(o.log ? { onRequest: (req, res, url) => o.log!.track(o.id, req, res, url) } : {}),
     shaper: demoShaper(o.linkFor),
     ...(o.controller ? { report: { controller: o.controller, everyMs: o.reportEveryMs ?? 2000 } } : {}),
   });

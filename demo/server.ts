@@ -9,6 +9,10 @@
  *                                     $EDGEPLAY_DATA/abr/traces/{test,train}, or of --traces DIR)
  *   ?limit=N                          on a VOD playlist: only its first N segments (short test streams)
  *   /api/traces, /api/sessions/:id    trace list, and what a shaped session's link does now
+ *   /ops.html                         the operator page: QoE, scores, renditions and requests per CDN / edge, live from
+ *                                     the controller's GET /v1/metrics
+ * Every stream response carries `X-CDN: cdn` (the edges: their id), and the server and the edges log each response's
+ * bytes and timing (request-log.ts; `/__harness/requests?sess=ID` for the tests).
  *
  * It also starts the edge controller (src/server) on :8081 with its SQLite store under ./data.
  * Options: --port N, --controller-port N, --no-live, --traces DIR, --data DIR (`npm start -- --help`).
@@ -29,6 +33,7 @@ import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
 import { optNum, runCli } from '../src/train/cli/args.js';
 import { filterVariants, limitPlaylist, rewritePlaylist } from './playlists.js';
+import { RequestLog } from './request-log.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -73,6 +78,8 @@ export interface DemoServer {
   /** the edge caches (src/server/edge/cache-server.ts) in front of the dev server */
   edges: EdgeCache[];
   live: LiveStream | null;
+  /** every response of the dev server and the edges: bytes and timing (request-log.ts) */
+  requests: RequestLog;
   close(): Promise<void>;
 }
 
@@ -109,7 +116,12 @@ async function buildBundles(log: (s: string) => void): Promise<string> {
   const out = join(cacheDir(), 'demo-build');
   const t0 = Date.now();
   await build({
-    entryPoints: { app: join(ROOT, 'demo', 'app.ts'), 'bench-abr': join(ROOT, 'demo', 'bench-abr.ts'), vr: join(ROOT, 'demo', 'vr.ts') },
+    entryPoints: {
+      app: join(ROOT, 'demo', 'app.ts'),
+      'bench-abr': join(ROOT, 'demo', 'bench-abr.ts'),
+      vr: join(ROOT, 'demo', 'vr.ts'),
+      ops: join(ROOT, 'demo', 'ops.ts'),
+    },
     bundle: true,
     format: 'esm',
     target: 'es2022',
@@ -129,6 +141,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const live = opts.live === false ? null : startLive(log);
   const tracesDirs = opts.tracesDirs ?? [];
   const links = new Map<string, ShapedLink>();
+  const requestLog = new RequestLog();
   const gc = setInterval(() => {
     for (const [id, l] of links) if (Date.now() - l.lastUsed > 10 * 60 * 1000) links.delete(id);
   }, 60000);
@@ -214,6 +227,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   const serveStream = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     noteCmcd(url);
+    requestLog.track('cdn', req, res, url);
     const [, , kind, ...rest] = url.pathname.split('/'); // /streams/<vod|live|vr>/...
     const base = kind === 'vod' ? vodDir : kind === 'vr' ? vrDir : kind === 'live' && live ? live.dir : null;
     if (!base) return send(res, 404, `no stream ${kind}`);
@@ -238,8 +252,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     const headers: Record<string, string> = {
       'content-type': MIME[ext] ?? 'application/octet-stream',
       'access-control-allow-origin': '*',
-      'access-control-expose-headers': 'x-edgeplay-session',
+      'access-control-expose-headers': 'x-edgeplay-session, x-cdn',
       'cache-control': ext === '.m3u8' && kind === 'live' ? 'no-cache' : 'max-age=60',
+      'x-cdn': 'cdn',
     };
     if (ext === '.m3u8') {
       let text = body.toString('utf8');
@@ -314,6 +329,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
           : { requests: 0, cids: [], keys: [], by_cid: {} },
       );
     }
+    // what the dev server and the edges answered for a shaped session (or all, without sess): bytes and timing
+    if (p === '/requests') return json(res, 200, requestLog.query(url.searchParams.get('sess')));
     const m = /^\/views\/([\w-]+)\/events$/.exec(p);
     if (m) return json(res, 200, sharedStore ? sharedStore.viewEvents(m[1]) : []);
     return send(res, 404, 'no such harness route');
@@ -379,6 +396,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
         // counters to the controller while it runs (the harness may stop it)
         controller: () => (controller ? controllerUrl : null),
         reportEveryMs: opts.edgeReportMs,
+        log: requestLog,
       }),
     );
   edgeConfigs = edgeSpecs.map((e, i) => ({ id: e.id, url: edges[i].url, setting: e.setting, cdnLatencyS: 0.03 }));
@@ -394,6 +412,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     },
     edges,
     live,
+    requests: requestLog,
     async close() {
       clearInterval(gc);
       await Promise.all(edges.map((e) => e.close()));

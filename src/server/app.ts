@@ -10,6 +10,7 @@
  *   routes/telemetry.ts      POST /v1/telemetry
  *   routes/views.ts          GET  /v1/views/:id
  *   routes/channels.ts       GET  /v1/channels/:id/stats
+ *   routes/metrics.ts        GET  /v1/metrics (Mux's metrics and scores per CDN / edge / channel / rendition / device)
  *   routes/negotiation.ts    POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave
  *   routes/edges.ts          POST /v1/edges/:id/stats (an edge cache's report), GET /v1/edges
  *   routes/health.ts         GET  /v1/health
@@ -33,6 +34,7 @@ import httpContract from './plugins/http.js';
 import { channelRoutes } from './routes/channels.js';
 import { edgeRoutes } from './routes/edges.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { negotiationRoutes } from './routes/negotiation.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { viewRoutes } from './routes/views.js';
@@ -125,6 +127,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(telemetryRoutes, { store: opts.store, channels, tokens });
   await app.register(viewRoutes, { store: opts.store });
   await app.register(channelRoutes, { channels });
+  await app.register(metricsRoutes, { store: opts.store });
   await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
   await app.register(edgeRoutes, { edges: () => assignment.edges() });
   await app.register(healthRoutes);

@@ -25,7 +25,7 @@
  *   `GET /probe`: a tiny answer for the player's RTT probes.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   CACHE_ECONOMICS,
   FixedTuner,
@@ -54,6 +54,10 @@ export interface EdgeCacheOptions {
   playlistTtlS?: number;
   /** cache key of a request URL, also the path + query fetched from the origin (default: path + query) */
   keyOf?: (url: URL) => string;
+  /** headers added to every response (e.g. `x-cdn`), over the edge's own CORS headers */
+  headers?: Record<string, string>;
+  /** called for every GET before it is answered (e.g. a request log that follows the response) */
+  onRequest?: (req: IncomingMessage, res: ServerResponse, url: URL) => void;
   /** takes over the delivery of the requests it wants (see EdgeShaper) */
   shaper?: EdgeShaper;
   /**
@@ -298,7 +302,7 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
   }
 
   const app = Fastify({ logger: o.logger ?? false });
-  const cors = { 'access-control-allow-origin': '*', 'x-edge': id };
+  const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'x-edge, x-cache', 'x-edge': id, ...o.headers };
   app.get('/probe', async (_req, reply) =>
     reply
       .headers({ ...cors, 'cache-control': 'no-store' })
@@ -321,6 +325,7 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
     if (!/\.m3u8$/i.test(url.pathname)) s.segments++;
     reply.hijack();
     const res = reply.raw;
+    o.onRequest?.(req.raw, res, url);
     const shaped = o.shaper?.wants(url) ? o.shaper : null;
     const entry = tuned.cache.entry(key);
     const stored = bodies.get(key);
