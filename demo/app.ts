@@ -6,6 +6,7 @@ import Hls from 'hls.js';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { monitor, type AbrDecisionRecord, type AbrPolicyName, type TelemetryEvent, type QoeSummary } from '../src/index.js';
+import type { EdgeList } from '../src/core/schemas/edges.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
@@ -171,6 +172,31 @@ setInterval(async () => {
     /* dev server gone */
   }
 }, 1000);
+
+// the edge caches' counters, as the edges report them to the controller (GET /v1/edges)
+let edgeList: EdgeList['edges'] = [];
+setInterval(async () => {
+  try {
+    const r = await fetch(`${config.controller}/v1/edges`);
+    if (r.ok) edgeList = ((await r.json()) as EdgeList).edges;
+  } catch {
+    /* controller down: keep the last list */
+  }
+  renderEdges();
+}, 2000);
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+const mbytes = (x: number) => `${(x / 1e6).toFixed(1)} MB`;
+function renderEdges() {
+  $('edges').innerHTML =
+    '<tr><th>edge</th><th>hit rate</th><th>hits / coalesced / misses</th><th>served</th><th>from origin</th><th>used / rented</th><th>evictions</th><th>policy</th></tr>' +
+    edgeList
+      .map((e) => {
+        const c = e.cache;
+        if (!c) return `<tr><td>${e.id} (${e.setting})</td><td colspan="7">no report yet</td></tr>`;
+        return `<tr><td>${e.id} (${e.setting})${!c.alive ? ' (down)' : (e.reported_ms_ago ?? 0) > 6000 ? ` (silent ${Math.round(e.reported_ms_ago! / 1000)} s)` : ''}</td><td>${pct(c.hitRate)}</td><td>${c.hits} / ${c.coalesced} / ${c.misses}</td><td>${mbytes(c.bytesServed)}</td><td>${mbytes(c.bytesFromOrigin)}</td><td>${mbytes(c.usedBytes)} / ${mbytes(c.capacityBytes)}</td><td>${c.evictions}</td><td>${c.policy} (${c.tuner})</td></tr>`;
+      })
+      .join('');
+}
 
 setInterval(() => {
   const view = ep.currentView;

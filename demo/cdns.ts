@@ -4,7 +4,7 @@
  * scheduler (src/server/cdns.ts) sees it in the telemetry and moves new viewers to another CDN.
  */
 import type { ServerResponse } from 'node:http';
-import { startEdge, type EdgeServer } from './edges.js';
+import { startFileServer, type FileServer } from './file-server.js';
 
 export interface DemoCdnSpec {
   id: string;
@@ -37,11 +37,11 @@ export class SharedCapacity {
 }
 
 /** Start the demo's CDNs on free loopback ports, serving `roots` (stream name → directory). */
-export async function startDemoCdns(specs: DemoCdnSpec[], roots: Record<string, string>): Promise<EdgeServer[]> {
-  const out: EdgeServer[] = [];
+export async function startDemoCdns(specs: DemoCdnSpec[], roots: Record<string, string>): Promise<FileServer[]> {
+  const out: FileServer[] = [];
   for (const s of specs) {
     const link = new SharedCapacity(s.capacityMbps * 1e6);
-    out.push(await startEdge(s.id, roots, 0, (_url, res, body) => link.send(res, body)));
+    out.push(await startFileServer(s.id, roots, 0, (_url, res, body) => link.send(res, body)));
   }
   return out;
 }

@@ -1,126 +1,95 @@
 /**
- * Edge servers for the demo and the tests: small HTTP servers on loopback that serve the same stream
- * files as the dev server ("CDN") under the same paths — what an edge cache holds — plus `/probe` for the
- * client's RTT probes. Each counts what it served and can be killed mid-stream (tests).
+ * The demo's edges: reference edge caches (src/server/edge/cache-server.ts, pull-through, LRU by default) on
+ * loopback in front of the dev server, which plays the origin/CDN. What the demo adds to a plain edge cache:
+ * - the cache key drops the per-viewer query — the shaping session (`trace`, `sess`, `rtt`) and CMCD — so
+ *   every viewer of an object shares one stored copy and the origin is asked without them (it would
+ *   otherwise shape the edge's own fetch through the viewer's link);
+ * - a shaper (EdgeShaper): a shaped session's segments go through that viewer's throttled link (the same
+ *   link the CDN uses: the viewer's access link is the same whichever pathway serves it), and its playlists
+ *   get the session's query on every URI, as the CDN's do;
+ * - `X-CDN: <edge id>` on every response, and every response in the demo's request log.
  */
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { extname, join, normalize } from 'node:path';
-import { limitPlaylist, rewritePlaylist } from './playlists.js';
+import type { ServerResponse } from 'node:http';
 import type { RequestLog } from './request-log.js';
+import { startEdgeCache, type EdgeCache, type EdgeShaper } from '../src/server/edge/cache-server.js';
+import { rewritePlaylist } from './playlists.js';
 
-export interface EdgeServer {
-  id: string;
-  url: string;
-  port: number;
-  stats(): { requests: number; segments: number; alive: boolean };
-  /** stop now: close the listener and cut every open connection */
-  kill(): void;
-  close(): Promise<void>;
+/** query parameters that belong to one viewer, not to the object: not part of the cache key, not sent to the origin */
+export const VIEWER_PARAMS = ['trace', 'sess', 'rtt', 'CMCD'] as const;
+
+/** The cache key (and origin path) of a request: path + the query without VIEWER_PARAMS, parameters sorted. */
+export function demoEdgeKey(url: URL): string {
+  const q = new URLSearchParams();
+  const kept = [...url.searchParams]
+    .filter(([k]) => !(VIEWER_PARAMS as readonly string[]).includes(k))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [k, v] of kept) q.append(k, v);
+  const s = q.toString();
+  return url.pathname + (s ? `?${s}` : '');
 }
 
-const MIME: Record<string, string> = {
-  '.m3u8': 'application/vnd.apple.mpegurl',
-  '.m4s': 'video/iso.segment',
-  '.mp4': 'video/mp4',
-  '.json': 'application/json',
-  '.csv': 'text/csv',
-};
+/** A viewer session's shaped link, as the dev server keeps them (null: no such trace). */
+export type LinkFor = (
+  trace: string,
+  sess: string,
+  rtt: string | null,
+) => { send(res: ServerResponse, body: Buffer): Promise<void> } | null;
 
-/**
- * @param shaper sends a segment body (e.g. through the viewer's shaped link of the dev server); default: at once
- * @param log records every response (bytes, timing) under this edge's id
- */
-export async function startEdge(
-  id: string,
-  roots: Record<string, string>,
-  port = 0,
-  shaper?: (url: URL, res: ServerResponse, body: Buffer) => Promise<void>,
-  log?: RequestLog,
-): Promise<EdgeServer> {
-  let requests = 0,
-    segments = 0,
-    alive = true;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    requests++;
-    const url = new URL(req.url ?? '/', 'http://edge');
-    log?.track(id, req, res, url);
-    // X-CDN names the delivery network that served a response (Mux's convention; the SDK's request metrics read it)
-    const cors = {
-      'access-control-allow-origin': '*',
-      'access-control-expose-headers': 'x-cdn, x-edge',
-      'cache-control': 'no-store',
-      'x-edge': id,
-      'x-cdn': id,
-    };
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...cors, 'access-control-allow-headers': '*' });
-      return res.end();
-    }
-    if (url.pathname === '/probe') {
-      res.writeHead(200, { ...cors, 'content-type': 'text/plain' });
-      return res.end('ok');
-    }
-    const m = /^\/streams\/(\w+)\/(.+)$/.exec(url.pathname);
-    const base = m ? roots[m[1]] : undefined;
-    if (!m || !base) {
-      res.writeHead(404, cors);
-      return res.end('not found');
-    }
-    const file = normalize(join(base, m[2]));
-    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, cors);
-      return res.end('not found');
-    }
-    if (file.endsWith('.m3u8')) {
-      // a shaped session's query (trace, sess, rtt, limit) goes on to every URI, as the CDN's playlists do:
-      // the viewer's link is the same whichever pathway serves it
-      let text = readFileSync(file, 'utf8');
-      const limit = Number(url.searchParams.get('limit') ?? 0);
-      if (limit > 0) text = limitPlaylist(text, limit);
-      const q = new URLSearchParams();
-      for (const k of ['trace', 'sess', 'rtt', 'limit']) if (url.searchParams.get(k)) q.set(k, url.searchParams.get(k)!);
-      if ([...q.keys()].length) text = rewritePlaylist(text, q.toString());
-      const body = Buffer.from(text);
-      res.writeHead(200, { ...cors, 'content-type': MIME['.m3u8'], 'content-length': String(body.length) });
-      return res.end(body);
-    }
-    res.writeHead(200, {
-      ...cors,
-      'content-type': MIME[extname(file)] ?? 'application/octet-stream',
-      'content-length': String(statSync(file).size),
-    });
-    if (file.endsWith('.m4s')) {
-      segments++;
-      if (shaper) return void shaper(url, res, readFileSync(file)).catch(() => res.destroy());
-    }
-    createReadStream(file).pipe(res);
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((res) => server.listen(port, '127.0.0.1', res));
-  const p = (server.address() as { port: number }).port;
-  return {
-    id,
-    url: `http://127.0.0.1:${p}`,
-    port: p,
-    stats: () => ({ requests, segments, alive }),
-    kill() {
-      if (!alive) return;
-      alive = false;
-      server.close();
-      for (const s of sockets) s.destroy();
-    },
-    close: () =>
-      new Promise<void>((res) => {
-        if (!alive) return res();
-        alive = false;
-        server.close(() => res());
-        for (const s of sockets) s.destroy();
-      }),
+/** The demo's shaper: shaped sessions (a valid `trace` + `sess`) get their link and their playlist query. */
+export function demoShaper(linkFor: LinkFor): EdgeShaper {
+  const session = (url: URL) => {
+    const trace = url.searchParams.get('trace'),
+      sess = url.searchParams.get('sess');
+    return trace && sess && /^[\w-]{4,64}$/.test(sess) ? { trace, sess, rtt: url.searchParams.get('rtt') } : null;
   };
+  return {
+    wants: (url) => session(url) !== null,
+    async send(url, res, status, headers, body) {
+      const s = session(url)!;
+      if (/\.m3u8$/i.test(url.pathname) && status === 200) {
+        const q = new URLSearchParams({ trace: s.trace, sess: s.sess });
+        if (s.rtt) q.set('rtt', s.rtt);
+        const text = Buffer.from(rewritePlaylist(body.toString('utf8'), q.toString()));
+        res.writeHead(status, { ...headers, 'content-length': String(text.length) });
+        res.end(text);
+        return;
+      }
+      const link = status === 200 ? linkFor(s.trace, s.sess, s.rtt) : null;
+      res.writeHead(status, headers);
+      if (link) await link.send(res, body);
+      else res.end(body);
+    },
+  };
+}
+
+export interface DemoEdgeOptions {
+  id: string;
+  /** the dev server's URL (the origin) */
+  origin: string;
+  linkFor: LinkFor;
+  /** the controller the edge reports its cache stats to, or a function read at each report (default: none) */
+  controller?: string | (() => string | null);
+  /** rented size, bytes (default 2 GB: the demo's streams fit) */
+  capacityBytes?: number;
+  policy?: string;
+  /** ms between reports (default 2000) */
+  reportEveryMs?: number;
+  /** records every response (bytes, timing) under this edge's id */
+  log?: RequestLog;
+}
+
+/** Start one demo edge: an EdgeCache with the demo's key and shaper, reporting to the controller. */
+export function startDemoEdge(o: DemoEdgeOptions): Promise<EdgeCache> {
+  return startEdgeCache({
+    id: o.id,
+    origin: o.origin,
+    capacityBytes: o.capacityBytes ?? 2e9,
+    policy: o.policy ?? 'lru',
+    keyOf: demoEdgeKey,
+    // X-CDN names the delivery network that served a response (Mux's convention; the SDK's request metrics read it)
+    headers: { 'x-cdn': o.id, 'access-control-expose-headers': 'x-cdn, x-edge, x-cache' },
+    ...(o.log ? { onRequest: (req, res, url) => o.log!.track(o.id, req, res, url) } : {}),
+    shaper: demoShaper(o.linkFor),
+    ...(o.controller ? { report: { controller: o.controller, everyMs: o.reportEveryMs ?? 2000 } } : {}),
+  });
 }

@@ -29,8 +29,10 @@ import { startServer, type RunningServer } from '../src/server/main.js';
 import { TaskService, viewportExecutor, type Executor } from '../src/server/tasks.js';
 import { cacheDir, ensureVod, startLive, type LiveStream } from './streams.js';
 import { ensureVr } from './vr-stream.js';
-import { startEdge, type EdgeServer } from './edges.js';
+import { startDemoEdge } from './edges.js';
+import type { EdgeCache } from '../src/server/edge/cache-server.js';
 import { startDemoCdns, type DemoCdnSpec } from './cdns.js';
+import type { FileServer } from './file-server.js';
 import { CdnScheduler, loadCdnPolicy, type CdnPolicyName } from '../src/server/cdns.js';
 import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
@@ -66,7 +68,9 @@ export interface DemoServerOptions {
   harness?: boolean;
   /** RTT the dev server ("CDN") shows to probes, ms (default 300) */
   cdnRttMs?: number;
-  /** edge servers on loopback the controller assigns viewers to (default: edge-1 mid, edge-2 thin) */
+  /** ms between the edges' cache reports to the controller (default 2000) */
+  edgeReportMs?: number;
+  /** edge caches on loopback the controller assigns viewers to (default: edge-1 mid, edge-2 thin) */
   edges?: Array<{ id: string; setting: 'fat' | 'mid' | 'thin' }>;
   /**
    * several CDNs (demo/cdns.ts: loopback servers whose capacity their transfers share) scheduled by the
@@ -85,9 +89,10 @@ export interface DemoServer {
   port: number;
   controller: RunningServer | null;
   controllerUrl: string;
-  edges: EdgeServer[];
+  /** the edge caches (src/server/edge/cache-server.ts) in front of the dev server */
+  edges: EdgeCache[];
   /** the demo's CDNs (none unless `cdns` was given) */
-  cdns: EdgeServer[];
+  cdns: FileServer[];
   live: LiveStream | null;
   /** every response of the dev server and the edges: bytes and timing (request-log.ts) */
   requests: RequestLog;
@@ -178,16 +183,10 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     { id: 'edge-1', setting: 'mid' },
     { id: 'edge-2', setting: 'thin' },
   ];
-  const edges: EdgeServer[] = [];
-  // segments an edge serves to a shaped session go through that session's link too
-  const edgeShaper = (url: URL, res: ServerResponse, body: Buffer) => {
-    const t = url.searchParams.get('trace'),
-      sess = url.searchParams.get('sess');
-    const link = t && sess && /^[\w-]{4,64}$/.test(sess) ? linkFor(t, sess, url.searchParams.get('rtt')) : null;
-    return link ? link.send(res, body) : (res.end(body), Promise.resolve());
-  };
-  for (const e of edgeSpecs) edges.push(await startEdge(e.id, { vod: vodDir, vr: vrDir }, 0, edgeShaper, requestLog));
-  const edgeConfigs: EdgeConfig[] = edgeSpecs.map((e, i) => ({ id: e.id, url: edges[i].url, setting: e.setting, cdnLatencyS: 0.03 }));
+  // the edge caches start once the dev server (their origin) listens, the controller once they do
+  const edges: EdgeCache[] = [];
+  let edgeConfigs: EdgeConfig[] = [];
+  let controllerUrl = `http://127.0.0.1:${controllerPort}`;
   const cdnServers = opts.cdns?.length ? await startDemoCdns(opts.cdns, { vod: vodDir, vr: vrDir }) : [];
   const cdnConfigs = cdnServers.map((c) => ({ id: c.id, url: c.url }));
   const ltsModel = 'models/cdn-lts/mechanistic-ABC.json';
@@ -215,10 +214,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       : undefined;
     controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs, tasks, cdns });
     sharedStore = controller.store;
+    controllerUrl = `http://127.0.0.1:${controller.port}`;
     return controller;
   };
-  if (opts.controller !== false) await startController();
-  const controllerUrl = `http://127.0.0.1:${controller ? (controller as RunningServer).port : controllerPort}`;
 
   const send = (
     res: ServerResponse,
@@ -363,7 +361,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return json(
         res,
         200,
-        edges.map((e) => ({ id: e.id, url: e.url, ...e.stats() })),
+        edges.map((e) => ({ url: e.url, ...e.stats() })),
       );
     const ek = /^\/edges\/([\w-]+)\/kill$/.exec(p);
     if (ek && req.method === 'POST') {
@@ -441,13 +439,29 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       res((server.address() as { port: number }).port),
     );
   });
+  for (const e of edgeSpecs)
+    edges.push(
+      await startDemoEdge({
+        id: e.id,
+        origin: `http://127.0.0.1:${port}`,
+        linkFor,
+        // counters to the controller while it runs (the harness may stop it)
+        controller: () => (controller ? controllerUrl : null),
+        reportEveryMs: opts.edgeReportMs,
+        log: requestLog,
+      }),
+    );
+  edgeConfigs = edgeSpecs.map((e, i) => ({ id: e.id, url: edges[i].url, setting: e.setting, cdnLatencyS: 0.03 }));
+  if (opts.controller !== false) await startController();
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     get controller() {
       return controller;
     },
-    controllerUrl,
+    get controllerUrl() {
+      return controllerUrl;
+    },
     edges,
     cdns: cdnServers,
     live,
@@ -505,7 +519,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     for (const c of s.cdns)
       console.log(`[demo] cdn:         ${c.id} ${c.url} (capacity shared by its transfers; GET ${s.controllerUrl}/v1/cdns)`);
     for (const e of s.edges)
-      console.log(`[demo] edge:        ${e.id} ${e.url} (same streams as the CDN; the controller assigns viewers to it)`);
+      console.log(
+        `[demo] edge:        ${e.id} ${e.url} (a pull-through cache in front of the dev server; the controller assigns viewers to it)`,
+      );
     const stop = () => s.close().then(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

@@ -13,6 +13,7 @@
  *   routes/metrics.ts        GET  /v1/metrics (Mux's metrics and scores per CDN / edge / channel / rendition / device)
  *   routes/negotiation.ts    POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave
  *   routes/cdns.ts           GET  /v1/cdns (the multi-CDN scheduler of cdns.ts, started and stopped with the app)
+ *   routes/edges.ts          POST /v1/edges/:id/stats (an edge cache's report), GET /v1/edges
  *   routes/health.ts         GET  /v1/health
  *   routes/tasks.ts          POST /v1/tasks, GET /v1/tasks/quote (offloaded inference, when `tasks` is given)
  * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store,
@@ -35,6 +36,7 @@ import { Negotiator } from './negotiation.js';
 import httpContract from './plugins/http.js';
 import { cdnRoutes } from './routes/cdns.js';
 import { channelRoutes } from './routes/channels.js';
+import { edgeRoutes } from './routes/edges.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { negotiationRoutes } from './routes/negotiation.js';
@@ -98,8 +100,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const n = opts.negotiation ?? {};
   const tokens = new TokenService(n.secret);
   const channels = new ChannelStats();
+  const assignment = opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []);
   const negotiator = new Negotiator({
-    store: opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []),
+    store: assignment,
     tokens,
     policy: n.policy,
     drl: n.drl,
@@ -138,6 +141,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(metricsRoutes, { store: opts.store });
   await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
   await app.register(cdnRoutes, { scheduler: opts.cdns });
+  await app.register(edgeRoutes, { edges: () => assignment.edges() });
   await app.register(healthRoutes);
   if (opts.tasks) await app.register(taskRoutes, { tasks: opts.tasks, tokens });
   return app;

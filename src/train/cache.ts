@@ -1,19 +1,15 @@
 /**
- * `npm run train:cache -- [--iters 40] [--episodes 2] [--seed 1] [--lr 3e-4] [--reward bytes|hits] [--keep-bias 0] [--out models/cache-agent]`
- *
- * The edge-cache agent (src/assign/cache/agent.ts; edge-intelligence-immersive-media, "Edge Caching for
- * Multimedia Content"): PPO over the fused action space (size step × replacement policy) in the cache
- * simulator driven by the Twitch sample (src/sim/cache). Episodes: one day of a training day (days 0–19),
- * after a 6 h warm-up, from a random size in [4, 64] GB and a random policy. Checkpoints are scored greedily on
- * the validation days (21–23) and the best is written to <out>/agent.json (plain JSON, no tfjs to run it).
- * bench:cache reports the held-out test days only.
- *
- * The PPO update is this file's own (`ppoUpdate`, one isolated function): src/train/ppo.ts was not on main
- * when this was written; swap it in there when it lands.
+ * Trains the edge-cache agent (`npm run train:cache`, entry in cli/cache.ts; src/assign/cache/agent.ts;
+ * edge-intelligence-immersive-media, "Edge Caching for Multimedia Content"): PPO (ppo.ts, the shared
+ * implementation) over the fused action space (size step × replacement policy) in the cache simulator driven
+ * by the Twitch sample (src/sim/cache). Episodes: one day of a training day (days 0–19), after a 6 h warm-up,
+ * from a random size in [4, 64] GB and a random policy; each iteration runs `episodes` of them side by side
+ * (GAE per episode; the episode's end is a truncation, bootstrapped from the value of the state after it).
+ * Checkpoints are scored greedily on the validation days (21–23) and the best is written to <out>/agent.json
+ * (plain JSON, no tfjs to run it). bench:cache reports the held-out test days only.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
@@ -34,94 +30,64 @@ import {
 } from '../assign/cache/index.js';
 import { mulberry32 } from '../core/random.js';
 import { dataRoot } from '../sim/abr/load.js';
-import { buildDemand, DAY_S, type Requests } from '../sim/cache/demand.js';
-import { CACHE_SIM_DEFAULTS, runCacheSim } from '../sim/cache/sim.js';
+import { buildDemand, DAY_S, type Demand, type Requests } from '../sim/cache/demand.js';
+import { CACHE_SIM_DEFAULTS, runCacheSim, type CacheSimResult } from '../sim/cache/sim.js';
 import { CACHE_SPLIT, spanSeconds } from '../sim/cache/split.js';
 import { loadTwitchRows } from '../sim/viewers/stats.js';
+import { InputError } from './errors.js';
+import { ppoIteration, type PpoModel } from './ppo.js';
 
-const { values: args } = parseArgs({
-  options: {
-    iters: { type: 'string', default: '40' },
-    episodes: { type: 'string', default: '2' },
-    seed: { type: 'string', default: '1' },
-    lr: { type: 'string', default: '3e-4' },
-    gamma: { type: 'string', default: '0.95' },
-    reward: { type: 'string', default: 'bytes' },
-    hidden: { type: 'string', default: '32' },
-    'eval-every': { type: 'string', default: '5' },
-    /** start the actor biased towards "keep the size, LRU" (the best fixed setting on the validation days) */
-    'keep-bias': { type: 'string', default: '0' },
-    out: { type: 'string', default: join('models', 'cache-agent') },
-  },
-});
-const ITERS = Number(args.iters),
-  EPISODES = Number(args.episodes),
-  SEED = Number(args.seed),
-  LR = Number(args.lr),
-  GAMMA = Number(args.gamma),
-  H = Number(args.hidden),
-  EVAL_EVERY = Number(args['eval-every']);
-const REWARD = args.reward as RewardKind;
-if (REWARD !== 'bytes' && REWARD !== 'hits') throw new Error('--reward: bytes or hits');
-const OUT = resolve(args.out!);
-const LAMBDA = 0.9,
-  CLIP = 0.2,
-  ENT = 0.01,
-  WARM_INTERVALS = 36; // 6 h of 10-min intervals: simulated, not learned from
-const t0 = Date.now();
-const log = (s: string) => console.log(`[train:cache +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
-await tf.setBackend('wasm');
-await tf.ready();
-
-const rows = loadTwitchRows(join(dataRoot(), 'live'));
-const demand = buildDemand(rows);
-log(`demand: ${demand.sessions.length} sessions (${demand.params.scale} viewers per row), ${demand.days} days`);
-// training blocks of 4 days: one request stream each (object ids are consistent within a stream)
-const blocks: Array<{ from: number; req: Requests }> = [];
-for (let d = CACHE_SPLIT.trainDays.from; d < CACHE_SPLIT.trainDays.to; d += 4) {
-  blocks.push({ from: d, req: demand.requests(d * DAY_S, Math.min(d + 4, CACHE_SPLIT.trainDays.to) * DAY_S) });
-  log(`requests of days ${d}–${d + 3}: ${blocks[blocks.length - 1].req.n}`);
+/** What `npm run train:cache` flags set (same names in camelCase, same defaults), plus library-only inputs. */
+export interface TrainCacheOptions {
+  /** PPO iterations (default 40) */
+  iters?: number;
+  /** episodes (one simulated day each) per iteration (default 2) */
+  episodes?: number;
+  /** seeds initialisation, episode draws, sampling and shuffles (default 1) */
+  seed?: number;
+  /** Adam learning rate (default 3e-4) */
+  lr?: number;
+  /** discount per 10-minute decision (default 0.95) */
+  gamma?: number;
+  /** GAE λ (default 0.9) */
+  lambda?: number;
+  /** entropy bonus (default 0.01) */
+  entropy?: number;
+  /** reward of an interval: 'bytes' (origin bill saved net of rent) or 'hits' (default 'bytes') */
+  reward?: RewardKind;
+  /** actor and critic width (two hidden layers; default 32) */
+  hidden?: number;
+  /** iterations between greedy validations (default 5; the last iteration is always validated) */
+  evalEvery?: number;
+  /**
+   * start the actor's output bias at this value for "keep the size, LRU" (the best fixed setting on the
+   * validation days), 0 elsewhere (default 0: no prior)
+   */
+  keepBias?: number;
+  /** output directory (default models/cache-agent) */
+  out?: string;
+  // ---- library-only ----
+  /** the demand (default: buildDemand of $EDGEPLAY_DATA/live's Twitch sample) */
+  demand?: Demand;
+  /** PPO epochs per iteration (default 4) */
+  epochs?: number;
+  /** PPO minibatch (default 128; the last, shorter one of an epoch is dropped) */
+  minibatch?: number;
+  /** the command line recorded in the output file */
+  command?: string;
+  log?: (s: string) => void;
 }
-const val = spanSeconds(CACHE_SPLIT.validation);
-const valReq = demand.requests(val.start, val.end);
-log(`validation days ${CACHE_SPLIT.validation.from}–${CACHE_SPLIT.validation.to - 1}: ${valReq.n} requests`);
 
-// networks: actor STATE → H → H → N_ACTIONS, critic STATE → H → H → 1
-const init = (shape: number[], k: number, scale = 1) =>
-  tf.variable(tf.randomNormal(shape, 0, scale * Math.sqrt(2 / shape[0]), 'float32', SEED * 100 + k));
-const actor = [
-  init([STATE_SIZE, H], 1),
-  tf.variable(tf.zeros([H])),
-  init([H, H], 2),
-  tf.variable(tf.zeros([H])),
-  init([H, N_ACTIONS], 3, 0.1),
-  tf.variable(tf.zeros([N_ACTIONS])),
-];
-const critic = [
-  init([STATE_SIZE, H], 4),
-  tf.variable(tf.zeros([H])),
-  init([H, H], 5),
-  tf.variable(tf.zeros([H])),
-  init([H, 1], 6),
-  tf.variable(tf.zeros([1])),
-];
-const mlp = (v: tf.Variable[], x: tf.Tensor2D) => {
-  const h1 = tf.relu(tf.matMul(x, v[0] as tf.Tensor2D).add(v[1]));
-  const h2 = tf.relu(tf.matMul(h1, v[2] as tf.Tensor2D).add(v[3]));
-  return tf.matMul(h2, v[4] as tf.Tensor2D).add(v[5]);
-};
-if (Number(args['keep-bias'])) {
-  const b = new Float32Array(N_ACTIONS);
-  b[SIZE_STEPS.indexOf(1) * POLICY_NAMES.length + POLICY_NAMES.indexOf('lru')] = Number(args['keep-bias']);
-  actor[5].assign(tf.tensor1d(b));
+/** What a run did: the file written, its best validation figures, and every validation. */
+export interface TrainCacheResult {
+  file: string;
+  agent: CacheAgentFile;
+  best: { iteration: number; reward: number; hitRate: number; cost: number };
+  validations: Array<{ iteration: number; result: CacheSimResult }>;
 }
-const agentFile = (meta?: Record<string, unknown>): CacheAgentFile => ({
-  in: STATE_SIZE,
-  hidden: [H, H],
-  out: N_ACTIONS,
-  layers: [0, 2, 4].map((k) => ({ w: Array.from(actor[k].dataSync()), b: Array.from(actor[k + 1].dataSync()) })),
-  meta,
-});
+
+/** 6 h of 10-minute intervals simulated at the start of an episode, not learned from */
+const WARM_INTERVALS = 36;
 
 /** A tuner that samples the policy network and records (state, action, log-prob, reward) per interval. */
 class SamplingTuner implements CacheTuner {
@@ -129,9 +95,15 @@ class SamplingTuner implements CacheTuner {
   states: Float32Array[] = [];
   actions: number[] = [];
   logp: number[] = [];
-  rewards: number[] = []; // reward of the interval that followed each action
-  private net = new CacheAgentNet(agentFile());
-  constructor(private rng: () => number) {}
+  /** reward of the interval that followed each action */
+  rewards: number[] = [];
+  private net: CacheAgentNet;
+  constructor(
+    file: CacheAgentFile,
+    private rng: () => number,
+  ) {
+    this.net = new CacheAgentNet(file);
+  }
   decide(o: TunerObservation): CacheDecision {
     if (this.actions.length > this.rewards.length) this.rewards.push(o.reward);
     const x = encodeState(o);
@@ -153,174 +125,220 @@ class SamplingTuner implements CacheTuner {
   }
 }
 
-/**
- * One PPO update (clipped surrogate, value loss, entropy bonus) on a batch of transitions. Isolated so a
- * shared PPO (src/train/ppo.ts) can replace it.
- */
-function ppoUpdate(
-  opt: tf.Optimizer,
-  X: Float32Array,
-  A: Int32Array,
-  oldLogp: Float32Array,
-  adv: Float32Array,
-  ret: Float32Array,
-  rng: () => number,
-) {
-  const n = A.length,
-    B = 128;
-  for (let ep = 0; ep < 4; ep++) {
-    const perm = Int32Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
-    for (let b = 0; b + B <= n; b += B) {
-      const idx = perm.subarray(b, b + B);
-      const xs = new Float32Array(B * STATE_SIZE);
-      idx.forEach((k, i) => xs.set(X.subarray(k * STATE_SIZE, (k + 1) * STATE_SIZE), i * STATE_SIZE));
-      const x = tf.tensor2d(xs, [B, STATE_SIZE]);
-      const a = tf.oneHot(
-        tf.tensor1d(
-          Array.from(idx, (k) => A[k]),
-          'int32',
-        ),
-        N_ACTIONS,
-      );
-      const ol = tf.tensor1d(Array.from(idx, (k) => oldLogp[k]));
-      const ad = tf.tensor1d(Array.from(idx, (k) => adv[k]));
-      const rt = tf.tensor1d(Array.from(idx, (k) => ret[k]));
-      const l = opt.minimize(() => {
-        const lp = tf.logSoftmax(mlp(actor, x));
-        const logp = lp.mul(a).sum(1);
-        const ratio = tf.exp(logp.sub(ol));
-        const surr = tf.minimum(ratio.mul(ad), tf.clipByValue(ratio, 1 - CLIP, 1 + CLIP).mul(ad));
-        const ent = tf.neg(tf.exp(lp).mul(lp).sum(1)).mean();
-        const vl = mlp(critic, x).reshape([B]).sub(rt).square().mean();
-        return tf.neg(surr.mean()).add(vl.mul(0.5)).sub(ent.mul(ENT)) as tf.Scalar;
-      }, true);
-      tf.dispose([x, a, ol, ad, rt, l!]);
-    }
+/** The requests of [start, end) out of a sorted stream (views of its arrays, no copy). */
+function slice(req: Requests, start: number, end: number): Requests {
+  let lo = 0,
+    hi = req.n;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (req.t[m] < start) lo = m + 1;
+    else hi = m;
   }
-}
-
-const simOpts = (capacityBytes: number, policy: string, measureFrom: number) => ({
-  ...CACHE_SIM_DEFAULTS,
-  econ: CACHE_ECONOMICS,
-  reward: REWARD,
-  capacityBytes,
-  policy,
-  measureFrom,
-});
-function validate(file: CacheAgentFile) {
-  return runCacheSim(valReq, new AgentTuner(file), simOpts(16e9, 'lru', val.measureFrom));
-}
-
-const rng = mulberry32(SEED);
-const opt = tf.train.adam(LR);
-let best = { reward: -Infinity, it: 0, file: agentFile(), hitRate: 0, cost: 0 };
-/** write the best checkpoint so far (on every improvement: a stopped run keeps its best) */
-function save(): void {
-  mkdirSync(OUT, { recursive: true });
-  const file: CacheAgentFile = {
-    ...best.file,
-    meta: {
-      command: `npm run train:cache -- ${process.argv.slice(2).join(' ')}`.trim(),
-      iteration: best.it,
-      validation_days: `${CACHE_SPLIT.validation.from}-${CACHE_SPLIT.validation.to - 1}`,
-      validation_reward: best.reward,
-      validation_hit_rate: best.hitRate,
-      validation_cost: best.cost,
-      reward: REWARD,
-      economics: CACHE_ECONOMICS,
-      demand: { ...demand.params },
-      seed: SEED,
-    },
+  let j = lo;
+  while (j < req.n && req.t[j] < end) j++;
+  return {
+    n: j - lo,
+    t: req.t.subarray(lo, j),
+    key: req.key.subarray(lo, j),
+    bytes: req.bytes.subarray(lo, j),
+    group: req.group.subarray(lo, j),
   };
-  writeFileSync(join(OUT, 'agent.json'), JSON.stringify(file));
 }
-for (let it = 1; it <= ITERS; it++) {
-  const X: Float32Array[] = [],
-    A: number[] = [],
-    L: number[] = [],
-    adv: number[] = [],
-    ret: number[] = [];
-  let meanR = 0;
-  for (let e = 0; e < EPISODES; e++) {
-    const blk = blocks[Math.floor(rng() * blocks.length)];
-    const span = Math.min(4, CACHE_SPLIT.trainDays.to - blk.from);
-    const startDay = blk.from + Math.floor(rng() * (span - 1) * 4) / 4; // quarter-day starts, a full day + warm-up inside the block
-    const start = startDay * DAY_S,
-      end = start + DAY_S + WARM_INTERVALS * 600;
-    const req = blk.req;
-    // the episode's slice of the block's stream
-    let lo = 0,
-      hi = req.n;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (req.t[m] < start) lo = m + 1;
-      else hi = m;
-    }
-    let j = lo;
-    while (j < req.n && req.t[j] < end) j++;
-    const slice: Requests = {
-      n: j - lo,
-      t: req.t.subarray(lo, j),
-      key: req.key.subarray(lo, j),
-      bytes: req.bytes.subarray(lo, j),
-      group: req.group.subarray(lo, j),
+
+/**
+ * The cache trainer; see the file's comment. Throws InputError when the Twitch sample is missing (and no
+ * `demand` is given) or an option is out of range. Selects tfjs' wasm backend; seeded, so a run repeats.
+ */
+export async function trainCache(o: TrainCacheOptions = {}): Promise<TrainCacheResult> {
+  const ITERS = o.iters ?? 40;
+  const EPISODES = o.episodes ?? 2;
+  const SEED = o.seed ?? 1;
+  const LR = o.lr ?? 3e-4;
+  const GAMMA = o.gamma ?? 0.95;
+  const LAMBDA = o.lambda ?? 0.9;
+  const ENT = o.entropy ?? 0.01;
+  const H = o.hidden ?? 32;
+  const EVAL_EVERY = o.evalEvery ?? 5;
+  const KEEP_BIAS = o.keepBias ?? 0;
+  const REWARD: RewardKind = o.reward ?? 'bytes';
+  if (REWARD !== 'bytes' && REWARD !== 'hits') throw new InputError(`reward: bytes or hits, got "${REWARD}"`);
+  if (!(EPISODES >= 1) || !(ITERS >= 0) || !(H >= 1) || !(EVAL_EVERY >= 1))
+    throw new InputError('iters ≥ 0, episodes, hidden and evalEvery ≥ 1');
+  const OUT = resolve(o.out ?? join('models', 'cache-agent'));
+  const t0 = Date.now();
+  const print = o.log ?? ((s: string) => console.log(s));
+  const log = (s: string) => print(`[train:cache +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
+  await tf.setBackend('wasm');
+  await tf.ready();
+
+  let demand = o.demand;
+  if (!demand) {
+    const dir = join(dataRoot(), 'live');
+    if (!existsSync(join(dir, 'twitch100k_sample_train.csv')))
+      throw new InputError(`train:cache needs the Twitch sample: ${dir}/twitch100k_sample_train.csv (set EDGEPLAY_DATA)`);
+    demand = buildDemand(loadTwitchRows(dir));
+  }
+  log(`demand: ${demand.sessions.length} sessions (${demand.params.scale} viewers per row), ${demand.days} days`);
+  // training blocks of 4 days: one request stream each (object ids are consistent within a stream)
+  const blocks: Array<{ from: number; req: Requests }> = [];
+  for (let d = CACHE_SPLIT.trainDays.from; d < CACHE_SPLIT.trainDays.to; d += 4) {
+    blocks.push({ from: d, req: demand.requests(d * DAY_S, Math.min(d + 4, CACHE_SPLIT.trainDays.to) * DAY_S) });
+    log(`requests of days ${d}–${d + 3}: ${blocks[blocks.length - 1].req.n}`);
+  }
+  const val = spanSeconds(CACHE_SPLIT.validation);
+  const valReq = demand.requests(val.start, val.end);
+  log(`validation days ${CACHE_SPLIT.validation.from}–${CACHE_SPLIT.validation.to - 1}: ${valReq.n} requests`);
+
+  // networks: actor STATE → H → H → N_ACTIONS, critic STATE → H → H → 1
+  const init = (shape: number[], k: number, scale = 1) =>
+    tf.variable(tf.randomNormal(shape, 0, scale * Math.sqrt(2 / shape[0]), 'float32', SEED * 100 + k));
+  const actor = [
+    init([STATE_SIZE, H], 1),
+    tf.variable(tf.zeros([H])),
+    init([H, H], 2),
+    tf.variable(tf.zeros([H])),
+    init([H, N_ACTIONS], 3, 0.1),
+    tf.variable(tf.zeros([N_ACTIONS])),
+  ];
+  const critic = [
+    init([STATE_SIZE, H], 4),
+    tf.variable(tf.zeros([H])),
+    init([H, H], 5),
+    tf.variable(tf.zeros([H])),
+    init([H, 1], 6),
+    tf.variable(tf.zeros([1])),
+  ];
+  const mlp = (v: tf.Variable[], x: tf.Tensor) => {
+    const h1 = tf.relu(tf.matMul(x as tf.Tensor2D, v[0] as tf.Tensor2D).add(v[1]));
+    const h2 = tf.relu(tf.matMul(h1, v[2] as tf.Tensor2D).add(v[3]));
+    return tf.matMul(h2, v[4] as tf.Tensor2D).add(v[5]);
+  };
+  if (KEEP_BIAS) {
+    const b = new Float32Array(N_ACTIONS);
+    b[SIZE_STEPS.indexOf(1) * POLICY_NAMES.length + POLICY_NAMES.indexOf('lru')] = KEEP_BIAS;
+    actor[5].assign(tf.tensor1d(b));
+  }
+  const model: PpoModel = {
+    forward: (x, batch) => ({ logits: mlp(actor, x), value: mlp(critic, x).reshape([batch]) }),
+    variables: [...actor, ...critic],
+    criticVariables: critic,
+  };
+  const agentFile = (meta?: Record<string, unknown>): CacheAgentFile => ({
+    in: STATE_SIZE,
+    hidden: [H, H],
+    out: N_ACTIONS,
+    layers: [0, 2, 4].map((k) => ({ w: Array.from(actor[k].dataSync()), b: Array.from(actor[k + 1].dataSync()) })),
+    meta,
+  });
+
+  const simOpts = (capacityBytes: number, policy: string, measureFrom: number) => ({
+    ...CACHE_SIM_DEFAULTS,
+    econ: CACHE_ECONOMICS,
+    reward: REWARD,
+    capacityBytes,
+    policy,
+    measureFrom,
+  });
+  const rng = mulberry32(SEED);
+  const optimizer = tf.train.adam(LR);
+  const ppo = { gamma: GAMMA, lambda: LAMBDA, clip: 0.2, entropy: ENT, epochs: o.epochs ?? 4, minibatch: o.minibatch ?? 128 };
+  let best = { reward: -Infinity, iteration: 0, file: agentFile(), hitRate: 0, cost: 0 };
+  const validations: TrainCacheResult['validations'] = [];
+  const file = join(OUT, 'agent.json');
+  /** write the best checkpoint so far (on every improvement: a stopped run keeps its best) */
+  const save = (): CacheAgentFile => {
+    mkdirSync(OUT, { recursive: true });
+    const f: CacheAgentFile = {
+      ...best.file,
+      meta: {
+        command: o.command ?? 'trainCache()',
+        trainer: 'src/train/cache.ts (PPO: src/train/ppo.ts)',
+        iteration: best.iteration,
+        validation_days: `${CACHE_SPLIT.validation.from}-${CACHE_SPLIT.validation.to - 1}`,
+        validation_reward: best.reward,
+        validation_hit_rate: best.hitRate,
+        validation_cost: best.cost,
+        reward: REWARD,
+        economics: CACHE_ECONOMICS,
+        demand: { ...demand.params },
+        seed: SEED,
+      },
     };
-    const tuner = new SamplingTuner(rng);
-    const cap = 4e9 * 16 ** rng();
-    const pol = POLICY_NAMES[Math.floor(rng() * POLICY_NAMES.length)];
-    runCacheSim(slice, tuner, { ...simOpts(cap, pol, start), end });
-    const n = tuner.rewards.length; // the last action has no reward yet
-    const S = tuner.states.slice(WARM_INTERVALS, n),
-      acts = tuner.actions.slice(WARM_INTERVALS, n),
-      lps = tuner.logp.slice(WARM_INTERVALS, n),
-      rs = tuner.rewards.slice(WARM_INTERVALS, n);
-    const xs = new Float32Array(S.length * STATE_SIZE);
-    S.forEach((s, i) => xs.set(s, i * STATE_SIZE));
-    const V = tf.tidy(() => mlp(critic, tf.tensor2d(xs, [S.length, STATE_SIZE])).dataSync() as Float32Array);
-    // GAE; the episode's end is a truncation: bootstrap from the last value
-    let g = 0;
-    const ad = new Array<number>(S.length);
-    for (let i = S.length - 1; i >= 0; i--) {
-      const next = i + 1 < S.length ? V[i + 1] : V[i];
-      const delta = rs[i] + GAMMA * next - V[i];
-      g = delta + GAMMA * LAMBDA * g;
-      ad[i] = g;
+    writeFileSync(file, JSON.stringify(f));
+    return f;
+  };
+  let saved: CacheAgentFile | null = null;
+
+  for (let it = 1; it <= ITERS; it++) {
+    // EPISODES episodes with the current policy, side by side (time-major for ppoIteration)
+    const eps: Array<{ S: Float32Array[]; A: number[]; L: number[]; R: number[]; last: Float32Array }> = [];
+    const snapshot = agentFile();
+    for (let e = 0; e < EPISODES; e++) {
+      const blk = blocks[Math.floor(rng() * blocks.length)];
+      const span = Math.min(4, CACHE_SPLIT.trainDays.to - blk.from);
+      const startDay = blk.from + Math.floor(rng() * (span - 1) * 4) / 4; // quarter-day starts, a full day + warm-up inside the block
+      const start = startDay * DAY_S,
+        end = start + DAY_S + WARM_INTERVALS * 600;
+      const tuner = new SamplingTuner(snapshot, rng);
+      const cap = 4e9 * 16 ** rng();
+      const pol = POLICY_NAMES[Math.floor(rng() * POLICY_NAMES.length)];
+      runCacheSim(slice(blk.req, start, end), tuner, { ...simOpts(cap, pol, start), end });
+      const n = tuner.rewards.length; // the last action has no reward yet: its state bootstraps
+      eps.push({
+        S: tuner.states.slice(WARM_INTERVALS, n),
+        A: tuner.actions.slice(WARM_INTERVALS, n),
+        L: tuner.logp.slice(WARM_INTERVALS, n),
+        R: tuner.rewards.slice(WARM_INTERVALS, n),
+        last: tuner.states[n],
+      });
     }
-    X.push(...S);
-    A.push(...acts);
-    L.push(...lps);
-    adv.push(...ad);
-    ret.push(...ad.map((x, i) => x + V[i]));
-    meanR += rs.reduce((a, b) => a + b, 0) / rs.length / EPISODES;
-  }
-  const mu = adv.reduce((a, b) => a + b, 0) / adv.length;
-  const sd = Math.sqrt(adv.reduce((a, b) => a + (b - mu) ** 2, 0) / adv.length) || 1;
-  const xs = new Float32Array(X.length * STATE_SIZE);
-  X.forEach((s, i) => xs.set(s, i * STATE_SIZE));
-  ppoUpdate(
-    opt,
-    xs,
-    Int32Array.from(A),
-    Float32Array.from(L),
-    Float32Array.from(adv, (x) => (x - mu) / sd),
-    Float32Array.from(ret),
-    rng,
-  );
-  let line = `iter ${it}/${ITERS}: train reward ${meanR.toFixed(4)} (${X.length} steps)`;
-  if (it % EVAL_EVERY === 0 || it === ITERS) {
-    const f = agentFile();
-    const v = validate(f);
-    const better = v.meanReward > best.reward;
-    if (better) {
-      best = { reward: v.meanReward, it, file: f, hitRate: v.hitRate, cost: v.cost };
-      save();
+    const T = Math.min(...eps.map((x) => x.S.length));
+    const E = EPISODES;
+    const obs = new Float32Array(T * E * STATE_SIZE);
+    const nextObs = new Float32Array((T + 1) * E * STATE_SIZE);
+    const actions = new Int32Array(T * E),
+      logp = new Float32Array(T * E),
+      rewards = new Float32Array(T * E);
+    for (let t = 0; t <= T; t++)
+      for (let e = 0; e < E; e++) {
+        const ep = eps[e];
+        const s = t < T ? ep.S[t] : t < ep.S.length ? ep.S[t] : ep.last;
+        nextObs.set(s, (t * E + e) * STATE_SIZE);
+        if (t === T) continue;
+        const i = t * E + e;
+        obs.set(s, i * STATE_SIZE);
+        actions[i] = ep.A[t];
+        logp[i] = ep.L[t];
+        rewards[i] = ep.R[t];
+      }
+    const values = tf.tidy(() => mlp(critic, tf.tensor2d(nextObs, [(T + 1) * E, STATE_SIZE])).dataSync() as Float32Array);
+    const stats = ppoIteration(
+      model,
+      { envs: E, obs, obsShape: [STATE_SIZE], actions, logp, rewards, values, nActions: N_ACTIONS },
+      { ...ppo, optimizer, rng, dropPartialMinibatch: true },
+    );
+    const meanR = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+    let line = `iter ${it}/${ITERS}: train reward ${meanR.toFixed(4)} (${rewards.length} steps, ${stats.epochs} epochs)`;
+    if (it % EVAL_EVERY === 0 || it === ITERS) {
+      const f = agentFile();
+      const v = runCacheSim(valReq, new AgentTuner(f), simOpts(16e9, 'lru', val.measureFrom));
+      validations.push({ iteration: it, result: v });
+      const better = v.meanReward > best.reward;
+      if (better) {
+        best = { reward: v.meanReward, iteration: it, file: f, hitRate: v.hitRate, cost: v.cost };
+        saved = save();
+      }
+      line += `; validation reward ${v.meanReward.toFixed(4)} hit ${(v.hitRate * 100).toFixed(2)} % byte-hit ${(v.byteHitRate * 100).toFixed(2)} % size ${v.meanSizeGB.toFixed(1)} GB cost $${v.cost.toFixed(1)} ${JSON.stringify(Object.fromEntries(Object.entries(v.policyShare).map(([k, x]) => [k, +x.toFixed(2)])))}${better ? ' *' : ''}`;
     }
-    line += `; validation reward ${v.meanReward.toFixed(4)} hit ${(v.hitRate * 100).toFixed(2)} % byte-hit ${(v.byteHitRate * 100).toFixed(2)} % size ${v.meanSizeGB.toFixed(1)} GB cost $${v.cost.toFixed(1)} ${JSON.stringify(Object.fromEntries(Object.entries(v.policyShare).map(([k, x]) => [k, +x.toFixed(2)])))}${better ? ' *' : ''}`;
+    log(line);
   }
-  log(line);
+  if (!saved) saved = save(); // no iteration: the initial network
+  log(`wrote ${file} (iteration ${best.iteration}, validation reward ${best.reward.toFixed(4)})`);
+  tf.dispose([...actor, ...critic]);
+  return {
+    file,
+    agent: saved,
+    best: { iteration: best.iteration, reward: best.reward, hitRate: best.hitRate, cost: best.cost },
+    validations,
+  };
 }
-log(`wrote ${join(OUT, 'agent.json')} (iteration ${best.it}, validation reward ${best.reward.toFixed(4)})`);

@@ -19,10 +19,13 @@ interface EdgeInfo {
   url: string;
   probe: string;
 }
+/** what /__harness/edges lists: the demo's edge caches' counters (EdgeCacheStats) */
 interface EdgeStats {
   id: string;
   requests: number;
   segments: number;
+  hits: number;
+  misses: number;
   alive: boolean;
 }
 
@@ -391,6 +394,8 @@ describe('edge negotiation and Content Steering', () => {
     hls.on(Hls.Events.STEERING_MANIFEST_LOADED, (_e, d) => pathways.push(String(d.steeringManifest['PATHWAY-PRIORITY']?.[0])));
     const served: string[] = [];
     hls.on(Hls.Events.FRAG_LOADED, (_e, d) => served.push(new URL(d.frag.url).port));
+    const fatal: string[] = [];
+    hls.on(Hls.Events.ERROR, (_e, d) => d.fatal && fatal.push(d.details));
     hls.loadSource(src);
     hls.attachMedia(video);
     try {
@@ -402,6 +407,7 @@ describe('edge negotiation and Content Steering', () => {
       // kill the edge mid-playback
       await harness(`/edges/${edgeId}/kill`, 'POST');
       const killedAt = video.currentTime;
+      const servedBeforeKill = served.length;
       await until(() => video.currentTime > killedAt + 14, 'playback 14 s past the kill', 60000);
       const longest = Math.max(0, ...stalls.map((s) => (s.end ?? performance.now()) - s.start));
       const origin = (port: string) =>
@@ -415,6 +421,12 @@ describe('edge negotiation and Content Steering', () => {
       expect(sequence).toContain('cdn'); // the failover happened: the CDN served the rest
       expect(longest).toBeLessThan(1000);
       expect(video.error).toBeNull();
+      // counted: the edge cache is down, the viewer kept playing on other pathways without a fatal error
+      expect((await edgeStats()).alive).toBeFalse();
+      const after = served.slice(servedBeforeKill).map(origin);
+      expect(after.length).withContext(after.join(' ')).toBeGreaterThanOrEqual(3);
+      expect(after).not.toContain(edgeId);
+      expect(fatal).toEqual([]);
       await neg!.leave();
     } finally {
       await ep.destroy();

@@ -64,6 +64,16 @@ describe('dev server', () => {
     const secs = (performance.now() - t0) / 1000;
     expect(secs).toBeGreaterThan((0.08 + (seg.byteLength * 8) / 1.2e6) * 0.85); // same link as the CDN's
     expect(e.stats().segments).toBe(2);
+    // a cache: another session's request for the same segment is a hit, shaped by that session's own link
+    const r2 = await fetch(`${demo.url}/streams/vod/master.m3u8?trace=3g`);
+    const sess2 = r2.headers.get('x-edgeplay-session')!;
+    const again = await fetch(`${e.url}/streams/vod/v1/seg_000.m4s?trace=3g&sess=${sess2}`);
+    expect(again.headers.get('x-cache')).toBe('HIT');
+    expect(Buffer.from(await again.arrayBuffer()).equals(Buffer.from(seg))).toBeTrue();
+    expect(e.stats().misses).toBe(2);
+    // and a shaped session's playlist from the edge carries the session to every URI, as the CDN's does
+    const pl = await (await fetch(`${e.url}/streams/vod/v1/index.m3u8?trace=3g&sess=${sess2}`)).text();
+    expect(pl).toContain(`URI="init.mp4?trace=3g&sess=${sess2}"`);
     expect((await fetch(`${e.url}/streams/vod/../../package.json`)).status).toBe(404);
   });
 

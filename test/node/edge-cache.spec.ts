@@ -6,7 +6,9 @@
 import { createServer, get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { mulberry32 } from '../../src/core/random.js';
-import { startEdgeCache, type EdgeCache } from '../../src/server/edge/cache-server.js';
+import { startEdgeCache, type EdgeCache, type EdgeShaper } from '../../src/server/edge/cache-server.js';
+import { startServer } from '../../src/server/main.js';
+import type { EdgeList } from '../../src/core/schemas/edges.js';
 
 /** deterministic bytes of an object: /seg/<name>-<size>.m4s */
 function bytesOf(path: string): Buffer {
@@ -22,6 +24,8 @@ function bytesOf(path: string): Buffer {
 interface Origin {
   url: string;
   count: Map<string, number>;
+  /** every request's path + query, in order */
+  urls: string[];
   /** resolves when the origin has received a request for the path */
   seen(path: string): Promise<void>;
   release(path: string): void;
@@ -42,6 +46,7 @@ async function startOrigin(): Promise<Origin> {
   const o: Origin = {
     url: '',
     count,
+    urls: [],
     playlistVersion: 0,
     seen: (p) => (count.get(p) ? Promise.resolve() : new Promise((r) => seenWaiters.set(p, [...(seenWaiters.get(p) ?? []), r]))),
     release: (p) => {
@@ -52,6 +57,7 @@ async function startOrigin(): Promise<Origin> {
   };
   const server: Server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://o').pathname;
+    o.urls.push(req.url ?? '/');
     count.set(path, (count.get(path) ?? 0) + 1);
     for (const w of seenWaiters.get(path) ?? []) w();
     seenWaiters.delete(path);
@@ -258,5 +264,78 @@ describe('edge cache (pull-through, real HTTP)', () => {
     expect(after.usedBytes).toBeLessThanOrEqual(30_000);
     expect(after.storedBodyBytes).toBe(after.usedBytes);
     expect(after.rentedGBHours).toBeGreaterThan(0);
+  });
+
+  it('keys objects by keyOf (asking the origin for the key), and lets a shaper deliver the requests it wants', async () => {
+    // the demo's case: a viewer's session parameter is not part of the object
+    const keyOf = (u: URL) => {
+      const q = new URLSearchParams(u.search);
+      q.delete('sess');
+      return u.pathname + (q.size ? `?${q}` : '');
+    };
+    const shaped: string[] = [];
+    const shaper: EdgeShaper = {
+      wants: (u) => u.searchParams.has('sess'),
+      async send(u, res, status, headers, body) {
+        shaped.push(`${u.searchParams.get('sess')} ${headers['x-cache']} ${body.length}`);
+        res.writeHead(status, { ...headers, 'x-shaped': '1' });
+        res.end(body);
+      },
+    };
+    const e = await startEdgeCache({ origin: origin.url, capacityBytes: CAP, intervalS: 0, keyOf, shaper });
+    try {
+      const p = '/seg/shaped-5000.m4s';
+      const a = await getRaw(`${e.url}${p}?sess=aaaa&v=1`);
+      const b = await getRaw(`${e.url}${p}?v=1&sess=bbbb`);
+      const plain = await getRaw(`${e.url}${p}?v=1`);
+      for (const g of [a, b, plain]) expect(g.body.equals(bytesOf(p))).toBeTrue();
+      expect([a.cache, b.cache, plain.cache]).toEqual(['MISS', 'HIT', 'HIT']);
+      expect(shaped).toEqual(['aaaa MISS 5000', 'bbbb HIT 5000']); // the unshaped request streamed as usual
+      expect(origin.urls.filter((u) => u.startsWith(p))).toEqual([`${p}?v=1`]); // once, without the session
+      expect(e.stats().segments).toBe(3);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it("reports its counters to the controller, which lists each edge's latest report; unknown edges and bad reports are refused", async () => {
+    let controllerUrl: string | null = null;
+    const e = await startEdgeCache({
+      id: 'edge-rep',
+      origin: origin.url,
+      capacityBytes: CAP,
+      intervalS: 0,
+      report: { controller: () => controllerUrl, everyMs: 50 },
+    });
+    const ctl = await startServer({ port: 0, memory: true, edges: [{ id: 'edge-rep', url: e.url, setting: 'mid' }] });
+    try {
+      const list = async () => ((await (await fetch(`${ctl.url}/v1/edges`)).json()) as EdgeList).edges;
+      expect((await list()).map((x) => [x.id, x.cache])).toEqual([['edge-rep', null]]);
+      const p = '/seg/rep-3000.m4s';
+      await getRaw(e.url + p);
+      await getRaw(e.url + p);
+      controllerUrl = ctl.url;
+      // wait for a report that carries both requests (reports come every 50 ms; counted, not timed)
+      let got: EdgeList['edges'][number] | undefined;
+      while (!(got = (await list())[0]).cache || got.cache.requests < 2) await new Promise((r) => setTimeout(r, 50));
+      expect(got.cache).toEqual(
+        jasmine.objectContaining({ id: 'edge-rep', alive: true, requests: 2, hits: 1, misses: 1, hitRate: 0.5, bytesFromOrigin: 3000 }),
+      );
+      expect(got.cache!.evictions).toBe(e.stats().evictions);
+      const post = (id: string, body: unknown) =>
+        fetch(`${ctl.url}/v1/edges/${id}/stats`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      expect((await post('edge-nope', { ...e.stats(), id: 'edge-nope' })).status).toBe(404);
+      const bad = await post('edge-rep', { ...e.stats(), hits: -1 });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { field: string }).field).toBe('body/hits');
+      expect((await post('edge-rep', { ...e.stats(), id: 'edge-other' })).status).toBe(400);
+    } finally {
+      await e.close();
+      await ctl.close();
+    }
   });
 });

@@ -3,7 +3,12 @@
  * and replacement policy a tuner sets every interval (src/assign/cache; edge-intelligence-immersive-media,
  * "Edge Caching for Multimedia Content"). Fastify, like the controller; independent of the controller's files.
  *
- * - Every GET under any path is an object, keyed by `keyOf(url)` (default: path + query).
+ * - Every GET under any path is an object, keyed by `keyOf(url)` (default: path + query); the key is also the
+ *   path + query fetched from the origin, so a key that drops per-viewer parameters (a shaping session, CMCD)
+ *   shares one object between viewers.
+ * - A `shaper` may take over the delivery of a request (the demo sends a shaped session's bytes through
+ *   that viewer's throttled link, and carries the session's query into a playlist's URIs): the edge hands it
+ *   the whole object once it is stored or fetched, instead of streaming while filling.
  * - A hit is served from memory. On a miss the edge fetches the object from the origin once: concurrent
  *   requests for the same key join that fetch (coalesced) and every one of them is streamed the bytes as they
  *   arrive. When the body is complete (and matches its Content-Length) it is stored if it fits.
@@ -15,10 +20,12 @@
  *   is destroyed, so the player sees a failed fragment, never a hang); failing before headers gives 502.
  *   A stalled origin is cut after `originIdleMs` without bytes.
  * - `GET /_edge/stats`: hits, misses, coalesced, bytes served and from the origin, rented size, policy, money.
+ *   With `report`, the same stats are POSTed to the controller (`POST /v1/edges/:id/stats`) every
+ *   `report.everyMs`; a failed report is dropped (the next one carries the counters since the start).
  *   `GET /probe`: a tiny answer for the player's RTT probes.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   CACHE_ECONOMICS,
   FixedTuner,
@@ -28,6 +35,7 @@ import {
   type IntervalReport,
   type WindowOptions,
 } from '../../assign/cache/index.js';
+import type { EdgeCacheStats } from '../../core/schemas/edges.js';
 
 export interface EdgeCacheOptions {
   /** origin base URL, e.g. http://127.0.0.1:8080 (the path of each request is appended) */
@@ -44,8 +52,19 @@ export interface EdgeCacheOptions {
   window?: Partial<WindowOptions>;
   /** seconds a playlist stays fresh when the origin does not say (default 1) */
   playlistTtlS?: number;
-  /** cache key of a request URL (default: path + query) */
+  /** cache key of a request URL, also the path + query fetched from the origin (default: path + query) */
   keyOf?: (url: URL) => string;
+  /** headers added to every response (e.g. `x-cdn`), over the edge's own CORS headers */
+  headers?: Record<string, string>;
+  /** called for every GET before it is answered (e.g. a request log that follows the response) */
+  onRequest?: (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+  /** takes over the delivery of the requests it wants (see EdgeShaper) */
+  shaper?: EdgeShaper;
+  /**
+   * push the stats to the controller: POST `${controller}/v1/edges/${id}/stats` every `everyMs` (default 2000);
+   * `controller` may be a function read at each report (null: skip this one)
+   */
+  report?: { controller: string | (() => string | null); everyMs?: number };
   /** content group of a key for the window's popularity statistics (default: the key's folder) */
   groupOf?: (key: string) => string;
   /** cut an origin response after this long without bytes (ms, default 10000) */
@@ -59,35 +78,22 @@ export interface EdgeCacheOptions {
   logger?: boolean;
 }
 
-export interface EdgeCacheStats {
-  id: string;
-  requests: number;
-  /** served from the store */
-  hits: number;
-  /** joined a fetch already in flight (no extra origin request) */
-  coalesced: number;
-  /** started an origin fetch */
-  misses: number;
-  /** (hits + coalesced) / requests */
-  hitRate: number;
-  bytesServed: number;
-  bytesFromOrigin: number;
-  originRequests: number;
-  originErrors: number;
-  /** rented size now, bytes used by stored bodies (the ByteCache's count and the bodies' own sum) */
-  capacityBytes: number;
-  usedBytes: number;
-  storedBodyBytes: number;
-  objects: number;
-  policy: string;
-  tuner: string;
-  evictions: number;
-  /** rented GB·hours and money since start (CacheEconomics prices) */
-  rentedGBHours: number;
-  rentCost: number;
-  egressCost: number;
-  intervals: number;
+/**
+ * Delivery of a response by someone else than the edge: e.g. through a viewer's shaped link (the demo), or a
+ * playlist rewritten for the viewer's session. The edge still counts hits, misses and bytes.
+ */
+export interface EdgeShaper {
+  /** does this request's delivery go through `send` (e.g. it names a shaped session)? */
+  wants(url: URL): boolean;
+  /**
+   * Send the object: write status and headers (add content-length for a changed body) and the body to `res`,
+   * resolve when done (reject or destroy `res` on failure). `body` is the whole object as the origin sent it.
+   */
+  send(url: URL, res: ServerResponse, status: number, headers: Record<string, string>, body: Buffer): Promise<void>;
 }
+
+/** The edge's counters (hits, misses, bytes, rented size, evictions, money): the wire schema of its report. */
+export type { EdgeCacheStats };
 
 export interface EdgeCache {
   id: string;
@@ -145,6 +151,22 @@ class Fill {
   }
   private notify(): void {
     for (const f of [...this.waiting]) f();
+  }
+  /** the whole body once the fill completes; rejects on origin failure */
+  whole(): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.error) {
+          this.waiting.delete(check);
+          reject(this.error);
+        } else if (this.done) {
+          this.waiting.delete(check);
+          resolve(Buffer.concat(this.chunks, this.received));
+        }
+      };
+      this.waiting.add(check);
+      check();
+    });
   }
   /** stream the fill to `res` from its first byte; resolves with the bytes written, rejects on origin failure */
   follow(res: ServerResponse): Promise<number> {
@@ -205,7 +227,18 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
     },
   });
   const fills = new Map<string, Fill>();
-  const s = { requests: 0, hits: 0, coalesced: 0, misses: 0, bytesServed: 0, bytesFromOrigin: 0, originRequests: 0, originErrors: 0 };
+  let alive = true;
+  const s = {
+    requests: 0,
+    segments: 0,
+    hits: 0,
+    coalesced: 0,
+    misses: 0,
+    bytesServed: 0,
+    bytesFromOrigin: 0,
+    originRequests: 0,
+    originErrors: 0,
+  };
 
   function fetchOrigin(key: string, url: URL): Fill {
     const fill = new Fill();
@@ -219,7 +252,7 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
     };
     void (async () => {
       try {
-        const r = await fetch(new URL(url.pathname + url.search, origin), { signal: ctl.signal });
+        const r = await fetch(new URL(key, origin), { signal: ctl.signal });
         const headers: Record<string, string> = {};
         for (const h of PASS_HEADERS) {
           const v = r.headers.get(h);
@@ -269,7 +302,7 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
   }
 
   const app = Fastify({ logger: o.logger ?? false });
-  const cors = { 'access-control-allow-origin': '*', 'x-edge': id };
+  const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'x-edge, x-cache', 'x-edge': id, ...o.headers };
   app.get('/probe', async (_req, reply) =>
     reply
       .headers({ ...cors, 'cache-control': 'no-store' })
@@ -286,17 +319,23 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
   app.get('/*', (req, reply) => {
     const url = new URL(req.url, 'http://edge');
     const key = keyOf(url);
+    if (!key.startsWith('/')) throw new Error(`edge keyOf must return a path (+ query), got "${key}"`);
     const t = now();
     s.requests++;
+    if (!/\.m3u8$/i.test(url.pathname)) s.segments++;
     reply.hijack();
     const res = reply.raw;
+    o.onRequest?.(req.raw, res, url);
+    const shaped = o.shaper?.wants(url) ? o.shaper : null;
     const entry = tuned.cache.entry(key);
     const stored = bodies.get(key);
     if (entry && stored && tuned.cache.lookup(key, entry.bytes, t)) {
       s.hits++;
       s.bytesServed += stored.body.length;
       tuned.note(key, groupOf(key), stored.body.length, true, t);
-      res.writeHead(200, { ...stored.headers, ...cors, 'x-cache': 'HIT' });
+      const headers = { ...stored.headers, ...cors, 'x-cache': 'HIT' };
+      if (shaped) return void shaped.send(url, res, 200, headers, stored.body).catch(() => res.destroy());
+      res.writeHead(200, headers);
       res.end(stored.body);
       return;
     }
@@ -310,7 +349,22 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
     const f = fill;
     f.ready.then(
       () => {
-        res.writeHead(f.status, { ...f.headers, ...cors, 'x-cache': joined ? 'COALESCED' : 'MISS' });
+        const headers = { ...f.headers, ...cors, 'x-cache': joined ? 'COALESCED' : 'MISS' };
+        if (shaped) {
+          // the whole body first, then the shaper's delivery (a shaped link is far slower than the origin)
+          return void f
+            .whole()
+            .then(
+              (body) => {
+                s.bytesServed += body.length;
+                tuned.note(key, groupOf(key), body.length, joined, now());
+                return shaped.send(url, res, f.status, headers, body);
+              },
+              () => res.destroy(),
+            )
+            .catch(() => res.destroy());
+        }
+        res.writeHead(f.status, headers);
         f.follow(res).then(
           (n) => {
             s.bytesServed += n;
@@ -336,6 +390,7 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
     const hours = tuned.totals.byteSeconds / 1e9 / 3600;
     return {
       id,
+      alive,
       ...s,
       hitRate: s.requests ? (s.hits + s.coalesced) / s.requests : 0,
       capacityBytes: tuned.cache.capacity,
@@ -354,6 +409,34 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
 
   const timer = o.intervalS === 0 ? null : setInterval(() => tuned.endInterval(now()), (o.intervalS ?? 600) * 1000);
   timer?.unref();
+  let reporter: ReturnType<typeof setInterval> | null = null;
+  if (o.report) {
+    const ctl = o.report.controller;
+    const path = `/v1/edges/${encodeURIComponent(id)}/stats`;
+    if (typeof ctl === 'string') new URL(path, ctl); // throws now on a bad URL
+    let sending = false;
+    reporter = setInterval(() => {
+      const base = typeof ctl === 'string' ? ctl : ctl();
+      if (sending || !base) return; // one report in flight at a time
+      const to = new URL(path, base);
+      sending = true;
+      fetch(to, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(stats()),
+        signal: AbortSignal.timeout(5000),
+      })
+        .then((r) => r.body?.cancel())
+        .catch(() => undefined) // a controller down loses a report, never the edge
+        .finally(() => (sending = false));
+    }, o.report.everyMs ?? 2000);
+    reporter.unref();
+  }
+  const stop = () => {
+    alive = false;
+    if (timer) clearInterval(timer);
+    if (reporter) clearInterval(reporter);
+  };
   await app.listen({ port: o.port ?? 0, host: o.host ?? '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
   return {
@@ -365,12 +448,14 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
     stats,
     endInterval: () => tuned.endInterval(now()),
     kill: () => {
-      if (timer) clearInterval(timer);
+      if (!alive) return;
+      stop();
       app.server.closeAllConnections();
       void app.close();
     },
     close: async () => {
-      if (timer) clearInterval(timer);
+      if (!alive) return;
+      stop();
       await app.close();
     },
   };

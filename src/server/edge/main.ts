@@ -1,8 +1,10 @@
 /**
  * Run one edge cache: `npm run edge -- --origin http://127.0.0.1:8080 [--port 0] [--host 127.0.0.1]
  * [--capacity-gb 16] [--policy lru|lfu|gdsf] [--tuner fixed|size-only|strategy-only|agent]
- * [--agent models/cache-agent/agent.json] [--interval-s 600] [--playlist-ttl-s 1] [--id edge-1]`.
- * Prints its URL; `GET /_edge/stats` shows hits, misses, bytes from the origin and the rented size.
+ * [--agent models/cache-agent/agent.json] [--interval-s 600] [--playlist-ttl-s 1] [--id edge-1]
+ * [--controller URL] [--report-ms 2000]`.
+ * Prints its URL; `GET /_edge/stats` shows hits, misses, bytes from the origin and the rented size; with
+ * `--controller` the edge POSTs the same counters to the controller's `/v1/edges/:id/stats` every report-ms.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -39,6 +41,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'interval-s': { type: 'string', default: '600' },
       'playlist-ttl-s': { type: 'string', default: '1' },
       id: { type: 'string', default: 'edge' },
+      controller: { type: 'string' },
+      'report-ms': { type: 'string', default: '2000' },
     },
   });
   if (!a.origin) throw new Error('--origin URL is required (the server the edge pulls from)');
@@ -53,6 +57,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     intervalS: Number(a['interval-s']),
     playlistTtlS: Number(a['playlist-ttl-s']),
     id: a.id,
+    ...(a.controller ? { report: { controller: a.controller, everyMs: Number(a['report-ms']) } } : {}),
   });
   console.log(
     `edge ${edge.id} on ${edge.url} → ${a.origin} (${a['capacity-gb']} GB, ${a.policy}, tuner ${a.tuner}); stats at ${edge.url}/_edge/stats`,
