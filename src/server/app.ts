@@ -49,6 +49,8 @@ export interface NegotiationSettings {
   leaseMs?: number;
   /** steering manifest TTL, s (default 10) */
   steeringTtlS?: number;
+  /** how long a session outlives its last steering reload, ms (default 2 × leaseMs) */
+  sessionTtlMs?: number;
   /** negotiations per second per client address (default 50), on average over the window */
   ratePerS?: number;
   /** the rate limit's window, s (default 2: a client may send 2 × ratePerS at once, then ratePerS per second) */
@@ -63,7 +65,7 @@ export interface ServerOptions {
   logger?: boolean;
   /** edges the controller assigns viewers to (none: everyone is served by the CDN) */
   edges?: EdgeConfig[];
-  /** assignment store (default: in memory over `edges`) */
+  /** assignment store: leases and negotiation sessions (default: in memory over `edges`, this app only) */
   assignment?: AssignmentStore;
   /** negotiation settings: HMAC secret, policy, lease and steering TTLs, rate limit */
   negotiation?: NegotiationSettings;
@@ -93,6 +95,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     drl: n.drl,
     leaseMs: n.leaseMs,
     steeringTtlS: n.steeringTtlS,
+    sessionTtlMs: n.sessionTtlMs,
     warn: (m) => app.log.warn(m),
   });
 

@@ -3,9 +3,11 @@
  *   npm run server -- [--port 8081] [--host 127.0.0.1] [--data DIR | --memory] [--quiet]
  *     [--edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]'] [--redis redis://host:port]
  *     [--policy online-heu|cloud-cdn|drl] [--drl models/edge-drl/mid.json] [--rate 50] [--rate-window 2]
+ *     [--lease 60] [--steering-ttl 10]
  * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_SECRET.
- * `--redis` shares reservations and the negotiation rate limit with every controller process on that Redis
- * (default: in memory, this process only); `EDGEPLAY_SECRET` lets them accept each other's tokens.
+ * `--redis` shares reservations, negotiation sessions and the negotiation rate limit with every controller
+ * process on that Redis (default: in memory, this process only); `EDGEPLAY_SECRET` lets them accept each
+ * other's tokens. A fleet is several such processes behind one address: any of them answers any request.
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +41,10 @@ export async function startServer(
     ratePerS?: number;
     /** the rate limit's window, s (default 2) */
     rateWindowS?: number;
+    /** lease length, ms (default 60 s; every steering reload renews it) */
+    leaseMs?: number;
+    /** steering manifest TTL, s (default 10) */
+    steeringTtlS?: number;
     /** shared state across controller processes (rate-limit counters) */
     redis?: Redis;
     policy?: PolicyName;
@@ -58,6 +64,8 @@ export async function startServer(
       ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}),
       ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}),
       ...(opts.rateWindowS ? { rateWindowS: opts.rateWindowS } : {}),
+      ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+      ...(opts.steeringTtlS ? { steeringTtlS: opts.steeringTtlS } : {}),
       ...(opts.policy ? { policy: opts.policy } : {}),
       ...(opts.drl ? { drl: opts.drl } : {}),
     },
@@ -76,7 +84,7 @@ export async function startServer(
 }
 
 const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory] [--quiet] [--edges JSON] [--redis URL]
-       [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S]`;
+       [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]`;
 
 /** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -96,6 +104,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       drl: { type: 'string' },
       rate: { type: 'string' },
       'rate-window': { type: 'string' },
+      lease: { type: 'string' },
+      'steering-ttl': { type: 'string' },
     },
   });
   const num = (flag: string, s: string | undefined, ok: (n: number) => boolean, what: string) => {
@@ -126,6 +136,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     drlPath: v.drl ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined),
     ratePerS: num('rate', v.rate, (n) => Number.isFinite(n) && n > 0, 'a positive number of negotiations per second'),
     rateWindowS: num('rate-window', v['rate-window'], (n) => Number.isFinite(n) && n > 0, 'a positive number of seconds'),
+    leaseS: num('lease', v.lease, (n) => Number.isFinite(n) && n > 0, 'a positive number of seconds'),
+    steeringTtlS: num('steering-ttl', v['steering-ttl'], (n) => Number.isInteger(n) && n > 0, 'a positive whole number of seconds'),
   };
 }
 
@@ -154,6 +166,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     redis: assignment?.client,
     ratePerS: cli.ratePerS,
     rateWindowS: cli.rateWindowS,
+    leaseMs: cli.leaseS ? cli.leaseS * 1000 : undefined,
+    steeringTtlS: cli.steeringTtlS,
     policy: cli.policy,
     drl,
   });
