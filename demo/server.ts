@@ -292,7 +292,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       if (!controller) await startController();
       return json(res, 200, { running: true });
     }
-    if (p === '/stats') return json(res, 200, sharedStore ? sharedStore.stats() : null);
+    if (p === '/stats') return json(res, 200, sharedStore ? await sharedStore.stats() : null);
     if (p === '/edges')
       return json(
         res,
@@ -318,7 +318,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       );
     }
     const m = /^\/views\/([\w-]+)\/events$/.exec(p);
-    if (m) return json(res, 200, sharedStore ? sharedStore.viewEvents(m[1]) : []);
+    if (m) return json(res, 200, sharedStore ? await sharedStore.viewEvents(m[1]) : []);
     return send(res, 404, 'no such harness route');
   };
 
@@ -389,7 +389,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       if (controller) await controller.close();
-      sharedStore?.close();
+      await sharedStore?.close();
     },
   };
 }

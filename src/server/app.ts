@@ -12,9 +12,11 @@
  *   routes/channels.ts       GET  /v1/channels/:id/stats
  *   routes/negotiation.ts    POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave
  *   routes/health.ts         GET  /v1/health
- * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store,
- * the token service (tokens.ts: negotiation, steering, leave and telemetry linking), the channel statistics
- * and the negotiation service (negotiation.ts over an assignment store). Every route has a schema (TypeBox,
+ * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store
+ * (store.ts: memory, SQLite; pg-store.ts: PostgreSQL — it also answers the channel statistics), the token
+ * service (tokens.ts: negotiation, steering, leave and telemetry linking) and the negotiation service
+ * (negotiation.ts over an assignment store: edges.ts memory, redis-store.ts Redis). A process keeps no state of
+ * its own: with Redis and PostgreSQL, any number of processes behind one address answer as one. Every route has a schema (TypeBox,
  * src/core/schemas/, types derived from them); bad input is answered 4xx with a message, never 5xx.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -25,7 +27,6 @@ import type { Redis } from 'ioredis';
 import type { AssignmentPolicyName } from '../assign/edge/model.js';
 import type { DrlAssignment } from '../assign/edge/drl.js';
 import { LIMITS } from '../core/schemas/common.js';
-import { ChannelStats } from './channels.js';
 import { MemoryAssignmentStore, type AssignmentStore, type EdgeConfig } from './edges.js';
 import { Negotiator } from './negotiation.js';
 import httpContract from './plugins/http.js';
@@ -87,7 +88,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   const n = opts.negotiation ?? {};
   const tokens = new TokenService(n.secret);
-  const channels = new ChannelStats();
   const negotiator = new Negotiator({
     store: opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []),
     tokens,
@@ -122,9 +122,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       }),
   });
 
-  await app.register(telemetryRoutes, { store: opts.store, channels, tokens });
+  await app.register(telemetryRoutes, { store: opts.store, tokens });
   await app.register(viewRoutes, { store: opts.store });
-  await app.register(channelRoutes, { channels });
+  await app.register(channelRoutes, { store: opts.store });
   await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
   await app.register(healthRoutes);
   return app;

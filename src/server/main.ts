@@ -1,11 +1,12 @@
 /**
  * Run the edge controller alone:
- *   npm run server -- [--port 8081] [--host 127.0.0.1] [--data DIR | --memory] [--quiet]
+ *   npm run server -- [--port 8081] [--host 127.0.0.1] [--data DIR | --memory | --pg postgres://…] [--quiet]
  *     [--edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]'] [--redis redis://host:port]
  *     [--policy online-heu|cloud-cdn|drl] [--drl models/edge-drl/mid.json] [--rate 50] [--rate-window 2]
  *     [--lease 60] [--steering-ttl 10]
- * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_SECRET.
- * `--redis` shares reservations, negotiation sessions and the negotiation rate limit with every controller
+ * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_PG,
+ * EDGEPLAY_SECRET. Telemetry goes to SQLite under the data directory (default), to memory (`--memory`), or to
+ * PostgreSQL (`--pg`: every process of a fleet on one database). `--redis` shares reservations, negotiation sessions and the negotiation rate limit with every controller
  * process on that Redis (default: in memory, this process only); `EDGEPLAY_SECRET` lets them accept each
  * other's tokens. A fleet is several such processes behind one address: any of them answers any request.
  */
@@ -33,6 +34,8 @@ export async function startServer(
     host?: string;
     dataDir?: string;
     memory?: boolean;
+    /** PostgreSQL URL for the telemetry store (postgres://user@host:port/db) */
+    pg?: string;
     store?: TelemetryStore;
     logger?: boolean;
     edges?: EdgeConfig[];
@@ -53,7 +56,12 @@ export async function startServer(
 ): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
   const store =
-    opts.store ?? (opts.memory ? new MemoryTelemetryStore() : await SqliteTelemetryStore.open(join(dataDir, 'telemetry.sqlite')));
+    opts.store ??
+    (opts.pg
+      ? await (await import('./pg-store.js')).PgTelemetryStore.connect(opts.pg)
+      : opts.memory
+        ? new MemoryTelemetryStore()
+        : await SqliteTelemetryStore.open(join(dataDir, 'telemetry.sqlite')));
   const app = await buildServer({
     store,
     logger: opts.logger,
@@ -83,7 +91,7 @@ export async function startServer(
   };
 }
 
-const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory] [--quiet] [--edges JSON] [--redis URL]
+const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory | --pg URL] [--quiet] [--edges JSON] [--redis URL]
        [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]`;
 
 /** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
@@ -100,6 +108,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       quiet: { type: 'boolean', default: false },
       edges: { type: 'string' },
       redis: { type: 'string' },
+      pg: { type: 'string' },
       policy: { type: 'string', default: 'online-heu' },
       drl: { type: 'string' },
       rate: { type: 'string' },
@@ -124,6 +133,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (!(POLICIES as readonly string[]).includes(v.policy!))
     throw new Error(`--policy must be one of ${POLICIES.join(', ')} (got '${v.policy}')`);
   const policy = v.policy as PolicyName;
+  const pgUrl = v.pg ?? env.EDGEPLAY_PG;
+  if (pgUrl !== undefined && !/^postgres(ql)?:\/\/./.test(pgUrl)) throw new Error(`--pg must be a postgres:// URL (got '${pgUrl}')`);
+  if (pgUrl && v.memory) throw new Error('--pg and --memory are two telemetry stores: give one');
   return {
     port: num('port', v.port, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number 0–65535'),
     host: v.host,
@@ -132,6 +144,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     quiet: v.quiet!,
     edges,
     redisUrl: v.redis ?? env.EDGEPLAY_REDIS,
+    pgUrl,
     policy,
     drlPath: v.drl ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined),
     ratePerS: num('rate', v.rate, (n) => Number.isFinite(n) && n > 0, 'a positive number of negotiations per second'),
@@ -160,6 +173,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     host: cli.host,
     dataDir: cli.dataDir,
     memory: cli.memory,
+    pg: cli.pgUrl,
     logger: !cli.quiet,
     edges: cli.edges,
     assignment,
@@ -170,11 +184,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     steeringTtlS: cli.steeringTtlS,
     policy: cli.policy,
     drl,
+  }).catch((e: Error) => {
+    // a store that cannot be reached at start, a port in use: one line saying what, no stack
+    console.error(`[edgeplay] controller not started: ${e.message}`);
+    process.exit(1);
   });
   console.log(`[edgeplay] controller listening on ${s.url}`);
   const stop = () =>
     s.close().then(async () => {
-      s.store.close();
+      await s.store.close();
       await assignment?.close();
       process.exit(0);
     });
