@@ -3,7 +3,7 @@
  * test test/node/chaos.spec.ts). Two controller processes (src/server/main.ts `--redis --pg`) on one Redis (append-
  * only file, fsync always) and one PostgreSQL, real HTTP on loopback; simulated viewers reach them through a
  * round-robin balancer (a request that cannot connect to one process goes to the next, as a load balancer with
- * health checks does). Each viewer, once per tick: negotiates when its view starts (a 503 or no answer means it
+ * health checks does; a request that times out is not sent elsewhere). Each viewer, once per tick: negotiates when its view starts (a 503 or no answer means it
  * plays that view from the CDN: a CDN fallback), reloads its steering manifest, and queues a telemetry batch
  * which it sends with every batch not yet acknowledged (an SDK outbox); an acknowledged batch is sometimes sent
  * again (a lost acknowledgement). A view ends with a `viewend` batch and a leave. Meanwhile the scenario injects
@@ -14,10 +14,11 @@
  * before any fault): batches acknowledged in that window and how many of them PostgreSQL holds at the end (lost:
  * acknowledged but not stored whole; duplicated: stored with more event rows than it carries), the edges' usage
  * above capacity sampled from Redis every `sampleMs` (Mb/s above, 0 when never above), steering reloads answered
- * 404 while the session was live, negotiations that fell back to the CDN, and seconds from the injection until
- * every process answered a negotiation, a steering reload and a telemetry batch again (`recovery_s`; a time,
- * reported, never asserted). Writes bench/results/chaos.json rows {fault, acked, stored, lost, duplicated,
- * max_usage_over_capacity, steering_404, cdn_fallbacks, recovery_s, …}.
+ * 404 while the session was live (its lease renewed less than a lease ago; 404s after a viewer's reloads all
+ * failed for longer than the lease are counted apart), negotiations that fell back to the CDN, and seconds from
+ * the injection until every process answered a negotiation, a steering reload and a telemetry batch again
+ * (`recovery_s`; a time, reported, never asserted). Writes bench/results/chaos.json rows {fault, acked, stored,
+ * lost, duplicated, max_usage_over_capacity, steering_404, cdn_fallbacks, recovery_s, …}.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -83,8 +84,10 @@ export interface ChaosRow {
   max_usage_over_capacity: number;
   /** the highest sampled usage / capacity (how close to full the edges ran) */
   max_usage_ratio: number;
-  /** steering reloads answered 404 while the session was live */
+  /** steering reloads answered 404 while the session was live (renewed less than a lease ago) */
   steering_404: number;
+  /** steering reloads answered 404 after the session's lease (30 s) had passed without a successful reload */
+  steering_404_expired: number;
   /** view starts whose negotiation failed (503, or no process answered): played from the CDN */
   cdn_fallbacks: number;
   /** seconds from the injection until every process answered all three kinds of request (null: `none`, or never) */
@@ -126,6 +129,7 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
   const STEADY = o.steadyMs ?? 4000;
   const DOWN = o.downMs ?? 1500;
   const FAULTS = o.faults ?? CHAOS_FAULTS;
+  const LEASE_MS = 30e3;
   const STEADY_N = o.steadyRequests ?? Math.min(VIEWERS, 100);
   const RECOVERY_MAX = o.recoveryMaxMs ?? 300e3;
   let seed = o.seed ?? 1;
@@ -134,7 +138,18 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
   const redis = await startRedis({ persistent: true });
   const pg = await startPostgres();
   const db = await pg.createDatabase('chaos');
-  const flags = ['--redis', redis.url, '--pg', db, '--edges', JSON.stringify(EDGES), '--rate', '1000000', '--lease', '30'];
+  const flags = [
+    '--redis',
+    redis.url,
+    '--pg',
+    db,
+    '--edges',
+    JSON.stringify(EDGES),
+    '--rate',
+    '1000000',
+    '--lease',
+    String(LEASE_MS / 1000),
+  ];
   const ctl: ControllerProcess[] = [];
   const probeStore = await RedisAssignmentStore.connect(redis.url, EDGES);
   let stop = false;
@@ -152,6 +167,7 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
       max_usage_over_capacity: 0,
       max_usage_ratio: 0,
       steering_404: 0,
+      steering_404_expired: 0,
       cdn_fallbacks: 0,
       recovery_s: null,
       requests: {},
@@ -175,8 +191,11 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
         const c = ctl[(start + k) % ctl.length];
         try {
           return await fetch(c.url + path, { ...init, signal: AbortSignal.timeout(15000) });
-        } catch {
-          /* refused or reset: the next process */
+        } catch (e) {
+          // refused or reset (the process is gone): the next one; a timeout is not retried elsewhere (a balancer
+          // that did would double the load of an overloaded fleet)
+          const code = ((e as Error).cause as { code?: string } | undefined)?.code ?? '';
+          if (!/ECONNREFUSED|ECONNRESET|EPIPE|UND_ERR_SOCKET/.test(code)) return null;
         }
       }
       return null;
@@ -202,6 +221,7 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
         const ticks = vMin + Math.floor(rnd() * (vMax - vMin + 1));
         let seq = 0;
         // negotiate: a failure plays this view from the CDN
+        let renewedAfter = Date.now(); // the lease was last renewed no earlier than this
         const nr = await lb(
           '/v1/negotiate',
           json({
@@ -223,9 +243,13 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
         for (let t = 0; t < ticks && !stop; t++) {
           const last = t === ticks - 1;
           if (session) {
+            const sent = Date.now();
             const r = await lb(`${session.steering_uri}&_HLS_pathway=${session.assignment.target}`);
             count('steering', answer(r));
-            if (r?.status === 404) cur().steering_404++;
+            if (r?.status === 200) renewedAfter = sent;
+            // a 404 is a fault only when the session was surely alive: its lease renewed less than a lease ago
+            // (a viewer whose reloads all failed for longer than the lease has lost its session, as it should)
+            if (r?.status === 404) Date.now() - renewedAfter < LEASE_MS ? cur().steering_404++ : cur().steering_404_expired++;
             await r?.arrayBuffer();
           }
           const t0 = Date.now();

@@ -9,7 +9,7 @@
  * requests/s of the same processes.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import autocannon from 'autocannon';
 import { havePostgres, spawnController, startPostgres, whyNoPostgres, type ControllerProcess } from '../test/services.js';
@@ -54,6 +54,8 @@ export interface IngestBenchResult {
   duration_s: number;
   connections: number;
   events_per_batch: number;
+  /** the machine's 1/5/15-minute load averages when the run started */
+  load_average: number[];
   rows: IngestRow[];
 }
 
@@ -130,14 +132,8 @@ export async function benchIngest(o: IngestBenchOptions = {}): Promise<IngestBen
     );
   }
 
-  log(
-    `bench:ingest — ${DURATION} s per run, ${CONNECTIONS} connections, ${K} events per batch, loopback; load average ${(
-      await import('node:os')
-    )
-      .loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')}`,
-  );
+  const load = loadavg().map((x) => Math.round(x * 10) / 10);
+  log(`bench:ingest — ${DURATION} s per run, ${CONNECTIONS} connections, ${K} events per batch, loopback; load average ${load.join(' ')}`);
   // SQLite: one file, shared by the processes (WAL)
   const dir = mkdtempSync(join(tmpdir(), 'edgeplay-ingest-'));
   try {
@@ -197,6 +193,7 @@ export async function benchIngest(o: IngestBenchOptions = {}): Promise<IngestBen
     duration_s: DURATION,
     connections: CONNECTIONS,
     events_per_batch: K,
+    load_average: load,
     rows,
   };
   const outFile = o.out === undefined ? 'bench/results/ingest.json' : o.out;
