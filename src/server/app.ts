@@ -10,8 +10,10 @@
  *   routes/telemetry.ts      POST /v1/telemetry
  *   routes/views.ts          GET  /v1/views/:id
  *   routes/channels.ts       GET  /v1/channels/:id/stats
+ *   routes/metrics.ts        GET  /v1/metrics (Mux's metrics and scores per CDN / edge / channel / rendition / device)
  *   routes/negotiation.ts    POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave
  *   routes/health.ts         GET  /v1/health
+ *   routes/tasks.ts          POST /v1/tasks, GET /v1/tasks/quote (offloaded inference, when `tasks` is given)
  * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store
  * (store.ts: memory, SQLite; pg-store.ts: PostgreSQL — it also answers the channel statistics), the token
  * service (tokens.ts: negotiation, steering, leave and telemetry linking) and the negotiation service
@@ -32,10 +34,13 @@ import { Negotiator } from './negotiation.js';
 import httpContract from './plugins/http.js';
 import { channelRoutes } from './routes/channels.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { negotiationRoutes } from './routes/negotiation.js';
+import { taskRoutes } from './routes/tasks.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { viewRoutes } from './routes/views.js';
 import type { TelemetryStore } from './store.js';
+import type { TaskService } from './tasks.js';
 import { TokenService } from './tokens.js';
 
 /** Negotiation settings: HMAC secret, policy, lease and steering TTLs, rate limit. */
@@ -72,6 +77,8 @@ export interface ServerOptions {
   negotiation?: NegotiationSettings;
   /** a Redis connection for state shared by controller processes: the rate-limit counters (default: in memory) */
   redis?: Redis;
+  /** the inference service for offloaded tasks (tasks.ts); none: POST /v1/tasks is not served */
+  tasks?: TaskService;
 }
 
 /** Build the controller app (not listening). @throws Error for an unknown policy, or 'drl' without weights */
@@ -125,7 +132,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(telemetryRoutes, { store: opts.store, tokens });
   await app.register(viewRoutes, { store: opts.store });
   await app.register(channelRoutes, { store: opts.store });
+  await app.register(metricsRoutes, { store: opts.store });
   await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
   await app.register(healthRoutes);
+  if (opts.tasks) await app.register(taskRoutes, { tasks: opts.tasks, tokens });
   return app;
 }

@@ -3,12 +3,15 @@
  *   npm run server -- [--port 8081] [--host 127.0.0.1] [--data DIR | --memory | --pg postgres://…] [--quiet]
  *     [--edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]'] [--redis redis://host:port]
  *     [--policy online-heu|cloud-cdn|drl] [--drl models/edge-drl/mid.json] [--rate 50] [--rate-window 2]
- *     [--lease 60] [--steering-ttl 10]
+ *     [--lease 60] [--steering-ttl 10] [--task-slots 2] [--scheduler auction|auction-nocomp|edf|fcfs] [--models models]
+ * `--task-slots N` (N ≥ 1) serves offloaded inference (POST /v1/tasks, tasks.ts) on N compute slots with the
+ * viewport models of `--models`; 0 (default) does not.
  * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_PG,
  * EDGEPLAY_SECRET. Telemetry goes to SQLite under the data directory (default), to memory (`--memory`), or to
- * PostgreSQL (`--pg`: every process of a fleet on one database). `--redis` shares reservations, negotiation sessions and the negotiation rate limit with every controller
- * process on that Redis (default: in memory, this process only); `EDGEPLAY_SECRET` lets them accept each
- * other's tokens. A fleet is several such processes behind one address: any of them answers any request.
+ * PostgreSQL (`--pg`: every process of a fleet on one database). `--redis` shares reservations, negotiation
+ * sessions and the negotiation rate limit with every controller process on that Redis (default: in memory, this
+ * process only); `EDGEPLAY_SECRET` lets them accept each other's tokens. A fleet is several such processes behind
+ * one address: any of them answers any request.
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +19,8 @@ import type { Redis } from 'ioredis';
 import { buildServer } from './app.js';
 import type { AssignmentStore, EdgeConfig } from './edges.js';
 import type { DrlAssignment } from '../assign/edge/drl.js';
+import { SCHEDULERS, type SchedulerName } from '../assign/auction/index.js';
+import type { TaskService } from './tasks.js';
 import { MemoryTelemetryStore, SqliteTelemetryStore, type TelemetryStore } from './store.js';
 
 export interface RunningServer {
@@ -52,6 +57,8 @@ export async function startServer(
     redis?: Redis;
     policy?: PolicyName;
     drl?: DrlAssignment;
+    /** the inference service for offloaded tasks (none: not served) */
+    tasks?: TaskService;
   } = {},
 ): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
@@ -68,6 +75,7 @@ export async function startServer(
     edges: opts.edges,
     assignment: opts.assignment,
     redis: opts.redis,
+    tasks: opts.tasks,
     negotiation: {
       ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}),
       ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}),
@@ -92,7 +100,8 @@ export async function startServer(
 }
 
 const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory | --pg URL] [--quiet] [--edges JSON] [--redis URL]
-       [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]`;
+       [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]
+       [--task-slots N] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]`;
 
 /** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -115,6 +124,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       'rate-window': { type: 'string' },
       lease: { type: 'string' },
       'steering-ttl': { type: 'string' },
+      'task-slots': { type: 'string', default: '0' },
+      scheduler: { type: 'string', default: 'auction' },
+      models: { type: 'string', default: 'models' },
     },
   });
   const num = (flag: string, s: string | undefined, ok: (n: number) => boolean, what: string) => {
@@ -136,7 +148,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const pgUrl = v.pg ?? env.EDGEPLAY_PG;
   if (pgUrl !== undefined && !/^postgres(ql)?:\/\/./.test(pgUrl)) throw new Error(`--pg must be a postgres:// URL (got '${pgUrl}')`);
   if (pgUrl && v.memory) throw new Error('--pg and --memory are two telemetry stores: give one');
+  if (!(SCHEDULERS as readonly string[]).includes(v.scheduler!))
+    throw new Error(`--scheduler must be one of ${SCHEDULERS.join(', ')} (got '${v.scheduler}')`);
   return {
+    taskSlots: num('task-slots', v['task-slots'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
+    scheduler: v.scheduler as SchedulerName,
+    modelsDir: v.models!,
     port: num('port', v.port, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number 0–65535'),
     host: v.host,
     dataDir: v.data,
@@ -168,7 +185,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const assignment = cli.redisUrl
     ? await (await import('./redis-store.js')).RedisAssignmentStore.connect(cli.redisUrl, cli.edges)
     : undefined;
+  let tasks: TaskService | undefined;
+  if (cli.taskSlots > 0) {
+    const { TaskService, viewportExecutor } = await import('./tasks.js');
+    tasks = new TaskService({
+      slots: cli.taskSlots,
+      scheduler: cli.scheduler,
+      executors: { viewport: await viewportExecutor(cli.modelsDir) },
+    });
+  }
   const s = await startServer({
+    tasks,
     port: cli.port,
     host: cli.host,
     dataDir: cli.dataDir,

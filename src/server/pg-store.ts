@@ -159,6 +159,7 @@ export class PgTelemetryStore implements TelemetryStore {
         ) PARTITION BY RANGE (received_at);
         CREATE TABLE IF NOT EXISTS events_default PARTITION OF events DEFAULT;
         CREATE INDEX IF NOT EXISTS events_view ON events (view_id, seq, id);
+        CREATE INDEX IF NOT EXISTS events_t ON events (t);
         CREATE TABLE IF NOT EXISTS views (
           view_id text PRIMARY KEY,
           session_id text NOT NULL,
@@ -261,6 +262,17 @@ export class PgTelemetryStore implements TelemetryStore {
     const rows = await this.q(
       'SELECT batch_id, viewer_id, session_id, view_id, seq, t, type, data, received_at FROM events WHERE view_id = $1 ORDER BY seq, id',
       [viewId],
+    );
+    return rows.map(toEvent);
+  }
+
+  /** The events of the views seen in [from, to) (event time, epoch ms), the `maxViews` most recent (store.ts). */
+  async viewEventsBetween(from: number, to: number, maxViews: number): Promise<StoredEvent[]> {
+    const rows = await this.q(
+      `WITH v AS (SELECT view_id, max(t) AS last FROM events WHERE t >= $1 AND t < $2 GROUP BY view_id ORDER BY last DESC LIMIT $3)
+       SELECT e.batch_id, e.viewer_id, e.session_id, e.view_id, e.seq, e.t, e.type, e.data, e.received_at
+       FROM events e JOIN v ON e.view_id = v.view_id ORDER BY e.view_id COLLATE "C", e.seq, e.id`,
+      [from, to, Math.max(0, Math.floor(maxViews))],
     );
     return rows.map(toEvent);
   }

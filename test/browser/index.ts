@@ -6,3 +6,5 @@ import './profile.spec.js';
 import './monitor.spec.js';
 import './edge.spec.js';
 import './qoe.spec.js';
+import './mux.spec.js';
+import './offload.spec.js';

@@ -177,6 +177,21 @@ describe('PostgreSQL telemetry store', () => {
       }
       expect(after[0].views).toBe(before[0].views);
       expect(after[0].I_all!).toBeGreaterThan(before[0].I_all!); // 9 chats in half an hour, counted after all
+      // the window query GET /v1/metrics is computed from: the same events, in the same order, from every store
+      const t0 = batches[0].events[0].t;
+      for (const [from, to, max] of [
+        [t0, t0 + 30e3, 1000],
+        [t0 + 10e3, t0 + 40e3, 5],
+        [0, 1, 10],
+      ]) {
+        const [mem, ...others] = await Promise.all(stores.map((s) => s.viewEventsBetween(from, to, max)));
+        expect(mem.length)
+          .withContext(`${from}-${to}`)
+          .toBe(to === 1 ? 0 : mem.length);
+        for (const o of others)
+          expect(o.map((e) => [e.view_id, e.seq, e.type, e.data])).toEqual(mem.map((e) => [e.view_id, e.seq, e.type, e.data]));
+      }
+      expect((await stores[2].viewEventsBetween(t0 + 10e3, t0 + 40e3, 5)).length).toBeGreaterThan(0);
       const none = await stores[2].channelStats('nobody');
       expect(none).toEqual(await stores[0].channelStats('nobody'));
     } finally {
