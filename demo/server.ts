@@ -356,7 +356,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       if (!controller) await startController();
       return json(res, 200, { running: true });
     }
-    if (p === '/stats') return json(res, 200, sharedStore ? sharedStore.stats() : null);
+    if (p === '/stats') return json(res, 200, sharedStore ? await sharedStore.stats() : null);
     if (p === '/edges')
       return json(
         res,
@@ -384,7 +384,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     // what the dev server and the edges answered for a shaped session (or all, without sess): bytes and timing
     if (p === '/requests') return json(res, 200, requestLog.query(url.searchParams.get('sess')));
     const m = /^\/views\/([\w-]+)\/events$/.exec(p);
-    if (m) return json(res, 200, sharedStore ? sharedStore.viewEvents(m[1]) : []);
+    if (m) return json(res, 200, sharedStore ? await sharedStore.viewEvents(m[1]) : []);
     return send(res, 404, 'no such harness route');
   };
 
@@ -473,7 +473,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       if (controller) await controller.close();
-      sharedStore?.close();
+      await sharedStore?.close();
     },
   };
 }

@@ -16,9 +16,11 @@
  *   routes/edges.ts          POST /v1/edges/:id/stats (an edge cache's report), GET /v1/edges
  *   routes/health.ts         GET  /v1/health
  *   routes/tasks.ts          POST /v1/tasks, GET /v1/tasks/quote (offloaded inference, when `tasks` is given)
- * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store,
- * the token service (tokens.ts: negotiation, steering, leave and telemetry linking), the channel statistics
- * and the negotiation service (negotiation.ts over an assignment store). Every route has a schema (TypeBox,
+ * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store
+ * (store.ts: memory, SQLite; pg-store.ts: PostgreSQL — it also answers the channel statistics), the token
+ * service (tokens.ts: negotiation, steering, leave and telemetry linking) and the negotiation service
+ * (negotiation.ts over an assignment store: edges.ts memory, redis-store.ts Redis). A process keeps no state of
+ * its own: with Redis and PostgreSQL, any number of processes behind one address answer as one. Every route has a schema (TypeBox,
  * src/core/schemas/, types derived from them); bad input is answered 4xx with a message, never 5xx.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -30,7 +32,6 @@ import type { AssignmentPolicyName } from '../assign/edge/model.js';
 import type { DrlAssignment } from '../assign/edge/drl.js';
 import { LIMITS } from '../core/schemas/common.js';
 import type { CdnScheduler } from './cdns.js';
-import { ChannelStats } from './channels.js';
 import { MemoryAssignmentStore, type AssignmentStore, type EdgeConfig } from './edges.js';
 import { Negotiator } from './negotiation.js';
 import httpContract from './plugins/http.js';
@@ -59,6 +60,8 @@ export interface NegotiationSettings {
   leaseMs?: number;
   /** steering manifest TTL, s (default 10) */
   steeringTtlS?: number;
+  /** how long a session outlives its last steering reload, ms (default 2 × leaseMs) */
+  sessionTtlMs?: number;
   /** negotiations per second per client address (default 50), on average over the window */
   ratePerS?: number;
   /** the rate limit's window, s (default 2: a client may send 2 × ratePerS at once, then ratePerS per second) */
@@ -73,7 +76,7 @@ export interface ServerOptions {
   logger?: boolean;
   /** edges the controller assigns viewers to (none: everyone is served by the CDN) */
   edges?: EdgeConfig[];
-  /** assignment store (default: in memory over `edges`) */
+  /** assignment store: leases and negotiation sessions (default: in memory over `edges`, this app only) */
   assignment?: AssignmentStore;
   /** negotiation settings: HMAC secret, policy, lease and steering TTLs, rate limit */
   negotiation?: NegotiationSettings;
@@ -99,7 +102,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   const n = opts.negotiation ?? {};
   const tokens = new TokenService(n.secret);
-  const channels = new ChannelStats();
   const assignment = opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []);
   const negotiator = new Negotiator({
     store: assignment,
@@ -108,6 +110,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     drl: n.drl,
     leaseMs: n.leaseMs,
     steeringTtlS: n.steeringTtlS,
+    sessionTtlMs: n.sessionTtlMs,
     warn: (m) => app.log.warn(m),
     cdns: opts.cdns,
   });
@@ -135,9 +138,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       }),
   });
 
-  await app.register(telemetryRoutes, { store: opts.store, channels, tokens, cdns: opts.cdns, cdnOf: (id) => negotiator.cdnOf(id) });
+  await app.register(telemetryRoutes, { store: opts.store, tokens, cdns: opts.cdns, cdnOf: (id) => negotiator.cdnOf(id) });
   await app.register(viewRoutes, { store: opts.store });
-  await app.register(channelRoutes, { channels });
+  await app.register(channelRoutes, { store: opts.store });
   await app.register(metricsRoutes, { store: opts.store });
   await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
   await app.register(cdnRoutes, { scheduler: opts.cdns });

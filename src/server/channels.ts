@@ -1,13 +1,15 @@
 /**
  * Channel statistics for the on-device profiler (ELCast's I_all,h and T_all,h) and the population medians
- * its weights are relative to (Ī, D̄, N̄), computed from ingested telemetry: when a view ends (its
- * `viewend` arrives) its summary — channel, play time, chat interactions — is folded in; N is the number
- * of channels watched (views) per session, as the device counts it. In memory, rebuilt as views end (a restart starts afresh).
+ * its weights are relative to (Ī, D̄, N̄), computed from ingested telemetry: when a view ends (its `viewend`
+ * arrives) the telemetry store folds its summary — channel, play time, chat interactions — into a table of
+ * ended views (`viewRecord` below, the one statement of what is folded in); the answer is computed from that
+ * table on every request (`GET /v1/channels/:id/stats`), so every controller process on one database answers
+ * the same. N is the number of channels watched (views) per session, as the device counts it.
  */
 import { summarizeView } from '../core/qoe.js';
 import { median } from '../core/median.js';
 import { interactionRate } from '../core/preference.js';
-import type { StoredEvent } from './store.js';
+import type { TelemetryEvent } from '../core/protocol.js';
 
 export interface ChannelStatsAnswer {
   channel: string;
@@ -21,53 +23,49 @@ export interface ChannelStatsAnswer {
   population: { views: number; sessions: number };
 }
 
-const RESERVOIR = 10000;
+/** What an ended view contributes: its channel ('unknown' when none was given), chat messages per hour, watch hours. */
+export interface ViewRecord {
+  view_id: string;
+  session_id: string;
+  channel: string;
+  /** chat interactions per hour of play (core/preference.ts interactionRate) */
+  i: number;
+  /** hours of play */
+  d: number;
+}
 
-export class ChannelStats {
-  private byChannel = new Map<string, { sumI: number; sumT: number; n: number }>();
-  private sessionViews = new Map<string, number>();
-  private iSample: number[] = [];
-  private dSample: number[] = [];
-  private seen = 0;
-  private counted = new Set<string>();
+/** The record of an ended view from all its stored events (any order). */
+export function viewRecord(viewId: string, sessionId: string, events: TelemetryEvent[]): ViewRecord {
+  const s = summarizeView(events);
+  const hours = s.play_ms / 3.6e6;
+  const msgs = s.interactions.chat ?? 0;
+  return { view_id: viewId, session_id: sessionId, channel: s.channel ?? 'unknown', i: interactionRate(msgs, hours), d: hours };
+}
 
-  /** fold in a finished view (idempotent per view id) */
-  addView(viewId: string, sessionId: string, events: StoredEvent[]): void {
-    if (this.counted.has(viewId)) return;
-    this.counted.add(viewId);
-    const s = summarizeView(events);
-    const channel = s.channel ?? 'unknown';
-    const hours = s.play_ms / 3.6e6;
-    const msgs = Object.entries(s.interactions)
-      .filter(([k]) => k === 'chat')
-      .reduce((a, [, v]) => a + v, 0);
-    const I = interactionRate(msgs, hours);
-    const c = this.byChannel.get(channel) ?? this.byChannel.set(channel, { sumI: 0, sumT: 0, n: 0 }).get(channel)!;
-    c.sumI += I;
-    c.sumT += hours;
-    c.n++;
-    this.sessionViews.set(sessionId, (this.sessionViews.get(sessionId) ?? 0) + 1);
-    // reservoir samples for the medians (bounded memory)
-    this.seen++;
-    const slot = this.seen <= RESERVOIR ? this.seen - 1 : Math.floor(Math.random() * this.seen);
-    if (slot < RESERVOIR) {
-      this.iSample[slot] = I;
-      this.dSample[slot] = hours;
-    }
-    if (this.counted.size > 200000) this.counted.clear();
+/** The answer over a set of ended views (the memory store's computation; the SQL stores compute the same). */
+export function channelStatsOf(channel: string, views: Iterable<ViewRecord>): ChannelStatsAnswer {
+  let n = 0,
+    sumI = 0,
+    sumT = 0;
+  const is: number[] = [],
+    ds: number[] = [];
+  const perSession = new Map<string, number>();
+  for (const v of views) {
+    is.push(v.i);
+    ds.push(v.d);
+    perSession.set(v.session_id, (perSession.get(v.session_id) ?? 0) + 1);
+    if (v.channel !== channel) continue;
+    n++;
+    sumI += v.i;
+    sumT += v.d;
   }
-
-  get(channel: string): ChannelStatsAnswer {
-    const c = this.byChannel.get(channel);
-    const med = (v: number[]) => (v.length ? median(v) : null);
-    const ns = [...this.sessionViews.values()];
-    return {
-      channel,
-      views: c?.n ?? 0,
-      I_all: c ? c.sumI / c.n : null,
-      T_all: c ? c.sumT / c.n : null,
-      medians: { I: med(this.iSample), D: med(this.dSample), N: med(ns) },
-      population: { views: this.seen, sessions: this.sessionViews.size },
-    };
-  }
+  const med = (v: number[]) => (v.length ? median(v) : null);
+  return {
+    channel,
+    views: n,
+    I_all: n ? sumI / n : null,
+    T_all: n ? sumT / n : null,
+    medians: { I: med(is), D: med(ds), N: med([...perSession.values()]) },
+    population: { views: is.length, sessions: perSession.size },
+  };
 }

@@ -1,18 +1,21 @@
 /**
  * Run the edge controller alone:
- *   npm run server -- [--port 8081] [--host 127.0.0.1] [--data DIR | --memory] [--quiet]
+ *   npm run server -- [--port 8081] [--host 127.0.0.1] [--data DIR | --memory | --pg postgres://…] [--quiet]
  *     [--edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]'] [--redis redis://host:port]
  *     [--policy online-heu|cloud-cdn|drl] [--drl models/edge-drl/mid.json] [--rate 50] [--rate-window 2]
- *     [--task-slots 2] [--scheduler auction|auction-nocomp|edf|fcfs] [--models models]
+ *     [--lease 60] [--steering-ttl 10] [--task-slots 2] [--scheduler auction|auction-nocomp|edf|fcfs] [--models models]
  * `--task-slots N` (N ≥ 1) serves offloaded inference (POST /v1/tasks, tasks.ts) on N compute slots with the
  * viewport models of `--models`; 0 (default) does not.
  *     [--cdns '[{"id":"cdn-a","url":"http://…"},…]'] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step 60]
- * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_SECRET.
- * `--redis` shares reservations and the negotiation rate limit with every controller process on that Redis
- * (default: in memory, this process only); `EDGEPLAY_SECRET` lets them accept each other's tokens.
  * `--cdns` schedules new viewers over several CDN pathways (cdns.ts): every `--cdn-step` seconds a policy
  * (default LTS, models/cdn-lts/mechanistic-ABC.json) decides each CDN's share from the telemetry; with
  * `--redis` one controller process at a time decides (a lease) and all of them serve its shares.
+ * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_PG,
+ * EDGEPLAY_SECRET. Telemetry goes to SQLite under the data directory (default), to memory (`--memory`), or to
+ * PostgreSQL (`--pg`: every process of a fleet on one database). `--redis` shares reservations, negotiation
+ * sessions and the negotiation rate limit with every controller process on that Redis (default: in memory, this
+ * process only); `EDGEPLAY_SECRET` lets them accept each other's tokens. A fleet is several such processes behind
+ * one address: any of them answers any request.
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +44,8 @@ export async function startServer(
     host?: string;
     dataDir?: string;
     memory?: boolean;
+    /** PostgreSQL URL for the telemetry store (postgres://user@host:port/db) */
+    pg?: string;
     store?: TelemetryStore;
     logger?: boolean;
     edges?: EdgeConfig[];
@@ -49,6 +54,10 @@ export async function startServer(
     ratePerS?: number;
     /** the rate limit's window, s (default 2) */
     rateWindowS?: number;
+    /** lease length, ms (default 60 s; every steering reload renews it) */
+    leaseMs?: number;
+    /** steering manifest TTL, s (default 10) */
+    steeringTtlS?: number;
     /** shared state across controller processes (rate-limit counters) */
     redis?: Redis;
     policy?: PolicyName;
@@ -61,7 +70,12 @@ export async function startServer(
 ): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
   const store =
-    opts.store ?? (opts.memory ? new MemoryTelemetryStore() : await SqliteTelemetryStore.open(join(dataDir, 'telemetry.sqlite')));
+    opts.store ??
+    (opts.pg
+      ? await (await import('./pg-store.js')).PgTelemetryStore.connect(opts.pg)
+      : opts.memory
+        ? new MemoryTelemetryStore()
+        : await SqliteTelemetryStore.open(join(dataDir, 'telemetry.sqlite')));
   const app = await buildServer({
     store,
     logger: opts.logger,
@@ -74,6 +88,8 @@ export async function startServer(
       ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}),
       ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}),
       ...(opts.rateWindowS ? { rateWindowS: opts.rateWindowS } : {}),
+      ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+      ...(opts.steeringTtlS ? { steeringTtlS: opts.steeringTtlS } : {}),
       ...(opts.policy ? { policy: opts.policy } : {}),
       ...(opts.drl ? { drl: opts.drl } : {}),
     },
@@ -91,8 +107,8 @@ export async function startServer(
   };
 }
 
-const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory] [--quiet] [--edges JSON] [--redis URL]
-       [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S]
+const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory | --pg URL] [--quiet] [--edges JSON] [--redis URL]
+       [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]
        [--task-slots N] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]
        [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S]`;
 
@@ -110,10 +126,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       quiet: { type: 'boolean', default: false },
       edges: { type: 'string' },
       redis: { type: 'string' },
+      pg: { type: 'string' },
       policy: { type: 'string', default: 'online-heu' },
       drl: { type: 'string' },
       rate: { type: 'string' },
       'rate-window': { type: 'string' },
+      lease: { type: 'string' },
+      'steering-ttl': { type: 'string' },
       'task-slots': { type: 'string', default: '0' },
       scheduler: { type: 'string', default: 'auction' },
       models: { type: 'string', default: 'models' },
@@ -139,6 +158,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (!(POLICIES as readonly string[]).includes(v.policy!))
     throw new Error(`--policy must be one of ${POLICIES.join(', ')} (got '${v.policy}')`);
   const policy = v.policy as PolicyName;
+  const pgUrl = v.pg ?? env.EDGEPLAY_PG;
+  if (pgUrl !== undefined && !/^postgres(ql)?:\/\/./.test(pgUrl)) throw new Error(`--pg must be a postgres:// URL (got '${pgUrl}')`);
+  if (pgUrl && v.memory) throw new Error('--pg and --memory are two telemetry stores: give one');
   if (!(SCHEDULERS as readonly string[]).includes(v.scheduler!))
     throw new Error(`--scheduler must be one of ${SCHEDULERS.join(', ')} (got '${v.scheduler}')`);
   const cdns: CdnConfig[] = (v.cdns ?? env.EDGEPLAY_CDNS) ? parseCdns((v.cdns ?? env.EDGEPLAY_CDNS)!) : [];
@@ -155,6 +177,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     quiet: v.quiet!,
     edges,
     redisUrl: v.redis ?? env.EDGEPLAY_REDIS,
+    pgUrl,
     policy,
     drlPath: v.drl ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined),
     ratePerS: num('rate', v.rate, (n) => Number.isFinite(n) && n > 0, 'a positive number of negotiations per second'),
@@ -163,6 +186,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     cdnPolicy: v['cdn-policy'] as CdnPolicyName,
     cdnModel: v['cdn-model']!,
     cdnStepS: num('cdn-step', v['cdn-step'], (n) => Number.isFinite(n) && n >= 0.05, 'a step length in seconds (≥ 0.05)')!,
+    leaseS: num('lease', v.lease, (n) => Number.isFinite(n) && n > 0, 'a positive number of seconds'),
+    steeringTtlS: num('steering-ttl', v['steering-ttl'], (n) => Number.isInteger(n) && n > 0, 'a positive whole number of seconds'),
   };
 }
 
@@ -210,6 +235,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     host: cli.host,
     dataDir: cli.dataDir,
     memory: cli.memory,
+    pg: cli.pgUrl,
     logger: !cli.quiet,
     edges: cli.edges,
     assignment,
@@ -217,13 +243,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     cdns,
     ratePerS: cli.ratePerS,
     rateWindowS: cli.rateWindowS,
+    leaseMs: cli.leaseS ? cli.leaseS * 1000 : undefined,
+    steeringTtlS: cli.steeringTtlS,
     policy: cli.policy,
     drl,
+  }).catch((e: Error) => {
+    // a store that cannot be reached at start, a port in use: one line saying what, no stack
+    console.error(`[edgeplay] controller not started: ${e.message}`);
+    process.exit(1);
   });
   console.log(`[edgeplay] controller listening on ${s.url}`);
   const stop = () =>
     s.close().then(async () => {
-      s.store.close();
+      await s.store.close();
       await assignment?.close();
       process.exit(0);
     });

@@ -3,26 +3,31 @@
  * HLS Content Steering): sessions, the decision (edge or CDN, which version) through an assignment policy
  * of src/assign/edge, leases in the assignment store, and the steering manifest with its CMSD hints.
  * No HTTP here: the plugin validates, rate-limits and answers; this decides.
+ * Stateless: a session lives in the assignment store (memory, or Redis for a fleet), read at the start of each
+ * steering reload and written back before the manifest is answered, so any controller process answers any
+ * reload or leave and a restarted process carries on where it stopped. A store that cannot be reached is a
+ * StoreUnavailableError (503), never a 404 for a session that may well be alive.
  */
 import { randomFillSync } from 'node:crypto';
 import { encodeCmsdDynamic, type CmsdDynamicParams } from '@svta/cml-cmsd';
 import { SfItem } from '@svta/cml-structured-field-values';
-import { options, VERSIONS, type AssignmentPolicyName, type ViewerRequest } from '../assign/edge/model.js';
+import { options, VERSIONS, type AssignmentPolicyName } from '../assign/edge/model.js';
 import { BASELINE_POLICIES, type AssignmentPolicy } from '../assign/edge/policy.js';
 import type { DrlAssignment } from '../assign/edge/drl.js';
-import { DEFAULT_WEIGHTS, type PreferenceWeights } from '../core/preference.js';
+import { DEFAULT_WEIGHTS } from '../core/preference.js';
 import type {
   NegotiateAnswer,
   NegotiateRequest,
   PathwayClone,
-  RenditionRef,
   SteeringManifest,
   SteeringQuery,
   VariantRef,
 } from '../core/schemas/negotiate.js';
 import type { CdnScheduler } from './cdns.js';
-import type { AssignmentStore } from './edges.js';
+import type { AssignmentStore, Session } from './edges.js';
 import type { TokenService } from './tokens.js';
+
+export type { Session };
 
 export interface NegotiatorOptions {
   store: AssignmentStore;
@@ -35,6 +40,12 @@ export interface NegotiatorOptions {
   leaseMs?: number;
   /** steering manifest TTL, s (default 10) */
   steeringTtlS?: number;
+  /**
+   * how long a session outlives its last steering reload, ms (default 2 × leaseMs): longer than a lease, so a
+   * viewer whose reloads were held up (an outage of the controller or its store) is re-decided on its return
+   * — its lapsed lease taken again or the viewer moved to the CDN — rather than told its session is gone
+   */
+  sessionTtlMs?: number;
   /** where warnings go (default: console.warn) */
   warn?: (message: string) => void;
   /**
@@ -42,35 +53,6 @@ export interface NegotiatorOptions {
    * steering manifest lists the CDN pathways (clones of 'cdn', the playlist's own) in failover order
    */
   cdns?: CdnScheduler;
-}
-
-export interface Session {
-  id: string;
-  channel: string;
-  weights: PreferenceWeights;
-  variants: VariantRef[];
-  renditions: RenditionRef[];
-  /**
-   * whether a clone can move every URI the player fetches to an edge: only with the playlist's variants (a
-   * media playlist has none, and an empty clone moves nothing) — otherwise the session stays on the CDN
-   */
-  steerable: boolean;
-  req: ViewerRequest;
-  target: string;
-  version: number;
-  expires: number;
-  /** the pathway the last manifest put first (null before the first manifest) */
-  advertised: string | null;
-  /** steering manifests served so far */
-  steered: number;
-  /** the player's last measured throughput, Mb/s (null until one arrives) */
-  measuredMbps: number | null;
-  /** with several CDNs: the CDN pathway serving the viewer when it is not on an edge (null: none chosen yet) */
-  cdn: string | null;
-  /** CDN pathways the viewer left (a failover): listed last from then on */
-  leftCdns: Set<string>;
-  /** the CDN the last manifest put first among the CDNs (null before) */
-  advertisedCdn: string | null;
 }
 
 /** What a steering request brings: the pathway the player is on and its throughput estimate (bit/s). */
@@ -135,13 +117,12 @@ function sessionId(len = 16): string {
 
 export class Negotiator {
   readonly policy: AssignmentPolicyName | 'drl';
-  readonly sessions = new Map<string, Session>();
   private readonly ranker: AssignmentPolicy;
   private readonly edgeIds: string[];
   private readonly leaseMs: number;
+  private readonly sessionTtlMs: number;
   private readonly ttl: number;
   private readonly warn: (message: string) => void;
-  private readonly gc: ReturnType<typeof setInterval>;
 
   /** @throws Error when the policy is unknown, or 'drl' without its weights */
   constructor(private readonly o: NegotiatorOptions) {
@@ -152,25 +133,22 @@ export class Negotiator {
     this.ranker = ranker;
     this.edgeIds = o.store.edges().map((e) => e.id);
     this.leaseMs = o.leaseMs ?? 60000;
+    this.sessionTtlMs = Math.max(o.sessionTtlMs ?? 2 * this.leaseMs, this.leaseMs);
     this.ttl = o.steeringTtlS ?? 10;
     this.warn = o.warn ?? ((m) => console.warn(m));
-    // sessions live as long as their lease (renewed by steering reloads); dropped in the background
-    this.gc = setInterval(() => {
-      const now = Date.now();
-      for (const [k, v] of this.sessions) if (v.expires < now) this.sessions.delete(k);
-    }, 5000);
-    this.gc.unref();
   }
 
-  close(): void {
-    clearInterval(this.gc);
-  }
+  /** Nothing held per process (sessions live in the store); kept for the plugin's onClose. */
+  close(): void {}
 
   private edgeUrl(id: string): string | null {
     return this.o.store.edges().find((e) => e.id === id)?.url ?? null;
   }
 
-  /** A new session for a validated request (weights already checked to sum to 10), decided and stored. */
+  /**
+   * A new session for a validated request (weights already checked to sum to 10), decided and stored.
+   * @throws StoreUnavailableError when the session cannot be stored (the viewer plays from the CDN)
+   */
   async negotiate(b: NegotiateRequest): Promise<NegotiateAnswer> {
     const rtt = b.rtt_ms ?? {};
     const edges = this.o.store.edges();
@@ -192,17 +170,18 @@ export class Negotiator {
       },
       target: 'cdn',
       version: 0,
-      expires: Date.now() + this.leaseMs,
+      expires: 0,
       advertised: null,
       steered: 0,
       measuredMbps: null,
       cdn: null,
-      leftCdns: new Set(),
+      leftCdns: [],
       advertisedCdn: null,
     };
     await this.decideSafe(s);
     this.chooseCdn(s);
-    this.sessions.set(s.id, s);
+    s.expires = Date.now() + this.sessionTtlMs;
+    await this.o.store.putSession(s);
     return this.answer(s);
   }
 
@@ -212,9 +191,11 @@ export class Negotiator {
    * (CTA-5006): the serving pathway with `mb` (kbit/s rounded up, so the capped variant's BANDWIDTH is ≤ mb × 1000:
    * the variant cap on an edge), `etp` (kbit/s, the
    * player's last measured throughput, only once one arrived) and `du` (the edge is over 90 % of a capacity).
+   * The session is read from the store and written back before the manifest is returned.
+   * @throws StoreUnavailableError when the store cannot be read or written (503: hls.js retries after the TTL)
    */
   async steer(id: string, input: SteeringInput): Promise<{ manifest: SteeringManifest; cmsd: string } | null> {
-    const s = this.sessions.get(id);
+    const s = await this.o.store.getSession(id);
     if (!s) return null;
     // hls.js' first steering request is made as the multivariant playlist loads, before any fragment: its
     // _HLS_throughput is the configured default estimate (abrEwmaDefaultEstimate), not a measurement — it
@@ -236,17 +217,18 @@ export class Negotiator {
     // leads. ('cdn', the playlist's own pathway, is where a player is before it applied a first manifest.)
     if (cdns && input.pathway && s.advertisedCdn && s.target === 'cdn' && s.advertised === 'cdn')
       if (input.pathway !== s.advertisedCdn && cdns.indexOf(input.pathway) >= 0) {
-        s.leftCdns.add(s.advertisedCdn);
-        s.leftCdns.delete(input.pathway);
+        if (!s.leftCdns.includes(s.advertisedCdn)) s.leftCdns.push(s.advertisedCdn);
+        s.leftCdns = s.leftCdns.filter((c) => c !== input.pathway);
         s.cdn = input.pathway;
       }
     await this.decideSafe(s, measured);
     this.chooseCdn(s);
-    s.expires = Date.now() + this.leaseMs;
+    s.expires = Date.now() + this.sessionTtlMs;
     if (s.target !== 'cdn') await this.o.store.renew(s.id, this.leaseMs).catch(() => false);
     const clone = this.clone(s);
     s.advertised = s.target;
     const snap = (await this.o.store.snapshot().catch(() => [])).find((e) => e.id === s.target);
+    await this.o.store.putSession(s);
     const duress = snap ? snap.usedMbps > 0.9 * snap.capMbps || snap.usedVcpu > 0.9 * snap.capVcpu : false;
     const cap = this.capBps(s);
     const params: CmsdDynamicParams = {
@@ -256,7 +238,7 @@ export class Negotiator {
     };
     const serving = s.target === 'cdn' && s.cdn ? s.cdn : s.target;
     const cmsd = encodeCmsdDynamic([new SfItem(serving, params)]);
-    const cdnOrder = cdns ? [...cdns.order(s.cdn, s.leftCdns), 'cdn'] : ['cdn'];
+    const cdnOrder = cdns ? [...cdns.order(s.cdn, new Set(s.leftCdns)), 'cdn'] : ['cdn'];
     s.advertisedCdn = cdns ? cdnOrder[0] : null;
     const clones = [...(clone ? [clone] : []), ...(cdns ? this.cdnClones(s) : [])];
     const manifest: SteeringManifest = {
@@ -296,12 +278,12 @@ export class Negotiator {
     if (!cdns || s.target !== 'cdn' || s.cdn) return;
     for (let i = 0; i < cdns.cdns.length; i++) {
       const c = cdns.pick().id;
-      if (!s.leftCdns.has(c)) {
+      if (!s.leftCdns.includes(c)) {
         s.cdn = c;
         return;
       }
     }
-    s.cdn = cdns.order(null, s.leftCdns)[0];
+    s.cdn = cdns.order(null, new Set(s.leftCdns))[0];
   }
 
   /** The CDN pathways as clones of 'cdn' (the playlist's own URIs) on each CDN's host: every variant and rendition URI moved. */
@@ -324,9 +306,13 @@ export class Negotiator {
     });
   }
 
-  /** The CDN a session's viewer is on (null: unknown session, an edge viewer, or no --cdns). */
-  cdnOf(session: string): string | null {
-    const s = this.sessions.get(session);
+  /**
+   * The CDN a session's viewer is on (null: unknown session, an edge viewer, no --cdns, or a store that cannot
+   * be reached — the scheduler then counts the batch by the pathways its events name).
+   */
+  async cdnOf(session: string): Promise<string | null> {
+    if (!this.o.cdns) return null;
+    const s = await this.o.store.getSession(session).catch(() => null);
     return s && s.target === 'cdn' ? s.cdn : null;
   }
 
@@ -335,10 +321,13 @@ export class Negotiator {
     return s.target === 'cdn' ? null : variantCapBps(s.variants, VERSIONS[s.version].mbps);
   }
 
-  /** Release the session's lease and forget it; whether a lease was held. */
+  /**
+   * Release the session's lease and forget the session; whether a lease was held.
+   * @throws StoreUnavailableError when the store cannot be reached (the lease then expires by itself)
+   */
   async leave(id: string): Promise<boolean> {
-    const released = await this.o.store.release(id).catch(() => false);
-    this.sessions.delete(id);
+    const released = await this.o.store.release(id);
+    await this.o.store.dropSession(id);
     return released;
   }
 

@@ -7,13 +7,15 @@
  *   {p}:lease:<sess>   hash  edge, channel, version, expires
  *   {p}:leases         zset  session → expiry (ms)
  *   {p}:down           set   edges marked down
+ *   {p}:sess:<sess>    string the negotiation session (edges.ts `Session`) as JSON, expiring with it (PXAT)
  * Usage is derived from the counters exactly as the memory store does (the Lua below mirrors `edgeDemand` of
  * src/assign/edge/model.ts, the one TypeScript statement of the per-edge cost: one CDN pull per channel carried,
  * one transcode per (channel, version) below the top, each viewer's version bitrate).
  */
 import type { Redis } from 'ioredis';
 import { EDGE_SETTINGS, VERSIONS, type EdgeState } from '../assign/edge/model.js';
-import type { AssignmentStore, EdgeConfig, Lease, Reservation } from './edges.js';
+import type { AssignmentStore, EdgeConfig, Lease, Reservation, Session } from './edges.js';
+import { orUnavailable } from './errors.js';
 
 const MBPS = JSON.stringify(VERSIONS.map((v) => v.mbps));
 const VCPU = JSON.stringify(VERSIONS.map((v) => v.vcpu));
@@ -124,10 +126,21 @@ export class RedisAssignmentStore implements AssignmentStore {
     redis.defineCommand('epRenew', { numberOfKeys: 3, lua: RENEW });
   }
 
-  /** Connect (redis://host:port) and return the store; `prefix` namespaces the keys (default 'edgeplay'). */
+  /**
+   * Connect (redis://host:port) and return the store; `prefix` namespaces the keys (default 'edgeplay').
+   * While Redis is unreachable every call rejects at once with a StoreUnavailableError (no offline queue: a
+   * viewer is answered 503 in milliseconds, not after seconds of retries), and the connection is retried every
+   * ≤ 500 ms, so service comes back within half a second of Redis. @throws when the first connection fails
+   */
   static async connect(url: string, edges: EdgeConfig[], prefix = 'edgeplay'): Promise<RedisAssignmentStore> {
     const { Redis } = await import('ioredis');
-    const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true });
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 3000,
+      retryStrategy: (times) => Math.min(50 * times, 500),
+    });
     let warned = false;
     redis.on('error', (e: Error) => {
       if (!warned) {
@@ -148,7 +161,13 @@ export class RedisAssignmentStore implements AssignmentStore {
   }
 
   private cmd(name: string, ...args: Array<string | number>): Promise<unknown> {
-    return (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name](...this.keys, ...args);
+    return orUnavailable('assignment', () =>
+      (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name](...this.keys, ...args),
+    );
+  }
+
+  private sessionKey(id: string): string {
+    return `{${this.prefix}}:sess:${id}`;
   }
 
   edges(): EdgeConfig[] {
@@ -156,10 +175,10 @@ export class RedisAssignmentStore implements AssignmentStore {
   }
 
   async snapshot(): Promise<EdgeState[]> {
-    const down = new Set(await this.redis.smembers(`{${this.prefix}}:down`));
+    const down = new Set(await orUnavailable('assignment', () => this.redis.smembers(`{${this.prefix}}:down`)));
     const out: EdgeState[] = [];
     const ids = [...this.cfg.keys()].filter((id) => !down.has(id));
-    const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys[0] + id)));
+    const hashes = await orUnavailable('assignment', () => Promise.all(ids.map((id) => this.redis.hgetall(this.keys[0] + id))));
     ids.forEach((id, i) => {
       const cap = EDGE_SETTINGS[this.cfg.get(id)!.setting];
       let mbps = 0,
@@ -189,7 +208,7 @@ export class RedisAssignmentStore implements AssignmentStore {
     const c = this.cfg.get(edge);
     if (!c) return { ok: false, reason: `unknown edge ${edge}` };
     if (!(version >= 0 && version < VERSIONS.length)) return { ok: false, reason: `bad version ${version}` };
-    const down = await this.redis.sismember(`{${this.prefix}}:down`, edge);
+    const down = await orUnavailable('assignment', () => this.redis.sismember(`{${this.prefix}}:down`, edge));
     const cap = EDGE_SETTINGS[c.setting];
     const r = await this.cmd('epReserve', session, edge, channel, version, Math.round(ttlMs), now, cap.mbps, cap.vcpu, down ? '1' : '0');
     if (r === 'ok') return { ok: true };
@@ -205,7 +224,7 @@ export class RedisAssignmentStore implements AssignmentStore {
   }
 
   async lease(session: string): Promise<Lease | null> {
-    const h = await this.redis.hgetall(this.keys[1] + session);
+    const h = await orUnavailable('assignment', () => this.redis.hgetall(this.keys[1] + session));
     if (!h.edge || Number(h.expires) <= Date.now()) return null;
     return { session, edge: h.edge, channel: h.channel, version: Number(h.version), expires: Number(h.expires) };
   }
@@ -215,8 +234,24 @@ export class RedisAssignmentStore implements AssignmentStore {
   }
 
   async markDown(edge: string, down: boolean): Promise<void> {
-    if (down) await this.redis.sadd(`{${this.prefix}}:down`, edge);
-    else await this.redis.srem(`{${this.prefix}}:down`, edge);
+    await orUnavailable('assignment', () =>
+      down ? this.redis.sadd(`{${this.prefix}}:down`, edge) : this.redis.srem(`{${this.prefix}}:down`, edge),
+    );
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    const v = await orUnavailable('assignment', () => this.redis.get(this.sessionKey(id)));
+    if (v == null) return null;
+    const s = JSON.parse(v) as Session;
+    return s.expires > Date.now() ? s : null;
+  }
+
+  async putSession(s: Session): Promise<void> {
+    await orUnavailable('assignment', () => this.redis.set(this.sessionKey(s.id), JSON.stringify(s), 'PXAT', Math.ceil(s.expires)));
+  }
+
+  async dropSession(id: string): Promise<boolean> {
+    return (await orUnavailable('assignment', () => this.redis.del(this.sessionKey(id)))) === 1;
   }
 
   async close(): Promise<void> {

@@ -3,10 +3,12 @@
  * 204, the origins list), the negotiation rate limit through @fastify/rate-limit (429, Retry-After, a JSON
  * message), and the command line (node:util parseArgs: a bad flag is a clear error).
  */
+import { spawnSync } from 'node:child_process';
 import { buildServer } from '../../src/server/app.js';
 import { parseCommandLine } from '../../src/server/main.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { TokenService } from '../../src/server/tokens.js';
+import { freePort } from '../services.js';
 
 describe('controller: token service', () => {
   it('verifies to a result: ok with the expiry, or the reason it was refused', () => {
@@ -106,5 +108,27 @@ describe('controller: command line', () => {
     expect(() => parseCommandLine(['--policy', 'best'], {})).toThrowError(/--policy must be one of online-heu, cloud-cdn, drl/);
     expect(() => parseCommandLine(['--edges', '{}'], {})).toThrowError(/--edges must be a JSON array/);
     expect(() => parseCommandLine(['extra'], {})).toThrowError(/extra/);
+    // the PostgreSQL telemetry store: a postgres:// URL, from the flag or EDGEPLAY_PG, never with --memory
+    expect(parseCommandLine(['--pg', 'postgres://u@db:5432/edgeplay'], {}).pgUrl).toBe('postgres://u@db:5432/edgeplay');
+    expect(parseCommandLine([], { EDGEPLAY_PG: 'postgresql://db/x' }).pgUrl).toBe('postgresql://db/x');
+    expect(parseCommandLine([], {}).pgUrl).toBeUndefined();
+    expect(() => parseCommandLine(['--pg', 'mysql://db/x'], {})).toThrowError(/--pg must be a postgres:\/\/ URL/);
+    expect(() => parseCommandLine(['--pg', 'postgres://db/x', '--memory'], {})).toThrowError(/--pg and --memory/);
+  });
+
+  it('refuses to start, in one line naming the server (password hidden), when PostgreSQL cannot be reached', async () => {
+    const port = await freePort(); // nothing listens there
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/server/main.ts', '--quiet', '--port', '0', '--pg', `postgres://u:hunter2@127.0.0.1:${port}/x`],
+      {
+        encoding: 'utf8',
+        timeout: 60000,
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`[edgeplay] controller not started: PostgreSQL at postgres://u:***@127.0.0.1:${port}/x cannot be used`);
+    expect(r.stderr).toMatch(/ECONNREFUSED/);
+    expect(r.stderr).not.toContain('hunter2');
   });
 });

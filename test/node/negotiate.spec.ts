@@ -9,6 +9,7 @@ import { CapacityLedger } from '../../src/assign/edge/ledger.js';
 import { decodeCmsdDynamic } from '@svta/cml-cmsd';
 import { buildServer } from '../../src/server/app.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
+import { MemoryAssignmentStore } from '../../src/server/edges.js';
 
 const req = (over: Partial<ViewerRequest> = {}): ViewerRequest => ({
   channel: 'news',
@@ -229,6 +230,36 @@ describe('controller: negotiation and Content Steering', () => {
       expect(VERSIONS.length).toBe(6);
     } finally {
       await app.close();
+    }
+  });
+
+  it('keeps no session of its own: another app over the same store answers the reloads and the leave, after the first is gone', async () => {
+    const assignment = new MemoryAssignmentStore([{ id: 'edge-1', url: 'http://127.0.0.1:9101', setting: 'mid' }]);
+    const mk = () => buildServer({ store: new MemoryTelemetryStore(), assignment, negotiation: { secret: 'test-secret' } });
+    const first = await mk();
+    const second = await mk();
+    try {
+      const payload = { viewer_id: 'viewer-1', channel: 'news', rtt_ms: { cdn: 600, 'edge-1': 40 }, bandwidth_mbps: 20, variants };
+      const a = (await first.inject({ method: 'POST', url: '/v1/negotiate', payload })).json();
+      expect(a.assignment.target).toBe('edge-1');
+      const held = (await assignment.lease(a.session))!;
+      expect(held.edge).toBe('edge-1');
+      await first.close(); // the process that negotiated is gone
+      const m = await second.inject({ method: 'GET', url: `${a.steering_uri}&_HLS_pathway=edge-1` });
+      expect(m.statusCode).toBe(200);
+      expect(m.json()['PATHWAY-PRIORITY']).toEqual(['edge-1', 'cdn']);
+      // what the session learnt on the first app is there on the second: a later reload from the CDN pathway
+      // is a fallback from the edge the (second app's) manifest advertised — the lease is released
+      const back = await second.inject({ method: 'GET', url: `${m.json()['RELOAD-URI']}&_HLS_pathway=cdn` });
+      expect(back.json()['PATHWAY-PRIORITY']).toEqual(['cdn']);
+      expect(await assignment.lease(a.session)).toBeNull();
+      const leave = await second.inject({ method: 'POST', url: `/v1/sessions/${a.session}/leave?token=${encodeURIComponent(a.token)}` });
+      expect(leave.statusCode).toBe(200);
+      expect(assignment.sessionCount).toBe(0);
+      expect((await second.inject({ method: 'GET', url: a.steering_uri })).statusCode).toBe(404); // left: negotiate again
+    } finally {
+      await first.close();
+      await second.close();
     }
   });
 });

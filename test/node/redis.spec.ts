@@ -1,70 +1,31 @@
 /**
  * The Redis assignment store against a real redis-server (started here on a free loopback port): the same
  * behaviour as the memory store under random operations, and two controller processes sharing one Redis
- * under thousands of parallel negotiations never reserve more than an edge holds, and share one negotiation
- * rate limit per client address.
+ * under thousands of parallel negotiations never reserve more than an edge holds, share one negotiation
+ * rate limit per client address, and keep no session of their own: any process answers any session's
+ * reloads, a kill -9'd process restarted carries on, and a Redis outage is a 503, never a 404.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { RedisAssignmentStore } from '../../src/server/redis-store.js';
 import { CapacityLedger, type EdgeConfig } from '../../src/assign/edge/ledger.js';
+import { VERSIONS } from '../../src/assign/edge/model.js';
+import { freePort, haveRedis, spawnController as spawnCtl, startRedis as startServer, whyNoRedis as why } from '../services.js';
 
-const REDIS = process.env.REDIS_SERVER ?? 'redis-server';
-const haveRedis = spawnSync(REDIS, ['--version']).status === 0;
-const why = `${REDIS} not found: apt-get install -y redis-server (or set REDIS_SERVER)`;
-
-const freePort = () =>
-  new Promise<number>((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-
-async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const { Redis } = await import('ioredis');
-  for (let i = 0; i < 100; i++) {
-    const r = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    try {
-      await r.connect();
-      await r.ping();
-      r.disconnect();
-      return { url: `redis://127.0.0.1:${port}`, proc };
-    } catch {
-      r.disconnect();
-      await new Promise((s) => setTimeout(s, 50));
-    }
-  }
-  proc.kill();
-  throw new Error('redis-server did not start');
-}
-
-/** A controller process (src/server/main.ts) on a free port; resolves once it listens. */
-async function spawnController(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(
-    join(process.cwd(), 'node_modules', '.bin', 'tsx'),
-    ['src/server/main.ts', '--memory', '--quiet', '--port', String(port), ...args],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, EDGEPLAY_SECRET: 'shared' },
+async function startRedis(persistent = false): Promise<{ url: string; proc: ChildProcess; kill(): Promise<void>; start(): Promise<void> }> {
+  const r = await startServer({ persistent });
+  return {
+    url: r.url,
+    get proc() {
+      return r.proc;
     },
-  );
-  await new Promise<void>((res, rej) => {
-    const t = setTimeout(() => rej(new Error('controller did not start')), 30000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('listening')) {
-        clearTimeout(t);
-        res();
-      }
-    });
-  });
-  return { url: `http://127.0.0.1:${port}`, proc };
+    kill: () => r.kill(),
+    start: () => r.start(),
+  };
 }
+
+/** A controller process (src/server/main.ts, in-memory telemetry) on a free port; resolves once it listens. */
+const spawnController = (args: string[]) => spawnCtl(['--memory', ...args]);
 
 describe('Redis assignment store', () => {
   let redis: { url: string; proc: ChildProcess } | null = null;
@@ -229,4 +190,123 @@ describe('Redis assignment store', () => {
       own.proc.kill();
     }
   });
+
+  // what a fleet needs: the sessions in Redis, not in the process that negotiated them
+  const EDGE: EdgeConfig = { id: 'small', url: 'http://127.0.0.1:9', setting: 'thin' };
+  const VARIANTS = [0, 1].map((k) => ({ id: `v${k}`, uri: `http://127.0.0.1:8080/streams/vod/v${k}/index.m3u8` }));
+  const negotiate = (url: string, i: number) =>
+    fetch(`${url}/v1/negotiate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        viewer_id: `viewer-${i}`,
+        channel: 'news',
+        rtt_ms: { cdn: 600, small: 20 },
+        bandwidth_mbps: 20,
+        variants: VARIANTS,
+      }),
+    });
+  const steer = (url: string, a: { steering_uri: string }, pathway: string) =>
+    fetch(`${url}${a.steering_uri}&_HLS_pathway=${pathway}`).then(async (r) => ({
+      status: r.status,
+      retryAfter: r.headers.get('retry-after'),
+      body: await r.json(),
+    }));
+
+  it('keeps no session in a process: any controller answers any reload, and one kill -9ed and restarted carries on without over-allocating', async () => {
+    if (!redis) return pending(why);
+    const own = await startRedis(true);
+    const store = await RedisAssignmentStore.connect(own.url, [EDGE]);
+    // the thin edge holds 45 viewers of one channel at 1440p (4.3 Mb/s each + one pull); leases of 60 s, renewed by every reload
+    const flags = ['--redis', own.url, '--edges', JSON.stringify([EDGE]), '--rate', '1000000'];
+    const [a, b] = [await spawnController(flags), await spawnController(flags)];
+    try {
+      type Answer = { session: string; token: string; steering_uri: string; assignment: { target: string } };
+      const viewers: Answer[] = [];
+      for (let i = 0; i < 60; i++) {
+        const r = await negotiate(a.url, i);
+        expect(r.status).toBe(200);
+        viewers.push(await r.json());
+      }
+      const onEdge = viewers.filter((v) => v.assignment.target === 'small');
+      expect(onEdge.length).toBeGreaterThanOrEqual(45); // the edge is full (the last ones at lower versions), the rest on the CDN
+      expect(onEdge.length).toBeLessThan(60);
+      // the other process answers every reload of a session it never saw
+      for (const v of viewers) {
+        const m = await steer(b.url, v, v.assignment.target === 'small' ? 'small' : 'cdn');
+        expect(m.status).toBe(200);
+        expect(m.body['PATHWAY-PRIORITY'][0]).toBe(v.assignment.target);
+      }
+      const before = new Map(await Promise.all(onEdge.map(async (v) => [v.session, (await store.lease(v.session))!.expires] as const)));
+      // the negotiating process dies without a word; newcomers meanwhile are placed against the leases in Redis
+      await a.kill9();
+      const newcomers: Answer[] = [];
+      for (let i = 100; i < 110; i++) newcomers.push(await (await negotiate(b.url, i)).json());
+      await a.start();
+      // the restarted process answers the reloads of sessions negotiated before the crash and renews their leases
+      for (const v of onEdge) {
+        const m = await steer(a.url, v, 'small');
+        expect(m.status).withContext(v.session).toBe(200); // never a 404 for a live session
+        expect(m.body['PATHWAY-PRIORITY']).toEqual(['small', 'cdn']);
+      }
+      for (const v of onEdge) {
+        const l = await store.lease(v.session);
+        expect(l).withContext(v.session).not.toBeNull();
+        expect(l!.expires).toBeGreaterThan(before.get(v.session)!);
+      }
+      // everyone whose manifest says 'small' holds a lease on it, and the edge carries exactly those leases: nothing
+      // reserved twice, nothing lost in the crash, never above capacity
+      const placed = [...onEdge, ...newcomers.filter((v) => v.assignment.target === 'small')];
+      const leases = await Promise.all(placed.map((v) => store.lease(v.session)));
+      expect(leases.every((l) => l?.edge === 'small')).toBeTrue();
+      const snap = (await store.snapshot())[0];
+      const held = leases.reduce<number>((sum, l) => sum + VERSIONS[l!.version].mbps, VERSIONS[0].mbps); // + the channel's one pull
+      expect(snap.usedMbps).toBeCloseTo(held, 6);
+      expect(snap.usedMbps).toBeLessThanOrEqual(snap.capMbps + 1e-9);
+      // a leave through either process releases what the other reserved
+      const gone = onEdge[0];
+      const left = await fetch(`${b.url}/v1/sessions/${gone.session}/leave?token=${encodeURIComponent(gone.token)}`, { method: 'POST' });
+      expect((await left.json()).released).toBeTrue();
+      expect((await steer(a.url, gone, 'small')).status).toBe(404);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await store.close();
+      own.proc.kill('SIGKILL');
+    }
+  }, 180000);
+
+  it('answers 503 with Retry-After while Redis is down — never a 404 for a live session — and carries on when it is back', async () => {
+    if (!redis) return pending(why);
+    const own = await startRedis(true);
+    const c = await spawnController(['--redis', own.url, '--edges', JSON.stringify([EDGE]), '--rate', '1000000']);
+    try {
+      const v = await (await negotiate(c.url, 1)).json();
+      expect(v.assignment.target).toBe('small');
+      await own.kill();
+      const m = await steer(c.url, v, 'small');
+      expect(m.status).toBe(503);
+      expect(m.body.error).toBe('unavailable');
+      expect(Number(m.retryAfter)).toBeGreaterThan(0);
+      const n = await negotiate(c.url, 2);
+      expect(n.status).toBe(503); // the SDK's negotiate() then plays from the CDN
+      await n.text();
+      expect((await fetch(`${c.url}/v1/sessions/${v.session}/leave?token=${encodeURIComponent(v.token)}`, { method: 'POST' })).status).toBe(
+        503,
+      );
+      await own.start();
+      // the controller reconnects by itself: wait for it (bounded), then the session is as it was
+      let back = await steer(c.url, v, 'small');
+      for (let i = 0; i < 100 && back.status === 503; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        back = await steer(c.url, v, 'small');
+      }
+      expect(back.status).toBe(200);
+      expect(back.body['PATHWAY-PRIORITY']).toEqual(['small', 'cdn']);
+      expect((await negotiate(c.url, 3)).status).toBe(200);
+    } finally {
+      await c.stop();
+      own.proc.kill('SIGKILL');
+    }
+  }, 120000);
 });

@@ -5,11 +5,13 @@
  *   CORS "simple" request, which cannot be application/json;
  * - errors: a schema violation → 400 `{ error: 'bad_request', message: '<where> <what>', field }` naming the
  *   field; a body over the limit → 413; a rate limit → 429; any other 4xx keeps its status; never a 500 for
- *   bad input (a 500 is a bug, logged);
+ *   bad input (a 500 is a bug, logged); a store that cannot be reached (errors.ts StoreUnavailableError) →
+ *   503 `{ error: 'unavailable', message }` with `Retry-After`, so the client tries again;
  * - unknown routes → 404 JSON.
  */
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import { StoreUnavailableError } from '../errors.js';
 
 export interface HttpContractOptions {
   /** the body limit, bytes (for the 413 message) */
@@ -40,6 +42,14 @@ const httpContract: FastifyPluginAsync<HttpContractOptions> = async (app, o) => 
     if (code) {
       const message = code === 413 ? `body larger than ${o.bodyLimit} bytes` : err.message;
       return reply.code(code).send({ error: ERROR_NAMES[code] ?? 'bad_request', message });
+    }
+    if ((err as unknown) instanceof StoreUnavailableError) {
+      const e = err as unknown as StoreUnavailableError;
+      app.log.warn(e.message);
+      return reply
+        .code(503)
+        .header('retry-after', String(e.retryAfterS))
+        .send({ error: 'unavailable', message: `${e.store} store unavailable, retry in ${e.retryAfterS} s` });
     }
     app.log.error(err);
     return reply.code(500).send({ error: 'internal', message: 'internal error' });

@@ -11,7 +11,7 @@ export interface ViewRoutesOptions {
 
 export const viewRoutes: FastifyPluginAsyncTypebox<ViewRoutesOptions> = async (app, { store }) => {
   app.get('/v1/views/:id', { schema: { params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }) } }, async (req, reply) => {
-    const events = store.viewEvents(req.params.id);
+    const events = await store.viewEvents(req.params.id);
     if (events.length === 0) return reply.code(404).send({ error: 'not_found', message: `no events for view ${req.params.id}` });
     return summarizeView(events);
   });

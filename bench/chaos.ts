@@ -1,0 +1,442 @@
+/**
+ * The fleet under faults (`npm run bench:chaos`, entry in cli/chaos.ts; the same scenario, smaller, is the node
+ * test test/node/chaos.spec.ts). Two controller processes (src/server/main.ts `--redis --pg`) on one Redis (append-
+ * only file, fsync always) and one PostgreSQL, real HTTP on loopback; simulated viewers reach them through a
+ * round-robin balancer (a request that cannot connect to one process goes to the next, as a load balancer with
+ * health checks does; a request that times out is not sent elsewhere). Each viewer, once per tick: negotiates when its view starts (a 503 or no answer means it
+ * plays that view from the CDN: a CDN fallback), reloads its steering manifest, and queues a telemetry batch
+ * which it sends with every batch not yet acknowledged (an SDK outbox); an acknowledged batch is sometimes sent
+ * again (a lost acknowledgement). A view ends with a `viewend` batch and a leave. Meanwhile the scenario injects
+ * one fault after another — `kill -9` of one controller then its restart, a Redis restart, a PostgreSQL restart —
+ * waiting after each until the fleet answers all three kinds of request again, then a steady spell.
+ *
+ * Counted, per fault (what happened from its injection to the next one; a first row `none` is the steady state
+ * before any fault): batches acknowledged in that window and how many of them PostgreSQL holds at the end (lost:
+ * acknowledged but not stored whole; duplicated: stored with more event rows than it carries), the edges' usage
+ * above capacity sampled from Redis every `sampleMs` (Mb/s above, 0 when never above), steering reloads answered
+ * 404 while the session was live (its lease renewed less than a lease ago; 404s after a viewer's reloads all
+ * failed for longer than the lease are counted apart), negotiations that fell back to the CDN, and seconds from
+ * the injection until every process answered a negotiation, a steering reload and a telemetry batch again
+ * (`recovery_s`; a time, reported, never asserted). Writes bench/results/chaos.json rows {fault, acked, stored,
+ * lost, duplicated, max_usage_over_capacity, steering_404, cdn_fallbacks, recovery_s, …}.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { TelemetryBatch, TelemetryEvent } from '../src/core/protocol.js';
+import type { EdgeConfig } from '../src/server/edges.js';
+import { RedisAssignmentStore } from '../src/server/redis-store.js';
+import {
+  haveRedis,
+  havePostgres,
+  spawnController,
+  startPostgres,
+  startRedis,
+  whyNoPostgres,
+  whyNoRedis,
+  type ControllerProcess,
+} from '../test/services.js';
+
+export type ChaosFault = 'controller-kill9' | 'redis-restart' | 'postgres-restart';
+export const CHAOS_FAULTS: readonly ChaosFault[] = ['controller-kill9', 'redis-restart', 'postgres-restart'];
+
+export interface ChaosOptions {
+  /** simulated viewers, each playing one view after another (default 2000) */
+  viewers?: number;
+  /** ms between a viewer's ticks: one steering reload and one telemetry batch per tick (default 4000) */
+  tickMs?: number;
+  /** ticks a view lasts, drawn uniformly from this range (default [4, 12]) */
+  viewTicks?: [number, number];
+  /** probability that an acknowledged batch is sent once more (its acknowledgement lost; default 0.1) */
+  resendP?: number;
+  /** ms of steady service before the first fault and after each recovery (default 4000) */
+  steadyMs?: number;
+  /** steering reloads and telemetry batches answered 200 a steady spell needs, besides its time (default min(viewers, 100)) */
+  steadyRequests?: number;
+  /** ms after an injection before a fleet not serving again is given up on (recovery_s null; default 300000) */
+  recoveryMaxMs?: number;
+  /** ms a killed service stays down before it is started again (default 1500) */
+  downMs?: number;
+  /** faults, in order (default all three) */
+  faults?: readonly ChaosFault[];
+  /** ms between samples of the edges' usage (default 50) */
+  sampleMs?: number;
+  /** seed of the viewers' random choices (default 1) */
+  seed?: number;
+  /** results file (default bench/results/chaos.json); null writes none */
+  out?: string | null;
+  /** the command line recorded in the results */
+  command?: string;
+  log?: (s: string) => void;
+}
+
+/** One row per window: `none` (before any fault), then one per fault injected. */
+export interface ChaosRow {
+  fault: ChaosFault | 'none';
+  /** distinct batches first acknowledged (200) in this window */
+  acked: number;
+  /** of those, stored whole in PostgreSQL at the end */
+  stored: number;
+  /** acknowledged but missing or incomplete in PostgreSQL */
+  lost: number;
+  /** stored with more event rows than the batch carries */
+  duplicated: number;
+  /** the most any edge's reserved Mb/s exceeded its capacity in a sample (0: never above) */
+  max_usage_over_capacity: number;
+  /** the highest sampled usage / capacity (how close to full the edges ran) */
+  max_usage_ratio: number;
+  /** steering reloads answered 404 while the session was live (renewed less than a lease ago) */
+  steering_404: number;
+  /** steering reloads answered 404 after the session's lease (30 s) had passed without a successful reload */
+  steering_404_expired: number;
+  /** view starts whose negotiation failed (503, or no process answered): played from the CDN */
+  cdn_fallbacks: number;
+  /** seconds from the injection until every process answered all three kinds of request (null: `none`, or never) */
+  recovery_s: number | null;
+  /** requests in this window, by kind and answer ('200', '404', '503', 'error', …) */
+  requests: Record<string, Record<string, number>>;
+  /** usage samples taken (Redis answered) */
+  samples: number;
+}
+
+export interface ChaosResult {
+  command: string;
+  viewers: number;
+  tick_ms: number;
+  rows: ChaosRow[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const EDGES: EdgeConfig[] = [
+  { id: 'small', url: 'http://127.0.0.1:9', setting: 'thin' },
+  { id: 'mid', url: 'http://127.0.0.1:10', setting: 'mid' },
+];
+const VARIANTS = [0, 1, 2].map((k) => ({ id: `v${k}`, uri: `http://127.0.0.1:9/streams/vod/v${k}/index.m3u8` }));
+const CHANNELS = ['news', 'sports', 'music', 'talk', 'games', 'film'];
+
+/**
+ * Run the scenario and return (and print, and write) its rows.
+ * @throws Error when redis-server or PostgreSQL is not installed (the messages say what to install)
+ */
+export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
+  if (!haveRedis) throw new Error(whyNoRedis);
+  if (!havePostgres) throw new Error(whyNoPostgres);
+  const log = o.log ?? ((s: string) => console.log(s));
+  const VIEWERS = o.viewers ?? 2000;
+  const TICK = o.tickMs ?? 4000;
+  const [vMin, vMax] = o.viewTicks ?? [4, 12];
+  const RESEND = o.resendP ?? 0.1;
+  const STEADY = o.steadyMs ?? 4000;
+  const DOWN = o.downMs ?? 1500;
+  const FAULTS = o.faults ?? CHAOS_FAULTS;
+  const LEASE_MS = 30e3;
+  const STEADY_N = o.steadyRequests ?? Math.min(VIEWERS, 100);
+  const RECOVERY_MAX = o.recoveryMaxMs ?? 300e3;
+  let seed = o.seed ?? 1;
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+
+  const redis = await startRedis({ persistent: true });
+  const pg = await startPostgres();
+  const db = await pg.createDatabase('chaos');
+  const flags = [
+    '--redis',
+    redis.url,
+    '--pg',
+    db,
+    '--edges',
+    JSON.stringify(EDGES),
+    '--rate',
+    '1000000',
+    '--lease',
+    String(LEASE_MS / 1000),
+  ];
+  const ctl: ControllerProcess[] = [];
+  const probeStore = await RedisAssignmentStore.connect(redis.url, EDGES);
+  let stop = false;
+  try {
+    for (let k = 0; k < 2; k++) ctl.push(await spawnController(flags));
+
+    // ------------------------------------------------------------ windows and counters
+    const rows: ChaosRow[] = [];
+    const newRow = (fault: ChaosRow['fault']): ChaosRow => ({
+      fault,
+      acked: 0,
+      stored: 0,
+      lost: 0,
+      duplicated: 0,
+      max_usage_over_capacity: 0,
+      max_usage_ratio: 0,
+      steering_404: 0,
+      steering_404_expired: 0,
+      cdn_fallbacks: 0,
+      recovery_s: null,
+      requests: {},
+      samples: 0,
+    });
+    rows.push(newRow('none'));
+    const cur = () => rows[rows.length - 1];
+    const count = (kind: string, answer: string) => {
+      const r = (cur().requests[kind] ??= {});
+      r[answer] = (r[answer] ?? 0) + 1;
+    };
+    /** batch id → [events it carries, the row of its first acknowledgement] */
+    const acked = new Map<string, [number, ChaosRow]>();
+
+    // ------------------------------------------------------------ the balancer
+    let rr = 0;
+    /** a request through the balancer: the next process in turn; one that cannot be reached, the next after it */
+    async function lb(path: string, init: RequestInit = {}): Promise<Response | null> {
+      const start = rr++;
+      for (let k = 0; k < ctl.length; k++) {
+        const c = ctl[(start + k) % ctl.length];
+        try {
+          return await fetch(c.url + path, { ...init, signal: AbortSignal.timeout(15000) });
+        } catch (e) {
+          // refused or reset (the process is gone): the next one; a timeout is not retried elsewhere (a balancer
+          // that did would double the load of an overloaded fleet)
+          const code = ((e as Error).cause as { code?: string } | undefined)?.code ?? '';
+          if (!/ECONNREFUSED|ECONNRESET|EPIPE|UND_ERR_SOCKET/.test(code)) return null;
+        }
+      }
+      return null;
+    }
+    const json = (body: unknown): RequestInit => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = (r: Response | null) => (r ? String(r.status) : 'error');
+
+    // ------------------------------------------------------------ viewers
+    let batchN = 0;
+    const pad = (n: number, w = 8) => String(n).padStart(w, '0');
+    async function viewer(i: number) {
+      const viewerId = `viewer-${pad(i)}`;
+      const outbox: TelemetryBatch[] = [];
+      let views = 0;
+      await sleep(rnd() * TICK);
+      while (!stop) {
+        const viewId = `view-${pad(i)}-${views++}`;
+        const channel = CHANNELS[Math.floor(rnd() * CHANNELS.length)];
+        const ticks = vMin + Math.floor(rnd() * (vMax - vMin + 1));
+        let seq = 0;
+        // negotiate: a failure plays this view from the CDN
+        let renewedAfter = Date.now(); // the lease was last renewed no earlier than this
+        const nr = await lb(
+          '/v1/negotiate',
+          json({
+            viewer_id: viewerId,
+            channel,
+            rtt_ms: { cdn: 600, small: 20 + (i % 7), mid: 25 + (i % 5) },
+            bandwidth_mbps: 20,
+            variants: VARIANTS,
+          }),
+        );
+        count('negotiate', answer(nr));
+        let session: { session: string; token: string; steering_uri: string; assignment: { target: string } } | null = null;
+        if (nr?.status === 200) session = await nr.json();
+        else {
+          await nr?.arrayBuffer();
+          cur().cdn_fallbacks++;
+        }
+        const sessionId = session?.session ?? `cdn-${viewId}`;
+        for (let t = 0; t < ticks && !stop; t++) {
+          const last = t === ticks - 1;
+          if (session) {
+            const sent = Date.now();
+            const r = await lb(`${session.steering_uri}&_HLS_pathway=${session.assignment.target}`);
+            count('steering', answer(r));
+            if (r?.status === 200) renewedAfter = sent;
+            // a 404 is a fault only when the session was surely alive: its lease renewed less than a lease ago
+            // (a viewer whose reloads all failed for longer than the lease has lost its session, as it should)
+            if (r?.status === 404) Date.now() - renewedAfter < LEASE_MS ? cur().steering_404++ : cur().steering_404_expired++;
+            await r?.arrayBuffer();
+          }
+          const t0 = Date.now();
+          const events: TelemetryEvent[] =
+            t === 0
+              ? [
+                  { view_id: viewId, seq: seq++, t: t0, type: 'viewstart', data: { channel, content_id: channel } },
+                  { view_id: viewId, seq: seq++, t: t0 + 1, type: 'play' },
+                ]
+              : [{ view_id: viewId, seq: seq++, t: t0, type: 'interaction', data: { kind: 'chat' } }];
+          if (last) events.push({ view_id: viewId, seq: seq++, t: t0 + 2, type: 'viewend', data: { reason: 'detach' } });
+          outbox.push({
+            v: 1,
+            batch_id: `batch-${pad(i)}-${pad(batchN++, 9)}`,
+            viewer_id: viewerId,
+            session_id: sessionId,
+            sealed_at: t0,
+            events,
+          });
+          await flush(outbox);
+          if (last && session) {
+            const r = await lb(`/v1/sessions/${session.session}/leave?token=${encodeURIComponent(session.token)}`, { method: 'POST' });
+            count('leave', answer(r));
+            await r?.arrayBuffer();
+          }
+          if (!stop) await sleep(TICK * (0.8 + 0.4 * rnd()));
+        }
+      }
+      // drain: what is not acknowledged yet is sent until it is (the SDK keeps its outbox)
+      for (let k = 0; k < 200 && outbox.length; k++) {
+        await flush(outbox);
+        if (outbox.length) await sleep(100);
+      }
+      if (outbox.length) throw new Error(`viewer ${i}: ${outbox.length} batches never acknowledged`);
+    }
+    /** send the outbox in order; stop at the first failure (sent again next tick) */
+    async function flush(outbox: TelemetryBatch[]) {
+      while (outbox.length) {
+        const b = outbox[0];
+        const r = await lb('/v1/telemetry', json(b));
+        count('telemetry', answer(r));
+        if (r?.status !== 200) {
+          await r?.arrayBuffer();
+          return;
+        }
+        await r.json();
+        outbox.shift();
+        if (!acked.has(b.batch_id)) acked.set(b.batch_id, [b.events.length, cur()]);
+        if (rnd() < RESEND) {
+          const again = await lb('/v1/telemetry', json(b));
+          count('telemetry-resend', answer(again));
+          await again?.arrayBuffer();
+        }
+      }
+    }
+
+    // ------------------------------------------------------------ the capacity sampler
+    const sampler = (async () => {
+      while (!stop) {
+        try {
+          for (const e of await probeStore.snapshot()) {
+            const row = cur();
+            row.max_usage_over_capacity = Math.max(row.max_usage_over_capacity, e.usedMbps - e.capMbps);
+            row.max_usage_ratio = Math.max(row.max_usage_ratio, e.usedMbps / e.capMbps);
+          }
+          cur().samples++;
+        } catch {
+          /* Redis is down: nothing to sample */
+        }
+        await sleep(o.sampleMs ?? 50);
+      }
+    })();
+
+    // ------------------------------------------------------------ recovery probe
+    let probeN = 0;
+    /** every process answers a negotiation, a steering reload and a telemetry batch with 200 */
+    async function serves(): Promise<boolean> {
+      for (const c of ctl) {
+        try {
+          const id = `probe-${pad(probeN++)}`;
+          const n = await fetch(`${c.url}/v1/negotiate`, {
+            ...json({ viewer_id: id, channel: 'probe', bandwidth_mbps: 1 }),
+            signal: AbortSignal.timeout(5000),
+          });
+          if (n.status !== 200) return (await n.arrayBuffer(), false);
+          const s = await n.json();
+          const m = await fetch(`${c.url}${s.steering_uri}`, { signal: AbortSignal.timeout(5000) });
+          await m.arrayBuffer();
+          await fetch(`${c.url}/v1/sessions/${s.session}/leave?token=${encodeURIComponent(s.token)}`, { method: 'POST' }).then((r) =>
+            r.arrayBuffer(),
+          );
+          if (m.status !== 200) return false;
+          const b: TelemetryBatch = {
+            v: 1,
+            batch_id: `batch-${id}`,
+            viewer_id: id,
+            session_id: s.session,
+            sealed_at: Date.now(),
+            events: [{ view_id: `view-${id}`, seq: 0, t: Date.now(), type: 'play' }],
+          };
+          const t = await fetch(`${c.url}/v1/telemetry`, { ...json(b), signal: AbortSignal.timeout(5000) });
+          await t.arrayBuffer();
+          if (t.status !== 200) return false;
+        } catch {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    // ------------------------------------------------------------ the run
+    log(`bench:chaos — ${VIEWERS} viewers, a tick every ${TICK} ms, 2 controllers, Redis ${redis.url}, PostgreSQL on port ${pg.port}`);
+    const viewers = Array.from({ length: VIEWERS }, (_, i) => viewer(i));
+    /**
+     * A steady spell, counted: at least `steadyMs`, and until this window has seen `steadyRequests` steering
+     * reloads and telemetry batches answered 200 (on a busy machine time alone may pass with nothing served)
+     */
+    const steady = async () => {
+      const t = Date.now(),
+        r = cur().requests;
+      const ok = (kind: string) => r[kind]?.['200'] ?? 0;
+      while (Date.now() - t < STEADY || ok('steering') < STEADY_N || ok('telemetry') < STEADY_N) {
+        if (Date.now() - t > 600e3) throw new Error(`no steady service within 600 s: ${JSON.stringify(r)}`);
+        await sleep(100);
+      }
+    };
+    await steady();
+    for (const fault of FAULTS) {
+      rows.push(newRow(fault));
+      const t0 = Date.now();
+      if (fault === 'controller-kill9') await ctl[0].kill9();
+      else if (fault === 'redis-restart') await redis.kill();
+      else await pg.kill();
+      await sleep(DOWN);
+      if (fault === 'controller-kill9') await ctl[0].start();
+      else if (fault === 'redis-restart') await redis.start();
+      else await pg.start();
+      log(`${fault}: injected; restarted after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      let back = await serves();
+      while (!back && Date.now() - t0 < RECOVERY_MAX) back = (await sleep(100), await serves());
+      cur().recovery_s = back ? Math.round((Date.now() - t0) / 100) / 10 : null;
+      log(`${fault}: ${back ? `every process serves again ${cur().recovery_s} s after the injection` : 'never served again'}`);
+      await steady();
+    }
+    stop = true;
+    log("draining the viewers' outboxes");
+    await Promise.all(viewers);
+    await sampler;
+
+    // ------------------------------------------------------------ what PostgreSQL holds
+    const { default: pgLib } = await import('pg');
+    const c = new pgLib.Client({ connectionString: db });
+    await c.connect();
+    const held = new Map<string, number>();
+    try {
+      const r = await c.query<{ batch_id: string; n: number }>(
+        'SELECT b.batch_id, count(e.batch_id)::int AS n FROM batches b LEFT JOIN events e ON e.batch_id = b.batch_id GROUP BY b.batch_id',
+      );
+      for (const x of r.rows) held.set(x.batch_id, x.n);
+    } finally {
+      await c.end();
+    }
+    for (const [id, [n, row]] of acked) {
+      row.acked++;
+      const h = held.get(id);
+      if (h === undefined || h < n) row.lost++;
+      else row.stored++;
+      if (h !== undefined && h > n) row.duplicated++;
+    }
+    log('fault              acked   stored  lost  dup  over-cap  usage  404  cdn-fallbacks  recovery_s');
+    for (const r of rows)
+      log(
+        `${r.fault.padEnd(17)} ${String(r.acked).padStart(6)}  ${String(r.stored).padStart(6)}  ${String(r.lost).padStart(4)}  ${String(r.duplicated).padStart(3)}  ${r.max_usage_over_capacity.toFixed(2).padStart(8)}  ${r.max_usage_ratio.toFixed(2).padStart(5)}  ${String(r.steering_404).padStart(3)}  ${String(r.cdn_fallbacks).padStart(13)}  ${r.recovery_s ?? '-'}`,
+      );
+    const result: ChaosResult = { command: o.command ?? 'runChaos (library call)', viewers: VIEWERS, tick_ms: TICK, rows };
+    const outFile = o.out === undefined ? 'bench/results/chaos.json' : o.out;
+    if (outFile) {
+      mkdirSync(dirname(outFile), { recursive: true });
+      writeFileSync(outFile, JSON.stringify(result, null, 1));
+      log(`wrote ${outFile}`);
+    }
+    return result;
+  } finally {
+    stop = true;
+    for (const c of ctl) await c.stop().catch(() => {});
+    await probeStore.close().catch(() => {});
+    await redis.stop();
+    await pg.stop();
+  }
+}
