@@ -1,0 +1,306 @@
+/**
+ * `npm run train:chunks -- [--inner-steps 2] [--window 10] [--iters 3000] [--batch 32] [--lr 1e-3] [--seed 1]
+ *                          [--encodes .cache/encodes] [--out models/chunk-size]`
+ *
+ * Trains the live chunk-size forecaster of src/abr/size-model.ts on the *train* videos of the shared chunk
+ * dataset ($EDGEPLAY_DATA/chunks) and of our own encodes with coding meta (bench/encodes.ts, when present),
+ * and selects the checkpoint on their *dev* videos (mean MAPE over horizons 1..5, pooled, the two datasets
+ * weighted equally). Test videos are never read.
+ *
+ * Episodes (one per (video, origin i)): the query is every rung's feature row at origin i and its next
+ * 1..5 sizes; the support set is every rung's rows at the previous `window` origins, each with only the
+ * targets already known at i. With `--inner-steps K > 0` the head takes K Meta-SGD steps on the support
+ * set (closed-form inner gradient, learned per-parameter step sizes) before the query loss — MAML on the
+ * head, second order, exact. `--inner-steps 0` trains the same network without meta-learning (the
+ * ablation). Loss: the query's absolute percentage error, the metric itself.
+ * Writes <out>/{model.json, weights.bin, head.json, train.json}.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { mulberry32 } from '../core/random.js';
+import { RungHistory } from '../abr/size-forecast.js';
+import {
+  LearnedSizeForecaster,
+  SIZE_FEATURES,
+  SIZE_HORIZONS,
+  buildSizeNet,
+  sizeFeatures,
+  sizeTargets,
+  type SizeNet,
+} from '../abr/size-model.js';
+import { apeSummary, evaluateForecaster, loadChunkDataset, type ChunkVideo } from '../sim/abr/chunks.js';
+import { dataRoot } from '../sim/abr/load.js';
+import { saveModel } from './io.js';
+
+const { values: a } = parseArgs({
+  options: {
+    'inner-steps': { type: 'string', default: '2' },
+    window: { type: 'string', default: '10' },
+    iters: { type: 'string', default: '3000' },
+    batch: { type: 'string', default: '32' },
+    lr: { type: 'string', default: '1e-3' },
+    hidden: { type: 'string', default: '64' },
+    seed: { type: 'string', default: '1' },
+    'eval-every': { type: 'string', default: '250' },
+    encodes: { type: 'string', default: '.cache/encodes' },
+    data: { type: 'string' },
+    out: { type: 'string', default: 'models/chunk-size' },
+  },
+});
+const STEPS = Number(a['inner-steps']);
+const WINDOW = Number(a.window);
+const ITERS = Number(a.iters);
+const BATCH = Number(a.batch);
+const SEED = Number(a.seed);
+const HIDDEN = Number(a.hidden);
+const EVAL_EVERY = Number(a['eval-every']);
+const OUT = resolve(a.out!);
+const t0 = Date.now();
+const log = (s: string) => console.log(`[train:chunks +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
+
+const chunksDir = resolve(a.data ?? join(dataRoot(), 'chunks'));
+if (!existsSync(join(chunksDir, 'index.csv'))) {
+  console.error(`chunk dataset not found: ${chunksDir}/index.csv (set EDGEPLAY_DATA or --data)`);
+  process.exit(2);
+}
+const encDir = resolve(a.encodes!);
+const haveEnc = existsSync(join(encDir, 'index.csv'));
+const train: ChunkVideo[] = [...loadChunkDataset(chunksDir, ['train']), ...(haveEnc ? loadChunkDataset(encDir, ['train']) : [])];
+const devShared = loadChunkDataset(chunksDir, ['dev']);
+const devEnc = haveEnc ? loadChunkDataset(encDir, ['dev']) : [];
+log(
+  `${train.length} training videos (${haveEnc ? 'shared + our encodes' : `shared only; no encodes in ${encDir}`}), dev: ${devShared.length} shared + ${devEnc.length} encodes; inner steps ${STEPS}, window ${WINDOW}`,
+);
+
+// ---------- feature rows of every (video, origin, rung) ----------
+const RMAX = Math.max(...train.map((v) => v.ladderKbps.length));
+interface Vid {
+  n: number;
+  R: number;
+  /** row of (origin i, rung r) = off + (i - 1) * R + r, i = 1..n-1 */
+  off: number;
+}
+const vids: Vid[] = [];
+let rows = 0;
+for (const v of train) {
+  vids.push({ n: v.sizes.length, R: v.ladderKbps.length, off: rows });
+  rows += (v.sizes.length - 1) * v.ladderKbps.length;
+}
+const X = new Float32Array(rows * SIZE_FEATURES);
+const Y = new Float32Array(rows * SIZE_HORIZONS);
+{
+  const feat = new Float32Array(SIZE_FEATURES);
+  const tgt = new Float32Array(SIZE_HORIZONS);
+  train.forEach((v, vi) => {
+    const h = new RungHistory();
+    h.start({ ladderKbps: v.ladderKbps, chunkS: v.chunkS });
+    const { n, R, off } = vids[vi];
+    for (let i = 1; i < n; i++) {
+      h.push(v.sizes[i - 1], v.meta?.[i - 1] ?? null);
+      for (let r = 0; r < R; r++) {
+        const row = off + (i - 1) * R + r;
+        sizeFeatures(h, r, feat);
+        X.set(feat, row * SIZE_FEATURES);
+        sizeTargets(v.sizes, r, i, tgt);
+        Y.set(tgt, row * SIZE_HORIZONS);
+      }
+    }
+  });
+}
+log(`${rows} feature rows of ${SIZE_FEATURES} features; ${RMAX} rungs at most`);
+
+// ---------- model and meta parameters ----------
+await tf.setBackend('wasm');
+await tf.ready();
+const model = buildSizeNet(tf, HIDDEN, SEED);
+const h1 = model.getLayer('h1');
+const h2 = model.getLayer('h2');
+const head = model.getLayer('head');
+const logAlphaW = tf.variable(tf.fill([HIDDEN, SIZE_HORIZONS], Math.log(0.3)), true, 'logAlphaW');
+const logAlphaB = tf.variable(tf.fill([SIZE_HORIZONS], Math.log(0.3)), true, 'logAlphaB');
+const opt = tf.train.adam(Number(a.lr));
+const Xall = tf.tensor2d(X, [rows, SIZE_FEATURES]);
+const Yfill = Float32Array.from(Y, (y) => (Number.isNaN(y) ? 0 : y));
+const Yall = tf.tensor2d(Yfill, [rows, SIZE_HORIZONS]);
+const rng = mulberry32(SEED);
+// videos drawn with probability ~ sqrt(origins): long live streams count more, but not linearly
+const weights = vids.map((v) => Math.sqrt(Math.max(1, v.n - 5)));
+const wsum = weights.reduce((x, y) => x + y, 0);
+const pickVideo = () => {
+  let u = rng() * wsum;
+  for (let i = 0; i < weights.length; i++) if ((u -= weights[i]) <= 0) return i;
+  return weights.length - 1;
+};
+
+/** One batch of episodes: gather indices and masks. */
+function batch() {
+  const qIdx = new Int32Array(BATCH * RMAX);
+  const qMask = new Float32Array(BATCH * RMAX * SIZE_HORIZONS);
+  const sIdx = new Int32Array(BATCH * WINDOW * RMAX);
+  const sMask = new Float32Array(BATCH * WINDOW * RMAX * SIZE_HORIZONS);
+  for (let b = 0; b < BATCH; b++) {
+    let vi = pickVideo();
+    while (vids[vi].n < 7) vi = pickVideo();
+    const { n, R, off } = vids[vi];
+    const i = 5 + Math.floor(rng() * (n - 5)); // origin 5..n-1
+    for (let r = 0; r < R; r++) {
+      const row = off + (i - 1) * R + r;
+      qIdx[b * RMAX + r] = row;
+      for (let h = 0; h < SIZE_HORIZONS; h++) qMask[(b * RMAX + r) * SIZE_HORIZONS + h] = Number.isNaN(Y[row * SIZE_HORIZONS + h]) ? 0 : 1;
+    }
+    for (let w = 0; w < WINDOW; w++) {
+      const j = i - WINDOW + w;
+      if (j < 1) continue;
+      for (let r = 0; r < R; r++) {
+        const row = off + (j - 1) * R + r;
+        const k = (b * WINDOW + w) * RMAX + r;
+        sIdx[k] = row;
+        for (let h = 0; h < SIZE_HORIZONS; h++)
+          sMask[k * SIZE_HORIZONS + h] = j + h <= i - 1 && !Number.isNaN(Y[row * SIZE_HORIZONS + h]) ? 1 : 0;
+      }
+    }
+  }
+  return { qIdx, qMask, sIdx, sMask };
+}
+
+const body = (x: tf.Tensor) => h2.apply(h1.apply(x)) as tf.Tensor;
+
+/**
+ * The query loss of a batch after `STEPS` inner Meta-SGD steps of the head on the support set.
+ * Shapes: phiS [B, W*R, d], phiQ [B, R, d], head W [d, 5], b [5].
+ */
+function episodeLoss(bt: ReturnType<typeof batch>): tf.Scalar {
+  const d = HIDDEN;
+  const [Wk, bk] = head.trainableWeights.map((w) => w.read());
+  const qX = tf.gather(Xall, tf.tensor1d(bt.qIdx, 'int32'));
+  const qY = tf.gather(Yall, tf.tensor1d(bt.qIdx, 'int32')).reshape([BATCH, RMAX, SIZE_HORIZONS]);
+  const qM = tf.tensor3d(bt.qMask, [BATCH, RMAX, SIZE_HORIZONS]);
+  const phiQ = body(qX).reshape([BATCH, RMAX, d]);
+  let W: tf.Tensor = tf.tile(Wk.expandDims(0), [BATCH, 1, 1]);
+  let b: tf.Tensor = tf.tile(bk.reshape([1, 1, SIZE_HORIZONS]), [BATCH, 1, 1]);
+  if (STEPS > 0) {
+    const n = WINDOW * RMAX;
+    const sX = tf.gather(Xall, tf.tensor1d(bt.sIdx, 'int32'));
+    const sY = tf.gather(Yall, tf.tensor1d(bt.sIdx, 'int32')).reshape([BATCH, n, SIZE_HORIZONS]);
+    const sM = tf.tensor3d(bt.sMask, [BATCH, n, SIZE_HORIZONS]);
+    const phiS = body(sX).reshape([BATCH, n, d]);
+    const cnt = tf.maximum(tf.sum(sM, [1, 2], true), 1);
+    const aW = tf.exp(logAlphaW).expandDims(0);
+    const aB = tf.exp(logAlphaB).reshape([1, 1, SIZE_HORIZONS]);
+    for (let st = 0; st < STEPS; st++) {
+      const P = tf.add(tf.matMul(phiS, W), b);
+      const E = tf.div(tf.mul(tf.sub(P, sY), sM), cnt);
+      const gW = tf.matMul(phiS, E, true, false);
+      const gB = tf.sum(E, 1, true);
+      W = tf.sub(W, tf.mul(aW, gW));
+      b = tf.sub(b, tf.mul(aB, gB));
+    }
+  }
+  const P = tf.clipByValue(tf.add(tf.matMul(phiQ, W), b), -3, 3);
+  const ape = tf.abs(tf.sub(tf.exp(tf.sub(P, qY)), 1));
+  return tf.div(tf.sum(tf.mul(ape, qM)), tf.maximum(tf.sum(qM), 1)) as tf.Scalar;
+}
+
+function currentNet(): SizeNet {
+  const dense = (name: string) => {
+    const [k, b] = model.getLayer(name).getWeights();
+    return { w: k.dataSync() as Float32Array, b: b.dataSync() as Float32Array, n: k.shape[0], m: k.shape[1]! };
+  };
+  return {
+    body: [dense('h1'), dense('h2')],
+    head: dense('head'),
+    alphaW: tf.tidy(() => tf.exp(logAlphaW).dataSync() as Float32Array),
+    alphaB: tf.tidy(() => tf.exp(logAlphaB).dataSync() as Float32Array),
+    steps: STEPS,
+    window: WINDOW,
+  };
+}
+
+function devScore(net: SizeNet) {
+  const mk = () => new LearnedSizeForecaster(net);
+  const sc = (videos: ChunkVideo[]) => {
+    if (!videos.length) return null;
+    const e = evaluateForecaster(videos, mk);
+    return e.ape.map((x) => apeSummary(x).mape);
+  };
+  const shared = sc(devShared)!;
+  const enc = sc(devEnc);
+  const m = (x: number[]) => x.reduce((p, q) => p + q, 0) / x.length;
+  return { shared, enc, score: enc ? (m(shared) + m(enc)) / 2 : m(shared) };
+}
+
+let best = {
+  score: Infinity,
+  iter: 0,
+  net: null as SizeNet | null,
+  weights: [] as tf.Tensor[],
+  shared: [] as number[],
+  enc: null as number[] | null,
+};
+const history: Array<{ iter: number; loss: number; dev_shared: number[]; dev_encodes: number[] | null }> = [];
+let lossAcc = 0;
+let lossN = 0;
+for (let it = 1; it <= ITERS; it++) {
+  const bt = batch();
+  const loss = opt.minimize(() => episodeLoss(bt), true);
+  lossAcc += loss!.dataSync()[0];
+  lossN++;
+  loss!.dispose();
+  if (it % EVAL_EVERY === 0 || it === ITERS) {
+    const net = currentNet();
+    const d = devScore(net);
+    const f = (x: number[] | null) => (x ? x.map((y) => y.toFixed(1)).join('/') : '-');
+    history.push({ iter: it, loss: lossAcc / lossN, dev_shared: d.shared, dev_encodes: d.enc });
+    if (d.score < best.score) {
+      best.weights.forEach((w) => w.dispose());
+      best = { score: d.score, iter: it, net, weights: model.getWeights().map((w) => w.clone()), shared: d.shared, enc: d.enc };
+    }
+    log(
+      `iter ${it}/${ITERS}: train APE ${((100 * lossAcc) / lossN).toFixed(2)} %, dev MAPE h1..5 shared ${f(d.shared)}, encodes ${f(d.enc)} (score ${d.score.toFixed(2)}; best ${best.score.toFixed(2)} at ${best.iter})`,
+    );
+    lossAcc = 0;
+    lossN = 0;
+  }
+}
+
+model.setWeights(best.weights);
+mkdirSync(OUT, { recursive: true });
+await saveModel(model, OUT);
+const net = best.net!;
+writeFileSync(
+  join(OUT, 'head.json'),
+  JSON.stringify({
+    features: SIZE_FEATURES,
+    steps: STEPS,
+    window: WINDOW,
+    alphaW: Array.from(net.alphaW),
+    alphaB: Array.from(net.alphaB),
+  }) + '\n',
+);
+writeFileSync(
+  join(OUT, 'train.json'),
+  JSON.stringify(
+    {
+      command: `npm run train:chunks -- ${process.argv.slice(2).join(' ')}`.trim(),
+      seed: SEED,
+      inner_steps: STEPS,
+      window: WINDOW,
+      iters: ITERS,
+      batch: BATCH,
+      hidden: HIDDEN,
+      train_videos: train.length,
+      encodes: haveEnc ? encDir : null,
+      selected_iter: best.iter,
+      dev_shared_mape_h1_5: best.shared,
+      dev_encodes_mape_h1_5: best.enc,
+      history,
+      seconds: (Date.now() - t0) / 1000,
+    },
+    null,
+    2,
+  ) + '\n',
+);
+log(`selected iter ${best.iter}; wrote ${OUT}`);
