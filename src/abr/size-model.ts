@@ -294,6 +294,34 @@ export class LearnedSizeForecaster implements SizeForecaster {
   }
 }
 
+/**
+ * Dense layers by name from tfjs layers artifacts: the weight specs of model.json's
+ * `weightsManifest[0].weights` and the bytes of weights.bin (float32, little-endian). No tfjs needed.
+ * Throws when a layer is missing or the specs do not describe the data.
+ */
+export function denseFromArtifacts(
+  weightSpecs: ReadonlyArray<{ name: string; shape: number[]; dtype?: string }>,
+  weightData: ArrayBuffer,
+  layers: readonly string[],
+): DenseArrays[] {
+  const all = new Float32Array(weightData);
+  const byName = new Map<string, { data: Float32Array; shape: number[] }>();
+  let off = 0;
+  for (const s of weightSpecs) {
+    if (s.dtype && s.dtype !== 'float32') throw new Error(`weights: ${s.name} is ${s.dtype}, expected float32`);
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    byName.set(s.name, { data: all.subarray(off, off + n), shape: s.shape });
+    off += n;
+  }
+  if (off !== all.length) throw new Error(`weights: the manifest describes ${off} floats, the data holds ${all.length}`);
+  return layers.map((layer) => {
+    const k = byName.get(`${layer}/kernel`);
+    const b = byName.get(`${layer}/bias`);
+    if (!k || !b) throw new Error(`weights: layer ${layer} missing`);
+    return { w: Float32Array.from(k.data), b: Float32Array.from(b.data), n: k.shape[0], m: k.shape[1] };
+  });
+}
+
 /** The meta part of models/chunk-size*: head.json. */
 export interface SizeHeadJson {
   features: number;
@@ -313,27 +341,11 @@ export function sizeNetFromArtifacts(
   weightData: ArrayBuffer,
   head: SizeHeadJson,
 ): SizeNet {
-  const all = new Float32Array(weightData);
-  const byName = new Map<string, { data: Float32Array; shape: number[] }>();
-  let off = 0;
-  for (const s of weightSpecs) {
-    if (s.dtype && s.dtype !== 'float32') throw new Error(`size net: weight ${s.name} is ${s.dtype}, expected float32`);
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    byName.set(s.name, { data: all.subarray(off, off + n), shape: s.shape });
-    off += n;
-  }
-  if (off !== all.length) throw new Error(`size net: manifest describes ${off} floats, weights hold ${all.length}`);
-  const dense = (layer: string): DenseArrays => {
-    const k = byName.get(`${layer}/kernel`);
-    const b = byName.get(`${layer}/bias`);
-    if (!k || !b) throw new Error(`size net: layer ${layer} missing from the weights`);
-    return { w: Float32Array.from(k.data), b: Float32Array.from(b.data), n: k.shape[0], m: k.shape[1] };
-  };
+  const [h1, h2, h] = denseFromArtifacts(weightSpecs, weightData, ['h1', 'h2', 'head']);
   if (head.features !== SIZE_FEATURES)
     throw new Error(`size net was trained on ${head.features} features, this build computes ${SIZE_FEATURES}`);
-  const h = dense('head');
   return {
-    body: [dense('h1'), dense('h2')],
+    body: [h1, h2],
     head: h,
     alphaW: Float32Array.from(head.alphaW),
     alphaB: Float32Array.from(head.alphaB),

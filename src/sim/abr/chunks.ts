@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvParse, csvParseRows } from 'd3-dsv';
 import type { ChunkMeta } from '../../abr/size-forecast.js';
-import { sizeNetFromArtifacts } from '../../abr/size-model.js';
+import { denseFromArtifacts, sizeNetFromArtifacts } from '../../abr/size-model.js';
 
 export interface ChunkVideo {
   source: string;
@@ -156,4 +156,17 @@ export function loadSizeNet(dir: string): import('../../abr/size-model.js').Size
   const w = readFileSync(join(dir, 'weights.bin'));
   const data = w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer;
   return sizeNetFromArtifacts(model.weightsManifest[0].weights, data, JSON.parse(readFileSync(join(dir, 'head.json'), 'utf8')));
+}
+
+/** Dense layers by name from a tfjs layers model directory (model.json + weights.bin), without tfjs. */
+export function loadDenseLayers(dir: string, layers: readonly string[]): import('../../abr/size-model.js').DenseArrays[] {
+  for (const f of ['model.json', 'weights.bin'])
+    if (!existsSync(join(dir, f))) throw new Error(`model incomplete: ${join(dir, f)} missing`);
+  const model = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+  const w = readFileSync(join(dir, 'weights.bin'));
+  return denseFromArtifacts(
+    model.weightsManifest[0].weights,
+    w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer,
+    layers,
+  );
 }
