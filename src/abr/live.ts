@@ -256,16 +256,17 @@ export class LolPlusRule implements LivePolicy {
  * BBA-1 with a chunk map (Huang et al., SIGCOMM 2014) for live: the buffer between a reservoir and
  * reservoir + cushion maps linearly onto chunk sizes between the lowest and the highest rung's next-chunk
  * size; the highest rung whose next chunk is not larger is chosen (rung 0 below the reservoir, the top
- * above the cushion). At the live edge the buffer at a decision is about target latency - download time,
- * so reservoir = max(0.3, target - D) and cushion = 0.9 D by default.
+ * above the cushion). A live buffer never exceeds the latency, so both are relative to the target latency T:
+ * reservoir 0.6 T and cushion 2.5 T by default, the best of a grid (reservoir 0.1..1.5 T, cushion 0.2..4 T)
+ * on training videos x training traces (`npm run train:live-abr -- --tune-bb`).
  */
 export class LiveBufferBased implements LivePolicy {
   readonly name = 'bb';
   constructor(private opts: { reservoirS?: number; cushionS?: number } = {}) {}
   decide(o: LiveObservation): number {
     const R = o.ladderKbps.length;
-    const res = this.opts.reservoirS ?? Math.max(0.3, o.targetLatencyS - o.chunkS);
-    const cush = this.opts.cushionS ?? 0.9 * o.chunkS;
+    const res = this.opts.reservoirS ?? 0.6 * o.targetLatencyS;
+    const cush = this.opts.cushionS ?? 2.5 * o.targetLatencyS;
     if (o.bufferS <= res) return 0;
     if (o.bufferS >= res + cush) return R - 1;
     const lo = o.sizes[0][0];

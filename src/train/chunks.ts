@@ -1,5 +1,5 @@
 /**
- * `npm run train:chunks -- [--inner-steps 2] [--window 10] [--iters 3000] [--batch 32] [--lr 1e-3] [--seed 1]
+ * `npm run train:chunks -- [--inner-steps 2] [--window 10] [--loss ape] [--encodes-share 0.25] [--iters 3000] [--batch 32] [--lr 1e-3] [--seed 1]
  *                          [--encodes .cache/encodes] [--out models/chunk-size]`
  *
  * Trains the live chunk-size forecaster of src/abr/size-model.ts on the *train* videos of the shared chunk
@@ -12,7 +12,8 @@
  * targets already known at i. With `--inner-steps K > 0` the head takes K Meta-SGD steps on the support
  * set (closed-form inner gradient, learned per-parameter step sizes) before the query loss — MAML on the
  * head, second order, exact. `--inner-steps 0` trains the same network without meta-learning (the
- * ablation). Loss: the query's absolute percentage error, the metric itself.
+ * ablation). Loss (`--loss`): `ape`, the query's absolute percentage error — the metric itself, whose optimum
+ * (a 1/size-weighted median) leans low — or `logl1`, |log(pred / true)|, whose optimum is the median.
  * Writes <out>/{model.json, weights.bin, head.json, train.json}.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,8 @@ const { values: a } = parseArgs({
     hidden: { type: 'string', default: '64' },
     seed: { type: 'string', default: '1' },
     'eval-every': { type: 'string', default: '250' },
+    loss: { type: 'string', default: 'ape' },
+    'encodes-share': { type: 'string', default: '0.25' },
     encodes: { type: 'string', default: '.cache/encodes' },
     data: { type: 'string' },
     out: { type: 'string', default: 'models/chunk-size' },
@@ -58,6 +61,11 @@ const SEED = Number(a.seed);
 const HIDDEN = Number(a.hidden);
 const EVAL_EVERY = Number(a['eval-every']);
 const OUT = resolve(a.out!);
+const LOSS = a.loss!;
+if (!['ape', 'logl1'].includes(LOSS)) {
+  console.error(`--loss must be ape (the MAPE metric itself) or logl1 (|log pred/true|: the median, unbiased in log space)`);
+  process.exit(2);
+}
 const t0 = Date.now();
 const log = (s: string) => console.log(`[train:chunks +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
 
@@ -72,7 +80,7 @@ const train: ChunkVideo[] = [...loadChunkDataset(chunksDir, ['train']), ...(have
 const devShared = loadChunkDataset(chunksDir, ['dev']);
 const devEnc = haveEnc ? loadChunkDataset(encDir, ['dev']) : [];
 log(
-  `${train.length} training videos (${haveEnc ? 'shared + our encodes' : `shared only; no encodes in ${encDir}`}), dev: ${devShared.length} shared + ${devEnc.length} encodes; inner steps ${STEPS}, window ${WINDOW}`,
+  `loss ${LOSS}; ${train.length} training videos (${haveEnc ? 'shared + our encodes' : `shared only; no encodes in ${encDir}`}), dev: ${devShared.length} shared + ${devEnc.length} encodes; inner steps ${STEPS}, window ${WINDOW}`,
 );
 
 // ---------- feature rows of every (video, origin, rung) ----------
@@ -123,70 +131,102 @@ const logAlphaW = tf.variable(tf.fill([HIDDEN, SIZE_HORIZONS], Math.log(0.3)), t
 const logAlphaB = tf.variable(tf.fill([SIZE_HORIZONS], Math.log(0.3)), true, 'logAlphaB');
 const opt = tf.train.adam(Number(a.lr));
 const Xall = tf.tensor2d(X, [rows, SIZE_FEATURES]);
-const Yfill = Float32Array.from(Y, (y) => (Number.isNaN(y) ? 0 : y));
-const Yall = tf.tensor2d(Yfill, [rows, SIZE_HORIZONS]);
 const rng = mulberry32(SEED);
-// videos drawn with probability ~ sqrt(origins): long live streams count more, but not linearly
+// videos drawn with probability ~ sqrt(origins): long live streams count more, but not linearly; our
+// encodes (with coding meta, few and short) make up `--encodes-share` of the blocks when present
+const ENC_SHARE = Number(a['encodes-share']);
+const isEnc = train.map((v) => v.meta !== null);
 const weights = vids.map((v) => Math.sqrt(Math.max(1, v.n - 5)));
-const wsum = weights.reduce((x, y) => x + y, 0);
-const pickVideo = () => {
-  let u = rng() * wsum;
-  for (let i = 0; i < weights.length; i++) if ((u -= weights[i]) <= 0) return i;
-  return weights.length - 1;
+const pickFrom = (enc: boolean) => {
+  const idx = weights.map((_, i) => i).filter((i) => isEnc[i] === enc);
+  let u = rng() * idx.reduce((x, i) => x + weights[i], 0);
+  for (const i of idx) if ((u -= weights[i]) <= 0) return i;
+  return idx[idx.length - 1];
 };
+const anyEnc = isEnc.some(Boolean);
+const pickVideo = () => pickFrom(anyEnc && rng() < ENC_SHARE);
 
-/** One batch of episodes: gather indices and masks. */
+/**
+ * One batch of episodes in blocks of BLOCK consecutive origins of one video: a block's feature rows cover
+ * origins i0 - WINDOW .. i0 + BLOCK - 1 (x RMAX rungs, padded), so the support windows of its episodes are
+ * overlapping slices of one tensor and every row goes through the network once. Targets and masks are
+ * laid out per episode: query [BATCH, RMAX, 5], support [BATCH, WINDOW * RMAX, 5] (support targets only
+ * where already known at the query origin).
+ */
+const BLOCK = 8;
+if (BATCH % BLOCK) throw new Error(`--batch must be a multiple of ${BLOCK}`);
+const NB = BATCH / BLOCK;
+const L = WINDOW + BLOCK;
 function batch() {
-  const qIdx = new Int32Array(BATCH * RMAX);
-  const qMask = new Float32Array(BATCH * RMAX * SIZE_HORIZONS);
-  const sIdx = new Int32Array(BATCH * WINDOW * RMAX);
-  const sMask = new Float32Array(BATCH * WINDOW * RMAX * SIZE_HORIZONS);
-  for (let b = 0; b < BATCH; b++) {
+  const xRow = new Int32Array(NB * L * RMAX);
+  const qY = new Float32Array(BATCH * RMAX * SIZE_HORIZONS);
+  const qM = new Float32Array(BATCH * RMAX * SIZE_HORIZONS);
+  const sY = new Float32Array(BATCH * WINDOW * RMAX * SIZE_HORIZONS);
+  const sM = new Float32Array(BATCH * WINDOW * RMAX * SIZE_HORIZONS);
+  for (let b = 0; b < NB; b++) {
     let vi = pickVideo();
     while (vids[vi].n < 7) vi = pickVideo();
     const { n, R, off } = vids[vi];
-    const i = 5 + Math.floor(rng() * (n - 5)); // origin 5..n-1
-    for (let r = 0; r < R; r++) {
-      const row = off + (i - 1) * R + r;
-      qIdx[b * RMAX + r] = row;
-      for (let h = 0; h < SIZE_HORIZONS; h++) qMask[(b * RMAX + r) * SIZE_HORIZONS + h] = Number.isNaN(Y[row * SIZE_HORIZONS + h]) ? 0 : 1;
-    }
-    for (let w = 0; w < WINDOW; w++) {
-      const j = i - WINDOW + w;
-      if (j < 1) continue;
+    const i0 = 5 + Math.floor(rng() * Math.max(1, n - 5 - BLOCK + 1));
+    const rowOf = (o: number, r: number) => (o >= 1 && o <= n - 1 && r < R ? off + (o - 1) * R + r : -1);
+    for (let l = 0; l < L; l++) for (let r = 0; r < RMAX; r++) xRow[(b * L + l) * RMAX + r] = Math.max(0, rowOf(i0 - WINDOW + l, r));
+    for (let k = 0; k < BLOCK; k++) {
+      const e = b * BLOCK + k;
+      const i = i0 + k;
+      if (i > n - 1) continue; // a short video: the episode is masked out
       for (let r = 0; r < R; r++) {
-        const row = off + (j - 1) * R + r;
-        const k = (b * WINDOW + w) * RMAX + r;
-        sIdx[k] = row;
-        for (let h = 0; h < SIZE_HORIZONS; h++)
-          sMask[k * SIZE_HORIZONS + h] = j + h <= i - 1 && !Number.isNaN(Y[row * SIZE_HORIZONS + h]) ? 1 : 0;
+        const row = rowOf(i, r);
+        for (let h = 0; h < SIZE_HORIZONS; h++) {
+          const y = Y[row * SIZE_HORIZONS + h];
+          const z = (e * RMAX + r) * SIZE_HORIZONS + h;
+          if (!Number.isNaN(y)) ((qY[z] = y), (qM[z] = 1));
+        }
+      }
+      if (STEPS === 0) continue;
+      for (let w = 0; w < WINDOW; w++) {
+        const j = i - WINDOW + w;
+        for (let r = 0; r < R; r++) {
+          const row = rowOf(j, r);
+          if (row < 0) continue;
+          for (let h = 0; h < SIZE_HORIZONS && j + h <= i - 1; h++) {
+            const y = Y[row * SIZE_HORIZONS + h];
+            const z = ((e * WINDOW + w) * RMAX + r) * SIZE_HORIZONS + h;
+            if (!Number.isNaN(y)) ((sY[z] = y), (sM[z] = 1));
+          }
+        }
       }
     }
   }
-  return { qIdx, qMask, sIdx, sMask };
+  return { xRow, qY, qM, sY, sM };
 }
 
 const body = (x: tf.Tensor) => h2.apply(h1.apply(x)) as tf.Tensor;
 
 /**
- * The query loss of a batch after `STEPS` inner Meta-SGD steps of the head on the support set.
- * Shapes: phiS [B, W*R, d], phiQ [B, R, d], head W [d, 5], b [5].
+ * The query loss of a batch after `STEPS` inner Meta-SGD steps of the head on each episode's support set.
+ * Shapes: phi [NB, L, RMAX, d]; per episode phiS [W * RMAX, d] (a slice), phiQ [RMAX, d]; head W [d, 5], b [5].
  */
 function episodeLoss(bt: ReturnType<typeof batch>): tf.Scalar {
   const d = HIDDEN;
   const [Wk, bk] = head.trainableWeights.map((w) => w.read());
-  const qX = tf.gather(Xall, tf.tensor1d(bt.qIdx, 'int32'));
-  const qY = tf.gather(Yall, tf.tensor1d(bt.qIdx, 'int32')).reshape([BATCH, RMAX, SIZE_HORIZONS]);
-  const qM = tf.tensor3d(bt.qMask, [BATCH, RMAX, SIZE_HORIZONS]);
-  const phiQ = body(qX).reshape([BATCH, RMAX, d]);
+  const phi = body(tf.gather(Xall, tf.tensor1d(bt.xRow, 'int32'))).reshape([NB, L, RMAX, d]);
+  const qs: tf.Tensor[] = [];
+  const ss: tf.Tensor[] = [];
+  for (let b = 0; b < NB; b++)
+    for (let k = 0; k < BLOCK; k++) {
+      qs.push(tf.slice(phi, [b, WINDOW + k, 0, 0], [1, 1, RMAX, d]).reshape([RMAX, d]));
+      if (STEPS > 0) ss.push(tf.slice(phi, [b, k, 0, 0], [1, WINDOW, RMAX, d]).reshape([WINDOW * RMAX, d]));
+    }
+  const phiQ = tf.stack(qs);
+  const qY = tf.tensor3d(bt.qY, [BATCH, RMAX, SIZE_HORIZONS]);
+  const qM = tf.tensor3d(bt.qM, [BATCH, RMAX, SIZE_HORIZONS]);
   let W: tf.Tensor = tf.tile(Wk.expandDims(0), [BATCH, 1, 1]);
   let b: tf.Tensor = tf.tile(bk.reshape([1, 1, SIZE_HORIZONS]), [BATCH, 1, 1]);
   if (STEPS > 0) {
     const n = WINDOW * RMAX;
-    const sX = tf.gather(Xall, tf.tensor1d(bt.sIdx, 'int32'));
-    const sY = tf.gather(Yall, tf.tensor1d(bt.sIdx, 'int32')).reshape([BATCH, n, SIZE_HORIZONS]);
-    const sM = tf.tensor3d(bt.sMask, [BATCH, n, SIZE_HORIZONS]);
-    const phiS = body(sX).reshape([BATCH, n, d]);
+    const phiS = tf.stack(ss);
+    const sY = tf.tensor3d(bt.sY, [BATCH, n, SIZE_HORIZONS]);
+    const sM = tf.tensor3d(bt.sM, [BATCH, n, SIZE_HORIZONS]);
     const cnt = tf.maximum(tf.sum(sM, [1, 2], true), 1);
     const aW = tf.exp(logAlphaW).expandDims(0);
     const aB = tf.exp(logAlphaB).reshape([1, 1, SIZE_HORIZONS]);
@@ -200,8 +240,8 @@ function episodeLoss(bt: ReturnType<typeof batch>): tf.Scalar {
     }
   }
   const P = tf.clipByValue(tf.add(tf.matMul(phiQ, W), b), -3, 3);
-  const ape = tf.abs(tf.sub(tf.exp(tf.sub(P, qY)), 1));
-  return tf.div(tf.sum(tf.mul(ape, qM)), tf.maximum(tf.sum(qM), 1)) as tf.Scalar;
+  const err = LOSS === 'ape' ? tf.abs(tf.sub(tf.exp(tf.sub(P, qY)), 1)) : tf.abs(tf.sub(P, qY));
+  return tf.div(tf.sum(tf.mul(err, qM)), tf.maximum(tf.sum(qM), 1)) as tf.Scalar;
 }
 
 function currentNet(): SizeNet {
@@ -287,6 +327,7 @@ writeFileSync(
       command: `npm run train:chunks -- ${process.argv.slice(2).join(' ')}`.trim(),
       seed: SEED,
       inner_steps: STEPS,
+      loss: LOSS,
       window: WINDOW,
       iters: ITERS,
       batch: BATCH,

@@ -19,7 +19,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../core/random.js';
-import { LiveRobustMpc, type LiveObservation } from '../abr/live.js';
+import { LiveBufferBased, LiveRobustMpc, type LiveObservation } from '../abr/live.js';
+import { MeanOfPast } from '../abr/size-forecast.js';
 import { LIVE_FEATURES, LIVE_GLOBAL, LIVE_RMAX, LiveDrlPolicy, buildLiveDrl, denseArrays, liveFeatures } from '../abr/live-drl.js';
 import { LearnedSizeForecaster } from '../abr/size-model.js';
 import { loadChunkDataset, loadSizeNet, type ChunkVideo } from '../sim/abr/chunks.js';
@@ -41,6 +42,7 @@ const { values: a } = parseArgs({
     'session-s': { type: 'string', default: '120' },
     'target-latency': { type: 'string', default: '3' },
     sizes: { type: 'string', default: 'models/chunk-size' },
+    'tune-bb': { type: 'boolean', default: false },
     encodes: { type: 'string', default: '.cache/encodes' },
     out: { type: 'string', default: 'models/live-abr-drl' },
   },
@@ -92,6 +94,8 @@ const asLive = (v: ChunkVideo): LiveVideo => ({
   sizes: v.sizes,
   meta: v.meta,
 });
+/** long enough, and a ladder the Pensieve traces (0.1-4.6 Mbps) can carry: top rung <= 10 Mbps (drops the 4K clips) */
+const usable = (v: ChunkVideo) => v.sizes.length >= 12 && Math.max(...v.ladderKbps) <= 10000;
 /** predicted sizes of every video, computed once */
 const sources = new Map<ChunkVideo, SizeSource>();
 const sourceOf = (v: ChunkVideo) => {
@@ -99,10 +103,9 @@ const sourceOf = (v: ChunkVideo) => {
   if (!s) sources.set(v, (s = new ForecastSizes(asLive(v), new LearnedSizeForecaster(sizeNet), 5, 'predicted')));
   return s;
 };
-for (const v of [...trainVideos, ...devVideos]) sourceOf(v);
+for (const v of [...trainVideos, ...devVideos]) if (usable(v)) sourceOf(v);
 log('size forecasts of every training and dev video computed');
 
-const usable = (v: ChunkVideo) => v.sizes.length >= 12;
 const trainPool = trainVideos.filter(usable);
 const sessionChunks = (v: ChunkVideo) => Math.min(Math.floor(SESSION_S / v.chunkS), v.sizes.length - 6);
 
@@ -147,6 +150,40 @@ await tf.ready();
 const { actor, critic } = buildLiveDrl(tf, 64, SEED);
 const policyNow = () => new LiveDrlPolicy(denseArrays(actor, ['s1', 's2', 'score']));
 log(`validation: robustmpc ${validate(new LiveRobustMpc()).toFixed(4)} QoE/s on ${validSet.length} sessions`);
+
+if (a['tune-bb']) {
+  // the live BB's reservoir / cushion (x target latency): a grid on 80 training sessions, mean-of-past sizes
+  const grid = mulberry32(5);
+  const sess = Array.from({ length: 80 }, () => {
+    const v = trainPool[Math.floor(grid() * trainPool.length)];
+    const tr = trainTraces[Math.floor(grid() * trainTraces.length)];
+    const chunks = sessionChunks(v);
+    const start = 5 + Math.floor(grid() * Math.max(1, v.sizes.length - 5 - chunks));
+    return { v, tr, chunks, start, ptr: 1 + Math.floor(grid() * (tr.bw.length - 1)) };
+  });
+  const means = new Map<ChunkVideo, SizeSource>();
+  for (const res of [0.1, 0.2, 0.3, 0.4, 0.6, 1, 1.5])
+    for (const cush of [0.2, 0.4, 0.6, 1, 1.5, 2.5, 4]) {
+      let q = 0;
+      for (const s of sess) {
+        if (!means.has(s.v)) means.set(s.v, new ForecastSizes(asLive(s.v), new MeanOfPast(), 5, 'mean'));
+        const r = runLiveSession(
+          new LiveBufferBased({ reservoirS: res * TARGET, cushionS: cush * TARGET }),
+          asLive(s.v),
+          s.tr,
+          means.get(s.v)!,
+          {
+            startChunk: s.start,
+            chunks: s.chunks,
+            tracePtr: s.ptr,
+            targetLatencyS: TARGET,
+          },
+        );
+        q += r.qoe.total / r.mediaS / 1000;
+      }
+      log(`bb reservoir ${res} T, cushion ${cush} T: training QoE/s ${(q / sess.length).toFixed(4)}`);
+    }
+}
 
 const X1 = LIVE_RMAX * LIVE_FEATURES;
 const featBuf = new Float32Array(X1);
@@ -282,7 +319,7 @@ function ppoUpdate(b: Batch): { epochs: number; kl: number } {
           const ad = tf.gather(ADV, ids);
           const pg = tf.neg(tf.mean(tf.minimum(tf.mul(ratio, ad), tf.mul(tf.clipByValue(ratio, 1 - CLIP, 1 + CLIP), ad))));
           const p = tf.exp(lsm);
-          const ent = tf.neg(tf.mean(tf.sum(tf.mul(p, tf.where(tf.greater(p, 0), lsm, tf.zerosLike(lsm))), 1)));
+          const ent = tf.neg(tf.mean(tf.sum(tf.mul(p, lsm), 1))); // padded rungs: p = 0, log p = -1e9 (finite)
           return tf.sub(pg, tf.mul(ent, ENT)) as tf.Scalar;
         },
         false,

@@ -203,7 +203,8 @@ describe('live policies', () => {
         .toBe(2); // 20 Mbps
     }
     expect(new LiveBufferBased().decide(obs(2500, 0.1))).toBe(0);
-    expect(new LiveBufferBased().decide(obs(10, 2.9))).toBe(2);
+    expect(new LiveBufferBased().decide(obs(10, 9.5))).toBe(2);
+    expect(new LiveBufferBased().decide(obs(10, 1.8 + 7.5 / 2))).toBe(1); // half-way: 187.5 kB fits
   });
 
   it('the DRL scorer in plain JavaScript equals the tfjs actor, on ladders of 3 and 10 rungs', async () => {
