@@ -1,5 +1,5 @@
 /**
- * `npm run data:encodes -- [--out .cache/encodes] [--videos 24] [--seconds 96] [--seed 14]`
+ * `npm run data:encodes -- [--out bench/coding-meta] [--videos 10] [--seconds 96] [--seed 14]`
  *
  * Our own live-like encodes with the encoder's coding meta, for the chunk-size predictor (issue 14): each
  * video is a seeded sequence of synthetic scenes of very different complexity (test patterns, Mandelbrot
@@ -21,7 +21,10 @@
  *   <out>/ours/<video>.csv          chunk,<kbps_1>,...  (bytes)
  *   <out>/ours/<video>.meta.csv     chunk,rung,bytes,frames,qp_mean,i_count,p_count,b_count,i_bytes,p_bytes,b_bytes,tail_bytes,scene
  * Splits are by video (seeded): 60 % train, 20 % dev, 20 % test. Videos already encoded with the same
- * recipe are skipped, so an interrupted run resumes.
+ * recipe are skipped (`<video>.done` holds the recipe's hash), so an interrupted run resumes. The committed
+ * tables in bench/coding-meta/ are this command's output with the defaults (10 videos x 96 s; about 50 min
+ * of one niced core on the shared 2-core box; x264 runs single-threaded, so the output is deterministic for
+ * the bundled ffmpeg build).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -33,8 +36,8 @@ import { ffmpegPath } from '../demo/streams.js';
 
 const { values: args } = parseArgs({
   options: {
-    out: { type: 'string', default: '.cache/encodes' },
-    videos: { type: 'string', default: '24' },
+    out: { type: 'string', default: 'bench/coding-meta' },
+    videos: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '96' },
     seed: { type: 'string', default: '14' },
   },

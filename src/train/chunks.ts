@@ -1,6 +1,6 @@
 /**
  * `npm run train:chunks -- [--inner-steps 2] [--window 10] [--loss ape] [--encodes-share 0.25] [--iters 3000] [--batch 32] [--lr 1e-3] [--seed 1]
- *                          [--encodes .cache/encodes] [--out models/chunk-size]`
+ *                          [--encodes bench/coding-meta] [--out models/chunk-size]`
  *
  * Trains the live chunk-size forecaster of src/abr/size-model.ts on the *train* videos of the shared chunk
  * dataset ($EDGEPLAY_DATA/chunks) and of our own encodes with coding meta (bench/encodes.ts, when present),
@@ -48,7 +48,7 @@ const { values: a } = parseArgs({
     'eval-every': { type: 'string', default: '250' },
     loss: { type: 'string', default: 'ape' },
     'encodes-share': { type: 'string', default: '0.25' },
-    encodes: { type: 'string', default: '.cache/encodes' },
+    encodes: { type: 'string', default: 'bench/coding-meta' },
     data: { type: 'string' },
     out: { type: 'string', default: 'models/chunk-size' },
   },

@@ -1,6 +1,6 @@
 /**
  * `npm run train:live-abr -- [--seed 1] [--iters 300] [--bc-sessions 400] [--bc-epochs 30] [--sizes models/chunk-size]
- *                            [--encodes .cache/encodes] [--out models/live-abr-drl]`
+ *                            [--encodes bench/coding-meta] [--out models/live-abr-drl]`
  *
  * Trains the latency-aware DRL live policy (src/abr/live-drl.ts) in the live simulator (src/sim/abr/live.ts)
  * with the learned chunk-size forecaster's predictions in its state:
@@ -43,7 +43,7 @@ const { values: a } = parseArgs({
     'target-latency': { type: 'string', default: '3' },
     sizes: { type: 'string', default: 'models/chunk-size' },
     'tune-bb': { type: 'boolean', default: false },
-    encodes: { type: 'string', default: '.cache/encodes' },
+    encodes: { type: 'string', default: 'bench/coding-meta' },
     out: { type: 'string', default: 'models/live-abr-drl' },
   },
 });
