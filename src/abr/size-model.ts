@@ -10,8 +10,8 @@
  *
  * Meta-learning: ANIL / Meta-SGD on the head (Raghu et al. 2020, "Rapid learning or feature reuse?"; Li et
  * al. 2017, Meta-SGD). Per stream, the head (W, b) takes `steps` gradient steps with learned per-parameter
- * step sizes (alphaW, alphaB) on the squared log error of the last `window` origins of this stream whose
- * targets are already known (support set), then predicts. Because the head is linear in phi, the inner
+ * step sizes (alphaW, alphaB) on the last `window` origins of this stream whose targets are already known
+ * (support set) — on the squared log error or on the APE itself (`innerLoss`) — then predicts. Because the head is linear in phi, the inner
  * gradient is closed-form (phi^T (phi W + b - y) / n) and MAML's second-order outer gradient is exact and
  * cheap in training (no nested autodiff), while the adaptation in the worker costs a few thousand
  * multiply-adds per chunk. Why not the alternatives: full-network MAML/Reptile would have to back-propagate
@@ -149,6 +149,8 @@ export interface SizeNet {
   steps: number;
   /** support set: the last `window` origins of the stream */
   window: number;
+  /** the inner loss: squared log error (default) or the absolute percentage error */
+  innerLoss?: 'l2' | 'ape';
 }
 
 /** The network with tfjs layers (training). Layer names: h1, h2, head. */
@@ -261,7 +263,12 @@ export class LearnedSizeForecaster implements SizeForecaster {
           y[hh] = clip(lg(sizes[row.r][row.i + hh]) - a);
           let p = this.B[hh];
           for (let a2 = 0; a2 < d; a2++) p += row.phi[a2] * this.W[a2 * SIZE_HORIZONS + hh];
-          const e = p - y[hh];
+          // d/dp of the inner loss: squared log error (l2) or APE = |exp(p - y) - 1| (ape)
+          let e = p - y[hh];
+          if (this.net.innerLoss === 'ape') {
+            const r = Math.exp(Math.max(-LOG_CLIP, Math.min(LOG_CLIP, e)));
+            e = r > 1 ? r : r < 1 ? -r : 0;
+          }
           this.gB[hh] += e;
           for (let a2 = 0; a2 < d; a2++) this.gW[a2 * SIZE_HORIZONS + hh] += e * row.phi[a2];
           cnt++;
@@ -327,6 +334,7 @@ export interface SizeHeadJson {
   features: number;
   steps: number;
   window: number;
+  innerLoss?: 'l2' | 'ape';
   alphaW: number[];
   alphaB: number[];
 }
@@ -351,5 +359,6 @@ export function sizeNetFromArtifacts(
     alphaB: Float32Array.from(head.alphaB),
     steps: head.steps,
     window: head.window,
+    innerLoss: head.innerLoss ?? 'l2',
   };
 }

@@ -7,7 +7,7 @@
  *  1. imitation warm start: live RobustMPC (on the same predicted sizes) plays random sessions — a random
  *     *training* video of the shared chunk dataset (and of our encodes when present), a random *training*
  *     Pensieve trace from a random point — and the actor learns its choices;
- *  2. PPO (clipped, GAE) in the noisy environment (each part's bytes x U[0.9, 1.1)), reward = the chunk's
+ *  2. PPO (clipped, GAE; the critic alone for the first `--value-warmup` iterations) in the noisy environment (each part's bytes x U[0.9, 1.1)), reward = the chunk's
  *     live QoE (core/live-qoe.ts) / (D x the ladder's top kbps), 16 sessions in parallel.
  * The checkpoint is selected on a validation set that never touches the test traces: every 7th training trace
  * (by name) x the *dev* videos. The PPO update is one isolated function (`ppoUpdate`) so that it can move to
@@ -34,8 +34,9 @@ const { values: a } = parseArgs({
     seed: { type: 'string', default: '1' },
     iters: { type: 'string', default: '300' },
     'bc-sessions': { type: 'string', default: '400' },
-    'bc-epochs': { type: 'string', default: '30' },
-    'ppo-lr': { type: 'string', default: '1e-4' },
+    'bc-epochs': { type: 'string', default: '10' },
+    'value-warmup': { type: 'string', default: '20' },
+    'ppo-lr': { type: 'string', default: '3e-5' },
     rollout: { type: 'string', default: '48' },
     entropy: { type: 'string', default: '0.005' },
     'eval-every': { type: 'string', default: '20' },
@@ -283,10 +284,10 @@ const TARGET_KL = 0.01;
 /**
  * One PPO update (Schulman et al. 2017): up to 4 epochs of clipped-surrogate actor steps on minibatches of
  * 256 with an entropy bonus, stopped early when the approximate KL to the rollout policy exceeds 1.5 x 0.01;
- * the critic is fitted to the returns with its own optimiser. Isolated so the shared src/train/ppo.ts can
- * replace it. Returns the epochs run and the last KL estimate.
+ * the critic is fitted to the returns with its own optimiser (alone with `criticOnly`, the warm-up). Isolated
+ * so the shared src/train/ppo.ts can replace it. Returns the epochs run and the last KL estimate.
  */
-function ppoUpdate(b: Batch): { epochs: number; kl: number } {
+function ppoUpdate(b: Batch, criticOnly = false): { epochs: number; kl: number } {
   const X = tf.tensor3d(b.x, [b.n, LIVE_RMAX, LIVE_FEATURES]);
   const M = tf.tensor2d(b.m, [b.n, LIVE_RMAX]);
   const G = tf.tensor2d(b.g, [b.n, LIVE_GLOBAL]);
@@ -298,7 +299,7 @@ function ppoUpdate(b: Batch): { epochs: number; kl: number } {
   let epochs = 4;
   let kl = 0;
   for (let ep = 0; ep < 4; ep++) {
-    if (ep > 0) {
+    if (ep > 0 && !criticOnly) {
       kl = tf.tidy(() => {
         const lp = tf.sum(tf.mul(tf.logSoftmax(logitsOf(X, M)), tf.oneHot(A, LIVE_RMAX)), 1);
         return tf.mean(tf.sub(LP, lp)).dataSync()[0];
@@ -311,20 +312,21 @@ function ppoUpdate(b: Batch): { epochs: number; kl: number } {
     const idx = shuffled(b.n);
     for (let s0 = 0; s0 < b.n; s0 += MB) {
       const ids = tf.tensor1d(Int32Array.from(idx.slice(s0, s0 + MB)), 'int32');
-      ppoOpt.minimize(
-        () => {
-          const lsm = tf.logSoftmax(logitsOf(tf.gather(X, ids), tf.gather(M, ids)));
-          const lp = tf.sum(tf.mul(lsm, tf.oneHot(tf.gather(A, ids), LIVE_RMAX)), 1);
-          const ratio = tf.exp(tf.sub(lp, tf.gather(LP, ids)));
-          const ad = tf.gather(ADV, ids);
-          const pg = tf.neg(tf.mean(tf.minimum(tf.mul(ratio, ad), tf.mul(tf.clipByValue(ratio, 1 - CLIP, 1 + CLIP), ad))));
-          const p = tf.exp(lsm);
-          const ent = tf.neg(tf.mean(tf.sum(tf.mul(p, lsm), 1))); // padded rungs: p = 0, log p = -1e9 (finite)
-          return tf.sub(pg, tf.mul(ent, ENT)) as tf.Scalar;
-        },
-        false,
-        actor.trainableWeights.map((w) => w.read() as tf.Variable),
-      );
+      if (!criticOnly)
+        ppoOpt.minimize(
+          () => {
+            const lsm = tf.logSoftmax(logitsOf(tf.gather(X, ids), tf.gather(M, ids)));
+            const lp = tf.sum(tf.mul(lsm, tf.oneHot(tf.gather(A, ids), LIVE_RMAX)), 1);
+            const ratio = tf.exp(tf.sub(lp, tf.gather(LP, ids)));
+            const ad = tf.gather(ADV, ids);
+            const pg = tf.neg(tf.mean(tf.minimum(tf.mul(ratio, ad), tf.mul(tf.clipByValue(ratio, 1 - CLIP, 1 + CLIP), ad))));
+            const p = tf.exp(lsm);
+            const ent = tf.neg(tf.mean(tf.sum(tf.mul(p, lsm), 1))); // padded rungs: p = 0, log p = -1e9 (finite)
+            return tf.sub(pg, tf.mul(ent, ENT)) as tf.Scalar;
+          },
+          false,
+          actor.trainableWeights.map((w) => w.read() as tf.Variable),
+        );
       valueOpt.minimize(
         () => {
           const v = (critic.apply(tf.gather(G, ids)) as tf.Tensor).squeeze([1]);
@@ -340,6 +342,7 @@ function ppoUpdate(b: Batch): { epochs: number; kl: number } {
   return { epochs, kl };
 }
 
+const VALUE_WARMUP = Number(a['value-warmup']);
 const N_ENV = 16;
 const T = Number(a.rollout);
 const GAMMA = 0.97;
@@ -419,7 +422,8 @@ for (let it = 1; it <= ITERS; it++) {
   for (const v of adv) as += (v - am) ** 2;
   as = Math.sqrt(as / S) + 1e-8;
   for (let i = 0; i < S; i++) adv[i] = (adv[i] - am) / as;
-  const u = ppoUpdate({ x, m, g, act, logp, adv, ret, n: S });
+  // the critic starts untrained: fit it alone first, so the first advantages do not wreck the imitated actor
+  const u = ppoUpdate({ x, m, g, act, logp, adv, ret, n: S }, it <= VALUE_WARMUP);
   if (it % Number(a['eval-every']) === 0 || it === ITERS) {
     const score = keepBest(`ppo${it}`);
     hist.push({ iter: it, reward: rewAcc / rewN, validation: score });
