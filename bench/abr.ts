@@ -1,12 +1,12 @@
 /**
- * `npm run bench:abr -- [--traces DIR] [--video DIR] [--policies LIST] [--bucket-ms N]`
- * Runs each policy over every trace of DIR in the Pensieve test environment and prints QoE_lin
- * (sum over chunks 1..47 per trace, averaged over traces; per-chunk = sum / 47), its components and the
- * share of the offline optimum. Writes bench/results/abr.json.
- * Defaults: the shared test traces and video sizes ($EDGEPLAY_DATA/abr).
+ * The ABR benchmark (`npm run bench:abr`, entry in cli/abr.ts): runs each policy over every trace of a
+ * directory in the Pensieve test environment and prints QoE_lin (sum over chunks 1..47 per trace, averaged
+ * over traces; per-chunk = sum / 47), its components and the share of the offline optimum. Writes
+ * bench/results/abr.json. Defaults: the shared test traces and video sizes ($EDGEPLAY_DATA/abr).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import type * as TF from '@tensorflow/tfjs';
 import { TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS, type AbrPolicy } from '../src/core/abr.js';
 import { Bola, BufferBased, RateBased, RobustMpc } from '../src/abr/baselines.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
@@ -14,67 +14,33 @@ import { optimalForTrace } from '../src/sim/abr/optimal.js';
 import { DrlPolicy } from '../src/abr/drl.js';
 import { RatioEwmaPredictor, WithPredictedSizes } from '../src/abr/chunk-size.js';
 import { mean, runPolicy, type TraceResult } from '../src/sim/abr/run.js';
+import { InputError } from '../src/train/errors.js';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+/** The policies bench:abr knows, in its default order. */
+export const ABR_POLICIES = ['bb', 'rb', 'bola', 'robustmpc', 'drl', 'drl-predicted', 'optimal'] as const;
+export type AbrBenchPolicy = (typeof ABR_POLICIES)[number];
+
+export interface AbrBenchOptions {
+  /** trace directory (default $EDGEPLAY_DATA/abr/traces/test) */
+  traces?: string;
+  /** video size directory (default $EDGEPLAY_DATA/abr/video) */
+  video?: string;
+  /** policies to run (default all of ABR_POLICIES) */
+  policies?: AbrBenchPolicy[];
+  /** the DRL model directory (default models/abr-drl) */
+  model?: string;
+  /** buffer bucket of the offline optimum, ms (default 100) */
+  bucketMs?: number;
+  /** skip the optimum's refinement check (the same DP at half the bucket) */
+  noRefine?: boolean;
+  /** results file (default bench/results/abr.json); null writes none */
+  out?: string | null;
+  /** the command line recorded in the results and printed above the table */
+  command?: string;
+  log?: (s: string) => void;
 }
 
-const abr = join(dataRoot(), 'abr');
-const tracesDir = resolve(arg('traces') ?? join(abr, 'traces', 'test'));
-const videoDir = resolve(arg('video') ?? join(abr, 'video'));
-if (!existsSync(tracesDir) || !existsSync(videoDir)) {
-  console.error(`bench:abr needs traces (${tracesDir}) and video sizes (${videoDir}); set EDGEPLAY_DATA or pass --traces/--video`);
-  process.exit(2);
-}
-const ALL = ['bb', 'rb', 'bola', 'robustmpc', 'drl', 'drl-predicted', 'optimal'];
-const modelDir = resolve(arg('model') ?? 'models/abr-drl');
-const policies = (arg('policies') ?? ALL.join(','))
-  .split(',')
-  .map((s) => s.trim())
-  .filter(Boolean);
-for (const p of policies)
-  if (!ALL.includes(p)) {
-    console.error(`unknown policy "${p}"; known: ${ALL.join(', ')}`);
-    process.exit(2);
-  }
-const bucketMs = Number(arg('bucket-ms') ?? 100);
-const traces = loadTraceDir(tracesDir);
-const sizes = loadVideoSizes(videoDir);
-const chunks = TOTAL_CHUNKS - 1;
-
-let drlModel: import('@tensorflow/tfjs').LayersModel | null = null;
-let tfmod: typeof import('@tensorflow/tfjs') | null = null;
-if (policies.includes('drl') || policies.includes('drl-predicted')) {
-  if (!existsSync(join(modelDir, 'model.json'))) {
-    console.error(`no trained model in ${modelDir}: run npm run train:abr (or drop drl from --policies)`);
-    process.exit(2);
-  }
-  tfmod = await import('@tensorflow/tfjs');
-  await import('@tensorflow/tfjs-backend-wasm');
-  await tfmod.setBackend('wasm');
-  drlModel = await (await import('../src/train/io.js')).loadModel(modelDir);
-}
-const make = (name: string): AbrPolicy => {
-  switch (name) {
-    case 'drl':
-      return new DrlPolicy(drlModel!);
-    case 'drl-predicted':
-      return new WithPredictedSizes(new DrlPolicy(drlModel!), new RatioEwmaPredictor(VIDEO_BIT_RATE_KBPS), 'drl-predicted');
-    case 'bb':
-      return new BufferBased();
-    case 'rb':
-      return new RateBased();
-    case 'bola':
-      return new Bola();
-    case 'robustmpc':
-      return new RobustMpc(sizes);
-    default:
-      throw new Error(name);
-  }
-};
-
-interface Row {
+export interface AbrBenchRow {
   policy: string;
   traces: number;
   qoe_sum_mean: number;
@@ -85,71 +51,134 @@ interface Row {
   pct_of_optimal: number | null;
   seconds: number;
 }
-const rows: Row[] = [];
-let optimalMean: number | null = null;
-const extra: Record<string, unknown> = {};
 
-const order = [...policies.filter((p) => p === 'optimal'), ...policies.filter((p) => p !== 'optimal')];
-for (const name of order) {
-  const t0 = Date.now();
-  let results: Array<Pick<TraceResult, 'qoeSum' | 'bitrateSum' | 'rebufSum' | 'smoothSum'>>;
-  if (name === 'optimal') {
-    results = traces.map((t, i) => {
-      if (i % 20 === 0) process.stderr.write(`\roptimal: trace ${i + 1}/${traces.length}`);
-      const o = optimalForTrace(t, sizes, { bucketMs });
-      const r = runPolicy({ name: 'replay', decide: (obs) => o.qualities[obs.nextIndex] ?? 0 }, [t], sizes)[0];
-      if (Math.abs(r.qoeSum - o.qoeSum) > 1e-6) throw new Error(`optimal replay mismatch on ${t.name}`);
-      return r;
-    });
-    process.stderr.write('\n');
-    optimalMean = mean(results.map((r) => r.qoeSum));
-    // refinement check: halve the bucket
-    if (!process.argv.includes('--no-refine')) {
-      const fine = mean(traces.map((t) => optimalForTrace(t, sizes, { bucketMs: bucketMs / 2 }).qoeSum));
-      extra.optimal_refinement = {
-        bucket_ms: bucketMs,
-        qoe_sum_mean: optimalMean,
-        finer_bucket_ms: bucketMs / 2,
-        finer_qoe_sum_mean: fine,
-        relative_change: (fine - optimalMean) / Math.abs(optimalMean),
-      };
-    }
-  } else {
-    results = runPolicy(make(name), traces, sizes);
+export interface AbrBenchResult {
+  command: string;
+  traces_dir: string;
+  video_dir: string;
+  rows: AbrBenchRow[];
+  optimal_refinement?: {
+    bucket_ms: number;
+    qoe_sum_mean: number;
+    finer_bucket_ms: number;
+    finer_qoe_sum_mean: number;
+    relative_change: number;
+  };
+}
+
+/** Runs the benchmark, prints its table and writes the results file. Throws InputError when data or the model is missing. */
+export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult> {
+  const log = o.log ?? ((s: string) => console.log(s));
+  const abr = join(dataRoot(), 'abr');
+  const tracesDir = resolve(o.traces ?? join(abr, 'traces', 'test'));
+  const videoDir = resolve(o.video ?? join(abr, 'video'));
+  if (!existsSync(tracesDir) || !existsSync(videoDir))
+    throw new InputError(`bench:abr needs traces (${tracesDir}) and video sizes (${videoDir}); set EDGEPLAY_DATA or pass --traces/--video`);
+  const modelDir = resolve(o.model ?? 'models/abr-drl');
+  const policies: string[] = o.policies ?? [...ABR_POLICIES];
+  for (const p of policies)
+    if (!(ABR_POLICIES as readonly string[]).includes(p)) throw new InputError(`unknown policy "${p}"; known: ${ABR_POLICIES.join(', ')}`);
+  const bucketMs = o.bucketMs ?? 100;
+  const traces = loadTraceDir(tracesDir);
+  const sizes = loadVideoSizes(videoDir);
+  const chunks = TOTAL_CHUNKS - 1;
+
+  let drlModel: TF.LayersModel | null = null;
+  if (policies.includes('drl') || policies.includes('drl-predicted')) {
+    if (!existsSync(join(modelDir, 'model.json')))
+      throw new InputError(`no trained model in ${modelDir}: run npm run train:abr (or drop drl from --policies)`);
+    const tfmod = await import('@tensorflow/tfjs');
+    await import('@tensorflow/tfjs-backend-wasm');
+    await tfmod.setBackend('wasm');
+    drlModel = await (await import('../src/train/io.js')).loadModel(modelDir);
   }
-  const q = mean(results.map((r) => r.qoeSum));
-  rows.push({
-    policy: name,
-    traces: traces.length,
-    qoe_sum_mean: q,
-    qoe_chunk_mean: q / chunks,
-    bitrate_mean: mean(results.map((r) => r.bitrateSum)) / chunks,
-    rebuffer_mean: mean(results.map((r) => r.rebufSum)) / chunks,
-    smooth_mean: mean(results.map((r) => r.smoothSum)) / chunks,
-    pct_of_optimal: null,
-    seconds: (Date.now() - t0) / 1000,
-  });
-}
-for (const r of rows) r.pct_of_optimal = optimalMean ? (100 * r.qoe_sum_mean) / optimalMean : null;
-const shown = [...rows].sort((a, b) => policies.indexOf(a.policy) - policies.indexOf(b.policy));
-const command = `npm run bench:abr -- ${process.argv.slice(2).join(' ')}`.trim();
-console.log(
-  `${command}\ntraces: ${tracesDir} (${traces.length}), video: ${videoDir}; QoE_lin, chunks 1..${chunks}; per-chunk means of bitrate (Mbps), rebuffer penalty (4.3 x s), smoothness penalty`,
-);
-console.log('policy        qoe_sum  qoe/chunk  bitrate  rebuffer  smooth  %optimal   time');
-for (const r of shown) {
-  console.log(
-    `${r.policy.padEnd(12)}${r.qoe_sum_mean.toFixed(4).padStart(9)}${r.qoe_chunk_mean.toFixed(4).padStart(11)}${r.bitrate_mean.toFixed(3).padStart(9)}${r.rebuffer_mean.toFixed(3).padStart(10)}${r.smooth_mean.toFixed(3).padStart(8)}${(r.pct_of_optimal === null ? '-' : r.pct_of_optimal.toFixed(1)).padStart(10)}${r.seconds.toFixed(1).padStart(7)}s`,
+  const make = (name: string): AbrPolicy => {
+    switch (name) {
+      case 'drl':
+        return new DrlPolicy(drlModel!);
+      case 'drl-predicted':
+        return new WithPredictedSizes(new DrlPolicy(drlModel!), new RatioEwmaPredictor(VIDEO_BIT_RATE_KBPS), 'drl-predicted');
+      case 'bb':
+        return new BufferBased();
+      case 'rb':
+        return new RateBased();
+      case 'bola':
+        return new Bola();
+      case 'robustmpc':
+        return new RobustMpc(sizes);
+      default:
+        throw new Error(name);
+    }
+  };
+
+  const rows: AbrBenchRow[] = [];
+  let optimalMean: number | null = null;
+  const extra: Pick<AbrBenchResult, 'optimal_refinement'> = {};
+
+  const order = [...policies.filter((p) => p === 'optimal'), ...policies.filter((p) => p !== 'optimal')];
+  for (const name of order) {
+    const t0 = Date.now();
+    let results: Array<Pick<TraceResult, 'qoeSum' | 'bitrateSum' | 'rebufSum' | 'smoothSum'>>;
+    if (name === 'optimal') {
+      results = traces.map((t, i) => {
+        if (i % 20 === 0) process.stderr.write(`\roptimal: trace ${i + 1}/${traces.length}`);
+        const opt = optimalForTrace(t, sizes, { bucketMs });
+        const r = runPolicy({ name: 'replay', decide: (obs) => opt.qualities[obs.nextIndex] ?? 0 }, [t], sizes)[0];
+        if (Math.abs(r.qoeSum - opt.qoeSum) > 1e-6) throw new Error(`optimal replay mismatch on ${t.name}`);
+        return r;
+      });
+      process.stderr.write('\n');
+      optimalMean = mean(results.map((r) => r.qoeSum));
+      // refinement check: halve the bucket
+      if (!o.noRefine) {
+        const fine = mean(traces.map((t) => optimalForTrace(t, sizes, { bucketMs: bucketMs / 2 }).qoeSum));
+        extra.optimal_refinement = {
+          bucket_ms: bucketMs,
+          qoe_sum_mean: optimalMean,
+          finer_bucket_ms: bucketMs / 2,
+          finer_qoe_sum_mean: fine,
+          relative_change: (fine - optimalMean) / Math.abs(optimalMean),
+        };
+      }
+    } else {
+      results = runPolicy(make(name), traces, sizes);
+    }
+    const q = mean(results.map((r) => r.qoeSum));
+    rows.push({
+      policy: name,
+      traces: traces.length,
+      qoe_sum_mean: q,
+      qoe_chunk_mean: q / chunks,
+      bitrate_mean: mean(results.map((r) => r.bitrateSum)) / chunks,
+      rebuffer_mean: mean(results.map((r) => r.rebufSum)) / chunks,
+      smooth_mean: mean(results.map((r) => r.smoothSum)) / chunks,
+      pct_of_optimal: null,
+      seconds: (Date.now() - t0) / 1000,
+    });
+  }
+  for (const r of rows) r.pct_of_optimal = optimalMean ? (100 * r.qoe_sum_mean) / optimalMean : null;
+  const shown = [...rows].sort((a, b) => policies.indexOf(a.policy) - policies.indexOf(b.policy));
+  const command = o.command ?? 'benchAbr (library call)';
+  log(
+    `${command}\ntraces: ${tracesDir} (${traces.length}), video: ${videoDir}; QoE_lin, chunks 1..${chunks}; per-chunk means of bitrate (Mbps), rebuffer penalty (4.3 x s), smoothness penalty`,
   );
+  log('policy        qoe_sum  qoe/chunk  bitrate  rebuffer  smooth  %optimal   time');
+  for (const r of shown) {
+    log(
+      `${r.policy.padEnd(12)}${r.qoe_sum_mean.toFixed(4).padStart(9)}${r.qoe_chunk_mean.toFixed(4).padStart(11)}${r.bitrate_mean.toFixed(3).padStart(9)}${r.rebuffer_mean.toFixed(3).padStart(10)}${r.smooth_mean.toFixed(3).padStart(8)}${(r.pct_of_optimal === null ? '-' : r.pct_of_optimal.toFixed(1)).padStart(10)}${r.seconds.toFixed(1).padStart(7)}s`,
+    );
+  }
+  if (extra.optimal_refinement) {
+    const ref = extra.optimal_refinement;
+    log(
+      `optimal: buffer bucket ${ref.bucket_ms} ms -> ${ref.finer_bucket_ms} ms changes the mean by ${(100 * ref.relative_change).toFixed(3)} %`,
+    );
+  }
+  const result: AbrBenchResult = { command, traces_dir: tracesDir, video_dir: videoDir, rows: shown, ...extra };
+  const outFile = o.out === undefined ? 'bench/results/abr.json' : o.out;
+  if (outFile) {
+    mkdirSync(dirname(outFile), { recursive: true });
+    writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+  }
+  return result;
 }
-if (extra.optimal_refinement) {
-  const o = extra.optimal_refinement as { bucket_ms: number; finer_bucket_ms: number; relative_change: number };
-  console.log(
-    `optimal: buffer bucket ${o.bucket_ms} ms -> ${o.finer_bucket_ms} ms changes the mean by ${(100 * o.relative_change).toFixed(3)} %`,
-  );
-}
-mkdirSync('bench/results', { recursive: true });
-writeFileSync(
-  'bench/results/abr.json',
-  JSON.stringify({ command, traces_dir: tracesDir, video_dir: videoDir, rows: shown, ...extra }, null, 2) + '\n',
-);

@@ -1,7 +1,5 @@
 /**
- * `npm run data:encodes -- [--out bench/coding-meta] [--videos 10] [--seconds 96] [--seed 14]`
- *
- * Our own live-like encodes with the encoder's coding meta, for the chunk-size predictor (issue 14): each
+ * The coding-meta dataset generator (`npm run data:encodes`, entry in cli/encodes.ts): our own live-like encodes with the encoder's coding meta, for the chunk-size predictor (issue 14): each
  * video is a seeded sequence of synthetic scenes of very different complexity (test patterns, Mandelbrot
  * zooms, Game of Life, cellular automata, geq plasma, rotations, noise, near-static cards, fades to black),
  * cut at random instants that are not aligned to segment boundaries. It is encoded with the bundled
@@ -30,26 +28,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { mulberry32 } from '../src/core/random.js';
 import { ffmpegPath } from '../demo/streams.js';
-
-const { values: args } = parseArgs({
-  options: {
-    out: { type: 'string', default: 'bench/coding-meta' },
-    videos: { type: 'string', default: '10' },
-    seconds: { type: 'string', default: '96' },
-    seed: { type: 'string', default: '14' },
-  },
-});
-const OUT = resolve(args.out!);
-const VIDEOS = Number(args.videos);
-const SECONDS = Number(args.seconds);
-const SEED = Number(args.seed);
-if (!(VIDEOS > 0) || !(SECONDS >= 20) || SECONDS % 2 !== 0) {
-  console.error('--videos must be > 0 and --seconds an even number >= 20');
-  process.exit(2);
-}
+import { InputError } from '../src/train/errors.js';
 
 export const ENCODE_LADDER_KBPS = [300, 750, 1200];
 const RES: Array<[number, number]> = [
@@ -61,8 +42,6 @@ const FPS = 24;
 const SEG_S = 2;
 const W = 854;
 const H = 480;
-const t0 = Date.now();
-const log = (s: string) => console.log(`[data:encodes +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
 
 interface Scene {
   kind: string;
@@ -149,7 +128,7 @@ interface Recipe {
   args: string[];
 }
 
-function recipe(v: number): Recipe {
+function recipe(v: number, SEED: number, SECONDS: number): Recipe {
   const rng = mulberry32(SEED * 1000 + v);
   const rc = (['capped-crf', 'abr', 'cbr'] as const)[Math.floor(rng() * 3)];
   const crf = 20 + Math.floor(rng() * 7);
@@ -247,7 +226,7 @@ export function parseSceneScores(text: string): number[] {
 
 const META_COLS = 'chunk,rung,bytes,frames,qp_mean,i_count,p_count,b_count,i_bytes,p_bytes,b_bytes,tail_bytes,scene';
 
-async function encodeOne(r: Recipe, split: string): Promise<string> {
+async function encodeOne(r: Recipe, split: string, OUT: string, SECONDS: number): Promise<string> {
   const dir = join(OUT, 'ours');
   const work = join(OUT, 'work', r.video);
   const hash = createHash('sha256').update(JSON.stringify(r.args)).digest('hex').slice(0, 16);
@@ -308,25 +287,52 @@ async function encodeOne(r: Recipe, split: string): Promise<string> {
   return row;
 }
 
-mkdirSync(join(OUT, 'ours'), { recursive: true });
-// seeded split by video: 60 / 20 / 20
-const order = Array.from({ length: VIDEOS }, (_, i) => i);
-const srng = mulberry32(SEED);
-for (let i = order.length - 1; i > 0; i--) {
-  const j = Math.floor(srng() * (i + 1));
-  [order[i], order[j]] = [order[j], order[i]];
+export interface EncodesOptions {
+  /** output directory (default bench/coding-meta) */
+  out?: string;
+  /** videos (default 10) and seconds per video (even, >= 20; default 96) */
+  videos?: number;
+  seconds?: number;
+  /** seed of scene plans, encoder settings and the split (default 14) */
+  seed?: number;
+  log?: (s: string) => void;
 }
-const nDev = Math.round(VIDEOS * 0.2);
-const nTest = Math.round(VIDEOS * 0.2);
-const splitOf = new Map<number, string>();
-order.forEach((v, i) => splitOf.set(v, i < nTest ? 'test' : i < nTest + nDev ? 'dev' : 'train'));
-const rows: string[] = [];
-for (let v = 0; v < VIDEOS; v++) {
-  const r = recipe(v);
-  const started = Date.now();
-  rows.push(await encodeOne(r, splitOf.get(v)!));
-  log(`${r.video} (${splitOf.get(v)}; ${rows[rows.length - 1].split(',')[5]}) done in ${Math.round((Date.now() - started) / 1000)} s`);
-  writeFileSync(join(OUT, 'index.csv'), ['source,video,chunks,chunk_s,rungs,genre_or_note,split', ...rows].join('\n') + '\n');
+
+/**
+ * Encodes (or resumes) the dataset and writes its tables; returns the index rows. Throws InputError on bad
+ * options, Error when ffmpeg fails or its statistics do not cover every frame.
+ */
+export async function encodeDataset(o: EncodesOptions = {}): Promise<string[]> {
+  const OUT = resolve(o.out ?? 'bench/coding-meta');
+  const VIDEOS = o.videos ?? 10;
+  const SECONDS = o.seconds ?? 96;
+  const SEED = o.seed ?? 14;
+  if (!(VIDEOS > 0) || !(SECONDS >= 20) || SECONDS % 2 !== 0)
+    throw new InputError('--videos must be > 0 and --seconds an even number >= 20');
+  const t0 = Date.now();
+  const print = o.log ?? ((s: string) => console.log(s));
+  const log = (s: string) => print(`[data:encodes +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
+  mkdirSync(join(OUT, 'ours'), { recursive: true });
+  // seeded split by video: 60 / 20 / 20
+  const order = Array.from({ length: VIDEOS }, (_, i) => i);
+  const srng = mulberry32(SEED);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(srng() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const nDev = Math.round(VIDEOS * 0.2);
+  const nTest = Math.round(VIDEOS * 0.2);
+  const splitOf = new Map<number, string>();
+  order.forEach((v, i) => splitOf.set(v, i < nTest ? 'test' : i < nTest + nDev ? 'dev' : 'train'));
+  const rows: string[] = [];
+  for (let v = 0; v < VIDEOS; v++) {
+    const r = recipe(v, SEED, SECONDS);
+    const started = Date.now();
+    rows.push(await encodeOne(r, splitOf.get(v)!, OUT, SECONDS));
+    log(`${r.video} (${splitOf.get(v)}; ${rows[rows.length - 1].split(',')[5]}) done in ${Math.round((Date.now() - started) / 1000)} s`);
+    writeFileSync(join(OUT, 'index.csv'), ['source,video,chunks,chunk_s,rungs,genre_or_note,split', ...rows].join('\n') + '\n');
+  }
+  rmSync(join(OUT, 'work'), { recursive: true, force: true });
+  log(`${VIDEOS} videos x ${SECONDS} s in ${OUT}`);
+  return rows;
 }
-rmSync(join(OUT, 'work'), { recursive: true, force: true });
-log(`${VIDEOS} videos x ${SECONDS} s in ${OUT}`);

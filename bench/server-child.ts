@@ -1,10 +1,15 @@
 /** The controller under test for bench:server, in its own process: `tsx bench/server-child.ts PORT [REDIS_URL]`. */
+import { parseArgs } from 'node:util';
 import { buildServer } from '../src/server/app.js';
 import { MemoryTelemetryStore } from '../src/server/store.js';
 import { MemoryAssignmentStore, type EdgeConfig } from '../src/server/edges.js';
 import { RedisAssignmentStore } from '../src/server/redis-store.js';
 
-const [port, redisUrl] = process.argv.slice(2);
+// spawned by bench/server.ts with positionals only (strict: any flag is an error)
+const {
+  positionals: [port, redisUrl],
+} = parseArgs({ options: {}, allowPositionals: true, strict: true });
+if (!port || !Number.isInteger(Number(port))) throw new Error('usage: tsx bench/server-child.ts PORT [REDIS_URL]');
 export const BENCH_EDGES: EdgeConfig[] = [
   { id: 'edge-1', url: 'http://127.0.0.1:9001', setting: 'fat' },
   { id: 'edge-2', url: 'http://127.0.0.1:9002', setting: 'mid' },

@@ -5,21 +5,7 @@
 import Hls from 'hls.js';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import {
-  createAbrController,
-  createEdgeplay,
-  negotiate,
-  Profiler,
-  startWorker,
-  steeringConfig,
-  withDeadline,
-  workerAbrPort,
-  type AbrDecisionRecord,
-  type AbrPolicyName,
-  type Negotiation,
-  type TelemetryEvent,
-  type QoeSummary,
-} from '../src/index.js';
+import { monitor, type AbrDecisionRecord, type AbrPolicyName, type TelemetryEvent, type QoeSummary } from '../src/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
@@ -47,22 +33,17 @@ const traces = (await (await fetch('/api/traces')).json()) as Array<{ name: stri
 for (const t of traces) traceSel.add(new Option(`${t.name} (${t.source})`, t.name));
 traceSel.value = params.get('trace') ?? 'varying';
 
-const ep = createEdgeplay({
-  endpoint: `${config.controller}/v1/telemetry`,
-  consent: $<HTMLInputElement>('consent').checked ? 'granted' : 'pending',
-  heartbeatMs: 5000,
-  debug: true,
-});
-$<HTMLInputElement>('consent').onchange = (e) => ep.setConsent((e.target as HTMLInputElement).checked ? 'granted' : 'denied');
-
+// one shaped link per page: the trace shapes this viewer's downloads on every pathway (the CDN and the
+// edges apply the same link to the same `sess`), so the session id is chosen here, not per request
+const SESS = crypto.randomUUID();
 let shapedSession: string | null = null;
 const srcFor = (ch: string) => {
   const c = CHANNELS[ch];
   const t = traceSel.value;
-  return t ? `${c.url}?trace=${encodeURIComponent(t)}` : c.url;
+  return t ? `${c.url}?trace=${encodeURIComponent(t)}&sess=${SESS}` : c.url;
 };
 
-// ABR: hls.js default, or an edgeplay policy running in the comlink worker (?abr=drl|robustmpc|bola|bb)
+// ABR: hls.js default, or an edgeplay policy running in the worker (?abr=drl|robustmpc|bola|bb)
 const abrSel = $<HTMLSelectElement>('abr');
 const abr = (params.get('abr') ?? 'hls') as AbrPolicyName;
 abrSel.value = abr;
@@ -73,60 +54,34 @@ abrSel.onchange = () => {
   location.search = params.toString(); // the ABR controller is chosen when Hls is created
 };
 const decisions: AbrDecisionRecord[] = [];
-let abrController: unknown;
-if (abr !== 'hls') {
-  const worker = startWorker('/dist/edgeplay.worker.js');
-  let ready = abr !== 'drl';
-  if (abr === 'drl') {
-    withDeadline(worker.api.initAbr({ modelUrl: new URL('/models/abr-drl/model.json', location.href).href }), 20000).then(
-      () => (ready = true),
-      (e) => console.error('[demo] DRL model failed to load; hls.js keeps deciding', e),
-    );
-  }
-  const port = workerAbrPort(worker);
-  abrController = createAbrController(Hls, { policy: abr, port: () => (ready ? port : null), onDecision: (r) => decisions.push(r) });
-}
-// ---- edge negotiation: the profiler's weights → POST /v1/negotiate → Content Steering in hls.js ----
-const profileWorker = startWorker('/dist/edgeplay.worker.js');
-const profiler = new Profiler({
-  ep,
-  worker: profileWorker,
-  modelUrl: new URL('/models/profile/model.json', location.href).href,
+
+// one call wires it all: telemetry, the one worker (ABR policy + profiler), the profiler's weights →
+// POST /v1/negotiate → Content Steering in hls.js, CMCD, the view
+const m = await monitor(video, {
+  Hls,
+  src: srcFor(chanSel.value),
   controller: config.controller,
-  budgetMs: 1500,
-});
-const neg: Negotiation | null = await negotiate({
-  controller: config.controller,
-  viewerId: ep.viewerId,
+  edgeplay: { consent: $<HTMLInputElement>('consent').checked ? 'granted' : 'pending', heartbeatMs: 5000, debug: true },
   channel: chanSel.value,
-  src: new URL(srcFor(chanSel.value), location.href).href,
-  edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
-  cdnProbeUrl: new URL(config.cdnProbe, location.href).href,
-  weights: () => profiler.weights(chanSel.value),
-  timeoutMs: 2500,
+  contentId: CHANNELS[chanSel.value].contentId,
+  hlsConfig: { maxBufferLength: 30, backBufferLength: 30, workerPath: '/vendor/hls.worker.js' },
+  worker: '/dist/edgeplay.worker.js',
+  models: '/models/',
+  abr: abr === 'hls' ? false : abr,
+  onAbrDecision: (r) => decisions.push(r),
+  negotiation: {
+    edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
+    cdnProbeUrl: new URL(config.cdnProbe, location.href).href,
+    timeoutMs: 2500,
+  },
 });
-addEventListener('pagehide', () => void neg?.leave());
-ep.setNegotiation(neg); // telemetry carries the negotiation's token: the controller links it to the assignment
+const { ep, hls, negotiation: neg } = m;
+$<HTMLInputElement>('consent').onchange = (e) => ep.setConsent((e.target as HTMLInputElement).checked ? 'granted' : 'denied');
 let servingPathway = '…';
 const pathwayOf = (url: string) => {
   const port = new URL(url, location.href).port;
   return config.edges.find((e) => new URL(e.url).port === port)?.id ?? (port === location.port ? 'cdn' : `port ${port}`);
 };
-const hls = new Hls(
-  steeringConfig(
-    Hls,
-    neg,
-    ep.hlsConfig(
-      {
-        maxBufferLength: 30,
-        backBufferLength: 30,
-        workerPath: '/vendor/hls.worker.js',
-        ...(abrController ? { abrController: abrController as never } : {}),
-      },
-      CHANNELS[chanSel.value].contentId,
-    ),
-  ),
-);
 hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
   servingPathway = pathwayOf(d.frag.url);
 });
@@ -134,10 +89,6 @@ hls.on(Hls.Events.MANIFEST_LOADED, (_e, d) => {
   const h = (d.networkDetails as XMLHttpRequest | undefined)?.getResponseHeader?.('x-edgeplay-session');
   shapedSession = h ?? null;
 });
-ep.attach(hls, video, { channel: chanSel.value, contentId: CHANNELS[chanSel.value].contentId });
-hls.loadSource(srcFor(chanSel.value));
-hls.attachMedia(video);
-video.play().catch(() => undefined);
 
 chanSel.onchange = () => {
   ep.switchChannel(chanSel.value, { src: srcFor(chanSel.value), contentId: CHANNELS[chanSel.value].contentId, autoplay: true });
@@ -165,13 +116,21 @@ const opts = (title: string, series: uPlot.Series[], log = false): uPlot.Options
   width: 560,
   height: 220,
   scales: { x: { time: false }, ...(log ? { y: { distr: 3, log: 10 } } : {}) },
-  axes: [{ label: 's' }, { size: 60 }],
+  axes: [
+    { label: 's' },
+    {
+      size: 64,
+      // short labels (1.5, 20, 300) so nothing is cut off on a log scale spanning kb/s to Gb/s
+      values: (_u: uPlot, vals: number[]) =>
+        vals.map((v) => (v == null ? '' : v >= 100 ? v.toFixed(0) : v >= 1 ? String(+v.toPrecision(2)) : String(+v.toPrecision(1)))),
+    },
+  ],
   series: [{}, ...series],
 });
 const bufPlot = new uPlot(opts('buffer (s)', [{ label: 'buffer', stroke: '#2563eb', width: 2 }]), [xs, buf], $('chart-buffer'));
 const ratePlot = new uPlot(
   opts(
-    'kbps (log scale)',
+    'Mb/s (log scale)',
     [
       { label: 'bitrate', stroke: '#16a34a', width: 2 },
       { label: 'fragment throughput', stroke: '#f59e0b' },
@@ -201,6 +160,7 @@ addEventListener('resize', fit);
 fit();
 
 const kb = (x: number | null | undefined) => (x == null ? null : Math.round(x / 1000));
+const mb = (x: number | null | undefined) => (x == null ? null : x / 1e6);
 let linkMbps: number | null = null;
 setInterval(async () => {
   if (!shapedSession) return (linkMbps = null);
@@ -219,10 +179,10 @@ setInterval(() => {
   const x = (performance.now() - t0) / 1000;
   xs.push(x);
   buf.push(s.buffer_s);
-  br.push(kb(s.bitrate));
-  thr.push(kb(s.throughput));
-  bw.push(kb(s.bw_estimate));
-  link.push(linkMbps == null ? null : linkMbps * 1000);
+  br.push(mb(s.bitrate));
+  thr.push(mb(s.throughput));
+  bw.push(mb(s.bw_estimate));
+  link.push(linkMbps);
   while (xs.length && xs[0] < x - WINDOW_S) {
     xs.shift();
     buf.shift();

@@ -7,6 +7,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { extname, join, normalize } from 'node:path';
+import { limitPlaylist, rewritePlaylist } from './playlists.js';
 
 export interface EdgeServer {
   id: string;
@@ -61,6 +62,19 @@ export async function startEdge(
     if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, cors);
       return res.end('not found');
+    }
+    if (file.endsWith('.m3u8')) {
+      // a shaped session's query (trace, sess, rtt, limit) goes on to every URI, as the CDN's playlists do:
+      // the viewer's link is the same whichever pathway serves it
+      let text = readFileSync(file, 'utf8');
+      const limit = Number(url.searchParams.get('limit') ?? 0);
+      if (limit > 0) text = limitPlaylist(text, limit);
+      const q = new URLSearchParams();
+      for (const k of ['trace', 'sess', 'rtt', 'limit']) if (url.searchParams.get(k)) q.set(k, url.searchParams.get(k)!);
+      if ([...q.keys()].length) text = rewritePlaylist(text, q.toString());
+      const body = Buffer.from(text);
+      res.writeHead(200, { ...cors, 'content-type': MIME['.m3u8'], 'content-length': String(body.length) });
+      return res.end(body);
     }
     res.writeHead(200, {
       ...cors,

@@ -11,12 +11,13 @@
  *   /api/traces, /api/sessions/:id    trace list, and what a shaped session's link does now
  *
  * It also starts the edge controller (src/server) on :8081 with its SQLite store under ./data.
- * Options: --port N, --controller-port N, --no-live, --traces DIR, --data DIR.
+ * Options: --port N, --controller-port N, --no-live, --traces DIR, --data DIR (`npm start -- --help`).
  */
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { fromCmcdQuery } from '@svta/cml-cmcd';
 import { BUILTIN_TRACES, parseTrace, traceMeanMbps, type Trace } from '../src/core/trace.js';
 import { randomId } from '../src/core/ids.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
@@ -25,6 +26,8 @@ import { ensureVr } from './vr-stream.js';
 import { startEdge, type EdgeServer } from './edges.js';
 import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
+import { optNum, runCli } from '../src/train/cli/args.js';
+import { filterVariants, limitPlaylist, rewritePlaylist } from './playlists.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -96,42 +99,6 @@ function listTraces(extraDirs: string[]): Array<{ name: string; source: string; 
     for (const f of readdirSync(d).sort().slice(0, 400)) out.push({ name: f, source, mean_mbps: NaN });
   }
   return out;
-}
-
-/** Append shaping parameters to every URI of a playlist (variant URIs, segment URIs, URI="..." attributes). */
-export function rewritePlaylist(text: string, params: string): string {
-  const add = (u: string) => (/^[a-z]+:/i.test(u) ? u : u + (u.includes('?') ? '&' : '?') + params);
-  return text
-    .split('\n')
-    .map((line) => {
-      const l = line.trim();
-      if (!l) return line;
-      if (l.startsWith('#')) return line.replace(/URI="([^"]+)"/g, (_, u: string) => `URI="${add(u)}"`);
-      return add(l);
-    })
-    .join('\n');
-}
-
-/** Keep the first `n` segments of a VOD media playlist (short streams for tests: `?limit=N`). */
-export function limitPlaylist(text: string, n: number): string {
-  if (!text.includes('#EXTINF')) return text; // master playlist
-  const out: string[] = [];
-  let segs = 0;
-  let pendingInf = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#EXTINF')) {
-      if (segs >= n) continue;
-      pendingInf = true;
-      out.push(line);
-    } else if (line.trim() && !line.startsWith('#')) {
-      if (pendingInf) {
-        out.push(line);
-        segs++;
-        pendingInf = false;
-      }
-    } else out.push(line);
-  }
-  return out.join('\n');
 }
 
 async function buildBundles(log: (s: string) => void): Promise<string> {
@@ -225,21 +192,27 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   };
 
   // CMCD seen on stream requests, by session id (what a CDN log would hold; read by the tests)
-  const cmcdLog = new Map<string, { requests: number; cids: Set<string>; keys: Set<string> }>();
+  const cmcdLog = new Map<string, { requests: number; cids: Set<string>; keys: Set<string>; byCid: Record<string, number> }>();
   const noteCmcd = (url: URL) => {
-    const c = url.searchParams.get('CMCD');
-    if (!c) return;
-    const sid = /(?:^|,)sid="([^"]*)"/.exec(c)?.[1];
+    if (!url.searchParams.get('CMCD')) return;
+    let c: Record<string, unknown>;
+    try {
+      c = fromCmcdQuery(url.searchParams) as Record<string, unknown>;
+    } catch {
+      return; // a malformed CMCD query is the player's bug; the request is still served
+    }
+    const sid = typeof c.sid === 'string' ? c.sid : null;
     if (!sid) return;
     let e = cmcdLog.get(sid);
     if (!e) {
       if (cmcdLog.size > 1000) cmcdLog.delete(cmcdLog.keys().next().value!);
-      cmcdLog.set(sid, (e = { requests: 0, cids: new Set(), keys: new Set() }));
+      cmcdLog.set(sid, (e = { requests: 0, cids: new Set(), keys: new Set(), byCid: {} }));
     }
     e.requests++;
-    const cid = /(?:^|,)cid="([^"]*)"/.exec(c)?.[1];
-    if (cid) e.cids.add(cid);
-    for (const kv of c.split(',')) e.keys.add(kv.split('=')[0]);
+    if (typeof c.cid === 'string') e.cids.add(c.cid);
+    const cidKey = typeof c.cid === 'string' ? c.cid : '';
+    e.byCid[cidKey] = (e.byCid[cidKey] ?? 0) + 1;
+    for (const k of Object.keys(c)) e.keys.add(k);
   };
 
   const serveStream = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
@@ -275,6 +248,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       let text = body.toString('utf8');
       const limit = Number(url.searchParams.get('limit') ?? 0);
       if (limit > 0 && kind === 'vod') text = limitPlaylist(text, limit);
+      const variants = url.searchParams.get('variants');
+      if (variants && /^\d+(,\d+)*$/.test(variants)) text = filterVariants(text, variants.split(',').map(Number));
       const p = new URLSearchParams();
       if (traceName && sess) {
         p.set('trace', traceName);
@@ -295,6 +270,19 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   const harness = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const p = url.pathname.replace('/__harness', '');
+    // a slow collector: answers a telemetry POST after `ms`, by forwarding it to the controller
+    const slow = /^\/slow\/(\d{1,5})\/v1\/telemetry$/.exec(p);
+    if (slow && req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      await new Promise((r) => setTimeout(r, Number(slow[1])));
+      const r = await fetch(`${controllerUrl}/v1/telemetry`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: Buffer.concat(chunks),
+      });
+      return send(res, r.status, Buffer.from(await r.arrayBuffer()), 'application/json');
+    }
     if (p === '/controller/stop' && req.method === 'POST') {
       if (controller) await controller.close();
       controller = null;
@@ -324,7 +312,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return json(
         res,
         200,
-        e ? { requests: e.requests, cids: [...e.cids], keys: [...e.keys].sort() } : { requests: 0, cids: [], keys: [] },
+        e
+          ? { requests: e.requests, cids: [...e.cids], keys: [...e.keys].sort(), by_cid: e.byCid }
+          : { requests: 0, cids: [], keys: [], by_cid: {} },
       );
     }
     const m = /^\/views\/([\w-]+)\/events$/.exec(p);
@@ -404,24 +394,38 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   };
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+const cli = {
+  name: 'start',
+  summary:
+    'The demo: dev server (player dashboard, VOD/live/360 streams, trace-shaped sessions, loopback edges) and the edge\ncontroller with its SQLite store.',
+  flags: {
+    port: { type: 'string', arg: 'N', help: 'dev server port, 0 for any free one (default: $EDGEPLAY_DEMO_PORT or 8080)' },
+    'controller-port': {
+      type: 'string',
+      arg: 'N',
+      help: 'edge controller port, 0 for any free one (default: $EDGEPLAY_CONTROLLER_PORT or 8081)',
+    },
+    'no-live': { type: 'boolean', help: 'do not start the real-time live encoder' },
+    traces: { type: 'string', arg: 'DIR', help: 'another directory of throughput traces for ?trace=NAME' },
+    data: { type: 'string', arg: 'DIR', help: "the controller's telemetry store (default: data/ in the repository)" },
+  },
+} as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const s = await startDemoServer({
-    port: arg('port') ? Number(arg('port')) : undefined,
-    controllerPort: arg('controller-port') ? Number(arg('controller-port')) : undefined,
-    live: !process.argv.includes('--no-live'),
-    dataDir: arg('data'),
-    tracesDirs: arg('traces') ? [resolve(arg('traces')!)] : [],
+  void runCli(cli, async (v) => {
+    const s = await startDemoServer({
+      port: optNum('port', v.port, { integer: true, min: 0 }),
+      controllerPort: optNum('controller-port', v['controller-port'], { integer: true, min: 0 }),
+      live: !v['no-live'],
+      dataDir: v.data,
+      tracesDirs: v.traces ? [resolve(v.traces)] : [],
+    });
+    console.log(`[demo] dashboard:   ${s.url}/`);
+    console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${v.data ?? 'data/'})`);
+    for (const e of s.edges)
+      console.log(`[demo] edge:        ${e.id} ${e.url} (same streams as the CDN; the controller assigns viewers to it)`);
+    const stop = () => s.close().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
-  console.log(`[demo] dashboard:   ${s.url}/`);
-  console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${arg('data') ?? 'data/'})`);
-  for (const e of s.edges)
-    console.log(`[demo] edge:        ${e.id} ${e.url} (same streams as the CDN; the controller assigns viewers to it)`);
-  const stop = () => s.close().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }

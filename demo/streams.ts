@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import { runCli } from '../src/train/cli/args.js';
 
 const require = createRequire(import.meta.url);
 
@@ -348,8 +349,11 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  ensureVod()
-    .then(async (dir) => {
+  // no options (strict: anything but --help is an error); not awaited: vr-stream.ts imports this module back
+  void runCli(
+    { name: 'streams', summary: "Generates the demo's VOD ladder and the 360 stream (cached in .cache/streams), then exits.", flags: {} },
+    async () => {
+      const dir = await ensureVod();
       await (await import('./vr-stream.js')).ensureVr();
       const sizes = readFileSync(join(dir, 'video_size_5'), 'utf8').trim().split('\n').map(Number);
       const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
@@ -357,9 +361,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       console.log(
         `[streams] top rung: ${sizes.length} segments, mean ${Math.round((mean * 8) / SEGMENT_S / 1000)} kbps, CV ${(sd / mean).toFixed(2)}`,
       );
-    })
-    .catch((e) => {
-      console.error(e);
-      process.exit(1);
-    });
+    },
+  );
 }

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { avcCodecString, cacheDir, ffmpegPath } from './streams.js';
 import { AttentionPrior } from '../src/viewport/prior.js';
 import { fromYawPitch, toYawPitch, slerp } from '../src/viewport/geometry.js';
+import { runCli } from '../src/train/cli/args.js';
 
 export const VR_W = 1024;
 export const VR_H = 512;
@@ -278,8 +279,15 @@ export async function ensureVr(log: (s: string) => void = console.log): Promise<
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  ensureVr().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  // no options (strict: anything but --help is an error)
+  void runCli(
+    {
+      name: 'tsx demo/vr-stream.ts',
+      summary: 'Generates the 360 demo stream, its synthetic viewers and the attention prior (cached in .cache/streams), then exits.',
+      flags: {},
+    },
+    async () => {
+      await ensureVr();
+    },
+  );
 }

@@ -22,7 +22,7 @@ import {
 } from 'three';
 import { VRButton } from 'three/addons/webxr/VRButton.js';
 import type { Edgeplay } from '../src/index.js';
-import { startWorker, type WorkerHandle } from '../src/worker/client.js';
+import { startWorker, workerViewportPort, type WorkerHandle } from '../src/worker/client.js';
 import {
   ViewportClient,
   ViewportSampler,
@@ -68,6 +68,13 @@ export interface VrViewerState {
   predError1s: number | null;
   replayError: number | null;
   input: 'mouse' | 'touch' | 'device' | 'xr' | 'replay';
+  /**
+   * device-orientation access: 'open' (no permission needed), 'ask' (iOS 13+: asked on the first tap),
+   * 'granted', 'denied', 'unavailable' (no sensor API)
+   */
+  motion: 'open' | 'ask' | 'granted' | 'denied' | 'unavailable';
+  /** why an input does not work, shown on the overlay (null when all is well) */
+  notice: string | null;
 }
 
 type Sample = { t: number; v: [number, number, number] };
@@ -156,7 +163,12 @@ export async function createVrViewer(o: VrViewerOptions) {
   el.addEventListener('pointerdown', (e) => {
     drag = { x: e.clientX, y: e.clientY, yaw, pitch };
     input = o.replay ? 'replay' : e.pointerType === 'touch' ? 'touch' : 'mouse';
-    el.setPointerCapture(e.pointerId);
+    try {
+      el.setPointerCapture(e.pointerId);
+    } catch {
+      /* a pointer the browser does not track (synthetic): dragging works without capture */
+    }
+    askMotion();
   });
   el.addEventListener('pointermove', (e) => {
     if (!drag || o.replay) return;
@@ -179,7 +191,30 @@ export async function createVrViewer(o: VrViewerOptions) {
     deviceQ = q;
     input = 'device';
   };
-  window.addEventListener('deviceorientation', onOrient);
+  // iOS 13+ gives orientation events only after DeviceOrientationEvent.requestPermission(), which must be
+  // called from a user gesture: the first tap asks; denied (or failing) → dragging keeps working and the
+  // overlay says why. Elsewhere the events flow without asking.
+  type PermissionApi = { requestPermission?: () => Promise<'granted' | 'denied'> };
+  const DOE = typeof DeviceOrientationEvent !== 'undefined' ? (DeviceOrientationEvent as unknown as PermissionApi) : null;
+  let motion: VrViewerState['motion'] = !DOE ? 'unavailable' : typeof DOE.requestPermission === 'function' ? 'ask' : 'open';
+  let notice: string | null = null;
+  let asked = false;
+  if (motion === 'open') window.addEventListener('deviceorientation', onOrient);
+  const askMotion = () => {
+    if (motion !== 'ask' || asked || o.replay) return;
+    asked = true;
+    DOE!.requestPermission!().then(
+      (answer) => {
+        motion = answer === 'granted' ? 'granted' : 'denied';
+        if (motion === 'granted') window.addEventListener('deviceorientation', onOrient);
+        else notice = 'Motion access denied: drag to look around (allow Motion & Orientation Access in Settings to turn with your phone)';
+      },
+      (err: unknown) => {
+        motion = 'denied';
+        notice = `Motion access failed (${err instanceof Error ? err.message : String(err)}): drag to look around`;
+      },
+    );
+  };
 
   // ---- prediction ----
   let worker: WorkerHandle | null = null;
@@ -188,7 +223,11 @@ export async function createVrViewer(o: VrViewerOptions) {
   } catch {
     worker = null;
   }
-  const client = new ViewportClient({ worker, modelUrl: o.modelUrl, budgetMs: o.predictBudgetMs });
+  const client = new ViewportClient({
+    port: worker ? workerViewportPort(worker) : null,
+    modelUrl: o.modelUrl,
+    budgetMs: o.predictBudgetMs,
+  });
   if (o.priorUrl) {
     void (async () => {
       try {
@@ -214,6 +253,8 @@ export async function createVrViewer(o: VrViewerOptions) {
     predError1s: null,
     replayError: null,
     input,
+    motion,
+    notice,
   };
   let inFlight = false;
   let lastPredT = -1;
@@ -284,6 +325,13 @@ export async function createVrViewer(o: VrViewerOptions) {
     ctx.fillStyle = '#fff';
     ctx.font = '11px sans-serif';
     ctx.fillText(`${p?.source ?? '…'}${p ? `  ${p.latencyMs.toFixed(1)} ms` : ''}  tiles at ${p?.tilesAtS ?? 2} s`, 4, H - 4);
+    if (notice) {
+      ctx.fillStyle = 'rgba(120,0,0,0.85)';
+      ctx.fillRect(0, 0, W, 30);
+      ctx.fillStyle = '#fff';
+      ctx.fillText(notice.slice(0, 70), 4, 12);
+      if (notice.length > 70) ctx.fillText(notice.slice(70, 140), 4, 25);
+    }
   };
 
   renderer.setAnimationLoop(() => {
@@ -307,6 +355,8 @@ export async function createVrViewer(o: VrViewerOptions) {
     [state.yaw, state.pitch] = toYawPitch(cur);
     state.playhead = t;
     state.input = input;
+    state.motion = motion;
+    state.notice = notice;
     if (!video.paused && video.readyState >= 2) sampler.push(t, dir.x, dir.y, dir.z);
     state.samples = sampler.size;
     if (replay) state.replayError = (orthodromic(cur, 0, traceAt(replay, t), 0) * 180) / Math.PI;

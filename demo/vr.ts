@@ -52,5 +52,6 @@ setInterval(() => {
     `predictor ${s.lastSource ?? '(warming up)'}`,
     `predictions ${s.predictions}  fallbacks ${s.fallbacks}  p50 ${lat.length ? lat[lat.length >> 1].toFixed(2) : '–'} ms`,
     `1 s prediction error ${s.predError1s == null ? '–' : s.predError1s.toFixed(1) + '°'}`,
+    ...(s.notice ? [s.notice] : s.motion === 'ask' ? ['tap to allow turning with your phone'] : []),
   ].join('\n');
 }, 250);

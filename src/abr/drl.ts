@@ -12,8 +12,17 @@ const L = VIDEO_BIT_RATE_KBPS.length;
 export const FEATURES = 2 + 2 * HISTORY + L + 1 + 1 + 3 * L;
 
 /**
+ * The highest throughput sample the policy's inputs carry, bytes/ms (10 Mb/s). The training traces never
+ * exceed 9 Mb/s; beyond that the network extrapolates (a 600 Mb/s loopback link made it pick the lowest
+ * level). A faster sample is presented as this rate with the download time the same bytes would take at
+ * it — "fast enough for the top level", which is all the policy can learn from the training data.
+ */
+export const THROUGHPUT_CAP_BPMS = 1250;
+
+/**
  * Normalised state: last bitrate, buffer, 8 throughputs (MB/s), 8 delays (10 s), next sizes (MB), chunks
  * left, then derived features (harmonic throughput, per-level download time and buffer margin, last level).
+ * Throughput samples above `THROUGHPUT_CAP_BPMS` are bounded to it (and their download times stretched to match).
  */
 export function features(o: AbrObservation, out: Float32Array = new Float32Array(FEATURES)): Float32Array {
   const top = o.ladderKbps[o.ladderKbps.length - 1];
@@ -21,13 +30,17 @@ export function features(o: AbrObservation, out: Float32Array = new Float32Array
   out[k++] = o.ladderKbps[o.lastQuality] / top;
   out[k++] = o.bufferS / 10;
   const n = o.throughputs.length;
+  const thr = (j: number) => Math.min(o.throughputs[j], THROUGHPUT_CAP_BPMS);
+  // the same bytes at the bounded rate: bytes = throughput × delay
+  const delay = (j: number) =>
+    o.throughputs[j] > THROUGHPUT_CAP_BPMS ? (o.throughputs[j] * o.delaysMs[j]) / THROUGHPUT_CAP_BPMS : o.delaysMs[j];
   for (let i = 0; i < HISTORY; i++) {
     const j = n - HISTORY + i;
-    out[k++] = j >= 0 ? o.throughputs[j] / 1000 : 0;
+    out[k++] = j >= 0 ? thr(j) / 1000 : 0;
   }
   for (let i = 0; i < HISTORY; i++) {
     const j = n - HISTORY + i;
-    out[k++] = j >= 0 ? o.delaysMs[j] / 1000 / 10 : 0;
+    out[k++] = j >= 0 ? delay(j) / 1000 / 10 : 0;
   }
   for (let q = 0; q < VIDEO_BIT_RATE_KBPS.length; q++) out[k++] = (o.nextSizes[q] ?? 0) / 1e6;
   out[k++] = Math.min(o.remain, o.totalChunks) / o.totalChunks;
@@ -37,7 +50,7 @@ export function features(o: AbrObservation, out: Float32Array = new Float32Array
   let m = 0;
   for (let j = Math.max(0, n - 5); j < n; j++) {
     if (o.throughputs[j] > 0) {
-      inv += 1 / o.throughputs[j];
+      inv += 1 / thr(j);
       m++;
     }
   }
@@ -75,7 +88,42 @@ export class FastActor extends FastMlp {
   }
 }
 
-/** Greedy policy over a model (argmax of the logits). */
+/**
+ * Where each of the model's L input slots takes its level from, for a stream of `n` levels (low to high):
+ * the model was trained on a 6-rung ladder; a stream with fewer levels spreads them over the slots (the
+ * lowest at slot 0, the highest at slot L−1) and fills the gaps with the level below; a stream with more
+ * levels offers the model L of them, evenly spread (the lowest and the highest always among them).
+ * @returns slot → stream level, non-decreasing
+ */
+export function ladderSlots(n: number): number[] {
+  if (!(n >= 1)) throw new RangeError(`ladder must have at least one level, got ${n}`);
+  if (n === L) return Array.from({ length: L }, (_, q) => q);
+  if (n > L) return Array.from({ length: L }, (_, q) => Math.round((q * (n - 1)) / (L - 1)));
+  const out = new Array<number>(L).fill(-1);
+  for (let i = 0; i < n; i++) out[n === 1 ? 0 : Math.round((i * (L - 1)) / (n - 1))] = i;
+  for (let q = 1; q < L; q++) if (out[q] < 0) out[q] = out[q - 1];
+  return out;
+}
+
+/** The observation as the model's L slots see it (`slots` from `ladderSlots`). */
+function toSlots(o: AbrObservation, slots: number[]): AbrObservation {
+  let last = 0;
+  for (let q = 0; q < L; q++)
+    if (Math.abs(o.ladderKbps[slots[q]] - o.ladderKbps[o.lastQuality]) < Math.abs(o.ladderKbps[slots[last]] - o.ladderKbps[o.lastQuality]))
+      last = q;
+  return { ...o, lastQuality: last, ladderKbps: slots.map((r) => o.ladderKbps[r]), nextSizes: slots.map((r) => o.nextSizes[r] ?? 0) };
+}
+
+/** throughput grid of the monotone decision, bytes/ms: 10 points per decade from 0.01 Mb/s up to the cap */
+const GRID = Array.from({ length: 31 }, (_, k) => 1.25 * 10 ** (k / 10)).filter((s) => s <= THROUGHPUT_CAP_BPMS * 1.0001);
+
+/**
+ * Greedy policy over a model (argmax of the logits), for any ladder (`ladderSlots`) and monotone in the
+ * link: with the same history shape, a faster link never gets a lower level. The decision is the highest
+ * level the model picks with the throughput history scaled to any grid point (10 per decade) at or below
+ * the history's harmonic mean — the model alone is not monotone (at a 2 s buffer it picked level 1 at
+ * 4 Mb/s and level 0 at 8 Mb/s), a faster link must never be worse.
+ */
 export class DrlPolicy implements AbrPolicy {
   readonly name: string;
   private buf = new Float32Array(FEATURES);
@@ -86,13 +134,44 @@ export class DrlPolicy implements AbrPolicy {
     this.name = name;
   }
   private fast: FastActor | null = null;
+  private thrBuf: number[] = [];
+  private delBuf: number[] = [];
 
-  decide(o: AbrObservation): number {
+  /** the model's own argmax for an observation on its L-slot ladder */
+  private argmax(o: AbrObservation, usable: (q: number) => boolean): number {
     features(o, this.buf);
     this.fast ??= new FastActor(this.model);
     const logits = this.fast.forward(this.buf);
-    let best = 0;
-    for (let q = 1; q < logits.length; q++) if (logits[q] > logits[best]) best = q;
+    let best = -1;
+    for (let q = 0; q < logits.length; q++) if (usable(q) && (best < 0 || logits[q] > logits[best])) best = q;
     return best;
+  }
+
+  decide(o: AbrObservation): number {
+    const n = o.ladderKbps.length;
+    if (n <= 1) return 0;
+    const slots = ladderSlots(n);
+    const m = n === L ? o : toSlots(o, slots);
+    // a level that fills several slots is offered once (its lowest slot)
+    const usable = (q: number) => q === 0 || slots[q] !== slots[q - 1];
+    const recent = o.throughputs.slice(-5).filter((x) => x > 0);
+    const harm = recent.length ? recent.length / recent.reduce((a, x) => a + 1 / x, 0) : 0;
+    if (!(harm > 0)) return slots[this.argmax(m, usable)];
+    let best = -1;
+    const top = slots[L - 1];
+    const thr = this.thrBuf.length === m.throughputs.length ? this.thrBuf : (this.thrBuf = new Array(m.throughputs.length));
+    const del = this.delBuf.length === m.delaysMs.length ? this.delBuf : (this.delBuf = new Array(m.delaysMs.length));
+    const scaled: AbrObservation = { ...m, throughputs: thr, delaysMs: del };
+    for (let k = GRID.length - 1; k >= 0 && best < top; k--) {
+      if (GRID[k] > harm) continue;
+      const c = GRID[k] / harm;
+      for (let j = 0; j < thr.length; j++) {
+        thr[j] = m.throughputs[j] * c;
+        del[j] = m.delaysMs[j] / c;
+      }
+      best = Math.max(best, slots[this.argmax(scaled, usable)]);
+    }
+    // slower than the grid's first point: the model as it is
+    return best >= 0 ? best : slots[this.argmax(m, usable)];
   }
 }

@@ -16,6 +16,11 @@ import { RatioEwmaPredictor, type ChunkSizePredictor } from './chunk-size.js';
 
 export type AbrPolicyName = 'hls' | 'drl' | 'robustmpc' | 'bola' | 'bb';
 
+/**
+ * Where decisions come from (the worker's is `workerAbrPort(worker)`). `decide` resolves with a level of
+ * `obs.ladderKbps`, or rejects; a rejection whose error has `permanent: true` means the policy cannot serve
+ * this stream at all, and the controller hands over to hls.js until the ladder changes.
+ */
 export interface AbrPort {
   decide(policy: AbrPolicyName, obs: AbrObservation): Promise<number>;
 }
@@ -69,6 +74,8 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
     private ladderKey = '';
     private requestId = 0;
     private warmed = false;
+    /** the ladder the policy said it cannot serve (hls.js decides until the ladder changes) */
+    private handedOver: string | null = null;
 
     // While the first fragment downloads, send the worker one throw-away decision so the message path
     // (structured clone, comlink, the policy's code) is compiled before the first real one.
@@ -147,6 +154,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       };
       const sn = frag.sn + 1;
       this.decided = null;
+      if (this.handedOver === key) return; // said once, visibly; not asked again for this ladder
       const id = ++this.requestId;
       const port = opts.port();
       const t0 = now();
@@ -186,6 +194,19 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          if ((err as { permanent?: unknown })?.permanent === true) {
+            this.handedOver = key;
+            const why = err instanceof Error ? err.message : String(err);
+            console.warn(`[edgeplay] ABR policy '${opts.policy}' cannot serve this stream (${why}): hls.js decides from now on`);
+            return opts.onDecision?.({
+              sn,
+              level: null,
+              source: 'fallback',
+              latencyMs: now() - t0,
+              at: now(),
+              reason: `handover to hls.js: ${why}`,
+            });
+          }
           opts.onDecision?.({
             sn,
             level: null,

@@ -6,6 +6,9 @@ import { ID_PATTERN } from './ids.js';
 
 export const PROTOCOL_VERSION = 1;
 
+/** The viewer's telemetry consent: nothing is stored or sent until 'granted'; 'denied' drops everything. */
+export type Consent = 'granted' | 'pending' | 'denied';
+
 /** Every event type the SDK emits. */
 export const EVENT_TYPES = [
   'viewstart', // data: content_id, channel, url, live, sdk, hls
@@ -32,6 +35,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export type EventValue = string | number | boolean | null;
 export type EventData = Record<string, EventValue>;
 
+/** An event as it travels: its data is any flat record of primitives (the schema checks only that). */
 export interface TelemetryEvent {
   /** view id */
   view_id: string;
@@ -42,6 +46,64 @@ export interface TelemetryEvent {
   type: EventType;
   data?: EventData;
 }
+
+type Num = number | null;
+type Str = string | null;
+type None = Record<string, never>;
+
+/**
+ * The data each event type carries (hls.js' `HlsListeners` idea): emitters and consumers name fields
+ * through this map instead of re-parsing a record. Units: ms for durations, s for playheads and buffers,
+ * bit/s for bitrates, degrees for angles. Stored events are validated only as flat records, so a consumer
+ * of stored events still checks each value's type at run time.
+ */
+export interface EventDataMap {
+  /** `cmcd_cid`: the content id as CMCD carries it, when it differs from `content_id` (too long, not ASCII) */
+  viewstart: { content_id: Str; channel: Str; title: Str; url: Str; sdk: string; hls: Str; live?: boolean; cmcd_cid?: string };
+  play: None;
+  /** first frame: startup_ms from the later of view start and the first play request; ttff_ms from view start */
+  startup: { startup_ms: number; ttff_ms: number };
+  pause: { playhead: number };
+  resume: None;
+  /** `continued`: the stall a pause interrupted goes on after the resume (the same stall, counted once) */
+  rebuffer_start: { playhead: number; continued?: boolean };
+  rebuffer_end: { duration_ms: number };
+  seek_start: { from: number };
+  seek_end: { to: number; latency_ms: number };
+  /**
+   * the level now playing: bitrate (AVERAGE-BANDWIDTH, else BANDWIDTH; `measured`: from its fragments, the playlist
+   * declaring none; null until measured), its peak, the previous one
+   */
+  bitrate: { bitrate: Num; peak_bitrate: Num; prev_bitrate: Num; level: number; width: Num; height: Num; measured?: boolean };
+  heartbeat: {
+    playhead: number;
+    buffer_s: number;
+    bitrate: Num;
+    bw_estimate: Num;
+    latency_s: Num;
+    dropped: Num;
+    frames: Num;
+    live: boolean;
+    state: string;
+  };
+  error: { fatal: boolean; type: string; details: string; message?: Str };
+  /** chat, like, ... plus the app's own fields */
+  interaction: { kind: string } & EventData;
+  channel_switch: { from: Str; to: string; latency_ms: number; switch_index: number };
+  /** 360° head motion, ~1 Hz: where the viewport centre is, how fast it moves, the 1 s prediction's error */
+  viewport: { playhead: number; yaw: number; pitch: number; speed_dps: Num; pred_error_deg: Num; predictor: Str };
+  ended: None;
+  viewend: { reason: string; dropped: Num; frames: Num; started: boolean; ended: boolean };
+  custom: { name: string } & EventData;
+}
+
+/**
+ * A telemetry event typed by its `type` (a union over the event types: a `switch (e.type)` narrows
+ * `e.data`). `TypedEvent<'startup'>` is one member.
+ */
+export type TypedEvent<K extends EventType = EventType> = K extends EventType
+  ? Omit<TelemetryEvent, 'type' | 'data'> & { type: K; data?: EventDataMap[K] }
+  : never;
 
 export interface TelemetryBatch {
   v: typeof PROTOCOL_VERSION;

@@ -10,7 +10,7 @@
  * - bitrate_avg_bps: time-weighted average bitrate over the time spent playing.
  * - switches up/down and their mean magnitude (|delta bitrate| in bps).
  */
-import type { EventData, TelemetryEvent } from './protocol.js';
+import type { TelemetryEvent, TypedEvent } from './protocol.js';
 
 export type PlayState = 'starting' | 'playing' | 'paused' | 'rebuffering' | 'seeking' | 'ended';
 
@@ -50,14 +50,9 @@ export interface QoeSummary {
   state: PlayState;
 }
 
-const num = (d: EventData | undefined, k: string): number | null => {
-  const v = d?.[k];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-};
-const str = (d: EventData | undefined, k: string): string | null => {
-  const v = d?.[k];
-  return typeof v === 'string' ? v : null;
-};
+/** a stored field's value when it is a finite number (stored events are checked only as flat records) */
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 export class QoeAccumulator {
   private viewId = '';
@@ -69,7 +64,10 @@ export class QoeAccumulator {
   private last: number | null = null;
   private state: PlayState = 'starting';
   private stateSince = 0;
-  private beforeSeek: PlayState = 'playing';
+  /** the viewer's intent (play pressed / paused), kept through seeks and stalls */
+  private wantsPlay = false;
+  /** level of the rendition now playing (switches are counted when it changes) */
+  private level: number | null = null;
   private playMs = 0;
   private bitrate: number | null = null;
   private bitrateMs = 0;
@@ -107,101 +105,113 @@ export class QoeAccumulator {
       this.stateSince = t;
     }
     this.advance(t);
-    const d = ev.data;
-    switch (ev.type) {
+    const e = ev as TypedEvent;
+    switch (e.type) {
       case 'viewstart':
         this.start = t;
         this.stateSince = t;
-        this.contentId = str(d, 'content_id');
-        this.channel = str(d, 'channel');
-        this.live = d?.live === true;
+        this.contentId = str(e.data?.content_id);
+        this.channel = str(e.data?.channel);
+        this.live = e.data?.live === true;
         break;
       case 'startup':
-        this.startup = num(d, 'startup_ms');
-        this.ttff = num(d, 'ttff_ms');
+        this.startup = num(e.data?.startup_ms);
+        this.ttff = num(e.data?.ttff_ms);
+        this.wantsPlay = true;
         this.enter('playing', t);
         break;
       case 'pause':
+        this.wantsPlay = false;
         if (this.state === 'rebuffering') this.closeRebuffer(t, null);
-        this.enter('paused', t);
+        // a pause during a seek takes effect when the seek ends
+        if (this.state !== 'seeking') this.enter(this.startup === null ? 'starting' : 'paused', t);
         break;
       case 'resume':
       case 'play':
-        if (this.startup !== null && this.state === 'paused') this.enter('playing', t);
+        if (this.startup === null) break;
+        this.wantsPlay = true;
+        // play pressed during a seek takes effect when the seek ends; after the end, playback restarts
+        if (this.state === 'paused' || this.state === 'ended') this.enter('playing', t);
         break;
       case 'rebuffer_start':
         if (this.state !== 'rebuffering') {
+          // a stall that continues after a pause interrupted it is the same stall (counted once)
+          if (e.data?.continued !== true) this.rebufCount++;
           this.rebufOpenAt = t;
           this.enter('rebuffering', t);
         }
         break;
       case 'rebuffer_end':
-        this.closeRebuffer(t, num(d, 'duration_ms'));
-        this.enter('playing', t);
+        this.closeRebuffer(t, num(e.data?.duration_ms));
+        this.enter(this.settled(), t);
         break;
       case 'seek_start':
         if (this.state === 'rebuffering') this.closeRebuffer(t, null);
-        if (this.state !== 'seeking')
-          this.beforeSeek = this.state === 'starting' ? 'starting' : this.state === 'paused' ? 'paused' : 'playing';
         this.seeks++;
         this.enter('seeking', t);
         break;
       case 'seek_end': {
-        const l = num(d, 'latency_ms');
+        const l = num(e.data?.latency_ms);
         if (l !== null) {
           this.seekLatSum += l;
           this.seekLatN++;
         }
-        if (this.state === 'seeking') this.enter(this.beforeSeek, t);
+        if (this.state === 'seeking') this.enter(this.settled(), t);
         break;
       }
       case 'bitrate': {
-        const b = num(d, 'bitrate');
-        const prev = this.bitrate ?? num(d, 'prev_bitrate');
-        if (b !== null) {
-          if (prev !== null && prev !== b) {
-            if (b > prev) this.up++;
-            else this.down++;
-            this.magSum += Math.abs(b - prev);
-          }
-          this.bitrate = b;
+        // a switch is a change of the rendition playing; a new estimate for the same rendition (its bitrate
+        // measured from its fragments when the playlist declares none) only updates the value
+        const b = num(e.data?.bitrate);
+        const level = num(e.data?.level);
+        const prev = this.bitrate ?? num(e.data?.prev_bitrate);
+        const switched = level !== null && this.level !== null ? level !== this.level : b !== null && prev !== null && prev !== b;
+        if (switched) {
+          const known = b !== null && prev !== null && b !== prev;
+          const dir = known ? Math.sign(b - prev) : level !== null && this.level !== null ? Math.sign(level - this.level) : 0;
+          if (dir > 0) this.up++;
+          else if (dir < 0) this.down++;
+          if (known) this.magSum += Math.abs(b - prev);
         }
+        if (level !== null) this.level = level;
+        this.bitrate = b; // null: this rendition's bitrate is unknown (its time is left out of the average)
         break;
       }
       case 'heartbeat': {
-        if (d?.live === true) this.live = true;
-        const lat = num(d, 'latency_s');
+        if (e.data?.live === true) this.live = true;
+        const lat = num(e.data?.latency_s);
         if (lat !== null) {
           this.latSum += lat;
           this.latN++;
           this.latLast = lat;
         }
-        const dr = num(d, 'dropped');
-        const fr = num(d, 'frames');
+        const dr = num(e.data?.dropped);
+        const fr = num(e.data?.frames);
         if (dr !== null) this.dropped = dr;
         if (fr !== null) this.frames = fr;
         break;
       }
       case 'error':
-        if (d?.fatal === true) this.fatal++;
+        if (e.data?.fatal === true) this.fatal++;
         else this.nonfatal++;
         break;
       case 'interaction': {
-        const k = str(d, 'kind') ?? 'other';
+        const k = str(e.data?.kind) ?? 'other';
         this.interactions[k] = (this.interactions[k] ?? 0) + 1;
         break;
       }
       case 'channel_switch':
-        this.chSwitchLatency = num(d, 'latency_ms');
+        this.chSwitchLatency = num(e.data?.latency_ms);
         break;
       case 'ended':
         this.endedFlag = true;
+        this.wantsPlay = false; // the element pauses at the end
         this.enter('ended', t);
         break;
       case 'viewend': {
         this.closed = true;
-        const dr = num(d, 'dropped');
-        const fr = num(d, 'frames');
+        const dr = num(e.data?.dropped);
+        const fr = num(e.data?.frames);
         if (dr !== null) this.dropped = dr;
         if (fr !== null) this.frames = fr;
         if (this.state === 'rebuffering') this.closeRebuffer(t, null);
@@ -212,11 +222,16 @@ export class QoeAccumulator {
     }
   }
 
+  /** a stall's time is added when it closes; the stall was counted when it started */
   private closeRebuffer(t: number, reported: number | null): void {
-    if (this.rebufOpenAt === null && reported === null) return;
-    this.rebufCount++;
-    this.rebufMs += reported ?? t - (this.rebufOpenAt ?? t);
+    if (this.rebufOpenAt === null) return;
+    this.rebufMs += reported ?? t - this.rebufOpenAt;
     this.rebufOpenAt = null;
+  }
+
+  /** the state a view returns to after a seek or a stall: what the viewer wants, once it has started */
+  private settled(): PlayState {
+    return this.startup === null ? 'starting' : this.wantsPlay ? 'playing' : 'paused';
   }
 
   private advance(t: number): void {
@@ -244,7 +259,7 @@ export class QoeAccumulator {
     let bMs = this.bitrateMs;
     let bW = this.bitrateWeightMs;
     let rebufMs = this.rebufMs;
-    let rebufCount = this.rebufCount;
+    const rebufCount = this.rebufCount;
     const end = Math.max(now ?? this.last ?? 0, this.last ?? 0);
     const tail = end - this.stateSince;
     if (tail > 0 && this.state === 'playing') {
@@ -254,10 +269,7 @@ export class QoeAccumulator {
         bW += tail;
       }
     }
-    if (this.state === 'rebuffering' && this.rebufOpenAt !== null) {
-      rebufCount++;
-      rebufMs += end - this.rebufOpenAt;
-    }
+    if (this.state === 'rebuffering' && this.rebufOpenAt !== null) rebufMs += end - this.rebufOpenAt;
     const viewMs = this.start === null ? 0 : Math.max(0, end - this.start);
     const switches = this.up + this.down;
     return {

@@ -7,16 +7,36 @@
  * weights (a1 latency, a2 channel switching, a3 bitrate; sum 10). Only those three numbers ever leave the
  * device (in the negotiation); the history never does. Any failure answers the default weights.
  */
-import type { Edgeplay } from '../index.js';
+import { clear as idbClear, createStore, get as idbGet, set as idbSet, type UseStore } from 'idb-keyval';
 import { QoeAccumulator } from '../core/qoe.js';
-import type { TelemetryEvent } from '../core/protocol.js';
+import type { Consent, TelemetryEvent, TypedEvent } from '../core/protocol.js';
+import { withDeadline } from '../core/deadline.js';
 import { DEFAULT_WEIGHTS, interactionRate, preferenceWeights, type Behaviour, type PreferenceWeights } from '../core/preference.js';
-import { withDeadline, type WorkerHandle } from '../worker/client.js';
 import { requestFeatures, type ChannelAggregates, type WatchRecord } from './features.js';
 
+/**
+ * The profile model behind an asynchronous port — the worker's is `workerProfilePort(worker)`. Every call
+ * may reject or be late: the profiler then answers the default weights.
+ */
+export interface ProfilePort {
+  /** load the model (model.json URL; norm.json beside it) */
+  init(modelUrl: string): Promise<string>;
+  /** predicted behaviour (I messages/h, D hours, N channels per visit) for one request's features (features.ts layout) */
+  predict(x: Float32Array): Promise<Behaviour>;
+}
+
+/** What the profiler needs from the SDK (an `Edgeplay` is one): its events, the visit id, the consent state. */
+export interface ProfilerHost {
+  on(type: 'event', fn: (e: TelemetryEvent) => void): () => void;
+  readonly sessionId: string;
+  readonly consent: Consent;
+}
+
 export interface ProfilerOptions {
-  ep: Edgeplay;
-  worker?: WorkerHandle | null;
+  /** the SDK instance whose events build the history */
+  ep: ProfilerHost;
+  /** where the model runs (the worker's `workerProfilePort(worker)`); none: default weights */
+  port?: ProfilePort | null;
   /** the profile model's model.json (norm.json beside it) */
   modelUrl?: string;
   /** controller base URL (for /v1/channels/:id/stats) */
@@ -47,10 +67,10 @@ export class Profiler {
   private loaded: Promise<void>;
 
   constructor(private o: ProfilerOptions) {
-    const w = o.worker;
+    const port = o.port;
     this.ready =
-      w && o.modelUrl
-        ? withDeadline(w.api.initProfile({ modelUrl: o.modelUrl }), 20000).then(
+      port && o.modelUrl
+        ? withDeadline(port.init(o.modelUrl), 20000).then(
             () => true,
             () => false,
           )
@@ -74,16 +94,16 @@ export class Profiler {
     await this.persist();
   }
 
-  private onEvent(e: TelemetryEvent): void {
+  private onEvent(ev: TelemetryEvent): void {
+    const e = ev as TypedEvent;
     let v = this.open.get(e.view_id);
     if (e.type === 'viewstart') {
-      const ch =
-        typeof e.data?.channel === 'string' ? e.data.channel : typeof e.data?.content_id === 'string' ? e.data.content_id : 'unknown';
+      const ch = e.data?.channel ?? e.data?.content_id ?? 'unknown';
       v = { acc: new QoeAccumulator(), channel: ch, visit: this.o.ep.sessionId, at: e.t, msgs: 0 };
       this.open.set(e.view_id, v);
     }
     if (!v) return;
-    v.acc.add(e);
+    v.acc.add(ev);
     if (e.type === 'interaction' && e.data?.kind === 'chat') v.msgs++;
     if (e.type === 'viewend') {
       this.open.delete(e.view_id);
@@ -114,11 +134,11 @@ export class Profiler {
     if (this.records.length === 0)
       return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no history yet' };
     const ready = await withDeadline(this.ready, budget).catch(() => false);
-    if (!ready || !this.o.worker)
+    if (!ready || !this.o.port)
       return { weights: { ...DEFAULT_WEIGHTS }, predicted: null, medians, source: 'default', reason: 'no profile model' };
     try {
       const x = requestFeatures(this.records, channel, agg, this.o.ep.sessionId);
-      const predicted = await withDeadline(this.o.worker.api.predictProfile(x), budget);
+      const predicted = await withDeadline(this.o.port.predict(x), budget);
       // without population medians yet, the history's own medians stand in (weights stay comparable)
       const med = medians ?? fallbackMedians(this.records);
       return { weights: preferenceWeights(predicted, med), predicted, medians: med, source: 'model' };
@@ -137,55 +157,33 @@ export class Profiler {
     await this.loaded;
     this.records = [];
     this.open.clear();
-    const db = await this.db();
-    if (db)
-      await new Promise<void>((res) => {
-        const tx = db.transaction(STORE, 'readwrite');
-        tx.objectStore(STORE).clear();
-        tx.oncomplete = () => res();
-        tx.onerror = () => res();
-      });
+    const st = this.store();
+    if (st) await idbClear(st).catch(() => undefined);
   }
 
   destroy(): void {
     this.off();
   }
 
-  // ---- storage: one IndexedDB record with the history, only once consent is granted ----
-  private dbp: Promise<IDBDatabase | null> | null = null;
-  private db(): Promise<IDBDatabase | null> {
-    if (this.o.ep.consent !== 'granted' || typeof indexedDB === 'undefined') return Promise.resolve(null);
-    this.dbp ??= new Promise((res) => {
-      try {
-        const req = indexedDB.open(this.o.dbName ?? 'edgeplay-profile', 1);
-        req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-        req.onsuccess = () => res(req.result);
-        req.onerror = () => res(null);
-      } catch {
-        res(null);
-      }
-    });
-    return this.dbp;
+  // ---- storage: one IndexedDB record with the history (idb-keyval), only once consent is granted ----
+  private idb: UseStore | null = null;
+  private store(): UseStore | null {
+    if (this.o.ep.consent !== 'granted' || typeof indexedDB === 'undefined') return null;
+    try {
+      this.idb ??= createStore(this.o.dbName ?? 'edgeplay-profile', STORE);
+    } catch {
+      return null;
+    }
+    return this.idb;
   }
   private async load(): Promise<void> {
-    const db = await this.db();
-    if (!db) return;
-    const got = await new Promise<WatchRecord[] | undefined>((res) => {
-      const rq = db.transaction(STORE, 'readonly').objectStore(STORE).get('history');
-      rq.onsuccess = () => res(rq.result as WatchRecord[] | undefined);
-      rq.onerror = () => res(undefined);
-    });
+    const st = this.store();
+    const got = st ? await idbGet<WatchRecord[]>('history', st).catch(() => undefined) : undefined;
     if (Array.isArray(got)) this.records = got.concat(this.records);
   }
   private async persist(): Promise<void> {
-    const db = await this.db();
-    if (!db) return;
-    await new Promise<void>((res) => {
-      const tx = db.transaction(STORE, 'readwrite');
-      tx.objectStore(STORE).put(this.records, 'history');
-      tx.oncomplete = () => res();
-      tx.onerror = () => res();
-    });
+    const st = this.store();
+    if (st) await idbSet('history', this.records, st).catch(() => undefined);
   }
 }
 

@@ -15,10 +15,9 @@
  *   blocking the queue forever.
  */
 import { randomId } from '../core/ids.js';
-import { LIMITS, PROTOCOL_VERSION, type TelemetryBatch, type TelemetryEvent } from '../core/protocol.js';
+import { utf8Length } from '../core/bytes.js';
+import { LIMITS, PROTOCOL_VERSION, type Consent, type TelemetryBatch, type TelemetryEvent } from '../core/protocol.js';
 import { DurableQueue, type StoredBatch } from './queue.js';
-
-export type Consent = 'granted' | 'pending' | 'denied';
 
 export interface PipelineOptions {
   endpoint: string;
@@ -58,12 +57,13 @@ export class TelemetryPipeline {
   private held: TelemetryEvent[] = [];
   private open: TelemetryEvent[] = [];
   private openBytes = 0;
-  private outbox = new Map<string, StoredBatch & { durable: boolean }>();
+  private outbox = new Map<string, Outgoing>();
   private queue: Promise<DurableQueue>;
   private q: DurableQueue | null = null;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private pumping = false;
+  /** the delivery run in progress (one at a time); flush() and destroy() wait for it */
+  private pumpRun: Promise<void> | null = null;
   private attempt = 0;
   private destroyed = false;
   readonly stats: PipelineStats = {
@@ -97,7 +97,7 @@ export class TelemetryPipeline {
     const p = DurableQueue.open(this.opts.dbName, this.opts.tabId).then(async (q) => {
       this.q = q;
       this.stats.durable = q.durable;
-      for (const b of await q.list()) if (!this.outbox.has(b.id)) this.outbox.set(b.id, { ...b, durable: true });
+      for (const b of await q.list()) if (!this.outbox.has(b.id)) this.outbox.set(b.id, outgoing(b, true));
       this.stats.pending = this.outbox.size;
       void this.pump();
       return q;
@@ -141,7 +141,7 @@ export class TelemetryPipeline {
   }
 
   private append(e: TelemetryEvent): void {
-    const size = JSON.stringify(e).length + 1;
+    const size = utf8Length(JSON.stringify(e)) + 1; // bytes on the wire, with the comma
     if (this.open.length && this.openBytes + size > this.opts.maxBatchBytes) this.seal();
     this.open.push(e);
     this.openBytes += size;
@@ -155,7 +155,7 @@ export class TelemetryPipeline {
   }
 
   /** Close the open batch: give it an id, make it durable, queue it for delivery. Returns it (if any). */
-  private seal(): (StoredBatch & { durable: boolean }) | null {
+  private seal(): Outgoing | null {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
@@ -173,13 +173,10 @@ export class TelemetryPipeline {
     if (edge) batch.edge = { session: edge.session, token: edge.token };
     this.open = [];
     this.openBytes = 0;
-    const stored = {
-      id: batch.batch_id,
-      body: JSON.stringify(batch),
-      created: batch.sealed_at + this.stats.sealed / 1000,
-      events: batch.events.length,
-      durable: false,
-    };
+    const stored = outgoing(
+      { id: batch.batch_id, body: JSON.stringify(batch), created: batch.sealed_at + this.stats.sealed / 1000, events: batch.events.length },
+      false,
+    );
     this.outbox.set(stored.id, stored);
     this.stats.sealed++;
     this.stats.pending = this.outbox.size;
@@ -194,7 +191,11 @@ export class TelemetryPipeline {
     return stored;
   }
 
-  /** Seal now and try to deliver everything outstanding; resolves when the attempt is over. */
+  /**
+   * Seal now and deliver everything outstanding, including batches sealed while a send was in flight;
+   * resolves when every batch sealed so far is delivered (or rejected), or a retry is scheduled after a
+   * failure.
+   */
   async flush(): Promise<void> {
     if (this.consent !== 'granted' || this.destroyed) return;
     this.seal();
@@ -212,19 +213,21 @@ export class TelemetryPipeline {
     void this.pump();
   };
 
-  private async pump(): Promise<void> {
-    if (this.pumping || this.destroyed || this.consent !== 'granted' || !this.q) return;
-    if (this.retryTimer) return; // a retry is scheduled; `flush()`/`online` clear it
-    this.pumping = true;
-    try {
-      const pending = [...this.outbox.values()].sort((a, b) => a.created - b.created);
-      for (const b of pending) {
-        if (this.destroyed || this.consent !== 'granted') return;
+  /** Start a delivery run, or join the one in progress (it picks up batches sealed meanwhile). */
+  private pump(): Promise<void> {
+    if (this.pumpRun) return this.pumpRun;
+    if (this.destroyed || this.consent !== 'granted' || !this.q) return Promise.resolve();
+    if (this.retryTimer) return Promise.resolve(); // a retry is scheduled; `flush()`/`online` clear it
+    const q = this.q;
+    this.pumpRun = (async () => {
+      // oldest first, re-read after every send: what is sealed during a send is delivered in the same run
+      for (let b = this.oldest(); b; b = this.oldest()) {
+        if (this.consent !== 'granted') return;
         const outcome = await this.send(b);
         if (outcome === 'ok' || outcome === 'rejected') {
           this.outbox.delete(b.id);
           this.stats.pending = this.outbox.size;
-          await this.q.remove(b.id);
+          await q.remove(b.id);
           this.attempt = 0;
         } else {
           this.stats.failures++;
@@ -232,9 +235,16 @@ export class TelemetryPipeline {
           return;
         }
       }
-    } finally {
-      this.pumping = false;
-    }
+    })().finally(() => {
+      this.pumpRun = null;
+    });
+    return this.pumpRun;
+  }
+
+  private oldest(): Outgoing | undefined {
+    let best: Outgoing | undefined;
+    for (const b of this.outbox.values()) if (!best || b.created < best.created) best = b;
+    return best;
   }
 
   private scheduleRetry(retryAfterMs?: number): void {
@@ -248,12 +258,16 @@ export class TelemetryPipeline {
     }, delay);
   }
 
-  private async send(b: StoredBatch): Promise<'ok' | 'rejected' | 'retry' | number> {
+  private async send(b: Outgoing): Promise<'ok' | 'rejected' | 'retry' | number> {
+    // keepalive lets a send outlive the page, but the browser refuses a keepalive body beyond its quota
+    // (64 KiB of UTF-8 in flight per page): large bodies, and a body whose keepalive attempt failed, go as
+    // a plain request — a body is never retried in a way that cannot succeed
+    const keepalive = b.keepalive && b.bytes <= KEEPALIVE_BYTES;
     try {
       const res = await fetch(this.opts.endpoint, {
         method: 'POST',
         body: b.body,
-        keepalive: b.body.length < 60000,
+        keepalive,
         headers: { 'content-type': 'text/plain;charset=UTF-8', ...(this.opts.headers?.() ?? {}) },
         credentials: 'omit',
         mode: 'cors',
@@ -272,6 +286,7 @@ export class TelemetryPipeline {
       const ra = Number(res.headers.get('retry-after'));
       return Number.isFinite(ra) && ra > 0 ? Math.min(ra * 1000, this.opts.retryMaxMs) : 'retry';
     } catch {
+      if (keepalive) b.keepalive = false; // it may have been the quota: the next attempt goes without keepalive
       return 'retry';
     }
   }
@@ -281,31 +296,35 @@ export class TelemetryPipeline {
     if (this.consent !== 'granted' || this.destroyed) return;
     this.seal();
     const all = [...this.outbox.values()].sort((a, b) => a.created - b.created);
-    const notDurable = all.filter((b) => !b.durable);
-    this.q?.spillSync(notDurable);
-    if (!this.q) {
-      // queue not open yet: spill directly through a throwaway handle
-      try {
-        const key = 'edgeplay:spill:' + this.opts.tabId;
-        const prev = JSON.parse(localStorage.getItem(key) ?? '[]') as StoredBatch[];
-        localStorage.setItem(key, JSON.stringify([...prev, ...notDurable.map(({ durable: _d, ...b }) => b)]));
-      } catch {
-        /* nothing more we can do synchronously */
-      }
-    }
+    this.spill(all.filter((b) => !b.durable));
     if (typeof navigator !== 'undefined' && typeof navigator.sendBeacon === 'function') {
-      let budget = 60000;
+      // the beacon quota is bytes of UTF-8 in flight (64 KiB); what does not fit stays in the outbox for the next page
+      let budget = KEEPALIVE_BYTES;
       for (const b of all) {
-        if (b.body.length > budget) break;
+        if (b.bytes > budget) continue;
         try {
           if (navigator.sendBeacon(this.opts.endpoint, new Blob([b.body], { type: 'text/plain;charset=UTF-8' }))) {
-            budget -= b.body.length;
+            budget -= b.bytes;
             this.stats.beacons++;
           }
         } catch {
-          break;
+          /* refused: the batch stays in the outbox */
         }
       }
+    }
+  }
+
+  /** Synchronously keep batches in localStorage for the next page (which imports them into its outbox). */
+  private spill(batches: Outgoing[]): void {
+    if (!batches.length) return;
+    if (this.q) return this.q.spillSync(batches.map(storedOf));
+    // queue not open yet: spill directly under this tab's key
+    try {
+      const key = 'edgeplay:spill:' + this.opts.tabId;
+      const prev = JSON.parse(localStorage.getItem(key) ?? '[]') as StoredBatch[];
+      localStorage.setItem(key, JSON.stringify([...prev, ...batches.map(storedOf)]));
+    } catch {
+      /* nothing more we can do synchronously */
     }
   }
 
@@ -315,11 +334,34 @@ export class TelemetryPipeline {
     void this.pump();
   }
 
+  /**
+   * Stop: seal the open batch, and keep whatever is not delivered durable (IndexedDB when it is available,
+   * else the localStorage spill the next page imports). `Edgeplay.destroy()` flushes before calling this.
+   */
   destroy(): void {
+    if (this.destroyed) return;
     this.seal();
+    // an IndexedDB outbox finishes its writes by itself; without one, the next page imports the spill
+    if (!this.q?.durable) this.spill([...this.outbox.values()].filter((b) => !b.durable));
     this.destroyed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (typeof window !== 'undefined') window.removeEventListener('online', this.onOnline);
   }
 }
+
+/** Bytes of UTF-8 a keepalive fetch or a beacon may carry (Chromium's quota is 64 KiB in flight per page). */
+const KEEPALIVE_BYTES = 60000;
+
+/** A sealed batch on its way: its size on the wire, whether it is durable yet, whether keepalive may carry it. */
+interface Outgoing extends StoredBatch {
+  bytes: number;
+  durable: boolean;
+  keepalive: boolean;
+}
+
+function outgoing(b: StoredBatch, durable: boolean): Outgoing {
+  return { ...b, bytes: utf8Length(b.body), durable, keepalive: true };
+}
+
+const storedOf = (b: Outgoing): StoredBatch => ({ id: b.id, body: b.body, created: b.created, events: b.events });

@@ -7,7 +7,7 @@ import type Hls from 'hls.js';
 import type { ErrorData, FragLoadedData, LevelSwitchedData } from 'hls.js';
 import { randomId } from '../core/ids.js';
 import { VERSION } from '../core/version.js';
-import { sanitizeData, type EventData, type EventType, type TelemetryEvent } from '../core/protocol.js';
+import { sanitizeData, type EventDataMap, type EventType, type TelemetryEvent } from '../core/protocol.js';
 import { QoeAccumulator, type QoeSummary } from '../core/qoe.js';
 
 export interface ViewInfo {
@@ -34,7 +34,7 @@ type AnyHls = Hls & { latency?: number; bandwidthEstimate?: number };
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
 export class View {
-  readonly id = randomId();
+  readonly id: string;
   readonly info: ViewInfo;
   private seq = 0;
   private acc = new QoeAccumulator();
@@ -49,6 +49,17 @@ export class View {
   private closed = false;
   private hb: ReturnType<typeof setInterval> | null = null;
   private bitrate: number | null = null;
+  /** level now playing, and per level the bits and seconds of its loaded fragments (for levels that declare no bitrate) */
+  private level: number | null = null;
+  private measured = new Map<number, { bits: number; s: number }>();
+  /** a pause interrupted a stall: if the stall goes on after the resume, it is the same stall */
+  private stallInterrupted = false;
+  /** a jump the player made by itself is in progress (not a viewer's seek) */
+  private playerJump = false;
+  /** the element reached its end and has not played since (play() restarts it from the start) */
+  private atEnd = false;
+  /** when hls.js last said it moved the playhead itself (skipping a buffer hole, nudging a stall), ms */
+  private hlsMovedAt = -Infinity;
   private live = false;
   private lastThroughput: number | null = null;
   private listeners: Array<() => void> = [];
@@ -61,7 +72,10 @@ export class View {
     private host: ViewHost,
     pendingSwitch: PendingSwitch | null = null,
     startedAt = nowMs(),
+    /** `id`: the view id (default: a new one); `cmcdContentId`: the content id CMCD carries, when it differs from `info.contentId` */
+    opts: { id?: string; cmcdContentId?: string | null } = {},
   ) {
+    this.id = opts.id ?? randomId();
     this.info = info;
     this.pendingSwitch = pendingSwitch;
     this.startedAt = startedAt;
@@ -75,6 +89,7 @@ export class View {
         url: typeof location !== 'undefined' ? location.origin + location.pathname : null,
         sdk: VERSION,
         hls: HlsCtor.version ?? null,
+        ...(opts.cmcdContentId ? { cmcd_cid: opts.cmcdContentId } : {}),
       },
       startedAt,
     );
@@ -84,7 +99,7 @@ export class View {
     this.hb = setInterval(() => this.heartbeat(), host.heartbeatMs);
   }
 
-  private emit(type: EventType, data?: EventData, t = nowMs()): void {
+  private emit<K extends EventType>(type: K, data?: EventDataMap[K], t = nowMs()): void {
     if (this.closed) return;
     const e: TelemetryEvent = { view_id: this.id, seq: this.seq++, t: Math.round(t * 1000) / 1000, type };
     if (data) e.data = sanitizeData(data);
@@ -103,16 +118,25 @@ export class View {
     this.on('waiting', () => {
       if (this.firstFrameAt === null || this.video.seeking || this.seekAt !== null || this.rebufferAt !== null) return;
       this.rebufferAt = nowMs();
-      this.emit('rebuffer_start', { playhead: round3(this.video.currentTime) }, this.rebufferAt);
+      const continued = this.stallInterrupted;
+      this.stallInterrupted = false;
+      this.emit('rebuffer_start', { playhead: round3(this.video.currentTime), ...(continued ? { continued } : {}) }, this.rebufferAt);
     });
     this.on('pause', () => {
       if (this.video.ended) return;
+      if (this.rebufferAt !== null) this.stallInterrupted = true;
       this.endRebuffer();
       this.paused = true;
       if (this.firstFrameAt !== null) this.emit('pause', { playhead: round3(this.video.currentTime) });
     });
     this.on('seeking', () => {
       if (this.firstFrameAt === null) return;
+      this.stallInterrupted = false;
+      if (this.seekAt === null && this.isPlayerJump(this.seekFrom, this.video.currentTime)) {
+        this.playerJump = true; // not a seek: nothing to time or count
+        return;
+      }
+      this.playerJump = false;
       this.endRebuffer();
       if (this.seekAt === null) {
         this.seekAt = nowMs();
@@ -120,6 +144,7 @@ export class View {
       }
     });
     this.on('seeked', () => {
+      this.playerJump = false;
       if (this.seekAt === null) return;
       // seek latency: seeking -> media can play again (seeked, then playing if not paused)
       const done = () => {
@@ -137,6 +162,8 @@ export class View {
     this.on('ended', () => {
       this.endRebuffer();
       this.ended = true;
+      this.atEnd = true;
+      this.paused = true; // the element pauses at the end: play() restarts it (a 'resume')
       this.emit('ended');
     });
     this.on('error', () => {
@@ -156,25 +183,57 @@ export class View {
       const lvl = this.hls.levels[d.level];
       if (!lvl) return;
       const prev = this.bitrate;
-      // AVERAGE-BANDWIDTH when the playlist has it (what the viewer actually gets), else BANDWIDTH
-      const avg = lvl.averageBitrate || lvl.bitrate;
-      this.bitrate = avg;
+      this.level = d.level;
+      // AVERAGE-BANDWIDTH when the playlist has it (what the viewer actually gets), else BANDWIDTH; a level with
+      // neither (a media playlist as the source) has the bitrate measured from its fragments, unknown until then
+      const declared = lvl.averageBitrate || lvl.bitrate;
+      this.bitrate = declared > 0 ? declared : this.measuredBitrate(d.level);
       this.emit('bitrate', {
-        bitrate: avg,
-        peak_bitrate: lvl.maxBitrate ?? lvl.bitrate,
+        bitrate: this.bitrate,
+        peak_bitrate: (lvl.maxBitrate || lvl.bitrate) > 0 ? lvl.maxBitrate || lvl.bitrate : null,
         prev_bitrate: prev,
         level: d.level,
-        width: lvl.width ?? null,
-        height: lvl.height ?? null,
+        width: lvl.width || null,
+        height: lvl.height || null,
+        ...(declared > 0 ? {} : { measured: true }),
       });
     };
     const onError = (_: unknown, d: ErrorData) => {
+      // hls.js moved the playhead itself: the seek that follows is not the viewer's
+      if (!d.fatal && (d.details === E_SEEK_OVER_HOLE || d.details === E_NUDGE)) this.hlsMovedAt = nowMs();
       this.emit('error', { fatal: !!d.fatal, type: String(d.type), details: String(d.details) });
     };
     const onFrag = (_: unknown, d: FragLoadedData) => {
-      const s = d.frag.stats;
+      const f = d.frag;
+      const s = f.stats;
       const ms = s.loading.end - s.loading.start;
       if (ms > 0 && s.loaded > 0) this.lastThroughput = (s.loaded * 8000) / ms;
+      const lvl = this.hls.levels[f.level];
+      if (f.type !== 'main' || f.bitrateTest || !lvl || (lvl.averageBitrate || lvl.bitrate) > 0 || !(f.duration > 0)) return;
+      // no declared bitrate: EXT-X-BITRATE (or a byte range's size) when hls.js has it, else bytes × 8 / duration
+      const bps = f.bitrate ?? (s.loaded > 0 ? (s.loaded * 8) / f.duration : null);
+      if (!(bps && bps > 0)) return;
+      const m = this.measured.get(f.level) ?? { bits: 0, s: 0 };
+      m.bits += bps * f.duration;
+      m.s += f.duration;
+      this.measured.set(f.level, m);
+      // the level playing now gets its measured bitrate: once, then when it moves by more than 10 %
+      if (f.level === this.level) {
+        const now = m.bits / m.s;
+        if (this.bitrate === null || Math.abs(now - this.bitrate) > 0.1 * this.bitrate) {
+          const prev = this.bitrate;
+          this.bitrate = Math.round(now);
+          this.emit('bitrate', {
+            bitrate: this.bitrate,
+            peak_bitrate: null,
+            prev_bitrate: prev,
+            level: f.level,
+            width: lvl.width || null,
+            height: lvl.height || null,
+            measured: true,
+          });
+        }
+      }
     };
     const onLevelLoaded = (_: unknown, d: { details: { live: boolean } }) => {
       this.live = !!d.details?.live;
@@ -191,6 +250,32 @@ export class View {
     });
   }
 
+  /**
+   * Whether a jump of the playhead from `from` to `to` (s) is the player's own rather than the viewer's:
+   * a loop wrapping around (`video.loop`), the restart when play() follows the end, hls.js moving the
+   * playhead itself (skipping a buffer hole or nudging a stall — it reports both as non-fatal errors — or
+   * a small step forward into buffered media), or hls.js jumping back to the live edge of a live stream.
+   */
+  private isPlayerJump(from: number, to: number): boolean {
+    const v = this.video;
+    const d = v.duration;
+    if (to < 1 && ((v.loop && Number.isFinite(d) && from > d - 1.5) || this.atEnd)) return true;
+    if (to <= from) return false;
+    if (nowMs() - this.hlsMovedAt < 2000) return true;
+    if (to - from < 1) {
+      for (let i = 0; i < v.buffered.length; i++)
+        if (v.buffered.start(i) >= from - 0.05 && Math.abs(v.buffered.start(i) - to) < 0.25) return true;
+    }
+    const sync = (this.hls as AnyHls & { liveSyncPosition?: number | null }).liveSyncPosition;
+    return this.live && typeof sync === 'number' && Number.isFinite(sync) && Math.abs(to - sync) < 1;
+  }
+
+  /** the measured bitrate of a level's loaded fragments (bit/s), null before any */
+  private measuredBitrate(level: number): number | null {
+    const m = this.measured.get(level);
+    return m && m.s > 0 ? Math.round(m.bits / m.s) : null;
+  }
+
   private onPlay(): void {
     const t = nowMs();
     if (this.playRequestedAt === null) this.playRequestedAt = t;
@@ -201,6 +286,8 @@ export class View {
 
   private onPlaying(): void {
     this.paused = false;
+    this.stallInterrupted = false;
+    this.atEnd = false;
     if (this.firstFrameAt === null) {
       const mark = (t: number) => {
         if (this.firstFrameAt !== null || this.closed) return;
@@ -278,8 +365,8 @@ export class View {
     this.emit('interaction', { ...(data ?? {}), kind: kind.slice(0, 64) });
   }
 
-  recordViewport(data: Record<string, unknown>): void {
-    this.emit('viewport', data as EventData);
+  recordViewport(data: EventDataMap['viewport']): void {
+    this.emit('viewport', data);
   }
 
   recordCustom(name: string, data?: Record<string, unknown>): void {
@@ -319,3 +406,6 @@ export class View {
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+/** hls.js ErrorDetails values of its own playhead moves (string values, so hls.js stays a type-only import) */
+const E_SEEK_OVER_HOLE = 'bufferSeekOverHole';
+const E_NUDGE = 'bufferNudgeOnStall';

@@ -1,16 +1,14 @@
 /**
- * `npm run train:viewport -- [--only position|prior] [--epochs 12] [--seed 1] [--data DIR] [--out-dir models]`
- *
- * Trains the learned viewport predictors on the `train` split of every dataset in the viewport data
- * directory (David's derived dev split is held out, see withDerivedDev) with the orthodromic loss, and
- * selects the epoch on the `dev` split (protocol of the data README: mean error over the 25 horizon steps,
- * averaged over datasets). Two models:
+ * Trains the learned viewport predictors (`npm run train:viewport`, entry in cli/viewport.ts) on the `train`
+ * split of every dataset in the viewport data directory (David's derived dev split is held out, see
+ * withDerivedDev) with the orthodromic loss, and selects the epoch on the `dev` split (protocol of the data
+ * README: mean error over the 25 horizon steps, averaged over datasets). Two models:
  *   models/viewport        position only (the recent head motion)
  *   models/viewport-prior  the same plus the attention prior of the video, built leave-one-user-out from
  *                          the *other* viewers of the same split (a viewer's own trace never enters its prior)
  * Each directory gets model.json, weights.bin, train.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -22,223 +20,277 @@ import { AttentionPrior, PRIOR_FEATURES } from '../viewport/prior.js';
 import { LearnedViewport, MODEL_HISTORY, POSITION_FEATURES, buildViewportModel, inputSize, modelInput } from '../viewport/model.js';
 import { unyaw } from '../viewport/geometry.js';
 import { HORIZON_STEPS, NoMotion, type ViewportPredictor } from '../viewport/predictors.js';
+import { InputError } from './errors.js';
 import { saveModel } from './io.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
+/** What `npm run train:viewport` flags set (same defaults), plus library-only inputs. */
+export interface TrainViewportOptions {
+  /** train only one of the two models (default: both) */
+  only?: 'position' | 'prior';
+  /** epochs (cosine learning-rate schedule) (default 12) */
+  epochs?: number;
+  /** seeds initialisation, shuffles, mirroring and the training priors' viewer subsets (default 1) */
+  seed?: number;
+  /** minibatch (default 512) */
+  batch?: number;
+  /** Adam learning rate at the start of the schedule (default 1e-3) */
+  lr?: number;
+  /** hidden width (default 128) */
+  hidden?: number;
+  /** training priors use a random subset of the other viewers: between 3 and this many (default 25) */
+  priorViewers?: number;
+  /** viewport data directory (default $EDGEPLAY_DATA/viewport) */
+  data?: string;
+  /** models are written to OUT_DIR/viewport and OUT_DIR/viewport-prior (default models) */
+  outDir?: string;
+  // ---- library-only ----
+  /** train and dev traces instead of reading `data` */
+  traces?: { train: ViewportTrace[]; dev: ViewportTrace[] };
+  /** the command line recorded in train.json */
+  command?: string;
+  log?: (s: string) => void;
 }
-const ONLY = arg('only', '');
-const EPOCHS = Number(arg('epochs', '12'));
-const SEED = Number(arg('seed', '1'));
-const BATCH = Number(arg('batch', '512'));
-const LR = Number(arg('lr', '1e-3'));
-const HIDDEN = Number(arg('hidden', '128'));
-const SKIP = 30;
-/** training priors use a random subset of the other viewers: between 3 and this many */
-const PRIOR_VIEWERS = Number(arg('prior-viewers', '25'));
-const DATA = resolve(arg('data', join(dataRoot(), 'viewport')));
-const OUT_DIR = resolve(arg('out-dir', 'models'));
-const t0 = Date.now();
-const log = (s: string) => console.log(`[train:viewport +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
 
-await tf.setBackend('wasm');
-await tf.ready();
-const train = loadViewportDir(DATA, (r) => r.split === 'train');
-const dev = loadViewportDir(DATA, (r) => r.split === 'dev');
-log(`${train.length} train traces, ${dev.length} dev traces (${[...new Set(dev.map((d) => d.dataset))].join(', ')}) from ${DATA}`);
+/** What one trained model reached. */
+export interface ViewportTrainResult {
+  name: 'viewport' | 'viewport-prior';
+  out: string;
+  epoch: number;
+  /** selected epoch's dev score: mean error (deg) over the horizon, averaged over datasets */
+  devMeanDeg: number;
+  /** the no-motion baseline's dev score */
+  noMotionDevMeanDeg: number;
+  history: Array<Record<string, unknown>>;
+}
 
-/** Windows (history end i ≥ SKIP) as model inputs and aligned targets; wu2017's long traces at stride 2. */
-function windows(traces: ViewportTrace[], withPrior: boolean, priors: Map<ViewportTrace, AttentionPrior> | null) {
-  const F = inputSize(withPrior);
-  let count = 0;
-  const stride = (t: ViewportTrace) => (t.dataset === 'wu2017' ? 2 : 1);
-  for (const t of traces) count += Math.max(0, Math.floor((t.xyz.length / 3 - HORIZON_STEPS - 1 - SKIP) / stride(t)) + 1);
-  const X = new Float32Array(count * F);
-  const Y = new Float32Array(count * HORIZON_STEPS * 3);
-  const L = new Float32Array(count * 3);
-  let w = 0;
-  const tmp = [0, 0, 0];
-  const x = new Float32Array(F);
-  for (const t of traces) {
-    const n = t.xyz.length / 3;
-    const prior = priors?.get(t) ?? null;
-    for (let i = SKIP; i + HORIZON_STEPS < n; i += stride(t)) {
-      const hist = t.xyz.subarray(Math.max(0, i - MODEL_HISTORY + 1) * 3, (i + 1) * 3);
-      const { frame } = modelInput(hist, withPrior, prior, t.t0 + i * 0.2, x);
-      X.set(x, w * F);
-      unyaw(t.xyz, i * 3, frame.cos, frame.sin, tmp, 0);
-      L.set(tmp, w * 3);
-      for (let k = 0; k < HORIZON_STEPS; k++) {
-        unyaw(t.xyz, (i + 1 + k) * 3, frame.cos, frame.sin, tmp, 0);
-        Y.set(tmp, (w * HORIZON_STEPS + k) * 3);
+/**
+ * The viewport trainer; see the file's comment. Throws InputError when the data directory is missing. Selects
+ * tfjs' wasm backend (the one the committed models were trained on); seeded, so a run repeats bit for bit.
+ */
+export async function trainViewport(o: TrainViewportOptions = {}): Promise<ViewportTrainResult[]> {
+  const ONLY = o.only ?? '';
+  const EPOCHS = o.epochs ?? 12;
+  const SEED = o.seed ?? 1;
+  const BATCH = o.batch ?? 512;
+  const LR = o.lr ?? 1e-3;
+  const HIDDEN = o.hidden ?? 128;
+  const SKIP = 30;
+  /** training priors use a random subset of the other viewers: between 3 and this many */
+  const PRIOR_VIEWERS = o.priorViewers ?? 25;
+  const DATA = resolve(o.data ?? join(dataRoot(), 'viewport'));
+  const OUT_DIR = resolve(o.outDir ?? 'models');
+  const t0 = Date.now();
+  const print = o.log ?? ((s: string) => console.log(s));
+  const log = (s: string) => print(`[train:viewport +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
+  const progress = o.log ? (_: string) => undefined : (s: string) => void process.stdout.write(s);
+
+  if (!o.traces && !existsSync(join(DATA, 'index.csv')))
+    throw new InputError(`viewport data not found: ${DATA}/index.csv (set EDGEPLAY_DATA or pass --data)`);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const train = o.traces?.train ?? loadViewportDir(DATA, (r) => r.split === 'train');
+  const dev = o.traces?.dev ?? loadViewportDir(DATA, (r) => r.split === 'dev');
+  if (!train.length || !dev.length) throw new InputError(`need train and dev traces, got ${train.length} and ${dev.length} (${DATA})`);
+  log(
+    `${train.length} train traces, ${dev.length} dev traces (${[...new Set(dev.map((d) => d.dataset))].join(', ')}) from ${o.traces ? 'the caller' : DATA}`,
+  );
+
+  function windows(traces: ViewportTrace[], withPrior: boolean, priors: Map<ViewportTrace, AttentionPrior> | null) {
+    const F = inputSize(withPrior);
+    let count = 0;
+    const stride = (t: ViewportTrace) => (t.dataset === 'wu2017' ? 2 : 1);
+    for (const t of traces) count += Math.max(0, Math.floor((t.xyz.length / 3 - HORIZON_STEPS - 1 - SKIP) / stride(t)) + 1);
+    const X = new Float32Array(count * F);
+    const Y = new Float32Array(count * HORIZON_STEPS * 3);
+    const L = new Float32Array(count * 3);
+    let w = 0;
+    const tmp = [0, 0, 0];
+    const x = new Float32Array(F);
+    for (const t of traces) {
+      const n = t.xyz.length / 3;
+      const prior = priors?.get(t) ?? null;
+      for (let i = SKIP; i + HORIZON_STEPS < n; i += stride(t)) {
+        const hist = t.xyz.subarray(Math.max(0, i - MODEL_HISTORY + 1) * 3, (i + 1) * 3);
+        const { frame } = modelInput(hist, withPrior, prior, t.t0 + i * 0.2, x);
+        X.set(x, w * F);
+        unyaw(t.xyz, i * 3, frame.cos, frame.sin, tmp, 0);
+        L.set(tmp, w * 3);
+        for (let k = 0; k < HORIZON_STEPS; k++) {
+          unyaw(t.xyz, (i + 1 + k) * 3, frame.cos, frame.sin, tmp, 0);
+          Y.set(tmp, (w * HORIZON_STEPS + k) * 3);
+        }
+        w++;
       }
-      w++;
     }
+    if (w !== count) throw new Error(`window count ${w} != ${count}`);
+    return { X, Y, L, count, F };
   }
-  if (w !== count) throw new Error(`window count ${w} != ${count}`);
-  return { X, Y, L, count, F };
-}
 
-/** signs that mirror a window left/right (x → −x) in the aligned frame */
-function mirrorMask(F: number): Float32Array {
-  const m = new Float32Array(F).fill(1);
-  for (let j = 0; j < POSITION_FEATURES; j += 3) m[j] = -1;
-  for (let j = POSITION_FEATURES; j < F; j += 4) m[j] = -1; // prior groups: x, y, z, mass
-  return m;
-}
+  /** signs that mirror a window left/right (x → −x) in the aligned frame */
+  function mirrorMask(F: number): Float32Array {
+    const m = new Float32Array(F).fill(1);
+    for (let j = 0; j < POSITION_FEATURES; j += 3) m[j] = -1;
+    for (let j = POSITION_FEATURES; j < F; j += 4) m[j] = -1; // prior groups: x, y, z, mass
+    return m;
+  }
 
-function devScore(p: ViewportPredictor, priors: Map<ViewportTrace, AttentionPrior> | null) {
-  const perDs: Record<string, number[]> = {};
-  for (const ds of [...new Set(dev.map((d) => d.dataset))].sort()) {
-    const tr = dev.filter((d) => d.dataset === ds);
-    const r = evaluate(p, tr, {
+  function devScore(p: ViewportPredictor, priors: Map<ViewportTrace, AttentionPrior> | null) {
+    const perDs: Record<string, number[]> = {};
+    for (const ds of [...new Set(dev.map((d) => d.dataset))].sort()) {
+      const tr = dev.filter((d) => d.dataset === ds);
+      const r = evaluate(p, tr, {
+        skip: SKIP,
+        history: MODEL_HISTORY,
+        beforeTrace: (t) => {
+          if (p instanceof LearnedViewport) p.prior = priors?.get(t) ?? null;
+        },
+      });
+      perDs[ds] = r.errorDeg;
+    }
+    const score = Object.values(perDs).reduce((a, e) => a + e.reduce((x, y) => x + y, 0) / e.length, 0) / Object.keys(perDs).length;
+    return { score, perDs };
+  }
+
+  async function trainOne(withPrior: boolean): Promise<ViewportTrainResult> {
+    const name = withPrior ? 'viewport-prior' : 'viewport';
+    const priorsTrain = withPrior ? looPriors(train, { minViewers: 3, maxViewers: PRIOR_VIEWERS, rng: mulberry32(SEED + 17) }) : null;
+    const priorsDev = withPrior ? looPriors(dev) : null;
+    const data = windows(train, withPrior, priorsTrain);
+    log(`${name}: ${data.count} training windows, ${data.F} inputs`);
+    const model = buildViewportModel(tf, { withPrior, hidden: HIDDEN, seed: SEED });
+    const params = model.countParams();
+    const opt = tf.train.adam(LR);
+    const rng = mulberry32(SEED);
+    const mask = mirrorMask(data.F);
+    const S3 = HORIZON_STEPS * 3;
+    const xb = new Float32Array(BATCH * data.F);
+    const yb = new Float32Array(BATCH * S3);
+    const lb = new Float32Array(BATCH * 3);
+    const nm = devScore(new NoMotion(), null);
+    log(
+      `dev no-motion: mean ${nm.score.toFixed(3)}° ${Object.entries(nm.perDs)
+        .map(([d, e]) => `${d} 2s ${e[9].toFixed(2)}°`)
+        .join(', ')}`,
+    );
+    let best = { score: Infinity, epoch: -1, perDs: {} as Record<string, number[]>, weights: [] as tf.Tensor[] };
+    const history: Array<Record<string, unknown>> = [];
+    for (let epoch = 1; epoch <= EPOCHS; epoch++) {
+      const lr = LR * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / EPOCHS));
+      (opt as unknown as { learningRate: number }).learningRate = lr;
+      const perm = new Uint32Array(data.count);
+      for (let i = 0; i < data.count; i++) perm[i] = i;
+      for (let i = data.count - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1));
+        const t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+      }
+      let lossSum = 0;
+      let batches = 0;
+      for (let b = 0; b + BATCH <= data.count; b += BATCH) {
+        for (let r = 0; r < BATCH; r++) {
+          const i = perm[b + r];
+          const flip = rng() < 0.5;
+          for (let j = 0; j < data.F; j++) xb[r * data.F + j] = flip ? data.X[i * data.F + j] * mask[j] : data.X[i * data.F + j];
+          for (let j = 0; j < S3; j++) yb[r * S3 + j] = flip && j % 3 === 0 ? -data.Y[i * S3 + j] : data.Y[i * S3 + j];
+          for (let j = 0; j < 3; j++) lb[r * 3 + j] = flip && j === 0 ? -data.L[i * 3] : data.L[i * 3 + j];
+        }
+        const loss = tf.tidy(() => {
+          const x = tf.tensor2d(xb, [BATCH, data.F]);
+          const y = tf.tensor3d(yb, [BATCH, HORIZON_STEPS, 3]);
+          const last = tf.tensor3d(lb, [BATCH, 1, 3]);
+          return opt.minimize(() => {
+            const r = (model.apply(x, { training: true }) as tf.Tensor).reshape([BATCH, HORIZON_STEPS, 3]);
+            const v = last.add(r);
+            const p = v.div(v.square().sum(-1, true).add(1e-12).sqrt());
+            const chord = p.sub(y).square().sum(-1).add(1e-12).sqrt();
+            return chord
+              .div(2)
+              .clipByValue(0, 1 - 1e-6)
+              .asin()
+              .mul(2)
+              .mean() as tf.Scalar;
+          }, true)!;
+        });
+        lossSum += (await loss.data())[0];
+        loss.dispose();
+        batches++;
+        if (batches % 200 === 0)
+          progress(`\r  epoch ${epoch} batch ${batches} loss ${(((lossSum / batches) * 180) / Math.PI).toFixed(3)}°   `);
+      }
+      progress('\r');
+      const p = new LearnedViewport(model);
+      const d = devScore(p, priorsDev);
+      const row = {
+        epoch,
+        lr,
+        train_loss_deg: ((lossSum / batches) * 180) / Math.PI,
+        dev_mean_deg: d.score,
+        dev_2s: Object.fromEntries(Object.entries(d.perDs).map(([k, e]) => [k, e[9]])),
+      };
+      history.push(row);
+      log(
+        `${name} epoch ${epoch}/${EPOCHS}: train ${row.train_loss_deg.toFixed(3)}°, dev mean ${d.score.toFixed(3)}° (${Object.entries(
+          d.perDs,
+        )
+          .map(([k, e]) => `${k} 2s ${e[9].toFixed(2)}°`)
+          .join(', ')})${d.score < best.score ? ' *' : ''}`,
+      );
+      if (d.score < best.score) {
+        best.weights.forEach((w) => w.dispose());
+        best = { score: d.score, epoch, perDs: d.perDs, weights: model.getWeights().map((w) => w.clone()) };
+      }
+    }
+    model.setWeights(best.weights);
+    // the selected model's own error per horizon on (every 8th trace of) the training split: the spread the
+    // player uses to turn a prediction into tile probabilities (never measured on dev)
+    const sample = train.filter((_, i) => i % 8 === 0);
+    const fin = new LearnedViewport(model);
+    const trainErr = evaluate(fin, sample, {
       skip: SKIP,
       history: MODEL_HISTORY,
       beforeTrace: (t) => {
-        if (p instanceof LearnedViewport) p.prior = priors?.get(t) ?? null;
+        fin.prior = priorsTrain?.get(t) ?? null;
       },
-    });
-    perDs[ds] = r.errorDeg;
-  }
-  const score = Object.values(perDs).reduce((a, e) => a + e.reduce((x, y) => x + y, 0) / e.length, 0) / Object.keys(perDs).length;
-  return { score, perDs };
-}
-
-async function trainOne(withPrior: boolean) {
-  const name = withPrior ? 'viewport-prior' : 'viewport';
-  const priorsTrain = withPrior ? looPriors(train, { minViewers: 3, maxViewers: PRIOR_VIEWERS, rng: mulberry32(SEED + 17) }) : null;
-  const priorsDev = withPrior ? looPriors(dev) : null;
-  const data = windows(train, withPrior, priorsTrain);
-  log(`${name}: ${data.count} training windows, ${data.F} inputs`);
-  const model = buildViewportModel(tf, { withPrior, hidden: HIDDEN, seed: SEED });
-  const params = model.countParams();
-  const opt = tf.train.adam(LR);
-  const rng = mulberry32(SEED);
-  const mask = mirrorMask(data.F);
-  const S3 = HORIZON_STEPS * 3;
-  const xb = new Float32Array(BATCH * data.F);
-  const yb = new Float32Array(BATCH * S3);
-  const lb = new Float32Array(BATCH * 3);
-  const nm = devScore(new NoMotion(), null);
-  log(
-    `dev no-motion: mean ${nm.score.toFixed(3)}° ${Object.entries(nm.perDs)
-      .map(([d, e]) => `${d} 2s ${e[9].toFixed(2)}°`)
-      .join(', ')}`,
-  );
-  let best = { score: Infinity, epoch: -1, perDs: {} as Record<string, number[]>, weights: [] as tf.Tensor[] };
-  const history: Array<Record<string, unknown>> = [];
-  for (let epoch = 1; epoch <= EPOCHS; epoch++) {
-    const lr = LR * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / EPOCHS));
-    (opt as unknown as { learningRate: number }).learningRate = lr;
-    const perm = new Uint32Array(data.count);
-    for (let i = 0; i < data.count; i++) perm[i] = i;
-    for (let i = data.count - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      const t = perm[i];
-      perm[i] = perm[j];
-      perm[j] = t;
-    }
-    let lossSum = 0;
-    let batches = 0;
-    for (let b = 0; b + BATCH <= data.count; b += BATCH) {
-      for (let r = 0; r < BATCH; r++) {
-        const i = perm[b + r];
-        const flip = rng() < 0.5;
-        for (let j = 0; j < data.F; j++) xb[r * data.F + j] = flip ? data.X[i * data.F + j] * mask[j] : data.X[i * data.F + j];
-        for (let j = 0; j < S3; j++) yb[r * S3 + j] = flip && j % 3 === 0 ? -data.Y[i * S3 + j] : data.Y[i * S3 + j];
-        for (let j = 0; j < 3; j++) lb[r * 3 + j] = flip && j === 0 ? -data.L[i * 3] : data.L[i * 3 + j];
-      }
-      const loss = tf.tidy(() => {
-        const x = tf.tensor2d(xb, [BATCH, data.F]);
-        const y = tf.tensor3d(yb, [BATCH, HORIZON_STEPS, 3]);
-        const last = tf.tensor3d(lb, [BATCH, 1, 3]);
-        return opt.minimize(() => {
-          const r = (model.apply(x, { training: true }) as tf.Tensor).reshape([BATCH, HORIZON_STEPS, 3]);
-          const v = last.add(r);
-          const p = v.div(v.square().sum(-1, true).add(1e-12).sqrt());
-          const chord = p.sub(y).square().sum(-1).add(1e-12).sqrt();
-          return chord
-            .div(2)
-            .clipByValue(0, 1 - 1e-6)
-            .asin()
-            .mul(2)
-            .mean() as tf.Scalar;
-        }, true)!;
-      });
-      lossSum += (await loss.data())[0];
-      loss.dispose();
-      batches++;
-      if (batches % 200 === 0)
-        process.stdout.write(`\r  epoch ${epoch} batch ${batches} loss ${(((lossSum / batches) * 180) / Math.PI).toFixed(3)}°   `);
-    }
-    process.stdout.write('\r');
-    const p = new LearnedViewport(model);
-    const d = devScore(p, priorsDev);
-    const row = {
-      epoch,
-      lr,
-      train_loss_deg: ((lossSum / batches) * 180) / Math.PI,
-      dev_mean_deg: d.score,
-      dev_2s: Object.fromEntries(Object.entries(d.perDs).map(([k, e]) => [k, e[9]])),
-    };
-    history.push(row);
-    log(
-      `${name} epoch ${epoch}/${EPOCHS}: train ${row.train_loss_deg.toFixed(3)}°, dev mean ${d.score.toFixed(3)}° (${Object.entries(d.perDs)
-        .map(([k, e]) => `${k} 2s ${e[9].toFixed(2)}°`)
-        .join(', ')})${d.score < best.score ? ' *' : ''}`,
+    }).errorDeg;
+    const out = join(OUT_DIR, name);
+    mkdirSync(out, { recursive: true });
+    await saveModel(model, out);
+    writeFileSync(
+      join(out, 'train.json'),
+      JSON.stringify(
+        {
+          command: o.command ?? 'trainViewport (library call)',
+          model: name,
+          with_prior: withPrior,
+          params,
+          seed: SEED,
+          epochs: EPOCHS,
+          batch: BATCH,
+          lr: LR,
+          hidden: HIDDEN,
+          history_samples: MODEL_HISTORY,
+          prior_features: withPrior ? PRIOR_FEATURES : 0,
+          training_windows: data.count,
+          selected_epoch: best.epoch,
+          train_error_deg: trainErr.map((e) => Math.round(e * 100) / 100),
+          dev_mean_deg: best.score,
+          dev_error_deg: best.perDs,
+          dev_no_motion_deg: nm.perDs,
+          prior_viewers_train: withPrior ? [3, PRIOR_VIEWERS] : null,
+          history,
+          seconds: Math.round((Date.now() - t0) / 1000),
+        },
+        null,
+        1,
+      ),
     );
-    if (d.score < best.score) {
-      best.weights.forEach((w) => w.dispose());
-      best = { score: d.score, epoch, perDs: d.perDs, weights: model.getWeights().map((w) => w.clone()) };
-    }
+    log(`${name}: wrote ${out} (epoch ${best.epoch}, dev mean ${best.score.toFixed(3)}°, ${params} parameters)`);
+    return { name, out, epoch: best.epoch, devMeanDeg: best.score, noMotionDevMeanDeg: nm.score, history };
   }
-  model.setWeights(best.weights);
-  // the selected model's own error per horizon on (every 8th trace of) the training split: the spread the
-  // player uses to turn a prediction into tile probabilities (never measured on dev)
-  const sample = train.filter((_, i) => i % 8 === 0);
-  const fin = new LearnedViewport(model);
-  const trainErr = evaluate(fin, sample, {
-    skip: SKIP,
-    history: MODEL_HISTORY,
-    beforeTrace: (t) => {
-      fin.prior = priorsTrain?.get(t) ?? null;
-    },
-  }).errorDeg;
-  const out = join(OUT_DIR, name);
-  mkdirSync(out, { recursive: true });
-  await saveModel(model, out);
-  writeFileSync(
-    join(out, 'train.json'),
-    JSON.stringify(
-      {
-        command: `npm run train:viewport -- ${process.argv.slice(2).join(' ')}`.trim(),
-        model: name,
-        with_prior: withPrior,
-        params,
-        seed: SEED,
-        epochs: EPOCHS,
-        batch: BATCH,
-        lr: LR,
-        hidden: HIDDEN,
-        history_samples: MODEL_HISTORY,
-        prior_features: withPrior ? PRIOR_FEATURES : 0,
-        training_windows: data.count,
-        selected_epoch: best.epoch,
-        train_error_deg: trainErr.map((e) => Math.round(e * 100) / 100),
-        dev_mean_deg: best.score,
-        dev_error_deg: best.perDs,
-        dev_no_motion_deg: nm.perDs,
-        prior_viewers_train: withPrior ? [3, PRIOR_VIEWERS] : null,
-        history,
-        seconds: Math.round((Date.now() - t0) / 1000),
-      },
-      null,
-      1,
-    ),
-  );
-  log(`${name}: wrote ${out} (epoch ${best.epoch}, dev mean ${best.score.toFixed(3)}°, ${params} parameters)`);
-}
 
-if (ONLY !== 'prior') await trainOne(false);
-if (ONLY !== 'position') await trainOne(true);
+  const results: ViewportTrainResult[] = [];
+  if (ONLY !== 'prior') results.push(await trainOne(false));
+  if (ONLY !== 'position') results.push(await trainOne(true));
+  return results;
+}

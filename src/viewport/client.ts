@@ -3,11 +3,39 @@
  * no-motion computed locally when the worker is missing, not ready, failing or late — a model never
  * blocks the viewer. Answers the predicted centres for 0.2 … 5 s and tile probabilities.
  */
-import type { WorkerHandle } from '../worker/client.js';
-import { withDeadline } from '../worker/client.js';
+import { withDeadline } from '../core/deadline.js';
 import { HORIZON_STEPS, NoMotion } from './predictors.js';
 import { DEFAULT_FOV, DEFAULT_GRID, tileProbabilities, type Fov, type TileGrid } from './tiles.js';
 import type { PriorJson } from './prior.js';
+
+/** What the viewport model (in the worker) answers for one prediction. */
+export interface ViewportModelAnswer {
+  /** unit vectors for steps 1..25 (0.2 s … 5 s), flat */
+  points: Float64Array;
+  /** probability per tile of being visible at the requested horizon */
+  tiles: Float64Array;
+  /** the spread used for the tiles (deg) */
+  sigmaDeg: number;
+  /** the model's name ('learned', 'learned+prior') */
+  source: string;
+  /** time inside the worker: the model alone, and model + tiles (ms) */
+  modelMs: number;
+  computeMs: number;
+}
+
+/**
+ * The viewport model behind an asynchronous port — the worker's is `workerViewportPort(worker)`; any other
+ * implementation (a server, a test double) works the same. Every call may reject or be late: the client
+ * falls back to no-motion.
+ */
+export interface ViewportPort {
+  /** load the model (model.json URL); resolves with the predictor's name */
+  init(modelUrl: string): Promise<string>;
+  /** the attention prior of the video now playing (null clears it) */
+  setPrior(prior: PriorJson | null): Promise<void>;
+  /** centres for 0.2 … 5 s from the 5 Hz history at playback time `t`, and tile probabilities at `o.tilesAtS` */
+  predict(hist: Float64Array, t: number, o: { tilesAtS: number; grid: TileGrid; fov: Fov }): Promise<ViewportModelAnswer>;
+}
 
 export interface ViewportPrediction {
   /** unit vectors for steps 1..25 (0.2 s … 5 s), flat */
@@ -37,8 +65,9 @@ export function defaultSigmaDeg(step: number): number {
 }
 
 export interface ViewportClientOptions {
-  worker?: WorkerHandle | null;
-  /** model.json of the viewport model served to the worker */
+  /** where the model runs (the worker's `workerViewportPort(worker)`); none: no-motion on the main thread */
+  port?: ViewportPort | null;
+  /** model.json of the viewport model the port loads */
   modelUrl?: string;
   /** deadline per worker call, ms (default 50) */
   budgetMs?: number;
@@ -56,10 +85,10 @@ export class ViewportClient {
   lastError: string | null = null;
 
   constructor(private opts: ViewportClientOptions = {}) {
-    const w = opts.worker;
+    const port = opts.port;
     this.ready =
-      w && opts.modelUrl
-        ? withDeadline(w.api.initViewport({ modelUrl: opts.modelUrl }), 20000).then(
+      port && opts.modelUrl
+        ? withDeadline(port.init(opts.modelUrl), 20000).then(
             (name) => (this.modelName = name),
             (e) => {
               this.lastError = `init: ${e?.message ?? e}`;
@@ -76,9 +105,9 @@ export class ViewportClient {
 
   /** hand the worker the attention prior of the video being played (null clears it) */
   async setPrior(prior: PriorJson | null): Promise<void> {
-    const w = this.opts.worker;
-    if (!w || !(await this.ready)) return;
-    await withDeadline(w.api.setViewportPrior(prior), 5000);
+    const port = this.opts.port;
+    if (!port || !(await this.ready)) return;
+    await withDeadline(port.setPrior(prior), 5000);
   }
 
   async predict(hist: Float64Array, t: number): Promise<ViewportPrediction> {
@@ -86,10 +115,10 @@ export class ViewportClient {
     const at = this.opts.tilesAtS ?? 2;
     const grid = this.opts.grid ?? DEFAULT_GRID;
     const fov = this.opts.fov ?? DEFAULT_FOV;
-    const w = this.opts.worker;
-    if (w && this.modelName) {
+    const port = this.opts.port;
+    if (port && this.modelName) {
       try {
-        const r = await withDeadline(w.api.predictViewport(hist, t, { tilesAtS: at, grid, fov }), this.opts.budgetMs ?? 50);
+        const r = await withDeadline(port.predict(hist, t, { tilesAtS: at, grid, fov }), this.opts.budgetMs ?? 50);
         const latencyMs = performance.now() - t0;
         this.latencies.push(latencyMs);
         if (this.latencies.length > 1000) this.latencies.shift();

@@ -27,4 +27,11 @@ export {
   type TileQuality,
 } from './tiles.js';
 export { ViewportSampler } from './sampler.js';
-export { ViewportClient, defaultSigmaDeg, type ViewportPrediction, type ViewportClientOptions } from './client.js';
+export {
+  ViewportClient,
+  defaultSigmaDeg,
+  type ViewportPrediction,
+  type ViewportClientOptions,
+  type ViewportPort,
+  type ViewportModelAnswer,
+} from './client.js';

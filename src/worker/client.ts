@@ -1,37 +1,97 @@
 /**
- * Main-thread side of the worker: start it from a URL and talk to it through comlink.
- * Every call has a deadline; a late or failed answer is the caller's cue to fall back.
+ * Main-thread side of the one edgeplay worker: start it from a URL, talk to it through comlink with the
+ * typed `WorkerApi` (worker/protocol.ts), and hand each model adapter its port — `workerAbrPort` for the
+ * hls.js ABR controller, `workerViewportPort` for the 360° client, `workerProfilePort` for the profiler.
+ * One worker hosts every model, so tfjs loads once. A late or failed answer is the adapter's cue to fall back.
  */
 import * as Comlink from 'comlink';
-import type { WorkerApi } from './worker.js';
+import type { AbrPort } from '../abr/hls-controller.js';
+import type { ProfilePort } from '../profile/client.js';
+import type { ViewportPort } from '../viewport/client.js';
+import type { AbrReply, AbrRequest, WorkerApi } from './protocol.js';
 
 export interface WorkerHandle {
+  /** the worker's API (every call is asynchronous on this side) */
   api: Comlink.Remote<WorkerApi>;
   worker: Worker;
   terminate(): void;
 }
 
+/**
+ * Start the worker bundle (`edgeplay/worker`, dist/edgeplay.worker.js) from `url`. Nothing heavy loads
+ * until a model is initialised through one of the ports.
+ */
 export function startWorker(url: string | URL): WorkerHandle {
   const worker = new Worker(url, { type: 'classic', name: 'edgeplay' });
   const api = Comlink.wrap<WorkerApi>(worker);
   return { api, worker, terminate: () => worker.terminate() };
 }
 
-export class DeadlineError extends Error {}
+/** Where the time of one worker decision went (ms): to the worker, in the policy, back to the page. */
+export interface AbrTiming {
+  toWorkerMs: number;
+  computeMs: number;
+  backMs: number;
+  totalMs: number;
+}
 
-/** Resolve with `p` or reject with DeadlineError after `ms`. */
-export function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((res, rej) => {
-    const t = setTimeout(() => rej(new DeadlineError(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        res(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        rej(e);
-      },
-    );
-  });
+/**
+ * The ABR decision port of a started worker (for `createAbrController`): a dedicated MessageChannel
+ * (no comlink round trip per decision). Call it once per worker (each call opens a channel) and `close()`
+ * it when done. `timings` keeps the breakdown of the last 256 answers. `init` loads the DRL model.
+ */
+export function workerAbrPort(w: WorkerHandle): AbrPort & { init(modelUrl: string): Promise<string>; timings: AbrTiming[]; close(): void } {
+  const ch = new MessageChannel();
+  const pending = new Map<number, { res: (l: number) => void; rej: (e: Error) => void; t0: number }>();
+  const timings: AbrTiming[] = [];
+  let next = 0;
+  const epoch = () => performance.timeOrigin + performance.now();
+  ch.port1.onmessage = (e: MessageEvent<AbrReply>) => {
+    const t3 = epoch();
+    const m = e.data;
+    const p = pending.get(m?.id);
+    if (!p) return;
+    pending.delete(m.id);
+    timings.push({ toWorkerMs: m.recv - p.t0, computeMs: m.sent - m.recv, backMs: t3 - m.sent, totalMs: t3 - p.t0 });
+    if (timings.length > 256) timings.shift();
+    if (m.error !== undefined) p.rej(Object.assign(new Error(m.error), { permanent: !!m.permanent }));
+    else p.res(m.level);
+  };
+  void w.api.connectAbr(Comlink.transfer(ch.port2, [ch.port2]));
+  return {
+    timings,
+    init: (modelUrl) => w.api.initAbr({ modelUrl }),
+    decide(policy, obs) {
+      return new Promise<number>((res, rej) => {
+        const id = ++next;
+        // answers that never come (killed worker) must not pile up: the controller has long fallen back
+        if (pending.size > 64) pending.delete(pending.keys().next().value as number);
+        pending.set(id, { res, rej, t0: epoch() });
+        const req: AbrRequest = { id, policy, obs };
+        ch.port1.postMessage(req);
+      });
+    },
+    close() {
+      ch.port1.close();
+      for (const p of pending.values()) p.rej(new Error('port closed'));
+      pending.clear();
+    },
+  };
+}
+
+/** The viewport predictor of a started worker (for `ViewportClient`). */
+export function workerViewportPort(w: WorkerHandle): ViewportPort {
+  return {
+    init: (modelUrl) => w.api.initViewport({ modelUrl }),
+    setPrior: (prior) => w.api.setViewportPrior(prior),
+    predict: (hist, t, o) => w.api.predictViewport(hist, t, o),
+  };
+}
+
+/** The QoE-preference model of a started worker (for `Profiler`). */
+export function workerProfilePort(w: WorkerHandle): ProfilePort {
+  return {
+    init: (modelUrl) => w.api.initProfile({ modelUrl }),
+    predict: (x) => w.api.predictProfile(x),
+  };
 }

@@ -8,13 +8,10 @@ import { VERSION } from '../core/version.js';
 import type { AbrObservation, AbrPolicy } from '../core/abr.js';
 import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
+import type { AbrReply, AbrRequest, WorkerApi } from './protocol.js';
 
-export interface WorkerInfo {
-  version: string;
-  models: string[];
-  startedAt: number;
-  backend: string | null;
-}
+/** A policy that cannot serve a request at all (not a passing failure such as a model still loading). */
+class PolicyCannotServe extends Error {}
 
 const startedAt = Date.now();
 let backend: string | null = null;
@@ -28,7 +25,7 @@ function baseline(name: AbrPolicyName): AbrPolicy {
     if (name === 'bb') p = new BufferBased();
     else if (name === 'bola') p = new Bola();
     else if (name === 'robustmpc') p = new RobustMpc(null, { sizeOf: (q) => mpcSizes[q] ?? 0, fixOffByOne: true });
-    else throw new Error(`unknown policy ${name}`);
+    else throw new PolicyCannotServe(`unknown policy ${name}`);
     baselines[name] = p;
   }
   return p;
@@ -52,12 +49,12 @@ async function loadTf() {
 
 let profile: { model: import('@tensorflow/tfjs-layers').LayersModel; norm: import('../profile/model.js').ProfileNorm } | null = null;
 
-export const api = {
+export const api: WorkerApi = {
   /** round-trip probe used by the SDK to budget worker calls */
   ping(t: number): number {
     return t;
   },
-  info(): WorkerInfo {
+  info() {
     return {
       version: VERSION,
       models: [...(drl ? ['abr-drl'] : []), ...(viewport ? [viewport.name] : []), ...(profile ? ['profile'] : [])],
@@ -89,7 +86,6 @@ export const api = {
   decideAbr(policy: AbrPolicyName, obs: AbrObservation): number {
     if (policy === 'drl') {
       if (!drl) throw new Error('DRL model not loaded (initAbr)');
-      if (obs.ladderKbps.length !== 6) throw new Error(`DRL model expects 6 levels, stream has ${obs.ladderKbps.length}`);
       return drl.decide(obs);
     }
     mpcSizes = obs.nextSizes;
@@ -101,17 +97,23 @@ export const api = {
    * compute. A raw MessagePort skips comlink's per-call proxy, listener and id machinery on both sides.
    */
   connectAbr(port: MessagePort): void {
-    port.onmessage = (e: MessageEvent) => {
+    port.onmessage = (e: MessageEvent<AbrRequest>) => {
       const recv = performance.timeOrigin + performance.now();
-      const m = e.data as { id: number; policy: AbrPolicyName; obs: AbrObservation };
-      let level: number | undefined;
-      let error: string | undefined;
+      const m = e.data;
+      let reply: AbrReply;
       try {
-        level = api.decideAbr(m.policy, m.obs);
+        const level = api.decideAbr(m.policy, m.obs);
+        reply = { id: m.id, level, recv, sent: performance.timeOrigin + performance.now() };
       } catch (err) {
-        error = err instanceof Error ? err.message : String(err);
+        reply = {
+          id: m?.id,
+          error: err instanceof Error ? err.message : String(err),
+          permanent: err instanceof PolicyCannotServe,
+          recv,
+          sent: performance.timeOrigin + performance.now(),
+        };
       }
-      port.postMessage({ id: m?.id, level, error, recv, sent: performance.timeOrigin + performance.now() });
+      port.postMessage(reply);
     };
   },
   /**
@@ -181,7 +183,5 @@ export const api = {
     return { I: p[0], D: p[1], N: p[2] };
   },
 };
-
-export type WorkerApi = typeof api;
 
 Comlink.expose(api);

@@ -170,4 +170,71 @@ describe('ABR controller in hls.js', () => {
       video.remove();
     }
   });
+
+  // issue 18 item 3: on third-party ladders (1–3 levels) every fragment fell back ("DRL model expects 6 levels")
+  it('decides with the DRL model on a 3-level ladder, and hands over once when a policy cannot serve a stream', async () => {
+    const w = startWorker('/base/dist/edgeplay.worker.js');
+    await w.api.initAbr({ modelUrl: new URL('/base/models/abr-drl/model.json', location.href).href });
+    const port = workerAbrPort(w);
+    const records: AbrDecisionRecord[] = [];
+    const Ctl = createAbrController(Hls, { policy: 'drl', port: () => port, onDecision: (r) => records.push(r) });
+    const video = makeVideo();
+    const hls = new Hls({ abrController: Ctl as never, maxBufferLength: 12 });
+    hls.loadSource(`${env.dev}/streams/vod/master.m3u8?variants=0,2,5&limit=8`);
+    hls.attachMedia(video);
+    await video.play().catch(() => undefined);
+    try {
+      await until(() => records.length >= 4, 'four decisions on the 3-level stream', 60000);
+      expect(hls.levels.length).toBe(3);
+      const fromPolicy = records.filter((r) => r.source === 'policy');
+      expect(fromPolicy.length).withContext(JSON.stringify(records)).toBeGreaterThanOrEqual(3);
+      expect(fromPolicy.every((r) => r.level! >= 0 && r.level! < 3)).toBeTrue();
+      expect(records.some((r) => /expects|handover/.test(r.reason ?? ''))).toBeFalse();
+    } finally {
+      hls.destroy();
+      video.remove();
+      w.terminate();
+    }
+    // a policy the worker does not have: said once, then hls.js decides without asking again
+    const records2: AbrDecisionRecord[] = [];
+    let asked = 0;
+    const w2 = startWorker('/base/dist/edgeplay.worker.js');
+    const real = workerAbrPort(w2);
+    const counting: AbrPort = { decide: (p, o) => (asked++, real.decide(p, o)) };
+    const Ctl2 = createAbrController(Hls, {
+      policy: 'nope' as never,
+      port: () => counting,
+      budgetMs: 200,
+      onDecision: (r) => records2.push(r),
+    });
+    const video2 = makeVideo();
+    const hls2 = new Hls({ abrController: Ctl2 as never, maxBufferLength: 12 });
+    let loaded = 0;
+    hls2.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+      if (d.frag.type === 'main') loaded++;
+    });
+    hls2.loadSource(`${env.dev}/streams/vod/master.m3u8?limit=6`);
+    hls2.attachMedia(video2);
+    await video2.play().catch(() => undefined);
+    try {
+      const handover = await until(
+        () => records2.find((r) => /handover to hls.js: unknown policy nope/.test(r.reason ?? '')),
+        'the handover',
+        60000,
+      );
+      const askedThen = asked,
+        recordsThen = records2.length,
+        loadedThen = loaded;
+      await until(() => loaded >= loadedThen + 3, 'three more fragments', 60000);
+      // said once; hls.js decides every fragment since, and the policy is not asked again
+      expect(records2.filter((r) => /handover/.test(r.reason ?? '')).length).toBe(1);
+      expect(records2.length).withContext(JSON.stringify(records2)).toBe(recordsThen);
+      expect(asked).toBe(askedThen);
+      expect(handover.source).toBe('fallback');
+    } finally {
+      hls2.destroy();
+      video2.remove();
+      w2.terminate();
+    }
+  });
 });

@@ -36,6 +36,54 @@ describe('edge negotiation and Content Steering', () => {
     expect(steeringConfig(Hls, null, { maxBufferLength: 20 })).toEqual({ maxBufferLength: 20 });
   });
 
+  // issue 18 item 17: the trace shaped only the CDN; a viewer on a loopback edge got ~1 Gb/s whatever trace was picked
+  it("shapes the viewer's link by the chosen trace whichever pathway serves it", async () => {
+    const config = (await (await fetch(`${env.dev}/api/config`)).json()) as { controller: string; edges: EdgeInfo[]; cdnProbe: string };
+    const sess = `shape-${Math.random().toString(36).slice(2, 10)}`;
+    const src = `${env.dev}/streams/vod/master.m3u8?limit=8&trace=3g&sess=${sess}`; // 3g: 0.6–1.6 Mb/s
+    const ep = createEdgeplay({ endpoint: `${env.controller}/v1/telemetry`, consent: 'pending' });
+    const neg = await negotiate({
+      controller: env.controller,
+      viewerId: ep.viewerId,
+      channel: 'shaped',
+      src,
+      edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
+      cdnProbeUrl: `${env.dev}${config.cdnProbe}`,
+      weights: async () => ({ a1: 6, a2: 2, a3: 2 }),
+      bandwidthMbps: 20,
+      timeoutMs: 3000,
+    });
+    expect(neg?.assignment.target).withContext('assigned an edge').not.toBe('cdn');
+    const edgePort = new URL(neg!.assignment.edge_url!).port;
+    const video = makeVideo();
+    const hls = new Hls(steeringConfig(Hls, neg, ep.hlsConfig({ maxBufferLength: 30 })));
+    const fromEdge: number[] = [];
+    hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+      const st = d.frag.stats;
+      if (d.frag.type === 'main' && new URL(d.frag.url).port === edgePort && st.loading.end > st.loading.first)
+        fromEdge.push((st.loaded * 8) / (st.loading.end - st.loading.start) / 1000); // Mb/s
+    });
+    ep.attach(hls, video, { channel: 'shaped', contentId: 'vod-1' });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+    try {
+      void video.play().catch(() => undefined);
+      await until(() => fromEdge.length >= 3, 'three segments from the edge', 90000, 200);
+      // the edge sent them through the viewer's shaped link: at the trace's rate, not the loopback's
+      expect(Math.max(...fromEdge))
+        .withContext(JSON.stringify(fromEdge))
+        .toBeLessThan(2.5);
+      const link = (await (await fetch(`${env.dev}/api/sessions/${sess}`)).json()) as { trace: string; bytes: number };
+      expect(link.trace).toBe('3g');
+      expect(link.bytes).toBeGreaterThan(0);
+    } finally {
+      void neg?.leave();
+      await ep.destroy();
+      hls.destroy();
+      video.remove();
+    }
+  });
+
   it('plays from the assigned edge, and from the CDN without a long stall when the edge dies', async () => {
     const config = (await (await fetch(`${env.dev}/api/config`)).json()) as { controller: string; edges: EdgeInfo[]; cdnProbe: string };
     expect(config.edges.length).toBeGreaterThan(0);

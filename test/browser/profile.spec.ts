@@ -9,6 +9,7 @@ import {
   createEdgeplay,
   negotiate,
   startWorker,
+  workerProfilePort,
   Profiler,
   type Edgeplay,
   type PreferenceWeights,
@@ -46,7 +47,13 @@ async function viewer(
     flushIntervalMs: 300,
     sessionTimeoutMs: 1500,
   });
-  const profiler = new Profiler({ ep, worker, modelUrl: '/base/models/profile/model.json', controller: env.controller, dbName });
+  const profiler = new Profiler({
+    ep,
+    port: workerProfilePort(worker),
+    modelUrl: '/base/models/profile/model.json',
+    controller: env.controller,
+    dbName,
+  });
   const sessions = new Set<string>();
   for (let v = 0; v < plan.visits; v++) {
     if (v) await sleep(1800);
@@ -114,7 +121,7 @@ describe('QoE-preference profiler', () => {
       const p1 = new Profiler({ ep: pendingEp, dbName: db });
       await p1.addRecord({ channel: 'news', visit: 'v1', at: Date.now(), hours: 0.5, msgs: 3 });
       expect(p1.history().length).toBe(1);
-      const p2 = new Profiler({ ep: pendingEp, dbName: db, worker, modelUrl: '/base/models/profile/model.json' });
+      const p2 = new Profiler({ ep: pendingEp, dbName: db, port: workerProfilePort(worker), modelUrl: '/base/models/profile/model.json' });
       await sleep(300);
       expect(p2.history().length).toBe(0);
       // a viewer with no history gets equal weights, not a guess from empty inputs
@@ -128,7 +135,7 @@ describe('QoE-preference profiler', () => {
       worker.terminate();
       const dead = new Profiler({
         ep: silent.ep,
-        worker,
+        port: workerProfilePort(worker),
         modelUrl: '/base/models/profile/model.json',
         budgetMs: 300,
         dbName: silent.dbName,

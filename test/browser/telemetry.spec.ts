@@ -82,9 +82,9 @@ describe('telemetry in Chromium', () => {
       const srv = await serverSummary(viewId);
       expect(srv.startup_ms).toBe(s.startup_ms);
       expect(srv.content_id).toBe('vod-1');
-      // CMCD is on with our session and content ids: the "CDN" (dev server) saw them on segment requests
-      expect((p.hls.config as { cmcd?: { sessionId?: string } }).cmcd?.sessionId).toBe(p.ep.sessionId);
-      const cmcd = (await harness(`/cmcd/${p.ep.sessionId}`)) as { requests: number; cids: string[]; keys: string[] };
+      // CMCD is on with our ids (sid = the view, CTA-5004's playback session): the "CDN" (dev server) saw them
+      expect((p.hls.config as { cmcd?: { sessionId?: string } }).cmcd?.sessionId).toBe(viewId);
+      const cmcd = (await harness(`/cmcd/${viewId}`)) as { requests: number; cids: string[]; keys: string[] };
       expect(cmcd.requests).toBeGreaterThan(2);
       expect(cmcd.cids).toEqual(['vod-1']);
       expect(cmcd.keys).toEqual(jasmine.arrayContaining(['br', 'bl', 'mtp', 'ot', 'sid', 'cid']));
@@ -165,7 +165,9 @@ describe('telemetry in Chromium', () => {
       viewId = fa.ep.currentView!.id;
       expect(fa.ep.stats.delivered).toBe(0);
       expect(fa.ep.stats.failures).toBeGreaterThan(0);
-      recordedBeforeUnload = fa.events.length;
+      // count what the page emitted up to its pagehide (a heartbeat may still fire before it), viewend included:
+      // this listener runs after the SDK's own pagehide handler
+      a.contentWindow!.addEventListener('pagehide', () => (recordedBeforeUnload = fa.events.length));
       a.src = 'about:blank'; // unload page A (pagehide: seal, spill, beacon into the void)
       await new Promise((r) => (a.onload = r));
       a.remove();
@@ -190,7 +192,7 @@ describe('telemetry in Chromium', () => {
       const seqs = final.map((e) => e.seq).sort((x, y) => x - y);
       expect(final.length).toBe(stored.length);
       expect(seqs).toEqual(seqs.map((_, i) => i)); // 0..n-1, each exactly once, no gaps
-      expect(final.length).toBe(recordedBeforeUnload + 1); // + the viewend emitted on pagehide
+      expect(final.length).toBe(recordedBeforeUnload); // everything the page emitted, the viewend of its pagehide included
       expect(final.filter((e) => e.type === 'interaction').length).toBe(6);
       console.log(`[measure] outage+unload: ${final.length} events stored exactly once in SQLite`);
       const srv = await serverSummary(viewId);
@@ -209,7 +211,8 @@ describe('telemetry in Chromium', () => {
     await until(() => fa.events.find((e) => e.type === 'startup'), 'first frame', 20000);
     for (let i = 0; i < 3; i++) fa.ep.recordInteraction('like');
     const viewId = fa.ep.currentView!.id;
-    const n = fa.events.length;
+    let n = -1;
+    a.contentWindow!.addEventListener('pagehide', () => (n = fa.events.length)); // after the SDK's viewend
     a.src = 'about:blank';
     await new Promise((r) => (a.onload = r));
     a.remove();
@@ -223,7 +226,7 @@ describe('telemetry in Chromium', () => {
       15000,
       200,
     );
-    expect(got.length).toBe(n + 1);
+    expect(got.length).toBe(n);
     // the next page re-sends the same batches from IndexedDB; stored once, counted as duplicates
     const b = await loadFrame({ endpoint: endpoint(), db });
     try {
@@ -234,10 +237,161 @@ describe('telemetry in Chromium', () => {
         200,
       );
       const final: StoredEvent[] = await storedEvents(viewId);
-      expect(final.length).toBe(n + 1);
+      expect(final.length).toBe(n);
       expect(new Set(final.map((e) => e.seq)).size).toBe(final.length);
     } finally {
       b.remove();
+    }
+  });
+
+  // issue 18 item 1: a chat in Chinese made a ~115 KB batch that Chromium's keepalive quota (64 KiB) refused forever
+  it('seals by UTF-8 bytes: every batch of Chinese chat is delivered and the unload beacon is accepted', async () => {
+    const text = '你好'.repeat(200); // 400 characters, 1200 bytes of UTF-8
+    const p = player({ src: VOD() });
+    try {
+      await until(() => p.events.find((e) => e.type === 'startup'), 'first frame', 20000);
+      for (let i = 0; i < 90; i++) p.ep.recordInteraction('chat', { text });
+      await p.ep.flush();
+      p.ep.recordInteraction('like');
+      await p.ep.flush();
+      const st = p.ep.stats;
+      expect(st.sealed).toBeGreaterThanOrEqual(3); // 108 KB of chat does not fit one 48 KB batch
+      expect(st.delivered).toBe(st.sealed);
+      expect(st.pending).toBe(0);
+      expect(st.failures).toBe(0);
+      expect(st.rejected).toBe(0);
+      const stored = await storedEvents(p.ep.currentView!.id);
+      const chats = stored.filter((e) => e.type === 'interaction' && e.data?.kind === 'chat');
+      expect(chats.length).toBe(90);
+      expect(chats.every((e) => e.data?.text === text)).toBeTrue();
+    } finally {
+      await p.destroy();
+    }
+    // the same on page unload: the beacons go out within their byte quota, the rest waits for the next page
+    const db = uniq('ep-utf8');
+    const a = await loadFrame({ src: `${VOD()}`, endpoint: endpoint(), db, flush: '60000', heartbeat: '60000' });
+    const fa = (a.contentWindow as unknown as { fixture: { ep: Edgeplay; events: Array<{ seq: number; type: string }> } }).fixture;
+    await until(() => fa.events.find((e) => e.type === 'startup'), 'first frame', 20000);
+    for (let i = 0; i < 90; i++) fa.ep.recordInteraction('chat', { text });
+    const viewId = fa.ep.currentView!.id;
+    let emitted = -1,
+      beacons = -1;
+    a.contentWindow!.addEventListener('pagehide', () => {
+      emitted = fa.events.length;
+      beacons = fa.ep.stats.beacons;
+    });
+    a.src = 'about:blank';
+    await new Promise((r) => (a.onload = r));
+    a.remove();
+    expect(beacons).toBeGreaterThan(0);
+    await until(async () => (await storedEvents(viewId)).length > 0, 'events carried by the unload beacons', 15000, 200);
+    const b = await loadFrame({ endpoint: endpoint(), db }); // the next page sends what did not fit
+    try {
+      const all = await until(
+        async () => {
+          const ev = await storedEvents(viewId);
+          return ev.length === emitted ? ev : null;
+        },
+        'every event of the unloaded page',
+        30000,
+        250,
+      );
+      expect(all.map((e) => e.seq).sort((x, y) => x - y)).toEqual(all.map((_, i) => i));
+      expect(all.filter((e) => e.type === 'interaction').length).toBe(90);
+    } finally {
+      b.remove();
+    }
+  });
+
+  // issue 18 item 2: a flush during a slow send returned with its batch neither sent nor scheduled
+  it('delivers what a flush sealed even while an earlier send is in flight, and destroy() delivers the last view', async () => {
+    const video = makeVideo();
+    const ep = createEdgeplay({
+      endpoint: `${env.dev}/__harness/slow/300/v1/telemetry`, // a collector that answers in 300 ms
+      consent: 'granted',
+      dbName: uniq('ep-slow'),
+      flushIntervalMs: 60000,
+      heartbeatMs: 60000,
+    });
+    const hls = new Hls(ep.hlsConfig({}));
+    const view = ep.attach(hls, video, { channel: 'slow', contentId: 'slow-1' });
+    try {
+      ep.recordInteraction('chat');
+      const first = ep.flush(); // batch 1 is on the wire for 300 ms
+      await sleep(50);
+      ep.recordInteraction('like');
+      await ep.flush(); // batch 2 is sealed while batch 1 is in flight
+      expect(ep.stats.sealed).toBe(2);
+      expect(ep.stats.delivered).toBe(2);
+      expect(ep.stats.pending).toBe(0);
+      await first;
+      // destroy() while a send is in flight: the final viewend still arrives
+      ep.recordInteraction('chat');
+      void ep.flush();
+      await sleep(50);
+      await ep.destroy();
+      const stored = await storedEvents(view.id);
+      expect(stored.some((e) => e.type === 'viewend')).toBeTrue();
+      expect(stored.map((e) => e.seq).sort((x, y) => x - y)).toEqual(stored.map((_, i) => i));
+    } finally {
+      hls.destroy();
+      video.remove();
+    }
+  });
+
+  // issue 18 items 9, 14: attach() after loadSource() left every request without cid; long and non-ASCII ids were sent as they were
+  it('CMCD: every request of a view carries its ids whatever the call order, and the ids are valid CTA-5004 values', async () => {
+    type Log = { requests: number; cids: string[]; by_cid: Record<string, number> };
+    const video = makeVideo();
+    const ep = createEdgeplay({ endpoint: endpoint(), consent: 'granted', dbName: uniq('ep-cmcd'), flushIntervalMs: 300 });
+    const hls = new Hls(ep.hlsConfig({ maxBufferLength: 8 }));
+    let frags = 0;
+    hls.on(Hls.Events.FRAG_LOADED, () => frags++);
+    try {
+      hls.loadSource(`${VOD()}?limit=4`); // the order the README once allowed: loadSource first, then attach
+      const view = ep.attach(hls, video, { channel: 'cmcd', contentId: 'cid-42' });
+      hls.attachMedia(video);
+      void video.play().catch(() => undefined);
+      await until(() => frags >= 3, 'three fragments', 20000);
+      const log = (await harness(`/cmcd/${view.id}`)) as Log;
+      expect(log.requests).toBeGreaterThanOrEqual(5); // manifest, level playlist, init, fragments
+      expect(log.cids).toEqual(['cid-42']);
+      // only the manifest request left before attach() could run; everything after it carries the content id
+      expect(log.by_cid['cid-42']).toBeGreaterThanOrEqual(log.requests - 1);
+    } finally {
+      await ep.destroy();
+      hls.destroy();
+      video.remove();
+    }
+    // a 79-character id and a non-ASCII one become valid CMCD strings (≤ 64 printable ASCII); telemetry keeps both
+    for (const id of ['x'.repeat(79), 'Tagesschau – 20:00 Uhr']) {
+      const v = makeVideo();
+      const events: TelemetryEvent[] = [];
+      const e2 = createEdgeplay({ endpoint: endpoint(), consent: 'granted', dbName: uniq('ep-cmcd'), onEvent: (e) => events.push(e) });
+      const h2 = new Hls(e2.hlsConfig({ maxBufferLength: 8 }, id));
+      let n = 0;
+      h2.on(Hls.Events.FRAG_LOADED, () => n++);
+      try {
+        const view = e2.attach(h2, v, { channel: 'cmcd', contentId: id });
+        h2.loadSource(`${VOD()}?limit=2`);
+        h2.attachMedia(v);
+        await until(() => n >= 1, 'a fragment', 20000);
+        const log = (await harness(`/cmcd/${view.id}`)) as Log;
+        expect(log.cids.length).withContext(id).toBe(1);
+        const sent = log.cids[0];
+        expect(sent.length).toBeLessThanOrEqual(64);
+        expect(/^[\x20-\x7e]+$/.test(sent))
+          .withContext(sent)
+          .toBeTrue();
+        expect(log.by_cid[sent]).toBe(log.requests); // every request, the manifest included
+        const start = events.find((e) => e.type === 'viewstart')!;
+        expect(start.data?.content_id).toBe(id);
+        expect(start.data?.cmcd_cid).toBe(sent);
+      } finally {
+        await e2.destroy();
+        h2.destroy();
+        v.remove();
+      }
     }
   });
 

@@ -114,4 +114,69 @@ describe('360 viewer', () => {
     expect(v.video.paused).toBeFalse();
     ep.destroy();
   });
+
+  // issue 18 item 16: with DeviceOrientationEvent.requestPermission (iOS 13+) it was never called
+  it('asks for motion access on the first tap; granted → the phone turns the view, denied → drag works and the overlay says why', async () => {
+    const DOE = DeviceOrientationEvent as unknown as { requestPermission?: () => Promise<string> };
+    const saved = DOE.requestPermission;
+    try {
+      for (const answer of ['granted', 'denied'] as const) {
+        let calls = 0;
+        DOE.requestPermission = async () => (calls++, answer);
+        box = document.createElement('div');
+        box.style.cssText = 'width:320px;height:180px;position:relative';
+        document.body.appendChild(box);
+        const overlay = document.createElement('canvas');
+        overlay.width = 240;
+        overlay.height = 120;
+        const v = (viewer = await createVrViewer({
+          container: box,
+          overlay,
+          src: `${env.dev}/streams/vr/master.m3u8`,
+          preserveDrawingBuffer: true,
+        }));
+        await v.play();
+        await until(() => v.state.frames > 5, 'frames', 20000);
+        expect(v.state.motion).toBe('ask');
+        expect(calls).toBe(0); // never before a gesture
+        const el = v.renderer.domElement;
+        const at = (type: string, x: number) =>
+          el.dispatchEvent(new PointerEvent(type, { clientX: x, clientY: 90, pointerId: 7, pointerType: 'touch', bubbles: true }));
+        at('pointerdown', 100);
+        await until(() => v.state.motion !== 'ask', 'the permission answer', 5000);
+        expect(calls).toBe(1);
+        at('pointerup', 100);
+        at('pointerdown', 100); // later taps do not ask again
+        at('pointerup', 100);
+        expect(calls).toBe(1);
+        if (answer === 'granted') {
+          expect(v.state.motion).toBe('granted');
+          window.dispatchEvent(new DeviceOrientationEvent('deviceorientation', { alpha: 90, beta: 90, gamma: 0 }));
+          await until(() => v.state.input === 'device', 'device orientation drives the camera', 5000);
+          expect(v.state.notice).toBeNull();
+        } else {
+          expect(v.state.motion).toBe('denied');
+          await until(() => v.state.notice !== null, 'the notice', 5000);
+          expect(v.state.notice).toMatch(/denied.*drag/i);
+          const yaw0 = v.state.yaw;
+          at('pointerdown', 100);
+          at('pointermove', 40);
+          await until(() => Math.abs(v.state.yaw - yaw0) > 5, 'dragging turns the view', 5000);
+          at('pointerup', 40);
+          // the overlay shows it: its top band is the notice's red
+          const px = overlay.getContext('2d')!.getImageData(2, 2, 1, 1).data;
+          expect(px[0]).toBeGreaterThan(px[1] + 40);
+          window.dispatchEvent(new DeviceOrientationEvent('deviceorientation', { alpha: 90, beta: 90, gamma: 0 }));
+          await new Promise((r) => setTimeout(r, 200));
+          expect(v.state.input).not.toBe('device');
+        }
+        viewer.destroy();
+        viewer = null;
+        box.remove();
+      }
+    } finally {
+      if (saved) DOE.requestPermission = saved;
+      else delete DOE.requestPermission;
+    }
+  });
 });

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { DrlPolicy, FastActor, FEATURES, features } from '../../src/abr/drl.js';
+import { DrlPolicy, FastActor, FEATURES, features, ladderSlots } from '../../src/abr/drl.js';
 import { VIDEO_BIT_RATE_KBPS, type AbrObservation } from '../../src/core/abr.js';
 import { loadModel } from '../../src/train/io.js';
 import { runPolicy } from '../../src/sim/abr/run.js';
@@ -64,5 +64,78 @@ describe('DRL bitrate policy (models/abr-drl)', () => {
     expect(slow.bitrateSum / 47).toBeLessThan(0.76); // at most the 750 kbps rung on average
     expect(fast.rebufSum).toBeLessThan(1);
     expect(slow.rebufSum / 4.3).toBeLessThan(5); // seconds of stall over the whole video
+  });
+
+  /** an observation with a uniform throughput history (Mb/s) on a ladder (kbps), CBR-like sizes of 4 s chunks */
+  const obs = (ladder: readonly number[], mbps: number, bufferS: number, last: number, hist: number): AbrObservation => {
+    const bpms = (mbps * 1e6) / 8 / 1000;
+    const sizes = ladder.map((k) => (k * 1000 * 4) / 8);
+    return {
+      lastQuality: last,
+      bufferS,
+      throughputs: Array.from({ length: hist }, () => bpms),
+      delaysMs: Array.from({ length: hist }, () => sizes[last] / bpms),
+      nextSizes: sizes,
+      remain: 20,
+      nextIndex: 20,
+      totalChunks: 48,
+      ladderKbps: ladder,
+      rebufS: 0,
+    };
+  };
+  const LADDERS: number[][] = [
+    [...VIDEO_BIT_RATE_KBPS],
+    [400, 728, 857], // third-party streams: 1–3 video levels
+    [1225, 1240],
+    [500],
+    [200, 350, 600, 1000, 1600, 2500, 4000, 6500], // more levels than the model's six
+  ];
+
+  // issue 18 item 4: the loopback link (108–611 Mb/s measured) made the policy pick level 0
+  it('never picks a lower level on a faster link, from 0.01 to 1000 Mb/s, on any ladder', () => {
+    const policy = new DrlPolicy(model);
+    let checked = 0;
+    for (const ladder of LADDERS)
+      for (const bufferS of [0.5, 2, 12, 30])
+        for (const hist of [1, 4, 8])
+          for (let last = 0; last < ladder.length; last += Math.max(1, ladder.length - 2)) {
+            let prev = -1;
+            for (let e = -2; e <= 3.0001; e += 0.1) {
+              const level = policy.decide(obs(ladder, 10 ** e, bufferS, last, hist));
+              expect(level)
+                .withContext(`ladder ${ladder.length}, ${(10 ** e).toFixed(2)} Mb/s, buffer ${bufferS}`)
+                .toBeGreaterThanOrEqual(prev);
+              prev = level;
+              checked++;
+            }
+          }
+    // the observation from the report: a 600 Mb/s loopback link, full history, a healthy buffer → the top level
+    expect(policy.decide(obs(VIDEO_BIT_RATE_KBPS, 600, 12, 5, 8))).toBe(5);
+    expect(checked).toBeGreaterThan(3000);
+  });
+
+  // issue 18 item 3: every third-party stream (1–3 levels) was refused ("DRL model expects 6 levels")
+  it('decides on any ladder hls.js plays: low on a slow link, high on a fast one', () => {
+    const policy = new DrlPolicy(model);
+    for (const ladder of LADDERS) {
+      const top = ladder.length - 1;
+      const slow = policy.decide(obs(ladder, (ladder[0] / 1000) * 0.5, 4, 0, 8));
+      const fast = policy.decide(obs(ladder, (ladder[top] / 1000) * 20, 30, top, 8));
+      expect(slow).withContext(`ladder ${ladder}`).toBe(0);
+      expect(fast).withContext(`ladder ${ladder}`).toBe(top);
+      for (let last = 0; last <= top; last++) {
+        const l = policy.decide(obs(ladder, 2, 10, last, 4));
+        expect(Number.isInteger(l) && l >= 0 && l <= top)
+          .withContext(`ladder ${ladder} last ${last}: ${l}`)
+          .toBeTrue();
+      }
+    }
+    // how a ladder fills the model's six slots: ends pinned, gaps filled from below, never out of range
+    expect(ladderSlots(6)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(ladderSlots(3)).toEqual([0, 0, 0, 1, 1, 2]);
+    expect(ladderSlots(2)).toEqual([0, 0, 0, 0, 0, 1]);
+    expect(ladderSlots(1)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(ladderSlots(8)).toEqual([0, 1, 3, 4, 6, 7]);
+    expect(() => ladderSlots(0)).toThrowError(RangeError);
   });
 });

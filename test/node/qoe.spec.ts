@@ -152,3 +152,96 @@ describe('sanitizeData', () => {
     expect(Object.keys(d).length).toBeLessThanOrEqual(32);
   });
 });
+
+// issue 18 items 5, 7, 8: the view's state and counts follow the element whatever order things happen in
+describe('QoE state across seeks, pauses, stalls and unknown bitrates', () => {
+  const START: Array<[number, EventType, EventData?]> = [
+    [0, 'viewstart', { content_id: 'c', channel: 'news' }],
+    [0, 'play'],
+    [0, 'startup', { startup_ms: 0, ttff_ms: 0 }],
+  ];
+
+  it('play pressed while a seek from pause is in flight: playing once the seek ends', () => {
+    const s = summarizeView(
+      stream([
+        ...START,
+        [5000, 'pause', { playhead: 5 }],
+        [5100, 'seek_start', { from: 5 }],
+        [5150, 'resume'],
+        [5300, 'seek_end', { to: 90, latency_ms: 200 }],
+        [15300, 'heartbeat', {}],
+      ]),
+    );
+    expect(s.play_ms).toBe(15000); // 5 s before, 10 s after; the seek is not playing time
+    expect(s.state).toBe('playing');
+    expect(s.seek_count).toBe(1);
+  });
+
+  it('paused during a seek from playing: paused once the seek ends', () => {
+    const s = summarizeView(
+      stream([
+        ...START,
+        [5000, 'seek_start', { from: 5 }],
+        [5050, 'pause', { playhead: 5 }],
+        [5200, 'seek_end', { to: 9, latency_ms: 200 }],
+        [15200, 'heartbeat', {}],
+      ]),
+    );
+    expect(s.play_ms).toBe(5000);
+    expect(s.state).toBe('paused');
+  });
+
+  it('play after the end restarts playback', () => {
+    const s = summarizeView(stream([...START, [8000, 'ended'], [9000, 'resume'], [19000, 'heartbeat', {}]]));
+    expect(s.play_ms).toBe(18000);
+    expect(s.state).toBe('playing');
+    expect(s.ended).toBeTrue();
+  });
+
+  it('a stall interrupted by a pause is one stall, without the pause time', () => {
+    const s = summarizeView(
+      stream([
+        ...START,
+        [10000, 'rebuffer_start', { playhead: 10 }],
+        [11000, 'rebuffer_end', { duration_ms: 1000 }],
+        [11000, 'pause', { playhead: 10 }],
+        [15000, 'resume'],
+        [15000, 'rebuffer_start', { playhead: 10, continued: true }],
+        [17000, 'rebuffer_end', { duration_ms: 2000 }],
+        [27000, 'heartbeat', {}],
+      ]),
+    );
+    expect(s.rebuffer_count).toBe(1);
+    expect(s.rebuffer_ms).toBe(3000);
+    expect(s.play_ms).toBe(20000);
+    // an open stall at the end of the data counts once too
+    const open = summarizeView(stream([...START, [10000, 'rebuffer_start', { playhead: 10 }], [12000, 'heartbeat', {}]]));
+    expect(open.rebuffer_count).toBe(1);
+    expect(open.rebuffer_ms).toBe(2000);
+  });
+
+  it('a rendition with no declared bitrate is unknown, never 0, until its fragments measure it', () => {
+    const s = summarizeView(
+      stream([
+        ...START,
+        [0, 'bitrate', { bitrate: null, prev_bitrate: null, level: 0, measured: true }],
+        [4000, 'bitrate', { bitrate: 380000, prev_bitrate: null, level: 0, measured: true }],
+        [14000, 'bitrate', { bitrate: 420000, prev_bitrate: 380000, level: 0, measured: true }],
+        [24000, 'heartbeat', {}],
+      ]),
+    );
+    expect(s.bitrate_avg_bps).toBe(400000); // 10 s at 380 kb/s, 10 s at 420 kb/s; the unknown 4 s left out
+    expect(s.switch_count).toBe(0); // new estimates of the same rendition are not switches
+    // a switch to a rendition whose bitrate is unknown still counts, by level
+    const sw = summarizeView(
+      stream([
+        ...START,
+        [0, 'bitrate', { bitrate: 1_000_000, prev_bitrate: null, level: 0 }],
+        [10000, 'bitrate', { bitrate: null, prev_bitrate: 1_000_000, level: 1, measured: true }],
+        [20000, 'heartbeat', {}],
+      ]),
+    );
+    expect(sw.switch_up).toBe(1);
+    expect(sw.bitrate_avg_bps).toBe(1_000_000);
+  });
+});

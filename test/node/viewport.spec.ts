@@ -273,7 +273,7 @@ describe('bench:viewport on any directory in the data format', () => {
       mkdirSync(out);
       execFileSync(
         join(process.cwd(), 'node_modules', '.bin', 'tsx'),
-        [join(process.cwd(), 'bench', 'viewport.ts'), '--data', dir, '--models', join(process.cwd(), 'models')],
+        [join(process.cwd(), 'bench', 'cli', 'viewport.ts'), '--data', dir, '--models', join(process.cwd(), 'models')],
         { cwd: out, stdio: 'pipe' },
       );
       const res = JSON.parse(readFileSync(join(out, 'bench', 'results', 'viewport.json'), 'utf8'));

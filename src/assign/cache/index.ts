@@ -1,25 +1,18 @@
 /**
  * Edge cache tuning (edge-intelligence-immersive-media, "Edge Caching for Multimedia Content"): the cache
  * size (rented by the byte) and the replacement strategy, chosen together by a learning agent over a window
- * of recent requests. Environment-agnostic: the reference edge (src/server) and the cache simulator
- * (src/sim/cache) use the same policies. This file is the home of those interfaces; the replacement
- * policies (LRU, LFU, GDSF, ...) and the agent live beside it.
+ * of recent requests. Environment-agnostic: the reference edge (src/server/edge) and the cache simulator
+ * (src/sim/cache) use the same store, policies, window and tuners:
+ *   policies.ts  replacement policies (LRU, LFU with dynamic aging, GDSF, Belady as the offline bound)
+ *   store.ts     ByteCache: byte-capacity accounting, eviction, resize and policy switch at run time
+ *   window.ts    LearningWindow: request statistics over a window whose length follows popularity drift
+ *   tuners.ts    the decision each interval: fixed, size-only rule, strategy-only rule, the learned agent
+ *   agent.ts     the agent's fused action space, state encoding, reward and plain-JS network
  */
 
-/** A replacement policy over objects identified by key, each with a size in bytes. */
-export interface ReplacementPolicy {
-  readonly name: string;
-  /** a request for `key` hit the cache */
-  onHit(key: string, bytes: number, now: number): void;
-  /** `key` was inserted after a miss */
-  onInsert(key: string, bytes: number, now: number): void;
-  /** the key to evict next (undefined when empty) */
-  victim(): string | undefined;
-  onEvict(key: string): void;
-}
-
-/** What the tuning agent decides at the end of each window: the next capacity and the policy to use. */
-export interface CacheDecision {
-  capacityBytes: number;
-  policy: string;
-}
+export * from './types.js';
+export * from './policies.js';
+export * from './store.js';
+export * from './window.js';
+export * from './agent.js';
+export * from './tuners.js';

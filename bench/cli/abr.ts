@@ -1,0 +1,29 @@
+/** `npm run bench:abr -- [options]` (--help lists them): the command line of benchAbr (../abr.ts). */
+import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
+import { ABR_POLICIES, benchAbr } from '../abr.js';
+
+const cli = {
+  name: 'bench:abr',
+  summary:
+    'ABR policies over every trace of a directory in the Pensieve test environment: QoE_lin (chunks 1..47), its components\nand the share of the offline optimum. Writes bench/results/abr.json.',
+  flags: {
+    traces: { type: 'string', arg: 'DIR', help: 'trace directory (default: $EDGEPLAY_DATA/abr/traces/test)' },
+    video: { type: 'string', arg: 'DIR', help: 'video size directory (default: $EDGEPLAY_DATA/abr/video)' },
+    policies: { type: 'string', default: ABR_POLICIES.join(','), arg: 'LIST', help: 'policies' },
+    model: { type: 'string', default: 'models/abr-drl', arg: 'DIR', help: 'the DRL model' },
+    'bucket-ms': { type: 'string', default: '100', arg: 'N', help: "the offline optimum's buffer bucket" },
+    'no-refine': { type: 'boolean', help: "skip the optimum's check at half the bucket" },
+  },
+} as const;
+
+await runCli(cli, async (v) => {
+  await benchAbr({
+    traces: v.traces,
+    video: v.video,
+    policies: listOf('policies', v.policies, ABR_POLICIES),
+    model: v.model,
+    bucketMs: num('bucket-ms', v['bucket-ms'], { min: 1 }),
+    noRefine: v['no-refine'],
+    command: commandLine(cli.name),
+  });
+});

@@ -1,0 +1,72 @@
+/** `npm run train:abr -- [options]` (--help lists them): the command line of trainAbr (../abr.ts). */
+import { commandLine, num, oneOf, optNum, runCli } from './args.js';
+import { trainAbr } from '../abr.js';
+
+const cli = {
+  name: 'train:abr',
+  summary:
+    'Trains the DRL bitrate policy on the Pensieve training traces ($EDGEPLAY_DATA/abr): imitation of an expert, optional DAgger,\nthen PPO in the noisy training environment; selects on the training traces; writes OUT/{model.json,weights.bin,train.json}.',
+  flags: {
+    seed: { type: 'string', default: '1', arg: 'N', help: 'seed of initialisation, start points, environments, sampling, shuffles' },
+    starts: { type: 'string', default: '6', arg: 'N', help: 'imitation start points per training trace' },
+    'bc-epochs': { type: 'string', default: '60', arg: 'N', help: 'imitation epochs' },
+    'ppo-iters': { type: 'string', default: '1200', arg: 'N', help: 'PPO iterations' },
+    'ppo-lr': { type: 'string', default: '3e-5', arg: 'X', help: 'PPO learning rate' },
+    out: { type: 'string', default: 'models/abr-drl', arg: 'DIR', help: 'output directory' },
+    'bucket-ms': { type: 'string', default: '200', arg: 'N', help: "buffer bucket of the offline optimum ('--expert optimal')" },
+    init: { type: 'string', arg: 'DIR', help: 'resume PPO from a saved model (skips imitation)' },
+    expert: {
+      type: 'string',
+      default: 'mpc',
+      arg: 'mpc|optimal',
+      help: 'imitation expert: RobustMPC (fixed look-ahead) or the offline optimum',
+    },
+    dagger: { type: 'string', default: '0', arg: 'N', help: 'DAgger rounds with the offline optimum as the teacher' },
+    'dagger-bucket-ms': { type: 'string', default: '500', arg: 'N', help: "the teacher's buffer bucket" },
+    'dagger-epochs': { type: 'string', default: '8', arg: 'N', help: 'fit epochs per DAgger round' },
+    'dagger-lr': { type: 'string', default: '3e-4', arg: 'X', help: 'DAgger learning rate' },
+    'dagger-beta': {
+      type: 'string',
+      arg: 'X',
+      help: "round r executes the teacher's action with probability X^r (default: 0.5, or 0 with --init)",
+    },
+    'dagger-loss': {
+      type: 'string',
+      default: 'ce',
+      arg: 'ce|regret',
+      help: "imitate the optimum's level, or minimise the expected hindsight regret",
+    },
+    'dagger-starts': { type: 'string', arg: 'N', help: 'DAgger start points per trace (default: --starts)' },
+    rollout: { type: 'string', default: '192', arg: 'N', help: 'PPO steps per environment (16 environments) per iteration' },
+    entropy: { type: 'string', default: '0.001', arg: 'X', help: 'entropy bonus' },
+    'value-warmup': { type: 'string', default: '30', arg: 'N', help: 'PPO iterations that fit only the critic first' },
+    'target-kl': { type: 'string', default: '0.01', arg: 'X', help: "stop an iteration's epochs when the approximate KL exceeds 1.5 X" },
+  },
+} as const;
+
+await runCli(cli, async (v) => {
+  const int = { integer: true, min: 0 };
+  await trainAbr({
+    seed: num('seed', v.seed, { integer: true }),
+    starts: num('starts', v.starts, { integer: true, min: 1 }),
+    bcEpochs: num('bc-epochs', v['bc-epochs'], int),
+    ppoIters: num('ppo-iters', v['ppo-iters'], int),
+    ppoLr: num('ppo-lr', v['ppo-lr'], { min: 0 }),
+    out: v.out,
+    bucketMs: num('bucket-ms', v['bucket-ms'], { min: 1 }),
+    init: v.init,
+    expert: oneOf('expert', v.expert, ['mpc', 'optimal']),
+    dagger: num('dagger', v.dagger, int),
+    daggerBucketMs: num('dagger-bucket-ms', v['dagger-bucket-ms'], { min: 1 }),
+    daggerEpochs: num('dagger-epochs', v['dagger-epochs'], int),
+    daggerLr: num('dagger-lr', v['dagger-lr'], { min: 0 }),
+    daggerBeta: optNum('dagger-beta', v['dagger-beta'], { min: 0 }),
+    daggerLoss: oneOf('dagger-loss', v['dagger-loss'], ['ce', 'regret']),
+    daggerStarts: optNum('dagger-starts', v['dagger-starts'], { integer: true, min: 1 }),
+    rollout: num('rollout', v.rollout, { integer: true, min: 1 }),
+    entropy: num('entropy', v.entropy),
+    valueWarmup: num('value-warmup', v['value-warmup'], int),
+    targetKl: num('target-kl', v['target-kl'], { min: 0 }),
+    command: commandLine(cli.name),
+  });
+});

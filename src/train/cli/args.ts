@@ -1,0 +1,134 @@
+/**
+ * The command-line layer of the trainers, benchmarks and demo: a thin wrapper over `node:util` `parseArgs`
+ * (strict: an unknown flag, a missing value or a stray positional is an error) that adds `--help` and
+ * turns flag strings into checked numbers and choices. Every entry point declares its flags once, with the
+ * help text `--help` prints.
+ */
+import { parseArgs } from 'node:util';
+import { InputError } from '../errors.js';
+
+export { InputError };
+
+/** One flag: a string option (with an optional default, as parseArgs takes it) or a boolean switch. */
+export interface Flag {
+  type: 'string' | 'boolean';
+  /** string flags: the default parseArgs fills in (shown by --help) */
+  default?: string;
+  /** the value's placeholder in --help (N, DIR, FILE, LIST); string flags only */
+  arg?: string;
+  help: string;
+}
+export type Flags = Record<string, Flag>;
+
+/** What parseArgs returns for these flags: booleans and defaulted strings are always set, other strings optional. */
+export type Values<F extends Flags> = {
+  [K in keyof F as F[K] extends { type: 'string' } ? (F[K] extends { default: string } ? K : never) : K]: F[K]['type'] extends 'boolean'
+    ? boolean
+    : string;
+} & {
+  [K in keyof F as F[K] extends { type: 'string' } ? (F[K] extends { default: string } ? never : K) : never]?: string;
+};
+
+/** An entry point: its npm script (or command), a one-paragraph description and its flags. */
+export interface Cli<F extends Flags> {
+  /** how it is run, e.g. `train:abr` (an npm script) — used in --help and in the recorded command line */
+  name: string;
+  summary: string;
+  flags: F;
+}
+
+/** The --help text: usage line, summary, one line per flag with its default. */
+export function helpText<F extends Flags>(cli: Cli<F>): string {
+  const rows = Object.entries(cli.flags).map(([name, f]) => {
+    const left = f.type === 'boolean' ? `--${name}` : `--${name} ${f.arg ?? 'VALUE'}`;
+    const def = f.type === 'string' && f.default !== undefined ? ` (default: ${f.default})` : '';
+    return [left, `${f.help}${def}`] as const;
+  });
+  rows.push(['--help, -h', 'print this help and exit']);
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  const script = cli.name === 'start' ? 'npm start --' : /^[a-z]+(:[a-z-]+)?$/.test(cli.name) ? `npm run ${cli.name} --` : cli.name;
+  return `usage: ${script} [options]\n\n${cli.summary}\n\noptions:\n${rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`).join('\n')}\n`;
+}
+
+/**
+ * Parses `argv` (default: the process's arguments) against the declared flags with `parseArgs` in strict
+ * mode. Throws InputError naming the problem (unknown flag, missing value, positional argument). With
+ * `--help` it prints helpText and exits 0.
+ */
+export function parseCli<F extends Flags>(cli: Cli<F>, argv: string[] = process.argv.slice(2)): Values<F> {
+  const options: Record<string, { type: 'string' | 'boolean'; default?: string | boolean; short?: string }> = {};
+  for (const [name, f] of Object.entries(cli.flags))
+    options[name] =
+      f.type === 'boolean'
+        ? { type: 'boolean', default: false }
+        : { type: 'string', ...(f.default !== undefined ? { default: f.default } : {}) };
+  options.help = { type: 'boolean', short: 'h', default: false };
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new InputError(`${(e as Error).message} (see --help)`);
+  }
+  if (values.help) {
+    process.stdout.write(helpText(cli));
+    process.exit(0);
+  }
+  const { help: _, ...rest } = values;
+  return rest as Values<F>;
+}
+
+/** The command line as it was typed, recorded in results and model files: `npm run NAME -- ARGS`. */
+export function commandLine(name: string, argv: string[] = process.argv.slice(2)): string {
+  return `npm run ${name} -- ${argv.join(' ')}`.trim();
+}
+
+/**
+ * A flag's value as a number. Throws InputError when it is not a finite number, not an integer where one
+ * is needed, or below `min`.
+ */
+export function num(flag: string, value: string, o: { integer?: boolean; min?: number } = {}): number {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v)) throw new InputError(`--${flag}: expected a number, got "${value}"`);
+  if (o.integer && !Number.isInteger(v)) throw new InputError(`--${flag}: expected an integer, got "${value}"`);
+  if (o.min !== undefined && v < o.min) throw new InputError(`--${flag}: must be at least ${o.min}, got "${value}"`);
+  return v;
+}
+
+/** num() for an optional flag: undefined stays undefined. */
+export function optNum(flag: string, value: string | undefined, o: { integer?: boolean; min?: number } = {}): number | undefined {
+  return value === undefined ? undefined : num(flag, value, o);
+}
+
+/** A flag's value that must be one of `choices`; throws InputError listing them otherwise. */
+export function oneOf<const T extends string>(flag: string, value: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(value)) throw new InputError(`--${flag}: one of ${choices.join(', ')}, got "${value}"`);
+  return value as T;
+}
+
+/** A comma-separated list whose items must each be one of `choices` (when given); empty items are dropped. */
+export function listOf<const T extends string = string>(flag: string, value: string, choices?: readonly T[]): T[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (choices) for (const it of items) oneOf(flag, it, choices);
+  return items as T[];
+}
+
+/**
+ * Runs an entry point: parses the flags, calls `run` with them, and turns failures into an exit status —
+ * InputError (bad flags, missing data) prints its message and exits 2; anything else prints the stack and
+ * exits 1.
+ */
+export async function runCli<F extends Flags>(cli: Cli<F>, run: (values: Values<F>) => Promise<void> | void): Promise<void> {
+  try {
+    await run(parseCli(cli));
+  } catch (e) {
+    if (e instanceof InputError) {
+      console.error(`${cli.name}: ${e.message}`);
+      process.exit(2);
+    }
+    console.error(e);
+    process.exit(1);
+  }
+}

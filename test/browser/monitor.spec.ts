@@ -1,0 +1,87 @@
+/**
+ * The one-call wiring: `monitor(video, { Hls, src, controller, worker })` plays real HLS with telemetry
+ * delivered, the DRL policy deciding from the one worker (which also hosts the profiler: tfjs loads once),
+ * and the edge negotiated and carried as Content Steering; each part switches off on its own.
+ */
+import Hls from 'hls.js';
+import { monitor, type AbrDecisionRecord } from '../../src/index.js';
+import { env, makeVideo, storedEvents, uniq, until } from './util.js';
+
+describe('monitor()', () => {
+  it('wires telemetry, the one worker (ABR + profiler), negotiation and steering in one call', async () => {
+    const config = (await (await fetch(`${env.dev}/api/config`)).json()) as {
+      edges: Array<{ id: string; probe: string }>;
+      cdnProbe: string;
+    };
+    const video = makeVideo();
+    const decisions: AbrDecisionRecord[] = [];
+    const m = await monitor(video, {
+      Hls,
+      src: `${env.dev}/streams/vod/master.m3u8?limit=8`,
+      controller: env.controller,
+      worker: '/base/dist/edgeplay.worker.js',
+      models: '/base/models/',
+      channel: 'monitor',
+      contentId: 'monitor-1',
+      edgeplay: { consent: 'granted', dbName: uniq('ep-mon'), flushIntervalMs: 300 },
+      abrBudgetMs: 200,
+      onAbrDecision: (r) => decisions.push(r),
+      negotiation: {
+        edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
+        cdnProbeUrl: `${env.dev}${config.cdnProbe}`,
+        timeoutMs: 3000,
+      },
+      hlsConfig: { maxBufferLength: 12 },
+    });
+    try {
+      expect(m.abr).toBe('drl');
+      expect(m.worker).not.toBeNull();
+      expect(m.negotiation).not.toBeNull();
+      expect(m.profiler).not.toBeNull();
+      await until(() => video.currentTime > 3, 'playback', 30000);
+      await until(() => decisions.filter((d) => d.source === 'policy').length >= 2, 'DRL decisions from the worker', 60000);
+      // one worker hosts both models
+      const info = await m.worker!.api.info();
+      expect(info.models).toContain('abr-drl');
+      await until(async () => (await m.worker!.api.info()).models.includes('profile'), 'the profiler in the same worker', 20000);
+      // telemetry reached the controller, tagged with the negotiation
+      await m.ep.flush();
+      const stored = await storedEvents(m.view.id);
+      expect(stored.some((e) => e.type === 'startup')).toBeTrue();
+      expect(m.hls.config.cmcd?.contentId).toBe('monitor-1');
+    } finally {
+      await m.destroy();
+      video.remove();
+    }
+    // every part off but telemetry: hls.js decides, the CDN serves
+    const v2 = makeVideo();
+    const m2 = await monitor(v2, {
+      Hls,
+      src: `${env.dev}/streams/vod/master.m3u8?limit=4`,
+      controller: env.controller,
+      negotiation: false,
+      edgeplay: { consent: 'granted', dbName: uniq('ep-mon') },
+    });
+    try {
+      expect(m2.abr).toBe('hls');
+      expect(m2.worker).toBeNull();
+      expect(m2.negotiation).toBeNull();
+      expect(m2.profiler).toBeNull();
+      await until(() => v2.currentTime > 1, 'playback without models', 30000);
+    } finally {
+      await m2.destroy();
+      v2.remove();
+    }
+  });
+
+  it('says clearly what is missing', async () => {
+    const v = makeVideo();
+    await expectAsync(monitor(v, { Hls, src: '' })).toBeRejectedWithError(TypeError, /src/);
+    await expectAsync(monitor(v, { Hls, src: 'x.m3u8' })).toBeRejectedWithError(TypeError, /controller or options.endpoint/);
+    await expectAsync(monitor(null as never, { Hls, src: 'x.m3u8', controller: env.controller })).toBeRejectedWithError(
+      TypeError,
+      /media element/,
+    );
+    v.remove();
+  });
+});
