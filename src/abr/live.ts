@@ -6,6 +6,7 @@
  * declared sizes. Environment-agnostic (simulator, training, worker): no DOM, no Node, no tfjs.
  */
 import { liveQoeWeights, type LiveQoeWeights } from '../core/live-qoe.js';
+import type { ChunkMeta } from './size-forecast.js';
 
 /** What a live policy sees when it chooses the rung of the next chunk. */
 export interface LiveObservation {
@@ -354,4 +355,31 @@ export class LiveRobustMpc implements LivePolicy {
     rec(0, 0, o.bufferS, o.latencyS, o.lastQuality, 0, o.lastQuality);
     return choice;
   }
+}
+
+/**
+ * One live decision asked of the worker (the player side of issue 14): what happened since the previous
+ * request and the player state; the worker feeds `finished` to its chunk-size forecaster, fills the
+ * observation's `sizes` with the forecast and asks its live policy.
+ */
+export interface LiveDecisionRequest {
+  /** a new stream or ladder: the forecaster forgets the past */
+  reset: boolean;
+  ladderKbps: number[];
+  chunkS: number;
+  /**
+   * chunks finished since the previous request, in playback order: bytes per rung (null where unknown) and
+   * the coding meta per rung when the packager published it (null otherwise)
+   */
+  finished: Array<{ sn: number; sizes: Array<number | null>; meta: ChunkMeta[] | null }>;
+  /** the observation, `sizes` left for the worker's forecast */
+  obs: Omit<LiveObservation, 'sizes'>;
+}
+
+/** The worker's answer: the level and the forecast it decided on (bytes[h][rung] of the next chunks). */
+export interface LiveDecision {
+  level: number;
+  forecast: number[][];
+  policy: string;
+  forecaster: string;
 }

@@ -47,6 +47,23 @@ async function loadTf() {
   return layers;
 }
 
+/** the live policy and forecaster (initLive), with the ladder the forecaster was started on */
+let live: {
+  policy: import('../abr/live.js').LivePolicy;
+  forecaster: import('../abr/size-forecast.js').SizeForecaster;
+  ladderKey: string;
+} | null = null;
+
+/** fetch a model file next to `base` as JSON or bytes; throws with the URL and status when it is not there */
+async function fetchModelFile(base: string, name: string, as: 'json'): Promise<unknown>;
+async function fetchModelFile(base: string, name: string, as: 'bytes'): Promise<ArrayBuffer>;
+async function fetchModelFile(base: string, name: string, as: 'json' | 'bytes'): Promise<unknown> {
+  const url = new URL(name, new URL(base, self.location.href)).href;
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return as === 'json' ? r.json() : r.arrayBuffer();
+}
+
 let profile: { model: import('@tensorflow/tfjs-layers').LayersModel; norm: import('../profile/model.js').ProfileNorm } | null = null;
 
 export const api: WorkerApi = {
@@ -57,7 +74,12 @@ export const api: WorkerApi = {
   info() {
     return {
       version: VERSION,
-      models: [...(drl ? ['abr-drl'] : []), ...(viewport ? [viewport.name] : []), ...(profile ? ['profile'] : [])],
+      models: [
+        ...(drl ? ['abr-drl'] : []),
+        ...(live ? ['live-abr-drl', 'chunk-size'] : []),
+        ...(viewport ? [viewport.name] : []),
+        ...(profile ? ['profile'] : []),
+      ],
       startedAt,
       backend,
     };
@@ -102,8 +124,13 @@ export const api: WorkerApi = {
       const m = e.data;
       let reply: AbrReply;
       try {
-        const level = api.decideAbr(m.policy, m.obs);
-        reply = { id: m.id, level, recv, sent: performance.timeOrigin + performance.now() };
+        if (m.live) {
+          const d = api.decideLive(m.live);
+          reply = { id: m.id, level: d.level, live: d, recv, sent: performance.timeOrigin + performance.now() };
+        } else {
+          const level = api.decideAbr(m.policy, m.obs);
+          reply = { id: m.id, level, recv, sent: performance.timeOrigin + performance.now() };
+        }
       } catch (err) {
         reply = {
           id: m?.id,
@@ -115,6 +142,47 @@ export const api: WorkerApi = {
       }
       port.postMessage(reply);
     };
+  },
+  /** Load the live DRL policy and the chunk-size forecaster from their artifacts (plain JS, no tfjs). */
+  async initLive(opts: { policyUrl: string; sizeModelUrl: string }): Promise<string> {
+    const [{ denseFromArtifacts, sizeNetFromArtifacts, LearnedSizeForecaster }, { LiveDrlPolicy }] = await Promise.all([
+      import('../abr/size-model.js'),
+      import('../abr/live-drl.js'),
+    ]);
+    type Manifest = { weightsManifest: Array<{ weights: Array<{ name: string; shape: number[]; dtype?: string }> }> };
+    const [pm, pw, sm, sw, head] = await Promise.all([
+      fetchModelFile(opts.policyUrl, 'model.json', 'json') as Promise<Manifest>,
+      fetchModelFile(opts.policyUrl, 'weights.bin', 'bytes'),
+      fetchModelFile(opts.sizeModelUrl, 'model.json', 'json') as Promise<Manifest>,
+      fetchModelFile(opts.sizeModelUrl, 'weights.bin', 'bytes'),
+      fetchModelFile(opts.sizeModelUrl, 'head.json', 'json'),
+    ]);
+    const policy = new LiveDrlPolicy(denseFromArtifacts(pm.weightsManifest[0].weights, pw, ['s1', 's2', 'score']));
+    const forecaster = new LearnedSizeForecaster(sizeNetFromArtifacts(sm.weightsManifest[0].weights, sw, head as never));
+    live = { policy, forecaster, ladderKey: '' };
+    return `${policy.name}+${forecaster.name}`;
+  },
+  /** Observe the finished chunks, forecast the next 5 at every rung and let the live policy decide. */
+  decideLive(req: import('../abr/live.js').LiveDecisionRequest): import('../abr/live.js').LiveDecision {
+    if (!live) throw new Error('live models not loaded (initLive)');
+    const { ladderKbps, chunkS } = req;
+    if (!Array.isArray(ladderKbps) || !ladderKbps.length || !(chunkS > 0))
+      throw new PolicyCannotServe('live: empty ladder or chunk duration');
+    if (ladderKbps.length > 10) throw new PolicyCannotServe(`live: ${ladderKbps.length} rungs, the policy plays at most 10`);
+    const key = `${ladderKbps.join(',')}/${chunkS}`;
+    if (req.reset || key !== live.ladderKey) {
+      live.forecaster.start({ ladderKbps, chunkS });
+      live.policy.start?.(ladderKbps, chunkS);
+      live.ladderKey = key;
+    }
+    for (const f of req.finished) {
+      if (f.sizes.length !== ladderKbps.length)
+        throw new Error(`live: chunk ${f.sn} has ${f.sizes.length} sizes for ${ladderKbps.length} rungs`);
+      live.forecaster.observe(f.sizes, f.meta);
+    }
+    const forecast = live.forecaster.forecast(5);
+    const level = live.policy.decide({ ...req.obs, ladderKbps, chunkS, sizes: forecast });
+    return { level, forecast, policy: live.policy.name, forecaster: live.forecaster.name };
   },
   /**
    * Load the viewport model (model.json URL; its train.json beside it gives the spread per horizon).
