@@ -15,7 +15,14 @@ export const BENCH_EDGES: EdgeConfig[] = [
   { id: 'edge-2', url: 'http://127.0.0.1:9002', setting: 'mid' },
 ];
 const assignment = redisUrl ? await RedisAssignmentStore.connect(redisUrl, BENCH_EDGES) : new MemoryAssignmentStore(BENCH_EDGES);
-const app = await buildServer({ store: new MemoryTelemetryStore(), edges: BENCH_EDGES, assignment, negotiation: { ratePerS: 1e9 } });
+// as `npm run server -- --redis`: with Redis, the assignment store and the rate-limit counters live there
+const app = await buildServer({
+  store: new MemoryTelemetryStore(),
+  edges: BENCH_EDGES,
+  assignment,
+  ...(assignment instanceof RedisAssignmentStore ? { redis: assignment.client } : {}),
+  negotiation: { ratePerS: 1e9 },
+});
 app.get('/hello', async () => ({ hello: 'world' }));
 await app.listen({ port: Number(port), host: '127.0.0.1' });
 process.stdout.write('ready\n');

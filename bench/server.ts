@@ -81,6 +81,12 @@ export async function benchServer(o: ServerBenchOptions = {}): Promise<ServerBen
           weights: { a1: 4, a2: 3, a3: 3 },
           rtt_ms: { cdn: 300, 'edge-1': 30, 'edge-2': 50 },
           bandwidth_mbps: 8,
+          // the demo ladder: without variants the controller assigns the CDN (no reservation to measure)
+          variants: [569700, 1314700, 2107746, 3170392, 4900780, 7413026].map((bandwidth, i) => ({
+            id: `v${i}`,
+            uri: `http://127.0.0.1:8080/streams/vod/v${i}/index.m3u8`,
+            bandwidth,
+          })),
         }),
       } as Partial<autocannon.Options>;
       await run(`${base}/v1/negotiate`, { ...negOpts, duration: 1 }); // warm-up (JIT)

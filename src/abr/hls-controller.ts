@@ -185,6 +185,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
+        if (this.handedOver === key) return; // an earlier request already handed over: nothing more to say
         opts.onDecision?.({
           sn,
           level: null,
@@ -216,6 +217,9 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          // Requests overlap when the worker is slow (a busy phone): the first permanent rejection hands
+          // over; the ones still in flight for the same ladder are the same news and stay silent.
+          if (this.handedOver === key) return;
           if ((err as { permanent?: unknown })?.permanent === true) {
             this.handedOver = key;
             const why = err instanceof Error ? err.message : String(err);
@@ -323,6 +327,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
+        if (this.handedOver === key) return; // an earlier request already handed over: nothing more to say
         opts.onDecision?.({
           sn: next,
           level: null,
@@ -355,6 +360,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          if (this.handedOver === key) return; // overlapping requests: the first permanent rejection said it
           const why = err instanceof Error ? err.message : String(err);
           if ((err as { permanent?: unknown })?.permanent === true) {
             this.handedOver = key;

@@ -1,51 +1,38 @@
 /**
- * Wire protocol between the SDK and the edge controller: telemetry batches.
- * Plain types plus the JSON schema the server validates with (fastify/ajv). No DOM, no Node.
+ * The wire protocol between the SDK and the edge controller, as the browser sees it: the constants
+ * (core/schemas/common.ts), the types derived from the TypeBox schemas (core/schemas/telemetry.ts,
+ * negotiate.ts — re-exported here as types only, so TypeBox never lands in the browser bundle) and
+ * `sanitizeData`. The controller and tests import the schemas themselves from core/schemas/.
  */
-import { ID_PATTERN } from './ids.js';
+import { DATA_KEY_PATTERN, LIMITS, type EventData, type EventType, type EventValue } from './schemas/common.js';
+import type { TelemetryEvent } from './schemas/telemetry.js';
 
-export const PROTOCOL_VERSION = 1;
+export {
+  DATA_KEY_PATTERN,
+  DEVICES,
+  EVENT_TYPES,
+  LIMITS,
+  NAME_PATTERN,
+  PROTOCOL_VERSION,
+  type Device,
+  type EventData,
+  type EventType,
+  type EventValue,
+} from './schemas/common.js';
+export type { TelemetryAck, TelemetryBatch, TelemetryEvent } from './schemas/telemetry.js';
+export type {
+  Assignment,
+  NegotiateAnswer,
+  NegotiateRequest,
+  PathwayClone,
+  RenditionRef,
+  SteeringManifest,
+  SteeringQuery,
+  VariantRef,
+} from './schemas/negotiate.js';
 
 /** The viewer's telemetry consent: nothing is stored or sent until 'granted'; 'denied' drops everything. */
 export type Consent = 'granted' | 'pending' | 'denied';
-
-/** Every event type the SDK emits. */
-export const EVENT_TYPES = [
-  'viewstart', // data: content_id, channel, url, live, sdk, hls
-  'play', // the player asked to play (user or autoplay)
-  'startup', // first frame: startup_ms (play request or load -> first frame), ttff_ms (load -> first frame)
-  'pause',
-  'resume',
-  'rebuffer_start', // data: playhead
-  'rebuffer_end', // data: duration_ms
-  'seek_start', // data: from
-  'seek_end', // data: to, latency_ms
-  'bitrate', // data: bitrate (bps of the level now playing), prev_bitrate, level, width, height
-  'heartbeat', // data: playhead, buffer_s, bitrate, bw_estimate, latency_s, dropped, frames
-  'error', // data: fatal, type, details
-  'interaction', // data: kind (chat | like | ...)
-  'channel_switch', // data: from, to, latency_ms, switch_index (switches so far in this visit)
-  'viewport', // 360 head motion, ~1 Hz: playhead, yaw, pitch (deg), speed_dps, pred_error_deg (1 s prediction vs truth), predictor
-  'ended',
-  'viewend', // data: reason
-  'custom',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-export type EventValue = string | number | boolean | null;
-export type EventData = Record<string, EventValue>;
-
-/** An event as it travels: its data is any flat record of primitives (the schema checks only that). */
-export interface TelemetryEvent {
-  /** view id */
-  view_id: string;
-  /** per-view sequence number, 0, 1, 2, ... (the server can see gaps) */
-  seq: number;
-  /** epoch milliseconds */
-  t: number;
-  type: EventType;
-  data?: EventData;
-}
 
 type Num = number | null;
 type Str = string | null;
@@ -105,87 +92,7 @@ export type TypedEvent<K extends EventType = EventType> = K extends EventType
   ? Omit<TelemetryEvent, 'type' | 'data'> & { type: K; data?: EventDataMap[K] }
   : never;
 
-export interface TelemetryBatch {
-  v: typeof PROTOCOL_VERSION;
-  /** idempotency key: a batch is stored once however often it is sent */
-  batch_id: string;
-  viewer_id: string;
-  session_id: string;
-  /** epoch ms when the batch was sealed */
-  sealed_at: number;
-  events: TelemetryEvent[];
-  /** the edge negotiation this playback runs under (its session and signed token), when there is one */
-  edge?: { session: string; token: string };
-}
-
-export interface TelemetryAck {
-  batch_id: string;
-  accepted: number;
-  duplicate: boolean;
-  /** for a batch tagged with an edge negotiation: whether its token checked out */
-  edge?: 'verified' | 'invalid';
-}
-
-export const LIMITS = {
-  maxEventsPerBatch: 500,
-  /** request body limit on the server; the SDK seals batches well below it (keepalive allows 64 KiB) */
-  maxBodyBytes: 256 * 1024,
-  maxDataKeys: 32,
-  maxStringLength: 512,
-} as const;
-
-const idSchema = { type: 'string', pattern: ID_PATTERN } as const;
-
-/** JSON schema (draft-07, as ajv in fastify uses it) of a telemetry batch. */
-/** channel names, viewer ids in negotiations, edge session ids: word characters, '.', ':', '-'; 1–128 */
-export const NAME_PATTERN = '^[\\w.:-]{1,128}$';
-
-export const telemetryBatchSchema = {
-  $id: 'edgeplay/telemetry-batch',
-  type: 'object',
-  additionalProperties: false,
-  required: ['v', 'batch_id', 'viewer_id', 'session_id', 'sealed_at', 'events'],
-  properties: {
-    v: { const: PROTOCOL_VERSION },
-    batch_id: idSchema,
-    viewer_id: idSchema,
-    session_id: idSchema,
-    sealed_at: { type: 'number', minimum: 0, maximum: 1e14 },
-    edge: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['session', 'token'],
-      properties: { session: { type: 'string', pattern: NAME_PATTERN }, token: { type: 'string', maxLength: 256 } },
-    },
-    events: {
-      type: 'array',
-      minItems: 1,
-      maxItems: LIMITS.maxEventsPerBatch,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['view_id', 'seq', 't', 'type'],
-        properties: {
-          view_id: idSchema,
-          seq: { type: 'integer', minimum: 0, maximum: 1e9 },
-          t: { type: 'number', minimum: 0, maximum: 1e14 },
-          type: { type: 'string', enum: [...EVENT_TYPES] },
-          data: {
-            type: 'object',
-            maxProperties: LIMITS.maxDataKeys,
-            propertyNames: { pattern: '^[a-z][a-z0-9_]{0,31}$' },
-            additionalProperties: {
-              type: ['string', 'number', 'boolean', 'null'],
-              maxLength: LIMITS.maxStringLength,
-            },
-          },
-        },
-      },
-    },
-  },
-} as const;
-
-const KEY_RE = /^[a-z][a-z0-9_]{0,31}$/;
+const KEY_RE = new RegExp(DATA_KEY_PATTERN);
 
 /**
  * Make app-supplied event data valid for the schema instead of letting one bad field get a whole batch

@@ -52,7 +52,7 @@ export function stepTrace(name: string, steps: Array<[number, number]>): Trace {
 
 /**
  * Built-in traces for the demo and tests. `stall` alternates a good link with one far below the
- * lowest rung (300 kbps video + 64 kbps audio) so playback must stall.
+ * lowest rung (300 kbps video + 64 kbps audio) so playback must stall; `outage` stalls for tens of seconds.
  */
 export const BUILTIN_TRACES: Record<string, Trace> = {
   fast: stepTrace('fast', [[60, 20]]),
@@ -78,6 +78,11 @@ export const BUILTIN_TRACES: Record<string, Trace> = {
   stall: stepTrace('stall', [
     [10, 8],
     [16, 0.08],
+  ]),
+  // one long outage after a good start: a stall that lasts tens of seconds (for pausing during a stall)
+  outage: stepTrace('outage', [
+    [12, 8],
+    [60, 0.02],
   ]),
 };
 

@@ -1,24 +1,59 @@
 /**
- * The reference edge controller (fastify). This file builds the HTTP app; `main.ts` runs it.
+ * The reference edge controller (fastify). This file builds the app from one plugin per route family;
+ * `main.ts` runs it.
  *
- * Routes:
- *   POST /v1/telemetry      a TelemetryBatch (JSON, sent as application/json or text/plain so that
- *                           browsers can use sendBeacon / keepalive without a CORS preflight)
- *                           -> 200 {batch_id, accepted, duplicate}; 400 naming the bad field; 413 too big
- *   GET  /v1/views/:id      the view's QoE summary, computed from its stored events
- *   GET  /v1/channels/:id/stats  the channel's I_all/T_all and the population medians (profiler inputs)
- *   POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave (negotiate.ts)
- *   GET  /v1/health
- * Every route has a schema; bad input is answered 4xx with a message, never 5xx.
+ *   plugins/http.ts          the shared HTTP contract: text/plain JSON bodies, 4xx errors naming the field,
+ *                            413, 429, 404 JSON (fastify-plugin: applies app-wide)
+ *   @fastify/cors            CORS: the allowed origins (or '*'), methods, headers, max-age, preflight 204
+ *   @fastify/rate-limit      per-client-address limits on the routes that ask for one (negotiation); its Redis
+ *                            store when a Redis connection is given, so a limit holds across controller processes
+ *   routes/telemetry.ts      POST /v1/telemetry
+ *   routes/views.ts          GET  /v1/views/:id
+ *   routes/channels.ts       GET  /v1/channels/:id/stats
+ *   routes/negotiation.ts    POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave
+ *   routes/health.ts         GET  /v1/health
+ * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store,
+ * the token service (tokens.ts: negotiation, steering, leave and telemetry linking), the channel statistics
+ * and the negotiation service (negotiation.ts over an assignment store). Every route has a schema (TypeBox,
+ * src/core/schemas/, types derived from them); bad input is answered 4xx with a message, never 5xx.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { LIMITS, NAME_PATTERN, telemetryBatchSchema, type TelemetryAck, type TelemetryBatch } from '../core/protocol.js';
-import { ID_PATTERN } from '../core/ids.js';
-import { summarizeView } from '../core/qoe.js';
-import type { TelemetryStore } from './store.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Redis } from 'ioredis';
+import type { AssignmentPolicyName } from '../assign/edge/model.js';
+import type { DrlAssignment } from '../assign/edge/drl.js';
+import { LIMITS } from '../core/schemas/common.js';
 import { ChannelStats } from './channels.js';
 import { MemoryAssignmentStore, type AssignmentStore, type EdgeConfig } from './edges.js';
-import { registerNegotiation, type NegotiateOptions } from './negotiate.js';
+import { Negotiator } from './negotiation.js';
+import httpContract from './plugins/http.js';
+import { channelRoutes } from './routes/channels.js';
+import { healthRoutes } from './routes/health.js';
+import { negotiationRoutes } from './routes/negotiation.js';
+import { telemetryRoutes } from './routes/telemetry.js';
+import { viewRoutes } from './routes/views.js';
+import type { TelemetryStore } from './store.js';
+import { TokenService } from './tokens.js';
+
+/** Negotiation settings: HMAC secret, policy, lease and steering TTLs, rate limit. */
+export interface NegotiationSettings {
+  /** HMAC secret (default: random per process — tokens then do not survive a restart) */
+  secret?: string;
+  /** 'online-heu' (default), 'cloud-cdn', or 'drl' (needs `drl`) */
+  policy?: AssignmentPolicyName | 'drl';
+  /** the trained DRL assignment policy (models/edge-drl/<setting>.json) */
+  drl?: DrlAssignment;
+  /** lease length, ms (default 60 s; every steering reload renews it) */
+  leaseMs?: number;
+  /** steering manifest TTL, s (default 10) */
+  steeringTtlS?: number;
+  /** negotiations per second per client address (default 50), on average over the window */
+  ratePerS?: number;
+  /** the rate limit's window, s (default 2: a client may send 2 × ratePerS at once, then ratePerS per second) */
+  rateWindowS?: number;
+}
 
 export interface ServerOptions {
   store: TelemetryStore;
@@ -31,114 +66,63 @@ export interface ServerOptions {
   /** assignment store (default: in memory over `edges`) */
   assignment?: AssignmentStore;
   /** negotiation settings: HMAC secret, policy, lease and steering TTLs, rate limit */
-  negotiation?: Omit<NegotiateOptions, 'store'>;
+  negotiation?: NegotiationSettings;
+  /** a Redis connection for state shared by controller processes: the rate-limit counters (default: in memory) */
+  redis?: Redis;
 }
 
+/** Build the controller app (not listening). @throws Error for an unknown policy, or 'drl' without weights */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const bodyLimit = opts.bodyLimit ?? LIMITS.maxBodyBytes;
   const app = Fastify({
     logger: opts.logger ?? false,
-    bodyLimit: opts.bodyLimit ?? LIMITS.maxBodyBytes,
+    bodyLimit,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { allowUnionTypes: true, allErrors: false, coerceTypes: false, removeAdditional: false } },
     forceCloseConnections: true,
-  });
-  const store = opts.store;
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const n = opts.negotiation ?? {};
+  const tokens = new TokenService(n.secret);
   const channels = new ChannelStats();
-  const negotiation = registerNegotiation(app, {
+  const negotiator = new Negotiator({
     store: opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []),
-    ...(opts.negotiation ?? {}),
+    tokens,
+    policy: n.policy,
+    drl: n.drl,
+    leaseMs: n.leaseMs,
+    steeringTtlS: n.steeringTtlS,
+    warn: (m) => app.log.warn(m),
   });
-  const origins = opts.corsOrigins ?? '*';
 
-  // Beacons and keepalive fetches send text/plain (a CORS "simple" request): parse it as JSON too.
-  const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, jsonParser);
-
-  app.addHook('onRequest', async (req, reply) => {
-    const origin = req.headers.origin;
-    if (origin && (origins === '*' || origins.includes(origin))) {
-      reply.header('access-control-allow-origin', origins === '*' ? '*' : origin);
-      reply.header('vary', 'origin');
-      reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
-      reply.header('access-control-allow-headers', 'content-type, authorization');
-      reply.header('access-control-max-age', '600');
-    }
+  await app.register(httpContract, { bodyLimit });
+  await app.register(cors, {
+    origin: opts.corsOrigins ?? '*',
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['content-type', 'authorization'],
+    maxAge: 600,
+    // a player on another origin must be able to read these: CMSD hints on steering manifests, a 429's Retry-After
+    exposedHeaders: ['CMSD-Dynamic', 'CMSD-Static', 'Retry-After'],
+    strictPreflight: false, // an OPTIONS without Origin is answered 204 as well
   });
-  app.options('/*', async (_req, reply) => reply.code(204).send());
-
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
-    if (err.validation) {
-      const where = err.validationContext ?? 'body';
-      const first = err.validation[0];
-      const path = first ? `${where}${first.instancePath || ''}` : where;
-      return reply.code(400).send({ error: 'bad_request', message: `${path} ${first?.message ?? 'is invalid'}`, field: path });
-    }
-    const code =
-      err.statusCode && err.statusCode >= 400 && err.statusCode < 500
-        ? err.statusCode
-        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? 413
-          : undefined;
-    if (code) {
-      const message = code === 413 ? `body larger than ${opts.bodyLimit ?? LIMITS.maxBodyBytes} bytes` : err.message;
-      return reply.code(code).send({ error: code === 413 ? 'payload_too_large' : 'bad_request', message });
-    }
-    app.log.error(err);
-    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+  await app.register(rateLimit, {
+    global: false, // only routes with `config.rateLimit` (POST /v1/negotiate)
+    hook: 'preHandler', // after schema validation: a 400 costs the client nothing
+    ...(opts.redis ? { redis: opts.redis, nameSpace: 'edgeplay:rate:' } : {}),
+    skipOnError: true, // the store (Redis) failing never refuses a viewer
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+    addHeaders: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false, 'retry-after': true },
+    errorResponseBuilder: (_req, ctx) =>
+      Object.assign(new Error(`too many negotiations from this client; retry in ${Math.max(1, Math.ceil(ctx.ttl / 1000))} s`), {
+        statusCode: ctx.statusCode,
+      }),
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
-  );
 
-  app.get('/v1/health', async () => ({ ok: true }));
-
-  app.post<{ Body: TelemetryBatch }>(
-    '/v1/telemetry',
-    {
-      schema: {
-        body: telemetryBatchSchema,
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              batch_id: { type: 'string' },
-              accepted: { type: 'integer' },
-              duplicate: { type: 'boolean' },
-              edge: { type: 'string' },
-            },
-          },
-        },
-      },
-    },
-    async (req): Promise<TelemetryAck> => {
-      const batch = req.body;
-      const r = store.ingest(batch, Date.now());
-      if (!r.duplicate)
-        for (const e of batch.events) if (e.type === 'viewend') channels.addView(e.view_id, batch.session_id, store.viewEvents(e.view_id));
-      // a negotiated playback's token is checked; a bad one never costs the events (they are stored), it only
-      // leaves the batch unlinked from the assignment ('invalid')
-      const edge = batch.edge ? (negotiation.checkToken(batch.edge.session, batch.edge.token) ? 'invalid' : 'verified') : undefined;
-      return { batch_id: batch.batch_id, accepted: r.accepted, duplicate: r.duplicate, ...(edge ? { edge } : {}) };
-    },
-  );
-
-  app.get<{ Params: { id: string } }>(
-    '/v1/views/:id',
-    { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: ID_PATTERN } } } } },
-    async (req, reply) => {
-      const events = store.viewEvents(req.params.id);
-      if (events.length === 0) return reply.code(404).send({ error: 'not_found', message: `no events for view ${req.params.id}` });
-      return summarizeView(events);
-    },
-  );
-
-  app.get<{ Params: { id: string } }>(
-    '/v1/channels/:id/stats',
-    { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: NAME_PATTERN } } } } },
-    async (req) => channels.get(req.params.id),
-  );
-
+  await app.register(telemetryRoutes, { store: opts.store, channels, tokens });
+  await app.register(viewRoutes, { store: opts.store });
+  await app.register(channelRoutes, { channels });
+  await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
+  await app.register(healthRoutes);
   return app;
 }

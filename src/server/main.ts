@@ -1,8 +1,15 @@
 /**
- * Run the edge controller alone: `npm run server -- [--port 8081] [--host 127.0.0.1] [--data DIR] [--memory]`.
- * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR.
+ * Run the edge controller alone:
+ *   npm run server -- [--port 8081] [--host 127.0.0.1] [--data DIR | --memory] [--quiet]
+ *     [--edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]'] [--redis redis://host:port]
+ *     [--policy online-heu|cloud-cdn|drl] [--drl models/edge-drl/mid.json] [--rate 50] [--rate-window 2]
+ * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_SECRET.
+ * `--redis` shares reservations and the negotiation rate limit with every controller process on that Redis
+ * (default: in memory, this process only); `EDGEPLAY_SECRET` lets them accept each other's tokens.
  */
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
 import { buildServer } from './app.js';
 import type { AssignmentStore, EdgeConfig } from './edges.js';
 import type { DrlAssignment } from '../assign/edge/drl.js';
@@ -15,6 +22,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+const POLICIES = ['online-heu', 'cloud-cdn', 'drl'] as const;
+type PolicyName = (typeof POLICIES)[number];
+
 export async function startServer(
   opts: {
     port?: number;
@@ -25,8 +35,13 @@ export async function startServer(
     logger?: boolean;
     edges?: EdgeConfig[];
     assignment?: AssignmentStore;
+    /** negotiations per second per client address (default 50) */
     ratePerS?: number;
-    policy?: 'online-heu' | 'cloud-cdn' | 'drl';
+    /** the rate limit's window, s (default 2) */
+    rateWindowS?: number;
+    /** shared state across controller processes (rate-limit counters) */
+    redis?: Redis;
+    policy?: PolicyName;
     drl?: DrlAssignment;
   } = {},
 ): Promise<RunningServer> {
@@ -38,9 +53,11 @@ export async function startServer(
     logger: opts.logger,
     edges: opts.edges,
     assignment: opts.assignment,
+    redis: opts.redis,
     negotiation: {
       ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}),
       ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}),
+      ...(opts.rateWindowS ? { rateWindowS: opts.rateWindowS } : {}),
       ...(opts.policy ? { policy: opts.policy } : {}),
       ...(opts.drl ? { drl: opts.drl } : {}),
     },
@@ -58,41 +75,86 @@ export async function startServer(
   };
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory] [--quiet] [--edges JSON] [--redis URL]
+       [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S]`;
+
+/** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env) {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      data: { type: 'string' },
+      memory: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      edges: { type: 'string' },
+      redis: { type: 'string' },
+      policy: { type: 'string', default: 'online-heu' },
+      drl: { type: 'string' },
+      rate: { type: 'string' },
+      'rate-window': { type: 'string' },
+    },
+  });
+  const num = (flag: string, s: string | undefined, ok: (n: number) => boolean, what: string) => {
+    if (s === undefined) return undefined;
+    const n = Number(s);
+    if (s.trim() === '' || !ok(n)) throw new Error(`--${flag} must be ${what} (got '${s}')`);
+    return n;
+  };
+  let edges: EdgeConfig[];
+  try {
+    edges = JSON.parse(v.edges ?? env.EDGEPLAY_EDGES ?? '[]');
+    if (!Array.isArray(edges)) throw new Error('not an array');
+  } catch (e) {
+    throw new Error(`--edges must be a JSON array of {id, url, setting}: ${(e as Error).message}`);
+  }
+  if (!(POLICIES as readonly string[]).includes(v.policy!))
+    throw new Error(`--policy must be one of ${POLICIES.join(', ')} (got '${v.policy}')`);
+  const policy = v.policy as PolicyName;
+  return {
+    port: num('port', v.port, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number 0–65535'),
+    host: v.host,
+    dataDir: v.data,
+    memory: v.memory!,
+    quiet: v.quiet!,
+    edges,
+    redisUrl: v.redis ?? env.EDGEPLAY_REDIS,
+    policy,
+    drlPath: v.drl ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined),
+    ratePerS: num('rate', v.rate, (n) => Number.isFinite(n) && n > 0, 'a positive number of negotiations per second'),
+    rateWindowS: num('rate-window', v['rate-window'], (n) => Number.isFinite(n) && n > 0, 'a positive number of seconds'),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // --edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]' (or EDGEPLAY_EDGES); --redis redis://host:port
-  // shares reservations with every controller process on that Redis (default: in memory, this process only)
-  let edges: EdgeConfig[] = [];
+  let cli: ReturnType<typeof parseCommandLine>;
   try {
-    edges = JSON.parse(arg('edges') ?? process.env.EDGEPLAY_EDGES ?? '[]');
-    if (!Array.isArray(edges)) throw new Error('not an array');
+    cli = parseCommandLine(process.argv.slice(2));
   } catch (e) {
-    console.error(`--edges must be a JSON array of {id, url, setting}: ${(e as Error).message}`);
+    console.error(`${(e as Error).message}\n${USAGE}`);
     process.exit(2);
   }
-  const redisUrl = arg('redis') ?? process.env.EDGEPLAY_REDIS;
-  // --policy online-heu | cloud-cdn | drl [--drl models/edge-drl/mid.json]
-  const policy = (arg('policy') ?? 'online-heu') as 'online-heu' | 'cloud-cdn' | 'drl';
-  const drlPath = arg('drl') ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined);
-  const drl = drlPath
-    ? new (await import('../assign/edge/drl.js')).DrlAssignment(JSON.parse((await import('node:fs')).readFileSync(drlPath, 'utf8')))
+  const drl = cli.drlPath
+    ? new (await import('../assign/edge/drl.js')).DrlAssignment(JSON.parse((await import('node:fs')).readFileSync(cli.drlPath, 'utf8')))
     : undefined;
-  const assignment = redisUrl ? await (await import('./redis-store.js')).RedisAssignmentStore.connect(redisUrl, edges) : undefined;
+  const assignment = cli.redisUrl
+    ? await (await import('./redis-store.js')).RedisAssignmentStore.connect(cli.redisUrl, cli.edges)
+    : undefined;
   const s = await startServer({
-    port: arg('port') ? Number(arg('port')) : undefined,
-    host: arg('host'),
-    dataDir: arg('data'),
-    memory: process.argv.includes('--memory'),
-    logger: !process.argv.includes('--quiet'),
-    edges,
+    port: cli.port,
+    host: cli.host,
+    dataDir: cli.dataDir,
+    memory: cli.memory,
+    logger: !cli.quiet,
+    edges: cli.edges,
     assignment,
-    // negotiations per second per client address (default 50)
-    ratePerS: arg('rate') ? Number(arg('rate')) : undefined,
-    policy,
+    redis: assignment?.client,
+    ratePerS: cli.ratePerS,
+    rateWindowS: cli.rateWindowS,
+    policy: cli.policy,
     drl,
   });
   console.log(`[edgeplay] controller listening on ${s.url}`);

@@ -142,6 +142,11 @@ export class RedisAssignmentStore implements AssignmentStore {
     return new RedisAssignmentStore(redis, edges, prefix);
   }
 
+  /** The connection (for other state shared through the same Redis: the rate-limit counters). */
+  get client(): Redis {
+    return this.redis;
+  }
+
   private cmd(name: string, ...args: Array<string | number>): Promise<unknown> {
     return (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name](...this.keys, ...args);
   }

@@ -2,11 +2,17 @@
  * Edge negotiation in Chromium: the SDK probes the loopback edges, negotiates with the controller and
  * hands the steering URI to hls.js; segments come from the assigned edge; when that edge is killed
  * mid-playback hls.js moves to the CDN pathway with no stall longer than 1 s. A controller that does not
- * answer leaves playback on the CDN at once.
+ * answer leaves playback on the CDN at once. And (issue 18) the playback starts on the assigned edge, a
+ * playlist an edge pathway cannot carry claims no edge, the CMSD hints are readable from the page's origin,
+ * and the negotiated version's cap holds in the player.
  */
 import Hls from 'hls.js';
-import { createEdgeplay, negotiate, steeringConfig } from '../../src/index.js';
+import { decodeCmsdDynamic } from '@svta/cml-cmsd';
+import { createEdgeplay, negotiate, steeringConfig, type TelemetryEvent } from '../../src/index.js';
 import { env, harness, makeVideo, until, watchStalls } from './util.js';
+
+/** the highest level whose declared BANDWIDTH is at or below mb (kbit/s): what a CTA-5006 player may fetch */
+const levelCapIndex = (levels: Array<{ bitrate: number }>, mb: number) => levels.reduce((k, l, i) => (l.bitrate <= mb * 1000 ? i : k), 0);
 
 interface EdgeInfo {
   id: string;
@@ -34,6 +40,213 @@ describe('edge negotiation and Content Steering', () => {
     expect(performance.now() - t0).toBeLessThan(1500);
     // and a config without a negotiation is the app's config unchanged
     expect(steeringConfig(Hls, null, { maxBufferLength: 20 })).toEqual({ maxBufferLength: 20 });
+  });
+
+  const edgeConfig = async () =>
+    (await (await fetch(`${env.dev}/api/config`)).json()) as { controller: string; edges: EdgeInfo[]; cdnProbe: string };
+  const portOf = (url: string) => new URL(url).port;
+  const negotiateHere = async (src: string, bandwidthMbps: number, viewerId = 'viewer-18', weights = { a1: 6, a2: 2, a3: 2 }) => {
+    const config = await edgeConfig();
+    return negotiate({
+      controller: env.controller,
+      viewerId,
+      channel: 'vod-1',
+      src,
+      edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
+      cdnProbeUrl: `${env.dev}${config.cdnProbe}`,
+      weights: async () => weights,
+      bandwidthMbps,
+      timeoutMs: 3000,
+    });
+  };
+  /** steering requests the page made (resource timing: the URL as sent, after the loader's changes) */
+  const steeringRequests = (session: string) =>
+    performance
+      .getEntriesByType('resource')
+      .map((e) => e.name)
+      .filter((u) => u.includes(`/v1/steering/${session}`));
+
+  it('starts playback on the assigned edge: the first level playlist and segment already come from it', async () => {
+    const config = await edgeConfig();
+    const neg = await negotiateHere(`${env.dev}/streams/vod/master.m3u8?limit=6`, 20);
+    expect(neg).not.toBeNull();
+    const edge = config.edges.find((e) => e.id === neg!.assignment.target)!;
+    expect(edge).withContext(`assigned ${neg!.assignment.target}`).toBeDefined();
+    const video = makeVideo();
+    const hls = new Hls(steeringConfig(Hls, neg, { maxBufferLength: 8 }));
+    const playlists: string[] = [];
+    const fragments: string[] = [];
+    let parsedPathway = '';
+    hls.on(Hls.Events.MANIFEST_PARSED, () => (parsedPathway = hls.levels[0].pathwayId));
+    hls.on(Hls.Events.LEVEL_LOADING, (_e, d) => playlists.push(d.url));
+    hls.on(Hls.Events.FRAG_LOADING, (_e, d) => fragments.push(d.frag.url));
+    hls.loadSource(`${env.dev}/streams/vod/master.m3u8?limit=6`);
+    hls.attachMedia(video);
+    try {
+      await until(() => fragments.length >= 2, 'two fragments', 30000);
+      expect(parsedPathway).toBe(edge.id);
+      expect(portOf(playlists[0])).withContext(playlists[0]).toBe(portOf(edge.url));
+      expect(portOf(fragments[0])).withContext(fragments[0]).toBe(portOf(edge.url));
+      // nothing of this view came from the CDN
+      expect([...playlists, ...fragments].filter((u) => portOf(u) !== portOf(edge.url))).toEqual([]);
+    } finally {
+      hls.destroy();
+      video.remove();
+      await neg!.leave();
+    }
+  });
+
+  it('claims no edge for a playlist an edge pathway cannot carry: a media playlist plays from the CDN', async () => {
+    const config = await edgeConfig();
+    // a media playlist as src (no EXT-X-STREAM-INF): negotiate() reports no variants, the controller assigns the CDN
+    const media = `${env.dev}/streams/vod/v1/index.m3u8?limit=4`;
+    const neg = await negotiateHere(media, 20);
+    expect(neg).not.toBeNull();
+    expect(neg!.assignment.target).toBe('cdn');
+    const before = (await harness('/edges')) as EdgeStats[];
+    const video = makeVideo();
+    const hls = new Hls(steeringConfig(Hls, neg, { maxBufferLength: 8 }));
+    const fragments: string[] = [];
+    hls.on(Hls.Events.FRAG_LOADED, (_e, d) => fragments.push(d.frag.url));
+    hls.loadSource(media);
+    hls.attachMedia(video);
+    try {
+      await until(() => fragments.length >= 2, 'two fragments', 30000);
+      expect(fragments.every((u) => portOf(u) === portOf(env.dev)))
+        .withContext(fragments.join(' '))
+        .toBeTrue();
+      const after = (await harness('/edges')) as EdgeStats[];
+      expect(after.map((e) => e.segments)).toEqual(before.map((e) => e.segments));
+    } finally {
+      hls.destroy();
+      video.remove();
+      await neg!.leave();
+    }
+    // an edge negotiated for the multivariant playlist, then a media playlist loaded: the client gives the edge up
+    const master = await negotiateHere(`${env.dev}/streams/vod/master.m3u8?limit=4`, 20, 'viewer-18b');
+    expect(config.edges.map((e) => e.id)).toContain(master!.assignment.target);
+    const v2 = makeVideo();
+    const h2 = new Hls(steeringConfig(Hls, master, { maxBufferLength: 8 }));
+    const f2: string[] = [];
+    h2.on(Hls.Events.FRAG_LOADED, (_e, d) => f2.push(d.frag.url));
+    h2.loadSource(media);
+    h2.attachMedia(v2);
+    try {
+      await until(() => f2.length >= 1, 'a fragment', 30000);
+      expect(master!.assignment.target).toBe('cdn');
+      expect(f2.every((u) => portOf(u) === portOf(env.dev))).toBeTrue();
+      // the lease is released and the session is gone: its steering manifest is no longer served
+      await until(async () => (await fetch(master!.steeringUri)).status === 404, 'the session to be left', 10000);
+    } finally {
+      h2.destroy();
+      v2.remove();
+    }
+  });
+
+  it('sends a bandwidth estimate, and gets CMSD the page can read (mb a variant of the stream)', async () => {
+    const src = `${env.dev}/streams/vod/master.m3u8?limit=4`;
+    const sent: Array<Record<string, unknown>> = [];
+    const realFetch = window.fetch;
+    window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input).endsWith('/v1/negotiate') && typeof init?.body === 'string') sent.push(JSON.parse(init.body));
+      return realFetch(input, init);
+    };
+    let neg: Awaited<ReturnType<typeof negotiate>> = null;
+    try {
+      const config = await edgeConfig();
+      neg = await negotiate({
+        controller: env.controller,
+        viewerId: 'viewer-18c',
+        channel: 'vod-1',
+        src,
+        edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
+        cdnProbeUrl: `${env.dev}${config.cdnProbe}`,
+        timeoutMs: 3000,
+      });
+    } finally {
+      window.fetch = realFetch;
+    }
+    expect(neg).not.toBeNull();
+    const downlink = (navigator as Navigator & { connection?: { downlink?: number } }).connection?.downlink;
+    if (downlink && downlink > 0) expect(sent[0].bandwidth_mbps).toBe(downlink);
+    else pending('this Chromium has no navigator.connection.downlink');
+    // the page (karma's origin) reads the controller's CMSD-Dynamic: mb is one of the stream's variants
+    const variants = (await (await fetch(src)).text()).match(/BANDWIDTH=\d+/g)!.map((b) => Number(b.split('=')[1]));
+    const r = await fetch(`${neg!.steeringUri}&_HLS_pathway=${neg!.assignment.pathway}`);
+    const header = r.headers.get('CMSD-Dynamic');
+    expect(header).not.toBeNull();
+    const [d] = decodeCmsdDynamic(header!);
+    expect(d.value).toBe(neg!.assignment.pathway);
+    if (neg!.assignment.target !== 'cdn') {
+      expect(variants.map((b) => Math.ceil(b / 1000))).toContain(d.params!.mb as number);
+      expect(d.params!.mb).toBe(Math.ceil(neg!.assignment.max_variant_bps! / 1000));
+    }
+    expect(d.params?.etp).toBeUndefined(); // nothing measured yet
+    await neg!.leave();
+  });
+
+  it("holds the negotiated version's cap on the edge, follows the steering responses' cap, and the QoE shows it", async () => {
+    const config = await edgeConfig();
+    const src = `${env.dev}/streams/vod/master.m3u8?limit=12`;
+    // 2.5 Mb/s sustains 720p (a 1.85 Mb/s cap); a viewer who minds channel-switching latency most (a2) is better
+    // off on the edge next door even with its transcoding delay than on the far CDN
+    const neg = await negotiateHere(src, 2.5, 'viewer-18d', { a1: 1, a2: 8, a3: 1 });
+    expect(neg).not.toBeNull();
+    expect(neg!.assignment.version).toBe('720p');
+    const edge = config.edges.find((e) => e.id === neg!.assignment.target)!;
+    expect(edge).toBeDefined();
+    const events: TelemetryEvent[] = [];
+    const ep = createEdgeplay({ endpoint: `${env.controller}/v1/telemetry`, consent: 'granted', onEvent: (e) => events.push(e) });
+    const video = makeVideo();
+    const hls = new Hls(steeringConfig(Hls, neg, ep.hlsConfig({ maxBufferLength: 8 })));
+    ep.attach(hls, video, { channel: 'vod-1', contentId: 'vod-1' });
+    const loads: Array<{ level: number; cap: number; port: string }> = [];
+    const caps: number[] = [];
+    let parsedCap = -2;
+    hls.on(Hls.Events.MANIFEST_PARSED, () => (parsedCap = hls.autoLevelCapping));
+    hls.on(Hls.Events.FRAG_LOADING, (_e, d) => loads.push({ level: d.frag.level, cap: hls.autoLevelCapping, port: portOf(d.frag.url) }));
+    hls.on(Hls.Events.STEERING_MANIFEST_LOADED, () => caps.push(hls.autoLevelCapping));
+    hls.loadSource(src);
+    hls.attachMedia(video);
+    try {
+      await video.play().catch(() => undefined);
+      // the cap: the highest variant whose declared bitrate is at or below mb — level 2 of the demo ladder
+      const mb = Math.ceil(neg!.assignment.max_variant_bps! / 1000);
+      const capIdx = levelCapIndex(hls.levels, mb);
+      expect(capIdx).toBe(2);
+      expect(parsedCap).toBe(capIdx);
+      // loopback is far faster than 1.85 Mb/s: the ABR goes as high as the cap lets it, and no higher
+      await until(() => loads.filter((l) => l.level === capIdx).length >= 2, 'fragments at the cap', 30000);
+      const capped = loads.filter((l) => l.cap === capIdx);
+      expect(capped.every((l) => l.level <= capIdx && l.port === portOf(edge.url)))
+        .withContext(JSON.stringify(capped))
+        .toBeTrue();
+      await until(() => events.some((e) => e.type === 'bitrate' && e.data?.level === capIdx), 'the capped level playing', 30000);
+      // the first steering request carried no throughput (hls.js had measured nothing: its figure is a default);
+      // once fragments are in, reloads carry hls.js' measurement, the controller re-decides on it, and the cap
+      // follows the mb of its answer
+      await until(() => steeringRequests(neg!.session).some((u) => u.includes('_HLS_throughput=')), 'a measured steering reload', 40000);
+      const reqs = steeringRequests(neg!.session);
+      expect(reqs[0]).not.toContain('_HLS_throughput');
+      await until(() => caps.length >= reqs.length, 'its answer', 20000);
+      const now = await fetch(`${neg!.steeringUri}&_HLS_pathway=${edge.id}`);
+      const [d] = decodeCmsdDynamic(now.headers.get('CMSD-Dynamic')!);
+      expect(hls.autoLevelCapping).toBe(levelCapIndex(hls.levels, d.params!.mb as number));
+      // the QoE: every level that played while the 720p cap held is at or below it, the capped one among them
+      const playedCapped = events.filter((e) => e.type === 'bitrate' && (e.data?.level as number) <= capIdx);
+      expect(playedCapped.some((e) => e.data?.peak_bitrate === hls.levels[capIdx].bitrate)).toBeTrue();
+      const lastCapped = loads.findIndex((l) => l.cap !== capIdx && l.cap !== -1);
+      const beforeLift = lastCapped < 0 ? loads : loads.slice(0, lastCapped);
+      expect(Math.max(...beforeLift.map((l) => l.level))).toBe(capIdx);
+      console.log(
+        `[measure] cap: ${neg!.assignment.version} on ${edge.id} → level ${capIdx} (mb ${mb}); levels fetched under it: ${beforeLift.map((l) => l.level).join(',')}; after the measured reload mb ${d.params!.mb} → cap ${hls.autoLevelCapping}; steering requests ${reqs.map((u) => (u.includes('_HLS_throughput') ? 'measured' : 'unmeasured')).join(', ')}`,
+      );
+    } finally {
+      await ep.destroy();
+      hls.destroy();
+      video.remove();
+      await neg!.leave();
+    }
   });
 
   // issue 18 item 17: the trace shaped only the CDN; a viewer on a loopback edge got ~1 Gb/s whatever trace was picked
@@ -107,7 +320,9 @@ describe('edge negotiation and Content Steering', () => {
     expect(neg!.weights).toEqual({ a1: 6, a2: 2, a3: 2 }); // the viewer's weights went into the negotiation
     const video = makeVideo();
     const stalls = watchStalls(video);
-    const hls = new Hls(steeringConfig(Hls, neg, ep.hlsConfig({ maxBufferLength: 12 })));
+    // at most 12 s ahead: hls.js otherwise sizes its buffer by maxBufferSize (60 MB, minutes of this ladder), and
+    // since playback starts on the edge it would hold the whole stream before the kill — nothing left to fail over
+    const hls = new Hls(steeringConfig(Hls, neg, ep.hlsConfig({ maxBufferLength: 12, maxMaxBufferLength: 12 })));
     ep.attach(hls, video, { channel: 'vod-1', contentId: 'vod-1' });
     const pathways: string[] = [];
     hls.on(Hls.Events.STEERING_MANIFEST_LOADED, (_e, d) => pathways.push(String(d.steeringManifest['PATHWAY-PRIORITY']?.[0])));
@@ -134,6 +349,7 @@ describe('edge negotiation and Content Steering', () => {
       );
       expect(sequence[0]).toBe(edgeId);
       expect(sequence.slice(1)).not.toContain(edgeId); // nothing from the dead edge after the switch
+      expect(sequence).toContain('cdn'); // the failover happened: the CDN served the rest
       expect(longest).toBeLessThan(1000);
       expect(video.error).toBeNull();
       await neg!.leave();

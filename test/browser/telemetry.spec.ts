@@ -4,64 +4,23 @@
  */
 import Hls from 'hls.js';
 import { createEdgeplay, type Edgeplay, type TelemetryEvent } from '../../src/index.js';
-import { env, harness, loadFrame, makeVideo, sleep, storedEvents, uniq, until, watchStalls, type StoredEvent } from './util.js';
+import {
+  env,
+  harness,
+  loadFrame,
+  makeVideo,
+  player,
+  serverSummary,
+  sleep,
+  storedEvents,
+  uniq,
+  until,
+  watchStalls,
+  type StoredEvent,
+} from './util.js';
 
 const VOD = () => `${env.dev}/streams/vod/master.m3u8`;
 const endpoint = () => `${env.controller}/v1/telemetry`;
-
-interface Player {
-  dbName: string;
-  ep: Edgeplay;
-  hls: Hls;
-  video: HTMLVideoElement;
-  events: TelemetryEvent[];
-  destroy(): Promise<void>;
-}
-
-function player(opts: {
-  src: string;
-  channel?: string;
-  consent?: 'granted' | 'pending';
-  sampleRate?: number;
-  hlsConfig?: Record<string, unknown>;
-  heartbeatMs?: number;
-}): Player {
-  const video = makeVideo();
-  const events: TelemetryEvent[] = [];
-  const dbName = uniq('ep-db');
-  const ep = createEdgeplay({
-    endpoint: endpoint(),
-    consent: opts.consent ?? 'granted',
-    sampleRate: opts.sampleRate,
-    dbName,
-    flushIntervalMs: 300,
-    heartbeatMs: opts.heartbeatMs ?? 2000,
-    onEvent: (e) => events.push(e),
-  });
-  const hls = new Hls(ep.hlsConfig({ ...(opts.hlsConfig ?? {}) }));
-  ep.attach(hls, video, { channel: opts.channel ?? 'ch-a', contentId: 'vod-1' });
-  hls.loadSource(opts.src);
-  hls.attachMedia(video);
-  void video.play().catch(() => undefined);
-  return {
-    dbName,
-    ep,
-    hls,
-    video,
-    events,
-    async destroy() {
-      await ep.destroy();
-      hls.destroy();
-      video.remove();
-    },
-  };
-}
-
-async function serverSummary(viewId: string): Promise<Record<string, unknown>> {
-  const r = await fetch(`${env.controller}/v1/views/${viewId}`);
-  expect(r.status).withContext(`GET /v1/views/${viewId}`).toBe(200);
-  return r.json();
-}
 
 describe('telemetry in Chromium', () => {
   it('measures startup of a real view and the server agrees', async () => {

@@ -1,9 +1,15 @@
+import Hls from 'hls.js';
+import { createEdgeplay, type Edgeplay, type TelemetryEvent } from '../../src/index.js';
 export interface EnvConfig {
   dev: string;
   controller: string;
   live: boolean;
 }
 export const env = (window as unknown as { __karma__: { config: { edgeplay: EnvConfig } } }).__karma__.config.edgeplay;
+
+// specs read requests from Resource Timing: the browser keeps only 250 entries unless told otherwise, and the
+// whole suite runs in one page (a spec late in the run would see none of its own requests)
+performance.setResourceTimingBufferSize(1_000_000);
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -75,3 +81,61 @@ export function loadFrame(query: Record<string, string>): Promise<HTMLIFrameElem
 }
 
 export const uniq = (p: string) => `${p}-${Math.random().toString(36).slice(2, 10)}`;
+
+export interface Player {
+  dbName: string;
+  ep: Edgeplay;
+  hls: Hls;
+  video: HTMLVideoElement;
+  events: TelemetryEvent[];
+  destroy(): Promise<void>;
+}
+
+/** A player on the dev server with edgeplay attached (telemetry to the real controller, granted consent by default). */
+export function player(opts: {
+  src: string;
+  channel?: string;
+  consent?: 'granted' | 'pending';
+  sampleRate?: number;
+  hlsConfig?: Record<string, unknown>;
+  heartbeatMs?: number;
+  loop?: boolean;
+}): Player {
+  const video = makeVideo();
+  video.loop = !!opts.loop;
+  const events: TelemetryEvent[] = [];
+  const dbName = uniq('ep-db');
+  const ep = createEdgeplay({
+    endpoint: `${env.controller}/v1/telemetry`,
+    consent: opts.consent ?? 'granted',
+    sampleRate: opts.sampleRate,
+    dbName,
+    flushIntervalMs: 300,
+    heartbeatMs: opts.heartbeatMs ?? 2000,
+    onEvent: (e) => events.push(e),
+  });
+  const hls = new Hls(ep.hlsConfig({ ...(opts.hlsConfig ?? {}) }));
+  ep.attach(hls, video, { channel: opts.channel ?? 'ch-a', contentId: 'vod-1' });
+  hls.loadSource(opts.src);
+  hls.attachMedia(video);
+  void video.play().catch(() => undefined);
+  return {
+    dbName,
+    ep,
+    hls,
+    video,
+    events,
+    async destroy() {
+      await ep.destroy();
+      hls.destroy();
+      video.remove();
+    },
+  };
+}
+
+/** The controller's QoE summary of a view (GET /v1/views/:id), expecting 200. */
+export async function serverSummary(viewId: string): Promise<Record<string, unknown>> {
+  const r = await fetch(`${env.controller}/v1/views/${viewId}`);
+  expect(r.status).withContext(`GET /v1/views/${viewId}`).toBe(200);
+  return r.json();
+}

@@ -6,6 +6,7 @@
 import { choose, options, VERSIONS, wantedVersion, type EdgeState, type ViewerRequest } from '../../src/assign/edge/model.js';
 import { DEFAULT_WEIGHTS } from '../../src/core/preference.js';
 import { CapacityLedger } from '../../src/assign/edge/ledger.js';
+import { decodeCmsdDynamic } from '@svta/cml-cmsd';
 import { buildServer } from '../../src/server/app.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 
@@ -84,7 +85,18 @@ describe('assignment store (memory, leases)', () => {
 });
 
 describe('controller: negotiation and Content Steering', () => {
-  const variants = [0, 1, 2].map((i) => ({ id: `v${i}`, uri: `http://127.0.0.1:8080/streams/vod/v${i}/index.m3u8?x=1` }));
+  // BANDWIDTH / AVERAGE-BANDWIDTH as a playlist declares them: 1.2 / 0.8, 3 / 1.9, 6 / 4 Mb/s
+  const ladder = [
+    [1200000, 800000],
+    [3000000, 1900000],
+    [6000000, 4000000],
+  ];
+  const variants = [0, 1, 2].map((i) => ({
+    id: `v${i}`,
+    uri: `http://127.0.0.1:8080/streams/vod/v${i}/index.m3u8?x=1`,
+    bandwidth: ladder[i][0],
+    average_bandwidth: ladder[i][1],
+  }));
   const build = (rate?: number) =>
     buildServer({
       store: new MemoryTelemetryStore(),
@@ -125,7 +137,9 @@ describe('controller: negotiation and Content Steering', () => {
       expect(clone['BASE-ID']).toBe('cdn');
       expect(clone.ID).toBe('edge-1');
       expect(clone['URI-REPLACEMENT']['PER-VARIANT-URIS'].v1).toBe('http://127.0.0.1:9101/streams/vod/v1/index.m3u8?x=1');
-      expect(m.headers['cmsd-dynamic']).toBe('"edge-1";mb=4300;etp=20000');
+      // issue 18 (13): mb is the session's highest variant at or below 1440p's 4.3 Mb/s (v2, 4 Mb/s on average;
+      // its BANDWIDTH 6 Mb/s is what the player compares); no etp: hls.js' first _HLS_throughput is its default
+      expect(m.headers['cmsd-dynamic']).toBe('"edge-1";mb=6000');
       // low throughput: a lower version, the cap follows in CMSD mb
       const low = await app.inject({ method: 'GET', url: `${man['RELOAD-URI']}&_HLS_pathway=edge-1&_HLS_throughput=1500000` });
       expect(low.headers['cmsd-dynamic']).toBe('"edge-1";mb=1200;etp=1500'); // 1.5 Mb/s sustains 480p (1.2 × 1.2)
@@ -219,6 +233,169 @@ describe('controller: negotiation and Content Steering', () => {
   });
 });
 
+describe('Content Steering and CMSD, as hls.js 1.7 and CTA-5006 read them (issue 18)', () => {
+  const EDGE = { id: 'edge-1', url: 'http://127.0.0.1:9101', setting: 'mid' as const };
+  const CDN = 'http://cdn.example:8080/streams/vod';
+  // the demo ladder's declared BANDWIDTH / AVERAGE-BANDWIDTH (bit/s)
+  const demo = [
+    [569700, 363265],
+    [1314700, 798422],
+    [2107746, 1236788],
+    [3170392, 1868632],
+    [4900780, 2826671],
+    [7413026, 4248935],
+  ];
+  const variants = demo.map(([bandwidth, average_bandwidth], i) => ({
+    id: `v${i}`,
+    uri: `${CDN}/v${i}/index.m3u8`,
+    bandwidth,
+    average_bandwidth,
+  }));
+  const near = { viewer_id: 'viewer-1', channel: 'news', weights: { a1: 6, a2: 2, a3: 2 }, rtt_ms: { cdn: 600, 'edge-1': 20 } };
+  const build = () => buildServer({ store: new MemoryTelemetryStore(), edges: [EDGE], negotiation: { secret: 's' } });
+  const negotiate = async (app: Awaited<ReturnType<typeof build>>, payload: object) => {
+    const r = await app.inject({ method: 'POST', url: '/v1/negotiate', payload });
+    expect(r.statusCode).toBe(200);
+    return r.json();
+  };
+  const cmsd = (header: unknown) => decodeCmsdDynamic(String(header));
+
+  it('assigns the CDN, holding no lease, when the negotiation brings no variant (an empty clone moves nothing)', async () => {
+    const app = await build();
+    try {
+      // what negotiate() sends for a media playlist, or when its own fetch of the playlist failed
+      const a = await negotiate(app, { ...near, bandwidth_mbps: 20 });
+      expect(a.assignment.target).toBe('cdn');
+      expect(a.assignment.edge_url).toBeNull();
+      expect(a.assignment.clone).toBeUndefined();
+      const man = await app.inject({ method: 'GET', url: `${a.steering_uri}&_HLS_pathway=.&_HLS_throughput=500000` });
+      expect(man.json()['PATHWAY-PRIORITY']).toEqual(['cdn']);
+      expect(man.json()['PATHWAY-CLONES']).toBeUndefined();
+      // and with the variants the same viewer gets the edge: the edge was free, the request was the reason
+      const b = await negotiate(app, { ...near, bandwidth_mbps: 20, variants });
+      expect(b.assignment.target).toBe('edge-1');
+      const left = await app.inject({ method: 'POST', url: `/v1/sessions/${a.session}/leave?token=${encodeURIComponent(a.token)}` });
+      expect(left.json().released).toBeFalse(); // the CDN session never held a lease
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('moves every variant and rendition URI to the edge, in the answer and in the steering manifest alike', async () => {
+    const app = await build();
+    try {
+      const renditions = [
+        { id: 'aud-en', uri: `${CDN}/audio/en/index.m3u8` },
+        { id: 'sub-de', uri: `${CDN}/subs/de/index.m3u8?lang=de` },
+      ];
+      const a = await negotiate(app, { ...near, bandwidth_mbps: 20, variants, renditions });
+      expect(a.assignment.target).toBe('edge-1');
+      const clone = a.assignment.clone;
+      expect(clone['BASE-ID']).toBe('cdn');
+      expect(clone.ID).toBe('edge-1');
+      const perVariant = clone['URI-REPLACEMENT']['PER-VARIANT-URIS'];
+      const perRendition = clone['URI-REPLACEMENT']['PER-RENDITION-URIS'];
+      expect(Object.keys(perVariant).sort()).toEqual(variants.map((v) => v.id).sort());
+      for (const v of variants) expect(perVariant[v.id]).toBe(v.uri.replace('http://cdn.example:8080', EDGE.url));
+      expect(perRendition).toEqual({
+        'aud-en': 'http://127.0.0.1:9101/streams/vod/audio/en/index.m3u8',
+        'sub-de': 'http://127.0.0.1:9101/streams/vod/subs/de/index.m3u8?lang=de',
+      });
+      const man = (await app.inject({ method: 'GET', url: `${a.steering_uri}&_HLS_pathway=edge-1` })).json();
+      expect(man['PATHWAY-CLONES']).toEqual([clone]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('reads _HLS_throughput and _HLS_pathway the way hls.js sends them (wrapped negative above 2^31 bit/s)', async () => {
+    const { readSteeringQuery } = await import('../../src/server/negotiation.js');
+    expect(readSteeringQuery({ _HLS_throughput: String(3e9 | 0) })).toEqual({ throughputBps: 3e9 }); // -1294967296
+    expect(readSteeringQuery({ _HLS_throughput: String((2 ** 31) | 0) })).toEqual({ throughputBps: 2 ** 31 });
+    expect(readSteeringQuery({ _HLS_throughput: '20000000', _HLS_pathway: 'edge-1' })).toEqual({ throughputBps: 2e7, pathway: 'edge-1' });
+    for (const t of ['abc', '', '0', '12.5', '1e400', '-', String(-(2 ** 31) - 1), '9'.repeat(14), 'NaN'])
+      expect(readSteeringQuery({ _HLS_throughput: t }))
+        .withContext(t)
+        .toEqual({});
+    expect(readSteeringQuery({ _HLS_throughput: ['1000', '2000'], _HLS_pathway: ['cdn', 'edge-1'] })).toEqual({
+      throughputBps: 2000,
+      pathway: 'edge-1',
+    });
+    expect(readSteeringQuery({ _HLS_pathway: 'x'.repeat(129) })).toEqual({});
+  });
+
+  it('serves the steering manifest whatever hls.js puts in _HLS_throughput / _HLS_pathway: an unusable value is ignored', async () => {
+    const app = await build();
+    try {
+      const a = await negotiate(app, { ...near, bandwidth_mbps: 2.5, variants }); // 720p
+      expect(a.assignment.version).toBe('720p');
+      const first = await app.inject({ method: 'GET', url: `${a.steering_uri}&_HLS_pathway=edge-1&_HLS_throughput=500000` });
+      expect(first.statusCode).toBe(200);
+      const reload = first.json()['RELOAD-URI'];
+      for (const q of [
+        '_HLS_throughput=abc',
+        '_HLS_throughput=1e400',
+        '_HLS_throughput=&_HLS_pathway=',
+        `_HLS_pathway=${'p'.repeat(300)}`,
+        '_HLS_throughput=1&_HLS_throughput=2',
+        '_HLS_pathway=edge-1&_HLS_pathway=edge-1',
+      ]) {
+        const r = await app.inject({ method: 'GET', url: `${reload}&${q}` });
+        expect(r.statusCode).withContext(q).toBe(200);
+        expect(r.json()['PATHWAY-PRIORITY']).withContext(q).toEqual(['edge-1', 'cdn']);
+      }
+      // hls.js above 2^31 bit/s: the estimate wraps negative; the viewer is fast, not refused (1440p now)
+      const fast = await app.inject({ method: 'GET', url: `${reload}&_HLS_pathway=edge-1&_HLS_throughput=${3e9 | 0}` });
+      expect(fast.statusCode).toBe(200);
+      expect(fast.json()['PATHWAY-PRIORITY']).toEqual(['edge-1', 'cdn']);
+      expect(cmsd(fast.headers['cmsd-dynamic'])[0].params.etp).toBe(3e6);
+      expect(cmsd(fast.headers['cmsd-dynamic'])[0].params.mb).toBe(7414); // v5 now: 1440p
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('sends CMSD a player on another origin can read: mb a real variant of the session, etp only from a measurement', async () => {
+    const app = await build();
+    try {
+      // 2.5 Mb/s sustains 720p (1.85 Mb/s): the highest variant whose average is at or below it is v2 (1.24 Mb/s
+      // average; v3 averages 1.87): mb is v2's BANDWIDTH, 2107746 bit/s, rounded up to kbit/s
+      const a = await negotiate(app, { ...near, bandwidth_mbps: 2.5, variants });
+      expect(a.assignment.version).toBe('720p');
+      expect(a.assignment.max_variant_bps).toBe(2107746);
+      const first = await app.inject({
+        method: 'GET',
+        url: `${a.steering_uri}&_HLS_pathway=edge-1&_HLS_throughput=500000`,
+        headers: { origin: 'https://player.example' },
+      });
+      expect(String(first.headers['access-control-expose-headers']).toLowerCase().split(/,\s*/)).toContain('cmsd-dynamic');
+      const [d] = cmsd(first.headers['cmsd-dynamic']);
+      expect(d.value).toBe('edge-1');
+      expect(d.params.mb).toBe(2108);
+      expect(demo.map(([bw]) => Math.ceil(bw / 1000))).toContain(d.params.mb as number);
+      // the first _HLS_throughput is hls.js' default estimate (500 kbit/s): no etp, and no re-decision on it
+      expect(d.params.etp).toBeUndefined();
+      const reload = first.json()['RELOAD-URI'];
+      // a measurement: etp says it, and the decision follows it (20 Mb/s sustains 1440p: every variant fits)
+      const m = await app.inject({ method: 'GET', url: `${reload}&_HLS_pathway=edge-1&_HLS_throughput=20000000` });
+      expect(cmsd(m.headers['cmsd-dynamic'])[0].params).toEqual({ mb: 7414, etp: 20000 });
+      // a request without a throughput keeps the last measurement; below the lowest variant, mb is the lowest
+      const low = await negotiate(app, { ...near, bandwidth_mbps: 0.2, variants: variants.slice(1) }); // 240p, ladder from 0.8 Mb/s
+      expect(low.assignment.version).toBe('240p');
+      expect(low.assignment.max_variant_bps).toBe(1314700);
+      const lm = await app.inject({ method: 'GET', url: `${low.steering_uri}&_HLS_pathway=edge-1` });
+      expect(cmsd(lm.headers['cmsd-dynamic'])[0].params).toEqual({ mb: 1315 });
+      // without declared bitrates there is no mb to give
+      const bare = await negotiate(app, { ...near, bandwidth_mbps: 2.5, variants: variants.map(({ id, uri }) => ({ id, uri })) });
+      expect(bare.assignment.max_variant_bps).toBeNull();
+      const bm = await app.inject({ method: 'GET', url: `${bare.steering_uri}&_HLS_pathway=edge-1` });
+      expect(cmsd(bm.headers['cmsd-dynamic'])[0].params?.mb).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('DRL assignment policy (models/edge-drl)', () => {
   it('beats the online heuristic in the simulator for every edge setting, in well under a millisecond per decision', async () => {
     const { existsSync, readFileSync } = await import('node:fs');
@@ -306,6 +483,7 @@ describe('DRL assignment policy (models/edge-drl)', () => {
             weights: { a1: 6, a2: 2, a3: 2 },
             rtt_ms: { cdn: 800, 'edge-1': 20 },
             bandwidth_mbps: 6,
+            variants: [{ id: 'v0', uri: 'http://127.0.0.1:8080/streams/vod/v0/index.m3u8' }], // a playlist an edge can carry
           },
         })
       ).json();

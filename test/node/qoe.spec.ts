@@ -114,7 +114,8 @@ describe('QoE summary', () => {
 });
 
 import Ajv from 'ajv';
-import { sanitizeData, telemetryBatchSchema } from '../../src/core/protocol.js';
+import { sanitizeData } from '../../src/core/protocol.js';
+import { TelemetryBatchSchema as telemetryBatchSchema } from '../../src/core/schemas/telemetry.js';
 
 describe('sanitizeData', () => {
   it('turns any app data into data the server schema accepts', () => {

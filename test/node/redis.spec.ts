@@ -1,7 +1,8 @@
 /**
  * The Redis assignment store against a real redis-server (started here on a free loopback port): the same
  * behaviour as the memory store under random operations, and two controller processes sharing one Redis
- * under thousands of parallel negotiations never reserve more than an edge holds.
+ * under thousands of parallel negotiations never reserve more than an edge holds, and share one negotiation
+ * rate limit per client address.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -40,6 +41,29 @@ async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
   }
   proc.kill();
   throw new Error('redis-server did not start');
+}
+
+/** A controller process (src/server/main.ts) on a free port; resolves once it listens. */
+async function spawnController(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = spawn(
+    join(process.cwd(), 'node_modules', '.bin', 'tsx'),
+    ['src/server/main.ts', '--memory', '--quiet', '--port', String(port), ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, EDGEPLAY_SECRET: 'shared' },
+    },
+  );
+  await new Promise<void>((res, rej) => {
+    const t = setTimeout(() => rej(new Error('controller did not start')), 30000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) {
+        clearTimeout(t);
+        res();
+      }
+    });
+  });
+  return { url: `http://127.0.0.1:${port}`, proc };
 }
 
 describe('Redis assignment store', () => {
@@ -131,6 +155,8 @@ describe('Redis assignment store', () => {
         });
         urls.push(`http://127.0.0.1:${port}`);
       }
+      // a multivariant playlist an edge pathway can carry (without variants everyone is served by the CDN)
+      const variants = [0, 1].map((k) => ({ id: `v${k}`, uri: `http://127.0.0.1:8080/streams/vod/v${k}/index.m3u8` }));
       const N = 2000;
       let edgeCount = 0,
         ok = 0;
@@ -142,7 +168,13 @@ describe('Redis assignment store', () => {
           const r = await fetch(`${urls[i % 2]}/v1/negotiate`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ viewer_id: `viewer-${i}`, channel: `ch${i % 3}`, rtt_ms: { cdn: 600, small: 20 }, bandwidth_mbps: 20 }),
+            body: JSON.stringify({
+              viewer_id: `viewer-${i}`,
+              channel: `ch${i % 3}`,
+              rtt_ms: { cdn: 600, small: 20 },
+              bandwidth_mbps: 20,
+              variants,
+            }),
           });
           if (r.status === 200) {
             ok++;
@@ -168,4 +200,33 @@ describe('Redis assignment store', () => {
       for (const p of procs) p.kill('SIGTERM');
     }
   }, 180000);
+
+  it('two controller processes on one Redis share one negotiation rate limit per client address', async () => {
+    if (!redis) return pending(why);
+    const own = await startRedis(); // a Redis of its own: no counters left by the other tests
+    const ctrls: Array<{ url: string; proc: ChildProcess }> = [];
+    try {
+      // 0.1 negotiations/s over a 60 s window: 6 per client per minute, whichever process answers
+      for (let i = 0; i < 2; i++) ctrls.push(await spawnController(['--redis', own.url, '--rate', '0.1', '--rate-window', '60']));
+      const statuses: number[] = [];
+      let limited: Response | null = null;
+      for (let i = 0; i < 12; i++) {
+        const r = await fetch(`${ctrls[i % 2].url}/v1/negotiate`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ viewer_id: `viewer-${i}`, channel: 'news' }),
+        });
+        statuses.push(r.status);
+        if (r.status === 429 && !limited) limited = r;
+        else await r.text();
+      }
+      // one allowance for both processes: 6 answered in all (each process alone would answer 6 of its own)
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
+      expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await limited!.json()).error).toBe('rate_limited');
+    } finally {
+      for (const c of ctrls) c.proc.kill('SIGTERM');
+      own.proc.kill();
+    }
+  });
 });
