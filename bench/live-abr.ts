@@ -67,7 +67,7 @@ export interface LiveAbrBenchResult {
 
 /** Runs every policy x size source over the sessions, prints the table, writes the results. Throws InputError on missing data. */
 export async function benchLiveAbr(o: LiveAbrBenchOptions = {}): Promise<LiveAbrBenchResult> {
-  const log = o.log ?? ((s: string) => log(s));
+  const log = o.log ?? ((s: string) => console.log(s));
   const root = dataRoot();
   const split = o.split ?? 'dev';
   const tracesDir = resolve(o.traces ?? join(root, 'abr', 'traces', 'test'));

@@ -6,3 +6,4 @@ import './profile.spec.js';
 import './monitor.spec.js';
 import './edge.spec.js';
 import './qoe.spec.js';
+import './live-abr.spec.js';
