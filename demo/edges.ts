@@ -8,6 +8,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { limitPlaylist, rewritePlaylist } from './playlists.js';
+import type { RequestLog } from './request-log.js';
 
 export interface EdgeServer {
   id: string;
@@ -29,12 +30,14 @@ const MIME: Record<string, string> = {
 
 /**
  * @param shaper sends a segment body (e.g. through the viewer's shaped link of the dev server); default: at once
+ * @param log records every response (bytes, timing) under this edge's id
  */
 export async function startEdge(
   id: string,
   roots: Record<string, string>,
   port = 0,
   shaper?: (url: URL, res: ServerResponse, body: Buffer) => Promise<void>,
+  log?: RequestLog,
 ): Promise<EdgeServer> {
   let requests = 0,
     segments = 0,
@@ -43,7 +46,15 @@ export async function startEdge(
   const server: Server = createServer((req, res) => {
     requests++;
     const url = new URL(req.url ?? '/', 'http://edge');
-    const cors = { 'access-control-allow-origin': '*', 'cache-control': 'no-store', 'x-edge': id };
+    log?.track(id, req, res, url);
+    // X-CDN names the delivery network that served a response (Mux's convention; the SDK's request metrics read it)
+    const cors = {
+      'access-control-allow-origin': '*',
+      'access-control-expose-headers': 'x-cdn, x-edge',
+      'cache-control': 'no-store',
+      'x-edge': id,
+      'x-cdn': id,
+    };
     if (req.method === 'OPTIONS') {
       res.writeHead(204, { ...cors, 'access-control-allow-headers': '*' });
       return res.end();

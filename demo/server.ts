@@ -9,6 +9,10 @@
  *                                     $EDGEPLAY_DATA/abr/traces/{test,train}, or of --traces DIR)
  *   ?limit=N                          on a VOD playlist: only its first N segments (short test streams)
  *   /api/traces, /api/sessions/:id    trace list, and what a shaped session's link does now
+ *   /ops.html                         the operator page: QoE, scores, renditions and requests per CDN / edge, live from
+ *                                     the controller's GET /v1/metrics
+ * Every stream response carries `X-CDN: cdn` (the edges: their id), and the server and the edges log each response's
+ * bytes and timing (request-log.ts; `/__harness/requests?sess=ID` for the tests).
  *
  * It also starts the edge controller (src/server) on :8081 with its SQLite store under ./data.
  * Options: --port N, --controller-port N, --no-live, --traces DIR, --data DIR (`npm start -- --help`).
@@ -28,6 +32,7 @@ import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
 import { optNum, runCli } from '../src/train/cli/args.js';
 import { filterVariants, limitPlaylist, rewritePlaylist } from './playlists.js';
+import { RequestLog } from './request-log.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -69,6 +74,8 @@ export interface DemoServer {
   controllerUrl: string;
   edges: EdgeServer[];
   live: LiveStream | null;
+  /** every response of the dev server and the edges: bytes and timing (request-log.ts) */
+  requests: RequestLog;
   close(): Promise<void>;
 }
 
@@ -105,7 +112,12 @@ async function buildBundles(log: (s: string) => void): Promise<string> {
   const out = join(cacheDir(), 'demo-build');
   const t0 = Date.now();
   await build({
-    entryPoints: { app: join(ROOT, 'demo', 'app.ts'), 'bench-abr': join(ROOT, 'demo', 'bench-abr.ts'), vr: join(ROOT, 'demo', 'vr.ts') },
+    entryPoints: {
+      app: join(ROOT, 'demo', 'app.ts'),
+      'bench-abr': join(ROOT, 'demo', 'bench-abr.ts'),
+      vr: join(ROOT, 'demo', 'vr.ts'),
+      ops: join(ROOT, 'demo', 'ops.ts'),
+    },
     bundle: true,
     format: 'esm',
     target: 'es2022',
@@ -125,6 +137,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const live = opts.live === false ? null : startLive(log);
   const tracesDirs = opts.tracesDirs ?? [];
   const links = new Map<string, ShapedLink>();
+  const requestLog = new RequestLog();
   const gc = setInterval(() => {
     for (const [id, l] of links) if (Date.now() - l.lastUsed > 10 * 60 * 1000) links.delete(id);
   }, 60000);
@@ -158,7 +171,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     const link = t && sess && /^[\w-]{4,64}$/.test(sess) ? linkFor(t, sess, url.searchParams.get('rtt')) : null;
     return link ? link.send(res, body) : (res.end(body), Promise.resolve());
   };
-  for (const e of edgeSpecs) edges.push(await startEdge(e.id, { vod: vodDir, vr: vrDir }, 0, edgeShaper));
+  for (const e of edgeSpecs) edges.push(await startEdge(e.id, { vod: vodDir, vr: vrDir }, 0, edgeShaper, requestLog));
   const edgeConfigs: EdgeConfig[] = edgeSpecs.map((e, i) => ({ id: e.id, url: edges[i].url, setting: e.setting, cdnLatencyS: 0.03 }));
   const startController = async () => {
     controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs });
@@ -217,6 +230,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
 
   const serveStream = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     noteCmcd(url);
+    requestLog.track('cdn', req, res, url);
     const [, , kind, ...rest] = url.pathname.split('/'); // /streams/<vod|live|vr>/...
     const base = kind === 'vod' ? vodDir : kind === 'vr' ? vrDir : kind === 'live' && live ? live.dir : null;
     if (!base) return send(res, 404, `no stream ${kind}`);
@@ -241,8 +255,9 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     const headers: Record<string, string> = {
       'content-type': MIME[ext] ?? 'application/octet-stream',
       'access-control-allow-origin': '*',
-      'access-control-expose-headers': 'x-edgeplay-session',
+      'access-control-expose-headers': 'x-edgeplay-session, x-cdn',
       'cache-control': ext === '.m3u8' && kind === 'live' ? 'no-cache' : 'max-age=60',
+      'x-cdn': 'cdn',
     };
     if (ext === '.m3u8') {
       let text = body.toString('utf8');
@@ -318,6 +333,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
           : { requests: 0, cids: [], keys: [], by_cid: {} },
       );
     }
+    // what the dev server and the edges answered for a shaped session (or all, without sess): bytes and timing
+    if (p === '/requests') return json(res, 200, requestLog.query(url.searchParams.get('sess')));
     const m = /^\/views\/([\w-]+)\/events$/.exec(p);
     if (m) return json(res, 200, sharedStore ? sharedStore.viewEvents(m[1]) : []);
     return send(res, 404, 'no such harness route');
@@ -383,6 +400,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     controllerUrl,
     edges,
     live,
+    requests: requestLog,
     async close() {
       clearInterval(gc);
       await Promise.all(edges.map((e) => e.close()));

@@ -73,6 +73,9 @@ export class Edgeplay {
   private listeners = new Map<EventType | 'event', Set<(e: TelemetryEvent) => void>>();
   private negotiation: { session: string; token: string } | null = null;
   readonly tabId = randomId(12);
+  /** when this SDK instance was created (epoch ms): Mux's player init time; its first view reports page load and player startup */
+  private readonly initAt = nowMs();
+  private firstView = true;
 
   /** @throws TypeError without an endpoint; RangeError for a sample rate outside [0, 1] */
   constructor(options: EdgeplayOptions) {
@@ -221,9 +224,12 @@ export class Edgeplay {
       console.warn(
         '[edgeplay] attach() ran after hls.loadSource() and this hls.js keeps the CMCD ids it started with: call attach() first',
       );
+    const initAt = this.firstView ? this.initAt : null;
+    this.firstView = false;
     return new View(this.hls!, this.video!, info, { emit: this.emit, heartbeatMs: this.opts.heartbeatMs }, pendingSwitch, startedAt, {
       id,
       cmcdContentId: cid !== info.contentId ? cid : null,
+      initAt,
     });
   }
 

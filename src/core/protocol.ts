@@ -46,7 +46,20 @@ type None = Record<string, never>;
  */
 export interface EventDataMap {
   /** `cmcd_cid`: the content id as CMCD carries it, when it differs from `content_id` (too long, not ASCII) */
-  viewstart: { content_id: Str; channel: Str; title: Str; url: Str; sdk: string; hls: Str; live?: boolean; cmcd_cid?: string };
+  viewstart: {
+    content_id: Str;
+    channel: Str;
+    title: Str;
+    url: Str;
+    sdk: string;
+    hls: Str;
+    live?: boolean;
+    cmcd_cid?: string;
+    /** the device class (`DEVICES`): the app's, else guessed from the user agent */
+    device?: string;
+    /** Navigation Timing: navigation start → the SDK created (Mux's Page Load Time); the first view of an SDK instance only */
+    page_load_ms?: number;
+  };
   play: None;
   /** first frame: startup_ms from the later of view start and the first play request; ttff_ms from view start */
   startup: { startup_ms: number; ttff_ms: number };
@@ -79,6 +92,34 @@ export interface EventDataMap {
   channel_switch: { from: Str; to: string; latency_ms: number; switch_index: number };
   /** 360° head motion, ~1 Hz: where the viewport centre is, how fast it moves, the 1 s prediction's error */
   viewport: { playhead: number; yaw: number; pitch: number; speed_dps: Num; pred_error_deg: Num; predictor: Str };
+  /** the SDK created → the player ready (hls.js: media attached and manifest parsed); Mux's Player Startup Time; once per SDK */
+  player_ready: { player_startup_ms: number };
+  /**
+   * the element's displayed size in CSS px (`clientWidth` × `clientHeight`), `devicePixelRatio`, and the decoded
+   * video's size (`videoWidth` × `videoHeight`, 0 before metadata): the up/downscale inputs; sent when any changes
+   */
+  player_resize: { width: number; height: number; dpr: number; video_width: number; video_height: number };
+  /**
+   * the requests one serving host answered since the last report (hls.js' own load stats of manifests, playlists,
+   * init and media segments): `host` (URL host), `cdn` (its X-CDN response header when exposed, else the Content Steering pathway,
+   * else null), `pathway`; `count` requests (retries included), `segments` of them media segments, `failures`, `bytes`
+   * loaded, `busy_ms` Σ(end − start), `ttfb_sum_ms` Σ(first byte − start) and `ttfb_max_ms` over the successful ones,
+   * `ok` their number; `interval_ms` since the previous report
+   */
+  requests: {
+    host: string;
+    cdn: Str;
+    pathway: Str;
+    count: number;
+    ok: number;
+    segments: number;
+    failures: number;
+    bytes: number;
+    busy_ms: number;
+    ttfb_sum_ms: number;
+    ttfb_max_ms: number;
+    interval_ms: number;
+  };
   ended: None;
   viewend: { reason: string; dropped: Num; frames: Num; started: boolean; ended: boolean };
   custom: { name: string } & EventData;

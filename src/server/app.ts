@@ -10,6 +10,7 @@
  *   routes/telemetry.ts      POST /v1/telemetry
  *   routes/views.ts          GET  /v1/views/:id
  *   routes/channels.ts       GET  /v1/channels/:id/stats
+ *   routes/metrics.ts        GET  /v1/metrics (Mux's metrics and scores per CDN / edge / channel / rendition / device)
  *   routes/negotiation.ts    POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave
  *   routes/health.ts         GET  /v1/health
  * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store,
@@ -31,6 +32,7 @@ import { Negotiator } from './negotiation.js';
 import httpContract from './plugins/http.js';
 import { channelRoutes } from './routes/channels.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { negotiationRoutes } from './routes/negotiation.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { viewRoutes } from './routes/views.js';
@@ -122,6 +124,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(telemetryRoutes, { store: opts.store, channels, tokens });
   await app.register(viewRoutes, { store: opts.store });
   await app.register(channelRoutes, { channels });
+  await app.register(metricsRoutes, { store: opts.store });
   await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
   await app.register(healthRoutes);
   return app;

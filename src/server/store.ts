@@ -22,6 +22,13 @@ export interface StoredEvent extends TelemetryEvent {
 export interface TelemetryStore {
   ingest(batch: TelemetryBatch, receivedAt: number): IngestResult;
   viewEvents(viewId: string): StoredEvent[];
+  /**
+   * Every stored event of the views that have at least one event with `from <= t < to` (epoch ms, the event's own
+   * time), ordered by view id then seq — at most `maxViews` views: those whose latest event in the window is the most
+   * recent. `GET /v1/metrics` computes everything else from these events with shared code (server/metrics.ts), so a
+   * store implements only this query. Resolves to [] when nothing matches; rejects only when the store fails.
+   */
+  viewEventsBetween(from: number, to: number, maxViews: number): Promise<StoredEvent[]>;
   /** numbers for tests and ops: batches and events stored, duplicates refused since start */
   stats(): { batches: number; events: number; duplicates: number };
   close(): void;
@@ -57,6 +64,21 @@ export class MemoryTelemetryStore implements TelemetryStore {
 
   viewEvents(viewId: string): StoredEvent[] {
     return [...(this.byView.get(viewId) ?? [])].sort((a, b) => a.seq - b.seq);
+  }
+
+  async viewEventsBetween(from: number, to: number, maxViews: number): Promise<StoredEvent[]> {
+    const hit: Array<[string, number]> = [];
+    for (const [id, list] of this.byView) {
+      let last = -Infinity;
+      for (const e of list) if (e.t >= from && e.t < to && e.t > last) last = e.t;
+      if (last > -Infinity) hit.push([id, last]);
+    }
+    hit.sort((a, b) => b[1] - a[1]);
+    return hit
+      .slice(0, Math.max(0, maxViews))
+      .map(([id]) => id)
+      .sort()
+      .flatMap((id) => this.viewEvents(id));
   }
 
   stats() {
@@ -157,6 +179,23 @@ export class SqliteTelemetryStore implements TelemetryStore {
       ...r,
       data: r.data ? JSON.parse(r.data) : undefined,
     })) as StoredEvent[];
+  }
+
+  private selectBetween: { all(...a: unknown[]): unknown[] } | null = null;
+
+  async viewEventsBetween(from: number, to: number, maxViews: number): Promise<StoredEvent[]> {
+    if (!this.selectBetween) {
+      // created on first use: an index on the event time for the window's scan
+      this.db.exec('CREATE INDEX IF NOT EXISTS events_t ON events(t)');
+      this.selectBetween = this.db.prepare(
+        `WITH v AS (SELECT view_id, MAX(t) AS last FROM events WHERE t >= ? AND t < ? GROUP BY view_id ORDER BY last DESC LIMIT ?)
+         SELECT e.batch_id, e.viewer_id, e.session_id, e.view_id, e.seq, e.t, e.type, e.data, e.received_at
+         FROM events e JOIN v ON e.view_id = v.view_id ORDER BY e.view_id, e.seq, e.id`,
+      );
+    }
+    return (
+      this.selectBetween.all(from, to, Math.max(0, Math.floor(maxViews))) as Array<Omit<StoredEvent, 'data'> & { data: string | null }>
+    ).map((r) => ({ ...r, data: r.data ? JSON.parse(r.data) : undefined })) as StoredEvent[];
   }
 
   stats() {

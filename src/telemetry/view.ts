@@ -2,18 +2,50 @@
  * One view: a playback of one piece of content (or one live channel) in one <video> with one Hls.
  * Listens to the media element and hls.js, turns what happens into telemetry events, and keeps a
  * local QoE accumulator (the same code the server uses) for the dashboard and `summary()`.
+ *
+ * Beyond playback state it reports (Mux Data's metric list, see README): the startup breakdown (page load from
+ * Navigation Timing, player startup to hls.js ready), the element's displayed size against the decoded video's
+ * (up/downscaling) and, per serving host, the requests hls.js made with its own load stats (`requests` events,
+ * one per host and heartbeat: what a controller sums per CDN).
  */
 import type Hls from 'hls.js';
-import type { ErrorData, FragLoadedData, LevelSwitchedData } from 'hls.js';
+import type {
+  ErrorData,
+  FragLoadedData,
+  FragLoadingData,
+  Fragment,
+  LevelLoadedData,
+  LevelSwitchedData,
+  LoaderStats,
+  ManifestLoadedData,
+  TrackLoadedData,
+} from 'hls.js';
 import { randomId } from '../core/ids.js';
 import { VERSION } from '../core/version.js';
 import { sanitizeData, type EventDataMap, type EventType, type TelemetryEvent } from '../core/protocol.js';
 import { QoeAccumulator, type QoeSummary } from '../core/qoe.js';
+import { deviceClass } from './device.js';
 
 export interface ViewInfo {
   contentId?: string;
   channel?: string;
   title?: string;
+  /** the device class ('desktop' | 'mobile' | 'tv' | 'headset' | 'other'); default: guessed from the user agent */
+  device?: string;
+}
+
+/** One serving host's requests since the last `requests` report (times in ms). */
+interface HostTally {
+  cdn: string | null;
+  pathway: string | null;
+  count: number;
+  ok: number;
+  segments: number;
+  failures: number;
+  bytes: number;
+  busy: number;
+  ttfbSum: number;
+  ttfbMax: number;
 }
 
 export interface ViewHost {
@@ -63,6 +95,13 @@ export class View {
   private live = false;
   private lastThroughput: number | null = null;
   private listeners: Array<() => void> = [];
+  /** requests per serving host since the last report, and when that report was */
+  private tally = new Map<string, HostTally>();
+  private tallySince: number;
+  /** init segments hls.js is loading: it emits FRAG_LOADING for them but no FRAG_LOADED (1.7); counted once they hold data */
+  private initLoads = new Set<Fragment>();
+  /** the last reported player size (`player_resize` is sent when it changes) */
+  private sizeKey = '';
   readonly pendingSwitch: PendingSwitch | null;
 
   constructor(
@@ -72,14 +111,20 @@ export class View {
     private host: ViewHost,
     pendingSwitch: PendingSwitch | null = null,
     startedAt = nowMs(),
-    /** `id`: the view id (default: a new one); `cmcdContentId`: the content id CMCD carries, when it differs from `info.contentId` */
-    opts: { id?: string; cmcdContentId?: string | null } = {},
+    /**
+     * `id`: the view id (default: a new one); `cmcdContentId`: the content id CMCD carries, when it differs from
+     * `info.contentId`; `initAt`: when the SDK was created (epoch ms), given to the first view of an SDK instance
+     * only — that view reports the page load and the player startup time (Mux measures them once per page)
+     */
+    opts: { id?: string; cmcdContentId?: string | null; initAt?: number | null } = {},
   ) {
     this.id = opts.id ?? randomId();
     this.info = info;
     this.pendingSwitch = pendingSwitch;
     this.startedAt = startedAt;
+    this.tallySince = startedAt;
     const HlsCtor = hls.constructor as typeof Hls;
+    const initAt = opts.initAt ?? null;
     this.emit(
       'viewstart',
       {
@@ -90,13 +135,141 @@ export class View {
         sdk: VERSION,
         hls: HlsCtor.version ?? null,
         ...(opts.cmcdContentId ? { cmcd_cid: opts.cmcdContentId } : {}),
+        device: info.device ?? deviceClass(),
+        ...(initAt !== null && pageLoadMs(initAt) !== null ? { page_load_ms: pageLoadMs(initAt)! } : {}),
       },
       startedAt,
     );
     this.listenMedia();
     this.listenHls(HlsCtor);
+    if (initAt !== null) this.watchReady(HlsCtor, initAt);
+    this.checkSize();
+    if (typeof ResizeObserver === 'function') {
+      const ro = new ResizeObserver(() => this.checkSize());
+      ro.observe(video);
+      this.listeners.push(() => ro.disconnect());
+    }
+    if (typeof addEventListener === 'function') {
+      // a devicePixelRatio change (zoom, another screen) fires the window's resize
+      addEventListener('resize', this.checkSize);
+      this.listeners.push(() => removeEventListener('resize', this.checkSize));
+    }
     if (!video.paused) this.onPlay();
     this.hb = setInterval(() => this.heartbeat(), host.heartbeatMs);
+  }
+
+  /** Report the element's displayed size, the device pixel ratio and the decoded video's size when any changed. */
+  private checkSize = (): void => {
+    const v = this.video;
+    const d = {
+      width: v.clientWidth,
+      height: v.clientHeight,
+      dpr: round3(typeof devicePixelRatio === 'number' && devicePixelRatio > 0 ? devicePixelRatio : 1),
+      video_width: v.videoWidth,
+      video_height: v.videoHeight,
+    };
+    const k = Object.values(d).join(',');
+    if (k === this.sizeKey) return;
+    this.sizeKey = k;
+    this.emit('player_resize', d);
+  };
+
+  /** Player ready = hls.js has the media attached and the manifest parsed (it can take `play()`); timed from the SDK's creation. */
+  private watchReady(HlsCtor: typeof Hls, initAt: number): void {
+    const E = HlsCtor.Events;
+    let attached = !!this.hls.media;
+    let parsed = (this.hls.levels?.length ?? 0) > 0;
+    const off = () => {
+      this.hls.off(E.MEDIA_ATTACHED, onAttached);
+      this.hls.off(E.MANIFEST_PARSED, onParsed);
+    };
+    const check = () => {
+      if (!attached || !parsed) return;
+      off();
+      this.emit('player_ready', { player_startup_ms: Math.round(nowMs() - initAt) });
+    };
+    const onAttached = () => ((attached = true), check());
+    const onParsed = () => ((parsed = true), check());
+    this.hls.on(E.MEDIA_ATTACHED, onAttached);
+    this.hls.on(E.MANIFEST_PARSED, onParsed);
+    this.listeners.push(off);
+    check();
+  }
+
+  /**
+   * Count one request hls.js made (or, `failed`, one it gave up on), under the host of its URL, from hls.js' load stats:
+   * retries inside the loader (`stats.retry`) are requests that failed; a successful one adds its bytes, its time to
+   * first byte (loading.first − loading.start) and its duration (loading.end − loading.start).
+   */
+  private countRequest(
+    url: string | undefined,
+    stats: LoaderStats | undefined,
+    net: unknown,
+    pathway: string | undefined,
+    seg: boolean,
+    failed: boolean,
+  ): void {
+    let host: string;
+    try {
+      host = new URL(url ?? '', typeof location !== 'undefined' ? location.href : undefined).host;
+    } catch {
+      return;
+    }
+    if (!host) return;
+    let t = this.tally.get(host);
+    if (!t)
+      this.tally.set(
+        host,
+        (t = { cdn: null, pathway: null, count: 0, ok: 0, segments: 0, failures: 0, bytes: 0, busy: 0, ttfbSum: 0, ttfbMax: 0 }),
+      );
+    const retries = stats?.retry ?? 0;
+    t.count += 1 + retries;
+    t.failures += retries + (failed ? 1 : 0);
+    if (seg) t.segments += 1 + retries;
+    if (pathway && pathway !== '.') t.pathway = pathway;
+    t.cdn = cdnHeader(net) ?? t.cdn;
+    if (failed || !stats) return;
+    const L = stats.loading;
+    t.ok++;
+    t.bytes += stats.loaded;
+    t.busy += Math.max(0, L.end - L.start);
+    const ttfb = Math.max(0, L.first - L.start);
+    t.ttfbSum += ttfb;
+    t.ttfbMax = Math.max(t.ttfbMax, ttfb);
+  }
+
+  /** Count the init segments whose load completed (hls.js set their data) since the last look. */
+  private settleInits(): void {
+    for (const f of this.initLoads) {
+      if (!f.data) continue;
+      this.initLoads.delete(f);
+      this.countRequest(f.url, f.stats, null, this.hls.levels?.[f.level]?.pathwayId, false, false);
+    }
+  }
+
+  /** Send one `requests` event per host that had requests since the last report. */
+  private reportRequests(): void {
+    this.settleInits();
+    const now = nowMs();
+    for (const [host, t] of this.tally) {
+      if (!t.count) continue;
+      this.emit('requests', {
+        host,
+        cdn: t.cdn ?? t.pathway,
+        pathway: t.pathway,
+        count: t.count,
+        ok: t.ok,
+        segments: t.segments,
+        failures: t.failures,
+        bytes: t.bytes,
+        busy_ms: round3(t.busy),
+        ttfb_sum_ms: round3(t.ttfbSum),
+        ttfb_max_ms: round3(t.ttfbMax),
+        interval_ms: Math.round(now - this.tallySince),
+      });
+    }
+    this.tally.clear();
+    this.tallySince = now;
   }
 
   private emit<K extends EventType>(type: K, data?: EventDataMap[K], t = nowMs()): void {
@@ -113,6 +286,8 @@ export class View {
   }
 
   private listenMedia(): void {
+    this.on('resize', this.checkSize); // the decoded video's size changed (a new rendition's first frame)
+    this.on('loadedmetadata', this.checkSize);
     this.on('play', () => this.onPlay());
     this.on('playing', () => this.onPlaying());
     this.on('waiting', () => {
@@ -199,13 +374,34 @@ export class View {
       });
     };
     const onError = (_: unknown, d: ErrorData) => {
+      // a request hls.js gave up on (its loader's own retries are in the stats)
+      if (d.type === 'networkError' && /LoadError|LoadTimeOut|TimeOut$/.test(String(d.details))) {
+        const url = d.url ?? d.part?.url ?? d.frag?.url ?? d.context?.url;
+        const f = d.frag;
+        if (f) this.initLoads.delete(f);
+        this.countRequest(
+          url,
+          d.stats ?? (d.part ?? f)?.stats,
+          d.networkDetails,
+          f ? this.hls.levels?.[f.level]?.pathwayId : undefined,
+          !!f && f.sn !== 'initSegment',
+          true,
+        );
+      }
       // hls.js moved the playhead itself: the seek that follows is not the viewer's
       if (!d.fatal && (d.details === E_SEEK_OVER_HOLE || d.details === E_NUDGE)) this.hlsMovedAt = nowMs();
       this.emit('error', { fatal: !!d.fatal, type: String(d.type), details: String(d.details) });
     };
+    const onFragLoading = (_: unknown, d: FragLoadingData) => {
+      if (d.frag.sn === 'initSegment') this.initLoads.add(d.frag);
+    };
     const onFrag = (_: unknown, d: FragLoadedData) => {
       const f = d.frag;
       const s = f.stats;
+      const unit = d.part ?? f;
+      this.initLoads.delete(f); // an hls.js that does emit FRAG_LOADED for an init segment: counted here, once
+      this.settleInits();
+      this.countRequest(unit.url, unit.stats, d.networkDetails, this.hls.levels?.[f.level]?.pathwayId, f.sn !== 'initSegment', false);
       const ms = s.loading.end - s.loading.start;
       if (ms > 0 && s.loaded > 0) this.lastThroughput = (s.loaded * 8000) / ms;
       const lvl = this.hls.levels[f.level];
@@ -235,18 +431,28 @@ export class View {
         }
       }
     };
-    const onLevelLoaded = (_: unknown, d: { details: { live: boolean } }) => {
+    const onLevelLoaded = (_: unknown, d: LevelLoadedData) => {
       this.live = !!d.details?.live;
+      // a media playlist given as the source was counted as the manifest request (the same response)
+      if (!d.withoutMultiVariant)
+        this.countRequest(d.details?.url, d.stats, d.networkDetails, this.hls.levels?.[d.level]?.pathwayId, false, false);
     };
-    this.hls.on(E.LEVEL_SWITCHED, onSwitched);
-    this.hls.on(E.ERROR, onError);
-    this.hls.on(E.FRAG_LOADED, onFrag);
-    this.hls.on(E.LEVEL_LOADED, onLevelLoaded);
+    const onManifest = (_: unknown, d: ManifestLoadedData) => this.countRequest(d.url, d.stats, d.networkDetails, undefined, false, false);
+    const onTrack = (_: unknown, d: TrackLoadedData) =>
+      this.countRequest(d.details?.url, d.stats, d.networkDetails, undefined, false, false);
+    const on = [
+      [E.LEVEL_SWITCHED, onSwitched],
+      [E.ERROR, onError],
+      [E.FRAG_LOADING, onFragLoading],
+      [E.FRAG_LOADED, onFrag],
+      [E.LEVEL_LOADED, onLevelLoaded],
+      [E.MANIFEST_LOADED, onManifest],
+      [E.AUDIO_TRACK_LOADED, onTrack],
+      [E.SUBTITLE_TRACK_LOADED, onTrack],
+    ] as const;
+    for (const [ev, fn] of on) this.hls.on(ev, fn as never);
     this.listeners.push(() => {
-      this.hls.off(E.LEVEL_SWITCHED, onSwitched);
-      this.hls.off(E.ERROR, onError);
-      this.hls.off(E.FRAG_LOADED, onFrag);
-      this.hls.off(E.LEVEL_LOADED, onLevelLoaded);
+      for (const [ev, fn] of on) this.hls.off(ev, fn as never);
     });
   }
 
@@ -347,6 +553,8 @@ export class View {
 
   private heartbeat(): void {
     if (this.closed) return;
+    this.checkSize();
+    this.reportRequests();
     const s = this.sample();
     this.emit('heartbeat', {
       playhead: s.playhead,
@@ -390,6 +598,7 @@ export class View {
     if (this.closed) return;
     this.endRebuffer();
     if (this.seekAt !== null) this.seekAt = null;
+    this.reportRequests();
     const q = typeof this.video.getVideoPlaybackQuality === 'function' ? this.video.getVideoPlaybackQuality() : null;
     this.emit('viewend', {
       reason,
@@ -406,6 +615,32 @@ export class View {
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * Mux's Page Load Time from Navigation Timing: the page's navigation start (the navigation entry's startTime on the
+ * performance timeline, 0) → `initAt` (epoch ms, the SDK's creation). Null without a navigation entry (a worker, an
+ * old browser).
+ */
+function pageLoadMs(initAt: number): number | null {
+  if (typeof performance === 'undefined' || typeof performance.getEntriesByType !== 'function') return null;
+  const nav = performance.getEntriesByType('navigation')[0];
+  if (!nav) return null;
+  const ms = initAt - performance.timeOrigin - nav.startTime;
+  return ms >= 0 ? Math.round(ms) : null;
+}
+
+/** The X-CDN response header (Mux's convention for naming the CDN that served a request) when the server exposes it. */
+function cdnHeader(net: unknown): string | null {
+  try {
+    const n = net as { getAllResponseHeaders?: () => string; headers?: { get(k: string): string | null } } | null;
+    // getAllResponseHeaders lists only the headers CORS exposes (getResponseHeader would log an error for the others)
+    const all = n?.getAllResponseHeaders?.();
+    const v = all ? /^x-cdn:[ \t]*(.*?)[ \t]*$/im.exec(all)?.[1] : n?.headers?.get?.('x-cdn');
+    return v ? v.slice(0, 64) : null;
+  } catch {
+    return null;
+  }
+}
 /** hls.js ErrorDetails values of its own playhead moves (string values, so hls.js stays a type-only import) */
 const E_SEEK_OVER_HOLE = 'bufferSeekOverHole';
 const E_NUDGE = 'bufferNudgeOnStall';

@@ -6,4 +6,5 @@ import './profile.spec.js';
 import './monitor.spec.js';
 import './edge.spec.js';
 import './qoe.spec.js';
+import './mux.spec.js';
 import './live-abr.spec.js';
