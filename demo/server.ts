@@ -14,7 +14,8 @@
  * Every stream response carries `X-CDN: cdn` (the edges: their id), and the server and the edges log each response's
  * bytes and timing (request-log.ts; `/__harness/requests?sess=ID` for the tests).
  *
- * It also starts the edge controller (src/server) on :8081 with its SQLite store under ./data.
+ * It also starts the edge controller (src/server) on :8081 with its SQLite store under ./data, and beside it the
+ * inference service for offloaded viewport prediction (POST /v1/tasks, src/server/tasks.ts).
  * Options: --port N, --controller-port N, --no-live, --traces DIR, --data DIR (`npm start -- --help`).
  */
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -25,9 +26,12 @@ import { fromCmcdQuery } from '@svta/cml-cmcd';
 import { BUILTIN_TRACES, parseTrace, traceMeanMbps, type Trace } from '../src/core/trace.js';
 import { randomId } from '../src/core/ids.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
+import { TaskService, viewportExecutor, type Executor } from '../src/server/tasks.js';
 import { cacheDir, ensureVod, startLive, type LiveStream } from './streams.js';
 import { ensureVr } from './vr-stream.js';
 import { startEdge, type EdgeServer } from './edges.js';
+import { startDemoCdns, type DemoCdnSpec } from './cdns.js';
+import { CdnScheduler, loadCdnPolicy, type CdnPolicyName } from '../src/server/cdns.js';
 import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
 import { optNum, runCli } from '../src/train/cli/args.js';
@@ -64,6 +68,15 @@ export interface DemoServerOptions {
   cdnRttMs?: number;
   /** edge servers on loopback the controller assigns viewers to (default: edge-1 mid, edge-2 thin) */
   edges?: Array<{ id: string; setting: 'fat' | 'mid' | 'thin' }>;
+  /**
+   * several CDNs (demo/cdns.ts: loopback servers whose capacity their transfers share) scheduled by the
+   * controller (src/server/cdns.ts); default none (the dev server is the one CDN)
+   */
+  cdns?: DemoCdnSpec[];
+  /** the CDN scheduler's step, ms (default 10 000: faster than LTS's minute, to watch the shares move) */
+  cdnStepMs?: number;
+  /** the CDN share policy (default 'lts' with models/cdn-lts/mechanistic-ABC.json, 'd-ucb' when that file is absent) */
+  cdnPolicy?: CdnPolicyName;
   log?: (s: string) => void;
 }
 
@@ -73,6 +86,8 @@ export interface DemoServer {
   controller: RunningServer | null;
   controllerUrl: string;
   edges: EdgeServer[];
+  /** the demo's CDNs (none unless `cdns` was given) */
+  cdns: EdgeServer[];
   live: LiveStream | null;
   /** every response of the dev server and the edges: bytes and timing (request-log.ts) */
   requests: RequestLog;
@@ -173,8 +188,32 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   };
   for (const e of edgeSpecs) edges.push(await startEdge(e.id, { vod: vodDir, vr: vrDir }, 0, edgeShaper, requestLog));
   const edgeConfigs: EdgeConfig[] = edgeSpecs.map((e, i) => ({ id: e.id, url: edges[i].url, setting: e.setting, cdnLatencyS: 0.03 }));
+  const cdnServers = opts.cdns?.length ? await startDemoCdns(opts.cdns, { vod: vodDir, vr: vrDir }) : [];
+  const cdnConfigs = cdnServers.map((c) => ({ id: c.id, url: c.url }));
+  const ltsModel = 'models/cdn-lts/mechanistic-ABC.json';
+  const cdnPolicyName: CdnPolicyName = opts.cdnPolicy ?? (existsSync(ltsModel) ? 'lts' : 'd-ucb');
+  // the edge's inference service for offloaded viewport prediction (POST /v1/tasks), beside the controller: the
+  // model loads once and survives controller restarts (the harness's /controller/stop is the edge going away)
+  let viewportExec: Executor | null | undefined;
   const startController = async () => {
-    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs });
+    if (viewportExec === undefined)
+      viewportExec = await viewportExecutor(join(ROOT, 'models')).catch((e) => {
+        log(`[demo] offloaded inference off: ${(e as Error).message}`);
+        return null;
+      });
+    const tasks = viewportExec ? new TaskService({ slots: 2, executors: { viewport: viewportExec } }) : undefined;
+    const cdns = cdnConfigs.length
+      ? new CdnScheduler({
+          cdns: cdnConfigs,
+          policy: loadCdnPolicy(
+            cdnPolicyName,
+            cdnConfigs.map((c) => c.id),
+            ltsModel,
+          ),
+          stepMs: opts.cdnStepMs ?? 10000,
+        })
+      : undefined;
+    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs, tasks, cdns });
     sharedStore = controller.store;
     return controller;
   };
@@ -399,11 +438,12 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     },
     controllerUrl,
     edges,
+    cdns: cdnServers,
     live,
     requests: requestLog,
     async close() {
       clearInterval(gc);
-      await Promise.all(edges.map((e) => e.close()));
+      await Promise.all([...edges, ...cdnServers].map((e) => e.close()));
       live?.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -427,6 +467,8 @@ const cli = {
     'no-live': { type: 'boolean', help: 'do not start the real-time live encoder' },
     traces: { type: 'string', arg: 'DIR', help: 'another directory of throughput traces for ?trace=NAME' },
     data: { type: 'string', arg: 'DIR', help: "the controller's telemetry store (default: data/ in the repository)" },
+    'no-cdns': { type: 'boolean', help: 'no multi-CDN scheduling (by default three loopback CDNs of 60, 30 and 15 Mb/s)' },
+    'cdn-step': { type: 'string', arg: 'S', help: "the CDN scheduler's step, seconds (default 10)" },
   },
 } as const;
 
@@ -438,9 +480,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       live: !v['no-live'],
       dataDir: v.data,
       tracesDirs: v.traces ? [resolve(v.traces)] : [],
+      cdns: v['no-cdns']
+        ? undefined
+        : [
+            { id: 'cdn-a', capacityMbps: 60 },
+            { id: 'cdn-b', capacityMbps: 30 },
+            { id: 'cdn-c', capacityMbps: 15 },
+          ],
+      cdnStepMs: Math.round(1000 * (optNum('cdn-step', v['cdn-step'], { min: 0.05 }) ?? 10)),
     });
     console.log(`[demo] dashboard:   ${s.url}/`);
     console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${v.data ?? 'data/'})`);
+    for (const c of s.cdns)
+      console.log(`[demo] cdn:         ${c.id} ${c.url} (capacity shared by its transfers; GET ${s.controllerUrl}/v1/cdns)`);
     for (const e of s.edges)
       console.log(`[demo] edge:        ${e.id} ${e.url} (same streams as the CDN; the controller assigns viewers to it)`);
     const stop = () => s.close().then(() => process.exit(0));

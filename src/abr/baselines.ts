@@ -37,28 +37,16 @@ export class RobustMpc implements AbrPolicy {
   private pastErrors: number[] = [];
   private pastEsts: number[] = [];
   private horizon: number;
-  private combos: Int8Array[] = [];
+  private dl = new Float64Array(0);
+  private stack = new Float64Array(0);
+  private lastQ = new Int32Array(0);
+  private choice = new Int32Array(0);
 
   constructor(
     private sizes: number[][] | null,
     private opts: MpcOptions = {},
   ) {
     this.horizon = opts.horizon ?? 5;
-  }
-
-  private combosFor(levels: number): Int8Array[] {
-    if (this.combos.length === levels ** this.horizon) return this.combos;
-    const out: Int8Array[] = [];
-    const c = new Int8Array(this.horizon);
-    const rec = (pos: number) => {
-      if (pos === this.horizon) return void out.push(c.slice());
-      for (let q = 0; q < levels; q++) {
-        c[pos] = q;
-        rec(pos + 1);
-      }
-    };
-    rec(0);
-    return (this.combos = out);
   }
 
   private size(q: number, index: number): number {
@@ -85,36 +73,69 @@ export class RobustMpc implements AbrPolicy {
     this.pastEsts.push(harmonic);
 
     const ladder = o.ladderKbps;
+    const levels = ladder.length || LEVELS;
     const lastIndex = o.totalChunks - o.remain;
     let len = this.horizon;
     if (o.totalChunks - lastIndex < len) len = o.totalChunks - lastIndex;
     const start = this.opts.fixOffByOne ? lastIndex - 1 : lastIndex;
+    if (len <= 0) return 0;
+    // test/mpc.py scores every levels^len combination and keeps the last best in lexicographic order. Here
+    // the same combinations are walked depth-first (prefixes share their arithmetic: the same operations in
+    // the same order per combination, so the same scores) in reverse lexicographic order, keeping the
+    // first strictly best, and a branch is cut when even the top level at every remaining position could
+    // not beat the best so far (bitrate sums are exact integers; rebuffering and switches only add): the
+    // same decision as the exhaustive loop, several times faster.
+    const dl = this.dl.length >= len * levels ? this.dl : (this.dl = new Float64Array(len * levels));
+    for (let p = 0; p < len; p++) for (let q = 0; q < levels; q++) dl[p * levels + q] = this.size(q, start + p + 1) / 1e6 / future;
+    const st = this.stack.length >= (len + 1) * 4 ? this.stack : (this.stack = new Float64Array((len + 1) * 4));
+    const lastQ = this.lastQ.length >= len + 1 ? this.lastQ : (this.lastQ = new Int32Array(len + 1));
+    const choice = this.choice.length >= len ? this.choice : (this.choice = new Int32Array(len));
+    let top = 0;
+    for (let q = 0; q < levels; q++) top = Math.max(top, ladder[q]);
+    // st[d*4 + 0..3] = rebuf, buf, brSum, smooth before position d; lastQ[d] = level before position d
+    st[0] = 0;
+    st[1] = o.bufferS;
+    st[2] = 0;
+    st[3] = 0;
+    lastQ[0] = o.lastQuality;
     let best = -1e8;
     let send = 0;
-    // every 6^5 combination in lexicographic order, truncated to `len`; ties go to the last one
-    for (const combo of this.combosFor(ladder.length || LEVELS)) {
-      let rebuf = 0;
-      let buf = o.bufferS;
-      let brSum = 0;
-      let smooth = 0;
-      let last = o.lastQuality;
-      for (let p = 0; p < len; p++) {
-        const q = combo[p];
-        const dl = this.size(q, start + p + 1) / 1e6 / future;
-        if (buf < dl) {
-          rebuf += dl - buf;
-          buf = 0;
-        } else buf -= dl;
-        buf += 4;
-        brSum += ladder[q];
-        smooth += Math.abs(ladder[q] - ladder[last]);
-        last = q;
+    let d = 0;
+    choice[0] = levels;
+    while (d >= 0) {
+      const q = --choice[d];
+      if (q < 0) {
+        d--;
+        continue;
       }
-      const reward = brSum / 1000 - 4.3 * rebuf - smooth / 1000;
-      if (reward >= best) {
-        best = reward;
-        send = len > 0 ? combo[0] : 0;
+      const b = d * 4;
+      let rebuf = st[b];
+      let buf = st[b + 1];
+      const x = dl[d * levels + q];
+      if (buf < x) {
+        rebuf += x - buf;
+        buf = 0;
+      } else buf -= x;
+      buf += 4;
+      const brSum = st[b + 2] + ladder[q];
+      const smooth = st[b + 3] + Math.abs(ladder[q] - ladder[lastQ[d]]);
+      if (d === len - 1) {
+        const reward = brSum / 1000 - 4.3 * rebuf - smooth / 1000;
+        if (reward > best) {
+          best = reward;
+          send = choice[0];
+        }
+        continue;
       }
+      if ((brSum + (len - 1 - d) * top) / 1000 - 4.3 * rebuf - smooth / 1000 <= best) continue;
+      const n = b + 4;
+      st[n] = rebuf;
+      st[n + 1] = buf;
+      st[n + 2] = brSum;
+      st[n + 3] = smooth;
+      lastQ[d + 1] = q;
+      d++;
+      choice[d] = levels;
     }
     return send;
   }

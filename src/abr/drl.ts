@@ -127,9 +127,14 @@ const GRID = Array.from({ length: 31 }, (_, k) => 1.25 * 10 ** (k / 10)).filter(
 export class DrlPolicy implements AbrPolicy {
   readonly name: string;
   private buf = new Float32Array(FEATURES);
+  /**
+   * @param forward the actor's forward pass, features → logits (default: `FastActor`, plain JS over the weights;
+   *   the worker passes a tfjs `predict` to run a deployment variant on a tfjs backend, src/deploy/)
+   */
   constructor(
     private model: TF.LayersModel,
     name = 'drl',
+    private forward?: (x: Float32Array) => ArrayLike<number>,
   ) {
     this.name = name;
   }
@@ -140,8 +145,12 @@ export class DrlPolicy implements AbrPolicy {
   /** the model's own argmax for an observation on its L-slot ladder */
   private argmax(o: AbrObservation, usable: (q: number) => boolean): number {
     features(o, this.buf);
-    this.fast ??= new FastActor(this.model);
-    const logits = this.fast.forward(this.buf);
+    let logits: ArrayLike<number>;
+    if (this.forward) logits = this.forward(this.buf);
+    else {
+      this.fast ??= new FastActor(this.model);
+      logits = this.fast.forward(this.buf);
+    }
     let best = -1;
     for (let q = 0; q < logits.length; q++) if (usable(q) && (best < 0 || logits[q] > logits[best])) best = q;
     return best;

@@ -62,12 +62,16 @@ export interface EventDataMap {
   };
   play: None;
   /** first frame: startup_ms from the later of view start and the first play request; ttff_ms from view start */
-  startup: { startup_ms: number; ttff_ms: number };
+  startup: { startup_ms: number; ttff_ms: number; pathway?: string };
   pause: { playhead: number };
   resume: None;
-  /** `continued`: the stall a pause interrupted goes on after the resume (the same stall, counted once) */
-  rebuffer_start: { playhead: number; continued?: boolean };
-  rebuffer_end: { duration_ms: number };
+  /**
+   * `continued`: the stall a pause interrupted goes on after the resume (the same stall, counted once).
+   * `pathway` (startup, rebuffer_start/end, heartbeat): the Content Steering pathway of the last main
+   * fragment loaded, when the playlist has steering — the controller's per-CDN QoE (server/cdns.ts).
+   */
+  rebuffer_start: { playhead: number; continued?: boolean; pathway?: string };
+  rebuffer_end: { duration_ms: number; pathway?: string };
   seek_start: { from: number };
   seek_end: { to: number; latency_ms: number };
   /**
@@ -85,6 +89,7 @@ export interface EventDataMap {
     frames: Num;
     live: boolean;
     state: string;
+    pathway?: string;
   };
   error: { fatal: boolean; type: string; details: string; message?: Str };
   /** chat, like, ... plus the app's own fields */

@@ -11,6 +11,7 @@
  * follows.
  */
 import type * as TF from '@tensorflow/tfjs';
+import { FastMlp, denseKernel } from '../core/fast-mlp.js';
 import { K_RECORDS, REQUEST_FEATURES } from './features.js';
 
 export interface ProfileNorm {
@@ -75,17 +76,27 @@ export function normalise(
   }
 }
 
-export function buildProfileModel(tf: typeof TF, seed = 1): TF.LayersModel {
+/**
+ * The profile network; `widths` sets the conv filters and the fc1/fc2 units (default 16, 64, 32 — the shipped
+ * model; the distilled deployment variant is narrower).
+ */
+export function buildProfileModel(
+  tf: typeof TF,
+  seed = 1,
+  widths: { conv: number; fc1: number; fc2: number } = { conv: 16, fc1: 64, fc2: 32 },
+): TF.LayersModel {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 100 + k });
   const seq = tf.input({ shape: [K_RECORDS, PATCH], name: 'record_windows' });
   const sc = tf.input({ shape: [5], name: 'aggregates' });
   // conv1: kernel 3 (im2col windows), conv2: kernel 1 — Dense along the last axis shares weights over records
-  let c = tf.layers.dense({ units: 16, activation: 'relu', name: 'conv1', kernelInitializer: init(1) }).apply(seq) as TF.SymbolicTensor;
-  c = tf.layers.dense({ units: 16, activation: 'relu', name: 'conv2', kernelInitializer: init(2) }).apply(c) as TF.SymbolicTensor;
+  let c = tf.layers
+    .dense({ units: widths.conv, activation: 'relu', name: 'conv1', kernelInitializer: init(1) })
+    .apply(seq) as TF.SymbolicTensor;
+  c = tf.layers.dense({ units: widths.conv, activation: 'relu', name: 'conv2', kernelInitializer: init(2) }).apply(c) as TF.SymbolicTensor;
   c = tf.layers.flatten().apply(c) as TF.SymbolicTensor;
   let h = tf.layers.concatenate().apply([c, sc]) as TF.SymbolicTensor;
-  h = tf.layers.dense({ units: 64, activation: 'relu', name: 'fc1', kernelInitializer: init(3) }).apply(h) as TF.SymbolicTensor;
-  h = tf.layers.dense({ units: 32, activation: 'relu', name: 'fc2', kernelInitializer: init(4) }).apply(h) as TF.SymbolicTensor;
+  h = tf.layers.dense({ units: widths.fc1, activation: 'relu', name: 'fc1', kernelInitializer: init(3) }).apply(h) as TF.SymbolicTensor;
+  h = tf.layers.dense({ units: widths.fc2, activation: 'relu', name: 'fc2', kernelInitializer: init(4) }).apply(h) as TF.SymbolicTensor;
   const out = tf.layers.dense({ units: 3, name: 'out', kernelInitializer: init(5) }).apply(h) as TF.SymbolicTensor;
   return tf.model({ inputs: [seq, sc], outputs: out, name: 'profile' });
 }
@@ -108,4 +119,39 @@ export function predictProfile(
   const res = new Float32Array(n * 3);
   for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) res[i * 3 + k] = Math.max(0, out[i * 3 + k] * norm.yScale[k]);
   return res;
+}
+
+/**
+ * The profile model's forward pass in plain JavaScript over its weights (the `FastMlp` idea): the shared
+ * per-record layers conv1, conv2 (Dense along the record axis), flattened and joined by the five aggregates,
+ * then fc1, fc2, out. Equal to `predictProfile` within float32 rounding (test/node/deploy.spec.ts); works for
+ * any layer widths (the distilled variant is narrower).
+ */
+export class FastProfile {
+  private conv: FastMlp;
+  private head: FastMlp;
+  private seq = new Float32Array(K_RECORDS * PATCH);
+  private sc = new Float32Array(5);
+  private flat: Float32Array;
+  private filters: number;
+
+  constructor(model: TF.LayersModel) {
+    this.conv = new FastMlp([denseKernel(model, 'conv1'), denseKernel(model, 'conv2')], [], [true, true]);
+    this.head = new FastMlp([denseKernel(model, 'fc1'), denseKernel(model, 'fc2'), denseKernel(model, 'out')]);
+    this.filters = this.conv.outputs;
+    if (this.head.inputs !== K_RECORDS * this.filters + 5)
+      throw new Error(`profile model: fc1 takes ${this.head.inputs} inputs, the layout gives ${K_RECORDS * this.filters + 5}`);
+    this.flat = new Float32Array(this.head.inputs);
+  }
+
+  /** (I, D, N) in real units for one request's raw features (REQUEST_FEATURES at offset `o` of `x`). */
+  predict(x: ArrayLike<number>, norm: ProfileNorm, o = 0, out = new Float32Array(3)): Float32Array {
+    normalise(x, o, norm, this.seq, 0, this.sc, 0);
+    const F = this.filters;
+    for (let r = 0; r < K_RECORDS; r++) this.flat.set(this.conv.forward(this.seq.subarray(r * PATCH, (r + 1) * PATCH)), r * F);
+    this.flat.set(this.sc, K_RECORDS * F);
+    const y = this.head.forward(this.flat);
+    for (let k = 0; k < 3; k++) out[k] = Math.max(0, y[k] * norm.yScale[k]);
+    return out;
+  }
 }

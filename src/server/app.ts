@@ -12,7 +12,9 @@
  *   routes/channels.ts       GET  /v1/channels/:id/stats
  *   routes/metrics.ts        GET  /v1/metrics (Mux's metrics and scores per CDN / edge / channel / rendition / device)
  *   routes/negotiation.ts    POST /v1/negotiate, GET /v1/steering/:session, POST /v1/sessions/:session/leave
+ *   routes/cdns.ts           GET  /v1/cdns (the multi-CDN scheduler of cdns.ts, started and stopped with the app)
  *   routes/health.ts         GET  /v1/health
+ *   routes/tasks.ts          POST /v1/tasks, GET /v1/tasks/quote (offloaded inference, when `tasks` is given)
  * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store,
  * the token service (tokens.ts: negotiation, steering, leave and telemetry linking), the channel statistics
  * and the negotiation service (negotiation.ts over an assignment store). Every route has a schema (TypeBox,
@@ -26,17 +28,21 @@ import type { Redis } from 'ioredis';
 import type { AssignmentPolicyName } from '../assign/edge/model.js';
 import type { DrlAssignment } from '../assign/edge/drl.js';
 import { LIMITS } from '../core/schemas/common.js';
+import type { CdnScheduler } from './cdns.js';
 import { ChannelStats } from './channels.js';
 import { MemoryAssignmentStore, type AssignmentStore, type EdgeConfig } from './edges.js';
 import { Negotiator } from './negotiation.js';
 import httpContract from './plugins/http.js';
+import { cdnRoutes } from './routes/cdns.js';
 import { channelRoutes } from './routes/channels.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { negotiationRoutes } from './routes/negotiation.js';
+import { taskRoutes } from './routes/tasks.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { viewRoutes } from './routes/views.js';
 import type { TelemetryStore } from './store.js';
+import type { TaskService } from './tasks.js';
 import { TokenService } from './tokens.js';
 
 /** Negotiation settings: HMAC secret, policy, lease and steering TTLs, rate limit. */
@@ -71,6 +77,10 @@ export interface ServerOptions {
   negotiation?: NegotiationSettings;
   /** a Redis connection for state shared by controller processes: the rate-limit counters (default: in memory) */
   redis?: Redis;
+  /** the inference service for offloaded tasks (tasks.ts); none: POST /v1/tasks is not served */
+  tasks?: TaskService;
+  /** several CDN pathways scheduled by share (cdns.ts): new viewers not on an edge get a CDN by the shares */
+  cdns?: CdnScheduler;
 }
 
 /** Build the controller app (not listening). @throws Error for an unknown policy, or 'drl' without weights */
@@ -96,6 +106,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     leaseMs: n.leaseMs,
     steeringTtlS: n.steeringTtlS,
     warn: (m) => app.log.warn(m),
+    cdns: opts.cdns,
   });
 
   await app.register(httpContract, { bodyLimit });
@@ -121,11 +132,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       }),
   });
 
-  await app.register(telemetryRoutes, { store: opts.store, channels, tokens });
+  await app.register(telemetryRoutes, { store: opts.store, channels, tokens, cdns: opts.cdns, cdnOf: (id) => negotiator.cdnOf(id) });
   await app.register(viewRoutes, { store: opts.store });
   await app.register(channelRoutes, { channels });
   await app.register(metricsRoutes, { store: opts.store });
   await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
+  await app.register(cdnRoutes, { scheduler: opts.cdns });
   await app.register(healthRoutes);
+  if (opts.tasks) await app.register(taskRoutes, { tasks: opts.tasks, tokens });
   return app;
 }

@@ -3,16 +3,26 @@
  *   npm run server -- [--port 8081] [--host 127.0.0.1] [--data DIR | --memory] [--quiet]
  *     [--edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]'] [--redis redis://host:port]
  *     [--policy online-heu|cloud-cdn|drl] [--drl models/edge-drl/mid.json] [--rate 50] [--rate-window 2]
+ *     [--task-slots 2] [--scheduler auction|auction-nocomp|edf|fcfs] [--models models]
+ * `--task-slots N` (N ≥ 1) serves offloaded inference (POST /v1/tasks, tasks.ts) on N compute slots with the
+ * viewport models of `--models`; 0 (default) does not.
+ *     [--cdns '[{"id":"cdn-a","url":"http://…"},…]'] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step 60]
  * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_SECRET.
  * `--redis` shares reservations and the negotiation rate limit with every controller process on that Redis
  * (default: in memory, this process only); `EDGEPLAY_SECRET` lets them accept each other's tokens.
+ * `--cdns` schedules new viewers over several CDN pathways (cdns.ts): every `--cdn-step` seconds a policy
+ * (default LTS, models/cdn-lts/mechanistic-ABC.json) decides each CDN's share from the telemetry; with
+ * `--redis` one controller process at a time decides (a lease) and all of them serve its shares.
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { buildServer } from './app.js';
+import { CDN_POLICIES, CdnScheduler, loadCdnPolicy, parseCdns, type CdnConfig, type CdnPolicyName } from './cdns.js';
 import type { AssignmentStore, EdgeConfig } from './edges.js';
 import type { DrlAssignment } from '../assign/edge/drl.js';
+import { SCHEDULERS, type SchedulerName } from '../assign/auction/index.js';
+import type { TaskService } from './tasks.js';
 import { MemoryTelemetryStore, SqliteTelemetryStore, type TelemetryStore } from './store.js';
 
 export interface RunningServer {
@@ -43,6 +53,10 @@ export async function startServer(
     redis?: Redis;
     policy?: PolicyName;
     drl?: DrlAssignment;
+    /** the inference service for offloaded tasks (none: not served) */
+    tasks?: TaskService;
+    /** several CDN pathways scheduled by share (cdns.ts) */
+    cdns?: CdnScheduler;
   } = {},
 ): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
@@ -54,6 +68,8 @@ export async function startServer(
     edges: opts.edges,
     assignment: opts.assignment,
     redis: opts.redis,
+    tasks: opts.tasks,
+    cdns: opts.cdns,
     negotiation: {
       ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}),
       ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}),
@@ -76,7 +92,9 @@ export async function startServer(
 }
 
 const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory] [--quiet] [--edges JSON] [--redis URL]
-       [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S]`;
+       [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S]
+       [--task-slots N] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]
+       [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S]`;
 
 /** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -96,6 +114,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       drl: { type: 'string' },
       rate: { type: 'string' },
       'rate-window': { type: 'string' },
+      'task-slots': { type: 'string', default: '0' },
+      scheduler: { type: 'string', default: 'auction' },
+      models: { type: 'string', default: 'models' },
+      cdns: { type: 'string' },
+      'cdn-policy': { type: 'string', default: 'lts' },
+      'cdn-model': { type: 'string', default: 'models/cdn-lts/mechanistic-ABC.json' },
+      'cdn-step': { type: 'string', default: '60' },
     },
   });
   const num = (flag: string, s: string | undefined, ok: (n: number) => boolean, what: string) => {
@@ -114,7 +139,15 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (!(POLICIES as readonly string[]).includes(v.policy!))
     throw new Error(`--policy must be one of ${POLICIES.join(', ')} (got '${v.policy}')`);
   const policy = v.policy as PolicyName;
+  if (!(SCHEDULERS as readonly string[]).includes(v.scheduler!))
+    throw new Error(`--scheduler must be one of ${SCHEDULERS.join(', ')} (got '${v.scheduler}')`);
+  const cdns: CdnConfig[] = (v.cdns ?? env.EDGEPLAY_CDNS) ? parseCdns((v.cdns ?? env.EDGEPLAY_CDNS)!) : [];
+  if (!(CDN_POLICIES as readonly string[]).includes(v['cdn-policy']!))
+    throw new Error(`--cdn-policy must be one of ${CDN_POLICIES.join(', ')} (got '${v['cdn-policy']}')`);
   return {
+    taskSlots: num('task-slots', v['task-slots'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
+    scheduler: v.scheduler as SchedulerName,
+    modelsDir: v.models!,
     port: num('port', v.port, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number 0–65535'),
     host: v.host,
     dataDir: v.data,
@@ -126,6 +159,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     drlPath: v.drl ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined),
     ratePerS: num('rate', v.rate, (n) => Number.isFinite(n) && n > 0, 'a positive number of negotiations per second'),
     rateWindowS: num('rate-window', v['rate-window'], (n) => Number.isFinite(n) && n > 0, 'a positive number of seconds'),
+    cdns,
+    cdnPolicy: v['cdn-policy'] as CdnPolicyName,
+    cdnModel: v['cdn-model']!,
+    cdnStepS: num('cdn-step', v['cdn-step'], (n) => Number.isFinite(n) && n >= 0.05, 'a step length in seconds (≥ 0.05)')!,
   };
 }
 
@@ -140,10 +177,35 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const drl = cli.drlPath
     ? new (await import('../assign/edge/drl.js')).DrlAssignment(JSON.parse((await import('node:fs')).readFileSync(cli.drlPath, 'utf8')))
     : undefined;
+  let cdnPolicy: ReturnType<typeof loadCdnPolicy> | undefined;
+  try {
+    if (cli.cdns.length)
+      cdnPolicy = loadCdnPolicy(
+        cli.cdnPolicy,
+        cli.cdns.map((c) => c.id),
+        cli.cdnModel,
+      );
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
   const assignment = cli.redisUrl
     ? await (await import('./redis-store.js')).RedisAssignmentStore.connect(cli.redisUrl, cli.edges)
     : undefined;
+  let tasks: TaskService | undefined;
+  if (cli.taskSlots > 0) {
+    const { TaskService, viewportExecutor } = await import('./tasks.js');
+    tasks = new TaskService({
+      slots: cli.taskSlots,
+      scheduler: cli.scheduler,
+      executors: { viewport: await viewportExecutor(cli.modelsDir) },
+    });
+  }
+  const cdns = cdnPolicy
+    ? new CdnScheduler({ cdns: cli.cdns, policy: cdnPolicy, stepMs: Math.round(cli.cdnStepS * 1000), redis: assignment?.client })
+    : undefined;
   const s = await startServer({
+    tasks,
     port: cli.port,
     host: cli.host,
     dataDir: cli.dataDir,
@@ -152,6 +214,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     edges: cli.edges,
     assignment,
     redis: assignment?.client,
+    cdns,
     ratePerS: cli.ratePerS,
     rateWindowS: cli.rateWindowS,
     policy: cli.policy,

@@ -20,6 +20,7 @@ import type {
   SteeringQuery,
   VariantRef,
 } from '../core/schemas/negotiate.js';
+import type { CdnScheduler } from './cdns.js';
 import type { AssignmentStore } from './edges.js';
 import type { TokenService } from './tokens.js';
 
@@ -36,6 +37,11 @@ export interface NegotiatorOptions {
   steeringTtlS?: number;
   /** where warnings go (default: console.warn) */
   warn?: (message: string) => void;
+  /**
+   * several CDN pathways (`--cdns`): a viewer not on an edge gets one by the scheduler's shares, and every
+   * steering manifest lists the CDN pathways (clones of 'cdn', the playlist's own) in failover order
+   */
+  cdns?: CdnScheduler;
 }
 
 export interface Session {
@@ -59,6 +65,12 @@ export interface Session {
   steered: number;
   /** the player's last measured throughput, Mb/s (null until one arrives) */
   measuredMbps: number | null;
+  /** with several CDNs: the CDN pathway serving the viewer when it is not on an edge (null: none chosen yet) */
+  cdn: string | null;
+  /** CDN pathways the viewer left (a failover): listed last from then on */
+  leftCdns: Set<string>;
+  /** the CDN the last manifest put first among the CDNs (null before) */
+  advertisedCdn: string | null;
 }
 
 /** What a steering request brings: the pathway the player is on and its throughput estimate (bit/s). */
@@ -184,8 +196,12 @@ export class Negotiator {
       advertised: null,
       steered: 0,
       measuredMbps: null,
+      cdn: null,
+      leftCdns: new Set(),
+      advertisedCdn: null,
     };
     await this.decideSafe(s);
+    this.chooseCdn(s);
     this.sessions.set(s.id, s);
     return this.answer(s);
   }
@@ -206,14 +222,26 @@ export class Negotiator {
     const measured = s.steered > 0 && input.throughputBps != null ? input.throughputBps / 1e6 : undefined; // bit/s → Mb/s
     s.steered++;
     if (measured) s.measuredMbps = measured;
+    const cdns = this.o.cdns;
     // the player left the edge an earlier manifest sent it to (hls.js penalises a failing pathway and moves
     // on): treat that edge as unusable for this session. Before any manifest it is simply still on 'cdn'.
     if (input.pathway && s.advertised && s.advertised !== 'cdn' && s.target === s.advertised && input.pathway !== s.advertised) {
       await this.o.store.release(s.id).catch(() => false);
       s.req.edgeLatencyS = Object.fromEntries(Object.entries(s.req.edgeLatencyS).filter(([k]) => k !== s.target));
       s.target = 'cdn';
+      if (cdns && cdns.indexOf(input.pathway) >= 0) s.cdn = input.pathway; // it stays on the CDN it failed over to
     }
+    // with several CDNs: the viewer is on another pathway than the CDN the last manifest put first (hls.js
+    // penalised it and failed over to the next CDN): that CDN goes last for this session, and the CDN it is on
+    // leads. ('cdn', the playlist's own pathway, is where a player is before it applied a first manifest.)
+    if (cdns && input.pathway && s.advertisedCdn && s.target === 'cdn' && s.advertised === 'cdn')
+      if (input.pathway !== s.advertisedCdn && cdns.indexOf(input.pathway) >= 0) {
+        s.leftCdns.add(s.advertisedCdn);
+        s.leftCdns.delete(input.pathway);
+        s.cdn = input.pathway;
+      }
     await this.decideSafe(s, measured);
+    this.chooseCdn(s);
     s.expires = Date.now() + this.leaseMs;
     if (s.target !== 'cdn') await this.o.store.renew(s.id, this.leaseMs).catch(() => false);
     const clone = this.clone(s);
@@ -226,13 +254,17 @@ export class Negotiator {
       ...(s.measuredMbps != null ? { etp: Math.round(s.measuredMbps * 1000) } : {}),
       ...(duress ? { du: true } : {}),
     };
-    const cmsd = encodeCmsdDynamic([new SfItem(s.target, params)]);
+    const serving = s.target === 'cdn' && s.cdn ? s.cdn : s.target;
+    const cmsd = encodeCmsdDynamic([new SfItem(serving, params)]);
+    const cdnOrder = cdns ? [...cdns.order(s.cdn, s.leftCdns), 'cdn'] : ['cdn'];
+    s.advertisedCdn = cdns ? cdnOrder[0] : null;
+    const clones = [...(clone ? [clone] : []), ...(cdns ? this.cdnClones(s) : [])];
     const manifest: SteeringManifest = {
       VERSION: 1,
       TTL: this.ttl,
       'RELOAD-URI': `/v1/steering/${s.id}?token=${encodeURIComponent(this.o.tokens.issue(s.id))}`,
-      'PATHWAY-PRIORITY': s.target === 'cdn' ? ['cdn'] : [s.target, 'cdn'],
-      ...(clone ? { 'PATHWAY-CLONES': [clone] } : {}),
+      'PATHWAY-PRIORITY': s.target === 'cdn' ? cdnOrder : [s.target, ...cdnOrder],
+      ...(clones.length ? { 'PATHWAY-CLONES': clones } : {}),
     };
     return { manifest, cmsd };
   }
@@ -253,6 +285,49 @@ export class Negotiator {
         ...(s.renditions.length ? { 'PER-RENDITION-URIS': Object.fromEntries(s.renditions.map((r) => [r.id, onEdge(r.uri)])) } : {}),
       },
     };
+  }
+
+  /**
+   * With several CDNs, the viewer's CDN when it is not on an edge: kept while it has one, else the next by
+   * the scheduler's shares (a CDN the viewer left is skipped while another remains). An edge viewer holds none.
+   */
+  private chooseCdn(s: Session): void {
+    const cdns = this.o.cdns;
+    if (!cdns || s.target !== 'cdn' || s.cdn) return;
+    for (let i = 0; i < cdns.cdns.length; i++) {
+      const c = cdns.pick().id;
+      if (!s.leftCdns.has(c)) {
+        s.cdn = c;
+        return;
+      }
+    }
+    s.cdn = cdns.order(null, s.leftCdns)[0];
+  }
+
+  /** The CDN pathways as clones of 'cdn' (the playlist's own URIs) on each CDN's host: every variant and rendition URI moved. */
+  private cdnClones(s: Session): PathwayClone[] {
+    return this.o.cdns!.cdns.map((c) => {
+      const on = (uri: string) => {
+        const u = new URL(uri);
+        return `${c.url}${u.pathname}${u.search}`;
+      };
+      return {
+        'BASE-ID': 'cdn',
+        ID: c.id,
+        'URI-REPLACEMENT': s.variants.length
+          ? {
+              'PER-VARIANT-URIS': Object.fromEntries(s.variants.map((v) => [v.id, on(v.uri)])),
+              ...(s.renditions.length ? { 'PER-RENDITION-URIS': Object.fromEntries(s.renditions.map((r) => [r.id, on(r.uri)])) } : {}),
+            }
+          : { HOST: new URL(c.url).host },
+      };
+    });
+  }
+
+  /** The CDN a session's viewer is on (null: unknown session, an edge viewer, or no --cdns). */
+  cdnOf(session: string): string | null {
+    const s = this.sessions.get(session);
+    return s && s.target === 'cdn' ? s.cdn : null;
   }
 
   /** The variant cap (bit/s) of the session's version on its edge; null on the CDN or without variant bitrates. */
@@ -328,6 +403,7 @@ export class Negotiator {
       assignment: {
         target: s.target,
         pathway: s.target === 'cdn' ? 'cdn' : s.target,
+        ...(s.cdn ? { cdn: s.cdn } : {}),
         version: VERSIONS[s.version].name,
         bitrate_cap_mbps: VERSIONS[s.version].mbps,
         edge_url: s.target === 'cdn' ? null : this.edgeUrl(s.target),

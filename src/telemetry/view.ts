@@ -94,6 +94,8 @@ export class View {
   private hlsMovedAt = -Infinity;
   private live = false;
   private lastThroughput: number | null = null;
+  /** the Content Steering pathway of the last main fragment loaded (null: none yet, or the playlist has no steering) */
+  private pathway: string | null = null;
   private listeners: Array<() => void> = [];
   /** requests per serving host since the last report, and when that report was */
   private tally = new Map<string, HostTally>();
@@ -276,6 +278,9 @@ export class View {
     if (this.closed) return;
     const e: TelemetryEvent = { view_id: this.id, seq: this.seq++, t: Math.round(t * 1000) / 1000, type };
     if (data) e.data = sanitizeData(data);
+    // the serving pathway goes with the events the controller's per-CDN QoE is made of (server/cdns.ts)
+    if (this.pathway && (type === 'heartbeat' || type === 'startup' || type === 'rebuffer_start' || type === 'rebuffer_end'))
+      e.data = { ...(e.data ?? {}), pathway: this.pathway };
     this.acc.add(e);
     this.host.emit(e);
   }
@@ -405,6 +410,8 @@ export class View {
       const ms = s.loading.end - s.loading.start;
       if (ms > 0 && s.loaded > 0) this.lastThroughput = (s.loaded * 8000) / ms;
       const lvl = this.hls.levels[f.level];
+      // hls.js names a level's pathway '.' when the playlist has no Content Steering
+      if (f.type === 'main' && lvl && lvl.pathwayId && lvl.pathwayId !== '.') this.pathway = lvl.pathwayId.slice(0, 128);
       if (f.type !== 'main' || f.bitrateTest || !lvl || (lvl.averageBitrate || lvl.bitrate) > 0 || !(f.duration > 0)) return;
       // no declared bitrate: EXT-X-BITRATE (or a byte range's size) when hls.js has it, else bytes × 8 / duration
       const bps = f.bitrate ?? (s.loaded > 0 ? (s.loaded * 8) / f.duration : null);

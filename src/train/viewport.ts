@@ -17,7 +17,7 @@ import { dataRoot } from '../sim/abr/load.js';
 import { loadViewportDir, type ViewportTrace } from '../sim/viewport/data.js';
 import { evaluate, looPriors } from '../sim/viewport/protocol.js';
 import { AttentionPrior, PRIOR_FEATURES } from '../viewport/prior.js';
-import { LearnedViewport, MODEL_HISTORY, POSITION_FEATURES, buildViewportModel, inputSize, modelInput } from '../viewport/model.js';
+import { LearnedViewport, MODEL_HISTORY, buildViewportModel, inputSize, modelInput } from '../viewport/model.js';
 import { unyaw } from '../viewport/geometry.js';
 import { HORIZON_STEPS, NoMotion, type ViewportPredictor } from '../viewport/predictors.js';
 import { InputError } from './errors.js';
@@ -43,6 +43,12 @@ export interface TrainViewportOptions {
   data?: string;
   /** models are written to OUT_DIR/viewport and OUT_DIR/viewport-prior (default models) */
   outDir?: string;
+  /** history samples the model reads (default MODEL_HISTORY = 10; the edge's large variant reads 25) */
+  history?: number;
+  /** the attention prior's grid, columns × rows (default 24 × 12; the edge's large variant uses 48 × 24) */
+  priorGrid?: [number, number];
+  /** the output directory's name under OUT_DIR (default viewport / viewport-prior) */
+  name?: string;
   // ---- library-only ----
   /** train and dev traces instead of reading `data` */
   traces?: { train: ViewportTrace[]; dev: ViewportTrace[] };
@@ -53,7 +59,7 @@ export interface TrainViewportOptions {
 
 /** What one trained model reached. */
 export interface ViewportTrainResult {
-  name: 'viewport' | 'viewport-prior';
+  name: string;
   out: string;
   epoch: number;
   /** selected epoch's dev score: mean error (deg) over the horizon, averaged over datasets */
@@ -79,6 +85,10 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
   const PRIOR_VIEWERS = o.priorViewers ?? 25;
   const DATA = resolve(o.data ?? join(dataRoot(), 'viewport'));
   const OUT_DIR = resolve(o.outDir ?? 'models');
+  const H = o.history ?? MODEL_HISTORY;
+  const GRID = o.priorGrid ?? [24, 12];
+  const gridOpts = { cols: GRID[0], rows: GRID[1] };
+  if (!(Number.isInteger(H) && H >= 1 && H <= SKIP)) throw new InputError(`history must be an integer 1…30, got ${H}`);
   const t0 = Date.now();
   const print = o.log ?? ((s: string) => console.log(s));
   const log = (s: string) => print(`[train:viewport +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
@@ -95,42 +105,14 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
     `${train.length} train traces, ${dev.length} dev traces (${[...new Set(dev.map((d) => d.dataset))].join(', ')}) from ${o.traces ? 'the caller' : DATA}`,
   );
 
-  function windows(traces: ViewportTrace[], withPrior: boolean, priors: Map<ViewportTrace, AttentionPrior> | null) {
-    const F = inputSize(withPrior);
-    let count = 0;
-    const stride = (t: ViewportTrace) => (t.dataset === 'wu2017' ? 2 : 1);
-    for (const t of traces) count += Math.max(0, Math.floor((t.xyz.length / 3 - HORIZON_STEPS - 1 - SKIP) / stride(t)) + 1);
-    const X = new Float32Array(count * F);
-    const Y = new Float32Array(count * HORIZON_STEPS * 3);
-    const L = new Float32Array(count * 3);
-    let w = 0;
-    const tmp = [0, 0, 0];
-    const x = new Float32Array(F);
-    for (const t of traces) {
-      const n = t.xyz.length / 3;
-      const prior = priors?.get(t) ?? null;
-      for (let i = SKIP; i + HORIZON_STEPS < n; i += stride(t)) {
-        const hist = t.xyz.subarray(Math.max(0, i - MODEL_HISTORY + 1) * 3, (i + 1) * 3);
-        const { frame } = modelInput(hist, withPrior, prior, t.t0 + i * 0.2, x);
-        X.set(x, w * F);
-        unyaw(t.xyz, i * 3, frame.cos, frame.sin, tmp, 0);
-        L.set(tmp, w * 3);
-        for (let k = 0; k < HORIZON_STEPS; k++) {
-          unyaw(t.xyz, (i + 1 + k) * 3, frame.cos, frame.sin, tmp, 0);
-          Y.set(tmp, (w * HORIZON_STEPS + k) * 3);
-        }
-        w++;
-      }
-    }
-    if (w !== count) throw new Error(`window count ${w} != ${count}`);
-    return { X, Y, L, count, F };
-  }
+  const windows = (traces: ViewportTrace[], withPrior: boolean, priors: Map<ViewportTrace, AttentionPrior> | null) =>
+    viewportWindows(traces, withPrior, priors, { history: H, skip: SKIP });
 
   /** signs that mirror a window left/right (x → −x) in the aligned frame */
   function mirrorMask(F: number): Float32Array {
     const m = new Float32Array(F).fill(1);
-    for (let j = 0; j < POSITION_FEATURES; j += 3) m[j] = -1;
-    for (let j = POSITION_FEATURES; j < F; j += 4) m[j] = -1; // prior groups: x, y, z, mass
+    for (let j = 0; j < 3 * H; j += 3) m[j] = -1;
+    for (let j = 3 * H; j < F; j += 4) m[j] = -1; // prior groups: x, y, z, mass
     return m;
   }
 
@@ -140,7 +122,7 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
       const tr = dev.filter((d) => d.dataset === ds);
       const r = evaluate(p, tr, {
         skip: SKIP,
-        history: MODEL_HISTORY,
+        history: Math.max(H, 5),
         beforeTrace: (t) => {
           if (p instanceof LearnedViewport) p.prior = priors?.get(t) ?? null;
         },
@@ -152,12 +134,14 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
   }
 
   async function trainOne(withPrior: boolean): Promise<ViewportTrainResult> {
-    const name = withPrior ? 'viewport-prior' : 'viewport';
-    const priorsTrain = withPrior ? looPriors(train, { minViewers: 3, maxViewers: PRIOR_VIEWERS, rng: mulberry32(SEED + 17) }) : null;
-    const priorsDev = withPrior ? looPriors(dev) : null;
+    const name = o.name ?? (withPrior ? 'viewport-prior' : 'viewport');
+    const priorsTrain = withPrior
+      ? looPriors(train, { minViewers: 3, maxViewers: PRIOR_VIEWERS, rng: mulberry32(SEED + 17), ...gridOpts })
+      : null;
+    const priorsDev = withPrior ? looPriors(dev, gridOpts) : null;
     const data = windows(train, withPrior, priorsTrain);
     log(`${name}: ${data.count} training windows, ${data.F} inputs`);
-    const model = buildViewportModel(tf, { withPrior, hidden: HIDDEN, seed: SEED });
+    const model = buildViewportModel(tf, { withPrior, hidden: HIDDEN, seed: SEED, history: H });
     const params = model.countParams();
     const opt = tf.train.adam(LR);
     const rng = mulberry32(SEED);
@@ -219,7 +203,7 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
           progress(`\r  epoch ${epoch} batch ${batches} loss ${(((lossSum / batches) * 180) / Math.PI).toFixed(3)}°   `);
       }
       progress('\r');
-      const p = new LearnedViewport(model);
+      const p = new LearnedViewport(model, undefined, { history: H });
       const d = devScore(p, priorsDev);
       const row = {
         epoch,
@@ -245,10 +229,10 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
     // the selected model's own error per horizon on (every 8th trace of) the training split: the spread the
     // player uses to turn a prediction into tile probabilities (never measured on dev)
     const sample = train.filter((_, i) => i % 8 === 0);
-    const fin = new LearnedViewport(model);
+    const fin = new LearnedViewport(model, undefined, { history: H });
     const trainErr = evaluate(fin, sample, {
       skip: SKIP,
-      history: MODEL_HISTORY,
+      history: Math.max(H, 5),
       beforeTrace: (t) => {
         fin.prior = priorsTrain?.get(t) ?? null;
       },
@@ -269,7 +253,8 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
           batch: BATCH,
           lr: LR,
           hidden: HIDDEN,
-          history_samples: MODEL_HISTORY,
+          history_samples: H,
+          prior_grid: withPrior ? GRID : null,
           prior_features: withPrior ? PRIOR_FEATURES : 0,
           training_windows: data.count,
           selected_epoch: best.epoch,
@@ -293,4 +278,59 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
   if (ONLY !== 'prior') results.push(await trainOne(false));
   if (ONLY !== 'position') results.push(await trainOne(true));
   return results;
+}
+
+/** Training windows of the viewport protocol (see `viewportWindows`). */
+export interface ViewportWindows {
+  /** inputs, count × F */
+  X: Float32Array;
+  /** targets: the next HORIZON_STEPS samples in each window's aligned frame, count × HORIZON_STEPS × 3 */
+  Y: Float32Array;
+  /** the window's last sample in its aligned frame, count × 3 */
+  L: Float32Array;
+  count: number;
+  F: number;
+}
+
+/**
+ * Every window of the traces as the trainer sees it: history end i ≥ `skip` (default 30), Wu2017 at stride 2;
+ * inputs by `modelInput` with `history` samples (default MODEL_HISTORY) and, with `withPrior`, the trace's prior.
+ * Shared by the viewport trainer and the deployment variants' trainer (src/train/variants.ts).
+ */
+export function viewportWindows(
+  traces: ViewportTrace[],
+  withPrior: boolean,
+  priors: Map<ViewportTrace, AttentionPrior> | null,
+  o: { history?: number; skip?: number } = {},
+): ViewportWindows {
+  const H = o.history ?? MODEL_HISTORY;
+  const SKIP = o.skip ?? 30;
+  const F = inputSize(withPrior, H);
+  let count = 0;
+  const stride = (t: ViewportTrace) => (t.dataset === 'wu2017' ? 2 : 1);
+  for (const t of traces) count += Math.max(0, Math.floor((t.xyz.length / 3 - HORIZON_STEPS - 1 - SKIP) / stride(t)) + 1);
+  const X = new Float32Array(count * F);
+  const Y = new Float32Array(count * HORIZON_STEPS * 3);
+  const L = new Float32Array(count * 3);
+  let w = 0;
+  const tmp = [0, 0, 0];
+  const x = new Float32Array(F);
+  for (const t of traces) {
+    const n = t.xyz.length / 3;
+    const prior = priors?.get(t) ?? null;
+    for (let i = SKIP; i + HORIZON_STEPS < n; i += stride(t)) {
+      const hist = t.xyz.subarray(Math.max(0, i - H + 1) * 3, (i + 1) * 3);
+      const { frame } = modelInput(hist, withPrior, prior, t.t0 + i * 0.2, x, H);
+      X.set(x, w * F);
+      unyaw(t.xyz, i * 3, frame.cos, frame.sin, tmp, 0);
+      L.set(tmp, w * 3);
+      for (let k = 0; k < HORIZON_STEPS; k++) {
+        unyaw(t.xyz, (i + 1 + k) * 3, frame.cos, frame.sin, tmp, 0);
+        Y.set(tmp, (w * HORIZON_STEPS + k) * 3);
+      }
+      w++;
+    }
+  }
+  if (w !== count) throw new Error(`window count ${w} != ${count}`);
+  return { X, Y, L, count, F };
 }

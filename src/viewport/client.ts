@@ -21,6 +21,10 @@ export interface ViewportModelAnswer {
   /** time inside the worker: the model alone, and model + tiles (ms) */
   modelMs: number;
   computeMs: number;
+  /** where the model ran when the worker may offload (src/deploy/offload.ts): 'device' or 'edge' */
+  ranOn?: 'device' | 'edge';
+  /** why there (the offloading rule's reason, or the edge failure the device fell back from) */
+  placementReason?: string;
 }
 
 /**

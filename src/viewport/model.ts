@@ -32,12 +32,15 @@ export function frameOf(hist: ArrayLike<number>): Frame {
   return { cos: -z / h, sin: x / h };
 }
 
-/** Position features: the last MODEL_HISTORY samples in the aligned frame, oldest first. */
-export function positionFeatures(hist: ArrayLike<number>, f: Frame, out: Float32Array, o = 0): void {
+/**
+ * Position features: the last `history` samples (default MODEL_HISTORY) in the aligned frame, oldest first; a
+ * shorter history is padded with its oldest sample.
+ */
+export function positionFeatures(hist: ArrayLike<number>, f: Frame, out: Float32Array, o = 0, history = MODEL_HISTORY): void {
   const n = hist.length / 3;
   const tmp = [0, 0, 0];
-  for (let j = 0; j < MODEL_HISTORY; j++) {
-    const src = Math.max(0, n - MODEL_HISTORY + j);
+  for (let j = 0; j < history; j++) {
+    const src = Math.max(0, n - history + j);
     unyaw(hist, src * 3, f.cos, f.sin, tmp, 0);
     out[o + 3 * j] = tmp[0];
     out[o + 3 * j + 1] = tmp[1];
@@ -80,20 +83,24 @@ function uniformMassInv(kappa: number): number {
   return (2 * kappa) / (1 - Math.exp(-2 * kappa));
 }
 
-export function inputSize(withPrior: boolean): number {
-  return POSITION_FEATURES + (withPrior ? PRIOR_FEATURES : 0);
+/** Inputs of the model: 3 per history sample (default MODEL_HISTORY), plus the prior features. */
+export function inputSize(withPrior: boolean, history = MODEL_HISTORY): number {
+  return 3 * history + (withPrior ? PRIOR_FEATURES : 0);
 }
 
-/** MLP inputs → hidden → hidden → 3·steps residuals. */
+/**
+ * MLP inputs → hidden → hidden → 3·steps residuals. `history`: samples read (default MODEL_HISTORY; the edge's
+ * large variant reads 25, src/deploy/catalog.ts).
+ */
 export function buildViewportModel(
   tf: typeof TF,
-  opts: { withPrior: boolean; hidden?: number; steps?: number; seed?: number },
+  opts: { withPrior: boolean; hidden?: number; steps?: number; seed?: number; history?: number },
 ): TF.LayersModel {
   const hidden = opts.hidden ?? 128;
   const steps = opts.steps ?? HORIZON_STEPS;
   const seed = opts.seed ?? 1;
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 100 + k });
-  const inp = tf.input({ shape: [inputSize(opts.withPrior)], name: 'motion' });
+  const inp = tf.input({ shape: [inputSize(opts.withPrior, opts.history)], name: 'motion' });
   let h = tf.layers.dense({ units: hidden, activation: 'relu', name: 'd1', kernelInitializer: init(1) }).apply(inp) as TF.SymbolicTensor;
   h = tf.layers.dense({ units: hidden, activation: 'relu', name: 'd2', kernelInitializer: init(2) }).apply(h) as TF.SymbolicTensor;
   const out = tf.layers
@@ -102,17 +109,18 @@ export function buildViewportModel(
   return tf.model({ inputs: inp, outputs: out, name: opts.withPrior ? 'viewport_prior' : 'viewport' });
 }
 
-/** Build the full input vector for one window. */
+/** Build the full input vector for one window (`history` samples, default MODEL_HISTORY). */
 export function modelInput(
   hist: ArrayLike<number>,
   withPrior: boolean,
   prior: AttentionPrior | null,
   t: number,
   out: Float32Array = new Float32Array(inputSize(withPrior)),
+  history = MODEL_HISTORY,
 ): { x: Float32Array; frame: Frame } {
   const f = frameOf(hist);
-  positionFeatures(hist, f, out, 0);
-  if (withPrior) priorFeatures(prior, t, hist, f, out, POSITION_FEATURES);
+  positionFeatures(hist, f, out, 0, history);
+  if (withPrior) priorFeatures(prior, t, hist, f, out, 3 * history);
   return { x: out, frame: f };
 }
 
@@ -135,31 +143,49 @@ export function decode(hist: ArrayLike<number>, f: Frame, residual: ArrayLike<nu
   return out;
 }
 
-/** The learned predictor (plain-JS forward over a trained tfjs model). */
+/** How a `LearnedViewport` reads its model (all optional). */
+export interface LearnedViewportOptions {
+  /** history samples the model reads (default MODEL_HISTORY; the model's input size must match) */
+  history?: number;
+  /**
+   * the forward pass: model inputs → 3·steps residuals (default: the plain-JS `FastMlp` over the weights; the
+   * worker passes a tfjs `predict` to run on a tfjs backend)
+   */
+  forward?: (x: Float32Array) => ArrayLike<number>;
+}
+
+/** The learned predictor (plain-JS forward over a trained tfjs model, or the forward pass it is given). */
 export class LearnedViewport implements ViewportPredictor {
   readonly name: string;
-  readonly historySamples = MODEL_HISTORY;
+  readonly historySamples: number;
   readonly withPrior: boolean;
   readonly steps: number;
-  private mlp: FastMlp;
+  readonly mlp: FastMlp;
   private x: Float32Array;
+  private forward: (x: Float32Array) => ArrayLike<number>;
   /** the attention prior of the video being watched (null: none, the prior inputs are zero) */
   prior: AttentionPrior | null = null;
 
-  constructor(model: TF.LayersModel, name?: string) {
+  /** @throws Error when the model's input size fits neither layout for the history */
+  constructor(model: TF.LayersModel, name?: string, opts: LearnedViewportOptions = {}) {
     this.mlp = new FastMlp(model, ['d1', 'd2', 'residual']);
-    this.withPrior = this.mlp.inputs === inputSize(true);
-    if (!this.withPrior && this.mlp.inputs !== inputSize(false))
-      throw new Error(`viewport model expects ${this.mlp.inputs} inputs; this build makes ${inputSize(false)} or ${inputSize(true)}`);
+    const h = opts.history ?? MODEL_HISTORY;
+    this.historySamples = h;
+    this.withPrior = this.mlp.inputs === inputSize(true, h);
+    if (!this.withPrior && this.mlp.inputs !== inputSize(false, h))
+      throw new Error(
+        `viewport model expects ${this.mlp.inputs} inputs; with ${h} history samples this build makes ${inputSize(false, h)} or ${inputSize(true, h)}`,
+      );
     this.steps = this.mlp.outputs / 3;
     this.name = name ?? (this.withPrior ? 'learned+prior' : 'learned');
     this.x = new Float32Array(this.mlp.inputs);
+    this.forward = opts.forward ?? ((x) => this.mlp.forward(x));
   }
 
   predict(hist: ArrayLike<number>, steps: number, ctx: PredictContext = {}): Float64Array {
     if (steps > this.steps) throw new Error(`model predicts ${this.steps} steps, asked for ${steps}`);
-    const { frame } = modelInput(hist, this.withPrior, this.prior, ctx.t ?? 0, this.x);
-    const r = this.mlp.forward(this.x);
+    const { frame } = modelInput(hist, this.withPrior, this.prior, ctx.t ?? 0, this.x, this.historySamples);
+    const r = this.forward(this.x);
     return decode(hist, frame, r, steps);
   }
 }

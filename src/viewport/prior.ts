@@ -144,3 +144,27 @@ export class AttentionPrior {
     }
   }
 }
+
+/**
+ * The same prior on a grid `f` times coarser in both directions (f × f cells summed; the deployment's
+ * coarse-prior data variant, src/deploy/catalog.ts). Equal to building the prior at the coarse grid from the
+ * same traces, up to the 1e-4 rounding of the weights. @throws Error when the grid does not divide by f
+ */
+export function coarsenPrior(json: PriorJson, f: number): PriorJson {
+  const [cols, rows] = json.grid;
+  if (!(Number.isInteger(f) && f >= 1 && cols % f === 0 && rows % f === 0))
+    throw new Error(`prior grid ${cols}x${rows} does not divide by ${f}`);
+  if (f === 1) return json;
+  const nc = cols / f;
+  const windows = json.windows.map((win) => {
+    const m = new Map<number, number>();
+    for (const [cell, w] of win) {
+      const c = ((cell % cols) / f) | 0,
+        r = (Math.floor(cell / cols) / f) | 0;
+      const k = r * nc + c;
+      m.set(k, (m.get(k) ?? 0) + w);
+    }
+    return [...m].sort((a, b) => a[0] - b[0]).map(([c, w]) => [c, Math.round(w * 1e4) / 1e4] as [number, number]);
+  });
+  return { ...json, grid: [nc, rows / f], windows };
+}

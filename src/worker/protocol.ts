@@ -12,6 +12,10 @@ import type { ViewportModelAnswer } from '../viewport/client.js';
 import type { PriorJson } from '../viewport/prior.js';
 import type { Fov, TileGrid } from '../viewport/tiles.js';
 import type { Behaviour } from '../core/preference.js';
+import type { Backend, DeployModel, DeployProfile, DeployTask } from '../deploy/catalog.js';
+import type { DeploymentChoice, EdgePlacement, TaskRequirement } from '../deploy/select.js';
+import type { SpeedProbe } from '../deploy/speed.js';
+import type { OffloadConfig } from '../deploy/offload.js';
 
 export interface WorkerInfo {
   /** the SDK version of the worker bundle */
@@ -78,7 +82,20 @@ export interface ViewportApi {
    * Centres for 0.2 … 5 s from the 5 Hz history (flat unit vectors, oldest first, ≥ 5) at playback time `t` (s),
    * and the tile probabilities at `tilesAtS`. Throws before `initViewport` or on a malformed history.
    */
-  predictViewport(hist: Float64Array, t: number, o: { tilesAtS: number; grid: TileGrid; fov: Fov }): Promise<ViewportModelAnswer>;
+  predictViewport(
+    hist: Float64Array,
+    t: number,
+    o: { tilesAtS: number; grid: TileGrid; fov: Fov; deadlineMs?: number; video?: string },
+  ): Promise<ViewportModelAnswer>;
+  /**
+   * Let viewport prediction run on the edge when IELB's rule says so (src/deploy/offload.ts): the edge's URL, the
+   * negotiated session and token, the device class of the power model. Each prediction then decides device vs edge
+   * with measured numbers and falls back to the device the moment the edge fails. Measures the model's local time
+   * (after a warm-up) and the round trip (three quotes) before answering. null turns offloading off.
+   */
+  setOffload(cfg: Omit<OffloadConfig, 'fetch'> | null): Promise<{ quoted: boolean }>;
+  /** Offloading counters: predictions run on the edge, locally by decision, locally after an edge failure. */
+  offloadStats(): { edge: number; local: number; fallback: number } | null;
 }
 
 /** ELCast's QoE-preference profiler. */
@@ -89,5 +106,80 @@ export interface ProfileApi {
   predictProfile(x: Float32Array): Promise<Behaviour>;
 }
 
+/** A tfjs backend's state in this worker ('js' is always there: plain JavaScript over the weights). */
+export interface BackendStatus {
+  backend: Backend;
+  ok: boolean;
+  /** why it did not load (no WebGL here, the wasm files missing, ...) */
+  error?: string;
+}
+
+/** What the app asks of the deployment (src/deploy/): where the models are and each task's requirement. */
+export interface DeployOptions {
+  /** the models' base URL: the directory holding abr-drl/, viewport/, viewport-prior/, profile/, variants/ */
+  modelsUrl: string;
+  /** the deployment profile (default: fetched from `<modelsUrl>variants/profile.json`) */
+  profile?: DeployProfile;
+  /** requirement per task; tasks left out are not deployed */
+  tasks: Partial<Record<DeployTask, TaskRequirement & { models?: DeployModel[]; edge?: EdgePlacement | null }>>;
+  /**
+   * backends the choice may use (default ['js', 'cpu']: both ship in the worker bundle; 'wasm' and 'webgl' load
+   * `tf-backend-*.min.js` and the wasm binaries from `backendsUrl`)
+   */
+  backends?: Backend[];
+  /** where dist/tfjs/ is (default: tfjs/ beside the worker script) */
+  backendsUrl?: string;
+  /** download and upload bandwidth estimates, bit/s (default 10 Mb/s and 2 Mb/s) */
+  bandwidthBps?: number;
+  uplinkBps?: number;
+  /** load the chosen variants as the worker's models (default true) */
+  load?: boolean;
+}
+
+/** The deployment the worker made: its speed, the backends, and per task the choice with its reason. */
+export interface DeploymentState {
+  /** the speed probe and the throttle factor it maps to on the profiled machine */
+  speed: SpeedProbe & { factor: number };
+  backends: BackendStatus[];
+  choices: DeploymentChoice[];
+  /** errors loading a chosen variant (the task then keeps what it had) */
+  errors: string[];
+  /** epoch ms */
+  at: number;
+}
+
+/** Accuracy/latency-aware deployment: variants, backends, the device's speed, and the choice per task. */
+export interface DeployApi {
+  /** Load tfjs backends (each answers ok or why not). 'js' and 'cpu' need nothing extra. */
+  loadBackends(opts: { backends: Backend[]; backendsUrl?: string }): Promise<BackendStatus[]>;
+  /** Measure this thread's speed (a few ms of plain-JS multiply-adds). */
+  measureSpeed(budgetMs?: number): SpeedProbe;
+  /** Measure the speed, choose a variant + backend (or the edge) per task, load the chosen ones. */
+  deploy(opts: DeployOptions): Promise<DeploymentState>;
+  /** The last deployment (null before `deploy`). */
+  deployment(): DeploymentState | null;
+  /**
+   * Time `n` calls of one variant on one backend after `warmup` calls (benchmark): per-call ms. `prior`: the
+   * attention prior for prior models. @throws Error when the backend or the variant does not load
+   */
+  timeVariant(opts: {
+    modelsUrl: string;
+    model: DeployModel;
+    variant: string;
+    backend: Backend;
+    n: number;
+    warmup?: number;
+    prior?: PriorJson | null;
+    backendsUrl?: string;
+  }): Promise<number[]>;
+  /**
+   * Emulate a CPU `rate` times slower in this worker: each model call and the speed probe spin (rate − 1) times
+   * their own duration. Chromium's DevTools `Emulation.setCPUThrottlingRate` throttles pages only (a worker
+   * target answers "Operation is only supported for pages, not workers"), so tests and benchmarks that throttle
+   * a page apply the same rate here. 1 turns it off. @throws RangeError for a rate below 1
+   */
+  emulateCpuThrottling(rate: number): void;
+}
+
 /** Everything the one worker hosts. */
-export interface WorkerApi extends BaseApi, AbrApi, LiveAbrApi, ViewportApi, ProfileApi {}
+export interface WorkerApi extends BaseApi, AbrApi, LiveAbrApi, ViewportApi, ProfileApi, DeployApi {}

@@ -2,13 +2,21 @@
  * The edgeplay worker: hosts every on-device model off the main thread, exposed with comlink.
  * tfjs (core + layers + the cpu backend) and the weights load
  * lazily, on the first `initAbr`; the core SDK bundle never contains tfjs.
+ * Deployment (src/deploy/): `deploy()` measures this thread's speed, chooses per task the variant and backend
+ * (or the edge) that meet the app's accuracy floor and latency budget at the least cost, and loads them in place
+ * of the shipped models; `deployment()` tells what it chose and why. The wasm and webgl tfjs backends are not
+ * bundled: they load on demand from dist/tfjs/ (`importScripts` of tfjs' UMD builds onto a global `tf`).
  */
 import * as Comlink from 'comlink';
 import { VERSION } from '../core/version.js';
 import type { AbrObservation, AbrPolicy } from '../core/abr.js';
 import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
-import type { AbrReply, AbrRequest, WorkerApi } from './protocol.js';
+import type { AbrReply, AbrRequest, BackendStatus, DeploymentState, WorkerApi } from './protocol.js';
+import type { Backend, DeployProfile } from '../deploy/catalog.js';
+import { selectDeployment, type DeploymentChoice } from '../deploy/select.js';
+import { probeSpeed, speedFactor } from '../deploy/speed.js';
+import type { LoadedVariant } from './variants.js';
 
 /** A policy that cannot serve a request at all (not a passing failure such as a model still loading). */
 class PolicyCannotServe extends Error {}
@@ -41,7 +49,7 @@ async function loadTf() {
   const layers = await import('@tensorflow/tfjs-layers');
   // small MLPs: the cpu backend answers in well under a millisecond, needs no extra files and no GPU
   // readback (and the forward passes run as plain JS over the weights anyway)
-  if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+  if (!globalThis.__edgeplayBackend && tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
   await tf.ready();
   backend = tf.getBackend();
   return layers;
@@ -66,6 +74,89 @@ async function fetchModelFile(base: string, name: string, as: 'json' | 'bytes'):
 
 let profile: { model: import('@tensorflow/tfjs-layers').LayersModel; norm: import('../profile/model.js').ProfileNorm } | null = null;
 
+// ---- deployment: variants, backends, emulated throttling ----
+/** the variant deployed per task (replaces the shipped model of that task) */
+const deployed: { abr?: LoadedVariant; viewport?: LoadedVariant; profile?: LoadedVariant } = {};
+let lastDeployment: DeploymentState | null = null;
+/** the offload client when the app allows viewport prediction on the edge (setOffload) */
+let offloader: import('../deploy/offload.js').Offloader | null = null;
+const backendState = new Map<Backend, BackendStatus>([['js', { backend: 'js', ok: true }]]);
+/** the emulated CPU slowdown (see emulateCpuThrottling) */
+let slowdown = 1;
+
+/** Spin (slowdown − 1) × the time since t0: the emulated throttle's share of a call. */
+function stretch(t0: number): void {
+  if (slowdown <= 1) return;
+  const until = performance.now() + (performance.now() - t0) * (slowdown - 1);
+  while (performance.now() < until) {
+    /* busy: the emulated slow CPU */
+  }
+}
+
+type GlobalTf = { tf?: Record<string, unknown> & { wasm?: { setWasmPaths(p: string): void } } };
+
+/** Make a tfjs backend usable: 'cpu' is bundled; 'wasm' / 'webgl' come from tfjs' UMD builds in dist/tfjs/. */
+async function ensureBackend(name: Backend, backendsUrl?: string): Promise<BackendStatus> {
+  const known = backendState.get(name);
+  if (known?.ok) return known;
+  let st: BackendStatus;
+  try {
+    const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-cpu');
+    if ((name === 'wasm' || name === 'webgl') && !tf.findBackendFactory(name)) {
+      const base = new URL(backendsUrl ?? 'tfjs/', self.location.href).href.replace(/\/?$/, '/');
+      const g = self as unknown as GlobalTf;
+      // tfjs' UMD builds register against a global `tf`: hand them this bundle's tfjs-core (a mutable copy)
+      g.tf = { ...tf } as unknown as GlobalTf['tf'];
+      (self as unknown as { importScripts(u: string): void }).importScripts(`${base}tf-backend-${name}.min.js`);
+      if (name === 'wasm') g.tf!.wasm!.setWasmPaths(base);
+    }
+    const prev = tf.getBackend();
+    const ok = await tf.setBackend(name);
+    if (!ok) throw new Error(`tfjs could not initialise the ${name} backend`);
+    await tf.ready();
+    if (prev && prev !== name) await tf.setBackend(prev);
+    st = { backend: name, ok: true };
+  } catch (e) {
+    st = { backend: name, ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+  backendState.set(name, st);
+  return st;
+}
+
+/** Load a variant on a backend (a tfjs backend becomes the active one). */
+async function loadDeployVariant(
+  model: import('../deploy/catalog.js').DeployModel,
+  variant: string,
+  backend: Backend,
+  modelsUrl: string,
+  backendsUrl?: string,
+) {
+  const layers = await loadTf();
+  const tf = await import('@tensorflow/tfjs-core');
+  if (backend !== 'js') {
+    const st = await ensureBackend(backend, backendsUrl);
+    if (!st.ok) throw new Error(`backend ${backend}: ${st.error}`);
+    if (tf.getBackend() !== backend) await tf.setBackend(backend);
+    await tf.ready();
+    globalThis.__edgeplayBackend = backend;
+  }
+  const { loadVariant } = await import('./variants.js');
+  return loadVariant({
+    tf: tf as never,
+    layers: layers as never,
+    modelsUrl: new URL(modelsUrl, self.location.href).href,
+    model,
+    variant,
+    backend,
+  });
+}
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __edgeplayBackend: string | undefined;
+}
+
 export const api: WorkerApi = {
   /** round-trip probe used by the SDK to budget worker calls */
   ping(t: number): number {
@@ -75,10 +166,10 @@ export const api: WorkerApi = {
     return {
       version: VERSION,
       models: [
-        ...(drl ? ['abr-drl'] : []),
+        ...(deployed.abr ? [`abr-drl/${deployed.abr.variant}`] : drl ? ['abr-drl'] : []),
         ...(live ? ['live-abr-drl', 'chunk-size'] : []),
         ...(viewport ? [viewport.name] : []),
-        ...(profile ? ['profile'] : []),
+        ...(deployed.profile ? [`profile/${deployed.profile.variant}`] : profile ? ['profile'] : []),
       ],
       startedAt,
       backend,
@@ -106,12 +197,18 @@ export const api: WorkerApi = {
   },
   /** Level for the next chunk from the named policy. Throws if the policy cannot decide (the caller falls back). */
   decideAbr(policy: AbrPolicyName, obs: AbrObservation): number {
-    if (policy === 'drl') {
-      if (!drl) throw new Error('DRL model not loaded (initAbr)');
-      return drl.decide(obs);
+    const t0 = performance.now();
+    try {
+      if (policy === 'drl') {
+        if (deployed.abr) return deployed.abr.run({ kind: 'abr', obs }) as number;
+        if (!drl) throw new Error('DRL model not loaded (initAbr)');
+        return drl.decide(obs);
+      }
+      mpcSizes = obs.nextSizes;
+      return baseline(policy).decide(obs);
+    } finally {
+      stretch(t0);
     }
-    mpcSizes = obs.nextSizes;
-    return baseline(policy).decide(obs);
   },
   /**
    * A dedicated port for ABR decisions: messages `{id, policy, obs}` answered with `{id, level}` or
@@ -193,6 +290,7 @@ export const api: WorkerApi = {
     const model = await layers.loadLayersModel(opts.modelUrl);
     const { LearnedViewport } = await import('../viewport/model.js');
     viewport = new LearnedViewport(model as never);
+    delete deployed.viewport;
     try {
       const r = await fetch(new URL('train.json', new URL(opts.modelUrl, self.location.href)));
       const j = r.ok ? await r.json() : null;
@@ -205,6 +303,7 @@ export const api: WorkerApi = {
   /** The attention prior of the video now playing (null clears it). */
   async setViewportPrior(json: import('../viewport/prior.js').PriorJson | null): Promise<void> {
     if (!viewport) throw new Error('viewport model not loaded (initViewport)');
+    if (deployed.viewport) return deployed.viewport.setPrior(json); // coarsened as the deployed data variant says
     const { AttentionPrior } = await import('../viewport/prior.js');
     viewport.prior = json ? new AttentionPrior(json) : null;
   },
@@ -215,7 +314,13 @@ export const api: WorkerApi = {
   async predictViewport(
     hist: Float64Array,
     t: number,
-    o: { tilesAtS: number; grid: import('../viewport/tiles.js').TileGrid; fov: import('../viewport/tiles.js').Fov },
+    o: {
+      tilesAtS: number;
+      grid: import('../viewport/tiles.js').TileGrid;
+      fov: import('../viewport/tiles.js').Fov;
+      deadlineMs?: number;
+      video?: string;
+    },
   ) {
     const t0 = performance.now();
     if (!viewport) throw new Error('viewport model not loaded (initViewport)');
@@ -223,12 +328,68 @@ export const api: WorkerApi = {
       throw new Error('history must be a Float64Array of ≥ 5 unit vectors');
     const { tileProbabilities } = await import('../viewport/tiles.js');
     const { defaultSigmaDeg } = await import('../viewport/client.js');
-    const points = viewport.predict(hist, viewport.steps, { t });
-    const k = Math.max(0, Math.min(viewport.steps - 1, Math.round(o.tilesAtS / 0.2) - 1));
+    const keep = deployed.viewport ? deployed.viewport.history * 3 : hist.length;
+    const vp = viewport;
+    const local = () => {
+      const l0 = performance.now();
+      const p = vp.predict(hist.length > keep ? hist.subarray(hist.length - keep) : hist, vp.steps, { t });
+      stretch(l0); // the emulated throttle's share of the model call
+      return p;
+    };
+    let points: Float64Array;
+    let source = vp.name;
+    let ranOn: 'device' | 'edge' | undefined;
+    let placementReason: string | undefined;
+    if (offloader) {
+      // the edge gets the last 10 samples (what its model reads), rounded: ~0.5 KiB on the wire
+      const send = Array.from(hist.subarray(Math.max(0, hist.length - 30)), (v) => Math.round(v * 1e4) / 1e4);
+      const r = await offloader.run(
+        'viewport',
+        { hist: send, t, ...(o.video ? { video: o.video } : {}) },
+        {
+          deadlineMs: o.deadlineMs ?? 200,
+          local,
+          fromEdge: (a) => {
+            source = `edge:${a.model}`;
+            return Float64Array.from(a.points);
+          },
+        },
+      );
+      points = r.result;
+      ranOn = r.ranOn;
+      placementReason = r.fallback ?? r.decision.reason;
+    } else points = local();
+    const k = Math.max(0, Math.min(points.length / 3 - 1, Math.round(o.tilesAtS / 0.2) - 1));
     const sigmaDeg = viewportSigma?.[k] ?? defaultSigmaDeg(k);
     const modelMs = performance.now() - t0;
     const tiles = tileProbabilities(points, sigmaDeg, o.grid, o.fov, k * 3);
-    return { points, tiles, sigmaDeg, source: viewport.name, modelMs, computeMs: performance.now() - t0 };
+    return { points, tiles, sigmaDeg, source, modelMs, computeMs: performance.now() - t0, ...(ranOn ? { ranOn, placementReason } : {}) };
+  },
+  async setOffload(cfg) {
+    if (!cfg) {
+      offloader = null;
+      return { quoted: false };
+    }
+    const { Offloader } = await import('../deploy/offload.js');
+    offloader = new Offloader(cfg);
+    // the local time before the first decision: two warm-up calls, then one measured (with the emulated throttle)
+    if (viewport) {
+      const h = new Float64Array(30);
+      for (let i = 0; i < 10; i++) h[3 * i + 2] = -1;
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        viewport.predict(h, viewport.steps, { t: 0 });
+        stretch(t0);
+        if (i === 2) offloader.observeLocal('viewport', performance.now() - t0);
+      }
+    }
+    // the round trip: the least of three quotes (one alone may meet a stalled thread)
+    let quoted = false;
+    for (let i = 0; i < 3; i++) quoted = (await offloader.refreshQuote()) || quoted;
+    return { quoted };
+  },
+  offloadStats() {
+    return offloader ? { ...offloader.stats } : null;
   },
   /** Load the QoE-preference profiler (model.json URL; norm.json beside it). */
   async initProfile(opts: { modelUrl: string }): Promise<string> {
@@ -241,14 +402,113 @@ export const api: WorkerApi = {
   },
   /** Predicted (I messages/h, D hours, N channels per visit) for one request's features (requests.ts layout). */
   async predictProfile(x: Float32Array): Promise<{ I: number; D: number; N: number }> {
-    if (!profile) throw new Error('profile model not loaded (initProfile)');
+    if (!profile && !deployed.profile) throw new Error('profile model not loaded (initProfile)');
     const { REQUEST_FEATURES } = await import('../profile/features.js');
     if (!(x instanceof Float32Array) || x.length !== REQUEST_FEATURES || !x.every(Number.isFinite))
       throw new Error(`features must be a Float32Array of ${REQUEST_FEATURES} finite numbers`);
-    const tf = await import('@tensorflow/tfjs-core');
-    const { predictProfile } = await import('../profile/model.js');
-    const p = predictProfile(tf as never, profile.model as never, profile.norm, x, [0]);
+    const t0 = performance.now();
+    let p: ArrayLike<number>;
+    if (deployed.profile) p = deployed.profile.run({ kind: 'profile', x }) as Float32Array;
+    else {
+      const tf = await import('@tensorflow/tfjs-core');
+      const { predictProfile } = await import('../profile/model.js');
+      p = predictProfile(tf as never, profile!.model as never, profile!.norm, x, [0]);
+    }
+    stretch(t0);
     return { I: p[0], D: p[1], N: p[2] };
+  },
+
+  async loadBackends(opts) {
+    const out: BackendStatus[] = [];
+    for (const b of opts.backends) out.push(b === 'js' ? backendState.get('js')! : await ensureBackend(b, opts.backendsUrl));
+    return out;
+  },
+
+  measureSpeed(budgetMs = 3) {
+    return probeSpeed(budgetMs, slowdown > 1 ? (ms) => stretch(performance.now() - ms) : undefined);
+  },
+
+  async deploy(opts) {
+    const errors: string[] = [];
+    const base = new URL(opts.modelsUrl, self.location.href).href.replace(/\/?$/, '/');
+    let prof = opts.profile;
+    if (!prof) {
+      const r = await fetch(new URL('variants/profile.json', base));
+      if (!r.ok) throw new Error(`deployment profile ${base}variants/profile.json: HTTP ${r.status}`);
+      prof = (await r.json()) as DeployProfile;
+    }
+    const want = opts.backends ?? ['js', 'cpu'];
+    const backends = await api.loadBackends({ backends: want, backendsUrl: opts.backendsUrl });
+    const usable = backends.filter((b) => b.ok).map((b) => b.backend);
+    const speed = api.measureSpeed(3);
+    const factor = speedFactor(speed.msPerMmac, prof.probes);
+    const choices: DeploymentChoice[] = [];
+    // one tfjs backend at a time in this worker: once a task took one, the others choose among it and 'js'
+    let tfjsTaken: Backend | null = null;
+    for (const [task, req] of Object.entries(opts.tasks)) {
+      if (!req) continue;
+      const allowed = usable.filter((b) => b === 'js' || !tfjsTaken || b === tfjsTaken);
+      const c = selectDeployment(task, req, {
+        rows: prof.rows,
+        factor,
+        backends: allowed,
+        bandwidthBps: opts.bandwidthBps,
+        uplinkBps: opts.uplinkBps,
+        models: req.models,
+        edge: req.edge ?? null,
+      });
+      choices.push(c);
+      if (c.placement !== 'device' || !c.model || opts.load === false) continue;
+      if (c.backend !== 'js' && c.backend !== 'edge') tfjsTaken = c.backend;
+      try {
+        const v = await loadDeployVariant(c.model as never, c.variant, c.backend as Backend, base, opts.backendsUrl);
+        if (task === 'viewport') {
+          deployed.viewport?.dispose();
+          deployed.viewport = v;
+          viewport = v.viewport!;
+          viewportSigma = null;
+        } else if (task === 'abr') {
+          deployed.abr?.dispose();
+          deployed.abr = v;
+        } else if (task === 'profile') {
+          deployed.profile?.dispose();
+          deployed.profile = v;
+        }
+      } catch (e) {
+        errors.push(`${task}: ${c.model}/${c.variant}@${c.backend}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    lastDeployment = { speed: { ...speed, factor }, backends, choices, errors, at: Date.now() };
+    return lastDeployment;
+  },
+
+  deployment() {
+    return lastDeployment;
+  },
+
+  async timeVariant(o) {
+    const v = await loadDeployVariant(o.model, o.variant, o.backend, o.modelsUrl, o.backendsUrl);
+    try {
+      const { sampleInput } = await import('./variants.js');
+      v.setPrior(o.prior ?? null);
+      const times: number[] = [];
+      const warm = o.warmup ?? 20;
+      for (let i = 0; i < warm + o.n; i++) {
+        const input = sampleInput(o.model, i);
+        const t0 = performance.now();
+        v.run(input);
+        stretch(t0);
+        if (i >= warm) times.push(performance.now() - t0);
+      }
+      return times;
+    } finally {
+      v.dispose();
+    }
+  },
+
+  emulateCpuThrottling(rate: number) {
+    if (!(rate >= 1)) throw new RangeError(`throttling rate must be ≥ 1, got ${rate}`);
+    slowdown = rate;
   },
 };
 

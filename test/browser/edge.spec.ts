@@ -96,6 +96,69 @@ describe('edge negotiation and Content Steering', () => {
     }
   });
 
+  it('names the pathway that served the segments in the telemetry (startup, stalls, heartbeats), and none without steering', async () => {
+    const neg = await negotiateHere(`${env.dev}/streams/vod/master.m3u8?limit=6`, 20, 'viewer-pathway');
+    expect(neg).not.toBeNull();
+    const events: TelemetryEvent[] = [];
+    const ep = createEdgeplay({
+      endpoint: `${env.controller}/v1/telemetry`,
+      consent: 'granted',
+      heartbeatMs: 500,
+      onEvent: (e) => events.push(e),
+    });
+    const video = makeVideo();
+    const hls = new Hls(ep.hlsConfig(steeringConfig(Hls, neg, { maxBufferLength: 8 })));
+    const served: string[] = [];
+    hls.on(Hls.Events.FRAG_LOADED, (_e, d) => d.frag.type === 'main' && served.push(hls.levels[d.frag.level].pathwayId));
+    ep.attach(hls, video, { channel: 'vod-1', contentId: 'vod-1' });
+    hls.loadSource(`${env.dev}/streams/vod/master.m3u8?limit=6`);
+    hls.attachMedia(video);
+    void video.play().catch(() => undefined);
+    try {
+      const beat = await until(
+        () => (events.some((e) => e.type === 'startup') ? events.find((e) => e.type === 'heartbeat' && e.data?.pathway) : undefined),
+        'startup and a heartbeat naming its pathway',
+        30000,
+      );
+      const startup = events.find((e) => e.type === 'startup')!;
+      expect(startup).toBeDefined();
+      expect(startup.data!.pathway).toBe(neg!.assignment.pathway);
+      expect(served).toContain(neg!.assignment.pathway);
+      expect(beat.data!.pathway).toBe(served[served.length - 1]);
+    } finally {
+      await ep.destroy();
+      hls.destroy();
+      video.remove();
+      await neg!.leave();
+    }
+    // a playlist without Content Steering: hls.js names its levels' pathway '.', the events carry none
+    const plain: TelemetryEvent[] = [];
+    const ep2 = createEdgeplay({
+      endpoint: `${env.controller}/v1/telemetry`,
+      consent: 'granted',
+      heartbeatMs: 500,
+      onEvent: (e) => plain.push(e),
+    });
+    const v2 = makeVideo();
+    const h2 = new Hls(ep2.hlsConfig({ maxBufferLength: 8 }));
+    ep2.attach(h2, v2, { channel: 'vod-1', contentId: 'vod-1' });
+    h2.loadSource(`${env.dev}/streams/vod/master.m3u8?limit=6`);
+    h2.attachMedia(v2);
+    void v2.play().catch(() => undefined);
+    try {
+      await until(
+        () => plain.find((e) => e.type === 'heartbeat' && plain.some((x) => x.type === 'startup')),
+        'startup and a heartbeat',
+        30000,
+      );
+      expect(plain.filter((e) => e.data?.pathway != null)).toEqual([]); // ('requests' says pathway: null)
+    } finally {
+      await ep2.destroy();
+      h2.destroy();
+      v2.remove();
+    }
+  });
+
   it('claims no edge for a playlist an edge pathway cannot carry: a media playlist plays from the CDN', async () => {
     const config = await edgeConfig();
     // a media playlist as src (no EXT-X-STREAM-INF): negotiate() reports no variants, the controller assigns the CDN

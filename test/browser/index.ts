@@ -7,4 +7,5 @@ import './monitor.spec.js';
 import './edge.spec.js';
 import './qoe.spec.js';
 import './mux.spec.js';
+import './offload.spec.js';
 import './live-abr.spec.js';

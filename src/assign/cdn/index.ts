@@ -1,22 +1,27 @@
 /**
- * Multi-CDN viewer scheduling (LTS, ../shared/papers/lts-multi-cdn-drl.txt §3): once per step (1 min) a
+ * Multi-CDN viewer scheduling (LTS, ../shared/papers/lts-multi-cdn-drl.txt §3–4): once per step (1 min) a
  * policy decides which share of *new* viewers each CDN gets, from each CDN's recent workload and QoE.
- * Environment-agnostic: the controller's scheduler plugin and the CDN simulators (src/sim/cdn) call the same
- * policies. This file is the home of that interface; the policies (LTS actor-critic, its distilled tree,
- * the round-robin and bandit baselines) live beside it.
+ * Environment-agnostic: the controller's scheduler and the CDN simulators (src/sim/cdn) call the same
+ * policies. The MDP (state window, actions, reward, "worst" CDN) is in mdp.ts; the policies beside it:
+ * lts.ts (the actor-critic network, plain-JS forward), tree.ts (Fast-LTS, the distilled decision tree),
+ * baselines.ts (equal split, weighted round-robin, UCB1 and Discounted UCB).
  */
 
-/** What a CDN scheduling policy sees at the end of a step: per CDN, the last k steps, oldest first. */
+/** What a CDN scheduling policy sees at the end of a step: per CDN, the last steps, oldest first. */
 export interface CdnStepObservation {
   /** CDN ids, in a fixed order (the order of every array below) */
   cdns: string[];
-  /** concurrent viewers per CDN per step */
+  /** concurrent viewers per CDN per step: workload[cdn][step] */
   workload: number[][];
-  /** startup latency (s), BufRatio (%) and BufFreq (stalls per 100 s) per CDN per step (LTS definitions) */
+  /** startup latency (s) of the viewers who joined in the step, per CDN per step (LTS §4.3 SLatency) */
   slatency: number[][];
+  /** stall time per 100 s of viewing (LTS BufRatio, %), per CDN per step */
   bufratio: number[][];
+  /** stalls per 100 s of viewing (LTS BufFreq), per CDN per step */
   buffreq: number[][];
-  /** the shares in force during the last step (fractions summing to 1) */
+  /** the shares in force during each step (fractions summing to 1): shareHistory[cdn][step] */
+  shareHistory: number[][];
+  /** the shares in force during the last step (fractions summing to 1; = the last column of shareHistory) */
   shares: number[];
 }
 

@@ -84,6 +84,11 @@ export const AssignmentSchema = Type.Object({
   target: Type.String(),
   /** the Content Steering pathway that serves the viewer ('cdn' or the edge id) */
   pathway: Type.String(),
+  /**
+   * with several CDN pathways (the controller's --cdns): the CDN chosen for a viewer not on an edge by the
+   * scheduler's shares; the first steering manifest lists it first
+   */
+  cdn: Type.Optional(Type.String()),
   /** the ELCast version (1440p … 240p) */
   version: Type.String(),
   /** that version's bitrate, Mb/s */

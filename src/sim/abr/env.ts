@@ -152,6 +152,8 @@ export class AbrEnv {
  * One exact simulator step from an explicit state: download `size` bytes starting at trace pointer
  * `ptr0` / position `last0` (s) with `buf0` ms of buffer; `noise` multiplies the delay (training env).
  * The single implementation of the Pensieve step semantics (used by AbrEnv and the offline optimum).
+ * `threshMs` is the buffer above which the player sleeps (Pensieve's 60 s; a live player waits for the
+ * live edge instead, so the CDN simulator passes its live buffer cap).
  */
 export function stepFrom(
   time: ArrayLike<number>,
@@ -161,6 +163,7 @@ export function stepFrom(
   buf0: number,
   size: number,
   noise = 1,
+  threshMs = BUFFER_THRESH_MS,
 ) {
   let ptr = ptr0;
   let last = last0;
@@ -190,8 +193,8 @@ export function stepFrom(
   const rebufMs = Math.max(delayMs - buf0, 0);
   let buf = Math.max(buf0 - delayMs, 0) + VIDEO_CHUNK_MS;
   let sleepMs = 0;
-  if (buf > BUFFER_THRESH_MS) {
-    sleepMs = Math.ceil((buf - BUFFER_THRESH_MS) / DRAIN_BUFFER_SLEEP_MS) * DRAIN_BUFFER_SLEEP_MS;
+  if (buf > threshMs) {
+    sleepMs = Math.ceil((buf - threshMs) / DRAIN_BUFFER_SLEEP_MS) * DRAIN_BUFFER_SLEEP_MS;
     buf -= sleepMs;
     let left = sleepMs;
     for (;;) {

@@ -52,11 +52,12 @@ export function evaluate(p: ViewportPredictor, traces: ViewportTrace[], opts: Pr
 
 /**
  * The attention prior for every trace, leave-one-user-out: built from the *other* traces of the same
- * dataset, video and split — what an edge server would have from earlier viewers of that video.
+ * dataset, video and split — what an edge server would have from earlier viewers of that video. `cols` × `rows`:
+ * the prior's grid (default 24 × 12).
  */
 export function looPriors(
   traces: ViewportTrace[],
-  opts: { maxViewers?: number; minViewers?: number; rng?: () => number } = {},
+  opts: { maxViewers?: number; minViewers?: number; rng?: () => number; cols?: number; rows?: number } = {},
 ): Map<ViewportTrace, AttentionPrior> {
   const byVideo = new Map<string, ViewportTrace[]>();
   for (const t of traces) {
@@ -78,7 +79,7 @@ export function looPriors(
           .slice(0, k)
           .map((x) => x[1]);
       }
-      out.set(t, AttentionPrior.build(others));
+      out.set(t, AttentionPrior.build(others, { cols: opts.cols, rows: opts.rows }));
     }
   }
   return out;

@@ -1,5 +1,5 @@
 /** `npm run train:viewport -- [options]` (--help lists them): the command line of trainViewport (../viewport.ts). */
-import { commandLine, num, oneOf, runCli } from './args.js';
+import { InputError, commandLine, num, oneOf, runCli } from './args.js';
 import { trainViewport } from '../viewport.js';
 
 const cli = {
@@ -16,8 +16,17 @@ const cli = {
     'prior-viewers': { type: 'string', default: '25', arg: 'N', help: 'training priors use 3..N of the other viewers' },
     data: { type: 'string', arg: 'DIR', help: 'viewport data directory (default: $EDGEPLAY_DATA/viewport)' },
     'out-dir': { type: 'string', default: 'models', arg: 'DIR', help: 'output directory' },
+    history: { type: 'string', default: '10', arg: 'N', help: 'history samples the model reads (the edge-only large variant: 25)' },
+    'prior-grid': { type: 'string', default: '24x12', arg: 'CxR', help: 'attention prior grid, columns x rows (large variant: 48x24)' },
+    name: { type: 'string', arg: 'NAME', help: 'output directory name under OUT_DIR (default: viewport / viewport-prior)' },
   },
 } as const;
+
+function grid(s: string): [number, number] {
+  const m = /^(\d{1,3})x(\d{1,3})$/.exec(s);
+  if (!m || +m[1] < 1 || +m[2] < 1) throw new InputError(`--prior-grid: expected COLSxROWS such as 24x12, got "${s}"`);
+  return [+m[1], +m[2]];
+}
 
 await runCli(cli, async (v) => {
   await trainViewport({
@@ -30,6 +39,9 @@ await runCli(cli, async (v) => {
     priorViewers: num('prior-viewers', v['prior-viewers'], { integer: true, min: 3 }),
     data: v.data,
     outDir: v['out-dir'],
+    history: num('history', v.history, { integer: true, min: 1 }),
+    priorGrid: grid(v['prior-grid']),
+    name: v.name,
     command: commandLine(cli.name),
   });
 });

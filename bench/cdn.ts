@@ -1,0 +1,253 @@
+/**
+ * `npm run bench:cdn -- [--sim piecewise|mechanistic|learned|all] [--days test|dev|train|d1,d2,…] [--cdns 3]
+ *   [--sets ABC,…] [--models models/cdn-lts] [--learned-dir models/cdn-sim] [--out bench/results/cdn.json] [--retune]`
+ *
+ * Multi-CDN share policies (src/assign/cdn) in the CDN simulators (src/sim/cdn) on the test days (LTS §5):
+ * the equal split ("original"), the best weighted round-robin, UCB1 and Discounted UCB (constants tuned on
+ * training days by `npm run train:cdn`, models/cdn-lts/baselines-<sim>.json, or here with --retune), LTS
+ * (models/cdn-lts/<sim>-<set>.json), Fast-LTS (its tree) and the one-step greedy optimum (the simulator's
+ * oracle). In the mechanistic simulator, `lts-learned` is the policy trained in the learned simulator.
+ * Every 3-of-4 CDN combination (--cdns N: every N-of-4). Prints one table per simulator and writes
+ * bench/results/cdn.json: rows {sim, cdn_set, policy, qoe_mean, slatency_s, bufratio, buffreq,
+ * gap_to_greedy_pct} over all test minutes, and the same over the flash-crowd minutes only (flash_rows).
+ * qoe_mean is the mean reward −(SLatency + BufRatio + BufFreq) (higher is better); gap_to_greedy_pct is how
+ * much worse than greedy, in % of greedy's |QoE|. `--validate` first compares the mechanistic simulator's
+ * fluid model with a directly simulated panel of viewers on the training traces (stalls per viewer-minute
+ * through a capacity drop).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EqualSplit, UcbShares, WeightedRoundRobin, type UcbParams } from '../src/assign/cdn/baselines.js';
+import type { CdnSharePolicy } from '../src/assign/cdn/index.js';
+import { LtsPolicy, ltsModelFromFiles, type LtsManifest } from '../src/assign/cdn/lts.js';
+import { FastLtsPolicy, type TreeModel } from '../src/assign/cdn/tree.js';
+import { cdnCombinations } from '../src/sim/cdn/cdns.js';
+import { loadResponse, loadTraffic, makeSim, missingData } from '../src/sim/cdn/data.js';
+import { JOINER, simulatePanel, STATES, type AbrResponse } from '../src/sim/cdn/abr-response.js';
+import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
+import type { CdnSim } from '../src/sim/cdn/env.js';
+import { GreedyOracle } from '../src/sim/cdn/greedy.js';
+import { LearnedSim, loadLearnedModels } from '../src/sim/cdn/learned.js';
+import { runDay, score, type DayResult, type Score } from '../src/sim/cdn/run.js';
+import { daysOf, FULL_DAYS } from '../src/sim/cdn/traffic.js';
+import { bestWrr, tuneUcb } from '../src/sim/cdn/tune.js';
+
+const { values: args } = parseArgs({
+  options: {
+    sim: { type: 'string', default: 'all' },
+    days: { type: 'string', default: 'test' },
+    cdns: { type: 'string', default: '3' },
+    sets: { type: 'string', default: '' },
+    models: { type: 'string', default: join('models', 'cdn-lts') },
+    'learned-dir': { type: 'string', default: join('models', 'cdn-sim') },
+    out: { type: 'string', default: join('bench', 'results', 'cdn.json') },
+    retune: { type: 'boolean', default: false },
+    validate: { type: 'boolean', default: false },
+  },
+});
+const missing = missingData();
+if (missing) {
+  console.error(`bench:cdn: ${missing}`);
+  process.exit(1);
+}
+if (args.validate) {
+  const root = dataRoot();
+  const traces = loadTraceDir(join(root, 'abr', 'traces', 'train'));
+  const sizes = loadVideoSizes(join(root, 'abr', 'video'));
+  const r = loadResponse('train');
+  for (const low of [0.5, 0.3]) {
+    const e = [1, 1, 1, low, low, low, low, low, 1, 1, 1];
+    const panel = simulatePanel(traces, sizes, e, 400, 5);
+    const parts = r.classes.map((c) => fluidStalls(c, e));
+    const fluid = e.map((_, m) => parts.reduce((acc, p, k) => acc + r.weights[k] * p[m], 0));
+    const tot = (a: ArrayLike<number>, i: number, j: number) =>
+      Array.from(a)
+        .slice(i, j)
+        .reduce((x, y) => x + y, 0);
+    console.log(
+      `validate e = 1 → ${low} (minutes 3–7) → 1, stall s per viewer-minute, fluid / direct panel of 400 viewers (training traces):`,
+    );
+    console.log('  ' + e.map((_, m) => `${fluid[m].toFixed(2)}/${panel.stallS[m].toFixed(2)}`).join('  '));
+    console.log(
+      `  congested minutes: fluid ${tot(fluid, 3, 8).toFixed(2)} s, panel ${tot(panel.stallS, 3, 8).toFixed(2)} s; first congested minute ${fluid[3].toFixed(2)} vs ${panel.stallS[3].toFixed(2)}`,
+    );
+  }
+}
+
+/** stalls per viewer-minute of a cohort that joins in minute 0, by the fluid model (mechanistic.ts) */
+function fluidStalls(r: AbrResponse, e: number[]): number[] {
+  const gi = (x: number) => {
+    const g = r.eGrid.findIndex((v) => Math.abs(v - x) < 1e-9);
+    if (g < 0) throw new Error(`validate: e = ${x} is not on the grid`);
+    return g;
+  };
+  let pi = new Float64Array(STATES);
+  return e.map((x, m) => {
+    const G = gi(x);
+    if (m === 0) {
+      for (let u = 0; u < STATES; u++) pi[u] = r.next[G][JOINER * STATES + u];
+      return r.stallS[G][JOINER];
+    }
+    let st = 0;
+    const nx = new Float64Array(STATES);
+    for (let s = 0; s < STATES; s++) {
+      st += pi[s] * r.stallS[G][s];
+      for (let u = 0; u < STATES; u++) nx[u] += pi[s] * r.next[G][s * STATES + u];
+    }
+    pi = nx;
+    return st;
+  });
+}
+
+const kinds = (args.sim === 'all' ? ['piecewise', 'mechanistic', 'learned'] : args.sim!.split(',')) as Array<
+  'piecewise' | 'mechanistic' | 'learned'
+>;
+for (const k of kinds)
+  if (!['piecewise', 'mechanistic', 'learned'].includes(k)) throw new Error(`--sim: piecewise, mechanistic, learned or all (got ${k})`);
+const days = ['test', 'dev', 'train'].includes(args.days!)
+  ? daysOf(args.days as 'test')
+  : args.days!.split(',').map((d) => {
+      const n = Number(d);
+      if (!Number.isInteger(n) || n < 0 || n >= FULL_DAYS) throw new Error(`--days: ${d} is not a day in 0..${FULL_DAYS - 1}`);
+      return n;
+    });
+const sets = args.sets ? args.sets.split(',') : cdnCombinations(Number(args.cdns));
+const modelDir = resolve(args.models!);
+const traffic = loadTraffic();
+const tuneDays = daysOf('train').filter((_, i) => i % 6 === 0);
+const t0 = Date.now();
+console.log(
+  `bench:cdn — days ${days.join(',')} (${args.days}), CDN sets ${sets.join(',')}, simulators ${kinds.join(',')}; models from ${modelDir}`,
+);
+
+function loadLts(name: string): { lts: LtsPolicy; fast: FastLtsPolicy | null; meta: Record<string, unknown> } | null {
+  const f = join(modelDir, `${name}.json`);
+  if (!existsSync(f)) return null;
+  const man = JSON.parse(readFileSync(f, 'utf8')) as LtsManifest & { fastLts?: { tree: TreeModel; served: boolean } | null };
+  const model = ltsModelFromFiles(man, new Uint8Array(readFileSync(join(modelDir, man.weights))));
+  const fast = man.fastLts
+    ? new FastLtsPolicy({
+        format: 'edgeplay-cdn-fastlts/1',
+        cdns: man.cdns,
+        k: man.k,
+        workloadScale: man.workloadScale,
+        tree: man.fastLts.tree,
+      })
+    : null;
+  return { lts: new LtsPolicy(model), fast, meta: { ...(man.meta ?? {}), fastServed: man.fastLts?.served ?? null } };
+}
+
+function baselines(kind: string, set: string, sim: CdnSim): { wrr: number[]; ucb1: UcbParams; dUcb: UcbParams; source: string } {
+  // the learned simulator reuses the mechanistic simulator's tuned constants (it imitates that world)
+  const from = kind === 'learned' ? 'mechanistic' : kind;
+  const f = join(modelDir, `baselines-${from}.json`);
+  if (!args.retune && existsSync(f)) {
+    const j = JSON.parse(readFileSync(f, 'utf8'));
+    if (j[set]) return { ...j[set], source: f };
+  }
+  console.log(`  tuning the baselines for ${kind} ${set} on ${tuneDays.length} training days…`);
+  return {
+    wrr: bestWrr(sim, tuneDays).value,
+    ucb1: tuneUcb(sim, tuneDays, false).value,
+    dUcb: tuneUcb(sim, tuneDays, true).value,
+    source: 'tuned here',
+  };
+}
+
+interface Row {
+  sim: string;
+  cdn_set: string;
+  policy: string;
+  qoe_mean: number;
+  slatency_s: number;
+  bufratio: number;
+  buffreq: number;
+  gap_to_greedy_pct: number | null;
+}
+const rows: Row[] = [];
+const flashRows: Row[] = [];
+const timing: Record<string, number[]> = {};
+const notes: string[] = [];
+const r4 = (x: number) => Number(x.toFixed(4));
+
+for (const kind of kinds) {
+  let learned: ReturnType<typeof loadLearnedModels> | null = null;
+  if (kind === 'learned') {
+    try {
+      learned = loadLearnedModels(resolve(args['learned-dir']!));
+    } catch (e) {
+      console.log(`(skipping the learned simulator: ${(e as Error).message})`);
+      continue;
+    }
+  }
+  for (const set of sets) {
+    const sim: CdnSim = kind === 'learned' ? new LearnedSim(traffic, set, learned!) : makeSim(kind, set, traffic);
+    const b = baselines(kind, set, sim);
+    const policies: CdnSharePolicy[] = [
+      new EqualSplit(),
+      new WeightedRoundRobin(b.wrr),
+      new UcbShares(b.ucb1, 'ucb1'),
+      new UcbShares(b.dUcb, 'd-ucb'),
+    ];
+    const lts = loadLts(`${kind}-${set}`);
+    if (lts) {
+      policies.push(lts.lts);
+      if (lts.fast) policies.push(lts.fast);
+    } else notes.push(`no ${kind}-${set} model in ${modelDir} (npm run train:cdn -- --sim ${kind} --sets ${set})`);
+    if (kind === 'mechanistic') {
+      const ll = loadLts(`learned-${set}`);
+      if (ll) policies.push(new LtsPolicy(ll.lts.model, { name: 'lts-learned' }));
+    }
+    policies.push(new GreedyOracle(sim, kind === 'learned' ? 5 : 1));
+    const res = new Map<string, DayResult[]>();
+    for (const p of policies) {
+      const dr = days.map((d) => runDay(sim, p, d));
+      res.set(p.name, dr);
+      (timing[p.name] ??= []).push(...dr.map((x) => x.decisionMs));
+    }
+    const g = score(res.get('greedy')!);
+    const gf = score(res.get('greedy')!, true);
+    const mk = (name: string, s: Score, ref: Score): Row => ({
+      sim: kind,
+      cdn_set: set,
+      policy: name,
+      qoe_mean: r4(s.qoe),
+      slatency_s: r4(s.slatency),
+      bufratio: r4(s.bufratio),
+      buffreq: r4(s.buffreq),
+      gap_to_greedy_pct: name === 'greedy' ? 0 : r4((100 * (ref.qoe - s.qoe)) / Math.abs(ref.qoe)),
+    });
+    const mine: Row[] = [];
+    for (const [name, dr] of res) {
+      mine.push(mk(name, score(dr), g));
+      flashRows.push(mk(name, score(dr, true), gf));
+    }
+    rows.push(...mine);
+    const base = mine.filter((r) => ['equal', 'wrr', 'ucb1', 'd-ucb'].includes(r.policy));
+    const best = base.reduce((a, r) => (r.qoe_mean > a.qoe_mean ? r : a));
+    console.log(
+      `\n${kind} ${set} (${days.length} days, ${score(res.get('greedy')!, true).minutes} flash-crowd minutes; baselines: ${b.source}; wrr ${b.wrr.join('/')})`,
+    );
+    console.log('policy        QoE      SLat(s)  BufRatio  BufFreq  vs best baseline  gap to greedy  flash-crowd QoE');
+    for (const r of mine) {
+      const f = flashRows.find((x) => x.sim === kind && x.cdn_set === set && x.policy === r.policy)!;
+      const vs = (100 * (r.qoe_mean - best.qoe_mean)) / Math.abs(best.qoe_mean);
+      console.log(
+        `${r.policy.padEnd(12)} ${r.qoe_mean.toFixed(3).padStart(8)} ${r.slatency_s.toFixed(3).padStart(8)} ${r.bufratio.toFixed(3).padStart(9)} ${r.buffreq.toFixed(3).padStart(8)} ${((vs >= 0 ? '+' : '') + vs.toFixed(2) + ' %').padStart(17)} ${(r.gap_to_greedy_pct!.toFixed(2) + ' %').padStart(14)} ${f.qoe_mean.toFixed(3).padStart(16)}`,
+      );
+    }
+  }
+}
+const decision = Object.fromEntries(
+  Object.entries(timing).map(([k, v]) => [k, Number((v.reduce((a, b) => a + b, 0) / v.length).toFixed(4))]),
+);
+console.log(
+  `\nmean decision time per step (ms, this machine, load ${(await import('node:os')).loadavg()[0].toFixed(1)}): ${Object.entries(decision)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`,
+);
+for (const n of notes) console.log(`note: ${n}`);
+mkdirSync(dirname(resolve(args.out!)), { recursive: true });
+writeFileSync(resolve(args.out!), JSON.stringify({ days, rows, flash_rows: flashRows, decision_ms: decision }, null, 1));
+console.log(`wrote ${args.out} (${Math.round((Date.now() - t0) / 1000)} s)`);

@@ -1,0 +1,35 @@
+/** `npm run bench:offload -- [options]` (--help lists them): the command line of benchOffload (../offload.ts). */
+import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
+import { SCHEDULERS } from '../../src/assign/auction/index.js';
+import { benchOffload } from '../offload.js';
+
+const cli = {
+  name: 'bench:offload',
+  summary:
+    'The edge task service over real HTTP on loopback: per scheduler and offered load, response time p50/p95/p99, deadline\nhits, Jain fairness, throughput; then the device-side placement (rule vs local vs edge) per device class.',
+  flags: {
+    schedulers: { type: 'string', default: SCHEDULERS.join(','), arg: 'LIST', help: 'schedulers' },
+    loads: { type: 'string', default: '0.3,0.8,1.2,1.5', arg: 'LIST', help: 'offered loads, fractions of capacity' },
+    slots: { type: 'string', default: '2', arg: 'N', help: 'compute slots' },
+    'service-ms': { type: 'string', default: '10', arg: 'MS', help: 'slot time per task (model + padding), ms' },
+    clients: { type: 'string', default: '20', arg: 'N', help: 'simulated clients' },
+    seconds: { type: 'string', default: '4', arg: 'S', help: 'seconds of arrivals per scheduler and load' },
+    seed: { type: 'string', default: '1', arg: 'N', help: 'arrival seed' },
+    out: { type: 'string', default: 'bench/results/offload.json', arg: 'FILE', help: 'results file' },
+  },
+} as const;
+
+await runCli(cli, async (v) => {
+  const loads = v.loads.split(',').map((s, i) => num(`loads[${i}]`, s, { min: 0.01 }));
+  await benchOffload({
+    schedulers: listOf('schedulers', v.schedulers, SCHEDULERS),
+    loads,
+    slots: num('slots', v.slots, { integer: true, min: 1 }),
+    serviceMs: num('service-ms', v['service-ms'], { min: 1 }),
+    clients: num('clients', v.clients, { integer: true, min: 1 }),
+    seconds: num('seconds', v.seconds, { min: 0.5 }),
+    seed: num('seed', v.seed, { integer: true }),
+    out: v.out,
+    command: commandLine(cli.name),
+  });
+});

@@ -1,0 +1,269 @@
+/**
+ * The LTS actor-critic network (../shared/papers/lts-multi-cdn-drl.txt §5.1) and its plain-JS forward pass
+ * (no tfjs at serving time: the controller calls it once a minute; a step for 3 CDNs takes ~0.1 ms).
+ *
+ * Input per CDN: the last k = 20 steps (oldest first) of CDN_CHANNELS channels: workload / workloadScale,
+ * log(1 + SLatency), log(1 + BufRatio), log(1 + BufFreq) and the CDN's share (mdp.ts states why the shares).
+ * Actor: one convolution over time with 64 filters of size 4, stride 1, ReLU, the same filters for every
+ * CDN (the paper's per-CDN convolution; shared weights so every CDN's history is read alike); the m × 17 × 64
+ * outputs are concatenated into a 64-unit hidden layer (ReLU) and a softmax over the 3m + 1 actions. The
+ * critic has the same structure with one linear output (§5.1).
+ *
+ * Weights layout (row-major, as tfjs stores them): conv [kernel][channels][filters], dense [in][out]; the
+ * flattened convolution output is ordered (cdn, position, filter).
+ */
+import type { CdnSharePolicy, CdnStepObservation } from './index.js';
+import { actionCount, applyAction, fromPoints, K_STEPS, lastScores, toPoints } from './mdp.js';
+
+export const CDN_CHANNELS = 5;
+export const CONV_FILTERS = 64;
+export const CONV_KERNEL = 4;
+export const HIDDEN = 64;
+
+/** One network's weights (plain arrays, as stored in models/cdn-lts/*.json). */
+export interface NetWeights {
+  convW: ArrayLike<number>;
+  convB: ArrayLike<number>;
+  w1: ArrayLike<number>;
+  b1: ArrayLike<number>;
+  w2: ArrayLike<number>;
+  b2: ArrayLike<number>;
+}
+/**
+ * Weights travel as bfloat16 (the upper half of each float32, rounded to nearest even): the actor has
+ * ~211k weights for 3 CDNs, 0.4 MB this way. Order: convW, convB, w1, b1, w2, b2.
+ */
+export function encodeBf16(w: NetWeights): Uint8Array {
+  const parts = [w.convW, w.convB, w.w1, w.b1, w.w2, w.b2];
+  const n = parts.reduce((a, p) => a + p.length, 0);
+  const f = new Float32Array(n);
+  let o = 0;
+  for (const p of parts) {
+    f.set(Array.from(p), o);
+    o += p.length;
+  }
+  const u = new Uint32Array(f.buffer);
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) out[i] = (u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16;
+  return new Uint8Array(out.buffer);
+}
+/** Decode encodeBf16's bytes for m CDNs, k steps and `outputs` outputs; throws when the length does not match. */
+export function decodeBf16(bytes: Uint8Array, m: number, k: number, outputs: number): NetWeights {
+  const P = k - CONV_KERNEL + 1;
+  const sizes = [CONV_KERNEL * CDN_CHANNELS * CONV_FILTERS, CONV_FILTERS, m * P * CONV_FILTERS * HIDDEN, HIDDEN, HIDDEN * outputs, outputs];
+  const n = sizes.reduce((a, b) => a + b, 0);
+  if (bytes.byteLength !== 2 * n) throw new Error(`decodeBf16: ${bytes.byteLength} bytes, expected ${2 * n} (m ${m}, k ${k})`);
+  const h = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const u = new Uint32Array(n);
+  for (let i = 0; i < n; i++) u[i] = h[i] << 16;
+  const f = new Float32Array(u.buffer);
+  const parts: Float32Array[] = [];
+  let o = 0;
+  for (const s of sizes) {
+    parts.push(f.slice(o, o + s));
+    o += s;
+  }
+  return { convW: parts[0], convB: parts[1], w1: parts[2], b1: parts[3], w2: parts[4], b2: parts[5] };
+}
+
+/** A trained LTS policy (models/cdn-lts/<sim>-<set>.json holds all but `actor`, which is the .bin beside it). */
+export interface LtsModel {
+  format: 'edgeplay-cdn-lts/1';
+  cdns: string[];
+  k: number;
+  /** workload divisor of the first input channel (viewers) */
+  workloadScale: number;
+  actor: NetWeights;
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * Encode an observation into x[cdn][step][channel] (Float32Array of m·k·CDN_CHANNELS). Throws when the
+ * observation has fewer than k steps per CDN or another number of CDNs than `m`.
+ */
+export function encodeObservation(obs: CdnStepObservation, workloadScale: number, k = K_STEPS, out?: Float32Array): Float32Array {
+  const m = obs.cdns.length;
+  const x = out ?? new Float32Array(m * k * CDN_CHANNELS);
+  if (x.length !== m * k * CDN_CHANNELS) throw new Error(`encodeObservation: buffer of ${x.length} for ${m} CDNs × ${k} steps`);
+  for (let i = 0; i < m; i++) {
+    const n = obs.workload[i].length;
+    if (n < k) throw new Error(`encodeObservation: ${n} steps of history, the policy needs ${k}`);
+    for (let t = 0; t < k; t++) {
+      const s = n - k + t;
+      const o = (i * k + t) * CDN_CHANNELS;
+      x[o] = obs.workload[i][s] / workloadScale;
+      x[o + 1] = Math.log1p(Math.max(0, obs.slatency[i][s]));
+      x[o + 2] = Math.log1p(Math.max(0, obs.bufratio[i][s]));
+      x[o + 3] = Math.log1p(Math.max(0, obs.buffreq[i][s]));
+      x[o + 4] = obs.shareHistory[i][s];
+    }
+  }
+  return x;
+}
+
+/** The forward pass of one network (actor: logits of the 3m + 1 actions; critic: [value]). Float64 inside. */
+export class LtsNet {
+  readonly m: number;
+  readonly k: number;
+  readonly positions: number;
+  readonly outputs: number;
+  /** convolution weights transposed to [filter][kernel·channel], so each filter is one contiguous dot product */
+  private convT: Float64Array;
+  private convB: Float64Array;
+  private w1: Float64Array;
+  private b1: Float64Array;
+  private w2: Float64Array;
+  private b2: Float64Array;
+  private h0: Float64Array;
+  private h1: Float64Array;
+  private out: Float32Array;
+
+  /** Throws when the weights' sizes do not fit m CDNs, k steps and `outputs`. */
+  constructor(w: NetWeights, m: number, k: number, outputs: number) {
+    this.m = m;
+    this.k = k;
+    this.positions = k - CONV_KERNEL + 1;
+    this.outputs = outputs;
+    const flat = m * this.positions * CONV_FILTERS;
+    const W = CONV_KERNEL * CDN_CHANNELS;
+    const want: Array<[keyof NetWeights, number]> = [
+      ['convW', W * CONV_FILTERS],
+      ['convB', CONV_FILTERS],
+      ['w1', flat * HIDDEN],
+      ['b1', HIDDEN],
+      ['w2', HIDDEN * outputs],
+      ['b2', outputs],
+    ];
+    for (const [key, n] of want)
+      if (w[key].length !== n) throw new Error(`LtsNet: ${key} has ${w[key].length} weights, expected ${n} (m ${m}, k ${k})`);
+    this.convT = new Float64Array(W * CONV_FILTERS);
+    for (let j = 0; j < W; j++) for (let f = 0; f < CONV_FILTERS; f++) this.convT[f * W + j] = w.convW[j * CONV_FILTERS + f];
+    this.convB = Float64Array.from(w.convB);
+    this.w1 = Float64Array.from(w.w1);
+    this.b1 = Float64Array.from(w.b1);
+    this.w2 = Float64Array.from(w.w2);
+    this.b2 = Float64Array.from(w.b2);
+    this.h0 = new Float64Array(flat);
+    this.h1 = new Float64Array(HIDDEN);
+    this.out = new Float32Array(outputs);
+  }
+
+  /** outputs for x[cdn][step][channel] (the returned array is reused by the next call) */
+  forward(x: ArrayLike<number>): Float32Array {
+    const { m, k, positions: P, convT, convB, w1, w2, h0, h1 } = this;
+    const F = CONV_FILTERS,
+      C = CDN_CHANNELS,
+      W = CONV_KERNEL * CDN_CHANNELS,
+      H = HIDDEN,
+      A = this.outputs;
+    // the window of position p is x[p..p+3][channels]: W contiguous values
+    for (let i = 0; i < m; i++)
+      for (let p = 0; p < P; p++) {
+        const xo = (i * k + p) * C;
+        const o = (i * P + p) * F;
+        for (let f = 0; f < F; f++) {
+          let s = convB[f];
+          const wo = f * W;
+          for (let j = 0; j < W; j++) s += x[xo + j] * convT[wo + j];
+          h0[o + f] = s > 0 ? s : 0;
+        }
+      }
+    h1.set(this.b1);
+    for (let a = 0; a < h0.length; a++) {
+      const v = h0[a];
+      if (v === 0) continue;
+      const r = a * H;
+      for (let j = 0; j < H; j++) h1[j] += v * w1[r + j];
+    }
+    const out = this.out;
+    for (let a = 0; a < A; a++) out[a] = this.b2[a];
+    for (let j = 0; j < H; j++) {
+      const v = h1[j];
+      if (v <= 0) continue;
+      const r = j * A;
+      for (let a = 0; a < A; a++) out[a] += v * w2[r + a];
+    }
+    return out;
+  }
+}
+
+/** softmax of logits into `out` (numerically stable) */
+export function softmax(logits: ArrayLike<number>, out = new Float64Array(logits.length)): Float64Array {
+  let mx = -Infinity;
+  for (let i = 0; i < logits.length; i++) mx = Math.max(mx, logits[i]);
+  let z = 0;
+  for (let i = 0; i < logits.length; i++) z += out[i] = Math.exp(logits[i] - mx);
+  for (let i = 0; i < logits.length; i++) out[i] /= z;
+  return out;
+}
+
+/**
+ * LTS as a share policy: encode the observation, run the actor, take the most likely action (or sample it
+ * with `rng`), apply it to the shares in force (mdp.ts). Throws when the observation's CDNs are not the
+ * model's (same ids, same order).
+ */
+export class LtsPolicy implements CdnSharePolicy {
+  readonly name: string;
+  readonly actor: LtsNet;
+  private x: Float32Array;
+  /** the last decision's action (for logs and distillation) */
+  lastAction = -1;
+
+  constructor(
+    readonly model: LtsModel,
+    private opts: { rng?: () => number; name?: string } = {},
+  ) {
+    if (model.format !== 'edgeplay-cdn-lts/1') throw new Error(`LtsPolicy: unknown model format ${String(model.format)}`);
+    const m = model.cdns.length;
+    this.actor = new LtsNet(model.actor, m, model.k, actionCount(m));
+    this.x = new Float32Array(m * model.k * CDN_CHANNELS);
+    this.name = opts.name ?? 'lts';
+  }
+
+  /** the action for an observation (argmax, or sampled with the rng) */
+  act(obs: CdnStepObservation): number {
+    const ids = this.model.cdns;
+    if (obs.cdns.length !== ids.length || obs.cdns.some((c, i) => c !== ids[i]))
+      throw new Error(`LtsPolicy: trained for CDNs ${ids.join(',')}, observed ${obs.cdns.join(',')}`);
+    encodeObservation(obs, this.model.workloadScale, this.model.k, this.x);
+    const logits = this.actor.forward(this.x);
+    let a = 0;
+    if (this.opts.rng) {
+      const p = softmax(logits);
+      let u = this.opts.rng();
+      for (a = 0; a < p.length - 1; a++) if ((u -= p[a]) <= 0) break;
+    } else for (let i = 1; i < logits.length; i++) if (logits[i] > logits[a]) a = i;
+    return (this.lastAction = a);
+  }
+
+  step(obs: CdnStepObservation): number[] {
+    const a = this.act(obs);
+    return fromPoints(applyAction(toPoints(obs.shares), a, lastScores(obs)));
+  }
+}
+
+/** The manifest of a saved policy (models/cdn-lts/<sim>-<set>.json); the actor's weights are in the .bin beside it. */
+export interface LtsManifest {
+  format: 'edgeplay-cdn-lts/1';
+  cdns: string[];
+  k: number;
+  workloadScale: number;
+  /** file name of the actor's bfloat16 weights (encodeBf16), relative to the manifest */
+  weights: string;
+  meta?: Record<string, unknown>;
+}
+/** Build a model from its manifest and weight bytes; throws with what is wrong. */
+export function ltsModelFromFiles(manifest: LtsManifest, bin: Uint8Array): LtsModel {
+  if (manifest?.format !== 'edgeplay-cdn-lts/1') throw new Error(`LTS manifest: unknown format ${String(manifest?.format)}`);
+  if (!Array.isArray(manifest.cdns) || manifest.cdns.length < 2) throw new Error('LTS manifest: needs at least two CDN ids');
+  if (!(manifest.workloadScale > 0)) throw new Error('LTS manifest: workloadScale must be > 0');
+  const m = manifest.cdns.length;
+  return {
+    format: manifest.format,
+    cdns: manifest.cdns,
+    k: manifest.k,
+    workloadScale: manifest.workloadScale,
+    actor: decodeBf16(bin, m, manifest.k, actionCount(m)),
+    meta: manifest.meta,
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * POST /v1/tasks — run an offloaded inference task (IELB §4, src/server/tasks.ts): 200 with the result, 503 when
+ * the task cannot meet its deadline here (the device then runs it itself), 403 without a valid session token, 400
+ * for a bad body (naming the field), 413 over `TASK_BODY_LIMIT`.
+ * GET /v1/tasks/quote — the expected wait and execution now (the device's offloading rule reads it).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { TASK_BODY_LIMIT, TaskRequestSchema } from '../../core/schemas/tasks.js';
+import type { TaskService } from '../tasks.js';
+import type { TokenService } from '../tokens.js';
+
+export interface TaskRoutesOptions {
+  tasks: TaskService;
+  tokens: TokenService;
+}
+
+export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, { tasks, tokens }) => {
+  app.post('/v1/tasks', { bodyLimit: TASK_BODY_LIMIT, schema: { body: TaskRequestSchema } }, async (req, reply) => {
+    const b = req.body;
+    const check = tokens.verify(b.session, b.token);
+    if (!check.ok) return reply.code(403).send({ error: 'forbidden', message: check.message, field: 'body/token' });
+    if (b.input.hist.length % 3)
+      return reply
+        .code(400)
+        .send({ error: 'bad_request', message: 'body/input/hist must hold whole (x, y, z) samples', field: 'body/input/hist' });
+    const out = await tasks.run(b.task, b.input, b.deadline_ms, b.session);
+    if (out.status === 'refused') return reply.code(503).send({ status: 'refused', error: 'refused', message: out.message });
+    return out;
+  });
+  app.get('/v1/tasks/quote', async () => tasks.quote());
+  app.addHook('onClose', async () => tasks.close());
+};

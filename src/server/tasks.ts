@@ -1,0 +1,198 @@
+/**
+ * The edge's inference service for offloaded tasks (IELB §4.2): tasks queue for `slots` compute slots and a
+ * scheduler from src/assign/auction/ (the auction with compensation by default; FCFS, EDF, the auction without
+ * compensation behind the same interface) decides each time slice which start and which are refused because they
+ * can no longer meet their deadline — a refusal is answered at once so that the device runs the task itself.
+ *
+ * Execution: an `Executor` per task type. The default one runs the viewport model in this process (the plain-JS
+ * forward pass over the trained weights, `LearnedViewport`; the prior model with the video's attention prior when
+ * the service holds one). A slot is busy from a task's start until its executor settles, so an asynchronous
+ * executor (e.g. a worker_threads pool) gets real parallelism; the in-process one is synchronous (sub-millisecond).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeScheduler, type PendingTask, type SchedulerName, type TaskScheduler } from '../assign/auction/index.js';
+import type { OffloadTask, TaskAnswer, TaskQuote, ViewportInput } from '../core/schemas/tasks.js';
+
+/** Runs one task; resolves with the model's name and the predicted points. @throws Error when the input is unusable */
+export type Executor = (input: ViewportInput) => Promise<{ model: string; points: number[] }> | { model: string; points: number[] };
+
+export interface TaskServiceOptions {
+  /** compute slots (default 2) */
+  slots?: number;
+  /** the scheduler (default 'auction') */
+  scheduler?: SchedulerName;
+  /** the time slice between clearings while tasks wait, ms (default 2) */
+  sliceMs?: number;
+  /** executors per task type */
+  executors: Partial<Record<OffloadTask, Executor>>;
+  /** the clock, ms (default performance.now) */
+  now?: () => number;
+}
+
+/** The outcome of one task. */
+export type TaskOutcome = ({ status: 'done' } & Omit<TaskAnswer, 'status'>) | { status: 'refused'; message: string };
+
+interface Waiting {
+  task: PendingTask;
+  type: OffloadTask;
+  input: ViewportInput;
+  resolve(o: TaskOutcome): void;
+}
+
+/** Queue, auction and slots for offloaded tasks. */
+export class TaskService {
+  readonly slots: number;
+  private scheduler: TaskScheduler;
+  private waiting = new Map<string, Waiting>();
+  private busy = 0;
+  private seq = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly sliceMs: number;
+  private readonly now: () => number;
+  private execEwma = new Map<OffloadTask, number>();
+  /** counts since start: done, refused, failed (executor threw) */
+  readonly stats = { done: 0, refused: 0, failed: 0 };
+
+  /** @throws RangeError for slots < 1 or a slice ≤ 0; Error for an unknown scheduler */
+  constructor(private o: TaskServiceOptions) {
+    this.slots = o.slots ?? 2;
+    if (!(Number.isInteger(this.slots) && this.slots >= 1)) throw new RangeError(`slots must be an integer ≥ 1, got ${this.slots}`);
+    this.sliceMs = o.sliceMs ?? 2;
+    if (!(this.sliceMs > 0)) throw new RangeError(`sliceMs must be > 0, got ${this.sliceMs}`);
+    this.scheduler = makeScheduler(o.scheduler ?? 'auction', { sliceMs: this.sliceMs });
+    this.now = o.now ?? (() => performance.now());
+  }
+
+  get schedulerName(): string {
+    return this.scheduler.name;
+  }
+
+  /** Whether the service runs this task type. */
+  accepts(type: string): type is OffloadTask {
+    return !!this.o.executors[type as OffloadTask];
+  }
+
+  /** Expected execution of a task type, ms (its running mean; 1 ms before the first). */
+  execMs(type: OffloadTask): number {
+    return this.execEwma.get(type) ?? 1;
+  }
+
+  /** What a task would get now: the expected wait (the queue's work spread over the slots) and execution. */
+  quote(): TaskQuote {
+    let work = 0;
+    for (const w of this.waiting.values()) work += w.task.execMs;
+    const exec: Record<string, number> = {};
+    for (const k of Object.keys(this.o.executors) as OffloadTask[]) exec[k] = this.execMs(k);
+    return {
+      wait_ms: this.busy < this.slots && this.waiting.size === 0 ? 0 : work / this.slots + Math.min(...Object.values(exec), 1),
+      exec_ms: exec,
+      slots: this.slots,
+      pending: this.waiting.size,
+      scheduler: this.scheduler.name,
+    };
+  }
+
+  /**
+   * Run a task within `deadlineMs` from now (queue + execution). Resolves 'refused' at once when it cannot meet
+   * the deadline, or as soon as the scheduler gives up on it; never rejects.
+   */
+  run(type: OffloadTask, input: ViewportInput, deadlineMs: number, client = 'anon'): Promise<TaskOutcome> {
+    const now = this.now();
+    if (!this.accepts(type)) return Promise.resolve({ status: 'refused', message: `this edge does not run ${type} tasks` });
+    const task: PendingTask = { id: `k${++this.seq}`, client, arrivedAt: now, deadlineAt: now + deadlineMs, execMs: this.execMs(type) };
+    if (task.execMs > deadlineMs) {
+      this.stats.refused++;
+      return Promise.resolve({
+        status: 'refused',
+        message: `a ${type} task takes ~${task.execMs.toFixed(1)} ms here; the deadline is ${deadlineMs} ms`,
+      });
+    }
+    return new Promise((resolve) => {
+      this.waiting.set(task.id, { task, type, input, resolve });
+      this.scheduler.submit(task);
+      this.clear();
+    });
+  }
+
+  /** Clear the market now; while tasks wait, again after a time slice. */
+  private clear(): void {
+    const now = this.now();
+    const { start, refuse } = this.scheduler.clear(now, this.slots - this.busy);
+    for (const t of refuse) {
+      const w = this.waiting.get(t.id)!;
+      this.waiting.delete(t.id);
+      this.stats.refused++;
+      w.resolve({ status: 'refused', message: `the task can no longer meet its deadline (waited ${(now - t.arrivedAt).toFixed(1)} ms)` });
+    }
+    for (const t of start) {
+      const w = this.waiting.get(t.id)!;
+      this.waiting.delete(t.id);
+      void this.execute(w, now);
+    }
+    if (this.waiting.size && !this.timer)
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.clear();
+      }, this.sliceMs);
+  }
+
+  private async execute(w: Waiting, startedAt: number): Promise<void> {
+    this.busy++;
+    try {
+      const r = await this.o.executors[w.type]!(w.input);
+      const execMs = this.now() - startedAt;
+      const prev = this.execEwma.get(w.type);
+      this.execEwma.set(w.type, prev === undefined ? execMs : 0.9 * prev + 0.1 * execMs);
+      this.stats.done++;
+      w.resolve({ status: 'done', model: r.model, points: r.points, queue_ms: startedAt - w.task.arrivedAt, exec_ms: execMs });
+    } catch (e) {
+      this.stats.failed++;
+      w.resolve({ status: 'refused', message: `the edge could not run the task: ${e instanceof Error ? e.message : String(e)}` });
+    } finally {
+      this.busy--;
+      if (this.waiting.size) this.clear();
+    }
+  }
+
+  /** Refuse everything still waiting and stop the clock (server shutdown). */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const w of this.waiting.values()) w.resolve({ status: 'refused', message: 'the edge is shutting down' });
+    this.waiting.clear();
+  }
+}
+
+/**
+ * The viewport executor over the trained models in `modelsDir` (models/viewport, and models/viewport-prior when
+ * `priors` holds an attention prior for the task's video). @throws Error when models/viewport cannot be read
+ */
+export async function viewportExecutor(
+  modelsDir: string,
+  priors: Map<string, import('../viewport/prior.js').PriorJson> = new Map(),
+): Promise<Executor> {
+  const tf = await import('@tensorflow/tfjs');
+  await tf.ready();
+  const { LearnedViewport } = await import('../viewport/model.js');
+  const { AttentionPrior } = await import('../viewport/prior.js');
+  const load = async (name: string) => {
+    const dir = join(modelsDir, name);
+    const j = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    const w = await readFile(join(dir, 'weights.bin'));
+    const weightData = w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer;
+    return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: j.modelTopology, weightSpecs: j.weightsManifest[0].weights, weightData }));
+  };
+  const plain = new LearnedViewport(await load('viewport'), 'viewport');
+  const withPrior = priors.size ? new LearnedViewport(await load('viewport-prior'), 'viewport-prior') : null;
+  const parsed = new Map([...priors].map(([k, v]) => [k, new AttentionPrior(v)]));
+  return (input) => {
+    const hist = Float64Array.from(input.hist);
+    if (hist.length % 3) throw new Error('hist must hold whole (x, y, z) samples');
+    const prior = input.video ? parsed.get(input.video) : undefined;
+    const m = prior && withPrior ? withPrior : plain;
+    if (m === withPrior) withPrior.prior = prior!;
+    const points = m.predict(hist, m.steps, { t: input.t });
+    return { model: m.name, points: Array.from(points, (v) => Math.round(v * 1e6) / 1e6) };
+  };
+}

@@ -1,0 +1,37 @@
+/** `npm run train:variants -- [options]` (--help lists them): the command line of trainVariants (../variants.ts). */
+import { commandLine, listOf, num, runCli } from './args.js';
+import { trainVariants } from '../variants.js';
+
+const MODELS = ['abr-drl', 'viewport', 'viewport-prior', 'profile'] as const;
+
+const cli = {
+  name: 'train:variants',
+  summary:
+    'Builds the deployment variants of the shipped models: int8 (per-tensor scale) and fp16 weights, magnitude pruning +\nfine-tuning, and a distilled narrower network, fitted to the full model on training data only. Writes\nOUT/<model>/<variant>/ and OUT/variants.json.',
+  flags: {
+    models: { type: 'string', default: MODELS.join(','), arg: 'LIST', help: 'models to build variants of' },
+    sparsity: { type: 'string', default: '0.75', arg: 'X', help: 'share of each kernel pruned' },
+    seed: { type: 'string', default: '1', arg: 'N', help: 'seed of initialisation, shuffles and sampling' },
+    samples: { type: 'string', default: '160000', arg: 'N', help: 'training inputs for fine-tuning and distillation' },
+    'models-dir': { type: 'string', default: 'models', arg: 'DIR', help: 'the shipped models' },
+    out: { type: 'string', default: 'models/variants', arg: 'DIR', help: 'output root' },
+    'viewport-data': { type: 'string', arg: 'DIR', help: 'viewport data (default: $EDGEPLAY_DATA/viewport)' },
+    'abr-data': { type: 'string', arg: 'DIR', help: 'ABR data (default: $EDGEPLAY_DATA/abr)' },
+  },
+} as const;
+
+await runCli(cli, async (v) => {
+  const sparsity = num('sparsity', v.sparsity, { min: 0 });
+  if (sparsity >= 1) throw new Error('--sparsity must be below 1');
+  await trainVariants({
+    models: listOf('models', v.models, MODELS),
+    sparsity,
+    seed: num('seed', v.seed, { integer: true }),
+    samples: num('samples', v.samples, { integer: true, min: 1000 }),
+    modelsDir: v['models-dir'],
+    out: v.out,
+    viewportData: v['viewport-data'],
+    abrData: v['abr-data'],
+    command: commandLine(cli.name),
+  });
+});

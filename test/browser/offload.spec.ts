@@ -1,0 +1,83 @@
+/**
+ * Offloading viewport prediction from the worker in Chromium (src/deploy/offload.ts, POST /v1/tasks beside the
+ * controller): with a real negotiated session, a device as fast as this one keeps the model local (the edge's
+ * round trip alone is slower); forcing the edge by a slow measured local time sends predictions to the edge; the
+ * controller stopped mid-session → every later prediction still arrives, from the device.
+ */
+import { negotiate, startWorker } from '../../src/index.js';
+import { DEFAULT_FOV, DEFAULT_GRID } from '../../src/viewport/tiles.js';
+import { fromYawPitch } from '../../src/viewport/geometry.js';
+import { env, harness } from './util.js';
+
+describe('offloading viewport prediction (worker ↔ edge)', () => {
+  const hist = new Float64Array(30);
+  for (let i = 0; i < 10; i++) hist.set(fromYawPitch(10 + 3 * i, 5), 3 * i);
+  const opts = { tilesAtS: 1, grid: DEFAULT_GRID, fov: DEFAULT_FOV, deadlineMs: 1000 };
+
+  it('keeps a fast device local, offloads a slow one, and falls back to the device when the edge goes away', async () => {
+    const config = (await (await fetch(`${env.dev}/api/config`)).json()) as {
+      edges: Array<{ id: string; probe: string }>;
+      cdnProbe: string;
+    };
+    const neg = await negotiate({
+      controller: env.controller,
+      viewerId: 'viewer-offload',
+      channel: 'vr-1',
+      src: `${env.dev}/streams/vod/master.m3u8`,
+      edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
+      cdnProbeUrl: `${env.dev}${config.cdnProbe}`,
+      bandwidthMbps: 20,
+      timeoutMs: 5000,
+    });
+    expect(neg).not.toBeNull();
+    const w = startWorker('/base/dist/edgeplay.worker.js');
+    try {
+      await w.api.initViewport({ modelUrl: '/base/models/viewport/model.json' });
+      // a laptop-class device: the model takes well under a millisecond here, the edge cannot beat it
+      expect(
+        (await w.api.setOffload({ url: env.controller, session: neg!.session, token: neg!.token, device: 'laptop', uplinkBps: 20e6 }))
+          .quoted,
+      ).toBeTrue();
+      for (let i = 0; i < 5; i++) {
+        const a = await w.api.predictViewport(hist, 12, opts);
+        expect(a.ranOn).toBe('device');
+        expect(a.points.length).toBe(75);
+      }
+      expect(await w.api.offloadStats()).toEqual({ edge: 0, local: 5, fallback: 0 });
+      // a very slow device (the worker's emulated throttle at 1000×: the model takes ~100 ms and more), and a
+      // deadline that leaves the edge time to answer on a busy machine
+      await w.api.emulateCpuThrottling(1000);
+      const slow = { ...opts, deadlineMs: 5000 };
+      await w.api.setOffload({
+        url: env.controller,
+        session: neg!.session,
+        token: neg!.token,
+        device: 'phone',
+        uplinkBps: 20e6,
+        backoffMs: 600000, // after the failure below, the edge stays out for the rest of the test
+      });
+      const a = await w.api.predictViewport(hist, 12, slow);
+      expect(a.ranOn)
+        .withContext(a.placementReason ?? '')
+        .toBe('edge');
+      expect(a.source).toBe('edge:viewport');
+      expect(a.points.length).toBe(75);
+      expect(Math.hypot(a.points[0], a.points[1], a.points[2])).toBeCloseTo(1, 3);
+      // the edge goes away: the next prediction comes from the device, none is lost
+      await harness('/controller/stop', 'POST');
+      const b = await w.api.predictViewport(hist, 12, slow);
+      expect(b.ranOn).toBe('device');
+      expect(b.placementReason).toMatch(/edge failed/);
+      expect(b.points.length).toBe(75);
+      const c = await w.api.predictViewport(hist, 12, slow);
+      expect(c.ranOn).toBe('device');
+      const s = (await w.api.offloadStats())!;
+      expect(s.edge).toBe(1);
+      expect(s.fallback).toBe(1);
+      expect(s.local).toBe(1);
+    } finally {
+      await harness('/controller/start', 'POST');
+      w.terminate();
+    }
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * Multi-CDN scheduling in the controller (src/server/cdns.ts) over real HTTP: new viewers not on an edge get
+ * CDNs by the shares, the steering manifest orders the CDN pathways (the viewer's first, failover after, a
+ * CDN it left last), the telemetry's per-CDN QoE moves the shares off a saturated CDN within a few steps,
+ * GET /v1/cdns reports it; with a real redis-server, one scheduler at a time decides, the others serve its
+ * shares, and a leader that stops is replaced at the next step.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { UcbShares } from '../../src/assign/cdn/baselines.js';
+import { CdnScheduler, parseCdns, type CdnConfig } from '../../src/server/cdns.js';
+import { parseCommandLine, startServer, type RunningServer } from '../../src/server/main.js';
+import { MemoryTelemetryStore } from '../../src/server/store.js';
+import type { TelemetryBatch } from '../../src/core/schemas/telemetry.js';
+
+const CDNS: CdnConfig[] = [
+  { id: 'cdn-a', url: 'http://127.0.0.1:9001' },
+  { id: 'cdn-b', url: 'http://127.0.0.1:9002' },
+  { id: 'cdn-c', url: 'http://127.0.0.1:9003' },
+];
+const STEP = 60000;
+
+let batchNo = 0;
+/** one minute of viewing per view on `pathway`: a startup, heartbeats every 10 s, and `stalls` stalls of `stallMs` each */
+function minuteOf(views: string[], pathway: string, t0: number, stalls: number, stallMs: number, startupMs: number): TelemetryBatch {
+  const events: TelemetryBatch['events'] = [];
+  for (const v of views) {
+    let seq = 0;
+    events.push({ view_id: v, seq: seq++, t: t0, type: 'startup', data: { startup_ms: startupMs, ttff_ms: startupMs, pathway } });
+    for (let k = 1; k <= 6; k++) {
+      const t = t0 + k * 9000;
+      if (k <= stalls) {
+        events.push({ view_id: v, seq: seq++, t: t - 3000, type: 'rebuffer_start', data: { playhead: k, pathway } });
+        events.push({ view_id: v, seq: seq++, t: t - 3000 + stallMs, type: 'rebuffer_end', data: { duration_ms: stallMs, pathway } });
+      }
+      events.push({
+        view_id: v,
+        seq: seq++,
+        t,
+        type: 'heartbeat',
+        data: { playhead: k * 9, buffer_s: 4, live: true, state: 'playing', pathway },
+      });
+    }
+  }
+  return {
+    v: 1,
+    batch_id: `batch-${String(++batchNo).padStart(4, '0')}`,
+    viewer_id: 'viewer-0001',
+    session_id: 'session-0001',
+    sealed_at: t0 + 60000,
+    events,
+  };
+}
+
+describe('multi-CDN scheduling in the controller (over HTTP)', () => {
+  let server: RunningServer;
+  let fake = 1_800_000_000_000 - (1_800_000_000_000 % STEP);
+  let sched: CdnScheduler;
+  beforeEach(async () => {
+    sched = new CdnScheduler({
+      cdns: CDNS,
+      policy: new UcbShares({ c: 1, rho: 1, gamma: 0.95 }, 'd-ucb'),
+      stepMs: STEP,
+      clock: () => fake,
+      manual: true,
+    });
+    server = await startServer({ port: 0, store: new MemoryTelemetryStore(), logger: false, cdns: sched });
+  });
+  afterEach(async () => server.close());
+  const post = (path: string, body: unknown) =>
+    fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('gives new viewers CDNs by the shares and lists their CDN first in the steering manifest, the CDN they left last', async () => {
+    const got: Record<string, number> = {};
+    const sessions: { session: string; steering_uri: string; cdn: string }[] = [];
+    for (let i = 0; i < 30; i++) {
+      const r = await post('/v1/negotiate', { viewer_id: `v${i}`, channel: 'news' });
+      expect(r.status).toBe(200);
+      const a = await r.json();
+      expect(a.assignment.target).toBe('cdn');
+      got[a.assignment.cdn] = (got[a.assignment.cdn] ?? 0) + 1;
+      sessions.push({ session: a.session, steering_uri: a.steering_uri, cdn: a.assignment.cdn });
+    }
+    expect(got).toEqual({ 'cdn-a': 10, 'cdn-b': 10, 'cdn-c': 10 }); // the equal split at the start, viewer by viewer
+    const s = sessions[0];
+    const m1 = await (await fetch(server.url + s.steering_uri + '&_HLS_pathway=cdn')).json();
+    expect(m1['PATHWAY-PRIORITY'][0]).toBe(s.cdn);
+    expect([...m1['PATHWAY-PRIORITY']].sort()).toEqual(['cdn', 'cdn-a', 'cdn-b', 'cdn-c']);
+    expect(m1['PATHWAY-PRIORITY'][3]).toBe('cdn'); // the playlist's own pathway as the last resort
+    const clones = m1['PATHWAY-CLONES'] as { ID: string; 'BASE-ID': string; 'URI-REPLACEMENT': { HOST: string } }[];
+    expect(clones.map((c) => [c.ID, c['BASE-ID'], c['URI-REPLACEMENT'].HOST])).toEqual(CDNS.map((c) => [c.id, 'cdn', new URL(c.url).host]));
+    // the viewer failed over to another CDN (hls.js reports where it plays from): it stays there, the CDN it left goes last
+    const other = m1['PATHWAY-PRIORITY'][1];
+    const m2 = await (await fetch(server.url + m1['RELOAD-URI'] + `&_HLS_pathway=${other}`)).json();
+    expect(m2['PATHWAY-PRIORITY']).toEqual([other, m1['PATHWAY-PRIORITY'][2], s.cdn, 'cdn']);
+    // it is on the playlist's own pathway (before it applied a manifest): not a failover, nothing changes
+    const m3 = await (await fetch(server.url + m2['RELOAD-URI'] + '&_HLS_pathway=cdn')).json();
+    expect(m3['PATHWAY-PRIORITY']).toEqual(m2['PATHWAY-PRIORITY']);
+  });
+
+  it('measures per-CDN QoE from the telemetry and moves new viewers off a saturated CDN within a few steps', async () => {
+    const before = await (await fetch(server.url + '/v1/cdns')).json();
+    expect(before.cdns.map((c: { share: number }) => c.share)).toEqual([0.34, 0.33, 0.33]);
+    expect(before.history).toEqual([]);
+    expect(before.policy).toBe('d-ucb');
+    const shareA: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      const step = Math.floor(fake / STEP);
+      // cdn-a saturated: two 2-s stalls a minute and a slow start; b and c clean
+      for (const [cdn, stalls, startup] of [
+        ['cdn-a', 2, 3000],
+        ['cdn-b', 0, 800],
+        ['cdn-c', 0, 900],
+      ] as const) {
+        const r = await post('/v1/telemetry', minuteOf([`${cdn}-v1`, `${cdn}-v2`, `${cdn}-v3`], cdn, fake + 1000, stalls, 2000, startup));
+        expect(r.status).toBe(200);
+      }
+      const rep = await sched.tick(step);
+      expect(rep!.step).toBe(step);
+      shareA.push(rep!.next[0]);
+      fake += STEP;
+    }
+    const after = await (await fetch(server.url + '/v1/cdns')).json();
+    expect(after.history.length).toBe(4);
+    const first = after.history[0];
+    // watched: 3 views × 54 s on each CDN (the first event to the last heartbeat) → 2.7 concurrent viewers
+    expect(first.workload).toEqual([2.7, 2.7, 2.7]);
+    expect(first.slatency).toEqual([3, 0.8, 0.9]);
+    expect(first.bufratio[0]).toBeCloseTo((100 * 12) / 162, 3); // 6 stalls × 2 s per 162 s watched
+    expect(first.buffreq[0]).toBeCloseTo((100 * 6) / 162, 3);
+    expect(first.bufratio[1]).toBe(0);
+    // new viewers leave cdn-a: its share falls step by step, well below the equal third
+    expect(shareA[shareA.length - 1]).toBeLessThan(0.2);
+    expect(after.cdns[0].share).toBe(shareA[shareA.length - 1]);
+    expect(after.leader).toBeTrue();
+    // and the negotiation follows: 20 new viewers, few on cdn-a
+    let onA = 0;
+    for (let i = 0; i < 20; i++)
+      if ((await (await post('/v1/negotiate', { viewer_id: `n${i}`, channel: 'news' })).json()).assignment.cdn === 'cdn-a') onA++;
+    expect(onA).toBeLessThanOrEqual(Math.ceil(20 * after.cdns[0].share));
+  });
+});
+
+describe('multi-CDN scheduling: configuration', () => {
+  it('--cdns is checked, naming what is wrong', () => {
+    expect(parseCdns('[{"id":"a","url":"http://x:1/"},{"id":"b","url":"https://y"}]')).toEqual([
+      { id: 'a', url: 'http://x:1' },
+      { id: 'b', url: 'https://y' },
+    ]);
+    expect(() => parseCdns('nope')).toThrowError(/--cdns must be JSON/);
+    expect(() => parseCdns('[{"id":"a","url":"http://x"}]')).toThrowError(/at least two/);
+    expect(() => parseCdns('[{"id":"a","url":"http://x"},{"id":"a","url":"http://y"}]')).toThrowError(/'a' is repeated/);
+    expect(() => parseCdns('[{"id":"a","url":"ftp://x"},{"id":"b","url":"http://y"}]')).toThrowError(/\.url must be http/);
+    expect(() => parseCdns('[{"id":"cdn","url":"http://x"},{"id":"b","url":"http://y"}]')).toThrowError(/own pathway/);
+    expect(() => parseCommandLine(['--cdns', '[1]'])).toThrowError(/--cdns/);
+    expect(() => parseCommandLine(['--cdns', JSON.stringify(CDNS), '--cdn-policy', 'magic'])).toThrowError(/--cdn-policy must be one of/);
+    expect(() => parseCommandLine(['--cdn-step', '0'])).toThrowError(/--cdn-step/);
+    expect(parseCommandLine(['--cdns', JSON.stringify(CDNS), '--cdn-step', '0.5']).cdnStepS).toBe(0.5);
+  });
+
+  it('answers GET /v1/cdns 404 without --cdns', async () => {
+    const s = await startServer({ port: 0, store: new MemoryTelemetryStore(), logger: false });
+    try {
+      const r = await fetch(s.url + '/v1/cdns');
+      expect(r.status).toBe(404);
+      expect((await r.json()).message).toMatch(/--cdns/);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+const REDIS = process.env.REDIS_SERVER ?? 'redis-server';
+const haveRedis = spawnSync(REDIS, ['--version']).status === 0;
+const freePort = () =>
+  new Promise<number>((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+
+describe('multi-CDN scheduling with Redis: one leader', () => {
+  let proc: ChildProcess;
+  let url: string;
+  beforeAll(async () => {
+    if (!haveRedis) return;
+    const port = await freePort();
+    proc = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    url = `redis://127.0.0.1:${port}`;
+    const { Redis } = await import('ioredis');
+    for (let i = 0; i < 100; i++) {
+      const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      try {
+        await r.connect();
+        await r.ping();
+        r.disconnect();
+        return;
+      } catch {
+        r.disconnect();
+        await new Promise((s) => setTimeout(s, 50));
+      }
+    }
+    throw new Error('redis-server did not start');
+  });
+  afterAll(() => proc?.kill());
+
+  it('one scheduler decides each step from everyone’s measurements, all serve its shares, a stopped leader is replaced at the next step', async () => {
+    if (!haveRedis) return pending(`${REDIS} not found`);
+    const { Redis } = await import('ioredis');
+    const stepMs = 400;
+    let now = 2_000_000_000_000 - (2_000_000_000_000 % stepMs);
+    const clients = [new Redis(url), new Redis(url)];
+    const mk = (i: number) =>
+      new CdnScheduler({
+        cdns: CDNS,
+        policy: new UcbShares({ c: 1, rho: 1, gamma: 0.95 }, 'd-ucb'),
+        stepMs,
+        redis: clients[i],
+        id: `p${i}`,
+        clock: () => now,
+        manual: true,
+        warn: (m) => fail(m),
+      });
+    const [p0, p1] = [mk(0), mk(1)];
+    try {
+      const step0 = Math.floor(now / stepMs);
+      // each process ingests part of the telemetry: cdn-a's stalls reach p1 only
+      p0.observe(minuteOf(['view-b-01'], 'cdn-b', now, 0, 0, 700));
+      p1.observe(minuteOf(['view-a-01'], 'cdn-a', now, 3, 3000, 4000));
+      await new Promise((s) => setTimeout(s, 50)); // the measurements' MULTI has been sent: wait for Redis to apply them
+      await clients[0].ping();
+      await clients[1].ping();
+      const r0 = await p0.tick(step0);
+      const r1 = await p1.tick(step0);
+      expect(r0).not.toBeNull(); // p0 came first: the leader
+      expect(r1).toBeNull();
+      expect(p0.leader).toBeTrue();
+      expect(p1.leader).toBeFalse();
+      expect(r0!.bufratio[0]).toBeGreaterThan(0); // p1's measurement reached the leader
+      expect(r0!.slatency.slice(0, 2)).toEqual([4, 0.7]);
+      expect(p1.shares()).toEqual(p0.shares()); // the follower serves the leader's shares
+      expect(p1.steps()).toEqual(p0.steps());
+      // the leader renews while alive: the follower ticking first at the next boundary does not take over
+      now += stepMs;
+      expect(await p1.tick(step0 + 1)).toBeNull();
+      expect(await p0.tick(step0 + 1)).not.toBeNull();
+      // p0 stops (no more ticks): its lease runs out within a step, and p1 decides the next step
+      await new Promise((s) => setTimeout(s, stepMs + 100));
+      now += stepMs;
+      const r2 = await p1.tick(step0 + 2);
+      expect(r2).not.toBeNull();
+      expect(p1.leader).toBeTrue();
+      expect(p1.steps().map((s) => s.step)).toEqual([step0, step0 + 1, step0 + 2]); // it carried on from the shared history
+      expect(p0.decided + p1.decided).toBe(3); // one decision per step
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+  });
+});
+
+describe("the demo's CDNs (demo/cdns.ts)", () => {
+  it('share a capacity among the transfers in flight: two segments at once take about twice as long as one', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { startDemoCdns } = await import('../../demo/cdns.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ep-cdn-'));
+    writeFileSync(join(dir, 'seg.m4s'), Buffer.alloc(200 * 1024, 7));
+    const [cdn] = await startDemoCdns([{ id: 'cdn-x', capacityMbps: 8 }], { vod: dir });
+    try {
+      const get = async () => {
+        const t0 = performance.now();
+        const r = await fetch(`${cdn.url}/streams/vod/seg.m4s`);
+        const n = (await r.arrayBuffer()).byteLength;
+        expect(r.headers.get('x-edge')).toBe('cdn-x');
+        return { n, s: (performance.now() - t0) / 1000 };
+      };
+      const bits = 200 * 1024 * 8;
+      const one = await get();
+      expect(one.n).toBe(200 * 1024);
+      expect(one.s).toBeGreaterThanOrEqual((0.95 * bits) / 8e6); // paced: never faster than the capacity
+      const two = await Promise.all([get(), get()]);
+      // together they never get more than the capacity (give or take the one 16-KB chunk each was already pacing)
+      const chunkBits = 16 * 1024 * 8;
+      expect(Math.max(two[0].s, two[1].s)).toBeGreaterThanOrEqual((0.95 * (2 * bits - 2 * chunkBits)) / 8e6);
+      for (const t of two) expect(t.s).toBeGreaterThanOrEqual((0.95 * bits) / 8e6);
+      expect(cdn.stats().segments).toBe(3);
+    } finally {
+      await cdn.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

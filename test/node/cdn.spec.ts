@@ -1,0 +1,679 @@
+/**
+ * Multi-CDN scheduling (LTS): the MDP decisions the paper leaves open, the policies, the simulators'
+ * invariants. Most specs make their own small data (synthetic traces and traffic); those that need the
+ * shared datasets or the trained models are pending without them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import {
+  actionCount,
+  applyAction,
+  CdnHistory,
+  checkPoints,
+  decodeAction,
+  equalPoints,
+  fromPoints,
+  platformQoe,
+  stepReward,
+  toPoints,
+  worstOrder,
+  K_STEPS,
+} from '../../src/assign/cdn/mdp.js';
+import { EqualSplit, UcbShares, WeightedRoundRobin } from '../../src/assign/cdn/baselines.js';
+import {
+  CDN_CHANNELS,
+  decodeBf16,
+  encodeBf16,
+  encodeObservation,
+  LtsNet,
+  LtsPolicy,
+  ltsModelFromFiles,
+  type LtsManifest,
+} from '../../src/assign/cdn/lts.js';
+import { FastLtsPolicy, fitTree, treePredict, type TreeModel } from '../../src/assign/cdn/tree.js';
+import type { CdnStepObservation } from '../../src/assign/cdn/index.js';
+import { mulberry32 } from '../../src/core/random.js';
+import { buildAbrResponse, E_GRID, JOINER, mixOf, simulatePanel, STATES, type AbrResponse } from '../../src/sim/cdn/abr-response.js';
+import { capacityDay, cdnCombinations, CDN_PROFILES, INCIDENT_MIN, profilesOf } from '../../src/sim/cdn/cdns.js';
+import { WARMUP_MIN } from '../../src/sim/cdn/env.js';
+import { GreedyOracle, separableArgmin } from '../../src/sim/cdn/greedy.js';
+import { LearnedForward, LEARN_FEATURES, LEARN_OUTPUTS, LEARN_WINDOW, type LearnedCdnModel } from '../../src/sim/cdn/learned.js';
+import { MechanisticSim } from '../../src/sim/cdn/mechanistic.js';
+import { PiecewiseSim } from '../../src/sim/cdn/piecewise.js';
+import { runDay } from '../../src/sim/cdn/run.js';
+import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinute, SURVIVE, Traffic } from '../../src/sim/cdn/traffic.js';
+import { dataRoot } from '../../src/sim/abr/load.js';
+import { lstmWeightsOf, Nalu } from '../../src/train/cdn-sim-models.js';
+import { TfLtsNet, toCols } from '../../src/train/cdn-ppo.js';
+
+/** two days of synthetic traffic: a daily cycle of joins (per minute) between 300 and 900 */
+function syntheticTraffic(days = 3): Traffic {
+  const j = Float64Array.from({ length: days * DAY_MIN }, (_, m) => 600 + 300 * Math.sin((2 * Math.PI * m) / DAY_MIN));
+  return new Traffic(j);
+}
+/** an observation of m CDNs with constant history (QoE per CDN given) */
+function obsOf(shares: number[], score: number[][], k = K_STEPS): CdnStepObservation {
+  const m = shares.length;
+  const h = new CdnHistory(
+    Array.from({ length: m }, (_, i) => String.fromCharCode(65 + i)),
+    k,
+  );
+  h.push({
+    workload: shares.map((s) => s * 1000),
+    slatency: score.map((s) => s[0]),
+    bufratio: score.map((s) => s[1]),
+    buffreq: score.map((s) => s[2]),
+    shares,
+  });
+  return h.observation();
+}
+
+describe('LTS MDP (mdp.ts)', () => {
+  it('has 3m + 1 actions: raise one CDN by 1, 5 or 10 points, or keep', () => {
+    expect(actionCount(3)).toBe(10);
+    expect(decodeAction(0, 3)).toEqual({ cdn: 0, delta: 1 });
+    expect(decodeAction(5, 3)).toEqual({ cdn: 1, delta: 10 });
+    expect(decodeAction(9, 3)).toBeNull();
+    expect(() => decodeAction(10, 3)).toThrowError(/0\.\.9/);
+  });
+
+  it("reproduces the paper's example: (20, 30, 50), C worst, raise A by 5 → (25, 30, 45)", () => {
+    // A best, C worst
+    expect(applyAction([20, 30, 50], 1, [1, 2, 3])).toEqual([25, 30, 45]);
+  });
+
+  it('ranks "worst" by SLatency + BufRatio + BufFreq (the reward\'s own weights), not by one metric', () => {
+    // B has the worst startup, C the worst sum
+    const obs = obsOf(
+      [0.34, 0.33, 0.33],
+      [
+        [2, 1, 0.5],
+        [6, 0.5, 0.2],
+        [3, 4, 1],
+      ],
+    );
+    // raise A by 10: the points come from C (score 8 > B's 6.7), through LtsPolicy's own path (lastScores)
+    const leaf: TreeModel = { feature: [-1], threshold: [0], left: [-1], right: [-1], value: [2] };
+    const fast = new FastLtsPolicy({ format: 'edgeplay-cdn-fastlts/1', cdns: ['A', 'B', 'C'], k: K_STEPS, workloadScale: 1, tree: leaf });
+    expect(toPoints(fast.step(obs))).toEqual([44, 33, 23]);
+    // ties: larger share first, then the lower index
+    expect(worstOrder([1, 1, 1], [10, 50, 40])).toEqual([1, 2, 0]);
+    expect(worstOrder([1, 1, 1], [30, 30, 40])).toEqual([2, 0, 1]);
+  });
+
+  it('never takes from the raised CDN itself: raising the worst takes from the worst of the others', () => {
+    expect(applyAction([30, 30, 40], 8, [1, 2, 3])).toEqual([30, 20, 50]); // raise C (worst) by 10: B gives
+  });
+
+  it('clips at 0 %: a donor gives what it has, the rest comes from the next-worst; at 100 % the raise stops', () => {
+    expect(applyAction([60, 37, 3], 2, [1, 2, 3])).toEqual([70, 30, 0]); // C gives 3, B gives 7
+    expect(applyAction([100, 0, 0], 2, [3, 2, 1])).toEqual([100, 0, 0]);
+    expect(applyAction([0, 0, 100], 0, [1, 2, 3])).toEqual([1, 0, 99]);
+  });
+
+  it('keeps shares integer, non-negative and summing to 100 over any action sequence', () => {
+    const rng = mulberry32(7);
+    for (const m of [2, 3, 4]) {
+      let p = equalPoints(m);
+      for (let t = 0; t < 3000; t++) {
+        const sc = Array.from({ length: m }, () => Math.floor(rng() * 3));
+        p = applyAction(p, Math.floor(rng() * actionCount(m)), sc);
+        expect(() => checkPoints(p)).not.toThrow();
+      }
+    }
+    expect(() => applyAction([50, 50, 1], 0, [0, 0, 0])).toThrowError(/sum to 100/);
+  });
+
+  it('rounds fractions to points summing to 100 (largest remainder), bad entries count as 0', () => {
+    expect(toPoints([1 / 3, 1 / 3, 1 / 3])).toEqual([34, 33, 33]);
+    expect(toPoints([0.25, 0.5, 0.25])).toEqual([25, 50, 25]);
+    expect(toPoints([0.126, 0.874])).toEqual([13, 87]);
+    expect(toPoints([-1, NaN, 2])).toEqual([0, 0, 100]);
+    expect(toPoints([0, 0])).toEqual([50, 50]);
+    const rng = mulberry32(3);
+    for (let i = 0; i < 500; i++) {
+      const p = toPoints(Array.from({ length: 3 }, () => rng()));
+      expect(p.reduce((a, b) => a + b, 0)).toBe(100);
+    }
+  });
+
+  it('weights the reward by viewers: SLatency by joins, BufRatio and BufFreq by concurrent viewers', () => {
+    const q = { joins: [10, 30], workload: [100, 300], slatency: [2, 4], bufratio: [1, 3], buffreq: [0.5, 1] };
+    const p = platformQoe(q);
+    expect(p.slatency).toBeCloseTo((10 * 2 + 30 * 4) / 40, 10);
+    expect(p.bufratio).toBeCloseTo((100 * 1 + 300 * 3) / 400, 10);
+    expect(p.buffreq).toBeCloseTo((100 * 0.5 + 300 * 1) / 400, 10);
+    expect(stepReward(q)).toBeCloseTo(-(p.slatency + p.bufratio + p.buffreq), 10);
+  });
+
+  it('keeps the last k steps, oldest first, repeating the oldest until k are seen', () => {
+    const h = new CdnHistory(['A', 'B'], 4);
+    expect(() => h.observation()).toThrowError(/no step/);
+    for (let t = 0; t < 6; t++) h.push({ workload: [t, 10 * t], slatency: [1, 1], bufratio: [0, 0], buffreq: [0, 0], shares: [0.5, 0.5] });
+    expect(h.observation().workload).toEqual([
+      [2, 3, 4, 5],
+      [20, 30, 40, 50],
+    ]);
+    const g = new CdnHistory(['A', 'B'], 4);
+    g.push({ workload: [7, 8], slatency: [1, 1], bufratio: [0, 0], buffreq: [0, 0], shares: [0.5, 0.5] });
+    expect(g.observation().workload[0]).toEqual([7, 7, 7, 7]);
+    expect(() => g.push({ workload: [1], slatency: [1, 1], bufratio: [0, 0], buffreq: [0, 0], shares: [1, 0] })).toThrowError(
+      /workload has 1/,
+    );
+  });
+});
+
+describe('LTS network (lts.ts) and its training twin (train/cdn-ppo.ts)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+  });
+  it('computes the same logits in plain JS as in tfjs (conv 64×4 per CDN, 64 hidden)', () => {
+    const net = new TfLtsNet(3, K_STEPS, actionCount(3), 5, 1);
+    const rng = mulberry32(11);
+    const n = 8;
+    const x = Float32Array.from({ length: n * 3 * K_STEPS * CDN_CHANNELS }, () => rng() * 2 - 0.5);
+    const tfOut = tf.tidy(() => net.apply(tf.tensor2d(toCols(x, 3, K_STEPS), [n, net.colDim])).dataSync());
+    const js = new LtsNet(net.weights(), 3, K_STEPS, actionCount(3));
+    for (let r = 0; r < n; r++) {
+      const o = js.forward(x.subarray(r * 300, (r + 1) * 300));
+      for (let a = 0; a < 10; a++) expect(Math.abs(o[a] - tfOut[r * 10 + a])).toBeLessThan(1e-4);
+    }
+    tf.dispose(net.vars);
+  });
+
+  it('stores weights as bfloat16 (relative error < 0.4 %) and rejects a wrong length', () => {
+    const rng = mulberry32(2);
+    const w = (k: number) => Float32Array.from({ length: k }, () => rng() * 2 - 1);
+    const weights = { convW: w(20 * 64), convB: w(64), w1: w(3 * 17 * 64 * 64), b1: w(64), w2: w(640), b2: w(10) };
+    const bytes = encodeBf16(weights);
+    expect(bytes.byteLength).toBe(2 * (1280 + 64 + 208896 + 64 + 640 + 10));
+    const back = decodeBf16(bytes, 3, K_STEPS, 10);
+    for (let i = 0; i < 2000; i++)
+      expect(Math.abs(back.w1[i] - weights.w1[i])).toBeLessThanOrEqual(Math.abs(weights.w1[i]) * 0.004 + 1e-30);
+    expect(() => decodeBf16(bytes.subarray(2), 3, K_STEPS, 10)).toThrowError(/expected/);
+    const man: LtsManifest = { format: 'edgeplay-cdn-lts/1', cdns: ['A', 'B', 'C'], k: K_STEPS, workloadScale: 20000, weights: 'x.bin' };
+    expect(ltsModelFromFiles(man, bytes).actor.b2.length).toBe(10);
+    expect(() => ltsModelFromFiles({ ...man, format: 'nope' as 'edgeplay-cdn-lts/1' }, bytes)).toThrowError(/unknown format/);
+  });
+
+  it('decides a step for 3 CDNs: Fast-LTS in well under a millisecond of CPU time, the network measured', () => {
+    const rng = mulberry32(4);
+    const w = (k: number) => Float32Array.from({ length: k }, () => (rng() * 2 - 1) * 0.1);
+    const model = {
+      format: 'edgeplay-cdn-lts/1' as const,
+      cdns: ['A', 'B', 'C'],
+      k: K_STEPS,
+      workloadScale: 20000,
+      actor: { convW: w(1280), convB: w(64), w1: w(208896), b1: w(64), w2: w(640), b2: w(10) },
+    };
+    // a depth-12 tree (the largest train:cdn grows), every path as long as possible
+    const tree: TreeModel = { feature: [], threshold: [], left: [], right: [], value: [] };
+    const grow = (d: number): number => {
+      const id = tree.feature.length;
+      tree.feature.push(d < 12 ? Math.floor(rng() * 300) : -1);
+      tree.threshold.push(rng());
+      tree.left.push(-1);
+      tree.right.push(-1);
+      tree.value.push(Math.floor(rng() * 10));
+      if (d < 12) {
+        tree.left[id] = grow(d + 1);
+        tree.right[id] = grow(d + 1);
+      }
+      return id;
+    };
+    grow(0);
+    const obs = obsOf(
+      [0.3, 0.3, 0.4],
+      [
+        [3, 1, 0.5],
+        [4, 2, 0.6],
+        [5, 3, 0.7],
+      ],
+    );
+    const cpuMs = (pol: { step(o: CdnStepObservation): number[] }, n: number) => {
+      for (let i = 0; i < 50; i++) pol.step(obs); // warm up the JIT
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < n; i++) {
+        const s = pol.step(obs);
+        expect(Math.abs(s.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-9);
+      }
+      const c = process.cpuUsage(c0);
+      return (c.user + c.system) / 1000 / n;
+    };
+    const net = cpuMs(new LtsPolicy(model), 300);
+    const fast = cpuMs(
+      new FastLtsPolicy({ format: 'edgeplay-cdn-fastlts/1', cdns: ['A', 'B', 'C'], k: K_STEPS, workloadScale: 20000, tree }),
+      3000,
+    );
+    console.log(`[measure] a step for 3 CDNs, CPU time: LTS network ${net.toFixed(3)} ms, Fast-LTS ${fast.toFixed(4)} ms`);
+    expect(fast).toBeLessThan(0.1);
+    expect(fast).toBeLessThan(net / 5);
+  });
+
+  it('refuses an observation of other CDNs than the model was trained for', () => {
+    const w = (k: number) => new Float32Array(k);
+    const pol = new LtsPolicy({
+      format: 'edgeplay-cdn-lts/1',
+      cdns: ['A', 'B', 'C'],
+      k: K_STEPS,
+      workloadScale: 1,
+      actor: { convW: w(1280), convB: w(64), w1: w(208896), b1: w(64), w2: w(640), b2: w(10) },
+    });
+    const obs = obsOf(
+      [0.5, 0.5],
+      [
+        [1, 1, 1],
+        [1, 1, 1],
+      ],
+    );
+    expect(() => pol.step(obs)).toThrowError(/trained for CDNs A,B,C/);
+  });
+});
+
+describe('CDN baselines (baselines.ts)', () => {
+  const obs = (shares: number[], scores: number[]) =>
+    obsOf(
+      shares,
+      scores.map((s) => [s, 0, 0]),
+    );
+  it('equal split and weighted round-robin are static and sum to 1', () => {
+    expect(new EqualSplit().step(obs([0.1, 0.2, 0.7], [1, 2, 3]))).toEqual(fromPoints([34, 33, 33]));
+    const w = new WeightedRoundRobin([50, 30, 20]);
+    expect(w.step(obs([0.1, 0.2, 0.7], [1, 2, 3]))).toEqual([0.5, 0.3, 0.2]);
+    expect(() => w.step(obs([0.5, 0.5], [1, 1]))).toThrowError(/3 shares for 2 CDNs/);
+  });
+
+  it('UCB1 with no exploration and ρ = 1 gives every point to the best arm; D-UCB forgets', () => {
+    const u = new UcbShares({ c: 0, rho: 1, gamma: 1 });
+    expect(u.step(obs([0.34, 0.33, 0.33], [5, 2, 8]))).toEqual([0, 1, 0]);
+    // with ρ < 1 the shares move towards the allocation and always sum to 1
+    const d = new UcbShares({ c: 0.1, rho: 0.1, gamma: 0.9 });
+    let s = [0.34, 0.33, 0.33];
+    for (let t = 0; t < 50; t++) {
+      s = d.step(obs(s, [5, 2, 8]));
+      expect(Math.abs(s.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-9);
+    }
+    expect(s[1]).toBeGreaterThan(0.8);
+    // the best arm turns bad: D-UCB moves away from it
+    for (let t = 0; t < 80; t++) s = d.step(obs(s, [2, 9, 5]));
+    expect(s[1]).toBeLessThan(0.2);
+  });
+
+  it('rejects constants outside their range', () => {
+    expect(() => new UcbShares({ c: 0, rho: 0, gamma: 1 })).toThrowError(/rho/);
+    expect(() => new UcbShares({ c: -1, rho: 1, gamma: 1 })).toThrowError(/c/);
+  });
+});
+
+describe('Fast-LTS tree (tree.ts)', () => {
+  it('fits a problem a tree can separate exactly, and serves it as a share policy', () => {
+    const rng = mulberry32(5);
+    const n = 3000,
+      d = 6;
+    const x = Float32Array.from({ length: n * d }, () => rng());
+    const y = Int32Array.from({ length: n }, (_, i) => (x[i * d + 2] > 0.5 ? (x[i * d + 4] > 0.3 ? 2 : 1) : 0));
+    const t = fitTree(x, d, y, 3, { maxDepth: 4, minLeaf: 5, bins: 64 });
+    let ok = 0;
+    for (let i = 0; i < n; i++) if (treePredict(t, x.subarray(i * d, (i + 1) * d)) === y[i]) ok++;
+    expect(ok / n).toBeGreaterThan(0.98);
+    expect(() =>
+      fitTree(
+        x,
+        d,
+        Int32Array.from(y, () => 7),
+        3,
+      ),
+    ).toThrowError(/label 7/);
+    // a one-leaf tree that always raises CDN B by 5
+    const leaf: TreeModel = { feature: [-1], threshold: [0], left: [-1], right: [-1], value: [4] };
+    const fast = new FastLtsPolicy({ format: 'edgeplay-cdn-fastlts/1', cdns: ['A', 'B', 'C'], k: K_STEPS, workloadScale: 1, tree: leaf });
+    expect(
+      toPoints(
+        fast.step(
+          obsOf(
+            [0.3, 0.3, 0.4],
+            [
+              [1, 0, 0],
+              [1, 0, 0],
+              [9, 0, 0],
+            ],
+          ),
+        ),
+      ),
+    ).toEqual([30, 35, 35]);
+    const bad: TreeModel = { ...leaf, value: [7] };
+    expect(
+      () => new FastLtsPolicy({ format: 'edgeplay-cdn-fastlts/1', cdns: ['A', 'B'], k: K_STEPS, workloadScale: 1, tree: bad }),
+    ).toThrowError(/outside 0\.\.6/);
+  });
+});
+
+describe('CDN traffic (traffic.ts)', () => {
+  it('splits the 42 full days 30 / 6 / 6 by weekday (test: day % 7 = 6, dev: 5)', () => {
+    expect(daysOf('train').length).toBe(30);
+    expect(daysOf('dev')).toEqual([5, 12, 19, 26, 33, 40]);
+    expect(daysOf('test')).toEqual([6, 13, 20, 27, 34, 41]);
+    expect(() => daySplit(42)).toThrowError(/0\.\.41/);
+  });
+
+  it('interpolates slot joins to minutes (flat slots stay flat, a ramp keeps its total)', () => {
+    const flat = joinsPerMinute([20, 20, 20], 10);
+    expect(Array.from(flat)).toEqual(new Array(30).fill(20));
+    const ramp = joinsPerMinute([10, 20, 30, 40], 1);
+    const mid = ramp.slice(10, 30).reduce((a, b) => a + b, 0);
+    expect(mid).toBeCloseTo(20 + 30, 6); // the interior slots' rows are kept
+    expect(ramp[15]).toBeGreaterThan(ramp[14]);
+  });
+
+  it('flags flash crowds by LTS: > 20 % growth within 10 min and a peak over 5,000', () => {
+    const w = new Float64Array(100).fill(10000);
+    for (let t = 50; t < 100; t++) w[t] = 10000 + Math.min(10, t - 49) * 300; // +30 % in 10 min
+    const f = flashCrowdMinutes(w);
+    expect(f[55]).toBe(0); // +18 % over the last 10 min
+    expect(f[57]).toBe(1); // +24 %
+    expect(f[75]).toBe(0); // flat again at +30 %
+    const expected = Array.from(w, (v, t) => (v > 1.2 * w[Math.max(0, t - 10)] ? 1 : 0));
+    expect(Array.from(f)).toEqual(expected);
+    const small = flashCrowdMinutes(w.map((v) => v / 10)); // peak 1,300
+    expect(small.reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
+  it('keeps concurrent viewers consistent with joins and the survival per minute', () => {
+    const n = concurrent([100, 100, 100], 50);
+    expect(n[0]).toBeCloseTo(50 * SURVIVE + 100, 9);
+    expect(n[2]).toBeCloseTo(SURVIVE * n[1] + 100, 9);
+  });
+});
+
+/** synthetic traces (constant bandwidth at three levels) and a synthetic ladder's chunk sizes */
+const mkTrace = (name: string, mbps: number) => ({
+  name,
+  time: Float64Array.from({ length: 400 }, (_, i) => i),
+  bw: new Float64Array(400).fill(mbps),
+});
+const synthTraces = [mkTrace('a', 1.0), mkTrace('b', 2.0), mkTrace('c', 3.5)];
+const synthSizes = [300, 750, 1200, 1850, 2850, 4300].map((k) =>
+  Array.from({ length: 49 }, (_, i) => Math.round((k * 1000 * 4) / 8) * (1 + 0.1 * Math.sin(i))),
+);
+let smallResponse: AbrResponse | null = null;
+function response(): AbrResponse {
+  return (smallResponse ??= buildAbrResponse({
+    traces: synthTraces,
+    videoSizes: synthSizes,
+    sessions: 200,
+    minutesPerSession: 6,
+    seed: 3,
+  }));
+}
+
+describe('ABR response (abr-response.ts)', () => {
+  it('gives probability rows, and slower startups and more stalls at lower e', () => {
+    const r = response();
+    for (let g = 0; g < E_GRID.length; g++)
+      for (let s = 0; s <= STATES; s++) {
+        let z = 0;
+        for (let u = 0; u < STATES; u++) z += r.next[g][s * STATES + u];
+        expect(Math.abs(z - 1)).toBeLessThan(1e-4);
+      }
+    // constant-bandwidth traces: the first chunk's time is exactly monotone in e
+    for (let g = 1; g < E_GRID.length; g++) expect(r.startupS[g]).toBeLessThan(r.startupS[g - 1]);
+    const stall = (g: number) => r.stationary[g].reduce((a, p, s) => a + p * r.stallS[g][s], 0);
+    expect(stall(0)).toBeGreaterThan(stall(E_GRID.length - 1) + 1);
+    expect(r.stallS[0][JOINER]).toBeGreaterThanOrEqual(0);
+  });
+
+  it('as a fluid over viewer states, follows a directly simulated panel of viewers through congestion', () => {
+    const r = response();
+    const e = [1, 1, 1, 0.2, 0.2, 0.2, 0.2, 1, 1, 1];
+    const panel = simulatePanel(synthTraces, synthSizes, e, 200, 17);
+    // fluid: one unit of joiners in minute 0, then the measured transitions at each minute's e
+    const g = (x: number) => E_GRID.indexOf(x as (typeof E_GRID)[number]);
+    let pi = new Float64Array(STATES);
+    const fluid = e.map((x, m) => {
+      const G = g(x);
+      if (m === 0) {
+        for (let u = 0; u < STATES; u++) pi[u] = r.next[G][JOINER * STATES + u];
+        return r.stallS[G][JOINER];
+      }
+      let st = 0;
+      const nx = new Float64Array(STATES);
+      for (let s2 = 0; s2 < STATES; s2++) {
+        st += pi[s2] * r.stallS[G][s2];
+        for (let u = 0; u < STATES; u++) nx[u] += pi[s2] * r.next[G][s2 * STATES + u];
+      }
+      pi = nx;
+      return st;
+    });
+    const sum = (a: ArrayLike<number>, i: number, j: number) =>
+      Array.from(a)
+        .slice(i, j)
+        .reduce((x, y) => x + y, 0);
+    console.log(
+      `[measure] fluid vs direct panel, stall s per viewer per minute: ${fluid.map((f, m) => `${f.toFixed(2)}/${panel.stallS[m].toFixed(2)}`).join(' ')}`,
+    );
+    const congestedPanel = sum(panel.stallS, 3, 7);
+    expect(congestedPanel).toBeGreaterThan(5);
+    expect(Math.abs(sum(fluid, 3, 7) - congestedPanel) / congestedPanel).toBeLessThan(0.35);
+    expect(sum(fluid, 0, 3)).toBeLessThan(0.2 * congestedPanel);
+    expect(sum(panel.stallS, 0, 3)).toBeLessThan(0.2 * congestedPanel);
+  });
+});
+
+describe('CDN simulators (piecewise, mechanistic, greedy)', () => {
+  const traffic = syntheticTraffic();
+  const prof = profilesOf('ABC');
+
+  it('lists the 3-of-4 combinations and rejects unknown CDNs', () => {
+    expect(cdnCombinations()).toEqual(['ABC', 'ABD', 'ACD', 'BCD']);
+    expect(() => profilesOf('ABX')).toThrowError(/unknown CDN X/);
+  });
+
+  it("halves a CDN's capacity for an hour during an incident", () => {
+    const p = { ...CDN_PROFILES[2], incidentProb: 1, noise: 0 };
+    const c = capacityDay(p, 3, 1, WARMUP_MIN);
+    expect(c.incident).toBeGreaterThanOrEqual(0);
+    const at = (m: number) => c.cap[m + WARMUP_MIN];
+    const base = { ...p, incidentProb: 0 };
+    const ref = capacityDay(base, 3, 1, WARMUP_MIN);
+    expect(at(c.incident + 10) / ref.cap[c.incident + 10 + WARMUP_MIN]).toBeCloseTo(0.5, 6);
+    expect(at(c.incident + INCIDENT_MIN + 1) / ref.cap[c.incident + INCIDENT_MIN + 1 + WARMUP_MIN]).toBeCloseTo(1, 6);
+  });
+
+  it('piecewise: QoE flat below the load threshold, rising linearly above it', () => {
+    const sim = new PiecewiseSim(traffic, prof);
+    sim.reset(1);
+    // the cost of CDN 0 as a function of its points: flat (times its load share) until the threshold
+    const th = sim.threshold(0, 0);
+    const costs = [0, 10, 20, 40, 60, 80, 100].map((p) => sim.peekCost(0, p));
+    expect(costs.every((c, i) => i === 0 || c >= costs[i - 1])).toBeTrue();
+    expect(th).toBeGreaterThan(0);
+  });
+
+  it("conserves viewers: the CDNs' workloads sum to the traffic's concurrent viewers", () => {
+    for (const sim of [new PiecewiseSim(traffic, prof), new MechanisticSim(traffic, prof, mixOf(response()))]) {
+      sim.reset(1);
+      const rng = mulberry32(9);
+      for (let t = 0; t < 300; t++) {
+        const r = sim.step(toPoints([rng(), rng(), rng()]));
+        const tot = r.workload.reduce((a, b) => a + b, 0);
+        expect(Math.abs(tot - traffic.workload[DAY_MIN + t]) / tot).toBeLessThan(1e-9);
+        expect(Math.abs(r.shares.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-12);
+        expect(r.reward).toBeCloseTo(-(r.platform.slatency + r.platform.bufratio + r.platform.buffreq), 10);
+      }
+    }
+  });
+
+  it('mechanistic: a CDN that takes all new viewers stalls more than when they are spread', () => {
+    const run = (pts: number[]) => {
+      const sim = new MechanisticSim(traffic, prof, mixOf(response()));
+      sim.reset(1);
+      let last = sim.step(pts);
+      for (let t = 1; t < 240; t++) last = sim.step(pts);
+      return last;
+    };
+    const spread = run([50, 30, 20]);
+    const piled = run([0, 0, 100]); // C is the smallest CDN
+    expect(piled.workload[2]).toBeGreaterThan(spread.workload[2] * 3);
+    expect(piled.bufratio[2]).toBeGreaterThan(spread.bufratio[2]);
+    expect(piled.slatency[2]).toBeGreaterThan(spread.slatency[2]);
+    expect(piled.reward).toBeLessThan(spread.reward);
+  });
+
+  it('greedy: the separable programme finds the brute-force optimum of the next step', () => {
+    const rng = mulberry32(13);
+    const cost = Array.from({ length: 3 }, () => Array.from({ length: 101 }, () => rng()));
+    const got = separableArgmin(
+      (i, p) => cost[i][p],
+      [0, 1, 2].map(() => Array.from({ length: 101 }, (_, p) => p)),
+    );
+    let best = Infinity;
+    for (let a = 0; a <= 100; a++) for (let b = 0; a + b <= 100; b++) best = Math.min(best, cost[0][a] + cost[1][b] + cost[2][100 - a - b]);
+    expect(cost[0][got[0]] + cost[1][got[1]] + cost[2][got[2]]).toBeCloseTo(best, 12);
+    // in the piecewise simulator: the oracle's next step beats every 5-point split
+    const sim = new PiecewiseSim(traffic, prof);
+    sim.reset(1);
+    for (let t = 0; t < 600; t++) sim.step([34, 33, 33]);
+    const g = new GreedyOracle(sim).points();
+    const c = (p: number[]) => p.reduce((s, x, i) => s + sim.peekCost(i, x), 0);
+    for (let a = 0; a <= 100; a += 5)
+      for (let b = 0; a + b <= 100; b += 5) expect(c(g)).toBeLessThanOrEqual(c([a, b, 100 - a - b]) + 1e-12);
+  });
+
+  it('runs a day with any policy: one decision per minute, shares applied to the next step', () => {
+    const sim = new PiecewiseSim(traffic, prof);
+    const r = runDay(sim, new WeightedRoundRobin([60, 30, 10]), 1, { keepShares: true });
+    expect(r.reward.length).toBe(DAY_MIN);
+    expect(r.shares![100]).toEqual([0.6, 0.3, 0.1]);
+    expect(() => sim.step([34, 33, 33])).toThrowError(/day is over/);
+  });
+});
+
+describe('learned simulator (learned.ts) against its tfjs models', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+  });
+  it('runs LSTM → LSTM → NALU and LSTM → dense in plain JS as tfjs does', () => {
+    for (const kind of ['nalu-lstm', 'lstm'] as const) {
+      const model = tf.sequential();
+      const init = (s: number) => ({
+        kernelInitializer: tf.initializers.glorotUniform({ seed: s }),
+        recurrentInitializer: tf.initializers.glorotUniform({ seed: s + 1 }),
+        biasInitializer: tf.initializers.randomUniform({ minval: -0.3, maxval: 0.3, seed: s + 2 }),
+      });
+      model.add(
+        tf.layers.lstm({
+          units: 8,
+          returnSequences: kind === 'nalu-lstm',
+          recurrentActivation: 'sigmoid',
+          inputShape: [LEARN_WINDOW, LEARN_FEATURES],
+          ...init(1),
+        }),
+      );
+      let nalu: Nalu | null = null;
+      if (kind === 'nalu-lstm') {
+        model.add(tf.layers.lstm({ units: 4, recurrentActivation: 'sigmoid', ...init(5) }));
+        model.add((nalu = new Nalu(LEARN_OUTPUTS, 9)));
+      } else model.add(tf.layers.dense({ units: LEARN_OUTPUTS, biasInitializer: 'ones' }));
+      const rng = mulberry32(21);
+      const n = 5;
+      const x = Float32Array.from({ length: n * LEARN_WINDOW * LEARN_FEATURES }, () => rng() * 2 - 1);
+      const net = tf.tidy(() => (model.predict(tf.tensor3d(x, [n, LEARN_WINDOW, LEARN_FEATURES])) as tf.Tensor).dataSync());
+      // the recurrent models add their output to the last step's previous QoE (features 4..6)
+      const W = LEARN_WINDOW * LEARN_FEATURES;
+      const ref = Float32Array.from(net, (v, i) => v + x[Math.floor(i / LEARN_OUTPUTS) * W + W - LEARN_FEATURES + 4 + (i % LEARN_OUTPUTS)]);
+      const md: LearnedCdnModel =
+        kind === 'nalu-lstm'
+          ? {
+              cdn: 'A',
+              kind,
+              lstm: [lstmWeightsOf(model.layers[0], 8), lstmWeightsOf(model.layers[1], 4)],
+              nalu: nalu!.weightsOf(),
+              start: { slatency: 3, bufratio: 1, buffreq: 0.5 },
+            }
+          : {
+              cdn: 'A',
+              kind,
+              lstm: [lstmWeightsOf(model.layers[0], 8)],
+              dense: {
+                w: Array.from(model.layers[1].getWeights()[0].dataSync()),
+                b: Array.from(model.layers[1].getWeights()[1].dataSync()),
+              },
+              start: { slatency: 3, bufratio: 1, buffreq: 0.5 },
+            };
+      const f = new LearnedForward(md);
+      // a window that differs from the previous call's only in its last step may reuse the first steps' state
+      const W2 = LEARN_WINDOW * LEARN_FEATURES;
+      const x0 = x.slice(0, W2),
+        x1 = x0.slice();
+      for (let c = W2 - LEARN_FEATURES; c < W2; c++) x1[c] = rng() * 2 - 1;
+      const full1 = Array.from(new LearnedForward(md).forward(x1));
+      f.forward(x0);
+      const reused = Array.from(f.forward(x1, undefined, true));
+      for (let c = 0; c < LEARN_OUTPUTS; c++) expect(Math.abs(reused[c] - full1[c])).toBeLessThan(1e-12);
+      for (let r = 0; r < n; r++) {
+        const o = f.forward(x.subarray(r * LEARN_WINDOW * LEARN_FEATURES, (r + 1) * LEARN_WINDOW * LEARN_FEATURES));
+        for (let c = 0; c < LEARN_OUTPUTS; c++)
+          expect(Math.abs(o[c] - ref[r * LEARN_OUTPUTS + c]))
+            .withContext(kind)
+            .toBeLessThan(1e-4);
+      }
+      model.dispose();
+    }
+  });
+});
+
+describe('trained LTS and Fast-LTS (models/cdn-lts) in the mechanistic simulator', () => {
+  const dir = join(process.cwd(), 'models', 'cdn-lts');
+  const file = join(dir, 'mechanistic-ABC.json');
+  const why = !existsSync(file)
+    ? `${file} not found (npm run train:cdn)`
+    : !existsSync(join(dataRoot(), 'live'))
+      ? 'data not found (set EDGEPLAY_DATA)'
+      : '';
+
+  it("the tree picks the network's action on most states of a dev day, at a fraction of its CPU time", async () => {
+    if (why) return pending(why);
+    const { loadTraffic, makeSim } = await import('../../src/sim/cdn/data.js');
+    const man = JSON.parse(readFileSync(file, 'utf8'));
+    const lts = new LtsPolicy(ltsModelFromFiles(man, new Uint8Array(readFileSync(join(dir, man.weights)))));
+    const fast = new FastLtsPolicy({
+      format: 'edgeplay-cdn-fastlts/1',
+      cdns: man.cdns,
+      k: man.k,
+      workloadScale: man.workloadScale,
+      tree: man.fastLts.tree,
+    });
+    const sim = makeSim('mechanistic', 'ABC', loadTraffic());
+    sim.reset(daysOf('dev')[0]);
+    let agree = 0,
+      netCpu = 0,
+      treeCpu = 0;
+    for (let t = 0; t < DAY_MIN; t++) {
+      const obs = sim.observation();
+      let c = process.cpuUsage();
+      const a = lts.act(obs);
+      netCpu += process.cpuUsage(c).user;
+      c = process.cpuUsage();
+      const b = fast.act(obs);
+      treeCpu += process.cpuUsage(c).user;
+      if (a === b) agree++;
+      sim.step(
+        applyAction(
+          toPoints(obs.shares),
+          a,
+          obs.cdns.map((_, i) => obs.slatency[i][K_STEPS - 1] + obs.bufratio[i][K_STEPS - 1] + obs.buffreq[i][K_STEPS - 1]),
+        ),
+      );
+    }
+    console.log(
+      `[measure] Fast-LTS agrees with LTS on ${((100 * agree) / DAY_MIN).toFixed(1)} % of a dev day; CPU per decision: network ${(netCpu / DAY_MIN / 1000).toFixed(3)} ms, tree ${(treeCpu / DAY_MIN / 1000).toFixed(4)} ms`,
+    );
+    expect(agree / DAY_MIN).toBeGreaterThan(0.7);
+    expect(treeCpu).toBeLessThan(netCpu / 5);
+    expect(encodeObservation(sim.observation(), 20000).length).toBe(3 * K_STEPS * CDN_CHANNELS);
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * Accuracy/latency-aware deployment (src/deploy/): the weight compressions (int8 with a per-tensor scale, fp16,
+ * magnitude masks), the sparse plain-JS forward pass, the plain-JS profile network, the coarse prior, the speed
+ * factor and the per-task choice of variant, backend and placement.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { dequantizeInt8, fromHalf, magnitudeMask, quantizeInt8, toFloat16, toHalf } from '../../src/deploy/quantize.js';
+import { parseVariantId, variantId, variantIds, variantPath } from '../../src/deploy/catalog.js';
+import type { ProfileRow } from '../../src/deploy/catalog.js';
+import { predictLatency, selectDeployment } from '../../src/deploy/select.js';
+import { probeSpeed, speedFactor } from '../../src/deploy/speed.js';
+import { FastMlp, type DenseKernel } from '../../src/core/fast-mlp.js';
+import { AttentionPrior, coarsenPrior } from '../../src/viewport/prior.js';
+import { FastProfile, buildProfileModel, predictProfile, type ProfileNorm } from '../../src/profile/model.js';
+import { REQUEST_FEATURES } from '../../src/profile/features.js';
+import { mulberry32 } from '../../src/core/random.js';
+import { fromYawPitch } from '../../src/viewport/geometry.js';
+
+describe('deployment: weight compression', () => {
+  it('int8 with one scale per tensor decodes within half a step, keeps the extreme exactly and zero as zero', () => {
+    const rng = mulberry32(3);
+    const w = Float32Array.from({ length: 1000 }, () => (rng() - 0.5) * 0.6);
+    w[17] = 0;
+    const q = quantizeInt8(w);
+    const max = Math.max(...Array.from(w, Math.abs));
+    expect(q.scale).toBeCloseTo(max / 127, 12);
+    const back = dequantizeInt8(q);
+    for (let i = 0; i < w.length; i++) expect(Math.abs(back[i] - w[i])).toBeLessThanOrEqual(q.scale / 2 + 1e-7);
+    expect(back[17]).toBeCloseTo(0, 6);
+    expect(quantizeInt8(new Float32Array(4)).scale).toBe(1);
+  });
+
+  it('fp16 rounds to nearest, handles subnormals, overflow and NaN', () => {
+    for (const v of [0, 1, -2.5, 0.1, 65504, 6.1e-5, 3e-7, -1e-3]) {
+      const back = fromHalf(toHalf(v));
+      expect(Math.abs(back - v)).toBeLessThanOrEqual(Math.max(Math.abs(v) * 2 ** -11, 2 ** -25));
+    }
+    expect(fromHalf(toHalf(1e6))).toBe(Infinity);
+    expect(fromHalf(toHalf(-1e6))).toBe(-Infinity);
+    expect(Number.isNaN(fromHalf(toHalf(NaN)))).toBeTrue();
+    expect(toFloat16([1, 2]).length).toBe(2);
+  });
+
+  it('a magnitude mask keeps the largest share and refuses a sparsity outside [0, 1)', () => {
+    const w = [0.1, -0.5, 0.2, 0.05, -0.9, 0.3, 0.01, 0.4];
+    const m = magnitudeMask(w, 0.75);
+    expect(Array.from(m)).toEqual([0, 1, 0, 0, 1, 0, 0, 0]);
+    expect(Array.from(magnitudeMask(w, 0)).every((x) => x === 1)).toBeTrue();
+    expect(() => magnitudeMask(w, 1)).toThrowError(RangeError);
+  });
+});
+
+describe('deployment: plain-JS forward passes', () => {
+  function kernel(n: number, m: number, rng: () => number, zeroShare = 0): DenseKernel {
+    const kernel = Float32Array.from({ length: n * m }, () => (rng() < zeroShare ? 0 : rng() - 0.5));
+    return { kernel, bias: Float32Array.from({ length: m }, () => rng() - 0.5), n, m };
+  }
+
+  it('a mostly-zero (pruned) network gives the same outputs through its compressed rows as dense', () => {
+    const rng = mulberry32(5);
+    const sparse = [kernel(30, 40, rng, 0.8), kernel(40, 6, rng, 0.8)];
+    const dense = sparse.map((k) => ({ ...k, kernel: k.kernel.slice() }));
+    dense.forEach((k) => (k.kernel[0] = k.kernel[0] || 1e-30)); // same numbers, but now counted as one more non-zero
+    const a = new FastMlp(sparse);
+    expect(a.sparsity).toBeGreaterThan(0.7);
+    const x = Float32Array.from({ length: 30 }, () => rng() - 0.5);
+    const ya = Array.from(a.forward(x));
+    // reference: the plain dense product
+    let h: number[] = Array.from(x);
+    sparse.forEach((k, li) => {
+      const o = Array.from(k.bias);
+      for (let i = 0; i < k.n; i++) for (let j = 0; j < k.m; j++) o[j] += h[i] * k.kernel[i * k.m + j];
+      h = li < sparse.length - 1 ? o.map((v) => Math.max(0, v)) : o;
+    });
+    for (let j = 0; j < 6; j++) expect(ya[j]).toBeCloseTo(h[j], 5);
+  });
+
+  it('FastProfile equals predictProfile (tfjs) for the shipped and a narrower network', async () => {
+    await tf.setBackend('cpu');
+    const rng = mulberry32(9);
+    const norm: ProfileNorm = {
+      mean: Array.from({ length: REQUEST_FEATURES }, () => rng()),
+      std: Array.from({ length: REQUEST_FEATURES }, () => 0.5 + rng()),
+      yScale: [10, 2, 3],
+    };
+    for (const widths of [undefined, { conv: 8, fc1: 24, fc2: 12 }]) {
+      const model = buildProfileModel(tf, 2, widths);
+      const fast = new FastProfile(model);
+      const x = Float32Array.from({ length: REQUEST_FEATURES }, () => rng() * 3);
+      const ref = predictProfile(tf, model, norm, x, [0]);
+      const y = fast.predict(x, norm);
+      for (let k = 0; k < 3; k++) expect(y[k]).toBeCloseTo(ref[k], 3);
+      model.dispose();
+    }
+  });
+});
+
+describe('deployment: data variants', () => {
+  it('a coarsened prior keeps every window’s mass and equals the prior built on the coarse grid', () => {
+    const rng = mulberry32(11);
+    const traces = Array.from({ length: 6 }, () => {
+      const xyz = new Float64Array(150 * 3);
+      let yaw = rng() * 360;
+      for (let i = 0; i < 150; i++) xyz.set(fromYawPitch((yaw += 2), 20 * (rng() - 0.5)), 3 * i);
+      return { t0: 0, xyz };
+    });
+    const fine = AttentionPrior.build(traces, { cols: 24, rows: 12 }).toJSON();
+    const coarse = AttentionPrior.build(traces, { cols: 12, rows: 6 }).toJSON();
+    const c = coarsenPrior(fine, 2);
+    expect(c.grid).toEqual([12, 6]);
+    expect(c.windows.length).toBe(fine.windows.length);
+    for (let i = 0; i < c.windows.length; i++) {
+      const sum = (w: Array<[number, number]>) => w.reduce((s, [, v]) => s + v, 0);
+      expect(sum(c.windows[i])).toBeCloseTo(sum(fine.windows[i]), 2);
+      const want = new Map(coarse.windows[i]);
+      for (const [cell, v] of c.windows[i]) expect(v).toBeCloseTo(want.get(cell) ?? 0, 2);
+    }
+    expect(() => coarsenPrior(fine, 5)).toThrowError(/does not divide/);
+  });
+});
+
+describe('deployment: choice of variant and placement', () => {
+  const row = (variant: string, backend: ProfileRow['backend'], throttle: number, p50: number, acc: number, bytes: number): ProfileRow => ({
+    model: 'viewport',
+    variant,
+    backend,
+    throttle,
+    rel_accuracy: acc,
+    p50_ms: p50,
+    p95_ms: p50 * 1.5,
+    bytes,
+  });
+  const rows: ProfileRow[] = [];
+  for (const [t, k] of [
+    [1, 1],
+    [4, 4],
+    [20, 20],
+  ])
+    rows.push(
+      row('full', 'js', t, 0.2 * k, 1, 200_000),
+      row('int8', 'js', t, 0.2 * k, 0.995, 60_000),
+      row('distilled', 'js', t, 0.05 * k, 0.96, 20_000),
+      row('full', 'cpu', t, 0.8 * k, 1, 200_000),
+    );
+
+  it('names variants and paths consistently', () => {
+    expect(parseVariantId(variantId('int8', 'short-history'))).toEqual({ variant: 'int8', data: 'short-history' });
+    expect(() => parseVariantId('huge')).toThrowError(/unknown variant/);
+    expect(variantIds('viewport-prior')).toContain('large');
+    expect(variantPath('viewport', 'full')).toBe('viewport/model.json');
+  });
+
+  it('interpolates latency between throttle rates (log–log) and beyond them proportionally', () => {
+    const full = rows.filter((r) => r.variant === 'full' && r.backend === 'js');
+    expect(predictLatency(full, 4)![0]).toBeCloseTo(0.8, 9);
+    expect(predictLatency(full, 2)![0]).toBeCloseTo(0.4, 9);
+    expect(predictLatency(full, 40)![0]).toBeCloseTo(8, 9);
+    expect(predictLatency([], 1)).toBeNull();
+  });
+
+  it('picks the least cost meeting the floor and budget, degrades with a reason, and takes a faster edge', () => {
+    const fast = selectDeployment('viewport', { accuracyFloor: 0.99, latencyBudgetMs: 5 }, { rows, factor: 1, backends: ['js', 'cpu'] });
+    expect(`${fast.variant}@${fast.backend}`).toBe('int8@js'); // fewer bytes than full, same speed, above the floor
+    expect(fast.feasible).toBeTrue();
+    const loose = selectDeployment('viewport', { accuracyFloor: 0.9, latencyBudgetMs: 5 }, { rows, factor: 1, backends: ['js'] });
+    expect(loose.variant).toBe('distilled');
+    // a phone (20×): nothing accurate fits 2 ms, the distilled model does not meet 0.99 → most accurate within budget
+    const phone = selectDeployment('viewport', { accuracyFloor: 0.99, latencyBudgetMs: 2 }, { rows, factor: 20, backends: ['js'] });
+    expect(phone.feasible).toBeFalse();
+    expect(phone.variant).toBe('distilled');
+    expect(phone.reason).toMatch(/nothing meets/);
+    // the edge as one more placement: meets the floor in budget where no device variant does
+    const edge = selectDeployment(
+      'viewport',
+      { accuracyFloor: 0.99, latencyBudgetMs: 30 },
+      {
+        rows,
+        factor: 200,
+        backends: ['js'],
+        edge: { variant: 'viewport-prior/large', relAccuracy: 1.05, latencyMs: 20, uploadBytes: 400 },
+      },
+    );
+    expect(edge.placement).toBe('edge');
+    expect(edge.model).toBe('viewport-prior');
+    const none = selectDeployment('viewport', { latencyBudgetMs: 5 }, { rows: [], factor: 1, backends: ['js'] });
+    expect(none.reason).toMatch(/no profile/);
+  });
+
+  it('places a device between the profiled throttle rates by its speed probe', () => {
+    const ref = [
+      { throttle: 1, msPerMmac: 1 },
+      { throttle: 4, msPerMmac: 4 },
+      { throttle: 20, msPerMmac: 20 },
+    ];
+    expect(speedFactor(2, ref)).toBeCloseTo(2, 9);
+    expect(speedFactor(0.5, ref)).toBeCloseTo(0.5, 9);
+    expect(speedFactor(40, ref)).toBeCloseTo(40, 9);
+    expect(() => speedFactor(1, [])).toThrowError(/no reference/);
+    const p = probeSpeed(2);
+    expect(p.rounds).toBeGreaterThanOrEqual(5);
+    expect(p.msPerMmac).toBeGreaterThan(0);
+  });
+});
