@@ -23,7 +23,12 @@ const config = (await (await fetch('/api/config')).json()) as Config;
 const CHANNELS: Record<string, { url: string; contentId: string; label: string }> = {
   vod: { url: '/streams/vod/master.m3u8', contentId: 'edgeplay-vod-1', label: 'VOD: scenes (192 s, 6 rungs)' },
 };
-if (config.live) CHANNELS.live = { url: '/streams/live/master.m3u8', contentId: 'edgeplay-live-1', label: 'Live: test card (3 rungs)' };
+if (config.live)
+  CHANNELS.live = {
+    url: '/streams/live/master.m3u8',
+    contentId: 'edgeplay-live-1',
+    label: 'Live: VBR test card (3 rungs, 2 s, coding meta)',
+  };
 
 const chanSel = $<HTMLSelectElement>('channel');
 for (const [id, c] of Object.entries(CHANNELS)) chanSel.add(new Option(c.label, id));
@@ -274,6 +279,19 @@ function renderDelivery() {
         `<tr><td>ABR decision latency p50 (ms)</td><td>${lat.length ? lat[Math.floor(lat.length / 2)].toFixed(2) : '—'}</td></tr>` +
         `<tr><td>ABR last decision</td><td>${last ? `${last.source} ${last.level ?? ''} ${last.reason ?? ''}` : '—'}</td></tr>`,
     );
+    // live streams: the latency the policy saw and the worker's chunk-size forecast it decided on
+    const lv = [...decisions].reverse().find((d) => d.live?.forecast);
+    if (lv?.live) {
+      const kB = (row: number[]) => row.map((b) => (b / 1000).toFixed(0)).join(' / ');
+      const f = lv.live.forecast!;
+      $('delivery').insertAdjacentHTML(
+        'beforeend',
+        `<tr><td>live latency / target (s)</td><td>${lv.live.latencyS.toFixed(2)} / ${lv.live.targetLatencyS.toFixed(1)}</td></tr>` +
+          `<tr><td>predicted next chunk #${lv.sn} (kB per rung)</td><td id="forecast-next">${kB(f[0])}</td></tr>` +
+          `<tr><td>predicted chunk #${lv.sn + f.length - 1} (kB per rung)</td><td>${kB(f[f.length - 1])}</td></tr>` +
+          `<tr><td>coding meta from the playlist</td><td>${lv.live.codingMeta ? 'yes (EXT-X-DATERANGE)' : 'no: fetched sizes only'}</td></tr>`,
+      );
+    }
   }
 }
 

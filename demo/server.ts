@@ -310,6 +310,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     };
     if (ext === '.m3u8') {
       let text = body.toString('utf8');
+      if (kind === 'live' && live) text = live.meta.annotate(text);
       const limit = Number(url.searchParams.get('limit') ?? 0);
       if (limit > 0 && kind === 'vod') text = limitPlaylist(text, limit);
       const variants = url.searchParams.get('variants');

@@ -7,7 +7,9 @@
  *   (test pattern, Mandelbrot zoom, Game of Life, temporal noise), so segment sizes vary like real VBR.
  *   Generated once into the cache directory; regenerated only when missing or when the recipe changes.
  * - Live: a smaller ladder encoded in real time (`-re`) into a sliding playlist (2 s segments, 6 in the
- *   window, old segments deleted, EXT-X-PROGRAM-DATE-TIME so the player can measure latency).
+ *   window, old segments deleted, EXT-X-PROGRAM-DATE-TIME so the player can measure latency), capped VBR on
+ *   content whose complexity changes in a 30 s cycle, with the x264 per-frame statistics and scene scores the
+ *   dev server turns into each chunk's coding meta (live-meta.ts).
  *
  * Run alone with `npm run streams` (generates the VOD ladder and the 360 stream of vr-stream.ts, then exits).
  */
@@ -17,6 +19,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { runCli } from '../src/train/cli/args.js';
+import { LiveCodingMeta } from './live-meta.js';
 
 const require = createRequire(import.meta.url);
 
@@ -30,7 +33,8 @@ const AUDIO_KBPS = 64;
 
 export const LIVE_LADDER_KBPS = [300, 750, 1200] as const;
 const LIVE_RES = ['320x180', '640x360', '854x480'];
-const LIVE_SEGMENT_S = 2;
+export const LIVE_SEGMENT_S = 2;
+const LIVE_CYCLE_S = 30;
 
 export function ffmpegPath(): string {
   const fromEnv = process.env.EDGEPLAY_FFMPEG;
@@ -220,6 +224,8 @@ export async function ensureVod(log: (s: string) => void = console.log): Promise
 
 export interface LiveStream {
   dir: string;
+  /** each finished chunk's coding meta at every rung, written into the media playlists */
+  meta: LiveCodingMeta;
   stop(): void;
   ready: Promise<void>;
 }
@@ -235,8 +241,14 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
   const args: string[] = [
     '-y',
     '-hide_banner',
+    '-nostats',
+    // info: the scene scores arrive on stderr, unbuffered (a metadata print file is flushed every 32 kB)
     '-loglevel',
-    'error',
+    'info',
+    '-vstats_file',
+    'vstats.txt',
+    '-vstats_version',
+    '2',
     '-re',
     '-f',
     'lavfi',
@@ -248,11 +260,17 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
     '-i',
     'sine=frequency=660:sample_rate=48000:beep_factor=2',
   ];
+  // VBR content whose complexity changes: a 30 s cycle of calm test card, heavy temporal noise, calm, light noise
+  // with a colour sweep; the scene-change score of every frame goes to stderr (the coding meta's scene score)
+  const complexity =
+    `noise=alls=28:allf=t:enable='between(mod(t,${LIVE_CYCLE_S}),8,16)',` +
+    `hue=H=t:enable='between(mod(t,${LIVE_CYCLE_S}),22,28)',noise=alls=9:allf=t:enable='between(mod(t,${LIVE_CYCLE_S}),22,28)'`;
   const split =
-    `[0:v]format=yuv420p,split=${LIVE_LADDER_KBPS.length}` +
+    `[0:v]format=yuv420p,${complexity},split=${LIVE_LADDER_KBPS.length + 1}` +
     LIVE_LADDER_KBPS.map((_, i) => `[s${i}]`).join('') +
-    ';' +
-    LIVE_LADDER_KBPS.map((_, i) => `[s${i}]scale=${LIVE_RES[i].replace('x', ':')}[o${i}]`).join(';');
+    '[sc];' +
+    LIVE_LADDER_KBPS.map((_, i) => `[s${i}]scale=${LIVE_RES[i].replace('x', ':')}[o${i}]`).join(';') +
+    `;[sc]scale=160:90,select='gte(scene\\,0)',metadata=print:key=lavfi.scene_score,nullsink`;
   args.push('-filter_complex', split);
   LIVE_LADDER_KBPS.forEach((kbps, i) => {
     args.push(
@@ -266,12 +284,13 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
       'ultrafast',
       '-tune',
       'zerolatency',
+      // capped VBR (ABR with a 1.5x peak): segment sizes follow the content, as the forecaster expects
       '-b:v',
       `${kbps}k`,
       '-maxrate',
-      `${kbps}k`,
+      `${Math.round(kbps * 1.5)}k`,
       '-bufsize',
-      `${kbps}k`,
+      `${kbps * 2}k`,
       '-g',
       String(FPS * LIVE_SEGMENT_S),
       '-keyint_min',
@@ -300,12 +319,19 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
     );
   });
   const p: ChildProcess = spawn(ffmpegPath(), args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const meta = new LiveCodingMeta(root, LIVE_LADDER_KBPS.length, FPS * LIVE_SEGMENT_S, LIVE_SEGMENT_S);
   let stopped = false;
+  let rest = '';
   p.stderr?.on('data', (d: Buffer) => {
-    const s = d
-      .toString()
-      .split('\n')
-      .filter((l) => l.trim() && !l.includes('Cannot use rename'))
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    const s = lines
+      .filter((l) => {
+        const m = /lavfi\.scene_score=([\d.]+)/.exec(l);
+        if (m) meta.addScene(Number(m[1]));
+        // info level: keep what the error level showed
+        return l.trim() && /error|fail|invalid|cannot|unable/i.test(l) && !l.includes('Cannot use rename');
+      })
       .join('\n');
     if (!stopped && s) log(`[live] ${s}`);
   });
@@ -340,6 +366,7 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
   });
   return {
     dir: root,
+    meta,
     ready,
     stop() {
       stopped = true;

@@ -10,7 +10,7 @@ import type Hls from 'hls.js';
 import type { HlsConfig } from 'hls.js';
 import { createEdgeplay, Edgeplay, type EdgeplayOptions } from './edgeplay.js';
 import type { View } from './telemetry/view.js';
-import { createAbrController, type AbrDecisionRecord, type AbrPolicyName } from './abr/hls-controller.js';
+import { createAbrController, type AbrDecisionRecord, type AbrPolicyName, type AbrPort } from './abr/hls-controller.js';
 import { negotiate, steeringConfig, type EdgeCandidate, type Negotiation } from './edge/client.js';
 import { Profiler } from './profile/client.js';
 import { startWorker, workerAbrPort, workerProfilePort, type WorkerHandle } from './worker/client.js';
@@ -46,6 +46,8 @@ export interface MonitorOptions {
   abr?: AbrPolicyName | false;
   /** deadline of one ABR decision, ms (default 20; a later answer falls back to hls.js for that fragment) */
   abrBudgetMs?: number;
+  /** false: live streams are decided like VOD (no chunk-size forecaster, no live policy); default true */
+  liveAbr?: boolean;
   onAbrDecision?: (r: AbrDecisionRecord) => void;
   /**
    * edge negotiation over Content Steering (default on when `controller` is given): the edges to probe and
@@ -123,9 +125,21 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
         (e) => console.warn('[edgeplay] the DRL bitrate model did not load; hls.js keeps deciding', e),
       );
     }
+    // live streams: the chunk-size forecaster and the live DRL policy (plain JS in the worker); until they
+    // are loaded (or if they never load) live streams are decided like VOD
+    let liveReady = false;
+    const liveUrl = modelUrl('live-abr-drl');
+    const sizeUrl = modelUrl('chunk-size');
+    if (policy === 'drl' && liveUrl && sizeUrl && o.liveAbr !== false) {
+      withDeadline(port.initLive(liveUrl, sizeUrl), 20000).then(
+        () => (liveReady = true),
+        (e) => console.warn('[edgeplay] the live bitrate models did not load; live streams are decided like VOD', e),
+      );
+    }
+    const vodOnly: AbrPort = { decide: (p, obs) => port.decide(p, obs) };
     abrController = createAbrController(o.Hls, {
       policy,
-      port: () => (ready ? port : null),
+      port: () => (ready ? (liveReady ? port : vodOnly) : null),
       budgetMs: o.abrBudgetMs,
       onDecision: o.onAbrDecision,
     });

@@ -13,6 +13,9 @@ import type Hls from 'hls.js';
 import type { FragLoadedData } from 'hls.js';
 import type { AbrObservation } from '../core/abr.js';
 import { RatioEwmaPredictor, type ChunkSizePredictor } from './chunk-size.js';
+import { parseCodingMeta } from './coding-meta.js';
+import type { LiveDecision, LiveDecisionRequest } from './live.js';
+import type { ChunkMeta } from './size-forecast.js';
 
 export type AbrPolicyName = 'hls' | 'drl' | 'robustmpc' | 'bola' | 'bb';
 
@@ -23,6 +26,11 @@ export type AbrPolicyName = 'hls' | 'drl' | 'robustmpc' | 'bola' | 'bb';
  */
 export interface AbrPort {
   decide(policy: AbrPolicyName, obs: AbrObservation): AbrAnswer;
+  /**
+   * Live streams (optional): observe the finished chunks, forecast the next chunks' sizes at every rung
+   * and decide with the live policy. Rejects like `decide`.
+   */
+  decideLive?(req: LiveDecisionRequest): Promise<LiveDecision>;
 }
 
 /**
@@ -43,6 +51,8 @@ export interface AbrDecisionRecord {
   /** performance.now() when the decision (or the fallback) took effect */
   at: number;
   reason?: string;
+  /** live decisions: the forecast decided on (bytes[h][rung], next chunk first) and the latency then (s) */
+  live?: { forecast: number[][] | null; latencyS: number; targetLatencyS: number; codingMeta: boolean };
 }
 
 export interface EdgeplayAbrOptions {
@@ -55,6 +65,13 @@ export interface EdgeplayAbrOptions {
   predictor?: (ladderKbps: readonly number[]) => ChunkSizePredictor;
   /** how many throughput samples to keep */
   history?: number;
+  /** on live streams, ask the port's live policy (`decideLive`) when it has one (default true) */
+  live?: boolean;
+  /**
+   * answer deadline of a live decision (default 80 ms: at the live edge the next segment is rarely published
+   * yet, and the forecaster adapts to the stream before answering)
+   */
+  liveBudgetMs?: number;
 }
 
 interface BaseAbr {
@@ -72,6 +89,7 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
 export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOptions): new (hls: Hls) => BaseAbr {
   const Base = (HlsCtor as unknown as { DefaultConfig: { abrController: new (hls: Hls) => BaseAbr } }).DefaultConfig.abrController;
   const budget = opts.budgetMs ?? 20;
+  const liveBudget = opts.liveBudgetMs ?? 80;
   const keep = opts.history ?? 16;
 
   class EdgeplayAbrController extends Base {
@@ -86,6 +104,9 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
     private warmed = false;
     /** the ladder the policy said it cannot serve (hls.js decides until the ladder changes) */
     private handedOver: string | null = null;
+    /** live: the next chunk (media sequence number) the worker's forecaster has not observed, and its ladder */
+    private liveNext: number | null = null;
+    private liveKey = '';
 
     // While the first fragment downloads, send the worker one throw-away decision so the message path
     // (structured clone, comlink, the policy's code) is compiled before the first real one.
@@ -170,6 +191,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const port = opts.port();
       const t0 = now();
       if (!port) return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: 0, at: t0, reason: 'worker not ready' });
+      if (details?.live && opts.live !== false && port.decideLive) return this.askLive(port, id, frag, stats.loaded, bufferS, ladder, key);
       let settled = false;
       const fallback = (reason: string, at = now()) =>
         opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: at - t0, at, reason });
@@ -220,6 +242,142 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
             return fallback(`handover to hls.js: ${why}`);
           }
           fallback(`policy error: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      );
+    }
+
+    /**
+     * The live path: the chunks finished since the last request (bytes and coding meta at every rung from the
+     * playlist's coding-meta DATERANGEs, else the fetched rung's bytes), the latency state, one request.
+     */
+    private askLive(
+      port: AbrPort,
+      id: number,
+      frag: FragLoadedData['frag'],
+      loaded: number,
+      bufferS: number,
+      ladder: number[],
+      key: string,
+    ): void {
+      const hls = this.hls;
+      const details = hls.levels[frag.level]?.details;
+      const sn = frag.sn as number;
+      const chunkS = details?.targetduration || frag.duration;
+      const published = new Map<number, ChunkMeta[]>();
+      for (const dr of Object.values(details?.dateRanges ?? {})) {
+        const m = dr && parseCodingMeta(dr.attr as unknown as Record<string, unknown>, ladder.length);
+        if (m) published.set(m.sn, m.meta);
+      }
+      const reset = key !== this.liveKey || this.liveNext === null || sn > this.liveNext + 20 || sn < this.liveNext - 20;
+      if (reset) {
+        this.liveKey = key;
+        // start from the oldest published chunk of the window (at most 10 back): the forecaster's history
+        let first = sn;
+        while (first > sn - 10 && published.has(first - 1)) first--;
+        this.liveNext = first;
+      }
+      const finished: LiveDecisionRequest['finished'] = [];
+      for (let k = this.liveNext!; k <= sn; k++) {
+        const meta = published.get(k) ?? null;
+        const sizes: Array<number | null> = meta ? meta.map((m) => m.bytes) : ladder.map(() => null);
+        if (k === sn && !meta) sizes[frag.level] = loaded;
+        finished.push({ sn: k, sizes, meta });
+      }
+      this.liveNext = Math.max(this.liveNext!, sn + 1);
+      const media = (hls as unknown as { media: HTMLMediaElement | null }).media;
+      const targetLatencyS = hls.targetLatency ?? 3 * chunkS;
+      // before playback starts hls.js reports 0: the playhead will start at this chunk's first frame
+      const latencyS =
+        Number.isFinite(hls.latency) && hls.latency > 0
+          ? hls.latency
+          : frag.programDateTime
+            ? Math.max(0, (Date.now() - frag.programDateTime) / 1000)
+            : targetLatencyS;
+      const last = details?.fragments[details.fragments.length - 1];
+      let waitS = 0;
+      if (details && details.endSN < sn + 1 && last?.programDateTime)
+        waitS = Math.min(chunkS, Math.max(0, (last.programDateTime + (last.duration + chunkS) * 1000 - Date.now()) / 1000));
+      const behind = bufferS - frag.duration; // buffer before this chunk is appended
+      const req: LiveDecisionRequest = {
+        reset,
+        ladderKbps: ladder,
+        chunkS,
+        finished,
+        obs: {
+          ladderKbps: ladder,
+          chunkS,
+          partS: chunkS, // no LL-HLS parts on this stream: a part is the whole segment
+          nextIndex: sn + 1,
+          lastQuality: frag.level,
+          bufferS,
+          latencyS,
+          targetLatencyS,
+          playbackRate: media?.playbackRate ?? 1,
+          stalled: !!media && media.currentTime > 0 && behind < 0.1,
+          waitS,
+          producedS: 0,
+          throughputs: this.thr.slice(),
+          wallThroughputs: this.thr.slice(),
+          delaysMs: this.delays.slice(),
+        },
+      };
+      const next = sn + 1;
+      const t0 = now();
+      const liveRec = (forecast: number[][] | null) => ({ forecast, latencyS, targetLatencyS, codingMeta: published.size > 0 });
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        if (this.handedOver === key) return; // an earlier request already handed over: nothing more to say
+        opts.onDecision?.({
+          sn: next,
+          level: null,
+          source: 'fallback',
+          latencyMs: now() - t0,
+          at: now(),
+          reason: `no answer within ${liveBudget} ms`,
+          live: liveRec(null),
+        });
+      }, liveBudget);
+      port.decideLive!(req).then(
+        (d) => {
+          if (settled || id !== this.requestId) return;
+          settled = true;
+          clearTimeout(timer);
+          if (!Number.isInteger(d.level) || d.level < 0 || d.level >= hls.levels.length) {
+            return opts.onDecision?.({
+              sn: next,
+              level: null,
+              source: 'fallback',
+              latencyMs: now() - t0,
+              at: now(),
+              reason: `invalid level ${d.level}`,
+            });
+          }
+          this.decided = { sn: next, level: d.level };
+          opts.onDecision?.({ sn: next, level: d.level, source: 'policy', latencyMs: now() - t0, at: now(), live: liveRec(d.forecast) });
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          if (this.handedOver === key) return; // overlapping requests: the first permanent rejection said it
+          const why = err instanceof Error ? err.message : String(err);
+          if ((err as { permanent?: unknown })?.permanent === true) {
+            this.handedOver = key;
+            console.warn(`[edgeplay] the live ABR policy cannot serve this stream (${why}): hls.js decides from now on`);
+          }
+          // the worker may have observed part of `finished` before failing: start over on the next chunk
+          this.liveNext = null;
+          opts.onDecision?.({
+            sn: next,
+            level: null,
+            source: 'fallback',
+            latencyMs: now() - t0,
+            at: now(),
+            reason: (err as { permanent?: unknown })?.permanent === true ? `handover to hls.js: ${why}` : `policy error: ${why}`,
+            live: liveRec(null),
+          });
         },
       );
     }

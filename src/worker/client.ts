@@ -6,6 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import type { AbrPort } from '../abr/hls-controller.js';
+import type { LiveDecision, LiveDecisionRequest } from '../abr/live.js';
 import type { ProfilePort } from '../profile/client.js';
 import type { ViewportPort } from '../viewport/client.js';
 import { ABR_SLOT_BYTES, AbrSlot, type AbrReply, type AbrRequest, type WorkerApi } from './protocol.js';
@@ -49,9 +50,17 @@ export interface AbrTiming {
 export function workerAbrPort(
   w: WorkerHandle,
   opts: { slot?: boolean } = {},
-): AbrPort & { init(modelUrl: string): Promise<string>; timings: AbrTiming[]; close(): void; shared: boolean } {
+): AbrPort & {
+  init(modelUrl: string): Promise<string>;
+  /** load the live policy and the chunk-size forecaster (models/live-abr-drl, models/chunk-size) */
+  initLive(policyUrl: string, sizeModelUrl: string): Promise<string>;
+  decideLive(req: LiveDecisionRequest): Promise<LiveDecision>;
+  timings: AbrTiming[];
+  close(): void;
+  shared: boolean;
+} {
   const ch = new MessageChannel();
-  const pending = new Map<number, { res: (l: number) => void; rej: (e: Error) => void; t0: number }>();
+  const pending = new Map<number, { res: (m: AbrReply & { level: number }) => void; rej: (e: Error) => void; t0: number }>();
   const timings: AbrTiming[] = [];
   let next = 0;
   const epoch = () => performance.timeOrigin + performance.now();
@@ -66,23 +75,25 @@ export function workerAbrPort(
     timings.push({ toWorkerMs: m.recv - p.t0, computeMs: m.sent - m.recv, backMs: t3 - m.sent, totalMs: t3 - p.t0 });
     if (timings.length > 256) timings.shift();
     if (m.error !== undefined) p.rej(Object.assign(new Error(m.error), { permanent: !!m.permanent }));
-    else p.res(m.level);
+    else p.res(m);
   };
+  const ask = (req: AbrRequest) =>
+    new Promise<AbrReply & { level: number }>((res, rej) => {
+      // answers that never come (killed worker) must not pile up: the controller has long fallen back
+      if (pending.size > 64) pending.delete(pending.keys().next().value as number);
+      pending.set(req.id, { res, rej, t0: epoch() });
+      ch.port1.postMessage(req);
+    });
   const port2 = ch.port2;
   void (slot ? w.api.connectAbr(Comlink.transfer(port2, [port2]), slot.buffer) : w.api.connectAbr(Comlink.transfer(port2, [port2])));
   return {
     timings,
     shared: !!slot,
     init: (modelUrl) => w.api.initAbr({ modelUrl }),
+    initLive: (policyUrl, sizeModelUrl) => w.api.initLive({ policyUrl, sizeModelUrl }),
     decide(policy, obs) {
       const id = ++next;
-      const p = new Promise<number>((res, rej) => {
-        // answers that never come (killed worker) must not pile up: the controller has long fallen back
-        if (pending.size > 64) pending.delete(pending.keys().next().value as number);
-        pending.set(id, { res, rej, t0: epoch() });
-        const req: AbrRequest = { id, policy, obs };
-        ch.port1.postMessage(req);
-      });
+      const p = ask({ id, policy, obs }).then((m) => m.level);
       if (!slot) return p;
       // the synchronous view of this request's answer (null until the worker has written it; errors come as messages)
       return Object.assign(p, {
@@ -92,6 +103,11 @@ export function workerAbrPort(
         },
       });
     },
+    decideLive: (live) =>
+      ask({ id: ++next, live }).then((m) => {
+        if (!m.live) throw new Error('live: the worker answered without its decision');
+        return m.live;
+      }),
     close() {
       ch.port1.close();
       for (const p of pending.values()) p.rej(new Error('port closed'));

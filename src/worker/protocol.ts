@@ -7,6 +7,7 @@
  */
 import type { AbrObservation } from '../core/abr.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
+import type { LiveDecision, LiveDecisionRequest } from '../abr/live.js';
 import type { ViewportModelAnswer } from '../viewport/client.js';
 import type { PriorJson } from '../viewport/prior.js';
 import type { Fov, TileGrid } from '../viewport/tiles.js';
@@ -34,19 +35,17 @@ export interface BaseApi {
   info(): WorkerInfo;
 }
 
-/** One ABR decision request on the decision channel. */
-export interface AbrRequest {
-  id: number;
-  policy: AbrPolicyName;
-  obs: AbrObservation;
-}
+/** One ABR decision request on the decision channel: a VOD policy's, or a live one (`live`). */
+export type AbrRequest = { id: number } & (
+  { policy: AbrPolicyName; obs: AbrObservation; live?: undefined } | { live: LiveDecisionRequest }
+);
 
 /**
  * The answer to `AbrRequest` `id`: a level or an error message, with the worker's receive and send times
  * (epoch ms, `performance.timeOrigin + performance.now()`) so the page can tell transit from compute.
  */
 export type AbrReply = { id: number; recv: number; sent: number } & (
-  | { level: number; error?: undefined }
+  | { level: number; error?: undefined; live?: LiveDecision }
   /** `permanent`: the policy cannot serve this stream at all (not a passing failure): the controller hands over */
   | { error: string; permanent?: boolean; level?: undefined }
 );
@@ -91,6 +90,18 @@ export interface AbrApi {
    * (layout: `AbrSlot`), so the page can read it synchronously without waiting for its own event loop.
    */
   connectAbr(port: MessagePort, slot?: SharedArrayBuffer): void;
+}
+
+/** Live streams (issue 14): the chunk-size forecaster and the latency-aware DRL policy, no tfjs. */
+export interface LiveAbrApi {
+  /**
+   * Load the live DRL policy (`policyUrl`: models/live-abr-drl/model.json, weights.bin beside it) and the
+   * chunk-size forecaster (`sizeModelUrl`: models/chunk-size/model.json, weights.bin and head.json beside it).
+   * Resolves with "<policy>+<forecaster>"; rejects when a file is missing or does not fit this build.
+   */
+  initLive(opts: { policyUrl: string; sizeModelUrl: string }): Promise<string>;
+  /** Observe the finished chunks, forecast the next 5 at every rung, decide. Throws before `initLive`. */
+  decideLive(req: LiveDecisionRequest): LiveDecision;
 }
 
 /** The 360° viewport predictor. */
@@ -203,4 +214,4 @@ export interface DeployApi {
 }
 
 /** Everything the one worker hosts. */
-export interface WorkerApi extends BaseApi, AbrApi, ViewportApi, ProfileApi, DeployApi {}
+export interface WorkerApi extends BaseApi, AbrApi, LiveAbrApi, ViewportApi, ProfileApi, DeployApi {}

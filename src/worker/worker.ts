@@ -55,6 +55,23 @@ async function loadTf() {
   return layers;
 }
 
+/** the live policy and forecaster (initLive), with the ladder the forecaster was started on */
+let live: {
+  policy: import('../abr/live.js').LivePolicy;
+  forecaster: import('../abr/size-forecast.js').SizeForecaster;
+  ladderKey: string;
+} | null = null;
+
+/** fetch a model file next to `base` as JSON or bytes; throws with the URL and status when it is not there */
+async function fetchModelFile(base: string, name: string, as: 'json'): Promise<unknown>;
+async function fetchModelFile(base: string, name: string, as: 'bytes'): Promise<ArrayBuffer>;
+async function fetchModelFile(base: string, name: string, as: 'json' | 'bytes'): Promise<unknown> {
+  const url = new URL(name, new URL(base, self.location.href)).href;
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return as === 'json' ? r.json() : r.arrayBuffer();
+}
+
 let profile: { model: import('@tensorflow/tfjs-layers').LayersModel; norm: import('../profile/model.js').ProfileNorm } | null = null;
 
 // ---- deployment: variants, backends, emulated throttling ----
@@ -150,6 +167,7 @@ export const api: WorkerApi = {
       version: VERSION,
       models: [
         ...(deployed.abr ? [`abr-drl/${deployed.abr.variant}`] : drl ? ['abr-drl'] : []),
+        ...(live ? ['live-abr-drl', 'chunk-size'] : []),
         ...(viewport ? [viewport.name] : []),
         ...(deployed.profile ? [`profile/${deployed.profile.variant}`] : profile ? ['profile'] : []),
       ],
@@ -204,10 +222,17 @@ export const api: WorkerApi = {
       const m = e.data;
       let reply: AbrReply;
       try {
-        const level = api.decideAbr(m.policy, m.obs);
-        const sent = performance.timeOrigin + performance.now();
-        slot?.write(m.id, level, sent);
-        reply = { id: m.id, level, recv, sent };
+        if (m.live) {
+          const d = api.decideLive(m.live);
+          const sent = performance.timeOrigin + performance.now();
+          slot?.write(m.id, d.level, sent);
+          reply = { id: m.id, level: d.level, live: d, recv, sent };
+        } else {
+          const level = api.decideAbr(m.policy, m.obs);
+          const sent = performance.timeOrigin + performance.now();
+          slot?.write(m.id, level, sent);
+          reply = { id: m.id, level, recv, sent };
+        }
       } catch (err) {
         slot?.write(m?.id, -1, performance.timeOrigin + performance.now());
         reply = {
@@ -220,6 +245,47 @@ export const api: WorkerApi = {
       }
       port.postMessage(reply);
     };
+  },
+  /** Load the live DRL policy and the chunk-size forecaster from their artifacts (plain JS, no tfjs). */
+  async initLive(opts: { policyUrl: string; sizeModelUrl: string }): Promise<string> {
+    const [{ denseFromArtifacts, sizeNetFromArtifacts, LearnedSizeForecaster }, { LiveDrlPolicy }] = await Promise.all([
+      import('../abr/size-model.js'),
+      import('../abr/live-drl.js'),
+    ]);
+    type Manifest = { weightsManifest: Array<{ weights: Array<{ name: string; shape: number[]; dtype?: string }> }> };
+    const [pm, pw, sm, sw, head] = await Promise.all([
+      fetchModelFile(opts.policyUrl, 'model.json', 'json') as Promise<Manifest>,
+      fetchModelFile(opts.policyUrl, 'weights.bin', 'bytes'),
+      fetchModelFile(opts.sizeModelUrl, 'model.json', 'json') as Promise<Manifest>,
+      fetchModelFile(opts.sizeModelUrl, 'weights.bin', 'bytes'),
+      fetchModelFile(opts.sizeModelUrl, 'head.json', 'json'),
+    ]);
+    const policy = new LiveDrlPolicy(denseFromArtifacts(pm.weightsManifest[0].weights, pw, ['s1', 's2', 'score']));
+    const forecaster = new LearnedSizeForecaster(sizeNetFromArtifacts(sm.weightsManifest[0].weights, sw, head as never));
+    live = { policy, forecaster, ladderKey: '' };
+    return `${policy.name}+${forecaster.name}`;
+  },
+  /** Observe the finished chunks, forecast the next 5 at every rung and let the live policy decide. */
+  decideLive(req: import('../abr/live.js').LiveDecisionRequest): import('../abr/live.js').LiveDecision {
+    if (!live) throw new Error('live models not loaded (initLive)');
+    const { ladderKbps, chunkS } = req;
+    if (!Array.isArray(ladderKbps) || !ladderKbps.length || !(chunkS > 0))
+      throw new PolicyCannotServe('live: empty ladder or chunk duration');
+    if (ladderKbps.length > 10) throw new PolicyCannotServe(`live: ${ladderKbps.length} rungs, the policy plays at most 10`);
+    const key = `${ladderKbps.join(',')}/${chunkS}`;
+    if (req.reset || key !== live.ladderKey) {
+      live.forecaster.start({ ladderKbps, chunkS });
+      live.policy.start?.(ladderKbps, chunkS);
+      live.ladderKey = key;
+    }
+    for (const f of req.finished) {
+      if (f.sizes.length !== ladderKbps.length)
+        throw new Error(`live: chunk ${f.sn} has ${f.sizes.length} sizes for ${ladderKbps.length} rungs`);
+      live.forecaster.observe(f.sizes, f.meta);
+    }
+    const forecast = live.forecaster.forecast(5);
+    const level = live.policy.decide({ ...req.obs, ladderKbps, chunkS, sizes: forecast });
+    return { level, forecast, policy: live.policy.name, forecaster: live.forecaster.name };
   },
   /**
    * Load the viewport model (model.json URL; its train.json beside it gives the spread per horizon).

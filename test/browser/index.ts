@@ -8,3 +8,4 @@ import './edge.spec.js';
 import './qoe.spec.js';
 import './mux.spec.js';
 import './offload.spec.js';
+import './live-abr.spec.js';

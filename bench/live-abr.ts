@@ -1,0 +1,257 @@
+/**
+ * The live ABR benchmark (`npm run bench:live-abr`, entry in cli/live-abr.ts): low-latency live ABR in the live simulator (src/sim/abr/live.ts: LL-HLS parts of 0.5 s, target latency 3 s,
+ * never past the live edge, catch-up by playback rate). One session per trace of DIR (default: the 142
+ * Pensieve *test* traces), each paired with a video of the split (default: the *dev* videos of the shared
+ * chunk dataset, in turn), 120 s of media from a start chunk >= 5 that moves along long videos.
+ * Policies: hlsjs (hls.js' live rule + its latency controller, max rate 1.5), lolp (LoL+-like rule + LoL+
+ * playback control), bb (BBA chunk map), robustmpc (on the live QoE), drl (models/live-abr-drl); the last four
+ * use LoL+'s playback control. Each runs with the next chunks' sizes from: `true` (oracle), `mean` (published
+ * sizes of complete chunks + mean of past), `predicted` (published + the meta-learned forecaster,
+ * models/chunk-size) and, for hlsjs and lolp, `declared` (the playlist bitrate, their real default).
+ * QoE: core/live-qoe.ts (dash.js LoL+ evaluator weights), summed per session and divided by the media seconds
+ * and 1000 (Mbps-equivalent per second of video); rows average sessions. Writes bench/results/live-abr.json.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { HlsLiveRule, LiveBufferBased, LiveRobustMpc, LolPlusRule, type LivePolicy } from '../src/abr/live.js';
+import { LiveDrlPolicy } from '../src/abr/live-drl.js';
+import { MeanOfPast } from '../src/abr/size-forecast.js';
+import { LearnedSizeForecaster } from '../src/abr/size-model.js';
+import { loadChunkDataset, loadDenseLayers, loadSizeNet, type ChunkVideo } from '../src/sim/abr/chunks.js';
+import { DeclaredSizes, ForecastSizes, TrueSizes, runLiveSession, type LiveVideo, type SizeSource } from '../src/sim/abr/live.js';
+import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
+import { InputError } from '../src/train/errors.js';
+
+export const LIVE_POLICIES = ['hlsjs', 'lolp', 'bb', 'robustmpc', 'drl'] as const;
+export const LIVE_SIZES = ['true', 'mean', 'predicted', 'declared'] as const;
+
+export interface LiveAbrBenchOptions {
+  /** trace directory (default $EDGEPLAY_DATA/abr/traces/test) */
+  traces?: string;
+  /** chunk dataset (default $EDGEPLAY_DATA/chunks) and its split (default dev) */
+  data?: string;
+  split?: string;
+  policies?: Array<(typeof LIVE_POLICIES)[number]>;
+  sizes?: Array<(typeof LIVE_SIZES)[number]>;
+  /** the forecaster (default models/chunk-size) and the DRL actor (default models/live-abr-drl) */
+  model?: string;
+  drl?: string;
+  targetLatencyS?: number;
+  sessionS?: number;
+  /** results file (default bench/results/live-abr.json); null writes none */
+  out?: string | null;
+  command?: string;
+  log?: (s: string) => void;
+}
+
+export interface LiveAbrBenchRow {
+  policy: string;
+  sizes: string;
+  qoe_mean: number;
+  bitrate_mbps: number;
+  rebuffer_s: number;
+  latency_s: number;
+  traces: number;
+}
+
+export interface LiveAbrBenchResult {
+  command: string;
+  traces_dir: string;
+  data: string;
+  split: string;
+  target_latency_s: number;
+  session_s: number;
+  rows: LiveAbrBenchRow[];
+  terms: Array<Record<string, number | string>>;
+}
+
+/** Runs every policy x size source over the sessions, prints the table, writes the results. Throws InputError on missing data. */
+export async function benchLiveAbr(o: LiveAbrBenchOptions = {}): Promise<LiveAbrBenchResult> {
+  const log = o.log ?? ((s: string) => console.log(s));
+  const root = dataRoot();
+  const split = o.split ?? 'dev';
+  const tracesDir = resolve(o.traces ?? join(root, 'abr', 'traces', 'test'));
+  const dataDir = resolve(o.data ?? join(root, 'chunks'));
+  if (!existsSync(tracesDir) || !existsSync(join(dataDir, 'index.csv')))
+    throw new InputError(
+      `bench:live-abr needs traces (${tracesDir}) and a chunk dataset (${dataDir}/index.csv); set EDGEPLAY_DATA or pass --traces/--data`,
+    );
+  const traces = loadTraceDir(tracesDir);
+  const videos = loadChunkDataset(dataDir, [split]).filter((v) => v.sizes.length >= 12);
+  if (!videos.length) throw new InputError(`bench:live-abr: no ${split} video with >= 12 chunks in ${dataDir}`);
+  const TARGET = o.targetLatencyS ?? 3;
+  const SESSION_S = o.sessionS ?? 120;
+  const policies: string[] = [...(o.policies ?? LIVE_POLICIES)];
+  const sizeKinds: string[] = [...(o.sizes ?? LIVE_SIZES)];
+  const modelDir = resolve(o.model ?? 'models/chunk-size');
+  const drlDir = resolve(o.drl ?? 'models/live-abr-drl');
+  if (sizeKinds.includes('predicted') && !existsSync(join(modelDir, 'head.json')))
+    throw new InputError(`no forecaster in ${modelDir}: run npm run train:chunks`);
+  const sizeNet = sizeKinds.includes('predicted') ? loadSizeNet(modelDir) : null;
+  let drl: ReturnType<typeof loadDenseLayers> | null = null;
+  if (policies.includes('drl')) {
+    if (existsSync(join(drlDir, 'model.json'))) drl = loadDenseLayers(drlDir, ['s1', 's2', 'score']);
+    else {
+      log(`bench:live-abr: ${drlDir} missing (npm run train:live-abr); drl skipped`);
+      policies.splice(policies.indexOf('drl'), 1);
+    }
+  }
+  const make = (p: string): LivePolicy => {
+    switch (p) {
+      case 'hlsjs':
+        return new HlsLiveRule();
+      case 'lolp':
+        return new LolPlusRule();
+      case 'bb':
+        return new LiveBufferBased();
+      case 'robustmpc':
+        return new LiveRobustMpc();
+      case 'drl':
+        return new LiveDrlPolicy(drl!);
+    }
+    throw new Error(p);
+  };
+
+  const asLive = (v: ChunkVideo): LiveVideo => ({
+    name: `${v.source}/${v.video}`,
+    ladderKbps: v.ladderKbps,
+    chunkS: v.chunkS,
+    sizes: v.sizes,
+    meta: v.meta,
+  });
+  const sessions = traces.map((tr, i) => {
+    const v = videos[i % videos.length];
+    const chunks = Math.min(Math.floor(SESSION_S / v.chunkS), v.sizes.length - 6);
+    const start = 5 + ((i * 37) % Math.max(1, v.sizes.length - 5 - chunks));
+    return { tr, v, chunks, start };
+  });
+  // size sources per video, computed once
+  const cache = new Map<string, SizeSource>();
+  const sourceFor = (kind: string, v: ChunkVideo): SizeSource => {
+    const key = `${kind}|${v.source}/${v.video}`;
+    let s = cache.get(key);
+    if (!s) {
+      const lv = asLive(v);
+      s =
+        kind === 'true'
+          ? new TrueSizes(lv)
+          : kind === 'declared'
+            ? new DeclaredSizes(lv)
+            : kind === 'mean'
+              ? new ForecastSizes(lv, new MeanOfPast(), 5, 'mean')
+              : new ForecastSizes(lv, new LearnedSizeForecaster(sizeNet!), 5, 'predicted');
+      cache.set(key, s);
+    }
+    return s;
+  };
+
+  interface Row {
+    policy: string;
+    sizes: string;
+    qoe_mean: number;
+    bitrate_mbps: number;
+    rebuffer_s: number;
+    latency_s: number;
+    traces: number;
+  }
+  const rows: Row[] = [];
+  const terms: Array<Record<string, number | string>> = [];
+  const t0 = Date.now();
+  for (const p of policies)
+    for (const kind of sizeKinds) {
+      if (kind === 'declared' && !['hlsjs', 'lolp'].includes(p)) continue;
+      const acc = { qoe: 0, br: 0, rb: 0, lat: 0, bitrate: 0, sw: 0, reb: 0, latT: 0, speed: 0, stalls: 0, switches: 0 };
+      const perSession: number[] = [];
+      for (const s of sessions) {
+        const r = runLiveSession(make(p), asLive(s.v), s.tr, sourceFor(kind, s.v), {
+          startChunk: s.start,
+          chunks: s.chunks,
+          targetLatencyS: TARGET,
+        });
+        const k = r.mediaS * 1000;
+        const q = r.qoe.total / k;
+        perSession.push(q);
+        acc.qoe += q;
+        acc.br += r.bitrateKbpsMean / 1000;
+        acc.rb += r.rebufferS;
+        acc.lat += r.latencyMeanS;
+        acc.bitrate += r.qoe.bitrate / k;
+        acc.sw += r.qoe.switch / k;
+        acc.reb += r.qoe.rebuffer / k;
+        acc.latT += r.qoe.latency / k;
+        acc.speed += r.qoe.speed / k;
+        acc.stalls += r.stalls;
+        acc.switches += r.switches;
+      }
+      const n = sessions.length;
+      rows.push({
+        policy: p,
+        sizes: kind,
+        qoe_mean: acc.qoe / n,
+        bitrate_mbps: acc.br / n,
+        rebuffer_s: acc.rb / n,
+        latency_s: acc.lat / n,
+        traces: n,
+      });
+      const sorted = [...perSession].sort((x, y) => x - y);
+      terms.push({
+        policy: p,
+        sizes: kind,
+        bitrate_term: acc.bitrate / n,
+        switch_term: acc.sw / n,
+        rebuffer_term: acc.reb / n,
+        latency_term: acc.latT / n,
+        speed_term: acc.speed / n,
+        stalls: acc.stalls / n,
+        switches: acc.switches / n,
+        qoe_p10: sorted[Math.floor(0.1 * n)],
+        qoe_median: sorted[Math.floor(0.5 * n)],
+      });
+    }
+  const command = o.command ?? 'bench:live-abr (library call)';
+  log(
+    `${command}\n${traces.length} sessions: traces ${tracesDir} x ${videos.length} ${split} videos of ${dataDir}; ${SESSION_S} s of media each, target latency ${TARGET} s, LL-HLS parts 0.5 s`,
+  );
+  log(
+    'QoE (dash.js LoL+ evaluator weights) per second of media, Mbps-equivalent; bitrate Mbps; rebuffer s per session; latency s (time average)',
+  );
+  log('policy      sizes        qoe    bitrate  rebuffer  latency   rate-term  switch-term');
+  const baselines = rows.filter((r) => r.policy !== 'drl');
+  for (const r of rows) {
+    const t = terms.find((x) => x.policy === r.policy && x.sizes === r.sizes)!;
+    log(
+      `${r.policy.padEnd(12)}${r.sizes.padEnd(10)}${r.qoe_mean.toFixed(4).padStart(8)}${r.bitrate_mbps.toFixed(3).padStart(10)}${r.rebuffer_s.toFixed(2).padStart(10)}${r.latency_s.toFixed(2).padStart(9)}${(t.speed_term as number).toFixed(4).padStart(11)}${(t.switch_term as number).toFixed(4).padStart(13)}`,
+    );
+  }
+  const drlRows = rows.filter((r) => r.policy === 'drl');
+  if (drlRows.length && baselines.length) {
+    const bestBase = baselines.reduce((x, y) => (y.qoe_mean > x.qoe_mean ? y : x));
+    const dTrue = drlRows.find((r) => r.sizes === 'true');
+    const dPred = drlRows.find((r) => r.sizes === 'predicted');
+    if (dPred) {
+      log(
+        `drl (predicted) vs best baseline ${bestBase.policy} (${bestBase.sizes}): ${((100 * (dPred.qoe_mean - bestBase.qoe_mean)) / Math.abs(bestBase.qoe_mean)).toFixed(1)} % (target >= +10 %)`,
+      );
+      if (dTrue)
+        log(
+          `drl predicted vs true sizes: ${((100 * (dPred.qoe_mean - dTrue.qoe_mean)) / Math.abs(dTrue.qoe_mean)).toFixed(2)} % (target within 2 %)`,
+        );
+    }
+  }
+  const result: LiveAbrBenchResult = {
+    command,
+    traces_dir: tracesDir,
+    data: dataDir,
+    split,
+    target_latency_s: TARGET,
+    session_s: SESSION_S,
+    rows,
+    terms,
+  };
+  const outFile = o.out === undefined ? 'bench/results/live-abr.json' : o.out;
+  if (outFile) {
+    mkdirSync(dirname(resolve(outFile)), { recursive: true });
+    writeFileSync(resolve(outFile), JSON.stringify(result, null, 2) + '\n');
+  }
+  return result;
+}

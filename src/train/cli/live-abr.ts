@@ -1,0 +1,49 @@
+/** `npm run train:live-abr -- [options]` (--help lists them): the command line of trainLiveAbr (../live-abr.ts). */
+import { commandLine, num, runCli } from './args.js';
+import { trainLiveAbr } from '../live-abr.js';
+
+const cli = {
+  name: 'train:live-abr',
+  summary:
+    "Trains the latency-aware DRL live policy in the live simulator with the chunk-size forecaster's predictions in its state:\nimitation of live RobustMPC, then PPO (src/train/ppo.ts) on training videos x training traces; selected on every 7th training\ntrace x dev videos. Writes OUT/{model.json, weights.bin, train.json}.",
+  flags: {
+    seed: { type: 'string', default: '1', arg: 'N', help: 'seed of initialisation, sessions, sampling and shuffles' },
+    iters: { type: 'string', default: '300', arg: 'N', help: 'PPO iterations' },
+    'bc-sessions': { type: 'string', default: '400', arg: 'N', help: 'imitation sessions of live RobustMPC (0: none)' },
+    'bc-epochs': { type: 'string', default: '10', arg: 'N', help: 'imitation epochs' },
+    'ppo-lr': { type: 'string', default: '3e-5', arg: 'X', help: 'PPO learning rate' },
+    rollout: { type: 'string', default: '48', arg: 'N', help: 'chunks per session per PPO iteration' },
+    envs: { type: 'string', default: '16', arg: 'N', help: 'parallel sessions' },
+    entropy: { type: 'string', default: '0.005', arg: 'X', help: 'entropy bonus' },
+    'value-warmup': { type: 'string', default: '20', arg: 'N', help: 'critic-only PPO iterations first' },
+    'eval-every': { type: 'string', default: '20', arg: 'N', help: 'PPO iterations between validations' },
+    'session-s': { type: 'string', default: '120', arg: 'S', help: 'media per session, seconds' },
+    'target-latency': { type: 'string', default: '3', arg: 'S', help: 'target latency, seconds' },
+    sizes: { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: 'the chunk-size forecaster' },
+    encodes: { type: 'string', default: 'bench/coding-meta', arg: 'DIR', help: 'our encodes (skipped when absent)' },
+    'tune-bb': { type: 'boolean', help: "print the live BB's reservoir / cushion grid on training sessions" },
+    out: { type: 'string', default: 'models/live-abr-drl', arg: 'DIR', help: 'output directory' },
+  },
+} as const;
+
+await runCli(cli, async (v) => {
+  await trainLiveAbr({
+    seed: num('seed', v.seed, { integer: true }),
+    iters: num('iters', v.iters, { integer: true, min: 0 }),
+    bcSessions: num('bc-sessions', v['bc-sessions'], { integer: true, min: 0 }),
+    bcEpochs: num('bc-epochs', v['bc-epochs'], { integer: true, min: 0 }),
+    ppoLr: num('ppo-lr', v['ppo-lr'], { min: 0 }),
+    rollout: num('rollout', v.rollout, { integer: true, min: 1 }),
+    envs: num('envs', v.envs, { integer: true, min: 1 }),
+    entropy: num('entropy', v.entropy, { min: 0 }),
+    valueWarmup: num('value-warmup', v['value-warmup'], { integer: true, min: 0 }),
+    evalEvery: num('eval-every', v['eval-every'], { integer: true, min: 1 }),
+    sessionS: num('session-s', v['session-s'], { min: 10 }),
+    targetLatencyS: num('target-latency', v['target-latency'], { min: 0.5 }),
+    sizes: v.sizes,
+    encodes: v.encodes,
+    tuneBb: v['tune-bb'],
+    out: v.out,
+    command: commandLine(cli.name),
+  });
+});

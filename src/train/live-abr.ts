@@ -1,0 +1,442 @@
+/**
+ * The trainer of the latency-aware DRL live policy (`npm run train:live-abr`, entry in cli/live-abr.ts):
+ * the ladder-agnostic scorer of src/abr/live-drl.ts in the live simulator (src/sim/abr/live.ts) with the
+ * learned chunk-size forecaster's predictions in its state (published sizes of complete chunks + forecasts):
+ *  1. imitation warm start: live RobustMPC (on the same predicted sizes) plays random sessions — a random
+ *     *training* video of the shared chunk dataset (and of our encodes when present) whose ladder the traces
+ *     can carry, a random *training* Pensieve trace from a random point — and the actor learns its choices;
+ *  2. PPO through the shared src/train/ppo.ts (clipped surrogate, GAE, masks over the rungs a ladder lacks,
+ *     KL early stop, a critic-only warm-up) in the noisy environment (each part's bytes x U[0.9, 1.1)), reward =
+ *     the chunk's live QoE (core/live-qoe.ts) / (D x the ladder's top kbps), 16 sessions in parallel.
+ * The checkpoint is selected on a validation set that never touches the test traces: every 7th training trace
+ * (by name) x 3 *dev* videos each. `tuneBb` also prints the live BB's reservoir / cushion grid on training
+ * sessions (where LiveBufferBased's defaults come from). Writes <out>/{model.json, weights.bin, train.json}.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { mulberry32 } from '../core/random.js';
+import { LiveBufferBased, LiveRobustMpc, type LivePolicy } from '../abr/live.js';
+import { LIVE_FEATURES, LIVE_GLOBAL, LIVE_RMAX, LiveDrlPolicy, buildLiveDrl, denseArrays, liveFeatures } from '../abr/live-drl.js';
+import { MeanOfPast } from '../abr/size-forecast.js';
+import { LearnedSizeForecaster, type SizeNet } from '../abr/size-model.js';
+import { loadChunkDataset, loadSizeNet, type ChunkVideo } from '../sim/abr/chunks.js';
+import { ForecastSizes, LiveSession, runLiveSession, type LiveVideo, type SizeSource } from '../sim/abr/live.js';
+import { dataRoot, loadTraceDir } from '../sim/abr/load.js';
+import type { SimTrace } from '../sim/abr/env.js';
+import { InputError } from './errors.js';
+import { saveModel } from './io.js';
+import { permutation, ppoIteration, type PpoModel } from './ppo.js';
+
+export interface TrainLiveAbrOptions {
+  seed?: number;
+  /** PPO iterations (default 300) */
+  iters?: number;
+  /** imitation: sessions of live RobustMPC (default 400) and epochs (default 10) */
+  bcSessions?: number;
+  bcEpochs?: number;
+  ppoLr?: number;
+  /** chunks per environment per PPO iteration (default 48) */
+  rollout?: number;
+  /** parallel sessions (default 16) */
+  envs?: number;
+  entropy?: number;
+  /** critic-only PPO iterations first (default 20) */
+  valueWarmup?: number;
+  evalEvery?: number;
+  /** media per session, s (default 120) */
+  sessionS?: number;
+  targetLatencyS?: number;
+  hidden?: number;
+  /** the forecaster directory (default models/chunk-size), or the net itself */
+  sizes?: string;
+  sizeNet?: SizeNet;
+  /** our encodes (default bench/coding-meta; null: none) */
+  encodes?: string | null;
+  /** instead of $EDGEPLAY_DATA: videos and traces (tests); validation uses devVideos x validTraces */
+  trainVideos?: ChunkVideo[];
+  devVideos?: ChunkVideo[];
+  trainTraces?: SimTrace[];
+  validTraces?: SimTrace[];
+  /** print the live BB grid on training sessions */
+  tuneBb?: boolean;
+  /** output directory (default models/live-abr-drl) */
+  out?: string;
+  command?: string;
+  log?: (s: string) => void;
+}
+
+export interface TrainLiveAbrResult {
+  selected: string;
+  validationQoe: number;
+  mpcValidationQoe: number;
+  imitationLoss: number[];
+  history: Array<{ iter: number; reward: number; validation: number }>;
+}
+
+const asLive = (v: ChunkVideo): LiveVideo => ({
+  name: `${v.source}/${v.video}`,
+  ladderKbps: v.ladderKbps,
+  chunkS: v.chunkS,
+  sizes: v.sizes,
+  meta: v.meta,
+});
+/** long enough, and a ladder the Pensieve traces (0.1-4.6 Mbps) can carry: top rung <= 10 Mbps (drops the 4K clips) */
+export const liveUsable = (v: ChunkVideo) => v.sizes.length >= 12 && Math.max(...v.ladderKbps) <= 10000;
+
+/** Imitation, PPO, selection; writes the actor. Throws InputError when data or the forecaster is missing. */
+export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLiveAbrResult> {
+  const SEED = o.seed ?? 1;
+  const ITERS = o.iters ?? 300;
+  const SESSION_S = o.sessionS ?? 120;
+  const TARGET = o.targetLatencyS ?? 3;
+  const OUT = resolve(o.out ?? 'models/live-abr-drl');
+  const N_ENV = o.envs ?? 16;
+  const T = o.rollout ?? 48;
+  const EVAL_EVERY = o.evalEvery ?? 20;
+  const t0 = Date.now();
+  const print = o.log ?? ((s: string) => console.log(s));
+  const log = (s: string) => print(`[train:live-abr +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
+  const rng = mulberry32(SEED);
+
+  let trainVideos: ChunkVideo[];
+  let devVideos: ChunkVideo[];
+  let trainTraces: SimTrace[];
+  let validTraces: SimTrace[];
+  let encDir: string | null = null;
+  if (o.trainVideos) {
+    trainVideos = o.trainVideos;
+    devVideos = o.devVideos ?? [];
+    trainTraces = o.trainTraces ?? [];
+    validTraces = o.validTraces ?? [];
+  } else {
+    const root = dataRoot();
+    const chunksDir = join(root, 'chunks');
+    const tracesDir = join(root, 'abr', 'traces', 'train');
+    if (!existsSync(join(chunksDir, 'index.csv')) || !existsSync(tracesDir))
+      throw new InputError(`train:live-abr needs ${chunksDir} and ${tracesDir} (set EDGEPLAY_DATA)`);
+    const e = o.encodes === null ? null : resolve(o.encodes ?? 'bench/coding-meta');
+    encDir = e && existsSync(join(e, 'index.csv')) ? e : null;
+    trainVideos = [...loadChunkDataset(chunksDir, ['train']), ...(encDir ? loadChunkDataset(encDir, ['train']) : [])];
+    devVideos = [...loadChunkDataset(chunksDir, ['dev']), ...(encDir ? loadChunkDataset(encDir, ['dev']) : [])];
+    const all = loadTraceDir(tracesDir);
+    trainTraces = all.filter((_, i) => i % 7 !== 3);
+    validTraces = all.filter((_, i) => i % 7 === 3);
+  }
+  const sizesDir = resolve(o.sizes ?? 'models/chunk-size');
+  if (!o.sizeNet && !existsSync(join(sizesDir, 'head.json')))
+    throw new InputError(`no forecaster in ${sizesDir}: run npm run train:chunks`);
+  const sizeNet = o.sizeNet ?? loadSizeNet(sizesDir);
+  const trainPool = trainVideos.filter(liveUsable);
+  const devPool = devVideos.filter(liveUsable);
+  if (!trainPool.length || !devPool.length || !trainTraces.length || !validTraces.length)
+    throw new InputError(
+      'train:live-abr needs training and dev videos (>= 12 chunks, top rung <= 10 Mbps) and training and validation traces',
+    );
+  log(
+    `${trainPool.length} training videos, ${devPool.length} dev videos, ${trainTraces.length} training traces, ${validTraces.length} validation traces (from the training set); sizes from ${o.sizeNet ? 'the given net' : sizesDir}`,
+  );
+
+  /** predicted sizes of every video, computed once */
+  const sources = new Map<ChunkVideo, SizeSource>();
+  const sourceOf = (v: ChunkVideo) => {
+    let s = sources.get(v);
+    if (!s) sources.set(v, (s = new ForecastSizes(asLive(v), new LearnedSizeForecaster(sizeNet), 5, 'predicted')));
+    return s;
+  };
+  for (const v of [...trainPool, ...devPool]) sourceOf(v);
+  log('size forecasts of every training and dev video computed');
+  const sessionChunks = (v: ChunkVideo) => Math.min(Math.floor(SESSION_S / v.chunkS), v.sizes.length - 6);
+
+  /** A random training session: video, trace, start chunk, trace pointer. */
+  const randomSession = (noise: boolean): LiveSession => {
+    const v = trainPool[Math.floor(rng() * trainPool.length)];
+    const tr = trainTraces[Math.floor(rng() * trainTraces.length)];
+    const chunks = sessionChunks(v);
+    const start = 5 + Math.floor(rng() * Math.max(1, v.sizes.length - 5 - chunks));
+    const ptr = 1 + Math.floor(rng() * (tr.bw.length - 1));
+    return new LiveSession(asLive(v), tr, sourceOf(v), {
+      startChunk: start,
+      chunks,
+      targetLatencyS: TARGET,
+      tracePtr: ptr,
+      noise: noise ? () => 0.9 + 0.2 * rng() : undefined,
+    });
+  };
+
+  /** validation sessions: every validation trace with 3 dev videos, deterministic */
+  const validSet: Array<{ v: ChunkVideo; tr: SimTrace; start: number; chunks: number }> = [];
+  validTraces.forEach((tr, i) => {
+    for (let k = 0; k < 3; k++) {
+      const v = devPool[(3 * i + k) % devPool.length];
+      const chunks = sessionChunks(v);
+      const start = 5 + ((i * 37 + k * 11) % Math.max(1, v.sizes.length - 5 - chunks));
+      validSet.push({ v, tr, start, chunks });
+    }
+  });
+  /** mean QoE per media second (Mbps-equivalent) of a policy on the validation sessions */
+  const validate = (policy: LivePolicy): number => {
+    let q = 0;
+    for (const s of validSet) {
+      const r = runLiveSession(policy, asLive(s.v), s.tr, sourceOf(s.v), { startChunk: s.start, chunks: s.chunks, targetLatencyS: TARGET });
+      q += r.qoe.total / r.mediaS / 1000;
+    }
+    return q / validSet.length;
+  };
+
+  if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm');
+  await tf.ready();
+  const { actor, critic } = buildLiveDrl(tf, o.hidden ?? 64, SEED);
+  const policyNow = () => new LiveDrlPolicy(denseArrays(actor, ['s1', 's2', 'score']));
+  const mpcScore = validate(new LiveRobustMpc());
+  log(`validation: robustmpc ${mpcScore.toFixed(4)} QoE/s on ${validSet.length} sessions`);
+
+  if (o.tuneBb) {
+    // the live BB's reservoir / cushion (x target latency): a grid on 80 training sessions, mean-of-past sizes
+    const grid = mulberry32(5);
+    const sess = Array.from({ length: 80 }, () => {
+      const v = trainPool[Math.floor(grid() * trainPool.length)];
+      const tr = trainTraces[Math.floor(grid() * trainTraces.length)];
+      const chunks = sessionChunks(v);
+      const start = 5 + Math.floor(grid() * Math.max(1, v.sizes.length - 5 - chunks));
+      return { v, tr, chunks, start, ptr: 1 + Math.floor(grid() * (tr.bw.length - 1)) };
+    });
+    const means = new Map<ChunkVideo, SizeSource>();
+    for (const res of [0.1, 0.2, 0.3, 0.4, 0.6, 1, 1.5])
+      for (const cush of [0.2, 0.4, 0.6, 1, 1.5, 2.5, 4]) {
+        let q = 0;
+        for (const s of sess) {
+          if (!means.has(s.v)) means.set(s.v, new ForecastSizes(asLive(s.v), new MeanOfPast(), 5, 'mean'));
+          const bb = new LiveBufferBased({ reservoirS: res * TARGET, cushionS: cush * TARGET });
+          const r = runLiveSession(bb, asLive(s.v), s.tr, means.get(s.v)!, {
+            startChunk: s.start,
+            chunks: s.chunks,
+            tracePtr: s.ptr,
+            targetLatencyS: TARGET,
+          });
+          q += r.qoe.total / r.mediaS / 1000;
+        }
+        log(`bb reservoir ${res} T, cushion ${cush} T: training QoE/s ${(q / sess.length).toFixed(4)}`);
+      }
+  }
+
+  const X1 = LIVE_RMAX * LIVE_FEATURES;
+  const featBuf = new Float32Array(X1);
+  const maskBuf = new Float32Array(LIVE_RMAX);
+  /** masked logits [S, RMAX] */
+  const scores = (x: tf.Tensor, B: number): tf.Tensor => (actor.apply(x) as tf.Tensor).reshape([B, LIVE_RMAX]);
+  const values = (x: tf.Tensor, B: number): tf.Tensor =>
+    (critic.apply(x.slice([0, 0, 0], [B, 1, LIVE_GLOBAL]).reshape([B, LIVE_GLOBAL])) as tf.Tensor).reshape([B]);
+  const model: PpoModel = {
+    forward: (X, B) => ({ logits: scores(X, B), value: values(X, B) }),
+    variables: [...actor.trainableWeights, ...critic.trainableWeights].map((w) => w.read() as tf.Variable),
+    criticVariables: critic.trainableWeights.map((w) => w.read() as tf.Variable),
+  };
+
+  let best = { score: -Infinity, stage: '', weights: [] as tf.Tensor[] };
+  const keepBest = (stage: string) => {
+    const score = validate(policyNow());
+    if (score > best.score) {
+      best.weights.forEach((w) => w.dispose());
+      best = { score, stage, weights: actor.getWeights().map((w) => w.clone()) };
+    }
+    return score;
+  };
+
+  // ---------- 1. imitation of live RobustMPC ----------
+  const BC_SESSIONS = o.bcSessions ?? 400;
+  const BC_EPOCHS = o.bcEpochs ?? 10;
+  const imitationLoss: number[] = [];
+  if (BC_SESSIONS > 0) {
+    const xs: Float32Array[] = [];
+    const ms: Float32Array[] = [];
+    const ys: number[] = [];
+    for (let s = 0; s < BC_SESSIONS; s++) {
+      const sess = randomSession(false);
+      const mpc = new LiveRobustMpc();
+      mpc.start(sess.video.ladderKbps);
+      sess.step(0);
+      while (!sess.done) {
+        const ob = sess.observation();
+        const q = mpc.decide(ob);
+        liveFeatures(ob, featBuf, maskBuf);
+        xs.push(featBuf.slice());
+        ms.push(maskBuf.slice());
+        ys.push(q);
+        sess.step(q);
+      }
+      if ((s + 1) % 100 === 0) log(`imitation data: ${s + 1}/${BC_SESSIONS} sessions, ${ys.length} decisions`);
+    }
+    const n = ys.length;
+    const flatX = new Float32Array(n * X1);
+    const flatM = new Float32Array(n * LIVE_RMAX);
+    xs.forEach((x, i) => flatX.set(x, i * X1));
+    ms.forEach((m, i) => flatM.set(m, i * LIVE_RMAX));
+    const X = tf.tensor3d(flatX, [n, LIVE_RMAX, LIVE_FEATURES]);
+    const M = tf.tensor2d(flatM, [n, LIVE_RMAX]);
+    const Y = tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LIVE_RMAX);
+    const opt = tf.train.adam(1e-3);
+    const B = 256;
+    for (let ep = 0; ep < BC_EPOCHS; ep++) {
+      const idx = permutation(n, rng);
+      let lossSum = 0;
+      let nb = 0;
+      for (let s0 = 0; s0 < n; s0 += B) {
+        const ids = tf.tensor1d(idx.slice(s0, s0 + B), 'int32');
+        const loss = opt.minimize(() => {
+          const b = Math.min(B, n - s0);
+          const lg = tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
+          return tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), lg) as tf.Scalar;
+        }, true);
+        lossSum += loss!.dataSync()[0];
+        loss!.dispose();
+        ids.dispose();
+        nb++;
+      }
+      imitationLoss.push(lossSum / nb);
+      if (ep % 5 === 4 || ep === BC_EPOCHS - 1)
+        log(
+          `imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${(lossSum / nb).toFixed(4)}, validation QoE/s ${keepBest(`bc${ep + 1}`).toFixed(4)}`,
+        );
+    }
+    tf.dispose([X, M, Y]);
+    opt.dispose();
+    actor.setWeights(best.weights);
+  }
+
+  // ---------- 2. PPO (src/train/ppo.ts) ----------
+  const ppoConfig = {
+    gamma: 0.97,
+    lambda: 0.95,
+    entropy: o.entropy ?? 0.005,
+    epochs: 4,
+    minibatch: 256,
+    targetKl: 0.01,
+    valueScale: 10,
+    optimizer: tf.train.adam(o.ppoLr ?? 3e-5),
+    criticOptimizer: tf.train.adam(1e-3),
+    rng,
+  };
+  const VALUE_WARMUP = o.valueWarmup ?? 20;
+  const envs: LiveSession[] = Array.from({ length: N_ENV }, () => {
+    const s = randomSession(true);
+    s.step(0);
+    return s;
+  });
+  const history: TrainLiveAbrResult['history'] = [];
+  log(`PPO: ${ITERS} iterations x ${N_ENV} sessions x ${T} chunks, entropy ${ppoConfig.entropy}, critic warm-up ${VALUE_WARMUP}`);
+  let rewAcc = 0;
+  let rewN = 0;
+  for (let it = 1; it <= ITERS; it++) {
+    const S = N_ENV * T;
+    const x = new Float32Array(S * X1);
+    const masks = new Uint8Array(S * LIVE_RMAX);
+    const act = new Int32Array(S);
+    const logp = new Float32Array(S);
+    const rew = new Float32Array(S);
+    const done = new Uint8Array(S);
+    const val = new Float32Array((T + 1) * N_ENV);
+    const cx = new Float32Array(N_ENV * X1);
+    const cm = new Float32Array(N_ENV * LIVE_RMAX);
+    for (let t = 0; t <= T; t++) {
+      for (let e = 0; e < N_ENV; e++) {
+        liveFeatures(envs[e].observation(), featBuf, maskBuf);
+        cx.set(featBuf, e * X1);
+        cm.set(maskBuf, e * LIVE_RMAX);
+      }
+      const [probs, v] = tf.tidy(() => {
+        const X = tf.tensor3d(cx, [N_ENV, LIVE_RMAX, LIVE_FEATURES]);
+        const lg = tf.add(scores(X, N_ENV), tf.mul(tf.sub(tf.tensor2d(cm, [N_ENV, LIVE_RMAX]), 1), 1e9));
+        return [tf.softmax(lg).dataSync() as Float32Array, values(X, N_ENV).dataSync() as Float32Array];
+      });
+      for (let e = 0; e < N_ENV; e++) val[t * N_ENV + e] = v[e];
+      if (t === T) break;
+      for (let e = 0; e < N_ENV; e++) {
+        const i = t * N_ENV + e;
+        x.set(cx.subarray(e * X1, (e + 1) * X1), i * X1);
+        for (let r = 0; r < LIVE_RMAX; r++) masks[i * LIVE_RMAX + r] = cm[e * LIVE_RMAX + r];
+        let u = rng();
+        let q = 0;
+        for (; q < LIVE_RMAX - 1; q++) if ((u -= probs[e * LIVE_RMAX + q]) <= 0) break;
+        while (cm[e * LIVE_RMAX + q] === 0) q--; // never a rung the ladder lacks
+        act[i] = q;
+        logp[i] = Math.log(Math.max(probs[e * LIVE_RMAX + q], 1e-8));
+        const env = envs[e];
+        const terms = env.step(q);
+        const kMax = env.video.ladderKbps[env.video.ladderKbps.length - 1];
+        rew[i] = terms.total / (env.D * kMax);
+        rewAcc += rew[i];
+        rewN++;
+        if (env.done) {
+          done[i] = 1;
+          envs[e] = randomSession(true);
+          envs[e].step(0);
+        }
+      }
+    }
+    const u = ppoIteration(
+      model,
+      {
+        envs: N_ENV,
+        obs: x,
+        obsShape: [LIVE_RMAX, LIVE_FEATURES],
+        actions: act,
+        logp,
+        rewards: rew,
+        values: val,
+        dones: done,
+        masks,
+        nActions: LIVE_RMAX,
+      },
+      ppoConfig,
+      // the critic starts untrained: fit it alone first, so its first advantages do not wreck the imitated actor
+      { criticOnly: it <= VALUE_WARMUP },
+    );
+    if (it % EVAL_EVERY === 0 || it === ITERS) {
+      const score = keepBest(`ppo${it}`);
+      history.push({ iter: it, reward: rewAcc / rewN, validation: score });
+      log(
+        `PPO iteration ${it}/${ITERS}${it <= VALUE_WARMUP ? ' (critic warm-up)' : ''}: reward/chunk ${(rewAcc / rewN).toFixed(4)}, epochs ${u.epochs}, validation QoE/s ${score.toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}; robustmpc ${mpcScore.toFixed(4)})`,
+      );
+      rewAcc = 0;
+      rewN = 0;
+    }
+  }
+  ppoConfig.optimizer.dispose();
+  ppoConfig.criticOptimizer.dispose();
+
+  actor.setWeights(best.weights);
+  mkdirSync(OUT, { recursive: true });
+  await saveModel(actor, OUT);
+  writeFileSync(
+    join(OUT, 'train.json'),
+    JSON.stringify(
+      {
+        command: o.command ?? 'train:live-abr (library call)',
+        seed: SEED,
+        iters: ITERS,
+        bc_sessions: BC_SESSIONS,
+        bc_epochs: BC_EPOCHS,
+        sizes: o.sizeNet ? null : sizesDir,
+        encodes: encDir,
+        target_latency_s: TARGET,
+        session_s: SESSION_S,
+        validation_sessions: validSet.length,
+        robustmpc_validation_qoe_per_s: mpcScore,
+        selected: best.stage,
+        validation_qoe_per_s: best.score,
+        imitation_loss: imitationLoss,
+        history,
+        seconds: (Date.now() - t0) / 1000,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  log(`selected ${best.stage} (validation QoE/s ${best.score.toFixed(4)} vs robustmpc ${mpcScore.toFixed(4)}); wrote ${OUT}`);
+  const result = { selected: best.stage, validationQoe: best.score, mpcValidationQoe: mpcScore, imitationLoss, history };
+  best.weights.forEach((w) => w.dispose());
+  tf.dispose([...actor.weights.map((w) => w.read()), ...critic.weights.map((w) => w.read())]);
+  return result;
+}

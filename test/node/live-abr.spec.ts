@@ -1,0 +1,234 @@
+/**
+ * The live mode of the ABR simulator: it never fetches past the live edge, its latency accounting is exact,
+ * its link is Pensieve's, the live QoE has the evaluator's terms, and the live policies / DRL scorer behave.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { liveQoeSegment, liveQoeWeights } from '../../src/core/live-qoe.js';
+import { stepTrace } from '../../src/core/trace.js';
+import {
+  HlsLiveRule,
+  LiveBufferBased,
+  LiveRobustMpc,
+  LolPlusRule,
+  type LiveObservation,
+  type LivePolicy,
+  type RateController,
+} from '../../src/abr/live.js';
+import { LIVE_FEATURES, LIVE_RMAX, LiveDrlPolicy, buildLiveDrl, denseArrays, liveFeatures } from '../../src/abr/live-drl.js';
+import { MeanOfPast } from '../../src/abr/size-forecast.js';
+import { DeclaredSizes, ForecastSizes, LiveSession, TraceLink, TrueSizes, runLiveSession, type LiveVideo } from '../../src/sim/abr/live.js';
+import { stepFrom, type SimTrace } from '../../src/sim/abr/env.js';
+import { mulberry32 } from '../../src/core/random.js';
+
+const sim = (name: string, steps: Array<[number, number]>): SimTrace => {
+  const t = stepTrace(name, steps);
+  return { name, time: t.times, bw: t.mbps };
+};
+/** a VBR-ish stream: 3 rungs, 2 s chunks, sizes varying +-40 % around nominal */
+function video(n = 80, seed = 1): LiveVideo {
+  const rng = mulberry32(seed);
+  const ladderKbps = [300, 750, 1200];
+  const sizes = Array.from({ length: n }, () => {
+    const c = 0.6 + 0.8 * rng();
+    return ladderKbps.map((k) => Math.round((c * k * 1000 * 2) / 8));
+  });
+  return { name: `synthetic${seed}`, ladderKbps, chunkS: 2, sizes };
+}
+/** keeps the playback rate at 1 */
+class Rate1 implements RateController {
+  readonly name = 'rate1';
+  reset() {}
+  rate() {
+    return 1;
+  }
+}
+const traces = [
+  sim('fast', [[600, 20]]),
+  sim('varying', [
+    [15, 2.5],
+    [10, 0.5],
+    [20, 1.2],
+    [10, 0.2],
+    [25, 4],
+  ]),
+  sim('starved', [[600, 0.15]]),
+];
+const policies = (): LivePolicy[] => [new HlsLiveRule(), new LolPlusRule(), new LiveBufferBased(), new LiveRobustMpc()];
+
+describe('live QoE (dash.js LoL+ evaluator weights)', () => {
+  it('has the five terms with the evaluator weights', () => {
+    const w = liveQoeWeights([300, 750, 1200]);
+    expect(w).toEqual({ bitrate: 1, switch: 1, rebuffer: 1200, latencyLow: 15, latencyHigh: 120, latencyThresholdS: 1.1, speed: 300 });
+    const t = liveQoeSegment(w, { kbps: 750, prevKbps: 300, durationS: 2, rebufferS: 0.5, latencyS: 3, playbackRate: 1.1 });
+    expect(t.bitrate).toBe(1500);
+    expect(t.switch).toBe(450);
+    expect(t.rebuffer).toBe(600);
+    expect(t.latency).toBeCloseTo(360, 9);
+    expect(t.speed).toBeCloseTo(30, 9);
+    expect(t.total).toBeCloseTo(1500 - 450 - 600 - 360 - 30, 9);
+    const low = liveQoeSegment(w, { kbps: 300, prevKbps: null, durationS: 2, rebufferS: 0, latencyS: 1, playbackRate: 1 });
+    expect(low.switch).toBe(0);
+    expect(low.latency).toBeCloseTo(15, 9);
+    expect(() => liveQoeSegment(w, { kbps: 300, prevKbps: null, durationS: 2, rebufferS: -1, latencyS: 1, playbackRate: 1 })).toThrowError(
+      /negative/,
+    );
+  });
+});
+
+describe('live ABR simulator', () => {
+  it("sends bytes on Pensieve's link semantics", () => {
+    const tr = traces[1];
+    const link = new TraceLink(tr, 1);
+    const s = link.send(400000);
+    const ref = stepFrom(tr.time, tr.bw, 1, tr.time[0], 0, 400000);
+    expect(s * 1000).toBeCloseTo(ref.delayMs - 80, 6);
+    expect(link.ptr).toBe(ref.ptr);
+    expect(link.last).toBeCloseTo(ref.last, 9);
+  });
+
+  it('never fetches past the live edge: no part transfer starts before the part is published', () => {
+    const v = video();
+    let checked = 0;
+    for (const tr of traces)
+      for (const p of policies())
+        for (const source of [new TrueSizes(v), new DeclaredSizes(v), new ForecastSizes(v, new MeanOfPast())]) {
+          const r = runLiveSession(p, v, tr, source, { startChunk: 5, chunks: 40, keepLog: true });
+          expect(r.segments).toBe(40);
+          for (const seg of r.log) {
+            // a preload hint may go out one RTT early; no byte moves before its part is published
+            expect(seg.requestS).toBeGreaterThanOrEqual(seg.firstPartPublishedS - 0.08 - 1e-9);
+            expect(seg.partStartS.length).toBe(4);
+            seg.partStartS.forEach((t, j) => {
+              expect(t).toBeGreaterThanOrEqual(seg.partPublishedS[j] - 1e-9);
+              checked++;
+            });
+          }
+        }
+    expect(checked).toBe(3 * 4 * 3 * 40 * 4);
+  });
+
+  it('accounts latency exactly: end - start = stalls + (1 - rate) x time played', () => {
+    const v = video();
+    for (const tr of traces)
+      for (const p of policies()) {
+        const r = runLiveSession(p, v, tr, new TrueSizes(v), { startChunk: 5, chunks: 40 });
+        expect(r.latencyEndS - r.latencyStartS)
+          .withContext(`${p.name} on ${tr.name}`)
+          .toBeCloseTo(r.rebufferS + r.rateDeficitS, 6);
+      }
+  });
+
+  it('at rate 1 on a fast link keeps latency constant; on a starved link latency grows by the stalls', () => {
+    const v = video();
+    const fast = runLiveSession(new LiveRobustMpc(), v, traces[0], new TrueSizes(v), {
+      startChunk: 5,
+      chunks: 40,
+      rateController: new Rate1(),
+    });
+    expect(fast.rebufferS).toBe(0);
+    expect(fast.latencyEndS).toBeCloseTo(fast.latencyStartS, 9);
+    expect(fast.latencyStartS).toBeLessThan(1); // one part + RTT + transfer
+    const slow = runLiveSession(new LiveRobustMpc(), v, traces[2], new TrueSizes(v), {
+      startChunk: 5,
+      chunks: 20,
+      rateController: new Rate1(),
+    });
+    expect(slow.rebufferS).toBeGreaterThan(10); // 0.15 Mbps < 300 kbps
+    expect(slow.latencyEndS - slow.latencyStartS).toBeCloseTo(slow.rebufferS, 9);
+  });
+
+  it("sums the segments' QoE terms into the session's", () => {
+    const v = video();
+    const r = runLiveSession(new HlsLiveRule(), v, traces[1], new TrueSizes(v), { startChunk: 5, chunks: 30, keepLog: true });
+    let total = 0;
+    let rebuf = 0;
+    for (const s of r.log) {
+      total += s.qoe.total;
+      rebuf += s.rebufferS;
+    }
+    expect(r.qoe.total).toBeCloseTo(total, 6);
+    expect(r.rebufferS).toBeCloseTo(rebuf, 6);
+    expect(r.qoe.rebuffer).toBeCloseTo(1200 * rebuf, 6);
+  });
+
+  it('gives the policy the published sizes of complete chunks and forecasts for the others', () => {
+    const v = video();
+    const src = new ForecastSizes(v, new MeanOfPast());
+    const s = src.sizes(10, 8, 5);
+    expect(s[0]).toEqual(v.sizes[8]);
+    expect(s[1]).toEqual(v.sizes[9]);
+    const mean = (r: number) => v.sizes.slice(0, 10).reduce((a, x) => a + x[r], 0) / 10;
+    for (let h = 2; h < 5; h++) for (let r = 0; r < 3; r++) expect(s[h][r]).toBeCloseTo(mean(r), 6);
+  });
+
+  it('rejects a rung outside the ladder and a session past the video', () => {
+    const v = video(20);
+    const sess = new LiveSession(v, traces[0], new TrueSizes(v), { startChunk: 5, chunks: 10 });
+    expect(() => sess.step(3)).toThrowError(/rung 3/);
+    expect(() => new LiveSession(v, traces[0], new TrueSizes(v), { startChunk: 15, chunks: 10 })).toThrowError(/outside/);
+  });
+});
+
+describe('live policies', () => {
+  const obs = (bytesPerMs: number, bufferS: number): LiveObservation => ({
+    ladderKbps: [300, 750, 1200],
+    chunkS: 2,
+    partS: 0.5,
+    nextIndex: 20,
+    lastQuality: 1,
+    bufferS,
+    latencyS: 3,
+    targetLatencyS: 3,
+    playbackRate: 1,
+    stalled: false,
+    waitS: 0.2,
+    producedS: 0,
+    throughputs: [bytesPerMs, bytesPerMs, bytesPerMs],
+    wallThroughputs: [bytesPerMs, bytesPerMs, bytesPerMs],
+    delaysMs: [500, 500, 500],
+    sizes: Array.from({ length: 5 }, () => [75000, 187500, 300000]),
+  });
+  it('go to the lowest rung on a starved link and to the top on a fat one', () => {
+    for (const p of [new HlsLiveRule(), new LiveRobustMpc(), new LolPlusRule()] as LivePolicy[]) {
+      p.start?.([300, 750, 1200], 2);
+      expect(p.decide(obs(10, 1)))
+        .withContext(p.name)
+        .toBe(0); // 80 kbps
+    }
+    for (const p of [new HlsLiveRule(), new LiveRobustMpc()] as LivePolicy[]) {
+      p.start?.([300, 750, 1200], 2);
+      expect(p.decide(obs(2500, 2.5)))
+        .withContext(p.name)
+        .toBe(2); // 20 Mbps
+    }
+    expect(new LiveBufferBased().decide(obs(2500, 0.1))).toBe(0);
+    expect(new LiveBufferBased().decide(obs(10, 9.5))).toBe(2);
+    expect(new LiveBufferBased().decide(obs(10, 1.8 + 7.5 / 2))).toBe(1); // half-way: 187.5 kB fits
+  });
+
+  it('the DRL scorer in plain JavaScript equals the tfjs actor, on ladders of 3 and 10 rungs', async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    const { actor } = buildLiveDrl(tf, 16, 3);
+    const pol = new LiveDrlPolicy(denseArrays(actor, ['s1', 's2', 'score']));
+    for (const R of [3, 10]) {
+      const o = obs(200, 2);
+      o.ladderKbps = Array.from({ length: R }, (_, r) => 300 * 1.3 ** r);
+      o.sizes = Array.from({ length: 5 }, (_, h) => o.ladderKbps.map((k) => (k * 250 * (1 + h / 10)) / 1));
+      const x = new Float32Array(LIVE_RMAX * LIVE_FEATURES);
+      const m = new Float32Array(LIVE_RMAX);
+      liveFeatures(o, x, m);
+      expect(Array.from(m).reduce((p, q) => p + q)).toBe(R);
+      const ref = (actor.predict(tf.tensor3d(x, [1, LIVE_RMAX, LIVE_FEATURES])) as tf.Tensor).dataSync();
+      const mine = pol.logits(o);
+      expect(mine.length).toBe(R);
+      mine.forEach((l, r) => expect(l).toBeCloseTo(ref[r], 4));
+      const q = pol.decide(o);
+      expect(q).toBe(mine.indexOf(Math.max(...mine)));
+    }
+    const o = obs(200, 2);
+    o.ladderKbps = Array.from({ length: 11 }, (_, r) => 300 + r);
+    expect(() => pol.decide(o)).toThrowError(/11 rungs/);
+  });
+});

@@ -1,0 +1,232 @@
+/**
+ * Live chunk-size forecasting: the baselines' exact semantics, the shared-data yardstick of
+ * ../shared/data/chunks/README.md, and the learned forecaster's shapes, tfjs parity and per-stream adaptation.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { EwmaForecaster, LastValue, MeanOfLast, MeanOfPast, RatioEwmaForecaster, RungHistory } from '../../src/abr/size-forecast.js';
+import {
+  LearnedSizeForecaster,
+  SIZE_FEATURES,
+  SIZE_HORIZONS,
+  buildSizeNet,
+  sizeFeatures,
+  sizeNetFromArtifacts,
+  type SizeNet,
+} from '../../src/abr/size-model.js';
+import { apeSummary, evaluateForecaster, loadChunkDataset, loadSizeNet } from '../../src/sim/abr/chunks.js';
+import { dataRoot } from '../../src/sim/abr/load.js';
+import { mulberry32 } from '../../src/core/random.js';
+
+const ladder = [300, 750, 1200];
+const info = { ladderKbps: ladder, chunkS: 2 };
+const series = [100, 200, 50, 400, 250, 300];
+
+/** a random SizeNet (seeded) with the given inner steps */
+function randomNet(steps: number, seed = 3, alpha = 0.5): SizeNet {
+  const rng = mulberry32(seed);
+  const dense = (n: number, m: number) => ({
+    w: Float32Array.from({ length: n * m }, () => (rng() - 0.5) * (2 / Math.sqrt(n))),
+    b: Float32Array.from({ length: m }, () => 0.05),
+    n,
+    m,
+  });
+  return {
+    body: [dense(SIZE_FEATURES, 16), dense(16, 16)],
+    head: { w: new Float32Array(16 * SIZE_HORIZONS), b: new Float32Array(SIZE_HORIZONS), n: 16, m: SIZE_HORIZONS },
+    alphaW: new Float32Array(16 * SIZE_HORIZONS).fill(alpha),
+    alphaB: new Float32Array(SIZE_HORIZONS).fill(alpha),
+    steps,
+    window: 10,
+  };
+}
+
+describe('chunk-size baselines', () => {
+  it('follow the data README definitions on one rung', () => {
+    const fs = [new LastValue(), new MeanOfPast(), new MeanOfLast(5), new EwmaForecaster(0.3)];
+    for (const f of fs) f.start({ ladderKbps: [300], chunkS: 2 });
+    let e = series[0];
+    series.forEach((s, i) => {
+      for (const f of fs) f.observe([s]);
+      if (i > 0) e = 0.3 * s + 0.7 * e;
+      const past = series.slice(0, i + 1);
+      const want = [s, past.reduce((a, b) => a + b) / past.length, past.slice(-5).reduce((a, b) => a + b) / Math.min(5, past.length), e];
+      fs.forEach((f, k) => {
+        const fc = f.forecast(3);
+        expect(fc.length).toBe(3);
+        for (const row of fc)
+          expect(row[0])
+            .withContext(`${f.name} after ${i + 1}`)
+            .toBeCloseTo(want[k], 9);
+      });
+    });
+  });
+
+  it('ratio-EWMA learning one rung predicts the others by the nominal ladder', () => {
+    const f = new RatioEwmaForecaster(0.6, 1);
+    f.start(info);
+    expect(f.forecast(1)[0]).toEqual(ladder.map((k) => (k * 1000 * 2) / 8));
+    f.observe([null, 300000, null]); // 1.6 x nominal at 750 kbps
+    const row = f.forecast(1)[0];
+    expect(row[0]).toBeCloseTo(1.6 * 75000, 6);
+    expect(row[2]).toBeCloseTo(1.6 * 300000, 6);
+  });
+
+  it('RungHistory imputes unknown rungs from the known ones', () => {
+    const h = new RungHistory();
+    h.start(info);
+    h.push([75000, 187500, 300000]);
+    h.push([null, 200000, null]);
+    expect(h.known[0]).toEqual([true, false]);
+    expect(h.sizes[0][1]).toBeGreaterThan(70000);
+    expect(h.sizes[2][1]).toBeGreaterThan(h.sizes[1][1]);
+    expect(() => h.push([1, 2])).toThrowError(/2 sizes for 3 rungs/);
+  });
+
+  it('reproduce the yardstick of ../shared/data/chunks/README.md (dev, pooled)', () => {
+    const dir = join(dataRoot(), 'chunks');
+    if (!existsSync(join(dir, 'index.csv'))) return pending(`chunk dataset not found under ${dir} (set EDGEPLAY_DATA)`);
+    const dev = loadChunkDataset(dir, ['dev']);
+    expect(dev.length).toBe(23);
+    const want: Array<[() => LastValue | MeanOfPast | MeanOfLast | EwmaForecaster, number[]]> = [
+      [() => new LastValue(), [14.2, 8.4, 20.5, 10.8]],
+      [() => new MeanOfPast(), [17.4, 9.0, 17.7, 9.3]],
+      [() => new MeanOfLast(5), [15.3, 8.0, 18.5, 9.5]],
+      [() => new EwmaForecaster(0.3), [14.4, 7.7, 18.0, 9.2]],
+    ];
+    for (const [make, [m1, med1, m5, med5]] of want) {
+      const e = evaluateForecaster(dev, make);
+      const h1 = apeSummary(e.ape[0]);
+      const h5 = apeSummary(e.ape[4]);
+      expect(h1.n).toBe(23636);
+      expect(h5.n).toBe(22888);
+      expect(+h1.mape.toFixed(1)).toBe(m1);
+      expect(+h1.median.toFixed(1)).toBe(med1);
+      expect(+h5.mape.toFixed(1)).toBe(m5);
+      expect(+h5.median.toFixed(1)).toBe(med5);
+    }
+  });
+});
+
+describe('learned chunk-size forecaster', () => {
+  it('forecasts 5 horizons x every rung, positive, for ladders of 3 and 9 rungs, with and without coding meta', () => {
+    for (const R of [3, 9]) {
+      const f = new LearnedSizeForecaster(randomNet(2));
+      const lad = Array.from({ length: R }, (_, r) => 300 * 1.5 ** r);
+      f.start({ ladderKbps: lad, chunkS: 4 });
+      const first = f.forecast(5);
+      expect(first.length).toBe(5);
+      expect(first[0]).toEqual(lad.map((k) => (k * 1000 * 4) / 8));
+      const rng = mulberry32(R);
+      for (let i = 0; i < 30; i++) {
+        const level = 1 + rng();
+        const meta =
+          R === 3
+            ? lad.map(() => ({
+                bytes: 1e5,
+                frames: 48,
+                qpMean: 30,
+                iCount: 1,
+                pCount: 30,
+                bCount: 17,
+                iBytes: 2e4,
+                pBytes: 6e4,
+                bBytes: 1e4,
+                tailBytes: 4e4,
+                scene: rng(),
+              }))
+            : null;
+        f.observe(
+          lad.map((k, r) => (r === 1 && i % 3 === 0 ? null : (level * k * 1000 * 4) / 8)),
+          meta,
+        );
+        const fc = f.forecast(5);
+        expect(fc.length).toBe(5);
+        for (const row of fc) {
+          expect(row.length).toBe(R);
+          for (const x of row) expect(Number.isFinite(x) && x > 0).toBeTrue();
+        }
+      }
+    }
+  });
+
+  it('adapts to a stream: on steadily growing chunks, the inner steps cut the error of the unadapted head', () => {
+    const err = (steps: number) => {
+      const f = new LearnedSizeForecaster(randomNet(steps, 3, 0.9));
+      f.start(info);
+      let s = 0;
+      let n = 0;
+      let size = 50000;
+      for (let i = 0; i < 40; i++) {
+        if (i >= 15) {
+          const fc = f.forecast(1)[0];
+          s += Math.abs(fc[1] - size * 2.5) / (size * 2.5);
+          n++;
+        }
+        f.observe([size, size * 2.5, size * 4]);
+        size *= 1.1;
+      }
+      return s / n;
+    };
+    const before = err(0);
+    const one = err(1);
+    const three = err(3);
+    expect(before).toBeGreaterThan(0.05);
+    expect(one).toBeLessThan(before);
+    expect(three).toBeLessThan(one);
+    expect(three).toBeLessThan(0.5 * before);
+  });
+
+  it('computes the same unadapted forecast as the tfjs network it was exported from', async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    const model = buildSizeNet(tf, 16, 7);
+    // non-zero head so the comparison means something
+    const head = model.getLayer('head');
+    head.setWeights([tf.randomNormal([16, SIZE_HORIZONS], 0, 0.1, 'float32', 5), tf.fill([SIZE_HORIZONS], 0.02)]);
+    const specs: Array<{ name: string; shape: number[]; dtype: string }> = [];
+    const parts: Float32Array[] = [];
+    for (const name of ['h1', 'h2', 'head'])
+      model
+        .getLayer(name)
+        .getWeights()
+        .forEach((w, k) => {
+          specs.push({ name: `${name}/${k === 0 ? 'kernel' : 'bias'}`, shape: w.shape as number[], dtype: 'float32' });
+          parts.push(w.dataSync() as Float32Array);
+        });
+    const flat = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts) (flat.set(p, off), (off += p.length));
+    const net = sizeNetFromArtifacts(specs, flat.buffer, { features: SIZE_FEATURES, steps: 0, window: 10, alphaW: [], alphaB: [] });
+    const f = new LearnedSizeForecaster(net);
+    f.start(info);
+    const h = new RungHistory();
+    h.start(info);
+    for (const s of series) {
+      f.observe([s * 1000, s * 2500, s * 4000]);
+      h.push([s * 1000, s * 2500, s * 4000]);
+    }
+    const x = new Float32Array(SIZE_FEATURES);
+    sizeFeatures(h, 2, x);
+    const y = (model.predict(tf.tensor2d(x, [1, SIZE_FEATURES])) as tf.Tensor).dataSync();
+    const fc = f.forecast(5);
+    for (let k = 0; k < SIZE_HORIZONS; k++) expect(fc[k][2]).toBeCloseTo(series[series.length - 1] * 4000 * Math.exp(y[k]), 1);
+    expect(() =>
+      sizeNetFromArtifacts(specs, flat.buffer, { features: SIZE_FEATURES + 1, steps: 0, window: 10, alphaW: [], alphaB: [] }),
+    ).toThrowError(/features/);
+  });
+
+  it('the committed models load and beat mean-of-past at h=1 on the dev videos', () => {
+    const dir = join(dataRoot(), 'chunks');
+    if (!existsSync('models/chunk-size/model.json')) return pending('models/chunk-size not trained');
+    if (!existsSync(join(dir, 'index.csv'))) return pending(`chunk dataset not found under ${dir}`);
+    const net = loadSizeNet('models/chunk-size');
+    expect(net.steps).toBeGreaterThan(0);
+    const dev = loadChunkDataset(dir, ['dev']);
+    const mine = apeSummary(evaluateForecaster(dev, () => new LearnedSizeForecaster(net)).ape[0]).mape;
+    const mean = apeSummary(evaluateForecaster(dev, () => new MeanOfPast()).ape[0]).mape;
+    expect(mine).toBeLessThan(mean);
+  });
+});
