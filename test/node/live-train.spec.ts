@@ -81,7 +81,20 @@ describe('issue-14 trainers on tiny synthetic inputs', () => {
 
   it('train:live-abr — imitation then PPO (src/train/ppo.ts); writes an actor the live policy plays', async () => {
     const out = join(dir, 'live');
-    const sizeNet = loadSizeNet(join(dir, 'chunks1'));
+    // its own forecaster (the spec runs alone too, e.g. with --filter): the smallest meta-learned one
+    const sizeDir = join(dir, 'chunks-for-live');
+    await trainChunkSize({
+      trainVideos: train,
+      devVideos: dev,
+      innerSteps: 1,
+      iters: 8,
+      evalEvery: 8,
+      batch: 8,
+      hidden: 8,
+      out: sizeDir,
+      log: quiet,
+    });
+    const sizeNet = loadSizeNet(sizeDir);
     const r = await trainLiveAbr({
       trainVideos: train,
       devVideos: dev,
