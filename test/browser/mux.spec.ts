@@ -10,21 +10,7 @@
 import Hls from 'hls.js';
 import type { TelemetryEvent } from '../../src/index.js';
 import { env, harness, player, serverSummary, until, uniq, type Player } from './util.js';
-
-/** what demo/request-log.ts records per response */
-interface RequestRecord {
-  server: string;
-  host: string;
-  method: string;
-  path: string;
-  sess: string | null;
-  status: number;
-  bytes: number;
-  t_start: number;
-  t_first: number | null;
-  t_end: number | null;
-  completed: boolean;
-}
+import type { RequestRecord } from '../../demo/request-log.js';
 
 /**
  * How much later than the server's the browser may see a first byte or the end of a response, on average per request.
