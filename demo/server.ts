@@ -27,7 +27,7 @@ import { BUILTIN_TRACES, parseTrace, traceMeanMbps, type Trace } from '../src/co
 import { randomId } from '../src/core/ids.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
 import { TaskService, viewportExecutor, type Executor } from '../src/server/tasks.js';
-import { cacheDir, ensureVod, startLive, type LiveStream } from './streams.js';
+import { cacheDir, ensureVod, LIVE_SEGMENT_S, startLive, type LiveStream } from './streams.js';
 import { ensureVr } from './vr-stream.js';
 import { startDemoEdge } from './edges.js';
 import type { EdgeCache } from '../src/server/edge/cache-server.js';
@@ -283,6 +283,27 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     const base = kind === 'vod' ? vodDir : kind === 'vr' ? vrDir : kind === 'live' && live ? live.dir : null;
     if (!base) return send(res, 404, `no stream ${kind}`);
     const rel = rest.join('/');
+    // LL-HLS blocking playlist reload (RFC 8216bis §6.2.5.2): hold the request until the asked part is published
+    const rung = kind === 'live' && live ? /^v(\d+)\/index\.m3u8$/.exec(rel) : null;
+    const msn = url.searchParams.get('_HLS_msn');
+    if (rung && live?.rungs[Number(rung[1])] && msn !== null) {
+      const part = url.searchParams.get('_HLS_part');
+      if (!/^\d+$/.test(msn) || (part !== null && !/^\d+$/.test(part))) return send(res, 400, '_HLS_msn and _HLS_part are integers');
+      try {
+        await live.rungs[Number(rung[1])].waitFor(Number(msn), part === null ? undefined : Number(part), 3 * LIVE_SEGMENT_S * 1000);
+      } catch (e) {
+        return send(res, 400, (e as Error).message);
+      }
+    }
+    // a hinted part (EXT-X-PRELOAD-HINT) is answered once it is published (§6.2.5.1)
+    const hinted = kind === 'live' && live ? /^v(\d+)\/part_(\d+)_(\d+)\.m4s$/.exec(rel) : null;
+    if (hinted && live?.rungs[Number(hinted[1])] && !existsSync(normalize(join(base, rel)))) {
+      try {
+        await live.rungs[Number(hinted[1])].waitFor(Number(hinted[2]), Number(hinted[3]), 3 * LIVE_SEGMENT_S * 1000);
+      } catch (e) {
+        return send(res, 404, (e as Error).message);
+      }
+    }
     const file = normalize(join(base, rel));
     if (!file.startsWith(base) || !existsSync(file)) return send(res, 404, `not found: ${rel}`);
     const traceName = url.searchParams.get('trace');
@@ -358,6 +379,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return json(res, 200, { running: true });
     }
     if (p === '/stats') return json(res, 200, sharedStore ? await sharedStore.stats() : null);
+    // the live encoder's clock: its spawn (the playlists' program dates count from it) and its first part's arrival
+    if (p === '/live/clock') return json(res, 200, live ? live.clock : null);
     if (p === '/edges')
       return json(
         res,
