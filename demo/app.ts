@@ -287,6 +287,7 @@ function renderDelivery() {
       $('delivery').insertAdjacentHTML(
         'beforeend',
         `<tr><td>live latency / target (s)</td><td>${lv.live.latencyS.toFixed(2)} / ${lv.live.targetLatencyS.toFixed(1)}</td></tr>` +
+          `<tr><td>playback rate (LoL+ catch-up)</td><td id="live-rate">${video.playbackRate.toFixed(2)}</td></tr>` +
           `<tr><td>predicted next chunk #${lv.sn} (kB per rung)</td><td id="forecast-next">${kB(f[0])}</td></tr>` +
           `<tr><td>predicted chunk #${lv.sn + f.length - 1} (kB per rung)</td><td>${kB(f[f.length - 1])}</td></tr>` +
           `<tr><td>coding meta from the playlist</td><td>${lv.live.codingMeta ? 'yes (EXT-X-DATERANGE)' : 'no: fetched sizes only'}</td></tr>`,
