@@ -69,7 +69,7 @@ describe('low-latency live playback', () => {
       const up = await until(() => rates.slice(before).find((r) => r.reason === 'catch-up'), 'a catch-up rate change', 30000);
       expect(up.rate).toBeGreaterThan(1.2);
       expect(up.rate).toBeLessThanOrEqual(1.5);
-      expect(up.latencyS).toBeGreaterThan(3);
+      expect(up.latencyS).toBeGreaterThan(2.5); // 1 s above the 1.5 s target at least (the pause added 3 s)
       // converged: the controller itself reached the target (its next change is to a rate of 1 or below)
       const i = rates.indexOf(up);
       await until(() => rates.slice(i + 1).find((r) => r.rate <= 1), 'the rate back to 1 or below after catching up', 60000, 100);
