@@ -1,17 +1,18 @@
 /**
- * The LTS networks in tfjs (training side of src/assign/cdn/lts.ts: the same layout, so `netWeights` feeds
- * LtsNet directly) and the actor-critic update, kept in one function (`ppoUpdate`) so that it can be folded
- * into the shared PPO of src/train when that lands.
- *
- * Why PPO rather than A3C/A2C: the paper's A3C gains its speed from many asynchronous CPU workers; here
- * there are two shared cores, so samples are the scarce resource. PPO reuses each batch of simulated days
- * for several epochs under a clipped ratio (stable even when a congested step's reward is 10× the usual),
- * where A2C takes one gradient step per batch. Both are actor-critic with the same networks, discount and
- * advantage estimate (GAE).
+ * The LTS networks in tfjs — the training side of src/assign/cdn/lts.ts (LTS §4.3: per-CDN 1-D convolution,
+ * 64 filters of size 4, 64 hidden units), the same layout, so `weights()` feeds LtsNet directly — the im2col
+ * layout they read, the actor-critic pair as the shared PPO's model (`ltsPpoModel` for src/train/ppo.ts
+ * `ppoIteration`) and the supervised imitation warm start. No RL update lives here: the one PPO does it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CDN_CHANNELS, CONV_FILTERS, CONV_KERNEL, HIDDEN, type NetWeights } from '../assign/cdn/lts.js';
+import type { PpoModel } from './ppo.js';
 
+/**
+ * One LTS network in tfjs: conv (kernel CONV_KERNEL over the k steps, CDN_CHANNELS channels, CONV_FILTERS
+ * filters, shared by the m CDNs) → ReLU → dense HIDDEN → ReLU → dense `outputs` (the 3m + 1 logits of the
+ * actor, or the critic's 1 value). He-normal initialisation, seeded; the output layer scaled by `outScale`.
+ */
 export class TfLtsNet {
   readonly vars: tf.Variable[];
   private convW: tf.Variable;
@@ -64,10 +65,12 @@ export class TfLtsNet {
     return h.matMul(this.w2).add(this.b2) as tf.Tensor2D;
   }
 
+  /** the weights as plain arrays, in LtsNet's layout */
   weights(): NetWeights {
     const a = (v: tf.Variable) => Array.from(v.dataSync());
     return { convW: a(this.convW), convB: a(this.convB), w1: a(this.w1), b1: a(this.b1), w2: a(this.w2), b2: a(this.b2) };
   }
+  /** sets every weight from `w` (LtsNet's layout); throws when a length does not fit */
   load(w: NetWeights): void {
     const set = (v: tf.Variable, x: ArrayLike<number>) => v.assign(tf.tensor(Array.from(x), v.shape));
     set(this.convW, w.convW);
@@ -97,138 +100,22 @@ export function toCols(x: Float32Array, m: number, k: number, out?: Float32Array
   return o;
 }
 
-/** Generalised advantage estimates for one episode that ends (terminal) after the last reward. */
-export function gae(
-  rewards: ArrayLike<number>,
-  values: ArrayLike<number>,
-  gamma: number,
-  lambda: number,
-): { adv: Float32Array; ret: Float32Array } {
-  const n = rewards.length;
-  const adv = new Float32Array(n);
-  const ret = new Float32Array(n);
-  let last = 0;
-  for (let t = n - 1; t >= 0; t--) {
-    const next = t + 1 < n ? values[t + 1] : 0;
-    const delta = rewards[t] + gamma * next - values[t];
-    last = delta + gamma * lambda * last;
-    adv[t] = last;
-    ret[t] = last + values[t];
-  }
-  return { adv, ret };
-}
-
-export interface PpoBatch {
-  /** states [n × inDim] */
-  x: Float32Array;
-  inDim: number;
-  a: Int32Array;
-  /** log-probabilities of the actions under the policy that collected them */
-  logp: Float32Array;
-  adv: Float32Array;
-  ret: Float32Array;
-  n: number;
-}
-export interface PpoOptions {
-  epochs: number;
-  minibatch: number;
-  clip: number;
-  entropy: number;
-  rng: () => number;
-  /** fit only the critic (the warm-up after imitation) */
-  criticOnly?: boolean;
-}
-
 /**
- * One PPO update (clipped surrogate + entropy bonus for the actor; squared error for the critic, its own
- * optimizer): `epochs` passes over the batch in shuffled minibatches; advantages are normalised per batch.
- * Returns the mean losses and the approximate KL of the last epoch.
+ * The actor and critic as the shared PPO's model (src/train/ppo.ts PpoModel): observations are im2col rows
+ * ([batch, colDim], `toCols`); logits are the actor's 3m + 1 outputs, the value the critic's one output.
+ * `variables` = actor then critic; `criticVariables` = the critic's (the critic-only passes).
  */
-export function ppoUpdate(
-  actor: TfLtsNet,
-  critic: TfLtsNet,
-  optA: tf.Optimizer,
-  optC: tf.Optimizer,
-  b: PpoBatch,
-  o: PpoOptions,
-): { policyLoss: number; valueLoss: number; entropy: number; kl: number } {
-  let mean = 0,
-    sq = 0;
-  for (let i = 0; i < b.n; i++) mean += b.adv[i];
-  mean /= b.n;
-  for (let i = 0; i < b.n; i++) sq += (b.adv[i] - mean) ** 2;
-  const sd = Math.sqrt(sq / b.n) + 1e-8;
-  const advN = Float32Array.from(b.adv, (v) => (v - mean) / sd);
-  let pl = 0,
-    vl = 0,
-    en = 0,
-    kl = 0,
-    cnt = 0;
-  for (let ep = 0; ep < o.epochs; ep++) {
-    const perm = Int32Array.from({ length: b.n }, (_, i) => i);
-    for (let i = b.n - 1; i > 0; i--) {
-      const j = Math.floor(o.rng() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
-    const last = ep === o.epochs - 1;
-    for (let s = 0; s + o.minibatch <= b.n; s += o.minibatch) {
-      const idx = perm.subarray(s, s + o.minibatch);
-      const B = idx.length;
-      const xs = new Float32Array(B * b.inDim);
-      const as = new Int32Array(B),
-        lp = new Float32Array(B),
-        ad = new Float32Array(B),
-        rt = new Float32Array(B);
-      idx.forEach((k, i) => {
-        xs.set(b.x.subarray(k * b.inDim, (k + 1) * b.inDim), i * b.inDim);
-        as[i] = b.a[k];
-        lp[i] = b.logp[k];
-        ad[i] = advN[k];
-        rt[i] = b.ret[k];
-      });
-      tf.tidy(() => {
-        const X = tf.tensor2d(xs, [B, b.inDim]);
-        const A = tf.oneHot(tf.tensor1d(as, 'int32'), actor.outputs);
-        if (!o.criticOnly) {
-          const stats = { p: 0, e: 0, kl: 0 };
-          optA.minimize(
-            () => {
-              const logits = actor.apply(X);
-              const logpAll = tf.logSoftmax(logits);
-              const logpA = logpAll.mul(A).sum(1);
-              const ratio = tf.exp(logpA.sub(tf.tensor1d(lp)));
-              const adv = tf.tensor1d(ad);
-              const surr = tf.minimum(ratio.mul(adv), tf.clipByValue(ratio, 1 - o.clip, 1 + o.clip).mul(adv));
-              const ent = tf.neg(tf.exp(logpAll).mul(logpAll).sum(1)).mean();
-              const loss = tf.neg(surr.mean()).sub(ent.mul(o.entropy));
-              stats.p = -surr.mean().dataSync()[0];
-              stats.e = ent.dataSync()[0];
-              stats.kl = tf.tensor1d(lp).sub(logpA).mean().dataSync()[0];
-              return loss as tf.Scalar;
-            },
-            false,
-            actor.vars,
-          );
-          if (last) {
-            pl += stats.p;
-            en += stats.e;
-            kl += stats.kl;
-          }
-        }
-        const v = optC.minimize(
-          () => tf.losses.meanSquaredError(tf.tensor1d(rt), critic.apply(X).reshape([B])) as tf.Scalar,
-          true,
-          critic.vars,
-        );
-        if (last) {
-          vl += v!.dataSync()[0];
-          cnt++;
-        }
-      });
-    }
-  }
-  const n = Math.max(1, cnt);
-  return { policyLoss: pl / n, valueLoss: vl / n, entropy: en / n, kl: kl / n };
+export function ltsPpoModel(actor: TfLtsNet, critic: TfLtsNet): PpoModel {
+  if (critic.outputs !== 1) throw new Error(`ltsPpoModel: the critic needs 1 output, has ${critic.outputs}`);
+  if (actor.colDim !== critic.colDim) throw new Error('ltsPpoModel: actor and critic read different observations');
+  return {
+    forward(obs: tf.Tensor, batch: number) {
+      const x = obs.reshape([batch, actor.colDim]) as tf.Tensor2D;
+      return { logits: actor.apply(x), value: critic.apply(x).reshape([batch]) };
+    },
+    variables: [...actor.vars, ...critic.vars],
+    criticVariables: critic.vars,
+  };
 }
 
 /**
