@@ -20,7 +20,7 @@
  * advantage estimate (GAE).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../core/random.js';
@@ -94,6 +94,11 @@ export interface TrainCdnOptions {
   evalEvery?: number;
   /** imitation uses every stride-th state of a day (neighbouring minutes are nearly the same; default 3) */
   stride?: number;
+  /**
+   * start the actor from this trained model (<sim>-<set>.json next to its .bin, the same CDN set) instead of
+   * the imitation warm start, which is then skipped (PPO continues from it)
+   */
+  init?: string;
   /** fit Fast-LTS (default true) */
   tree?: boolean;
   /** 'also' tunes the baselines after the policies, 'no' skips them, 'only' does nothing else (default 'also') */
@@ -365,37 +370,57 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
       log(`${set} ${stage}: dev QoE ${dev.toFixed(3)}`);
     };
 
-    // 1. imitation of the greedy-tracking expert, then one DAgger round
-    const imDays = trainDays.filter((_, i) => i % Math.max(1, Math.floor(trainDays.length / imitDays)) === 0).slice(0, imitDays);
-    const xs: Float32Array[] = [],
-      ys: Int32Array[] = [],
-      ss: Float32Array[] = [];
-    let expertQ = 0;
-    for (const d of imDays) {
-      const r = rollout(sim, d, 'expert', null, rng);
-      const st = strided(r.x, m, Math.floor(rng() * stride), stride);
-      xs.push(st.x);
-      ys.push(pick(r.label, st.idx));
-      ss.push(pickRows(r.soft, A, st.idx));
-      expertQ += r.qoe / imDays.length;
+    let expertQ = NaN;
+    if (o.init) {
+      const file = resolve(o.init);
+      if (!existsSync(file)) throw new InputError(`init: ${file} not found`);
+      const man = JSON.parse(readFileSync(file, 'utf8')) as LtsManifest;
+      if (man.cdns.join('') !== set) throw new InputError(`init: ${file} is a model of ${man.cdns.join('')}, not ${set}`);
+      actor.load(ltsModelFromFiles(man, new Uint8Array(readFileSync(join(dirname(file), man.weights)))).actor);
+      log(`${set} actor from ${file} (no imitation)`);
+    } else {
+      // 1. imitation of the greedy-tracking expert, then one DAgger round
+      const imDays = trainDays.filter((_, i) => i % Math.max(1, Math.floor(trainDays.length / imitDays)) === 0).slice(0, imitDays);
+      const xs: Float32Array[] = [],
+        ys: Int32Array[] = [],
+        ss: Float32Array[] = [];
+      expertQ = 0;
+      for (const d of imDays) {
+        const r = rollout(sim, d, 'expert', null, rng);
+        const st = strided(r.x, m, Math.floor(rng() * stride), stride);
+        xs.push(st.x);
+        ys.push(pick(r.label, st.idx));
+        ss.push(pickRows(r.soft, A, st.idx));
+        expertQ += r.qoe / imDays.length;
+      }
+      log(`${set} expert (tracks the one-step greedy optimum) on ${imDays.length} training days: QoE ${expertQ.toFixed(3)}`);
+      const fitAll = () =>
+        imitate(
+          actor,
+          optI,
+          concat(xs) as Float32Array,
+          colDim,
+          concat(ys) as Int32Array,
+          imitEpochs,
+          256,
+          rng,
+          concat(ss) as Float32Array,
+        );
+      let fit = fitAll();
+      log(`${set} imitation: loss ${fit.loss.toFixed(3)}, accuracy ${fit.acc.toFixed(3)}`);
+      const net0 = jsNet();
+      for (const d of imDays.slice(0, Math.ceil(imDays.length / 2))) {
+        const r = rollout(sim, d, 'dagger', net0, rng);
+        const st = strided(r.x, m, Math.floor(rng() * stride), stride);
+        xs.push(st.x);
+        ys.push(pick(r.label, st.idx));
+        ss.push(pickRows(r.soft, A, st.idx));
+      }
+      fit = fitAll();
+      log(`${set} DAgger: loss ${fit.loss.toFixed(3)}, accuracy ${fit.acc.toFixed(3)}`);
     }
-    log(`${set} expert (tracks the one-step greedy optimum) on ${imDays.length} training days: QoE ${expertQ.toFixed(3)}`);
-    const fitAll = () =>
-      imitate(actor, optI, concat(xs) as Float32Array, colDim, concat(ys) as Int32Array, imitEpochs, 256, rng, concat(ss) as Float32Array);
-    let fit = fitAll();
-    log(`${set} imitation: loss ${fit.loss.toFixed(3)}, accuracy ${fit.acc.toFixed(3)}`);
-    const net0 = jsNet();
-    for (const d of imDays.slice(0, Math.ceil(imDays.length / 2))) {
-      const r = rollout(sim, d, 'dagger', net0, rng);
-      const st = strided(r.x, m, Math.floor(rng() * stride), stride);
-      xs.push(st.x);
-      ys.push(pick(r.label, st.idx));
-      ss.push(pickRows(r.soft, A, st.idx));
-    }
-    fit = fitAll();
-    log(`${set} DAgger: loss ${fit.loss.toFixed(3)}, accuracy ${fit.acc.toFixed(3)}`);
     let bestDev = evalDev();
-    note('imitation', bestDev);
+    note(o.init ? 'init' : 'imitation', bestDev);
     let best = actor.weights();
 
     // 2. PPO (the shared ppoIteration); iteration 0 fits only the critic (warm-up after imitation)
@@ -504,7 +529,8 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
           command: o.command ?? 'trainCdn (library call)',
           devDays,
           devQoe: Number(devServed.toFixed(4)),
-          expertTrainQoe: Number(expertQ.toFixed(4)),
+          expertTrainQoe: Number.isNaN(expertQ) ? null : Number(expertQ.toFixed(4)),
+          init: o.init ?? null,
           curve,
           trainedAt: new Date().toISOString(),
         },
