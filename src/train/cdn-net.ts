@@ -2,11 +2,12 @@
  * The LTS networks in tfjs — the training side of src/assign/cdn/lts.ts (LTS §4.3: per-CDN 1-D convolution,
  * 64 filters of size 4, 64 hidden units), the same layout, so `weights()` feeds LtsNet directly — the im2col
  * layout they read, the actor-critic pair as the shared PPO's model (`ltsPpoModel` for src/train/ppo.ts
- * `ppoIteration`) and the supervised imitation warm start. No RL update lives here: the one PPO does it.
+ * `ppoIteration`) and the imitation warm start on the shared supervised loop. No RL update lives here.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CDN_CHANNELS, CONV_FILTERS, CONV_KERNEL, HIDDEN, type NetWeights } from '../assign/cdn/lts.js';
 import type { PpoModel } from './ppo.js';
+import { supervisedEpochs } from './supervised.js';
 
 /**
  * One LTS network in tfjs: conv (kernel CONV_KERNEL over the k steps, CDN_CHANNELS channels, CONV_FILTERS
@@ -119,8 +120,10 @@ export function ltsPpoModel(actor: TfLtsNet, critic: TfLtsNet): PpoModel {
 }
 
 /**
- * Supervised epochs of the actor on (state, action) pairs (imitation warm start), against soft labels
- * (n × actions probabilities) when given; returns the last epoch's loss and accuracy (argmax = label).
+ * Supervised epochs of the actor on (state, action) pairs (the imitation warm start), on the shared
+ * minibatch loop (supervised.ts `supervisedEpochs`): softmax cross-entropy against soft labels (n × actions
+ * probabilities) when given, else one-hot `labels`. x: [n × inDim] im2col rows. Returns the last epoch's
+ * mean loss and the accuracy (argmax = label) over all n afterwards. @throws RangeError for n < 1.
  */
 export function imitate(
   actor: TfLtsNet,
@@ -135,45 +138,26 @@ export function imitate(
 ): { loss: number; acc: number } {
   const A = actor.outputs;
   const n = labels.length;
-  let loss = 0,
-    acc = 0,
-    cnt = 0;
-  for (let ep = 0; ep < epochs; ep++) {
-    const perm = Int32Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
+  const X = tf.tensor2d(x, [n, inDim]);
+  const Y = soft ? tf.tensor2d(soft, [n, A]) : tf.oneHot(tf.tensor1d(labels, 'int32'), A);
+  try {
+    const losses = supervisedEpochs(
+      opt,
+      { n, epochs, batch: minibatch, rng },
+      (ids) => tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), actor.apply(tf.gather(X, ids) as tf.Tensor2D)) as tf.Scalar,
+    );
+    let acc = 0;
+    for (let s = 0; s < n; s += 1024) {
+      const pred = tf.tidy(() =>
+        actor
+          .apply(X.slice([s, 0], [Math.min(1024, n - s), inDim]))
+          .argMax(1)
+          .dataSync(),
+      );
+      for (let i = 0; i < pred.length; i++) if (pred[i] === labels[s + i]) acc++;
     }
-    loss = acc = cnt = 0;
-    for (let s = 0; s + minibatch <= n; s += minibatch) {
-      const idx = perm.subarray(s, s + minibatch);
-      const xs = new Float32Array(minibatch * inDim);
-      const ys = new Int32Array(minibatch);
-      const ps = soft ? new Float32Array(minibatch * A) : null;
-      idx.forEach((k, i) => {
-        xs.set(x.subarray(k * inDim, (k + 1) * inDim), i * inDim);
-        ys[i] = labels[k];
-        ps?.set(soft!.subarray(k * A, (k + 1) * A), i * A);
-      });
-      tf.tidy(() => {
-        const X = tf.tensor2d(xs, [minibatch, inDim]);
-        const Y = ps ? tf.tensor2d(ps, [minibatch, A]) : tf.oneHot(tf.tensor1d(ys, 'int32'), A);
-        let pred: ArrayLike<number> = [];
-        const l = opt.minimize(
-          () => {
-            const logits = actor.apply(X);
-            pred = logits.argMax(1).dataSync();
-            return tf.losses.softmaxCrossEntropy(Y, logits) as tf.Scalar;
-          },
-          true,
-          actor.vars,
-        );
-        loss += l!.dataSync()[0];
-        for (let i = 0; i < minibatch; i++) if (pred[i] === ys[i]) acc++;
-        cnt += minibatch;
-      });
-    }
+    return { loss: losses.length ? losses[losses.length - 1] : NaN, acc: acc / n };
+  } finally {
+    tf.dispose([X, Y]);
   }
-  const batches = Math.max(1, Math.floor(n / minibatch));
-  return { loss: loss / batches, acc: acc / Math.max(1, cnt) };
 }

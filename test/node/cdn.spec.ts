@@ -46,7 +46,7 @@ import { runDay } from '../../src/sim/cdn/run.js';
 import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinute, SURVIVE, Traffic } from '../../src/sim/cdn/traffic.js';
 import { dataRoot } from '../../src/sim/abr/load.js';
 import { lstmWeightsOf, Nalu } from '../../src/train/cdn-sim-models.js';
-import { ltsPpoModel, TfLtsNet, toCols } from '../../src/train/cdn-net.js';
+import { imitate, ltsPpoModel, TfLtsNet, toCols } from '../../src/train/cdn-net.js';
 import { daysRollout } from '../../src/train/cdn.js';
 import { ppoIteration } from '../../src/train/ppo.js';
 
@@ -233,6 +233,24 @@ describe('LTS network (lts.ts) and its training twin (train/cdn-net.ts)', () => 
     expect(probOf(4)).toBeGreaterThan(before * 1.5);
     expect(vErr()).toBeLessThan(e0);
     tf.dispose([X, ...actor.vars, ...critic.vars]);
+  });
+
+  it('imitates labels on the shared supervised loop: the loss falls, accuracy rises on a separable rule', () => {
+    const m = 3;
+    const actor = new TfLtsNet(m, K_STEPS, actionCount(m), 51, 0.1);
+    const rng = mulberry32(9);
+    const n = 512;
+    const w = m * K_STEPS * CDN_CHANNELS;
+    const raw = Float32Array.from({ length: n * w }, () => rng());
+    // label: 0 when the first input is below 0.5, else 9
+    const labels = Int32Array.from({ length: n }, (_, i) => (raw[i * w] < 0.5 ? 0 : 9));
+    const x = toCols(raw, m, K_STEPS);
+    const opt = tf.train.adam(3e-3);
+    const first = imitate(actor, opt, x, actor.colDim, labels, 1, 64, rng);
+    const later = imitate(actor, opt, x, actor.colDim, labels, 15, 64, rng);
+    expect(later.loss).toBeLessThan(first.loss);
+    expect(later.acc).toBeGreaterThan(0.8);
+    tf.dispose(actor.vars);
   });
 
   it("lays whole days out as the shared PPO's rollout: time-major, terminal at midnight, no bootstrap", () => {
