@@ -10,3 +10,4 @@ import './mux.spec.js';
 import './offload.spec.js';
 import './live-abr.spec.js';
 import './live-latency.spec.js';
+import './cdn.spec.js';
