@@ -74,6 +74,7 @@ export class TaskPool {
           workerData,
         })
       : new Worker(url, { workerData });
+    worker.unref(); // the threads never keep a process alive by themselves
     const slot: Slot = { worker, ready: Promise.resolve(), busy: null };
     slot.ready = new Promise<void>((resolve, reject) => {
       worker.once('message', (m: { ready?: boolean; error?: string }) =>
