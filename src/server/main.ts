@@ -10,6 +10,8 @@
  * `--cdns` schedules new viewers over several CDN pathways (cdns.ts): every `--cdn-step` seconds a policy
  * (default LTS, models/cdn-lts/mechanistic-ABC.json) decides each CDN's share from the telemetry; with
  * `--redis` one controller process at a time decides (a lease) and all of them serve its shares.
+ * `--edge-key KEY` (or EDGEPLAY_EDGE_KEY, ≥ 16 characters) is the key the edge caches present (Bearer) when they
+ * report their stats to `POST /v1/edges/:id/stats`; without it those reports are refused (403).
  * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_PG,
  * EDGEPLAY_SECRET. Telemetry goes to SQLite under the data directory (default), to memory (`--memory`), or to
  * PostgreSQL (`--pg`: every process of a fleet on one database). `--redis` shares reservations, negotiation
@@ -66,6 +68,8 @@ export async function startServer(
     tasks?: TaskService;
     /** several CDN pathways scheduled by share (cdns.ts) */
     cdns?: CdnScheduler;
+    /** the key edges present to report their cache stats (default EDGEPLAY_EDGE_KEY; none: reports are refused) */
+    edgeKey?: string;
   } = {},
 ): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
@@ -84,6 +88,7 @@ export async function startServer(
     redis: opts.redis,
     tasks: opts.tasks,
     cdns: opts.cdns,
+    edgeKey: opts.edgeKey ?? process.env.EDGEPLAY_EDGE_KEY,
     negotiation: {
       ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}),
       ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}),
@@ -110,7 +115,7 @@ export async function startServer(
 const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory | --pg URL] [--quiet] [--edges JSON] [--redis URL]
        [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]
        [--task-slots N] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]
-       [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S]`;
+       [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S] [--edge-key KEY]`;
 
 /** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -140,6 +145,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       'cdn-policy': { type: 'string', default: 'lts' },
       'cdn-model': { type: 'string', default: 'models/cdn-lts/mechanistic-ABC.json' },
       'cdn-step': { type: 'string', default: '60' },
+      'edge-key': { type: 'string' },
     },
   });
   const num = (flag: string, s: string | undefined, ok: (n: number) => boolean, what: string) => {
@@ -166,7 +172,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const cdns: CdnConfig[] = (v.cdns ?? env.EDGEPLAY_CDNS) ? parseCdns((v.cdns ?? env.EDGEPLAY_CDNS)!) : [];
   if (!(CDN_POLICIES as readonly string[]).includes(v['cdn-policy']!))
     throw new Error(`--cdn-policy must be one of ${CDN_POLICIES.join(', ')} (got '${v['cdn-policy']}')`);
+  const edgeKey = v['edge-key'] ?? env.EDGEPLAY_EDGE_KEY;
+  if (edgeKey !== undefined && edgeKey.length < 16) throw new Error('--edge-key must be at least 16 characters');
   return {
+    edgeKey,
     taskSlots: num('task-slots', v['task-slots'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
     scheduler: v.scheduler as SchedulerName,
     modelsDir: v.models!,
@@ -233,6 +242,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ? new CdnScheduler({ cdns: cli.cdns, policy: cdnPolicy, stepMs: Math.round(cli.cdnStepS * 1000), redis: assignment?.client })
     : undefined;
   const s = await startServer({
+    edgeKey: cli.edgeKey,
     tasks,
     port: cli.port,
     host: cli.host,
