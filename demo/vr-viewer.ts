@@ -276,7 +276,10 @@ export async function createVrViewer(o: VrViewerOptions) {
     const w = worker;
     void (async () => {
       try {
-        if (!(await client.whenReady())) return;
+        if (!(await client.whenReady())) {
+          state.offloading = false; // no model in the worker: the main-thread fallback predicts
+          return;
+        }
         if (o.workerThrottle) await w.api.emulateCpuThrottling(o.workerThrottle);
         // setOffload measures the local time and the edge's round trip before the first decision
         if (o.offload) state.offloading = (await w.api.setOffload(o.offload)).quoted;
