@@ -3,27 +3,38 @@
  * scheduler (auction, auction without compensation, EDF, FCFS) at offered loads from 30 % to 150 % of capacity,
  * and the device-side placement (IELB's rule vs always-local vs always-edge) for three device classes.
  *
- * Server: `TaskService` with `slots` compute slots behind POST /v1/tasks (buildServer, real fastify). Each task runs
- * the real viewport model (models/viewport) and then holds its slot until `serviceMs` have passed: the stand-in for
- * a heavier edge model (the edge-only large variant is not trained yet), so that capacity = slots / serviceMs is
- * known and the load is a true fraction of it. Clients: `clients` simulated viewers sending Poisson arrivals; a
- * quarter of the tasks are urgent (deadline 3 × serviceMs), the rest relaxed (12 × serviceMs).
- * Rows {scheduler, load, p50_ms, p95_ms, p99_ms, deadline_hit, urgent_hit, jain, throughput, refused}: response time
- * of answered tasks (done or refused) as the client saw it; deadline_hit = done within the deadline, over all tasks
- * (a refused task runs on the device: it costs its client nothing but is not a hit here); Jain over the clients'
- * hit rates; throughput in done tasks/s.
+ * Server: `TaskService` with `slots` compute slots behind POST /v1/tasks (buildServer, real fastify), one process per
+ * scheduler (offload-child.ts) so that the load generator never shares its event loop. The slots are a
+ * `worker_threads` pool (src/server/task-pool.ts): each task runs the real viewport model (models/viewport) on its
+ * thread and then holds the thread until `serviceMs` have passed (Atomics.wait): the stand-in for a heavier edge
+ * model (the edge-only large variant is not trained yet), so that capacity = slots / serviceMs is known and the load
+ * is a fraction of it. Clients: `clients` simulated viewers over keep-alive node:http, Poisson arrivals; a quarter
+ * of the tasks are urgent (deadline 3 × serviceMs), the rest relaxed (12 × serviceMs). The schedulers' order
+ * rotates with the load.
+ * Rows {mode: 'http', scheduler, load, p50_ms, p95_ms, p99_ms, deadline_hit, urgent_hit, jain, throughput, refused,
+ * exec_ms, lost, loadavg}: response time of answered tasks (done or refused) as the client saw it; deadline_hit =
+ * done within the deadline, over all tasks (a refused task runs on the device: not a hit here); Jain over the
+ * clients' hit rates; throughput in done tasks/s; exec_ms the slot time the service measured (serviceMs + the
+ * thread hop + the machine's delays: above serviceMs the true capacity is lower than the nominal one); lost = tasks
+ * neither done in time nor refused early enough for the client's device (phone / laptop / desktop, round robin:
+ * the model's time here × 20 / 4 / 1) to run them within the deadline.
+ * Rows {mode: 'sim', …}: the same schedulers, loads and workload in virtual time (src/sim/offload/queue.ts, exact
+ * service time, the loopback overhead measured at the lowest load added): what the scheduler does without the
+ * machine's noise.
  * Placement rows {device, placement, latency_ms, energy_mj, rel_accuracy}: local latency = the model's latency
  * measured here × the device class's CPU slowdown (1, 4, 20: DevTools' throttling rates), edge latency = the p50
  * response measured at 30 % load (auction) + the upload at the class's uplink; energy from src/deploy/offload.ts
  * POWER. rel_accuracy is 1 everywhere: the edge runs the same model as the device (no large variant yet).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { SCHEDULERS, type SchedulerName } from '../src/assign/auction/index.js';
 import { mulberry32 } from '../src/core/random.js';
-import { buildServer } from '../src/server/app.js';
-import { MemoryTelemetryStore } from '../src/server/store.js';
-import { TaskService, viewportExecutor } from '../src/server/tasks.js';
+import { viewportExecutor } from '../src/server/tasks.js';
+import { simulateTaskQueue, type SimTask } from '../src/sim/offload/queue.js';
 import { TokenService } from '../src/server/tokens.js';
 import { DEVICE_CLASSES, decideOffload, type DeviceClass } from '../src/deploy/offload.js';
 import { fromYawPitch } from '../src/viewport/geometry.js';
@@ -37,6 +48,8 @@ export interface BenchOffloadOptions {
   /** seconds of arrivals per (scheduler, load) */
   seconds?: number;
   seed?: number;
+  /** seconds of virtual-time arrivals per (scheduler, load) in the simulated rows (default 120) */
+  simSeconds?: number;
   modelsDir?: string;
   out?: string;
   command?: string;
@@ -54,13 +67,76 @@ const jain = (xs: number[]) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** One POST over a keep-alive agent: status and the response time as the client saw it, ms (status 0: no answer). */
+function post(agent: Agent, port: number, body: string): Promise<{ status: number; ms: number; json: string }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/tasks',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, json: Buffer.concat(chunks).toString() }));
+        res.on('error', () => resolve({ status: 0, ms: performance.now() - t0, json: '' }));
+      },
+    );
+    req.on('error', () => resolve({ status: 0, ms: performance.now() - t0, json: '' }));
+    req.end(body);
+  });
+}
+
+/** The task service in its own process (offload-child.ts); resolves once it listens. */
+function startChild(o: {
+  slots: number;
+  serviceMs: number;
+  scheduler: string;
+  secret: string;
+  modelsDir: string;
+}): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bench/offload-child.ts',
+      '--slots',
+      String(o.slots),
+      '--service-ms',
+      String(o.serviceMs),
+      '--scheduler',
+      o.scheduler,
+      '--secret',
+      o.secret,
+      '--models',
+      o.modelsDir,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /ready (\d+)/.exec(out);
+      if (m) resolve({ port: Number(m[1]), child });
+    });
+    child.once('exit', (code) => reject(new Error(`the task service (${o.scheduler}) exited with ${code}`)));
+  });
+}
+
 export async function benchOffload(o: BenchOffloadOptions = {}) {
   const schedulers = o.schedulers ?? [...SCHEDULERS];
-  const loads = o.loads ?? [0.3, 0.8, 1.2, 1.5];
+  const loads = o.loads ?? [0.3, 0.5, 0.8, 1.0, 1.2, 1.5];
   const slots = o.slots ?? 2;
   const serviceMs = o.serviceMs ?? 10;
-  const clients = o.clients ?? 20;
-  const seconds = o.seconds ?? 4;
+  const clients = o.clients ?? 30;
+  const seconds = o.seconds ?? 6;
   const secret = 'bench-offload';
   const tokens = new TokenService(secret);
   const model = await viewportExecutor(o.modelsDir ?? 'models');
@@ -78,92 +154,156 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   const localMs = pct(lt, 0.5);
   const rows: Array<Record<string, number | string>> = [];
   const capacity = (slots / serviceMs) * 1000; // tasks/s
-  console.log(`capacity ${capacity.toFixed(0)} tasks/s (${slots} slots × ${serviceMs} ms); model p50 ${localMs.toFixed(3)} ms here`);
-  console.log('scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused');
-  for (const load of loads)
-    for (const scheduler of schedulers) {
-      const service = new TaskService({
-        slots,
-        scheduler,
-        executors: {
-          viewport: async (x) => {
-            const t0 = performance.now();
-            const r = await model(x);
-            const left = serviceMs - (performance.now() - t0);
-            if (left > 0) await sleep(left);
-            return r;
-          },
-        },
-      });
-      const app = await buildServer({ store: new MemoryTelemetryStore(), negotiation: { secret }, tasks: service });
-      const url = await app.listen({ port: 0, host: '127.0.0.1' });
-      // warm-up (JIT, connections): 50 sequential tasks, not measured
-      for (let i = 0; i < 50; i++)
-        await fetch(`${url}/v1/tasks`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ task: 'viewport', session: 'c0', token: tokens.issue('c0'), deadline_ms: 1000, input }),
-        }).then((r) => r.arrayBuffer());
-      const rng = mulberry32((o.seed ?? 1) * 1000 + Math.round(load * 100));
-      const rate = (load * capacity) / 1000; // per ms
-      const n = Math.round(load * capacity * seconds);
-      const clientTokens = Array.from({ length: clients }, (_, c) => tokens.issue(`c${c}`));
-      const results: Array<{ client: number; urgent: boolean; ms: number; done: boolean; deadline: number }> = [];
-      const t0 = performance.now();
-      let next = 0;
-      const pending: Promise<void>[] = [];
-      for (let i = 0; i < n; i++) {
-        next += -Math.log(1 - rng()) / rate;
-        const wait = t0 + next - performance.now();
-        if (wait > 1) await sleep(wait);
-        const client = Math.floor(rng() * clients);
-        const urgent = rng() < 0.25;
-        const deadline = (urgent ? 3 : 12) * serviceMs;
-        const s0 = performance.now();
-        pending.push(
-          fetch(`${url}/v1/tasks`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ task: 'viewport', session: `c${client}`, token: clientTokens[client], deadline_ms: deadline, input }),
-          })
-            .then(async (r) => {
-              await r.arrayBuffer();
-              results.push({ client, urgent, ms: performance.now() - s0, done: r.status === 200, deadline });
-            })
-            .catch(() => {
-              results.push({ client, urgent, ms: performance.now() - s0, done: false, deadline });
+  const load0 = loadavg()[0];
+  console.log(
+    `capacity ${capacity.toFixed(0)} tasks/s (${slots} slots × ${serviceMs} ms, worker_threads); model p50 ${localMs.toFixed(3)} ms here; load average ${load0.toFixed(2)}`,
+  );
+  // one service process per scheduler, all started before the first run
+  const services = new Map<string, { port: number; child: ChildProcess }>();
+  for (const scheduler of schedulers)
+    services.set(scheduler, await startChild({ slots, serviceMs, scheduler, secret, modelsDir: o.modelsDir ?? 'models' }));
+  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+  const clientTokens = Array.from({ length: clients }, (_, c) => tokens.issue(`c${c}`));
+  // clients' devices, round robin over the classes: a refused task runs there (local time × the class's slowdown)
+  const slowdown: Record<DeviceClass, number> = { phone: 20, laptop: 4, desktop: 1 };
+  const deviceOf = (c: number) => DEVICE_CLASSES[c % DEVICE_CLASSES.length];
+  const body = (c: number, deadline: number) =>
+    JSON.stringify({ task: 'viewport', session: `c${c}`, token: clientTokens[c], deadline_ms: deadline, input });
+  for (const { port } of services.values()) {
+    // warm-up (JIT in every thread, connections): 300 tasks, two at a time, not measured
+    for (let i = 0; i < 150; i++) await Promise.all([post(agent, port, body(0, 1000)), post(agent, port, body(1, 1000))]);
+  }
+  // the loopback overhead: 100 sequential tasks on the first service, response − the service's own slot time
+  const seqMs: number[] = [],
+    seqExec: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const r = await post(agent, services.get(schedulers[0])!.port, body(0, 1000));
+    if (r.status !== 200) continue;
+    seqMs.push(r.ms);
+    seqExec.push((JSON.parse(r.json) as { exec_ms: number }).exec_ms);
+  }
+  const overheadMs = Math.max(0, pct(seqMs, 0.5) - pct(seqExec, 0.5));
+  console.log(
+    `one task at a time: response p50 ${pct(seqMs, 0.5).toFixed(2)} ms, slot time p50 ${pct(seqExec, 0.5).toFixed(2)} ms: loopback overhead ${overheadMs.toFixed(2)} ms`,
+  );
+  console.log('scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost');
+  try {
+    for (const [li, load] of loads.entries()) {
+      // the schedulers' order rotates with the load, so no scheduler always runs first
+      const order = schedulers.map((_, i) => schedulers[(i + li) % schedulers.length]);
+      for (const scheduler of order) {
+        const { port } = services.get(scheduler)!;
+        const rng = mulberry32((o.seed ?? 1) * 1000 + Math.round(load * 100));
+        const rate = (load * capacity) / 1000; // per ms
+        const n = Math.round(load * capacity * seconds);
+        type Result = { client: number; urgent: boolean; ms: number; done: boolean; refused: boolean; deadline: number; exec: number };
+        const results: Result[] = [];
+        const t0 = performance.now();
+        let next = 0;
+        const pending: Promise<void>[] = [];
+        for (let i = 0; i < n; i++) {
+          next += -Math.log(1 - rng()) / rate;
+          const wait = t0 + next - performance.now();
+          if (wait > 1) await sleep(wait);
+          const client = Math.floor(rng() * clients);
+          const urgent = rng() < 0.25;
+          const deadline = (urgent ? 3 : 12) * serviceMs;
+          pending.push(
+            post(agent, port, body(client, deadline)).then((r) => {
+              let exec = NaN;
+              if (r.status === 200) exec = (JSON.parse(r.json) as { exec_ms: number }).exec_ms;
+              results.push({ client, urgent, ms: r.ms, done: r.status === 200, refused: r.status === 503, deadline, exec });
             }),
+          );
+        }
+        await Promise.all(pending);
+        const took = (performance.now() - t0) / 1000;
+        const hit = (r: Result) => r.done && r.ms <= r.deadline;
+        // a refused task runs on its client's device: it still answers in time when the refusal came early enough
+        const lost = (r: Result) => !hit(r) && !(r.refused && r.ms + localMs * slowdown[deviceOf(r.client)] <= r.deadline);
+        const per = Array.from({ length: clients }, (_, c) => {
+          const rs = results.filter((r) => r.client === c);
+          return rs.length ? rs.filter(hit).length / rs.length : 1;
+        });
+        const urgent = results.filter((r) => r.urgent);
+        const ms = results.map((r) => r.ms);
+        const execs = results.filter((r) => r.done).map((r) => r.exec);
+        const row = {
+          mode: 'http',
+          scheduler,
+          load,
+          p50_ms: +pct(ms, 0.5).toFixed(2),
+          p95_ms: +pct(ms, 0.95).toFixed(2),
+          p99_ms: +pct(ms, 0.99).toFixed(2),
+          deadline_hit: +(results.filter(hit).length / results.length).toFixed(4),
+          urgent_hit: +(urgent.filter(hit).length / Math.max(1, urgent.length)).toFixed(4),
+          jain: +jain(per).toFixed(4),
+          throughput: +(results.filter((r) => r.done).length / took).toFixed(1),
+          refused: +(results.filter((r) => r.refused).length / results.length).toFixed(4),
+          exec_ms: +(execs.reduce((a, b) => a + b, 0) / Math.max(1, execs.length)).toFixed(2),
+          lost: +(results.filter(lost).length / results.length).toFixed(4),
+          tasks: results.length,
+          loadavg: +loadavg()[0].toFixed(2),
+        };
+        rows.push(row);
+        console.log(
+          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}`,
         );
       }
-      await Promise.all(pending);
-      const took = (performance.now() - t0) / 1000;
-      await app.close();
-      const hit = (r: (typeof results)[number]) => r.done && r.ms <= r.deadline;
+    }
+  } finally {
+    agent.destroy();
+    for (const { child } of services.values()) {
+      child.removeAllListeners('exit');
+      child.kill('SIGTERM');
+    }
+  }
+  // the same schedulers, loads and workload in virtual time (src/sim/offload/queue.ts): the scheduler's own share of
+  // the figures, without the machine's; the client-side overhead is what loopback HTTP added at the lowest load
+  console.log(
+    `\nvirtual time (${o.simSeconds ?? 120} s of arrivals per row, exact ${serviceMs} ms service, ${overheadMs.toFixed(2)} ms loopback overhead measured above)`,
+  );
+  console.log('scheduler        load   p50    p95    p99   hit    urgent  jain   refused');
+  for (const load of loads)
+    for (const scheduler of schedulers) {
+      const ts = simulateTaskQueue({
+        scheduler,
+        load,
+        slots,
+        serviceMs,
+        seconds: o.simSeconds ?? 120,
+        overheadMs,
+        clients,
+        seed: o.seed ?? 1,
+      });
+      const hit = (t: SimTask) => t.done && t.ms <= t.deadline;
       const per = Array.from({ length: clients }, (_, c) => {
-        const rs = results.filter((r) => r.client === c);
+        const rs = ts.filter((t) => t.client === c);
         return rs.length ? rs.filter(hit).length / rs.length : 1;
       });
-      const urgent = results.filter((r) => r.urgent);
-      const ms = results.map((r) => r.ms);
+      const urgent = ts.filter((t) => t.urgent);
+      const ms = ts.map((t) => t.ms);
       const row = {
+        mode: 'sim',
         scheduler,
         load,
         p50_ms: +pct(ms, 0.5).toFixed(2),
         p95_ms: +pct(ms, 0.95).toFixed(2),
         p99_ms: +pct(ms, 0.99).toFixed(2),
-        deadline_hit: +(results.filter(hit).length / results.length).toFixed(4),
+        deadline_hit: +(ts.filter(hit).length / ts.length).toFixed(4),
         urgent_hit: +(urgent.filter(hit).length / Math.max(1, urgent.length)).toFixed(4),
         jain: +jain(per).toFixed(4),
-        throughput: +(results.filter((r) => r.done).length / took).toFixed(1),
-        refused: +(results.filter((r) => !r.done).length / results.length).toFixed(4),
+        throughput: +(ts.filter((t) => t.done).length / (o.simSeconds ?? 120)).toFixed(1),
+        refused: +(ts.filter((t) => !t.done).length / ts.length).toFixed(4),
+        tasks: ts.length,
       };
       rows.push(row);
       console.log(
-        `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}`,
+        `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.refused.toFixed(3)}`,
       );
     }
   // device-side placement: the rule vs always-local vs always-edge
-  const low = rows.find((r) => r.scheduler === 'auction' && r.load === Math.min(...loads)) ?? rows[0];
+  const low = rows.find((r) => r.mode === 'http' && r.scheduler === 'auction' && r.load === Math.min(...loads)) ?? rows[0];
   const edgeRespMs = Number(low.p50_ms);
   const classes: Record<DeviceClass, { throttle: number; uplinkBps: number }> = {
     phone: { throttle: 20, uplinkBps: 5e6 },
@@ -208,7 +348,16 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   writeFileSync(
     out,
     JSON.stringify(
-      { command: o.command ?? 'npm run bench:offload', slots, service_ms: serviceMs, clients, seconds, model_p50_ms: localMs, rows },
+      {
+        command: o.command ?? 'npm run bench:offload',
+        slots,
+        service_ms: serviceMs,
+        clients,
+        seconds,
+        model_p50_ms: localMs,
+        loadavg_start: load0,
+        rows,
+      },
       null,
       1,
     ) + '\n',

@@ -28,6 +28,7 @@ import { BUILTIN_TRACES, parseTrace, traceMeanMbps, type Trace } from '../src/co
 import { randomId } from '../src/core/ids.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
 import { MemoryTelemetryStore } from '../src/server/store.js';
+import { TaskPool } from '../src/server/task-pool.js';
 import { TaskService, viewportExecutor, type Executor } from '../src/server/tasks.js';
 import { cacheDir, ensureVod, LIVE_SEGMENT_S, startLive, type LiveStream } from './streams.js';
 import { ensureVr } from './vr-stream.js';
@@ -208,13 +209,22 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const cdnPolicyName: CdnPolicyName = opts.cdnPolicy ?? (existsSync(ltsModel) ? 'lts' : 'd-ucb');
   // the edge's inference service for offloaded viewport prediction (POST /v1/tasks), beside the controller: the
   // model loads once and survives controller restarts (the harness's /controller/stop is the edge going away)
+  // on two worker_threads (src/server/task-pool.ts); the model in this process when the threads cannot start
   let viewportExec: Executor | null | undefined;
+  let taskPool: TaskPool | null = null;
   const startController = async () => {
     if (viewportExec === undefined)
-      viewportExec = await viewportExecutor(join(ROOT, 'models')).catch((e) => {
-        log(`[demo] offloaded inference off: ${(e as Error).message}`);
-        return null;
-      });
+      viewportExec = await new TaskPool({ size: 2, modelsDir: join(ROOT, 'models') })
+        .ready()
+        .then((p) => (taskPool = p).executor())
+        .catch(async (e) => {
+          log(`[demo] task threads off (${(e as Error).message}): the model runs in this process`);
+          return viewportExecutor(join(ROOT, 'models'));
+        })
+        .catch((e) => {
+          log(`[demo] offloaded inference off: ${(e as Error).message}`);
+          return null;
+        });
     const tasks = viewportExec ? new TaskService({ slots: 2, executors: { viewport: viewportExec } }) : undefined;
     const cdns = cdnConfigs.length
       ? new CdnScheduler({
@@ -555,6 +565,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       if (controller) await controller.close();
+      await (taskPool as TaskPool | null)?.close();
       await sharedStore?.close();
     },
   };

@@ -5,6 +5,8 @@
  * in the edgeplay worker (learned model + the video's attention prior; no-motion fallback on the main
  * thread when the worker is absent or late); an overlay shows the predicted viewport and the tile
  * probabilities. Replay mode drives the camera from a head trace (viewport data CSV: user,t,yaw,pitch).
+ * With `offload` (a negotiated session) the worker places each prediction on the device or the edge (IELB's rule,
+ * src/deploy/offload.ts); the overlay, `state.placements` and the telemetry's viewport events say where each ran.
  */
 import Hls from 'hls.js';
 import {
@@ -21,6 +23,7 @@ import {
   Euler,
 } from 'three';
 import { VRButton } from 'three/addons/webxr/VRButton.js';
+import type { OffloadConfig } from '../src/deploy/offload.js';
 import type { Edgeplay } from '../src/index.js';
 import { startWorker, workerViewportPort, type WorkerHandle } from '../src/worker/client.js';
 import {
@@ -53,6 +56,10 @@ export interface VrViewerOptions {
   onPrediction?: (p: ViewportPrediction) => void;
   /** deadline for each worker prediction, ms (default 50) */
   predictBudgetMs?: number;
+  /** offload predictions to the edge's task service when the rule says so (a negotiated session and its token) */
+  offload?: Omit<OffloadConfig, 'fetch'>;
+  /** tests: the worker's emulated CPU throttling (`emulateCpuThrottling`), applied before offloading is set up */
+  workerThrottle?: number;
 }
 
 export interface VrViewerState {
@@ -64,6 +71,12 @@ export interface VrViewerState {
   predictions: number;
   lastSource: string | null;
   fallbacks: number;
+  /** where the predictions ran: on the device (the worker or the main-thread fallback) or on the edge */
+  placements: { device: number; edge: number };
+  /** where the latest prediction ran */
+  lastPlacement: 'device' | 'edge' | null;
+  /** offloading set up in the worker (the edge quoted), null without `offload` */
+  offloading: boolean | null;
   /** mean error (deg) of the 1 s predictions checked so far */
   predError1s: number | null;
   replayError: number | null;
@@ -250,12 +263,32 @@ export async function createVrViewer(o: VrViewerOptions) {
     predictions: 0,
     lastSource: null,
     fallbacks: 0,
+    placements: { device: 0, edge: 0 },
+    lastPlacement: null,
+    offloading: null,
     predError1s: null,
     replayError: null,
     input,
     motion,
     notice,
   };
+  if (worker && (o.offload || o.workerThrottle)) {
+    const w = worker;
+    void (async () => {
+      try {
+        if (!(await client.whenReady())) {
+          state.offloading = false; // no model in the worker: the main-thread fallback predicts
+          return;
+        }
+        if (o.workerThrottle) await w.api.emulateCpuThrottling(o.workerThrottle);
+        // setOffload measures the local time and the edge's round trip before the first decision
+        if (o.offload) state.offloading = (await w.api.setOffload(o.offload)).quoted;
+      } catch {
+        state.offloading = false; // the worker keeps predicting on the device
+      }
+    })();
+  }
+  const sinceReport = { device: 0, edge: 0 };
   let inFlight = false;
   let lastPredT = -1;
   let lastReport = -1;
@@ -324,7 +357,7 @@ export async function createVrViewer(o: VrViewerOptions) {
     dot(cur, 0, '#ffffff', 4);
     ctx.fillStyle = '#fff';
     ctx.font = '11px sans-serif';
-    ctx.fillText(`${p?.source ?? '…'}${p ? `  ${p.latencyMs.toFixed(1)} ms` : ''}  tiles at ${p?.tilesAtS ?? 2} s`, 4, H - 4);
+    ctx.fillText(`${p?.source ?? '…'}${p ? ` on ${p.ranOn}  ${p.latencyMs.toFixed(1)} ms` : ''}  tiles at ${p?.tilesAtS ?? 2} s`, 4, H - 4);
     if (notice) {
       ctx.fillStyle = 'rgba(120,0,0,0.85)';
       ctx.fillRect(0, 0, W, 30);
@@ -375,6 +408,9 @@ export async function createVrViewer(o: VrViewerOptions) {
             state.predictions++;
             state.lastSource = p.source;
             if (p.fallback) state.fallbacks++;
+            state.placements[p.ranOn]++;
+            state.lastPlacement = p.ranOn;
+            sinceReport[p.ranOn]++;
             for (const { m, s } of markers) {
               const k = Math.round(s / 0.2) - 1;
               m.position.set(p.points[3 * k] * 450, p.points[3 * k + 1] * 450, p.points[3 * k + 2] * 450);
@@ -404,6 +440,7 @@ export async function createVrViewer(o: VrViewerOptions) {
         prev && prev.xyz.length >= 6
           ? (orthodromic(prev.xyz, 0, prev.xyz, prev.xyz.length - 3) * 180) / Math.PI / (0.2 * (prev.xyz.length / 3 - 1))
           : undefined;
+      const made = sinceReport.device + sinceReport.edge;
       o.edgeplay?.recordViewport({
         playhead: t,
         yaw: state.yaw,
@@ -411,7 +448,10 @@ export async function createVrViewer(o: VrViewerOptions) {
         speed_dps: speed,
         pred_error_deg: err,
         predictor: state.lastSource ?? undefined,
+        placement: state.lastPlacement ?? undefined,
+        edge_share: made ? sinceReport.edge / made : null,
       });
+      sinceReport.device = sinceReport.edge = 0;
     }
     // the 2D overlay is redrawn for a new prediction and at most 10 times a second otherwise, not per frame
     const shown = predictions[predictions.length - 1]?.p ?? null;

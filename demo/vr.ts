@@ -1,10 +1,21 @@
-/** Bootstrap of demo/vr.html: the 360 viewer on the demo's VR stream, with telemetry to the controller. */
-import { createEdgeplay } from '../src/index.js';
+/**
+ * Bootstrap of demo/vr.html: the 360 viewer on the demo's VR stream, with telemetry to the controller. Viewport
+ * prediction may be offloaded to the edge's task service (`npm start` runs it beside the controller): the page
+ * negotiates a session and the worker places each prediction by IELB's rule; `?offload=0` keeps it on the device,
+ * `?device=phone|laptop|desktop` names the power model's class (default laptop), `?throttle=N` slows the worker's
+ * models N× (a phone-like device; DevTools' CPU throttling does the same to the whole page).
+ */
+import type { DeviceClass } from '../src/deploy/offload.js';
+import { createEdgeplay, negotiate } from '../src/index.js';
 import { createVrViewer } from './vr-viewer.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
-const config = (await (await fetch('/api/config')).json()) as { controller: string };
+const config = (await (await fetch('/api/config')).json()) as {
+  controller: string;
+  cdnProbe: string;
+  edges: Array<{ id: string; probe: string }>;
+};
 const ep = createEdgeplay({ endpoint: `${config.controller}/v1/telemetry`, consent: 'granted', heartbeatMs: 5000 });
 const replaySel = $<HTMLSelectElement>('replay');
 const priorBox = $<HTMLInputElement>('prior');
@@ -20,6 +31,20 @@ const reload = () => {
 replaySel.onchange = reload;
 priorBox.onchange = reload;
 
+const device = (['phone', 'laptop', 'desktop'] as const).find((d) => d === params.get('device')) ?? 'laptop';
+const neg =
+  params.get('offload') === '0'
+    ? null
+    : await negotiate({
+        controller: config.controller,
+        viewerId: `vr-${Math.random().toString(36).slice(2, 10)}`,
+        channel: 'vr-1',
+        src: '/streams/vr/master.m3u8',
+        edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
+        cdnProbeUrl: config.cdnProbe,
+        timeoutMs: 3000,
+      }).catch(() => null);
+const throttle = Number(params.get('throttle') ?? '1');
 const viewer = await createVrViewer({
   container: $('stage'),
   overlay: $<HTMLCanvasElement>('overlay'),
@@ -33,6 +58,9 @@ const viewer = await createVrViewer({
     ? { csvUrl: replayParam === 'sample' ? '/streams/vr/viewers.csv' : replayParam, user: params.get('user') ?? '0' }
     : undefined,
   edgeplay: ep,
+  offload: neg ? { url: config.controller, session: neg.session, token: neg.token, device: device as DeviceClass } : undefined,
+  workerThrottle: throttle > 1 ? throttle : undefined,
+  predictBudgetMs: throttle > 1 ? 50 * throttle : undefined,
 });
 (window as unknown as { viewer: typeof viewer }).viewer = viewer;
 viewer.play().catch(() => {
@@ -51,6 +79,7 @@ setInterval(() => {
     `input ${s.input}  yaw ${s.yaw.toFixed(1)}°  pitch ${s.pitch.toFixed(1)}°  t ${s.playhead.toFixed(1)} s`,
     `predictor ${s.lastSource ?? '(warming up)'}`,
     `predictions ${s.predictions}  fallbacks ${s.fallbacks}  p50 ${lat.length ? lat[lat.length >> 1].toFixed(2) : '–'} ms`,
+    `ran on the device ${s.placements.device}  on the edge ${s.placements.edge}  (last: ${s.lastPlacement ?? '–'}; offloading ${s.offloading === null ? 'off' : s.offloading ? 'on' : 'edge unreachable'})`,
     `1 s prediction error ${s.predError1s == null ? '–' : s.predError1s.toFixed(1) + '°'}`,
     ...(s.notice ? [s.notice] : s.motion === 'ask' ? ['tap to allow turning with your phone'] : []),
   ].join('\n');

@@ -58,6 +58,10 @@ export interface ViewportSample {
   speed_dps?: number;
   pred_error_deg?: number | null;
   predictor?: string;
+  /** where the latest prediction ran (offloading): 'device' or 'edge' */
+  placement?: 'device' | 'edge';
+  /** share of the predictions since the last report that ran on the edge, 0–1 */
+  edge_share?: number | null;
 }
 
 export class Edgeplay {
@@ -291,6 +295,11 @@ export class Edgeplay {
       speed_dps: sample.speed_dps != null && Number.isFinite(sample.speed_dps) ? r2(sample.speed_dps) : null,
       pred_error_deg: sample.pred_error_deg != null && Number.isFinite(sample.pred_error_deg) ? r2(sample.pred_error_deg) : null,
       predictor: typeof sample.predictor === 'string' ? sample.predictor.slice(0, 32) : null,
+      placement: sample.placement === 'device' || sample.placement === 'edge' ? sample.placement : null,
+      edge_share:
+        sample.edge_share != null && Number.isFinite(sample.edge_share)
+          ? Math.round(Math.min(1, Math.max(0, sample.edge_share)) * 1000) / 1000
+          : null,
     };
     this.view.recordViewport(data);
   }

@@ -9,11 +9,12 @@ const cli = {
     'The edge task service over real HTTP on loopback: per scheduler and offered load, response time p50/p95/p99, deadline\nhits, Jain fairness, throughput; then the device-side placement (rule vs local vs edge) per device class.',
   flags: {
     schedulers: { type: 'string', default: SCHEDULERS.join(','), arg: 'LIST', help: 'schedulers' },
-    loads: { type: 'string', default: '0.3,0.8,1.2,1.5', arg: 'LIST', help: 'offered loads, fractions of capacity' },
+    loads: { type: 'string', default: '0.3,0.5,0.8,1,1.2,1.5', arg: 'LIST', help: 'offered loads, fractions of capacity' },
     slots: { type: 'string', default: '2', arg: 'N', help: 'compute slots' },
     'service-ms': { type: 'string', default: '10', arg: 'MS', help: 'slot time per task (model + padding), ms' },
-    clients: { type: 'string', default: '20', arg: 'N', help: 'simulated clients' },
-    seconds: { type: 'string', default: '4', arg: 'S', help: 'seconds of arrivals per scheduler and load' },
+    clients: { type: 'string', default: '30', arg: 'N', help: 'simulated clients' },
+    seconds: { type: 'string', default: '6', arg: 'S', help: 'seconds of arrivals per scheduler and load' },
+    'sim-seconds': { type: 'string', default: '120', arg: 'S', help: 'seconds of virtual-time arrivals per row of the simulated table' },
     seed: { type: 'string', default: '1', arg: 'N', help: 'arrival seed' },
     out: { type: 'string', default: 'bench/results/offload.json', arg: 'FILE', help: 'results file' },
   },
@@ -29,6 +30,7 @@ await runCli(cli, async (v) => {
     clients: num('clients', v.clients, { integer: true, min: 1 }),
     seconds: num('seconds', v.seconds, { min: 0.5 }),
     seed: num('seed', v.seed, { integer: true }),
+    simSeconds: num('sim-seconds', v['sim-seconds'], { min: 1 }),
     out: v.out,
     command: commandLine(cli.name),
   });

@@ -95,8 +95,21 @@ export interface EventDataMap {
   /** chat, like, ... plus the app's own fields */
   interaction: { kind: string } & EventData;
   channel_switch: { from: Str; to: string; latency_ms: number; switch_index: number };
-  /** 360° head motion, ~1 Hz: where the viewport centre is, how fast it moves, the 1 s prediction's error */
-  viewport: { playhead: number; yaw: number; pitch: number; speed_dps: Num; pred_error_deg: Num; predictor: Str };
+  /**
+   * 360° head motion, ~1 Hz: where the viewport centre is, how fast it moves, the 1 s prediction's error; where the
+   * predictions ran (issue 13, offloading): `placement` of the latest one ('device' | 'edge', null before the first)
+   * and `edge_share`, the share of the predictions since the last report that ran on the edge (null: none made)
+   */
+  viewport: {
+    playhead: number;
+    yaw: number;
+    pitch: number;
+    speed_dps: Num;
+    pred_error_deg: Num;
+    predictor: Str;
+    placement: 'device' | 'edge' | null;
+    edge_share: Num;
+  };
   /** the SDK created → the player ready (hls.js: media attached and manifest parsed); Mux's Player Startup Time; once per SDK */
   player_ready: { player_startup_ms: number };
   /**

@@ -4,8 +4,8 @@
  *     [--edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]'] [--redis redis://host:port]
  *     [--policy online-heu|cloud-cdn|drl] [--drl models/edge-drl/mid.json] [--rate 50] [--rate-window 2]
  *     [--lease 60] [--steering-ttl 10] [--task-slots 2] [--scheduler auction|auction-nocomp|edf|fcfs] [--models models]
- * `--task-slots N` (N ≥ 1) serves offloaded inference (POST /v1/tasks, tasks.ts) on N compute slots with the
- * viewport models of `--models`; 0 (default) does not.
+ * `--task-slots N` (N ≥ 1) serves offloaded inference (POST /v1/tasks, tasks.ts) on N compute slots — a pool of N
+ * worker_threads (task-pool.ts), each with the viewport models of `--models`; 0 (default) does not.
  *     [--cdns '[{"id":"cdn-a","url":"http://…"},…]'] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step 60]
  * `--cdns` schedules new viewers over several CDN pathways (cdns.ts): every `--cdn-step` seconds a policy
  * (default LTS, models/cdn-lts/mechanistic-ABC.json) decides each CDN's share from the telemetry; with
@@ -228,11 +228,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     : undefined;
   let tasks: TaskService | undefined;
   if (cli.taskSlots > 0) {
-    const { TaskService, viewportExecutor } = await import('./tasks.js');
+    const { TaskService } = await import('./tasks.js');
+    const { TaskPool } = await import('./task-pool.js');
+    // one worker_threads thread per compute slot, each with its own copy of the model
+    const pool = await new TaskPool({ size: cli.taskSlots, modelsDir: cli.modelsDir }).ready();
     tasks = new TaskService({
       slots: cli.taskSlots,
       scheduler: cli.scheduler,
-      executors: { viewport: await viewportExecutor(cli.modelsDir) },
+      executors: { viewport: pool.executor() },
     });
   }
   const cdns = cdnPolicy

@@ -50,7 +50,9 @@ export class TaskService {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly sliceMs: number;
   private readonly now: () => number;
-  private execEwma = new Map<OffloadTask, number>();
+  /** recent execution times per task type (the last 16, with when they ended) and the least ever seen */
+  private recent = new Map<OffloadTask, Array<{ at: number; ms: number }>>();
+  private fastest = new Map<OffloadTask, number>();
   /** counts since start: done, refused, failed (executor threw) */
   readonly stats = { done: 0, refused: 0, failed: 0 };
 
@@ -73,9 +75,19 @@ export class TaskService {
     return !!this.o.executors[type as OffloadTask];
   }
 
-  /** Expected execution of a task type, ms (its running mean; 1 ms before the first). */
+  /**
+   * Expected execution of a task type, ms: the median of its last 16 executions that ended within the last 2 s; with
+   * none that recent, the fastest ever seen (1 ms before the first). A stall (a busy machine: 200 ms for a 10 ms task)
+   * must not lock the service out: estimates refuse tasks at arrival, and a refused task never runs, so an estimate
+   * that only recent runs could lower would stay high for ever (bench:offload found it: every task refused after a
+   * stall). An estimate that ages back to the fastest run lets tasks in again and re-measures.
+   */
   execMs(type: OffloadTask): number {
-    return this.execEwma.get(type) ?? 1;
+    const now = this.now();
+    const xs = (this.recent.get(type) ?? []).filter((r) => now - r.at <= 2000).map((r) => r.ms);
+    if (!xs.length) return this.fastest.get(type) ?? 1;
+    xs.sort((a, b) => a - b);
+    return xs[xs.length >> 1];
   }
 
   /** What a task would get now: the expected wait (the queue's work spread over the slots) and execution. */
@@ -141,9 +153,12 @@ export class TaskService {
     this.busy++;
     try {
       const r = await this.o.executors[w.type]!(w.input);
-      const execMs = this.now() - startedAt;
-      const prev = this.execEwma.get(w.type);
-      this.execEwma.set(w.type, prev === undefined ? execMs : 0.9 * prev + 0.1 * execMs);
+      const end = this.now();
+      const execMs = end - startedAt;
+      const rs = this.recent.get(w.type) ?? this.recent.set(w.type, []).get(w.type)!;
+      rs.push({ at: end, ms: execMs });
+      if (rs.length > 16) rs.shift();
+      this.fastest.set(w.type, Math.min(this.fastest.get(w.type) ?? Infinity, execMs));
       this.stats.done++;
       w.resolve({ status: 'done', model: r.model, points: r.points, queue_ms: startedAt - w.task.arrivedAt, exec_ms: execMs });
     } catch (e) {

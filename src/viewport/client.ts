@@ -38,7 +38,11 @@ export interface ViewportPort {
   /** the attention prior of the video now playing (null clears it) */
   setPrior(prior: PriorJson | null): Promise<void>;
   /** centres for 0.2 … 5 s from the 5 Hz history at playback time `t`, and tile probabilities at `o.tilesAtS` */
-  predict(hist: Float64Array, t: number, o: { tilesAtS: number; grid: TileGrid; fov: Fov }): Promise<ViewportModelAnswer>;
+  predict(
+    hist: Float64Array,
+    t: number,
+    o: { tilesAtS: number; grid: TileGrid; fov: Fov; deadlineMs?: number },
+  ): Promise<ViewportModelAnswer>;
 }
 
 export interface ViewportPrediction {
@@ -57,6 +61,10 @@ export interface ViewportPrediction {
   /** time inside the worker: the model alone, and model + tiles (absent on the fallback path) */
   modelMs?: number;
   computeMs?: number;
+  /** where the prediction ran: 'edge' (offloaded, src/deploy/offload.ts) or 'device' (the worker or the fallback) */
+  ranOn: 'device' | 'edge';
+  /** why there, when the worker may offload (the rule's reason, or the edge failure it fell back from) */
+  placementReason?: string;
 }
 
 /**
@@ -122,11 +130,13 @@ export class ViewportClient {
     const port = this.opts.port;
     if (port && this.modelName) {
       try {
-        const r = await withDeadline(port.predict(hist, t, { tilesAtS: at, grid, fov }), this.opts.budgetMs ?? 50);
+        // an offloading worker must settle (edge or device) within the budget: it gets 80 % of it as its deadline
+        const budget = this.opts.budgetMs ?? 50;
+        const r = await withDeadline(port.predict(hist, t, { tilesAtS: at, grid, fov, deadlineMs: 0.8 * budget }), budget);
         const latencyMs = performance.now() - t0;
         this.latencies.push(latencyMs);
         if (this.latencies.length > 1000) this.latencies.shift();
-        return { ...r, tilesAtS: at, fallback: false, latencyMs };
+        return { ...r, ranOn: r.ranOn ?? 'device', tilesAtS: at, fallback: false, latencyMs };
       } catch (e) {
         this.lastError = (e as Error)?.message ?? String(e);
       }
@@ -142,6 +152,7 @@ export class ViewportClient {
       source: `no-motion (fallback: ${this.lastError ?? (this.modelName ? 'worker' : 'no model')})`,
       fallback: true,
       latencyMs: performance.now() - t0,
+      ranOn: 'device',
     };
   }
 }

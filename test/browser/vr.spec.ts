@@ -92,6 +92,10 @@ describe('360 viewer', () => {
     const fromWorker = v.predictions.filter((p) => !p.p.fallback);
     expect(fromWorker.length).toBeGreaterThan(5);
     expect(fromWorker.every((p) => p.p.source === 'learned+prior' && p.p.points.length === 75 && p.p.tiles.length === 32)).toBeTrue();
+    // no offloading configured: every prediction ran on the device, and the viewer counts them there
+    expect(v.predictions.every((p) => p.p.ranOn === 'device')).toBeTrue();
+    expect(v.state.placements.edge).toBe(0);
+    expect(v.state.placements.device).toBe(v.state.predictions);
     const inWorker = fromWorker.map((p) => p.p.modelMs!).sort((a, b) => a - b);
     console.log(
       `[measure] vr viewer: ${v.state.predictions} predictions, model in worker p50 ${inWorker[inWorker.length >> 1].toFixed(3)} ms, round trip p50 ${fromWorker
@@ -103,6 +107,8 @@ describe('360 viewer', () => {
     const vp = events.filter((e) => e.type === 'viewport');
     expect(vp.length).toBeGreaterThan(2);
     expect(typeof vp[vp.length - 1].data?.yaw).toBe('number');
+    expect(vp[vp.length - 1].data?.placement).toBe('device');
+    expect(vp[vp.length - 1].data?.edge_share).toBe(0);
 
     // kill the worker: predictions keep coming, from the main-thread fallback
     v.worker!.terminate();

@@ -9,6 +9,7 @@ import { buildServer } from '../../src/server/app.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { TokenService } from '../../src/server/tokens.js';
 import { TaskService, viewportExecutor, type Executor } from '../../src/server/tasks.js';
+import { TaskPool } from '../../src/server/task-pool.js';
 import { Offloader, decideOffload, type OffloadInputs } from '../../src/deploy/offload.js';
 import { fromYawPitch } from '../../src/viewport/geometry.js';
 import type { FastifyInstance } from 'fastify';
@@ -201,5 +202,61 @@ describe('POST /v1/tasks and the offload client', () => {
     // waiting for an edge that never answers
     expect(r.fallback).toMatch(/edge failed: .*(timeout|abort)/i);
     expect(performance.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe('the task service under a stall, and its worker_threads slots', () => {
+  it('a stall does not lock the service out: the execution estimate ages back and tasks run again', async () => {
+    let clock = 0;
+    let dur = 5;
+    const service = new TaskService({
+      slots: 1,
+      now: () => clock,
+      executors: {
+        viewport: async () => {
+          clock += dur;
+          return { model: 'stub', points: [1, 0, 0] };
+        },
+      },
+    });
+    expect((await service.run('viewport', input(), 1000)).status).toBe('done'); // 5 ms
+    dur = 200; // the machine stalls: three runs take 200 ms each
+    for (let i = 0; i < 3; i++) expect((await service.run('viewport', input(), 1000)).status).toBe('done');
+    expect(service.execMs('viewport')).toBe(200);
+    // a 30 ms task is refused at arrival while the stall is recent
+    const refused = await service.run('viewport', input(), 30);
+    expect(refused.status).toBe('refused');
+    // 2 s later with no run since, the estimate is the fastest run again: the task is let in, runs and re-measures
+    clock += 2100;
+    dur = 5;
+    expect(service.execMs('viewport')).toBe(5);
+    const again = await service.run('viewport', input(), 30);
+    expect(again.status).toBe('done');
+    expect(service.stats).toEqual({ done: 5, refused: 1, failed: 0 });
+    service.close();
+  });
+
+  it('runs tasks on worker_threads in parallel, one per slot, with the real model', async () => {
+    if (!existsSync('models/viewport/model.json')) pending('models/viewport not found');
+    const pool = await new TaskPool({ size: 2, modelsDir: 'models', padMs: 300 }).ready();
+    try {
+      const local = await viewportExecutor('models');
+      const want = (await local(input())).points;
+      // two tasks held 300 ms each on two threads: both end well before 600 ms (they overlap)
+      const t0 = performance.now();
+      const [a, b] = await Promise.all([pool.run(input()), pool.run(input())]);
+      const took = performance.now() - t0;
+      expect(a.model).toBe('viewport');
+      expect(a.points).toEqual(want);
+      expect(b.points).toEqual(want);
+      expect(took).toBeGreaterThanOrEqual(299);
+      expect(took).toBeLessThan(590);
+      // a bad input is an error from the thread, not a dead pool
+      await expectAsync(pool.run({ hist: [1, 0], t: 1 })).toBeRejectedWithError(/whole/);
+      expect((await pool.run(input())).points).toEqual(want);
+    } finally {
+      await pool.close();
+    }
+    await expectAsync(pool.run(input())).toBeRejectedWithError(/closed/);
   });
 });

@@ -163,10 +163,10 @@ export const SCHEDULERS = ['auction', 'auction-nocomp', 'edf', 'fcfs'] as const;
 export type SchedulerName = (typeof SCHEDULERS)[number];
 
 /** A scheduler by name. @throws Error for an unknown name */
-export function makeScheduler(name: SchedulerName, opts: { sliceMs?: number } = {}): TaskScheduler {
+export function makeScheduler(name: SchedulerName, opts: { sliceMs?: number; maxRaise?: number } = {}): TaskScheduler {
   switch (name) {
     case 'auction':
-      return new AuctionScheduler({ sliceMs: opts.sliceMs, compensation: true });
+      return new AuctionScheduler({ sliceMs: opts.sliceMs, compensation: true, maxRaise: opts.maxRaise });
     case 'auction-nocomp':
       return new AuctionScheduler({ sliceMs: opts.sliceMs, compensation: false });
     case 'edf':

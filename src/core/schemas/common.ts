@@ -22,7 +22,7 @@ export const EVENT_TYPES = [
   'error', // data: fatal, type, details
   'interaction', // data: kind (chat | like | ...)
   'channel_switch', // data: from, to, latency_ms, switch_index (switches so far in this visit)
-  'viewport', // 360 head motion, ~1 Hz: playhead, yaw, pitch (deg), speed_dps, pred_error_deg (1 s prediction vs truth), predictor
+  'viewport', // 360 head motion, ~1 Hz: playhead, yaw, pitch (deg), speed_dps, pred_error_deg (1 s prediction vs truth), predictor, placement (device|edge), edge_share
   'player_ready', // the player can take instructions (hls.js: media attached and manifest parsed): player_startup_ms from SDK creation
   'player_resize', // the element's displayed size (CSS px), devicePixelRatio and the decoded video's size, when any changes
   'requests', // per serving host, since the last report: count, failures, bytes, busy_ms, ttfb_sum_ms, ttfb_max_ms (hls.js load stats)

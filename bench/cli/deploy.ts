@@ -1,0 +1,33 @@
+/** `npm run bench:deploy -- [options]` (--help lists them): the command line of benchDeploy (../deploy.ts). */
+import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
+import { benchDeploy } from '../deploy.js';
+
+const BACKENDS = ['js', 'cpu', 'wasm'] as const;
+
+const cli = {
+  name: 'bench:deploy',
+  summary:
+    "The viewport models' deployment variants (model × data compression): accuracy relative to the full model on the\ndev split, bytes, latency per backend in Node; the selector's pick per device class. Writes bench/results/deploy.json\nand models/variants/profile.json.",
+  flags: {
+    models: { type: 'string', default: 'models', arg: 'DIR', help: 'the models directory (with variants/)' },
+    data: { type: 'string', arg: 'DIR', help: 'viewport data (default: $EDGEPLAY_DATA/viewport)' },
+    backends: { type: 'string', default: BACKENDS.join(','), arg: 'LIST', help: 'backends to time' },
+    calls: { type: 'string', default: '300', arg: 'N', help: 'timed calls per row' },
+    budgets: { type: 'string', default: '1,5,20', arg: 'LIST', help: "the selector's p95 budgets per viewport call, ms" },
+    floor: { type: 'string', default: '0.97', arg: 'X', help: "the selector's accuracy floor (relative to the full model)" },
+    out: { type: 'string', default: 'bench/results/deploy.json', arg: 'FILE', help: 'results file' },
+  },
+} as const;
+
+await runCli(cli, async (v) => {
+  await benchDeploy({
+    modelsDir: v.models,
+    data: v.data,
+    backends: listOf('backends', v.backends, BACKENDS),
+    calls: num('calls', v.calls, { integer: true, min: 10 }),
+    budgetsMs: v.budgets.split(',').map((x, i) => num(`budgets[${i}]`, x, { min: 0 })),
+    floor: num('floor', v.floor, { min: 0 }),
+    out: v.out,
+    command: commandLine(cli.name),
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * The edge's compute slots as a pool of `worker_threads` (issue 13, IELB §4.2: sellers are compute slots): one
+ * thread per slot, each holding its own copy of the viewport models (the plain-JS forward pass, `viewportExecutor`),
+ * so tasks run in parallel and the HTTP event loop never computes. The task service (tasks.ts) starts a task only
+ * when it has a free slot, so every call finds an idle thread; a call beyond `size` waits for one (never lost).
+ *
+ * `padMs` (benchmarks only) holds each task on its thread until that many ms have passed since it started, with
+ * `Atomics.wait` (a precise sleep that costs no CPU): the stand-in for a heavier model, so that a slot's service
+ * time, and with it the capacity, is known. A thread that dies is replaced; its task is answered with an error
+ * (the task service then refuses it and the device runs it).
+ */
+import { Worker } from 'node:worker_threads';
+import type { ViewportInput } from '../core/schemas/tasks.js';
+import type { PriorJson } from '../viewport/prior.js';
+import type { Executor } from './tasks.js';
+
+export interface TaskPoolOptions {
+  /** threads (= the task service's slots; default 2) */
+  size?: number;
+  /** the models directory (models/viewport, models/viewport-prior) */
+  modelsDir: string;
+  /** attention priors by video id, for the prior model */
+  priors?: Record<string, PriorJson>;
+  /** benchmarks: the least time a task holds its thread, ms (default 0: as long as the model takes) */
+  padMs?: number;
+}
+
+/** What a thread answers for one task. */
+interface Reply {
+  id: number;
+  ok: boolean;
+  model?: string;
+  points?: number[];
+  error?: string;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  busy: { id: number; resolve(r: { model: string; points: number[] }): void; reject(e: Error): void } | null;
+}
+
+/** A pool of model threads behind the `Executor` interface of the task service. */
+export class TaskPool {
+  readonly size: number;
+  private slots: Slot[] = [];
+  private queue: Array<{ input: ViewportInput; resolve(r: { model: string; points: number[] }): void; reject(e: Error): void }> = [];
+  private seq = 0;
+  private closed = false;
+
+  /** @throws RangeError for a size < 1 or a negative pad */
+  constructor(private o: TaskPoolOptions) {
+    this.size = o.size ?? 2;
+    if (!(Number.isInteger(this.size) && this.size >= 1)) throw new RangeError(`size must be an integer ≥ 1, got ${this.size}`);
+    if (!((o.padMs ?? 0) >= 0)) throw new RangeError(`padMs must be ≥ 0, got ${o.padMs}`);
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+  }
+
+  /** Resolves once every thread has loaded its models. @throws Error when a thread cannot load them */
+  async ready(): Promise<this> {
+    await Promise.all(this.slots.map((s) => s.ready));
+    return this;
+  }
+
+  private spawn(): Slot {
+    // the worker is TypeScript under tsx (Node 20 does not carry tsx's loader into threads: a bootstrap registers
+    // it there first), JavaScript once compiled
+    const workerData = { modelsDir: this.o.modelsDir, priors: this.o.priors ?? {}, padMs: this.o.padMs ?? 0 };
+    const ts = import.meta.url.endsWith('.ts');
+    const url = new URL(`./task-worker${ts ? '.ts' : '.js'}`, import.meta.url);
+    const worker = ts
+      ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, {
+          eval: true,
+          workerData,
+        })
+      : new Worker(url, { workerData });
+    worker.unref(); // the threads never keep a process alive by themselves
+    const slot: Slot = { worker, ready: Promise.resolve(), busy: null };
+    slot.ready = new Promise<void>((resolve, reject) => {
+      worker.once('message', (m: { ready?: boolean; error?: string }) =>
+        m.ready ? resolve() : reject(new Error(m.error ?? 'thread failed')),
+      );
+      worker.once('error', reject);
+    });
+    slot.ready.catch(() => {}); // observed by ready(); a late failure is handled below
+    worker.on('message', (m: Reply | { ready: boolean }) => {
+      if (!('id' in m) || !slot.busy || slot.busy.id !== m.id) return;
+      const b = slot.busy;
+      slot.busy = null;
+      if (m.ok) b.resolve({ model: m.model!, points: m.points! });
+      else b.reject(new Error(m.error ?? 'the model failed'));
+      this.pump();
+    });
+    worker.on('exit', () => {
+      const b = slot.busy;
+      slot.busy = null;
+      b?.reject(new Error('the model thread exited'));
+      if (this.closed) return;
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots[i] = this.spawn();
+      this.pump();
+    });
+    worker.on('error', () => {}); // 'exit' follows and replaces it
+    return slot;
+  }
+
+  private pump(): void {
+    while (this.queue.length) {
+      const slot = this.slots.find((s) => !s.busy);
+      if (!slot) return;
+      const q = this.queue.shift()!;
+      const id = ++this.seq;
+      slot.busy = { id, resolve: q.resolve, reject: q.reject };
+      slot.worker.postMessage({ id, input: q.input });
+    }
+  }
+
+  /** Run one viewport task on a free thread. @throws Error when the model fails or the pool is closed */
+  run(input: ViewportInput): Promise<{ model: string; points: number[] }> {
+    if (this.closed) return Promise.reject(new Error('the task pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** The pool as the task service's executor. */
+  executor(): Executor {
+    return (input) => this.run(input);
+  }
+
+  /** Stop every thread; calls in flight reject. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const q of this.queue.splice(0)) q.reject(new Error('the task pool is closed'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
