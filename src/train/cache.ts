@@ -9,8 +9,8 @@
  * (plain JSON, no tfjs to run it). bench:cache reports the held-out test days only.
  * Optional imitation warm start (`imitate`, as the ABR trainers do before PPO): episodes on the training days
  * driven by a walk-to-target rule (`targetAction`: the size step nearest, in log size, to a target size, with a
- * fixed policy); the actor is fitted to its actions by cross-entropy (supervised.ts), validated as iteration 0,
- * then PPO continues from it.
+ * fixed policy); the actor is fitted to its actions by cross-entropy (supervised.ts), then DAgger rounds run the
+ * actor and label its states with the rule; validated as iteration 0, then PPO continues from it.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -73,9 +73,10 @@ export interface TrainCacheOptions {
   keepBias?: number;
   /**
    * imitation warm start: the rule walks to `sizeGb` with `policy` (choose both on the validation days, never
-   * on the test days); `episodes` one-day episodes from random starts, `epochs` passes (defaults 8 and 20)
+   * on the test days); per round `episodes` one-day episodes from random starts, `epochs` passes over all the
+   * data so far; `rounds` DAgger rounds after the first (defaults 8, 20, 3)
    */
-  imitate?: { sizeGb: number; policy: string; episodes?: number; epochs?: number };
+  imitate?: { sizeGb: number; policy: string; episodes?: number; epochs?: number; rounds?: number };
   /** output directory (default models/cache-agent) */
   out?: string;
   // ---- library-only ----
@@ -117,7 +118,10 @@ export function targetAction(capacityBytes: number, targetBytes: number, policy:
   return best * POLICY_NAMES.length + p;
 }
 
-/** A tuner that acts by targetAction and records each (state, action) for the imitation. */
+/**
+ * Records each state with the walk-to-target rule's action for it (the imitation's labels); acts by the rule, or
+ * by `actor` (greedy) when given (DAgger: the learner's states, the rule's labels).
+ */
 class TargetRuleTuner implements CacheTuner {
   readonly name = 'target-rule';
   states: Float32Array[] = [];
@@ -125,12 +129,14 @@ class TargetRuleTuner implements CacheTuner {
   constructor(
     private targetBytes: number,
     private policy: string,
+    private actor: CacheAgentNet | null = null,
   ) {}
   decide(o: TunerObservation): CacheDecision {
-    const a = targetAction(o.capacityBytes, this.targetBytes, this.policy);
-    this.states.push(encodeState(o));
-    this.actions.push(a);
-    return applyAction(a, o.capacityBytes);
+    const label = targetAction(o.capacityBytes, this.targetBytes, this.policy);
+    const x = encodeState(o);
+    this.states.push(x);
+    this.actions.push(label);
+    return applyAction(this.actor ? this.actor.act(x) : label, o.capacityBytes);
   }
 }
 
@@ -331,37 +337,51 @@ export async function trainCache(o: TrainCacheOptions = {}): Promise<TrainCacheR
   };
 
   if (o.imitate) {
-    const { sizeGb, policy, episodes = 8, epochs = 20 } = o.imitate;
+    const { sizeGb, policy, episodes = 8, epochs = 20, rounds = 3 } = o.imitate;
     targetAction(16e9, sizeGb * 1e9, policy); // throws now on a bad policy or size
     const xs: Float32Array[] = [];
     const ys: number[] = [];
-    for (let e = 0; e < episodes; e++) {
-      const blk = blocks[Math.floor(rng() * blocks.length)];
-      const span = Math.min(4, CACHE_SPLIT.trainDays.to - blk.from);
-      const start = (blk.from + Math.floor(rng() * (span - 1) * 4) / 4) * DAY_S;
-      const end = start + DAY_S + WARM_INTERVALS * 600;
-      const rule = new TargetRuleTuner(sizeGb * 1e9, policy);
-      const cap = 4e9 * 16 ** rng();
-      runCacheSim(slice(blk.req, start, end), rule, { ...simOpts(cap, POLICY_NAMES[Math.floor(rng() * POLICY_NAMES.length)], start), end });
-      xs.push(...rule.states);
-      ys.push(...rule.actions);
-    }
-    const n = ys.length;
-    const flat = new Float32Array(n * STATE_SIZE);
-    xs.forEach((x, i) => flat.set(x, i * STATE_SIZE));
-    const X = tf.tensor2d(flat, [n, STATE_SIZE]);
-    const Y = tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), N_ACTIONS);
     const bcOpt = tf.train.adam(1e-3);
-    const losses = supervisedEpochs(
-      bcOpt,
-      { n, epochs, batch: 128, rng },
-      (ids) => tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), mlp(actor, tf.gather(X, ids))) as tf.Scalar,
-    );
-    tf.dispose([X, Y]);
+    // DAgger (Ross et al. 2011): round 0 follows the rule; later rounds follow the fitted actor (greedy) and label
+    // the states it reaches with the rule's action, so the actor learns to come back from its own mistakes
+    for (let round = 0; round <= rounds; round++) {
+      const actorNet = round === 0 ? null : new CacheAgentNet(agentFile());
+      for (let e = 0; e < episodes; e++) {
+        const blk = blocks[Math.floor(rng() * blocks.length)];
+        const span = Math.min(4, CACHE_SPLIT.trainDays.to - blk.from);
+        const start = (blk.from + Math.floor(rng() * (span - 1) * 4) / 4) * DAY_S;
+        const end = start + DAY_S + WARM_INTERVALS * 600;
+        const rule = new TargetRuleTuner(sizeGb * 1e9, policy, actorNet);
+        const cap = 4e9 * 16 ** rng();
+        runCacheSim(slice(blk.req, start, end), rule, {
+          ...simOpts(cap, POLICY_NAMES[Math.floor(rng() * POLICY_NAMES.length)], start),
+          end,
+        });
+        xs.push(...rule.states);
+        ys.push(...rule.actions);
+      }
+      const n = ys.length;
+      const flat = new Float32Array(n * STATE_SIZE);
+      xs.forEach((x, i) => flat.set(x, i * STATE_SIZE));
+      const X = tf.tensor2d(flat, [n, STATE_SIZE]);
+      const Y = tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), N_ACTIONS);
+      // class-balanced weights (at most 10×): once at its size the rule keeps it, so "keep" is most of the labels
+      // and an unweighted fit learns to keep from anywhere
+      const count = new Map<number, number>();
+      for (const y of ys) count.set(y, (count.get(y) ?? 0) + 1);
+      const W = tf.tensor1d(Float32Array.from(ys, (y) => Math.min(10, n / (count.size * count.get(y)!))));
+      const losses = supervisedEpochs(
+        bcOpt,
+        { n, epochs, batch: 128, rng },
+        (ids) => tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), mlp(actor, tf.gather(X, ids)), tf.gather(W, ids)) as tf.Scalar,
+      );
+      tf.dispose([X, Y, W]);
+      log(
+        `imitation round ${round}/${rounds} of the walk to ${sizeGb} GB ${policy}: ${n} decisions, loss ${losses[0].toFixed(4)} → ${losses[losses.length - 1].toFixed(4)}`,
+      );
+    }
     bcOpt.dispose();
-    log(
-      `imitation of the walk to ${sizeGb} GB ${policy}: ${n} decisions from ${episodes} episodes, loss ${losses[0].toFixed(4)} → ${losses[losses.length - 1].toFixed(4)}; ${validate(0)}`,
-    );
+    log(`imitation done: ${validate(0)}`);
   }
 
   for (let it = 1; it <= ITERS; it++) {

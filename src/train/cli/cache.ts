@@ -31,6 +31,8 @@ const cli = {
     },
     'imitate-policy': { type: 'string', default: 'lru', arg: 'P', help: "the imitated rule's replacement policy" },
     'imitate-episodes': { type: 'string', default: '8', arg: 'N', help: 'one-day episodes of the rule to imitate' },
+    'imitate-epochs': { type: 'string', default: '20', arg: 'N', help: 'passes over the imitation data' },
+    'imitate-rounds': { type: 'string', default: '3', arg: 'N', help: 'DAgger rounds after the first (the actor drives, the rule labels)' },
     out: { type: 'string', default: 'models/cache-agent', arg: 'DIR', help: 'output directory' },
   },
 } as const;
@@ -55,6 +57,8 @@ await runCli(cli, async (v) => {
             sizeGb: num('imitate-size-gb', v['imitate-size-gb'], { min: 0 }),
             policy: v['imitate-policy'],
             episodes: num('imitate-episodes', v['imitate-episodes'], { integer: true, min: 1 }),
+            epochs: num('imitate-epochs', v['imitate-epochs'], { integer: true, min: 1 }),
+            rounds: num('imitate-rounds', v['imitate-rounds'], { integer: true, min: 0 }),
           },
         }
       : {}),
