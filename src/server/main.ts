@@ -60,6 +60,8 @@ export async function startServer(
     steeringTtlS?: number;
     /** shared state across controller processes (rate-limit counters) */
     redis?: Redis;
+    /** token signing secret (default: EDGEPLAY_SECRET, else random per process) */
+    secret?: string;
     policy?: PolicyName;
     drl?: DrlAssignment;
     /** the inference service for offloaded tasks (none: not served) */
@@ -85,7 +87,7 @@ export async function startServer(
     tasks: opts.tasks,
     cdns: opts.cdns,
     negotiation: {
-      ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}),
+      ...((opts.secret ?? process.env.EDGEPLAY_SECRET) ? { secret: opts.secret ?? process.env.EDGEPLAY_SECRET } : {}),
       ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}),
       ...(opts.rateWindowS ? { rateWindowS: opts.rateWindowS } : {}),
       ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),

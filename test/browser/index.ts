@@ -9,3 +9,4 @@ import './qoe.spec.js';
 import './mux.spec.js';
 import './offload.spec.js';
 import './live-abr.spec.js';
+import './fleet.spec.js';
