@@ -39,6 +39,11 @@ export interface CacheBenchOptions {
   policy?: string;
   /** stop after the selection on the validation days (writes cache-selection.json beside `out`) */
   selectOnly?: boolean;
+  /**
+   * also run Belady and the selected policy at fixed sizes FRONTIER_GB on the test days: the offline ceiling of
+   * hit rate against cost, to see whether any size reaches the issue's margins at no higher cost than the rules
+   */
+  frontier?: boolean;
   /** the demand (default: buildDemand of $EDGEPLAY_DATA/live's Twitch sample) */
   demand?: Demand;
   /** the command line recorded in the results */
@@ -65,6 +70,17 @@ export interface CacheBenchComparisons {
   belady_fixed_gap_hit_points: number;
 }
 
+/** Sizes of the frontier runs, GB. */
+export const FRONTIER_GB = [4, 8, 16, 24, 32, 48, 64, 128] as const;
+
+/** One point of the frontier: a fixed size under one replacement policy on the test days. */
+export interface FrontierPoint {
+  policy: string;
+  size_gb: number;
+  hit_rate: number;
+  cost: number;
+}
+
 export interface CacheBenchResult {
   command: string;
   selected: { policy: string; size_gb: number; validation_rewards: Record<string, number> };
@@ -72,6 +88,11 @@ export interface CacheBenchResult {
   rows: CacheBenchRow[];
   policy_share: Record<string, Record<string, number>>;
   comparisons: CacheBenchComparisons | null;
+  /**
+   * with `frontier`: every point, and the best hit rate any of them reaches at a cost ≤ size-only's and ≤
+   * strategy-only's, as a % above each rule's hit rate (compare with the targets +20 % and +3 %)
+   */
+  frontier?: { points: FrontierPoint[]; best_vs_size_only_hit_pct: number; best_vs_strategy_only_hit_pct: number };
 }
 
 /**
@@ -204,6 +225,34 @@ export function benchCache(o: CacheBenchOptions = {}): CacheBenchResult {
       `gap to Belady: ${comparisons.belady_gap_hit_points?.toFixed(2)} hit-rate points at the agent's mean size, ${comparisons.belady_fixed_gap_hit_points.toFixed(2)} at ${bestGb} GB`,
     );
   }
+  let frontier: CacheBenchResult['frontier'];
+  if (o.frontier) {
+    log(`frontier: belady and ${bestPolicy} at ${FRONTIER_GB.join(', ')} GB`);
+    const points: FrontierPoint[] = [];
+    for (const gb of FRONTIER_GB)
+      for (const p of [bestPolicy, 'belady']) {
+        const r = sim(req, new FixedTuner(gb * 1e9, p), gb, p, ts.measureFrom, p === 'belady' ? next : undefined);
+        points.push({ policy: p, size_gb: gb, hit_rate: r.hitRate, cost: r.cost });
+        log(`  ${p} ${gb} GB: hit ${(r.hitRate * 100).toFixed(2)} %, cost $${r.cost.toFixed(1)}`);
+      }
+    const bestWithin = (cost: number) => Math.max(...points.filter((q) => q.cost <= cost).map((q) => q.hit_rate), 0);
+    frontier = {
+      points,
+      best_vs_size_only_hit_pct: +pct(bestWithin(sizeOnly.cost), sizeOnly.hitRate),
+      best_vs_strategy_only_hit_pct: +pct(bestWithin(strategyOnly.cost), strategyOnly.hitRate),
+    };
+    print(`\n| size GB | ${bestPolicy} hit | ${bestPolicy} cost $ | belady hit | belady cost $ |`);
+    print(`|---:|---:|---:|---:|---:|`);
+    for (const gb of FRONTIER_GB) {
+      const [a, b] = [bestPolicy, 'belady'].map((p) => points.find((q) => q.policy === p && q.size_gb === gb)!);
+      print(
+        `| ${gb} | ${(a.hit_rate * 100).toFixed(2)} % | ${a.cost.toFixed(1)} | ${(b.hit_rate * 100).toFixed(2)} % | ${b.cost.toFixed(1)} |`,
+      );
+    }
+    print(
+      `\nbest fixed size (offline replacement included) at no higher cost: ${frontier.best_vs_size_only_hit_pct} % above size-only (target +20 %), ${frontier.best_vs_strategy_only_hit_pct} % above strategy-only (target +3 %)`,
+    );
+  }
   const policy_share = Object.fromEntries(results.map(({ name, r }) => [name, r.policyShare]));
   if (out) {
     mkdirSync(dirname(out), { recursive: true });
@@ -219,6 +268,7 @@ export function benchCache(o: CacheBenchOptions = {}): CacheBenchResult {
           rows,
           policy_share,
           comparisons,
+          ...(frontier ? { frontier } : {}),
           agent: agentMeta,
         },
         null,
@@ -227,5 +277,5 @@ export function benchCache(o: CacheBenchOptions = {}): CacheBenchResult {
     );
     log(`wrote ${out}`);
   }
-  return { command, selected, rows, policy_share, comparisons };
+  return { command, selected, rows, policy_share, comparisons, ...(frontier ? { frontier } : {}) };
 }

@@ -198,7 +198,7 @@ function renderEdges() {
       .map((e) => {
         const c = e.cache;
         if (!c) return `<tr><td>${e.id} (${e.setting})</td><td colspan="7">no report yet</td></tr>`;
-        return `<tr><td>${e.id} (${e.setting})${!c.alive ? ' (down)' : (e.reported_ms_ago ?? 0) > 6000 ? ` (silent ${Math.round(e.reported_ms_ago! / 1000)} s)` : ''}</td><td>${pct(c.hitRate)}</td><td>${c.hits} / ${c.coalesced} / ${c.misses}</td><td>${mbytes(c.bytesServed)}</td><td>${mbytes(c.bytesFromOrigin)}</td><td>${mbytes(c.usedBytes)} / ${mbytes(c.capacityBytes)}</td><td>${c.evictions}</td><td>${c.policy} (${c.tuner})</td></tr>`;
+        return `<tr><td>${e.id} (${e.setting})${!c.alive ? ' (down)' : !e.alive ? ` (silent ${Math.round(e.reported_ms_ago! / 1000)} s)` : ''}</td><td>${pct(c.hitRate)}</td><td>${c.hits} / ${c.coalesced} / ${c.misses}</td><td>${mbytes(c.bytesServed)}</td><td>${mbytes(c.bytesFromOrigin)}</td><td>${mbytes(c.usedBytes)} / ${mbytes(c.capacityBytes)}</td><td>${c.evictions}</td><td>${c.policy} (${c.tuner})</td></tr>`;
       })
       .join('');
 }

@@ -74,6 +74,8 @@ export interface DemoEdgeOptions {
   policy?: string;
   /** ms between reports (default 2000) */
   reportEveryMs?: number;
+  /** the controller's edge key (its `edgeKey`), sent with every report */
+  reportKey?: string;
   /** records every response (bytes, timing) under this edge's id */
   log?: RequestLog;
 }
@@ -90,6 +92,6 @@ export function startDemoEdge(o: DemoEdgeOptions): Promise<EdgeCache> {
     headers: { 'x-cdn': o.id, 'access-control-expose-headers': 'x-cdn, x-edge, x-cache' },
     ...(o.log ? { onRequest: (req, res, url) => o.log!.track(o.id, req, res, url) } : {}),
     shaper: demoShaper(o.linkFor),
-    ...(o.controller ? { report: { controller: o.controller, everyMs: o.reportEveryMs ?? 2000 } } : {}),
+    ...(o.controller ? { report: { controller: o.controller, everyMs: o.reportEveryMs ?? 2000, key: o.reportKey } } : {}),
   });
 }

@@ -18,6 +18,7 @@
  * inference service for offloaded viewport prediction (POST /v1/tasks, src/server/tasks.ts).
  * Options: --port N, --controller-port N, --no-live, --traces DIR, --data DIR (`npm start -- --help`).
  */
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -202,6 +203,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const edges: EdgeCache[] = [];
   let edgeConfigs: EdgeConfig[] = [];
   let controllerUrl = `http://127.0.0.1:${controllerPort}`;
+  // the key the demo's edges present when they report to the controller (one per demo process)
+  const edgeKey = process.env.EDGEPLAY_EDGE_KEY ?? randomBytes(24).toString('base64url');
   const cdnServers = opts.cdns?.length ? await startDemoCdns(opts.cdns, { vod: vodDir, vr: vrDir }) : [];
   const cdnConfigs = cdnServers.map((c) => ({ id: c.id, url: c.url }));
   const ltsModel = 'models/cdn-lts/mechanistic-ABC.json';
@@ -227,7 +230,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
           stepMs: opts.cdnStepMs ?? 10000,
         })
       : undefined;
-    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs, tasks, cdns });
+    controller = await startServer({ port: controllerPort, dataDir, store: sharedStore, edges: edgeConfigs, tasks, cdns, edgeKey });
     sharedStore = controller.store;
     controllerUrl = `http://127.0.0.1:${controller.port}`;
     return controller;
@@ -523,6 +526,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
         // counters to the controller while it runs (the harness may stop it)
         controller: () => (controller ? controllerUrl : null),
         reportEveryMs: opts.edgeReportMs,
+        reportKey: edgeKey,
         log: requestLog,
       }),
     );

@@ -14,6 +14,7 @@ const cli = {
     'size-gb': { type: 'string', arg: 'N', help: 'fixed size (with --policy: skip the selection)' },
     policy: { type: 'string', arg: POLICY_NAMES.join('|'), help: 'policy size-only keeps (with --size-gb: skip the selection)' },
     'select-only': { type: 'boolean', help: 'stop after the selection (writes cache-selection.json beside --out)' },
+    frontier: { type: 'boolean', help: 'also run Belady and the selected policy at 4-128 GB: the offline ceiling against cost' },
   },
 } as const;
 
@@ -25,6 +26,7 @@ await runCli(cli, (v) => {
     sizeGb: optNum('size-gb', v['size-gb'], { min: 0 }),
     policy: v.policy === undefined ? undefined : oneOf('policy', v.policy, POLICY_NAMES),
     selectOnly: v['select-only'],
+    frontier: v.frontier,
     command: commandLine(cli.name),
   });
 });

@@ -88,6 +88,8 @@ export interface ServerOptions {
   tasks?: TaskService;
   /** several CDN pathways scheduled by share (cdns.ts): new viewers not on an edge get a CDN by the shares */
   cdns?: CdnScheduler;
+  /** the shared key edges present (`Authorization: Bearer`) to report their cache stats; none: reports are refused (403) */
+  edgeKey?: string;
 }
 
 /** Build the controller app (not listening). @throws Error for an unknown policy, or 'drl' without weights */
@@ -146,7 +148,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(metricsRoutes, { store: opts.store });
   await app.register(negotiationRoutes, { negotiator, tokens, ratePerS: n.ratePerS ?? 50, rateWindowS: n.rateWindowS ?? 2 });
   await app.register(cdnRoutes, { scheduler: opts.cdns });
-  await app.register(edgeRoutes, { edges: () => assignment.edges() });
+  await app.register(edgeRoutes, { edges: () => assignment.edges(), key: opts.edgeKey });
   await app.register(healthRoutes);
   if (opts.tasks) await app.register(taskRoutes, { tasks: opts.tasks, tokens });
   return app;

@@ -13,6 +13,8 @@
  * `--keys-file FILE` (or EDGEPLAY_KEYS_FILE, or the list itself in EDGEPLAY_KEYS): token signing keys, `kid=secret`
  * per line or comma, the first signing, every one verifying (tokens.ts: rotation without logging anyone out; a
  * token of a key no longer listed is answered 401). Without them: EDGEPLAY_SECRET (one key), else a random key.
+ * `--edge-key KEY` (or EDGEPLAY_EDGE_KEY, ≥ 16 characters) is the key the edge caches present (Bearer) when they
+ * report their stats to `POST /v1/edges/:id/stats`; without it those reports are refused (403).
  * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_PG,
  * EDGEPLAY_SECRET, EDGEPLAY_KEYS, EDGEPLAY_KEYS_FILE. Telemetry goes to SQLite under the data directory (default), to memory (`--memory`), or to
  * PostgreSQL (`--pg`: every process of a fleet on one database). `--redis` shares reservations, negotiation
@@ -75,6 +77,8 @@ export async function startServer(
     tasks?: TaskService;
     /** several CDN pathways scheduled by share (cdns.ts) */
     cdns?: CdnScheduler;
+    /** the key edges present to report their cache stats (default EDGEPLAY_EDGE_KEY; none: reports are refused) */
+    edgeKey?: string;
   } = {},
 ): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
@@ -93,6 +97,7 @@ export async function startServer(
     redis: opts.redis,
     tasks: opts.tasks,
     cdns: opts.cdns,
+    edgeKey: opts.edgeKey ?? process.env.EDGEPLAY_EDGE_KEY,
     negotiation: {
       ...((opts.secret ?? process.env.EDGEPLAY_SECRET) ? { secret: opts.secret ?? process.env.EDGEPLAY_SECRET } : {}),
       ...(opts.keys ? { keys: opts.keys } : {}),
@@ -120,7 +125,7 @@ export async function startServer(
 const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory | --pg URL] [--quiet] [--edges JSON] [--redis URL]
        [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]
        [--task-slots N] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]
-       [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S] [--keys-file FILE]`;
+       [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S] [--edge-key KEY] [--keys-file FILE]`;
 
 /** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -151,6 +156,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       'cdn-model': { type: 'string', default: 'models/cdn-lts/mechanistic-ABC.json' },
       'cdn-step': { type: 'string', default: '60' },
       'keys-file': { type: 'string' },
+      'edge-key': { type: 'string' },
     },
   });
   const num = (flag: string, s: string | undefined, ok: (n: number) => boolean, what: string) => {
@@ -187,8 +193,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     const where = keysFile !== undefined ? `--keys-file ${keysFile}` : 'EDGEPLAY_KEYS';
     throw new Error(`${where}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+  const edgeKey = v['edge-key'] ?? env.EDGEPLAY_EDGE_KEY;
+  if (edgeKey !== undefined && edgeKey.length < 16) throw new Error('--edge-key must be at least 16 characters');
   return {
     keys,
+    edgeKey,
     taskSlots: num('task-slots', v['task-slots'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
     scheduler: v.scheduler as SchedulerName,
     modelsDir: v.models!,
@@ -252,6 +261,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ? new CdnScheduler({ cdns: cli.cdns, policy: cdnPolicy, stepMs: Math.round(cli.cdnStepS * 1000), redis: assignment?.client })
     : undefined;
   const s = await startServer({
+    edgeKey: cli.edgeKey,
     tasks,
     port: cli.port,
     host: cli.host,

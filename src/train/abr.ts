@@ -30,7 +30,8 @@ import { HlsVodEnv, runHlsVod } from '../sim/abr/hls-vod.js';
 import { syntheticTrace } from '../sim/abr/synth.js';
 import { InputError } from './errors.js';
 import { loadModel, saveModel } from './io.js';
-import { permutation, ppoIteration, type PpoModel } from './ppo.js';
+import { ppoIteration, type PpoModel } from './ppo.js';
+import { supervisedEpochs } from './supervised.js';
 
 /** What `npm run train:abr` flags set (same names in camelCase, same defaults), plus library-only inputs. */
 export interface TrainAbrOptions {
@@ -285,31 +286,24 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
     const X = tf.tensor2d(data.x, [data.n, FEATURES]);
     const Y = tf.oneHot(tf.tensor1d(data.y, 'int32'), LEVELS);
     const R = tf.tensor2d(data.ret, [data.n, 1]);
-    const B = 512;
-    for (let ep = 0; ep < BC_EPOCHS; ep++) {
-      const idx = permutation(data.n, rng);
-      let lossSum = 0;
-      let nb = 0;
-      for (let s = 0; s < data.n; s += B) {
-        const ids = tf.tensor1d(idx.slice(s, s + B), 'int32');
-        const loss = opt.minimize(() => {
-          const xb = tf.gather(X, ids);
-          const [logits, value] = model.apply(xb) as tf.Tensor[];
-          const ce = tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), logits);
-          const vl = tf.losses.meanSquaredError(tf.gather(R, ids).div(VALUE_SCALE), value);
-          return ce.add(vl.mul(0.1)) as tf.Scalar;
-        }, true);
-        lossSum += loss!.dataSync()[0];
-        loss!.dispose();
-        ids.dispose();
-        nb++;
-      }
-      imitationLoss.push(lossSum / nb);
-      if (ep % 5 === 4 || ep === BC_EPOCHS - 1)
-        log(
-          `imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${(lossSum / nb).toFixed(4)}, training-set QoE/chunk ${keepBest(`bc${ep + 1}`).toFixed(4)}`,
-        );
-    }
+    supervisedEpochs(
+      opt,
+      { n: data.n, epochs: BC_EPOCHS, batch: 512, rng },
+      (ids) => {
+        const xb = tf.gather(X, ids);
+        const [logits, value] = model.apply(xb) as tf.Tensor[];
+        const ce = tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), logits);
+        const vl = tf.losses.meanSquaredError(tf.gather(R, ids).div(VALUE_SCALE), value);
+        return ce.add(vl.mul(0.1)) as tf.Scalar;
+      },
+      (ep, meanLoss) => {
+        imitationLoss.push(meanLoss);
+        if (ep % 5 === 4 || ep === BC_EPOCHS - 1)
+          log(
+            `imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${meanLoss.toFixed(4)}, training-set QoE/chunk ${keepBest(`bc${ep + 1}`).toFixed(4)}`,
+          );
+      },
+    );
     tf.dispose([X, Y, R]);
     opt.dispose();
   }
@@ -379,28 +373,21 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
       const X = tf.tensor2d(flat, [n, FEATURES]);
       const RG = lossKind === 'regret' ? tf.tensor2d(Float32Array.from(regrets), [n, LEVELS]) : null;
       const Y = RG ? null : tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LEVELS);
-      const B = 512;
-      for (let ep = 0; ep < epochs; ep++) {
-        const idx = permutation(n, rng);
-        let lossSum = 0;
-        let nb = 0;
-        for (let st = 0; st < n; st += B) {
-          const ids = tf.tensor1d(idx.slice(st, st + B), 'int32');
-          const loss = opt.minimize(() => {
-            const [logits] = model.apply(tf.gather(X, ids)) as tf.Tensor[];
-            if (RG) return tf.mean(tf.sum(tf.mul(tf.softmax(logits), tf.gather(RG, ids)), 1)) as tf.Scalar;
-            return tf.losses.softmaxCrossEntropy(tf.gather(Y!, ids), logits) as tf.Scalar;
-          }, true);
-          lossSum += loss!.dataSync()[0];
-          loss!.dispose();
-          ids.dispose();
-          nb++;
-        }
-        if (ep === epochs - 1)
-          log(
-            `DAgger round ${round}: fit ${epochs} epochs, loss ${(lossSum / nb).toFixed(4)}, training-set QoE/chunk ${keepBest(`dagger${round}`).toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`,
-          );
-      }
+      supervisedEpochs(
+        opt,
+        { n, epochs, batch: 512, rng },
+        (ids) => {
+          const [logits] = model.apply(tf.gather(X, ids)) as tf.Tensor[];
+          if (RG) return tf.mean(tf.sum(tf.mul(tf.softmax(logits), tf.gather(RG, ids)), 1)) as tf.Scalar;
+          return tf.losses.softmaxCrossEntropy(tf.gather(Y!, ids), logits) as tf.Scalar;
+        },
+        (ep, meanLoss) => {
+          if (ep === epochs - 1)
+            log(
+              `DAgger round ${round}: fit ${epochs} epochs, loss ${meanLoss.toFixed(4)}, training-set QoE/chunk ${keepBest(`dagger${round}`).toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}), held-out ${evaluate(model, valid).toFixed(4)}`,
+            );
+        },
+      );
       X.dispose();
       Y?.dispose();
       RG?.dispose();

@@ -55,6 +55,8 @@ export interface TrainCacheOptions {
   entropy?: number;
   /** reward of an interval: 'bytes' (origin bill saved net of rent) or 'hits' (default 'bytes') */
   reward?: RewardKind;
+  /** weight of the rent in the reward (≥ 0, default 1; below 1 the agent buys hit rate with rent; saved in the file's meta) */
+  rentWeight?: number;
   /** actor and critic width (two hidden layers; default 32) */
   hidden?: number;
   /** iterations between greedy validations (default 5; the last iteration is always validated) */
@@ -162,6 +164,8 @@ export async function trainCache(o: TrainCacheOptions = {}): Promise<TrainCacheR
   const KEEP_BIAS = o.keepBias ?? 0;
   const REWARD: RewardKind = o.reward ?? 'bytes';
   if (REWARD !== 'bytes' && REWARD !== 'hits') throw new InputError(`reward: bytes or hits, got "${REWARD}"`);
+  const RENT_W = o.rentWeight ?? 1;
+  if (!(RENT_W >= 0)) throw new InputError(`rent-weight: a number ≥ 0, got ${RENT_W}`);
   if (!(EPISODES >= 1) || !(ITERS >= 0) || !(H >= 1) || !(EVAL_EVERY >= 1))
     throw new InputError('iters ≥ 0, episodes, hidden and evalEvery ≥ 1');
   const OUT = resolve(o.out ?? join('models', 'cache-agent'));
@@ -228,13 +232,15 @@ export async function trainCache(o: TrainCacheOptions = {}): Promise<TrainCacheR
     hidden: [H, H],
     out: N_ACTIONS,
     layers: [0, 2, 4].map((k) => ({ w: Array.from(actor[k].dataSync()), b: Array.from(actor[k + 1].dataSync()) })),
-    meta,
+    // the objective travels with the weights: AgentTuner (agentReward) observes the reward it was trained on
+    meta: { reward: REWARD, rent_weight: RENT_W, ...meta },
   });
 
   const simOpts = (capacityBytes: number, policy: string, measureFrom: number) => ({
     ...CACHE_SIM_DEFAULTS,
     econ: CACHE_ECONOMICS,
     reward: REWARD,
+    rentWeight: RENT_W,
     capacityBytes,
     policy,
     measureFrom,
@@ -259,6 +265,7 @@ export async function trainCache(o: TrainCacheOptions = {}): Promise<TrainCacheR
         validation_hit_rate: best.hitRate,
         validation_cost: best.cost,
         reward: REWARD,
+        rent_weight: RENT_W,
         economics: CACHE_ECONOMICS,
         demand: { ...demand.params },
         seed: SEED,

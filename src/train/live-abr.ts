@@ -27,7 +27,8 @@ import { dataRoot, loadTraceDir } from '../sim/abr/load.js';
 import type { SimTrace } from '../sim/abr/env.js';
 import { InputError } from './errors.js';
 import { saveModel } from './io.js';
-import { permutation, ppoIteration, type PpoModel } from './ppo.js';
+import { ppoIteration, type PpoModel } from './ppo.js';
+import { supervisedEpochs } from './supervised.js';
 
 export interface TrainLiveAbrOptions {
   seed?: number;
@@ -277,29 +278,21 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     const M = tf.tensor2d(flatM, [n, LIVE_RMAX]);
     const Y = tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LIVE_RMAX);
     const opt = tf.train.adam(1e-3);
-    const B = 256;
-    for (let ep = 0; ep < BC_EPOCHS; ep++) {
-      const idx = permutation(n, rng);
-      let lossSum = 0;
-      let nb = 0;
-      for (let s0 = 0; s0 < n; s0 += B) {
-        const ids = tf.tensor1d(idx.slice(s0, s0 + B), 'int32');
-        const loss = opt.minimize(() => {
-          const b = Math.min(B, n - s0);
-          const lg = tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
-          return tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), lg) as tf.Scalar;
-        }, true);
-        lossSum += loss!.dataSync()[0];
-        loss!.dispose();
-        ids.dispose();
-        nb++;
-      }
-      imitationLoss.push(lossSum / nb);
-      if (ep % 5 === 4 || ep === BC_EPOCHS - 1)
-        log(
-          `imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${(lossSum / nb).toFixed(4)}, validation QoE/s ${keepBest(`bc${ep + 1}`).toFixed(4)}`,
-        );
-    }
+    supervisedEpochs(
+      opt,
+      { n, epochs: BC_EPOCHS, batch: 256, rng },
+      (ids, b) => {
+        const lg = tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
+        return tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), lg) as tf.Scalar;
+      },
+      (ep, meanLoss) => {
+        imitationLoss.push(meanLoss);
+        if (ep % 5 === 4 || ep === BC_EPOCHS - 1)
+          log(
+            `imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${meanLoss.toFixed(4)}, validation QoE/s ${keepBest(`bc${ep + 1}`).toFixed(4)}`,
+          );
+      },
+    );
     tf.dispose([X, M, Y]);
     opt.dispose();
     actor.setWeights(best.weights);

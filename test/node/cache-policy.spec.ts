@@ -5,7 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import {
+  agentReward,
   AgentTuner,
+  intervalReward,
   applyAction,
   ByteCache,
   CACHE_ECONOMICS,
@@ -290,5 +292,42 @@ describe('edge cache: tuners and the agent', () => {
     expect(r.egress).toBeCloseTo(10 * 0.1 * CACHE_ECONOMICS.egressPerGB, 9);
     expect(tc.cache.capacity).toBe(5e9);
     expect(tc.cache.policy).toBe('gdsf');
+  });
+
+  it("weighs the rent by rentWeight, and a trained agent observes the reward of its own file's objective", () => {
+    const s = stats();
+    const full = intervalReward(CACHE_ECONOMICS, s, 16e9, 'bytes');
+    const half = intervalReward(CACHE_ECONOMICS, s, 16e9, 'bytes', 0.5);
+    const rentTerm = (16 * (600 / 3600) * CACHE_ECONOMICS.rentPerGBHour) / (10 * CACHE_ECONOMICS.egressPerGB);
+    expect(full).toBeCloseTo(0.4 - rentTerm, 9);
+    expect(half).toBeCloseTo(0.4 - rentTerm / 2, 9);
+    expect(intervalReward(CACHE_ECONOMICS, s, 16e9, 'hits', 0)).toBeCloseTo(0.4, 9);
+    const H = 2;
+    const file: CacheAgentFile = {
+      in: STATE_SIZE,
+      hidden: [H],
+      out: N_ACTIONS,
+      layers: [
+        { w: new Array(STATE_SIZE * H).fill(0), b: new Array(H).fill(0) },
+        { w: new Array(H * N_ACTIONS).fill(0), b: new Array(N_ACTIONS).fill(0) },
+      ],
+    };
+    expect(agentReward(file)).toEqual({ kind: 'bytes', rentWeight: 1 }); // files from before the option
+    const agent = new AgentTuner({ ...file, meta: { reward: 'bytes', rent_weight: 0.5 } });
+    expect(agent.reward).toEqual({ kind: 'bytes', rentWeight: 0.5 });
+    expect(() => new AgentTuner({ ...file, meta: { rent_weight: -1 } })).toThrowError(/rent_weight/);
+    // the TunedCache's own setting (weight 1) yields to the agent's objective
+    const tc = new TunedCache<number>(agent, { capacityBytes: 10e9, policy: 'lru', econ: CACHE_ECONOMICS, rentWeight: 1 });
+    const plain = new TunedCache<number>(new FixedTuner(10e9, 'lru'), {
+      capacityBytes: 10e9,
+      policy: 'lru',
+      econ: CACHE_ECONOMICS,
+      rentWeight: 1,
+    });
+    for (const c of [tc, plain]) for (let i = 0; i < 100; i++) c.request(i % 10, i % 10, 1e8, i);
+    const [ra, rp] = [tc.endInterval(600), plain.endInterval(600)];
+    const rent = (10 * (600 / 3600) * CACHE_ECONOMICS.rentPerGBHour) / (10 * CACHE_ECONOMICS.egressPerGB);
+    expect(rp.reward).toBeCloseTo(0.9 - rent, 9);
+    expect(ra.reward).toBeCloseTo(0.9 - rent / 2, 9);
   });
 });

@@ -61,10 +61,21 @@ async function startOrigin(): Promise<Origin> {
     count.set(path, (count.get(path) ?? 0) + 1);
     for (const w of seenWaiters.get(path) ?? []) w();
     seenWaiters.delete(path);
-    if (path === '/live/index.m3u8') {
+    // /live/index.m3u8: no Cache-Control; /live/nocache.m3u8: no-cache; /live/shared.m3u8: s-maxage over max-age
+    const playlistCc: Record<string, string | undefined> = {
+      '/live/index.m3u8': undefined,
+      '/live/nocache.m3u8': 'no-cache',
+      '/live/shared.m3u8': 'max-age=1, s-maxage=5',
+    };
+    if (path in playlistCc) {
       o.playlistVersion++;
       const body = `#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-MEDIA-SEQUENCE:${o.playlistVersion}\n`;
-      res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl', 'content-length': Buffer.byteLength(body) });
+      const cc = playlistCc[path];
+      res.writeHead(200, {
+        'content-type': 'application/vnd.apple.mpegurl',
+        'content-length': Buffer.byteLength(body),
+        ...(cc ? { 'cache-control': cc } : {}),
+      });
       return res.end(body);
     }
     if (path.startsWith('/gate/')) await gate(path);
@@ -125,6 +136,8 @@ function getRaw(url: string): Promise<Got> {
     req.on('error', (e) => resolve({ status: 0, body: Buffer.alloc(0), complete: false, error: e.message }));
   });
 }
+
+const EDGE_KEY = 'test-edge-key-0123456789';
 
 describe('edge cache (pull-through, real HTTP)', () => {
   let origin: Origin;
@@ -205,6 +218,24 @@ describe('edge cache (pull-through, real HTTP)', () => {
     expect(c.cache).toBe('MISS');
     expect(c.body.toString()).not.toBe(a.body.toString());
     expect(origin.count.get(p)).toBe(2);
+  });
+
+  it('never stores a no-cache playlist (it cannot revalidate), and gives s-maxage precedence over max-age (RFC 9111 §5.2.2)', async () => {
+    const nc = '/live/nocache.m3u8';
+    const a = await getRaw(edge.url + nc);
+    const b = await getRaw(edge.url + nc);
+    expect([a.cache, b.cache]).toEqual(['MISS', 'MISS']);
+    expect(b.body.toString()).not.toBe(a.body.toString());
+    expect(origin.count.get(nc)).toBe(2);
+    const sh = '/live/shared.m3u8';
+    const c = await getRaw(edge.url + sh);
+    clock += 3; // past max-age=1, within s-maxage=5
+    const d = await getRaw(edge.url + sh);
+    expect(d.cache).toBe('HIT');
+    expect(d.body.toString()).toBe(c.body.toString());
+    clock += 3; // past s-maxage
+    expect((await getRaw(edge.url + sh)).cache).toBe('MISS');
+    expect(origin.count.get(sh)).toBe(2);
   });
 
   it('passes an origin error through without caching it', async () => {
@@ -305,12 +336,12 @@ describe('edge cache (pull-through, real HTTP)', () => {
       origin: origin.url,
       capacityBytes: CAP,
       intervalS: 0,
-      report: { controller: () => controllerUrl, everyMs: 50 },
+      report: { controller: () => controllerUrl, everyMs: 50, key: EDGE_KEY },
     });
-    const ctl = await startServer({ port: 0, memory: true, edges: [{ id: 'edge-rep', url: e.url, setting: 'mid' }] });
+    const ctl = await startServer({ port: 0, memory: true, edges: [{ id: 'edge-rep', url: e.url, setting: 'mid' }], edgeKey: EDGE_KEY });
     try {
       const list = async () => ((await (await fetch(`${ctl.url}/v1/edges`)).json()) as EdgeList).edges;
-      expect((await list()).map((x) => [x.id, x.cache])).toEqual([['edge-rep', null]]);
+      expect((await list()).map((x) => [x.id, x.alive, x.cache])).toEqual([['edge-rep', false, null]]);
       const p = '/seg/rep-3000.m4s';
       await getRaw(e.url + p);
       await getRaw(e.url + p);
@@ -322,19 +353,48 @@ describe('edge cache (pull-through, real HTTP)', () => {
         jasmine.objectContaining({ id: 'edge-rep', alive: true, requests: 2, hits: 1, misses: 1, hitRate: 0.5, bytesFromOrigin: 3000 }),
       );
       expect(got.cache!.evictions).toBe(e.stats().evictions);
-      const post = (id: string, body: unknown) =>
+      expect(got.alive).toBe(true);
+      const post = (id: string, body: unknown, key: string | null = EDGE_KEY) =>
         fetch(`${ctl.url}/v1/edges/${id}/stats`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
           body: JSON.stringify(body),
         });
+      // the key is checked first: without it or with another one, neither the body nor the edge list is looked at
+      const noKey = await post('edge-rep', { ...e.stats(), hits: 1e9 }, null);
+      expect(noKey.status).toBe(401);
+      expect(noKey.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect((await post('edge-nope', { bad: true }, 'another-key-0123456789')).status).toBe(401);
+      expect((await list())[0].cache!.hits).toBeLessThan(1e9);
       expect((await post('edge-nope', { ...e.stats(), id: 'edge-nope' })).status).toBe(404);
       const bad = await post('edge-rep', { ...e.stats(), hits: -1 });
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { field: string }).field).toBe('body/hits');
       expect((await post('edge-rep', { ...e.stats(), id: 'edge-other' })).status).toBe(400);
+      // a killed edge never says so: its silence (3 report intervals) is what the controller lists as not alive
+      e.kill();
+      let last: EdgeList['edges'][number];
+      while ((last = (await list())[0]).alive) await new Promise((r) => setTimeout(r, 50));
+      expect(last.cache!.alive).toBe(true); // its last word
+      expect(last.reported_ms_ago!).toBeGreaterThan(150);
     } finally {
       await e.close();
+      await ctl.close();
+    }
+  });
+
+  it('refuses every edge report (403) when the controller has no edge key', async () => {
+    const ctl = await startServer({ port: 0, memory: true, edges: [{ id: 'edge-t', url: edge.url, setting: 'mid' }] });
+    try {
+      const r = await fetch(`${ctl.url}/v1/edges/edge-t/stats`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${EDGE_KEY}` },
+        body: JSON.stringify(edge.stats()),
+      });
+      expect(r.status).toBe(403);
+      expect(((await r.json()) as { message: string }).message).toMatch(/--edge-key/);
+      expect(((await (await fetch(`${ctl.url}/v1/edges`)).json()) as EdgeList).edges[0].cache).toBeNull();
+    } finally {
       await ctl.close();
     }
   });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../../src/core/random.js';
+import { supervisedEpochs } from '../../src/train/supervised.js';
 import { FEATURES } from '../../src/abr/drl.js';
 import { LEVELS, TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS } from '../../src/core/abr.js';
 import { DrlAssignment, IN_F } from '../../src/assign/edge/drl.js';
@@ -29,6 +30,37 @@ import { trainViewport } from '../../src/train/viewport.js';
 import { InputError, num, oneOf, parseCli } from '../../src/train/cli/args.js';
 
 const quiet = () => undefined;
+
+describe('supervisedEpochs (src/train/supervised.ts)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+  });
+
+  it('visits every sample once per epoch in minibatches and lowers the loss of a linear fit', () => {
+    const n = 10;
+    const xs = tf.tensor2d(Array.from({ length: n }, (_, i) => [i / n]));
+    const ys = xs.mul(3).add(1);
+    const w = tf.variable(tf.zeros([1, 1]));
+    const b = tf.variable(tf.zeros([1]));
+    const seen: number[] = [];
+    const sizes: number[] = [];
+    const losses = supervisedEpochs(tf.train.sgd(0.5), { n, epochs: 30, batch: 4, rng: mulberry32(3) }, (ids, size) => {
+      seen.push(...ids.dataSync());
+      sizes.push(size);
+      return tf.losses.meanSquaredError(tf.gather(ys, ids), tf.gather(xs, ids).matMul(w).add(b)) as tf.Scalar;
+    });
+    expect(losses.length).toBe(30);
+    expect(sizes.slice(0, 3)).toEqual([4, 4, 2]);
+    expect([...seen.slice(0, n)].sort((p, q) => p - q)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(losses[29]).toBeLessThan(losses[0] / 10);
+    expect(() => supervisedEpochs(tf.train.sgd(0.1), { n: 0, epochs: 1, batch: 4, rng: Math.random }, () => tf.scalar(0))).toThrowError(
+      RangeError,
+      /n ≥ 1/,
+    );
+    tf.dispose([xs, ys, w, b]);
+  });
+});
 
 describe('PPO (src/train/ppo.ts)', () => {
   beforeAll(async () => {

@@ -10,6 +10,9 @@
  *   'bytes': (origin bytes saved × egress price − rented GB·h × rent price) / (bytes requested × egress price)
  *            = byte hit rate − rent / (what the origin would have cost): the share of the origin bill saved, net
  *   'hits':  request hit rate − the same normalised rent
+ * Either may weigh the rent by w (`RewardSpec.rentWeight`, default 1): w < 1 buys hit rate with money up to the
+ * point where a GB more saves only w × its rent, the objective of a target stated as "more hit rate at no higher
+ * cost than X" rather than "the least money".
  */
 import { POLICY_NAMES } from './policies.js';
 import { REUSE_BUCKETS_S, type IntervalStats } from './window.js';
@@ -63,12 +66,41 @@ export function intervalCost(
 
 export type RewardKind = 'bytes' | 'hits';
 
-/** The reward of an interval (see the file header); 0 requests: −rent normalised by 1 GB of egress. */
-export function intervalReward(econ: CacheEconomics, s: IntervalStats, capacityBytes: number, kind: RewardKind = 'bytes'): number {
+/** A tuner's objective: the reward kind and the weight of the rent in it (see the file header). */
+export interface RewardSpec {
+  kind: RewardKind;
+  /** ≥ 0; 1 = the rent at its price */
+  rentWeight: number;
+}
+
+/**
+ * The reward of an interval (see the file header); 0 requests: −rent normalised by 1 GB of egress.
+ * `rentWeight` (≥ 0, default 1) scales the rent term.
+ */
+export function intervalReward(
+  econ: CacheEconomics,
+  s: IntervalStats,
+  capacityBytes: number,
+  kind: RewardKind = 'bytes',
+  rentWeight = 1,
+): number {
   const { rent } = intervalCost(econ, capacityBytes, s.spanS, 0);
   const bill = (Math.max(s.bytes, 1e9) / 1e9) * econ.egressPerGB;
   const gain = kind === 'bytes' ? (s.bytes ? s.bytesHit / s.bytes : 0) : s.requests ? s.hits / s.requests : 0;
-  return gain - rent / bill;
+  return gain - (rentWeight * rent) / bill;
+}
+
+/**
+ * The objective an agent file was trained for (`meta.reward`, `meta.rent_weight`); files without them: bytes, 1.
+ * @throws Error for a reward kind or weight this build does not know.
+ */
+export function agentReward(file: CacheAgentFile): RewardSpec {
+  const kind = (file.meta?.reward as RewardKind | undefined) ?? 'bytes';
+  const rentWeight = (file.meta?.rent_weight as number | undefined) ?? 1;
+  if (kind !== 'bytes' && kind !== 'hits') throw new Error(`cache agent meta.reward: bytes or hits, got ${String(kind)}`);
+  if (!(typeof rentWeight === 'number' && rentWeight >= 0))
+    throw new Error(`cache agent meta.rent_weight: a number ≥ 0, got ${rentWeight}`);
+  return { kind, rentWeight };
 }
 
 /** What a tuner sees at the end of an interval. */

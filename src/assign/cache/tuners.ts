@@ -14,8 +14,8 @@
  *                  intervals)
  *   AgentTuner     the learned agent (agent.ts): one fused action per interval
  */
-import { applyAction, CacheAgentNet, encodeState, intervalCost, intervalReward, SIZE_BOUNDS, STATE_SIZE } from './agent.js';
-import type { CacheAgentFile, CacheEconomics, RewardKind, TunerObservation } from './agent.js';
+import { agentReward, applyAction, CacheAgentNet, encodeState, intervalCost, intervalReward, SIZE_BOUNDS, STATE_SIZE } from './agent.js';
+import type { CacheAgentFile, CacheEconomics, RewardKind, RewardSpec, TunerObservation } from './agent.js';
 import { POLICY_NAMES } from './policies.js';
 import { ByteCache } from './store.js';
 import { LearningWindow, type IntervalStats, type WindowOptions } from './window.js';
@@ -23,6 +23,11 @@ import type { AccessHint, CacheDecision, CacheKey } from './types.js';
 
 export interface CacheTuner {
   readonly name: string;
+  /**
+   * the objective the tuner was trained for: the TunedCache it drives computes the observed reward with it
+   * (a trained agent sees the reward it learnt on); none: the TunedCache's own
+   */
+  readonly reward?: RewardSpec;
   decide(o: TunerObservation): CacheDecision;
 }
 
@@ -85,12 +90,14 @@ export class StrategyRuleTuner implements CacheTuner {
 
 export class AgentTuner implements CacheTuner {
   readonly name = 'agent';
+  readonly reward: RewardSpec;
   private net: CacheAgentNet;
   private x = new Float32Array(STATE_SIZE);
   /** the last action taken (for logs and tests) */
   lastAction = -1;
   constructor(file: CacheAgentFile) {
     this.net = new CacheAgentNet(file);
+    this.reward = agentReward(file);
   }
   decide(o: TunerObservation): CacheDecision {
     this.lastAction = this.net.act(encodeState(o, this.x));
@@ -117,7 +124,10 @@ export interface TunedCacheOptions {
   policy: string;
   econ: CacheEconomics;
   window?: Partial<WindowOptions>;
+  /** the reward kind (default 'bytes'); a tuner that declares its own `reward` overrides it and `rentWeight` */
   reward?: RewardKind;
+  /** weight of the rent in the reward (≥ 0, default 1) */
+  rentWeight?: number;
   /** told of every key that leaves the cache (the edge drops its body) */
   onEvict?: (key: CacheKey) => void;
 }
@@ -132,6 +142,7 @@ export class TunedCache<K extends CacheKey = CacheKey> {
   readonly window: LearningWindow<K>;
   readonly econ: CacheEconomics;
   readonly rewardKind: RewardKind;
+  readonly rentWeight: number;
   private evAt = { n: 0, idle: 0 };
   /** totals since construction: rented byte·seconds, bytes from the origin, money */
   readonly totals = { byteSeconds: 0, originBytes: 0, rent: 0, egress: 0, intervals: 0 };
@@ -145,7 +156,8 @@ export class TunedCache<K extends CacheKey = CacheKey> {
     this.cache = new ByteCache<K>(o.capacityBytes, o.policy, o.onEvict as ((k: K) => void) | undefined);
     this.window = new LearningWindow<K>(o.window);
     this.econ = o.econ;
-    this.rewardKind = o.reward ?? 'bytes';
+    this.rewardKind = tuner.reward?.kind ?? o.reward ?? 'bytes';
+    this.rentWeight = tuner.reward?.rentWeight ?? o.rentWeight ?? 1;
   }
 
   /** a request answered from the cache or, on a miss, fetched and stored (the simulator's path) */
@@ -171,7 +183,7 @@ export class TunedCache<K extends CacheKey = CacheKey> {
     this.intervalStart = now;
     const capacityBytes = this.cache.capacity,
       policy = this.cache.policy;
-    const reward = intervalReward(this.econ, stats, capacityBytes, this.rewardKind);
+    const reward = intervalReward(this.econ, stats, capacityBytes, this.rewardKind, this.rentWeight);
     const cost = intervalCost(this.econ, capacityBytes, stats.spanS, stats.bytes - stats.bytesHit);
     const c = this.cache.counters;
     const nEv = c.evictions - this.evAt.n,

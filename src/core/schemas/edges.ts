@@ -44,6 +44,8 @@ export const EdgeCacheStatsSchema = Type.Object(
     rentCost: Count,
     egressCost: Count,
     intervals: Count,
+    /** ms between the edge's reports: the controller calls an edge silent for 3 of them (default 2000) */
+    reportEveryMs: Type.Optional(Type.Number({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -60,6 +62,11 @@ export const EdgeListSchema = Type.Object({
       setting: Type.String(),
       /** ms since the last report (null: none yet) */
       reported_ms_ago: Nullable(Type.Number()),
+      /**
+       * the controller's view: the last report says alive and came within 3 report intervals. A killed edge
+       * never says otherwise, so its silence is what turns this false.
+       */
+      alive: Type.Boolean(),
       cache: Type.Union([EdgeCacheStatsSchema, Type.Null()]),
     }),
   ),

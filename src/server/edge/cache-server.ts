@@ -13,8 +13,8 @@
  *   requests for the same key join that fetch (coalesced) and every one of them is streamed the bytes as they
  *   arrive. When the body is complete (and matches its Content-Length) it is stored if it fits.
  * - Playlists (.m3u8) live `playlistTtlS` (default 1 s; a live playlist changes every segment) unless the
- *   origin says `Cache-Control: max-age`; segments live until evicted; `no-store` / non-200 answers pass
- *   through uncached.
+ *   origin says `Cache-Control: s-maxage` or `max-age`; segments live until evicted; `no-store`, `no-cache`,
+ *   `private` and non-200 answers pass through uncached (RFC 9111 §5.2.2; this edge does not revalidate).
  * - Capacity is in bytes and never exceeded (ByteCache): stored bodies only; fills in flight are transient.
  * - The origin failing mid-body ends every client response joined to that fetch with an error (the socket
  *   is destroyed, so the player sees a failed fragment, never a hang); failing before headers gives 502.
@@ -62,9 +62,10 @@ export interface EdgeCacheOptions {
   shaper?: EdgeShaper;
   /**
    * push the stats to the controller: POST `${controller}/v1/edges/${id}/stats` every `everyMs` (default 2000);
-   * `controller` may be a function read at each report (null: skip this one)
+   * `controller` may be a function read at each report (null: skip this one); `key` is the controller's edge key,
+   * sent as `Authorization: Bearer` (a controller answers 401/403 without it, and the report is dropped)
    */
-  report?: { controller: string | (() => string | null); everyMs?: number };
+  report?: { controller: string | (() => string | null); everyMs?: number; key?: string };
   /** content group of a key for the window's popularity statistics (default: the key's folder) */
   groupOf?: (key: string) => string;
   /** cut an origin response after this long without bytes (ms, default 10000) */
@@ -289,8 +290,10 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
   function store(key: string, fill: Fill): void {
     if (fill.status !== 200) return;
     const cc = fill.headers['cache-control'] ?? '';
-    if (/no-store|private/i.test(cc)) return;
-    const maxAge = /max-age=(\d+)/i.exec(cc);
+    // RFC 9111 §5.2.2: no-store and private forbid a shared cache to store; no-cache forbids reuse without
+    // revalidation, which this edge does not do, so it is not stored either; s-maxage overrides max-age (§5.2.2.10)
+    if (/(^|[\s,])(no-store|no-cache|private)($|[\s,=])/i.test(cc)) return;
+    const maxAge = /(?:^|[\s,])s-maxage=(\d+)/i.exec(cc) ?? /(?:^|[\s,])max-age=(\d+)/i.exec(cc);
     const isPlaylist = /\.m3u8$/i.test(key.split('?')[0]);
     const ttl = isPlaylist ? (maxAge ? Number(maxAge[1]) : playlistTtlS) : Infinity;
     if (ttl <= 0) return;
@@ -412,6 +415,7 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
   let reporter: ReturnType<typeof setInterval> | null = null;
   if (o.report) {
     const ctl = o.report.controller;
+    const { key: reportKey, everyMs = 2000 } = o.report;
     const path = `/v1/edges/${encodeURIComponent(id)}/stats`;
     if (typeof ctl === 'string') new URL(path, ctl); // throws now on a bad URL
     let sending = false;
@@ -422,14 +426,14 @@ export async function startEdgeCache(o: EdgeCacheOptions): Promise<EdgeCache> {
       sending = true;
       fetch(to, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(stats()),
+        headers: { 'content-type': 'application/json', ...(reportKey ? { authorization: `Bearer ${reportKey}` } : {}) },
+        body: JSON.stringify({ ...stats(), reportEveryMs: everyMs }),
         signal: AbortSignal.timeout(5000),
       })
         .then((r) => r.body?.cancel())
         .catch(() => undefined) // a controller down loses a report, never the edge
         .finally(() => (sending = false));
-    }, o.report.everyMs ?? 2000);
+    }, everyMs);
     reporter.unref();
   }
   const stop = () => {

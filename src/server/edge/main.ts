@@ -2,9 +2,10 @@
  * Run one edge cache: `npm run edge -- --origin http://127.0.0.1:8080 [--port 0] [--host 127.0.0.1]
  * [--capacity-gb 16] [--policy lru|lfu|gdsf] [--tuner fixed|size-only|strategy-only|agent]
  * [--agent models/cache-agent/agent.json] [--interval-s 600] [--playlist-ttl-s 1] [--id edge-1]
- * [--controller URL] [--report-ms 2000]`.
+ * [--controller URL] [--report-ms 2000] [--report-key KEY]`.
  * Prints its URL; `GET /_edge/stats` shows hits, misses, bytes from the origin and the rented size; with
- * `--controller` the edge POSTs the same counters to the controller's `/v1/edges/:id/stats` every report-ms.
+ * `--controller` the edge POSTs the same counters to the controller's `/v1/edges/:id/stats` every report-ms,
+ * with the controller's edge key (`--report-key`, default EDGEPLAY_EDGE_KEY; the controller's `--edge-key`).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -43,9 +44,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       id: { type: 'string', default: 'edge' },
       controller: { type: 'string' },
       'report-ms': { type: 'string', default: '2000' },
+      'report-key': { type: 'string' },
     },
   });
   if (!a.origin) throw new Error('--origin URL is required (the server the edge pulls from)');
+  const reportKey = a['report-key'] ?? process.env.EDGEPLAY_EDGE_KEY;
+  if (a.controller && !reportKey)
+    throw new Error('--controller needs --report-key KEY or EDGEPLAY_EDGE_KEY (the controller refuses reports without it)');
   const capacityBytes = Number(a['capacity-gb']) * 1e9;
   const edge = await startEdgeCache({
     origin: a.origin,
@@ -57,7 +62,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     intervalS: Number(a['interval-s']),
     playlistTtlS: Number(a['playlist-ttl-s']),
     id: a.id,
-    ...(a.controller ? { report: { controller: a.controller, everyMs: Number(a['report-ms']) } } : {}),
+    ...(a.controller ? { report: { controller: a.controller, everyMs: Number(a['report-ms']), key: reportKey } } : {}),
   });
   console.log(
     `edge ${edge.id} on ${edge.url} → ${a.origin} (${a['capacity-gb']} GB, ${a.policy}, tuner ${a.tuner}); stats at ${edge.url}/_edge/stats`,

@@ -22,6 +22,8 @@ export interface CacheSimOptions {
   policy: string;
   econ: CacheEconomics;
   reward: RewardKind;
+  /** weight of the rent in the reward (default 1; a tuner's own objective wins, see CacheTuner.reward) */
+  rentWeight?: number;
   /** count metrics from this time on (seconds); earlier intervals warm up */
   measureFrom: number;
   /** stop at this time (default: after the last request) */
@@ -63,6 +65,7 @@ export function runCacheSim(req: Requests, tuner: CacheTuner, o: CacheSimOptions
     policy: o.policy,
     econ: o.econ,
     reward: o.reward,
+    rentWeight: o.rentWeight,
     window: { intervalS: o.intervalS, ...o.window },
   });
   const I = o.intervalS;
