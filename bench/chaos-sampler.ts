@@ -4,7 +4,7 @@
  * `<epoch ms> <edge>:<used Mb/s>:<capacity Mb/s> …`, or `<epoch ms> down` while Redis does not answer. Its own
  * event loop, so thousands of simulated viewers in the bench process do not thin its samples out.
  *   node --import tsx bench/chaos-sampler.ts <redis URL> <edges JSON> <every ms> <out file>
- * Stops on SIGTERM (or when its parent goes away).
+ * Stops on SIGTERM, or when its parent goes away.
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -21,10 +21,10 @@ const store = await RedisAssignmentStore.connect(url, JSON.parse(edgesJson));
 writeFileSync(out, '');
 let stop = false;
 process.on('SIGTERM', () => (stop = true));
-process.on('disconnect', () => (stop = true));
+const parent = process.ppid;
 let lines: string[] = [];
 let flushedAt = 0; // the first sample is written at once: the bench waits for it before its viewers start
-while (!stop) {
+while (!stop && process.ppid === parent) {
   const t = Date.now();
   try {
     const snap = await store.snapshot();
