@@ -621,7 +621,8 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
         const [id, used, cap] = f.split(':');
         const u = Number(used),
           c = Number(cap);
-        row.max_usage_over_capacity = Math.max(row.max_usage_over_capacity, u - c);
+        // usage is a sum of the versions' Mb/s (1.85, 0.75, …): below 1e-9 Mb/s over is the float sum's rounding, not a reservation
+        row.max_usage_over_capacity = Math.max(row.max_usage_over_capacity, u - c > 1e-9 ? u - c : 0);
         row.max_usage_ratio = Math.max(row.max_usage_ratio, u / c);
         curve.edges[id].cap_mbps = c;
         b.set(id, Math.max(b.get(id) ?? 0, u));
