@@ -7,6 +7,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { monitor, type AbrDecisionRecord, type AbrPolicyName, type TelemetryEvent, type QoeSummary } from '../src/index.js';
 import type { EdgeList } from '../src/core/schemas/edges.js';
+import type { CdnsAnswer } from '../src/core/schemas/cdns.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
@@ -203,6 +204,47 @@ function renderEdges() {
       .join('');
 }
 
+// the multi-CDN scheduler (GET /v1/cdns; 404 without --cdns): the shares in force and each CDN's measured QoE,
+// now (table) and per step (charts of the shares and of SLatency + BufRatio + BufFreq, LTS's cost)
+const CDN_COLORS = ['#2563eb', '#16a34a', '#f59e0b', '#dc2626', '#7c3aed'];
+let cdnCharts: { shares: uPlot; qoe: uPlot } | null = null;
+const num = (x: number | null, d = 2) => (x == null ? '–' : x.toFixed(d));
+async function renderCdns() {
+  let a: CdnsAnswer;
+  try {
+    const r = await fetch(`${config.controller}/v1/cdns`);
+    if (!r.ok) return void ($('cdns-section').hidden = true);
+    a = (await r.json()) as CdnsAnswer;
+  } catch {
+    return; // controller down: keep what is shown
+  }
+  $('cdns-section').hidden = false;
+  $('cdns').innerHTML =
+    `<tr><th>CDN</th><th>share of new viewers</th><th>viewers</th><th>SLatency (s)</th><th>BufRatio</th><th>BufFreq</th></tr>` +
+    a.cdns
+      .map(
+        (c) =>
+          `<tr data-cdn="${c.id}"><td>${c.id}</td><td class="share">${pct(c.share)}</td><td>${num(c.workload, 1)}</td><td>${num(c.slatency)}</td><td>${num(c.bufratio)}</td><td>${num(c.buffreq)}</td></tr>`,
+      )
+      .join('') +
+    `<tr><td colspan="6">policy ${a.policy}, a step every ${a.step_ms / 1000} s${a.leader ? '' : ' (decided by another controller)'}</td></tr>`;
+  const w = Math.max(300, ($('chart-buffer').parentElement!.clientWidth - 30) / 2);
+  if (!cdnCharts) {
+    const series = a.cdns.map((c, i) => ({ label: c.id, stroke: CDN_COLORS[i % CDN_COLORS.length], width: 2 }));
+    const empty = [[], ...a.cdns.map(() => [])] as uPlot.AlignedData;
+    cdnCharts = {
+      shares: new uPlot({ ...opts('share of new viewers (%) per step', series), width: w }, empty, $('chart-cdn-shares')),
+      qoe: new uPlot({ ...opts('SLatency + BufRatio + BufFreq per step', series), width: w }, empty, $('chart-cdn-qoe')),
+    };
+  }
+  const h = a.history;
+  const x = h.map((s) => s.step - (h[0]?.step ?? 0));
+  cdnCharts.shares.setData([x, ...a.cdns.map((_, i) => h.map((s) => 100 * s.next[i]))]);
+  cdnCharts.qoe.setData([x, ...a.cdns.map((_, i) => h.map((s) => s.slatency[i] + s.bufratio[i] + s.buffreq[i]))]);
+}
+setInterval(renderCdns, 2000);
+void renderCdns();
+
 setInterval(() => {
   const view = ep.currentView;
   if (!view) return;
@@ -287,6 +329,7 @@ function renderDelivery() {
       $('delivery').insertAdjacentHTML(
         'beforeend',
         `<tr><td>live latency / target (s)</td><td>${lv.live.latencyS.toFixed(2)} / ${lv.live.targetLatencyS.toFixed(1)}</td></tr>` +
+          `<tr><td>playback rate (LoL+ catch-up)</td><td id="live-rate">${video.playbackRate.toFixed(2)}</td></tr>` +
           `<tr><td>predicted next chunk #${lv.sn} (kB per rung)</td><td id="forecast-next">${kB(f[0])}</td></tr>` +
           `<tr><td>predicted chunk #${lv.sn + f.length - 1} (kB per rung)</td><td>${kB(f[f.length - 1])}</td></tr>` +
           `<tr><td>coding meta from the playlist</td><td>${lv.live.codingMeta ? 'yes (EXT-X-DATERANGE)' : 'no: fetched sizes only'}</td></tr>`,

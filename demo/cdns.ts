@@ -14,10 +14,13 @@ export interface DemoCdnSpec {
 
 const CHUNK = 16 * 1024;
 
-/** A link of `capacityBps` shared equally by the bodies it is sending (each chunk paced at capacity / transfers). */
+/**
+ * A link of `capacityBps` shared equally by the bodies it is sending (each chunk paced at capacity / transfers).
+ * `capacityBps` may be changed while it sends (tests saturate a CDN): the next chunk takes the new pace.
+ */
 export class SharedCapacity {
   active = 0;
-  constructor(readonly capacityBps: number) {
+  constructor(public capacityBps: number) {
     if (!(capacityBps > 0)) throw new Error(`SharedCapacity: capacity ${capacityBps} must be > 0`);
   }
   async send(res: ServerResponse, body: Buffer): Promise<void> {
@@ -36,12 +39,18 @@ export class SharedCapacity {
   }
 }
 
+/** A demo CDN: its file server and the link its transfers share. */
+export interface DemoCdn extends FileServer {
+  link: SharedCapacity;
+}
+
 /** Start the demo's CDNs on free loopback ports, serving `roots` (stream name → directory). */
-export async function startDemoCdns(specs: DemoCdnSpec[], roots: Record<string, string>): Promise<FileServer[]> {
-  const out: FileServer[] = [];
+export async function startDemoCdns(specs: DemoCdnSpec[], roots: Record<string, string>): Promise<DemoCdn[]> {
+  const out: DemoCdn[] = [];
   for (const s of specs) {
     const link = new SharedCapacity(s.capacityMbps * 1e6);
-    out.push(await startFileServer(s.id, roots, 0, (_url, res, body) => link.send(res, body)));
+    const server = await startFileServer(s.id, roots, 0, (_url, res, body) => link.send(res, body));
+    out.push(Object.assign(server, { link }));
   }
   return out;
 }

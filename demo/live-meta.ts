@@ -121,13 +121,20 @@ export class LiveCodingMeta {
     const out: string[] = [];
     let start = -1; // first line of the tags of the coming segment (its EXTINF or PROGRAM-DATE-TIME)
     let date: string | null = null;
+    // a segment without its own date starts where the previous one ended (RFC 8216bis §4.4.4.6)
+    let nextMs: number | null = null;
+    let durS = 0;
     for (const line of text.split('\n')) {
-      if ((line.startsWith('#EXTINF') || line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) && start < 0) start = out.length;
+      if ((line.startsWith('#EXTINF') || line.startsWith('#EXT-X-PROGRAM-DATE-TIME:') || line.startsWith('#EXT-X-PART:')) && start < 0)
+        start = out.length;
       if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) date = line.slice('#EXT-X-PROGRAM-DATE-TIME:'.length).trim();
+      if (line.startsWith('#EXTINF:')) durS = parseFloat(line.slice(8));
       const seg = /^seg_(\d+)\.m4s/.exec(line.trim());
       if (seg) {
+        if (!date && nextMs !== null) date = new Date(nextMs).toISOString();
         const meta = date && start >= 0 ? this.meta(Number(seg[1])) : null;
         if (meta) out.splice(start, 0, formatCodingMeta(Number(seg[1]), date!, this.chunkS, meta));
+        nextMs = date ? Date.parse(date) + durS * 1000 : null;
         start = -1;
         date = null;
       }

@@ -27,13 +27,13 @@ import { fromCmcdQuery } from '@svta/cml-cmcd';
 import { BUILTIN_TRACES, parseTrace, traceMeanMbps, type Trace } from '../src/core/trace.js';
 import { randomId } from '../src/core/ids.js';
 import { startServer, type RunningServer } from '../src/server/main.js';
+import { MemoryTelemetryStore } from '../src/server/store.js';
 import { TaskService, viewportExecutor, type Executor } from '../src/server/tasks.js';
-import { cacheDir, ensureVod, startLive, type LiveStream } from './streams.js';
+import { cacheDir, ensureVod, LIVE_SEGMENT_S, startLive, type LiveStream } from './streams.js';
 import { ensureVr } from './vr-stream.js';
 import { startDemoEdge } from './edges.js';
 import type { EdgeCache } from '../src/server/edge/cache-server.js';
-import { startDemoCdns, type DemoCdnSpec } from './cdns.js';
-import type { FileServer } from './file-server.js';
+import { startDemoCdns, type DemoCdn, type DemoCdnSpec } from './cdns.js';
 import { CdnScheduler, loadCdnPolicy, type CdnPolicyName } from '../src/server/cdns.js';
 import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
@@ -108,7 +108,7 @@ export interface DemoServer {
   /** the edge caches (src/server/edge/cache-server.ts) in front of the dev server */
   edges: EdgeCache[];
   /** the demo's CDNs (none unless `cdns` was given) */
-  cdns: FileServer[];
+  cdns: DemoCdn[];
   live: LiveStream | null;
   /** every response of the dev server and the edges: bytes and timing (request-log.ts) */
   requests: RequestLog;
@@ -208,6 +208,18 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const cdnServers = opts.cdns?.length ? await startDemoCdns(opts.cdns, { vod: vodDir, vr: vrDir }) : [];
   const cdnConfigs = cdnServers.map((c) => ({ id: c.id, url: c.url }));
   const ltsModel = 'models/cdn-lts/mechanistic-ABC.json';
+  // the harness's multi-CDN lab (/__harness/cdn-controller/start): its CDNs and controller, stopped with the demo
+  const LAB_CDNS: DemoCdnSpec[] = [
+    { id: 'cdn-a', capacityMbps: 60 },
+    { id: 'cdn-b', capacityMbps: 30 },
+    { id: 'cdn-c', capacityMbps: 15 },
+  ];
+  let cdnLab: { servers: DemoCdn[]; controller: RunningServer } | null = null;
+  const stopCdnLab = async () => {
+    const lab = cdnLab;
+    cdnLab = null;
+    if (lab) await Promise.all([lab.controller.close(), ...lab.servers.map((c) => c.close())]);
+  };
   const cdnPolicyName: CdnPolicyName = opts.cdnPolicy ?? (existsSync(ltsModel) ? 'lts' : 'd-ucb');
   // the edge's inference service for offloaded viewport prediction (POST /v1/tasks), beside the controller: the
   // model loads once and survives controller restarts (the harness's /controller/stop is the edge going away)
@@ -335,6 +347,27 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     const base = kind === 'vod' ? vodDir : kind === 'vr' ? vrDir : kind === 'live' && live ? live.dir : null;
     if (!base) return send(res, 404, `no stream ${kind}`);
     const rel = rest.join('/');
+    // LL-HLS blocking playlist reload (RFC 8216bis §6.2.5.2): hold the request until the asked part is published
+    const rung = kind === 'live' && live ? /^v(\d+)\/index\.m3u8$/.exec(rel) : null;
+    const msn = url.searchParams.get('_HLS_msn');
+    if (rung && live?.rungs[Number(rung[1])] && msn !== null) {
+      const part = url.searchParams.get('_HLS_part');
+      if (!/^\d+$/.test(msn) || (part !== null && !/^\d+$/.test(part))) return send(res, 400, '_HLS_msn and _HLS_part are integers');
+      try {
+        await live.rungs[Number(rung[1])].waitFor(Number(msn), part === null ? undefined : Number(part), 3 * LIVE_SEGMENT_S * 1000);
+      } catch (e) {
+        return send(res, 400, (e as Error).message);
+      }
+    }
+    // a hinted part (EXT-X-PRELOAD-HINT) is answered once it is published (§6.2.5.1)
+    const hinted = kind === 'live' && live ? /^v(\d+)\/part_(\d+)_(\d+)\.m4s$/.exec(rel) : null;
+    if (hinted && live?.rungs[Number(hinted[1])] && !existsSync(normalize(join(base, rel)))) {
+      try {
+        await live.rungs[Number(hinted[1])].waitFor(Number(hinted[2]), Number(hinted[3]), 3 * LIVE_SEGMENT_S * 1000);
+      } catch (e) {
+        return send(res, 404, (e as Error).message);
+      }
+    }
     const file = normalize(join(base, rel));
     if (!file.startsWith(base) || !existsSync(file)) return send(res, 404, `not found: ${rel}`);
     const traceName = url.searchParams.get('trace');
@@ -434,7 +467,51 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       }
       return send(res, 404, 'no such fleet route');
     }
+    // a second controller scheduling three fresh loopback CDNs (no edges: every viewer is on a CDN), for the
+    // multi-CDN browser spec: ?step=ms (default 1000), ?policy=lts|equal|d-ucb (default the demo's)
+    if (p === '/cdn-controller/start' && req.method === 'POST') {
+      await stopCdnLab();
+      const servers = await startDemoCdns(LAB_CDNS, { vod: vodDir, vr: vrDir });
+      const cfg = servers.map((c) => ({ id: c.id, url: c.url }));
+      const policy = (url.searchParams.get('policy') ?? cdnPolicyName) as CdnPolicyName;
+      const scheduler = new CdnScheduler({
+        cdns: cfg,
+        policy: loadCdnPolicy(
+          policy,
+          cfg.map((c) => c.id),
+          ltsModel,
+        ),
+        stepMs: Number(url.searchParams.get('step') ?? 1000),
+      });
+      const ctl = await startServer({ port: 0, store: new MemoryTelemetryStore(), edges: [], cdns: scheduler, logger: false });
+      cdnLab = { servers, controller: ctl };
+      return json(res, 200, { controller: ctl.url, cdns: cfg, policy });
+    }
+    if (p === '/cdn-controller/stop' && req.method === 'POST') {
+      await stopCdnLab();
+      return json(res, 200, { running: false });
+    }
+    if (p === '/cdns')
+      return json(
+        res,
+        200,
+        (cdnLab?.servers ?? cdnServers).map((c) => ({ id: c.id, url: c.url, capacity_mbps: c.link.capacityBps / 1e6, ...c.stats() })),
+      );
+    const ck = /^\/cdns\/([\w-]+)\/(kill|capacity)$/.exec(p);
+    if (ck && req.method === 'POST') {
+      const c = (cdnLab?.servers ?? cdnServers).find((x) => x.id === ck[1]);
+      if (!c) return send(res, 404, 'no such CDN');
+      if (ck[2] === 'kill') c.kill();
+      else {
+        const mbps = Number(url.searchParams.get('mbps'));
+        if (!(mbps > 0)) return send(res, 400, 'capacity: ?mbps must be a number > 0');
+        c.link.capacityBps = mbps * 1e6;
+      }
+      return json(res, 200, { id: c.id, alive: c.stats().alive, capacity_mbps: c.link.capacityBps / 1e6 });
+    }
     if (p === '/stats') return json(res, 200, sharedStore ? await sharedStore.stats() : null);
+    // the live encoder's clock: its spawn (the playlists' program dates count from it) and its first part's arrival
+    if (p === '/live/clock') return json(res, 200, live ? live.clock : null);
     if (p === '/edges')
       return json(
         res,
@@ -547,7 +624,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     requests: requestLog,
     async close() {
       clearInterval(gc);
-      await Promise.all([...edges, ...cdnServers].map((e) => e.close()));
+      await Promise.all([...edges, ...cdnServers].map((e) => e.close()).concat(stopCdnLab()));
       live?.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

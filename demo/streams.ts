@@ -6,8 +6,9 @@
  *   48 segments (192 s). The content is a sequence of 24 s scenes of very different complexity
  *   (test pattern, Mandelbrot zoom, Game of Life, temporal noise), so segment sizes vary like real VBR.
  *   Generated once into the cache directory; regenerated only when missing or when the recipe changes.
- * - Live: a smaller ladder encoded in real time (`-re`) into a sliding playlist (2 s segments, 6 in the
- *   window, old segments deleted, EXT-X-PROGRAM-DATE-TIME so the player can measure latency), capped VBR on
+ * - Live: a smaller ladder encoded in real time (`-re`) into Low-Latency HLS (ll-hls.ts: 0.5 s partial
+ *   segments, 2 s segments, 6 in the window, old segments deleted, blocking playlist reloads,
+ *   EXT-X-PROGRAM-DATE-TIME so the player can measure latency), capped VBR on
  *   content whose complexity changes in a 30 s cycle, with the x264 per-frame statistics and scene scores the
  *   dev server turns into each chunk's coding meta (live-meta.ts).
  *
@@ -20,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { runCli } from '../src/train/cli/args.js';
 import { LiveCodingMeta } from './live-meta.js';
+import { LlHlsRung } from './ll-hls.js';
 
 const require = createRequire(import.meta.url);
 
@@ -34,6 +36,9 @@ const AUDIO_KBPS = 64;
 export const LIVE_LADDER_KBPS = [300, 750, 1200] as const;
 const LIVE_RES = ['320x180', '640x360', '854x480'];
 export const LIVE_SEGMENT_S = 2;
+/** LL-HLS part duration, s, and PART-HOLD-BACK (the latency hls.js aims at), s: 3 parts, the spec's minimum */
+export const LIVE_PART_S = 0.5;
+export const LIVE_PART_HOLD_BACK_S = 1.5;
 const LIVE_CYCLE_S = 30;
 
 export function ffmpegPath(): string {
@@ -226,6 +231,13 @@ export interface LiveStream {
   dir: string;
   /** each finished chunk's coding meta at every rung, written into the media playlists */
   meta: LiveCodingMeta;
+  /**
+   * wall clock, ms since the epoch: the encoder's spawn (media time 0 in the playlists' program dates, so a
+   * latency measured against them errs long) and the arrival of its first part (`LIVE_PART_S` of media)
+   */
+  clock: { spawnMs: number; firstPartMs: number | null };
+  /** the LL-HLS packager of each rung (blocking playlist reloads: `rungs[i].waitFor`) */
+  rungs: LlHlsRung[];
   stop(): void;
   ready: Promise<void>;
 }
@@ -303,22 +315,50 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
       `${AUDIO_KBPS}k`,
       '-ac',
       '2',
+      // fragmented MP4 on a pipe, one fragment per 0.5 s part (a keyframe starts each segment): ll-hls.ts
+      // publishes every fragment as an LL-HLS partial segment as soon as it arrives
       '-f',
-      'hls',
-      '-hls_time',
-      String(LIVE_SEGMENT_S),
-      '-hls_list_size',
-      '6',
-      '-hls_flags',
-      'delete_segments+independent_segments+program_date_time',
-      '-hls_segment_type',
-      'fmp4',
-      '-hls_segment_filename',
-      `v${i}/seg_%06d.m4s`,
-      `v${i}/index.m3u8`,
+      'mp4',
+      '-movflags',
+      'empty_moov+default_base_moof+frag_keyframe',
+      '-frag_duration',
+      String(Math.round(LIVE_PART_S * 1e6)),
+      '-flush_packets',
+      '1',
+      `pipe:${3 + i}`,
     );
   });
-  const p: ChildProcess = spawn(ffmpegPath(), args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  // media time 0 on the wall clock: the spawn, before the encoder reads its first frame (latency measured
+  // against these dates errs on the long side)
+  const t0Ms = Date.now();
+  const p: ChildProcess = spawn(ffmpegPath(), args, {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe', ...LIVE_LADDER_KBPS.map(() => 'pipe' as const)],
+  });
+  const rungs = LIVE_LADDER_KBPS.map(
+    (_, i) =>
+      new LlHlsRung(join(root, `v${i}`), {
+        partFrames: FPS * LIVE_PART_S,
+        segmentFrames: FPS * LIVE_SEGMENT_S,
+        fps: FPS,
+        window: 6,
+        partHoldBackS: LIVE_PART_HOLD_BACK_S,
+        t0Ms,
+      }),
+  );
+  const clock: LiveStream['clock'] = { spawnMs: t0Ms, firstPartMs: null };
+  rungs.forEach((r, i) => {
+    const out = p.stdio[3 + i] as NodeJS.ReadableStream | null;
+    out?.on('data', (d: Buffer) => {
+      try {
+        r.push(d);
+        if (clock.firstPartMs === null && r.position.part >= 0) clock.firstPartMs = Date.now();
+      } catch (e) {
+        log(`[live] rung ${i}: ${(e as Error).message}`);
+        p.kill('SIGKILL');
+      }
+    });
+  });
   const meta = new LiveCodingMeta(root, LIVE_LADDER_KBPS.length, FPS * LIVE_SEGMENT_S, LIVE_SEGMENT_S);
   let stopped = false;
   let rest = '';
@@ -367,6 +407,8 @@ export function startLive(log: (s: string) => void = console.log): LiveStream {
   return {
     dir: root,
     meta,
+    clock,
+    rungs,
     ready,
     stop() {
       stopped = true;

@@ -39,6 +39,7 @@ export {
   type AbrDecisionRecord,
   type EdgeplayAbrOptions,
 } from './abr/hls-controller.js';
+export { liveCatchup, type LiveCatchup, type LiveCatchupOptions, type LiveRateChange } from './abr/live-catchup.js';
 export { RatioEwmaPredictor, type ChunkSizePredictor } from './abr/chunk-size.js';
 export type { AbrObservation } from './core/abr.js';
 

@@ -15,6 +15,7 @@ import { negotiate, steeringConfig, type EdgeCandidate, type Negotiation } from 
 import { Profiler } from './profile/client.js';
 import { startWorker, workerAbrPort, workerProfilePort, type WorkerHandle } from './worker/client.js';
 import { withDeadline } from './core/deadline.js';
+import { liveCatchup, type LiveCatchupOptions } from './abr/live-catchup.js';
 
 export interface MonitorOptions {
   /** the app's hls.js constructor (a peer dependency: edgeplay never bundles it) */
@@ -56,6 +57,11 @@ export interface MonitorOptions {
   negotiation?: { edges?: EdgeCandidate[]; cdnProbeUrl?: string; timeoutMs?: number; bandwidthMbps?: number } | false;
   /** the on-device QoE-preference profiler (default on with a worker and a controller) */
   profiler?: boolean;
+  /**
+   * LoL+ playback-rate control on live streams (`liveCatchup`, src/abr/live-catchup.ts): default on, unless your
+   * hlsConfig turns on hls.js' own catch-up (`maxLiveSyncPlaybackRate` > 1); false: off
+   */
+  liveCatchup?: boolean | LiveCatchupOptions;
   /** call video.play() once loading starts (default true) */
   autoplay?: boolean;
 }
@@ -181,6 +187,11 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
   const config = ep.hlsConfig({ ...(o.hlsConfig ?? {}), ...(abrController ? { abrController: abrController as never } : {}) }, o.contentId);
   const hls = new o.Hls(steeringConfig(o.Hls, neg, config));
   const view = ep.attach(hls, video, { channel: o.channel, contentId: o.contentId, title: o.title });
+  // does nothing on VOD: it acts only while the playing level is live
+  if (o.liveCatchup !== false && !((hls.config.maxLiveSyncPlaybackRate ?? 1) > 1)) {
+    const c = liveCatchup(hls, video, o.liveCatchup === true || !o.liveCatchup ? {} : o.liveCatchup);
+    cleanup.push(() => c.stop());
+  }
   hls.loadSource(o.src);
   hls.attachMedia(video);
   if (o.autoplay !== false) video.play().catch(() => undefined);

@@ -107,6 +107,8 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
     /** live: the next chunk (media sequence number) the worker's forecaster has not observed, and its ladder */
     private liveNext: number | null = null;
     private liveKey = '';
+    /** LL-HLS: the parts of the segment being loaded, summed (level -1: they came from several rungs) */
+    private partAgg: { sn: number; bytes: number; ms: number; level: number; coveredS: number } | null = null;
 
     // While the first fragment downloads, send the worker one throw-away decision so the message path
     // (structured clone, comlink, the policy's code) is compiled before the first real one.
@@ -141,11 +143,32 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       if (opts.policy === 'hls') return;
       const frag = data.frag;
       if (frag.type !== 'main' || typeof frag.sn !== 'number' || frag.bitrateTest) return;
-      const stats = data.part?.stats.loaded ? data.part.stats : frag.stats;
-      const ms = stats.loading.end - stats.loading.start;
-      if (stats.aborted || !(ms > 0) || !(stats.loaded > 0)) return;
       const hls = this.hls;
       const levels = hls.levels;
+      // LL-HLS: hls.js loads the segment at the live edge part by part; decide once per segment, after its last
+      // part, on the segment's bytes and transfer time summed over its parts
+      const part = data.part;
+      let stats: { loaded: number; aborted: boolean; loading: { start: number; end: number } } = frag.stats;
+      let chunkBytes: number | null = null;
+      let appendS = frag.duration;
+      if (part) {
+        const ps = part.stats;
+        if (ps.aborted || !(ps.loaded > 0)) return;
+        let a = this.partAgg;
+        if (!a || a.sn !== frag.sn) a = this.partAgg = { sn: frag.sn, bytes: 0, ms: 0, level: frag.level, coveredS: 0 };
+        a.bytes += ps.loaded;
+        a.ms += Math.max(0, ps.loading.end - ps.loading.start);
+        a.coveredS += part.duration;
+        if (a.level !== frag.level) a.level = -1;
+        const segS = levels[frag.level]?.details?.targetduration || frag.duration;
+        if (part.start + part.duration < frag.start + segS - 0.01) return; // not the segment's last part
+        stats = { loaded: a.bytes, aborted: false, loading: { start: 0, end: a.ms } };
+        // the chunk's size at this rung is known when all its parts came from it
+        chunkBytes = a.level === frag.level && a.coveredS >= segS - 0.01 ? a.bytes : null;
+        appendS = part.duration;
+      } else chunkBytes = frag.stats.loaded;
+      const ms = stats.loading.end - stats.loading.start;
+      if (stats.aborted || !(ms > 0) || !(stats.loaded > 0)) return;
       const ladder = levels.map((l) => (l.averageBitrate || l.bitrate) / 1000);
       const key = ladder.join(',');
       if (key !== this.ladderKey || !this.predictor) {
@@ -162,11 +185,11 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const details = levels[frag.level]?.details;
       const media = (hls as unknown as { media: HTMLMediaElement | null }).media;
       // buffer as the simulator sees it: after this chunk is in (it is about to be appended)
-      let bufferS = frag.duration;
+      let bufferS = appendS;
       if (media) {
         const b = media.buffered;
         for (let i = 0; i < b.length; i++)
-          if (b.start(i) <= media.currentTime + 0.5 && b.end(i) > media.currentTime) bufferS = b.end(i) - media.currentTime + frag.duration;
+          if (b.start(i) <= media.currentTime + 0.5 && b.end(i) > media.currentTime) bufferS = b.end(i) - media.currentTime + appendS;
       }
       const total = details && !details.live ? details.fragments.length : 48;
       const index = details ? frag.sn - details.startSN : 0;
@@ -191,7 +214,8 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const port = opts.port();
       const t0 = now();
       if (!port) return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: 0, at: t0, reason: 'worker not ready' });
-      if (details?.live && opts.live !== false && port.decideLive) return this.askLive(port, id, frag, stats.loaded, bufferS, ladder, key);
+      if (details?.live && opts.live !== false && port.decideLive)
+        return this.askLive(port, id, frag, chunkBytes, bufferS, appendS, ladder, key);
       let settled = false;
       const fallback = (reason: string, at = now()) =>
         opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: at - t0, at, reason });
@@ -254,8 +278,9 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       port: AbrPort,
       id: number,
       frag: FragLoadedData['frag'],
-      loaded: number,
+      loaded: number | null,
       bufferS: number,
+      appendS: number,
       ladder: number[],
       key: string,
     ): void {
@@ -280,7 +305,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       for (let k = this.liveNext!; k <= sn; k++) {
         const meta = published.get(k) ?? null;
         const sizes: Array<number | null> = meta ? meta.map((m) => m.bytes) : ladder.map(() => null);
-        if (k === sn && !meta) sizes[frag.level] = loaded;
+        if (k === sn && !meta && loaded !== null) sizes[frag.level] = loaded;
         finished.push({ sn: k, sizes, meta });
       }
       this.liveNext = Math.max(this.liveNext!, sn + 1);
@@ -294,10 +319,13 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
             ? Math.max(0, (Date.now() - frag.programDateTime) / 1000)
             : targetLatencyS;
       const last = details?.fragments[details.fragments.length - 1];
+      // LL-HLS: the next chunk's parts already published
+      const partS = details?.partTarget || chunkS;
+      const producedS = (details?.partList ?? []).filter((p) => p.fragment.sn === sn + 1).reduce((t, p) => t + p.duration, 0);
       let waitS = 0;
-      if (details && details.endSN < sn + 1 && last?.programDateTime)
+      if (!producedS && details && details.endSN < sn + 1 && last?.programDateTime)
         waitS = Math.min(chunkS, Math.max(0, (last.programDateTime + (last.duration + chunkS) * 1000 - Date.now()) / 1000));
-      const behind = bufferS - frag.duration; // buffer before this chunk is appended
+      const behind = bufferS - appendS; // buffer before this chunk (or part) is appended
       const req: LiveDecisionRequest = {
         reset,
         ladderKbps: ladder,
@@ -306,7 +334,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
         obs: {
           ladderKbps: ladder,
           chunkS,
-          partS: chunkS, // no LL-HLS parts on this stream: a part is the whole segment
+          partS, // LL-HLS part duration (a whole segment on a stream without parts)
           nextIndex: sn + 1,
           lastQuality: frag.level,
           bufferS,
@@ -315,7 +343,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
           playbackRate: media?.playbackRate ?? 1,
           stalled: !!media && media.currentTime > 0 && behind < 0.1,
           waitS,
-          producedS: 0,
+          producedS,
           throughputs: this.thr.slice(),
           wallThroughputs: this.thr.slice(),
           delaysMs: this.delays.slice(),

@@ -431,7 +431,8 @@ class SteeringState {
  * hls.js config for a negotiation (with `null`, the app's config unchanged). It adds:
  * - a playlist loader that puts `#EXT-X-CONTENT-STEERING` into the multivariant playlist (`injectSteering`)
  *   and, when an edge was assigned, the edge pathway with every variant and rendition on the edge as the
- *   initial pathway (`startOnPathway`), so the first level playlist and segment already come from the edge.
+ *   initial pathway (`startOnPathway`), so the first level playlist and segment already come from the edge;
+ *   likewise a CDN viewer's assigned CDN pathway (several CDNs: the answer's clone of that CDN).
  *   When the playlist cannot be carried by the edge (a media playlist, its own steering, a variant the clone
  *   does not move) the negotiation is given up: `neg.leave()` releases the lease, `neg.assignment` says 'cdn'
  *   and the playlist plays from the CDN as it is (no steering tag: the session is gone);
@@ -472,7 +473,14 @@ export function steeringConfig<T extends Partial<HlsConfig>>(
       return text;
     }
     const clone = neg.assignment.clone;
-    if (neg.assignment.target === 'cdn' || !clone) return steered;
+    if (!clone) return steered;
+    if (neg.assignment.target === 'cdn') {
+      // the assigned CDN's pathway (several CDNs): start there; a clone that does not move every URI → the playlist's own
+      const onCdn = startOnPathway(steered, clone, url);
+      if (onCdn) return onCdn;
+      neg.assignment = { ...neg.assignment, pathway: 'cdn', clone: undefined };
+      return steered;
+    }
     const onEdge = startOnPathway(steered, clone, url);
     if (onEdge) return onEdge;
     fallBack(); // the session is left: no steering manifest to ask for

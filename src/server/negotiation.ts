@@ -385,13 +385,15 @@ export class Negotiator {
 
   private answer(s: Session): NegotiateAnswer {
     const token = this.o.tokens.issue(s.id);
-    const clone = this.clone(s);
+    // a CDN viewer starts on its CDN's pathway (the clone of 'cdn' on that CDN) when the variants are known
+    const cdnClone = s.target === 'cdn' && s.cdn && s.variants.length ? (this.cdnClones(s).find((c) => c.ID === s.cdn) ?? null) : null;
+    const clone = this.clone(s) ?? cdnClone;
     return {
       session: s.id,
       token,
       assignment: {
         target: s.target,
-        pathway: s.target === 'cdn' ? 'cdn' : s.target,
+        pathway: s.target === 'cdn' ? (cdnClone ? cdnClone.ID : 'cdn') : s.target,
         ...(s.cdn ? { cdn: s.cdn } : {}),
         version: VERSIONS[s.version].name,
         bitrate_cap_mbps: VERSIONS[s.version].mbps,

@@ -7,6 +7,10 @@
  * (GAE per episode; the episode's end is a truncation, bootstrapped from the value of the state after it).
  * Checkpoints are scored greedily on the validation days (21–23) and the best is written to <out>/agent.json
  * (plain JSON, no tfjs to run it). bench:cache reports the held-out test days only.
+ * Optional imitation warm start (`imitate`, as the ABR trainers do before PPO): episodes on the training days
+ * driven by a walk-to-target rule (`targetAction`: the size step nearest, in log size, to a target size, with a
+ * fixed policy); the actor is fitted to its actions by cross-entropy (supervised.ts), validated as iteration 0,
+ * then PPO continues from it.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -36,6 +40,7 @@ import { CACHE_SPLIT, spanSeconds } from '../sim/cache/split.js';
 import { loadTwitchRows } from '../sim/viewers/stats.js';
 import { InputError } from './errors.js';
 import { ppoIteration, type PpoModel } from './ppo.js';
+import { supervisedEpochs } from './supervised.js';
 
 /** What `npm run train:cache` flags set (same names in camelCase, same defaults), plus library-only inputs. */
 export interface TrainCacheOptions {
@@ -66,6 +71,11 @@ export interface TrainCacheOptions {
    * validation days), 0 elsewhere (default 0: no prior)
    */
   keepBias?: number;
+  /**
+   * imitation warm start: the rule walks to `sizeGb` with `policy` (choose both on the validation days, never
+   * on the test days); `episodes` one-day episodes from random starts, `epochs` passes (defaults 8 and 20)
+   */
+  imitate?: { sizeGb: number; policy: string; episodes?: number; epochs?: number };
   /** output directory (default models/cache-agent) */
   out?: string;
   // ---- library-only ----
@@ -90,6 +100,39 @@ export interface TrainCacheResult {
 
 /** 6 h of 10-minute intervals simulated at the start of an episode, not learned from */
 const WARM_INTERVALS = 36;
+
+/**
+ * The walk-to-target rule's action: the size step of SIZE_STEPS nearest in log size to `targetBytes /
+ * capacityBytes` (×2 from 16 to 32 GB, keep within a factor √1.25 of the target), with `policy`.
+ * @throws Error for a policy this build does not know or a target ≤ 0.
+ */
+export function targetAction(capacityBytes: number, targetBytes: number, policy: string): number {
+  const p = POLICY_NAMES.indexOf(policy as (typeof POLICY_NAMES)[number]);
+  if (p < 0) throw new Error(`imitation policy: one of ${POLICY_NAMES.join(', ')}, got "${policy}"`);
+  if (!(targetBytes > 0)) throw new Error(`imitation target size must be > 0, got ${targetBytes}`);
+  const want = Math.log(targetBytes / capacityBytes);
+  let best = 0;
+  for (let i = 1; i < SIZE_STEPS.length; i++)
+    if (Math.abs(Math.log(SIZE_STEPS[i]) - want) < Math.abs(Math.log(SIZE_STEPS[best]) - want)) best = i;
+  return best * POLICY_NAMES.length + p;
+}
+
+/** A tuner that acts by targetAction and records each (state, action) for the imitation. */
+class TargetRuleTuner implements CacheTuner {
+  readonly name = 'target-rule';
+  states: Float32Array[] = [];
+  actions: number[] = [];
+  constructor(
+    private targetBytes: number,
+    private policy: string,
+  ) {}
+  decide(o: TunerObservation): CacheDecision {
+    const a = targetAction(o.capacityBytes, this.targetBytes, this.policy);
+    this.states.push(encodeState(o));
+    this.actions.push(a);
+    return applyAction(a, o.capacityBytes);
+  }
+}
 
 /** A tuner that samples the policy network and records (state, action, log-prob, reward) per interval. */
 class SamplingTuner implements CacheTuner {
@@ -275,6 +318,51 @@ export async function trainCache(o: TrainCacheOptions = {}): Promise<TrainCacheR
     return f;
   };
   let saved: CacheAgentFile | null = null;
+  const validate = (it: number) => {
+    const f = agentFile();
+    const v = runCacheSim(valReq, new AgentTuner(f), simOpts(16e9, 'lru', val.measureFrom));
+    validations.push({ iteration: it, result: v });
+    const better = v.meanReward > best.reward;
+    if (better) {
+      best = { reward: v.meanReward, iteration: it, file: f, hitRate: v.hitRate, cost: v.cost };
+      saved = save();
+    }
+    return `validation reward ${v.meanReward.toFixed(4)} hit ${(v.hitRate * 100).toFixed(2)} % byte-hit ${(v.byteHitRate * 100).toFixed(2)} % size ${v.meanSizeGB.toFixed(1)} GB cost $${v.cost.toFixed(1)} ${JSON.stringify(Object.fromEntries(Object.entries(v.policyShare).map(([k, x]) => [k, +x.toFixed(2)])))}${better ? ' *' : ''}`;
+  };
+
+  if (o.imitate) {
+    const { sizeGb, policy, episodes = 8, epochs = 20 } = o.imitate;
+    targetAction(16e9, sizeGb * 1e9, policy); // throws now on a bad policy or size
+    const xs: Float32Array[] = [];
+    const ys: number[] = [];
+    for (let e = 0; e < episodes; e++) {
+      const blk = blocks[Math.floor(rng() * blocks.length)];
+      const span = Math.min(4, CACHE_SPLIT.trainDays.to - blk.from);
+      const start = (blk.from + Math.floor(rng() * (span - 1) * 4) / 4) * DAY_S;
+      const end = start + DAY_S + WARM_INTERVALS * 600;
+      const rule = new TargetRuleTuner(sizeGb * 1e9, policy);
+      const cap = 4e9 * 16 ** rng();
+      runCacheSim(slice(blk.req, start, end), rule, { ...simOpts(cap, POLICY_NAMES[Math.floor(rng() * POLICY_NAMES.length)], start), end });
+      xs.push(...rule.states);
+      ys.push(...rule.actions);
+    }
+    const n = ys.length;
+    const flat = new Float32Array(n * STATE_SIZE);
+    xs.forEach((x, i) => flat.set(x, i * STATE_SIZE));
+    const X = tf.tensor2d(flat, [n, STATE_SIZE]);
+    const Y = tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), N_ACTIONS);
+    const bcOpt = tf.train.adam(1e-3);
+    const losses = supervisedEpochs(
+      bcOpt,
+      { n, epochs, batch: 128, rng },
+      (ids) => tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), mlp(actor, tf.gather(X, ids))) as tf.Scalar,
+    );
+    tf.dispose([X, Y]);
+    bcOpt.dispose();
+    log(
+      `imitation of the walk to ${sizeGb} GB ${policy}: ${n} decisions from ${episodes} episodes, loss ${losses[0].toFixed(4)} → ${losses[losses.length - 1].toFixed(4)}; ${validate(0)}`,
+    );
+  }
 
   for (let it = 1; it <= ITERS; it++) {
     // EPISODES episodes with the current policy, side by side (time-major for ppoIteration)
@@ -326,17 +414,7 @@ export async function trainCache(o: TrainCacheOptions = {}): Promise<TrainCacheR
     );
     const meanR = rewards.reduce((a, b) => a + b, 0) / rewards.length;
     let line = `iter ${it}/${ITERS}: train reward ${meanR.toFixed(4)} (${rewards.length} steps, ${stats.epochs} epochs)`;
-    if (it % EVAL_EVERY === 0 || it === ITERS) {
-      const f = agentFile();
-      const v = runCacheSim(valReq, new AgentTuner(f), simOpts(16e9, 'lru', val.measureFrom));
-      validations.push({ iteration: it, result: v });
-      const better = v.meanReward > best.reward;
-      if (better) {
-        best = { reward: v.meanReward, iteration: it, file: f, hitRate: v.hitRate, cost: v.cost };
-        saved = save();
-      }
-      line += `; validation reward ${v.meanReward.toFixed(4)} hit ${(v.hitRate * 100).toFixed(2)} % byte-hit ${(v.byteHitRate * 100).toFixed(2)} % size ${v.meanSizeGB.toFixed(1)} GB cost $${v.cost.toFixed(1)} ${JSON.stringify(Object.fromEntries(Object.entries(v.policyShare).map(([k, x]) => [k, +x.toFixed(2)])))}${better ? ' *' : ''}`;
-    }
+    if (it % EVAL_EVERY === 0 || it === ITERS) line += `; ${validate(it)}`;
     log(line);
   }
   if (!saved) saved = save(); // no iteration: the initial network

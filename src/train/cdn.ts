@@ -1,23 +1,26 @@
 /**
- * `npm run train:cdn -- [--sim mechanistic|piecewise|learned] [--sets ABC,ABD,ACD,BCD] [--iters 8]
- *   [--days-per-iter 3] [--imitation-days 15] [--imitation-epochs 5] [--seed 1] [--out models/cdn-lts] [--no-tree]
- *   [--no-baselines | --only-baselines]`
- *
- * Trains the LTS policy (src/assign/cdn/lts.ts) for each CDN combination in a simulator (src/sim/cdn) on the
- * training days, selects it on the dev days (never the test days, which bench:cdn reports):
+ * Trains the LTS policy (src/assign/cdn/lts.ts; ../shared/papers/lts-multi-cdn-drl.txt §4–5) for each CDN
+ * combination in a simulator (src/sim/cdn) on the training days and selects it on the dev days (never the
+ * test days, which bench:cdn reports). Entry: `npm run train:cdn` (cli/cdn.ts).
  * 1. imitation warm start: the actions that track the one-step greedy optimum (the simulator's oracle),
  *    then one DAgger round (the network's own states, labelled by the same expert);
- * 2. PPO (src/train/cdn-ppo.ts: why PPO) with the paper's reward, discount 0.99, on whole days;
- *    the dev-best network is kept;
+ * 2. PPO — the shared implementation (ppo.ts `ppoIteration`, GAE, KL stop) on the paper's network
+ *    (cdn-net.ts) with the paper's reward −(SLatency + BufRatio + BufFreq), γ 0.99, whole days as episodes
+ *    (terminal at midnight, several days side by side); the dev-best network is kept;
  * 3. Fast-LTS: a decision tree fitted to the network's decisions on training days (plus one DAgger round),
  *    served when it loses less than 2 % QoE against the network on the dev days;
  * 4. the baselines' constants (best weighted round-robin, UCB1, D-UCB) tuned on training days.
- * Writes models/cdn-lts/<sim>-<set>.json (manifest, tree, dev scores) + .bin (actor weights, bfloat16) and
- * models/cdn-lts/baselines-<sim>.json.
+ * Writes <out>/<sim>-<set>.json (manifest, tree, dev scores, curve) + .bin (actor weights, bfloat16) and
+ * <out>/baselines-<sim>.json.
+ *
+ * Why PPO rather than A3C/A2C: the paper's A3C gains its speed from many asynchronous CPU workers; here
+ * there are two shared cores, so samples are the scarce resource. PPO reuses each batch of simulated days
+ * for several epochs under a clipped ratio (stable even when a congested step's reward is 10× the usual),
+ * where A2C takes one gradient step per batch. Both are actor-critic with the same networks, discount and
+ * advantage estimate (GAE).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../core/random.js';
@@ -34,73 +37,96 @@ import {
   type LtsModel,
 } from '../assign/cdn/lts.js';
 import { FastLtsPolicy, fitTree, treeDepth, treePredict, type FastLtsModel, type TreeModel } from '../assign/cdn/tree.js';
+import { cdnCombinations } from '../sim/cdn/cdns.js';
 import { loadTraffic, makeSim, missingData } from '../sim/cdn/data.js';
 import { GreedyOracle } from '../sim/cdn/greedy.js';
 import { meanReward } from '../sim/cdn/run.js';
 import { bestWrr, tuneUcb } from '../sim/cdn/tune.js';
-import { daysOf, DAY_MIN } from '../sim/cdn/traffic.js';
+import { daysOf, DAY_MIN, type Traffic } from '../sim/cdn/traffic.js';
 import type { CdnSim } from '../sim/cdn/env.js';
 import { LearnedSim, loadLearnedModels } from '../sim/cdn/learned.js';
-import { gae, imitate, ppoUpdate, TfLtsNet, toCols, type PpoBatch } from './cdn-ppo.js';
 import type { CdnSharePolicy } from '../assign/cdn/index.js';
+import { InputError } from './errors.js';
+import { imitate, ltsPpoModel, TfLtsNet, toCols } from './cdn-net.js';
+import { ppoIteration, type Rollout } from './ppo.js';
 
-const { values: args } = parseArgs({
-  options: {
-    sim: { type: 'string', default: 'mechanistic' },
-    sets: { type: 'string', default: 'ABC,ABD,ACD,BCD' },
-    iters: { type: 'string', default: '8' },
-    'days-per-iter': { type: 'string', default: '3' },
-    'imitation-days': { type: 'string', default: '15' },
-    'imitation-epochs': { type: 'string', default: '5' },
-    seed: { type: 'string', default: '1' },
-    out: { type: 'string', default: join('models', 'cdn-lts') },
-    'learned-dir': { type: 'string', default: join('models', 'cdn-sim') },
-    'lr-actor': { type: 'string', default: '1e-4' },
-    'lr-critic': { type: 'string', default: '1e-3' },
-    'no-tree': { type: 'boolean', default: false },
-    'no-baselines': { type: 'boolean', default: false },
-    'only-baselines': { type: 'boolean', default: false },
-    'eval-every': { type: 'string', default: '4' },
-    stride: { type: 'string', default: '3' },
-  },
-});
-const KIND = args.sim as 'mechanistic' | 'piecewise' | 'learned';
-if (!['mechanistic', 'piecewise', 'learned'].includes(KIND)) throw new Error(`--sim: mechanistic, piecewise or learned (got ${KIND})`);
-const SETS = args.sets!.split(',').filter(Boolean);
-const ITERS = Number(args.iters);
-const DPI = Number(args['days-per-iter']);
-const IMIT_DAYS = Number(args['imitation-days']);
-const IMIT_EPOCHS = Number(args['imitation-epochs']);
-const SEED = Number(args.seed);
-const OUT = resolve(args.out!);
-const EVAL_EVERY = Number(args['eval-every']);
-/** gradient steps use every STRIDE-th state of a day (neighbouring minutes are nearly the same state) */
-const STRIDE = Number(args.stride);
+/** The simulators a policy can be trained in. */
+export const CDN_SIMS = ['mechanistic', 'piecewise', 'learned'] as const;
+export type CdnSimKind = (typeof CDN_SIMS)[number];
+
+/** What `npm run train:cdn` flags set (same names in camelCase, same defaults), plus library-only inputs. */
+export interface TrainCdnOptions {
+  /** the simulator trained in (default 'mechanistic'; 'learned' is scored on dev in the mechanistic one) */
+  sim?: CdnSimKind;
+  /** CDN combinations, e.g. ['ABC', 'ABD'] (default: every 3-of-4) */
+  sets?: string[];
+  /** PPO iterations after the critic warm-up (default 8) */
+  iters?: number;
+  /** training days (episodes, side by side) per PPO iteration (default 3) */
+  daysPerIter?: number;
+  /** training days of the imitation warm start (default 15) */
+  imitationDays?: number;
+  /** epochs of each imitation fit (default 5) */
+  imitationEpochs?: number;
+  /** seeds initialisation, day draws, sampling and shuffles (default 1) */
+  seed?: number;
+  /** output directory (default models/cdn-lts) */
+  out?: string;
+  /** the learned simulator's models (default models/cdn-sim) */
+  learnedDir?: string;
+  /** Adam learning rate of the PPO update, actor and critic (default 1e-4) */
+  lrActor?: number;
+  /** Adam learning rate of the critic-only passes (warm-up and after each update; default 1e-3) */
+  lrCritic?: number;
+  /** PPO epochs per iteration (default 2; fewer after a KL stop) */
+  ppoEpochs?: number;
+  /** critic-only epochs after each PPO update (default 1) */
+  criticEpochs?: number;
+  /** PPO minibatch (default 256) */
+  minibatch?: number;
+  /** entropy bonus (default 0.005) */
+  entropy?: number;
+  /** KL target of the early stop (default 0.02) */
+  targetKl?: number;
+  /** GAE λ (default 0.95) */
+  lambda?: number;
+  /** PPO iterations between dev evaluations (default 4; the last is always evaluated) */
+  evalEvery?: number;
+  /** imitation uses every stride-th state of a day (neighbouring minutes are nearly the same; default 3) */
+  stride?: number;
+  /**
+   * start the actor from this trained model (<sim>-<set>.json next to its .bin, the same CDN set) instead of
+   * the imitation warm start, which is then skipped (PPO continues from it)
+   */
+  init?: string;
+  /** fit Fast-LTS (default true) */
+  tree?: boolean;
+  /** 'also' tunes the baselines after the policies, 'no' skips them, 'only' does nothing else (default 'also') */
+  baselines?: 'also' | 'no' | 'only';
+  // ---- library-only ----
+  /** the traffic (default: loadTraffic() of $EDGEPLAY_DATA/live) */
+  traffic?: Traffic;
+  /** training / dev days (default daysOf('train') / daysOf('dev')) */
+  trainDays?: number[];
+  devDays?: number[];
+  /** the command line recorded in the model files */
+  command?: string;
+  log?: (s: string) => void;
+}
+
+/** What trainCdn did per CDN set: the served model's dev QoE and the training curve. */
+export interface TrainCdnSetResult {
+  set: string;
+  devQoe: number;
+  expertTrainQoe: number;
+  curve: Array<{ stage: string; dev: number; s: number }>;
+  fastLts: { devQoe: number; served: boolean } | null;
+}
+
 /** viewers: workload inputs are divided by this (a CDN carries 0–40k viewers) */
 const WORKLOAD_SCALE = 20000;
 /** rewards are multiplied by this for the critic: (1 − γ)/10, so that values are about the mean reward / 10 (≈ −1) */
 const REWARD_SCALE = (1 - GAMMA) / 10;
-const GAE_LAMBDA = 0.95;
-
-const missing = missingData();
-if (missing) {
-  console.error(`train:cdn: ${missing}`);
-  process.exit(1);
-}
-const t0 = Date.now();
-const log = (s: string) => console.log(`[train:cdn ${KIND} +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
-await tf.setBackend('wasm');
-await tf.ready();
-mkdirSync(OUT, { recursive: true });
-const traffic = loadTraffic();
-const trainDays = daysOf('train');
-const devDays = daysOf('dev');
-const simFor = (set: string): CdnSim =>
-  KIND === 'learned'
-    ? new LearnedSim(traffic, set, loadLearnedModels(resolve(args['learned-dir']!)), SEED)
-    : makeSim(KIND, set, traffic, SEED);
-// the mechanistic sim scores the learned-sim policy on the dev days (the honest check); otherwise the same kind
-const evalSimFor = (set: string): CdnSim => (KIND === 'learned' ? makeSim('mechanistic', set, traffic, SEED) : simFor(set));
 
 /** temperature (points of L1 distance) of the expert's soft labels */
 const SOFT_TAU = 2;
@@ -211,10 +237,10 @@ const concat = (parts: Float32Array[] | Int32Array[]) => {
   return out;
 };
 
-/** rows t ≡ phase (mod STRIDE) of a day's states, in im2col layout, with the matching entries of `cols` arrays */
-function strided(x: Float32Array, m: number, phase: number): { x: Float32Array; idx: Int32Array } {
+/** rows t ≡ phase (mod stride) of a day's states, in im2col layout, and their minutes */
+function strided(x: Float32Array, m: number, phase: number, stride: number): { x: Float32Array; idx: Int32Array } {
   const inDim = m * K_STEPS * CDN_CHANNELS;
-  const idx = Int32Array.from({ length: Math.ceil((DAY_MIN - phase) / STRIDE) }, (_, i) => phase + i * STRIDE);
+  const idx = Int32Array.from({ length: Math.ceil((DAY_MIN - phase) / stride) }, (_, i) => phase + i * stride);
   const sel = new Float32Array(idx.length * inDim);
   idx.forEach((t, i) => sel.set(x.subarray(t * inDim, (t + 1) * inDim), i * inDim));
   return { x: toCols(sel, m, K_STEPS), idx };
@@ -236,246 +262,324 @@ function modelOf(set: string, actor: TfLtsNet): LtsModel {
   return { format: 'edgeplay-cdn-lts/1', cdns: set.split(''), k: K_STEPS, workloadScale: WORKLOAD_SCALE, actor: actor.weights() };
 }
 
-function trainSet(set: string): void {
-  const sim = simFor(set);
-  const evalSim = evalSimFor(set);
-  const m = sim.m;
-  const A = actionCount(m);
-  const inDim = m * K_STEPS * CDN_CHANNELS;
-  const colDim = m * (K_STEPS - CONV_KERNEL + 1) * CONV_KERNEL * CDN_CHANNELS;
-  const rng = mulberry32(SEED * 7919 + set.charCodeAt(0) * 31 + set.charCodeAt(m - 1));
-  const actor = new TfLtsNet(m, K_STEPS, A, SEED * 100 + 1, 0.1);
-  const critic = new TfLtsNet(m, K_STEPS, 1, SEED * 100 + 11, 0.1);
-  const optA = tf.train.adam(Number(args['lr-actor']));
-  const optC = tf.train.adam(Number(args['lr-critic']));
-  const optI = tf.train.adam(1e-3);
-  const jsNet = () => new LtsNet(actor.weights(), m, K_STEPS, A);
-  const evalDev = () => meanReward(evalSim, new LtsPolicy(modelOf(set, actor)), devDays);
-  const curve: Array<{ stage: string; dev: number; s: number }> = [];
-  const note = (stage: string, dev: number) => {
-    curve.push({ stage, dev: Number(dev.toFixed(4)), s: Math.round((Date.now() - t0) / 1000) });
-    log(`${set} ${stage}: dev QoE ${dev.toFixed(3)}`);
-  };
+/**
+ * `envs` sampled days as the shared PPO's rollout (time-major, sample t·envs + e): observations in im2col
+ * layout, the critic's values of every state (row DAY_MIN = 0: each day ends at midnight, terminal), done at
+ * the last minute.
+ */
+export function daysRollout(
+  rolls: Array<{ x: Float32Array; a: Int32Array; logp: Float32Array; r: Float32Array }>,
+  critic: TfLtsNet,
+): Rollout {
+  const envs = rolls.length;
+  const { m, colDim } = critic;
+  const n = DAY_MIN * envs;
+  const obs = new Float32Array(n * colDim);
+  const actions = new Int32Array(n);
+  const logp = new Float32Array(n);
+  const rewards = new Float32Array(n);
+  const values = new Float32Array(n + envs);
+  const dones = new Uint8Array(n);
+  rolls.forEach((r, e) => {
+    const cols = toCols(r.x, m, K_STEPS);
+    const v = tf.tidy(() => critic.apply(tf.tensor2d(cols, [DAY_MIN, colDim])).dataSync() as Float32Array);
+    for (let t = 0; t < DAY_MIN; t++) {
+      const i = t * envs + e;
+      obs.set(cols.subarray(t * colDim, (t + 1) * colDim), i * colDim);
+      actions[i] = r.a[t];
+      logp[i] = r.logp[t];
+      rewards[i] = r.r[t];
+      values[i] = v[t];
+    }
+    dones[(DAY_MIN - 1) * envs + e] = 1;
+  });
+  return { envs, obs, obsShape: [colDim], actions, logp, rewards, values, dones, nActions: actionCount(m) };
+}
 
-  // 1. imitation of the greedy-tracking expert, then one DAgger round
-  const imDays = trainDays.filter((_, i) => i % Math.max(1, Math.floor(trainDays.length / IMIT_DAYS)) === 0).slice(0, IMIT_DAYS);
-  const xs: Float32Array[] = [],
-    ys: Int32Array[] = [],
-    ss: Float32Array[] = [];
-  let expertQ = 0;
-  for (const d of imDays) {
-    const r = rollout(sim, d, 'expert', null, rng);
-    const st = strided(r.x, m, Math.floor(rng() * STRIDE));
-    xs.push(st.x);
-    ys.push(pick(r.label, st.idx));
-    ss.push(pickRows(r.soft, A, st.idx));
-    expertQ += r.qoe / imDays.length;
+/**
+ * Trains, selects and writes the LTS policy of each CDN set (and tunes the baselines), as the module's
+ * header says. Throws InputError when the data or the learned simulator's models are missing, or a set names
+ * CDNs the simulators do not have.
+ */
+export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResult[]> {
+  const kind = o.sim ?? 'mechanistic';
+  if (!CDN_SIMS.includes(kind)) throw new InputError(`sim: one of ${CDN_SIMS.join(', ')}, got "${kind}"`);
+  const known = cdnCombinations();
+  const sets = o.sets ?? known;
+  for (const set of sets) if (!known.includes(set)) throw new InputError(`sets: "${set}" is not one of ${known.join(', ')}`);
+  const iters = o.iters ?? 8;
+  const dpi = o.daysPerIter ?? 3;
+  const imitDays = o.imitationDays ?? 15;
+  const imitEpochs = o.imitationEpochs ?? 5;
+  const seed = o.seed ?? 1;
+  const out = resolve(o.out ?? join('models', 'cdn-lts'));
+  const evalEvery = o.evalEvery ?? 4;
+  const stride = o.stride ?? 3;
+  const baselines = o.baselines ?? 'also';
+  const t0 = Date.now();
+  const log = o.log ?? ((s: string) => console.log(`[train:cdn ${kind} +${Math.round((Date.now() - t0) / 1000)}s] ${s}`));
+  if (!o.traffic) {
+    const missing = missingData();
+    if (missing) throw new InputError(missing);
   }
-  log(`${set} expert (tracks the one-step greedy optimum) on ${imDays.length} training days: QoE ${expertQ.toFixed(3)}`);
-  let fit = imitate(
-    actor,
-    optI,
-    concat(xs) as Float32Array,
-    colDim,
-    concat(ys) as Int32Array,
-    IMIT_EPOCHS,
-    256,
-    rng,
-    concat(ss) as Float32Array,
-  );
-  log(`${set} imitation: loss ${fit.loss.toFixed(3)}, accuracy ${fit.acc.toFixed(3)}`);
-  const net0 = jsNet();
-  for (const d of imDays.slice(0, Math.ceil(imDays.length / 2))) {
-    const r = rollout(sim, d, 'dagger', net0, rng);
-    const st = strided(r.x, m, Math.floor(rng() * STRIDE));
-    xs.push(st.x);
-    ys.push(pick(r.label, st.idx));
-    ss.push(pickRows(r.soft, A, st.idx));
-  }
-  fit = imitate(
-    actor,
-    optI,
-    concat(xs) as Float32Array,
-    colDim,
-    concat(ys) as Int32Array,
-    IMIT_EPOCHS,
-    256,
-    rng,
-    concat(ss) as Float32Array,
-  );
-  log(`${set} DAgger: loss ${fit.loss.toFixed(3)}, accuracy ${fit.acc.toFixed(3)}`);
-  let bestDev = evalDev();
-  note('imitation', bestDev);
-  let best = actor.weights();
+  await tf.setBackend('wasm');
+  await tf.ready();
+  mkdirSync(out, { recursive: true });
+  const traffic = o.traffic ?? loadTraffic();
+  const trainDays = o.trainDays ?? daysOf('train');
+  const devDays = o.devDays ?? daysOf('dev');
+  const learnedDir = resolve(o.learnedDir ?? join('models', 'cdn-sim'));
+  if (kind === 'learned' && !existsSync(join(learnedDir, 'nalu-lstm.json')))
+    throw new InputError(`${learnedDir}/nalu-lstm.json not found: run npm run train:cdn-sim first`);
+  const simFor = (set: string): CdnSim =>
+    kind === 'learned' ? new LearnedSim(traffic, set, loadLearnedModels(learnedDir), seed) : makeSim(kind, set, traffic, seed);
+  // the mechanistic sim scores the learned-sim policy on the dev days (the honest check); otherwise the same kind
+  const evalSimFor = (set: string): CdnSim => (kind === 'learned' ? makeSim('mechanistic', set, traffic, seed) : simFor(set));
+  const results: TrainCdnSetResult[] = [];
 
-  // 2. PPO (the first iteration fits only the critic)
-  for (let it = 0; it <= ITERS; it++) {
-    const net = jsNet();
-    const rolls: Roll[] = [];
-    for (let k = 0; k < DPI; k++) rolls.push(rollout(sim, trainDays[Math.floor(rng() * trainDays.length)], 'sample', net, rng));
-    const parts = rolls.map((r) => strided(r.x, m, Math.floor(rng() * STRIDE)));
-    const x = concat(parts.map((p) => p.x)) as Float32Array;
-    const n = x.length / colDim;
-    // the critic's values on every state of the day (GAE needs them all), in chunks
-    const adv: Float32Array[] = [],
-      ret: Float32Array[] = [];
-    rolls.forEach((r, i) => {
-      const all = toCols(r.x, m, K_STEPS);
-      const values = tf.tidy(() => critic.apply(tf.tensor2d(all, [DAY_MIN, colDim])).dataSync() as Float32Array);
-      const g = gae(r.r, values, GAMMA, GAE_LAMBDA);
-      adv.push(pick(g.adv, parts[i].idx));
-      ret.push(pick(g.ret, parts[i].idx));
-    });
-    const batch: PpoBatch = {
-      x,
-      inDim: colDim,
-      a: concat(rolls.map((r, i) => pick(r.a, parts[i].idx))) as Int32Array,
-      logp: concat(rolls.map((r, i) => pick(r.logp, parts[i].idx))) as Float32Array,
-      adv: concat(adv) as Float32Array,
-      ret: concat(ret) as Float32Array,
-      n,
-    };
-    const st = ppoUpdate(actor, critic, optA, optC, batch, {
-      epochs: it === 0 ? 6 : 3,
-      minibatch: 256,
-      clip: 0.2,
-      entropy: 0.005,
+  const trainSet = (set: string): TrainCdnSetResult => {
+    const sim = simFor(set);
+    const evalSim = evalSimFor(set);
+    const m = sim.m;
+    const A = actionCount(m);
+    const inDim = m * K_STEPS * CDN_CHANNELS;
+    const colDim = m * (K_STEPS - CONV_KERNEL + 1) * CONV_KERNEL * CDN_CHANNELS;
+    const rng = mulberry32(seed * 7919 + set.charCodeAt(0) * 31 + set.charCodeAt(m - 1));
+    const actor = new TfLtsNet(m, K_STEPS, A, seed * 100 + 1, 0.1);
+    const critic = new TfLtsNet(m, K_STEPS, 1, seed * 100 + 11, 0.1);
+    const model = ltsPpoModel(actor, critic);
+    const optA = tf.train.adam(o.lrActor ?? 1e-4);
+    const optC = tf.train.adam(o.lrCritic ?? 1e-3);
+    const optI = tf.train.adam(1e-3);
+    const ppo = {
+      gamma: GAMMA,
+      lambda: o.lambda ?? 0.95,
+      entropy: o.entropy ?? 0.005,
+      epochs: o.ppoEpochs ?? 2,
+      minibatch: o.minibatch ?? 256,
+      targetKl: o.targetKl ?? 0.02,
+      optimizer: optA,
+      criticOptimizer: optC,
       rng,
-      criticOnly: it === 0,
-    });
-    const q = rolls.reduce((s, r) => s + r.qoe, 0) / rolls.length;
-    log(
-      `${set} ppo ${it}/${ITERS}: train QoE (sampled) ${q.toFixed(3)}, value loss ${st.valueLoss.toFixed(4)}, entropy ${st.entropy.toFixed(3)}, kl ${st.kl.toFixed(4)}`,
-    );
-    if (it > 0 && (it % EVAL_EVERY === 0 || it === ITERS)) {
-      const dev = evalDev();
-      note(`ppo ${it}`, dev);
-      if (dev > bestDev) {
-        bestDev = dev;
-        best = actor.weights();
+    };
+    const jsNet = () => new LtsNet(actor.weights(), m, K_STEPS, A);
+    const evalDev = () => meanReward(evalSim, new LtsPolicy(modelOf(set, actor)), devDays);
+    const curve: Array<{ stage: string; dev: number; s: number }> = [];
+    const note = (stage: string, dev: number) => {
+      curve.push({ stage, dev: Number(dev.toFixed(4)), s: Math.round((Date.now() - t0) / 1000) });
+      log(`${set} ${stage}: dev QoE ${dev.toFixed(3)}`);
+    };
+
+    let expertQ = NaN;
+    if (o.init) {
+      const file = resolve(o.init);
+      if (!existsSync(file)) throw new InputError(`init: ${file} not found`);
+      const man = JSON.parse(readFileSync(file, 'utf8')) as LtsManifest;
+      if (man.cdns.join('') !== set) throw new InputError(`init: ${file} is a model of ${man.cdns.join('')}, not ${set}`);
+      actor.load(ltsModelFromFiles(man, new Uint8Array(readFileSync(join(dirname(file), man.weights)))).actor);
+      log(`${set} actor from ${file} (no imitation)`);
+    } else {
+      // 1. imitation of the greedy-tracking expert, then one DAgger round
+      const imDays = trainDays.filter((_, i) => i % Math.max(1, Math.floor(trainDays.length / imitDays)) === 0).slice(0, imitDays);
+      const xs: Float32Array[] = [],
+        ys: Int32Array[] = [],
+        ss: Float32Array[] = [];
+      expertQ = 0;
+      for (const d of imDays) {
+        const r = rollout(sim, d, 'expert', null, rng);
+        const st = strided(r.x, m, Math.floor(rng() * stride), stride);
+        xs.push(st.x);
+        ys.push(pick(r.label, st.idx));
+        ss.push(pickRows(r.soft, A, st.idx));
+        expertQ += r.qoe / imDays.length;
+      }
+      log(`${set} expert (tracks the one-step greedy optimum) on ${imDays.length} training days: QoE ${expertQ.toFixed(3)}`);
+      const fitAll = () =>
+        imitate(
+          actor,
+          optI,
+          concat(xs) as Float32Array,
+          colDim,
+          concat(ys) as Int32Array,
+          imitEpochs,
+          256,
+          rng,
+          concat(ss) as Float32Array,
+        );
+      let fit = fitAll();
+      log(`${set} imitation: loss ${fit.loss.toFixed(3)}, accuracy ${fit.acc.toFixed(3)}`);
+      const net0 = jsNet();
+      for (const d of imDays.slice(0, Math.ceil(imDays.length / 2))) {
+        const r = rollout(sim, d, 'dagger', net0, rng);
+        const st = strided(r.x, m, Math.floor(rng() * stride), stride);
+        xs.push(st.x);
+        ys.push(pick(r.label, st.idx));
+        ss.push(pickRows(r.soft, A, st.idx));
+      }
+      fit = fitAll();
+      log(`${set} DAgger: loss ${fit.loss.toFixed(3)}, accuracy ${fit.acc.toFixed(3)}`);
+    }
+    let bestDev = evalDev();
+    note(o.init ? 'init' : 'imitation', bestDev);
+    let best = actor.weights();
+
+    // 2. PPO (the shared ppoIteration); iteration 0 fits only the critic (warm-up after imitation)
+    for (let it = 0; it <= iters; it++) {
+      const net = jsNet();
+      const rolls = Array.from({ length: dpi }, () => rollout(sim, trainDays[Math.floor(rng() * trainDays.length)], 'sample', net, rng));
+      const batch = daysRollout(rolls, critic);
+      let line: string;
+      if (it === 0) {
+        ppoIteration(model, batch, { ...ppo, epochs: 6 }, { criticOnly: true });
+        line = 'critic warm-up';
+      } else {
+        const st = ppoIteration(model, batch, ppo);
+        const ce = o.criticEpochs ?? 1;
+        if (ce > 0) ppoIteration(model, batch, { ...ppo, epochs: ce }, { criticOnly: true });
+        line = `${st.epochs} epochs, kl ${Number.isNaN(st.kl) ? '-' : st.kl.toFixed(4)}`;
+      }
+      const q = rolls.reduce((s, r) => s + r.qoe, 0) / rolls.length;
+      log(`${set} ppo ${it}/${iters}: train QoE (sampled) ${q.toFixed(3)}, ${line}`);
+      if (it > 0 && (it % evalEvery === 0 || it === iters)) {
+        const dev = evalDev();
+        note(`ppo ${it}`, dev);
+        if (dev > bestDev) {
+          bestDev = dev;
+          best = actor.weights();
+        }
       }
     }
-  }
-  actor.load(best);
+    actor.load(best);
 
-  // save (bfloat16) and score the saved model, as served
-  const name = `${KIND}-${set}`;
-  const bin = encodeBf16(best);
-  writeFileSync(join(OUT, `${name}.bin`), bin);
-  const manifest: LtsManifest = {
-    format: 'edgeplay-cdn-lts/1',
-    cdns: set.split(''),
-    k: K_STEPS,
-    workloadScale: WORKLOAD_SCALE,
-    weights: `${name}.bin`,
-  };
-  const served = ltsModelFromFiles(manifest, bin);
-  const lts = new LtsPolicy(served);
-  const devServed = meanReward(evalSim, lts, devDays);
-  log(`${set} saved ${name}.bin (bfloat16): dev QoE ${devServed.toFixed(3)} (float32 ${bestDev.toFixed(3)})`);
-
-  // 3. Fast-LTS
-  let tree: (FastLtsModel & { devQoe: number; served: boolean; depth: number; nodes: number; fidelity: number }) | null = null;
-  if (!args['no-tree']) {
-    const servedNet = new LtsNet(served.actor, m, K_STEPS, A);
-    const tx: Float32Array[] = [],
-      ty: Int32Array[] = [];
-    const tDays = trainDays.filter((_, i) => i % 4 === 1);
-    const keep = (r: Roll) => {
-      const idx = Int32Array.from({ length: Math.ceil(DAY_MIN / STRIDE) }, (_, i) => i * STRIDE);
-      const sel = new Float32Array(idx.length * inDim);
-      idx.forEach((t, i) => sel.set(r.x.subarray(t * inDim, (t + 1) * inDim), i * inDim));
-      tx.push(sel);
-      ty.push(pick(r.label, idx));
-    };
-    for (const d of tDays) keep(rollout(sim, d, 'label', servedNet, rng, lts));
-    let fitted: TreeModel = fitTree(concat(tx) as Float32Array, inDim, concat(ty) as Int32Array, A, { maxDepth: 12, minLeaf: 8 });
-    const fastModel = (t: TreeModel): FastLtsModel => ({
-      format: 'edgeplay-cdn-fastlts/1',
+    // save (bfloat16) and score the saved model, as served
+    const name = `${kind}-${set}`;
+    const bin = encodeBf16(best);
+    writeFileSync(join(out, `${name}.bin`), bin);
+    const manifest: LtsManifest = {
+      format: 'edgeplay-cdn-lts/1',
       cdns: set.split(''),
       k: K_STEPS,
       workloadScale: WORKLOAD_SCALE,
-      tree: t,
-    });
-    // DAgger: the tree's own states, labelled by the network
-    for (const d of tDays.slice(0, Math.ceil(tDays.length / 2)))
-      keep(rollout(sim, d, 'label', servedNet, rng, new FastLtsPolicy(fastModel(fitted))));
-    const X = concat(tx) as Float32Array,
-      Y = concat(ty) as Int32Array;
-    fitted = fitTree(X, inDim, Y, A, { maxDepth: 12, minLeaf: 8 });
-    const fast = new FastLtsPolicy(fastModel(fitted));
-    let agree = 0;
-    for (let i = 0; i < Y.length; i++) if (treePredict(fitted, X.subarray(i * inDim, (i + 1) * inDim)) === Y[i]) agree++;
-    const devTree = meanReward(evalSim, fast, devDays);
-    const loss = (devTree - devServed) / Math.abs(devServed);
-    tree = {
-      ...fastModel(fitted),
-      devQoe: devTree,
-      served: -loss < 0.02,
-      depth: treeDepth(fitted),
-      nodes: fitted.feature.length,
-      fidelity: agree / Y.length,
+      weights: `${name}.bin`,
     };
-    log(
-      `${set} Fast-LTS: ${tree.nodes} nodes, depth ${tree.depth}, agrees with the network on ${(100 * tree.fidelity).toFixed(1)} % of training states; dev QoE ${devTree.toFixed(3)} (${(100 * -loss).toFixed(2)} % below the network) → served: ${tree.served ? 'tree' : 'network'}`,
+    const served = ltsModelFromFiles(manifest, bin);
+    const lts = new LtsPolicy(served);
+    const devServed = meanReward(evalSim, lts, devDays);
+    log(`${set} saved ${name}.bin (bfloat16): dev QoE ${devServed.toFixed(3)} (float32 ${bestDev.toFixed(3)})`);
+
+    // 3. Fast-LTS
+    let tree: (FastLtsModel & { devQoe: number; served: boolean; depth: number; nodes: number; fidelity: number }) | null = null;
+    if (o.tree ?? true) {
+      const servedNet = new LtsNet(served.actor, m, K_STEPS, A);
+      const tx: Float32Array[] = [],
+        ty: Int32Array[] = [];
+      const tDays = trainDays.filter((_, i) => i % 4 === 1);
+      const keep = (r: Roll) => {
+        const idx = Int32Array.from({ length: Math.ceil(DAY_MIN / stride) }, (_, i) => i * stride);
+        const sel = new Float32Array(idx.length * inDim);
+        idx.forEach((t, i) => sel.set(r.x.subarray(t * inDim, (t + 1) * inDim), i * inDim));
+        tx.push(sel);
+        ty.push(pick(r.label, idx));
+      };
+      for (const d of tDays) keep(rollout(sim, d, 'label', servedNet, rng, lts));
+      let fitted: TreeModel = fitTree(concat(tx) as Float32Array, inDim, concat(ty) as Int32Array, A, { maxDepth: 12, minLeaf: 8 });
+      const fastModel = (t: TreeModel): FastLtsModel => ({
+        format: 'edgeplay-cdn-fastlts/1',
+        cdns: set.split(''),
+        k: K_STEPS,
+        workloadScale: WORKLOAD_SCALE,
+        tree: t,
+      });
+      // DAgger: the tree's own states, labelled by the network
+      for (const d of tDays.slice(0, Math.ceil(tDays.length / 2)))
+        keep(rollout(sim, d, 'label', servedNet, rng, new FastLtsPolicy(fastModel(fitted))));
+      const X = concat(tx) as Float32Array,
+        Y = concat(ty) as Int32Array;
+      fitted = fitTree(X, inDim, Y, A, { maxDepth: 12, minLeaf: 8 });
+      const fast = new FastLtsPolicy(fastModel(fitted));
+      let agree = 0;
+      for (let i = 0; i < Y.length; i++) if (treePredict(fitted, X.subarray(i * inDim, (i + 1) * inDim)) === Y[i]) agree++;
+      const devTree = meanReward(evalSim, fast, devDays);
+      const loss = (devTree - devServed) / Math.abs(devServed);
+      tree = {
+        ...fastModel(fitted),
+        devQoe: devTree,
+        served: -loss < 0.02,
+        depth: treeDepth(fitted),
+        nodes: fitted.feature.length,
+        fidelity: agree / Y.length,
+      };
+      log(
+        `${set} Fast-LTS: ${tree.nodes} nodes, depth ${tree.depth}, agrees with the network on ${(100 * tree.fidelity).toFixed(1)} % of training states; dev QoE ${devTree.toFixed(3)} (${(100 * -loss).toFixed(2)} % below the network) → served: ${tree.served ? 'tree' : 'network'}`,
+      );
+    }
+    writeFileSync(
+      join(out, `${name}.json`),
+      JSON.stringify({
+        ...manifest,
+        meta: {
+          sim: kind,
+          evaluatedIn: kind === 'learned' ? 'mechanistic' : kind,
+          seed,
+          iters,
+          daysPerIter: dpi,
+          imitationDays: imitDays,
+          imitationEpochs: imitEpochs,
+          ppo: { epochs: ppo.epochs, minibatch: ppo.minibatch, entropy: ppo.entropy, targetKl: ppo.targetKl, lambda: ppo.lambda },
+          command: o.command ?? 'trainCdn (library call)',
+          devDays,
+          devQoe: Number(devServed.toFixed(4)),
+          expertTrainQoe: Number.isNaN(expertQ) ? null : Number(expertQ.toFixed(4)),
+          init: o.init ?? null,
+          curve,
+          trainedAt: new Date().toISOString(),
+        },
+        fastLts: tree && {
+          tree: tree.tree,
+          devQoe: Number(tree.devQoe.toFixed(4)),
+          served: tree.served,
+          depth: tree.depth,
+          nodes: tree.nodes,
+          fidelity: Number(tree.fidelity.toFixed(4)),
+        },
+      }),
     );
-  }
-  writeFileSync(
-    join(OUT, `${name}.json`),
-    JSON.stringify({
-      ...manifest,
-      meta: {
-        sim: KIND,
-        evaluatedIn: KIND === 'learned' ? 'mechanistic' : KIND,
-        seed: SEED,
-        iters: ITERS,
-        daysPerIter: DPI,
-        imitationDays: IMIT_DAYS,
-        imitationEpochs: IMIT_EPOCHS,
-        command: `npm run train:cdn -- ${process.argv.slice(2).join(' ')}`,
-        devDays,
-        devQoe: Number(devServed.toFixed(4)),
-        expertTrainQoe: Number(expertQ.toFixed(4)),
-        curve,
-        trainedAt: new Date().toISOString(),
-      },
-      fastLts: tree && {
-        tree: tree.tree,
-        devQoe: Number(tree.devQoe.toFixed(4)),
-        served: tree.served,
-        depth: tree.depth,
-        nodes: tree.nodes,
-        fidelity: Number(tree.fidelity.toFixed(4)),
-      },
-    }),
-  );
-  tf.dispose([...actor.vars, ...critic.vars]);
-  optA.dispose();
-  optC.dispose();
-  optI.dispose();
-}
-
-if (!args['only-baselines']) for (const set of SETS) trainSet(set);
-
-// 4. baselines tuned on training days (every sixth training day, for time)
-if (!args['no-baselines'] && KIND !== 'learned') {
-  const file = join(OUT, `baselines-${KIND}.json`);
-  const prev = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-  const tuneDays = trainDays.filter((_, i) => i % 6 === 0);
-  for (const set of SETS) {
-    const sim = simFor(set);
-    const wrr = bestWrr(sim, tuneDays, (s) => log(s));
-    const ucb1 = tuneUcb(sim, tuneDays, false, (s) => log(s));
-    const ducb = tuneUcb(sim, tuneDays, true, (s) => log(s));
-    prev[set] = {
-      wrr: wrr.value,
-      ucb1: ucb1.value,
-      dUcb: ducb.value,
-      tuneDays,
-      trainQoe: { wrr: wrr.reward, ucb1: ucb1.reward, dUcb: ducb.reward },
+    tf.dispose([...actor.vars, ...critic.vars]);
+    optA.dispose();
+    optC.dispose();
+    optI.dispose();
+    return {
+      set,
+      devQoe: devServed,
+      expertTrainQoe: expertQ,
+      curve,
+      fastLts: tree && { devQoe: tree.devQoe, served: tree.served },
     };
-    writeFileSync(file, JSON.stringify(prev, null, 1));
+  };
+
+  if (baselines !== 'only') for (const set of sets) results.push(trainSet(set));
+
+  // 4. baselines tuned on training days (every sixth training day, for time)
+  if (baselines !== 'no' && kind !== 'learned') {
+    const file = join(out, `baselines-${kind}.json`);
+    const prev = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+    const tuneDays = trainDays.filter((_, i) => i % 6 === 0);
+    for (const set of sets) {
+      const sim = simFor(set);
+      const wrr = bestWrr(sim, tuneDays, (s) => log(s));
+      const ucb1 = tuneUcb(sim, tuneDays, false, (s) => log(s));
+      const ducb = tuneUcb(sim, tuneDays, true, (s) => log(s));
+      prev[set] = {
+        wrr: wrr.value,
+        ucb1: ucb1.value,
+        dUcb: ducb.value,
+        tuneDays,
+        trainQoe: { wrr: wrr.reward, ucb1: ucb1.reward, dUcb: ducb.reward },
+      };
+      writeFileSync(file, JSON.stringify(prev, null, 1));
+    }
+    log(`baselines → ${file}`);
   }
-  log(`baselines → ${file}`);
+  log('done');
+  return results;
 }
-log('done');

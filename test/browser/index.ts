@@ -9,4 +9,6 @@ import './qoe.spec.js';
 import './mux.spec.js';
 import './offload.spec.js';
 import './live-abr.spec.js';
+import './live-latency.spec.js';
+import './cdn.spec.js';
 import './fleet.spec.js';

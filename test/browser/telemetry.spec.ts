@@ -458,7 +458,7 @@ describe('telemetry in Chromium', () => {
         15000,
       );
       const lat = hb.data!.latency_s as number;
-      console.log(`[measure] live latency ${lat.toFixed(2)} s (2 s segments, 6-segment window)`);
+      console.log(`[measure] live latency ${lat.toFixed(2)} s (LL-HLS: 2 s segments, 0.5 s parts; no catch-up)`);
       expect(lat).toBeGreaterThan(0.5);
       expect(lat).toBeLessThan(20);
       const s = p.ep.currentView!.summary();

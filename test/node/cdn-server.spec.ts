@@ -98,6 +98,29 @@ describe('multi-CDN scheduling in the controller (over HTTP)', () => {
     expect(m3['PATHWAY-PRIORITY']).toEqual(m2['PATHWAY-PRIORITY']);
   });
 
+  it("starts a viewer with known variants on its CDN's pathway: the answer carries that CDN's clone", async () => {
+    const variants = [0, 1].map((i) => ({ id: `v${i}`, uri: `http://origin.example/vod/v${i}/index.m3u8?x=1`, bandwidth: 1e6 * (i + 1) }));
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const a = (await (await post('/v1/negotiate', { viewer_id: `w${i}`, channel: 'news', variants })).json()).assignment;
+      expect(a.target).toBe('cdn');
+      expect(a.pathway).toBe(a.cdn);
+      expect(a.clone.ID).toBe(a.cdn);
+      expect(a.clone['BASE-ID']).toBe('cdn');
+      const host = CDNS.find((c) => c.id === a.cdn)!.url;
+      expect(a.clone['URI-REPLACEMENT']['PER-VARIANT-URIS']).toEqual({
+        v0: `${host}/vod/v0/index.m3u8?x=1`,
+        v1: `${host}/vod/v1/index.m3u8?x=1`,
+      });
+      seen.add(a.cdn);
+    }
+    expect(seen.size).toBe(3);
+    // without variants there is nothing to clone: the playlist's own pathway, as before
+    const b = (await (await post('/v1/negotiate', { viewer_id: 'w9', channel: 'news' })).json()).assignment;
+    expect(b.pathway).toBe('cdn');
+    expect(b.clone).toBeUndefined();
+  });
+
   it('measures per-CDN QoE from the telemetry and moves new viewers off a saturated CDN within a few steps', async () => {
     const before = await (await fetch(server.url + '/v1/cdns')).json();
     expect(before.cdns.map((c: { share: number }) => c.share)).toEqual([0.34, 0.33, 0.33]);

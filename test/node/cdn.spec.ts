@@ -46,7 +46,9 @@ import { runDay } from '../../src/sim/cdn/run.js';
 import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinute, SURVIVE, Traffic } from '../../src/sim/cdn/traffic.js';
 import { dataRoot } from '../../src/sim/abr/load.js';
 import { lstmWeightsOf, Nalu } from '../../src/train/cdn-sim-models.js';
-import { TfLtsNet, toCols } from '../../src/train/cdn-ppo.js';
+import { imitate, ltsPpoModel, TfLtsNet, toCols } from '../../src/train/cdn-net.js';
+import { daysRollout } from '../../src/train/cdn.js';
+import { ppoIteration } from '../../src/train/ppo.js';
 
 /** two days of synthetic traffic: a daily cycle of joins (per minute) between 300 and 900 */
 function syntheticTraffic(days = 3): Traffic {
@@ -165,7 +167,7 @@ describe('LTS MDP (mdp.ts)', () => {
   });
 });
 
-describe('LTS network (lts.ts) and its training twin (train/cdn-ppo.ts)', () => {
+describe('LTS network (lts.ts) and its training twin (train/cdn-net.ts)', () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
     await tf.ready();
@@ -182,6 +184,99 @@ describe('LTS network (lts.ts) and its training twin (train/cdn-ppo.ts)', () => 
       for (let a = 0; a < 10; a++) expect(Math.abs(o[a] - tfOut[r * 10 + a])).toBeLessThan(1e-4);
     }
     tf.dispose(net.vars);
+  });
+
+  it('trains on the shared PPO (ppoIteration): an action with a positive advantage gains probability, the critic fits', () => {
+    const m = 3;
+    const A = actionCount(m);
+    const actor = new TfLtsNet(m, K_STEPS, A, 21, 0.1);
+    const critic = new TfLtsNet(m, K_STEPS, 1, 31, 0.1);
+    const model = ltsPpoModel(actor, critic);
+    const rng = mulberry32(5);
+    const T = 96;
+    const obs = toCols(
+      Float32Array.from({ length: T * m * K_STEPS * CDN_CHANNELS }, () => rng()),
+      m,
+      K_STEPS,
+    );
+    const X = tf.tensor2d(obs, [T, actor.colDim]);
+    const probOf = (a: number) => tf.tidy(() => tf.softmax(actor.apply(X)).slice([0, a], [T, 1]).mean().dataSync()[0]);
+    const lp0 = tf.tidy(() => tf.logSoftmax(actor.apply(X)).dataSync());
+    const actions = Int32Array.from({ length: T }, (_, t) => t % A);
+    const rollout = {
+      envs: 1,
+      obs,
+      obsShape: [actor.colDim],
+      actions,
+      logp: Float32Array.from(actions, (a, t) => lp0[t * A + a]),
+      // action 4 is rewarded, every other action costs: a one-step episode each (done), value target = reward
+      rewards: Float32Array.from(actions, (a) => (a === 4 ? 1 : -0.1)),
+      values: new Float32Array(T + 1),
+      dones: new Uint8Array(T).fill(1),
+      nActions: A,
+    };
+    const before = probOf(4);
+    const cfg = {
+      gamma: 0.99,
+      lambda: 0.95,
+      entropy: 0,
+      epochs: 4,
+      minibatch: 32,
+      optimizer: tf.train.adam(3e-3),
+      criticOptimizer: tf.train.adam(3e-3),
+      rng,
+    };
+    const vErr = () => tf.tidy(() => critic.apply(X).reshape([T]).sub(tf.tensor1d(rollout.rewards)).square().mean().dataSync()[0]);
+    const e0 = vErr();
+    for (let i = 0; i < 3; i++) ppoIteration(model, rollout, cfg);
+    ppoIteration(model, rollout, cfg, { criticOnly: true });
+    expect(probOf(4)).toBeGreaterThan(before * 1.5);
+    expect(vErr()).toBeLessThan(e0);
+    tf.dispose([X, ...actor.vars, ...critic.vars]);
+  });
+
+  it('imitates labels on the shared supervised loop: the loss falls, accuracy rises on a separable rule', () => {
+    const m = 3;
+    const actor = new TfLtsNet(m, K_STEPS, actionCount(m), 51, 0.1);
+    const rng = mulberry32(9);
+    const n = 512;
+    const w = m * K_STEPS * CDN_CHANNELS;
+    const raw = Float32Array.from({ length: n * w }, () => rng());
+    // label: 0 when the first input is below 0.5, else 9
+    const labels = Int32Array.from({ length: n }, (_, i) => (raw[i * w] < 0.5 ? 0 : 9));
+    const x = toCols(raw, m, K_STEPS);
+    const opt = tf.train.adam(3e-3);
+    const first = imitate(actor, opt, x, actor.colDim, labels, 1, 64, rng);
+    const later = imitate(actor, opt, x, actor.colDim, labels, 15, 64, rng);
+    expect(later.loss).toBeLessThan(first.loss);
+    expect(later.acc).toBeGreaterThan(0.8);
+    tf.dispose(actor.vars);
+  });
+
+  it("lays whole days out as the shared PPO's rollout: time-major, terminal at midnight, no bootstrap", () => {
+    const m = 3;
+    const critic = new TfLtsNet(m, K_STEPS, 1, 41, 1);
+    const inDim = m * K_STEPS * CDN_CHANNELS;
+    const day = (v: number) => ({
+      x: new Float32Array(DAY_MIN * inDim).fill(v),
+      a: Int32Array.from({ length: DAY_MIN }, (_, t) => (t + v) % 10),
+      logp: new Float32Array(DAY_MIN).fill(-v),
+      r: Float32Array.from({ length: DAY_MIN }, (_, t) => t + 10000 * v),
+    });
+    const r = daysRollout([day(1), day(2)], critic);
+    expect(r.envs).toBe(2);
+    expect(r.actions.length).toBe(2 * DAY_MIN);
+    expect(r.obs.length).toBe(2 * DAY_MIN * critic.colDim);
+    // sample t·2 + e is day e's minute t
+    expect(r.rewards[7 * 2 + 1]).toBe(7 + 20000);
+    expect(r.actions[7 * 2]).toBe(8);
+    expect(r.obs[(7 * 2 + 1) * critic.colDim]).toBe(2);
+    expect(Array.from(r.dones!).reduce((s, d) => s + d, 0)).toBe(2);
+    expect(r.dones![(DAY_MIN - 1) * 2 + 1]).toBe(1);
+    expect(r.values.length).toBe(2 * DAY_MIN + 2);
+    expect(r.values[2 * DAY_MIN]).toBe(0);
+    expect(r.values[0]).not.toBe(0);
+    tf.dispose(critic.vars);
   });
 
   it('stores weights as bfloat16 (relative error < 0.4 %) and rejects a wrong length', () => {

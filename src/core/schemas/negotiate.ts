@@ -82,7 +82,10 @@ export type PathwayClone = Static<typeof PathwayCloneSchema>;
 export const AssignmentSchema = Type.Object({
   /** 'cdn' or the edge id */
   target: Type.String(),
-  /** the Content Steering pathway that serves the viewer ('cdn' or the edge id) */
+  /**
+   * the Content Steering pathway that serves the viewer: the edge id, the CDN id of `cdn` when the answer
+   * carries that CDN's clone (several CDNs and known variants), else 'cdn' (the playlist's own)
+   */
   pathway: Type.String(),
   /**
    * with several CDN pathways (the controller's --cdns): the CDN chosen for a viewer not on an edge by the
@@ -96,8 +99,9 @@ export const AssignmentSchema = Type.Object({
   /** the edge's base URL (null for the CDN) */
   edge_url: Nullable(Type.String()),
   /**
-   * the edge pathway with every variant and rendition URI moved to the edge (the clone the steering manifest
-   * carries): the client starts playback on it. Absent for the CDN.
+   * the pathway to start on with every variant and rendition URI moved (the clone the steering manifest
+   * carries): the edge's, or with several CDNs the assigned CDN's (`cdn`); the client starts playback on
+   * it. Absent for the playlist's own pathway.
    */
   clone: Type.Optional(PathwayCloneSchema),
   /**

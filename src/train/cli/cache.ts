@@ -24,6 +24,13 @@ const cli = {
     hidden: { type: 'string', default: '32', arg: 'N', help: 'actor and critic width' },
     'eval-every': { type: 'string', default: '5', arg: 'N', help: 'iterations between validations' },
     'keep-bias': { type: 'string', default: '0', arg: 'X', help: 'initial actor bias towards "keep the size, LRU"' },
+    'imitate-size-gb': {
+      type: 'string',
+      arg: 'N',
+      help: 'imitation warm start: a rule walking the size to N GB (choose N on validation days)',
+    },
+    'imitate-policy': { type: 'string', default: 'lru', arg: 'P', help: "the imitated rule's replacement policy" },
+    'imitate-episodes': { type: 'string', default: '8', arg: 'N', help: 'one-day episodes of the rule to imitate' },
     out: { type: 'string', default: 'models/cache-agent', arg: 'DIR', help: 'output directory' },
   },
 } as const;
@@ -42,6 +49,15 @@ await runCli(cli, async (v) => {
     hidden: num('hidden', v.hidden, { integer: true, min: 1 }),
     evalEvery: num('eval-every', v['eval-every'], { integer: true, min: 1 }),
     keepBias: num('keep-bias', v['keep-bias']),
+    ...(v['imitate-size-gb'] !== undefined
+      ? {
+          imitate: {
+            sizeGb: num('imitate-size-gb', v['imitate-size-gb'], { min: 0 }),
+            policy: v['imitate-policy'],
+            episodes: num('imitate-episodes', v['imitate-episodes'], { integer: true, min: 1 }),
+          },
+        }
+      : {}),
     out: v.out,
     command: commandLine(cli.name),
   });

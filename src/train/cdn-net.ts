@@ -1,0 +1,163 @@
+/**
+ * The LTS networks in tfjs — the training side of src/assign/cdn/lts.ts (LTS §4.3: per-CDN 1-D convolution,
+ * 64 filters of size 4, 64 hidden units), the same layout, so `weights()` feeds LtsNet directly — the im2col
+ * layout they read, the actor-critic pair as the shared PPO's model (`ltsPpoModel` for src/train/ppo.ts
+ * `ppoIteration`) and the imitation warm start on the shared supervised loop. No RL update lives here.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CDN_CHANNELS, CONV_FILTERS, CONV_KERNEL, HIDDEN, type NetWeights } from '../assign/cdn/lts.js';
+import type { PpoModel } from './ppo.js';
+import { supervisedEpochs } from './supervised.js';
+
+/**
+ * One LTS network in tfjs: conv (kernel CONV_KERNEL over the k steps, CDN_CHANNELS channels, CONV_FILTERS
+ * filters, shared by the m CDNs) → ReLU → dense HIDDEN → ReLU → dense `outputs` (the 3m + 1 logits of the
+ * actor, or the critic's 1 value). He-normal initialisation, seeded; the output layer scaled by `outScale`.
+ */
+export class TfLtsNet {
+  readonly vars: tf.Variable[];
+  private convW: tf.Variable;
+  private convB: tf.Variable;
+  private w1: tf.Variable;
+  private b1: tf.Variable;
+  private w2: tf.Variable;
+  private b2: tf.Variable;
+  readonly positions: number;
+
+  constructor(
+    readonly m: number,
+    readonly k: number,
+    readonly outputs: number,
+    seed: number,
+    outScale = 1,
+  ) {
+    this.positions = k - CONV_KERNEL + 1;
+    const flat = m * this.positions * CONV_FILTERS;
+    const he = (shape: number[], fanIn: number, s: number, scale = 1) =>
+      tf.variable(tf.randomNormal(shape, 0, scale * Math.sqrt(2 / fanIn), 'float32', s));
+    this.convW = he([CONV_KERNEL, CDN_CHANNELS, CONV_FILTERS], CONV_KERNEL * CDN_CHANNELS, seed);
+    this.convB = tf.variable(tf.zeros([CONV_FILTERS]));
+    this.w1 = he([flat, HIDDEN], flat, seed + 1);
+    this.b1 = tf.variable(tf.zeros([HIDDEN]));
+    this.w2 = he([HIDDEN, outputs], HIDDEN, seed + 2, outScale);
+    this.b2 = tf.variable(tf.zeros([outputs]));
+    this.vars = [this.convW, this.convB, this.w1, this.b1, this.w2, this.b2];
+  }
+
+  /** width of an im2col row: m · positions · (kernel · channels) */
+  get colDim(): number {
+    return this.m * this.positions * CONV_KERNEL * CDN_CHANNELS;
+  }
+  /**
+   * x: [B, colDim] — the encoded observations in im2col layout (toCols): the convolution is then one matMul
+   * (the wasm backend has no Conv2DBackpropFilter, and slicing windows in tfjs costs more than the layer).
+   */
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    const B = x.shape[0];
+    const P = this.positions;
+    const c = tf.relu(
+      x
+        .reshape([B * this.m * P, CONV_KERNEL * CDN_CHANNELS])
+        .matMul(this.convW.reshape([CONV_KERNEL * CDN_CHANNELS, CONV_FILTERS]))
+        .add(this.convB),
+    );
+    const flat = c.reshape([B, this.m * P * CONV_FILTERS]);
+    const h = tf.relu(flat.matMul(this.w1).add(this.b1));
+    return h.matMul(this.w2).add(this.b2) as tf.Tensor2D;
+  }
+
+  /** the weights as plain arrays, in LtsNet's layout */
+  weights(): NetWeights {
+    const a = (v: tf.Variable) => Array.from(v.dataSync());
+    return { convW: a(this.convW), convB: a(this.convB), w1: a(this.w1), b1: a(this.b1), w2: a(this.w2), b2: a(this.b2) };
+  }
+  /** sets every weight from `w` (LtsNet's layout); throws when a length does not fit */
+  load(w: NetWeights): void {
+    const set = (v: tf.Variable, x: ArrayLike<number>) => v.assign(tf.tensor(Array.from(x), v.shape));
+    set(this.convW, w.convW);
+    set(this.convB, w.convB);
+    set(this.w1, w.w1);
+    set(this.b1, w.b1);
+    set(this.w2, w.w2);
+    set(this.b2, w.b2);
+  }
+}
+
+/**
+ * encodeObservation rows x[cdn][step][channel] → im2col rows: for each CDN and position p the window
+ * x[p..p+3][channels] flattened (offset, channel) — the convW layout [kernel][channels][filters].
+ */
+export function toCols(x: Float32Array, m: number, k: number, out?: Float32Array): Float32Array {
+  const P = k - CONV_KERNEL + 1;
+  const W = CONV_KERNEL * CDN_CHANNELS;
+  const rows = x.length / (m * k * CDN_CHANNELS);
+  const o = out ?? new Float32Array(rows * m * P * W);
+  for (let r = 0; r < rows; r++)
+    for (let i = 0; i < m; i++)
+      for (let p = 0; p < P; p++) {
+        const src = ((r * m + i) * k + p) * CDN_CHANNELS;
+        o.set(x.subarray(src, src + W), ((r * m + i) * P + p) * W);
+      }
+  return o;
+}
+
+/**
+ * The actor and critic as the shared PPO's model (src/train/ppo.ts PpoModel): observations are im2col rows
+ * ([batch, colDim], `toCols`); logits are the actor's 3m + 1 outputs, the value the critic's one output.
+ * `variables` = actor then critic; `criticVariables` = the critic's (the critic-only passes).
+ */
+export function ltsPpoModel(actor: TfLtsNet, critic: TfLtsNet): PpoModel {
+  if (critic.outputs !== 1) throw new Error(`ltsPpoModel: the critic needs 1 output, has ${critic.outputs}`);
+  if (actor.colDim !== critic.colDim) throw new Error('ltsPpoModel: actor and critic read different observations');
+  return {
+    forward(obs: tf.Tensor, batch: number) {
+      const x = obs.reshape([batch, actor.colDim]) as tf.Tensor2D;
+      return { logits: actor.apply(x), value: critic.apply(x).reshape([batch]) };
+    },
+    variables: [...actor.vars, ...critic.vars],
+    criticVariables: critic.vars,
+  };
+}
+
+/**
+ * Supervised epochs of the actor on (state, action) pairs (the imitation warm start), on the shared
+ * minibatch loop (supervised.ts `supervisedEpochs`): softmax cross-entropy against soft labels (n × actions
+ * probabilities) when given, else one-hot `labels`. x: [n × inDim] im2col rows. Returns the last epoch's
+ * mean loss and the accuracy (argmax = label) over all n afterwards. @throws RangeError for n < 1.
+ */
+export function imitate(
+  actor: TfLtsNet,
+  opt: tf.Optimizer,
+  x: Float32Array,
+  inDim: number,
+  labels: Int32Array,
+  epochs: number,
+  minibatch: number,
+  rng: () => number,
+  soft?: Float32Array,
+): { loss: number; acc: number } {
+  const A = actor.outputs;
+  const n = labels.length;
+  const X = tf.tensor2d(x, [n, inDim]);
+  const Y = soft ? tf.tensor2d(soft, [n, A]) : tf.oneHot(tf.tensor1d(labels, 'int32'), A);
+  try {
+    const losses = supervisedEpochs(
+      opt,
+      { n, epochs, batch: minibatch, rng },
+      (ids) => tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), actor.apply(tf.gather(X, ids) as tf.Tensor2D)) as tf.Scalar,
+    );
+    let acc = 0;
+    for (let s = 0; s < n; s += 1024) {
+      const pred = tf.tidy(() =>
+        actor
+          .apply(X.slice([s, 0], [Math.min(1024, n - s), inDim]))
+          .argMax(1)
+          .dataSync(),
+      );
+      for (let i = 0; i < pred.length; i++) if (pred[i] === labels[s + i]) acc++;
+    }
+    return { loss: losses.length ? losses[losses.length - 1] : NaN, acc: acc / n };
+  } finally {
+    tf.dispose([X, Y]);
+  }
+}

@@ -1,0 +1,61 @@
+/** `npm run train:cdn -- [options]` (--help lists them): the command line of trainCdn (../cdn.ts). */
+import { commandLine, listOf, num, oneOf, runCli } from './args.js';
+import { CDN_SIMS, trainCdn } from '../cdn.js';
+import { cdnCombinations } from '../../sim/cdn/cdns.js';
+
+const cli = {
+  name: 'train:cdn',
+  summary:
+    'Trains the LTS multi-CDN share policy per CDN set in a CDN simulator: imitation of the greedy-tracking expert, then\nPPO (the shared src/train/ppo.ts) on training days, selected on dev days; Fast-LTS tree; baselines tuned on training\ndays. Writes OUT/<sim>-<set>.{json,bin} and OUT/baselines-<sim>.json.',
+  flags: {
+    sim: { type: 'string', default: 'mechanistic', arg: CDN_SIMS.join('|'), help: 'simulator trained in' },
+    sets: { type: 'string', default: 'ABC,ABD,ACD,BCD', arg: 'LIST', help: 'CDN combinations' },
+    iters: { type: 'string', default: '8', arg: 'N', help: 'PPO iterations after the critic warm-up' },
+    'days-per-iter': { type: 'string', default: '3', arg: 'N', help: 'training days (episodes) per PPO iteration' },
+    'imitation-days': { type: 'string', default: '15', arg: 'N', help: 'training days of the imitation warm start' },
+    'imitation-epochs': { type: 'string', default: '5', arg: 'N', help: 'epochs of each imitation fit' },
+    seed: { type: 'string', default: '1', arg: 'N', help: 'seed of initialisation, days, sampling and shuffles' },
+    out: { type: 'string', default: 'models/cdn-lts', arg: 'DIR', help: 'output directory' },
+    'learned-dir': { type: 'string', default: 'models/cdn-sim', arg: 'DIR', help: "the learned simulator's models" },
+    'lr-actor': { type: 'string', default: '1e-4', arg: 'X', help: 'Adam learning rate of the PPO update' },
+    'lr-critic': { type: 'string', default: '1e-3', arg: 'X', help: 'Adam learning rate of the critic-only passes' },
+    'ppo-epochs': { type: 'string', default: '2', arg: 'N', help: 'PPO epochs per iteration' },
+    'critic-epochs': { type: 'string', default: '1', arg: 'N', help: 'critic-only epochs after each PPO update' },
+    minibatch: { type: 'string', default: '256', arg: 'N', help: 'PPO minibatch' },
+    entropy: { type: 'string', default: '0.005', arg: 'X', help: 'entropy bonus' },
+    'target-kl': { type: 'string', default: '0.02', arg: 'X', help: 'KL target of the early stop' },
+    'eval-every': { type: 'string', default: '4', arg: 'N', help: 'PPO iterations between dev evaluations' },
+    stride: { type: 'string', default: '3', arg: 'N', help: 'imitation uses every N-th minute of a day' },
+    init: { type: 'string', arg: 'FILE', help: 'start the actor from this model (<sim>-<set>.json) and skip the imitation' },
+    'no-tree': { type: 'boolean', help: 'skip Fast-LTS' },
+    'no-baselines': { type: 'boolean', help: "skip the baselines' tuning" },
+    'only-baselines': { type: 'boolean', help: 'only tune the baselines' },
+  },
+} as const;
+
+await runCli(cli, async (v) => {
+  await trainCdn({
+    sim: oneOf('sim', v.sim, CDN_SIMS),
+    sets: listOf('sets', v.sets, cdnCombinations()),
+    iters: num('iters', v.iters, { integer: true, min: 0 }),
+    daysPerIter: num('days-per-iter', v['days-per-iter'], { integer: true, min: 1 }),
+    imitationDays: num('imitation-days', v['imitation-days'], { integer: true, min: 1 }),
+    imitationEpochs: num('imitation-epochs', v['imitation-epochs'], { integer: true, min: 0 }),
+    seed: num('seed', v.seed, { integer: true }),
+    out: v.out,
+    learnedDir: v['learned-dir'],
+    lrActor: num('lr-actor', v['lr-actor'], { min: 0 }),
+    lrCritic: num('lr-critic', v['lr-critic'], { min: 0 }),
+    ppoEpochs: num('ppo-epochs', v['ppo-epochs'], { integer: true, min: 1 }),
+    criticEpochs: num('critic-epochs', v['critic-epochs'], { integer: true, min: 0 }),
+    minibatch: num('minibatch', v.minibatch, { integer: true, min: 1 }),
+    entropy: num('entropy', v.entropy),
+    targetKl: num('target-kl', v['target-kl'], { min: 0 }),
+    evalEvery: num('eval-every', v['eval-every'], { integer: true, min: 1 }),
+    stride: num('stride', v.stride, { integer: true, min: 1 }),
+    init: v.init,
+    tree: !v['no-tree'],
+    baselines: v['only-baselines'] ? 'only' : v['no-baselines'] ? 'no' : 'also',
+    command: commandLine(cli.name),
+  });
+});
