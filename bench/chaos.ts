@@ -20,8 +20,11 @@
  * (`recovery_s`; a time, reported, never asserted). Writes bench/results/chaos.json rows {fault, acked, stored,
  * lost, duplicated, max_usage_over_capacity, steering_404, cdn_fallbacks, recovery_s, …}.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import type { TelemetryBatch, TelemetryEvent } from '../src/core/protocol.js';
 import type { EdgeConfig } from '../src/server/edges.js';
 import { RedisAssignmentStore } from '../src/server/redis-store.js';
@@ -58,8 +61,10 @@ export interface ChaosOptions {
   downMs?: number;
   /** faults, in order (default all three) */
   faults?: readonly ChaosFault[];
-  /** ms between samples of the edges' usage (default 50) */
+  /** ms between samples of the edges' usage, taken by a process of its own (bench/chaos-sampler.ts; default 50) */
   sampleMs?: number;
+  /** ms over which the viewers' first views start, evenly spread (default 60 000; 0: all within the first tick) */
+  rampMs?: number;
   /** seed of the viewers' random choices (default 1) */
   seed?: number;
   /** results file (default bench/results/chaos.json); null writes none */
@@ -94,18 +99,151 @@ export interface ChaosRow {
   recovery_s: number | null;
   /** requests in this window, by kind and answer ('200', '404', '503', 'error', …) */
   requests: Record<string, Record<string, number>>;
-  /** usage samples taken (Redis answered) */
+  /** usage samples taken in this window (Redis answered) */
   samples: number;
+  /** the longest gap between two consecutive samples in this window, ms (Redis down included) */
+  max_sample_gap_ms: number;
+}
+
+/** CPU time by role over the run, from /proc (Linux): who used the 2 cores while the scenario ran. */
+export interface CpuShare {
+  /** wall seconds the account ran */
+  wall_s: number;
+  /** CPU seconds available (cores × wall) */
+  available_s: number;
+  /** CPU seconds by role: 'load generator' (this process), 'controllers', 'sampler', 'redis', 'postgres', 'rest of the machine' */
+  cpu_s: Record<string, number>;
+  /** requests answered (any status) over the run, and CPU ms per answered request of each role of ours */
+  requests: number;
+  cpu_ms_per_request: Record<string, number>;
 }
 
 export interface ChaosResult {
   command: string;
   viewers: number;
   tick_ms: number;
+  ramp_ms: number;
+  /** 1-minute load average at the start and at the end of the run (os.loadavg) */
+  loadavg: { start: number; end: number };
   rows: ChaosRow[];
+  /** the edges' usage over the run: 1-s bins, each the highest sample in it (null: no sample, Redis down) */
+  usage_curve: {
+    sample_ms: number;
+    samples: number;
+    t_s: number[];
+    edges: Record<string, { cap_mbps: number; used_mbps: Array<number | null> }>;
+  };
+  cpu: CpuShare | null;
+}
+
+/** One /proc/<pid>/stat: parent pid and utime + stime in clock ticks; null when the process is gone. */
+function procStat(pid: number): { ppid: number; ticks: number } | null {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds by role from /proc, sampled every `everyMs`: a process counts what it used since the account started
+ * (since its start when it started later) up to its last sample. Linux only; elsewhere `stop()` returns null.
+ */
+function cpuAccount(roleOf: (pid: number, ppid: number) => string, everyMs = 1000) {
+  const TICK_S = 0.01; // USER_HZ: 100 on Linux
+  const base = new Map<number, number>();
+  const last = new Map<number, { role: string; ticks: number }>();
+  const t0 = Date.now();
+  let first = true;
+  const sample = () => {
+    let pids: number[];
+    try {
+      pids = readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .map(Number);
+    } catch {
+      return false;
+    }
+    for (const pid of pids) {
+      const st = procStat(pid);
+      if (!st) continue;
+      if (!base.has(pid)) base.set(pid, first ? st.ticks : 0);
+      const prev = last.get(pid);
+      // a reused pid (a new process): count the old one as it was, start the new one at 0
+      if (prev && st.ticks < prev.ticks) {
+        last.set(-pid - Math.random(), { role: prev.role, ticks: prev.ticks - base.get(pid)! });
+        base.set(pid, 0);
+      }
+      last.set(pid, { role: prev && st.ticks >= prev.ticks ? prev.role : roleOf(pid, st.ppid), ticks: st.ticks });
+    }
+    first = false;
+    return true;
+  };
+  const ok = sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop(requests: number): CpuShare | null {
+      clearInterval(timer);
+      if (!ok) return null;
+      sample();
+      const cpu: Record<string, number> = {};
+      for (const [pid, v] of last) cpu[v.role] = (cpu[v.role] ?? 0) + (v.ticks - (pid > 0 ? (base.get(pid) ?? 0) : 0)) * TICK_S;
+      const wall = (Date.now() - t0) / 1000;
+      const per: Record<string, number> = {};
+      for (const [role, sec] of Object.entries(cpu))
+        if (role !== 'rest of the machine') per[role] = Math.round((sec * 1e6) / Math.max(1, requests)) / 1000;
+      for (const k of Object.keys(cpu)) cpu[k] = Math.round(cpu[k] * 10) / 10;
+      return { wall_s: Math.round(wall), available_s: Math.round(wall * cpus().length), cpu_s: cpu, requests, cpu_ms_per_request: per };
+    },
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What the viewers read of an answer (the part of fetch's Response they use). */
+interface Answer {
+  status: number;
+  json(): Promise<any>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** one keep-alive agent for all simulated viewers: node:http costs the load generator far less CPU per request than fetch */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+
+/**
+ * One HTTP request over `agent`, its whole body read. @throws Error with `code` ECONNREFUSED / ECONNRESET / EPIPE
+ * when the process cannot be reached, 'ETIMEDOUT' after `timeoutMs`
+ */
+function call(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  timeoutMs = 15000,
+): Promise<Answer> {
+  return new Promise((res, rej) => {
+    const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers, agent }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('error', rej);
+      r.on('end', () => {
+        clearTimeout(timer);
+        const body = Buffer.concat(chunks);
+        res({
+          status: r.statusCode ?? 0,
+          json: async () => JSON.parse(body.toString('utf8')),
+          arrayBuffer: async () => body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
+        });
+      });
+    });
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      rej(e);
+    });
+    req.end(init.body);
+  });
+}
 
 const EDGES: EdgeConfig[] = [
   { id: 'small', url: 'http://127.0.0.1:9', setting: 'thin' },
@@ -132,6 +270,9 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
   const LEASE_MS = 30e3;
   const STEADY_N = o.steadyRequests ?? Math.min(VIEWERS, 100);
   const RECOVERY_MAX = o.recoveryMaxMs ?? 300e3;
+  const RAMP = o.rampMs ?? 60e3;
+  const SAMPLE_MS = o.sampleMs ?? 50;
+  const load0 = loadavg()[0];
   let seed = o.seed ?? 1;
   const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
 
@@ -158,22 +299,46 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
 
     // ------------------------------------------------------------ windows and counters
     const rows: ChaosRow[] = [];
-    const newRow = (fault: ChaosRow['fault']): ChaosRow => ({
-      fault,
-      acked: 0,
-      stored: 0,
-      lost: 0,
-      duplicated: 0,
-      max_usage_over_capacity: 0,
-      max_usage_ratio: 0,
-      steering_404: 0,
-      steering_404_expired: 0,
-      cdn_fallbacks: 0,
-      recovery_s: null,
-      requests: {},
-      samples: 0,
-    });
+    /** when each window (row) began, epoch ms: the usage samples are read into the rows by their time at the end */
+    const rowStarts: number[] = [];
+    const newRow = (fault: ChaosRow['fault']): ChaosRow => (
+      rowStarts.push(Date.now()),
+      {
+        fault,
+        acked: 0,
+        stored: 0,
+        lost: 0,
+        duplicated: 0,
+        max_usage_over_capacity: 0,
+        max_usage_ratio: 0,
+        steering_404: 0,
+        steering_404_expired: 0,
+        cdn_fallbacks: 0,
+        recovery_s: null,
+        requests: {},
+        samples: 0,
+        max_sample_gap_ms: 0,
+      }
+    );
     rows.push(newRow('none'));
+    const roleOf = (pid: number, ppid: number) => {
+      if (pid === process.pid) return 'load generator';
+      if (ctl.some((c) => c.proc.pid === pid)) return 'controllers';
+      if (pid === samplerProc.pid) return 'sampler';
+      if (pid === redis.proc.pid) return 'redis';
+      if (pgPids.has(ppid) || isPostmaster(pid)) return (pgPids.add(pid), 'postgres');
+      return 'rest of the machine';
+    };
+    /** the postmasters (found by the port in their command line) and their backends */
+    const pgPids = new Set<number>();
+    const isPostmaster = (pid: number) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return /postgres/.test(cmd) && (cmd.includes(`-p\0${pg.port}\0`) || cmd.includes(`-p ${pg.port} `));
+      } catch {
+        return false;
+      }
+    };
     const cur = () => rows[rows.length - 1];
     const count = (kind: string, answer: string) => {
       const r = (cur().requests[kind] ??= {});
@@ -185,36 +350,40 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
     // ------------------------------------------------------------ the balancer
     let rr = 0;
     /** a request through the balancer: the next process in turn; one that cannot be reached, the next after it */
-    async function lb(path: string, init: RequestInit = {}): Promise<Response | null> {
+    async function lb(path: string, init: Parameters<typeof call>[1] = {}): Promise<Answer | null> {
       const start = rr++;
       for (let k = 0; k < ctl.length; k++) {
         const c = ctl[(start + k) % ctl.length];
         try {
-          return await fetch(c.url + path, { ...init, signal: AbortSignal.timeout(15000) });
+          return await call(c.url + path, init);
         } catch (e) {
           // refused or reset (the process is gone): the next one; a timeout is not retried elsewhere (a balancer
           // that did would double the load of an overloaded fleet)
-          const code = ((e as Error).cause as { code?: string } | undefined)?.code ?? '';
+          const code = (e as NodeJS.ErrnoException).code ?? '';
           if (!/ECONNREFUSED|ECONNRESET|EPIPE|UND_ERR_SOCKET/.test(code)) return null;
         }
       }
       return null;
     }
-    const json = (body: unknown): RequestInit => ({
+    const json = (body: unknown) => ({
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    const answer = (r: Response | null) => (r ? String(r.status) : 'error');
+    const answer = (r: Answer | null) => (r ? (answered++, String(r.status)) : 'error');
 
     // ------------------------------------------------------------ viewers
     let batchN = 0;
+    /** viewers that have begun their first view: the faults wait for all of them */
+    let started = 0;
     const pad = (n: number, w = 8) => String(n).padStart(w, '0');
     async function viewer(i: number) {
       const viewerId = `viewer-${pad(i)}`;
       const outbox: TelemetryBatch[] = [];
       let views = 0;
-      await sleep(rnd() * TICK);
+      // arrivals spread over the ramp (2,000 negotiations in one tick is a thundering herd, not a fleet's day)
+      await sleep(RAMP > 0 ? (i / VIEWERS) * RAMP + rnd() * (RAMP / VIEWERS) : rnd() * TICK);
+      started++;
       while (!stop) {
         const viewId = `view-${pad(i)}-${views++}`;
         const channel = CHANNELS[Math.floor(rnd() * CHANNELS.length)];
@@ -306,22 +475,39 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
       }
     }
 
-    // ------------------------------------------------------------ the capacity sampler
-    const sampler = (async () => {
-      while (!stop) {
+    // ------------------------------------------------------------ the capacity sampler (a process of its own)
+    const sampleDir = mkdtempSync(join(tmpdir(), 'edgeplay-chaos-'));
+    const sampleFile = join(sampleDir, 'usage.txt');
+    const samplerProc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        resolve(import.meta.dirname, 'chaos-sampler.ts'),
+        redis.url,
+        JSON.stringify(EDGES),
+        String(SAMPLE_MS),
+        sampleFile,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    const samplerDone = new Promise<void>((r) => samplerProc.once('exit', () => r()));
+    // the viewers start once the sampler has its first sample (node + tsx may take seconds to start on a busy machine)
+    for (let k = 0; ; k++) {
+      const first = ((): string => {
         try {
-          for (const e of await probeStore.snapshot()) {
-            const row = cur();
-            row.max_usage_over_capacity = Math.max(row.max_usage_over_capacity, e.usedMbps - e.capMbps);
-            row.max_usage_ratio = Math.max(row.max_usage_ratio, e.usedMbps / e.capMbps);
-          }
-          cur().samples++;
+          return readFileSync(sampleFile, 'utf8');
         } catch {
-          /* Redis is down: nothing to sample */
+          return '';
         }
-        await sleep(o.sampleMs ?? 50);
-      }
-    })();
+      })();
+      if (first.includes('\n')) break;
+      if (samplerProc.exitCode !== null) throw new Error(`the usage sampler exited (${samplerProc.exitCode}) before its first sample`);
+      if (k > 1200) throw new Error('the usage sampler took no sample within 120 s');
+      await sleep(100);
+    }
+    /** answered requests (any status), for CPU per request */
+    let answered = 0;
 
     // ------------------------------------------------------------ recovery probe
     let probeN = 0;
@@ -332,11 +518,11 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
           const id = `probe-${pad(probeN++)}`;
           const n = await fetch(`${c.url}/v1/negotiate`, {
             ...json({ viewer_id: id, channel: 'probe', bandwidth_mbps: 1 }),
-            signal: AbortSignal.timeout(5000),
+            signal: AbortSignal.timeout(15000),
           });
           if (n.status !== 200) return (await n.arrayBuffer(), false);
           const s = await n.json();
-          const m = await fetch(`${c.url}${s.steering_uri}`, { signal: AbortSignal.timeout(5000) });
+          const m = await fetch(`${c.url}${s.steering_uri}`, { signal: AbortSignal.timeout(15000) });
           await m.arrayBuffer();
           await fetch(`${c.url}/v1/sessions/${s.session}/leave?token=${encodeURIComponent(s.token)}`, { method: 'POST' }).then((r) =>
             r.arrayBuffer(),
@@ -350,7 +536,7 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
             sealed_at: Date.now(),
             events: [{ view_id: `view-${id}`, seq: 0, t: Date.now(), type: 'play' }],
           };
-          const t = await fetch(`${c.url}/v1/telemetry`, { ...json(b), signal: AbortSignal.timeout(5000) });
+          const t = await fetch(`${c.url}/v1/telemetry`, { ...json(b), signal: AbortSignal.timeout(15000) });
           await t.arrayBuffer();
           if (t.status !== 200) return false;
         } catch {
@@ -362,6 +548,8 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
 
     // ------------------------------------------------------------ the run
     log(`bench:chaos — ${VIEWERS} viewers, a tick every ${TICK} ms, 2 controllers, Redis ${redis.url}, PostgreSQL on port ${pg.port}`);
+    rowStarts[0] = Date.now(); // the first window begins with the viewers
+    const cpu = cpuAccount(roleOf);
     const viewers = Array.from({ length: VIEWERS }, (_, i) => viewer(i));
     /**
      * A steady spell, counted: at least `steadyMs`, and until this window has seen `steadyRequests` steering
@@ -376,7 +564,11 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
         await sleep(100);
       }
     };
+    // every viewer in before the first fault (the ramp), then a steady spell
+    while (started < VIEWERS) await sleep(100);
+    await sleep(TICK);
     await steady();
+    log(`all ${VIEWERS} viewers in, steady; the faults begin`);
     for (const fault of FAULTS) {
       rows.push(newRow(fault));
       const t0 = Date.now();
@@ -397,7 +589,51 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
     stop = true;
     log("draining the viewers' outboxes");
     await Promise.all(viewers);
-    await sampler;
+    const cpuShare = cpu.stop(answered);
+    samplerProc.kill('SIGTERM');
+    await samplerDone;
+
+    // ------------------------------------------------------------ the usage samples, by window and as a curve
+    const t0run = rowStarts[0];
+    const curve: ChaosResult['usage_curve'] = { sample_ms: SAMPLE_MS, samples: 0, t_s: [], edges: {} };
+    for (const e of EDGES) curve.edges[e.id] = { cap_mbps: 0, used_mbps: [] };
+    const rowAt = (t: number) => {
+      let k = 0;
+      while (k + 1 < rows.length && rowStarts[k + 1] <= t) k++;
+      return rows[k];
+    };
+    let prevT = 0;
+    const bins = new Map<number, Map<string, number>>();
+    for (const line of readFileSync(sampleFile, 'utf8').split('\n')) {
+      if (!line) continue;
+      const [ts, ...rest] = line.split(' ');
+      const t = Number(ts);
+      const row = rowAt(t);
+      if (prevT) row.max_sample_gap_ms = Math.max(row.max_sample_gap_ms, t - prevT);
+      prevT = t;
+      if (rest[0] === 'down') continue;
+      row.samples++;
+      curve.samples++;
+      const bin = Math.floor((t - t0run) / 1000);
+      const b = bins.get(bin) ?? new Map<string, number>();
+      bins.set(bin, b);
+      for (const f of rest) {
+        const [id, used, cap] = f.split(':');
+        const u = Number(used),
+          c = Number(cap);
+        // usage is a sum of the versions' Mb/s (1.85, 0.75, …): below 1e-9 Mb/s over is the float sum's rounding, not a reservation
+        row.max_usage_over_capacity = Math.max(row.max_usage_over_capacity, u - c > 1e-9 ? u - c : 0);
+        row.max_usage_ratio = Math.max(row.max_usage_ratio, u / c);
+        curve.edges[id].cap_mbps = c;
+        b.set(id, Math.max(b.get(id) ?? 0, u));
+      }
+    }
+    rmSync(sampleDir, { recursive: true, force: true });
+    const lastBin = Math.max(0, ...bins.keys());
+    for (let k = 0; k <= lastBin; k++) {
+      curve.t_s.push(k);
+      for (const e of EDGES) curve.edges[e.id].used_mbps.push(bins.get(k)?.get(e.id) ?? null);
+    }
 
     // ------------------------------------------------------------ what PostgreSQL holds
     const { default: pgLib } = await import('pg');
@@ -419,12 +655,32 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosResult> {
       else row.stored++;
       if (h !== undefined && h > n) row.duplicated++;
     }
-    log('fault              acked   stored  lost  dup  over-cap  usage  404  cdn-fallbacks  recovery_s');
+    log('fault              acked   stored  lost  dup  over-cap  usage  404  cdn-fallbacks  recovery_s  samples  max-gap-ms');
     for (const r of rows)
       log(
-        `${r.fault.padEnd(17)} ${String(r.acked).padStart(6)}  ${String(r.stored).padStart(6)}  ${String(r.lost).padStart(4)}  ${String(r.duplicated).padStart(3)}  ${r.max_usage_over_capacity.toFixed(2).padStart(8)}  ${r.max_usage_ratio.toFixed(2).padStart(5)}  ${String(r.steering_404).padStart(3)}  ${String(r.cdn_fallbacks).padStart(13)}  ${r.recovery_s ?? '-'}`,
+        `${r.fault.padEnd(17)} ${String(r.acked).padStart(6)}  ${String(r.stored).padStart(6)}  ${String(r.lost).padStart(4)}  ${String(r.duplicated).padStart(3)}  ${r.max_usage_over_capacity.toFixed(2).padStart(8)}  ${r.max_usage_ratio.toFixed(2).padStart(5)}  ${String(r.steering_404).padStart(3)}  ${String(r.cdn_fallbacks).padStart(13)}  ${String(r.recovery_s ?? '-').padStart(10)}  ${String(r.samples).padStart(7)}  ${String(r.max_sample_gap_ms).padStart(10)}`,
       );
-    const result: ChaosResult = { command: o.command ?? 'runChaos (library call)', viewers: VIEWERS, tick_ms: TICK, rows };
+    const load1 = loadavg()[0];
+    log(`load average (1 min) ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end; ${curve.samples} usage samples`);
+    if (cpuShare) {
+      log(
+        `CPU seconds over ${cpuShare.wall_s} s (${cpuShare.available_s} available on ${cpus().length} cores), ${cpuShare.requests} requests answered:`,
+      );
+      for (const [role, sec] of Object.entries(cpuShare.cpu_s).sort((a, b) => b[1] - a[1]))
+        log(
+          `  ${role.padEnd(20)} ${String(sec).padStart(8)} s${role in cpuShare.cpu_ms_per_request ? `  (${cpuShare.cpu_ms_per_request[role]} ms per request)` : ''}`,
+        );
+    }
+    const result: ChaosResult = {
+      command: o.command ?? 'runChaos (library call)',
+      viewers: VIEWERS,
+      tick_ms: TICK,
+      ramp_ms: RAMP,
+      loadavg: { start: Math.round(load0 * 10) / 10, end: Math.round(load1 * 10) / 10 },
+      rows,
+      usage_curve: curve,
+      cpu: cpuShare,
+    };
     const outFile = o.out === undefined ? 'bench/results/chaos.json' : o.out;
     if (outFile) {
       mkdirSync(dirname(outFile), { recursive: true });

@@ -83,7 +83,22 @@ export interface DemoServerOptions {
   cdnStepMs?: number;
   /** the CDN share policy (default 'lts' with models/cdn-lts/mechanistic-ABC.json, 'd-ucb' when that file is absent) */
   cdnPolicy?: CdnPolicyName;
+  /**
+   * a second controller for the fleet test (harness routes under /__harness/fleet): sessions and leases in this
+   * Redis, a fixed token secret (its tokens survive its restart), telemetry into the demo's store
+   */
+  fleet?: DemoFleetRedis;
   log?: (s: string) => void;
+}
+
+/** The Redis a fleet controller keeps its sessions in, and how the harness stops and starts it (test/services.ts startRedis). */
+export interface DemoFleetRedis {
+  /** redis://host:port (append-only, fsync always: a restart loses nothing acknowledged) */
+  url: string;
+  /** kill redis-server (SIGKILL) */
+  kill(): Promise<void>;
+  /** start it again on the same port and directory; resolves once it answers */
+  start(): Promise<void>;
 }
 
 export interface DemoServer {
@@ -241,6 +256,40 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     sharedStore = controller.store;
     controllerUrl = `http://127.0.0.1:${controller.port}`;
     return controller;
+  };
+
+  // the fleet controller (harness only): Redis-backed sessions, a fixed secret, 1-s steering TTL so a test sees
+  // reloads across each outage without waiting; it keeps its port across restarts (the viewers' steering URIs)
+  let fleetCtl: RunningServer | null = null;
+  let fleetStore: { close(): Promise<void> } | null = null;
+  let fleetPort = 0;
+  let fleetRedisUp = true;
+  const fleetSecret = randomId();
+  const startFleetController = async () => {
+    const { RedisAssignmentStore } = await import('../src/server/redis-store.js');
+    const assignment = await RedisAssignmentStore.connect(opts.fleet!.url, edgeConfigs, `edgeplay-fleet-${fleetSecret.slice(0, 8)}`);
+    fleetCtl = await startServer({
+      port: fleetPort,
+      dataDir,
+      store: sharedStore,
+      edges: edgeConfigs,
+      assignment,
+      redis: assignment.client,
+      secret: fleetSecret,
+      steeringTtlS: 1,
+    }).catch(async (e) => {
+      await assignment.close();
+      throw e;
+    });
+    fleetStore = assignment;
+    fleetPort = fleetCtl.port;
+    sharedStore ??= fleetCtl.store;
+  };
+  const stopFleetController = async () => {
+    if (fleetCtl) await fleetCtl.close();
+    if (fleetStore) await fleetStore.close();
+    fleetCtl = null;
+    fleetStore = null;
   };
 
   const send = (
@@ -402,6 +451,31 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     if (p === '/controller/start' && req.method === 'POST') {
       if (!controller) await startController();
       return json(res, 200, { running: true });
+    }
+    if (p === '/fleet' || p.startsWith('/fleet/')) {
+      if (!opts.fleet) return json(res, 200, { available: false, reason: 'no redis-server for the fleet controller (REDIS_SERVER)' });
+      const ok = () => json(res, 200, { available: true, controller: fleetCtl?.url ?? null, redis: fleetRedisUp });
+      if (p === '/fleet') return ok();
+      if (req.method !== 'POST') return send(res, 405, 'POST');
+      if (p === '/fleet/controller/start') {
+        if (!fleetCtl) await startFleetController();
+        return ok();
+      }
+      if (p === '/fleet/controller/stop') {
+        await stopFleetController();
+        return ok();
+      }
+      if (p === '/fleet/redis/stop') {
+        if (fleetRedisUp) await opts.fleet.kill();
+        fleetRedisUp = false;
+        return ok();
+      }
+      if (p === '/fleet/redis/start') {
+        if (!fleetRedisUp) await opts.fleet.start();
+        fleetRedisUp = true;
+        return ok();
+      }
+      return send(res, 404, 'no such fleet route');
     }
     // a second controller scheduling three fresh loopback CDNs (no edges: every viewer is on a CDN), for the
     // multi-CDN browser spec: ?step=ms (default 1000), ?policy=lts|equal|d-ucb (default the demo's)
@@ -566,6 +640,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       await new Promise<void>((r) => server.close(() => r()));
       if (controller) await controller.close();
       await (taskPool as TaskPool | null)?.close();
+      await stopFleetController();
       await sharedStore?.close();
     },
   };

@@ -13,6 +13,8 @@ const cli = {
     down: { type: 'string', default: '1500', arg: 'MS', help: 'ms a killed service stays down' },
     resend: { type: 'string', default: '0.1', arg: 'P', help: 'probability an acknowledged batch is sent again' },
     seed: { type: 'string', default: '1', arg: 'N', help: "seed of the viewers' choices" },
+    ramp: { type: 'string', default: '60000', arg: 'MS', help: "ms over which the viewers' first views start (0: within the first tick)" },
+    sample: { type: 'string', default: '50', arg: 'MS', help: "ms between samples of the edges' usage (a sampler process of its own)" },
   },
 } as const;
 
@@ -26,6 +28,8 @@ await runCli(cli, async (v) => {
     downMs: num('down', v.down, { min: 0 }),
     resendP,
     seed: num('seed', v.seed, { integer: true, min: 1 }),
+    rampMs: num('ramp', v.ramp, { min: 0 }),
+    sampleMs: num('sample', v.sample, { min: 5 }),
     command: commandLine(cli.name),
   });
 });

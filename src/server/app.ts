@@ -46,12 +46,14 @@ import { telemetryRoutes } from './routes/telemetry.js';
 import { viewRoutes } from './routes/views.js';
 import type { TelemetryStore } from './store.js';
 import type { TaskService } from './tasks.js';
-import { TokenService } from './tokens.js';
+import { TokenService, type SigningKey } from './tokens.js';
 
 /** Negotiation settings: HMAC secret, policy, lease and steering TTLs, rate limit. */
 export interface NegotiationSettings {
-  /** HMAC secret (default: random per process — tokens then do not survive a restart) */
+  /** HMAC secret, one key (its kid derived from it; default: random per process — tokens then do not survive a restart) */
   secret?: string;
+  /** signing keys, the first one signing, all verifying (tokens.ts; wins over `secret`) */
+  keys?: SigningKey[];
   /** 'online-heu' (default), 'cloud-cdn', or 'drl' (needs `drl`) */
   policy?: AssignmentPolicyName | 'drl';
   /** the trained DRL assignment policy (models/edge-drl/<setting>.json) */
@@ -103,7 +105,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const n = opts.negotiation ?? {};
-  const tokens = new TokenService(n.secret);
+  const tokens = new TokenService(n.keys ?? n.secret);
   const assignment = opts.assignment ?? new MemoryAssignmentStore(opts.edges ?? []);
   const negotiator = new Negotiator({
     store: assignment,

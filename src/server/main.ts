@@ -10,15 +10,19 @@
  * `--cdns` schedules new viewers over several CDN pathways (cdns.ts): every `--cdn-step` seconds a policy
  * (default LTS, models/cdn-lts/mechanistic-ABC.json) decides each CDN's share from the telemetry; with
  * `--redis` one controller process at a time decides (a lease) and all of them serve its shares.
+ * `--keys-file FILE` (or EDGEPLAY_KEYS_FILE, or the list itself in EDGEPLAY_KEYS): token signing keys, `kid=secret`
+ * per line or comma, the first signing, every one verifying (tokens.ts: rotation without logging anyone out; a
+ * token of a key no longer listed is answered 401). Without them: EDGEPLAY_SECRET (one key), else a random key.
  * `--edge-key KEY` (or EDGEPLAY_EDGE_KEY, ≥ 16 characters) is the key the edge caches present (Bearer) when they
  * report their stats to `POST /v1/edges/:id/stats`; without it those reports are refused (403).
  * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_PG,
- * EDGEPLAY_SECRET. Telemetry goes to SQLite under the data directory (default), to memory (`--memory`), or to
+ * EDGEPLAY_SECRET, EDGEPLAY_KEYS, EDGEPLAY_KEYS_FILE. Telemetry goes to SQLite under the data directory (default), to memory (`--memory`), or to
  * PostgreSQL (`--pg`: every process of a fleet on one database). `--redis` shares reservations, negotiation
  * sessions and the negotiation rate limit with every controller process on that Redis (default: in memory, this
  * process only); `EDGEPLAY_SECRET` lets them accept each other's tokens. A fleet is several such processes behind
  * one address: any of them answers any request.
  */
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
@@ -29,6 +33,7 @@ import type { DrlAssignment } from '../assign/edge/drl.js';
 import { SCHEDULERS, type SchedulerName } from '../assign/auction/index.js';
 import type { TaskService } from './tasks.js';
 import { MemoryTelemetryStore, SqliteTelemetryStore, type TelemetryStore } from './store.js';
+import { parseSigningKeys, type SigningKey } from './tokens.js';
 
 export interface RunningServer {
   url: string;
@@ -62,6 +67,10 @@ export async function startServer(
     steeringTtlS?: number;
     /** shared state across controller processes (rate-limit counters) */
     redis?: Redis;
+    /** token signing secret (default: EDGEPLAY_SECRET, else random per process) */
+    secret?: string;
+    /** token signing keys, the first signing (tokens.ts; wins over `secret`) */
+    keys?: SigningKey[];
     policy?: PolicyName;
     drl?: DrlAssignment;
     /** the inference service for offloaded tasks (none: not served) */
@@ -90,7 +99,8 @@ export async function startServer(
     cdns: opts.cdns,
     edgeKey: opts.edgeKey ?? process.env.EDGEPLAY_EDGE_KEY,
     negotiation: {
-      ...(process.env.EDGEPLAY_SECRET ? { secret: process.env.EDGEPLAY_SECRET } : {}),
+      ...((opts.secret ?? process.env.EDGEPLAY_SECRET) ? { secret: opts.secret ?? process.env.EDGEPLAY_SECRET } : {}),
+      ...(opts.keys ? { keys: opts.keys } : {}),
       ...(opts.ratePerS ? { ratePerS: opts.ratePerS } : {}),
       ...(opts.rateWindowS ? { rateWindowS: opts.rateWindowS } : {}),
       ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
@@ -115,7 +125,7 @@ export async function startServer(
 const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory | --pg URL] [--quiet] [--edges JSON] [--redis URL]
        [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]
        [--task-slots N] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]
-       [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S] [--edge-key KEY]`;
+       [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S] [--edge-key KEY] [--keys-file FILE]`;
 
 /** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -145,6 +155,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       'cdn-policy': { type: 'string', default: 'lts' },
       'cdn-model': { type: 'string', default: 'models/cdn-lts/mechanistic-ABC.json' },
       'cdn-step': { type: 'string', default: '60' },
+      'keys-file': { type: 'string' },
       'edge-key': { type: 'string' },
     },
   });
@@ -172,9 +183,20 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const cdns: CdnConfig[] = (v.cdns ?? env.EDGEPLAY_CDNS) ? parseCdns((v.cdns ?? env.EDGEPLAY_CDNS)!) : [];
   if (!(CDN_POLICIES as readonly string[]).includes(v['cdn-policy']!))
     throw new Error(`--cdn-policy must be one of ${CDN_POLICIES.join(', ')} (got '${v['cdn-policy']}')`);
+  // token signing keys: --keys-file FILE, else EDGEPLAY_KEYS (kid=secret,… the first signing), else EDGEPLAY_SECRET
+  let keys: SigningKey[] | undefined;
+  const keysFile = v['keys-file'] ?? env.EDGEPLAY_KEYS_FILE;
+  try {
+    if (keysFile !== undefined) keys = parseSigningKeys(readFileSync(keysFile, 'utf8'));
+    else if (env.EDGEPLAY_KEYS !== undefined) keys = parseSigningKeys(env.EDGEPLAY_KEYS);
+  } catch (e) {
+    const where = keysFile !== undefined ? `--keys-file ${keysFile}` : 'EDGEPLAY_KEYS';
+    throw new Error(`${where}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
   const edgeKey = v['edge-key'] ?? env.EDGEPLAY_EDGE_KEY;
   if (edgeKey !== undefined && edgeKey.length < 16) throw new Error('--edge-key must be at least 16 characters');
   return {
+    keys,
     edgeKey,
     taskSlots: num('task-slots', v['task-slots'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
     scheduler: v.scheduler as SchedulerName,
@@ -260,6 +282,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     steeringTtlS: cli.steeringTtlS,
     policy: cli.policy,
     drl,
+    keys: cli.keys,
   }).catch((e: Error) => {
     // a store that cannot be reached at start, a port in use: one line saying what, no stack
     console.error(`[edgeplay] controller not started: ${e.message}`);

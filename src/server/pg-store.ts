@@ -119,6 +119,11 @@ export class PgTelemetryStore implements TelemetryStore {
       throw new StoreUnavailableError('telemetry', e);
     }
     let broken: unknown = null;
+    // a checked-out client whose connection the server drops between two queries emits 'error' on itself (the pool
+    // listens only to idle clients): without a listener that error would end the process; kept, it fails this
+    // transaction (503) and the client is released broken
+    const onError = (e: Error) => (broken ??= e);
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       const r = await fn(c);
@@ -129,6 +134,7 @@ export class PgTelemetryStore implements TelemetryStore {
       await c.query('ROLLBACK').catch(() => {});
       throw unreachable(e) ? new StoreUnavailableError('telemetry', e) : e;
     } finally {
+      c.off('error', onError);
       c.release(broken && unreachable(broken) ? (broken as Error) : undefined);
     }
   }

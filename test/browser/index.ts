@@ -11,3 +11,4 @@ import './offload.spec.js';
 import './live-abr.spec.js';
 import './live-latency.spec.js';
 import './cdn.spec.js';
+import './fleet.spec.js';

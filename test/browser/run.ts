@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { startDemoServer } from '../../demo/server.js';
+import { haveRedis, startRedis, whyNoRedis } from '../services.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -33,7 +34,11 @@ async function main(): Promise<number> {
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeplay-browser-'));
   const grep = process.argv.find((a) => a.startsWith('--grep='))?.slice(7);
+  // the fleet spec's Redis (append-only, fsync always): its controller keeps sessions there across restarts
+  const redis = haveRedis ? await startRedis({ persistent: true }) : null;
+  if (!redis) console.log(`[browser] no fleet spec: ${whyNoRedis}`);
   const demo = await startDemoServer({
+    ...(redis ? { fleet: { url: redis.url, kill: () => redis.kill(), start: () => redis.start() } } : {}),
     port: 0,
     controllerPort: Number(process.env.EDGEPLAY_TEST_CONTROLLER_PORT ?? 0) || (await freePort()),
     dataDir,
@@ -106,6 +111,7 @@ async function main(): Promise<number> {
     server.start();
   });
   await demo.close();
+  await redis?.stop();
   rmSync(dataDir, { recursive: true, force: true });
   console.log(`browser: ${results.success} passed, ${results.failed} failed, ${results.skipped} skipped`);
   return code;

@@ -20,6 +20,7 @@ describe('controller fleet under faults (chaos)', () => {
       steadyRequests: 20,
       downMs: 500,
       resendP: 0.2,
+      rampMs: 2000,
       out: null,
       log: () => {},
     });
@@ -40,6 +41,11 @@ describe('controller fleet under faults (chaos)', () => {
     // the edges were under pressure (the invariant was tested near full), and usage was sampled in every window but
     // the Redis outage's own
     expect(Math.max(...r.rows.map((x) => x.max_usage_ratio))).toBeGreaterThan(0.8);
+    // the sampler (a process of its own) sampled every window Redis was up in, and its curve covers the run
+    for (const row of r.rows.filter((x) => x.fault !== 'redis-restart')) expect(row.samples).withContext(row.fault).toBeGreaterThan(0);
+    expect(r.usage_curve.samples).toBe(r.rows.reduce((a, x) => a + x.samples, 0));
+    expect(r.usage_curve.t_s.length).toBeGreaterThan(0);
+    for (const e of Object.values(r.usage_curve.edges)) expect(e.used_mbps.length).toBe(r.usage_curve.t_s.length);
     // a Redis outage is a 503 (then the CDN), a PostgreSQL outage a 503 to telemetry (sent again): both were seen
     const redis = r.rows[2].requests,
       pg = r.rows[3].requests;

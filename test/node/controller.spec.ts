@@ -4,29 +4,91 @@
  * message), and the command line (node:util parseArgs: a bad flag is a clear error).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildServer } from '../../src/server/app.js';
 import { parseCommandLine } from '../../src/server/main.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
-import { TokenService } from '../../src/server/tokens.js';
+import { kidOf, parseSigningKeys, refusalStatus, TokenService } from '../../src/server/tokens.js';
 import { freePort } from '../services.js';
 
 describe('controller: token service', () => {
-  it('verifies to a result: ok with the expiry, or the reason it was refused', () => {
-    const t = new TokenService('secret-a', 1000);
+  it('verifies to a result: ok with the key id and expiry, or the reason it was refused', () => {
+    const t = new TokenService('secret-a-0123456789', 1000);
     const now = 1_700_000_000_000;
     const tok = t.issue('sess-1', now);
-    expect(t.verify('sess-1', tok, now)).toEqual({ ok: true, expires: now + 1000 });
-    expect(t.verify('sess-1', tok, now + 1000)).toEqual({ ok: true, expires: now + 1000 }); // valid up to its expiry
+    const kid = kidOf('secret-a-0123456789');
+    expect(tok.split('.')[0]).toBe(kid);
+    expect(t.verify('sess-1', tok, now)).toEqual({ ok: true, kid, expires: now + 1000 });
+    expect(t.verify('sess-1', tok, now + 1000)).toEqual({ ok: true, kid, expires: now + 1000 }); // valid up to its expiry
     expect(t.verify('sess-1', tok, now + 1001)).toEqual({ ok: false, reason: 'expired', message: 'token expired' });
-    expect(t.verify('sess-2', tok, now)).toEqual({ ok: false, reason: 'invalid', message: 'token invalid' }); // another session's
-    expect(new TokenService('secret-b').verify('sess-1', tok, now)).toEqual({ ok: false, reason: 'invalid', message: 'token invalid' });
-    expect(t.verify('sess-1', `${now + 5000}.${tok.split('.')[1]}`, now).ok).toBeFalse(); // a stretched expiry breaks the signature
+    // bound to its session: another session's token does not verify
+    expect(t.verify('sess-2', tok, now)).toEqual({
+      ok: false,
+      reason: 'invalid',
+      message: 'token invalid (not for this session, or forged)',
+    });
+    // the same kid with another secret (a forger who knows the kid): the signature does not hold
+    const forger = new TokenService([{ kid, secret: 'secret-b-0123456789' }]);
+    expect(forger.verify('sess-1', tok, now).ok).toBeFalse();
+    expect(t.verify('sess-1', forger.issue('sess-1', now), now)).toEqual(jasmine.objectContaining({ ok: false, reason: 'invalid' }));
+    const [k, , sig] = tok.split('.');
+    expect(t.verify('sess-1', `${k}.${now + 5000}.${sig}`, now).ok).toBeFalse(); // a stretched expiry breaks the signature
+    expect(t.verify('sess-1', `other.${now + 5000}.${sig}`, now)).toEqual(jasmine.objectContaining({ reason: 'unknown_kid' })); // a swapped kid
     expect(t.verify('sess-1', undefined, now)).toEqual({ ok: false, reason: 'missing', message: 'token missing' });
     expect(t.verify('sess-1', 42, now)).toEqual({ ok: false, reason: 'missing', message: 'token missing' });
-    for (const bad of ['abc', 'x.y', '.sig', '123.', '12e3.abc'])
+    for (const bad of ['abc', 'x.y', '.sig', '123.', '12e3.abc', `${now}.${sig}`, `${k}.12e3.${sig}`, `${k}.${now}.`, `k!.${now}.${sig}`])
       expect(t.verify('sess-1', bad, now))
         .withContext(bad)
-        .toEqual({ ok: false, reason: 'malformed', message: 'token malformed' });
+        .toEqual({ ok: false, reason: 'malformed', message: 'token malformed (want <kid>.<expiry>.<signature>)' });
+  });
+
+  it('rotates keys: the first key signs, every listed key verifies, a retired or foreign key id is unknown_kid (401)', () => {
+    const old = { kid: 'k2026a', secret: 'old-secret-0123456789' };
+    const neu = { kid: 'k2026b', secret: 'new-secret-0123456789' };
+    const now = 1_700_000_000_000;
+    const before = new TokenService([old]); // before the rotation
+    const during = new TokenService([neu, old]); // the new key signs, the old one still verifies
+    const after = new TokenService([neu]); // the old key retired
+    const oldTok = before.issue('sess-1', now);
+    const newTok = during.issue('sess-1', now);
+    expect(during.signingKid).toBe('k2026b');
+    expect(during.kids).toEqual(['k2026b', 'k2026a']);
+    expect(newTok.startsWith('k2026b.')).toBeTrue();
+    expect(during.verify('sess-1', oldTok, now)).toEqual({ ok: true, kid: 'k2026a', expires: now + 3600e3 }); // nobody logged out
+    expect(during.verify('sess-1', newTok, now)).toEqual({ ok: true, kid: 'k2026b', expires: now + 3600e3 });
+    expect(after.verify('sess-1', newTok, now).ok).toBeTrue();
+    const retired = after.verify('sess-1', oldTok, now);
+    expect(retired).toEqual({
+      ok: false,
+      reason: 'unknown_kid',
+      message: "token key id 'k2026a' unknown: its key was retired or is not ours (negotiate again)",
+    });
+    expect(refusalStatus('unknown_kid')).toBe(401);
+    expect(refusalStatus('invalid')).toBe(403);
+    // a process that has not learnt the new key yet does not accept its tokens: add the key everywhere before it signs
+    expect(before.verify('sess-1', newTok, now)).toEqual(jasmine.objectContaining({ reason: 'unknown_kid' }));
+    // a token stays bound to its session under every key
+    expect(during.verify('sess-2', oldTok, now)).toEqual(jasmine.objectContaining({ reason: 'invalid' }));
+    expect(() => new TokenService([old, old])).toThrowError(/listed twice/);
+    expect(() => new TokenService([])).toThrowError(/no signing key/);
+    expect(() => new TokenService([{ kid: 'a.b', secret: 'x'.repeat(20) }])).toThrowError(/bad key id/);
+  });
+
+  it('parses key lists (kid=secret by comma or line, the first signing) and says what is wrong with a bad one', () => {
+    expect(parseSigningKeys('k2=new-secret-0123456789, k1=old-secret-0123456789')).toEqual([
+      { kid: 'k2', secret: 'new-secret-0123456789' },
+      { kid: 'k1', secret: 'old-secret-0123456789' },
+    ]);
+    expect(parseSigningKeys('# rotated 2026-11-30\nk2=new-secret-0123456789\n\nk1=old-secret-0123456789\n').map((k) => k.kid)).toEqual([
+      'k2',
+      'k1',
+    ]);
+    expect(() => parseSigningKeys('')).toThrowError(/no signing key/);
+    expect(() => parseSigningKeys('k1=short')).toThrowError(/signing key 'k1': the secret must be at least 16 characters/);
+    expect(() => parseSigningKeys('nosecret')).toThrowError(/want kid=secret/);
+    expect(() => parseSigningKeys('k1=old-secret-0123456789,k1=new-secret-0123456789')).toThrowError(/'k1' is listed twice/);
   });
 });
 
@@ -114,6 +176,25 @@ describe('controller: command line', () => {
     expect(parseCommandLine([], {}).pgUrl).toBeUndefined();
     expect(() => parseCommandLine(['--pg', 'mysql://db/x'], {})).toThrowError(/--pg must be a postgres:\/\/ URL/);
     expect(() => parseCommandLine(['--pg', 'postgres://db/x', '--memory'], {})).toThrowError(/--pg and --memory/);
+  });
+
+  it('reads token signing keys from --keys-file, EDGEPLAY_KEYS_FILE or EDGEPLAY_KEYS, and names the source of a bad list', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeplay-keys-'));
+    try {
+      const file = join(dir, 'keys');
+      writeFileSync(file, '# newest first\nk2=new-secret-0123456789\nk1=old-secret-0123456789\n');
+      const kids = (c: ReturnType<typeof parseCommandLine>) => c.keys?.map((k) => k.kid);
+      expect(kids(parseCommandLine(['--keys-file', file], {}))).toEqual(['k2', 'k1']);
+      expect(kids(parseCommandLine([], { EDGEPLAY_KEYS_FILE: file }))).toEqual(['k2', 'k1']);
+      expect(kids(parseCommandLine([], { EDGEPLAY_KEYS: 'k3=third-secret-0123456789' }))).toEqual(['k3']);
+      // the flag wins over the environment
+      expect(kids(parseCommandLine(['--keys-file', file], { EDGEPLAY_KEYS: 'k3=third-secret-0123456789' }))).toEqual(['k2', 'k1']);
+      expect(parseCommandLine([], {}).keys).toBeUndefined();
+      expect(() => parseCommandLine(['--keys-file', join(dir, 'nope')], {})).toThrowError(/--keys-file .*nope: no such file/);
+      expect(() => parseCommandLine([], { EDGEPLAY_KEYS: 'k1=short' })).toThrowError(/EDGEPLAY_KEYS: signing key 'k1': the secret must be/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start, in one line naming the server (password hidden), when PostgreSQL cannot be reached', async () => {

@@ -148,7 +148,8 @@ describe('controller: negotiation and Content Steering', () => {
       const back = await app.inject({ method: 'GET', url: `${man['RELOAD-URI']}&_HLS_pathway=cdn` });
       expect(back.json()['PATHWAY-PRIORITY']).toEqual(['cdn']);
       // tokens are checked
-      const forged = await app.inject({ method: 'GET', url: `/v1/steering/${a.session}?token=1999999999999.AAAA` });
+      const kid = (a.token as string).split('.')[0];
+      const forged = await app.inject({ method: 'GET', url: `/v1/steering/${a.session}?token=${kid}.1999999999999.AAAA` });
       expect(forged.statusCode).toBe(403);
       expect(forged.json().message).toMatch(/token invalid/);
       expect((await app.inject({ method: 'GET', url: `/v1/steering/${a.session}` })).statusCode).toBe(403);
@@ -177,7 +178,7 @@ describe('controller: negotiation and Content Steering', () => {
       const forged = await app.inject({
         method: 'POST',
         url: '/v1/telemetry',
-        payload: batch('batch-bad1', `${a.token.split('.')[0]}.forged`),
+        payload: batch('batch-bad1', `${a.token.split('.').slice(0, 2).join('.')}.forged`),
       });
       expect(forged.statusCode).toBe(200);
       expect(forged.json()).toEqual({ batch_id: 'batch-bad1', accepted: 1, duplicate: false, edge: 'invalid' });
@@ -260,6 +261,99 @@ describe('controller: negotiation and Content Steering', () => {
     } finally {
       await first.close();
       await second.close();
+    }
+  });
+});
+
+describe('tokens across a fleet: key rotation and session binding (issue 16)', () => {
+  const EDGES = [{ id: 'edge-1', url: 'http://127.0.0.1:9101', setting: 'mid' as const }];
+  const variants = [0, 1, 2].map((i) => ({ id: `v${i}`, uri: `http://127.0.0.1:9/streams/vod/v${i}/index.m3u8` }));
+  const OLD = { kid: 'k-old', secret: 'old-secret-0123456789' };
+  const NEW = { kid: 'k-new', secret: 'new-secret-0123456789' };
+  const payload = (viewer: string) => ({
+    viewer_id: viewer,
+    channel: 'news',
+    rtt_ms: { cdn: 600, 'edge-1': 40 },
+    bandwidth_mbps: 20,
+    variants,
+  });
+
+  it('rotates signing keys without logging anyone out: old tokens verify until their key is retired, then 401 saying so', async () => {
+    const assignment = new MemoryAssignmentStore(EDGES);
+    const mk = (keys: Array<{ kid: string; secret: string }>) =>
+      buildServer({ store: new MemoryTelemetryStore(), assignment, negotiation: { keys } });
+    const before = await mk([OLD]); // the fleet before the rotation
+    const during = await mk([NEW, OLD]); // the new key signs, the old still verifies
+    const after = await mk([NEW]); // the old key retired
+    try {
+      const a = (await before.inject({ method: 'POST', url: '/v1/negotiate', payload: payload('viewer-rot') })).json();
+      expect(a.token.startsWith('k-old.')).toBeTrue();
+      // a process already rotated answers the old token's reload, and its RELOAD-URI carries a token of the new key
+      const m = await during.inject({ method: 'GET', url: `${a.steering_uri}&_HLS_pathway=edge-1` });
+      expect(m.statusCode).toBe(200);
+      expect(m.json()['PATHWAY-PRIORITY']).toEqual(['edge-1', 'cdn']);
+      const reload = m.json()['RELOAD-URI'] as string;
+      expect(new URL(reload, 'http://x').searchParams.get('token')!.startsWith('k-new.')).toBeTrue();
+      // once the old key is retired the old token is refused 401, naming its key id; the new one is served
+      const old = await after.inject({ method: 'GET', url: `${a.steering_uri}&_HLS_pathway=edge-1` });
+      expect(old.statusCode).toBe(401);
+      expect(old.json()).toEqual({
+        error: 'unauthorized',
+        message: "token key id 'k-old' unknown: its key was retired or is not ours (negotiate again)",
+      });
+      const oldLeave = await after.inject({ method: 'POST', url: `/v1/sessions/${a.session}/leave?token=${encodeURIComponent(a.token)}` });
+      expect(oldLeave.statusCode).toBe(401);
+      expect(await assignment.lease(a.session)).not.toBeNull(); // a refused leave released nothing
+      const fresh = await after.inject({ method: 'GET', url: `${reload}&_HLS_pathway=edge-1` });
+      expect(fresh.statusCode).toBe(200);
+      // and new negotiations on the rotated processes sign with the new key
+      const b = (await during.inject({ method: 'POST', url: '/v1/negotiate', payload: payload('viewer-rot-2') })).json();
+      expect(b.token.startsWith('k-new.')).toBeTrue();
+      expect((await after.inject({ method: 'GET', url: b.steering_uri })).statusCode).toBe(200);
+      // a process that does not hold the new key yet: 401 (roll a key out to every process before it signs)
+      expect((await before.inject({ method: 'GET', url: b.steering_uri })).statusCode).toBe(401);
+    } finally {
+      await Promise.all([before.close(), during.close(), after.close()]);
+    }
+  });
+
+  it("binds a token to its session: another session's token is refused for steering, leave and telemetry linking", async () => {
+    const assignment = new MemoryAssignmentStore(EDGES);
+    const store = new MemoryTelemetryStore();
+    const app = await buildServer({ store, assignment, negotiation: { keys: [NEW] } });
+    try {
+      const a = (await app.inject({ method: 'POST', url: '/v1/negotiate', payload: payload('viewer-a') })).json();
+      const b = (await app.inject({ method: 'POST', url: '/v1/negotiate', payload: payload('viewer-b') })).json();
+      expect(a.session).not.toBe(b.session);
+      const heldB = await assignment.lease(b.session);
+      expect(heldB).not.toBeNull();
+      // A's valid token replayed on B's session
+      const steer = await app.inject({ method: 'GET', url: `/v1/steering/${b.session}?token=${encodeURIComponent(a.token)}` });
+      expect(steer.statusCode).toBe(403);
+      expect(steer.json().message).toMatch(/token invalid/);
+      const leave = await app.inject({ method: 'POST', url: `/v1/sessions/${b.session}/leave?token=${encodeURIComponent(a.token)}` });
+      expect(leave.statusCode).toBe(403);
+      expect(await assignment.lease(b.session)).toEqual(heldB); // B keeps its edge
+      expect((await app.inject({ method: 'GET', url: b.steering_uri })).statusCode).toBe(200); // and its session
+      // telemetry claiming B's session with A's token: stored (never dropped), the link marked invalid
+      const batch = {
+        v: 1,
+        batch_id: 'batch-bind-01',
+        viewer_id: 'viewer-b',
+        session_id: 'sess-page-b',
+        sealed_at: Date.now(),
+        events: [{ view_id: 'view-bind', seq: 0, t: Date.now(), type: 'play' }],
+        edge: { session: b.session, token: a.token },
+      };
+      const t = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: batch });
+      expect(t.statusCode).toBe(200);
+      expect(t.json()).toEqual({ batch_id: 'batch-bind-01', accepted: 1, duplicate: false, edge: 'invalid' });
+      expect((await store.viewEvents('view-bind')).length).toBe(1);
+      // A's own leave still works
+      const own = await app.inject({ method: 'POST', url: `/v1/sessions/${a.session}/leave?token=${encodeURIComponent(a.token)}` });
+      expect(own.statusCode).toBe(200);
+    } finally {
+      await app.close();
     }
   });
 });

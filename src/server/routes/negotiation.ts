@@ -24,7 +24,7 @@ import {
   TokenQuerySchema,
 } from '../../core/schemas/negotiate.js';
 import { readSteeringQuery, type Negotiator } from '../negotiation.js';
-import type { TokenService } from '../tokens.js';
+import { refusalError, refusalStatus, type TokenService } from '../tokens.js';
 
 export interface NegotiationRoutesOptions {
   negotiator: Negotiator;
@@ -65,7 +65,7 @@ export const negotiationRoutes: FastifyPluginAsyncTypebox<NegotiationRoutesOptio
     },
     async (req, reply) => {
       const check = tokens.verify(req.params.session, req.query.token);
-      if (!check.ok) return reply.code(403).send({ error: 'forbidden', message: check.message });
+      if (!check.ok) return reply.code(refusalStatus(check.reason)).send({ error: refusalError(check.reason), message: check.message });
       const r = await negotiator.steer(req.params.session, readSteeringQuery(req.query));
       if (!r) return reply.code(404).send({ error: 'not_found', message: `no session ${req.params.session} (negotiate again)` });
       return reply.header('cmsd-dynamic', r.cmsd).header('cache-control', 'no-store').send(r.manifest);
@@ -83,7 +83,7 @@ export const negotiationRoutes: FastifyPluginAsyncTypebox<NegotiationRoutesOptio
     },
     async (req, reply) => {
       const check = tokens.verify(req.params.session, req.query.token);
-      if (!check.ok) return reply.code(403).send({ error: 'forbidden', message: check.message });
+      if (!check.ok) return reply.code(refusalStatus(check.reason)).send({ error: refusalError(check.reason), message: check.message });
       return { released: await negotiator.leave(req.params.session) };
     },
   );

@@ -7,7 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { TASK_BODY_LIMIT, TaskRequestSchema } from '../../core/schemas/tasks.js';
 import type { TaskService } from '../tasks.js';
-import type { TokenService } from '../tokens.js';
+import { refusalError, refusalStatus, type TokenService } from '../tokens.js';
 
 export interface TaskRoutesOptions {
   tasks: TaskService;
@@ -18,7 +18,10 @@ export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (a
   app.post('/v1/tasks', { bodyLimit: TASK_BODY_LIMIT, schema: { body: TaskRequestSchema } }, async (req, reply) => {
     const b = req.body;
     const check = tokens.verify(b.session, b.token);
-    if (!check.ok) return reply.code(403).send({ error: 'forbidden', message: check.message, field: 'body/token' });
+    if (!check.ok)
+      return reply
+        .code(refusalStatus(check.reason))
+        .send({ error: refusalError(check.reason), message: check.message, field: 'body/token' });
     if (b.input.hist.length % 3)
       return reply
         .code(400)
