@@ -11,7 +11,8 @@
  * process (it verifies, nobody signs with it yet), then move it first (it signs), then remove the old key once a
  * token TTL has passed. Keys come from `--keys-file` / `EDGEPLAY_KEYS` (`parseSigningKeys`), or one secret
  * (`EDGEPLAY_SECRET`, its kid derived from it so every process sharing it agrees), else one random key per
- * process (its tokens then do not survive a restart).
+ * process (its tokens then do not survive a restart). Tokens of the format before key ids (`<expiry>.<sig>`)
+ * still verify against any key's secret until they expire (`verifyLegacy`), so the upgrade logs nobody out.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -113,6 +114,7 @@ export class TokenService {
     if (typeof token !== 'string' || token === '') return { ok: false, reason: 'missing', message: 'token missing' };
     const parts = token.split('.');
     const refuse = (reason: TokenRefusal, message = `token ${reason}`): TokenCheck => ({ ok: false, reason, message });
+    if (parts.length === 2 && /^\d{1,16}$/.test(parts[0]) && parts[1]) return this.verifyLegacy(session, parts[0], parts[1], now);
     if (parts.length !== 3 || !KID.test(parts[0]) || !/^\d{1,16}$/.test(parts[1]) || !parts[2])
       return refuse('malformed', 'token malformed (want <kid>.<expiry>.<signature>)');
     const [kid, exp, sig] = parts;
@@ -126,5 +128,22 @@ export class TokenService {
       return refuse('invalid', 'token invalid (not for this session, or forged)');
     if (expires < now) return refuse('expired');
     return { ok: true, kid, expires };
+  }
+
+  /**
+   * The format before key ids (`<expiry>.<HMAC-SHA256(secret, "<session>.<expiry>")>`), accepted against every
+   * key's secret until it expires, so a fleet upgraded to key ids logs nobody out: those tokens were issued
+   * for at most one TTL, and the controller answers every verified request with tokens of the new format.
+   */
+  private verifyLegacy(session: string, exp: string, sig: string, now: number): TokenCheck {
+    const expires = Number(exp);
+    const got = Buffer.from(sig);
+    for (const [kid, secret] of this.keys) {
+      const want = Buffer.from(createHmac('sha256', secret).update(`${session}.${expires}`).digest('base64url'));
+      if (want.length !== got.length || !timingSafeEqual(want, got)) continue;
+      if (expires < now) return { ok: false, reason: 'expired', message: 'token expired' };
+      return { ok: true, kid, expires };
+    }
+    return { ok: false, reason: 'invalid', message: 'token invalid (not for this session, or forged)' };
   }
 }

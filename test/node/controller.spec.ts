@@ -4,6 +4,7 @@
  * message), and the command line (node:util parseArgs: a bad flag is a clear error).
  */
 import { spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,10 +39,34 @@ describe('controller: token service', () => {
     expect(t.verify('sess-1', `other.${now + 5000}.${sig}`, now)).toEqual(jasmine.objectContaining({ reason: 'unknown_kid' })); // a swapped kid
     expect(t.verify('sess-1', undefined, now)).toEqual({ ok: false, reason: 'missing', message: 'token missing' });
     expect(t.verify('sess-1', 42, now)).toEqual({ ok: false, reason: 'missing', message: 'token missing' });
-    for (const bad of ['abc', 'x.y', '.sig', '123.', '12e3.abc', `${now}.${sig}`, `${k}.12e3.${sig}`, `${k}.${now}.`, `k!.${now}.${sig}`])
+    for (const bad of ['abc', 'x.y', '.sig', '123.', '12e3.abc', `${k}.12e3.${sig}`, `${k}.${now}.`, `k!.${now}.${sig}`])
       expect(t.verify('sess-1', bad, now))
         .withContext(bad)
         .toEqual({ ok: false, reason: 'malformed', message: 'token malformed (want <kid>.<expiry>.<signature>)' });
+  });
+
+  it('accepts a token of the format before key ids (<expiry>.<sig>) until it expires, so the upgrade logs nobody out', () => {
+    const secret = 'secret-a-0123456789';
+    const now = 1_700_000_000_000;
+    // as the controller issued them before key ids: HMAC-SHA256(secret, "<session>.<expiry>"), base64url
+    const legacy = (session: string, expires: number, key = secret) =>
+      `${expires}.${createHmac('sha256', key).update(`${session}.${expires}`).digest('base64url')}`;
+    const t = new TokenService([
+      { kid: 'k2026b', secret: 'new-secret-0123456789' },
+      { kid: kidOf(secret), secret },
+    ]);
+    expect(t.verify('sess-1', legacy('sess-1', now + 1000), now)).toEqual({ ok: true, kid: kidOf(secret), expires: now + 1000 });
+    expect(t.verify('sess-1', legacy('sess-1', now + 1000), now + 1001)).toEqual({
+      ok: false,
+      reason: 'expired',
+      message: 'token expired',
+    });
+    expect(t.verify('sess-2', legacy('sess-1', now + 1000), now)).toEqual(jasmine.objectContaining({ ok: false, reason: 'invalid' }));
+    expect(t.verify('sess-1', legacy('sess-1', now + 1000, 'another-secret-0123456789'), now)).toEqual(
+      jasmine.objectContaining({ ok: false, reason: 'invalid' }),
+    );
+    const [exp, sig] = legacy('sess-1', now + 1000).split('.');
+    expect(t.verify('sess-1', `${Number(exp) + 5000}.${sig}`, now).ok).toBeFalse(); // a stretched expiry breaks it
   });
 
   it('rotates keys: the first key signs, every listed key verifies, a retired or foreign key id is unknown_kid (401)', () => {
