@@ -60,6 +60,41 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
+
+/** What a scheduler row needs of a task, over HTTP or in virtual time. */
+interface QueuedTask {
+  client: number;
+  urgent: boolean;
+  /** response time, ms */
+  ms: number;
+  /** answered with a result (not refused, not failed) */
+  done: boolean;
+  deadline: number;
+}
+
+/**
+ * The scheduler row's shared figures over `tasks` served in `seconds`: response-time percentiles (ms), the share
+ * of tasks answered within their deadline (all and urgent), Jain fairness of the per-client hit rates over
+ * `clients` clients (a client without tasks counts as 1), and throughput (done tasks per second).
+ */
+function queueStats(tasks: QueuedTask[], clients: number, seconds: number) {
+  const hit = (t: QueuedTask) => t.done && t.ms <= t.deadline;
+  const per = Array.from({ length: clients }, (_, c) => {
+    const ts = tasks.filter((t) => t.client === c);
+    return ts.length ? ts.filter(hit).length / ts.length : 1;
+  });
+  const urgent = tasks.filter((t) => t.urgent);
+  const ms = tasks.map((t) => t.ms);
+  return {
+    p50_ms: +pct(ms, 0.5).toFixed(2),
+    p95_ms: +pct(ms, 0.95).toFixed(2),
+    p99_ms: +pct(ms, 0.99).toFixed(2),
+    deadline_hit: +(tasks.filter(hit).length / tasks.length).toFixed(4),
+    urgent_hit: +(urgent.filter(hit).length / Math.max(1, urgent.length)).toFixed(4),
+    jain: +jain(per).toFixed(4),
+    throughput: +(tasks.filter((t) => t.done).length / seconds).toFixed(1),
+  };
+}
 const jain = (xs: number[]) => {
   const s = xs.reduce((a, b) => a + b, 0),
     q = xs.reduce((a, b) => a + b * b, 0);
@@ -221,24 +256,12 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         const hit = (r: Result) => r.done && r.ms <= r.deadline;
         // a refused task runs on its client's device: it still answers in time when the refusal came early enough
         const lost = (r: Result) => !hit(r) && !(r.refused && r.ms + localMs * slowdown[deviceOf(r.client)] <= r.deadline);
-        const per = Array.from({ length: clients }, (_, c) => {
-          const rs = results.filter((r) => r.client === c);
-          return rs.length ? rs.filter(hit).length / rs.length : 1;
-        });
-        const urgent = results.filter((r) => r.urgent);
-        const ms = results.map((r) => r.ms);
         const execs = results.filter((r) => r.done).map((r) => r.exec);
         const row = {
           mode: 'http',
           scheduler,
           load,
-          p50_ms: +pct(ms, 0.5).toFixed(2),
-          p95_ms: +pct(ms, 0.95).toFixed(2),
-          p99_ms: +pct(ms, 0.99).toFixed(2),
-          deadline_hit: +(results.filter(hit).length / results.length).toFixed(4),
-          urgent_hit: +(urgent.filter(hit).length / Math.max(1, urgent.length)).toFixed(4),
-          jain: +jain(per).toFixed(4),
-          throughput: +(results.filter((r) => r.done).length / took).toFixed(1),
+          ...queueStats(results, clients, took),
           refused: +(results.filter((r) => r.refused).length / results.length).toFixed(4),
           exec_ms: +(execs.reduce((a, b) => a + b, 0) / Math.max(1, execs.length)).toFixed(2),
           lost: +(results.filter(lost).length / results.length).toFixed(4),
@@ -276,24 +299,11 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         clients,
         seed: o.seed ?? 1,
       });
-      const hit = (t: SimTask) => t.done && t.ms <= t.deadline;
-      const per = Array.from({ length: clients }, (_, c) => {
-        const rs = ts.filter((t) => t.client === c);
-        return rs.length ? rs.filter(hit).length / rs.length : 1;
-      });
-      const urgent = ts.filter((t) => t.urgent);
-      const ms = ts.map((t) => t.ms);
       const row = {
         mode: 'sim',
         scheduler,
         load,
-        p50_ms: +pct(ms, 0.5).toFixed(2),
-        p95_ms: +pct(ms, 0.95).toFixed(2),
-        p99_ms: +pct(ms, 0.99).toFixed(2),
-        deadline_hit: +(ts.filter(hit).length / ts.length).toFixed(4),
-        urgent_hit: +(urgent.filter(hit).length / Math.max(1, urgent.length)).toFixed(4),
-        jain: +jain(per).toFixed(4),
-        throughput: +(ts.filter((t) => t.done).length / (o.simSeconds ?? 120)).toFixed(1),
+        ...queueStats(ts, clients, o.simSeconds ?? 120),
         refused: +(ts.filter((t) => !t.done).length / ts.length).toFixed(4),
         tasks: ts.length,
       };
