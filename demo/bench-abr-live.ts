@@ -10,7 +10,8 @@
  * maxLiveSyncPlaybackRate 1.5); trace; duration (s); report (URL the result is POSTed to).
  *
  * Per segment (2 s, four 0.5 s parts): its bitrate is the duration-weighted nominal bitrate of the parts buffered
- * for it (the last one buffered for each part counts), it is scored when all its parts are buffered, with the
+ * for it (the last one buffered for each part counts; parts hls.js did not report take the level of the segment's
+ * last), it is scored when its last part (or the whole segment) is buffered, with the
  * stall time since the previous scored segment, hls.js' `latency` and the playback rate at that moment. Only
  * segments completed after playback started count (the start-up is reported apart). QoE/s = Σ QoE / 1000 / media s.
  */
@@ -139,9 +140,18 @@ let prevKbps: number | null = null;
 const qoe = { bitrate: 0, switch: 0, rebuffer: 0, latency: 0, speed: 0, total: 0 };
 let switches = 0;
 let loadsBeforeStart = 0;
+let partLoads = 0;
+let segmentLoads = 0;
+hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+  if (d.frag.type !== 'main' || typeof d.frag.sn !== 'number' || Number.isNaN(startedAt)) return;
+  if (d.part) partLoads++;
+  else segmentLoads++;
+});
+const buffered: Array<[number, number, number, number]> = []; // sn, part index (-1: whole segment), level, s since playback start
 hls.on(Hls.Events.FRAG_BUFFERED, (_e, d) => {
   const f = d.frag;
   if (f.type !== 'main' || typeof f.sn !== 'number') return;
+  buffered.push([f.sn, d.part ? d.part.index : -1, f.level, +((performance.now() - startedAt) / 1000).toFixed(2)]);
   if (d.part) {
     const b = video.buffered;
     if (b.length)
@@ -160,8 +170,10 @@ hls.on(Hls.Events.FRAG_BUFFERED, (_e, d) => {
   const kbps = LADDER[f.level] ?? LADDER[LADDER.length - 1];
   const n = Math.round(SEGMENT_S / PART_S);
   if (d.part) m.set(d.part.index, kbps);
-  else for (let i = 0; i < n; i++) m.set(i, kbps);
-  if (m.size < n) return;
+  // the segment is complete with its last part or as a whole; hls.js does not report every part it appends (a
+  // segment fetched behind the edge shows only its last part): the parts not reported take this one's level
+  if (d.part && d.part.index < n - 1) return;
+  for (let i = 0; i < n; i++) if (!m.has(i)) m.set(i, kbps);
   scored.add(f.sn);
   parts.delete(f.sn);
   if (!Number.isNaN(stallStart)) {
@@ -231,6 +243,8 @@ function finish(): void {
     rate_mean: mean(rates),
     startup_ms: s.startup_ms,
     loads_before_start: loadsBeforeStart,
+    part_loads: partLoads,
+    segment_loads: segmentLoads,
     decisions: records.length,
     live_decisions: records.filter((r) => r.source === 'policy' && r.live).length,
     fallbacks: records.filter((r) => r.source === 'fallback').length,
@@ -238,6 +252,7 @@ function finish(): void {
     decision_p95_ms: pct(lat, 0.95),
     fatal,
     segs,
+    buffered,
   };
   (window as unknown as { benchResult: unknown }).benchResult = result;
   catchup?.stop();

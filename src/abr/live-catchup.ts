@@ -35,7 +35,7 @@ export interface LiveCatchupOptions {
   deadBandS?: number;
   /** released (rate 1) once |latency − target| ≤ releaseS or the drift changes sign (default 0.1 s) */
   releaseS?: number;
-  /** smallest rate change applied while catching up (default 0.1; 1 is always applied) */
+  /** smallest rate change applied while catching up or slowing down for the buffer (default 0.1; 1 is always applied) */
   minRateChange?: number;
   /** called on every playback-rate change this controller makes */
   onRate?: (e: LiveRateChange) => void;

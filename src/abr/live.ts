@@ -120,7 +120,8 @@ export interface LolpDeadBand {
  * latency branch is a hysteresis, as dash.js gates its catch-up by `minDrift` (|drift| > minDrift, else rate 1)
  * and its step mode by start / stop thresholds: it engages when |L − target| > deadBandS, follows the law above in
  * steps of at least `minRateChange`, and releases to rate 1 when |L − target| ≤ releaseS or the drift changed
- * sign; while released the rate stays 1. The buffer branch is unchanged (a stall costs more than latency).
+ * sign; while released the rate stays 1. The buffer branch keeps its law (a stall costs more than latency) but in
+ * steps of at least `minRateChange` too, and releases to 1 once the buffer is back above the minimum.
  */
 export class LolpRateController implements RateController {
   readonly name = 'lol+';
@@ -143,7 +144,7 @@ export class LolpRateController implements RateController {
       if (s.bufferS < this.bufferMinS) {
         this.engagedSign = 0;
         const r = sigmoid(s.bufferS - this.bufferMinS);
-        return Math.abs(r - s.current) < 0.02 * (this.c / 0.5) ? s.current : r;
+        return Math.abs(r - s.current) < db.minRateChange ? s.current : r;
       }
       const drift = s.latencyS - s.targetLatencyS;
       if (this.engagedSign === 0 && Math.abs(drift) > db.deadBandS) this.engagedSign = Math.sign(drift);
