@@ -285,3 +285,30 @@ describe('LoL+ playback-rate control with a dead band', () => {
     expect(() => new LolpRateController(0.5, 0.5, { deadBandS: 0.1, releaseS: 0.2, minRateChange: 0.1 })).toThrowError(RangeError);
   });
 });
+
+describe('bench:browser-abr --live statistics', () => {
+  it('pairs policies by trace, averages repeats first and names the page query of each policy', async () => {
+    const { summariseLive, livePolicyQuery } = await import('../../bench/browser-abr-live.js');
+    expect(livePolicyQuery('hls')).toEqual({ abr: 'hls', catchup: 'none' });
+    expect(livePolicyQuery('edgeplay')).toEqual({ abr: 'edgeplay', catchup: 'lolp' });
+    expect(livePolicyQuery('edgeplay+lolp-nodb')).toEqual({ abr: 'edgeplay', catchup: 'lolp-nodb' });
+    expect(() => livePolicyQuery('dash+lolp')).toThrowError(/unknown live policy/);
+    const row = (trace: string, policy: string, qoe: number, latency: number) => ({ trace, policy, qoe_s: qoe, latency_mean_s: latency });
+    const rows = [
+      row('a', 'hls', 1, 3),
+      row('a', 'edgeplay', 1.5, 2),
+      row('a', 'edgeplay', 2.5, 2), // a repeat: trace a averages to 2
+      row('b', 'hls', 0, 4),
+      row('b', 'edgeplay', 0.5, 3),
+      row('c', 'hls', 9, 9), // no edgeplay run on c: not paired, left out
+    ];
+    const [h, e] = summariseLive(rows, ['hls', 'edgeplay']);
+    expect(h.traces).toBe(2);
+    expect(h.qoe_s_mean).toBeCloseTo(0.5, 9);
+    expect(e.qoe_s_mean).toBeCloseTo(1.25, 9);
+    expect(e.diff_vs_hls).toBeCloseTo(0.75, 9); // (1 + 0.5) / 2
+    expect(e.diff_ci_low!).toBeLessThan(0.75);
+    expect(e.latency_diff_vs_hls).toBeCloseTo(-1, 9);
+    expect(h.diff_vs_hls).toBeNull();
+  });
+});
