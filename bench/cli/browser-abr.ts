@@ -37,6 +37,12 @@ const cli = {
       help: 'results file, resumed from when it matches (default bench/results/browser-abr.json; with --live bench/results/browser-abr-live.json)',
     },
     fresh: { type: 'boolean', help: 'ignore the runs already in the results file' },
+    'max-lag': {
+      type: 'string',
+      default: '0.03',
+      arg: 'F',
+      help: 'reject (and run again) a run whose playback fell behind the wall clock by more than this share of its time, unreported as a stall (a starved Chromium plays slowly)',
+    },
   },
 } as const;
 
@@ -64,6 +70,7 @@ await runCli(cli, async (v) => {
     transmux: oneOf('transmux', v.transmux, ['worker', 'inline']),
     out: v.out ?? 'bench/results/browser-abr.json',
     fresh: v.fresh,
+    maxLag: num('max-lag', v['max-lag'], { min: 0.001 }),
     command: commandLine(cli.name),
   });
 });
