@@ -103,7 +103,7 @@ describe('low-latency live playback', () => {
           .sort((a, b) => a - b)
           [Math.floor(wallLat.length * 0.9)].toFixed(
             2,
-          )} s, forward buffer median ${med(lat).toFixed(2)} s (${lat.length} samples), ${catchup.changes} rate changes, first catch-up rate ${up.rate} at ${up.latencyS.toFixed(2)} s`,
+          )} s, forward buffer median ${med(lat).toFixed(2)} s (${lat.length} samples), ${catchup.changes} rate changes (${holdChanges} in the ${holdS.toFixed(1)} s after converging), first catch-up rate ${up.rate} at ${up.latencyS.toFixed(2)} s`,
       );
     } finally {
       catchup.stop();
