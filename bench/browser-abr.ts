@@ -230,6 +230,115 @@ export function summarise(rows: Row[], policies: string[]): { summary: SummaryRo
   return { summary, details };
 }
 
+/**
+ * Chromium sets its renderers' nice values itself (0 to 5 here, whatever it was started with), so a bench run at
+ * `nice -n -10` would not reach the page; every second, this gives the browser's processes the bench's own priority.
+ */
+function keepPriority(root: number, own: number): void {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  const mine = new Set([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, pp] of parent)
+      if (!mine.has(pid) && mine.has(pp)) {
+        mine.add(pid);
+        grew = true;
+      }
+  }
+  for (const pid of mine)
+    try {
+      if (getPriority(pid) !== own) setPriority(pid, own);
+    } catch {
+      /* not permitted or gone: the run goes on at Chromium's priorities */
+    }
+}
+
+/**
+ * Open `url` (plus a `report` parameter: the loopback URL the page POSTs its JSON result to) in a fresh headless
+ * Chromium (`CHROME_BIN`, default /usr/bin/chromium; its processes kept at this process' priority) and resolve with
+ * what the page posts. Rejects after `timeoutMs` without a result, or when Chromium cannot start.
+ */
+export async function playInChromium(url: string, timeoutMs: number): Promise<Row> {
+  const own = getPriority();
+  const exe = process.env.CHROME_BIN ?? '/usr/bin/chromium';
+  const profile = mkdtempSync(join(tmpdir(), 'edgeplay-chromium-'));
+  let child: ReturnType<typeof spawn> | null = null;
+  let prio: ReturnType<typeof setInterval> | null = null;
+  const srv = createServer();
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no result within ${timeoutMs / 1000} s: ${url}`)), timeoutMs);
+      srv.on('request', (req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          res.writeHead(200, { 'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin' });
+          res.end('ok');
+          if (req.method !== 'POST') return;
+          clearTimeout(timer);
+          try {
+            resolve(JSON.parse(body));
+          } catch (e) {
+            reject(e);
+          }
+        });
+      });
+      srv.listen(0, '127.0.0.1', () => {
+        const report = `http://127.0.0.1:${(srv.address() as { port: number }).port}/result`;
+        child = spawn(
+          exe,
+          [
+            '--headless=new',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-dev-shm-usage',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--no-first-run',
+            '--autoplay-policy=no-user-gesture-required',
+            '--disable-renderer-backgrounding',
+            '--disable-background-timer-throttling',
+            '--disable-backgrounding-occluded-windows',
+            `--user-data-dir=${profile}`,
+            `${url}&report=${encodeURIComponent(report)}`,
+          ],
+          { stdio: 'ignore' },
+        );
+        child.on('error', (e) => reject(e));
+        const pid = child.pid;
+        if (pid) prio = setInterval(() => keepPriority(pid, own), 1000);
+      });
+    });
+  } finally {
+    if (prio) clearInterval(prio);
+    const c = child as ReturnType<typeof spawn> | null;
+    if (c && c.exitCode === null && c.signalCode === null) {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill();
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    srv.close();
+    // Chromium's helpers may still be writing the profile for a moment: a leftover temp dir never fails a run
+    for (let i = 0; i < 5; i++) {
+      try {
+        rmSync(profile, { recursive: true, force: true });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+}
+
 /** Runs the evaluation (resuming from the results file), prints progress and the table, writes the results. Throws InputError when dist/ has not been built. */
 export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<BrowserAbrBenchResult> {
   const log = o.log ?? ((s: string) => console.log(s));
@@ -289,113 +398,8 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
     `bench:browser-abr: ${traces.length} traces x ${policies.length} policies x ${repeats} repeats = ${jobs.length} runs, ${jobs.length - todo.length} already done, ${parallel} at a time`,
   );
 
-  const exe = process.env.CHROME_BIN ?? '/usr/bin/chromium';
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeplay-bench-'));
   const demo = await startDemoServer({ port: 0, controller: false, live: false, dataDir, tracesDirs: [synthDir], log: () => undefined });
-
-  /**
-   * Chromium sets its renderers' nice values itself (0 to 5 here, whatever it was started with), so a bench run at
-   * `nice -n -10` would not reach the page; every second, this gives the browser's processes the bench's own priority.
-   */
-  const own = getPriority();
-  function keepPriority(root: number): void {
-    const parent = new Map<number, number>();
-    for (const d of readdirSync('/proc')) {
-      if (!/^\d+$/.test(d)) continue;
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-        parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      } catch {
-        /* gone */
-      }
-    }
-    const mine = new Set([root]);
-    for (let grew = true; grew;) {
-      grew = false;
-      for (const [pid, pp] of parent)
-        if (!mine.has(pid) && mine.has(pp)) {
-          mine.add(pid);
-          grew = true;
-        }
-    }
-    for (const pid of mine)
-      try {
-        if (getPriority(pid) !== own) setPriority(pid, own);
-      } catch {
-        /* not permitted or gone: the run goes on at Chromium's priorities */
-      }
-  }
-
-  /** Open `url` (plus a report parameter) in a fresh headless Chromium and resolve with what the page posts. */
-  async function play(url: string, timeoutMs: number): Promise<Row> {
-    const profile = mkdtempSync(join(tmpdir(), 'edgeplay-chromium-'));
-    let child: ReturnType<typeof spawn> | null = null;
-    let prio: ReturnType<typeof setInterval> | null = null;
-    const srv = createServer();
-    try {
-      return await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no result within ${timeoutMs / 1000} s: ${url}`)), timeoutMs);
-        srv.on('request', (req, res) => {
-          let body = '';
-          req.on('data', (c) => (body += c));
-          req.on('end', () => {
-            res.writeHead(200, { 'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin' });
-            res.end('ok');
-            if (req.method !== 'POST') return;
-            clearTimeout(timer);
-            try {
-              resolve(JSON.parse(body));
-            } catch (e) {
-              reject(e);
-            }
-          });
-        });
-        srv.listen(0, '127.0.0.1', () => {
-          const report = `http://127.0.0.1:${(srv.address() as { port: number }).port}/result`;
-          child = spawn(
-            exe,
-            [
-              '--headless=new',
-              '--no-sandbox',
-              '--disable-gpu',
-              '--disable-dev-shm-usage',
-              '--disable-background-networking',
-              '--disable-component-update',
-              '--no-first-run',
-              '--autoplay-policy=no-user-gesture-required',
-              '--disable-renderer-backgrounding',
-              '--disable-background-timer-throttling',
-              '--disable-backgrounding-occluded-windows',
-              `--user-data-dir=${profile}`,
-              `${url}&report=${encodeURIComponent(report)}`,
-            ],
-            { stdio: 'ignore' },
-          );
-          child.on('error', (e) => reject(e));
-          const pid = child.pid;
-          if (pid) prio = setInterval(() => keepPriority(pid), 1000);
-        });
-      });
-    } finally {
-      if (prio) clearInterval(prio);
-      const c = child as ReturnType<typeof spawn> | null;
-      if (c && c.exitCode === null && c.signalCode === null) {
-        const exited = new Promise((r) => c.once('exit', r));
-        c.kill();
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      }
-      srv.close();
-      // Chromium's helpers may still be writing the profile for a moment: a leftover temp dir never fails a run
-      for (let i = 0; i < 5; i++) {
-        try {
-          rmSync(profile, { recursive: true, force: true });
-          break;
-        } catch {
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
-    }
-  }
 
   const result = (): BrowserAbrBenchResult => {
     const s = summarise(rows, policies);
@@ -426,7 +430,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
         const load1 = loadavg()[0];
         let r: Row;
         try {
-          r = await play(
+          r = await playInChromium(
             `${demo.url}/bench-abr.html?policy=${j.policy.split(':')[0]}&trace=${encodeURIComponent(j.trace)}&limit=${limit}&transmux=${transmux}&model=${encodeURIComponent(modelOf(j.policy))}&answer=${answer}`,
             (limit * 4 * 3 + 120) * 1000,
           );

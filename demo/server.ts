@@ -152,6 +152,7 @@ async function buildBundles(log: (s: string) => void): Promise<string> {
     entryPoints: {
       app: join(ROOT, 'demo', 'app.ts'),
       'bench-abr': join(ROOT, 'demo', 'bench-abr.ts'),
+      'bench-abr-live': join(ROOT, 'demo', 'bench-abr-live.ts'),
       vr: join(ROOT, 'demo', 'vr.ts'),
       ops: join(ROOT, 'demo', 'ops.ts'),
     },

@@ -1,23 +1,25 @@
 /** `npm run bench:browser-abr -- [options]` (--help lists them): the command line of benchBrowserAbr (../browser-abr.ts). */
 import { commandLine, listOf, num, oneOf, runCli } from '../../src/train/cli/args.js';
 import { benchBrowserAbr } from '../browser-abr.js';
+import { benchBrowserAbrLive } from '../browser-abr-live.js';
 
 const cli = {
   name: 'bench:browser-abr',
   summary:
-    "Our VOD ladder played in headless Chromium through trace-shaped sessions with hls.js' default ABR and edgeplay's policies on\nevery trace: QoE_lin from real playback with 95 % intervals over traces, paired differences to hls.js and robustMPC,\nstalls, switches, decision latency. Resumable (rerun the same command to continue). Needs npm run build.\nWrites bench/results/browser-abr.json as it goes.",
+    "Our VOD ladder played in headless Chromium through trace-shaped sessions with hls.js' default ABR and edgeplay's policies on\nevery trace: QoE_lin from real playback with 95 % intervals over traces, paired differences to hls.js and robustMPC,\nstalls, switches, decision latency. Resumable (rerun the same command to continue). Needs npm run build.\nWrites bench/results/browser-abr.json as it goes.\nWith --live: the LL-HLS live ladder instead, hls.js default against edgeplay (the worker's live DRL policy on the\nchunk-size forecaster, LoL+ catch-up) for --duration s of playback per run: the live QoE per second with 95 % intervals\nover traces and paired differences to hls.js, latency, stalls, playback-rate changes; writes bench/results/browser-abr-live.json.",
   flags: {
     traces: {
       type: 'string',
       arg: 'LIST',
       help: 'throughput traces (default: two per family of the Pensieve test set, at the 1/3 and 2/3 ranks of mean throughput, plus synth_walk-hi_0 and synth_markov-hi_0)',
     },
+    live: { type: 'boolean', help: 'the live evaluation (LL-HLS live ladder; see above)' },
     policies: {
       type: 'string',
-      default: 'hls,robustmpc,bola,drl',
       arg: 'LIST',
-      help: 'policies (hls = hls.js default ABR; also bb, and drl:NAME = the DRL with models/NAME)',
+      help: 'policies (default hls,robustmpc,bola,drl; hls = hls.js default ABR; also bb, and drl:NAME = the DRL with models/NAME). With --live: default hls,edgeplay; also ABR+CATCHUP with ABR hls|edgeplay and CATCHUP none|lolp|lolp-nodb|hls',
     },
+    duration: { type: 'string', default: '60', arg: 'S', help: 'with --live: seconds of playback per run' },
     limit: { type: 'string', default: '30', arg: 'N', help: 'VOD segments per run (4 s each)' },
     repeats: { type: 'string', default: '1', arg: 'N', help: 'runs per trace and policy' },
     parallel: { type: 'string', default: '1', arg: 'N', help: 'Chromium sessions at a time' },
@@ -29,7 +31,11 @@ const cli = {
       help: 'DRL answers read from a SharedArrayBuffer slot (cross-origin isolated page) or over messages',
     },
     transmux: { type: 'string', default: 'worker', arg: 'worker|inline', help: 'hls.js transmuxing in its worker or inline' },
-    out: { type: 'string', default: 'bench/results/browser-abr.json', arg: 'FILE', help: 'results file (resumed from when it matches)' },
+    out: {
+      type: 'string',
+      arg: 'FILE',
+      help: 'results file, resumed from when it matches (default bench/results/browser-abr.json; with --live bench/results/browser-abr-live.json)',
+    },
     fresh: { type: 'boolean', help: 'ignore the runs already in the results file' },
     'max-lag': {
       type: 'string',
@@ -41,16 +47,28 @@ const cli = {
 } as const;
 
 await runCli(cli, async (v) => {
+  if (v.live) {
+    await benchBrowserAbrLive({
+      traces: v.traces ? listOf('traces', v.traces) : undefined,
+      policies: v.policies ? listOf('policies', v.policies) : undefined,
+      duration: num('duration', v.duration, { min: 10 }),
+      repeats: num('repeats', v.repeats, { integer: true, min: 1 }),
+      out: v.out ?? 'bench/results/browser-abr-live.json',
+      fresh: v.fresh,
+      command: commandLine(cli.name),
+    });
+    return;
+  }
   await benchBrowserAbr({
     traces: v.traces ? listOf('traces', v.traces) : undefined,
-    policies: listOf('policies', v.policies),
+    policies: listOf('policies', v.policies ?? 'hls,robustmpc,bola,drl'),
     limit: num('limit', v.limit, { integer: true, min: 2 }),
     repeats: num('repeats', v.repeats, { integer: true, min: 1 }),
     parallel: num('parallel', v.parallel, { integer: true, min: 1 }),
     model: v.model,
     answer: oneOf('answer', v.answer, ['slot', 'message']),
     transmux: oneOf('transmux', v.transmux, ['worker', 'inline']),
-    out: v.out,
+    out: v.out ?? 'bench/results/browser-abr.json',
     fresh: v.fresh,
     maxLag: num('max-lag', v['max-lag'], { min: 0.001 }),
     command: commandLine(cli.name),

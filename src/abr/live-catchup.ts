@@ -5,7 +5,12 @@
  * LIVE_CATCHUP_MODE_LOLP) applied to an hls.js live stream: below `bufferMinS` of forward buffer the
  * video slows down (a stall is worse than latency), otherwise it speeds up when latency is above hls.js'
  * target latency and slows down when it is below, within [1 − c, 1 + c]. The rate law is the simulator's
- * (`LolpRateController` in live.ts), so the player runs what the live policies were evaluated with.
+ * (`LolpRateController` in live.ts), so the player runs what the live policies were evaluated with, plus a dead
+ * band (hysteresis) the simulator runs without: the latency-based catch-up engages when the latency is more than
+ * `deadBandS` off the target and releases to rate 1 within `releaseS` of it (or when the drift changes sign),
+ * changing the rate by at least `minRateChange` in between — as dash.js gates its catch-up by `minDrift` and its
+ * step mode by start / stop thresholds. Without it LoL+'s law (rate 1 only within 2 % of the target: ±0.03 s at
+ * 1.5 s) changed the rate 22–33 times in the low-latency spec's minute of playback.
  *
  * hls.js' own catch-up (`maxLiveSyncPlaybackRate` > 1) only speeds up; leave it at its default 1 when this
  * runs (`liveCatchup` refuses to start otherwise). Latency is hls.js' `latency` (the playlist's live edge,
@@ -22,6 +27,16 @@ export interface LiveCatchupOptions {
   bufferMinS?: number;
   /** latency to aim at, s (default: hls.js' `targetLatency`) */
   targetLatencyS?: number;
+  /**
+   * the dead band: latency-based catch-up engages when |latency − target| > deadBandS (default 0.3 s: more
+   * than half of a 0.5 s LL-HLS part, the step by which the live edge moves), s; 0 turns the dead band off (LoL+ as dash.js:
+   * every change of 0.02 applied, rate 1 only within 2 % of the target)
+   */
+  deadBandS?: number;
+  /** released (rate 1) once |latency − target| ≤ releaseS or the drift changes sign (default 0.1 s) */
+  releaseS?: number;
+  /** smallest rate change applied while catching up or slowing down for the buffer (default 0.1; 1 is always applied) */
+  minRateChange?: number;
   /** called on every playback-rate change this controller makes */
   onRate?: (e: LiveRateChange) => void;
 }
@@ -51,7 +66,7 @@ export interface LiveCatchup {
 /**
  * Start LoL+ playback-rate control on `video` played by `hls`. Ticks on the media element's `timeupdate`
  * (about 4 Hz while playing) and does nothing on VOD, while paused or seeking, or before hls.js measures a
- * latency. Throws a RangeError when `maxDeviation` is outside (0, 1) and an Error when hls.js' own catch-up is
+ * latency. Throws a RangeError when `maxDeviation` is outside (0, 1) or the dead band is negative, and an Error when hls.js' own catch-up is
  * on (`maxLiveSyncPlaybackRate` > 1): two controllers would fight over the rate.
  */
 export function liveCatchup(hls: Hls, video: HTMLMediaElement, opts: LiveCatchupOptions = {}): LiveCatchup {
@@ -60,7 +75,14 @@ export function liveCatchup(hls: Hls, video: HTMLMediaElement, opts: LiveCatchup
   if ((hls.config.maxLiveSyncPlaybackRate ?? 1) > 1)
     throw new Error('liveCatchup: hls.js catch-up is on (maxLiveSyncPlaybackRate > 1); use one controller');
   const bufferMinS = opts.bufferMinS ?? 0.5;
-  const ctl = new LolpRateController(c, bufferMinS);
+  const deadBandS = opts.deadBandS ?? 0.3;
+  if (!(deadBandS >= 0)) throw new RangeError(`liveCatchup: deadBandS must be >= 0, got ${deadBandS}`);
+  const releaseS = Math.min(opts.releaseS ?? 0.1, deadBandS);
+  const ctl = new LolpRateController(
+    c,
+    bufferMinS,
+    deadBandS > 0 ? { deadBandS, releaseS, minRateChange: opts.minRateChange ?? 0.1 * (c / 0.5) } : null,
+  );
   let changes = 0;
   let touched = false;
 

@@ -99,25 +99,64 @@ export class HlsLatencyController implements RateController {
   }
 }
 
+/** The dead band of `LolpRateController` (hysteresis on the latency drift, dash.js' `minDrift` / step-mode thresholds). */
+export interface LolpDeadBand {
+  /** latency-based catch-up engages when |latency − target| exceeds this, s (0: no dead band, every drift acts) */
+  deadBandS: number;
+  /** once engaged it runs until |latency − target| ≤ this (or the drift changes sign), then the rate is 1, s */
+  releaseS: number;
+  /** smallest rate change applied while engaged (returning to 1 is always applied) */
+  minRateChange: number;
+}
+
 /**
  * LoL+'s hybrid playback control (dash.js CatchupController, LIVE_CATCHUP_MODE_LOLP): below
  * `playbackBufferMin` of buffer it slows down, rate = (1 - c) + 2c / (1 + exp(-5 (buffer - min)));
  * otherwise, unless latency is within 2 % of the target, rate = (1 - c) + 2c / (1 + exp(-5 (L - target))).
  * c = the catch-up rate (dash.js default 0.5); changes smaller than 0.02 are not applied (dash.js'
  * minPlaybackRateChange for c = 0.5).
+ *
+ * With a dead band (`deadBand.deadBandS` > 0; the player's default in live-catchup.ts, not the simulator's): the
+ * latency branch is a hysteresis, as dash.js gates its catch-up by `minDrift` (|drift| > minDrift, else rate 1)
+ * and its step mode by start / stop thresholds: it engages when |L − target| > deadBandS, follows the law above in
+ * steps of at least `minRateChange`, and releases to rate 1 when |L − target| ≤ releaseS or the drift changed
+ * sign; while released the rate stays 1. The buffer branch keeps its law (a stall costs more than latency) but in
+ * steps of at least `minRateChange` too, and releases to 1 once the buffer is back above the minimum.
  */
 export class LolpRateController implements RateController {
   readonly name = 'lol+';
+  private engagedSign = 0; // sign of the drift the latency branch is correcting; 0 = released
   constructor(
     private c = 0.5,
     private bufferMinS = 0.5,
-  ) {}
-  reset(): void {}
+    private deadBand: LolpDeadBand | null = null,
+  ) {
+    if (deadBand && !(deadBand.deadBandS >= deadBand.releaseS && deadBand.releaseS >= 0 && deadBand.minRateChange >= 0))
+      throw new RangeError('LolpRateController: need deadBandS >= releaseS >= 0 and minRateChange >= 0');
+  }
+  reset(): void {
+    this.engagedSign = 0;
+  }
   rate(s: { latencyS: number; targetLatencyS: number; bufferS: number; current: number }): number {
+    const sigmoid = (d: number) => 1 - this.c + (2 * this.c) / (1 + Math.exp(-5 * d));
+    const db = this.deadBand;
+    if (db && db.deadBandS > 0) {
+      if (s.bufferS < this.bufferMinS) {
+        this.engagedSign = 0;
+        const r = sigmoid(s.bufferS - this.bufferMinS);
+        return Math.abs(r - s.current) < db.minRateChange ? s.current : r;
+      }
+      const drift = s.latencyS - s.targetLatencyS;
+      if (this.engagedSign === 0 && Math.abs(drift) > db.deadBandS) this.engagedSign = Math.sign(drift);
+      else if (this.engagedSign !== 0 && (Math.abs(drift) <= db.releaseS || Math.sign(drift) !== this.engagedSign)) this.engagedSign = 0;
+      if (this.engagedSign === 0) return 1;
+      const r = sigmoid(drift);
+      return Math.abs(r - s.current) < db.minRateChange ? s.current : r;
+    }
     let r: number;
-    if (s.bufferS < this.bufferMinS) r = 1 - this.c + (2 * this.c) / (1 + Math.exp(-5 * (s.bufferS - this.bufferMinS)));
+    if (s.bufferS < this.bufferMinS) r = sigmoid(s.bufferS - this.bufferMinS);
     else if (Math.abs(s.latencyS - s.targetLatencyS) <= 0.02 * s.targetLatencyS) r = 1;
-    else r = 1 - this.c + (2 * this.c) / (1 + Math.exp(-5 * (s.latencyS - s.targetLatencyS)));
+    else r = sigmoid(s.latencyS - s.targetLatencyS);
     return Math.abs(r - s.current) < 0.02 * (this.c / 0.5) ? s.current : r;
   }
 }

@@ -77,6 +77,8 @@ describe('low-latency live playback', () => {
       const lat: number[] = [];
       const wallLat: number[] = [];
       const t0 = ticks;
+      const changesBefore = catchup.changes;
+      const holdStart = performance.now();
       const sample = () => {
         lat.push(video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0);
         if (Number.isFinite(wall())) wallLat.push(wall());
@@ -84,6 +86,8 @@ describe('low-latency live playback', () => {
       video.addEventListener('timeupdate', sample);
       await until(() => ticks >= t0 + 40, 'forty timeupdates after converging', 60000, 200);
       video.removeEventListener('timeupdate', sample);
+      const holdChanges = catchup.changes - changesBefore;
+      const holdS = (performance.now() - holdStart) / 1000;
       const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
       // the measure errs long by the encoder's start-up: its first 0.5 s part arrived this much later than 0.5 s
       // after the spawn; minus that, the latency is a lower bound (it leaves out the encoding delay)
@@ -99,7 +103,7 @@ describe('low-latency live playback', () => {
           .sort((a, b) => a - b)
           [Math.floor(wallLat.length * 0.9)].toFixed(
             2,
-          )} s, forward buffer median ${med(lat).toFixed(2)} s (${lat.length} samples), ${catchup.changes} rate changes, first catch-up rate ${up.rate} at ${up.latencyS.toFixed(2)} s`,
+          )} s, forward buffer median ${med(lat).toFixed(2)} s (${lat.length} samples), ${catchup.changes} rate changes (${holdChanges} in the ${holdS.toFixed(1)} s after converging), first catch-up rate ${up.rate} at ${up.latencyS.toFixed(2)} s`,
       );
     } finally {
       catchup.stop();

@@ -11,6 +11,7 @@ import {
   LiveBufferBased,
   LiveRobustMpc,
   LolPlusRule,
+  LolpRateController,
   type LiveObservation,
   type LivePolicy,
   type RateController,
@@ -230,5 +231,84 @@ describe('live policies', () => {
     const o = obs(200, 2);
     o.ladderKbps = Array.from({ length: 11 }, (_, r) => 300 + r);
     expect(() => pol.decide(o)).toThrowError(/11 rungs/);
+  });
+});
+
+describe('LoL+ playback-rate control with a dead band', () => {
+  /** 4 Hz ticks: latency moves by (1 - rate) per second played, plus `wobble(t)` (hls.js' estimate moving by parts) */
+  function run(ctl: LolpRateController, startLatency: number, seconds: number, wobble: (t: number) => number) {
+    let base = startLatency;
+    let rate = 1;
+    let changes = 0;
+    const lat: number[] = [];
+    for (let k = 0; k < seconds * 4; k++) {
+      const t = k / 4;
+      const latencyS = base + wobble(t);
+      const r = Math.round(ctl.rate({ latencyS, targetLatencyS: 1.5, bufferS: 1, current: rate }) * 100) / 100;
+      if (r !== rate) changes++;
+      rate = r;
+      base -= (rate - 1) * 0.25;
+      lat.push(latencyS);
+    }
+    return { changes, lat, rate };
+  }
+  const saw = (t: number) => 0.25 - ((t * 2) % 1) * 0.5; // +-0.25 s, a 0.5 s part at a time
+
+  it('does not react to a latency estimate wobbling by a part around the target; LoL+ without it does', () => {
+    const plain = run(new LolpRateController(0.5, 0.5), 1.5, 60, saw);
+    const banded = run(new LolpRateController(0.5, 0.5, { deadBandS: 0.3, releaseS: 0.1, minRateChange: 0.1 }), 1.5, 60, saw);
+    expect(plain.changes).toBeGreaterThan(60);
+    expect(banded.changes).toBe(0);
+  });
+
+  it('catches up from 3 s above the target with a few changes and ends at rate 1 near the target', () => {
+    const plain = run(new LolpRateController(0.5, 0.5), 4.5, 30, () => 0);
+    const banded = run(new LolpRateController(0.5, 0.5, { deadBandS: 0.3, releaseS: 0.1, minRateChange: 0.1 }), 4.5, 30, () => 0);
+    const end = banded.lat[banded.lat.length - 1];
+    expect(banded.rate).toBe(1);
+    expect(end).toBeGreaterThan(1.5);
+    expect(end).toBeLessThanOrEqual(1.5 + 0.3);
+    expect(banded.changes).toBeLessThan(plain.changes);
+    expect(banded.changes).toBeLessThanOrEqual(12);
+    // as fast as without the band while far from the target: the same latency after 5 s
+    expect(Math.abs(banded.lat[20] - plain.lat[20])).toBeLessThan(0.2);
+  });
+
+  it('releases when the drift changes sign, slows down below the target, and keeps the buffer rule', () => {
+    const ctl = new LolpRateController(0.5, 0.5, { deadBandS: 0.3, releaseS: 0.1, minRateChange: 0.1 });
+    expect(ctl.rate({ latencyS: 1.7, targetLatencyS: 1.5, bufferS: 1, current: 1 })).toBe(1);
+    expect(ctl.rate({ latencyS: 2.0, targetLatencyS: 1.5, bufferS: 1, current: 1 })).toBeGreaterThan(1.3);
+    expect(ctl.rate({ latencyS: 1.75, targetLatencyS: 1.5, bufferS: 1, current: 1.4 })).toBeGreaterThan(1); // still engaged
+    expect(ctl.rate({ latencyS: 1.3, targetLatencyS: 1.5, bufferS: 1, current: 1.2 })).toBe(1); // overshot: released
+    expect(ctl.rate({ latencyS: 1.0, targetLatencyS: 1.5, bufferS: 1, current: 1 })).toBeLessThan(0.8);
+    expect(ctl.rate({ latencyS: 3, targetLatencyS: 1.5, bufferS: 0.2, current: 1 })).toBeLessThan(1);
+    expect(() => new LolpRateController(0.5, 0.5, { deadBandS: 0.1, releaseS: 0.2, minRateChange: 0.1 })).toThrowError(RangeError);
+  });
+});
+
+describe('bench:browser-abr --live statistics', () => {
+  it('pairs policies by trace, averages repeats first and names the page query of each policy', async () => {
+    const { summariseLive, livePolicyQuery } = await import('../../bench/browser-abr-live.js');
+    expect(livePolicyQuery('hls')).toEqual({ abr: 'hls', catchup: 'none' });
+    expect(livePolicyQuery('edgeplay')).toEqual({ abr: 'edgeplay', catchup: 'lolp' });
+    expect(livePolicyQuery('edgeplay+lolp-nodb')).toEqual({ abr: 'edgeplay', catchup: 'lolp-nodb' });
+    expect(() => livePolicyQuery('dash+lolp')).toThrowError(/unknown live policy/);
+    const row = (trace: string, policy: string, qoe: number, latency: number) => ({ trace, policy, qoe_s: qoe, latency_mean_s: latency });
+    const rows = [
+      row('a', 'hls', 1, 3),
+      row('a', 'edgeplay', 1.5, 2),
+      row('a', 'edgeplay', 2.5, 2), // a repeat: trace a averages to 2
+      row('b', 'hls', 0, 4),
+      row('b', 'edgeplay', 0.5, 3),
+      row('c', 'hls', 9, 9), // no edgeplay run on c: not paired, left out
+    ];
+    const [h, e] = summariseLive(rows, ['hls', 'edgeplay']);
+    expect(h.traces).toBe(2);
+    expect(h.qoe_s_mean).toBeCloseTo(0.5, 9);
+    expect(e.qoe_s_mean).toBeCloseTo(1.25, 9);
+    expect(e.diff_vs_hls).toBeCloseTo(0.75, 9); // (1 + 0.5) / 2
+    expect(e.diff_ci_low!).toBeLessThan(0.75);
+    expect(e.latency_diff_vs_hls).toBeCloseTo(-1, 9);
+    expect(h.diff_vs_hls).toBeNull();
   });
 });
