@@ -21,7 +21,7 @@ export interface ViewportModelAnswer {
   /** time inside the worker: the model alone, and model + tiles (ms) */
   modelMs: number;
   computeMs: number;
-  /** where the model ran when the worker may offload (src/deploy/offload.ts): 'device' or 'edge' */
+  /** where the model ran when the worker may offload (src/edge/offload.ts): 'device' or 'edge' */
   ranOn?: 'device' | 'edge';
   /** why there (the offloading rule's reason, or the edge failure the device fell back from) */
   placementReason?: string;
@@ -61,7 +61,7 @@ export interface ViewportPrediction {
   /** time inside the worker: the model alone, and model + tiles (absent on the fallback path) */
   modelMs?: number;
   computeMs?: number;
-  /** where the prediction ran: 'edge' (offloaded, src/deploy/offload.ts) or 'device' (the worker or the fallback) */
+  /** where the prediction ran: 'edge' (offloaded, src/edge/offload.ts) or 'device' (the worker or the fallback) */
   ranOn: 'device' | 'edge';
   /** why there, when the worker may offload (the rule's reason, or the edge failure it fell back from) */
   placementReason?: string;

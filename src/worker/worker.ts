@@ -79,7 +79,7 @@ let profile: { model: import('@tensorflow/tfjs-layers').LayersModel; norm: impor
 const deployed: { abr?: LoadedVariant; viewport?: LoadedVariant; profile?: LoadedVariant } = {};
 let lastDeployment: DeploymentState | null = null;
 /** the offload client when the app allows viewport prediction on the edge (setOffload) */
-let offloader: import('../deploy/offload.js').Offloader | null = null;
+let offloader: import('../edge/offload.js').Offloader | null = null;
 const backendState = new Map<Backend, BackendStatus>([['js', { backend: 'js', ok: true }]]);
 /** the emulated CPU slowdown (see emulateCpuThrottling) */
 let slowdown = 1;
@@ -376,7 +376,7 @@ export const api: WorkerApi = {
       offloader = null;
       return { quoted: false };
     }
-    const { Offloader } = await import('../deploy/offload.js');
+    const { Offloader } = await import('../edge/offload.js');
     offloader = new Offloader(cfg);
     // the local time before the first decision: two warm-up calls, then one measured (with the emulated throttle)
     if (viewport) {

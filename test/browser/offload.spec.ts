@@ -1,5 +1,5 @@
 /**
- * Offloading viewport prediction from the worker in Chromium (src/deploy/offload.ts, POST /v1/tasks beside the
+ * Offloading viewport prediction from the worker in Chromium (src/edge/offload.ts, POST /v1/tasks beside the
  * controller): with a real negotiated session, a device as fast as this one keeps the model local (the edge's
  * round trip alone is slower); forcing the edge by a slow measured local time sends predictions to the edge; the
  * controller stopped mid-session → every later prediction still arrives, from the device. The 360 viewer with a

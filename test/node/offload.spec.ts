@@ -10,7 +10,7 @@ import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { TokenService } from '../../src/server/tokens.js';
 import { TaskService, viewportExecutor, type Executor } from '../../src/server/tasks.js';
 import { TaskPool } from '../../src/server/task-pool.js';
-import { Offloader, decideOffload, type OffloadInputs } from '../../src/deploy/offload.js';
+import { Offloader, decideOffload, type OffloadInputs } from '../../src/edge/offload.js';
 import { fromYawPitch } from '../../src/viewport/geometry.js';
 import type { FastifyInstance } from 'fastify';
 import type { ViewportInput } from '../../src/core/schemas/tasks.js';
