@@ -156,10 +156,11 @@ export interface DeployOptions {
   tasks: Partial<Record<DeployTask, TaskRequirement & { models?: DeployModel[]; edge?: EdgePlacement | null }>>;
   /**
    * backends the choice may use (default ['js', 'cpu']: both ship in the worker bundle; 'wasm' and 'webgl' load
-   * `tf-backend-*.min.js` and the wasm binaries from `backendsUrl`)
+   * `tf-backend-{wasm,webgl}.es2017.min.js` and the wasm binaries from `backendsUrl`, as shipped in the dist/ folders
+   * of @tensorflow/tfjs-backend-wasm and -webgl)
    */
   backends?: Backend[];
-  /** where dist/tfjs/ is (default: tfjs/ beside the worker script) */
+  /** where tfjs' wasm/webgl backend files are (default: tfjs/ beside the worker script; nothing copies them there yet) */
   backendsUrl?: string;
   /** download and upload bandwidth estimates, bit/s (default 10 Mb/s and 2 Mb/s) */
   bandwidthBps?: number;

@@ -5,7 +5,7 @@
  * Deployment (src/deploy/): `deploy()` measures this thread's speed, chooses per task the variant and backend
  * (or the edge) that meet the app's accuracy floor and latency budget at the least cost, and loads them in place
  * of the shipped models; `deployment()` tells what it chose and why. The wasm and webgl tfjs backends are not
- * bundled: they load on demand from dist/tfjs/ (`importScripts` of tfjs' UMD builds onto a global `tf`).
+ * bundled: they load on demand from `backendsUrl` (`importScripts` of tfjs' es2017 UMD builds onto a global `tf`).
  */
 import * as Comlink from 'comlink';
 import { VERSION } from '../core/version.js';
@@ -95,7 +95,10 @@ function stretch(t0: number): void {
 
 type GlobalTf = { tf?: Record<string, unknown> & { wasm?: { setWasmPaths(p: string): void } } };
 
-/** Make a tfjs backend usable: 'cpu' is bundled; 'wasm' / 'webgl' come from tfjs' UMD builds in dist/tfjs/. */
+/**
+ * Make a tfjs backend usable: 'cpu' is bundled; 'wasm' / 'webgl' come from tfjs' es2017 UMD builds
+ * (`tf-backend-wasm.es2017.min.js` + its .wasm files, `tf-backend-webgl.es2017.min.js`) at `backendsUrl`.
+ */
 async function ensureBackend(name: Backend, backendsUrl?: string): Promise<BackendStatus> {
   const known = backendState.get(name);
   if (known?.ok) return known;
@@ -108,7 +111,9 @@ async function ensureBackend(name: Backend, backendsUrl?: string): Promise<Backe
       const g = self as unknown as GlobalTf;
       // tfjs' UMD builds register against a global `tf`: hand them this bundle's tfjs-core (a mutable copy)
       g.tf = { ...tf } as unknown as GlobalTf['tf'];
-      (self as unknown as { importScripts(u: string): void }).importScripts(`${base}tf-backend-${name}.min.js`);
+      // the es2017 builds: the ES5 ones (`tf-backend-*.min.js`) subclass tfjs-core's KernelBackend with a function
+      // call, which a native class refuses ("Class constructor … cannot be invoked without 'new'": never loaded)
+      (self as unknown as { importScripts(u: string): void }).importScripts(`${base}tf-backend-${name}.es2017.min.js`);
       if (name === 'wasm') g.tf!.wasm!.setWasmPaths(base);
     }
     const prev = tf.getBackend();
