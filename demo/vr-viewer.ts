@@ -240,6 +240,7 @@ export async function createVrViewer(o: VrViewerOptions) {
     port: worker ? workerViewportPort(worker) : null,
     modelUrl: o.modelUrl,
     budgetMs: o.predictBudgetMs,
+    video: o.contentId ?? 'vr',
   });
   if (o.priorUrl) {
     void (async () => {

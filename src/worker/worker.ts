@@ -299,8 +299,17 @@ export const api: WorkerApi = {
   async initViewport(opts: { modelUrl: string }): Promise<string> {
     const layers = await loadTf();
     const model = await layers.loadLayersModel(opts.modelUrl);
-    const { LearnedViewport } = await import('../viewport/model.js');
-    viewport = new LearnedViewport(model as never);
+    const { LearnedViewport, MODEL_HISTORY, inputSize } = await import('../viewport/model.js');
+    const { PRIOR_FEATURES } = await import('../viewport/prior.js');
+    // the history the model reads, from its input size: 10 samples for the shipped models, 25 for the large variant
+    const n = Number(model.inputs[0].shape[1]);
+    const h =
+      n === inputSize(false) || n === inputSize(true)
+        ? MODEL_HISTORY
+        : Number.isInteger((n - PRIOR_FEATURES) / 3) && n > PRIOR_FEATURES
+          ? (n - PRIOR_FEATURES) / 3
+          : n / 3;
+    viewport = new LearnedViewport(model as never, undefined, { history: h });
     delete deployed.viewport;
     try {
       const r = await fetch(new URL('train.json', new URL(opts.modelUrl, self.location.href)));
@@ -352,8 +361,8 @@ export const api: WorkerApi = {
     let ranOn: 'device' | 'edge' | undefined;
     let placementReason: string | undefined;
     if (offloader) {
-      // the edge gets the last 10 samples (what its model reads), rounded: ~0.5 KiB on the wire
-      const send = Array.from(hist.subarray(Math.max(0, hist.length - 30)), (v) => Math.round(v * 1e4) / 1e4);
+      // the edge gets the last 25 samples (what its large model reads; src/server/tasks.ts), rounded: ~1.2 KiB on the wire
+      const send = Array.from(hist.subarray(Math.max(0, hist.length - 75)), (v) => Math.round(v * 1e4) / 1e4);
       const r = await offloader.run(
         'viewport',
         { hist: send, t, ...(o.video ? { video: o.video } : {}) },
