@@ -86,71 +86,6 @@ describe('offloading viewport prediction (worker ↔ edge)', () => {
       w.terminate();
     }
   });
-  it('a device throttled 20× offloads viewport prediction to the edge and meets its deadline; an unthrottled one keeps it local', async () => {
-    // the task: the most accurate viewport model, the large variant (5 s of history, 256 units) with the video's
-    // attention prior — the edge runs it (src/server/tasks.ts, the demo's prior for content 'vr'); the device could
-    // too, ~1–2 ms a call here. The throttle is the worker's emulated one (`emulateCpuThrottling`: DevTools'
-    // Emulation.setCPUThrottlingRate throttles pages only, a worker target refuses it) at DevTools' phone rate.
-    const r = await fetch('/base/models/variants/viewport-prior/large/model.json');
-    if (!r.ok) pending('the large variant is not trained (models/variants/MODEL.md)');
-    const config = (await (await fetch(`${env.dev}/api/config`)).json()) as {
-      edges: Array<{ id: string; probe: string }>;
-      cdnProbe: string;
-    };
-    const neg = await negotiate({
-      controller: env.controller,
-      viewerId: 'viewer-offload-20x',
-      channel: 'vr-1',
-      src: `${env.dev}/streams/vr/master.m3u8`,
-      edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
-      cdnProbeUrl: `${env.dev}${config.cdnProbe}`,
-      bandwidthMbps: 20,
-      timeoutMs: 5000,
-    });
-    expect(neg).not.toBeNull();
-    const w = startWorker('/base/dist/edgeplay.worker.js');
-    try {
-      await w.api.initViewport({ modelUrl: '/base/models/variants/viewport-prior/large/model.json' });
-      await w.api.setViewportPrior(await (await fetch(`${env.dev}/streams/vr/prior.json`)).json());
-      const long = new Float64Array(75);
-      for (let i = 0; i < 25; i++) long.set(fromYawPitch(10 + 3 * i, 5), 3 * i);
-      const o = { ...opts, deadlineMs: 500, video: 'vr' };
-      const offload = { url: env.controller, session: neg!.session, token: neg!.token, device: 'phone' as const, uplinkBps: 4e6 };
-      const run = async (n: number) => {
-        const out: Array<{ ranOn?: string; source: string; ms: number; reason?: string }> = [];
-        for (let i = 0; i < n; i++) {
-          const t0 = performance.now();
-          const a = await w.api.predictViewport(long, 12 + i * 0.2, o);
-          expect(a.points.length).toBe(75);
-          out.push({ ranOn: a.ranOn, source: a.source, ms: performance.now() - t0, reason: a.placementReason });
-        }
-        return out;
-      };
-      // unthrottled: the model here beats the edge's round trip — every prediction stays on the device
-      await w.api.emulateCpuThrottling(1);
-      expect((await w.api.setOffload(offload)).quoted).toBeTrue();
-      const fast = await run(8);
-      expect(fast.filter((p) => p.ranOn === 'device').length)
-        .withContext(fast.map((p) => p.reason).join(' | '))
-        .toBe(8);
-      expect(await w.api.offloadStats()).toEqual({ edge: 0, local: 8, fallback: 0 });
-      // 20× slower: the edge (round trip + upload + its large model) beats the device — every prediction runs there,
-      // answered by the large model, well within the deadline
-      await w.api.emulateCpuThrottling(20);
-      expect((await w.api.setOffload(offload)).quoted).toBeTrue();
-      const slow = await run(8);
-      expect(slow.filter((p) => p.ranOn === 'edge').length)
-        .withContext(slow.map((p) => p.reason).join(' | '))
-        .toBe(8);
-      expect(slow.every((p) => p.source === 'edge:viewport-prior/large')).toBeTrue();
-      expect(slow.every((p) => p.ms < o.deadlineMs))
-        .withContext(slow.map((p) => p.ms.toFixed(1)).join(', '))
-        .toBeTrue();
-      expect(await w.api.offloadStats()).toEqual({ edge: 8, local: 0, fallback: 0 });
-    } finally {
-      w.terminate();
-    }
-  });
   it('the 360 viewer on a slow device runs its predictions on the edge and reports where each ran', async () => {
     const config = (await (await fetch(`${env.dev}/api/config`)).json()) as {
       edges: Array<{ id: string; probe: string }>;
@@ -203,7 +138,10 @@ describe('offloading viewport prediction (worker ↔ edge)', () => {
       await until(() => viewer.state.placements.edge >= 3, 'three predictions on the edge', 60000);
       const onEdge = viewer.predictions.filter((p) => p.p.ranOn === 'edge');
       expect(onEdge.length).toBeGreaterThan(0);
-      expect(onEdge.every((p) => p.p.source === 'edge:viewport' && !p.p.fallback && p.p.points.length === 75)).toBeTrue();
+      // the viewer sends its content id ('vr'), whose prior the demo's edge holds: its prior model answers
+      expect(onEdge.every((p) => p.p.source.startsWith('edge:viewport') && !p.p.fallback && p.p.points.length === 75))
+        .withContext(onEdge.map((p) => p.p.source).join(', '))
+        .toBeTrue();
       // the viewport telemetry (about once a second) says where the predictions ran
       await until(
         () => events.some((e) => e.type === 'viewport' && e.data?.placement === 'edge'),

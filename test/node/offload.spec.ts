@@ -210,7 +210,7 @@ describe("the edge's viewport models", () => {
   it('runs the edge-only large model for a video with a prior and 5 s of history, the shipped ones otherwise', async () => {
     if (!existsSync('models/variants/viewport-prior/large/model.json'))
       pending('the large variant is not trained (models/variants/MODEL.md)');
-    const run = await viewportExecutor('models', new Map([['v1', samplePrior(48, 24)]]));
+    const run = await viewportExecutor('models', new Map([['v1', samplePrior(48, 24)]]), { large: 'always' });
     const long = { ...input(25), video: 'v1' };
     const a = await run(long);
     expect(a.model).toBe('viewport-prior/large');
@@ -221,6 +221,9 @@ describe("the edge's viewport models", () => {
     expect(b.model).toBe('viewport-prior');
     expect((await run(input(25))).model).toBe('viewport');
     expect(b.points).not.toEqual(a.points);
+    // 'never' (and 'auto' while the large model's dev error is not the lower one): the shipped prior model
+    const never = await viewportExecutor('models', new Map([['v1', samplePrior(48, 24)]]), { large: 'never' });
+    expect((await never(long)).model).toBe('viewport-prior');
   });
 });
 
