@@ -65,6 +65,11 @@ export interface BenchDeployOptions {
   calls?: number;
   /** DevTools CPU throttling rates of the page rows (default 1, 4, 20) */
   throttles?: number[];
+  /** samples per throttled row (default 30 at 4×, 20 at 20×: this many at every rate) and warm-up calls at 1× (30) */
+  samples?: number;
+  warmup?: number;
+  /** profile only these data variants (default all; e.g. ['full'] skips short-history and coarse-prior) */
+  dataVariants?: string[];
   /** the selector's latency budgets per viewport call at p95, ms (one pick per budget and device class) */
   budgetsMs?: number[];
   /** the selector's accuracy floor relative to the full model */
@@ -93,10 +98,14 @@ const pct = (xs: number[], p: number) => {
 };
 
 /** The variant ids of a model that bench:deploy profiles (the large variant when its weights exist). */
-function idsOf(model: DeployModel, modelsDir: string): string[] {
+function idsOf(model: DeployModel, modelsDir: string, data?: string[]): string[] {
   return VARIANTS_OF[model]
     .filter((v) => v !== 'large' || existsSync(join(modelsDir, variantPath(model, v))))
-    .flatMap((v) => dataVariantsOf(model, v).map((d) => variantId(v, d)));
+    .flatMap((v) =>
+      dataVariantsOf(model, v)
+        .filter((d) => !data || data.includes(d))
+        .map((d) => variantId(v, d)),
+    );
 }
 
 /** The prior a prior model's variant downloads, at its grid (the data variant's), as JSON. */
@@ -191,7 +200,7 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
   await tf.setBackend('cpu');
   const accuracy: AccuracyRow[] = [];
   for (const model of models) {
-    const ids = idsOf(model, modelsDir);
+    const ids = idsOf(model, modelsDir, o.dataVariants);
     const rows =
       model === 'viewport' || model === 'viewport-prior'
         ? await accuracyViewport(model, ids, dataDir, load)
@@ -245,7 +254,7 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
         heads.map(([w, t]) => `${w}@${t}× p50/p95`.padStart(20)).join(''),
     );
     for (const model of models)
-      for (const id of idsOf(model, modelsDir)) {
+      for (const id of idsOf(model, modelsDir, o.dataVariants)) {
         const bytes = bytesOf(model, id);
         const rel = relOf(model, id);
         for (const backend of backends) {
@@ -256,8 +265,8 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
               cells.push('—'.padStart(20));
               continue;
             }
-            const req: TimeRequest = { model, variant: id, backend, n: calls, warmup: 30, prior: priorOf(model, id) };
-            if (th > 1) Object.assign(req, { n: th >= 20 ? 20 : 30, warmup: 5 * batch, batch });
+            const req: TimeRequest = { model, variant: id, backend, n: calls, warmup: o.warmup ?? 30, prior: priorOf(model, id) };
+            if (th > 1) Object.assign(req, { n: o.samples ?? (th >= 20 ? 20 : 30), warmup: 5 * batch, batch });
             let times: number[];
             try {
               times = await timeRow(where, req, th);

@@ -1,5 +1,5 @@
 /** `npm run bench:deploy -- [options]` (--help lists them): the command line of benchDeploy (../deploy.ts). */
-import { DEPLOY_MODELS } from '../../src/deploy/catalog.js';
+import { DATA_VARIANTS, DEPLOY_MODELS } from '../../src/deploy/catalog.js';
 import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
 import { benchDeploy } from '../deploy.js';
 
@@ -16,6 +16,9 @@ const cli = {
     backends: { type: 'string', default: BACKENDS.join(','), arg: 'LIST', help: 'backends to time (each where it loads)' },
     throttles: { type: 'string', default: '1,4,20', arg: 'LIST', help: "the page's DevTools CPU throttling rates" },
     calls: { type: 'string', default: '200', arg: 'N', help: 'timed calls per row at throttle 1' },
+    warmup: { type: 'string', default: '30', arg: 'N', help: 'warm-up calls per row at throttle 1' },
+    samples: { type: 'string', arg: 'N', help: 'samples per throttled row (default 30 at 4×, 20 at 20×)' },
+    'data-variants': { type: 'string', arg: 'LIST', help: 'profile only these data variants (default all)' },
     budgets: { type: 'string', default: '1,5,20', arg: 'LIST', help: "the selector's p95 budgets per viewport call, ms" },
     floor: { type: 'string', default: '0.97', arg: 'X', help: "the selector's accuracy floor (relative to the full model)" },
     out: { type: 'string', default: 'bench/results/deploy.json', arg: 'FILE', help: 'results file' },
@@ -30,6 +33,9 @@ await runCli(cli, async (v) => {
     backends: listOf('backends', v.backends, BACKENDS),
     throttles: v.throttles.split(',').map((x, i) => num(`throttles[${i}]`, x, { min: 1 })),
     calls: num('calls', v.calls, { integer: true, min: 10 }),
+    warmup: num('warmup', v.warmup, { integer: true, min: 0 }),
+    samples: v.samples === undefined ? undefined : num('samples', v.samples, { integer: true, min: 3 }),
+    dataVariants: v['data-variants'] === undefined ? undefined : listOf('data-variants', v['data-variants'], DATA_VARIANTS),
     budgetsMs: v.budgets.split(',').map((x, i) => num(`budgets[${i}]`, x, { min: 0 })),
     floor: num('floor', v.floor, { min: 0 }),
     out: v.out,
