@@ -20,7 +20,8 @@
  * Then `selectDeployment` per device class (speed factor 1 desktop, 4 laptop, 20 phone) for a latency budget and an
  * accuracy floor: which variant and backend it picks and why.
  * Writes bench/results/deploy.json (every row, with `where`: worker | page) and models/variants/profile.json (what
- * the worker's `deploy()` reads: the worker's rows at throttle 1 and the page's at 4 and 20, the probes likewise).
+ * the worker's `deploy()` reads: the worker's rows at throttle 1 and the page's at 4 and 20; as probes, the worker's
+ * at 1× scaled by each rate).
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -305,7 +306,10 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
   const profileRows = rows.filter((r) => (r.where === 'worker' && r.throttle === 1) || (r.where === 'page' && r.throttle > 1));
   const profile: DeployProfile = {
     command,
-    probes: probes.filter((p) => (p.where === 'worker') === (p.throttle === 1)).map(({ throttle, msPerMmac }) => ({ throttle, msPerMmac })),
+    // the rows are labelled by the nominal DevTools rate, so the probe scale is too: the worker's probe at 1× times the
+    // rate (the page's own probe, a mean over rounds on the main thread, read 16× slower than the worker's at 1× in
+    // a run on the saturated machine: too noisy to place devices by; deploy.json keeps it)
+    probes: [1, ...throttles.filter((t) => t > 1)].map((t) => ({ throttle: t, msPerMmac: probes[0].msPerMmac * t })),
     rows: profileRows.map(({ where: _w, batch: _b, ...r }) => r),
   };
   const budgets = o.budgetsMs ?? [1, 5, 20];
