@@ -6,7 +6,7 @@
  *   core      pure logic: imports nothing of ours but core, no Node built-ins
  *   assign    decision policies shared by controller, simulators and training: core only, no Node built-ins
  *   telemetry, profile, viewport, abr, edge, deploy   browser-side parts: core and their own folder
- *   worker    the one worker: hosts the models (abr, viewport, profile, deploy)
+ *   worker    the one worker: hosts the models (abr, viewport, profile, deploy) and the offload client (edge/offload.ts)
  *   src/*.ts  the public barrel and the Edgeplay wiring: any browser-side folder and the worker client
  *   sim       simulators: core, assign and the pure model folders (never server/, train/, DOM code)
  *   train     training: sim, assign, core and the model folders (never server/)
@@ -46,7 +46,7 @@ module.exports = {
     folder('abr', 'core|abr'),
     folder('edge', 'core|edge'),
     folder('deploy', 'core|deploy'),
-    folder('worker', `core|worker|${models}`),
+    folder('worker', `core|worker|edge|${models}`),
     { from: { path: '^src/[^/]+\\.ts$' }, to: { path: `^src/((core|worker|${browser})/|[^/]+\\.ts$)` } },
     folder('sim', `core|assign|sim|${models}`),
     folder('train', `core|assign|sim|train|${models}`),

@@ -23,7 +23,7 @@
  * machine's noise.
  * Placement rows {device, placement, latency_ms, energy_mj, rel_accuracy}: local latency = the model's latency
  * measured here × the device class's CPU slowdown (1, 4, 20: DevTools' throttling rates), edge latency = the p50
- * response measured at 30 % load (auction) + the upload at the class's uplink; energy from src/deploy/offload.ts
+ * response measured at 30 % load (auction) + the upload at the class's uplink; energy from src/edge/offload.ts
  * POWER. rel_accuracy is 1 everywhere: the edge runs the same model as the device (no large variant yet).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -36,7 +36,7 @@ import { mulberry32 } from '../src/core/random.js';
 import { viewportExecutor } from '../src/server/tasks.js';
 import { simulateTaskQueue, type SimTask } from '../src/sim/offload/queue.js';
 import { TokenService } from '../src/server/tokens.js';
-import { DEVICE_CLASSES, decideOffload, type DeviceClass } from '../src/deploy/offload.js';
+import { DEVICE_CLASSES, decideOffload, type DeviceClass } from '../src/edge/offload.js';
 import { fromYawPitch } from '../src/viewport/geometry.js';
 
 export interface BenchOffloadOptions {

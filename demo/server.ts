@@ -20,6 +20,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { PriorJson } from '../src/viewport/prior.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -226,16 +227,22 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   // the edge's inference service for offloaded viewport prediction (POST /v1/tasks), beside the controller: the
   // model loads once and survives controller restarts (the harness's /controller/stop is the edge going away)
   // on two worker_threads (src/server/task-pool.ts); the model in this process when the threads cannot start
+  // the 360 stream's attention prior by its content id ('vr', the viewer's default): with it the edge runs the prior
+  // models, the edge-only large one when it is trained and the device sends 5 s of history (src/server/tasks.ts)
+  const vrPriors = (): Record<string, PriorJson> => {
+    const f = join(vrDir, 'prior.json');
+    return existsSync(f) ? { vr: JSON.parse(readFileSync(f, 'utf8')) as PriorJson } : {};
+  };
   let viewportExec: Executor | null | undefined;
   let taskPool: TaskPool | null = null;
   const startController = async () => {
     if (viewportExec === undefined)
-      viewportExec = await new TaskPool({ size: 2, modelsDir: join(ROOT, 'models') })
+      viewportExec = await new TaskPool({ size: 2, modelsDir: join(ROOT, 'models'), priors: vrPriors() })
         .ready()
         .then((p) => (taskPool = p).executor())
         .catch(async (e) => {
           log(`[demo] task threads off (${(e as Error).message}): the model runs in this process`);
-          return viewportExecutor(join(ROOT, 'models'));
+          return viewportExecutor(join(ROOT, 'models'), new Map(Object.entries(vrPriors())));
         })
         .catch((e) => {
           log(`[demo] offloaded inference off: ${(e as Error).message}`);

@@ -6,7 +6,7 @@
  * thread when the worker is absent or late); an overlay shows the predicted viewport and the tile
  * probabilities. Replay mode drives the camera from a head trace (viewport data CSV: user,t,yaw,pitch).
  * With `offload` (a negotiated session) the worker places each prediction on the device or the edge (IELB's rule,
- * src/deploy/offload.ts); the overlay, `state.placements` and the telemetry's viewport events say where each ran.
+ * src/edge/offload.ts); the overlay, `state.placements` and the telemetry's viewport events say where each ran.
  */
 import Hls from 'hls.js';
 import {
@@ -23,7 +23,7 @@ import {
   Euler,
 } from 'three';
 import { VRButton } from 'three/addons/webxr/VRButton.js';
-import type { OffloadConfig } from '../src/deploy/offload.js';
+import type { OffloadConfig } from '../src/edge/offload.js';
 import type { Edgeplay } from '../src/index.js';
 import { startWorker, workerViewportPort, type WorkerHandle } from '../src/worker/client.js';
 import {
@@ -240,6 +240,7 @@ export async function createVrViewer(o: VrViewerOptions) {
     port: worker ? workerViewportPort(worker) : null,
     modelUrl: o.modelUrl,
     budgetMs: o.predictBudgetMs,
+    video: o.contentId ?? 'vr',
   });
   if (o.priorUrl) {
     void (async () => {

@@ -5,7 +5,7 @@
  * `?device=phone|laptop|desktop` names the power model's class (default laptop), `?throttle=N` slows the worker's
  * models N× (a phone-like device; DevTools' CPU throttling does the same to the whole page).
  */
-import type { DeviceClass } from '../src/deploy/offload.js';
+import type { DeviceClass } from '../src/edge/offload.js';
 import { createEdgeplay, negotiate } from '../src/index.js';
 import { createVrViewer } from './vr-viewer.js';
 

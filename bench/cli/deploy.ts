@@ -1,18 +1,24 @@
 /** `npm run bench:deploy -- [options]` (--help lists them): the command line of benchDeploy (../deploy.ts). */
+import { DATA_VARIANTS, DEPLOY_MODELS } from '../../src/deploy/catalog.js';
 import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
 import { benchDeploy } from '../deploy.js';
 
-const BACKENDS = ['js', 'cpu', 'wasm'] as const;
+const BACKENDS = ['js', 'cpu', 'wasm', 'webgl'] as const;
 
 const cli = {
   name: 'bench:deploy',
   summary:
-    "The viewport models' deployment variants (model × data compression): accuracy relative to the full model on the\ndev split, bytes, latency per backend in Node; the selector's pick per device class. Writes bench/results/deploy.json\nand models/variants/profile.json.",
+    "The shipped models' deployment variants (model × data compression): accuracy relative to the full model on each\nmodel's dev benchmark (Node), bytes, latency per backend in Chromium — in the worker at throttle 1, on the page under\nDevTools CPU throttling; the selector's pick per device class. Writes bench/results/deploy.json and\nmodels/variants/profile.json.",
   flags: {
     models: { type: 'string', default: 'models', arg: 'DIR', help: 'the models directory (with variants/)' },
+    only: { type: 'string', default: DEPLOY_MODELS.join(','), arg: 'LIST', help: 'the models to profile' },
     data: { type: 'string', arg: 'DIR', help: 'viewport data (default: $EDGEPLAY_DATA/viewport)' },
-    backends: { type: 'string', default: BACKENDS.join(','), arg: 'LIST', help: 'backends to time' },
-    calls: { type: 'string', default: '300', arg: 'N', help: 'timed calls per row' },
+    backends: { type: 'string', default: BACKENDS.join(','), arg: 'LIST', help: 'backends to time (each where it loads)' },
+    throttles: { type: 'string', default: '1,4,20', arg: 'LIST', help: "the page's DevTools CPU throttling rates" },
+    calls: { type: 'string', default: '200', arg: 'N', help: 'timed calls per row at throttle 1' },
+    warmup: { type: 'string', default: '30', arg: 'N', help: 'warm-up calls per row at throttle 1' },
+    samples: { type: 'string', arg: 'N', help: 'samples per throttled row (default 30 at 4×, 20 at 20×)' },
+    'data-variants': { type: 'string', arg: 'LIST', help: 'profile only these data variants (default all)' },
     budgets: { type: 'string', default: '1,5,20', arg: 'LIST', help: "the selector's p95 budgets per viewport call, ms" },
     floor: { type: 'string', default: '0.97', arg: 'X', help: "the selector's accuracy floor (relative to the full model)" },
     out: { type: 'string', default: 'bench/results/deploy.json', arg: 'FILE', help: 'results file' },
@@ -22,9 +28,14 @@ const cli = {
 await runCli(cli, async (v) => {
   await benchDeploy({
     modelsDir: v.models,
+    models: listOf('only', v.only, DEPLOY_MODELS),
     data: v.data,
     backends: listOf('backends', v.backends, BACKENDS),
+    throttles: v.throttles.split(',').map((x, i) => num(`throttles[${i}]`, x, { min: 1 })),
     calls: num('calls', v.calls, { integer: true, min: 10 }),
+    warmup: num('warmup', v.warmup, { integer: true, min: 0 }),
+    samples: v.samples === undefined ? undefined : num('samples', v.samples, { integer: true, min: 3 }),
+    dataVariants: v['data-variants'] === undefined ? undefined : listOf('data-variants', v['data-variants'], DATA_VARIANTS),
     budgetsMs: v.budgets.split(',').map((x, i) => num(`budgets[${i}]`, x, { min: 0 })),
     floor: num('floor', v.floor, { min: 0 }),
     out: v.out,

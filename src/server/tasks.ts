@@ -9,6 +9,7 @@
  * the service holds one). A slot is busy from a task's start until its executor settles, so an asynchronous
  * executor (e.g. a worker_threads pool) gets real parallelism; the in-process one is synchronous (sub-millisecond).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeScheduler, type PendingTask, type SchedulerName, type TaskScheduler } from '../assign/auction/index.js';
@@ -180,12 +181,18 @@ export class TaskService {
 }
 
 /**
- * The viewport executor over the trained models in `modelsDir` (models/viewport, and models/viewport-prior when
- * `priors` holds an attention prior for the task's video). @throws Error when models/viewport cannot be read
+ * The viewport executor over the trained models in `modelsDir`: models/viewport for a video without a prior; with
+ * the video's attention prior in `priors`, the edge-only large variant (models/variants/viewport-prior/large: 5 s
+ * of history, 256 units, trained on full-resolution 48 × 24 priors; src/deploy/catalog.ts `EDGE_ONLY`) when it was
+ * trained, at least as accurate on the dev split as the shipped prior model (`opts.large`, default 'auto': by the
+ * models' train.json `dev_mean_deg`; 'always' / 'never' force it) and the task sends ≥ 25 samples, else
+ * models/viewport-prior. The prior is used at the grid it is held at.
+ * @throws Error when models/viewport cannot be read
  */
 export async function viewportExecutor(
   modelsDir: string,
   priors: Map<string, import('../viewport/prior.js').PriorJson> = new Map(),
+  opts: { large?: 'auto' | 'always' | 'never' } = {},
 ): Promise<Executor> {
   const tf = await import('@tensorflow/tfjs');
   await tf.ready();
@@ -200,14 +207,33 @@ export async function viewportExecutor(
   };
   const plain = new LearnedViewport(await load('viewport'), 'viewport');
   const withPrior = priors.size ? new LearnedViewport(await load('viewport-prior'), 'viewport-prior') : null;
+  const largeDir = 'variants/viewport-prior/large';
+  const devMean = async (dir: string) => {
+    try {
+      const v = JSON.parse(await readFile(join(modelsDir, dir, 'train.json'), 'utf8')).dev_mean_deg;
+      return typeof v === 'number' ? v : Infinity;
+    } catch {
+      return Infinity;
+    }
+  };
+  // 'auto': the large model only when its dev error (train.json, the trainer's selection metric) beats the shipped
+  // prior model's — a large model cut short by its training budget must not make the edge's answers worse
+  const useLarge = opts.large === 'always' || (opts.large !== 'never' && (await devMean(largeDir)) < (await devMean('viewport-prior')));
+  const large =
+    useLarge && priors.size && existsSync(join(modelsDir, largeDir, 'model.json'))
+      ? new LearnedViewport(await load(largeDir), 'viewport-prior/large', { history: LARGE_HISTORY })
+      : null;
   const parsed = new Map([...priors].map(([k, v]) => [k, new AttentionPrior(v)]));
   return (input) => {
     const hist = Float64Array.from(input.hist);
     if (hist.length % 3) throw new Error('hist must hold whole (x, y, z) samples');
     const prior = input.video ? parsed.get(input.video) : undefined;
-    const m = prior && withPrior ? withPrior : plain;
-    if (m === withPrior) withPrior.prior = prior!;
+    const m = prior && large && hist.length >= LARGE_HISTORY * 3 ? large : prior && withPrior ? withPrior : plain;
+    if (m !== plain) m.prior = prior!;
     const points = m.predict(hist, m.steps, { t: input.t });
     return { model: m.name, points: Array.from(points, (v) => Math.round(v * 1e6) / 1e6) };
   };
 }
+
+/** History samples the edge's large viewport model reads (5 s at 5 Hz); devices send this many when they offload. */
+export const LARGE_HISTORY = 25;

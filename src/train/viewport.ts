@@ -49,6 +49,8 @@ export interface TrainViewportOptions {
   priorGrid?: [number, number];
   /** the output directory's name under OUT_DIR (default viewport / viewport-prior) */
   name?: string;
+  /** training windows per epoch: a fresh seeded random subset each epoch (default all; caps an epoch's time) */
+  windowsPerEpoch?: number;
   // ---- library-only ----
   /** train and dev traces instead of reading `data` */
   traces?: { train: ViewportTrace[]; dev: ViewportTrace[] };
@@ -171,7 +173,8 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
       }
       let lossSum = 0;
       let batches = 0;
-      for (let b = 0; b + BATCH <= data.count; b += BATCH) {
+      const perEpoch = Math.min(data.count, o.windowsPerEpoch ?? data.count);
+      for (let b = 0; b + BATCH <= perEpoch; b += BATCH) {
         for (let r = 0; r < BATCH; r++) {
           const i = perm[b + r];
           const flip = rng() < 0.5;
@@ -257,6 +260,7 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
           prior_grid: withPrior ? GRID : null,
           prior_features: withPrior ? PRIOR_FEATURES : 0,
           training_windows: data.count,
+          windows_per_epoch: Math.min(data.count, o.windowsPerEpoch ?? data.count),
           selected_epoch: best.epoch,
           train_error_deg: trainErr.map((e) => Math.round(e * 100) / 100),
           dev_mean_deg: best.score,

@@ -21,7 +21,7 @@ export interface ViewportModelAnswer {
   /** time inside the worker: the model alone, and model + tiles (ms) */
   modelMs: number;
   computeMs: number;
-  /** where the model ran when the worker may offload (src/deploy/offload.ts): 'device' or 'edge' */
+  /** where the model ran when the worker may offload (src/edge/offload.ts): 'device' or 'edge' */
   ranOn?: 'device' | 'edge';
   /** why there (the offloading rule's reason, or the edge failure the device fell back from) */
   placementReason?: string;
@@ -41,7 +41,7 @@ export interface ViewportPort {
   predict(
     hist: Float64Array,
     t: number,
-    o: { tilesAtS: number; grid: TileGrid; fov: Fov; deadlineMs?: number },
+    o: { tilesAtS: number; grid: TileGrid; fov: Fov; deadlineMs?: number; video?: string },
   ): Promise<ViewportModelAnswer>;
 }
 
@@ -61,7 +61,7 @@ export interface ViewportPrediction {
   /** time inside the worker: the model alone, and model + tiles (absent on the fallback path) */
   modelMs?: number;
   computeMs?: number;
-  /** where the prediction ran: 'edge' (offloaded, src/deploy/offload.ts) or 'device' (the worker or the fallback) */
+  /** where the prediction ran: 'edge' (offloaded, src/edge/offload.ts) or 'device' (the worker or the fallback) */
   ranOn: 'device' | 'edge';
   /** why there, when the worker may offload (the rule's reason, or the edge failure it fell back from) */
   placementReason?: string;
@@ -87,6 +87,8 @@ export interface ViewportClientOptions {
   fov?: Fov;
   /** horizon for the tile probabilities, s (default 2) */
   tilesAtS?: number;
+  /** the video's id, sent with offloaded tasks: an edge holding its attention prior runs its prior models */
+  video?: string;
 }
 
 export class ViewportClient {
@@ -132,7 +134,16 @@ export class ViewportClient {
       try {
         // an offloading worker must settle (edge or device) within the budget: it gets 80 % of it as its deadline
         const budget = this.opts.budgetMs ?? 50;
-        const r = await withDeadline(port.predict(hist, t, { tilesAtS: at, grid, fov, deadlineMs: 0.8 * budget }), budget);
+        const r = await withDeadline(
+          port.predict(hist, t, {
+            tilesAtS: at,
+            grid,
+            fov,
+            deadlineMs: 0.8 * budget,
+            ...(this.opts.video ? { video: this.opts.video } : {}),
+          }),
+          budget,
+        );
         const latencyMs = performance.now() - t0;
         this.latencies.push(latencyMs);
         if (this.latencies.length > 1000) this.latencies.shift();

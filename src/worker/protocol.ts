@@ -15,7 +15,7 @@ import type { Behaviour } from '../core/preference.js';
 import type { Backend, DeployModel, DeployProfile, DeployTask } from '../deploy/catalog.js';
 import type { DeploymentChoice, EdgePlacement, TaskRequirement } from '../deploy/select.js';
 import type { SpeedProbe } from '../deploy/speed.js';
-import type { OffloadConfig } from '../deploy/offload.js';
+import type { OffloadConfig } from '../edge/offload.js';
 
 export interface WorkerInfo {
   /** the SDK version of the worker bundle */
@@ -120,7 +120,7 @@ export interface ViewportApi {
     o: { tilesAtS: number; grid: TileGrid; fov: Fov; deadlineMs?: number; video?: string },
   ): Promise<ViewportModelAnswer>;
   /**
-   * Let viewport prediction run on the edge when IELB's rule says so (src/deploy/offload.ts): the edge's URL, the
+   * Let viewport prediction run on the edge when IELB's rule says so (src/edge/offload.ts): the edge's URL, the
    * negotiated session and token, the device class of the power model. Each prediction then decides device vs edge
    * with measured numbers and falls back to the device the moment the edge fails. Measures the model's local time
    * (after a warm-up) and the round trip (three quotes) before answering. null turns offloading off.
@@ -156,10 +156,11 @@ export interface DeployOptions {
   tasks: Partial<Record<DeployTask, TaskRequirement & { models?: DeployModel[]; edge?: EdgePlacement | null }>>;
   /**
    * backends the choice may use (default ['js', 'cpu']: both ship in the worker bundle; 'wasm' and 'webgl' load
-   * `tf-backend-*.min.js` and the wasm binaries from `backendsUrl`)
+   * `tf-backend-{wasm,webgl}.es2017.min.js` and the wasm binaries from `backendsUrl`, as shipped in the dist/ folders
+   * of @tensorflow/tfjs-backend-wasm and -webgl)
    */
   backends?: Backend[];
-  /** where dist/tfjs/ is (default: tfjs/ beside the worker script) */
+  /** where tfjs' wasm/webgl backend files are (default: tfjs/ beside the worker script; nothing copies them there yet) */
   backendsUrl?: string;
   /** download and upload bandwidth estimates, bit/s (default 10 Mb/s and 2 Mb/s) */
   bandwidthBps?: number;

@@ -5,7 +5,7 @@
  * Deployment (src/deploy/): `deploy()` measures this thread's speed, chooses per task the variant and backend
  * (or the edge) that meet the app's accuracy floor and latency budget at the least cost, and loads them in place
  * of the shipped models; `deployment()` tells what it chose and why. The wasm and webgl tfjs backends are not
- * bundled: they load on demand from dist/tfjs/ (`importScripts` of tfjs' UMD builds onto a global `tf`).
+ * bundled: they load on demand from `backendsUrl` (`importScripts` of tfjs' es2017 UMD builds onto a global `tf`).
  */
 import * as Comlink from 'comlink';
 import { VERSION } from '../core/version.js';
@@ -79,7 +79,7 @@ let profile: { model: import('@tensorflow/tfjs-layers').LayersModel; norm: impor
 const deployed: { abr?: LoadedVariant; viewport?: LoadedVariant; profile?: LoadedVariant } = {};
 let lastDeployment: DeploymentState | null = null;
 /** the offload client when the app allows viewport prediction on the edge (setOffload) */
-let offloader: import('../deploy/offload.js').Offloader | null = null;
+let offloader: import('../edge/offload.js').Offloader | null = null;
 const backendState = new Map<Backend, BackendStatus>([['js', { backend: 'js', ok: true }]]);
 /** the emulated CPU slowdown (see emulateCpuThrottling) */
 let slowdown = 1;
@@ -95,7 +95,10 @@ function stretch(t0: number): void {
 
 type GlobalTf = { tf?: Record<string, unknown> & { wasm?: { setWasmPaths(p: string): void } } };
 
-/** Make a tfjs backend usable: 'cpu' is bundled; 'wasm' / 'webgl' come from tfjs' UMD builds in dist/tfjs/. */
+/**
+ * Make a tfjs backend usable: 'cpu' is bundled; 'wasm' / 'webgl' come from tfjs' es2017 UMD builds
+ * (`tf-backend-wasm.es2017.min.js` + its .wasm files, `tf-backend-webgl.es2017.min.js`) at `backendsUrl`.
+ */
 async function ensureBackend(name: Backend, backendsUrl?: string): Promise<BackendStatus> {
   const known = backendState.get(name);
   if (known?.ok) return known;
@@ -108,7 +111,9 @@ async function ensureBackend(name: Backend, backendsUrl?: string): Promise<Backe
       const g = self as unknown as GlobalTf;
       // tfjs' UMD builds register against a global `tf`: hand them this bundle's tfjs-core (a mutable copy)
       g.tf = { ...tf } as unknown as GlobalTf['tf'];
-      (self as unknown as { importScripts(u: string): void }).importScripts(`${base}tf-backend-${name}.min.js`);
+      // the es2017 builds: the ES5 ones (`tf-backend-*.min.js`) subclass tfjs-core's KernelBackend with a function
+      // call, which a native class refuses ("Class constructor … cannot be invoked without 'new'": never loaded)
+      (self as unknown as { importScripts(u: string): void }).importScripts(`${base}tf-backend-${name}.es2017.min.js`);
       if (name === 'wasm') g.tf!.wasm!.setWasmPaths(base);
     }
     const prev = tf.getBackend();
@@ -294,8 +299,17 @@ export const api: WorkerApi = {
   async initViewport(opts: { modelUrl: string }): Promise<string> {
     const layers = await loadTf();
     const model = await layers.loadLayersModel(opts.modelUrl);
-    const { LearnedViewport } = await import('../viewport/model.js');
-    viewport = new LearnedViewport(model as never);
+    const { LearnedViewport, MODEL_HISTORY, inputSize } = await import('../viewport/model.js');
+    const { PRIOR_FEATURES } = await import('../viewport/prior.js');
+    // the history the model reads, from its input size: 10 samples for the shipped models, 25 for the large variant
+    const n = Number(model.inputs[0].shape[1]);
+    const h =
+      n === inputSize(false) || n === inputSize(true)
+        ? MODEL_HISTORY
+        : Number.isInteger((n - PRIOR_FEATURES) / 3) && n > PRIOR_FEATURES
+          ? (n - PRIOR_FEATURES) / 3
+          : n / 3;
+    viewport = new LearnedViewport(model as never, undefined, { history: h });
     delete deployed.viewport;
     try {
       const r = await fetch(new URL('train.json', new URL(opts.modelUrl, self.location.href)));
@@ -347,8 +361,8 @@ export const api: WorkerApi = {
     let ranOn: 'device' | 'edge' | undefined;
     let placementReason: string | undefined;
     if (offloader) {
-      // the edge gets the last 10 samples (what its model reads), rounded: ~0.5 KiB on the wire
-      const send = Array.from(hist.subarray(Math.max(0, hist.length - 30)), (v) => Math.round(v * 1e4) / 1e4);
+      // the edge gets the last 25 samples (what its large model reads; src/server/tasks.ts), rounded: ~1.2 KiB on the wire
+      const send = Array.from(hist.subarray(Math.max(0, hist.length - 75)), (v) => Math.round(v * 1e4) / 1e4);
       const r = await offloader.run(
         'viewport',
         { hist: send, t, ...(o.video ? { video: o.video } : {}) },
@@ -376,7 +390,7 @@ export const api: WorkerApi = {
       offloader = null;
       return { quoted: false };
     }
-    const { Offloader } = await import('../deploy/offload.js');
+    const { Offloader } = await import('../edge/offload.js');
     offloader = new Offloader(cfg);
     // the local time before the first decision: two warm-up calls, then one measured (with the emulated throttle)
     if (viewport) {

@@ -10,10 +10,11 @@ import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { TokenService } from '../../src/server/tokens.js';
 import { TaskService, viewportExecutor, type Executor } from '../../src/server/tasks.js';
 import { TaskPool } from '../../src/server/task-pool.js';
-import { Offloader, decideOffload, type OffloadInputs } from '../../src/deploy/offload.js';
+import { Offloader, decideOffload, type OffloadInputs } from '../../src/edge/offload.js';
 import { fromYawPitch } from '../../src/viewport/geometry.js';
 import type { FastifyInstance } from 'fastify';
 import type { ViewportInput } from '../../src/core/schemas/tasks.js';
+import { samplePrior } from '../../src/worker/variants.js';
 
 const SECRET = 'offload-test-secret';
 const base: OffloadInputs = {
@@ -202,6 +203,27 @@ describe('POST /v1/tasks and the offload client', () => {
     // waiting for an edge that never answers
     expect(r.fallback).toMatch(/edge failed: .*(timeout|abort)/i);
     expect(performance.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe("the edge's viewport models", () => {
+  it('runs the edge-only large model for a video with a prior and 5 s of history, the shipped ones otherwise', async () => {
+    if (!existsSync('models/variants/viewport-prior/large/model.json'))
+      pending('the large variant is not trained (models/variants/MODEL.md)');
+    const run = await viewportExecutor('models', new Map([['v1', samplePrior(48, 24)]]), { large: 'always' });
+    const long = { ...input(25), video: 'v1' };
+    const a = await run(long);
+    expect(a.model).toBe('viewport-prior/large');
+    expect(a.points.length).toBe(75);
+    for (let k = 0; k < 25; k++) expect(Math.hypot(a.points[3 * k], a.points[3 * k + 1], a.points[3 * k + 2])).toBeCloseTo(1, 4);
+    // 2 s of history: the shipped prior model; no prior for the video: the plain one — each differs from the large
+    const b = await run({ ...input(10), video: 'v1' });
+    expect(b.model).toBe('viewport-prior');
+    expect((await run(input(25))).model).toBe('viewport');
+    expect(b.points).not.toEqual(a.points);
+    // 'never' (and 'auto' while the large model's dev error is not the lower one): the shipped prior model
+    const never = await viewportExecutor('models', new Map([['v1', samplePrior(48, 24)]]), { large: 'never' });
+    expect((await never(long)).model).toBe('viewport-prior');
   });
 });
 

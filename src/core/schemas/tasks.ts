@@ -1,7 +1,7 @@
 /**
  * The offloaded-inference wire format (IELB §4, ../shared/papers/ielb-edge-offloading-auction.txt), declared once
  * as TypeBox schemas with the TypeScript types derived from them: the controller validates with them
- * (src/server/routes/tasks.ts); the device's offload client (src/deploy/offload.ts) imports only the types.
+ * (src/server/routes/tasks.ts); the device's offload client (src/edge/offload.ts) imports only the types.
  *   POST /v1/tasks         TaskRequest → TaskAnswer (200 done) | TaskRefusal (503: it cannot meet its deadline)
  *   GET  /v1/tasks/quote   TaskQuote: the expected wait and execution time a task would get now
  * Only tasks whose inputs may leave the device are accepted: viewport prediction (head motion). The preference

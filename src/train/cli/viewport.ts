@@ -19,6 +19,7 @@ const cli = {
     history: { type: 'string', default: '10', arg: 'N', help: 'history samples the model reads (the edge-only large variant: 25)' },
     'prior-grid': { type: 'string', default: '24x12', arg: 'CxR', help: 'attention prior grid, columns x rows (large variant: 48x24)' },
     name: { type: 'string', arg: 'NAME', help: 'output directory name under OUT_DIR (default: viewport / viewport-prior)' },
+    'windows-per-epoch': { type: 'string', arg: 'N', help: 'training windows per epoch, a fresh random subset each epoch (default: all)' },
   },
 } as const;
 
@@ -42,6 +43,8 @@ await runCli(cli, async (v) => {
     history: num('history', v.history, { integer: true, min: 1 }),
     priorGrid: grid(v['prior-grid']),
     name: v.name,
+    windowsPerEpoch:
+      v['windows-per-epoch'] === undefined ? undefined : num('windows-per-epoch', v['windows-per-epoch'], { integer: true, min: 1 }),
     command: commandLine(cli.name),
   });
 });

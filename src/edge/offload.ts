@@ -2,8 +2,9 @@
  * Offloading on the device (IELB §4.1, ../shared/papers/ielb-edge-offloading-auction.txt): the decision whether an
  * inference task runs here or on the edge, by time and energy, and the client that sends it to the edge and falls
  * back to running it here the moment the edge is slow, refuses or fails. Browser/worker code: `fetch` only, no DOM,
- * no Node. The wire format is src/core/schemas/tasks.ts (types only). It lives in deploy/ (placement is a deployment
- * choice) so that the worker, which may import deploy/ but not edge/, decides per task.
+ * no Node. The wire format is src/core/schemas/tasks.ts (types only). It lives in edge/ beside the negotiation client
+ * (everything that talks to the edge); the worker, which sits on top of the model folders and edge/, hosts it and
+ * decides per task. Variants and their choice stay in src/deploy/.
  *
  * Our copy of the paper lost its equations; the rule below is reconstructed from the prose of §4.1:
  *   local   T_l = C / f_l (the task's cycles over the device's rate) — here *measured*: the task's latency in the
