@@ -186,6 +186,31 @@ describe('LTS network (lts.ts) and its training twin (train/cdn-net.ts)', () => 
     tf.dispose(net.vars);
   });
 
+  it("serves the trained actor's forward pass in plain JS: the tfjs model's outputs within 1e-5 (models/cdn-lts, every CDN set)", () => {
+    const dir = join(process.cwd(), 'models', 'cdn-lts');
+    const files = ['ABC', 'ABD', 'ACD', 'BCD'].map((set) => join(dir, `mechanistic-${set}.json`)).filter((f) => existsSync(f));
+    if (!files.length) return pending('no models/cdn-lts/mechanistic-*.json (npm run train:cdn)');
+    const rng = mulberry32(12);
+    const n = 32;
+    for (const file of files) {
+      const man = JSON.parse(readFileSync(file, 'utf8'));
+      const w = ltsModelFromFiles(man, new Uint8Array(readFileSync(join(dir, man.weights)))).actor;
+      const net = new TfLtsNet(3, K_STEPS, actionCount(3), 1, 0.1);
+      net.load(w); // the tfjs model holding the served weights; the plain-JS net reads them once from it
+      const js = new LtsNet(net.weights(), 3, K_STEPS, actionCount(3));
+      // inputs in the encoded ranges: workload / 20000, log1p of SLatency, BufRatio, BufFreq, the share
+      const x = Float32Array.from({ length: n * 300 }, (_, i) => [rng() * 1.5, rng() * 2.5, rng() * 3, rng() * 2, rng()][i % 5]);
+      const tfOut = tf.tidy(() => net.apply(tf.tensor2d(toCols(x, 3, K_STEPS), [n, net.colDim])).dataSync());
+      let worst = 0;
+      for (let r = 0; r < n; r++) {
+        const o = js.forward(x.subarray(r * 300, (r + 1) * 300));
+        for (let a = 0; a < 10; a++) worst = Math.max(worst, Math.abs(o[a] - tfOut[r * 10 + a]));
+      }
+      expect(worst).withContext(file).toBeLessThan(1e-5);
+      tf.dispose(net.vars);
+    }
+  });
+
   it('trains on the shared PPO (ppoIteration): an action with a positive advantage gains probability, the critic fits', () => {
     const m = 3;
     const A = actionCount(m);
@@ -294,7 +319,7 @@ describe('LTS network (lts.ts) and its training twin (train/cdn-net.ts)', () => 
     expect(() => ltsModelFromFiles({ ...man, format: 'nope' as 'edgeplay-cdn-lts/1' }, bytes)).toThrowError(/unknown format/);
   });
 
-  it('decides a step for 3 CDNs: Fast-LTS in well under a millisecond of CPU time, the network measured', () => {
+  it('decides a step for 3 CDNs in well under a millisecond of CPU time: the network and Fast-LTS (median of many steps)', () => {
     const rng = mulberry32(4);
     const w = (k: number) => Float32Array.from({ length: k }, () => (rng() * 2 - 1) * 0.1);
     const model = {
@@ -328,24 +353,31 @@ describe('LTS network (lts.ts) and its training twin (train/cdn-net.ts)', () => 
         [5, 3, 0.7],
       ],
     );
-    const cpuMs = (pol: { step(o: CdnStepObservation): number[] }, n: number) => {
-      for (let i = 0; i < 50; i++) pol.step(obs); // warm up the JIT
-      const c0 = process.cpuUsage();
+    // the median CPU time of one step (process.cpuUsage has µs resolution: a tree step reads 0, so it is timed in blocks of 20)
+    const cpuMs = (pol: { step(o: CdnStepObservation): number[] }, n: number, block: number) => {
+      for (let i = 0; i < 100; i++) pol.step(obs); // warm up the JIT
+      const t: number[] = [];
       for (let i = 0; i < n; i++) {
-        const s = pol.step(obs);
-        expect(Math.abs(s.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-9);
+        const c0 = process.cpuUsage();
+        for (let b = 0; b < block; b++) pol.step(obs);
+        const c = process.cpuUsage(c0);
+        t.push((c.user + c.system) / 1000 / block);
       }
-      const c = process.cpuUsage(c0);
-      return (c.user + c.system) / 1000 / n;
+      const s = pol.step(obs);
+      expect(Math.abs(s.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-9);
+      return t.sort((a, b) => a - b)[n >> 1];
     };
-    const net = cpuMs(new LtsPolicy(model), 300);
+    const net = cpuMs(new LtsPolicy(model), 1000, 1);
     const fast = cpuMs(
       new FastLtsPolicy({ format: 'edgeplay-cdn-fastlts/1', cdns: ['A', 'B', 'C'], k: K_STEPS, workloadScale: 20000, tree }),
-      3000,
+      500,
+      20,
     );
-    console.log(`[measure] a step for 3 CDNs, CPU time: LTS network ${net.toFixed(3)} ms, Fast-LTS ${fast.toFixed(4)} ms`);
+    console.log(`[measure] a step for 3 CDNs, median CPU time: LTS network ${net.toFixed(3)} ms, Fast-LTS ${fast.toFixed(4)} ms`);
     expect(fast).toBeLessThan(0.1);
     expect(fast).toBeLessThan(net / 5);
+    // the network too, well under a millisecond (about 0.25 ms on this machine; a loaded core doubles it)
+    expect(net).toBeLessThan(0.6);
   });
 
   it('refuses an observation of other CDNs than the model was trained for', () => {
