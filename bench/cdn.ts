@@ -27,7 +27,7 @@ import { loadResponse, loadTraffic, makeSim, missingData } from '../src/sim/cdn/
 import { JOINER, simulatePanel, STATES, type AbrResponse } from '../src/sim/cdn/abr-response.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import type { CdnSim } from '../src/sim/cdn/env.js';
-import { GreedyOracle } from '../src/sim/cdn/greedy.js';
+import { GreedyActionOracle, GreedyOracle } from '../src/sim/cdn/greedy.js';
 import { LearnedSim, loadLearnedModels } from '../src/sim/cdn/learned.js';
 import { runDay, score, type DayResult, type Score } from '../src/sim/cdn/run.js';
 import { daysOf, FULL_DAYS } from '../src/sim/cdn/traffic.js';
@@ -178,6 +178,9 @@ const summary: Array<{
   best: string;
   lts_vs_best: number | null;
   greedy_vs_best: number;
+  /** the greedy oracle within LTS's actions (≤ 10 points a step) against the best baseline, and its gap to greedy */
+  greedy_actions_vs_best: number | null;
+  greedy_actions_gap_pct: number | null;
   fast_vs_lts: number | null;
 }> = [];
 
@@ -225,7 +228,7 @@ for (const kind of kinds) {
       const ll = loadLts(`learned-${set}`);
       if (ll) policies.push(new LtsPolicy(ll.lts.model, { name: 'lts-learned' }));
     }
-    policies.push(new GreedyOracle(sim, kind === 'learned' ? 5 : 1));
+    policies.push(new GreedyActionOracle(sim), new GreedyOracle(sim, kind === 'learned' ? 5 : 1));
     const res = new Map<string, DayResult[]>();
     for (const p of policies) {
       const dr = days.map((d) => runDay(sim, p, d));
@@ -260,6 +263,8 @@ for (const kind of kinds) {
       best: best.policy,
       lts_vs_best: rel(q('lts'), best.qoe_mean),
       greedy_vs_best: rel(q('greedy'), best.qoe_mean)!,
+      greedy_actions_vs_best: rel(q('greedy-lts-actions'), best.qoe_mean),
+      greedy_actions_gap_pct: mine.find((r) => r.policy === 'greedy-lts-actions')?.gap_to_greedy_pct ?? null,
       fast_vs_lts: rel(q('fast-lts'), q('lts')),
     });
     console.log(
@@ -299,10 +304,12 @@ console.log(
     .join(', ')}`,
 );
 const pct = (x: number | null) => (x == null ? '—' : `${x >= 0 ? '+' : ''}${x.toFixed(2)} %`);
-console.log('\nsim          set  best baseline  lts vs best  greedy (ceiling) vs best  fast-lts vs lts');
+console.log(
+  '\nsim          set  best baseline  lts vs best  greedy (ceiling) vs best  greedy in LTS actions vs best (gap to greedy)  fast-lts vs lts',
+);
 for (const r of summary)
   console.log(
-    `${r.sim.padEnd(12)} ${r.cdn_set}  ${r.best.padEnd(13)}  ${pct(r.lts_vs_best).padStart(11)}  ${pct(r.greedy_vs_best).padStart(24)}  ${pct(r.fast_vs_lts).padStart(15)}`,
+    `${r.sim.padEnd(12)} ${r.cdn_set}  ${r.best.padEnd(13)}  ${pct(r.lts_vs_best).padStart(11)}  ${pct(r.greedy_vs_best).padStart(24)}  ${`${pct(r.greedy_actions_vs_best)} (${r.greedy_actions_gap_pct?.toFixed(2) ?? '—'} %)`.padStart(45)}  ${pct(r.fast_vs_lts).padStart(15)}`,
   );
 for (const n of notes) console.log(`note: ${n}`);
 mkdirSync(dirname(resolve(args.out!)), { recursive: true });
