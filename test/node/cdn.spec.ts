@@ -47,7 +47,7 @@ import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinut
 import { dataRoot } from '../../src/sim/abr/load.js';
 import { lstmWeightsOf, Nalu } from '../../src/train/cdn-sim-models.js';
 import { imitate, ltsPpoModel, TfLtsNet, toCols } from '../../src/train/cdn-net.js';
-import { daysRollout } from '../../src/train/cdn.js';
+import { daysRollout, distilFastLts } from '../../src/train/cdn.js';
 import { ppoIteration } from '../../src/train/ppo.js';
 
 /** two days of synthetic traffic: a daily cycle of joins (per minute) between 300 and 900 */
@@ -750,6 +750,56 @@ describe('learned simulator (learned.ts) against its tfjs models', () => {
       }
       model.dispose();
     }
+  });
+});
+
+describe('Fast-LTS distillation by DAgger (train/cdn.ts distilFastLts)', () => {
+  it("aggregates the network's own states and the states each tree visits, labelled by the network; keeps the dev-best depth", async () => {
+    if (!existsSync(join(dataRoot(), 'live'))) return pending('data not found (set EDGEPLAY_DATA)');
+    const { loadTraffic, makeSim } = await import('../../src/sim/cdn/data.js');
+    const sim = makeSim('piecewise', 'ABC', loadTraffic());
+    const rng = mulberry32(8);
+    const w = (k: number) => Float32Array.from({ length: k }, () => (rng() * 2 - 1) * 0.1);
+    const served = {
+      format: 'edgeplay-cdn-lts/1' as const,
+      cdns: ['A', 'B', 'C'],
+      k: K_STEPS,
+      workloadScale: 20000,
+      actor: { convW: w(1280), convB: w(64), w1: w(208896), b1: w(64), w2: w(640), b2: w(10) },
+    };
+    const dev = daysOf('dev').slice(0, 2);
+    const { meanReward } = await import('../../src/sim/cdn/run.js');
+    const devNet = meanReward(sim, new LtsPolicy(served), dev);
+    const lines: string[] = [];
+    const rec = distilFastLts(
+      sim,
+      sim,
+      'ABC',
+      served,
+      daysOf('train'),
+      dev,
+      devNet,
+      { depths: [6, 2], rounds: 2, days: 1, minLeaf: 4, stride: 2 },
+      rng,
+      (l) => lines.push(l),
+    );
+    expect(rec.states).toBe(3 * (DAY_MIN / 2)); // round 0 (the network's states) + 2 rounds of the tree's, 1 day each, every 2nd minute
+    expect(lines.filter((l) => /DAgger round/.test(l)).length).toBe(2);
+    expect(rec.depths.map((d) => d.maxDepth)).toEqual([2, 6]);
+    const best = Math.max(...rec.depths.map((d) => d.devQoe));
+    expect(rec.devQoe).toBe(best); // the dev-best depth is kept
+    expect(rec.netDevQoe).toBeCloseTo(devNet, 3);
+    expect(rec.served).toBe((devNet - rec.devQoe) / Math.abs(devNet) < 0.02);
+    expect(rec.depth).toBeLessThanOrEqual(6);
+    expect(rec.fidelity).toBeGreaterThan(0.3);
+    expect(rec.tree.value.every((a) => a >= 0 && a < actionCount(3))).toBeTrue();
+    // the recorded dev QoE is the tree's, as served
+    const again = meanReward(
+      sim,
+      new FastLtsPolicy({ format: 'edgeplay-cdn-fastlts/1', cdns: ['A', 'B', 'C'], k: K_STEPS, workloadScale: 20000, tree: rec.tree }),
+      dev,
+    );
+    expect(again).toBeCloseTo(rec.devQoe, 3);
   });
 });
 
