@@ -370,7 +370,9 @@ describe('multi-CDN scheduling with Redis: one leader', () => {
   it('one scheduler decides each step from everyone’s measurements, all serve its shares, a stopped leader is replaced at the next step', async () => {
     if (!haveRedis) return pending(`${REDIS} not found`);
     const { Redis } = await import('ioredis');
-    const stepMs = 400;
+    // the lease is one step of real time: long enough that a leader slowed by a loaded machine (several Redis round
+    // trips per tick at nice 19) still holds it when the follower ticks (400 ms lost it under load ≈ 15)
+    const stepMs = 2000;
     let now = 2_000_000_000_000 - (2_000_000_000_000 % stepMs);
     const clients = [new Redis(url), new Redis(url)];
     const mk = (i: number) =>
