@@ -15,6 +15,8 @@ import { DrlPolicy } from '../src/abr/drl.js';
 import { RatioEwmaPredictor, WithPredictedSizes } from '../src/abr/chunk-size.js';
 import { mean, runPolicy, type TraceResult } from '../src/sim/abr/run.js';
 import { InputError } from '../src/train/errors.js';
+import { syntheticTrace } from '../src/sim/abr/synth.js';
+import { meanCi } from './stats.js';
 
 /** The policies bench:abr knows, in its default order. */
 export const ABR_POLICIES = ['bb', 'rb', 'bola', 'robustmpc', 'drl', 'drl-predicted', 'optimal'] as const;
@@ -23,6 +25,11 @@ export type AbrBenchPolicy = (typeof ABR_POLICIES)[number];
 export interface AbrBenchOptions {
   /** trace directory (default $EDGEPLAY_DATA/abr/traces/test) */
   traces?: string;
+  /**
+   * evaluate on generated traces instead of a directory: `family:count` of src/sim/abr/synth.ts, the
+   * families training never draws (`walk-hi`, `markov-hi`; indexes 0..count-1). Overrides `traces`.
+   */
+  synthetic?: { family: SyntheticEvalFamily; count: number };
   /** video size directory (default $EDGEPLAY_DATA/abr/video) */
   video?: string;
   /** policies to run (default all of ABR_POLICIES) */
@@ -38,6 +45,20 @@ export interface AbrBenchOptions {
   /** the command line recorded in the results and printed above the table */
   command?: string;
   log?: (s: string) => void;
+}
+
+/** The synthetic families bench:abr may evaluate on (never used by training). */
+export const SYNTHETIC_EVAL_FAMILIES = ['walk-hi', 'markov-hi'] as const;
+export type SyntheticEvalFamily = (typeof SYNTHETIC_EVAL_FAMILIES)[number];
+
+/** Paired difference of two policies' per-trace QoE_lin per chunk with its 95 % t-interval (same traces). */
+export interface AbrPairedDiff {
+  policy: string;
+  baseline: string;
+  diff_chunk_mean: number;
+  ci_low: number;
+  ci_high: number;
+  traces: number;
 }
 
 export interface AbrBenchRow {
@@ -57,6 +78,8 @@ export interface AbrBenchResult {
   traces_dir: string;
   video_dir: string;
   rows: AbrBenchRow[];
+  /** every DRL row against robustmpc when both ran, paired by trace */
+  paired?: AbrPairedDiff[];
   optimal_refinement?: {
     bucket_ms: number;
     qoe_sum_mean: number;
@@ -70,16 +93,19 @@ export interface AbrBenchResult {
 export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult> {
   const log = o.log ?? ((s: string) => console.log(s));
   const abr = join(dataRoot(), 'abr');
-  const tracesDir = resolve(o.traces ?? join(abr, 'traces', 'test'));
+  const synth = o.synthetic;
+  if (synth && (!(SYNTHETIC_EVAL_FAMILIES as readonly string[]).includes(synth.family) || !(synth.count >= 1)))
+    throw new InputError(`--synthetic wants FAMILY:COUNT with FAMILY one of ${SYNTHETIC_EVAL_FAMILIES.join(', ')} and COUNT >= 1`);
+  const tracesDir = synth ? `synthetic ${synth.family} 0..${synth.count - 1}` : resolve(o.traces ?? join(abr, 'traces', 'test'));
   const videoDir = resolve(o.video ?? join(abr, 'video'));
-  if (!existsSync(tracesDir) || !existsSync(videoDir))
+  if ((!synth && !existsSync(tracesDir)) || !existsSync(videoDir))
     throw new InputError(`bench:abr needs traces (${tracesDir}) and video sizes (${videoDir}); set EDGEPLAY_DATA or pass --traces/--video`);
   const modelDir = resolve(o.model ?? 'models/abr-drl');
   const policies: string[] = o.policies ?? [...ABR_POLICIES];
   for (const p of policies)
     if (!(ABR_POLICIES as readonly string[]).includes(p)) throw new InputError(`unknown policy "${p}"; known: ${ABR_POLICIES.join(', ')}`);
   const bucketMs = o.bucketMs ?? 100;
-  const traces = loadTraceDir(tracesDir);
+  const traces = synth ? Array.from({ length: synth.count }, (_, i) => syntheticTrace(synth.family, i)) : loadTraceDir(tracesDir);
   const sizes = loadVideoSizes(videoDir);
   const chunks = TOTAL_CHUNKS - 1;
 
@@ -112,6 +138,7 @@ export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult>
   };
 
   const rows: AbrBenchRow[] = [];
+  const perTrace = new Map<string, number[]>();
   let optimalMean: number | null = null;
   const extra: Pick<AbrBenchResult, 'optimal_refinement'> = {};
 
@@ -143,6 +170,10 @@ export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult>
     } else {
       results = runPolicy(make(name), traces, sizes);
     }
+    perTrace.set(
+      name,
+      results.map((r) => r.qoeSum / chunks),
+    );
     const q = mean(results.map((r) => r.qoeSum));
     rows.push({
       policy: name,
@@ -174,7 +205,23 @@ export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult>
       `optimal: buffer bucket ${ref.bucket_ms} ms -> ${ref.finer_bucket_ms} ms changes the mean by ${(100 * ref.relative_change).toFixed(3)} %`,
     );
   }
-  const result: AbrBenchResult = { command, traces_dir: tracesDir, video_dir: videoDir, rows: shown, ...extra };
+  const paired: AbrPairedDiff[] = [];
+  const base = perTrace.get('robustmpc');
+  for (const name of ['drl', 'drl-predicted']) {
+    const q = perTrace.get(name);
+    if (!base || !q || q.length < 2) continue;
+    const ci = meanCi(q.map((x, i) => x - base[i]));
+    paired.push({ policy: name, baseline: 'robustmpc', diff_chunk_mean: ci.mean, ci_low: ci.low, ci_high: ci.high, traces: q.length });
+    log(`${name} - robustmpc, per chunk, paired by trace: ${ci.mean.toFixed(4)} [95 % CI ${ci.low.toFixed(4)}, ${ci.high.toFixed(4)}]`);
+  }
+  const result: AbrBenchResult = {
+    command,
+    traces_dir: tracesDir,
+    video_dir: videoDir,
+    rows: shown,
+    ...(paired.length ? { paired } : {}),
+    ...extra,
+  };
   const outFile = o.out === undefined ? 'bench/results/abr.json' : o.out;
   if (outFile) {
     mkdirSync(dirname(outFile), { recursive: true });

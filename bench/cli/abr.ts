@@ -1,6 +1,15 @@
 /** `npm run bench:abr -- [options]` (--help lists them): the command line of benchAbr (../abr.ts). */
 import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
-import { ABR_POLICIES, benchAbr } from '../abr.js';
+import { ABR_POLICIES, benchAbr, SYNTHETIC_EVAL_FAMILIES, type SyntheticEvalFamily } from '../abr.js';
+import { InputError } from '../../src/train/errors.js';
+
+/** `FAMILY:N` → the synthetic option of benchAbr; InputError when malformed. */
+function parseSynthetic(v: string | undefined): { family: SyntheticEvalFamily; count: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^([a-z-]+):(\d+)$/.exec(v);
+  if (!m) throw new InputError(`--synthetic wants FAMILY:N (e.g. walk-hi:40), got "${v}"`);
+  return { family: m[1] as SyntheticEvalFamily, count: Number(m[2]) };
+}
 
 const cli = {
   name: 'bench:abr',
@@ -8,6 +17,12 @@ const cli = {
     'ABR policies over every trace of a directory in the Pensieve test environment: QoE_lin (chunks 1..47), its components\nand the share of the offline optimum. Writes bench/results/abr.json.',
   flags: {
     traces: { type: 'string', arg: 'DIR', help: 'trace directory (default: $EDGEPLAY_DATA/abr/traces/test)' },
+    synthetic: {
+      type: 'string',
+      arg: 'FAMILY:N',
+      help: `evaluate on N generated traces of a family training never draws (${SYNTHETIC_EVAL_FAMILIES.join(', ')}) instead of --traces`,
+    },
+    out: { type: 'string', default: 'bench/results/abr.json', arg: 'FILE', help: 'results file' },
     video: { type: 'string', arg: 'DIR', help: 'video size directory (default: $EDGEPLAY_DATA/abr/video)' },
     policies: { type: 'string', default: ABR_POLICIES.join(','), arg: 'LIST', help: 'policies' },
     model: { type: 'string', default: 'models/abr-drl', arg: 'DIR', help: 'the DRL model' },
@@ -19,6 +34,8 @@ const cli = {
 await runCli(cli, async (v) => {
   await benchAbr({
     traces: v.traces,
+    synthetic: parseSynthetic(v.synthetic),
+    out: v.out,
     video: v.video,
     policies: listOf('policies', v.policies, ABR_POLICIES),
     model: v.model,

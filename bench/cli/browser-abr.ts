@@ -31,6 +31,12 @@ const cli = {
     transmux: { type: 'string', default: 'worker', arg: 'worker|inline', help: 'hls.js transmuxing in its worker or inline' },
     out: { type: 'string', default: 'bench/results/browser-abr.json', arg: 'FILE', help: 'results file (resumed from when it matches)' },
     fresh: { type: 'boolean', help: 'ignore the runs already in the results file' },
+    'max-lag': {
+      type: 'string',
+      default: '0.03',
+      arg: 'F',
+      help: 'reject (and run again) a run whose playback fell behind the wall clock by more than this share of its time, unreported as a stall (a starved Chromium plays slowly)',
+    },
   },
 } as const;
 
@@ -46,6 +52,7 @@ await runCli(cli, async (v) => {
     transmux: oneOf('transmux', v.transmux, ['worker', 'inline']),
     out: v.out,
     fresh: v.fresh,
+    maxLag: num('max-lag', v['max-lag'], { min: 0.001 }),
     command: commandLine(cli.name),
   });
 });

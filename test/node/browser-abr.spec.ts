@@ -1,0 +1,79 @@
+/**
+ * bench:browser-abr's run validity (bench/browser-abr.ts `playbackLagShare`): a run whose media clock fell behind the
+ * wall clock without a reported stall (a Chromium starved of CPU) must be recognised, from the page's own
+ * measurement and, for runs recorded before the page measured it, from the load log. Pure functions, no browser.
+ */
+import { playbackLagShare, summarise, type Row } from '../../bench/browser-abr.js';
+
+/**
+ * A load log of `n` 4-s fragments fetched back to back every `everyS` s of wall time, first one ending at 1 s, with
+ * the media clock running at `rate` × real time from the first append (and one refetch of fragment 3), as the page
+ * records it: the forward buffer at each load's end.
+ */
+type Load = { sn: number; level: number; bytes: number; start_ms: number; first_ms: number; end_ms: number; buffer_s: number };
+function loadLog(n: number, everyS: number, rate: number): Load[] {
+  const loads: Load[] = [];
+  const sns = [...Array(n).keys()];
+  sns.splice(4, 0, 3); // fragment 3 again at another level: no media gained
+  let appended = 0;
+  sns.forEach((sn, i) => {
+    const end = 1 + i * everyS;
+    const isNew = !loads.some((l) => l.sn === sn);
+    if (isNew) appended++;
+    const playhead = Math.max(0, (end - 1) * rate);
+    loads.push({
+      sn,
+      level: 0,
+      bytes: 1e5,
+      start_ms: end * 1000 - 500,
+      first_ms: end * 1000 - 400,
+      end_ms: end * 1000,
+      buffer_s: appended * 4 - playhead,
+    });
+  });
+  return loads;
+}
+
+describe('bench:browser-abr run validity (playbackLagShare)', () => {
+  it("takes the page's own measurement when it reports one", () => {
+    expect(playbackLagShare({ play_wall_s: 150, playback_lag_s: 30, loads: loadLog(30, 3, 1) })).toBeCloseTo(0.2, 6);
+  });
+
+  it('estimates from the load log: about 0 when the media clock kept up, the missing share when it ran slow', () => {
+    const ok = playbackLagShare({ rebuffer_s: 0, loads: loadLog(30, 3, 1) })!;
+    expect(Math.abs(ok)).toBeLessThan(0.01);
+    const slow = playbackLagShare({ rebuffer_s: 0, loads: loadLog(30, 3, 0.7) })!;
+    expect(slow).toBeGreaterThan(0.28);
+    expect(slow).toBeLessThan(0.32);
+  });
+
+  it('counts reported stalls as accounted for, not as lag', () => {
+    // media at 0.9 × over a ~90 s window leaves ~9 s unplayed; if the page reported those 9 s as a stall, no lag is left
+    const loads = loadLog(30, 3, 0.9);
+    const hidden = playbackLagShare({ rebuffer_s: 0, loads })!;
+    const window = (loads.at(-1)!.end_ms - 1000) / 1000;
+    const reported = playbackLagShare({ rebuffer_s: hidden * window, loads })!;
+    expect(hidden).toBeGreaterThan(0.08);
+    expect(Math.abs(reported)).toBeLessThan(0.01);
+  });
+
+  it('is null when nothing can tell (no page measurement, too few loads)', () => {
+    expect(playbackLagShare({})).toBeNull();
+    expect(playbackLagShare({ loads: loadLog(30, 3, 1).slice(0, 2) })).toBeNull();
+  });
+
+  it('summarise pairs by trace: a trace some policy has no run on is left out of every policy', () => {
+    const rows: Row[] = [
+      { trace: 'a', policy: 'hls', qoe_chunk: 0.5, rebuffer_s: 0 },
+      { trace: 'a', policy: 'drl', qoe_chunk: 0.7, rebuffer_s: 0 },
+      { trace: 'b', policy: 'hls', qoe_chunk: 0.1, rebuffer_s: 0 },
+      { trace: 'b', policy: 'drl', qoe_chunk: 0.4, rebuffer_s: 0 },
+      { trace: 'c', policy: 'drl', qoe_chunk: 5, rebuffer_s: 0 },
+    ];
+    const { summary } = summarise(rows, ['hls', 'drl']);
+    const drl = summary.find((s) => s.policy === 'drl')!;
+    expect(drl.runs).toBe(2);
+    expect(drl.qoe_chunk_mean).toBeCloseTo(0.55, 9);
+    expect(drl.diff_vs_hls!).toBeCloseTo(0.25, 9);
+  });
+});
