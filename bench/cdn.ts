@@ -27,7 +27,7 @@ import { loadResponse, loadTraffic, makeSim, missingData } from '../src/sim/cdn/
 import { JOINER, simulatePanel, STATES, type AbrResponse } from '../src/sim/cdn/abr-response.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import type { CdnSim } from '../src/sim/cdn/env.js';
-import { GreedyOracle } from '../src/sim/cdn/greedy.js';
+import { GreedyActionOracle, GreedyOracle } from '../src/sim/cdn/greedy.js';
 import { LearnedSim, loadLearnedModels } from '../src/sim/cdn/learned.js';
 import { runDay, score, type DayResult, type Score } from '../src/sim/cdn/run.js';
 import { daysOf, FULL_DAYS } from '../src/sim/cdn/traffic.js';
@@ -155,6 +155,35 @@ function baselines(kind: string, set: string, sim: CdnSim): { wrr: number[]; ucb
   };
 }
 
+/** CPU time (process.cpuUsage, ms) of each decision of the wrapped policies, by name */
+const cpu: Record<string, number[]> = {};
+function cpuTimed(p: CdnSharePolicy): CdnSharePolicy {
+  const t = (cpu[p.name] ??= []);
+  return {
+    name: p.name,
+    reset: p.reset?.bind(p),
+    step: (o) => {
+      const c0 = process.cpuUsage();
+      const r = p.step(o);
+      const c = process.cpuUsage(c0);
+      t.push((c.user + c.system) / 1000);
+      return r;
+    },
+  };
+}
+/** per set: LTS and the one-step greedy oracle against the best baseline, Fast-LTS against LTS (%, + = better) */
+const summary: Array<{
+  sim: string;
+  cdn_set: string;
+  best: string;
+  lts_vs_best: number | null;
+  greedy_vs_best: number;
+  /** the greedy oracle within LTS's actions (≤ 10 points a step) against the best baseline, and its gap to greedy */
+  greedy_actions_vs_best: number | null;
+  greedy_actions_gap_pct: number | null;
+  fast_vs_lts: number | null;
+}> = [];
+
 interface Row {
   sim: string;
   cdn_set: string;
@@ -192,14 +221,14 @@ for (const kind of kinds) {
     ];
     const lts = loadLts(`${kind}-${set}`);
     if (lts) {
-      policies.push(lts.lts);
-      if (lts.fast) policies.push(lts.fast);
+      policies.push(cpuTimed(lts.lts));
+      if (lts.fast) policies.push(cpuTimed(lts.fast));
     } else notes.push(`no ${kind}-${set} model in ${modelDir} (npm run train:cdn -- --sim ${kind} --sets ${set})`);
     if (kind === 'mechanistic') {
       const ll = loadLts(`learned-${set}`);
       if (ll) policies.push(new LtsPolicy(ll.lts.model, { name: 'lts-learned' }));
     }
-    policies.push(new GreedyOracle(sim, kind === 'learned' ? 5 : 1));
+    policies.push(new GreedyActionOracle(sim), new GreedyOracle(sim, kind === 'learned' ? 5 : 1));
     const res = new Map<string, DayResult[]>();
     for (const p of policies) {
       const dr = days.map((d) => runDay(sim, p, d));
@@ -226,6 +255,18 @@ for (const kind of kinds) {
     rows.push(...mine);
     const base = mine.filter((r) => ['equal', 'wrr', 'ucb1', 'd-ucb'].includes(r.policy));
     const best = base.reduce((a, r) => (r.qoe_mean > a.qoe_mean ? r : a));
+    const q = (name: string) => mine.find((r) => r.policy === name)?.qoe_mean;
+    const rel = (a: number | undefined, b: number | undefined) => (a == null || b == null ? null : r4((100 * (a - b)) / Math.abs(b)));
+    summary.push({
+      sim: kind,
+      cdn_set: set,
+      best: best.policy,
+      lts_vs_best: rel(q('lts'), best.qoe_mean),
+      greedy_vs_best: rel(q('greedy'), best.qoe_mean)!,
+      greedy_actions_vs_best: rel(q('greedy-lts-actions'), best.qoe_mean),
+      greedy_actions_gap_pct: mine.find((r) => r.policy === 'greedy-lts-actions')?.gap_to_greedy_pct ?? null,
+      fast_vs_lts: rel(q('fast-lts'), q('lts')),
+    });
     console.log(
       `\n${kind} ${set} (${days.length} days, ${score(res.get('greedy')!, true).minutes} flash-crowd minutes; baselines: ${b.source}; wrr ${b.wrr.join('/')})`,
     );
@@ -247,7 +288,33 @@ console.log(
     .map(([k, v]) => `${k} ${v}`)
     .join(', ')}`,
 );
+const med = (v: number[]) =>
+  v.length
+    ? Number(
+        v
+          .slice()
+          .sort((a, b) => a - b)
+          [v.length >> 1].toFixed(4),
+      )
+    : null;
+const cpuMedian = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, med(v)]));
+console.log(
+  `median CPU time per decision (ms, process.cpuUsage; µs resolution): ${Object.entries(cpuMedian)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`,
+);
+const pct = (x: number | null) => (x == null ? '—' : `${x >= 0 ? '+' : ''}${x.toFixed(2)} %`);
+console.log(
+  '\nsim          set  best baseline  lts vs best  greedy (ceiling) vs best  greedy in LTS actions vs best (gap to greedy)  fast-lts vs lts',
+);
+for (const r of summary)
+  console.log(
+    `${r.sim.padEnd(12)} ${r.cdn_set}  ${r.best.padEnd(13)}  ${pct(r.lts_vs_best).padStart(11)}  ${pct(r.greedy_vs_best).padStart(24)}  ${`${pct(r.greedy_actions_vs_best)} (${r.greedy_actions_gap_pct?.toFixed(2) ?? '—'} %)`.padStart(45)}  ${pct(r.fast_vs_lts).padStart(15)}`,
+  );
 for (const n of notes) console.log(`note: ${n}`);
 mkdirSync(dirname(resolve(args.out!)), { recursive: true });
-writeFileSync(resolve(args.out!), JSON.stringify({ days, rows, flash_rows: flashRows, decision_ms: decision }, null, 1));
+writeFileSync(
+  resolve(args.out!),
+  JSON.stringify({ days, rows, flash_rows: flashRows, decision_ms: decision, decision_cpu_median_ms: cpuMedian, summary }, null, 1),
+);
 console.log(`wrote ${args.out} (${Math.round((Date.now() - t0) / 1000)} s)`);

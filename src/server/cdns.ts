@@ -16,6 +16,20 @@
  * last reported pathway, else the CDN the negotiation gave the batch's edge session (`sessionCdn`). A step
  * where a CDN had no viewer keeps that CDN's last measured QoE (mdp.ts: a CDN at 0 % can be raised again).
  *
+ * Failures (a CDN that is down or unreachable produces failovers and errors, not QoE: hls.js moves to the next
+ * pathway, often with no stall at all). Per CDN per step the scheduler counts three signals the controller
+ * already has: failed requests (`requests` events' `failures` on that CDN's pathway), views whose serving
+ * pathway moved off that CDN to another of ours (telemetry), and steering requests whose `_HLS_pathway` shows a
+ * viewer left the CDN its manifest put first (`left`, from the negotiation service). Each counts the same
+ * incidents from another side, so the step's failure incidents are the largest of the three. An incident is
+ * charged as a stall of FAILURE_STALL_S in at least FAILURE_WATCH_S of viewing on that CDN (BufRatio and
+ * BufFreq over max(watched s, incidents × FAILURE_WATCH_S)): a dead CDN that served nobody scores
+ * 100 · 4 / 10 = 40 % BufRatio and 10 stalls per 100 s, by far the worst, and keeps that QoE while nobody
+ * watches it; one failed request among hundreds of healthy viewer-minutes adds little. Every policy reads the
+ * same observation, so each moves new viewers off the CDN by its own rule (the LTS actions take their points
+ * from the worst CDN of the last step). `requests` events only count failures: they name the pathway of
+ * a host's requests, not where the view plays.
+ *
  * Several controller processes (`redis`): each adds its measurements to a per-step Redis hash, and one of
  * them, the leader, holds a lease key (SET NX PX, one step long, renewed at every step boundary by its holder
  * only); the leader reads the step that just ended, runs the policy, and writes the shares and the history;
@@ -48,6 +62,8 @@ export interface CdnStepReport {
   slatency: number[];
   bufratio: number[];
   buffreq: number[];
+  /** failure incidents per CDN (already folded into bufratio / buffreq as stalls) */
+  failures: number[];
   /** shares (fractions) in force during the step */
   shares: number[];
   /** shares decided for the next step */
@@ -78,10 +94,21 @@ export interface CdnSchedulerOptions {
 }
 
 const WATCH_GAP_CAP_MS = 30000;
-/** fields of a step's counters, per CDN */
-const FIELDS = ['watch_s', 'joins', 'startup_s', 'stall_s', 'stalls'] as const;
+/**
+ * One failure incident on a CDN (a failed request, a viewer who left its pathway) counts as a stall of this
+ * many seconds: about one fragment, what the viewer would have stalled had its buffer not covered the failover
+ * (hls.js' own retry and pathway-switch time is of that order).
+ */
+export const FAILURE_STALL_S = 4;
+/** ... in at least this many seconds watched on that CDN per incident (the BufRatio / BufFreq denominator's floor) */
+export const FAILURE_WATCH_S = 10;
+/**
+ * fields of a step's counters, per CDN: `req_fail` failed requests, `left` views whose serving pathway moved off
+ * the CDN (telemetry), `steer_left` viewers whose steering request showed they left it
+ */
+const FIELDS = ['watch_s', 'joins', 'startup_s', 'stall_s', 'stalls', 'req_fail', 'left', 'steer_left'] as const;
 type Counters = Record<(typeof FIELDS)[number], number>;
-const zero = (): Counters => ({ watch_s: 0, joins: 0, startup_s: 0, stall_s: 0, stalls: 0 });
+const zero = (): Counters => ({ watch_s: 0, joins: 0, startup_s: 0, stall_s: 0, stalls: 0, req_fail: 0, left: 0, steer_left: 0 });
 
 /** Validate `--cdns`: a JSON array of at least two {id, url} with distinct ids and http(s) URLs. @throws Error naming what is wrong */
 export function parseCdns(json: string): CdnConfig[] {
@@ -109,6 +136,59 @@ export function parseCdns(json: string): CdnConfig[] {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`--cdns[${i}].url must be http(s) (got '${String(url)}')`);
     return { id, url: u.origin };
   });
+}
+
+/** steps a CDN found down gets no new viewers (the circuit breaker's open time; failureGuard) */
+export const DOWN_HOLD_STEPS = 5;
+/** then, until a step measures it serving viewers again without being down, at most this share (points): probe viewers */
+export const PROBE_POINTS = 5;
+
+/**
+ * The scheduler's circuit breaker over any policy's shares (points summing to 100). A CDN is *down* in a step
+ * when it had failure incidents and they outweigh its viewing (incidents × FAILURE_WATCH_S ≥ seconds watched on
+ * it: fewer than 10 good seconds per failure) — a dead or unreachable CDN, not one failed request among many
+ * viewers. For DOWN_HOLD_STEPS steps from its last down step it gets 0 points (the points go to the others in
+ * proportion to the policy's shares; if every CDN is down the policy's shares stand); after that, until a step
+ * measures it serving viewers without being down, at most PROBE_POINTS, so a few new viewers probe it (a probe
+ * that fails over again is a new down step). Why over the policy: a learned policy reads a dead CDN's zero
+ * workload as spare capacity (fed such steps, the served LTS tree of models/cdn-lts/mechanistic-ABC.json raised a
+ * dead CDN from 4 % back to 74 % in 7 steps, 10 points a step), and a policy's observation is only what the CDN served. Stateless over the shared step history (workload,
+ * failures), so a new leader applies it alike. `history`: the steps measured, oldest first, the current one last;
+ * `stepS`: the step length (s). Returns new points (the input is not changed).
+ */
+export function failureGuard(
+  points: readonly number[],
+  history: ReadonlyArray<{ step: number; workload: ArrayLike<number>; failures?: ArrayLike<number> }>,
+  stepS: number,
+  step: number,
+): number[] {
+  const m = points.length;
+  const cap = new Array<number>(m).fill(TOTAL_POINTS);
+  for (let i = 0; i < m; i++)
+    for (let h = history.length - 1; h >= 0; h--) {
+      const r = history[h];
+      const f = r.failures?.[i] ?? 0;
+      const watched = r.workload[i] * stepS;
+      if (f > 0 && f * FAILURE_WATCH_S >= watched) {
+        cap[i] = step - r.step < DOWN_HOLD_STEPS ? 0 : PROBE_POINTS;
+        break;
+      }
+      if (watched > 0) break; // served viewers without being down since: healthy
+    }
+  if (cap.every((c) => c === 0) || cap.every((c) => c === TOTAL_POINTS)) return points.slice();
+  const out = points.map((p, i) => Math.min(p, cap[i]));
+  const spare = TOTAL_POINTS - out.reduce((x, y) => x + y, 0);
+  // the points taken go to the CDNs under no cap (else to all not down) in proportion to their shares, largest remainder
+  const free = out.map((_, i) => i).filter((i) => cap[i] === TOTAL_POINTS);
+  const pool = free.length ? free : out.map((_, i) => i).filter((i) => cap[i] > 0);
+  const base = pool.reduce((x, i) => x + out[i], 0);
+  const raw = pool.map((i) => (spare * (base > 0 ? out[i] : 1)) / (base > 0 ? base : pool.length));
+  const add = raw.map(Math.floor);
+  let left = spare - add.reduce((x, y) => x + y, 0);
+  const order = raw.map((x, k) => [x - Math.floor(x), k] as const).sort((p, q) => q[0] - p[0] || p[1] - q[1]);
+  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) add[order[k][1]]++;
+  pool.forEach((i, k) => (out[i] += add[k]));
+  return out;
 }
 
 /**
@@ -229,11 +309,14 @@ export class CdnScheduler {
    * within one viewer per CDN. Never throws.
    */
   pick(): CdnConfig {
-    let best = 0;
+    let best = -1;
     for (let i = 0; i < this.credit.length; i++) {
       this.credit[i] += this.points[i];
-      if (this.credit[i] > this.credit[best]) best = i;
+      // a CDN at 0 % gets nobody, whatever credit it kept from before (a CDN found down: failureGuard)
+      if (this.points[i] === 0) this.credit[i] = Math.min(this.credit[i], 0);
+      else if (best < 0 || this.credit[i] > this.credit[best]) best = i;
     }
+    if (best < 0) best = 0;
     this.credit[best] -= TOTAL_POINTS;
     return this.cdns[best];
   }
@@ -256,17 +339,25 @@ export class CdnScheduler {
    * session was given, if any. Never throws (a Redis failure is warned and the measurement dropped).
    */
   observe(batch: TelemetryBatch, sessionCdn?: string | null): void {
-    const step = Math.floor(this.now() / this.stepMs);
-    let c = this.local.get(step);
-    if (!c) this.local.set(step, (c = this.cdns.map(zero)));
+    const c = this.counters();
     const fallback = sessionCdn ? this.indexOf(sessionCdn) : -1;
     for (const e of batch.events) {
       const d = e.data ?? {};
+      if (e.type === 'requests') {
+        // a host's requests: its failures count against the CDN of their pathway (not where the view plays)
+        const f = typeof d.failures === 'number' && d.failures > 0 ? Math.min(d.failures, 1000) : 0;
+        const at = typeof d.pathway === 'string' ? this.indexOf(d.pathway) : -1;
+        const i = at >= 0 ? at : typeof d.cdn === 'string' ? this.indexOf(d.cdn) : -1;
+        if (f && i >= 0) c[i].req_fail += f;
+        continue;
+      }
       const p = typeof d.pathway === 'string' ? this.indexOf(d.pathway) : -1;
       const prev = this.views.get(e.view_id);
       const cdn = p >= 0 ? p : prev ? prev.cdn : fallback;
       if (cdn < 0) continue;
       const t = e.t;
+      // the serving pathway moved from one of our CDNs to another: the view left that CDN (a failover)
+      if (prev && p >= 0 && prev.cdn !== p && t >= prev.t) c[prev.cdn].left++;
       if (prev && prev.cdn === cdn && t > prev.t) c[cdn].watch_s += Math.min(t - prev.t, WATCH_GAP_CAP_MS) / 1000;
       if (e.type === 'viewend') this.views.delete(e.view_id);
       else if (!prev || t >= prev.t) this.views.set(e.view_id, { cdn, t });
@@ -277,16 +368,42 @@ export class CdnScheduler {
       else if (e.type === 'rebuffer_end' && typeof d.duration_ms === 'number' && d.duration_ms >= 0) c[cdn].stall_s += d.duration_ms / 1000;
     }
     if (this.views.size > 200000) this.views.clear(); // bound memory against runaway view ids
-    if (this.o.redis) {
+    this.flush();
+  }
+
+  /**
+   * A viewer left CDN `id`: its steering request's `_HLS_pathway` shows it on another pathway than the CDN its
+   * last manifest put first (hls.js penalised that pathway). Counted as a failure incident of `id` in the
+   * current step (the negotiation service calls this). Unknown ids are ignored; never throws.
+   */
+  left(id: string): void {
+    const i = this.indexOf(id);
+    if (i < 0) return;
+    this.counters()[i].steer_left++;
+    this.flush();
+  }
+
+  /** the current step's local counters */
+  private counters(): Counters[] {
+    const step = Math.floor(this.now() / this.stepMs);
+    let c = this.local.get(step);
+    if (!c) this.local.set(step, (c = this.cdns.map(zero)));
+    return c;
+  }
+
+  /** with Redis: add the local counters to the shared per-step hashes and forget them (a failure is warned, the measurement lost) */
+  private flush(): void {
+    if (!this.o.redis) return;
+    for (const [step, c] of this.local) {
       const key = `${this.prefix}m:${step}`;
       const pipe = this.o.redis.multi();
       c.forEach((x, i) => {
         for (const f of FIELDS) if (x[f]) pipe.hincrbyfloat(key, `${this.ids[i]}|${f}`, x[f]);
       });
       pipe.pexpire(key, this.stepMs * 10);
-      this.local.delete(step);
       pipe.exec().catch((err) => this.warn(`cdn scheduler: measurements not shared (${(err as Error).message})`));
     }
+    this.local.clear();
   }
 
   private now(): number {
@@ -388,12 +505,16 @@ export class CdnScheduler {
   /** measure one step from its counters, run the policy over the last k steps, take its shares */
   private decide(step: number, c: Counters[]): CdnStepReport {
     const stepS = this.stepMs / 1000;
+    const failures = c.map((x) => Math.max(x.req_fail, x.left, x.steer_left));
     const q = c.map((x, i) => {
       const last = this.lastQoe[i];
+      // failure incidents as stalls (the header: a dead CDN produces failovers, not QoE)
+      const f = failures[i];
+      const watch = Math.max(x.watch_s, f * FAILURE_WATCH_S);
       const cur = {
         slatency: x.joins > 0 ? x.startup_s / x.joins : last.slatency,
-        bufratio: x.watch_s > 0 ? (100 * x.stall_s) / x.watch_s : last.bufratio,
-        buffreq: x.watch_s > 0 ? (100 * x.stalls) / x.watch_s : last.buffreq,
+        bufratio: watch > 0 ? (100 * (x.stall_s + f * FAILURE_STALL_S)) / watch : last.bufratio,
+        buffreq: watch > 0 ? (100 * (x.stalls + f)) / watch : last.buffreq,
       };
       this.lastQoe[i] = cur;
       return cur;
@@ -416,15 +537,16 @@ export class CdnScheduler {
     } catch (e) {
       this.warn(`cdn policy '${this.policy.name}' failed, shares unchanged: ${(e as Error).message}`);
     }
-    this.points = next;
-    this.decided++;
     const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+    this.points = failureGuard(next, [...this.history, { step, workload: rec.workload, failures }], stepS, step);
+    this.decided++;
     const report: CdnStepReport = {
       step,
       workload: rec.workload.map(r4),
       slatency: rec.slatency.map(r4),
       bufratio: rec.bufratio.map(r4),
       buffreq: rec.buffreq.map(r4),
+      failures,
       shares: rec.shares,
       next: this.shares(),
     };

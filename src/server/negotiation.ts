@@ -218,6 +218,7 @@ export class Negotiator {
     if (cdns && input.pathway && s.advertisedCdn && s.target === 'cdn' && s.advertised === 'cdn')
       if (input.pathway !== s.advertisedCdn && cdns.indexOf(input.pathway) >= 0) {
         if (!s.leftCdns.includes(s.advertisedCdn)) s.leftCdns.push(s.advertisedCdn);
+        cdns.left(s.advertisedCdn); // a failure incident of that CDN for the scheduler (a dead CDN produces no QoE)
         s.leftCdns = s.leftCdns.filter((c) => c !== input.pathway);
         s.cdn = input.pathway;
       }

@@ -101,6 +101,16 @@ export interface TrainCdnOptions {
   init?: string;
   /** fit Fast-LTS (default true) */
   tree?: boolean;
+  /** the baselines are tuned on every N-th training day (default 6: 5 of the 30) */
+  tuneEvery?: number;
+  /** only distil Fast-LTS from the saved networks (<out>/<sim>-<set>.json), written into their manifests */
+  treeOnly?: boolean;
+  /** tree depths tried; the dev-best is kept (default [8, 10, 12, 14, 16]) */
+  treeDepths?: number[];
+  /** DAgger rounds of the distillation (default 4) */
+  treeRounds?: number;
+  /** training days rolled out per distillation round (default 8) */
+  treeDays?: number;
   /** 'also' tunes the baselines after the policies, 'no' skips them, 'only' does nothing else (default 'also') */
   baselines?: 'also' | 'no' | 'only';
   // ---- library-only ----
@@ -296,6 +306,133 @@ export function daysRollout(
   return { envs, obs, obsShape: [colDim], actions, logp, rewards, values, dones, nActions: actionCount(m) };
 }
 
+/** The Fast-LTS record of a manifest (`fastLts`): the tree and how it was chosen. */
+export interface FastLtsRecord {
+  tree: TreeModel;
+  /** the chosen tree's mean QoE on the dev days, and the network's */
+  devQoe: number;
+  netDevQoe: number;
+  /** served instead of the network: it loses less than 2 % QoE to the network on the dev days */
+  served: boolean;
+  depth: number;
+  nodes: number;
+  /** share of the distillation states (all rounds) where the tree picks the network's action */
+  fidelity: number;
+  /** dev QoE of every depth tried */
+  depths: Array<{ maxDepth: number; devQoe: number; nodes: number }>;
+  rounds: number;
+  states: number;
+}
+
+interface TreeOpts {
+  depths: number[];
+  rounds: number;
+  days: number;
+  minLeaf: number;
+  stride: number;
+}
+const treeOptions = (o: TrainCdnOptions): TreeOpts => ({
+  depths: o.treeDepths ?? [8, 10, 12, 14, 16],
+  rounds: o.treeRounds ?? 4,
+  days: o.treeDays ?? 8,
+  minLeaf: 4,
+  stride: 2,
+});
+
+/**
+ * Fast-LTS by DAgger (Ross et al. 2011) with the network as the expert: round 0 labels the states the network
+ * itself visits on training days with its action; each further round rolls out the deepest tree fitted so far
+ * on other training days and labels the states *the tree* visits with the network's action (the states where a
+ * tree's mistakes lead it), aggregating all rounds. Then one tree per depth in `depths` is fitted on the
+ * aggregate and scored on the dev days (never the test days); the dev-best is kept (ties: the shallower), and
+ * served when it loses less than 2 % QoE to the network there.
+ */
+export function distilFastLts(
+  sim: CdnSim,
+  evalSim: CdnSim,
+  set: string,
+  served: LtsModel,
+  trainDays: number[],
+  devDays: number[],
+  devNet: number,
+  o: TreeOpts,
+  rng: () => number,
+  log: (s: string) => void,
+): FastLtsRecord {
+  const m = sim.m;
+  const A = actionCount(m);
+  const inDim = m * K_STEPS * CDN_CHANNELS;
+  const net = new LtsNet(served.actor, m, K_STEPS, A);
+  const lts = new LtsPolicy(served);
+  const fastModel = (t: TreeModel): FastLtsModel => ({
+    format: 'edgeplay-cdn-fastlts/1',
+    cdns: set.split(''),
+    k: K_STEPS,
+    workloadScale: WORKLOAD_SCALE,
+    tree: t,
+  });
+  const tx: Float32Array[] = [],
+    ty: Int32Array[] = [];
+  const keep = (r: Roll) => {
+    const phase = Math.floor(rng() * o.stride);
+    const idx = Int32Array.from({ length: Math.ceil((DAY_MIN - phase) / o.stride) }, (_, i) => phase + i * o.stride);
+    tx.push(pickRows(r.x, inDim, idx));
+    ty.push(pick(r.label, idx));
+  };
+  // the training days, shuffled, dealt to the rounds in turn
+  const days = trainDays.slice();
+  for (let i = days.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [days[i], days[j]] = [days[j], days[i]];
+  }
+  const dealt = (round: number) => Array.from({ length: o.days }, (_, i) => days[(round * o.days + i) % days.length]);
+  const deepest = Math.max(...o.depths);
+  const fit = (maxDepth: number) =>
+    fitTree(concat(tx) as Float32Array, inDim, concat(ty) as Int32Array, A, { maxDepth, minLeaf: o.minLeaf });
+  for (const d of dealt(0)) keep(rollout(sim, d, 'label', net, rng, lts));
+  for (let round = 1; round <= o.rounds; round++) {
+    const tree = new FastLtsPolicy(fastModel(fit(deepest)));
+    let q = 0;
+    for (const d of dealt(round)) {
+      const r = rollout(sim, d, 'label', net, rng, tree);
+      q += r.qoe / o.days;
+      keep(r);
+    }
+    log(`${set} Fast-LTS DAgger round ${round}: the depth-${deepest} tree's QoE on its ${o.days} training days ${q.toFixed(3)}`);
+  }
+  const X = concat(tx) as Float32Array,
+    Y = concat(ty) as Int32Array;
+  let best: { t: TreeModel; maxDepth: number; dev: number } | null = null;
+  const tried: FastLtsRecord['depths'] = [];
+  for (const maxDepth of [...o.depths].sort((a, b) => a - b)) {
+    const t = fit(maxDepth);
+    const dev = meanReward(evalSim, new FastLtsPolicy(fastModel(t)), devDays);
+    tried.push({ maxDepth, devQoe: Number(dev.toFixed(4)), nodes: t.feature.length });
+    log(`${set} Fast-LTS depth ≤ ${maxDepth}: ${t.feature.length} nodes, dev QoE ${dev.toFixed(3)} (network ${devNet.toFixed(3)})`);
+    if (!best || dev > best.dev + 1e-9) best = { t, maxDepth, dev };
+  }
+  const t = best!.t;
+  let agree = 0;
+  for (let i = 0; i < Y.length; i++) if (treePredict(t, X.subarray(i * inDim, (i + 1) * inDim)) === Y[i]) agree++;
+  const loss = (devNet - best!.dev) / Math.abs(devNet);
+  const rec: FastLtsRecord = {
+    tree: t,
+    devQoe: Number(best!.dev.toFixed(4)),
+    netDevQoe: Number(devNet.toFixed(4)),
+    served: loss < 0.02,
+    depth: treeDepth(t),
+    nodes: t.feature.length,
+    fidelity: Number((agree / Y.length).toFixed(4)),
+    depths: tried,
+    rounds: o.rounds,
+    states: Y.length,
+  };
+  log(
+    `${set} Fast-LTS: depth ${rec.depth}, ${rec.nodes} nodes, agrees with the network on ${(100 * rec.fidelity).toFixed(1)} % of ${Y.length} DAgger states; dev QoE ${best!.dev.toFixed(3)} (${(100 * loss).toFixed(2)} % below the network) → served: ${rec.served ? 'tree' : 'network'}`,
+  );
+  return rec;
+}
+
 /**
  * Trains, selects and writes the LTS policy of each CDN set (and tunes the baselines), as the module's
  * header says. Throws InputError when the data or the learned simulator's models are missing, or a set names
@@ -468,51 +605,8 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
     log(`${set} saved ${name}.bin (bfloat16): dev QoE ${devServed.toFixed(3)} (float32 ${bestDev.toFixed(3)})`);
 
     // 3. Fast-LTS
-    let tree: (FastLtsModel & { devQoe: number; served: boolean; depth: number; nodes: number; fidelity: number }) | null = null;
-    if (o.tree ?? true) {
-      const servedNet = new LtsNet(served.actor, m, K_STEPS, A);
-      const tx: Float32Array[] = [],
-        ty: Int32Array[] = [];
-      const tDays = trainDays.filter((_, i) => i % 4 === 1);
-      const keep = (r: Roll) => {
-        const idx = Int32Array.from({ length: Math.ceil(DAY_MIN / stride) }, (_, i) => i * stride);
-        const sel = new Float32Array(idx.length * inDim);
-        idx.forEach((t, i) => sel.set(r.x.subarray(t * inDim, (t + 1) * inDim), i * inDim));
-        tx.push(sel);
-        ty.push(pick(r.label, idx));
-      };
-      for (const d of tDays) keep(rollout(sim, d, 'label', servedNet, rng, lts));
-      let fitted: TreeModel = fitTree(concat(tx) as Float32Array, inDim, concat(ty) as Int32Array, A, { maxDepth: 12, minLeaf: 8 });
-      const fastModel = (t: TreeModel): FastLtsModel => ({
-        format: 'edgeplay-cdn-fastlts/1',
-        cdns: set.split(''),
-        k: K_STEPS,
-        workloadScale: WORKLOAD_SCALE,
-        tree: t,
-      });
-      // DAgger: the tree's own states, labelled by the network
-      for (const d of tDays.slice(0, Math.ceil(tDays.length / 2)))
-        keep(rollout(sim, d, 'label', servedNet, rng, new FastLtsPolicy(fastModel(fitted))));
-      const X = concat(tx) as Float32Array,
-        Y = concat(ty) as Int32Array;
-      fitted = fitTree(X, inDim, Y, A, { maxDepth: 12, minLeaf: 8 });
-      const fast = new FastLtsPolicy(fastModel(fitted));
-      let agree = 0;
-      for (let i = 0; i < Y.length; i++) if (treePredict(fitted, X.subarray(i * inDim, (i + 1) * inDim)) === Y[i]) agree++;
-      const devTree = meanReward(evalSim, fast, devDays);
-      const loss = (devTree - devServed) / Math.abs(devServed);
-      tree = {
-        ...fastModel(fitted),
-        devQoe: devTree,
-        served: -loss < 0.02,
-        depth: treeDepth(fitted),
-        nodes: fitted.feature.length,
-        fidelity: agree / Y.length,
-      };
-      log(
-        `${set} Fast-LTS: ${tree.nodes} nodes, depth ${tree.depth}, agrees with the network on ${(100 * tree.fidelity).toFixed(1)} % of training states; dev QoE ${devTree.toFixed(3)} (${(100 * -loss).toFixed(2)} % below the network) → served: ${tree.served ? 'tree' : 'network'}`,
-      );
-    }
+    const tree =
+      (o.tree ?? true) ? distilFastLts(sim, evalSim, set, served, trainDays, devDays, devServed, treeOptions(o), rng, log) : null;
     writeFileSync(
       join(out, `${name}.json`),
       JSON.stringify({
@@ -534,14 +628,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
           curve,
           trainedAt: new Date().toISOString(),
         },
-        fastLts: tree && {
-          tree: tree.tree,
-          devQoe: Number(tree.devQoe.toFixed(4)),
-          served: tree.served,
-          depth: tree.depth,
-          nodes: tree.nodes,
-          fidelity: Number(tree.fidelity.toFixed(4)),
-        },
+        fastLts: tree,
       }),
     );
     tf.dispose([...actor.vars, ...critic.vars]);
@@ -557,13 +644,41 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
     };
   };
 
+  if (o.treeOnly) {
+    // 3 alone: distil Fast-LTS from each set's saved network, written into its manifest
+    for (const set of sets) {
+      const file = join(out, `${kind}-${set}.json`);
+      if (!existsSync(file)) throw new InputError(`tree-only: ${file} not found (train the network first)`);
+      const man = JSON.parse(readFileSync(file, 'utf8')) as LtsManifest & { fastLts?: FastLtsRecord };
+      const served = ltsModelFromFiles(man, new Uint8Array(readFileSync(join(out, man.weights))));
+      const sim = simFor(set);
+      const evalSim = evalSimFor(set);
+      const devNet = meanReward(evalSim, new LtsPolicy(served), devDays);
+      log(`${set} network (${file}): dev QoE ${devNet.toFixed(3)}`);
+      const rng = mulberry32(seed * 7919 + set.charCodeAt(0) * 31 + set.charCodeAt(2) + 17);
+      man.fastLts = distilFastLts(sim, evalSim, set, served, trainDays, devDays, devNet, treeOptions(o), rng, log);
+      man.meta = { ...(man.meta ?? {}), devQoe: Number(devNet.toFixed(4)), fastLtsCommand: o.command ?? 'trainCdn (library call)' };
+      writeFileSync(file, JSON.stringify(man));
+      results.push({
+        set,
+        devQoe: devNet,
+        expertTrainQoe: NaN,
+        curve: [],
+        fastLts: { devQoe: man.fastLts!.devQoe, served: man.fastLts!.served },
+      });
+    }
+    log('done');
+    return results;
+  }
+
   if (baselines !== 'only') for (const set of sets) results.push(trainSet(set));
 
-  // 4. baselines tuned on training days (every sixth training day, for time)
+  // 4. baselines tuned on training days (every tuneEvery-th training day, for time)
   if (baselines !== 'no' && kind !== 'learned') {
     const file = join(out, `baselines-${kind}.json`);
     const prev = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-    const tuneDays = trainDays.filter((_, i) => i % 6 === 0);
+    const every = o.tuneEvery ?? 6;
+    const tuneDays = trainDays.filter((_, i) => i % every === 0);
     for (const set of sets) {
       const sim = simFor(set);
       const wrr = bestWrr(sim, tuneDays, (s) => log(s));

@@ -2,7 +2,8 @@
  * Multi-CDN scheduling in Chromium (issue 12): a controller scheduling three loopback CDNs whose capacity
  * their transfers share (the harness's /__harness/cdn-controller, a short step). A viewer starts on the CDN
  * pathway the controller assigned it (the first fragment already comes from that CDN); when that CDN dies
- * mid-playback hls.js moves to the next CDN pathway of the steering manifest with no stall over 1 s. A CDN
+ * mid-playback hls.js moves to the next CDN pathway of the steering manifest with no stall over 1 s, and the
+ * controller, counting the failover (not a QoE event), gives that CDN no new viewers. A CDN
  * saturated by the harness really stalls its viewer, the controller measures it from the telemetry, and its
  * share of new viewers moves away from that CDN within a few steps (the demo's policy: LTS, models/cdn-lts).
  */
@@ -25,7 +26,15 @@ interface CdnsAnswer {
   step_ms: number;
   policy: string;
   cdns: Array<{ id: string; share: number }>;
-  history: Array<{ step: number; shares: number[]; next: number[]; bufratio: number[]; buffreq: number[]; workload: number[] }>;
+  history: Array<{
+    step: number;
+    shares: number[];
+    next: number[];
+    bufratio: number[];
+    buffreq: number[];
+    workload: number[];
+    failures?: number[];
+  }>;
 }
 
 describe('multi-CDN scheduling (LTS) with Content Steering', () => {
@@ -75,8 +84,9 @@ describe('multi-CDN scheduling (LTS) with Content Steering', () => {
     };
   }
 
-  it('starts a viewer on its assigned CDN pathway, and on another CDN with no stall over 1 s when that CDN dies', async () => {
+  it('starts a viewer on its assigned CDN pathway, and on another CDN with no stall over 1 s when that CDN dies; the dead CDN gets no new viewers', async () => {
     lab = (await (await fetch(`${env.dev}/__harness/cdn-controller/start?step=1000`, { method: 'POST' })).json()) as Lab;
+    const cdns = async () => (await (await fetch(`${lab.controller}/v1/cdns`)).json()) as CdnsAnswer;
     const src = `${env.dev}/streams/vod/master.m3u8?limit=16`;
     // at most 12 s ahead (as the edge failover spec): a player holding the whole stream would have nothing left to fail over
     const p = await cdnPlayer(src, { maxBufferLength: 12, maxMaxBufferLength: 12 });
@@ -87,6 +97,10 @@ describe('multi-CDN scheduling (LTS) with Content Steering', () => {
       expect(p.neg.assignment.pathway).toBe(assigned);
       await until(() => p.served.length >= 3 && p.video.currentTime > 3, 'three fragments and 3 s of playback', 30000);
       expect(p.served.slice(0, 3)).toEqual([assigned, assigned, assigned]); // from the first fragment on
+      const i = lab.cdns.findIndex((c) => c.id === assigned);
+      const now = await cdns();
+      const killStep = Math.floor(Date.now() / now.step_ms);
+      const share0 = now.cdns[i].share;
       await harness(`/cdns/${assigned}/kill`, 'POST');
       const killedAt = p.video.currentTime;
       const before = p.served.length;
@@ -105,6 +119,19 @@ describe('multi-CDN scheduling (LTS) with Content Steering', () => {
       expect(p.fatal).toEqual([]);
       const stats = (await harness('/cdns')) as CdnStats[];
       expect(stats.find((c) => c.id === assigned)!.alive).toBeFalse();
+      // the failover left no stall, yet the controller counted it (failed requests, the view's pathway moving off
+      // the CDN, the steering request's _HLS_pathway): the step that saw it gives that CDN no new viewers
+      const seen = await until(
+        async () => (await cdns()).history.find((h) => h.step >= killStep && (h.failures?.[i] ?? 0) > 0),
+        'failure incidents measured on the killed CDN',
+        30000,
+        250,
+      );
+      console.log(
+        `[measure] ${assigned}'s share ${share0} before the kill (step ${killStep}); ${seen.failures![i]} failure incidents in step ${seen.step}; share then ${seen.next[i]}`,
+      );
+      expect(seen.step - killStep).toBeLessThanOrEqual(5);
+      expect(seen.next[i]).toBe(0);
     } finally {
       await p.destroy();
     }

@@ -8,7 +8,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { UcbShares } from '../../src/assign/cdn/baselines.js';
-import { CdnScheduler, parseCdns, type CdnConfig } from '../../src/server/cdns.js';
+import {
+  CdnScheduler,
+  DOWN_HOLD_STEPS,
+  failureGuard,
+  loadCdnPolicy,
+  parseCdns,
+  PROBE_POINTS,
+  type CdnConfig,
+} from '../../src/server/cdns.js';
 import { parseCommandLine, startServer, type RunningServer } from '../../src/server/main.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import type { TelemetryBatch } from '../../src/core/schemas/telemetry.js';
@@ -164,6 +172,136 @@ describe('multi-CDN scheduling in the controller (over HTTP)', () => {
   });
 });
 
+/**
+ * A minute of one view's telemetry: heartbeats every 9 s on its pathway; `failover` = the CDN it was on died: hls.js'
+ * requests there failed (a `requests` event with failures on that pathway) and it plays on from `failover.to` with no
+ * stall (the failover is seamless: no QoE event names the dead CDN).
+ */
+function viewMinute(view: string, pathway: string, t0: number, failover?: { to: string }): TelemetryBatch['events'] {
+  const ev: TelemetryBatch['events'] = [];
+  let seq = (Math.floor(t0 / STEP) % 1e6) * 10;
+  let on = pathway;
+  for (let k = 1; k <= 6; k++) {
+    const t = t0 + k * 9000;
+    if (failover && k === 2) {
+      const data = { host: 'h', cdn: on, pathway: on, count: 3, ok: 0, segments: 3, failures: 3, bytes: 0 };
+      ev.push({
+        view_id: view,
+        seq: seq++,
+        t: t - 2000,
+        type: 'requests',
+        data: { ...data, busy_ms: 0, ttfb_sum_ms: 0, ttfb_max_ms: 0, interval_ms: 9000 },
+      });
+      on = failover.to;
+    }
+    ev.push({
+      view_id: view,
+      seq: seq++,
+      t,
+      type: 'heartbeat',
+      data: { playhead: k * 9, buffer_s: 8, live: true, state: 'playing', pathway: on },
+    });
+  }
+  return ev;
+}
+
+describe('multi-CDN scheduling: a killed CDN loses its share (over HTTP)', () => {
+  for (const policyName of ['d-ucb', 'lts'] as const)
+    it(`${policyName}: a CDN whose viewers fail over without a stall gets no new viewers from the step that saw it, probes after the hold`, async () => {
+      let fake = 1_900_000_000_000 - (1_900_000_000_000 % STEP);
+      const sched = new CdnScheduler({
+        cdns: CDNS,
+        policy: loadCdnPolicy(
+          policyName,
+          CDNS.map((c) => c.id),
+          'models/cdn-lts/mechanistic-ABC.json',
+        ),
+        stepMs: STEP,
+        clock: () => fake,
+        manual: true,
+      });
+      const server = await startServer({ port: 0, store: new MemoryTelemetryStore(), logger: false, cdns: sched });
+      const post = (path: string, body: unknown) =>
+        fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      try {
+        // nine viewers by the equal split, each with its first steering manifest (its CDN first)
+        const viewers: { view: string; cdn: string; steering: string; order: string[] }[] = [];
+        for (let i = 0; i < 9; i++) {
+          const a = await (await post('/v1/negotiate', { viewer_id: `k${i}`, channel: 'news' })).json();
+          const m = await (await fetch(server.url + a.steering_uri + '&_HLS_pathway=cdn')).json();
+          viewers.push({ view: `view-kill-${i}`, cdn: a.assignment.cdn, steering: m['RELOAD-URI'], order: m['PATHWAY-PRIORITY'] });
+        }
+        expect(viewers.filter((v) => v.cdn === 'cdn-a').length).toBe(3);
+        let batchNo = 0;
+        const minute = async (dead: string | null) => {
+          const events: TelemetryBatch['events'] = [];
+          for (const v of viewers) {
+            if (v.cdn === dead) {
+              // hls.js failed over to the next pathway of the manifest; its next steering request says so
+              const to = v.order.find((p) => p !== dead && p !== 'cdn')!;
+              events.push(...viewMinute(v.view, v.cdn, fake + 1000, { to }));
+              const m = await (await fetch(server.url + v.steering + `&_HLS_pathway=${to}`)).json();
+              expect(m['PATHWAY-PRIORITY'].indexOf(dead)).toBe(2); // the CDN it left goes last (before the playlist's own)
+              v.cdn = to;
+            } else events.push(...viewMinute(v.view, v.cdn, fake + 1000));
+          }
+          const r = await post('/v1/telemetry', {
+            v: 1,
+            batch_id: `kill-batch-${policyName}-${++batchNo}`,
+            viewer_id: 'viewer-k',
+            session_id: 'session-k',
+            sealed_at: fake + STEP,
+            events,
+          });
+          expect(r.status)
+            .withContext(await r.text())
+            .toBe(200);
+          const rep = (await sched.tick(Math.floor(fake / STEP)))!;
+          fake += STEP;
+          return rep;
+        };
+        for (let k = 0; k < 3; k++) await minute(null);
+        const before = sched.shares()[0];
+        expect(before).toBeGreaterThan(0);
+        // cdn-a dies: its three viewers fail over seamlessly (no stall, no startup there)
+        const killed = await minute('cdn-a');
+        // the step that saw it moves every new viewer off it, and nobody is sent there for the hold
+        const after: number[] = [killed.next[0]];
+        for (let k = 1; k < DOWN_HOLD_STEPS; k++) after.push((await minute(null)).next[0]);
+        console.log(`[measure] ${policyName}: cdn-a's share ${before} before the kill → ${after.join(', ')} after`);
+        expect(after).toEqual(new Array(DOWN_HOLD_STEPS).fill(0));
+        expect(killed.failures[0]).toBe(9); // 3 failed requests each (the largest of the three signals: 3 steering departures, 3 telemetry moves)
+        expect(killed.workload[0]).toBeLessThan(1); // 15 s of viewing each before the failover
+        expect(killed.bufratio[0]).toBeGreaterThan(10); // the failures as stalls
+        expect(killed.failures.slice(1)).toEqual([0, 0]);
+        for (let i = 0; i < 6; i++) {
+          const a = await (await post('/v1/negotiate', { viewer_id: `late${i}`, channel: 'news' })).json();
+          expect(a.assignment.cdn).not.toBe('cdn-a');
+        }
+        const cdns = await (await fetch(server.url + '/v1/cdns')).json();
+        expect(cdns.history[cdns.history.length - DOWN_HOLD_STEPS].failures).toEqual([9, 0, 0]);
+        // after the hold: at most a probe share while nobody has watched it since
+        for (let k = 0; k < 3; k++) expect((await minute(null)).next[0]).toBeLessThanOrEqual(PROBE_POINTS / 100);
+      } finally {
+        await server.close();
+      }
+    });
+
+  it("failureGuard: a down CDN's points go to the others for the hold, then a probe cap until it serves viewers again; one failure among many viewers is not down", () => {
+    const ok = (step: number, w: number[], f = [0, 0, 0]) => ({ step, workload: w, failures: f });
+    const h = [ok(10, [5, 5, 5]), ok(11, [5, 0, 5], [4, 0, 0])]; // cdn-a: 4 failures among 5 viewers × 60 s: not down
+    expect(failureGuard([40, 30, 30], h, 60, 11)).toEqual([40, 30, 30]);
+    const down = [ok(10, [5, 5, 5]), ok(11, [0.1, 5, 5], [3, 0, 0])]; // 6 s watched, 3 failures: down
+    expect(failureGuard([40, 30, 30], down, 60, 11)).toEqual([0, 50, 50]);
+    expect(failureGuard([40, 45, 15], down, 60, 11)).toEqual([0, 75, 25]); // in proportion to the policy's shares
+    expect(failureGuard([40, 30, 30], [...down, ok(12, [0, 5, 5])], 60, 15)).toEqual([0, 50, 50]); // within the hold
+    expect(failureGuard([40, 30, 30], [...down, ok(12, [0, 5, 5])], 60, 16)).toEqual([5, 48, 47]); // probe cap
+    expect(failureGuard([40, 30, 30], [...down, ok(16, [0.5, 5, 5])], 60, 17)).toEqual([40, 30, 30]); // served again: healthy
+    expect(failureGuard([40, 30, 30], [ok(11, [0, 0, 0], [1, 1, 1])], 60, 11)).toEqual([40, 30, 30]); // all down: the policy's
+    expect(failureGuard([0, 60, 40], [ok(9, [0, 5, 5], [2, 0, 0])], 60, 10)).toEqual([0, 60, 40]);
+  });
+});
+
 describe('multi-CDN scheduling: configuration', () => {
   it('--cdns is checked, naming what is wrong', () => {
     expect(parseCdns('[{"id":"a","url":"http://x:1/"},{"id":"b","url":"https://y"}]')).toEqual([
@@ -232,7 +370,9 @@ describe('multi-CDN scheduling with Redis: one leader', () => {
   it('one scheduler decides each step from everyone’s measurements, all serve its shares, a stopped leader is replaced at the next step', async () => {
     if (!haveRedis) return pending(`${REDIS} not found`);
     const { Redis } = await import('ioredis');
-    const stepMs = 400;
+    // the lease is one step of real time: long enough that a leader slowed by a loaded machine (several Redis round
+    // trips per tick at nice 19) still holds it when the follower ticks (400 ms lost it under load ≈ 15)
+    const stepMs = 2000;
     let now = 2_000_000_000_000 - (2_000_000_000_000 % stepMs);
     const clients = [new Redis(url), new Redis(url)];
     const mk = (i: number) =>

@@ -47,7 +47,7 @@ import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinut
 import { dataRoot } from '../../src/sim/abr/load.js';
 import { lstmWeightsOf, Nalu } from '../../src/train/cdn-sim-models.js';
 import { imitate, ltsPpoModel, TfLtsNet, toCols } from '../../src/train/cdn-net.js';
-import { daysRollout } from '../../src/train/cdn.js';
+import { daysRollout, distilFastLts } from '../../src/train/cdn.js';
 import { ppoIteration } from '../../src/train/ppo.js';
 
 /** two days of synthetic traffic: a daily cycle of joins (per minute) between 300 and 900 */
@@ -186,6 +186,31 @@ describe('LTS network (lts.ts) and its training twin (train/cdn-net.ts)', () => 
     tf.dispose(net.vars);
   });
 
+  it("serves the trained actor's forward pass in plain JS: the tfjs model's outputs within 1e-5 (models/cdn-lts, every CDN set)", () => {
+    const dir = join(process.cwd(), 'models', 'cdn-lts');
+    const files = ['ABC', 'ABD', 'ACD', 'BCD'].map((set) => join(dir, `mechanistic-${set}.json`)).filter((f) => existsSync(f));
+    if (!files.length) return pending('no models/cdn-lts/mechanistic-*.json (npm run train:cdn)');
+    const rng = mulberry32(12);
+    const n = 32;
+    for (const file of files) {
+      const man = JSON.parse(readFileSync(file, 'utf8'));
+      const w = ltsModelFromFiles(man, new Uint8Array(readFileSync(join(dir, man.weights)))).actor;
+      const net = new TfLtsNet(3, K_STEPS, actionCount(3), 1, 0.1);
+      net.load(w); // the tfjs model holding the served weights; the plain-JS net reads them once from it
+      const js = new LtsNet(net.weights(), 3, K_STEPS, actionCount(3));
+      // inputs in the encoded ranges: workload / 20000, log1p of SLatency, BufRatio, BufFreq, the share
+      const x = Float32Array.from({ length: n * 300 }, (_, i) => [rng() * 1.5, rng() * 2.5, rng() * 3, rng() * 2, rng()][i % 5]);
+      const tfOut = tf.tidy(() => net.apply(tf.tensor2d(toCols(x, 3, K_STEPS), [n, net.colDim])).dataSync());
+      let worst = 0;
+      for (let r = 0; r < n; r++) {
+        const o = js.forward(x.subarray(r * 300, (r + 1) * 300));
+        for (let a = 0; a < 10; a++) worst = Math.max(worst, Math.abs(o[a] - tfOut[r * 10 + a]));
+      }
+      expect(worst).withContext(file).toBeLessThan(1e-5);
+      tf.dispose(net.vars);
+    }
+  });
+
   it('trains on the shared PPO (ppoIteration): an action with a positive advantage gains probability, the critic fits', () => {
     const m = 3;
     const A = actionCount(m);
@@ -294,7 +319,7 @@ describe('LTS network (lts.ts) and its training twin (train/cdn-net.ts)', () => 
     expect(() => ltsModelFromFiles({ ...man, format: 'nope' as 'edgeplay-cdn-lts/1' }, bytes)).toThrowError(/unknown format/);
   });
 
-  it('decides a step for 3 CDNs: Fast-LTS in well under a millisecond of CPU time, the network measured', () => {
+  it('decides a step for 3 CDNs in well under a millisecond of CPU time: the network and Fast-LTS (median of many steps)', () => {
     const rng = mulberry32(4);
     const w = (k: number) => Float32Array.from({ length: k }, () => (rng() * 2 - 1) * 0.1);
     const model = {
@@ -328,24 +353,31 @@ describe('LTS network (lts.ts) and its training twin (train/cdn-net.ts)', () => 
         [5, 3, 0.7],
       ],
     );
-    const cpuMs = (pol: { step(o: CdnStepObservation): number[] }, n: number) => {
-      for (let i = 0; i < 50; i++) pol.step(obs); // warm up the JIT
-      const c0 = process.cpuUsage();
+    // the median CPU time of one step (process.cpuUsage has µs resolution: a tree step reads 0, so it is timed in blocks of 20)
+    const cpuMs = (pol: { step(o: CdnStepObservation): number[] }, n: number, block: number) => {
+      for (let i = 0; i < 100; i++) pol.step(obs); // warm up the JIT
+      const t: number[] = [];
       for (let i = 0; i < n; i++) {
-        const s = pol.step(obs);
-        expect(Math.abs(s.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-9);
+        const c0 = process.cpuUsage();
+        for (let b = 0; b < block; b++) pol.step(obs);
+        const c = process.cpuUsage(c0);
+        t.push((c.user + c.system) / 1000 / block);
       }
-      const c = process.cpuUsage(c0);
-      return (c.user + c.system) / 1000 / n;
+      const s = pol.step(obs);
+      expect(Math.abs(s.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-9);
+      return t.sort((a, b) => a - b)[n >> 1];
     };
-    const net = cpuMs(new LtsPolicy(model), 300);
+    const net = cpuMs(new LtsPolicy(model), 1000, 1);
     const fast = cpuMs(
       new FastLtsPolicy({ format: 'edgeplay-cdn-fastlts/1', cdns: ['A', 'B', 'C'], k: K_STEPS, workloadScale: 20000, tree }),
-      3000,
+      500,
+      20,
     );
-    console.log(`[measure] a step for 3 CDNs, CPU time: LTS network ${net.toFixed(3)} ms, Fast-LTS ${fast.toFixed(4)} ms`);
+    console.log(`[measure] a step for 3 CDNs, median CPU time: LTS network ${net.toFixed(3)} ms, Fast-LTS ${fast.toFixed(4)} ms`);
     expect(fast).toBeLessThan(0.1);
     expect(fast).toBeLessThan(net / 5);
+    // the network too, well under a millisecond (about 0.25 ms on this machine; a loaded core doubles it)
+    expect(net).toBeLessThan(0.6);
   });
 
   it('refuses an observation of other CDNs than the model was trained for', () => {
@@ -718,6 +750,56 @@ describe('learned simulator (learned.ts) against its tfjs models', () => {
       }
       model.dispose();
     }
+  });
+});
+
+describe('Fast-LTS distillation by DAgger (train/cdn.ts distilFastLts)', () => {
+  it("aggregates the network's own states and the states each tree visits, labelled by the network; keeps the dev-best depth", async () => {
+    if (!existsSync(join(dataRoot(), 'live'))) return pending('data not found (set EDGEPLAY_DATA)');
+    const { loadTraffic, makeSim } = await import('../../src/sim/cdn/data.js');
+    const sim = makeSim('piecewise', 'ABC', loadTraffic());
+    const rng = mulberry32(8);
+    const w = (k: number) => Float32Array.from({ length: k }, () => (rng() * 2 - 1) * 0.1);
+    const served = {
+      format: 'edgeplay-cdn-lts/1' as const,
+      cdns: ['A', 'B', 'C'],
+      k: K_STEPS,
+      workloadScale: 20000,
+      actor: { convW: w(1280), convB: w(64), w1: w(208896), b1: w(64), w2: w(640), b2: w(10) },
+    };
+    const dev = daysOf('dev').slice(0, 2);
+    const { meanReward } = await import('../../src/sim/cdn/run.js');
+    const devNet = meanReward(sim, new LtsPolicy(served), dev);
+    const lines: string[] = [];
+    const rec = distilFastLts(
+      sim,
+      sim,
+      'ABC',
+      served,
+      daysOf('train'),
+      dev,
+      devNet,
+      { depths: [6, 2], rounds: 2, days: 1, minLeaf: 4, stride: 2 },
+      rng,
+      (l) => lines.push(l),
+    );
+    expect(rec.states).toBe(3 * (DAY_MIN / 2)); // round 0 (the network's states) + 2 rounds of the tree's, 1 day each, every 2nd minute
+    expect(lines.filter((l) => /DAgger round/.test(l)).length).toBe(2);
+    expect(rec.depths.map((d) => d.maxDepth)).toEqual([2, 6]);
+    const best = Math.max(...rec.depths.map((d) => d.devQoe));
+    expect(rec.devQoe).toBe(best); // the dev-best depth is kept
+    expect(rec.netDevQoe).toBeCloseTo(devNet, 3);
+    expect(rec.served).toBe((devNet - rec.devQoe) / Math.abs(devNet) < 0.02);
+    expect(rec.depth).toBeLessThanOrEqual(6);
+    expect(rec.fidelity).toBeGreaterThan(0.3);
+    expect(rec.tree.value.every((a) => a >= 0 && a < actionCount(3))).toBeTrue();
+    // the recorded dev QoE is the tree's, as served
+    const again = meanReward(
+      sim,
+      new FastLtsPolicy({ format: 'edgeplay-cdn-fastlts/1', cdns: ['A', 'B', 'C'], k: K_STEPS, workloadScale: 20000, tree: rec.tree }),
+      dev,
+    );
+    expect(again).toBeCloseTo(rec.devQoe, 3);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The LTS actor-critic network (../shared/papers/lts-multi-cdn-drl.txt §5.1) and its plain-JS forward pass
- * (no tfjs at serving time: the controller calls it once a minute; a step for 3 CDNs takes ~0.1 ms).
+ * (no tfjs at serving time: the controller calls it once a minute; a step for 3 CDNs takes ~0.25 ms of CPU).
  *
  * Input per CDN: the last k = 20 steps (oldest first) of CDN_CHANNELS channels: workload / workloadScale,
  * log(1 + SLatency), log(1 + BufRatio), log(1 + BufFreq) and the CDN's share (mdp.ts states why the shares).
@@ -101,20 +101,35 @@ export function encodeObservation(obs: CdnStepObservation, workloadScale: number
   return x;
 }
 
-/** The forward pass of one network (actor: logits of the 3m + 1 actions; critic: [value]). Float64 inside. */
+/** hidden units summed per pass of the dense layer (8 accumulators in registers; HIDDEN is a multiple) */
+const DENSE_LANES = 8;
+/** filters computed per pass of the convolution (the window's inputs loaded once for 4 filters; CONV_FILTERS is a multiple) */
+const CONV_LANES = 4;
+
+/**
+ * The forward pass of one network (actor: logits of the 3m + 1 actions; critic: [value]) in plain JS, the same
+ * function as the tfjs twin (src/train/cdn-net.ts) within float32 rounding (test/node/cdn.spec.ts: < 1e-5 on the
+ * served model). Weights are read once into float32 arrays laid out for the loops: the convolution filter-major
+ * ([filter][kernel·channel]), four filters per pass over a window; the dense layer in blocks of 8 hidden units
+ * ([block][input][8]), summed over the convolution's non-zero outputs only (after ReLU about half are 0) with 8
+ * accumulators in registers. Sums are float64. About 0.23 ms of CPU time for 3 CDNs (~170k multiply-adds;
+ * BENCHMARKS.md, "Multi-CDN scheduling").
+ */
 export class LtsNet {
   readonly m: number;
   readonly k: number;
   readonly positions: number;
   readonly outputs: number;
-  /** convolution weights transposed to [filter][kernel·channel], so each filter is one contiguous dot product */
-  private convT: Float64Array;
-  private convB: Float64Array;
-  private w1: Float64Array;
+  private convT: Float32Array;
+  private convB: Float32Array;
+  /** w1 in blocks: w1b[(block · inputs + a) · 8 + t] = w1[a][block · 8 + t] */
+  private w1b: Float32Array;
   private b1: Float64Array;
-  private w2: Float64Array;
+  private w2: Float32Array;
   private b2: Float64Array;
-  private h0: Float64Array;
+  /** the non-zero convolution outputs of a forward: their input index × 8, and values */
+  private activeAt: Int32Array;
+  private activeV: Float64Array;
   private h1: Float64Array;
   private out: Float32Array;
 
@@ -136,44 +151,88 @@ export class LtsNet {
     ];
     for (const [key, n] of want)
       if (w[key].length !== n) throw new Error(`LtsNet: ${key} has ${w[key].length} weights, expected ${n} (m ${m}, k ${k})`);
-    this.convT = new Float64Array(W * CONV_FILTERS);
+    this.convT = new Float32Array(W * CONV_FILTERS);
     for (let j = 0; j < W; j++) for (let f = 0; f < CONV_FILTERS; f++) this.convT[f * W + j] = w.convW[j * CONV_FILTERS + f];
-    this.convB = Float64Array.from(w.convB);
-    this.w1 = Float64Array.from(w.w1);
+    this.convB = Float32Array.from(w.convB);
+    this.w1b = new Float32Array(flat * HIDDEN);
+    for (let c = 0; c < HIDDEN / DENSE_LANES; c++)
+      for (let a = 0; a < flat; a++)
+        for (let t = 0; t < DENSE_LANES; t++) this.w1b[(c * flat + a) * DENSE_LANES + t] = w.w1[a * HIDDEN + c * DENSE_LANES + t];
     this.b1 = Float64Array.from(w.b1);
-    this.w2 = Float64Array.from(w.w2);
+    this.w2 = Float32Array.from(w.w2);
     this.b2 = Float64Array.from(w.b2);
-    this.h0 = new Float64Array(flat);
+    this.activeAt = new Int32Array(flat);
+    this.activeV = new Float64Array(flat);
     this.h1 = new Float64Array(HIDDEN);
     this.out = new Float32Array(outputs);
   }
 
   /** outputs for x[cdn][step][channel] (the returned array is reused by the next call) */
   forward(x: ArrayLike<number>): Float32Array {
-    const { m, k, positions: P, convT, convB, w1, w2, h0, h1 } = this;
+    const { m, k, positions: P, convT, convB, w1b, b1, w2, activeAt, activeV, h1 } = this;
     const F = CONV_FILTERS,
       C = CDN_CHANNELS,
       W = CONV_KERNEL * CDN_CHANNELS,
       H = HIDDEN,
-      A = this.outputs;
-    // the window of position p is x[p..p+3][channels]: W contiguous values
+      L = DENSE_LANES,
+      A = this.outputs,
+      N = m * P * F;
+    // convolution + ReLU; the window of position p is x[p..p+3][channels]: W contiguous values
+    let n = 0;
     for (let i = 0; i < m; i++)
       for (let p = 0; p < P; p++) {
         const xo = (i * k + p) * C;
         const o = (i * P + p) * F;
-        for (let f = 0; f < F; f++) {
-          let s = convB[f];
-          const wo = f * W;
-          for (let j = 0; j < W; j++) s += x[xo + j] * convT[wo + j];
-          h0[o + f] = s > 0 ? s : 0;
+        for (let f = 0; f < F; f += CONV_LANES) {
+          let s0 = convB[f],
+            s1 = convB[f + 1],
+            s2 = convB[f + 2],
+            s3 = convB[f + 3];
+          const w0 = f * W;
+          for (let j = 0; j < W; j++) {
+            const v = x[xo + j];
+            s0 += v * convT[w0 + j];
+            s1 += v * convT[w0 + W + j];
+            s2 += v * convT[w0 + 2 * W + j];
+            s3 += v * convT[w0 + 3 * W + j];
+          }
+          if (s0 > 0) ((activeAt[n] = (o + f) * L), (activeV[n++] = s0));
+          if (s1 > 0) ((activeAt[n] = (o + f + 1) * L), (activeV[n++] = s1));
+          if (s2 > 0) ((activeAt[n] = (o + f + 2) * L), (activeV[n++] = s2));
+          if (s3 > 0) ((activeAt[n] = (o + f + 3) * L), (activeV[n++] = s3));
         }
       }
-    h1.set(this.b1);
-    for (let a = 0; a < h0.length; a++) {
-      const v = h0[a];
-      if (v === 0) continue;
-      const r = a * H;
-      for (let j = 0; j < H; j++) h1[j] += v * w1[r + j];
+    // dense + ReLU over the non-zero inputs, 8 hidden units per pass
+    for (let j0 = 0; j0 < H; j0 += L) {
+      const base = j0 * N;
+      let s0 = b1[j0],
+        s1 = b1[j0 + 1],
+        s2 = b1[j0 + 2],
+        s3 = b1[j0 + 3],
+        s4 = b1[j0 + 4],
+        s5 = b1[j0 + 5],
+        s6 = b1[j0 + 6],
+        s7 = b1[j0 + 7];
+      for (let q = 0; q < n; q++) {
+        const v = activeV[q];
+        const r = base + activeAt[q];
+        s0 += v * w1b[r];
+        s1 += v * w1b[r + 1];
+        s2 += v * w1b[r + 2];
+        s3 += v * w1b[r + 3];
+        s4 += v * w1b[r + 4];
+        s5 += v * w1b[r + 5];
+        s6 += v * w1b[r + 6];
+        s7 += v * w1b[r + 7];
+      }
+      h1[j0] = s0;
+      h1[j0 + 1] = s1;
+      h1[j0 + 2] = s2;
+      h1[j0 + 3] = s3;
+      h1[j0 + 4] = s4;
+      h1[j0 + 5] = s5;
+      h1[j0 + 6] = s6;
+      h1[j0 + 7] = s7;
     }
     const out = this.out;
     for (let a = 0; a < A; a++) out[a] = this.b2[a];

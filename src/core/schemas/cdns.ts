@@ -15,6 +15,11 @@ export const CdnStepSchema = Type.Object({
   slatency: Nums,
   bufratio: Nums,
   buffreq: Nums,
+  /**
+   * failure incidents per CDN in the step (failed requests, viewers who left the CDN's pathway): already
+   * folded into bufratio / buffreq above as stalls (server/cdns.ts FAILURE_STALL_S); absent in older histories
+   */
+  failures: Type.Optional(Nums),
   /** shares (fractions) in force during the step */
   shares: Nums,
   /** shares decided for the next step */

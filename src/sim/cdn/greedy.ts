@@ -6,7 +6,7 @@
  * share within ±coarse points of it (for simulators whose cost is expensive to evaluate).
  */
 import type { CdnSharePolicy, CdnStepObservation } from '../../assign/cdn/index.js';
-import { fromPoints, TOTAL_POINTS } from '../../assign/cdn/mdp.js';
+import { actionCount, applyAction, fromPoints, lastScores, toPoints, TOTAL_POINTS } from '../../assign/cdn/mdp.js';
 import type { CdnSim } from './env.js';
 
 /** min Σ_i cost_i(p_i) s.t. Σ p_i = 100, p_i ∈ allowed_i; returns the points (throws when infeasible) */
@@ -84,5 +84,34 @@ export class GreedyOracle implements CdnSharePolicy {
       cost,
       c0.map((p) => full.filter((q) => Math.abs(q - p) <= this.coarse)),
     );
+  }
+}
+
+/**
+ * The one-step greedy optimum within LTS's action space (mdp.ts: raise one CDN by 1, 5 or 10 points taken from
+ * the worst, or keep): with the same full knowledge of the next step as GreedyOracle, the action whose shares
+ * cost least in it. What any LTS policy could reach by acting myopically; its distance to GreedyOracle is what
+ * moving at most 10 points a step costs (BENCHMARKS.md, "Multi-CDN scheduling": the ceiling).
+ */
+export class GreedyActionOracle implements CdnSharePolicy {
+  readonly name = 'greedy-lts-actions';
+  constructor(private sim: CdnSim) {}
+  step(obs: CdnStepObservation): number[] {
+    const m = obs.cdns.length;
+    const P = toPoints(obs.shares);
+    const sc = lastScores(obs);
+    let best = P,
+      bestCost = Infinity;
+    // keep (the last action) first, so that ties keep
+    for (let a = actionCount(m) - 1; a >= 0; a--) {
+      const q = applyAction(P, a, sc);
+      let c = 0;
+      for (let i = 0; i < m; i++) c += this.sim.peekCost(i, q[i]);
+      if (c < bestCost - 1e-12) {
+        bestCost = c;
+        best = q;
+      }
+    }
+    return fromPoints(best);
   }
 }
