@@ -22,7 +22,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startDemoServer } from '../demo/server.js';
 import { InputError } from '../src/train/errors.js';
-import { defaultBenchTraces, playInChromium, type Row } from './browser-abr.js';
+import { defaultBenchTraces, playInChromium, rotatedJobs, type Row } from './browser-abr.js';
 import { meanCi } from './stats.js';
 
 export interface BrowserAbrLiveBenchOptions {
@@ -169,12 +169,7 @@ export async function benchBrowserAbrLive(o: BrowserAbrLiveBenchOptions = {}): P
       /* not ours or truncated: start afresh */
     }
   }
-  const jobs: Array<{ trace: string; policy: string; repeat: number }> = [];
-  for (let rep = 0; rep < repeats; rep++)
-    traces.forEach((trace, ti) => {
-      const k = (ti + rep) % policies.length;
-      for (const policy of [...policies.slice(k), ...policies.slice(0, k)]) jobs.push({ trace, policy, repeat: rep });
-    });
+  const jobs = rotatedJobs(traces, policies, repeats);
   const done = new Set(rows.map(key));
   const todo = jobs.filter((j) => !done.has(key(j)));
   log(

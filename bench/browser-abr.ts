@@ -64,6 +64,27 @@ export interface BrowserAbrBenchOptions {
 
 export type Row = Record<string, unknown>;
 
+/** One run of a real-playback evaluation. */
+export type BenchJob = {
+  trace: string;
+  policy: string;
+  repeat: number;
+};
+
+/**
+ * The runs of an evaluation in the order they are played: repeat by repeat, trace by trace, every policy once, the
+ * policy order rotated per trace and repeat so that no policy always runs first (or on a quieter machine).
+ */
+export function rotatedJobs(traces: readonly string[], policies: readonly string[], repeats: number): BenchJob[] {
+  const jobs: BenchJob[] = [];
+  for (let rep = 0; rep < repeats; rep++)
+    traces.forEach((trace, ti) => {
+      const k = (ti + rep) % policies.length;
+      for (const policy of [...policies.slice(k), ...policies.slice(0, k)]) jobs.push({ trace, policy, repeat: rep });
+    });
+  return jobs;
+}
+
 /**
  * The share of a run's playing wall time that was neither media played nor a reported stall: a Chromium starved of
  * CPU plays slower than real time without a 'waiting' event, so its buffer drains slower and its stalls are hidden
@@ -385,13 +406,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
       /* not ours or truncated: start afresh */
     }
   }
-  const jobs: Array<{ trace: string; policy: string; repeat: number }> = [];
-  for (let rep = 0; rep < repeats; rep++)
-    traces.forEach((trace, ti) => {
-      // rotate the policy order per trace and repeat: no policy always runs first (or on a quieter machine)
-      const k = (ti + rep) % policies.length;
-      for (const policy of [...policies.slice(k), ...policies.slice(0, k)]) jobs.push({ trace, policy, repeat: rep });
-    });
+  const jobs = rotatedJobs(traces, policies, repeats);
   const done = new Set(rows.map(key));
   const todo = jobs.filter((j) => !done.has(key(j)));
   log(

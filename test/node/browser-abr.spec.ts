@@ -3,7 +3,7 @@
  * wall clock without a reported stall (a Chromium starved of CPU) must be recognised, from the page's own
  * measurement and, for runs recorded before the page measured it, from the load log. Pure functions, no browser.
  */
-import { playbackLagShare, summarise, type Row } from '../../bench/browser-abr.js';
+import { playbackLagShare, rotatedJobs, summarise, type Row } from '../../bench/browser-abr.js';
 
 /**
  * A load log of `n` 4-s fragments fetched back to back every `everyS` s of wall time, first one ending at 1 s, with
@@ -75,5 +75,13 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
     expect(drl.runs).toBe(2);
     expect(drl.qoe_chunk_mean).toBeCloseTo(0.55, 9);
     expect(drl.diff_vs_hls!).toBeCloseTo(0.25, 9);
+  });
+
+  it('rotatedJobs plays every trace × policy × repeat once and rotates which policy goes first', () => {
+    const jobs = rotatedJobs(['a', 'b', 'c'], ['hls', 'bola', 'drl'], 2);
+    expect(jobs.length).toBe(18);
+    expect(new Set(jobs.map((j) => `${j.trace}|${j.policy}|${j.repeat}`)).size).toBe(18);
+    const firsts = jobs.filter((_, i) => i % 3 === 0).map((j) => j.policy);
+    expect(firsts).toEqual(['hls', 'bola', 'drl', 'bola', 'drl', 'hls']);
   });
 });
