@@ -46,6 +46,8 @@ export interface BrowserAbrBenchOptions {
   model?: string;
   /** the page reads DRL answers from a SharedArrayBuffer slot (cross-origin isolated page) or over messages only */
   answer?: 'slot' | 'message';
+  /** VOD decisions answered from decision tables built while the fragment loads (src/abr/decision-table.ts), or not */
+  tables?: 'on' | 'off';
   /** hls.js transmuxing in its worker or inline (default worker) */
   transmux?: 'worker' | 'inline';
   /** results file (default bench/results/browser-abr.json); null writes none */
@@ -136,6 +138,8 @@ export interface BrowserAbrBenchResult {
     transmux: string;
     model: string;
     answer: string;
+    /** absent in results from before decision tables: 'off' */
+    tables?: string;
     max_lag: number;
   };
   progress: { done: number; total: number; rejected: number };
@@ -373,10 +377,11 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
   const transmux = o.transmux ?? 'worker';
   const model = o.model ?? '/models/abr-drl/model.json';
   const answer = o.answer ?? 'slot';
+  const tables = o.tables ?? 'on';
   if (!existsSync('dist/edgeplay.worker.js')) throw new InputError('dist/edgeplay.worker.js missing: run npm run build first');
   const maxLag = o.maxLag ?? 0.03;
   if (!(maxLag > 0)) throw new InputError(`maxLag must be > 0 (a share of the run's wall time), got ${maxLag}`);
-  const config = { traces, policies, limit, repeats, transmux, model, answer, max_lag: maxLag };
+  const config = { traces, policies, limit, repeats, transmux, model, answer, tables, max_lag: maxLag };
   /** `drl:NAME` is the DRL policy with models/NAME (a candidate next to the committed one) */
   const modelOf = (p: string) => (p.startsWith('drl:') ? `/models/${p.slice(4)}/model.json` : model);
   for (const p of policies)
@@ -397,7 +402,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
     try {
       const prev = JSON.parse(readFileSync(outFile, 'utf8')) as Partial<BrowserAbrBenchResult>;
       const c = prev.config;
-      if (c && c.limit === limit && c.transmux === transmux && c.model === model && c.answer === answer) {
+      if (c && c.limit === limit && c.transmux === transmux && c.model === model && c.answer === answer && (c.tables ?? 'off') === tables) {
         rejected.push(...(prev.rejected ?? []));
         for (const r of prev.rows ?? [])
           if (traces.includes(r.trace as string) && policies.includes(r.policy as string)) (lagged(r) ? rejected : rows).push(r);
@@ -446,7 +451,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
         let r: Row;
         try {
           r = await playInChromium(
-            `${demo.url}/bench-abr.html?policy=${j.policy.split(':')[0]}&trace=${encodeURIComponent(j.trace)}&limit=${limit}&transmux=${transmux}&model=${encodeURIComponent(modelOf(j.policy))}&answer=${answer}`,
+            `${demo.url}/bench-abr.html?policy=${j.policy.split(':')[0]}&trace=${encodeURIComponent(j.trace)}&limit=${limit}&transmux=${transmux}&model=${encodeURIComponent(modelOf(j.policy))}&answer=${answer}&tables=${tables}`,
             (limit * 4 * 3 + 120) * 1000,
           );
         } catch (e) {
@@ -471,7 +476,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
         write();
         const eta = ((Date.now() - t0) / finished) * (todo.length - finished);
         log(
-          `[${rows.length}/${jobs.length}] ${String(j.trace).padEnd(22)} ${String(j.policy).padEnd(9)} #${j.repeat} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  switches ${r.switches}  aborts ${r.aborts}  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms  lag ${f(lag === null ? null : 100 * lag, 1)} %  load ${load1.toFixed(1)}  eta ${Math.round(eta / 60000)} min`,
+          `[${rows.length}/${jobs.length}] ${String(j.trace).padEnd(22)} ${String(j.policy).padEnd(9)} #${j.repeat} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  switches ${r.switches}  aborts ${r.aborts}  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms  table ${r.answers_by_table ?? 0}/${r.decisions ?? 0} agree ${r.table_agree ?? 0}/${r.table_checks ?? 0}  lag ${f(lag === null ? null : 100 * lag, 1)} %  load ${load1.toFixed(1)}  eta ${Math.round(eta / 60000)} min`,
         );
       }
     };

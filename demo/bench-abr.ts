@@ -14,6 +14,7 @@ import {
   workerAbrPort,
   type AbrDecisionRecord,
   type AbrPolicyName,
+  type AbrTableCheck,
 } from '../src/index.js';
 
 const q = new URLSearchParams(location.search);
@@ -41,6 +42,7 @@ const probe = () => {
   if (started) loop.port2.postMessage(performance.now());
 };
 let abrController: unknown;
+const tableChecks: AbrTableCheck[] = [];
 let timings: { toWorkerMs: number; computeMs: number; backMs: number }[] = [];
 if (policy !== 'hls') {
   const w = startWorker('/dist/edgeplay.worker.js');
@@ -54,6 +56,8 @@ if (policy !== 'hls') {
       return port;
     },
     onDecision: (r) => records.push(r),
+    onTableCheck: (c) => tableChecks.push(c),
+    tables: q.get('tables') !== 'off',
   });
 }
 const video = document.querySelector('video')!;
@@ -163,6 +167,11 @@ video.addEventListener('ended', () => {
     long_task_max_ms: longTasks.length ? Math.max(...longTasks) : 0,
     latencies_ms: lat,
     answers_by_slot: records.filter((r) => r.via === 'slot').length,
+    // decision tables (src/abr/decision-table.ts): answers looked up, checked against the policy's own, and replaced
+    answers_by_table: records.filter((r) => r.via === 'table').length,
+    table_checks: tableChecks.length,
+    table_agree: tableChecks.filter((c) => c.table === c.exact).length,
+    table_replaced: tableChecks.filter((c) => c.replaced).length,
     cross_origin_isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
     loop_p95_ms: p95(loopDelays),
     to_worker_p95_ms: p95(timings.map((t) => t.toWorkerMs)),

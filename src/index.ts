@@ -37,8 +37,10 @@ export {
   type AbrPort,
   type AbrAnswer,
   type AbrDecisionRecord,
+  type AbrTableCheck,
   type EdgeplayAbrOptions,
 } from './abr/hls-controller.js';
+export { buildDecisionTable, lookupDecision, type AbrTable, type AbrTableRequest } from './abr/decision-table.js';
 export { liveCatchup, type LiveCatchup, type LiveCatchupOptions, type LiveRateChange } from './abr/live-catchup.js';
 export { RatioEwmaPredictor, type ChunkSizePredictor } from './abr/chunk-size.js';
 export type { AbrObservation } from './core/abr.js';

@@ -30,6 +30,12 @@ const cli = {
       arg: 'slot|message',
       help: 'DRL answers read from a SharedArrayBuffer slot (cross-origin isolated page) or over messages',
     },
+    tables: {
+      type: 'string',
+      default: 'on',
+      arg: 'on|off',
+      help: 'VOD: answer DRL decisions from decision tables the worker builds while each fragment loads (src/abr/decision-table.ts), or not',
+    },
     transmux: { type: 'string', default: 'worker', arg: 'worker|inline', help: 'hls.js transmuxing in its worker or inline' },
     out: {
       type: 'string',
@@ -67,6 +73,7 @@ await runCli(cli, async (v) => {
     parallel: num('parallel', v.parallel, { integer: true, min: 1 }),
     model: v.model,
     answer: oneOf('answer', v.answer, ['slot', 'message']),
+    tables: oneOf('tables', v.tables, ['on', 'off']),
     transmux: oneOf('transmux', v.transmux, ['worker', 'inline']),
     out: v.out ?? 'bench/results/browser-abr.json',
     fresh: v.fresh,

@@ -13,6 +13,8 @@ export interface ChunkSizePredictor {
   /** predicted bytes of the next chunk at every level */
   predict(): number[];
   reset(): void;
+  /** an independent copy in the same state (optional: the controller's decision tables need it) */
+  clone?(): ChunkSizePredictor;
 }
 
 export class RatioEwmaPredictor implements ChunkSizePredictor {
@@ -38,6 +40,12 @@ export class RatioEwmaPredictor implements ChunkSizePredictor {
   reset(): void {
     this.ratio = 1;
     this.seen = 0;
+  }
+  clone(): RatioEwmaPredictor {
+    const c = new RatioEwmaPredictor(this.ladderKbps, this.alpha, this.chunkS);
+    c.ratio = this.ratio;
+    c.seen = this.seen;
+    return c;
   }
 }
 

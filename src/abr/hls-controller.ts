@@ -7,13 +7,18 @@
  *   download-time history, predicted next sizes, fragments left) and asks a policy through an async
  *   port (the comlink worker), with a deadline;
  * - answers `nextAutoLevel` with that decision when it arrived in time, and with the hls.js decision
- *   otherwise (no port yet, worker error, late answer, killed worker): a model never stalls playback.
+ *   otherwise (no port yet, worker error, late answer, killed worker): a model never stalls playback;
+ * - VOD, when the port builds decision tables (src/abr/decision-table.ts): once the loading fragment's size is
+ *   known (its Content-Length, from the first progress event), asks the worker for the policy's answer at every
+ *   download time, and when the fragment has loaded looks its answer up at once; the policy's own answer still
+ *   comes, checks the table's (`onTableCheck`) and replaces it if hls.js has not used it yet.
  */
 import type Hls from 'hls.js';
 import type { FragLoadedData } from 'hls.js';
 import type { AbrObservation } from '../core/abr.js';
 import { RatioEwmaPredictor, type ChunkSizePredictor } from './chunk-size.js';
 import { parseCodingMeta } from './coding-meta.js';
+import { bufferAt, lookupDecision, type AbrTable, type AbrTableRequest } from './decision-table.js';
 import type { LiveDecision, LiveDecisionRequest } from './live.js';
 import type { ChunkMeta } from './size-forecast.js';
 
@@ -31,6 +36,22 @@ export interface AbrPort {
    * and decide with the live policy. Rejects like `decide`.
    */
   decideLive?(req: LiveDecisionRequest): Promise<LiveDecision>;
+  /**
+   * VOD (optional): the policy's decision table for the fragment still loading (`buildDecisionTable` in the
+   * worker). Rejects like `decide`; a table that never comes only means the controller asks `decide` as before.
+   */
+  table?(policy: AbrPolicyName, req: AbrTableRequest): Promise<AbrTable>;
+}
+
+/**
+ * A table answer checked against the policy's own answer for the same observation: `replaced` when they differ
+ * and the policy's answer came before hls.js used the table's (the policy's answer then stands).
+ */
+export interface AbrTableCheck {
+  sn: number;
+  table: number;
+  exact: number;
+  replaced: boolean;
 }
 
 /**
@@ -46,8 +67,11 @@ export interface AbrDecisionRecord {
   source: 'policy' | 'fallback';
   /** time from the request to the answer being usable on the main thread (or to the deadline) */
   latencyMs: number;
-  /** how the answer reached the main thread: read from the shared slot, or by the reply message */
-  via?: 'slot' | 'message';
+  /**
+   * how the answer reached the main thread: read from the shared slot, by the reply message, or looked up in the
+   * decision table the worker built while the fragment loaded
+   */
+  via?: 'slot' | 'message' | 'table';
   /** performance.now() when the decision (or the fallback) took effect */
   at: number;
   reason?: string;
@@ -62,6 +86,10 @@ export interface EdgeplayAbrOptions {
   /** answer deadline (default 20 ms: the next fragment request follows the buffered event closely) */
   budgetMs?: number;
   onDecision?: (r: AbrDecisionRecord) => void;
+  /** each table answer once the policy's own answer has come (see `AbrTableCheck`) */
+  onTableCheck?: (c: AbrTableCheck) => void;
+  /** VOD: answer from decision tables when the port builds them (default true) */
+  tables?: boolean;
   predictor?: (ladderKbps: readonly number[]) => ChunkSizePredictor;
   /** how many throughput samples to keep */
   history?: number;
@@ -84,6 +112,25 @@ interface BaseAbr {
 }
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/**
+ * The largest difference (s) between the buffer a table assumed for the download time that came and the buffer
+ * the controller measures when the fragment has loaded (playback started or paused meanwhile, a seek): beyond it
+ * the table's answer is not taken.
+ */
+export const TABLE_BUFFER_TOLERANCE_S = 0.25;
+
+/** How often (ms) the controller looks at the loading fragment's progress for its size. */
+const TABLE_POLL_MS = 20;
+
+/** Buffer ahead of the playhead, s (0 when the playhead is outside every buffered range). */
+function bufferAhead(media: HTMLMediaElement | null): number {
+  if (!media) return 0;
+  const b = media.buffered;
+  for (let i = 0; i < b.length; i++)
+    if (b.start(i) <= media.currentTime + 0.5 && b.end(i) > media.currentTime) return b.end(i) - media.currentTime;
+  return 0;
+}
 
 /** Build the controller class to pass as `abrController` in the Hls config. */
 export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOptions): new (hls: Hls) => BaseAbr {
@@ -109,12 +156,104 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
     private liveKey = '';
     /** LL-HLS: the parts of the segment being loaded, summed (level -1: they came from several rungs) */
     private partAgg: { sn: number; bytes: number; ms: number; level: number; coveredS: number } | null = null;
+    /** the decision table asked for the fragment loading now (table: null until the worker has sent it) */
+    private tableFor: { sn: number; req: AbrTableRequest; table: AbrTable | null } | null = null;
+    private watch: ReturnType<typeof setInterval> | null = null;
+    /** the last fragment hls.js started loading with the policy's decision */
+    private usedSn = -1;
+
+    private stopWatch(): void {
+      if (this.watch !== null) clearInterval(this.watch);
+      this.watch = null;
+    }
+
+    /**
+     * Watch the loading VOD fragment until its size is known, then ask the port for the decision table of the
+     * observation that fragment will complete.
+     */
+    private watchForTable(frag: FragLoadedData['frag']): void {
+      this.stopWatch();
+      this.tableFor = null;
+      const port = opts.port();
+      if (opts.tables === false || !port?.table) return;
+      const tick = () => {
+        const st = frag.stats;
+        if (st.aborted || (st.total > 0 && st.loaded >= st.total) || st.loading.end > 0) return this.stopWatch();
+        if (!(st.total > 0) || !(st.loading.start > 0)) return;
+        this.stopWatch();
+        const req = this.tableRequest(frag, st.total, now() - st.loading.start);
+        if (!req) return;
+        const entry: { sn: number; req: AbrTableRequest; table: AbrTable | null } = { sn: frag.sn as number, req, table: null };
+        this.tableFor = entry;
+        port.table!(opts.policy, req).then(
+          (t) => {
+            entry.table = t;
+          },
+          () => undefined, // no table: the fragment is decided the usual way
+        );
+      };
+      this.watch = setInterval(tick, TABLE_POLL_MS);
+    }
+
+    /** What `onFragLoaded` will know about `frag` except its download time (null: no table for it). */
+    private tableRequest(frag: FragLoadedData['frag'], bytes: number, elapsedMs: number): AbrTableRequest | null {
+      const hls = this.hls;
+      const levels = hls.levels;
+      const details = levels[frag.level]?.details;
+      if (!details || details.live || typeof frag.sn !== 'number') return null;
+      const ladder = levels.map((l) => (l.averageBitrate || l.bitrate) / 1000);
+      const key = ladder.join(',');
+      if (this.handedOver === key) return null;
+      if (key !== this.ladderKey || !this.predictor) {
+        // the first fragment of a ladder: the predictor onFragLoaded would start with
+        this.ladderKey = key;
+        this.predictor = opts.predictor ? opts.predictor(ladder) : new RatioEwmaPredictor(ladder);
+      }
+      const pred = this.predictor.clone?.();
+      if (!pred) return null;
+      pred.observe(frag.level, bytes);
+      const media = (hls as unknown as { media: HTMLMediaElement | null }).media;
+      const total = details.fragments.length;
+      const index = frag.sn - details.startSN;
+      const remain = Math.max(0, total - 1 - index);
+      const drainRate = media && !media.paused && media.readyState >= 3 ? media.playbackRate : 0;
+      return {
+        base: {
+          lastQuality: frag.level,
+          bufferS: bufferAhead(media),
+          throughputs: this.thr.slice(),
+          delaysMs: this.delays.slice(),
+          nextSizes: remain > 0 ? pred.predict() : ladder.map(() => 0),
+          remain,
+          nextIndex: index + 1,
+          totalChunks: total,
+          ladderKbps: ladder,
+          rebufS: 0,
+        },
+        bytes,
+        elapsedMs,
+        drainRate,
+        appendS: frag.duration,
+        keep,
+      };
+    }
+
+    override destroy(): void {
+      this.stopWatch();
+      super.destroy();
+    }
 
     // While the first fragment downloads, send the worker one throw-away decision so the message path
     // (structured clone, comlink, the policy's code) is compiled before the first real one.
     override onFragLoading(event: string, data: unknown): void {
       super.onFragLoading(event, data);
-      if (this.warmed || opts.policy === 'hls') return;
+      if (opts.policy === 'hls') return;
+      const f = (data as { frag?: FragLoadedData['frag']; part?: unknown }).frag;
+      if (f && f.type === 'main' && typeof f.sn === 'number' && !f.bitrateTest) {
+        if (this.decided?.sn === f.sn) this.usedSn = f.sn;
+        if (!(data as { part?: unknown }).part) this.watchForTable(f);
+      }
+      if (this.warmed) return;
       const port = opts.port();
       if (!port) return;
       this.warmed = true;
@@ -185,12 +324,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const details = levels[frag.level]?.details;
       const media = (hls as unknown as { media: HTMLMediaElement | null }).media;
       // buffer as the simulator sees it: after this chunk is in (it is about to be appended)
-      let bufferS = appendS;
-      if (media) {
-        const b = media.buffered;
-        for (let i = 0; i < b.length; i++)
-          if (b.start(i) <= media.currentTime + 0.5 && b.end(i) > media.currentTime) bufferS = b.end(i) - media.currentTime + appendS;
-      }
+      const bufferS = bufferAhead(media) + appendS;
       const total = details && !details.live ? details.fragments.length : 48;
       const index = details ? frag.sn - details.startSN : 0;
       const remain = details && !details.live ? Math.max(0, total - 1 - index) : 24;
@@ -213,9 +347,17 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const id = ++this.requestId;
       const port = opts.port();
       const t0 = now();
+      const tf = this.tableFor;
+      this.tableFor = null;
+      this.stopWatch();
       if (!port) return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: 0, at: t0, reason: 'worker not ready' });
       if (details?.live && opts.live !== false && port.decideLive)
         return this.askLive(port, id, frag, chunkBytes, bufferS, appendS, ladder, key);
+      if (tf?.table && tf.sn === frag.sn && !part && stats.loaded === tf.table.bytes) {
+        const level = lookupDecision(tf.table, ms);
+        if (level !== null && level < levels.length && Math.abs(bufferAt(tf.req, ms) - bufferS) <= TABLE_BUFFER_TOLERANCE_S)
+          return this.fromTable(port, id, sn, level, obs, key, t0);
+      }
       let settled = false;
       const fallback = (reason: string, at = now()) =>
         opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: at - t0, at, reason });
@@ -266,6 +408,31 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
             return fallback(`handover to hls.js: ${why}`);
           }
           fallback(`policy error: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      );
+    }
+
+    /**
+     * Take the table's answer now; ask the policy all the same, to check the table (`onTableCheck`) and to put
+     * the policy's own answer in its place if it differs and hls.js has not yet used the table's.
+     */
+    private fromTable(port: AbrPort, id: number, sn: number, level: number, obs: AbrObservation, key: string, t0: number): void {
+      const at = now();
+      this.decided = { sn, level };
+      opts.onDecision?.({ sn, level, source: 'policy', latencyMs: at - t0, at, via: 'table' });
+      port.decide(opts.policy, obs).then(
+        (exact) => {
+          const valid = Number.isInteger(exact) && exact >= 0 && exact < this.hls.levels.length;
+          const replaced = valid && exact !== level && this.usedSn !== sn && id === this.requestId && this.decided?.sn === sn;
+          if (replaced) this.decided = { sn, level: exact };
+          opts.onTableCheck?.({ sn, table: level, exact, replaced });
+        },
+        (err: unknown) => {
+          if ((err as { permanent?: unknown })?.permanent !== true || this.handedOver === key) return;
+          this.handedOver = key;
+          if (this.usedSn !== sn && this.decided?.sn === sn) this.decided = null;
+          const why = err instanceof Error ? err.message : String(err);
+          console.warn(`[edgeplay] ABR policy '${opts.policy}' cannot serve this stream (${why}): hls.js decides from now on`);
         },
       );
     }

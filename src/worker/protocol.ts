@@ -7,6 +7,7 @@
  */
 import type { AbrObservation } from '../core/abr.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
+import type { AbrTable, AbrTableRequest } from '../abr/decision-table.js';
 import type { LiveDecision, LiveDecisionRequest } from '../abr/live.js';
 import type { ViewportModelAnswer } from '../viewport/client.js';
 import type { PriorJson } from '../viewport/prior.js';
@@ -37,7 +38,10 @@ export interface BaseApi {
 
 /** One ABR decision request on the decision channel: a VOD policy's, or a live one (`live`). */
 export type AbrRequest = { id: number } & (
-  { policy: AbrPolicyName; obs: AbrObservation; live?: undefined } | { live: LiveDecisionRequest }
+  | { policy: AbrPolicyName; obs: AbrObservation; live?: undefined; table?: undefined }
+  | { live: LiveDecisionRequest; table?: undefined }
+  /** the policy's decision table for the fragment still loading (src/abr/decision-table.ts); never written to the slot */
+  | { policy: AbrPolicyName; table: AbrTableRequest; live?: undefined }
 );
 
 /**
@@ -45,9 +49,9 @@ export type AbrRequest = { id: number } & (
  * (epoch ms, `performance.timeOrigin + performance.now()`) so the page can tell transit from compute.
  */
 export type AbrReply = { id: number; recv: number; sent: number } & (
-  | { level: number; error?: undefined; live?: LiveDecision }
+  | { level: number; error?: undefined; live?: LiveDecision; table?: AbrTable }
   /** `permanent`: the policy cannot serve this stream at all (not a passing failure): the controller hands over */
-  | { error: string; permanent?: boolean; level?: undefined }
+  | { error: string; permanent?: boolean; level?: undefined; table?: undefined }
 );
 
 /** Bytes of the ABR answer slot: Int32 [0] id answered, [1] level (−1: error); Float64 [1] epoch ms written. */

@@ -11,6 +11,7 @@ import * as Comlink from 'comlink';
 import { VERSION } from '../core/version.js';
 import type { AbrObservation, AbrPolicy } from '../core/abr.js';
 import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
+import { buildDecisionTable } from '../abr/decision-table.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
 import { AbrSlot, type AbrReply, type AbrRequest, type BackendStatus, type DeploymentState, type WorkerApi } from './protocol.js';
 import type { Backend, DeployProfile } from '../deploy/catalog.js';
@@ -227,7 +228,11 @@ export const api: WorkerApi = {
       const m = e.data;
       let reply: AbrReply;
       try {
-        if (m.live) {
+        if (m.table) {
+          const policy = m.policy;
+          const table = buildDecisionTable((obs) => api.decideAbr(policy, obs), m.table);
+          reply = { id: m.id, level: -1, table, recv, sent: performance.timeOrigin + performance.now() };
+        } else if (m.live) {
           const d = api.decideLive(m.live);
           const sent = performance.timeOrigin + performance.now();
           slot?.write(m.id, d.level, sent);
