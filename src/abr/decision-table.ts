@@ -16,6 +16,12 @@
  */
 import type { AbrObservation } from '../core/abr.js';
 
+/**
+ * The policies a table may be built for: those whose answer depends on the observation alone. robustMPC keeps
+ * its past throughput-prediction errors, so asking it for a table would feed it observations that never happened.
+ */
+export const TABLE_POLICIES: readonly string[] = ['drl'];
+
 /** What is fixed while the fragment loads, and how the unknown download time enters the observation. */
 export interface AbrTableRequest {
   /**

@@ -18,7 +18,7 @@ import type { FragLoadedData } from 'hls.js';
 import type { AbrObservation } from '../core/abr.js';
 import { RatioEwmaPredictor, type ChunkSizePredictor } from './chunk-size.js';
 import { parseCodingMeta } from './coding-meta.js';
-import { bufferAt, lookupDecision, type AbrTable, type AbrTableRequest } from './decision-table.js';
+import { bufferAt, lookupDecision, TABLE_POLICIES, type AbrTable, type AbrTableRequest } from './decision-table.js';
 import type { LiveDecision, LiveDecisionRequest } from './live.js';
 import type { ChunkMeta } from './size-forecast.js';
 
@@ -175,7 +175,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       this.stopWatch();
       this.tableFor = null;
       const port = opts.port();
-      if (opts.tables === false || !port?.table) return;
+      if (opts.tables === false || !port?.table || !TABLE_POLICIES.includes(opts.policy)) return;
       const tick = () => {
         const st = frag.stats;
         if (st.aborted || (st.total > 0 && st.loaded >= st.total) || st.loading.end > 0) return this.stopWatch();

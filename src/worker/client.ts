@@ -60,7 +60,10 @@ export function workerAbrPort(
   shared: boolean;
 } {
   const ch = new MessageChannel();
-  const pending = new Map<number, { res: (m: AbrReply & { level: number }) => void; rej: (e: Error) => void; t0: number }>();
+  const pending = new Map<
+    number,
+    { res: (m: AbrReply & { level: number }) => void; rej: (e: Error) => void; t0: number; table: boolean }
+  >();
   const timings: AbrTiming[] = [];
   let next = 0;
   const epoch = () => performance.timeOrigin + performance.now();
@@ -73,7 +76,7 @@ export function workerAbrPort(
     if (!p) return;
     pending.delete(m.id);
     // decision tables are built while a fragment loads, off the decision path: their time is not a decision's
-    if (!m.table) {
+    if (!p.table) {
       timings.push({ toWorkerMs: m.recv - p.t0, computeMs: m.sent - m.recv, backMs: t3 - m.sent, totalMs: t3 - p.t0 });
       if (timings.length > 256) timings.shift();
     }
@@ -84,7 +87,7 @@ export function workerAbrPort(
     new Promise<AbrReply & { level: number }>((res, rej) => {
       // answers that never come (killed worker) must not pile up: the controller has long fallen back
       if (pending.size > 64) pending.delete(pending.keys().next().value as number);
-      pending.set(req.id, { res, rej, t0: epoch() });
+      pending.set(req.id, { res, rej, t0: epoch(), table: !!req.table });
       ch.port1.postMessage(req);
     });
   const port2 = ch.port2;

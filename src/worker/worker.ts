@@ -11,7 +11,7 @@ import * as Comlink from 'comlink';
 import { VERSION } from '../core/version.js';
 import type { AbrObservation, AbrPolicy } from '../core/abr.js';
 import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
-import { buildDecisionTable } from '../abr/decision-table.js';
+import { buildDecisionTable, TABLE_POLICIES } from '../abr/decision-table.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
 import { AbrSlot, type AbrReply, type AbrRequest, type BackendStatus, type DeploymentState, type WorkerApi } from './protocol.js';
 import type { Backend, DeployProfile } from '../deploy/catalog.js';
@@ -230,6 +230,9 @@ export const api: WorkerApi = {
       try {
         if (m.table) {
           const policy = m.policy;
+          // a table asks the policy dozens of times: only a policy without state between decisions may be asked
+          if (!TABLE_POLICIES.includes(policy))
+            throw new Error(`decision tables: policy ${policy} keeps state between decisions (only ${TABLE_POLICIES.join(', ')})`);
           const table = buildDecisionTable((obs) => api.decideAbr(policy, obs), m.table);
           reply = { id: m.id, level: -1, table, recv, sent: performance.timeOrigin + performance.now() };
         } else if (m.live) {

@@ -50,6 +50,12 @@ describe('ABR controller in hls.js', () => {
       expect(await port.decide('bb', obs(0, 500))).toBe(0);
       expect(await port.decide('bb', obs(30, 500))).toBe(5);
       await w.api.initAbr({ modelUrl: new URL('/base/models/abr-drl/model.json', location.href).href });
+      // decision tables: a policy with state between decisions (robustMPC's past errors) is refused, the DRL answers
+      const tableReq = { base: obs(10, 300), bytes: 600_000, elapsedMs: 50, drainRate: 1, appendS: 4, keep: 8 };
+      await expectAsync(port.table!('robustmpc', tableReq)).toBeRejectedWithError(/keeps state between decisions/);
+      const table = await port.table!('drl', tableReq);
+      expect(table.levels.some((l) => l >= 0)).toBeTrue();
+      expect(table.edgesMs.length).toBe(table.levels.length + 1);
       // several requests in flight at once each get their own answer
       const [starved, rich] = await Promise.all([port.decide('drl', obs(0.5, 40)), port.decide('drl', obs(20, 600))]);
       expect(starved).toBeLessThan(rich);
