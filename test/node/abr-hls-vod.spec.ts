@@ -51,6 +51,31 @@ describe('hls.js-semantics ABR simulator (hls-vod)', () => {
     expect(r.bitrateMean).toBeCloseTo(1.2, 9);
   });
 
+  it("the measured re-fetch rule: never the first fragment, always on a new level's first switch, 45 % of switches back", () => {
+    // levels by fragment index (the decision after fragment i names fragment i + 1's level): up after the first
+    // fragment, then alternate between two levels already played
+    const plan = [2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3];
+    const policy: AbrPolicy = { name: 'plan', decide: (o) => plan[Math.min(o.nextIndex - 1, plan.length - 1)] };
+    const r = runHlsVod(
+      policy,
+      trace('flat20', 600, () => 20),
+      { sizes, chunks: 22, refetch: 'measured' },
+    );
+    const again = r.loads.filter((l, i) => i > 0 && l.index === r.loads[i - 1].index);
+    // no load of fragment 0 at level 2: the switch after the first fragment loads fragment 1
+    expect(r.loads.filter((l) => l.index === 0).length).toBe(1);
+    // level 3's first switch re-fetches, the 19 switches back to a played level re-fetch on floor(19 × 0.45) = 8
+    expect(again[0]).toEqual(jasmine.objectContaining({ level: 3 }));
+    expect(again.length).toBe(1 + 8);
+    // the default ('up'): every up-switch after the first fragment re-fetches, and fragment 0 too
+    const up = runHlsVod(
+      policy,
+      trace('flat20', 600, () => 20),
+      { sizes, chunks: 22 },
+    );
+    expect(up.loads.filter((l, i) => i > 0 && l.index === up.loads[i - 1].index).length).toBe(11);
+  });
+
   it("keeps the forward buffer at hls.js' target for the level: 8 × 60 MB / BANDWIDTH, at least 30 s", () => {
     const target = (q: number) => Math.max((8 * 60e6) / HLS_VOD_LEVELS.peakBps[q], 30);
     const top = runHlsVod(

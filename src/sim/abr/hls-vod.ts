@@ -58,6 +58,17 @@ export interface HlsVodOptions {
   tickMs?: number;
   /** re-fetch the just-buffered fragment at the new level on a switch up (default true, see above) */
   redownloadOnUpSwitch?: boolean;
+  /**
+   * which switches re-fetch the just-buffered fragment: 'up' (default: every switch up, as `redownloadOnUpSwitch`
+   * says) or 'measured', the rule read off the 70 real runs' load logs (bench/results/browser-abr.json): the first
+   * fragment is never fetched again (0 of 18 switches after it); a switch to a level whose playlist hls.js loads for
+   * the first time re-fetches (189 of 191 after the first fragment); a switch back to a level already played
+   * re-fetches on `revisitShare` of them (196 of 440: 0.45, up and down alike), spread evenly by an accumulator so
+   * the simulator stays deterministic
+   */
+  refetch?: 'up' | 'measured';
+  /** with `refetch: 'measured'`: the share of switches to an already played level that re-fetch (default 0.45) */
+  revisitShare?: number;
   /** hls.js' emergency abort (default true) */
   abort?: boolean;
   /** levels' BANDWIDTH and AVERAGE-BANDWIDTH, b/s (default our ladder's) and the nominal ladder for QoE, kbps */
@@ -201,6 +212,8 @@ export class HlsVodEnv {
   private ladder: number[];
   private initLoaded = new Set<number>();
   private lastLevel = -1;
+  /** `refetch: 'measured'`: the accumulated share of revisit switches not yet re-fetched */
+  private revisitAcc = 0;
   /** hls.js' bandwidth estimate for the abort rule, b/s (EWMA as hls.js, fast 3 s / slow 9 s) */
   private bw = { fast: 0, slow: 0, wf: 0, ws: 0 };
 
@@ -220,6 +233,8 @@ export class HlsVodEnv {
       appendMs: o.appendMs ?? 30,
       tickMs: o.tickMs ?? 40,
       redownloadOnUpSwitch: o.redownloadOnUpSwitch ?? true,
+      refetch: o.refetch ?? 'up',
+      revisitShare: o.revisitShare ?? 0.45,
       abort: o.abort ?? true,
       peakBps: o.peakBps ?? HLS_VOD_LEVELS.peakBps,
       averageBps: o.averageBps ?? HLS_VOD_LEVELS.averageBps,
@@ -292,6 +307,7 @@ export class HlsVodEnv {
     this.delays = [];
     this.initLoaded = new Set();
     this.lastLevel = -1;
+    this.revisitAcc = 0;
     this.bw = { fast: 0, slow: 0, wf: 0, ws: 0 };
     this.predictor = this.o.predictor ? this.o.predictor(this.ladder) : new RatioEwmaPredictor(this.ladder);
     this.t = this.o.startMs;
@@ -430,8 +446,7 @@ export class HlsVodEnv {
     // the tick after FRAG_BUFFERED, then every 100 ms while the buffer is at its target
     const target = this.maxBufLen(level);
     while (this.buffer >= target) this.advance(this.t + 100);
-    if (this.o.redownloadOnUpSwitch && level > this.lastLevel && this.index > 0 && this.playhead < this.index * this.o.fragS)
-      this.fetch(level, this.index - 1);
+    if (this.refetches(level) && this.index > 0 && this.playhead < this.index * this.o.fragS) this.fetch(level, this.index - 1);
     else this.fetch(level);
     const done = this.index >= this.o.chunks;
     const rebufS = this.stallS - stall0;
@@ -442,6 +457,18 @@ export class HlsVodEnv {
       done,
       obs: done ? null : this.observe(),
     };
+  }
+
+  /** whether a switch to `level` re-fetches the fragment just buffered (see `HlsVodOptions.refetch`) */
+  private refetches(level: number): boolean {
+    if (level === this.lastLevel || this.lastLevel < 0) return false;
+    if (this.o.refetch === 'up') return this.o.redownloadOnUpSwitch && level > this.lastLevel;
+    if (this.index === 1) return false; // the first fragment is never fetched again (0 of 18 switches after it)
+    if (!this.initLoaded.has(level)) return true;
+    this.revisitAcc += this.o.revisitShare;
+    if (this.revisitAcc < 1) return false;
+    this.revisitAcc -= 1;
+    return true;
   }
 
   /** QoE_lin so far: bitrate and smoothness of the levels buffered (chunks 1..), minus 4.3 × the stall time so far */
