@@ -3,7 +3,7 @@
  * wall clock without a reported stall (a Chromium starved of CPU) must be recognised, from the page's own
  * measurement and, for runs recorded before the page measured it, from the load log. Pure functions, no browser.
  */
-import { playbackLagShare, rotatedJobs, summarise, type Row } from '../../bench/browser-abr.js';
+import { playJobs, playbackLagShare, rotatedJobs, summarise, type BenchJob, type Row } from '../../bench/browser-abr.js';
 
 /**
  * A load log of `n` 4-s fragments fetched back to back every `everyS` s of wall time, first one ending at 1 s, with
@@ -83,5 +83,49 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
     expect(new Set(jobs.map((j) => `${j.trace}|${j.policy}|${j.repeat}`)).size).toBe(18);
     const firsts = jobs.filter((_, i) => i % 3 === 0).map((j) => j.policy);
     expect(firsts).toEqual(['hls', 'bola', 'drl', 'bola', 'drl', 'hls']);
+  });
+
+  it('playJobs (the VOD and live run loop) rejects a lagged run, plays it again, and leaves a failed one for a rerun', async () => {
+    const jobs = rotatedJobs(['a', 'b'], ['hls', 'drl'], 1);
+    const plays: string[] = [];
+    const accepted: Row[] = [];
+    const rejected: Row[] = [];
+    const logs: string[] = [];
+    await playJobs({
+      jobs,
+      maxLag: 0.03,
+      play: async (j: BenchJob) => {
+        const k = `${j.trace}|${j.policy}`;
+        plays.push(k);
+        if (k === 'b|hls') throw new Error('chromium crashed');
+        // the first play of a|drl lags by 10 % (a starved Chromium), its second keeps up; the others keep up
+        const lag = k === 'a|drl' && plays.filter((p) => p === k).length === 1 ? 6 : 0.3;
+        return { ...j, play_wall_s: 60, playback_lag_s: lag };
+      },
+      accept: (_j, r) => accepted.push(r),
+      reject: (_j, r) => rejected.push(r),
+      log: (s) => logs.push(s),
+    });
+    expect(plays.filter((p) => p === 'a|drl').length).toBe(2);
+    expect(rejected.map((r) => `${r.trace}|${r.policy}`)).toEqual(['a|drl']);
+    expect(rejected[0].playback_lag_share).toBeCloseTo(0.1, 9);
+    expect(accepted.map((r) => `${r.trace}|${r.policy}`).sort()).toEqual(['a|drl', 'a|hls', 'b|drl']);
+    expect(accepted.every((r) => (r.playback_lag_share as number) <= 0.03)).toBeTrue();
+    expect(logs.some((l) => /b hls #0: failed \(chromium crashed\)/.test(l))).toBeTrue();
+    expect(logs.some((l) => /a drl #0: rejected, playback lagged the wall clock by 10\.0 %/.test(l))).toBeTrue();
+  });
+
+  it('playJobs gives up when every run lags (the machine is too busy for real-time playback)', async () => {
+    let plays = 0;
+    const run = playJobs({
+      jobs: rotatedJobs(['a'], ['hls'], 1),
+      maxLag: 0.03,
+      play: async (j) => (plays++, { ...j, play_wall_s: 60, playback_lag_s: 30 }),
+      accept: () => undefined,
+      reject: () => undefined,
+      log: () => undefined,
+    });
+    await expectAsync(run).toBeRejectedWithError(/every run lags/);
+    expect(plays).toBe(7); // more than 2 x 1 job + 4 rejected
   });
 });
