@@ -16,7 +16,15 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { EwmaForecaster, LastValue, MeanOfLast, MeanOfPast, RatioEwmaForecaster, type SizeForecaster } from '../src/abr/size-forecast.js';
+import {
+  EwmaForecaster,
+  LastValue,
+  MeanOfLast,
+  MeanOfPast,
+  RatioEwmaForecaster,
+  type ChunkMeta,
+  type SizeForecaster,
+} from '../src/abr/size-forecast.js';
 import { LearnedSizeForecaster } from '../src/abr/size-model.js';
 import { apeSummary, evaluateForecaster, loadChunkDataset, loadSizeNet, type ChunkVideo } from '../src/sim/abr/chunks.js';
 import { dataRoot } from '../src/sim/abr/load.js';
@@ -58,8 +66,11 @@ export interface ChunksBenchOptions {
 /** One hindsight bound of `forecastBounds`: MAPE % at h=1 with the information, and without it on the same points. */
 export interface ChunksBoundRow {
   predictor: string;
-  /** common: the true mean log change over the rungs; rung0: the true lowest-rung size; stream: one factor per (video, rung) */
-  bound: 'common' | 'rung0' | 'stream';
+  /**
+   * common: the true mean log change over the rungs; rung0: the true lowest-rung size; stream: one factor per (video,
+   * rung); head: the chunk's first-half bytes at its rung (datasets with coding meta only)
+   */
+  bound: 'common' | 'rung0' | 'stream' | 'head';
   mape: number;
   /** the forecaster's own MAPE on the same points (rung0 leaves the lowest rung out) */
   mape_without: number;
@@ -73,12 +84,17 @@ export interface ChunksBoundRow {
  * - `rung0`: × t_0 / f_0 on rungs 1..R−1 — the chunk's lowest-rung size known, the other rungs placed by the
  *   forecast's own ratios to it;
  * - `stream`: × the one factor per (video, rung) that minimises its APE over all its origins (the (f/t)-weighted
- *   median of t/f) — the most a per-stream correction of the level, such as the meta-learned adaptation, can gain.
+ *   median of t/f) — the most a per-stream correction of the level, such as the meta-learned adaptation, can gain;
+ * - `head` (datasets with coding meta: our encodes): the chunk's bytes in its first half (decode order, elementary
+ *   stream − `tailBytes`) at the rung divided by the rung's mean first-half share over its last 5 chunks, scaled by the
+ *   last chunk's segment/elementary-stream byte ratio — what a player deciding halfway through the chunk's production
+ *   would know if the packager published its parts' bytes. This replaces the forecast rather than correcting it.
  * Returns MAPE % with and without the correction on the same points.
  */
 export function forecastBounds(videos: readonly ChunkVideo[], make: () => SizeForecaster, name: string): ChunksBoundRow[] {
   const f = make();
-  const pts: Array<{ v: number; r: number; f: number; t: number; common: number; rung0: number }> = [];
+  const pts: Array<{ v: number; r: number; f: number; t: number; common: number; rung0: number; head: number | null }> = [];
+  const es = (m: ChunkMeta) => Math.max(1, m.iBytes + m.pBytes + m.bBytes);
   videos.forEach((v, vi) => {
     f.start({ ladderKbps: v.ladderKbps, chunkS: v.chunkS });
     const R = v.ladderKbps.length;
@@ -89,7 +105,16 @@ export function forecastBounds(videos: readonly ChunkVideo[], make: () => SizeFo
         let c = 0;
         for (let r = 0; r < R; r++) c += Math.log(t[r] / fc[r]);
         c /= R;
-        for (let r = 0; r < R; r++) pts.push({ v: vi, r, f: fc[r], t: t[r], common: c, rung0: Math.log(t[0] / fc[0]) });
+        for (let r = 0; r < R; r++) {
+          let head: number | null = null;
+          const m = v.meta;
+          if (m) {
+            let share = 0;
+            for (let j = i - 5; j < i; j++) share += (es(m[j][r]) - m[j][r].tailBytes) / es(m[j][r]) / 5;
+            head = ((es(m[i][r]) - m[i][r].tailBytes) / share) * (m[i - 1][r].bytes / es(m[i - 1][r]));
+          }
+          pts.push({ v: vi, r, f: fc[r], t: t[r], common: c, rung0: Math.log(t[0] / fc[0]), head });
+        }
       }
       f.observe(v.sizes[i], v.meta?.[i] ?? null);
     }
@@ -124,6 +149,7 @@ export function forecastBounds(videos: readonly ChunkVideo[], make: () => SizeFo
       (p) => p.rung0,
     ),
     row('stream', pts, (p) => level.get(`${p.v}|${p.r}`)!),
+    ...(pts.length && pts.every((p) => p.head !== null) ? [row('head', pts, (p) => Math.log(p.head! / p.f))] : []),
   ];
 }
 
@@ -254,10 +280,11 @@ export async function benchChunks(o: ChunksBenchOptions = {}): Promise<ChunksBen
       common: "the next chunk's common size change over the rungs",
       rung0: "the next chunk's lowest-rung size (other rungs only)",
       stream: 'one level factor per (video, rung) in hindsight',
+      head: "the next chunk's first-half bytes at the rung (no forecast)",
     };
     for (const b of bounds)
       log(
-        `${b.predictor.padEnd(8)} + ${what[b.bound].padEnd(54)} ${b.mape.toFixed(2).padStart(6)} (${(b.mape / mean1).toFixed(3)} x)  without: ${b.mape_without.toFixed(2)}  (${b.points} points)`,
+        `${b.predictor.padEnd(8)} + ${what[b.bound].padEnd(62)} ${b.mape.toFixed(2).padStart(6)} (${(b.mape / mean1).toFixed(3)} x)  without: ${b.mape_without.toFixed(2)}  (${b.points} points)`,
       );
   }
   log(`(${((Date.now() - t0) / 1000).toFixed(1)} s)`);

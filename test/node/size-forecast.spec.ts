@@ -271,4 +271,33 @@ describe('bench:chunks --bounds (forecastBounds)', () => {
     expect(s2.mape).toBeLessThan(1e-9);
     expect(c2.mape).toBeLessThan(1e-9);
   });
+
+  it("adds the first-half bound only with coding meta: a chunk's first half at a steady share tells its size", async () => {
+    const { forecastBounds } = await import('../../bench/chunks.js');
+    const rng = mulberry32(3);
+    const v = video(Array.from({ length: 30 }, () => 0.5 + rng()));
+    expect(forecastBounds([v], () => new LastValue(), 'last').map((b) => b.bound)).toEqual(['common', 'rung0', 'stream']);
+    // every chunk: 40 % of its elementary-stream bytes in the first half; segment bytes = 1.02 x the elementary stream
+    v.meta = v.sizes.map((row) =>
+      row.map((bytes) => {
+        const es = bytes / 1.02;
+        return {
+          bytes,
+          frames: 48,
+          qpMean: 30,
+          iCount: 1,
+          pCount: 47,
+          bCount: 0,
+          iBytes: 0.1 * es,
+          pBytes: 0.9 * es,
+          bBytes: 0,
+          tailBytes: 0.6 * es,
+          scene: 0,
+        };
+      }),
+    );
+    const head = forecastBounds([v], () => new LastValue(), 'last').find((b) => b.bound === 'head')!;
+    expect(head.mape_without).toBeGreaterThan(10);
+    expect(head.mape).toBeLessThan(1e-6);
+  });
 });
