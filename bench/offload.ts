@@ -51,6 +51,8 @@ export interface BenchOffloadOptions {
   /** seconds of virtual-time arrivals per (scheduler, load) in the simulated rows (default 120) */
   simSeconds?: number;
   modelsDir?: string;
+  /** tasks on deck per slot (TaskService / TaskPool `lookahead`; default 0) */
+  lookahead?: number;
   out?: string;
   command?: string;
 }
@@ -134,6 +136,7 @@ function startChild(o: {
   scheduler: string;
   secret: string;
   modelsDir: string;
+  lookahead: number;
 }): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
@@ -151,6 +154,8 @@ function startChild(o: {
       o.secret,
       '--models',
       o.modelsDir,
+      '--lookahead',
+      String(o.lookahead),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -196,7 +201,10 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   // one service process per scheduler, all started before the first run
   const services = new Map<string, { port: number; child: ChildProcess }>();
   for (const scheduler of schedulers)
-    services.set(scheduler, await startChild({ slots, serviceMs, scheduler, secret, modelsDir: o.modelsDir ?? 'models' }));
+    services.set(
+      scheduler,
+      await startChild({ slots, serviceMs, scheduler, secret, modelsDir: o.modelsDir ?? 'models', lookahead: o.lookahead ?? 0 }),
+    );
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const clientTokens = Array.from({ length: clients }, (_, c) => tokens.issue(`c${c}`));
   // clients' devices, round robin over the classes: a refused task runs there (local time × the class's slowdown)
@@ -221,7 +229,9 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   console.log(
     `one task at a time: response p50 ${pct(seqMs, 0.5).toFixed(2)} ms, slot time p50 ${pct(seqExec, 0.5).toFixed(2)} ms: loopback overhead ${overheadMs.toFixed(2)} ms`,
   );
-  console.log('scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost');
+  console.log(
+    'scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost   queue p50/p95  http p50/p95',
+  );
   try {
     for (const [li, load] of loads.entries()) {
       // the schedulers' order rotates with the load, so no scheduler always runs first
@@ -231,7 +241,16 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         const rng = mulberry32((o.seed ?? 1) * 1000 + Math.round(load * 100));
         const rate = (load * capacity) / 1000; // per ms
         const n = Math.round(load * capacity * seconds);
-        type Result = { client: number; urgent: boolean; ms: number; done: boolean; refused: boolean; deadline: number; exec: number };
+        type Result = {
+          client: number;
+          urgent: boolean;
+          ms: number;
+          done: boolean;
+          refused: boolean;
+          deadline: number;
+          exec: number;
+          queue: number;
+        };
         const results: Result[] = [];
         const t0 = performance.now();
         let next = 0;
@@ -245,9 +264,10 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
           const deadline = (urgent ? 3 : 12) * serviceMs;
           pending.push(
             post(agent, port, body(client, deadline)).then((r) => {
-              let exec = NaN;
-              if (r.status === 200) exec = (JSON.parse(r.json) as { exec_ms: number }).exec_ms;
-              results.push({ client, urgent, ms: r.ms, done: r.status === 200, refused: r.status === 503, deadline, exec });
+              let exec = NaN,
+                queue = NaN;
+              if (r.status === 200) ({ exec_ms: exec, queue_ms: queue } = JSON.parse(r.json) as { exec_ms: number; queue_ms: number });
+              results.push({ client, urgent, ms: r.ms, done: r.status === 200, refused: r.status === 503, deadline, exec, queue });
             }),
           );
         }
@@ -256,7 +276,12 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         const hit = (r: Result) => r.done && r.ms <= r.deadline;
         // a refused task runs on its client's device: it still answers in time when the refusal came early enough
         const lost = (r: Result) => !hit(r) && !(r.refused && r.ms + localMs * slowdown[deviceOf(r.client)] <= r.deadline);
-        const execs = results.filter((r) => r.done).map((r) => r.exec);
+        const done = results.filter((r) => r.done);
+        const execs = done.map((r) => r.exec);
+        // where a done task's time went: the service's wait (queue_ms: for a slot, the hand-off to and from the
+        // thread, on deck), the thread's execution (exec_ms), and the rest — HTTP, JSON, both event loops (http)
+        const queues = done.map((r) => r.queue);
+        const https = done.map((r) => r.ms - r.queue - r.exec);
         const row = {
           mode: 'http',
           scheduler,
@@ -265,12 +290,17 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
           refused: +(results.filter((r) => r.refused).length / results.length).toFixed(4),
           exec_ms: +(execs.reduce((a, b) => a + b, 0) / Math.max(1, execs.length)).toFixed(2),
           lost: +(results.filter(lost).length / results.length).toFixed(4),
+          queue_p50_ms: +pct(queues, 0.5).toFixed(2),
+          queue_p95_ms: +pct(queues, 0.95).toFixed(2),
+          http_p50_ms: +pct(https, 0.5).toFixed(2),
+          http_p95_ms: +pct(https, 0.95).toFixed(2),
+          lookahead: o.lookahead ?? 0,
           tasks: results.length,
           loadavg: +loadavg()[0].toFixed(2),
         };
         rows.push(row);
         console.log(
-          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}`,
+          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}  ${row.queue_p50_ms.toFixed(1).padStart(5)} ${row.queue_p95_ms.toFixed(1).padStart(5)}  ${row.http_p50_ms.toFixed(1).padStart(5)} ${row.http_p95_ms.toFixed(1).padStart(5)}`,
         );
       }
     }
