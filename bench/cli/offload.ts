@@ -16,7 +16,12 @@ const cli = {
     seconds: { type: 'string', default: '6', arg: 'S', help: 'seconds of arrivals per scheduler and load' },
     'sim-seconds': { type: 'string', default: '120', arg: 'S', help: 'seconds of virtual-time arrivals per row of the simulated table' },
     seed: { type: 'string', default: '1', arg: 'N', help: 'arrival seed' },
-    lookahead: { type: 'string', default: '0', arg: 'N', help: 'tasks on deck per compute slot (TaskService lookahead; 0: dispatch only to an idle thread)' },
+    lookahead: {
+      type: 'string',
+      default: '0',
+      arg: 'N',
+      help: 'tasks on deck per compute slot (TaskService lookahead; 0: dispatch only to an idle thread)',
+    },
     out: { type: 'string', default: 'bench/results/offload.json', arg: 'FILE', help: 'results file' },
   },
 } as const;
