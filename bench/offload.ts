@@ -14,8 +14,11 @@
  * Rows {mode: 'http', scheduler, load, p50_ms, p95_ms, p99_ms, deadline_hit, urgent_hit, jain, throughput, refused,
  * exec_ms, lost, loadavg}: response time of answered tasks (done or refused) as the client saw it; deadline_hit =
  * done within the deadline, over all tasks (a refused task runs on the device: not a hit here); Jain over the
- * clients' hit rates; throughput in done tasks/s; exec_ms the slot time the service measured (serviceMs + the
- * thread hop + the machine's delays: above serviceMs the true capacity is lower than the nominal one); lost = tasks
+ * clients' hit rates; throughput in done tasks/s; exec_ms the compute thread's own time per task (serviceMs + the
+ * thread's oversleep on a busy machine: above serviceMs the true capacity is lower than the nominal one); where a
+ * done task's time went: queue_p50/p95_ms the service's queue_ms (the wait for a slot, the hand-off to and from the
+ * thread, on deck with `lookahead`), http_p50/p95_ms the response time − queue_ms − exec_ms (loopback HTTP, JSON,
+ * fastify, both processes' event loops); lost = tasks
  * neither done in time nor refused early enough for the client's device (phone / laptop / desktop, round robin:
  * the model's time here × 20 / 4 / 1) to run them within the deadline.
  * Rows {mode: 'sim', …}: the same schedulers, loads and workload in virtual time (src/sim/offload/queue.ts, exact
@@ -216,7 +219,7 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
     // warm-up (JIT in every thread, connections): 300 tasks, two at a time, not measured
     for (let i = 0; i < 150; i++) await Promise.all([post(agent, port, body(0, 1000)), post(agent, port, body(1, 1000))]);
   }
-  // the loopback overhead: 100 sequential tasks on the first service, response − the service's own slot time
+  // the loopback overhead: 100 sequential tasks on the first service, response − the thread time (HTTP + hand-off)
   const seqMs: number[] = [],
     seqExec: number[] = [];
   for (let i = 0; i < 100; i++) {
@@ -227,7 +230,7 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   }
   const overheadMs = Math.max(0, pct(seqMs, 0.5) - pct(seqExec, 0.5));
   console.log(
-    `one task at a time: response p50 ${pct(seqMs, 0.5).toFixed(2)} ms, slot time p50 ${pct(seqExec, 0.5).toFixed(2)} ms: loopback overhead ${overheadMs.toFixed(2)} ms`,
+    `one task at a time: response p50 ${pct(seqMs, 0.5).toFixed(2)} ms, thread time p50 ${pct(seqExec, 0.5).toFixed(2)} ms: loopback + hand-off overhead ${overheadMs.toFixed(2)} ms`,
   );
   console.log(
     'scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost   queue p50/p95  http p50/p95',
