@@ -1,7 +1,7 @@
 /**
  * The edge's task service under test for bench:offload, in its own process (the load generator's HTTP client must
  * not share its event loop): `tsx bench/offload-child.ts --slots N --service-ms MS --scheduler NAME --secret S
- * [--models DIR] [--lookahead N]` (N tasks on deck per slot, TaskService `lookahead`). Compute slots are a `worker_threads` pool (src/server/task-pool.ts) running the real viewport
+ * [--models DIR] [--lookahead N]` (up to N tasks on deck across the slots, TaskService `lookahead`). Compute slots are a `worker_threads` pool (src/server/task-pool.ts) running the real viewport
  * model, each task holding its thread for `service-ms` (the stand-in for a heavier edge model). Prints `ready PORT`
  * once it listens; SIGTERM closes it.
  */
@@ -29,7 +29,7 @@ if (!(Number.isInteger(slots) && slots >= 1) || !(serviceMs >= 0)) throw new Err
 if (!(SCHEDULERS as readonly string[]).includes(v.scheduler)) throw new Error(`--scheduler: one of ${SCHEDULERS.join(', ')}`);
 const lookahead = Number(v.lookahead);
 if (!(Number.isInteger(lookahead) && lookahead >= 0)) throw new Error('--lookahead must be an integer ≥ 0');
-const pool = await new TaskPool({ size: slots, modelsDir: v.models, padMs: serviceMs, lookahead }).ready();
+const pool = await new TaskPool({ size: slots, modelsDir: v.models, padMs: serviceMs, lookahead: Math.ceil(lookahead / slots) }).ready();
 const tasks = new TaskService({ slots, scheduler: v.scheduler as SchedulerName, executors: { viewport: pool.executor() }, lookahead });
 const app = await buildServer({ store: new MemoryTelemetryStore(), negotiation: { secret: v.secret }, tasks });
 await app.listen({ port: 0, host: '127.0.0.1' });

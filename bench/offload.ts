@@ -54,7 +54,7 @@ export interface BenchOffloadOptions {
   /** seconds of virtual-time arrivals per (scheduler, load) in the simulated rows (default 120) */
   simSeconds?: number;
   modelsDir?: string;
-  /** tasks on deck per slot (TaskService / TaskPool `lookahead`; default 0) */
+  /** tasks on deck across the slots (TaskService `lookahead`; default 0) */
   lookahead?: number;
   out?: string;
   command?: string;

@@ -20,7 +20,7 @@ const cli = {
       type: 'string',
       default: '0',
       arg: 'N',
-      help: 'tasks on deck per compute slot (TaskService lookahead; 0: dispatch only to an idle thread)',
+      help: 'tasks on deck across the compute slots (TaskService lookahead; 0: dispatch only to an idle thread)',
     },
     out: { type: 'string', default: 'bench/results/offload.json', arg: 'FILE', help: 'results file' },
   },

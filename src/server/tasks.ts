@@ -38,11 +38,13 @@ export interface TaskServiceOptions {
   /** the clock, ms (default performance.now) */
   now?: () => number;
   /**
-   * tasks started ahead per slot (default 0): with 1, while every slot is busy the market also clears one task per
-   * slot "on deck", handed to its compute thread at once so that the thread starts it the moment it is free —
+   * tasks started ahead, across the slots (default 0): while every slot is busy the market also clears up to this
+   * many tasks "on deck", handed to a compute thread at once so that the thread starts one the moment it is free —
    * without waiting for this event loop to hear of the completion and dispatch (the hand-off that made a 10 ms
    * slot take 11–12 ms on a busy machine). An on-deck task must be able to meet its deadline when it starts after
-   * the expected remaining time of the running one. Needs an executor that queues per thread (TaskPool).
+   * the expected remaining time of the oldest running one. Fewer places than slots keep a thread free of a deck, so
+   * an urgent arrival waits for at most one running task. Needs an executor that queues per thread (TaskPool
+   * `lookahead` ≥ ⌈this / slots⌉).
    */
   lookahead?: number;
 }
@@ -158,7 +160,7 @@ export class TaskService {
   private clear(): void {
     const now = this.now();
     this.settle(now, this.scheduler.clear(now, Math.max(0, this.slots - this.busy)));
-    const deck = this.slots * (1 + this.lookahead) - this.busy;
+    const deck = this.slots + this.lookahead - this.busy;
     if (this.lookahead > 0 && deck > 0 && this.busy >= this.slots && this.scheduler.pending) {
       // the next slot frees when the oldest running task ends: its start + the expected execution
       const exec = Math.min(...(Object.keys(this.o.executors) as OffloadTask[]).map((k) => this.execMs(k)));
