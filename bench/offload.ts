@@ -56,6 +56,8 @@ export interface BenchOffloadOptions {
   modelsDir?: string;
   /** tasks on deck across the slots (TaskService `lookahead`; default 0) */
   lookahead?: number;
+  /** write a V8 CPU profile of every service process (and its threads) into this directory (node --cpu-prof) */
+  cpuProfDir?: string;
   out?: string;
   command?: string;
 }
@@ -140,10 +142,12 @@ function startChild(o: {
   secret: string;
   modelsDir: string;
   lookahead: number;
+  cpuProfDir?: string;
 }): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
     [
+      ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
       '--import',
       'tsx',
       'bench/offload-child.ts',
@@ -206,7 +210,15 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   for (const scheduler of schedulers)
     services.set(
       scheduler,
-      await startChild({ slots, serviceMs, scheduler, secret, modelsDir: o.modelsDir ?? 'models', lookahead: o.lookahead ?? 0 }),
+      await startChild({
+        slots,
+        serviceMs,
+        scheduler,
+        secret,
+        modelsDir: o.modelsDir ?? 'models',
+        lookahead: o.lookahead ?? 0,
+        cpuProfDir: o.cpuProfDir,
+      }),
     );
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const clientTokens = Array.from({ length: clients }, (_, c) => tokens.issue(`c${c}`));
