@@ -22,8 +22,8 @@
  * neither done in time nor refused early enough for the client's device (phone / laptop / desktop, round robin:
  * the model's time here × 20 / 4 / 1) to run them within the deadline.
  * Rows {mode: 'sim', …}: the same schedulers, loads and workload in virtual time (src/sim/offload/queue.ts, exact
- * service time, the loopback overhead measured at the lowest load added): what the scheduler does without the
- * machine's noise.
+ * service time, the hand-off to and from a thread and the loopback overhead measured one task at a time added, the
+ * same lookahead): what the scheduler does without the rest of the machine's noise.
  * Placement rows {device, placement, latency_ms, energy_mj, rel_accuracy}: local latency = the model's latency
  * measured here × the device class's CPU slowdown (1, 4, 20: DevTools' throttling rates), edge latency = the p50
  * response measured at 30 % load (auction) + the upload at the class's uplink; energy from src/edge/offload.ts
@@ -233,16 +233,20 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   }
   // the loopback overhead: 100 sequential tasks on the first service, response − the thread time (HTTP + hand-off)
   const seqMs: number[] = [],
-    seqExec: number[] = [];
+    seqExec: number[] = [],
+    seqQueue: number[] = [];
   for (let i = 0; i < 100; i++) {
     const r = await post(agent, services.get(schedulers[0])!.port, body(0, 1000));
     if (r.status !== 200) continue;
     seqMs.push(r.ms);
-    seqExec.push((JSON.parse(r.json) as { exec_ms: number }).exec_ms);
+    const a = JSON.parse(r.json) as { exec_ms: number; queue_ms: number };
+    seqExec.push(a.exec_ms);
+    seqQueue.push(a.queue_ms); // nothing waits: the hand-off to and from the thread
   }
-  const overheadMs = Math.max(0, pct(seqMs, 0.5) - pct(seqExec, 0.5));
+  const handoffMs = pct(seqQueue, 0.5);
+  const overheadMs = Math.max(0, pct(seqMs, 0.5) - pct(seqExec, 0.5) - handoffMs);
   console.log(
-    `one task at a time: response p50 ${pct(seqMs, 0.5).toFixed(2)} ms, thread time p50 ${pct(seqExec, 0.5).toFixed(2)} ms: loopback + hand-off overhead ${overheadMs.toFixed(2)} ms`,
+    `one task at a time: response p50 ${pct(seqMs, 0.5).toFixed(2)} ms, thread time p50 ${pct(seqExec, 0.5).toFixed(2)} ms, hand-off p50 ${handoffMs.toFixed(2)} ms: loopback overhead ${overheadMs.toFixed(2)} ms`,
   );
   console.log(
     'scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost   queue p50/p95  http p50/p95',
@@ -329,7 +333,7 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   // the same schedulers, loads and workload in virtual time (src/sim/offload/queue.ts): the scheduler's own share of
   // the figures, without the machine's; the client-side overhead is what loopback HTTP added at the lowest load
   console.log(
-    `\nvirtual time (${o.simSeconds ?? 120} s of arrivals per row, exact ${serviceMs} ms service, ${overheadMs.toFixed(2)} ms loopback overhead measured above)`,
+    `\nvirtual time (${o.simSeconds ?? 120} s of arrivals per row, exact ${serviceMs} ms service, the ${handoffMs.toFixed(2)} ms hand-off and ${overheadMs.toFixed(2)} ms loopback overhead measured above, lookahead ${o.lookahead ?? 0})`,
   );
   console.log('scheduler        load   p50    p95    p99   hit    urgent  jain   refused');
   for (const load of loads)
@@ -341,6 +345,8 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         serviceMs,
         seconds: o.simSeconds ?? 120,
         overheadMs,
+        handoffMs,
+        lookahead: o.lookahead ?? 0,
         clients,
         seed: o.seed ?? 1,
       });
@@ -350,6 +356,8 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         load,
         ...queueStats(ts, clients, o.simSeconds ?? 120),
         refused: +(ts.filter((t) => !t.done).length / ts.length).toFixed(4),
+        handoff_ms: +handoffMs.toFixed(3),
+        lookahead: o.lookahead ?? 0,
         tasks: ts.length,
       };
       rows.push(row);

@@ -19,7 +19,7 @@ const cli = {
     'cpu-prof': { type: 'string', arg: 'DIR', help: 'write V8 CPU profiles of the service processes and their threads into DIR' },
     lookahead: {
       type: 'string',
-      default: '0',
+      default: '1',
       arg: 'N',
       help: 'tasks on deck across the compute slots (TaskService lookahead; 0: dispatch only to an idle thread)',
     },

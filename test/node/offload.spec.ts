@@ -9,6 +9,7 @@ import { buildServer } from '../../src/server/app.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { TokenService } from '../../src/server/tokens.js';
 import { TaskService, viewportExecutor, type Executor } from '../../src/server/tasks.js';
+import { simulateTaskQueue } from '../../src/sim/offload/queue.js';
 import { TaskPool } from '../../src/server/task-pool.js';
 import { Offloader, decideOffload, type OffloadInputs } from '../../src/edge/offload.js';
 import { fromYawPitch } from '../../src/viewport/geometry.js';
@@ -303,6 +304,22 @@ describe('the task service under a stall, and its worker_threads slots', () => {
     calls.shift()!({ model: 'stub', points: [1, 0, 0], threadMs: 10 });
     await tight;
     service.close();
+  });
+
+  it('in virtual time a 1 ms hand-off idles the slots and stretches the tail; one on-deck place gives it back', () => {
+    const p95 = (ts: Array<{ ms: number }>) => [...ts.map((t) => t.ms)].sort((a, b) => a - b)[Math.floor(0.95 * ts.length)];
+    const run = (handoffMs: number, lookahead: number) =>
+      simulateTaskQueue({ scheduler: 'auction', load: 0.8, seconds: 30, seed: 3, handoffMs, lookahead });
+    const none = run(0, 0);
+    const slow = run(1, 0);
+    const deck = run(1, 1);
+    // every answer waits for its hand-off
+    for (const t of slow) if (t.done) expect(t.ms).toBeGreaterThanOrEqual(10 + 1 - 1e-9);
+    // the same arrivals: the hand-off makes the tail longer, the on-deck place takes most of it back
+    expect(p95(slow)).toBeGreaterThan(p95(none) + 5);
+    expect(p95(deck)).toBeLessThan(p95(slow) - 5);
+    // no hand-off, no lookahead: exactly the tasks' waits plus 10 ms for the done ones
+    expect(none.filter((t) => t.done).every((t) => t.ms >= 10 - 1e-9)).toBeTrue();
   });
 
   it('a pool with lookahead hands a busy thread its next task at once', async () => {
