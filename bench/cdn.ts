@@ -307,7 +307,11 @@ const med = (v: number[]) =>
           [v.length >> 1].toFixed(4),
       )
     : null;
-const cpuMedian = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, med(v)]));
+const cpuMedian = Object.fromEntries(
+  Object.entries(cpu)
+    .filter(([, v]) => v.length) // a policy left out by --policies made no decision
+    .map(([k, v]) => [k, med(v)]),
+);
 console.log(
   `median CPU time per decision (ms, process.cpuUsage; µs resolution): ${Object.entries(cpuMedian)
     .map(([k, v]) => `${k} ${v}`)
