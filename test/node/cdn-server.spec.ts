@@ -323,8 +323,8 @@ describe('multi-CDN scheduling: configuration', () => {
 
   it("serves a set's Fast-LTS tree only when it passed the test-day check (loses < 2 % to the network), else the network", () => {
     const dir = join('models', 'cdn-lts');
-    const files = readdirSync(dir).filter((f) => /^mechanistic-[A-D]{3}\.json$/.test(f));
-    expect(files.length).toBe(4);
+    const files = readdirSync(dir).filter((f) => /^(mechanistic|piecewise)-[A-D]{3}\.json$/.test(f));
+    expect(files.length).toBe(5);
     for (const f of files) {
       const man = JSON.parse(readFileSync(join(dir, f), 'utf8'));
       const fast = man.fastLts;
