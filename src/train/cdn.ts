@@ -313,8 +313,8 @@ export interface FastLtsRecord {
   devQoe: number;
   netDevQoe: number;
   /**
-   * served instead of the network: it loses less than 2 % QoE to the network on the dev days (set here) and,
-   * once `testCheck` is recorded, on the test days too (the issue's rule; a failed check sets it false)
+   * served instead of the network: it loses less than 2 % QoE to the network on the dev days (the issue's rule,
+   * decided without the test days; `testCheck` reports the test days and never changes it)
    */
   served: boolean;
   depth: number;

@@ -321,7 +321,7 @@ describe('multi-CDN scheduling: configuration', () => {
     expect(parseCommandLine(['--cdns', JSON.stringify(CDNS), '--cdn-step', '0.5']).cdnStepS).toBe(0.5);
   });
 
-  it("serves a set's Fast-LTS tree only when it passed the test-day check (loses < 2 % to the network), else the network", () => {
+  it("serves a set's Fast-LTS tree when it loses < 2 % to the network on the dev days, and records the test days' check", () => {
     const dir = join('models', 'cdn-lts');
     const files = readdirSync(dir).filter((f) => /^(mechanistic|piecewise)-[A-D]{3}\.json$/.test(f));
     expect(files.length).toBe(5);
@@ -337,7 +337,10 @@ describe('multi-CDN scheduling: configuration', () => {
       expect(check.passes)
         .withContext(f)
         .toBe(check.fastVsNetPct > -2);
-      if (fast.served) expect(check.passes).withContext(`${f}: a tree served without passing`).toBeTrue();
+      // the serving rule is decided on the dev days only: the test days are reported, never selected on
+      expect(fast.served)
+        .withContext(`${f}: served follows the dev-day rule`)
+        .toBe((fast.devQoe - fast.netDevQoe) / Math.abs(fast.netDevQoe) > -0.02);
       expect(loadCdnPolicy('lts', ['a', 'b', 'c'], join(dir, f)).name)
         .withContext(f)
         .toBe(fast.served ? 'fast-lts' : 'lts');
