@@ -113,6 +113,63 @@ export function playbackLagShare(r: Row, fragS = 4): number | null {
   return (t2 - t1 - (p2 - p1) - Number(r.rebuffer_s ?? 0)) / (t2 - t1);
 }
 
+/** True when a run's playback lag (`playbackLagShare`) is known and exceeds `maxLag`: the run is rejected, not summarised. */
+export function lagged(r: Row, maxLag: number): boolean {
+  const lag = playbackLagShare(r);
+  return lag !== null && lag > maxLag;
+}
+
+/** What `playJobs` needs: the runs to play, how to play one, and what to do with an accepted or a rejected run. */
+export interface PlayJobsOptions {
+  jobs: BenchJob[];
+  /** Chromium sessions at a time (default 1) */
+  parallel?: number;
+  /** share of a run's wall time its playback may lag (see `playbackLagShare`) */
+  maxLag: number;
+  /** plays one run and returns its row (the job's fields added); throws when the run failed */
+  play: (j: BenchJob) => Promise<Row>;
+  /** a run kept (its `playback_lag_share` set); called once per job */
+  accept: (j: BenchJob, r: Row) => void;
+  /** a run rejected for lag (its `playback_lag_share` set); the job is queued again */
+  reject: (j: BenchJob, r: Row) => void;
+  log: (s: string) => void;
+}
+
+/**
+ * Plays the jobs `parallel` at a time (the real-playback benches' run loop, VOD and live): a run that fails is logged
+ * and left for a rerun; a run whose playback lagged the wall clock by more than `maxLag` of its time (a starved
+ * Chromium plays slowly without reporting a stall) is rejected and queued again. Throws when more than
+ * 2 × jobs + 4 runs were rejected (the machine is too busy for real-time playback).
+ */
+export async function playJobs(o: PlayJobsOptions): Promise<void> {
+  const queue = o.jobs.slice();
+  let rejectedNow = 0;
+  const worker = async () => {
+    for (let j = queue.shift(); j; j = queue.shift()) {
+      let r: Row;
+      try {
+        r = await o.play(j);
+      } catch (e) {
+        o.log(`${j.trace} ${j.policy} #${j.repeat}: failed (${e instanceof Error ? e.message : e}); it is left for a rerun`);
+        continue;
+      }
+      const lag = playbackLagShare(r);
+      r.playback_lag_share = lag;
+      if (lag !== null && lag > o.maxLag) {
+        o.reject(j, r);
+        queue.push(j);
+        o.log(
+          `${j.trace} ${j.policy} #${j.repeat}: rejected, playback lagged the wall clock by ${(100 * lag).toFixed(1)} % (> ${(100 * o.maxLag).toFixed(1)} %; load ${Number(r.loadavg_1m ?? NaN).toFixed(1)}); queued again`,
+        );
+        if (++rejectedNow > 2 * o.jobs.length + 4) throw new Error('every run lags: the machine is too busy for real-time playback');
+        continue;
+      }
+      o.accept(j, r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.parallel ?? 1) }, () => worker()));
+}
+
 /** One row per policy, the fields issue 15 names. */
 export interface SummaryRow {
   policy: string;
@@ -196,15 +253,39 @@ const pct = (xs: number[], p: number) => {
 };
 
 /**
- * Per-policy statistics over traces from per-run rows: runs of a trace are averaged first; only traces every
- * policy ran on count (the pairing). Returns the summary rows (issue 15's fields) and the details.
+ * The pairing every real-playback summary uses: the traces every policy ran on (a trace some policy has no run on is
+ * left out of every policy), a metric's per-trace means (repeats of a trace averaged first; a missing field counts
+ * as `missing`), and the paired difference of two policies over those traces with its 95 % t-interval (`meanCi`).
  */
-export function summarise(rows: Row[], policies: string[]): { summary: SummaryRow[]; details: Row[] } {
+export interface TracePairing {
+  traces: string[];
+  /** per-trace means of row field `key` for policy `p`, in `traces` order */
+  per: (p: string, key: string) => number[];
+  /** mean over traces of (p − base) in `key`, with its 95 % t-interval; null when `base` is not among the policies */
+  diff: (p: string, base: string, key: string) => ReturnType<typeof meanCi> | null;
+}
+
+/** Builds the {@link TracePairing} of per-run rows (`trace`, `policy` and metric fields) for `policies`. */
+export function pairByTrace(rows: Row[], policies: readonly string[], missing = NaN): TracePairing {
   const traces = [...new Set(rows.map((r) => r.trace as string))].filter((t) =>
     policies.every((p) => rows.some((r) => r.trace === t && r.policy === p)),
   );
   const per = (p: string, key: string) =>
-    traces.map((t) => mean(rows.filter((r) => r.trace === t && r.policy === p).map((r) => Number(r[key]))));
+    traces.map((t) => mean(rows.filter((r) => r.trace === t && r.policy === p).map((r) => Number(r[key] ?? missing))));
+  const diff = (p: string, base: string, key: string) => {
+    if (!policies.includes(base) || !traces.length) return null;
+    const b = per(base, key);
+    return meanCi(per(p, key).map((x, i) => x - b[i]));
+  };
+  return { traces, per, diff };
+}
+
+/**
+ * Per-policy statistics over traces from per-run rows: runs of a trace are averaged first; only traces every
+ * policy ran on count (the pairing, `pairByTrace`). Returns the summary rows (issue 15's fields) and the details.
+ */
+export function summarise(rows: Row[], policies: string[]): { summary: SummaryRow[]; details: Row[] } {
+  const { traces, per, diff: pairDiff } = pairByTrace(rows, policies);
   const summary: SummaryRow[] = [];
   const details: Row[] = [];
   for (const p of policies) {
@@ -212,11 +293,7 @@ export function summarise(rows: Row[], policies: string[]): { summary: SummaryRo
     if (!traces.length) continue;
     const q = per(p, 'qoe_chunk');
     const ci = meanCi(q);
-    const diff = (base: string) => {
-      if (!policies.includes(base)) return null;
-      const b = per(base, 'qoe_chunk');
-      return meanCi(q.map((x, i) => x - b[i]));
-    };
+    const diff = (base: string) => pairDiff(p, base, 'qoe_chunk');
     const dh = diff('hls');
     const dr = diff('robustmpc');
     summary.push({
@@ -394,10 +471,6 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
   const rows: Row[] = [];
   /** runs whose playback lagged behind the wall clock (kept for the record, never summarised, run again) */
   const rejected: Row[] = [];
-  const lagged = (r: Row) => {
-    const lag = playbackLagShare(r);
-    return lag !== null && lag > maxLag;
-  };
   if (outFile && existsSync(outFile) && !o.fresh) {
     try {
       const prev = JSON.parse(readFileSync(outFile, 'utf8')) as Partial<BrowserAbrBenchResult>;
@@ -405,7 +478,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
       if (c && c.limit === limit && c.transmux === transmux && c.model === model && c.answer === answer && (c.tables ?? 'off') === tables) {
         rejected.push(...(prev.rejected ?? []));
         for (const r of prev.rows ?? [])
-          if (traces.includes(r.trace as string) && policies.includes(r.policy as string)) (lagged(r) ? rejected : rows).push(r);
+          if (traces.includes(r.trace as string) && policies.includes(r.policy as string)) (lagged(r, maxLag) ? rejected : rows).push(r);
       }
     } catch {
       /* not ours or truncated: start afresh */
@@ -433,60 +506,63 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
     };
   };
   const write = () => {
-    if (!outFile) return;
-    mkdirSync(dirname(outFile), { recursive: true });
-    writeFileSync(outFile + '.tmp', JSON.stringify(result(), null, 1) + '\n');
-    renameSync(outFile + '.tmp', outFile);
+    if (outFile) writeResults(outFile, result());
   };
-  const f = (x: unknown, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '-');
+  const f = fmt;
   const t0 = Date.now();
   let finished = 0;
-  let rejectedNow = 0;
   try {
-    const queue = todo.slice();
-    const worker = async () => {
-      for (let j = queue.shift(); j; j = queue.shift()) {
+    await playJobs({
+      jobs: todo,
+      parallel,
+      maxLag,
+      play: async (j) => {
         const started = Date.now();
         const load1 = loadavg()[0];
-        let r: Row;
-        try {
-          r = await playInChromium(
-            `${demo.url}/bench-abr.html?policy=${j.policy.split(':')[0]}&trace=${encodeURIComponent(j.trace)}&limit=${limit}&transmux=${transmux}&model=${encodeURIComponent(modelOf(j.policy))}&answer=${answer}&tables=${tables}`,
-            (limit * 4 * 3 + 120) * 1000,
-          );
-        } catch (e) {
-          log(`${j.trace} ${j.policy} #${j.repeat}: failed (${e instanceof Error ? e.message : e}); it is left for a rerun`);
-          continue;
-        }
-        Object.assign(r, { trace: j.trace, policy: j.policy, repeat: j.repeat, loadavg_1m: load1, wall_s: (Date.now() - started) / 1000 });
-        const lag = playbackLagShare(r);
-        r.playback_lag_share = lag;
-        if (lagged(r)) {
-          rejected.push(r);
-          queue.push(j);
-          write();
-          log(
-            `${j.trace} ${j.policy} #${j.repeat}: rejected, playback lagged the wall clock by ${(100 * lag!).toFixed(1)} % (> ${(100 * maxLag).toFixed(1)} %; load ${load1.toFixed(1)}); queued again`,
-          );
-          if (++rejectedNow > 2 * todo.length + 4) throw new Error('every run lags: the machine is too busy for real-time playback');
-          continue;
-        }
+        const r = await playInChromium(
+          `${demo.url}/bench-abr.html?policy=${j.policy.split(':')[0]}&trace=${encodeURIComponent(j.trace)}&limit=${limit}&transmux=${transmux}&model=${encodeURIComponent(modelOf(j.policy))}&answer=${answer}&tables=${tables}`,
+          (limit * 4 * 3 + 120) * 1000,
+        );
+        return Object.assign(r, {
+          trace: j.trace,
+          policy: j.policy,
+          repeat: j.repeat,
+          loadavg_1m: load1,
+          wall_s: (Date.now() - started) / 1000,
+        });
+      },
+      reject: (_j, r) => {
+        rejected.push(r);
+        write();
+      },
+      accept: (j, r) => {
         rows.push(r);
         finished++;
         write();
         const eta = ((Date.now() - t0) / finished) * (todo.length - finished);
+        const lag = r.playback_lag_share as number | null;
         log(
-          `[${rows.length}/${jobs.length}] ${String(j.trace).padEnd(22)} ${String(j.policy).padEnd(9)} #${j.repeat} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  switches ${r.switches}  aborts ${r.aborts}  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms  table ${r.answers_by_table ?? 0}/${r.decisions ?? 0} agree ${r.table_agree ?? 0}/${r.table_checks ?? 0}  lag ${f(lag === null ? null : 100 * lag, 1)} %  load ${load1.toFixed(1)}  eta ${Math.round(eta / 60000)} min`,
+          `[${rows.length}/${jobs.length}] ${String(j.trace).padEnd(22)} ${String(j.policy).padEnd(9)} #${j.repeat} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  switches ${r.switches}  aborts ${r.aborts}  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms  table ${r.answers_by_table ?? 0}/${r.decisions ?? 0} agree ${r.table_agree ?? 0}/${r.table_checks ?? 0}  lag ${f(lag === null ? null : 100 * lag, 1)} %  load ${Number(r.loadavg_1m).toFixed(1)}  eta ${Math.round(eta / 60000)} min`,
         );
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, parallel) }, () => worker()));
+      },
+      log,
+    });
   } finally {
     await demo.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
   write();
   const res = result();
+  printSummary(res, log);
+  return res;
+}
+
+/** A number with `d` decimals, or "-". */
+export const fmt = (x: unknown, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '-');
+
+/** Prints the per-policy table of a VOD evaluation's results (summary and details). */
+export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'details'>, log: (s: string) => void): void {
+  const f = fmt;
   log(
     `\npolicy     runs  qoe/chunk [95% CI]          vs hls.js [95% CI]          vs robustmpc [CI low]   stall s  bitrate  switches  latency p50/p95`,
   );
@@ -500,5 +576,38 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
     );
   }
   log(`(${res.summary[0]?.runs ?? 0} runs per policy; intervals over ${res.details[0]?.traces ?? 0} traces, paired by trace)`);
+}
+
+/**
+ * The summary-only mode (`--summary`): re-computes the summary and details of a results file from its rows (the
+ * policies of its config), prints the table and writes them back into the file; nothing is played. Throws InputError
+ * when the file is missing or not a results file.
+ */
+export function resummariseBrowserAbr(file: string, log: (s: string) => void = console.log): BrowserAbrBenchResult {
+  const res = readResults<BrowserAbrBenchResult>(file);
+  Object.assign(res, summarise(res.rows, res.config.policies));
+  writeResults(file, res);
+  log(`${file}: ${res.rows.length} runs (${res.rejected?.length ?? 0} rejected for lag), re-summarised from its rows`);
+  printSummary(res, log);
   return res;
+}
+
+/** Reads a real-playback results file (rows and config). Throws InputError when it is missing or malformed. */
+export function readResults<T extends { rows: Row[]; config: { policies: string[] } }>(file: string): T {
+  if (!existsSync(file)) throw new InputError(`${file} not found: nothing to summarise`);
+  let res: T;
+  try {
+    res = JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new InputError(`${file} is not JSON: ${e instanceof Error ? e.message : e}`);
+  }
+  if (!Array.isArray(res?.rows) || !Array.isArray(res?.config?.policies)) throw new InputError(`${file} has no rows or config.policies`);
+  return res;
+}
+
+/** Writes a results file atomically (a .tmp file renamed over it). */
+export function writeResults(file: string, res: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file + '.tmp', JSON.stringify(res, null, 1) + '\n');
+  renameSync(file + '.tmp', file);
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench:cdn -- [--sim piecewise|mechanistic|learned|all] [--days test|dev|train|d1,d2,…] [--cdns 3]
- *   [--sets ABC,…] [--models models/cdn-lts] [--learned-dir models/cdn-sim] [--out bench/results/cdn.json] [--retune]`
+ *   [--sets ABC,…] [--models models/cdn-lts] [--learned-dir models/cdn-sim] [--out bench/results/cdn.json] [--retune]
+ *   [--policies equal,wrr,ucb1,d-ucb,lts,fast-lts,lts-learned,greedy-lts-actions,greedy]`
  *
  * Multi-CDN share policies (src/assign/cdn) in the CDN simulators (src/sim/cdn) on the test days (LTS §5):
  * the equal split ("original"), the best weighted round-robin, UCB1 and Discounted UCB (constants tuned on
@@ -13,7 +14,8 @@
  * qoe_mean is the mean reward −(SLatency + BufRatio + BufFreq) (higher is better); gap_to_greedy_pct is how
  * much worse than greedy, in % of greedy's |QoE|. `--validate` first compares the mechanistic simulator's
  * fluid model with a directly simulated panel of viewers on the training traces (stalls per viewer-minute
- * through a capacity drop).
+ * through a capacity drop). `--policies` runs only the policies named (default: all); a column whose reference
+ * policy did not run (the best baseline, greedy, lts) is shown as — and written as null.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -44,6 +46,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join('bench', 'results', 'cdn.json') },
     retune: { type: 'boolean', default: false },
     validate: { type: 'boolean', default: false },
+    policies: { type: 'string', default: '' },
   },
 });
 const missing = missingData();
@@ -113,6 +116,9 @@ const days = ['test', 'dev', 'train'].includes(args.days!)
       return n;
     });
 const sets = args.sets ? args.sets.split(',') : cdnCombinations(Number(args.cdns));
+const POLICY_NAMES = ['equal', 'wrr', 'ucb1', 'd-ucb', 'lts', 'fast-lts', 'lts-learned', 'greedy-lts-actions', 'greedy'];
+const only = args.policies ? args.policies.split(',').map((x) => x.trim()) : POLICY_NAMES;
+for (const p of only) if (!POLICY_NAMES.includes(p)) throw new Error(`--policies: each one of ${POLICY_NAMES.join(', ')} (got ${p})`);
 const modelDir = resolve(args.models!);
 const traffic = loadTraffic();
 const tuneDays = daysOf('train').filter((_, i) => i % 6 === 0);
@@ -175,9 +181,9 @@ function cpuTimed(p: CdnSharePolicy): CdnSharePolicy {
 const summary: Array<{
   sim: string;
   cdn_set: string;
-  best: string;
+  best: string | null;
   lts_vs_best: number | null;
-  greedy_vs_best: number;
+  greedy_vs_best: number | null;
   /** the greedy oracle within LTS's actions (≤ 10 points a step) against the best baseline, and its gap to greedy */
   greedy_actions_vs_best: number | null;
   greedy_actions_gap_pct: number | null;
@@ -230,14 +236,18 @@ for (const kind of kinds) {
     }
     policies.push(new GreedyActionOracle(sim), new GreedyOracle(sim, kind === 'learned' ? 5 : 1));
     const res = new Map<string, DayResult[]>();
-    for (const p of policies) {
+    for (const p of policies.filter((x) => only.includes(x.name))) {
       const dr = days.map((d) => runDay(sim, p, d));
       res.set(p.name, dr);
       (timing[p.name] ??= []).push(...dr.map((x) => x.decisionMs));
     }
-    const g = score(res.get('greedy')!);
-    const gf = score(res.get('greedy')!, true);
-    const mk = (name: string, s: Score, ref: Score): Row => ({
+    if (!res.size) {
+      notes.push(`${kind} ${set}: none of --policies ${only.join(',')} is available`);
+      continue;
+    }
+    const g = res.has('greedy') ? score(res.get('greedy')!) : null;
+    const gf = res.has('greedy') ? score(res.get('greedy')!, true) : null;
+    const mk = (name: string, s: Score, ref: Score | null): Row => ({
       sim: kind,
       cdn_set: set,
       policy: name,
@@ -245,7 +255,7 @@ for (const kind of kinds) {
       slatency_s: r4(s.slatency),
       bufratio: r4(s.bufratio),
       buffreq: r4(s.buffreq),
-      gap_to_greedy_pct: name === 'greedy' ? 0 : r4((100 * (ref.qoe - s.qoe)) / Math.abs(ref.qoe)),
+      gap_to_greedy_pct: name === 'greedy' ? 0 : ref ? r4((100 * (ref.qoe - s.qoe)) / Math.abs(ref.qoe)) : null,
     });
     const mine: Row[] = [];
     for (const [name, dr] of res) {
@@ -254,28 +264,28 @@ for (const kind of kinds) {
     }
     rows.push(...mine);
     const base = mine.filter((r) => ['equal', 'wrr', 'ucb1', 'd-ucb'].includes(r.policy));
-    const best = base.reduce((a, r) => (r.qoe_mean > a.qoe_mean ? r : a));
+    const best = base.length ? base.reduce((a, r) => (r.qoe_mean > a.qoe_mean ? r : a)) : null;
     const q = (name: string) => mine.find((r) => r.policy === name)?.qoe_mean;
     const rel = (a: number | undefined, b: number | undefined) => (a == null || b == null ? null : r4((100 * (a - b)) / Math.abs(b)));
     summary.push({
       sim: kind,
       cdn_set: set,
-      best: best.policy,
-      lts_vs_best: rel(q('lts'), best.qoe_mean),
-      greedy_vs_best: rel(q('greedy'), best.qoe_mean)!,
-      greedy_actions_vs_best: rel(q('greedy-lts-actions'), best.qoe_mean),
+      best: best?.policy ?? null,
+      lts_vs_best: rel(q('lts'), best?.qoe_mean),
+      greedy_vs_best: rel(q('greedy'), best?.qoe_mean),
+      greedy_actions_vs_best: rel(q('greedy-lts-actions'), best?.qoe_mean),
       greedy_actions_gap_pct: mine.find((r) => r.policy === 'greedy-lts-actions')?.gap_to_greedy_pct ?? null,
       fast_vs_lts: rel(q('fast-lts'), q('lts')),
     });
     console.log(
-      `\n${kind} ${set} (${days.length} days, ${score(res.get('greedy')!, true).minutes} flash-crowd minutes; baselines: ${b.source}; wrr ${b.wrr.join('/')})`,
+      `\n${kind} ${set} (${days.length} days, ${score([...res.values()][0], true).minutes} flash-crowd minutes; baselines: ${b.source}; wrr ${b.wrr.join('/')})`,
     );
     console.log('policy        QoE      SLat(s)  BufRatio  BufFreq  vs best baseline  gap to greedy  flash-crowd QoE');
     for (const r of mine) {
       const f = flashRows.find((x) => x.sim === kind && x.cdn_set === set && x.policy === r.policy)!;
-      const vs = (100 * (r.qoe_mean - best.qoe_mean)) / Math.abs(best.qoe_mean);
+      const vs = best ? (100 * (r.qoe_mean - best.qoe_mean)) / Math.abs(best.qoe_mean) : null;
       console.log(
-        `${r.policy.padEnd(12)} ${r.qoe_mean.toFixed(3).padStart(8)} ${r.slatency_s.toFixed(3).padStart(8)} ${r.bufratio.toFixed(3).padStart(9)} ${r.buffreq.toFixed(3).padStart(8)} ${((vs >= 0 ? '+' : '') + vs.toFixed(2) + ' %').padStart(17)} ${(r.gap_to_greedy_pct!.toFixed(2) + ' %').padStart(14)} ${f.qoe_mean.toFixed(3).padStart(16)}`,
+        `${r.policy.padEnd(12)} ${r.qoe_mean.toFixed(3).padStart(8)} ${r.slatency_s.toFixed(3).padStart(8)} ${r.bufratio.toFixed(3).padStart(9)} ${r.buffreq.toFixed(3).padStart(8)} ${(vs == null ? '—' : (vs >= 0 ? '+' : '') + vs.toFixed(2) + ' %').padStart(17)} ${(r.gap_to_greedy_pct == null ? '—' : r.gap_to_greedy_pct.toFixed(2) + ' %').padStart(14)} ${f.qoe_mean.toFixed(3).padStart(16)}`,
       );
     }
   }
@@ -297,7 +307,11 @@ const med = (v: number[]) =>
           [v.length >> 1].toFixed(4),
       )
     : null;
-const cpuMedian = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, med(v)]));
+const cpuMedian = Object.fromEntries(
+  Object.entries(cpu)
+    .filter(([, v]) => v.length) // a policy left out by --policies made no decision
+    .map(([k, v]) => [k, med(v)]),
+);
 console.log(
   `median CPU time per decision (ms, process.cpuUsage; µs resolution): ${Object.entries(cpuMedian)
     .map(([k, v]) => `${k} ${v}`)
@@ -309,7 +323,7 @@ console.log(
 );
 for (const r of summary)
   console.log(
-    `${r.sim.padEnd(12)} ${r.cdn_set}  ${r.best.padEnd(13)}  ${pct(r.lts_vs_best).padStart(11)}  ${pct(r.greedy_vs_best).padStart(24)}  ${`${pct(r.greedy_actions_vs_best)} (${r.greedy_actions_gap_pct?.toFixed(2) ?? '—'} %)`.padStart(45)}  ${pct(r.fast_vs_lts).padStart(15)}`,
+    `${r.sim.padEnd(12)} ${r.cdn_set}  ${(r.best ?? '—').padEnd(13)}  ${pct(r.lts_vs_best).padStart(11)}  ${pct(r.greedy_vs_best).padStart(24)}  ${`${pct(r.greedy_actions_vs_best)} (${r.greedy_actions_gap_pct?.toFixed(2) ?? '—'} %)`.padStart(45)}  ${pct(r.fast_vs_lts).padStart(15)}`,
   );
 for (const n of notes) console.log(`note: ${n}`);
 mkdirSync(dirname(resolve(args.out!)), { recursive: true });

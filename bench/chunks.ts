@@ -8,10 +8,23 @@
  * meta-learned forecaster (`model`); on a dataset with coding meta also the meta-learned forecaster with the
  * meta withheld. Default data: $EDGEPLAY_DATA/chunks, dev split. Writes bench/results/chunks.json (rows:
  * predictor, horizon, mape, median_ape, videos; by_source: the same per source).
+ *
+ * With `bounds` (`--bounds`): what the learned forecasters are missing, as hindsight bounds at h=1 (`forecastBounds`):
+ * the forecast corrected by one piece of information it does not have — the next chunk's common size change over the
+ * rungs, the next chunk's size at the lowest rung (the per-rung ratios then place the other rungs), or one constant
+ * factor per (video, rung) chosen in hindsight (the most a per-stream adaptation of the level could gain).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { EwmaForecaster, LastValue, MeanOfLast, MeanOfPast, RatioEwmaForecaster, type SizeForecaster } from '../src/abr/size-forecast.js';
+import {
+  EwmaForecaster,
+  LastValue,
+  MeanOfLast,
+  MeanOfPast,
+  RatioEwmaForecaster,
+  type ChunkMeta,
+  type SizeForecaster,
+} from '../src/abr/size-forecast.js';
 import { LearnedSizeForecaster } from '../src/abr/size-model.js';
 import { apeSummary, evaluateForecaster, loadChunkDataset, loadSizeNet, type ChunkVideo } from '../src/sim/abr/chunks.js';
 import { dataRoot } from '../src/sim/abr/load.js';
@@ -44,8 +57,100 @@ export interface ChunksBenchOptions {
   plain?: string;
   /** results file (default bench/results/chunks.json); null writes none */
   out?: string | null;
+  /** also the hindsight bounds of the learned forecasters at h=1 (`forecastBounds`) */
+  bounds?: boolean;
   command?: string;
   log?: (s: string) => void;
+}
+
+/** One hindsight bound of `forecastBounds`: MAPE % at h=1 with the information, and without it on the same points. */
+export interface ChunksBoundRow {
+  predictor: string;
+  /**
+   * common: the true mean log change over the rungs; rung0: the true lowest-rung size; stream: one factor per (video,
+   * rung); head: the chunk's first-half bytes at its rung (datasets with coding meta only)
+   */
+  bound: 'common' | 'rung0' | 'stream' | 'head';
+  mape: number;
+  /** the forecaster's own MAPE on the same points (rung0 leaves the lowest rung out) */
+  mape_without: number;
+  points: number;
+}
+
+/**
+ * Hindsight bounds of a forecaster at h=1 on `videos` (the bench's protocol: origins i >= 5, every rung, pooled APE):
+ * its forecast f_r of chunk i at rung r, corrected by information it does not have, against the true size t_r:
+ * - `common`: × exp(mean_r log(t_r / f_r)) — the chunk's common size change over the rungs known exactly;
+ * - `rung0`: × t_0 / f_0 on rungs 1..R−1 — the chunk's lowest-rung size known, the other rungs placed by the
+ *   forecast's own ratios to it;
+ * - `stream`: × the one factor per (video, rung) that minimises its APE over all its origins (the (f/t)-weighted
+ *   median of t/f) — the most a per-stream correction of the level, such as the meta-learned adaptation, can gain;
+ * - `head` (datasets with coding meta: our encodes): the chunk's bytes in its first half (decode order, elementary
+ *   stream − `tailBytes`) at the rung divided by the rung's mean first-half share over its last 5 chunks, scaled by the
+ *   last chunk's segment/elementary-stream byte ratio — what a player deciding halfway through the chunk's production
+ *   would know if the packager published its parts' bytes. This replaces the forecast rather than correcting it.
+ * Returns MAPE % with and without the correction on the same points.
+ */
+export function forecastBounds(videos: readonly ChunkVideo[], make: () => SizeForecaster, name: string): ChunksBoundRow[] {
+  const f = make();
+  const pts: Array<{ v: number; r: number; f: number; t: number; common: number; rung0: number; head: number | null }> = [];
+  const es = (m: ChunkMeta) => Math.max(1, m.iBytes + m.pBytes + m.bBytes);
+  videos.forEach((v, vi) => {
+    f.start({ ladderKbps: v.ladderKbps, chunkS: v.chunkS });
+    const R = v.ladderKbps.length;
+    for (let i = 0; i < v.sizes.length; i++) {
+      if (i >= 5) {
+        const fc = f.forecast(1)[0];
+        const t = v.sizes[i];
+        let c = 0;
+        for (let r = 0; r < R; r++) c += Math.log(t[r] / fc[r]);
+        c /= R;
+        for (let r = 0; r < R; r++) {
+          let head: number | null = null;
+          const m = v.meta;
+          if (m) {
+            let share = 0;
+            for (let j = i - 5; j < i; j++) share += (es(m[j][r]) - m[j][r].tailBytes) / es(m[j][r]) / 5;
+            head = ((es(m[i][r]) - m[i][r].tailBytes) / share) * (m[i - 1][r].bytes / es(m[i - 1][r]));
+          }
+          pts.push({ v: vi, r, f: fc[r], t: t[r], common: c, rung0: Math.log(t[0] / fc[0]), head });
+        }
+      }
+      f.observe(v.sizes[i], v.meta?.[i] ?? null);
+    }
+  });
+  // the APE-optimal constant factor c of a stream: APE = (f/t)·|c − t/f|, minimised by the (f/t)-weighted median of t/f
+  const byStream = new Map<string, Array<[number, number]>>();
+  for (const p of pts) {
+    const k = `${p.v}|${p.r}`;
+    byStream.set(k, [...(byStream.get(k) ?? []), [p.t / p.f, p.f / p.t]]);
+  }
+  const weightedMedian = (xw: Array<[number, number]>) => {
+    const s = xw.slice().sort((a, b) => a[0] - b[0]);
+    const half = s.reduce((a, [, w]) => a + w, 0) / 2;
+    let acc = 0;
+    for (const [x, w] of s) if ((acc += w) >= half) return x;
+    return s[s.length - 1][0];
+  };
+  const level = new Map([...byStream].map(([k, xw]) => [k, Math.log(weightedMedian(xw))]));
+  const mape = (xs: Array<{ pred: number; t: number }>) => (100 * xs.reduce((a, x) => a + Math.abs(x.pred - x.t) / x.t, 0)) / xs.length;
+  const row = (bound: ChunksBoundRow['bound'], sel: typeof pts, corr: (p: (typeof pts)[number]) => number): ChunksBoundRow => ({
+    predictor: name,
+    bound,
+    mape: mape(sel.map((p) => ({ pred: p.f * Math.exp(corr(p)), t: p.t }))),
+    mape_without: mape(sel.map((p) => ({ pred: p.f, t: p.t }))),
+    points: sel.length,
+  });
+  return [
+    row('common', pts, (p) => p.common),
+    row(
+      'rung0',
+      pts.filter((p) => p.r > 0),
+      (p) => p.rung0,
+    ),
+    row('stream', pts, (p) => level.get(`${p.v}|${p.r}`)!),
+    ...(pts.length && pts.every((p) => p.head !== null) ? [row('head', pts, (p) => Math.log(p.head! / p.f))] : []),
+  ];
 }
 
 export interface ChunksBenchRow {
@@ -62,6 +167,8 @@ export interface ChunksBenchResult {
   split: string;
   rows: ChunksBenchRow[];
   by_source: Array<ChunksBenchRow & { source: string; points: number }>;
+  /** with `bounds` only */
+  bounds?: ChunksBoundRow[];
 }
 
 /** Runs the benchmark, prints its tables, writes the results. Throws InputError when the dataset or split is missing. */
@@ -162,8 +269,26 @@ export async function benchChunks(o: ChunksBenchOptions = {}): Promise<ChunksBen
           ),
         ].join(''),
       );
+  let bounds: ChunksBoundRow[] | undefined;
+  if (o.bounds) {
+    bounds = predictors
+      .filter(([n]) => n === 'network' || n === 'meta')
+      .flatMap(([n, make]) => forecastBounds(videos as ChunkVideo[], make, n));
+    const mean1 = rows.find((r) => r.predictor === 'mean_all' && r.horizon === 1)!.mape;
+    log('\nhindsight bounds at h=1 (MAPE %; the forecast corrected by information it does not have; x mean_all h=1):');
+    const what = {
+      common: "the next chunk's common size change over the rungs",
+      rung0: "the next chunk's lowest-rung size (other rungs only)",
+      stream: 'one level factor per (video, rung) in hindsight',
+      head: "the next chunk's first-half bytes at the rung (no forecast)",
+    };
+    for (const b of bounds)
+      log(
+        `${b.predictor.padEnd(8)} + ${what[b.bound].padEnd(62)} ${b.mape.toFixed(2).padStart(6)} (${(b.mape / mean1).toFixed(3)} x)  without: ${b.mape_without.toFixed(2)}  (${b.points} points)`,
+      );
+  }
   log(`(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  const result: ChunksBenchResult = { command, data: dir, split, rows, by_source: bySource };
+  const result: ChunksBenchResult = { command, data: dir, split, rows, by_source: bySource, ...(bounds ? { bounds } : {}) };
   const outFile = o.out === undefined ? 'bench/results/chunks.json' : o.out;
   if (outFile) {
     mkdirSync(dirname(resolve(outFile)), { recursive: true });

@@ -174,6 +174,81 @@ export async function accuracyViewport(
   return out;
 }
 
+/**
+ * The deployment profile the worker's `deploy()` reads, from bench:deploy's rows: the worker's rows at 1× and the
+ * page's at the throttled rates, the probe scale, and the full versions' dev scores (`full_accuracy`: the selector's
+ * common accuracy scale across the models of one task).
+ */
+export function profileOf(
+  command: string,
+  workerMsPerMmac: number,
+  throttles: number[],
+  profileRows: BenchRow[],
+  accuracy: AccuracyRow[],
+): DeployProfile {
+  return {
+    command,
+    // the rows are labelled by the nominal DevTools rate, so the probe scale is too: the worker's probe at 1× times the
+    // rate (the page's own probe, a mean over rounds on the main thread, read 16× slower than the worker's at 1× in
+    // a run on the saturated machine: too noisy to place devices by; deploy.json keeps it)
+    probes: [1, ...throttles.filter((t) => t > 1)].map((t) => ({ throttle: t, msPerMmac: workerMsPerMmac * t })),
+    rows: profileRows.map(({ where: _w, batch: _b, ...r }) => r),
+    full_accuracy: Object.fromEntries(
+      accuracy
+        .filter((a) => a.variant === 'full')
+        .map((a) => [a.model, { metric: a.metric, value: a.value, higher_is_better: a.model === 'abr-drl' }]),
+    ),
+  };
+}
+
+/** The selector's pick for the viewport task per latency budget × device class (1×, 4×, 20×) × prior available. */
+export function selectorPicks(
+  profile: DeployProfile,
+  backends: Backend[],
+  budgets: number[],
+  floor: number,
+): Array<Record<string, unknown>> {
+  const picks: Array<Record<string, unknown>> = [];
+  console.log(`\nselector (viewport task, accuracy ≥ ${floor})`);
+  for (const budgetMs of budgets)
+    for (const [device, factor] of [
+      ['desktop', 1],
+      ['laptop', 4],
+      ['phone', 20],
+    ] as const) {
+      for (const withPrior of [true, false]) {
+        const c = selectDeployment(
+          'viewport',
+          { accuracyFloor: floor, latencyBudgetMs: budgetMs },
+          {
+            rows: profile.rows,
+            factor,
+            backends,
+            models: withPrior ? ['viewport-prior', 'viewport'] : ['viewport'],
+            fullAccuracy: profile.full_accuracy,
+          },
+        );
+        picks.push({
+          budget_ms: budgetMs,
+          device,
+          factor,
+          prior_available: withPrior,
+          model: c.model,
+          variant: c.variant,
+          backend: c.backend,
+          rel_accuracy: c.rel_accuracy,
+          p95_ms: +c.p95_ms.toFixed(4),
+          feasible: c.feasibleCount,
+          reason: c.reason,
+        });
+        console.log(
+          `p95 ≤ ${String(budgetMs).padEnd(3)} ms  ${device.padEnd(8)} ${withPrior ? 'prior   ' : 'no prior'}  → ${c.model}/${c.variant}@${c.backend}  (${c.feasibleCount} of ${c.candidates} feasible)`,
+        );
+      }
+    }
+  return picks;
+}
+
 export async function benchDeploy(o: BenchDeployOptions = {}) {
   const modelsDir = resolve(o.modelsDir ?? 'models');
   const dataDir = resolve(o.data ?? join(dataRoot(), 'viewport'));
@@ -304,50 +379,10 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
 
   // 3. the selector's picks per device class, from the profile the worker reads
   const profileRows = rows.filter((r) => (r.where === 'worker' && r.throttle === 1) || (r.where === 'page' && r.throttle > 1));
-  const profile: DeployProfile = {
-    command,
-    // the rows are labelled by the nominal DevTools rate, so the probe scale is too: the worker's probe at 1× times the
-    // rate (the page's own probe, a mean over rounds on the main thread, read 16× slower than the worker's at 1× in
-    // a run on the saturated machine: too noisy to place devices by; deploy.json keeps it)
-    probes: [1, ...throttles.filter((t) => t > 1)].map((t) => ({ throttle: t, msPerMmac: probes[0].msPerMmac * t })),
-    rows: profileRows.map(({ where: _w, batch: _b, ...r }) => r),
-  };
+  const profile = profileOf(command, probes[0].msPerMmac, throttles, profileRows, accuracy);
   const budgets = o.budgetsMs ?? [1, 5, 20];
   const floor = o.floor ?? 0.97;
-  const picks: Array<Record<string, unknown>> = [];
-  if (models.includes('viewport') && models.includes('viewport-prior')) {
-    console.log(`\nselector (viewport task, accuracy ≥ ${floor})`);
-    for (const budgetMs of budgets)
-      for (const [device, factor] of [
-        ['desktop', 1],
-        ['laptop', 4],
-        ['phone', 20],
-      ] as const) {
-        for (const withPrior of [true, false]) {
-          const c = selectDeployment(
-            'viewport',
-            { accuracyFloor: floor, latencyBudgetMs: budgetMs },
-            { rows: profile.rows, factor, backends, models: withPrior ? ['viewport-prior', 'viewport'] : ['viewport'] },
-          );
-          picks.push({
-            budget_ms: budgetMs,
-            device,
-            factor,
-            prior_available: withPrior,
-            model: c.model,
-            variant: c.variant,
-            backend: c.backend,
-            rel_accuracy: c.rel_accuracy,
-            p95_ms: +c.p95_ms.toFixed(4),
-            feasible: c.feasibleCount,
-            reason: c.reason,
-          });
-          console.log(
-            `p95 ≤ ${String(budgetMs).padEnd(3)} ms  ${device.padEnd(8)} ${withPrior ? 'prior   ' : 'no prior'}  → ${c.model}/${c.variant}@${c.backend}  (${c.feasibleCount} of ${c.candidates} feasible)`,
-          );
-        }
-      }
-  }
+  const picks = models.includes('viewport') && models.includes('viewport-prior') ? selectorPicks(profile, backends, budgets, floor) : [];
   const load1 = loadavg()[0];
   const minutes = (Date.now() - t0) / 60000;
   console.log(`\n${minutes.toFixed(1)} min; load average (1 min) ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end`);
@@ -379,4 +414,41 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
   );
   console.log(`wrote ${out} and ${join(modelsDir, 'variants', 'profile.json')}`);
   return { rows, accuracy, picks, probes };
+}
+
+/**
+ * `npm run bench:deploy -- --reselect`: the selector's picks again on the rows and dev scores an earlier run wrote to
+ * `out` (nothing re-measured): rewrites `picks` there (with `picks_command`) and models/variants/profile.json (with
+ * `full_accuracy`). For a change of the selector, not of the models. @throws InputError when `out` is missing
+ */
+export function reselectDeploy(o: { modelsDir?: string; out?: string; budgetsMs?: number[]; floor?: number; command?: string }) {
+  const out = o.out ?? 'bench/results/deploy.json';
+  if (!existsSync(out)) throw new InputError(`${out} not found: run npm run bench:deploy first`);
+  const res = JSON.parse(readFileSync(out, 'utf8')) as {
+    command: string;
+    probes: Array<{ where: string; throttle: number; msPerMmac: number }>;
+    rows: BenchRow[];
+    accuracy: AccuracyRow[];
+    backends_failed: Record<'worker' | 'page', Record<string, unknown>>;
+  } & Record<string, unknown>;
+  const throttles = [...new Set(res.rows.map((r) => r.throttle))].sort((a, b) => a - b);
+  const backends = [...new Set(res.rows.map((r) => r.backend))];
+  const rows = res.rows.filter((r) => (r.where === 'worker' && r.throttle === 1) || (r.where === 'page' && r.throttle > 1));
+  const worker = res.probes.find((p) => p.where === 'worker' && p.throttle === 1) ?? res.probes[0];
+  const profile = profileOf(res.command, worker.msPerMmac, throttles, rows, res.accuracy);
+  const budgets = o.budgetsMs ?? (res.budgets_ms as number[] | undefined) ?? [1, 5, 20];
+  const floor = o.floor ?? (res.floor as number | undefined) ?? 0.97;
+  const picks = selectorPicks(profile, backends, budgets, floor);
+  const modelsDir = resolve(o.modelsDir ?? 'models');
+  writeFileSync(join(modelsDir, 'variants', 'profile.json'), JSON.stringify(profile, null, 1) + '\n');
+  writeFileSync(
+    out,
+    JSON.stringify(
+      { ...res, budgets_ms: budgets, floor, picks, picks_command: o.command ?? 'npm run bench:deploy -- --reselect' },
+      null,
+      1,
+    ) + '\n',
+  );
+  console.log(`wrote picks to ${out} and ${join(modelsDir, 'variants', 'profile.json')} (rows of: ${res.command})`);
+  return { picks, profile };
 }

@@ -1,7 +1,7 @@
 /**
  * The edge's task service under test for bench:offload, in its own process (the load generator's HTTP client must
  * not share its event loop): `tsx bench/offload-child.ts --slots N --service-ms MS --scheduler NAME --secret S
- * [--models DIR]`. Compute slots are a `worker_threads` pool (src/server/task-pool.ts) running the real viewport
+ * [--models DIR] [--lookahead N]` (up to N tasks on deck across the slots, TaskService `lookahead`). Compute slots are a `worker_threads` pool (src/server/task-pool.ts) running the real viewport
  * model, each task holding its thread for `service-ms` (the stand-in for a heavier edge model). Prints `ready PORT`
  * once it listens; SIGTERM closes it.
  */
@@ -19,6 +19,7 @@ const { values: v } = parseArgs({
     scheduler: { type: 'string', default: 'auction' },
     secret: { type: 'string', default: 'bench-offload' },
     models: { type: 'string', default: 'models' },
+    lookahead: { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -26,8 +27,10 @@ const slots = Number(v.slots);
 const serviceMs = Number(v['service-ms']);
 if (!(Number.isInteger(slots) && slots >= 1) || !(serviceMs >= 0)) throw new Error('--slots must be an integer ≥ 1, --service-ms ≥ 0');
 if (!(SCHEDULERS as readonly string[]).includes(v.scheduler)) throw new Error(`--scheduler: one of ${SCHEDULERS.join(', ')}`);
-const pool = await new TaskPool({ size: slots, modelsDir: v.models, padMs: serviceMs }).ready();
-const tasks = new TaskService({ slots, scheduler: v.scheduler as SchedulerName, executors: { viewport: pool.executor() } });
+const lookahead = Number(v.lookahead);
+if (!(Number.isInteger(lookahead) && lookahead >= 0)) throw new Error('--lookahead must be an integer ≥ 0');
+const pool = await new TaskPool({ size: slots, modelsDir: v.models, padMs: serviceMs, lookahead: Math.ceil(lookahead / slots) }).ready();
+const tasks = new TaskService({ slots, scheduler: v.scheduler as SchedulerName, executors: { viewport: pool.executor() }, lookahead });
 const app = await buildServer({ store: new MemoryTelemetryStore(), negotiation: { secret: v.secret }, tasks });
 await app.listen({ port: 0, host: '127.0.0.1' });
 const addr = app.server.address();

@@ -14,13 +14,16 @@
  * Rows {mode: 'http', scheduler, load, p50_ms, p95_ms, p99_ms, deadline_hit, urgent_hit, jain, throughput, refused,
  * exec_ms, lost, loadavg}: response time of answered tasks (done or refused) as the client saw it; deadline_hit =
  * done within the deadline, over all tasks (a refused task runs on the device: not a hit here); Jain over the
- * clients' hit rates; throughput in done tasks/s; exec_ms the slot time the service measured (serviceMs + the
- * thread hop + the machine's delays: above serviceMs the true capacity is lower than the nominal one); lost = tasks
+ * clients' hit rates; throughput in done tasks/s; exec_ms the compute thread's own time per task (serviceMs + the
+ * thread's oversleep on a busy machine: above serviceMs the true capacity is lower than the nominal one); where a
+ * done task's time went: queue_p50/p95_ms the service's queue_ms (the wait for a slot, the hand-off to and from the
+ * thread, on deck with `lookahead`), http_p50/p95_ms the response time − queue_ms − exec_ms (loopback HTTP, JSON,
+ * fastify, both processes' event loops); lost = tasks
  * neither done in time nor refused early enough for the client's device (phone / laptop / desktop, round robin:
  * the model's time here × 20 / 4 / 1) to run them within the deadline.
  * Rows {mode: 'sim', …}: the same schedulers, loads and workload in virtual time (src/sim/offload/queue.ts, exact
- * service time, the loopback overhead measured at the lowest load added): what the scheduler does without the
- * machine's noise.
+ * service time, the hand-off to and from a thread and the loopback overhead measured one task at a time added, the
+ * same lookahead): what the scheduler does without the rest of the machine's noise.
  * Placement rows {device, placement, latency_ms, energy_mj, rel_accuracy}: local latency = the model's latency
  * measured here × the device class's CPU slowdown (1, 4, 20: DevTools' throttling rates), edge latency = the p50
  * response measured at 30 % load (auction) + the upload at the class's uplink; energy from src/edge/offload.ts
@@ -51,6 +54,10 @@ export interface BenchOffloadOptions {
   /** seconds of virtual-time arrivals per (scheduler, load) in the simulated rows (default 120) */
   simSeconds?: number;
   modelsDir?: string;
+  /** tasks on deck across the slots (TaskService `lookahead`; default 0) */
+  lookahead?: number;
+  /** write a V8 CPU profile of every service process (and its threads) into this directory (node --cpu-prof) */
+  cpuProfDir?: string;
   out?: string;
   command?: string;
 }
@@ -134,10 +141,13 @@ function startChild(o: {
   scheduler: string;
   secret: string;
   modelsDir: string;
+  lookahead: number;
+  cpuProfDir?: string;
 }): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
     [
+      ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
       '--import',
       'tsx',
       'bench/offload-child.ts',
@@ -151,6 +161,8 @@ function startChild(o: {
       o.secret,
       '--models',
       o.modelsDir,
+      '--lookahead',
+      String(o.lookahead),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -196,7 +208,18 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   // one service process per scheduler, all started before the first run
   const services = new Map<string, { port: number; child: ChildProcess }>();
   for (const scheduler of schedulers)
-    services.set(scheduler, await startChild({ slots, serviceMs, scheduler, secret, modelsDir: o.modelsDir ?? 'models' }));
+    services.set(
+      scheduler,
+      await startChild({
+        slots,
+        serviceMs,
+        scheduler,
+        secret,
+        modelsDir: o.modelsDir ?? 'models',
+        lookahead: o.lookahead ?? 0,
+        cpuProfDir: o.cpuProfDir,
+      }),
+    );
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const clientTokens = Array.from({ length: clients }, (_, c) => tokens.issue(`c${c}`));
   // clients' devices, round robin over the classes: a refused task runs there (local time × the class's slowdown)
@@ -208,20 +231,26 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
     // warm-up (JIT in every thread, connections): 300 tasks, two at a time, not measured
     for (let i = 0; i < 150; i++) await Promise.all([post(agent, port, body(0, 1000)), post(agent, port, body(1, 1000))]);
   }
-  // the loopback overhead: 100 sequential tasks on the first service, response − the service's own slot time
+  // the loopback overhead: 100 sequential tasks on the first service, response − the thread time (HTTP + hand-off)
   const seqMs: number[] = [],
-    seqExec: number[] = [];
+    seqExec: number[] = [],
+    seqQueue: number[] = [];
   for (let i = 0; i < 100; i++) {
     const r = await post(agent, services.get(schedulers[0])!.port, body(0, 1000));
     if (r.status !== 200) continue;
     seqMs.push(r.ms);
-    seqExec.push((JSON.parse(r.json) as { exec_ms: number }).exec_ms);
+    const a = JSON.parse(r.json) as { exec_ms: number; queue_ms: number };
+    seqExec.push(a.exec_ms);
+    seqQueue.push(a.queue_ms); // nothing waits: the hand-off to and from the thread
   }
-  const overheadMs = Math.max(0, pct(seqMs, 0.5) - pct(seqExec, 0.5));
+  const handoffMs = pct(seqQueue, 0.5);
+  const overheadMs = Math.max(0, pct(seqMs, 0.5) - pct(seqExec, 0.5) - handoffMs);
   console.log(
-    `one task at a time: response p50 ${pct(seqMs, 0.5).toFixed(2)} ms, slot time p50 ${pct(seqExec, 0.5).toFixed(2)} ms: loopback overhead ${overheadMs.toFixed(2)} ms`,
+    `one task at a time: response p50 ${pct(seqMs, 0.5).toFixed(2)} ms, thread time p50 ${pct(seqExec, 0.5).toFixed(2)} ms, hand-off p50 ${handoffMs.toFixed(2)} ms: loopback overhead ${overheadMs.toFixed(2)} ms`,
   );
-  console.log('scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost');
+  console.log(
+    'scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost   queue p50/p95  http p50/p95',
+  );
   try {
     for (const [li, load] of loads.entries()) {
       // the schedulers' order rotates with the load, so no scheduler always runs first
@@ -231,7 +260,16 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         const rng = mulberry32((o.seed ?? 1) * 1000 + Math.round(load * 100));
         const rate = (load * capacity) / 1000; // per ms
         const n = Math.round(load * capacity * seconds);
-        type Result = { client: number; urgent: boolean; ms: number; done: boolean; refused: boolean; deadline: number; exec: number };
+        type Result = {
+          client: number;
+          urgent: boolean;
+          ms: number;
+          done: boolean;
+          refused: boolean;
+          deadline: number;
+          exec: number;
+          queue: number;
+        };
         const results: Result[] = [];
         const t0 = performance.now();
         let next = 0;
@@ -245,9 +283,10 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
           const deadline = (urgent ? 3 : 12) * serviceMs;
           pending.push(
             post(agent, port, body(client, deadline)).then((r) => {
-              let exec = NaN;
-              if (r.status === 200) exec = (JSON.parse(r.json) as { exec_ms: number }).exec_ms;
-              results.push({ client, urgent, ms: r.ms, done: r.status === 200, refused: r.status === 503, deadline, exec });
+              let exec = NaN,
+                queue = NaN;
+              if (r.status === 200) ({ exec_ms: exec, queue_ms: queue } = JSON.parse(r.json) as { exec_ms: number; queue_ms: number });
+              results.push({ client, urgent, ms: r.ms, done: r.status === 200, refused: r.status === 503, deadline, exec, queue });
             }),
           );
         }
@@ -256,7 +295,12 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         const hit = (r: Result) => r.done && r.ms <= r.deadline;
         // a refused task runs on its client's device: it still answers in time when the refusal came early enough
         const lost = (r: Result) => !hit(r) && !(r.refused && r.ms + localMs * slowdown[deviceOf(r.client)] <= r.deadline);
-        const execs = results.filter((r) => r.done).map((r) => r.exec);
+        const done = results.filter((r) => r.done);
+        const execs = done.map((r) => r.exec);
+        // where a done task's time went: the service's wait (queue_ms: for a slot, the hand-off to and from the
+        // thread, on deck), the thread's execution (exec_ms), and the rest — HTTP, JSON, both event loops (http)
+        const queues = done.map((r) => r.queue);
+        const https = done.map((r) => r.ms - r.queue - r.exec);
         const row = {
           mode: 'http',
           scheduler,
@@ -265,12 +309,17 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
           refused: +(results.filter((r) => r.refused).length / results.length).toFixed(4),
           exec_ms: +(execs.reduce((a, b) => a + b, 0) / Math.max(1, execs.length)).toFixed(2),
           lost: +(results.filter(lost).length / results.length).toFixed(4),
+          queue_p50_ms: +pct(queues, 0.5).toFixed(2),
+          queue_p95_ms: +pct(queues, 0.95).toFixed(2),
+          http_p50_ms: +pct(https, 0.5).toFixed(2),
+          http_p95_ms: +pct(https, 0.95).toFixed(2),
+          lookahead: o.lookahead ?? 0,
           tasks: results.length,
           loadavg: +loadavg()[0].toFixed(2),
         };
         rows.push(row);
         console.log(
-          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}`,
+          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}  ${row.queue_p50_ms.toFixed(1).padStart(5)} ${row.queue_p95_ms.toFixed(1).padStart(5)}  ${row.http_p50_ms.toFixed(1).padStart(5)} ${row.http_p95_ms.toFixed(1).padStart(5)}`,
         );
       }
     }
@@ -284,7 +333,7 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   // the same schedulers, loads and workload in virtual time (src/sim/offload/queue.ts): the scheduler's own share of
   // the figures, without the machine's; the client-side overhead is what loopback HTTP added at the lowest load
   console.log(
-    `\nvirtual time (${o.simSeconds ?? 120} s of arrivals per row, exact ${serviceMs} ms service, ${overheadMs.toFixed(2)} ms loopback overhead measured above)`,
+    `\nvirtual time (${o.simSeconds ?? 120} s of arrivals per row, exact ${serviceMs} ms service, the ${handoffMs.toFixed(2)} ms hand-off and ${overheadMs.toFixed(2)} ms loopback overhead measured above, lookahead ${o.lookahead ?? 0})`,
   );
   console.log('scheduler        load   p50    p95    p99   hit    urgent  jain   refused');
   for (const load of loads)
@@ -296,6 +345,8 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         serviceMs,
         seconds: o.simSeconds ?? 120,
         overheadMs,
+        handoffMs,
+        lookahead: o.lookahead ?? 0,
         clients,
         seed: o.seed ?? 1,
       });
@@ -305,6 +356,8 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         load,
         ...queueStats(ts, clients, o.simSeconds ?? 120),
         refused: +(ts.filter((t) => !t.done).length / ts.length).toFixed(4),
+        handoff_ms: +handoffMs.toFixed(3),
+        lookahead: o.lookahead ?? 0,
         tasks: ts.length,
       };
       rows.push(row);

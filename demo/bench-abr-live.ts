@@ -14,6 +14,10 @@
  * last), it is scored when its last part (or the whole segment) is buffered, with the
  * stall time since the previous scored segment, hls.js' `latency` and the playback rate at that moment. Only
  * segments completed after playback started count (the start-up is reported apart). QoE/s = Σ QoE / 1000 / media s.
+ *
+ * Run validity as on the VOD page (demo/playback-clock.ts): `play_wall_s`, `media_s` and `playback_lag_s`, the media
+ * time the wall clock allowed at the element's playback rate that neither played nor fell in a reported stall
+ * (bench:browser-abr rejects a run whose lag exceeds --max-lag of its time).
  */
 import Hls from 'hls.js';
 import {
@@ -28,6 +32,7 @@ import {
   type LiveRateChange,
 } from '../src/index.js';
 import { liveQoeSegment, liveQoeWeights } from '../src/core/live-qoe.js';
+import { playbackClock } from './playback-clock.js';
 
 const q = new URLSearchParams(location.search);
 const abr = q.get('abr') ?? 'hls';
@@ -89,6 +94,8 @@ let stallS = 0; // total
 let stallSinceSeg = 0; // since the previous scored segment
 let stalls = 0;
 let rateChanges = 0;
+// the media clock against the wall clock (a starved Chromium plays slowly without a 'waiting' event)
+const clock = playbackClock(video);
 const closeStall = () => {
   // (the stall count is kept by 'waiting'; this only moves its time into the totals)
   if (Number.isNaN(stallStart)) return;
@@ -216,6 +223,8 @@ function finish(): void {
   const mediaS = segs.length * SEGMENT_S;
   const playedS = (performance.now() - startedAt) / 1000;
   const lat = records.filter((r) => r.source === 'policy').map((r) => r.latencyMs);
+  const lag = clock.report();
+  clock.stop();
   const result = {
     abr,
     catchup: catchupMode,
@@ -223,6 +232,7 @@ function finish(): void {
     models_loaded: modelsLoaded,
     segments: segs.length,
     played_s: playedS,
+    ...lag,
     qoe_s: mediaS ? qoe.total / 1000 / mediaS : null,
     qoe_terms_s: Object.fromEntries(Object.entries(qoe).map(([k, v]) => [k, mediaS ? v / 1000 / mediaS : null])),
     bitrate_mbps: mean(segs.map((x) => x.kbps / 1000)),

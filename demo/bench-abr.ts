@@ -1,8 +1,8 @@
 /**
  * Page used by `npm run bench:browser-abr`: plays one shaped stream with one ABR policy and publishes
  * QoE_lin from real playback, decision latencies and main-thread long tasks in `window.benchResult`.
- * It also measures the media clock against the wall clock (`playback_lag_s`: time neither played nor reported as
- * a stall — Chromium starved of CPU plays slower than real time without a 'waiting' event).
+ * It also measures the media clock against the wall clock (`playback_lag_s`, demo/playback-clock.ts: time neither
+ * played nor reported as a stall — Chromium starved of CPU plays slower than real time without a 'waiting' event).
  * Query: policy (hls|drl|robustmpc|bola|bb), trace, limit, transmux (worker|inline: hls.js' ESM build
  * transmuxes on the main thread unless `workerPath` is set), report (URL to POST the result to).
  */
@@ -16,6 +16,7 @@ import {
   type AbrPolicyName,
   type AbrTableCheck,
 } from '../src/index.js';
+import { playbackClock } from './playback-clock.js';
 
 const q = new URLSearchParams(location.search);
 const policy = (q.get('policy') ?? 'hls') as AbrPolicyName;
@@ -111,10 +112,7 @@ video.muted = true;
 void video.play().catch(() => undefined);
 // the media clock against the wall clock from the first frame on: on a starved machine Chromium plays slower than
 // real time without a 'waiting' event, which hides stalls (bench:browser-abr rejects such runs, --max-lag)
-let firstPlay: { wallMs: number; mediaS: number } | null = null;
-video.addEventListener('playing', () => {
-  firstPlay ??= { wallMs: performance.now(), mediaS: video.currentTime };
-});
+const clock = playbackClock(video);
 video.addEventListener('ended', () => {
   const s = view.summary();
   const sns = [...levelBySn.keys()].sort((a, b) => a - b);
@@ -127,8 +125,8 @@ video.addEventListener('ended', () => {
     smooth += Math.abs(LADDER[levels[i]] - LADDER[levels[i - 1]]) / 1000;
   }
   const rebufS = s.rebuffer_ms / 1000;
-  const playWallS = firstPlay ? (performance.now() - firstPlay.wallMs) / 1000 : null;
-  const mediaS = firstPlay ? video.currentTime - firstPlay.mediaS : null;
+  const lag = clock.report();
+  clock.stop();
   let switches = 0;
   for (let i = 1; i < levels.length; i++) if (levels[i] !== levels[i - 1]) switches++;
   const quality = typeof video.getVideoPlaybackQuality === 'function' ? video.getVideoPlaybackQuality() : null;
@@ -155,10 +153,9 @@ video.addEventListener('ended', () => {
     total_frames: quality?.totalVideoFrames ?? null,
     loads,
     startup_ms: s.startup_ms,
-    play_wall_s: playWallS,
-    media_s: mediaS,
-    // wall time from the first frame to the end that is neither media played nor a reported stall, s
-    playback_lag_s: playWallS !== null && mediaS !== null ? playWallS - mediaS - rebufS : null,
+    // wall time from the first frame to the end, media played, and the media time the wall clock allowed that neither
+    // played nor fell in a reported stall, s
+    ...lag,
     decisions: records.length,
     fallbacks: records.filter((r) => r.source === 'fallback').length,
     latency_p50_ms: pct(lat, 0.5),

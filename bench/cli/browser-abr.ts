@@ -1,12 +1,12 @@
 /** `npm run bench:browser-abr -- [options]` (--help lists them): the command line of benchBrowserAbr (../browser-abr.ts). */
 import { commandLine, listOf, num, oneOf, runCli } from '../../src/train/cli/args.js';
-import { benchBrowserAbr } from '../browser-abr.js';
-import { benchBrowserAbrLive } from '../browser-abr-live.js';
+import { benchBrowserAbr, resummariseBrowserAbr } from '../browser-abr.js';
+import { benchBrowserAbrLive, resummariseBrowserAbrLive } from '../browser-abr-live.js';
 
 const cli = {
   name: 'bench:browser-abr',
   summary:
-    "Our VOD ladder played in headless Chromium through trace-shaped sessions with hls.js' default ABR and edgeplay's policies on\nevery trace: QoE_lin from real playback with 95 % intervals over traces, paired differences to hls.js and robustMPC,\nstalls, switches, decision latency. Resumable (rerun the same command to continue). Needs npm run build.\nWrites bench/results/browser-abr.json as it goes.\nWith --live: the LL-HLS live ladder instead, hls.js default against edgeplay (the worker's live DRL policy on the\nchunk-size forecaster, LoL+ catch-up) for --duration s of playback per run: the live QoE per second with 95 % intervals\nover traces and paired differences to hls.js, latency, stalls, playback-rate changes; writes bench/results/browser-abr-live.json.",
+    "Our VOD ladder played in headless Chromium through trace-shaped sessions with hls.js' default ABR and edgeplay's policies on\nevery trace: QoE_lin from real playback with 95 % intervals over traces, paired differences to hls.js and robustMPC,\nstalls, switches, decision latency. Resumable (rerun the same command to continue). Needs npm run build.\nWrites bench/results/browser-abr.json as it goes.\nWith --live: the LL-HLS live ladder instead, hls.js default against edgeplay (the worker's live DRL policy on the\nchunk-size forecaster, LoL+ catch-up) for --duration s of playback per run: the live QoE per second with 95 % intervals\nover traces and paired differences (QoE, latency, stall time, playback-rate changes) to hls.js and between the policies;\nwrites bench/results/browser-abr-live.json.\nWith --summary: play nothing, re-compute the summary of the results file from its rows, print the tables and write it back.",
   flags: {
     traces: {
       type: 'string',
@@ -43,6 +43,10 @@ const cli = {
       help: 'results file, resumed from when it matches (default bench/results/browser-abr.json; with --live bench/results/browser-abr-live.json)',
     },
     fresh: { type: 'boolean', help: 'ignore the runs already in the results file' },
+    summary: {
+      type: 'boolean',
+      help: 'play nothing: re-summarise the results file (--out or the default) from its rows and print the tables',
+    },
     'max-lag': {
       type: 'string',
       default: '0.03',
@@ -53,6 +57,11 @@ const cli = {
 } as const;
 
 await runCli(cli, async (v) => {
+  if (v.summary) {
+    if (v.live) resummariseBrowserAbrLive(v.out ?? 'bench/results/browser-abr-live.json');
+    else resummariseBrowserAbr(v.out ?? 'bench/results/browser-abr.json');
+    return;
+  }
   if (v.live) {
     await benchBrowserAbrLive({
       traces: v.traces ? listOf('traces', v.traces) : undefined,
@@ -61,6 +70,7 @@ await runCli(cli, async (v) => {
       repeats: num('repeats', v.repeats, { integer: true, min: 1 }),
       out: v.out ?? 'bench/results/browser-abr-live.json',
       fresh: v.fresh,
+      maxLag: num('max-lag', v['max-lag'], { min: 0.001 }),
       command: commandLine(cli.name),
     });
     return;

@@ -12,9 +12,21 @@ const cli = {
     model: { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: 'the meta-learned forecaster' },
     plain: { type: 'string', default: 'models/chunk-size-plain', arg: 'DIR', help: 'the same network without meta-learning' },
     out: { type: 'string', default: 'bench/results/chunks.json', arg: 'FILE', help: 'results file' },
+    bounds: {
+      type: 'boolean',
+      help: "also hindsight bounds of the learned forecasters at h=1: corrected by the next chunk's common change, its lowest-rung size, or a per-stream level",
+    },
   },
 } as const;
 
 await runCli(cli, async (v) => {
-  await benchChunks({ data: v.data, split: v.split, model: v.model, plain: v.plain, out: v.out, command: commandLine(cli.name) });
+  await benchChunks({
+    data: v.data,
+    split: v.split,
+    model: v.model,
+    plain: v.plain,
+    out: v.out,
+    bounds: v.bounds,
+    command: commandLine(cli.name),
+  });
 });

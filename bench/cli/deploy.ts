@@ -1,7 +1,7 @@
 /** `npm run bench:deploy -- [options]` (--help lists them): the command line of benchDeploy (../deploy.ts). */
 import { DATA_VARIANTS, DEPLOY_MODELS } from '../../src/deploy/catalog.js';
 import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
-import { benchDeploy } from '../deploy.js';
+import { benchDeploy, reselectDeploy } from '../deploy.js';
 
 const BACKENDS = ['js', 'cpu', 'wasm', 'webgl'] as const;
 
@@ -20,12 +20,26 @@ const cli = {
     samples: { type: 'string', arg: 'N', help: 'samples per throttled row (default 30 at 4×, 20 at 20×)' },
     'data-variants': { type: 'string', arg: 'LIST', help: 'profile only these data variants (default all)' },
     budgets: { type: 'string', default: '1,5,20', arg: 'LIST', help: "the selector's p95 budgets per viewport call, ms" },
-    floor: { type: 'string', default: '0.97', arg: 'X', help: "the selector's accuracy floor (relative to the full model)" },
+    floor: { type: 'string', default: '0.97', arg: 'X', help: "the selector's accuracy floor (relative to the task's best full model)" },
     out: { type: 'string', default: 'bench/results/deploy.json', arg: 'FILE', help: 'results file' },
+    reselect: {
+      type: 'boolean',
+      help: "measure nothing: the selector's picks again on the rows and dev scores in --out (rewrites its picks and profile.json)",
+    },
   },
 } as const;
 
 await runCli(cli, async (v) => {
+  if (v.reselect) {
+    reselectDeploy({
+      modelsDir: v.models,
+      out: v.out,
+      budgetsMs: v.budgets.split(',').map((x, i) => num(`budgets[${i}]`, x, { min: 0 })),
+      floor: num('floor', v.floor, { min: 0 }),
+      command: commandLine(cli.name),
+    });
+    return;
+  }
   await benchDeploy({
     modelsDir: v.models,
     models: listOf('only', v.only, DEPLOY_MODELS),

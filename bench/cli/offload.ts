@@ -16,6 +16,13 @@ const cli = {
     seconds: { type: 'string', default: '6', arg: 'S', help: 'seconds of arrivals per scheduler and load' },
     'sim-seconds': { type: 'string', default: '120', arg: 'S', help: 'seconds of virtual-time arrivals per row of the simulated table' },
     seed: { type: 'string', default: '1', arg: 'N', help: 'arrival seed' },
+    'cpu-prof': { type: 'string', arg: 'DIR', help: 'write V8 CPU profiles of the service processes and their threads into DIR' },
+    lookahead: {
+      type: 'string',
+      default: '1',
+      arg: 'N',
+      help: 'tasks on deck across the compute slots (TaskService lookahead; 0: dispatch only to an idle thread)',
+    },
     out: { type: 'string', default: 'bench/results/offload.json', arg: 'FILE', help: 'results file' },
   },
 } as const;
@@ -31,6 +38,8 @@ await runCli(cli, async (v) => {
     seconds: num('seconds', v.seconds, { min: 0.5 }),
     seed: num('seed', v.seed, { integer: true }),
     simSeconds: num('sim-seconds', v['sim-seconds'], { min: 1 }),
+    cpuProfDir: v['cpu-prof'],
+    lookahead: num('lookahead', v.lookahead, { integer: true, min: 0 }),
     out: v.out,
     command: commandLine(cli.name),
   });

@@ -115,6 +115,18 @@ export interface ProfileRow {
 }
 
 /**
+ * A model's full version scored on its task's dev benchmark, in the benchmark's own unit (viewport: mean
+ * orthodromic error in degrees, lower is better; ABR: QoE per chunk, higher is better; profile: mean absolute
+ * error, lower is better). Models of one task are scored on the same benchmark, so their full versions compare:
+ * that is the common scale the selector puts every variant of a task on (`accuracyScale`, src/deploy/select.ts).
+ */
+export interface FullAccuracy {
+  metric: string;
+  value: number;
+  higher_is_better: boolean;
+}
+
+/**
  * The deployment profile the worker chooses from (models/variants/profile.json, written by `npm run
  * bench:deploy`): every row, and the speed probe of the profiled machine at each throttle rate.
  */
@@ -123,4 +135,6 @@ export interface DeployProfile {
   command?: string;
   probes: Array<{ throttle: number; msPerMmac: number }>;
   rows: ProfileRow[];
+  /** each profiled model's full version on its dev benchmark: puts the models of one task on one scale */
+  full_accuracy?: Partial<Record<DeployModel, FullAccuracy>>;
 }

@@ -10,12 +10,17 @@
  * budget; among the feasible ones the least cost wins, where cost is the device time the task takes over a
  * session: the download (bytes at the bandwidth) plus, per call, the compute (predicted p50) on the device or
  * the upload (bytes at the uplink) to the edge. Pure: no DOM, no Node.
+ *
+ * Accuracy is compared on one scale per task: a profile row's `rel_accuracy` is relative to its *own* model's full
+ * version, so across the models of one task (viewport: with and without the prior) it is multiplied by that full
+ * version's accuracy relative to the task's best eligible full model (`accuracyScale`, from the profile's
+ * `full_accuracy`). The floor and the candidates' `rel_accuracy` are on that scale.
  */
-import { edgeOnly, parseVariantId, type Backend, type DeployModel, type ProfileRow } from './catalog.js';
+import { TASK_MODELS, edgeOnly, parseVariantId, type Backend, type DeployModel, type FullAccuracy, type ProfileRow } from './catalog.js';
 
 /** What the app asks of one task. */
 export interface TaskRequirement {
-  /** lowest acceptable accuracy relative to the full model (1 = the full model's; default 0.95) */
+  /** lowest acceptable accuracy relative to the task's best eligible full model (1 = its accuracy; default 0.95) */
   accuracyFloor?: number;
   /** latency budget per call, at the 95th percentile, ms */
   latencyBudgetMs: number;
@@ -27,7 +32,7 @@ export interface TaskRequirement {
 export interface EdgePlacement {
   /** the edge's model, as `model/variant` (e.g. 'viewport-prior/large') */
   variant: string;
-  /** its accuracy relative to the device's full model */
+  /** its accuracy relative to the task's best eligible full model on the device (the selector's common scale) */
   relAccuracy: number;
   /** expected time of one call: RTT + upload + the edge's quoted wait + its execution, ms */
   latencyMs: number;
@@ -46,8 +51,16 @@ export interface SelectContext {
   bandwidthBps?: number;
   /** upload bandwidth, bit/s (default: a fifth of the download) */
   uplinkBps?: number;
-  /** the models eligible for this task (e.g. no prior for this video: 'viewport' only); default all in rows */
+  /**
+   * the models eligible for this task, preferred first (e.g. no prior for this video: 'viewport' only); default
+   * the task's models in `TASK_MODELS` (src/deploy/catalog.ts), or every model in rows for a task not listed there
+   */
   models?: readonly DeployModel[];
+  /**
+   * each model's full version on the task's dev benchmark (`DeployProfile.full_accuracy`): puts the eligible models
+   * on one scale. Without it for some of several eligible models, only the first eligible model that has rows competes
+   */
+  fullAccuracy?: Partial<Record<DeployModel, FullAccuracy>>;
   /** the edge offering this task, if any */
   edge?: EdgePlacement | null;
 }
@@ -58,6 +71,7 @@ export interface Candidate {
   model: string;
   variant: string;
   backend: Backend | 'edge';
+  /** accuracy relative to the task's best eligible full model (the profile row's `rel_accuracy` × `accuracyScale`) */
   rel_accuracy: number;
   p50_ms: number;
   p95_ms: number;
@@ -102,6 +116,23 @@ export function predictLatency(rows: ProfileRow[], factor: number): [number, num
 }
 
 /**
+ * Each model's full version relative to the best of `models` on their common dev benchmark: 1 for the best, < 1
+ * for the others (error metrics: best / own; higher-is-better metrics: own / best). @returns null when some model
+ * has no score, or the scores are not on one metric with one direction (no common scale)
+ */
+export function accuracyScale(
+  models: readonly DeployModel[],
+  full: Partial<Record<DeployModel, FullAccuracy>> | undefined,
+): Map<DeployModel, number> | null {
+  const scores = models.map((m) => full?.[m]);
+  if (!scores.length || scores.some((s) => !s || !(s.value > 0) || !Number.isFinite(s.value))) return null;
+  const s0 = scores[0]!;
+  if (scores.some((s) => s!.metric !== s0.metric || s!.higher_is_better !== s0.higher_is_better)) return null;
+  const best = s0.higher_is_better ? Math.max(...scores.map((s) => s!.value)) : Math.min(...scores.map((s) => s!.value));
+  return new Map(models.map((m, i) => [m, s0.higher_is_better ? scores[i]!.value / best : best / scores[i]!.value]));
+}
+
+/**
  * Choose the variant, backend and placement for `task`. Never throws for a lack of candidates: with no feasible
  * one it keeps the player going with the most accurate candidate within the latency budget, else the fastest
  * (placement 'device', reason saying so); with no rows at all it answers placement 'none'.
@@ -111,9 +142,16 @@ export function selectDeployment(task: string, req: TaskRequirement, ctx: Select
   const calls = req.callsPerSession ?? 1000;
   const bw = ctx.bandwidthBps ?? 10e6;
   const up = ctx.uplinkBps ?? bw / 5;
+  const eligible: readonly DeployModel[] =
+    ctx.models ?? (task in TASK_MODELS ? TASK_MODELS[task as keyof typeof TASK_MODELS] : [...new Set(ctx.rows.map((r) => r.model))]);
+  // one accuracy scale across the task's models (see the file's comment); without one, the first eligible model alone
+  const present = eligible.filter((m) => ctx.rows.some((r) => r.model === m));
+  const common = present.length > 1 ? accuracyScale(present, ctx.fullAccuracy) : null;
+  const competing = present.length > 1 && !common ? present.slice(0, 1) : present;
+  const scaleOf = (m: DeployModel) => common?.get(m) ?? 1;
   const groups = new Map<string, ProfileRow[]>();
   for (const r of ctx.rows) {
-    if (ctx.models && !ctx.models.includes(r.model)) continue;
+    if (!competing.includes(r.model)) continue;
     if (!ctx.backends.includes(r.backend)) continue;
     if (edgeOnly(r.model, parseVariantId(r.variant).variant)) continue;
     const k = `${r.model}|${r.variant}|${r.backend}`;
@@ -125,17 +163,18 @@ export function selectDeployment(task: string, req: TaskRequirement, ctx: Select
     if (!lat) continue;
     const r = rows[0];
     const cost = (r.bytes * 8 * 1000) / bw + calls * lat[0];
+    const acc = r.rel_accuracy * scaleOf(r.model);
     cands.push({
       placement: 'device',
       model: r.model,
       variant: r.variant,
       backend: r.backend,
-      rel_accuracy: r.rel_accuracy,
+      rel_accuracy: acc,
       p50_ms: lat[0],
       p95_ms: lat[1],
       bytes: r.bytes,
       cost_ms: cost,
-      feasible: r.rel_accuracy >= floor && lat[1] <= req.latencyBudgetMs,
+      feasible: acc >= floor && lat[1] <= req.latencyBudgetMs,
     });
   }
   const e = ctx.edge;
@@ -155,6 +194,10 @@ export function selectDeployment(task: string, req: TaskRequirement, ctx: Select
     });
   }
   const base = { task, factor: ctx.factor, candidates: cands.length, feasibleCount: cands.filter((c) => c.feasible).length };
+  const scaleNote =
+    present.length > 1 && !common
+      ? ` [no common accuracy scale for ${present.join(', ')} (profile without full_accuracy): ${competing[0]} alone]`
+      : '';
   const fmt = (c: Candidate) =>
     `${c.placement === 'edge' ? 'edge' : `${c.model}/${c.variant}@${c.backend}`} (accuracy ${c.rel_accuracy.toFixed(3)}, p95 ${c.p95_ms.toFixed(2)} ms, ${Math.round(c.bytes / 1024)} KiB, cost ${c.cost_ms.toFixed(0)} ms/session)`;
   if (!cands.length)
@@ -179,7 +222,7 @@ export function selectDeployment(task: string, req: TaskRequirement, ctx: Select
     return {
       ...base,
       ...c,
-      reason: `least cost of ${feasible.length} meeting accuracy ≥ ${floor} and p95 ≤ ${req.latencyBudgetMs} ms at speed ${ctx.factor.toFixed(2)}×: ${fmt(c)}${second ? `; next ${fmt(second)}` : ''}`,
+      reason: `least cost of ${feasible.length} meeting accuracy ≥ ${floor} and p95 ≤ ${req.latencyBudgetMs} ms at speed ${ctx.factor.toFixed(2)}×: ${fmt(c)}${second ? `; next ${fmt(second)}` : ''}${scaleNote}`,
     };
   }
   const inBudget = cands
@@ -189,8 +232,9 @@ export function selectDeployment(task: string, req: TaskRequirement, ctx: Select
   return {
     ...base,
     ...c,
-    reason: inBudget.length
-      ? `nothing meets accuracy ≥ ${floor} within p95 ≤ ${req.latencyBudgetMs} ms at speed ${ctx.factor.toFixed(2)}×: the most accurate within the budget, ${fmt(c)}`
-      : `nothing fits p95 ≤ ${req.latencyBudgetMs} ms at speed ${ctx.factor.toFixed(2)}×: the fastest, ${fmt(c)}`,
+    reason:
+      (inBudget.length
+        ? `nothing meets accuracy ≥ ${floor} within p95 ≤ ${req.latencyBudgetMs} ms at speed ${ctx.factor.toFixed(2)}×: the most accurate within the budget, ${fmt(c)}`
+        : `nothing fits p95 ≤ ${req.latencyBudgetMs} ms at speed ${ctx.factor.toFixed(2)}×: the fastest, ${fmt(c)}`) + scaleNote,
   };
 }

@@ -181,12 +181,8 @@ export function failureGuard(
   // the points taken go to the CDNs under no cap (else to all not down) in proportion to their shares, largest remainder
   const free = out.map((_, i) => i).filter((i) => cap[i] === TOTAL_POINTS);
   const pool = free.length ? free : out.map((_, i) => i).filter((i) => cap[i] > 0);
-  const base = pool.reduce((x, i) => x + out[i], 0);
-  const raw = pool.map((i) => (spare * (base > 0 ? out[i] : 1)) / (base > 0 ? base : pool.length));
-  const add = raw.map(Math.floor);
-  let left = spare - add.reduce((x, y) => x + y, 0);
-  const order = raw.map((x, k) => [x - Math.floor(x), k] as const).sort((p, q) => q[0] - p[0] || p[1] - q[1]);
-  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) add[order[k][1]]++;
+  const weights = pool.map((i) => out[i]);
+  const add = toPoints(weights, spare); // all zero: the equal split
   pool.forEach((i, k) => (out[i] += add[k]));
   return out;
 }

@@ -4,8 +4,10 @@
  *     [--edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]'] [--redis redis://host:port]
  *     [--policy online-heu|cloud-cdn|drl] [--drl models/edge-drl/mid.json] [--rate 50] [--rate-window 2]
  *     [--lease 60] [--steering-ttl 10] [--task-slots 2] [--scheduler auction|auction-nocomp|edf|fcfs] [--models models]
+ *     [--task-lookahead 1]
  * `--task-slots N` (N ≥ 1) serves offloaded inference (POST /v1/tasks, tasks.ts) on N compute slots — a pool of N
  * worker_threads (task-pool.ts), each with the viewport models of `--models`; 0 (default) does not.
+ * `--task-lookahead K` (default 1) hands up to K tasks on deck to busy threads (TaskService `lookahead`).
  *     [--cdns '[{"id":"cdn-a","url":"http://…"},…]'] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step 60]
  * `--cdns` schedules new viewers over several CDN pathways (cdns.ts): every `--cdn-step` seconds a policy
  * (default LTS, models/cdn-lts/mechanistic-ABC.json) decides each CDN's share from the telemetry; with
@@ -124,7 +126,7 @@ export async function startServer(
 
 const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory | --pg URL] [--quiet] [--edges JSON] [--redis URL]
        [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]
-       [--task-slots N] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]
+       [--task-slots N] [--task-lookahead K] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]
        [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S] [--edge-key KEY] [--keys-file FILE]`;
 
 /** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
@@ -149,6 +151,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       lease: { type: 'string' },
       'steering-ttl': { type: 'string' },
       'task-slots': { type: 'string', default: '0' },
+      'task-lookahead': { type: 'string', default: '1' },
       scheduler: { type: 'string', default: 'auction' },
       models: { type: 'string', default: 'models' },
       cdns: { type: 'string' },
@@ -199,6 +202,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     keys,
     edgeKey,
     taskSlots: num('task-slots', v['task-slots'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
+    taskLookahead: num('task-lookahead', v['task-lookahead'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
     scheduler: v.scheduler as SchedulerName,
     modelsDir: v.models!,
     port: num('port', v.port, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number 0–65535'),
@@ -253,9 +257,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const { TaskService } = await import('./tasks.js');
     const { TaskPool } = await import('./task-pool.js');
     // one worker_threads thread per compute slot, each with its own copy of the model
-    const pool = await new TaskPool({ size: cli.taskSlots, modelsDir: cli.modelsDir }).ready();
+    // on deck: a busy thread gets its next task at once (the hand-off idled slots: BENCHMARKS.md "Task offloading")
+    const lookahead = cli.taskLookahead;
+    const pool = await new TaskPool({
+      size: cli.taskSlots,
+      modelsDir: cli.modelsDir,
+      lookahead: Math.ceil(lookahead / cli.taskSlots),
+    }).ready();
     tasks = new TaskService({
       slots: cli.taskSlots,
+      lookahead,
       scheduler: cli.scheduler,
       executors: { viewport: pool.executor() },
     });

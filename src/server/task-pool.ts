@@ -2,7 +2,8 @@
  * The edge's compute slots as a pool of `worker_threads` (issue 13, IELB §4.2: sellers are compute slots): one
  * thread per slot, each holding its own copy of the viewport models (the plain-JS forward pass, `viewportExecutor`),
  * so tasks run in parallel and the HTTP event loop never computes. The task service (tasks.ts) starts a task only
- * when it has a free slot, so every call finds an idle thread; a call beyond `size` waits for one (never lost).
+ * when it has a free slot, so every call finds an idle thread; a call beyond `size` waits for one (never lost) —
+ * or, with `lookahead`, is posted at once to the thread that frees first and runs there as soon as it is free.
  *
  * `padMs` (benchmarks only) holds each task on its thread until that many ms have passed since it started, with
  * `Atomics.wait` (a precise sleep that costs no CPU): the stand-in for a heavier model, so that a slot's service
@@ -23,6 +24,12 @@ export interface TaskPoolOptions {
   priors?: Record<string, PriorJson>;
   /** benchmarks: the least time a task holds its thread, ms (default 0: as long as the model takes) */
   padMs?: number;
+  /**
+   * tasks a thread may hold beyond the one it runs (default 0): with 1, a task the service starts while every
+   * thread is busy is posted at once to the thread that frees first, which starts it as soon as it is done (the
+   * task service's `lookahead`); its thread-reported time excludes that wait
+   */
+  lookahead?: number;
 }
 
 /** What a thread answers for one task. */
@@ -31,29 +38,42 @@ interface Reply {
   ok: boolean;
   model?: string;
   points?: number[];
+  /** the thread's own time for the task, ms */
+  ms?: number;
   error?: string;
 }
+
+type Result = { model: string; points: number[]; threadMs?: number };
 
 interface Slot {
   worker: Worker;
   ready: Promise<void>;
-  busy: { id: number; resolve(r: { model: string; points: number[] }): void; reject(e: Error): void } | null;
+  /** tasks posted to the thread, in the order it runs them */
+  busy: Array<{ id: number; at: number; resolve(r: Result): void; reject(e: Error): void }>;
 }
 
 /** A pool of model threads behind the `Executor` interface of the task service. */
 export class TaskPool {
   readonly size: number;
   private slots: Slot[] = [];
-  private queue: Array<{ input: ViewportInput; resolve(r: { model: string; points: number[] }): void; reject(e: Error): void }> = [];
+  private queue: Array<{ input: ViewportInput; resolve(r: Result): void; reject(e: Error): void }> = [];
+  private readonly depth: number;
   private seq = 0;
   private closed = false;
 
-  /** @throws RangeError for a size < 1 or a negative pad */
+  /** @throws RangeError for a size < 1, a negative pad or lookahead */
   constructor(private o: TaskPoolOptions) {
     this.size = o.size ?? 2;
     if (!(Number.isInteger(this.size) && this.size >= 1)) throw new RangeError(`size must be an integer ≥ 1, got ${this.size}`);
     if (!((o.padMs ?? 0) >= 0)) throw new RangeError(`padMs must be ≥ 0, got ${o.padMs}`);
+    this.depth = 1 + (o.lookahead ?? 0);
+    if (!(Number.isInteger(this.depth) && this.depth >= 1)) throw new RangeError(`lookahead must be an integer ≥ 0, got ${o.lookahead}`);
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+  }
+
+  /** Tasks the threads hold now (running or on deck). */
+  get held(): number {
+    return this.slots.reduce((a, s) => a + s.busy.length, 0);
   }
 
   /** Resolves once every thread has loaded its models. @throws Error when a thread cannot load them */
@@ -75,7 +95,7 @@ export class TaskPool {
         })
       : new Worker(url, { workerData });
     worker.unref(); // the threads never keep a process alive by themselves
-    const slot: Slot = { worker, ready: Promise.resolve(), busy: null };
+    const slot: Slot = { worker, ready: Promise.resolve(), busy: [] };
     slot.ready = new Promise<void>((resolve, reject) => {
       worker.once('message', (m: { ready?: boolean; error?: string }) =>
         m.ready ? resolve() : reject(new Error(m.error ?? 'thread failed')),
@@ -84,17 +104,14 @@ export class TaskPool {
     });
     slot.ready.catch(() => {}); // observed by ready(); a late failure is handled below
     worker.on('message', (m: Reply | { ready: boolean }) => {
-      if (!('id' in m) || !slot.busy || slot.busy.id !== m.id) return;
-      const b = slot.busy;
-      slot.busy = null;
-      if (m.ok) b.resolve({ model: m.model!, points: m.points! });
+      if (!('id' in m) || !slot.busy.length || slot.busy[0].id !== m.id) return;
+      const b = slot.busy.shift()!;
+      if (m.ok) b.resolve({ model: m.model!, points: m.points!, threadMs: m.ms });
       else b.reject(new Error(m.error ?? 'the model failed'));
       this.pump();
     });
     worker.on('exit', () => {
-      const b = slot.busy;
-      slot.busy = null;
-      b?.reject(new Error('the model thread exited'));
+      for (const b of slot.busy.splice(0)) b.reject(new Error('the model thread exited'));
       if (this.closed) return;
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots[i] = this.spawn();
@@ -106,17 +123,24 @@ export class TaskPool {
 
   private pump(): void {
     while (this.queue.length) {
-      const slot = this.slots.find((s) => !s.busy);
+      // the thread holding the fewest tasks (an idle one first), within the depth; among busy ones, the one whose
+      // running task was posted first (it frees first)
+      let slot: Slot | null = null;
+      for (const s of this.slots) {
+        if (s.busy.length >= this.depth) continue;
+        if (!slot || s.busy.length < slot.busy.length) slot = s;
+        else if (s.busy.length && s.busy.length === slot.busy.length && s.busy[0].at < slot.busy[0].at) slot = s;
+      }
       if (!slot) return;
       const q = this.queue.shift()!;
       const id = ++this.seq;
-      slot.busy = { id, resolve: q.resolve, reject: q.reject };
+      slot.busy.push({ id, at: performance.now(), resolve: q.resolve, reject: q.reject });
       slot.worker.postMessage({ id, input: q.input });
     }
   }
 
   /** Run one viewport task on a free thread. @throws Error when the model fails or the pool is closed */
-  run(input: ViewportInput): Promise<{ model: string; points: number[] }> {
+  run(input: ViewportInput): Promise<Result> {
     if (this.closed) return Promise.reject(new Error('the task pool is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });

@@ -15,8 +15,16 @@ import { join } from 'node:path';
 import { makeScheduler, type PendingTask, type SchedulerName, type TaskScheduler } from '../assign/auction/index.js';
 import type { OffloadTask, TaskAnswer, TaskQuote, ViewportInput } from '../core/schemas/tasks.js';
 
+/** What an executor answers: the model's name, the predicted points and, when it knows it, its own compute time (ms). */
+export interface ExecResult {
+  model: string;
+  points: number[];
+  /** the compute thread's own time for the task, ms (without the hand-off to and from the thread) */
+  threadMs?: number;
+}
+
 /** Runs one task; resolves with the model's name and the predicted points. @throws Error when the input is unusable */
-export type Executor = (input: ViewportInput) => Promise<{ model: string; points: number[] }> | { model: string; points: number[] };
+export type Executor = (input: ViewportInput) => Promise<ExecResult> | ExecResult;
 
 export interface TaskServiceOptions {
   /** compute slots (default 2) */
@@ -29,6 +37,16 @@ export interface TaskServiceOptions {
   executors: Partial<Record<OffloadTask, Executor>>;
   /** the clock, ms (default performance.now) */
   now?: () => number;
+  /**
+   * tasks started ahead, across the slots (default 0): while every slot is busy the market also clears up to this
+   * many tasks "on deck", handed to a compute thread at once so that the thread starts one the moment it is free —
+   * without waiting for this event loop to hear of the completion and dispatch (the hand-off that made a 10 ms
+   * slot take 11–12 ms on a busy machine). An on-deck task must be able to meet its deadline when it starts after
+   * the expected remaining time of the oldest running one. Fewer places than slots keep a thread free of a deck, so
+   * an urgent arrival waits for at most one running task. Needs an executor that queues per thread (TaskPool
+   * `lookahead` ≥ ⌈this / slots⌉).
+   */
+  lookahead?: number;
 }
 
 /** The outcome of one task. */
@@ -51,13 +69,16 @@ export class TaskService {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly sliceMs: number;
   private readonly now: () => number;
+  private readonly lookahead: number;
+  /** start times of the tasks running or on deck, oldest first (to estimate when the next slot frees) */
+  private started: number[] = [];
   /** recent execution times per task type (the last 16, with when they ended) and the least ever seen */
   private recent = new Map<OffloadTask, Array<{ at: number; ms: number }>>();
   private fastest = new Map<OffloadTask, number>();
   /** counts since start: done, refused, failed (executor threw) */
   readonly stats = { done: 0, refused: 0, failed: 0 };
 
-  /** @throws RangeError for slots < 1 or a slice ≤ 0; Error for an unknown scheduler */
+  /** @throws RangeError for slots < 1, a slice ≤ 0 or a negative lookahead; Error for an unknown scheduler */
   constructor(private o: TaskServiceOptions) {
     this.slots = o.slots ?? 2;
     if (!(Number.isInteger(this.slots) && this.slots >= 1)) throw new RangeError(`slots must be an integer ≥ 1, got ${this.slots}`);
@@ -65,6 +86,9 @@ export class TaskService {
     if (!(this.sliceMs > 0)) throw new RangeError(`sliceMs must be > 0, got ${this.sliceMs}`);
     this.scheduler = makeScheduler(o.scheduler ?? 'auction', { sliceMs: this.sliceMs });
     this.now = o.now ?? (() => performance.now());
+    this.lookahead = o.lookahead ?? 0;
+    if (!(Number.isInteger(this.lookahead) && this.lookahead >= 0))
+      throw new RangeError(`lookahead must be an integer ≥ 0, got ${this.lookahead}`);
   }
 
   get schedulerName(): string {
@@ -128,10 +152,29 @@ export class TaskService {
     });
   }
 
-  /** Clear the market now; while tasks wait, again after a time slice. */
+  /**
+   * Clear the market now for the free slots; with `lookahead`, then for the free on-deck places as if at the time
+   * the next slot is expected to free (refusing what could not meet its deadline from then). While tasks wait,
+   * again after a time slice.
+   */
   private clear(): void {
     const now = this.now();
-    const { start, refuse } = this.scheduler.clear(now, this.slots - this.busy);
+    this.settle(now, this.scheduler.clear(now, Math.max(0, this.slots - this.busy)));
+    const deck = this.slots + this.lookahead - this.busy;
+    if (this.lookahead > 0 && deck > 0 && this.busy >= this.slots && this.scheduler.pending) {
+      // the next slot frees when the oldest running task ends: its start + the expected execution
+      const exec = Math.min(...(Object.keys(this.o.executors) as OffloadTask[]).map((k) => this.execMs(k)));
+      const freeAt = Math.max(now, (this.started[0] ?? now) + exec);
+      this.settle(now, this.scheduler.clear(freeAt, deck));
+    }
+    if (this.waiting.size && !this.timer)
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.clear();
+      }, this.sliceMs);
+  }
+
+  private settle(now: number, { start, refuse }: { start: PendingTask[]; refuse: PendingTask[] }): void {
     for (const t of refuse) {
       const w = this.waiting.get(t.id)!;
       this.waiting.delete(t.id);
@@ -143,30 +186,34 @@ export class TaskService {
       this.waiting.delete(t.id);
       void this.execute(w, now);
     }
-    if (this.waiting.size && !this.timer)
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.clear();
-      }, this.sliceMs);
   }
 
   private async execute(w: Waiting, startedAt: number): Promise<void> {
     this.busy++;
+    this.started.push(startedAt);
     try {
       const r = await this.o.executors[w.type]!(w.input);
       const end = this.now();
-      const execMs = end - startedAt;
+      // the thread's own time when the executor reports it (on deck, the slot time would include the wait)
+      const execMs = r.threadMs ?? end - startedAt;
       const rs = this.recent.get(w.type) ?? this.recent.set(w.type, []).get(w.type)!;
       rs.push({ at: end, ms: execMs });
       if (rs.length > 16) rs.shift();
       this.fastest.set(w.type, Math.min(this.fastest.get(w.type) ?? Infinity, execMs));
       this.stats.done++;
-      w.resolve({ status: 'done', model: r.model, points: r.points, queue_ms: startedAt - w.task.arrivedAt, exec_ms: execMs });
+      w.resolve({
+        status: 'done',
+        model: r.model,
+        points: r.points,
+        queue_ms: Math.max(0, end - w.task.arrivedAt - execMs),
+        exec_ms: execMs,
+      });
     } catch (e) {
       this.stats.failed++;
       w.resolve({ status: 'refused', message: `the edge could not run the task: ${e instanceof Error ? e.message : String(e)}` });
     } finally {
       this.busy--;
+      this.started.splice(this.started.indexOf(startedAt), 1);
       if (this.waiting.size) this.clear();
     }
   }

@@ -312,7 +312,10 @@ export interface FastLtsRecord {
   /** the chosen tree's mean QoE on the dev days, and the network's */
   devQoe: number;
   netDevQoe: number;
-  /** served instead of the network: it loses less than 2 % QoE to the network on the dev days */
+  /**
+   * served instead of the network: it loses less than 2 % QoE to the network on the dev days (the issue's rule,
+   * decided without the test days; `testCheck` reports the test days and never changes it)
+   */
   served: boolean;
   depth: number;
   nodes: number;
@@ -322,6 +325,13 @@ export interface FastLtsRecord {
   depths: Array<{ maxDepth: number; devQoe: number; nodes: number }>;
   rounds: number;
   states: number;
+  /**
+   * The test-day check, added to the manifest after training from `bench:cdn --policies lts,fast-lts` (never
+   * used to choose the depth): mean QoE of the tree and of the network on the test days, the tree's difference
+   * in % of the network's |QoE| (+ = better), whether it loses less than 2 %, and the command that printed it.
+   * A new distillation writes a record without it.
+   */
+  testCheck?: { days: number[]; fastQoe: number; netQoe: number; fastVsNetPct: number; passes: boolean; command: string };
 }
 
 interface TreeOpts {

@@ -21,7 +21,7 @@ import { LearnedViewport, MODEL_HISTORY, buildViewportModel, inputSize, modelInp
 import { unyaw } from '../viewport/geometry.js';
 import { HORIZON_STEPS, NoMotion, type ViewportPredictor } from '../viewport/predictors.js';
 import { InputError } from './errors.js';
-import { saveModel } from './io.js';
+import { loadModel, saveModel } from './io.js';
 
 /** What `npm run train:viewport` flags set (same defaults), plus library-only inputs. */
 export interface TrainViewportOptions {
@@ -51,6 +51,12 @@ export interface TrainViewportOptions {
   name?: string;
   /** training windows per epoch: a fresh seeded random subset each epoch (default all; caps an epoch's time) */
   windowsPerEpoch?: number;
+  /**
+   * warm start: a directory holding a trained viewport model of the same kind (with/without prior) that is no
+   * wider and reads no longer a history; it is embedded function-preservingly (`embedViewportWeights`) before
+   * training (default: none, a fresh initialisation)
+   */
+  initFrom?: string;
   // ---- library-only ----
   /** train and dev traces instead of reading `data` */
   traces?: { train: ViewportTrace[]; dev: ViewportTrace[] };
@@ -145,6 +151,14 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
     log(`${name}: ${data.count} training windows, ${data.F} inputs`);
     const model = buildViewportModel(tf, { withPrior, hidden: HIDDEN, seed: SEED, history: H });
     const params = model.countParams();
+    let initDevMeanDeg: number | null = null;
+    if (o.initFrom) {
+      const small = await loadModel(resolve(o.initFrom));
+      embedViewportWeights(tf, small, model, withPrior);
+      small.dispose();
+      initDevMeanDeg = devScore(new LearnedViewport(model, undefined, { history: H }), priorsDev).score;
+      log(`${name}: warm start from ${o.initFrom}: dev mean ${initDevMeanDeg.toFixed(3)}° before training (not a candidate)`);
+    }
     const opt = tf.train.adam(LR);
     const rng = mulberry32(SEED);
     const mask = mirrorMask(data.F);
@@ -267,6 +281,8 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
           dev_error_deg: best.perDs,
           dev_no_motion_deg: nm.perDs,
           prior_viewers_train: withPrior ? [3, PRIOR_VIEWERS] : null,
+          init_from: o.initFrom ?? null,
+          init_dev_mean_deg: initDevMeanDeg,
           history,
           seconds: Math.round((Date.now() - t0) / 1000),
         },
@@ -282,6 +298,54 @@ export async function trainViewport(o: TrainViewportOptions = {}): Promise<Viewp
   if (ONLY !== 'prior') results.push(await trainOne(false));
   if (ONLY !== 'position') results.push(await trainOne(true));
   return results;
+}
+
+/**
+ * Function-preserving widening (Net2Net's idea, Chen et al. 2016, with zero-initialised links instead of unit
+ * copies): copies a trained viewport MLP `small` (inputs: Hs history samples × 3, then the prior features;
+ * d1 → d2 → residual) into the wider `big` (Hb ≥ Hs samples, hidden width ≥ small's). The small model's inputs
+ * are the newest Hs of the big one's samples (positionFeatures lays samples oldest first) and its prior
+ * features; its hidden units are the first ones of each layer. Links from the older samples and from the new
+ * units into the old units and into the output are zero, so `big` computes what `small` computed (on the same
+ * features); the new units keep their fresh initialisation and start learning through their output links.
+ * @throws Error when layer shapes do not nest (different prior features, narrower `big`, other steps).
+ */
+export function embedViewportWeights(tfl: typeof tf, small: tf.LayersModel, big: tf.LayersModel, withPrior: boolean): void {
+  const get = (m: tf.LayersModel, n: string) => m.getLayer(n).getWeights();
+  const [k1s, b1s] = get(small, 'd1');
+  const [k2s, b2s] = get(small, 'd2');
+  const [k3s, b3s] = get(small, 'residual');
+  const [k1b, b1b] = get(big, 'd1');
+  const [k2b, b2b] = get(big, 'd2');
+  const [k3b] = get(big, 'residual');
+  const [inS, hS] = k1s.shape;
+  const [inB, hB] = k1b.shape;
+  const pf = withPrior ? PRIOR_FEATURES : 0;
+  const histS = (inS - pf) / 3;
+  const histB = (inB - pf) / 3;
+  if (!Number.isInteger(histS) || !Number.isInteger(histB) || histB < histS || hB < hS || k3b.shape[1] !== k3s.shape[1])
+    throw new Error(`embedViewportWeights: cannot nest ${inS}→${hS}→${k3s.shape[1]} into ${inB}→${hB}→${k3b.shape[1]}`);
+  const K1 = k1b.arraySync() as number[][];
+  const S1 = k1s.arraySync() as number[][];
+  const off = 3 * (histB - histS);
+  for (let r = 0; r < inB; r++) for (let c = 0; c < hS; c++) K1[r][c] = 0;
+  for (let r = 0; r < inS; r++) {
+    const rb = r < 3 * histS ? off + r : 3 * histB + (r - 3 * histS);
+    for (let c = 0; c < hS; c++) K1[rb][c] = S1[r][c];
+  }
+  const B1 = b1b.arraySync() as number[];
+  (b1s.arraySync() as number[]).forEach((v, i) => (B1[i] = v));
+  const K2 = k2b.arraySync() as number[][];
+  const S2 = k2s.arraySync() as number[][];
+  for (let r = 0; r < hB; r++) for (let c = 0; c < hS; c++) K2[r][c] = r < hS ? S2[r][c] : 0;
+  const B2 = b2b.arraySync() as number[];
+  (b2s.arraySync() as number[]).forEach((v, i) => (B2[i] = v));
+  const K3 = k3b.arraySync() as number[][];
+  const S3 = k3s.arraySync() as number[][];
+  for (let r = 0; r < hB; r++) for (let c = 0; c < K3[r].length; c++) K3[r][c] = r < hS ? S3[r][c] : 0;
+  big.getLayer('d1').setWeights([tfl.tensor2d(K1), tfl.tensor1d(B1)]);
+  big.getLayer('d2').setWeights([tfl.tensor2d(K2), tfl.tensor1d(B2)]);
+  big.getLayer('residual').setWeights([tfl.tensor2d(K3), tfl.tensor(b3s.arraySync() as number[])]);
 }
 
 /** Training windows of the viewport protocol (see `viewportWindows`). */

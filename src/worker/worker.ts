@@ -483,6 +483,7 @@ export const api: WorkerApi = {
         bandwidthBps: opts.bandwidthBps,
         uplinkBps: opts.uplinkBps,
         models: req.models,
+        fullAccuracy: prof.full_accuracy,
         edge: req.edge ?? null,
       });
       choices.push(c);

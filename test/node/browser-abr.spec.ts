@@ -3,7 +3,8 @@
  * wall clock without a reported stall (a Chromium starved of CPU) must be recognised, from the page's own
  * measurement and, for runs recorded before the page measured it, from the load log. Pure functions, no browser.
  */
-import { playbackLagShare, rotatedJobs, summarise, type Row } from '../../bench/browser-abr.js';
+import { playbackClock } from '../../demo/playback-clock.js';
+import { playJobs, playbackLagShare, rotatedJobs, summarise, type BenchJob, type Row } from '../../bench/browser-abr.js';
 
 /**
  * A load log of `n` 4-s fragments fetched back to back every `everyS` s of wall time, first one ending at 1 s, with
@@ -83,5 +84,121 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
     expect(new Set(jobs.map((j) => `${j.trace}|${j.policy}|${j.repeat}`)).size).toBe(18);
     const firsts = jobs.filter((_, i) => i % 3 === 0).map((j) => j.policy);
     expect(firsts).toEqual(['hls', 'bola', 'drl', 'bola', 'drl', 'hls']);
+  });
+
+  it('playJobs (the VOD and live run loop) rejects a lagged run, plays it again, and leaves a failed one for a rerun', async () => {
+    const jobs = rotatedJobs(['a', 'b'], ['hls', 'drl'], 1);
+    const plays: string[] = [];
+    const accepted: Row[] = [];
+    const rejected: Row[] = [];
+    const logs: string[] = [];
+    await playJobs({
+      jobs,
+      maxLag: 0.03,
+      play: async (j: BenchJob) => {
+        const k = `${j.trace}|${j.policy}`;
+        plays.push(k);
+        if (k === 'b|hls') throw new Error('chromium crashed');
+        // the first play of a|drl lags by 10 % (a starved Chromium), its second keeps up; the others keep up
+        const lag = k === 'a|drl' && plays.filter((p) => p === k).length === 1 ? 6 : 0.3;
+        return { ...j, play_wall_s: 60, playback_lag_s: lag };
+      },
+      accept: (_j, r) => accepted.push(r),
+      reject: (_j, r) => rejected.push(r),
+      log: (s) => logs.push(s),
+    });
+    expect(plays.filter((p) => p === 'a|drl').length).toBe(2);
+    expect(rejected.map((r) => `${r.trace}|${r.policy}`)).toEqual(['a|drl']);
+    expect(rejected[0].playback_lag_share).toBeCloseTo(0.1, 9);
+    expect(accepted.map((r) => `${r.trace}|${r.policy}`).sort()).toEqual(['a|drl', 'a|hls', 'b|drl']);
+    expect(accepted.every((r) => (r.playback_lag_share as number) <= 0.03)).toBeTrue();
+    expect(logs.some((l) => /b hls #0: failed \(chromium crashed\)/.test(l))).toBeTrue();
+    expect(logs.some((l) => /a drl #0: rejected, playback lagged the wall clock by 10\.0 %/.test(l))).toBeTrue();
+  });
+
+  it('playJobs gives up when every run lags (the machine is too busy for real-time playback)', async () => {
+    let plays = 0;
+    const run = playJobs({
+      jobs: rotatedJobs(['a'], ['hls'], 1),
+      maxLag: 0.03,
+      play: async (j) => (plays++, { ...j, play_wall_s: 60, playback_lag_s: 30 }),
+      accept: () => undefined,
+      reject: () => undefined,
+      log: () => undefined,
+    });
+    await expectAsync(run).toBeRejectedWithError(/every run lags/);
+    expect(plays).toBe(7); // more than 2 x 1 job + 4 rejected
+  });
+
+  describe("the pages' media clock against the wall clock (demo/playback-clock.ts)", () => {
+    /** a media element's clock: events by hand, the wall clock by hand */
+    class FakeVideo extends EventTarget {
+      currentTime = 0;
+      playbackRate = 1;
+      fire(type: string): void {
+        this.dispatchEvent(new Event(type));
+      }
+    }
+    let wallMs = 0;
+    const now = () => wallMs;
+    /** `s` wall seconds of playback in 0.25-s timeupdates, the media advancing by `speed` × the playback rate */
+    const play = (v: FakeVideo, s: number, speed = 1) => {
+      for (let t = 0; t < s; t += 0.25) {
+        wallMs += 250;
+        v.currentTime += 0.25 * v.playbackRate * speed;
+        v.fire('timeupdate');
+      }
+    };
+
+    it('is null before playback, about 0 when playback kept up (stalls and live rate changes are not lag)', () => {
+      wallMs = 1000;
+      const v = new FakeVideo();
+      const c = playbackClock(v, now, 0);
+      expect(c.report()).toEqual({ play_wall_s: null, media_s: null, playback_lag_s: null });
+      v.fire('playing');
+      play(v, 10);
+      v.fire('waiting'); // a 3-s stall, reported
+      wallMs += 3000;
+      v.fire('playing');
+      v.playbackRate = 1.5; // LoL+ catching up
+      v.fire('ratechange');
+      play(v, 10);
+      v.playbackRate = 0.8;
+      v.fire('ratechange');
+      play(v, 10);
+      const r = c.report();
+      expect(r.play_wall_s).toBeCloseTo(33, 6);
+      expect(r.media_s).toBeCloseTo(10 + 15 + 8, 6);
+      expect(Math.abs(r.playback_lag_s!)).toBeLessThan(1e-6);
+    });
+
+    it('measures the media the wall clock allowed that did not play, at the playback rate', () => {
+      wallMs = 0;
+      const v = new FakeVideo();
+      const c = playbackClock(v, now, 0);
+      v.fire('playing');
+      v.playbackRate = 1.5;
+      v.fire('ratechange');
+      play(v, 20, 0.8); // a starved Chromium: 80 % speed, no 'waiting'
+      const r = c.report();
+      expect(r.media_s).toBeCloseTo(24, 6);
+      expect(r.playback_lag_s).toBeCloseTo(30 - 24, 6);
+      expect(playbackLagShare({ ...r })).toBeCloseTo(6 / 20, 6);
+    });
+
+    it('does not count a seek (a gap jumped, the live edge) as playback', () => {
+      wallMs = 0;
+      const v = new FakeVideo();
+      const c = playbackClock(v, now, 0);
+      v.fire('playing');
+      play(v, 10);
+      v.currentTime += 6; // hls.js jumps 6 s ahead within the buffer: no 'playing' follows
+      v.fire('seeking');
+      v.fire('seeked');
+      play(v, 10);
+      const r = c.report();
+      expect(r.media_s).toBeCloseTo(20, 6);
+      expect(Math.abs(r.playback_lag_s!)).toBeLessThan(1e-6);
+    });
   });
 });

@@ -6,7 +6,9 @@
  * shares, and a leader that stops is replaced at the next step.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { UcbShares } from '../../src/assign/cdn/baselines.js';
 import {
   CdnScheduler,
@@ -317,6 +319,32 @@ describe('multi-CDN scheduling: configuration', () => {
     expect(() => parseCommandLine(['--cdns', JSON.stringify(CDNS), '--cdn-policy', 'magic'])).toThrowError(/--cdn-policy must be one of/);
     expect(() => parseCommandLine(['--cdn-step', '0'])).toThrowError(/--cdn-step/);
     expect(parseCommandLine(['--cdns', JSON.stringify(CDNS), '--cdn-step', '0.5']).cdnStepS).toBe(0.5);
+  });
+
+  it("serves a set's Fast-LTS tree when it loses < 2 % to the network on the dev days, and records the test days' check", () => {
+    const dir = join('models', 'cdn-lts');
+    const files = readdirSync(dir).filter((f) => /^(mechanistic|piecewise)-[A-D]{3}\.json$/.test(f));
+    expect(files.length).toBe(5);
+    for (const f of files) {
+      const man = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      const fast = man.fastLts;
+      expect(fast).withContext(f).toBeTruthy();
+      const check = fast.testCheck;
+      // the recorded figure is the ratio of the recorded QoEs, and the rule follows from it
+      expect(check.fastVsNetPct)
+        .withContext(f)
+        .toBeCloseTo((100 * (check.fastQoe - check.netQoe)) / Math.abs(check.netQoe), 2);
+      expect(check.passes)
+        .withContext(f)
+        .toBe(check.fastVsNetPct > -2);
+      // the serving rule is decided on the dev days only: the test days are reported, never selected on
+      expect(fast.served)
+        .withContext(`${f}: served follows the dev-day rule`)
+        .toBe((fast.devQoe - fast.netDevQoe) / Math.abs(fast.netDevQoe) > -0.02);
+      expect(loadCdnPolicy('lts', ['a', 'b', 'c'], join(dir, f)).name)
+        .withContext(f)
+        .toBe(fast.served ? 'fast-lts' : 'lts');
+    }
   });
 
   it('answers GET /v1/cdns 404 without --cdns', async () => {

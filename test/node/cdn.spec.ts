@@ -141,6 +141,28 @@ describe('LTS MDP (mdp.ts)', () => {
     }
   });
 
+  it('divides another total in proportion to weights (largest remainder, ties to the lower index); a bad total throws', () => {
+    expect(toPoints([40, 45, 15], 0)).toEqual([0, 0, 0]);
+    expect(toPoints([30, 30], 40)).toEqual([20, 20]);
+    expect(toPoints([45, 15], 40)).toEqual([30, 10]);
+    expect(toPoints([30, 30, 30], 10)).toEqual([4, 3, 3]); // 3.33 each: the one spare point to the lowest index
+    expect(toPoints([1, 2], 7)).toEqual([2, 5]); // 2.33, 4.67: the larger remainder gets it
+    expect(toPoints([0, 0, 0], 5)).toEqual([2, 2, 1]); // all zero: the equal split of the total
+    expect(toPoints([0.25, 0.75], 8)).toEqual([2, 6]);
+    expect(toPoints([1 / 3, 1 / 3, 1 / 3])).toEqual(toPoints([1 / 3, 1 / 3, 1 / 3], 100)); // 100 is the default
+    const rng = mulberry32(5);
+    for (let i = 0; i < 300; i++) {
+      const total = Math.floor(rng() * 60);
+      const w = Array.from({ length: 4 }, () => rng() * 50);
+      const p = toPoints(w, total);
+      expect(p.reduce((a, b) => a + b, 0)).toBe(total);
+      const sw = w.reduce((a, b) => a + b, 0);
+      p.forEach((x, j) => expect(Math.abs(x - (w[j] / sw) * total)).toBeLessThan(1)); // each within one point of its exact share
+    }
+    expect(() => toPoints([1, 1], 2.5)).toThrowError(/non-negative integer/);
+    expect(() => toPoints([1, 1], -1)).toThrowError(/non-negative integer/);
+  });
+
   it('weights the reward by viewers: SLatency by joins, BufRatio and BufFreq by concurrent viewers', () => {
     const q = { joins: [10, 30], workload: [100, 300], slatency: [2, 4], bufratio: [1, 3], buffreq: [0.5, 1] };
     const p = platformQoe(q);

@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { dequantizeInt8, fromHalf, magnitudeMask, quantizeInt8, toFloat16, toHalf } from '../../src/deploy/quantize.js';
 import { parseVariantId, variantId, variantIds, variantPath } from '../../src/deploy/catalog.js';
 import type { ProfileRow } from '../../src/deploy/catalog.js';
-import { predictLatency, selectDeployment } from '../../src/deploy/select.js';
+import { accuracyScale, predictLatency, selectDeployment } from '../../src/deploy/select.js';
 import { probeSpeed, speedFactor } from '../../src/deploy/speed.js';
 import { FastMlp, type DenseKernel } from '../../src/core/fast-mlp.js';
 import { AttentionPrior, coarsenPrior } from '../../src/viewport/prior.js';
@@ -185,6 +185,78 @@ describe('deployment: choice of variant and placement', () => {
     expect(edge.model).toBe('viewport-prior');
     const none = selectDeployment('viewport', { latencyBudgetMs: 5 }, { rows: [], factor: 1, backends: ['js'] });
     expect(none.reason).toMatch(/no profile/);
+  });
+
+  it('puts the models of one task on one accuracy scale: a cheap plain variant does not beat the more accurate prior model', () => {
+    // per-model rel_accuracy: viewport/distilled is 0.98 of *its* full model, which is itself 15 % worse than the
+    // prior model's full version (dev mean error 24° vs 20.4°): on the task's scale it is 0.83, under the floor
+    const mk = (model: ProfileRow['model'], variant: string, p50: number, acc: number, bytes: number) =>
+      [1, 4, 20].map((t): ProfileRow => ({
+        model,
+        variant,
+        backend: 'js',
+        throttle: t,
+        rel_accuracy: acc,
+        p50_ms: p50 * t,
+        p95_ms: 1.5 * p50 * t,
+        bytes,
+      }));
+    const two = [
+      ...mk('viewport', 'full', 0.2, 1, 120_000),
+      ...mk('viewport', 'distilled', 0.05, 0.98, 20_000),
+      ...mk('viewport-prior', 'full', 0.25, 1, 180_000),
+      ...mk('viewport-prior', 'int8', 0.25, 0.996, 74_000),
+    ];
+    const fullAccuracy = {
+      viewport: { metric: 'dev mean error °', value: 24, higher_is_better: false },
+      'viewport-prior': { metric: 'dev mean error °', value: 20.4, higher_is_better: false },
+    };
+    const c = selectDeployment(
+      'viewport',
+      { accuracyFloor: 0.97, latencyBudgetMs: 20 },
+      { rows: two, factor: 1, backends: ['js'], fullAccuracy },
+    );
+    expect(`${c.model}/${c.variant}`).toBe('viewport-prior/int8');
+    expect(c.rel_accuracy).toBeCloseTo(0.996, 9);
+    // without the prior (this video has none) the plain model is the task's best: its own scale again
+    const plain = selectDeployment(
+      'viewport',
+      { accuracyFloor: 0.97, latencyBudgetMs: 20 },
+      { rows: two, factor: 1, backends: ['js'], models: ['viewport'], fullAccuracy },
+    );
+    expect(`${plain.model}/${plain.variant}`).toBe('viewport/distilled');
+    expect(plain.rel_accuracy).toBeCloseTo(0.98, 9);
+    // the scale itself, and none across metrics
+    const s = accuracyScale(['viewport-prior', 'viewport'], fullAccuracy)!;
+    expect(s.get('viewport-prior')).toBe(1);
+    expect(s.get('viewport')).toBeCloseTo(20.4 / 24, 12);
+    expect(
+      accuracyScale(['viewport-prior', 'viewport'], { ...fullAccuracy, viewport: { metric: 'MAE', value: 3, higher_is_better: false } }),
+    ).toBeNull();
+    // a profile without the full versions' scores: no common scale, so the task's preferred model competes alone
+    const noScale = selectDeployment('viewport', { accuracyFloor: 0.97, latencyBudgetMs: 20 }, { rows: two, factor: 1, backends: ['js'] });
+    expect(noScale.model).toBe('viewport-prior');
+    expect(noScale.reason).toMatch(/no common accuracy scale/);
+  });
+
+  it('a task chooses among its own models only (the ABR task never takes a viewport variant)', () => {
+    const abr = [1, 4, 20].map((t): ProfileRow => ({
+      model: 'abr-drl',
+      variant: 'full',
+      backend: 'js',
+      throttle: t,
+      rel_accuracy: 1,
+      p50_ms: 0.5 * t,
+      p95_ms: 0.8 * t,
+      bytes: 90_000,
+    }));
+    const c = selectDeployment(
+      'abr',
+      { accuracyFloor: 0.9, latencyBudgetMs: 50 },
+      { rows: [...rows, ...abr], factor: 1, backends: ['js', 'cpu'] },
+    );
+    expect(c.model).toBe('abr-drl');
+    expect(c.candidates).toBe(1);
   });
 
   it('places a device between the profiled throttle rates by its speed probe', () => {

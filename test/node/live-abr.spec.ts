@@ -311,4 +311,47 @@ describe('bench:browser-abr --live statistics', () => {
     expect(e.latency_diff_vs_hls).toBeCloseTo(-1, 9);
     expect(h.diff_vs_hls).toBeNull();
   });
+
+  it('prints the paired stall and rate-change differences: to hls.js in the row, and to every earlier policy in pairs', async () => {
+    const { summariseLive } = await import('../../bench/browser-abr-live.js');
+    const row = (trace: string, policy: string, stall: number, rate: number) => ({
+      trace,
+      policy,
+      qoe_s: 0,
+      latency_mean_s: 2,
+      rebuffer_s: stall,
+      rate_changes_per_min: rate,
+    });
+    const rows = [
+      row('a', 'hls', 1, 0),
+      { ...row('a', 'edgeplay', 3, 50), rate_change_reasons: { 'catch-up': 2, 'low-buffer': 5 } },
+      row('a', 'edgeplay+lolp-nodb', 4, 90),
+      row('b', 'hls', 2, 0),
+      { ...row('b', 'edgeplay', 6, 60), rate_change_reasons: { 'low-buffer': 1 } },
+      row('b', 'edgeplay+lolp-nodb', 6, 100),
+      row('c', 'hls', 0, 0),
+      row('c', 'edgeplay', 3, 40),
+      row('c', 'edgeplay+lolp-nodb', 5, 100),
+    ];
+    const [h, e, n] = summariseLive(rows, ['hls', 'edgeplay', 'edgeplay+lolp-nodb']);
+    expect(h.pairs).toEqual([]);
+    expect(h.rebuffer_diff_vs_hls).toBeNull();
+    // edgeplay − hls per trace: stall 2, 4, 3 (mean 3); rate changes 50, 60, 40 (mean 50)
+    expect(e.rebuffer_diff_vs_hls).toBeCloseTo(3, 9);
+    expect(e.rebuffer_diff_ci_low!).toBeLessThan(3);
+    expect(e.rebuffer_diff_ci_high!).toBeGreaterThan(3);
+    expect(e.rate_changes_diff_vs_hls).toBeCloseTo(50, 9);
+    // t(0.975, 2) = 4.303, sd 10, n 3: half-width 24.84
+    expect(e.rate_changes_diff_ci_low!).toBeCloseTo(50 - 24.84, 1);
+    expect(e.pairs.map((p) => p.vs)).toEqual(['hls']);
+    expect(e.rate_change_reasons).toEqual({ 'catch-up': 2, 'low-buffer': 6 });
+    expect(e.pairs[0].rebuffer_s.mean).toBeCloseTo(3, 9);
+    // without the dead band − with it: rate changes 40, 40, 60 (mean 46.67); stall 1, 0, 2 (mean 1)
+    expect(n.pairs.map((p) => p.vs)).toEqual(['hls', 'edgeplay']);
+    const db = n.pairs[1];
+    expect(db.rate_changes_per_min.mean).toBeCloseTo(140 / 3, 9);
+    expect(db.rebuffer_s.mean).toBeCloseTo(1, 9);
+    expect(db.latency_s).toEqual({ mean: 0, low: 0, high: 0 });
+    expect(h.rate_change_reasons).toEqual({});
+  });
 });

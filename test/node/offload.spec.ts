@@ -9,6 +9,7 @@ import { buildServer } from '../../src/server/app.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { TokenService } from '../../src/server/tokens.js';
 import { TaskService, viewportExecutor, type Executor } from '../../src/server/tasks.js';
+import { simulateTaskQueue } from '../../src/sim/offload/queue.js';
 import { TaskPool } from '../../src/server/task-pool.js';
 import { Offloader, decideOffload, type OffloadInputs } from '../../src/edge/offload.js';
 import { fromYawPitch } from '../../src/viewport/geometry.js';
@@ -256,6 +257,89 @@ describe('the task service under a stall, and its worker_threads slots', () => {
     expect(again.status).toBe('done');
     expect(service.stats).toEqual({ done: 5, refused: 1, failed: 0 });
     service.close();
+  });
+
+  it('with lookahead, a busy slot takes one task on deck (refused if it could not make its deadline from there); exec_ms is the thread’s own time', async () => {
+    let clock = 0;
+    const calls: Array<(r: { model: string; points: number[]; threadMs?: number }) => void> = [];
+    const make = (lookahead: number) =>
+      new TaskService({
+        slots: 1,
+        lookahead,
+        now: () => clock,
+        executors: { viewport: () => new Promise((resolve) => calls.push(resolve)) },
+      });
+    // without lookahead a busy slot takes nothing more
+    const plain = make(0);
+    const p0 = [plain.run('viewport', input(), 1000), plain.run('viewport', input(), 1000)];
+    expect(calls.length).toBe(1);
+    plain.close();
+    calls.shift()!({ model: 'stub', points: [1, 0, 0] });
+    await Promise.all(p0);
+    const service = make(1);
+    // teach it a 10 ms execution
+    const first = service.run('viewport', input(), 1000);
+    clock = 10;
+    calls.shift()!({ model: 'stub', points: [1, 0, 0], threadMs: 10 });
+    expect(await first).toEqual(jasmine.objectContaining({ status: 'done', exec_ms: 10, queue_ms: 0 }));
+    // running (started at 10, expected to end at 20) + one on deck; a third waits
+    const running = service.run('viewport', input(), 1000);
+    const deck = service.run('viewport', input(), 1000);
+    expect(calls.length).toBe(2);
+    const third = service.run('viewport', input(), 1000);
+    expect(calls.length).toBe(2);
+    clock = 20;
+    calls.shift()!({ model: 'stub', points: [1, 0, 0], threadMs: 10 });
+    expect((await running).status).toBe('done');
+    clock = 30;
+    calls.shift()!({ model: 'stub', points: [1, 0, 0], threadMs: 9.5 });
+    // the on-deck task: the thread's 9.5 ms, the rest (waiting for the running one) counted as queueing
+    expect(await deck).toEqual(jasmine.objectContaining({ status: 'done', exec_ms: 9.5, queue_ms: 10.5 }));
+    expect(calls.length).toBe(1); // the third went on deck when the slot freed
+    calls.shift()!({ model: 'stub', points: [1, 0, 0], threadMs: 10 });
+    expect((await third).status).toBe('done');
+    const tight = service.run('viewport', input(), 1000); // runs at once
+    const late = service.run('viewport', input(), 15); // on deck it would start at ~40 and end at ~50 > 45: refused
+    expect(await late).toEqual(jasmine.objectContaining({ status: 'refused' }));
+    calls.shift()!({ model: 'stub', points: [1, 0, 0], threadMs: 10 });
+    await tight;
+    service.close();
+  });
+
+  it('in virtual time a 1 ms hand-off idles the slots and stretches the tail; one on-deck place gives it back', () => {
+    const p95 = (ts: Array<{ ms: number }>) => [...ts.map((t) => t.ms)].sort((a, b) => a - b)[Math.floor(0.95 * ts.length)];
+    const run = (handoffMs: number, lookahead: number) =>
+      simulateTaskQueue({ scheduler: 'auction', load: 0.8, seconds: 30, seed: 3, handoffMs, lookahead });
+    const none = run(0, 0);
+    const slow = run(1, 0);
+    const deck = run(1, 1);
+    // every answer waits for its hand-off
+    for (const t of slow) if (t.done) expect(t.ms).toBeGreaterThanOrEqual(10 + 1 - 1e-9);
+    // the same arrivals: the hand-off makes the tail longer, the on-deck place takes most of it back
+    expect(p95(slow)).toBeGreaterThan(p95(none) + 5);
+    expect(p95(deck)).toBeLessThan(p95(slow) - 5);
+    // no hand-off, no lookahead: exactly the tasks' waits plus 10 ms for the done ones
+    expect(none.filter((t) => t.done).every((t) => t.ms >= 10 - 1e-9)).toBeTrue();
+  });
+
+  it('a pool with lookahead hands a busy thread its next task at once', async () => {
+    if (!existsSync('models/viewport/model.json')) pending('models/viewport not found');
+    const pool = await new TaskPool({ size: 1, modelsDir: 'models', padMs: 150, lookahead: 1 }).ready();
+    try {
+      const t0 = performance.now();
+      const a = pool.run(input());
+      const b = pool.run(input()).then((r) => ({ ...r, took: performance.now() - t0 }));
+      const c = pool.run(input());
+      expect(pool.held).toBe(2); // one running, one on deck; the third waits in the pool
+      const rb = await b;
+      // the thread's own time is its 150 ms; the caller waited for the first task too
+      expect(rb.threadMs!).toBeGreaterThanOrEqual(149);
+      expect(rb.took).toBeGreaterThan(rb.threadMs! + 140);
+      await Promise.all([a, c]);
+      expect(pool.held).toBe(0);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('runs tasks on worker_threads in parallel, one per slot, with the real model', async () => {

@@ -16,7 +16,7 @@ import {
   sizeNetFromArtifacts,
   type SizeNet,
 } from '../../src/abr/size-model.js';
-import { apeSummary, evaluateForecaster, loadChunkDataset, loadSizeNet } from '../../src/sim/abr/chunks.js';
+import { apeSummary, evaluateForecaster, loadChunkDataset, loadSizeNet, type ChunkVideo } from '../../src/sim/abr/chunks.js';
 import { dataRoot } from '../../src/sim/abr/load.js';
 import { mulberry32 } from '../../src/core/random.js';
 
@@ -228,5 +228,76 @@ describe('learned chunk-size forecaster', () => {
     const mine = apeSummary(evaluateForecaster(dev, () => new LearnedSizeForecaster(net)).ape[0]).mape;
     const mean = apeSummary(evaluateForecaster(dev, () => new MeanOfPast()).ape[0]).mape;
     expect(mine).toBeLessThan(mean);
+  });
+});
+
+describe('bench:chunks --bounds (forecastBounds)', () => {
+  /** a video whose rungs keep exact ratios 1 : 2 : 4 to a common complexity that changes every chunk */
+  const video = (complexity: number[]): ChunkVideo => ({
+    source: 's',
+    video: 'v',
+    split: 'dev',
+    chunkS: 2,
+    ladderKbps: [300, 600, 1200],
+    sizes: complexity.map((c) => [1e4 * c, 2e4 * c, 4e4 * c]),
+    meta: null,
+    note: '',
+  });
+  /** a forecaster always `factor` × the true level of a constant-complexity stream */
+  class Scaled extends LastValue {
+    constructor(private factor: number) {
+      super();
+    }
+    override forecast(h: number): number[][] {
+      return super.forecast(h).map((row) => row.map((x) => x * this.factor));
+    }
+  }
+
+  it("removes exactly the error each piece of information explains, and reports the forecaster's own on the same points", async () => {
+    const { forecastBounds } = await import('../../bench/chunks.js');
+    const rng = mulberry32(7);
+    const changing = video(Array.from({ length: 40 }, () => 0.5 + rng()));
+    const [common, rung0, stream] = forecastBounds([changing], () => new LastValue(), 'last');
+    // the last value misses every change of the common complexity; the ratios between rungs are exact
+    expect(common.mape_without).toBeGreaterThan(10);
+    expect(common.mape).toBeLessThan(1e-9);
+    expect(rung0.mape).toBeLessThan(1e-9);
+    expect(rung0.points).toBe(35 * 2); // origins 5..39, rungs 1..2
+    expect(stream.mape).toBeGreaterThan(5); // a constant factor per stream cannot follow the changes
+    // a forecaster 20 % high on a steady stream: only the per-stream level fixes it... and the others too
+    const steady = video(Array(40).fill(1));
+    const [c2, , s2] = forecastBounds([steady], () => new Scaled(1.2), 'scaled');
+    expect(c2.mape_without).toBeCloseTo(20, 6);
+    expect(s2.mape).toBeLessThan(1e-9);
+    expect(c2.mape).toBeLessThan(1e-9);
+  });
+
+  it("adds the first-half bound only with coding meta: a chunk's first half at a steady share tells its size", async () => {
+    const { forecastBounds } = await import('../../bench/chunks.js');
+    const rng = mulberry32(3);
+    const v = video(Array.from({ length: 30 }, () => 0.5 + rng()));
+    expect(forecastBounds([v], () => new LastValue(), 'last').map((b) => b.bound)).toEqual(['common', 'rung0', 'stream']);
+    // every chunk: 40 % of its elementary-stream bytes in the first half; segment bytes = 1.02 x the elementary stream
+    v.meta = v.sizes.map((row) =>
+      row.map((bytes) => {
+        const es = bytes / 1.02;
+        return {
+          bytes,
+          frames: 48,
+          qpMean: 30,
+          iCount: 1,
+          pCount: 47,
+          bCount: 0,
+          iBytes: 0.1 * es,
+          pBytes: 0.9 * es,
+          bBytes: 0,
+          tailBytes: 0.6 * es,
+          scene: 0,
+        };
+      }),
+    );
+    const head = forecastBounds([v], () => new LastValue(), 'last').find((b) => b.bound === 'head')!;
+    expect(head.mape_without).toBeGreaterThan(10);
+    expect(head.mape).toBeLessThan(1e-6);
   });
 });

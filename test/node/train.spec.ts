@@ -4,7 +4,7 @@
  * couple of iterations (files of the right shape that load and serve), and the command-line layer.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -27,7 +27,7 @@ import { trainAbr } from '../../src/train/abr.js';
 import { trainEdge } from '../../src/train/edge.js';
 import { trainProfile } from '../../src/train/profile.js';
 import { trainViewport } from '../../src/train/viewport.js';
-import { InputError, num, oneOf, parseCli } from '../../src/train/cli/args.js';
+import { commandLine, InputError, num, oneOf, parseCli } from '../../src/train/cli/args.js';
 
 const quiet = () => undefined;
 
@@ -362,6 +362,40 @@ describe('command lines (src/train/cli/args.ts)', () => {
     expect(() => num('seed', 'x')).toThrowError(InputError, /--seed: expected a number/);
     expect(() => num('seed', '1.5', { integer: true })).toThrowError(InputError, /integer/);
     expect(() => oneOf('setting', 'huge', ['fat', 'mid'])).toThrowError(InputError, /one of fat, mid/);
+  });
+
+  it('records absolute paths inside a checkout of the project relative to its root (this one or another worktree), others as typed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cmdline-'));
+    try {
+      const pkg = (d: string, name: string) => {
+        mkdirSync(d, { recursive: true });
+        writeFileSync(join(d, 'package.json'), JSON.stringify({ name }));
+      };
+      const here = join(dir, 'copy'); // the checkout the trainer runs in
+      const other = join(dir, 'wt-12'); // another worktree of the same project
+      pkg(here, 'edgeplay');
+      pkg(other, 'edgeplay');
+      pkg(join(dir, 'elsewhere'), 'not-edgeplay');
+      const argv = [
+        '--out',
+        join(other, 'models', 'cdn-lts'),
+        `--init=${join(here, 'models', 'cdn-lts', 'mechanistic-ABC.json')}`,
+        '--learned-dir',
+        join(dir, 'elsewhere', 'm'),
+        '--sets',
+        'ABC',
+        '--data',
+        here,
+        '--log',
+        '/nonexistent-root/x.json',
+      ];
+      expect(commandLine('train:cdn', argv, here)).toBe(
+        `npm run train:cdn -- --out models/cdn-lts --init=models/cdn-lts/mechanistic-ABC.json --learned-dir ${join(dir, 'elsewhere', 'm')} --sets ABC --data . --log /nonexistent-root/x.json`,
+      );
+      expect(commandLine('train:cdn', [], here)).toBe('npm run train:cdn --');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the trainer and benchmark entry points answer --help and exit 2 on a bad flag', () => {

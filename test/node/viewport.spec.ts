@@ -18,6 +18,7 @@ import { dataRoot } from '../../src/sim/abr/load.js';
 import { loadViewportDir, readIndex, withDerivedDev } from '../../src/sim/viewport/data.js';
 import { evaluate, looPriors } from '../../src/sim/viewport/protocol.js';
 import { loadModel } from '../../src/train/io.js';
+import { embedViewportWeights } from '../../src/train/viewport.js';
 
 const DEG = 180 / Math.PI;
 const data = join(dataRoot(), 'viewport');
@@ -179,6 +180,35 @@ describe('learned viewport model', () => {
     const hist = turning(10, 25, 5);
     const p = fresh.predict(hist, 25);
     for (let k = 0; k < 25; k++) expect(orthodromic(p, 3 * k, hist, 27)).toBeLessThan(1e-6);
+  });
+
+  it('a warm start embeds a trained model in a wider, longer-history one that computes the same (train:viewport --init-from)', () => {
+    for (const withPrior of [false, true]) {
+      const small = buildViewportModel(tf, { withPrior, hidden: 8, history: 4, seed: 2 });
+      const big = buildViewportModel(tf, { withPrior, hidden: 20, history: 9, seed: 3 });
+      // random weights everywhere (the output layer starts at zero), so a copy error shows
+      for (const m of [small, big])
+        for (const n of ['d1', 'd2', 'residual']) {
+          const l = m.getLayer(n);
+          l.setWeights(l.getWeights().map((w, i) => tf.randomUniform(w.shape, -0.3, 0.3, 'float32', 7 + i)));
+        }
+      embedViewportWeights(tf, small, big, withPrior);
+      const hist = turning(12, 30, 10);
+      const xs = modelInput(hist, withPrior, null, 3, new Float32Array(inputSize(withPrior, 4)), 4).x;
+      const xb = modelInput(hist, withPrior, null, 3, new Float32Array(inputSize(withPrior, 9)), 9).x;
+      if (withPrior) {
+        // the prior features (zero without a prior): give both the same non-zero ones
+        for (let j = 0; j < 48; j++) xs[12 + j] = xb[27 + j] = Math.sin(j);
+      }
+      const ys = tf.tidy(() => (small.predict(tf.tensor2d(xs, [1, xs.length])) as tf.Tensor).dataSync() as Float32Array);
+      const yb = tf.tidy(() => (big.predict(tf.tensor2d(xb, [1, xb.length])) as tf.Tensor).dataSync() as Float32Array);
+      expect(ys.some((v) => Math.abs(v) > 1e-3)).toBeTrue();
+      for (let j = 0; j < ys.length; j++) expect(Math.abs(yb[j] - ys[j])).toBeLessThan(1e-5);
+    }
+    const narrow = buildViewportModel(tf, { withPrior: false, hidden: 4, history: 4 });
+    expect(() => embedViewportWeights(tf, buildViewportModel(tf, { withPrior: false, hidden: 8, history: 4 }), narrow, false)).toThrowError(
+      /cannot nest/,
+    );
   });
 
   it('the committed models load, have a model card and stay under 100k parameters', async () => {

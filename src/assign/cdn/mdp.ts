@@ -123,32 +123,36 @@ export function checkPoints(points: readonly number[]): void {
 }
 
 /**
- * Fractions → integer points summing to 100 (largest remainder; ties to the lower index). Negative or
- * non-finite entries count as 0; all zero gives the equal split. Throws on an empty array.
+ * Fractions (or any non-negative weights) → integer points summing to `total` (default 100, the share grid),
+ * in proportion to the weights by largest remainder (ties to the lower index). Negative or non-finite entries
+ * count as 0; all zero gives the equal split of `total`. A `total` other than 100 divides a number of points
+ * among some CDNs (failureGuard's spare points among the uncapped ones). @throws Error on an empty array or a
+ * `total` that is not a non-negative integer.
  */
-export function toPoints(shares: ArrayLike<number>): number[] {
+export function toPoints(shares: ArrayLike<number>, total: number = TOTAL_POINTS): number[] {
   const m = shares.length;
   if (!m) throw new Error('toPoints: no CDNs');
+  if (!Number.isInteger(total) || total < 0) throw new Error(`toPoints: total must be a non-negative integer (got ${total})`);
   // fast path: fractions already on the 1-point grid
   let sum = 0,
     ok = true;
   const fast = new Array<number>(m);
   for (let i = 0; i < m; i++) {
-    const p = Math.round(shares[i] * TOTAL_POINTS);
-    if (!(p >= 0) || Math.abs(p - shares[i] * TOTAL_POINTS) > 1e-9) ok = false;
+    const p = Math.round(shares[i] * total);
+    if (!(p >= 0) || Math.abs(p - shares[i] * total) > 1e-9) ok = false;
     fast[i] = p;
     sum += p;
   }
-  if (ok && sum === TOTAL_POINTS) return fast;
+  if (ok && sum === total) return fast;
   const clean = Array.from(shares, (x) => (Number.isFinite(x) && x > 0 ? x : 0));
   let tot = clean.reduce((a, b) => a + b, 0);
   if (!(tot > 0)) {
     clean.fill(1);
     tot = m;
   }
-  const raw = clean.map((x) => (x / tot) * TOTAL_POINTS);
+  const raw = clean.map((x) => (x / tot) * total);
   const out = raw.map(Math.floor);
-  let left = TOTAL_POINTS - out.reduce((a, b) => a + b, 0);
+  let left = total - out.reduce((a, b) => a + b, 0);
   const order = raw.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   for (let k = 0; left > 0; k = (k + 1) % m, left--) out[order[k][1]]++;
   return out;

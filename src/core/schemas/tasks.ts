@@ -51,7 +51,10 @@ export const TaskAnswerSchema = Type.Object({
   model: Type.String(),
   /** predicted unit vectors, 3 per 0.2 s step, flat */
   points: Type.Array(Type.Number()),
-  /** time the task waited for a slot, and its execution, ms */
+  /**
+   * time the task waited (for a slot, and on a busy thread when the service dispatches ahead), and its execution
+   * (the compute thread's own time when it reports one, else the slot time: execution + the hand-off), ms
+   */
   queue_ms: Type.Number(),
   exec_ms: Type.Number(),
 });

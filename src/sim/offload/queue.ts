@@ -32,6 +32,17 @@ export interface QueueSimOptions {
   seed?: number;
   /** the auction's R (default: the scheduler's) */
   maxRaise?: number;
+  /**
+   * the hand-off, ms (default 0): from a task's end on its compute thread until the service hears of it — answers
+   * it and offers the slot to the market again (a worker_threads reply waiting for a busy event loop)
+   */
+  handoffMs?: number;
+  /**
+   * on-deck places across the slots (TaskService `lookahead`, default 0): while every slot is busy as the service
+   * sees it, up to this many tasks are handed to a thread at once and start there the moment it is free, without
+   * the hand-off; refused when they could not meet their deadline from the oldest running task's expected end
+   */
+  lookahead?: number;
 }
 
 /** One simulated task as its client saw it. */
@@ -66,37 +77,62 @@ export function simulateTaskQueue(o: QueueSimOptions): SimTask[] {
     arrivals.push({ at: t, task: { client: Math.floor(rng() * clients), urgent, deadline, ms: NaN, done: false } });
   }
   const byId = new Map<string, { at: number; task: SimTask }>();
-  const running: number[] = []; // completion times
-  const finishing = new Map<number, SimTask[]>();
+  const handoff = o.handoffMs ?? 0;
+  const lookahead = o.lookahead ?? 0;
+  // the compute threads: when each is free of the tasks it holds, and how many it holds
+  const threads = Array.from({ length: slots }, () => ({ freeAt: 0, held: 0 }));
+  // tasks the service has dispatched and not yet heard of: when it hears (thread end + hand-off), its dispatch time
+  const heard: Array<{ at: number; dispatched: number; thread: number }> = [];
   let tick: number | null = null;
   let i = 0;
-  const clear = (now: number) => {
-    const { start, refuse } = sched.clear(now, slots - running.length);
-    for (const p of refuse) {
-      const a = byId.get(p.id)!;
-      a.task.ms = now - a.at + overhead;
-      byId.delete(p.id);
-    }
-    for (const p of start) {
+  const dispatch = (now: number, ids: PendingTask[]) => {
+    for (const p of ids) {
       const a = byId.get(p.id)!;
       byId.delete(p.id);
-      const end = now + serviceMs;
-      running.push(end);
-      (finishing.get(end) ?? finishing.set(end, []).get(end)!).push(a.task);
-      a.task.ms = end - a.at + overhead;
+      // the thread holding the fewest tasks, the one free first among equals (TaskPool)
+      let k = 0;
+      for (let j = 1; j < slots; j++)
+        if (threads[j].held < threads[k].held || (threads[j].held === threads[k].held && threads[j].freeAt < threads[k].freeAt)) k = j;
+      const end = Math.max(now, threads[k].freeAt) + serviceMs;
+      threads[k].freeAt = end;
+      threads[k].held++;
+      heard.push({ at: end + handoff, dispatched: now, thread: k });
+      a.task.ms = end + handoff - a.at + overhead;
       a.task.done = true;
+    }
+  };
+  const clear = (now: number) => {
+    const busy = heard.length;
+    const refuseAt = (r: PendingTask[], t: number) => {
+      for (const p of r) {
+        const a = byId.get(p.id)!;
+        a.task.ms = t - a.at + overhead;
+        byId.delete(p.id);
+      }
+    };
+    const c = sched.clear(now, Math.max(0, slots - busy));
+    refuseAt(c.refuse, now);
+    dispatch(now, c.start);
+    const deck = slots + lookahead - heard.length;
+    if (lookahead > 0 && deck > 0 && heard.length >= slots && sched.pending) {
+      const oldest = Math.min(...heard.map((h) => h.dispatched));
+      const d = sched.clear(Math.max(now, oldest + serviceMs), deck);
+      refuseAt(d.refuse, now);
+      dispatch(now, d.start);
     }
     if (sched.pending && tick === null) tick = now + sliceMs;
   };
   for (;;) {
     const nextArrival = i < arrivals.length ? arrivals[i].at : Infinity;
-    const nextDone = running.length ? Math.min(...running) : Infinity;
+    let hi = -1;
+    for (let j = 0; j < heard.length; j++) if (hi < 0 || heard[j].at < heard[hi].at) hi = j;
+    const nextDone = hi >= 0 ? heard[hi].at : Infinity;
     const nextTick = tick ?? Infinity;
     const now = Math.min(nextArrival, nextDone, nextTick);
     if (now === Infinity) break;
     if (now === nextDone) {
-      running.splice(running.indexOf(now), 1);
-      finishing.delete(now);
+      threads[heard[hi].thread].held--;
+      heard.splice(hi, 1);
       if (sched.pending) clear(now);
     } else if (now === nextTick) {
       tick = null;

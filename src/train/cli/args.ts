@@ -4,6 +4,8 @@
  * turns flag strings into checked numbers and choices. Every entry point declares its flags once, with the
  * help text `--help` prints.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 
@@ -77,9 +79,50 @@ export function parseCli<F extends Flags>(cli: Cli<F>, argv: string[] = process.
   return rest as Values<F>;
 }
 
-/** The command line as it was typed, recorded in results and model files: `npm run NAME -- ARGS`. */
-export function commandLine(name: string, argv: string[] = process.argv.slice(2)): string {
-  return `npm run ${name} -- ${argv.join(' ')}`.trim();
+/**
+ * The command line as it was typed, recorded in results and model files: `npm run NAME -- ARGS`, with every
+ * absolute path inside a checkout of this project written relative to that checkout's root (repoRelative), so
+ * the record reproduces from any clone instead of naming one machine's worktree.
+ */
+export function commandLine(name: string, argv: string[] = process.argv.slice(2), cwd: string = process.cwd()): string {
+  const args = argv.map((a) => {
+    const eq = /^(--[^=]+=)(.*)$/.exec(a);
+    return eq ? eq[1] + repoRelative(eq[2], cwd) : repoRelative(a, cwd);
+  });
+  return `npm run ${name} -- ${args.join(' ')}`.trim();
+}
+
+/** The `name` in DIR/package.json, or undefined when there is none (or it cannot be read). */
+function packageName(dir: string): string | undefined {
+  try {
+    const name: unknown = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `arg` relative to the project root when it is an absolute path inside a checkout of this project: inside `cwd`
+ * (npm runs scripts at the root), or inside the nearest ancestor directory whose package.json has the same
+ * `name` as cwd's (another worktree or clone, e.g. `--out /work/wt-12/models/cdn-lts` run from a copy of the
+ * tree → `models/cdn-lts`). Anything else (a relative path, a flag, a path outside any checkout such as
+ * /tmp/x) is returned unchanged.
+ */
+export function repoRelative(arg: string, cwd: string = process.cwd()): string {
+  if (!isAbsolute(arg)) return arg;
+  const inside = (root: string) => {
+    const r = relative(root, arg);
+    return r === '' ? '.' : r.startsWith('..') || isAbsolute(r) ? undefined : r;
+  };
+  const here = inside(cwd);
+  if (here !== undefined) return here;
+  const name = packageName(cwd);
+  if (name === undefined) return arg;
+  for (let dir = dirname(arg); ; dir = dirname(dir)) {
+    if (packageName(dir) === name) return inside(dir) ?? arg;
+    if (dirname(dir) === dir) return arg;
+  }
 }
 
 /**

@@ -19,6 +19,11 @@ const cli = {
     history: { type: 'string', default: '10', arg: 'N', help: 'history samples the model reads (the edge-only large variant: 25)' },
     'prior-grid': { type: 'string', default: '24x12', arg: 'CxR', help: 'attention prior grid, columns x rows (large variant: 48x24)' },
     name: { type: 'string', arg: 'NAME', help: 'output directory name under OUT_DIR (default: viewport / viewport-prior)' },
+    'init-from': {
+      type: 'string',
+      arg: 'DIR',
+      help: 'warm start from a trained, no wider viewport model of the same kind (e.g. models/viewport-prior)',
+    },
     'windows-per-epoch': { type: 'string', arg: 'N', help: 'training windows per epoch, a fresh random subset each epoch (default: all)' },
   },
 } as const;
@@ -45,6 +50,7 @@ await runCli(cli, async (v) => {
     name: v.name,
     windowsPerEpoch:
       v['windows-per-epoch'] === undefined ? undefined : num('windows-per-epoch', v['windows-per-epoch'], { integer: true, min: 1 }),
+    initFrom: v['init-from'],
     command: commandLine(cli.name),
   });
 });
