@@ -159,8 +159,8 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
     /** the decision table asked for the fragment loading now (table: null until the worker has sent it) */
     private tableFor: { sn: number; req: AbrTableRequest; table: AbrTable | null } | null = null;
     private watch: ReturnType<typeof setInterval> | null = null;
-    /** the last fragment hls.js started loading with the policy's decision */
-    private usedSn = -1;
+    /** the sequence number of the main fragment hls.js started loading last (a decision for a later one is not used yet) */
+    private loadingSn = -1;
 
     private stopWatch(): void {
       if (this.watch !== null) clearInterval(this.watch);
@@ -176,8 +176,12 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       this.tableFor = null;
       const port = opts.port();
       if (opts.tables === false || !port?.table || !TABLE_POLICIES.includes(opts.policy)) return;
+      if (this.hls.levels[frag.level]?.details?.live) return; // tables are for VOD
+      let ticks = 0;
       const tick = () => {
         const st = frag.stats;
+        // a load that never starts (or never reports its size) is not watched for more than the table's range
+        if (++ticks * TABLE_POLL_MS > 60_000) return this.stopWatch();
         if (st.aborted || (st.total > 0 && st.loaded >= st.total) || st.loading.end > 0) return this.stopWatch();
         if (!(st.total > 0) || !(st.loading.start > 0)) return;
         this.stopWatch();
@@ -250,7 +254,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       if (opts.policy === 'hls') return;
       const f = (data as { frag?: FragLoadedData['frag']; part?: unknown }).frag;
       if (f && f.type === 'main' && typeof f.sn === 'number' && !f.bitrateTest) {
-        if (this.decided?.sn === f.sn) this.usedSn = f.sn;
+        this.loadingSn = f.sn;
         if (!(data as { part?: unknown }).part) this.watchForTable(f);
       }
       if (this.warmed) return;
@@ -353,7 +357,14 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       if (!port) return opts.onDecision?.({ sn, level: null, source: 'fallback', latencyMs: 0, at: t0, reason: 'worker not ready' });
       if (details?.live && opts.live !== false && port.decideLive)
         return this.askLive(port, id, frag, chunkBytes, bufferS, appendS, ladder, key);
-      if (tf?.table && tf.sn === frag.sn && !part && stats.loaded === tf.table.bytes) {
+      if (
+        tf?.table &&
+        tf.sn === frag.sn &&
+        !part &&
+        stats.loaded === tf.table.bytes &&
+        tf.req.base.lastQuality === frag.level &&
+        tf.req.base.ladderKbps.join(',') === key
+      ) {
         const level = lookupDecision(tf.table, ms);
         if (level !== null && level < levels.length && Math.abs(bufferAt(tf.req, ms) - bufferS) <= TABLE_BUFFER_TOLERANCE_S)
           return this.fromTable(port, id, sn, level, obs, key, t0);
@@ -420,17 +431,20 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const at = now();
       this.decided = { sn, level };
       opts.onDecision?.({ sn, level, source: 'policy', latencyMs: at - t0, at, via: 'table' });
+      const levels = this.hls.levels.length;
       port.decide(opts.policy, obs).then(
         (exact) => {
-          const valid = Number.isInteger(exact) && exact >= 0 && exact < this.hls.levels.length;
-          const replaced = valid && exact !== level && this.usedSn !== sn && id === this.requestId && this.decided?.sn === sn;
+          if (!this.hls) return; // destroyed meanwhile
+          const valid = Number.isInteger(exact) && exact >= 0 && exact < levels;
+          // hls.js has not started loading fragment sn, and no later fragment has been decided since
+          const replaced = valid && exact !== level && this.loadingSn < sn && id === this.requestId;
           if (replaced) this.decided = { sn, level: exact };
           opts.onTableCheck?.({ sn, table: level, exact, replaced });
         },
         (err: unknown) => {
-          if ((err as { permanent?: unknown })?.permanent !== true || this.handedOver === key) return;
+          if (!this.hls || (err as { permanent?: unknown })?.permanent !== true || this.handedOver === key) return;
           this.handedOver = key;
-          if (this.usedSn !== sn && this.decided?.sn === sn) this.decided = null;
+          if (this.loadingSn < sn && this.decided?.sn === sn) this.decided = null;
           const why = err instanceof Error ? err.message : String(err);
           console.warn(`[edgeplay] ABR policy '${opts.policy}' cannot serve this stream (${why}): hls.js decides from now on`);
         },

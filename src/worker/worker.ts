@@ -247,7 +247,7 @@ export const api: WorkerApi = {
           reply = { id: m.id, level, recv, sent };
         }
       } catch (err) {
-        slot?.write(m?.id, -1, performance.timeOrigin + performance.now());
+        if (!m?.table) slot?.write(m?.id, -1, performance.timeOrigin + performance.now()); // tables never use the slot
         reply = {
           id: m?.id,
           error: err instanceof Error ? err.message : String(err),

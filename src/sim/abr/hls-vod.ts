@@ -446,7 +446,8 @@ export class HlsVodEnv {
     // the tick after FRAG_BUFFERED, then every 100 ms while the buffer is at its target
     const target = this.maxBufLen(level);
     while (this.buffer >= target) this.advance(this.t + 100);
-    if (this.refetches(level) && this.index > 0 && this.playhead < this.index * this.o.fragS) this.fetch(level, this.index - 1);
+    // only a switch that can re-fetch (the fragment just buffered not played yet) is counted by the measured rule
+    if (this.index > 0 && this.playhead < this.index * this.o.fragS && this.refetches(level)) this.fetch(level, this.index - 1);
     else this.fetch(level);
     const done = this.index >= this.o.chunks;
     const rebufS = this.stallS - stall0;
