@@ -2,10 +2,13 @@
  * Low-latency live playback (issue 14): the dev server's live ladder is LL-HLS (0.5 s parts, blocking playlist
  * reloads, PART-HOLD-BACK 1.5 s), real hls.js plays it in low-latency mode, and LoL+ playback-rate control
  * (src/abr/live-catchup.ts) brings the latency back to the target after the viewer paused. Everything is
- * awaited on events (parts loaded, rate changes, timeupdates), never on a fixed sleep; the latency bound is
- * generous (median wall-clock latency under 4 s after converging; the measure errs long by the encoder's
- * start-up, ~0.5 s) so a loaded machine's stalls do not fail it, while a player that does not catch up (it
- * stays at the ≥ 4.5 s the pause left: hls.js' own catch-up is off) does.
+ * awaited on events (parts loaded, rate changes, timeupdates), never on a fixed sleep. The bound is on the
+ * latency behind the newest published part (as hls.js' own `latency`: the live edge plus the playlist's age
+ * minus the playhead), median under 4 s after converging, so a loaded machine's stalls do not fail it, while
+ * a player that does not catch up (it stays at the ≥ 4.5 s the pause left: hls.js' own catch-up is off)
+ * does. The wall-clock latency (against the encoder's start) is printed beside it, not asserted: under a CPU
+ * hog the encoder itself falls behind real time, and that lag is not the player's (CI with a hog measured a
+ * 9.1 s wall-clock median with the player near the edge).
  */
 import Hls from 'hls.js';
 import { liveCatchup, type LiveRateChange } from '../../src/index.js';
@@ -46,6 +49,21 @@ describe('low-latency live playback', () => {
       if (f && typeof f.sn === 'number') t0 = Date.parse(f.rawProgramDateTime!) - f.sn * 2000;
     });
     const wall = () => (Date.now() - t0) / 1000 - (video.currentTime - offset);
+    // Latency behind the live edge: the newest part in a loaded playlist ends at encoder media time
+    // 2 sn + 0.5 (index + 1); with blocking reloads the playlist arrives as that part is published, so its
+    // age is the time since it loaded. latency = age + edge − encoder media time of the playhead.
+    let edgeMedia = NaN;
+    let edgeAt = NaN;
+    hls.on(Hls.Events.LEVEL_LOADED, (_e, d) => {
+      const p = d.details.partList?.[d.details.partList.length - 1];
+      if (!p || typeof p.fragment.sn !== 'number') return;
+      const m = p.fragment.sn * 2 + (p.index + 1) * 0.5;
+      if (!(m <= edgeMedia)) {
+        edgeMedia = m;
+        edgeAt = performance.now();
+      }
+    });
+    const behindEdge = () => (performance.now() - edgeAt) / 1000 + edgeMedia - (video.currentTime - offset);
     let ticks = 0;
     video.addEventListener('timeupdate', () => ticks++);
     try {
@@ -62,8 +80,8 @@ describe('low-latency live playback', () => {
       // the viewer pauses: latency grows by the pause; on resume the controller speeds up and converges
       // (hls.js updates its latency on timeupdate only: the wall-clock latency grows while paused)
       video.pause();
-      const pausedAt = wall();
-      await until(() => wall() > pausedAt + 3 && wall() > 4.5, 'latency 3 s up while paused', 30000);
+      const pausedAt = behindEdge();
+      await until(() => behindEdge() > pausedAt + 3 && behindEdge() > 4.5, 'latency 3 s up while paused', 30000);
       const before = rates.length;
       await video.play().catch(() => undefined);
       const up = await until(() => rates.slice(before).find((r) => r.reason === 'catch-up'), 'a catch-up rate change', 30000);
@@ -76,12 +94,14 @@ describe('low-latency live playback', () => {
       // then hold it: 40 timeupdates (~10 s of playback) sampled, the median latency stays within the bound
       const lat: number[] = [];
       const wallLat: number[] = [];
+      const edgeLat: number[] = [];
       const t0 = ticks;
       const changesBefore = catchup.changes;
       const holdStart = performance.now();
       const sample = () => {
         lat.push(video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0);
         if (Number.isFinite(wall())) wallLat.push(wall());
+        if (Number.isFinite(behindEdge())) edgeLat.push(behindEdge());
       };
       video.addEventListener('timeupdate', sample);
       await until(() => ticks >= t0 + 40, 'forty timeupdates after converging', 60000, 200);
@@ -93,12 +113,13 @@ describe('low-latency live playback', () => {
       // after the spawn; minus that, the latency is a lower bound (it leaves out the encoding delay)
       const clock = (await harness('/live/clock')) as { spawnMs: number; firstPartMs: number | null };
       const startup = clock.firstPartMs ? (clock.firstPartMs - clock.spawnMs) / 1000 - 0.5 : NaN;
-      expect(med(wallLat)).toBeLessThan(4);
+      expect(edgeLat.length).toBeGreaterThan(20);
+      expect(med(edgeLat)).toBeLessThan(4);
       expect(Math.min(...rates.map((r) => r.rate))).toBeGreaterThanOrEqual(0.5);
       expect(Math.max(...rates.map((r) => r.rate))).toBeLessThanOrEqual(1.5);
       expect(fatal).toBeNull();
       console.log(
-        `[measure] LL-HLS live latency after catch-up: wall-clock median ${med(wallLat).toFixed(2)} s (at least ${(med(wallLat) - startup).toFixed(2)} s: encoder start-up ${startup.toFixed(2)} s), p90 ${wallLat
+        `[measure] LL-HLS live latency after catch-up: behind the newest part median ${med(edgeLat).toFixed(2)} s; wall-clock median ${med(wallLat).toFixed(2)} s (at least ${(med(wallLat) - startup).toFixed(2)} s: encoder start-up ${startup.toFixed(2)} s), p90 ${wallLat
           .slice()
           .sort((a, b) => a - b)
           [Math.floor(wallLat.length * 0.9)].toFixed(
