@@ -356,6 +356,8 @@ export interface CdnDaggerRound {
   acc: number;
   /** dev QoE after the fit (when `evalDev` is given) */
   dev?: number;
+  /** seconds since daggerCdn started, at the end of the round */
+  s: number;
 }
 
 /**
@@ -398,6 +400,7 @@ export function daggerCdn(
   const weights: NetWeights[] = [];
   const x = new Float32Array(inDim);
   const costs = new Float64Array(A);
+  const t0 = Date.now();
   for (let round = 1; round <= o.rounds; round++) {
     const beta = o.beta0 * Math.pow(o.betaDecay, round - 1);
     const net = new LtsNet(actor.weights(), m, K_STEPS, A);
@@ -461,8 +464,10 @@ export function daggerCdn(
       states: ys.reduce((s, y) => s + y.length, 0),
       loss: Number(fit.loss.toFixed(4)),
       acc: Number(fit.acc.toFixed(4)),
+      s: 0,
     };
     if (evalDev) rec.dev = Number(evalDev().toFixed(4));
+    rec.s = Math.round((Date.now() - t0) / 1000);
     weights.push(actor.weights());
     rounds.push(rec);
     log(
@@ -740,11 +745,12 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
     let dagger: CdnDaggerRound[] | null = null;
     if (o.dagger) {
       const optD = tf.train.adam(o.lrDagger ?? 3e-4);
+      const d0 = Math.round((Date.now() - t0) / 1000);
       const res = daggerCdn(sim, actor, optD, trainDays, o.dagger, rng, (s) => log(`${set} ${s}`), evalDev);
       optD.dispose();
       dagger = res.rounds;
       res.rounds.forEach((r, i) => {
-        note(`dagger ${r.round}`, r.dev!);
+        curve.push({ stage: `dagger ${r.round}`, dev: r.dev!, s: d0 + r.s });
         if (r.dev! > bestDev) {
           bestDev = r.dev!;
           best = res.weights[i];
