@@ -107,7 +107,7 @@ export interface TrainCdnOptions {
    * imitation warm start) and before PPO; the dev-best of the init and every round is kept (default: none)
    */
   dagger?: CdnDaggerOptions;
-  /** Adam learning rate of the DAgger fits (default 3e-4) */
+  /** Adam learning rate of the DAgger fits (default 1e-4) */
   lrDagger?: number;
   /** fit Fast-LTS (default true) */
   tree?: boolean;
@@ -370,7 +370,7 @@ export interface CdnDaggerRound {
  * the shared supervised loop via cdn-net.ts `imitate`), starting from the actor's current weights. After each
  * fit `evalDev` (dev days only, never test days) scores the actor; the caller keeps the dev-best.
  * @returns the rounds (agreement measured before each fit, so round 1's is the initial network's) and the
- * weights after each round's fit. Throws RangeError for rounds < 1 or days < 1.
+ * weights after each round's fit. Throws RangeError for rounds, days or stride < 1, or β0 / decay outside [0, 1].
  */
 export function daggerCdn(
   sim: CdnSim,
@@ -382,8 +382,10 @@ export function daggerCdn(
   log: (s: string) => void,
   evalDev?: () => number,
 ): { rounds: CdnDaggerRound[]; weights: NetWeights[] } {
-  if (!(o.rounds >= 1) || !(o.days >= 1) || !(o.stride >= 1))
-    throw new RangeError(`daggerCdn: need rounds, days, stride ≥ 1 (got ${o.rounds}, ${o.days}, ${o.stride})`);
+  if (!(o.rounds >= 1) || !(o.days >= 1) || !(o.stride >= 1) || !(o.beta0 >= 0 && o.beta0 <= 1) || !(o.betaDecay >= 0 && o.betaDecay <= 1))
+    throw new RangeError(
+      `daggerCdn: need rounds, days, stride ≥ 1 and beta0, betaDecay in [0, 1] (got ${o.rounds}, ${o.days}, ${o.stride}, ${o.beta0}, ${o.betaDecay})`,
+    );
   const m = sim.m;
   const A = actionCount(m);
   const inDim = m * K_STEPS * CDN_CHANNELS;
@@ -744,7 +746,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
     // 1b. DAgger towards the greedy oracle over LTS's actions; the dev-best of the init and each round is kept
     let dagger: CdnDaggerRound[] | null = null;
     if (o.dagger) {
-      const optD = tf.train.adam(o.lrDagger ?? 3e-4);
+      const optD = tf.train.adam(o.lrDagger ?? 1e-4);
       const d0 = Math.round((Date.now() - t0) / 1000);
       const res = daggerCdn(sim, actor, optD, trainDays, o.dagger, rng, (s) => log(`${set} ${s}`), evalDev);
       optD.dispose();
@@ -824,7 +826,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
           devQoe: Number(devServed.toFixed(4)),
           expertTrainQoe: Number.isNaN(expertQ) ? null : Number(expertQ.toFixed(4)),
           init: o.init ?? null,
-          ...(o.dagger ? { dagger: { ...o.dagger, lr: o.lrDagger ?? 3e-4, expert: 'greedy-lts-actions', log: dagger } } : {}),
+          ...(o.dagger ? { dagger: { ...o.dagger, lr: o.lrDagger ?? 1e-4, expert: 'greedy-lts-actions', log: dagger } } : {}),
           curve,
           trainedAt: new Date().toISOString(),
         },
