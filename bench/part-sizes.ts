@@ -45,6 +45,7 @@ export interface PartSizesBenchOptions {
 
 export interface PartSizesMapeRow {
   predictor: string;
+  horizon: number;
   parts_known: number;
   mape: number;
   median_ape: number;
@@ -91,18 +92,25 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
   const pMean = evaluatePartConditioned(videos, fMean, K, coef);
   const pMeta = evaluatePartConditioned(videos, fMeta, K, coef);
   const ref = apeSummary(pMean.baseApe).mape;
-  const add = (predictor: string, k: number, a: Float64Array) => {
+  const add = (predictor: string, k: number, a: Float64Array, horizon = 1, refMape = ref) => {
     const s = apeSummary(a);
-    mape.push({ predictor, parts_known: k, mape: s.mape, median_ape: s.median, ratio_to_mean_all: s.mape / ref, points: s.n });
+    mape.push({ predictor, horizon, parts_known: k, mape: s.mape, median_ape: s.median, ratio_to_mean_all: s.mape / refMape, points: s.n });
   };
   add('mean_all', 0, pMean.baseApe);
   add('meta', 0, pMeta.baseApe);
   for (let k = 1; k <= K; k++) add('mean_all+head', k, pMean.partApe[k - 1]);
   for (let k = 1; k <= K; k++) add('meta+head', k, pMeta.partApe[k - 1]);
-  log('h=1 chunk-size MAPE at every rung (%), parts known at the played rung; x mean_all');
+  if (coef.later)
+    for (let h = 2; h <= pMeta.laterBaseApe.length + 1; h++) {
+      const refH = apeSummary(pMean.laterBaseApe[h - 2]).mape;
+      add('mean_all', 0, pMean.laterBaseApe[h - 2], h, refH);
+      add('meta', 0, pMeta.laterBaseApe[h - 2], h, refH);
+      add('meta+head', 1, pMeta.laterApe[0][h - 2], h, refH);
+    }
+  log('chunk-size MAPE at every rung (%), parts known at the played rung; x mean_all at the same horizon');
   for (const r of mape)
     log(
-      `${r.predictor.padEnd(15)} k=${r.parts_known}  MAPE ${r.mape.toFixed(2).padStart(6)}  median ${r.median_ape.toFixed(2).padStart(6)}  ${r.ratio_to_mean_all.toFixed(3)} x  (${r.points} points)`,
+      `${r.predictor.padEnd(15)} h=${r.horizon} k=${r.parts_known}  MAPE ${r.mape.toFixed(2).padStart(6)}  median ${r.median_ape.toFixed(2).padStart(6)}  ${r.ratio_to_mean_all.toFixed(3)} x  (${r.points} points)`,
     );
 
   // 2. live simulation

@@ -27,6 +27,8 @@ export interface PartHeadCoefficients {
   /** own[k-1], cross[k-1]: slopes for the rung whose first k parts are known and for the other rungs */
   own: number[];
   cross: number[];
+  /** optional: later[k-1][h-2], the slope on g of the log correction of horizon h = 2..5 at every rung */
+  later?: number[][];
   /** optional intercepts (log domain) added to own[k-1] · g and cross[k-1] · g */
   ownBias?: number[];
   crossBias?: number[];

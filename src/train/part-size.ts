@@ -36,7 +36,15 @@ export interface PartPass {
   baseApe: Float64Array;
   /** per k: APEs of the corrected forecast (per origin, played rung and rung); empty without coefficients */
   partApe: Float64Array[];
+  /** per k, per horizon h = 2..LATER+1: surprise g at the played rung and the base forecast's log error at h */
+  later: Array<Array<{ g: number[]; y: number[] }>>;
+  /** APEs at h = 2..: of the base forecast (laterBaseApe[h-2]) and corrected with k parts (laterApe[k-1][h-2]) */
+  laterBaseApe: Float64Array[];
+  laterApe: Float64Array[][];
 }
+
+/** Later horizons (h = 2..5) the correction also moves. */
+export const LATER = 4;
 
 /**
  * One pass of the protocol above over `videos` with the forecaster from `make`; corrected forecasts are scored
@@ -54,6 +62,9 @@ export function evaluatePartConditioned(
   const cross = Array.from({ length: K }, () => ({ g: [] as number[], y: [] as number[], x: [] as number[][] }));
   const base: number[] = [];
   const part: number[][] = Array.from({ length: K }, () => []);
+  const later = Array.from({ length: K }, () => Array.from({ length: LATER }, () => ({ g: [] as number[], y: [] as number[] })));
+  const laterBase: number[][] = Array.from({ length: LATER }, () => []);
+  const laterPart: number[][][] = Array.from({ length: K }, () => Array.from({ length: LATER }, () => []));
   const fcs = typeof make === 'function' ? baseForecasts(videos, make) : make;
   if (fcs.length !== videos.length) throw new Error('evaluatePartConditioned: forecasts for other videos');
   for (const [vi, v] of videos.entries()) {
@@ -62,9 +73,15 @@ export function evaluatePartConditioned(
     const tr = new PartShareTracker(K, R, shareAlpha);
     for (let i = 0; i < v.sizes.length; i++) {
       if (i >= firstOrigin) {
-        const fc = fcs[vi][i];
+        const fcH = fcs[vi][i];
+        const fc = fcH[0];
         const s = v.sizes[i];
         for (let r = 0; r < R; r++) base.push(Math.abs(fc[r] - s[r]) / s[r]);
+        for (let h = 2; h <= LATER + 1 && i + h - 1 < v.sizes.length && h <= fcH.length; h++)
+          for (let r = 0; r < R; r++) {
+            const t = v.sizes[i + h - 1][r];
+            laterBase[h - 2].push(Math.abs(fcH[h - 1][r] - t) / t);
+          }
         for (let k = 1; k <= K; k++)
           for (let p = 0; p < R; p++) {
             const head: ChunkHead = {
@@ -84,6 +101,16 @@ export function evaluatePartConditioned(
               if (x) bucket.x.push(x);
               else bucket.x.push(Array<number>(HEAD_FEATURES).fill(NaN));
             }
+            for (let h = 2; h <= LATER + 1 && i + h - 1 < v.sizes.length && h <= fcH.length; h++)
+              for (let r = 0; r < R; r++) {
+                const t = v.sizes[i + h - 1][r];
+                later[k - 1][h - 2].g.push(g);
+                later[k - 1][h - 2].y.push(Math.log(t / fcH[h - 1][r]));
+                if (coef?.later) {
+                  const pr = fcH[h - 1][r] * Math.exp(coef.later[k - 1][h - 2] * g);
+                  laterPart[k - 1][h - 2].push(Math.abs(pr - t) / t);
+                }
+              }
             if (coef) {
               const pr = conditionOnHead(fc, head, share, coef);
               for (let r = 0; r < R; r++) part[k - 1].push(Math.abs(pr[r] - s[r]) / s[r]);
@@ -96,19 +123,27 @@ export function evaluatePartConditioned(
       );
     }
   }
-  return { own, cross, baseApe: Float64Array.from(base), partApe: part.map((a) => Float64Array.from(a)) };
+  return {
+    own,
+    cross,
+    baseApe: Float64Array.from(base),
+    partApe: part.map((a) => Float64Array.from(a)),
+    later,
+    laterBaseApe: laterBase.map((a) => Float64Array.from(a)),
+    laterApe: laterPart.map((x) => x.map((a) => Float64Array.from(a))),
+  };
 }
 
-/** fc[video][origin][rung]: a forecaster's h = 1 forecast at every origin (every rung of past chunks known). */
-export type BaseForecasts = number[][][];
+/** fc[video][origin][h-1][rung]: a forecaster's h = 1..5 forecasts at every origin (every rung of past chunks known). */
+export type BaseForecasts = number[][][][];
 
-/** The h = 1 forecasts of `make`'s forecaster over `videos`, computed once (they do not depend on the parts). */
+/** The h = 1..5 forecasts of `make`'s forecaster over `videos`, computed once (they do not depend on the parts). */
 export function baseForecasts(videos: readonly PartVideo[], make: () => SizeForecaster): BaseForecasts {
   const f = make();
   return videos.map((v) => {
     f.start({ ladderKbps: v.ladderKbps, chunkS: v.chunkS });
     return v.sizes.map((s) => {
-      const fc = f.forecast(1)[0];
+      const fc = f.forecast(LATER + 1);
       f.observe(s, null);
       return fc;
     });
@@ -182,6 +217,11 @@ export function mapeSlope(g: readonly number[], y: readonly number[]): [number, 
   return best;
 }
 
+/** Log least-squares slopes of the later horizons' errors on the head surprise, per k and h. */
+export function laterSlopes(pass: PartPass): number[][] {
+  return pass.later.map((hs) => hs.map((b) => slopeThroughOrigin(b.g, b.y)));
+}
+
 /** The coefficients fitted on one pass's regression points (the linear model too when `linear`). */
 export function fitPartCoefficients(
   pass: PartPass,
@@ -199,12 +239,14 @@ export function fitPartCoefficients(
       cross: cross.map((x) => x[0]),
       ownBias: own.map((x) => x[1]),
       crossBias: cross.map((x) => x[1]),
+      later: laterSlopes(pass),
       shareAlpha,
     };
   }
   return {
     partS,
     own: pass.own.map((b) => slopeThroughOrigin(b.g, b.y)),
+    later: laterSlopes(pass),
     cross: pass.cross.map((b) => slopeThroughOrigin(b.g, b.y)),
     shareAlpha,
     ...(linear ? { linOwn: pass.own.map((b) => leastSquares(b.x, b.y)), linCross: pass.cross.map((b) => leastSquares(b.x, b.y)) } : {}),
@@ -232,6 +274,9 @@ export interface PartSizeDevRow {
   /** dev MAPE % of the base forecast at h = 1, and with k = 1..K parts known */
   base_mape: number;
   part_mape: number[];
+  /** dev MAPE % at h = 2..5 of the base forecast and corrected with one part known */
+  later_base_mape: number[];
+  later_part1_mape: number[];
   coef: PartHeadCoefficients;
 }
 
@@ -259,10 +304,12 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
           base: b.name,
           base_mape: apeSummary(dev.baseApe).mape,
           part_mape: dev.partApe.map((a) => apeSummary(a).mape),
+          later_base_mape: dev.laterBaseApe.map((a) => apeSummary(a).mape),
+          later_part1_mape: dev.laterApe[0].map((a) => apeSummary(a).mape),
           coef,
         };
         log(
-          `[train:part-size +${Math.round((Date.now() - t0) / 1000)}s] ${b.name} share alpha ${alpha}${linear ? ' linear' : ''}${fit === 'mape' ? ' mape-fit' : ''}: own ${coef.own.map((x) => x.toFixed(3)).join('/')} cross ${coef.cross.map((x) => x.toFixed(3)).join('/')}; dev MAPE base ${row.base_mape.toFixed(2)} %, k=1..${K} ${row.part_mape.map((x) => x.toFixed(2)).join(' / ')} %`,
+          `[train:part-size +${Math.round((Date.now() - t0) / 1000)}s] ${b.name} share alpha ${alpha}${linear ? ' linear' : ''}${fit === 'mape' ? ' mape-fit' : ''}: own ${coef.own.map((x) => x.toFixed(3)).join('/')} cross ${coef.cross.map((x) => x.toFixed(3)).join('/')}; dev MAPE base ${row.base_mape.toFixed(2)} %, k=1..${K} ${row.part_mape.map((x) => x.toFixed(2)).join(' / ')} %; h=2..5 base ${row.later_base_mape.map((x) => x.toFixed(2)).join(' / ')}, k=1 ${row.later_part1_mape.map((x) => x.toFixed(2)).join(' / ')} %`,
         );
         if (!best || row.part_mape[0] < best.part_mape[0]) best = row;
       }

@@ -108,7 +108,7 @@ describe('part-conditioned chunk-size correction', () => {
     expect(w[2]).toBeCloseTo(0.1, 6);
   });
 
-  it('fitted on one synthetic stream, cuts the mean-of-past error on another by far, more with more parts', () => {
+  it('fitted on one synthetic stream, cuts the mean-of-past error on another by far, more with more parts, and at h = 2', () => {
     const train = [partVideo(160, 3)];
     const dev = [partVideo(160, 4)];
     for (const linear of [false, true]) {
@@ -125,6 +125,9 @@ describe('part-conditioned chunk-size correction', () => {
       expect(base).toBeGreaterThan(0.3);
       expect(k[0]).toBeLessThan(0.25 * base);
       expect(k[2]).toBeLessThan(k[0]);
+      // the complexity persists (a scene lasts ~3 chunks): the next horizons move with the head too, and get better
+      expect(coef.later![0][0]).toBeGreaterThan(0.3);
+      expect(mape(e.laterApe[0][0])).toBeLessThan(0.8 * mape(e.laterBaseApe[0]));
     }
   });
 });

@@ -27,7 +27,7 @@ import { liveQoeSegment, liveQoeWeights, type LiveQoeTerms, type LiveQoeWeights 
 import { LolpRateController, type LiveObservation, type LivePolicy, type RateController } from '../../abr/live.js';
 import { nominalBytes, type SizeForecaster } from '../../abr/size-forecast.js';
 import type { ChunkMeta } from '../../abr/size-forecast.js';
-import { conditionOnHead, PartShareTracker, type ChunkHead, type PartHeadCoefficients } from '../../abr/part-size.js';
+import { conditionOnHead, headSurprise, PartShareTracker, type ChunkHead, type PartHeadCoefficients } from '../../abr/part-size.js';
 import { LINK_RTT_MS, PACKET_PAYLOAD_PORTION, type SimTrace } from './env.js';
 
 /** A live stream: true bytes of every chunk at every rung (and its coding meta when known). */
@@ -222,7 +222,16 @@ export class HeadForecastSizes implements SizeSource {
     const rows = this.base.sizes(origin, from, H);
     const o = Math.max(0, Math.min(origin, this.video.sizes.length));
     if (from < o || head.parts > this.shares[o].length) return rows; // published already, or more parts than fitted
-    rows[0] = conditionOnHead(rows[0], head, this.shares[o][head.parts - 1][head.rung], this.coef);
+    const share = this.shares[o][head.parts - 1][head.rung];
+    const g = headSurprise(rows[0][head.rung], head.bytes, share);
+    rows[0] = conditionOnHead(rows[0], head, share, this.coef);
+    const later = this.coef.later?.[head.parts - 1];
+    if (later)
+      for (let h = 1; h < rows.length; h++) {
+        if (from + h < o) continue;
+        const f = Math.exp(later[Math.min(h, later.length) - 1] * g);
+        rows[h] = rows[h].map((x) => x * f);
+      }
     return rows;
   }
 }
