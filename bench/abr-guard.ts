@@ -31,7 +31,7 @@ export interface AbrGuardOptions {
   chunks?: number;
   /** the DRL model directory (default models/abr-drl) */
   model?: string;
-  /** results file (default bench/results/abr-guard.json) */
+  /** results file (default bench/results/abr-guard.json for train, abr-guard-test.json for test) */
   out?: string;
   command?: string;
   log?: (s: string) => void;
@@ -99,7 +99,7 @@ export async function benchAbrGuard(o: AbrGuardOptions = {}): Promise<AbrGuardRo
   log(
     `best guard on ${split}: R ${best.guard!.reserveS} s, f ${best.guard!.factor}: qoe/chunk ${best.qoe_chunk.toFixed(4)} vs the DRL ${rows[1].qoe_chunk.toFixed(4)} (${(100 * (best.qoe_chunk / rows[1].qoe_chunk - 1)).toFixed(1)} %), stall ${best.stall_s.toFixed(2)} vs ${rows[1].stall_s.toFixed(2)} s; the shipped default (R ${DEFAULT_DRL_GUARD.reserveS}, f ${DEFAULT_DRL_GUARD.factor}) ${isDefault(best.guard) ? 'is' : 'is not'} the best`,
   );
-  const out = resolve(o.out ?? 'bench/results/abr-guard.json');
+  const out = resolve(o.out ?? (split === 'train' ? 'bench/results/abr-guard.json' : `bench/results/abr-guard-${split}.json`));
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,

@@ -29,6 +29,7 @@ import { parseTrace } from '../src/core/trace.js';
 import { dataRoot } from '../src/sim/abr/load.js';
 import { syntheticTrace, traceText } from '../src/sim/abr/synth.js';
 import { InputError } from '../src/train/errors.js';
+import { DEFAULT_DRL_GUARD, type DrlGuard } from '../src/abr/drl-guard.js';
 import { meanCi } from './stats.js';
 
 export interface BrowserAbrBenchOptions {
@@ -214,6 +215,8 @@ export interface BrowserAbrBenchResult {
     answer: string;
     /** absent in results from before decision tables: 'off' */
     tables?: string;
+    /** the stall guard `drl+guard` runs played with (DEFAULT_DRL_GUARD); absent in results from before the guard */
+    guard?: DrlGuard;
     max_lag: number;
   };
   progress: { done: number; total: number; rejected: number };
@@ -475,7 +478,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
   if (!existsSync('dist/edgeplay.worker.js')) throw new InputError('dist/edgeplay.worker.js missing: run npm run build first');
   const maxLag = o.maxLag ?? 0.03;
   if (!(maxLag > 0)) throw new InputError(`maxLag must be > 0 (a share of the run's wall time), got ${maxLag}`);
-  const config = { traces, policies, limit, repeats, transmux, model, answer, tables, max_lag: maxLag };
+  const config = { traces, policies, limit, repeats, transmux, model, answer, tables, guard: DEFAULT_DRL_GUARD, max_lag: maxLag };
   /** `drl:NAME` is the DRL policy with models/NAME (a candidate next to the committed one); `drl+guard` (also
    * `drl+guard:NAME`) the DRL with its stall guard (DEFAULT_DRL_GUARD, src/abr/drl-guard.ts) */
   const modelOf = (p: string) => (p.includes(':') ? `/models/${p.slice(p.indexOf(':') + 1)}/model.json` : model);
@@ -499,8 +502,13 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
       const c = prev.config;
       if (c && c.limit === limit && c.transmux === transmux && c.model === model && c.answer === answer && (c.tables ?? 'off') === tables) {
         rejected.push(...(prev.rejected ?? []));
+        // runs of the DRL with its guard are kept only if they played the guard of today (its default has changed before)
+        const sameGuard = JSON.stringify(c.guard ?? null) === JSON.stringify(DEFAULT_DRL_GUARD);
         for (const r of prev.rows ?? [])
-          if (traces.includes(r.trace as string) && policies.includes(r.policy as string)) (lagged(r, maxLag) ? rejected : rows).push(r);
+          if (traces.includes(r.trace as string) && policies.includes(r.policy as string)) {
+            if (String(r.policy).startsWith('drl+guard') && !sameGuard) continue;
+            (lagged(r, maxLag) ? rejected : rows).push(r);
+          }
       }
     } catch {
       /* not ours or truncated: start afresh */

@@ -1,6 +1,7 @@
 /** `npm run bench:abr-guard -- [options]` (--help lists them): the command line of benchAbrGuard (../abr-guard.ts). */
 import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
 import { benchAbrGuard } from '../abr-guard.js';
+import { InputError } from '../../src/train/errors.js';
 
 const cli = {
   name: 'bench:abr-guard',
@@ -12,7 +13,11 @@ const cli = {
     factors: { type: 'string', default: '0.6,0.7,0.8,0.9,1', arg: 'LIST', help: 'throughput factors to try' },
     chunks: { type: 'string', default: '30', arg: 'N', help: 'fragments per run' },
     model: { type: 'string', default: 'models/abr-drl', arg: 'DIR', help: 'the DRL model' },
-    out: { type: 'string', default: 'bench/results/abr-guard.json', arg: 'FILE', help: 'results file' },
+    out: {
+      type: 'string',
+      arg: 'FILE',
+      help: 'results file (default bench/results/abr-guard.json for train, abr-guard-test.json for test)',
+    },
   },
 } as const;
 
@@ -20,7 +25,11 @@ await runCli(cli, async (v) => {
   await benchAbrGuard({
     split: listOf('split', v.split, ['train', 'test'] as const)[0],
     reserves: listOf('reserves', v.reserves).map((x) => num('reserves', x, { min: 0 })),
-    factors: listOf('factors', v.factors).map((x) => num('factors', x, { min: 0 })),
+    factors: listOf('factors', v.factors).map((x) => {
+      const f = num('factors', x);
+      if (!(f > 0 && f <= 1)) throw new InputError(`--factors: each factor must be in (0, 1], got ${x}`);
+      return f;
+    }),
     chunks: num('chunks', v.chunks, { integer: true, min: 2 }),
     model: v.model,
     out: v.out,

@@ -39,7 +39,8 @@ export interface AbrPort {
   /**
    * VOD (optional): the policy's decision table for the fragment still loading (`buildDecisionTableSliced` in the
    * worker: `sliceMs` of policy calls at a time, default 1 ms, decisions asked meanwhile answered between slices).
-   * Rejects like `decide`, and when a newer table was asked for first; a table that never comes only means the
+   * Rejects like `decide`, and when a newer table was asked for first on the same port (so give each player its
+   * own port: two players sharing one would abandon each other's tables); a table that never comes only means the
    * controller asks `decide` as before.
    */
   table?(policy: AbrPolicyName, req: AbrTableRequest, opts?: { sliceMs?: number }): Promise<AbrTable>;

@@ -89,10 +89,10 @@ export class AbrSlot {
 
 /** The bitrate policies (the DRL model and the baselines). */
 export interface AbrApi {
-  /** Load tfjs and the DRL bitrate model (model.json URL). Resolves with the tfjs backend in use. */
   /**
-   * `guard`: a stall guard over the DRL's answer (`DrlGuard` in src/abr/drl.ts; none when absent or null — the policy
-   * as trained). Rejects with RangeError on a bad guard.
+   * Load tfjs and the DRL bitrate model (model.json URL). Resolves with the tfjs backend in use. `guard`: a stall
+   * guard over the DRL's answers, a deployed ABR variant's included (`DrlGuard` in src/abr/drl-guard.ts; none when
+   * absent or null — the policy as trained). Rejects with RangeError on a bad guard.
    */
   initAbr(opts: { modelUrl: string; guard?: DrlGuard | null }): Promise<string>;
   /** Level for the next chunk from the named policy. Throws if the policy cannot decide (the caller falls back). */

@@ -12,7 +12,7 @@ import { VERSION } from '../core/version.js';
 import type { AbrObservation, AbrPolicy } from '../core/abr.js';
 import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
 import { buildDecisionTableSliced, TABLE_POLICIES } from '../abr/decision-table.js';
-import { checkDrlGuard, type DrlGuard } from '../abr/drl-guard.js';
+import { checkDrlGuard, guardLevel, type DrlGuard } from '../abr/drl-guard.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
 import { AbrSlot, type AbrReply, type AbrRequest, type BackendStatus, type DeploymentState, type WorkerApi } from './protocol.js';
 import type { Backend, DeployProfile } from '../deploy/catalog.js';
@@ -26,6 +26,8 @@ class PolicyCannotServe extends Error {}
 const startedAt = Date.now();
 let backend: string | null = null;
 let drl: AbrPolicy | null = null;
+/** the DRL's stall guard (initAbr), also applied to a deployed ABR variant's answers */
+let drlGuard: DrlGuard | null = null;
 let mpcSizes: number[] = [];
 const baselines: Partial<Record<AbrPolicyName, AbrPolicy>> = {};
 
@@ -202,7 +204,8 @@ export const api: WorkerApi = {
     const { DrlPolicy } = await import('../abr/drl.js');
     const layers = await loadTf();
     const model = await layers.loadLayersModel(opts.modelUrl);
-    drl = new DrlPolicy(model as never, 'drl', undefined, opts.guard ?? null);
+    drlGuard = opts.guard ?? null;
+    drl = new DrlPolicy(model as never, 'drl', undefined, drlGuard);
     drl.decide({
       lastQuality: 0,
       bufferS: 0,
@@ -222,7 +225,11 @@ export const api: WorkerApi = {
     const t0 = performance.now();
     try {
       if (policy === 'drl') {
-        if (deployed.abr) return deployed.abr.run({ kind: 'abr', obs }) as number;
+        if (deployed.abr) {
+          // a deployed variant answers for the DRL: the guard initAbr was given applies to it too
+          const level = deployed.abr.run({ kind: 'abr', obs }) as number;
+          return drlGuard ? guardLevel(obs, level, drlGuard) : level;
+        }
         if (!drl) throw new Error('DRL model not loaded (initAbr)');
         return drl.decide(obs);
       }

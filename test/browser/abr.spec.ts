@@ -85,7 +85,10 @@ describe('ABR controller in hls.js', () => {
         expect(t.totalMs).toBeGreaterThanOrEqual(t.computeMs - 0.2);
       }
       // tables are built in slices: a decision asked while one builds is answered between two slices, before the
-      // table; built in one go (a slice longer than the build), the decision waits for the whole table
+      // table; built in one go (a slice longer than the build), the decision waits for the whole table. The worker's
+      // emulated 30× slowdown makes each policy call take milliseconds, so the second message is queued long before
+      // the first build's first pause (the ordering itself is tested without threads in decision-table.spec.ts)
+      await w.api.emulateCpuThrottling(30);
       const order: string[] = [];
       await Promise.all([
         port.table!('drl', tableReq, { sliceMs: 0 }).then(() => order.push('table')),
@@ -102,6 +105,51 @@ describe('ABR controller in hls.js', () => {
       const older = expectAsync(port.table!('drl', tableReq, { sliceMs: 0 })).toBeRejectedWithError(/superseded/);
       expect((await port.table!('drl', tableReq, { sliceMs: 0 })).levels).toEqual(table.levels);
       await older;
+      await w.api.emulateCpuThrottling(1);
+    } finally {
+      port.close();
+      w.terminate();
+    }
+  });
+
+  it('applies the stall guard given to initAbr to the DRL and to a deployed ABR variant', async () => {
+    const w = startWorker('/base/dist/edgeplay.worker.js');
+    const port = workerAbrPort(w);
+    try {
+      const ladder = [300, 750, 1200, 1850, 2850, 4300];
+      // a fast link (8 Mb/s) but only 2 s of buffer: below the guard's 4 s reserve, every level but the lowest is refused
+      const obs = {
+        lastQuality: 3,
+        bufferS: 2,
+        throughputs: Array(8).fill(1000),
+        delaysMs: Array(8).fill(925),
+        nextSizes: ladder.map((k) => k * 500),
+        remain: 20,
+        nextIndex: 10,
+        totalChunks: 48,
+        ladderKbps: ladder,
+        rebufS: 0,
+      };
+      const modelUrl = new URL('/base/models/abr-drl/model.json', location.href).href;
+      await w.api.initAbr({ modelUrl });
+      const plain = await port.decide('drl', obs);
+      expect(plain).withContext('the policy as trained goes above the lowest level here').toBeGreaterThan(0);
+      await expectAsync(w.api.initAbr({ modelUrl, guard: { reserveS: 4, factor: 2 } })).toBeRejectedWithError(/factor/);
+      await w.api.initAbr({ modelUrl, guard: { reserveS: 4, factor: 0.9 } });
+      expect(await port.decide('drl', obs)).toBe(0);
+      // a deployed ABR variant answers for the DRL from now on: the guard still applies
+      const state = await w.api.deploy({
+        modelsUrl: new URL('/base/models/', location.href).href,
+        tasks: { abr: { latencyBudgetMs: 1000, accuracyFloor: 0 } },
+      });
+      expect(state.choices.find((c) => c.task === 'abr')?.placement)
+        .withContext(JSON.stringify(state))
+        .toBe('device');
+      expect(state.errors).toEqual([]);
+      expect(await port.decide('drl', obs)).toBe(0);
+      // and it is the guard that holds the variant down: without it the variant goes above the lowest level
+      await w.api.initAbr({ modelUrl });
+      expect(await port.decide('drl', obs)).toBeGreaterThan(0);
     } finally {
       port.close();
       w.terminate();
