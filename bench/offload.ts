@@ -37,6 +37,7 @@ import { dirname } from 'node:path';
 import { SCHEDULERS, type SchedulerName } from '../src/assign/auction/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { viewportExecutor } from '../src/server/tasks.js';
+import type { TaskHandoff } from '../src/server/task-pool.js';
 import { simulateTaskQueue, type SimTask } from '../src/sim/offload/queue.js';
 import { TokenService } from '../src/server/tokens.js';
 import { DEVICE_CLASSES, decideOffload, type DeviceClass } from '../src/edge/offload.js';
@@ -56,6 +57,10 @@ export interface BenchOffloadOptions {
   modelsDir?: string;
   /** tasks on deck across the slots (TaskService `lookahead`; default 0) */
   lookahead?: number;
+  /** how tasks reach the compute threads, one service per (scheduler, hand-off) measured side by side (default message) */
+  handoffs?: TaskHandoff[];
+  /** times every (load, scheduler, hand-off) row is run, the order rotating each time (default 1) */
+  rounds?: number;
   /** write a V8 CPU profile of every service process (and its threads) into this directory (node --cpu-prof) */
   cpuProfDir?: string;
   out?: string;
@@ -142,6 +147,7 @@ function startChild(o: {
   secret: string;
   modelsDir: string;
   lookahead: number;
+  handoff: TaskHandoff;
   cpuProfDir?: string;
 }): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(
@@ -163,6 +169,8 @@ function startChild(o: {
       o.modelsDir,
       '--lookahead',
       String(o.lookahead),
+      '--handoff',
+      o.handoff,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -205,18 +213,21 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   console.log(
     `capacity ${capacity.toFixed(0)} tasks/s (${slots} slots × ${serviceMs} ms, worker_threads); model p50 ${localMs.toFixed(3)} ms here; load average ${load0.toFixed(2)}`,
   );
-  // one service process per scheduler, all started before the first run
+  // one service process per (scheduler, hand-off), all started before the first run
+  const handoffs = o.handoffs ?? ['message'];
+  const combos = schedulers.flatMap((scheduler) => handoffs.map((handoff) => ({ scheduler, handoff, key: `${scheduler}/${handoff}` })));
   const services = new Map<string, { port: number; child: ChildProcess }>();
-  for (const scheduler of schedulers)
+  for (const c of combos)
     services.set(
-      scheduler,
+      c.key,
       await startChild({
         slots,
         serviceMs,
-        scheduler,
+        scheduler: c.scheduler,
         secret,
         modelsDir: o.modelsDir ?? 'models',
         lookahead: o.lookahead ?? 0,
+        handoff: c.handoff,
         cpuProfDir: o.cpuProfDir,
       }),
     );
@@ -236,7 +247,7 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
     seqExec: number[] = [],
     seqQueue: number[] = [];
   for (let i = 0; i < 100; i++) {
-    const r = await post(agent, services.get(schedulers[0])!.port, body(0, 1000));
+    const r = await post(agent, services.get(combos[0].key)!.port, body(0, 1000));
     if (r.status !== 200) continue;
     seqMs.push(r.ms);
     const a = JSON.parse(r.json) as { exec_ms: number; queue_ms: number };
@@ -249,14 +260,18 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
     `one task at a time: response p50 ${pct(seqMs, 0.5).toFixed(2)} ms, thread time p50 ${pct(seqExec, 0.5).toFixed(2)} ms, hand-off p50 ${handoffMs.toFixed(2)} ms: loopback overhead ${overheadMs.toFixed(2)} ms`,
   );
   console.log(
-    'scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost   queue p50/p95  http p50/p95',
+    'scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost   queue p50/p95  http p50/p95  hand-off',
   );
+  const rounds = o.rounds ?? 1;
   try {
-    for (const [li, load] of loads.entries()) {
-      // the schedulers' order rotates with the load, so no scheduler always runs first
-      const order = schedulers.map((_, i) => schedulers[(i + li) % schedulers.length]);
-      for (const scheduler of order) {
-        const { port } = services.get(scheduler)!;
+    for (let k = 0; k < loads.length * rounds; k++) {
+      const li = Math.floor(k / rounds),
+        round = k % rounds,
+        load = loads[li];
+      // the order of (scheduler, hand-off) rotates with the load and the round, so none always runs first
+      const order = combos.map((_, i) => combos[(i + k) % combos.length]);
+      for (const { scheduler, handoff, key } of order) {
+        const { port } = services.get(key)!;
         const rng = mulberry32((o.seed ?? 1) * 1000 + Math.round(load * 100));
         const rate = (load * capacity) / 1000; // per ms
         const n = Math.round(load * capacity * seconds);
@@ -314,12 +329,14 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
           http_p50_ms: +pct(https, 0.5).toFixed(2),
           http_p95_ms: +pct(https, 0.95).toFixed(2),
           lookahead: o.lookahead ?? 0,
+          handoff,
+          round,
           tasks: results.length,
           loadavg: +loadavg()[0].toFixed(2),
         };
         rows.push(row);
         console.log(
-          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}  ${row.queue_p50_ms.toFixed(1).padStart(5)} ${row.queue_p95_ms.toFixed(1).padStart(5)}  ${row.http_p50_ms.toFixed(1).padStart(5)} ${row.http_p95_ms.toFixed(1).padStart(5)}`,
+          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}  ${row.queue_p50_ms.toFixed(1).padStart(5)} ${row.queue_p95_ms.toFixed(1).padStart(5)}  ${row.http_p50_ms.toFixed(1).padStart(5)} ${row.http_p95_ms.toFixed(1).padStart(5)}  ${handoff}${rounds > 1 ? ` (round ${round + 1})` : ''}`,
         );
       }
     }
