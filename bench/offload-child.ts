@@ -1,8 +1,9 @@
 /**
  * The edge's task service under test for bench:offload, in its own process (the load generator's HTTP client must
  * not share its event loop): `tsx bench/offload-child.ts --slots N --service-ms MS --scheduler NAME --secret S
- * [--models DIR] [--lookahead N] [--handoff message|shared]` (up to N tasks on deck across the slots, TaskService
- * `lookahead`; how a task reaches its thread, TaskPool `handoff`). Compute slots are a `worker_threads` pool (src/server/task-pool.ts) running the real viewport
+ * [--models DIR] [--lookahead N] [--handoff message|shared] [--pad-spin-ms MS]` (up to N tasks on deck across the slots,
+ * TaskService `lookahead`; how a task reaches its thread, TaskPool `handoff`; the last MS of a task's pad spent in a
+ * busy loop instead of asleep, TaskPool `padSpinMs`). Compute slots are a `worker_threads` pool (src/server/task-pool.ts) running the real viewport
  * model, each task holding its thread for `service-ms` (the stand-in for a heavier edge model). Prints `ready PORT`
  * once it listens; SIGTERM closes it.
  */
@@ -22,6 +23,7 @@ const { values: v } = parseArgs({
     models: { type: 'string', default: 'models' },
     lookahead: { type: 'string', default: '0' },
     handoff: { type: 'string', default: 'message' },
+    'pad-spin-ms': { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -36,6 +38,7 @@ const pool = await new TaskPool({
   size: slots,
   modelsDir: v.models,
   padMs: serviceMs,
+  padSpinMs: Number(v['pad-spin-ms']),
   lookahead: Math.ceil(lookahead / slots),
   handoff: v.handoff as TaskHandoff,
 }).ready();

@@ -59,6 +59,8 @@ export interface BenchOffloadOptions {
   lookahead?: number;
   /** how tasks reach the compute threads, one service per (scheduler, hand-off) measured side by side (default message) */
   handoffs?: TaskHandoff[];
+  /** the last ms of each task's pad spent computing instead of asleep (TaskPool `padSpinMs`), one service each (default [0]) */
+  padSpinMs?: number[];
   /** times every (load, scheduler, hand-off) row is run, the order rotating each time (default 1) */
   rounds?: number;
   /** write a V8 CPU profile of every service process (and its threads) into this directory (node --cpu-prof) */
@@ -148,6 +150,7 @@ function startChild(o: {
   modelsDir: string;
   lookahead: number;
   handoff: TaskHandoff;
+  padSpinMs: number;
   cpuProfDir?: string;
 }): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(
@@ -171,6 +174,8 @@ function startChild(o: {
       String(o.lookahead),
       '--handoff',
       o.handoff,
+      '--pad-spin-ms',
+      String(o.padSpinMs),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -215,7 +220,10 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   );
   // one service process per (scheduler, hand-off), all started before the first run
   const handoffs = o.handoffs ?? ['message'];
-  const combos = schedulers.flatMap((scheduler) => handoffs.map((handoff) => ({ scheduler, handoff, key: `${scheduler}/${handoff}` })));
+  const spins = o.padSpinMs ?? [0];
+  const combos = schedulers.flatMap((scheduler) =>
+    handoffs.flatMap((handoff) => spins.map((spin) => ({ scheduler, handoff, spin, key: `${scheduler}/${handoff}/${spin}` }))),
+  );
   const services = new Map<string, { port: number; child: ChildProcess }>();
   for (const c of combos)
     services.set(
@@ -228,6 +236,7 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         modelsDir: o.modelsDir ?? 'models',
         lookahead: o.lookahead ?? 0,
         handoff: c.handoff,
+        padSpinMs: c.spin,
         cpuProfDir: o.cpuProfDir,
       }),
     );
@@ -270,7 +279,7 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         load = loads[li];
       // the order of (scheduler, hand-off) rotates with the load and the round, so none always runs first
       const order = combos.map((_, i) => combos[(i + k) % combos.length]);
-      for (const { scheduler, handoff, key } of order) {
+      for (const { scheduler, handoff, spin, key } of order) {
         const { port } = services.get(key)!;
         const rng = mulberry32((o.seed ?? 1) * 1000 + Math.round(load * 100));
         const rate = (load * capacity) / 1000; // per ms
@@ -330,13 +339,14 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
           http_p95_ms: +pct(https, 0.95).toFixed(2),
           lookahead: o.lookahead ?? 0,
           handoff,
+          pad_spin_ms: spin,
           round,
           tasks: results.length,
           loadavg: +loadavg()[0].toFixed(2),
         };
         rows.push(row);
         console.log(
-          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}  ${row.queue_p50_ms.toFixed(1).padStart(5)} ${row.queue_p95_ms.toFixed(1).padStart(5)}  ${row.http_p50_ms.toFixed(1).padStart(5)} ${row.http_p95_ms.toFixed(1).padStart(5)}  ${handoff}${rounds > 1 ? ` (round ${round + 1})` : ''}`,
+          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}  ${row.queue_p50_ms.toFixed(1).padStart(5)} ${row.queue_p95_ms.toFixed(1).padStart(5)}  ${row.http_p50_ms.toFixed(1).padStart(5)} ${row.http_p95_ms.toFixed(1).padStart(5)}  ${handoff}${spin ? ` spin ${spin}` : ''}${rounds > 1 ? ` (round ${round + 1})` : ''}`,
         );
       }
     }

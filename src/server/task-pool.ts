@@ -36,6 +36,11 @@ export interface TaskPoolOptions {
   /** benchmarks: the least time a task holds its thread, ms (default 0: as long as the model takes) */
   padMs?: number;
   /**
+   * benchmarks: the last ms of the pad spent computing (a busy loop on the clock) instead of asleep (default 0): a
+   * sleeping thread wakes late on a loaded machine (10 ms took 10.4–10.8), a computing model has no wake-up to miss
+   */
+  padSpinMs?: number;
+  /**
    * tasks a thread may hold beyond the one it runs (default 0): with 1, a task the service starts while every
    * thread is busy is posted at once to the thread that frees first, which starts it as soon as it is done (the
    * task service's `lookahead`); its thread-reported time excludes that wait. With the 'shared' hand-off the
@@ -89,6 +94,7 @@ export class TaskPool {
     this.size = o.size ?? 2;
     if (!(Number.isInteger(this.size) && this.size >= 1)) throw new RangeError(`size must be an integer ≥ 1, got ${this.size}`);
     if (!((o.padMs ?? 0) >= 0)) throw new RangeError(`padMs must be ≥ 0, got ${o.padMs}`);
+    if (!((o.padSpinMs ?? 0) >= 0)) throw new RangeError(`padSpinMs must be ≥ 0, got ${o.padSpinMs}`);
     this.depth = 1 + (o.lookahead ?? 0);
     if (!(Number.isInteger(this.depth) && this.depth >= 1)) throw new RangeError(`lookahead must be an integer ≥ 0, got ${o.lookahead}`);
     this.handoff = o.handoff ?? 'message';
@@ -119,6 +125,7 @@ export class TaskPool {
       modelsDir: this.o.modelsDir,
       priors: this.o.priors ?? {},
       padMs: this.o.padMs ?? 0,
+      padSpinMs: this.o.padSpinMs ?? 0,
       ...(this.shared ? { queue: this.shared.buffer, current: this.current!.buffer, index } : {}),
     };
     const ts = import.meta.url.endsWith('.ts');

@@ -2,7 +2,8 @@
  * One compute slot of the task pool (task-pool.ts): a `worker_threads` thread that loads the viewport models once
  * (`viewportExecutor`, tasks.ts) and runs tasks, answering each with `{id, ok, model, points, ms}` (ms: the thread's
  * own time for the task) or `{id, ok: false, error}`. With `padMs` > 0 (benchmarks) each task holds the thread until
- * padMs have passed since it started (`Atomics.wait`: no CPU spent), the stand-in for a heavier model.
+ * padMs have passed since it started (`Atomics.wait`: no CPU spent; its last `padSpinMs` in a busy loop on the clock,
+ * which has no wake-up to miss), the stand-in for a heavier model.
  *
  * Two hand-offs (TaskPool `handoff`):
  * - 'message': tasks arrive as `{id, input}` messages, one message event per task, in arrival order;
@@ -17,10 +18,11 @@ import type { PriorJson } from '../viewport/prior.js';
 import { SharedTaskQueue } from './shared-queue.js';
 import { viewportExecutor, type ExecResult } from './tasks.js';
 
-const { modelsDir, priors, padMs, queue, current, index } = workerData as {
+const { modelsDir, priors, padMs, padSpinMs, queue, current, index } = workerData as {
   modelsDir: string;
   priors: Record<string, PriorJson>;
   padMs: number;
+  padSpinMs: number;
   /** 'shared' hand-off: the queue's buffer, the pool's per-thread running-task ids and this thread's index */
   queue?: SharedArrayBuffer;
   current?: SharedArrayBuffer;
@@ -43,8 +45,9 @@ async function serve(id: number, input: () => ViewportInput): Promise<void> {
   try {
     const p = run(input());
     const r = p instanceof Promise ? await p : p;
-    const left = padMs - (performance.now() - t0);
+    const left = padMs - padSpinMs - (performance.now() - t0);
     if (left > 0) Atomics.wait(cell, 0, 0, left);
+    while (performance.now() - t0 < padMs); // the spun part (0 by default: nothing)
     port.postMessage({ id, ok: true, model: r.model, points: r.points, ms: performance.now() - t0 });
   } catch (e) {
     port.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e) });

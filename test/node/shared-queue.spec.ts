@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { parseCommandLine } from '../../src/server/main.js';
 import { SharedTaskQueue } from '../../src/server/shared-queue.js';
 import { TaskPool } from '../../src/server/task-pool.js';
 import { viewportExecutor } from '../../src/server/tasks.js';
@@ -187,5 +188,11 @@ describe("the task pool's shared-memory hand-off", () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it("is the server's default, and the command line says what is wrong with another name", () => {
+    expect(parseCommandLine([]).taskHandoff).toBe('shared');
+    expect(parseCommandLine(['--task-handoff', 'message']).taskHandoff).toBe('message');
+    expect(() => parseCommandLine(['--task-handoff', 'pipe'])).toThrowError(/--task-handoff must be one of message, shared \(got 'pipe'\)/);
   });
 });
