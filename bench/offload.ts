@@ -21,9 +21,14 @@
  * fastify, both processes' event loops); lost = tasks
  * neither done in time nor refused early enough for the client's device (phone / laptop / desktop, round robin:
  * the model's time here × 20 / 4 / 1) to run them within the deadline.
+ * With several `handoffs` (TaskPool `handoff`: 'message', 'shared') and/or `padSpinMs` values there is one service
+ * per (scheduler, hand-off, spin), measured side by side, the order rotating per load and per round (`rounds`);
+ * the rows carry `handoff`, `pad_spin_ms` and `round`.
  * Rows {mode: 'sim', …}: the same schedulers, loads and workload in virtual time (src/sim/offload/queue.ts, exact
  * service time, the hand-off to and from a thread and the loopback overhead measured one task at a time added, the
- * same lookahead): what the scheduler does without the rest of the machine's noise.
+ * same lookahead): what the scheduler does without the rest of the machine's noise. Rows {mode: 'sim-measured', …,
+ * exec_ms}: the same at the thread time measured over HTTP (mean exec_ms of the scheduler's rows at that load: the
+ * same arrivals per second and deadlines in ms, so a slot that took 10.7 ms instead of 10 raises the true load).
  * Placement rows {device, placement, latency_ms, energy_mj, rel_accuracy}: local latency = the model's latency
  * measured here × the device class's CPU slowdown (1, 4, 20: DevTools' throttling rates), edge latency = the p50
  * response measured at 30 % load (auction) + the upload at the class's uplink; energy from src/edge/offload.ts
@@ -57,7 +62,7 @@ export interface BenchOffloadOptions {
   modelsDir?: string;
   /** tasks on deck across the slots (TaskService `lookahead`; default 0) */
   lookahead?: number;
-  /** how tasks reach the compute threads, one service per (scheduler, hand-off) measured side by side (default message) */
+  /** how tasks reach the compute threads, one service per (scheduler, hand-off) measured side by side (default shared, as `npm run server`) */
   handoffs?: TaskHandoff[];
   /** the last ms of each task's pad spent computing instead of asleep (TaskPool `padSpinMs`), one service each (default [0]) */
   padSpinMs?: number[];
@@ -219,7 +224,7 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
     `capacity ${capacity.toFixed(0)} tasks/s (${slots} slots × ${serviceMs} ms, worker_threads); model p50 ${localMs.toFixed(3)} ms here; load average ${load0.toFixed(2)}`,
   );
   // one service process per (scheduler, hand-off), all started before the first run
-  const handoffs = o.handoffs ?? ['message'];
+  const handoffs = o.handoffs ?? ['shared'];
   const spins = o.padSpinMs ?? [0];
   const combos = schedulers.flatMap((scheduler) =>
     handoffs.flatMap((handoff) => spins.map((spin) => ({ scheduler, handoff, spin, key: `${scheduler}/${handoff}/${spin}` }))),
@@ -390,6 +395,46 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
       rows.push(row);
       console.log(
         `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.refused.toFixed(3)}`,
+      );
+    }
+  // the same in virtual time at the thread time measured over HTTP (mean exec_ms of the scheduler's rows at that
+  // load): the same arrivals per second, deadlines still 3 and 12 × serviceMs — what the scheduler does when a slot
+  // takes as long as it did here (a pad that wakes late raises the true load)
+  console.log(`\nvirtual time at the measured thread time (the HTTP rows' mean exec_ms; same arrival rate and deadlines)`);
+  console.log('scheduler        load   exec ms  p50    p95    p99   hit    urgent  refused');
+  for (const load of loads)
+    for (const scheduler of schedulers) {
+      const execs = rows.filter((r) => r.mode === 'http' && r.scheduler === scheduler && r.load === load).map((r) => Number(r.exec_ms));
+      const exec = execs.reduce((a, b) => a + b, 0) / Math.max(1, execs.length);
+      if (!(exec > 0)) continue;
+      const ts = simulateTaskQueue({
+        scheduler,
+        load: (load * exec) / serviceMs,
+        slots,
+        serviceMs: exec,
+        urgentDeadline: (3 * serviceMs) / exec,
+        relaxedDeadline: (12 * serviceMs) / exec,
+        seconds: o.simSeconds ?? 120,
+        overheadMs,
+        handoffMs,
+        lookahead: o.lookahead ?? 0,
+        clients,
+        seed: o.seed ?? 1,
+      });
+      const row = {
+        mode: 'sim-measured',
+        scheduler,
+        load,
+        exec_ms: +exec.toFixed(2),
+        ...queueStats(ts, clients, o.simSeconds ?? 120),
+        refused: +(ts.filter((t) => !t.done).length / ts.length).toFixed(4),
+        handoff_ms: +handoffMs.toFixed(3),
+        lookahead: o.lookahead ?? 0,
+        tasks: ts.length,
+      };
+      rows.push(row);
+      console.log(
+        `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${exec.toFixed(2).padStart(6)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}  ${row.refused.toFixed(3)}`,
       );
     }
   // device-side placement: the rule vs always-local vs always-edge

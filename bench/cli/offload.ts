@@ -26,7 +26,7 @@ const cli = {
     },
     handoffs: {
       type: 'string',
-      default: 'message',
+      default: 'shared',
       arg: 'LIST',
       help: 'how tasks reach the compute threads (message, shared: TaskPool handoff), one service each, side by side',
     },
