@@ -306,10 +306,9 @@ export async function benchBrowserAbrLive(o: BrowserAbrLiveBenchOptions = {}): P
     await demo.live.ready;
     // a few segments in the sliding playlist before the first viewer (hls.js starts 3 parts behind the edge)
     await demo.live.rungs[0].waitFor(4, undefined, 60000);
-    const t0 = Date.now();
-    let finished = 0;
     await playJobs({
       jobs: todo,
+      total: jobs.length,
       maxLag,
       play: async (j) => {
         const started = Date.now();
@@ -328,20 +327,11 @@ export async function benchBrowserAbrLive(o: BrowserAbrLiveBenchOptions = {}): P
           wall_s: (Date.now() - started) / 1000,
         });
       },
-      reject: (_j, r) => {
-        rejected.push(r);
-        write();
-      },
-      accept: (j, r) => {
-        rows.push(r);
-        finished++;
-        write();
-        const eta = ((Date.now() - t0) / finished) * (todo.length - finished);
-        const lag = r.playback_lag_share as number | null;
-        log(
-          `[${rows.length}/${jobs.length}] ${String(j.trace).padEnd(16)} ${j.policy.padEnd(18)} #${j.repeat} qoe/s ${f(r.qoe_s)}  bitrate ${f(r.bitrate_mbps)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  latency ${f(r.latency_mean_s, 2)} s (wall p50 ${f(r.wall_latency_p50_s, 2)})  rate changes/min ${f(r.rate_changes_per_min, 1)}  live decisions ${r.live_decisions} (fallbacks ${r.fallbacks})${r.fatal ? `  FATAL ${r.fatal}` : ''}  lag ${f(lag === null ? null : 100 * lag, 1)} %  load ${Number(r.loadavg_1m).toFixed(1)}  eta ${Math.round(eta / 60000)} min`,
-        );
-      },
+      rows,
+      rejected,
+      write,
+      describe: (r) =>
+        `${String(r.trace).padEnd(16)} ${String(r.policy).padEnd(18)} #${r.repeat} qoe/s ${f(r.qoe_s)}  bitrate ${f(r.bitrate_mbps)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  latency ${f(r.latency_mean_s, 2)} s (wall p50 ${f(r.wall_latency_p50_s, 2)})  rate changes/min ${f(r.rate_changes_per_min, 1)}  live decisions ${r.live_decisions} (fallbacks ${r.fallbacks})${r.fatal ? `  FATAL ${r.fatal}` : ''}`,
       log,
     });
   } finally {

@@ -119,31 +119,41 @@ export function lagged(r: Row, maxLag: number): boolean {
   return lag !== null && lag > maxLag;
 }
 
-/** What `playJobs` needs: the runs to play, how to play one, and what to do with an accepted or a rejected run. */
+/** What `playJobs` needs: the runs to play, how to play one, where kept and rejected runs go, and how to log one. */
 export interface PlayJobsOptions {
+  /** the runs still to play */
   jobs: BenchJob[];
+  /** runs in the whole bench, done before included (the progress count's denominator) */
+  total: number;
   /** Chromium sessions at a time (default 1) */
   parallel?: number;
   /** share of a run's wall time its playback may lag (see `playbackLagShare`) */
   maxLag: number;
-  /** plays one run and returns its row (the job's fields added); throws when the run failed */
+  /** plays one run and returns its row (the job's fields added, `loadavg_1m` at its start); throws when the run failed */
   play: (j: BenchJob) => Promise<Row>;
-  /** a run kept (its `playback_lag_share` set); called once per job */
-  accept: (j: BenchJob, r: Row) => void;
-  /** a run rejected for lag (its `playback_lag_share` set); the job is queued again */
-  reject: (j: BenchJob, r: Row) => void;
+  /** kept runs: each accepted run is pushed here (its `playback_lag_share` set) */
+  rows: Row[];
+  /** runs rejected for lag are pushed here, on record only (their jobs are queued again) */
+  rejected: Row[];
+  /** writes the results file; called after every kept or rejected run */
+  write: () => void;
+  /** a kept run's figures for its progress line (the count, lag, load and eta are added around it) */
+  describe: (r: Row) => string;
   log: (s: string) => void;
 }
 
 /**
  * Plays the jobs `parallel` at a time (the real-playback benches' run loop, VOD and live): a run that fails is logged
  * and left for a rerun; a run whose playback lagged the wall clock by more than `maxLag` of its time (a starved
- * Chromium plays slowly without reporting a stall) is rejected and queued again. Throws when more than
- * 2 × jobs + 4 runs were rejected (the machine is too busy for real-time playback).
+ * Chromium plays slowly without reporting a stall) is put in `rejected` and queued again; a kept run goes to `rows`.
+ * The results are written after every run. Throws when more than 2 × jobs + 4 runs were rejected (the machine is too
+ * busy for real-time playback).
  */
 export async function playJobs(o: PlayJobsOptions): Promise<void> {
   const queue = o.jobs.slice();
+  const t0 = Date.now();
   let rejectedNow = 0;
+  let finished = 0;
   const worker = async () => {
     for (let j = queue.shift(); j; j = queue.shift()) {
       let r: Row;
@@ -156,7 +166,8 @@ export async function playJobs(o: PlayJobsOptions): Promise<void> {
       const lag = playbackLagShare(r);
       r.playback_lag_share = lag;
       if (lag !== null && lag > o.maxLag) {
-        o.reject(j, r);
+        o.rejected.push(r);
+        o.write();
         queue.push(j);
         o.log(
           `${j.trace} ${j.policy} #${j.repeat}: rejected, playback lagged the wall clock by ${(100 * lag).toFixed(1)} % (> ${(100 * o.maxLag).toFixed(1)} %; load ${Number(r.loadavg_1m ?? NaN).toFixed(1)}); queued again`,
@@ -164,7 +175,13 @@ export async function playJobs(o: PlayJobsOptions): Promise<void> {
         if (++rejectedNow > 2 * o.jobs.length + 4) throw new Error('every run lags: the machine is too busy for real-time playback');
         continue;
       }
-      o.accept(j, r);
+      o.rows.push(r);
+      finished++;
+      o.write();
+      const eta = ((Date.now() - t0) / finished) * (o.jobs.length - finished);
+      o.log(
+        `[${o.rows.length}/${o.total}] ${o.describe(r)}  lag ${lag === null ? '—' : (100 * lag).toFixed(1)} %  load ${Number(r.loadavg_1m ?? NaN).toFixed(1)}  eta ${Math.round(eta / 60000)} min`,
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.parallel ?? 1) }, () => worker()));
@@ -509,11 +526,10 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
     if (outFile) writeResults(outFile, result());
   };
   const f = fmt;
-  const t0 = Date.now();
-  let finished = 0;
   try {
     await playJobs({
       jobs: todo,
+      total: jobs.length,
       parallel,
       maxLag,
       play: async (j) => {
@@ -531,20 +547,11 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
           wall_s: (Date.now() - started) / 1000,
         });
       },
-      reject: (_j, r) => {
-        rejected.push(r);
-        write();
-      },
-      accept: (j, r) => {
-        rows.push(r);
-        finished++;
-        write();
-        const eta = ((Date.now() - t0) / finished) * (todo.length - finished);
-        const lag = r.playback_lag_share as number | null;
-        log(
-          `[${rows.length}/${jobs.length}] ${String(j.trace).padEnd(22)} ${String(j.policy).padEnd(9)} #${j.repeat} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  switches ${r.switches}  aborts ${r.aborts}  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms  table ${r.answers_by_table ?? 0}/${r.decisions ?? 0} agree ${r.table_agree ?? 0}/${r.table_checks ?? 0}  lag ${f(lag === null ? null : 100 * lag, 1)} %  load ${Number(r.loadavg_1m).toFixed(1)}  eta ${Math.round(eta / 60000)} min`,
-        );
-      },
+      rows,
+      rejected,
+      write,
+      describe: (r) =>
+        `${String(r.trace).padEnd(22)} ${String(r.policy).padEnd(9)} #${r.repeat} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  switches ${r.switches}  aborts ${r.aborts}  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms  table ${r.answers_by_table ?? 0}/${r.decisions ?? 0} agree ${r.table_agree ?? 0}/${r.table_checks ?? 0}`,
       log,
     });
   } finally {

@@ -79,19 +79,15 @@ export function bufferAt(req: AbrTableRequest, downloadMs: number): number {
 }
 
 /**
- * Build the table of `decide`'s answers over download times from `elapsedMs` to `maxMs`: `coarse` log-spaced
- * probes, then each pair of neighbours that answer differently is bisected (in log T) until the breakpoint is
- * bracketed within a factor 1 + `rel`. Between two probes that agree the answer is taken to be constant — true
- * of a policy that never answers a slower download with a higher level; the controller checks each table answer
- * against the policy's own when it comes (`AbrTableCheck`).
- * Cost: `coarse` + about log2(log(step) / log(1 + rel)) evaluations per breakpoint.
- * @throws RangeError on a non-positive size, a bad range or resolution
+ * The table build as steps: each `yield` follows one evaluation of `decide`, so a caller can pause between them
+ * (`buildDecisionTableSliced`); the generator's return value is the table. See `buildDecisionTable` for the method.
+ * @throws RangeError on a non-positive size, a bad range or resolution (at the first step)
  */
-export function buildDecisionTable(
+export function* decisionTableSteps(
   decide: (obs: AbrObservation) => number,
   req: AbrTableRequest,
   opts: { coarse?: number; rel?: number } = {},
-): AbrTable {
+): Generator<void, AbrTable, void> {
   const coarse = opts.coarse ?? 10;
   const rel = opts.rel ?? 0.01;
   if (!(req.bytes > 0)) throw new RangeError(`fragment size must be > 0 bytes, got ${req.bytes}`);
@@ -112,25 +108,78 @@ export function buildDecisionTable(
       levels.push(level);
     }
   };
-  const refine = (a: number, la: number, b: number, lb: number): void => {
+  function* refine(a: number, la: number, b: number, lb: number): Generator<void, void, void> {
     if (la === lb) return cell(b, la);
     if (b <= a * (1 + rel)) return cell(b, -1);
     const m = Math.sqrt(a * b);
     const lm = at(m);
-    refine(a, la, m, lm);
-    refine(m, lm, b, lb);
-  };
+    yield;
+    yield* refine(a, la, m, lm);
+    yield* refine(m, lm, b, lb);
+  }
   const step = Math.pow(hi / lo, 1 / (coarse - 1));
   let a = lo;
   let la = at(a);
+  yield;
   for (let i = 1; i < coarse; i++) {
     const b = i === coarse - 1 ? hi : lo * Math.pow(step, i);
     const lb = at(b);
-    refine(a, la, b, lb);
+    yield;
+    yield* refine(a, la, b, lb);
     a = b;
     la = lb;
   }
   return { bytes: req.bytes, edgesMs, levels, evaluations };
+}
+
+/**
+ * Build the table of `decide`'s answers over download times from `elapsedMs` to `maxMs`: `coarse` log-spaced
+ * probes, then each pair of neighbours that answer differently is bisected (in log T) until the breakpoint is
+ * bracketed within a factor 1 + `rel`. Between two probes that agree the answer is taken to be constant — true
+ * of a policy that never answers a slower download with a higher level; the controller checks each table answer
+ * against the policy's own when it comes (`AbrTableCheck`).
+ * Cost: `coarse` + about log2(log(step) / log(1 + rel)) evaluations per breakpoint, all at once (the caller is
+ * blocked meanwhile: the worker uses `buildDecisionTableSliced`).
+ * @throws RangeError on a non-positive size, a bad range or resolution
+ */
+export function buildDecisionTable(
+  decide: (obs: AbrObservation) => number,
+  req: AbrTableRequest,
+  opts: { coarse?: number; rel?: number } = {},
+): AbrTable {
+  const steps = decisionTableSteps(decide, req, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same table as `buildDecisionTable`, built in slices of at most about `sliceMs` (default 1 ms; 0 pauses after
+ * every evaluation) with `pause()` awaited between slices, so that a decision asked for meanwhile is answered
+ * between two slices instead of after the whole build (about 30 policy calls). `pause` should yield to the event
+ * loop's queued tasks (the worker posts itself a message); `now` is the clock in ms; `superseded()`, asked after each
+ * pause, abandons a build no one will use (a newer fragment's table was asked for).
+ * @throws RangeError as `buildDecisionTable`, Error when superseded (as rejections)
+ */
+export async function buildDecisionTableSliced(
+  decide: (obs: AbrObservation) => number,
+  req: AbrTableRequest,
+  opts: { coarse?: number; rel?: number; sliceMs?: number; pause: () => Promise<void>; now?: () => number; superseded?: () => boolean },
+): Promise<AbrTable> {
+  const now = opts.now ?? (() => performance.now());
+  const sliceMs = opts.sliceMs ?? 1;
+  const steps = decisionTableSteps(decide, req, opts);
+  let sliceStart = now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (now() - sliceStart >= sliceMs) {
+      await opts.pause();
+      if (opts.superseded?.()) throw new Error('decision table superseded by a newer request');
+      sliceStart = now();
+    }
+  }
 }
 
 /**

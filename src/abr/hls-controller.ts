@@ -37,10 +37,12 @@ export interface AbrPort {
    */
   decideLive?(req: LiveDecisionRequest): Promise<LiveDecision>;
   /**
-   * VOD (optional): the policy's decision table for the fragment still loading (`buildDecisionTable` in the
-   * worker). Rejects like `decide`; a table that never comes only means the controller asks `decide` as before.
+   * VOD (optional): the policy's decision table for the fragment still loading (`buildDecisionTableSliced` in the
+   * worker: `sliceMs` of policy calls at a time, default 1 ms, decisions asked meanwhile answered between slices).
+   * Rejects like `decide`, and when a newer table was asked for first; a table that never comes only means the
+   * controller asks `decide` as before.
    */
-  table?(policy: AbrPolicyName, req: AbrTableRequest): Promise<AbrTable>;
+  table?(policy: AbrPolicyName, req: AbrTableRequest, opts?: { sliceMs?: number }): Promise<AbrTable>;
 }
 
 /**

@@ -109,8 +109,8 @@ export function workerAbrPort(
         },
       });
     },
-    table: (policy, table) =>
-      ask({ id: ++next, policy, table }).then((m) => {
+    table: (policy, table, opts) =>
+      ask({ id: ++next, policy, table, sliceMs: opts?.sliceMs }).then((m) => {
         if (!m.table) throw new Error('table: the worker answered without its table');
         return m.table;
       }),

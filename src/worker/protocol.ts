@@ -40,8 +40,12 @@ export interface BaseApi {
 export type AbrRequest = { id: number } & (
   | { policy: AbrPolicyName; obs: AbrObservation; live?: undefined; table?: undefined }
   | { live: LiveDecisionRequest; table?: undefined }
-  /** the policy's decision table for the fragment still loading (src/abr/decision-table.ts); never written to the slot */
-  | { policy: AbrPolicyName; table: AbrTableRequest; live?: undefined }
+  /**
+   * the policy's decision table for the fragment still loading (src/abr/decision-table.ts), built in slices of about
+   * `sliceMs` (default 1 ms; 0: a pause after every policy call) so that decisions asked for meanwhile are answered
+   * between slices; never written to the slot
+   */
+  | { policy: AbrPolicyName; table: AbrTableRequest; sliceMs?: number; live?: undefined }
 );
 
 /**

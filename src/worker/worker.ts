@@ -11,7 +11,7 @@ import * as Comlink from 'comlink';
 import { VERSION } from '../core/version.js';
 import type { AbrObservation, AbrPolicy } from '../core/abr.js';
 import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
-import { buildDecisionTable, TABLE_POLICIES } from '../abr/decision-table.js';
+import { buildDecisionTableSliced, TABLE_POLICIES } from '../abr/decision-table.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
 import { AbrSlot, type AbrReply, type AbrRequest, type BackendStatus, type DeploymentState, type WorkerApi } from './protocol.js';
 import type { Backend, DeployProfile } from '../deploy/catalog.js';
@@ -84,6 +84,20 @@ let offloader: import('../edge/offload.js').Offloader | null = null;
 const backendState = new Map<Backend, BackendStatus>([['js', { backend: 'js', ok: true }]]);
 /** the emulated CPU slowdown (see emulateCpuThrottling) */
 let slowdown = 1;
+
+/**
+ * Resolves after the tasks queued before it (messages on the decision port among them) have run: a message to
+ * ourselves over a MessageChannel (no timer clamping, unlike nested setTimeout).
+ */
+const yieldChannel = new MessageChannel();
+const yieldWaiters: Array<() => void> = [];
+yieldChannel.port1.onmessage = () => yieldWaiters.shift()?.();
+function yieldToTasks(): Promise<void> {
+  return new Promise((resolve) => {
+    yieldWaiters.push(resolve);
+    yieldChannel.port2.postMessage(null);
+  });
+}
 
 /** Spin (slowdown − 1) × the time since t0: the emulated throttle's share of a call. */
 function stretch(t0: number): void {
@@ -223,19 +237,41 @@ export const api: WorkerApi = {
    */
   connectAbr(port: MessagePort, shared?: SharedArrayBuffer): void {
     const slot = shared ? new AbrSlot(shared) : null;
+    let newestTable = -Infinity; // the id of the newest table request: older builds are abandoned at their next pause
     port.onmessage = (e: MessageEvent<AbrRequest>) => {
       const recv = performance.timeOrigin + performance.now();
       const m = e.data;
       let reply: AbrReply;
+      const failed = (err: unknown): AbrReply => ({
+        id: m?.id,
+        error: err instanceof Error ? err.message : String(err),
+        permanent: err instanceof PolicyCannotServe,
+        recv,
+        sent: performance.timeOrigin + performance.now(),
+      });
+      if (m?.table) {
+        // a table asks the policy dozens of times: only a policy without state between decisions may be asked; it is
+        // built in slices with a pause to the event loop between them, so decisions queued meanwhile go first
+        const policy = m.policy;
+        newestTable = Math.max(newestTable, m.id);
+        const build = TABLE_POLICIES.includes(policy)
+          ? buildDecisionTableSliced((obs) => api.decideAbr(policy, obs), m.table, {
+              sliceMs: m.sliceMs,
+              pause: yieldToTasks,
+              superseded: () => m.id < newestTable,
+            })
+          : Promise.reject(
+              new Error(`decision tables: policy ${policy} keeps state between decisions (only ${TABLE_POLICIES.join(', ')})`),
+            );
+        build.then(
+          (table) =>
+            port.postMessage({ id: m.id, level: -1, table, recv, sent: performance.timeOrigin + performance.now() } satisfies AbrReply),
+          (err: unknown) => port.postMessage(failed(err)), // tables never use the slot
+        );
+        return;
+      }
       try {
-        if (m.table) {
-          const policy = m.policy;
-          // a table asks the policy dozens of times: only a policy without state between decisions may be asked
-          if (!TABLE_POLICIES.includes(policy))
-            throw new Error(`decision tables: policy ${policy} keeps state between decisions (only ${TABLE_POLICIES.join(', ')})`);
-          const table = buildDecisionTable((obs) => api.decideAbr(policy, obs), m.table);
-          reply = { id: m.id, level: -1, table, recv, sent: performance.timeOrigin + performance.now() };
-        } else if (m.live) {
+        if (m.live) {
           const d = api.decideLive(m.live);
           const sent = performance.timeOrigin + performance.now();
           slot?.write(m.id, d.level, sent);
@@ -247,14 +283,8 @@ export const api: WorkerApi = {
           reply = { id: m.id, level, recv, sent };
         }
       } catch (err) {
-        if (!m?.table) slot?.write(m?.id, -1, performance.timeOrigin + performance.now()); // tables never use the slot
-        reply = {
-          id: m?.id,
-          error: err instanceof Error ? err.message : String(err),
-          permanent: err instanceof PolicyCannotServe,
-          recv,
-          sent: performance.timeOrigin + performance.now(),
-        };
+        slot?.write(m?.id, -1, performance.timeOrigin + performance.now());
+        reply = failed(err);
       }
       port.postMessage(reply);
     };

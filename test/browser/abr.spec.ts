@@ -24,6 +24,25 @@ function firstLoadAfter<L extends { t: number }>(r: AbrDecisionRecord, loads: L[
   return loads.find((l) => l.t >= r.at && !records.some((o) => o !== r && o.at > r.at && o.at <= l.t));
 }
 
+/** A main fragment request: its sn, the level hls.js asked for, and when (`performance.now()`, ms). */
+interface FragLoad {
+  sn: number;
+  level: number;
+  t: number;
+}
+
+/** Records every main fragment request of `hls` (FRAG_LOADING), then loads `src` into `video` and starts playback. */
+async function playRecordingLoads(hls: Hls, video: HTMLVideoElement, src: string): Promise<FragLoad[]> {
+  const loads: FragLoad[] = [];
+  hls.on(Hls.Events.FRAG_LOADING, (_e, d) => {
+    if (d.frag.type === 'main' && typeof d.frag.sn === 'number') loads.push({ sn: d.frag.sn, level: d.frag.level, t: performance.now() });
+  });
+  hls.loadSource(src);
+  hls.attachMedia(video);
+  await video.play().catch(() => undefined);
+  return loads;
+}
+
 describe('ABR controller in hls.js', () => {
   it('answers over its own port: policy levels, worker errors as rejections, a breakdown per answer', async () => {
     const w = startWorker('/base/dist/edgeplay.worker.js');
@@ -65,6 +84,24 @@ describe('ABR controller in hls.js', () => {
         expect(t.computeMs).toBeGreaterThanOrEqual(0);
         expect(t.totalMs).toBeGreaterThanOrEqual(t.computeMs - 0.2);
       }
+      // tables are built in slices: a decision asked while one builds is answered between two slices, before the
+      // table; built in one go (a slice longer than the build), the decision waits for the whole table
+      const order: string[] = [];
+      await Promise.all([
+        port.table!('drl', tableReq, { sliceMs: 0 }).then(() => order.push('table')),
+        port.decide('drl', obs(10, 300)).then(() => order.push('decision')),
+      ]);
+      expect(order).toEqual(['decision', 'table']);
+      order.length = 0;
+      await Promise.all([
+        port.table!('drl', tableReq, { sliceMs: 1e9 }).then(() => order.push('table')),
+        port.decide('drl', obs(10, 300)).then(() => order.push('decision')),
+      ]);
+      expect(order).toEqual(['table', 'decision']);
+      // a newer table request abandons the build of an older one
+      const older = expectAsync(port.table!('drl', tableReq, { sliceMs: 0 })).toBeRejectedWithError(/superseded/);
+      expect((await port.table!('drl', tableReq, { sliceMs: 0 })).levels).toEqual(table.levels);
+      await older;
     } finally {
       port.close();
       w.terminate();
@@ -81,19 +118,13 @@ describe('ABR controller in hls.js', () => {
     const video = makeVideo();
     const ep = createEdgeplay({ endpoint: `${env.controller}/v1/telemetry`, consent: 'granted', dbName: uniq('ep-abr') });
     const hls = new Hls(ep.hlsConfig({ abrController: Ctl as never, maxBufferLength: 12 }));
-    // every main fragment request: which level hls.js asked for, and when
-    const loads: Array<{ sn: number; level: number; t: number }> = [];
-    hls.on(Hls.Events.FRAG_LOADING, (_e, d) => {
-      if (d.frag.type === 'main' && typeof d.frag.sn === 'number') loads.push({ sn: d.frag.sn, level: d.frag.level, t: performance.now() });
-    });
     let fatal: string | null = null;
     hls.on(Hls.Events.ERROR, (_e, d) => {
       if (d.fatal) fatal = d.details;
     });
     ep.attach(hls, video, { channel: 'abr', contentId: 'vod-1' });
-    hls.loadSource(`${env.dev}/streams/vod/master.m3u8?trace=4g&limit=12`);
-    hls.attachMedia(video);
-    await video.play().catch(() => undefined);
+    // every main fragment request: which level hls.js asked for, and when
+    const loads = await playRecordingLoads(hls, video, `${env.dev}/streams/vod/master.m3u8?trace=4g&limit=12`);
     try {
       // DRL decisions drive the first half
       await until(() => records.filter((r) => r.source === 'policy').length >= 5, 'five DRL decisions', 60000).catch((e) => {
@@ -151,13 +182,7 @@ describe('ABR controller in hls.js', () => {
     });
     const video = makeVideo();
     const hls = new Hls({ abrController: Ctl as never, maxBufferLength: 12 });
-    const loads: Array<{ sn: number; level: number; t: number }> = [];
-    hls.on(Hls.Events.FRAG_LOADING, (_e, d) => {
-      if (d.frag.type === 'main' && typeof d.frag.sn === 'number') loads.push({ sn: d.frag.sn, level: d.frag.level, t: performance.now() });
-    });
-    hls.loadSource(`${env.dev}/streams/vod/master.m3u8?trace=4g&limit=12`);
-    hls.attachMedia(video);
-    await video.play().catch(() => undefined);
+    const loads = await playRecordingLoads(hls, video, `${env.dev}/streams/vod/master.m3u8?trace=4g&limit=12`);
     try {
       await until(() => checks.length >= 6, 'six table answers checked by the policy', 90000).catch((e) => {
         throw new Error(`${e.message}; decisions so far: ${JSON.stringify(records.slice(0, 8))}`);
@@ -227,13 +252,7 @@ describe('ABR controller in hls.js', () => {
     // a forward buffer of at most 8 s (hls.js' target is max(8 × maxBufferSize / BANDWIDTH, maxBufferLength), capped by
     // maxMaxBufferLength): hls.js waits after each load, so the policy's later answer can still count
     const hls = new Hls({ abrController: Ctl as never, maxBufferLength: 4, maxMaxBufferLength: 8 });
-    const loads: Array<{ sn: number; level: number; t: number }> = [];
-    hls.on(Hls.Events.FRAG_LOADING, (_e, d) => {
-      if (d.frag.type === 'main' && typeof d.frag.sn === 'number') loads.push({ sn: d.frag.sn, level: d.frag.level, t: performance.now() });
-    });
-    hls.loadSource(`${env.dev}/streams/vod/master.m3u8?trace=4g&limit=12`);
-    hls.attachMedia(video);
-    await video.play().catch(() => undefined);
+    const loads = await playRecordingLoads(hls, video, `${env.dev}/streams/vod/master.m3u8?trace=4g&limit=12`);
     try {
       await until(() => checks.filter((c) => c.replaced).length >= 2 && loads.length >= 8, 'two replaced table answers', 90000).catch(
         (e) => {
@@ -243,11 +262,16 @@ describe('ABR controller in hls.js', () => {
       expect(tables.length).toBeGreaterThanOrEqual(2);
       for (const c of checks) expect([c.table, c.exact]).toEqual([0, 2]);
       // the last decision for a fragment is the one it is loaded with (a re-fetch of the fragment before it brings a
-      // second decision for the same one): replaced → the policy's level, else hls.js had already used the table's
+      // second decision for the same one): replaced → the policy's level, else hls.js had already used the table's.
+      // Each table decision asks the scripted policy once and its answers come in order: the i-th check is the i-th
+      // table decision's (a decision whose check has not come yet is left out)
+      const byTable = records.filter((r) => r.via === 'table');
       for (const sn of new Set(checks.map((c) => c.sn))) {
-        const c = checks.filter((x) => x.sn === sn).pop()!;
-        const r = records.filter((x) => x.sn === sn && x.via === 'table').pop()!;
-        const load = loads.find((l) => l.sn === sn && l.t >= r.at);
+        const i = byTable.map((r) => r.sn).lastIndexOf(sn);
+        const c = checks[i];
+        if (!c) continue;
+        expect(c.sn).toBe(sn);
+        const load = loads.find((l) => l.sn === sn && l.t >= byTable[i].at);
         if (!load) continue;
         expect(load.level)
           .withContext(`fragment ${sn}: ${JSON.stringify(c)}`)
@@ -276,13 +300,7 @@ describe('ABR controller in hls.js', () => {
     const Ctl = createAbrController(Hls, { policy: 'drl', port: () => port, budgetMs: 20, onDecision: (r) => records.push(r) });
     const video = makeVideo();
     const hls = new Hls({ abrController: Ctl as never, maxBufferLength: 8 });
-    const loads: Array<{ sn: number; level: number; t: number }> = [];
-    hls.on(Hls.Events.FRAG_LOADING, (_e, d) => {
-      if (d.frag.type === 'main' && typeof d.frag.sn === 'number') loads.push({ sn: d.frag.sn, level: d.frag.level, t: performance.now() });
-    });
-    hls.loadSource(`${env.dev}/streams/vod/master.m3u8?limit=14`);
-    hls.attachMedia(video);
-    await video.play().catch(() => undefined);
+    const loads = await playRecordingLoads(hls, video, `${env.dev}/streams/vod/master.m3u8?limit=14`);
     try {
       await until(() => records.filter((r) => r.source === 'policy').length >= 6, 'six scripted decisions', 60000);
       mode = 'late';

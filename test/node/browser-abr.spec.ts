@@ -92,8 +92,10 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
     const accepted: Row[] = [];
     const rejected: Row[] = [];
     const logs: string[] = [];
+    let writes = 0;
     await playJobs({
       jobs,
+      total: jobs.length,
       maxLag: 0.03,
       play: async (j: BenchJob) => {
         const k = `${j.trace}|${j.policy}`;
@@ -103,10 +105,14 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
         const lag = k === 'a|drl' && plays.filter((p) => p === k).length === 1 ? 6 : 0.3;
         return { ...j, play_wall_s: 60, playback_lag_s: lag };
       },
-      accept: (_j, r) => accepted.push(r),
-      reject: (_j, r) => rejected.push(r),
+      rows: accepted,
+      rejected,
+      write: () => writes++,
+      describe: (r) => `${r.trace} ${r.policy} kept`,
       log: (s) => logs.push(s),
     });
+    expect(writes).toBe(4); // after each of the 3 kept runs and the 1 rejected one
+    expect(logs.filter((l) => /^\[\d\/4\] \w+ \w+ kept  lag [\d.]+ %/.test(l)).length).toBe(3);
     expect(plays.filter((p) => p === 'a|drl').length).toBe(2);
     expect(rejected.map((r) => `${r.trace}|${r.policy}`)).toEqual(['a|drl']);
     expect(rejected[0].playback_lag_share).toBeCloseTo(0.1, 9);
@@ -122,8 +128,11 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
       jobs: rotatedJobs(['a'], ['hls'], 1),
       maxLag: 0.03,
       play: async (j) => (plays++, { ...j, play_wall_s: 60, playback_lag_s: 30 }),
-      accept: () => undefined,
-      reject: () => undefined,
+      total: 1,
+      rows: [],
+      rejected: [],
+      write: () => undefined,
+      describe: () => '',
       log: () => undefined,
     });
     await expectAsync(run).toBeRejectedWithError(/every run lags/);

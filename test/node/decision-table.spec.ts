@@ -6,7 +6,14 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DrlPolicy } from '../../src/abr/drl.js';
 import { RatioEwmaPredictor } from '../../src/abr/chunk-size.js';
-import { buildDecisionTable, bufferAt, lookupDecision, observationAt, type AbrTableRequest } from '../../src/abr/decision-table.js';
+import {
+  buildDecisionTable,
+  buildDecisionTableSliced,
+  bufferAt,
+  lookupDecision,
+  observationAt,
+  type AbrTableRequest,
+} from '../../src/abr/decision-table.js';
 import type { AbrObservation } from '../../src/core/abr.js';
 import { loadModel } from '../../src/train/io.js';
 
@@ -94,6 +101,44 @@ describe('decision tables (FastMPC-style lookup of the policy per download time)
     expect(lookupDecision(table, 50)).toBeNull();
     expect(lookupDecision(table, 70_000)).toBeNull();
     expect(calls).toBeLessThan(10 + 5 * 8);
+  });
+
+  it('builds the same table in slices, pausing between policy calls, and abandons a superseded build', async () => {
+    const steps = [125, 250, 375, 500, 625];
+    const decide = (o: AbrObservation) => steps.filter((s) => o.throughputs[o.throughputs.length - 1] >= s).length;
+    const whole = buildDecisionTable(decide, request());
+    // sliceMs 0: a pause after every policy call; what runs in a pause (here: a count) runs between two calls
+    const order: string[] = [];
+    const sliced = await buildDecisionTableSliced((o) => (order.push('call'), decide(o)), request(), {
+      sliceMs: 0,
+      pause: async () => void order.push('pause'),
+    });
+    expect(sliced).toEqual(whole);
+    expect(order.filter((x) => x === 'pause').length).toBe(whole.evaluations);
+    expect(order.slice(0, 4)).toEqual(['call', 'pause', 'call', 'pause']);
+    // a slice of 1 s on a clock that advances 0.4 s per call: a pause every third call
+    let clock = 0;
+    let pauses = 0;
+    await buildDecisionTableSliced((o) => ((clock += 400), decide(o)), request(), {
+      sliceMs: 1000,
+      now: () => clock,
+      pause: async () => void pauses++,
+    });
+    expect(pauses).toBe(Math.floor(whole.evaluations / 3));
+    // superseded after the second pause: the build stops there (two calls made) and rejects
+    let calls = 0;
+    let paused = 0;
+    const run = buildDecisionTableSliced((o) => (calls++, decide(o)), request(), {
+      sliceMs: 0,
+      pause: async () => void paused++,
+      superseded: () => paused >= 2,
+    });
+    await expectAsync(run).toBeRejectedWithError(/superseded/);
+    expect(calls).toBe(2);
+    await expectAsync(buildDecisionTableSliced(decide, request({ bytes: 0 }), { pause: async () => undefined })).toBeRejectedWithError(
+      RangeError,
+      /size/,
+    );
   });
 
   it('rejects a table without a size or with a bad resolution', () => {
