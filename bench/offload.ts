@@ -27,8 +27,8 @@
  * Rows {mode: 'sim', …}: the same schedulers, loads and workload in virtual time (src/sim/offload/queue.ts, exact
  * service time, the hand-off to and from a thread and the loopback overhead measured one task at a time added, the
  * same lookahead): what the scheduler does without the rest of the machine's noise. Rows {mode: 'sim-measured', …,
- * exec_ms}: the same at the thread time measured over HTTP (mean exec_ms of the scheduler's rows at that load: the
- * same arrivals per second and deadlines in ms, so a slot that took 10.7 ms instead of 10 raises the true load).
+ * exec_ms}: the same at the thread time measured over HTTP (mean exec_ms of the rows of that scheduler, hand-off and
+ * spin at that load: the same arrivals per second and deadlines in ms, so a slot that took 10.7 ms instead of 10 raises the true load).
  * Placement rows {device, placement, latency_ms, energy_mj, rel_accuracy}: local latency = the model's latency
  * measured here × the device class's CPU slowdown (1, 4, 20: DevTools' throttling rates), edge latency = the p50
  * response measured at 30 % load (auction) + the upload at the class's uplink; energy from src/edge/offload.ts
@@ -401,10 +401,12 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   // load): the same arrivals per second, deadlines still 3 and 12 × serviceMs — what the scheduler does when a slot
   // takes as long as it did here (a pad that wakes late raises the true load)
   console.log(`\nvirtual time at the measured thread time (the HTTP rows' mean exec_ms; same arrival rate and deadlines)`);
-  console.log('scheduler        load   exec ms  p50    p95    p99   hit    urgent  refused');
+  console.log('scheduler        load   exec ms  p50    p95    p99   hit    urgent  refused  hand-off');
   for (const load of loads)
-    for (const scheduler of schedulers) {
-      const execs = rows.filter((r) => r.mode === 'http' && r.scheduler === scheduler && r.load === load).map((r) => Number(r.exec_ms));
+    for (const { scheduler, handoff, spin } of combos) {
+      const execs = rows
+        .filter((r) => r.mode === 'http' && r.scheduler === scheduler && r.handoff === handoff && r.pad_spin_ms === spin && r.load === load)
+        .map((r) => Number(r.exec_ms));
       const exec = execs.reduce((a, b) => a + b, 0) / Math.max(1, execs.length);
       if (!(exec > 0)) continue;
       const ts = simulateTaskQueue({
@@ -424,6 +426,8 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
       const row = {
         mode: 'sim-measured',
         scheduler,
+        handoff,
+        pad_spin_ms: spin,
         load,
         exec_ms: +exec.toFixed(2),
         ...queueStats(ts, clients, o.simSeconds ?? 120),
@@ -434,7 +438,7 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
       };
       rows.push(row);
       console.log(
-        `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${exec.toFixed(2).padStart(6)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}  ${row.refused.toFixed(3)}`,
+        `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${exec.toFixed(2).padStart(6)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}  ${row.refused.toFixed(3)}  ${handoff}${spin ? ` spin ${spin}` : ''}`,
       );
     }
   // device-side placement: the rule vs always-local vs always-edge
