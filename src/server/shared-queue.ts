@@ -34,6 +34,16 @@ export interface SharedTaskQueueOptions {
 /** What `take` answers: a task's id and a copy of its payload, or null once the queue is closed (or on timeout). */
 export type Taken = { id: number; bytes: Uint8Array } | null;
 
+/**
+ * Where a consumer records the id it is taking, *before* it takes it (`cells[index]`): a thread that dies at any
+ * point after taking a task has its id there, so the producer's side can answer it — none is lost in between (at
+ * worst a task whose claim was written but not yet taken is answered there and also run by another thread).
+ */
+export interface Claim {
+  cells: Int32Array;
+  index: number;
+}
+
 export class SharedTaskQueue {
   /** the shared memory; pass it to a thread and `attach` it there */
   readonly buffer: SharedArrayBuffer;
@@ -111,12 +121,12 @@ export class SharedTaskQueue {
    * empty, at most `timeoutMs` in all (default: until a push or close). Null once closed or on timeout. Never call it
    * on a thread whose event loop must keep running (the main thread: use `tryTake`).
    */
-  take(timeoutMs = Infinity): Taken {
+  take(timeoutMs = Infinity, claim?: Claim): Taken {
     const until = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
     for (;;) {
       const signal = Atomics.load(this.words, SIGNAL);
       if (this.closed) return null;
-      const t = this.tryTake();
+      const t = this.tryTake(claim);
       if (t) return t;
       const left = until - performance.now();
       if (left <= 0) return null;
@@ -127,8 +137,8 @@ export class SharedTaskQueue {
     }
   }
 
-  /** Consumer: the oldest task if there is one now, else null (never blocks). */
-  tryTake(): Taken {
+  /** Consumer: the oldest task if there is one now, else null (never blocks); `claim` as in `take`. */
+  tryTake(claim?: Claim): Taken {
     for (;;) {
       const head = Atomics.load(this.words, HEAD);
       if (((Atomics.load(this.words, TAIL) - head) | 0) <= 0) return null;
@@ -137,7 +147,9 @@ export class SharedTaskQueue {
       const id = Atomics.load(this.words, HEADER + 2 + 2 * cell);
       const n = Atomics.load(this.words, HEADER + 3 + 2 * cell);
       const bytes = this.bytes.slice(cell * this.cellBytes, cell * this.cellBytes + n);
+      if (claim) Atomics.store(claim.cells, claim.index, id);
       if (Atomics.compareExchange(this.words, HEAD, head, (head + 1) | 0) === head) return { id, bytes };
+      if (claim) Atomics.store(claim.cells, claim.index, 0); // another consumer took it: not ours
     }
   }
 

@@ -9,8 +9,8 @@
  * - 'message': tasks arrive as `{id, input}` messages, one message event per task, in arrival order;
  * - 'shared': the thread takes tasks itself from the pool's shared-memory queue (shared-queue.ts), sleeping in
  *   `Atomics.wait` while it is empty and running them back to back while it is not — no event-loop turn, message
- *   or timer between two tasks. The id of the task it runs is kept in `current[index]` (so that the pool can answer
- *   it if the thread dies); the loop ends when the queue is closed.
+ *   or timer between two tasks. The id of the task it runs is kept in `current[index]`, written before the task is
+ *   taken (so that the pool can answer it if the thread dies at any point); the loop ends when the queue is closed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ViewportInput } from '../core/schemas/tasks.js';
@@ -60,9 +60,8 @@ if (queue) {
   const text = new TextDecoder();
   port.postMessage({ ready: true });
   for (;;) {
-    const t = q.take();
+    const t = q.take(Infinity, { cells: cur, index: index! }); // records the id in cur[index] before taking it
     if (!t) break; // closed
-    Atomics.store(cur, index!, t.id);
     await serve(t.id, () => JSON.parse(text.decode(t.bytes)) as ViewportInput);
     Atomics.store(cur, index!, 0);
   }

@@ -75,7 +75,12 @@ describe('the shared-memory task queue', () => {
     const view = SharedTaskQueue.attach(q.buffer);
     expect(q.push(next, enc(`t${next}`))).toBeTrue();
     expect(view.length).toBe(1);
-    expect(view.tryTake()!.id).toBe(next);
+    // the consumer's claim names the task it took (the pool answers it from there if the thread dies)
+    const claim = { cells: new Int32Array(2), index: 1 };
+    expect(view.tryTake(claim)!.id).toBe(next);
+    expect(claim.cells[1]).toBe(next);
+    expect(view.tryTake(claim)).toBeNull(); // nothing to take: the claim is not touched
+    expect(claim.cells[1]).toBe(next);
     q.close();
     expect(view.take()).toBeNull(); // closed: no sleeping
     expect(() => q.push(1, enc('x'))).toThrowError(/closed/);
