@@ -89,7 +89,7 @@ export class TaskPool {
   private current: Int32Array | null = null;
   private readonly text = new TextEncoder();
 
-  /** @throws RangeError for a size < 1, a negative pad or lookahead */
+  /** @throws RangeError for a size < 1, a negative pad, spin or lookahead, an unknown hand-off */
   constructor(private o: TaskPoolOptions) {
     this.size = o.size ?? 2;
     if (!(Number.isInteger(this.size) && this.size >= 1)) throw new RangeError(`size must be an integer ≥ 1, got ${this.size}`);
