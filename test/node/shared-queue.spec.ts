@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { parseCommandLine } from '../../src/server/main.js';
 import { SharedTaskQueue } from '../../src/server/shared-queue.js';
 import { TaskPool } from '../../src/server/task-pool.js';
-import { viewportExecutor } from '../../src/server/tasks.js';
+import { TaskService, viewportExecutor } from '../../src/server/tasks.js';
 import { fromYawPitch } from '../../src/viewport/geometry.js';
 import type { ViewportInput } from '../../src/core/schemas/tasks.js';
 
@@ -191,6 +191,25 @@ describe("the task pool's shared-memory hand-off", () => {
       expect(settled.filter((s) => s.endsWith('ok')).length).toBe(2); // the replacement thread ran the other two
       expect(pool.held).toBe(0);
     } finally {
+      await pool.close();
+    }
+  });
+
+  it('serves the task service with an on-deck place: every task done, each reporting its thread time and its wait', async () => {
+    if (!existsSync('models/viewport/model.json')) pending('models/viewport not found');
+    const pool = await new TaskPool({ size: 1, modelsDir: 'models', padMs: 100, lookahead: 1, handoff: 'shared' }).ready();
+    const service = new TaskService({ slots: 1, lookahead: 1, executors: { viewport: pool.executor() } });
+    try {
+      const outs = await Promise.all([0, 1, 2].map(() => service.run('viewport', input(), 60000)));
+      expect(outs.map((o) => o.status)).toEqual(['done', 'done', 'done']);
+      const done = outs.map((o) => (o.status === 'done' ? o : null)!);
+      for (const o of done) expect(o.exec_ms).toBeGreaterThanOrEqual(99); // the thread's own time (the 100 ms pad)
+      // one slot: the second waited for the first, the third for both (lower bounds: a busy machine only adds)
+      expect(done[1].queue_ms).toBeGreaterThanOrEqual(95);
+      expect(done[2].queue_ms).toBeGreaterThanOrEqual(190);
+      expect(service.stats).toEqual({ done: 3, refused: 0, failed: 0 });
+    } finally {
+      service.close();
       await pool.close();
     }
   });
