@@ -476,11 +476,16 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
   const maxLag = o.maxLag ?? 0.03;
   if (!(maxLag > 0)) throw new InputError(`maxLag must be > 0 (a share of the run's wall time), got ${maxLag}`);
   const config = { traces, policies, limit, repeats, transmux, model, answer, tables, max_lag: maxLag };
-  /** `drl:NAME` is the DRL policy with models/NAME (a candidate next to the committed one) */
-  const modelOf = (p: string) => (p.startsWith('drl:') ? `/models/${p.slice(4)}/model.json` : model);
+  /** `drl:NAME` is the DRL policy with models/NAME (a candidate next to the committed one); `drl+guard` (also
+   * `drl+guard:NAME`) the DRL with its stall guard (DEFAULT_DRL_GUARD, src/abr/drl-guard.ts) */
+  const modelOf = (p: string) => (p.includes(':') ? `/models/${p.slice(p.indexOf(':') + 1)}/model.json` : model);
+  const pageQuery = (p: string) => {
+    const base = p.split(':')[0];
+    return base === 'drl+guard' ? 'policy=drl&guard=on' : `policy=${base}`;
+  };
   for (const p of policies)
-    if (!/^(hls|robustmpc|bola|bb|drl)$/.test(p) && !/^drl:[\w-]+$/.test(p))
-      throw new InputError(`unknown policy "${p}" (hls, robustmpc, bola, bb, drl, drl:MODEL)`);
+    if (!/^(hls|robustmpc|bola|bb|drl|drl\+guard)$/.test(p) && !/^drl(\+guard)?:[\w-]+$/.test(p))
+      throw new InputError(`unknown policy "${p}" (hls, robustmpc, bola, bb, drl, drl+guard, drl:MODEL, drl+guard:MODEL)`);
   const outFile = o.out === undefined ? 'bench/results/browser-abr.json' : o.out;
 
   // resume: keep the runs of an earlier invocation with the same per-run settings
@@ -536,7 +541,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
         const started = Date.now();
         const load1 = loadavg()[0];
         const r = await playInChromium(
-          `${demo.url}/bench-abr.html?policy=${j.policy.split(':')[0]}&trace=${encodeURIComponent(j.trace)}&limit=${limit}&transmux=${transmux}&model=${encodeURIComponent(modelOf(j.policy))}&answer=${answer}&tables=${tables}`,
+          `${demo.url}/bench-abr.html?${pageQuery(j.policy)}&trace=${encodeURIComponent(j.trace)}&limit=${limit}&transmux=${transmux}&model=${encodeURIComponent(modelOf(j.policy))}&answer=${answer}&tables=${tables}`,
           (limit * 4 * 3 + 120) * 1000,
         );
         return Object.assign(r, {

@@ -10,6 +10,7 @@ import Hls from 'hls.js';
 import {
   createAbrController,
   createEdgeplay,
+  DEFAULT_DRL_GUARD,
   startWorker,
   workerAbrPort,
   type AbrDecisionRecord,
@@ -47,7 +48,9 @@ const tableChecks: AbrTableCheck[] = [];
 let timings: { toWorkerMs: number; computeMs: number; backMs: number }[] = [];
 if (policy !== 'hls') {
   const w = startWorker('/dist/edgeplay.worker.js');
-  if (policy === 'drl') await w.api.initAbr({ modelUrl: new URL(modelPath, location.href).href });
+  // guard=on: the DRL with its stall guard (DEFAULT_DRL_GUARD)
+  if (policy === 'drl')
+    await w.api.initAbr({ modelUrl: new URL(modelPath, location.href).href, guard: q.get('guard') === 'on' ? DEFAULT_DRL_GUARD : null });
   const port = workerAbrPort(w, { slot: q.get('answer') !== 'message' });
   timings = port.timings;
   abrController = createAbrController(Hls, {

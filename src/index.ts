@@ -40,7 +40,8 @@ export {
   type AbrTableCheck,
   type EdgeplayAbrOptions,
 } from './abr/hls-controller.js';
-export { buildDecisionTable, lookupDecision, type AbrTable, type AbrTableRequest } from './abr/decision-table.js';
+export { buildDecisionTable, buildDecisionTableSliced, lookupDecision, type AbrTable, type AbrTableRequest } from './abr/decision-table.js';
+export { DEFAULT_DRL_GUARD, guardLevel, type DrlGuard } from './abr/drl-guard.js';
 export { liveCatchup, type LiveCatchup, type LiveCatchupOptions, type LiveRateChange } from './abr/live-catchup.js';
 export { RatioEwmaPredictor, type ChunkSizePredictor } from './abr/chunk-size.js';
 export type { AbrObservation } from './core/abr.js';

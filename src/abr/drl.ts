@@ -6,6 +6,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { FastMlp } from '../core/fast-mlp.js';
 import { VIDEO_BIT_RATE_KBPS, type AbrObservation, type AbrPolicy } from '../core/abr.js';
+import { checkDrlGuard, guardLevel, type DrlGuard } from './drl-guard.js';
 
 export const HISTORY = 8;
 const L = VIDEO_BIT_RATE_KBPS.length;
@@ -130,13 +131,21 @@ export class DrlPolicy implements AbrPolicy {
   /**
    * @param forward the actor's forward pass, features → logits (default: `FastActor`, plain JS over the weights;
    *   the worker passes a tfjs `predict` to run a deployment variant on a tfjs backend, src/deploy/)
+   * @param guard a stall guard over the answer (`guardLevel`); none by default (the policy as trained)
    */
   constructor(
     private model: TF.LayersModel,
     name = 'drl',
     private forward?: (x: Float32Array) => ArrayLike<number>,
+    private guard: DrlGuard | null = null,
   ) {
     this.name = name;
+    if (guard) checkDrlGuard(guard);
+  }
+
+  decide(o: AbrObservation): number {
+    const level = this.decideModel(o);
+    return this.guard ? guardLevel(o, level, this.guard) : level;
   }
   private fast: FastActor | null = null;
   private thrBuf: number[] = [];
@@ -156,7 +165,8 @@ export class DrlPolicy implements AbrPolicy {
     return best;
   }
 
-  decide(o: AbrObservation): number {
+  /** the model's monotone answer, before the guard */
+  private decideModel(o: AbrObservation): number {
     const n = o.ladderKbps.length;
     if (n <= 1) return 0;
     const slots = ladderSlots(n);

@@ -4,6 +4,8 @@
  * test days, which bench:cdn reports). Entry: `npm run train:cdn` (cli/cdn.ts).
  * 1. imitation warm start: the actions that track the one-step greedy optimum (the simulator's oracle),
  *    then one DAgger round (the network's own states, labelled by the same expert);
+ * 1b. optionally (`dagger`, `--dagger`): DAgger rounds towards the one-step greedy oracle restricted to LTS's
+ *    actions (`daggerCdn`), from the init or the imitation; the dev-best is kept and PPO continues from it;
  * 2. PPO — the shared implementation (ppo.ts `ppoIteration`, GAE, KL stop) on the paper's network
  *    (cdn-net.ts) with the paper's reward −(SLatency + BufRatio + BufFreq), γ 0.99, whole days as episodes
  *    (terminal at midnight, several days side by side); the dev-best network is kept;
@@ -35,11 +37,12 @@ import {
   ltsModelFromFiles,
   type LtsManifest,
   type LtsModel,
+  type NetWeights,
 } from '../assign/cdn/lts.js';
 import { FastLtsPolicy, fitTree, treeDepth, treePredict, type FastLtsModel, type TreeModel } from '../assign/cdn/tree.js';
 import { cdnCombinations } from '../sim/cdn/cdns.js';
 import { loadTraffic, makeSim, missingData } from '../sim/cdn/data.js';
-import { GreedyOracle } from '../sim/cdn/greedy.js';
+import { actionCosts, greedyAction, GreedyOracle } from '../sim/cdn/greedy.js';
 import { meanReward } from '../sim/cdn/run.js';
 import { bestWrr, tuneUcb } from '../sim/cdn/tune.js';
 import { daysOf, DAY_MIN, type Traffic } from '../sim/cdn/traffic.js';
@@ -99,6 +102,13 @@ export interface TrainCdnOptions {
    * the imitation warm start, which is then skipped (PPO continues from it)
    */
   init?: string;
+  /**
+   * DAgger towards the one-step greedy oracle restricted to LTS's actions (`daggerCdn`), after the init (or the
+   * imitation warm start) and before PPO; the dev-best of the init and every round is kept (default: none)
+   */
+  dagger?: CdnDaggerOptions;
+  /** Adam learning rate of the DAgger fits (default 1e-4) */
+  lrDagger?: number;
   /** fit Fast-LTS (default true) */
   tree?: boolean;
   /** the baselines are tuned on every N-th training day (default 6: 5 of the 30) */
@@ -304,6 +314,169 @@ export function daysRollout(
     dones[(DAY_MIN - 1) * envs + e] = 1;
   });
   return { envs, obs, obsShape: [colDim], actions, logp, rewards, values, dones, nActions: actionCount(m) };
+}
+
+/** How `daggerCdn` rolls in, labels and fits (the `--dagger-*` flags of `npm run train:cdn`). */
+export interface CdnDaggerOptions {
+  /** DAgger rounds (each: roll in, label, aggregate, fit) */
+  rounds: number;
+  /** training days rolled in per round (dealt from the shuffled training days in turn) */
+  days: number;
+  /** supervised epochs on the whole aggregate after each round */
+  epochs: number;
+  /** the expert's probability of acting in round 1; round i uses β_i = beta0 · betaDecay^(i−1) (Ross et al. 2011 §3) */
+  beta0: number;
+  betaDecay: number;
+  /** every stride-th minute of a rolled-in day is kept (neighbouring minutes are nearly the same) */
+  stride: number;
+  /**
+   * temperature (cost units = reward points of the next step) of the soft labels p(a) ∝ exp(−(c(a) − c_min)/τ);
+   * 0: uniform over the exactly cheapest actions (the oracle's ties, e.g. every action when no CDN is loaded)
+   */
+  tau: number;
+  minibatch: number;
+}
+
+/** One DAgger round as `daggerCdn` saw it. */
+export interface CdnDaggerRound {
+  round: number;
+  beta: number;
+  days: number[];
+  /**
+   * share of the round's visited minutes (all of them, whoever acted) where the learner's argmax — the network
+   * before this round's fit — is one of the oracle's cheapest actions: on-policy agreement with the expert
+   */
+  agreement: number;
+  /** mean QoE of the mixture roll-in on the round's days */
+  rollQoe: number;
+  /** states in the aggregate after the round */
+  states: number;
+  /** last epoch's cross-entropy and argmax accuracy on the aggregate after the fit */
+  loss: number;
+  acc: number;
+  /** dev QoE after the fit (when `evalDev` is given) */
+  dev?: number;
+  /** seconds since daggerCdn started, at the end of the round */
+  s: number;
+}
+
+/**
+ * DAgger (Ross, Gordon & Bagnell, AISTATS 2011, Algorithm 3.1) for the LTS actor with the one-step greedy oracle
+ * restricted to LTS's actions as the expert (sim/cdn/greedy.ts `actionCosts`: with full knowledge of the next
+ * step, the action whose shares cost least — the `greedy-lts-actions` row of bench:cdn). Round i rolls in the
+ * mixture π_i = β_i·expert + (1 − β_i)·learner (per minute: the expert's cheapest action with probability β_i,
+ * else the learner's argmax) on `o.days` training days, labels every kept state with the expert's soft label,
+ * adds them to the aggregate of all rounds, and fits the actor on the whole aggregate (softmax cross-entropy,
+ * the shared supervised loop via cdn-net.ts `imitate`), starting from the actor's current weights. After each
+ * fit `evalDev` (dev days only, never test days) scores the actor; the caller keeps the dev-best.
+ * @returns the rounds (agreement measured before each fit, so round 1's is the initial network's) and the
+ * weights after each round's fit. Throws RangeError for rounds, days or stride < 1, or β0 / decay outside [0, 1].
+ */
+export function daggerCdn(
+  sim: CdnSim,
+  actor: TfLtsNet,
+  opt: tf.Optimizer,
+  trainDays: number[],
+  o: CdnDaggerOptions,
+  rng: () => number,
+  log: (s: string) => void,
+  evalDev?: () => number,
+): { rounds: CdnDaggerRound[]; weights: NetWeights[] } {
+  if (!(o.rounds >= 1) || !(o.days >= 1) || !(o.stride >= 1) || !(o.beta0 >= 0 && o.beta0 <= 1) || !(o.betaDecay >= 0 && o.betaDecay <= 1))
+    throw new RangeError(
+      `daggerCdn: need rounds, days, stride ≥ 1 and beta0, betaDecay in [0, 1] (got ${o.rounds}, ${o.days}, ${o.stride}, ${o.beta0}, ${o.betaDecay})`,
+    );
+  const m = sim.m;
+  const A = actionCount(m);
+  const inDim = m * K_STEPS * CDN_CHANNELS;
+  const colDim = actor.colDim;
+  const days = trainDays.slice();
+  for (let i = days.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [days[i], days[j]] = [days[j], days[i]];
+  }
+  const xs: Float32Array[] = [],
+    ys: Int32Array[] = [],
+    ss: Float32Array[] = [];
+  const rounds: CdnDaggerRound[] = [];
+  const weights: NetWeights[] = [];
+  const x = new Float32Array(inDim);
+  const costs = new Float64Array(A);
+  const t0 = Date.now();
+  for (let round = 1; round <= o.rounds; round++) {
+    const beta = o.beta0 * Math.pow(o.betaDecay, round - 1);
+    const net = new LtsNet(actor.weights(), m, K_STEPS, A);
+    const dealt = Array.from({ length: o.days }, (_, i) => days[((round - 1) * o.days + i) % days.length]);
+    let agree = 0,
+      seen = 0,
+      qoe = 0;
+    for (const day of dealt) {
+      sim.reset(day);
+      const phase = Math.floor(rng() * o.stride);
+      const n = Math.ceil((DAY_MIN - phase) / o.stride);
+      const dx = new Float32Array(n * inDim),
+        dy = new Int32Array(n),
+        ds = new Float32Array(n * A);
+      let k = 0;
+      for (let t = 0; t < DAY_MIN; t++) {
+        const obs = sim.observation();
+        encodeObservation(obs, WORKLOAD_SCALE, K_STEPS, x);
+        actionCosts(sim, obs, costs);
+        const expert = greedyAction(costs);
+        const lg = net.forward(x);
+        let mine = 0;
+        for (let a = 1; a < A; a++) if (lg[a] > lg[mine]) mine = a;
+        const cmin = costs[expert];
+        const tol = 1e-12 * Math.max(1, Math.abs(cmin));
+        if (costs[mine] <= cmin + tol) agree++;
+        seen++;
+        if (t >= phase && (t - phase) % o.stride === 0) {
+          dx.set(x, k * inDim);
+          dy[k] = expert;
+          const p = ds.subarray(k * A, (k + 1) * A);
+          let z = 0;
+          for (let a = 0; a < A; a++) z += p[a] = o.tau > 0 ? Math.exp(-(costs[a] - cmin) / o.tau) : costs[a] <= cmin + tol ? 1 : 0;
+          for (let a = 0; a < A; a++) p[a] /= z;
+          k++;
+        }
+        const act = rng() < beta ? expert : mine;
+        qoe += sim.step(applyAction(toPoints(obs.shares), act, lastScores(obs))).reward;
+      }
+      xs.push(toCols(dx, m, K_STEPS));
+      ys.push(dy);
+      ss.push(ds);
+    }
+    const fit = imitate(
+      actor,
+      opt,
+      concat(xs) as Float32Array,
+      colDim,
+      concat(ys) as Int32Array,
+      o.epochs,
+      o.minibatch,
+      rng,
+      concat(ss) as Float32Array,
+    );
+    const rec: CdnDaggerRound = {
+      round,
+      beta: Number(beta.toFixed(4)),
+      days: dealt,
+      agreement: Number((agree / seen).toFixed(4)),
+      rollQoe: Number((qoe / (o.days * DAY_MIN)).toFixed(4)),
+      states: ys.reduce((s, y) => s + y.length, 0),
+      loss: Number(fit.loss.toFixed(4)),
+      acc: Number(fit.acc.toFixed(4)),
+      s: 0,
+    };
+    if (evalDev) rec.dev = Number(evalDev().toFixed(4));
+    rec.s = Math.round((Date.now() - t0) / 1000);
+    weights.push(actor.weights());
+    rounds.push(rec);
+    log(
+      `DAgger round ${round}/${o.rounds}: β ${rec.beta}, roll-in QoE ${rec.rollQoe.toFixed(3)}, learner picks an oracle action on ${(100 * rec.agreement).toFixed(1)} % of the visited minutes; ${rec.states} states, loss ${rec.loss.toFixed(3)}, accuracy ${rec.acc.toFixed(3)}${rec.dev !== undefined ? `, dev QoE ${rec.dev.toFixed(3)}` : ''}`,
+    );
+  }
+  return { rounds, weights };
 }
 
 /** The Fast-LTS record of a manifest (`fastLts`): the tree and how it was chosen. */
@@ -570,6 +743,24 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
     note(o.init ? 'init' : 'imitation', bestDev);
     let best = actor.weights();
 
+    // 1b. DAgger towards the greedy oracle over LTS's actions; the dev-best of the init and each round is kept
+    let dagger: CdnDaggerRound[] | null = null;
+    if (o.dagger) {
+      const optD = tf.train.adam(o.lrDagger ?? 1e-4);
+      const d0 = Math.round((Date.now() - t0) / 1000);
+      const res = daggerCdn(sim, actor, optD, trainDays, o.dagger, rng, (s) => log(`${set} ${s}`), evalDev);
+      optD.dispose();
+      dagger = res.rounds;
+      res.rounds.forEach((r, i) => {
+        curve.push({ stage: `dagger ${r.round}`, dev: r.dev!, s: d0 + r.s });
+        if (r.dev! > bestDev) {
+          bestDev = r.dev!;
+          best = res.weights[i];
+        }
+      });
+      actor.load(best);
+    }
+
     // 2. PPO (the shared ppoIteration); iteration 0 fits only the critic (warm-up after imitation)
     for (let it = 0; it <= iters; it++) {
       const net = jsNet();
@@ -635,6 +826,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
           devQoe: Number(devServed.toFixed(4)),
           expertTrainQoe: Number.isNaN(expertQ) ? null : Number(expertQ.toFixed(4)),
           init: o.init ?? null,
+          ...(o.dagger ? { dagger: { ...o.dagger, lr: o.lrDagger ?? 1e-4, expert: 'greedy-lts-actions', log: dagger } } : {}),
           curve,
           trainedAt: new Date().toISOString(),
         },

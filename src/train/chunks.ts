@@ -32,6 +32,7 @@ import {
 import { apeSummary, evaluateForecaster, loadChunkDataset, type ChunkVideo } from '../sim/abr/chunks.js';
 import { dataRoot } from '../sim/abr/load.js';
 import { InputError } from './errors.js';
+import { repoRelative } from './cli/args.js';
 import { saveModel } from './io.js';
 
 export interface TrainChunkSizeOptions {
@@ -378,7 +379,7 @@ export async function trainChunkSize(o: TrainChunkSizeOptions = {}): Promise<Tra
         batch: BATCH,
         hidden: HIDDEN,
         train_videos: train.length,
-        encodes: encDir,
+        encodes: encDir === null ? null : repoRelative(encDir),
         selected_iter: best.iter,
         dev_shared_mape_h1_5: best.shared,
         dev_encodes_mape_h1_5: best.enc,

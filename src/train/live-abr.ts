@@ -26,6 +26,7 @@ import { ForecastSizes, LiveSession, runLiveSession, type LiveVideo, type SizeSo
 import { dataRoot, loadTraceDir } from '../sim/abr/load.js';
 import type { SimTrace } from '../sim/abr/env.js';
 import { InputError } from './errors.js';
+import { repoRelative } from './cli/args.js';
 import { saveModel } from './io.js';
 import { ppoIteration, type PpoModel } from './ppo.js';
 import { supervisedEpochs } from './supervised.js';
@@ -411,8 +412,8 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
         iters: ITERS,
         bc_sessions: BC_SESSIONS,
         bc_epochs: BC_EPOCHS,
-        sizes: o.sizeNet ? null : sizesDir,
-        encodes: encDir,
+        sizes: o.sizeNet ? null : repoRelative(sizesDir),
+        encodes: encDir === null ? null : repoRelative(encDir),
         target_latency_s: TARGET,
         session_s: SESSION_S,
         validation_sessions: validSet.length,

@@ -5,6 +5,7 @@
  * never import this folder. ABR decisions travel on a dedicated MessageChannel as `AbrRequest` /
  * `AbrReply` (no comlink proxy per decision).
  */
+import type { DrlGuard } from '../abr/drl-guard.js';
 import type { AbrObservation } from '../core/abr.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
 import type { AbrTable, AbrTableRequest } from '../abr/decision-table.js';
@@ -89,7 +90,11 @@ export class AbrSlot {
 /** The bitrate policies (the DRL model and the baselines). */
 export interface AbrApi {
   /** Load tfjs and the DRL bitrate model (model.json URL). Resolves with the tfjs backend in use. */
-  initAbr(opts: { modelUrl: string }): Promise<string>;
+  /**
+   * `guard`: a stall guard over the DRL's answer (`DrlGuard` in src/abr/drl.ts; none when absent or null — the policy
+   * as trained). Rejects with RangeError on a bad guard.
+   */
+  initAbr(opts: { modelUrl: string; guard?: DrlGuard | null }): Promise<string>;
   /** Level for the next chunk from the named policy. Throws if the policy cannot decide (the caller falls back). */
   decideAbr(policy: AbrPolicyName, obs: AbrObservation): number;
   /**

@@ -12,6 +12,7 @@ import { VERSION } from '../core/version.js';
 import type { AbrObservation, AbrPolicy } from '../core/abr.js';
 import { Bola, BufferBased, RobustMpc } from '../abr/baselines.js';
 import { buildDecisionTableSliced, TABLE_POLICIES } from '../abr/decision-table.js';
+import { checkDrlGuard, type DrlGuard } from '../abr/drl-guard.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
 import { AbrSlot, type AbrReply, type AbrRequest, type BackendStatus, type DeploymentState, type WorkerApi } from './protocol.js';
 import type { Backend, DeployProfile } from '../deploy/catalog.js';
@@ -196,11 +197,12 @@ export const api: WorkerApi = {
     };
   },
   /** Load tfjs and the DRL bitrate model (model.json URL). Resolves with the backend in use. */
-  async initAbr(opts: { modelUrl: string }): Promise<string> {
+  async initAbr(opts: { modelUrl: string; guard?: DrlGuard | null }): Promise<string> {
+    if (opts.guard) checkDrlGuard(opts.guard);
+    const { DrlPolicy } = await import('../abr/drl.js');
     const layers = await loadTf();
     const model = await layers.loadLayersModel(opts.modelUrl);
-    const { DrlPolicy } = await import('../abr/drl.js');
-    drl = new DrlPolicy(model as never);
+    drl = new DrlPolicy(model as never, 'drl', undefined, opts.guard ?? null);
     drl.decide({
       lastQuality: 0,
       bufferS: 0,

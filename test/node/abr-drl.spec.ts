@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DrlPolicy, FastActor, FEATURES, features, ladderSlots } from '../../src/abr/drl.js';
+import { DEFAULT_DRL_GUARD, guardLevel } from '../../src/abr/drl-guard.js';
 import { VIDEO_BIT_RATE_KBPS, type AbrObservation } from '../../src/core/abr.js';
 import { loadModel } from '../../src/train/io.js';
 import { runPolicy } from '../../src/sim/abr/run.js';
@@ -112,6 +113,35 @@ describe('DRL bitrate policy (models/abr-drl)', () => {
     // the observation from the report: a 600 Mb/s loopback link, full history, a healthy buffer → the top level
     expect(policy.decide(obs(VIDEO_BIT_RATE_KBPS, 600, 12, 5, 8))).toBe(5);
     expect(checked).toBeGreaterThan(3000);
+  });
+
+  it('stall guard: lowers the level until the predicted download leaves the reserve, and only then', () => {
+    const g = { reserveS: 4, factor: 0.8 };
+    // 2 Mb/s history, 12 s of buffer; level 5 (4.3 Mb/s, 2.15 MB) takes 2.15e6 / (0.8 × 250 B/ms) = 10.75 s → 1.25 s left;
+    // level 4 (2.85 Mb/s, 1.425 MB) 7.1 s → 4.9 s left: the guard keeps level 4 and stops there
+    const o = obs(VIDEO_BIT_RATE_KBPS, 2, 12, 5, 8);
+    expect(guardLevel(o, 5, g)).toBe(4);
+    expect(guardLevel(o, 3, g)).toBe(3); // never raises
+    // the last sample counts when it is below the harmonic mean: a link that just fell to 0.5 Mb/s → lower still
+    const fell = { ...o, throughputs: [...o.throughputs.slice(0, -1), 62.5] };
+    expect(guardLevel(fell, 5, g)).toBe(1);
+    // an empty buffer: the lowest level, never below it; no history: no change
+    expect(guardLevel(obs(VIDEO_BIT_RATE_KBPS, 2, 0, 5, 8), 5, g)).toBe(0);
+    expect(guardLevel({ ...o, throughputs: [] }, 5, g)).toBe(5);
+    expect(() => guardLevel(o, 5, { reserveS: -1, factor: 0.8 })).toThrowError(RangeError, /reserveS/);
+    expect(() => new DrlPolicy(model, 'drl', undefined, { reserveS: 4, factor: 1.5 })).toThrowError(RangeError, /factor/);
+    // the guarded policy is the policy as trained, then the guard: never higher, and lower where the guard binds
+    const plain = new DrlPolicy(model);
+    const guarded = new DrlPolicy(model, 'drl', undefined, DEFAULT_DRL_GUARD);
+    let lowered = 0;
+    for (const mbps of [0.3, 1, 2, 4, 8])
+      for (const bufferS of [2, 6, 12, 24]) {
+        const x = obs(VIDEO_BIT_RATE_KBPS, mbps, bufferS, 3, 8);
+        const p = plain.decide(x);
+        expect(guarded.decide(x)).toBe(guardLevel(x, p, DEFAULT_DRL_GUARD));
+        if (guarded.decide(x) < p) lowered++;
+      }
+    expect(lowered).toBeGreaterThan(0);
   });
 
   // issue 18 item 3: every third-party stream (1–3 levels) was refused ("DRL model expects 6 levels")

@@ -3,7 +3,7 @@
  * invariants. Most specs make their own small data (synthetic traces and traffic); those that need the
  * shared datasets or the trained models are pending without them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -20,6 +20,7 @@ import {
   toPoints,
   worstOrder,
   K_STEPS,
+  lastScores,
 } from '../../src/assign/cdn/mdp.js';
 import { EqualSplit, UcbShares, WeightedRoundRobin } from '../../src/assign/cdn/baselines.js';
 import {
@@ -38,7 +39,7 @@ import { mulberry32 } from '../../src/core/random.js';
 import { buildAbrResponse, E_GRID, JOINER, mixOf, simulatePanel, STATES, type AbrResponse } from '../../src/sim/cdn/abr-response.js';
 import { capacityDay, cdnCombinations, CDN_PROFILES, INCIDENT_MIN, profilesOf } from '../../src/sim/cdn/cdns.js';
 import { WARMUP_MIN } from '../../src/sim/cdn/env.js';
-import { GreedyOracle, separableArgmin } from '../../src/sim/cdn/greedy.js';
+import { actionCosts, greedyAction, GreedyOracle, separableArgmin } from '../../src/sim/cdn/greedy.js';
 import { LearnedForward, LEARN_FEATURES, LEARN_OUTPUTS, LEARN_WINDOW, type LearnedCdnModel } from '../../src/sim/cdn/learned.js';
 import { MechanisticSim } from '../../src/sim/cdn/mechanistic.js';
 import { PiecewiseSim } from '../../src/sim/cdn/piecewise.js';
@@ -47,7 +48,7 @@ import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinut
 import { dataRoot } from '../../src/sim/abr/load.js';
 import { lstmWeightsOf, Nalu } from '../../src/train/cdn-sim-models.js';
 import { imitate, ltsPpoModel, TfLtsNet, toCols } from '../../src/train/cdn-net.js';
-import { daysRollout, distilFastLts } from '../../src/train/cdn.js';
+import { daggerCdn, daysRollout, distilFastLts } from '../../src/train/cdn.js';
 import { ppoIteration } from '../../src/train/ppo.js';
 
 /** two days of synthetic traffic: a daily cycle of joins (per minute) between 300 and 900 */
@@ -822,6 +823,85 @@ describe('Fast-LTS distillation by DAgger (train/cdn.ts distilFastLts)', () => {
       dev,
     );
     expect(again).toBeCloseTo(rec.devQoe, 3);
+  });
+});
+
+describe('models/cdn-lts records', () => {
+  it('name no absolute path in any recorded command or path (repo-relative, so they reproduce from any clone)', () => {
+    const dir = join(process.cwd(), 'models', 'cdn-lts');
+    if (!existsSync(dir)) return pending(`${dir} not found`);
+    const found: string[] = [];
+    const walk = (v: unknown, at: string): void => {
+      if (typeof v === 'string') {
+        // an absolute path as a whole value or as one word of a command line
+        if (v.split(/[\s=]+/).some((w) => /^\/(work|tmp|home|root|Users|var)\b/.test(w))) found.push(`${at}: ${v}`);
+      } else if (Array.isArray(v)) {
+        if (v.length && typeof v[0] !== 'number') v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+    };
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) walk(JSON.parse(readFileSync(join(dir, f), 'utf8')), f);
+    expect(found).toEqual([]);
+  });
+});
+
+describe('DAgger towards the greedy oracle over LTS actions (train/cdn.ts daggerCdn)', () => {
+  it("raises the learner's on-policy agreement with the oracle: mixture roll-in with decaying β, aggregated states, held-out day", async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    // twice the synthetic traffic: ~50k concurrent viewers, so the CDNs' load thresholds bind and actions matter
+    const j = Float64Array.from({ length: 4 * DAY_MIN }, (_, m) => 2 * (600 + 300 * Math.sin((2 * Math.PI * m) / DAY_MIN)));
+    const sim = new PiecewiseSim(new Traffic(j), profilesOf('ABC'));
+    const A = actionCount(3);
+    const actor = new TfLtsNet(3, K_STEPS, A, 5, 0.1);
+    const opt = tf.train.adam(1e-3);
+    // the learner's own roll-out on a day: share of minutes where its argmax is one of the oracle's cheapest actions
+    const ownAgreement = (w: ReturnType<TfLtsNet['weights']>, day: number) => {
+      const net = new LtsNet(w, 3, K_STEPS, A);
+      const x = new Float32Array(3 * K_STEPS * CDN_CHANNELS);
+      sim.reset(day);
+      let agree = 0;
+      for (let t = 0; t < DAY_MIN; t++) {
+        const obs = sim.observation();
+        encodeObservation(obs, 20000, K_STEPS, x);
+        const lg = net.forward(x);
+        let a = 0;
+        for (let i = 1; i < A; i++) if (lg[i] > lg[a]) a = i;
+        const c = actionCosts(sim, obs);
+        if (c[a] <= c[greedyAction(c)] + 1e-9) agree++;
+        sim.step(applyAction(toPoints(obs.shares), a, lastScores(obs)));
+      }
+      return agree / DAY_MIN;
+    };
+    try {
+      const before = ownAgreement(actor.weights(), 3);
+      const lines: string[] = [];
+      const { rounds, weights } = daggerCdn(
+        sim,
+        actor,
+        opt,
+        [1, 2],
+        { rounds: 4, days: 1, epochs: 4, beta0: 1, betaDecay: 0.5, stride: 4, tau: 0, minibatch: 64 },
+        mulberry32(3),
+        (l) => lines.push(l),
+      );
+      expect(rounds.map((r) => r.beta)).toEqual([1, 0.5, 0.25, 0.125]);
+      expect(rounds.map((r) => r.states)).toEqual([360, 720, 1080, 1440]); // every 4th minute of one day per round, aggregated
+      expect(rounds.map((r) => r.days.length)).toEqual([1, 1, 1, 1]);
+      expect(lines.length).toBe(4);
+      // round 1 measures the untrained network on the states it visits; round 4 the network after 3 fits
+      expect(rounds[0].agreement).toBeLessThan(0.2);
+      expect(rounds[3].agreement).toBeGreaterThan(0.3);
+      // on a day never rolled in, acting alone, the learner agrees with the oracle far more than at init
+      const after = ownAgreement(weights[3], 3);
+      expect(before).toBeLessThan(0.2);
+      expect(after).toBeGreaterThan(before + 0.15);
+      expect(after).toBeGreaterThan(0.3);
+    } finally {
+      tf.dispose(actor.vars);
+      opt.dispose();
+    }
   });
 });
 

@@ -15,7 +15,8 @@
  *   buffer at the playback rate of a rate controller (LoL+'s or hls.js', updated every `tickS`); an empty
  *   buffer stalls until the next part arrives. Latency = wall clock - media time of the playhead, so it grows
  *   by every stall and by (1 - rate) per second played.
- * - One decision per chunk, made when the previous chunk's last part arrived, with the observation of
+ * - One decision per chunk, made when the previous chunk's last part arrived (or, with `decideAfterParts`, once
+ *   the chunk's first parts are published, their bytes at the played rung known: abr/part-size.ts), with the observation of
  *   abr/live.ts; the next chunks' sizes come from a SizeSource (true sizes, published sizes of complete chunks
  *   plus a forecaster's predictions for the others, or the declared bitrates).
  * - QoE per chunk: core/live-qoe.ts (dash.js LoL+ evaluator weights), with the rebuffering since the
@@ -26,6 +27,7 @@ import { liveQoeSegment, liveQoeWeights, type LiveQoeTerms, type LiveQoeWeights 
 import { LolpRateController, type LiveObservation, type LivePolicy, type RateController } from '../../abr/live.js';
 import { nominalBytes, type SizeForecaster } from '../../abr/size-forecast.js';
 import type { ChunkMeta } from '../../abr/size-forecast.js';
+import { conditionOnHead, headSurprise, PartShareTracker, type ChunkHead, type PartHeadCoefficients } from '../../abr/part-size.js';
 import { LINK_RTT_MS, PACKET_PAYLOAD_PORTION, type SimTrace } from './env.js';
 
 /** A live stream: true bytes of every chunk at every rung (and its coding meta when known). */
@@ -36,6 +38,11 @@ export interface LiveVideo {
   /** sizes[chunk][rung], bytes */
   sizes: number[][];
   meta?: ChunkMeta[][] | null;
+  /**
+   * heads[k-1][chunk][rung]: bytes of the chunk's first k LL-HLS parts, k = 1..parts (src/sim/abr/parts.ts), when
+   * the video has part bytes; the parts are then sent with these bytes instead of chunk bytes / parts.
+   */
+  heads?: number[][][] | null;
 }
 
 /**
@@ -106,6 +113,11 @@ export interface SizeSource {
    * published: their true bytes; the others predicted). Chunks past the video's end repeat its last chunk.
    */
   sizes(origin: number, from: number, H: number): number[][];
+  /**
+   * As `sizes`, when the first parts of chunk `from` at one rung are known (the decision is made after them,
+   * LiveOptions.decideAfterParts). Sources that cannot use them leave it out (`sizes` is used).
+   */
+  sizesAfterHead?(origin: number, from: number, H: number, head: ChunkHead): number[][];
 }
 
 /** The true sizes (an oracle: what the packager will produce). */
@@ -172,6 +184,58 @@ export class ForecastSizes implements SizeSource {
   }
 }
 
+/**
+ * A forecaster's sizes (ForecastSizes) corrected, for the chunk being produced, by the bytes of its first parts at
+ * the rung being played (abr/part-size.ts `conditionOnHead`). The share tracker sees the part bytes of every rung
+ * of complete chunks (as the evaluation protocol of train/part-size.ts). Throws when the video has no part bytes.
+ */
+export class HeadForecastSizes implements SizeSource {
+  readonly name: string;
+  /** shares[o][k-1][rung] as known when o chunks are complete */
+  private shares: number[][][] = [];
+  constructor(
+    private video: LiveVideo,
+    private base: ForecastSizes,
+    private coef: PartHeadCoefficients,
+    name = `${base.name}+head`,
+  ) {
+    this.name = name;
+    const heads = video.heads;
+    if (!heads) throw new Error(`HeadForecastSizes: ${video.name} has no part bytes`);
+    const R = video.ladderKbps.length;
+    const P = heads.length;
+    const K = Math.min(coef.own.length, P - 1);
+    const tr = new PartShareTracker(K, R, coef.shareAlpha);
+    for (let o = 0; o <= video.sizes.length; o++) {
+      this.shares.push(Array.from({ length: K }, (_, k) => Array.from({ length: R }, (_, r) => tr.share(k + 1, r, P))));
+      if (o < video.sizes.length)
+        tr.observe(
+          heads.slice(0, K).map((h) => h[o]),
+          video.sizes[o],
+        );
+    }
+  }
+  sizes(origin: number, from: number, H: number): number[][] {
+    return this.base.sizes(origin, from, H);
+  }
+  sizesAfterHead(origin: number, from: number, H: number, head: ChunkHead): number[][] {
+    const rows = this.base.sizes(origin, from, H);
+    const o = Math.max(0, Math.min(origin, this.video.sizes.length));
+    if (from < o || head.parts > this.shares[o].length) return rows; // published already, or more parts than fitted
+    const share = this.shares[o][head.parts - 1][head.rung];
+    const g = headSurprise(rows[0][head.rung], head.bytes, share);
+    rows[0] = conditionOnHead(rows[0], head, share, this.coef);
+    const later = this.coef.later?.[head.parts - 1];
+    if (later)
+      for (let h = 1; h < rows.length; h++) {
+        if (from + h < o) continue;
+        const f = Math.exp(later[Math.min(h, later.length) - 1] * g);
+        rows[h] = rows[h].map((x) => x * f);
+      }
+    return rows;
+  }
+}
+
 export interface LiveOptions {
   /** target latency, s (default 3: the issue's LL-HLS goal) */
   targetLatencyS?: number;
@@ -187,6 +251,14 @@ export interface LiveOptions {
   encoderDelayS?: number;
   /** look-ahead of the size source (default 5) */
   horizon?: number;
+  /**
+   * Decide one chunk's rung after its first `decideAfterParts` parts are published (default 0: when the previous
+   * chunk is in). The player learns those parts' bytes at the rung it is playing from its LL-HLS playlist (a
+   * blocking playlist reload answered when the part is published, received half an RTT later) and the size source
+   * may use them (SizeSource.sizesAfterHead); the chunk is then requested from its first part, whose bytes are
+   * already there.
+   */
+  decideAfterParts?: number;
   /** rung of the first chunk (default 0) */
   firstQuality?: number;
   /** trace pointer at the session start (default 1) */
@@ -385,9 +457,35 @@ export class LiveSession {
     this.play(dt);
   }
 
+  /**
+   * With `decideAfterParts` = k > 0: let time pass until the next chunk's k-th part is published and its playlist
+   * entry has arrived (half an RTT later); a no-op otherwise or when that time is past.
+   */
+  awaitDecisionPoint(): void {
+    const k = this.opts.decideAfterParts ?? 0;
+    if (k <= 0 || this.done) return;
+    const c = this.opts.startChunk + this.k;
+    this.waitUntil(this.publishedAt(c, Math.min(k, this.parts) - 1) + LINK_RTT_MS / 2000);
+  }
+
+  /** The known head of chunk c at the rung being played, when the decision waits for parts and they are out. */
+  private knownHead(c: number): ChunkHead | null {
+    const k = Math.min(this.opts.decideAfterParts ?? 0, this.parts - 1);
+    const heads = this.video.heads;
+    if (k <= 0 || !heads || this.t < this.publishedAt(c, k - 1)) return null;
+    const p = this.lastQ < 0 ? (this.opts.firstQuality ?? 0) : this.lastQ;
+    return {
+      rung: p,
+      parts: k,
+      bytes: heads[k - 1][c][p],
+      prev: c > 0 ? { headBytes: heads[k - 1][c - 1][p], bytes: this.video.sizes[c - 1][p] } : null,
+    };
+  }
+
   /** The policy's observation for the next chunk. */
   observation(): LiveObservation {
     const c = this.opts.startChunk + this.k;
+    const head = this.knownHead(c);
     const pub0 = this.publishedAt(c, 0);
     const produced = Math.min(this.D, Math.max(0, Math.floor((this.t - c * this.D - this.enc + 1e-9) / this.partS) * this.partS));
     return {
@@ -406,7 +504,10 @@ export class LiveSession {
       throughputs: this.thr,
       wallThroughputs: this.wallThr,
       delaysMs: this.delays,
-      sizes: this.source.sizes(this.origin(), c, this.H),
+      sizes:
+        head && this.source.sizesAfterHead
+          ? this.source.sizesAfterHead(this.origin(), c, this.H, head)
+          : this.source.sizes(this.origin(), c, this.H),
     };
   }
 
@@ -424,7 +525,9 @@ export class LiveSession {
     this.waitUntil(req);
     this.waitUntil(Math.max(this.t + rtt, pub0));
     const bytes = this.video.sizes[c][q];
-    const partBytes = bytes / this.parts;
+    const heads = this.video.heads;
+    const partBytes = (j: number) =>
+      heads && heads.length === this.parts ? heads[j][c][q] - (j > 0 ? heads[j - 1][c][q] : 0) : bytes / this.parts;
     let busy = 0;
     const partStart: number[] = [];
     const partPub: number[] = [];
@@ -433,7 +536,7 @@ export class LiveSession {
       this.waitUntil(pub);
       partStart.push(this.t);
       partPub.push(pub);
-      const dur = this.link.send(partBytes * (noise ? noise() : 1));
+      const dur = this.link.send(partBytes(j) * (noise ? noise() : 1));
       this.play(dur);
       busy += dur;
       this.buf += this.partS;
@@ -501,6 +604,9 @@ export function runLiveSession(
   policy.start?.(video.ladderKbps, video.chunkS);
   const s = new LiveSession(video, trace, source, opts, policy.rateController?.());
   s.step(opts.firstQuality ?? 0);
-  while (!s.done) s.step(policy.decide(s.observation()));
+  while (!s.done) {
+    s.awaitDecisionPoint();
+    s.step(policy.decide(s.observation()));
+  }
   return s.result;
 }

@@ -88,30 +88,45 @@ export class GreedyOracle implements CdnSharePolicy {
 }
 
 /**
+ * The next step's cost −reward of each of LTS's 3m + 1 actions (mdp.ts `applyAction` on the shares in force and
+ * the last step's scores), with the same full knowledge of the next step as GreedyOracle (CdnSim.peekCost):
+ * `out[a]` is Σ_i peekCost(i, shares after a). The expert of GreedyActionOracle and of DAgger (src/train/cdn.ts
+ * `daggerCdn`). No state change.
+ */
+export function actionCosts(sim: CdnSim, obs: CdnStepObservation, out?: Float64Array): Float64Array {
+  const m = obs.cdns.length;
+  const A = actionCount(m);
+  const c = out ?? new Float64Array(A);
+  const P = toPoints(obs.shares);
+  const sc = lastScores(obs);
+  for (let a = 0; a < A; a++) {
+    const q = applyAction(P, a, sc);
+    let s = 0;
+    for (let i = 0; i < m; i++) s += sim.peekCost(i, q[i]);
+    c[a] = s;
+  }
+  return c;
+}
+
+/** The greedy action of `actionCosts`: the cheapest, ties to the higher index (keep = 3m first, then larger raises). */
+export function greedyAction(costs: ArrayLike<number>): number {
+  let best = costs.length - 1;
+  for (let a = costs.length - 2; a >= 0; a--) if (costs[a] < costs[best] - 1e-12) best = a;
+  return best;
+}
+
+/**
  * The one-step greedy optimum within LTS's action space (mdp.ts: raise one CDN by 1, 5 or 10 points taken from
  * the worst, or keep): with the same full knowledge of the next step as GreedyOracle, the action whose shares
- * cost least in it. What any LTS policy could reach by acting myopically; its distance to GreedyOracle is what
- * moving at most 10 points a step costs (BENCHMARKS.md, "Multi-CDN scheduling": the ceiling).
+ * cost least in it (`actionCosts`, `greedyAction`). What any LTS policy could reach by acting myopically; its
+ * distance to GreedyOracle is what moving at most 10 points a step costs (BENCHMARKS.md, "Multi-CDN
+ * scheduling": the ceiling).
  */
 export class GreedyActionOracle implements CdnSharePolicy {
   readonly name = 'greedy-lts-actions';
   constructor(private sim: CdnSim) {}
   step(obs: CdnStepObservation): number[] {
-    const m = obs.cdns.length;
-    const P = toPoints(obs.shares);
-    const sc = lastScores(obs);
-    let best = P,
-      bestCost = Infinity;
-    // keep (the last action) first, so that ties keep
-    for (let a = actionCount(m) - 1; a >= 0; a--) {
-      const q = applyAction(P, a, sc);
-      let c = 0;
-      for (let i = 0; i < m; i++) c += this.sim.peekCost(i, q[i]);
-      if (c < bestCost - 1e-12) {
-        bestCost = c;
-        best = q;
-      }
-    }
-    return fromPoints(best);
+    const a = greedyAction(actionCosts(this.sim, obs));
+    return fromPoints(applyAction(toPoints(obs.shares), a, lastScores(obs)));
   }
 }

@@ -1,5 +1,5 @@
 /** `npm run train:cdn -- [options]` (--help lists them): the command line of trainCdn (../cdn.ts). */
-import { commandLine, listOf, num, oneOf, runCli } from './args.js';
+import { commandLine, InputError, listOf, num, oneOf, runCli } from './args.js';
 import { CDN_SIMS, trainCdn } from '../cdn.js';
 import { cdnCombinations } from '../../sim/cdn/cdns.js';
 
@@ -27,6 +27,18 @@ const cli = {
     'eval-every': { type: 'string', default: '4', arg: 'N', help: 'PPO iterations between dev evaluations' },
     stride: { type: 'string', default: '3', arg: 'N', help: 'imitation uses every N-th minute of a day' },
     init: { type: 'string', arg: 'FILE', help: 'start the actor from this model (<sim>-<set>.json) and skip the imitation' },
+    dagger: {
+      type: 'string',
+      default: '0',
+      arg: 'N',
+      help: "DAgger rounds towards the greedy oracle over LTS's actions after the init/imitation, before PPO (0: none)",
+    },
+    'dagger-days': { type: 'string', default: '3', arg: 'N', help: 'training days rolled in per DAgger round' },
+    'dagger-epochs': { type: 'string', default: '2', arg: 'N', help: 'epochs on the aggregate after each DAgger round' },
+    'dagger-beta': { type: 'string', default: '0.5', arg: 'X', help: "the expert's share of the roll-in in round 1" },
+    'dagger-decay': { type: 'string', default: '0.5', arg: 'X', help: 'β of round i = beta · decay^(i−1)' },
+    'dagger-tau': { type: 'string', default: '0.05', arg: 'X', help: 'soft-label temperature (cost units; 0: uniform over the cheapest)' },
+    'lr-dagger': { type: 'string', default: '1e-4', arg: 'X', help: 'Adam learning rate of the DAgger fits' },
     'no-tree': { type: 'boolean', help: 'skip Fast-LTS' },
     'tree-only': { type: 'boolean', help: "only distil Fast-LTS (DAgger) from each set's saved network into its manifest" },
     'tree-depths': { type: 'string', default: '8,10,12,14,16', arg: 'LIST', help: 'Fast-LTS depths tried (the dev-best is kept)' },
@@ -37,6 +49,13 @@ const cli = {
     'only-baselines': { type: 'boolean', help: 'only tune the baselines' },
   },
 } as const;
+
+/** a flag's value in [0, 1]; InputError otherwise */
+function fraction(flag: string, value: string): number {
+  const x = num(flag, value, { min: 0 });
+  if (x > 1) throw new InputError(`--${flag}: must be at most 1, got "${value}"`);
+  return x;
+}
 
 await runCli(cli, async (v) => {
   await trainCdn({
@@ -59,6 +78,20 @@ await runCli(cli, async (v) => {
     evalEvery: num('eval-every', v['eval-every'], { integer: true, min: 1 }),
     stride: num('stride', v.stride, { integer: true, min: 1 }),
     init: v.init,
+    dagger:
+      num('dagger', v.dagger, { integer: true, min: 0 }) > 0
+        ? {
+            rounds: num('dagger', v.dagger, { integer: true, min: 0 }),
+            days: num('dagger-days', v['dagger-days'], { integer: true, min: 1 }),
+            epochs: num('dagger-epochs', v['dagger-epochs'], { integer: true, min: 1 }),
+            beta0: fraction('dagger-beta', v['dagger-beta']),
+            betaDecay: fraction('dagger-decay', v['dagger-decay']),
+            stride: num('stride', v.stride, { integer: true, min: 1 }),
+            tau: num('dagger-tau', v['dagger-tau'], { min: 0 }),
+            minibatch: num('minibatch', v.minibatch, { integer: true, min: 1 }),
+          }
+        : undefined,
+    lrDagger: num('lr-dagger', v['lr-dagger'], { min: 0 }),
     tree: !v['no-tree'],
     treeOnly: !!v['tree-only'],
     tuneEvery: num('tune-every', v['tune-every'], { integer: true, min: 1 }),

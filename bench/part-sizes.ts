@@ -1,0 +1,211 @@
+/**
+ * The "decide one part later" benchmark (`npm run bench:part-sizes`, entry in cli/part-sizes.ts; issue 14, phase 2).
+ *
+ * 1. Chunk-size MAPE at h = 1 on the `aitrans_live` videos of a split of the shared chunk dataset (default dev),
+ *    with part bytes from the challenge's frame traces (src/sim/abr/parts.ts): mean of past, the meta-learned
+ *    forecaster (models/chunk-size), and both corrected by the bytes of the chunk's first k = 1..K parts at the rung
+ *    being played (models/part-size, src/abr/part-size.ts); the protocol of src/train/part-size.ts (every rung in turn
+ *    is the played one; APE pooled over origin, played rung and rung).
+ * 2. The live simulator (src/sim/abr/live.ts, LL-HLS parts of 0.5 s with their real bytes, target latency 3 s) on the
+ *    same videos x the Pensieve test traces: DRL (models/live-abr-drl) and RobustMPC with true sizes and predicted
+ *    sizes, deciding at the live edge as today ("edge") and after the first part ("part1"); with `part1` the
+ *    predicted sizes are either the forecaster's alone or corrected by the first part's bytes (`predicted+head`).
+ * Writes bench/results/part-sizes.json.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { LiveRobustMpc, type LivePolicy } from '../src/abr/live.js';
+import { LiveDrlPolicy } from '../src/abr/live-drl.js';
+import type { PartHeadCoefficients } from '../src/abr/part-size.js';
+import { MeanOfPast } from '../src/abr/size-forecast.js';
+import { LearnedSizeForecaster } from '../src/abr/size-model.js';
+import { apeSummary, loadDenseLayers, loadSizeNet } from '../src/sim/abr/chunks.js';
+import { ForecastSizes, HeadForecastSizes, TrueSizes, runLiveSession, type LiveVideo, type SizeSource } from '../src/sim/abr/live.js';
+import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
+import { loadPartVideos, type PartVideo } from '../src/sim/abr/parts.js';
+import { InputError } from '../src/train/errors.js';
+import { repoRelative } from '../src/train/cli/args.js';
+import { baseForecasts, evaluatePartConditioned } from '../src/train/part-size.js';
+
+export interface PartSizesBenchOptions {
+  data?: string;
+  frames: string;
+  split?: string;
+  traces?: string;
+  model?: string;
+  partModel?: string;
+  drl?: string;
+  /** skip the live simulation */
+  noLive?: boolean;
+  sessionS?: number;
+  out?: string | null;
+  command?: string;
+  log?: (s: string) => void;
+}
+
+export interface PartSizesMapeRow {
+  predictor: string;
+  horizon: number;
+  parts_known: number;
+  mape: number;
+  median_ape: number;
+  ratio_to_mean_all: number;
+  points: number;
+}
+
+export interface PartSizesLiveRow {
+  policy: string;
+  sizes: string;
+  decide: string;
+  qoe_mean: number;
+  bitrate_mbps: number;
+  rebuffer_s: number;
+  latency_s: number;
+  sessions: number;
+}
+
+/** Runs both parts, prints the tables, writes the results. Throws InputError on missing data or models. */
+export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: PartSizesMapeRow[]; live: PartSizesLiveRow[] }> {
+  const log = o.log ?? ((s: string) => console.log(s));
+  const split = o.split ?? 'dev';
+  if (split === 'test') throw new InputError('bench:part-sizes: the test split is held out of the shared dataset');
+  const data = resolve(o.data ?? join(dataRoot(), 'chunks'));
+  const frames = resolve(o.frames);
+  const partDir = resolve(o.partModel ?? 'models/part-size');
+  const modelDir = resolve(o.model ?? 'models/chunk-size');
+  for (const p of [join(data, 'index.csv'), frames, join(partDir, 'coef.json'), join(modelDir, 'head.json')])
+    if (!existsSync(p)) throw new InputError(`bench:part-sizes: ${p} missing (models/part-size/MODEL.md says how to get the data)`);
+  const coef = JSON.parse(readFileSync(join(partDir, 'coef.json'), 'utf8')) as PartHeadCoefficients;
+  const K = coef.own.length;
+  const videos = loadPartVideos(data, frames, [split]);
+  if (!videos.length) throw new InputError(`bench:part-sizes: no aitrans_live video in split ${split}`);
+  const net = loadSizeNet(modelDir);
+  const command = o.command ?? 'bench:part-sizes (library call)';
+  log(
+    `${command}\n${videos.length} ${split} video(s): ${videos.map((v) => `${v.video} (${v.sizes.length} chunks, ${v.parts} parts)`).join(', ')}`,
+  );
+
+  // 1. MAPE
+  const mape: PartSizesMapeRow[] = [];
+  const fMean = baseForecasts(videos, () => new MeanOfPast());
+  const fMeta = baseForecasts(videos, () => new LearnedSizeForecaster(net));
+  const pMean = evaluatePartConditioned(videos, fMean, K, coef);
+  const pMeta = evaluatePartConditioned(videos, fMeta, K, coef);
+  const ref = apeSummary(pMean.baseApe).mape;
+  const add = (predictor: string, k: number, a: Float64Array, horizon = 1, refMape = ref) => {
+    const s = apeSummary(a);
+    mape.push({ predictor, horizon, parts_known: k, mape: s.mape, median_ape: s.median, ratio_to_mean_all: s.mape / refMape, points: s.n });
+  };
+  add('mean_all', 0, pMean.baseApe);
+  add('meta', 0, pMeta.baseApe);
+  for (let k = 1; k <= K; k++) add('mean_all+head', k, pMean.partApe[k - 1]);
+  for (let k = 1; k <= K; k++) add('meta+head', k, pMeta.partApe[k - 1]);
+  if (coef.later)
+    for (let h = 2; h <= pMeta.laterBaseApe.length + 1; h++) {
+      const refH = apeSummary(pMean.laterBaseApe[h - 2]).mape;
+      add('mean_all', 0, pMean.laterBaseApe[h - 2], h, refH);
+      add('meta', 0, pMeta.laterBaseApe[h - 2], h, refH);
+      add('meta+head', 1, pMeta.laterApe[0][h - 2], h, refH);
+    }
+  log('chunk-size MAPE at every rung (%), parts known at the played rung; x mean_all at the same horizon');
+  for (const r of mape)
+    log(
+      `${r.predictor.padEnd(15)} h=${r.horizon} k=${r.parts_known}  MAPE ${r.mape.toFixed(2).padStart(6)}  median ${r.median_ape.toFixed(2).padStart(6)}  ${r.ratio_to_mean_all.toFixed(3)} x  (${r.points} points)`,
+    );
+
+  // 2. live simulation
+  const live: PartSizesLiveRow[] = [];
+  if (!o.noLive) {
+    const tracesDir = resolve(o.traces ?? join(dataRoot(), 'abr', 'traces', 'test'));
+    const drlDir = resolve(o.drl ?? 'models/live-abr-drl');
+    if (!existsSync(tracesDir) || !existsSync(join(drlDir, 'model.json')))
+      throw new InputError(`bench:part-sizes: ${tracesDir} or ${drlDir}/model.json missing`);
+    const traces = loadTraceDir(tracesDir);
+    const drl = loadDenseLayers(drlDir, ['s1', 's2', 'score']);
+    const SESSION_S = o.sessionS ?? 120;
+    const asLive = (v: PartVideo): LiveVideo => ({
+      name: `${v.source}/${v.video}`,
+      ladderKbps: v.ladderKbps,
+      chunkS: v.chunkS,
+      sizes: v.sizes,
+      meta: null,
+      heads: v.heads,
+    });
+    const lvs = videos.map(asLive);
+    const sessions = traces.map((tr, i) => {
+      const v = lvs[i % lvs.length];
+      const chunks = Math.min(Math.floor(SESSION_S / v.chunkS), v.sizes.length - 6);
+      const start = 5 + ((i * 37) % Math.max(1, v.sizes.length - 5 - chunks));
+      return { tr, v, chunks, start };
+    });
+    const sources = new Map<string, Map<string, SizeSource>>();
+    for (const v of lvs) {
+      const pred = new ForecastSizes(v, new LearnedSizeForecaster(net), 5, 'predicted');
+      sources.set(
+        v.name,
+        new Map<string, SizeSource>([
+          ['true', new TrueSizes(v)],
+          ['predicted', pred],
+          ['predicted+head', new HeadForecastSizes(v, pred, coef, 'predicted+head')],
+        ]),
+      );
+    }
+    const configs: Array<{ sizes: string; decide: number }> = [
+      { sizes: 'true', decide: 0 },
+      { sizes: 'predicted', decide: 0 },
+      { sizes: 'true', decide: 1 },
+      { sizes: 'predicted', decide: 1 },
+      { sizes: 'predicted+head', decide: 1 },
+    ];
+    const make = (p: string): LivePolicy => (p === 'drl' ? new LiveDrlPolicy(drl) : new LiveRobustMpc());
+    for (const p of ['drl', 'robustmpc'])
+      for (const c of configs) {
+        const acc = { qoe: 0, br: 0, rb: 0, lat: 0 };
+        for (const s of sessions) {
+          const r = runLiveSession(make(p), s.v, s.tr, sources.get(s.v.name)!.get(c.sizes)!, {
+            startChunk: s.start,
+            chunks: s.chunks,
+            targetLatencyS: 3,
+            decideAfterParts: c.decide,
+          });
+          acc.qoe += r.qoe.total / (r.mediaS * 1000);
+          acc.br += r.bitrateKbpsMean / 1000;
+          acc.rb += r.rebufferS;
+          acc.lat += r.latencyMeanS;
+        }
+        const n = sessions.length;
+        live.push({
+          policy: p,
+          sizes: c.sizes,
+          decide: c.decide ? `part${c.decide}` : 'edge',
+          qoe_mean: acc.qoe / n,
+          bitrate_mbps: acc.br / n,
+          rebuffer_s: acc.rb / n,
+          latency_s: acc.lat / n,
+          sessions: n,
+        });
+      }
+    log(
+      `\nlive simulator: ${sessions.length} sessions (${repoRelative(tracesDir)} x ${lvs.length} ${split} video(s)), ${SESSION_S} s of media, target latency 3 s, parts 0.5 s with their real bytes`,
+    );
+    log('policy     sizes            decide    QoE/s   bitrate  rebuffer  latency');
+    for (const r of live)
+      log(
+        `${r.policy.padEnd(11)}${r.sizes.padEnd(17)}${r.decide.padEnd(7)}${r.qoe_mean.toFixed(4).padStart(8)}${r.bitrate_mbps.toFixed(3).padStart(10)}${r.rebuffer_s.toFixed(2).padStart(10)}${r.latency_s.toFixed(2).padStart(9)}`,
+      );
+    const q = (p: string, sz: string, d: string) => live.find((r) => r.policy === p && r.sizes === sz && r.decide === d)!.qoe_mean;
+    const pct = (a: number, b: number) => `${((100 * (a - b)) / Math.abs(b)).toFixed(2)} %`;
+    log(`drl predicted vs true (edge): ${pct(q('drl', 'predicted', 'edge'), q('drl', 'true', 'edge'))}`);
+    log(`drl predicted+head (part1) vs true (part1): ${pct(q('drl', 'predicted+head', 'part1'), q('drl', 'true', 'part1'))}`);
+    log(`drl predicted+head (part1) vs true (edge): ${pct(q('drl', 'predicted+head', 'part1'), q('drl', 'true', 'edge'))}`);
+  }
+  const outFile = o.out === undefined ? 'bench/results/part-sizes.json' : o.out;
+  if (outFile) {
+    mkdirSync(dirname(resolve(outFile)), { recursive: true });
+    writeFileSync(
+      resolve(outFile),
+      JSON.stringify({ command, split, data: repoRelative(data), frames: repoRelative(frames), coef, mape, live }, null, 2) + '\n',
+    );
+  }
+  return { mape, live };
+}

@@ -1,0 +1,157 @@
+/**
+ * Part-conditioned chunk-size prediction for LL-HLS (issue 14, phase 2): decide one part later. When the
+ * first k parts (0.5 s each) of the chunk being produced are published, their bytes at the rung being played
+ * are known (LL-HLS lists each part, with its byte range, in the media playlist as soon as it exists: RFC 8216bis
+ * §4.4.4.9 EXT-X-PART). Those bytes carry the chunk's complexity, which the past sizes of a series do not
+ * (`bench:chunks --bounds`: knowing one rung's size of the next chunk takes the forecast from 12.8 to 6.9 % MAPE).
+ *
+ * The model is a closed-form correction of any forecaster's next-chunk forecast f[r] (bytes per rung):
+ *   head estimate   e = headBytes / share_k(rung)        share_k = EWMA of the first-k-parts' share of the
+ *                                                          rung's past chunks (log domain; pooled over rungs
+ *                                                          where the rung's own is not yet known)
+ *   surprise        g = clip(log(e / f[rung]), ±3)
+ *   prediction      p[r] = f[r] · exp(a_k · g)   for the rung whose parts are known ("own")
+ *                   p[r] = f[r] · exp(b_k · g)   for the other rungs ("cross": the common complexity change,
+ *                                                 placed by the forecaster's own rung ratios)
+ * When the previous chunk at the same rung is known (it is for the player: it played that rung), a linear model
+ * over `headFeatures` (the head, the previous chunk's head and size, g, all relative to f) replaces a_k · g / b_k · g.
+ * a_k, b_k and the linear weights are least-squares slopes of the forecaster's log error on g, fitted on training videos
+ * (src/train/part-size.ts); they shrink the head estimate by how reliable it is after k parts.
+ * Pure TypeScript: no DOM, no Node, no tfjs.
+ */
+
+/** Fitted coefficients for k = 1..K known parts (index k-1). */
+export interface PartHeadCoefficients {
+  /** LL-HLS part duration the coefficients were fitted at, s */
+  partS: number;
+  /** own[k-1], cross[k-1]: slopes for the rung whose first k parts are known and for the other rungs */
+  own: number[];
+  cross: number[];
+  /** optional: later[k-1][h-2], the slope on g of the log correction of horizon h = 2..5 at every rung */
+  later?: number[][];
+  /** optional intercepts (log domain) added to own[k-1] · g and cross[k-1] · g */
+  ownBias?: number[];
+  crossBias?: number[];
+  /** EWMA weight of a new chunk in the share estimate */
+  shareAlpha: number;
+  /**
+   * Optional linear model used when the previous chunk at the head's rung is known (`ChunkHead.prev`): weights
+   * over `headFeatures` (HEAD_FEATURES of them) per k, for the played rung (linOwn[k-1]) and the others (linCross[k-1]).
+   */
+  linOwn?: number[][];
+  linCross?: number[][];
+}
+
+/** Number of features of `headFeatures`. */
+export const HEAD_FEATURES = 5;
+
+/**
+ * Features of the linear correction, all in log bytes relative to the forecast f of the head's rung:
+ * [log(head / f), log(prev head / f), log(prev size / f), g (the share-based surprise), 1].
+ */
+export function headFeatures(forecastBytes: number, head: ChunkHead, share: number): number[] | null {
+  const p = head.prev;
+  if (!p || !(p.headBytes > 0) || !(p.bytes > 0) || !(forecastBytes > 0) || !(head.bytes > 0)) return null;
+  const c = (x: number) => Math.max(-CLIP, Math.min(CLIP, Math.log(x / forecastBytes)));
+  return [c(head.bytes), c(p.headBytes), c(p.bytes), headSurprise(forecastBytes, head.bytes, share), 1];
+}
+
+/** The known head of the chunk being produced: its first `parts` parts at `rung` weigh `bytes`. */
+export interface ChunkHead {
+  rung: number;
+  parts: number;
+  bytes: number;
+  /** the previous chunk at the same rung: bytes of its first `parts` parts and its total bytes, when known */
+  prev?: { headBytes: number; bytes: number } | null;
+}
+
+const CLIP = 3;
+
+/**
+ * Per-rung EWMA of the log share of a chunk's first k parts (k = 1..K) in its bytes. `observe` a finished
+ * chunk's head bytes (heads[k-1][rung], null where not known, e.g. rungs the player did not fetch) and total
+ * bytes per rung.
+ */
+export class PartShareTracker {
+  private own: Array<Array<number | null>> = [];
+  private pooled: Array<number | null> = [];
+  constructor(
+    readonly K: number,
+    readonly rungs: number,
+    readonly alpha = 0.3,
+  ) {
+    if (!(K >= 1 && rungs >= 1 && alpha > 0 && alpha <= 1))
+      throw new Error(`PartShareTracker: bad K ${K}, rungs ${rungs} or alpha ${alpha}`);
+    this.reset();
+  }
+  reset(): void {
+    this.own = Array.from({ length: this.K }, () => Array<number | null>(this.rungs).fill(null));
+    this.pooled = Array<number | null>(this.K).fill(null);
+  }
+  /** A finished chunk: heads[k-1][r] bytes of its first k parts at rung r (null: unknown), sizes[r] its bytes. */
+  observe(heads: ReadonlyArray<ArrayLike<number | null>>, sizes: ArrayLike<number | null>): void {
+    for (let k = 1; k <= Math.min(this.K, heads.length); k++) {
+      let acc = 0;
+      let n = 0;
+      for (let r = 0; r < this.rungs; r++) {
+        const h = heads[k - 1][r];
+        const s = sizes[r];
+        if (h === null || s === null || h === undefined || s === undefined || !(h > 0) || !(s > 0)) continue;
+        const l = Math.log(Math.min(h, s) / s);
+        const o = this.own[k - 1][r];
+        this.own[k - 1][r] = o === null ? l : (1 - this.alpha) * o + this.alpha * l;
+        acc += l;
+        n++;
+      }
+      if (n) {
+        const l = acc / n;
+        const p = this.pooled[k - 1];
+        this.pooled[k - 1] = p === null ? l : (1 - this.alpha) * p + this.alpha * l;
+      }
+    }
+  }
+  /** The expected share of the first k parts at rung r: its own EWMA, else the pooled one, else k / parts. */
+  share(k: number, r: number, partsPerChunk: number): number {
+    if (!(k >= 1 && k <= this.K)) throw new Error(`PartShareTracker: k ${k} outside 1..${this.K}`);
+    const l = this.own[k - 1][r] ?? this.pooled[k - 1];
+    return l === null ? Math.min(1, k / partsPerChunk) : Math.exp(l);
+  }
+}
+
+/**
+ * The forecast of the chunk being produced, corrected by its known head (see the file comment).
+ * `forecast`: bytes per rung from any SizeForecaster (h = 1); `share`: the expected share of the head's k parts
+ * at head.rung. Returns bytes per rung; never below the head's own bytes at its rung. Throws when the head's
+ * rung or part count is out of range of the coefficients.
+ */
+export function conditionOnHead(forecast: ArrayLike<number>, head: ChunkHead, share: number, coef: PartHeadCoefficients): number[] {
+  const R = forecast.length;
+  if (!(head.rung >= 0 && head.rung < R)) throw new Error(`conditionOnHead: rung ${head.rung} outside 0..${R - 1}`);
+  if (!(head.parts >= 1 && head.parts <= coef.own.length))
+    throw new Error(`conditionOnHead: ${head.parts} parts, coefficients for 1..${coef.own.length}`);
+  const k = head.parts - 1;
+  const x = coef.linOwn && coef.linCross ? headFeatures(forecast[head.rung], head, share) : null;
+  let own: number;
+  let cross: number;
+  if (x) {
+    own = dot(coef.linOwn![k], x);
+    cross = dot(coef.linCross![k], x);
+  } else {
+    const g = headSurprise(forecast[head.rung], head.bytes, share);
+    own = coef.own[k] * g + (coef.ownBias?.[k] ?? 0);
+    cross = coef.cross[k] * g + (coef.crossBias?.[k] ?? 0);
+  }
+  own = Math.max(-CLIP, Math.min(CLIP, own));
+  cross = Math.max(-CLIP, Math.min(CLIP, cross));
+  const out = Array.from(forecast, (f, r) => f * Math.exp(r === head.rung ? own : cross));
+  out[head.rung] = Math.max(out[head.rung], head.bytes);
+  return out;
+}
+
+const dot = (w: readonly number[], x: readonly number[]) => w.reduce((a, wi, i) => a + wi * x[i], 0);
+
+/** log(head estimate / forecast), clipped to ±3: the surprise the head carries (0 when anything is missing). */
+export function headSurprise(forecastBytes: number, headBytes: number, share: number): number {
+  if (!(forecastBytes > 0) || !(headBytes > 0) || !(share > 0)) return 0;
+  return Math.max(-CLIP, Math.min(CLIP, Math.log(headBytes / share / forecastBytes)));
+}

@@ -1,0 +1,44 @@
+/** `npm run train:part-size -- [options]` (--help lists them): the command line of trainPartSize (../part-size.ts). */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MeanOfPast } from '../../abr/size-forecast.js';
+import { LearnedSizeForecaster } from '../../abr/size-model.js';
+import { chunkDataDir, loadSizeNet } from '../../sim/abr/chunks.js';
+import { dataRoot } from '../../sim/abr/load.js';
+import { loadPartVideos } from '../../sim/abr/parts.js';
+import { InputError } from '../errors.js';
+import { DEFAULT_FRAMES, trainPartSize } from '../part-size.js';
+import { commandLine, num, runCli } from './args.js';
+
+const cli = {
+  name: 'train:part-size',
+  summary:
+    'Fits the part-conditioned chunk-size correction (src/abr/part-size.ts) on the training aitrans_live videos of $EDGEPLAY_DATA/chunks,\nwith part bytes from the challenge frame traces (--frames), over the meta-learned forecaster (--model) and mean of past;\nselects the share EWMA on the dev video. Writes OUT/{coef.json, train.json}.',
+  flags: {
+    data: { type: 'string', arg: 'DIR', help: 'shared chunk dataset (default: $EDGEPLAY_DATA/chunks)' },
+    frames: { type: 'string', default: DEFAULT_FRAMES, arg: 'DIR', help: "the challenge's dataset/video_trace" },
+    model: { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: 'base forecaster' },
+    parts: { type: 'string', default: '3', arg: 'K', help: 'fit k = 1..K known parts' },
+    out: { type: 'string', default: 'models/part-size', arg: 'DIR', help: 'output directory' },
+  },
+} as const;
+
+await runCli(cli, async (v) => {
+  const data = resolve(v.data ?? chunkDataDir(dataRoot()));
+  const frames = resolve(v.frames);
+  if (!existsSync(join(data, 'index.csv')) || !existsSync(frames))
+    throw new InputError(`train:part-size needs ${data}/index.csv and the frame traces in ${frames} (models/part-size/MODEL.md says how)`);
+  const net = loadSizeNet(resolve(v.model));
+  trainPartSize({
+    train: loadPartVideos(data, frames, ['train']),
+    dev: loadPartVideos(data, frames, ['dev']),
+    bases: [
+      { name: 'meta', make: () => new LearnedSizeForecaster(net) },
+      { name: 'mean_all', make: () => new MeanOfPast() },
+    ],
+    K: num('parts', v.parts, { integer: true, min: 1 }),
+    out: v.out,
+    command: commandLine(cli.name),
+    data: { chunks: data, frames, model: resolve(v.model) },
+  });
+});

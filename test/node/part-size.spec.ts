@@ -1,0 +1,198 @@
+/**
+ * Deciding one LL-HLS part later (issue 14, phase 2): the part-conditioned correction of a chunk-size forecast
+ * (src/abr/part-size.ts), its least-squares fit (src/train/part-size.ts), and the live simulator's decision after
+ * the first part (src/sim/abr/live.ts `decideAfterParts`, HeadForecastSizes). Synthetic streams: no dataset needed.
+ */
+import { conditionOnHead, PartShareTracker, type PartHeadCoefficients } from '../../src/abr/part-size.js';
+import type { LiveObservation, LivePolicy } from '../../src/abr/live.js';
+import { MeanOfPast } from '../../src/abr/size-forecast.js';
+import { mulberry32 } from '../../src/core/random.js';
+import { stepTrace } from '../../src/core/trace.js';
+import { ForecastSizes, HeadForecastSizes, TrueSizes, runLiveSession, type LiveVideo } from '../../src/sim/abr/live.js';
+import type { SimTrace } from '../../src/sim/abr/env.js';
+import type { PartVideo } from '../../src/sim/abr/parts.js';
+import { evaluatePartConditioned, fitPartCoefficients, leastSquares } from '../../src/train/part-size.js';
+
+/**
+ * A stream whose chunks' complexity c (common to every rung) changes at random: sizes = c · nominal, and the first k
+ * of 4 parts hold a fixed share (0.4, 0.6, 0.8) of the chunk, with noise that shrinks as more parts are known.
+ */
+function partVideo(n = 120, seed = 3, noise = 0.03): PartVideo {
+  const rng = mulberry32(seed);
+  const ladderKbps = [300, 750, 1200];
+  const share = [0.4, 0.6, 0.8, 1];
+  const sizes: number[][] = [];
+  const heads: number[][][] = share.map(() => []);
+  let c = 1;
+  for (let i = 0; i < n; i++) {
+    if (rng() < 0.3) c = 0.4 + 1.6 * rng(); // scene change
+    const row = ladderKbps.map((k) => (c * k * 1000 * 2) / 8);
+    sizes.push(row);
+    share.forEach((s, k) => heads[k].push(row.map((b) => (k === 3 ? b : b * s * (1 + (3 - k) * noise * (2 * rng() - 1))))));
+  }
+  return {
+    source: 'synthetic',
+    video: `pv${seed}`,
+    split: 'train',
+    chunkS: 2,
+    ladderKbps,
+    sizes,
+    meta: null,
+    note: '',
+    parts: 4,
+    partS: 0.5,
+    heads,
+  };
+}
+
+const sim = (name: string, steps: Array<[number, number]>): SimTrace => {
+  const t = stepTrace(name, steps);
+  return { name, time: t.times, bw: t.mbps };
+};
+
+describe('part-conditioned chunk-size correction', () => {
+  const unit: PartHeadCoefficients = { partS: 0.5, own: [1, 1, 1], cross: [1, 1, 1], shareAlpha: 0.3 };
+
+  it('with unit slopes and the true share, recovers a common complexity change at every rung; with zero slopes keeps the forecast', () => {
+    const forecast = [75_000, 187_500, 300_000];
+    const truth = forecast.map((f) => f * 1.7);
+    const head = { rung: 1, parts: 1, bytes: truth[1] * 0.4 };
+    const p = conditionOnHead(forecast, head, 0.4, unit);
+    for (let r = 0; r < 3; r++) expect(p[r]).toBeCloseTo(truth[r], 6);
+    const zero = conditionOnHead(forecast, head, 0.4, { ...unit, own: [0, 0, 0], cross: [0, 0, 0] });
+    expect(zero[0]).toBeCloseTo(forecast[0], 6);
+    expect(zero[2]).toBeCloseTo(forecast[2], 6);
+    // the played rung is never predicted below the bytes already published
+    expect(zero[1]).toBe(forecast[1]);
+    const big = conditionOnHead(forecast, { rung: 1, parts: 1, bytes: 250_000 }, 0.4, { ...unit, own: [0, 0, 0] });
+    expect(big[1]).toBe(250_000);
+    expect(() => conditionOnHead(forecast, { rung: 3, parts: 1, bytes: 1 }, 0.4, unit)).toThrowError(/rung 3/);
+    expect(() => conditionOnHead(forecast, { rung: 0, parts: 4, bytes: 1 }, 0.4, unit)).toThrowError(/4 parts/);
+  });
+
+  it("tracks each rung's head share, falls back to the pooled share, then to k / parts", () => {
+    const t = new PartShareTracker(2, 3, 0.5);
+    expect(t.share(1, 0, 4)).toBeCloseTo(0.25, 9);
+    t.observe(
+      [
+        [40, null, null],
+        [60, null, null],
+      ],
+      [100, null, null],
+    );
+    expect(t.share(1, 0, 4)).toBeCloseTo(0.4, 9);
+    expect(t.share(1, 2, 4)).toBeCloseTo(0.4, 9); // pooled
+    t.observe(
+      [
+        [20, 50, null],
+        [60, 60, null],
+      ],
+      [100, 100, null],
+    );
+    expect(t.share(1, 1, 4)).toBeCloseTo(0.5, 9);
+    expect(t.share(1, 0, 4)).toBeCloseTo(Math.exp(0.5 * Math.log(0.4) + 0.5 * Math.log(0.2)), 9);
+  });
+
+  it('least squares recovers known weights', () => {
+    const rng = mulberry32(7);
+    const X: number[][] = [];
+    const y: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      const x = [rng() - 0.5, rng() - 0.5, 1];
+      X.push(x);
+      y.push(0.8 * x[0] - 0.3 * x[1] + 0.1);
+    }
+    const w = leastSquares(X, y, 0);
+    expect(w[0]).toBeCloseTo(0.8, 6);
+    expect(w[1]).toBeCloseTo(-0.3, 6);
+    expect(w[2]).toBeCloseTo(0.1, 6);
+  });
+
+  it('fitted on one synthetic stream, cuts the mean-of-past error on another by far, more with more parts, and at h = 2', () => {
+    const train = [partVideo(160, 3)];
+    const dev = [partVideo(160, 4)];
+    for (const linear of [false, true]) {
+      const coef = fitPartCoefficients(
+        evaluatePartConditioned(train, () => new MeanOfPast(), 3, null, 0.3),
+        0.5,
+        0.3,
+        linear,
+      );
+      const e = evaluatePartConditioned(dev, () => new MeanOfPast(), 3, coef);
+      const mape = (a: Float64Array) => a.reduce((s, x) => s + x, 0) / a.length;
+      const base = mape(e.baseApe);
+      const k = e.partApe.map(mape);
+      expect(base).toBeGreaterThan(0.3);
+      expect(k[0]).toBeLessThan(0.25 * base);
+      expect(k[2]).toBeLessThan(k[0]);
+      // the complexity persists (a scene lasts ~3 chunks): the next horizons move with the head too, and get better
+      expect(coef.later![0][0]).toBeGreaterThan(0.3);
+      expect(mape(e.laterApe[0][0])).toBeLessThan(0.8 * mape(e.laterBaseApe[0]));
+    }
+  });
+});
+
+describe('live simulator: deciding after the first part', () => {
+  const pv = partVideo(80, 5);
+  const v: LiveVideo = { name: pv.video, ladderKbps: pv.ladderKbps, chunkS: 2, sizes: pv.sizes, heads: pv.heads };
+  const coef = fitPartCoefficients(
+    evaluatePartConditioned([partVideo(160, 3)], () => new MeanOfPast(), 1, null, 0.3),
+    0.5,
+    0.3,
+    false,
+  );
+
+  /** plays rung 1 throughout and records what it was told */
+  class Recorder implements LivePolicy {
+    readonly name = 'recorder';
+    seen: LiveObservation[] = [];
+    decide(o: LiveObservation): number {
+      this.seen.push(o);
+      return 1;
+    }
+  }
+
+  it('observes after the first part is published, with the corrected forecast, and sends the real part bytes', () => {
+    const base = new ForecastSizes(v, new MeanOfPast(), 5, 'mean');
+    const src = new HeadForecastSizes(v, base, coef);
+    const errs = { base: 0, head: 0 };
+    for (const k of [0, 1]) {
+      const rec = new Recorder();
+      const r = runLiveSession(rec, v, sim('fast', [[600, 20]]), k ? src : base, {
+        startChunk: 10,
+        chunks: 40,
+        decideAfterParts: k,
+        keepLog: true,
+      });
+      expect(rec.seen.length).toBe(39);
+      for (const [i, o] of rec.seen.entries()) {
+        const c = o.nextIndex;
+        if (k) expect(o.producedS).toBeGreaterThanOrEqual(0.5 - 1e-9); // the first part is out
+        const row = r.log[i + 1];
+        // the request goes out only after the decision: with k = 1 after the first part was published
+        if (k) expect(row.requestS).toBeGreaterThan(row.firstPartPublishedS);
+        else expect(row.requestS).toBeLessThan(row.firstPartPublishedS);
+        for (let q = 0; q < 3; q++) {
+          const e = Math.abs(o.sizes[0][q] - v.sizes[c][q]) / v.sizes[c][q];
+          if (k) errs.head += e;
+          else errs.base += e;
+        }
+      }
+    }
+    // the first part's bytes tell the chunk's complexity: the told sizes are far closer to the truth
+    expect(errs.head).toBeLessThan(0.3 * errs.base);
+  });
+
+  it('the first part carries its real share of the bytes: on a slow link it takes longer than a quarter of the chunk', () => {
+    const flat: LiveVideo = { ...v, heads: null };
+    const slow = sim('slow', [[600, 0.6]]);
+    const one = (video: LiveVideo) => {
+      const rec = new Recorder();
+      const r = runLiveSession(rec, video, slow, new TrueSizes(video), { startChunk: 10, chunks: 6, keepLog: true });
+      const l = r.log[3];
+      return l.partStartS[1] - l.partStartS[0];
+    };
+    // a 40 % first part needs more link time than a 25 % one (both start at the part's publication or later)
+    expect(one(v)).toBeGreaterThan(one(flat) + 0.05);
+  });
+});
