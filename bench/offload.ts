@@ -21,9 +21,14 @@
  * fastify, both processes' event loops); lost = tasks
  * neither done in time nor refused early enough for the client's device (phone / laptop / desktop, round robin:
  * the model's time here × 20 / 4 / 1) to run them within the deadline.
+ * With several `handoffs` (TaskPool `handoff`: 'message', 'shared') and/or `padSpinMs` values there is one service
+ * per (scheduler, hand-off, spin), measured side by side, the order rotating per load and per round (`rounds`);
+ * the rows carry `handoff`, `pad_spin_ms` and `round`.
  * Rows {mode: 'sim', …}: the same schedulers, loads and workload in virtual time (src/sim/offload/queue.ts, exact
  * service time, the hand-off to and from a thread and the loopback overhead measured one task at a time added, the
- * same lookahead): what the scheduler does without the rest of the machine's noise.
+ * same lookahead): what the scheduler does without the rest of the machine's noise. Rows {mode: 'sim-measured', …,
+ * exec_ms}: the same at the thread time measured over HTTP (mean exec_ms of the rows of that scheduler, hand-off and
+ * spin at that load: the same arrivals per second and deadlines in ms, so a slot that took 10.7 ms instead of 10 raises the true load).
  * Placement rows {device, placement, latency_ms, energy_mj, rel_accuracy}: local latency = the model's latency
  * measured here × the device class's CPU slowdown (1, 4, 20: DevTools' throttling rates), edge latency = the p50
  * response measured at 30 % load (auction) + the upload at the class's uplink; energy from src/edge/offload.ts
@@ -37,6 +42,7 @@ import { dirname } from 'node:path';
 import { SCHEDULERS, type SchedulerName } from '../src/assign/auction/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { viewportExecutor } from '../src/server/tasks.js';
+import type { TaskHandoff } from '../src/server/task-pool.js';
 import { simulateTaskQueue, type SimTask } from '../src/sim/offload/queue.js';
 import { TokenService } from '../src/server/tokens.js';
 import { DEVICE_CLASSES, decideOffload, type DeviceClass } from '../src/edge/offload.js';
@@ -56,6 +62,12 @@ export interface BenchOffloadOptions {
   modelsDir?: string;
   /** tasks on deck across the slots (TaskService `lookahead`; default 0) */
   lookahead?: number;
+  /** how tasks reach the compute threads, one service per (scheduler, hand-off) measured side by side (default shared, as `npm run server`) */
+  handoffs?: TaskHandoff[];
+  /** the last ms of each task's pad spent computing instead of asleep (TaskPool `padSpinMs`), one service each (default [0]) */
+  padSpinMs?: number[];
+  /** times every (load, scheduler, hand-off) row is run, the order rotating each time (default 1) */
+  rounds?: number;
   /** write a V8 CPU profile of every service process (and its threads) into this directory (node --cpu-prof) */
   cpuProfDir?: string;
   out?: string;
@@ -142,6 +154,8 @@ function startChild(o: {
   secret: string;
   modelsDir: string;
   lookahead: number;
+  handoff: TaskHandoff;
+  padSpinMs: number;
   cpuProfDir?: string;
 }): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(
@@ -163,6 +177,10 @@ function startChild(o: {
       o.modelsDir,
       '--lookahead',
       String(o.lookahead),
+      '--handoff',
+      o.handoff,
+      '--pad-spin-ms',
+      String(o.padSpinMs),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -205,18 +223,25 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   console.log(
     `capacity ${capacity.toFixed(0)} tasks/s (${slots} slots × ${serviceMs} ms, worker_threads); model p50 ${localMs.toFixed(3)} ms here; load average ${load0.toFixed(2)}`,
   );
-  // one service process per scheduler, all started before the first run
+  // one service process per (scheduler, hand-off), all started before the first run
+  const handoffs = o.handoffs ?? ['shared'];
+  const spins = o.padSpinMs ?? [0];
+  const combos = schedulers.flatMap((scheduler) =>
+    handoffs.flatMap((handoff) => spins.map((spin) => ({ scheduler, handoff, spin, key: `${scheduler}/${handoff}/${spin}` }))),
+  );
   const services = new Map<string, { port: number; child: ChildProcess }>();
-  for (const scheduler of schedulers)
+  for (const c of combos)
     services.set(
-      scheduler,
+      c.key,
       await startChild({
         slots,
         serviceMs,
-        scheduler,
+        scheduler: c.scheduler,
         secret,
         modelsDir: o.modelsDir ?? 'models',
         lookahead: o.lookahead ?? 0,
+        handoff: c.handoff,
+        padSpinMs: c.spin,
         cpuProfDir: o.cpuProfDir,
       }),
     );
@@ -236,7 +261,7 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
     seqExec: number[] = [],
     seqQueue: number[] = [];
   for (let i = 0; i < 100; i++) {
-    const r = await post(agent, services.get(schedulers[0])!.port, body(0, 1000));
+    const r = await post(agent, services.get(combos[0].key)!.port, body(0, 1000));
     if (r.status !== 200) continue;
     seqMs.push(r.ms);
     const a = JSON.parse(r.json) as { exec_ms: number; queue_ms: number };
@@ -249,14 +274,18 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
     `one task at a time: response p50 ${pct(seqMs, 0.5).toFixed(2)} ms, thread time p50 ${pct(seqExec, 0.5).toFixed(2)} ms, hand-off p50 ${handoffMs.toFixed(2)} ms: loopback overhead ${overheadMs.toFixed(2)} ms`,
   );
   console.log(
-    'scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost   queue p50/p95  http p50/p95',
+    'scheduler        load   p50    p95    p99   hit    urgent  jain   thr/s  refused  exec   lost   queue p50/p95  http p50/p95  hand-off',
   );
+  const rounds = o.rounds ?? 1;
   try {
-    for (const [li, load] of loads.entries()) {
-      // the schedulers' order rotates with the load, so no scheduler always runs first
-      const order = schedulers.map((_, i) => schedulers[(i + li) % schedulers.length]);
-      for (const scheduler of order) {
-        const { port } = services.get(scheduler)!;
+    for (let k = 0; k < loads.length * rounds; k++) {
+      const li = Math.floor(k / rounds),
+        round = k % rounds,
+        load = loads[li];
+      // the order of (scheduler, hand-off) rotates with the load and the round, so none always runs first
+      const order = combos.map((_, i) => combos[(i + k) % combos.length]);
+      for (const { scheduler, handoff, spin, key } of order) {
+        const { port } = services.get(key)!;
         const rng = mulberry32((o.seed ?? 1) * 1000 + Math.round(load * 100));
         const rate = (load * capacity) / 1000; // per ms
         const n = Math.round(load * capacity * seconds);
@@ -314,12 +343,15 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
           http_p50_ms: +pct(https, 0.5).toFixed(2),
           http_p95_ms: +pct(https, 0.95).toFixed(2),
           lookahead: o.lookahead ?? 0,
+          handoff,
+          pad_spin_ms: spin,
+          round,
           tasks: results.length,
           loadavg: +loadavg()[0].toFixed(2),
         };
         rows.push(row);
         console.log(
-          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}  ${row.queue_p50_ms.toFixed(1).padStart(5)} ${row.queue_p95_ms.toFixed(1).padStart(5)}  ${row.http_p50_ms.toFixed(1).padStart(5)} ${row.http_p95_ms.toFixed(1).padStart(5)}`,
+          `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.throughput.toFixed(0).padStart(5)}  ${row.refused.toFixed(3)}    ${row.exec_ms.toFixed(1).padStart(4)}  ${row.lost.toFixed(3)}  ${row.queue_p50_ms.toFixed(1).padStart(5)} ${row.queue_p95_ms.toFixed(1).padStart(5)}  ${row.http_p50_ms.toFixed(1).padStart(5)} ${row.http_p95_ms.toFixed(1).padStart(5)}  ${handoff}${spin ? ` spin ${spin}` : ''}${rounds > 1 ? ` (round ${round + 1})` : ''}`,
         );
       }
     }
@@ -363,6 +395,50 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
       rows.push(row);
       console.log(
         `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.refused.toFixed(3)}`,
+      );
+    }
+  // the same in virtual time at the thread time measured over HTTP (mean exec_ms of the scheduler's rows at that
+  // load): the same arrivals per second, deadlines still 3 and 12 × serviceMs — what the scheduler does when a slot
+  // takes as long as it did here (a pad that wakes late raises the true load)
+  console.log(`\nvirtual time at the measured thread time (the HTTP rows' mean exec_ms; same arrival rate and deadlines)`);
+  console.log('scheduler        load   exec ms  p50    p95    p99   hit    urgent  refused  hand-off');
+  for (const load of loads)
+    for (const { scheduler, handoff, spin } of combos) {
+      const execs = rows
+        .filter((r) => r.mode === 'http' && r.scheduler === scheduler && r.handoff === handoff && r.pad_spin_ms === spin && r.load === load)
+        .map((r) => Number(r.exec_ms));
+      const exec = execs.reduce((a, b) => a + b, 0) / Math.max(1, execs.length);
+      if (!(exec > 0)) continue;
+      const ts = simulateTaskQueue({
+        scheduler,
+        load: (load * exec) / serviceMs,
+        slots,
+        serviceMs: exec,
+        urgentDeadline: (3 * serviceMs) / exec,
+        relaxedDeadline: (12 * serviceMs) / exec,
+        seconds: o.simSeconds ?? 120,
+        overheadMs,
+        handoffMs,
+        lookahead: o.lookahead ?? 0,
+        clients,
+        seed: o.seed ?? 1,
+      });
+      const row = {
+        mode: 'sim-measured',
+        scheduler,
+        handoff,
+        pad_spin_ms: spin,
+        load,
+        exec_ms: +exec.toFixed(2),
+        ...queueStats(ts, clients, o.simSeconds ?? 120),
+        refused: +(ts.filter((t) => !t.done).length / ts.length).toFixed(4),
+        handoff_ms: +handoffMs.toFixed(3),
+        lookahead: o.lookahead ?? 0,
+        tasks: ts.length,
+      };
+      rows.push(row);
+      console.log(
+        `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${exec.toFixed(2).padStart(6)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}  ${row.refused.toFixed(3)}  ${handoff}${spin ? ` spin ${spin}` : ''}`,
       );
     }
   // device-side placement: the rule vs always-local vs always-edge

@@ -1,6 +1,7 @@
 /** `npm run bench:offload -- [options]` (--help lists them): the command line of benchOffload (../offload.ts). */
 import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
 import { SCHEDULERS } from '../../src/assign/auction/index.js';
+import { TASK_HANDOFFS } from '../../src/server/task-pool.js';
 import { benchOffload } from '../offload.js';
 
 const cli = {
@@ -23,6 +24,19 @@ const cli = {
       arg: 'N',
       help: 'tasks on deck across the compute slots (TaskService lookahead; 0: dispatch only to an idle thread)',
     },
+    handoffs: {
+      type: 'string',
+      default: 'shared',
+      arg: 'LIST',
+      help: 'how tasks reach the compute threads (message, shared: TaskPool handoff), one service each, side by side',
+    },
+    'pad-spin-ms': {
+      type: 'string',
+      default: '0',
+      arg: 'LIST',
+      help: "the last ms of each task's pad spent computing instead of asleep (a sleeping thread wakes late), one service each",
+    },
+    rounds: { type: 'string', default: '1', arg: 'N', help: 'runs of every (load, scheduler, hand-off) row, the order rotating each time' },
     out: { type: 'string', default: 'bench/results/offload.json', arg: 'FILE', help: 'results file' },
   },
 } as const;
@@ -40,6 +54,9 @@ await runCli(cli, async (v) => {
     simSeconds: num('sim-seconds', v['sim-seconds'], { min: 1 }),
     cpuProfDir: v['cpu-prof'],
     lookahead: num('lookahead', v.lookahead, { integer: true, min: 0 }),
+    handoffs: listOf('handoffs', v.handoffs, TASK_HANDOFFS),
+    padSpinMs: v['pad-spin-ms'].split(',').map((s, i) => num(`pad-spin-ms[${i}]`, s, { min: 0 })),
+    rounds: num('rounds', v.rounds, { integer: true, min: 1 }),
     out: v.out,
     command: commandLine(cli.name),
   });

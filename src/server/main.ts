@@ -4,10 +4,13 @@
  *     [--edges '[{"id":"edge-1","url":"http://…","setting":"mid"}]'] [--redis redis://host:port]
  *     [--policy online-heu|cloud-cdn|drl] [--drl models/edge-drl/mid.json] [--rate 50] [--rate-window 2]
  *     [--lease 60] [--steering-ttl 10] [--task-slots 2] [--scheduler auction|auction-nocomp|edf|fcfs] [--models models]
- *     [--task-lookahead 1]
+ *     [--task-lookahead 1] [--task-handoff shared|message]
  * `--task-slots N` (N ≥ 1) serves offloaded inference (POST /v1/tasks, tasks.ts) on N compute slots — a pool of N
  * worker_threads (task-pool.ts), each with the viewport models of `--models`; 0 (default) does not.
  * `--task-lookahead K` (default 1) hands up to K tasks on deck to busy threads (TaskService `lookahead`).
+ * `--task-handoff` (default shared) how a task reaches its thread: `shared`, a shared-memory queue every thread takes
+ * from itself (shared-queue.ts; no message or event-loop turn between two tasks), or `message`, one message per task
+ * to a chosen thread (TaskPool `handoff`; BENCHMARKS.md "The shared-memory hand-off").
  *     [--cdns '[{"id":"cdn-a","url":"http://…"},…]'] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step 60]
  * `--cdns` schedules new viewers over several CDN pathways (cdns.ts): every `--cdn-step` seconds a policy
  * (default LTS, models/cdn-lts/mechanistic-ABC.json) decides each CDN's share from the telemetry; with
@@ -34,6 +37,7 @@ import type { AssignmentStore, EdgeConfig } from './edges.js';
 import type { DrlAssignment } from '../assign/edge/drl.js';
 import { SCHEDULERS, type SchedulerName } from '../assign/auction/index.js';
 import type { TaskService } from './tasks.js';
+import { TASK_HANDOFFS, type TaskHandoff } from './task-pool.js';
 import { MemoryTelemetryStore, SqliteTelemetryStore, type TelemetryStore } from './store.js';
 import { parseSigningKeys, type SigningKey } from './tokens.js';
 
@@ -126,7 +130,7 @@ export async function startServer(
 
 const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory | --pg URL] [--quiet] [--edges JSON] [--redis URL]
        [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]
-       [--task-slots N] [--task-lookahead K] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]
+       [--task-slots N] [--task-lookahead K] [--task-handoff shared|message] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]
        [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S] [--edge-key KEY] [--keys-file FILE]`;
 
 /** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
@@ -152,6 +156,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       'steering-ttl': { type: 'string' },
       'task-slots': { type: 'string', default: '0' },
       'task-lookahead': { type: 'string', default: '1' },
+      'task-handoff': { type: 'string', default: 'shared' },
       scheduler: { type: 'string', default: 'auction' },
       models: { type: 'string', default: 'models' },
       cdns: { type: 'string' },
@@ -181,6 +186,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const pgUrl = v.pg ?? env.EDGEPLAY_PG;
   if (pgUrl !== undefined && !/^postgres(ql)?:\/\/./.test(pgUrl)) throw new Error(`--pg must be a postgres:// URL (got '${pgUrl}')`);
   if (pgUrl && v.memory) throw new Error('--pg and --memory are two telemetry stores: give one');
+  if (!(TASK_HANDOFFS as readonly string[]).includes(v['task-handoff']!))
+    throw new Error(`--task-handoff must be one of ${TASK_HANDOFFS.join(', ')} (got '${v['task-handoff']}')`);
   if (!(SCHEDULERS as readonly string[]).includes(v.scheduler!))
     throw new Error(`--scheduler must be one of ${SCHEDULERS.join(', ')} (got '${v.scheduler}')`);
   const cdns: CdnConfig[] = (v.cdns ?? env.EDGEPLAY_CDNS) ? parseCdns((v.cdns ?? env.EDGEPLAY_CDNS)!) : [];
@@ -203,6 +210,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     edgeKey,
     taskSlots: num('task-slots', v['task-slots'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
     taskLookahead: num('task-lookahead', v['task-lookahead'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
+    taskHandoff: v['task-handoff'] as TaskHandoff,
     scheduler: v.scheduler as SchedulerName,
     modelsDir: v.models!,
     port: num('port', v.port, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number 0–65535'),
@@ -263,6 +271,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       size: cli.taskSlots,
       modelsDir: cli.modelsDir,
       lookahead: Math.ceil(lookahead / cli.taskSlots),
+      handoff: cli.taskHandoff,
     }).ready();
     tasks = new TaskService({
       slots: cli.taskSlots,
