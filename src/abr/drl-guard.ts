@@ -21,7 +21,9 @@ export interface DrlGuard {
  * The guard to use (`initAbr({ guard })` in the worker), selected in the player simulator (stage E, `refetch:
  * 'measured'`) on the Pensieve *training* traces over reserve 3–5 s × factor 0.6–0.9: QoE/chunk 0.3947 against the
  * DRL's 0.3642, stall 4.86 against 5.17 s per run (`npm run bench:abr-guard -- --reserves 3,4,5 --factors
- * 0.6,0.7,0.8,0.9`; BENCHMARKS "stall guard").
+ * 0.6,0.7,0.8,0.9`). In real playback it lost 0.05 QoE/chunk against the DRL and stalled more (more switches, each a
+ * possible re-fetch of the fragment just buffered), so nothing turns it on by default (BENCHMARKS "A stall guard over
+ * the DRL").
  */
 export const DEFAULT_DRL_GUARD: DrlGuard = { reserveS: 4, factor: 0.9 };
 
