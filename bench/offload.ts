@@ -43,7 +43,7 @@ import { SCHEDULERS, type SchedulerName } from '../src/assign/auction/index.js';
 import { mulberry32 } from '../src/core/random.js';
 import { viewportExecutor } from '../src/server/tasks.js';
 import type { TaskHandoff } from '../src/server/task-pool.js';
-import { simulateTaskQueue, type SimTask } from '../src/sim/offload/queue.js';
+import { simulateTaskQueue, type QueueSimOptions, type SimTask } from '../src/sim/offload/queue.js';
 import { TokenService } from '../src/server/tokens.js';
 import { DEVICE_CLASSES, decideOffload, type DeviceClass } from '../src/edge/offload.js';
 import { fromYawPitch } from '../src/viewport/geometry.js';
@@ -367,31 +367,30 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
   console.log(
     `\nvirtual time (${o.simSeconds ?? 120} s of arrivals per row, exact ${serviceMs} ms service, the ${handoffMs.toFixed(2)} ms hand-off and ${overheadMs.toFixed(2)} ms loopback overhead measured above, lookahead ${o.lookahead ?? 0})`,
   );
+  /** one virtual-time run with this bench's slots, hand-off, clients and seed: its queue statistics */
+  const simulated = (q: Pick<QueueSimOptions, 'scheduler' | 'load' | 'serviceMs' | 'urgentDeadline' | 'relaxedDeadline'>) => {
+    const ts = simulateTaskQueue({
+      ...q,
+      slots,
+      seconds: o.simSeconds ?? 120,
+      overheadMs,
+      handoffMs,
+      lookahead: o.lookahead ?? 0,
+      clients,
+      seed: o.seed ?? 1,
+    });
+    return {
+      ...queueStats(ts, clients, o.simSeconds ?? 120),
+      refused: +(ts.filter((t) => !t.done).length / ts.length).toFixed(4),
+      handoff_ms: +handoffMs.toFixed(3),
+      lookahead: o.lookahead ?? 0,
+      tasks: ts.length,
+    };
+  };
   console.log('scheduler        load   p50    p95    p99   hit    urgent  jain   refused');
   for (const load of loads)
     for (const scheduler of schedulers) {
-      const ts = simulateTaskQueue({
-        scheduler,
-        load,
-        slots,
-        serviceMs,
-        seconds: o.simSeconds ?? 120,
-        overheadMs,
-        handoffMs,
-        lookahead: o.lookahead ?? 0,
-        clients,
-        seed: o.seed ?? 1,
-      });
-      const row = {
-        mode: 'sim',
-        scheduler,
-        load,
-        ...queueStats(ts, clients, o.simSeconds ?? 120),
-        refused: +(ts.filter((t) => !t.done).length / ts.length).toFixed(4),
-        handoff_ms: +handoffMs.toFixed(3),
-        lookahead: o.lookahead ?? 0,
-        tasks: ts.length,
-      };
+      const row = { mode: 'sim', scheduler, load, ...simulated({ scheduler, load, serviceMs }) };
       rows.push(row);
       console.log(
         `${scheduler.padEnd(15)} ${load.toFixed(2)}  ${row.p50_ms.toFixed(1).padStart(5)}  ${row.p95_ms.toFixed(1).padStart(5)}  ${row.p99_ms.toFixed(1).padStart(5)}  ${row.deadline_hit.toFixed(3)}  ${row.urgent_hit.toFixed(3)}   ${row.jain.toFixed(3)}  ${row.refused.toFixed(3)}`,
@@ -409,20 +408,6 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         .map((r) => Number(r.exec_ms));
       const exec = execs.reduce((a, b) => a + b, 0) / Math.max(1, execs.length);
       if (!(exec > 0)) continue;
-      const ts = simulateTaskQueue({
-        scheduler,
-        load: (load * exec) / serviceMs,
-        slots,
-        serviceMs: exec,
-        urgentDeadline: (3 * serviceMs) / exec,
-        relaxedDeadline: (12 * serviceMs) / exec,
-        seconds: o.simSeconds ?? 120,
-        overheadMs,
-        handoffMs,
-        lookahead: o.lookahead ?? 0,
-        clients,
-        seed: o.seed ?? 1,
-      });
       const row = {
         mode: 'sim-measured',
         scheduler,
@@ -430,11 +415,13 @@ export async function benchOffload(o: BenchOffloadOptions = {}) {
         pad_spin_ms: spin,
         load,
         exec_ms: +exec.toFixed(2),
-        ...queueStats(ts, clients, o.simSeconds ?? 120),
-        refused: +(ts.filter((t) => !t.done).length / ts.length).toFixed(4),
-        handoff_ms: +handoffMs.toFixed(3),
-        lookahead: o.lookahead ?? 0,
-        tasks: ts.length,
+        ...simulated({
+          scheduler,
+          load: (load * exec) / serviceMs,
+          serviceMs: exec,
+          urgentDeadline: (3 * serviceMs) / exec,
+          relaxedDeadline: (12 * serviceMs) / exec,
+        }),
       };
       rows.push(row);
       console.log(
