@@ -122,8 +122,12 @@ export function ltsPpoModel(actor: TfLtsNet, critic: TfLtsNet): PpoModel {
 /**
  * Supervised epochs of the actor on (state, action) pairs (the imitation warm start), on the shared
  * minibatch loop (supervised.ts `supervisedEpochs`): softmax cross-entropy against soft labels (n × actions
- * probabilities) when given, else one-hot `labels`. x: [n × inDim] im2col rows. Returns the last epoch's
- * mean loss and the accuracy (argmax = label) over all n afterwards. @throws RangeError for n < 1.
+ * probabilities) when given, else one-hot `labels`. With `regret` (n × actions, each action's cost above the
+ * cheapest, ≥ 0) the cost-sensitive expected regret Σ_a π(a|s)·regret(s, a) is added to the cross-entropy (both
+ * averaged over the minibatch): it weighs each state by how much a wrong choice costs there (alone, without the
+ * cross-entropy, it barely moved a fresh network in our trials).
+ * x: [n × inDim] im2col rows. Returns the last epoch's mean loss and the accuracy (argmax = label) over all n
+ * afterwards. @throws RangeError for n < 1 or a `regret` of another length than n × actions.
  */
 export function imitate(
   actor: TfLtsNet,
@@ -135,17 +139,21 @@ export function imitate(
   minibatch: number,
   rng: () => number,
   soft?: Float32Array,
+  regret?: Float32Array,
 ): { loss: number; acc: number } {
   const A = actor.outputs;
   const n = labels.length;
+  if (n < 1) throw new RangeError('imitate: need at least one state');
+  if (regret && regret.length !== n * A) throw new RangeError(`imitate: regret has ${regret.length} entries, need ${n} × ${A}`);
   const X = tf.tensor2d(x, [n, inDim]);
   const Y = soft ? tf.tensor2d(soft, [n, A]) : tf.oneHot(tf.tensor1d(labels, 'int32'), A);
+  const R = regret ? tf.tensor2d(regret, [n, A]) : null;
   try {
-    const losses = supervisedEpochs(
-      opt,
-      { n, epochs, batch: minibatch, rng },
-      (ids) => tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), actor.apply(tf.gather(X, ids) as tf.Tensor2D)) as tf.Scalar,
-    );
+    const losses = supervisedEpochs(opt, { n, epochs, batch: minibatch, rng }, (ids) => {
+      const logits = actor.apply(tf.gather(X, ids) as tf.Tensor2D);
+      const ce = tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), logits) as tf.Scalar;
+      return R ? (tf.add(ce, tf.mean(tf.sum(tf.mul(tf.softmax(logits), tf.gather(R, ids)), 1))) as tf.Scalar) : ce;
+    });
     let acc = 0;
     for (let s = 0; s < n; s += 1024) {
       const pred = tf.tidy(() =>
@@ -159,5 +167,6 @@ export function imitate(
     return { loss: losses.length ? losses[losses.length - 1] : NaN, acc: acc / n };
   } finally {
     tf.dispose([X, Y]);
+    R?.dispose();
   }
 }

@@ -334,6 +334,11 @@ export interface CdnDaggerOptions {
    * 0: uniform over the exactly cheapest actions (the oracle's ties, e.g. every action when no CDN is loaded)
    */
   tau: number;
+  /**
+   * the fit's loss: 'ce' (default), cross-entropy to the soft labels; 'ce+regret', that plus the cost-sensitive
+   * expected next-step regret Σ_a π(a|s)·(c(a) − c_min) under the network's softmax (cost units, weight 1)
+   */
+  loss?: 'ce' | 'ce+regret';
   minibatch: number;
 }
 
@@ -351,7 +356,7 @@ export interface CdnDaggerRound {
   rollQoe: number;
   /** states in the aggregate after the round */
   states: number;
-  /** last epoch's cross-entropy and argmax accuracy on the aggregate after the fit */
+  /** last epoch's loss (cross-entropy, plus the expected regret with loss 'ce+regret') and argmax accuracy on the aggregate after the fit */
   loss: number;
   acc: number;
   /** dev QoE after the fit (when `evalDev` is given) */
@@ -366,7 +371,7 @@ export interface CdnDaggerRound {
  * step, the action whose shares cost least — the `greedy-lts-actions` row of bench:cdn). Round i rolls in the
  * mixture π_i = β_i·expert + (1 − β_i)·learner (per minute: the expert's cheapest action with probability β_i,
  * else the learner's argmax) on `o.days` training days, labels every kept state with the expert's soft label,
- * adds them to the aggregate of all rounds, and fits the actor on the whole aggregate (softmax cross-entropy,
+ * adds them to the aggregate of all rounds, and fits the actor on the whole aggregate (softmax cross-entropy, with `loss: 'ce+regret'` plus the expected next-step regret,
  * the shared supervised loop via cdn-net.ts `imitate`), starting from the actor's current weights. After each
  * fit `evalDev` (dev days only, never test days) scores the actor; the caller keeps the dev-best.
  * @returns the rounds (agreement measured before each fit, so round 1's is the initial network's) and the
@@ -397,7 +402,9 @@ export function daggerCdn(
   }
   const xs: Float32Array[] = [],
     ys: Int32Array[] = [],
-    ss: Float32Array[] = [];
+    ss: Float32Array[] = [],
+    rs: Float32Array[] = [];
+  const regretLoss = o.loss === 'ce+regret';
   const rounds: CdnDaggerRound[] = [];
   const weights: NetWeights[] = [];
   const x = new Float32Array(inDim);
@@ -416,7 +423,8 @@ export function daggerCdn(
       const n = Math.ceil((DAY_MIN - phase) / o.stride);
       const dx = new Float32Array(n * inDim),
         dy = new Int32Array(n),
-        ds = new Float32Array(n * A);
+        ds = new Float32Array(n * A),
+        dr = new Float32Array(regretLoss ? n * A : 0);
       let k = 0;
       for (let t = 0; t < DAY_MIN; t++) {
         const obs = sim.observation();
@@ -437,6 +445,7 @@ export function daggerCdn(
           let z = 0;
           for (let a = 0; a < A; a++) z += p[a] = o.tau > 0 ? Math.exp(-(costs[a] - cmin) / o.tau) : costs[a] <= cmin + tol ? 1 : 0;
           for (let a = 0; a < A; a++) p[a] /= z;
+          if (regretLoss) for (let a = 0; a < A; a++) dr[k * A + a] = costs[a] - cmin;
           k++;
         }
         const act = rng() < beta ? expert : mine;
@@ -445,6 +454,7 @@ export function daggerCdn(
       xs.push(toCols(dx, m, K_STEPS));
       ys.push(dy);
       ss.push(ds);
+      rs.push(dr);
     }
     const fit = imitate(
       actor,
@@ -456,6 +466,7 @@ export function daggerCdn(
       o.minibatch,
       rng,
       concat(ss) as Float32Array,
+      regretLoss ? (concat(rs) as Float32Array) : undefined,
     );
     const rec: CdnDaggerRound = {
       round,

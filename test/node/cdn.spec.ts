@@ -301,6 +301,52 @@ describe('LTS network (lts.ts) and its training twin (train/cdn-net.ts)', () => 
     tf.dispose(actor.vars);
   });
 
+  it('adds the expected regret to the cross-entropy (cost-sensitive) on the shared supervised loop: the chosen actions end up cheap', () => {
+    const m = 3;
+    const A = actionCount(m);
+    const actor = new TfLtsNet(m, K_STEPS, A, 52, 0.1);
+    const rng = mulberry32(10);
+    const n = 512;
+    const w = m * K_STEPS * CDN_CHANNELS;
+    const raw = Float32Array.from({ length: n * w }, () => rng());
+    // regret: below 0.5 on the first input action 0 is free and action 3 nearly so; above, only action 9 is free
+    const regret = new Float32Array(n * A);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const low = raw[i * w] < 0.5;
+      labels[i] = low ? 0 : 9;
+      for (let a = 0; a < A; a++) regret[i * A + a] = a === labels[i] ? 0 : low && a === 3 ? 0.01 : 1 + a / A;
+    }
+    const x = toCols(raw, m, K_STEPS);
+    // the mean regret of the network's argmax over the n states
+    const argmaxRegret = () => {
+      const pred = tf.tidy(() =>
+        actor
+          .apply(tf.tensor2d(x, [n, actor.colDim]))
+          .argMax(1)
+          .dataSync(),
+      );
+      let r = 0;
+      for (let i = 0; i < n; i++) r += regret[i * A + pred[i]];
+      return r / n;
+    };
+    const before = argmaxRegret();
+    const opt = tf.train.adam(3e-3);
+    const first = imitate(actor, opt, x, actor.colDim, labels, 1, 64, rng, undefined, regret);
+    const later = imitate(actor, opt, x, actor.colDim, labels, 15, 64, rng, undefined, regret);
+    // the loss counts both terms: at least the expected regret of a near-uniform policy at first
+    expect(first.loss).toBeGreaterThan(0.5);
+    expect(later.loss).toBeLessThan(first.loss / 2);
+    expect(before).toBeGreaterThan(0.5);
+    expect(argmaxRegret()).toBeLessThan(0.1);
+    expect(() => imitate(actor, opt, x, actor.colDim, labels, 1, 64, rng, undefined, regret.subarray(1))).toThrowError(
+      RangeError,
+      /regret/,
+    );
+    tf.dispose(actor.vars);
+    opt.dispose();
+  });
+
   it("lays whole days out as the shared PPO's rollout: time-major, terminal at midnight, no bootstrap", () => {
     const m = 3;
     const critic = new TfLtsNet(m, K_STEPS, 1, 41, 1);
@@ -847,62 +893,69 @@ describe('models/cdn-lts records', () => {
 });
 
 describe('DAgger towards the greedy oracle over LTS actions (train/cdn.ts daggerCdn)', () => {
-  it("raises the learner's on-policy agreement with the oracle: mixture roll-in with decaying β, aggregated states, held-out day", async () => {
-    await tf.setBackend('wasm');
-    await tf.ready();
-    // twice the synthetic traffic: ~50k concurrent viewers, so the CDNs' load thresholds bind and actions matter
-    const j = Float64Array.from({ length: 4 * DAY_MIN }, (_, m) => 2 * (600 + 300 * Math.sin((2 * Math.PI * m) / DAY_MIN)));
-    const sim = new PiecewiseSim(new Traffic(j), profilesOf('ABC'));
-    const A = actionCount(3);
-    const actor = new TfLtsNet(3, K_STEPS, A, 5, 0.1);
-    const opt = tf.train.adam(1e-3);
-    // the learner's own roll-out on a day: share of minutes where its argmax is one of the oracle's cheapest actions
-    const ownAgreement = (w: ReturnType<TfLtsNet['weights']>, day: number) => {
-      const net = new LtsNet(w, 3, K_STEPS, A);
-      const x = new Float32Array(3 * K_STEPS * CDN_CHANNELS);
-      sim.reset(day);
-      let agree = 0;
-      for (let t = 0; t < DAY_MIN; t++) {
-        const obs = sim.observation();
-        encodeObservation(obs, 20000, K_STEPS, x);
-        const lg = net.forward(x);
-        let a = 0;
-        for (let i = 1; i < A; i++) if (lg[i] > lg[a]) a = i;
-        const c = actionCosts(sim, obs);
-        if (c[a] <= c[greedyAction(c)] + 1e-9) agree++;
-        sim.step(applyAction(toPoints(obs.shares), a, lastScores(obs)));
+  for (const loss of ['ce', 'ce+regret'] as const)
+    it(`raises the learner's on-policy agreement with the oracle: mixture roll-in with decaying β, aggregated states, held-out day (loss ${loss})`, async () => {
+      await tf.setBackend('wasm');
+      await tf.ready();
+      // twice the synthetic traffic: ~50k concurrent viewers, so the CDNs' load thresholds bind and actions matter
+      const j = Float64Array.from({ length: 4 * DAY_MIN }, (_, m) => 2 * (600 + 300 * Math.sin((2 * Math.PI * m) / DAY_MIN)));
+      const sim = new PiecewiseSim(new Traffic(j), profilesOf('ABC'));
+      const A = actionCount(3);
+      const actor = new TfLtsNet(3, K_STEPS, A, 5, 0.1);
+      const opt = tf.train.adam(1e-3);
+      // the learner's own roll-out on a day: share of minutes where its argmax is one of the oracle's cheapest actions,
+      // and its mean next-step regret (its action's cost above the cheapest)
+      const ownRollout = (w: ReturnType<TfLtsNet['weights']>, day: number) => {
+        const net = new LtsNet(w, 3, K_STEPS, A);
+        const x = new Float32Array(3 * K_STEPS * CDN_CHANNELS);
+        sim.reset(day);
+        let agree = 0,
+          regret = 0;
+        for (let t = 0; t < DAY_MIN; t++) {
+          const obs = sim.observation();
+          encodeObservation(obs, 20000, K_STEPS, x);
+          const lg = net.forward(x);
+          let a = 0;
+          for (let i = 1; i < A; i++) if (lg[i] > lg[a]) a = i;
+          const c = actionCosts(sim, obs);
+          const cmin = c[greedyAction(c)];
+          if (c[a] <= cmin + 1e-9) agree++;
+          regret += c[a] - cmin;
+          sim.step(applyAction(toPoints(obs.shares), a, lastScores(obs)));
+        }
+        return { agreement: agree / DAY_MIN, regret: regret / DAY_MIN };
+      };
+      try {
+        const before = ownRollout(actor.weights(), 3);
+        const lines: string[] = [];
+        const { rounds, weights } = daggerCdn(
+          sim,
+          actor,
+          opt,
+          [1, 2],
+          { rounds: 4, days: 1, epochs: 4, beta0: 1, betaDecay: 0.5, stride: 4, tau: 0, loss, minibatch: 64 },
+          mulberry32(3),
+          (l) => lines.push(l),
+        );
+        expect(rounds.map((r) => r.beta)).toEqual([1, 0.5, 0.25, 0.125]);
+        expect(rounds.map((r) => r.states)).toEqual([360, 720, 1080, 1440]); // every 4th minute of one day per round, aggregated
+        expect(rounds.map((r) => r.days.length)).toEqual([1, 1, 1, 1]);
+        expect(lines.length).toBe(4);
+        const after = ownRollout(weights[3], 3);
+        // round 1 measures the untrained network on the states it visits; round 4 the network after 3 fits
+        expect(rounds[0].agreement).toBeLessThan(0.2);
+        expect(rounds[3].agreement).toBeGreaterThan(0.3);
+        // on a day never rolled in, acting alone, the learner agrees with the oracle far more than at init,
+        // and its next-step regret (cost above the oracle's, per minute) falls to a small fraction of the init's
+        expect(before.agreement).toBeLessThan(0.2);
+        expect(after.agreement).toBeGreaterThan(before.agreement + 0.15);
+        expect(after.agreement).toBeGreaterThan(0.3);
+        expect(after.regret).toBeLessThan(before.regret / 10);
+      } finally {
+        tf.dispose(actor.vars);
+        opt.dispose();
       }
-      return agree / DAY_MIN;
-    };
-    try {
-      const before = ownAgreement(actor.weights(), 3);
-      const lines: string[] = [];
-      const { rounds, weights } = daggerCdn(
-        sim,
-        actor,
-        opt,
-        [1, 2],
-        { rounds: 4, days: 1, epochs: 4, beta0: 1, betaDecay: 0.5, stride: 4, tau: 0, minibatch: 64 },
-        mulberry32(3),
-        (l) => lines.push(l),
-      );
-      expect(rounds.map((r) => r.beta)).toEqual([1, 0.5, 0.25, 0.125]);
-      expect(rounds.map((r) => r.states)).toEqual([360, 720, 1080, 1440]); // every 4th minute of one day per round, aggregated
-      expect(rounds.map((r) => r.days.length)).toEqual([1, 1, 1, 1]);
-      expect(lines.length).toBe(4);
-      // round 1 measures the untrained network on the states it visits; round 4 the network after 3 fits
-      expect(rounds[0].agreement).toBeLessThan(0.2);
-      expect(rounds[3].agreement).toBeGreaterThan(0.3);
-      // on a day never rolled in, acting alone, the learner agrees with the oracle far more than at init
-      const after = ownAgreement(weights[3], 3);
-      expect(before).toBeLessThan(0.2);
-      expect(after).toBeGreaterThan(before + 0.15);
-      expect(after).toBeGreaterThan(0.3);
-    } finally {
-      tf.dispose(actor.vars);
-      opt.dispose();
-    }
-  });
+    });
 });
 
 describe('trained LTS and Fast-LTS (models/cdn-lts) in the mechanistic simulator', () => {

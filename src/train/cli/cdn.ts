@@ -38,6 +38,12 @@ const cli = {
     'dagger-beta': { type: 'string', default: '0.5', arg: 'X', help: "the expert's share of the roll-in in round 1" },
     'dagger-decay': { type: 'string', default: '0.5', arg: 'X', help: 'β of round i = beta · decay^(i−1)' },
     'dagger-tau': { type: 'string', default: '0.05', arg: 'X', help: 'soft-label temperature (cost units; 0: uniform over the cheapest)' },
+    'dagger-loss': {
+      type: 'string',
+      default: 'ce',
+      arg: 'ce|ce+regret',
+      help: "the DAgger fits' loss: cross-entropy to the soft labels, or that plus the expected next-step regret under the policy",
+    },
     'lr-dagger': { type: 'string', default: '1e-4', arg: 'X', help: 'Adam learning rate of the DAgger fits' },
     'no-tree': { type: 'boolean', help: 'skip Fast-LTS' },
     'tree-only': { type: 'boolean', help: "only distil Fast-LTS (DAgger) from each set's saved network into its manifest" },
@@ -88,6 +94,7 @@ await runCli(cli, async (v) => {
             betaDecay: fraction('dagger-decay', v['dagger-decay']),
             stride: num('stride', v.stride, { integer: true, min: 1 }),
             tau: num('dagger-tau', v['dagger-tau'], { min: 0 }),
+            loss: oneOf('dagger-loss', v['dagger-loss'], ['ce', 'ce+regret'] as const),
             minibatch: num('minibatch', v.minibatch, { integer: true, min: 1 }),
           }
         : undefined,
