@@ -201,6 +201,7 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
     });
     const rec = JSON.parse(readFileSync(join(outA, 'train.json'), 'utf8'));
     expect(rec.decide_after_parts).toBe(1);
+    expect(rec.select).toBe('all');
     expect(rec.part_videos).toEqual({ train: ['synthetic/p0', 'synthetic/p1'], dev: ['synthetic/pd'] });
     // one validation trace: 3 sessions of the dev rotation (pd, d0, pd) + pd once more for the part videos
     expect(rec.validation_sessions).toBe(4);
@@ -246,6 +247,10 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
     await expectAsync(trainLiveAbr({ ...base(), sizeNet, partCoef: coef, decideAfterParts: 1, partShare: 2 })).toBeRejectedWithError(
       InputError,
       /partShare must be in \[0, 1\]/,
+    );
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, select: 'part' })).toBeRejectedWithError(
+      InputError,
+      /select part needs corrected sizes/,
     );
     const noParts = { ...base(), trainVideos: [video('t0', 50, 3, 'train')], sizeNet, partCoef: coef, decideAfterParts: 1 };
     await expectAsync(trainLiveAbr(noParts)).toBeRejectedWithError(InputError, /videos with part bytes/);
