@@ -35,7 +35,7 @@ import { meanCi } from './stats.js';
 export interface BrowserAbrBenchOptions {
   /** trace names (default: `defaultBenchTraces()`) */
   traces?: string[];
-  /** policies: hls (hls.js default ABR) and edgeplay's (default hls, robustmpc, bola, drl; also bb, and drl:NAME = the DRL with models/NAME) */
+  /** policies: hls (hls.js default ABR) and edgeplay's (default hls, robustmpc, bola, drl; also bb, drl+guard, POLICY+norefetch and drl:NAME = the DRL with models/NAME) */
   policies?: string[];
   /** VOD segments played per run (default 30 = 120 s of content) */
   limit?: number;
@@ -480,15 +480,22 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
   if (!(maxLag > 0)) throw new InputError(`maxLag must be > 0 (a share of the run's wall time), got ${maxLag}`);
   const config = { traces, policies, limit, repeats, transmux, model, answer, tables, guard: DEFAULT_DRL_GUARD, max_lag: maxLag };
   /** `drl:NAME` is the DRL policy with models/NAME (a candidate next to the committed one); `drl+guard` (also
-   * `drl+guard:NAME`) the DRL with its stall guard (DEFAULT_DRL_GUARD, src/abr/drl-guard.ts) */
+   * `drl+guard:NAME`) the DRL with its stall guard (DEFAULT_DRL_GUARD, src/abr/drl-guard.ts); `+norefetch` after any
+   * policy (before `:NAME`) plays it with `createStreamController` (src/abr/hls-stream-controller.ts: no re-fetch of
+   * the fragment just buffered after a level switch) */
   const modelOf = (p: string) => (p.includes(':') ? `/models/${p.slice(p.indexOf(':') + 1)}/model.json` : model);
+  const POLICY = /^(hls|robustmpc|bola|bb|drl)(\+guard)?(\+norefetch)?(:[\w-]+)?$/;
   const pageQuery = (p: string) => {
-    const base = p.split(':')[0];
-    return base === 'drl+guard' ? 'policy=drl&guard=on' : `policy=${base}`;
+    const m = POLICY.exec(p)!;
+    return `policy=${m[1]}${m[2] ? '&guard=on' : ''}${m[3] ? '&refetch=skip' : ''}`;
   };
-  for (const p of policies)
-    if (!/^(hls|robustmpc|bola|bb|drl|drl\+guard)$/.test(p) && !/^drl(\+guard)?:[\w-]+$/.test(p))
-      throw new InputError(`unknown policy "${p}" (hls, robustmpc, bola, bb, drl, drl+guard, drl:MODEL, drl+guard:MODEL)`);
+  for (const p of policies) {
+    const m = POLICY.exec(p);
+    if (!m || ((m[2] || m[4]) && m[1] !== 'drl'))
+      throw new InputError(
+        `unknown policy "${p}" (hls, robustmpc, bola, bb, drl; drl+guard; any of them +norefetch; drl[+guard][+norefetch]:MODEL)`,
+      );
+  }
   const outFile = o.out === undefined ? 'bench/results/browser-abr.json' : o.out;
 
   // resume: keep the runs of an earlier invocation with the same per-run settings

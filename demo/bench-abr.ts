@@ -4,12 +4,14 @@
  * It also measures the media clock against the wall clock (`playback_lag_s`, demo/playback-clock.ts: time neither
  * played nor reported as a stall — Chromium starved of CPU plays slower than real time without a 'waiting' event).
  * Query: policy (hls|drl|robustmpc|bola|bb), trace, limit, transmux (worker|inline: hls.js' ESM build
- * transmuxes on the main thread unless `workerPath` is set), report (URL to POST the result to).
+ * transmuxes on the main thread unless `workerPath` is set), refetch (skip: `createStreamController`, no re-fetch after a
+ * level switch), report (URL to POST the result to).
  */
 import Hls from 'hls.js';
 import {
   createAbrController,
   createEdgeplay,
+  createStreamController,
   DEFAULT_DRL_GUARD,
   startWorker,
   workerAbrPort,
@@ -66,9 +68,13 @@ if (policy !== 'hls') {
 }
 const video = document.querySelector('video')!;
 const ep = createEdgeplay({ endpoint: '/v1/none', consent: 'denied' });
+// refetch=skip: hls.js' stream controller without the re-fetch after a level switch (src/abr/hls-stream-controller.ts)
+let refetchSkips = 0;
+const streamController = q.get('refetch') === 'skip' ? createStreamController(Hls, { onSkip: () => refetchSkips++ }) : null;
 const hls = new Hls(
   ep.hlsConfig({
     ...(abrController ? { abrController: abrController as never } : {}),
+    ...(streamController ? { streamController: streamController as never } : {}),
     maxBufferLength: 30,
     ...(q.get('transmux') === 'inline' ? {} : { workerPath: '/vendor/hls.worker.js' }),
   }),
@@ -152,6 +158,8 @@ video.addEventListener('ended', () => {
     switches,
     levels: levels.join(''),
     aborts,
+    refetch: streamController ? 'skip' : 'hls',
+    refetch_skips: refetchSkips,
     dropped_frames: quality?.droppedVideoFrames ?? null,
     total_frames: quality?.totalVideoFrames ?? null,
     loads,

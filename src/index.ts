@@ -41,6 +41,13 @@ export {
   type EdgeplayAbrOptions,
 } from './abr/hls-controller.js';
 export { buildDecisionTable, buildDecisionTableSliced, lookupDecision, type AbrTable, type AbrTableRequest } from './abr/decision-table.js';
+export {
+  createStreamController,
+  skipRefetch,
+  type RefetchFragment,
+  type RefetchSkip,
+  type StreamControllerOptions,
+} from './abr/hls-stream-controller.js';
 export { DEFAULT_DRL_GUARD, guardLevel, type DrlGuard } from './abr/drl-guard.js';
 export { liveCatchup, type LiveCatchup, type LiveCatchupOptions, type LiveRateChange } from './abr/live-catchup.js';
 export { RatioEwmaPredictor, type ChunkSizePredictor } from './abr/chunk-size.js';

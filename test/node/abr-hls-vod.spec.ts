@@ -74,6 +74,17 @@ describe('hls.js-semantics ABR simulator (hls-vod)', () => {
       { sizes, chunks: 22 },
     );
     expect(up.loads.filter((l, i) => i > 0 && l.index === up.loads[i - 1].index).length).toBe(11);
+    // 'none' (the player runs createStreamController): one load per fragment, the same levels, and no slower
+    const none = runHlsVod(
+      policy,
+      trace('flat20', 600, () => 20),
+      { sizes, chunks: 22, refetch: 'none' },
+    );
+    expect(none.loads.length).toBe(22);
+    expect(none.loads.map((l) => l.index)).toEqual(Array.from({ length: 22 }, (_, i) => i));
+    // every fragment at the level the plan named for it (the decision for fragment i + 1 is plan[i])
+    expect(none.levels.slice(1)).toEqual(plan.slice(0, 21));
+    expect(none.loads[21].endMs).toBeLessThan(r.loads[r.loads.length - 1].endMs);
   });
 
   it("keeps the forward buffer at hls.js' target for the level: 8 × 60 MB / BANDWIDTH, at least 30 s", () => {

@@ -64,9 +64,10 @@ export interface HlsVodOptions {
    * fragment is never fetched again (0 of 18 switches after it); a switch to a level whose playlist hls.js loads for
    * the first time re-fetches (189 of 191 after the first fragment); a switch back to a level already played
    * re-fetches on `revisitShare` of them (196 of 440: 0.45, up and down alike), spread evenly by an accumulator so
-   * the simulator stays deterministic
+   * the simulator stays deterministic; 'none': no switch re-fetches (the player runs `createStreamController`,
+   * src/abr/hls-stream-controller.ts)
    */
-  refetch?: 'up' | 'measured';
+  refetch?: 'up' | 'measured' | 'none';
   /** with `refetch: 'measured'`: the share of switches to an already played level that re-fetch (default 0.45) */
   revisitShare?: number;
   /** hls.js' emergency abort (default true) */
@@ -462,7 +463,7 @@ export class HlsVodEnv {
 
   /** whether a switch to `level` re-fetches the fragment just buffered (see `HlsVodOptions.refetch`) */
   private refetches(level: number): boolean {
-    if (level === this.lastLevel || this.lastLevel < 0) return false;
+    if (level === this.lastLevel || this.lastLevel < 0 || this.o.refetch === 'none') return false;
     if (this.o.refetch === 'up') return this.o.redownloadOnUpSwitch && level > this.lastLevel;
     if (this.index === 1) return false; // the first fragment is never fetched again (0 of 18 switches after it)
     if (!this.initLoaded.has(level)) return true;
