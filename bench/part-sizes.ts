@@ -257,7 +257,7 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
       ...livePartRows(videos.map(asLive), traces, { net, coef, drls, baselines: o.baselines ?? PART_BASELINES, sessionS: SESSION_S }),
     );
     log(
-      `\nlive simulator: ${traces.length} sessions (${repoRelative(tracesDir)} x ${videos.length} ${split} video(s)), ${SESSION_S} s of media, target latency 3 s, parts 0.5 s with their real bytes`,
+      `\nlive simulator: ${traces.length} sessions (${dataRelative(tracesDir)} x ${videos.length} ${split} video(s)), ${SESSION_S} s of media, target latency 3 s, parts 0.5 s with their real bytes`,
     );
     log('policy     sizes            decide    QoE/s   bitrate  rebuffer  latency');
     for (const r of live)
