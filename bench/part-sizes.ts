@@ -50,6 +50,8 @@ export interface PartSizesBenchOptions {
   lateDrl?: string;
   /** baseline policies of the live part (default PART_BASELINES) */
   baselines?: readonly string[];
+  /** late decision points, parts (default [1]); part1 rows are always needed by the summary */
+  decideAfter?: readonly number[];
   /** skip the live simulation */
   noLive?: boolean;
   sessionS?: number;
@@ -79,6 +81,8 @@ export interface LivePartOptions {
   drls: Record<string, DenseArrays[]>;
   /** baseline policies (default PART_BASELINES) */
   baselines?: readonly string[];
+  /** the late decision points: after k parts for each k (default [1]; k <= the coefficients' K) */
+  decideAfter?: readonly number[];
   /** media per session, s (default 120) and target latency, s (default 3) */
   sessionS?: number;
   targetLatencyS?: number;
@@ -93,6 +97,9 @@ export interface LivePartOptions {
  * Throws when a video has no part bytes.
  */
 export function livePartRows(videos: LiveVideo[], traces: SimTrace[], o: LivePartOptions): PartSizesLiveRow[] {
+  for (const k of o.decideAfter ?? [1])
+    if (!Number.isInteger(k) || k < 1 || k > o.coef.own.length)
+      throw new InputError(`decide after ${k} part(s): must be an integer in 1..${o.coef.own.length} (the coefficients' K)`);
   const SESSION_S = o.sessionS ?? 120;
   const TARGET = o.targetLatencyS ?? 3;
   const sessions = traces.map((tr, i) => {
@@ -121,7 +128,9 @@ export function livePartRows(videos: LiveVideo[], traces: SimTrace[], o: LivePar
     const declared = p === 'hlsjs' || p === 'lolp' ? ['declared'] : [];
     return [
       ...['true', 'mean', 'predicted', ...declared].map((sizes) => ({ sizes, decide: 0 })),
-      ...['true', 'mean', 'predicted', 'mean+head', 'predicted+head', ...declared].map((sizes) => ({ sizes, decide: 1 })),
+      ...(o.decideAfter ?? [1]).flatMap((decide) =>
+        ['true', 'mean', 'predicted', 'mean+head', 'predicted+head', ...declared].map((sizes) => ({ sizes, decide })),
+      ),
     ];
   };
   const make = (p: string): LivePolicy => {
@@ -232,6 +241,8 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
   // 2. live simulation (livePartRows)
   const live: PartSizesLiveRow[] = [];
   if (!o.noLive) {
+    if (o.decideAfter && !o.decideAfter.includes(1))
+      throw new InputError('bench:part-sizes: --decide-after must include 1 (the summary compares part1)');
     const tracesDir = resolve(o.traces ?? join(dataRoot(), 'abr', 'traces', 'test'));
     const drlDir = resolve(o.drl ?? 'models/live-abr-drl');
     if (!existsSync(tracesDir) || !existsSync(join(drlDir, 'model.json')))
@@ -254,7 +265,14 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
       drls['drl-late'] = loadDenseLayers(lateDir, ['s1', 's2', 'score']);
     }
     live.push(
-      ...livePartRows(videos.map(asLive), traces, { net, coef, drls, baselines: o.baselines ?? PART_BASELINES, sessionS: SESSION_S }),
+      ...livePartRows(videos.map(asLive), traces, {
+        net,
+        coef,
+        drls,
+        baselines: o.baselines ?? PART_BASELINES,
+        decideAfter: o.decideAfter,
+        sessionS: SESSION_S,
+      }),
     );
     log(
       `\nlive simulator: ${traces.length} sessions (${dataRelative(tracesDir)} x ${videos.length} ${split} video(s)), ${SESSION_S} s of media, target latency 3 s, parts 0.5 s with their real bytes`,
@@ -272,6 +290,12 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
     const bestReal = base.length ? bestOf(base.filter((r) => r.sizes !== 'true')) : null;
     const bestAny = base.length ? bestOf(base) : null;
     const name = (r: PartSizesLiveRow) => `${r.policy} ${r.sizes} (${r.decide}) ${r.qoe_mean.toFixed(4)}`;
+    for (const k of (o.decideAfter ?? [1]).filter((k) => k !== 1))
+      for (const d of Object.keys(drls)) {
+        const at = `part${k}`;
+        log(`${d} predicted+head (${at}) vs true (${at}): ${pct(q(d, 'predicted+head', at), q(d, 'true', at))}`);
+        log(`${d} predicted+head (${at}) vs predicted+head (part1): ${pct(q(d, 'predicted+head', at), q(d, 'predicted+head', 'part1'))}`);
+      }
     for (const d of Object.keys(drls)) {
       const mine = q(d, 'predicted+head', 'part1');
       log(`${d} predicted+head (part1) vs true (part1): ${pct(mine, q(d, 'true', 'part1'))}`);

@@ -260,5 +260,34 @@ describe('bench:part-sizes live rows (livePartRows)', () => {
     expect(at('robustmpc', 'predicted+head', 'part1').qoe_mean).not.toBe(at('robustmpc', 'predicted', 'part1').qoe_mean);
     // and deciding after the first part is another session timing than at the edge
     expect(at('robustmpc', 'true', 'part1').latency_s).not.toBe(at('robustmpc', 'true', 'edge').latency_s);
+
+    // more decision points (after 2 parts) need coefficients that know 2 parts
+    expect(() => livePartRows([v], traces, { net: loadSizeNet('models/chunk-size'), coef, drls: {}, decideAfter: [2] })).toThrowError(
+      /must be an integer in 1\.\.1/,
+    );
+    const coef2 = fitPartCoefficients(
+      evaluatePartConditioned([partVideo(160, 3)], () => new MeanOfPast(), 2, null, 0.3),
+      0.5,
+      0.3,
+      false,
+    );
+    const two = livePartRows([v], traces, {
+      net: loadSizeNet('models/chunk-size'),
+      coef: coef2,
+      drls: { drl: actor },
+      baselines: [],
+      decideAfter: [1, 2],
+      sessionS: 40,
+    });
+    expect(two.filter((r) => r.decide === 'part2').map((r) => r.sizes)).toEqual([
+      'true',
+      'mean',
+      'predicted',
+      'mean+head',
+      'predicted+head',
+    ]);
+    const t2 = two.find((r) => r.decide === 'part2' && r.sizes === 'true')!;
+    const t1 = two.find((r) => r.decide === 'part1' && r.sizes === 'true')!;
+    expect(t2.latency_s).not.toBe(t1.latency_s);
   });
 });
