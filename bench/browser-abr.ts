@@ -482,18 +482,19 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
   /** `drl:NAME` is the DRL policy with models/NAME (a candidate next to the committed one); `drl+guard` (also
    * `drl+guard:NAME`) the DRL with its stall guard (DEFAULT_DRL_GUARD, src/abr/drl-guard.ts); `+norefetch` after any
    * policy (before `:NAME`) plays it with `createStreamController` (src/abr/hls-stream-controller.ts: no re-fetch of
-   * the fragment just buffered after a level switch) */
+   * the fragment just buffered after a level switch); `+abandon` after an edgeplay policy, with the controller's own
+   * abandonment of a download that will not arrive in time (DEFAULT_ABANDON, src/abr/abandon.ts) */
   const modelOf = (p: string) => (p.includes(':') ? `/models/${p.slice(p.indexOf(':') + 1)}/model.json` : model);
-  const POLICY = /^(hls|robustmpc|bola|bb|drl)(\+guard)?(\+norefetch)?(:[\w-]+)?$/;
+  const POLICY = /^(hls|robustmpc|bola|bb|drl)(\+guard)?(\+norefetch)?(\+abandon)?(:[\w-]+)?$/;
   const pageQuery = (p: string) => {
     const m = POLICY.exec(p)!;
-    return `policy=${m[1]}${m[2] ? '&guard=on' : ''}${m[3] ? '&refetch=skip' : ''}`;
+    return `policy=${m[1]}${m[2] ? '&guard=on' : ''}${m[3] ? '&refetch=skip' : ''}${m[4] ? '&abandon=on' : ''}`;
   };
   for (const p of policies) {
     const m = POLICY.exec(p);
-    if (!m || ((m[2] || m[4]) && m[1] !== 'drl'))
+    if (!m || ((m[2] || m[5]) && m[1] !== 'drl') || (m[4] && m[1] === 'hls'))
       throw new InputError(
-        `unknown policy "${p}" (hls, robustmpc, bola, bb, drl; drl+guard; any of them +norefetch; drl[+guard][+norefetch]:MODEL)`,
+        `unknown policy "${p}" (hls, robustmpc, bola, bb, drl; drl+guard; any of them +norefetch; any but hls +abandon (in this order); drl[+guard][+norefetch][+abandon]:MODEL)`,
       );
   }
   const outFile = o.out === undefined ? 'bench/results/browser-abr.json' : o.out;
@@ -571,7 +572,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
       rejected,
       write,
       describe: (r) =>
-        `${String(r.trace).padEnd(22)} ${String(r.policy).padEnd(9)} #${r.repeat} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  switches ${r.switches}  aborts ${r.aborts}  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms  table ${r.answers_by_table ?? 0}/${r.decisions ?? 0} agree ${r.table_agree ?? 0}/${r.table_checks ?? 0}`,
+        `${String(r.trace).padEnd(22)} ${String(r.policy).padEnd(13)} #${r.repeat} qoe/chunk ${f(r.qoe_chunk)}  bitrate ${f(r.bitrate_mean)}  stall ${f(r.rebuffer_s, 2)} s (${r.rebuffers})  switches ${r.switches}  aborts ${r.aborts}${r.abandons ? ` (ours ${r.abandons})` : ''}${r.refetch_skips ? `  skips ${r.refetch_skips}` : ''}  latency p50/p95 ${f(r.latency_p50_ms, 2)}/${f(r.latency_p95_ms, 2)} ms  table ${r.answers_by_table ?? 0}/${r.decisions ?? 0} agree ${r.table_agree ?? 0}/${r.table_checks ?? 0}`,
       log,
     });
   } finally {

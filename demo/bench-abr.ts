@@ -5,13 +5,14 @@
  * played nor reported as a stall — Chromium starved of CPU plays slower than real time without a 'waiting' event).
  * Query: policy (hls|drl|robustmpc|bola|bb), trace, limit, transmux (worker|inline: hls.js' ESM build
  * transmuxes on the main thread unless `workerPath` is set), refetch (skip: `createStreamController`, no re-fetch after a
- * level switch), report (URL to POST the result to).
+ * level switch), abandon (on: the controller's own abandonment, DEFAULT_ABANDON), report (URL to POST the result to).
  */
 import Hls from 'hls.js';
 import {
   createAbrController,
   createEdgeplay,
   createStreamController,
+  DEFAULT_ABANDON,
   DEFAULT_DRL_GUARD,
   startWorker,
   workerAbrPort,
@@ -48,6 +49,7 @@ const probe = () => {
 let abrController: unknown;
 const tableChecks: AbrTableCheck[] = [];
 let timings: { toWorkerMs: number; computeMs: number; backMs: number }[] = [];
+let abandons = 0;
 if (policy !== 'hls') {
   const w = startWorker('/dist/edgeplay.worker.js');
   // guard=on: the DRL with its stall guard (DEFAULT_DRL_GUARD)
@@ -64,6 +66,9 @@ if (policy !== 'hls') {
     onDecision: (r) => records.push(r),
     onTableCheck: (c) => tableChecks.push(c),
     tables: q.get('tables') !== 'off',
+    // abandon=on: the controller's own abandonment of a download that will not arrive in time
+    abandon: q.get('abandon') === 'on' ? DEFAULT_ABANDON : null,
+    onAbandon: () => abandons++,
   });
 }
 const video = document.querySelector('video')!;
@@ -159,6 +164,8 @@ video.addEventListener('ended', () => {
     levels: levels.join(''),
     aborts,
     refetch: streamController ? 'skip' : 'hls',
+    abandon: q.get('abandon') === 'on' ? DEFAULT_ABANDON : null,
+    abandons,
     refetch_skips: refetchSkips,
     dropped_frames: quality?.droppedVideoFrames ?? null,
     total_frames: quality?.totalVideoFrames ?? null,

@@ -5,7 +5,7 @@
  *   /streams/vod/master.m3u8          the on-demand ladder (generated once by the bundled ffmpeg)
  *   /streams/live/master.m3u8         the live ladder, encoded in real time (sliding playlist)
  *   ?trace=NAME                       on a playlist: shape this session's downloads by a throughput
- *                                     trace (built-in: fast, 3g, 4g, varying, stall; or any file of
+ *                                     trace (built-in: fast, 3g, 4g, varying, stall, collapse, outage; or any file of
  *                                     $EDGEPLAY_DATA/abr/traces/{test,train}, or of --traces DIR)
  *   ?limit=N                          on a VOD playlist: only its first N segments (short test streams)
  *   /api/traces, /api/sessions/:id    trace list, and what a shaped session's link does now

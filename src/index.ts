@@ -38,9 +38,11 @@ export {
   type AbrAnswer,
   type AbrDecisionRecord,
   type AbrTableCheck,
+  type AbrAbandonRecord,
   type EdgeplayAbrOptions,
 } from './abr/hls-controller.js';
 export { buildDecisionTable, buildDecisionTableSliced, lookupDecision, type AbrTable, type AbrTableRequest } from './abr/decision-table.js';
+export { DEFAULT_ABANDON, abandonLevel, type AbandonRule, type AbandonState } from './abr/abandon.js';
 export {
   createStreamController,
   skipRefetch,

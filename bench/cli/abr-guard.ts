@@ -6,12 +6,22 @@ import { InputError } from '../../src/train/errors.js';
 const cli = {
   name: 'bench:abr-guard',
   summary:
-    "The DRL's stall guard over a grid (reserve × throughput factor) against the DRL as trained and hls.js' rate rule, in the\nplayer simulator (stage E) on a trace split. Selection split: train. Writes bench/results/abr-guard.json.",
+    "The DRL's stall guard over a grid (reserve × throughput factor), and with --abandon-gains the controller's abandonment\nrule over a grid (least gain × margin × first look), against the DRL as trained and hls.js' rate rule, in the player\nsimulator (stage E) on a trace split. Selection split: train. Writes bench/results/abr-guard.json.",
   flags: {
     split: { type: 'string', default: 'train', arg: 'train|test', help: 'trace split (select on train; test is reported only)' },
     reserves: { type: 'string', default: '2,3,4,5,6', arg: 'LIST', help: 'reserves to try, s' },
     factors: { type: 'string', default: '0.6,0.7,0.8,0.9,1', arg: 'LIST', help: 'throughput factors to try' },
     chunks: { type: 'string', default: '30', arg: 'N', help: 'fragments per run' },
+    'no-guards': { type: 'boolean', help: 'skip the buffer-guard grid' },
+    'abandon-gains': { type: 'string', arg: 'LIST', help: 'abandonment: least stall saved to abandon, s (runs the abandonment grid)' },
+    'abandon-margins': { type: 'string', default: '1', arg: 'LIST', help: 'abandonment: buffer kept to spare, s' },
+    'abandon-loads': { type: 'string', default: '1', arg: 'LIST', help: 'abandonment: loading time before the first look, s' },
+    refetch: {
+      type: 'string',
+      default: 'measured',
+      arg: 'measured|none',
+      help: "hls.js' re-fetch after a switch (none: createStreamController)",
+    },
     model: { type: 'string', default: 'models/abr-drl', arg: 'DIR', help: 'the DRL model' },
     out: {
       type: 'string',
@@ -31,6 +41,15 @@ await runCli(cli, async (v) => {
       return f;
     }),
     chunks: num('chunks', v.chunks, { integer: true, min: 2 }),
+    guards: !v['no-guards'],
+    abandon: v['abandon-gains']
+      ? {
+          gains: listOf('abandon-gains', v['abandon-gains']).map((x) => num('abandon-gains', x, { min: 0.01 })),
+          margins: listOf('abandon-margins', v['abandon-margins']).map((x) => num('abandon-margins', x, { min: 0 })),
+          loads: listOf('abandon-loads', v['abandon-loads']).map((x) => num('abandon-loads', x, { min: 0 })),
+        }
+      : null,
+    refetch: listOf('refetch', v.refetch, ['measured', 'none'] as const)[0],
     model: v.model,
     out: v.out,
     command: commandLine(cli.name),

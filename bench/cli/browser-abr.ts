@@ -17,7 +17,7 @@ const cli = {
     policies: {
       type: 'string',
       arg: 'LIST',
-      help: 'policies (default hls,robustmpc,bola,drl; hls = hls.js default ABR; also bb, drl+guard = the DRL with its stall guard, POLICY+norefetch = played with createStreamController (no re-fetch after a level switch), and drl:NAME = the DRL with models/NAME). With --live: default hls,edgeplay; also ABR+CATCHUP with ABR hls|edgeplay and CATCHUP none|lolp|lolp-nodb|hls',
+      help: 'policies (default hls,robustmpc,bola,drl; hls = hls.js default ABR; also bb, drl+guard = the DRL with its stall guard, POLICY+norefetch = played with createStreamController (no re-fetch after a level switch), POLICY+abandon = with the controller’s own abandonment (not hls), and drl:NAME = the DRL with models/NAME). With --live: default hls,edgeplay; also ABR+CATCHUP with ABR hls|edgeplay and CATCHUP none|lolp|lolp-nodb|hls',
     },
     duration: { type: 'string', default: '60', arg: 'S', help: 'with --live: seconds of playback per run' },
     limit: { type: 'string', default: '30', arg: 'N', help: 'VOD segments per run (4 s each)' },

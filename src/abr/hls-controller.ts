@@ -11,11 +11,14 @@
  * - VOD, when the port builds decision tables (src/abr/decision-table.ts): once the loading fragment's size is
  *   known (its Content-Length, from the first progress event), asks the worker for the policy's answer at every
  *   download time, and when the fragment has loaded looks its answer up at once; the policy's own answer still
- *   comes, checks the table's (`onTableCheck`) and replaces it if hls.js has not used it yet.
+ *   comes, checks the table's (`onTableCheck`) and replaces it if hls.js has not used it yet;
+ * - VOD, with `abandon`: its own emergency abort of a fragment that will not arrive before the buffer runs out
+ *   (src/abr/abandon.ts), checked every 100 ms while a main fragment loads, next to hls.js' own.
  */
 import type Hls from 'hls.js';
 import type { FragLoadedData } from 'hls.js';
 import type { AbrObservation } from '../core/abr.js';
+import { abandonLevel, checkAbandonRule, type AbandonRule } from './abandon.js';
 import { RatioEwmaPredictor, type ChunkSizePredictor } from './chunk-size.js';
 import { parseCodingMeta } from './coding-meta.js';
 import { bufferAt, lookupDecision, TABLE_POLICIES, type AbrTable, type AbrTableRequest } from './decision-table.js';
@@ -82,6 +85,20 @@ export interface AbrDecisionRecord {
   live?: { forecast: number[][] | null; latencyS: number; targetLatencyS: number; codingMeta: boolean };
 }
 
+/** A download the controller abandoned (`EdgeplayAbrOptions.abandon`): fragment `sn` at level `from`, fetched at `to` instead. */
+export interface AbrAbandonRecord {
+  sn: number;
+  from: number;
+  to: number;
+  /** bytes in, of the fragment's size, when it was abandoned */
+  loadedBytes: number;
+  totalBytes: number;
+  /** forward buffer then, s */
+  bufferS: number;
+  /** performance.now() */
+  at: number;
+}
+
 export interface EdgeplayAbrOptions {
   policy: AbrPolicyName;
   /** the decision port, or null while it is not ready */
@@ -103,6 +120,14 @@ export interface EdgeplayAbrOptions {
    * yet, and the forecaster adapts to the stream before answering)
    */
   liveBudgetMs?: number;
+  /**
+   * VOD: abandon a fragment download that will not arrive before the buffer runs out, for a lower level
+   * (src/abr/abandon.ts; e.g. `DEFAULT_ABANDON`). Default off: hls.js' own emergency abort only. Throws at
+   * construction on a rule whose constants make no sense.
+   */
+  abandon?: AbandonRule | null;
+  /** each download abandoned by `abandon` */
+  onAbandon?: (r: AbrAbandonRecord) => void;
 }
 
 interface BaseAbr {
@@ -141,6 +166,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
   const budget = opts.budgetMs ?? 20;
   const liveBudget = opts.liveBudgetMs ?? 80;
   const keep = opts.history ?? 16;
+  if (opts.abandon) checkAbandonRule(opts.abandon);
 
   class EdgeplayAbrController extends Base {
     private thr: number[] = [];
@@ -164,6 +190,62 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
     private watch: ReturnType<typeof setInterval> | null = null;
     /** the sequence number of the main fragment hls.js started loading last (a decision for a later one is not used yet) */
     private loadingSn = -1;
+    /** the `abandon` rule's 100 ms check of the loading fragment */
+    private abandonTimer: ReturnType<typeof setInterval> | null = null;
+
+    private stopAbandon(): void {
+      if (this.abandonTimer !== null) clearInterval(this.abandonTimer);
+      this.abandonTimer = null;
+    }
+
+    /** Check the loading VOD fragment every 100 ms with the `abandon` rule; abort and switch down when it says so. */
+    private watchForAbandon(frag: FragLoadedData['frag']): void {
+      this.stopAbandon();
+      const rule = opts.abandon;
+      if (!rule || this.hls.levels[frag.level]?.details?.live) return;
+      const check = () => {
+        const hls = this.hls;
+        const st = frag.stats;
+        if (!hls || st.aborted || st.loading.end > 0 || (st.total > 0 && st.loaded >= st.total)) return this.stopAbandon();
+        const media = (hls as unknown as { media: HTMLMediaElement | null }).media;
+        const t = now();
+        const ladderBps = hls.levels.map((l) => l.averageBitrate || l.bitrate);
+        const totalBytes = st.total > 0 ? st.total : Math.round((frag.duration * ladderBps[frag.level]) / 8);
+        const bufferS = bufferAhead(media);
+        const to = abandonLevel(
+          {
+            level: frag.level,
+            fragS: frag.duration,
+            loadedBytes: st.loaded,
+            totalBytes,
+            loadingS: (t - st.loading.start) / 1000,
+            streamingS: st.loading.first > 0 ? (t - st.loading.first) / 1000 : 0,
+            ttfbS: st.loading.first > 0 ? (st.loading.first - st.loading.start) / 1000 : 0.1,
+            bufferS,
+            playbackRate: media && !media.paused && media.readyState >= 3 ? media.playbackRate : 0,
+            ladderBps,
+          },
+          rule,
+        );
+        if (to === null) return;
+        this.stopAbandon();
+        // as hls.js' own emergency abort does: the level first, then the abort, then the event that sends the
+        // stream controller back to idle (it then loads the same fragment at `to`)
+        const base = this as unknown as { fragCurrent: unknown; partCurrent: unknown; clearTimer?: () => void };
+        hls.nextLoadLevel = hls.nextAutoLevel = to;
+        base.clearTimer?.();
+        base.fragCurrent = base.partCurrent = null;
+        frag.abortRequests();
+        const Events = (HlsCtor as unknown as { Events: Record<string, string> }).Events;
+        (hls as unknown as { trigger: (e: string, d: unknown) => void }).trigger(Events.FRAG_LOAD_EMERGENCY_ABORTED, {
+          frag,
+          part: null,
+          stats: st,
+        });
+        opts.onAbandon?.({ sn: frag.sn as number, from: frag.level, to, loadedBytes: st.loaded, totalBytes, bufferS, at: t });
+      };
+      this.abandonTimer = setInterval(check, 100);
+    }
 
     private stopWatch(): void {
       if (this.watch !== null) clearInterval(this.watch);
@@ -247,6 +329,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
 
     override destroy(): void {
       this.stopWatch();
+      this.stopAbandon();
       super.destroy();
     }
 
@@ -258,7 +341,10 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const f = (data as { frag?: FragLoadedData['frag']; part?: unknown }).frag;
       if (f && f.type === 'main' && typeof f.sn === 'number' && !f.bitrateTest) {
         this.loadingSn = f.sn;
-        if (!(data as { part?: unknown }).part) this.watchForTable(f);
+        if (!(data as { part?: unknown }).part) {
+          this.watchForTable(f);
+          this.watchForAbandon(f);
+        }
       }
       if (this.warmed) return;
       const port = opts.port();

@@ -52,7 +52,8 @@ export function stepTrace(name: string, steps: Array<[number, number]>): Trace {
 
 /**
  * Built-in traces for the demo and tests. `stall` alternates a good link with one far below the
- * lowest rung (300 kbps video + 64 kbps audio) so playback must stall; `outage` stalls for tens of seconds.
+ * lowest rung (300 kbps video + 64 kbps audio) so playback must stall; `collapse` falls from 8 to 0.6 Mb/s after
+ * 10 s and stays there; `outage` stalls for tens of seconds.
  */
 export const BUILTIN_TRACES: Record<string, Trace> = {
   fast: stepTrace('fast', [[60, 20]]),
@@ -78,6 +79,11 @@ export const BUILTIN_TRACES: Record<string, Trace> = {
   stall: stepTrace('stall', [
     [10, 8],
     [16, 0.08],
+  ]),
+  // a good start, then a link that carries the lower rungs but not the top one (for abandoning a download)
+  collapse: stepTrace('collapse', [
+    [10, 8],
+    [50, 0.6],
   ]),
   // one long outage after a good start: a stall that lasts tens of seconds (for pausing during a stall)
   outage: stepTrace('outage', [

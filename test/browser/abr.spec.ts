@@ -7,12 +7,14 @@ import {
   createAbrController,
   createEdgeplay,
   createStreamController,
+  DEFAULT_ABANDON,
   startWorker,
   workerAbrPort,
   type AbrDecisionRecord,
   type AbrPort,
   type AbrTableCheck,
   type RefetchSkip,
+  type AbrAbandonRecord,
 } from '../../src/index.js';
 import { env, makeVideo, uniq, until } from './util.js';
 
@@ -433,6 +435,54 @@ describe('ABR controller in hls.js', () => {
     expect(mended.ranges[0][0]).toBeLessThan(0.5);
     // each fragment was requested at the level a decision named for it (the script alternates)
     expect(new Set(mended.loads.map((l) => l.level)).size).toBe(2);
+  });
+
+  // hls.js' own emergency abort only weighs the level below the one loading: in 84 real runs it never fired
+  it('abandons a top-level download the collapsed link cannot finish in time, and loads that fragment lower', async () => {
+    // a script that always asks for the top level
+    const port: AbrPort = { decide: async (_p, obs) => obs.ladderKbps.length - 1 };
+    const abandons: AbrAbandonRecord[] = [];
+    let emergency = 0;
+    const Ctl = createAbrController(Hls, {
+      policy: 'drl',
+      port: () => port,
+      budgetMs: 2000,
+      abandon: DEFAULT_ABANDON,
+      onAbandon: (r) => abandons.push(r),
+    });
+    const video = makeVideo();
+    const hls = new Hls({ abrController: Ctl as never, streamController: createStreamController(Hls) as never, maxBufferLength: 60 });
+    hls.on(Hls.Events.FRAG_LOAD_EMERGENCY_ABORTED, () => emergency++);
+    // 8 Mb/s for 10 s, then 0.6 Mb/s: a 4.3 Mb/s fragment then takes ~28 s, the lowest one ~2.5 s
+    const loads = await playRecordingLoads(hls, video, `${env.dev}/streams/vod/master.m3u8?trace=collapse&limit=12`);
+    const loaded: Array<{ sn: number; level: number }> = [];
+    hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+      if (d.frag.type === 'main' && typeof d.frag.sn === 'number') loaded.push({ sn: d.frag.sn, level: d.frag.level });
+    });
+    try {
+      const a = await until(() => abandons[0], 'a download abandoned', 90000);
+      expect(a.from).toBe(5);
+      expect(a.to).toBeLessThan(a.from);
+      expect(a.loadedBytes).toBeLessThan(a.totalBytes);
+      // what the rule weighed: the rest at the rate so far would outlast the buffer
+      expect(a.bufferS).toBeGreaterThan(0);
+      expect(emergency).toBeGreaterThanOrEqual(1);
+      // the same fragment is requested again at the lower level and arrives; playback goes on
+      await until(() => loaded.find((l) => l.sn === a.sn), `fragment ${a.sn} loaded after the abandon`, 60000);
+      const after = loads.filter((l) => l.t >= a.at);
+      expect(after[0])
+        .withContext(JSON.stringify(loads))
+        .toEqual(jasmine.objectContaining({ sn: a.sn, level: a.to }));
+      // at the level the last abandon named (a level still too slow for the buffer left is abandoned in turn)
+      const chain = abandons.filter((x) => x.sn === a.sn);
+      for (let i = 1; i < chain.length; i++) expect(chain[i].from).toBe(chain[i - 1].to);
+      expect(loaded.find((l) => l.sn === a.sn)!.level)
+        .withContext(JSON.stringify(chain))
+        .toBe(chain[chain.length - 1].to);
+    } finally {
+      hls.destroy();
+      video.remove();
+    }
   });
 
   // issue 18 item 3: on third-party ladders (1–3 levels) every fragment fell back ("DRL model expects 6 levels")

@@ -6,6 +6,7 @@
 import type { AbrObservation, AbrPolicy } from '../../src/core/abr.js';
 import { HLS_VOD_LEVELS, HlsVodEnv, ShapedTraceLink, runHlsVod } from '../../src/sim/abr/hls-vod.js';
 import { horizonExpert } from '../../src/sim/abr/horizon.js';
+import { DEFAULT_ABANDON } from '../../src/abr/abandon.js';
 import type { SimTrace } from '../../src/sim/abr/env.js';
 
 /** a trace of `secs` one-second intervals at `mbps(i)` */
@@ -118,6 +119,20 @@ describe('hls.js-semantics ABR simulator (hls-vod)', () => {
     expect(next.level).toBeLessThan(withAbort.loads[i].level);
     expect(noAbort.aborts).toBe(0);
     expect(withAbort.stallS).toBeLessThan(noAbort.stallS);
+  });
+
+  it("with the controller's abandonment, catches the mid-level collapse hls.js' rule lets through", () => {
+    // 8 Mb/s for 3 s, then 0.25 Mb/s: a level-2 fragment (618 kB) takes ~20 s, the buffer holds ~13 s
+    const collapse = trace('mid', 600, (i) => (i < 3 ? 8 : 0.25));
+    const hlsOnly = runHlsVod(fixed(2), collapse, { sizes, chunks: 12 });
+    const ours = runHlsVod(fixed(2), collapse, { sizes, chunks: 12, abandonRule: DEFAULT_ABANDON });
+    // hls.js weighs only level 1 (its peak 1.31 Mb/s: ~21 s) and keeps loading
+    expect(hlsOnly.aborts).toBe(0);
+    expect(ours.aborts).toBeGreaterThan(0);
+    const i = ours.loads.findIndex((l) => l.aborted);
+    expect(ours.loads[i + 1].index).toBe(ours.loads[i].index);
+    expect(ours.loads[i + 1].level).toBeLessThan(2);
+    expect(ours.stallS).toBeLessThan(hlsOnly.stallS - 1);
   });
 
   it("sends the controller's observation: buffer incl. the fragment just loaded, bytes/ms throughputs, remaining count", () => {
