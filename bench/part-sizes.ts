@@ -7,24 +7,35 @@
  *    being played (models/part-size, src/abr/part-size.ts); the protocol of src/train/part-size.ts (every rung in turn
  *    is the played one; APE pooled over origin, played rung and rung).
  * 2. The live simulator (src/sim/abr/live.ts, LL-HLS parts of 0.5 s with their real bytes, target latency 3 s) on the
- *    same videos x the Pensieve test traces: DRL (models/live-abr-drl) and RobustMPC with true sizes and predicted
- *    sizes, deciding at the live edge as today ("edge") and after the first part ("part1"); with `part1` the
- *    predicted sizes are either the forecaster's alone or corrected by the first part's bytes (`predicted+head`).
+ *    same videos x the Pensieve test traces (livePartRows): the DRL (models/live-abr-drl), optionally a second one
+ *    (`lateDrl`, rows `drl-late`: the actor trained deciding after the first part), and the baselines RobustMPC,
+ *    hls.js' live rule, LoL+-like and BB, with true, mean-of-past and predicted sizes, deciding at the live edge as
+ *    today ("edge") and after the first part ("part1"); with `part1` the mean and predicted sizes are also corrected
+ *    by the first part's bytes (`mean+head`, `predicted+head`).
  * Writes bench/results/part-sizes.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { LiveRobustMpc, type LivePolicy } from '../src/abr/live.js';
+import { HlsLiveRule, LiveBufferBased, LiveRobustMpc, LolPlusRule, type LivePolicy } from '../src/abr/live.js';
 import { LiveDrlPolicy } from '../src/abr/live-drl.js';
 import type { PartHeadCoefficients } from '../src/abr/part-size.js';
 import { MeanOfPast } from '../src/abr/size-forecast.js';
-import { LearnedSizeForecaster } from '../src/abr/size-model.js';
+import { LearnedSizeForecaster, type DenseArrays, type SizeNet } from '../src/abr/size-model.js';
 import { apeSummary, loadDenseLayers, loadSizeNet } from '../src/sim/abr/chunks.js';
-import { ForecastSizes, HeadForecastSizes, TrueSizes, runLiveSession, type LiveVideo, type SizeSource } from '../src/sim/abr/live.js';
+import {
+  DeclaredSizes,
+  ForecastSizes,
+  HeadForecastSizes,
+  TrueSizes,
+  runLiveSession,
+  type LiveVideo,
+  type SizeSource,
+} from '../src/sim/abr/live.js';
+import type { SimTrace } from '../src/sim/abr/env.js';
 import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
 import { loadPartVideos, type PartVideo } from '../src/sim/abr/parts.js';
 import { InputError } from '../src/train/errors.js';
-import { repoRelative } from '../src/train/cli/args.js';
+import { dataRelative, repoRelative } from '../src/train/cli/args.js';
 import { baseForecasts, evaluatePartConditioned } from '../src/train/part-size.js';
 
 export interface PartSizesBenchOptions {
@@ -35,6 +46,12 @@ export interface PartSizesBenchOptions {
   model?: string;
   partModel?: string;
   drl?: string;
+  /** a second DRL actor (rows `drl-late`), e.g. models/live-abr-drl-late trained deciding after the first part */
+  lateDrl?: string;
+  /** baseline policies of the live part (default PART_BASELINES) */
+  baselines?: readonly string[];
+  /** late decision points, parts (default [1]); part1 rows are always needed by the summary */
+  decideAfter?: readonly number[];
   /** skip the live simulation */
   noLive?: boolean;
   sessionS?: number;
@@ -51,6 +68,114 @@ export interface PartSizesMapeRow {
   median_ape: number;
   ratio_to_mean_all: number;
   points: number;
+}
+
+/** The baseline policies of the live part of the bench (bench:live-abr's, without the DRL). */
+export const PART_BASELINES = ['robustmpc', 'hlsjs', 'lolp', 'bb'] as const;
+
+export interface LivePartOptions {
+  /** the base forecaster and the part-size coefficients */
+  net: SizeNet;
+  coef: PartHeadCoefficients;
+  /** DRL actors by row name (e.g. drl: models/live-abr-drl, drl-late: models/live-abr-drl-late) */
+  drls: Record<string, DenseArrays[]>;
+  /** baseline policies (default PART_BASELINES) */
+  baselines?: readonly string[];
+  /** the late decision points: after k parts for each k (default [1]; k <= the coefficients' K) */
+  decideAfter?: readonly number[];
+  /** media per session, s (default 120) and target latency, s (default 3) */
+  sessionS?: number;
+  targetLatencyS?: number;
+}
+
+/**
+ * The live rows of bench:part-sizes: one session per trace, each on a video of `videos` in turn (they need part
+ * bytes), 120 s from a start chunk >= 5 that moves along the video. Every DRL and baseline plays with each size
+ * source at each decision point: at the live edge (`edge`) `true`, `mean` (mean of past), `predicted` (the
+ * forecaster); after the first part (`part1`) the same plus `mean+head` and `predicted+head` (corrected by the first
+ * part's bytes, HeadForecastSizes); hlsjs and lolp also with `declared` sizes at both points. Rows average sessions.
+ * Throws when a video has no part bytes.
+ */
+export function livePartRows(videos: LiveVideo[], traces: SimTrace[], o: LivePartOptions): PartSizesLiveRow[] {
+  for (const k of o.decideAfter ?? [1])
+    if (!Number.isInteger(k) || k < 1 || k > o.coef.own.length)
+      throw new InputError(`decide after ${k} part(s): must be an integer in 1..${o.coef.own.length} (the coefficients' K)`);
+  const SESSION_S = o.sessionS ?? 120;
+  const TARGET = o.targetLatencyS ?? 3;
+  const sessions = traces.map((tr, i) => {
+    const v = videos[i % videos.length];
+    const chunks = Math.min(Math.floor(SESSION_S / v.chunkS), v.sizes.length - 6);
+    const start = 5 + ((i * 37) % Math.max(1, v.sizes.length - 5 - chunks));
+    return { tr, v, chunks, start };
+  });
+  const sources = new Map<string, Map<string, SizeSource>>();
+  for (const v of videos) {
+    const pred = new ForecastSizes(v, new LearnedSizeForecaster(o.net), 5, 'predicted');
+    const mean = new ForecastSizes(v, new MeanOfPast(), 5, 'mean');
+    sources.set(
+      v.name,
+      new Map<string, SizeSource>([
+        ['true', new TrueSizes(v)],
+        ['mean', mean],
+        ['predicted', pred],
+        ['declared', new DeclaredSizes(v)],
+        ['mean+head', new HeadForecastSizes(v, mean, o.coef, 'mean+head')],
+        ['predicted+head', new HeadForecastSizes(v, pred, o.coef, 'predicted+head')],
+      ]),
+    );
+  }
+  const configsOf = (p: string): Array<{ sizes: string; decide: number }> => {
+    const declared = p === 'hlsjs' || p === 'lolp' ? ['declared'] : [];
+    return [
+      ...['true', 'mean', 'predicted', ...declared].map((sizes) => ({ sizes, decide: 0 })),
+      ...(o.decideAfter ?? [1]).flatMap((decide) =>
+        ['true', 'mean', 'predicted', 'mean+head', 'predicted+head', ...declared].map((sizes) => ({ sizes, decide })),
+      ),
+    ];
+  };
+  const make = (p: string): LivePolicy => {
+    if (p in o.drls) return new LiveDrlPolicy(o.drls[p], p);
+    switch (p) {
+      case 'robustmpc':
+        return new LiveRobustMpc();
+      case 'hlsjs':
+        return new HlsLiveRule();
+      case 'lolp':
+        return new LolPlusRule();
+      case 'bb':
+        return new LiveBufferBased();
+    }
+    throw new Error(`unknown live policy ${p}`);
+  };
+  const rows: PartSizesLiveRow[] = [];
+  for (const p of [...Object.keys(o.drls), ...(o.baselines ?? PART_BASELINES)])
+    for (const c of configsOf(p)) {
+      const acc = { qoe: 0, br: 0, rb: 0, lat: 0 };
+      for (const s of sessions) {
+        const r = runLiveSession(make(p), s.v, s.tr, sources.get(s.v.name)!.get(c.sizes)!, {
+          startChunk: s.start,
+          chunks: s.chunks,
+          targetLatencyS: TARGET,
+          decideAfterParts: c.decide,
+        });
+        acc.qoe += r.qoe.total / (r.mediaS * 1000);
+        acc.br += r.bitrateKbpsMean / 1000;
+        acc.rb += r.rebufferS;
+        acc.lat += r.latencyMeanS;
+      }
+      const n = sessions.length;
+      rows.push({
+        policy: p,
+        sizes: c.sizes,
+        decide: c.decide ? `part${c.decide}` : 'edge',
+        qoe_mean: acc.qoe / n,
+        bitrate_mbps: acc.br / n,
+        rebuffer_s: acc.rb / n,
+        latency_s: acc.lat / n,
+        sessions: n,
+      });
+    }
+  return rows;
 }
 
 export interface PartSizesLiveRow {
@@ -113,9 +238,11 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
       `${r.predictor.padEnd(15)} h=${r.horizon} k=${r.parts_known}  MAPE ${r.mape.toFixed(2).padStart(6)}  median ${r.median_ape.toFixed(2).padStart(6)}  ${r.ratio_to_mean_all.toFixed(3)} x  (${r.points} points)`,
     );
 
-  // 2. live simulation
+  // 2. live simulation (livePartRows)
   const live: PartSizesLiveRow[] = [];
   if (!o.noLive) {
+    if (o.decideAfter && !o.decideAfter.includes(1))
+      throw new InputError('bench:part-sizes: --decide-after must include 1 (the summary compares part1)');
     const tracesDir = resolve(o.traces ?? join(dataRoot(), 'abr', 'traces', 'test'));
     const drlDir = resolve(o.drl ?? 'models/live-abr-drl');
     if (!existsSync(tracesDir) || !existsSync(join(drlDir, 'model.json')))
@@ -131,62 +258,24 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
       meta: null,
       heads: v.heads,
     });
-    const lvs = videos.map(asLive);
-    const sessions = traces.map((tr, i) => {
-      const v = lvs[i % lvs.length];
-      const chunks = Math.min(Math.floor(SESSION_S / v.chunkS), v.sizes.length - 6);
-      const start = 5 + ((i * 37) % Math.max(1, v.sizes.length - 5 - chunks));
-      return { tr, v, chunks, start };
-    });
-    const sources = new Map<string, Map<string, SizeSource>>();
-    for (const v of lvs) {
-      const pred = new ForecastSizes(v, new LearnedSizeForecaster(net), 5, 'predicted');
-      sources.set(
-        v.name,
-        new Map<string, SizeSource>([
-          ['true', new TrueSizes(v)],
-          ['predicted', pred],
-          ['predicted+head', new HeadForecastSizes(v, pred, coef, 'predicted+head')],
-        ]),
-      );
+    const drls: Record<string, DenseArrays[]> = { drl };
+    if (o.lateDrl) {
+      const lateDir = resolve(o.lateDrl);
+      if (!existsSync(join(lateDir, 'model.json'))) throw new InputError(`bench:part-sizes: ${lateDir}/model.json missing`);
+      drls['drl-late'] = loadDenseLayers(lateDir, ['s1', 's2', 'score']);
     }
-    const configs: Array<{ sizes: string; decide: number }> = [
-      { sizes: 'true', decide: 0 },
-      { sizes: 'predicted', decide: 0 },
-      { sizes: 'true', decide: 1 },
-      { sizes: 'predicted', decide: 1 },
-      { sizes: 'predicted+head', decide: 1 },
-    ];
-    const make = (p: string): LivePolicy => (p === 'drl' ? new LiveDrlPolicy(drl) : new LiveRobustMpc());
-    for (const p of ['drl', 'robustmpc'])
-      for (const c of configs) {
-        const acc = { qoe: 0, br: 0, rb: 0, lat: 0 };
-        for (const s of sessions) {
-          const r = runLiveSession(make(p), s.v, s.tr, sources.get(s.v.name)!.get(c.sizes)!, {
-            startChunk: s.start,
-            chunks: s.chunks,
-            targetLatencyS: 3,
-            decideAfterParts: c.decide,
-          });
-          acc.qoe += r.qoe.total / (r.mediaS * 1000);
-          acc.br += r.bitrateKbpsMean / 1000;
-          acc.rb += r.rebufferS;
-          acc.lat += r.latencyMeanS;
-        }
-        const n = sessions.length;
-        live.push({
-          policy: p,
-          sizes: c.sizes,
-          decide: c.decide ? `part${c.decide}` : 'edge',
-          qoe_mean: acc.qoe / n,
-          bitrate_mbps: acc.br / n,
-          rebuffer_s: acc.rb / n,
-          latency_s: acc.lat / n,
-          sessions: n,
-        });
-      }
+    live.push(
+      ...livePartRows(videos.map(asLive), traces, {
+        net,
+        coef,
+        drls,
+        baselines: o.baselines ?? PART_BASELINES,
+        decideAfter: o.decideAfter,
+        sessionS: SESSION_S,
+      }),
+    );
     log(
-      `\nlive simulator: ${sessions.length} sessions (${repoRelative(tracesDir)} x ${lvs.length} ${split} video(s)), ${SESSION_S} s of media, target latency 3 s, parts 0.5 s with their real bytes`,
+      `\nlive simulator: ${traces.length} sessions (${dataRelative(tracesDir)} x ${videos.length} ${split} video(s)), ${SESSION_S} s of media, target latency 3 s, parts 0.5 s with their real bytes`,
     );
     log('policy     sizes            decide    QoE/s   bitrate  rebuffer  latency');
     for (const r of live)
@@ -196,15 +285,35 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
     const q = (p: string, sz: string, d: string) => live.find((r) => r.policy === p && r.sizes === sz && r.decide === d)!.qoe_mean;
     const pct = (a: number, b: number) => `${((100 * (a - b)) / Math.abs(b)).toFixed(2)} %`;
     log(`drl predicted vs true (edge): ${pct(q('drl', 'predicted', 'edge'), q('drl', 'true', 'edge'))}`);
-    log(`drl predicted+head (part1) vs true (part1): ${pct(q('drl', 'predicted+head', 'part1'), q('drl', 'true', 'part1'))}`);
-    log(`drl predicted+head (part1) vs true (edge): ${pct(q('drl', 'predicted+head', 'part1'), q('drl', 'true', 'edge'))}`);
+    const base = live.filter((r) => !(r.policy in drls));
+    const bestOf = (rows: PartSizesLiveRow[]) => rows.reduce((a, b) => (b.qoe_mean > a.qoe_mean ? b : a));
+    const bestReal = base.length ? bestOf(base.filter((r) => r.sizes !== 'true')) : null;
+    const bestAny = base.length ? bestOf(base) : null;
+    const name = (r: PartSizesLiveRow) => `${r.policy} ${r.sizes} (${r.decide}) ${r.qoe_mean.toFixed(4)}`;
+    for (const k of (o.decideAfter ?? [1]).filter((k) => k !== 1))
+      for (const d of Object.keys(drls)) {
+        const at = `part${k}`;
+        log(`${d} predicted+head (${at}) vs true (${at}): ${pct(q(d, 'predicted+head', at), q(d, 'true', at))}`);
+        log(`${d} predicted+head (${at}) vs predicted+head (part1): ${pct(q(d, 'predicted+head', at), q(d, 'predicted+head', 'part1'))}`);
+      }
+    for (const d of Object.keys(drls)) {
+      const mine = q(d, 'predicted+head', 'part1');
+      log(`${d} predicted+head (part1) vs true (part1): ${pct(mine, q(d, 'true', 'part1'))}`);
+      log(`${d} predicted+head (part1) vs mean (part1): ${pct(mine, q(d, 'mean', 'part1'))}`);
+      log(`${d} predicted+head (part1) vs true (edge): ${pct(mine, q(d, 'true', 'edge'))}`);
+      if (base.some((r) => r.policy === 'robustmpc'))
+        log(`${d} predicted+head (part1) vs robustmpc predicted+head (part1): ${pct(mine, q('robustmpc', 'predicted+head', 'part1'))}`);
+      if (bestReal)
+        log(`${d} predicted+head (part1) vs the best baseline without oracle sizes, ${name(bestReal)}: ${pct(mine, bestReal.qoe_mean)}`);
+      if (bestAny) log(`${d} predicted+head (part1) vs the best baseline with any sizes, ${name(bestAny)}: ${pct(mine, bestAny.qoe_mean)}`);
+    }
   }
   const outFile = o.out === undefined ? 'bench/results/part-sizes.json' : o.out;
   if (outFile) {
     mkdirSync(dirname(resolve(outFile)), { recursive: true });
     writeFileSync(
       resolve(outFile),
-      JSON.stringify({ command, split, data: repoRelative(data), frames: repoRelative(frames), coef, mape, live }, null, 2) + '\n',
+      JSON.stringify({ command, split, data: dataRelative(data), frames: repoRelative(frames), coef, mape, live }, null, 2) + '\n',
     );
   }
   return { mape, live };

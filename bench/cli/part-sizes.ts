@@ -1,12 +1,12 @@
 /** `npm run bench:part-sizes -- [options]` (--help lists them): the command line of benchPartSizes (../part-sizes.ts). */
-import { commandLine, num, runCli } from '../../src/train/cli/args.js';
+import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
 import { DEFAULT_FRAMES } from '../../src/train/part-size.js';
-import { benchPartSizes } from '../part-sizes.js';
+import { PART_BASELINES, benchPartSizes } from '../part-sizes.js';
 
 const cli = {
   name: 'bench:part-sizes',
   summary:
-    'Deciding one LL-HLS part later: h=1 chunk-size MAPE with the first k parts known (aitrans_live videos of the split, part bytes\nfrom the challenge frame traces) and the live simulator (DRL, RobustMPC) deciding at the edge or after the first part.\nWrites bench/results/part-sizes.json.',
+    'Deciding one LL-HLS part later: h=1 chunk-size MAPE with the first k parts known (aitrans_live videos of the split, part bytes\nfrom the challenge frame traces) and the live simulator (DRL, a second DRL with --late-drl, the baselines) deciding at the edge or after the first part.\nWrites bench/results/part-sizes.json.',
   flags: {
     data: { type: 'string', arg: 'DIR', help: 'shared chunk dataset (default: $EDGEPLAY_DATA/chunks)' },
     frames: { type: 'string', default: DEFAULT_FRAMES, arg: 'DIR', help: "the challenge's dataset/video_trace" },
@@ -15,6 +15,9 @@ const cli = {
     model: { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: 'the base forecaster' },
     'part-model': { type: 'string', default: 'models/part-size', arg: 'DIR', help: 'the part-conditioned coefficients' },
     drl: { type: 'string', default: 'models/live-abr-drl', arg: 'DIR', help: 'the live DRL actor' },
+    'late-drl': { type: 'string', arg: 'DIR', help: 'a second live DRL actor, rows drl-late (e.g. models/live-abr-drl-late)' },
+    baselines: { type: 'string', default: PART_BASELINES.join(','), arg: 'LIST', help: 'baseline policies of the live part' },
+    'decide-after': { type: 'string', default: '1', arg: 'LIST', help: 'late decision points: after K parts, e.g. 1,2 (1 must be in)' },
     'no-live': { type: 'boolean', help: 'MAPE only' },
     'session-s': { type: 'string', default: '120', arg: 'S', help: 'media seconds per live session' },
     out: { type: 'string', default: 'bench/results/part-sizes.json', arg: 'FILE', help: 'results file' },
@@ -30,6 +33,9 @@ await runCli(cli, async (v) => {
     model: v.model,
     partModel: v['part-model'],
     drl: v.drl,
+    lateDrl: v['late-drl'],
+    decideAfter: listOf('decide-after', v['decide-after']).map((k) => num('decide-after', k, { integer: true, min: 1 })),
+    baselines: listOf('baselines', v.baselines, PART_BASELINES),
     noLive: v['no-live'],
     sessionS: num('session-s', v['session-s'], { min: 2 }),
     out: v.out,

@@ -10,24 +10,34 @@
  *     the chunk's live QoE (core/live-qoe.ts) / (D x the ladder's top kbps), 16 sessions in parallel.
  * The checkpoint is selected on a validation set that never touches the test traces: every 7th training trace
  * (by name) x 3 *dev* videos each. `tuneBb` also prints the live BB's reservoir / cushion grid on training
- * sessions (where LiveBufferBased's defaults come from). Writes <out>/{model.json, weights.bin, train.json}.
+ * sessions (where LiveBufferBased's defaults come from).
+ * Late decisions (`decideAfterParts` = k > 0, BENCHMARKS.md "Deciding one LL-HLS part later"): every session decides
+ * each chunk after its first k LL-HLS parts are published (LiveOptions.decideAfterParts), and the `aitrans_live`
+ * videos with part bytes (src/sim/abr/parts.ts; their frame traces in `frames`) see the forecast corrected by those
+ * parts' bytes (HeadForecastSizes with the coefficients of `partModel`); a share `partShare` of the training sessions
+ * is drawn from them, and the validation adds every validation trace x each dev video with part bytes. `init` warm
+ * starts from a previous actor (and its critic, when saved). Writes <out>/{model.json, weights.bin, train.json} and
+ * the training-only critic in <out>/critic/ (for a later `init`).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../core/random.js';
 import { LiveBufferBased, LiveRobustMpc, type LivePolicy } from '../abr/live.js';
 import { LIVE_FEATURES, LIVE_GLOBAL, LIVE_RMAX, LiveDrlPolicy, buildLiveDrl, denseArrays, liveFeatures } from '../abr/live-drl.js';
+import type { PartHeadCoefficients } from '../abr/part-size.js';
 import { MeanOfPast } from '../abr/size-forecast.js';
 import { LearnedSizeForecaster, type SizeNet } from '../abr/size-model.js';
 import { loadChunkDataset, loadSizeNet, type ChunkVideo } from '../sim/abr/chunks.js';
-import { ForecastSizes, LiveSession, runLiveSession, type LiveVideo, type SizeSource } from '../sim/abr/live.js';
+import { ForecastSizes, HeadForecastSizes, LiveSession, runLiveSession, type LiveVideo, type SizeSource } from '../sim/abr/live.js';
 import { dataRoot, loadTraceDir } from '../sim/abr/load.js';
+import { loadPartVideos, type PartVideo } from '../sim/abr/parts.js';
 import type { SimTrace } from '../sim/abr/env.js';
 import { InputError } from './errors.js';
 import { repoRelative } from './cli/args.js';
-import { saveModel } from './io.js';
+import { loadModel, saveModel } from './io.js';
+import { DEFAULT_FRAMES } from './part-size.js';
 import { ppoIteration, type PpoModel } from './ppo.js';
 import { supervisedEpochs } from './supervised.js';
 
@@ -61,6 +71,25 @@ export interface TrainLiveAbrOptions {
   devVideos?: ChunkVideo[];
   trainTraces?: SimTrace[];
   validTraces?: SimTrace[];
+  /**
+   * Decide each chunk after its first k LL-HLS parts are published (default 0: at the live edge); k must not exceed
+   * the part-size coefficients' K when `partModel` / `partCoef` is given.
+   */
+  decideAfterParts?: number;
+  /** part-size coefficients directory (coef.json, models/part-size) or the coefficients: corrected sizes on part videos */
+  partModel?: string | null;
+  partCoef?: PartHeadCoefficients;
+  /** the challenge's frame traces (default .cache/aitrans/dataset/video_trace): part bytes of the aitrans_live videos */
+  frames?: string;
+  /** share of training sessions drawn from the videos with part bytes (default 0.5; used when there are any) */
+  partShare?: number;
+  /**
+   * the selection score: the mean validation QoE/s of every validation session (`all`, default) or of the sessions on
+   * dev videos with part bytes only (`part`: the setting the late, corrected model is for; needs them)
+   */
+  select?: 'all' | 'part';
+  /** warm start: a previous actor directory (model.json, weights.bin; critic/ too when present); skips nothing by itself */
+  init?: string | null;
   /** print the live BB grid on training sessions */
   tuneBb?: boolean;
   /** output directory (default models/live-abr-drl) */
@@ -74,16 +103,24 @@ export interface TrainLiveAbrResult {
   validationQoe: number;
   mpcValidationQoe: number;
   imitationLoss: number[];
-  history: Array<{ iter: number; reward: number; validation: number }>;
+  history: Array<{ iter: number; reward: number; validation: number; validation_part?: number }>;
+  /** mean validation QoE/s of the init actor (when `init`), and of the selected actor on the part-video sessions only */
+  initValidationQoe: number | null;
+  partValidationQoe: number | null;
 }
 
+const hasParts = (v: ChunkVideo): v is PartVideo => Array.isArray((v as Partial<PartVideo>).heads);
 const asLive = (v: ChunkVideo): LiveVideo => ({
   name: `${v.source}/${v.video}`,
   ladderKbps: v.ladderKbps,
   chunkS: v.chunkS,
   sizes: v.sizes,
   meta: v.meta,
+  heads: hasParts(v) ? v.heads : null,
 });
+/** `videos` with each one that `parts` has (same source and name) replaced by its part-byte version */
+const withParts = (videos: ChunkVideo[], parts: PartVideo[]): ChunkVideo[] =>
+  videos.map((v) => parts.find((p) => p.source === v.source && p.video === v.video) ?? v);
 /** long enough, and a ladder the Pensieve traces (0.1-4.6 Mbps) can carry: top rung <= 10 Mbps (drops the 4K clips) */
 export const liveUsable = (v: ChunkVideo) => v.sizes.length >= 12 && Math.max(...v.ladderKbps) <= 10000;
 
@@ -107,6 +144,19 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   let trainTraces: SimTrace[];
   let validTraces: SimTrace[];
   let encDir: string | null = null;
+  const K = o.decideAfterParts ?? 0;
+  if (!Number.isInteger(K) || K < 0) throw new InputError(`decideAfterParts must be an integer >= 0, got ${K}`);
+  const partDir = o.partCoef || !o.partModel ? null : resolve(o.partModel);
+  if (partDir && !existsSync(join(partDir, 'coef.json')))
+    throw new InputError(`no part-size coefficients in ${partDir}: run npm run train:part-size`);
+  const coef: PartHeadCoefficients | null = o.partCoef ?? (partDir ? JSON.parse(readFileSync(join(partDir, 'coef.json'), 'utf8')) : null);
+  if (coef && K > coef.own.length)
+    throw new InputError(`decideAfterParts ${K} exceeds the ${coef.own.length} part(s) the coefficients know`);
+  if (coef && K === 0) throw new InputError('corrected sizes need decideAfterParts >= 1');
+  const SELECT = o.select ?? 'all';
+  if (SELECT !== 'all' && SELECT !== 'part') throw new InputError(`select must be all or part, got ${String(SELECT)}`);
+  if (SELECT === 'part' && !coef) throw new InputError('select part needs corrected sizes (partModel / partCoef)');
+  let framesDir: string | null = null;
   if (o.trainVideos) {
     trainVideos = o.trainVideos;
     devVideos = o.devVideos ?? [];
@@ -122,6 +172,12 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     encDir = e && existsSync(join(e, 'index.csv')) ? e : null;
     trainVideos = [...loadChunkDataset(chunksDir, ['train']), ...(encDir ? loadChunkDataset(encDir, ['train']) : [])];
     devVideos = [...loadChunkDataset(chunksDir, ['dev']), ...(encDir ? loadChunkDataset(encDir, ['dev']) : [])];
+    if (coef) {
+      framesDir = resolve(o.frames ?? DEFAULT_FRAMES);
+      if (!existsSync(framesDir)) throw new InputError(`no frame traces in ${framesDir} (models/part-size/MODEL.md says how to get them)`);
+      trainVideos = withParts(trainVideos, loadPartVideos(chunksDir, framesDir, ['train']));
+      devVideos = withParts(devVideos, loadPartVideos(chunksDir, framesDir, ['dev']));
+    }
     const all = loadTraceDir(tracesDir);
     trainTraces = all.filter((_, i) => i % 7 !== 3);
     validTraces = all.filter((_, i) => i % 7 === 3);
@@ -132,6 +188,13 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   const sizeNet = o.sizeNet ?? loadSizeNet(sizesDir);
   const trainPool = trainVideos.filter(liveUsable);
   const devPool = devVideos.filter(liveUsable);
+  // videos whose forecast the first parts correct (only with coefficients and late decisions)
+  const trainParts = coef ? trainPool.filter(hasParts) : [];
+  const devParts = coef ? devPool.filter(hasParts) : [];
+  const PART_SHARE = o.partShare ?? 0.5;
+  if (!(PART_SHARE >= 0 && PART_SHARE <= 1)) throw new InputError(`partShare must be in [0, 1], got ${PART_SHARE}`);
+  if (coef && (!trainParts.length || !devParts.length))
+    throw new InputError('corrected sizes need training and dev videos with part bytes (aitrans_live and their frame traces)');
   if (!trainPool.length || !devPool.length || !trainTraces.length || !validTraces.length)
     throw new InputError(
       'train:live-abr needs training and dev videos (>= 12 chunks, top rung <= 10 Mbps) and training and validation traces',
@@ -139,12 +202,22 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   log(
     `${trainPool.length} training videos, ${devPool.length} dev videos, ${trainTraces.length} training traces, ${validTraces.length} validation traces (from the training set); sizes from ${o.sizeNet ? 'the given net' : sizesDir}`,
   );
+  log(
+    K > 0
+      ? `decisions after ${K} part(s); ${coef ? `first-part-corrected sizes on ${trainParts.length} training and ${devParts.length} dev video(s) with part bytes, ${PART_SHARE} of training sessions on them` : 'no size correction'}`
+      : 'decisions at the live edge',
+  );
 
   /** predicted sizes of every video, computed once */
   const sources = new Map<ChunkVideo, SizeSource>();
   const sourceOf = (v: ChunkVideo) => {
     let s = sources.get(v);
-    if (!s) sources.set(v, (s = new ForecastSizes(asLive(v), new LearnedSizeForecaster(sizeNet), 5, 'predicted')));
+    if (!s) {
+      const lv = asLive(v);
+      const base = new ForecastSizes(lv, new LearnedSizeForecaster(sizeNet), 5, 'predicted');
+      s = coef && hasParts(v) ? new HeadForecastSizes(lv, base, coef, 'predicted+head') : base;
+      sources.set(v, s);
+    }
     return s;
   };
   for (const v of [...trainPool, ...devPool]) sourceOf(v);
@@ -153,7 +226,8 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
 
   /** A random training session: video, trace, start chunk, trace pointer. */
   const randomSession = (noise: boolean): LiveSession => {
-    const v = trainPool[Math.floor(rng() * trainPool.length)];
+    const pool = trainParts.length && PART_SHARE > 0 && rng() < PART_SHARE ? trainParts : trainPool;
+    const v = pool[Math.floor(rng() * pool.length)];
     const tr = trainTraces[Math.floor(rng() * trainTraces.length)];
     const chunks = sessionChunks(v);
     const start = 5 + Math.floor(rng() * Math.max(1, v.sizes.length - 5 - chunks));
@@ -164,6 +238,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
       targetLatencyS: TARGET,
       tracePtr: ptr,
       noise: noise ? () => 0.9 + 0.2 * rng() : undefined,
+      decideAfterParts: K,
     });
   };
 
@@ -176,23 +251,53 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
       const start = 5 + ((i * 37 + k * 11) % Math.max(1, v.sizes.length - 5 - chunks));
       validSet.push({ v, tr, start, chunks });
     }
+    // late decisions with corrected sizes: each dev video with part bytes on every validation trace as well
+    for (const v of devParts) {
+      const chunks = sessionChunks(v);
+      validSet.push({ v, tr, start: 5 + ((i * 37) % Math.max(1, v.sizes.length - 5 - chunks)), chunks });
+    }
   });
+  const nPartValid = validSet.filter((s) => hasParts(s.v) && coef).length;
+  let lastPartScore: number | null = null;
   /** mean QoE per media second (Mbps-equivalent) of a policy on the validation sessions */
   const validate = (policy: LivePolicy): number => {
     let q = 0;
+    let qp = 0;
     for (const s of validSet) {
-      const r = runLiveSession(policy, asLive(s.v), s.tr, sourceOf(s.v), { startChunk: s.start, chunks: s.chunks, targetLatencyS: TARGET });
+      const r = runLiveSession(policy, asLive(s.v), s.tr, sourceOf(s.v), {
+        startChunk: s.start,
+        chunks: s.chunks,
+        targetLatencyS: TARGET,
+        decideAfterParts: K,
+      });
       q += r.qoe.total / r.mediaS / 1000;
+      if (coef && hasParts(s.v)) qp += r.qoe.total / r.mediaS / 1000;
     }
+    lastPartScore = nPartValid ? qp / nPartValid : null;
     return q / validSet.length;
   };
+  const partNote = () => (lastPartScore === null ? '' : `, part videos ${lastPartScore.toFixed(4)}`);
 
   if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm');
   await tf.ready();
   const { actor, critic } = buildLiveDrl(tf, o.hidden ?? 64, SEED);
+  const initDir = o.init ? resolve(o.init) : null;
+  if (initDir) {
+    if (!existsSync(join(initDir, 'model.json'))) throw new InputError(`no actor to warm start from in ${initDir}`);
+    const prev = await loadModel(initDir);
+    actor.setWeights(prev.getWeights());
+    prev.dispose();
+    if (existsSync(join(initDir, 'critic', 'model.json'))) {
+      const pc = await loadModel(join(initDir, 'critic'));
+      critic.setWeights(pc.getWeights());
+      pc.dispose();
+      log(`warm start: actor and critic of ${repoRelative(initDir)}`);
+    } else log(`warm start: actor of ${repoRelative(initDir)} (critic from scratch)`);
+  }
   const policyNow = () => new LiveDrlPolicy(denseArrays(actor, ['s1', 's2', 'score']));
   const mpcScore = validate(new LiveRobustMpc());
-  log(`validation: robustmpc ${mpcScore.toFixed(4)} QoE/s on ${validSet.length} sessions`);
+  const mpcPart = lastPartScore;
+  log(`validation: robustmpc ${mpcScore.toFixed(4)} QoE/s on ${validSet.length} sessions${partNote()}`);
 
   if (o.tuneBb) {
     // the live BB's reservoir / cushion (x target latency): a grid on 80 training sessions, mean-of-past sizes
@@ -236,15 +341,24 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     criticVariables: critic.trainableWeights.map((w) => w.read() as tf.Variable),
   };
 
-  let best = { score: -Infinity, stage: '', weights: [] as tf.Tensor[] };
+  /** score: the selection score (SELECT); all / part: the mean over every validation session / the part-video ones */
+  let best = { score: -Infinity, all: -Infinity, part: null as number | null, stage: '', weights: [] as tf.Tensor[] };
   const keepBest = (stage: string) => {
-    const score = validate(policyNow());
+    const all = validate(policyNow());
+    const score = SELECT === 'part' ? lastPartScore! : all;
     if (score > best.score) {
       best.weights.forEach((w) => w.dispose());
-      best = { score, stage, weights: actor.getWeights().map((w) => w.clone()) };
+      best = { score, all, part: lastPartScore, stage, weights: actor.getWeights().map((w) => w.clone()) };
     }
-    return score;
+    return all;
   };
+  let initScore: number | null = null;
+  let initPart: number | null = null;
+  if (initDir) {
+    initScore = keepBest('init');
+    initPart = lastPartScore;
+    log(`validation: init actor ${initScore.toFixed(4)} QoE/s${partNote()}`);
+  }
 
   // ---------- 1. imitation of live RobustMPC ----------
   const BC_SESSIONS = o.bcSessions ?? 400;
@@ -260,6 +374,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
       mpc.start(sess.video.ladderKbps);
       sess.step(0);
       while (!sess.done) {
+        sess.awaitDecisionPoint();
         const ob = sess.observation();
         const q = mpc.decide(ob);
         liveFeatures(ob, featBuf, maskBuf);
@@ -335,6 +450,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     const cm = new Float32Array(N_ENV * LIVE_RMAX);
     for (let t = 0; t <= T; t++) {
       for (let e = 0; e < N_ENV; e++) {
+        envs[e].awaitDecisionPoint(); // a no-op at the live edge, or once the time is past
         liveFeatures(envs[e].observation(), featBuf, maskBuf);
         cx.set(featBuf, e * X1);
         cm.set(maskBuf, e * LIVE_RMAX);
@@ -389,9 +505,14 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     );
     if (it % EVAL_EVERY === 0 || it === ITERS) {
       const score = keepBest(`ppo${it}`);
-      history.push({ iter: it, reward: rewAcc / rewN, validation: score });
+      history.push({
+        iter: it,
+        reward: rewAcc / rewN,
+        validation: score,
+        ...(lastPartScore === null ? {} : { validation_part: lastPartScore }),
+      });
       log(
-        `PPO iteration ${it}/${ITERS}${it <= VALUE_WARMUP ? ' (critic warm-up)' : ''}: reward/chunk ${(rewAcc / rewN).toFixed(4)}, epochs ${u.epochs}, validation QoE/s ${score.toFixed(4)} (best ${best.score.toFixed(4)} at ${best.stage}; robustmpc ${mpcScore.toFixed(4)})`,
+        `PPO iteration ${it}/${ITERS}${it <= VALUE_WARMUP ? ' (critic warm-up)' : ''}: reward/chunk ${(rewAcc / rewN).toFixed(4)}, epochs ${u.epochs}, validation QoE/s ${score.toFixed(4)}${partNote()} (best ${SELECT === 'part' ? 'part ' : ''}${best.score.toFixed(4)} at ${best.stage}; robustmpc ${mpcScore.toFixed(4)})`,
       );
       rewAcc = 0;
       rewN = 0;
@@ -403,6 +524,9 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   actor.setWeights(best.weights);
   mkdirSync(OUT, { recursive: true });
   await saveModel(actor, OUT);
+  // the last critic, for a later warm start (`init`); training only, never loaded by the player
+  mkdirSync(join(OUT, 'critic'), { recursive: true });
+  await saveModel(critic, join(OUT, 'critic'));
   writeFileSync(
     join(OUT, 'train.json'),
     JSON.stringify(
@@ -416,10 +540,22 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
         encodes: encDir === null ? null : repoRelative(encDir),
         target_latency_s: TARGET,
         session_s: SESSION_S,
+        decide_after_parts: K,
+        part_model: partDir ? repoRelative(partDir) : o.partCoef ? '(given coefficients)' : null,
+        frames: framesDir ? repoRelative(framesDir) : null,
+        part_share: trainParts.length ? PART_SHARE : null,
+        part_videos: { train: trainParts.map((v) => `${v.source}/${v.video}`), dev: devParts.map((v) => `${v.source}/${v.video}`) },
+        init: initDir ? repoRelative(initDir) : null,
+        init_validation_qoe_per_s: initScore,
+        init_validation_part_qoe_per_s: initPart,
         validation_sessions: validSet.length,
+        validation_part_sessions: nPartValid,
         robustmpc_validation_qoe_per_s: mpcScore,
+        robustmpc_validation_part_qoe_per_s: mpcPart,
         selected: best.stage,
-        validation_qoe_per_s: best.score,
+        select: SELECT,
+        validation_qoe_per_s: best.all,
+        validation_part_qoe_per_s: best.part,
         imitation_loss: imitationLoss,
         history,
         seconds: (Date.now() - t0) / 1000,
@@ -428,8 +564,18 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
       2,
     ) + '\n',
   );
-  log(`selected ${best.stage} (validation QoE/s ${best.score.toFixed(4)} vs robustmpc ${mpcScore.toFixed(4)}); wrote ${OUT}`);
-  const result = { selected: best.stage, validationQoe: best.score, mpcValidationQoe: mpcScore, imitationLoss, history };
+  log(
+    `selected ${best.stage} on ${SELECT} validation sessions (validation QoE/s ${best.all.toFixed(4)}${best.part === null ? '' : `, part videos ${best.part.toFixed(4)}`} vs robustmpc ${mpcScore.toFixed(4)}); wrote ${repoRelative(OUT)}`,
+  );
+  const result: TrainLiveAbrResult = {
+    selected: best.stage,
+    validationQoe: best.all,
+    mpcValidationQoe: mpcScore,
+    imitationLoss,
+    history,
+    initValidationQoe: initScore,
+    partValidationQoe: best.part,
+  };
   best.weights.forEach((w) => w.dispose());
   tf.dispose([...actor.weights.map((w) => w.read()), ...critic.weights.map((w) => w.read())]);
   return result;

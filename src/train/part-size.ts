@@ -22,7 +22,7 @@ import type { SizeForecaster } from '../abr/size-forecast.js';
 import { apeSummary } from '../sim/abr/chunks.js';
 import type { PartVideo } from '../sim/abr/parts.js';
 import { InputError } from './errors.js';
-import { repoRelative } from './cli/args.js';
+import { dataRelative, repoRelative } from './cli/args.js';
 
 /** Where `git archive` of the challenge's repository puts its frame traces (see models/part-size/MODEL.md). */
 export const DEFAULT_FRAMES = '.cache/aitrans/dataset/video_trace';
@@ -328,7 +328,7 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
           K,
           train_videos: o.train.map((v) => v.video),
           dev_videos: o.dev.map((v) => v.video),
-          data: Object.fromEntries(Object.entries(o.data ?? {}).map(([k, v]) => [k, repoRelative(v)])),
+          data: Object.fromEntries(Object.entries(o.data ?? {}).map(([k, v]) => [k, dataRelative(v)])),
           dev: rows,
           seconds: (Date.now() - t0) / 1000,
         },

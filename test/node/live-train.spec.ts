@@ -1,6 +1,6 @@
 /** The issue-14 trainers on tiny synthetic inputs, and their command lines. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -13,7 +13,10 @@ import { TrueSizes, runLiveSession } from '../../src/sim/abr/live.js';
 import type { SimTrace } from '../../src/sim/abr/env.js';
 import { trainChunkSize } from '../../src/train/chunks.js';
 import { trainLiveAbr } from '../../src/train/live-abr.js';
+import type { PartHeadCoefficients } from '../../src/abr/part-size.js';
+import type { PartVideo } from '../../src/sim/abr/parts.js';
 import { InputError } from '../../src/train/errors.js';
+import { dataRelative } from '../../src/train/cli/args.js';
 
 const quiet = () => undefined;
 /** a stream whose complexity moves in scenes; 3 rungs, 2 s chunks */
@@ -143,5 +146,150 @@ describe('issue-14 trainers on tiny synthetic inputs', () => {
     const chunks = spawnSync(tsx, ['bench/cli/chunks.ts', '--data', join(tmpdir(), 'no-such-dataset')], { encoding: 'utf8' });
     expect(chunks.status).toBe(2);
     expect(chunks.stderr).toContain('index.csv missing');
+  });
+});
+
+/** a video with LL-HLS part bytes (4 parts of 0.5 s per 2 s chunk; the first part holds ~40 % of the chunk) */
+function partVideo(name: string, n: number, seed: number, split: string): PartVideo {
+  const v = video(name, n, seed, split);
+  const rng = mulberry32(seed + 100);
+  const share = [0.4, 0.6, 0.8, 1];
+  const heads = share.map((f, k) => v.sizes.map((row) => row.map((b) => (k === 3 ? b : Math.round(b * f * (0.95 + 0.1 * rng()))))));
+  return { ...v, parts: 4, partS: 0.5, heads };
+}
+
+describe('train:live-abr deciding one part later, with first-part-corrected sizes (issue 14)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    dir = mkdtempSync(join(tmpdir(), 'edgeplay-live-late-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const coef: PartHeadCoefficients = { partS: 0.5, own: [1], cross: [1], shareAlpha: 0.3 };
+  const trainV = [partVideo('p0', 50, 1, 'train'), partVideo('p1', 50, 2, 'train'), video('t0', 50, 3, 'train')];
+  const devV = [partVideo('pd', 40, 11, 'dev'), video('d0', 40, 12, 'dev')];
+  const base = () => ({
+    trainVideos: trainV,
+    devVideos: devV,
+    trainTraces: [trace('a', 1.5), trace('b', 3)],
+    validTraces: [trace('v', 2)],
+    envs: 2,
+    rollout: 8,
+    valueWarmup: 1,
+    evalEvery: 1,
+    sessionS: 30,
+    hidden: 16,
+    log: quiet,
+  });
+
+  it('trains on late decisions, records them, and a warm start from its output plays exactly the saved actor', async () => {
+    const sizeDir = join('models', 'chunk-size');
+    if (!existsSync(join(sizeDir, 'head.json'))) return pending('models/chunk-size missing');
+    const sizeNet = loadSizeNet(sizeDir);
+    const outA = join(dir, 'a');
+    const r = await trainLiveAbr({
+      ...base(),
+      sizeNet,
+      partCoef: coef,
+      decideAfterParts: 1,
+      bcSessions: 4,
+      bcEpochs: 2,
+      iters: 2,
+      out: outA,
+    });
+    const rec = JSON.parse(readFileSync(join(outA, 'train.json'), 'utf8'));
+    expect(rec.decide_after_parts).toBe(1);
+    expect(rec.select).toBe('all');
+    expect(rec.part_videos).toEqual({ train: ['synthetic/p0', 'synthetic/p1'], dev: ['synthetic/pd'] });
+    // one validation trace: 3 sessions of the dev rotation (pd, d0, pd) + pd once more for the part videos
+    expect(rec.validation_sessions).toBe(4);
+    expect(rec.validation_part_sessions).toBe(3);
+    expect(Number.isFinite(r.partValidationQoe!)).toBeTrue();
+    expect(existsSync(join(outA, 'critic', 'model.json'))).toBeTrue();
+
+    // warm start, no training: the selected actor is the init one, scored as run A scored its selection
+    const outB = join(dir, 'b');
+    const w = await trainLiveAbr({
+      ...base(),
+      sizeNet,
+      partCoef: coef,
+      decideAfterParts: 1,
+      bcSessions: 0,
+      iters: 0,
+      init: outA,
+      out: outB,
+    });
+    expect(w.selected).toBe('init');
+    expect(w.initValidationQoe).toBe(r.validationQoe);
+    const la = loadDenseLayers(outA, ['s1', 's2', 'score']);
+    const lb = loadDenseLayers(outB, ['s1', 's2', 'score']);
+    la.forEach((l, i) => expect(Array.from(lb[i].w)).toEqual(Array.from(l.w)));
+    expect(JSON.parse(readFileSync(join(outB, 'train.json'), 'utf8')).init).toBe(outA);
+
+    // the same actor deciding at the live edge with the plain forecast is scored on other sessions' timing
+    const edge = await trainLiveAbr({ ...base(), sizeNet, bcSessions: 0, iters: 0, init: outA, out: join(dir, 'c') });
+    expect(edge.initValidationQoe).not.toBe(r.validationQoe);
+    expect(edge.partValidationQoe).toBeNull();
+  });
+
+  it('refuses inconsistent options with a clear error', async () => {
+    const sizeNet = { steps: 0 } as never; // never reached: the options are checked first
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, partCoef: coef, decideAfterParts: 0 })).toBeRejectedWithError(
+      InputError,
+      /corrected sizes need decideAfterParts >= 1/,
+    );
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, partCoef: coef, decideAfterParts: 2 })).toBeRejectedWithError(
+      InputError,
+      /exceeds the 1 part/,
+    );
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, partCoef: coef, decideAfterParts: 1, partShare: 2 })).toBeRejectedWithError(
+      InputError,
+      /partShare must be in \[0, 1\]/,
+    );
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, select: 'part' })).toBeRejectedWithError(
+      InputError,
+      /select part needs corrected sizes/,
+    );
+    const noParts = { ...base(), trainVideos: [video('t0', 50, 3, 'train')], sizeNet, partCoef: coef, decideAfterParts: 1 };
+    await expectAsync(trainLiveAbr(noParts)).toBeRejectedWithError(InputError, /videos with part bytes/);
+    const tsx = join('node_modules', '.bin', 'tsx');
+    const bad = spawnSync(tsx, ['src/train/cli/live-abr.ts', '--part-model', 'models/part-size'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('corrected sizes need decideAfterParts >= 1');
+  });
+});
+
+describe('models/chunk-size, chunk-size-plain, live-abr-drl(-late) and part-size records', () => {
+  it('name no absolute path in any recorded command or path (repo- or data-relative, so they reproduce from any clone)', () => {
+    const dirs = ['chunk-size', 'chunk-size-plain', 'live-abr-drl', 'live-abr-drl-late', 'part-size']
+      .map((d) => join(process.cwd(), 'models', d))
+      .filter((d) => existsSync(d));
+    if (!dirs.length) return pending('no models/chunk-size* or models/live-abr-drl* found');
+    const found: string[] = [];
+    const walk = (v: unknown, at: string): void => {
+      if (typeof v === 'string') {
+        // an absolute path as a whole value or as one word of a command line
+        if (v.split(/[\s=]+/).some((w) => /^\/(work|tmp|home|root|Users|var)\b/.test(w))) found.push(`${at}: ${v}`);
+      } else if (Array.isArray(v)) {
+        if (v.length && typeof v[0] !== 'number') v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+    };
+    for (const d of dirs) {
+      const name = d.split('/').pop();
+      expect(readdirSync(d)).withContext(`models/${name} has its record`).toContain('train.json');
+      walk(JSON.parse(readFileSync(join(d, 'train.json'), 'utf8')), `${name}/train.json`);
+    }
+    expect(found).toEqual([]);
+  });
+
+  it('dataRelative names a shared dataset by $EDGEPLAY_DATA, a path in the checkout repo-relative, anything else as typed', () => {
+    const root = join(tmpdir(), 'shared', 'data');
+    expect(dataRelative(join(root, 'chunks'), root)).toBe('$EDGEPLAY_DATA/chunks');
+    expect(dataRelative(root, root)).toBe('$EDGEPLAY_DATA');
+    expect(dataRelative(join(process.cwd(), 'models', 'x'), root)).toBe('models/x');
+    expect(dataRelative(join(tmpdir(), 'shared', 'database'), root)).toBe(join(tmpdir(), 'shared', 'database'));
+    expect(dataRelative('bench/coding-meta', root)).toBe('bench/coding-meta');
   });
 });

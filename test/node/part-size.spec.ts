@@ -12,6 +12,9 @@ import { ForecastSizes, HeadForecastSizes, TrueSizes, runLiveSession, type LiveV
 import type { SimTrace } from '../../src/sim/abr/env.js';
 import type { PartVideo } from '../../src/sim/abr/parts.js';
 import { evaluatePartConditioned, fitPartCoefficients, leastSquares } from '../../src/train/part-size.js';
+import { loadDenseLayers, loadSizeNet } from '../../src/sim/abr/chunks.js';
+import { livePartRows } from '../../bench/part-sizes.js';
+import { existsSync } from 'node:fs';
 
 /**
  * A stream whose chunks' complexity c (common to every rung) changes at random: sizes = c · nominal, and the first k
@@ -194,5 +197,97 @@ describe('live simulator: deciding after the first part', () => {
     };
     // a 40 % first part needs more link time than a 25 % one (both start at the part's publication or later)
     expect(one(v)).toBeGreaterThan(one(flat) + 0.05);
+  });
+});
+
+describe('bench:part-sizes live rows (livePartRows)', () => {
+  it('plays every DRL and baseline with each size source at each decision point, a second DRL on the same sessions', () => {
+    for (const d of ['models/chunk-size/head.json', 'models/live-abr-drl/model.json']) if (!existsSync(d)) return pending(`${d} missing`);
+    const pv = partVideo(80, 7);
+    const v: LiveVideo = { name: pv.video, ladderKbps: pv.ladderKbps, chunkS: 2, sizes: pv.sizes, heads: pv.heads };
+    const coef = fitPartCoefficients(
+      evaluatePartConditioned([partVideo(160, 3)], () => new MeanOfPast(), 1, null, 0.3),
+      0.5,
+      0.3,
+      false,
+    );
+    const actor = loadDenseLayers('models/live-abr-drl', ['s1', 's2', 'score']);
+    const traces = [
+      sim('a', [[600, 1.2]]),
+      sim('b', [
+        [20, 4],
+        [20, 0.8],
+        [600, 2],
+      ]),
+    ];
+    const rows = livePartRows([v], traces, {
+      net: loadSizeNet('models/chunk-size'),
+      coef,
+      drls: { drl: actor, 'drl-late': actor },
+      baselines: ['robustmpc', 'hlsjs'],
+      sessionS: 40,
+    });
+    const key = (r: { policy: string; sizes: string; decide: string }) => `${r.policy} ${r.sizes} ${r.decide}`;
+    const plain = [
+      'true edge',
+      'mean edge',
+      'predicted edge',
+      'true part1',
+      'mean part1',
+      'predicted part1',
+      'mean+head part1',
+      'predicted+head part1',
+    ];
+    const want = [
+      ...['drl', 'drl-late', 'robustmpc'].flatMap((p) => plain.map((c) => `${p} ${c}`)),
+      ...[...plain, 'declared edge', 'declared part1'].map((c) => `hlsjs ${c}`),
+    ];
+    expect(rows.map(key).sort()).toEqual(want.sort());
+    for (const r of rows) {
+      expect(r.sessions).withContext(key(r)).toBe(2);
+      expect(Number.isFinite(r.qoe_mean) && r.bitrate_mbps > 0)
+        .withContext(key(r))
+        .toBeTrue();
+    }
+    const at = (p: string, s: string, d: string) => rows.find((r) => key(r) === `${p} ${s} ${d}`)!;
+    // the same actor under two names plays the same sessions with the same sources
+    for (const c of plain)
+      expect(at('drl-late', ...(c.split(' ') as [string, string]))).toEqual({
+        ...at('drl', ...(c.split(' ') as [string, string])),
+        policy: 'drl-late',
+      });
+    // the corrected source is the one played after the first part: it changes what the policy is told, so what it does
+    expect(at('robustmpc', 'predicted+head', 'part1').qoe_mean).not.toBe(at('robustmpc', 'predicted', 'part1').qoe_mean);
+    // and deciding after the first part is another session timing than at the edge
+    expect(at('robustmpc', 'true', 'part1').latency_s).not.toBe(at('robustmpc', 'true', 'edge').latency_s);
+
+    // more decision points (after 2 parts) need coefficients that know 2 parts
+    expect(() => livePartRows([v], traces, { net: loadSizeNet('models/chunk-size'), coef, drls: {}, decideAfter: [2] })).toThrowError(
+      /must be an integer in 1\.\.1/,
+    );
+    const coef2 = fitPartCoefficients(
+      evaluatePartConditioned([partVideo(160, 3)], () => new MeanOfPast(), 2, null, 0.3),
+      0.5,
+      0.3,
+      false,
+    );
+    const two = livePartRows([v], traces, {
+      net: loadSizeNet('models/chunk-size'),
+      coef: coef2,
+      drls: { drl: actor },
+      baselines: [],
+      decideAfter: [1, 2],
+      sessionS: 40,
+    });
+    expect(two.filter((r) => r.decide === 'part2').map((r) => r.sizes)).toEqual([
+      'true',
+      'mean',
+      'predicted',
+      'mean+head',
+      'predicted+head',
+    ]);
+    const t2 = two.find((r) => r.decide === 'part2' && r.sizes === 'true')!;
+    const t1 = two.find((r) => r.decide === 'part1' && r.sizes === 'true')!;
+    expect(t2.latency_s).not.toBe(t1.latency_s);
   });
 });

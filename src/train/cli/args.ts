@@ -5,8 +5,9 @@
  * help text `--help` prints.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { dataRoot } from '../../sim/abr/load.js';
 import { InputError } from '../errors.js';
 
 export { InputError };
@@ -135,6 +136,20 @@ export function num(flag: string, value: string, o: { integer?: boolean; min?: n
   if (o.integer && !Number.isInteger(v)) throw new InputError(`--${flag}: expected an integer, got "${value}"`);
   if (o.min !== undefined && v < o.min) throw new InputError(`--${flag}: must be at least ${o.min}, got "${value}"`);
   return v;
+}
+
+/**
+ * A path as a training or benchmark record names it: `$EDGEPLAY_DATA/<rest>` when it is inside the data root `root`
+ * (default: dataRoot(), $EDGEPLAY_DATA or ../shared/data), else repoRelative(). Records then hold no machine's
+ * absolute path for the shared datasets either.
+ */
+export function dataRelative(arg: string, root: string = dataRoot(), cwd: string = process.cwd()): string {
+  if (isAbsolute(arg)) {
+    const r = relative(root, arg);
+    if (r === '') return '$EDGEPLAY_DATA';
+    if (!r.startsWith('..') && !isAbsolute(r)) return `$EDGEPLAY_DATA/${r.split(sep).join('/')}`;
+  }
+  return repoRelative(arg, cwd);
 }
 
 /** num() for an optional flag: undefined stays undefined. */

@@ -1,6 +1,7 @@
 /** `npm run train:live-abr -- [options]` (--help lists them): the command line of trainLiveAbr (../live-abr.ts). */
-import { commandLine, num, runCli } from './args.js';
+import { commandLine, num, oneOf, runCli } from './args.js';
 import { trainLiveAbr } from '../live-abr.js';
+import { DEFAULT_FRAMES } from '../part-size.js';
 
 const cli = {
   name: 'train:live-abr',
@@ -21,6 +22,21 @@ const cli = {
     'target-latency': { type: 'string', default: '3', arg: 'S', help: 'target latency, seconds' },
     sizes: { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: 'the chunk-size forecaster' },
     encodes: { type: 'string', default: 'bench/coding-meta', arg: 'DIR', help: 'our encodes (skipped when absent)' },
+    'decide-after-parts': {
+      type: 'string',
+      default: '0',
+      arg: 'K',
+      help: 'decide each chunk after its first K LL-HLS parts are published (0: at the live edge)',
+    },
+    'part-model': {
+      type: 'string',
+      arg: 'DIR',
+      help: 'part-size coefficients (models/part-size): forecasts corrected by the first parts on videos with part bytes (needs K >= 1)',
+    },
+    frames: { type: 'string', default: DEFAULT_FRAMES, arg: 'DIR', help: "the challenge's dataset/video_trace (part bytes)" },
+    'part-share': { type: 'string', default: '0.5', arg: 'X', help: 'share of training sessions on videos with part bytes' },
+    select: { type: 'string', default: 'all', arg: 'WHICH', help: 'selection on all validation sessions or on the part-video ones (part)' },
+    init: { type: 'string', arg: 'DIR', help: 'warm start from this actor (and its critic/ when present)' },
     'tune-bb': { type: 'boolean', help: "print the live BB's reservoir / cushion grid on training sessions" },
     out: { type: 'string', default: 'models/live-abr-drl', arg: 'DIR', help: 'output directory' },
   },
@@ -42,6 +58,12 @@ await runCli(cli, async (v) => {
     targetLatencyS: num('target-latency', v['target-latency'], { min: 0.5 }),
     sizes: v.sizes,
     encodes: v.encodes,
+    decideAfterParts: num('decide-after-parts', v['decide-after-parts'], { integer: true, min: 0 }),
+    partModel: v['part-model'] ?? null,
+    frames: v.frames,
+    partShare: num('part-share', v['part-share'], { min: 0 }),
+    init: v.init ?? null,
+    select: oneOf('select', v.select, ['all', 'part'] as const),
     tuneBb: v['tune-bb'],
     out: v.out,
     command: commandLine(cli.name),
