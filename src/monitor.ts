@@ -16,6 +16,8 @@ import { Profiler } from './profile/client.js';
 import { startWorker, workerAbrPort, workerProfilePort, type WorkerHandle } from './worker/client.js';
 import { withDeadline } from './core/deadline.js';
 import { liveCatchup, type LiveCatchupOptions } from './abr/live-catchup.js';
+import { createStreamController } from './abr/hls-stream-controller.js';
+import { DEFAULT_ABANDON, type AbandonRule } from './abr/abandon.js';
 
 export interface MonitorOptions {
   /** the app's hls.js constructor (a peer dependency: edgeplay never bundles it) */
@@ -50,6 +52,17 @@ export interface MonitorOptions {
   /** false: live streams are decided like VOD (no chunk-size forecaster, no live policy); default true */
   liveAbr?: boolean;
   onAbrDecision?: (r: AbrDecisionRecord) => void;
+  /**
+   * after a level switch, hls.js 1.7 loads the fragment just buffered once more at the new level (src/abr/hls-stream-controller.ts):
+   * 'skip' (default) loads the next one instead (`createStreamController`, unless your hlsConfig brings its own
+   * `streamController`); 'hls' leaves hls.js as it is
+   */
+  refetch?: 'skip' | 'hls';
+  /**
+   * with an edgeplay bitrate policy, abandon a VOD fragment download that will not arrive before the buffer runs out
+   * (src/abr/abandon.ts; default `DEFAULT_ABANDON`); false: hls.js' own emergency abort only
+   */
+  abandon?: AbandonRule | false;
   /**
    * edge negotiation over Content Steering (default on when `controller` is given): the edges to probe and
    * the CDN's probe URL; false: stay on the CDN
@@ -148,6 +161,7 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
       port: () => (ready ? (liveReady ? port : vodOnly) : null),
       budgetMs: o.abrBudgetMs,
       onDecision: o.onAbrDecision,
+      abandon: o.abandon === false ? null : (o.abandon ?? DEFAULT_ABANDON),
     });
   }
 
@@ -184,7 +198,15 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
     }
   }
 
-  const config = ep.hlsConfig({ ...(o.hlsConfig ?? {}), ...(abrController ? { abrController: abrController as never } : {}) }, o.contentId);
+  const streamController = o.refetch !== 'hls' && !o.hlsConfig?.streamController ? createStreamController(o.Hls) : null;
+  const config = ep.hlsConfig(
+    {
+      ...(o.hlsConfig ?? {}),
+      ...(abrController ? { abrController: abrController as never } : {}),
+      ...(streamController ? { streamController: streamController as never } : {}),
+    },
+    o.contentId,
+  );
   const hls = new o.Hls(steeringConfig(o.Hls, neg, config));
   const view = ep.attach(hls, video, { channel: o.channel, contentId: o.contentId, title: o.title });
   // does nothing on VOD: it acts only while the playing level is live

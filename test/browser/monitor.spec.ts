@@ -38,6 +38,11 @@ describe('monitor()', () => {
       expect(m.worker).not.toBeNull();
       expect(m.negotiation).not.toBeNull();
       expect(m.profiler).not.toBeNull();
+      // no re-fetch after a level switch: hls.js runs edgeplay's stream controller (a subclass of its own)
+      const StreamCtl = (Hls.DefaultConfig as unknown as { streamController: new () => unknown }).streamController;
+      const ours = (m.hls.config as unknown as { streamController: new () => unknown }).streamController;
+      expect(ours).not.toBe(StreamCtl);
+      expect(ours.prototype instanceof StreamCtl).toBeTrue();
       await until(() => video.currentTime > 3, 'playback', 30000);
       await until(() => decisions.filter((d) => d.source === 'policy').length >= 2, 'DRL decisions from the worker', 60000);
       // one worker hosts both models
@@ -60,10 +65,14 @@ describe('monitor()', () => {
       src: `${env.dev}/streams/vod/master.m3u8?limit=4`,
       controller: env.controller,
       negotiation: false,
+      refetch: 'hls',
       edgeplay: { consent: 'granted', dbName: uniq('ep-mon') },
     });
     try {
       expect(m2.abr).toBe('hls');
+      expect((m2.hls.config as unknown as { streamController: unknown }).streamController).toBe(
+        (Hls.DefaultConfig as unknown as { streamController: unknown }).streamController,
+      );
       expect(m2.worker).toBeNull();
       expect(m2.negotiation).toBeNull();
       expect(m2.profiler).toBeNull();
