@@ -30,6 +30,7 @@ import { dataRoot } from '../src/sim/abr/load.js';
 import { syntheticTrace, traceText } from '../src/sim/abr/synth.js';
 import { InputError } from '../src/train/errors.js';
 import { DEFAULT_DRL_GUARD, type DrlGuard } from '../src/abr/drl-guard.js';
+import { DEFAULT_ABANDON, type AbandonRule } from '../src/abr/abandon.js';
 import { meanCi } from './stats.js';
 
 export interface BrowserAbrBenchOptions {
@@ -217,6 +218,8 @@ export interface BrowserAbrBenchResult {
     tables?: string;
     /** the stall guard `drl+guard` runs played with (DEFAULT_DRL_GUARD); absent in results from before the guard */
     guard?: DrlGuard;
+    /** the abandonment rule `+abandon` runs played with (DEFAULT_ABANDON); absent in results from before it */
+    abandon?: AbandonRule;
     max_lag: number;
   };
   progress: { done: number; total: number; rejected: number };
@@ -478,7 +481,19 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
   if (!existsSync('dist/edgeplay.worker.js')) throw new InputError('dist/edgeplay.worker.js missing: run npm run build first');
   const maxLag = o.maxLag ?? 0.03;
   if (!(maxLag > 0)) throw new InputError(`maxLag must be > 0 (a share of the run's wall time), got ${maxLag}`);
-  const config = { traces, policies, limit, repeats, transmux, model, answer, tables, guard: DEFAULT_DRL_GUARD, max_lag: maxLag };
+  const config = {
+    traces,
+    policies,
+    limit,
+    repeats,
+    transmux,
+    model,
+    answer,
+    tables,
+    guard: DEFAULT_DRL_GUARD,
+    abandon: DEFAULT_ABANDON,
+    max_lag: maxLag,
+  };
   /** `drl:NAME` is the DRL policy with models/NAME (a candidate next to the committed one); `drl+guard` (also
    * `drl+guard:NAME`) the DRL with its stall guard (DEFAULT_DRL_GUARD, src/abr/drl-guard.ts); `+norefetch` after any
    * policy (before `:NAME`) plays it with `createStreamController` (src/abr/hls-stream-controller.ts: no re-fetch of
@@ -512,9 +527,11 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
         rejected.push(...(prev.rejected ?? []));
         // runs of the DRL with its guard are kept only if they played the guard of today (its default has changed before)
         const sameGuard = JSON.stringify(c.guard ?? null) === JSON.stringify(DEFAULT_DRL_GUARD);
+        const sameAbandon = JSON.stringify(c.abandon ?? null) === JSON.stringify(DEFAULT_ABANDON);
         for (const r of prev.rows ?? [])
           if (traces.includes(r.trace as string) && policies.includes(r.policy as string)) {
             if (String(r.policy).startsWith('drl+guard') && !sameGuard) continue;
+            if (String(r.policy).includes('+abandon') && !sameAbandon) continue;
             (lagged(r, maxLag) ? rejected : rows).push(r);
           }
       }

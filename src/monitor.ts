@@ -198,7 +198,14 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
     }
   }
 
-  const streamController = o.refetch !== 'hls' && !o.hlsConfig?.streamController ? createStreamController(o.Hls) : null;
+  let streamController: unknown = null;
+  if (o.refetch !== 'hls' && !o.hlsConfig?.streamController) {
+    try {
+      streamController = createStreamController(o.Hls);
+    } catch (e) {
+      console.warn("[edgeplay] hls.js' stream controller cannot be extended here; it keeps re-fetching after a switch", e);
+    }
+  }
   const config = ep.hlsConfig(
     {
       ...(o.hlsConfig ?? {}),

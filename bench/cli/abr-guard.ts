@@ -1,5 +1,5 @@
 /** `npm run bench:abr-guard -- [options]` (--help lists them): the command line of benchAbrGuard (../abr-guard.ts). */
-import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
+import { commandLine, listOf, num, oneOf, runCli } from '../../src/train/cli/args.js';
 import { benchAbrGuard } from '../abr-guard.js';
 import { InputError } from '../../src/train/errors.js';
 
@@ -14,8 +14,12 @@ const cli = {
     chunks: { type: 'string', default: '30', arg: 'N', help: 'fragments per run' },
     'no-guards': { type: 'boolean', help: 'skip the buffer-guard grid' },
     'abandon-gains': { type: 'string', arg: 'LIST', help: 'abandonment: least stall saved to abandon, s (runs the abandonment grid)' },
-    'abandon-margins': { type: 'string', default: '1', arg: 'LIST', help: 'abandonment: buffer kept to spare, s' },
-    'abandon-loads': { type: 'string', default: '1', arg: 'LIST', help: 'abandonment: loading time before the first look, s' },
+    'abandon-margins': { type: 'string', arg: 'LIST', help: 'abandonment: buffer kept to spare, s (default 1; with --abandon-gains)' },
+    'abandon-loads': {
+      type: 'string',
+      arg: 'LIST',
+      help: 'abandonment: loading time before the first look, s (default 1; with --abandon-gains)',
+    },
     refetch: {
       type: 'string',
       default: 'measured',
@@ -32,6 +36,8 @@ const cli = {
 } as const;
 
 await runCli(cli, async (v) => {
+  if (!v['abandon-gains'] && (v['abandon-margins'] !== undefined || v['abandon-loads'] !== undefined))
+    throw new InputError('--abandon-margins and --abandon-loads need --abandon-gains (the abandonment grid runs only with it)');
   await benchAbrGuard({
     split: listOf('split', v.split, ['train', 'test'] as const)[0],
     reserves: listOf('reserves', v.reserves).map((x) => num('reserves', x, { min: 0 })),
@@ -45,11 +51,11 @@ await runCli(cli, async (v) => {
     abandon: v['abandon-gains']
       ? {
           gains: listOf('abandon-gains', v['abandon-gains']).map((x) => num('abandon-gains', x, { min: 0.01 })),
-          margins: listOf('abandon-margins', v['abandon-margins']).map((x) => num('abandon-margins', x, { min: 0 })),
-          loads: listOf('abandon-loads', v['abandon-loads']).map((x) => num('abandon-loads', x, { min: 0 })),
+          margins: listOf('abandon-margins', v['abandon-margins'] ?? '1').map((x) => num('abandon-margins', x, { min: 0 })),
+          loads: listOf('abandon-loads', v['abandon-loads'] ?? '1').map((x) => num('abandon-loads', x, { min: 0 })),
         }
       : null,
-    refetch: listOf('refetch', v.refetch, ['measured', 'none'] as const)[0],
+    refetch: oneOf('refetch', v.refetch, ['measured', 'none'] as const),
     model: v.model,
     out: v.out,
     command: commandLine(cli.name),

@@ -2,19 +2,23 @@
  * Abandoning a fragment download that will not arrive before the buffer runs out — the policy's own emergency abort,
  * next to hls.js' (`AbrController._abandonRulesCheck`).
  *
- * hls.js' rule only ever weighs the level just below the one loading (its loop keeps the next-lower level's load time
- * when none fits) and compares that level's *peak* BANDWIDTH with the rate, so on a collapse from a mid level it keeps
- * loading: in 84 real-playback runs of bench:browser-abr it fired 0 times, while a level-2 fragment took 17 s at
+ * hls.js' rule walks down from the level below the loading one and stops at the first whose load (at its *peak*
+ * BANDWIDTH) fits in min(buffer, duration + ttfb); when none above `minAutoLevel` fits it keeps the load time of the
+ * level just above `minAutoLevel` — the lowest level's own time is never weighed — so on a collapse from a middle
+ * level it keeps loading: in 84 real-playback runs of bench:browser-abr it fired 0 times, while a level-2 fragment took 17 s at
  * 248 kb/s with 9.5 s of buffer (norway_bus_13; BENCHMARKS "ABR in real playback"). This rule, in the spirit of
  * dash.js' AbandonRequestsRule (abandon when the rest of the download will outlast the buffer), weighs every lower
  * level with the fragment's own size scaled by the ladder (VBR complexity is shared by the rungs) at the rate this
  * download is getting:
- * - after `minLoadS` of loading (default half the fragment, as hls.js), with some bytes in, at rate r = loaded / time
+ * - after `minLoadS` of loading (default half the fragment's duration; hls.js waits max(ttfb estimate, half the
+ *   fragment at the playback rate)), with some bytes in, at rate r = loaded / time
  *   since the first byte, finishing takes (total − loaded) / r and stalls for max(0, that − buffer / playback rate);
  * - a lower level l would take ttfb + total × ladder[l] / ladder[level] / r and stall for its excess over the buffer;
- * - abandon for the highest lower level that fits in the buffer with `marginS` to spare, else for the lowest level,
- *   when that saves at least `minGainS` of stall; otherwise keep loading (the bytes already in are not thrown away
- *   for less).
+ * - abandon for the highest lower level (not below `minLevel`) that fits in the buffer with `marginS` to spare, else
+ *   for `minLevel`, when that saves at least `minGainS` of stall; otherwise keep loading (the bytes already in are not
+ *   thrown away for less).
+ * A level whose playlist is not loaded yet costs one more playlist request before its fragment; the rule does not
+ * count it (hls.js' does).
  * Pure: the controller (src/abr/hls-controller.ts `abandon`) and the player simulator (src/sim/abr/hls-vod.ts) share it.
  */
 
@@ -56,6 +60,8 @@ export interface AbandonState {
   playbackRate: number;
   /** the levels' bitrates, b/s (AVERAGE-BANDWIDTH or BANDWIDTH), for the fragment's size at another level */
   ladderBps: readonly number[];
+  /** the lowest level the player may switch to (hls.js' `minAutoLevel`; default 0) */
+  minLevel?: number;
 }
 
 /** Throws on a rule whose constants make no sense. */
@@ -67,7 +73,8 @@ export function checkAbandonRule(r: AbandonRule): void {
 
 /** The level to abandon the download for, or null to keep loading. */
 export function abandonLevel(s: AbandonState, rule: AbandonRule): number | null {
-  if (s.level <= 0 || !(s.playbackRate > 0) || !(s.loadedBytes > 0) || !(s.streamingS > 0)) return null;
+  const floor = Math.max(0, s.minLevel ?? 0);
+  if (s.level <= floor || !(s.playbackRate > 0) || !(s.loadedBytes > 0) || !(s.streamingS > 0)) return null;
   if (s.loadingS < (rule.minLoadS ?? s.fragS / 2) || s.totalBytes <= s.loadedBytes) return null;
   const bps = s.loadedBytes / s.streamingS; // bytes/s
   const leftS = s.bufferS / s.playbackRate;
@@ -76,8 +83,8 @@ export function abandonLevel(s: AbandonState, rule: AbandonRule): number | null 
   const top = s.ladderBps[s.level];
   if (!(top > 0)) return null;
   const timeAt = (l: number) => s.ttfbS + (s.totalBytes * (s.ladderBps[l] / top)) / bps;
-  let to = 0;
-  for (let l = s.level - 1; l > 0; l--)
+  let to = floor;
+  for (let l = s.level - 1; l > floor; l--)
     if (timeAt(l) + rule.marginS <= leftS) {
       to = l;
       break;

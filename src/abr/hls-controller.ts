@@ -151,6 +151,16 @@ export const TABLE_BUFFER_TOLERANCE_S = 0.25;
 /** How often (ms) the controller looks at the loading fragment's progress for its size. */
 const TABLE_POLL_MS = 20;
 
+/** The levels' bitrates, b/s: AVERAGE-BANDWIDTH where the playlist gives it, else BANDWIDTH. */
+function ladderBps(levels: Hls['levels']): number[] {
+  return levels.map((l) => l.averageBitrate || l.bitrate);
+}
+
+/** The rate the buffer drains at: the playback rate while playing, 0 when paused or not started. */
+function drainRate(media: HTMLMediaElement | null): number {
+  return media && !media.paused && media.readyState >= 3 ? media.playbackRate : 0;
+}
+
 /** Buffer ahead of the playhead, s (0 when the playhead is outside every buffered range). */
 function bufferAhead(media: HTMLMediaElement | null): number {
   if (!media) return 0;
@@ -207,10 +217,12 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
         const hls = this.hls;
         const st = frag.stats;
         if (!hls || st.aborted || st.loading.end > 0 || (st.total > 0 && st.loaded >= st.total)) return this.stopAbandon();
+        // a level the app fixed: switching down would reload the same level (and abort it again)
+        if (!hls.autoLevelEnabled) return;
         const media = (hls as unknown as { media: HTMLMediaElement | null }).media;
         const t = now();
-        const ladderBps = hls.levels.map((l) => l.averageBitrate || l.bitrate);
-        const totalBytes = st.total > 0 ? st.total : Math.round((frag.duration * ladderBps[frag.level]) / 8);
+        const ladder = ladderBps(hls.levels);
+        const totalBytes = st.total > 0 ? st.total : Math.round((frag.duration * ladder[frag.level]) / 8);
         const bufferS = bufferAhead(media);
         const to = abandonLevel(
           {
@@ -222,8 +234,10 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
             streamingS: st.loading.first > 0 ? (t - st.loading.first) / 1000 : 0,
             ttfbS: st.loading.first > 0 ? (st.loading.first - st.loading.start) / 1000 : 0.1,
             bufferS,
-            playbackRate: media && !media.paused && media.readyState >= 3 ? media.playbackRate : 0,
-            ladderBps,
+            playbackRate: drainRate(media),
+            ladderBps: ladder,
+            // below it hls.js clamps the level back up (deriveNextAutoLevel): the same level would load again
+            minLevel: hls.minAutoLevel,
           },
           rule,
         );
@@ -290,7 +304,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const levels = hls.levels;
       const details = levels[frag.level]?.details;
       if (!details || details.live || typeof frag.sn !== 'number') return null;
-      const ladder = levels.map((l) => (l.averageBitrate || l.bitrate) / 1000);
+      const ladder = ladderBps(levels).map((b) => b / 1000);
       const key = ladder.join(',');
       if (this.handedOver === key) return null;
       if (key !== this.ladderKey || !this.predictor) {
@@ -305,7 +319,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const total = details.fragments.length;
       const index = frag.sn - details.startSN;
       const remain = Math.max(0, total - 1 - index);
-      const drainRate = media && !media.paused && media.readyState >= 3 ? media.playbackRate : 0;
+      const drain = drainRate(media);
       return {
         base: {
           lastQuality: frag.level,
@@ -321,7 +335,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
         },
         bytes,
         elapsedMs,
-        drainRate,
+        drainRate: drain,
         appendS: frag.duration,
         keep,
       };
@@ -350,7 +364,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       const port = opts.port();
       if (!port) return;
       this.warmed = true;
-      const ladder = this.hls.levels.map((l) => (l.averageBitrate || l.bitrate) / 1000);
+      const ladder = ladderBps(this.hls.levels).map((b) => b / 1000);
       if (!ladder.length) return;
       const warm: AbrObservation = {
         lastQuality: 0,
@@ -401,7 +415,7 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       } else chunkBytes = frag.stats.loaded;
       const ms = stats.loading.end - stats.loading.start;
       if (stats.aborted || !(ms > 0) || !(stats.loaded > 0)) return;
-      const ladder = levels.map((l) => (l.averageBitrate || l.bitrate) / 1000);
+      const ladder = ladderBps(levels).map((b) => b / 1000);
       const key = ladder.join(',');
       if (key !== this.ladderKey || !this.predictor) {
         this.ladderKey = key;

@@ -16,7 +16,8 @@
  *   0.25 s, which its eager match bypasses; on our stream the audio ends 126 ms before the video's fragment end);
  * - the renditions are aligned there (the picked fragment starts and ends within the same tolerance of the buffered
  *   one, as the HLS authoring rules ask of a ladder: a level not played yet keeps its playlist's times, 83 ms off the
- *   PTS-corrected times of the level played on our stream), and the next fragment exists.
+ *   PTS-corrected times of the level played on our stream), and the next fragment exists and is not loaded yet (a
+ *   hole before a buffered next fragment is left to hls.js' re-fetch, which fills it).
  * Otherwise hls.js' choice stands (a seek, a flush, unaligned renditions, the end of the playlist).
  *
  * The class extends the app's own `Hls.DefaultConfig.streamController` (hls.js stays a peer dependency, never
@@ -77,7 +78,7 @@ export interface RefetchSkip {
 }
 
 export interface StreamControllerOptions {
-  /** called at each re-fetch avoided */
+  /** called once per re-fetch avoided (hls.js may ask for the next fragment on several ticks before loading it) */
   onSkip?: (s: RefetchSkip) => void;
 }
 
@@ -96,6 +97,9 @@ export function createStreamController(HlsCtor: typeof Hls, opts: StreamControll
   if (typeof Base !== 'function') throw new Error('createStreamController: this hls.js has no DefaultConfig.streamController');
 
   class EdgeplayStreamController extends Base {
+    /** the re-fetch reported last to `onSkip` (sn at level) */
+    private skipped = '';
+
     override getNextFragment(pos: number, details: { fragments: RefetchFragment[] }): RefetchFragment | null {
       const picked = super.getNextFragment(pos, details);
       const self = this as unknown as {
@@ -105,10 +109,16 @@ export function createStreamController(HlsCtor: typeof Hls, opts: StreamControll
       };
       const prev = self.fragPrevious;
       if (!picked || !prev || picked.sn !== prev.sn) return picked;
-      const buffered = self.fragmentTracker?.getState(prev) === 'OK';
+      const tracker = self.fragmentTracker;
+      const buffered = tracker?.getState(prev) === 'OK';
       const next = skipRefetch(picked, prev, buffered, pos, details.fragments, self.config?.maxFragLookUpTolerance ?? 0.25);
-      if (!next) return picked;
-      opts.onSkip?.({ sn: prev.sn as number, from: prev.level, to: picked.level, shortS: pos - (prev.start + prev.duration) });
+      // only onto a fragment not loaded yet: a buffered next one means a hole before it, which the re-fetch fills
+      if (!next || tracker?.getState(next) !== 'NOT_LOADED') return picked;
+      const key = `${prev.sn}@${picked.level}`;
+      if (key !== this.skipped) {
+        this.skipped = key;
+        opts.onSkip?.({ sn: prev.sn as number, from: prev.level, to: picked.level, shortS: pos - (prev.start + prev.duration) });
+      }
       return next;
     }
   }

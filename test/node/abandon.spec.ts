@@ -54,6 +54,15 @@ describe('abandonLevel (the controller’s emergency abort)', () => {
     expect(abandonLevel(state({ playbackRate: 2 }), RULE)).toBe(0);
   });
 
+  it("never goes below the player's lowest allowed level (hls.js' minAutoLevel)", () => {
+    // from level 5 with minLevel 2: level 2 takes 6.2 s, fits with 1 s to spare
+    expect(abandonLevel(state({ minLevel: 2 }), RULE)).toBe(2);
+    // nothing fits: minLevel itself, not level 0
+    expect(abandonLevel(state({ minLevel: 3, bufferS: 0.5 }), RULE)).toBe(3);
+    // loading at minLevel already: nothing lower to go to (it would reload the same level)
+    expect(abandonLevel(state({ level: 3, minLevel: 3, bufferS: 0.5 }), RULE)).toBeNull();
+  });
+
   it('refuses rules whose constants make no sense', () => {
     expect(() => checkAbandonRule({ minGainS: 0, marginS: 1 })).toThrowError(/minGainS/);
     expect(() => checkAbandonRule({ minGainS: 1, marginS: -1 })).toThrowError(/marginS/);

@@ -31,7 +31,7 @@ describe('skipRefetch (no re-fetch after a level switch)', () => {
     expect(skipRefetch(high[4], prev, true, pos, high, 0.25)).toBeNull();
     // the buffered copy is not whole (still appending, partly evicted)
     expect(skipRefetch(high[3], prev, false, pos, high, 0.25)).toBeNull();
-    // the buffer ends more than the tolerance before the fragment's end (part of it is missing), or outside it
+    // 0.2 s short is still within the tolerance (the boundary case); more than it (part of it is missing), or outside it, is not
     expect(skipRefetch(high[3], prev, true, 15.8, high, 0.25)).toBe(high[4]);
     expect(skipRefetch(high[3], prev, true, 15.7, high, 0.25)).toBeNull();
     expect(skipRefetch(high[3], prev, true, 11.9, high, 0.25)).toBeNull();
