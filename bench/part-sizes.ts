@@ -11,7 +11,8 @@
  *    (`lateDrl`, rows `drl-late`: the actor trained deciding after the first part), and the baselines RobustMPC,
  *    hls.js' live rule, LoL+-like and BB, with true, mean-of-past and predicted sizes, deciding at the live edge as
  *    today ("edge") and after the first part ("part1"); with `part1` the mean and predicted sizes are also corrected
- *    by the first part's bytes (`mean+head`, `predicted+head`).
+ *    by the first part's bytes (`mean+head`, `predicted+head`). With `risks` (`--risk q70,x1.1,...`) also the risk-aware
+ *    sizes of src/abr/size-risk.ts: `predicted+SPEC` at the edge, `predicted+head+SPEC` late (RiskSizes, one per session).
  * Writes bench/results/part-sizes.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
