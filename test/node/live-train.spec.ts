@@ -228,6 +228,34 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
     la.forEach((l, i) => expect(Array.from(lb[i].w)).toEqual(Array.from(l.w)));
     expect(JSON.parse(readFileSync(join(outB, 'train.json'), 'utf8')).init).toBe(outA);
 
+    // risk-aware sizes in the state: a margin of 1 is the point forecast, a margin of 3 changes what the actor is told
+    const same = await trainLiveAbr({
+      ...base(),
+      sizeNet,
+      partCoef: coef,
+      decideAfterParts: 1,
+      bcSessions: 0,
+      iters: 0,
+      init: outA,
+      risk: 'x1',
+      out: join(dir, 'r1'),
+    });
+    expect(same.initValidationQoe).toBe(r.validationQoe);
+    const wide = await trainLiveAbr({
+      ...base(),
+      sizeNet,
+      partCoef: coef,
+      decideAfterParts: 1,
+      bcSessions: 0,
+      iters: 0,
+      init: outA,
+      risk: 'x3',
+      out: join(dir, 'r3'),
+    });
+    expect(wide.initValidationQoe).not.toBe(r.validationQoe);
+    expect(JSON.parse(readFileSync(join(dir, 'r3', 'train.json'), 'utf8')).risk).toBe('x3');
+    expect(JSON.parse(readFileSync(join(outB, 'train.json'), 'utf8')).risk).toBeNull();
+
     // the same actor deciding at the live edge with the plain forecast is scored on other sessions' timing
     const edge = await trainLiveAbr({ ...base(), sizeNet, bcSessions: 0, iters: 0, init: outA, out: join(dir, 'c') });
     expect(edge.initValidationQoe).not.toBe(r.validationQoe);
@@ -252,6 +280,7 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
       InputError,
       /select part needs corrected sizes/,
     );
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, risk: 'p80' })).toBeRejectedWithError(InputError, /risk: size risk 'p80'/);
     const noParts = { ...base(), trainVideos: [video('t0', 50, 3, 'train')], sizeNet, partCoef: coef, decideAfterParts: 1 };
     await expectAsync(trainLiveAbr(noParts)).toBeRejectedWithError(InputError, /videos with part bytes/);
     const tsx = join('node_modules', '.bin', 'tsx');
