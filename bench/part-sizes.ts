@@ -17,7 +17,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { HlsLiveRule, LiveBufferBased, LiveRobustMpc, LolPlusRule, type LivePolicy } from '../src/abr/live.js';
+import { LIVE_BASELINES, liveBaseline, type LivePolicy } from '../src/abr/live.js';
 import { LiveDrlPolicy } from '../src/abr/live-drl.js';
 import type { PartHeadCoefficients } from '../src/abr/part-size.js';
 import { MeanOfPast } from '../src/abr/size-forecast.js';
@@ -77,8 +77,8 @@ export interface PartSizesMapeRow {
   points: number;
 }
 
-/** The baseline policies of the live part of the bench (bench:live-abr's, without the DRL). */
-export const PART_BASELINES = ['robustmpc', 'hlsjs', 'lolp', 'bb'] as const;
+/** The baseline policies of the live part of the bench (bench:live-abr's, without the DRL; built by abr/live.ts liveBaseline). */
+export const PART_BASELINES = LIVE_BASELINES;
 
 export interface LivePartOptions {
   /** the base forecaster and the part-size coefficients */
@@ -145,20 +145,7 @@ export function livePartRows(videos: LiveVideo[], traces: SimTrace[], o: LivePar
       ),
     ];
   };
-  const make = (p: string): LivePolicy => {
-    if (p in o.drls) return new LiveDrlPolicy(o.drls[p], p);
-    switch (p) {
-      case 'robustmpc':
-        return new LiveRobustMpc();
-      case 'hlsjs':
-        return new HlsLiveRule();
-      case 'lolp':
-        return new LolPlusRule();
-      case 'bb':
-        return new LiveBufferBased();
-    }
-    throw new Error(`unknown live policy ${p}`);
-  };
+  const make = (p: string): LivePolicy => (p in o.drls ? new LiveDrlPolicy(o.drls[p], p) : liveBaseline(p));
   for (const r of o.risks ?? []) parseSizeRisk(r); // bad specs fail before the runs
   /** the source of a config; a risk-aware one is fresh per session (it learns the session's errors) */
   const sourceOf = (video: string, sizes: string): SizeSource => {
