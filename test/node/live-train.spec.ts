@@ -290,9 +290,9 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
   });
 });
 
-describe('models/chunk-size, chunk-size-plain, live-abr-drl(-late) and part-size records', () => {
+describe('models/chunk-size, chunk-size-plain, live-abr-drl(-late), part-size and abr-drl-player records', () => {
   it('name no absolute path in any recorded command or path (repo- or data-relative, so they reproduce from any clone)', () => {
-    const dirs = ['chunk-size', 'chunk-size-plain', 'live-abr-drl', 'live-abr-drl-late', 'part-size']
+    const dirs = ['chunk-size', 'chunk-size-plain', 'live-abr-drl', 'live-abr-drl-late', 'part-size', 'abr-drl-player']
       .map((d) => join(process.cwd(), 'models', d))
       .filter((d) => existsSync(d));
     if (!dirs.length) return pending('no models/chunk-size* or models/live-abr-drl* found');
@@ -308,7 +308,9 @@ describe('models/chunk-size, chunk-size-plain, live-abr-drl(-late) and part-size
     for (const d of dirs) {
       const name = d.split('/').pop();
       expect(readdirSync(d)).withContext(`models/${name} has its record`).toContain('train.json');
-      walk(JSON.parse(readFileSync(join(d, 'train.json'), 'utf8')), `${name}/train.json`);
+      // every record of the model's chained runs (train.json, train-run1.json, ...)
+      for (const f of readdirSync(d).filter((x) => /^train.*\.json$/.test(x)))
+        walk(JSON.parse(readFileSync(join(d, f), 'utf8')), `${name}/${f}`);
     }
     expect(found).toEqual([]);
   });
