@@ -201,7 +201,22 @@ export interface SummaryRow {
   diff_ci_high: number | null;
   diff_vs_robustmpc: number | null;
   diff_rmpc_ci_low: number | null;
+  diff_rmpc_ci_high: number | null;
+  /** the robustMPC run the difference is to (`robustMpcBaseline`); null when none was played */
+  robustmpc_baseline: string | null;
   stall_s_mean: number;
+}
+
+/**
+ * The robustMPC-in-the-player a policy is compared with: robustMPC played with the same mends (`+norefetch`,
+ * `+abandon`) when that was played, else plain `robustmpc`, else any robustMPC run; null when there is none.
+ */
+export function robustMpcBaseline(p: string, policies: readonly string[]): string | null {
+  const mends = (p.match(/\+(norefetch|abandon)/g) ?? []).join('');
+  const same = `robustmpc${mends}`;
+  if (policies.includes(same)) return same;
+  if (policies.includes('robustmpc')) return 'robustmpc';
+  return policies.find((x) => x.startsWith('robustmpc')) ?? null;
 }
 
 export interface BrowserAbrBenchResult {
@@ -318,7 +333,8 @@ export function summarise(rows: Row[], policies: string[]): { summary: SummaryRo
     const ci = meanCi(q);
     const diff = (base: string) => pairDiff(p, base, 'qoe_chunk');
     const dh = diff('hls');
-    const dr = diff('robustmpc');
+    const rb = robustMpcBaseline(p, policies);
+    const dr = rb === null ? null : diff(rb);
     summary.push({
       policy: p,
       runs: rs.length,
@@ -330,6 +346,8 @@ export function summarise(rows: Row[], policies: string[]): { summary: SummaryRo
       diff_ci_high: dh?.high ?? null,
       diff_vs_robustmpc: dr?.mean ?? null,
       diff_rmpc_ci_low: dr?.low ?? null,
+      diff_rmpc_ci_high: dr?.high ?? null,
+      robustmpc_baseline: rb,
       stall_s_mean: mean(per(p, 'rebuffer_s')),
     });
     const lat = rs.flatMap((r) => (r.latencies_ms as number[] | undefined) ?? []);
@@ -616,7 +634,7 @@ export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'detai
     log(
       `${s.policy.padEnd(10)}${String(s.runs).padStart(5)}  ${f(s.qoe_chunk_mean)} [${f(s.ci_low)}, ${f(s.ci_high)}]`.padEnd(46) +
         `${f(s.diff_vs_hls)} [${f(s.diff_ci_low)}, ${f(s.diff_ci_high)}]`.padEnd(28) +
-        `${f(s.diff_vs_robustmpc)} [${f(s.diff_rmpc_ci_low)}]`.padEnd(24) +
+        `${f(s.diff_vs_robustmpc)} [${f(s.diff_rmpc_ci_low)}, ${f(s.diff_rmpc_ci_high)}]`.padEnd(24) +
         `${f(s.stall_s_mean, 2).padStart(7)}  ${f(d.bitrate_mean).padStart(7)}  ${f(d.switches_mean, 1).padStart(8)}  ${f(d.latency_p50_ms, 2)}/${f(d.latency_p95_ms, 2)}`,
     );
   }

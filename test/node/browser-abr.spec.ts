@@ -4,7 +4,7 @@
  * measurement and, for runs recorded before the page measured it, from the load log. Pure functions, no browser.
  */
 import { playbackClock } from '../../demo/playback-clock.js';
-import { playJobs, playbackLagShare, rotatedJobs, summarise, type BenchJob, type Row } from '../../bench/browser-abr.js';
+import { playJobs, playbackLagShare, robustMpcBaseline, rotatedJobs, summarise, type BenchJob, type Row } from '../../bench/browser-abr.js';
 
 /**
  * A load log of `n` 4-s fragments fetched back to back every `everyS` s of wall time, first one ending at 1 s, with
@@ -76,6 +76,26 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
     expect(drl.runs).toBe(2);
     expect(drl.qoe_chunk_mean).toBeCloseTo(0.55, 9);
     expect(drl.diff_vs_hls!).toBeCloseTo(0.25, 9);
+  });
+
+  it('summarise compares each policy with robustMPC played with the same mends, else plain robustMPC', () => {
+    const rows: Row[] = [];
+    const q: Record<string, number[]> = {
+      hls: [0.5, 0.2],
+      robustmpc: [0.9, 0.1],
+      'robustmpc+norefetch+abandon': [1.0, 0.6],
+      'drl+norefetch+abandon:m': [1.2, 0.7],
+      drl: [0.8, 0.3],
+    };
+    for (const [policy, v] of Object.entries(q)) v.forEach((x, i) => rows.push({ trace: `t${i}`, policy, qoe_chunk: x, rebuffer_s: 0 }));
+    const { summary } = summarise(rows, Object.keys(q));
+    const by = (p: string) => summary.find((s) => s.policy === p)!;
+    expect(by('drl+norefetch+abandon:m').robustmpc_baseline).toBe('robustmpc+norefetch+abandon');
+    expect(by('drl+norefetch+abandon:m').diff_vs_robustmpc!).toBeCloseTo(0.15, 9);
+    expect(by('drl').robustmpc_baseline).toBe('robustmpc');
+    expect(by('drl').diff_vs_robustmpc!).toBeCloseTo(0.05, 9);
+    expect(robustMpcBaseline('drl+norefetch', ['hls', 'drl+norefetch', 'robustmpc+norefetch+abandon'])).toBe('robustmpc+norefetch+abandon');
+    expect(robustMpcBaseline('drl', ['hls', 'drl'])).toBeNull();
   });
 
   it('rotatedJobs plays every trace × policy × repeat once and rotates which policy goes first', () => {
