@@ -627,7 +627,7 @@ export const fmt = (x: unknown, d = 3) => (typeof x === 'number' ? x.toFixed(d) 
 export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'details'>, log: (s: string) => void): void {
   const f = fmt;
   log(
-    `\npolicy     runs  qoe/chunk [95% CI]          vs hls.js [95% CI]          vs robustmpc [CI low]   stall s  bitrate  switches  latency p50/p95`,
+    `\npolicy     runs  qoe/chunk [95% CI]          vs hls.js [95% CI]          vs robustmpc [95% CI]   stall s  bitrate  switches  latency p50/p95`,
   );
   for (const s of res.summary) {
     const d = res.details.find((x) => x.policy === s.policy)!;
