@@ -55,7 +55,7 @@ import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinut
 import { dataRoot } from '../../src/sim/abr/load.js';
 import { freeRun, freeRunRmse, logWindows, lstmWeightsOf, Nalu, qoeRange, type CdnLogSeq } from '../../src/train/cdn-sim-models.js';
 import { imitate, ltsPpoModel, TfLtsNet, toCols } from '../../src/train/cdn-net.js';
-import { daggerCdn, daysRollout, distilFastLts } from '../../src/train/cdn.js';
+import { averageWeights, daggerCdn, daysRollout, distilFastLts } from '../../src/train/cdn.js';
 import { ppoIteration } from '../../src/train/ppo.js';
 
 /** two days of synthetic traffic: a daily cycle of joins (per minute) between 300 and 900 */
@@ -826,6 +826,25 @@ describe('learned simulator (learned.ts) against its tfjs models', () => {
       }
       model.dispose();
     }
+  });
+});
+
+describe('averageWeights (train/cdn.ts, --dagger-average)', () => {
+  it('is the element-wise mean of the networks; refuses none or mismatched shapes', () => {
+    const net = (v: number, n = 2) => ({
+      convW: [v, 2 * v],
+      convB: [v],
+      w1: Array.from({ length: n }, (_, i) => v + i),
+      b1: [0],
+      w2: [v],
+      b2: [-v],
+    });
+    const m = averageWeights([net(1), net(2), net(6)]);
+    expect(Array.from(m.convW)).toEqual([3, 6]);
+    expect(Array.from(m.w1)).toEqual([3, 4]);
+    expect(Array.from(m.b2)).toEqual([-3]);
+    expect(() => averageWeights([])).toThrowError(RangeError);
+    expect(() => averageWeights([net(1), net(1, 3)])).toThrowError(RangeError, /w1 has 3 values, expected 2/);
   });
 });
 
