@@ -83,10 +83,15 @@ export function qoeTarget(q: CdnQoe, out: Float32Array | Float64Array, o = 0): v
 }
 
 /**
- * The range of each output (log(1 + metric) units) over the logged minutes of `seqs`: `LearnedCdnModel.range`,
- * the clamp of the free-running model. Throws RangeError when `seqs` holds no minute.
+ * The range of each output (log(1 + metric) units) over the logged minutes of `seqs`, widened by `margin` × its
+ * span on both sides (the low end never below 0, where every metric's log(1 + metric) starts): `LearnedCdnModel.range`,
+ * the clamp of the free-running model. The clamp is a guard against divergence, not a forecast, so it is loose:
+ * held-out days reach outside the training days' own range (the mechanistic logs' test days go 0.3–0.7 below their
+ * training minima in BufRatio), and a tight clamp would cost one-step accuracy there.
+ * Throws RangeError when `seqs` holds no minute or `margin` < 0.
  */
-export function qoeRange(seqs: CdnLogSeq[]): { lo: number[]; hi: number[] } {
+export function qoeRange(seqs: CdnLogSeq[], margin = 0): { lo: number[]; hi: number[] } {
+  if (!(margin >= 0)) throw new RangeError(`qoeRange: margin must be ≥ 0 (got ${margin})`);
   const lo = [Infinity, Infinity, Infinity],
     hi = [-Infinity, -Infinity, -Infinity];
   const y = new Float64Array(LEARN_OUTPUTS);
@@ -99,6 +104,11 @@ export function qoeRange(seqs: CdnLogSeq[]): { lo: number[]; hi: number[] } {
       }
     }
   if (!Number.isFinite(lo[0])) throw new RangeError('qoeRange: no logged minute');
+  for (let c = 0; c < LEARN_OUTPUTS; c++) {
+    const span = hi[c] - lo[c];
+    lo[c] = Math.max(0, lo[c] - margin * span);
+    hi[c] += margin * span;
+  }
   return { lo, hi };
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run train:cdn-sim -- [--epochs 10] [--every 16] [--batch 256] [--units 16,8] [--dad 3] [--dad-epochs 2] [--seed 1] [--out models/cdn-sim] [--results bench/results/cdn-sim.json]`
+ * `npm run train:cdn-sim -- [--epochs 10] [--every 16] [--batch 256] [--units 16,8] [--dad 3] [--dad-epochs 2] [--clamp-margin 0.5] [--seed 1] [--out models/cdn-sim] [--results bench/results/cdn-sim.json]`
  *
  * The learned simulator (src/sim/cdn/learned.ts, LTS §4.4): logs of the mechanistic simulator, then per CDN
  * a model from the recent workload history to the step's QoE, and the LTS Table 1 comparison on held-out
@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     dad: { type: 'string', default: '3' },
     'dad-epochs': { type: 'string', default: '2' },
+    'clamp-margin': { type: 'string', default: '0.5' },
     out: { type: 'string', default: join('models', 'cdn-sim') },
     results: { type: 'string', default: join('bench', 'results', 'cdn-sim.json') },
   },
@@ -54,6 +55,12 @@ const SEED = Number(args.seed);
 /** DAD rounds (multi-step fit on the model's own outputs) after the one-step fit of each recurrent model, and epochs per round */
 const DAD = Number(args.dad);
 const DAD_EPOCHS = Number(args['dad-epochs']);
+/** the outputs' clamp: the training logs' range widened by this × its span on both sides (qoeRange) */
+const CLAMP_MARGIN = Number(args['clamp-margin']);
+if (!(CLAMP_MARGIN >= 0)) {
+  console.error(`train:cdn-sim: --clamp-margin must be ≥ 0 (got ${args['clamp-margin']})`);
+  process.exit(1);
+}
 if (!(Number.isInteger(DAD) && DAD >= 0) || !(Number.isInteger(DAD_EPOCHS) && DAD_EPOCHS >= 1)) {
   console.error(`train:cdn-sim: --dad must be an integer ≥ 0 and --dad-epochs ≥ 1 (got ${args.dad}, ${args['dad-epochs']})`);
   process.exit(1);
@@ -393,8 +400,8 @@ for (const p of CDN_PROFILES) {
         n++;
       }
   const start = { slatency: sl / n, bufratio: br / n, buffreq: bf / n };
-  // the clamp of every model: the range of the training days' logs
-  const range = qoeRange(split(cdn, 'train'));
+  // the clamp of every model: the range of the training days' logs, widened by --clamp-margin × its span
+  const range = qoeRange(split(cdn, 'train'), CLAMP_MARGIN);
   const testSeqs = split(cdn, 'test');
   log(`${cdn}: ${tr.n} training windows, ${dev.n} dev, ${te.n} test`);
   const lin = ridge(tr.x, LEARN_WINDOW * LEARN_FEATURES, tr.y, LEARN_OUTPUTS);
@@ -441,7 +448,17 @@ mkdirSync(dirname(resolve(args.results!)), { recursive: true });
 writeFileSync(
   resolve(args.results!),
   JSON.stringify(
-    { rows, perCdn: table, dad: curves, epochs: EPOCHS, every: EVERY, dadRounds: DAD, dadEpochs: DAD_EPOCHS, seed: SEED },
+    {
+      rows,
+      perCdn: table,
+      dad: curves,
+      epochs: EPOCHS,
+      every: EVERY,
+      dadRounds: DAD,
+      dadEpochs: DAD_EPOCHS,
+      clampMargin: CLAMP_MARGIN,
+      seed: SEED,
+    },
     null,
     1,
   ),

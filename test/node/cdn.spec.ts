@@ -885,6 +885,15 @@ describe("learned simulator run free: the clamp to the logs' range and the multi
     // the range is the logs' own: log(1 + metric) of the smallest and largest minute
     expect(range.lo[0]).toBeCloseTo(Math.log1p(Math.min(...seq.qoe.map((q) => q.slatency))), 10);
     expect(range.hi[1]).toBeCloseTo(Math.log1p(Math.max(...seq.qoe.map((q) => q.bufratio))), 10);
+    // widened by a margin × the span on both sides, never below 0; a negative margin is refused
+    const wide = qoeRange([seq], 0.5);
+    for (let c = 0; c < LEARN_OUTPUTS; c++) {
+      const span = range.hi[c] - range.lo[c];
+      expect(wide.hi[c]).toBeCloseTo(range.hi[c] + 0.5 * span, 10);
+      expect(wide.lo[c]).toBeCloseTo(Math.max(0, range.lo[c] - 0.5 * span), 10);
+    }
+    expect(qoeRange([seq], 10).lo).toEqual([0, 0, 0]);
+    expect(() => qoeRange([seq], -0.1)).toThrowError(RangeError, /margin/);
     const free = freeRun(explosive(), seq);
     // 1.5^190 overflows to non-finite values (Inf · 0 = NaN): the failure of the committed recurrent models run free
     expect(free.some((v) => !Number.isFinite(v))).toBeTrue();
