@@ -14,16 +14,22 @@ import { DrlPolicy } from '../src/abr/drl.js';
 import { runHlsVod, type HlsVodResult } from '../src/sim/abr/hls-vod.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import { InputError } from '../src/train/errors.js';
+import { dataRelative } from '../src/train/cli/args.js';
+import type { AbandonRule } from '../src/abr/abandon.js';
 import { cacheDir } from '../demo/streams.js';
 import { meanCi } from './stats.js';
 
 export interface AbrHlsBenchOptions {
   /** trace directory (default $EDGEPLAY_DATA/abr/traces/test) */
   traces?: string;
-  /** policies: bb, rb (hls.js' rule), bola, robustmpc, drl (models/abr-drl), drl:NAME (models/NAME) */
+  /** policies: bb, rb (hls.js' rule), bola, robustmpc, drl (models/abr-drl), drl:NAME (models/NAME), drl:DIR (a path with a slash) */
   policies?: string[];
   /** fragments per session (default 30, as bench:browser-abr) */
   chunks?: number;
+  /** which switches re-fetch the fragment just buffered (`HlsVodOptions.refetch`; default 'up'; 'none' is `monitor()`'s player) */
+  refetch?: 'up' | 'measured' | 'none';
+  /** the controller's abandonment (`HlsVodOptions.abandonRule`; default null, off; `DEFAULT_ABANDON` is `monitor()`'s) */
+  abandonRule?: AbandonRule | null;
   out?: string | null;
   command?: string;
   log?: (s: string) => void;
@@ -36,12 +42,15 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
   const traces = loadTraceDir(dir);
   const sizes = loadVideoSizes(join(cacheDir(), 'streams', 'vod'));
   const chunks = o.chunks ?? 30;
+  const refetch = o.refetch ?? 'up';
+  const abandonRule = o.abandonRule ?? null;
   const policies = o.policies ?? ['rb', 'bb', 'bola', 'robustmpc', 'drl'];
   const models = new Map<string, TF.LayersModel>();
   for (const p of policies) {
-    if (!/^(bb|rb|bola|robustmpc|drl)$/.test(p) && !/^drl:[\w-]+$/.test(p)) throw new InputError(`unknown policy "${p}"`);
+    if (!/^(bb|rb|bola|robustmpc|drl)$/.test(p) && !/^drl:[\w./-]+$/.test(p)) throw new InputError(`unknown policy "${p}"`);
     if (!p.startsWith('drl')) continue;
-    const mdir = resolve(p === 'drl' ? 'models/abr-drl' : `models/${p.slice(4)}`);
+    const name = p.slice(4);
+    const mdir = resolve(p === 'drl' ? 'models/abr-drl' : name.includes('/') ? name : `models/${name}`);
     if (!existsSync(join(mdir, 'model.json'))) throw new InputError(`no model in ${mdir}`);
     const tfmod = await import('@tensorflow/tfjs');
     await import('@tensorflow/tfjs-backend-wasm');
@@ -64,7 +73,7 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
   for (const p of policies)
     per.set(
       p,
-      traces.map((t) => runHlsVod(make(p), t, { sizes, chunks })),
+      traces.map((t) => runHlsVod(make(p), t, { sizes, chunks, refetch, abandonRule })),
     );
   const base = per.get('robustmpc');
   const rows = policies.map((p) => {
@@ -87,7 +96,7 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
   });
   const command = o.command ?? 'benchAbrHls (library call)';
   log(
-    `${command}\nhls-mode simulator, our VOD stream, ${chunks} fragments, traces ${dir} (${traces.length}); QoE_lin per chunk, 95 % t-intervals`,
+    `${command}\nhls-mode simulator, our VOD stream, ${chunks} fragments, re-fetch ${refetch}, abandonment ${abandonRule ? JSON.stringify(abandonRule) : 'off'}, traces ${dataRelative(dir)} (${traces.length}); QoE_lin per chunk, 95 % t-intervals`,
   );
   log('policy              qoe/chunk [95 % CI]          bitrate  stall s  switches  vs robustmpc [95 % CI]');
   const f = (x: number) => x.toFixed(3);
@@ -97,7 +106,7 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
         `${r.bitrate_mean.toFixed(3).padStart(7)}${r.stall_s_mean.toFixed(2).padStart(9)}${r.switches_mean.toFixed(1).padStart(10)}  ` +
         (r.diff_vs_robustmpc === null ? '-' : `${f(r.diff_vs_robustmpc)} [${f(r.diff_rmpc_ci_low!)}, ${f(r.diff_rmpc_ci_high!)}]`),
     );
-  const result = { command, traces_dir: dir, chunks, rows };
+  const result = { command, traces_dir: dataRelative(dir), chunks, refetch, abandon: abandonRule, rows };
   const outFile = o.out === undefined ? 'bench/results/abr-hls.json' : o.out;
   if (outFile) {
     mkdirSync(dirname(outFile), { recursive: true });

@@ -19,6 +19,12 @@ import { liveCatchup, type LiveCatchupOptions } from './abr/live-catchup.js';
 import { createStreamController } from './abr/hls-stream-controller.js';
 import { DEFAULT_ABANDON, type AbandonRule } from './abr/abandon.js';
 
+/**
+ * The DRL model `monitor()` loads from its models directory: trained and selected in the hls.js-semantics simulator
+ * with this player's semantics (no re-fetch after a switch, `DEFAULT_ABANDON`); models/abr-drl-player/MODEL.md.
+ */
+export const DEFAULT_ABR_MODEL = 'abr-drl-player';
+
 export interface MonitorOptions {
   /** the app's hls.js constructor (a peer dependency: edgeplay never bundles it) */
   Hls: typeof Hls;
@@ -47,6 +53,11 @@ export interface MonitorOptions {
   models?: string | URL;
   /** bitrate policy in the worker: 'drl' (default with a worker), 'robustmpc', 'bola', 'bb', or 'hls'/false for hls.js' own */
   abr?: AbrPolicyName | false;
+  /**
+   * the DRL model's directory under `models` (default `DEFAULT_ABR_MODEL`, 'abr-drl-player': trained for the player
+   * this function wires, no re-fetch after a switch and the abandonment; 'abr-drl' is the Pensieve-simulator model)
+   */
+  abrModel?: string;
   /** deadline of one ABR decision, ms (default 20; a later answer falls back to hls.js for that fragment) */
   abrBudgetMs?: number;
   /** false: live streams are decided like VOD (no chunk-size forecaster, no live policy); default true */
@@ -137,7 +148,7 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
     const port = workerAbrPort(worker);
     cleanup.push(() => port.close());
     let ready = policy !== 'drl';
-    const drlUrl = modelUrl('abr-drl');
+    const drlUrl = modelUrl(o.abrModel ?? DEFAULT_ABR_MODEL);
     if (policy === 'drl' && drlUrl) {
       withDeadline(port.init(drlUrl), 20000).then(
         () => (ready = true),

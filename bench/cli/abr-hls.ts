@@ -1,5 +1,6 @@
 /** `npm run bench:abr-hls -- [options]` (--help lists them): the command line of benchAbrHls (../abr-hls.ts). */
-import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
+import { commandLine, listOf, num, oneOf, runCli } from '../../src/train/cli/args.js';
+import { DEFAULT_ABANDON } from '../../src/abr/abandon.js';
 import { benchAbrHls } from '../abr-hls.js';
 
 const cli = {
@@ -15,6 +16,13 @@ const cli = {
       help: 'bb, rb, bola, robustmpc, drl, drl:MODEL (models/MODEL)',
     },
     chunks: { type: 'string', default: '30', arg: 'N', help: 'fragments per session (our stream has 48)' },
+    refetch: {
+      type: 'string',
+      default: 'up',
+      arg: 'up|measured|none',
+      help: "which switches re-fetch the fragment just buffered: 'none' is monitor()'s player (createStreamController)",
+    },
+    abandon: { type: 'string', default: 'off', arg: 'off|default', help: "the controller's abandonment: 'default' is monitor()'s" },
     out: { type: 'string', default: 'bench/results/abr-hls.json', arg: 'FILE', help: 'results file' },
   },
 } as const;
@@ -24,6 +32,8 @@ await runCli(cli, async (v) => {
     traces: v.traces,
     policies: listOf('policies', v.policies),
     chunks: num('chunks', v.chunks, { integer: true, min: 2 }),
+    refetch: oneOf('refetch', v.refetch, ['up', 'measured', 'none']),
+    abandonRule: oneOf('abandon', v.abandon, ['off', 'default']) === 'default' ? DEFAULT_ABANDON : null,
     out: v.out,
     command: commandLine(cli.name),
   });

@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DEFAULT_QUALITY, LEVELS, TOTAL_CHUNKS, qoeLin, type AbrObservation, type AbrPolicy } from '../core/abr.js';
 import { DrlPolicy, FEATURES, buildModel, features } from '../abr/drl.js';
+import { checkAbandonRule, type AbandonRule } from '../abr/abandon.js';
 import { BufferBased, RobustMpc } from '../abr/baselines.js';
 import { AbrEnv, type SimTrace } from '../sim/abr/env.js';
 import { mulberry32 } from '../core/random.js';
@@ -90,6 +91,17 @@ export interface TrainAbrOptions {
    * simulator only: a variant for hls.js playback). The test traces never select.
    */
   select?: 'training' | 'dev' | 'dev-hls';
+  /**
+   * which switches re-fetch the just-buffered fragment in the hls-mode simulator (training and selection; default 'up',
+   * plain hls.js as first modelled): 'none' is the player as `monitor()` ships it (`createStreamController`,
+   * src/abr/hls-stream-controller.ts), 'measured' plain hls.js 1.7 as its load logs show (`HlsVodOptions.refetch`)
+   */
+  hlsRefetch?: 'up' | 'measured' | 'none';
+  /**
+   * the controller's abandonment in the hls-mode simulator (`HlsVodOptions.abandonRule`; default null, off):
+   * `DEFAULT_ABANDON` is what `monitor()` ships (src/abr/abandon.ts)
+   */
+  hlsAbandon?: AbandonRule | null;
   // ---- library-only ----
   /** segment sizes of the hls-mode environments (bytes, per level; our VOD stream's video_size_q) */
   hlsSizes?: number[][];
@@ -162,6 +174,11 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   if ((HLS_MIX > 0 || o.select === 'dev-hls') && !o.hlsSizes)
     throw new InputError('hlsMix needs hlsSizes (the stream the hls-mode simulator plays)');
   const SELECT = o.select ?? 'training';
+  if (o.hlsRefetch !== undefined && !['up', 'measured', 'none'].includes(o.hlsRefetch))
+    throw new InputError(`hlsRefetch: expected up, measured or none, got "${String(o.hlsRefetch)}"`);
+  if (o.hlsAbandon) checkAbandonRule(o.hlsAbandon);
+  /** the player semantics every hls-mode environment and the hls selection run with */
+  const hlsSemantics = { refetch: o.hlsRefetch ?? 'up', abandonRule: o.hlsAbandon ?? null } as const;
   // the hls-mode selection set, 30 fragments as bench:browser-abr plays: every 4th training trace and every 4th synthetic
   // one, or (select 'dev') the held-out split and synthetic traces training never draws
   const devSynth = Array.from({ length: Math.ceil(synth.length / 4) }, (_, i) => syntheticTrace('markov-train', synth.length + i));
@@ -246,7 +263,7 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   /** QoE/chunk in the hls-mode simulator on the hls selection set (30 fragments of our stream) */
   function evaluateHls(m: tf.LayersModel): number {
     const p = new DrlPolicy(m);
-    return mean(hlsSelect.map((t) => runHlsVod(p, t, { sizes: o.hlsSizes!, chunks: 30 }).qoeChunk));
+    return mean(hlsSelect.map((t) => runHlsVod(p, t, { ...hlsSemantics, sizes: o.hlsSizes!, chunks: 30 }).qoeChunk));
   }
 
   {
@@ -445,14 +462,16 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
     thr: [],
     del: [],
     obs: null,
-    ...(i < nHls ? { hls: new HlsVodEnv({ sizes: o.hlsSizes!, chunks: TOTAL_CHUNKS }), rng: mulberry32(SEED * 7919 + i) } : {}),
+    ...(i < nHls
+      ? { hls: new HlsVodEnv({ ...hlsSemantics, sizes: o.hlsSizes!, chunks: TOTAL_CHUNKS }), rng: mulberry32(SEED * 7919 + i) }
+      : {}),
   }));
   /** a new hls-mode session: a random trace of the pool, a random start in it, 30 or 48 fragments */
   function hlsReset(sl: EnvSlot): void {
     const r = sl.rng!;
     const t = pool[Math.floor(r() * pool.length)];
     const span = t.time[t.time.length - 1] - t.time[0];
-    sl.hls = new HlsVodEnv({ sizes: o.hlsSizes!, chunks: r() < 0.5 ? 30 : TOTAL_CHUNKS });
+    sl.hls = new HlsVodEnv({ ...hlsSemantics, sizes: o.hlsSizes!, chunks: r() < 0.5 ? 30 : TOTAL_CHUNKS });
     sl.obs = sl.hls.reset(t, r() * span);
   }
   // each slot starts by downloading chunk 0 at the default quality
@@ -569,6 +588,8 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
         bc_epochs: BC_EPOCHS,
         ppo_iters: PPO_ITERS,
         hls_mix: HLS_MIX,
+        hls_refetch: hlsSemantics.refetch,
+        hls_abandon: hlsSemantics.abandonRule,
         select: SELECT,
         synthetic: synth.length,
         selected: best.stage,

@@ -28,6 +28,8 @@ export interface WorkerInfo {
   startedAt: number;
   /** the tfjs backend in use, null before any model loaded */
   backend: string | null;
+  /** the URL the VOD DRL policy was loaded from (`initAbr`'s `modelUrl`), null before */
+  abrModelUrl: string | null;
 }
 
 /** Always there: liveness and what is loaded. */

@@ -26,6 +26,8 @@ class PolicyCannotServe extends Error {}
 const startedAt = Date.now();
 let backend: string | null = null;
 let drl: AbrPolicy | null = null;
+/** where `drl` was loaded from (info) */
+let drlUrl: string | null = null;
 /** the DRL's stall guard (initAbr), also applied to a deployed ABR variant's answers */
 let drlGuard: DrlGuard | null = null;
 let mpcSizes: number[] = [];
@@ -196,6 +198,7 @@ export const api: WorkerApi = {
       ],
       startedAt,
       backend,
+      abrModelUrl: drlUrl,
     };
   },
   /** Load tfjs and the DRL bitrate model (model.json URL). Resolves with the backend in use. */
@@ -206,6 +209,7 @@ export const api: WorkerApi = {
     const model = await layers.loadLayersModel(opts.modelUrl);
     drlGuard = opts.guard ?? null;
     drl = new DrlPolicy(model as never, 'drl', undefined, drlGuard);
+    drlUrl = opts.modelUrl;
     drl.decide({
       lastQuality: 0,
       bufferS: 0,

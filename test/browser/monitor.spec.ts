@@ -48,6 +48,8 @@ describe('monitor()', () => {
       // one worker hosts both models
       const info = await m.worker!.api.info();
       expect(info.models).toContain('abr-drl');
+      // the model trained for this player's semantics, not the Pensieve-simulator one
+      expect(info.abrModelUrl).toMatch(/\/models\/abr-drl-player\/model\.json$/);
       await until(async () => (await m.worker!.api.info()).models.includes('profile'), 'the profiler in the same worker', 20000);
       // telemetry reached the controller, tagged with the negotiation
       await m.ep.flush();

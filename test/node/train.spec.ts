@@ -11,7 +11,6 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../../src/core/random.js';
 import { supervisedEpochs } from '../../src/train/supervised.js';
-import { FEATURES } from '../../src/abr/drl.js';
 import { LEVELS, TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS } from '../../src/core/abr.js';
 import { DrlAssignment, IN_F } from '../../src/assign/edge/drl.js';
 import { EDGE_SIM_DEFAULTS, runEdgeSim } from '../../src/sim/edge/sim.js';
@@ -24,6 +23,9 @@ import { buildRequests } from '../../src/sim/viewers/requests.js';
 import { gae, minibatches, normalizeAdvantages, permutation, ppoIteration, type PpoModel, type Rollout } from '../../src/train/ppo.js';
 import { loadModel } from '../../src/train/io.js';
 import { trainAbr } from '../../src/train/abr.js';
+import { DrlPolicy, FEATURES } from '../../src/abr/drl.js';
+import { DEFAULT_ABANDON } from '../../src/abr/abandon.js';
+import { runHlsVod, type HlsVodOptions } from '../../src/sim/abr/hls-vod.js';
 import { trainEdge } from '../../src/train/edge.js';
 import { trainProfile } from '../../src/train/profile.js';
 import { trainViewport } from '../../src/train/viewport.js';
@@ -293,6 +295,46 @@ describe('trainers on tiny synthetic inputs', () => {
     expect(JSON.parse(readFileSync(join(out, 'train.json'), 'utf8')).ppo_iters).toBe(2);
     m.dispose();
     r.model.dispose();
+  });
+
+  it('train:abr — the hls-mode environments and the dev-hls selection play the player semantics asked for (re-fetch, abandonment)', async () => {
+    // traces that swing between 0.4 and 6 Mb/s within seconds, so the policy switches and the semantics matter
+    const traces = [1.5, 3, 0.8, 2.5, 4].map((mbps, k) => ({
+      name: `swing_${k}`,
+      time: Array.from({ length: 120 }, (_, i) => i),
+      bw: Array.from({ length: 120 }, (_, i) => Math.max(0.4, mbps * (1 + 0.9 * Math.sin(i / 2 + k)))),
+    }));
+    const videoSizes = VIDEO_BIT_RATE_KBPS.map((kbps) =>
+      Array.from({ length: TOTAL_CHUNKS }, (_, i) => kbps * 500 * (1 + 0.3 * Math.cos(i))),
+    );
+    const common = {
+      traces,
+      videoSizes,
+      hlsSizes: videoSizes,
+      starts: 2,
+      bcEpochs: 3,
+      ppoIters: 0,
+      hidden: 16,
+      cacheDir: null,
+      log: quiet,
+    };
+    const out = join(dir, 'abr-hls-none');
+    const r = await trainAbr({ ...common, select: 'dev-hls', hlsRefetch: 'none', hlsAbandon: DEFAULT_ABANDON, out });
+    // the kept score is the held-out trace (the 4th) played in the hls mode with exactly these semantics
+    const play = (o: Partial<HlsVodOptions>) => runHlsVod(new DrlPolicy(r.model), traces[3], { sizes: videoSizes, chunks: 30, ...o });
+    const none = play({ refetch: 'none', abandonRule: DEFAULT_ABANDON });
+    const up = play({ refetch: 'up', abandonRule: null });
+    expect(none.qoeChunk).not.toBe(up.qoeChunk); // the semantics change this policy's score on this trace
+    expect(r.trainingSetQoePerChunk).toBeCloseTo(none.qoeChunk, 9);
+    const rec = JSON.parse(readFileSync(join(out, 'train.json'), 'utf8'));
+    expect(rec.hls_refetch).toBe('none');
+    expect(rec.hls_abandon).toEqual(DEFAULT_ABANDON);
+    r.model.dispose();
+    // unknown semantics are refused before any work
+    await expectAsync(trainAbr({ ...common, select: 'dev-hls', hlsRefetch: 'sometimes' as 'none', out })).toBeRejectedWithError(
+      InputError,
+      /hlsRefetch/,
+    );
   });
 
   it('train:profile — a small population; the written model and norm predict finite profiles', async () => {

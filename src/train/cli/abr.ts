@@ -2,6 +2,7 @@
 import { commandLine, num, oneOf, optNum, runCli } from './args.js';
 import { trainAbr } from '../abr.js';
 import { loadVideoSizes } from '../../sim/abr/load.js';
+import { DEFAULT_ABANDON } from '../../abr/abandon.js';
 
 const cli = {
   name: 'train:abr',
@@ -56,6 +57,18 @@ const cli = {
       arg: 'DIR',
       help: "segment sizes for the hls-mode simulator (video_size_q files; our stream's: .cache/streams/vod)",
     },
+    'hls-refetch': {
+      type: 'string',
+      default: 'up',
+      arg: 'up|measured|none',
+      help: "which switches re-fetch the fragment just buffered in the hls mode: 'none' is monitor()'s player (createStreamController)",
+    },
+    'hls-abandon': {
+      type: 'string',
+      default: 'off',
+      arg: 'off|default',
+      help: "the controller's abandonment in the hls mode: 'default' is monitor()'s DEFAULT_ABANDON",
+    },
     'eval-every': { type: 'string', default: '25', arg: 'N', help: 'PPO iterations between selection evaluations' },
     select: {
       type: 'string',
@@ -94,6 +107,8 @@ await runCli(cli, async (v) => {
     daggerHorizon: num('dagger-horizon', v['dagger-horizon'], { integer: true, min: 1 }),
     hlsMix: num('hls-mix', v['hls-mix'], { min: 0 }),
     hlsSizes: v['hls-sizes'] ? loadVideoSizes(v['hls-sizes']) : undefined,
+    hlsRefetch: oneOf('hls-refetch', v['hls-refetch'], ['up', 'measured', 'none']),
+    hlsAbandon: oneOf('hls-abandon', v['hls-abandon'], ['off', 'default']) === 'default' ? DEFAULT_ABANDON : null,
     synthetic: num('synthetic', v.synthetic, int),
     evalEvery: num('eval-every', v['eval-every'], { integer: true, min: 1 }),
     select: oneOf('select', v.select, ['training', 'dev', 'dev-hls']),
