@@ -2,8 +2,11 @@
  * ABR policies in the hls.js-semantics simulator (`npm run bench:abr-hls`, entry in cli/abr-hls.ts): each policy, as
  * the worker serves it, plays our VOD stream (its VBR segment sizes, `chunks` fragments) through every trace of a
  * directory in `HlsVodEnv` (src/sim/abr/hls-vod.ts); QoE_lin per chunk as bench:browser-abr scores real playback,
- * with a 95 % t-interval over traces and the paired difference to robustMPC. `drl:NAME` is the DRL with models/NAME,
- * so a candidate model is compared with the committed one side by side. Writes bench/results/abr-hls.json.
+ * with a 95 % t-interval over traces and the paired difference to robustMPC. `drl:NAME` is the DRL with models/NAME
+ * (`drl:DIR`, a path with a slash: any model directory), so a candidate model is compared with the committed one side
+ * by side; plain `drl` is models/abr-drl (the Pensieve-simulator model; the player's is `drl:abr-drl-player`).
+ * `refetch` / `abandonRule` choose the player semantics (`monitor()` ships 'none' + `DEFAULT_ABANDON`).
+ * Writes bench/results/abr-hls.json.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,8 +17,8 @@ import { DrlPolicy } from '../src/abr/drl.js';
 import { runHlsVod, type HlsVodResult } from '../src/sim/abr/hls-vod.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import { InputError } from '../src/train/errors.js';
-import { dataRelative } from '../src/train/cli/args.js';
-import type { AbandonRule } from '../src/abr/abandon.js';
+import { dataRelative, repoRelative } from '../src/train/cli/args.js';
+import { checkAbandonRule, type AbandonRule } from '../src/abr/abandon.js';
 import { cacheDir } from '../demo/streams.js';
 import { meanCi } from './stats.js';
 
@@ -44,7 +47,18 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
   const chunks = o.chunks ?? 30;
   const refetch = o.refetch ?? 'up';
   const abandonRule = o.abandonRule ?? null;
-  const policies = o.policies ?? ['rb', 'bb', 'bola', 'robustmpc', 'drl'];
+  // a model given by path is named by its repo-relative path (records hold no machine's absolute path)
+  const policies = (o.policies ?? ['rb', 'bb', 'bola', 'robustmpc', 'drl']).map((p) =>
+    /^drl:.*\//.test(p) ? `drl:${repoRelative(resolve(p.slice(4)))}` : p,
+  );
+  if (!['up', 'measured', 'none'].includes(refetch)) throw new InputError(`refetch: expected up, measured or none, got "${refetch}"`);
+  if (abandonRule) {
+    try {
+      checkAbandonRule(abandonRule);
+    } catch (e) {
+      throw new InputError(`abandonRule: ${(e as Error).message}`);
+    }
+  }
   const models = new Map<string, TF.LayersModel>();
   for (const p of policies) {
     if (!/^(bb|rb|bola|robustmpc|drl)$/.test(p) && !/^drl:[\w./-]+$/.test(p)) throw new InputError(`unknown policy "${p}"`);

@@ -9,6 +9,9 @@
  *      observation (predicted sizes, AVERAGE-BANDWIDTH ladder, RTT in every download, hls.js' buffer target);
  *   D  C plus hls.js' emergency abort: the full hls mode;
  *   E  D with the re-fetch after a switch as the real load logs show it (`refetch: 'measured'`, hls-vod.ts);
+ *   F  the hls mode as the run was played: no re-fetch for `+norefetch` runs (`createStreamController`), the
+ *      measured re-fetch otherwise, and the controller's abandonment (`DEFAULT_ABANDON`) for `+abandon` runs —
+ *      for the player `monitor()` ships (`drl+norefetch+abandon`) this is its simulator;
  *   real  the browser run.
  * The validation (issue 15): for a fixed policy (bola, bb), |D − real| per trace in bitrate and in stall seconds
  * against a stated tolerance. Writes bench/results/abr-sim-real.json.
@@ -25,6 +28,8 @@ import { dataRoot, loadVideoSizes } from '../src/sim/abr/load.js';
 import { observe } from '../src/sim/abr/run.js';
 import { parseTrace } from '../src/core/trace.js';
 import { InputError } from '../src/train/errors.js';
+import { DEFAULT_ABANDON } from '../src/abr/abandon.js';
+import { DEFAULT_DRL_GUARD } from '../src/abr/drl-guard.js';
 import { cacheDir } from '../demo/streams.js';
 
 export interface SimRealOptions {
@@ -42,8 +47,25 @@ export interface SimRealOptions {
 
 type Stage = { qoe: number; bitrate: number; stall: number };
 
+/**
+ * A run's policy name as bench:browser-abr writes it, `POLICY[+guard][+norefetch][+abandon][:MODEL]`, split into the
+ * policy, its DRL model key (the model directory, `models/abr-drl` unless `:MODEL`) and the player's semantics.
+ */
+export function parseRunPolicy(p: string, defaultModel = 'models/abr-drl') {
+  const m = /^(hls|robustmpc|bola|bb|drl)(\+guard)?(\+norefetch)?(\+abandon)?(?::([\w-]+))?$/.exec(p);
+  if (!m) throw new InputError(`unknown policy "${p}" in the real runs`);
+  return {
+    base: m[1],
+    guard: !!m[2],
+    norefetch: !!m[3],
+    abandon: !!m[4],
+    model: m[1] === 'drl' ? (m[5] ? `models/${m[5]}` : defaultModel) : null,
+  };
+}
+
 /** The policies as the worker serves them: robustMPC looks ahead with the controller's predicted sizes. */
-function playerPolicy(name: string, models: Map<string, TF.LayersModel>): AbrPolicy {
+function playerPolicy(run: string, models: Map<string, TF.LayersModel>, defaultModel?: string): AbrPolicy {
+  const { base: name, guard, model } = parseRunPolicy(run, defaultModel);
   if (name === 'bola') return new Bola();
   if (name === 'bb') return new BufferBased();
   if (name === 'hls') return new RateBased();
@@ -52,9 +74,9 @@ function playerPolicy(name: string, models: Map<string, TF.LayersModel>): AbrPol
     const mpc = new RobustMpc(null, { sizeOf: (q) => sizes[q] ?? 0, fixOffByOne: true });
     return { name, decide: (o: AbrObservation) => ((sizes = o.nextSizes), mpc.decide(o)) };
   }
-  const m = models.get(name);
-  if (!m) throw new InputError(`no model for ${name}`);
-  return new DrlPolicy(m, name);
+  const m = models.get(model!);
+  if (!m) throw new InputError(`no model for ${run}`);
+  return new DrlPolicy(m, name, undefined, guard ? DEFAULT_DRL_GUARD : null);
 }
 
 /** Pensieve semantics, `chunks` fragments, first at `first`; scored like the bench page (chunks 1..n−1, nominal ladder). */
@@ -116,8 +138,10 @@ export async function benchAbrSimReal(o: SimRealOptions = {}) {
     await import('@tensorflow/tfjs-backend-wasm');
     await tfmod.setBackend('wasm');
     const { loadModel } = await import('../src/train/io.js');
-    for (const p of policiesIn.filter((x) => x.startsWith('drl')))
-      models.set(p, await loadModel(resolve(p.includes(':') ? `models/${p.slice(4)}` : (o.model ?? 'models/abr-drl'))));
+    for (const p of policiesIn.filter((x) => x.startsWith('drl'))) {
+      const dir = parseRunPolicy(p, o.model).model!;
+      if (!models.has(dir)) models.set(dir, await loadModel(resolve(dir)));
+    }
   }
   const tolB = o.tolBitrate ?? 0.1;
   const tolS = o.tolStallS ?? 1.5;
@@ -125,11 +149,19 @@ export async function benchAbrSimReal(o: SimRealOptions = {}) {
   for (const r of real.rows) {
     const p = String(r.policy);
     const trace = traceFor(String(r.trace));
-    const A = pensieve(playerPolicy(p, models), trace, envivio, chunks, 1);
-    const B = pensieve(playerPolicy(p, models), trace, ours, chunks, 0);
-    const C = runHlsVod(playerPolicy(p, models), trace, { sizes: ours, chunks, abort: false });
-    const D = runHlsVod(playerPolicy(p, models), trace, { sizes: ours, chunks });
-    const E = runHlsVod(playerPolicy(p, models), trace, { sizes: ours, chunks, refetch: 'measured' });
+    const pol = () => playerPolicy(p, models, o.model);
+    const how = parseRunPolicy(p, o.model);
+    const A = pensieve(pol(), trace, envivio, chunks, 1);
+    const B = pensieve(pol(), trace, ours, chunks, 0);
+    const C = runHlsVod(pol(), trace, { sizes: ours, chunks, abort: false });
+    const D = runHlsVod(pol(), trace, { sizes: ours, chunks });
+    const E = runHlsVod(pol(), trace, { sizes: ours, chunks, refetch: 'measured' });
+    const F = runHlsVod(pol(), trace, {
+      sizes: ours,
+      chunks,
+      refetch: how.norefetch ? 'none' : 'measured',
+      abandonRule: how.abandon ? DEFAULT_ABANDON : null,
+    });
     rows.push({
       trace: r.trace,
       policy: p,
@@ -153,6 +185,14 @@ export async function benchAbrSimReal(o: SimRealOptions = {}) {
         switches: E.switches,
         levels: E.levels.join(''),
       },
+      F_as_played: {
+        qoe: F.qoeChunk,
+        bitrate: F.bitrateMean,
+        stall: F.stallS,
+        stalls: F.stalls,
+        switches: F.switches,
+        levels: F.levels.join(''),
+      },
       real: {
         qoe: r.qoe_chunk,
         bitrate: r.bitrate_mean,
@@ -168,13 +208,16 @@ export async function benchAbrSimReal(o: SimRealOptions = {}) {
       within_tolerance_E:
         Math.abs(E.bitrateMean - Number(r.bitrate_mean)) <= tolB * Number(r.bitrate_mean) &&
         Math.abs(E.stallS - Number(r.rebuffer_s)) <= tolS,
+      within_tolerance_F:
+        Math.abs(F.bitrateMean - Number(r.bitrate_mean)) <= tolB * Number(r.bitrate_mean) &&
+        Math.abs(F.stallS - Number(r.rebuffer_s)) <= tolS,
     });
   }
   const f = (x: number) => x.toFixed(3).padStart(7);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   log(`QoE_lin per chunk (bitrate Mb/s, stall s), mean over the runs of each policy, ${chunks} fragments:`);
   log(
-    `policy      runs   A pensieve              B our sizes             C hls, no abort         D hls mode              E D + measured re-fetch real`,
+    `policy${' '.repeat(28)}runs   A pensieve              B our sizes             C hls, no abort         D hls mode              E D + measured re-fetch F as played             real`,
   );
   const perPolicy: Array<Record<string, unknown>> = [];
   for (const p of policiesIn) {
@@ -193,21 +236,26 @@ export async function benchAbrSimReal(o: SimRealOptions = {}) {
       C: st('C_hls_no_abort'),
       D: st('D_hls'),
       E: st('E_hls_refetch'),
+      F: st('F_as_played'),
       real: st('real'),
     };
     const cell = (x: Stage) => `${f(x.qoe)} (${x.bitrate.toFixed(2)}, ${x.stall.toFixed(1)})`.padEnd(24);
-    log(`${p.padEnd(10)}${String(rs.length).padStart(5)}   ${cell(s.A)}${cell(s.B)}${cell(s.C)}${cell(s.D)}${cell(s.E)}${cell(s.real)}`);
+    log(
+      `${p.padEnd(34)}${String(rs.length).padStart(4)}   ${cell(s.A)}${cell(s.B)}${cell(s.C)}${cell(s.D)}${cell(s.E)}${cell(s.F)}${cell(s.real)}`,
+    );
     perPolicy.push({
       policy: p,
       runs: rs.length,
       ...s,
       within_tolerance: rs.filter((r) => r.within_tolerance).length,
       within_tolerance_E: rs.filter((r) => r.within_tolerance_E).length,
+      within_tolerance_F: rs.filter((r) => r.within_tolerance_F).length,
     });
   }
   for (const [stage, key, within] of [
     ['D', 'D_hls', 'within_tolerance'],
     ['E', 'E_hls_refetch', 'within_tolerance_E'],
+    ['F', 'F_as_played', 'within_tolerance_F'],
   ] as const) {
     log(
       `\nvalidation of the hls mode (${stage}) against real playback, tolerance: bitrate within ${tolB * 100} %, stall within ${tolS} s per run:`,
@@ -217,7 +265,7 @@ export async function benchAbrSimReal(o: SimRealOptions = {}) {
       const db = rs.map((r) => Math.abs((r[key] as Stage).bitrate - (r.real as Stage).bitrate) / (r.real as Stage).bitrate);
       const ds = rs.map((r) => Math.abs((r[key] as Stage).stall - (r.real as Stage).stall));
       log(
-        `${p.padEnd(10)} ${rs.filter((r) => r[within]).length}/${rs.length} runs within; mean |Δbitrate| ${(100 * mean(db)).toFixed(1)} %, mean |Δstall| ${mean(ds).toFixed(2)} s`,
+        `${p.padEnd(34)} ${rs.filter((r) => r[within]).length}/${rs.length} runs within; mean |Δbitrate| ${(100 * mean(db)).toFixed(1)} %, mean |Δstall| ${mean(ds).toFixed(2)} s`,
       );
     }
   }

@@ -15,6 +15,7 @@ import { DrlPolicy } from '../src/abr/drl.js';
 import { RatioEwmaPredictor, WithPredictedSizes } from '../src/abr/chunk-size.js';
 import { mean, runPolicy, type TraceResult } from '../src/sim/abr/run.js';
 import { InputError } from '../src/train/errors.js';
+import { dataRelative } from '../src/train/cli/args.js';
 import { syntheticTrace } from '../src/sim/abr/synth.js';
 import { meanCi } from './stats.js';
 
@@ -216,8 +217,9 @@ export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult>
   }
   const result: AbrBenchResult = {
     command,
-    traces_dir: tracesDir,
-    video_dir: videoDir,
+    // $EDGEPLAY_DATA-relative: records hold no machine's absolute path
+    traces_dir: synth ? tracesDir : dataRelative(tracesDir),
+    video_dir: dataRelative(videoDir),
     rows: shown,
     ...(paired.length ? { paired } : {}),
     ...extra,

@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { HlsLiveRule, LiveBufferBased, LiveRobustMpc, LolPlusRule, type LivePolicy } from '../src/abr/live.js';
+import { liveBaseline, type LiveBaselineName, type LivePolicy } from '../src/abr/live.js';
 import { LiveDrlPolicy } from '../src/abr/live-drl.js';
 import { MeanOfPast } from '../src/abr/size-forecast.js';
 import { LearnedSizeForecaster } from '../src/abr/size-model.js';
@@ -22,7 +22,8 @@ import { DeclaredSizes, ForecastSizes, TrueSizes, runLiveSession, type LiveVideo
 import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
 import { InputError } from '../src/train/errors.js';
 
-export const LIVE_POLICIES = ['hlsjs', 'lolp', 'bb', 'robustmpc', 'drl'] as const;
+/** the policies of the bench: the baselines of abr/live.ts liveBaseline and the DRL actor */
+export const LIVE_POLICIES = ['hlsjs', 'lolp', 'bb', 'robustmpc', 'drl'] as const satisfies ReadonlyArray<LiveBaselineName | 'drl'>;
 export const LIVE_SIZES = ['true', 'mean', 'predicted', 'declared'] as const;
 
 export interface LiveAbrBenchOptions {
@@ -96,21 +97,7 @@ export async function benchLiveAbr(o: LiveAbrBenchOptions = {}): Promise<LiveAbr
       policies.splice(policies.indexOf('drl'), 1);
     }
   }
-  const make = (p: string): LivePolicy => {
-    switch (p) {
-      case 'hlsjs':
-        return new HlsLiveRule();
-      case 'lolp':
-        return new LolPlusRule();
-      case 'bb':
-        return new LiveBufferBased();
-      case 'robustmpc':
-        return new LiveRobustMpc();
-      case 'drl':
-        return new LiveDrlPolicy(drl!);
-    }
-    throw new Error(p);
-  };
+  const make = (p: string): LivePolicy => (p === 'drl' ? new LiveDrlPolicy(drl!) : liveBaseline(p));
 
   const asLive = (v: ChunkVideo): LiveVideo => ({
     name: `${v.source}/${v.video}`,

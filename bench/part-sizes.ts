@@ -11,21 +11,24 @@
  *    (`lateDrl`, rows `drl-late`: the actor trained deciding after the first part), and the baselines RobustMPC,
  *    hls.js' live rule, LoL+-like and BB, with true, mean-of-past and predicted sizes, deciding at the live edge as
  *    today ("edge") and after the first part ("part1"); with `part1` the mean and predicted sizes are also corrected
- *    by the first part's bytes (`mean+head`, `predicted+head`).
+ *    by the first part's bytes (`mean+head`, `predicted+head`). With `risks` (`--risk q70,x1.1,...`) also the risk-aware
+ *    sizes of src/abr/size-risk.ts: `predicted+SPEC` at the edge, `predicted+head+SPEC` late (RiskSizes, one per session).
  * Writes bench/results/part-sizes.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { HlsLiveRule, LiveBufferBased, LiveRobustMpc, LolPlusRule, type LivePolicy } from '../src/abr/live.js';
+import { LIVE_BASELINES, liveBaseline, type LivePolicy } from '../src/abr/live.js';
 import { LiveDrlPolicy } from '../src/abr/live-drl.js';
 import type { PartHeadCoefficients } from '../src/abr/part-size.js';
 import { MeanOfPast } from '../src/abr/size-forecast.js';
+import { parseSizeRisk } from '../src/abr/size-risk.js';
 import { LearnedSizeForecaster, type DenseArrays, type SizeNet } from '../src/abr/size-model.js';
 import { apeSummary, loadDenseLayers, loadSizeNet } from '../src/sim/abr/chunks.js';
 import {
   DeclaredSizes,
   ForecastSizes,
   HeadForecastSizes,
+  RiskSizes,
   TrueSizes,
   runLiveSession,
   type LiveVideo,
@@ -52,8 +55,12 @@ export interface PartSizesBenchOptions {
   baselines?: readonly string[];
   /** late decision points, parts (default [1]); part1 rows are always needed by the summary */
   decideAfter?: readonly number[];
+  /** risk-aware size specs (abr/size-risk.ts parseSizeRisk: qNN, xM): extra rows `predicted+head+SPEC` (late) and `predicted+SPEC` (edge) */
+  risks?: readonly string[];
   /** skip the live simulation */
   noLive?: boolean;
+  /** skip the MAPE part */
+  noMape?: boolean;
   sessionS?: number;
   out?: string | null;
   command?: string;
@@ -70,8 +77,8 @@ export interface PartSizesMapeRow {
   points: number;
 }
 
-/** The baseline policies of the live part of the bench (bench:live-abr's, without the DRL). */
-export const PART_BASELINES = ['robustmpc', 'hlsjs', 'lolp', 'bb'] as const;
+/** The baseline policies of the live part of the bench (bench:live-abr's, without the DRL; built by abr/live.ts liveBaseline). */
+export const PART_BASELINES = LIVE_BASELINES;
 
 export interface LivePartOptions {
   /** the base forecaster and the part-size coefficients */
@@ -83,6 +90,8 @@ export interface LivePartOptions {
   baselines?: readonly string[];
   /** the late decision points: after k parts for each k (default [1]; k <= the coefficients' K) */
   decideAfter?: readonly number[];
+  /** risk-aware size specs (parseSizeRisk): rows `predicted+SPEC` at the edge and `predicted+head+SPEC` late, per session RiskSizes */
+  risks?: readonly string[];
   /** media per session, s (default 120) and target latency, s (default 3) */
   sessionS?: number;
   targetLatencyS?: number;
@@ -126,33 +135,30 @@ export function livePartRows(videos: LiveVideo[], traces: SimTrace[], o: LivePar
   }
   const configsOf = (p: string): Array<{ sizes: string; decide: number }> => {
     const declared = p === 'hlsjs' || p === 'lolp' ? ['declared'] : [];
+    const risks = o.risks ?? [];
     return [
-      ...['true', 'mean', 'predicted', ...declared].map((sizes) => ({ sizes, decide: 0 })),
+      ...['true', 'mean', 'predicted', ...risks.map((r) => `predicted+${r}`), ...declared].map((sizes) => ({ sizes, decide: 0 })),
       ...(o.decideAfter ?? [1]).flatMap((decide) =>
-        ['true', 'mean', 'predicted', 'mean+head', 'predicted+head', ...declared].map((sizes) => ({ sizes, decide })),
+        ['true', 'mean', 'predicted', 'mean+head', 'predicted+head', ...risks.map((r) => `predicted+head+${r}`), ...declared].map(
+          (sizes) => ({ sizes, decide }),
+        ),
       ),
     ];
   };
-  const make = (p: string): LivePolicy => {
-    if (p in o.drls) return new LiveDrlPolicy(o.drls[p], p);
-    switch (p) {
-      case 'robustmpc':
-        return new LiveRobustMpc();
-      case 'hlsjs':
-        return new HlsLiveRule();
-      case 'lolp':
-        return new LolPlusRule();
-      case 'bb':
-        return new LiveBufferBased();
-    }
-    throw new Error(`unknown live policy ${p}`);
+  const make = (p: string): LivePolicy => (p in o.drls ? new LiveDrlPolicy(o.drls[p], p) : liveBaseline(p));
+  for (const r of o.risks ?? []) parseSizeRisk(r); // bad specs fail before the runs
+  /** the source of a config; a risk-aware one is fresh per session (it learns the session's errors) */
+  const sourceOf = (video: string, sizes: string): SizeSource => {
+    const m = sources.get(video)!;
+    const risk = /^(predicted(?:\+head)?)\+([qx][\d.]+u?)$/.exec(sizes);
+    return risk ? new RiskSizes(m.get(risk[1])!, parseSizeRisk(risk[2]), sizes) : m.get(sizes)!;
   };
   const rows: PartSizesLiveRow[] = [];
   for (const p of [...Object.keys(o.drls), ...(o.baselines ?? PART_BASELINES)])
     for (const c of configsOf(p)) {
       const acc = { qoe: 0, br: 0, rb: 0, lat: 0 };
       for (const s of sessions) {
-        const r = runLiveSession(make(p), s.v, s.tr, sources.get(s.v.name)!.get(c.sizes)!, {
+        const r = runLiveSession(make(p), s.v, s.tr, sourceOf(s.v.name, c.sizes), {
           startChunk: s.start,
           chunks: s.chunks,
           targetLatencyS: TARGET,
@@ -212,31 +218,41 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
 
   // 1. MAPE
   const mape: PartSizesMapeRow[] = [];
-  const fMean = baseForecasts(videos, () => new MeanOfPast());
-  const fMeta = baseForecasts(videos, () => new LearnedSizeForecaster(net));
-  const pMean = evaluatePartConditioned(videos, fMean, K, coef);
-  const pMeta = evaluatePartConditioned(videos, fMeta, K, coef);
-  const ref = apeSummary(pMean.baseApe).mape;
-  const add = (predictor: string, k: number, a: Float64Array, horizon = 1, refMape = ref) => {
-    const s = apeSummary(a);
-    mape.push({ predictor, horizon, parts_known: k, mape: s.mape, median_ape: s.median, ratio_to_mean_all: s.mape / refMape, points: s.n });
-  };
-  add('mean_all', 0, pMean.baseApe);
-  add('meta', 0, pMeta.baseApe);
-  for (let k = 1; k <= K; k++) add('mean_all+head', k, pMean.partApe[k - 1]);
-  for (let k = 1; k <= K; k++) add('meta+head', k, pMeta.partApe[k - 1]);
-  if (coef.later)
-    for (let h = 2; h <= pMeta.laterBaseApe.length + 1; h++) {
-      const refH = apeSummary(pMean.laterBaseApe[h - 2]).mape;
-      add('mean_all', 0, pMean.laterBaseApe[h - 2], h, refH);
-      add('meta', 0, pMeta.laterBaseApe[h - 2], h, refH);
-      add('meta+head', 1, pMeta.laterApe[0][h - 2], h, refH);
-    }
-  log('chunk-size MAPE at every rung (%), parts known at the played rung; x mean_all at the same horizon');
-  for (const r of mape)
-    log(
-      `${r.predictor.padEnd(15)} h=${r.horizon} k=${r.parts_known}  MAPE ${r.mape.toFixed(2).padStart(6)}  median ${r.median_ape.toFixed(2).padStart(6)}  ${r.ratio_to_mean_all.toFixed(3)} x  (${r.points} points)`,
-    );
+  if (!o.noMape) {
+    const fMean = baseForecasts(videos, () => new MeanOfPast());
+    const fMeta = baseForecasts(videos, () => new LearnedSizeForecaster(net));
+    const pMean = evaluatePartConditioned(videos, fMean, K, coef);
+    const pMeta = evaluatePartConditioned(videos, fMeta, K, coef);
+    const ref = apeSummary(pMean.baseApe).mape;
+    const add = (predictor: string, k: number, a: Float64Array, horizon = 1, refMape = ref) => {
+      const s = apeSummary(a);
+      mape.push({
+        predictor,
+        horizon,
+        parts_known: k,
+        mape: s.mape,
+        median_ape: s.median,
+        ratio_to_mean_all: s.mape / refMape,
+        points: s.n,
+      });
+    };
+    add('mean_all', 0, pMean.baseApe);
+    add('meta', 0, pMeta.baseApe);
+    for (let k = 1; k <= K; k++) add('mean_all+head', k, pMean.partApe[k - 1]);
+    for (let k = 1; k <= K; k++) add('meta+head', k, pMeta.partApe[k - 1]);
+    if (coef.later)
+      for (let h = 2; h <= pMeta.laterBaseApe.length + 1; h++) {
+        const refH = apeSummary(pMean.laterBaseApe[h - 2]).mape;
+        add('mean_all', 0, pMean.laterBaseApe[h - 2], h, refH);
+        add('meta', 0, pMeta.laterBaseApe[h - 2], h, refH);
+        add('meta+head', 1, pMeta.laterApe[0][h - 2], h, refH);
+      }
+    log('chunk-size MAPE at every rung (%), parts known at the played rung; x mean_all at the same horizon');
+    for (const r of mape)
+      log(
+        `${r.predictor.padEnd(15)} h=${r.horizon} k=${r.parts_known}  MAPE ${r.mape.toFixed(2).padStart(6)}  median ${r.median_ape.toFixed(2).padStart(6)}  ${r.ratio_to_mean_all.toFixed(3)} x  (${r.points} points)`,
+      );
+  }
 
   // 2. live simulation (livePartRows)
   const live: PartSizesLiveRow[] = [];
@@ -271,6 +287,7 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
         drls,
         baselines: o.baselines ?? PART_BASELINES,
         decideAfter: o.decideAfter,
+        risks: o.risks,
         sessionS: SESSION_S,
       }),
     );
@@ -299,6 +316,12 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
     for (const d of Object.keys(drls)) {
       const mine = q(d, 'predicted+head', 'part1');
       log(`${d} predicted+head (part1) vs true (part1): ${pct(mine, q(d, 'true', 'part1'))}`);
+      for (const r of o.risks ?? []) {
+        const risky = q(d, `predicted+head+${r}`, 'part1');
+        log(
+          `${d} predicted+head+${r} (part1) vs true (part1): ${pct(risky, q(d, 'true', 'part1'))}; vs predicted+head: ${pct(risky, mine)}`,
+        );
+      }
       log(`${d} predicted+head (part1) vs mean (part1): ${pct(mine, q(d, 'mean', 'part1'))}`);
       log(`${d} predicted+head (part1) vs true (edge): ${pct(mine, q(d, 'true', 'edge'))}`);
       if (base.some((r) => r.policy === 'robustmpc'))

@@ -23,6 +23,7 @@ import { DEFAULT_GRID, prefetchPlan, tileProbabilities, visibleTiles } from '../
 import { defaultSigmaDeg } from '../src/viewport/client.js';
 
 import { InputError } from '../src/train/errors.js';
+import { dataRelative } from '../src/train/cli/args.js';
 
 export interface ViewportBenchOptions {
   /** viewport data directory (default $EDGEPLAY_DATA/viewport) */
@@ -194,7 +195,7 @@ export async function benchViewport(o: ViewportBenchOptions = {}): Promise<Viewp
   }
   const command = o.command ?? 'benchViewport (library call)';
   const seconds = Math.round((Date.now() - t0) / 1000);
-  const result: ViewportBenchResult = { command, data: dir, split, rows, tiles: tileRows, seconds };
+  const result: ViewportBenchResult = { command, data: dataRelative(dir), split, rows, tiles: tileRows, seconds };
   const outFile = o.out === undefined ? 'bench/results/viewport.json' : o.out;
   if (outFile) {
     mkdirSync(dirname(outFile), { recursive: true });

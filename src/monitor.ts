@@ -54,8 +54,13 @@ export interface MonitorOptions {
   /** bitrate policy in the worker: 'drl' (default with a worker), 'robustmpc', 'bola', 'bb', or 'hls'/false for hls.js' own */
   abr?: AbrPolicyName | false;
   /**
-   * the DRL model's directory under `models` (default `DEFAULT_ABR_MODEL`, 'abr-drl-player': trained for the player
-   * this function wires, no re-fetch after a switch and the abandonment; 'abr-drl' is the Pensieve-simulator model)
+   * the DRL model's directory under `models` (default `DEFAULT_ABR_MODEL`, 'abr-drl-player'; 'abr-drl' is the
+   * Pensieve-simulator model). abr-drl-player is trained for the player as this function wires it by default (no
+   * re-fetch after a switch, `DEFAULT_ABANDON`); with `refetch: 'hls'`, `abandon: false` or your own
+   * `streamController` it still loads, but was not trained for those. A directory your server does not host: a
+   * console warning and hls.js' ABR keeps deciding (host `models/abr-drl-player/` or set `abrModel: 'abr-drl'`).
+   * One worker holds one VOD DRL network: players sharing a worker play whichever model loaded last.
+   * @throws TypeError when it is not a plain directory name
    */
   abrModel?: string;
   /** deadline of one ABR decision, ms (default 20; a later answer falls back to hls.js for that fragment) */
@@ -113,6 +118,8 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
     throw new TypeError('edgeplay.monitor: first argument must be a media element');
   if (!o || typeof o.Hls !== 'function') throw new TypeError('edgeplay.monitor: options.Hls (your hls.js constructor) is required');
   if (typeof o.src !== 'string' || !o.src) throw new TypeError('edgeplay.monitor: options.src (the playlist URL) is required');
+  if (o.abrModel !== undefined && !/^[\w][\w.-]*$/.test(o.abrModel))
+    throw new TypeError(`edgeplay.monitor: options.abrModel names a directory under options.models (e.g. 'abr-drl'), got "${o.abrModel}"`);
   const base = typeof location !== 'undefined' ? location.href : undefined;
   const controller = o.controller ? new URL(o.controller, base).href.replace(/\/$/, '') : undefined;
   const ownEp = !(o.edgeplay instanceof Edgeplay);

@@ -1,5 +1,7 @@
 /** `npm run bench:part-sizes -- [options]` (--help lists them): the command line of benchPartSizes (../part-sizes.ts). */
+import { parseSizeRisk } from '../../src/abr/size-risk.js';
 import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
+import { InputError } from '../../src/train/errors.js';
 import { DEFAULT_FRAMES } from '../../src/train/part-size.js';
 import { PART_BASELINES, benchPartSizes } from '../part-sizes.js';
 
@@ -18,7 +20,14 @@ const cli = {
     'late-drl': { type: 'string', arg: 'DIR', help: 'a second live DRL actor, rows drl-late (e.g. models/live-abr-drl-late)' },
     baselines: { type: 'string', default: PART_BASELINES.join(','), arg: 'LIST', help: 'baseline policies of the live part' },
     'decide-after': { type: 'string', default: '1', arg: 'LIST', help: 'late decision points: after K parts, e.g. 1,2 (1 must be in)' },
+    risk: {
+      type: 'string',
+      default: '',
+      arg: 'LIST',
+      help: 'risk-aware sizes, e.g. q80,x1.1: rows predicted+head+SPEC (error quantile qNN or fixed factor xM; src/abr/size-risk.ts)',
+    },
     'no-live': { type: 'boolean', help: 'MAPE only' },
+    'no-mape': { type: 'boolean', help: 'live simulation only' },
     'session-s': { type: 'string', default: '120', arg: 'S', help: 'media seconds per live session' },
     out: { type: 'string', default: 'bench/results/part-sizes.json', arg: 'FILE', help: 'results file' },
   },
@@ -36,7 +45,16 @@ await runCli(cli, async (v) => {
     lateDrl: v['late-drl'],
     decideAfter: listOf('decide-after', v['decide-after']).map((k) => num('decide-after', k, { integer: true, min: 1 })),
     baselines: listOf('baselines', v.baselines, PART_BASELINES),
+    risks: listOf('risk', v.risk).map((r) => {
+      try {
+        parseSizeRisk(r);
+        return r;
+      } catch (e) {
+        throw new InputError(`--risk: ${(e as Error).message}`);
+      }
+    }),
     noLive: v['no-live'],
+    noMape: v['no-mape'],
     sessionS: num('session-s', v['session-s'], { min: 2 }),
     out: v.out,
     command: commandLine(cli.name),

@@ -396,6 +396,37 @@ export class LiveRobustMpc implements LivePolicy {
   }
 }
 
+/** The names of the baseline live policies `liveBaseline` builds (each policy's `name`), in the order benchmarks list them. */
+export const LIVE_BASELINES = ['robustmpc', 'hlsjs', 'lolp', 'bb'] as const;
+export type LiveBaselineName = (typeof LIVE_BASELINES)[number];
+
+/**
+ * A fresh baseline live policy by name, with its default parameters (bench:live-abr and bench:part-sizes build their
+ * baselines here):
+ * - `robustmpc`: LiveRobustMpc (Yin et al., SIGCOMM 2015) on the live QoE of core/live-qoe.ts, horizon 5 chunks,
+ *   window 2 rungs on ladders of more than 6;
+ * - `hlsjs`: HlsLiveRule (hls.js abr-controller.ts live rule and its latency controller, max rate 1.5);
+ * - `lolp`: LolPlusRule (Bentaleb et al., IEEE TMM 2021; dash.js LearningAbrController) with LoL+ playback control;
+ * - `bb`: LiveBufferBased (BBA-1 chunk map, Huang et al., SIGCOMM 2014), reservoir 0.6 T and cushion 2.5 T of the
+ *   target latency T.
+ * Each call returns a new object (policies keep per-session state) whose `name` is `name`. Its decide() takes a
+ * LiveObservation (bitrates kbps, durations s, throughputs bytes/ms, sizes[h][rung] bytes) and returns a rung index
+ * in [0, ladderKbps.length). Throws an Error naming the known baselines when `name` is none of LIVE_BASELINES.
+ */
+export function liveBaseline(name: string): LivePolicy {
+  switch (name as LiveBaselineName) {
+    case 'robustmpc':
+      return new LiveRobustMpc();
+    case 'hlsjs':
+      return new HlsLiveRule();
+    case 'lolp':
+      return new LolPlusRule();
+    case 'bb':
+      return new LiveBufferBased();
+  }
+  throw new Error(`unknown live policy ${JSON.stringify(name)}: the baselines are ${LIVE_BASELINES.join(', ')}`);
+}
+
 /**
  * One live decision asked of the worker (the player side of issue 14): what happened since the previous
  * request and the player state; the worker feeds `finished` to its chunk-size forecaster, fills the

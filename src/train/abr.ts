@@ -30,6 +30,7 @@ import { mean, observe, runPolicy } from '../sim/abr/run.js';
 import { HlsVodEnv, runHlsVod } from '../sim/abr/hls-vod.js';
 import { syntheticTrace } from '../sim/abr/synth.js';
 import { InputError } from './errors.js';
+import { repoRelative } from './cli/args.js';
 import { loadModel, saveModel } from './io.js';
 import { ppoIteration, type PpoModel } from './ppo.js';
 import { supervisedEpochs } from './supervised.js';
@@ -158,6 +159,16 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   const print = o.log ?? ((s: string) => console.log(s));
   const log = (s: string) => print(`[train:abr +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
 
+  // the hls-mode semantics are checked before any work
+  if (o.hlsRefetch !== undefined && !['up', 'measured', 'none'].includes(o.hlsRefetch))
+    throw new InputError(`hlsRefetch: expected up, measured or none, got "${String(o.hlsRefetch)}"`);
+  if (o.hlsAbandon) {
+    try {
+      checkAbandonRule(o.hlsAbandon);
+    } catch (e) {
+      throw new InputError(`hlsAbandon: ${(e as Error).message}`);
+    }
+  }
   const abr = o.dataDir ?? join(dataRoot(), 'abr');
   if (!o.traces && !existsSync(join(abr, 'traces', 'train')))
     throw new InputError(`training traces not found under ${abr}/traces/train (set EDGEPLAY_DATA)`);
@@ -174,11 +185,9 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   if ((HLS_MIX > 0 || o.select === 'dev-hls') && !o.hlsSizes)
     throw new InputError('hlsMix needs hlsSizes (the stream the hls-mode simulator plays)');
   const SELECT = o.select ?? 'training';
-  if (o.hlsRefetch !== undefined && !['up', 'measured', 'none'].includes(o.hlsRefetch))
-    throw new InputError(`hlsRefetch: expected up, measured or none, got "${String(o.hlsRefetch)}"`);
-  if (o.hlsAbandon) checkAbandonRule(o.hlsAbandon);
   /** the player semantics every hls-mode environment and the hls selection run with */
   const hlsSemantics = { refetch: o.hlsRefetch ?? 'up', abandonRule: o.hlsAbandon ?? null } as const;
+  const hlsUsed = HLS_MIX > 0 || SELECT === 'dev-hls';
   // the hls-mode selection set, 30 fragments as bench:browser-abr plays: every 4th training trace and every 4th synthetic
   // one, or (select 'dev') the held-out split and synthetic traces training never draws
   const devSynth = Array.from({ length: Math.ceil(synth.length / 4) }, (_, i) => syntheticTrace('markov-train', synth.length + i));
@@ -581,15 +590,16 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
     JSON.stringify(
       {
         command: o.command ?? 'trainAbr (library call)',
-        init: INIT || null,
+        init: INIT ? repoRelative(INIT) : null,
         dagger: DAGGER,
         seed: SEED,
         starts: STARTS,
         bc_epochs: BC_EPOCHS,
         ppo_iters: PPO_ITERS,
         hls_mix: HLS_MIX,
-        hls_refetch: hlsSemantics.refetch,
-        hls_abandon: hlsSemantics.abandonRule,
+        // null when no hls-mode environment or evaluation ran (hlsMix 0, select 'training')
+        hls_refetch: hlsUsed ? hlsSemantics.refetch : null,
+        hls_abandon: hlsUsed ? hlsSemantics.abandonRule : null,
         select: SELECT,
         synthetic: synth.length,
         selected: best.stage,

@@ -19,6 +19,7 @@
  * starts from a previous actor (and its critic, when saved). Writes <out>/{model.json, weights.bin, train.json} and
  * the training-only critic in <out>/critic/ (for a later `init`).
  */
+import { parseSizeRisk } from '../abr/size-risk.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -30,7 +31,15 @@ import type { PartHeadCoefficients } from '../abr/part-size.js';
 import { MeanOfPast } from '../abr/size-forecast.js';
 import { LearnedSizeForecaster, type SizeNet } from '../abr/size-model.js';
 import { loadChunkDataset, loadSizeNet, type ChunkVideo } from '../sim/abr/chunks.js';
-import { ForecastSizes, HeadForecastSizes, LiveSession, runLiveSession, type LiveVideo, type SizeSource } from '../sim/abr/live.js';
+import {
+  ForecastSizes,
+  HeadForecastSizes,
+  LiveSession,
+  RiskSizes,
+  runLiveSession,
+  type LiveVideo,
+  type SizeSource,
+} from '../sim/abr/live.js';
 import { dataRoot, loadTraceDir } from '../sim/abr/load.js';
 import { loadPartVideos, type PartVideo } from '../sim/abr/parts.js';
 import type { SimTrace } from '../sim/abr/env.js';
@@ -88,6 +97,12 @@ export interface TrainLiveAbrOptions {
    * dev videos with part bytes only (`part`: the setting the late, corrected model is for; needs them)
    */
   select?: 'all' | 'part';
+  /**
+   * Risk-aware sizes in the policy's state (abr/size-risk.ts `parseSizeRisk`: `qNN` the forecaster's NN % error
+   * quantile learned on the session, `xM` a fixed factor; default null: the point forecast), in training and validation;
+   * each session gets its own RiskSizes over the video's forecast.
+   */
+  risk?: string | null;
   /** warm start: a previous actor directory (model.json, weights.bin; critic/ too when present); skips nothing by itself */
   init?: string | null;
   /** print the live BB grid on training sessions */
@@ -156,6 +171,13 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   const SELECT = o.select ?? 'all';
   if (SELECT !== 'all' && SELECT !== 'part') throw new InputError(`select must be all or part, got ${String(SELECT)}`);
   if (SELECT === 'part' && !coef) throw new InputError('select part needs corrected sizes (partModel / partCoef)');
+  const RISK = o.risk ?? null;
+  if (RISK !== null)
+    try {
+      parseSizeRisk(RISK);
+    } catch (e) {
+      throw new InputError(`risk: ${(e as Error).message}`);
+    }
   let framesDir: string | null = null;
   if (o.trainVideos) {
     trainVideos = o.trainVideos;
@@ -221,6 +243,8 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     return s;
   };
   for (const v of [...trainPool, ...devPool]) sourceOf(v);
+  /** the source of one session: the video's forecast, with a fresh risk margin when RISK is set */
+  const sessionSource = (v: ChunkVideo): SizeSource => (RISK === null ? sourceOf(v) : new RiskSizes(sourceOf(v), parseSizeRisk(RISK)));
   log('size forecasts of every training and dev video computed');
   const sessionChunks = (v: ChunkVideo) => Math.min(Math.floor(SESSION_S / v.chunkS), v.sizes.length - 6);
 
@@ -232,7 +256,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     const chunks = sessionChunks(v);
     const start = 5 + Math.floor(rng() * Math.max(1, v.sizes.length - 5 - chunks));
     const ptr = 1 + Math.floor(rng() * (tr.bw.length - 1));
-    return new LiveSession(asLive(v), tr, sourceOf(v), {
+    return new LiveSession(asLive(v), tr, sessionSource(v), {
       startChunk: start,
       chunks,
       targetLatencyS: TARGET,
@@ -264,7 +288,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     let q = 0;
     let qp = 0;
     for (const s of validSet) {
-      const r = runLiveSession(policy, asLive(s.v), s.tr, sourceOf(s.v), {
+      const r = runLiveSession(policy, asLive(s.v), s.tr, sessionSource(s.v), {
         startChunk: s.start,
         chunks: s.chunks,
         targetLatencyS: TARGET,
@@ -544,6 +568,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
         part_model: partDir ? repoRelative(partDir) : o.partCoef ? '(given coefficients)' : null,
         frames: framesDir ? repoRelative(framesDir) : null,
         part_share: trainParts.length ? PART_SHARE : null,
+        risk: RISK,
         part_videos: { train: trainParts.map((v) => `${v.source}/${v.video}`), dev: devParts.map((v) => `${v.source}/${v.video}`) },
         init: initDir ? repoRelative(initDir) : null,
         init_validation_qoe_per_s: initScore,

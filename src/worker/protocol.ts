@@ -22,13 +22,20 @@ import type { OffloadConfig } from '../edge/offload.js';
 export interface WorkerInfo {
   /** the SDK version of the worker bundle */
   version: string;
-  /** models loaded so far ('abr-drl', 'learned+prior', 'profile', ...) */
+  /**
+   * models loaded so far, by task ('abr-drl' is the VOD DRL policy whatever directory it came from — see
+   * `abrModelUrl`; 'abr-drl/<variant>' a deployed variant; 'learned+prior', 'profile', ...)
+   */
   models: string[];
   /** epoch ms the worker started */
   startedAt: number;
   /** the tfjs backend in use, null before any model loaded */
   backend: string | null;
-  /** the URL the VOD DRL policy was loaded from (`initAbr`'s `modelUrl`), null before */
+  /**
+   * the URL of the network answering VOD DRL decisions: `initAbr`'s `modelUrl`, or after `deploy()` chose an ABR
+   * variant on the device, that variant's model.json (the deployment catalog's variants are of models/abr-drl, the
+   * Pensieve-simulator model, src/deploy/catalog.ts); null before either
+   */
   abrModelUrl: string | null;
 }
 

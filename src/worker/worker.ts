@@ -15,7 +15,7 @@ import { buildDecisionTableSliced, TABLE_POLICIES } from '../abr/decision-table.
 import { checkDrlGuard, guardLevel, type DrlGuard } from '../abr/drl-guard.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
 import { AbrSlot, type AbrReply, type AbrRequest, type BackendStatus, type DeploymentState, type WorkerApi } from './protocol.js';
-import type { Backend, DeployProfile } from '../deploy/catalog.js';
+import { parseVariantId, variantPath, type Backend, type DeployModel, type DeployProfile } from '../deploy/catalog.js';
 import { selectDeployment, type DeploymentChoice } from '../deploy/select.js';
 import { probeSpeed, speedFactor } from '../deploy/speed.js';
 import type { LoadedVariant } from './variants.js';
@@ -26,8 +26,9 @@ class PolicyCannotServe extends Error {}
 const startedAt = Date.now();
 let backend: string | null = null;
 let drl: AbrPolicy | null = null;
-/** where `drl` was loaded from (info) */
+/** where `drl` was loaded from, and where the deployed ABR variant (which answers for it) was (info) */
 let drlUrl: string | null = null;
+let deployedAbrUrl: string | null = null;
 /** the DRL's stall guard (initAbr), also applied to a deployed ABR variant's answers */
 let drlGuard: DrlGuard | null = null;
 let mpcSizes: number[] = [];
@@ -198,7 +199,7 @@ export const api: WorkerApi = {
       ],
       startedAt,
       backend,
-      abrModelUrl: drlUrl,
+      abrModelUrl: deployed.abr ? deployedAbrUrl : drlUrl,
     };
   },
   /** Load tfjs and the DRL bitrate model (model.json URL). Resolves with the backend in use. */
@@ -542,6 +543,8 @@ export const api: WorkerApi = {
         } else if (task === 'abr') {
           deployed.abr?.dispose();
           deployed.abr = v;
+          // the deployment catalog's ABR variants are of models/abr-drl: info() says which network now answers
+          deployedAbrUrl = new URL(variantPath(c.model as DeployModel, parseVariantId(c.variant).variant), base).href;
         } else if (task === 'profile') {
           deployed.profile?.dispose();
           deployed.profile = v;

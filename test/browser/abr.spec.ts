@@ -155,6 +155,7 @@ describe('ABR controller in hls.js', () => {
       };
       const modelUrl = new URL('/base/models/abr-drl/model.json', location.href).href;
       await w.api.initAbr({ modelUrl });
+      expect((await w.api.info()).abrModelUrl).toBe(modelUrl);
       const plain = await port.decide('drl', obs);
       expect(plain).withContext('the policy as trained goes above the lowest level here').toBeGreaterThan(0);
       await expectAsync(w.api.initAbr({ modelUrl, guard: { reserveS: 4, factor: 2 } })).toBeRejectedWithError(/factor/);
@@ -169,6 +170,38 @@ describe('ABR controller in hls.js', () => {
         .withContext(JSON.stringify(state))
         .toBe('device');
       expect(state.errors).toEqual([]);
+      expect(await port.decide('drl', obs)).toBe(0);
+      // info() names the network that answers: the shipped profile has no ABR row on these backends, so initAbr's model
+      const chosen = state.choices.find((c) => c.task === 'abr')!;
+      expect([chosen.model, (await w.api.info()).abrModelUrl]).toEqual(['', modelUrl]);
+      // with a profile that offers models/abr-drl's int8 variant, that variant answers, and info() says so
+      const profile = {
+        probes: [{ throttle: 1, msPerMmac: 1 }],
+        rows: [
+          {
+            model: 'abr-drl' as const,
+            variant: 'int8',
+            backend: 'js' as const,
+            throttle: 1,
+            rel_accuracy: 1,
+            p50_ms: 0.1,
+            p95_ms: 0.2,
+            bytes: 1000,
+          },
+        ],
+      };
+      const state2 = await w.api.deploy({
+        modelsUrl: new URL('/base/models/', location.href).href,
+        profile,
+        tasks: { abr: { latencyBudgetMs: 1000, accuracyFloor: 0 } },
+      });
+      expect(state2.errors).toEqual([]);
+      expect(state2.choices.find((c) => c.task === 'abr')?.variant)
+        .withContext(JSON.stringify(state2))
+        .toBe('int8');
+      const info = await w.api.info();
+      expect(info.models).toContain('abr-drl/int8');
+      expect(info.abrModelUrl).toBe(new URL('/base/models/variants/abr-drl/int8/model.json', location.href).href);
       expect(await port.decide('drl', obs)).toBe(0);
       // and it is the guard that holds the variant down: without it the variant goes above the lowest level
       await w.api.initAbr({ modelUrl });

@@ -89,6 +89,10 @@ describe('monitor()', () => {
     const v = makeVideo();
     await expectAsync(monitor(v, { Hls, src: '' })).toBeRejectedWithError(TypeError, /src/);
     await expectAsync(monitor(v, { Hls, src: 'x.m3u8' })).toBeRejectedWithError(TypeError, /controller or options.endpoint/);
+    await expectAsync(monitor(v, { Hls, src: 'x.m3u8', controller: env.controller, abrModel: '../abr-drl' })).toBeRejectedWithError(
+      TypeError,
+      /abrModel/,
+    );
     await expectAsync(monitor(null as never, { Hls, src: 'x.m3u8', controller: env.controller })).toBeRejectedWithError(
       TypeError,
       /media element/,

@@ -8,10 +8,13 @@ import { liveQoeSegment, liveQoeWeights } from '../../src/core/live-qoe.js';
 import { stepTrace } from '../../src/core/trace.js';
 import {
   HlsLiveRule,
+  LIVE_BASELINES,
   LiveBufferBased,
   LiveRobustMpc,
   LolPlusRule,
   LolpRateController,
+  liveBaseline,
+  type LiveBaselineName,
   type LiveObservation,
   type LivePolicy,
   type RateController,
@@ -206,6 +209,37 @@ describe('live policies', () => {
     expect(new LiveBufferBased().decide(obs(2500, 0.1))).toBe(0);
     expect(new LiveBufferBased().decide(obs(10, 9.5))).toBe(2);
     expect(new LiveBufferBased().decide(obs(10, 1.8 + 7.5 / 2))).toBe(1); // half-way: 187.5 kB fits
+  });
+
+  it('liveBaseline builds each baseline fresh with its defaults: a rung of the ladder on every observation; an unknown name throws', () => {
+    const direct: Record<LiveBaselineName, () => LivePolicy> = {
+      robustmpc: () => new LiveRobustMpc(),
+      hlsjs: () => new HlsLiveRule(),
+      lolp: () => new LolPlusRule(),
+      bb: () => new LiveBufferBased(),
+    };
+    expect(Object.keys(direct).sort()).toEqual([...LIVE_BASELINES].sort());
+    const sequence = [obs(10, 1), obs(2500, 2.5), obs(200, 1.5), obs(60, 0.3), obs(2500, 9.5), obs(120, 2)];
+    for (const name of LIVE_BASELINES) {
+      const p = liveBaseline(name);
+      const ref = direct[name]();
+      expect(p.name).withContext(name).toBe(name);
+      expect(p.constructor).withContext(name).toBe(ref.constructor);
+      expect(liveBaseline(name)).withContext(name).not.toBe(p); // fresh: policies keep per-session state
+      p.start?.([300, 750, 1200], 2);
+      ref.start?.([300, 750, 1200], 2);
+      for (const [i, o] of sequence.entries()) {
+        const q = p.decide(o);
+        expect(Number.isInteger(q) && q >= 0 && q < o.ladderKbps.length)
+          .withContext(`${name} #${i}: ${q}`)
+          .toBeTrue();
+        expect(q).withContext(`${name} #${i} as the default-constructed policy`).toBe(ref.decide(o));
+      }
+    }
+    for (const bad of ['drl', 'RobustMPC', ''])
+      expect(() => liveBaseline(bad)).toThrowError(
+        `unknown live policy ${JSON.stringify(bad)}: the baselines are robustmpc, hlsjs, lolp, bb`,
+      );
   });
 
   it('the DRL scorer in plain JavaScript equals the tfjs actor, on ladders of 3 and 10 rungs', async () => {

@@ -228,6 +228,34 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
     la.forEach((l, i) => expect(Array.from(lb[i].w)).toEqual(Array.from(l.w)));
     expect(JSON.parse(readFileSync(join(outB, 'train.json'), 'utf8')).init).toBe(outA);
 
+    // risk-aware sizes in the state: a margin of 1 is the point forecast, a margin of 3 changes what the actor is told
+    const same = await trainLiveAbr({
+      ...base(),
+      sizeNet,
+      partCoef: coef,
+      decideAfterParts: 1,
+      bcSessions: 0,
+      iters: 0,
+      init: outA,
+      risk: 'x1',
+      out: join(dir, 'r1'),
+    });
+    expect(same.initValidationQoe).toBe(r.validationQoe);
+    const wide = await trainLiveAbr({
+      ...base(),
+      sizeNet,
+      partCoef: coef,
+      decideAfterParts: 1,
+      bcSessions: 0,
+      iters: 0,
+      init: outA,
+      risk: 'x3',
+      out: join(dir, 'r3'),
+    });
+    expect(wide.initValidationQoe).not.toBe(r.validationQoe);
+    expect(JSON.parse(readFileSync(join(dir, 'r3', 'train.json'), 'utf8')).risk).toBe('x3');
+    expect(JSON.parse(readFileSync(join(outB, 'train.json'), 'utf8')).risk).toBeNull();
+
     // the same actor deciding at the live edge with the plain forecast is scored on other sessions' timing
     const edge = await trainLiveAbr({ ...base(), sizeNet, bcSessions: 0, iters: 0, init: outA, out: join(dir, 'c') });
     expect(edge.initValidationQoe).not.toBe(r.validationQoe);
@@ -252,6 +280,7 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
       InputError,
       /select part needs corrected sizes/,
     );
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, risk: 'p80' })).toBeRejectedWithError(InputError, /risk: size risk 'p80'/);
     const noParts = { ...base(), trainVideos: [video('t0', 50, 3, 'train')], sizeNet, partCoef: coef, decideAfterParts: 1 };
     await expectAsync(trainLiveAbr(noParts)).toBeRejectedWithError(InputError, /videos with part bytes/);
     const tsx = join('node_modules', '.bin', 'tsx');
@@ -261,9 +290,9 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
   });
 });
 
-describe('models/chunk-size, chunk-size-plain, live-abr-drl(-late) and part-size records', () => {
+describe('models/chunk-size, chunk-size-plain, live-abr-drl(-late), part-size and abr-drl-player records', () => {
   it('name no absolute path in any recorded command or path (repo- or data-relative, so they reproduce from any clone)', () => {
-    const dirs = ['chunk-size', 'chunk-size-plain', 'live-abr-drl', 'live-abr-drl-late', 'part-size']
+    const dirs = ['chunk-size', 'chunk-size-plain', 'live-abr-drl', 'live-abr-drl-late', 'part-size', 'abr-drl-player']
       .map((d) => join(process.cwd(), 'models', d))
       .filter((d) => existsSync(d));
     if (!dirs.length) return pending('no models/chunk-size* or models/live-abr-drl* found');
@@ -279,7 +308,9 @@ describe('models/chunk-size, chunk-size-plain, live-abr-drl(-late) and part-size
     for (const d of dirs) {
       const name = d.split('/').pop();
       expect(readdirSync(d)).withContext(`models/${name} has its record`).toContain('train.json');
-      walk(JSON.parse(readFileSync(join(d, 'train.json'), 'utf8')), `${name}/train.json`);
+      // every record of the model's chained runs (train.json, train-run1.json, ...)
+      for (const f of readdirSync(d).filter((x) => /^train.*\.json$/.test(x)))
+        walk(JSON.parse(readFileSync(join(d, f), 'utf8')), `${name}/${f}`);
     }
     expect(found).toEqual([]);
   });

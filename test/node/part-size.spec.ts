@@ -290,4 +290,41 @@ describe('bench:part-sizes live rows (livePartRows)', () => {
     const t1 = two.find((r) => r.decide === 'part1' && r.sizes === 'true')!;
     expect(t2.latency_s).not.toBe(t1.latency_s);
   });
+
+  it('plays risk-aware sizes (--risk): a margin of 1 plays as the point forecast, a learned quantile does not; bad specs fail first', () => {
+    if (!existsSync('models/chunk-size/head.json')) return pending('models/chunk-size missing');
+    const pv = partVideo(80, 7);
+    const v: LiveVideo = { name: pv.video, ladderKbps: pv.ladderKbps, chunkS: 2, sizes: pv.sizes, heads: pv.heads };
+    const coef = fitPartCoefficients(
+      evaluatePartConditioned([partVideo(160, 3)], () => new MeanOfPast(), 1, null, 0.3),
+      0.5,
+      0.3,
+      false,
+    );
+    const traces = [sim('a', [[600, 1.2]]), sim('c', [[600, 0.7]])];
+    const o = { net: loadSizeNet('models/chunk-size'), coef, drls: {}, baselines: ['robustmpc'], sessionS: 40 };
+    const rows = livePartRows([v], traces, { ...o, risks: ['x1', 'q90'] });
+    const at = (s: string, d: string) => rows.find((r) => r.sizes === s && r.decide === d)!;
+    expect(rows.filter((r) => r.decide === 'part1').map((r) => r.sizes)).toEqual([
+      'true',
+      'mean',
+      'predicted',
+      'mean+head',
+      'predicted+head',
+      'predicted+head+x1',
+      'predicted+head+q90',
+    ]);
+    expect(rows.filter((r) => r.decide === 'edge').map((r) => r.sizes)).toEqual([
+      'true',
+      'mean',
+      'predicted',
+      'predicted+x1',
+      'predicted+q90',
+    ]);
+    expect({ ...at('predicted+head+x1', 'part1'), sizes: '' }).toEqual({ ...at('predicted+head', 'part1'), sizes: '' });
+    expect({ ...at('predicted+x1', 'edge'), sizes: '' }).toEqual({ ...at('predicted', 'edge'), sizes: '' });
+    // the 90 % quantile of the forecast's errors is a margin above the forecast: robustMPC fetches less
+    expect(at('predicted+head+q90', 'part1').bitrate_mbps).toBeLessThan(at('predicted+head', 'part1').bitrate_mbps);
+    expect(() => livePartRows([v], traces, { ...o, risks: ['p90'] })).toThrowError(/size risk 'p90'/);
+  });
 });

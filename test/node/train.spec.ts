@@ -297,7 +297,7 @@ describe('trainers on tiny synthetic inputs', () => {
     r.model.dispose();
   });
 
-  it('train:abr — the hls-mode environments and the dev-hls selection play the player semantics asked for (re-fetch, abandonment)', async () => {
+  it('train:abr — the dev-hls selection plays the player semantics asked for (re-fetch, abandonment); train.json records them only when used', async () => {
     // traces that swing between 0.4 and 6 Mb/s within seconds, so the policy switches and the semantics matter
     const traces = [1.5, 3, 0.8, 2.5, 4].map((mbps, k) => ({
       name: `swing_${k}`,
@@ -330,7 +330,16 @@ describe('trainers on tiny synthetic inputs', () => {
     expect(rec.hls_refetch).toBe('none');
     expect(rec.hls_abandon).toEqual(DEFAULT_ABANDON);
     r.model.dispose();
+    // without hls mode (no hls-mode environment, Pensieve selection) the semantics are recorded as unused
+    const out2 = join(dir, 'abr-hls-unused');
+    (await trainAbr({ ...common, hlsRefetch: 'none', hlsAbandon: DEFAULT_ABANDON, out: out2 })).model.dispose();
+    const rec2 = JSON.parse(readFileSync(join(out2, 'train.json'), 'utf8'));
+    expect([rec2.hls_refetch, rec2.hls_abandon]).toEqual([null, null]);
     // unknown semantics are refused before any work
+    await expectAsync(trainAbr({ ...common, hlsAbandon: { ...DEFAULT_ABANDON, minGainS: 0 }, out })).toBeRejectedWithError(
+      InputError,
+      /hlsAbandon: .*minGainS/,
+    );
     await expectAsync(trainAbr({ ...common, select: 'dev-hls', hlsRefetch: 'sometimes' as 'none', out })).toBeRejectedWithError(
       InputError,
       /hlsRefetch/,
@@ -430,9 +439,11 @@ describe('command lines (src/train/cli/args.ts)', () => {
         here,
         '--log',
         '/nonexistent-root/x.json',
+        '--policies',
+        `robustmpc,drl:${join(here, 'models', 'abr-drl-player')}`,
       ];
       expect(commandLine('train:cdn', argv, here)).toBe(
-        `npm run train:cdn -- --out models/cdn-lts --init=models/cdn-lts/mechanistic-ABC.json --learned-dir ${join(dir, 'elsewhere', 'm')} --sets ABC --data . --log /nonexistent-root/x.json`,
+        `npm run train:cdn -- --out models/cdn-lts --init=models/cdn-lts/mechanistic-ABC.json --learned-dir ${join(dir, 'elsewhere', 'm')} --sets ABC --data . --log /nonexistent-root/x.json --policies robustmpc,drl:models/abr-drl-player`,
       );
       expect(commandLine('train:cdn', [], here)).toBe('npm run train:cdn --');
     } finally {

@@ -28,6 +28,7 @@ import { LolpRateController, type LiveObservation, type LivePolicy, type RateCon
 import { nominalBytes, type SizeForecaster } from '../../abr/size-forecast.js';
 import type { ChunkMeta } from '../../abr/size-forecast.js';
 import { conditionOnHead, headSurprise, PartShareTracker, type ChunkHead, type PartHeadCoefficients } from '../../abr/part-size.js';
+import type { SizeRisk } from '../../abr/size-risk.js';
 import { LINK_RTT_MS, PACKET_PAYLOAD_PORTION, type SimTrace } from './env.js';
 
 /** A live stream: true bytes of every chunk at every rung (and its coding meta when known). */
@@ -118,6 +119,8 @@ export interface SizeSource {
    * LiveOptions.decideAfterParts). Sources that cannot use them leave it out (`sizes` is used).
    */
   sizesAfterHead?(origin: number, from: number, H: number, head: ChunkHead): number[][];
+  /** Chunk `chunk` was downloaded at `rung`: its true bytes (what the player learns; RiskSizes uses it). */
+  downloaded?(chunk: number, rung: number, bytes: number): void;
 }
 
 /** The true sizes (an oracle: what the packager will produce). */
@@ -233,6 +236,53 @@ export class HeadForecastSizes implements SizeSource {
         rows[h] = rows[h].map((x) => x * f);
       }
     return rows;
+  }
+}
+
+/**
+ * Risk-aware sizes (abr/size-risk.ts): a base source's sizes of the chunks not yet published, multiplied by the
+ * risk's factor exp(q) (with `upOnly`, only at the rungs above the one last fetched). The risk learns from the log
+ * errors of the h = 1 forecasts the decisions saw, at the rung then fetched (`downloaded`). Stateful: one instance
+ * per session (`reset` forgets the stream).
+ */
+export class RiskSizes implements SizeSource {
+  readonly name: string;
+  /** the base h = 1 row the last decision saw, by chunk */
+  private seen = new Map<number, number[]>();
+  /** the rung of the last download (-1: none yet) */
+  private lastRung = -1;
+  constructor(
+    private base: SizeSource,
+    private risk: SizeRisk,
+    name = `${base.name}+${risk.name}`,
+  ) {
+    this.name = name;
+    risk.reset();
+  }
+  reset(): void {
+    this.risk.reset();
+    this.seen.clear();
+    this.lastRung = -1;
+  }
+  private inflate(origin: number, from: number, rows: number[][]): number[][] {
+    if (from >= origin) this.seen.set(from, rows[0].slice());
+    const f = Math.exp(this.risk.logFactor());
+    const up = this.risk.upOnly ? this.lastRung : -1;
+    return rows.map((row, h) => (from + h < origin ? row : row.map((x, r) => (r > up ? x * f : x))));
+  }
+  sizes(origin: number, from: number, H: number): number[][] {
+    return this.inflate(origin, from, this.base.sizes(origin, from, H));
+  }
+  sizesAfterHead(origin: number, from: number, H: number, head: ChunkHead): number[][] {
+    const rows = this.base.sizesAfterHead ? this.base.sizesAfterHead(origin, from, H, head) : this.base.sizes(origin, from, H);
+    return this.inflate(origin, from, rows);
+  }
+  downloaded(chunk: number, rung: number, bytes: number): void {
+    const row = this.seen.get(chunk);
+    if (row) this.risk.observe(row[rung], bytes);
+    this.lastRung = rung;
+    this.seen.delete(chunk);
+    this.base.downloaded?.(chunk, rung, bytes);
   }
 }
 
@@ -550,6 +600,7 @@ export class LiveSession {
       this.stalled = false;
     }
     const total = this.t - req;
+    this.source.downloaded?.(c, q, bytes);
     this.thr.push(bytes / Math.max(busy * 1000, 1e-6));
     this.wallThr.push(bytes / Math.max(total * 1000, 1e-6));
     this.delays.push(total * 1000);

@@ -86,9 +86,18 @@ export function parseCli<F extends Flags>(cli: Cli<F>, argv: string[] = process.
  * the record reproduces from any clone instead of naming one machine's worktree.
  */
 export function commandLine(name: string, argv: string[] = process.argv.slice(2), cwd: string = process.cwd()): string {
+  // a value may be a list (a,b) whose items may carry a path after a prefix (drl:/abs/models/x)
+  const value = (v: string) =>
+    v
+      .split(',')
+      .map((item) => {
+        const pre = /^([\w+-]+:)(\/.*)$/.exec(item);
+        return pre ? pre[1] + repoRelative(pre[2], cwd) : repoRelative(item, cwd);
+      })
+      .join(',');
   const args = argv.map((a) => {
     const eq = /^(--[^=]+=)(.*)$/.exec(a);
-    return eq ? eq[1] + repoRelative(eq[2], cwd) : repoRelative(a, cwd);
+    return eq ? eq[1] + value(eq[2]) : value(a);
   });
   return `npm run ${name} -- ${args.join(' ')}`.trim();
 }
