@@ -1,5 +1,5 @@
 /**
- * `npm run train:cdn-sim -- [--epochs 10] [--every 16] [--batch 256] [--units 16,8] [--seed 1] [--out models/cdn-sim] [--results bench/results/cdn-sim.json]`
+ * `npm run train:cdn-sim -- [--epochs 10] [--every 16] [--batch 256] [--units 16,8] [--dad 3] [--dad-epochs 2] [--clamp-margin 0.5] [--seed 1] [--out models/cdn-sim] [--results bench/results/cdn-sim.json]`
  *
  * The learned simulator (src/sim/cdn/learned.ts, LTS §4.4): logs of the mechanistic simulator, then per CDN
  * a model from the recent workload history to the step's QoE, and the LTS Table 1 comparison on held-out
@@ -12,6 +12,10 @@
  * `--every`-th minute), stop on dev days, are scored on test days (every minute). RMSE is in the models'
  * units (log(1 + metric)), one-step (the true QoE of the step before as input) and free-running (the
  * model's own outputs fed back over the whole day, as the simulator runs).
+ *
+ * Free-running: every model is clamped to the range of its CDN's training logs (`LearnedCdnModel.range`), and the
+ * recurrent ones are fitted further on their own fed-back outputs (`--dad` rounds of Data as Demonstrator,
+ * `fitRecurrent`), the dev-best by free-running RMSE kept.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,7 +29,7 @@ import { loadTraffic, makeSim, missingData } from '../sim/cdn/data.js';
 import { DAY_MIN, daySplit, FULL_DAYS } from '../sim/cdn/traffic.js';
 import { LearnedForward, learnFeatures, LEARN_FEATURES, LEARN_OUTPUTS, LEARN_WINDOW, type LearnedCdnModel } from '../sim/cdn/learned.js';
 import type { CdnQoe } from '../sim/cdn/env.js';
-import { lstmWeightsOf, Nalu } from './cdn-sim-models.js';
+import { freeRun, freeRunRmse, logWindows, lstmWeightsOf, Nalu, qoeRange, qoeTarget, type CdnLogSeq } from './cdn-sim-models.js';
 import type { LstmWeights } from '../sim/cdn/learned.js';
 
 const { values: args } = parseArgs({
@@ -35,6 +39,9 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '256' },
     units: { type: 'string', default: '16,8' },
     seed: { type: 'string', default: '1' },
+    dad: { type: 'string', default: '3' },
+    'dad-epochs': { type: 'string', default: '2' },
+    'clamp-margin': { type: 'string', default: '0.5' },
     out: { type: 'string', default: join('models', 'cdn-sim') },
     results: { type: 'string', default: join('bench', 'results', 'cdn-sim.json') },
   },
@@ -45,6 +52,19 @@ const BATCH = Number(args.batch);
 /** LSTM sizes (LTS: 128, 64; smaller for two shared CPU cores); the plain LSTM baseline has the first */
 const [UNITS1, UNITS2] = args.units!.split(',').map(Number);
 const SEED = Number(args.seed);
+/** DAD rounds (multi-step fit on the model's own outputs) after the one-step fit of each recurrent model, and epochs per round */
+const DAD = Number(args.dad);
+const DAD_EPOCHS = Number(args['dad-epochs']);
+/** the outputs' clamp: the training logs' range widened by this × its span on both sides (qoeRange) */
+const CLAMP_MARGIN = Number(args['clamp-margin']);
+if (!(CLAMP_MARGIN >= 0)) {
+  console.error(`train:cdn-sim: --clamp-margin must be ≥ 0 (got ${args['clamp-margin']})`);
+  process.exit(1);
+}
+if (!(Number.isInteger(DAD) && DAD >= 0) || !(Number.isInteger(DAD_EPOCHS) && DAD_EPOCHS >= 1)) {
+  console.error(`train:cdn-sim: --dad must be an integer ≥ 0 and --dad-epochs ≥ 1 (got ${args.dad}, ${args['dad-epochs']})`);
+  process.exit(1);
+}
 const OUT = resolve(args.out!);
 const missing = missingData();
 if (missing) {
@@ -58,13 +78,7 @@ await tf.ready();
 const traffic = loadTraffic();
 
 // ---- 1. logs of the mechanistic simulator ----
-interface Seq {
-  cdn: string;
-  day: number;
-  workload: Float64Array;
-  joins: Float64Array;
-  qoe: CdnQoe[];
-}
+type Seq = CdnLogSeq;
 const seqs: Seq[] = [];
 const rng = mulberry32(SEED);
 for (const set of cdnCombinations()) {
@@ -96,26 +110,9 @@ for (const set of cdnCombinations()) {
 }
 
 // ---- 2. windows ----
-const target = (q: CdnQoe, out: Float32Array, o: number) => {
-  out[o] = Math.log1p(q.slatency);
-  out[o + 1] = Math.log1p(q.bufratio);
-  out[o + 2] = Math.log1p(q.buffreq);
-};
-function windows(cdn: string, split: 'train' | 'dev' | 'test', every: number): { x: Float32Array; y: Float32Array; n: number } {
-  const rows: Array<[Seq, number]> = [];
-  for (const s of seqs)
-    if (s.cdn === cdn && daySplit(s.day) === split) for (let t = LEARN_WINDOW; t < DAY_MIN; t += every) rows.push([s, t]);
-  const W = LEARN_WINDOW * LEARN_FEATURES;
-  const x = new Float32Array(rows.length * W);
-  const y = new Float32Array(rows.length * LEARN_OUTPUTS);
-  rows.forEach(([s, t], r) => {
-    for (let j = 0; j < LEARN_WINDOW; j++) {
-      const u = t - LEARN_WINDOW + 1 + j;
-      learnFeatures(s.workload[u], s.joins[u], u, s.qoe[u - 1], x, r * W + j * LEARN_FEATURES);
-    }
-    target(s.qoe[t], y, r * LEARN_OUTPUTS);
-  });
-  return { x, y, n: rows.length };
+const split = (cdn: string, sp: 'train' | 'dev' | 'test') => seqs.filter((s) => s.cdn === cdn && daySplit(s.day) === sp);
+function windows(cdn: string, sp: 'train' | 'dev' | 'test', every: number): { x: Float32Array; y: Float32Array; n: number } {
+  return logWindows(split(cdn, sp), every);
 }
 const rmse = (pred: ArrayLike<number>, y: ArrayLike<number>, col = -1) => {
   let s = 0,
@@ -254,7 +251,21 @@ function residual(w: ReturnType<typeof windows>): Float32Array {
   return out;
 }
 
-function fitRecurrent(kind: 'lstm' | 'nalu-lstm', tr: ReturnType<typeof windows>, dev: ReturnType<typeof windows>, seed: number) {
+/**
+ * Fits a recurrent model one step ahead (dev-stopped on the one-step RMSE), then DAD rounds (Data as
+ * Demonstrator, Venkatraman et al. AAAI 2015): each round runs the current model free over the training days
+ * (clamped to the logs' range, as the simulator runs it), adds those windows — its own outputs as "the QoE of the
+ * step before", the logged QoE as the target — to the training set and fits again. The one-step model and every
+ * round are scored free-running on the dev days; the dev-best is kept.
+ */
+function fitRecurrent(
+  kind: 'lstm' | 'nalu-lstm',
+  cdn: string,
+  tr: ReturnType<typeof windows>,
+  dev: ReturnType<typeof windows>,
+  seed: number,
+  base: Pick<LearnedCdnModel, 'cdn' | 'start' | 'range'>,
+) {
   const model = tf.sequential();
   const init = (s: number) => ({
     kernelInitializer: tf.initializers.glorotUniform({ seed: s }),
@@ -275,14 +286,23 @@ function fitRecurrent(kind: 'lstm' | 'nalu-lstm', tr: ReturnType<typeof windows>
     model.add((nalu = new Nalu(LEARN_OUTPUTS, seed + 2)));
   } else model.add(tf.layers.dense({ units: LEARN_OUTPUTS, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
   model.compile({ optimizer: tf.train.adam(3e-3), loss: 'meanSquaredError' });
+  const toModel = (): LearnedCdnModel => {
+    const lstm: LstmWeights[] = [lstmWeightsOf(model.layers[0], UNITS1)];
+    if (kind === 'nalu-lstm') lstm.push(lstmWeightsOf(model.layers[1], UNITS2));
+    if (kind === 'nalu-lstm') return { ...base, kind, lstm, nalu: nalu!.weightsOf() };
+    const [w, b] = model.layers[1].getWeights();
+    return { ...base, kind, lstm, dense: { w: Array.from(w.dataSync()), b: Array.from(b.dataSync()) } };
+  };
   // the recurrent models predict the change from the step before (learned.ts)
-  const X = tf.tensor3d(tr.x, [tr.n, LEARN_WINDOW, LEARN_FEATURES]);
-  const Y = tf.tensor2d(residual(tr), [tr.n, LEARN_OUTPUTS]);
   const Xd = tf.tensor3d(dev.x, [dev.n, LEARN_WINDOW, LEARN_FEATURES]);
   const devRes = residual(dev);
-  let best = Infinity;
-  let bestW: tf.Tensor[] = [];
+  const trainSeqs = split(cdn, 'train');
+  const devSeqs = split(cdn, 'dev');
   return (async () => {
+    let X = tf.tensor3d(tr.x, [tr.n, LEARN_WINDOW, LEARN_FEATURES]);
+    let Y = tf.tensor2d(residual(tr), [tr.n, LEARN_OUTPUTS]);
+    let best = Infinity;
+    let bestW: tf.Tensor[] = [];
     for (let ep = 0; ep < EPOCHS; ep++) {
       await model.fit(X, Y, { epochs: 1, batchSize: BATCH, shuffle: true, verbose: 0 });
       const pd = tf.tidy(() => (model.predict(Xd) as tf.Tensor).dataSync());
@@ -294,18 +314,46 @@ function fitRecurrent(kind: 'lstm' | 'nalu-lstm', tr: ReturnType<typeof windows>
       }
     }
     model.setWeights(bestW);
+    const oneStepDev = best;
+    // DAD rounds, selected on the dev days' free-running RMSE
+    let bestFree = freeRunRmse(toModel(), devSeqs);
+    const curve = [{ round: 0, devFreeRmse: Number(bestFree.toFixed(4)) }];
+    log(`${cdn} ${kind}: one-step dev RMSE ${oneStepDev.toFixed(4)}, free-running dev RMSE ${bestFree.toFixed(4)}`);
+    let aggX = tr.x,
+      aggR = residual(tr),
+      aggN = tr.n;
+    for (let round = 1; round <= DAD; round++) {
+      const md = toModel();
+      const fed = trainSeqs.map((sq) => freeRun(md, sq));
+      const w = logWindows(trainSeqs, EVERY, fed);
+      const nx = new Float32Array(aggX.length + w.x.length);
+      nx.set(aggX);
+      nx.set(w.x, aggX.length);
+      const r = residual(w);
+      const nr = new Float32Array(aggR.length + r.length);
+      nr.set(aggR);
+      nr.set(r, aggR.length);
+      aggX = nx;
+      aggR = nr;
+      aggN += w.n;
+      tf.dispose([X, Y]);
+      X = tf.tensor3d(aggX, [aggN, LEARN_WINDOW, LEARN_FEATURES]);
+      Y = tf.tensor2d(aggR, [aggN, LEARN_OUTPUTS]);
+      await model.fit(X, Y, { epochs: DAD_EPOCHS, batchSize: BATCH, shuffle: true, verbose: 0 });
+      const e = freeRunRmse(toModel(), devSeqs);
+      curve.push({ round, devFreeRmse: Number(e.toFixed(4)) });
+      log(`${cdn} ${kind}: DAD round ${round}/${DAD}: ${aggN} windows, free-running dev RMSE ${e.toFixed(4)}`);
+      if (e < bestFree) {
+        bestFree = e;
+        tf.dispose(bestW);
+        bestW = model.getWeights().map((t) => t.clone());
+      }
+    }
+    model.setWeights(bestW);
     tf.dispose([X, Y, Xd, ...bestW]);
-    const lstm: LstmWeights[] = [lstmWeightsOf(model.layers[0], UNITS1)];
-    if (kind === 'nalu-lstm') lstm.push(lstmWeightsOf(model.layers[1], UNITS2));
-    const out: Omit<LearnedCdnModel, 'cdn' | 'start'> =
-      kind === 'nalu-lstm'
-        ? { kind, lstm, nalu: nalu!.weightsOf() }
-        : (() => {
-            const [w, b] = model.layers[1].getWeights();
-            return { kind, lstm, dense: { w: Array.from(w.dataSync()), b: Array.from(b.dataSync()) } };
-          })();
+    const out = toModel();
     model.dispose();
-    return { model: out, devRmse: best };
+    return { model: out, devRmse: oneStepDev, devFreeRmse: bestFree, curve };
   })();
 }
 
@@ -321,44 +369,8 @@ function jsRmse(md: LearnedCdnModel, w: ReturnType<typeof windows>): { all: numb
   }
   return { all: rmse(pred, w.y), per: [0, 1, 2].map((c) => rmse(pred, w.y, c)) };
 }
-/** free-running RMSE over the test days' logs: the model's own outputs as the "QoE of the step before" */
-function freeRunRmse(md: LearnedCdnModel, cdn: string): number {
-  const f = new LearnedForward(md);
-  const W = LEARN_WINDOW * LEARN_FEATURES;
-  const x = new Float32Array(W);
-  const out = new Float64Array(LEARN_OUTPUTS);
-  const y = new Float32Array(LEARN_OUTPUTS);
-  let s = 0,
-    n = 0;
-  for (const sq of seqs) {
-    if (sq.cdn !== cdn || daySplit(sq.day) !== 'test') continue;
-    const prev: CdnQoe[] = [];
-    for (let t = 0; t < DAY_MIN; t++) {
-      if (t < LEARN_WINDOW) {
-        prev.push(sq.qoe[t]); // the first steps are given
-        continue;
-      }
-      for (let j = 0; j < LEARN_WINDOW; j++) {
-        const u = t - LEARN_WINDOW + 1 + j;
-        learnFeatures(sq.workload[u], sq.joins[u], u, prev[u - 1], x, j * LEARN_FEATURES);
-      }
-      f.forward(x, out);
-      target(sq.qoe[t], y, 0);
-      for (let c = 0; c < LEARN_OUTPUTS; c++) {
-        s += (out[c] - y[c]) ** 2;
-        n++;
-      }
-      prev.push({
-        slatency: Math.expm1(Math.max(0, out[0])),
-        bufratio: Math.expm1(Math.max(0, out[1])),
-        buffreq: Math.expm1(Math.max(0, out[2])),
-      });
-    }
-  }
-  return Math.sqrt(s / n);
-}
-
 const byKind: Record<string, LearnedCdnModel[]> = { 'nalu-lstm': [], lstm: [], linear: [] };
+const curves: Array<Record<string, unknown>> = [];
 const table: Array<Record<string, unknown>> = [];
 const acc: Record<string, { se: number; n: number; free: number; per: number[] }> = {};
 const add = (name: string, cdn: string, r: { all: number; per: number[] }, nTest: number, free: number | null) => {
@@ -388,19 +400,22 @@ for (const p of CDN_PROFILES) {
         n++;
       }
   const start = { slatency: sl / n, bufratio: br / n, buffreq: bf / n };
+  // the clamp of every model: the range of the training days' logs, widened by --clamp-margin × its span
+  const range = qoeRange(split(cdn, 'train'), CLAMP_MARGIN);
+  const testSeqs = split(cdn, 'test');
   log(`${cdn}: ${tr.n} training windows, ${dev.n} dev, ${te.n} test`);
   const lin = ridge(tr.x, LEARN_WINDOW * LEARN_FEATURES, tr.y, LEARN_OUTPUTS);
-  const linModel: LearnedCdnModel = { cdn, kind: 'linear', dense: lin, start };
+  const linModel: LearnedCdnModel = { cdn, kind: 'linear', dense: lin, start, range };
   byKind.linear.push(linModel);
-  add('linear', cdn, jsRmse(linModel, te), te.n, freeRunRmse(linModel, cdn));
+  add('linear', cdn, jsRmse(linModel, te), te.n, freeRunRmse(linModel, testSeqs));
   const arma = armaRmse(cdn);
   add('arma', cdn, { all: arma.rmse, per: arma.perMetric }, te.n, null);
   for (const kind of ['lstm', 'nalu-lstm'] as const) {
-    const f = await fitRecurrent(kind, tr, dev, SEED * 10 + cdn.charCodeAt(0));
-    const md: LearnedCdnModel = { cdn, ...f.model, start };
-    byKind[kind].push(md);
-    add(kind, cdn, jsRmse(md, te), te.n, freeRunRmse(md, cdn));
-    log(`${cdn} ${kind}: dev RMSE ${f.devRmse.toFixed(4)}`);
+    const f = await fitRecurrent(kind, cdn, tr, dev, SEED * 10 + cdn.charCodeAt(0), { cdn, start, range });
+    byKind[kind].push(f.model);
+    add(kind, cdn, jsRmse(f.model, te), te.n, freeRunRmse(f.model, testSeqs));
+    curves.push({ cdn, model: kind, oneStepDevRmse: Number(f.devRmse.toFixed(4)), dad: f.curve });
+    log(`${cdn} ${kind}: one-step dev RMSE ${f.devRmse.toFixed(4)}, kept free-running dev RMSE ${f.devFreeRmse.toFixed(4)}`);
   }
   log(
     `${cdn}: ${table
@@ -430,5 +445,22 @@ for (const r of rows)
     `${r.model.padEnd(11)} ${String(r.rmse).padStart(8)}  ${String(r.rmse_slatency).padStart(8)}  ${String(r.rmse_bufratio).padStart(8)}  ${String(r.rmse_buffreq).padStart(7)}  ${String(r.free_running_rmse ?? '—').padStart(12)}`,
   );
 mkdirSync(dirname(resolve(args.results!)), { recursive: true });
-writeFileSync(resolve(args.results!), JSON.stringify({ rows, perCdn: table, epochs: EPOCHS, every: EVERY, seed: SEED }, null, 1));
+writeFileSync(
+  resolve(args.results!),
+  JSON.stringify(
+    {
+      rows,
+      perCdn: table,
+      dad: curves,
+      epochs: EPOCHS,
+      every: EVERY,
+      dadRounds: DAD,
+      dadEpochs: DAD_EPOCHS,
+      clampMargin: CLAMP_MARGIN,
+      seed: SEED,
+    },
+    null,
+    1,
+  ),
+);
 log(`wrote ${OUT}/{nalu-lstm,lstm,linear}.json and ${args.results}`);

@@ -340,6 +340,32 @@ export interface CdnDaggerOptions {
    */
   loss?: 'ce' | 'ce+regret';
   minibatch: number;
+  /**
+   * also score the element-wise mean of the rounds' networks (the last `average` rounds; 0 or absent: not tried) on
+   * the dev days as one more candidate (stochastic weight averaging, Izmailov et al., UAI 2018): the rounds are
+   * successive fine-tunes of one network, whose dev QoE wobbles from round to round
+   */
+  average?: number;
+}
+
+/**
+ * The element-wise mean of networks of one shape (`NetWeights`, e.g. the DAgger rounds' actors).
+ * @throws RangeError when `ws` is empty or two networks differ in a tensor's length
+ */
+export function averageWeights(ws: NetWeights[]): NetWeights {
+  if (ws.length === 0) throw new RangeError('averageWeights: no networks');
+  const keys = ['convW', 'convB', 'w1', 'b1', 'w2', 'b2'] as const;
+  const out = {} as Record<(typeof keys)[number], Float32Array>;
+  for (const k of keys) {
+    const n = ws[0][k].length;
+    const acc = new Float64Array(n);
+    for (const w of ws) {
+      if (w[k].length !== n) throw new RangeError(`averageWeights: ${k} has ${w[k].length} values, expected ${n}`);
+      for (let i = 0; i < n; i++) acc[i] += w[k][i];
+    }
+    out[k] = Float32Array.from(acc, (v) => v / ws.length);
+  }
+  return out;
 }
 
 /** One DAgger round as `daggerCdn` saw it. */
@@ -769,6 +795,17 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
           best = res.weights[i];
         }
       });
+      const nAvg = Math.min(o.dagger.average ?? 0, res.weights.length);
+      if (nAvg >= 2) {
+        const mean = averageWeights(res.weights.slice(-nAvg));
+        actor.load(mean);
+        const dev = evalDev();
+        note(`dagger mean of the last ${nAvg} rounds`, dev);
+        if (dev > bestDev) {
+          bestDev = dev;
+          best = mean;
+        }
+      }
       actor.load(best);
     }
 

@@ -40,15 +40,22 @@ import { buildAbrResponse, E_GRID, JOINER, mixOf, simulatePanel, STATES, type Ab
 import { capacityDay, cdnCombinations, CDN_PROFILES, INCIDENT_MIN, profilesOf } from '../../src/sim/cdn/cdns.js';
 import { WARMUP_MIN } from '../../src/sim/cdn/env.js';
 import { actionCosts, greedyAction, GreedyOracle, separableArgmin } from '../../src/sim/cdn/greedy.js';
-import { LearnedForward, LEARN_FEATURES, LEARN_OUTPUTS, LEARN_WINDOW, type LearnedCdnModel } from '../../src/sim/cdn/learned.js';
+import {
+  clampToRange,
+  LearnedForward,
+  LEARN_FEATURES,
+  LEARN_OUTPUTS,
+  LEARN_WINDOW,
+  type LearnedCdnModel,
+} from '../../src/sim/cdn/learned.js';
 import { MechanisticSim } from '../../src/sim/cdn/mechanistic.js';
 import { PiecewiseSim } from '../../src/sim/cdn/piecewise.js';
 import { runDay } from '../../src/sim/cdn/run.js';
 import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinute, SURVIVE, Traffic } from '../../src/sim/cdn/traffic.js';
 import { dataRoot } from '../../src/sim/abr/load.js';
-import { lstmWeightsOf, Nalu } from '../../src/train/cdn-sim-models.js';
+import { freeRun, freeRunRmse, logWindows, lstmWeightsOf, Nalu, qoeRange, type CdnLogSeq } from '../../src/train/cdn-sim-models.js';
 import { imitate, ltsPpoModel, TfLtsNet, toCols } from '../../src/train/cdn-net.js';
-import { daggerCdn, daysRollout, distilFastLts } from '../../src/train/cdn.js';
+import { averageWeights, daggerCdn, daysRollout, distilFastLts } from '../../src/train/cdn.js';
 import { ppoIteration } from '../../src/train/ppo.js';
 
 /** two days of synthetic traffic: a daily cycle of joins (per minute) between 300 and 900 */
@@ -819,6 +826,122 @@ describe('learned simulator (learned.ts) against its tfjs models', () => {
       }
       model.dispose();
     }
+  });
+});
+
+describe('averageWeights (train/cdn.ts, --dagger-average)', () => {
+  it('is the element-wise mean of the networks; refuses none or mismatched shapes', () => {
+    const net = (v: number, n = 2) => ({
+      convW: [v, 2 * v],
+      convB: [v],
+      w1: Array.from({ length: n }, (_, i) => v + i),
+      b1: [0],
+      w2: [v],
+      b2: [-v],
+    });
+    const m = averageWeights([net(1), net(2), net(6)]);
+    expect(Array.from(m.convW)).toEqual([3, 6]);
+    expect(Array.from(m.w1)).toEqual([3, 4]);
+    expect(Array.from(m.b2)).toEqual([-3]);
+    expect(() => averageWeights([])).toThrowError(RangeError);
+    expect(() => averageWeights([net(1), net(1, 3)])).toThrowError(RangeError, /w1 has 3 values, expected 2/);
+  });
+});
+
+describe("learned simulator run free: the clamp to the logs' range and the multi-step (DAD) windows", () => {
+  /** a synthetic logged day: workload on a daily-like wave, QoE rising with it */
+  const seqOf = (T: number, phase: number): CdnLogSeq => {
+    const workload = new Float64Array(T),
+      joins = new Float64Array(T);
+    const qoe = [];
+    for (let t = 0; t < T; t++) {
+      workload[t] = 10000 + 6000 * Math.sin((t + phase) / 9);
+      joins[t] = 200 + 50 * Math.cos(t / 5);
+      const z = workload[t] / 20000;
+      qoe.push({ slatency: 2 + 3 * z, bufratio: 0.5 + 4 * z * z, buffreq: 0.2 + z });
+    }
+    return { cdn: 'A', day: 0, workload, joins, qoe };
+  };
+  /** a linear model that feeds back 1.5× its previous output (features 4..6 of the last step): it diverges run free */
+  const explosive = (range?: LearnedCdnModel['range']): LearnedCdnModel => {
+    const d = LEARN_WINDOW * LEARN_FEATURES;
+    const w = new Array(d * LEARN_OUTPUTS).fill(0);
+    for (let c = 0; c < LEARN_OUTPUTS; c++) w[(d - LEARN_FEATURES + 4 + c) * LEARN_OUTPUTS + c] = 1.5;
+    return { cdn: 'A', kind: 'linear', dense: { w, b: [0.1, 0.1, 0.1] }, start: { slatency: 3, bufratio: 1, buffreq: 0.5 }, range };
+  };
+
+  it('clamps every output into the range, NaN to its low end; no range: unchanged; a bad range throws', () => {
+    const range = { lo: [0, 0.1, 0.2], hi: [1, 2, 3] };
+    expect(Array.from(clampToRange(Float64Array.from([5, NaN, -1]), range))).toEqual([1, 0.1, 0.2]);
+    expect(Array.from(clampToRange(Float64Array.from([0.5, 1, 2.5]), range))).toEqual([0.5, 1, 2.5]);
+    expect(Array.from(clampToRange(Float64Array.from([5, -7, 9]), undefined))).toEqual([5, -7, 9]);
+    expect(() => clampToRange(new Float64Array(3), { lo: [2, 0, 0], hi: [1, 1, 1] })).toThrowError(RangeError, /lo 2 > hi 1/);
+    expect(() => clampToRange(new Float64Array(3), { lo: [0], hi: [1] })).toThrowError(RangeError, /3 bounds/);
+  });
+
+  it("a model that diverges when fed its own outputs stays within the logs' range once it carries one", () => {
+    const seq = seqOf(200, 0);
+    const range = qoeRange([seq]);
+    // the range is the logs' own: log(1 + metric) of the smallest and largest minute
+    expect(range.lo[0]).toBeCloseTo(Math.log1p(Math.min(...seq.qoe.map((q) => q.slatency))), 10);
+    expect(range.hi[1]).toBeCloseTo(Math.log1p(Math.max(...seq.qoe.map((q) => q.bufratio))), 10);
+    // widened by a margin × the span on both sides, never below 0; a negative margin is refused
+    const wide = qoeRange([seq], 0.5);
+    for (let c = 0; c < LEARN_OUTPUTS; c++) {
+      const span = range.hi[c] - range.lo[c];
+      expect(wide.hi[c]).toBeCloseTo(range.hi[c] + 0.5 * span, 10);
+      expect(wide.lo[c]).toBeCloseTo(Math.max(0, range.lo[c] - 0.5 * span), 10);
+    }
+    expect(qoeRange([seq], 10).lo).toEqual([0, 0, 0]);
+    expect(() => qoeRange([seq], -0.1)).toThrowError(RangeError, /margin/);
+    const free = freeRun(explosive(), seq);
+    // 1.5^190 overflows to non-finite values (Inf · 0 = NaN): the failure of the committed recurrent models run free
+    expect(free.some((v) => !Number.isFinite(v))).toBeTrue();
+    expect(Number.isFinite(freeRunRmse(explosive(), [seq]))).toBeFalse();
+    const held = freeRun(explosive(range), seq);
+    for (let t = LEARN_WINDOW; t < 200; t++)
+      for (let c = 0; c < LEARN_OUTPUTS; c++) {
+        const v = held[t * LEARN_OUTPUTS + c];
+        expect(v).toBeGreaterThanOrEqual(range.lo[c]);
+        expect(v).toBeLessThanOrEqual(range.hi[c]);
+      }
+    expect(Number.isFinite(freeRunRmse(explosive(range), [seq]))).toBeTrue();
+    // the first LEARN_WINDOW minutes of a free run are the logged ones
+    expect(held[0]).toBeCloseTo(Math.log1p(seq.qoe[0].slatency), 10);
+  });
+
+  it('multi-step windows carry the model\'s own fed-back outputs as "the QoE of the step before", the logged QoE as target', () => {
+    const seqs = [seqOf(80, 0), seqOf(80, 30)];
+    const range = qoeRange(seqs);
+    const md = explosive(range);
+    const fed = seqs.map((s) => freeRun(md, s));
+    const every = 7;
+    const one = logWindows(seqs, every);
+    const multi = logWindows(seqs, every, fed);
+    expect(multi.n).toBe(one.n);
+    expect(one.n).toBe(2 * Math.ceil((80 - LEARN_WINDOW) / every));
+    expect(Array.from(multi.y)).toEqual(Array.from(one.y)); // same targets: the log
+    const W = LEARN_WINDOW * LEARN_FEATURES;
+    let differs = 0;
+    for (let r = 0; r < one.n; r++) {
+      const i = r < one.n / 2 ? 0 : 1;
+      const t = LEARN_WINDOW + (r % (one.n / 2)) * every;
+      for (let j = 0; j < LEARN_WINDOW; j++) {
+        const u = t - LEARN_WINDOW + 1 + j;
+        for (let c = 0; c < LEARN_OUTPUTS; c++) {
+          const got = multi.x[r * W + j * LEARN_FEATURES + 4 + c];
+          // fed-back outputs are in log units already (≥ 0 here): the feature is the fed value itself
+          expect(got).toBeCloseTo(fed[i][(u - 1) * LEARN_OUTPUTS + c], 4);
+          const logged = one.x[r * W + j * LEARN_FEATURES + 4 + c];
+          if (Math.abs(got - logged) > 1e-3) differs++;
+        }
+        // workload and joins are the log's in both
+        expect(multi.x[r * W + j * LEARN_FEATURES]).toBe(one.x[r * W + j * LEARN_FEATURES]);
+      }
+    }
+    expect(differs).toBeGreaterThan(0); // the clamped model's outputs are not the log
+    expect(() => logWindows(seqs, 0)).toThrowError(RangeError);
+    expect(() => logWindows(seqs, 1, [fed[0]])).toThrowError(RangeError, /1 free runs for 2 days/);
   });
 });
 

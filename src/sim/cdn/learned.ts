@@ -60,6 +60,30 @@ export interface LearnedCdnModel {
   dense?: { w: number[]; b: number[] };
   /** typical QoE (natural units), the first "step before" of a day */
   start: CdnQoe;
+  /**
+   * the range of each output (log(1 + metric) units, [LEARN_OUTPUTS] each) seen in the training logs; when present
+   * `LearnedForward.forward` clamps every output into it, so a model fed its own outputs (the simulator) stays
+   * within what the logs showed instead of diverging. Files written before it have none (no clamp).
+   */
+  range?: { lo: number[]; hi: number[] };
+}
+
+/**
+ * Clamps `out[o]` into [range.lo[o], range.hi[o]] for every output (a non-finite value goes to the nearer bound:
+ * NaN to lo). No-op without a range. Throws RangeError when the range's length is not LEARN_OUTPUTS or lo > hi.
+ */
+export function clampToRange(out: Float64Array, range: LearnedCdnModel['range']): Float64Array {
+  if (!range) return out;
+  if (range.lo.length !== LEARN_OUTPUTS || range.hi.length !== LEARN_OUTPUTS)
+    throw new RangeError(`learned model range: need ${LEARN_OUTPUTS} bounds each (got ${range.lo.length}, ${range.hi.length})`);
+  for (let o = 0; o < LEARN_OUTPUTS; o++) {
+    const lo = range.lo[o],
+      hi = range.hi[o];
+    if (!(lo <= hi)) throw new RangeError(`learned model range: lo ${lo} > hi ${hi} for output ${o}`);
+    const v = out[o];
+    out[o] = Number.isNaN(v) ? lo : v < lo ? lo : v > hi ? hi : v;
+  }
+  return out;
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -140,8 +164,15 @@ export class LearnedForward {
     return this.hs[layers.length - 1];
   }
 
-  /** outputs for window x; `reuse`: x differs from the previous call's only in its last step */
+  /**
+   * outputs for window x (log(1 + metric) units, clamped to the model's `range` when it has one); `reuse`: x
+   * differs from the previous call's only in its last step
+   */
   forward(x: Float32Array, out = new Float64Array(LEARN_OUTPUTS), reuse = false): Float64Array {
+    return clampToRange(this.raw(x, out, reuse), this.model.range);
+  }
+
+  private raw(x: Float32Array, out: Float64Array, reuse: boolean): Float64Array {
     const md = this.model;
     if (md.kind === 'linear') {
       const { w, b } = md.dense!;

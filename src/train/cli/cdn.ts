@@ -44,6 +44,12 @@ const cli = {
       arg: 'ce|ce+regret',
       help: "the DAgger fits' loss: cross-entropy to the soft labels, or that plus the expected next-step regret under the policy",
     },
+    'dagger-average': {
+      type: 'string',
+      default: '0',
+      arg: 'N',
+      help: "also score the mean of the last N DAgger rounds' networks on dev (0: not tried)",
+    },
     'lr-dagger': { type: 'string', default: '1e-4', arg: 'X', help: 'Adam learning rate of the DAgger fits' },
     'no-tree': { type: 'boolean', help: 'skip Fast-LTS' },
     'tree-only': { type: 'boolean', help: "only distil Fast-LTS (DAgger) from each set's saved network into its manifest" },
@@ -96,6 +102,7 @@ await runCli(cli, async (v) => {
             tau: num('dagger-tau', v['dagger-tau'], { min: 0 }),
             loss: oneOf('dagger-loss', v['dagger-loss'], ['ce', 'ce+regret'] as const),
             minibatch: num('minibatch', v.minibatch, { integer: true, min: 1 }),
+            average: num('dagger-average', v['dagger-average'], { integer: true, min: 0 }),
           }
         : undefined,
     lrDagger: num('lr-dagger', v['lr-dagger'], { min: 0 }),
