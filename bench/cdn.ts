@@ -20,6 +20,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { commandLine } from '../src/train/cli/args.js';
 import { EqualSplit, UcbShares, WeightedRoundRobin, type UcbParams } from '../src/assign/cdn/baselines.js';
 import type { CdnSharePolicy } from '../src/assign/cdn/index.js';
 import { LtsPolicy, ltsModelFromFiles, type LtsManifest } from '../src/assign/cdn/lts.js';
@@ -329,6 +330,19 @@ for (const n of notes) console.log(`note: ${n}`);
 mkdirSync(dirname(resolve(args.out!)), { recursive: true });
 writeFileSync(
   resolve(args.out!),
-  JSON.stringify({ days, rows, flash_rows: flashRows, decision_ms: decision, decision_cpu_median_ms: cpuMedian, summary }, null, 1),
+  JSON.stringify(
+    // the command line, repo-relative, so the file says what printed it
+    {
+      command: commandLine('bench:cdn'),
+      days,
+      rows,
+      flash_rows: flashRows,
+      decision_ms: decision,
+      decision_cpu_median_ms: cpuMedian,
+      summary,
+    },
+    null,
+    1,
+  ),
 );
 console.log(`wrote ${args.out} (${Math.round((Date.now() - t0) / 1000)} s)`);

@@ -20,6 +20,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { commandLine } from './cli/args.js';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../core/random.js';
@@ -449,6 +450,7 @@ writeFileSync(
   resolve(args.results!),
   JSON.stringify(
     {
+      command: commandLine('train:cdn-sim'),
       rows,
       perCdn: table,
       dad: curves,
