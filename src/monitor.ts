@@ -20,10 +20,11 @@ import { createStreamController } from './abr/hls-stream-controller.js';
 import { DEFAULT_ABANDON, type AbandonRule } from './abr/abandon.js';
 
 /**
- * The DRL model `monitor()` loads from its models directory: trained and selected in the hls.js-semantics simulator
- * with this player's semantics (no re-fetch after a switch, `DEFAULT_ABANDON`); models/abr-drl-player/MODEL.md.
+ * The DRL model `monitor()` loads from its models directory: models/abr-drl (MODEL.md there). The candidate
+ * 'abr-drl-player' (trained in the player simulator with this player's semantics) played level with it in real
+ * playback (BENCHMARKS.md, "The DRL trained for the player's semantics"), so the default stays.
  */
-export const DEFAULT_ABR_MODEL = 'abr-drl-player';
+export const DEFAULT_ABR_MODEL = 'abr-drl';
 
 export interface MonitorOptions {
   /** the app's hls.js constructor (a peer dependency: edgeplay never bundles it) */
@@ -54,11 +55,9 @@ export interface MonitorOptions {
   /** bitrate policy in the worker: 'drl' (default with a worker), 'robustmpc', 'bola', 'bb', or 'hls'/false for hls.js' own */
   abr?: AbrPolicyName | false;
   /**
-   * the DRL model's directory under `models` (default `DEFAULT_ABR_MODEL`, 'abr-drl-player'; 'abr-drl' is the
-   * Pensieve-simulator model). abr-drl-player is trained for the player as this function wires it by default (no
-   * re-fetch after a switch, `DEFAULT_ABANDON`); with `refetch: 'hls'`, `abandon: false` or your own
-   * `streamController` it still loads, but was not trained for those. A directory your server does not host: a
-   * console warning and hls.js' ABR keeps deciding (host `models/abr-drl-player/` or set `abrModel: 'abr-drl'`).
+   * the DRL model's directory under `models` (default `DEFAULT_ABR_MODEL`, 'abr-drl'); 'abr-drl-player' is the
+   * candidate trained for the player as this function wires it by default (no re-fetch after a switch,
+   * `DEFAULT_ABANDON`). A directory your server does not host: a console warning and hls.js' ABR keeps deciding.
    * One worker holds one VOD DRL network: players sharing a worker play whichever model loaded last.
    * @throws TypeError when it is not a plain directory name
    */

@@ -25,6 +25,7 @@ describe('monitor()', () => {
       contentId: 'monitor-1',
       edgeplay: { consent: 'granted', dbName: uniq('ep-mon'), flushIntervalMs: 300 },
       abrBudgetMs: 200,
+      abrModel: 'abr-drl-player',
       onAbrDecision: (r) => decisions.push(r),
       negotiation: {
         edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
@@ -48,7 +49,7 @@ describe('monitor()', () => {
       // one worker hosts both models
       const info = await m.worker!.api.info();
       expect(info.models).toContain('abr-drl');
-      // the model trained for this player's semantics, not the Pensieve-simulator one
+      // the DRL named by abrModel (here the candidate trained for this player's semantics) is the one loaded
       expect(info.abrModelUrl).toMatch(/\/models\/abr-drl-player\/model\.json$/);
       await until(async () => (await m.worker!.api.info()).models.includes('profile'), 'the profiler in the same worker', 20000);
       // telemetry reached the controller, tagged with the negotiation
