@@ -4,7 +4,8 @@
  * directory in `HlsVodEnv` (src/sim/abr/hls-vod.ts); QoE_lin per chunk as bench:browser-abr scores real playback,
  * with a 95 % t-interval over traces and the paired difference to robustMPC. `drl:NAME` is the DRL with models/NAME
  * (`drl:DIR`, a path with a slash: any model directory), so a candidate model is compared with the committed one side
- * by side; plain `drl` is models/abr-drl (the Pensieve-simulator model; the player's is `drl:abr-drl-player`).
+ * by side; plain `drl` is models/abr-drl (`monitor()`'s default; the candidate trained for the player is
+ * `drl:abr-drl-player`).
  * `refetch` / `abandonRule` choose the player semantics (`monitor()` ships 'none' + `DEFAULT_ABANDON`).
  * Writes bench/results/abr-hls.json.
  */
@@ -47,10 +48,15 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
   const chunks = o.chunks ?? 30;
   const refetch = o.refetch ?? 'up';
   const abandonRule = o.abandonRule ?? null;
-  // a model given by path is named by its repo-relative path (records hold no machine's absolute path)
-  const policies = (o.policies ?? ['rb', 'bb', 'bola', 'robustmpc', 'drl']).map((p) =>
-    /^drl:.*\//.test(p) ? `drl:${repoRelative(resolve(p.slice(4)))}` : p,
-  );
+  // a model given by path is labelled by its repo-relative path (records hold no machine's absolute path) but loaded
+  // from the path as given (another checkout's models/x is not this one's)
+  const dirOf = new Map<string, string>();
+  const policies = (o.policies ?? ['rb', 'bb', 'bola', 'robustmpc', 'drl']).map((p) => {
+    if (!/^drl:.*\//.test(p)) return p;
+    const label = `drl:${repoRelative(resolve(p.slice(4)))}`;
+    dirOf.set(label, resolve(p.slice(4)));
+    return label;
+  });
   if (!['up', 'measured', 'none'].includes(refetch)) throw new InputError(`refetch: expected up, measured or none, got "${refetch}"`);
   if (abandonRule) {
     try {
@@ -64,7 +70,7 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
     if (!/^(bb|rb|bola|robustmpc|drl)$/.test(p) && !/^drl:[\w./-]+$/.test(p)) throw new InputError(`unknown policy "${p}"`);
     if (!p.startsWith('drl')) continue;
     const name = p.slice(4);
-    const mdir = resolve(p === 'drl' ? 'models/abr-drl' : name.includes('/') ? name : `models/${name}`);
+    const mdir = dirOf.get(p) ?? resolve(p === 'drl' ? 'models/abr-drl' : `models/${name}`);
     if (!existsSync(join(mdir, 'model.json'))) throw new InputError(`no model in ${mdir}`);
     const tfmod = await import('@tensorflow/tfjs');
     await import('@tensorflow/tfjs-backend-wasm');

@@ -40,7 +40,9 @@ export interface SimRealOptions {
   /** tolerance of the validation: bitrate (relative) and stall time (s) per run */
   tolBitrate?: number;
   tolStallS?: number;
+  /** results file (default bench/results/abr-sim-real.json; null: none written) */
   out?: string | null;
+  /** the command line recorded in the results */
   command?: string;
   log?: (s: string) => void;
 }
@@ -48,8 +50,11 @@ export interface SimRealOptions {
 type Stage = { qoe: number; bitrate: number; stall: number };
 
 /**
- * A run's policy name as bench:browser-abr writes it, `POLICY[+guard][+norefetch][+abandon][:MODEL]`, split into the
- * policy, its DRL model key (the model directory, `models/abr-drl` unless `:MODEL`) and the player's semantics.
+ * A run's policy name as bench:browser-abr writes it, `POLICY[+guard][+norefetch][+abandon][:MODEL]`, split into
+ * `{ base, guard, norefetch, abandon, model }`: the policy, its flags, and for the DRL its model directory
+ * (`defaultModel` unless `:MODEL`, then `models/MODEL`; null for other policies). The guard and the abandonment are
+ * replayed with today's `DEFAULT_DRL_GUARD` / `DEFAULT_ABANDON` (what every results file so far recorded).
+ * @throws InputError for a name outside that grammar
  */
 export function parseRunPolicy(p: string, defaultModel = 'models/abr-drl') {
   const m = /^(hls|robustmpc|bola|bb|drl)(\+guard)?(\+norefetch)?(\+abandon)?(?::([\w-]+))?$/.exec(p);

@@ -201,6 +201,7 @@ export interface SummaryRow {
   diff_ci_high: number | null;
   diff_vs_robustmpc: number | null;
   diff_rmpc_ci_low: number | null;
+  /** the upper end of that difference's 95 % interval */
   diff_rmpc_ci_high: number | null;
   /** the robustMPC run the difference is to (`robustMpcBaseline`); null when none was played */
   robustmpc_baseline: string | null;
@@ -208,15 +209,15 @@ export interface SummaryRow {
 }
 
 /**
- * The robustMPC-in-the-player a policy is compared with: robustMPC played with the same mends (`+norefetch`,
- * `+abandon`) when that was played, else plain `robustmpc`, else any robustMPC run; null when there is none.
+ * The robustMPC-in-the-player policy `p` is compared with: robustMPC played with the same mends (`+norefetch`,
+ * `+abandon`) when that was played, else plain `robustmpc` (as summaries before the mends did); null when neither was
+ * played (no comparison across different player semantics).
  */
 export function robustMpcBaseline(p: string, policies: readonly string[]): string | null {
   const mends = (p.match(/\+(norefetch|abandon)/g) ?? []).join('');
   const same = `robustmpc${mends}`;
   if (policies.includes(same)) return same;
-  if (policies.includes('robustmpc')) return 'robustmpc';
-  return policies.find((x) => x.startsWith('robustmpc')) ?? null;
+  return policies.includes('robustmpc') ? 'robustmpc' : null;
 }
 
 export interface BrowserAbrBenchResult {
@@ -639,6 +640,9 @@ export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'detai
     );
   }
   log(`(${res.summary[0]?.runs ?? 0} runs per policy; intervals over ${res.details[0]?.traces ?? 0} traces, paired by trace)`);
+  const against = res.summary.filter((s) => s.robustmpc_baseline && s.robustmpc_baseline !== 'robustmpc');
+  if (against.length)
+    log(`vs robustmpc means against: ${against.map((s) => `${s.policy} → ${s.robustmpc_baseline}`).join('; ')} (the same mends)`);
 }
 
 /**

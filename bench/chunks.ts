@@ -29,6 +29,7 @@ import { LearnedSizeForecaster } from '../src/abr/size-model.js';
 import { apeSummary, evaluateForecaster, loadChunkDataset, loadSizeNet, type ChunkVideo } from '../src/sim/abr/chunks.js';
 import { dataRoot } from '../src/sim/abr/load.js';
 import { InputError } from '../src/train/errors.js';
+import { dataRelative } from '../src/train/cli/args.js';
 
 /** withholds the coding meta from a forecaster (the ablation) */
 class WithoutMeta implements SizeForecaster {
@@ -288,7 +289,7 @@ export async function benchChunks(o: ChunksBenchOptions = {}): Promise<ChunksBen
       );
   }
   log(`(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  const result: ChunksBenchResult = { command, data: dir, split, rows, by_source: bySource, ...(bounds ? { bounds } : {}) };
+  const result: ChunksBenchResult = { command, data: dataRelative(dir), split, rows, by_source: bySource, ...(bounds ? { bounds } : {}) };
   const outFile = o.out === undefined ? 'bench/results/chunks.json' : o.out;
   if (outFile) {
     mkdirSync(dirname(resolve(outFile)), { recursive: true });

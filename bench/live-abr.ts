@@ -21,6 +21,7 @@ import { loadChunkDataset, loadDenseLayers, loadSizeNet, type ChunkVideo } from 
 import { DeclaredSizes, ForecastSizes, TrueSizes, runLiveSession, type LiveVideo, type SizeSource } from '../src/sim/abr/live.js';
 import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
 import { InputError } from '../src/train/errors.js';
+import { dataRelative } from '../src/train/cli/args.js';
 
 /** the policies of the bench: the baselines of abr/live.ts liveBaseline and the DRL actor */
 export const LIVE_POLICIES = ['hlsjs', 'lolp', 'bb', 'robustmpc', 'drl'] as const satisfies ReadonlyArray<LiveBaselineName | 'drl'>;
@@ -227,8 +228,9 @@ export async function benchLiveAbr(o: LiveAbrBenchOptions = {}): Promise<LiveAbr
   }
   const result: LiveAbrBenchResult = {
     command,
-    traces_dir: tracesDir,
-    data: dataDir,
+    // $EDGEPLAY_DATA- or repo-relative: records hold no machine's absolute path
+    traces_dir: dataRelative(tracesDir),
+    data: dataRelative(dataDir),
     split,
     target_latency_s: TARGET,
     session_s: SESSION_S,

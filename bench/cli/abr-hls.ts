@@ -13,7 +13,7 @@ const cli = {
       type: 'string',
       default: 'rb,bb,bola,robustmpc,drl',
       arg: 'LIST',
-      help: 'bb, rb, bola, robustmpc, drl (models/abr-drl), drl:NAME (models/NAME; the player default is drl:abr-drl-player), drl:DIR (a path)',
+      help: 'bb, rb, bola, robustmpc, drl (models/abr-drl), drl:NAME (models/NAME, e.g. the candidate drl:abr-drl-player), drl:DIR (a path)',
     },
     chunks: { type: 'string', default: '30', arg: 'N', help: 'fragments per session (our stream has 48)' },
     refetch: {

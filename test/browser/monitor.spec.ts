@@ -4,7 +4,7 @@
  * and the edge negotiated and carried as Content Steering; each part switches off on its own.
  */
 import Hls from 'hls.js';
-import { monitor, type AbrDecisionRecord } from '../../src/index.js';
+import { DEFAULT_ABR_MODEL, monitor, type AbrDecisionRecord } from '../../src/index.js';
 import { env, makeVideo, storedEvents, uniq, until } from './util.js';
 
 describe('monitor()', () => {
@@ -25,7 +25,6 @@ describe('monitor()', () => {
       contentId: 'monitor-1',
       edgeplay: { consent: 'granted', dbName: uniq('ep-mon'), flushIntervalMs: 300 },
       abrBudgetMs: 200,
-      abrModel: 'abr-drl-player',
       onAbrDecision: (r) => decisions.push(r),
       negotiation: {
         edges: config.edges.map((e) => ({ id: e.id, probeUrl: e.probe })),
@@ -49,8 +48,8 @@ describe('monitor()', () => {
       // one worker hosts both models
       const info = await m.worker!.api.info();
       expect(info.models).toContain('abr-drl');
-      // the DRL named by abrModel (here the candidate trained for this player's semantics) is the one loaded
-      expect(info.abrModelUrl).toMatch(/\/models\/abr-drl-player\/model\.json$/);
+      // without abrModel, DEFAULT_ABR_MODEL's directory
+      expect(info.abrModelUrl).toMatch(new RegExp(`/models/${DEFAULT_ABR_MODEL}/model\\.json$`));
       await until(async () => (await m.worker!.api.info()).models.includes('profile'), 'the profiler in the same worker', 20000);
       // telemetry reached the controller, tagged with the negotiation
       await m.ep.flush();
@@ -60,6 +59,26 @@ describe('monitor()', () => {
     } finally {
       await m.destroy();
       video.remove();
+    }
+    // abrModel names another model directory: that network is the one the worker loads
+    const v3 = makeVideo();
+    const m3 = await monitor(v3, {
+      Hls,
+      src: `${env.dev}/streams/vod/master.m3u8?limit=2`,
+      controller: env.controller,
+      worker: '/base/dist/edgeplay.worker.js',
+      models: '/base/models/',
+      abrModel: 'abr-drl-player',
+      negotiation: false,
+      profiler: false,
+      edgeplay: { consent: 'granted', dbName: uniq('ep-mon') },
+    });
+    try {
+      await until(async () => (await m3.worker!.api.info()).abrModelUrl !== null, 'the DRL model loaded', 30000);
+      expect((await m3.worker!.api.info()).abrModelUrl).toMatch(/\/models\/abr-drl-player\/model\.json$/);
+    } finally {
+      await m3.destroy();
+      v3.remove();
     }
     // every part off but telemetry: hls.js decides, the CDN serves
     const v2 = makeVideo();

@@ -4,7 +4,7 @@
  * the controller's abandonment (needs the Pensieve video sizes, $EDGEPLAY_DATA/abr/video, for stage A; pending
  * without them). bench:abr-hls (bench/abr-hls.ts): a model given by absolute path is recorded repo-relative.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchAbrSimReal, parseRunPolicy } from '../../bench/abr-sim-real.js';
@@ -114,6 +114,20 @@ describe('bench:abr-sim-real', () => {
       const r = await benchAbrHls({ traces: join(dir, 'traces'), policies: ['bb', `drl:${abs}`], chunks: 6, out: null, log: () => {} });
       expect(r.rows.map((x) => x.policy)).toEqual(['bb', 'drl:models/abr-drl']);
       expect(r.rows[1].qoe_chunk_mean).toEqual(jasmine.any(Number));
+      // a model in another checkout of this project is labelled repo-relative but loaded from where it is
+      const other = join(dir, 'other-checkout');
+      mkdirSync(join(other, 'models', 'x'), { recursive: true });
+      writeFileSync(join(other, 'package.json'), readFileSync('package.json'));
+      for (const f of ['model.json', 'weights.bin']) copyFileSync(join('models', 'abr-drl-player', f), join(other, 'models', 'x', f));
+      const r2 = await benchAbrHls({
+        traces: join(dir, 'traces'),
+        policies: ['drl:abr-drl-player', `drl:${join(other, 'models', 'x')}`],
+        chunks: 6,
+        out: null,
+        log: () => {},
+      });
+      expect(r2.rows.map((x) => x.policy)).toEqual(['drl:abr-drl-player', 'drl:models/x']);
+      expect(r2.rows[1].qoe_chunk_mean).toBe(r2.rows[0].qoe_chunk_mean);
       await expectAsync(
         benchAbrHls({ traces: join(dir, 'traces'), policies: ['bb'], refetch: 'often' as 'none', out: null, log: () => {} }),
       ).toBeRejectedWithError(InputError, /refetch/);
