@@ -19,8 +19,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { commandLine } from '../src/train/cli/args.js';
+import { commandLine, parseCliOrExit } from '../src/train/cli/args.js';
 import { EqualSplit, UcbShares, WeightedRoundRobin, type UcbParams } from '../src/assign/cdn/baselines.js';
 import type { CdnSharePolicy } from '../src/assign/cdn/index.js';
 import { LtsPolicy, ltsModelFromFiles, type LtsManifest } from '../src/assign/cdn/lts.js';
@@ -36,20 +35,26 @@ import { runDay, score, type DayResult, type Score } from '../src/sim/cdn/run.js
 import { daysOf, FULL_DAYS } from '../src/sim/cdn/traffic.js';
 import { bestWrr, tuneUcb } from '../src/sim/cdn/tune.js';
 
-const { values: args } = parseArgs({
-  options: {
-    sim: { type: 'string', default: 'all' },
-    days: { type: 'string', default: 'test' },
-    cdns: { type: 'string', default: '3' },
-    sets: { type: 'string', default: '' },
-    models: { type: 'string', default: join('models', 'cdn-lts') },
-    'learned-dir': { type: 'string', default: join('models', 'cdn-sim') },
-    out: { type: 'string', default: join('bench', 'results', 'cdn.json') },
-    retune: { type: 'boolean', default: false },
-    validate: { type: 'boolean', default: false },
-    policies: { type: 'string', default: '' },
+/** the policies of the bench, in the order of its tables */
+const POLICY_NAMES = ['equal', 'wrr', 'ucb1', 'd-ucb', 'lts', 'fast-lts', 'lts-learned', 'greedy-lts-actions', 'greedy'];
+const cli = {
+  name: 'bench:cdn',
+  summary:
+    'Multi-CDN share policies in the CDN simulators on the test days (LTS §5): equal split, best WRR, UCB1, Discounted UCB,\nLTS, Fast-LTS and the greedy optimum, over every N-of-4 CDN combination; one table per simulator, results in --out.',
+  flags: {
+    sim: { type: 'string', default: 'all', arg: 'piecewise|mechanistic|learned|all', help: 'simulators (a comma list, or all)' },
+    days: { type: 'string', default: 'test', arg: 'test|dev|train|LIST', help: 'the days played: a split or day indices d1,d2,…' },
+    cdns: { type: 'string', default: '3', arg: 'N', help: 'every N-of-4 CDN combination (unless --sets)' },
+    sets: { type: 'string', arg: 'LIST', help: 'CDN combinations, e.g. ABC,ABD (default: every N-of-4 of --cdns)' },
+    models: { type: 'string', default: 'models/cdn-lts', arg: 'DIR', help: 'LTS models and tuned baselines' },
+    'learned-dir': { type: 'string', default: 'models/cdn-sim', arg: 'DIR', help: "the learned simulator's models" },
+    out: { type: 'string', default: 'bench/results/cdn.json', arg: 'FILE', help: 'results file' },
+    retune: { type: 'boolean', help: "tune the baselines' constants here on training days instead of loading them" },
+    validate: { type: 'boolean', help: "first compare the mechanistic simulator's fluid model with a simulated panel of viewers" },
+    policies: { type: 'string', arg: 'LIST', help: `only these policies (default: all of ${POLICY_NAMES.join(',')})` },
   },
-});
+} as const;
+const args = parseCliOrExit(cli);
 const missing = missingData();
 if (missing) {
   console.error(`bench:cdn: ${missing}`);
@@ -117,7 +122,6 @@ const days = ['test', 'dev', 'train'].includes(args.days!)
       return n;
     });
 const sets = args.sets ? args.sets.split(',') : cdnCombinations(Number(args.cdns));
-const POLICY_NAMES = ['equal', 'wrr', 'ucb1', 'd-ucb', 'lts', 'fast-lts', 'lts-learned', 'greedy-lts-actions', 'greedy'];
 const only = args.policies ? args.policies.split(',').map((x) => x.trim()) : POLICY_NAMES;
 for (const p of only) if (!POLICY_NAMES.includes(p)) throw new Error(`--policies: each one of ${POLICY_NAMES.join(', ')} (got ${p})`);
 const modelDir = resolve(args.models!);

@@ -19,8 +19,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { commandLine } from './cli/args.js';
+import { commandLine, parseCliOrExit } from './cli/args.js';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../core/random.js';
@@ -33,20 +32,29 @@ import type { CdnQoe } from '../sim/cdn/env.js';
 import { freeRun, freeRunRmse, logWindows, lstmWeightsOf, Nalu, qoeRange, qoeTarget, type CdnLogSeq } from './cdn-sim-models.js';
 import type { LstmWeights } from '../sim/cdn/learned.js';
 
-const { values: args } = parseArgs({
-  options: {
-    epochs: { type: 'string', default: '10' },
-    every: { type: 'string', default: '16' },
-    batch: { type: 'string', default: '256' },
-    units: { type: 'string', default: '16,8' },
-    seed: { type: 'string', default: '1' },
-    dad: { type: 'string', default: '3' },
-    'dad-epochs': { type: 'string', default: '2' },
-    'clamp-margin': { type: 'string', default: '0.5' },
-    out: { type: 'string', default: join('models', 'cdn-sim') },
-    results: { type: 'string', default: join('bench', 'results', 'cdn-sim.json') },
+const cli = {
+  name: 'train:cdn-sim',
+  summary:
+    "The learned CDN simulator (LTS §4.4): per CDN a model from the recent workload history to the step's QoE, fitted on logs\nof the mechanistic simulator (training days), stopped on dev days, and the LTS Table 1 comparison on test days.",
+  flags: {
+    epochs: { type: 'string', default: '10', arg: 'N', help: 'epochs of the one-step fit' },
+    every: { type: 'string', default: '16', arg: 'N', help: 'training windows every N-th minute' },
+    batch: { type: 'string', default: '256', arg: 'N', help: 'minibatch' },
+    units: { type: 'string', default: '16,8', arg: 'N1,N2', help: 'LSTM sizes (the plain LSTM baseline has N1)' },
+    seed: { type: 'string', default: '1', arg: 'N', help: 'seed of the logs and the fits' },
+    dad: { type: 'string', default: '3', arg: 'N', help: 'Data-as-Demonstrator rounds on the recurrent models’ own outputs' },
+    'dad-epochs': { type: 'string', default: '2', arg: 'N', help: 'epochs per DAD round' },
+    'clamp-margin': {
+      type: 'string',
+      default: '0.5',
+      arg: 'X',
+      help: "outputs clamped to the training logs' range widened by X × its span",
+    },
+    out: { type: 'string', default: 'models/cdn-sim', arg: 'DIR', help: 'output directory' },
+    results: { type: 'string', default: 'bench/results/cdn-sim.json', arg: 'FILE', help: 'results file' },
   },
-});
+} as const;
+const args = parseCliOrExit(cli);
 const EPOCHS = Number(args.epochs);
 const EVERY = Number(args.every);
 const BATCH = Number(args.batch);

@@ -25,7 +25,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../core/random.js';
-import { LiveBufferBased, LiveRobustMpc, type LivePolicy } from '../abr/live.js';
+import { LiveBufferBased, liveBaseline, type LiveBaselineName, type LivePolicy } from '../abr/live.js';
 import { LIVE_FEATURES, LIVE_GLOBAL, LIVE_RMAX, LiveDrlPolicy, buildLiveDrl, denseArrays, liveFeatures } from '../abr/live-drl.js';
 import type { PartHeadCoefficients } from '../abr/part-size.js';
 import { MeanOfPast } from '../abr/size-forecast.js';
@@ -49,6 +49,13 @@ import { loadModel, saveModel } from './io.js';
 import { DEFAULT_FRAMES } from './part-size.js';
 import { ppoIteration, type PpoModel } from './ppo.js';
 import { supervisedEpochs } from './supervised.js';
+
+/**
+ * The baseline the trainer imitates (step 1, a fresh one per imitation session) and scores on the validation set
+ * (`mpcValidationQoe`): live RobustMPC with its defaults, built by abr/live.ts liveBaseline — the policy bench:live-abr
+ * and bench:part-sizes play as `robustmpc`.
+ */
+export const LIVE_TEACHER: LiveBaselineName = 'robustmpc';
 
 export interface TrainLiveAbrOptions {
   seed?: number;
@@ -319,7 +326,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     } else log(`warm start: actor of ${repoRelative(initDir)} (critic from scratch)`);
   }
   const policyNow = () => new LiveDrlPolicy(denseArrays(actor, ['s1', 's2', 'score']));
-  const mpcScore = validate(new LiveRobustMpc());
+  const mpcScore = validate(liveBaseline(LIVE_TEACHER));
   const mpcPart = lastPartScore;
   log(`validation: robustmpc ${mpcScore.toFixed(4)} QoE/s on ${validSet.length} sessions${partNote()}`);
 
@@ -394,8 +401,8 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     const ys: number[] = [];
     for (let s = 0; s < BC_SESSIONS; s++) {
       const sess = randomSession(false);
-      const mpc = new LiveRobustMpc();
-      mpc.start(sess.video.ladderKbps);
+      const mpc = liveBaseline(LIVE_TEACHER);
+      mpc.start?.(sess.video.ladderKbps, sess.video.chunkS);
       sess.step(0);
       while (!sess.done) {
         sess.awaitDecisionPoint();

@@ -4,8 +4,25 @@
  * and the edge negotiated and carried as Content Steering; each part switches off on its own.
  */
 import Hls from 'hls.js';
-import { DEFAULT_ABR_MODEL, monitor, type AbrDecisionRecord } from '../../src/index.js';
+import { DEFAULT_ABR_MODEL, monitor, type AbrDecisionRecord, type MonitorOptions, type Monitored } from '../../src/index.js';
 import { env, makeVideo, storedEvents, uniq, until } from './util.js';
+
+/** the options every call here shares: hls.js, the demo's VOD stream cut to its first `limit` segments, the controller */
+const vod = (limit: number) => ({ Hls, src: `${env.dev}/streams/vod/master.m3u8?limit=${limit}`, controller: env.controller });
+/** the worker bundle and the repository's model directories, as the test server serves them */
+const withModels = { worker: '/base/dist/edgeplay.worker.js', models: '/base/models/' };
+
+/** monitor() on a fresh video element; `body` runs while it plays, then the monitor is destroyed and the element removed */
+async function monitored(options: MonitorOptions, body: (m: Monitored, video: HTMLVideoElement) => Promise<void>): Promise<void> {
+  const video = makeVideo();
+  const m = await monitor(video, options);
+  try {
+    await body(m, video);
+  } finally {
+    await m.destroy();
+    video.remove();
+  }
+}
 
 describe('monitor()', () => {
   it('wires telemetry, the one worker (ABR + profiler), negotiation and steering in one call', async () => {
@@ -13,14 +30,10 @@ describe('monitor()', () => {
       edges: Array<{ id: string; probe: string }>;
       cdnProbe: string;
     };
-    const video = makeVideo();
     const decisions: AbrDecisionRecord[] = [];
-    const m = await monitor(video, {
-      Hls,
-      src: `${env.dev}/streams/vod/master.m3u8?limit=8`,
-      controller: env.controller,
-      worker: '/base/dist/edgeplay.worker.js',
-      models: '/base/models/',
+    const options: MonitorOptions = {
+      ...vod(8),
+      ...withModels,
       channel: 'monitor',
       contentId: 'monitor-1',
       edgeplay: { consent: 'granted', dbName: uniq('ep-mon'), flushIntervalMs: 300 },
@@ -32,8 +45,8 @@ describe('monitor()', () => {
         timeoutMs: 3000,
       },
       hlsConfig: { maxBufferLength: 12 },
-    });
-    try {
+    };
+    await monitored(options, async (m, video) => {
       expect(m.abr).toBe('drl');
       expect(m.worker).not.toBeNull();
       expect(m.negotiation).not.toBeNull();
@@ -56,41 +69,23 @@ describe('monitor()', () => {
       const stored = await storedEvents(m.view.id);
       expect(stored.some((e) => e.type === 'startup')).toBeTrue();
       expect(m.hls.config.cmcd?.contentId).toBe('monitor-1');
-    } finally {
-      await m.destroy();
-      video.remove();
-    }
+    });
     // abrModel names another model directory: that network is the one the worker loads
-    const v3 = makeVideo();
-    const m3 = await monitor(v3, {
-      Hls,
-      src: `${env.dev}/streams/vod/master.m3u8?limit=2`,
-      controller: env.controller,
-      worker: '/base/dist/edgeplay.worker.js',
-      models: '/base/models/',
+    const other: MonitorOptions = {
+      ...vod(2),
+      ...withModels,
       abrModel: 'abr-drl-player',
       negotiation: false,
       profiler: false,
       edgeplay: { consent: 'granted', dbName: uniq('ep-mon') },
-    });
-    try {
+    };
+    await monitored(other, async (m3) => {
       await until(async () => (await m3.worker!.api.info()).abrModelUrl !== null, 'the DRL model loaded', 30000);
       expect((await m3.worker!.api.info()).abrModelUrl).toMatch(/\/models\/abr-drl-player\/model\.json$/);
-    } finally {
-      await m3.destroy();
-      v3.remove();
-    }
-    // every part off but telemetry: hls.js decides, the CDN serves
-    const v2 = makeVideo();
-    const m2 = await monitor(v2, {
-      Hls,
-      src: `${env.dev}/streams/vod/master.m3u8?limit=4`,
-      controller: env.controller,
-      negotiation: false,
-      refetch: 'hls',
-      edgeplay: { consent: 'granted', dbName: uniq('ep-mon') },
     });
-    try {
+    // every part off but telemetry: hls.js decides, the CDN serves
+    const off: MonitorOptions = { ...vod(4), negotiation: false, refetch: 'hls', edgeplay: { consent: 'granted', dbName: uniq('ep-mon') } };
+    await monitored(off, async (m2, v2) => {
       expect(m2.abr).toBe('hls');
       expect((m2.hls.config as unknown as { streamController: unknown }).streamController).toBe(
         (Hls.DefaultConfig as unknown as { streamController: unknown }).streamController,
@@ -99,10 +94,7 @@ describe('monitor()', () => {
       expect(m2.negotiation).toBeNull();
       expect(m2.profiler).toBeNull();
       await until(() => v2.currentTime > 1, 'playback without models', 30000);
-    } finally {
-      await m2.destroy();
-      v2.remove();
-    }
+    });
   });
 
   it('says clearly what is missing', async () => {

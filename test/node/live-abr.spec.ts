@@ -24,6 +24,7 @@ import { MeanOfPast } from '../../src/abr/size-forecast.js';
 import { DeclaredSizes, ForecastSizes, LiveSession, TraceLink, TrueSizes, runLiveSession, type LiveVideo } from '../../src/sim/abr/live.js';
 import { stepFrom, type SimTrace } from '../../src/sim/abr/env.js';
 import { mulberry32 } from '../../src/core/random.js';
+import { LIVE_TEACHER } from '../../src/train/live-abr.js';
 
 const sim = (name: string, steps: Array<[number, number]>): SimTrace => {
   const t = stepTrace(name, steps);
@@ -240,6 +241,24 @@ describe('live policies', () => {
       expect(() => liveBaseline(bad)).toThrowError(
         `unknown live policy ${JSON.stringify(bad)}: the baselines are robustmpc, hlsjs, lolp, bb`,
       );
+  });
+
+  it("train:live-abr's teacher (LIVE_TEACHER, built by liveBaseline) is the default LiveRobustMpc it built before: the same sessions", () => {
+    const v = video();
+    // one instance over several sessions, as the trainer's validation uses it; runLiveSession calls start() as its imitation does
+    const teacher = liveBaseline(LIVE_TEACHER);
+    const before = new LiveRobustMpc();
+    expect(teacher).toBeInstanceOf(LiveRobustMpc);
+    expect(teacher).toEqual(before); // the default parameters
+    for (const tr of traces) {
+      const o = { startChunk: 5, chunks: 40, keepLog: true };
+      const a = runLiveSession(teacher, v, tr, new ForecastSizes(v, new MeanOfPast()), o);
+      const b = runLiveSession(before, v, tr, new ForecastSizes(v, new MeanOfPast()), o);
+      expect(a.log.map((l) => l.quality))
+        .withContext(tr.name)
+        .toEqual(b.log.map((l) => l.quality));
+      expect(a).withContext(tr.name).toEqual(b);
+    }
   });
 
   it('the DRL scorer in plain JavaScript equals the tfjs actor, on ladders of 3 and 10 rungs', async () => {

@@ -12,7 +12,7 @@ import { loadDenseLayers, loadSizeNet, type ChunkVideo } from '../../src/sim/abr
 import { TrueSizes, runLiveSession } from '../../src/sim/abr/live.js';
 import type { SimTrace } from '../../src/sim/abr/env.js';
 import { trainChunkSize } from '../../src/train/chunks.js';
-import { trainLiveAbr } from '../../src/train/live-abr.js';
+import { trainLiveAbr, type TrainLiveAbrOptions } from '../../src/train/live-abr.js';
 import type { PartHeadCoefficients } from '../../src/abr/part-size.js';
 import type { PartVideo } from '../../src/sim/abr/parts.js';
 import { InputError } from '../../src/train/errors.js';
@@ -210,17 +210,11 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
     expect(existsSync(join(outA, 'critic', 'model.json'))).toBeTrue();
 
     // warm start, no training: the selected actor is the init one, scored as run A scored its selection
+    /** run A's actor warm-started, deciding after the first part, with no training; `extra` adds to these options */
+    const warmStart = (extra: Partial<TrainLiveAbrOptions>) =>
+      trainLiveAbr({ ...base(), sizeNet, partCoef: coef, decideAfterParts: 1, bcSessions: 0, iters: 0, init: outA, ...extra });
     const outB = join(dir, 'b');
-    const w = await trainLiveAbr({
-      ...base(),
-      sizeNet,
-      partCoef: coef,
-      decideAfterParts: 1,
-      bcSessions: 0,
-      iters: 0,
-      init: outA,
-      out: outB,
-    });
+    const w = await warmStart({ out: outB });
     expect(w.selected).toBe('init');
     expect(w.initValidationQoe).toBe(r.validationQoe);
     const la = loadDenseLayers(outA, ['s1', 's2', 'score']);
@@ -229,29 +223,9 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
     expect(JSON.parse(readFileSync(join(outB, 'train.json'), 'utf8')).init).toBe(outA);
 
     // risk-aware sizes in the state: a margin of 1 is the point forecast, a margin of 3 changes what the actor is told
-    const same = await trainLiveAbr({
-      ...base(),
-      sizeNet,
-      partCoef: coef,
-      decideAfterParts: 1,
-      bcSessions: 0,
-      iters: 0,
-      init: outA,
-      risk: 'x1',
-      out: join(dir, 'r1'),
-    });
+    const same = await warmStart({ risk: 'x1', out: join(dir, 'r1') });
     expect(same.initValidationQoe).toBe(r.validationQoe);
-    const wide = await trainLiveAbr({
-      ...base(),
-      sizeNet,
-      partCoef: coef,
-      decideAfterParts: 1,
-      bcSessions: 0,
-      iters: 0,
-      init: outA,
-      risk: 'x3',
-      out: join(dir, 'r3'),
-    });
+    const wide = await warmStart({ risk: 'x3', out: join(dir, 'r3') });
     expect(wide.initValidationQoe).not.toBe(r.validationQoe);
     expect(JSON.parse(readFileSync(join(dir, 'r3', 'train.json'), 'utf8')).risk).toBe('x3');
     expect(JSON.parse(readFileSync(join(outB, 'train.json'), 'utf8')).risk).toBeNull();

@@ -53,6 +53,21 @@ const sim = (name: string, steps: Array<[number, number]>): SimTrace => {
   return { name, time: t.times, bw: t.mbps };
 };
 
+/** coefficients knowing the first `parts` parts, fitted on partVideo(160, 3) with mean-of-past forecasts (share alpha 0.3) */
+const partCoef = (parts: number): PartHeadCoefficients =>
+  fitPartCoefficients(
+    evaluatePartConditioned([partVideo(160, 3)], () => new MeanOfPast(), parts, null, 0.3),
+    0.5,
+    0.3,
+    false,
+  );
+
+/** the live simulator's setup: partVideo(80, seed) as a LiveVideo with its part bytes, and partCoef(1) */
+function partSetup(seed: number): { v: LiveVideo; coef: PartHeadCoefficients } {
+  const pv = partVideo(80, seed);
+  return { v: { name: pv.video, ladderKbps: pv.ladderKbps, chunkS: 2, sizes: pv.sizes, heads: pv.heads }, coef: partCoef(1) };
+}
+
 describe('part-conditioned chunk-size correction', () => {
   const unit: PartHeadCoefficients = { partS: 0.5, own: [1, 1, 1], cross: [1, 1, 1], shareAlpha: 0.3 };
 
@@ -136,14 +151,7 @@ describe('part-conditioned chunk-size correction', () => {
 });
 
 describe('live simulator: deciding after the first part', () => {
-  const pv = partVideo(80, 5);
-  const v: LiveVideo = { name: pv.video, ladderKbps: pv.ladderKbps, chunkS: 2, sizes: pv.sizes, heads: pv.heads };
-  const coef = fitPartCoefficients(
-    evaluatePartConditioned([partVideo(160, 3)], () => new MeanOfPast(), 1, null, 0.3),
-    0.5,
-    0.3,
-    false,
-  );
+  const { v, coef } = partSetup(5);
 
   /** plays rung 1 throughout and records what it was told */
   class Recorder implements LivePolicy {
@@ -203,14 +211,7 @@ describe('live simulator: deciding after the first part', () => {
 describe('bench:part-sizes live rows (livePartRows)', () => {
   it('plays every DRL and baseline with each size source at each decision point, a second DRL on the same sessions', () => {
     for (const d of ['models/chunk-size/head.json', 'models/live-abr-drl/model.json']) if (!existsSync(d)) return pending(`${d} missing`);
-    const pv = partVideo(80, 7);
-    const v: LiveVideo = { name: pv.video, ladderKbps: pv.ladderKbps, chunkS: 2, sizes: pv.sizes, heads: pv.heads };
-    const coef = fitPartCoefficients(
-      evaluatePartConditioned([partVideo(160, 3)], () => new MeanOfPast(), 1, null, 0.3),
-      0.5,
-      0.3,
-      false,
-    );
+    const { v, coef } = partSetup(7);
     const actor = loadDenseLayers('models/live-abr-drl', ['s1', 's2', 'score']);
     const traces = [
       sim('a', [[600, 1.2]]),
@@ -265,12 +266,7 @@ describe('bench:part-sizes live rows (livePartRows)', () => {
     expect(() => livePartRows([v], traces, { net: loadSizeNet('models/chunk-size'), coef, drls: {}, decideAfter: [2] })).toThrowError(
       /must be an integer in 1\.\.1/,
     );
-    const coef2 = fitPartCoefficients(
-      evaluatePartConditioned([partVideo(160, 3)], () => new MeanOfPast(), 2, null, 0.3),
-      0.5,
-      0.3,
-      false,
-    );
+    const coef2 = partCoef(2);
     const two = livePartRows([v], traces, {
       net: loadSizeNet('models/chunk-size'),
       coef: coef2,
@@ -293,14 +289,7 @@ describe('bench:part-sizes live rows (livePartRows)', () => {
 
   it('plays risk-aware sizes (--risk): a margin of 1 plays as the point forecast, a learned quantile does not; bad specs fail first', () => {
     if (!existsSync('models/chunk-size/head.json')) return pending('models/chunk-size missing');
-    const pv = partVideo(80, 7);
-    const v: LiveVideo = { name: pv.video, ladderKbps: pv.ladderKbps, chunkS: 2, sizes: pv.sizes, heads: pv.heads };
-    const coef = fitPartCoefficients(
-      evaluatePartConditioned([partVideo(160, 3)], () => new MeanOfPast(), 1, null, 0.3),
-      0.5,
-      0.3,
-      false,
-    );
+    const { v, coef } = partSetup(7);
     const traces = [sim('a', [[600, 1.2]]), sim('c', [[600, 0.7]])];
     const o = { net: loadSizeNet('models/chunk-size'), coef, drls: {}, baselines: ['robustmpc'], sessionS: 40 };
     const rows = livePartRows([v], traces, { ...o, risks: ['x1', 'q90'] });

@@ -464,4 +464,26 @@ describe('command lines (src/train/cli/args.ts)', () => {
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("Unknown option '--ppo-iter'");
   });
+
+  it('bench:cdn and train:cdn-sim (module-level scripts, parseCliOrExit) answer --help and exit 2 on an unknown flag before any work', () => {
+    const tsx = join('node_modules', '.bin', 'tsx');
+    const scripts = [
+      { file: 'bench/cdn.ts', name: 'bench:cdn', flag: '--learned-dir DIR', unknown: '--polices' },
+      { file: 'src/train/cdn-sim.ts', name: 'train:cdn-sim', flag: '--clamp-margin X', unknown: '--epoch' },
+    ];
+    for (const s of scripts) {
+      const help = spawnSync(tsx, [s.file, '--help'], { encoding: 'utf8' });
+      expect(help.status).withContext(s.name).toBe(0);
+      expect(help.stdout).toContain(`usage: npm run ${s.name} -- [options]`);
+      expect(help.stdout).toContain(s.flag);
+      expect(help.stderr).withContext(s.name).toBe('');
+      const bad = spawnSync(tsx, [s.file, s.unknown, '3'], { encoding: 'utf8' });
+      expect(bad.status).withContext(s.name).toBe(2);
+      expect(bad.stderr).toContain(`${s.name}: Unknown option '${s.unknown}'`);
+      expect(bad.stdout).withContext(s.name).toBe(''); // nothing ran
+      const stray = spawnSync(tsx, [s.file, 'extra'], { encoding: 'utf8' });
+      expect(stray.status).withContext(s.name).toBe(2);
+      expect(stray.stderr).toContain(`${s.name}: Unexpected argument 'extra'`);
+    }
+  });
 });

@@ -183,6 +183,21 @@ export function listOf<const T extends string = string>(flag: string, value: str
 }
 
 /**
+ * parseCli for an entry point whose body runs at module level rather than in runCli (bench:cdn, train:cdn-sim): a bad
+ * command line (unknown flag, missing value, positional argument) prints `NAME: message (see --help)` to stderr and
+ * exits 2, as runCli does; `--help` prints helpText and exits 0. Returns the parsed values otherwise.
+ */
+export function parseCliOrExit<F extends Flags>(cli: Cli<F>, argv: string[] = process.argv.slice(2)): Values<F> {
+  try {
+    return parseCli(cli, argv);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    console.error(`${cli.name}: ${e.message}`);
+    process.exit(2);
+  }
+}
+
+/**
  * Runs an entry point: parses the flags, calls `run` with them, and turns failures into an exit status —
  * InputError (bad flags, missing data) prints its message and exits 2; anything else prints the stack and
  * exits 1.
