@@ -7,7 +7,15 @@
 import type Hls from 'hls.js';
 import type { HlsConfig } from 'hls.js';
 import { randomId, unitHash } from './core/ids.js';
-import { EVENT_TYPES, type Consent, type EventDataMap, type EventType, type TelemetryEvent, type TypedEvent } from './core/protocol.js';
+import {
+  EVENT_TYPES,
+  LIMITS,
+  type Consent,
+  type EventDataMap,
+  type EventType,
+  type TelemetryEvent,
+  type TypedEvent,
+} from './core/protocol.js';
 import { TelemetryPipeline, type PipelineStats } from './telemetry/pipeline.js';
 import { View, nowMs, type ViewInfo } from './telemetry/view.js';
 import { Identity } from './telemetry/identity.js';
@@ -64,6 +72,29 @@ export interface ViewportSample {
   edge_share?: number | null;
 }
 
+/**
+ * What `Edgeplay.recordDeployment` takes: the worker's `deploy()` / `deployment()` answer (DeploymentState in
+ * src/worker/protocol.ts satisfies it), one choice per inference task.
+ */
+export interface DeploymentReport {
+  choices: ReadonlyArray<{
+    task: string;
+    placement: 'device' | 'edge';
+    /** '' when nothing was chosen */
+    model: string;
+    variant: string;
+    backend: string;
+    rel_accuracy: number;
+    p95_ms: number;
+    bytes: number;
+    /** the device's speed factor the choice assumed */
+    factor: number;
+    reason: string;
+  }>;
+  /** errors loading a chosen variant, each `task: …` */
+  errors?: readonly string[];
+}
+
 export class Edgeplay {
   private opts: Required<Pick<EdgeplayOptions, 'sampleRate' | 'sessionTimeoutMs' | 'heartbeatMs'>> & EdgeplayOptions;
   private identity: Identity;
@@ -80,6 +111,8 @@ export class Edgeplay {
   /** when this SDK instance was created (epoch ms): Mux's player init time; its first view reports page load and player startup */
   private readonly initAt = nowMs();
   private firstView = true;
+  /** the deployment the app reported last: sent again at the start of every view */
+  private deployment: EventDataMap['deployment'][] = [];
 
   /** @throws TypeError without an endpoint; RangeError for a sample rate outside [0, 1] */
   constructor(options: EdgeplayOptions) {
@@ -230,11 +263,13 @@ export class Edgeplay {
       );
     const initAt = this.firstView ? this.initAt : null;
     this.firstView = false;
-    return new View(this.hls!, this.video!, info, { emit: this.emit, heartbeatMs: this.opts.heartbeatMs }, pendingSwitch, startedAt, {
+    const v = new View(this.hls!, this.video!, info, { emit: this.emit, heartbeatMs: this.opts.heartbeatMs }, pendingSwitch, startedAt, {
       id,
       cmcdContentId: cid !== info.contentId ? cid : null,
       initAt,
     });
+    for (const d of this.deployment) v.recordDeployment(d);
+    return v;
   }
 
   /**
@@ -302,6 +337,42 @@ export class Edgeplay {
           : null,
     };
     this.view.recordViewport(data);
+  }
+
+  /**
+   * Report the models the worker deployed (`worker.api.deploy()` or `deployment()`: the variant and backend chosen
+   * per inference task, or the edge, and the selector's reason; "Joint Accuracy- and Latency-aware Model
+   * Deployment", src/deploy/select.ts): one `deployment` event per task in the current view, if one is attached, and
+   * again at the start of every later view, so that each view says which models it ran with. `null` forgets it.
+   * @throws TypeError when `state` has no `choices` array or a choice lacks its task
+   */
+  recordDeployment(state: DeploymentReport | null): void {
+    if (state === null) {
+      this.deployment = [];
+      return;
+    }
+    if (!state || !Array.isArray(state.choices))
+      throw new TypeError("edgeplay.recordDeployment: expected the worker's deployment state ({ choices: [...] })");
+    const num = (x: unknown, digits: number) => (typeof x === 'number' && Number.isFinite(x) ? +x.toFixed(digits) : null);
+    const str = (x: unknown, n: number) => (typeof x === 'string' && x ? x.slice(0, n) : null);
+    this.deployment = state.choices.map((c) => {
+      if (!c || typeof c.task !== 'string' || !c.task) throw new TypeError('edgeplay.recordDeployment: every choice needs its task');
+      const error = state.errors?.find((e) => e.startsWith(`${c.task}:`)) ?? null;
+      return {
+        task: c.task.slice(0, 32),
+        model: str(c.model, 64),
+        variant: str(c.variant, 64),
+        backend: String(c.backend).slice(0, 16),
+        placement: c.placement === 'edge' ? 'edge' : 'device',
+        rel_accuracy: num(c.rel_accuracy, 4),
+        p95_ms: num(c.p95_ms, 3),
+        bytes: num(c.bytes, 0),
+        speed_factor: num(c.factor, 3),
+        reason: String(c.reason ?? '').slice(0, LIMITS.maxStringLength),
+        error: str(error, LIMITS.maxStringLength),
+      };
+    });
+    if (this.view) for (const d of this.deployment) this.view.recordDeployment(d);
   }
 
   /**

@@ -15,7 +15,14 @@ export { VERSION } from './core/version.js';
 
 // the SDK instance and the one-call wiring
 export { createEdgeplay, Edgeplay } from './edgeplay.js';
-export type { EdgeplayOptions, AttachOptions, SwitchChannelOptions, EdgeplayListener, ViewportSample } from './edgeplay.js';
+export type {
+  EdgeplayOptions,
+  AttachOptions,
+  SwitchChannelOptions,
+  EdgeplayListener,
+  ViewportSample,
+  DeploymentReport,
+} from './edgeplay.js';
 export { monitor, DEFAULT_ABR_MODEL, type MonitorOptions, type Monitored } from './monitor.js';
 
 // telemetry: views, QoE, events

@@ -140,6 +140,28 @@ export interface EventDataMap {
   };
   ended: None;
   viewend: { reason: string; dropped: Num; frames: Num; started: boolean; ended: boolean };
+  /**
+   * The deployment in effect for one inference task (accuracy/latency-aware deployment, "Joint Accuracy- and
+   * Latency-aware Model Deployment"; the worker's `deploy()`, src/deploy/select.ts): the model and variant (e.g.
+   * `int8+short-history`) on `backend` ('js' | 'cpu' | 'wasm' | 'webgl', or 'edge' with placement 'edge'), or none
+   * (model and variant null: nothing fits, the task keeps what it had); `rel_accuracy` on the task's accuracy scale,
+   * the predicted `p95_ms` at the device's `speed_factor` (1 = the profiled machine), download `bytes`, the selector's
+   * `reason` (at most 512 characters) and the `error` loading the variant, if any. One event per task when the app
+   * reports a deployment (`Edgeplay.recordDeployment`), and again at the start of every later view.
+   */
+  deployment: {
+    task: string;
+    model: Str;
+    variant: Str;
+    backend: string;
+    placement: 'device' | 'edge';
+    rel_accuracy: Num;
+    p95_ms: Num;
+    bytes: Num;
+    speed_factor: Num;
+    reason: string;
+    error: Str;
+  };
   custom: { name: string } & EventData;
 }
 

@@ -584,6 +584,11 @@ export class View {
     this.emit('viewport', data);
   }
 
+  /** Emit a `deployment` event (Edgeplay.recordDeployment validates and shapes it). */
+  recordDeployment(data: EventDataMap['deployment']): void {
+    this.emit('deployment', data);
+  }
+
   recordCustom(name: string, data?: Record<string, unknown>): void {
     this.emit('custom', { ...(data ?? {}), name: name.slice(0, 64) });
   }

@@ -16,6 +16,7 @@ import {
   type RefetchSkip,
   type AbrAbandonRecord,
 } from '../../src/index.js';
+import { parseVariantId, variantPath } from '../../src/deploy/catalog.js';
 import { env, makeVideo, uniq, until } from './util.js';
 
 /**
@@ -161,6 +162,14 @@ describe('ABR controller in hls.js', () => {
       await expectAsync(w.api.initAbr({ modelUrl, guard: { reserveS: 4, factor: 2 } })).toBeRejectedWithError(/factor/);
       await w.api.initAbr({ modelUrl, guard: { reserveS: 4, factor: 0.9 } });
       expect(await port.decide('drl', obs)).toBe(0);
+      // a profile with no ABR row: nothing is deployed for the task and initAbr's model answers (info() says so)
+      const noAbr = await w.api.deploy({
+        modelsUrl: new URL('/base/models/', location.href).href,
+        profile: { probes: [{ throttle: 1, msPerMmac: 1 }], rows: [] },
+        tasks: { abr: { latencyBudgetMs: 1000, accuracyFloor: 0 } },
+      });
+      expect(noAbr.choices.find((c) => c.task === 'abr')?.model).toBe('');
+      expect((await w.api.info()).abrModelUrl).toBe(modelUrl);
       // a deployed ABR variant answers for the DRL from now on: the guard still applies
       const state = await w.api.deploy({
         modelsUrl: new URL('/base/models/', location.href).href,
@@ -171,9 +180,12 @@ describe('ABR controller in hls.js', () => {
         .toBe('device');
       expect(state.errors).toEqual([]);
       expect(await port.decide('drl', obs)).toBe(0);
-      // info() names the network that answers: the shipped profile has no ABR row on these backends, so initAbr's model
+      // info() names the network that answers: the shipped profile's pick (models/variants/profile.json has the ABR
+      // variants' rows since the full bench:deploy run), loaded from where the catalog keeps it
       const chosen = state.choices.find((c) => c.task === 'abr')!;
-      expect([chosen.model, (await w.api.info()).abrModelUrl]).toEqual(['', modelUrl]);
+      expect(chosen.model).withContext(chosen.reason).toBe('abr-drl');
+      const chosenUrl = new URL(`/base/models/${variantPath('abr-drl', parseVariantId(chosen.variant).variant)}`, location.href).href;
+      expect((await w.api.info()).abrModelUrl).toBe(chosenUrl);
       // with a profile that offers models/abr-drl's int8 variant, that variant answers, and info() says so
       const profile = {
         probes: [{ throttle: 1, msPerMmac: 1 }],

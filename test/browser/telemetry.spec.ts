@@ -3,7 +3,7 @@
  * edge controller (fastify + SQLite).
  */
 import Hls from 'hls.js';
-import { createEdgeplay, type Edgeplay, type TelemetryEvent } from '../../src/index.js';
+import { createEdgeplay, startWorker, type Edgeplay, type TelemetryEvent } from '../../src/index.js';
 import {
   env,
   harness,
@@ -399,6 +399,60 @@ describe('telemetry in Chromium', () => {
       expect(s2.channel_switch_latency_ms).toBe(lat1);
       expect(s2.interactions).toEqual({ chat: 1 });
     } finally {
+      await p.destroy();
+    }
+  });
+
+  it("reports the worker's deployment in the current view and in every later one, and the controller stores it", async () => {
+    const w = startWorker('/base/dist/edgeplay.worker.js');
+    const p = player({ src: VOD(), channel: 'ch-a' });
+    try {
+      // the real selector on the shipped profile (models/variants/profile.json), nothing loaded
+      const state = await w.api.deploy({
+        modelsUrl: new URL('/base/models/', location.href).href,
+        tasks: { viewport: { latencyBudgetMs: 20, accuracyFloor: 0.97 }, abr: { latencyBudgetMs: 5, accuracyFloor: 0.9 } },
+        load: false,
+      });
+      expect(state.choices.map((c) => c.task)).toEqual(['viewport', 'abr']);
+      const v1 = p.ep.currentView!;
+      const deployments = (viewId: string) => p.events.filter((e) => e.type === 'deployment' && e.view_id === viewId);
+      expect(deployments(v1.id).length).toBe(0);
+      p.ep.recordDeployment(state);
+      const sent = deployments(v1.id);
+      expect(sent.map((e) => e.data!.task)).toEqual(['viewport', 'abr']);
+      for (const [i, c] of state.choices.entries()) {
+        const d = sent[i].data!;
+        expect(d.model).toBe(c.model || null);
+        expect(d.variant).toBe(c.variant || null);
+        expect(d.backend).toBe(c.backend);
+        expect(d.placement).toBe(c.placement);
+        expect(d.rel_accuracy).toBeCloseTo(c.rel_accuracy, 3);
+        expect(d.speed_factor).toBeCloseTo(c.factor, 2);
+        expect(d.reason).toBe(c.reason.slice(0, 512));
+        expect(d.error).toBeNull();
+      }
+      // the next view carries it from its start, after its viewstart
+      const v2 = p.ep.switchChannel('ch-b', { src: VOD(), contentId: 'vod-b', autoplay: true });
+      const again = deployments(v2.id);
+      expect(again.map((e) => e.data)).toEqual(sent.map((e) => e.data));
+      const v2events = p.events.filter((e) => e.view_id === v2.id);
+      expect(v2events.findIndex((e) => e.type === 'viewstart')).toBeLessThan(v2events.findIndex((e) => e.type === 'deployment'));
+      expect(() => p.ep.recordDeployment({} as never)).toThrowError(TypeError, /choices/);
+      // forgotten: a third view starts without it
+      p.ep.recordDeployment(null);
+      const v3 = p.ep.switchChannel('ch-a', { src: VOD(), contentId: 'vod-1', autoplay: true });
+      expect(deployments(v3.id).length).toBe(0);
+      await p.ep.flush();
+      // the controller accepted and stored both views' deployment events as sent
+      for (const v of [v1, v2]) {
+        const stored = await until(async () => {
+          const ev = (await storedEvents(v.id)).filter((e) => e.type === 'deployment');
+          return ev.length === 2 ? ev : null;
+        }, `the deployment events of ${v.id} stored`);
+        expect(stored.map((e) => e.data)).toEqual(deployments(v.id).map((e) => e.data as Record<string, unknown>));
+      }
+    } finally {
+      w.terminate();
       await p.destroy();
     }
   });

@@ -28,6 +28,7 @@ export const EVENT_TYPES = [
   'requests', // per serving host, since the last report: count, failures, bytes, busy_ms, ttfb_sum_ms, ttfb_max_ms (hls.js load stats)
   'ended',
   'viewend', // data: reason
+  'deployment', // the model variant and backend chosen per inference task (or the edge), and why: task, model, variant, backend, placement, rel_accuracy, p95_ms, bytes, speed_factor, reason, error
   'custom',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
