@@ -19,12 +19,12 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { commandLine, parseCliOrExit } from '../src/train/cli/args.js';
+import { commandLine, inputOrExit, InputError, num, oneOf, parseCliOrExit } from '../src/train/cli/args.js';
 import { EqualSplit, UcbShares, WeightedRoundRobin, type UcbParams } from '../src/assign/cdn/baselines.js';
 import type { CdnSharePolicy } from '../src/assign/cdn/index.js';
 import { LtsPolicy, ltsModelFromFiles, type LtsManifest } from '../src/assign/cdn/lts.js';
 import { FastLtsPolicy, type TreeModel } from '../src/assign/cdn/tree.js';
-import { cdnCombinations } from '../src/sim/cdn/cdns.js';
+import { cdnCombinations, CDN_PROFILES } from '../src/sim/cdn/cdns.js';
 import { loadResponse, loadTraffic, makeSim, missingData } from '../src/sim/cdn/data.js';
 import { JOINER, simulatePanel, STATES, type AbrResponse } from '../src/sim/cdn/abr-response.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
@@ -55,6 +55,24 @@ const cli = {
   },
 } as const;
 const args = parseCliOrExit(cli);
+// the flags' values, checked before any work (--validate, data loading): a bad one exits 2
+const { kinds, days, sets, only } = inputOrExit(cli.name, () => {
+  const SIMS = ['piecewise', 'mechanistic', 'learned'] as const;
+  const kinds = args.sim === 'all' ? [...SIMS] : args.sim.split(',').map((k) => oneOf('sim', k, SIMS));
+  const days = ['test', 'dev', 'train'].includes(args.days)
+    ? daysOf(args.days as 'test')
+    : args.days.split(',').map((d) => {
+        const n = Number(d);
+        if (d.trim() === '' || !Number.isInteger(n) || n < 0 || n >= FULL_DAYS)
+          throw new InputError(`--days: ${d} is not a day in 0..${FULL_DAYS - 1}`);
+        return n;
+      });
+  const cdns = num('cdns', args.cdns, { integer: true, min: 1 });
+  if (cdns > CDN_PROFILES.length) throw new InputError(`--cdns: must be at most ${CDN_PROFILES.length}, got "${args.cdns}"`);
+  const sets = args.sets ? args.sets.split(',') : cdnCombinations(cdns);
+  const only = args.policies ? args.policies.split(',').map((x) => oneOf('policies', x.trim(), POLICY_NAMES)) : POLICY_NAMES;
+  return { kinds, days, sets, only };
+});
 const missing = missingData();
 if (missing) {
   console.error(`bench:cdn: ${missing}`);
@@ -109,21 +127,6 @@ function fluidStalls(r: AbrResponse, e: number[]): number[] {
   });
 }
 
-const kinds = (args.sim === 'all' ? ['piecewise', 'mechanistic', 'learned'] : args.sim!.split(',')) as Array<
-  'piecewise' | 'mechanistic' | 'learned'
->;
-for (const k of kinds)
-  if (!['piecewise', 'mechanistic', 'learned'].includes(k)) throw new Error(`--sim: piecewise, mechanistic, learned or all (got ${k})`);
-const days = ['test', 'dev', 'train'].includes(args.days!)
-  ? daysOf(args.days as 'test')
-  : args.days!.split(',').map((d) => {
-      const n = Number(d);
-      if (!Number.isInteger(n) || n < 0 || n >= FULL_DAYS) throw new Error(`--days: ${d} is not a day in 0..${FULL_DAYS - 1}`);
-      return n;
-    });
-const sets = args.sets ? args.sets.split(',') : cdnCombinations(Number(args.cdns));
-const only = args.policies ? args.policies.split(',').map((x) => x.trim()) : POLICY_NAMES;
-for (const p of only) if (!POLICY_NAMES.includes(p)) throw new Error(`--policies: each one of ${POLICY_NAMES.join(', ')} (got ${p})`);
 const modelDir = resolve(args.models!);
 const traffic = loadTraffic();
 const tuneDays = daysOf('train').filter((_, i) => i % 6 === 0);

@@ -19,7 +19,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { commandLine, parseCliOrExit } from './cli/args.js';
+import { commandLine, inputOrExit, InputError, num, parseCliOrExit } from './cli/args.js';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../core/random.js';
@@ -55,12 +55,20 @@ const cli = {
   },
 } as const;
 const args = parseCliOrExit(cli);
-const EPOCHS = Number(args.epochs);
-const EVERY = Number(args.every);
-const BATCH = Number(args.batch);
+// a bad value stops here (exit 2), not after a fit of zero or NaN epochs written over --out
+const { EPOCHS, EVERY, BATCH, UNITS, SEED } = inputOrExit(cli.name, () => {
+  const units = args.units.split(',');
+  if (units.length !== 2) throw new InputError(`--units: two LSTM sizes N1,N2, got "${args.units}"`);
+  return {
+    EPOCHS: num('epochs', args.epochs, { integer: true, min: 0 }),
+    EVERY: num('every', args.every, { integer: true, min: 1 }),
+    BATCH: num('batch', args.batch, { integer: true, min: 1 }),
+    UNITS: units.map((u, i) => num(`units[${i}]`, u, { integer: true, min: 1 })),
+    SEED: num('seed', args.seed, { integer: true }),
+  };
+});
 /** LSTM sizes (LTS: 128, 64; smaller for two shared CPU cores); the plain LSTM baseline has the first */
-const [UNITS1, UNITS2] = args.units!.split(',').map(Number);
-const SEED = Number(args.seed);
+const [UNITS1, UNITS2] = UNITS;
 /** DAD rounds (multi-step fit on the model's own outputs) after the one-step fit of each recurrent model, and epochs per round */
 const DAD = Number(args.dad);
 const DAD_EPOCHS = Number(args['dad-epochs']);

@@ -486,4 +486,25 @@ describe('command lines (src/train/cli/args.ts)', () => {
       expect(stray.stderr).toContain(`${s.name}: Unexpected argument 'extra'`);
     }
   });
+
+  it('bench:cdn and train:cdn-sim refuse a bad flag value with exit 2 before any work (no zero-epoch fit over models/cdn-sim)', () => {
+    const tsx = join('node_modules', '.bin', 'tsx');
+    const cases = [
+      { argv: ['src/train/cdn-sim.ts', '--epochs', '1O'], err: 'train:cdn-sim: --epochs: expected a number, got "1O"' },
+      { argv: ['src/train/cdn-sim.ts', '--units', '16'], err: 'train:cdn-sim: --units: two LSTM sizes N1,N2, got "16"' },
+      { argv: ['src/train/cdn-sim.ts', '--batch', '0'], err: 'train:cdn-sim: --batch: must be at least 1, got "0"' },
+      { argv: ['bench/cdn.ts', '--cdns', '5'], err: 'bench:cdn: --cdns: must be at most 4, got "5"' },
+      { argv: ['bench/cdn.ts', '--policies', 'lts,bogus'], err: 'bench:cdn: --policies: one of equal, wrr,' },
+      { argv: ['bench/cdn.ts', '--sim', 'fluid'], err: 'bench:cdn: --sim: one of piecewise, mechanistic, learned' },
+      { argv: ['bench/cdn.ts', '--days', '3,x'], err: 'bench:cdn: --days: x is not a day in 0..' },
+      { argv: ['bench/cdn.ts', '--validate', '--policies', 'bogus'], err: 'bench:cdn: --policies: one of' },
+    ];
+    for (const c of cases) {
+      // the timeout only bounds a failure: without the checks, train:cdn-sim starts its logs and fit
+      const r = spawnSync(tsx, c.argv, { encoding: 'utf8', timeout: 60000 });
+      expect(r.status).withContext(c.argv.join(' ')).toBe(2);
+      expect(r.stderr).withContext(c.argv.join(' ')).toContain(c.err);
+      expect(r.stdout).withContext(c.argv.join(' ')).toBe(''); // nothing ran
+    }
+  });
 });

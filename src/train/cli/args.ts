@@ -188,11 +188,20 @@ export function listOf<const T extends string = string>(flag: string, value: str
  * exits 2, as runCli does; `--help` prints helpText and exits 0. Returns the parsed values otherwise.
  */
 export function parseCliOrExit<F extends Flags>(cli: Cli<F>, argv: string[] = process.argv.slice(2)): Values<F> {
+  return inputOrExit(cli.name, () => parseCli(cli, argv));
+}
+
+/**
+ * Runs `check` (a module-level entry point's checks of its flag values with num / oneOf / listOf) and returns what it
+ * returns; an InputError it throws prints `NAME: message` to stderr and exits 2, as runCli does, so that a bad value
+ * stops the script before any work. Any other error is rethrown.
+ */
+export function inputOrExit<T>(name: string, check: () => T): T {
   try {
-    return parseCli(cli, argv);
+    return check();
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
-    console.error(`${cli.name}: ${e.message}`);
+    console.error(`${name}: ${e.message}`);
     process.exit(2);
   }
 }
