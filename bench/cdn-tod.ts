@@ -20,9 +20,9 @@
  * Prints them and writes `--out` with the command line that printed it.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { commandLine } from '../src/train/cli/args.js';
+import { commandLine, repoRelative } from '../src/train/cli/args.js';
 import type { CdnSharePolicy } from '../src/assign/cdn/index.js';
 import { encodeObservation, inputWidth, ltsModelFromFiles, LtsPolicy, type LtsManifest, type LtsModel } from '../src/assign/cdn/lts.js';
 import { applyAction, K_STEPS, lastScores, toPoints } from '../src/assign/cdn/mdp.js';
@@ -50,6 +50,14 @@ if (missing) {
 const nTrain = Number(args['train-days']);
 if (!Number.isInteger(nTrain) || nTrain < 1) throw new Error(`--train-days: a positive integer, got "${args['train-days']}"`);
 
+/**
+ * a model file as recorded: repo-relative inside the checkout, else its directory's and its own name (a
+ * `train:cdn --out DIR` outside the checkout; the records name no absolute path)
+ */
+function label(file: string): string {
+  const r = repoRelative(resolve(file));
+  return isAbsolute(r) ? `${basename(dirname(r))}/${basename(r)} (outside the checkout)` : r;
+}
 function load(file: string): LtsModel {
   const man = JSON.parse(readFileSync(file, 'utf8')) as LtsManifest;
   if (man.cdns.join('') !== 'ABC') throw new Error(`${file}: a model of ${man.cdns.join('')}, this check is for ABC`);
@@ -81,7 +89,7 @@ if (args.model) {
   const zero = Float32Array.from(w1);
   zero.fill(0, (rows - E) * H);
   const ablation = {
-    model: args.model,
+    model: label(args.model),
     inputs: model.inputs,
     w1_rms_history_rows: r4(rms(0, rows - E)),
     w1_rms_time_rows: r4(rms(rows - E, rows)),
@@ -119,7 +127,7 @@ if (args.compare) {
     if (model.inputs?.timeOfDay) variants.push(['time-of-day weights 0', timeZeroed(model)]);
     for (const [variant, mdl] of variants) {
       const pol = new LtsPolicy(mdl);
-      const row = { model: file, variant, dev_qoe: r4(meanReward(sim, pol, dev)), train_qoe: r4(meanReward(sim, pol, all)) };
+      const row = { model: label(file), variant, dev_qoe: r4(meanReward(sim, pol, dev)), train_qoe: r4(meanReward(sim, pol, all)) };
       cmp.push(row);
       console.log(`   ${file} (${variant}): dev QoE ${row.dev_qoe.toFixed(4)}, training days ${row.train_qoe.toFixed(4)}`);
     }
@@ -197,7 +205,7 @@ if (tr && dv) {
         `   depth ≤ ${depth}, ${features.padEnd(22)} ${String(row.nodes).padStart(5)} nodes: a cheapest action on ${row.dev_cheapest_pct.toFixed(1)} % of dev states, mean regret ${row.dev_regret.toFixed(4)}`,
       );
     }
-  out.expert = args.expert;
+  out.expert = label(args.expert!);
   out.train_days = trainDays;
   out.oracle_trees = rows;
 }

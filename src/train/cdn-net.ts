@@ -131,6 +131,21 @@ export function widenInputs(w: NetWeights, m: number, k: number, fromExtra: numb
 }
 
 /**
+ * The inverse of widenInputs: a network of `fromExtra` inputs beside the history cut to its first `toExtra` (for a
+ * time-of-day network: its first harmonics; 0: the paper's shape). The result computes what the original computes
+ * with the dropped inputs' weights set to 0 — exactly the original when those weights are 0 (a widened network),
+ * otherwise the network without what it learned from the dropped inputs (measure it: bench:cdn-tod's "time-of-day
+ * weights 0"). @throws RangeError when toExtra > fromExtra or w1's length does not fit fromExtra.
+ */
+export function narrowInputs(w: NetWeights, m: number, k: number, fromExtra: number, toExtra: number): NetWeights {
+  if (!(toExtra >= 0 && toExtra <= fromExtra))
+    throw new RangeError(`narrowInputs: cannot add inputs (${fromExtra} → ${toExtra} beside the history)`);
+  const rows = m * (k - CONV_KERNEL + 1) * CONV_FILTERS + fromExtra;
+  if (w.w1.length !== rows * HIDDEN) throw new RangeError(`narrowInputs: w1 has ${w.w1.length} weights, expected ${rows * HIDDEN}`);
+  return { ...w, w1: Float32Array.from(w.w1).slice(0, (rows - fromExtra + toExtra) * HIDDEN) };
+}
+
+/**
  * The actor and critic as the shared PPO's model (src/train/ppo.ts PpoModel): observations are im2col rows
  * ([batch, colDim], `toCols`); logits are the actor's 3m + 1 outputs, the value the critic's one output.
  * `variables` = actor then critic; `criticVariables` = the critic's (the critic-only passes).

@@ -55,7 +55,7 @@ import type { CdnSim } from '../sim/cdn/env.js';
 import { LearnedSim, loadLearnedModels } from '../sim/cdn/learned.js';
 import type { CdnSharePolicy } from '../assign/cdn/index.js';
 import { InputError } from './errors.js';
-import { imitate, ltsPpoModel, TfLtsNet, toCols, widenInputs } from './cdn-net.js';
+import { imitate, ltsPpoModel, narrowInputs, TfLtsNet, toCols, widenInputs } from './cdn-net.js';
 import { ppoIteration, type Rollout } from './ppo.js';
 
 /** The simulators a policy can be trained in. */
@@ -117,7 +117,8 @@ export interface TrainCdnOptions {
   /**
    * time-of-day harmonics the network reads beside the paper's history (lts.ts LtsInputs; default: those of the
    * `init` model, else 0, the paper's state). With an `init` of fewer inputs, the init is embedded
-   * function-preservingly (cdn-net.ts widenInputs: the new inputs' weights start at 0).
+   * function-preservingly (cdn-net.ts widenInputs: the new inputs' weights start at 0); with an `init` of more,
+   * its extra inputs' weights are dropped (narrowInputs: its function with those weights at 0).
    */
   timeOfDay?: number;
   /** fit Fast-LTS (default true) */
@@ -741,8 +742,6 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
     } catch (e) {
       throw new InputError(`time-of-day: ${(e as Error).message}`);
     }
-    if (initInputs && extraInputs(initInputs) > extraInputs(inputs))
-      throw new InputError(`init: ${initFile} reads ${inputsName(initInputs)}, more than the ${inputsName(inputs)} asked for`);
     const extra = extraInputs(inputs);
     const colDim = m * (K_STEPS - CONV_KERNEL + 1) * CONV_KERNEL * CDN_CHANNELS + extra;
     const rng = mulberry32(seed * 7919 + set.charCodeAt(0) * 31 + set.charCodeAt(m - 1));
@@ -776,9 +775,15 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
     if (initMan && initInputs) {
       const w = ltsModelFromFiles(initMan, new Uint8Array(readFileSync(join(dirname(initFile), initMan.weights)))).actor;
       const from = extraInputs(initInputs);
-      actor.load(from === extra ? w : widenInputs(w, m, K_STEPS, from, extra));
+      actor.load(from === extra ? w : from < extra ? widenInputs(w, m, K_STEPS, from, extra) : narrowInputs(w, m, K_STEPS, from, extra));
       log(
-        `${set} actor from ${initFile} (no imitation)${from === extra ? '' : `: ${inputsName(initInputs)} embedded in ${inputsName(inputs)} (the new inputs' weights 0)`}`,
+        `${set} actor from ${initFile} (no imitation)${
+          from === extra
+            ? ''
+            : from < extra
+              ? `: ${inputsName(initInputs)} embedded in ${inputsName(inputs)} (the new inputs' weights 0)`
+              : `: cut from ${inputsName(initInputs)} to ${inputsName(inputs)} (the dropped inputs' weights removed: not the same function unless they were 0)`
+        }`,
       );
     } else {
       // 1. imitation of the greedy-tracking expert, then one DAgger round

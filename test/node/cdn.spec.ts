@@ -57,7 +57,7 @@ import { runDay } from '../../src/sim/cdn/run.js';
 import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinute, SURVIVE, Traffic } from '../../src/sim/cdn/traffic.js';
 import { dataRoot } from '../../src/sim/abr/load.js';
 import { freeRun, freeRunRmse, logWindows, lstmWeightsOf, Nalu, qoeRange, type CdnLogSeq } from '../../src/train/cdn-sim-models.js';
-import { imitate, ltsPpoModel, TfLtsNet, toCols, widenInputs } from '../../src/train/cdn-net.js';
+import { imitate, ltsPpoModel, narrowInputs, TfLtsNet, toCols, widenInputs } from '../../src/train/cdn-net.js';
 import { averageWeights, daggerCdn, daysRollout, distilFastLts } from '../../src/train/cdn.js';
 import { ppoIteration } from '../../src/train/ppo.js';
 
@@ -1213,6 +1213,17 @@ describe('LTS time-of-day input (lts.ts LtsInputs; train:cdn --time-of-day)', ()
     expect(Array.from(wide.forward(xa))).toEqual(ref);
     expect(Array.from(wide.forward(xb))).toEqual(ref);
     expect(() => widenInputs(widenInputs(paper.weights(), 3, K_STEPS, 0, 2), 3, K_STEPS, 2, 0)).toThrowError(/cannot drop inputs/);
+    // cut back to the paper's shape: a widened network exactly; a trained one = its time-of-day weights at 0
+    expect(Array.from(narrowInputs(widenInputs(paper.weights(), 3, K_STEPS, 0, 2), 3, K_STEPS, 2, 0).w1)).toEqual(
+      Array.from(paper.weights().w1),
+    );
+    const cut = new LtsNet(narrowInputs(net.weights(), 3, K_STEPS, 2, 0), 3, K_STEPS, A);
+    const w0 = net.weights();
+    const zeroed = Float32Array.from(w0.w1).fill(0, w0.w1.length - 2 * 64);
+    const ref0 = new LtsNet({ ...w0, w1: zeroed }, 3, K_STEPS, A, 2).forward(xa);
+    const got = cut.forward(xa.subarray(0, HIST));
+    for (let a = 0; a < A; a++) expect(Math.abs(got[a] - ref0[a])).toBeLessThan(1e-5);
+    expect(() => narrowInputs(paper.weights(), 3, K_STEPS, 0, 2)).toThrowError(/cannot add inputs/);
     tf.dispose([...net.vars, ...paper.vars]);
   });
 
