@@ -146,6 +146,7 @@ function loadLts(name: string): { lts: LtsPolicy; fast: FastLtsPolicy | null; me
         cdns: man.cdns,
         k: man.k,
         workloadScale: man.workloadScale,
+        inputs: man.inputs,
         tree: man.fastLts.tree,
       })
     : null;

@@ -224,15 +224,23 @@ export function loadCdnPolicy(name: CdnPolicyName, cdns: string[], model?: strin
   } catch (e) {
     throw new Error(`--cdn-model ${model}: ${(e as Error).message}`);
   }
+  // the network is read (and its inputs and weights checked) even when its tree is served
+  let net: ReturnType<typeof ltsModelFromFiles>;
+  try {
+    net = ltsModelFromFiles(man, bin);
+  } catch (e) {
+    throw new Error(`--cdn-model ${model}: ${(e as Error).message}`);
+  }
   const policy: CdnSharePolicy = man.fastLts?.served
     ? new FastLtsPolicy({
         format: 'edgeplay-cdn-fastlts/1',
         cdns: man.cdns,
         k: man.k,
         workloadScale: man.workloadScale,
+        inputs: man.inputs,
         tree: man.fastLts.tree,
       })
-    : new LtsPolicy(ltsModelFromFiles(man, bin));
+    : new LtsPolicy(net);
   return byPosition(policy, man.cdns, cdns);
 }
 
@@ -527,7 +535,8 @@ export class CdnScheduler {
     hist.push(rec);
     let next = this.points;
     try {
-      const s = this.policy.step(hist.observation());
+      // the coming step's minute of the day (UTC), for models that read the time of day (lts.ts LtsInputs)
+      const s = this.policy.step({ ...hist.observation(), minuteOfDay: (((step + 1) * this.stepMs) / 60000) % 1440 });
       if (s.length === this.cdns.length && s.every((x) => Number.isFinite(x) && x >= 0)) next = toPoints(s);
       else this.warn(`cdn policy '${this.policy.name}' returned ${JSON.stringify(s)}: shares unchanged`);
     } catch (e) {

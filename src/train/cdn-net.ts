@@ -13,6 +13,8 @@ import { supervisedEpochs } from './supervised.js';
  * One LTS network in tfjs: conv (kernel CONV_KERNEL over the k steps, CDN_CHANNELS channels, CONV_FILTERS
  * filters, shared by the m CDNs) → ReLU → dense HIDDEN → ReLU → dense `outputs` (the 3m + 1 logits of the
  * actor, or the critic's 1 value). He-normal initialisation, seeded; the output layer scaled by `outScale`.
+ * `extra` inputs beside the history (lts.ts LtsInputs: the time-of-day features) are concatenated to the
+ * convolution's flattened output before the hidden layer (w1 has `extra` more rows), as LtsNet reads them.
  */
 export class TfLtsNet {
   readonly vars: tf.Variable[];
@@ -30,9 +32,11 @@ export class TfLtsNet {
     readonly outputs: number,
     seed: number,
     outScale = 1,
+    readonly extra = 0,
   ) {
+    if (!Number.isInteger(extra) || extra < 0) throw new RangeError(`TfLtsNet: extra inputs must be a non-negative integer, got ${extra}`);
     this.positions = k - CONV_KERNEL + 1;
-    const flat = m * this.positions * CONV_FILTERS;
+    const flat = m * this.positions * CONV_FILTERS + extra;
     const he = (shape: number[], fanIn: number, s: number, scale = 1) =>
       tf.variable(tf.randomNormal(shape, 0, scale * Math.sqrt(2 / fanIn), 'float32', s));
     this.convW = he([CONV_KERNEL, CDN_CHANNELS, CONV_FILTERS], CONV_KERNEL * CDN_CHANNELS, seed);
@@ -44,9 +48,9 @@ export class TfLtsNet {
     this.vars = [this.convW, this.convB, this.w1, this.b1, this.w2, this.b2];
   }
 
-  /** width of an im2col row: m · positions · (kernel · channels) */
+  /** width of an im2col row: m · positions · (kernel · channels), then the `extra` inputs */
   get colDim(): number {
-    return this.m * this.positions * CONV_KERNEL * CDN_CHANNELS;
+    return this.m * this.positions * CONV_KERNEL * CDN_CHANNELS + this.extra;
   }
   /**
    * x: [B, colDim] — the encoded observations in im2col layout (toCols): the convolution is then one matMul
@@ -55,13 +59,16 @@ export class TfLtsNet {
   apply(x: tf.Tensor2D): tf.Tensor2D {
     const B = x.shape[0];
     const P = this.positions;
+    const E = this.extra;
+    const hist = E > 0 ? x.slice([0, 0], [B, this.colDim - E]) : x;
     const c = tf.relu(
-      x
+      hist
         .reshape([B * this.m * P, CONV_KERNEL * CDN_CHANNELS])
         .matMul(this.convW.reshape([CONV_KERNEL * CDN_CHANNELS, CONV_FILTERS]))
         .add(this.convB),
     );
-    const flat = c.reshape([B, this.m * P * CONV_FILTERS]);
+    const conv = c.reshape([B, this.m * P * CONV_FILTERS]);
+    const flat = E > 0 ? tf.concat([conv, x.slice([0, this.colDim - E], [B, E])], 1) : conv;
     const h = tf.relu(flat.matMul(this.w1).add(this.b1));
     return h.matMul(this.w2).add(this.b2) as tf.Tensor2D;
   }
@@ -84,21 +91,58 @@ export class TfLtsNet {
 }
 
 /**
- * encodeObservation rows x[cdn][step][channel] → im2col rows: for each CDN and position p the window
- * x[p..p+3][channels] flattened (offset, channel) — the convW layout [kernel][channels][filters].
+ * encodeObservation rows x[cdn][step][channel] (then `extra` inputs) → im2col rows: for each CDN and position p
+ * the window x[p..p+3][channels] flattened (offset, channel) — the convW layout [kernel][channels][filters] —
+ * then the row's `extra` inputs as they are. @throws RangeError when x is not a whole number of rows.
  */
-export function toCols(x: Float32Array, m: number, k: number, out?: Float32Array): Float32Array {
+export function toCols(x: Float32Array, m: number, k: number, out?: Float32Array, extra = 0): Float32Array {
   const P = k - CONV_KERNEL + 1;
   const W = CONV_KERNEL * CDN_CHANNELS;
-  const rows = x.length / (m * k * CDN_CHANNELS);
-  const o = out ?? new Float32Array(rows * m * P * W);
-  for (let r = 0; r < rows; r++)
+  const hist = m * k * CDN_CHANNELS;
+  const inW = hist + extra;
+  const colW = m * P * W + extra;
+  const rows = x.length / inW;
+  if (!Number.isInteger(rows)) throw new RangeError(`toCols: ${x.length} values are not rows of ${inW}`);
+  const o = out ?? new Float32Array(rows * colW);
+  for (let r = 0; r < rows; r++) {
     for (let i = 0; i < m; i++)
       for (let p = 0; p < P; p++) {
-        const src = ((r * m + i) * k + p) * CDN_CHANNELS;
-        o.set(x.subarray(src, src + W), ((r * m + i) * P + p) * W);
+        const src = r * inW + (i * k + p) * CDN_CHANNELS;
+        o.set(x.subarray(src, src + W), r * colW + (i * P + p) * W);
       }
+    if (extra > 0) o.set(x.subarray(r * inW + hist, (r + 1) * inW), r * colW + m * P * W);
+  }
   return o;
+}
+
+/**
+ * A network of `fromExtra` inputs beside the history, embedded function-preservingly into one of `toExtra`: the
+ * new inputs' rows of the hidden layer's weights are 0, so the outputs are unchanged whatever the new inputs are
+ * (the time-of-day features start unused; training moves them). @throws RangeError when toExtra < fromExtra or
+ * w1's length is not (m · positions · CONV_FILTERS + fromExtra) · HIDDEN.
+ */
+export function widenInputs(w: NetWeights, m: number, k: number, fromExtra: number, toExtra: number): NetWeights {
+  if (!(toExtra >= fromExtra)) throw new RangeError(`widenInputs: cannot drop inputs (${fromExtra} → ${toExtra} beside the history)`);
+  const rows = m * (k - CONV_KERNEL + 1) * CONV_FILTERS + fromExtra;
+  if (w.w1.length !== rows * HIDDEN) throw new RangeError(`widenInputs: w1 has ${w.w1.length} weights, expected ${rows * HIDDEN}`);
+  const w1 = new Float32Array((rows + toExtra - fromExtra) * HIDDEN);
+  w1.set(Array.from(w.w1));
+  return { ...w, w1 };
+}
+
+/**
+ * The inverse of widenInputs: a network of `fromExtra` inputs beside the history cut to its first `toExtra` (for a
+ * time-of-day network: its first harmonics; 0: the paper's shape). The result computes what the original computes
+ * with the dropped inputs' weights set to 0 — exactly the original when those weights are 0 (a widened network),
+ * otherwise the network without what it learned from the dropped inputs (measure it: bench:cdn-tod's "time-of-day
+ * weights 0"). @throws RangeError when toExtra > fromExtra or w1's length does not fit fromExtra.
+ */
+export function narrowInputs(w: NetWeights, m: number, k: number, fromExtra: number, toExtra: number): NetWeights {
+  if (!(toExtra >= 0 && toExtra <= fromExtra))
+    throw new RangeError(`narrowInputs: cannot add inputs (${fromExtra} → ${toExtra} beside the history)`);
+  const rows = m * (k - CONV_KERNEL + 1) * CONV_FILTERS + fromExtra;
+  if (w.w1.length !== rows * HIDDEN) throw new RangeError(`narrowInputs: w1 has ${w.w1.length} weights, expected ${rows * HIDDEN}`);
+  return { ...w, w1: Float32Array.from(w.w1).slice(0, (rows - fromExtra + toExtra) * HIDDEN) };
 }
 
 /**

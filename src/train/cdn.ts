@@ -29,12 +29,17 @@ import { mulberry32 } from '../core/random.js';
 import { actionCount, applyAction, K_STEPS, lastScores, toPoints, GAMMA } from '../assign/cdn/mdp.js';
 import {
   CDN_CHANNELS,
+  checkInputs,
   CONV_KERNEL,
   encodeBf16,
   encodeObservation,
+  extraInputs,
+  inputsName,
+  inputWidth,
   LtsNet,
   LtsPolicy,
   ltsModelFromFiles,
+  type LtsInputs,
   type LtsManifest,
   type LtsModel,
   type NetWeights,
@@ -50,7 +55,7 @@ import type { CdnSim } from '../sim/cdn/env.js';
 import { LearnedSim, loadLearnedModels } from '../sim/cdn/learned.js';
 import type { CdnSharePolicy } from '../assign/cdn/index.js';
 import { InputError } from './errors.js';
-import { imitate, ltsPpoModel, TfLtsNet, toCols } from './cdn-net.js';
+import { imitate, ltsPpoModel, narrowInputs, TfLtsNet, toCols, widenInputs } from './cdn-net.js';
 import { ppoIteration, type Rollout } from './ppo.js';
 
 /** The simulators a policy can be trained in. */
@@ -109,6 +114,13 @@ export interface TrainCdnOptions {
   dagger?: CdnDaggerOptions;
   /** Adam learning rate of the DAgger fits (default 1e-4) */
   lrDagger?: number;
+  /**
+   * time-of-day harmonics the network reads beside the paper's history (lts.ts LtsInputs; default: those of the
+   * `init` model, else 0, the paper's state). With an `init` of fewer inputs, the init is embedded
+   * function-preservingly (cdn-net.ts widenInputs: the new inputs' weights start at 0); with an `init` of more,
+   * its extra inputs' weights are dropped (narrowInputs: its function with those weights at 0).
+   */
+  timeOfDay?: number;
   /** fit Fast-LTS (default true) */
   tree?: boolean;
   /** the baselines are tuned on every N-th training day (default 6: 5 of the 30) */
@@ -142,6 +154,9 @@ export interface TrainCdnSetResult {
   curve: Array<{ stage: string; dev: number; s: number }>;
   fastLts: { devQoe: number; served: boolean } | null;
 }
+
+/** the inputs of a network with `extra` inputs beside the history (2 per time-of-day harmonic) */
+const inputsOfExtra = (extra: number): LtsInputs => checkInputs({ timeOfDay: extra / 2 });
 
 /** viewers: workload inputs are divided by this (a CDN carries 0–40k viewers) */
 const WORKLOAD_SCALE = 20000;
@@ -198,7 +213,8 @@ function rollout(
   act?: CdnSharePolicy & { act(o: unknown): number },
 ): Roll {
   const m = sim.m;
-  const inDim = m * K_STEPS * CDN_CHANNELS;
+  const inputs = inputsOfExtra(net?.extra ?? 0);
+  const inDim = inputWidth(m, K_STEPS, inputs);
   const A = actionCount(m);
   const x = new Float32Array(DAY_MIN * inDim);
   const a = new Int32Array(DAY_MIN),
@@ -212,7 +228,7 @@ function rollout(
   for (let t = 0; t < DAY_MIN; t++) {
     const obs = sim.observation();
     const xt = x.subarray(t * inDim, (t + 1) * inDim);
-    encodeObservation(obs, WORKLOAD_SCALE, K_STEPS, xt);
+    encodeObservation(obs, WORKLOAD_SCALE, K_STEPS, xt, inputs);
     const sc = lastScores(obs);
     let act_ = A - 1;
     if (mode === 'expert') act_ = label[t] = expertAction(sim, obs.shares, sc, oracle, soft.subarray(t * A, (t + 1) * A));
@@ -257,13 +273,13 @@ const concat = (parts: Float32Array[] | Int32Array[]) => {
   return out;
 };
 
-/** rows t ≡ phase (mod stride) of a day's states, in im2col layout, and their minutes */
-function strided(x: Float32Array, m: number, phase: number, stride: number): { x: Float32Array; idx: Int32Array } {
-  const inDim = m * K_STEPS * CDN_CHANNELS;
+/** rows t ≡ phase (mod stride) of a day's states (with `extra` inputs beside the history), in im2col layout, and their minutes */
+function strided(x: Float32Array, m: number, phase: number, stride: number, extra = 0): { x: Float32Array; idx: Int32Array } {
+  const inDim = m * K_STEPS * CDN_CHANNELS + extra;
   const idx = Int32Array.from({ length: Math.ceil((DAY_MIN - phase) / stride) }, (_, i) => phase + i * stride);
   const sel = new Float32Array(idx.length * inDim);
   idx.forEach((t, i) => sel.set(x.subarray(t * inDim, (t + 1) * inDim), i * inDim));
-  return { x: toCols(sel, m, K_STEPS), idx };
+  return { x: toCols(sel, m, K_STEPS, undefined, extra), idx };
 }
 const pick = <T extends Float32Array | Int32Array>(a: T, idx: Int32Array): T => {
   const out = new (a.constructor as new (n: number) => T)(idx.length);
@@ -279,7 +295,15 @@ function pickRows(a: Float32Array, w: number, idx: Int32Array): Float32Array {
 }
 
 function modelOf(set: string, actor: TfLtsNet): LtsModel {
-  return { format: 'edgeplay-cdn-lts/1', cdns: set.split(''), k: K_STEPS, workloadScale: WORKLOAD_SCALE, actor: actor.weights() };
+  const inputs = inputsOfExtra(actor.extra);
+  return {
+    format: 'edgeplay-cdn-lts/1',
+    cdns: set.split(''),
+    k: K_STEPS,
+    workloadScale: WORKLOAD_SCALE,
+    ...(inputs.timeOfDay > 0 ? { inputs } : {}),
+    actor: actor.weights(),
+  };
 }
 
 /**
@@ -301,7 +325,7 @@ export function daysRollout(
   const values = new Float32Array(n + envs);
   const dones = new Uint8Array(n);
   rolls.forEach((r, e) => {
-    const cols = toCols(r.x, m, K_STEPS);
+    const cols = toCols(r.x, m, K_STEPS, undefined, critic.extra);
     const v = tf.tidy(() => critic.apply(tf.tensor2d(cols, [DAY_MIN, colDim])).dataSync() as Float32Array);
     for (let t = 0; t < DAY_MIN; t++) {
       const i = t * envs + e;
@@ -419,7 +443,8 @@ export function daggerCdn(
     );
   const m = sim.m;
   const A = actionCount(m);
-  const inDim = m * K_STEPS * CDN_CHANNELS;
+  const inputs = inputsOfExtra(actor.extra);
+  const inDim = inputWidth(m, K_STEPS, inputs);
   const colDim = actor.colDim;
   const days = trainDays.slice();
   for (let i = days.length - 1; i > 0; i--) {
@@ -438,7 +463,7 @@ export function daggerCdn(
   const t0 = Date.now();
   for (let round = 1; round <= o.rounds; round++) {
     const beta = o.beta0 * Math.pow(o.betaDecay, round - 1);
-    const net = new LtsNet(actor.weights(), m, K_STEPS, A);
+    const net = new LtsNet(actor.weights(), m, K_STEPS, A, actor.extra);
     const dealt = Array.from({ length: o.days }, (_, i) => days[((round - 1) * o.days + i) % days.length]);
     let agree = 0,
       seen = 0,
@@ -454,7 +479,7 @@ export function daggerCdn(
       let k = 0;
       for (let t = 0; t < DAY_MIN; t++) {
         const obs = sim.observation();
-        encodeObservation(obs, WORKLOAD_SCALE, K_STEPS, x);
+        encodeObservation(obs, WORKLOAD_SCALE, K_STEPS, x, inputs);
         actionCosts(sim, obs, costs);
         const expert = greedyAction(costs);
         const lg = net.forward(x);
@@ -477,7 +502,7 @@ export function daggerCdn(
         const act = rng() < beta ? expert : mine;
         qoe += sim.step(applyAction(toPoints(obs.shares), act, lastScores(obs))).reward;
       }
-      xs.push(toCols(dx, m, K_STEPS));
+      xs.push(toCols(dx, m, K_STEPS, undefined, actor.extra));
       ys.push(dy);
       ss.push(ds);
       rs.push(dr);
@@ -581,14 +606,16 @@ export function distilFastLts(
 ): FastLtsRecord {
   const m = sim.m;
   const A = actionCount(m);
-  const inDim = m * K_STEPS * CDN_CHANNELS;
-  const net = new LtsNet(served.actor, m, K_STEPS, A);
+  const inputs = checkInputs(served.inputs);
+  const inDim = inputWidth(m, K_STEPS, inputs);
+  const net = new LtsNet(served.actor, m, K_STEPS, A, extraInputs(inputs));
   const lts = new LtsPolicy(served);
   const fastModel = (t: TreeModel): FastLtsModel => ({
     format: 'edgeplay-cdn-fastlts/1',
     cdns: set.split(''),
     k: K_STEPS,
     workloadScale: WORKLOAD_SCALE,
+    ...(inputs.timeOfDay > 0 ? { inputs } : {}),
     tree: t,
   });
   const tx: Float32Array[] = [],
@@ -699,11 +726,28 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
     const evalSim = evalSimFor(set);
     const m = sim.m;
     const A = actionCount(m);
-    const inDim = m * K_STEPS * CDN_CHANNELS;
-    const colDim = m * (K_STEPS - CONV_KERNEL + 1) * CONV_KERNEL * CDN_CHANNELS;
+    // the inputs: --time-of-day, else the init's, else the paper's state
+    let initMan: LtsManifest | null = null;
+    let initFile = '';
+    if (o.init) {
+      initFile = resolve(o.init);
+      if (!existsSync(initFile)) throw new InputError(`init: ${initFile} not found`);
+      initMan = JSON.parse(readFileSync(initFile, 'utf8')) as LtsManifest;
+      if (initMan.cdns.join('') !== set) throw new InputError(`init: ${initFile} is a model of ${initMan.cdns.join('')}, not ${set}`);
+    }
+    const initInputs = initMan ? checkInputs(initMan.inputs) : null;
+    let inputs: LtsInputs;
+    try {
+      inputs = checkInputs({ timeOfDay: o.timeOfDay ?? initInputs?.timeOfDay ?? 0 });
+    } catch (e) {
+      throw new InputError(`time-of-day: ${(e as Error).message}`);
+    }
+    const extra = extraInputs(inputs);
+    const colDim = m * (K_STEPS - CONV_KERNEL + 1) * CONV_KERNEL * CDN_CHANNELS + extra;
     const rng = mulberry32(seed * 7919 + set.charCodeAt(0) * 31 + set.charCodeAt(m - 1));
-    const actor = new TfLtsNet(m, K_STEPS, A, seed * 100 + 1, 0.1);
-    const critic = new TfLtsNet(m, K_STEPS, 1, seed * 100 + 11, 0.1);
+    const actor = new TfLtsNet(m, K_STEPS, A, seed * 100 + 1, 0.1, extra);
+    const critic = new TfLtsNet(m, K_STEPS, 1, seed * 100 + 11, 0.1, extra);
+    if (colDim !== actor.colDim) throw new Error('trainCdn: im2col width mismatch');
     const model = ltsPpoModel(actor, critic);
     const optA = tf.train.adam(o.lrActor ?? 1e-4);
     const optC = tf.train.adam(o.lrCritic ?? 1e-3);
@@ -719,7 +763,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
       criticOptimizer: optC,
       rng,
     };
-    const jsNet = () => new LtsNet(actor.weights(), m, K_STEPS, A);
+    const jsNet = () => new LtsNet(actor.weights(), m, K_STEPS, A, extra);
     const evalDev = () => meanReward(evalSim, new LtsPolicy(modelOf(set, actor)), devDays);
     const curve: Array<{ stage: string; dev: number; s: number }> = [];
     const note = (stage: string, dev: number) => {
@@ -728,13 +772,19 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
     };
 
     let expertQ = NaN;
-    if (o.init) {
-      const file = resolve(o.init);
-      if (!existsSync(file)) throw new InputError(`init: ${file} not found`);
-      const man = JSON.parse(readFileSync(file, 'utf8')) as LtsManifest;
-      if (man.cdns.join('') !== set) throw new InputError(`init: ${file} is a model of ${man.cdns.join('')}, not ${set}`);
-      actor.load(ltsModelFromFiles(man, new Uint8Array(readFileSync(join(dirname(file), man.weights)))).actor);
-      log(`${set} actor from ${file} (no imitation)`);
+    if (initMan && initInputs) {
+      const w = ltsModelFromFiles(initMan, new Uint8Array(readFileSync(join(dirname(initFile), initMan.weights)))).actor;
+      const from = extraInputs(initInputs);
+      actor.load(from === extra ? w : from < extra ? widenInputs(w, m, K_STEPS, from, extra) : narrowInputs(w, m, K_STEPS, from, extra));
+      log(
+        `${set} actor from ${initFile} (no imitation)${
+          from === extra
+            ? ''
+            : from < extra
+              ? `: ${inputsName(initInputs)} embedded in ${inputsName(inputs)} (the new inputs' weights 0)`
+              : `: cut from ${inputsName(initInputs)} to ${inputsName(inputs)} (the dropped inputs' weights removed: not the same function unless they were 0)`
+        }`,
+      );
     } else {
       // 1. imitation of the greedy-tracking expert, then one DAgger round
       const imDays = trainDays.filter((_, i) => i % Math.max(1, Math.floor(trainDays.length / imitDays)) === 0).slice(0, imitDays);
@@ -744,7 +794,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
       expertQ = 0;
       for (const d of imDays) {
         const r = rollout(sim, d, 'expert', null, rng);
-        const st = strided(r.x, m, Math.floor(rng() * stride), stride);
+        const st = strided(r.x, m, Math.floor(rng() * stride), stride, extra);
         xs.push(st.x);
         ys.push(pick(r.label, st.idx));
         ss.push(pickRows(r.soft, A, st.idx));
@@ -768,7 +818,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
       const net0 = jsNet();
       for (const d of imDays.slice(0, Math.ceil(imDays.length / 2))) {
         const r = rollout(sim, d, 'dagger', net0, rng);
-        const st = strided(r.x, m, Math.floor(rng() * stride), stride);
+        const st = strided(r.x, m, Math.floor(rng() * stride), stride, extra);
         xs.push(st.x);
         ys.push(pick(r.label, st.idx));
         ss.push(pickRows(r.soft, A, st.idx));
@@ -847,6 +897,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
       k: K_STEPS,
       workloadScale: WORKLOAD_SCALE,
       weights: `${name}.bin`,
+      ...(extra > 0 ? { inputs } : {}),
     };
     const served = ltsModelFromFiles(manifest, bin);
     const lts = new LtsPolicy(served);

@@ -6,8 +6,9 @@
  * shares, and a leader that stops is replaced at the next step.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UcbShares } from '../../src/assign/cdn/baselines.js';
 import {
@@ -344,6 +345,45 @@ describe('multi-CDN scheduling: configuration', () => {
       expect(loadCdnPolicy('lts', ['a', 'b', 'c'], join(dir, f)).name)
         .withContext(f)
         .toBe(fast.served ? 'fast-lts' : 'lts');
+    }
+  });
+
+  it("gives the policy the coming step's UTC minute of the day, and refuses a model whose weights do not fit the inputs its file records", async () => {
+    // the step 13:36 UTC is measured and decided at its end: the shares are for the step 13:37 (minute 817)
+    const seen: Array<number | undefined> = [];
+    const fakeNow = Date.UTC(2026, 10, 30, 13, 37, 5);
+    const sched = new CdnScheduler({
+      cdns: CDNS,
+      policy: {
+        name: 'spy',
+        step: (obs) => {
+          seen.push(obs.minuteOfDay);
+          return [0.4, 0.3, 0.3];
+        },
+      },
+      stepMs: STEP,
+      clock: () => fakeNow,
+      manual: true,
+      warn: () => {},
+    });
+    await sched.tick();
+    await sched.tick(Math.floor(Date.UTC(2026, 10, 30, 23, 59) / STEP));
+    expect(seen).toEqual([13 * 60 + 37, 0]);
+    // a file that records the time-of-day input with weights of the paper's width (and one needing an unknown input)
+    const dir = mkdtempSync(join(tmpdir(), 'ep-cdn-tod-'));
+    try {
+      const src = join('models', 'cdn-lts');
+      const man = JSON.parse(readFileSync(join(src, 'piecewise-ABC.json'), 'utf8'));
+      writeFileSync(join(dir, man.weights), readFileSync(join(src, man.weights)));
+      const isTod = (man.inputs?.timeOfDay ?? 0) > 0;
+      writeFileSync(join(dir, 'wrong.json'), JSON.stringify({ ...man, inputs: isTod ? undefined : { timeOfDay: 1 }, fastLts: null }));
+      writeFileSync(join(dir, 'unknown.json'), JSON.stringify({ ...man, inputs: { weather: 1 } }));
+      expect(() => loadCdnPolicy('lts', ['a', 'b', 'c'], join(dir, 'wrong.json'))).toThrowError(
+        /--cdn-model .*wrong\.json: LTS manifest: the weights .* do not fit the inputs the manifest records/,
+      );
+      expect(() => loadCdnPolicy('lts', ['a', 'b', 'c'], join(dir, 'unknown.json'))).toThrowError(/needs the input 'weather'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

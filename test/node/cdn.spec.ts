@@ -25,12 +25,15 @@ import {
 import { EqualSplit, UcbShares, WeightedRoundRobin } from '../../src/assign/cdn/baselines.js';
 import {
   CDN_CHANNELS,
+  checkInputs,
   decodeBf16,
   encodeBf16,
   encodeObservation,
+  inputWidth,
   LtsNet,
   LtsPolicy,
   ltsModelFromFiles,
+  timeOfDayFeatures,
   type LtsManifest,
 } from '../../src/assign/cdn/lts.js';
 import { FastLtsPolicy, fitTree, treePredict, type TreeModel } from '../../src/assign/cdn/tree.js';
@@ -54,7 +57,7 @@ import { runDay } from '../../src/sim/cdn/run.js';
 import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinute, SURVIVE, Traffic } from '../../src/sim/cdn/traffic.js';
 import { dataRoot } from '../../src/sim/abr/load.js';
 import { freeRun, freeRunRmse, logWindows, lstmWeightsOf, Nalu, qoeRange, type CdnLogSeq } from '../../src/train/cdn-sim-models.js';
-import { imitate, ltsPpoModel, TfLtsNet, toCols } from '../../src/train/cdn-net.js';
+import { imitate, ltsPpoModel, narrowInputs, TfLtsNet, toCols, widenInputs } from '../../src/train/cdn-net.js';
 import { averageWeights, daggerCdn, daysRollout, distilFastLts } from '../../src/train/cdn.js';
 import { ppoIteration } from '../../src/train/ppo.js';
 
@@ -1130,5 +1133,138 @@ describe('trained LTS and Fast-LTS (models/cdn-lts) in the mechanistic simulator
     expect(agree / DAY_MIN).toBeGreaterThan(0.7);
     expect(treeCpu).toBeLessThan(netCpu / 5);
     expect(encodeObservation(sim.observation(), 20000).length).toBe(3 * K_STEPS * CDN_CHANNELS);
+  });
+});
+
+describe('LTS time-of-day input (lts.ts LtsInputs; train:cdn --time-of-day)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+  });
+  const A = actionCount(3);
+  const HIST = 3 * K_STEPS * CDN_CHANNELS;
+  const tod = { timeOfDay: 1 };
+
+  it('encodes sin/cos of the minute after the history: the features change with the minute, the history part does not', () => {
+    const base = obsOf(
+      [0.5, 0.3, 0.2],
+      [
+        [2, 1, 0.5],
+        [3, 2, 1],
+        [4, 3, 2],
+      ],
+    );
+    const paper = encodeObservation(base, 1000);
+    expect(paper.length).toBe(HIST);
+    const at = (minute: number) => encodeObservation({ ...base, minuteOfDay: minute }, 1000, K_STEPS, undefined, tod);
+    const x0 = at(0),
+      x6 = at(360),
+      x12 = at(720);
+    expect(x0.length).toBe(HIST + 2);
+    expect(Array.from(x0.subarray(0, HIST))).toEqual(Array.from(paper));
+    expect(Array.from(x6.subarray(0, HIST))).toEqual(Array.from(paper));
+    expect(x0[HIST]).toBeCloseTo(0, 6); // sin
+    expect(x0[HIST + 1]).toBeCloseTo(1, 6); // cos
+    expect(x6[HIST]).toBeCloseTo(1, 6);
+    expect(x6[HIST + 1]).toBeCloseTo(0, 6);
+    expect(x12[HIST + 1]).toBeCloseTo(-1, 6);
+    expect(Array.from(at(1440 + 360).subarray(HIST))).toEqual(Array.from(x6.subarray(HIST))); // a day later: the same
+    const x2 = new Float32Array(4);
+    timeOfDayFeatures(360, 2, x2);
+    expect(Array.from(x2).map((v) => Math.round(v * 1e6) / 1e6)).toEqual([1, 0, 0, -1]);
+    expect(inputWidth(3, K_STEPS, { timeOfDay: 2 })).toBe(HIST + 4);
+    // a time-of-day model's encoding needs the minute
+    expect(() => encodeObservation(base, 1000, K_STEPS, undefined, tod)).toThrowError(/time of day.*no minuteOfDay/);
+  });
+
+  it("the simulators' observation carries the coming step's minute of the day", () => {
+    const sim = new PiecewiseSim(syntheticTraffic(), profilesOf('ABC'));
+    sim.reset(1);
+    expect(sim.observation().minuteOfDay).toBe(0);
+    sim.step([34, 33, 33]);
+    sim.step([34, 33, 33]);
+    expect(sim.observation().minuteOfDay).toBe(2);
+  });
+
+  it('reads the time of day in plain JS as in tfjs, and a widened paper network keeps its outputs (function-preserving)', () => {
+    const net = new TfLtsNet(3, K_STEPS, A, 7, 1, 2);
+    const rng = mulberry32(21);
+    const n = 6;
+    const x = Float32Array.from({ length: n * (HIST + 2) }, () => rng() * 2 - 0.5);
+    const tfOut = tf.tidy(() => net.apply(tf.tensor2d(toCols(x, 3, K_STEPS, undefined, 2), [n, net.colDim])).dataSync());
+    const js = new LtsNet(net.weights(), 3, K_STEPS, A, 2);
+    for (let r = 0; r < n; r++) {
+      const o = js.forward(x.subarray(r * (HIST + 2), (r + 1) * (HIST + 2)));
+      for (let a = 0; a < A; a++) expect(Math.abs(o[a] - tfOut[r * A + a])).toBeLessThan(1e-4);
+    }
+    // the extra inputs matter: only the minute differs, the logits differ
+    const xa = x.slice(0, HIST + 2),
+      xb = xa.slice();
+    timeOfDayFeatures(100, 1, xa, HIST);
+    timeOfDayFeatures(900, 1, xb, HIST);
+    const la = Array.from(js.forward(xa)),
+      lb = Array.from(js.forward(xb));
+    expect(la.some((v, i) => Math.abs(v - lb[i]) > 1e-3)).toBeTrue();
+    // a paper network embedded with zero rows: the same logits whatever the minute
+    const paper = new TfLtsNet(3, K_STEPS, A, 8, 1);
+    const p = new LtsNet(paper.weights(), 3, K_STEPS, A);
+    const wide = new LtsNet(widenInputs(paper.weights(), 3, K_STEPS, 0, 2), 3, K_STEPS, A, 2);
+    const ref = Array.from(p.forward(xa.subarray(0, HIST)));
+    expect(Array.from(wide.forward(xa))).toEqual(ref);
+    expect(Array.from(wide.forward(xb))).toEqual(ref);
+    expect(() => widenInputs(widenInputs(paper.weights(), 3, K_STEPS, 0, 2), 3, K_STEPS, 2, 0)).toThrowError(/cannot drop inputs/);
+    // cut back to the paper's shape: a widened network exactly; a trained one = its time-of-day weights at 0
+    expect(Array.from(narrowInputs(widenInputs(paper.weights(), 3, K_STEPS, 0, 2), 3, K_STEPS, 2, 0).w1)).toEqual(
+      Array.from(paper.weights().w1),
+    );
+    const cut = new LtsNet(narrowInputs(net.weights(), 3, K_STEPS, 2, 0), 3, K_STEPS, A);
+    const w0 = net.weights();
+    const zeroed = Float32Array.from(w0.w1).fill(0, w0.w1.length - 2 * 64);
+    const ref0 = new LtsNet({ ...w0, w1: zeroed }, 3, K_STEPS, A, 2).forward(xa);
+    const got = cut.forward(xa.subarray(0, HIST));
+    for (let a = 0; a < A; a++) expect(Math.abs(got[a] - ref0[a])).toBeLessThan(1e-5);
+    expect(() => narrowInputs(paper.weights(), 3, K_STEPS, 0, 2)).toThrowError(/cannot add inputs/);
+    tf.dispose([...net.vars, ...paper.vars]);
+  });
+
+  it('a model file records its inputs; a model whose weights do not fit them, or that needs an unknown input, is refused with a clear error', () => {
+    const paperNet = new TfLtsNet(3, K_STEPS, A, 9, 0.1);
+    const paperBytes = encodeBf16(paperNet.weights());
+    const todBytes = encodeBf16(widenInputs(paperNet.weights(), 3, K_STEPS, 0, 2));
+    tf.dispose(paperNet.vars);
+    const man: LtsManifest = { format: 'edgeplay-cdn-lts/1', cdns: ['A', 'B', 'C'], k: K_STEPS, workloadScale: 20000, weights: 'x.bin' };
+    // the right pairs load; the time-of-day model says so
+    expect(ltsModelFromFiles(man, paperBytes).inputs).toBeUndefined();
+    const todModel = ltsModelFromFiles({ ...man, inputs: tod }, todBytes);
+    expect(todModel.inputs).toEqual(tod);
+    // wrong widths: the manifest says time of day, the weights are the paper's (and the reverse)
+    expect(() => ltsModelFromFiles({ ...man, inputs: tod }, paperBytes)).toThrowError(/do not fit the inputs.*history\+time-of-day\(1\)/);
+    expect(() => ltsModelFromFiles(man, todBytes)).toThrowError(/do not fit the inputs the manifest records \(history\)/);
+    expect(() => new LtsNet(decodeBf16(todBytes, 3, K_STEPS, A, 2), 3, K_STEPS, A)).toThrowError(/w1 has .* expected/);
+    // inputs this code does not know, or a bad harmonics count
+    expect(() => ltsModelFromFiles({ ...man, inputs: { weather: 1 } as never }, paperBytes)).toThrowError(/needs the input 'weather'/);
+    expect(() => checkInputs({ timeOfDay: 1.5 })).toThrowError(/integer/);
+    // the policy refuses an observation without the minute, and decides with it
+    const pol = new LtsPolicy(todModel);
+    const obs = obsOf(
+      [0.4, 0.3, 0.3],
+      [
+        [2, 1, 0.5],
+        [3, 2, 1],
+        [4, 3, 2],
+      ],
+    );
+    expect(() => pol.step(obs)).toThrowError(/no minuteOfDay/);
+    expect(pol.step({ ...obs, minuteOfDay: 600 }).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    // Fast-LTS: a tree reading the time of day refuses a file that records the paper's inputs
+    const leaf: TreeModel = { feature: [HIST + 1, -1, -1], threshold: [0, 0, 0], left: [1, -1, -1], right: [2, -1, -1], value: [0, 9, 0] };
+    const fast = { format: 'edgeplay-cdn-fastlts/1' as const, cdns: ['A', 'B', 'C'], k: K_STEPS, workloadScale: 20000, tree: leaf };
+    expect(() => new FastLtsPolicy(fast)).toThrowError(/reads feature 301.*give 300/);
+    const ft = new FastLtsPolicy({ ...fast, inputs: tod });
+    // cos ≤ 0 at 12:00 → left → keep (action 9); cos > 0 at 01:00 → right → raise A by 1 (action 0)
+    ft.step({ ...obs, minuteOfDay: 720 });
+    expect(ft.lastAction).toBe(9);
+    ft.step({ ...obs, minuteOfDay: 60 });
+    expect(ft.lastAction).toBe(0);
   });
 });

@@ -23,6 +23,12 @@ export interface CdnStepObservation {
   shareHistory: number[][];
   /** the shares in force during the last step (fractions summing to 1; = the last column of shareHistory) */
   shares: number[];
+  /**
+   * minute of the day (0 ≤ t < 1440, fractions allowed; the simulators: the traffic's day, the controller: UTC) of
+   * the step the decision is for. Optional: only a model that reads the time of day (lts.ts LtsInputs) needs it,
+   * and refuses an observation without it.
+   */
+  minuteOfDay?: number;
 }
 
 /** A policy returns the shares of new viewers for the next step (fractions, one per CDN, summing to 1). */

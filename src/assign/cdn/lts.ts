@@ -11,6 +11,12 @@
  *
  * Weights layout (row-major, as tfjs stores them): conv [kernel][channels][filters], dense [in][out]; the
  * flattened convolution output is ordered (cdn, position, filter).
+ *
+ * Optional inputs beside the paper's state (`LtsInputs`, recorded in the model file; absent = the paper's state):
+ * `timeOfDay: n` appends 2n features, sin and cos of 2π·h·minute/1440 for h = 1..n, of the minute of the day the
+ * decision is for (`CdnStepObservation.minuteOfDay`), after the per-CDN history; they enter the hidden layer
+ * directly (extra rows of the dense layer's weights, after the convolution's outputs), so a network of the paper's
+ * shape embeds function-preservingly with zero rows (src/train/cdn-net.ts `widenInputs`).
  */
 import type { CdnSharePolicy, CdnStepObservation } from './index.js';
 import { actionCount, applyAction, fromPoints, K_STEPS, lastScores, toPoints } from './mdp.js';
@@ -19,6 +25,66 @@ export const CDN_CHANNELS = 5;
 export const CONV_FILTERS = 64;
 export const CONV_KERNEL = 4;
 export const HIDDEN = 64;
+/** minutes in a day (the period of the time-of-day input) */
+const DAY_MINUTES = 1440;
+/** most time-of-day harmonics a model may ask for */
+export const MAX_TOD_HARMONICS = 4;
+
+/**
+ * What the network reads beside the paper's per-CDN history (§4.1). Recorded in the model file (`inputs`); a
+ * file without it is the paper's state.
+ */
+export interface LtsInputs {
+  /**
+   * harmonics of the time of day: 2·timeOfDay extra features sin(2π·h·t/1440), cos(2π·h·t/1440), h = 1..timeOfDay,
+   * t = the minute of the day of the step decided for (0: none, the paper's state)
+   */
+  timeOfDay: number;
+}
+/** the paper's state: no input beside the per-CDN history */
+export const PAPER_INPUTS: LtsInputs = Object.freeze({ timeOfDay: 0 });
+
+/**
+ * Validate a model file's `inputs` (undefined → the paper's state). @throws Error naming what is wrong: an unknown
+ * input (a model needing something this code cannot give it) or a harmonics count outside 0..MAX_TOD_HARMONICS.
+ */
+export function checkInputs(inputs: unknown): LtsInputs {
+  if (inputs === undefined || inputs === null) return PAPER_INPUTS;
+  if (typeof inputs !== 'object' || Array.isArray(inputs))
+    throw new Error(`LTS inputs: must be an object like {"timeOfDay": 1}, got ${JSON.stringify(inputs)}`);
+  for (const key of Object.keys(inputs))
+    if (key !== 'timeOfDay')
+      throw new Error(`LTS inputs: the model needs the input '${key}', which this code does not provide (known: timeOfDay)`);
+  const n = (inputs as { timeOfDay?: unknown }).timeOfDay ?? 0;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_TOD_HARMONICS)
+    throw new Error(`LTS inputs: timeOfDay must be an integer in 0..${MAX_TOD_HARMONICS} (harmonics), got ${JSON.stringify(n)}`);
+  return { timeOfDay: n };
+}
+/** how many features `inputs` add after the per-CDN history (2 per time-of-day harmonic) */
+export function extraInputs(inputs: LtsInputs = PAPER_INPUTS): number {
+  return 2 * inputs.timeOfDay;
+}
+/** width of an encoded observation: m · k · CDN_CHANNELS history values, then the extra inputs */
+export function inputWidth(m: number, k: number, inputs: LtsInputs = PAPER_INPUTS): number {
+  return m * k * CDN_CHANNELS + extraInputs(inputs);
+}
+/** a readable name of the inputs, for errors and logs ("history" or "history+time-of-day(1)") */
+export function inputsName(inputs: LtsInputs = PAPER_INPUTS): string {
+  return inputs.timeOfDay > 0 ? `history+time-of-day(${inputs.timeOfDay})` : 'history';
+}
+
+/**
+ * The time-of-day features of minute `minute` (of the day; any real, taken modulo 1440) into out[offset..]:
+ * sin, cos of 2π·h·minute/1440 for h = 1..harmonics. @throws Error when the minute is not finite.
+ */
+export function timeOfDayFeatures(minute: number, harmonics: number, out: Float32Array, offset = 0): void {
+  if (!Number.isFinite(minute)) throw new Error(`time of day: the minute must be finite, got ${minute}`);
+  const ph = (2 * Math.PI * (((minute % DAY_MINUTES) + DAY_MINUTES) % DAY_MINUTES)) / DAY_MINUTES;
+  for (let h = 1; h <= harmonics; h++) {
+    out[offset + 2 * (h - 1)] = Math.sin(h * ph);
+    out[offset + 2 * (h - 1) + 1] = Math.cos(h * ph);
+  }
+}
 
 /** One network's weights (plain arrays, as stored in models/cdn-lts/*.json). */
 export interface NetWeights {
@@ -47,12 +113,23 @@ export function encodeBf16(w: NetWeights): Uint8Array {
   for (let i = 0; i < n; i++) out[i] = (u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16;
   return new Uint8Array(out.buffer);
 }
-/** Decode encodeBf16's bytes for m CDNs, k steps and `outputs` outputs; throws when the length does not match. */
-export function decodeBf16(bytes: Uint8Array, m: number, k: number, outputs: number): NetWeights {
+/**
+ * Decode encodeBf16's bytes for m CDNs, k steps, `outputs` outputs and `extra` inputs beside the history
+ * (extraInputs); throws when the length does not match.
+ */
+export function decodeBf16(bytes: Uint8Array, m: number, k: number, outputs: number, extra = 0): NetWeights {
   const P = k - CONV_KERNEL + 1;
-  const sizes = [CONV_KERNEL * CDN_CHANNELS * CONV_FILTERS, CONV_FILTERS, m * P * CONV_FILTERS * HIDDEN, HIDDEN, HIDDEN * outputs, outputs];
+  const sizes = [
+    CONV_KERNEL * CDN_CHANNELS * CONV_FILTERS,
+    CONV_FILTERS,
+    (m * P * CONV_FILTERS + extra) * HIDDEN,
+    HIDDEN,
+    HIDDEN * outputs,
+    outputs,
+  ];
   const n = sizes.reduce((a, b) => a + b, 0);
-  if (bytes.byteLength !== 2 * n) throw new Error(`decodeBf16: ${bytes.byteLength} bytes, expected ${2 * n} (m ${m}, k ${k})`);
+  if (bytes.byteLength !== 2 * n)
+    throw new Error(`decodeBf16: ${bytes.byteLength} bytes, expected ${2 * n} (m ${m}, k ${k}, ${extra} inputs beside the history)`);
   const h = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const u = new Uint32Array(n);
   for (let i = 0; i < n; i++) u[i] = h[i] << 16;
@@ -73,18 +150,37 @@ export interface LtsModel {
   k: number;
   /** workload divisor of the first input channel (viewers) */
   workloadScale: number;
+  /** inputs beside the per-CDN history (absent: the paper's state) */
+  inputs?: LtsInputs;
   actor: NetWeights;
   meta?: Record<string, unknown>;
 }
 
 /**
- * Encode an observation into x[cdn][step][channel] (Float32Array of m·k·CDN_CHANNELS). Throws when the
- * observation has fewer than k steps per CDN or another number of CDNs than `m`.
+ * Encode an observation into x[cdn][step][channel] (m·k·CDN_CHANNELS values), followed by the extra inputs of
+ * `inputs` (inputWidth values in all; with timeOfDay, timeOfDayFeatures of `obs.minuteOfDay`). Throws when the
+ * observation has fewer than k steps per CDN, the buffer another width, or the inputs need the time of day and
+ * the observation has no `minuteOfDay`.
  */
-export function encodeObservation(obs: CdnStepObservation, workloadScale: number, k = K_STEPS, out?: Float32Array): Float32Array {
+export function encodeObservation(
+  obs: CdnStepObservation,
+  workloadScale: number,
+  k = K_STEPS,
+  out?: Float32Array,
+  inputs: LtsInputs = PAPER_INPUTS,
+): Float32Array {
   const m = obs.cdns.length;
-  const x = out ?? new Float32Array(m * k * CDN_CHANNELS);
-  if (x.length !== m * k * CDN_CHANNELS) throw new Error(`encodeObservation: buffer of ${x.length} for ${m} CDNs × ${k} steps`);
+  const width = inputWidth(m, k, inputs);
+  const x = out ?? new Float32Array(width);
+  if (x.length !== width)
+    throw new Error(`encodeObservation: buffer of ${x.length} for ${m} CDNs × ${k} steps and inputs ${inputsName(inputs)} (${width})`);
+  if (inputs.timeOfDay > 0) {
+    if (obs.minuteOfDay === undefined || !Number.isFinite(obs.minuteOfDay))
+      throw new Error(
+        `encodeObservation: the model reads the time of day (inputs ${inputsName(inputs)}), the observation has no minuteOfDay`,
+      );
+    timeOfDayFeatures(obs.minuteOfDay, inputs.timeOfDay, x, m * k * CDN_CHANNELS);
+  }
   for (let i = 0; i < m; i++) {
     const n = obs.workload[i].length;
     if (n < k) throw new Error(`encodeObservation: ${n} steps of history, the policy needs ${k}`);
@@ -120,6 +216,8 @@ export class LtsNet {
   readonly k: number;
   readonly positions: number;
   readonly outputs: number;
+  /** inputs beside the history (the last `extra` values of x), read by the dense layer directly */
+  readonly extra: number;
   private convT: Float32Array;
   private convB: Float32Array;
   /** w1 in blocks: w1b[(block · inputs + a) · 8 + t] = w1[a][block · 8 + t] */
@@ -133,13 +231,15 @@ export class LtsNet {
   private h1: Float64Array;
   private out: Float32Array;
 
-  /** Throws when the weights' sizes do not fit m CDNs, k steps and `outputs`. */
-  constructor(w: NetWeights, m: number, k: number, outputs: number) {
+  /** Throws when the weights' sizes do not fit m CDNs, k steps, `outputs` and `extra` inputs beside the history. */
+  constructor(w: NetWeights, m: number, k: number, outputs: number, extra = 0) {
     this.m = m;
     this.k = k;
     this.positions = k - CONV_KERNEL + 1;
     this.outputs = outputs;
-    const flat = m * this.positions * CONV_FILTERS;
+    if (!Number.isInteger(extra) || extra < 0) throw new Error(`LtsNet: extra inputs must be a non-negative integer, got ${extra}`);
+    this.extra = extra;
+    const flat = m * this.positions * CONV_FILTERS + extra;
     const W = CONV_KERNEL * CDN_CHANNELS;
     const want: Array<[keyof NetWeights, number]> = [
       ['convW', W * CONV_FILTERS],
@@ -150,7 +250,8 @@ export class LtsNet {
       ['b2', outputs],
     ];
     for (const [key, n] of want)
-      if (w[key].length !== n) throw new Error(`LtsNet: ${key} has ${w[key].length} weights, expected ${n} (m ${m}, k ${k})`);
+      if (w[key].length !== n)
+        throw new Error(`LtsNet: ${key} has ${w[key].length} weights, expected ${n} (m ${m}, k ${k}, ${extra} inputs beside the history)`);
     this.convT = new Float32Array(W * CONV_FILTERS);
     for (let j = 0; j < W; j++) for (let f = 0; f < CONV_FILTERS; f++) this.convT[f * W + j] = w.convW[j * CONV_FILTERS + f];
     this.convB = Float32Array.from(w.convB);
@@ -176,7 +277,8 @@ export class LtsNet {
       H = HIDDEN,
       L = DENSE_LANES,
       A = this.outputs,
-      N = m * P * F;
+      E = this.extra,
+      N = m * P * F + E;
     // convolution + ReLU; the window of position p is x[p..p+3][channels]: W contiguous values
     let n = 0;
     for (let i = 0; i < m; i++)
@@ -202,6 +304,11 @@ export class LtsNet {
           if (s3 > 0) ((activeAt[n] = (o + f + 3) * L), (activeV[n++] = s3));
         }
       }
+    // the extra inputs (no ReLU: they enter the dense layer as they are)
+    for (let e = 0, xo = m * k * C; e < E; e++) {
+      const v = x[xo + e];
+      if (v !== 0) ((activeAt[n] = (N - E + e) * L), (activeV[n++] = v));
+    }
     // dense + ReLU over the non-zero inputs, 8 hidden units per pass
     for (let j0 = 0; j0 < H; j0 += L) {
       const base = j0 * N;
@@ -264,6 +371,8 @@ export function softmax(logits: ArrayLike<number>, out = new Float64Array(logits
 export class LtsPolicy implements CdnSharePolicy {
   readonly name: string;
   readonly actor: LtsNet;
+  /** what the network reads (model.inputs, checked) */
+  readonly inputs: LtsInputs;
   private x: Float32Array;
   /** the last decision's action (for logs and distillation) */
   lastAction = -1;
@@ -274,8 +383,9 @@ export class LtsPolicy implements CdnSharePolicy {
   ) {
     if (model.format !== 'edgeplay-cdn-lts/1') throw new Error(`LtsPolicy: unknown model format ${String(model.format)}`);
     const m = model.cdns.length;
-    this.actor = new LtsNet(model.actor, m, model.k, actionCount(m));
-    this.x = new Float32Array(m * model.k * CDN_CHANNELS);
+    this.inputs = checkInputs(model.inputs);
+    this.actor = new LtsNet(model.actor, m, model.k, actionCount(m), extraInputs(this.inputs));
+    this.x = new Float32Array(inputWidth(m, model.k, this.inputs));
     this.name = opts.name ?? 'lts';
   }
 
@@ -284,7 +394,7 @@ export class LtsPolicy implements CdnSharePolicy {
     const ids = this.model.cdns;
     if (obs.cdns.length !== ids.length || obs.cdns.some((c, i) => c !== ids[i]))
       throw new Error(`LtsPolicy: trained for CDNs ${ids.join(',')}, observed ${obs.cdns.join(',')}`);
-    encodeObservation(obs, this.model.workloadScale, this.model.k, this.x);
+    encodeObservation(obs, this.model.workloadScale, this.model.k, this.x, this.inputs);
     const logits = this.actor.forward(this.x);
     let a = 0;
     if (this.opts.rng) {
@@ -309,20 +419,36 @@ export interface LtsManifest {
   workloadScale: number;
   /** file name of the actor's bfloat16 weights (encodeBf16), relative to the manifest */
   weights: string;
+  /** inputs beside the per-CDN history the network reads (absent: the paper's state; checkInputs) */
+  inputs?: LtsInputs;
   meta?: Record<string, unknown>;
 }
-/** Build a model from its manifest and weight bytes; throws with what is wrong. */
+/**
+ * Build a model from its manifest and weight bytes; throws with what is wrong — among others an input the
+ * manifest asks for that this code does not know (checkInputs), or weights whose width does not fit the inputs
+ * the manifest records (a network trained with other inputs than its file says).
+ */
 export function ltsModelFromFiles(manifest: LtsManifest, bin: Uint8Array): LtsModel {
   if (manifest?.format !== 'edgeplay-cdn-lts/1') throw new Error(`LTS manifest: unknown format ${String(manifest?.format)}`);
   if (!Array.isArray(manifest.cdns) || manifest.cdns.length < 2) throw new Error('LTS manifest: needs at least two CDN ids');
   if (!(manifest.workloadScale > 0)) throw new Error('LTS manifest: workloadScale must be > 0');
   const m = manifest.cdns.length;
+  const inputs = checkInputs(manifest.inputs);
+  let actor: NetWeights;
+  try {
+    actor = decodeBf16(bin, m, manifest.k, actionCount(m), extraInputs(inputs));
+  } catch (e) {
+    throw new Error(
+      `LTS manifest: the weights (${manifest.weights}) do not fit the inputs the manifest records (${inputsName(inputs)}): ${(e as Error).message}`,
+    );
+  }
   return {
     format: manifest.format,
     cdns: manifest.cdns,
     k: manifest.k,
     workloadScale: manifest.workloadScale,
-    actor: decodeBf16(bin, m, manifest.k, actionCount(m)),
+    ...(inputs.timeOfDay > 0 ? { inputs } : {}),
+    actor,
     meta: manifest.meta,
   };
 }

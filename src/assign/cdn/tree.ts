@@ -8,7 +8,7 @@
  * per feature, the histogram method of LightGBM), so growing it on tens of thousands of states takes seconds.
  */
 import type { CdnSharePolicy, CdnStepObservation } from './index.js';
-import { CDN_CHANNELS, encodeObservation } from './lts.js';
+import { checkInputs, encodeObservation, inputsName, inputWidth, type LtsInputs } from './lts.js';
 import { actionCount, applyAction, fromPoints, lastScores, toPoints } from './mdp.js';
 
 /** A fitted tree: node i is a leaf when feature[i] < 0 (its action in value[i]); else x[feature] ≤ threshold goes left. */
@@ -158,13 +158,19 @@ export interface FastLtsModel {
   cdns: string[];
   k: number;
   workloadScale: number;
+  /** the network's inputs beside the per-CDN history, which the tree reads too (absent: the paper's state) */
+  inputs?: LtsInputs;
   tree: TreeModel;
   meta?: Record<string, unknown>;
 }
 
-/** Fast-LTS as a share policy (same action semantics as LtsPolicy). Throws on other CDNs than the model's. */
+/**
+ * Fast-LTS as a share policy (same action semantics as LtsPolicy). Throws on other CDNs than the model's, on
+ * inputs it does not know, and on a tree reading a feature beyond the width of its recorded inputs.
+ */
 export class FastLtsPolicy implements CdnSharePolicy {
   readonly name: string;
+  readonly inputs: LtsInputs;
   private x: Float32Array;
   lastAction = -1;
   constructor(
@@ -175,14 +181,21 @@ export class FastLtsPolicy implements CdnSharePolicy {
     const m = model.cdns.length;
     const A = actionCount(m);
     if (model.tree.value.some((v) => v < 0 || v >= A)) throw new Error(`FastLtsPolicy: a leaf's action is outside 0..${A - 1}`);
-    this.x = new Float32Array(m * model.k * CDN_CHANNELS);
+    this.inputs = checkInputs(model.inputs);
+    const width = inputWidth(m, model.k, this.inputs);
+    const far = model.tree.feature.reduce((a, f) => Math.max(a, f), -1);
+    if (far >= width)
+      throw new Error(
+        `FastLtsPolicy: the tree reads feature ${far}, the inputs its file records (${inputsName(this.inputs)}) give ${width}: fitted with other inputs?`,
+      );
+    this.x = new Float32Array(width);
     this.name = name;
   }
   act(obs: CdnStepObservation): number {
     const ids = this.model.cdns;
     if (obs.cdns.length !== ids.length || obs.cdns.some((c, i) => c !== ids[i]))
       throw new Error(`FastLtsPolicy: fitted for CDNs ${ids.join(',')}, observed ${obs.cdns.join(',')}`);
-    encodeObservation(obs, this.model.workloadScale, this.model.k, this.x);
+    encodeObservation(obs, this.model.workloadScale, this.model.k, this.x, this.inputs);
     return (this.lastAction = treePredict(this.model.tree, this.x));
   }
   step(obs: CdnStepObservation): number[] {

@@ -93,8 +93,9 @@ export abstract class CdnSim {
     return this.stepAt(this.minute++, points);
   }
 
+  /** the last k steps, and the minute of the day of the coming step (what a time-of-day model reads) */
   observation(): CdnStepObservation {
-    return this.history.observation();
+    return { ...this.history.observation(), minuteOfDay: this.minute };
   }
 
   /** joins of the coming step (what the one-step greedy oracle knows) */

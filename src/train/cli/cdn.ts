@@ -51,6 +51,11 @@ const cli = {
       help: "also score the mean of the last N DAgger rounds' networks on dev (0: not tried)",
     },
     'lr-dagger': { type: 'string', default: '1e-4', arg: 'X', help: 'Adam learning rate of the DAgger fits' },
+    'time-of-day': {
+      type: 'string',
+      arg: 'N',
+      help: "time-of-day harmonics (sin/cos) the network reads beside the history (default: the init's, else 0, the paper's state)",
+    },
     'no-tree': { type: 'boolean', help: 'skip Fast-LTS' },
     'tree-only': { type: 'boolean', help: "only distil Fast-LTS (DAgger) from each set's saved network into its manifest" },
     'tree-depths': { type: 'string', default: '8,10,12,14,16', arg: 'LIST', help: 'Fast-LTS depths tried (the dev-best is kept)' },
@@ -106,6 +111,7 @@ await runCli(cli, async (v) => {
           }
         : undefined,
     lrDagger: num('lr-dagger', v['lr-dagger'], { min: 0 }),
+    timeOfDay: v['time-of-day'] === undefined ? undefined : num('time-of-day', v['time-of-day'], { integer: true, min: 0 }),
     tree: !v['no-tree'],
     treeOnly: !!v['tree-only'],
     tuneEvery: num('tune-every', v['tune-every'], { integer: true, min: 1 }),
