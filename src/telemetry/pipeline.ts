@@ -17,7 +17,7 @@
 import { randomId } from '../core/ids.js';
 import { utf8Length } from '../core/bytes.js';
 import { LIMITS, PROTOCOL_VERSION, type Consent, type TelemetryBatch, type TelemetryEvent } from '../core/protocol.js';
-import { DurableQueue, type StoredBatch } from './queue.js';
+import { DurableQueue, spillKey, type StoredBatch } from './queue.js';
 
 export interface PipelineOptions {
   endpoint: string;
@@ -320,7 +320,7 @@ export class TelemetryPipeline {
     if (this.q) return this.q.spillSync(batches.map(storedOf));
     // queue not open yet: spill directly under this tab's key
     try {
-      const key = 'edgeplay:spill:' + this.opts.tabId;
+      const key = spillKey(this.opts.dbName, this.opts.tabId);
       const prev = JSON.parse(localStorage.getItem(key) ?? '[]') as StoredBatch[];
       localStorage.setItem(key, JSON.stringify([...prev, ...batches.map(storedOf)]));
     } catch {

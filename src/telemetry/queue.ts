@@ -20,6 +20,24 @@ export interface StoredBatch {
 
 const STORE = 'outbox';
 const SPILL_PREFIX = 'edgeplay:spill:';
+/** the database name whose outbox imports spills written before they carried one (the pipeline's default) */
+const LEGACY_SPILL_DB = 'edgeplay';
+
+/**
+ * The localStorage key of one tab's spill for the outbox `dbName`: `edgeplay:spill:<dbName, URI-encoded>:<tabId>`.
+ * Only an outbox of the same `dbName` imports it — another SDK instance on the origin (another app, another
+ * endpoint) never delivers these batches.
+ */
+export function spillKey(dbName: string, tabId: string): string {
+  return `${SPILL_PREFIX}${encodeURIComponent(dbName)}:${tabId}`;
+}
+
+/** Whether the spill under localStorage key `k` belongs to the outbox `dbName` (keys without a name: the default's). */
+function spillOf(k: string, dbName: string): boolean {
+  if (!k.startsWith(SPILL_PREFIX)) return false;
+  const rest = k.slice(SPILL_PREFIX.length);
+  return rest.includes(':') ? rest.startsWith(`${encodeURIComponent(dbName)}:`) : dbName === LEGACY_SPILL_DB;
+}
 
 function req<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((res, rej) => {
@@ -33,11 +51,13 @@ export class DurableQueue {
   private db: IDBDatabase | null;
   private mem = new Map<string, StoredBatch>();
   private spillKey: string;
+  private dbName: string;
 
-  private constructor(db: IDBDatabase | null, tabId: string) {
+  private constructor(db: IDBDatabase | null, dbName: string, tabId: string) {
     this.db = db;
     this.durable = db !== null;
-    this.spillKey = SPILL_PREFIX + tabId;
+    this.dbName = dbName;
+    this.spillKey = spillKey(dbName, tabId);
   }
 
   static async open(dbName: string, tabId: string): Promise<DurableQueue> {
@@ -58,7 +78,7 @@ export class DurableQueue {
       console.warn('[edgeplay] IndexedDB unavailable, telemetry is kept in memory only:', e);
       db = null;
     }
-    const q = new DurableQueue(db, tabId);
+    const q = new DurableQueue(db, dbName, tabId);
     await q.importSpills();
     return q;
   }
@@ -110,14 +130,14 @@ export class DurableQueue {
     }
   }
 
-  /** Move every tab's spill into the durable store (idempotent: batch ids are keys). */
+  /** Move every tab's spill of this outbox (`spillKey`) into the durable store (idempotent: batch ids are keys). */
   private async importSpills(): Promise<void> {
     let keys: string[] = [];
     try {
       if (typeof localStorage === 'undefined') return;
       for (let i = 0; i < localStorage.length; i++) {
         const k = localStorage.key(i);
-        if (k && k.startsWith(SPILL_PREFIX)) keys.push(k);
+        if (k && spillOf(k, this.dbName)) keys.push(k);
       }
     } catch {
       return;

@@ -105,14 +105,32 @@ function yieldToTasks(): Promise<void> {
   });
 }
 
-/** Spin (slowdown − 1) × the time since t0: the emulated throttle's share of a call. */
-function stretch(t0: number): void {
+/**
+ * Spin until `slowdown` × the call's time has passed since t0: the emulated throttle's share of a call. The call's
+ * time is what the clock read since t0, but at least `floorMs` — a worker that is not cross-origin isolated reads a
+ * clock coarsened to 0.1 ms, so a faster call can read 0 and would not be slowed at all (`viewportCallMs`).
+ */
+function stretch(t0: number, floorMs = 0): void {
   if (slowdown <= 1) return;
-  const until = performance.now() + (performance.now() - t0) * (slowdown - 1);
+  const until = t0 + Math.max(performance.now() - t0, floorMs) * slowdown;
   while (performance.now() < until) {
     /* busy: the emulated slow CPU */
   }
 }
+
+/** The mean time of one call of `f`, ms: calls repeated until `minMs` have passed, so a coarse clock cannot read 0. */
+function timeCall(f: () => void, minMs = 2, maxCalls = 10000): number {
+  const t0 = performance.now();
+  let n = 0;
+  do {
+    f();
+    n++;
+  } while (performance.now() - t0 < minMs && n < maxCalls);
+  return (performance.now() - t0) / n;
+}
+
+/** one viewport model call's time on this device, unthrottled, ms (setOffload measures it; 0 before) */
+let viewportCallMs = 0;
 
 type GlobalTf = { tf?: Record<string, unknown> & { wasm?: { setWasmPaths(p: string): void } } };
 
@@ -405,7 +423,7 @@ export const api: WorkerApi = {
     const local = () => {
       const l0 = performance.now();
       const p = vp.predict(hist.length > keep ? hist.subarray(hist.length - keep) : hist, vp.steps, { t });
-      stretch(l0); // the emulated throttle's share of the model call
+      stretch(l0, viewportCallMs); // the emulated throttle's share of the model call
       return p;
     };
     let points: Float64Array;
@@ -444,16 +462,15 @@ export const api: WorkerApi = {
     }
     const { Offloader } = await import('../edge/offload.js');
     offloader = new Offloader(cfg);
-    // the local time before the first decision: two warm-up calls, then one measured (with the emulated throttle)
+    // the local time before the first decision: two warm-up calls, then the mean of calls repeated for 2 ms (one call
+    // can be faster than the worker's coarse clock), times the emulated throttle
     if (viewport) {
+      const vp = viewport;
       const h = new Float64Array(30);
       for (let i = 0; i < 10; i++) h[3 * i + 2] = -1;
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        viewport.predict(h, viewport.steps, { t: 0 });
-        stretch(t0);
-        if (i === 2) offloader.observeLocal('viewport', performance.now() - t0);
-      }
+      for (let i = 0; i < 2; i++) vp.predict(h, vp.steps, { t: 0 });
+      viewportCallMs = timeCall(() => vp.predict(h, vp.steps, { t: 0 }));
+      offloader.observeLocal('viewport', viewportCallMs * slowdown);
     }
     // the round trip: the least of three quotes (one alone may meet a stalled thread)
     let quoted = false;

@@ -4,6 +4,7 @@
  */
 import Hls from 'hls.js';
 import { createEdgeplay, startWorker, type Edgeplay, type TelemetryEvent } from '../../src/index.js';
+import { DurableQueue, spillKey, type StoredBatch } from '../../src/telemetry/queue.js';
 import {
   env,
   harness,
@@ -454,6 +455,43 @@ describe('telemetry in Chromium', () => {
     } finally {
       w.terminate();
       await p.destroy();
+    }
+  });
+
+  // a spill is a page's unload-time copy of its outbox in localStorage, shared by every page of the origin: before this,
+  // any SDK instance imported every spill, so an app with another dbName (another endpoint) delivered them too
+  it('imports a spill only into the outbox (dbName) that wrote it; spills from before the name go to the default outbox', async () => {
+    const batch = (id: string): StoredBatch => ({ id, body: `{"batch_id":"${id}"}`, created: Date.now(), events: 1 });
+    const dbA = uniq('ep-spill-a'),
+      dbB = uniq('ep-spill-b');
+    const legacyKey = `edgeplay:spill:${uniq('tab')}`;
+    localStorage.setItem(spillKey(dbA, 'tab-1'), JSON.stringify([batch('spill-a-1')]));
+    localStorage.setItem(spillKey(dbB, 'tab-2'), JSON.stringify([batch('spill-b-1'), batch('spill-b-2')]));
+    localStorage.setItem(legacyKey, JSON.stringify([batch('spill-legacy')]));
+    const opened: DurableQueue[] = [];
+    try {
+      // a name that starts like another one does not catch its spills
+      const c = await DurableQueue.open(`${dbA}:x`, 'tab-5');
+      opened.push(c);
+      expect(await c.list()).toEqual([]);
+      expect(localStorage.getItem(spillKey(dbA, 'tab-1'))).not.toBeNull();
+      const a = await DurableQueue.open(dbA, 'tab-3');
+      opened.push(a);
+      expect((await a.list()).map((b) => b.id)).toEqual(['spill-a-1']);
+      expect(localStorage.getItem(spillKey(dbA, 'tab-1'))).toBeNull(); // imported into IndexedDB: gone from the spill
+      expect(localStorage.getItem(spillKey(dbB, 'tab-2'))).not.toBeNull(); // another outbox's: untouched
+      expect(localStorage.getItem(legacyKey)).not.toBeNull();
+      const b = await DurableQueue.open(dbB, 'tab-4');
+      opened.push(b);
+      expect((await b.list()).map((x) => x.id).sort()).toEqual(['spill-b-1', 'spill-b-2']);
+      const d = await DurableQueue.open('edgeplay', 'tab-6');
+      opened.push(d);
+      expect((await d.list()).map((x) => x.id)).toContain('spill-legacy');
+      expect(localStorage.getItem(legacyKey)).toBeNull();
+      await d.remove('spill-legacy');
+    } finally {
+      for (const q of opened) q.close();
+      localStorage.removeItem(legacyKey);
     }
   });
 
