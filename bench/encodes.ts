@@ -25,10 +25,11 @@
  * Splits are by video (seeded): 60 % train, 20 % dev, 20 % test. Videos already encoded with the same
  * recipe and with part bytes are skipped (`<video>.done` holds the recipe's hash), so an interrupted run resumes;
  * `--only enc00,...` encodes just those videos. The committed tables in bench/coding-meta/ are this command's output
- * with the defaults (10 videos x 96 s; 3.5 min per video at nice 19 on the shared 2-core box). They are not
- * bit-reproducible: ffmpeg's `life` and `cellauto` sources draw a random seed when none is given (the recipe sets
- * none), so a re-encode of the same recipe moves a segment's bytes by up to a few % (enc00 in session 9: 133 of 144
- * segments, at most 4.24 %); the tables of one video always come from one encode, which the run logs.
+ * with the defaults (10 videos x 96 s; 1.5-3.5 min per video at nice 19 on the shared 2-core box). They are not
+ * bit-reproducible: a re-encode of the same recipe moves segment bytes by up to ~10 % (session 9: 55-144 of 144
+ * segments per video). ffmpeg's `life` and `cellauto` sources draw a random seed when none is given (the recipe sets
+ * none), but enc09, which has neither, moved too, so that is not the only cause. The tables of one video always come
+ * from one encode (the run logs how far they moved from the earlier ones).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -385,6 +386,10 @@ async function encodeOne(r: Recipe, split: string, OUT: string, SECONDS: number,
   return row;
 }
 
+function writeIndex(OUT: string, rows: readonly string[]): void {
+  writeFileSync(join(OUT, 'index.csv'), ['source,video,chunks,chunk_s,rungs,genre_or_note,split', ...rows].join('\n') + '\n');
+}
+
 export interface EncodesOptions {
   /** output directory (default bench/coding-meta) */
   out?: string;
@@ -429,8 +434,11 @@ export async function encodeDataset(o: EncodesOptions = {}): Promise<string[]> {
     const r = recipe(v, SEED, SECONDS);
     const started = Date.now();
     rows.push(await encodeOne(r, splitOf.get(v)!, OUT, SECONDS, o.only));
-    log(`${r.video} (${splitOf.get(v)}; ${rows[rows.length - 1].split(',')[5]}) done in ${Math.round((Date.now() - started) / 1000)} s`);
-    writeFileSync(join(OUT, 'index.csv'), ['source,video,chunks,chunk_s,rungs,genre_or_note,split', ...rows].join('\n') + '\n');
+    if (!o.only || o.only.includes(r.video))
+      log(`${r.video} (${splitOf.get(v)}; ${rows[rows.length - 1].split(',')[5]}) done in ${Math.round((Date.now() - started) / 1000)} s`);
+    // a full run indexes what it has so far (an interrupted run leaves a usable dataset); an --only run keeps the
+    // complete index of the earlier run until it has every row
+    if (!o.only || v === VIDEOS - 1) writeIndex(OUT, rows);
   }
   rmSync(join(OUT, 'work'), { recursive: true, force: true });
   log(`${VIDEOS} videos x ${SECONDS} s in ${OUT}`);
