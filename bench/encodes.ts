@@ -26,7 +26,7 @@
  * recipe and with part bytes are skipped (`<video>.done` holds the recipe's hash), so an interrupted run resumes;
  * `--only enc00,...` encodes just those videos. The committed tables in bench/coding-meta/ are this command's output
  * with the defaults (10 videos x 96 s; 1.5-3.5 min per video at nice 19 on the shared 2-core box). They are not
- * bit-reproducible: a re-encode of the same recipe moves segment bytes by up to ~10 % (session 9: 55-144 of 144
+ * bit-reproducible: a re-encode of the same recipe moved segment bytes by up to 3.6-28.5 % per video (session 9; 55-144 of 144
  * segments per video). ffmpeg's `life` and `cellauto` sources draw a random seed when none is given (the recipe sets
  * none), but enc09, which has neither, moved too, so that is not the only cause. The tables of one video always come
  * from one encode (the run logs how far they moved from the earlier ones).

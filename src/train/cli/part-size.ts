@@ -8,7 +8,7 @@ import { dataRoot } from '../../sim/abr/load.js';
 import { loadEncodePartVideos, loadPartVideos } from '../../sim/abr/parts.js';
 import { InputError } from '../errors.js';
 import { DEFAULT_FRAMES, trainPartSize } from '../part-size.js';
-import { commandLine, num, runCli } from './args.js';
+import { commandLine, listOf, num, runCli } from './args.js';
 
 const cli = {
   name: 'train:part-size',
@@ -25,6 +25,12 @@ const cli = {
       help: "our encodes with part bytes (npm run data:encodes); '' for the aitrans_live streams only",
     },
     parts: { type: 'string', default: '3', arg: 'K', help: 'fit k = 1..K known parts' },
+    adapt: {
+      type: 'string',
+      default: '0.03,0.1,0.3,1,3',
+      arg: 'LIST',
+      help: "prior strengths of the per-stream slope adaptation (HeadSlopeAdapter) selected on dev besides none; '' for none",
+    },
     out: { type: 'string', default: 'models/part-size', arg: 'DIR', help: 'output directory' },
   },
 } as const;
@@ -51,6 +57,7 @@ await runCli(cli, async (v) => {
       { name: 'mean_all', make: () => new MeanOfPast() },
     ],
     K: num('parts', v.parts, { integer: true, min: 1 }),
+    adaptLambdas: listOf('adapt', v.adapt).map((x) => num('adapt', x, { min: 1e-9 })),
     out: v.out,
     command: commandLine(cli.name),
     data: { chunks: data, frames, model: resolve(v.model), ...(encodes ? { encodes } : {}) },
