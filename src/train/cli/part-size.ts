@@ -25,6 +25,12 @@ const cli = {
       help: "our encodes with part bytes (npm run data:encodes); '' for the aitrans_live streams only",
     },
     parts: { type: 'string', default: '3', arg: 'K', help: 'fit k = 1..K known parts' },
+    weightings: {
+      type: 'string',
+      default: 'points,source,stream',
+      arg: 'LIST',
+      help: 'point weightings of the fit selected on dev (points, source, stream; src/train/part-size.ts PartWeighting)',
+    },
     adapt: {
       type: 'string',
       default: '0.03,0.1,0.3,1,3',
@@ -57,6 +63,7 @@ await runCli(cli, async (v) => {
       { name: 'mean_all', make: () => new MeanOfPast() },
     ],
     K: num('parts', v.parts, { integer: true, min: 1 }),
+    weightings: listOf('weightings', v.weightings, ['points', 'source', 'stream'] as const),
     adaptLambdas: listOf('adapt', v.adapt).map((x) => num('adapt', x, { min: 1e-9 })),
     out: v.out,
     command: commandLine(cli.name),
