@@ -13,6 +13,9 @@
  *    today ("edge") and after the first part ("part1"); with `part1` the mean and predicted sizes are also corrected
  *    by the first part's bytes (`mean+head`, `predicted+head`). With `risks` (`--risk q70,x1.1,...`) also the risk-aware
  *    sizes of src/abr/size-risk.ts: `predicted+SPEC` at the edge, `predicted+head+SPEC` late (RiskSizes, one per session).
+ * With `encodes` (`--encodes bench/coding-meta`) the MAPE part also covers our encodes of the split (part bytes from the
+ * encoder's per-frame sizes, src/sim/abr/parts.ts loadEncodePartVideos), per stream and averaged over the streams;
+ * `--split test` is then allowed with `--no-live` (only our encodes have a test split here).
  * Writes bench/results/part-sizes.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,15 +39,17 @@ import {
 } from '../src/sim/abr/live.js';
 import type { SimTrace } from '../src/sim/abr/env.js';
 import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
-import { loadPartVideos, type PartVideo } from '../src/sim/abr/parts.js';
+import { loadEncodePartVideos, loadPartVideos, type PartVideo } from '../src/sim/abr/parts.js';
 import { InputError } from '../src/train/errors.js';
 import { dataRelative, repoRelative } from '../src/train/cli/args.js';
-import { baseForecasts, evaluatePartConditioned } from '../src/train/part-size.js';
+import { baseForecasts, devFigures, evaluatePartConditioned } from '../src/train/part-size.js';
 
 export interface PartSizesBenchOptions {
   data?: string;
   frames: string;
   split?: string;
+  /** our encodes with part bytes (bench/coding-meta): their videos of the split join the MAPE part (not the live one) */
+  encodes?: string;
   traces?: string;
   model?: string;
   partModel?: string;
@@ -65,6 +70,19 @@ export interface PartSizesBenchOptions {
   out?: string | null;
   command?: string;
   log?: (s: string) => void;
+}
+
+/** h = 1 MAPE % of one stream (or `(stream mean)`: averaged over the streams, each counting equally). */
+export interface PartSizesStreamRow {
+  video: string;
+  source: string;
+  chunks: number;
+  mean_all: number;
+  meta: number;
+  /** with k = 1..K parts known at the played rung */
+  meta_head: number[];
+  mean_all_head: number[];
+  ratio_meta_head1_to_mean_all: number;
 }
 
 export interface PartSizesMapeRow {
@@ -196,10 +214,14 @@ export interface PartSizesLiveRow {
 }
 
 /** Runs both parts, prints the tables, writes the results. Throws InputError on missing data or models. */
-export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: PartSizesMapeRow[]; live: PartSizesLiveRow[] }> {
+export async function benchPartSizes(
+  o: PartSizesBenchOptions,
+): Promise<{ mape: PartSizesMapeRow[]; streams: PartSizesStreamRow[]; live: PartSizesLiveRow[] }> {
   const log = o.log ?? ((s: string) => console.log(s));
   const split = o.split ?? 'dev';
-  if (split === 'test') throw new InputError('bench:part-sizes: the test split is held out of the shared dataset');
+  const encodesDir = o.encodes ? resolve(o.encodes) : null;
+  if (split === 'test' && !(encodesDir && o.noLive))
+    throw new InputError('bench:part-sizes: the shared dataset holds its test split out; --split test needs --encodes DIR and --no-live');
   const data = resolve(o.data ?? join(dataRoot(), 'chunks'));
   const frames = resolve(o.frames);
   const partDir = resolve(o.partModel ?? 'models/part-size');
@@ -208,21 +230,28 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
     if (!existsSync(p)) throw new InputError(`bench:part-sizes: ${p} missing (models/part-size/MODEL.md says how to get the data)`);
   const coef = JSON.parse(readFileSync(join(partDir, 'coef.json'), 'utf8')) as PartHeadCoefficients;
   const K = coef.own.length;
-  const videos = loadPartVideos(data, frames, [split]);
-  if (!videos.length) throw new InputError(`bench:part-sizes: no aitrans_live video in split ${split}`);
+  // the aitrans_live streams (live part and MAPE) and our encodes of the split (MAPE only)
+  const videos = split === 'test' ? [] : loadPartVideos(data, frames, [split]);
+  if (encodesDir && !existsSync(join(encodesDir, 'index.csv')))
+    throw new InputError(`bench:part-sizes: ${encodesDir}/index.csv missing (npm run data:encodes)`);
+  const mapeVideos = [...videos, ...(encodesDir ? loadEncodePartVideos(encodesDir, [split]) : [])];
+  if (!mapeVideos.length) throw new InputError(`bench:part-sizes: no video with part bytes in split ${split}`);
+  if (!videos.length && !o.noLive)
+    throw new InputError(`bench:part-sizes: no aitrans_live video in split ${split} for the live part (--no-live)`);
   const net = loadSizeNet(modelDir);
   const command = o.command ?? 'bench:part-sizes (library call)';
   log(
-    `${command}\n${videos.length} ${split} video(s): ${videos.map((v) => `${v.video} (${v.sizes.length} chunks, ${v.parts} parts)`).join(', ')}`,
+    `${command}\n${mapeVideos.length} ${split} video(s): ${mapeVideos.map((v) => `${v.video} (${v.sizes.length} chunks, ${v.parts} parts)`).join(', ')}`,
   );
 
   // 1. MAPE
   const mape: PartSizesMapeRow[] = [];
+  let streams: PartSizesStreamRow[] = [];
   if (!o.noMape) {
-    const fMean = baseForecasts(videos, () => new MeanOfPast());
-    const fMeta = baseForecasts(videos, () => new LearnedSizeForecaster(net));
-    const pMean = evaluatePartConditioned(videos, fMean, K, coef);
-    const pMeta = evaluatePartConditioned(videos, fMeta, K, coef);
+    const fMean = baseForecasts(mapeVideos, () => new MeanOfPast());
+    const fMeta = baseForecasts(mapeVideos, () => new LearnedSizeForecaster(net));
+    const pMean = evaluatePartConditioned(mapeVideos, fMean, K, coef);
+    const pMeta = evaluatePartConditioned(mapeVideos, fMeta, K, coef);
     const ref = apeSummary(pMean.baseApe).mape;
     const add = (predictor: string, k: number, a: Float64Array, horizon = 1, refMape = ref) => {
       const s = apeSummary(a);
@@ -247,10 +276,40 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
         add('meta', 0, pMeta.laterBaseApe[h - 2], h, refH);
         add('meta+head', 1, pMeta.laterApe[0][h - 2], h, refH);
       }
-    log('chunk-size MAPE at every rung (%), parts known at the played rung; x mean_all at the same horizon');
+    log('chunk-size MAPE at every rung (%), pooled over the videos, parts known at the played rung; x mean_all at the same horizon');
     for (const r of mape)
       log(
         `${r.predictor.padEnd(15)} h=${r.horizon} k=${r.parts_known}  MAPE ${r.mape.toFixed(2).padStart(6)}  median ${r.median_ape.toFixed(2).padStart(6)}  ${r.ratio_to_mean_all.toFixed(3)} x  (${r.points} points)`,
+      );
+    // per stream (h = 1), and averaged over the streams (each counts equally)
+    const meanFig = devFigures(mapeVideos, fMean, fMean, K, coef);
+    const metaFig = devFigures(mapeVideos, fMeta, fMean, K, coef);
+    streams = mapeVideos.map((v, i) => ({
+      video: v.video,
+      source: v.source,
+      chunks: v.sizes.length,
+      mean_all: metaFig.streams[i].mean_all_mape,
+      meta: metaFig.streams[i].base_mape,
+      meta_head: metaFig.streams[i].part_mape,
+      mean_all_head: meanFig.streams[i].part_mape,
+      ratio_meta_head1_to_mean_all: metaFig.streams[i].part_mape[0] / metaFig.streams[i].mean_all_mape,
+    }));
+    const avg = (f: (r: PartSizesStreamRow) => number) => streams.reduce((a, r) => a + f(r), 0) / streams.length;
+    if (streams.length > 1)
+      streams.push({
+        video: '(stream mean)',
+        source: '',
+        chunks: streams.reduce((a, r) => a + r.chunks, 0),
+        mean_all: avg((r) => r.mean_all),
+        meta: avg((r) => r.meta),
+        meta_head: metaFig.macro_part_mape,
+        mean_all_head: meanFig.macro_part_mape,
+        ratio_meta_head1_to_mean_all: metaFig.macro_part_mape[0] / metaFig.macro_mean_all_mape,
+      });
+    log(`\nh=1 MAPE per stream (%): mean_all | meta | meta+head k=1..${K} | mean_all+head k=1..${K} | meta+head k=1 x mean_all`);
+    for (const r of streams)
+      log(
+        `${r.video.padEnd(26)} ${String(r.chunks).padStart(5)} chunks  ${r.mean_all.toFixed(2).padStart(6)} | ${r.meta.toFixed(2).padStart(6)} | ${r.meta_head.map((x) => x.toFixed(2)).join(' / ')} | ${r.mean_all_head.map((x) => x.toFixed(2)).join(' / ')} | ${r.ratio_meta_head1_to_mean_all.toFixed(3)} x`,
       );
   }
 
@@ -336,8 +395,22 @@ export async function benchPartSizes(o: PartSizesBenchOptions): Promise<{ mape: 
     mkdirSync(dirname(resolve(outFile)), { recursive: true });
     writeFileSync(
       resolve(outFile),
-      JSON.stringify({ command, split, data: dataRelative(data), frames: repoRelative(frames), coef, mape, live }, null, 2) + '\n',
+      JSON.stringify(
+        {
+          command,
+          split,
+          data: dataRelative(data),
+          frames: repoRelative(frames),
+          ...(encodesDir ? { encodes: repoRelative(encodesDir) } : {}),
+          coef,
+          mape,
+          streams,
+          live,
+        },
+        null,
+        2,
+      ) + '\n',
     );
   }
-  return { mape, live };
+  return { mape, streams, live };
 }

@@ -1,5 +1,5 @@
 /** `npm run data:encodes -- [options]` (--help lists them): the command line of encodeDataset (../encodes.ts). */
-import { num, runCli } from '../../src/train/cli/args.js';
+import { listOf, num, runCli } from '../../src/train/cli/args.js';
 import { encodeDataset } from '../encodes.js';
 
 const cli = {
@@ -11,6 +11,7 @@ const cli = {
     videos: { type: 'string', default: '10', arg: 'N', help: 'videos' },
     seconds: { type: 'string', default: '96', arg: 'S', help: 'seconds per video (even)' },
     seed: { type: 'string', default: '14', arg: 'N', help: 'seed of scene plans, encoder settings and the split' },
+    only: { type: 'string', arg: 'LIST', help: 'encode only these videos, e.g. enc00,enc07 (the others keep their tables)' },
   },
 } as const;
 
@@ -20,5 +21,6 @@ await runCli(cli, async (v) => {
     videos: num('videos', v.videos, { integer: true, min: 1 }),
     seconds: num('seconds', v.seconds, { integer: true, min: 20 }),
     seed: num('seed', v.seed, { integer: true }),
+    only: v.only ? listOf('only', v.only) : undefined,
   });
 });

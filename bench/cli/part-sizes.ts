@@ -12,7 +12,17 @@ const cli = {
   flags: {
     data: { type: 'string', arg: 'DIR', help: 'shared chunk dataset (default: $EDGEPLAY_DATA/chunks)' },
     frames: { type: 'string', default: DEFAULT_FRAMES, arg: 'DIR', help: "the challenge's dataset/video_trace" },
-    split: { type: 'string', default: 'dev', arg: 'NAME', help: 'split of the chunk dataset (train or dev)' },
+    split: {
+      type: 'string',
+      default: 'dev',
+      arg: 'NAME',
+      help: 'split of the chunk dataset (train or dev; test with --encodes and --no-live: only our encodes have one)',
+    },
+    encodes: {
+      type: 'string',
+      arg: 'DIR',
+      help: 'our encodes with part bytes (bench/coding-meta): their videos of the split join the MAPE part',
+    },
     traces: { type: 'string', arg: 'DIR', help: 'throughput traces (default: $EDGEPLAY_DATA/abr/traces/test)' },
     model: { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: 'the base forecaster' },
     'part-model': { type: 'string', default: 'models/part-size', arg: 'DIR', help: 'the part-conditioned coefficients' },
@@ -38,6 +48,7 @@ await runCli(cli, async (v) => {
     data: v.data,
     frames: v.frames,
     split: v.split,
+    encodes: v.encodes,
     traces: v.traces,
     model: v.model,
     partModel: v['part-model'],

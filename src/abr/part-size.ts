@@ -16,7 +16,10 @@
  * When the previous chunk at the same rung is known (it is for the player: it played that rung), a linear model
  * over `headFeatures` (the head, the previous chunk's head and size, g, all relative to f) replaces a_k · g / b_k · g.
  * a_k, b_k and the linear weights are least-squares slopes of the forecaster's log error on g, fitted on training videos
- * (src/train/part-size.ts); they shrink the head estimate by how reliable it is after k parts.
+ * (src/train/part-size.ts); they shrink the head estimate by how reliable it is after k parts. How reliable it is
+ * depends on the stream (under a CBR cap the first part says little about the chunk), so with `adaptLambda` the
+ * slopes a_k, b_k are adapted to the stream as it plays (HeadSlopeAdapter: a Gaussian prior on the fitted slopes,
+ * updated in closed form by the stream's own finished chunks; session 9).
  * Pure TypeScript: no DOM, no Node, no tfjs.
  */
 
@@ -40,6 +43,45 @@ export interface PartHeadCoefficients {
    */
   linOwn?: number[][];
   linCross?: number[][];
+  /**
+   * Optional per-stream adaptation of own[k-1] and cross[k-1] (session 9; HeadSlopeAdapter): the prior's strength λ
+   * in the units of Σ g² of the stream's own past (g, log error) pairs; absent: the slopes are fixed.
+   */
+  adaptLambda?: number;
+}
+
+/**
+ * Per-stream adaptation of the head's slopes (a learned-prior closed-form head, as the meta-learned size forecaster
+ * of issue 14 adapts its level): after each finished chunk the player knows, for every k and every played rung p,
+ * the surprise g its head gave and the base forecast's log error y at every rung. The posterior mean of a slope
+ * under a Gaussian prior centred on the fitted one (strength λ = coef.adaptLambda) with the intercept held at the
+ * fitted one is a = (λ a0 + Σ g (y - c)) / (λ + Σ g²), per k, for the played rung (own) and the others (cross).
+ * `coefficients()` returns `coef` with those slopes (itself when adaptLambda is absent). Throws on k out of range.
+ */
+export class HeadSlopeAdapter {
+  private sgy: number[][];
+  private sgg: number[][];
+  constructor(readonly coef: PartHeadCoefficients) {
+    if (coef.adaptLambda !== undefined && !(coef.adaptLambda > 0))
+      throw new Error(`HeadSlopeAdapter: adaptLambda ${coef.adaptLambda} must be > 0`);
+    this.sgy = [coef.own.map(() => 0), coef.cross.map(() => 0)];
+    this.sgg = [coef.own.map(() => 0), coef.cross.map(() => 0)];
+  }
+  /** A finished chunk's pair: k parts known, `own` (the rung was the played one) or not, surprise g, log error y. */
+  observe(k: number, own: boolean, g: number, y: number): void {
+    if (!(k >= 1 && k <= this.coef.own.length)) throw new Error(`HeadSlopeAdapter: k ${k} outside 1..${this.coef.own.length}`);
+    if (!Number.isFinite(g) || !Number.isFinite(y)) return;
+    const j = own ? 0 : 1;
+    const c = (own ? this.coef.ownBias : this.coef.crossBias)?.[k - 1] ?? 0;
+    this.sgy[j][k - 1] += g * (y - c);
+    this.sgg[j][k - 1] += g * g;
+  }
+  coefficients(): PartHeadCoefficients {
+    const lam = this.coef.adaptLambda;
+    if (lam === undefined) return this.coef;
+    const post = (a0: number[], j: number) => a0.map((a, k) => (lam * a + this.sgy[j][k]) / (lam + this.sgg[j][k]));
+    return { ...this.coef, own: post(this.coef.own, 0), cross: post(this.coef.cross, 1), linOwn: undefined, linCross: undefined };
+  }
 }
 
 /** Number of features of `headFeatures`. */

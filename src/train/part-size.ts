@@ -14,11 +14,12 @@ import {
   HEAD_FEATURES,
   headFeatures,
   headSurprise,
+  HeadSlopeAdapter,
   PartShareTracker,
   type ChunkHead,
   type PartHeadCoefficients,
 } from '../abr/part-size.js';
-import type { SizeForecaster } from '../abr/size-forecast.js';
+import { MeanOfPast, type SizeForecaster } from '../abr/size-forecast.js';
 import { apeSummary } from '../sim/abr/chunks.js';
 import type { PartVideo } from '../sim/abr/parts.js';
 import { InputError } from './errors.js';
@@ -30,17 +31,25 @@ export const DEFAULT_FRAMES = '.cache/aitrans/dataset/video_trace';
 /** Regression points and errors of one pass over videos. */
 export interface PartPass {
   /** per k: surprise g and the base forecast's log error y, for the played rung (own) and the others (cross) */
-  own: Array<{ g: number[]; y: number[]; x: number[][] }>;
-  cross: Array<{ g: number[]; y: number[]; x: number[][] }>;
+  own: Array<PartBucket>;
+  cross: Array<PartBucket>;
   /** APEs of the base forecast (per origin and rung) */
   baseApe: Float64Array;
   /** per k: APEs of the corrected forecast (per origin, played rung and rung); empty without coefficients */
   partApe: Float64Array[];
   /** per k, per horizon h = 2..LATER+1: surprise g at the played rung and the base forecast's log error at h */
-  later: Array<Array<{ g: number[]; y: number[] }>>;
+  later: Array<Array<{ g: number[]; y: number[]; v: number[] }>>;
   /** APEs at h = 2..: of the base forecast (laterBaseApe[h-2]) and corrected with k parts (laterApe[k-1][h-2]) */
   laterBaseApe: Float64Array[];
   laterApe: Float64Array[][];
+}
+
+/** Regression points of one k at the played rung (own) or the others (cross); v[i] = index of the point's video. */
+export interface PartBucket {
+  g: number[];
+  y: number[];
+  x: number[][];
+  v: number[];
 }
 
 /** Later horizons (h = 2..5) the correction also moves. */
@@ -58,11 +67,14 @@ export function evaluatePartConditioned(
   shareAlpha = coef?.shareAlpha ?? 0.3,
   firstOrigin = 5,
 ): PartPass {
-  const own = Array.from({ length: K }, () => ({ g: [] as number[], y: [] as number[], x: [] as number[][] }));
-  const cross = Array.from({ length: K }, () => ({ g: [] as number[], y: [] as number[], x: [] as number[][] }));
+  const bucket = (): PartBucket => ({ g: [], y: [], x: [], v: [] });
+  const own = Array.from({ length: K }, bucket);
+  const cross = Array.from({ length: K }, bucket);
   const base: number[] = [];
   const part: number[][] = Array.from({ length: K }, () => []);
-  const later = Array.from({ length: K }, () => Array.from({ length: LATER }, () => ({ g: [] as number[], y: [] as number[] })));
+  const later = Array.from({ length: K }, () =>
+    Array.from({ length: LATER }, () => ({ g: [] as number[], y: [] as number[], v: [] as number[] })),
+  );
   const laterBase: number[][] = Array.from({ length: LATER }, () => []);
   const laterPart: number[][][] = Array.from({ length: K }, () => Array.from({ length: LATER }, () => []));
   const fcs = typeof make === 'function' ? baseForecasts(videos, make) : make;
@@ -71,7 +83,9 @@ export function evaluatePartConditioned(
     if (v.parts <= K) throw new InputError(`${v.video}: ${v.parts} parts per chunk, need more than ${K}`);
     const R = v.ladderKbps.length;
     const tr = new PartShareTracker(K, R, shareAlpha);
+    const adapter = coef ? new HeadSlopeAdapter(coef) : null;
     for (let i = 0; i < v.sizes.length; i++) {
+      const cNow = adapter?.coefficients() ?? null;
       if (i >= firstOrigin) {
         const fcH = fcs[vi][i];
         const fc = fcH[0];
@@ -98,6 +112,7 @@ export function evaluatePartConditioned(
               const bucket = r === p ? own[k - 1] : cross[k - 1];
               bucket.g.push(g);
               bucket.y.push(y);
+              bucket.v.push(vi);
               if (x) bucket.x.push(x);
               else bucket.x.push(Array<number>(HEAD_FEATURES).fill(NaN));
             }
@@ -106,15 +121,25 @@ export function evaluatePartConditioned(
                 const t = v.sizes[i + h - 1][r];
                 later[k - 1][h - 2].g.push(g);
                 later[k - 1][h - 2].y.push(Math.log(t / fcH[h - 1][r]));
+                later[k - 1][h - 2].v.push(vi);
                 if (coef?.later) {
                   const pr = fcH[h - 1][r] * Math.exp(coef.later[k - 1][h - 2] * g);
                   laterPart[k - 1][h - 2].push(Math.abs(pr - t) / t);
                 }
               }
-            if (coef) {
-              const pr = conditionOnHead(fc, head, share, coef);
+            if (cNow) {
+              const pr = conditionOnHead(fc, head, share, cNow);
               for (let r = 0; r < R; r++) part[k - 1].push(Math.abs(pr[r] - s[r]) / s[r]);
             }
+          }
+      }
+      // the finished chunk teaches the adapter (every k and played rung), then the share tracker
+      if (adapter && coef?.adaptLambda !== undefined) {
+        const fc = fcs[vi][i][0];
+        for (let k = 1; k <= K; k++)
+          for (let p = 0; p < R; p++) {
+            const g = headSurprise(fc[p], v.heads[k - 1][i][p], tr.share(k, p, v.parts));
+            for (let r = 0; r < R; r++) adapter.observe(k, r === p, g, Math.log(v.sizes[i][r] / fc[r]));
           }
       }
       tr.observe(
@@ -150,30 +175,32 @@ export function baseForecasts(videos: readonly PartVideo[], make: () => SizeFore
   });
 }
 
-/** Least-squares slope through the origin: Σ g y / Σ g² (0 when every g is 0). */
-export function slopeThroughOrigin(g: readonly number[], y: readonly number[]): number {
+/** Least-squares slope through the origin: Σ w g y / Σ w g² (0 when every g is 0); w = 1 when omitted. */
+export function slopeThroughOrigin(g: readonly number[], y: readonly number[], w?: readonly number[]): number {
   let gy = 0;
   let gg = 0;
   for (let i = 0; i < g.length; i++) {
-    gy += g[i] * y[i];
-    gg += g[i] * g[i];
+    const wi = w ? w[i] : 1;
+    gy += wi * g[i] * y[i];
+    gg += wi * g[i] * g[i];
   }
   return gg > 0 ? gy / gg : 0;
 }
 
 /**
- * Ridge least squares (λ on every weight but the last, the intercept): argmin Σ (w·x - y)² + λ |w|². Rows with a
- * NaN feature are skipped. Throws when fewer rows than features remain.
+ * Ridge least squares (λ on every weight but the last, the intercept): argmin Σ ω_i (w·x_i - y_i)² + λ Σω |w|², with
+ * point weights ω (1 when omitted). Rows with a NaN feature are skipped. Throws when fewer rows than features remain.
  */
-export function leastSquares(X: readonly number[][], y: readonly number[], lambda = 1e-3): number[] {
-  const rows = X.map((x, i) => [x, y[i]] as const).filter(([x]) => x.every(Number.isFinite));
+export function leastSquares(X: readonly number[][], y: readonly number[], lambda = 1e-3, weights?: readonly number[]): number[] {
+  const rows = X.map((x, i) => [x, y[i], weights ? weights[i] : 1] as const).filter(([x]) => x.every(Number.isFinite));
   const d = X[0]?.length ?? 0;
   if (rows.length < d || !d) throw new InputError(`leastSquares: ${rows.length} usable rows for ${d} features`);
-  const A = Array.from({ length: d }, (_, i) => Array.from({ length: d + 1 }, (_, j) => (i === j && i < d - 1 ? lambda * rows.length : 0)));
-  for (const [x, t] of rows)
+  const wsum = rows.reduce((a, r) => a + r[2], 0);
+  const A = Array.from({ length: d }, (_, i) => Array.from({ length: d + 1 }, (_, j) => (i === j && i < d - 1 ? lambda * wsum : 0)));
+  for (const [x, t, om] of rows)
     for (let i = 0; i < d; i++) {
-      for (let j = 0; j < d; j++) A[i][j] += x[i] * x[j];
-      A[i][d] += x[i] * t;
+      for (let j = 0; j < d; j++) A[i][j] += om * x[i] * x[j];
+      A[i][d] += om * x[i] * t;
     }
   // Gauss-Jordan with partial pivoting
   for (let c = 0; c < d; c++) {
@@ -191,24 +218,26 @@ export function leastSquares(X: readonly number[][], y: readonly number[], lambd
 }
 
 /**
- * The slope a and intercept c minimising the mean APE |exp(a g + c - y) - 1| (the metric itself, which punishes
- * over-forecasts more than log least squares does): a grid of a in [0, 1.2] by 0.02 and c in [-0.1, 0.1] by 0.01,
- * on at most 40 000 evenly spaced points.
+ * The slope a and intercept c minimising the (ω-weighted) mean APE |exp(a g + c - y) - 1| (the metric itself, which
+ * punishes over-forecasts more than log least squares does): a grid of a in [0, 1.2] by 0.02 and c in [-0.1, 0.1]
+ * by 0.01, on at most 40 000 evenly spaced points; point weights ω are 1 when omitted.
  */
-export function mapeSlope(g: readonly number[], y: readonly number[]): [number, number] {
+export function mapeSlope(g: readonly number[], y: readonly number[], w?: readonly number[]): [number, number] {
   const step = Math.max(1, Math.floor(g.length / 40_000));
   const gs: number[] = [];
   const ys: number[] = [];
+  const ws: number[] = [];
   for (let i = 0; i < g.length; i += step) {
     gs.push(g[i]);
     ys.push(y[i]);
+    ws.push(w ? w[i] : 1);
   }
   let best: [number, number] = [0, 0];
   let bestE = Infinity;
   for (let a = 0; a <= 1.2 + 1e-9; a += 0.02)
     for (let c = -0.1; c <= 0.1 + 1e-9; c += 0.01) {
       let e = 0;
-      for (let i = 0; i < gs.length; i++) e += Math.abs(Math.exp(a * gs[i] + c - ys[i]) - 1);
+      for (let i = 0; i < gs.length; i++) e += ws[i] * Math.abs(Math.exp(a * gs[i] + c - ys[i]) - 1);
       if (e < bestE) {
         bestE = e;
         best = [a, c];
@@ -217,44 +246,81 @@ export function mapeSlope(g: readonly number[], y: readonly number[]): [number, 
   return best;
 }
 
-/** Log least-squares slopes of the later horizons' errors on the head surprise, per k and h. */
-export function laterSlopes(pass: PartPass): number[][] {
-  return pass.later.map((hs) => hs.map((b) => slopeThroughOrigin(b.g, b.y)));
+/**
+ * How the regression points of a training pass are weighted: `points` (each point alike, as before session 9),
+ * `source` (each video source, e.g. aitrans_live and our encodes, weighs the same in total), `stream` (each video
+ * weighs the same in total).
+ */
+export type PartWeighting = 'points' | 'source' | 'stream';
+
+/**
+ * Point weights of a bucket (its video indices `v` into `videos`) under `mode`, scaled to mean 1; undefined for
+ * `points` (every weight 1).
+ */
+export function pointWeights(v: readonly number[], videos: readonly PartVideo[], mode: PartWeighting): number[] | undefined {
+  if (mode === 'points') return undefined;
+  const key = (i: number) => (mode === 'source' ? videos[i].source : String(i));
+  const n = new Map<string, number>();
+  for (const i of v) n.set(key(i), (n.get(key(i)) ?? 0) + 1);
+  const groups = n.size;
+  return v.map((i) => v.length / (groups * n.get(key(i))!));
 }
 
-/** The coefficients fitted on one pass's regression points (the linear model too when `linear`). */
+/** Log least-squares slopes of the later horizons' errors on the head surprise, per k and h. */
+export function laterSlopes(pass: PartPass, videos?: readonly PartVideo[], weighting: PartWeighting = 'points'): number[][] {
+  return pass.later.map((hs) => hs.map((b) => slopeThroughOrigin(b.g, b.y, videos ? pointWeights(b.v, videos, weighting) : undefined)));
+}
+
+/**
+ * The coefficients fitted on one pass's regression points (the linear model too when `linear`); with `videos` (the
+ * pass's videos) the points are weighted by `weighting` (pointWeights).
+ */
 export function fitPartCoefficients(
   pass: PartPass,
   partS: number,
   shareAlpha: number,
   linear = true,
   fit: 'ls' | 'mape' = 'ls',
+  videos?: readonly PartVideo[],
+  weighting: PartWeighting = 'points',
 ): PartHeadCoefficients {
+  const W = (b: { v: number[] }) => (videos ? pointWeights(b.v, videos, weighting) : undefined);
   if (fit === 'mape') {
-    const own = pass.own.map((b) => mapeSlope(b.g, b.y));
-    const cross = pass.cross.map((b) => mapeSlope(b.g, b.y));
+    const own = pass.own.map((b) => mapeSlope(b.g, b.y, W(b)));
+    const cross = pass.cross.map((b) => mapeSlope(b.g, b.y, W(b)));
     return {
       partS,
       own: own.map((x) => x[0]),
       cross: cross.map((x) => x[0]),
       ownBias: own.map((x) => x[1]),
       crossBias: cross.map((x) => x[1]),
-      later: laterSlopes(pass),
+      later: laterSlopes(pass, videos, weighting),
       shareAlpha,
     };
   }
   return {
     partS,
-    own: pass.own.map((b) => slopeThroughOrigin(b.g, b.y)),
-    later: laterSlopes(pass),
-    cross: pass.cross.map((b) => slopeThroughOrigin(b.g, b.y)),
+    own: pass.own.map((b) => slopeThroughOrigin(b.g, b.y, W(b))),
+    later: laterSlopes(pass, videos, weighting),
+    cross: pass.cross.map((b) => slopeThroughOrigin(b.g, b.y, W(b))),
     shareAlpha,
-    ...(linear ? { linOwn: pass.own.map((b) => leastSquares(b.x, b.y)), linCross: pass.cross.map((b) => leastSquares(b.x, b.y)) } : {}),
+    ...(linear
+      ? {
+          linOwn: pass.own.map((b) => leastSquares(b.x, b.y, 1e-3, W(b))),
+          linCross: pass.cross.map((b) => leastSquares(b.x, b.y, 1e-3, W(b))),
+        }
+      : {}),
   };
 }
 
 export interface TrainPartSizeOptions {
-  train: readonly PartVideo[];
+  /**
+   * Candidate training sets by name (e.g. `aitrans`: the aitrans_live train streams; `aitrans+encodes`: those and our
+   * train encodes); each is fitted under every weighting of `weightings` that differs on it (`source` needs more
+   * than one source) and the dev streams select among them.
+   */
+  trainSets: ReadonlyArray<{ name: string; videos: readonly PartVideo[] }>;
+  /** dev streams (every source); each counts equally in the selection metric */
   dev: readonly PartVideo[];
   /** base forecasters by name; the first is the one whose coefficients are written */
   bases: ReadonlyArray<{ name: string; make: () => SizeForecaster }>;
@@ -262,6 +328,10 @@ export interface TrainPartSizeOptions {
   K?: number;
   /** share EWMA weights to select from on dev (default 0.1, 0.3, 0.6) */
   shareAlphas?: readonly number[];
+  /** prior strengths of the per-stream slope adaptation to select from besides none (default none) */
+  adaptLambdas?: readonly number[];
+  /** point weightings to select from (default points, source, stream) */
+  weightings?: readonly PartWeighting[];
   out?: string | null;
   command?: string;
   /** recorded in train.json */
@@ -269,50 +339,158 @@ export interface TrainPartSizeOptions {
   log?: (s: string) => void;
 }
 
+/** Dev figures of one stream (MAPE %, h = 1). */
+export interface PartSizeDevStream {
+  video: string;
+  source: string;
+  chunks: number;
+  /** APE points of the base forecast (origin x rung) */
+  points: number;
+  mean_all_mape: number;
+  base_mape: number;
+  /** with k = 1..K parts known */
+  part_mape: number[];
+}
+
 export interface PartSizeDevRow {
   base: string;
-  /** dev MAPE % of the base forecast at h = 1, and with k = 1..K parts known */
+  /** the configuration: training set, point weighting, share EWMA, fit */
+  train_set: string;
+  weighting: PartWeighting;
+  share_alpha: number;
+  fit: 'ls' | 'ls+linear' | 'mape';
+  /** per-stream slope adaptation's prior strength (HeadSlopeAdapter), null: fixed slopes */
+  adapt_lambda: number | null;
+  /** dev MAPE % pooled over every dev point (the largest stream dominates): mean of past, the base, k = 1..K parts */
+  mean_all_mape: number;
   base_mape: number;
   part_mape: number[];
-  /** dev MAPE % at h = 2..5 of the base forecast and corrected with one part known */
+  /** dev MAPE % averaged over the dev streams (each counts equally): the selection metric is macro_part_mape[0] */
+  macro_mean_all_mape: number;
+  macro_base_mape: number;
+  macro_part_mape: number[];
+  /** per dev stream */
+  streams: PartSizeDevStream[];
+  /** dev MAPE % (pooled) at h = 2..5 of the base forecast and corrected with one part known */
   later_base_mape: number[];
   later_part1_mape: number[];
   coef: PartHeadCoefficients;
 }
 
-/** Fits per base and share alpha on train, selects the alpha on dev, writes the first base's coefficients. */
+const concat = (xs: readonly Float64Array[]) => {
+  const out = new Float64Array(xs.reduce((a, x) => a + x.length, 0));
+  let o = 0;
+  for (const x of xs) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+};
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * Dev figures of `coef` over `dev` (per stream, pooled and stream-averaged), from precomputed base forecasts
+ * (`fDev`) and mean-of-past forecasts (`fMean`) of the same videos.
+ */
+export function devFigures(
+  dev: readonly PartVideo[],
+  fDev: BaseForecasts,
+  fMean: BaseForecasts,
+  K: number,
+  coef: PartHeadCoefficients,
+): Omit<PartSizeDevRow, 'base' | 'train_set' | 'weighting' | 'share_alpha' | 'fit' | 'adapt_lambda' | 'coef'> {
+  const passes = dev.map((v, i) => evaluatePartConditioned([v], [fDev[i]], K, coef));
+  const means = dev.map((v, i) => evaluatePartConditioned([v], [fMean[i]], K, null).baseApe);
+  const streams: PartSizeDevStream[] = dev.map((v, i) => ({
+    video: v.video,
+    source: v.source,
+    chunks: v.sizes.length,
+    points: passes[i].baseApe.length,
+    mean_all_mape: apeSummary(means[i]).mape,
+    base_mape: apeSummary(passes[i].baseApe).mape,
+    part_mape: passes[i].partApe.map((a) => apeSummary(a).mape),
+  }));
+  const ks = Array.from({ length: K }, (_, k) => k);
+  return {
+    mean_all_mape: apeSummary(concat(means)).mape,
+    base_mape: apeSummary(concat(passes.map((p) => p.baseApe))).mape,
+    part_mape: ks.map((k) => apeSummary(concat(passes.map((p) => p.partApe[k]))).mape),
+    macro_mean_all_mape: mean(streams.map((s) => s.mean_all_mape)),
+    macro_base_mape: mean(streams.map((s) => s.base_mape)),
+    macro_part_mape: ks.map((k) => mean(streams.map((s) => s.part_mape[k]))),
+    streams,
+    later_base_mape: Array.from({ length: LATER }, (_, h) => apeSummary(concat(passes.map((p) => p.laterBaseApe[h]))).mape),
+    later_part1_mape: Array.from(
+      { length: LATER },
+      (_, h) => apeSummary(concat(passes.map((p) => p.laterApe[0]?.[h] ?? new Float64Array()))).mape,
+    ),
+  };
+}
+
+/**
+ * Fits per base, training set, weighting, share alpha and fit on the training streams; selects per base on the dev
+ * streams by the stream-averaged k = 1 MAPE (macro_part_mape[0]: every dev stream counts equally, whatever its
+ * length); writes the first base's selected coefficients and every configuration's dev figures.
+ */
 export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
   const log = o.log ?? ((s: string) => console.log(s));
   const K = o.K ?? 3;
-  if (!o.train.length || !o.dev.length) throw new InputError('train:part-size needs training and dev videos with part bytes');
-  const partS = o.train[0].partS;
+  if (!o.trainSets.length || o.trainSets.some((t) => !t.videos.length) || !o.dev.length)
+    throw new InputError('train:part-size needs training and dev videos with part bytes');
+  const partS = o.trainSets[0].videos[0].partS;
+  for (const v of [...o.trainSets.flatMap((t) => t.videos), ...o.dev])
+    if (Math.abs(v.partS - partS) > 0.05 * partS) throw new InputError(`${v.video} has ${v.partS}-s parts, the others ${partS}-s`);
   const t0 = Date.now();
   const rows: PartSizeDevRow[] = [];
+  const grid: Array<Omit<PartSizeDevRow, 'streams' | 'coef' | 'later_base_mape' | 'later_part1_mape'> & { streams_part1: number[] }> = [];
+  const fMean = baseForecasts(o.dev, () => new MeanOfPast());
+  const cache = new Map<PartVideo, BaseForecasts[number]>();
+  const forecasts = (vs: readonly PartVideo[], make: () => SizeForecaster) => {
+    const missing = vs.filter((v) => !cache.has(v));
+    baseForecasts(missing, make).forEach((f, i) => cache.set(missing[i], f));
+    return vs.map((v) => cache.get(v)!);
+  };
   for (const b of o.bases) {
+    cache.clear();
     let best: PartSizeDevRow | null = null;
-    const fTrain = baseForecasts(o.train, b.make);
-    const fDev = baseForecasts(o.dev, b.make);
-    for (const alpha of o.shareAlphas ?? [0.1, 0.3, 0.6])
-      for (const [linear, fit] of [
-        [false, 'ls'],
-        [true, 'ls'],
-        [false, 'mape'],
-      ] as const) {
-        const coef = fitPartCoefficients(evaluatePartConditioned(o.train, fTrain, K, null, alpha), partS, alpha, linear, fit);
-        const dev = evaluatePartConditioned(o.dev, fDev, K, coef);
-        const row: PartSizeDevRow = {
-          base: b.name,
-          base_mape: apeSummary(dev.baseApe).mape,
-          part_mape: dev.partApe.map((a) => apeSummary(a).mape),
-          later_base_mape: dev.laterBaseApe.map((a) => apeSummary(a).mape),
-          later_part1_mape: dev.laterApe[0].map((a) => apeSummary(a).mape),
-          coef,
-        };
-        log(
-          `[train:part-size +${Math.round((Date.now() - t0) / 1000)}s] ${b.name} share alpha ${alpha}${linear ? ' linear' : ''}${fit === 'mape' ? ' mape-fit' : ''}: own ${coef.own.map((x) => x.toFixed(3)).join('/')} cross ${coef.cross.map((x) => x.toFixed(3)).join('/')}; dev MAPE base ${row.base_mape.toFixed(2)} %, k=1..${K} ${row.part_mape.map((x) => x.toFixed(2)).join(' / ')} %; h=2..5 base ${row.later_base_mape.map((x) => x.toFixed(2)).join(' / ')}, k=1 ${row.later_part1_mape.map((x) => x.toFixed(2)).join(' / ')} %`,
-        );
-        if (!best || row.part_mape[0] < best.part_mape[0]) best = row;
+    const fDev = forecasts(o.dev, b.make);
+    for (const ts of o.trainSets) {
+      const fTrain = forecasts(ts.videos, b.make);
+      const sources = new Set(ts.videos.map((v) => v.source)).size;
+      for (const alpha of o.shareAlphas ?? [0.1, 0.3, 0.6]) {
+        const pass = evaluatePartConditioned(ts.videos, fTrain, K, null, alpha);
+        for (const weighting of (o.weightings ?? (['points', 'source', 'stream'] as const)).filter((w) => w !== 'source' || sources > 1))
+          for (const [linear, fit] of [
+            [false, 'ls'],
+            [true, 'ls'],
+            [false, 'mape'],
+          ] as const) {
+            const fitted = fitPartCoefficients(pass, partS, alpha, linear, fit, ts.videos, weighting);
+            for (const lam of linear ? [undefined] : [undefined, ...(o.adaptLambdas ?? [])]) {
+              const coef: PartHeadCoefficients = lam === undefined ? fitted : { ...fitted, adaptLambda: lam };
+              const row: PartSizeDevRow = {
+                base: b.name,
+                train_set: ts.name,
+                weighting,
+                share_alpha: alpha,
+                fit: fit === 'mape' ? 'mape' : linear ? 'ls+linear' : 'ls',
+                adapt_lambda: lam ?? null,
+                ...devFigures(o.dev, fDev, fMean, K, coef),
+                coef,
+              };
+              const { streams, coef: _c, later_base_mape: _l, later_part1_mape: _p, ...rest } = row;
+              grid.push({ ...rest, streams_part1: streams.map((s) => s.part_mape[0]) });
+              log(
+                `[train:part-size +${Math.round((Date.now() - t0) / 1000)}s] ${b.name} ${ts.name} ${weighting} alpha ${alpha} ${row.fit}${lam === undefined ? '' : ` adapt ${lam}`}: own ${coef.own.map((x) => x.toFixed(3)).join('/')} cross ${coef.cross.map((x) => x.toFixed(3)).join('/')}; dev k=1 MAPE per stream ${streams.map((s) => `${s.video} ${s.part_mape[0].toFixed(2)}`).join(', ')}; stream mean ${row.macro_part_mape[0].toFixed(2)} (base ${row.macro_base_mape.toFixed(2)}, mean_all ${row.macro_mean_all_mape.toFixed(2)}); pooled ${row.part_mape[0].toFixed(2)} %`,
+              );
+              if (!best || row.macro_part_mape[0] < best.macro_part_mape[0]) best = row;
+            }
+          }
       }
+    }
+    log(
+      `[train:part-size] ${b.name}: selected ${best!.train_set} ${best!.weighting} alpha ${best!.share_alpha} ${best!.fit}${best!.adapt_lambda === null ? '' : ` adapt ${best!.adapt_lambda}`}, dev k=1 stream mean ${best!.macro_part_mape[0].toFixed(2)} % (x mean_all ${(best!.macro_part_mape[0] / best!.macro_mean_all_mape).toFixed(3)}), pooled ${best!.part_mape[0].toFixed(2)} % (x ${(best!.part_mape[0] / best!.mean_all_mape).toFixed(3)})`,
+    );
     rows.push(best!);
   }
   if (o.out !== null) {
@@ -326,10 +504,12 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
           command: o.command ?? 'train:part-size (library call)',
           base: rows[0].base,
           K,
-          train_videos: o.train.map((v) => v.video),
+          train_sets: Object.fromEntries(o.trainSets.map((t) => [t.name, t.videos.map((v) => v.video)])),
           dev_videos: o.dev.map((v) => v.video),
+          selection: 'dev k=1 MAPE averaged over the dev streams (macro_part_mape[0])',
           data: Object.fromEntries(Object.entries(o.data ?? {}).map(([k, v]) => [k, dataRelative(v)])),
           dev: rows,
+          grid,
           seconds: (Date.now() - t0) / 1000,
         },
         null,

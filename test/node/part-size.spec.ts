@@ -3,7 +3,7 @@
  * (src/abr/part-size.ts), its least-squares fit (src/train/part-size.ts), and the live simulator's decision after
  * the first part (src/sim/abr/live.ts `decideAfterParts`, HeadForecastSizes). Synthetic streams: no dataset needed.
  */
-import { conditionOnHead, PartShareTracker, type PartHeadCoefficients } from '../../src/abr/part-size.js';
+import { conditionOnHead, HeadSlopeAdapter, PartShareTracker, type PartHeadCoefficients } from '../../src/abr/part-size.js';
 import type { LiveObservation, LivePolicy } from '../../src/abr/live.js';
 import { MeanOfPast } from '../../src/abr/size-forecast.js';
 import { mulberry32 } from '../../src/core/random.js';
@@ -315,5 +315,37 @@ describe('bench:part-sizes live rows (livePartRows)', () => {
     // the 90 % quantile of the forecast's errors is a margin above the forecast: robustMPC fetches less
     expect(at('predicted+head+q90', 'part1').bitrate_mbps).toBeLessThan(at('predicted+head', 'part1').bitrate_mbps);
     expect(() => livePartRows([v], traces, { ...o, risks: ['p90'] })).toThrowError(/size risk 'p90'/);
+  });
+});
+
+describe('per-stream adaptation of the head slopes (HeadSlopeAdapter)', () => {
+  const prior: PartHeadCoefficients = { partS: 0.5, own: [0.8], cross: [0.6], ownBias: [-0.01], crossBias: [0], shareAlpha: 0.3 };
+
+  it('keeps the fitted slopes without a prior strength, and moves them to the stream own slope as its evidence grows', () => {
+    expect(new HeadSlopeAdapter(prior).coefficients()).toBe(prior);
+    const rng = mulberry32(11);
+    const a = new HeadSlopeAdapter({ ...prior, adaptLambda: 1 });
+    // a stream whose head says nothing about the played rung (slope 0) and half as much about the others
+    const pairs = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const g = 0.4 * (2 * rng() - 1);
+        a.observe(1, true, g, -0.01 + 0.02 * (rng() - 0.5));
+        a.observe(1, false, g, 0.3 * g);
+      }
+    };
+    pairs(5);
+    const early = a.coefficients();
+    expect(early.own[0]).toBeLessThan(0.8);
+    expect(early.own[0]).toBeGreaterThan(0.2);
+    pairs(2000);
+    const late = a.coefficients();
+    expect(Math.abs(late.own[0])).toBeLessThan(0.05);
+    expect(late.cross[0]).toBeCloseTo(0.3, 1);
+    expect(late.ownBias).toEqual([-0.01]);
+    // the adapted slopes are what conditionOnHead applies: a surprise no longer moves the played rung
+    const out = conditionOnHead([100, 200], { rung: 0, parts: 1, bytes: 60 }, 0.4, late);
+    expect(out[0] / 100).toBeCloseTo(Math.exp(late.own[0] * Math.log(1.5) - 0.01), 6);
+    expect(() => a.observe(2, true, 0.1, 0.1)).toThrowError(/k 2 outside 1..1/);
+    expect(() => new HeadSlopeAdapter({ ...prior, adaptLambda: 0 })).toThrowError(/adaptLambda 0 must be > 0/);
   });
 });

@@ -27,7 +27,14 @@ import { liveQoeSegment, liveQoeWeights, type LiveQoeTerms, type LiveQoeWeights 
 import { LolpRateController, type LiveObservation, type LivePolicy, type RateController } from '../../abr/live.js';
 import { nominalBytes, type SizeForecaster } from '../../abr/size-forecast.js';
 import type { ChunkMeta } from '../../abr/size-forecast.js';
-import { conditionOnHead, headSurprise, PartShareTracker, type ChunkHead, type PartHeadCoefficients } from '../../abr/part-size.js';
+import {
+  conditionOnHead,
+  headSurprise,
+  HeadSlopeAdapter,
+  PartShareTracker,
+  type ChunkHead,
+  type PartHeadCoefficients,
+} from '../../abr/part-size.js';
 import type { SizeRisk } from '../../abr/size-risk.js';
 import { LINK_RTT_MS, PACKET_PAYLOAD_PORTION, type SimTrace } from './env.js';
 
@@ -196,6 +203,8 @@ export class HeadForecastSizes implements SizeSource {
   readonly name: string;
   /** shares[o][k-1][rung] as known when o chunks are complete */
   private shares: number[][][] = [];
+  /** the head's coefficients as adapted to the stream when o chunks are complete (HeadSlopeAdapter; coef without adaptLambda) */
+  private coefs: PartHeadCoefficients[] = [];
   constructor(
     private video: LiveVideo,
     private base: ForecastSizes,
@@ -209,8 +218,19 @@ export class HeadForecastSizes implements SizeSource {
     const P = heads.length;
     const K = Math.min(coef.own.length, P - 1);
     const tr = new PartShareTracker(K, R, coef.shareAlpha);
+    const adapter = new HeadSlopeAdapter(coef);
     for (let o = 0; o <= video.sizes.length; o++) {
       this.shares.push(Array.from({ length: K }, (_, k) => Array.from({ length: R }, (_, r) => tr.share(k + 1, r, P))));
+      this.coefs.push(adapter.coefficients());
+      if (o < video.sizes.length && coef.adaptLambda !== undefined) {
+        // the finished chunk o teaches the adapter, as in the evaluation protocol (train/part-size.ts)
+        const fc = base.sizes(o, o, 1)[0];
+        for (let k = 1; k <= K; k++)
+          for (let p = 0; p < R; p++) {
+            const g = headSurprise(fc[p], heads[k - 1][o][p], this.shares[o][k - 1][p]);
+            for (let r = 0; r < R; r++) adapter.observe(k, r === p, g, Math.log(video.sizes[o][r] / fc[r]));
+          }
+      }
       if (o < video.sizes.length)
         tr.observe(
           heads.slice(0, K).map((h) => h[o]),
@@ -227,7 +247,7 @@ export class HeadForecastSizes implements SizeSource {
     if (from < o || head.parts > this.shares[o].length) return rows; // published already, or more parts than fitted
     const share = this.shares[o][head.parts - 1][head.rung];
     const g = headSurprise(rows[0][head.rung], head.bytes, share);
-    rows[0] = conditionOnHead(rows[0], head, share, this.coef);
+    rows[0] = conditionOnHead(rows[0], head, share, this.coefs[o]);
     const later = this.coef.later?.[head.parts - 1];
     if (later)
       for (let h = 1; h < rows.length; h++) {

@@ -68,3 +68,44 @@ export function loadPartVideos(chunksDir: string, framesDir: string, splits: rea
     return { ...v, parts: P, partS: v.chunkS / P, heads };
   });
 }
+
+/**
+ * The videos of our own encodes (`npm run data:encodes`, bench/encodes.ts; default bench/coding-meta) in `splits`, with
+ * the part bytes of `<source>/<video>.parts.csv` (`chunk,rung,part_1..part_P`: each 0.5-s LL-HLS part's bytes, derived
+ * from the encoder's per-frame sizes by derivePartBytes). Every chunk's parts must sum to its segment bytes in
+ * `<video>.csv` exactly. Throws an Error naming the file when a parts file is missing (encoded before part bytes were
+ * kept: re-run data:encodes), a row is malformed, or a chunk/rung is missing or does not sum to its segment.
+ */
+export function loadEncodePartVideos(dir: string, splits: readonly string[]): PartVideo[] {
+  return loadChunkDataset(dir, splits).map((v) => {
+    const file = join(dir, v.source, `${v.video}.parts.csv`);
+    if (!existsSync(file))
+      throw new Error(`part bytes missing: ${file} (encoded before parts were kept: npm run data:encodes -- --only ${v.video})`);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const header = lines[0].split(',');
+    const P = header.length - 2;
+    if (header[0] !== 'chunk' || header[1] !== 'rung' || P < 2 || header.slice(2).some((h, k) => h !== `part_${k + 1}`))
+      throw new Error(`${file}: header must be chunk,rung,part_1..part_P (P >= 2), got ${lines[0]}`);
+    const R = v.ladderKbps.length;
+    const n = v.sizes.length;
+    const heads: number[][][] = Array.from({ length: P }, () => Array.from({ length: n }, () => new Array<number>(R).fill(NaN)));
+    lines.slice(1).forEach((line, i) => {
+      const f = line.split(',').map(Number);
+      const [c, q] = f;
+      if (f.length !== P + 2 || !(Number.isInteger(c) && c >= 0 && c < n) || !(Number.isInteger(q) && q >= 0 && q < R))
+        throw new Error(`${file}:${i + 2}: expected chunk 0..${n - 1}, rung 0..${R - 1} and ${P} part sizes`);
+      let acc = 0;
+      for (let k = 1; k <= P; k++) {
+        const b = f[k + 1];
+        if (!(Number.isInteger(b) && b > 0)) throw new Error(`${file}:${i + 2}: part ${k} has bad size ${line.split(',')[k + 1]}`);
+        acc += b;
+        heads[k - 1][c][q] = acc;
+      }
+      if (acc !== v.sizes[c][q])
+        throw new Error(`${file}:${i + 2}: parts of chunk ${c} rung ${q} sum to ${acc} bytes, the segment has ${v.sizes[c][q]}`);
+    });
+    for (let c = 0; c < n; c++)
+      for (let q = 0; q < R; q++) if (Number.isNaN(heads[P - 1][c][q])) throw new Error(`${file}: no parts for chunk ${c} rung ${q}`);
+    return { ...v, parts: P, partS: v.chunkS / P, heads };
+  });
+}

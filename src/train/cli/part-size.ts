@@ -5,20 +5,38 @@ import { MeanOfPast } from '../../abr/size-forecast.js';
 import { LearnedSizeForecaster } from '../../abr/size-model.js';
 import { chunkDataDir, loadSizeNet } from '../../sim/abr/chunks.js';
 import { dataRoot } from '../../sim/abr/load.js';
-import { loadPartVideos } from '../../sim/abr/parts.js';
+import { loadEncodePartVideos, loadPartVideos } from '../../sim/abr/parts.js';
 import { InputError } from '../errors.js';
 import { DEFAULT_FRAMES, trainPartSize } from '../part-size.js';
-import { commandLine, num, runCli } from './args.js';
+import { commandLine, listOf, num, runCli } from './args.js';
 
 const cli = {
   name: 'train:part-size',
   summary:
-    'Fits the part-conditioned chunk-size correction (src/abr/part-size.ts) on the training aitrans_live videos of $EDGEPLAY_DATA/chunks,\nwith part bytes from the challenge frame traces (--frames), over the meta-learned forecaster (--model) and mean of past;\nselects the share EWMA on the dev video. Writes OUT/{coef.json, train.json}.',
+    "Fits the part-conditioned chunk-size correction (src/abr/part-size.ts) on the training aitrans_live videos of $EDGEPLAY_DATA/chunks,\nwith part bytes from the challenge frame traces (--frames), alone and with the train encodes of --encodes (part bytes from\nthe encoder's per-frame sizes), over the meta-learned forecaster (--model) and mean of past; selects training set, point\nweighting, share EWMA and fit on the dev streams of both (each stream counts equally). Writes OUT/{coef.json, train.json}.",
   flags: {
     data: { type: 'string', arg: 'DIR', help: 'shared chunk dataset (default: $EDGEPLAY_DATA/chunks)' },
     frames: { type: 'string', default: DEFAULT_FRAMES, arg: 'DIR', help: "the challenge's dataset/video_trace" },
     model: { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: 'base forecaster' },
+    encodes: {
+      type: 'string',
+      default: 'bench/coding-meta',
+      arg: 'DIR',
+      help: "our encodes with part bytes (npm run data:encodes); '' for the aitrans_live streams only",
+    },
     parts: { type: 'string', default: '3', arg: 'K', help: 'fit k = 1..K known parts' },
+    weightings: {
+      type: 'string',
+      default: 'points,source,stream',
+      arg: 'LIST',
+      help: 'point weightings of the fit selected on dev (points, source, stream; src/train/part-size.ts PartWeighting)',
+    },
+    adapt: {
+      type: 'string',
+      default: '0.03,0.1,0.3,1,3',
+      arg: 'LIST',
+      help: "prior strengths of the per-stream slope adaptation (HeadSlopeAdapter) selected on dev besides none; '' for none",
+    },
     out: { type: 'string', default: 'models/part-size', arg: 'DIR', help: 'output directory' },
   },
 } as const;
@@ -29,16 +47,26 @@ await runCli(cli, async (v) => {
   if (!existsSync(join(data, 'index.csv')) || !existsSync(frames))
     throw new InputError(`train:part-size needs ${data}/index.csv and the frame traces in ${frames} (models/part-size/MODEL.md says how)`);
   const net = loadSizeNet(resolve(v.model));
+  const aitrans = loadPartVideos(data, frames, ['train']);
+  const encodes = v.encodes ? resolve(v.encodes) : null;
+  if (encodes && !existsSync(join(encodes, 'index.csv')))
+    throw new InputError(`train:part-size: ${encodes}/index.csv missing (npm run data:encodes)`);
+  const encTrain = encodes ? loadEncodePartVideos(encodes, ['train']) : [];
   trainPartSize({
-    train: loadPartVideos(data, frames, ['train']),
-    dev: loadPartVideos(data, frames, ['dev']),
+    trainSets: [
+      { name: 'aitrans', videos: aitrans },
+      ...(encTrain.length ? [{ name: 'aitrans+encodes', videos: [...aitrans, ...encTrain] }] : []),
+    ],
+    dev: [...loadPartVideos(data, frames, ['dev']), ...(encodes ? loadEncodePartVideos(encodes, ['dev']) : [])],
     bases: [
       { name: 'meta', make: () => new LearnedSizeForecaster(net) },
       { name: 'mean_all', make: () => new MeanOfPast() },
     ],
     K: num('parts', v.parts, { integer: true, min: 1 }),
+    weightings: listOf('weightings', v.weightings, ['points', 'source', 'stream'] as const),
+    adaptLambdas: listOf('adapt', v.adapt).map((x) => num('adapt', x, { min: 1e-9 })),
     out: v.out,
     command: commandLine(cli.name),
-    data: { chunks: data, frames, model: resolve(v.model) },
+    data: { chunks: data, frames, model: resolve(v.model), ...(encodes ? { encodes } : {}) },
   });
 });
