@@ -86,7 +86,9 @@ export class TelemetryPipeline {
       dbName: 'edgeplay',
       retryBaseMs: 1000,
       retryMaxMs: 60000,
-      ...opts,
+      // an option given as undefined (Edgeplay passes `options.dbName` / `options.flushIntervalMs` through) keeps its
+      // default: spread as is, it would name the outbox "undefined" and seal every event at once (a 0 ms timer)
+      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as PipelineOptions),
     };
     this.consent = opts.consent;
     this.queue = this.consent === 'granted' ? this.openQueue() : new Promise(() => undefined);

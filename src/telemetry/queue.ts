@@ -22,6 +22,8 @@ const STORE = 'outbox';
 const SPILL_PREFIX = 'edgeplay:spill:';
 /** the database name whose outbox imports spills written before they carried one (the pipeline's default) */
 const LEGACY_SPILL_DB = 'edgeplay';
+/** the IndexedDB name the default outbox had before session 9 (String(undefined)); the default outbox imports it */
+const MISNAMED_DB = 'undefined';
 
 /**
  * The localStorage key of one tab's spill for the outbox `dbName`: `edgeplay:spill:<dbName, URI-encoded>:<tabId>`.
@@ -80,7 +82,47 @@ export class DurableQueue {
     }
     const q = new DurableQueue(db, dbName, tabId);
     await q.importSpills();
+    if (dbName === LEGACY_SPILL_DB) await q.importOutbox(MISNAMED_DB);
     return q;
+  }
+
+  /**
+   * Move the batches of another IndexedDB outbox `name` into this one (deleting them there), if that database
+   * exists (`indexedDB.databases()` says; where it is missing, nothing is done). Until session 9 the default outbox was
+   * the database "undefined" (the pipeline's default dbName was overridden by Edgeplay's unset option): the default
+   * outbox takes over what an older page left there. Never throws (a failure keeps that database as it is).
+   */
+  private async importOutbox(name: string): Promise<void> {
+    if (!this.db || typeof indexedDB.databases !== 'function') return;
+    try {
+      if (!(await indexedDB.databases()).some((d) => d.name === name)) return;
+      const old = await new Promise<IDBDatabase>((res, rej) => {
+        const r = indexedDB.open(name);
+        r.onsuccess = () => res(r.result);
+        r.onerror = () => rej(r.error);
+        r.onblocked = () => rej(new Error('indexedDB open blocked'));
+      });
+      try {
+        if (!old.objectStoreNames.contains(STORE)) return;
+        const all = (await req(old.transaction(STORE, 'readonly').objectStore(STORE).getAll())) as StoredBatch[];
+        const moved: string[] = [];
+        for (const b of all)
+          if (b && typeof b.id === 'string' && typeof b.body === 'string') {
+            await this.put(b);
+            moved.push(b.id);
+          }
+        // only what was moved leaves it: an older page still writing there is imported by the next page
+        const tx = old.transaction(STORE, 'readwrite');
+        for (const id of moved) tx.objectStore(STORE).delete(id);
+        await new Promise<void>((res) => {
+          tx.oncomplete = tx.onerror = tx.onabort = () => res();
+        });
+      } finally {
+        old.close();
+      }
+    } catch (e) {
+      console.warn(`[edgeplay] could not import the telemetry outbox "${name}":`, e);
+    }
   }
 
   async put(b: StoredBatch): Promise<void> {

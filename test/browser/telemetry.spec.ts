@@ -495,6 +495,47 @@ describe('telemetry in Chromium', () => {
     }
   });
 
+  // until session 9 an app that left dbName out kept its outbox in the IndexedDB database "undefined" (Edgeplay passed
+  // the unset option through and it overrode the pipeline's default): the default outbox takes those batches over
+  it('moves the batches of the misnamed default outbox "undefined" into the default outbox', async () => {
+    const old = await new Promise<IDBDatabase>((res, rej) => {
+      const r = indexedDB.open('undefined', 1);
+      r.onupgradeneeded = () => r.result.createObjectStore('outbox', { keyPath: 'id' });
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const id = uniq('misnamed');
+    await new Promise<void>((res, rej) => {
+      const tx = old.transaction('outbox', 'readwrite');
+      tx.objectStore('outbox').put({ id, body: `{"batch_id":"${id}"}`, created: Date.now(), events: 1 } satisfies StoredBatch);
+      tx.oncomplete = () => res();
+      tx.onerror = () => rej(tx.error);
+    });
+    old.close();
+    const other = await DurableQueue.open(uniq('ep-named'), 'tab-7'); // a named outbox leaves it alone
+    expect((await other.list()).map((b) => b.id)).not.toContain(id);
+    other.close();
+    const d = await DurableQueue.open('edgeplay', 'tab-8');
+    try {
+      expect((await d.list()).map((b) => b.id)).toContain(id);
+      const again = await DurableQueue.open('edgeplay', 'tab-9'); // moved, not copied: it is gone from "undefined"
+      const left = await new Promise<number>((res, rej) => {
+        const r = indexedDB.open('undefined');
+        r.onsuccess = () => {
+          const c = r.result.transaction('outbox', 'readonly').objectStore('outbox').count();
+          c.onsuccess = () => (r.result.close(), res(c.result));
+          c.onerror = () => rej(c.error);
+        };
+        r.onerror = () => rej(r.error);
+      });
+      expect(left).toBe(0);
+      again.close();
+      await d.remove(id);
+    } finally {
+      d.close();
+    }
+  });
+
   it('stores and sends nothing before consent', async () => {
     localStorage.removeItem('edgeplay:viewer');
     localStorage.removeItem('edgeplay:session');
