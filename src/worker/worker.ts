@@ -129,7 +129,7 @@ function timeCall(f: () => void, minMs = 2, maxCalls = 10000): number {
   return (performance.now() - t0) / n;
 }
 
-/** one viewport model call's time on this device, unthrottled, ms (setOffload measures it; 0 before) */
+/** one viewport model call's time on this device, unthrottled, ms (setOffload or the first throttled call measures it; 0: not yet, reset when the model changes) */
 let viewportCallMs = 0;
 
 type GlobalTf = { tf?: Record<string, unknown> & { wasm?: { setWasmPaths(p: string): void } } };
@@ -380,6 +380,7 @@ export const api: WorkerApi = {
           ? (n - PRIOR_FEATURES) / 3
           : n / 3;
     viewport = new LearnedViewport(model as never, undefined, { history: h });
+    viewportCallMs = 0; // another model: its call time is measured again
     delete deployed.viewport;
     try {
       const r = await fetch(new URL('train.json', new URL(opts.modelUrl, self.location.href)));
@@ -421,8 +422,11 @@ export const api: WorkerApi = {
     const keep = deployed.viewport ? deployed.viewport.history * 3 : hist.length;
     const vp = viewport;
     const local = () => {
+      const input = hist.length > keep ? hist.subarray(hist.length - keep) : hist;
+      // under an emulated throttle the call's time must be known even when the clock is too coarse to see it
+      if (slowdown > 1 && !viewportCallMs) viewportCallMs = timeCall(() => vp.predict(input, vp.steps, { t }));
       const l0 = performance.now();
-      const p = vp.predict(hist.length > keep ? hist.subarray(hist.length - keep) : hist, vp.steps, { t });
+      const p = vp.predict(input, vp.steps, { t });
       stretch(l0, viewportCallMs); // the emulated throttle's share of the model call
       return p;
     };
@@ -556,6 +560,7 @@ export const api: WorkerApi = {
           deployed.viewport?.dispose();
           deployed.viewport = v;
           viewport = v.viewport!;
+          viewportCallMs = 0;
           viewportSigma = null;
         } else if (task === 'abr') {
           deployed.abr?.dispose();

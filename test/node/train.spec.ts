@@ -465,6 +465,17 @@ describe('command lines (src/train/cli/args.ts)', () => {
     expect(unknown.stderr).toContain("Unknown option '--ppo-iter'");
   });
 
+  // session 9: the defaults had become the candidate search (our encodes, every weighting, the slope adaptation) while
+  // --out stayed models/part-size, so the documented bare command overwrote the shipped head with the candidate
+  it("train:part-size's defaults fit the shipped head's configuration into models/part-size: no encodes, point weighting, no adaptation", () => {
+    const help = spawnSync(join('node_modules', '.bin', 'tsx'), ['src/train/cli/part-size.ts', '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^ *--encodes DIR .*\(default: \)$/m);
+    expect(help.stdout).toMatch(/^ *--weightings LIST .*\(default: points\)$/m);
+    expect(help.stdout).toMatch(/^ *--adapt LIST .*\(default: \)$/m);
+    expect(help.stdout).toMatch(/^ *--out DIR .*\(default: models\/part-size\)$/m);
+  });
+
   it('bench:cdn and train:cdn-sim (module-level scripts, parseCliOrExit) answer --help and exit 2 on an unknown flag before any work', () => {
     const tsx = join('node_modules', '.bin', 'tsx');
     const scripts = [
