@@ -121,7 +121,9 @@ export class Edgeplay {
     }
     const sampleRate = options.sampleRate ?? 1;
     if (!(sampleRate >= 0 && sampleRate <= 1)) throw new RangeError(`edgeplay: sampleRate must be in [0, 1], got ${sampleRate}`);
-    this.opts = { sessionTimeoutMs: 30 * 60 * 1000, heartbeatMs: 10000, ...options, sampleRate };
+    // an option given as undefined keeps its default (spread as is, `heartbeatMs: undefined` would beat every 0 ms)
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as EdgeplayOptions;
+    this.opts = { sessionTimeoutMs: 30 * 60 * 1000, heartbeatMs: 10000, ...given, sampleRate };
     const consent = options.consent ?? 'pending';
     this.identity = new Identity({
       viewerId: options.viewerId,

@@ -536,6 +536,38 @@ describe('telemetry in Chromium', () => {
     }
   });
 
+  // an app that spreads its own config passes unset fields as undefined: they must keep the SDK's defaults (review,
+  // session 9: `heartbeatMs: undefined` overrode the 10 s default and beat every 0 ms, a flood of heartbeat events)
+  it('keeps the defaults for options passed as undefined: a heartbeat every 10 s, not every 0 ms', async () => {
+    const video = makeVideo();
+    const events: TelemetryEvent[] = [];
+    const ep = createEdgeplay({
+      endpoint: endpoint(),
+      consent: 'granted',
+      dbName: uniq('ep-undef'),
+      heartbeatMs: undefined,
+      sessionTimeoutMs: undefined,
+      flushIntervalMs: undefined,
+      sampleRate: undefined,
+      onEvent: (e) => events.push(e),
+    });
+    const hls = new Hls(ep.hlsConfig({}));
+    try {
+      ep.attach(hls, video, { channel: 'ch-undef', contentId: 'vod-1' });
+      hls.loadSource(VOD());
+      hls.attachMedia(video);
+      void video.play().catch(() => undefined);
+      await until(() => events.find((e) => e.type === 'startup'), 'first frame', 20000);
+      const from = events.length;
+      await sleep(1500); // a 0 ms heartbeat emits hundreds of events in this time; the 10 s default at most one
+      expect(events.slice(from).filter((e) => e.type === 'heartbeat').length).toBeLessThanOrEqual(1);
+    } finally {
+      await ep.destroy();
+      hls.destroy();
+      video.remove();
+    }
+  });
+
   it('stores and sends nothing before consent', async () => {
     localStorage.removeItem('edgeplay:viewer');
     localStorage.removeItem('edgeplay:session');
