@@ -7,6 +7,7 @@
 import type Hls from 'hls.js';
 import type { HlsConfig } from 'hls.js';
 import { randomId, unitHash } from './core/ids.js';
+import { withDefaults } from './core/options.js';
 import {
   EVENT_TYPES,
   LIMITS,
@@ -121,9 +122,8 @@ export class Edgeplay {
     }
     const sampleRate = options.sampleRate ?? 1;
     if (!(sampleRate >= 0 && sampleRate <= 1)) throw new RangeError(`edgeplay: sampleRate must be in [0, 1], got ${sampleRate}`);
-    // an option given as undefined keeps its default (spread as is, `heartbeatMs: undefined` would beat every 0 ms)
-    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as EdgeplayOptions;
-    this.opts = { sessionTimeoutMs: 30 * 60 * 1000, heartbeatMs: 10000, ...given, sampleRate };
+    // an option given as undefined keeps its default (`heartbeatMs: undefined` must not beat every 0 ms)
+    this.opts = { ...withDefaults({ sessionTimeoutMs: 30 * 60 * 1000, heartbeatMs: 10000 }, options), sampleRate };
     const consent = options.consent ?? 'pending';
     this.identity = new Identity({
       viewerId: options.viewerId,

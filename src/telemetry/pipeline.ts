@@ -16,6 +16,7 @@
  */
 import { randomId } from '../core/ids.js';
 import { utf8Length } from '../core/bytes.js';
+import { withDefaults } from '../core/options.js';
 import { LIMITS, PROTOCOL_VERSION, type Consent, type TelemetryBatch, type TelemetryEvent } from '../core/protocol.js';
 import { DurableQueue, spillKey, type StoredBatch } from './queue.js';
 
@@ -79,17 +80,11 @@ export class TelemetryPipeline {
   };
 
   constructor(opts: PipelineOptions) {
-    this.opts = {
-      flushIntervalMs: 5000,
-      maxBatchEvents: 100,
-      maxBatchBytes: 48 * 1024,
-      dbName: 'edgeplay',
-      retryBaseMs: 1000,
-      retryMaxMs: 60000,
-      // an option given as undefined (Edgeplay passes `options.dbName` / `options.flushIntervalMs` through) keeps its
-      // default: spread as is, it would name the outbox "undefined" and seal every event at once (a 0 ms timer)
-      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as PipelineOptions),
-    };
+    // an option given as undefined (Edgeplay passes `options.dbName` / `options.flushIntervalMs` through) keeps its default
+    this.opts = withDefaults(
+      { flushIntervalMs: 5000, maxBatchEvents: 100, maxBatchBytes: 48 * 1024, dbName: 'edgeplay', retryBaseMs: 1000, retryMaxMs: 60000 },
+      opts,
+    );
     this.consent = opts.consent;
     this.queue = this.consent === 'granted' ? this.openQueue() : new Promise(() => undefined);
     if (typeof window !== 'undefined') window.addEventListener('online', this.onOnline);
