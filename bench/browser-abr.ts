@@ -248,27 +248,47 @@ export interface BrowserAbrBenchResult {
   details: Row[];
 }
 
-/** The synthetic families the default trace set adds (generated into `dir`): name → trace file. */
-const SYNTHETIC = [
-  ['walk-hi', 0],
-  ['markov-hi', 0],
-] as const;
+/** The synthetic families the default trace set adds (generated into `dir`), in this order, indices 0..n−1. */
+const SYNTHETIC_FAMILIES = ['walk-hi', 'markov-hi'] as const;
+type BenchSynthFamily = (typeof SYNTHETIC_FAMILIES)[number];
 
-/** Writes the synthetic bench traces into `dir` (Pensieve format) and returns their names. */
-export function writeSyntheticTraces(dir: string): string[] {
+/** The synthetic bench trace names for indices 0..n−1 of every family (default n = 1: synth_walk-hi_0, synth_markov-hi_0). */
+export function syntheticBenchTraces(n = 1): string[] {
+  if (!Number.isInteger(n) || n < 0) throw new InputError(`synthetic trace count must be an integer ≥ 0, got ${n}`);
+  return SYNTHETIC_FAMILIES.flatMap((f) => Array.from({ length: n }, (_, i) => `synth_${f}_${i}`));
+}
+
+/**
+ * Writes into `dir` (Pensieve format) the synthetic bench traces `synth_<family>_<i>` among `names` (family walk-hi or
+ * markov-hi, src/sim/abr/synth.ts) plus the default ones, and returns the names written. Other names are ignored
+ * (Pensieve test traces are served from the data directory). Throws InputError for a `synth_` name of another family.
+ */
+export function writeSyntheticTraces(dir: string, names: readonly string[] = []): string[] {
   mkdirSync(dir, { recursive: true });
-  return SYNTHETIC.map(([family, i]) => {
-    const t = syntheticTrace(family, i);
+  const wanted = [...new Set([...syntheticBenchTraces(1), ...names.filter((n) => n.startsWith('synth_'))])];
+  return wanted.map((name) => {
+    const m = /^synth_(.+)_(\d+)$/.exec(name);
+    const family = m?.[1] as BenchSynthFamily | undefined;
+    if (!m || !family || !SYNTHETIC_FAMILIES.includes(family))
+      throw new InputError(`synthetic bench trace "${name}": expected synth_<${SYNTHETIC_FAMILIES.join('|')}>_<index>`);
+    const t = syntheticTrace(family, Number(m[2]));
     writeFileSync(join(dir, t.name), traceText(t));
     return t.name;
   });
 }
 
 /**
- * The default evaluation traces: per family of the Pensieve test set (the name's middle part), the two traces at the
- * 1/3 and 2/3 ranks of the family's mean throughput; then the synthetic ones. Throws InputError without the data.
+ * The evaluation traces: per family of the Pensieve test set (the name's middle part), the traces at the given ranks
+ * of the family's mean throughput (default the 1/3 and 2/3 ranks: two per family; a rank r picks the
+ * ⌊r × size⌋-th of the family sorted by mean, duplicates dropped), then `synthetic` traces of each synthetic family
+ * (`syntheticBenchTraces`). Throws InputError without the data or for a rank outside [0, 1).
  */
-export function defaultBenchTraces(testDir = join(dataRoot(), 'abr', 'traces', 'test')): string[] {
+export function defaultBenchTraces(
+  testDir = join(dataRoot(), 'abr', 'traces', 'test'),
+  ranks: readonly number[] = [1 / 3, 2 / 3],
+  synthetic = 1,
+): string[] {
+  for (const r of ranks) if (!(r >= 0 && r < 1)) throw new InputError(`trace rank must be in [0, 1), got ${r}`);
   if (!existsSync(testDir)) throw new InputError(`test traces not found in ${testDir} (set EDGEPLAY_DATA or pass --traces)`);
   const fam = new Map<string, Array<{ name: string; mean: number }>>();
   for (const name of readdirSync(testDir).sort()) {
@@ -280,9 +300,9 @@ export function defaultBenchTraces(testDir = join(dataRoot(), 'abr', 'traces', '
   const out: string[] = [];
   for (const f of [...fam.keys()].sort()) {
     const xs = fam.get(f)!.sort((a, b) => a.mean - b.mean || a.name.localeCompare(b.name));
-    for (const r of [1 / 3, 2 / 3]) out.push(xs[Math.min(xs.length - 1, Math.floor(r * xs.length))].name);
+    for (const r of ranks) out.push(xs[Math.min(xs.length - 1, Math.floor(r * xs.length))].name);
   }
-  return [...new Set(out), ...SYNTHETIC.map(([family, i]) => `synth_${family}_${i}`)];
+  return [...new Set(out), ...syntheticBenchTraces(synthetic)];
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -487,8 +507,8 @@ export async function playInChromium(url: string, timeoutMs: number): Promise<Ro
 export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<BrowserAbrBenchResult> {
   const log = o.log ?? ((s: string) => console.log(s));
   const synthDir = resolve(process.env.EDGEPLAY_CACHE ?? '.cache', 'bench-traces');
-  writeSyntheticTraces(synthDir);
   const traces = o.traces ?? defaultBenchTraces();
+  writeSyntheticTraces(synthDir, traces);
   const policies = o.policies ?? ['hls', 'robustmpc', 'bola', 'drl'];
   const limit = o.limit ?? 30;
   const repeats = o.repeats ?? 1;

@@ -1,6 +1,6 @@
 /** `npm run bench:browser-abr -- [options]` (--help lists them): the command line of benchBrowserAbr (../browser-abr.ts). */
-import { commandLine, listOf, num, oneOf, runCli } from '../../src/train/cli/args.js';
-import { benchBrowserAbr, resummariseBrowserAbr } from '../browser-abr.js';
+import { commandLine, InputError, listOf, num, oneOf, runCli } from '../../src/train/cli/args.js';
+import { benchBrowserAbr, defaultBenchTraces, resummariseBrowserAbr } from '../browser-abr.js';
 import { benchBrowserAbrLive, resummariseBrowserAbrLive } from '../browser-abr-live.js';
 
 const cli = {
@@ -11,7 +11,19 @@ const cli = {
     traces: {
       type: 'string',
       arg: 'LIST',
-      help: 'throughput traces (default: two per family of the Pensieve test set, at the 1/3 and 2/3 ranks of mean throughput, plus synth_walk-hi_0 and synth_markov-hi_0)',
+      help: 'throughput traces: Pensieve test trace names or synth_walk-hi_N / synth_markov-hi_N (default: per family of the Pensieve test set the traces at --ranks of mean throughput, plus --synthetic fast-link traces per synthetic family)',
+    },
+    ranks: {
+      type: 'string',
+      default: '1/3,2/3',
+      arg: 'LIST',
+      help: 'without --traces: the ranks of mean throughput picked per family of the Pensieve test set (fractions in [0, 1), a/b or decimal; e.g. 1/6,1/3,1/2,2/3,5/6 = five per family)',
+    },
+    synthetic: {
+      type: 'string',
+      default: '1',
+      arg: 'N',
+      help: 'without --traces: synthetic fast-link traces per family (synth_walk-hi_0..N-1, synth_markov-hi_0..N-1)',
     },
     live: { type: 'boolean', help: 'the live evaluation (LL-HLS live ladder; see above)' },
     policies: {
@@ -56,6 +68,16 @@ const cli = {
   },
 } as const;
 
+/** `--ranks`: fractions "a/b" or decimals in [0, 1); throws InputError (exit 2) otherwise. */
+function rankList(value: string): number[] {
+  return listOf('ranks', value).map((x) => {
+    const m = /^(\d+)\/(\d+)$/.exec(x);
+    const r = m ? Number(m[1]) / Number(m[2]) : /^\d*\.?\d+$/.test(x) ? Number(x) : NaN;
+    if (!(r >= 0 && r < 1)) throw new InputError(`--ranks: "${x}" is not a fraction in [0, 1) (a/b or a decimal)`);
+    return r;
+  });
+}
+
 await runCli(cli, async (v) => {
   if (v.summary) {
     if (v.live) resummariseBrowserAbrLive(v.out ?? 'bench/results/browser-abr-live.json');
@@ -76,7 +98,9 @@ await runCli(cli, async (v) => {
     return;
   }
   await benchBrowserAbr({
-    traces: v.traces ? listOf('traces', v.traces) : undefined,
+    traces: v.traces
+      ? listOf('traces', v.traces)
+      : defaultBenchTraces(undefined, rankList(v.ranks), num('synthetic', v.synthetic, { integer: true, min: 0 })),
     policies: listOf('policies', v.policies ?? 'hls,robustmpc,bola,drl'),
     limit: num('limit', v.limit, { integer: true, min: 2 }),
     repeats: num('repeats', v.repeats, { integer: true, min: 1 }),

@@ -4,7 +4,20 @@
  * measurement and, for runs recorded before the page measured it, from the load log. Pure functions, no browser.
  */
 import { playbackClock } from '../../demo/playback-clock.js';
-import { playJobs, playbackLagShare, robustMpcBaseline, rotatedJobs, summarise, type BenchJob, type Row } from '../../bench/browser-abr.js';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  defaultBenchTraces,
+  playJobs,
+  playbackLagShare,
+  robustMpcBaseline,
+  rotatedJobs,
+  summarise,
+  writeSyntheticTraces,
+  type BenchJob,
+  type Row,
+} from '../../bench/browser-abr.js';
 
 /**
  * A load log of `n` 4-s fragments fetched back to back every `everyS` s of wall time, first one ending at 1 s, with
@@ -106,6 +119,50 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
     expect(new Set(jobs.map((j) => `${j.trace}|${j.policy}|${j.repeat}`)).size).toBe(18);
     const firsts = jobs.filter((_, i) => i % 3 === 0).map((j) => j.policy);
     expect(firsts).toEqual(['hls', 'bola', 'drl', 'bola', 'drl', 'hls']);
+  });
+
+  it('defaultBenchTraces picks the traces at the given ranks of mean throughput per family, then N synthetic ones per family', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeplay-ranks-'));
+    // two families of six traces; trace i of a family has mean (i + 1) Mb/s, written in scrambled name order
+    for (const fam of ['bus', 'car'])
+      for (const i of [3, 0, 5, 1, 4, 2]) writeFileSync(join(dir, `norway_${fam}_${10 - i}`), `0 9\n1 ${i + 1}\n2 ${i + 1}\n`);
+    // ranks 1/3 and 2/3 of six: the 3rd and 5th slowest (index 2 and 4) — names 8 and 6
+    expect(defaultBenchTraces(dir)).toEqual([
+      'norway_bus_8',
+      'norway_bus_6',
+      'norway_car_8',
+      'norway_car_6',
+      'synth_walk-hi_0',
+      'synth_markov-hi_0',
+    ]);
+    // five ranks pick five distinct traces per family; ranks landing on the same trace count once; 2 synthetic per family
+    const five = defaultBenchTraces(dir, [0, 1 / 6, 1 / 3, 1 / 2, 5 / 6], 2);
+    expect(five.filter((t) => t.startsWith('norway_bus_'))).toEqual([
+      'norway_bus_10',
+      'norway_bus_9',
+      'norway_bus_8',
+      'norway_bus_7',
+      'norway_bus_5',
+    ]);
+    expect(five.filter((t) => t.startsWith('synth_'))).toEqual([
+      'synth_walk-hi_0',
+      'synth_walk-hi_1',
+      'synth_markov-hi_0',
+      'synth_markov-hi_1',
+    ]);
+    expect(defaultBenchTraces(dir, [0, 0.01], 0)).toEqual(['norway_bus_10', 'norway_car_10']);
+    expect(() => defaultBenchTraces(dir, [1])).toThrowError(/rank must be in \[0, 1\)/);
+    expect(() => defaultBenchTraces(dir, [0.5], 1.5)).toThrowError(/integer ≥ 0/);
+  });
+
+  it('writeSyntheticTraces writes the defaults and every synth_ trace asked for, and refuses an unknown family', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeplay-synth-'));
+    const written = writeSyntheticTraces(dir, ['norway_bus_1', 'synth_walk-hi_3', 'synth_markov-hi_0']);
+    expect(written).toEqual(['synth_walk-hi_0', 'synth_markov-hi_0', 'synth_walk-hi_3']);
+    expect(readdirSync(dir).sort()).toEqual(['synth_markov-hi_0', 'synth_walk-hi_0', 'synth_walk-hi_3']);
+    // another index is another trace (the generator is seeded per index)
+    expect(readFileSync(join(dir, 'synth_walk-hi_3'), 'utf8')).not.toEqual(readFileSync(join(dir, 'synth_walk-hi_0'), 'utf8'));
+    expect(() => writeSyntheticTraces(dir, ['synth_lte_0'])).toThrowError(/expected synth_<walk-hi\|markov-hi>_<index>/);
   });
 
   it('playJobs (the VOD and live run loop) rejects a lagged run, plays it again, and leaves a failed one for a rerun', async () => {
