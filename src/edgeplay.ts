@@ -22,6 +22,8 @@ import { View, nowMs, type ViewInfo } from './telemetry/view.js';
 import { Identity } from './telemetry/identity.js';
 import { watchPageLifecycle } from './telemetry/lifecycle.js';
 import { applyCmcd, cmcdConfig, cmcdContentId } from './telemetry/cmcd.js';
+import { deploymentEvents, type DeploymentReport } from './telemetry/deployment.js';
+export type { DeploymentReport };
 
 export interface EdgeplayOptions {
   /** telemetry endpoint (first-party URL recommended), e.g. '/v1/telemetry' */
@@ -71,29 +73,6 @@ export interface ViewportSample {
   placement?: 'device' | 'edge';
   /** share of the predictions since the last report that ran on the edge, 0–1 */
   edge_share?: number | null;
-}
-
-/**
- * What `Edgeplay.recordDeployment` takes: the worker's `deploy()` / `deployment()` answer (DeploymentState in
- * src/worker/protocol.ts satisfies it), one choice per inference task.
- */
-export interface DeploymentReport {
-  choices: ReadonlyArray<{
-    task: string;
-    placement: 'device' | 'edge';
-    /** '' when nothing was chosen */
-    model: string;
-    variant: string;
-    backend: string;
-    rel_accuracy: number;
-    p95_ms: number;
-    bytes: number;
-    /** the device's speed factor the choice assumed */
-    factor: number;
-    reason: string;
-  }>;
-  /** errors loading a chosen variant, each `task: …` */
-  errors?: readonly string[];
 }
 
 export class Edgeplay {
@@ -353,27 +332,7 @@ export class Edgeplay {
       this.deployment = [];
       return;
     }
-    if (!state || !Array.isArray(state.choices))
-      throw new TypeError("edgeplay.recordDeployment: expected the worker's deployment state ({ choices: [...] })");
-    const num = (x: unknown, digits: number) => (typeof x === 'number' && Number.isFinite(x) ? +x.toFixed(digits) : null);
-    const str = (x: unknown, n: number) => (typeof x === 'string' && x ? x.slice(0, n) : null);
-    this.deployment = state.choices.map((c) => {
-      if (!c || typeof c.task !== 'string' || !c.task) throw new TypeError('edgeplay.recordDeployment: every choice needs its task');
-      const error = state.errors?.find((e) => e.startsWith(`${c.task}:`)) ?? null;
-      return {
-        task: c.task.slice(0, 32),
-        model: str(c.model, 64),
-        variant: str(c.variant, 64),
-        backend: String(c.backend).slice(0, 16),
-        placement: c.placement === 'edge' ? 'edge' : 'device',
-        rel_accuracy: num(c.rel_accuracy, 4),
-        p95_ms: num(c.p95_ms, 3),
-        bytes: num(c.bytes, 0),
-        speed_factor: num(c.factor, 3),
-        reason: String(c.reason ?? '').slice(0, LIMITS.maxStringLength),
-        error: str(error, LIMITS.maxStringLength),
-      };
-    });
+    this.deployment = deploymentEvents(state);
     if (this.view) for (const d of this.deployment) this.view.recordDeployment(d);
   }
 

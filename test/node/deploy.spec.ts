@@ -3,6 +3,7 @@
  * magnitude masks), the sparse plain-JS forward pass, the plain-JS profile network, the coarse prior, the speed
  * factor and the per-task choice of variant, backend and placement.
  */
+import { deploymentEvents } from '../../src/telemetry/deployment.js';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { dequantizeInt8, fromHalf, magnitudeMask, quantizeInt8, toFloat16, toHalf } from '../../src/deploy/quantize.js';
@@ -272,5 +273,99 @@ describe('deployment: choice of variant and placement', () => {
     const p = probeSpeed(2);
     expect(p.rounds).toBeGreaterThanOrEqual(5);
     expect(p.msPerMmac).toBeGreaterThan(0);
+  });
+});
+
+describe('deployment telemetry events (src/telemetry/deployment.ts deploymentEvents)', () => {
+  it('shapes each choice into its event: nothing chosen gives nulls and an empty backend, never the text "undefined"', () => {
+    const events = deploymentEvents({
+      choices: [
+        {
+          task: 'viewport',
+          placement: 'device',
+          model: 'viewport',
+          variant: 'int8',
+          backend: 'wasm',
+          rel_accuracy: 0.987654,
+          p95_ms: 1.23456,
+          bytes: 12345.6,
+          factor: 4.00049,
+          reason: 'fits',
+        },
+        // what a worker answers when no variant fits (and what an app may hand over with fields left out)
+        {
+          task: 'abr',
+          placement: 'device',
+          model: '',
+          variant: '',
+          rel_accuracy: NaN,
+          p95_ms: Infinity,
+          bytes: 0,
+          factor: 1,
+          reason: 'none fits',
+        } as never,
+        {
+          task: 'viewport-edge',
+          placement: 'edge',
+          model: 'viewport',
+          variant: 'fp32',
+          backend: 'edge',
+          rel_accuracy: 1,
+          p95_ms: 12,
+          bytes: 0,
+          factor: 20,
+          reason: 'ielb',
+        },
+      ],
+      errors: ['abr: no such file', 'viewport-edge: unreachable'],
+    });
+    expect(events.map((e) => e.task)).toEqual(['viewport', 'abr', 'viewport-edge']);
+    expect(events[0]).toEqual({
+      task: 'viewport',
+      model: 'viewport',
+      variant: 'int8',
+      backend: 'wasm',
+      placement: 'device',
+      rel_accuracy: 0.9877,
+      p95_ms: 1.235,
+      bytes: 12346,
+      speed_factor: 4,
+      reason: 'fits',
+      error: null,
+    });
+    expect(events[1].backend).toBe('');
+    expect(events[1].model).toBeNull();
+    expect(events[1].variant).toBeNull();
+    expect(events[1].rel_accuracy).toBeNull();
+    expect(events[1].p95_ms).toBeNull();
+    expect(events[1].error).toBe('abr: no such file');
+    // the errors of another task that shares a prefix do not leak: 'viewport' must not take 'viewport-edge: …'
+    expect(events[0].error).toBeNull();
+    expect(events[2].error).toBe('viewport-edge: unreachable');
+    expect(events[2].placement).toBe('edge');
+    for (const e of events) expect(JSON.stringify(e)).not.toContain('undefined');
+  });
+
+  it('clips long strings and refuses a state without choices or a choice without its task', () => {
+    const long = 'x'.repeat(2000);
+    const [e] = deploymentEvents({
+      choices: [
+        {
+          task: long,
+          placement: 'device',
+          model: long,
+          variant: long,
+          backend: long,
+          rel_accuracy: 1,
+          p95_ms: 1,
+          bytes: 1,
+          factor: 1,
+          reason: long,
+        },
+      ],
+    });
+    expect([e.task.length, e.model!.length, e.variant!.length, e.backend.length, e.reason.length]).toEqual([32, 64, 64, 16, 512]);
+    expect(() => deploymentEvents({} as never)).toThrowError(TypeError, /choices/);
+    expect(() => deploymentEvents({ choices: [{ task: '' }] } as never)).toThrowError(TypeError, /task/);
   });
 });
