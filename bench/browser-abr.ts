@@ -246,6 +246,8 @@ export interface BrowserAbrBenchResult {
   summary: SummaryRow[];
   /** per policy: bitrate, stalls, switches, the paired difference to robustMPC's upper end, decision latency */
   details: Row[];
+  /** the paired differences per throughput band of the traces (`byBand`); absent in files from before it */
+  bands?: BandRow[];
 }
 
 /** The synthetic families the default trace set adds (generated into `dir`), in this order, indices 0..n−1. */
@@ -392,6 +394,114 @@ export function summarise(rows: Row[], policies: string[]): { summary: SummaryRo
     });
   }
   return { summary, details };
+}
+
+/** Cut points (Mb/s) of the throughput bands the summary breaks the comparison down by (`byBand`): < 1.25, 1.25–2, 2–4, ≥ 4. */
+export const DEFAULT_BAND_CUTS: readonly number[] = [1.25, 2, 4];
+
+/** One policy in one throughput band: what `byBand` reports (QoE_lin per chunk; stall s per run). */
+export interface BandRow {
+  /** e.g. "1.25–2 Mb/s" */
+  band: string;
+  low_mbps: number;
+  /** null for the open top band */
+  high_mbps: number | null;
+  policy: string;
+  /** traces in the band that every policy ran on */
+  traces: number;
+  qoe_chunk_mean: number;
+  /** paired by trace, with the 95 % t-interval (null bounds for a single trace; null against a policy not run) */
+  diff_vs_hls: number | null;
+  diff_ci_low: number | null;
+  diff_ci_high: number | null;
+  /** traces where the policy scored above hls.js */
+  wins_vs_hls: number | null;
+  /** against robustMPC with the same mends (`robustMpcBaseline`) */
+  robustmpc_baseline: string | null;
+  diff_vs_robustmpc: number | null;
+  diff_rmpc_ci_low: number | null;
+  diff_rmpc_ci_high: number | null;
+  stall_s_mean: number;
+}
+
+/**
+ * A trace's mean throughput, Mb/s (the mean of its samples after the first, as `defaultBenchTraces` ranks them): read
+ * from the first of `dirs` (Pensieve format) that holds the file; null when none does.
+ */
+export function traceMeanMbps(name: string, dirs: readonly string[]): number | null {
+  for (const d of dirs) {
+    const f = join(d, name);
+    if (!existsSync(f)) continue;
+    const t = parseTrace(readFileSync(f, 'utf8'), name);
+    return t.mbps.slice(1).reduce((a, b) => a + b, 0) / Math.max(1, t.mbps.length - 1);
+  }
+  return null;
+}
+
+/**
+ * The comparison broken down by the traces' mean throughput (`means`, Mb/s; a trace without a mean is left out):
+ * per band [cuts[i−1], cuts[i]) and policy, the mean QoE_lin per chunk and the paired differences to hls.js and to
+ * robustMPC with the same mends, over the band's traces every policy ran on (`pairByTrace`). Bands without a trace
+ * are omitted. Throws InputError when `cuts` are not increasing positive numbers.
+ */
+export function byBand(
+  rows: Row[],
+  policies: readonly string[],
+  means: ReadonlyMap<string, number>,
+  cuts: readonly number[] = DEFAULT_BAND_CUTS,
+): BandRow[] {
+  if (!cuts.every((c, i) => c > 0 && (i === 0 || c > cuts[i - 1])))
+    throw new InputError(`band cuts must increase and be > 0, got ${cuts.join(',')}`);
+  const edges = [0, ...cuts, Infinity];
+  const out: BandRow[] = [];
+  for (let b = 0; b + 1 < edges.length; b++) {
+    const [lo, hi] = [edges[b], edges[b + 1]];
+    const inBand = rows.filter((r) => {
+      const m = means.get(r.trace as string);
+      return m !== undefined && m >= lo && m < hi;
+    });
+    const { traces, per, diff } = pairByTrace(inBand, policies);
+    if (!traces.length) continue;
+    const band = hi === Infinity ? `≥ ${lo} Mb/s` : lo === 0 ? `< ${hi} Mb/s` : `${lo}–${hi} Mb/s`;
+    const hls = policies.includes('hls') ? per('hls', 'qoe_chunk') : null;
+    for (const p of policies) {
+      const dh = diff(p, 'hls', 'qoe_chunk');
+      const rb = robustMpcBaseline(p, policies);
+      const dr = rb === null ? null : diff(p, rb, 'qoe_chunk');
+      const q = per(p, 'qoe_chunk');
+      const ci = (d: ReturnType<typeof meanCi> | null, k: 'low' | 'high') =>
+        d && traces.length > 1 && Number.isFinite(d[k]) ? d[k] : null;
+      out.push({
+        band,
+        low_mbps: lo,
+        high_mbps: hi === Infinity ? null : hi,
+        policy: p,
+        traces: traces.length,
+        qoe_chunk_mean: mean(q),
+        diff_vs_hls: dh?.mean ?? null,
+        diff_ci_low: ci(dh, 'low'),
+        diff_ci_high: ci(dh, 'high'),
+        wins_vs_hls: hls ? q.filter((x, i) => x > hls[i]).length : null,
+        robustmpc_baseline: rb,
+        diff_vs_robustmpc: dr?.mean ?? null,
+        diff_rmpc_ci_low: ci(dr, 'low'),
+        diff_rmpc_ci_high: ci(dr, 'high'),
+        stall_s_mean: mean(per(p, 'rebuffer_s')),
+      });
+    }
+  }
+  return out;
+}
+
+/** The mean throughput of each trace of `traces` found in the Pensieve test directory or the synthetic bench traces' directory. */
+function benchTraceMeans(traces: readonly string[], synthDir: string): Map<string, number> {
+  const dirs = [join(dataRoot(), 'abr', 'traces', 'test'), synthDir];
+  const m = new Map<string, number>();
+  for (const t of traces) {
+    const v = traceMeanMbps(t, dirs);
+    if (v !== null) m.set(t, v);
+  }
+  return m;
 }
 
 /**
@@ -597,6 +707,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
       rows,
       rejected,
       ...s,
+      bands: byBand(rows, policies, benchTraceMeans(traces, synthDir)),
     };
   };
   const write = () => {
@@ -645,7 +756,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
 export const fmt = (x: unknown, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '-');
 
 /** Prints the per-policy table of a VOD evaluation's results (summary and details). */
-export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'details'>, log: (s: string) => void): void {
+export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'details' | 'bands'>, log: (s: string) => void): void {
   const f = fmt;
   log(
     `\npolicy     runs  qoe/chunk [95% CI]          vs hls.js [95% CI]          vs robustmpc [95% CI]   stall s  bitrate  switches  latency p50/p95`,
@@ -660,6 +771,20 @@ export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'detai
     );
   }
   log(`(${res.summary[0]?.runs ?? 0} runs per policy; intervals over ${res.details[0]?.traces ?? 0} traces, paired by trace)`);
+  if (res.bands?.length) {
+    log(`\nby the traces' mean throughput (paired by trace; wins = traces above hls.js):`);
+    log(
+      `band            policy                                  traces  qoe/chunk  vs hls.js [95% CI]        wins  vs robustmpc [95% CI]     stall s`,
+    );
+    for (const b of res.bands)
+      log(
+        `${b.band.padEnd(16)}${b.policy.padEnd(40)}${String(b.traces).padStart(6)}  ${f(b.qoe_chunk_mean).padStart(9)}  ` +
+          `${f(b.diff_vs_hls)} [${f(b.diff_ci_low)}, ${f(b.diff_ci_high)}]`.padEnd(26) +
+          `${b.wins_vs_hls ?? '-'}`.padStart(4) +
+          `  ${f(b.diff_vs_robustmpc)} [${f(b.diff_rmpc_ci_low)}, ${f(b.diff_rmpc_ci_high)}]`.padEnd(28) +
+          `${f(b.stall_s_mean, 2).padStart(6)}`,
+      );
+  }
   const against = res.summary.filter((s) => s.robustmpc_baseline && s.robustmpc_baseline !== 'robustmpc');
   if (against.length)
     log(`vs robustmpc means against: ${against.map((s) => `${s.policy} → ${s.robustmpc_baseline}`).join('; ')} (the same mends)`);
@@ -673,6 +798,10 @@ export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'detai
 export function resummariseBrowserAbr(file: string, log: (s: string) => void = console.log): BrowserAbrBenchResult {
   const res = readResults<BrowserAbrBenchResult>(file);
   Object.assign(res, summarise(res.rows, res.config.policies));
+  const synthDir = resolve(process.env.EDGEPLAY_CACHE ?? '.cache', 'bench-traces');
+  const traces = [...new Set(res.rows.map((r) => r.trace as string))];
+  writeSyntheticTraces(synthDir, traces);
+  res.bands = byBand(res.rows, res.config.policies, benchTraceMeans(traces, synthDir));
   writeResults(file, res);
   log(`${file}: ${res.rows.length} runs (${res.rejected?.length ?? 0} rejected for lag), re-summarised from its rows`);
   printSummary(res, log);

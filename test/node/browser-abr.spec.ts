@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  byBand,
   defaultBenchTraces,
   playJobs,
   playbackLagShare,
@@ -153,6 +154,51 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
     expect(defaultBenchTraces(dir, [0, 0.01], 0)).toEqual(['norway_bus_10', 'norway_car_10']);
     expect(() => defaultBenchTraces(dir, [1])).toThrowError(/rank must be in \[0, 1\)/);
     expect(() => defaultBenchTraces(dir, [0.5], 1.5)).toThrowError(/integer ≥ 0/);
+  });
+
+  it("byBand breaks the paired comparison down by the traces' mean throughput", () => {
+    const row = (trace: string, policy: string, qoe: number, stall = 0): Row => ({ trace, policy, qoe_chunk: qoe, rebuffer_s: stall });
+    const means = new Map([
+      ['slow1', 0.8],
+      ['slow2', 1.0],
+      ['mid', 1.5],
+      ['fast', 6],
+      ['unknown-mean', 3],
+    ]);
+    means.delete('unknown-mean');
+    const rows = [
+      row('slow1', 'hls', 0.3),
+      row('slow1', 'drl', 0.7),
+      row('slow1', 'robustmpc', 0.5, 2),
+      row('slow2', 'hls', 0.3),
+      row('slow2', 'drl', 0.5),
+      row('slow2', 'drl', 0.9), // two runs: averaged to 0.7 first
+      row('slow2', 'robustmpc', 0.6),
+      row('mid', 'hls', 1.0),
+      row('mid', 'drl', 0.8),
+      row('mid', 'robustmpc', 1.1),
+      row('fast', 'hls', 3.0), // robustMPC never ran here: the trace is left out, the band omitted
+      row('fast', 'drl', 3.2),
+      row('unknown-mean', 'hls', 1),
+      row('unknown-mean', 'drl', 2),
+      row('unknown-mean', 'robustmpc', 2),
+    ];
+    const bands = byBand(rows, ['hls', 'drl', 'robustmpc'], means);
+    expect([...new Set(bands.map((b) => b.band))]).toEqual(['< 1.25 Mb/s', '1.25–2 Mb/s']);
+    const slowDrl = bands.find((b) => b.band === '< 1.25 Mb/s' && b.policy === 'drl')!;
+    expect(slowDrl.traces).toBe(2);
+    expect(slowDrl.qoe_chunk_mean).toBeCloseTo(0.7, 9);
+    expect(slowDrl.diff_vs_hls).toBeCloseTo(0.4, 9);
+    expect(slowDrl.diff_ci_low).toBeCloseTo(0.4, 9); // both traces +0.4: no spread
+    expect(slowDrl.wins_vs_hls).toBe(2);
+    expect(slowDrl.diff_vs_robustmpc).toBeCloseTo(0.15, 9);
+    expect(bands.find((b) => b.band === '< 1.25 Mb/s' && b.policy === 'robustmpc')!.stall_s_mean).toBeCloseTo(1, 9);
+    const midDrl = bands.find((b) => b.band === '1.25–2 Mb/s' && b.policy === 'drl')!;
+    expect([midDrl.traces, midDrl.wins_vs_hls, midDrl.diff_ci_low, midDrl.diff_ci_high]).toEqual([1, 0, null, null]);
+    expect(midDrl.diff_vs_hls).toBeCloseTo(-0.2, 9);
+    // other cut points: everything known below 2 Mb/s is one band
+    expect(new Set(byBand(rows, ['hls', 'drl', 'robustmpc'], means, [2]).map((b) => b.band))).toEqual(new Set(['< 2 Mb/s']));
+    expect(() => byBand(rows, ['hls'], means, [2, 1])).toThrowError(/band cuts must increase/);
   });
 
   it('writeSyntheticTraces writes the defaults and every synth_ trace asked for, and refuses an unknown family', () => {
