@@ -11,6 +11,7 @@ import { withDefaults } from './core/options.js';
 import {
   EVENT_TYPES,
   LIMITS,
+  toConsent,
   type Consent,
   type EventDataMap,
   type EventType,
@@ -28,8 +29,8 @@ export type { DeploymentReport };
 export interface EdgeplayOptions {
   /** telemetry endpoint (first-party URL recommended), e.g. '/v1/telemetry' */
   endpoint: string;
-  /** nothing is stored or sent until consent is 'granted' (default 'pending') */
-  consent?: Consent;
+  /** nothing is stored or sent until consent is 'granted' (default 'pending'); true / false mean 'granted' / 'denied'; any other value throws a TypeError */
+  consent?: Consent | boolean;
   /** fraction of viewers whose telemetry is sent, decided once per viewer id (default 1) */
   sampleRate?: number;
   /** your own stable viewer id; otherwise a random one kept in localStorage (after consent) */
@@ -103,7 +104,7 @@ export class Edgeplay {
     if (!(sampleRate >= 0 && sampleRate <= 1)) throw new RangeError(`edgeplay: sampleRate must be in [0, 1], got ${sampleRate}`);
     // an option given as undefined keeps its default (`heartbeatMs: undefined` must not beat every 0 ms)
     this.opts = { ...withDefaults({ sessionTimeoutMs: 30 * 60 * 1000, heartbeatMs: 10000 }, options), sampleRate };
-    const consent = options.consent ?? 'pending';
+    const consent = toConsent(options.consent ?? 'pending', 'edgeplay');
     this.identity = new Identity({
       viewerId: options.viewerId,
       sessionTimeoutMs: this.opts.sessionTimeoutMs,
@@ -187,9 +188,12 @@ export class Edgeplay {
     return cmcdConfig(config, this.nextViewId, contentId);
   }
 
-  /** Grant (true / 'granted'), deny (false / 'denied') or reset to 'pending' the telemetry consent. */
+  /**
+   * Grant (true / 'granted'), deny (false / 'denied') or reset to 'pending' the telemetry consent.
+   * @throws TypeError for any other value (nothing changes)
+   */
   setConsent(consent: Consent | boolean): void {
-    const c: Consent = consent === true ? 'granted' : consent === false ? 'denied' : consent;
+    const c = toConsent(consent, 'edgeplay.setConsent');
     if (c === 'granted' && this.pipeline.consentState !== 'granted') {
       // Only now may we read or write identifiers on the device; the sampling decision follows the final id.
       this.identity.grant();

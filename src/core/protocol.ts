@@ -34,6 +34,24 @@ export type {
 /** The viewer's telemetry consent: nothing is stored or sent until 'granted'; 'denied' drops everything. */
 export type Consent = 'granted' | 'pending' | 'denied';
 
+/**
+ * `value` as a consent state: 'granted' | 'pending' | 'denied', or true → 'granted', false → 'denied'.
+ * @throws TypeError naming `where` and the value for anything else (an unknown state must not leave events
+ *   collecting in a batch that is never sealed)
+ */
+export function toConsent(value: unknown, where: string): Consent {
+  if (value === true || value === 'granted') return 'granted';
+  if (value === false || value === 'denied') return 'denied';
+  if (value === 'pending') return 'pending';
+  let shown: string;
+  try {
+    shown = JSON.stringify(value) ?? String(value);
+  } catch {
+    shown = String(value);
+  }
+  throw new TypeError(`${where}: consent must be 'granted', 'pending', 'denied', true or false, got ${shown.slice(0, 64)}`);
+}
+
 type Num = number | null;
 type Str = string | null;
 type None = Record<string, never>;

@@ -17,7 +17,7 @@
 import { randomId } from '../core/ids.js';
 import { utf8Length } from '../core/bytes.js';
 import { withDefaults } from '../core/options.js';
-import { LIMITS, PROTOCOL_VERSION, type Consent, type TelemetryBatch, type TelemetryEvent } from '../core/protocol.js';
+import { LIMITS, PROTOCOL_VERSION, toConsent, type Consent, type TelemetryBatch, type TelemetryEvent } from '../core/protocol.js';
 import { DurableQueue, spillKey, type StoredBatch } from './queue.js';
 
 export interface PipelineOptions {
@@ -85,7 +85,7 @@ export class TelemetryPipeline {
       { flushIntervalMs: 5000, maxBatchEvents: 100, maxBatchBytes: 48 * 1024, dbName: 'edgeplay', retryBaseMs: 1000, retryMaxMs: 60000 },
       opts,
     );
-    this.consent = opts.consent;
+    this.consent = toConsent(opts.consent, 'edgeplay telemetry pipeline');
     this.queue = this.consent === 'granted' ? this.openQueue() : new Promise(() => undefined);
     if (typeof window !== 'undefined') window.addEventListener('online', this.onOnline);
   }
@@ -94,7 +94,8 @@ export class TelemetryPipeline {
     const p = DurableQueue.open(this.opts.dbName, this.opts.tabId).then(async (q) => {
       this.q = q;
       this.stats.durable = q.durable;
-      for (const b of await q.list()) if (!this.outbox.has(b.id)) this.outbox.set(b.id, outgoing(b, true));
+      // durable only in IndexedDB: a memory-only outbox (no IndexedDB) must spill them again at unload
+      for (const b of await q.list()) if (!this.outbox.has(b.id)) this.outbox.set(b.id, outgoing(b, q.durable));
       this.stats.pending = this.outbox.size;
       void this.pump();
       return q;
@@ -103,7 +104,9 @@ export class TelemetryPipeline {
     return p;
   }
 
-  setConsent(c: Consent): void {
+  /** @throws TypeError for a value that is not a consent state (`toConsent`) */
+  setConsent(consent: Consent): void {
+    const c = toConsent(consent, 'edgeplay telemetry pipeline');
     const was = this.consent;
     this.consent = c;
     if (c === 'denied') {
@@ -178,10 +181,14 @@ export class TelemetryPipeline {
     this.stats.sealed++;
     this.stats.pending = this.outbox.size;
     void this.queue
-      .then((q) => q.put(stored))
+      .then(async (q) => {
+        await q.put(stored);
+        return q.durable;
+      })
       .then(
-        () => {
-          stored.durable = true;
+        (durable) => {
+          // in a memory-only outbox (IndexedDB unavailable) the batch stays "not durable": the unload spills it
+          stored.durable = durable;
         },
         (err) => console.warn('[edgeplay] outbox write failed', err),
       );

@@ -568,6 +568,21 @@ describe('telemetry in Chromium', () => {
     }
   });
 
+  it('refuses a consent value it does not know, in the options and in setConsent (events must not collect unsealed)', () => {
+    expect(() => createEdgeplay({ endpoint: endpoint(), consent: 'yes' as never, dbName: uniq('ep-consent') })).toThrowError(
+      TypeError,
+      /consent must be/,
+    );
+    const ep = createEdgeplay({ endpoint: endpoint(), consent: false, dbName: uniq('ep-consent') });
+    try {
+      expect(ep.consent).toBe('denied');
+      expect(() => ep.setConsent('maybe' as never)).toThrowError(TypeError, /got "maybe"/);
+      expect(ep.consent).toBe('denied');
+    } finally {
+      void ep.destroy();
+    }
+  });
+
   it('stores and sends nothing before consent', async () => {
     localStorage.removeItem('edgeplay:viewer');
     localStorage.removeItem('edgeplay:session');

@@ -4,6 +4,7 @@
  * IndexedDB database 'edgeplay', it imports the spills written before they carried a name, and an event waits for the
  * 5-s flush instead of being sealed alone. IndexedDB and localStorage are stubs (Node has neither).
  */
+import { LIMITS, toConsent } from '../../src/core/protocol.js';
 import { TelemetryPipeline } from '../../src/telemetry/pipeline.js';
 import { spillKey } from '../../src/telemetry/queue.js';
 
@@ -74,9 +75,10 @@ describe('telemetry pipeline defaults (options passed through unset)', () => {
     expect(opened).toEqual(['edgeplay']);
     expect(pipeline.stats.pending).withContext('the legacy spill is in the outbox').toBe(1);
     pipeline.record({ view_id: 'view-1', seq: 0, t: Date.now(), type: 'play' });
-    pipeline.destroy(); // not durable (no IndexedDB): the new batch is spilled
-    const spilled = JSON.parse(storage.getItem(spillKey('edgeplay', 'tab-now')) ?? '[]') as Array<{ events: number }>;
-    expect(spilled.length).toBe(1);
+    pipeline.destroy(); // not durable (no IndexedDB): the new batch is spilled, and the legacy one again (undelivered)
+    const spilled = JSON.parse(storage.getItem(spillKey('edgeplay', 'tab-now')) ?? '[]') as Array<{ id: string; events: number }>;
+    expect(spilled.length).toBe(2);
+    expect(spilled.map((b) => b.id)).toContain('legacy-1');
   });
 
   it('keeps an event in the open batch for the default flush interval', async () => {
@@ -85,5 +87,63 @@ describe('telemetry pipeline defaults (options passed through unset)', () => {
     pipeline.record({ view_id: 'view-1', seq: 0, t: Date.now(), type: 'play' });
     await new Promise((r) => setTimeout(r, 100));
     expect(pipeline.stats.sealed).toBe(0);
+  });
+});
+
+describe('telemetry consent states (toConsent)', () => {
+  const g = globalThis as Record<string, unknown>;
+  let storage: MemStorage;
+  beforeEach(() => {
+    storage = new MemStorage();
+    g.localStorage = storage;
+    g.indexedDB = {
+      open() {
+        const r: Record<string, unknown> = { error: new Error('stub') };
+        setTimeout(() => (r.onerror as () => void)?.(), 0);
+        return r;
+      },
+    };
+    spyOn(console, 'warn');
+  });
+  afterEach(() => {
+    delete g.localStorage;
+    delete g.indexedDB;
+  });
+  const make = (consent: unknown) =>
+    new TelemetryPipeline({
+      endpoint: 'http://127.0.0.1:9/v1/telemetry',
+      consent: consent as 'pending',
+      sampled: true,
+      viewerId: () => 'viewer-1',
+      sessionId: () => 'session-1',
+      tabId: 'tab-c',
+      dbName: 'consent-test',
+      flushIntervalMs: 60_000,
+    });
+
+  it('maps true / false to granted / denied and refuses any other value with a TypeError naming it', () => {
+    expect(toConsent(true, 'x')).toBe('granted');
+    expect(toConsent(false, 'x')).toBe('denied');
+    for (const c of ['granted', 'pending', 'denied'] as const) expect(toConsent(c, 'x')).toBe(c);
+    for (const bad of ['yes', 'Granted', 1, null, undefined, {}])
+      expect(() => toConsent(bad, 'edgeplay')).toThrowError(TypeError, /edgeplay: consent must be/);
+    expect(() => make('yes')).toThrowError(TypeError, /got "yes"/);
+    const p = make('pending');
+    expect(() => p.setConsent('maybe' as never)).toThrowError(TypeError, /got "maybe"/);
+    expect(p.consentState).toBe('pending');
+    p.destroy();
+  });
+
+  it('events held before consent are sealed in batches within the limits once granted; without IndexedDB every undelivered batch is spilled at unload', async () => {
+    const p = make('pending');
+    for (let i = 0; i < 709; i++) p.record({ view_id: 'view-1', seq: i, t: Date.now(), type: 'interaction', data: { kind: 'chat' } });
+    expect(p.stats.sealed).toBe(0);
+    p.setConsent('granted');
+    await new Promise((r) => setTimeout(r, 20));
+    p.destroy(); // no IndexedDB here: every batch not yet delivered is spilled, so they can be counted
+    const spilled = JSON.parse(storage.getItem(spillKey('consent-test', 'tab-c')) ?? '[]') as Array<{ body: string; events: number }>;
+    const sizes = spilled.map((b) => (JSON.parse(b.body) as { events: unknown[] }).events.length);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(709);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(LIMITS.maxEventsPerBatch);
   });
 });
