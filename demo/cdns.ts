@@ -4,7 +4,7 @@
  * scheduler (src/server/cdns.ts) sees it in the telemetry and moves new viewers to another CDN.
  */
 import type { ServerResponse } from 'node:http';
-import { startFileServer, type FileServer } from './file-server.js';
+import { startFileServer, type FileServer, type OriginPull } from './file-server.js';
 
 export interface DemoCdnSpec {
   id: string;
@@ -44,12 +44,15 @@ export interface DemoCdn extends FileServer {
   link: SharedCapacity;
 }
 
-/** Start the demo's CDNs on free loopback ports, serving `roots` (stream name → directory). */
-export async function startDemoCdns(specs: DemoCdnSpec[], roots: Record<string, string>): Promise<DemoCdn[]> {
+/**
+ * Start the demo's CDNs on free loopback ports, serving `roots` (stream name → directory) and pulling the streams of
+ * `pull` (the live channel) from the origin on every request.
+ */
+export async function startDemoCdns(specs: DemoCdnSpec[], roots: Record<string, string>, pull?: OriginPull): Promise<DemoCdn[]> {
   const out: DemoCdn[] = [];
   for (const s of specs) {
     const link = new SharedCapacity(s.capacityMbps * 1e6);
-    const server = await startFileServer(s.id, roots, 0, (_url, res, body) => link.send(res, body));
+    const server = await startFileServer(s.id, roots, 0, (_url, res, body) => link.send(res, body), undefined, pull);
     out.push(Object.assign(server, { link }));
   }
   return out;

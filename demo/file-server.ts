@@ -1,6 +1,8 @@
 /**
  * Loopback file servers for the demo CDNs (cdns.ts): small HTTP servers that serve the same stream files as
- * the dev server under the same paths, plus `/probe` for the client RTT probes. Each counts what it served
+ * the dev server under the same paths, plus `/probe` for the client RTT probes. Streams made while they play (the
+ * LL-HLS live channel: blocking playlist reloads, parts) are pulled from the origin per request, as a CDN in front
+ * of a live origin does (`OriginPull`). Each counts what it served
  * and can be killed mid-stream (tests). (The demo edges are real pull-through caches: edges.ts.)
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
@@ -20,6 +22,16 @@ export interface FileServer {
   close(): Promise<void>;
 }
 
+/**
+ * Streams a file server does not hold but pulls from its origin on every request (path and query as asked, so an
+ * LL-HLS blocking playlist reload waits at the origin): stream name → origin, resolved per request (null while the
+ * origin is not listening yet: 503).
+ */
+export interface OriginPull {
+  streams: readonly string[];
+  origin: () => string | null;
+}
+
 const MIME: Record<string, string> = {
   '.m3u8': 'application/vnd.apple.mpegurl',
   '.m4s': 'video/iso.segment',
@@ -31,6 +43,7 @@ const MIME: Record<string, string> = {
 /**
  * @param shaper sends a segment body (e.g. through the viewer's shaped link of the dev server); default: at once
  * @param log records every response (bytes, timing) under this edge's id
+ * @param pull streams pulled from the origin instead of read from `roots` (the live channel)
  */
 export async function startFileServer(
   id: string,
@@ -38,6 +51,7 @@ export async function startFileServer(
   port = 0,
   shaper?: (url: URL, res: ServerResponse, body: Buffer) => Promise<void>,
   log?: RequestLog,
+  pull?: OriginPull,
 ): Promise<FileServer> {
   let requests = 0,
     segments = 0,
@@ -64,6 +78,27 @@ export async function startFileServer(
       return res.end('ok');
     }
     const m = /^\/streams\/(\w+)\/(.+)$/.exec(url.pathname);
+    if (m && pull?.streams.includes(m[1]) && req.method === 'GET') {
+      const origin = pull.origin();
+      if (!origin) {
+        res.writeHead(503, { ...cors, 'retry-after': '1' });
+        return res.end('origin not ready');
+      }
+      void (async () => {
+        const up = await fetch(origin + url.pathname + url.search);
+        const body = Buffer.from(await up.arrayBuffer());
+        const type = up.headers.get('content-type') ?? MIME[extname(url.pathname)] ?? 'application/octet-stream';
+        res.writeHead(up.status, { ...cors, 'content-type': type, 'content-length': String(body.length) });
+        const media = up.ok && !url.pathname.endsWith('.m3u8');
+        if (media) segments++;
+        if (media && shaper) return shaper(url, res, body);
+        res.end(body);
+      })().catch(() => {
+        if (!res.headersSent) res.writeHead(502, cors);
+        res.end();
+      });
+      return;
+    }
     const base = m ? roots[m[1]] : undefined;
     if (!m || !base) {
       res.writeHead(404, cors);

@@ -208,7 +208,10 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   let controllerUrl = `http://127.0.0.1:${controllerPort}`;
   // the key the demo's edges present when they report to the controller (one per demo process)
   const edgeKey = process.env.EDGEPLAY_EDGE_KEY ?? randomBytes(24).toString('base64url');
-  const cdnServers = opts.cdns?.length ? await startDemoCdns(opts.cdns, { vod: vodDir, vr: vrDir }) : [];
+  // the live channel is made while it plays: the CDNs pull it from the dev server (their origin) per request
+  let originUrl: string | null = null;
+  const livePull = { streams: live ? ['live'] : [], origin: () => originUrl };
+  const cdnServers = opts.cdns?.length ? await startDemoCdns(opts.cdns, { vod: vodDir, vr: vrDir }, livePull) : [];
   const cdnConfigs = cdnServers.map((c) => ({ id: c.id, url: c.url }));
   const ltsModel = 'models/cdn-lts/mechanistic-ABC.json';
   // the harness's multi-CDN lab (/__harness/cdn-controller/start): its CDNs and controller, stopped with the demo
@@ -489,7 +492,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     // multi-CDN browser spec: ?step=ms (default 1000), ?policy=lts|equal|d-ucb (default the demo's)
     if (p === '/cdn-controller/start' && req.method === 'POST') {
       await stopCdnLab();
-      const servers = await startDemoCdns(LAB_CDNS, { vod: vodDir, vr: vrDir });
+      const servers = await startDemoCdns(LAB_CDNS, { vod: vodDir, vr: vrDir }, livePull);
       const cfg = servers.map((c) => ({ id: c.id, url: c.url }));
       const policy = (url.searchParams.get('policy') ?? cdnPolicyName) as CdnPolicyName;
       const scheduler = new CdnScheduler({
@@ -612,6 +615,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       res((server.address() as { port: number }).port),
     );
   });
+  originUrl = `http://127.0.0.1:${port}`;
   for (const e of edgeSpecs)
     edges.push(
       await startDemoEdge({

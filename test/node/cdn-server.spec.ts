@@ -523,4 +523,51 @@ describe("the demo's CDNs (demo/cdns.ts)", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('pull the live channel from the origin per request (query kept, the playlist as the origin answers it), 503 before the origin listens', async () => {
+    const { createServer } = await import('node:http');
+    const { startDemoCdns } = await import('../../demo/cdns.js');
+    const asked: string[] = [];
+    // an origin whose live playlist depends on the LL-HLS query (a blocking reload answers for the msn asked)
+    const origin = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      const u = new URL(req.url ?? '/', 'http://o');
+      if (u.pathname === '/streams/live/v0/index.m3u8') {
+        res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' });
+        return res.end(`#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:${u.searchParams.get('_HLS_msn')}\n`);
+      }
+      if (u.pathname === '/streams/live/v0/seg9.m4s') {
+        res.writeHead(200, { 'content-type': 'video/iso.segment' });
+        return res.end(Buffer.alloc(64 * 1024, 3));
+      }
+      res.writeHead(404);
+      res.end();
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    let originUrl: string | null = null;
+    const [cdn] = await startDemoCdns([{ id: 'cdn-x', capacityMbps: 50 }], {}, { streams: ['live'], origin: () => originUrl });
+    try {
+      const early = await fetch(`${cdn.url}/streams/live/v0/index.m3u8`);
+      expect(early.status).toBe(503);
+      originUrl = `http://127.0.0.1:${(origin.address() as { port: number }).port}`;
+      const pl = await fetch(`${cdn.url}/streams/live/v0/index.m3u8?_HLS_msn=12&_HLS_part=1`);
+      expect(pl.status).toBe(200);
+      expect(pl.headers.get('x-cdn')).toBe('cdn-x');
+      expect(await pl.text()).toBe('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:12\n');
+      const seg = await fetch(`${cdn.url}/streams/live/v0/seg9.m4s`);
+      expect((await seg.arrayBuffer()).byteLength).toBe(64 * 1024);
+      expect((await fetch(`${cdn.url}/streams/live/v0/missing.m4s`)).status).toBe(404);
+      // VOD is still served from its files only: not pulled
+      expect((await fetch(`${cdn.url}/streams/vod/master.m3u8`)).status).toBe(404);
+      expect(asked).toEqual([
+        '/streams/live/v0/index.m3u8?_HLS_msn=12&_HLS_part=1',
+        '/streams/live/v0/seg9.m4s',
+        '/streams/live/v0/missing.m4s',
+      ]);
+      expect(cdn.stats().segments).toBe(1);
+    } finally {
+      await cdn.close();
+      await new Promise((r) => origin.close(r));
+    }
+  });
 });
