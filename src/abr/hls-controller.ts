@@ -16,7 +16,7 @@
  *   (src/abr/abandon.ts), checked every 100 ms while a main fragment loads, next to hls.js' own.
  */
 import type Hls from 'hls.js';
-import type { FragLoadedData } from 'hls.js';
+import type { FragLoadedData, HlsConfig } from 'hls.js';
 import type { AbrObservation } from '../core/abr.js';
 import { abandonLevel, checkAbandonRule, type AbandonRule } from './abandon.js';
 import { RatioEwmaPredictor, type ChunkSizePredictor } from './chunk-size.js';
@@ -170,8 +170,11 @@ function bufferAhead(media: HTMLMediaElement | null): number {
   return 0;
 }
 
-/** Build the controller class to pass as `abrController` in the Hls config. */
-export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOptions): new (hls: Hls) => BaseAbr {
+/**
+ * Build the controller class to pass as `abrController` in the Hls config. It extends the given hls.js' own
+ * `DefaultConfig.abrController`, so it is typed as hls.js' `HlsConfig['abrController']` (no cast needed).
+ */
+export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOptions): HlsConfig['abrController'] {
   const Base = (HlsCtor as unknown as { DefaultConfig: { abrController: new (hls: Hls) => BaseAbr } }).DefaultConfig.abrController;
   const budget = opts.budgetMs ?? 20;
   const liveBudget = opts.liveBudgetMs ?? 80;
@@ -709,5 +712,5 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       super.nextAutoLevel = level;
     }
   }
-  return EdgeplayAbrController;
+  return EdgeplayAbrController as unknown as HlsConfig['abrController'];
 }

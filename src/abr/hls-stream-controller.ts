@@ -25,6 +25,7 @@
  * `fragPrevious`, `fragmentTracker` and `config` of hls.js 1.5–1.7.
  */
 import type Hls from 'hls.js';
+import type { HlsConfig } from 'hls.js';
 
 /** A fragment as the re-fetch rule reads it (a subset of hls.js' `Fragment`). */
 export interface RefetchFragment {
@@ -89,9 +90,10 @@ interface BaseStream {
 /**
  * Build the stream controller class to pass as `streamController` in the Hls config:
  * `new Hls({ streamController: createStreamController(Hls), abrController: createAbrController(Hls, …) })`.
+ * It extends the given hls.js' own stream controller, so it is typed as hls.js' `HlsConfig['streamController']`.
  * Throws when this hls.js has no `DefaultConfig.streamController` (before 1.0).
  */
-export function createStreamController(HlsCtor: typeof Hls, opts: StreamControllerOptions = {}): new (...args: never[]) => unknown {
+export function createStreamController(HlsCtor: typeof Hls, opts: StreamControllerOptions = {}): HlsConfig['streamController'] {
   const Base = (HlsCtor as unknown as { DefaultConfig: { streamController?: new (...args: never[]) => BaseStream } }).DefaultConfig
     .streamController;
   if (typeof Base !== 'function') throw new Error('createStreamController: this hls.js has no DefaultConfig.streamController');
@@ -122,5 +124,5 @@ export function createStreamController(HlsCtor: typeof Hls, opts: StreamControll
       return next;
     }
   }
-  return EdgeplayStreamController;
+  return EdgeplayStreamController as unknown as HlsConfig['streamController'];
 }

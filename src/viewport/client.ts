@@ -98,7 +98,10 @@ export class ViewportClient {
   readonly latencies: number[] = [];
   lastError: string | null = null;
 
+  /** @throws TypeError when given `worker` (the option is `port: workerViewportPort(worker)`; a worker alone would never be asked) */
   constructor(private opts: ViewportClientOptions = {}) {
+    if (opts && 'worker' in opts)
+      throw new TypeError('ViewportClient: pass port: workerViewportPort(worker), not worker (the worker would never be asked)');
     const port = opts.port;
     this.ready =
       port && opts.modelUrl
