@@ -111,3 +111,36 @@ describe('dev server', () => {
     expect(r.status).toBe(200);
   });
 });
+
+describe("npm start's prestart check (demo/build-stale.ts)", () => {
+  it('asks for a build when dist/ is missing or older than src/, rollup.config.mjs or package.json, not when it is current', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, utimesSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { staleReason } = await import('../../demo/build-stale.js');
+    const root = mkdtempSync(join(tmpdir(), 'ep-stale-'));
+    try {
+      const at = (f: string, s: number) => utimesSync(join(root, f), s, s);
+      mkdirSync(join(root, 'src', 'abr'), { recursive: true });
+      mkdirSync(join(root, 'dist'));
+      writeFileSync(join(root, 'src', 'abr', 'x.ts'), '');
+      writeFileSync(join(root, 'package.json'), '{}');
+      at('src/abr/x.ts', 1000);
+      at('package.json', 1000);
+      expect(staleReason(root, ['dist/a.js', 'dist/b.js'])).toBe('dist/a.js, dist/b.js missing');
+      for (const f of ['dist/a.js', 'dist/b.js']) writeFileSync(join(root, f), '');
+      at('dist/a.js', 2000);
+      at('dist/b.js', 2000);
+      expect(staleReason(root, ['dist/a.js', 'dist/b.js'])).toBeNull();
+      at('src/abr/x.ts', 3000); // a source edited (or pulled) after the build, deep in src/
+      expect(staleReason(root, ['dist/a.js', 'dist/b.js'])).toBe('src changed after the last build');
+      at('dist/a.js', 4000); // only one output rebuilt: the oldest one decides
+      expect(staleReason(root, ['dist/a.js', 'dist/b.js'])).toBe('src changed after the last build');
+      at('dist/b.js', 4000);
+      at('package.json', 5000);
+      expect(staleReason(root, ['dist/a.js', 'dist/b.js'])).toBe('package.json changed after the last build');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
