@@ -50,9 +50,10 @@ const srcFor = (ch: string) => {
   return t ? `${c.url}?trace=${encodeURIComponent(t)}&sess=${SESS}` : c.url;
 };
 
-// ABR: hls.js default, or an edgeplay policy running in the worker (?abr=drl|robustmpc|bola|bb)
+// ABR: edgeplay's DRL in the worker by default (its decisions on the dashboard), another policy, or hls.js' own
+// (?abr=drl|robustmpc|bola|bb|hls)
 const abrSel = $<HTMLSelectElement>('abr');
-const abr = (params.get('abr') ?? 'hls') as AbrPolicyName;
+const abr = (params.get('abr') ?? 'drl') as AbrPolicyName;
 abrSel.value = abr;
 abrSel.onchange = () => {
   params.set('abr', abrSel.value);

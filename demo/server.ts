@@ -694,7 +694,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
           ],
       cdnStepMs: Math.round(1000 * (optNum('cdn-step', v['cdn-step'], { min: 0.05 }) ?? 10)),
     });
-    console.log(`[demo] dashboard:   ${s.url}/`);
+    console.log(`[demo] dashboard:   ${s.url}/  (360/VR viewer ${s.url}/vr.html, operator view ${s.url}/ops.html)`);
     console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${v.data ?? 'data/'})`);
     for (const c of s.cdns)
       console.log(`[demo] cdn:         ${c.id} ${c.url} (capacity shared by its transfers; GET ${s.controllerUrl}/v1/cdns)`);

@@ -33,7 +33,13 @@ async function main(): Promise<number> {
     ignoreAnnotations: true,
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeplay-browser-'));
-  const grep = process.argv.find((a) => a.startsWith('--grep='))?.slice(7);
+  // --grep=TEXT or --grep TEXT (the space form used to be ignored: the whole suite ran)
+  const gi = process.argv.indexOf('--grep');
+  const grep = process.argv.find((a) => a.startsWith('--grep='))?.slice(7) ?? (gi >= 0 ? process.argv[gi + 1] : undefined);
+  if (gi >= 0 && !grep) {
+    console.error('test:browser: --grep needs a text (--grep=TEXT)');
+    process.exit(2);
+  }
   // the fleet spec's Redis (append-only, fsync always): its controller keeps sessions there across restarts
   const redis = haveRedis ? await startRedis({ persistent: true }) : null;
   if (!redis) console.log(`[browser] no fleet spec: ${whyNoRedis}`);

@@ -23,6 +23,12 @@ jasmine.addReporter({
     console.log(`node: ${passed} passed, ${failed} failed, ${skipped} skipped`);
   },
 });
-const filter = process.argv.find((a) => a.startsWith('--filter='))?.slice(9);
+// --filter=REGEX or --filter REGEX (the space form used to be ignored: the whole suite ran)
+const fi = process.argv.indexOf('--filter');
+const filter = process.argv.find((a) => a.startsWith('--filter='))?.slice(9) ?? (fi >= 0 ? process.argv[fi + 1] : undefined);
+if (fi >= 0 && !filter) {
+  console.error('test:node: --filter needs a REGEX (--filter=REGEX)');
+  process.exit(2);
+}
 jasmine.exitOnCompletion = true;
 await jasmine.execute(undefined, filter);
