@@ -7,6 +7,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { envNum, InputError, num, PORT } from '../../src/train/cli/args.js';
 
 const tsx = join('node_modules', '.bin', 'tsx');
 
@@ -33,6 +34,22 @@ function expectRefused(r: SpawnSyncReturns<string>, name: string, message: strin
     .not.toMatch(/^\s+at /m); // no stack trace
   expect(r.stdout).withContext(what).toBe('');
 }
+
+describe('cli: number checks (src/train/cli/args.ts)', () => {
+  it('num checks an upper bound; envNum checks an environment variable alike and names it; PORT is 0–65535', () => {
+    expect(num('port', '65535', PORT)).toBe(65535);
+    expect(() => num('port', '65536', PORT)).toThrowError(InputError, '--port: must be at most 65535, got "65536"');
+    expect(() => num('port', '-1', PORT)).toThrowError(InputError, '--port: must be at least 0, got "-1"');
+    expect(envNum('EDGEPLAY_PORT', { EDGEPLAY_PORT: '8081' }, PORT)).toBe(8081);
+    expect(envNum('EDGEPLAY_PORT', {}, PORT)).toBeUndefined();
+    expect(envNum('EDGEPLAY_PORT', { EDGEPLAY_PORT: '' }, PORT)).toBeUndefined();
+    expect(() => envNum('EDGEPLAY_PORT', { EDGEPLAY_PORT: 'abc' }, PORT)).toThrowError(
+      InputError,
+      'EDGEPLAY_PORT: expected a number, got "abc"',
+    );
+    expect(() => envNum('EDGEPLAY_PORT', { EDGEPLAY_PORT: '8081.5' }, PORT)).toThrowError(InputError, /EDGEPLAY_PORT: expected an integer/);
+  });
+});
 
 describe('cli: npm run edge (src/server/edge/main.ts)', () => {
   const file = 'src/server/edge/main.ts';

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServer } from '../../src/server/app.js';
 import { parseCommandLine } from '../../src/server/main.js';
+import { InputError } from '../../src/train/cli/args.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { kidOf, parseSigningKeys, refusalStatus, TokenService } from '../../src/server/tokens.js';
 import { freePort } from '../services.js';
@@ -285,6 +286,19 @@ describe('controller: command line', () => {
     expect(parseCommandLine([], {}).pgUrl).toBeUndefined();
     expect(() => parseCommandLine(['--pg', 'mysql://db/x'], {})).toThrowError(/--pg must be a postgres:\/\/ URL/);
     expect(() => parseCommandLine(['--pg', 'postgres://db/x', '--memory'], {})).toThrowError(/--pg and --memory/);
+  });
+
+  it('reads the port from --port, else EDGEPLAY_PORT, checked alike: a bad value is an InputError naming the flag or the variable', () => {
+    expect(parseCommandLine([], { EDGEPLAY_PORT: '8090' }).port).toBe(8090);
+    expect(parseCommandLine(['--port', '0'], { EDGEPLAY_PORT: 'abc' }).port).toBe(0); // the flag wins, the variable is not read
+    expect(parseCommandLine([], {}).port).toBeUndefined(); // startServer's default, 8081
+    expect(() => parseCommandLine([], { EDGEPLAY_PORT: 'abc' })).toThrowError(
+      InputError,
+      "EDGEPLAY_PORT must be a port number 0–65535 (got 'abc')",
+    );
+    expect(() => parseCommandLine(['--port', '65536'], {})).toThrowError(InputError, /--port must be a port number/);
+    expect(() => parseCommandLine([], { EDGEPLAY_PG: 'mysql://x' })).toThrowError(InputError, /EDGEPLAY_PG must be a postgres:\/\/ URL/);
+    expect(() => parseCommandLine(['--bogus'], {})).toThrowError(InputError, /--bogus/);
   });
 
   it('reads token signing keys from --keys-file, EDGEPLAY_KEYS_FILE or EDGEPLAY_KEYS, and names the source of a bad list', () => {
