@@ -94,9 +94,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const capacityBytes = capacityGb * 1e9;
     const policy = oneOf('policy', a.policy, POLICY_NAMES);
     const port = num('port', a.port, PORT);
-    const intervalS = num('interval-s', a['interval-s'], { min: 1 });
+    const intervalS = num('interval-s', a['interval-s'], { min: 0.001 });
     const playlistTtlS = num('playlist-ttl-s', a['playlist-ttl-s'], { min: 0 });
-    const everyMs = num('report-ms', a['report-ms'], { min: 100 });
+    const everyMs = num('report-ms', a['report-ms'], { min: 1 });
     const tuner = tunerByName(a.tuner, capacityBytes, policy, a.agent);
     const edge = await startEdgeCache({
       origin,
