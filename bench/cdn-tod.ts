@@ -19,10 +19,9 @@
  *    time of day also with its time-of-day weights set to 0.
  * Prints them and writes `--out` with the command line that printed it.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { commandLine, repoRelative } from '../src/train/cli/args.js';
+import { commandLine, InputError, inputOrExit, listOf, num, parseCliOrExit, repoRelative } from '../src/train/cli/args.js';
 import type { CdnSharePolicy } from '../src/assign/cdn/index.js';
 import { encodeObservation, inputWidth, ltsModelFromFiles, LtsPolicy, type LtsManifest, type LtsModel } from '../src/assign/cdn/lts.js';
 import { applyAction, K_STEPS, lastScores, toPoints } from '../src/assign/cdn/mdp.js';
@@ -32,23 +31,40 @@ import { actionCosts, greedyAction } from '../src/sim/cdn/greedy.js';
 import { meanReward } from '../src/sim/cdn/run.js';
 import { DAY_MIN, daysOf } from '../src/sim/cdn/traffic.js';
 
-const { values: args } = parseArgs({
-  options: {
-    model: { type: 'string' },
-    expert: { type: 'string', default: join('models', 'cdn-lts', 'piecewise-ABC.json') },
-    'train-days': { type: 'string', default: '12' },
-    compare: { type: 'string', default: '' },
-    'skip-trees': { type: 'boolean', default: false },
-    out: { type: 'string', default: join('bench', 'results', 'cdn-piecewise-tod-dev.json') },
+const cli = {
+  name: 'bench:cdn-tod',
+  summary:
+    'Does the time of day help the LTS network in the piecewise simulator (issue 12)? Dev days only, CDN set ABC: --model\nwith its minute shifted and its time-of-day weights removed; CART trees with and without the minute against the\ngreedy oracle; --compare networks on the dev and training days.',
+  flags: {
+    model: { type: 'string', arg: 'FILE', help: 'a network that reads the time of day (train:cdn --time-of-day 1)' },
+    expert: {
+      type: 'string',
+      default: join('models', 'cdn-lts', 'piecewise-ABC.json'),
+      arg: 'FILE',
+      help: 'the network the trees imitate',
+    },
+    'train-days': { type: 'string', default: '12', arg: 'N', help: 'training days the trees are fitted on (≥ 1)' },
+    compare: { type: 'string', default: '', arg: 'LIST', help: 'networks A.json,B.json,… compared on the dev and training days' },
+    'skip-trees': { type: 'boolean', help: 'skip check 2 (the CART trees)' },
+    out: { type: 'string', default: join('bench', 'results', 'cdn-piecewise-tod-dev.json'), arg: 'FILE', help: 'results file' },
   },
+} as const;
+const args = parseCliOrExit(cli);
+// the flags' values, checked before any work (data loading, rollouts): a bad one exits 2 naming it
+const { nTrain } = inputOrExit(cli.name, () => {
+  const files = [
+    ...(args.model ? [['model', args.model]] : []),
+    ['expert', args.expert],
+    ...listOf('compare', args.compare).map((f) => ['compare', f]),
+  ];
+  for (const [flag, file] of files) if (!existsSync(file)) throw new InputError(`--${flag}: no such file "${file}"`);
+  return { nTrain: num('train-days', args['train-days'], { integer: true, min: 1 }) };
 });
 const missing = missingData();
 if (missing) {
   console.error(`bench:cdn-tod: ${missing}`);
   process.exit(1);
 }
-const nTrain = Number(args['train-days']);
-if (!Number.isInteger(nTrain) || nTrain < 1) throw new Error(`--train-days: a positive integer, got "${args['train-days']}"`);
 
 /**
  * a model file as recorded: repo-relative inside the checkout, else its directory's and its own name (a
@@ -136,7 +152,7 @@ if (args.compare) {
 }
 
 // 2. the oracle's choice from the history alone vs the history and the time of day
-const expert = new LtsPolicy(load(args.expert!));
+const expert = new LtsPolicy(load(args.expert));
 const inputs = { timeOfDay: 1 };
 const W = inputWidth(3, K_STEPS, inputs);
 const A = 10;
@@ -205,10 +221,10 @@ if (tr && dv) {
         `   depth ≤ ${depth}, ${features.padEnd(22)} ${String(row.nodes).padStart(5)} nodes: a cheapest action on ${row.dev_cheapest_pct.toFixed(1)} % of dev states, mean regret ${row.dev_regret.toFixed(4)}`,
       );
     }
-  out.expert = label(args.expert!);
+  out.expert = label(args.expert);
   out.train_days = trainDays;
   out.oracle_trees = rows;
 }
-mkdirSync(dirname(resolve(args.out!)), { recursive: true });
-writeFileSync(resolve(args.out!), JSON.stringify(out, null, 1));
+mkdirSync(dirname(resolve(args.out)), { recursive: true });
+writeFileSync(resolve(args.out), JSON.stringify(out, null, 1));
 console.log(`→ ${args.out}`);

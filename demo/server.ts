@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { PriorJson } from '../src/viewport/prior.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { fromCmcdQuery } from '@svta/cml-cmcd';
@@ -39,7 +40,7 @@ import { startDemoCdns, type DemoCdn, type DemoCdnSpec } from './cdns.js';
 import { CdnScheduler, loadCdnPolicy, type CdnPolicyName } from '../src/server/cdns.js';
 import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
-import { optNum, runCli } from '../src/train/cli/args.js';
+import { envNum, InputError, num, optNum, PORT, runCli } from '../src/train/cli/args.js';
 import { filterVariants, limitPlaylist, rewritePlaylist } from './playlists.js';
 import { RequestLog } from './request-log.js';
 
@@ -182,7 +183,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   }, 60000);
 
   let controller: RunningServer | null = null;
-  const controllerPort = opts.controllerPort ?? Number(process.env.EDGEPLAY_CONTROLLER_PORT ?? 8081);
+  const controllerPort = opts.controllerPort ?? envNum('EDGEPLAY_CONTROLLER_PORT', process.env, PORT) ?? 8081;
   const dataDir = opts.dataDir ?? join(ROOT, 'data');
   let sharedStore: RunningServer['store'] | undefined;
   /** the shaped link of a viewer session (one per session: CDN and edges share the viewer's access link) */
@@ -611,7 +612,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   });
   const port = await new Promise<number>((res, rej) => {
     server.once('error', rej);
-    server.listen(opts.port ?? Number(process.env.EDGEPLAY_DEMO_PORT ?? 8080), '127.0.0.1', () =>
+    server.listen(opts.port ?? envNum('EDGEPLAY_DEMO_PORT', process.env, PORT) ?? 8080, '127.0.0.1', () =>
       res((server.address() as { port: number }).port),
     );
   });
@@ -677,11 +678,41 @@ const cli = {
   },
 } as const;
 
+/**
+ * Whether something already listens on `port` of `host` (a listen that fails with EADDRINUSE); port 0 never is.
+ * The demo asks before it starts its encoders, so a second `npm start` stops at once with one line.
+ */
+export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  if (port === 0) return Promise.resolve(false);
+  return new Promise((res, rej) => {
+    const probe = createNetServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? res(true) : rej(e)));
+    probe.listen(port, host, () => probe.close(() => res(false)));
+  });
+}
+
+/** The one line a port in use ends `npm start` with (exit 1): which port, which flag chooses another. */
+function portBusy(port: number, flag: string): never {
+  console.error(`start: port ${port} on 127.0.0.1 is in use (another npm start?): choose another with ${flag} N`);
+  process.exit(1);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   void runCli(cli, async (v) => {
+    // every value checked before any work: a bad one exits 2 naming its flag or environment variable
+    const port = v.port !== undefined ? num('port', v.port, PORT) : (envNum('EDGEPLAY_DEMO_PORT', process.env, PORT) ?? 8080);
+    const controllerPort =
+      v['controller-port'] !== undefined
+        ? num('controller-port', v['controller-port'], PORT)
+        : (envNum('EDGEPLAY_CONTROLLER_PORT', process.env, PORT) ?? 8081);
+    if (v.traces !== undefined && !(existsSync(v.traces) && statSync(v.traces).isDirectory()))
+      throw new InputError(`--traces: no such directory "${v.traces}"`);
+    const cdnStepS = optNum('cdn-step', v['cdn-step'], { min: 0.05 }) ?? 10;
+    if (await portInUse(port)) portBusy(port, '--port');
+    if (await portInUse(controllerPort)) portBusy(controllerPort, '--controller-port');
     const s = await startDemoServer({
-      port: optNum('port', v.port, { integer: true, min: 0 }),
-      controllerPort: optNum('controller-port', v['controller-port'], { integer: true, min: 0 }),
+      port,
+      controllerPort,
       live: !v['no-live'],
       dataDir: v.data,
       tracesDirs: v.traces ? [resolve(v.traces)] : [],
@@ -692,7 +723,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
             { id: 'cdn-b', capacityMbps: 30 },
             { id: 'cdn-c', capacityMbps: 15 },
           ],
-      cdnStepMs: Math.round(1000 * (optNum('cdn-step', v['cdn-step'], { min: 0.05 }) ?? 10)),
+      cdnStepMs: Math.round(1000 * cdnStepS),
+    }).catch((e: NodeJS.ErrnoException) => {
+      // taken between the check and the listen (the error says which port: node's listen error and startServer's)
+      if (e.code !== 'EADDRINUSE') throw e;
+      return (e as { port?: number }).port === controllerPort ? portBusy(controllerPort, '--controller-port') : portBusy(port, '--port');
     });
     console.log(`[demo] dashboard:   ${s.url}/  (360/VR viewer ${s.url}/vr.html, operator view ${s.url}/ops.html)`);
     console.log(`[demo] controller:  ${s.controllerUrl} (telemetry stored under ${v.data ?? 'data/'})`);

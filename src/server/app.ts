@@ -15,7 +15,7 @@
  *   routes/cdns.ts           GET  /v1/cdns (the multi-CDN scheduler of cdns.ts, started and stopped with the app)
  *   routes/edges.ts          POST /v1/edges/:id/stats (an edge cache's report), GET /v1/edges
  *   routes/health.ts         GET  /v1/health
- *   routes/tasks.ts          POST /v1/tasks, GET /v1/tasks/quote (offloaded inference, when `tasks` is given)
+ *   routes/tasks.ts          POST /v1/tasks, GET /v1/tasks/quote (offloaded inference, when `tasks` is given; else 404)
  * Shared pieces are created here and handed to the plugins that need them as options: the telemetry store
  * (store.ts: memory, SQLite; pg-store.ts: PostgreSQL — it also answers the channel statistics), the token
  * service (tokens.ts: negotiation, steering, leave and telemetry linking) and the negotiation service
@@ -84,7 +84,7 @@ export interface ServerOptions {
   negotiation?: NegotiationSettings;
   /** a Redis connection for state shared by controller processes: the rate-limit counters (default: in memory) */
   redis?: Redis;
-  /** the inference service for offloaded tasks (tasks.ts); none: POST /v1/tasks is not served */
+  /** the inference service for offloaded tasks (tasks.ts); none: POST /v1/tasks answers 404 (start with --task-slots) */
   tasks?: TaskService;
   /** several CDN pathways scheduled by share (cdns.ts): new viewers not on an edge get a CDN by the shares */
   cdns?: CdnScheduler;
@@ -150,6 +150,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(cdnRoutes, { scheduler: opts.cdns });
   await app.register(edgeRoutes, { edges: () => assignment.edges(), key: opts.edgeKey });
   await app.register(healthRoutes);
-  if (opts.tasks) await app.register(taskRoutes, { tasks: opts.tasks, tokens });
+  await app.register(taskRoutes, { tasks: opts.tasks, tokens }); // without tasks: 404 naming --task-slots
   return app;
 }

@@ -20,6 +20,8 @@
  * token of a key no longer listed is answered 401). Without them: EDGEPLAY_SECRET (one key), else a random key.
  * `--edge-key KEY` (or EDGEPLAY_EDGE_KEY, ≥ 16 characters) is the key the edge caches present (Bearer) when they
  * report their stats to `POST /v1/edges/:id/stats`; without it those reports are refused (403).
+ * `--help` lists the flags (serverCli); a bad flag or environment value exits 2 with one line naming it, a port in
+ * use or a store that cannot be reached exits 1 with one line saying so.
  * Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_PG,
  * EDGEPLAY_SECRET, EDGEPLAY_KEYS, EDGEPLAY_KEYS_FILE. Telemetry goes to SQLite under the data directory (default), to memory (`--memory`), or to
  * PostgreSQL (`--pg`: every process of a fleet on one database). `--redis` shares reservations, negotiation
@@ -27,9 +29,8 @@
  * process only); `EDGEPLAY_SECRET` lets them accept each other's tokens. A fleet is several such processes behind
  * one address: any of them answers any request.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { buildServer } from './app.js';
 import { CDN_POLICIES, CdnScheduler, loadCdnPolicy, parseCdns, type CdnConfig, type CdnPolicyName } from './cdns.js';
@@ -40,6 +41,7 @@ import type { TaskService } from './tasks.js';
 import { TASK_HANDOFFS, type TaskHandoff } from './task-pool.js';
 import { MemoryTelemetryStore, SqliteTelemetryStore, type TelemetryStore } from './store.js';
 import { parseSigningKeys, type SigningKey } from './tokens.js';
+import { envNum, InputError, parseCli, PORT } from '../train/cli/args.js';
 
 export interface RunningServer {
   url: string;
@@ -88,6 +90,8 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.EDGEPLAY_DATA_DIR ?? 'data');
+  // checked before anything opens: EDGEPLAY_PORT=abc is an InputError naming it, not fastify's "Received type number (NaN)"
+  const port = opts.port ?? envNum('EDGEPLAY_PORT', process.env, PORT) ?? 8081;
   const store =
     opts.store ??
     (opts.pg
@@ -116,11 +120,20 @@ export async function startServer(
     },
   });
   const host = opts.host ?? process.env.EDGEPLAY_HOST ?? '127.0.0.1';
-  const address = await app.listen({ port: opts.port ?? Number(process.env.EDGEPLAY_PORT ?? 8081), host });
-  const port = Number(new URL(address).port);
+  let address: string;
+  try {
+    address = await app.listen({ port, host });
+  } catch (e) {
+    await app.close();
+    if (!opts.store) await store.close(); // the caller's store stays open
+    throw (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? Object.assign(new Error(`port ${port} on ${host} is in use (another controller?)`), { code: 'EADDRINUSE', port })
+      : e;
+  }
+  const bound = Number(new URL(address).port);
   return {
-    url: `http://${host}:${port}`,
-    port,
+    url: `http://${host}:${bound}`,
+    port: bound,
     store,
     async close() {
       await app.close();
@@ -128,71 +141,96 @@ export async function startServer(
   };
 }
 
-const USAGE = `usage: npm run server -- [--port N] [--host H] [--data DIR | --memory | --pg URL] [--quiet] [--edges JSON] [--redis URL]
-       [--policy online-heu|cloud-cdn|drl] [--drl FILE] [--rate N] [--rate-window S] [--lease S] [--steering-ttl S]
-       [--task-slots N] [--task-lookahead K] [--task-handoff shared|message] [--scheduler ${SCHEDULERS.join('|')}] [--models DIR]
-       [--cdns JSON] [--cdn-policy lts|equal|d-ucb] [--cdn-model FILE] [--cdn-step S] [--edge-key KEY] [--keys-file FILE]`;
-
-/** The command line, checked: unknown flags, missing values and bad numbers are errors naming the flag. */
-export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env) {
-  const { values: v } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      data: { type: 'string' },
-      memory: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-      edges: { type: 'string' },
-      redis: { type: 'string' },
-      pg: { type: 'string' },
-      policy: { type: 'string', default: 'online-heu' },
-      drl: { type: 'string' },
-      rate: { type: 'string' },
-      'rate-window': { type: 'string' },
-      lease: { type: 'string' },
-      'steering-ttl': { type: 'string' },
-      'task-slots': { type: 'string', default: '0' },
-      'task-lookahead': { type: 'string', default: '1' },
-      'task-handoff': { type: 'string', default: 'shared' },
-      scheduler: { type: 'string', default: 'auction' },
-      models: { type: 'string', default: 'models' },
-      cdns: { type: 'string' },
-      'cdn-policy': { type: 'string', default: 'lts' },
-      'cdn-model': { type: 'string', default: 'models/cdn-lts/mechanistic-ABC.json' },
-      'cdn-step': { type: 'string', default: '60' },
-      'keys-file': { type: 'string' },
-      'edge-key': { type: 'string' },
+/** The command line of `npm run server` (its --help); parseCommandLine checks the values. */
+export const serverCli = {
+  name: 'server',
+  summary:
+    'The edge controller alone: telemetry ingest and metrics, edge negotiation and steering, offloaded tasks, multi-CDN\nshares. Environment: EDGEPLAY_PORT, EDGEPLAY_HOST, EDGEPLAY_DATA_DIR, EDGEPLAY_EDGES, EDGEPLAY_REDIS, EDGEPLAY_PG,\nEDGEPLAY_CDNS, EDGEPLAY_SECRET, EDGEPLAY_KEYS, EDGEPLAY_KEYS_FILE, EDGEPLAY_EDGE_KEY (a flag wins over its variable).',
+  flags: {
+    port: { type: 'string', arg: 'N', help: 'port 0–65535, 0 for any free one (default: $EDGEPLAY_PORT or 8081)' },
+    host: { type: 'string', arg: 'HOST', help: 'address to listen on (default: $EDGEPLAY_HOST or 127.0.0.1)' },
+    data: { type: 'string', arg: 'DIR', help: 'SQLite telemetry store directory (default: $EDGEPLAY_DATA_DIR or data)' },
+    memory: { type: 'boolean', help: 'keep telemetry in memory (no --pg)' },
+    pg: { type: 'string', arg: 'URL', help: 'PostgreSQL telemetry store, postgres://user@host:port/db (default: $EDGEPLAY_PG)' },
+    quiet: { type: 'boolean', help: 'no request log' },
+    edges: { type: 'string', arg: 'JSON', help: 'edge caches, [{"id","url","setting"},…] (default: $EDGEPLAY_EDGES or [])' },
+    redis: { type: 'string', arg: 'URL', help: 'share sessions and rate limits with other controllers, redis://host:port' },
+    policy: { type: 'string', default: 'online-heu', arg: 'NAME', help: `edge assignment policy: ${POLICIES.join(', ')}` },
+    drl: { type: 'string', arg: 'FILE', help: "the drl policy's weights (default with --policy drl: models/edge-drl/mid.json)" },
+    rate: { type: 'string', arg: 'N', help: 'negotiations per second per client address (default 50)' },
+    'rate-window': { type: 'string', arg: 'S', help: "the rate limit's window, seconds (default 2)" },
+    lease: { type: 'string', arg: 'S', help: 'edge lease, seconds (default 60)' },
+    'steering-ttl': { type: 'string', arg: 'S', help: 'steering manifest TTL, whole seconds (default 10)' },
+    'task-slots': { type: 'string', default: '0', arg: 'N', help: 'serve POST /v1/tasks on N compute threads (0–64; 0: not served)' },
+    'task-lookahead': { type: 'string', default: '1', arg: 'K', help: 'tasks on deck handed to busy threads (0–64)' },
+    'task-handoff': { type: 'string', default: 'shared', arg: 'NAME', help: `how a task reaches its thread: ${TASK_HANDOFFS.join(', ')}` },
+    scheduler: { type: 'string', default: 'auction', arg: 'NAME', help: `task scheduler: ${SCHEDULERS.join(', ')}` },
+    models: { type: 'string', default: 'models', arg: 'DIR', help: 'the viewport models the task threads load' },
+    cdns: { type: 'string', arg: 'JSON', help: 'schedule viewers over CDNs, [{"id","url"},…] ≥ 2 (default: $EDGEPLAY_CDNS)' },
+    'cdn-policy': { type: 'string', default: 'lts', arg: 'NAME', help: `the CDN share policy: ${CDN_POLICIES.join(', ')}` },
+    'cdn-model': { type: 'string', default: 'models/cdn-lts/mechanistic-ABC.json', arg: 'FILE', help: "the lts policy's network" },
+    'cdn-step': { type: 'string', default: '60', arg: 'S', help: 'seconds between two CDN share decisions (≥ 0.05)' },
+    'keys-file': {
+      type: 'string',
+      arg: 'FILE',
+      help: 'token signing keys, kid=secret per line, the first signing (default: $EDGEPLAY_KEYS_FILE)',
     },
-  });
-  const num = (flag: string, s: string | undefined, ok: (n: number) => boolean, what: string) => {
+    'edge-key': {
+      type: 'string',
+      arg: 'KEY',
+      help: 'the key edges report their stats with, ≥ 16 characters (default: $EDGEPLAY_EDGE_KEY)',
+    },
+  },
+} as const;
+
+/**
+ * The command line and environment, checked: an unknown flag, a missing value, a bad number or choice, in a flag or in
+ * its environment variable, is an InputError naming the flag or the variable. `--help` prints the flags and exits 0.
+ */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env) {
+  const v = parseCli(serverCli, argv);
+  /** the flag's value, else its environment variable's, with the name to quote in an error */
+  const source = (flag: keyof typeof v & string, variable: string): [string | undefined, string] => {
+    const fromFlag = v[flag] as string | undefined;
+    if (fromFlag !== undefined) return [fromFlag, `--${flag}`];
+    const fromEnv = env[variable];
+    return [fromEnv === '' ? undefined : fromEnv, variable];
+  };
+  const num = (flag: string, s: string | undefined, ok: (n: number) => boolean, what: string, label = `--${flag}`) => {
     if (s === undefined) return undefined;
     const n = Number(s);
-    if (s.trim() === '' || !ok(n)) throw new Error(`--${flag} must be ${what} (got '${s}')`);
+    if (s.trim() === '' || !ok(n)) throw new InputError(`${label} must be ${what} (got '${s}')`);
     return n;
   };
   let edges: EdgeConfig[];
+  const [edgesJson, edgesFrom] = source('edges', 'EDGEPLAY_EDGES');
   try {
-    edges = JSON.parse(v.edges ?? env.EDGEPLAY_EDGES ?? '[]');
+    edges = JSON.parse(edgesJson ?? '[]');
     if (!Array.isArray(edges)) throw new Error('not an array');
   } catch (e) {
-    throw new Error(`--edges must be a JSON array of {id, url, setting}: ${(e as Error).message}`);
+    throw new InputError(`${edgesFrom} must be a JSON array of {id, url, setting}: ${(e as Error).message}`);
   }
-  if (!(POLICIES as readonly string[]).includes(v.policy!))
-    throw new Error(`--policy must be one of ${POLICIES.join(', ')} (got '${v.policy}')`);
+  if (!(POLICIES as readonly string[]).includes(v.policy))
+    throw new InputError(`--policy must be one of ${POLICIES.join(', ')} (got '${v.policy}')`);
   const policy = v.policy as PolicyName;
-  const pgUrl = v.pg ?? env.EDGEPLAY_PG;
-  if (pgUrl !== undefined && !/^postgres(ql)?:\/\/./.test(pgUrl)) throw new Error(`--pg must be a postgres:// URL (got '${pgUrl}')`);
-  if (pgUrl && v.memory) throw new Error('--pg and --memory are two telemetry stores: give one');
-  if (!(TASK_HANDOFFS as readonly string[]).includes(v['task-handoff']!))
-    throw new Error(`--task-handoff must be one of ${TASK_HANDOFFS.join(', ')} (got '${v['task-handoff']}')`);
-  if (!(SCHEDULERS as readonly string[]).includes(v.scheduler!))
-    throw new Error(`--scheduler must be one of ${SCHEDULERS.join(', ')} (got '${v.scheduler}')`);
-  const cdns: CdnConfig[] = (v.cdns ?? env.EDGEPLAY_CDNS) ? parseCdns((v.cdns ?? env.EDGEPLAY_CDNS)!) : [];
-  if (!(CDN_POLICIES as readonly string[]).includes(v['cdn-policy']!))
-    throw new Error(`--cdn-policy must be one of ${CDN_POLICIES.join(', ')} (got '${v['cdn-policy']}')`);
+  const [pgUrl, pgFrom] = source('pg', 'EDGEPLAY_PG');
+  if (pgUrl !== undefined && !/^postgres(ql)?:\/\/./.test(pgUrl))
+    throw new InputError(`${pgFrom} must be a postgres:// URL (got '${pgUrl}')`);
+  if (pgUrl && v.memory) throw new InputError(`${pgFrom} and --memory are two telemetry stores: give one`);
+  if (!(TASK_HANDOFFS as readonly string[]).includes(v['task-handoff']))
+    throw new InputError(`--task-handoff must be one of ${TASK_HANDOFFS.join(', ')} (got '${v['task-handoff']}')`);
+  if (!(SCHEDULERS as readonly string[]).includes(v.scheduler))
+    throw new InputError(`--scheduler must be one of ${SCHEDULERS.join(', ')} (got '${v.scheduler}')`);
+  const [cdnsJson, cdnsFrom] = source('cdns', 'EDGEPLAY_CDNS');
+  let cdns: CdnConfig[] = [];
+  try {
+    if (cdnsJson !== undefined) cdns = parseCdns(cdnsJson);
+  } catch (e) {
+    // parseCdns names --cdns; a list from the environment is named by its variable
+    throw new InputError(cdnsFrom === '--cdns' ? (e as Error).message : (e as Error).message.replace(/^--cdns/, cdnsFrom));
+  }
+  if (!(CDN_POLICIES as readonly string[]).includes(v['cdn-policy']))
+    throw new InputError(`--cdn-policy must be one of ${CDN_POLICIES.join(', ')} (got '${v['cdn-policy']}')`);
   // token signing keys: --keys-file FILE, else EDGEPLAY_KEYS (kid=secret,… the first signing), else EDGEPLAY_SECRET
   let keys: SigningKey[] | undefined;
   const keysFile = v['keys-file'] ?? env.EDGEPLAY_KEYS_FILE;
@@ -201,10 +239,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     else if (env.EDGEPLAY_KEYS !== undefined) keys = parseSigningKeys(env.EDGEPLAY_KEYS);
   } catch (e) {
     const where = keysFile !== undefined ? `--keys-file ${keysFile}` : 'EDGEPLAY_KEYS';
-    throw new Error(`${where}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new InputError(`${where}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  const edgeKey = v['edge-key'] ?? env.EDGEPLAY_EDGE_KEY;
-  if (edgeKey !== undefined && edgeKey.length < 16) throw new Error('--edge-key must be at least 16 characters');
+  const [edgeKey, edgeKeyFrom] = source('edge-key', 'EDGEPLAY_EDGE_KEY');
+  if (edgeKey !== undefined && edgeKey.length < 16) throw new InputError(`${edgeKeyFrom} must be at least 16 characters`);
+  const [port, portFrom] = source('port', 'EDGEPLAY_PORT');
+  const drlPath = v.drl ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined);
+  if (drlPath !== undefined && !existsSync(drlPath)) throw new InputError(`--drl: no such file '${drlPath}'`);
   return {
     keys,
     edgeKey,
@@ -212,22 +253,22 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     taskLookahead: num('task-lookahead', v['task-lookahead'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
     taskHandoff: v['task-handoff'] as TaskHandoff,
     scheduler: v.scheduler as SchedulerName,
-    modelsDir: v.models!,
-    port: num('port', v.port, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number 0–65535'),
+    modelsDir: v.models,
+    port: num('port', port, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number 0–65535', portFrom),
     host: v.host,
     dataDir: v.data,
-    memory: v.memory!,
-    quiet: v.quiet!,
+    memory: v.memory,
+    quiet: v.quiet,
     edges,
     redisUrl: v.redis ?? env.EDGEPLAY_REDIS,
     pgUrl,
     policy,
-    drlPath: v.drl ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined),
+    drlPath,
     ratePerS: num('rate', v.rate, (n) => Number.isFinite(n) && n > 0, 'a positive number of negotiations per second'),
     rateWindowS: num('rate-window', v['rate-window'], (n) => Number.isFinite(n) && n > 0, 'a positive number of seconds'),
     cdns,
     cdnPolicy: v['cdn-policy'] as CdnPolicyName,
-    cdnModel: v['cdn-model']!,
+    cdnModel: v['cdn-model'],
     cdnStepS: num('cdn-step', v['cdn-step'], (n) => Number.isFinite(n) && n >= 0.05, 'a step length in seconds (≥ 0.05)')!,
     leaseS: num('lease', v.lease, (n) => Number.isFinite(n) && n > 0, 'a positive number of seconds'),
     steeringTtlS: num('steering-ttl', v['steering-ttl'], (n) => Number.isInteger(n) && n > 0, 'a positive whole number of seconds'),
@@ -239,7 +280,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     cli = parseCommandLine(process.argv.slice(2));
   } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
+    // a bad flag or environment value: one line naming it, exit 2 (as every train, bench and demo command)
+    if (!(e instanceof InputError)) throw e;
+    console.error(`server: ${e.message}`);
     process.exit(2);
   }
   const drl = cli.drlPath
@@ -254,7 +297,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         cli.cdnModel,
       );
   } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
+    console.error(`server: ${(e as Error).message}`);
     process.exit(2);
   }
   const assignment = cli.redisUrl
@@ -303,9 +346,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     policy: cli.policy,
     drl,
     keys: cli.keys,
-  }).catch((e: Error) => {
+  }).catch((e: NodeJS.ErrnoException) => {
     // a store that cannot be reached at start, a port in use: one line saying what, no stack
-    console.error(`[edgeplay] controller not started: ${e.message}`);
+    const how = e.code === 'EADDRINUSE' ? ': choose another with --port N (or EDGEPLAY_PORT)' : '';
+    console.error(`[edgeplay] controller not started: ${e.message}${how}`);
     process.exit(1);
   });
   console.log(`[edgeplay] controller listening on ${s.url}`);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServer } from '../../src/server/app.js';
 import { parseCommandLine } from '../../src/server/main.js';
+import { InputError } from '../../src/train/cli/args.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { kidOf, parseSigningKeys, refusalStatus, TokenService } from '../../src/server/tokens.js';
 import { freePort } from '../services.js';
@@ -180,6 +181,90 @@ describe('controller: CORS and rate limit', () => {
   });
 });
 
+describe('controller: 4xx answers name what is wrong (plugins/http.ts validationAnswer)', () => {
+  const t = 1_700_000_000_000;
+  const batch = (extra: Record<string, unknown> = {}, event: Record<string, unknown> = {}) => ({
+    v: 1,
+    batch_id: 'b'.repeat(16),
+    viewer_id: 'v'.repeat(16),
+    session_id: 's'.repeat(16),
+    sealed_at: t,
+    events: [{ view_id: 'w'.repeat(16), seq: 0, t, type: 'play', ...event }],
+    ...extra,
+  });
+
+  it('a schema violation: 400 naming the unknown property, the bad data key, the allowed value', async () => {
+    const app = await buildServer({ store: new MemoryTelemetryStore() });
+    try {
+      const post = async (payload: unknown) => {
+        const r = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: payload as object });
+        expect(r.statusCode).withContext(JSON.stringify(payload).slice(0, 100)).toBe(400);
+        const j = r.json() as { error: string; message: string; field: string };
+        expect(j.error).toBe('bad_request');
+        return j;
+      };
+      expect((await app.inject({ method: 'POST', url: '/v1/telemetry', payload: batch() })).statusCode).toBe(200); // the base is valid
+      // an extra property: its name, as the field (not "body must NOT have additional properties", field "body")
+      const extra = await post(batch({ extra_field: 1 }));
+      expect(extra.field).toBe('body/extra_field');
+      expect(extra.message).toContain('"extra_field"');
+      const deep = await post(batch({}, { colour: 'red' }));
+      expect(deep.field).toBe('body/events/0/colour');
+      // a data key that does not match the key pattern: the key itself
+      const key = await post(batch({}, { type: 'interaction', data: { kind: 'chat', 'Bad Key!': 1 } }));
+      expect(key.field).toBe('body/events/0/data/Bad Key!');
+      expect(key.message).toContain('"Bad Key!"');
+      expect(key.message).toMatch(/must match pattern/);
+      // a wrong protocol version: the value it must be (not "must be equal to constant")
+      const v = await post(batch({ v: 2 }));
+      expect(v.field).toBe('body/v');
+      expect(v.message).toBe('body/v must be 1');
+      // an enum: the allowed values
+      const type = await post(batch({}, { type: 'nope' }));
+      expect(type.field).toBe('body/events/0/type');
+      expect(type.message).toMatch(/^body\/events\/0\/type must be one of "viewstart", "play", /);
+      // other violations keep ajv's message at the failing path
+      const seq = await post(batch({}, { seq: 'x' }));
+      expect(seq).toEqual({ error: 'bad_request', message: 'body/events/0/seq must be integer', field: 'body/events/0/seq' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("415 is 'unsupported_media_type' naming the content type, not 'bad_request'", async () => {
+    const app = await buildServer({ store: new MemoryTelemetryStore() });
+    try {
+      const r = await app.inject({ method: 'POST', url: '/v1/telemetry', payload: '<x/>', headers: { 'content-type': 'application/xml' } });
+      expect(r.statusCode).toBe(415);
+      const j = r.json() as { error: string; message: string };
+      expect(j.error).toBe('unsupported_media_type');
+      expect(j.message).toContain('application/xml');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('POST /v1/tasks and GET /v1/tasks/quote without a task service: 404 saying to start with --task-slots (not "no route")', async () => {
+    const app = await buildServer({ store: new MemoryTelemetryStore() });
+    try {
+      const task = { task: 'viewport', session: 's1', token: 'x', deadline_ms: 100, input: { hist: new Array(15).fill(0), t: 1 } };
+      for (const r of [
+        await app.inject({ method: 'POST', url: '/v1/tasks', payload: task }),
+        await app.inject({ method: 'GET', url: '/v1/tasks/quote' }),
+      ]) {
+        expect(r.statusCode).toBe(404);
+        expect(r.json()).toEqual({ error: 'not_found', message: 'this controller runs no offloaded tasks (start it with --task-slots N)' });
+      }
+      // other unknown routes are still "no route"
+      const other = await app.inject({ method: 'GET', url: '/v1/nothing' });
+      expect(other.statusCode).toBe(404);
+      expect(other.json().message).toBe('no route GET /v1/nothing');
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('controller: command line', () => {
   it('parses the flags and environment of npm run server, and names a bad flag', () => {
     const c = parseCommandLine(['--port', '0', '--memory', '--rate', '5', '--policy', 'cloud-cdn'], { EDGEPLAY_REDIS: 'redis://r:6379' });
@@ -201,6 +286,19 @@ describe('controller: command line', () => {
     expect(parseCommandLine([], {}).pgUrl).toBeUndefined();
     expect(() => parseCommandLine(['--pg', 'mysql://db/x'], {})).toThrowError(/--pg must be a postgres:\/\/ URL/);
     expect(() => parseCommandLine(['--pg', 'postgres://db/x', '--memory'], {})).toThrowError(/--pg and --memory/);
+  });
+
+  it('reads the port from --port, else EDGEPLAY_PORT, checked alike: a bad value is an InputError naming the flag or the variable', () => {
+    expect(parseCommandLine([], { EDGEPLAY_PORT: '8090' }).port).toBe(8090);
+    expect(parseCommandLine(['--port', '0'], { EDGEPLAY_PORT: 'abc' }).port).toBe(0); // the flag wins, the variable is not read
+    expect(parseCommandLine([], {}).port).toBeUndefined(); // startServer's default, 8081
+    expect(() => parseCommandLine([], { EDGEPLAY_PORT: 'abc' })).toThrowError(
+      InputError,
+      "EDGEPLAY_PORT must be a port number 0–65535 (got 'abc')",
+    );
+    expect(() => parseCommandLine(['--port', '65536'], {})).toThrowError(InputError, /--port must be a port number/);
+    expect(() => parseCommandLine([], { EDGEPLAY_PG: 'mysql://x' })).toThrowError(InputError, /EDGEPLAY_PG must be a postgres:\/\/ URL/);
+    expect(() => parseCommandLine(['--bogus'], {})).toThrowError(InputError, /--bogus/);
   });
 
   it('reads token signing keys from --keys-file, EDGEPLAY_KEYS_FILE or EDGEPLAY_KEYS, and names the source of a bad list', () => {

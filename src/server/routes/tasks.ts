@@ -3,6 +3,8 @@
  * the task cannot meet its deadline here (the device then runs it itself), 403 without a valid session token, 400
  * for a bad body (naming the field), 413 over `TASK_BODY_LIMIT`.
  * GET /v1/tasks/quote — the expected wait and execution now (the device's offloading rule reads it).
+ * A controller without a task service (started without `--task-slots`) answers both 404 saying so and how to
+ * start one that serves them, as GET /v1/cdns does without `--cdns`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { TASK_BODY_LIMIT, TaskRequestSchema } from '../../core/schemas/tasks.js';
@@ -10,11 +12,23 @@ import type { TaskService } from '../tasks.js';
 import { refusalError, refusalStatus, type TokenService } from '../tokens.js';
 
 export interface TaskRoutesOptions {
-  tasks: TaskService;
+  /** the inference service; none: the routes answer 404 (no task slots) */
+  tasks?: TaskService;
   tokens: TokenService;
 }
 
+/** The 404 of a controller that serves no offloaded tasks. */
+export const NO_TASKS = {
+  error: 'not_found',
+  message: 'this controller runs no offloaded tasks (start it with --task-slots N)',
+} as const;
+
 export const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, { tasks, tokens }) => {
+  if (!tasks) {
+    app.post('/v1/tasks', { bodyLimit: TASK_BODY_LIMIT }, async (_req, reply) => reply.code(404).send(NO_TASKS));
+    app.get('/v1/tasks/quote', async (_req, reply) => reply.code(404).send(NO_TASKS));
+    return;
+  }
   app.post('/v1/tasks', { bodyLimit: TASK_BODY_LIMIT, schema: { body: TaskRequestSchema } }, async (req, reply) => {
     const b = req.body;
     const check = tokens.verify(b.session, b.token);

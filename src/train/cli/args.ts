@@ -135,16 +135,41 @@ export function repoRelative(arg: string, cwd: string = process.cwd()): string {
   }
 }
 
+/** What num() checks besides being a finite number: an integer, at least `min`, at most `max`. */
+export interface NumCheck {
+  integer?: boolean;
+  min?: number;
+  max?: number;
+}
+
+/** A TCP port as a flag or environment value: an integer 0–65535 (0: any free one). */
+export const PORT: NumCheck = { integer: true, min: 0, max: 65535 };
+
+/** The number in `value`, named `label` (`--flag` or an environment variable) in the InputError when it fails `o`. */
+function checkedNum(label: string, value: string, o: NumCheck): number {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v)) throw new InputError(`${label}: expected a number, got "${value}"`);
+  if (o.integer && !Number.isInteger(v)) throw new InputError(`${label}: expected an integer, got "${value}"`);
+  if (o.min !== undefined && v < o.min) throw new InputError(`${label}: must be at least ${o.min}, got "${value}"`);
+  if (o.max !== undefined && v > o.max) throw new InputError(`${label}: must be at most ${o.max}, got "${value}"`);
+  return v;
+}
+
 /**
  * A flag's value as a number. Throws InputError when it is not a finite number, not an integer where one
- * is needed, or below `min`.
+ * is needed, below `min` or above `max`.
  */
-export function num(flag: string, value: string, o: { integer?: boolean; min?: number } = {}): number {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isFinite(v)) throw new InputError(`--${flag}: expected a number, got "${value}"`);
-  if (o.integer && !Number.isInteger(v)) throw new InputError(`--${flag}: expected an integer, got "${value}"`);
-  if (o.min !== undefined && v < o.min) throw new InputError(`--${flag}: must be at least ${o.min}, got "${value}"`);
-  return v;
+export function num(flag: string, value: string, o: NumCheck = {}): number {
+  return checkedNum(`--${flag}`, value, o);
+}
+
+/**
+ * An environment variable's value as a number, checked as num() checks a flag (the InputError names the variable):
+ * undefined when it is unset or empty.
+ */
+export function envNum(name: string, env: NodeJS.ProcessEnv, o: NumCheck = {}): number | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : checkedNum(name, value, o);
 }
 
 /**
@@ -162,7 +187,7 @@ export function dataRelative(arg: string, root: string = dataRoot(), cwd: string
 }
 
 /** num() for an optional flag: undefined stays undefined. */
-export function optNum(flag: string, value: string | undefined, o: { integer?: boolean; min?: number } = {}): number | undefined {
+export function optNum(flag: string, value: string | undefined, o: NumCheck = {}): number | undefined {
   return value === undefined ? undefined : num(flag, value, o);
 }
 
