@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LIVE_BASELINES, liveBaseline, type LivePolicy } from '../src/abr/live.js';
 import { LiveDrlPolicy } from '../src/abr/live-drl.js';
-import type { PartHeadCoefficients } from '../src/abr/part-size.js';
+import { rateControlClass, type PartHeadCoefficients } from '../src/abr/part-size.js';
 import { MeanOfPast } from '../src/abr/size-forecast.js';
 import { parseSizeRisk } from '../src/abr/size-risk.js';
 import { LearnedSizeForecaster, type DenseArrays, type SizeNet } from '../src/abr/size-model.js';
@@ -332,6 +332,7 @@ export async function benchPartSizes(
       sizes: v.sizes,
       meta: null,
       heads: v.heads,
+      rateControl: rateControlClass(v.note),
     });
     const drls: Record<string, DenseArrays[]> = { drl };
     if (o.lateDrl) {

@@ -27,7 +27,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../core/random.js';
 import { LiveBufferBased, liveBaseline, type LiveBaselineName, type LivePolicy } from '../abr/live.js';
 import { LIVE_FEATURES, LIVE_GLOBAL, LIVE_RMAX, LiveDrlPolicy, buildLiveDrl, denseArrays, liveFeatures } from '../abr/live-drl.js';
-import type { PartHeadCoefficients } from '../abr/part-size.js';
+import { rateControlClass, type PartHeadCoefficients } from '../abr/part-size.js';
 import { MeanOfPast } from '../abr/size-forecast.js';
 import { LearnedSizeForecaster, type SizeNet } from '../abr/size-model.js';
 import { loadChunkDataset, loadSizeNet, type ChunkVideo } from '../sim/abr/chunks.js';
@@ -139,6 +139,7 @@ const asLive = (v: ChunkVideo): LiveVideo => ({
   sizes: v.sizes,
   meta: v.meta,
   heads: hasParts(v) ? v.heads : null,
+  rateControl: rateControlClass(v.note),
 });
 /** `videos` with each one that `parts` has (same source and name) replaced by its part-byte version */
 const withParts = (videos: ChunkVideo[], parts: PartVideo[]): ChunkVideo[] =>
