@@ -20,7 +20,7 @@ const cli = {
     model: { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: 'base forecaster' },
     encodes: {
       type: 'string',
-      default: '',
+      default: 'bench/coding-meta',
       arg: 'DIR',
       help: "our encodes with part bytes (npm run data:encodes, e.g. bench/coding-meta); '' for the aitrans_live streams only",
     },
@@ -39,7 +39,7 @@ const cli = {
     },
     'rate-control': {
       type: 'string',
-      default: 'none',
+      default: 'cbr+vbr',
       arg: 'LIST',
       help: "rate-control class sets selected on dev, e.g. none,cbr,cbr+vbr: each class of a set gets its own slopes, fitted on the train encodes of that class (needs --encodes)",
     },
