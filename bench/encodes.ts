@@ -24,12 +24,17 @@
  *   <out>/ours/<video>.parts.csv    chunk,rung,part_1,part_2,part_3,part_4  (bytes; src/sim/abr/parts.ts loadEncodePartVideos)
  * Splits are by video (seeded): 60 % train, 20 % dev, 20 % test. Videos already encoded with the same
  * recipe and with part bytes are skipped (`<video>.done` holds the recipe's hash), so an interrupted run resumes;
- * `--only enc00,...` encodes just those videos. The committed tables in bench/coding-meta/ are this command's output
- * with the defaults (10 videos x 96 s; 1.5-3.5 min per video at nice 19 on the shared 2-core box). They are not
- * bit-reproducible: a re-encode of the same recipe moved segment bytes by up to 3.6-28.5 % per video (session 9; 55-144 of 144
- * segments per video). ffmpeg's `life` and `cellauto` sources draw a random seed when none is given (the recipe sets
- * none), but enc09, which has neither, moved too, so that is not the only cause. The tables of one video always come
- * from one encode (the run logs how far they moved from the earlier ones).
+ * `--only enc00,...` encodes just those videos. Adding videos (`--videos 16`) keeps the split of the first 10
+ * (`--split-videos`); the later ones go to `--extra-split` (default dev; splitVideosOf).
+ *
+ * Reproducibility. Since session 10 the recipe seeds ffmpeg's `life` and `cellauto` sources (`seed=`, planScenes):
+ * unseeded they draw a random grid per run (session 9: a re-encode moved segment bytes by up to 3.6-28.5 % per video).
+ * Checked on this box: a second encode of enc10 (cellauto, life) and of enc09 (neither) into another directory gave
+ * byte-identical .csv, .parts.csv and .meta.csv tables. enc09 had moved in session 9 as well, so an earlier machine or
+ * build differed too (x264/swscale are only bit-exact within one build and CPU feature set). The committed tables: enc00-enc09 are
+ * session 9's encode of the unseeded recipe (their `.done` holds its hash, so a full run would re-encode the eight that have life or
+ * cellauto, to different bytes; enc09's recipe is unchanged); enc10-enc15 (dev) are session 10's seeded encode:
+ * `npm run data:encodes -- --videos 16 --only enc10,enc11,enc12,enc13,enc14,enc15`. 40-150 s per video at nice 19.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -405,7 +410,12 @@ function writeIndex(OUT: string, rows: readonly string[]): void {
  * videos, the first 20 % of it test, the next 20 % dev, the rest train; every later video gets `extra`. With
  * videos <= splitVideos this is the split the dataset always had.
  */
-export function splitVideosOf(videos: number, seed: number, splitVideos = 10, extra: 'train' | 'dev' | 'test' = 'dev'): Map<number, string> {
+export function splitVideosOf(
+  videos: number,
+  seed: number,
+  splitVideos = 10,
+  extra: 'train' | 'dev' | 'test' = 'dev',
+): Map<number, string> {
   const n = Math.min(videos, splitVideos);
   const order = Array.from({ length: n }, (_, i) => i);
   const srng = mulberry32(seed);

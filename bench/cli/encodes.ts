@@ -13,7 +13,12 @@ const cli = {
     seed: { type: 'string', default: '14', arg: 'N', help: 'seed of scene plans, encoder settings and the split' },
     only: { type: 'string', arg: 'LIST', help: 'encode only these videos, e.g. enc00,enc07 (the others keep their tables)' },
     'split-videos': { type: 'string', default: '10', arg: 'N', help: 'the seeded 60/20/20 split covers the first N videos' },
-    'extra-split': { type: 'string', default: 'dev', arg: 'SPLIT', help: 'split of the videos after the first --split-videos (train|dev|test)' },
+    'extra-split': {
+      type: 'string',
+      default: 'dev',
+      arg: 'SPLIT',
+      help: 'split of the videos after the first --split-videos (train|dev|test)',
+    },
   },
 } as const;
 

@@ -41,7 +41,7 @@ import {
   type SizeSource,
 } from '../sim/abr/live.js';
 import { dataRoot, loadTraceDir } from '../sim/abr/load.js';
-import { loadPartVideos, type PartVideo } from '../sim/abr/parts.js';
+import { loadEncodePartVideos, loadPartVideos, type PartVideo } from '../sim/abr/parts.js';
 import type { SimTrace } from '../sim/abr/env.js';
 import { InputError } from './errors.js';
 import { repoRelative } from './cli/args.js';
@@ -99,6 +99,12 @@ export interface TrainLiveAbrOptions {
   frames?: string;
   /** share of training sessions drawn from the videos with part bytes (default 0.5; used when there are any) */
   partShare?: number;
+  /**
+   * With corrected sizes: the *training* encodes of `encodes` join the training videos with part bytes (their
+   * parts.csv, loadEncodePartVideos; session 10), besides the aitrans_live streams. Validation is unchanged (the dev
+   * encodes keep uncorrected sizes, so the `part` score stays the aitrans dev stream's). Default false.
+   */
+  encodeParts?: boolean;
   /**
    * the selection score: the mean validation QoE/s of every validation session (`all`, default) or of the sessions on
    * dev videos with part bytes only (`part`: the setting the late, corrected model is for; needs them)
@@ -179,6 +185,9 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   const SELECT = o.select ?? 'all';
   if (SELECT !== 'all' && SELECT !== 'part') throw new InputError(`select must be all or part, got ${String(SELECT)}`);
   if (SELECT === 'part' && !coef) throw new InputError('select part needs corrected sizes (partModel / partCoef)');
+  if (o.encodeParts && !coef) throw new InputError('encodeParts needs corrected sizes (partModel / partCoef)');
+  if (o.encodeParts && o.trainVideos)
+    throw new InputError('encodeParts reads the encodes of the dataset; given trainVideos carry their own part bytes');
   const RISK = o.risk ?? null;
   if (RISK !== null)
     try {
@@ -202,10 +211,14 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     encDir = e && existsSync(join(e, 'index.csv')) ? e : null;
     trainVideos = [...loadChunkDataset(chunksDir, ['train']), ...(encDir ? loadChunkDataset(encDir, ['train']) : [])];
     devVideos = [...loadChunkDataset(chunksDir, ['dev']), ...(encDir ? loadChunkDataset(encDir, ['dev']) : [])];
+    if (o.encodeParts && !encDir) throw new InputError(`encodeParts needs the encodes (${e ?? 'none given'}: no index.csv)`);
     if (coef) {
       framesDir = resolve(o.frames ?? DEFAULT_FRAMES);
       if (!existsSync(framesDir)) throw new InputError(`no frame traces in ${framesDir} (models/part-size/MODEL.md says how to get them)`);
-      trainVideos = withParts(trainVideos, loadPartVideos(chunksDir, framesDir, ['train']));
+      trainVideos = withParts(trainVideos, [
+        ...loadPartVideos(chunksDir, framesDir, ['train']),
+        ...(o.encodeParts && encDir ? loadEncodePartVideos(encDir, ['train']) : []),
+      ]);
       devVideos = withParts(devVideos, loadPartVideos(chunksDir, framesDir, ['dev']));
     }
     const all = loadTraceDir(tracesDir);

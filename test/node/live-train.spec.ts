@@ -255,6 +255,15 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
       /select part needs corrected sizes/,
     );
     await expectAsync(trainLiveAbr({ ...base(), sizeNet, risk: 'p80' })).toBeRejectedWithError(InputError, /risk: size risk 'p80'/);
+    // session 10: the train encodes' part bytes join only with corrected sizes, and only from the dataset
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, encodeParts: true })).toBeRejectedWithError(
+      InputError,
+      /encodeParts needs corrected sizes/,
+    );
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, partCoef: coef, decideAfterParts: 1, encodeParts: true })).toBeRejectedWithError(
+      InputError,
+      /encodeParts reads the encodes of the dataset/,
+    );
     const noParts = { ...base(), trainVideos: [video('t0', 50, 3, 'train')], sizeNet, partCoef: coef, decideAfterParts: 1 };
     await expectAsync(trainLiveAbr(noParts)).toBeRejectedWithError(InputError, /videos with part bytes/);
     const tsx = join('node_modules', '.bin', 'tsx');

@@ -41,7 +41,7 @@ const cli = {
       type: 'string',
       default: 'cbr+vbr',
       arg: 'LIST',
-      help: "rate-control class sets selected on dev, e.g. none,cbr,cbr+vbr: each class of a set gets its own slopes, fitted on the train encodes of that class (needs --encodes)",
+      help: 'rate-control class sets selected on dev, e.g. none,cbr,cbr+vbr: each class of a set gets its own slopes, fitted on the train encodes of that class (needs --encodes)',
     },
     out: { type: 'string', default: 'models/part-size', arg: 'DIR', help: 'output directory' },
   },
