@@ -35,6 +35,10 @@ const cli = {
     },
     frames: { type: 'string', default: DEFAULT_FRAMES, arg: 'DIR', help: "the challenge's dataset/video_trace (part bytes)" },
     'part-share': { type: 'string', default: '0.5', arg: 'X', help: 'share of training sessions on videos with part bytes' },
+    'privileged-critic': {
+      type: 'boolean',
+      help: "asymmetric actor-critic: the training-only critic also sees the next chunk's true size over the told one, per rung",
+    },
     'encode-parts': {
       type: 'boolean',
       help: 'with --part-model: the train encodes of --encodes join the training videos with part bytes (validation unchanged)',
@@ -72,6 +76,7 @@ await runCli(cli, async (v) => {
     frames: v.frames,
     partShare: num('part-share', v['part-share'], { min: 0 }),
     encodeParts: v['encode-parts'],
+    privilegedCritic: v['privileged-critic'],
     init: v.init ?? null,
     risk: v.risk ?? null,
     select: oneOf('select', v.select, ['all', 'part'] as const),
