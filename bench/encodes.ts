@@ -24,12 +24,17 @@
  *   <out>/ours/<video>.parts.csv    chunk,rung,part_1,part_2,part_3,part_4  (bytes; src/sim/abr/parts.ts loadEncodePartVideos)
  * Splits are by video (seeded): 60 % train, 20 % dev, 20 % test. Videos already encoded with the same
  * recipe and with part bytes are skipped (`<video>.done` holds the recipe's hash), so an interrupted run resumes;
- * `--only enc00,...` encodes just those videos. The committed tables in bench/coding-meta/ are this command's output
- * with the defaults (10 videos x 96 s; 1.5-3.5 min per video at nice 19 on the shared 2-core box). They are not
- * bit-reproducible: a re-encode of the same recipe moved segment bytes by up to 3.6-28.5 % per video (session 9; 55-144 of 144
- * segments per video). ffmpeg's `life` and `cellauto` sources draw a random seed when none is given (the recipe sets
- * none), but enc09, which has neither, moved too, so that is not the only cause. The tables of one video always come
- * from one encode (the run logs how far they moved from the earlier ones).
+ * `--only enc00,...` encodes just those videos. Adding videos (`--videos 16`) keeps the split of the first 10
+ * (`--split-videos`); the later ones go to `--extra-split` (default dev; splitVideosOf).
+ *
+ * Reproducibility. Since session 10 the recipe seeds ffmpeg's `life` and `cellauto` sources (`seed=`, planScenes):
+ * unseeded they draw a random grid per run (session 9: a re-encode moved segment bytes by up to 3.6-28.5 % per video).
+ * Checked on this box: a second encode of enc10 (cellauto, life) and of enc09 (neither) into another directory gave
+ * byte-identical .csv, .parts.csv and .meta.csv tables. enc09 had moved in session 9 as well, so an earlier machine or
+ * build differed too (x264/swscale are only bit-exact within one build and CPU feature set). The committed tables: enc00-enc09 are
+ * session 9's encode of the unseeded recipe (their `.done` holds its hash, so a full run would re-encode the eight that have life or
+ * cellauto, to different bytes; enc09's recipe is unchanged); enc10-enc15 (dev) are session 10's seeded encode:
+ * `npm run data:encodes -- --videos 16 --only enc10,enc11,enc12,enc13,enc14,enc15`. 40-150 s per video at nice 19.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -59,8 +64,13 @@ interface Scene {
   post: string[];
 }
 
-/** A seeded scene plan of `frames` frames in total. */
-function planScenes(rng: () => number, frames: number): Scene[] {
+/**
+ * A seeded scene plan of `frames` frames in total. `sourceSeed` seeds ffmpeg's random sources (`life`, `cellauto`:
+ * scene i gets `seed=sourceSeed + i`); without it they draw a random seed per run and the bytes are not
+ * reproducible. The seed is not drawn from `rng`, so the plan (and every other scene's source) is the same as
+ * before seeding.
+ */
+function planScenes(rng: () => number, frames: number, sourceSeed: number): Scene[] {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rng() * xs.length)];
   const between = (a: number, b: number) => a + (b - a) * rng();
   const scenes: Scene[] = [];
@@ -85,10 +95,10 @@ function planScenes(rng: () => number, frames: number): Scene[] {
         src = `mandelbrot=s=${s}:r=${FPS}:maxiter=${pick([128, 256, 384])}:start_scale=${between(1, 3).toFixed(2)}:end_scale=${between(0.001, 0.3).toFixed(3)}`;
         break;
       case 'life':
-        src = `life=s=${s}:r=${FPS}:mold=${Math.round(between(0, 20))}:ratio=${between(0.1, 0.6).toFixed(2)}:death_color=#${pick(['000000', '202020', '400000'])}:life_color=#${pick(['80ff80', 'ffffff', 'ff8040'])}`;
+        src = `life=s=${s}:r=${FPS}:mold=${Math.round(between(0, 20))}:ratio=${between(0.1, 0.6).toFixed(2)}:death_color=#${pick(['000000', '202020', '400000'])}:life_color=#${pick(['80ff80', 'ffffff', 'ff8040'])}:seed=${sourceSeed + scenes.length}`;
         break;
       case 'cellauto':
-        src = `cellauto=s=${s}:r=${FPS}:rule=${pick([18, 30, 45, 90, 110, 150])}:random_fill_ratio=${between(0.2, 0.8).toFixed(2)}:scroll=1`;
+        src = `cellauto=s=${s}:r=${FPS}:rule=${pick([18, 30, 45, 90, 110, 150])}:random_fill_ratio=${between(0.2, 0.8).toFixed(2)}:scroll=1:seed=${sourceSeed + scenes.length}`;
         break;
       case 'plasma': {
         const a = between(8, 30).toFixed(1);
@@ -125,7 +135,7 @@ function planScenes(rng: () => number, frames: number): Scene[] {
   return scenes;
 }
 
-interface Recipe {
+export interface Recipe {
   video: string;
   rc: 'capped-crf' | 'abr' | 'cbr';
   crf: number;
@@ -135,13 +145,18 @@ interface Recipe {
   args: string[];
 }
 
-function recipe(v: number, SEED: number, SECONDS: number): Recipe {
+/**
+ * The encode recipe of video `v` (0-based) of the dataset seeded by `SEED`, `SECONDS` long: rate control, x264
+ * settings, scene plan and the ffmpeg arguments. Deterministic in (v, SEED, SECONDS): its random sources are seeded
+ * (planScenes), so on one machine and ffmpeg build the same recipe gives the same bytes.
+ */
+export function recipe(v: number, SEED: number, SECONDS: number): Recipe {
   const rng = mulberry32(SEED * 1000 + v);
   const rc = (['capped-crf', 'abr', 'cbr'] as const)[Math.floor(rng() * 3)];
   const crf = 20 + Math.floor(rng() * 7);
   const zerolatency = rng() < 0.35;
   const scenecut = rng() < 0.7;
-  const scenes = planScenes(rng, SECONDS * FPS);
+  const scenes = planScenes(rng, SECONDS * FPS, (SEED * 1000 + v) * 100);
   const video = `enc${String(v).padStart(2, '0')}`;
   const a: string[] = [
     '-y',
@@ -390,6 +405,32 @@ function writeIndex(OUT: string, rows: readonly string[]): void {
   writeFileSync(join(OUT, 'index.csv'), ['source,video,chunks,chunk_s,rungs,genre_or_note,split', ...rows].join('\n') + '\n');
 }
 
+/**
+ * Split of each video index 0..videos-1: a seeded (mulberry32(seed)) shuffle of the first min(videos, splitVideos)
+ * videos, the first 20 % of it test, the next 20 % dev, the rest train; every later video gets `extra`. With
+ * videos <= splitVideos this is the split the dataset always had.
+ */
+export function splitVideosOf(
+  videos: number,
+  seed: number,
+  splitVideos = 10,
+  extra: 'train' | 'dev' | 'test' = 'dev',
+): Map<number, string> {
+  const n = Math.min(videos, splitVideos);
+  const order = Array.from({ length: n }, (_, i) => i);
+  const srng = mulberry32(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(srng() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const nDev = Math.round(n * 0.2);
+  const nTest = Math.round(n * 0.2);
+  const splitOf = new Map<number, string>();
+  order.forEach((v, i) => splitOf.set(v, i < nTest ? 'test' : i < nTest + nDev ? 'dev' : 'train'));
+  for (let v = n; v < videos; v++) splitOf.set(v, extra);
+  return splitOf;
+}
+
 export interface EncodesOptions {
   /** output directory (default bench/coding-meta) */
   out?: string;
@@ -400,6 +441,12 @@ export interface EncodesOptions {
   seed?: number;
   /** encode only these videos (e.g. ['enc00']); the others keep their tables and index rows */
   only?: readonly string[];
+  /**
+   * The seeded 60/20/20 split covers the first `splitVideos` videos (default 10, the committed dataset's); videos
+   * after them all go to `extraSplit` (default 'dev'), so adding videos never moves an earlier video to another split.
+   */
+  splitVideos?: number;
+  extraSplit?: 'train' | 'dev' | 'test';
   log?: (s: string) => void;
 }
 
@@ -412,23 +459,17 @@ export async function encodeDataset(o: EncodesOptions = {}): Promise<string[]> {
   const VIDEOS = o.videos ?? 10;
   const SECONDS = o.seconds ?? 96;
   const SEED = o.seed ?? 14;
+  const SPLIT_N = o.splitVideos ?? 10;
+  const EXTRA = o.extraSplit ?? 'dev';
   if (!(VIDEOS > 0) || !(SECONDS >= 20) || SECONDS % 2 !== 0)
     throw new InputError('--videos must be > 0 and --seconds an even number >= 20');
+  if (!(Number.isInteger(SPLIT_N) && SPLIT_N >= 1)) throw new InputError(`--split-videos must be an integer >= 1, got ${SPLIT_N}`);
+  if (!['train', 'dev', 'test'].includes(EXTRA)) throw new InputError(`--extra-split must be train, dev or test, got ${EXTRA}`);
   const t0 = Date.now();
   const print = o.log ?? ((s: string) => console.log(s));
   const log = (s: string) => print(`[data:encodes +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);
   mkdirSync(join(OUT, 'ours'), { recursive: true });
-  // seeded split by video: 60 / 20 / 20
-  const order = Array.from({ length: VIDEOS }, (_, i) => i);
-  const srng = mulberry32(SEED);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(srng() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  const nDev = Math.round(VIDEOS * 0.2);
-  const nTest = Math.round(VIDEOS * 0.2);
-  const splitOf = new Map<number, string>();
-  order.forEach((v, i) => splitOf.set(v, i < nTest ? 'test' : i < nTest + nDev ? 'dev' : 'train'));
+  const splitOf = splitVideosOf(VIDEOS, SEED, SPLIT_N, EXTRA);
   const rows: string[] = [];
   for (let v = 0; v < VIDEOS; v++) {
     const r = recipe(v, SEED, SECONDS);

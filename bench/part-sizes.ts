@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LIVE_BASELINES, liveBaseline, type LivePolicy } from '../src/abr/live.js';
 import { LiveDrlPolicy } from '../src/abr/live-drl.js';
-import type { PartHeadCoefficients } from '../src/abr/part-size.js';
+import { rateControlClass, type PartHeadCoefficients } from '../src/abr/part-size.js';
 import { MeanOfPast } from '../src/abr/size-forecast.js';
 import { parseSizeRisk } from '../src/abr/size-risk.js';
 import { LearnedSizeForecaster, type DenseArrays, type SizeNet } from '../src/abr/size-model.js';
@@ -247,6 +247,8 @@ export async function benchPartSizes(
   // 1. MAPE
   const mape: PartSizesMapeRow[] = [];
   let streams: PartSizesStreamRow[] = [];
+  /** the mean over the streams of each one's meta+head k=1 / mean_all ratio (null with one stream) */
+  let meanStreamRatio: number | null = null;
   if (!o.noMape) {
     const fMean = baseForecasts(mapeVideos, () => new MeanOfPast());
     const fMeta = baseForecasts(mapeVideos, () => new LearnedSizeForecaster(net));
@@ -311,6 +313,13 @@ export async function benchPartSizes(
       log(
         `${r.video.padEnd(26)} ${String(r.chunks).padStart(5)} chunks  ${r.mean_all.toFixed(2).padStart(6)} | ${r.meta.toFixed(2).padStart(6)} | ${r.meta_head.map((x) => x.toFixed(2)).join(' / ')} | ${r.mean_all_head.map((x) => x.toFixed(2)).join(' / ')} | ${r.ratio_meta_head1_to_mean_all.toFixed(3)} x`,
       );
+    if (streams.length > 1) {
+      // every stream's own ratio counts equally (the ratio of the stream means above is carried by the streams whose
+      // mean of past is far off)
+      const own = streams.slice(0, -1).map((r) => r.ratio_meta_head1_to_mean_all);
+      meanStreamRatio = own.reduce((a, b) => a + b, 0) / own.length;
+      log(`mean of the ${own.length} per-stream ratios meta+head k=1 / mean_all: ${meanStreamRatio.toFixed(3)} x`);
+    }
   }
 
   // 2. live simulation (livePartRows)
@@ -332,6 +341,7 @@ export async function benchPartSizes(
       sizes: v.sizes,
       meta: null,
       heads: v.heads,
+      rateControl: rateControlClass(v.note),
     });
     const drls: Record<string, DenseArrays[]> = { drl };
     if (o.lateDrl) {
@@ -405,6 +415,7 @@ export async function benchPartSizes(
           coef,
           mape,
           streams,
+          mean_stream_ratio: meanStreamRatio,
           live,
         },
         null,

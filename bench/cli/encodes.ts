@@ -12,6 +12,13 @@ const cli = {
     seconds: { type: 'string', default: '96', arg: 'S', help: 'seconds per video (even)' },
     seed: { type: 'string', default: '14', arg: 'N', help: 'seed of scene plans, encoder settings and the split' },
     only: { type: 'string', arg: 'LIST', help: 'encode only these videos, e.g. enc00,enc07 (the others keep their tables)' },
+    'split-videos': { type: 'string', default: '10', arg: 'N', help: 'the seeded 60/20/20 split covers the first N videos' },
+    'extra-split': {
+      type: 'string',
+      default: 'dev',
+      arg: 'SPLIT',
+      help: 'split of the videos after the first --split-videos (train|dev|test)',
+    },
   },
 } as const;
 
@@ -22,5 +29,7 @@ await runCli(cli, async (v) => {
     seconds: num('seconds', v.seconds, { integer: true, min: 20 }),
     seed: num('seed', v.seed, { integer: true }),
     only: v.only ? listOf('only', v.only) : undefined,
+    splitVideos: num('split-videos', v['split-videos'], { integer: true, min: 1 }),
+    extraSplit: v['extra-split'] as 'train' | 'dev' | 'test',
   });
 });

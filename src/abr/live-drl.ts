@@ -104,15 +104,19 @@ export function liveFeatures(o: LiveObservation, out: Float32Array, mask: Float3
   }
 }
 
-/** The actor-critic with tfjs layers (training). Actor layers s1, s2, score; critic c1, c2, value. */
-export function buildLiveDrl(tf: typeof TF, hidden = 64, seed = 1): { actor: TF.LayersModel; critic: TF.LayersModel } {
+/**
+ * The actor-critic with tfjs layers (training). Actor layers s1, s2, score; critic c1, c2, value on the LIVE_GLOBAL
+ * global features plus `criticExtra` training-only inputs (an asymmetric critic: information the actor never sees,
+ * e.g. the true sizes; session 10).
+ */
+export function buildLiveDrl(tf: typeof TF, hidden = 64, seed = 1, criticExtra = 0): { actor: TF.LayersModel; critic: TF.LayersModel } {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 100 + k });
   const inp = tf.input({ shape: [LIVE_RMAX, LIVE_FEATURES], name: 'rungs' });
   let x = tf.layers.dense({ units: hidden, activation: 'relu', name: 's1', kernelInitializer: init(1) }).apply(inp) as TF.SymbolicTensor;
   x = tf.layers.dense({ units: hidden, activation: 'relu', name: 's2', kernelInitializer: init(2) }).apply(x) as TF.SymbolicTensor;
   const score = tf.layers.dense({ units: 1, name: 'score', kernelInitializer: init(3) }).apply(x) as TF.SymbolicTensor;
   const actor = tf.model({ inputs: inp, outputs: score, name: 'live_abr_actor' });
-  const gin = tf.input({ shape: [LIVE_GLOBAL], name: 'global' });
+  const gin = tf.input({ shape: [LIVE_GLOBAL + criticExtra], name: 'global' });
   let c = tf.layers.dense({ units: hidden, activation: 'relu', name: 'c1', kernelInitializer: init(4) }).apply(gin) as TF.SymbolicTensor;
   c = tf.layers.dense({ units: hidden, activation: 'relu', name: 'c2', kernelInitializer: init(5) }).apply(c) as TF.SymbolicTensor;
   const v = tf.layers.dense({ units: 1, name: 'value', kernelInitializer: init(6) }).apply(c) as TF.SymbolicTensor;

@@ -48,6 +48,62 @@ export interface PartHeadCoefficients {
    * in the units of Σ g² of the stream's own past (g, log error) pairs; absent: the slopes are fixed.
    */
   adaptLambda?: number;
+  /**
+   * Optional slopes per rate-control class of the stream (session 10; `coefficientsFor`): a stream whose class the
+   * packager publishes (and that has an entry here) uses these slopes, intercepts and later-horizon slopes instead of
+   * own/cross/ownBias/crossBias/later; a stream of unknown class, or of a class without an entry, uses those.
+   */
+  byRateControl?: Partial<Record<RateControlClass, PartHeadSlopes>>;
+}
+
+/**
+ * Rate-control class of a stream, as a packager can publish it with the coding meta: `cbr` (a CBR cap pins each
+ * segment's bytes, so its first part says little about its size) or `vbr` (ABR with a cap above the target, capped
+ * CRF: the bytes follow the content).
+ */
+export type RateControlClass = 'cbr' | 'vbr';
+
+/** The slopes and intercepts of one rate-control class (PartHeadCoefficients.byRateControl); lengths as own. */
+export interface PartHeadSlopes {
+  own: number[];
+  cross: number[];
+  ownBias?: number[];
+  crossBias?: number[];
+  later?: number[][];
+}
+
+/**
+ * The rate-control class named by the start of an encode's description (the `genre_or_note` column that
+ * `npm run data:encodes` writes, e.g. "cbr zerolatency scenecut; ..."): `cbr` → 'cbr'; `abr`, `capped-crf`, `crf`,
+ * `vbr` → 'vbr'; anything else (the shared dataset's genres) → null (unknown).
+ */
+export function rateControlClass(note: string): RateControlClass | null {
+  const m = /^\s*(cbr|abr|capped-crf|crf|vbr)\b/i.exec(note);
+  if (!m) return null;
+  return m[1].toLowerCase() === 'cbr' ? 'cbr' : 'vbr';
+}
+
+/**
+ * The coefficients a stream of rate-control class `rc` uses: `coef` with own, cross, the intercepts and (when the
+ * class has them) the later slopes of `coef.byRateControl[rc]`, and no linear model (it was fitted for the default
+ * slopes); `coef` itself when rc is null or has no entry. Throws when the entry's lengths differ from coef.own's.
+ */
+export function coefficientsFor(coef: PartHeadCoefficients, rc: RateControlClass | null | undefined): PartHeadCoefficients {
+  const s = rc ? coef.byRateControl?.[rc] : undefined;
+  if (!s) return coef;
+  const K = coef.own.length;
+  const bad = [s.own, s.cross, s.ownBias, s.crossBias, s.later].some((x) => x !== undefined && x.length !== K);
+  if (bad) throw new Error(`coefficientsFor: the ${rc} slopes are not for k = 1..${K} like own`);
+  return {
+    ...coef,
+    own: s.own,
+    cross: s.cross,
+    ownBias: s.ownBias,
+    crossBias: s.crossBias,
+    later: s.later ?? coef.later,
+    linOwn: undefined,
+    linCross: undefined,
+  };
 }
 
 /**

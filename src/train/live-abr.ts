@@ -25,9 +25,9 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../core/random.js';
-import { LiveBufferBased, liveBaseline, type LiveBaselineName, type LivePolicy } from '../abr/live.js';
+import { LiveBufferBased, liveBaseline, type LiveBaselineName, type LiveObservation, type LivePolicy } from '../abr/live.js';
 import { LIVE_FEATURES, LIVE_GLOBAL, LIVE_RMAX, LiveDrlPolicy, buildLiveDrl, denseArrays, liveFeatures } from '../abr/live-drl.js';
-import type { PartHeadCoefficients } from '../abr/part-size.js';
+import { rateControlClass, type PartHeadCoefficients } from '../abr/part-size.js';
 import { MeanOfPast } from '../abr/size-forecast.js';
 import { LearnedSizeForecaster, type SizeNet } from '../abr/size-model.js';
 import { loadChunkDataset, loadSizeNet, type ChunkVideo } from '../sim/abr/chunks.js';
@@ -41,7 +41,7 @@ import {
   type SizeSource,
 } from '../sim/abr/live.js';
 import { dataRoot, loadTraceDir } from '../sim/abr/load.js';
-import { loadPartVideos, type PartVideo } from '../sim/abr/parts.js';
+import { loadEncodePartVideos, loadPartVideos, type PartVideo } from '../sim/abr/parts.js';
 import type { SimTrace } from '../sim/abr/env.js';
 import { InputError } from './errors.js';
 import { repoRelative } from './cli/args.js';
@@ -100,6 +100,18 @@ export interface TrainLiveAbrOptions {
   /** share of training sessions drawn from the videos with part bytes (default 0.5; used when there are any) */
   partShare?: number;
   /**
+   * With corrected sizes: the *training* encodes of `encodes` join the training videos with part bytes (their
+   * parts.csv, loadEncodePartVideos; session 10), besides the aitrans_live streams. Validation is unchanged (the dev
+   * encodes keep uncorrected sizes, so the `part` score stays the aitrans dev stream's). Default false.
+   */
+  encodeParts?: boolean;
+  /**
+   * Asymmetric actor-critic (session 10): the critic (training only) also sees, per rung, the log ratio of the next
+   * chunk's true size to the size the actor is told, so the advantages credit what the forecast missed. The actor and
+   * the saved policy are unchanged. A critic of another input width in `init` is not loaded. Default false.
+   */
+  privilegedCritic?: boolean;
+  /**
    * the selection score: the mean validation QoE/s of every validation session (`all`, default) or of the sessions on
    * dev videos with part bytes only (`part`: the setting the late, corrected model is for; needs them)
    */
@@ -139,6 +151,7 @@ const asLive = (v: ChunkVideo): LiveVideo => ({
   sizes: v.sizes,
   meta: v.meta,
   heads: hasParts(v) ? v.heads : null,
+  rateControl: rateControlClass(v.note),
 });
 /** `videos` with each one that `parts` has (same source and name) replaced by its part-byte version */
 const withParts = (videos: ChunkVideo[], parts: PartVideo[]): ChunkVideo[] =>
@@ -178,6 +191,9 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   const SELECT = o.select ?? 'all';
   if (SELECT !== 'all' && SELECT !== 'part') throw new InputError(`select must be all or part, got ${String(SELECT)}`);
   if (SELECT === 'part' && !coef) throw new InputError('select part needs corrected sizes (partModel / partCoef)');
+  if (o.encodeParts && !coef) throw new InputError('encodeParts needs corrected sizes (partModel / partCoef)');
+  if (o.encodeParts && o.trainVideos)
+    throw new InputError('encodeParts reads the encodes of the dataset; given trainVideos carry their own part bytes');
   const RISK = o.risk ?? null;
   if (RISK !== null)
     try {
@@ -201,10 +217,14 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     encDir = e && existsSync(join(e, 'index.csv')) ? e : null;
     trainVideos = [...loadChunkDataset(chunksDir, ['train']), ...(encDir ? loadChunkDataset(encDir, ['train']) : [])];
     devVideos = [...loadChunkDataset(chunksDir, ['dev']), ...(encDir ? loadChunkDataset(encDir, ['dev']) : [])];
+    if (o.encodeParts && !encDir) throw new InputError(`encodeParts needs the encodes (${e ?? 'none given'}: no index.csv)`);
     if (coef) {
       framesDir = resolve(o.frames ?? DEFAULT_FRAMES);
       if (!existsSync(framesDir)) throw new InputError(`no frame traces in ${framesDir} (models/part-size/MODEL.md says how to get them)`);
-      trainVideos = withParts(trainVideos, loadPartVideos(chunksDir, framesDir, ['train']));
+      trainVideos = withParts(trainVideos, [
+        ...loadPartVideos(chunksDir, framesDir, ['train']),
+        ...(o.encodeParts && encDir ? loadEncodePartVideos(encDir, ['train']) : []),
+      ]);
       devVideos = withParts(devVideos, loadPartVideos(chunksDir, framesDir, ['dev']));
     }
     const all = loadTraceDir(tracesDir);
@@ -311,15 +331,25 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
 
   if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm');
   await tf.ready();
-  const { actor, critic } = buildLiveDrl(tf, o.hidden ?? 64, SEED);
+  // the asymmetric critic's extra inputs: per rung, the log ratio of the next chunk's true size to the size the actor is told
+  const PRIV = o.privilegedCritic ? LIVE_RMAX : 0;
+  const { actor, critic } = buildLiveDrl(tf, o.hidden ?? 64, SEED, PRIV);
   const initDir = o.init ? resolve(o.init) : null;
   if (initDir) {
     if (!existsSync(join(initDir, 'model.json'))) throw new InputError(`no actor to warm start from in ${initDir}`);
     const prev = await loadModel(initDir);
     actor.setWeights(prev.getWeights());
     prev.dispose();
-    if (existsSync(join(initDir, 'critic', 'model.json'))) {
-      const pc = await loadModel(join(initDir, 'critic'));
+    const pcDir = join(initDir, 'critic');
+    let pc = existsSync(join(pcDir, 'model.json')) ? await loadModel(pcDir) : null;
+    if (pc && pc.inputs[0].shape[1] !== LIVE_GLOBAL + PRIV) {
+      log(
+        `warm start: the critic in ${repoRelative(pcDir)} takes ${pc.inputs[0].shape[1]} inputs, this one ${LIVE_GLOBAL + PRIV}: not loaded`,
+      );
+      pc.dispose();
+      pc = null;
+    }
+    if (pc) {
       critic.setWeights(pc.getWeights());
       pc.dispose();
       log(`warm start: actor and critic of ${repoRelative(initDir)}`);
@@ -361,11 +391,23 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
 
   const X1 = LIVE_RMAX * LIVE_FEATURES;
   const featBuf = new Float32Array(X1);
+  /** rollout observation: the actor's rungs, plus one row whose first PRIV entries are the critic's extra inputs */
+  const ROWS = LIVE_RMAX + (PRIV ? 1 : 0);
+  const XR = ROWS * LIVE_FEATURES;
   const maskBuf = new Float32Array(LIVE_RMAX);
   /** masked logits [S, RMAX] */
-  const scores = (x: tf.Tensor, B: number): tf.Tensor => (actor.apply(x) as tf.Tensor).reshape([B, LIVE_RMAX]);
-  const values = (x: tf.Tensor, B: number): tf.Tensor =>
-    (critic.apply(x.slice([0, 0, 0], [B, 1, LIVE_GLOBAL]).reshape([B, LIVE_GLOBAL])) as tf.Tensor).reshape([B]);
+  const scores = (x: tf.Tensor, B: number): tf.Tensor =>
+    (actor.apply(PRIV ? x.slice([0, 0, 0], [B, LIVE_RMAX, LIVE_FEATURES]) : x) as tf.Tensor).reshape([B, LIVE_RMAX]);
+  const values = (x: tf.Tensor, B: number): tf.Tensor => {
+    const g = x.slice([0, 0, 0], [B, 1, LIVE_GLOBAL]).reshape([B, LIVE_GLOBAL]);
+    const inp = PRIV ? tf.concat([g, x.slice([0, LIVE_RMAX, 0], [B, 1, PRIV]).reshape([B, PRIV])], 1) : g;
+    return (critic.apply(inp) as tf.Tensor).reshape([B]);
+  };
+  /** the critic's extra inputs for an observation: clip(log(true / told), ±2) of the next chunk per rung, 0 elsewhere */
+  const privileged = (truth: readonly number[] | undefined, ob: LiveObservation, out: Float32Array, at: number) => {
+    for (let r = 0; r < PRIV; r++)
+      out[at + r] = truth && r < truth.length && ob.sizes[0]?.[r] > 0 ? Math.max(-2, Math.min(2, Math.log(truth[r] / ob.sizes[0][r]))) : 0;
+  };
   const model: PpoModel = {
     forward: (X, B) => ({ logits: scores(X, B), value: values(X, B) }),
     variables: [...actor.trainableWeights, ...critic.trainableWeights].map((w) => w.read() as tf.Variable),
@@ -470,24 +512,26 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   let rewN = 0;
   for (let it = 1; it <= ITERS; it++) {
     const S = N_ENV * T;
-    const x = new Float32Array(S * X1);
+    const x = new Float32Array(S * XR);
     const masks = new Uint8Array(S * LIVE_RMAX);
     const act = new Int32Array(S);
     const logp = new Float32Array(S);
     const rew = new Float32Array(S);
     const done = new Uint8Array(S);
     const val = new Float32Array((T + 1) * N_ENV);
-    const cx = new Float32Array(N_ENV * X1);
+    const cx = new Float32Array(N_ENV * XR);
     const cm = new Float32Array(N_ENV * LIVE_RMAX);
     for (let t = 0; t <= T; t++) {
       for (let e = 0; e < N_ENV; e++) {
         envs[e].awaitDecisionPoint(); // a no-op at the live edge, or once the time is past
-        liveFeatures(envs[e].observation(), featBuf, maskBuf);
-        cx.set(featBuf, e * X1);
+        const ob = envs[e].observation();
+        liveFeatures(ob, featBuf, maskBuf);
+        cx.set(featBuf, e * XR);
+        if (PRIV) privileged(envs[e].video.sizes[ob.nextIndex], ob, cx, e * XR + X1);
         cm.set(maskBuf, e * LIVE_RMAX);
       }
       const [probs, v] = tf.tidy(() => {
-        const X = tf.tensor3d(cx, [N_ENV, LIVE_RMAX, LIVE_FEATURES]);
+        const X = tf.tensor3d(cx, [N_ENV, ROWS, LIVE_FEATURES]);
         const lg = tf.add(scores(X, N_ENV), tf.mul(tf.sub(tf.tensor2d(cm, [N_ENV, LIVE_RMAX]), 1), 1e9));
         return [tf.softmax(lg).dataSync() as Float32Array, values(X, N_ENV).dataSync() as Float32Array];
       });
@@ -495,7 +539,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
       if (t === T) break;
       for (let e = 0; e < N_ENV; e++) {
         const i = t * N_ENV + e;
-        x.set(cx.subarray(e * X1, (e + 1) * X1), i * X1);
+        x.set(cx.subarray(e * XR, (e + 1) * XR), i * XR);
         for (let r = 0; r < LIVE_RMAX; r++) masks[i * LIVE_RMAX + r] = cm[e * LIVE_RMAX + r];
         let u = rng();
         let q = 0;
@@ -521,7 +565,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
       {
         envs: N_ENV,
         obs: x,
-        obsShape: [LIVE_RMAX, LIVE_FEATURES],
+        obsShape: [ROWS, LIVE_FEATURES],
         actions: act,
         logp,
         rewards: rew,
@@ -576,6 +620,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
         frames: framesDir ? repoRelative(framesDir) : null,
         part_share: trainParts.length ? PART_SHARE : null,
         risk: RISK,
+        privileged_critic: PRIV > 0,
         part_videos: { train: trainParts.map((v) => `${v.source}/${v.video}`), dev: devParts.map((v) => `${v.source}/${v.video}`) },
         init: initDir ? repoRelative(initDir) : null,
         init_validation_qoe_per_s: initScore,

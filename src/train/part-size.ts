@@ -10,7 +10,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  coefficientsFor,
   conditionOnHead,
+  rateControlClass,
   HEAD_FEATURES,
   headFeatures,
   headSurprise,
@@ -18,6 +20,8 @@ import {
   PartShareTracker,
   type ChunkHead,
   type PartHeadCoefficients,
+  type PartHeadSlopes,
+  type RateControlClass,
 } from '../abr/part-size.js';
 import { MeanOfPast, type SizeForecaster } from '../abr/size-forecast.js';
 import { apeSummary } from '../sim/abr/chunks.js';
@@ -57,7 +61,8 @@ export const LATER = 4;
 
 /**
  * One pass of the protocol above over `videos` with the forecaster from `make`; corrected forecasts are scored
- * when `coef` is given. K = parts known (1..parts-1 of every video).
+ * when `coef` is given (each video with `coefficientsFor(coef, rateControlClass(video.note))`: its rate-control
+ * class's slopes when coef has some). K = parts known (1..parts-1 of every video).
  */
 export function evaluatePartConditioned(
   videos: readonly PartVideo[],
@@ -83,7 +88,9 @@ export function evaluatePartConditioned(
     if (v.parts <= K) throw new InputError(`${v.video}: ${v.parts} parts per chunk, need more than ${K}`);
     const R = v.ladderKbps.length;
     const tr = new PartShareTracker(K, R, shareAlpha);
-    const adapter = coef ? new HeadSlopeAdapter(coef) : null;
+    // the video's rate-control class picks its slopes when the coefficients have some for it
+    const cv = coef ? coefficientsFor(coef, rateControlClass(v.note)) : null;
+    const adapter = cv ? new HeadSlopeAdapter(cv) : null;
     for (let i = 0; i < v.sizes.length; i++) {
       const cNow = adapter?.coefficients() ?? null;
       if (i >= firstOrigin) {
@@ -122,8 +129,8 @@ export function evaluatePartConditioned(
                 later[k - 1][h - 2].g.push(g);
                 later[k - 1][h - 2].y.push(Math.log(t / fcH[h - 1][r]));
                 later[k - 1][h - 2].v.push(vi);
-                if (coef?.later) {
-                  const pr = fcH[h - 1][r] * Math.exp(coef.later[k - 1][h - 2] * g);
+                if (cv?.later) {
+                  const pr = fcH[h - 1][r] * Math.exp(cv.later[k - 1][h - 2] * g);
                   laterPart[k - 1][h - 2].push(Math.abs(pr - t) / t);
                 }
               }
@@ -134,7 +141,7 @@ export function evaluatePartConditioned(
           }
       }
       // the finished chunk teaches the adapter (every k and played rung), then the share tracker
-      if (adapter && coef?.adaptLambda !== undefined) {
+      if (adapter && cv?.adaptLambda !== undefined) {
         const fc = fcs[vi][i][0];
         for (let k = 1; k <= K; k++)
           for (let p = 0; p < R; p++) {
@@ -332,6 +339,14 @@ export interface TrainPartSizeOptions {
   adaptLambdas?: readonly number[];
   /** point weightings to select from (default points, source, stream) */
   weightings?: readonly PartWeighting[];
+  /**
+   * Rate-control class sets to select from (default [[]]: none): for a set, e.g. ['cbr'] or ['cbr', 'vbr'], each class
+   * gets its own slopes (`byRateControl`), fitted like the row's default slopes (same share EWMA, fit and weighting)
+   * on the streams of `rateControlTrain` of that class (rateControlClass of their note). Fixed-slope rows only.
+   */
+  rateControlSets?: ReadonlyArray<readonly RateControlClass[]>;
+  /** training streams of known rate control (our train encodes); required when a set is not empty */
+  rateControlTrain?: readonly PartVideo[];
   out?: string | null;
   command?: string;
   /** recorded in train.json */
@@ -361,6 +376,8 @@ export interface PartSizeDevRow {
   fit: 'ls' | 'ls+linear' | 'mape';
   /** per-stream slope adaptation's prior strength (HeadSlopeAdapter), null: fixed slopes */
   adapt_lambda: number | null;
+  /** rate-control classes with their own slopes ('' none; e.g. 'cbr,vbr') */
+  rate_control: string;
   /** dev MAPE % pooled over every dev point (the largest stream dominates): mean of past, the base, k = 1..K parts */
   mean_all_mape: number;
   base_mape: number;
@@ -398,7 +415,7 @@ export function devFigures(
   fMean: BaseForecasts,
   K: number,
   coef: PartHeadCoefficients,
-): Omit<PartSizeDevRow, 'base' | 'train_set' | 'weighting' | 'share_alpha' | 'fit' | 'adapt_lambda' | 'coef'> {
+): Omit<PartSizeDevRow, 'base' | 'train_set' | 'weighting' | 'share_alpha' | 'fit' | 'adapt_lambda' | 'rate_control' | 'coef'> {
   const passes = dev.map((v, i) => evaluatePartConditioned([v], [fDev[i]], K, coef));
   const means = dev.map((v, i) => evaluatePartConditioned([v], [fMean[i]], K, null).baseApe);
   const streams: PartSizeDevStream[] = dev.map((v, i) => ({
@@ -450,10 +467,36 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
     baseForecasts(missing, make).forEach((f, i) => cache.set(missing[i], f));
     return vs.map((v) => cache.get(v)!);
   };
+  const rcTrain = o.rateControlTrain ?? [];
+  for (const set of o.rateControlSets ?? [])
+    for (const c of set)
+      if (!rcTrain.some((v) => rateControlClass(v.note) === c))
+        throw new InputError(`train:part-size: no training stream of rate control ${c} for its own slopes (--encodes)`);
   for (const b of o.bases) {
     cache.clear();
     let best: PartSizeDevRow | null = null;
     const fDev = forecasts(o.dev, b.make);
+    /** per (class, alpha): the regression pass over the class's training streams */
+    const rcPasses = new Map<string, { pass: PartPass; videos: PartVideo[] }>();
+    const rateControlSlopes = (
+      rcs: readonly RateControlClass[],
+      alpha: number,
+      fit: 'ls' | 'mape',
+      weighting: PartWeighting,
+    ): Partial<Record<RateControlClass, PartHeadSlopes>> => {
+      const out: Partial<Record<RateControlClass, PartHeadSlopes>> = {};
+      for (const c of rcs) {
+        const key = `${c} ${alpha}`;
+        if (!rcPasses.has(key)) {
+          const videos = rcTrain.filter((v) => rateControlClass(v.note) === c);
+          rcPasses.set(key, { pass: evaluatePartConditioned(videos, forecasts(videos, b.make), K, null, alpha), videos });
+        }
+        const { pass, videos } = rcPasses.get(key)!;
+        const f = fitPartCoefficients(pass, partS, alpha, false, fit, videos, weighting);
+        out[c] = { own: f.own, cross: f.cross, ownBias: f.ownBias, crossBias: f.crossBias, later: f.later };
+      }
+      return out;
+    };
     for (const ts of o.trainSets) {
       const fTrain = forecasts(ts.videos, b.make);
       const sources = new Set(ts.videos.map((v) => v.source)).size;
@@ -466,8 +509,12 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
             [false, 'mape'],
           ] as const) {
             const fitted = fitPartCoefficients(pass, partS, alpha, linear, fit, ts.videos, weighting);
-            for (const lam of linear ? [undefined] : [undefined, ...(o.adaptLambdas ?? [])]) {
-              const coef: PartHeadCoefficients = lam === undefined ? fitted : { ...fitted, adaptLambda: lam };
+            const rcSets = linear ? [[] as RateControlClass[]] : (o.rateControlSets ?? [[]]);
+            for (const [lam, rcs] of (linear ? [undefined] : [undefined, ...(o.adaptLambdas ?? [])]).flatMap((l) =>
+              rcSets.map((r) => [l, r] as const),
+            )) {
+              const byRc = rcs.length ? { byRateControl: rateControlSlopes(rcs, alpha, fit, weighting) } : {};
+              const coef: PartHeadCoefficients = { ...fitted, ...(lam === undefined ? {} : { adaptLambda: lam }), ...byRc };
               const row: PartSizeDevRow = {
                 base: b.name,
                 train_set: ts.name,
@@ -475,13 +522,14 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
                 share_alpha: alpha,
                 fit: fit === 'mape' ? 'mape' : linear ? 'ls+linear' : 'ls',
                 adapt_lambda: lam ?? null,
+                rate_control: rcs.join(','),
                 ...devFigures(o.dev, fDev, fMean, K, coef),
                 coef,
               };
               const { streams, coef: _c, later_base_mape: _l, later_part1_mape: _p, ...rest } = row;
               grid.push({ ...rest, streams_part1: streams.map((s) => s.part_mape[0]) });
               log(
-                `[train:part-size +${Math.round((Date.now() - t0) / 1000)}s] ${b.name} ${ts.name} ${weighting} alpha ${alpha} ${row.fit}${lam === undefined ? '' : ` adapt ${lam}`}: own ${coef.own.map((x) => x.toFixed(3)).join('/')} cross ${coef.cross.map((x) => x.toFixed(3)).join('/')}; dev k=1 MAPE per stream ${streams.map((s) => `${s.video} ${s.part_mape[0].toFixed(2)}`).join(', ')}; stream mean ${row.macro_part_mape[0].toFixed(2)} (base ${row.macro_base_mape.toFixed(2)}, mean_all ${row.macro_mean_all_mape.toFixed(2)}); pooled ${row.part_mape[0].toFixed(2)} %`,
+                `[train:part-size +${Math.round((Date.now() - t0) / 1000)}s] ${b.name} ${ts.name} ${weighting} alpha ${alpha} ${row.fit}${lam === undefined ? '' : ` adapt ${lam}`}${rcs.length ? ` per-rc ${rcs.join(',')}` : ''}: own ${coef.own.map((x) => x.toFixed(3)).join('/')} cross ${coef.cross.map((x) => x.toFixed(3)).join('/')}; dev k=1 MAPE per stream ${streams.map((s) => `${s.video} ${s.part_mape[0].toFixed(2)}`).join(', ')}; stream mean ${row.macro_part_mape[0].toFixed(2)} (base ${row.macro_base_mape.toFixed(2)}, mean_all ${row.macro_mean_all_mape.toFixed(2)}); pooled ${row.part_mape[0].toFixed(2)} %`,
               );
               if (!best || row.macro_part_mape[0] < best.macro_part_mape[0]) best = row;
             }
@@ -489,7 +537,7 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
       }
     }
     log(
-      `[train:part-size] ${b.name}: selected ${best!.train_set} ${best!.weighting} alpha ${best!.share_alpha} ${best!.fit}${best!.adapt_lambda === null ? '' : ` adapt ${best!.adapt_lambda}`}, dev k=1 stream mean ${best!.macro_part_mape[0].toFixed(2)} % (x mean_all ${(best!.macro_part_mape[0] / best!.macro_mean_all_mape).toFixed(3)}), pooled ${best!.part_mape[0].toFixed(2)} % (x ${(best!.part_mape[0] / best!.mean_all_mape).toFixed(3)})`,
+      `[train:part-size] ${b.name}: selected ${best!.train_set} ${best!.weighting} alpha ${best!.share_alpha} ${best!.fit}${best!.adapt_lambda === null ? '' : ` adapt ${best!.adapt_lambda}`}${best!.rate_control ? ` per-rc ${best!.rate_control}` : ''}, dev k=1 stream mean ${best!.macro_part_mape[0].toFixed(2)} % (x mean_all ${(best!.macro_part_mape[0] / best!.macro_mean_all_mape).toFixed(3)}), pooled ${best!.part_mape[0].toFixed(2)} % (x ${(best!.part_mape[0] / best!.mean_all_mape).toFixed(3)})`,
     );
     rows.push(best!);
   }
@@ -505,6 +553,9 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
           base: rows[0].base,
           K,
           train_sets: Object.fromEntries(o.trainSets.map((t) => [t.name, t.videos.map((v) => v.video)])),
+          ...(rcTrain.length && (o.rateControlSets ?? []).some((x) => x.length)
+            ? { rate_control_train: Object.fromEntries(rcTrain.map((v) => [v.video, rateControlClass(v.note)])) }
+            : {}),
           dev_videos: o.dev.map((v) => v.video),
           selection: 'dev k=1 MAPE averaged over the dev streams (macro_part_mape[0])',
           data: Object.fromEntries(Object.entries(o.data ?? {}).map(([k, v]) => [k, dataRelative(v)])),

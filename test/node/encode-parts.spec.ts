@@ -4,10 +4,12 @@
  * segment check (src/sim/abr/parts.ts loadEncodePartVideos), and the point weighting of the part-size fit over
  * streams of different sources and lengths (src/train/part-size.ts pointWeights). Synthetic files: no encode needed.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { derivePartBytes, parseVstats } from '../../bench/encodes.js';
+import { derivePartBytes, parseVstats, recipe, splitVideosOf } from '../../bench/encodes.js';
+import { ffmpegPath } from '../../demo/streams.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { loadEncodePartVideos, type PartVideo } from '../../src/sim/abr/parts.js';
 import { pointWeights } from '../../src/train/part-size.js';
@@ -132,5 +134,64 @@ describe('part bytes of our encodes', () => {
     const str = pointWeights(idx, videos, 'stream')!;
     expect(total(str, 0)).toBeCloseTo(total(str, 1), 9);
     expect(total(str, 1)).toBeCloseTo(total(str, 2), 9);
+  });
+});
+
+describe('the encode recipe (session 10): seeded random sources, stable splits', () => {
+  it("gives every life and cellauto scene its own seed without moving any scene plan, and adding videos keeps the earlier videos' split", () => {
+    const seeds = new Set<number>();
+    for (let v = 0; v < 16; v++) {
+      const r = recipe(v, 14, 96);
+      expect(recipe(v, 14, 96).args).toEqual(r.args);
+      for (const a of r.args.filter((x) => /^(life|cellauto)=/.test(x))) {
+        const m = /:seed=(\d+)$/.exec(a);
+        expect(m).withContext(a).not.toBeNull();
+        expect(seeds.has(Number(m![1])))
+          .withContext(`seed ${m![1]} used twice`)
+          .toBeFalse();
+        seeds.add(Number(m![1]));
+      }
+    }
+    expect(seeds.size).toBeGreaterThan(10);
+    // the committed dataset: the same scene plans and splits as before seeding
+    const index = readFileSync('bench/coding-meta/index.csv', 'utf8').trim().split('\n').slice(1);
+    const ten = splitVideosOf(10, 14);
+    const sixteen = splitVideosOf(16, 14);
+    for (const line of index.slice(0, 10)) {
+      const f = line.split(',');
+      const v = Number(f[1].slice(3));
+      const r = recipe(v, 14, 96);
+      expect(f[5]).toContain(`${r.scenes.length} scenes: ${r.scenes.map((s) => s.kind).join(' ')}`);
+      expect(f[6]).toBe(ten.get(v)!);
+      expect(sixteen.get(v)).toBe(ten.get(v)!);
+    }
+    for (let v = 10; v < 16; v++) expect(sixteen.get(v)).toBe('dev');
+    expect(splitVideosOf(16, 14, 10, 'train').get(12)).toBe('train');
+  });
+
+  it('a seeded life source renders the same frames twice; the unseeded one (the recipe before session 10) does not', () => {
+    const life = recipe(1, 14, 96).args.find((x) => x.startsWith('life='))!;
+    const md5 = (src: string) => {
+      const p = spawnSync(ffmpegPath(), [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        src,
+        '-frames:v',
+        '3',
+        '-f',
+        'md5',
+        '-',
+      ]);
+      expect(p.status).withContext(p.stderr.toString()).toBe(0);
+      return p.stdout.toString().trim();
+    };
+    expect(md5(life)).toMatch(/^MD5=[0-9a-f]{32}$/);
+    expect(md5(life)).toBe(md5(life));
+    const unseeded = life.replace(/:seed=\d+$/, '');
+    expect(md5(unseeded)).not.toBe(md5(unseeded));
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../../src/core/random.js';
-import { LiveDrlPolicy } from '../../src/abr/live-drl.js';
+import { LIVE_FEATURES, LIVE_GLOBAL, LIVE_RMAX, LiveDrlPolicy } from '../../src/abr/live-drl.js';
 import { LearnedSizeForecaster } from '../../src/abr/size-model.js';
 import { loadDenseLayers, loadSizeNet, type ChunkVideo } from '../../src/sim/abr/chunks.js';
 import { TrueSizes, runLiveSession } from '../../src/sim/abr/live.js';
@@ -236,6 +236,29 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
     expect(edge.partValidationQoe).toBeNull();
   });
 
+  // session 10: the asymmetric actor-critic (privilegedCritic)
+  it('trains with a critic that also sees the true sizes; the actor keeps its shape, and a critic of another width is not warm-started', async () => {
+    const sizeDir = join('models', 'chunk-size');
+    if (!existsSync(join(sizeDir, 'head.json'))) return pending('models/chunk-size missing');
+    const sizeNet = loadSizeNet(sizeDir);
+    const late = { ...base(), sizeNet, partCoef: coef, decideAfterParts: 1, bcSessions: 0 };
+    const outP = join(dir, 'priv');
+    const r = await trainLiveAbr({ ...late, privilegedCritic: true, iters: 3, out: outP });
+    expect(Number.isFinite(r.validationQoe)).toBeTrue();
+    const rec = JSON.parse(readFileSync(join(outP, 'train.json'), 'utf8'));
+    expect(rec.privileged_critic).toBeTrue();
+    const critic = JSON.parse(readFileSync(join(outP, 'critic', 'model.json'), 'utf8'));
+    expect(JSON.stringify(critic)).toContain(`[null,${LIVE_GLOBAL + LIVE_RMAX}]`);
+    const actor = loadDenseLayers(outP, ['s1', 's2', 'score']);
+    expect(actor[0].n).toBe(LIVE_FEATURES);
+    // warm start across critic widths: the actor loads, the critic does not
+    const logs: string[] = [];
+    await trainLiveAbr({ ...late, iters: 0, init: outP, out: join(dir, 'priv2'), log: (m: string) => logs.push(m) });
+    expect(logs.some((m) => /critic in .* takes 24 inputs, this one 14: not loaded/.test(m)))
+      .withContext(logs.join('\n'))
+      .toBeTrue();
+  });
+
   it('refuses inconsistent options with a clear error', async () => {
     const sizeNet = { steps: 0 } as never; // never reached: the options are checked first
     await expectAsync(trainLiveAbr({ ...base(), sizeNet, partCoef: coef, decideAfterParts: 0 })).toBeRejectedWithError(
@@ -255,6 +278,15 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
       /select part needs corrected sizes/,
     );
     await expectAsync(trainLiveAbr({ ...base(), sizeNet, risk: 'p80' })).toBeRejectedWithError(InputError, /risk: size risk 'p80'/);
+    // session 10: the train encodes' part bytes join only with corrected sizes, and only from the dataset
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, encodeParts: true })).toBeRejectedWithError(
+      InputError,
+      /encodeParts needs corrected sizes/,
+    );
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, partCoef: coef, decideAfterParts: 1, encodeParts: true })).toBeRejectedWithError(
+      InputError,
+      /encodeParts reads the encodes of the dataset/,
+    );
     const noParts = { ...base(), trainVideos: [video('t0', 50, 3, 'train')], sizeNet, partCoef: coef, decideAfterParts: 1 };
     await expectAsync(trainLiveAbr(noParts)).toBeRejectedWithError(InputError, /videos with part bytes/);
     const tsx = join('node_modules', '.bin', 'tsx');

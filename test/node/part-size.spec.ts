@@ -3,7 +3,14 @@
  * (src/abr/part-size.ts), its least-squares fit (src/train/part-size.ts), and the live simulator's decision after
  * the first part (src/sim/abr/live.ts `decideAfterParts`, HeadForecastSizes). Synthetic streams: no dataset needed.
  */
-import { conditionOnHead, HeadSlopeAdapter, PartShareTracker, type PartHeadCoefficients } from '../../src/abr/part-size.js';
+import {
+  coefficientsFor,
+  conditionOnHead,
+  HeadSlopeAdapter,
+  PartShareTracker,
+  rateControlClass,
+  type PartHeadCoefficients,
+} from '../../src/abr/part-size.js';
 import type { LiveObservation, LivePolicy } from '../../src/abr/live.js';
 import { MeanOfPast } from '../../src/abr/size-forecast.js';
 import { mulberry32 } from '../../src/core/random.js';
@@ -11,7 +18,7 @@ import { stepTrace } from '../../src/core/trace.js';
 import { ForecastSizes, HeadForecastSizes, TrueSizes, runLiveSession, type LiveVideo } from '../../src/sim/abr/live.js';
 import type { SimTrace } from '../../src/sim/abr/env.js';
 import type { PartVideo } from '../../src/sim/abr/parts.js';
-import { evaluatePartConditioned, fitPartCoefficients, leastSquares } from '../../src/train/part-size.js';
+import { evaluatePartConditioned, fitPartCoefficients, leastSquares, trainPartSize } from '../../src/train/part-size.js';
 import { loadDenseLayers, loadSizeNet } from '../../src/sim/abr/chunks.js';
 import { livePartRows } from '../../bench/part-sizes.js';
 import { existsSync } from 'node:fs';
@@ -347,5 +354,153 @@ describe('per-stream adaptation of the head slopes (HeadSlopeAdapter)', () => {
     expect(out[0] / 100).toBeCloseTo(Math.exp(late.own[0] * Math.log(1.5) - 0.01), 6);
     expect(() => a.observe(2, true, 0.1, 0.1)).toThrowError(/k 2 outside 1..1/);
     expect(() => new HeadSlopeAdapter({ ...prior, adaptLambda: 0 })).toThrowError(/adaptLambda 0 must be > 0/);
+  });
+});
+
+/**
+ * A CBR-like stream: every chunk's bytes are pinned near the rung's nominal size, while the first parts' share moves
+ * with the content (an I-frame-heavy scene start or not), so the head says nothing about the chunk's size.
+ */
+function cbrPartVideo(n = 120, seed = 5, note = 'cbr scenecut; synthetic'): PartVideo {
+  const rng = mulberry32(seed);
+  const ladderKbps = [300, 750, 1200];
+  const sizes: number[][] = [];
+  const heads: number[][][] = [[], [], [], []];
+  for (let i = 0; i < n; i++) {
+    const row = ladderKbps.map((k) => Math.round(((k * 1000 * 2) / 8) * (1 + 0.04 * (2 * rng() - 1))));
+    const s1 = 0.2 + 0.4 * rng();
+    const shares = [s1, s1 + (1 - s1) / 3, s1 + (2 * (1 - s1)) / 3, 1];
+    sizes.push(row);
+    shares.forEach((s, k) => heads[k].push(row.map((b) => (k === 3 ? b : b * s))));
+  }
+  return { ...partVideo(n, seed), video: `cbr${seed}`, note, sizes, heads };
+}
+
+describe('per-rate-control head slopes (session 10)', () => {
+  const mape = (a: Float64Array) => a.reduce((s, x) => s + x, 0) / a.length;
+  const vbrNote = (v: PartVideo, note: string): PartVideo => ({ ...v, note });
+
+  it('reads the class from an encode description and unknown from anything else', () => {
+    expect(rateControlClass('cbr zerolatency scenecut; 10 scenes: rotate')).toBe('cbr');
+    expect(rateControlClass('abr scenecut; 9 scenes')).toBe('vbr');
+    expect(rateControlClass('capped-crf crf 20 scenecut; 10 scenes')).toBe('vbr');
+    expect(rateControlClass('cbrx')).toBeNull();
+    expect(rateControlClass('sports')).toBeNull();
+    expect(rateControlClass('')).toBeNull();
+  });
+
+  it("picks the class's slopes, falls back to the default ones, and refuses slopes of another K", () => {
+    const coef: PartHeadCoefficients = {
+      partS: 0.5,
+      own: [0.8, 0.9],
+      cross: [0.6, 0.7],
+      later: [[0.3], [0.4]],
+      shareAlpha: 0.3,
+      linOwn: [[1, 0, 0, 0, 0]],
+      linCross: [[1, 0, 0, 0, 0]],
+      byRateControl: { cbr: { own: [0.05, 0.1], cross: [0.02, 0.05], ownBias: [0.01, 0], crossBias: [0, 0] } },
+    };
+    const c = coefficientsFor(coef, 'cbr');
+    expect(c.own).toEqual([0.05, 0.1]);
+    expect(c.cross).toEqual([0.02, 0.05]);
+    expect(c.ownBias).toEqual([0.01, 0]);
+    expect(c.later).toEqual([[0.3], [0.4]]); // no later slopes of its own: the default ones
+    expect(c.linOwn).toBeUndefined();
+    expect(coefficientsFor(coef, 'vbr')).toBe(coef);
+    expect(coefficientsFor(coef, null)).toBe(coef);
+    // a surprise moves the played rung by the class's slope, not the default one
+    const out = conditionOnHead([100, 200], { rung: 0, parts: 1, bytes: 60 }, 0.4, c);
+    expect(out[0] / 100).toBeCloseTo(Math.exp(0.05 * Math.log(1.5) + 0.01), 9);
+    expect(() => coefficientsFor({ ...coef, byRateControl: { cbr: { own: [0.1], cross: [0.1] } } }, 'cbr')).toThrowError(
+      /cbr slopes are not for k = 1..2/,
+    );
+  });
+
+  it('a CBR stream evaluated with CBR slopes fitted on another CBR stream loses less than with the VBR slopes; a VBR stream is unchanged', () => {
+    const vbrTrain = [vbrNote(partVideo(160, 3), 'capped-crf crf 20; synthetic')];
+    const cbrTrain = [cbrPartVideo(160, 5)];
+    const base = fitPartCoefficients(
+      evaluatePartConditioned(vbrTrain, () => new MeanOfPast(), 1, null, 0.3),
+      0.5,
+      0.3,
+      false,
+      'mape',
+    );
+    const cbrFit = fitPartCoefficients(
+      evaluatePartConditioned(cbrTrain, () => new MeanOfPast(), 1, null, 0.3),
+      0.5,
+      0.3,
+      false,
+      'mape',
+    );
+    // on a CBR stream the head is no evidence: the fitted slope is near zero, far below the VBR one
+    expect(cbrFit.own[0]).toBeLessThan(0.15);
+    expect(base.own[0]).toBeGreaterThan(0.6);
+    const perRc: PartHeadCoefficients = {
+      ...base,
+      byRateControl: { cbr: { own: cbrFit.own, cross: cbrFit.cross, ownBias: cbrFit.ownBias, crossBias: cbrFit.crossBias } },
+    };
+    const cbrDev = [cbrPartVideo(120, 6)];
+    const plain = evaluatePartConditioned(cbrDev, () => new MeanOfPast(), 1, base);
+    const classed = evaluatePartConditioned(cbrDev, () => new MeanOfPast(), 1, perRc);
+    expect(mape(plain.partApe[0])).toBeGreaterThan(1.5 * mape(plain.baseApe)); // the VBR slopes hurt on CBR
+    expect(mape(classed.partApe[0])).toBeLessThan(1.1 * mape(classed.baseApe));
+    // the same CBR stream of unknown class keeps the default slopes
+    const unknown = evaluatePartConditioned([{ ...cbrDev[0], note: '' }], () => new MeanOfPast(), 1, perRc);
+    expect(Array.from(unknown.partApe[0])).toEqual(Array.from(plain.partApe[0]));
+    // a VBR stream: byte-identical figures with or without the CBR slopes
+    const vbrDev = [vbrNote(partVideo(120, 4), 'abr; synthetic')];
+    const a = evaluatePartConditioned(vbrDev, () => new MeanOfPast(), 1, base);
+    const b = evaluatePartConditioned(vbrDev, () => new MeanOfPast(), 1, perRc);
+    expect(Array.from(b.partApe[0])).toEqual(Array.from(a.partApe[0]));
+    // the live simulator's corrected sizes follow the stream's class too
+    const live = (rc: 'cbr' | null) => {
+      const v: LiveVideo = {
+        name: 'c',
+        ladderKbps: cbrDev[0].ladderKbps,
+        chunkS: 2,
+        sizes: cbrDev[0].sizes,
+        heads: cbrDev[0].heads,
+        rateControl: rc,
+      };
+      const s = new HeadForecastSizes(v, new ForecastSizes(v, new MeanOfPast(), 5, 'mean'), perRc);
+      return s.sizesAfterHead(30, 30, 1, { rung: 1, parts: 1, bytes: cbrDev[0].heads[0][30][1] })[0];
+    };
+    const truth = cbrDev[0].sizes[30];
+    const err = (p: number[]) => p.reduce((s, x, r) => s + Math.abs(x - truth[r]) / truth[r], 0);
+    expect(live('cbr')).not.toEqual(live(null));
+    expect(err(live('cbr'))).toBeLessThan(0.5 * err(live(null)) + 0.03);
+  });
+
+  it('train:part-size selects per-rate-control slopes on dev when the dev set has CBR streams, and refuses a class it has no stream of', () => {
+    const vbrTrain = [vbrNote(partVideo(120, 3), 'capped-crf crf 20; synthetic')];
+    const cbrTrain = [cbrPartVideo(120, 5)];
+    const dev = [vbrNote(partVideo(100, 4), 'abr; synthetic'), cbrPartVideo(100, 6), cbrPartVideo(100, 7)];
+    const rows = trainPartSize({
+      trainSets: [{ name: 'synthetic', videos: vbrTrain }],
+      dev,
+      bases: [{ name: 'mean_all', make: () => new MeanOfPast() }],
+      K: 1,
+      shareAlphas: [0.3],
+      weightings: ['points'],
+      rateControlSets: [[], ['cbr'], ['cbr', 'vbr']],
+      rateControlTrain: [...cbrTrain, ...vbrTrain],
+      out: null,
+      log: () => undefined,
+    });
+    expect(rows[0].rate_control).toMatch(/^cbr/);
+    expect(rows[0].coef.byRateControl?.cbr?.own[0]).toBeLessThan(0.15);
+    expect(() =>
+      trainPartSize({
+        trainSets: [{ name: 'synthetic', videos: vbrTrain }],
+        dev,
+        bases: [{ name: 'mean_all', make: () => new MeanOfPast() }],
+        K: 1,
+        rateControlSets: [['cbr']],
+        rateControlTrain: vbrTrain,
+        out: null,
+        log: () => undefined,
+      }),
+    ).toThrowError(/no training stream of rate control cbr/);
   });
 });

@@ -467,10 +467,12 @@ describe('command lines (src/train/cli/args.ts)', () => {
 
   // session 9: the defaults had become the candidate search (our encodes, every weighting, the slope adaptation) while
   // --out stayed models/part-size, so the documented bare command overwrote the shipped head with the candidate
-  it("train:part-size's defaults fit the shipped head's configuration into models/part-size: no encodes, point weighting, no adaptation", () => {
+  // session 10: the shipped head gained per-rate-control slopes fitted on the train encodes (--rate-control cbr+vbr)
+  it("train:part-size's defaults fit the shipped head's configuration into models/part-size: per-rate-control slopes from the encodes, point weighting, no adaptation", () => {
     const help = spawnSync(join('node_modules', '.bin', 'tsx'), ['src/train/cli/part-size.ts', '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/^ *--encodes DIR .*\(default: \)$/m);
+    expect(help.stdout).toMatch(/^ *--encodes DIR .*\(default: bench\/coding-meta\)$/m);
+    expect(help.stdout).toMatch(/^ *--rate-control LIST .*\(default: cbr\+vbr\)$/m);
     expect(help.stdout).toMatch(/^ *--weightings LIST .*\(default: points\)$/m);
     expect(help.stdout).toMatch(/^ *--adapt LIST .*\(default: \)$/m);
     expect(help.stdout).toMatch(/^ *--out DIR .*\(default: models\/part-size\)$/m);

@@ -28,12 +28,14 @@ import { LolpRateController, type LiveObservation, type LivePolicy, type RateCon
 import { nominalBytes, type SizeForecaster } from '../../abr/size-forecast.js';
 import type { ChunkMeta } from '../../abr/size-forecast.js';
 import {
+  coefficientsFor,
   conditionOnHead,
   headSurprise,
   HeadSlopeAdapter,
   PartShareTracker,
   type ChunkHead,
   type PartHeadCoefficients,
+  type RateControlClass,
 } from '../../abr/part-size.js';
 import type { SizeRisk } from '../../abr/size-risk.js';
 import { LINK_RTT_MS, PACKET_PAYLOAD_PORTION, type SimTrace } from './env.js';
@@ -51,6 +53,8 @@ export interface LiveVideo {
    * the video has part bytes; the parts are then sent with these bytes instead of chunk bytes / parts.
    */
   heads?: number[][][] | null;
+  /** the stream's rate-control class when the packager publishes it (abr/part-size.ts coefficientsFor); absent: unknown */
+  rateControl?: RateControlClass | null;
 }
 
 /**
@@ -197,7 +201,9 @@ export class ForecastSizes implements SizeSource {
 /**
  * A forecaster's sizes (ForecastSizes) corrected, for the chunk being produced, by the bytes of its first parts at
  * the rung being played (abr/part-size.ts `conditionOnHead`). The share tracker sees the part bytes of every rung
- * of complete chunks (as the evaluation protocol of train/part-size.ts). Throws when the video has no part bytes.
+ * of complete chunks (as the evaluation protocol of train/part-size.ts). A video of known rate control
+ * (`LiveVideo.rateControl`) uses that class's slopes when the coefficients have some. Throws when the video has no
+ * part bytes.
  */
 export class HeadForecastSizes implements SizeSource {
   readonly name: string;
@@ -217,6 +223,8 @@ export class HeadForecastSizes implements SizeSource {
     const R = video.ladderKbps.length;
     const P = heads.length;
     const K = Math.min(coef.own.length, P - 1);
+    // the slopes of the stream's rate-control class, when the coefficients have some for it
+    coef = this.coef = coefficientsFor(coef, video.rateControl);
     const tr = new PartShareTracker(K, R, coef.shareAlpha);
     const adapter = new HeadSlopeAdapter(coef);
     for (let o = 0; o <= video.sizes.length; o++) {

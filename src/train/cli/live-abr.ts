@@ -35,6 +35,14 @@ const cli = {
     },
     frames: { type: 'string', default: DEFAULT_FRAMES, arg: 'DIR', help: "the challenge's dataset/video_trace (part bytes)" },
     'part-share': { type: 'string', default: '0.5', arg: 'X', help: 'share of training sessions on videos with part bytes' },
+    'privileged-critic': {
+      type: 'boolean',
+      help: "asymmetric actor-critic: the training-only critic also sees the next chunk's true size over the told one, per rung",
+    },
+    'encode-parts': {
+      type: 'boolean',
+      help: 'with --part-model: the train encodes of --encodes join the training videos with part bytes (validation unchanged)',
+    },
     select: { type: 'string', default: 'all', arg: 'WHICH', help: 'selection on all validation sessions or on the part-video ones (part)' },
     risk: {
       type: 'string',
@@ -67,6 +75,8 @@ await runCli(cli, async (v) => {
     partModel: v['part-model'] ?? null,
     frames: v.frames,
     partShare: num('part-share', v['part-share'], { min: 0 }),
+    encodeParts: v['encode-parts'],
+    privilegedCritic: v['privileged-critic'],
     init: v.init ?? null,
     risk: v.risk ?? null,
     select: oneOf('select', v.select, ['all', 'part'] as const),

@@ -8,19 +8,19 @@ import { dataRoot } from '../../sim/abr/load.js';
 import { loadEncodePartVideos, loadPartVideos } from '../../sim/abr/parts.js';
 import { InputError } from '../errors.js';
 import { DEFAULT_FRAMES, trainPartSize } from '../part-size.js';
-import { commandLine, listOf, num, runCli } from './args.js';
+import { commandLine, listOf, num, oneOf, runCli } from './args.js';
 
 const cli = {
   name: 'train:part-size',
   summary:
-    "Fits the part-conditioned chunk-size correction (src/abr/part-size.ts) on the training aitrans_live videos of $EDGEPLAY_DATA/chunks,\nwith part bytes from the challenge frame traces (--frames), alone and with the train encodes of --encodes (part bytes from\nthe encoder's per-frame sizes), over the meta-learned forecaster (--model) and mean of past; selects training set, point\nweighting, share EWMA and fit on the dev streams of both (each stream counts equally). Writes OUT/{coef.json, train.json}.",
+    "Fits the part-conditioned chunk-size correction (src/abr/part-size.ts) on the training aitrans_live videos of $EDGEPLAY_DATA/chunks,\nwith part bytes from the challenge frame traces (--frames), alone and with the train encodes of --encodes (part bytes from\nthe encoder's per-frame sizes), over the meta-learned forecaster (--model) and mean of past; selects training set, point\nweighting, share EWMA, fit and per-rate-control slopes (--rate-control) on the dev streams of both (each stream counts equally). Writes OUT/{coef.json, train.json}.",
   flags: {
     data: { type: 'string', arg: 'DIR', help: 'shared chunk dataset (default: $EDGEPLAY_DATA/chunks)' },
     frames: { type: 'string', default: DEFAULT_FRAMES, arg: 'DIR', help: "the challenge's dataset/video_trace" },
     model: { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: 'base forecaster' },
     encodes: {
       type: 'string',
-      default: '',
+      default: 'bench/coding-meta',
       arg: 'DIR',
       help: "our encodes with part bytes (npm run data:encodes, e.g. bench/coding-meta); '' for the aitrans_live streams only",
     },
@@ -37,6 +37,12 @@ const cli = {
       arg: 'LIST',
       help: "prior strengths of the per-stream slope adaptation (HeadSlopeAdapter) selected on dev besides none, e.g. 0.03,0.1,0.3,1,3; '' for none",
     },
+    'rate-control': {
+      type: 'string',
+      default: 'cbr+vbr',
+      arg: 'LIST',
+      help: 'rate-control class sets selected on dev, e.g. none,cbr,cbr+vbr: each class of a set gets its own slopes, fitted on the train encodes of that class (needs --encodes)',
+    },
     out: { type: 'string', default: 'models/part-size', arg: 'DIR', help: 'output directory' },
   },
 } as const;
@@ -52,6 +58,11 @@ await runCli(cli, async (v) => {
   if (encodes && !existsSync(join(encodes, 'index.csv')))
     throw new InputError(`train:part-size: ${encodes}/index.csv missing (npm run data:encodes)`);
   const encTrain = encodes ? loadEncodePartVideos(encodes, ['train']) : [];
+  const rateControlSets = listOf('rate-control', v['rate-control']).map((set) =>
+    set === 'none' ? [] : set.split('+').map((c) => oneOf('rate-control', c, ['cbr', 'vbr'] as const)),
+  );
+  if (rateControlSets.some((x) => x.length) && !encTrain.length)
+    throw new InputError('train:part-size: --rate-control with a class needs --encodes (the train encodes of known rate control)');
   trainPartSize({
     trainSets: [
       { name: 'aitrans', videos: aitrans },
@@ -65,6 +76,8 @@ await runCli(cli, async (v) => {
     K: num('parts', v.parts, { integer: true, min: 1 }),
     weightings: listOf('weightings', v.weightings, ['points', 'source', 'stream'] as const),
     adaptLambdas: listOf('adapt', v.adapt).map((x) => num('adapt', x, { min: 1e-9 })),
+    rateControlSets,
+    rateControlTrain: encTrain,
     out: v.out,
     command: commandLine(cli.name),
     data: { chunks: data, frames, model: resolve(v.model), ...(encodes ? { encodes } : {}) },
