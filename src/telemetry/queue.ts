@@ -5,7 +5,10 @@
  *   after the write, offline periods, browser restarts).
  * - localStorage is the synchronous spill used during `pagehide`, when an IndexedDB write may not
  *   finish before the document goes away; the next page imports the spill into IndexedDB.
- * - If IndexedDB is unavailable (some private modes, sandboxed iframes) it degrades to memory and says so.
+ * - If IndexedDB is unavailable (some private modes, sandboxed iframes) it degrades to memory and says so. The
+ *   spill is then the only copy that outlives the page: a page takes over the spills of earlier pages (one key,
+ *   its own, each batch once), takes a delivered batch out of it, and spills its undelivered batches into it again
+ *   at unload — so spills neither multiply from page to page nor send a delivered batch again.
  *
  * A batch body is immutable once sealed, so re-sending it is always safe: the server deduplicates by id.
  */
@@ -139,7 +142,7 @@ export class DurableQueue {
 
   async remove(id: string): Promise<void> {
     this.mem.delete(id);
-    if (!this.db) return;
+    if (!this.db) return this.unspill(id);
     const tx = this.db.transaction(STORE, 'readwrite');
     tx.objectStore(STORE).delete(id);
     await new Promise<void>((res) => {
@@ -172,7 +175,24 @@ export class DurableQueue {
     }
   }
 
-  /** Move every tab's spill of this outbox (`spillKey`) into the durable store (idempotent: batch ids are keys). */
+  /** Memory-only: take a delivered batch out of this tab's spill (the earlier pages' spills were merged into it). */
+  private unspill(id: string): void {
+    try {
+      const prev = localStorage.getItem(this.spillKey);
+      if (!prev) return;
+      const list = (JSON.parse(prev) as StoredBatch[]).filter((b) => b?.id !== id);
+      if (list.length) localStorage.setItem(this.spillKey, JSON.stringify(list));
+      else localStorage.removeItem(this.spillKey);
+    } catch (e) {
+      console.warn('[edgeplay] could not update the telemetry spill', e);
+    }
+  }
+
+  /**
+   * Move every tab's spill of this outbox (`spillKey`) into the store (idempotent: batch ids are keys). With
+   * IndexedDB the spills are then removed; memory-only, they are merged into this tab's own spill key (each batch
+   * once) and the other keys removed, so the spill stays the one copy that survives this page.
+   */
   private async importSpills(): Promise<void> {
     let keys: string[] = [];
     try {
@@ -184,15 +204,33 @@ export class DurableQueue {
     } catch {
       return;
     }
+    const taken = new Map<string, StoredBatch[]>();
     for (const k of keys) {
       try {
-        const list = JSON.parse(localStorage.getItem(k) ?? '[]') as StoredBatch[];
-        for (const b of list) if (b && typeof b.id === 'string' && typeof b.body === 'string') await this.put(b);
+        const list = (JSON.parse(localStorage.getItem(k) ?? '[]') as StoredBatch[]).filter(
+          (b) => b && typeof b.id === 'string' && typeof b.body === 'string',
+        );
+        for (const b of list) await this.put(b);
+        taken.set(k, list);
         if (this.db) localStorage.removeItem(k);
       } catch (e) {
         console.warn('[edgeplay] ignoring unreadable telemetry spill', k, e);
-        keys = keys.filter((x) => x !== k);
       }
+    }
+    if (this.db || !taken.size) return;
+    // memory-only: the spill stays the one copy that outlives this page. Adopt an earlier page's spill as this
+    // tab's (no copy made: within any storage quota), merge the others into it, then remove them.
+    const adopt = [...taken.keys()].find((k) => k.startsWith(spillKey(this.dbName, '')));
+    if (adopt) this.spillKey = adopt;
+    const others = [...taken.keys()].filter((k) => k !== this.spillKey);
+    if (!others.length) return;
+    const moved = others.flatMap((k) => taken.get(k) ?? []);
+    this.spillSync(moved);
+    try {
+      const mine = new Set((JSON.parse(localStorage.getItem(this.spillKey) ?? '[]') as StoredBatch[]).map((b) => b.id));
+      if (moved.every((b) => mine.has(b.id))) for (const k of others) localStorage.removeItem(k);
+    } catch {
+      /* the other keys stay: imported again next time (ids deduplicate) */
     }
   }
 

@@ -147,3 +147,111 @@ describe('telemetry consent states (toConsent)', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(LIMITS.maxEventsPerBatch);
   });
 });
+
+describe('memory-only outbox (no IndexedDB): the localStorage spill across pages', () => {
+  const g = globalThis as Record<string, unknown>;
+  let realFetch: unknown;
+  beforeEach(() => {
+    g.indexedDB = {
+      open() {
+        const r: Record<string, unknown> = { error: new Error('stub') };
+        setTimeout(() => (r.onerror as () => void)?.(), 0);
+        return r;
+      },
+    };
+    realFetch = g.fetch;
+    spyOn(console, 'warn');
+  });
+  afterEach(() => {
+    g.fetch = realFetch;
+    delete g.localStorage;
+    delete g.indexedDB;
+  });
+  const page = (tab: string, dbName: string) =>
+    new TelemetryPipeline({
+      endpoint: 'http://127.0.0.1:9/v1/telemetry',
+      consent: 'granted',
+      sampled: true,
+      viewerId: () => 'v',
+      sessionId: () => 's',
+      tabId: tab,
+      dbName,
+      flushIntervalMs: 60_000,
+    });
+  /** every stored spill batch id, with repeats, and the number of spill keys */
+  const stored = (storage: MemStorage) => {
+    const ids: string[] = [];
+    for (let i = 0; i < storage.length; i++)
+      ids.push(...(JSON.parse(storage.getItem(storage.key(i)!)!) as Array<{ id: string }>).map((b) => b.id));
+    return { ids, keys: storage.length };
+  };
+
+  it('offline page after page: each batch kept once, in one spill (not copied by every later page)', async () => {
+    const storage = new MemStorage();
+    g.localStorage = storage;
+    g.fetch = async () => {
+      throw new Error('offline');
+    };
+    for (let n = 1; n <= 6; n++) {
+      const p = page(`off${n}`, 'mem-off');
+      await new Promise((r) => setTimeout(r, 10));
+      p.record({ view_id: `view-${n}`, seq: 0, t: Date.now(), type: 'play' });
+      p.destroy();
+      const s = stored(storage);
+      expect(s.ids.length).withContext(`page ${n}`).toBe(n);
+      expect(new Set(s.ids).size).withContext(`page ${n}`).toBe(n);
+      expect(s.keys).withContext(`page ${n}`).toBe(1);
+    }
+  });
+
+  it('a spilled batch delivered on the next page is sent once and leaves the spill', async () => {
+    const storage = new MemStorage();
+    g.localStorage = storage;
+    const sent: string[] = [];
+    let online = false;
+    g.fetch = async (_u: string, init: { body: string }) => {
+      if (!online) throw new Error('offline');
+      sent.push((JSON.parse(init.body) as { batch_id: string }).batch_id);
+      return new Response(JSON.stringify({ accepted: 1 }), { status: 200 });
+    };
+    const p1 = page('t1', 'mem-sent');
+    await new Promise((r) => setTimeout(r, 10));
+    p1.record({ view_id: 'view-1', seq: 0, t: Date.now(), type: 'play' });
+    p1.destroy(); // offline: spilled
+    expect(stored(storage).ids.length).toBe(1);
+    online = true;
+    for (let n = 2; n <= 4; n++) {
+      const p = page(`t${n}`, 'mem-sent');
+      await new Promise((r) => setTimeout(r, 30));
+      await p.flush();
+      p.destroy();
+    }
+    expect(sent.length).toBe(1);
+    expect(stored(storage).ids).toEqual([]);
+  });
+
+  it('offline pages within a storage quota keep every batch (no transient copies that overflow it)', async () => {
+    class QuotaStorage extends MemStorage {
+      override setItem(k: string, v: string): void {
+        let total = v.length;
+        for (let i = 0; i < this.length; i++) if (this.key(i) !== k) total += this.getItem(this.key(i)!)!.length;
+        if (total > 200_000) throw new Error('QuotaExceededError');
+        super.setItem(k, v);
+      }
+    }
+    const storage = new QuotaStorage();
+    g.localStorage = storage;
+    g.fetch = async () => {
+      throw new Error('offline');
+    };
+    for (let n = 1; n <= 15; n++) {
+      const p = page(`q${n}`, 'mem-quota');
+      await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100; i++) p.record({ view_id: `view-${n}`, seq: i, t: Date.now(), type: 'interaction', data: { kind: 'chat' } });
+      p.destroy();
+    }
+    const s = stored(storage);
+    expect(new Set(s.ids).size).toBe(15);
+    expect(s.ids.length).toBe(15);
+  });
+});
