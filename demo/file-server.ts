@@ -27,6 +27,9 @@ export interface FileServer {
  * LL-HLS blocking playlist reload waits at the origin): stream name → origin, resolved per request (null while the
  * origin is not listening yet: 503).
  */
+/** query parameters of one viewer's shaped session: never sent to the origin on a pull */
+const VIEWER_QUERY = ['trace', 'sess', 'rtt', 'limit'];
+
 export interface OriginPull {
   streams: readonly string[];
   origin: () => string | null;
@@ -84,8 +87,13 @@ export async function startFileServer(
         res.writeHead(503, { ...cors, 'retry-after': '1' });
         return res.end('origin not ready');
       }
+      // the viewer's shaping query (trace, sess, rtt, limit) stays here: the origin serves the CDN, not the viewer,
+      // so a live viewer on a CDN pays the CDN's link only, as a VOD viewer does (the LL-HLS _HLS_* query goes on)
+      const q = new URLSearchParams(url.search);
+      for (const k of VIEWER_QUERY) q.delete(k);
+      const search = q.toString() ? `?${q}` : '';
       void (async () => {
-        const up = await fetch(origin + url.pathname + url.search);
+        const up = await fetch(origin + url.pathname + search);
         const body = Buffer.from(await up.arrayBuffer());
         const type = up.headers.get('content-type') ?? MIME[extname(url.pathname)] ?? 'application/octet-stream';
         res.writeHead(up.status, { ...cors, 'content-type': type, 'content-length': String(body.length) });

@@ -550,11 +550,12 @@ describe("the demo's CDNs (demo/cdns.ts)", () => {
       const early = await fetch(`${cdn.url}/streams/live/v0/index.m3u8`);
       expect(early.status).toBe(503);
       originUrl = `http://127.0.0.1:${(origin.address() as { port: number }).port}`;
-      const pl = await fetch(`${cdn.url}/streams/live/v0/index.m3u8?_HLS_msn=12&_HLS_part=1`);
+      // the viewer's shaping query is not sent upstream (the origin serves the CDN): only the LL-HLS query goes on
+      const pl = await fetch(`${cdn.url}/streams/live/v0/index.m3u8?trace=norway_bus_1&_HLS_msn=12&sess=abc&_HLS_part=1&rtt=80`);
       expect(pl.status).toBe(200);
       expect(pl.headers.get('x-cdn')).toBe('cdn-x');
       expect(await pl.text()).toBe('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:12\n');
-      const seg = await fetch(`${cdn.url}/streams/live/v0/seg9.m4s`);
+      const seg = await fetch(`${cdn.url}/streams/live/v0/seg9.m4s?trace=norway_bus_1&sess=abc`);
       expect((await seg.arrayBuffer()).byteLength).toBe(64 * 1024);
       expect((await fetch(`${cdn.url}/streams/live/v0/missing.m4s`)).status).toBe(404);
       // VOD is still served from its files only: not pulled
