@@ -801,7 +801,11 @@ export function resummariseBrowserAbr(file: string, log: (s: string) => void = c
   const synthDir = resolve(process.env.EDGEPLAY_CACHE ?? '.cache', 'bench-traces');
   const traces = [...new Set(res.rows.map((r) => r.trace as string))];
   writeSyntheticTraces(synthDir, traces);
-  res.bands = byBand(res.rows, res.config.policies, benchTraceMeans(traces, synthDir));
+  const means = benchTraceMeans(traces, synthDir);
+  const unknown = traces.filter((t) => !means.has(t));
+  if (unknown.length)
+    log(`(the throughput bands leave out ${unknown.length} traces whose file is not here: ${unknown.join(', ')}; set EDGEPLAY_DATA)`);
+  res.bands = byBand(res.rows, res.config.policies, means);
   writeResults(file, res);
   log(`${file}: ${res.rows.length} runs (${res.rejected?.length ?? 0} rejected for lag), re-summarised from its rows`);
   printSummary(res, log);

@@ -68,7 +68,7 @@ export class Profiler {
 
   /** @throws TypeError when given `worker` (the option is `port: workerProfilePort(worker)`; a worker alone would never be asked) */
   constructor(private o: ProfilerOptions) {
-    if (o && 'worker' in o)
+    if (o && (o as { worker?: unknown }).worker !== undefined)
       throw new TypeError('Profiler: pass port: workerProfilePort(worker), not worker (the worker would never be asked)');
     const port = o.port;
     this.ready =

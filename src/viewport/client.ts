@@ -100,7 +100,7 @@ export class ViewportClient {
 
   /** @throws TypeError when given `worker` (the option is `port: workerViewportPort(worker)`; a worker alone would never be asked) */
   constructor(private opts: ViewportClientOptions = {}) {
-    if (opts && 'worker' in opts)
+    if (opts && (opts as { worker?: unknown }).worker !== undefined)
       throw new TypeError('ViewportClient: pass port: workerViewportPort(worker), not worker (the worker would never be asked)');
     const port = opts.port;
     this.ready =

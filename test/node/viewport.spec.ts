@@ -320,3 +320,18 @@ describe('bench:viewport on any directory in the data format', () => {
     }
   }, 120000);
 });
+
+describe('ViewportClient / Profiler options', () => {
+  it("refuse 'worker' (the option is port: workerViewportPort / workerProfilePort(worker)) but not worker: undefined", async () => {
+    const { ViewportClient } = await import('../../src/viewport/client.js');
+    const { Profiler } = await import('../../src/profile/client.js');
+    expect(() => new ViewportClient({ worker: {} } as never)).toThrowError(TypeError, /workerViewportPort/);
+    expect(() => new Profiler({ ep: {} as never, worker: {} } as never)).toThrowError(TypeError, /workerProfilePort/);
+    // an app spreading its config with the key unset keeps working (no port: the no-motion fallback)
+    const vp = new ViewportClient({ worker: undefined } as never);
+    const hist = new Float64Array(30);
+    for (let i = 0; i < 10; i++) hist[3 * i + 2] = -1; // 10 samples looking at -Z
+    const p = await vp.predict(hist, 1.8);
+    expect(p.fallback).toBeTrue();
+  });
+});
