@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { DrlPolicy, FastActor, FEATURES, ensembleForward, features, ladderSlots } from '../../src/abr/drl.js';
+import { DrlPolicy, FastActor, FEATURES, buildModel, ensembleForward, features, ladderSlots } from '../../src/abr/drl.js';
+import { interpolateWeights } from '../../src/train/soup.js';
 import { DEFAULT_DRL_GUARD, guardLevel } from '../../src/abr/drl-guard.js';
 import { LEVELS, VIDEO_BIT_RATE_KBPS, type AbrObservation } from '../../src/core/abr.js';
 import { loadModel } from '../../src/train/io.js';
@@ -281,5 +282,32 @@ describe('bench:abr-dev (selection benchmark on training data)', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('weight interpolation (src/train/soup.ts)', () => {
+  it('gives A at 0, B at 1, the mean at 0.5 (and a model whose policy runs); refuses alpha outside [0, 1] and different shapes', async () => {
+    await tf.setBackend('wasm');
+    const a = await loadModel('models/abr-drl');
+    const b = await loadModel('models/abr-drl-player');
+    const into = await loadModel('models/abr-drl');
+    const flat = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+    const [wa, wb] = [flat(a), flat(b)];
+    interpolateWeights(tf, a, b, 0, into);
+    expect(flat(into)).toEqual(wa);
+    interpolateWeights(tf, a, b, 1, into);
+    expect(flat(into)).toEqual(wb);
+    interpolateWeights(tf, a, b, 0.5, into);
+    const half = flat(into);
+    for (let i = 0; i < half.length; i++)
+      for (let j = 0; j < half[i].length; j += 97) expect(half[i][j]).toBeCloseTo((wa[i][j] + wb[i][j]) / 2, 5);
+    const sizes = VIDEO_BIT_RATE_KBPS.map((k) => Array.from({ length: 49 }, () => (k * 1000 * 4) / 8));
+    const trace = { name: 'fast', time: Array.from({ length: 400 }, (_, i) => i), bw: Array.from({ length: 400 }, () => 8) };
+    expect(runPolicy(new DrlPolicy(into), [trace], sizes)[0].bitrateSum / 47).toBeGreaterThan(3); // streams high on 8 Mb/s
+    expect(() => interpolateWeights(tf, a, b, 1.5, into)).toThrowError(RangeError, /alpha/);
+    expect(() => interpolateWeights(tf, a, b, Number.NaN, into)).toThrowError(RangeError, /alpha/);
+    const small = buildModel(tf, 16, 1);
+    expect(() => interpolateWeights(tf, a, small, 0.5, into)).toThrowError(/differs in shape/);
+    [a, b, into, small].forEach((m) => m.dispose());
   });
 });
