@@ -98,7 +98,7 @@ export async function benchAbrDev(o: AbrDevOptions): Promise<{ command: string; 
   show(rows[0]);
   const actors = new Map<string, FastActor>();
   for (const spec of o.models) {
-    const forwards = [];
+    const forwards: Array<(x: Float32Array) => ArrayLike<number>> = [];
     for (const dir of spec.split('+')) {
       const d = resolve(dir);
       if (!actors.has(d)) {

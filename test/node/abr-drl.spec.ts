@@ -285,7 +285,7 @@ describe('bench:abr-dev (selection benchmark on training data)', () => {
   });
 });
 
-describe('weight interpolation (src/train/soup.ts)', () => {
+describe('DRL weight interpolation (src/train/soup.ts)', () => {
   it('gives A at 0, B at 1, the mean at 0.5 (and a model whose policy runs); refuses alpha outside [0, 1] and different shapes', async () => {
     await tf.setBackend('wasm');
     const a = await loadModel('models/abr-drl');
