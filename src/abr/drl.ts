@@ -90,6 +90,33 @@ export class FastActor extends FastMlp {
 }
 
 /**
+ * An ensemble's forward pass: the mean of its members' log-probabilities (log-softmax of each member's logits), a
+ * geometric mean of their action distributions; its argmax is the level the members agree on most. The result is
+ * usable wherever logits are (`DrlPolicy`'s `forward`).
+ * @param members forward passes features → L logits (e.g. `FastActor.forward` of several trained models)
+ * @returns features → L averaged log-probabilities (the returned array is reused by the next call)
+ * @throws RangeError when there are no members; Error when a member answers a length other than L
+ */
+export function ensembleForward(members: Array<(x: Float32Array) => ArrayLike<number>>): (x: Float32Array) => Float32Array {
+  if (!members.length) throw new RangeError('an ensemble needs at least one member');
+  const out = new Float32Array(L);
+  return (x) => {
+    out.fill(0);
+    for (const f of members) {
+      const lg = f(x);
+      if (lg.length !== L) throw new Error(`ensemble member answered ${lg.length} logits, expected ${L}`);
+      let mx = -Infinity;
+      for (let q = 0; q < L; q++) mx = Math.max(mx, lg[q]);
+      let z = 0;
+      for (let q = 0; q < L; q++) z += Math.exp(lg[q] - mx);
+      const lz = mx + Math.log(z);
+      for (let q = 0; q < L; q++) out[q] += (lg[q] - lz) / members.length;
+    }
+    return out;
+  };
+}
+
+/**
  * Where each of the model's L input slots takes its level from, for a stream of `n` levels (low to high):
  * the model was trained on a 6-rung ladder; a stream with fewer levels spreads them over the slots (the
  * lowest at slot 0, the highest at slot L−1) and fills the gaps with the level below; a stream with more

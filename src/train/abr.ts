@@ -28,7 +28,7 @@ import { hindsightQ, optimalForTrace, optimalFromState } from '../sim/abr/optima
 import { horizonExpert } from '../sim/abr/horizon.js';
 import { mean, observe, runPolicy } from '../sim/abr/run.js';
 import { HlsVodEnv, runHlsVod } from '../sim/abr/hls-vod.js';
-import { syntheticTrace } from '../sim/abr/synth.js';
+import { SYNTHETIC_TRAIN_FAMILIES, syntheticTrace, type SyntheticTrainFamily } from '../sim/abr/synth.js';
 import { InputError } from './errors.js';
 import { repoRelative } from './cli/args.js';
 import { loadModel, saveModel } from './io.js';
@@ -86,12 +86,19 @@ export interface TrainAbrOptions {
   /** synthetic training traces (sim/abr/synth.ts `markov-train`, 0.2–20 Mb/s) added to the training traces (default 0) */
   synthetic?: number;
   /**
+   * more synthetic families added to the PPO pool (sim/abr/synth.ts, `SYNTHETIC_TRAIN_FAMILIES`, e.g. fast links):
+   * indexes 0..count−1 train; with `select: 'training-synth'` the next ⌈count/2⌉ of each family select (default none)
+   */
+  syntheticMix?: Array<{ family: SyntheticTrainFamily; count: number }>;
+  /**
    * what selects the kept iteration: 'training' (default; every training trace, as the committed model was chosen) or
    * 'dev' (only the held-out split, every 7th training trace, which PPO and imitation never play; in hls mode also
    * synthetic `markov-train` traces numbered after the training ones), or 'dev-hls' (that dev set in the hls-mode
-   * simulator only: a variant for hls.js playback). The test traces never select.
+   * simulator only: a variant for hls.js playback), or 'training-synth' (every training trace pooled with the
+   * `syntheticMix` families' selection traces, which PPO never plays: the mean QoE/chunk over the union, so a policy
+   * conservative on fast links loses there). The test traces never select.
    */
-  select?: 'training' | 'dev' | 'dev-hls';
+  select?: 'training' | 'dev' | 'dev-hls' | 'training-synth';
   /**
    * which switches re-fetch the just-buffered fragment in the hls-mode simulator (training and selection; default 'up',
    * plain hls.js as first modelled): 'none' is the player as `monitor()` ships it (`createStreamController`,
@@ -138,6 +145,9 @@ export interface TrainAbrResult {
   out: string;
 }
 
+/** the families `syntheticMix` may name (markov-train is `synthetic`) */
+const MIX_FAMILIES: readonly string[] = SYNTHETIC_TRAIN_FAMILIES.filter((f) => f !== 'markov-train');
+
 /**
  * The ABR trainer; see the file's comment. Throws InputError when the training data is missing. Selects tfjs'
  * wasm backend (the one the committed models were trained on). Seeded, with one quirk kept from the script it
@@ -181,6 +191,17 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   const train = all.filter((_, i) => i % 7 !== 3);
   if (!train.length || !valid.length) throw new InputError(`need at least 4 training traces (the 4th is held out), got ${all.length}`);
   const synth = Array.from({ length: o.synthetic ?? 0 }, (_, i) => syntheticTrace('markov-train', i));
+  const mix = o.syntheticMix ?? [];
+  for (const m of mix)
+    if (!MIX_FAMILIES.includes(m.family) || !(Number.isInteger(m.count) && m.count >= 1))
+      throw new InputError(
+        `syntheticMix: FAMILY:COUNT with FAMILY one of ${MIX_FAMILIES.join(', ')} (markov-train is --synthetic) and COUNT >= 1, got ${m.family}:${m.count}`,
+      );
+  if (new Set(mix.map((m) => m.family)).size !== mix.length) throw new InputError('syntheticMix: a family appears twice');
+  const mixTrain = mix.flatMap((m) => Array.from({ length: m.count }, (_, i) => syntheticTrace(m.family, i)));
+  // the mix's selection traces (select 'training-synth'): numbered after the training ones, never played by PPO
+  const mixSelect = mix.flatMap((m) => Array.from({ length: Math.ceil(m.count / 2) }, (_, i) => syntheticTrace(m.family, m.count + i)));
+  if (o.select === 'training-synth' && !mixSelect.length) throw new InputError("select 'training-synth' needs syntheticMix");
   const HLS_MIX = o.hlsMix ?? 0;
   if ((HLS_MIX > 0 || o.select === 'dev-hls') && !o.hlsSizes)
     throw new InputError('hlsMix needs hlsSizes (the stream the hls-mode simulator plays)');
@@ -192,9 +213,11 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   // one, or (select 'dev') the held-out split and synthetic traces training never draws
   const devSynth = Array.from({ length: Math.ceil(synth.length / 4) }, (_, i) => syntheticTrace('markov-train', synth.length + i));
   const hlsSelect =
-    SELECT !== 'training' ? [...valid, ...devSynth] : [...all.filter((_, i) => i % 4 === 0), ...synth.filter((_, i) => i % 4 === 0)];
+    SELECT === 'dev' || SELECT === 'dev-hls'
+      ? [...valid, ...devSynth]
+      : [...all.filter((_, i) => i % 4 === 0), ...synth.filter((_, i) => i % 4 === 0)];
   log(
-    `backend ${tf.getBackend()}, ${train.length} training traces, ${valid.length} validation traces (from the training set), ${synth.length} synthetic, hls-mode share ${HLS_MIX}`,
+    `backend ${tf.getBackend()}, ${train.length} training traces, ${valid.length} validation traces (from the training set), ${synth.length} synthetic markov-train, ${mixTrain.length} synthetic of ${mix.map((m) => `${m.family}:${m.count}`).join(',') || 'no other family'} (+${mixSelect.length} selecting), hls-mode share ${HLS_MIX}`,
   );
   const rng = mulberry32(SEED);
 
@@ -287,7 +310,7 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   // selection score: every training trace (127) in test semantics; the held-out split is reported too
   let lastParts = '';
   const keepBest = (stage: string) => {
-    const pens = evaluate(model, SELECT === 'training' ? all : valid);
+    const pens = evaluate(model, SELECT === 'training' ? all : SELECT === 'training-synth' ? [...all, ...mixSelect] : valid);
     const hls = HLS_MIX > 0 || SELECT === 'dev-hls' ? evaluateHls(model) : null;
     const score = hls === null ? pens : SELECT === 'dev-hls' ? hls : (pens + hls) / 2;
     lastParts = hls === null ? '' : ` (pensieve ${pens.toFixed(4)}, hls mode ${hls.toFixed(4)})`;
@@ -463,10 +486,10 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
     hls?: HlsVodEnv;
     rng?: () => number;
   }
-  const pool = [...train, ...synth];
+  const pool = [...train, ...synth, ...mixTrain];
   const nHls = Math.round(N_ENV * HLS_MIX);
   const slots: EnvSlot[] = Array.from({ length: N_ENV }, (_, i) => ({
-    env: new AbrEnv({ traces: [...train, ...synth], videoSizes: sizes, train: true, seed: SEED * 1000 + i }),
+    env: new AbrEnv({ traces: pool, videoSizes: sizes, train: true, seed: SEED * 1000 + i }),
     last: DEFAULT_QUALITY,
     thr: [],
     del: [],
@@ -602,6 +625,7 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
         hls_abandon: hlsUsed ? hlsSemantics.abandonRule : null,
         select: SELECT,
         synthetic: synth.length,
+        synthetic_mix: mix,
         selected: best.stage,
         training_set_qoe_per_chunk: best.score,
         held_out_qoe_per_chunk: heldOut,

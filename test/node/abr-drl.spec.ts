@@ -1,12 +1,17 @@
 /** The committed DRL bitrate model: loads, has the declared shape, and behaves sensibly on synthetic links. */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { DrlPolicy, FastActor, FEATURES, features, ladderSlots } from '../../src/abr/drl.js';
+import { DrlPolicy, FastActor, FEATURES, buildModel, ensembleForward, features, ladderSlots } from '../../src/abr/drl.js';
+import { interpolateWeights } from '../../src/train/soup.js';
 import { DEFAULT_DRL_GUARD, guardLevel } from '../../src/abr/drl-guard.js';
-import { VIDEO_BIT_RATE_KBPS, type AbrObservation } from '../../src/core/abr.js';
+import { LEVELS, VIDEO_BIT_RATE_KBPS, type AbrObservation } from '../../src/core/abr.js';
 import { loadModel } from '../../src/train/io.js';
 import { runPolicy } from '../../src/sim/abr/run.js';
+import { benchAbrDev } from '../../bench/abr-dev.js';
+import { InputError } from '../../src/train/errors.js';
 
 const DIR = 'models/abr-drl';
 
@@ -167,5 +172,142 @@ describe('DRL bitrate policy (models/abr-drl)', () => {
     expect(ladderSlots(1)).toEqual([0, 0, 0, 0, 0, 0]);
     expect(ladderSlots(8)).toEqual([0, 1, 3, 4, 6, 7]);
     expect(() => ladderSlots(0)).toThrowError(RangeError);
+  });
+});
+
+describe('DRL ensembles (ensembleForward)', () => {
+  let a: FastActor;
+  let b: FastActor;
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    a = new FastActor(await loadModel('models/abr-drl'));
+    b = new FastActor(await loadModel('models/abr-drl-player'));
+  });
+  const inputs = () => {
+    let seed = 11;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    return Array.from({ length: 50 }, () => Float32Array.from({ length: FEATURES }, () => rnd() * 2 - 0.5));
+  };
+  const argmax = (v: ArrayLike<number>) => Array.from(v).reduce((best, x, i, arr) => (x > arr[best] ? i : best), 0);
+  const logSoftmax = (v: ArrayLike<number>) => {
+    const mx = Math.max(...Array.from(v));
+    const lz = mx + Math.log(Array.from(v).reduce((s, x) => s + Math.exp(x - mx), 0));
+    return Array.from(v, (x) => x - lz);
+  };
+
+  it('answers L log-probabilities: one member keeps its argmax; two are the mean of their log-softmaxes and follow them when they agree', () => {
+    const one = ensembleForward([(x) => a.forward(x)]);
+    const two = ensembleForward([(x) => a.forward(x), (x) => b.forward(x)]);
+    let agreed = 0;
+    let disagreed = 0;
+    for (const x of inputs()) {
+      const la = Array.from(a.forward(x));
+      const lb = Array.from(b.forward(x));
+      const e1 = Array.from(one(x));
+      expect(e1.length).toBe(LEVELS);
+      expect(argmax(e1)).toBe(argmax(la));
+      expect(Math.abs(e1.reduce((s, v) => s + Math.exp(v), 0) - 1)).toBeLessThan(1e-4); // a distribution
+      const e2 = Array.from(two(x));
+      const want = logSoftmax(la).map((v, q) => (v + logSoftmax(lb)[q]) / 2);
+      for (let q = 0; q < LEVELS; q++) expect(Math.abs(e2[q] - want[q])).toBeLessThan(1e-4);
+      if (argmax(la) === argmax(lb)) {
+        agreed++;
+        expect(argmax(e2)).toBe(argmax(la));
+      } else disagreed++;
+    }
+    expect(agreed).toBeGreaterThan(0);
+    expect(disagreed + agreed).toBe(50);
+  });
+
+  it('serves as DrlPolicy forward (levels in range on a session), and refuses no members or a wrong width', () => {
+    const p = new DrlPolicy(null as never, 'ens', ensembleForward([(x) => a.forward(x), (x) => b.forward(x)]));
+    const sizes = VIDEO_BIT_RATE_KBPS.map((k) => Array.from({ length: 49 }, () => (k * 1000 * 4) / 8));
+    const trace = {
+      name: 'mid',
+      time: Array.from({ length: 400 }, (_, i) => i),
+      bw: Array.from({ length: 400 }, (_, i) => 2 + Math.sin(i / 7)),
+    };
+    const r = runPolicy(p, [trace], sizes, { keepLogs: true })[0];
+    expect(r.log.length).toBe(48);
+    for (const c of r.log) expect(c.quality >= 0 && c.quality < LEVELS).toBeTrue();
+    expect(() => ensembleForward([])).toThrowError(RangeError, /at least one member/);
+    expect(() => ensembleForward([() => [1, 2, 3]])(new Float32Array(FEATURES))).toThrowError(/3 logits, expected 6/);
+  });
+});
+
+describe('bench:abr-dev (selection benchmark on training data)', () => {
+  it('scores robustMPC, a model and an ensemble on the training traces and the fast dev set; pooled is the union mean; bad input is refused', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'abr-dev-'));
+    mkdirSync(join(root, 'traces', 'train'), { recursive: true });
+    mkdirSync(join(root, 'video'));
+    for (const [k, mbps] of [0.8, 2.5, 4].entries())
+      writeFileSync(
+        join(root, 'traces', 'train', `t${k}`),
+        Array.from({ length: 300 }, (_, i) => `${i}\t${mbps * (1 + 0.4 * Math.sin(i / 5 + k))}`).join('\n'),
+      );
+    VIDEO_BIT_RATE_KBPS.forEach((kbps, q) =>
+      writeFileSync(
+        join(root, 'video', `video_size_${q}`),
+        Array.from({ length: 49 }, (_, i) => Math.round(kbps * 500 * (1 + 0.2 * Math.cos(i)))).join('\n'),
+      ),
+    );
+    try {
+      const r = await benchAbrDev({
+        models: ['models/abr-drl', 'models/abr-drl+models/abr-drl-player'],
+        devCount: 2,
+        dataDir: root,
+        out: null,
+        log: () => {},
+      });
+      expect(r.rows.map((x) => x.policy)).toEqual(['robustmpc', 'models/abr-drl', 'models/abr-drl+models/abr-drl-player']);
+      for (const x of r.rows) {
+        // 3 training traces, 2 × 2 dev traces
+        expect(x.pooled).toBeCloseTo((3 * x.training + 4 * x.fast_dev) / 7, 9);
+        for (const v of [x.training, x.training_predicted, x.fast_dev, x.fast_dev_predicted]) expect(Number.isFinite(v)).toBeTrue();
+      }
+      // the fast dev set is faster than these training traces: every policy streams more QoE there
+      for (const x of r.rows) expect(x.fast_dev).toBeGreaterThan(x.training);
+      await expectAsync(benchAbrDev({ models: ['models/abr-drl'], devCount: 0, dataDir: root, out: null })).toBeRejectedWithError(
+        InputError,
+        /N >= 1/,
+      );
+      await expectAsync(benchAbrDev({ models: [], dataDir: root, out: null })).toBeRejectedWithError(InputError, /at least one model/);
+      await expectAsync(
+        benchAbrDev({ models: ['models/none'], devCount: 1, dataDir: root, out: null, log: () => {} }),
+      ).toBeRejectedWithError(InputError, /no DRL model in models\/none/);
+      await expectAsync(benchAbrDev({ models: ['models/abr-drl'], dataDir: join(root, 'nothing'), out: null })).toBeRejectedWithError(
+        InputError,
+        /EDGEPLAY_DATA/,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('DRL weight interpolation (src/train/soup.ts)', () => {
+  it('gives A at 0, B at 1, the mean at 0.5 (and a model whose policy runs); refuses alpha outside [0, 1] and different shapes', async () => {
+    await tf.setBackend('wasm');
+    const a = await loadModel('models/abr-drl');
+    const b = await loadModel('models/abr-drl-player');
+    const into = await loadModel('models/abr-drl');
+    const flat = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+    const [wa, wb] = [flat(a), flat(b)];
+    interpolateWeights(tf, a, b, 0, into);
+    expect(flat(into)).toEqual(wa);
+    interpolateWeights(tf, a, b, 1, into);
+    expect(flat(into)).toEqual(wb);
+    interpolateWeights(tf, a, b, 0.5, into);
+    const half = flat(into);
+    for (let i = 0; i < half.length; i++)
+      for (let j = 0; j < half[i].length; j += 97) expect(half[i][j]).toBeCloseTo((wa[i][j] + wb[i][j]) / 2, 5);
+    const sizes = VIDEO_BIT_RATE_KBPS.map((k) => Array.from({ length: 49 }, () => (k * 1000 * 4) / 8));
+    const trace = { name: 'fast', time: Array.from({ length: 400 }, (_, i) => i), bw: Array.from({ length: 400 }, () => 8) };
+    expect(runPolicy(new DrlPolicy(into), [trace], sizes)[0].bitrateSum / 47).toBeGreaterThan(3); // streams high on 8 Mb/s
+    expect(() => interpolateWeights(tf, a, b, 1.5, into)).toThrowError(RangeError, /alpha/);
+    expect(() => interpolateWeights(tf, a, b, Number.NaN, into)).toThrowError(RangeError, /alpha/);
+    const small = buildModel(tf, 16, 1);
+    expect(() => interpolateWeights(tf, a, small, 0.5, into)).toThrowError(/differs in shape/);
+    [a, b, into, small].forEach((m) => m.dispose());
   });
 });

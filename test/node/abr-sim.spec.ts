@@ -6,6 +6,7 @@ import { dataRoot, loadTraceDir, loadVideoSizes } from '../../src/sim/abr/load.j
 import { mean, runPolicy } from '../../src/sim/abr/run.js';
 import { AbrEnv } from '../../src/sim/abr/env.js';
 import { hindsightQ, optimalForTrace, optimalFromState } from '../../src/sim/abr/optimal.js';
+import { SYNTHETIC_TRAIN_FAMILIES, stepTrace, syntheticTrace, type SyntheticFamily } from '../../src/sim/abr/synth.js';
 
 const abr = join(dataRoot(), 'abr');
 const have = existsSync(join(abr, 'traces', 'test')) && existsSync(join(abr, 'video', 'video_size_0'));
@@ -123,5 +124,48 @@ describe('offline optimum and the hindsight teacher (synthetic trace)', () => {
       expect(Q[plan.qualities[0]]).toBeCloseTo(plan.qoeSum, 9);
       expect(new Set(Array.from(Q)).size).toBeGreaterThan(1);
     }
+  });
+});
+
+describe('ABR synthetic trace families (src/sim/abr/synth.ts)', () => {
+  const meanMbps = (bw: ArrayLike<number>) => Array.from(bw).reduce((a, b) => a + b, 0) / bw.length;
+
+  it('stepTrace: seeded, sampled every dtS over the duration, mostly faster than the Pensieve sets, with jumps across the range', () => {
+    const a = stepTrace('a', { seed: 7 });
+    expect(stepTrace('b', { seed: 7 }).bw).toEqual(a.bw);
+    expect(stepTrace('c', { seed: 8 }).bw).not.toEqual(a.bw);
+    expect(a.time.length).toBe(321);
+    expect(a.time[320]).toBe(320);
+    for (const x of a.bw) {
+      expect(x).toBeGreaterThanOrEqual(0.02);
+      expect(x).toBeLessThan(25 * Math.exp(0.35 * 8));
+    }
+    // over 40 traces most per-trace means are faster than any Pensieve trace's (4.6 Mb/s), some slower; some traces jump ×4 in 1 s
+    const traces = Array.from({ length: 40 }, (_, i) => stepTrace(`t${i}`, { seed: 100 + i }));
+    const means = traces.map((t) => meanMbps(t.bw));
+    expect(Math.min(...means)).toBeLessThan(4.6);
+    expect(means.filter((m) => m > 4.6).length).toBeGreaterThan(30);
+    expect(Math.max(...means)).toBeGreaterThan(9);
+    const jumps = traces.filter((t) => Array.from(t.bw).some((x, i, bw) => i > 0 && (x / bw[i - 1] > 4 || bw[i - 1] / x > 4)));
+    expect(jumps.length).toBeGreaterThan(5);
+  });
+
+  it('stepTrace rejects a non-positive or inverted range', () => {
+    expect(() => stepTrace('x', { seed: 1, minMbps: 0 })).toThrowError(RangeError, /minMbps/);
+    expect(() => stepTrace('x', { seed: 1, minMbps: 5, maxMbps: 2 })).toThrowError(RangeError, /minMbps/);
+    expect(() => stepTrace('x', { seed: 1, holdMinS: 10, holdMaxS: 2 })).toThrowError(RangeError, /holdMinS/);
+  });
+
+  it('syntheticTrace: the training families are faster than markov-train, differ from the held-out ones, and bad input throws', () => {
+    const fam = (f: SyntheticFamily) => Array.from({ length: 30 }, (_, i) => syntheticTrace(f, i));
+    const avg = (f: SyntheticFamily) => meanMbps(fam(f).map((t) => meanMbps(t.bw)));
+    expect(avg('markov-fast')).toBeGreaterThan(avg('markov-train'));
+    expect(avg('step-fast')).toBeGreaterThan(avg('markov-train'));
+    // no training family reproduces a held-out trace
+    const held = [...fam('walk-hi'), ...fam('markov-hi')].map((t) => Array.from(t.bw).slice(0, 20).join());
+    for (const f of SYNTHETIC_TRAIN_FAMILIES) for (const t of fam(f)) expect(held).not.toContain(Array.from(t.bw).slice(0, 20).join());
+    expect(syntheticTrace('step-fast', 3).name).toBe('synth_step-fast_3');
+    expect(() => syntheticTrace('step-fast', -1)).toThrowError(RangeError, /index/);
+    expect(() => syntheticTrace('nope' as SyntheticFamily, 0)).toThrowError(RangeError, /unknown synthetic family/);
   });
 });

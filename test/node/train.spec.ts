@@ -26,6 +26,8 @@ import { trainAbr } from '../../src/train/abr.js';
 import { DrlPolicy, FEATURES } from '../../src/abr/drl.js';
 import { DEFAULT_ABANDON } from '../../src/abr/abandon.js';
 import { runHlsVod, type HlsVodOptions } from '../../src/sim/abr/hls-vod.js';
+import { mean, runPolicy } from '../../src/sim/abr/run.js';
+import { syntheticTrace } from '../../src/sim/abr/synth.js';
 import { trainEdge } from '../../src/train/edge.js';
 import { trainProfile } from '../../src/train/profile.js';
 import { trainViewport } from '../../src/train/viewport.js';
@@ -344,6 +346,46 @@ describe('trainers on tiny synthetic inputs', () => {
       InputError,
       /hlsRefetch/,
     );
+  });
+
+  it("train:abr — select 'training-synth' scores every training trace pooled with the mix's selection traces; bad mixes are refused", async () => {
+    const traces = [1.2, 3, 0.6, 2, 5].map((mbps, k) => ({
+      name: `pool_${k}`,
+      time: Array.from({ length: 60 }, (_, i) => i),
+      bw: Array.from({ length: 60 }, (_, i) => mbps * (1 + 0.5 * Math.sin(i / 3 + k))),
+    }));
+    const videoSizes = VIDEO_BIT_RATE_KBPS.map((kbps) =>
+      Array.from({ length: TOTAL_CHUNKS }, (_, i) => kbps * 500 * (1 + 0.2 * Math.cos(i))),
+    );
+    const common = { traces, videoSizes, starts: 1, bcEpochs: 2, ppoIters: 0, hidden: 16, cacheDir: null, log: quiet };
+    const out = join(dir, 'abr-mix');
+    const mix = [
+      { family: 'step-fast' as const, count: 2 },
+      { family: 'markov-fast' as const, count: 3 },
+    ];
+    const r = await trainAbr({ ...common, syntheticMix: mix, select: 'training-synth', out });
+    // selection traces: indexes count..count+⌈count/2⌉−1 of each family (never the ones PPO plays)
+    const selecting = [syntheticTrace('step-fast', 2), syntheticTrace('markov-fast', 3), syntheticTrace('markov-fast', 4)];
+    const pooled = runPolicy(new DrlPolicy(r.model), [...traces, ...selecting], videoSizes);
+    expect(r.trainingSetQoePerChunk).toBeCloseTo(mean(pooled.map((x) => x.qoeSum)) / (TOTAL_CHUNKS - 1), 9);
+    const onlyTraining = runPolicy(new DrlPolicy(r.model), traces, videoSizes);
+    expect(mean(onlyTraining.map((x) => x.qoeSum)) / (TOTAL_CHUNKS - 1)).not.toBeCloseTo(r.trainingSetQoePerChunk, 3);
+    const rec = JSON.parse(readFileSync(join(out, 'train.json'), 'utf8'));
+    expect(rec.select).toBe('training-synth');
+    expect(rec.synthetic_mix).toEqual(mix);
+    r.model.dispose();
+    // the held-out families, markov-train (that is --synthetic), a repeated family, a zero count, and the selection without a mix
+    for (const bad of [
+      [{ family: 'walk-hi', count: 2 }],
+      [{ family: 'markov-train', count: 2 }],
+      [mix[0], mix[0]],
+      [{ family: 'step-fast', count: 0 }],
+    ])
+      await expectAsync(trainAbr({ ...common, syntheticMix: bad as typeof mix, select: 'training-synth', out })).toBeRejectedWithError(
+        InputError,
+        /syntheticMix/,
+      );
+    await expectAsync(trainAbr({ ...common, select: 'training-synth', out })).toBeRejectedWithError(InputError, /training-synth/);
   });
 
   it('train:profile — a small population; the written model and norm predict finite profiles', async () => {

@@ -120,6 +120,66 @@ export function walkTrace(name: string, o: WalkTraceOptions): SimTrace {
   return { name, time, bw };
 }
 
+/** Options of `stepTrace`. */
+export interface StepTraceOptions {
+  seed: number;
+  /** trace length, s (default 320) */
+  durationS?: number;
+  /** each regime's rate is drawn log-uniformly in [minMbps, maxMbps] (defaults 1 and 25) */
+  minMbps?: number;
+  maxMbps?: number;
+  /** the per-trace mean holding time of a regime is drawn in [holdMinS, holdMaxS] (defaults 3 and 40) */
+  holdMinS?: number;
+  holdMaxS?: number;
+  /** sample spacing, s (default 1) */
+  dtS?: number;
+}
+
+/**
+ * One trace of a regime-switching link unlike the Markov model's: every regime's rate is drawn afresh
+ * log-uniformly over the whole range (a jump may cross it in one step, as a Wi-Fi/cellular handover does),
+ * held for an exponential time (mean drawn per trace), with per-sample log-normal jitter (σ drawn per trace in
+ * [0.05, 0.35]) and, in a quarter of the regimes, a slow linear ramp towards the next regime's rate.
+ * Throughput floored at 0.02 Mb/s. @throws RangeError on a non-positive or inverted range
+ */
+export function stepTrace(name: string, o: StepTraceOptions): SimTrace {
+  const minM = o.minMbps ?? 1;
+  const maxM = o.maxMbps ?? 25;
+  const holdMin = o.holdMinS ?? 3;
+  const holdMax = o.holdMaxS ?? 40;
+  const dt = o.dtS ?? 1;
+  const n = o.durationS ?? 320;
+  if (!(minM > 0 && maxM >= minM)) throw new RangeError(`stepTrace: need 0 < minMbps <= maxMbps, got ${minM}, ${maxM}`);
+  if (!(holdMin > 0 && holdMax >= holdMin)) throw new RangeError(`stepTrace: need 0 < holdMinS <= holdMaxS, got ${holdMin}, ${holdMax}`);
+  if (!(dt > 0 && n > 0)) throw new RangeError(`stepTrace: need positive dtS and durationS, got ${dt}, ${n}`);
+  const rng = mulberry32(o.seed);
+  const lo = Math.log(minM);
+  const hi = Math.log(maxM);
+  const draw = () => Math.exp(lo + (hi - lo) * rng());
+  const hold = holdMin + (holdMax - holdMin) * rng();
+  const jitter = 0.05 + 0.3 * rng();
+  let rate = draw();
+  let next = draw();
+  let left = -hold * Math.log(Math.max(rng(), 1e-12));
+  let span = left;
+  let ramp = rng() < 0.25;
+  const time: number[] = [];
+  const bw: number[] = [];
+  for (let t = 0; t <= n + 1e-9; t += dt) {
+    if (left <= 0) {
+      rate = next;
+      next = draw();
+      left = span = -hold * Math.log(Math.max(rng(), 1e-12));
+      ramp = rng() < 0.25;
+    }
+    const base = ramp ? rate * (next / rate) ** (1 - left / span) : rate;
+    time.push(Math.round(t * 1000) / 1000);
+    bw.push(Math.max(0.02, base * Math.exp(jitter * gauss(rng))));
+    left -= dt;
+  }
+  return { name, time, bw };
+}
+
 /** The trace as Pensieve-format text (`time\tMb/s` per line). */
 export function traceText(t: SimTrace): string {
   let s = '';
@@ -127,14 +187,35 @@ export function traceText(t: SimTrace): string {
   return s;
 }
 
+/** The synthetic families by name: which training may draw and which only evaluate (see `syntheticTrace`). */
+export const SYNTHETIC_FAMILIES = ['markov-train', 'markov-fast', 'step-fast', 'walk-hi', 'markov-hi'] as const;
+export type SyntheticFamily = (typeof SYNTHETIC_FAMILIES)[number];
+/** The families training and selection may draw (never `walk-hi`, `markov-hi`: the benchmarks' held-out ones). */
+export const SYNTHETIC_TRAIN_FAMILIES = ['markov-train', 'markov-fast', 'step-fast'] as const;
+export type SyntheticTrainFamily = (typeof SYNTHETIC_TRAIN_FAMILIES)[number];
+
 /**
  * The families used by training and the benchmarks, by name and index (seeds never overlap between
- * families): `markov-train` (training), `walk-hi` (3–15 Mb/s, evaluation only: a generator training never
+ * families): `markov-train` (training), `markov-fast` (training: Markov states 0.5–30 Mb/s), `step-fast`
+ * (training: `stepTrace`, regimes 1–25 Mb/s), `walk-hi` (3–15 Mb/s, evaluation only: a generator training never
  * uses), `markov-hi` (Markov states 1–40 Mb/s, evaluation only: seeds training never draws).
+ * @throws RangeError on an unknown family or an index that is not a non-negative integer
  */
-export function syntheticTrace(family: 'markov-train' | 'walk-hi' | 'markov-hi', i: number): SimTrace {
+export function syntheticTrace(family: SyntheticFamily, i: number): SimTrace {
+  if (!(Number.isInteger(i) && i >= 0)) throw new RangeError(`synthetic trace index must be a non-negative integer, got ${i}`);
   const name = `synth_${family}_${i}`;
-  if (family === 'markov-train') return markovTrace(name, { seed: 1_000_000 + i });
-  if (family === 'markov-hi') return markovTrace(name, { seed: 2_000_000 + i, minMbps: 1, maxMbps: 40 });
-  return walkTrace(name, { seed: 3_000_000 + i });
+  switch (family) {
+    case 'markov-train':
+      return markovTrace(name, { seed: 1_000_000 + i });
+    case 'markov-hi':
+      return markovTrace(name, { seed: 2_000_000 + i, minMbps: 1, maxMbps: 40 });
+    case 'walk-hi':
+      return walkTrace(name, { seed: 3_000_000 + i });
+    case 'markov-fast':
+      return markovTrace(name, { seed: 5_000_000 + i, minMbps: 0.5, maxMbps: 30 });
+    case 'step-fast':
+      return stepTrace(name, { seed: 6_000_000 + i });
+    default:
+      throw new RangeError(`unknown synthetic family "${String(family)}"; known: ${SYNTHETIC_FAMILIES.join(', ')}`);
+  }
 }

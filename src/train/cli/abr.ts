@@ -3,6 +3,8 @@ import { commandLine, num, oneOf, optNum, runCli } from './args.js';
 import { trainAbr } from '../abr.js';
 import { loadVideoSizes } from '../../sim/abr/load.js';
 import { DEFAULT_ABANDON } from '../../abr/abandon.js';
+import type { SyntheticTrainFamily } from '../../sim/abr/synth.js';
+import { InputError } from '../errors.js';
 
 const cli = {
   name: 'train:abr',
@@ -73,16 +75,31 @@ const cli = {
     select: {
       type: 'string',
       default: 'training',
-      arg: 'training|dev|dev-hls',
-      help: 'selection set: every training trace, the held-out dev split (both simulators when --hls-mix > 0), or that split in the hls mode only',
+      arg: 'training|dev|dev-hls|training-synth',
+      help: 'selection set: every training trace, the held-out dev split (both simulators when --hls-mix > 0), that split in the hls mode only, or every training trace pooled with the --synthetic-mix selection traces',
     },
     synthetic: { type: 'string', default: '0', arg: 'N', help: 'synthetic Markov traces (0.2–20 Mb/s) added to the training traces' },
+    'synthetic-mix': {
+      type: 'string',
+      arg: 'FAMILY:N,…',
+      help: 'more synthetic families in the PPO pool (markov-fast, step-fast); with --select training-synth the next N/2 of each select',
+    },
     rollout: { type: 'string', default: '192', arg: 'N', help: 'PPO steps per environment (16 environments) per iteration' },
     entropy: { type: 'string', default: '0.001', arg: 'X', help: 'entropy bonus' },
     'value-warmup': { type: 'string', default: '30', arg: 'N', help: 'PPO iterations that fit only the critic first' },
     'target-kl': { type: 'string', default: '0.01', arg: 'X', help: "stop an iteration's epochs when the approximate KL exceeds 1.5 X" },
   },
 } as const;
+
+/** `FAMILY:N,FAMILY:N` → the syntheticMix option; InputError when malformed (the trainer checks the families). */
+function parseMix(v: string | undefined): Array<{ family: SyntheticTrainFamily; count: number }> | undefined {
+  if (v === undefined || v === '') return undefined;
+  return v.split(',').map((part) => {
+    const m = /^([a-z-]+):(\d+)$/.exec(part.trim());
+    if (!m) throw new InputError(`--synthetic-mix wants FAMILY:N[,FAMILY:N…] (e.g. markov-fast:40,step-fast:40), got "${part}"`);
+    return { family: m[1] as SyntheticTrainFamily, count: Number(m[2]) };
+  });
+}
 
 await runCli(cli, async (v) => {
   const int = { integer: true, min: 0 };
@@ -111,7 +128,8 @@ await runCli(cli, async (v) => {
     hlsAbandon: oneOf('hls-abandon', v['hls-abandon'], ['off', 'default']) === 'default' ? DEFAULT_ABANDON : null,
     synthetic: num('synthetic', v.synthetic, int),
     evalEvery: num('eval-every', v['eval-every'], { integer: true, min: 1 }),
-    select: oneOf('select', v.select, ['training', 'dev', 'dev-hls']),
+    syntheticMix: parseMix(v['synthetic-mix']),
+    select: oneOf('select', v.select, ['training', 'dev', 'dev-hls', 'training-synth']),
     rollout: num('rollout', v.rollout, { integer: true, min: 1 }),
     entropy: num('entropy', v.entropy),
     valueWarmup: num('value-warmup', v['value-warmup'], int),
