@@ -20,11 +20,13 @@ import { createStreamController } from './abr/hls-stream-controller.js';
 import { DEFAULT_ABANDON, type AbandonRule } from './abr/abandon.js';
 
 /**
- * The DRL model `monitor()` loads from its models directory: models/abr-drl (MODEL.md there). The candidate
- * 'abr-drl-player' (trained in the player simulator with this player's semantics) played level with it in real
- * playback (BENCHMARKS.md, "The DRL trained for the player's semantics"), so the default stays.
+ * The DRL model `monitor()` loads from its models directory: models/abr-drl-player (MODEL.md there), the network
+ * trained and selected — on training and dev traces only — in the player simulator with exactly the semantics this
+ * function plays with (no re-fetch after a switch, `DEFAULT_ABANDON`): dev 0.927 QoE_lin per chunk against 0.729
+ * for models/abr-drl, which stays the Pensieve-simulator model and the source of the deployment catalog's ABR
+ * variants. Real playback (BENCHMARKS.md, "ABR in real playback: the wider evaluation") is reported, not used to choose.
  */
-export const DEFAULT_ABR_MODEL = 'abr-drl';
+export const DEFAULT_ABR_MODEL = 'abr-drl-player';
 
 export interface MonitorOptions {
   /** the app's hls.js constructor (a peer dependency: edgeplay never bundles it) */
@@ -55,9 +57,9 @@ export interface MonitorOptions {
   /** bitrate policy in the worker: 'drl' (default with a worker), 'robustmpc', 'bola', 'bb', or 'hls'/false for hls.js' own */
   abr?: AbrPolicyName | false;
   /**
-   * the DRL model's directory under `models` (default `DEFAULT_ABR_MODEL`, 'abr-drl'); 'abr-drl-player' is the
-   * candidate trained for the player as this function wires it by default (no re-fetch after a switch,
-   * `DEFAULT_ABANDON`). A directory your server does not host: a console warning and hls.js' ABR keeps deciding.
+   * the DRL model's directory under `models` (default `DEFAULT_ABR_MODEL`, 'abr-drl-player': trained for the player
+   * as this function wires it, no re-fetch after a switch and `DEFAULT_ABANDON`); 'abr-drl' is the
+   * Pensieve-simulator model. A directory your server does not host: a console warning and hls.js' ABR keeps deciding.
    * One worker holds one VOD DRL network: players sharing a worker play whichever model loaded last.
    * @throws TypeError when it is not a plain directory name
    */
