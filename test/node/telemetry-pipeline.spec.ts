@@ -27,6 +27,18 @@ class MemStorage {
   }
 }
 
+/** An IndexedDB whose open() fails (after recording the name in `opened`): the outbox falls back to memory. */
+function failingIndexedDb(opened: string[] = []) {
+  return {
+    open(name: string) {
+      opened.push(name);
+      const r: Record<string, unknown> = { error: new Error('stub') };
+      setTimeout(() => (r.onerror as () => void)?.(), 0);
+      return r;
+    },
+  };
+}
+
 describe('telemetry pipeline defaults (options passed through unset)', () => {
   const g = globalThis as Record<string, unknown>;
   let opened: string[];
@@ -38,14 +50,7 @@ describe('telemetry pipeline defaults (options passed through unset)', () => {
     storage = new MemStorage();
     g.localStorage = storage;
     // an IndexedDB whose open() fails after recording the name: the queue falls back to memory
-    g.indexedDB = {
-      open(name: string) {
-        opened.push(name);
-        const r: Record<string, unknown> = { error: new Error('stub') };
-        setTimeout(() => (r.onerror as () => void)?.(), 0);
-        return r;
-      },
-    };
+    g.indexedDB = failingIndexedDb(opened);
     spyOn(console, 'warn');
   });
 
@@ -96,13 +101,7 @@ describe('telemetry consent states (toConsent)', () => {
   beforeEach(() => {
     storage = new MemStorage();
     g.localStorage = storage;
-    g.indexedDB = {
-      open() {
-        const r: Record<string, unknown> = { error: new Error('stub') };
-        setTimeout(() => (r.onerror as () => void)?.(), 0);
-        return r;
-      },
-    };
+    g.indexedDB = failingIndexedDb();
     spyOn(console, 'warn');
   });
   afterEach(() => {
@@ -152,13 +151,7 @@ describe('memory-only outbox (no IndexedDB): the localStorage spill across pages
   const g = globalThis as Record<string, unknown>;
   let realFetch: unknown;
   beforeEach(() => {
-    g.indexedDB = {
-      open() {
-        const r: Record<string, unknown> = { error: new Error('stub') };
-        setTimeout(() => (r.onerror as () => void)?.(), 0);
-        return r;
-      },
-    };
+    g.indexedDB = failingIndexedDb();
     realFetch = g.fetch;
     spyOn(console, 'warn');
   });
