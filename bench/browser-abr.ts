@@ -26,8 +26,8 @@ import { getPriority, loadavg, setPriority, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { startDemoServer } from '../demo/server.js';
 import { parseTrace } from '../src/core/trace.js';
-import { dataRoot } from '../src/sim/abr/load.js';
-import { syntheticTrace, traceText } from '../src/sim/abr/synth.js';
+import { dataRoot, heldOutSplit, traceNames } from '../src/sim/abr/load.js';
+import { SYNTHETIC_FAMILIES as ALL_SYNTHETIC_FAMILIES, syntheticTrace, traceText, type SyntheticFamily } from '../src/sim/abr/synth.js';
 import { InputError } from '../src/train/errors.js';
 import { DEFAULT_DRL_GUARD, type DrlGuard } from '../src/abr/drl-guard.js';
 import { DEFAULT_ABANDON, type AbandonRule } from '../src/abr/abandon.js';
@@ -252,7 +252,6 @@ export interface BrowserAbrBenchResult {
 
 /** The synthetic families the default trace set adds (generated into `dir`), in this order, indices 0..n−1. */
 const SYNTHETIC_FAMILIES = ['walk-hi', 'markov-hi'] as const;
-type BenchSynthFamily = (typeof SYNTHETIC_FAMILIES)[number];
 
 /** The synthetic bench trace names for indices 0..n−1 of every family (default n = 1: synth_walk-hi_0, synth_markov-hi_0). */
 export function syntheticBenchTraces(n = 1): string[] {
@@ -261,22 +260,48 @@ export function syntheticBenchTraces(n = 1): string[] {
 }
 
 /**
- * Writes into `dir` (Pensieve format) the synthetic bench traces `synth_<family>_<i>` among `names` (family walk-hi or
- * markov-hi, src/sim/abr/synth.ts) plus the default ones, and returns the names written. Other names are ignored
- * (Pensieve test traces are served from the data directory). Throws InputError for a `synth_` name of another family.
+ * Writes into `dir` (Pensieve format) the synthetic traces `synth_<family>_<i>` among `names` (any family of
+ * src/sim/abr/synth.ts: the evaluation families walk-hi and markov-hi, and, for the dev set (`devBenchTraces`), the
+ * training families at indices no trainer reads) plus the default ones, and returns the names written. Other names are
+ * ignored (Pensieve traces are served from the data directory). Throws InputError for a `synth_` name of an unknown family.
  */
 export function writeSyntheticTraces(dir: string, names: readonly string[] = []): string[] {
   mkdirSync(dir, { recursive: true });
   const wanted = [...new Set([...syntheticBenchTraces(1), ...names.filter((n) => n.startsWith('synth_'))])];
   return wanted.map((name) => {
     const m = /^synth_(.+)_(\d+)$/.exec(name);
-    const family = m?.[1] as BenchSynthFamily | undefined;
-    if (!m || !family || !SYNTHETIC_FAMILIES.includes(family))
-      throw new InputError(`synthetic bench trace "${name}": expected synth_<${SYNTHETIC_FAMILIES.join('|')}>_<index>`);
+    const family = m?.[1] as SyntheticFamily | undefined;
+    if (!m || !family || !ALL_SYNTHETIC_FAMILIES.includes(family))
+      throw new InputError(`synthetic bench trace "${name}": expected synth_<${ALL_SYNTHETIC_FAMILIES.join('|')}>_<index>`);
     const t = syntheticTrace(family, Number(m[2]));
     writeFileSync(join(dir, t.name), traceText(t));
     return t.name;
   });
+}
+
+/**
+ * The synthetic traces of the dev set: two of each training family at indices no trainer or selection reads
+ * (`markov-train` trains on 0–79 and abr-drl-player's dev-hls selection reads 80–99; `markov-fast` and `step-fast` train
+ * on 0–29 and abr-drl-fast's selection reads 30–44), spanning 0.2–30 Mb/s. The evaluation families (walk-hi, markov-hi)
+ * stay out: the test set uses them.
+ */
+export const DEV_SYNTHETIC_TRACES = [
+  'synth_markov-train_100',
+  'synth_markov-train_101',
+  'synth_markov-fast_60',
+  'synth_markov-fast_61',
+  'synth_step-fast_60',
+  'synth_step-fast_61',
+] as const;
+
+/**
+ * The dev traces of the real-playback evaluation (`--dev`), for choosing between models without the test set: the
+ * held-out split of the Pensieve *training* traces (`heldOutSplit`, the one train:abr selects on: 18 traces, 0.2–6 Mb/s)
+ * plus `DEV_SYNTHETIC_TRACES`. Never a test trace. Throws InputError when the training traces are missing.
+ */
+export function devBenchTraces(trainDir = join(dataRoot(), 'abr', 'traces', 'train')): string[] {
+  if (!existsSync(trainDir)) throw new InputError(`training traces not found in ${trainDir} (set EDGEPLAY_DATA or pass --traces)`);
+  return [...heldOutSplit(traceNames(trainDir)).dev, ...DEV_SYNTHETIC_TRACES];
 }
 
 /**
@@ -493,9 +518,9 @@ export function byBand(
   return out;
 }
 
-/** The mean throughput of each trace of `traces` found in the Pensieve test directory or the synthetic bench traces' directory. */
+/** The mean throughput of each trace of `traces` found in the Pensieve test or training directory or the synthetic bench traces' directory. */
 function benchTraceMeans(traces: readonly string[], synthDir: string): Map<string, number> {
-  const dirs = [join(dataRoot(), 'abr', 'traces', 'test'), synthDir];
+  const dirs = [join(dataRoot(), 'abr', 'traces', 'test'), join(dataRoot(), 'abr', 'traces', 'train'), synthDir];
   const m = new Map<string, number>();
   for (const t of traces) {
     const v = traceMeanMbps(t, dirs);

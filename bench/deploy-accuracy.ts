@@ -16,7 +16,7 @@ import { TOTAL_CHUNKS, type AbrObservation } from '../src/core/abr.js';
 import type { DeployModel } from '../src/deploy/catalog.js';
 import { REQUEST_FEATURES } from '../src/profile/features.js';
 import type { ProfileNorm } from '../src/profile/model.js';
-import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
+import { dataRoot, heldOutSplit, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import { mean, runPolicy } from '../src/sim/abr/run.js';
 import { simulatePopulation } from '../src/sim/viewers/population.js';
 import { buildRequests, splitByTime } from '../src/sim/viewers/requests.js';
@@ -32,7 +32,7 @@ type Load = (model: DeployModel, variant: string) => Promise<LoadedVariant>;
  */
 export async function accuracyAbr(ids: string[], load: Load, abrDir = join(dataRoot(), 'abr')): Promise<AccuracyRow[]> {
   if (!existsSync(join(abrDir, 'traces', 'train'))) throw new InputError(`ABR training traces not found under ${abrDir}/traces/train`);
-  const held = loadTraceDir(join(abrDir, 'traces', 'train')).filter((_, i) => i % 7 === 3);
+  const held = heldOutSplit(loadTraceDir(join(abrDir, 'traces', 'train'))).dev;
   const sizes = loadVideoSizes(join(abrDir, 'video'));
   const out: AccuracyRow[] = [];
   let full = NaN;

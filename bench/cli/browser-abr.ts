@@ -1,6 +1,6 @@
 /** `npm run bench:browser-abr -- [options]` (--help lists them): the command line of benchBrowserAbr (../browser-abr.ts). */
 import { commandLine, InputError, listOf, num, oneOf, runCli } from '../../src/train/cli/args.js';
-import { benchBrowserAbr, defaultBenchTraces, resummariseBrowserAbr } from '../browser-abr.js';
+import { benchBrowserAbr, defaultBenchTraces, devBenchTraces, resummariseBrowserAbr } from '../browser-abr.js';
 import { benchBrowserAbrLive, resummariseBrowserAbrLive } from '../browser-abr-live.js';
 
 const cli = {
@@ -11,7 +11,7 @@ const cli = {
     traces: {
       type: 'string',
       arg: 'LIST',
-      help: 'throughput traces: Pensieve test trace names or synth_walk-hi_N / synth_markov-hi_N (default: per family of the Pensieve test set the traces at --ranks of mean throughput, plus --synthetic fast-link traces per synthetic family)',
+      help: 'throughput traces: Pensieve test or training trace names or synth_FAMILY_N (FAMILY walk-hi, markov-hi, markov-train, markov-fast, step-fast) (default: per family of the Pensieve test set the traces at --ranks of mean throughput, plus --synthetic fast-link traces per synthetic family)',
     },
     ranks: {
       type: 'string',
@@ -24,6 +24,10 @@ const cli = {
       default: '1',
       arg: 'N',
       help: 'without --traces: synthetic fast-link traces per family (synth_walk-hi_0..N-1, synth_markov-hi_0..N-1)',
+    },
+    dev: {
+      type: 'boolean',
+      help: 'the dev traces instead of the test ones, for choosing between models: the held-out split of the Pensieve training traces (18) plus 6 synthetic traces of the training families at indices no trainer reads (devBenchTraces)',
     },
     live: { type: 'boolean', help: 'the live evaluation (LL-HLS live ladder; see above)' },
     policies: {
@@ -97,10 +101,13 @@ await runCli(cli, async (v) => {
     });
     return;
   }
+  if (v.dev && v.traces) throw new InputError('--dev and --traces both choose the traces: pass one');
   await benchBrowserAbr({
     traces: v.traces
       ? listOf('traces', v.traces)
-      : defaultBenchTraces(undefined, rankList(v.ranks), num('synthetic', v.synthetic, { integer: true, min: 0 })),
+      : v.dev
+        ? devBenchTraces()
+        : defaultBenchTraces(undefined, rankList(v.ranks), num('synthetic', v.synthetic, { integer: true, min: 0 })),
     policies: listOf('policies', v.policies ?? 'hls,robustmpc,bola,drl'),
     limit: num('limit', v.limit, { integer: true, min: 2 }),
     repeats: num('repeats', v.repeats, { integer: true, min: 1 }),

@@ -23,7 +23,7 @@ import { checkAbandonRule, type AbandonRule } from '../abr/abandon.js';
 import { BufferBased, RobustMpc } from '../abr/baselines.js';
 import { AbrEnv, type SimTrace } from '../sim/abr/env.js';
 import { mulberry32 } from '../core/random.js';
-import { dataRoot, loadTraceDir, loadVideoSizes } from '../sim/abr/load.js';
+import { dataRoot, heldOutSplit, loadTraceDir, loadVideoSizes } from '../sim/abr/load.js';
 import { hindsightQ, optimalForTrace, optimalFromState } from '../sim/abr/optimal.js';
 import { horizonExpert } from '../sim/abr/horizon.js';
 import { mean, observe, runPolicy } from '../sim/abr/run.js';
@@ -187,8 +187,7 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   const all = o.traces ?? loadTraceDir(join(abr, 'traces', 'train'));
   const sizes = o.videoSizes ?? loadVideoSizes(join(abr, 'video'));
   // validation split of the training traces: every 7th trace (by sorted name)
-  const valid = all.filter((_, i) => i % 7 === 3);
-  const train = all.filter((_, i) => i % 7 !== 3);
+  const { train, dev: valid } = heldOutSplit(all);
   if (!train.length || !valid.length) throw new InputError(`need at least 4 training traces (the 4th is held out), got ${all.length}`);
   const synth = Array.from({ length: o.synthetic ?? 0 }, (_, i) => syntheticTrace('markov-train', i));
   const mix = o.syntheticMix ?? [];

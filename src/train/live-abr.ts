@@ -40,7 +40,7 @@ import {
   type LiveVideo,
   type SizeSource,
 } from '../sim/abr/live.js';
-import { dataRoot, loadTraceDir } from '../sim/abr/load.js';
+import { dataRoot, heldOutSplit, loadTraceDir } from '../sim/abr/load.js';
 import { loadEncodePartVideos, loadPartVideos, type PartVideo } from '../sim/abr/parts.js';
 import type { SimTrace } from '../sim/abr/env.js';
 import { InputError } from './errors.js';
@@ -228,8 +228,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
       devVideos = withParts(devVideos, loadPartVideos(chunksDir, framesDir, ['dev']));
     }
     const all = loadTraceDir(tracesDir);
-    trainTraces = all.filter((_, i) => i % 7 !== 3);
-    validTraces = all.filter((_, i) => i % 7 === 3);
+    ({ train: trainTraces, dev: validTraces } = heldOutSplit(all));
   }
   const sizesDir = resolve(o.sizes ?? 'models/chunk-size');
   if (!o.sizeNet && !existsSync(join(sizesDir, 'head.json')))

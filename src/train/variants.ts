@@ -27,7 +27,7 @@ import { magnitudeMask, quantizeInt8, toFloat16 } from '../deploy/quantize.js';
 import { K_RECORDS, REQUEST_FEATURES } from '../profile/features.js';
 import { FastProfile, PATCH, buildProfileModel, normalise, type ProfileNorm } from '../profile/model.js';
 import { AbrEnv } from '../sim/abr/env.js';
-import { dataRoot, loadTraceDir, loadVideoSizes } from '../sim/abr/load.js';
+import { dataRoot, heldOutSplit, loadTraceDir, loadVideoSizes } from '../sim/abr/load.js';
 import { observe } from '../sim/abr/run.js';
 import { simulatePopulation } from '../sim/viewers/population.js';
 import { buildRequests, splitByTime } from '../sim/viewers/requests.js';
@@ -379,7 +379,7 @@ export async function trainVariants(o: TrainVariantsOptions = {}): Promise<Varia
       const ABR = resolve(o.abrData ?? join(dataRoot(), 'abr'));
       if (!existsSync(join(ABR, 'traces', 'train'))) throw new InputError(`ABR training traces not found under ${ABR}/traces/train`);
       const all = loadTraceDir(join(ABR, 'traces', 'train'));
-      const trainTraces = all.filter((_, i) => i % 7 !== 3); // the held-out split (i % 7 === 3) stays out, as in train:abr
+      const trainTraces = heldOutSplit(all).train; // the held-out split stays out, as in train:abr
       const sizes = loadVideoSizes(join(ABR, 'video'));
       const policy = new DrlPolicy(full);
       const obs: AbrObservation[] = [];

@@ -7,6 +7,7 @@ import { playbackClock } from '../../demo/playback-clock.js';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { heldOutSplit } from '../../src/sim/abr/load.js';
 import {
   byBand,
   defaultBenchTraces,
@@ -16,6 +17,8 @@ import {
   rotatedJobs,
   summarise,
   writeSyntheticTraces,
+  devBenchTraces,
+  DEV_SYNTHETIC_TRACES,
   type BenchJob,
   type Row,
 } from '../../bench/browser-abr.js';
@@ -208,7 +211,30 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
     expect(readdirSync(dir).sort()).toEqual(['synth_markov-hi_0', 'synth_walk-hi_0', 'synth_walk-hi_3']);
     // another index is another trace (the generator is seeded per index)
     expect(readFileSync(join(dir, 'synth_walk-hi_3'), 'utf8')).not.toEqual(readFileSync(join(dir, 'synth_walk-hi_0'), 'utf8'));
-    expect(() => writeSyntheticTraces(dir, ['synth_lte_0'])).toThrowError(/expected synth_<walk-hi\|markov-hi>_<index>/);
+    expect(() => writeSyntheticTraces(dir, ['synth_lte_0'])).toThrowError(/expected synth_<markov-train\|.*\|markov-hi>_<index>/);
+    // the training families too (the dev set's)
+    expect(writeSyntheticTraces(dir, ['synth_step-fast_60'])).toContain('synth_step-fast_60');
+    expect(readFileSync(join(dir, 'synth_step-fast_60'), 'utf8').trim().split('\n').length).toBeGreaterThan(10);
+  });
+
+  it('devBenchTraces (--dev): the held-out split of the training traces plus synthetic training-family traces no trainer reads, never a test trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeplay-devtraces-'));
+    // 16 training traces written in scrambled order; a dot file is not a trace
+    const names = Array.from({ length: 16 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+    for (const n of [...names].reverse()) writeFileSync(join(dir, n), '0 1\n1 1\n');
+    writeFileSync(join(dir, '.hidden'), 'x');
+    const dev = devBenchTraces(dir);
+    // every 7th by sorted name from the 4th: t03, t10 (the split train:abr selects on: heldOutSplit)
+    expect(dev.slice(0, 2)).toEqual(['t03', 't10']);
+    expect(dev.slice(0, 2)).toEqual(heldOutSplit(names).dev);
+    expect(dev.slice(2)).toEqual([...DEV_SYNTHETIC_TRACES]);
+    // no evaluation family (the test set's), and indices beyond what the trainers read
+    for (const t of DEV_SYNTHETIC_TRACES) {
+      const m = /^synth_(.+)_(\d+)$/.exec(t)!;
+      expect(['markov-train', 'markov-fast', 'step-fast']).toContain(m[1]);
+      expect(Number(m[2])).toBeGreaterThanOrEqual(m[1] === 'markov-train' ? 100 : 45);
+    }
+    expect(() => devBenchTraces(join(dir, 'missing'))).toThrowError(/training traces not found/);
   });
 
   it('playJobs (the VOD and live run loop) rejects a lagged run, plays it again, and leaves a failed one for a rerun', async () => {
