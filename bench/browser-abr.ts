@@ -319,9 +319,8 @@ export function defaultBenchTraces(
   if (!existsSync(testDir)) throw new InputError(`test traces not found in ${testDir} (set EDGEPLAY_DATA or pass --traces)`);
   const fam = new Map<string, Array<{ name: string; mean: number }>>();
   for (const name of readdirSync(testDir).sort()) {
-    const t = parseTrace(readFileSync(join(testDir, name), 'utf8'), name);
     const f = name.split('_')[1] ?? name;
-    const mean = t.mbps.slice(1).reduce((a, b) => a + b, 0) / (t.mbps.length - 1);
+    const mean = traceMeanMbps(name, [testDir])!;
     fam.set(f, [...(fam.get(f) ?? []), { name, mean }]);
   }
   const out: string[] = [];
