@@ -20,6 +20,7 @@ import { syntheticTrace, type SyntheticTrainFamily } from '../src/sim/abr/synth.
 import { InputError } from '../src/train/errors.js';
 import { dataRelative, repoRelative } from '../src/train/cli/args.js';
 
+/** What `benchAbrDev` scores and where: models or ensembles, the fast dev traces, the data and the results file. */
 export interface AbrDevOptions {
   /** models to score: a directory, or several joined by '+' (an ensemble, `ensembleForward`) */
   models: string[];
@@ -37,6 +38,7 @@ export interface AbrDevOptions {
   log?: (s: string) => void;
 }
 
+/** One policy's QoE_lin per chunk (chunks 1..47) on the selection sets, with true and with predicted next sizes. */
 export interface AbrDevRow {
   policy: string;
   training: number;

@@ -22,14 +22,14 @@ export interface FileServer {
   close(): Promise<void>;
 }
 
-/**
- * Streams a file server does not hold but pulls from its origin on every request (path and query as asked, so an
- * LL-HLS blocking playlist reload waits at the origin): stream name → origin, resolved per request (null while the
- * origin is not listening yet: 503).
- */
 /** query parameters of one viewer's shaped session: never sent to the origin on a pull */
 const VIEWER_QUERY = ['trace', 'sess', 'rtt', 'limit'];
 
+/**
+ * Streams a file server does not hold but pulls from its origin on every request (path and LL-HLS query as asked, so
+ * a blocking playlist reload waits at the origin; the viewer's shaping query, `VIEWER_QUERY`, stays at the CDN):
+ * stream name → origin, resolved per request (null while the origin is not listening yet: 503).
+ */
 export interface OriginPull {
   streams: readonly string[];
   origin: () => string | null;

@@ -27,7 +27,7 @@ const cli = {
     },
     dev: {
       type: 'boolean',
-      help: 'the dev traces instead of the test ones, for choosing between models: the held-out split of the Pensieve training traces (18) plus 6 synthetic traces of the training families at indices no trainer reads (devBenchTraces)',
+      help: 'the dev traces instead of the test ones, for choosing between models: the held-out split of the Pensieve training traces (18) plus 6 synthetic traces of the training families at indices no trainer reads (devBenchTraces); results in bench/results/browser-abr-dev.json unless --out; VOD only (not with --live)',
     },
     live: { type: 'boolean', help: 'the live evaluation (LL-HLS live ladder; see above)' },
     policies: {
@@ -56,7 +56,7 @@ const cli = {
     out: {
       type: 'string',
       arg: 'FILE',
-      help: 'results file, resumed from when it matches (default bench/results/browser-abr.json; with --live bench/results/browser-abr-live.json)',
+      help: 'results file, resumed from when it matches (default bench/results/browser-abr.json; with --dev bench/results/browser-abr-dev.json; with --live bench/results/browser-abr-live.json)',
     },
     fresh: { type: 'boolean', help: 'ignore the runs already in the results file' },
     summary: {
@@ -83,9 +83,14 @@ function rankList(value: string): number[] {
 }
 
 await runCli(cli, async (v) => {
+  // the live evaluation has no dev set: --dev there would play (or summarise) the test traces
+  if (v.dev && v.live) throw new InputError('--dev is for the VOD evaluation only (the live one has no dev set): drop --live or --dev');
+  if (v.dev && v.traces) throw new InputError('--dev and --traces both choose the traces: pass one');
+  // dev runs keep their own results file: the default one holds the test evaluation (and a run resumes from its file)
+  const vodOut = v.out ?? (v.dev ? 'bench/results/browser-abr-dev.json' : 'bench/results/browser-abr.json');
   if (v.summary) {
     if (v.live) resummariseBrowserAbrLive(v.out ?? 'bench/results/browser-abr-live.json');
-    else resummariseBrowserAbr(v.out ?? 'bench/results/browser-abr.json');
+    else resummariseBrowserAbr(vodOut);
     return;
   }
   if (v.live) {
@@ -101,7 +106,6 @@ await runCli(cli, async (v) => {
     });
     return;
   }
-  if (v.dev && v.traces) throw new InputError('--dev and --traces both choose the traces: pass one');
   await benchBrowserAbr({
     traces: v.traces
       ? listOf('traces', v.traces)
@@ -116,7 +120,7 @@ await runCli(cli, async (v) => {
     answer: oneOf('answer', v.answer, ['slot', 'message']),
     tables: oneOf('tables', v.tables, ['on', 'off']),
     transmux: oneOf('transmux', v.transmux, ['worker', 'inline']),
-    out: v.out ?? 'bench/results/browser-abr.json',
+    out: vodOut,
     fresh: v.fresh,
     maxLag: num('max-lag', v['max-lag'], { min: 0.001 }),
     command: commandLine(cli.name),

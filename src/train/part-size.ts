@@ -467,6 +467,13 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
     baseForecasts(missing, make).forEach((f, i) => cache.set(missing[i], f));
     return vs.map((v) => cache.get(v)!);
   };
+  if (o.rateControlSets && !o.rateControlSets.length)
+    throw new InputError(
+      'train:part-size: no rate-control set to select from (--rate-control none for no class slopes, e.g. none,cbr+vbr)',
+    );
+  if (o.weightings && !o.weightings.length)
+    throw new InputError('train:part-size: no point weighting to select from (--weightings points, source or stream)');
+  if (o.shareAlphas && !o.shareAlphas.length) throw new InputError('train:part-size: no share alpha to select from');
   const rcTrain = o.rateControlTrain ?? [];
   for (const set of o.rateControlSets ?? [])
     for (const c of set)
@@ -536,6 +543,11 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
           }
       }
     }
+    // 'source' weighting is skipped for a training set of one source: a grid of only that has nothing to select
+    if (!best)
+      throw new InputError(
+        `train:part-size: no configuration to select for ${b.name} (weighting 'source' needs training streams of two sources; weightings ${(o.weightings ?? []).join(',')})`,
+      );
     log(
       `[train:part-size] ${b.name}: selected ${best!.train_set} ${best!.weighting} alpha ${best!.share_alpha} ${best!.fit}${best!.adapt_lambda === null ? '' : ` adapt ${best!.adapt_lambda}`}${best!.rate_control ? ` per-rc ${best!.rate_control}` : ''}, dev k=1 stream mean ${best!.macro_part_mape[0].toFixed(2)} % (x mean_all ${(best!.macro_part_mape[0] / best!.macro_mean_all_mape).toFixed(3)}), pooled ${best!.part_mape[0].toFixed(2)} % (x ${(best!.part_mape[0] / best!.mean_all_mape).toFixed(3)})`,
     );

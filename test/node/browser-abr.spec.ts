@@ -4,7 +4,8 @@
  * measurement and, for runs recorded before the page measured it, from the load log. Pure functions, no browser.
  */
 import { playbackClock } from '../../demo/playback-clock.js';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { heldOutSplit } from '../../src/sim/abr/load.js';
@@ -360,5 +361,52 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
       expect(r.media_s).toBeCloseTo(20, 6);
       expect(Math.abs(r.playback_lag_s!)).toBeLessThan(1e-6);
     });
+  });
+});
+
+describe('bench:browser-abr --dev on the command line (review of session 10)', () => {
+  // the real entry point in a child process, in a scratch directory with no data (EDGEPLAY_DATA empty): nothing can play
+  const entry = join(process.cwd(), 'bench', 'cli', 'browser-abr.ts');
+  const tsxBin = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+  const runCli = (cwd: string, args: string[]) =>
+    spawnSync(tsxBin, [entry, ...args], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60000,
+      env: { ...process.env, EDGEPLAY_DATA: join(cwd, 'no-data'), EDGEPLAY_CACHE: join(cwd, '.cache') },
+    });
+  /** a minimal VOD results file: one trace, hls.js and the DRL */
+  const resultsFile = (trace: string) =>
+    JSON.stringify({
+      command: 'fixture',
+      config: { traces: [trace], policies: ['hls', 'drl'], limit: 30, repeats: 1 },
+      rows: ['hls', 'drl'].map((policy, i) => ({ trace, policy, repeat: 0, qoe_chunk: 1 + i, rebuffer_s: 0, bitrate_mean: 1 })),
+      rejected: [],
+    });
+
+  it('--live --dev is refused (the live evaluation has no dev set: it played the test traces, silently)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'edgeplay-devcli-'));
+    const r = runCli(cwd, ['--live', '--dev']);
+    rmSync(cwd, { recursive: true, force: true });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--dev/);
+    expect(r.stderr).toMatch(/--live/);
+  });
+
+  it('--dev keeps its own results file (browser-abr-dev.json), never the test evaluation default browser-abr.json', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'edgeplay-devcli-'));
+    mkdirSync(join(cwd, 'bench', 'results'), { recursive: true });
+    const testFile = join(cwd, 'bench', 'results', 'browser-abr.json');
+    const devFile = join(cwd, 'bench', 'results', 'browser-abr-dev.json');
+    writeFileSync(testFile, resultsFile('norway_bus_1'));
+    writeFileSync(devFile, resultsFile('synth_markov-fast_60'));
+    const before = readFileSync(testFile, 'utf8');
+    // --summary plays nothing: it re-summarises the results file the flags name
+    const r = runCli(cwd, ['--dev', '--summary']);
+    expect(r.status).withContext(r.stderr).toBe(0);
+    expect(r.stdout).toContain('browser-abr-dev.json');
+    expect(readFileSync(testFile, 'utf8')).withContext('the test results file was rewritten by a --dev command').toBe(before);
+    expect(readFileSync(devFile, 'utf8')).toContain('"summary"');
+    rmSync(cwd, { recursive: true, force: true });
   });
 });

@@ -22,6 +22,7 @@ import { evaluatePartConditioned, fitPartCoefficients, leastSquares, trainPartSi
 import { loadDenseLayers, loadSizeNet } from '../../src/sim/abr/chunks.js';
 import { livePartRows } from '../../bench/part-sizes.js';
 import { existsSync } from 'node:fs';
+import { InputError } from '../../src/train/errors.js';
 
 /**
  * A stream whose chunks' complexity c (common to every rung) changes at random: sizes = c · nominal, and the first k
@@ -502,5 +503,24 @@ describe('per-rate-control head slopes (session 10)', () => {
         log: () => undefined,
       }),
     ).toThrowError(/no training stream of rate control cbr/);
+  });
+
+  it('train:part-size refuses an empty rate-control list (it silently searched only the ls+linear fits) and a grid left empty by the weightings (it crashed with a TypeError)', () => {
+    const vbrTrain = [vbrNote(partVideo(120, 3), 'capped-crf crf 20; synthetic')];
+    const dev = [vbrNote(partVideo(100, 4), 'abr; synthetic'), cbrPartVideo(100, 6)];
+    const base = {
+      trainSets: [{ name: 'synthetic', videos: vbrTrain }],
+      dev,
+      bases: [{ name: 'mean_all', make: () => new MeanOfPast() }],
+      K: 1,
+      shareAlphas: [0.3],
+      out: null,
+      log: () => undefined,
+    };
+    // `--rate-control ''` (as `--adapt ''` means none): no set to select from is a bad command line, not a smaller grid
+    expect(() => trainPartSize({ ...base, weightings: ['points'], rateControlSets: [] })).toThrowError(InputError, /rate-control/);
+    // 'source' weighting needs two sources; with one, no configuration is left to select
+    expect(() => trainPartSize({ ...base, weightings: ['source'] })).toThrowError(InputError, /source/);
+    expect(() => trainPartSize({ ...base, weightings: [] })).toThrowError(InputError, /weighting/);
   });
 });

@@ -33,6 +33,22 @@ describe('bench/results records', () => {
     expect(found).toEqual([]);
   });
 
+  it("recorded commands lost no empty argument (two spaces in a row: `--baselines ''` recorded as `--baselines  --no-mape`, which exits 2)", () => {
+    const dir = join(process.cwd(), 'bench', 'results');
+    const commands = (v: unknown, at: string): string[] => {
+      if (Array.isArray(v)) return v.length && typeof v[0] !== 'number' ? v.flatMap((x, i) => commands(x, `${at}[${i}]`)) : [];
+      if (v && typeof v === 'object')
+        return Object.entries(v).flatMap(([k, x]) =>
+          k === 'command' && typeof x === 'string' ? (/ {2}/.test(x) ? [`${at}: ${x}`] : []) : commands(x, at),
+        );
+      return [];
+    };
+    const found = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .flatMap((f) => commands(JSON.parse(readFileSync(join(dir, f), 'utf8')), f));
+    expect(found).toEqual([]);
+  });
+
   it('the check finds a /tmp path in a command (top-level or nested, as a word or after =) and a machine path in a data field', () => {
     const clean = {
       command: 'npm run bench:offload -- --lookahead 1 --out bench/results/offload-lookahead1-b.json',

@@ -457,6 +457,16 @@ describe('command lines (src/train/cli/args.ts)', () => {
     expect(() => oneOf('setting', 'huge', ['fat', 'mid'])).toThrowError(InputError, /one of fat, mid/);
   });
 
+  it("records an empty or spaced argument quoted, so the recorded command reproduces ('--baselines' '' was lost: exit 2 on a re-run)", () => {
+    const rec = commandLine('bench:part-sizes', ['--baselines', '', '--no-mape', '--note', "a b's", '--out', 'x.json'], process.cwd());
+    expect(rec).toBe(`npm run bench:part-sizes -- --baselines '' --no-mape --note 'a b'\\''s' --out x.json`);
+    // the shell gives back the arguments as typed
+    const back = spawnSync('sh', ['-c', `for a in ${rec.slice('npm run bench:part-sizes -- '.length)}; do printf '[%s]' "$a"; done`], {
+      encoding: 'utf8',
+    }).stdout;
+    expect(back).toBe("[--baselines][][--no-mape][--note][a b's][--out][x.json]");
+  });
+
   it('records absolute paths inside a checkout of the project relative to its root (this one or another worktree), others as typed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cmdline-'));
     try {

@@ -83,7 +83,8 @@ export function parseCli<F extends Flags>(cli: Cli<F>, argv: string[] = process.
 /**
  * The command line as it was typed, recorded in results and model files: `npm run NAME -- ARGS`, with every
  * absolute path inside a checkout of this project written relative to that checkout's root (repoRelative), so
- * the record reproduces from any clone instead of naming one machine's worktree.
+ * the record reproduces from any clone instead of naming one machine's worktree. An empty argument, or one with
+ * characters the shell splits or expands, is single-quoted (POSIX sh), so the record can be pasted as it is.
  */
 export function commandLine(name: string, argv: string[] = process.argv.slice(2), cwd: string = process.cwd()): string {
   // a value may be a list (a,b) whose items may carry a path after a prefix (drl:/abs/models/x)
@@ -95,9 +96,11 @@ export function commandLine(name: string, argv: string[] = process.argv.slice(2)
         return pre ? pre[1] + repoRelative(pre[2], cwd) : repoRelative(item, cwd);
       })
       .join(',');
+  // an empty argument (--adapt '') or one the shell would split or expand is quoted, so the record reproduces
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   const args = argv.map((a) => {
     const eq = /^(--[^=]+=)(.*)$/.exec(a);
-    return eq ? eq[1] + value(eq[2]) : value(a);
+    return quote(eq ? eq[1] + value(eq[2]) : value(a));
   });
   return `npm run ${name} -- ${args.join(' ')}`.trim();
 }
