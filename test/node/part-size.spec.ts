@@ -28,7 +28,7 @@ import {
   trainPartSize,
 } from '../../src/train/part-size.js';
 import { loadDenseLayers, loadSizeNet } from '../../src/sim/abr/chunks.js';
-import { livePartRows } from '../../bench/part-sizes.js';
+import { benchPartSizes, livePartRows } from '../../bench/part-sizes.js';
 import { existsSync } from 'node:fs';
 
 /**
@@ -667,5 +667,14 @@ describe('head forms of the class slopes (session 11)', () => {
     expect(rows[0].rate_control_forms?.cbr).toMatch(/^mean\+hinge\+nominal alpha 0\.[36]$/);
     expect(rows[0].coef.byRateControl?.cbr?.baseMean).toBe(1);
     expect([0.3, 0.6]).toContain(rows[0].coef.byRateControl!.cbr!.shareAlpha!);
+  });
+
+  it('bench:part-sizes --live-encodes needs --encodes, and only it (or --no-live) lets --split test run', async () => {
+    const o = { frames: '.cache/aitrans/dataset/video_trace', out: null, log: () => undefined };
+    await expectAsync(benchPartSizes({ ...o, liveEncodes: true })).toBeRejectedWithError(/--live-encodes needs --encodes DIR/);
+    await expectAsync(benchPartSizes({ ...o, split: 'test', encodes: 'bench/coding-meta' })).toBeRejectedWithError(
+      /--split test needs --encodes DIR and --no-live or --live-encodes/,
+    );
+    await expectAsync(benchPartSizes({ ...o, split: 'test', liveEncodes: true })).toBeRejectedWithError(/--split test needs --encodes DIR/);
   });
 });

@@ -45,13 +45,13 @@ const cli = {
     },
     forms: {
       type: 'string',
-      default: 'linear',
+      default: 'linear,hinge,hinge+nominal,mean+linear,mean+hinge,mean+hinge+nominal',
       arg: 'LIST',
-      help: 'head forms of the class slopes selected per class on its dev streams (session 11; e.g. linear,hinge,hinge+nominal,mean+hinge+nominal: src/train/part-size.ts parseHeadForm)',
+      help: "head forms of the class slopes selected per class on its dev streams (session 11; src/train/part-size.ts parseHeadForm); 'linear' with --class-alphas '' is session 10's",
     },
     'class-alphas': {
       type: 'string',
-      default: '',
+      default: '0.1,0.3,0.6',
       arg: 'LIST',
       help: "share EWMA weights of the class slopes selected with the forms on each class's dev streams (session 11), e.g. 0.1,0.3,0.6; '' for the row's",
     },
