@@ -405,17 +405,33 @@ function writeIndex(OUT: string, rows: readonly string[]): void {
   writeFileSync(join(OUT, 'index.csv'), ['source,video,chunks,chunk_s,rungs,genre_or_note,split', ...rows].join('\n') + '\n');
 }
 
+type Split = 'train' | 'dev' | 'test';
+
+/**
+ * The splits of the videos after the seeded ones, as `--extra-split` gives them: one split for all of them (`dev`), or
+ * consecutive blocks `SPLIT:N,...` whose last block may omit N (all the rest), e.g. `dev:6,test` (session 11: the six
+ * dev encodes of session 10 stay dev, every later video is test). Throws InputError on anything else.
+ */
+export function parseExtraSplit(spec: string): Array<[Split, number]> {
+  const blocks = spec.split(',').map((b) => b.trim());
+  return blocks.map((b, i) => {
+    const m = /^(train|dev|test)(?::(\d+))?$/.exec(b);
+    if (!m || (m[2] === undefined && i < blocks.length - 1) || (m[2] !== undefined && !(Number(m[2]) > 0)))
+      throw new InputError(
+        `--extra-split ${spec}: expected SPLIT or SPLIT:N,...,SPLIT (train|dev|test; N > 0; only the last block without N)`,
+      );
+    return [m[1] as Split, m[2] === undefined ? Infinity : Number(m[2])];
+  });
+}
+
 /**
  * Split of each video index 0..videos-1: a seeded (mulberry32(seed)) shuffle of the first min(videos, splitVideos)
- * videos, the first 20 % of it test, the next 20 % dev, the rest train; every later video gets `extra`. With
+ * videos, the first 20 % of it test, the next 20 % dev, the rest train; the later videos get `extra` (a split, or
+ * blocks as parseExtraSplit reads them; a video after the last counted block with none open is an InputError). With
  * videos <= splitVideos this is the split the dataset always had.
  */
-export function splitVideosOf(
-  videos: number,
-  seed: number,
-  splitVideos = 10,
-  extra: 'train' | 'dev' | 'test' = 'dev',
-): Map<number, string> {
+export function splitVideosOf(videos: number, seed: number, splitVideos = 10, extra: string = 'dev'): Map<number, string> {
+  const blocks = parseExtraSplit(extra);
   const n = Math.min(videos, splitVideos);
   const order = Array.from({ length: n }, (_, i) => i);
   const srng = mulberry32(seed);
@@ -427,7 +443,14 @@ export function splitVideosOf(
   const nTest = Math.round(n * 0.2);
   const splitOf = new Map<number, string>();
   order.forEach((v, i) => splitOf.set(v, i < nTest ? 'test' : i < nTest + nDev ? 'dev' : 'train'));
-  for (let v = n; v < videos; v++) splitOf.set(v, extra);
+  let b = 0;
+  let left = blocks[0][1];
+  for (let v = n; v < videos; v++) {
+    while (left === 0 && b < blocks.length - 1) left = blocks[++b][1];
+    if (left === 0) throw new InputError(`--extra-split ${extra} covers ${v - n} videos after the first ${n}, not ${videos - n}`);
+    splitOf.set(v, blocks[b][0]);
+    left--;
+  }
   return splitOf;
 }
 
@@ -446,7 +469,8 @@ export interface EncodesOptions {
    * after them all go to `extraSplit` (default 'dev'), so adding videos never moves an earlier video to another split.
    */
   splitVideos?: number;
-  extraSplit?: 'train' | 'dev' | 'test';
+  /** a split, or blocks `SPLIT:N,...,SPLIT` (parseExtraSplit), e.g. `dev:6,test` */
+  extraSplit?: string;
   log?: (s: string) => void;
 }
 
@@ -464,7 +488,7 @@ export async function encodeDataset(o: EncodesOptions = {}): Promise<string[]> {
   if (!(VIDEOS > 0) || !(SECONDS >= 20) || SECONDS % 2 !== 0)
     throw new InputError('--videos must be > 0 and --seconds an even number >= 20');
   if (!(Number.isInteger(SPLIT_N) && SPLIT_N >= 1)) throw new InputError(`--split-videos must be an integer >= 1, got ${SPLIT_N}`);
-  if (!['train', 'dev', 'test'].includes(EXTRA)) throw new InputError(`--extra-split must be train, dev or test, got ${EXTRA}`);
+  parseExtraSplit(EXTRA);
   const t0 = Date.now();
   const print = o.log ?? ((s: string) => console.log(s));
   const log = (s: string) => print(`[data:encodes +${Math.round((Date.now() - t0) / 1000)}s] ${s}`);

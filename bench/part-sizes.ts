@@ -64,6 +64,12 @@ export interface PartSizesBenchOptions {
   risks?: readonly string[];
   /** skip the live simulation */
   noLive?: boolean;
+  /**
+   * The live part plays our encodes of the split (`encodes`, with their part bytes and rate-control class) instead of
+   * the aitrans_live streams (session 11): a broader check of the late DRL's gap than the one stream `room`; with it
+   * `--split test` may run the live part (the test encodes under the test traces).
+   */
+  liveEncodes?: boolean;
   /** skip the MAPE part */
   noMape?: boolean;
   sessionS?: number;
@@ -220,8 +226,11 @@ export async function benchPartSizes(
   const log = o.log ?? ((s: string) => console.log(s));
   const split = o.split ?? 'dev';
   const encodesDir = o.encodes ? resolve(o.encodes) : null;
-  if (split === 'test' && !(encodesDir && o.noLive))
-    throw new InputError('bench:part-sizes: the shared dataset holds its test split out; --split test needs --encodes DIR and --no-live');
+  if (split === 'test' && !(encodesDir && (o.noLive || o.liveEncodes)))
+    throw new InputError(
+      'bench:part-sizes: the shared dataset holds its test split out; --split test needs --encodes DIR and --no-live or --live-encodes',
+    );
+  if (o.liveEncodes && !encodesDir) throw new InputError('bench:part-sizes: --live-encodes needs --encodes DIR');
   const data = resolve(o.data ?? join(dataRoot(), 'chunks'));
   const frames = resolve(o.frames);
   const partDir = resolve(o.partModel ?? 'models/part-size');
@@ -234,10 +243,14 @@ export async function benchPartSizes(
   const videos = split === 'test' ? [] : loadPartVideos(data, frames, [split]);
   if (encodesDir && !existsSync(join(encodesDir, 'index.csv')))
     throw new InputError(`bench:part-sizes: ${encodesDir}/index.csv missing (npm run data:encodes)`);
-  const mapeVideos = [...videos, ...(encodesDir ? loadEncodePartVideos(encodesDir, [split]) : [])];
+  const encVideos = encodesDir ? loadEncodePartVideos(encodesDir, [split]) : [];
+  const mapeVideos = [...videos, ...encVideos];
   if (!mapeVideos.length) throw new InputError(`bench:part-sizes: no video with part bytes in split ${split}`);
-  if (!videos.length && !o.noLive)
-    throw new InputError(`bench:part-sizes: no aitrans_live video in split ${split} for the live part (--no-live)`);
+  const liveVideos = o.liveEncodes ? encVideos : videos;
+  if (!liveVideos.length && !o.noLive)
+    throw new InputError(
+      `bench:part-sizes: no ${o.liveEncodes ? 'encode' : 'aitrans_live video'} in split ${split} for the live part (--no-live)`,
+    );
   const net = loadSizeNet(modelDir);
   const command = o.command ?? 'bench:part-sizes (library call)';
   log(
@@ -350,7 +363,7 @@ export async function benchPartSizes(
       drls['drl-late'] = loadDenseLayers(lateDir, ['s1', 's2', 'score']);
     }
     live.push(
-      ...livePartRows(videos.map(asLive), traces, {
+      ...livePartRows(liveVideos.map(asLive), traces, {
         net,
         coef,
         drls,
@@ -361,7 +374,7 @@ export async function benchPartSizes(
       }),
     );
     log(
-      `\nlive simulator: ${traces.length} sessions (${dataRelative(tracesDir)} x ${videos.length} ${split} video(s)), ${SESSION_S} s of media, target latency 3 s, parts 0.5 s with their real bytes`,
+      `\nlive simulator: ${traces.length} sessions (${dataRelative(tracesDir)}, each on one of ${liveVideos.length} ${split} video(s) in turn: ${liveVideos.map((v) => v.video).join(', ')}), up to ${SESSION_S} s of media, target latency 3 s, parts 0.5 s with their real bytes`,
     );
     log('policy     sizes            decide    QoE/s   bitrate  rebuffer  latency');
     for (const r of live)
@@ -412,6 +425,7 @@ export async function benchPartSizes(
           data: dataRelative(data),
           frames: repoRelative(frames),
           ...(encodesDir ? { encodes: repoRelative(encodesDir) } : {}),
+          ...(o.noLive ? {} : { live_videos: liveVideos.map((v) => v.video) }),
           coef,
           mape,
           streams,

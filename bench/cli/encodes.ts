@@ -17,7 +17,7 @@ const cli = {
       type: 'string',
       default: 'dev',
       arg: 'SPLIT',
-      help: 'split of the videos after the first --split-videos (train|dev|test)',
+      help: 'split of the videos after the first --split-videos (train|dev|test), or consecutive blocks SPLIT:N,...,SPLIT, e.g. dev:6,test',
     },
   },
 } as const;
@@ -30,6 +30,6 @@ await runCli(cli, async (v) => {
     seed: num('seed', v.seed, { integer: true }),
     only: v.only ? listOf('only', v.only) : undefined,
     splitVideos: num('split-videos', v['split-videos'], { integer: true, min: 1 }),
-    extraSplit: v['extra-split'] as 'train' | 'dev' | 'test',
+    extraSplit: v['extra-split'],
   });
 });

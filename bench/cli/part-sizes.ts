@@ -16,7 +16,7 @@ const cli = {
       type: 'string',
       default: 'dev',
       arg: 'NAME',
-      help: 'split of the chunk dataset (train or dev; test with --encodes and --no-live: only our encodes have one)',
+      help: 'split of the chunk dataset (train or dev; test with --encodes and --no-live or --live-encodes: only our encodes have one)',
     },
     encodes: {
       type: 'string',
@@ -37,6 +37,10 @@ const cli = {
       help: 'risk-aware sizes, e.g. q80,x1.1: rows predicted+head+SPEC (error quantile qNN or fixed factor xM; src/abr/size-risk.ts)',
     },
     'no-live': { type: 'boolean', help: 'MAPE only' },
+    'live-encodes': {
+      type: 'boolean',
+      help: 'the live part plays the encodes of --encodes of the split instead of the aitrans_live streams (also with --split test)',
+    },
     'no-mape': { type: 'boolean', help: 'live simulation only' },
     'session-s': { type: 'string', default: '120', arg: 'S', help: 'media seconds per live session' },
     out: { type: 'string', default: 'bench/results/part-sizes.json', arg: 'FILE', help: 'results file' },
@@ -65,6 +69,7 @@ await runCli(cli, async (v) => {
       }
     }),
     noLive: v['no-live'],
+    liveEncodes: v['live-encodes'],
     noMape: v['no-mape'],
     sessionS: num('session-s', v['session-s'], { min: 2 }),
     out: v.out,

@@ -19,7 +19,9 @@
  * (src/train/part-size.ts); they shrink the head estimate by how reliable it is after k parts. How reliable it is
  * depends on the stream (under a CBR cap the first part says little about the chunk), so with `adaptLambda` the
  * slopes a_k, b_k are adapted to the stream as it plays (HeadSlopeAdapter: a Gaussian prior on the fitted slopes,
- * updated in closed form by the stream's own finished chunks; session 9).
+ * updated in closed form by the stream's own finished chunks; session 9). Since session 10 the slopes can differ by the
+ * stream's rate-control class (`byRateControl`), and since session 11 a class can also have another form of the head
+ * (PartHeadSlopes: a hinge in g, a pull to the rung's nominal bytes, the stream's mean of past sizes as the base).
  * Pure TypeScript: no DOM, no Node, no tfjs.
  */
 
@@ -49,6 +51,16 @@ export interface PartHeadCoefficients {
    */
   adaptLambda?: number;
   /**
+   * Optional head form of session 11 (set by `coefficientsFor` from a class's slopes; see PartHeadSlopes): slopes on
+   * g when g < 0 (a hinge), slopes on the pull to the rung's nominal bytes, and the weight of the stream's mean of past
+   * sizes in the base. Absent: today's linear head on the base forecast.
+   */
+  ownNeg?: number[];
+  crossNeg?: number[];
+  ownNominal?: number[];
+  crossNominal?: number[];
+  baseMean?: number;
+  /**
    * Optional slopes per rate-control class of the stream (session 10; `coefficientsFor`): a stream whose class the
    * packager publishes (and that has an entry here) uses these slopes, intercepts and later-horizon slopes instead of
    * own/cross/ownBias/crossBias/later; a stream of unknown class, or of a class without an entry, uses those.
@@ -63,13 +75,48 @@ export interface PartHeadCoefficients {
  */
 export type RateControlClass = 'cbr' | 'vbr';
 
-/** The slopes and intercepts of one rate-control class (PartHeadCoefficients.byRateControl); lengths as own. */
+/**
+ * The slopes and intercepts of one rate-control class (PartHeadCoefficients.byRateControl); every per-k array has
+ * own's length. The optional fields (session 11) change the head's form for the class (`conditionOnHead`):
+ * - `ownNeg`/`crossNeg`: the slope on the surprise g when g < 0; own/cross then apply to g ≥ 0 only (a hinge: on
+ *   our encodes a small first part foretells a small chunk more surely than a large one, often an I-frame, a large one);
+ * - `ownNominal`/`crossNominal`: the slope on z_r = log(nominal_r / base_r), nominal_r = the rung's declared bitrate
+ *   over one chunk (`nominalChunkBytes`): a CBR rate control pulls every segment towards it;
+ * - `baseMean` w in [0, 1]: the base is base_r^(1-w) · mean_r^w, with mean_r the stream's mean of past sizes at the
+ *   rung (on CBR streams mean of past is the better base than the learned forecaster).
+ */
 export interface PartHeadSlopes {
   own: number[];
   cross: number[];
   ownBias?: number[];
   crossBias?: number[];
   later?: number[][];
+  ownNeg?: number[];
+  crossNeg?: number[];
+  ownNominal?: number[];
+  crossNominal?: number[];
+  baseMean?: number;
+  /** the share EWMA of the class's streams (PartShareTracker); absent: PartHeadCoefficients.shareAlpha */
+  shareAlpha?: number;
+}
+
+/** A rung's declared (nominal) bytes per chunk: kbps · 1000 · chunkS / 8, per rung. Throws on a bad rate or duration. */
+export function nominalChunkBytes(ladderKbps: ArrayLike<number>, chunkS: number): number[] {
+  if (!(chunkS > 0)) throw new Error(`nominalChunkBytes: chunk duration ${chunkS} s must be > 0`);
+  return Array.from(ladderKbps, (k) => {
+    if (!(k > 0)) throw new Error(`nominalChunkBytes: rung bitrate ${k} kbps must be > 0`);
+    return (k * 1000 * chunkS) / 8;
+  });
+}
+
+/**
+ * What the session-11 head forms need besides the forecast (`conditionOnHead`): the stream's mean of past sizes per
+ * rung (bytes; null or missing before the first chunk: the base is then the forecast alone) and the rungs' nominal
+ * bytes per chunk (`nominalChunkBytes`).
+ */
+export interface HeadContext {
+  meanBytes?: ArrayLike<number> | null;
+  nominalBytes?: ArrayLike<number> | null;
 }
 
 /**
@@ -92,8 +139,14 @@ export function coefficientsFor(coef: PartHeadCoefficients, rc: RateControlClass
   const s = rc ? coef.byRateControl?.[rc] : undefined;
   if (!s) return coef;
   const K = coef.own.length;
-  const bad = [s.own, s.cross, s.ownBias, s.crossBias, s.later].some((x) => x !== undefined && x.length !== K);
+  const bad = [s.own, s.cross, s.ownBias, s.crossBias, s.later, s.ownNeg, s.crossNeg, s.ownNominal, s.crossNominal].some(
+    (x) => x !== undefined && x.length !== K,
+  );
   if (bad) throw new Error(`coefficientsFor: the ${rc} slopes are not for k = 1..${K} like own`);
+  if (s.shareAlpha !== undefined && !(s.shareAlpha > 0 && s.shareAlpha <= 1))
+    throw new Error(`coefficientsFor: the ${rc} shareAlpha ${s.shareAlpha} is outside (0, 1]`);
+  if (s.baseMean !== undefined && !(s.baseMean >= 0 && s.baseMean <= 1))
+    throw new Error(`coefficientsFor: the ${rc} baseMean ${s.baseMean} is outside [0, 1]`);
   return {
     ...coef,
     own: s.own,
@@ -101,6 +154,12 @@ export function coefficientsFor(coef: PartHeadCoefficients, rc: RateControlClass
     ownBias: s.ownBias,
     crossBias: s.crossBias,
     later: s.later ?? coef.later,
+    ownNeg: s.ownNeg,
+    crossNeg: s.crossNeg,
+    ownNominal: s.ownNominal,
+    crossNominal: s.crossNominal,
+    baseMean: s.baseMean,
+    shareAlpha: s.shareAlpha ?? coef.shareAlpha,
     linOwn: undefined,
     linCross: undefined,
   };
@@ -173,6 +232,8 @@ const CLIP = 3;
 export class PartShareTracker {
   private own: Array<Array<number | null>> = [];
   private pooled: Array<number | null> = [];
+  private sum: number[] = [];
+  private count: number[] = [];
   constructor(
     readonly K: number,
     readonly rungs: number,
@@ -185,9 +246,26 @@ export class PartShareTracker {
   reset(): void {
     this.own = Array.from({ length: this.K }, () => Array<number | null>(this.rungs).fill(null));
     this.pooled = Array<number | null>(this.K).fill(null);
+    this.sum = Array<number>(this.rungs).fill(0);
+    this.count = Array<number>(this.rungs).fill(0);
+  }
+  /**
+   * The mean of the observed chunks' bytes per rung (the `mean_all` forecast of those rungs; HeadContext.meanBytes),
+   * NaN at a rung without any; null before any chunk was observed.
+   */
+  meanBytes(): number[] | null {
+    if (!this.count.some((n) => n > 0)) return null;
+    return this.sum.map((x, r) => (this.count[r] ? x / this.count[r] : NaN));
   }
   /** A finished chunk: heads[k-1][r] bytes of its first k parts at rung r (null: unknown), sizes[r] its bytes. */
   observe(heads: ReadonlyArray<ArrayLike<number | null>>, sizes: ArrayLike<number | null>): void {
+    for (let r = 0; r < this.rungs; r++) {
+      const s = sizes[r];
+      if (s !== null && s !== undefined && s > 0) {
+        this.sum[r] += s;
+        this.count[r]++;
+      }
+    }
     for (let k = 1; k <= Math.min(this.K, heads.length); k++) {
       let acc = 0;
       let n = 0;
@@ -219,29 +297,55 @@ export class PartShareTracker {
 /**
  * The forecast of the chunk being produced, corrected by its known head (see the file comment).
  * `forecast`: bytes per rung from any SizeForecaster (h = 1); `share`: the expected share of the head's k parts
- * at head.rung. Returns bytes per rung; never below the head's own bytes at its rung. Throws when the head's
- * rung or part count is out of range of the coefficients.
+ * at head.rung; `context`: what the session-11 forms of `coef` need (HeadContext: the stream's mean of past sizes
+ * when coef.baseMean > 0, the rungs' nominal bytes when coef has nominal slopes). The base b_r is
+ * forecast_r^(1-w) · mean_r^w (w = coef.baseMean, 0 when absent; the forecast alone where the mean is unknown);
+ * g = headSurprise(b[head.rung], head.bytes, share); the played rung gets b · exp(a⁺ max(g,0) + a⁻ min(g,0) + n z + c)
+ * (a⁻ = ownNeg or own, n = ownNominal or 0, z = log(nominal / b)), the other rungs likewise with the cross slopes.
+ * Returns bytes per rung; never below the head's own bytes at its rung. Throws when the head's rung or part count is
+ * out of range of the coefficients, or when coef has nominal slopes and context has no nominal bytes for every rung.
  */
-export function conditionOnHead(forecast: ArrayLike<number>, head: ChunkHead, share: number, coef: PartHeadCoefficients): number[] {
+export function conditionOnHead(
+  forecast: ArrayLike<number>,
+  head: ChunkHead,
+  share: number,
+  coef: PartHeadCoefficients,
+  context?: HeadContext,
+): number[] {
   const R = forecast.length;
   if (!(head.rung >= 0 && head.rung < R)) throw new Error(`conditionOnHead: rung ${head.rung} outside 0..${R - 1}`);
   if (!(head.parts >= 1 && head.parts <= coef.own.length))
     throw new Error(`conditionOnHead: ${head.parts} parts, coefficients for 1..${coef.own.length}`);
   const k = head.parts - 1;
-  const x = coef.linOwn && coef.linCross ? headFeatures(forecast[head.rung], head, share) : null;
-  let own: number;
-  let cross: number;
+  const w = coef.baseMean ?? 0;
+  const mean = w > 0 ? context?.meanBytes : null;
+  const base = Array.from(forecast, (f, r) => {
+    const m = mean?.[r];
+    return m !== undefined && m > 0 && f > 0 ? Math.exp((1 - w) * Math.log(f) + w * Math.log(m)) : f;
+  });
+  const nominal = coef.ownNominal || coef.crossNominal ? context?.nominalBytes : null;
+  if ((coef.ownNominal || coef.crossNominal) && !(nominal && nominal.length === R && Array.from(nominal).every((x) => x > 0)))
+    throw new Error(`conditionOnHead: the coefficients pull to the nominal bytes, but no nominal bytes for the ${R} rungs were given`);
+  const z = (r: number) => (nominal && base[r] > 0 ? Math.max(-CLIP, Math.min(CLIP, Math.log(nominal[r] / base[r]))) : 0);
+  const x = coef.linOwn && coef.linCross ? headFeatures(base[head.rung], head, share) : null;
+  let own: (r: number) => number;
+  let cross: (r: number) => number;
   if (x) {
-    own = dot(coef.linOwn![k], x);
-    cross = dot(coef.linCross![k], x);
+    const o = dot(coef.linOwn![k], x);
+    const c = dot(coef.linCross![k], x);
+    own = () => o;
+    cross = () => c;
   } else {
-    const g = headSurprise(forecast[head.rung], head.bytes, share);
-    own = coef.own[k] * g + (coef.ownBias?.[k] ?? 0);
-    cross = coef.cross[k] * g + (coef.crossBias?.[k] ?? 0);
+    const g = headSurprise(base[head.rung], head.bytes, share);
+    const term = (pos: number[], neg: number[] | undefined, nom: number[] | undefined, bias: number[] | undefined) => {
+      const t = (g >= 0 ? pos[k] : (neg ?? pos)[k]) * g + (bias?.[k] ?? 0);
+      return nom ? (r: number) => t + nom[k] * z(r) : () => t;
+    };
+    own = term(coef.own, coef.ownNeg, coef.ownNominal, coef.ownBias);
+    cross = term(coef.cross, coef.crossNeg, coef.crossNominal, coef.crossBias);
   }
-  own = Math.max(-CLIP, Math.min(CLIP, own));
-  cross = Math.max(-CLIP, Math.min(CLIP, cross));
-  const out = Array.from(forecast, (f, r) => f * Math.exp(r === head.rung ? own : cross));
+  const clip = (e: number) => Math.max(-CLIP, Math.min(CLIP, e));
+  const out = base.map((b, r) => b * Math.exp(clip(r === head.rung ? own(r) : cross(r))));
   out[head.rung] = Math.max(out[head.rung], head.bytes);
   return out;
 }

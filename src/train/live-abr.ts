@@ -106,6 +106,12 @@ export interface TrainLiveAbrOptions {
    */
   encodeParts?: boolean;
   /**
+   * With corrected sizes: the *dev* encodes of `encodes` are validated with their part bytes too (session 11), so they
+   * decide on corrected sizes and join the `part` score beside the aitrans dev stream (a larger part validation for the
+   * selection: each on every validation trace). Default false (the part score is the aitrans dev stream's alone).
+   */
+  devEncodeParts?: boolean;
+  /**
    * Asymmetric actor-critic (session 10): the critic (training only) also sees, per rung, the log ratio of the next
    * chunk's true size to the size the actor is told, so the advantages credit what the forecast missed. The actor and
    * the saved policy are unchanged. A critic of another input width in `init` is not loaded. Default false.
@@ -192,6 +198,9 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   if (SELECT !== 'all' && SELECT !== 'part') throw new InputError(`select must be all or part, got ${String(SELECT)}`);
   if (SELECT === 'part' && !coef) throw new InputError('select part needs corrected sizes (partModel / partCoef)');
   if (o.encodeParts && !coef) throw new InputError('encodeParts needs corrected sizes (partModel / partCoef)');
+  if (o.devEncodeParts && !coef) throw new InputError('devEncodeParts needs corrected sizes (partModel / partCoef)');
+  if (o.devEncodeParts && o.trainVideos)
+    throw new InputError('devEncodeParts reads the encodes of the dataset; given devVideos carry their own part bytes');
   if (o.encodeParts && o.trainVideos)
     throw new InputError('encodeParts reads the encodes of the dataset; given trainVideos carry their own part bytes');
   const RISK = o.risk ?? null;
@@ -218,6 +227,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     trainVideos = [...loadChunkDataset(chunksDir, ['train']), ...(encDir ? loadChunkDataset(encDir, ['train']) : [])];
     devVideos = [...loadChunkDataset(chunksDir, ['dev']), ...(encDir ? loadChunkDataset(encDir, ['dev']) : [])];
     if (o.encodeParts && !encDir) throw new InputError(`encodeParts needs the encodes (${e ?? 'none given'}: no index.csv)`);
+    if (o.devEncodeParts && !encDir) throw new InputError(`devEncodeParts needs the encodes (${e ?? 'none given'}: no index.csv)`);
     if (coef) {
       framesDir = resolve(o.frames ?? DEFAULT_FRAMES);
       if (!existsSync(framesDir)) throw new InputError(`no frame traces in ${framesDir} (models/part-size/MODEL.md says how to get them)`);
@@ -225,7 +235,10 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
         ...loadPartVideos(chunksDir, framesDir, ['train']),
         ...(o.encodeParts && encDir ? loadEncodePartVideos(encDir, ['train']) : []),
       ]);
-      devVideos = withParts(devVideos, loadPartVideos(chunksDir, framesDir, ['dev']));
+      devVideos = withParts(devVideos, [
+        ...loadPartVideos(chunksDir, framesDir, ['dev']),
+        ...(o.devEncodeParts && encDir ? loadEncodePartVideos(encDir, ['dev']) : []),
+      ]);
     }
     const all = loadTraceDir(tracesDir);
     ({ train: trainTraces, dev: validTraces } = heldOutSplit(all));

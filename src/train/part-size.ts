@@ -17,6 +17,7 @@ import {
   headFeatures,
   headSurprise,
   HeadSlopeAdapter,
+  nominalChunkBytes,
   PartShareTracker,
   type ChunkHead,
   type PartHeadCoefficients,
@@ -48,12 +49,16 @@ export interface PartPass {
   laterApe: Float64Array[][];
 }
 
-/** Regression points of one k at the played rung (own) or the others (cross); v[i] = index of the point's video. */
+/**
+ * Regression points of one k at the played rung (own) or the others (cross); v[i] = index of the point's video;
+ * z[i] = log(nominal bytes / base) at the point's rung (clipped to ±3; the session-11 nominal pull).
+ */
 export interface PartBucket {
   g: number[];
   y: number[];
   x: number[][];
   v: number[];
+  z: number[];
 }
 
 /** Later horizons (h = 2..5) the correction also moves. */
@@ -62,17 +67,23 @@ export const LATER = 4;
 /**
  * One pass of the protocol above over `videos` with the forecaster from `make`; corrected forecasts are scored
  * when `coef` is given (each video with `coefficientsFor(coef, rateControlClass(video.note))`: its rate-control
- * class's slopes when coef has some). K = parts known (1..parts-1 of every video).
+ * class's slopes when coef has some; the head sees the stream's mean of past sizes and its nominal bytes, HeadContext).
+ * K = parts known (1..parts-1 of every video); `shareAlpha`: the share EWMA (default: the video's coefficients', else
+ * 0.3). `baseMean` w: the h = 1 regression points (g, y, z, x) are taken
+ * against the base forecast^(1-w) · (mean of past)^w, as `conditionOnHead` forms it for coefficients with that
+ * baseMean (the later-horizon points always against the forecast itself).
  */
 export function evaluatePartConditioned(
   videos: readonly PartVideo[],
   make: (() => SizeForecaster) | BaseForecasts,
   K: number,
   coef: PartHeadCoefficients | null,
-  shareAlpha = coef?.shareAlpha ?? 0.3,
+  shareAlpha?: number,
   firstOrigin = 5,
+  baseMean = 0,
 ): PartPass {
-  const bucket = (): PartBucket => ({ g: [], y: [], x: [], v: [] });
+  if (!(baseMean >= 0 && baseMean <= 1)) throw new InputError(`evaluatePartConditioned: baseMean ${baseMean} outside [0, 1]`);
+  const bucket = (): PartBucket => ({ g: [], y: [], x: [], v: [], z: [] });
   const own = Array.from({ length: K }, bucket);
   const cross = Array.from({ length: K }, bucket);
   const base: number[] = [];
@@ -87,16 +98,22 @@ export function evaluatePartConditioned(
   for (const [vi, v] of videos.entries()) {
     if (v.parts <= K) throw new InputError(`${v.video}: ${v.parts} parts per chunk, need more than ${K}`);
     const R = v.ladderKbps.length;
-    const tr = new PartShareTracker(K, R, shareAlpha);
-    // the video's rate-control class picks its slopes when the coefficients have some for it
+    // the video's rate-control class picks its slopes (and share EWMA) when the coefficients have some for it
     const cv = coef ? coefficientsFor(coef, rateControlClass(v.note)) : null;
+    const tr = new PartShareTracker(K, R, shareAlpha ?? cv?.shareAlpha ?? 0.3);
     const adapter = cv ? new HeadSlopeAdapter(cv) : null;
+    const nominal = nominalChunkBytes(v.ladderKbps, v.chunkS);
     for (let i = 0; i < v.sizes.length; i++) {
       const cNow = adapter?.coefficients() ?? null;
       if (i >= firstOrigin) {
         const fcH = fcs[vi][i];
         const fc = fcH[0];
         const s = v.sizes[i];
+        const context = { meanBytes: tr.meanBytes(), nominalBytes: nominal };
+        // the regression points' base: the forecast, or its log blend with the mean of past (baseMean)
+        const m = context.meanBytes;
+        const fb =
+          baseMean > 0 && m ? fc.map((f, r) => (m[r] > 0 ? Math.exp((1 - baseMean) * Math.log(f) + baseMean * Math.log(m[r])) : f)) : fc;
         for (let r = 0; r < R; r++) base.push(Math.abs(fc[r] - s[r]) / s[r]);
         for (let h = 2; h <= LATER + 1 && i + h - 1 < v.sizes.length && h <= fcH.length; h++)
           for (let r = 0; r < R; r++) {
@@ -113,13 +130,15 @@ export function evaluatePartConditioned(
             };
             const share = tr.share(k, p, v.parts);
             const g = headSurprise(fc[p], head.bytes, share);
-            const x = headFeatures(fc[p], head, share);
+            const gb = fb === fc ? g : headSurprise(fb[p], head.bytes, share);
+            const x = headFeatures(fb[p], head, share);
             for (let r = 0; r < R; r++) {
-              const y = Math.log(s[r] / fc[r]);
+              const y = Math.log(s[r] / fb[r]);
               const bucket = r === p ? own[k - 1] : cross[k - 1];
-              bucket.g.push(g);
+              bucket.g.push(gb);
               bucket.y.push(y);
               bucket.v.push(vi);
+              bucket.z.push(Math.max(-3, Math.min(3, Math.log(nominal[r] / fb[r]))));
               if (x) bucket.x.push(x);
               else bucket.x.push(Array<number>(HEAD_FEATURES).fill(NaN));
             }
@@ -135,7 +154,7 @@ export function evaluatePartConditioned(
                 }
               }
             if (cNow) {
-              const pr = conditionOnHead(fc, head, share, cNow);
+              const pr = conditionOnHead(fc, head, share, cNow, context);
               for (let r = 0; r < R; r++) part[k - 1].push(Math.abs(pr[r] - s[r]) / s[r]);
             }
           }
@@ -254,6 +273,131 @@ export function mapeSlope(g: readonly number[], y: readonly number[], w?: readon
 }
 
 /**
+ * The weights w minimising the (ω-weighted) mean APE Σ ω |exp(clip(w·x, ±3) - y) - 1| / Σ ω over rows x (features,
+ * the last one usually the constant 1): a deterministic compass search from `start` (default: ridge least squares,
+ * `leastSquares`) with steps 0.1, 0.03, 0.01, 0.003, on at most 40 000 evenly spaced rows (as `mapeSlope`). Rows
+ * with a NaN feature are skipped. Throws when no row is usable.
+ */
+export function mapeFit(X: readonly number[][], y: readonly number[], w?: readonly number[], start?: readonly number[]): number[] {
+  const idx = X.map((x, i) => i).filter((i) => X[i].every(Number.isFinite) && Number.isFinite(y[i]));
+  if (!idx.length || !X[0]?.length) throw new InputError('mapeFit: no usable rows');
+  const step = Math.max(1, Math.floor(idx.length / 40_000));
+  const rows = idx.filter((_, j) => j % step === 0);
+  const d = X[0].length;
+  const obj = (wv: readonly number[]) => {
+    let e = 0;
+    for (const i of rows) {
+      let t = 0;
+      for (let j = 0; j < d; j++) t += wv[j] * X[i][j];
+      e += (w ? w[i] : 1) * Math.abs(Math.exp(Math.max(-3, Math.min(3, t)) - y[i]) - 1);
+    }
+    return e;
+  };
+  const cur = start ? [...start] : leastSquares(X, y, 1e-3, w);
+  if (cur.length !== d) throw new InputError(`mapeFit: start has ${cur.length} weights for ${d} features`);
+  let best = obj(cur);
+  for (const h of [0.1, 0.03, 0.01, 0.003])
+    for (let it = 0, improved = true; improved && it < 500; it++) {
+      improved = false;
+      for (let j = 0; j < d; j++)
+        for (const sgn of [1, -1]) {
+          const old = cur[j];
+          cur[j] = old + sgn * h;
+          const e = obj(cur);
+          if (e < best - 1e-12) {
+            best = e;
+            improved = true;
+          } else cur[j] = old;
+        }
+    }
+  return cur;
+}
+
+/**
+ * A head form for a rate-control class's slopes (session 11): `linear` (today's: one slope on g and an intercept),
+ * `hinge` (separate slopes for g < 0 and g ≥ 0), either with `+nominal` (a slope on the pull to the rung's nominal
+ * bytes) and/or a `mean+` prefix (`mean` = the mean of past sizes as the base, `meanW` = weight W in [0, 1] of its log
+ * blend with the forecaster's). Examples: `linear`, `hinge`, `hinge+nominal`, `mean+hinge+nominal`, `mean0.5+hinge`.
+ */
+export interface HeadForm {
+  name: string;
+  baseMean: number;
+  hinge: boolean;
+  nominal: boolean;
+}
+
+/** Parses a head form (HeadForm); throws InputError on anything else. */
+export function parseHeadForm(spec: string): HeadForm {
+  const parts = spec.trim().split('+');
+  let baseMean = 0;
+  let shape: 'linear' | 'hinge' | null = null;
+  let nominal = false;
+  for (const [i, t] of parts.entries()) {
+    const m = /^mean(\d*\.?\d*)$/.exec(t);
+    if (m && i === 0) {
+      baseMean = m[1] ? Number(m[1]) : 1;
+      if (!(baseMean > 0 && baseMean <= 1)) throw new InputError(`head form ${spec}: mean weight ${m[1]} outside (0, 1]`);
+    } else if ((t === 'linear' || t === 'hinge') && shape === null) shape = t;
+    else if (t === 'nominal' && shape !== null && !nominal) nominal = true;
+    else throw new InputError(`head form ${spec}: expected [meanW+](linear|hinge)[+nominal]`);
+  }
+  if (!shape) throw new InputError(`head form ${spec}: expected [meanW+](linear|hinge)[+nominal]`);
+  return { name: spec.trim(), baseMean, hinge: shape === 'hinge', nominal };
+}
+
+/**
+ * A class's slopes of head form `form`, fitted on `pass` (made with evaluatePartConditioned's baseMean =
+ * form.baseMean) by `fit`: `ls` ridge least squares with an intercept, `mape` mapeFit from there; the plain `linear`
+ * form is fitted exactly as fitPartCoefficients fits the default slopes (so it reproduces session 10's class slopes).
+ * Later-horizon slopes as laterSlopes. Point weights by `weighting` when `videos` (the pass's) are given.
+ */
+export function fitHeadForm(
+  pass: PartPass,
+  form: HeadForm,
+  fit: 'ls' | 'mape',
+  videos?: readonly PartVideo[],
+  weighting: PartWeighting = 'points',
+): PartHeadSlopes {
+  const later = laterSlopes(pass, videos, weighting);
+  const base = form.baseMean > 0 ? { baseMean: form.baseMean } : {};
+  if (!form.hinge && !form.nominal) {
+    const f = fitPartCoefficients(pass, 0, 0, false, fit, videos, weighting);
+    return { own: f.own, cross: f.cross, ownBias: f.ownBias, crossBias: f.crossBias, later, ...base };
+  }
+  // features: [g⁺ (g when linear), g⁻ (hinge), z (nominal), 1]
+  const fitBucket = (b: PartBucket) => {
+    const X = b.g.map((g, i) => [
+      form.hinge ? Math.max(g, 0) : g,
+      ...(form.hinge ? [Math.min(g, 0)] : []),
+      ...(form.nominal ? [b.z[i]] : []),
+      1,
+    ]);
+    const W = videos ? pointWeights(b.v, videos, weighting) : undefined;
+    const ls = leastSquares(X, b.y, 1e-3, W);
+    const wv = fit === 'mape' ? mapeFit(X, b.y, W, ls) : ls;
+    let j = 0;
+    return {
+      pos: wv[j++],
+      neg: form.hinge ? wv[j++] : undefined,
+      nom: form.nominal ? wv[j++] : undefined,
+      bias: wv[j],
+    };
+  };
+  const own = pass.own.map(fitBucket);
+  const cross = pass.cross.map(fitBucket);
+  return {
+    own: own.map((x) => x.pos),
+    cross: cross.map((x) => x.pos),
+    ownBias: own.map((x) => x.bias),
+    crossBias: cross.map((x) => x.bias),
+    ...(form.hinge ? { ownNeg: own.map((x) => x.neg!), crossNeg: cross.map((x) => x.neg!) } : {}),
+    ...(form.nominal ? { ownNominal: own.map((x) => x.nom!), crossNominal: cross.map((x) => x.nom!) } : {}),
+    later,
+    ...base,
+  };
+}
+
+/**
  * How the regression points of a training pass are weighted: `points` (each point alike, as before session 9),
  * `source` (each video source, e.g. aitrans_live and our encodes, weighs the same in total), `stream` (each video
  * weighs the same in total).
@@ -347,6 +491,18 @@ export interface TrainPartSizeOptions {
   rateControlSets?: ReadonlyArray<readonly RateControlClass[]>;
   /** training streams of known rate control (our train encodes); required when a set is not empty */
   rateControlTrain?: readonly PartVideo[];
+  /**
+   * Head forms of the class slopes to select from (session 11; parseHeadForm: e.g. linear, hinge, hinge+nominal,
+   * mean+hinge+nominal; default [linear], session 10's). Each class's form is chosen on the class's own dev streams
+   * by the mean of their per-stream ratios k = 1 MAPE / mean-of-past MAPE (the issue's target, each stream alike;
+   * a class's slopes touch only its streams), the first form when the class has no dev stream.
+   */
+  forms?: readonly string[];
+  /**
+   * Share EWMA weights of the class slopes to select from with the forms (session 11; the class's own `shareAlpha`),
+   * chosen the same way; absent: the class uses the row's share EWMA (session 10).
+   */
+  classShareAlphas?: readonly number[];
   out?: string | null;
   command?: string;
   /** recorded in train.json */
@@ -378,6 +534,8 @@ export interface PartSizeDevRow {
   adapt_lambda: number | null;
   /** rate-control classes with their own slopes ('' none; e.g. 'cbr,vbr') */
   rate_control: string;
+  /** the head form chosen per class (session 11; absent without class slopes) */
+  rate_control_forms?: Partial<Record<RateControlClass, string>>;
   /** dev MAPE % pooled over every dev point (the largest stream dominates): mean of past, the base, k = 1..K parts */
   mean_all_mape: number;
   base_mape: number;
@@ -415,7 +573,10 @@ export function devFigures(
   fMean: BaseForecasts,
   K: number,
   coef: PartHeadCoefficients,
-): Omit<PartSizeDevRow, 'base' | 'train_set' | 'weighting' | 'share_alpha' | 'fit' | 'adapt_lambda' | 'rate_control' | 'coef'> {
+): Omit<
+  PartSizeDevRow,
+  'base' | 'train_set' | 'weighting' | 'share_alpha' | 'fit' | 'adapt_lambda' | 'rate_control' | 'rate_control_forms' | 'coef'
+> {
   const passes = dev.map((v, i) => evaluatePartConditioned([v], [fDev[i]], K, coef));
   const means = dev.map((v, i) => evaluatePartConditioned([v], [fMean[i]], K, null).baseApe);
   const streams: PartSizeDevStream[] = dev.map((v, i) => ({
@@ -475,6 +636,8 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
     throw new InputError('train:part-size: no point weighting to select from (--weightings points, source or stream)');
   if (o.shareAlphas && !o.shareAlphas.length) throw new InputError('train:part-size: no share alpha to select from');
   const rcTrain = o.rateControlTrain ?? [];
+  const forms = (o.forms ?? ['linear']).map(parseHeadForm);
+  if (!forms.length) throw new InputError('train:part-size: no head form (--forms)');
   for (const set of o.rateControlSets ?? [])
     for (const c of set)
       if (!rcTrain.some((v) => rateControlClass(v.note) === c))
@@ -483,26 +646,56 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
     cache.clear();
     let best: PartSizeDevRow | null = null;
     const fDev = forecasts(o.dev, b.make);
-    /** per (class, alpha): the regression pass over the class's training streams */
+    /** per (class, alpha, base mean weight): the regression pass over the class's training streams */
     const rcPasses = new Map<string, { pass: PartPass; videos: PartVideo[] }>();
     const rateControlSlopes = (
       rcs: readonly RateControlClass[],
       alpha: number,
       fit: 'ls' | 'mape',
       weighting: PartWeighting,
-    ): Partial<Record<RateControlClass, PartHeadSlopes>> => {
+      row: PartHeadCoefficients,
+    ): { slopes: Partial<Record<RateControlClass, PartHeadSlopes>>; forms: Partial<Record<RateControlClass, string>>; note: string } => {
       const out: Partial<Record<RateControlClass, PartHeadSlopes>> = {};
+      const chosen: Partial<Record<RateControlClass, string>> = {};
+      const notes: string[] = [];
       for (const c of rcs) {
-        const key = `${c} ${alpha}`;
-        if (!rcPasses.has(key)) {
-          const videos = rcTrain.filter((v) => rateControlClass(v.note) === c);
-          rcPasses.set(key, { pass: evaluatePartConditioned(videos, forecasts(videos, b.make), K, null, alpha), videos });
-        }
-        const { pass, videos } = rcPasses.get(key)!;
-        const f = fitPartCoefficients(pass, partS, alpha, false, fit, videos, weighting);
-        out[c] = { own: f.own, cross: f.cross, ownBias: f.ownBias, crossBias: f.crossBias, later: f.later };
+        const devIdx = o.dev.flatMap((v, i) => (rateControlClass(v.note) === c ? [i] : []));
+        let best: { slopes: PartHeadSlopes; form: string; ratio: number } | null = null;
+        const tried: string[] = [];
+        const alphas = o.classShareAlphas ?? [alpha];
+        for (const a of alphas)
+          for (const form of forms) {
+            const key = `${c} ${a} ${form.baseMean}`;
+            if (!rcPasses.has(key)) {
+              const videos = rcTrain.filter((v) => rateControlClass(v.note) === c);
+              rcPasses.set(key, {
+                pass: evaluatePartConditioned(videos, forecasts(videos, b.make), K, null, a, 5, form.baseMean),
+                videos,
+              });
+            }
+            const { pass, videos } = rcPasses.get(key)!;
+            const slopes = { ...fitHeadForm(pass, form, fit, videos, weighting), ...(o.classShareAlphas ? { shareAlpha: a } : {}) };
+            const name = o.classShareAlphas ? `${form.name} alpha ${a}` : form.name;
+            // the class's dev streams: mean of their per-stream ratios k = 1 MAPE / mean of past (one candidate: not needed)
+            let ratio = NaN;
+            if (forms.length * alphas.length > 1 && devIdx.length) {
+              const d = devFigures(
+                devIdx.map((i) => o.dev[i]),
+                devIdx.map((i) => fDev[i]),
+                devIdx.map((i) => fMean[i]),
+                1,
+                { ...row, byRateControl: { [c]: slopes } },
+              );
+              ratio = mean(d.streams.map((st) => st.part_mape[0] / st.mean_all_mape));
+              tried.push(`${name} ${ratio.toFixed(3)}`);
+            }
+            if (!best || ratio < best.ratio) best = { slopes, form: name, ratio };
+          }
+        out[c] = best!.slopes;
+        chosen[c] = best!.form;
+        if (tried.length) notes.push(`${c} forms (dev mean ratio): ${tried.join(', ')} -> ${best!.form}`);
       }
-      return out;
+      return { slopes: out, forms: chosen, note: notes.join('; ') };
     };
     for (const ts of o.trainSets) {
       const fTrain = forecasts(ts.videos, b.make);
@@ -520,7 +713,8 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
             for (const [lam, rcs] of (linear ? [undefined] : [undefined, ...(o.adaptLambdas ?? [])]).flatMap((l) =>
               rcSets.map((r) => [l, r] as const),
             )) {
-              const byRc = rcs.length ? { byRateControl: rateControlSlopes(rcs, alpha, fit, weighting) } : {};
+              const rc = rcs.length ? rateControlSlopes(rcs, alpha, fit as 'ls' | 'mape', weighting, fitted) : null;
+              const byRc = rc ? { byRateControl: rc.slopes } : {};
               const coef: PartHeadCoefficients = { ...fitted, ...(lam === undefined ? {} : { adaptLambda: lam }), ...byRc };
               const row: PartSizeDevRow = {
                 base: b.name,
@@ -530,13 +724,14 @@ export function trainPartSize(o: TrainPartSizeOptions): PartSizeDevRow[] {
                 fit: fit === 'mape' ? 'mape' : linear ? 'ls+linear' : 'ls',
                 adapt_lambda: lam ?? null,
                 rate_control: rcs.join(','),
+                ...(rc && (forms.length > 1 || o.classShareAlphas) ? { rate_control_forms: rc.forms } : {}),
                 ...devFigures(o.dev, fDev, fMean, K, coef),
                 coef,
               };
               const { streams, coef: _c, later_base_mape: _l, later_part1_mape: _p, ...rest } = row;
               grid.push({ ...rest, streams_part1: streams.map((s) => s.part_mape[0]) });
               log(
-                `[train:part-size +${Math.round((Date.now() - t0) / 1000)}s] ${b.name} ${ts.name} ${weighting} alpha ${alpha} ${row.fit}${lam === undefined ? '' : ` adapt ${lam}`}${rcs.length ? ` per-rc ${rcs.join(',')}` : ''}: own ${coef.own.map((x) => x.toFixed(3)).join('/')} cross ${coef.cross.map((x) => x.toFixed(3)).join('/')}; dev k=1 MAPE per stream ${streams.map((s) => `${s.video} ${s.part_mape[0].toFixed(2)}`).join(', ')}; stream mean ${row.macro_part_mape[0].toFixed(2)} (base ${row.macro_base_mape.toFixed(2)}, mean_all ${row.macro_mean_all_mape.toFixed(2)}); pooled ${row.part_mape[0].toFixed(2)} %`,
+                `[train:part-size +${Math.round((Date.now() - t0) / 1000)}s] ${b.name} ${ts.name} ${weighting} alpha ${alpha} ${row.fit}${lam === undefined ? '' : ` adapt ${lam}`}${rcs.length ? ` per-rc ${rcs.join(',')}` : ''}${rc?.note ? ` [${rc.note}]` : ''}: own ${coef.own.map((x) => x.toFixed(3)).join('/')} cross ${coef.cross.map((x) => x.toFixed(3)).join('/')}; dev k=1 MAPE per stream ${streams.map((s) => `${s.video} ${s.part_mape[0].toFixed(2)}`).join(', ')}; stream mean ${row.macro_part_mape[0].toFixed(2)} (base ${row.macro_base_mape.toFixed(2)}, mean_all ${row.macro_mean_all_mape.toFixed(2)}); pooled ${row.part_mape[0].toFixed(2)} %`,
               );
               if (!best || row.macro_part_mape[0] < best.macro_part_mape[0]) best = row;
             }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { derivePartBytes, parseVstats, recipe, splitVideosOf } from '../../bench/encodes.js';
+import { derivePartBytes, parseExtraSplit, parseVstats, recipe, splitVideosOf } from '../../bench/encodes.js';
 import { ffmpegPath } from '../../demo/streams.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { loadEncodePartVideos, type PartVideo } from '../../src/sim/abr/parts.js';
@@ -167,6 +167,25 @@ describe('the encode recipe (session 10): seeded random sources, stable splits',
     }
     for (let v = 10; v < 16; v++) expect(sixteen.get(v)).toBe('dev');
     expect(splitVideosOf(16, 14, 10, 'train').get(12)).toBe('train');
+  });
+
+  it('--extra-split blocks (session 11): dev:6,test keeps the six session-10 dev encodes dev and sends every later video to test', () => {
+    const s = splitVideosOf(24, 14, 10, 'dev:6,test');
+    const ten = splitVideosOf(10, 14);
+    for (let v = 0; v < 10; v++) expect(s.get(v)).toBe(ten.get(v)!);
+    for (let v = 10; v < 16; v++) expect(s.get(v)).withContext(`video ${v}`).toBe('dev');
+    for (let v = 16; v < 24; v++) expect(s.get(v)).withContext(`video ${v}`).toBe('test');
+    expect(parseExtraSplit('train:2,dev:1,test')).toEqual([
+      ['train', 2],
+      ['dev', 1],
+      ['test', Infinity],
+    ]);
+    // every block counted: the videos after them have no split
+    expect(() => splitVideosOf(24, 14, 10, 'dev:6,test:2')).toThrowError(/covers 8 videos after the first 10, not 14/);
+    for (const bad of ['dev,test', 'dev:0,test', 'holdout', 'dev:6;test', ''])
+      expect(() => parseExtraSplit(bad))
+        .withContext(bad)
+        .toThrowError(/--extra-split/);
   });
 
   it('a seeded life source renders the same frames twice; the unseeded one (the recipe before session 10) does not', () => {

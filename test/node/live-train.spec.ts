@@ -287,6 +287,14 @@ describe('train:live-abr deciding one part later, with first-part-corrected size
       InputError,
       /encodeParts reads the encodes of the dataset/,
     );
+    // session 11: the dev encodes' part bytes likewise
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, devEncodeParts: true })).toBeRejectedWithError(
+      InputError,
+      /devEncodeParts needs corrected sizes/,
+    );
+    await expectAsync(
+      trainLiveAbr({ ...base(), sizeNet, partCoef: coef, decideAfterParts: 1, devEncodeParts: true }),
+    ).toBeRejectedWithError(InputError, /devEncodeParts reads the encodes of the dataset/);
     const noParts = { ...base(), trainVideos: [video('t0', 50, 3, 'train')], sizeNet, partCoef: coef, decideAfterParts: 1 };
     await expectAsync(trainLiveAbr(noParts)).toBeRejectedWithError(InputError, /videos with part bytes/);
     const tsx = join('node_modules', '.bin', 'tsx');

@@ -12,15 +12,23 @@ import {
   type PartHeadCoefficients,
 } from '../../src/abr/part-size.js';
 import type { LiveObservation, LivePolicy } from '../../src/abr/live.js';
-import { MeanOfPast } from '../../src/abr/size-forecast.js';
+import { EwmaForecaster, MeanOfPast } from '../../src/abr/size-forecast.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { stepTrace } from '../../src/core/trace.js';
 import { ForecastSizes, HeadForecastSizes, TrueSizes, runLiveSession, type LiveVideo } from '../../src/sim/abr/live.js';
 import type { SimTrace } from '../../src/sim/abr/env.js';
 import type { PartVideo } from '../../src/sim/abr/parts.js';
-import { evaluatePartConditioned, fitPartCoefficients, leastSquares, trainPartSize } from '../../src/train/part-size.js';
+import {
+  evaluatePartConditioned,
+  fitHeadForm,
+  fitPartCoefficients,
+  leastSquares,
+  mapeFit,
+  parseHeadForm,
+  trainPartSize,
+} from '../../src/train/part-size.js';
 import { loadDenseLayers, loadSizeNet } from '../../src/sim/abr/chunks.js';
-import { livePartRows } from '../../bench/part-sizes.js';
+import { benchPartSizes, livePartRows } from '../../bench/part-sizes.js';
 import { existsSync } from 'node:fs';
 import { InputError } from '../../src/train/errors.js';
 
@@ -522,5 +530,171 @@ describe('per-rate-control head slopes (session 10)', () => {
     // 'source' weighting needs two sources; with one, no configuration is left to select
     expect(() => trainPartSize({ ...base, weightings: ['source'] })).toThrowError(InputError, /source/);
     expect(() => trainPartSize({ ...base, weightings: [] })).toThrowError(InputError, /weighting/);
+  });
+});
+
+/**
+ * A CBR stream whose content sometimes cannot fill the rate (a simple scene: the chunk undershoots to 0.3–0.8 of the
+ * nominal bytes, its first part with it), while a large first part (an I-frame) leaves the chunk at the nominal bytes.
+ */
+function cbrUndershootVideo(n = 160, seed = 11): PartVideo {
+  const rng = mulberry32(seed);
+  const ladderKbps = [300, 750, 1200];
+  const sizes: number[][] = [];
+  const heads: number[][][] = [[], [], [], []];
+  for (let i = 0; i < n; i++) {
+    const c = rng() < 0.25 ? 0.3 + 0.5 * rng() : 1 + 0.04 * (2 * rng() - 1);
+    const row = ladderKbps.map((k) => Math.round(((k * 1000 * 2) / 8) * c * (1 + 0.02 * (2 * rng() - 1))));
+    const s1 = 0.25 + 0.35 * rng();
+    const shares = [s1, s1 + (1 - s1) / 3, s1 + (2 * (1 - s1)) / 3, 1];
+    sizes.push(row);
+    shares.forEach((s, k) => heads[k].push(row.map((b) => (k === 3 ? b : b * s))));
+  }
+  return { ...partVideo(n, seed), video: `cbru${seed}`, note: 'cbr scenecut; synthetic', sizes, heads };
+}
+
+describe('head forms of the class slopes (session 11)', () => {
+  const mape = (a: Float64Array) => a.reduce((s, x) => s + x, 0) / a.length;
+  const head = (bytes: number) => ({ rung: 0, parts: 1, bytes });
+
+  it('a hinge moves a small head by the negative slope and a large one by the positive one; nominal and base-mean terms as documented', () => {
+    const hinge: PartHeadCoefficients = { partS: 0.5, own: [0.2], cross: [0.1], ownNeg: [0.9], crossNeg: [0.8], shareAlpha: 0.3 };
+    // share 0.4: a 20-byte head estimates 50 (g = log 0.5 < 0), a 60-byte head 150 (g = log 1.5 > 0), against 100
+    let out = conditionOnHead([100, 200], head(20), 0.4, hinge);
+    expect(out[0]).toBeCloseTo(100 * 0.5 ** 0.9, 9);
+    expect(out[1]).toBeCloseTo(200 * 0.5 ** 0.8, 9);
+    out = conditionOnHead([100, 200], head(60), 0.4, hinge);
+    expect(out[0]).toBeCloseTo(100 * 1.5 ** 0.2, 9);
+    expect(out[1]).toBeCloseTo(200 * 1.5 ** 0.1, 9);
+    // the nominal pull: z_r = log(nominal_r / base_r); a head that matches the forecast (g = 0) moves nothing else
+    const nominal: PartHeadCoefficients = { partS: 0.5, own: [0], cross: [0], ownNominal: [0.5], crossNominal: [1], shareAlpha: 0.3 };
+    out = conditionOnHead([100, 200], head(40), 0.4, nominal, { nominalBytes: [150, 100] });
+    expect(out[0]).toBeCloseTo(100 * 1.5 ** 0.5, 9);
+    expect(out[1]).toBeCloseTo(100, 9);
+    expect(() => conditionOnHead([100, 200], head(40), 0.4, nominal)).toThrowError(/no nominal bytes/);
+    expect(() => conditionOnHead([100, 200], head(40), 0.4, nominal, { nominalBytes: [150] })).toThrowError(/no nominal bytes/);
+    // the base: forecast^(1-w) · mean^w, and the surprise is taken against it
+    const meanBase: PartHeadCoefficients = { partS: 0.5, own: [1], cross: [1], baseMean: 1, shareAlpha: 0.3 };
+    out = conditionOnHead([100, 200], head(40), 0.4, meanBase, { meanBytes: [50, 100] });
+    expect(out[0]).toBeCloseTo(100, 9); // base 50, head estimate 100: g = log 2, unit slope
+    expect(out[1]).toBeCloseTo(200, 9);
+    out = conditionOnHead([100, 200], head(40), 0.4, { ...meanBase, own: [0], cross: [0], baseMean: 0.5 }, { meanBytes: [25, 800] });
+    expect(out[0]).toBeCloseTo(50, 9);
+    expect(out[1]).toBeCloseTo(400, 9);
+    // no mean known yet (the stream's first chunk): the forecast alone
+    out = conditionOnHead([100, 200], head(40), 0.4, { ...meanBase, own: [0], cross: [0] }, { meanBytes: null });
+    expect(out).toEqual([100, 200]);
+  });
+
+  it("coefficientsFor carries a class's form and share EWMA, and refuses bad lengths and weights", () => {
+    const coef: PartHeadCoefficients = {
+      partS: 0.5,
+      own: [0.7],
+      cross: [0.6],
+      shareAlpha: 0.3,
+      byRateControl: {
+        cbr: {
+          own: [0.1],
+          cross: [0.1],
+          ownNeg: [0.6],
+          crossNeg: [0.5],
+          ownNominal: [0.4],
+          crossNominal: [0.3],
+          baseMean: 1,
+          shareAlpha: 0.1,
+        },
+      },
+    };
+    const c = coefficientsFor(coef, 'cbr');
+    expect([c.ownNeg, c.crossNeg, c.ownNominal, c.crossNominal, c.baseMean, c.shareAlpha]).toEqual([[0.6], [0.5], [0.4], [0.3], 1, 0.1]);
+    expect(coefficientsFor(coef, 'vbr')).toBe(coef);
+    const bad = (s: object) => ({ ...coef, byRateControl: { cbr: { own: [0.1], cross: [0.1], ...s } } });
+    expect(() => coefficientsFor(bad({ ownNeg: [0.1, 0.2] }), 'cbr')).toThrowError(/not for k = 1..1/);
+    expect(() => coefficientsFor(bad({ baseMean: 1.5 }), 'cbr')).toThrowError(/baseMean 1.5/);
+    expect(() => coefficientsFor(bad({ shareAlpha: 0 }), 'cbr')).toThrowError(/shareAlpha 0/);
+    // the share tracker's mean of past sizes is the mean_all forecast
+    const t = new PartShareTracker(1, 2, 0.3);
+    expect(t.meanBytes()).toBeNull();
+    t.observe([[10, null]], [100, null]);
+    t.observe([[30, 40]], [300, 400]);
+    const m = t.meanBytes()!;
+    expect(m[0]).toBe(200);
+    expect(m[1]).toBe(400);
+  });
+
+  it('parseHeadForm reads the forms and refuses others; mapeFit finds exact weights', () => {
+    expect(parseHeadForm('linear')).toEqual({ name: 'linear', baseMean: 0, hinge: false, nominal: false });
+    expect(parseHeadForm('mean+hinge+nominal')).toEqual({ name: 'mean+hinge+nominal', baseMean: 1, hinge: true, nominal: true });
+    expect(parseHeadForm('mean0.5+linear').baseMean).toBe(0.5);
+    for (const bad of ['', 'hinge+linear', 'nominal', 'hinge+mean', 'mean2+hinge', 'linear+nominal+nominal', 'quadratic'])
+      expect(() => parseHeadForm(bad))
+        .withContext(bad)
+        .toThrowError(/head form/);
+    const rng = mulberry32(4);
+    const X = Array.from({ length: 300 }, () => [2 * rng() - 1, 2 * rng() - 1, 1]);
+    const y = X.map((x) => 0.7 * x[0] - 0.3 * x[1] + 0.05);
+    const w = mapeFit(X, y, undefined, [0, 0, 0]);
+    expect(w[0]).toBeCloseTo(0.7, 2);
+    expect(w[1]).toBeCloseTo(-0.3, 2);
+    expect(w[2]).toBeCloseTo(0.05, 2);
+    expect(() => mapeFit([[NaN, 1]], [0])).toThrowError(/no usable rows/);
+  });
+
+  it('on CBR streams that undershoot, mean+hinge+nominal slopes fitted on one beat the linear ones on another, in the evaluation and the live simulator; train:part-size picks a form per class', () => {
+    const train = [cbrUndershootVideo(200, 11)];
+    const dev = cbrUndershootVideo(160, 12);
+    const slopes = (spec: string) => {
+      const form = parseHeadForm(spec);
+      const pass = evaluatePartConditioned(train, () => new MeanOfPast(), 1, null, 0.3, 5, form.baseMean);
+      return fitHeadForm(pass, form, 'mape', train);
+    };
+    const base: PartHeadCoefficients = { partS: 0.5, own: [0.7], cross: [0.7], shareAlpha: 0.3 };
+    const linear = { ...base, byRateControl: { cbr: slopes('linear') } };
+    const rich = { ...base, byRateControl: { cbr: slopes('mean+hinge+nominal') } };
+    expect(rich.byRateControl.cbr.ownNeg![0]).toBeGreaterThan(rich.byRateControl.cbr.own[0]); // a small head says more
+    // the base: an EWMA of the sizes (as the learned forecaster, it follows the last chunks, not the stream's mean)
+    const meta = () => new EwmaForecaster(0.5);
+    const eLin = mape(evaluatePartConditioned([dev], meta, 1, linear).partApe[0]);
+    const eRich = mape(evaluatePartConditioned([dev], meta, 1, rich).partApe[0]);
+    expect(eRich).toBeLessThan(0.9 * eLin);
+    // the live simulator applies the same form (mean of past and nominal bytes from the stream)
+    const v: LiveVideo = { name: 'u', ladderKbps: dev.ladderKbps, chunkS: 2, sizes: dev.sizes, heads: dev.heads, rateControl: 'cbr' };
+    let errLin = 0;
+    let errRich = 0;
+    for (let o = 20; o < 150; o++) {
+      const h = { rung: 1, parts: 1, bytes: dev.heads[0][o][1] };
+      const l = new HeadForecastSizes(v, new ForecastSizes(v, new EwmaForecaster(0.5), 5, 'f'), linear).sizesAfterHead(o, o, 1, h)[0];
+      const r = new HeadForecastSizes(v, new ForecastSizes(v, new EwmaForecaster(0.5), 5, 'f'), rich).sizesAfterHead(o, o, 1, h)[0];
+      errLin += Math.abs(l[1] - dev.sizes[o][1]) / dev.sizes[o][1];
+      errRich += Math.abs(r[1] - dev.sizes[o][1]) / dev.sizes[o][1];
+    }
+    expect(errRich).toBeLessThan(0.9 * errLin);
+    // train:part-size chooses the class's form on its dev streams
+    const rows = trainPartSize({
+      trainSets: [{ name: 'synthetic', videos: [partVideo(120, 3)] }],
+      dev: [cbrUndershootVideo(120, 13), { ...partVideo(100, 4), note: 'abr; synthetic' }],
+      bases: [{ name: 'mean_all', make: () => new EwmaForecaster(0.5) }],
+      K: 1,
+      shareAlphas: [0.3],
+      weightings: ['points'],
+      rateControlSets: [['cbr']],
+      rateControlTrain: train,
+      forms: ['linear', 'mean+hinge+nominal'],
+      classShareAlphas: [0.3, 0.6],
+      out: null,
+      log: () => undefined,
+    });
+    expect(rows[0].rate_control_forms?.cbr).toMatch(/^mean\+hinge\+nominal alpha 0\.[36]$/);
+    expect(rows[0].coef.byRateControl?.cbr?.baseMean).toBe(1);
+    expect([0.3, 0.6]).toContain(rows[0].coef.byRateControl!.cbr!.shareAlpha!);
+  });
+
+  it('bench:part-sizes --live-encodes needs --encodes, and only it (or --no-live) lets --split test run', async () => {
+    const o = { frames: '.cache/aitrans/dataset/video_trace', out: null, log: () => undefined };
+    await expectAsync(benchPartSizes({ ...o, liveEncodes: true })).toBeRejectedWithError(/--live-encodes needs --encodes DIR/);
+    await expectAsync(benchPartSizes({ ...o, split: 'test', encodes: 'bench/coding-meta' })).toBeRejectedWithError(
+      /--split test needs --encodes DIR and --no-live or --live-encodes/,
+    );
+    await expectAsync(benchPartSizes({ ...o, split: 'test', liveEncodes: true })).toBeRejectedWithError(/--split test needs --encodes DIR/);
   });
 });

@@ -520,6 +520,7 @@ describe('command lines (src/train/cli/args.ts)', () => {
   // session 9: the defaults had become the candidate search (our encodes, every weighting, the slope adaptation) while
   // --out stayed models/part-size, so the documented bare command overwrote the shipped head with the candidate
   // session 10: the shipped head gained per-rate-control slopes fitted on the train encodes (--rate-control cbr+vbr)
+  // session 11: and head forms and share EWMAs per class (--forms, --class-alphas)
   it("train:part-size's defaults fit the shipped head's configuration into models/part-size: per-rate-control slopes from the encodes, point weighting, no adaptation", () => {
     const help = spawnSync(join('node_modules', '.bin', 'tsx'), ['src/train/cli/part-size.ts', '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
@@ -527,6 +528,11 @@ describe('command lines (src/train/cli/args.ts)', () => {
     expect(help.stdout).toMatch(/^ *--rate-control LIST .*\(default: cbr\+vbr\)$/m);
     expect(help.stdout).toMatch(/^ *--weightings LIST .*\(default: points\)$/m);
     expect(help.stdout).toMatch(/^ *--adapt LIST .*\(default: \)$/m);
+    // session 11: the class slopes choose their head form and share EWMA on each class's dev streams
+    expect(help.stdout).toMatch(
+      /^ *--forms LIST .*\(default: linear,hinge,hinge\+nominal,mean\+linear,mean\+hinge,mean\+hinge\+nominal\)$/m,
+    );
+    expect(help.stdout).toMatch(/^ *--class-alphas LIST .*\(default: 0\.1,0\.3,0\.6\)$/m);
     expect(help.stdout).toMatch(/^ *--out DIR .*\(default: models\/part-size\)$/m);
   });
 

@@ -30,6 +30,7 @@ import type { ChunkMeta } from '../../abr/size-forecast.js';
 import {
   coefficientsFor,
   conditionOnHead,
+  nominalChunkBytes,
   headSurprise,
   HeadSlopeAdapter,
   PartShareTracker,
@@ -211,6 +212,9 @@ export class HeadForecastSizes implements SizeSource {
   private shares: number[][][] = [];
   /** the head's coefficients as adapted to the stream when o chunks are complete (HeadSlopeAdapter; coef without adaptLambda) */
   private coefs: PartHeadCoefficients[] = [];
+  /** means[o]: the mean of past sizes per rung when o chunks are complete (HeadContext.meanBytes) */
+  private means: Array<number[] | null> = [];
+  private nominal: number[];
   constructor(
     private video: LiveVideo,
     private base: ForecastSizes,
@@ -227,9 +231,11 @@ export class HeadForecastSizes implements SizeSource {
     coef = this.coef = coefficientsFor(coef, video.rateControl);
     const tr = new PartShareTracker(K, R, coef.shareAlpha);
     const adapter = new HeadSlopeAdapter(coef);
+    this.nominal = nominalChunkBytes(video.ladderKbps, video.chunkS);
     for (let o = 0; o <= video.sizes.length; o++) {
       this.shares.push(Array.from({ length: K }, (_, k) => Array.from({ length: R }, (_, r) => tr.share(k + 1, r, P))));
       this.coefs.push(adapter.coefficients());
+      this.means.push(tr.meanBytes());
       if (o < video.sizes.length && coef.adaptLambda !== undefined) {
         // the finished chunk o teaches the adapter, as in the evaluation protocol (train/part-size.ts)
         const fc = base.sizes(o, o, 1)[0];
@@ -255,7 +261,7 @@ export class HeadForecastSizes implements SizeSource {
     if (from < o || head.parts > this.shares[o].length) return rows; // published already, or more parts than fitted
     const share = this.shares[o][head.parts - 1][head.rung];
     const g = headSurprise(rows[0][head.rung], head.bytes, share);
-    rows[0] = conditionOnHead(rows[0], head, share, this.coefs[o]);
+    rows[0] = conditionOnHead(rows[0], head, share, this.coefs[o], { meanBytes: this.means[o], nominalBytes: this.nominal });
     const later = this.coef.later?.[head.parts - 1];
     if (later)
       for (let h = 1; h < rows.length; h++) {

@@ -43,6 +43,10 @@ const cli = {
       type: 'boolean',
       help: 'with --part-model: the train encodes of --encodes join the training videos with part bytes (validation unchanged)',
     },
+    'dev-encode-parts': {
+      type: 'boolean',
+      help: 'with --part-model: the dev encodes of --encodes are validated with their part bytes and join the part score (session 11)',
+    },
     select: { type: 'string', default: 'all', arg: 'WHICH', help: 'selection on all validation sessions or on the part-video ones (part)' },
     risk: {
       type: 'string',
@@ -76,6 +80,7 @@ await runCli(cli, async (v) => {
     frames: v.frames,
     partShare: num('part-share', v['part-share'], { min: 0 }),
     encodeParts: v['encode-parts'],
+    devEncodeParts: v['dev-encode-parts'],
     privilegedCritic: v['privileged-critic'],
     init: v.init ?? null,
     risk: v.risk ?? null,

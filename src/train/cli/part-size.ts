@@ -43,6 +43,18 @@ const cli = {
       arg: 'LIST',
       help: 'rate-control class sets selected on dev, e.g. none,cbr,cbr+vbr: each class of a set gets its own slopes, fitted on the train encodes of that class (needs --encodes)',
     },
+    forms: {
+      type: 'string',
+      default: 'linear,hinge,hinge+nominal,mean+linear,mean+hinge,mean+hinge+nominal',
+      arg: 'LIST',
+      help: "head forms of the class slopes selected per class on its dev streams (session 11; src/train/part-size.ts parseHeadForm); 'linear' with --class-alphas '' is session 10's",
+    },
+    'class-alphas': {
+      type: 'string',
+      default: '0.1,0.3,0.6',
+      arg: 'LIST',
+      help: "share EWMA weights of the class slopes selected with the forms on each class's dev streams (session 11), e.g. 0.1,0.3,0.6; '' for the row's",
+    },
     out: { type: 'string', default: 'models/part-size', arg: 'DIR', help: 'output directory' },
   },
 } as const;
@@ -78,6 +90,10 @@ await runCli(cli, async (v) => {
     adaptLambdas: listOf('adapt', v.adapt).map((x) => num('adapt', x, { min: 1e-9 })),
     rateControlSets,
     rateControlTrain: encTrain,
+    forms: listOf('forms', v.forms),
+    classShareAlphas: v['class-alphas']
+      ? listOf('class-alphas', v['class-alphas']).map((x) => num('class-alphas', x, { min: 1e-9, max: 1 }))
+      : undefined,
     out: v.out,
     command: commandLine(cli.name),
     data: { chunks: data, frames, model: resolve(v.model), ...(encodes ? { encodes } : {}) },
