@@ -93,6 +93,14 @@ const pathwayOf = (url: string) => {
 hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
   servingPathway = pathwayOf(d.frag.url);
 });
+// the controller moves a viewer through Content Steering after the negotiation: the status line shows the pathway
+// priority of the steering manifest hls.js loaded last (also in body[data-steering], for tests), not only the first answer
+let steering: string[] | null = null;
+hls.on(Hls.Events.STEERING_MANIFEST_LOADED, (_e, d) => {
+  const p = d.steeringManifest['PATHWAY-PRIORITY'];
+  steering = Array.isArray(p) ? p : null;
+  document.body.dataset.steering = steering?.join(',') ?? '';
+});
 hls.on(Hls.Events.MANIFEST_LOADED, (_e, d) => {
   const h = (d.networkDetails as XMLHttpRequest | undefined)?.getResponseHeader?.('x-edgeplay-session');
   shapedSession = h ?? null;
@@ -271,7 +279,7 @@ setInterval(() => {
   renderDelivery();
   $('status').textContent =
     `viewer ${ep.viewerId.slice(0, 8)} · session ${ep.sessionId.slice(0, 8)} · view ${view.id.slice(0, 8)} · level ${hls.currentLevel} · ${shapedSession ? `shaped session ${shapedSession}` : 'unshaped'}
- · pathway ${servingPathway} (${neg ? `assigned ${neg.assignment.target} at ${neg.assignment.version}, weights ${[neg.weights.a1, neg.weights.a2, neg.weights.a3].map((w) => w.toFixed(1)).join('/')}` : 'no negotiation: CDN'})`;
+ · pathway ${servingPathway}${steering ? ` · steering now ${steering.join(' > ')}` : ''} (${neg ? `negotiated at start: ${neg.assignment.target} at ${neg.assignment.version}, weights ${[neg.weights.a1, neg.weights.a2, neg.weights.a3].map((w) => w.toFixed(1)).join('/')}` : 'no negotiation: CDN'})`;
 }, 500);
 
 function rows(el: HTMLTableElement, data: Array<[string, string | number | null]>) {
