@@ -709,6 +709,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
   const baselines = o.baselines ?? 'also';
   const t0 = Date.now();
   const log = o.log ?? ((s: string) => console.log(`[train:cdn ${kind} +${Math.round((Date.now() - t0) / 1000)}s] ${s}`));
+  if (o.randomise && kind !== 'mechanistic') throw new InputError(`randomisation is for the mechanistic simulator, not ${kind}`);
   if (!o.traffic) {
     const missing = missingData();
     if (missing) throw new InputError(missing);
@@ -722,7 +723,6 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
   const learnedDir = resolve(o.learnedDir ?? join('models', 'cdn-sim'));
   if (kind === 'learned' && !existsSync(join(learnedDir, 'nalu-lstm.json')))
     throw new InputError(`${learnedDir}/nalu-lstm.json not found: run npm run train:cdn-sim first`);
-  if (o.randomise && kind !== 'mechanistic') throw new InputError(`randomisation is for the mechanistic simulator, not ${kind}`);
   const plainSimFor = (set: string): CdnSim =>
     kind === 'learned' ? new LearnedSim(traffic, set, loadLearnedModels(learnedDir), seed) : makeSim(kind, set, traffic, seed);
   // the training days' simulator: randomised when asked (training days only)
