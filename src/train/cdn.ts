@@ -53,6 +53,7 @@ import { bestWrr, tuneUcb } from '../sim/cdn/tune.js';
 import { daysOf, DAY_MIN, type Traffic } from '../sim/cdn/traffic.js';
 import type { CdnSim } from '../sim/cdn/env.js';
 import { LearnedSim, loadLearnedModels } from '../sim/cdn/learned.js';
+import type { MechanisticRandomisation } from '../sim/cdn/mechanistic.js';
 import type { CdnSharePolicy } from '../assign/cdn/index.js';
 import { InputError } from './errors.js';
 import { imitate, ltsPpoModel, narrowInputs, TfLtsNet, toCols, widenInputs } from './cdn-net.js';
@@ -141,6 +142,12 @@ export interface TrainCdnOptions {
   /** training / dev days (default daysOf('train') / daysOf('dev')) */
   trainDays?: number[];
   devDays?: number[];
+  /**
+   * mechanistic only: domain randomisation of the training days the policy is trained on (class weights,
+   * throughput scale; src/sim/cdn/mechanistic.ts). Dev scoring, Fast-LTS's dev check and the baselines' tuning
+   * use the plain simulator.
+   */
+  randomise?: MechanisticRandomisation;
   /** the command line recorded in the model files */
   command?: string;
   log?: (s: string) => void;
@@ -702,6 +709,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
   const baselines = o.baselines ?? 'also';
   const t0 = Date.now();
   const log = o.log ?? ((s: string) => console.log(`[train:cdn ${kind} +${Math.round((Date.now() - t0) / 1000)}s] ${s}`));
+  if (o.randomise && kind !== 'mechanistic') throw new InputError(`randomisation is for the mechanistic simulator, not ${kind}`);
   if (!o.traffic) {
     const missing = missingData();
     if (missing) throw new InputError(missing);
@@ -715,10 +723,13 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
   const learnedDir = resolve(o.learnedDir ?? join('models', 'cdn-sim'));
   if (kind === 'learned' && !existsSync(join(learnedDir, 'nalu-lstm.json')))
     throw new InputError(`${learnedDir}/nalu-lstm.json not found: run npm run train:cdn-sim first`);
-  const simFor = (set: string): CdnSim =>
+  const plainSimFor = (set: string): CdnSim =>
     kind === 'learned' ? new LearnedSim(traffic, set, loadLearnedModels(learnedDir), seed) : makeSim(kind, set, traffic, seed);
-  // the mechanistic sim scores the learned-sim policy on the dev days (the honest check); otherwise the same kind
-  const evalSimFor = (set: string): CdnSim => (kind === 'learned' ? makeSim('mechanistic', set, traffic, seed) : simFor(set));
+  // the training days' simulator: randomised when asked (training days only)
+  const simFor = (set: string): CdnSim =>
+    kind === 'mechanistic' && o.randomise ? makeSim(kind, set, traffic, seed, undefined, o.randomise) : plainSimFor(set);
+  // the mechanistic sim scores the learned-sim policy on the dev days (the honest check); otherwise the same kind, never randomised
+  const evalSimFor = (set: string): CdnSim => (kind === 'learned' ? makeSim('mechanistic', set, traffic, seed) : plainSimFor(set));
   const results: TrainCdnSetResult[] = [];
 
   const trainSet = (set: string): TrainCdnSetResult => {
@@ -925,6 +936,8 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
           devQoe: Number(devServed.toFixed(4)),
           expertTrainQoe: Number.isNaN(expertQ) ? null : Number(expertQ.toFixed(4)),
           init: o.init ?? null,
+          devTraces: kind === 'learned' ? null : 'held-out every-7th training traces (session 11)',
+          ...(o.randomise ? { randomise: o.randomise } : {}),
           ...(o.dagger ? { dagger: { ...o.dagger, lr: o.lrDagger ?? 1e-4, expert: 'greedy-lts-actions', log: dagger } } : {}),
           curve,
           trainedAt: new Date().toISOString(),
@@ -981,7 +994,7 @@ export async function trainCdn(o: TrainCdnOptions = {}): Promise<TrainCdnSetResu
     const every = o.tuneEvery ?? 6;
     const tuneDays = trainDays.filter((_, i) => i % every === 0);
     for (const set of sets) {
-      const sim = simFor(set);
+      const sim = plainSimFor(set);
       const wrr = bestWrr(sim, tuneDays, (s) => log(s));
       const ucb1 = tuneUcb(sim, tuneDays, false, (s) => log(s));
       const ducb = tuneUcb(sim, tuneDays, true, (s) => log(s));

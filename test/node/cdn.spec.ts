@@ -3,7 +3,8 @@
  * invariants. Most specs make their own small data (synthetic traces and traffic); those that need the
  * shared datasets or the trained models are pending without them.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -754,6 +755,103 @@ describe('CDN simulators (piecewise, mechanistic, greedy)', () => {
     expect(r.reward.length).toBe(DAY_MIN);
     expect(r.shares![100]).toEqual([0.6, 0.3, 0.1]);
     expect(() => sim.step([34, 33, 33])).toThrowError(/day is over/);
+  });
+});
+
+describe('CDN simulator trace sets and domain randomisation (session 11: data.ts, mechanistic.ts)', () => {
+  /** a data root with N training traces (named t00, t01, …) and, when withTest, test traces named x00, … */
+  function fakeRoot(n: number, withTest: boolean): string {
+    const root = mkdtempSync(join(tmpdir(), 'cdn-traces-'));
+    const write = (dir: string, name: string, mbps: number) => {
+      mkdirSync(join(root, 'abr', 'traces', dir), { recursive: true });
+      writeFileSync(
+        join(root, 'abr', 'traces', dir, name),
+        Array.from({ length: 20 }, (_, i) => `${i}\t${mbps + 0.01 * i}`).join('\n') + '\n',
+      );
+    };
+    for (let i = 0; i < n; i++) write('train', `t${String(i).padStart(2, '0')}`, 1 + i / 10);
+    if (withTest) for (let i = 0; i < 5; i++) write('test', `x${String(i).padStart(2, '0')}`, 2 + i / 10);
+    return root;
+  }
+
+  it('dev days play held-out every-7th training traces, disjoint from the training ones, and never read the test traces', async () => {
+    const { traceSet, traceSetForDay } = await import('../../src/sim/cdn/data.js');
+    // no test directory at all: training and dev trace sets still load, the test set cannot
+    const root = fakeRoot(22, false);
+    const train = traceSet('train', root).map((t) => t.name);
+    const dev = traceSet('dev', root).map((t) => t.name);
+    expect(dev).toEqual(['t03', 't10', 't17']);
+    expect(train.length).toBe(19);
+    expect(train.filter((x) => dev.includes(x))).toEqual([]);
+    expect([...train, ...dev].sort()).toEqual(Array.from({ length: 22 }, (_, i) => `t${String(i).padStart(2, '0')}`));
+    expect(() => traceSet('test', root)).toThrowError(/not found/);
+    expect(() => traceSet('valid' as never, root)).toThrowError(/unknown trace set/);
+    // with test traces: only the test set reads them
+    const root2 = fakeRoot(8, true);
+    expect(traceSet('test', root2).map((t) => t.name)).toEqual(['x00', 'x01', 'x02', 'x03', 'x04']);
+    expect(traceSet('dev', root2).map((t) => t.name)).toEqual(['t03']);
+    // every day's trace set is its own split's: dev days the dev traces, never the test ones
+    for (const d of daysOf('dev')) expect(traceSetForDay(d)).toBe('dev');
+    for (const d of daysOf('test')) expect(traceSetForDay(d)).toBe('test');
+    for (const d of daysOf('train')) expect(traceSetForDay(d)).toBe('train');
+    // too few training traces for a dev split: a clear error
+    expect(() => traceSet('dev', fakeRoot(3, false))).toThrowError(/no dev traces/);
+  });
+
+  it('the shared data: dev traces are the every-7th training traces, none of them in the training or test sets', async () => {
+    const { missingData, traceSet } = await import('../../src/sim/cdn/data.js');
+    if (missingData()) return pending('no shared data (EDGEPLAY_DATA)');
+    const all = readdirSync(join(dataRoot(), 'abr', 'traces', 'train'))
+      .filter((f) => !f.startsWith('.'))
+      .sort();
+    const train = traceSet('train').map((t) => t.name);
+    const dev = traceSet('dev').map((t) => t.name);
+    const test = new Set(traceSet('test').map((t) => t.name));
+    expect(dev).toEqual(all.filter((_, i) => i % 7 === 3));
+    expect(train.length + dev.length).toBe(all.length);
+    expect(dev.some((x) => train.includes(x))).toBeFalse();
+    expect(dev.some((x) => test.has(x)) || train.some((x) => test.has(x))).toBeFalse();
+  });
+
+  it('randomises the class weights and throughput scale of training days only, anew on each reset', () => {
+    const traffic7 = syntheticTraffic(7);
+    const prof = profilesOf('ABC');
+    const r = response();
+    const mix = { classes: [r, r, r], weights: [1 / 3, 1 / 3, 1 / 3] };
+    const plain = new MechanisticSim(traffic7, prof, mix, 1);
+    const rand = new MechanisticSim(traffic7, prof, mix, 1, { weightsSigma: 0.5, scale: [0.5, 2] });
+    const seen: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      rand.reset(2); // a training day
+      const c = rand.dayConditions();
+      expect(c.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      expect(c.weights.some((w) => Math.abs(w - 1 / 3) > 1e-3)).toBeTrue();
+      expect(c.scale).toBeGreaterThanOrEqual(0.5);
+      expect(c.scale).toBeLessThanOrEqual(2);
+      seen.push(JSON.stringify(c));
+    }
+    expect(new Set(seen).size).toBe(3);
+    // a dev day (5) and a test day (6) are the measured conditions, step for step the plain simulator's
+    for (const day of [5, 6]) {
+      rand.reset(day);
+      plain.reset(day);
+      expect(rand.dayConditions()).toEqual({ weights: [1 / 3, 1 / 3, 1 / 3], scale: 1 });
+      for (let t = 0; t < 30; t++) expect(rand.step([50, 30, 20])).toEqual(plain.step([50, 30, 20]));
+    }
+    // the scale multiplies the congestion factor: a fixed scale 0.5 halves it, and a slower network stalls more
+    const half = new MechanisticSim(traffic7, prof, mix, 1, { scale: [0.5, 0.5] });
+    half.reset(2);
+    plain.reset(2);
+    expect(half.factor(0, 100, 1e6)).toBeCloseTo(0.5 * plain.factor(0, 100, 1e6), 12);
+    let sh = 0,
+      sp = 0;
+    for (let t = 0; t < 240; t++) {
+      sh += half.step([50, 30, 20]).reward;
+      sp += plain.step([50, 30, 20]).reward;
+    }
+    expect(sh).toBeLessThan(sp);
+    expect(() => new MechanisticSim(traffic7, prof, mix, 1, { weightsSigma: -1 })).toThrowError(RangeError, /weightsSigma/);
+    expect(() => new MechanisticSim(traffic7, prof, mix, 1, { scale: [2, 1] })).toThrowError(RangeError, /scale/);
   });
 });
 

@@ -558,7 +558,7 @@ describe('command lines (src/train/cli/args.ts)', () => {
     }
   });
 
-  it('bench:cdn and train:cdn-sim refuse a bad flag value with exit 2 before any work (no zero-epoch fit over models/cdn-sim)', () => {
+  it('bench:cdn, train:cdn-sim and train:cdn refuse a bad flag value with exit 2 before any work (no zero-epoch fit over models/cdn-sim)', () => {
     const tsx = join('node_modules', '.bin', 'tsx');
     const cases = [
       { argv: ['src/train/cdn-sim.ts', '--epochs', '1O'], err: 'train:cdn-sim: --epochs: expected a number, got "1O"' },
@@ -569,6 +569,12 @@ describe('command lines (src/train/cli/args.ts)', () => {
       { argv: ['bench/cdn.ts', '--sim', 'fluid'], err: 'bench:cdn: --sim: one of piecewise, mechanistic, learned' },
       { argv: ['bench/cdn.ts', '--days', '3,x'], err: 'bench:cdn: --days: x is not a day in 0..' },
       { argv: ['bench/cdn.ts', '--validate', '--policies', 'bogus'], err: 'bench:cdn: --policies: one of' },
+      { argv: ['src/train/cli/cdn.ts', '--randomise-scale', '2,1'], err: 'train:cdn: --randomise-scale: expected 0 < LO ≤ HI, got "2,1"' },
+      { argv: ['src/train/cli/cdn.ts', '--randomise-scale', '1'], err: 'train:cdn: --randomise-scale: expected LO,HI, got "1"' },
+      {
+        argv: ['src/train/cli/cdn.ts', '--sim', 'piecewise', '--randomise-weights', '0.5'],
+        err: 'train:cdn: randomisation is for the mechanistic simulator, not piecewise',
+      },
     ];
     for (const c of cases) {
       // the timeout only bounds a failure: without the checks, train:cdn-sim starts its logs and fit

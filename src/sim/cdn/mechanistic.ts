@@ -12,7 +12,31 @@
 import { JOINER, STATES, type AbrResponse, type ResponseMix } from './abr-response.js';
 import type { CdnProfile } from './cdns.js';
 import { CdnSim, type CdnQoe } from './env.js';
-import { SURVIVE, type Traffic } from './traffic.js';
+import { daySplit, SURVIVE, type Traffic } from './traffic.js';
+import { mulberry32 } from '../../core/random.js';
+
+/**
+ * Domain randomisation of the training days (session 11): on every reset of a *training* day (dev and test days
+ * are never touched) the viewer classes' weights are multiplied by exp(weightsSigma · z_c), z_c ~ N(0, 1), and
+ * renormalised, and every CDN's congestion factor e is multiplied by a throughput scale s drawn log-uniformly
+ * in [scale[0], scale[1]] (e above the measured grid's top, 1, is clamped to it). Each reset draws anew.
+ */
+export interface MechanisticRandomisation {
+  /** log-normal spread of the class weights (0: the measured weights) */
+  weightsSigma?: number;
+  /** the throughput scale's range [lo, hi] (lo ≤ hi, both > 0; [1, 1]: none) */
+  scale?: [number, number];
+}
+
+/** Checks a randomisation: a RangeError naming the bad field. */
+export function checkRandomisation(r: MechanisticRandomisation): MechanisticRandomisation {
+  const sig = r.weightsSigma ?? 0;
+  if (!Number.isFinite(sig) || sig < 0) throw new RangeError(`randomisation: weightsSigma must be a finite number ≥ 0, got ${sig}`);
+  const [lo, hi] = r.scale ?? [1, 1];
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo > 0 && hi >= lo))
+    throw new RangeError(`randomisation: scale must be [lo, hi] with 0 < lo ≤ hi, got [${lo}, ${hi}]`);
+  return { weightsSigma: sig, scale: [lo, hi] };
+}
 
 // module-local copies: imported bindings are getters under some loaders, too slow for the inner loops
 const NS = STATES;
@@ -61,25 +85,57 @@ export class MechanisticSim extends CdnSim {
   private pi: Float64Array[][] = [];
   private mix!: ResponseMix;
   private scratch = new Float64Array(NS);
+  /** the throughput scale of the current day (1 unless a randomised training day) */
+  private scale = 1;
+  private resets = 0;
+  readonly randomise: MechanisticRandomisation | null;
 
-  /** `response`: one measured response mix (per viewer class), or one per day (training traces on training days, …) */
+  /**
+   * `response`: one measured response mix (per viewer class), or one per day (training traces on training days, …);
+   * `randomise`: domain randomisation of the training days only (MechanisticRandomisation; RangeError on bad values).
+   */
   constructor(
     traffic: Traffic,
     profiles: CdnProfile[],
     readonly response: ResponseMix | ((day: number) => ResponseMix),
     seed = 1,
+    randomise?: MechanisticRandomisation,
   ) {
     super(traffic, profiles, seed);
+    this.randomise = randomise ? checkRandomisation(randomise) : null;
   }
 
   /** the congestion factor CDN i gives its viewers at minute m with `viewers` on it */
   factor(i: number, m: number, viewers: number): number {
-    const p = this.pathFactor(i, m);
+    const p = this.pathFactor(i, m) * this.scale;
     return viewers > 0 ? p * Math.min(1, this.capacity(i, m) / viewers) : p;
   }
 
+  /** the class weights and throughput scale the current day is simulated with */
+  dayConditions(): { weights: number[]; scale: number } {
+    return { weights: this.mix.weights.slice(), scale: this.scale };
+  }
+
   protected resetState(): void {
-    this.mix = typeof this.response === 'function' ? this.response(this.day) : this.response;
+    const base = typeof this.response === 'function' ? this.response(this.day) : this.response;
+    this.mix = base;
+    this.scale = 1;
+    const r = this.randomise;
+    if (r && daySplit(this.day) === 'train') {
+      const rng = mulberry32((this.seed * 1000003 + this.day * 7919 + this.resets++ * 104729) >>> 0);
+      const sig = r.weightsSigma ?? 0;
+      if (sig > 0) {
+        const w = base.weights.map((x) => {
+          const z = Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+          return x * Math.exp(sig * z);
+        });
+        const z = w.reduce((a, b) => a + b, 0);
+        this.mix = { classes: base.classes, weights: w.map((x) => x / z) };
+      }
+      const [lo, hi] = r.scale ?? [1, 1];
+      if (hi > lo) this.scale = Math.exp(Math.log(lo) + rng() * (Math.log(hi) - Math.log(lo)));
+      else this.scale = lo;
+    }
     const E = this.mix.classes[0].eGrid;
     this.pi = this.profiles.map((_, i) =>
       this.mix.classes.map((r, c) => {

@@ -2,6 +2,7 @@
 import { commandLine, InputError, listOf, num, oneOf, runCli } from './args.js';
 import { CDN_SIMS, trainCdn } from '../cdn.js';
 import { cdnCombinations } from '../../sim/cdn/cdns.js';
+import type { MechanisticRandomisation } from '../../sim/cdn/mechanistic.js';
 
 const cli = {
   name: 'train:cdn',
@@ -64,6 +65,18 @@ const cli = {
     'no-baselines': { type: 'boolean', help: "skip the baselines' tuning" },
     'tune-every': { type: 'string', default: '6', arg: 'N', help: 'the baselines are tuned on every N-th training day' },
     'only-baselines': { type: 'boolean', help: 'only tune the baselines' },
+    'randomise-weights': {
+      type: 'string',
+      default: '0',
+      arg: 'SIGMA',
+      help: "mechanistic: the training days' viewer-class weights times exp(SIGMA·N(0,1)), renormalised, drawn anew each reset (0: none)",
+    },
+    'randomise-scale': {
+      type: 'string',
+      default: '1,1',
+      arg: 'LO,HI',
+      help: "mechanistic: the training days' throughput scale, log-uniform in [LO, HI] each reset (1,1: none)",
+    },
   },
 } as const;
 
@@ -74,8 +87,19 @@ function fraction(flag: string, value: string): number {
   return x;
 }
 
+/** --randomise-weights and --randomise-scale as a randomisation, or undefined when both are off; InputError on bad values */
+function randomisation(sigmaText: string, scaleText: string): MechanisticRandomisation | undefined {
+  const weightsSigma = num('randomise-weights', sigmaText, { min: 0 });
+  const parts = listOf('randomise-scale', scaleText);
+  if (parts.length !== 2) throw new InputError(`--randomise-scale: expected LO,HI, got "${scaleText}"`);
+  const [lo, hi] = parts.map((x) => num('randomise-scale', x, { min: 0 }));
+  if (!(lo > 0) || hi < lo) throw new InputError(`--randomise-scale: expected 0 < LO ≤ HI, got "${scaleText}"`);
+  return weightsSigma === 0 && lo === 1 && hi === 1 ? undefined : { weightsSigma, scale: [lo, hi] };
+}
+
 await runCli(cli, async (v) => {
   await trainCdn({
+    randomise: randomisation(v['randomise-weights'], v['randomise-scale']),
     sim: oneOf('sim', v.sim, CDN_SIMS),
     sets: listOf('sets', v.sets, cdnCombinations()),
     iters: num('iters', v.iters, { integer: true, min: 0 }),
