@@ -1,0 +1,108 @@
+/**
+ * Faults found by the session-11 new-user trial (h11-user): command lines that accepted a bad or ignored value with
+ * exit 0, crashed with a stack trace, or named the wrong option. Each spec runs the real entry point in a child
+ * process (or the library the entry point calls) and fails on the code the trial found.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { trainAbr } from '../../src/train/abr.js';
+import { InputError } from '../../src/train/errors.js';
+import { TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS } from '../../src/core/abr.js';
+
+const tsxBin = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+/** an entry point (repo-relative) in a child process, in `cwd`, with no data (EDGEPLAY_DATA points nowhere) */
+const run = (entry: string, args: string[], cwd = process.cwd()) =>
+  spawnSync(tsxBin, [join(process.cwd(), entry), ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120000,
+    env: { ...process.env, EDGEPLAY_DATA: join(cwd, 'no-data'), EDGEPLAY_CACHE: join(cwd, '.cache') },
+  });
+
+describe('bench:browser-abr --ranks / --synthetic are checked, and refused where they choose nothing (new-user trial, session 11)', () => {
+  let cwd: string;
+  beforeEach(() => {
+    cwd = mkdtempSync(join(tmpdir(), 'edgeplay-s11-'));
+    mkdirSync(join(cwd, 'bench', 'results'), { recursive: true });
+    // a minimal results file for --summary (and for --dev --summary)
+    const rows = ['hls', 'drl'].map((policy, i) => ({ trace: 'norway_bus_1', policy, repeat: 0, qoe_chunk: 1 + i, rebuffer_s: 0 }));
+    const file = JSON.stringify({ command: 'fixture', config: { traces: ['norway_bus_1'], policies: ['hls', 'drl'] }, rows, rejected: [] });
+    writeFileSync(join(cwd, 'bench', 'results', 'browser-abr.json'), file);
+    writeFileSync(join(cwd, 'bench', 'results', 'browser-abr-dev.json'), file);
+  });
+  afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+  it('a bad --ranks or --synthetic exits 2 naming it, with --summary too (it was ignored: exit 0)', () => {
+    for (const [flag, value] of [
+      ['--ranks', 'abc'],
+      ['--ranks', '1.5'],
+      ['--synthetic', '1.5'],
+    ]) {
+      const r = run('bench/cli/browser-abr.ts', ['--summary', flag, value], cwd);
+      expect(r.status)
+        .withContext(`${flag} ${value}: ${r.stdout.slice(0, 200)}`)
+        .toBe(2);
+      expect(r.stderr).toContain(flag);
+    }
+  });
+
+  it('--ranks or --synthetic with --dev or --traces is refused: those choose the traces (the flag was silently ignored)', () => {
+    for (const args of [
+      ['--dev', '--ranks', '1/6,5/6'],
+      ['--dev', '--synthetic', '2'],
+      ['--traces', 'norway_bus_1', '--ranks', '1/2'],
+    ]) {
+      const r = run('bench/cli/browser-abr.ts', [...args, '--summary'], cwd);
+      expect(r.status).withContext(args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(args.find((a) => a === '--ranks' || a === '--synthetic')!);
+    }
+    // the defaults stay quiet: --dev alone still summarises
+    expect(run('bench/cli/browser-abr.ts', ['--dev', '--summary'], cwd).status).toBe(0);
+  });
+});
+
+describe('train:abr --hls-mix is a share, and --select dev-hls names what it needs (new-user trial, session 11)', () => {
+  const traces = [1.5, 3, 0.8, 2.5].map((mbps, k) => ({
+    name: `t_${k}`,
+    time: Array.from({ length: 60 }, (_, i) => i),
+    bw: Array.from({ length: 60 }, () => mbps),
+  }));
+  const videoSizes = VIDEO_BIT_RATE_KBPS.map((kbps) => Array.from({ length: TOTAL_CHUNKS }, () => kbps * 500));
+  const common = { traces, videoSizes, starts: 1, bcEpochs: 1, ppoIters: 0, hidden: 8, cacheDir: null, log: () => undefined };
+
+  it('hlsMix above 1 is refused before any work (1.5 trained as 1 and was recorded as 1.5)', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'edgeplay-s11-')), 'm');
+    await expectAsync(trainAbr({ ...common, hlsMix: 1.5, hlsSizes: videoSizes, out })).toBeRejectedWithError(
+      InputError,
+      /hlsMix.*\[0, 1\]/,
+    );
+    const r = run('src/train/cli/abr.ts', ['--hls-mix', '1.5', '--hls-sizes', '.cache/none', '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--hls-mix');
+  });
+
+  it("select 'dev-hls' without hlsSizes says so (it said 'hlsMix needs hlsSizes', an option the user never gave)", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'edgeplay-s11-')), 'm');
+    await expectAsync(trainAbr({ ...common, select: 'dev-hls', out })).toBeRejectedWithError(InputError, /dev-hls.*hlsSizes/);
+  });
+});
+
+describe('train:abr-soup of two models of different architectures (new-user trial, session 11)', () => {
+  it('exits 2 with one line naming both directories, not a stack trace with exit 1', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'edgeplay-s11-')), 'soup');
+    const r = run('src/train/cli/abr-soup.ts', ['--a', 'models/abr-drl', '--b', 'models/viewport', '--out', out]);
+    expect(r.status).withContext(r.stderr).toBe(2);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).toContain('models/viewport');
+  });
+});
+
+describe('an entry point names itself once in its error line (new-user trial, session 11)', () => {
+  it("bench:part-sizes --live-encodes without --encodes: 'bench:part-sizes: --live-encodes needs …', not 'bench:part-sizes: bench:part-sizes: …'", () => {
+    const r = run('bench/cli/part-sizes.ts', ['--live-encodes']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^bench:part-sizes: --live-encodes needs --encodes/);
+  });
+});
