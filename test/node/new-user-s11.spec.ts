@@ -4,7 +4,7 @@
  * process (or the library the entry point calls) and fails on the code the trial found.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainAbr } from '../../src/train/abr.js';
@@ -104,5 +104,25 @@ describe('an entry point names itself once in its error line (new-user trial, se
     const r = run('bench/cli/part-sizes.ts', ['--live-encodes']);
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toMatch(/^bench:part-sizes: --live-encodes needs --encodes/);
+  });
+});
+
+describe("the README's real-playback headline names the command that printed it (new-user trial, session 11)", () => {
+  it('the paragraph citing bench/results/browser-abr-wide.json gives its recorded command, not the default `npm run bench:browser-abr` (14 traces, abr-drl)', () => {
+    const flat = (t: string) => t.replace(/\s+/g, ' ');
+    const readme = flat(readFileSync('README.md', 'utf8'));
+    const recorded = flat(JSON.parse(readFileSync('bench/results/browser-abr-wide.json', 'utf8')).command as string);
+    // the headline: from "In real playback through hls.js" to the results file it cites
+    const at = readme.indexOf('In real playback through hls.js');
+    const end = readme.indexOf('(`bench/results/browser-abr-wide.json`)', at);
+    expect(at).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(at);
+    const headline = readme.slice(at, end);
+    // the flags that choose what was played: traces, synthetic links, policies (the monitor() default among them)
+    for (const flag of ['--ranks', '--synthetic', '--policies']) {
+      const m = new RegExp(`${flag} (\\S+)`).exec(recorded);
+      expect(m).withContext(flag).not.toBeNull();
+      expect(headline).withContext(`${flag} ${m![1]}`).toContain(`${flag} ${m![1]}`);
+    }
   });
 });
