@@ -126,3 +126,20 @@ describe("the README's real-playback headline names the command that printed it 
     }
   });
 });
+
+describe("the dashboard's serving pathway of an LL-HLS part (new-user trial, session 11)", () => {
+  it("names the edge a part came from: a segment still in production has no URL of its own (hls.js gives ''), and '' read as the page's port said 'cdn'", async () => {
+    const { servingPathwayOf } = await import('../../demo/serving-pathway.js');
+    const edges = [
+      { id: 'edge-1', url: 'http://127.0.0.1:37519' },
+      { id: 'edge-2', url: 'http://127.0.0.1:34525' },
+    ];
+    const page = 'http://127.0.0.1:8080/?channel=live';
+    const part = { url: 'http://127.0.0.1:37519/streams/live/v1/part_000198_0.m4s?trace=varying' };
+    expect(servingPathwayOf({ frag: { url: '' }, part }, edges, page)).toBe('edge-1');
+    // a whole segment: its own URL; the page's own origin is the CDN pathway; nothing to go by: no answer
+    expect(servingPathwayOf({ frag: { url: 'http://127.0.0.1:34525/streams/vod/v0/seg_001.m4s' } }, edges, page)).toBe('edge-2');
+    expect(servingPathwayOf({ frag: { url: 'http://127.0.0.1:8080/streams/vod/v0/seg_001.m4s' }, part: null }, edges, page)).toBe('cdn');
+    expect(servingPathwayOf({ frag: { url: '' }, part: null }, edges, page)).toBeNull();
+  });
+});
