@@ -7,8 +7,8 @@ function pathwayOfUrl(url: string, edges: ReadonlyArray<{ id: string; url: strin
 }
 
 /**
- * The pathway that served a `FRAG_LOADED` (hls.js' event data `{ frag, part }`): by the port of the URL it came from
- * (the demo's edges, the page's origin: 'cdn').
+ * The pathway that served a `FRAG_LOADED` (hls.js' event data `{ frag, part }`): by the port of the URL it came from —
+ * the part's for an LL-HLS part, else the fragment's (the demo's edges, the page's origin: 'cdn').
  * @param edges the demo's edges (`/api/config`), id and base URL
  * @param pageHref the dashboard's URL (its port is the CDN pathway's)
  * @returns the edge id, 'cdn', `port N`, or null when the event carries no URL
@@ -18,5 +18,7 @@ export function servingPathwayOf(
   edges: ReadonlyArray<{ id: string; url: string }>,
   pageHref: string,
 ): string | null {
-  return pathwayOfUrl(d.frag.url, edges, pageHref);
+  // an LL-HLS part: the fragment of a segment still in production has no URL yet (hls.js gives '')
+  const url = d.part?.url || d.frag.url;
+  return url ? pathwayOfUrl(url, edges, pageHref) : null;
 }
