@@ -143,3 +143,14 @@ describe("the dashboard's serving pathway of an LL-HLS part (new-user trial, ses
     expect(servingPathwayOf({ frag: { url: '' }, part: null }, edges, page)).toBeNull();
   });
 });
+
+describe("the README's hand-wired ABR snippet loads monitor()'s DRL (new-user trial, session 11)", () => {
+  it('its initAbr modelUrl is models/<DEFAULT_ABR_MODEL> (it loaded models/abr-drl, the Pensieve-simulator model, beside the player semantics abr-drl-player is trained for)', async () => {
+    const { DEFAULT_ABR_MODEL } = await import('../../src/monitor.js');
+    const readme = readFileSync('README.md', 'utf8');
+    const snippet = /### ABR: the DRL policy[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    expect(snippet).toContain('createStreamController'); // the snippet plays with monitor()'s semantics
+    const url = /initAbr\(\{ modelUrl: '([^']+)'/.exec(snippet)?.[1];
+    expect(url).toBe(`/models/${DEFAULT_ABR_MODEL}/model.json`);
+  });
+});
