@@ -154,3 +154,25 @@ describe("the README's hand-wired ABR snippet loads monitor()'s DRL (new-user tr
     expect(url).toBe(`/models/${DEFAULT_ABR_MODEL}/model.json`);
   });
 });
+
+describe('bench:part-sizes --split test on our encodes needs no aitrans data (new-user trial, session 11)', () => {
+  it('the test split (encodes only: the shared dataset holds its test split out) runs without the challenge frame traces or the shared chunks', async () => {
+    const { benchPartSizes } = await import('../../bench/part-sizes.js');
+    const nowhere = join(tmpdir(), 'edgeplay-s11-nothing-here');
+    // the committed part-size head and forecaster, the committed encodes (bench/coding-meta): what a fresh clone has
+    const r = await benchPartSizes({
+      split: 'test',
+      encodes: 'bench/coding-meta',
+      noLive: true,
+      frames: nowhere,
+      data: nowhere,
+      out: null,
+      log: () => undefined,
+    });
+    expect(r.mape.length).toBeGreaterThan(0);
+    expect(r.streams.length).toBeGreaterThan(0);
+    expect(r.streams.every((s) => /^enc\d+/.test(s.video)))
+      .withContext(JSON.stringify(r.streams.map((s) => s.video)))
+      .toBeTrue();
+  });
+});
