@@ -176,3 +176,15 @@ describe('bench:part-sizes --split test on our encodes needs no aitrans data (ne
       .toBeTrue();
   });
 });
+
+describe('bench:abr-dev --models with an empty ensemble member (new-user trial, session 11)', () => {
+  it("'models/abr-drl+' is refused at once naming the list (it computed the baseline, then said 'no DRL model in ' with no name)", async () => {
+    const { benchAbrDev } = await import('../../bench/abr-dev.js');
+    for (const bad of ['models/abr-drl+', '+models/abr-drl', 'models/abr-drl++models/abr-drl-fast', ''])
+      await expectAsync(
+        benchAbrDev({ models: [bad], dataDir: join(tmpdir(), 'edgeplay-s11-nothing-here'), out: null, log: () => undefined }),
+      )
+        .withContext(bad)
+        .toBeRejectedWithError(InputError, /--models: .*empty/);
+  });
+});
