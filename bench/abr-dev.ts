@@ -60,6 +60,9 @@ export async function benchAbrDev(o: AbrDevOptions): Promise<{ command: string; 
   const fams = o.devFamilies ?? ['markov-fast', 'step-fast'];
   const dev = fams.flatMap((f) => Array.from({ length: count }, (_, i) => syntheticTrace(f, from + i)));
   if (!o.models.length) throw new InputError('bench:abr-dev needs at least one model');
+  for (const spec of o.models)
+    if (spec.split('+').some((d) => !d.trim()))
+      throw new InputError(`--models: "${spec}" has an empty member (A+B is the ensemble of two model directories)`);
   let train: SimTrace[];
   let sizes: number[][];
   try {

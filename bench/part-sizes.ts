@@ -235,7 +235,10 @@ export async function benchPartSizes(
   const frames = resolve(o.frames);
   const partDir = resolve(o.partModel ?? 'models/part-size');
   const modelDir = resolve(o.model ?? 'models/chunk-size');
-  for (const p of [join(data, 'index.csv'), frames, join(partDir, 'coef.json'), join(modelDir, 'head.json')])
+  // the aitrans_live streams (shared chunks + the challenge's frame traces) are read for the train and dev splits only:
+  // the test split is our encodes alone
+  const needs = [...(split === 'test' ? [] : [join(data, 'index.csv'), frames]), join(partDir, 'coef.json'), join(modelDir, 'head.json')];
+  for (const p of needs)
     if (!existsSync(p)) throw new InputError(`bench:part-sizes: ${p} missing (models/part-size/MODEL.md says how to get the data)`);
   const coef = JSON.parse(readFileSync(join(partDir, 'coef.json'), 'utf8')) as PartHeadCoefficients;
   const K = coef.own.length;

@@ -8,6 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import { monitor, type AbrDecisionRecord, type AbrPolicyName, type TelemetryEvent, type QoeSummary } from '../src/index.js';
 import type { EdgeList } from '../src/core/schemas/edges.js';
 import type { CdnsAnswer } from '../src/core/schemas/cdns.js';
+import { servingPathwayOf } from './serving-pathway.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
@@ -86,12 +87,8 @@ const m = await monitor(video, {
 const { ep, hls, negotiation: neg } = m;
 $<HTMLInputElement>('consent').onchange = (e) => ep.setConsent((e.target as HTMLInputElement).checked ? 'granted' : 'denied');
 let servingPathway = '…';
-const pathwayOf = (url: string) => {
-  const port = new URL(url, location.href).port;
-  return config.edges.find((e) => new URL(e.url).port === port)?.id ?? (port === location.port ? 'cdn' : `port ${port}`);
-};
 hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
-  servingPathway = pathwayOf(d.frag.url);
+  servingPathway = servingPathwayOf(d, config.edges, location.href) ?? servingPathway;
 });
 // the controller moves a viewer through Content Steering after the negotiation: the status line shows the pathway
 // priority of the steering manifest hls.js loaded last (also in body[data-steering], for tests), not only the first answer

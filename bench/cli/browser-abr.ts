@@ -15,15 +15,13 @@ const cli = {
     },
     ranks: {
       type: 'string',
-      default: '1/3,2/3',
       arg: 'LIST',
-      help: 'without --traces: the ranks of mean throughput picked per family of the Pensieve test set (fractions in [0, 1), a/b or decimal; e.g. 1/6,1/3,1/2,2/3,5/6 = five per family)',
+      help: 'without --traces or --dev: the ranks of mean throughput picked per family of the Pensieve test set (fractions in [0, 1), a/b or decimal; e.g. 1/6,1/3,1/2,2/3,5/6 = five per family) (default: 1/3,2/3)',
     },
     synthetic: {
       type: 'string',
-      default: '1',
       arg: 'N',
-      help: 'without --traces: synthetic fast-link traces per family (synth_walk-hi_0..N-1, synth_markov-hi_0..N-1)',
+      help: 'without --traces or --dev: synthetic fast-link traces per family (synth_walk-hi_0..N-1, synth_markov-hi_0..N-1) (default: 1)',
     },
     dev: {
       type: 'boolean',
@@ -86,6 +84,14 @@ await runCli(cli, async (v) => {
   // the live evaluation has no dev set: --dev there would play (or summarise) the test traces
   if (v.dev && v.live) throw new InputError('--dev is for the VOD evaluation only (the live one has no dev set): drop --live or --dev');
   if (v.dev && v.traces) throw new InputError('--dev and --traces both choose the traces: pass one');
+  // --ranks and --synthetic pick the default test traces: checked always (also with --summary), refused where they pick nothing
+  const ranks = rankList(v.ranks ?? '1/3,2/3');
+  const synthetic = num('synthetic', v.synthetic ?? '1', { integer: true, min: 0 });
+  for (const flag of ['ranks', 'synthetic'] as const)
+    if (v[flag] !== undefined && (v.dev || v.traces || v.live))
+      throw new InputError(
+        `--${flag} picks the default test traces: it does nothing with ${v.dev ? '--dev' : v.traces ? '--traces' : '--live'}; drop one`,
+      );
   // dev runs keep their own results file: the default one holds the test evaluation (and a run resumes from its file)
   const vodOut = v.out ?? (v.dev ? 'bench/results/browser-abr-dev.json' : 'bench/results/browser-abr.json');
   if (v.summary) {
@@ -107,11 +113,7 @@ await runCli(cli, async (v) => {
     return;
   }
   await benchBrowserAbr({
-    traces: v.traces
-      ? listOf('traces', v.traces)
-      : v.dev
-        ? devBenchTraces()
-        : defaultBenchTraces(undefined, rankList(v.ranks), num('synthetic', v.synthetic, { integer: true, min: 0 })),
+    traces: v.traces ? listOf('traces', v.traces) : v.dev ? devBenchTraces() : defaultBenchTraces(undefined, ranks, synthetic),
     policies: listOf('policies', v.policies ?? 'hls,robustmpc,bola,drl'),
     limit: num('limit', v.limit, { integer: true, min: 2 }),
     repeats: num('repeats', v.repeats, { integer: true, min: 1 }),

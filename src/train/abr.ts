@@ -80,7 +80,8 @@ export interface TrainAbrOptions {
   ppoLr?: number;
   /**
    * share of the PPO environments that run the hls.js-semantics simulator (sim/abr/hls-vod.ts) with `hlsSizes` (our
-   * stream's segment sizes) instead of Pensieve's (default 0); with it, selection averages both simulators
+   * stream's segment sizes) instead of Pensieve's, in [0, 1] (default 0; InputError outside); with it, selection
+   * averages both simulators
    */
   hlsMix?: number;
   /** synthetic training traces (sim/abr/synth.ts `markov-train`, 0.2–20 Mb/s) added to the training traces (default 0) */
@@ -202,8 +203,10 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
   const mixSelect = mix.flatMap((m) => Array.from({ length: Math.ceil(m.count / 2) }, (_, i) => syntheticTrace(m.family, m.count + i)));
   if (o.select === 'training-synth' && !mixSelect.length) throw new InputError("select 'training-synth' needs syntheticMix");
   const HLS_MIX = o.hlsMix ?? 0;
-  if ((HLS_MIX > 0 || o.select === 'dev-hls') && !o.hlsSizes)
-    throw new InputError('hlsMix needs hlsSizes (the stream the hls-mode simulator plays)');
+  if (!(HLS_MIX >= 0 && HLS_MIX <= 1)) throw new InputError(`hlsMix is a share of the PPO environments, in [0, 1], got ${HLS_MIX}`);
+  if (HLS_MIX > 0 && !o.hlsSizes) throw new InputError('hlsMix needs hlsSizes (the stream the hls-mode simulator plays)');
+  if (o.select === 'dev-hls' && !o.hlsSizes)
+    throw new InputError("select 'dev-hls' needs hlsSizes (the stream the hls-mode selection plays; --hls-sizes DIR)");
   const SELECT = o.select ?? 'training';
   /** the player semantics every hls-mode environment and the hls selection run with */
   const hlsSemantics = { refetch: o.hlsRefetch ?? 'up', abandonRule: o.hlsAbandon ?? null } as const;

@@ -33,7 +33,12 @@ await runCli(cli, async (v) => {
   };
   const a = await load(v.a);
   const b = await load(v.b);
-  interpolateWeights(tf, a, b, alpha, a);
+  try {
+    interpolateWeights(tf, a, b, alpha, a);
+  } catch (e) {
+    // two models of different architectures (another model family, another width): the user's choice of directories
+    throw new InputError(`${v.a} and ${v.b} cannot be interpolated: ${(e as Error).message} (two DRL ABR models of one architecture)`);
+  }
   mkdirSync(resolve(v.out), { recursive: true });
   await saveModel(a, resolve(v.out));
   writeFileSync(

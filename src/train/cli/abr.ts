@@ -52,7 +52,7 @@ const cli = {
       type: 'string',
       default: '0',
       arg: 'X',
-      help: 'share of PPO environments in the hls.js-semantics simulator (needs --hls-sizes)',
+      help: 'share of PPO environments in the hls.js-semantics simulator, in [0, 1] (needs --hls-sizes)',
     },
     'hls-sizes': {
       type: 'string',
@@ -122,7 +122,7 @@ await runCli(cli, async (v) => {
     daggerStarts: optNum('dagger-starts', v['dagger-starts'], { integer: true, min: 1 }),
     daggerTeacher: oneOf('dagger-teacher', v['dagger-teacher'], ['optimal', 'horizon']),
     daggerHorizon: num('dagger-horizon', v['dagger-horizon'], { integer: true, min: 1 }),
-    hlsMix: num('hls-mix', v['hls-mix'], { min: 0 }),
+    hlsMix: num('hls-mix', v['hls-mix'], { min: 0, max: 1 }),
     hlsSizes: v['hls-sizes'] ? loadVideoSizes(v['hls-sizes']) : undefined,
     hlsRefetch: oneOf('hls-refetch', v['hls-refetch'], ['up', 'measured', 'none']),
     hlsAbandon: oneOf('hls-abandon', v['hls-abandon'], ['off', 'default']) === 'default' ? DEFAULT_ABANDON : null,

@@ -244,7 +244,9 @@ export async function runCli<F extends Flags>(cli: Cli<F>, run: (values: Values<
     await run(parseCli(cli));
   } catch (e) {
     if (e instanceof InputError) {
-      console.error(`${cli.name}: ${e.message}`);
+      // a library's message may already start with the entry point's name ('bench:part-sizes: …', 'train:part-size needs …'): name it once
+      const named = e.message.startsWith(`${cli.name}: `) || e.message.startsWith(`${cli.name} `);
+      console.error(named ? e.message : `${cli.name}: ${e.message}`);
       process.exit(2);
     }
     console.error(e);
