@@ -281,8 +281,25 @@ export function selectorPicks(
   return picks;
 }
 
+/**
+ * The rows and dev scores of a run of `models` merged over an earlier run's (`prev`, null: none): the earlier rows of
+ * the models profiled now are dropped, every other model's kept, in the earlier run's order, the new ones after them.
+ */
+export function mergeRuns(
+  prev: Pick<DeployResults, 'rows' | 'accuracy'> | null,
+  models: readonly DeployModel[],
+  rows: BenchRow[],
+  accuracy: AccuracyRow[],
+): { rows: BenchRow[]; accuracy: AccuracyRow[] } {
+  if (!prev) return { rows, accuracy };
+  return {
+    rows: [...prev.rows.filter((r) => !models.includes(r.model)), ...rows],
+    accuracy: [...prev.accuracy.filter((a) => !models.includes(a.model)), ...accuracy],
+  };
+}
+
 /** What an earlier bench:deploy run wrote to its results file (the parts a merge or a reselect reads). */
-type DeployResults = {
+export type DeployResults = {
   command: string;
   at?: string;
   probes: Array<{ where: string; throttle: number; msPerMmac: number }>;
@@ -424,8 +441,7 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
 
   // 3. the selector's picks per device class, from the profile the worker reads
   // with --merge, the earlier run's rows and dev scores of the models not profiled now, and its probes
-  const allRows = prev ? [...prev.rows.filter((r) => !models.includes(r.model)), ...rows] : rows;
-  const allAccuracy = prev ? [...prev.accuracy.filter((a) => !models.includes(a.model)), ...accuracy] : accuracy;
+  const { rows: allRows, accuracy: allAccuracy } = mergeRuns(prev, models, rows, accuracy);
   const prevWorkerProbe = prev ? (prev.probes.find((p) => p.where === 'worker' && p.throttle === 1) ?? prev.probes[0]) : null;
   const profileRows = allRows.filter((r) => (r.where === 'worker' && r.throttle === 1) || (r.where === 'page' && r.throttle > 1));
   const profile = profileOf(
