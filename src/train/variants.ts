@@ -458,7 +458,9 @@ export async function trainVariants(o: TrainVariantsOptions = {}): Promise<Varia
           k++;
         }
       }
-      log(`${name}: ${obs.length} states from the training traces, ${n} inputs with rescaled histories`);
+      log(
+        `${name}: ${obs.length} states from the training traces${name === 'abr-drl-player' ? ' (both simulators)' : ''}, ${n} inputs with rescaled histories`,
+      );
       // deploy the actor only: the critic serves training alone
       const actor = tf.model({ inputs: full.inputs, outputs: full.getLayer('logits').output as tf.SymbolicTensor, name: 'abr_drl_actor' });
       const sb = buildModel(tf, 32, SEED + 1);

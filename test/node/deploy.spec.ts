@@ -476,3 +476,60 @@ describe('deployment telemetry events (src/telemetry/deployment.ts deploymentEve
     expect(() => deploymentEvents({ choices: [{ task: '' }] } as never)).toThrowError(TypeError, /task/);
   });
 });
+
+describe("train:variants for the ABR task's model (src/train/variants.ts)", () => {
+  it('builds abr-drl-player’s four variants from player-simulator and Pensieve states, keeping other models’ records and commands', async () => {
+    const { trainVariants } = await import('../../src/train/variants.js');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const out = mkdtempSync(join(tmpdir(), 'ep-variants-'));
+    try {
+      // an earlier run's manifest with another model's record
+      const old = { model: 'viewport', variant: 'int8', params: 1, sparsity: 0, bytes: 1 };
+      writeFileSync(join(out, 'variants.json'), JSON.stringify({ command: 'earlier run', variants: [old] }));
+      const lines: string[] = [];
+      const recs = await trainVariants({
+        models: [ABR_TASK_MODEL],
+        out,
+        samples: 1000,
+        epochScale: 0.05,
+        command: 'this run',
+        log: (l) => lines.push(l),
+      });
+      expect(recs.map((r) => `${r.model}/${r.variant}`)).toEqual(
+        ['int8', 'fp16', 'pruned', 'distilled'].map((v) => `${ABR_TASK_MODEL}/${v}`),
+      );
+      // half the states from the hls.js-semantics simulator with the player's semantics, half from the Pensieve one
+      expect(lines.some((l) => /100 states from the hls\.js-semantics simulator/.test(l)))
+        .withContext(lines.join('\n'))
+        .toBeTrue();
+      expect(lines.some((l) => /200 states from the training traces/.test(l)))
+        .withContext(lines.join('\n'))
+        .toBeTrue();
+      for (const v of ['int8', 'fp16', 'pruned', 'distilled'] as const)
+        expect(existsSync(join(out, ABR_TASK_MODEL, v, 'model.json')))
+          .withContext(v)
+          .toBeTrue();
+      expect(recs.find((r) => r.variant === 'pruned')!.sparsity).toBeCloseTo(0.75, 2);
+      const m = JSON.parse(readFileSync(join(out, 'variants.json'), 'utf8')) as {
+        commands: Record<string, string>;
+        variants: Array<{ model: string; variant: string }>;
+      };
+      expect(m.variants.map((r) => `${r.model}/${r.variant}`)).toContain('viewport/int8');
+      expect(m.commands).toEqual({ viewport: 'earlier run', [ABR_TASK_MODEL]: 'this run' });
+      // without the player simulator's segment sizes it says what is missing
+      await expectAsync(
+        trainVariants({
+          models: [ABR_TASK_MODEL],
+          out,
+          samples: 1000,
+          epochScale: 0.05,
+          hlsSizes: join(out, 'nothing'),
+          log: () => undefined,
+        }),
+      ).toBeRejectedWithError(/segment sizes/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
