@@ -21,7 +21,9 @@
  * accuracy floor: which variant and backend it picks and why.
  * Writes bench/results/deploy.json (every row, with `where`: worker | page) and models/variants/profile.json (what
  * the worker's `deploy()` reads: the worker's rows at throttle 1 and the page's at 4 and 20; as probes, the worker's
- * at 1× scaled by each rate).
+ * at 1× scaled by each rate). The picks cover the viewport task and the ABR task (`TASK_MODELS.abr`: monitor()'s DRL,
+ * abr-drl-player). `--only MODELS --merge` profiles some models and keeps the others' rows from the earlier run
+ * (`mergeRuns`; deploy.json records it under `merged_from`).
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
