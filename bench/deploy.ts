@@ -21,7 +21,9 @@
  * accuracy floor: which variant and backend it picks and why.
  * Writes bench/results/deploy.json (every row, with `where`: worker | page) and models/variants/profile.json (what
  * the worker's `deploy()` reads: the worker's rows at throttle 1 and the page's at 4 and 20; as probes, the worker's
- * at 1× scaled by each rate).
+ * at 1× scaled by each rate). The picks cover the viewport task and the ABR task (`TASK_MODELS.abr`: monitor()'s DRL,
+ * abr-drl-player). `--only MODELS --merge` profiles some models and keeps the others' rows from the earlier run
+ * (`mergeRuns`; deploy.json records it under `merged_from`).
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -32,7 +34,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import {
   dataVariantsOf,
   DEPLOY_MODELS,
+  isAbrModel,
   parseVariantId,
+  TASK_MODELS,
   priorGridOf,
   variantId,
   variantPath,
@@ -76,6 +80,12 @@ export interface BenchDeployOptions {
   /** the selector's accuracy floor relative to the full model */
   floor?: number;
   out?: string;
+  /**
+   * keep the rows, dev scores and probes of the models this run does not profile from the earlier run in `out` (with
+   * `models` a subset: e.g. only the ABR task's model after its variants were rebuilt). The merged profile keeps the
+   * earlier run's probes (most rows are its), and `out` records both runs. @throws InputError when `out` is missing
+   */
+  merge?: boolean;
   command?: string;
 }
 
@@ -196,12 +206,16 @@ export function profileOf(
     full_accuracy: Object.fromEntries(
       accuracy
         .filter((a) => a.variant === 'full')
-        .map((a) => [a.model, { metric: a.metric, value: a.value, higher_is_better: a.model === 'abr-drl' }]),
+        .map((a) => [a.model, { metric: a.metric, value: a.value, higher_is_better: isAbrModel(a.model) }]),
     ),
   };
 }
 
-/** The selector's pick for the viewport task per latency budget × device class (1×, 4×, 20×) × prior available. */
+/**
+ * The selector's picks per latency budget × device class (1×, 4×, 20×): the viewport task with and without a prior
+ * for the video (when the profile has both viewport models' rows), and the ABR task (`TASK_MODELS.abr`, when the
+ * profile has its rows).
+ */
 export function selectorPicks(
   profile: DeployProfile,
   backends: Backend[],
@@ -209,45 +223,92 @@ export function selectorPicks(
   floor: number,
 ): Array<Record<string, unknown>> {
   const picks: Array<Record<string, unknown>> = [];
-  console.log(`\nselector (viewport task, accuracy ≥ ${floor})`);
-  for (const budgetMs of budgets)
-    for (const [device, factor] of [
-      ['desktop', 1],
-      ['laptop', 4],
-      ['phone', 20],
-    ] as const) {
-      for (const withPrior of [true, false]) {
-        const c = selectDeployment(
-          'viewport',
-          { accuracyFloor: floor, latencyBudgetMs: budgetMs },
-          {
-            rows: profile.rows,
+  const has = (m: DeployModel) => profile.rows.some((r) => r.model === m);
+  const devices = [
+    ['desktop', 1],
+    ['laptop', 4],
+    ['phone', 20],
+  ] as const;
+  const pick = (
+    task: 'viewport' | 'abr',
+    budgetMs: number,
+    device: string,
+    factor: number,
+    models: readonly DeployModel[],
+    extra: Record<string, unknown>,
+    label: string,
+  ) => {
+    const c = selectDeployment(
+      task,
+      { accuracyFloor: floor, latencyBudgetMs: budgetMs },
+      { rows: profile.rows, factor, backends, models, fullAccuracy: profile.full_accuracy },
+    );
+    picks.push({
+      task,
+      budget_ms: budgetMs,
+      device,
+      factor,
+      ...extra,
+      model: c.model,
+      variant: c.variant,
+      backend: c.backend,
+      rel_accuracy: c.rel_accuracy,
+      p95_ms: +c.p95_ms.toFixed(4),
+      feasible: c.feasibleCount,
+      reason: c.reason,
+    });
+    console.log(
+      `p95 ≤ ${String(budgetMs).padEnd(3)} ms  ${device.padEnd(8)} ${label.padEnd(8)}  → ${c.model}/${c.variant}@${c.backend}  (${c.feasibleCount} of ${c.candidates} feasible)`,
+    );
+  };
+  if (has('viewport') && has('viewport-prior')) {
+    console.log(`\nselector (viewport task, accuracy ≥ ${floor})`);
+    for (const budgetMs of budgets)
+      for (const [device, factor] of devices)
+        for (const withPrior of [true, false])
+          pick(
+            'viewport',
+            budgetMs,
+            device,
             factor,
-            backends,
-            models: withPrior ? ['viewport-prior', 'viewport'] : ['viewport'],
-            fullAccuracy: profile.full_accuracy,
-          },
-        );
-        picks.push({
-          budget_ms: budgetMs,
-          device,
-          factor,
-          prior_available: withPrior,
-          model: c.model,
-          variant: c.variant,
-          backend: c.backend,
-          rel_accuracy: c.rel_accuracy,
-          p95_ms: +c.p95_ms.toFixed(4),
-          feasible: c.feasibleCount,
-          reason: c.reason,
-        });
-        console.log(
-          `p95 ≤ ${String(budgetMs).padEnd(3)} ms  ${device.padEnd(8)} ${withPrior ? 'prior   ' : 'no prior'}  → ${c.model}/${c.variant}@${c.backend}  (${c.feasibleCount} of ${c.candidates} feasible)`,
-        );
-      }
-    }
+            withPrior ? ['viewport-prior', 'viewport'] : ['viewport'],
+            { prior_available: withPrior },
+            withPrior ? 'prior' : 'no prior',
+          );
+  }
+  if (TASK_MODELS.abr.some(has)) {
+    console.log(`\nselector (abr task: ${TASK_MODELS.abr.join(', ')}; accuracy ≥ ${floor})`);
+    for (const budgetMs of budgets) for (const [device, factor] of devices) pick('abr', budgetMs, device, factor, TASK_MODELS.abr, {}, '');
+  }
   return picks;
 }
+
+/**
+ * The rows and dev scores of a run of `models` merged over an earlier run's (`prev`, null: none): the earlier rows of
+ * the models profiled now are dropped, every other model's kept, in the earlier run's order, the new ones after them.
+ */
+export function mergeRuns(
+  prev: Pick<DeployResults, 'rows' | 'accuracy'> | null,
+  models: readonly DeployModel[],
+  rows: BenchRow[],
+  accuracy: AccuracyRow[],
+): { rows: BenchRow[]; accuracy: AccuracyRow[] } {
+  if (!prev) return { rows, accuracy };
+  return {
+    rows: [...prev.rows.filter((r) => !models.includes(r.model)), ...rows],
+    accuracy: [...prev.accuracy.filter((a) => !models.includes(a.model)), ...accuracy],
+  };
+}
+
+/** What an earlier bench:deploy run wrote to its results file (the parts a merge or a reselect reads). */
+export type DeployResults = {
+  command: string;
+  at?: string;
+  probes: Array<{ where: string; throttle: number; msPerMmac: number }>;
+  rows: BenchRow[];
+  accuracy: AccuracyRow[];
+  backends_failed: Record<'worker' | 'page', Record<string, unknown>>;
+} & Record<string, unknown>;
 
 export async function benchDeploy(o: BenchDeployOptions = {}) {
   const modelsDir = resolve(o.modelsDir ?? 'models');
@@ -269,6 +330,9 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
       priorBytes(model, id)
     );
   };
+  const out = o.out ?? 'bench/results/deploy.json';
+  if (o.merge && !existsSync(out)) throw new InputError(`--merge: ${out} not found (run npm run bench:deploy whole first)`);
+  const prev = o.merge ? (JSON.parse(readFileSync(out, 'utf8')) as DeployResults) : null;
   const t0 = Date.now();
   const load0 = loadavg()[0];
 
@@ -280,8 +344,8 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
     const rows =
       model === 'viewport' || model === 'viewport-prior'
         ? await accuracyViewport(model, ids, dataDir, load)
-        : model === 'abr-drl'
-          ? await accuracyAbr(ids, load)
+        : isAbrModel(model)
+          ? await accuracyAbr(ids, load, undefined, model)
           : await accuracyProfile(ids, modelsDir, load);
     for (const r of rows)
       console.log(
@@ -378,17 +442,25 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
   }
 
   // 3. the selector's picks per device class, from the profile the worker reads
-  const profileRows = rows.filter((r) => (r.where === 'worker' && r.throttle === 1) || (r.where === 'page' && r.throttle > 1));
-  const profile = profileOf(command, probes[0].msPerMmac, throttles, profileRows, accuracy);
+  // with --merge, the earlier run's rows and dev scores of the models not profiled now, and its probes
+  const { rows: allRows, accuracy: allAccuracy } = mergeRuns(prev, models, rows, accuracy);
+  const prevWorkerProbe = prev ? (prev.probes.find((p) => p.where === 'worker' && p.throttle === 1) ?? prev.probes[0]) : null;
+  const profileRows = allRows.filter((r) => (r.where === 'worker' && r.throttle === 1) || (r.where === 'page' && r.throttle > 1));
+  const profile = profileOf(
+    prev ? `${command} (merged into: ${prev.command})` : command,
+    prevWorkerProbe?.msPerMmac ?? probes[0].msPerMmac,
+    throttles,
+    profileRows,
+    allAccuracy,
+  );
   const budgets = o.budgetsMs ?? [1, 5, 20];
   const floor = o.floor ?? 0.97;
-  const picks = models.includes('viewport') && models.includes('viewport-prior') ? selectorPicks(profile, backends, budgets, floor) : [];
+  const picks = selectorPicks(profile, backends, budgets, floor);
   const load1 = loadavg()[0];
   const minutes = (Date.now() - t0) / 60000;
   console.log(`\n${minutes.toFixed(1)} min; load average (1 min) ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end`);
   mkdirSync(join(modelsDir, 'variants'), { recursive: true });
   writeFileSync(join(modelsDir, 'variants', 'profile.json'), JSON.stringify(profile, null, 1) + '\n');
-  const out = o.out ?? 'bench/results/deploy.json';
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
@@ -404,8 +476,22 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
         budgets_ms: budgets,
         floor,
         probes,
-        accuracy,
-        rows,
+        ...(prev
+          ? {
+              // the models this run did not profile keep the earlier run's rows, dev scores and (in profile.json) probes
+              merged_from: {
+                command: prev.command,
+                at: prev.at,
+                measured: prev.measured,
+                probes: prev.probes,
+                models: [...new Set(prev.rows.map((r) => r.model))].filter((m) => !models.includes(m)),
+                ...(prev.merged_from ? { merged_from: prev.merged_from } : {}),
+              },
+              profiled_now: models,
+            }
+          : {}),
+        accuracy: allAccuracy,
+        rows: allRows,
         picks,
       },
       null,
@@ -413,7 +499,7 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
     ) + '\n',
   );
   console.log(`wrote ${out} and ${join(modelsDir, 'variants', 'profile.json')}`);
-  return { rows, accuracy, picks, probes };
+  return { rows: allRows, accuracy: allAccuracy, picks, probes };
 }
 
 /**
@@ -424,18 +510,21 @@ export async function benchDeploy(o: BenchDeployOptions = {}) {
 export function reselectDeploy(o: { modelsDir?: string; out?: string; budgetsMs?: number[]; floor?: number; command?: string }) {
   const out = o.out ?? 'bench/results/deploy.json';
   if (!existsSync(out)) throw new InputError(`${out} not found: run npm run bench:deploy first`);
-  const res = JSON.parse(readFileSync(out, 'utf8')) as {
-    command: string;
-    probes: Array<{ where: string; throttle: number; msPerMmac: number }>;
-    rows: BenchRow[];
-    accuracy: AccuracyRow[];
-    backends_failed: Record<'worker' | 'page', Record<string, unknown>>;
-  } & Record<string, unknown>;
+  const res = JSON.parse(readFileSync(out, 'utf8')) as DeployResults;
   const throttles = [...new Set(res.rows.map((r) => r.throttle))].sort((a, b) => a - b);
   const backends = [...new Set(res.rows.map((r) => r.backend))];
   const rows = res.rows.filter((r) => (r.where === 'worker' && r.throttle === 1) || (r.where === 'page' && r.throttle > 1));
-  const worker = res.probes.find((p) => p.where === 'worker' && p.throttle === 1) ?? res.probes[0];
-  const profile = profileOf(res.command, worker.msPerMmac, throttles, rows, res.accuracy);
+  // a merged run's profile keeps the earlier run's probes (as benchDeploy writes it)
+  const merged = res.merged_from as { command: string; probes: DeployResults['probes'] } | undefined;
+  const probes = merged?.probes ?? res.probes;
+  const worker = probes.find((p) => p.where === 'worker' && p.throttle === 1) ?? probes[0];
+  const profile = profileOf(
+    merged ? `${res.command} (merged into: ${merged.command})` : res.command,
+    worker.msPerMmac,
+    throttles,
+    rows,
+    res.accuracy,
+  );
   const budgets = o.budgetsMs ?? (res.budgets_ms as number[] | undefined) ?? [1, 5, 20];
   const floor = o.floor ?? (res.floor as number | undefined) ?? 0.97;
   const picks = selectorPicks(profile, backends, budgets, floor);

@@ -23,8 +23,8 @@ import { DEFAULT_ABANDON, type AbandonRule } from './abr/abandon.js';
  * The DRL model `monitor()` loads from its models directory: models/abr-drl-player (MODEL.md there), the network
  * trained and selected — on training and dev traces only — in the player simulator with exactly the semantics this
  * function plays with (no re-fetch after a switch, `DEFAULT_ABANDON`): dev 0.927 QoE_lin per chunk against 0.729
- * for models/abr-drl, which stays the Pensieve-simulator model and the source of the deployment catalog's ABR
- * variants. Real playback (BENCHMARKS.md, "Session 10: the wider evaluation, 34 traces") is reported, not used to choose.
+ * for models/abr-drl, which stays the Pensieve-simulator model. The deployment catalog's ABR task deploys variants of
+ * this model (`TASK_MODELS.abr` in src/deploy/catalog.ts; test/node/deploy.spec.ts keeps the two equal). Real playback (BENCHMARKS.md, "Session 10: the wider evaluation, 34 traces") is reported, not used to choose.
  */
 export const DEFAULT_ABR_MODEL = 'abr-drl-player';
 

@@ -22,6 +22,10 @@ const cli = {
     budgets: { type: 'string', default: '1,5,20', arg: 'LIST', help: "the selector's p95 budgets per viewport call, ms" },
     floor: { type: 'string', default: '0.97', arg: 'X', help: "the selector's accuracy floor (relative to the task's best full model)" },
     out: { type: 'string', default: 'bench/results/deploy.json', arg: 'FILE', help: 'results file' },
+    merge: {
+      type: 'boolean',
+      help: "with --only a subset: keep the other models' rows, dev scores and probes from the earlier run in --out (both files)",
+    },
     reselect: {
       type: 'boolean',
       help: "measure nothing: the selector's picks again on the rows and dev scores in --out (rewrites its picks and profile.json)",
@@ -53,6 +57,7 @@ await runCli(cli, async (v) => {
     budgetsMs: v.budgets.split(',').map((x, i) => num(`budgets[${i}]`, x, { min: 0 })),
     floor: num('floor', v.floor, { min: 0 }),
     out: v.out,
+    merge: v.merge,
     command: commandLine(cli.name),
   });
 });

@@ -20,8 +20,13 @@
  *   coarse-prior   viewport-prior: the attention prior on a 12 × 6 grid instead of 24 × 12 (a quarter of the cells)
  */
 
-/** The shipped models that have variants (their directories under models/). */
-export const DEPLOY_MODELS = ['abr-drl', 'viewport', 'viewport-prior', 'profile'] as const;
+/**
+ * The shipped models that have variants (their directories under models/). `abr-drl-player` is the DRL `monitor()`
+ * plays (`DEFAULT_ABR_MODEL`, src/monitor.ts: trained and selected in the player simulator with the player's
+ * semantics); `abr-drl` is the Pensieve-simulator DRL (the default until session 10), still buildable and profilable
+ * but no task deploys it (`TASK_MODELS`).
+ */
+export const DEPLOY_MODELS = ['abr-drl-player', 'abr-drl', 'viewport', 'viewport-prior', 'profile'] as const;
 export type DeployModel = (typeof DEPLOY_MODELS)[number];
 
 export const MODEL_VARIANTS = ['full', 'int8', 'fp16', 'pruned', 'distilled', 'large'] as const;
@@ -34,8 +39,15 @@ export type DataVariant = (typeof DATA_VARIANTS)[number];
 export const BACKENDS = ['js', 'cpu', 'wasm', 'webgl'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
+/**
+ * The DRL the ABR task deploys variants of: it must be `monitor()`'s `DEFAULT_ABR_MODEL` (src/monitor.ts; this file
+ * cannot import it — no DOM here — so test/node/deploy.spec.ts asserts the two are equal), else a `deploy()` that
+ * picks an ABR variant would swap the player's network for another one.
+ */
+export const ABR_TASK_MODEL = 'abr-drl-player' as const;
+
 /** The tasks an app asks the worker for, and the model each runs. */
-export const TASK_MODELS = { abr: ['abr-drl'], viewport: ['viewport-prior', 'viewport'], profile: ['profile'] } as const;
+export const TASK_MODELS = { abr: [ABR_TASK_MODEL], viewport: ['viewport-prior', 'viewport'], profile: ['profile'] } as const;
 export type DeployTask = keyof typeof TASK_MODELS;
 
 /** Variants only the edge serves (too large or too slow for a device budget). */
@@ -43,6 +55,7 @@ export const EDGE_ONLY: ReadonlyArray<readonly [DeployModel, ModelVariant]> = [[
 
 /** The model variants built for each model. */
 export const VARIANTS_OF: Record<DeployModel, readonly ModelVariant[]> = {
+  'abr-drl-player': ['full', 'int8', 'fp16', 'pruned', 'distilled'],
   'abr-drl': ['full', 'int8', 'fp16', 'pruned', 'distilled'],
   viewport: ['full', 'int8', 'fp16', 'pruned', 'distilled'],
   'viewport-prior': ['full', 'int8', 'fp16', 'pruned', 'distilled', 'large'],
@@ -78,16 +91,21 @@ export function edgeOnly(model: DeployModel, variant: ModelVariant): boolean {
 }
 
 /**
- * The model.json of a variant relative to the models base URL (the directory holding abr-drl/, viewport/, …):
+ * The model.json of a variant relative to the models base URL (the directory holding abr-drl-player/, viewport/, …):
  * `full` is the shipped model, the others live under `variants/<model>/<variant>/`.
  */
 export function variantPath(model: DeployModel, variant: ModelVariant): string {
   return variant === 'full' ? `${model}/model.json` : `variants/${model}/${variant}/model.json`;
 }
 
+/** Whether a deploy model is an ABR policy (a DRL actor over `src/abr/drl.ts` features). */
+export function isAbrModel(model: DeployModel): model is 'abr-drl' | 'abr-drl-player' {
+  return model === 'abr-drl' || model === 'abr-drl-player';
+}
+
 /** History a data variant hands the model, in samples / records, for each model family. */
 export function historyOf(model: DeployModel, data: DataVariant): number {
-  const full = model === 'abr-drl' ? 8 : model === 'profile' ? 8 : 10;
+  const full = isAbrModel(model) ? 8 : model === 'profile' ? 8 : 10;
   return data === 'short-history' ? full / 2 : full;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Builds the deployment variants of the shipped models (`npm run train:variants`, entry in cli/variants.ts;
- * the catalog and its meaning: src/deploy/catalog.ts). For each of abr-drl, viewport, viewport-prior, profile:
+ * the catalog and its meaning: src/deploy/catalog.ts). For each of abr-drl-player (monitor()'s DRL, the ABR task's),
+ * abr-drl, viewport, viewport-prior, profile:
  *   int8       the full model's weights quantised (one scale per tensor), no training
  *   fp16       the full model's weights as half floats, no training
  *   pruned     75 % of every kernel's weights (smallest |w|) set to zero, then fine-tuned with the mask held
@@ -20,15 +21,18 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DrlPolicy, FEATURES, FastActor, buildModel, features } from '../abr/drl.js';
+import { DEFAULT_ABANDON } from '../abr/abandon.js';
 import type { AbrObservation } from '../core/abr.js';
-import { VIDEO_BIT_RATE_KBPS } from '../core/abr.js';
+import { TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS } from '../core/abr.js';
 import { mulberry32 } from '../core/random.js';
 import { magnitudeMask, quantizeInt8, toFloat16 } from '../deploy/quantize.js';
 import { K_RECORDS, REQUEST_FEATURES } from '../profile/features.js';
 import { FastProfile, PATCH, buildProfileModel, normalise, type ProfileNorm } from '../profile/model.js';
 import { AbrEnv } from '../sim/abr/env.js';
+import { runHlsVod } from '../sim/abr/hls-vod.js';
 import { dataRoot, heldOutSplit, loadTraceDir, loadVideoSizes } from '../sim/abr/load.js';
 import { observe } from '../sim/abr/run.js';
+import { syntheticTrace } from '../sim/abr/synth.js';
 import { simulatePopulation } from '../sim/viewers/population.js';
 import { buildRequests, splitByTime } from '../sim/viewers/requests.js';
 import { loadViewportDir } from '../sim/viewport/data.js';
@@ -38,11 +42,11 @@ import { InputError } from './errors.js';
 import { loadModel, saveModel } from './io.js';
 import { viewportWindows } from './viewport.js';
 
-const MODELS = ['abr-drl', 'viewport', 'viewport-prior', 'profile'] as const;
+const MODELS = ['abr-drl-player', 'abr-drl', 'viewport', 'viewport-prior', 'profile'] as const;
 type Name = (typeof MODELS)[number];
 
 export interface TrainVariantsOptions {
-  /** which models (default all four) */
+  /** which models (default all five) */
   models?: Name[];
   /** share of each kernel pruned (default 0.75) */
   sparsity?: number;
@@ -56,6 +60,13 @@ export interface TrainVariantsOptions {
   viewportData?: string;
   /** ABR data directory (default $EDGEPLAY_DATA/abr) */
   abrData?: string;
+  /**
+   * abr-drl-player only: the segment sizes (`video_size_<q>` files) of the stream the hls.js-semantics simulator plays
+   * (default .cache/streams/vod, built by the dev server — the stream abr-drl-player was trained on). Half of its
+   * fitting states come from that simulator with the player's semantics (no re-fetch, `DEFAULT_ABANDON`), half from
+   * the Pensieve simulator, as its training mixed the two.
+   */
+  hlsSizes?: string;
   /** training windows / states / requests used for fine-tuning and distillation (default 160000) */
   samples?: number;
   /** scale every epoch count (default 1; tests use less) */
@@ -375,7 +386,7 @@ export async function trainVariants(o: TrainVariantsOptions = {}): Promise<Varia
         lrDistilled: 2e-3,
         loss: 'mse',
       });
-    } else if (name === 'abr-drl') {
+    } else if (name === 'abr-drl' || name === 'abr-drl-player') {
       const ABR = resolve(o.abrData ?? join(dataRoot(), 'abr'));
       if (!existsSync(join(ABR, 'traces', 'train'))) throw new InputError(`ABR training traces not found under ${ABR}/traces/train`);
       const all = loadTraceDir(join(ABR, 'traces', 'train'));
@@ -383,9 +394,36 @@ export async function trainVariants(o: TrainVariantsOptions = {}): Promise<Varia
       const sizes = loadVideoSizes(join(ABR, 'video'));
       const policy = new DrlPolicy(full);
       const obs: AbrObservation[] = [];
+      const actRng = mulberry32(SEED + 9);
+      if (name === 'abr-drl-player') {
+        // monitor()'s DRL was trained mostly in the hls.js-semantics simulator with the player's semantics: half the
+        // states from there (training traces and the synthetic markov-train ones it trained on, never its dev set)
+        const hlsDir = resolve(o.hlsSizes ?? '.cache/streams/vod');
+        if (!existsSync(join(hlsDir, 'video_size_0')))
+          throw new InputError(`abr-drl-player variants need the hls simulator's segment sizes: ${hlsDir}/video_size_0 (npm run streams)`);
+        const hlsSizes = loadVideoSizes(hlsDir);
+        const pool = [...trainTraces, ...Array.from({ length: 80 }, (_, i) => syntheticTrace('markov-train', i))];
+        const explore = {
+          name: 'drl+explore',
+          decide: (ob: AbrObservation) => {
+            if (obs.length < N / 10) obs.push(ob);
+            const a = policy.decide(ob);
+            return actRng() < 0.2 ? Math.floor(actRng() * ob.ladderKbps.length) : a;
+          },
+        };
+        while (obs.length < N / 10) {
+          const t = pool[Math.floor(actRng() * pool.length)];
+          runHlsVod(explore, t, {
+            sizes: hlsSizes,
+            chunks: Math.min(TOTAL_CHUNKS, hlsSizes[0].length),
+            refetch: 'none',
+            abandonRule: DEFAULT_ABANDON,
+          });
+        }
+        log(`${name}: ${obs.length} states from the hls.js-semantics simulator (${hlsDir})`);
+      }
       // states the full policy visits in the noisy training environment, 20 % of the actions random
       const env = new AbrEnv({ traces: trainTraces, videoSizes: sizes, train: true, seed: SEED + 5 });
-      const actRng = mulberry32(SEED + 9);
       while (obs.length < N / 5) {
         const ti = Math.floor(actRng() * trainTraces.length);
         env.resetTo(ti, 1 + Math.floor(actRng() * (trainTraces[ti].bw.length - 1)));
@@ -420,12 +458,14 @@ export async function trainVariants(o: TrainVariantsOptions = {}): Promise<Varia
           k++;
         }
       }
-      log(`abr-drl: ${obs.length} states from the training traces, ${n} inputs with rescaled histories`);
+      log(
+        `${name}: ${obs.length} states from the training traces${name === 'abr-drl-player' ? ' (both simulators)' : ''}, ${n} inputs with rescaled histories`,
+      );
       // deploy the actor only: the critic serves training alone
       const actor = tf.model({ inputs: full.inputs, outputs: full.getLayer('logits').output as tf.SymbolicTensor, name: 'abr_drl_actor' });
       const sb = buildModel(tf, 32, SEED + 1);
       const student = tf.model({ inputs: sb.inputs, outputs: sb.getLayer('logits').output as tf.SymbolicTensor, name: 'abr_drl_actor' });
-      await build('abr-drl', actor, { parts: [{ data: X, shape: [FEATURES] }], n }, Y, 6, student, {
+      await build(name, actor, { parts: [{ data: X, shape: [FEATURES] }], n }, Y, 6, student, {
         pruned: ep(8),
         distilled: ep(30),
         lrPruned: 3e-4,
@@ -475,13 +515,24 @@ export async function trainVariants(o: TrainVariantsOptions = {}): Promise<Varia
   }
   mkdirSync(OUT, { recursive: true });
   const manifest = join(OUT, 'variants.json');
-  const prev = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')).variants as VariantRecord[]) : [];
+  const prevJson = existsSync(manifest)
+    ? (JSON.parse(readFileSync(manifest, 'utf8')) as { command?: string; commands?: Record<string, string>; variants: VariantRecord[] })
+    : null;
+  const prev = prevJson?.variants ?? [];
   const merged = [...prev.filter((p) => !records.some((r) => r.model === p.model && r.variant === p.variant)), ...records];
+  const command = o.command ?? 'trainVariants (library call)';
+  // the command that built each model's variants (a run of some models keeps the others' rows and commands)
+  const commands: Record<string, string> = {};
+  for (const r of merged)
+    commands[r.model] = records.some((x) => x.model === r.model)
+      ? command
+      : (prevJson?.commands?.[r.model] ?? prevJson?.command ?? 'unknown');
   writeFileSync(
     manifest,
     JSON.stringify(
       {
-        command: o.command ?? 'trainVariants (library call)',
+        command,
+        commands,
         seed: SEED,
         sparsity: SPARSITY,
         samples: N,

@@ -24,7 +24,8 @@ export interface WorkerInfo {
   version: string;
   /**
    * models loaded so far, by task ('abr-drl' is the VOD DRL policy whatever directory it came from — see
-   * `abrModelUrl`; 'abr-drl/<variant>' a deployed variant; 'learned+prior', 'profile', ...)
+   * `abrModelUrl`; '<model>/<variant>' a deployed ABR variant, e.g. 'abr-drl-player/int8'; 'learned+prior',
+   * 'profile', ...)
    */
   models: string[];
   /** epoch ms the worker started */
@@ -33,8 +34,10 @@ export interface WorkerInfo {
   backend: string | null;
   /**
    * the URL of the network answering VOD DRL decisions: `initAbr`'s `modelUrl`, or after `deploy()` chose an ABR
-   * variant on the device, that variant's model.json (the deployment catalog's variants are of models/abr-drl, the
-   * Pensieve-simulator model, src/deploy/catalog.ts); null before either
+   * variant on the device, that variant's model.json (the ABR task's variants are of `monitor()`'s DRL,
+   * models/abr-drl-player — `TASK_MODELS.abr` in src/deploy/catalog.ts — so a deployment keeps the player's network in
+   * a cheaper form; after `initAbr` from another directory, `deploy()` loads no ABR variant unless `tasks.abr.models`
+   * names one); null before either
    */
   abrModelUrl: string | null;
 }
@@ -170,11 +173,16 @@ export interface BackendStatus {
 
 /** What the app asks of the deployment (src/deploy/): where the models are and each task's requirement. */
 export interface DeployOptions {
-  /** the models' base URL: the directory holding abr-drl/, viewport/, viewport-prior/, profile/, variants/ */
+  /** the models' base URL: the directory holding abr-drl-player/, viewport/, viewport-prior/, profile/, variants/ */
   modelsUrl: string;
   /** the deployment profile (default: fetched from `<modelsUrl>variants/profile.json`) */
   profile?: DeployProfile;
-  /** requirement per task; tasks left out are not deployed */
+  /**
+   * requirement per task; tasks left out are not deployed. `models` overrides the task's models (`TASK_MODELS`):
+   * e.g. `abr: { models: ['abr-drl'], … }` deploys the Pensieve-simulator DRL's variants. Without it, the abr task
+   * deploys variants of `TASK_MODELS.abr` (monitor()'s `DEFAULT_ABR_MODEL`) and only when the DRL `initAbr` loaded is
+   * that model (or none was loaded): another network stays, and `errors` says why
+   */
   tasks: Partial<Record<DeployTask, TaskRequirement & { models?: DeployModel[]; edge?: EdgePlacement | null }>>;
   /**
    * backends the choice may use (default ['js', 'cpu']: both ship in the worker bundle; 'wasm' and 'webgl' load

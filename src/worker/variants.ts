@@ -11,6 +11,7 @@ import type { AbrObservation } from '../core/abr.js';
 import { DrlPolicy } from '../abr/drl.js';
 import {
   historyOf,
+  isAbrModel,
   parseVariantId,
   priorGridOf,
   variantPath,
@@ -80,13 +81,13 @@ export async function loadVariant(o: LoadVariantOptions): Promise<LoadedVariant>
   const js = o.backend === 'js';
   const H = historyOf(o.model, data);
   const common = { model: o.model, variant, data, backend: o.backend, history: H, dispose: () => model.dispose() };
-  if (o.model === 'abr-drl') {
+  if (isAbrModel(o.model)) {
     const policy = new DrlPolicy(model, `drl/${o.variant}`, js ? undefined : tfjsForward(o.tf, model));
     return {
       ...common,
       setPrior: () => undefined,
       run(input) {
-        if (input.kind !== 'abr') throw new Error('abr-drl takes an ABR observation');
+        if (input.kind !== 'abr') throw new Error(`${o.model} takes an ABR observation`);
         const ob = input.obs;
         return policy.decide(H < 8 ? { ...ob, throughputs: ob.throughputs.slice(-H), delaysMs: ob.delaysMs.slice(-H) } : ob);
       },
@@ -147,7 +148,7 @@ export async function loadVariant(o: LoadVariantOptions): Promise<LoadedVariant>
 
 /** Sample inputs of each task for timing (realistic shapes and values; the same on every backend). */
 export function sampleInput(model: DeployModel, i = 0): VariantInput {
-  if (model === 'abr-drl')
+  if (isAbrModel(model))
     return {
       kind: 'abr',
       obs: {

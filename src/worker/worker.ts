@@ -4,8 +4,11 @@
  * lazily, on the first `initAbr`; the core SDK bundle never contains tfjs.
  * Deployment (src/deploy/): `deploy()` measures this thread's speed, chooses per task the variant and backend
  * (or the edge) that meet the app's accuracy floor and latency budget at the least cost, and loads them in place
- * of the shipped models; `deployment()` tells what it chose and why. The wasm and webgl tfjs backends are not
- * bundled: they load on demand from `backendsUrl` (`importScripts` of tfjs' es2017 UMD builds onto a global `tf`).
+ * of the shipped models; `deployment()` tells what it chose and why. The ABR task's variants are of `monitor()`'s
+ * DRL (`TASK_MODELS.abr` = `DEFAULT_ABR_MODEL`, models/abr-drl-player): a deployed one is the same network in a
+ * cheaper form; a DRL loaded by `initAbr` from another directory stays unless the app names `tasks.abr.models`.
+ * The wasm and webgl tfjs backends are not bundled: they load on demand from `backendsUrl` (`importScripts` of tfjs'
+ * es2017 UMD builds onto a global `tf`).
  */
 import * as Comlink from 'comlink';
 import { VERSION } from '../core/version.js';
@@ -15,10 +18,16 @@ import { buildDecisionTableSliced, TABLE_POLICIES } from '../abr/decision-table.
 import { checkDrlGuard, guardLevel, type DrlGuard } from '../abr/drl-guard.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
 import { AbrSlot, type AbrReply, type AbrRequest, type BackendStatus, type DeploymentState, type WorkerApi } from './protocol.js';
-import { parseVariantId, variantPath, type Backend, type DeployModel, type DeployProfile } from '../deploy/catalog.js';
+import { parseVariantId, TASK_MODELS, variantPath, type Backend, type DeployModel, type DeployProfile } from '../deploy/catalog.js';
 import { selectDeployment, type DeploymentChoice } from '../deploy/select.js';
 import { probeSpeed, speedFactor } from '../deploy/speed.js';
 import type { LoadedVariant } from './variants.js';
+
+/** The directory a model.json URL names (`…/models/abr-drl-player/model.json` → 'abr-drl-player'); null if none. */
+function modelDirOf(url: string): string | null {
+  const parts = new URL(url, self.location.href).pathname.split('/');
+  return parts.length >= 2 ? parts[parts.length - 2] || null : null;
+}
 
 /** A policy that cannot serve a request at all (not a passing failure such as a model still loading). */
 class PolicyCannotServe extends Error {}
@@ -210,7 +219,7 @@ export const api: WorkerApi = {
     return {
       version: VERSION,
       models: [
-        ...(deployed.abr ? [`abr-drl/${deployed.abr.variant}`] : drl ? ['abr-drl'] : []),
+        ...(deployed.abr ? [`${deployed.abr.model}/${deployed.abr.variant}`] : drl ? ['abr-drl'] : []),
         ...(live ? ['live-abr-drl', 'chunk-size'] : []),
         ...(viewport ? [viewport.name] : []),
         ...(deployed.profile ? [`profile/${deployed.profile.variant}`] : profile ? ['profile'] : []),
@@ -229,6 +238,12 @@ export const api: WorkerApi = {
     drlGuard = opts.guard ?? null;
     drl = new DrlPolicy(model as never, 'drl', undefined, drlGuard);
     drlUrl = opts.modelUrl;
+    // a deployed ABR variant answers for the DRL only while it is a variant of the network loaded here
+    if (deployed.abr && modelDirOf(opts.modelUrl) !== deployed.abr.model) {
+      deployed.abr.dispose();
+      delete deployed.abr;
+      deployedAbrUrl = null;
+    }
     drl.decide({
       lastQuality: 0,
       bufferS: 0,
@@ -553,6 +568,15 @@ export const api: WorkerApi = {
       });
       choices.push(c);
       if (c.placement !== 'device' || !c.model || opts.load === false) continue;
+      // the ABR task's variants are of monitor()'s DRL (TASK_MODELS.abr = DEFAULT_ABR_MODEL): a player that loaded
+      // another network with initAbr (monitor's `abrModel`) keeps it unless the app named the models itself
+      const ownDir = task === 'abr' && drlUrl && !req.models ? modelDirOf(drlUrl) : null;
+      if (ownDir !== null && !(TASK_MODELS.abr as readonly string[]).includes(ownDir)) {
+        errors.push(
+          `abr: the player's DRL is ${ownDir} (initAbr), the profile's ABR variants are of ${TASK_MODELS.abr.join(', ')}: kept ${ownDir} (name tasks.abr.models to deploy ${c.model}/${c.variant})`,
+        );
+        continue;
+      }
       if (c.backend !== 'js' && c.backend !== 'edge') tfjsTaken = c.backend;
       try {
         const v = await loadDeployVariant(c.model as never, c.variant, c.backend as Backend, base, opts.backendsUrl);
@@ -565,7 +589,8 @@ export const api: WorkerApi = {
         } else if (task === 'abr') {
           deployed.abr?.dispose();
           deployed.abr = v;
-          // the deployment catalog's ABR variants are of models/abr-drl: info() says which network now answers
+          // a variant of the ABR task's model (models/abr-drl-player unless tasks.abr.models says otherwise): info()
+          // says which network now answers
           deployedAbrUrl = new URL(variantPath(c.model as DeployModel, parseVariantId(c.variant).variant), base).href;
         } else if (task === 'profile') {
           deployed.profile?.dispose();

@@ -16,7 +16,7 @@ import {
   type RefetchSkip,
   type AbrAbandonRecord,
 } from '../../src/index.js';
-import { parseVariantId, variantPath } from '../../src/deploy/catalog.js';
+import { ABR_TASK_MODEL, parseVariantId, variantPath } from '../../src/deploy/catalog.js';
 import { env, makeVideo, uniq, until } from './util.js';
 
 /**
@@ -154,7 +154,8 @@ describe('ABR controller in hls.js', () => {
         ladderKbps: ladder,
         rebufS: 0,
       };
-      const modelUrl = new URL('/base/models/abr-drl/model.json', location.href).href;
+      // the DRL monitor() plays (DEFAULT_ABR_MODEL = the ABR task's model, whose variants deploy() chooses from)
+      const modelUrl = new URL(`/base/models/${ABR_TASK_MODEL}/model.json`, location.href).href;
       await w.api.initAbr({ modelUrl });
       expect((await w.api.info()).abrModelUrl).toBe(modelUrl);
       const plain = await port.decide('drl', obs);
@@ -181,17 +182,17 @@ describe('ABR controller in hls.js', () => {
       expect(state.errors).toEqual([]);
       expect(await port.decide('drl', obs)).toBe(0);
       // info() names the network that answers: the shipped profile's pick (models/variants/profile.json has the ABR
-      // variants' rows since the full bench:deploy run), loaded from where the catalog keeps it
+      // task's variants' rows), a variant of the same network, loaded from where the catalog keeps it
       const chosen = state.choices.find((c) => c.task === 'abr')!;
-      expect(chosen.model).withContext(chosen.reason).toBe('abr-drl');
-      const chosenUrl = new URL(`/base/models/${variantPath('abr-drl', parseVariantId(chosen.variant).variant)}`, location.href).href;
+      expect(chosen.model).withContext(chosen.reason).toBe(ABR_TASK_MODEL);
+      const chosenUrl = new URL(`/base/models/${variantPath(ABR_TASK_MODEL, parseVariantId(chosen.variant).variant)}`, location.href).href;
       expect((await w.api.info()).abrModelUrl).toBe(chosenUrl);
-      // with a profile that offers models/abr-drl's int8 variant, that variant answers, and info() says so
+      // with a profile that offers the task model's int8 variant, that variant answers, and info() says so
       const profile = {
         probes: [{ throttle: 1, msPerMmac: 1 }],
         rows: [
           {
-            model: 'abr-drl' as const,
+            model: ABR_TASK_MODEL,
             variant: 'int8',
             backend: 'js' as const,
             throttle: 1,
@@ -212,14 +213,54 @@ describe('ABR controller in hls.js', () => {
         .withContext(JSON.stringify(state2))
         .toBe('int8');
       const info = await w.api.info();
-      expect(info.models).toContain('abr-drl/int8');
-      expect(info.abrModelUrl).toBe(new URL('/base/models/variants/abr-drl/int8/model.json', location.href).href);
+      expect(info.models).toContain(`${ABR_TASK_MODEL}/int8`);
+      expect(info.abrModelUrl).toBe(new URL(`/base/models/variants/${ABR_TASK_MODEL}/int8/model.json`, location.href).href);
       expect(await port.decide('drl', obs)).toBe(0);
       // and it is the guard that holds the variant down: without it the variant goes above the lowest level
       await w.api.initAbr({ modelUrl });
       expect(await port.decide('drl', obs)).toBeGreaterThan(0);
     } finally {
       port.close();
+      w.terminate();
+    }
+  });
+
+  it("deploys variants of monitor()'s DRL only: a player on another network keeps it unless the app names the models", async () => {
+    const w = startWorker('/base/dist/edgeplay.worker.js');
+    try {
+      const modelsUrl = new URL('/base/models/', location.href).href;
+      const row = (model: 'abr-drl' | 'abr-drl-player') => ({
+        model,
+        variant: 'int8',
+        backend: 'js' as const,
+        throttle: 1,
+        rel_accuracy: 1,
+        p50_ms: 0.1,
+        p95_ms: 0.2,
+        bytes: 1000,
+      });
+      const profile = { probes: [{ throttle: 1, msPerMmac: 1 }], rows: [row('abr-drl-player'), row('abr-drl')] };
+      const task = { latencyBudgetMs: 1000, accuracyFloor: 0 };
+      // the task model's variant answers after initAbr on the task model
+      await w.api.initAbr({ modelUrl: new URL(`/base/models/${ABR_TASK_MODEL}/model.json`, location.href).href });
+      const s1 = await w.api.deploy({ modelsUrl, profile, tasks: { abr: task } });
+      expect(s1.errors).toEqual([]);
+      expect((await w.api.info()).models).toContain(`${ABR_TASK_MODEL}/int8`);
+      // initAbr on another network (monitor's abrModel: 'abr-drl') drops the variant of the other one
+      const other = new URL('/base/models/abr-drl/model.json', location.href).href;
+      await w.api.initAbr({ modelUrl: other });
+      expect((await w.api.info()).abrModelUrl).toBe(other);
+      expect((await w.api.info()).models).toContain('abr-drl');
+      // and deploy() leaves that network in place (the profile's ABR variants are of the task model), saying why
+      const s2 = await w.api.deploy({ modelsUrl, profile, tasks: { abr: task } });
+      expect(s2.errors.join('\n')).toMatch(/player's DRL is abr-drl .*kept abr-drl/);
+      expect((await w.api.info()).abrModelUrl).toBe(other);
+      // unless the app names the models itself
+      const s3 = await w.api.deploy({ modelsUrl, profile, tasks: { abr: { ...task, models: ['abr-drl'] } } });
+      expect(s3.errors).toEqual([]);
+      expect(s3.choices.find((c) => c.task === 'abr')?.model).toBe('abr-drl');
+      expect((await w.api.info()).abrModelUrl).toBe(new URL('/base/models/variants/abr-drl/int8/model.json', location.href).href);
+    } finally {
       w.terminate();
     }
   });

@@ -7,8 +7,22 @@ import { deploymentEvents } from '../../src/telemetry/deployment.js';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { dequantizeInt8, fromHalf, magnitudeMask, quantizeInt8, toFloat16, toHalf } from '../../src/deploy/quantize.js';
-import { parseVariantId, variantId, variantIds, variantPath } from '../../src/deploy/catalog.js';
-import type { ProfileRow } from '../../src/deploy/catalog.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ABR_TASK_MODEL,
+  DEPLOY_MODELS,
+  historyOf,
+  parseVariantId,
+  TASK_MODELS,
+  VARIANTS_OF,
+  variantId,
+  variantIds,
+  variantPath,
+} from '../../src/deploy/catalog.js';
+import type { DeployProfile, ProfileRow } from '../../src/deploy/catalog.js';
+import { DEFAULT_ABR_MODEL } from '../../src/monitor.js';
+import { mergeRuns, type BenchRow } from '../../bench/deploy.js';
 import { accuracyScale, predictLatency, selectDeployment } from '../../src/deploy/select.js';
 import { probeSpeed, speedFactor } from '../../src/deploy/speed.js';
 import { FastMlp, type DenseKernel } from '../../src/core/fast-mlp.js';
@@ -240,24 +254,117 @@ describe('deployment: choice of variant and placement', () => {
     expect(noScale.reason).toMatch(/no common accuracy scale/);
   });
 
-  it('a task chooses among its own models only (the ABR task never takes a viewport variant)', () => {
-    const abr = [1, 4, 20].map((t): ProfileRow => ({
-      model: 'abr-drl',
-      variant: 'full',
-      backend: 'js',
-      throttle: t,
-      rel_accuracy: 1,
-      p50_ms: 0.5 * t,
-      p95_ms: 0.8 * t,
-      bytes: 90_000,
-    }));
+  it('a task chooses among its own models only (the ABR task never takes a viewport variant, nor the older DRL)', () => {
+    const abrRows = (model: 'abr-drl' | 'abr-drl-player', ms: number, bytes: number) =>
+      [1, 4, 20].map((t): ProfileRow => ({
+        model,
+        variant: 'full',
+        backend: 'js',
+        throttle: t,
+        rel_accuracy: 1,
+        p50_ms: ms * t,
+        p95_ms: 1.6 * ms * t,
+        bytes,
+      }));
+    // models/abr-drl's row is cheaper and as accurate relative to its own full model: the task must not take it
     const c = selectDeployment(
       'abr',
       { accuracyFloor: 0.9, latencyBudgetMs: 50 },
-      { rows: [...rows, ...abr], factor: 1, backends: ['js', 'cpu'] },
+      {
+        rows: [...rows, ...abrRows('abr-drl', 0.1, 10_000), ...abrRows('abr-drl-player', 0.5, 90_000)],
+        factor: 1,
+        backends: ['js', 'cpu'],
+      },
     );
-    expect(c.model).toBe('abr-drl');
+    expect(c.model).toBe(DEFAULT_ABR_MODEL);
     expect(c.candidates).toBe(1);
+    // a profile with the older DRL's rows only offers the task nothing (no silent swap of the player's network)
+    const none = selectDeployment(
+      'abr',
+      { accuracyFloor: 0.9, latencyBudgetMs: 50 },
+      { rows: [...rows, ...abrRows('abr-drl', 0.1, 10_000)], factor: 1, backends: ['js'] },
+    );
+    expect(none.model).toBe('');
+    // an app may still name the older DRL itself
+    const named = selectDeployment(
+      'abr',
+      { accuracyFloor: 0.9, latencyBudgetMs: 50 },
+      { rows: abrRows('abr-drl', 0.1, 10_000), factor: 1, backends: ['js'], models: ['abr-drl'] },
+    );
+    expect(named.model).toBe('abr-drl');
+  });
+
+  it("the ABR task's model is monitor()'s DEFAULT_ABR_MODEL, with its variants built and profiled", () => {
+    // the catalog cannot import monitor.ts (no DOM there): this keeps the two from drifting apart
+    expect(TASK_MODELS.abr[0]).toBe(DEFAULT_ABR_MODEL);
+    expect(ABR_TASK_MODEL).toBe(DEFAULT_ABR_MODEL);
+    expect(TASK_MODELS.abr.length).toBe(1);
+    expect(DEPLOY_MODELS).toContain(DEFAULT_ABR_MODEL as (typeof DEPLOY_MODELS)[number]);
+    const m = ABR_TASK_MODEL;
+    expect(variantPath(m, 'full')).toBe(`${DEFAULT_ABR_MODEL}/model.json`);
+    expect(variantPath(m, 'int8')).toBe(`variants/${DEFAULT_ABR_MODEL}/int8/model.json`);
+    expect(historyOf(m, 'full')).toBe(8);
+    expect(historyOf(m, 'short-history')).toBe(4);
+    // every variant's weights ship under models/
+    for (const v of VARIANTS_OF[m]) {
+      const f = join('models', variantPath(m, v));
+      expect(existsSync(f)).withContext(f).toBeTrue();
+      const j = JSON.parse(readFileSync(f, 'utf8')) as { weightsManifest: Array<{ paths: string[] }> };
+      for (const w of j.weightsManifest.flatMap((x) => x.paths))
+        expect(existsSync(join(f, '..', w)))
+          .withContext(w)
+          .toBeTrue();
+    }
+    // the shipped profile has every (variant × data variant) of it, its dev score, and the selector deploys it at
+    // every device class it was profiled for
+    const prof = JSON.parse(readFileSync('models/variants/profile.json', 'utf8')) as DeployProfile;
+    const ids = new Set(prof.rows.filter((r) => r.model === m).map((r) => r.variant));
+    expect([...ids].sort()).toEqual(variantIds(m).sort());
+    expect(prof.full_accuracy?.[m]?.higher_is_better).toBeTrue();
+    for (const factor of [1, 4, 20]) {
+      const c = selectDeployment(
+        'abr',
+        { accuracyFloor: 0.95, latencyBudgetMs: 1000 },
+        { rows: prof.rows, factor, backends: ['js', 'cpu'], fullAccuracy: prof.full_accuracy },
+      );
+      expect(c.model).withContext(c.reason).toBe(DEFAULT_ABR_MODEL);
+      expect(c.feasible).withContext(c.reason).toBeTrue();
+    }
+  });
+
+  it("bench:deploy --merge replaces the profiled models' rows and keeps every other model's", () => {
+    const row = (model: BenchRow['model'], variant: string, p50: number): BenchRow => ({
+      model,
+      variant,
+      backend: 'js',
+      throttle: 1,
+      rel_accuracy: 1,
+      p50_ms: p50,
+      p95_ms: p50,
+      bytes: 1,
+      where: 'worker',
+      batch: 1,
+    });
+    const acc = (model: BenchRow['model'], value: number) => ({ model, variant: 'full', metric: 'm', value, rel_accuracy: 1 });
+    const prev = {
+      rows: [row('abr-drl', 'full', 1), row('abr-drl-player', 'full', 2), row('viewport', 'int8', 3)],
+      accuracy: [acc('abr-drl', 0.5), acc('abr-drl-player', 0.8), acc('viewport', 20)],
+    };
+    const m = mergeRuns(
+      prev,
+      ['abr-drl-player'],
+      [row('abr-drl-player', 'full', 9), row('abr-drl-player', 'int8', 8)],
+      [acc('abr-drl-player', 0.9)],
+    );
+    expect(m.rows.map((r) => `${r.model}/${r.variant}/${r.p50_ms}`)).toEqual([
+      'abr-drl/full/1',
+      'viewport/int8/3',
+      'abr-drl-player/full/9',
+      'abr-drl-player/int8/8',
+    ]);
+    expect(m.accuracy.map((a) => `${a.model}:${a.value}`)).toEqual(['abr-drl:0.5', 'viewport:20', 'abr-drl-player:0.9']);
+    // no earlier run: this run's alone
+    expect(mergeRuns(null, ['viewport'], [row('viewport', 'full', 1)], []).rows.length).toBe(1);
   });
 
   it('places a device between the profiled throttle rates by its speed probe', () => {
@@ -367,5 +474,62 @@ describe('deployment telemetry events (src/telemetry/deployment.ts deploymentEve
     expect([e.task.length, e.model!.length, e.variant!.length, e.backend.length, e.reason.length]).toEqual([32, 64, 64, 16, 512]);
     expect(() => deploymentEvents({} as never)).toThrowError(TypeError, /choices/);
     expect(() => deploymentEvents({ choices: [{ task: '' }] } as never)).toThrowError(TypeError, /task/);
+  });
+});
+
+describe("train:variants for the ABR task's model (src/train/variants.ts)", () => {
+  it('builds abr-drl-player’s four variants from player-simulator and Pensieve states, keeping other models’ records and commands', async () => {
+    const { trainVariants } = await import('../../src/train/variants.js');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const out = mkdtempSync(join(tmpdir(), 'ep-variants-'));
+    try {
+      // an earlier run's manifest with another model's record
+      const old = { model: 'viewport', variant: 'int8', params: 1, sparsity: 0, bytes: 1 };
+      writeFileSync(join(out, 'variants.json'), JSON.stringify({ command: 'earlier run', variants: [old] }));
+      const lines: string[] = [];
+      const recs = await trainVariants({
+        models: [ABR_TASK_MODEL],
+        out,
+        samples: 1000,
+        epochScale: 0.05,
+        command: 'this run',
+        log: (l) => lines.push(l),
+      });
+      expect(recs.map((r) => `${r.model}/${r.variant}`)).toEqual(
+        ['int8', 'fp16', 'pruned', 'distilled'].map((v) => `${ABR_TASK_MODEL}/${v}`),
+      );
+      // half the states from the hls.js-semantics simulator with the player's semantics, half from the Pensieve one
+      expect(lines.some((l) => /100 states from the hls\.js-semantics simulator/.test(l)))
+        .withContext(lines.join('\n'))
+        .toBeTrue();
+      expect(lines.some((l) => /200 states from the training traces/.test(l)))
+        .withContext(lines.join('\n'))
+        .toBeTrue();
+      for (const v of ['int8', 'fp16', 'pruned', 'distilled'] as const)
+        expect(existsSync(join(out, ABR_TASK_MODEL, v, 'model.json')))
+          .withContext(v)
+          .toBeTrue();
+      expect(recs.find((r) => r.variant === 'pruned')!.sparsity).toBeCloseTo(0.75, 2);
+      const m = JSON.parse(readFileSync(join(out, 'variants.json'), 'utf8')) as {
+        commands: Record<string, string>;
+        variants: Array<{ model: string; variant: string }>;
+      };
+      expect(m.variants.map((r) => `${r.model}/${r.variant}`)).toContain('viewport/int8');
+      expect(m.commands).toEqual({ viewport: 'earlier run', [ABR_TASK_MODEL]: 'this run' });
+      // without the player simulator's segment sizes it says what is missing
+      await expectAsync(
+        trainVariants({
+          models: [ABR_TASK_MODEL],
+          out,
+          samples: 1000,
+          epochScale: 0.05,
+          hlsSizes: join(out, 'nothing'),
+          log: () => undefined,
+        }),
+      ).toBeRejectedWithError(/segment sizes/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@
 import { commandLine, listOf, num, runCli } from './args.js';
 import { trainVariants } from '../variants.js';
 
-const MODELS = ['abr-drl', 'viewport', 'viewport-prior', 'profile'] as const;
+const MODELS = ['abr-drl-player', 'abr-drl', 'viewport', 'viewport-prior', 'profile'] as const;
 
 const cli = {
   name: 'train:variants',
@@ -18,6 +18,12 @@ const cli = {
     out: { type: 'string', default: 'models/variants', arg: 'DIR', help: 'output root' },
     'viewport-data': { type: 'string', arg: 'DIR', help: 'viewport data (default: $EDGEPLAY_DATA/viewport)' },
     'abr-data': { type: 'string', arg: 'DIR', help: 'ABR data (default: $EDGEPLAY_DATA/abr)' },
+    'hls-sizes': {
+      type: 'string',
+      default: '.cache/streams/vod',
+      arg: 'DIR',
+      help: 'abr-drl-player: segment sizes of the stream the hls.js-semantics simulator plays (half its fitting states)',
+    },
   },
 } as const;
 
@@ -34,6 +40,7 @@ await runCli(cli, async (v) => {
     out: v.out,
     viewportData: v['viewport-data'],
     abrData: v['abr-data'],
+    hlsSizes: v['hls-sizes'],
     command: commandLine(cli.name),
   });
 });
