@@ -67,6 +67,18 @@ function topLevelWithAbandonment(): { abandons: AbrAbandonRecord[]; video: HTMLV
   return { abandons, video, hls };
 }
 
+/** A deployment-profile row offering `model`'s int8 variant on plain JS, fast and as accurate as the full model. */
+const int8Row = (model: 'abr-drl' | 'abr-drl-player') => ({
+  model,
+  variant: 'int8',
+  backend: 'js' as const,
+  throttle: 1,
+  rel_accuracy: 1,
+  p50_ms: 0.1,
+  p95_ms: 0.2,
+  bytes: 1000,
+});
+
 describe('ABR controller in hls.js', () => {
   it('answers over its own port: policy levels, worker errors as rejections, a breakdown per answer', async () => {
     const w = startWorker('/base/dist/edgeplay.worker.js');
@@ -188,21 +200,7 @@ describe('ABR controller in hls.js', () => {
       const chosenUrl = new URL(`/base/models/${variantPath(ABR_TASK_MODEL, parseVariantId(chosen.variant).variant)}`, location.href).href;
       expect((await w.api.info()).abrModelUrl).toBe(chosenUrl);
       // with a profile that offers the task model's int8 variant, that variant answers, and info() says so
-      const profile = {
-        probes: [{ throttle: 1, msPerMmac: 1 }],
-        rows: [
-          {
-            model: ABR_TASK_MODEL,
-            variant: 'int8',
-            backend: 'js' as const,
-            throttle: 1,
-            rel_accuracy: 1,
-            p50_ms: 0.1,
-            p95_ms: 0.2,
-            bytes: 1000,
-          },
-        ],
-      };
+      const profile = { probes: [{ throttle: 1, msPerMmac: 1 }], rows: [int8Row(ABR_TASK_MODEL)] };
       const state2 = await w.api.deploy({
         modelsUrl: new URL('/base/models/', location.href).href,
         profile,
@@ -229,17 +227,7 @@ describe('ABR controller in hls.js', () => {
     const w = startWorker('/base/dist/edgeplay.worker.js');
     try {
       const modelsUrl = new URL('/base/models/', location.href).href;
-      const row = (model: 'abr-drl' | 'abr-drl-player') => ({
-        model,
-        variant: 'int8',
-        backend: 'js' as const,
-        throttle: 1,
-        rel_accuracy: 1,
-        p50_ms: 0.1,
-        p95_ms: 0.2,
-        bytes: 1000,
-      });
-      const profile = { probes: [{ throttle: 1, msPerMmac: 1 }], rows: [row('abr-drl-player'), row('abr-drl')] };
+      const profile = { probes: [{ throttle: 1, msPerMmac: 1 }], rows: [int8Row('abr-drl-player'), int8Row('abr-drl')] };
       const task = { latencyBudgetMs: 1000, accuracyFloor: 0 };
       // the task model's variant answers after initAbr on the task model
       await w.api.initAbr({ modelUrl: new URL(`/base/models/${ABR_TASK_MODEL}/model.json`, location.href).href });
