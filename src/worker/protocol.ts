@@ -23,8 +23,9 @@ export interface WorkerInfo {
   /** the SDK version of the worker bundle */
   version: string;
   /**
-   * models loaded so far, by task ('abr-drl' is the VOD DRL policy whatever directory it came from — see
-   * `abrModelUrl`; '<model>/<variant>' a deployed ABR variant, e.g. 'abr-drl-player/int8'; 'learned+prior',
+   * models loaded so far, by task (the VOD DRL policy by the directory its model.json came from, e.g.
+   * 'abr-drl-player', 'abr-drl' when the URL names none — see `abrModelUrl`; '<model>/<variant>' a deployed ABR
+   * variant, e.g. 'abr-drl-player/int8'; 'learned+prior',
    * 'profile', ...)
    */
   models: string[];

@@ -219,7 +219,7 @@ export const api: WorkerApi = {
     return {
       version: VERSION,
       models: [
-        ...(deployed.abr ? [`${deployed.abr.model}/${deployed.abr.variant}`] : drl ? ['abr-drl'] : []),
+        ...(deployed.abr ? [`${deployed.abr.model}/${deployed.abr.variant}`] : drl ? [(drlUrl && modelDirOf(drlUrl)) || 'abr-drl'] : []),
         ...(live ? ['live-abr-drl', 'chunk-size'] : []),
         ...(viewport ? [viewport.name] : []),
         ...(deployed.profile ? [`profile/${deployed.profile.variant}`] : profile ? ['profile'] : []),

@@ -60,8 +60,8 @@ describe('monitor()', () => {
       await until(() => decisions.filter((d) => d.source === 'policy').length >= 2, 'DRL decisions from the worker', 60000);
       // one worker hosts both models
       const info = await m.worker!.api.info();
-      expect(info.models).toContain('abr-drl');
-      // without abrModel, DEFAULT_ABR_MODEL's directory
+      // the DRL named by its directory: without abrModel, DEFAULT_ABR_MODEL's (info() used to say 'abr-drl' for any)
+      expect(info.models).toContain(DEFAULT_ABR_MODEL);
       expect(info.abrModelUrl).toMatch(new RegExp(`/models/${DEFAULT_ABR_MODEL}/model\\.json$`));
       await until(async () => (await m.worker!.api.info()).models.includes('profile'), 'the profiler in the same worker', 20000);
       // telemetry reached the controller, tagged with the negotiation
