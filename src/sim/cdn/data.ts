@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { dataRoot, loadTraceDir, loadVideoSizes } from '../abr/load.js';
+import { dataRoot, heldOutSplit, loadTraceDir, loadVideoSizes } from '../abr/load.js';
 import { cachedAbrResponse, traceClasses, type ResponseMix } from './abr-response.js';
 import { profilesOf } from './cdns.js';
 import { MechanisticSim, type MechanisticRandomisation } from './mechanistic.js';
@@ -39,23 +39,19 @@ export function loadTraffic(root = dataRoot()): Traffic {
 /** viewer classes by access throughput (abr-response.ts ResponseMix) and sessions measured per class */
 export const TRACE_CLASSES = 3;
 export const SESSIONS_PER_CLASS = 1600;
-/** every DEV_TRACE_EVERY-th training trace (sorted by name, from index DEV_TRACE_PHASE) is held out for the dev days (train:abr's split) */
-export const DEV_TRACE_EVERY = 7;
-export const DEV_TRACE_PHASE = 3;
 /** the trace sets of the CDN simulators: one per day split */
 export type TraceSet = DaySplit;
 
 /**
  * The traces of one trace set, sorted by name: 'train' = `abr/traces/train` without every 7th (from the 4th),
- * 'dev' = those held-out every-7th training traces, 'test' = `abr/traces/test`. The three are disjoint; the
+ * 'dev' = those held-out every-7th training traces (`heldOutSplit`, train:abr's split), 'test' = `abr/traces/test`. The three are disjoint; the
  * test directory is read only for 'test'. Throws on an unknown set or a missing directory.
  */
 export function traceSet(set: TraceSet, root = dataRoot()): SimTrace[] {
   if (set === 'test') return loadTraceDir(join(root, 'abr', 'traces', 'test'));
   if (set !== 'train' && set !== 'dev') throw new Error(`traceSet: unknown trace set ${JSON.stringify(set)} (train|dev|test)`);
   const all = loadTraceDir(join(root, 'abr', 'traces', 'train'));
-  const held = (i: number) => i % DEV_TRACE_EVERY === DEV_TRACE_PHASE;
-  const out = all.filter((_, i) => (set === 'dev') === held(i));
+  const out = heldOutSplit(all)[set];
   if (!out.length) throw new Error(`traceSet: no ${set} traces among the ${all.length} training traces`);
   return out;
 }
