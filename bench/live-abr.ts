@@ -8,6 +8,8 @@
  * use LoL+'s playback control. Each runs with the next chunks' sizes from: `true` (oracle), `mean` (published
  * sizes of complete chunks + mean of past), `predicted` (published + the meta-learned forecaster,
  * models/chunk-size) and, for hlsjs and lolp, `declared` (the playlist bitrate, their real default).
+ * Optional ceilings (`--policies ...,oracle,oracle-h5`, LIVE_ORACLES): offline policies with full knowledge of the
+ * trace and the true sizes, printed against the best baseline and never counted as one.
  * QoE: core/live-qoe.ts (dash.js LoL+ evaluator weights), summed per session and divided by the media seconds
  * and 1000 (Mbps-equivalent per second of video); rows average sessions. Writes bench/results/live-abr.json.
  */
@@ -18,7 +20,17 @@ import { LiveDrlPolicy } from '../src/abr/live-drl.js';
 import { MeanOfPast } from '../src/abr/size-forecast.js';
 import { LearnedSizeForecaster } from '../src/abr/size-model.js';
 import { loadChunkDataset, loadDenseLayers, loadSizeNet, type ChunkVideo } from '../src/sim/abr/chunks.js';
-import { DeclaredSizes, ForecastSizes, TrueSizes, runLiveSession, type LiveVideo, type SizeSource } from '../src/sim/abr/live.js';
+import {
+  DeclaredSizes,
+  ForecastSizes,
+  TrueSizes,
+  runLiveSession,
+  type LiveOptions,
+  type LiveVideo,
+  type SizeSource,
+} from '../src/sim/abr/live.js';
+import { LiveOraclePolicy } from '../src/sim/abr/live-oracle.js';
+import type { SimTrace } from '../src/sim/abr/env.js';
 import { dataRoot, loadTraceDir } from '../src/sim/abr/load.js';
 import { InputError } from '../src/train/errors.js';
 import { dataRelative } from '../src/train/cli/args.js';
@@ -26,6 +38,14 @@ import { dataRelative } from '../src/train/cli/args.js';
 /** the policies of the bench: the baselines of abr/live.ts liveBaseline and the DRL actor */
 export const LIVE_POLICIES = ['hlsjs', 'lolp', 'bb', 'robustmpc', 'drl'] as const satisfies ReadonlyArray<LiveBaselineName | 'drl'>;
 export const LIVE_SIZES = ['true', 'mean', 'predicted', 'declared'] as const;
+/**
+ * Optional ceilings (src/sim/abr/live-oracle.ts), never in the default list: `oracle` plans the whole session with
+ * full knowledge of the trace and the true sizes (beam search); `oracle-h1` / `oracle-h5` re-plan at every decision
+ * over the next 1 / 5 chunks with the same knowledge. They run with `true` sizes only (their sizes are their own),
+ * are reported as ceilings and are never a baseline or a selection.
+ */
+export const LIVE_ORACLES = ['oracle', 'oracle-h1', 'oracle-h5'] as const;
+const isOracle = (p: string) => (LIVE_ORACLES as readonly string[]).includes(p);
 
 export interface LiveAbrBenchOptions {
   /** trace directory (default $EDGEPLAY_DATA/abr/traces/test) */
@@ -33,7 +53,10 @@ export interface LiveAbrBenchOptions {
   /** chunk dataset (default $EDGEPLAY_DATA/chunks) and its split (default dev) */
   data?: string;
   split?: string;
-  policies?: Array<(typeof LIVE_POLICIES)[number]>;
+  policies?: Array<(typeof LIVE_POLICIES)[number] | (typeof LIVE_ORACLES)[number]>;
+  /** the oracles' beam: states kept per rung and chunk for `oracle` (default 8) and for the receding ones (default 2) */
+  oracleBeam?: number;
+  oracleHorizonBeam?: number;
   sizes?: Array<(typeof LIVE_SIZES)[number]>;
   /** the forecaster (default models/chunk-size) and the DRL actor (default models/live-abr-drl) */
   model?: string;
@@ -65,6 +88,19 @@ export interface LiveAbrBenchResult {
   session_s: number;
   rows: LiveAbrBenchRow[];
   terms: Array<Record<string, number | string>>;
+  /** with an oracle in the policies: its beams, and each oracle's and the DRL's rows against the best baseline */
+  oracle_beam?: number;
+  oracle_horizon_beam?: number;
+  ceilings?: Array<{
+    policy: string;
+    sizes: string;
+    qoe_mean: number;
+    vs_best_baseline_pct: number;
+    best_baseline: string;
+    vs_best_baseline_same_sizes_pct: number | null;
+    best_baseline_same_sizes: string | null;
+    sessions_at_least_every_policy: number | null;
+  }>;
 }
 
 /** Runs every policy x size source over the sessions, prints the table, writes the results. Throws InputError on missing data. */
@@ -98,7 +134,16 @@ export async function benchLiveAbr(o: LiveAbrBenchOptions = {}): Promise<LiveAbr
       policies.splice(policies.indexOf('drl'), 1);
     }
   }
-  const make = (p: string): LivePolicy => (p === 'drl' ? new LiveDrlPolicy(drl!) : liveBaseline(p));
+  const oracleBeam = o.oracleBeam ?? 8;
+  const horizonBeam = o.oracleHorizonBeam ?? 2;
+  const make = (p: string, v: LiveVideo, tr: SimTrace, opts: LiveOptions): LivePolicy =>
+    p === 'drl'
+      ? new LiveDrlPolicy(drl!)
+      : p === 'oracle'
+        ? new LiveOraclePolicy(v, tr, opts, oracleBeam)
+        : isOracle(p)
+          ? new LiveOraclePolicy(v, tr, opts, horizonBeam, Number(p.slice('oracle-h'.length)))
+          : liveBaseline(p);
 
   const asLive = (v: ChunkVideo): LiveVideo => ({
     name: `${v.source}/${v.video}`,
@@ -144,18 +189,18 @@ export async function benchLiveAbr(o: LiveAbrBenchOptions = {}): Promise<LiveAbr
   }
   const rows: Row[] = [];
   const terms: Array<Record<string, number | string>> = [];
-  const t0 = Date.now();
+  const perSessionBy = new Map<string, number[]>();
   for (const p of policies)
     for (const kind of sizeKinds) {
       if (kind === 'declared' && !['hlsjs', 'lolp'].includes(p)) continue;
+      if (isOracle(p) && kind !== 'true') continue;
+      const tp = Date.now();
       const acc = { qoe: 0, br: 0, rb: 0, lat: 0, bitrate: 0, sw: 0, reb: 0, latT: 0, speed: 0, stalls: 0, switches: 0 };
       const perSession: number[] = [];
       for (const s of sessions) {
-        const r = runLiveSession(make(p), asLive(s.v), s.tr, sourceFor(kind, s.v), {
-          startChunk: s.start,
-          chunks: s.chunks,
-          targetLatencyS: TARGET,
-        });
+        const lv = asLive(s.v);
+        const opts: LiveOptions = { startChunk: s.start, chunks: s.chunks, targetLatencyS: TARGET };
+        const r = runLiveSession(make(p, lv, s.tr, opts), lv, s.tr, sourceFor(kind, s.v), opts);
         const k = r.mediaS * 1000;
         const q = r.qoe.total / k;
         perSession.push(q);
@@ -181,6 +226,8 @@ export async function benchLiveAbr(o: LiveAbrBenchOptions = {}): Promise<LiveAbr
         latency_s: acc.lat / n,
         traces: n,
       });
+      perSessionBy.set(`${p}|${kind}`, perSession);
+      if (isOracle(p)) log(`  ${p}: ${((Date.now() - tp) / 1000).toFixed(0)} s for ${sessions.length} sessions`);
       const sorted = [...perSession].sort((x, y) => x - y);
       terms.push({
         policy: p,
@@ -204,7 +251,7 @@ export async function benchLiveAbr(o: LiveAbrBenchOptions = {}): Promise<LiveAbr
     'QoE (dash.js LoL+ evaluator weights) per second of media, Mbps-equivalent; bitrate Mbps; rebuffer s per session; latency s (time average)',
   );
   log('policy      sizes        qoe    bitrate  rebuffer  latency   rate-term  switch-term');
-  const baselines = rows.filter((r) => r.policy !== 'drl');
+  const baselines = rows.filter((r) => r.policy !== 'drl' && !isOracle(r.policy));
   for (const r of rows) {
     const t = terms.find((x) => x.policy === r.policy && x.sizes === r.sizes)!;
     log(
@@ -226,6 +273,46 @@ export async function benchLiveAbr(o: LiveAbrBenchOptions = {}): Promise<LiveAbr
         );
     }
   }
+  const pct = (a: number, b: number) => (100 * (a - b)) / Math.abs(b);
+  const ceilings: LiveAbrBenchResult['ceilings'] = [];
+  if (baselines.length) {
+    const bestBase = baselines.reduce((x, y) => (y.qoe_mean > x.qoe_mean ? y : x));
+    const bestOf = (kind: string) =>
+      baselines.filter((r) => r.sizes === kind).reduce<LiveAbrBenchRow | null>((x, y) => (!x || y.qoe_mean > x.qoe_mean ? y : x), null);
+    // the oracle searches rungs under LoL+'s playback control: it is checked against the rows that play under the same
+    // controller (hls.js' own latency controller plays another game: it never slows down below the target)
+    const rateOf = (p: string) =>
+      isOracle(p) ? 'lol+' : (make(p, asLive(videos[0]), traces[0], { startChunk: 0, chunks: 1 }).rateController?.().name ?? 'lol+');
+    const others = rows.filter((r) => !isOracle(r.policy) && rateOf(r.policy) === 'lol+');
+    for (const r of rows.filter((x) => isOracle(x.policy) || x.policy === 'drl')) {
+      const like = bestOf(r.sizes);
+      const c = {
+        policy: r.policy,
+        sizes: r.sizes,
+        qoe_mean: r.qoe_mean,
+        vs_best_baseline_pct: pct(r.qoe_mean, bestBase.qoe_mean),
+        best_baseline: `${bestBase.policy}/${bestBase.sizes}`,
+        vs_best_baseline_same_sizes_pct: like ? pct(r.qoe_mean, like.qoe_mean) : null,
+        best_baseline_same_sizes: like ? `${like.policy}/${like.sizes}` : null,
+        // sessions where this row is at least every non-oracle row of the run under the same playback control (a check of the oracle's search)
+        sessions_at_least_every_policy: isOracle(r.policy)
+          ? (perSessionBy.get(`${r.policy}|${r.sizes}`) ?? []).filter((q, i) =>
+              others.every((x) => q >= (perSessionBy.get(`${x.policy}|${x.sizes}`) ?? [])[i] - 1e-9),
+            ).length
+          : null,
+      };
+      ceilings.push(c);
+      log(
+        `${isOracle(r.policy) ? 'ceiling' : 'policy '} ${r.policy} (${r.sizes}) ${r.qoe_mean.toFixed(4)}: ${c.vs_best_baseline_pct >= 0 ? '+' : ''}${c.vs_best_baseline_pct.toFixed(1)} % vs the best baseline ${c.best_baseline} (${bestBase.qoe_mean.toFixed(4)})` +
+          (like
+            ? `, ${c.vs_best_baseline_same_sizes_pct! >= 0 ? '+' : ''}${c.vs_best_baseline_same_sizes_pct!.toFixed(1)} % vs ${c.best_baseline_same_sizes} (${like.qoe_mean.toFixed(4)})`
+            : '') +
+          (c.sessions_at_least_every_policy !== null
+            ? `; >= every other row with LoL+ playback control in ${c.sessions_at_least_every_policy} of ${sessions.length} sessions`
+            : ''),
+      );
+    }
+  }
   const result: LiveAbrBenchResult = {
     command,
     // $EDGEPLAY_DATA- or repo-relative: records hold no machine's absolute path
@@ -236,6 +323,9 @@ export async function benchLiveAbr(o: LiveAbrBenchOptions = {}): Promise<LiveAbr
     session_s: SESSION_S,
     rows,
     terms,
+    ...(ceilings.length && rows.some((r) => isOracle(r.policy))
+      ? { oracle_beam: oracleBeam, oracle_horizon_beam: horizonBeam, ceilings }
+      : {}),
   };
   const outFile = o.out === undefined ? 'bench/results/live-abr.json' : o.out;
   if (outFile) {

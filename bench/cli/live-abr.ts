@@ -1,6 +1,6 @@
 /** `npm run bench:live-abr -- [options]` (--help lists them): the command line of benchLiveAbr (../live-abr.ts). */
 import { commandLine, listOf, num, runCli } from '../../src/train/cli/args.js';
-import { LIVE_POLICIES, LIVE_SIZES, benchLiveAbr } from '../live-abr.js';
+import { LIVE_ORACLES, LIVE_POLICIES, LIVE_SIZES, benchLiveAbr } from '../live-abr.js';
 
 const cli = {
   name: 'bench:live-abr',
@@ -10,7 +10,14 @@ const cli = {
     traces: { type: 'string', arg: 'DIR', help: 'trace directory (default: $EDGEPLAY_DATA/abr/traces/test)' },
     data: { type: 'string', arg: 'DIR', help: 'chunk dataset (default: $EDGEPLAY_DATA/chunks; bench/coding-meta for our encodes)' },
     split: { type: 'string', default: 'dev', arg: 'NAME', help: "videos' split" },
-    policies: { type: 'string', default: LIVE_POLICIES.join(','), arg: 'LIST', help: 'policies' },
+    policies: {
+      type: 'string',
+      default: LIVE_POLICIES.join(','),
+      arg: 'LIST',
+      help: `policies; optional ceilings (full knowledge of trace and sizes, true sizes only, never a baseline): ${LIVE_ORACLES.join(', ')}`,
+    },
+    'oracle-beam': { type: 'string', default: '8', arg: 'N', help: "states per rung and chunk of the 'oracle' beam search" },
+    'oracle-horizon-beam': { type: 'string', default: '2', arg: 'N', help: "the same for the receding 'oracle-hN'" },
     sizes: { type: 'string', default: LIVE_SIZES.join(','), arg: 'LIST', help: 'size sources' },
     model: { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: 'the chunk-size forecaster' },
     drl: { type: 'string', default: 'models/live-abr-drl', arg: 'DIR', help: 'the DRL actor' },
@@ -25,7 +32,9 @@ await runCli(cli, async (v) => {
     traces: v.traces,
     data: v.data,
     split: v.split,
-    policies: listOf('policies', v.policies, LIVE_POLICIES),
+    policies: listOf('policies', v.policies, [...LIVE_POLICIES, ...LIVE_ORACLES]),
+    oracleBeam: num('oracle-beam', v['oracle-beam'], { min: 1, integer: true }),
+    oracleHorizonBeam: num('oracle-horizon-beam', v['oracle-horizon-beam'], { min: 1, integer: true }),
     sizes: listOf('sizes', v.sizes, LIVE_SIZES),
     model: v.model,
     drl: v.drl,

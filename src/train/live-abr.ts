@@ -36,6 +36,7 @@ import {
   HeadForecastSizes,
   LiveSession,
   RiskSizes,
+  TrueSizes,
   runLiveSession,
   type LiveVideo,
   type SizeSource,
@@ -128,6 +129,19 @@ export interface TrainLiveAbrOptions {
    * each session gets its own RiskSizes over the video's forecast.
    */
   risk?: string | null;
+  /**
+   * Distillation of the true-size teacher (session 12; "learning by cheating", DAgger): with `init`, the init actor
+   * given the **true** sizes is a frozen teacher; for `distillRounds` rounds the current actor plays
+   * `distillSessions` random training sessions on its usual (predicted) sizes, every decision is labelled with the
+   * teacher's rung at the same state with true sizes, and the actor is fitted by cross-entropy (`distillEpochs`
+   * epochs at `distillLr`) on all rounds' data so far — on the predicted-size features and, so that it still plays
+   * true sizes as the teacher, on the true-size features of the same states. Validated (and selectable) after each
+   * round, before PPO. Default 0 rounds: none.
+   */
+  distillRounds?: number;
+  distillSessions?: number;
+  distillEpochs?: number;
+  distillLr?: number;
   /** warm start: a previous actor directory (model.json, weights.bin; critic/ too when present); skips nothing by itself */
   init?: string | null;
   /** print the live BB grid on training sessions */
@@ -203,6 +217,10 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     throw new InputError('devEncodeParts reads the encodes of the dataset; given devVideos carry their own part bytes');
   if (o.encodeParts && o.trainVideos)
     throw new InputError('encodeParts reads the encodes of the dataset; given trainVideos carry their own part bytes');
+  if ((o.distillRounds ?? 0) > 0 && !o.init)
+    throw new InputError('distillRounds needs init (the teacher is the init actor given the true sizes)');
+  if ((o.distillRounds ?? 0) > 0 && (o.bcSessions ?? 400) > 0)
+    throw new InputError('distillRounds needs bcSessions 0 (the teacher is the init actor, not its imitation)');
   const RISK = o.risk ?? null;
   if (RISK !== null)
     try {
@@ -340,6 +358,21 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     return q / validSet.length;
   };
   const partNote = () => (lastPartScore === null ? '' : `, part videos ${lastPartScore.toFixed(4)}`);
+  /** the same validation sessions with the true sizes (the gap of target (a) on dev; used by the distillation) */
+  const validateTrue = (policy: LivePolicy): number => {
+    let q = 0;
+    for (const s of validSet) {
+      const lv = asLive(s.v);
+      const r = runLiveSession(policy, lv, s.tr, new TrueSizes(lv), {
+        startChunk: s.start,
+        chunks: s.chunks,
+        targetLatencyS: TARGET,
+        decideAfterParts: K,
+      });
+      q += r.qoe.total / r.mediaS / 1000;
+    }
+    return q / validSet.length;
+  };
 
   if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm');
   await tf.ready();
@@ -499,6 +532,83 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     actor.setWeights(best.weights);
   }
 
+  // ---------- 1b. distillation of the true-size teacher (optional) ----------
+  const DISTILL = o.distillRounds ?? 0;
+  const distillHistory: Array<{ round: number; samples: number; loss: number; validation: number; validation_true: number }> = [];
+  let initTrueScore: number | null = null;
+  if (DISTILL > 0 && initDir) {
+    const D_SESS = o.distillSessions ?? 100;
+    const D_EPOCHS = o.distillEpochs ?? 3;
+    const teacher = new LiveDrlPolicy(denseArrays(actor, ['s1', 's2', 'score']));
+    if (initScore === null) throw new Error('distillation: the init actor was not validated');
+    initTrueScore = validateTrue(teacher);
+    log(
+      `distillation: teacher (init actor) on dev validation with true sizes ${initTrueScore.toFixed(4)}, predicted ${initScore.toFixed(4)} (gap ${((100 * (initScore - initTrueScore)) / Math.abs(initTrueScore)).toFixed(2)} %)`,
+    );
+    const xs: Float32Array[] = [];
+    const ms: Float32Array[] = [];
+    const ys: number[] = [];
+    const opt = tf.train.adam(o.distillLr ?? 1e-4);
+    for (let round = 1; round <= DISTILL; round++) {
+      const student = policyNow();
+      let agree = 0;
+      let decisions = 0;
+      for (let s = 0; s < D_SESS; s++) {
+        const sess = randomSession(false);
+        sess.step(0);
+        while (!sess.done) {
+          sess.awaitDecisionPoint();
+          const ob = sess.observation();
+          const c = ob.nextIndex;
+          const n = sess.video.sizes.length;
+          const truth = { ...ob, sizes: ob.sizes.map((_, h) => sess.video.sizes[Math.min(c + h, n - 1)].slice()) };
+          const label = teacher.decide(truth);
+          const q = student.decide(ob);
+          if (q === label) agree++;
+          decisions++;
+          liveFeatures(ob, featBuf, maskBuf);
+          xs.push(featBuf.slice());
+          ms.push(maskBuf.slice());
+          ys.push(label);
+          liveFeatures(truth, featBuf, maskBuf);
+          xs.push(featBuf.slice());
+          ms.push(maskBuf.slice());
+          ys.push(label);
+          sess.step(q);
+        }
+      }
+      const n = ys.length;
+      const flatX = new Float32Array(n * X1);
+      const flatM = new Float32Array(n * LIVE_RMAX);
+      xs.forEach((x, i) => flatX.set(x, i * X1));
+      ms.forEach((m, i) => flatM.set(m, i * LIVE_RMAX));
+      const X = tf.tensor3d(flatX, [n, LIVE_RMAX, LIVE_FEATURES]);
+      const M = tf.tensor2d(flatM, [n, LIVE_RMAX]);
+      const Y = tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LIVE_RMAX);
+      let lastLoss = NaN;
+      supervisedEpochs(
+        opt,
+        { n, epochs: D_EPOCHS, batch: 256, rng },
+        (ids, b) => {
+          const lg = tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
+          return tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), lg) as tf.Scalar;
+        },
+        (_ep, meanLoss) => {
+          lastLoss = meanLoss;
+        },
+      );
+      tf.dispose([X, M, Y]);
+      const v = keepBest(`distill${round}`);
+      const vt = validateTrue(policyNow());
+      distillHistory.push({ round, samples: n, loss: lastLoss, validation: v, validation_true: vt });
+      log(
+        `distillation round ${round}/${DISTILL}: ${decisions} decisions (student = teacher on ${((100 * agree) / Math.max(1, decisions)).toFixed(1)} %), ${n} samples, loss ${lastLoss.toFixed(4)}, validation QoE/s ${v.toFixed(4)}${partNote()}, with true sizes ${vt.toFixed(4)} (gap ${((100 * (v - vt)) / Math.abs(vt)).toFixed(2)} %; best ${best.score.toFixed(4)} at ${best.stage})`,
+      );
+    }
+    opt.dispose();
+    actor.setWeights(best.weights);
+  }
+
   // ---------- 2. PPO (src/train/ppo.ts) ----------
   const ppoConfig = {
     gamma: 0.97,
@@ -646,6 +756,18 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
         validation_qoe_per_s: best.all,
         validation_part_qoe_per_s: best.part,
         imitation_loss: imitationLoss,
+        ...(DISTILL > 0
+          ? {
+              distill: {
+                rounds: DISTILL,
+                sessions: o.distillSessions ?? 100,
+                epochs: o.distillEpochs ?? 3,
+                lr: o.distillLr ?? 1e-4,
+                init_validation_true_qoe_per_s: initTrueScore,
+                history: distillHistory,
+              },
+            }
+          : {}),
         history,
         seconds: (Date.now() - t0) / 1000,
       },

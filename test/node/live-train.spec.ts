@@ -338,3 +338,81 @@ describe('models/chunk-size, chunk-size-plain, live-abr-drl(-late), part-size an
     expect(dataRelative('bench/coding-meta', root)).toBe('bench/coding-meta');
   });
 });
+
+// session 12: distilling the init actor given true sizes into the actor on predicted sizes (DAgger)
+describe('train:live-abr distillation of the true-size teacher (issue 14)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    dir = mkdtempSync(join(tmpdir(), 'edgeplay-live-distill-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const base = () => ({
+    trainVideos: Array.from({ length: 3 }, (_, i) => video(`t${i}`, 50, i + 1, 'train')),
+    devVideos: [video('d0', 40, 11, 'dev')],
+    trainTraces: [trace('a', 1.5), trace('b', 3)],
+    validTraces: [trace('v', 2)],
+    envs: 2,
+    rollout: 8,
+    valueWarmup: 1,
+    evalEvery: 1,
+    sessionS: 30,
+    hidden: 16,
+    log: quiet,
+  });
+
+  it('aggregates every round (two samples per decision), validates each round with predicted and true sizes, and records it', async () => {
+    const sizeDir = join('models', 'chunk-size');
+    if (!existsSync(join(sizeDir, 'head.json'))) return pending('models/chunk-size missing');
+    const sizeNet = loadSizeNet(sizeDir);
+    const outA = join(dir, 'a');
+    await trainLiveAbr({ ...base(), sizeNet, bcSessions: 4, bcEpochs: 2, iters: 0, out: outA });
+    const outD = join(dir, 'd');
+    const logs: string[] = [];
+    const r = await trainLiveAbr({
+      ...base(),
+      sizeNet,
+      bcSessions: 0,
+      iters: 0,
+      init: outA,
+      distillRounds: 2,
+      distillSessions: 3,
+      distillEpochs: 2,
+      distillLr: 1e-3,
+      out: outD,
+      log: (m: string) => logs.push(m),
+    });
+    const rec = JSON.parse(readFileSync(join(outD, 'train.json'), 'utf8'));
+    const h = rec.distill.history as Array<{ round: number; samples: number; validation: number; validation_true: number }>;
+    expect(h.map((x) => x.round)).toEqual([1, 2]);
+    // three 30-s sessions of 2-s chunks per round: 14 decisions each, a predicted- and a true-size sample per decision
+    expect(h[0].samples).toBe(3 * 14 * 2);
+    expect(h[1].samples).toBe(2 * h[0].samples);
+    // the teacher (init actor) with true sizes, on the validation sessions, as the trainer's own validation plays them
+    const teacher = new LiveDrlPolicy(loadDenseLayers(outA, ['s1', 's2', 'score']));
+    const d0 = base().devVideos[0];
+    const lv = { name: 'synthetic/d0', ladderKbps: d0.ladderKbps, chunkS: d0.chunkS, sizes: d0.sizes, meta: null };
+    const sess = [0, 1, 2].map((k) =>
+      runLiveSession(teacher, lv, trace('v', 2), new TrueSizes(lv), { startChunk: 5 + ((k * 11) % 20), chunks: 15, targetLatencyS: 3 }),
+    );
+    const q = sess.reduce((a, x) => a + x.qoe.total / x.mediaS / 1000, 0) / 3;
+    expect(rec.distill.init_validation_true_qoe_per_s).toBeCloseTo(q, 9);
+    expect(['init', 'distill1', 'distill2']).toContain(r.selected);
+    expect(logs.some((m) => /distillation round 2\/2: 42 decisions/.test(m)))
+      .withContext(logs.join('\n'))
+      .toBeTrue();
+  });
+
+  it('refuses distillation without a teacher or after an imitation', async () => {
+    const sizeNet = { steps: 0 } as never;
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, bcSessions: 0, distillRounds: 1 })).toBeRejectedWithError(
+      InputError,
+      /distillRounds needs init/,
+    );
+    await expectAsync(trainLiveAbr({ ...base(), sizeNet, init: 'x', distillRounds: 1 })).toBeRejectedWithError(
+      InputError,
+      /distillRounds needs bcSessions 0/,
+    );
+  });
+});

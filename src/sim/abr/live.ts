@@ -80,6 +80,12 @@ export class TraceLink {
       this.last = 0;
     }
   }
+  /** an independent cursor at the same position on the same trace */
+  clone(): TraceLink {
+    const c = new TraceLink(this.trace, this.ptr);
+    c.last = this.last;
+    return c;
+  }
   /** seconds to transfer `bytes` from now */
   send(bytes: number): number {
     const { time, bw } = this.trace;
@@ -466,6 +472,24 @@ export class LiveSession {
       switches: 0,
       log: [],
     };
+  }
+
+  /**
+   * An independent copy of the session as it is now (link cursor, playback state, rate controller, accumulated
+   * result), for search over futures (src/sim/abr/live-oracle.ts): stepping the copy leaves this one untouched.
+   * The size source is shared (stateless sources only: a RiskSizes throws). The copy keeps no per-segment log.
+   */
+  clone(): LiveSession {
+    if (this.source instanceof RiskSizes) throw new Error('LiveSession.clone: a RiskSizes source is stateful');
+    const c = Object.assign(Object.create(LiveSession.prototype) as LiveSession, this);
+    c.link = this.link.clone();
+    c.ctl = Object.assign(Object.create(Object.getPrototypeOf(this.ctl) as object) as RateController, this.ctl);
+    c.thr = this.thr.slice();
+    c.wallThr = this.wallThr.slice();
+    c.delays = this.delays.slice();
+    (c as { result: LiveSessionResult }).result = { ...this.result, qoe: { ...this.result.qoe }, log: [] };
+    (c as { opts: LiveOptions }).opts = { ...this.opts, keepLog: false };
+    return c;
   }
 
   /** when part j of chunk c is published (s of wall clock since the stream's capture start) */

@@ -1,0 +1,143 @@
+/**
+ * The offline live ABR ceiling (src/sim/abr/live-oracle.ts): its beam search finds the exhaustive optimum on a small
+ * session, its plan replays exactly through the simulator, it is never worse than RobustMPC told the true sizes on
+ * hand-built traces and strictly better where looking one chunk ahead is not enough; LiveSession.clone is independent.
+ */
+import { stepTrace } from '../../src/core/trace.js';
+import { LiveRobustMpc, type LiveObservation, type LivePolicy } from '../../src/abr/live.js';
+import { mulberry32 } from '../../src/core/random.js';
+import { LiveSession, TrueSizes, runLiveSession, type LiveOptions, type LiveVideo } from '../../src/sim/abr/live.js';
+import { LiveOraclePolicy, planLiveOracle } from '../../src/sim/abr/live-oracle.js';
+import type { SimTrace } from '../../src/sim/abr/env.js';
+
+const sim = (name: string, steps: Array<[number, number]>): SimTrace => {
+  const t = stepTrace(name, steps);
+  return { name, time: t.times, bw: t.mbps };
+};
+/** 3 rungs, 2 s chunks, sizes varying +-40 % around nominal */
+function video(n = 60, seed = 3): LiveVideo {
+  const rng = mulberry32(seed);
+  const ladderKbps = [300, 750, 1200];
+  const sizes = Array.from({ length: n }, () => {
+    const c = 0.6 + 0.8 * rng();
+    return ladderKbps.map((k) => Math.round((c * k * 1000 * 2) / 8));
+  });
+  return { name: `synthetic${seed}`, ladderKbps, chunkS: 2, sizes };
+}
+/** plays a fixed sequence of rungs */
+class Fixed implements LivePolicy {
+  readonly name = 'fixed';
+  private i = 0;
+  constructor(private seq: number[]) {}
+  decide(_o: LiveObservation): number {
+    return this.seq[this.i++];
+  }
+}
+const qoe = (p: LivePolicy, v: LiveVideo, tr: SimTrace, opts: LiveOptions) => runLiveSession(p, v, tr, new TrueSizes(v), opts).qoe.total;
+
+/** 1.5 Mbps, then 8 s at 0.25 Mbps, then 1.5 Mbps again: a drop a one-chunk look-ahead walks into */
+const drop = sim('drop', [
+  [13, 1.5],
+  [8, 0.25],
+  [40, 1.5],
+]);
+const hand = [
+  sim('fast', [[600, 20]]),
+  sim('varying', [
+    [15, 2.5],
+    [10, 0.5],
+    [20, 1.2],
+    [10, 0.2],
+    [25, 4],
+  ]),
+  sim('starved', [[600, 0.15]]),
+  drop,
+];
+
+describe('live ABR oracle (offline ceiling, src/sim/abr/live-oracle.ts)', () => {
+  it('LiveSession.clone is independent: stepping the copy leaves the original where it was', () => {
+    const v = video();
+    const s = new LiveSession(v, hand[1], new TrueSizes(v), { startChunk: 5, chunks: 10 });
+    s.step(0);
+    s.step(2);
+    const before = { t: s.t, buf: s.buf, k: s.k, total: s.result.qoe.total, lat: s.latency };
+    const c = s.clone();
+    c.step(2);
+    c.step(1);
+    expect({ t: s.t, buf: s.buf, k: s.k, total: s.result.qoe.total, lat: s.latency }).toEqual(before);
+    // the original then plays exactly as a fresh session with the same rungs
+    s.step(2);
+    s.step(1);
+    const f = new LiveSession(v, hand[1], new TrueSizes(v), { startChunk: 5, chunks: 10 });
+    for (const q of [0, 2, 2, 1]) f.step(q);
+    expect(s.result.qoe.total).toBeCloseTo(f.result.qoe.total, 9);
+    expect(c.result.qoe.total).toBeCloseTo(f.result.qoe.total, 9);
+    expect(c.t).toBeCloseTo(f.t, 12);
+  });
+
+  it('finds the exhaustive optimum of a small session (where a beam of 1 does not), and its plan replays to the planned QoE', () => {
+    const v = video();
+    /** a see-saw link: 1.4 Mbps for 4 s, 0.4 Mbps for 3 s, three times */
+    const saw = sim('saw', [
+      [4, 1.4],
+      [3, 0.4],
+      [4, 1.4],
+      [3, 0.4],
+      [4, 1.4],
+      [3, 0.4],
+      [40, 1],
+    ]);
+    for (const [tr, startChunk] of [
+      [saw, 2],
+      [drop, 6],
+    ] as Array<[SimTrace, number]>) {
+      const opts: LiveOptions = { startChunk, chunks: 8, targetLatencyS: 3 };
+      let best = -Infinity;
+      for (let code = 0; code < 3 ** 7; code++) {
+        const seq = Array.from({ length: 7 }, (_, i) => Math.floor(code / 3 ** i) % 3);
+        best = Math.max(best, qoe(new Fixed(seq), v, tr, opts));
+      }
+      const plan = planLiveOracle(v, tr, opts, 8);
+      expect(plan.plan.length).toBe(7);
+      expect(plan.qoeTotal).withContext(tr.name).toBeCloseTo(best, 6);
+      const p = new LiveOraclePolicy(v, tr, opts, 8);
+      expect(qoe(p, v, tr, opts))
+        .withContext(tr.name)
+        .toBeCloseTo(plan.qoeTotal, 9);
+      if (tr === saw) expect(planLiveOracle(v, tr, opts, 1).qoeTotal).toBeLessThan(best - 100);
+    }
+  });
+
+  it('is never worse than RobustMPC with true sizes on hand-built traces, and strictly better where myopia costs', () => {
+    const v = video();
+    const opts: LiveOptions = { startChunk: 5, chunks: 25, targetLatencyS: 3 };
+    for (const tr of hand) {
+      const o = qoe(new LiveOraclePolicy(v, tr, opts), v, tr, opts);
+      const m = qoe(new LiveRobustMpc(), v, tr, opts);
+      expect(o)
+        .withContext(tr.name)
+        .toBeGreaterThanOrEqual(m - 1e-9);
+    }
+    // the drop: RobustMPC (true sizes, estimated throughput) and a one-chunk clairvoyant planner walk into it; the
+    // whole-session plan backs off before it
+    const full = qoe(new LiveOraclePolicy(v, drop, opts), v, drop, opts);
+    const h1 = qoe(new LiveOraclePolicy(v, drop, opts, 8, 1), v, drop, opts);
+    const mpc = qoe(new LiveRobustMpc(), v, drop, opts);
+    expect(full).toBeGreaterThan(mpc * 1.05);
+    expect(full).toBeGreaterThan(h1 * 1.01);
+  });
+
+  it('refuses a bad beam, a noisy session and a chunk outside the planned session', () => {
+    const v = video();
+    const opts: LiveOptions = { startChunk: 5, chunks: 6 };
+    expect(() => planLiveOracle(v, drop, opts, 0)).toThrowError(/beam/);
+    expect(() => planLiveOracle(v, drop, opts, 8, undefined, -1)).toThrowError(/horizon/);
+    expect(() => planLiveOracle(v, drop, { ...opts, noise: () => 1 })).toThrowError(/noise/);
+    const p = new LiveOraclePolicy(v, drop, opts, 2);
+    expect(p.name).toBe('oracle');
+    expect(new LiveOraclePolicy(v, drop, opts, 2, 5).name).toBe('oracle-h5');
+    const s = new LiveSession(v, drop, new TrueSizes(v), { ...opts, startChunk: 20 });
+    s.step(0);
+    expect(() => p.decide(s.observation())).toThrowError(/outside the planned session/);
+  });
+});
