@@ -150,6 +150,27 @@ describe('hls.js-semantics ABR simulator (hls-vod)', () => {
     expect(steps).toBe(8);
     expect(() => env.step(0)).toThrowError(/ended/);
   });
+
+  it("reads the buffer as the controller does at FRAG_LOADED: before the fragment's append, plus its 4 s — never counted twice (session 12)", () => {
+    // createAbrController sends bufferAhead(media) + the fragment's duration when the fragment has *loaded*, i.e. before
+    // it is appended; the simulator read the buffer after the append and added the 4 s again (8 s after the first one)
+    const env = new HlsVodEnv({ sizes, chunks: 12, refetch: 'none' });
+    let obs: AbrObservation | null = env.reset(trace('flat8', 600, () => 8));
+    expect(obs.bufferS).toBeCloseTo(4, 9); // nothing was buffered before the first fragment
+    let checked = 0;
+    while (obs) {
+      const s = env.step(1);
+      obs = s.obs;
+      if (!obs) break;
+      const load = env.result().loads.at(-1)!;
+      // the buffer when its load started (it can only drain while loading) plus the fragment: an upper bound that the
+      // double count broke by up to 4 s on a fast link
+      expect(obs.bufferS).toBeLessThanOrEqual(load.bufferS + 4 + 1e-9);
+      expect(obs.bufferS).toBeGreaterThan(load.bufferS + 4 - (load.endMs - load.startMs) / 1000 - 1e-9);
+      checked++;
+    }
+    expect(checked).toBe(10);
+  });
 });
 
 describe("Comyco's instant solver (horizon expert)", () => {

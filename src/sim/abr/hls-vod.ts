@@ -218,6 +218,11 @@ export class HlsVodEnv {
   private loads: HlsVodLoad[] = [];
   private thr: number[] = [];
   private delays: number[] = [];
+  /**
+   * the forward buffer when the last load ended, before its fragment is appended, s: what `bufferAhead(media)` reads
+   * in `createAbrController`'s FRAG_LOADED handler (the observation adds the fragment's duration to it)
+   */
+  private bufferAtLoad = 0;
   private predictor!: ChunkSizePredictor;
   private ladder: number[];
   private initLoaded = new Set<number>();
@@ -314,6 +319,7 @@ export class HlsVodEnv {
     this.index = 0;
     this.levels = [];
     this.loads = [];
+    this.bufferAtLoad = 0;
     this.thr = [];
     this.delays = [];
     this.initLoaded = new Set();
@@ -332,7 +338,9 @@ export class HlsVodEnv {
     const remain = this.o.chunks - this.index;
     return {
       lastQuality: last.level,
-      bufferS: this.buffer + this.o.fragS,
+      // as the controller builds it at FRAG_LOADED: the forward buffer before this fragment is appended plus its
+      // duration (until session 12 this read the buffer after the append and added the duration again: 4 s too much)
+      bufferS: this.bufferAtLoad + this.o.fragS,
       throughputs: this.thr.slice(),
       delaysMs: this.delays.slice(),
       nextSizes: remain > 0 ? this.predictor.predict() : this.ladder.map(() => 0),
@@ -385,6 +393,7 @@ export class HlsVodEnv {
         continue;
       }
       this.advance(end);
+      this.bufferAtLoad = this.buffer;
       this.loads.push({ index, level, bytes, startMs: start, endMs: end, bufferS: this.buffer, aborted: false });
       this.sampleBw(end - start, bytes);
       this.thr.push(bytes / (end - start));
