@@ -4,8 +4,22 @@
  * ABR controller built for a policy no worker has, a model the real-playback bench would only miss in Chromium.
  * Each spec fails on the code the trial found.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { startServer, type RunningServer } from '../../src/server/main.js';
+
+const tsxBin = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+/** an entry point (repo-relative) in a child process, in `cwd`, with no data (EDGEPLAY_DATA points nowhere) */
+const run = (entry: string, args: string[], cwd = process.cwd()) =>
+  spawnSync(tsxBin, [join(process.cwd(), entry), ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120000,
+    env: { ...process.env, EDGEPLAY_DATA: join(cwd, 'no-data'), EDGEPLAY_CACHE: join(cwd, '.cache') },
+  });
 
 describe('GET /v1/metrics refuses a calendar date that does not exist (new-user trial, session 12)', () => {
   let srv: RunningServer;
@@ -38,5 +52,24 @@ describe('GET /v1/metrics refuses a calendar date that does not exist (new-user 
     // a leap day that exists, in a window the route accepts
     const leap = await fetch(`${srv.url}/v1/metrics?metric=views&from=2028-02-28T12:00:00Z&to=2028-02-29T12:00:00Z`);
     expect(leap.status).toBe(200);
+  });
+});
+
+describe('bench:cdn --sets names an unknown or repeated CDN (new-user trial, session 12)', () => {
+  it('--sets ABX, AAB or an empty entry exits 2 with one line naming --sets before any work (it crashed with a stack trace, exit 1)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'edgeplay-s12-'));
+    try {
+      for (const set of ['ABX', 'AAB', '']) {
+        const r = run('bench/cdn.ts', ['--sets', `ABC,${set}`, '--out', join(cwd, 'cdn.json')], cwd);
+        expect(r.status)
+          .withContext(`${set}: ${r.stderr.slice(0, 300)}`)
+          .toBe(2);
+        expect(r.stderr).toContain('bench:cdn: --sets');
+        expect(r.stderr).toContain(set || 'empty');
+        expect(r.stderr).not.toMatch(/^\s+at /m);
+      }
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });
