@@ -8,8 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type Hls from 'hls.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { startServer, type RunningServer } from '../../src/server/main.js';
+import { createAbrController, type EdgeplayAbrOptions } from '../../src/abr/hls-controller.js';
+import { monitor, type MonitorOptions } from '../../src/monitor.js';
 
 const tsxBin = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 /** an entry point (repo-relative) in a child process, in `cwd`, with no data (EDGEPLAY_DATA points nowhere) */
@@ -71,5 +74,42 @@ describe('bench:cdn --sets names an unknown or repeated CDN (new-user trial, ses
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
+  });
+});
+
+describe('createAbrController refuses options that cannot work (new-user trial, session 12)', () => {
+  class BaseAbr {
+    constructor(public hls: unknown) {}
+  }
+  /** a constructor with hls.js' DefaultConfig.abrController, as the controller and monitor() read it */
+  const FakeHls = Object.assign(function FakeHls() {}, { DefaultConfig: { abrController: BaseAbr } }) as unknown as typeof Hls;
+  const good: EdgeplayAbrOptions = { policy: 'drl', port: () => null };
+
+  it('an unknown policy, a budget that is not a positive number, a port that is not a function, an hls.js without DefaultConfig: TypeError naming it', () => {
+    expect(() => createAbrController(FakeHls, good)).not.toThrow();
+    const bad: Array<[Partial<EdgeplayAbrOptions>, RegExp]> = [
+      [{ policy: 'dlr' as never }, /policy.*"dlr".*drl/],
+      [{ budgetMs: -5 }, /budgetMs/],
+      [{ budgetMs: NaN }, /budgetMs/],
+      [{ liveBudgetMs: 0 }, /liveBudgetMs/],
+      [{ port: null as never }, /port/],
+    ];
+    for (const [o, message] of bad)
+      expect(() => createAbrController(FakeHls, { ...good, ...o }))
+        .withContext(JSON.stringify(o))
+        .toThrowError(TypeError, message);
+    expect(() => createAbrController({} as typeof Hls, good)).toThrowError(TypeError, /DefaultConfig\.abrController/);
+  });
+
+  it("monitor() refuses abr: 'dlr' or a bad abrBudgetMs before it starts anything (without a worker it played hls.js' ABR silently)", async () => {
+    const video = { addEventListener: () => undefined, removeEventListener: () => undefined } as unknown as HTMLVideoElement;
+    const base: MonitorOptions = {
+      Hls: FakeHls,
+      src: 'https://cdn.example/m.m3u8',
+      endpoint: 'https://edge.example/v1/telemetry',
+      worker: false,
+    };
+    await expectAsync(monitor(video, { ...base, abr: 'dlr' as never })).toBeRejectedWithError(TypeError, /options\.abr "dlr" is none of/);
+    await expectAsync(monitor(video, { ...base, abrBudgetMs: 0 })).toBeRejectedWithError(TypeError, /options\.abrBudgetMs/);
   });
 });
