@@ -637,7 +637,10 @@ export async function playInChromium(url: string, timeoutMs: number): Promise<Ro
   }
 }
 
-/** Runs the evaluation (resuming from the results file), prints progress and the table, writes the results. Throws InputError when dist/ has not been built. */
+/**
+ * Runs the evaluation (resuming from the results file), prints progress and the table, writes the results. Throws InputError
+ * for an unknown policy, a DRL model (`drl:NAME`, `model`) not under models/, or when dist/ has not been built.
+ */
 export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<BrowserAbrBenchResult> {
   const log = o.log ?? ((s: string) => console.log(s));
   const synthDir = resolve(process.env.EDGEPLAY_CACHE ?? '.cache', 'bench-traces');
@@ -651,7 +654,6 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
   const model = o.model ?? '/models/abr-drl/model.json';
   const answer = o.answer ?? 'slot';
   const tables = o.tables ?? 'on';
-  if (!existsSync('dist/edgeplay.worker.js')) throw new InputError('dist/edgeplay.worker.js missing: run npm run build first');
   const maxLag = o.maxLag ?? 0.03;
   if (!(maxLag > 0)) throw new InputError(`maxLag must be > 0 (a share of the run's wall time), got ${maxLag}`);
   const config = {
@@ -685,6 +687,15 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
         `unknown policy "${p}" (hls, robustmpc, bola, bb, drl; drl+guard; any of them +norefetch; any but hls +abandon (in this order); drl[+guard][+norefetch][+abandon]:MODEL)`,
       );
   }
+  // the page loads /models/… from the repository's models/ (demo/server.ts): a model missing there failed in Chromium (or
+  // hung to the run's timeout) run after run, so it is refused before anything plays
+  const modelsRoot = resolve(import.meta.dirname, '..', 'models');
+  for (const p of policies) {
+    const path = p.startsWith('drl') ? modelOf(p) : '';
+    if (path.startsWith('/models/') && !existsSync(join(modelsRoot, path.slice('/models/'.length))))
+      throw new InputError(`policy ${p}: its DRL model ${path} is not in models/ (no ${join(modelsRoot, path.slice('/models/'.length))})`);
+  }
+  if (!existsSync('dist/edgeplay.worker.js')) throw new InputError('dist/edgeplay.worker.js missing: run npm run build first');
   const outFile = o.out === undefined ? 'bench/results/browser-abr.json' : o.out;
 
   // resume: keep the runs of an earlier invocation with the same per-run settings

@@ -113,3 +113,24 @@ describe('createAbrController refuses options that cannot work (new-user trial, 
     await expectAsync(monitor(video, { ...base, abrBudgetMs: 0 })).toBeRejectedWithError(TypeError, /options\.abrBudgetMs/);
   });
 });
+
+describe('bench:browser-abr refuses a DRL model the page would not find, before playing (new-user trial, session 12)', () => {
+  // no dist/ in this directory: the command stops there at the latest (it must never start the demo server here)
+  let cwd: string;
+  beforeEach(() => (cwd = mkdtempSync(join(tmpdir(), 'edgeplay-s12-'))));
+  afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+  it('--policies drl:NAME or --model /models/NAME/model.json without models/NAME exits 2 naming it (every such run failed in Chromium, or hung to its timeout)', () => {
+    for (const args of [
+      ['--policies', 'hls,drl+norefetch:abr-drl-plyer'],
+      ['--model', '/models/abr-drl-plyer/model.json', '--policies', 'hls,drl'],
+    ]) {
+      const r = run('bench/cli/browser-abr.ts', ['--traces', 'norway_bus_1', ...args, '--out', join(cwd, 'r.json')], cwd);
+      expect(r.status)
+        .withContext(`${args.join(' ')}: ${r.stderr.slice(0, 300)}`)
+        .toBe(2);
+      expect(r.stderr).toContain('models/abr-drl-plyer');
+      expect(r.stdout).toBe('');
+    }
+  });
+});
