@@ -13,6 +13,7 @@ import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { startServer, type RunningServer } from '../../src/server/main.js';
 import { createAbrController, type EdgeplayAbrOptions } from '../../src/abr/hls-controller.js';
 import { monitor, type MonitorOptions } from '../../src/monitor.js';
+import { createEdgeplay } from '../../src/edgeplay.js';
 
 const tsxBin = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 /** an entry point (repo-relative) in a child process, in `cwd`, with no data (EDGEPLAY_DATA points nowhere) */
@@ -131,6 +132,30 @@ describe('bench:browser-abr refuses a DRL model the page would not find, before 
         .toBe(2);
       expect(r.stderr).toContain('models/abr-drl-plyer');
       expect(r.stdout).toBe('');
+    }
+  });
+});
+
+describe('createEdgeplay refuses timer options that would flood the pipeline (new-user trial, session 12)', () => {
+  it('heartbeatMs or flushIntervalMs of 0, below 0, NaN or beyond a timer’s 2^31−1 ms, or a sessionTimeoutMs ≤ 0: RangeError naming it (a view beat, and a batch was sealed, on every tick)', async () => {
+    const endpoint = 'https://edge.example/v1/telemetry';
+    for (const o of [
+      { heartbeatMs: 0 },
+      { heartbeatMs: -5 },
+      { heartbeatMs: 3e9 }, // a timer delay over 2^31 − 1 ms fires at once
+      { flushIntervalMs: 0 },
+      { flushIntervalMs: NaN },
+      { sessionTimeoutMs: 0 },
+    ]) {
+      const key = Object.keys(o)[0];
+      expect(() => createEdgeplay({ endpoint, ...o }))
+        .withContext(JSON.stringify(o))
+        .toThrowError(RangeError, new RegExp(`edgeplay: ${key} must be`));
+    }
+    // the defaults and sensible values still construct
+    for (const o of [{}, { heartbeatMs: 5000, flushIntervalMs: 1000, sessionTimeoutMs: 60_000 }]) {
+      const ep = createEdgeplay({ endpoint, ...o });
+      await ep.destroy();
     }
   });
 });
