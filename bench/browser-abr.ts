@@ -205,6 +205,17 @@ export interface SummaryRow {
   diff_rmpc_ci_high: number | null;
   /** the robustMPC run the difference is to (`robustMpcBaseline`); null when none was played */
   robustmpc_baseline: string | null;
+  /**
+   * a comparison of models without hls.js (e.g. `--dev`): the first policy, which every policy is paired with; null
+   * when hls.js was played (the differences above are the comparison then)
+   */
+  reference: string | null;
+  /** mean over traces of (policy − reference) QoE_lin per chunk, with its 95 % t-interval */
+  diff_vs_reference: number | null;
+  diff_ref_ci_low: number | null;
+  diff_ref_ci_high: number | null;
+  /** traces where the policy scored above the reference */
+  wins_vs_reference: number | null;
   stall_s_mean: number;
 }
 
@@ -382,6 +393,9 @@ export function summarise(rows: Row[], policies: string[]): { summary: SummaryRo
     const dh = diff('hls');
     const rb = robustMpcBaseline(p, policies);
     const dr = rb === null ? null : diff(rb);
+    const ref = policies.includes('hls') ? null : policies[0];
+    const dref = ref === null ? null : diff(ref);
+    const refQ = ref === null ? null : per(ref, 'qoe_chunk');
     summary.push({
       policy: p,
       runs: rs.length,
@@ -395,6 +409,11 @@ export function summarise(rows: Row[], policies: string[]): { summary: SummaryRo
       diff_rmpc_ci_low: dr?.low ?? null,
       diff_rmpc_ci_high: dr?.high ?? null,
       robustmpc_baseline: rb,
+      reference: ref,
+      diff_vs_reference: dref?.mean ?? null,
+      diff_ref_ci_low: dref?.low ?? null,
+      diff_ref_ci_high: dref?.high ?? null,
+      wins_vs_reference: refQ === null ? null : q.filter((x, i) => x > refQ[i]).length,
       stall_s_mean: mean(per(p, 'rebuffer_s')),
     });
     const lat = rs.flatMap((r) => (r.latencies_ms as number[] | undefined) ?? []);
@@ -806,6 +825,17 @@ export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'detai
     );
   }
   log(`(${res.summary[0]?.runs ?? 0} runs per policy; intervals over ${res.details[0]?.traces ?? 0} traces, paired by trace)`);
+  // a comparison of models without hls.js (--dev): each against the first policy, the figure a choice between them rests on
+  const ref = res.summary[0]?.reference;
+  if (ref) {
+    log(`\npaired with ${ref} (the first policy), QoE_lin per chunk:`);
+    log(`${'policy'.padEnd(40)}  diff [95% CI]              traces above`);
+    for (const s of res.summary.slice(1))
+      log(
+        `${s.policy.padEnd(40)}  ${`${f(s.diff_vs_reference)} [${f(s.diff_ref_ci_low)}, ${f(s.diff_ref_ci_high)}]`.padEnd(27)}` +
+          `${s.wins_vs_reference ?? '-'} of ${res.details.find((x) => x.policy === s.policy)?.traces ?? '-'}`,
+      );
+  }
   if (res.bands?.length) {
     log(`\nby the traces' mean throughput (paired by trace; wins = traces above hls.js):`);
     log(

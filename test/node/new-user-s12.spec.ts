@@ -14,6 +14,7 @@ import { startServer, type RunningServer } from '../../src/server/main.js';
 import { createAbrController, type EdgeplayAbrOptions } from '../../src/abr/hls-controller.js';
 import { monitor, type MonitorOptions } from '../../src/monitor.js';
 import { createEdgeplay } from '../../src/edgeplay.js';
+import { printSummary, summarise } from '../../bench/browser-abr.js';
 
 const tsxBin = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 /** an entry point (repo-relative) in a child process, in `cwd`, with no data (EDGEPLAY_DATA points nowhere) */
@@ -157,5 +158,34 @@ describe('createEdgeplay refuses timer options that would flood the pipeline (ne
       const ep = createEdgeplay({ endpoint, ...o });
       await ep.destroy();
     }
+  });
+});
+
+describe("bench:browser-abr's summary of a model comparison without hls.js prints the paired differences the decision cites (new-user trial, session 12)", () => {
+  it("--dev --policies A,B,C: each of B, C against A (the first), with its 95 % interval and traces above A, printed and recorded (BENCHMARKS' −0.041 and −0.018 came from no command)", () => {
+    // three traces; B is 0.1 above A on two of them and 0.05 below on the third
+    const qoe: Record<string, number[]> = { A: [1, 2, 0.5], B: [1.1, 2.1, 0.45], C: [1, 2, 0.5] };
+    const rows = Object.entries(qoe).flatMap(([policy, q]) =>
+      q.map((x, i) => ({ trace: `t${i}`, policy, repeat: 0, qoe_chunk: x, rebuffer_s: 0 })),
+    );
+    const res = { ...summarise(rows, ['A', 'B', 'C']), bands: [] };
+    const b = res.summary.find((s) => s.policy === 'B')!;
+    expect(b.reference).toBe('A');
+    expect(b.diff_vs_reference).toBeCloseTo(0.05, 9);
+    expect(b.diff_ref_ci_low!).toBeLessThan(0.05);
+    expect(b.diff_ref_ci_high!).toBeGreaterThan(0.05);
+    expect(b.wins_vs_reference).toBe(2);
+    expect(res.summary.find((s) => s.policy === 'A')!.diff_vs_reference).toBe(0);
+    const lines: string[] = [];
+    printSummary(res, (s) => lines.push(s));
+    const text = lines.join('\n');
+    expect(text).toContain('paired with A');
+    expect(text).toMatch(/B\s+0\.050 \[-?\d\.\d{3}, \d\.\d{3}\]\s+2 of 3/);
+    // with hls.js played the comparison is to hls.js, as before: no reference
+    const withHls = summarise(
+      rows.map((r) => ({ ...r, policy: r.policy === 'A' ? 'hls' : r.policy })),
+      ['hls', 'B'],
+    );
+    expect(withHls.summary.find((s) => s.policy === 'B')!.reference).toBeNull();
   });
 });
