@@ -812,15 +812,19 @@ export const fmt = (x: unknown, d = 3) => (typeof x === 'number' ? x.toFixed(d) 
 /** Prints the per-policy table of a VOD evaluation's results (summary and details). */
 export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'details' | 'bands'>, log: (s: string) => void): void {
   const f = fmt;
+  // the policy column as wide as the longest name (drl+norefetch+abandon:MODEL); each interval cell ends in a space
+  const w = Math.max(10, ...res.summary.map((s) => s.policy.length + 1));
+  const cell = (text: string, width: number) => text.padEnd(width - 1) + ' ';
   log(
-    `\npolicy     runs  qoe/chunk [95% CI]          vs hls.js [95% CI]          vs robustmpc [95% CI]   stall s  bitrate  switches  latency p50/p95`,
+    `\n${'policy'.padEnd(w)}${'runs'.padStart(5)}  ${cell('qoe/chunk [95% CI]', 29)}${cell('vs hls.js [95% CI]', 28)}` +
+      `${cell('vs robustmpc [95% CI]', 24)}${'stall s'.padStart(7)}  bitrate  switches  latency p50/p95`,
   );
   for (const s of res.summary) {
     const d = res.details.find((x) => x.policy === s.policy)!;
     log(
-      `${s.policy.padEnd(10)}${String(s.runs).padStart(5)}  ${f(s.qoe_chunk_mean)} [${f(s.ci_low)}, ${f(s.ci_high)}]`.padEnd(46) +
-        `${f(s.diff_vs_hls)} [${f(s.diff_ci_low)}, ${f(s.diff_ci_high)}]`.padEnd(28) +
-        `${f(s.diff_vs_robustmpc)} [${f(s.diff_rmpc_ci_low)}, ${f(s.diff_rmpc_ci_high)}]`.padEnd(24) +
+      `${s.policy.padEnd(w)}${String(s.runs).padStart(5)}  ${cell(`${f(s.qoe_chunk_mean)} [${f(s.ci_low)}, ${f(s.ci_high)}]`, 29)}` +
+        cell(`${f(s.diff_vs_hls)} [${f(s.diff_ci_low)}, ${f(s.diff_ci_high)}]`, 28) +
+        cell(`${f(s.diff_vs_robustmpc)} [${f(s.diff_rmpc_ci_low)}, ${f(s.diff_rmpc_ci_high)}]`, 24) +
         `${f(s.stall_s_mean, 2).padStart(7)}  ${f(d.bitrate_mean).padStart(7)}  ${f(d.switches_mean, 1).padStart(8)}  ${f(d.latency_p50_ms, 2)}/${f(d.latency_p95_ms, 2)}`,
     );
   }

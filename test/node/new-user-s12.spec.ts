@@ -189,3 +189,28 @@ describe("bench:browser-abr's summary of a model comparison without hls.js print
     expect(withHls.summary.find((s) => s.policy === 'B')!.reference).toBeNull();
   });
 });
+
+describe("bench:browser-abr's summary table keeps its columns apart for long policy names (new-user trial, session 12)", () => {
+  it("'drl+norefetch+abandon:abr-drl-fast-mix' no longer runs its QoE interval into the next column ('2.377]- [-, -]')", () => {
+    const long = 'drl+norefetch+abandon:abr-drl-fast-mix';
+    const rows = ['hls', long].flatMap((policy, k) =>
+      [0, 1, 2].map((i) => ({ trace: `t${i}`, policy, repeat: 0, qoe_chunk: -0.5 + i + k / 10, rebuffer_s: 0 })),
+    );
+    const lines: string[] = [];
+    printSummary({ ...summarise(rows, ['hls', long]), bands: [] }, (s) => lines.push(s));
+    const [header, ...table] = lines
+      .map((l) => l.replace(/^\n/, ''))
+      .filter((l) => l.trim())
+      .slice(0, 3);
+    // each column's values start where its header does, after a space
+    for (const title of ['qoe/chunk', 'vs hls.js', 'vs robustmpc']) {
+      const col = header.indexOf(title);
+      for (const row of table) {
+        expect(row[col - 1])
+          .withContext(`${title}: ${row}`)
+          .toBe(' ');
+        expect(row[col]).withContext(`${title}: ${row}`).not.toBe(' ');
+      }
+    }
+  });
+});
