@@ -214,3 +214,30 @@ describe("bench:browser-abr's summary table keeps its columns apart for long pol
     }
   });
 });
+
+describe('npm run server names a bad --edges entry or --models directory (new-user trial, session 12)', () => {
+  // a fault would let the controller start: the timeout ends it
+  const server = (args: string[]) =>
+    spawnSync(tsxBin, ['src/server/main.ts', '--port', '0', '--memory', '--quiet', ...args], { encoding: 'utf8', timeout: 30000 });
+
+  it("an edge without a url or with an unknown setting exits 2 naming --edges (it said 'controller not started: edge e1: unknown setting undefined', exit 1)", () => {
+    for (const edges of [
+      '[{"id":"e1"}]',
+      '[{"id":"e1","url":"http://127.0.0.1:9001","setting":"huge"}]',
+      '[{"url":"http://x","setting":"mid"}]',
+    ]) {
+      const r = server(['--edges', edges]);
+      expect(r.status)
+        .withContext(`${edges}: ${r.stderr.slice(0, 300)}`)
+        .toBe(2);
+      expect(r.stderr.trim()).toMatch(/^server: --edges /);
+    }
+  });
+
+  it('--task-slots with a --models directory without the viewport model exits 2 naming --models (a worker thread crashed it with a stack trace)', () => {
+    const r = server(['--task-slots', '1', '--models', '/nonexistent-models']);
+    expect(r.status).withContext(r.stderr.slice(0, 300)).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^server: --models \/nonexistent-models/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+});
