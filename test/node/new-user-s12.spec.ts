@@ -241,3 +241,24 @@ describe('npm run server names a bad --edges entry or --models directory (new-us
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 });
+
+describe('bench:part-sizes checks its options before reading any data (new-user trial, session 12)', () => {
+  it('--split bogus, --no-live with --no-mape, --decide-after without 1: exit 2 naming the flag (they were reported as missing data, ran nothing with exit 0, or were refused after the MAPE part)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'edgeplay-s12-'));
+    try {
+      for (const [args, flag] of [
+        [['--split', 'bogus'], '--split'],
+        [['--no-live', '--no-mape'], '--no-mape'],
+        [['--decide-after', '2'], '--decide-after'],
+      ] as const) {
+        const r = run('bench/cli/part-sizes.ts', [...args, '--out', join(cwd, 'p.json')], cwd);
+        expect(r.status)
+          .withContext(`${args.join(' ')}: ${r.stderr.slice(0, 300)}`)
+          .toBe(2);
+        expect(r.stderr.trim()).toMatch(new RegExp(`^bench:part-sizes: .*${flag}`));
+      }
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
