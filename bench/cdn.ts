@@ -79,6 +79,16 @@ const { kinds, days, sets, only } = inputOrExit(cli.name, () => {
       );
     }
   const only = args.policies ? args.policies.split(',').map((x) => oneOf('policies', x.trim(), POLICY_NAMES)) : POLICY_NAMES;
+  // a models directory that is not there measured no LTS policy (and tuned the baselines here, slowly), exit 0
+  const ltsPolicies = ['lts', 'fast-lts', 'lts-learned', 'greedy-lts-actions'];
+  if ((!args.retune || only.some((p) => ltsPolicies.includes(p))) && !existsSync(resolve(args.models!)))
+    throw new InputError(
+      `--models: no such directory "${args.models}" (the LTS models and tuned baselines: run from the repository or pass --models DIR)`,
+    );
+  if (kinds.includes('learned') && !existsSync(resolve(args['learned-dir']!)))
+    throw new InputError(
+      `--learned-dir: no such directory "${args['learned-dir']}" (the learned simulator's models; or --sim without learned)`,
+    );
   return { kinds, days, sets, only };
 });
 const missing = missingData();

@@ -77,6 +77,27 @@ describe('bench:cdn --sets names an unknown or repeated CDN (new-user trial, ses
       rmSync(cwd, { recursive: true, force: true });
     }
   });
+
+  it('--models or --learned-dir that is not a directory exits 2 naming it (it measured no LTS policy and exited 0)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'edgeplay-s12-'));
+    try {
+      for (const [args, flag] of [
+        [['--models', '/nonexistent-cdn-lts', '--sim', 'piecewise'], '--models'],
+        [
+          ['--models', join(process.cwd(), 'models', 'cdn-lts'), '--learned-dir', '/nonexistent-cdn-sim', '--sim', 'learned'],
+          '--learned-dir',
+        ],
+      ] as const) {
+        const r = run('bench/cdn.ts', [...args, '--out', join(cwd, 'cdn.json')], cwd);
+        expect(r.status)
+          .withContext(`${args.join(' ')}: ${r.stderr.slice(0, 300)}`)
+          .toBe(2);
+        expect(r.stderr.trim()).toMatch(new RegExp(`^bench:cdn: ${flag}: no such directory`));
+      }
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('createAbrController refuses options that cannot work (new-user trial, session 12)', () => {
