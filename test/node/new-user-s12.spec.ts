@@ -283,3 +283,24 @@ describe('bench:part-sizes checks its options before reading any data (new-user 
     }
   });
 });
+
+describe('bench:browser-abr --summary refuses the flags it would ignore (new-user trial, session 12)', () => {
+  it('--summary with --policies, --traces, --limit or --parallel exits 2 naming them (they were ignored: every run of the file summarised, exit 0)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'edgeplay-s12-'));
+    try {
+      for (const args of [['--policies', 'hls,drl'], ['--traces', 'norway_bus_1'], ['--limit=10'], ['--parallel', '2', '--fresh']]) {
+        const r = run('bench/cli/browser-abr.ts', ['--summary', ...args, '--out', join(cwd, 'none.json')], cwd);
+        expect(r.status)
+          .withContext(`${args.join(' ')}: ${r.stderr.slice(0, 300)}`)
+          .toBe(2);
+        expect(r.stderr).toContain('--summary plays nothing');
+        expect(r.stderr).toContain(args[0].replace(/=.*/, ''));
+      }
+      // --summary with --out (and --dev, --live) stays: they name the file
+      const r = run('bench/cli/browser-abr.ts', ['--summary', '--dev', '--out', join(cwd, 'none.json')], cwd);
+      expect(r.stderr).toContain('not found: nothing to summarise');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
