@@ -15,6 +15,7 @@ import { createAbrController, type EdgeplayAbrOptions } from '../../src/abr/hls-
 import { monitor, type MonitorOptions } from '../../src/monitor.js';
 import { createEdgeplay } from '../../src/edgeplay.js';
 import { printSummary, summarise } from '../../bench/browser-abr.js';
+import { abrParam } from '../../demo/abr-param.js';
 
 const tsxBin = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 /** an entry point (repo-relative) in a child process, in `cwd`, with no data (EDGEPLAY_DATA points nowhere) */
@@ -302,5 +303,16 @@ describe('bench:browser-abr --summary refuses the flags it would ignore (new-use
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the dashboard's ?abr= parameter (new-user trial, session 12)", () => {
+  it('an unknown ?abr= falls back to the DRL with a note (monitor() now refuses it, which would leave the dashboard blank); a known one and none are taken as they are', () => {
+    expect(abrParam(null)).toEqual({ abr: 'drl', note: null });
+    expect(abrParam('hls')).toEqual({ abr: 'hls', note: null });
+    expect(abrParam('robustmpc')).toEqual({ abr: 'robustmpc', note: null });
+    const typo = abrParam('dlr');
+    expect(typo.abr).toBe('drl');
+    expect(typo.note).toContain('?abr=dlr');
   });
 });
