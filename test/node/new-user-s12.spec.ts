@@ -316,3 +316,26 @@ describe("the dashboard's ?abr= parameter (new-user trial, session 12)", () => {
     expect(typo.note).toContain('?abr=dlr');
   });
 });
+
+describe('npm run edge refuses a report key that can report nothing (new-user trial, session 12)', () => {
+  // a fault lets the edge start: the timeout ends it
+  const edge = (args: string[]) =>
+    spawnSync(tsxBin, ['src/server/edge/main.ts', '--port', '0', '--origin', 'http://127.0.0.1:1', ...args], {
+      encoding: 'utf8',
+      timeout: 15000,
+      env: { ...process.env, EDGEPLAY_EDGE_KEY: '' },
+    });
+
+  it('--report-key without --controller, or a key under 16 characters (the controller refuses it with 401 on every report): exit 2 naming it (the edge started)', () => {
+    for (const args of [
+      ['--report-key', 'a-key-of-sixteen-chars'],
+      ['--controller', 'http://127.0.0.1:1', '--report-key', 'short'],
+    ]) {
+      const r = edge(args);
+      expect(r.status)
+        .withContext(`${args.join(' ')}: ${r.stdout.slice(0, 200)} ${r.stderr.slice(0, 200)}`)
+        .toBe(2);
+      expect(r.stderr.trim()).toMatch(/^edge: --report-key /);
+    }
+  });
+});
