@@ -5,7 +5,7 @@
  * Each spec fails on the code the trial found.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Hls from 'hls.js';
@@ -16,6 +16,8 @@ import { monitor, type MonitorOptions } from '../../src/monitor.js';
 import { createEdgeplay } from '../../src/edgeplay.js';
 import { printSummary, summarise } from '../../bench/browser-abr.js';
 import { abrParam } from '../../demo/abr-param.js';
+import { checkTaskRequirement, selectDeployment } from '../../src/deploy/select.js';
+import type { Backend, DeployModel, DeployProfile } from '../../src/deploy/catalog.js';
 
 const tsxBin = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 /** an entry point (repo-relative) in a child process, in `cwd`, with no data (EDGEPLAY_DATA points nowhere) */
@@ -337,5 +339,30 @@ describe('npm run edge refuses a report key that can report nothing (new-user tr
         .toBe(2);
       expect(r.stderr.trim()).toMatch(/^edge: --report-key /);
     }
+  });
+});
+
+describe("deploy()'s task requirements are checked, and a model the profile lacks is named (new-user trial, session 12)", () => {
+  const prof = JSON.parse(readFileSync('models/variants/profile.json', 'utf8')) as DeployProfile;
+  const ctx = { rows: prof.rows, factor: 1, backends: ['js', 'cpu'] as Backend[], fullAccuracy: prof.full_accuracy };
+
+  it("an unknown task, a missing budget, a floor of 97 (a percentage) or an empty models list throws naming it (they chose 'the fastest, nothing fits p95 ≤ undefined ms', rejected every variant, chose among every model)", () => {
+    expect(() => checkTaskRequirement('abr', { latencyBudgetMs: 5 })).not.toThrow();
+    expect(() => checkTaskRequirement('abr', { latencyBudgetMs: 5, accuracyFloor: 0.97, models: ['abr-drl'] })).not.toThrow();
+    expect(() => checkTaskRequirement('abrr', { latencyBudgetMs: 5 })).toThrowError(TypeError, /unknown task "abrr"/);
+    expect(() => checkTaskRequirement('abr', {} as never)).toThrowError(TypeError, /tasks\.abr\.latencyBudgetMs/);
+    expect(() => checkTaskRequirement('viewport', { latencyBudgetMs: 0 })).toThrowError(RangeError, /tasks\.viewport\.latencyBudgetMs/);
+    expect(() => checkTaskRequirement('abr', { latencyBudgetMs: 5, accuracyFloor: 97 })).toThrowError(
+      RangeError,
+      /accuracyFloor.*\[0, 1\]/,
+    );
+    expect(() => checkTaskRequirement('abr', { latencyBudgetMs: 5, models: [] })).toThrowError(TypeError, /tasks\.abr\.models/);
+  });
+
+  it("tasks.abr.models naming a model the profile does not have says so (it said 'no profile for this task on the usable backends')", () => {
+    const c = selectDeployment('abr', { latencyBudgetMs: 5 }, { ...ctx, models: ['abr-drl-plyer' as DeployModel] });
+    expect(c.model).toBe('');
+    expect(c.reason).toContain('no rows of abr-drl-plyer');
+    expect(c.reason).toContain('abr-drl-player');
   });
 });
