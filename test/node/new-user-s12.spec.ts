@@ -366,3 +366,24 @@ describe("deploy()'s task requirements are checked, and a model the profile lack
     expect(c.reason).toContain('abr-drl-player');
   });
 });
+
+describe('train:variants --sparsity and bench:abr-dev --models are refused cleanly before any work (new-user trial, session 12)', () => {
+  it('train:variants --sparsity 1.5 exits 2 with one line naming it (a stack trace, exit 1)', () => {
+    const r = run('src/train/cli/variants.ts', ['--sparsity', '1.5', '--out', join(tmpdir(), 'edgeplay-s12-never')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^train:variants: --sparsity/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('bench:abr-dev --models with a directory that holds no model exits 2 naming it before the data is read (the robustMPC baseline ran first)', () => {
+    const r = run('bench/cli/abr-dev.ts', [
+      '--models',
+      'models/abr-drl-player,/nonexistent-model',
+      '--out',
+      join(tmpdir(), 'edgeplay-s12-never.json'),
+    ]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^bench:abr-dev: --models: no DRL model in \/nonexistent-model/);
+    expect(r.stdout).toBe('');
+  });
+});
