@@ -387,3 +387,24 @@ describe('train:variants --sparsity and bench:abr-dev --models are refused clean
     expect(r.stdout).toBe('');
   });
 });
+
+describe('train:cdn --dagger-* and train:cache --imitate-* are checked without their switch (new-user trial, session 12)', () => {
+  it("'--dagger-days abc' or '--imitate-epochs abc' exits 2 naming the flag before any work (the value was ignored and the training started)", () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'edgeplay-s12-'));
+    try {
+      for (const [entry, flag] of [
+        ['src/train/cli/cdn.ts', '--dagger-days'],
+        ['src/train/cli/cdn.ts', '--dagger-beta'],
+        ['src/train/cli/cache.ts', '--imitate-epochs'],
+      ]) {
+        const r = run(entry, [flag, 'abc', '--out', join(cwd, 'out')], cwd);
+        expect(r.status)
+          .withContext(`${entry} ${flag}: ${r.stderr.slice(0, 300)}`)
+          .toBe(2);
+        expect(r.stderr).toContain(flag);
+      }
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
