@@ -7,7 +7,7 @@
  * `--select training-synth` maximises. The test traces and the held-out families (walk-hi, markov-hi) are never read.
  * Writes bench/results/abr-dev.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS, type AbrPolicy } from '../src/core/abr.js';
 import { RobustMpc } from '../src/abr/baselines.js';
@@ -63,6 +63,9 @@ export async function benchAbrDev(o: AbrDevOptions): Promise<{ command: string; 
   for (const spec of o.models)
     if (spec.split('+').some((d) => !d.trim()))
       throw new InputError(`--models: "${spec}" has an empty member (A+B is the ensemble of two model directories)`);
+  // every directory before any work (a missing one was found only after the baseline and the models before it ran)
+  for (const dir of new Set(o.models.flatMap((spec) => spec.split('+'))))
+    if (!existsSync(join(resolve(dir), 'model.json'))) throw new InputError(`--models: no DRL model in ${dir} (no model.json)`);
   let train: SimTrace[];
   let sizes: number[][];
   try {

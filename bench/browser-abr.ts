@@ -205,6 +205,17 @@ export interface SummaryRow {
   diff_rmpc_ci_high: number | null;
   /** the robustMPC run the difference is to (`robustMpcBaseline`); null when none was played */
   robustmpc_baseline: string | null;
+  /**
+   * a comparison of models without hls.js (e.g. `--dev`): the first policy, which every policy is paired with; null
+   * when hls.js was played (the differences above are the comparison then)
+   */
+  reference: string | null;
+  /** mean over traces of (policy − reference) QoE_lin per chunk, with its 95 % t-interval */
+  diff_vs_reference: number | null;
+  diff_ref_ci_low: number | null;
+  diff_ref_ci_high: number | null;
+  /** traces where the policy scored above the reference */
+  wins_vs_reference: number | null;
   stall_s_mean: number;
 }
 
@@ -382,6 +393,9 @@ export function summarise(rows: Row[], policies: string[]): { summary: SummaryRo
     const dh = diff('hls');
     const rb = robustMpcBaseline(p, policies);
     const dr = rb === null ? null : diff(rb);
+    const ref = policies.includes('hls') ? null : policies[0];
+    const dref = ref === null ? null : diff(ref);
+    const refQ = ref === null ? null : per(ref, 'qoe_chunk');
     summary.push({
       policy: p,
       runs: rs.length,
@@ -395,6 +409,11 @@ export function summarise(rows: Row[], policies: string[]): { summary: SummaryRo
       diff_rmpc_ci_low: dr?.low ?? null,
       diff_rmpc_ci_high: dr?.high ?? null,
       robustmpc_baseline: rb,
+      reference: ref,
+      diff_vs_reference: dref?.mean ?? null,
+      diff_ref_ci_low: dref?.low ?? null,
+      diff_ref_ci_high: dref?.high ?? null,
+      wins_vs_reference: refQ === null ? null : q.filter((x, i) => x > refQ[i]).length,
       stall_s_mean: mean(per(p, 'rebuffer_s')),
     });
     const lat = rs.flatMap((r) => (r.latencies_ms as number[] | undefined) ?? []);
@@ -637,7 +656,10 @@ export async function playInChromium(url: string, timeoutMs: number): Promise<Ro
   }
 }
 
-/** Runs the evaluation (resuming from the results file), prints progress and the table, writes the results. Throws InputError when dist/ has not been built. */
+/**
+ * Runs the evaluation (resuming from the results file), prints progress and the table, writes the results. Throws InputError
+ * for an unknown policy, a DRL model (`drl:NAME`, `model`) not under models/, or when dist/ has not been built.
+ */
 export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<BrowserAbrBenchResult> {
   const log = o.log ?? ((s: string) => console.log(s));
   const synthDir = resolve(process.env.EDGEPLAY_CACHE ?? '.cache', 'bench-traces');
@@ -651,7 +673,6 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
   const model = o.model ?? '/models/abr-drl/model.json';
   const answer = o.answer ?? 'slot';
   const tables = o.tables ?? 'on';
-  if (!existsSync('dist/edgeplay.worker.js')) throw new InputError('dist/edgeplay.worker.js missing: run npm run build first');
   const maxLag = o.maxLag ?? 0.03;
   if (!(maxLag > 0)) throw new InputError(`maxLag must be > 0 (a share of the run's wall time), got ${maxLag}`);
   const config = {
@@ -685,6 +706,15 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
         `unknown policy "${p}" (hls, robustmpc, bola, bb, drl; drl+guard; any of them +norefetch; any but hls +abandon (in this order); drl[+guard][+norefetch][+abandon]:MODEL)`,
       );
   }
+  // the page loads /models/… from the repository's models/ (demo/server.ts): a model missing there failed in Chromium (or
+  // hung to the run's timeout) run after run, so it is refused before anything plays
+  const modelsRoot = resolve(import.meta.dirname, '..', 'models');
+  for (const p of policies) {
+    const path = p.startsWith('drl') ? modelOf(p) : '';
+    if (path.startsWith('/models/') && !existsSync(join(modelsRoot, path.slice('/models/'.length))))
+      throw new InputError(`policy ${p}: its DRL model ${path} is not in models/ (no ${join(modelsRoot, path.slice('/models/'.length))})`);
+  }
+  if (!existsSync('dist/edgeplay.worker.js')) throw new InputError('dist/edgeplay.worker.js missing: run npm run build first');
   const outFile = o.out === undefined ? 'bench/results/browser-abr.json' : o.out;
 
   // resume: keep the runs of an earlier invocation with the same per-run settings
@@ -782,19 +812,34 @@ export const fmt = (x: unknown, d = 3) => (typeof x === 'number' ? x.toFixed(d) 
 /** Prints the per-policy table of a VOD evaluation's results (summary and details). */
 export function printSummary(res: Pick<BrowserAbrBenchResult, 'summary' | 'details' | 'bands'>, log: (s: string) => void): void {
   const f = fmt;
+  // the policy column as wide as the longest name (drl+norefetch+abandon:MODEL); each interval cell ends in a space
+  const w = Math.max(10, ...res.summary.map((s) => s.policy.length + 1));
+  const cell = (text: string, width: number) => text.padEnd(width - 1) + ' ';
   log(
-    `\npolicy     runs  qoe/chunk [95% CI]          vs hls.js [95% CI]          vs robustmpc [95% CI]   stall s  bitrate  switches  latency p50/p95`,
+    `\n${'policy'.padEnd(w)}${'runs'.padStart(5)}  ${cell('qoe/chunk [95% CI]', 29)}${cell('vs hls.js [95% CI]', 28)}` +
+      `${cell('vs robustmpc [95% CI]', 24)}${'stall s'.padStart(7)}  bitrate  switches  latency p50/p95`,
   );
   for (const s of res.summary) {
     const d = res.details.find((x) => x.policy === s.policy)!;
     log(
-      `${s.policy.padEnd(10)}${String(s.runs).padStart(5)}  ${f(s.qoe_chunk_mean)} [${f(s.ci_low)}, ${f(s.ci_high)}]`.padEnd(46) +
-        `${f(s.diff_vs_hls)} [${f(s.diff_ci_low)}, ${f(s.diff_ci_high)}]`.padEnd(28) +
-        `${f(s.diff_vs_robustmpc)} [${f(s.diff_rmpc_ci_low)}, ${f(s.diff_rmpc_ci_high)}]`.padEnd(24) +
+      `${s.policy.padEnd(w)}${String(s.runs).padStart(5)}  ${cell(`${f(s.qoe_chunk_mean)} [${f(s.ci_low)}, ${f(s.ci_high)}]`, 29)}` +
+        cell(`${f(s.diff_vs_hls)} [${f(s.diff_ci_low)}, ${f(s.diff_ci_high)}]`, 28) +
+        cell(`${f(s.diff_vs_robustmpc)} [${f(s.diff_rmpc_ci_low)}, ${f(s.diff_rmpc_ci_high)}]`, 24) +
         `${f(s.stall_s_mean, 2).padStart(7)}  ${f(d.bitrate_mean).padStart(7)}  ${f(d.switches_mean, 1).padStart(8)}  ${f(d.latency_p50_ms, 2)}/${f(d.latency_p95_ms, 2)}`,
     );
   }
   log(`(${res.summary[0]?.runs ?? 0} runs per policy; intervals over ${res.details[0]?.traces ?? 0} traces, paired by trace)`);
+  // a comparison of models without hls.js (--dev): each against the first policy, the figure a choice between them rests on
+  const ref = res.summary[0]?.reference;
+  if (ref) {
+    log(`\npaired with ${ref} (the first policy), QoE_lin per chunk:`);
+    log(`${'policy'.padEnd(40)}  diff [95% CI]              traces above`);
+    for (const s of res.summary.slice(1))
+      log(
+        `${s.policy.padEnd(40)}  ${`${f(s.diff_vs_reference)} [${f(s.diff_ref_ci_low)}, ${f(s.diff_ref_ci_high)}]`.padEnd(27)}` +
+          `${s.wins_vs_reference ?? '-'} of ${res.details.find((x) => x.policy === s.policy)?.traces ?? '-'}`,
+      );
+  }
   if (res.bands?.length) {
     log(`\nby the traces' mean throughput (paired by trace; wins = traces above hls.js):`);
     log(

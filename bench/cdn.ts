@@ -24,7 +24,7 @@ import { EqualSplit, UcbShares, WeightedRoundRobin, type UcbParams } from '../sr
 import type { CdnSharePolicy } from '../src/assign/cdn/index.js';
 import { LtsPolicy, ltsModelFromFiles, type LtsManifest } from '../src/assign/cdn/lts.js';
 import { FastLtsPolicy, type TreeModel } from '../src/assign/cdn/tree.js';
-import { cdnCombinations, CDN_PROFILES } from '../src/sim/cdn/cdns.js';
+import { cdnCombinations, CDN_PROFILES, profilesOf } from '../src/sim/cdn/cdns.js';
 import { loadResponse, loadTraffic, makeSim, missingData } from '../src/sim/cdn/data.js';
 import { JOINER, simulatePanel, STATES, type AbrResponse } from '../src/sim/cdn/abr-response.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
@@ -70,7 +70,25 @@ const { kinds, days, sets, only } = inputOrExit(cli.name, () => {
   const cdns = num('cdns', args.cdns, { integer: true, min: 1 });
   if (cdns > CDN_PROFILES.length) throw new InputError(`--cdns: must be at most ${CDN_PROFILES.length}, got "${args.cdns}"`);
   const sets = args.sets ? args.sets.split(',') : cdnCombinations(cdns);
+  for (const set of sets)
+    try {
+      if (!profilesOf(set).length) throw new Error('an empty CDN set');
+    } catch (e) {
+      throw new InputError(
+        `--sets: ${e instanceof Error ? e.message : e} (a combination of ${CDN_PROFILES.map((c) => c.id).join('')}, e.g. ABC)`,
+      );
+    }
   const only = args.policies ? args.policies.split(',').map((x) => oneOf('policies', x.trim(), POLICY_NAMES)) : POLICY_NAMES;
+  // a models directory that is not there measured no LTS policy (and tuned the baselines here, slowly), exit 0
+  const ltsPolicies = ['lts', 'fast-lts', 'lts-learned', 'greedy-lts-actions'];
+  if ((!args.retune || only.some((p) => ltsPolicies.includes(p))) && !existsSync(resolve(args.models!)))
+    throw new InputError(
+      `--models: no such directory "${args.models}" (the LTS models and tuned baselines: run from the repository or pass --models DIR)`,
+    );
+  if (kinds.includes('learned') && !existsSync(resolve(args['learned-dir']!)))
+    throw new InputError(
+      `--learned-dir: no such directory "${args['learned-dir']}" (the learned simulator's models; or --sim without learned)`,
+    );
   return { kinds, days, sets, only };
 });
 const missing = missingData();

@@ -219,12 +219,21 @@ export interface PartSizesLiveRow {
   sessions: number;
 }
 
-/** Runs both parts, prints the tables, writes the results. Throws InputError on missing data or models. */
+/**
+ * Runs both parts, prints the tables, writes the results. Throws InputError on missing data or models, and before any
+ * work on a split other than train/dev/test, on noLive with noMape, or on decideAfter without 1 (with the live part).
+ */
 export async function benchPartSizes(
   o: PartSizesBenchOptions,
 ): Promise<{ mape: PartSizesMapeRow[]; streams: PartSizesStreamRow[]; live: PartSizesLiveRow[] }> {
   const log = o.log ?? ((s: string) => console.log(s));
   const split = o.split ?? 'dev';
+  // the options alone, before any data is read (a bad --decide-after was refused only after the whole MAPE part)
+  if (!['train', 'dev', 'test'].includes(split))
+    throw new InputError(`bench:part-sizes: --split must be train, dev or test, got "${split}"`);
+  if (o.noLive && o.noMape) throw new InputError('bench:part-sizes: --no-live and --no-mape together leave nothing to run: drop one');
+  if (!o.noLive && o.decideAfter && !o.decideAfter.includes(1))
+    throw new InputError('bench:part-sizes: --decide-after must include 1 (the summary compares part1)');
   const encodesDir = o.encodes ? resolve(o.encodes) : null;
   if (split === 'test' && !(encodesDir && (o.noLive || o.liveEncodes)))
     throw new InputError(
@@ -341,8 +350,6 @@ export async function benchPartSizes(
   // 2. live simulation (livePartRows)
   const live: PartSizesLiveRow[] = [];
   if (!o.noLive) {
-    if (o.decideAfter && !o.decideAfter.includes(1))
-      throw new InputError('bench:part-sizes: --decide-after must include 1 (the summary compares part1)');
     const tracesDir = resolve(o.traces ?? join(dataRoot(), 'abr', 'traces', 'test'));
     const drlDir = resolve(o.drl ?? 'models/live-abr-drl');
     if (!existsSync(tracesDir) || !existsSync(join(drlDir, 'model.json')))

@@ -5,10 +5,11 @@
 import Hls from 'hls.js';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { monitor, type AbrDecisionRecord, type AbrPolicyName, type TelemetryEvent, type QoeSummary } from '../src/index.js';
+import { monitor, type AbrDecisionRecord, type TelemetryEvent, type QoeSummary } from '../src/index.js';
 import type { EdgeList } from '../src/core/schemas/edges.js';
 import type { CdnsAnswer } from '../src/core/schemas/cdns.js';
 import { servingPathwayOf } from './serving-pathway.js';
+import { abrParam } from './abr-param.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
@@ -54,7 +55,8 @@ const srcFor = (ch: string) => {
 // ABR: edgeplay's DRL in the worker by default (its decisions on the dashboard), another policy, or hls.js' own
 // (?abr=drl|robustmpc|bola|bb|hls)
 const abrSel = $<HTMLSelectElement>('abr');
-const abr = (params.get('abr') ?? 'drl') as AbrPolicyName;
+const { abr, note: abrNote } = abrParam(params.get('abr'));
+if (abrNote) console.warn(`[demo] ${abrNote}`);
 abrSel.value = abr;
 abrSel.onchange = () => {
   params.set('abr', abrSel.value);

@@ -95,13 +95,27 @@ export class Edgeplay {
   /** the deployment the app reported last: sent again at the start of every view */
   private deployment: EventDataMap['deployment'][] = [];
 
-  /** @throws TypeError without an endpoint; RangeError for a sample rate outside [0, 1] */
+  /**
+   * @throws TypeError without an endpoint; RangeError for a sample rate outside [0, 1], or a `heartbeatMs` /
+   *   `flushIntervalMs` outside (0, 2^31 − 1] ms or a `sessionTimeoutMs` ≤ 0 (NaN too)
+   */
   constructor(options: EdgeplayOptions) {
     if (!options || typeof options.endpoint !== 'string' || !options.endpoint) {
       throw new TypeError('edgeplay: options.endpoint (the telemetry URL) is required');
     }
     const sampleRate = options.sampleRate ?? 1;
     if (!(sampleRate >= 0 && sampleRate <= 1)) throw new RangeError(`edgeplay: sampleRate must be in [0, 1], got ${sampleRate}`);
+    // timer periods: 0, a negative, NaN or a delay beyond a timer's 2^31 − 1 ms fires on every tick (a heartbeat event,
+    // a sealed batch each time)
+    for (const [key, max] of [
+      ['heartbeatMs', 2 ** 31 - 1],
+      ['flushIntervalMs', 2 ** 31 - 1],
+      ['sessionTimeoutMs', Infinity],
+    ] as const) {
+      const v = options[key];
+      if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= max))
+        throw new RangeError(`edgeplay: ${key} must be a number of ms in (0, ${max}], got ${String(v)}`);
+    }
     // an option given as undefined keeps its default (`heartbeatMs: undefined` must not beat every 0 ms)
     this.opts = { ...withDefaults({ sessionTimeoutMs: 30 * 60 * 1000, heartbeatMs: 10000 }, options), sampleRate };
     const consent = toConsent(options.consent ?? 'pending', 'edgeplay');

@@ -10,7 +10,7 @@ import type Hls from 'hls.js';
 import type { HlsConfig } from 'hls.js';
 import { createEdgeplay, Edgeplay, type EdgeplayOptions } from './edgeplay.js';
 import type { View } from './telemetry/view.js';
-import { createAbrController, type AbrDecisionRecord, type AbrPolicyName, type AbrPort } from './abr/hls-controller.js';
+import { ABR_POLICY_NAMES, createAbrController, type AbrDecisionRecord, type AbrPolicyName, type AbrPort } from './abr/hls-controller.js';
 import { negotiate, steeringConfig, type EdgeCandidate, type Negotiation } from './edge/client.js';
 import { Profiler } from './profile/client.js';
 import { startWorker, workerAbrPort, workerProfilePort, type WorkerHandle } from './worker/client.js';
@@ -112,13 +112,19 @@ export interface Monitored {
 
 /**
  * Wire edgeplay into a `<video>` with sensible defaults (see `MonitorOptions`).
- * @throws TypeError when `video`, `Hls` or `src` is missing, or neither `controller` nor `endpoint` (nor an SDK instance) is given
+ * @throws TypeError when `video`, `Hls` or `src` is missing, or neither `controller` nor `endpoint` (nor an SDK instance) is given;
+ *   when `abr` is no `AbrPolicyName` (nor false), `abrBudgetMs` no number > 0 or `abrModel` no plain directory name
  */
 export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promise<Monitored> {
   if (!video || typeof video.addEventListener !== 'function')
     throw new TypeError('edgeplay.monitor: first argument must be a media element');
   if (!o || typeof o.Hls !== 'function') throw new TypeError('edgeplay.monitor: options.Hls (your hls.js constructor) is required');
   if (typeof o.src !== 'string' || !o.src) throw new TypeError('edgeplay.monitor: options.src (the playlist URL) is required');
+  // checked before the worker starts (createAbrController would refuse them after it, or never be asked without a worker)
+  if (o.abr !== undefined && o.abr !== false && !ABR_POLICY_NAMES.includes(o.abr))
+    throw new TypeError(`edgeplay.monitor: options.abr ${JSON.stringify(o.abr)} is none of ${ABR_POLICY_NAMES.join(', ')} (or false)`);
+  if (o.abrBudgetMs !== undefined && !(typeof o.abrBudgetMs === 'number' && Number.isFinite(o.abrBudgetMs) && o.abrBudgetMs > 0))
+    throw new TypeError(`edgeplay.monitor: options.abrBudgetMs must be a number of ms > 0, got ${String(o.abrBudgetMs)}`);
   if (o.abrModel !== undefined && !/^[\w][\w.-]*$/.test(o.abrModel))
     throw new TypeError(`edgeplay.monitor: options.abrModel names a directory under options.models (e.g. 'abr-drl'), got "${o.abrModel}"`);
   const base = typeof location !== 'undefined' ? location.href : undefined;

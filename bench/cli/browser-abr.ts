@@ -70,6 +70,24 @@ const cli = {
   },
 } as const;
 
+/** The flags that choose what is played (and how): ignored by --summary, so refused with it. */
+const PLAY_FLAGS = [
+  'traces',
+  'ranks',
+  'synthetic',
+  'policies',
+  'duration',
+  'limit',
+  'repeats',
+  'parallel',
+  'model',
+  'answer',
+  'tables',
+  'transmux',
+  'fresh',
+  'max-lag',
+] as const;
+
 /** `--ranks`: fractions "a/b" or decimals in [0, 1); throws InputError (exit 2) otherwise. */
 function rankList(value: string): number[] {
   return listOf('ranks', value).map((x) => {
@@ -92,6 +110,15 @@ await runCli(cli, async (v) => {
       throw new InputError(
         `--${flag} picks the default test traces: it does nothing with ${v.dev ? '--dev' : v.traces ? '--traces' : '--live'}; drop one`,
       );
+  // --summary plays nothing: a flag that chooses what to play would be ignored there (the file's own runs are summarised)
+  if (v.summary) {
+    const given = (flag: string) => process.argv.slice(2).some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+    const ignored = PLAY_FLAGS.filter(given);
+    if (ignored.length)
+      throw new InputError(
+        `--summary plays nothing: ${ignored.map((f) => `--${f}`).join(', ')} would be ignored (it re-summarises every run of the results file); drop ${ignored.length > 1 ? 'them' : 'it'}`,
+      );
+  }
   // dev runs keep their own results file: the default one holds the test evaluation (and a run resumes from its file)
   const vodOut = v.out ?? (v.dev ? 'bench/results/browser-abr-dev.json' : 'bench/results/browser-abr.json');
   if (v.summary) {

@@ -170,14 +170,36 @@ function bufferAhead(media: HTMLMediaElement | null): number {
   return 0;
 }
 
+/** Every `AbrPolicyName` (the worker answers for all but 'hls', which leaves the decisions to hls.js). */
+export const ABR_POLICY_NAMES: readonly AbrPolicyName[] = ['hls', 'drl', 'robustmpc', 'bola', 'bb'];
+
+/** `opts[key]` if it is a finite number > 0 (ms), `fallback` when undefined. @throws TypeError otherwise */
+function budgetOption(opts: EdgeplayAbrOptions, key: 'budgetMs' | 'liveBudgetMs', fallback: number): number {
+  const v = opts[key];
+  if (v === undefined) return fallback;
+  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0))
+    throw new TypeError(`createAbrController: options.${key} must be a number of ms > 0, got ${String(v)}`);
+  return v;
+}
+
 /**
  * Build the controller class to pass as `abrController` in the Hls config. It extends the given hls.js' own
  * `DefaultConfig.abrController`, so it is typed as hls.js' `HlsConfig['abrController']` (no cast needed).
+ * @throws TypeError when `HlsCtor` has no `DefaultConfig.abrController`, `policy` is not an `AbrPolicyName`, `port` is
+ *   not a function, or `budgetMs` / `liveBudgetMs` is not a number > 0 (such a budget made every answer late); an
+ *   Error for an `abandon` rule whose constants make no sense
  */
 export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOptions): HlsConfig['abrController'] {
-  const Base = (HlsCtor as unknown as { DefaultConfig: { abrController: new (hls: Hls) => BaseAbr } }).DefaultConfig.abrController;
-  const budget = opts.budgetMs ?? 20;
-  const liveBudget = opts.liveBudgetMs ?? 80;
+  const Base = (HlsCtor as unknown as { DefaultConfig?: { abrController?: new (hls: Hls) => BaseAbr } } | undefined)?.DefaultConfig
+    ?.abrController;
+  if (typeof Base !== 'function')
+    throw new TypeError('createAbrController: the first argument must be your hls.js constructor (it has no DefaultConfig.abrController)');
+  if (!ABR_POLICY_NAMES.includes(opts?.policy))
+    throw new TypeError(`createAbrController: options.policy ${JSON.stringify(opts?.policy)} is none of ${ABR_POLICY_NAMES.join(', ')}`);
+  if (typeof opts.port !== 'function')
+    throw new TypeError('createAbrController: options.port must be a function returning the decision port, or null while not ready');
+  const budget = budgetOption(opts, 'budgetMs', 20);
+  const liveBudget = budgetOption(opts, 'liveBudgetMs', 80);
   const keep = opts.history ?? 16;
   if (opts.abandon) checkAbandonRule(opts.abandon);
 

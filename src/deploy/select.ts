@@ -133,6 +133,29 @@ export function accuracyScale(
 }
 
 /**
+ * Checks one task of a deployment request (the worker's `deploy()` runs it before any work): `task` one of
+ * `TASK_MODELS`, `latencyBudgetMs` a number > 0, `accuracyFloor` (if given) a share in [0, 1], `models` (if given) a
+ * non-empty array. Without it a missing budget chose "the fastest, nothing fits p95 ≤ undefined ms", a floor of 97
+ * (a percentage) rejected every variant, and an unknown task chose among every model of the profile.
+ * @throws TypeError for an unknown task, a missing budget or `models` that is no array; RangeError for a value out of range
+ */
+export function checkTaskRequirement(task: string, req: TaskRequirement & { models?: readonly string[] }): void {
+  if (!Object.hasOwn(TASK_MODELS, task)) throw new TypeError(`deploy: unknown task "${task}" (${Object.keys(TASK_MODELS).join(', ')})`);
+  const budget: unknown = req?.latencyBudgetMs;
+  if (typeof budget !== 'number') throw new TypeError(`deploy: tasks.${task}.latencyBudgetMs (ms at p95) is required`);
+  if (!(budget > 0 && budget < Infinity)) throw new RangeError(`deploy: tasks.${task}.latencyBudgetMs must be > 0 ms, got ${budget}`);
+  const floor = req.accuracyFloor;
+  if (floor !== undefined && !(floor >= 0 && floor <= 1))
+    throw new RangeError(
+      `deploy: tasks.${task}.accuracyFloor is a share of the best full model's accuracy in [0, 1] (0.97 = 97 %), got ${floor}`,
+    );
+  if (req.models !== undefined && (!Array.isArray(req.models) || !req.models.length))
+    throw new TypeError(
+      `deploy: tasks.${task}.models must be a non-empty array of model names (e.g. ${JSON.stringify([...TASK_MODELS[task as keyof typeof TASK_MODELS]])})`,
+    );
+}
+
+/**
  * Choose the variant, backend and placement for `task`. Never throws for a lack of candidates: with no feasible
  * one it keeps the player going with the most accurate candidate within the latency budget, else the fastest
  * (placement 'device', reason saying so); with no rows at all it answers placement 'none'.
@@ -200,6 +223,8 @@ export function selectDeployment(task: string, req: TaskRequirement, ctx: Select
       : '';
   const fmt = (c: Candidate) =>
     `${c.placement === 'edge' ? 'edge' : `${c.model}/${c.variant}@${c.backend}`} (accuracy ${c.rel_accuracy.toFixed(3)}, p95 ${c.p95_ms.toFixed(2)} ms, ${Math.round(c.bytes / 1024)} KiB, cost ${c.cost_ms.toFixed(0)} ms/session)`;
+  // a model named in `models` that the profile does not have (a typo, or a model bench:deploy did not profile)
+  const unprofiled = ctx.models && ctx.rows.length ? eligible.filter((m) => !ctx.rows.some((r) => r.model === m)) : [];
   if (!cands.length)
     return {
       ...base,
@@ -213,7 +238,9 @@ export function selectDeployment(task: string, req: TaskRequirement, ctx: Select
       bytes: 0,
       cost_ms: NaN,
       feasible: false,
-      reason: 'no profile for this task on the usable backends: the model as loaded, unprofiled',
+      reason: unprofiled.length
+        ? `the profile has no rows of ${unprofiled.join(', ')} (it profiles ${[...new Set(ctx.rows.map((r) => r.model))].join(', ')}): the model as loaded, unprofiled`
+        : 'no profile for this task on the usable backends: the model as loaded, unprofiled',
     };
   const feasible = cands.filter((c) => c.feasible).sort((a, b) => a.cost_ms - b.cost_ms || b.rel_accuracy - a.rel_accuracy);
   if (feasible.length) {

@@ -36,6 +36,7 @@ import { buildServer } from './app.js';
 import { CDN_POLICIES, CdnScheduler, loadCdnPolicy, parseCdns, type CdnConfig, type CdnPolicyName } from './cdns.js';
 import type { AssignmentStore, EdgeConfig } from './edges.js';
 import type { DrlAssignment } from '../assign/edge/drl.js';
+import { EDGE_SETTINGS } from '../assign/edge/model.js';
 import { SCHEDULERS, type SchedulerName } from '../assign/auction/index.js';
 import type { TaskService } from './tasks.js';
 import { TASK_HANDOFFS, type TaskHandoff } from './task-pool.js';
@@ -210,6 +211,16 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   } catch (e) {
     throw new InputError(`${edgesFrom} must be a JSON array of {id, url, setting}: ${(e as Error).message}`);
   }
+  // each entry checked here, so a bad one is named with its flag (the ledger refused it only once the store started)
+  for (const [i, e] of edges.entries()) {
+    const where = `${edgesFrom} entry ${i}${typeof e?.id === 'string' ? ` ("${e.id}")` : ''}`;
+    if (typeof e?.id !== 'string' || !e.id) throw new InputError(`${where} needs an "id" (a string)`);
+    if (typeof e.url !== 'string' || !e.url) throw new InputError(`${where} needs a "url" (the edge's origin URL)`);
+    if (!Object.hasOwn(EDGE_SETTINGS, e.setting))
+      throw new InputError(
+        `${where}: "setting" must be one of ${Object.keys(EDGE_SETTINGS).join(', ')} (got ${JSON.stringify(e.setting)})`,
+      );
+  }
   if (!(POLICIES as readonly string[]).includes(v.policy))
     throw new InputError(`--policy must be one of ${POLICIES.join(', ')} (got '${v.policy}')`);
   const policy = v.policy as PolicyName;
@@ -246,10 +257,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const [port, portFrom] = source('port', 'EDGEPLAY_PORT');
   const drlPath = v.drl ?? (policy === 'drl' ? 'models/edge-drl/mid.json' : undefined);
   if (drlPath !== undefined && !existsSync(drlPath)) throw new InputError(`--drl: no such file '${drlPath}'`);
+  const taskSlots = num('task-slots', v['task-slots'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!;
+  // the task threads load the viewport model from --models: a directory without it crashed a thread at start
+  if (taskSlots > 0 && !existsSync(join(v.models, 'viewport', 'model.json')))
+    throw new InputError(`--models ${v.models}: no viewport/model.json there (the model the --task-slots threads run)`);
   return {
     keys,
     edgeKey,
-    taskSlots: num('task-slots', v['task-slots'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
+    taskSlots,
     taskLookahead: num('task-lookahead', v['task-lookahead'], (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer 0–64')!,
     taskHandoff: v['task-handoff'] as TaskHandoff,
     scheduler: v.scheduler as SchedulerName,
@@ -315,7 +330,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       modelsDir: cli.modelsDir,
       lookahead: Math.ceil(lookahead / cli.taskSlots),
       handoff: cli.taskHandoff,
-    }).ready();
+    })
+      .ready()
+      .catch((e: Error) => {
+        // a model that does not load (a corrupt file): one line, no stack
+        console.error(`[edgeplay] controller not started: the task threads did not start (--models ${cli.modelsDir}): ${e.message}`);
+        process.exit(1);
+      });
     tasks = new TaskService({
       slots: cli.taskSlots,
       lookahead,

@@ -218,7 +218,11 @@ export interface DeployApi {
   loadBackends(opts: { backends: Backend[]; backendsUrl?: string }): Promise<BackendStatus[]>;
   /** Measure this thread's speed (a few ms of plain-JS multiply-adds). */
   measureSpeed(budgetMs?: number): SpeedProbe;
-  /** Measure the speed, choose a variant + backend (or the edge) per task, load the chosen ones. */
+  /**
+   * Measure the speed, choose a variant + backend (or the edge) per task, load the chosen ones.
+   * @throws TypeError / RangeError (before any work) for an unknown task, a missing or non-positive latencyBudgetMs, an
+   *   accuracyFloor outside [0, 1] or an empty `models` (src/deploy/select.ts `checkTaskRequirement`)
+   */
   deploy(opts: DeployOptions): Promise<DeploymentState>;
   /** The last deployment (null before `deploy`). */
   deployment(): DeploymentState | null;

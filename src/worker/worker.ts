@@ -19,7 +19,7 @@ import { checkDrlGuard, guardLevel, type DrlGuard } from '../abr/drl-guard.js';
 import type { AbrPolicyName } from '../abr/hls-controller.js';
 import { AbrSlot, type AbrReply, type AbrRequest, type BackendStatus, type DeploymentState, type WorkerApi } from './protocol.js';
 import { parseVariantId, TASK_MODELS, variantPath, type Backend, type DeployModel, type DeployProfile } from '../deploy/catalog.js';
-import { selectDeployment, type DeploymentChoice } from '../deploy/select.js';
+import { checkTaskRequirement, selectDeployment, type DeploymentChoice } from '../deploy/select.js';
 import { probeSpeed, speedFactor } from '../deploy/speed.js';
 import type { LoadedVariant } from './variants.js';
 
@@ -537,6 +537,9 @@ export const api: WorkerApi = {
   },
 
   async deploy(opts) {
+    // the request itself, before the profile is fetched or a backend loads
+    if (!opts?.tasks || typeof opts.tasks !== 'object') throw new TypeError("deploy: options.tasks (each task's requirement) is required");
+    for (const [task, req] of Object.entries(opts.tasks)) if (req) checkTaskRequirement(task, req);
     const errors: string[] = [];
     const base = new URL(opts.modelsUrl, self.location.href).href.replace(/\/?$/, '/');
     let prof = opts.profile;

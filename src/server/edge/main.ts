@@ -89,6 +89,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const reportKey = a['report-key'] ?? process.env.EDGEPLAY_EDGE_KEY;
     if (controller && !reportKey)
       throw new InputError('--controller needs --report-key KEY or EDGEPLAY_EDGE_KEY (the controller refuses reports without it)');
+    // a key without a controller reports nothing; one shorter than the controller's --edge-key minimum is refused there
+    if (!controller && a['report-key'] !== undefined)
+      throw new InputError(
+        '--report-key is for the reports to --controller: without --controller nothing is reported (add --controller URL or drop it)',
+      );
+    if (controller && reportKey!.length < 16)
+      throw new InputError(
+        `${a['report-key'] !== undefined ? '--report-key' : 'EDGEPLAY_EDGE_KEY'} must be at least 16 characters (the controller's --edge-key is; a shorter one is refused with 401)`,
+      );
     const capacityGb = num('capacity-gb', a['capacity-gb']);
     if (capacityGb <= 0) throw new InputError(`--capacity-gb: must be more than 0, got "${a['capacity-gb']}"`);
     const capacityBytes = capacityGb * 1e9;

@@ -21,8 +21,17 @@ const HOUR = 3600_000;
 const MAX_WINDOW = 31 * 24 * HOUR;
 const MAX_BUCKETS = 1000;
 
-/** epoch ms from the query's digits or ISO date-time (the schema checked the form); NaN when it is no real date */
-const parseTime = (s: string): number => (/^\d+$/.test(s) ? Number(s) : Date.parse(s));
+/**
+ * epoch ms from the query's digits or ISO date-time (the schema checked the form); NaN when it is no real date — also a
+ * day the month does not have (2026-11-31), which Date.parse rolls over into the next month
+ */
+const parseTime = (s: string): number => {
+  if (/^\d+$/.test(s)) return Number(s);
+  const [y, m, d] = s.slice(0, 10).split('-').map(Number);
+  // day 0 of the next month is the month's last day
+  if (!(m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(y, m, 0)).getUTCDate())) return NaN;
+  return Date.parse(s);
+};
 
 export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = async (app, { store, maxViews = 5000 }) => {
   app.get(

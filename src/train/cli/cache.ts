@@ -38,6 +38,13 @@ const cli = {
 } as const;
 
 await runCli(cli, async (v) => {
+  // the imitation flags checked also without --imitate-size-gb (a bad value was ignored and the training ran)
+  const imitate = {
+    policy: v['imitate-policy'],
+    episodes: num('imitate-episodes', v['imitate-episodes'], { integer: true, min: 1 }),
+    epochs: num('imitate-epochs', v['imitate-epochs'], { integer: true, min: 1 }),
+    rounds: num('imitate-rounds', v['imitate-rounds'], { integer: true, min: 0 }),
+  };
   await trainCache({
     iters: num('iters', v.iters, { integer: true, min: 0 }),
     episodes: num('episodes', v.episodes, { integer: true, min: 1 }),
@@ -52,15 +59,7 @@ await runCli(cli, async (v) => {
     evalEvery: num('eval-every', v['eval-every'], { integer: true, min: 1 }),
     keepBias: num('keep-bias', v['keep-bias']),
     ...(v['imitate-size-gb'] !== undefined
-      ? {
-          imitate: {
-            sizeGb: num('imitate-size-gb', v['imitate-size-gb'], { min: 0 }),
-            policy: v['imitate-policy'],
-            episodes: num('imitate-episodes', v['imitate-episodes'], { integer: true, min: 1 }),
-            epochs: num('imitate-epochs', v['imitate-epochs'], { integer: true, min: 1 }),
-            rounds: num('imitate-rounds', v['imitate-rounds'], { integer: true, min: 0 }),
-          },
-        }
+      ? { imitate: { ...imitate, sizeGb: num('imitate-size-gb', v['imitate-size-gb'], { min: 0 }) } }
       : {}),
     out: v.out,
     command: commandLine(cli.name),

@@ -98,6 +98,20 @@ function randomisation(sigmaText: string, scaleText: string): MechanisticRandomi
 }
 
 await runCli(cli, async (v) => {
+  // the DAgger flags checked also without --dagger (a bad value was ignored and the training ran)
+  const daggerRounds = num('dagger', v.dagger, { integer: true, min: 0 });
+  const dagger = {
+    rounds: daggerRounds,
+    days: num('dagger-days', v['dagger-days'], { integer: true, min: 1 }),
+    epochs: num('dagger-epochs', v['dagger-epochs'], { integer: true, min: 1 }),
+    beta0: fraction('dagger-beta', v['dagger-beta']),
+    betaDecay: fraction('dagger-decay', v['dagger-decay']),
+    stride: num('stride', v.stride, { integer: true, min: 1 }),
+    tau: num('dagger-tau', v['dagger-tau'], { min: 0 }),
+    loss: oneOf('dagger-loss', v['dagger-loss'], ['ce', 'ce+regret'] as const),
+    minibatch: num('minibatch', v.minibatch, { integer: true, min: 1 }),
+    average: num('dagger-average', v['dagger-average'], { integer: true, min: 0 }),
+  };
   await trainCdn({
     randomise: randomisation(v['randomise-weights'], v['randomise-scale']),
     sim: oneOf('sim', v.sim, CDN_SIMS),
@@ -119,21 +133,7 @@ await runCli(cli, async (v) => {
     evalEvery: num('eval-every', v['eval-every'], { integer: true, min: 1 }),
     stride: num('stride', v.stride, { integer: true, min: 1 }),
     init: v.init,
-    dagger:
-      num('dagger', v.dagger, { integer: true, min: 0 }) > 0
-        ? {
-            rounds: num('dagger', v.dagger, { integer: true, min: 0 }),
-            days: num('dagger-days', v['dagger-days'], { integer: true, min: 1 }),
-            epochs: num('dagger-epochs', v['dagger-epochs'], { integer: true, min: 1 }),
-            beta0: fraction('dagger-beta', v['dagger-beta']),
-            betaDecay: fraction('dagger-decay', v['dagger-decay']),
-            stride: num('stride', v.stride, { integer: true, min: 1 }),
-            tau: num('dagger-tau', v['dagger-tau'], { min: 0 }),
-            loss: oneOf('dagger-loss', v['dagger-loss'], ['ce', 'ce+regret'] as const),
-            minibatch: num('minibatch', v.minibatch, { integer: true, min: 1 }),
-            average: num('dagger-average', v['dagger-average'], { integer: true, min: 0 }),
-          }
-        : undefined,
+    dagger: daggerRounds > 0 ? dagger : undefined,
     lrDagger: num('lr-dagger', v['lr-dagger'], { min: 0 }),
     timeOfDay: v['time-of-day'] === undefined ? undefined : num('time-of-day', v['time-of-day'], { integer: true, min: 0 }),
     tree: !v['no-tree'],

@@ -1,5 +1,5 @@
 /** `npm run train:variants -- [options]` (--help lists them): the command line of trainVariants (../variants.ts). */
-import { commandLine, listOf, num, runCli } from './args.js';
+import { commandLine, InputError, listOf, num, runCli } from './args.js';
 import { trainVariants } from '../variants.js';
 
 const MODELS = ['abr-drl-player', 'abr-drl', 'viewport', 'viewport-prior', 'profile'] as const;
@@ -29,7 +29,7 @@ const cli = {
 
 await runCli(cli, async (v) => {
   const sparsity = num('sparsity', v.sparsity, { min: 0 });
-  if (sparsity >= 1) throw new Error('--sparsity must be below 1');
+  if (sparsity >= 1) throw new InputError(`--sparsity: the share of each kernel pruned must be below 1, got "${v.sparsity}"`);
   await trainVariants({
     models: listOf('models', v.models, MODELS),
     sparsity,
