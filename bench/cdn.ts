@@ -1,7 +1,7 @@
 /**
  * `npm run bench:cdn -- [--sim piecewise|mechanistic|learned|all] [--days test|dev|train|d1,d2,…] [--cdns 3]
  *   [--sets ABC,…] [--models models/cdn-lts] [--learned-dir models/cdn-sim] [--out bench/results/cdn.json] [--retune]
- *   [--policies equal,wrr,ucb1,d-ucb,lts,fast-lts,lts-learned,greedy-lts-actions,greedy]`
+ *   [--policies equal,wrr,ucb1,d-ucb,lts,fast-lts,lts-learned,greedy-lts-actions,greedy] [--mpc H1,H2,… [--mpc-blocks B]]`
  *
  * Multi-CDN share policies (src/assign/cdn) in the CDN simulators (src/sim/cdn) on the test days (LTS §5):
  * the equal split ("original"), the best weighted round-robin, UCB1 and Discounted UCB (constants tuned on
@@ -16,6 +16,10 @@
  * fluid model with a directly simulated panel of viewers on the training traces (stalls per viewer-minute
  * through a capacity drop). `--policies` runs only the policies named (default: all); a column whose reference
  * policy did not run (the best baseline, greedy, lts) is shown as — and written as null.
+ *
+ * `--mpc 5,15,30` adds the multi-step oracle (src/sim/cdn/mpc.ts: receding-horizon planning with full knowledge
+ * of the next H steps) as policies `mpc-h5`, `mpc-h15`, … (slow: tens of seconds per day and set; off by default,
+ * so the default run is unchanged); the summary then gives each against the best baseline beside greedy.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +34,7 @@ import { JOINER, simulatePanel, STATES, type AbrResponse } from '../src/sim/cdn/
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import type { CdnSim } from '../src/sim/cdn/env.js';
 import { GreedyActionOracle, GreedyOracle } from '../src/sim/cdn/greedy.js';
+import { MpcOracle } from '../src/sim/cdn/mpc.js';
 import { LearnedSim, loadLearnedModels } from '../src/sim/cdn/learned.js';
 import { runDay, score, type DayResult, type Score } from '../src/sim/cdn/run.js';
 import { daysOf, FULL_DAYS } from '../src/sim/cdn/traffic.js';
@@ -52,11 +57,13 @@ const cli = {
     retune: { type: 'boolean', help: "tune the baselines' constants here on training days instead of loading them" },
     validate: { type: 'boolean', help: "first compare the mechanistic simulator's fluid model with a simulated panel of viewers" },
     policies: { type: 'string', arg: 'LIST', help: `only these policies (default: all of ${POLICY_NAMES.join(',')})` },
+    mpc: { type: 'string', arg: 'H1,H2,…', help: 'also the multi-step oracle (mpc.ts) with these horizons (steps), as mpc-hH; slow' },
+    'mpc-blocks': { type: 'string', default: '3', arg: 'B', help: "the multi-step oracle's plan blocks (block 0 = the decision)" },
   },
 } as const;
 const args = parseCliOrExit(cli);
 // the flags' values, checked before any work (--validate, data loading): a bad one exits 2
-const { kinds, days, sets, only } = inputOrExit(cli.name, () => {
+const { kinds, days, sets, only, horizons, mpcBlocks } = inputOrExit(cli.name, () => {
   const SIMS = ['piecewise', 'mechanistic', 'learned'] as const;
   const kinds = args.sim === 'all' ? [...SIMS] : args.sim.split(',').map((k) => oneOf('sim', k, SIMS));
   const days = ['test', 'dev', 'train'].includes(args.days)
@@ -71,7 +78,9 @@ const { kinds, days, sets, only } = inputOrExit(cli.name, () => {
   if (cdns > CDN_PROFILES.length) throw new InputError(`--cdns: must be at most ${CDN_PROFILES.length}, got "${args.cdns}"`);
   const sets = args.sets ? args.sets.split(',') : cdnCombinations(cdns);
   const only = args.policies ? args.policies.split(',').map((x) => oneOf('policies', x.trim(), POLICY_NAMES)) : POLICY_NAMES;
-  return { kinds, days, sets, only };
+  const horizons = args.mpc ? args.mpc.split(',').map((h) => num('mpc', h, { integer: true, min: 1 })) : [];
+  const mpcBlocks = num('mpc-blocks', args['mpc-blocks']!, { integer: true, min: 1 });
+  return { kinds, days, sets, only: [...only, ...horizons.map((h) => `mpc-h${h}`)], horizons, mpcBlocks };
 });
 const missing = missingData();
 if (missing) {
@@ -197,6 +206,8 @@ const summary: Array<{
   greedy_actions_vs_best: number | null;
   greedy_actions_gap_pct: number | null;
   fast_vs_lts: number | null;
+  /** the multi-step oracles (--mpc) against the best baseline, by policy name (mpc-hH) */
+  mpc_vs_best?: Record<string, number | null>;
 }> = [];
 
 interface Row {
@@ -244,6 +255,7 @@ for (const kind of kinds) {
       if (ll) policies.push(new LtsPolicy(ll.lts.model, { name: 'lts-learned' }));
     }
     policies.push(new GreedyActionOracle(sim), new GreedyOracle(sim, kind === 'learned' ? 5 : 1));
+    for (const h of horizons) policies.push(new MpcOracle(sim, { horizon: h, blocks: mpcBlocks }, `mpc-h${h}`));
     const res = new Map<string, DayResult[]>();
     for (const p of policies.filter((x) => only.includes(x.name))) {
       const dr = days.map((d) => runDay(sim, p, d));
@@ -285,6 +297,9 @@ for (const kind of kinds) {
       greedy_actions_vs_best: rel(q('greedy-lts-actions'), best?.qoe_mean),
       greedy_actions_gap_pct: mine.find((r) => r.policy === 'greedy-lts-actions')?.gap_to_greedy_pct ?? null,
       fast_vs_lts: rel(q('fast-lts'), q('lts')),
+      ...(horizons.length
+        ? { mpc_vs_best: Object.fromEntries(horizons.map((h) => [`mpc-h${h}`, rel(q(`mpc-h${h}`), best?.qoe_mean)])) }
+        : {}),
     });
     console.log(
       `\n${kind} ${set} (${days.length} days, ${score([...res.values()][0], true).minutes} flash-crowd minutes; baselines: ${b.source}; wrr ${b.wrr.join('/')})`,
@@ -334,6 +349,14 @@ for (const r of summary)
   console.log(
     `${r.sim.padEnd(12)} ${r.cdn_set}  ${(r.best ?? '—').padEnd(13)}  ${pct(r.lts_vs_best).padStart(11)}  ${pct(r.greedy_vs_best).padStart(24)}  ${`${pct(r.greedy_actions_vs_best)} (${r.greedy_actions_gap_pct?.toFixed(2) ?? '—'} %)`.padStart(45)}  ${pct(r.fast_vs_lts).padStart(15)}`,
   );
+if (horizons.length) {
+  console.log('\nmulti-step oracle (full knowledge of the next H steps) against the best baseline, beside the one-step greedy oracle:');
+  console.log(`sim          set  greedy (H = 1)  ${horizons.map((h) => `mpc-h${h}`.padStart(10)).join('  ')}`);
+  for (const r of summary)
+    console.log(
+      `${r.sim.padEnd(12)} ${r.cdn_set}  ${pct(r.greedy_vs_best).padStart(14)}  ${horizons.map((h) => pct(r.mpc_vs_best?.[`mpc-h${h}`] ?? null).padStart(10)).join('  ')}`,
+    );
+}
 for (const n of notes) console.log(`note: ${n}`);
 mkdirSync(dirname(resolve(args.out!)), { recursive: true });
 writeFileSync(
@@ -343,6 +366,7 @@ writeFileSync(
     {
       command: commandLine('bench:cdn'),
       days,
+      ...(horizons.length ? { mpc: { horizons, blocks: mpcBlocks } } : {}),
       rows,
       flash_rows: flashRows,
       decision_ms: decision,
