@@ -54,6 +54,7 @@ import {
 } from '../../src/sim/cdn/learned.js';
 import { MechanisticSim } from '../../src/sim/cdn/mechanistic.js';
 import { MpcOracle, planBlocks } from '../../src/sim/cdn/mpc.js';
+import { UncongestedBoundSim } from '../../src/sim/cdn/bound.js';
 import { PiecewiseSim } from '../../src/sim/cdn/piecewise.js';
 import { runDay } from '../../src/sim/cdn/run.js';
 import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinute, SURVIVE, Traffic } from '../../src/sim/cdn/traffic.js';
@@ -867,6 +868,20 @@ describe('multi-step oracle (mpc.ts) and the simulators’ rollouts (CdnSim.roll
       const gq = dayQoe(s, new GreedyOracle(s)).qoe;
       for (const h of [5, 20]) expect(dayQoe(s, new MpcOracle(s, { horizon: h })).qoe).toBeGreaterThanOrEqual(gq - 1e-9);
     }
+  });
+
+  it('the uncongested best-path world (bound.ts): every minute the best path of the set, no capacity, shares irrelevant; scores above the real policies', () => {
+    const resp = mixOf(response());
+    const ub = new UncongestedBoundSim(traffic, prof, resp);
+    const real = new MechanisticSim(traffic, prof, resp);
+    real.reset(1);
+    ub.reset(1);
+    for (const m of [0, 300, 700, 1200]) expect(ub.pathFactor(0, m)).toBe(Math.max(...[0, 1, 2].map((i) => real.pathFactor(i, m))));
+    expect(ub.factor(0, 500, 1e9)).toBe(ub.pathFactor(0, 500)); // no load ever congests it
+    const q = (sim: CdnSim, p: CdnSharePolicy) => runDay(sim, p, 1).reward.reduce((a, b) => a + b, 0) / DAY_MIN;
+    const bound = q(ub, new EqualSplit());
+    expect(q(ub, new WeightedRoundRobin([90, 10]))).toBeCloseTo(bound, 9);
+    for (const p of [new EqualSplit(), new GreedyOracle(real), new MpcOracle(real, { horizon: 5 })]) expect(q(real, p)).toBeLessThan(bound);
   });
 
   it('splits the horizon into the decision and even blocks; rejects bad options', () => {
