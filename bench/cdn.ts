@@ -1,7 +1,7 @@
 /**
  * `npm run bench:cdn -- [--sim piecewise|mechanistic|learned|all] [--days test|dev|train|d1,d2,…] [--cdns 3]
  *   [--sets ABC,…] [--models models/cdn-lts] [--learned-dir models/cdn-sim] [--out bench/results/cdn.json] [--retune]
- *   [--policies equal,wrr,ucb1,d-ucb,lts,fast-lts,lts-learned,greedy-lts-actions,greedy]`
+ *   [--policies equal,wrr,ucb1,d-ucb,lts,fast-lts,lts-learned,greedy-lts-actions,greedy] [--mpc H1,H2,… [--mpc-blocks B]] [--bound]`
  *
  * Multi-CDN share policies (src/assign/cdn) in the CDN simulators (src/sim/cdn) on the test days (LTS §5):
  * the equal split ("original"), the best weighted round-robin, UCB1 and Discounted UCB (constants tuned on
@@ -16,6 +16,12 @@
  * fluid model with a directly simulated panel of viewers on the training traces (stalls per viewer-minute
  * through a capacity drop). `--policies` runs only the policies named (default: all); a column whose reference
  * policy did not run (the best baseline, greedy, lts) is shown as — and written as null.
+ *
+ * `--mpc 5,15,30` adds the multi-step oracle (src/sim/cdn/mpc.ts: receding-horizon planning with full knowledge
+ * of the next H steps) as policies `mpc-h5`, `mpc-h15`, … (slow: tens of seconds per day and set; off by default,
+ * so the default run is unchanged); the summary then gives each against the best baseline beside greedy.
+ * `--bound` (mechanistic only) adds `bound-uncongested`: the same days in a world where every viewer gets the best
+ * CDN's path with no load (src/sim/cdn/bound.ts), an upper bound on what any scheduler can reach.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,11 +31,13 @@ import type { CdnSharePolicy } from '../src/assign/cdn/index.js';
 import { LtsPolicy, ltsModelFromFiles, type LtsManifest } from '../src/assign/cdn/lts.js';
 import { FastLtsPolicy, type TreeModel } from '../src/assign/cdn/tree.js';
 import { cdnCombinations, CDN_PROFILES, profilesOf } from '../src/sim/cdn/cdns.js';
-import { loadResponse, loadTraffic, makeSim, missingData } from '../src/sim/cdn/data.js';
+import { loadResponse, loadTraffic, makeSim, missingData, responseForDay } from '../src/sim/cdn/data.js';
 import { JOINER, simulatePanel, STATES, type AbrResponse } from '../src/sim/cdn/abr-response.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import type { CdnSim } from '../src/sim/cdn/env.js';
 import { GreedyActionOracle, GreedyOracle } from '../src/sim/cdn/greedy.js';
+import { MpcOracle } from '../src/sim/cdn/mpc.js';
+import { UncongestedBoundSim } from '../src/sim/cdn/bound.js';
 import { LearnedSim, loadLearnedModels } from '../src/sim/cdn/learned.js';
 import { runDay, score, type DayResult, type Score } from '../src/sim/cdn/run.js';
 import { daysOf, FULL_DAYS } from '../src/sim/cdn/traffic.js';
@@ -52,11 +60,14 @@ const cli = {
     retune: { type: 'boolean', help: "tune the baselines' constants here on training days instead of loading them" },
     validate: { type: 'boolean', help: "first compare the mechanistic simulator's fluid model with a simulated panel of viewers" },
     policies: { type: 'string', arg: 'LIST', help: `only these policies (default: all of ${POLICY_NAMES.join(',')})` },
+    mpc: { type: 'string', arg: 'H1,H2,…', help: 'also the multi-step oracle (mpc.ts) with these horizons (steps), as mpc-hH; slow' },
+    bound: { type: 'boolean', help: "mechanistic: also the uncongested best-path world (bound.ts), an upper bound on any scheduler's QoE" },
+    'mpc-blocks': { type: 'string', default: '3', arg: 'B', help: "the multi-step oracle's plan blocks (block 0 = the decision)" },
   },
 } as const;
 const args = parseCliOrExit(cli);
 // the flags' values, checked before any work (--validate, data loading): a bad one exits 2
-const { kinds, days, sets, only } = inputOrExit(cli.name, () => {
+const { kinds, days, sets, only, horizons, mpcBlocks } = inputOrExit(cli.name, () => {
   const SIMS = ['piecewise', 'mechanistic', 'learned'] as const;
   const kinds = args.sim === 'all' ? [...SIMS] : args.sim.split(',').map((k) => oneOf('sim', k, SIMS));
   const days = ['test', 'dev', 'train'].includes(args.days)
@@ -89,7 +100,16 @@ const { kinds, days, sets, only } = inputOrExit(cli.name, () => {
     throw new InputError(
       `--learned-dir: no such directory "${args['learned-dir']}" (the learned simulator's models; or --sim without learned)`,
     );
-  return { kinds, days, sets, only };
+  const horizons = args.mpc ? args.mpc.split(',').map((h) => num('mpc', h, { integer: true, min: 1 })) : [];
+  const mpcBlocks = num('mpc-blocks', args['mpc-blocks']!, { integer: true, min: 1 });
+  return {
+    kinds,
+    days,
+    sets,
+    only: [...only, ...horizons.map((h) => `mpc-h${h}`), ...(args.bound ? ['bound-uncongested'] : [])],
+    horizons,
+    mpcBlocks,
+  };
 });
 const missing = missingData();
 if (missing) {
@@ -215,6 +235,10 @@ const summary: Array<{
   greedy_actions_vs_best: number | null;
   greedy_actions_gap_pct: number | null;
   fast_vs_lts: number | null;
+  /** the multi-step oracles (--mpc) against the best baseline, by policy name (mpc-hH) */
+  mpc_vs_best?: Record<string, number | null>;
+  /** the uncongested best-path world (--bound) against the best baseline: no scheduler can beat it */
+  bound_vs_best?: number | null;
 }> = [];
 
 interface Row {
@@ -262,12 +286,20 @@ for (const kind of kinds) {
       if (ll) policies.push(new LtsPolicy(ll.lts.model, { name: 'lts-learned' }));
     }
     policies.push(new GreedyActionOracle(sim), new GreedyOracle(sim, kind === 'learned' ? 5 : 1));
+    for (const h of horizons) policies.push(new MpcOracle(sim, { horizon: h, blocks: mpcBlocks }, `mpc-h${h}`));
     const res = new Map<string, DayResult[]>();
     for (const p of policies.filter((x) => only.includes(x.name))) {
       const dr = days.map((d) => runDay(sim, p, d));
       res.set(p.name, dr);
       (timing[p.name] ??= []).push(...dr.map((x) => x.decisionMs));
     }
+    if (args.bound && kind === 'mechanistic') {
+      const ub = new UncongestedBoundSim(traffic, profilesOf(set), (d) => responseForDay(d));
+      res.set(
+        'bound-uncongested',
+        days.map((d) => runDay(ub, new EqualSplit(), d)),
+      );
+    } else if (args.bound) notes.push(`--bound: only the mechanistic simulator has the uncongested bound (not ${kind})`);
     if (!res.size) {
       notes.push(`${kind} ${set}: none of --policies ${only.join(',')} is available`);
       continue;
@@ -303,6 +335,10 @@ for (const kind of kinds) {
       greedy_actions_vs_best: rel(q('greedy-lts-actions'), best?.qoe_mean),
       greedy_actions_gap_pct: mine.find((r) => r.policy === 'greedy-lts-actions')?.gap_to_greedy_pct ?? null,
       fast_vs_lts: rel(q('fast-lts'), q('lts')),
+      ...(horizons.length
+        ? { mpc_vs_best: Object.fromEntries(horizons.map((h) => [`mpc-h${h}`, rel(q(`mpc-h${h}`), best?.qoe_mean)])) }
+        : {}),
+      ...(args.bound ? { bound_vs_best: rel(q('bound-uncongested'), best?.qoe_mean) } : {}),
     });
     console.log(
       `\n${kind} ${set} (${days.length} days, ${score([...res.values()][0], true).minutes} flash-crowd minutes; baselines: ${b.source}; wrr ${b.wrr.join('/')})`,
@@ -352,6 +388,18 @@ for (const r of summary)
   console.log(
     `${r.sim.padEnd(12)} ${r.cdn_set}  ${(r.best ?? '—').padEnd(13)}  ${pct(r.lts_vs_best).padStart(11)}  ${pct(r.greedy_vs_best).padStart(24)}  ${`${pct(r.greedy_actions_vs_best)} (${r.greedy_actions_gap_pct?.toFixed(2) ?? '—'} %)`.padStart(45)}  ${pct(r.fast_vs_lts).padStart(15)}`,
   );
+if (horizons.length || args.bound) {
+  console.log(
+    '\nceilings against the best baseline: the one-step greedy oracle, the multi-step oracle (full knowledge of the next H steps), the uncongested bound:',
+  );
+  console.log(
+    `sim          set  greedy (H = 1)  ${horizons.map((h) => `mpc-h${h}`.padStart(10)).join('  ')}${args.bound ? '  bound-uncongested' : ''}`,
+  );
+  for (const r of summary)
+    console.log(
+      `${r.sim.padEnd(12)} ${r.cdn_set}  ${pct(r.greedy_vs_best).padStart(14)}  ${horizons.map((h) => pct(r.mpc_vs_best?.[`mpc-h${h}`] ?? null).padStart(10)).join('  ')}${args.bound ? pct(r.bound_vs_best ?? null).padStart(19) : ''}`,
+    );
+}
 for (const n of notes) console.log(`note: ${n}`);
 mkdirSync(dirname(resolve(args.out!)), { recursive: true });
 writeFileSync(
@@ -361,6 +409,8 @@ writeFileSync(
     {
       command: commandLine('bench:cdn'),
       days,
+      ...(horizons.length ? { mpc: { horizons, blocks: mpcBlocks } } : {}),
+      ...(args.bound ? { bound: 'bound-uncongested: src/sim/cdn/bound.ts UncongestedBoundSim under the equal split' } : {}),
       rows,
       flash_rows: flashRows,
       decision_ms: decision,

@@ -38,11 +38,11 @@ import {
   type LtsManifest,
 } from '../../src/assign/cdn/lts.js';
 import { FastLtsPolicy, fitTree, treePredict, type TreeModel } from '../../src/assign/cdn/tree.js';
-import type { CdnStepObservation } from '../../src/assign/cdn/index.js';
+import type { CdnSharePolicy, CdnStepObservation } from '../../src/assign/cdn/index.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { buildAbrResponse, E_GRID, JOINER, mixOf, simulatePanel, STATES, type AbrResponse } from '../../src/sim/cdn/abr-response.js';
 import { capacityDay, cdnCombinations, CDN_PROFILES, INCIDENT_MIN, profilesOf } from '../../src/sim/cdn/cdns.js';
-import { WARMUP_MIN } from '../../src/sim/cdn/env.js';
+import { CdnSim, WARMUP_MIN, type CdnQoe } from '../../src/sim/cdn/env.js';
 import { actionCosts, greedyAction, GreedyOracle, separableArgmin } from '../../src/sim/cdn/greedy.js';
 import {
   clampToRange,
@@ -53,6 +53,8 @@ import {
   type LearnedCdnModel,
 } from '../../src/sim/cdn/learned.js';
 import { MechanisticSim } from '../../src/sim/cdn/mechanistic.js';
+import { MpcOracle, planBlocks } from '../../src/sim/cdn/mpc.js';
+import { UncongestedBoundSim } from '../../src/sim/cdn/bound.js';
 import { PiecewiseSim } from '../../src/sim/cdn/piecewise.js';
 import { runDay } from '../../src/sim/cdn/run.js';
 import { concurrent, DAY_MIN, daySplit, daysOf, flashCrowdMinutes, joinsPerMinute, SURVIVE, Traffic } from '../../src/sim/cdn/traffic.js';
@@ -755,6 +757,142 @@ describe('CDN simulators (piecewise, mechanistic, greedy)', () => {
     expect(r.reward.length).toBe(DAY_MIN);
     expect(r.shares![100]).toEqual([0.6, 0.3, 0.1]);
     expect(() => sim.step([34, 33, 33])).toThrowError(/day is over/);
+  });
+});
+
+/**
+ * A two-CDN world where the one-step greedy oracle is provably myopic: CDN X serves any load at no cost until its
+ * capacity drops to `capAfter` viewers at minute `drop` for `len` minutes (each viewer over capacity then costs
+ * `over` per minute), CDN Y costs `base` per viewer-minute always. Before the drop greedy sends every joiner to X
+ * (cost 0 < base), and the viewers it parked there are still on X when the capacity goes.
+ */
+class CliffSim extends CdnSim {
+  readonly kind = 'piecewise' as const;
+  constructor(
+    traffic: Traffic,
+    readonly drop: number,
+    readonly len: number,
+    readonly capAfter: number,
+    readonly over = 20,
+    readonly base = 1,
+  ) {
+    super(traffic, profilesOf('AB'));
+  }
+  protected resetState(): void {}
+  protected commit(): void {}
+  protected saveCdn(): unknown {
+    return null;
+  }
+  protected loadCdn(): void {}
+  protected evaluate(i: number, joins: number, minute: number): CdnQoe {
+    if (i === 1) return { slatency: 0, bufratio: this.base, buffreq: 0 };
+    const N = this.carried[i] + joins;
+    const cap = minute >= this.drop && minute < this.drop + this.len ? this.capAfter : Infinity;
+    return { slatency: 0, bufratio: N > cap ? (this.over * (N - cap)) / N : 0, buffreq: 0 };
+  }
+}
+
+describe('multi-step oracle (mpc.ts) and the simulators’ rollouts (CdnSim.rolloutCdn)', () => {
+  const traffic = syntheticTraffic();
+  const prof = profilesOf('ABC');
+  const flat = new Traffic(new Float64Array(2 * DAY_MIN).fill(100));
+  const dayQoe = (sim: CdnSim, p: CdnSharePolicy) => {
+    const r = runDay(sim, p, 1, { keepShares: true });
+    return { qoe: r.reward.reduce((a, b) => a + b, 0) / DAY_MIN, shares: r.shares! };
+  };
+
+  it('rolls each CDN forward as the simulator steps: Σ over CDNs of a plan’s rollouts = −Σ reward of playing it, state unchanged', () => {
+    for (const make of [() => new PiecewiseSim(traffic, prof), () => new MechanisticSim(traffic, prof, mixOf(response()))]) {
+      const sim = make();
+      sim.reset(1);
+      const rng = mulberry32(21);
+      for (let t = 0; t < 100; t++) sim.step(toPoints([rng(), rng(), rng()]));
+      const H = 12;
+      const plan = Array.from({ length: H }, () => toPoints([rng(), rng(), 0.2 * rng()]));
+      const J = Array.from({ length: H }, (_, t) => traffic.joinsAt(1, sim.minute + t));
+      const load = sim.platformLoad(H);
+      const before = [0, 1, 2].map((i) => sim.peekCost(i, 40));
+      let planned = 0;
+      for (let i = 0; i < 3; i++)
+        planned += sim.rolloutCdn(
+          i,
+          J.map((j, t) => (j * plan[t][i]) / 100),
+          load,
+        );
+      // one step: the greedy oracle's cost; and the state is untouched, also after a kept rollout restored
+      for (let i = 0; i < 3; i++) expect(sim.rolloutCdn(i, [(J[0] * 40) / 100], load)).toBeCloseTo(before[i], 12);
+      const snap = sim.snapshotCdn(0);
+      sim.rolloutCdn(0, [J[0], J[1]], load, 0, true);
+      expect(sim.peekCost(0, 40)).not.toBeCloseTo(before[0], 6);
+      sim.restoreCdn(0, snap);
+      expect([0, 1, 2].map((i) => sim.peekCost(i, 40))).toEqual(before);
+      let played = 0;
+      for (const p of plan) played -= sim.step(p).reward;
+      expect(Math.abs(planned - played) / played).toBeLessThan(1e-9);
+      // past the day's end: a clear error
+      while (sim.minute < DAY_MIN - 3) sim.step([34, 33, 33]);
+      expect(() => sim.platformLoad(4)).toThrowError(/past the day's end/);
+      expect(() => sim.rolloutCdn(0, [1, 1, 1, 1], sim.platformLoad(3))).toThrowError(/past the day's end/);
+    }
+  });
+
+  it('with a horizon of one step it is the greedy oracle, decision for decision', () => {
+    const sim = new MechanisticSim(traffic, prof, mixOf(response()));
+    sim.reset(1);
+    const g = new GreedyOracle(sim);
+    const mpc = new MpcOracle(sim, { horizon: 1 });
+    for (let t = 0; t < 150; t++) {
+      const p = g.points();
+      expect(mpc.points()).toEqual(p);
+      sim.step(p);
+    }
+  });
+
+  it('beats the one-step greedy oracle where greedy is provably myopic (a free CDN about to lose its capacity), never worse on any variant', () => {
+    // the base case: greedy parks everyone on X until the drop; the planner moves joiners to Y before it
+    const sim = new CliffSim(flat, 300, 60, 1000);
+    const g = dayQoe(sim, new GreedyOracle(sim));
+    const m = dayQoe(sim, new MpcOracle(sim, { horizon: 30 }));
+    expect(g.shares[299][0]).toBe(1); // greedy: all of the step before the drop on X
+    expect(m.shares.slice(270, 300).some((s) => s[0] < 0.5)).toBeTrue(); // the planner: off X before the drop
+    expect(m.qoe).toBeGreaterThan(g.qoe + 0.05 * Math.abs(g.qoe));
+    // a longer look ahead sees more of the viewers the drop will catch
+    expect(dayQoe(sim, new MpcOracle(sim, { horizon: 10 })).qoe).toBeLessThan(m.qoe);
+    for (const [drop, len, cap] of [
+      [200, 30, 500],
+      [700, 120, 2000],
+      [1000, 60, 3000],
+      [1400, 40, 0],
+    ]) {
+      const s = new CliffSim(flat, drop, len, cap);
+      const gq = dayQoe(s, new GreedyOracle(s)).qoe;
+      for (const h of [5, 20]) expect(dayQoe(s, new MpcOracle(s, { horizon: h })).qoe).toBeGreaterThanOrEqual(gq - 1e-9);
+    }
+  });
+
+  it('the uncongested best-path world (bound.ts): every minute the best path of the set, no capacity, shares irrelevant; scores above the real policies', () => {
+    const resp = mixOf(response());
+    const ub = new UncongestedBoundSim(traffic, prof, resp);
+    const real = new MechanisticSim(traffic, prof, resp);
+    real.reset(1);
+    ub.reset(1);
+    for (const m of [0, 300, 700, 1200]) expect(ub.pathFactor(0, m)).toBe(Math.max(...[0, 1, 2].map((i) => real.pathFactor(i, m))));
+    expect(ub.factor(0, 500, 1e9)).toBe(ub.pathFactor(0, 500)); // no load ever congests it
+    const q = (sim: CdnSim, p: CdnSharePolicy) => runDay(sim, p, 1).reward.reduce((a, b) => a + b, 0) / DAY_MIN;
+    const bound = q(ub, new EqualSplit());
+    expect(q(ub, new WeightedRoundRobin([90, 10]))).toBeCloseTo(bound, 9);
+    for (const p of [new EqualSplit(), new GreedyOracle(real), new MpcOracle(real, { horizon: 5 })]) expect(q(real, p)).toBeLessThan(bound);
+  });
+
+  it('splits the horizon into the decision and even blocks; rejects bad options', () => {
+    expect(planBlocks(1, 3)).toEqual([0, 1]);
+    expect(planBlocks(15, 3)).toEqual([0, 1, 8, 15]);
+    expect(planBlocks(2, 5)).toEqual([0, 1, 2]);
+    expect(planBlocks(10, 1)).toEqual([0, 10]);
+    const sim = new PiecewiseSim(traffic, prof);
+    expect(() => new MpcOracle(sim, { horizon: 0 })).toThrowError(/horizon/);
+    expect(() => new MpcOracle(sim, { horizon: 5, blocks: 1.5 })).toThrowError(/blocks/);
+    expect(() => new MpcOracle(sim, { horizon: 5, coarse: 0 })).toThrowError(/coarse/);
   });
 });
 

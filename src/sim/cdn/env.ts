@@ -40,6 +40,12 @@ export interface CdnSimStep {
   reward: number;
 }
 
+/** CDN i's dynamic state in a simulator (CdnSim.snapshotCdn); opaque outside the simulator */
+export interface CdnSnapshot {
+  carried: number;
+  own: unknown;
+}
+
 export abstract class CdnSim {
   abstract readonly kind: SimKind;
   readonly cdns: string[];
@@ -117,6 +123,72 @@ export abstract class CdnSim {
     return (J > 0 ? (Ji * q.slatency) / J : 0) + (N > 0 ? (Ni * (q.bufratio + q.buffreq)) / N : 0);
   }
 
+  /**
+   * The platform's concurrent viewers (all CDNs) in each of the coming `h` steps: Σ_i carried + the step's joins,
+   * carried on by SURVIVE. Independent of the shares (viewers only move between CDNs), so it is the
+   * denominator of BufRatio/BufFreq in every plan (`rolloutCdn`). Throws when `h` steps run past the day's end.
+   */
+  platformLoad(h: number): Float64Array {
+    this.checkAhead('platformLoad', h);
+    const out = new Float64Array(h);
+    let n = 0;
+    for (let c = 0; c < this.m; c++) n += this.carried[c];
+    for (let t = 0; t < h; t++) {
+      n += this.traffic.joinsAt(this.day, this.minute + t);
+      out[t] = n;
+      n *= SURVIVE;
+    }
+    return out;
+  }
+
+  /** a copy of CDN i's dynamic state (its viewers and the simulator's own state of it), for `restoreCdn` */
+  snapshotCdn(i: number): CdnSnapshot {
+    return { carried: this.carried[i], own: this.saveCdn(i) };
+  }
+  /** put CDN i back into a state taken by `snapshotCdn` (of this simulator, this day) */
+  restoreCdn(i: number, s: CdnSnapshot): void {
+    this.carried[i] = s.carried;
+    this.loadCdn(i, s.own);
+  }
+
+  /**
+   * CDN i alone through the steps at minute + offset … minute + offset + joins.length − 1, with joins[τ] new viewers
+   * (absolute, not points) in step offset + τ, starting from CDN i's state as it is now: its part of −reward summed
+   * over these steps (the same per-step cost as `peekCost`; a plan's −Σ reward is the sum over CDNs, since CDNs
+   * interact only through the joins they split). `load` = platformLoad(h) of the coming steps (h ≥ offset +
+   * joins.length). With `keep` CDN i is left advanced past these steps (the caller restores it with
+   * `restoreCdn`); without, its state is unchanged. What the multi-step oracle (mpc.ts) rolls out with. Throws
+   * when the steps run past the day's end or `load` is too short.
+   */
+  rolloutCdn(i: number, joins: ArrayLike<number>, load: ArrayLike<number>, offset = 0, keep = false): number {
+    const h = joins.length;
+    this.checkAhead('rolloutCdn', offset + h);
+    if (load.length < offset + h) throw new Error(`rolloutCdn: load covers ${load.length} steps, need ${offset + h}`);
+    const snap = keep ? null : this.snapshotCdn(i);
+    let cost = 0;
+    for (let t = 0; t < h; t++) {
+      const minute = this.minute + offset + t;
+      const J = this.traffic.joinsAt(this.day, minute);
+      const Ji = joins[t];
+      const q = this.evaluate(i, Ji, minute);
+      const N = load[offset + t];
+      const Ni = this.carried[i] + Ji;
+      cost += (J > 0 ? (Ji * q.slatency) / J : 0) + (N > 0 ? (Ni * (q.bufratio + q.buffreq)) / N : 0);
+      if (keep || t < h - 1) {
+        this.commit(i, Ji, minute);
+        this.carried[i] = SURVIVE * Ni;
+      }
+    }
+    if (snap) this.restoreCdn(i, snap);
+    return cost;
+  }
+
+  private checkAhead(what: string, h: number): void {
+    if (this.day < 0) throw new Error(`CdnSim.${what} before reset`);
+    if (!Number.isInteger(h) || h < 0 || this.minute + h > DAY_MIN)
+      throw new Error(`CdnSim.${what}: ${h} steps from minute ${this.minute} run past the day's end (${DAY_MIN})`);
+  }
+
   /** capacity of CDN i at minute m of the day (m ≥ −WARMUP_MIN) */
   capacity(i: number, m: number): number {
     const c = this.caps[i];
@@ -170,6 +242,10 @@ export abstract class CdnSim {
 
   /** subclass state for a new day (called before the warm-up; `carried` is already set) */
   protected abstract resetState(): void;
+  /** a copy of the subclass's state of CDN i (beyond `carried`), for rollouts (`rolloutCdn`) */
+  protected abstract saveCdn(i: number): unknown;
+  /** restore what `saveCdn(i)` returned */
+  protected abstract loadCdn(i: number, s: unknown): void;
   /** CDN i's QoE in the step at `minute` if it gets `joins` new viewers (no state change) */
   protected abstract evaluate(i: number, joins: number, minute: number): CdnQoe;
   /** advance CDN i's state through the step (called once per step, before `carried` moves on) */

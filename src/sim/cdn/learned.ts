@@ -259,6 +259,17 @@ export class LearnedSim extends CdnSim {
     return { slatency: Math.expm1(Math.max(0, y[0])), bufratio: Math.expm1(Math.max(0, y[1])), buffreq: Math.expm1(Math.max(0, y[2])) };
   }
 
+  /** CDN i's feature history and last QoE (copies) */
+  protected saveCdn(i: number): unknown {
+    return { hist: this.hist[i].slice(), prev: { ...this.prev[i] } };
+  }
+  protected loadCdn(i: number, s: unknown): void {
+    const v = s as { hist: Float32Array; prev: CdnQoe };
+    this.hist[i].set(v.hist);
+    this.prev[i] = { ...v.prev };
+    this.prefixOk[i] = false;
+  }
+
   protected commit(i: number, joins: number, minute: number): void {
     const q = this.evaluate(i, joins, minute);
     this.prefixOk[i] = false;

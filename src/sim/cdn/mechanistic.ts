@@ -217,6 +217,15 @@ export class MechanisticSim extends CdnSim {
     }
   }
 
+  /** CDN i's viewers per class and playback state (copies) */
+  protected saveCdn(i: number): unknown {
+    return this.pi[i].map((p) => p.slice());
+  }
+  protected loadCdn(i: number, s: unknown): void {
+    const src = s as Float64Array[];
+    this.pi[i].forEach((p, k) => p.set(src[k]));
+  }
+
   /** viewers of CDN i per playback state, summed over classes (a copy) */
   states(i: number): Float64Array {
     const out = new Float64Array(NS);

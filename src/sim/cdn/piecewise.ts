@@ -44,6 +44,11 @@ export class PiecewiseSim extends CdnSim {
   }
   protected resetState(): void {}
   protected commit(): void {}
+  /** no state beyond `carried` */
+  protected saveCdn(): unknown {
+    return null;
+  }
+  protected loadCdn(): void {}
   /** the load threshold θ of CDN i at minute m (viewers) */
   threshold(i: number, m: number): number {
     return this.params.onset * this.capacity(i, m);
