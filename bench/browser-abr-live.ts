@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { startDemoServer } from '../demo/server.js';
 import { InputError } from '../src/train/errors.js';
 import {
+  benchProgress,
   defaultBenchTraces,
   fmt,
   lagged,
@@ -129,7 +130,7 @@ export interface LiveSummaryRow {
 export interface BrowserAbrLiveBenchResult {
   command: string;
   config: { traces: string[]; policies: string[]; duration: number; repeats: number; max_lag: number };
-  progress: { done: number; total: number; rejected: number };
+  progress: { done: number; total: number; extra?: number; rejected: number };
   /** the runs summarised (playback kept up with the wall clock, or recorded before the page measured it) */
   rows: Row[];
   /** runs rejected for playback lag, on record only */
@@ -344,7 +345,7 @@ export async function benchBrowserAbrLive(o: BrowserAbrLiveBenchOptions = {}): P
     return {
       command: o.command ?? 'benchBrowserAbrLive (library call)',
       config,
-      progress: { done: rows.length, total: jobs.length, rejected: rejected.length },
+      progress: benchProgress(rows, jobs, rejected.length),
       rows,
       rejected,
       summary: summariseLive(rows, policies),

@@ -156,6 +156,9 @@ export async function playJobs(o: PlayJobsOptions): Promise<void> {
   const t0 = Date.now();
   let rejectedNow = 0;
   let finished = 0;
+  // the count is of this bench's jobs: those done before (total − jobs) plus those finished now; `rows` may hold more
+  // (runs kept from an earlier invocation with more repeats), which the count must not add
+  const before = Math.max(0, o.total - o.jobs.length);
   const worker = async () => {
     for (let j = queue.shift(); j; j = queue.shift()) {
       let r: Row;
@@ -182,11 +185,27 @@ export async function playJobs(o: PlayJobsOptions): Promise<void> {
       o.write();
       const eta = ((Date.now() - t0) / finished) * (o.jobs.length - finished);
       o.log(
-        `[${o.rows.length}/${o.total}] ${o.describe(r)}  lag ${lag === null ? '—' : (100 * lag).toFixed(1)} %  load ${Number(r.loadavg_1m ?? NaN).toFixed(1)}  eta ${Math.round(eta / 60000)} min`,
+        `[${before + finished}/${o.total}] ${o.describe(r)}  lag ${lag === null ? '—' : (100 * lag).toFixed(1)} %  load ${Number(r.loadavg_1m ?? NaN).toFixed(1)}  eta ${Math.round(eta / 60000)} min`,
       );
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.parallel ?? 1) }, () => worker()));
+}
+
+/**
+ * The results file's `progress`: `done` counts the runs among this bench's jobs (trace × policy × repeat) that are kept,
+ * `total` the jobs; `extra` the kept runs beyond them (resumed from a file played with more repeats: summarised, not
+ * counted as progress); `rejected` the runs rejected for lag. Before session 12 `done` was every kept row, so a resumed
+ * bench could report 219 of 177.
+ */
+export function benchProgress(
+  rows: ReadonlyArray<{ trace?: unknown; policy?: unknown; repeat?: unknown }>,
+  jobs: ReadonlyArray<{ trace: string; policy: string; repeat: number }>,
+  rejected: number,
+): { done: number; total: number; extra: number; rejected: number } {
+  const keys = new Set(jobs.map((j) => `${j.trace}|${j.policy}|${j.repeat}`));
+  const done = rows.filter((r) => keys.has(`${r.trace}|${r.policy}|${r.repeat}`)).length;
+  return { done, total: jobs.length, extra: rows.length - done, rejected };
 }
 
 /** One row per policy, the fields issue 15 names. */
@@ -249,7 +268,7 @@ export interface BrowserAbrBenchResult {
     abandon?: AbandonRule;
     max_lag: number;
   };
-  progress: { done: number; total: number; rejected: number };
+  progress: { done: number; total: number; extra?: number; rejected: number };
   /** the runs summarised (playback kept up with the wall clock) */
   rows: Row[];
   /** runs rejected for playback lag (`playbackLagShare` > max_lag), on record only */
@@ -757,7 +776,7 @@ export async function benchBrowserAbr(o: BrowserAbrBenchOptions = {}): Promise<B
     return {
       command: o.command ?? 'benchBrowserAbr (library call)',
       config,
-      progress: { done: rows.length, total: jobs.length, rejected: rejected.length },
+      progress: benchProgress(rows, jobs, rejected.length),
       rows,
       rejected,
       ...s,

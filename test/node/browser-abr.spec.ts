@@ -13,6 +13,7 @@ import {
   byBand,
   defaultBenchTraces,
   playJobs,
+  benchProgress,
   playbackLagShare,
   robustMpcBaseline,
   rotatedJobs,
@@ -272,6 +273,34 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
     expect(accepted.every((r) => (r.playback_lag_share as number) <= 0.03)).toBeTrue();
     expect(logs.some((l) => /b hls #0: failed \(chromium crashed\)/.test(l))).toBeTrue();
     expect(logs.some((l) => /a drl #0: rejected, playback lagged the wall clock by 10\.0 %/.test(l))).toBeTrue();
+  });
+
+  it('a resumed bench counts its own jobs: runs kept from a file played with more repeats are not progress (session 12)', async () => {
+    // the file holds repeats 0 and 1 of trace a; this bench asks for repeat 0 of a and b: 2 jobs done before, 2 to play
+    const kept: Row[] = [
+      { trace: 'a', policy: 'hls', repeat: 0 },
+      { trace: 'a', policy: 'drl', repeat: 0 },
+      { trace: 'a', policy: 'hls', repeat: 1 },
+      { trace: 'a', policy: 'drl', repeat: 1 },
+    ];
+    const jobs = rotatedJobs(['a', 'b'], ['hls', 'drl'], 1);
+    const todo = jobs.filter((j) => j.trace === 'b');
+    const logs: string[] = [];
+    await playJobs({
+      jobs: todo,
+      total: jobs.length,
+      maxLag: 0.03,
+      play: async (j: BenchJob) => ({ ...j, play_wall_s: 60, playback_lag_s: 0 }),
+      rows: kept,
+      rejected: [],
+      write: () => undefined,
+      describe: (r) => `${r.trace} ${r.policy}`,
+      log: (s) => logs.push(s),
+    });
+    // it printed [7/4] and [8/4]: every kept row over the jobs
+    expect(logs.map((l) => /^\[(\d+)\/(\d+)\]/.exec(l)?.slice(1).join('/'))).toEqual(['3/4', '4/4']);
+    expect(benchProgress(kept, jobs, 1)).toEqual({ done: 4, total: 4, extra: 2, rejected: 1 });
+    expect(benchProgress(kept.slice(0, 2), jobs, 0)).toEqual({ done: 2, total: 4, extra: 0, rejected: 0 });
   });
 
   it('playJobs gives up when every run lags (the machine is too busy for real-time playback)', async () => {
