@@ -5,7 +5,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { liveQoeSegment, liveQoeWeights } from '../../src/core/live-qoe.js';
-import { stepTrace } from '../../src/core/trace.js';
 import {
   HlsLiveRule,
   LIVE_BASELINES,
@@ -22,24 +21,12 @@ import {
 import { LIVE_FEATURES, LIVE_RMAX, LiveDrlPolicy, buildLiveDrl, denseArrays, liveFeatures } from '../../src/abr/live-drl.js';
 import { MeanOfPast } from '../../src/abr/size-forecast.js';
 import { DeclaredSizes, ForecastSizes, LiveSession, TraceLink, TrueSizes, runLiveSession, type LiveVideo } from '../../src/sim/abr/live.js';
-import { stepFrom, type SimTrace } from '../../src/sim/abr/env.js';
-import { mulberry32 } from '../../src/core/random.js';
+import { stepFrom } from '../../src/sim/abr/env.js';
 import { LIVE_TEACHER } from '../../src/train/live-abr.js';
+import { sim, syntheticLiveVideo } from './live-fixtures.js';
 
-const sim = (name: string, steps: Array<[number, number]>): SimTrace => {
-  const t = stepTrace(name, steps);
-  return { name, time: t.times, bw: t.mbps };
-};
-/** a VBR-ish stream: 3 rungs, 2 s chunks, sizes varying +-40 % around nominal */
-function video(n = 80, seed = 1): LiveVideo {
-  const rng = mulberry32(seed);
-  const ladderKbps = [300, 750, 1200];
-  const sizes = Array.from({ length: n }, () => {
-    const c = 0.6 + 0.8 * rng();
-    return ladderKbps.map((k) => Math.round((c * k * 1000 * 2) / 8));
-  });
-  return { name: `synthetic${seed}`, ladderKbps, chunkS: 2, sizes };
-}
+/** the specs' synthetic stream (test/node/live-fixtures.ts) */
+const video = (n = 80, seed = 1): LiveVideo => syntheticLiveVideo(n, seed);
 /** keeps the playback rate at 1 */
 class Rate1 implements RateController {
   readonly name = 'rate1';

@@ -3,27 +3,14 @@
  * session, its plan replays exactly through the simulator, it is never worse than RobustMPC told the true sizes on
  * hand-built traces and strictly better where looking one chunk ahead is not enough; LiveSession.clone is independent.
  */
-import { stepTrace } from '../../src/core/trace.js';
 import { LiveRobustMpc, type LiveObservation, type LivePolicy } from '../../src/abr/live.js';
-import { mulberry32 } from '../../src/core/random.js';
 import { LiveSession, TrueSizes, runLiveSession, type LiveOptions, type LiveVideo } from '../../src/sim/abr/live.js';
 import { LiveOraclePolicy, planLiveOracle } from '../../src/sim/abr/live-oracle.js';
 import type { SimTrace } from '../../src/sim/abr/env.js';
+import { sim, syntheticLiveVideo } from './live-fixtures.js';
 
-const sim = (name: string, steps: Array<[number, number]>): SimTrace => {
-  const t = stepTrace(name, steps);
-  return { name, time: t.times, bw: t.mbps };
-};
-/** 3 rungs, 2 s chunks, sizes varying +-40 % around nominal */
-function video(n = 60, seed = 3): LiveVideo {
-  const rng = mulberry32(seed);
-  const ladderKbps = [300, 750, 1200];
-  const sizes = Array.from({ length: n }, () => {
-    const c = 0.6 + 0.8 * rng();
-    return ladderKbps.map((k) => Math.round((c * k * 1000 * 2) / 8));
-  });
-  return { name: `synthetic${seed}`, ladderKbps, chunkS: 2, sizes };
-}
+/** the specs' synthetic stream (test/node/live-fixtures.ts) */
+const video = (n = 60, seed = 3): LiveVideo => syntheticLiveVideo(n, seed);
 /** plays a fixed sequence of rungs */
 class Fixed implements LivePolicy {
   readonly name = 'fixed';
