@@ -42,6 +42,7 @@ import {
   type SizeSource,
 } from '../sim/abr/live.js';
 import { dataRoot, heldOutSplit, loadTraceDir } from '../sim/abr/load.js';
+import { oracleDecision } from '../sim/abr/live-oracle.js';
 import { loadEncodePartVideos, loadPartVideos, type PartVideo } from '../sim/abr/parts.js';
 import type { SimTrace } from '../sim/abr/env.js';
 import { InputError } from './errors.js';
@@ -142,6 +143,16 @@ export interface TrainLiveAbrOptions {
   distillSessions?: number;
   distillEpochs?: number;
   distillLr?: number;
+  /**
+   * The expert of the distillation (default `teacher`: the init actor given the true sizes, as above). `oracle-hN`
+   * (session 12, Comyco-style imitation of the offline ceiling): every decision the student makes is labelled with the
+   * receding-horizon oracle's rung at that state (src/sim/abr/live-oracle.ts `oracleDecision`: beam search over the
+   * next N chunks on copies of the session, knowing the future throughput and the true bytes), beam `distillBeam`
+   * (default 2, as bench:live-abr's `oracle-horizon-beam`); the rest is unchanged (DAgger from `init`, both feature
+   * sets, validated and selectable each round). About 80 ms per decision at N = 5 on one core.
+   */
+  distillExpert?: string;
+  distillBeam?: number;
   /** warm start: a previous actor directory (model.json, weights.bin; critic/ too when present); skips nothing by itself */
   init?: string | null;
   /** print the live BB grid on training sessions */
@@ -221,7 +232,14 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     throw new InputError('distillRounds needs init (the teacher is the init actor given the true sizes)');
   if ((o.distillRounds ?? 0) > 0 && (o.bcSessions ?? 400) > 0)
     throw new InputError('distillRounds needs bcSessions 0 (the teacher is the init actor, not its imitation)');
+  const EXPERT = o.distillExpert ?? 'teacher';
+  const expertH = /^oracle-h([1-9][0-9]*)$/.exec(EXPERT);
+  if (EXPERT !== 'teacher' && !expertH) throw new InputError(`distillExpert must be teacher or oracle-hN (N >= 1), got ${EXPERT}`);
+  const EXPERT_H = expertH ? Number(expertH[1]) : 0;
+  const D_BEAM = o.distillBeam ?? 2;
+  if (!(Number.isInteger(D_BEAM) && D_BEAM >= 1)) throw new InputError(`distillBeam must be an integer >= 1, got ${D_BEAM}`);
   const RISK = o.risk ?? null;
+  if (EXPERT_H && RISK !== null) throw new InputError('distillExpert oracle-hN cannot copy sessions with risk-aware sizes');
   if (RISK !== null)
     try {
       parseSizeRisk(RISK);
@@ -534,7 +552,15 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
 
   // ---------- 1b. distillation of the true-size teacher (optional) ----------
   const DISTILL = o.distillRounds ?? 0;
-  const distillHistory: Array<{ round: number; samples: number; loss: number; validation: number; validation_true: number }> = [];
+  /** per round: samples so far, last loss, dev QoE/s (predicted, true sizes), share of the round's decisions where the student played the expert's rung */
+  const distillHistory: Array<{
+    round: number;
+    samples: number;
+    loss: number;
+    validation: number;
+    validation_true: number;
+    agreement: number;
+  }> = [];
   let initTrueScore: number | null = null;
   if (DISTILL > 0 && initDir) {
     const D_SESS = o.distillSessions ?? 100;
@@ -562,7 +588,7 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
           const c = ob.nextIndex;
           const n = sess.video.sizes.length;
           const truth = { ...ob, sizes: ob.sizes.map((_, h) => sess.video.sizes[Math.min(c + h, n - 1)].slice()) };
-          const label = teacher.decide(truth);
+          const label = EXPERT_H ? oracleDecision(sess, EXPERT_H, D_BEAM) : teacher.decide(truth);
           const q = student.decide(ob);
           if (q === label) agree++;
           decisions++;
@@ -576,6 +602,8 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
           ys.push(label);
           sess.step(q);
         }
+        if (EXPERT_H && (s + 1) % 20 === 0 && s + 1 < D_SESS)
+          log(`distillation round ${round}/${DISTILL}: ${s + 1}/${D_SESS} sessions labelled by ${EXPERT}, ${decisions} decisions`);
       }
       const n = ys.length;
       const flatX = new Float32Array(n * X1);
@@ -600,9 +628,16 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
       tf.dispose([X, M, Y]);
       const v = keepBest(`distill${round}`);
       const vt = validateTrue(policyNow());
-      distillHistory.push({ round, samples: n, loss: lastLoss, validation: v, validation_true: vt });
+      distillHistory.push({
+        round,
+        samples: n,
+        loss: lastLoss,
+        validation: v,
+        validation_true: vt,
+        agreement: agree / Math.max(1, decisions),
+      });
       log(
-        `distillation round ${round}/${DISTILL}: ${decisions} decisions (student = teacher on ${((100 * agree) / Math.max(1, decisions)).toFixed(1)} %), ${n} samples, loss ${lastLoss.toFixed(4)}, validation QoE/s ${v.toFixed(4)}${partNote()}, with true sizes ${vt.toFixed(4)} (gap ${((100 * (v - vt)) / Math.abs(vt)).toFixed(2)} %; best ${best.score.toFixed(4)} at ${best.stage})`,
+        `distillation round ${round}/${DISTILL}: ${decisions} decisions (student = ${EXPERT} on ${((100 * agree) / Math.max(1, decisions)).toFixed(1)} %), ${n} samples, loss ${lastLoss.toFixed(4)}, validation QoE/s ${v.toFixed(4)}${partNote()}, with true sizes ${vt.toFixed(4)} (gap ${((100 * (v - vt)) / Math.abs(vt)).toFixed(2)} %; best ${best.score.toFixed(4)} at ${best.stage})`,
       );
     }
     opt.dispose();
@@ -759,6 +794,8 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
         ...(DISTILL > 0
           ? {
               distill: {
+                expert: EXPERT,
+                ...(EXPERT_H ? { expert_beam: D_BEAM } : {}),
                 rounds: DISTILL,
                 sessions: o.distillSessions ?? 100,
                 epochs: o.distillEpochs ?? 3,

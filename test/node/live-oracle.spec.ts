@@ -4,8 +4,8 @@
  * hand-built traces and strictly better where looking one chunk ahead is not enough; LiveSession.clone is independent.
  */
 import { LiveRobustMpc, type LiveObservation, type LivePolicy } from '../../src/abr/live.js';
-import { LiveSession, TrueSizes, runLiveSession, type LiveOptions, type LiveVideo } from '../../src/sim/abr/live.js';
-import { LiveOraclePolicy, planLiveOracle } from '../../src/sim/abr/live-oracle.js';
+import { LiveSession, TrueSizes, runLiveSession, type LiveOptions, type LiveVideo, type SizeSource } from '../../src/sim/abr/live.js';
+import { LiveOraclePolicy, oracleDecision, planLiveOracle } from '../../src/sim/abr/live-oracle.js';
 import type { SimTrace } from '../../src/sim/abr/env.js';
 import { sim, syntheticLiveVideo } from './live-fixtures.js';
 
@@ -112,6 +112,40 @@ describe('live ABR oracle (offline ceiling, src/sim/abr/live-oracle.ts)', () => 
     const mpc = qoe(new LiveRobustMpc(), v, drop, opts);
     expect(full).toBeGreaterThan(mpc * 1.05);
     expect(full).toBeGreaterThan(h1 * 1.01);
+  });
+
+  it('oracleDecision (the imitation expert) is the receding oracle-hN decision, whatever size source the session tells', () => {
+    const v = video();
+    const opts: LiveOptions = { startChunk: 5, chunks: 20, targetLatencyS: 3 };
+    /** a size source that lies (all sizes x 3): the downloads still take the true bytes */
+    const truth = new TrueSizes(v);
+    const lying: SizeSource = {
+      name: 'x3',
+      sizes: (origin: number, from: number, H: number) => truth.sizes(origin, from, H).map((r) => r.map((b) => 3 * b)),
+    };
+    for (const tr of [hand[1], drop]) {
+      const plan = planLiveOracle(v, tr, opts, 2, undefined, 3).plan;
+      for (const src of [new TrueSizes(v), lying]) {
+        const s = new LiveSession(v, tr, src, opts);
+        s.step(0);
+        const seq: number[] = [];
+        while (!s.done) {
+          s.awaitDecisionPoint();
+          const k = s.k;
+          const q = oracleDecision(s, 3, 2);
+          expect(s.k).toBe(k); // the session itself is not stepped
+          seq.push(q);
+          s.step(q);
+        }
+        expect(seq).withContext(`${tr.name} ${src.name}`).toEqual(plan);
+      }
+    }
+    const s = new LiveSession(v, drop, new TrueSizes(v), { ...opts, chunks: 2 });
+    s.step(0);
+    s.step(0);
+    expect(() => oracleDecision(s)).toThrowError(/finished/);
+    expect(() => oracleDecision(new LiveSession(v, drop, new TrueSizes(v), opts), 0)).toThrowError(/horizon/);
+    expect(() => oracleDecision(new LiveSession(v, drop, new TrueSizes(v), opts), 5, 0)).toThrowError(/beam/);
   });
 
   it('refuses a bad beam, a noisy session and a chunk outside the planned session', () => {

@@ -404,6 +404,53 @@ describe('train:live-abr distillation of the true-size teacher (issue 14)', () =
       .toBeTrue();
   });
 
+  it('with the oracle-h2 expert: a strong round moves the student toward the expert (agreement rises), recorded per round', async () => {
+    const sizeDir = join('models', 'chunk-size');
+    if (!existsSync(join(sizeDir, 'head.json'))) return pending('models/chunk-size missing');
+    const sizeNet = loadSizeNet(sizeDir);
+    const outA = join(dir, 'oa');
+    await trainLiveAbr({ ...base(), sizeNet, bcSessions: 2, bcEpochs: 1, iters: 0, seed: 4, out: outA });
+    const outO = join(dir, 'o');
+    const logs: string[] = [];
+    await trainLiveAbr({
+      ...base(),
+      sizeNet,
+      seed: 4,
+      bcSessions: 0,
+      iters: 0,
+      init: outA,
+      distillExpert: 'oracle-h2',
+      distillBeam: 1,
+      distillRounds: 2,
+      distillSessions: 6,
+      distillEpochs: 40,
+      distillLr: 3e-3,
+      out: outO,
+      log: (m: string) => logs.push(m),
+    });
+    const rec = JSON.parse(readFileSync(join(outO, 'train.json'), 'utf8'));
+    expect(rec.distill.expert).toBe('oracle-h2');
+    expect(rec.distill.expert_beam).toBe(1);
+    const h = rec.distill.history as Array<{ round: number; samples: number; agreement: number }>;
+    expect(h.map((x) => x.round)).toEqual([1, 2]);
+    expect(h[0].samples).toBe(6 * 14 * 2);
+    // round 1: the init actor's own choices against the expert's; round 2: the actor fitted to round 1's labels
+    expect(h[1].agreement)
+      .withContext(JSON.stringify(h))
+      .toBeGreaterThan(h[0].agreement + 0.1);
+    expect(logs.some((m) => /student = oracle-h2 on/.test(m)))
+      .withContext(logs.join('\n'))
+      .toBeTrue();
+  });
+
+  it('refuses an unknown distillation expert, a bad beam and an oracle over risk-aware sizes', async () => {
+    const sizeNet = { steps: 0 } as never;
+    const o = { ...base(), sizeNet, bcSessions: 0, init: 'x', distillRounds: 1 };
+    await expectAsync(trainLiveAbr({ ...o, distillExpert: 'oracle' })).toBeRejectedWithError(InputError, /distillExpert/);
+    await expectAsync(trainLiveAbr({ ...o, distillExpert: 'oracle-h5', distillBeam: 0 })).toBeRejectedWithError(InputError, /distillBeam/);
+    await expectAsync(trainLiveAbr({ ...o, distillExpert: 'oracle-h5', risk: 'q90' })).toBeRejectedWithError(InputError, /risk/);
+  });
+
   it('refuses distillation without a teacher or after an imitation', async () => {
     const sizeNet = { steps: 0 } as never;
     await expectAsync(trainLiveAbr({ ...base(), sizeNet, bcSessions: 0, distillRounds: 1 })).toBeRejectedWithError(

@@ -127,6 +127,22 @@ export function planLiveOracle(
 }
 
 /**
+ * The receding-horizon oracle's decision at one state of a live session (the expert that labels the states a learned
+ * policy visits, Comyco-style imitation, train:live-abr `distillExpert: 'oracle-hN'`): a beam search over the next
+ * `horizon` chunks from a copy of `session` (at its decision point, perfect knowledge of the future throughput and
+ * of the true bytes, as planLiveOracle's `oracle-hN`), returning the first rung of the best sequence (0-based).
+ * `session` is not stepped (its decision point is awaited on the copy). The download bytes are the video's true
+ * sizes whatever size source the session tells its policy, so the label does not depend on it. Throws on a finished
+ * session, a bad horizon (integer ≥ 1) or beam (integer ≥ 1), or a stateful (RiskSizes) source.
+ */
+export function oracleDecision(session: LiveSession, horizon = 5, beam = 2): number {
+  if (!(Number.isInteger(beam) && beam >= 1)) throw new Error(`oracleDecision: beam ${beam} is not an integer >= 1`);
+  if (!(Number.isInteger(horizon) && horizon >= 1)) throw new Error(`oracleDecision: horizon ${horizon} is not an integer >= 1`);
+  if (session.done) throw new Error('oracleDecision: the session is finished');
+  return beamSearch(session, horizon, beam).rungs[0];
+}
+
+/**
  * The oracle behind the live policy interface (name `oracle`, or `oracle-hN` with a receding horizon of N chunks):
  * built for one session (video, trace, options), it plans on its first
  * decision (planLiveOracle) and then plays the plan, so runLiveSession with TrueSizes reproduces `planned.qoeTotal`
