@@ -521,30 +521,13 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
       }
       if ((s + 1) % 100 === 0) log(`imitation data: ${s + 1}/${BC_SESSIONS} sessions, ${ys.length} decisions`);
     }
-    const n = ys.length;
-    const flatX = new Float32Array(n * X1);
-    const flatM = new Float32Array(n * LIVE_RMAX);
-    xs.forEach((x, i) => flatX.set(x, i * X1));
-    ms.forEach((m, i) => flatM.set(m, i * LIVE_RMAX));
-    const X = tf.tensor3d(flatX, [n, LIVE_RMAX, LIVE_FEATURES]);
-    const M = tf.tensor2d(flatM, [n, LIVE_RMAX]);
-    const Y = tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LIVE_RMAX);
+    const { n, X, M, Y } = imitationTensors(xs, ms, ys);
     const opt = tf.train.adam(1e-3);
-    supervisedEpochs(
-      opt,
-      { n, epochs: BC_EPOCHS, batch: 256, rng },
-      (ids, b) => {
-        const lg = tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
-        return tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), lg) as tf.Scalar;
-      },
-      (ep, meanLoss) => {
-        imitationLoss.push(meanLoss);
-        if (ep % 5 === 4 || ep === BC_EPOCHS - 1)
-          log(
-            `imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${meanLoss.toFixed(4)}, validation QoE/s ${keepBest(`bc${ep + 1}`).toFixed(4)}`,
-          );
-      },
-    );
+    supervisedEpochs(opt, { n, epochs: BC_EPOCHS, batch: 256, rng }, maskedCrossEntropy(scores, X, M, Y), (ep, meanLoss) => {
+      imitationLoss.push(meanLoss);
+      if (ep % 5 === 4 || ep === BC_EPOCHS - 1)
+        log(`imitation epoch ${ep + 1}/${BC_EPOCHS}: loss ${meanLoss.toFixed(4)}, validation QoE/s ${keepBest(`bc${ep + 1}`).toFixed(4)}`);
+    });
     tf.dispose([X, M, Y]);
     opt.dispose();
     actor.setWeights(best.weights);
@@ -605,26 +588,11 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
         if (EXPERT_H && (s + 1) % 20 === 0 && s + 1 < D_SESS)
           log(`distillation round ${round}/${DISTILL}: ${s + 1}/${D_SESS} sessions labelled by ${EXPERT}, ${decisions} decisions`);
       }
-      const n = ys.length;
-      const flatX = new Float32Array(n * X1);
-      const flatM = new Float32Array(n * LIVE_RMAX);
-      xs.forEach((x, i) => flatX.set(x, i * X1));
-      ms.forEach((m, i) => flatM.set(m, i * LIVE_RMAX));
-      const X = tf.tensor3d(flatX, [n, LIVE_RMAX, LIVE_FEATURES]);
-      const M = tf.tensor2d(flatM, [n, LIVE_RMAX]);
-      const Y = tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LIVE_RMAX);
+      const { n, X, M, Y } = imitationTensors(xs, ms, ys);
       let lastLoss = NaN;
-      supervisedEpochs(
-        opt,
-        { n, epochs: D_EPOCHS, batch: 256, rng },
-        (ids, b) => {
-          const lg = tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
-          return tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), lg) as tf.Scalar;
-        },
-        (_ep, meanLoss) => {
-          lastLoss = meanLoss;
-        },
-      );
+      supervisedEpochs(opt, { n, epochs: D_EPOCHS, batch: 256, rng }, maskedCrossEntropy(scores, X, M, Y), (_ep, meanLoss) => {
+        lastLoss = meanLoss;
+      });
       tf.dispose([X, M, Y]);
       const v = keepBest(`distill${round}`);
       const vt = validateTrue(policyNow());
@@ -827,4 +795,37 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   best.weights.forEach((w) => w.dispose());
   tf.dispose([...actor.weights.map((w) => w.read()), ...critic.weights.map((w) => w.read())]);
   return result;
+}
+
+/**
+ * The imitation / distillation data as tensors: features `[n, LIVE_RMAX, LIVE_FEATURES]`, the rung mask `[n, LIVE_RMAX]`
+ * (1 = a rung of the stream's ladder) and the one-hot labels `[n, LIVE_RMAX]`, from per-decision arrays (each `xs[i]` of
+ * LIVE_RMAX × LIVE_FEATURES floats, `ms[i]` of LIVE_RMAX, `ys[i]` a rung index). The caller disposes X, M and Y.
+ */
+function imitationTensors(xs: Float32Array[], ms: Float32Array[], ys: number[]): { n: number; X: tf.Tensor; M: tf.Tensor; Y: tf.Tensor } {
+  const n = ys.length;
+  const X1 = LIVE_RMAX * LIVE_FEATURES;
+  const flatX = new Float32Array(n * X1);
+  const flatM = new Float32Array(n * LIVE_RMAX);
+  xs.forEach((x, i) => flatX.set(x, i * X1));
+  ms.forEach((m, i) => flatM.set(m, i * LIVE_RMAX));
+  return {
+    n,
+    X: tf.tensor3d(flatX, [n, LIVE_RMAX, LIVE_FEATURES]),
+    M: tf.tensor2d(flatM, [n, LIVE_RMAX]),
+    Y: tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LIVE_RMAX),
+  };
+}
+
+/** The batch loss of imitation: softmax cross-entropy of the actor's scores over the stream's rungs only (masked rungs get −1e9). */
+function maskedCrossEntropy(
+  scores: (x: tf.Tensor, B: number) => tf.Tensor,
+  X: tf.Tensor,
+  M: tf.Tensor,
+  Y: tf.Tensor,
+): (ids: tf.Tensor1D, b: number) => tf.Scalar {
+  return (ids, b) => {
+    const lg = tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
+    return tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), lg) as tf.Scalar;
+  };
 }
