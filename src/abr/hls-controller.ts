@@ -455,7 +455,8 @@ export function createAbrController(HlsCtor: typeof Hls, opts: EdgeplayAbrOption
       this.predictor.observe(frag.level, stats.loaded);
       const details = levels[frag.level]?.details;
       const media = (hls as unknown as { media: HTMLMediaElement | null }).media;
-      // buffer as the simulator sees it: after this chunk is in (it is about to be appended)
+      // the buffer once this chunk is in: what is buffered now plus the chunk about to be appended (the player
+      // simulator, src/sim/abr/hls-vod.ts, reads it the same way since session 12)
       const bufferS = bufferAhead(media) + appendS;
       const total = details && !details.live ? details.fragments.length : 48;
       const index = details ? frag.sn - details.startSN : 0;

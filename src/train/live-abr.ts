@@ -240,6 +240,14 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   if (!(Number.isInteger(D_BEAM) && D_BEAM >= 1)) throw new InputError(`distillBeam must be an integer >= 1, got ${D_BEAM}`);
   const RISK = o.risk ?? null;
   if (EXPERT_H && RISK !== null) throw new InputError('distillExpert oracle-hN cannot copy sessions with risk-aware sizes');
+  // the library call checks what the command line checks (a 0 or NaN here ended in a plain RangeError, or trained at lr NaN)
+  for (const [k, v] of [
+    ['distillSessions', o.distillSessions],
+    ['distillEpochs', o.distillEpochs],
+  ] as const)
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new InputError(`${k} must be an integer >= 1, got ${v}`);
+  if (o.distillLr !== undefined && !(Number.isFinite(o.distillLr) && o.distillLr > 0))
+    throw new InputError(`distillLr must be a number > 0, got ${o.distillLr}`);
   if (RISK !== null)
     try {
       parseSizeRisk(RISK);
@@ -813,7 +821,7 @@ function imitationTensors(xs: Float32Array[], ms: Float32Array[], ys: number[]):
     n,
     X: tf.tensor3d(flatX, [n, LIVE_RMAX, LIVE_FEATURES]),
     M: tf.tensor2d(flatM, [n, LIVE_RMAX]),
-    Y: tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LIVE_RMAX),
+    Y: tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LIVE_RMAX)),
   };
 }
 

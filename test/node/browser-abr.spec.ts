@@ -297,7 +297,7 @@ describe('bench:browser-abr run validity (playbackLagShare)', () => {
       describe: (r) => `${r.trace} ${r.policy}`,
       log: (s) => logs.push(s),
     });
-    // it printed [7/4] and [8/4]: every kept row over the jobs
+    // it printed [5/4] and [6/4]: every kept row (4 resumed + the new ones) over the jobs
     expect(logs.map((l) => /^\[(\d+)\/(\d+)\]/.exec(l)?.slice(1).join('/'))).toEqual(['3/4', '4/4']);
     expect(benchProgress(kept, jobs, 1)).toEqual({ done: 4, total: 4, extra: 2, rejected: 1 });
     expect(benchProgress(kept.slice(0, 2), jobs, 0)).toEqual({ done: 2, total: 4, extra: 0, rejected: 0 });

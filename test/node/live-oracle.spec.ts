@@ -146,6 +146,9 @@ describe('live ABR oracle (offline ceiling, src/sim/abr/live-oracle.ts)', () => 
     expect(() => oracleDecision(s)).toThrowError(/finished/);
     expect(() => oracleDecision(new LiveSession(v, drop, new TrueSizes(v), opts), 0)).toThrowError(/horizon/);
     expect(() => oracleDecision(new LiveSession(v, drop, new TrueSizes(v), opts), 5, 0)).toThrowError(/beam/);
+    // a clone shares the noise closure: searching a noisy session would advance its own noise stream (review, session 12)
+    const noisy = new LiveSession(v, drop, new TrueSizes(v), { ...opts, noise: () => 1 });
+    expect(() => oracleDecision(noisy)).toThrowError(/noise/);
   });
 
   it('refuses a bad beam, a noisy session and a chunk outside the planned session', () => {

@@ -451,6 +451,15 @@ describe('train:live-abr distillation of the true-size teacher (issue 14)', () =
     await expectAsync(trainLiveAbr({ ...o, distillExpert: 'oracle-h5', risk: 'q90' })).toBeRejectedWithError(InputError, /risk/);
   });
 
+  it('refuses distillation sessions, epochs or a learning rate that cannot train, as the command line does (review, session 12)', async () => {
+    const sizeNet = { steps: 0 } as never;
+    const o = { ...base(), sizeNet, bcSessions: 0, init: 'x', distillRounds: 1 };
+    await expectAsync(trainLiveAbr({ ...o, distillSessions: 0 })).toBeRejectedWithError(InputError, /distillSessions/);
+    await expectAsync(trainLiveAbr({ ...o, distillEpochs: 1.5 })).toBeRejectedWithError(InputError, /distillEpochs/);
+    await expectAsync(trainLiveAbr({ ...o, distillLr: NaN })).toBeRejectedWithError(InputError, /distillLr/);
+    await expectAsync(trainLiveAbr({ ...o, distillLr: -1e-4 })).toBeRejectedWithError(InputError, /distillLr/);
+  });
+
   it('refuses distillation without a teacher or after an imitation', async () => {
     const sizeNet = { steps: 0 } as never;
     await expectAsync(trainLiveAbr({ ...base(), sizeNet, bcSessions: 0, distillRounds: 1 })).toBeRejectedWithError(

@@ -94,7 +94,7 @@ export interface HlsVodLoad {
   bytes: number;
   startMs: number;
   endMs: number;
-  /** forward buffer when it loaded, s */
+  /** forward buffer at the load's end (or abort), before its fragment is appended, s */
   bufferS: number;
   /** abandoned by the emergency rule (its bytes wasted) */
   aborted: boolean;

@@ -13,8 +13,10 @@
  * scored by the session's own live QoE (core/live-qoe.ts: bitrate − switches − rebuffering − latency − playback
  * rate change, the LoL+ evaluator weights). After each chunk the children of every kept state (one per rung) are
  * grouped by the rung just played; each group keeps at most `beam` states, best cumulative QoE first, skipping any
- * state another kept one dominates (QoE ≥, buffer ≥, latency ≤). The best final state's rungs are the plan. Exact
- * (exhaustive) when `beam` ≥ R^(chunks−1); the spec checks that it finds the exhaustive optimum on a small case.
+ * state another kept one dominates (QoE ≥, buffer ≥, latency ≤). The best final state's rungs are the plan. Not exact
+ * even with an unlimited beam: the dominance test ignores the wall clock (the position on the trace), the playback rate
+ * and the rate controller's state, so a pruned state can have a better future; a near-optimum, and the spec checks that
+ * it finds the exhaustive optimum on small cases.
  *
  * Receding-horizon variant (`horizon` N > 0, policy name `oracle-hN`): the same search over the next N chunks only,
  * re-run at every decision, the first rung played — what a perfect N-chunk forecast of throughput and sizes is worth
@@ -133,12 +135,15 @@ export function planLiveOracle(
  * of the true bytes, as planLiveOracle's `oracle-hN`), returning the first rung of the best sequence (0-based).
  * `session` is not stepped (its decision point is awaited on the copy). The download bytes are the video's true
  * sizes whatever size source the session tells its policy, so the label does not depend on it. Throws on a finished
- * session, a bad horizon (integer ≥ 1) or beam (integer ≥ 1), or a stateful (RiskSizes) source.
+ * session, a session with training noise (`opts.noise`), a bad horizon (integer ≥ 1) or beam (integer ≥ 1), or a stateful
+ * (RiskSizes) source.
  */
 export function oracleDecision(session: LiveSession, horizon = 5, beam = 2): number {
   if (!(Number.isInteger(beam) && beam >= 1)) throw new Error(`oracleDecision: beam ${beam} is not an integer >= 1`);
   if (!(Number.isInteger(horizon) && horizon >= 1)) throw new Error(`oracleDecision: horizon ${horizon} is not an integer >= 1`);
   if (session.done) throw new Error('oracleDecision: the session is finished');
+  // a clone shares the session's noise closure (and its random stream): searching would move the session's own noise
+  if (session.opts.noise) throw new Error('oracleDecision: a session with training noise cannot be searched');
   return beamSearch(session, horizon, beam).rungs[0];
 }
 

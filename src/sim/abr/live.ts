@@ -477,7 +477,9 @@ export class LiveSession {
   /**
    * An independent copy of the session as it is now (link cursor, playback state, rate controller, accumulated
    * result), for search over futures (src/sim/abr/live-oracle.ts): stepping the copy leaves this one untouched.
-   * The size source is shared (stateless sources only: a RiskSizes throws). The copy keeps no per-segment log.
+   * The size source is shared (stateless sources only: a RiskSizes throws), and so is `opts.noise` with its random
+   * stream (stepping the copy of a noisy session advances the original's noise: search only noise-free sessions). The
+   * rate controller is copied field by field (flat state only). The copy keeps no per-segment log.
    */
   clone(): LiveSession {
     if (this.source instanceof RiskSizes) throw new Error('LiveSession.clone: a RiskSizes source is stateful');

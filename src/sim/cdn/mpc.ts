@@ -17,11 +17,14 @@
  * the platform's load is share-independent: CdnSim.platformLoad), so the best shares of ONE block given the others
  * are a separable programme (greedy.ts separableArgmin) over per-CDN H-step rollouts. Block coordinate descent:
  * start from the better of (a) the greedy optimum held over the horizon and (b) the previous decision's plan
- * shifted by a step; then `sweeps` times optimise the blocks from the farthest to block 0, each on a `coarse`-point
- * grid plus the current value (so the plan's cost never rises), block 0 then refined to 1 point within ±(coarse − 1).
- * Execute block 0, re-plan at the next step (receding horizon). With horizon 1 it is the greedy oracle exactly.
+ * shifted by a step; then `sweeps` times optimise the blocks from the farthest to block 0. By default (`local`) each
+ * block tries offsets around its current value (block 0: ±1/2/4/8/16 points and the greedy optimum's shares; later
+ * blocks ±2/5/10) plus the current value, so the plan's cost never rises; with `local: false` each block is searched on
+ * a `coarse`-point grid plus the current value, block 0 then refined to 1 point within ±(coarse − 1) (the cost below).
+ * Execute block 0, re-plan at the next step (receding horizon). With horizon 1 the plan is the greedy optimum itself
+ * (there are no later blocks), so it is the greedy oracle exactly.
  *
- * Cost per decision (m CDNs, grid G = ⌈100/coarse⌉ + 1): about sweeps · m · (G·H·(blocks−1)/2 + (G + 2·coarse)·H)
+ * Cost per decision with `local: false` (m CDNs, grid G = ⌈100/coarse⌉ + 1): about sweeps · m · (G·H·(blocks−1)/2 + (G + 2·coarse)·H)
  * single-CDN simulator steps, e.g. H = 15, 3 blocks, 2 sweeps, coarse 5, m = 3: ≈ 5,500 (the greedy oracle: 303
  * step evaluations), tens of ms in the mechanistic simulator. An oracle for ceilings and reports, never served.
  */
