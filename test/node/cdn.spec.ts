@@ -50,6 +50,7 @@ import {
   LEARN_FEATURES,
   LEARN_OUTPUTS,
   LEARN_WINDOW,
+  LearnedSim,
   type LearnedCdnModel,
 } from '../../src/sim/cdn/learned.js';
 import { MechanisticSim } from '../../src/sim/cdn/mechanistic.js';
@@ -834,6 +835,48 @@ describe('multi-step oracle (mpc.ts) and the simulators’ rollouts (CdnSim.roll
       expect(() => sim.platformLoad(4)).toThrowError(/past the day's end/);
       expect(() => sim.rolloutCdn(0, [1, 1, 1, 1], sim.platformLoad(3))).toThrowError(/past the day's end/);
     }
+  });
+
+  it('the learned simulator rolls forward and restores too: Σ rollouts = −Σ played reward, peekCost unchanged after a restore (review, session 12)', () => {
+    // LearnedSim keeps the most state per CDN (its input window and previous QoE); small linear models, bounded by a range
+    const d = LEARN_WINDOW * LEARN_FEATURES;
+    const models = new Map<string, LearnedCdnModel>();
+    for (const [k, id] of ['A', 'B', 'C'].entries()) {
+      const rng = mulberry32(40 + k);
+      const w = Array.from({ length: d * LEARN_OUTPUTS }, () => (rng() - 0.5) * 0.05);
+      models.set(id, {
+        cdn: id,
+        kind: 'linear',
+        dense: { w, b: [0.2 + 0.1 * k, 0.1, 0.05] },
+        start: { slatency: 3, bufratio: 1, buffreq: 0.5 },
+        range: { lo: [0, 0, 0], hi: [3, 3, 2] },
+      });
+    }
+    const sim = new LearnedSim(traffic, 'ABC', models);
+    sim.reset(1);
+    const rng = mulberry32(22);
+    for (let t = 0; t < 80; t++) sim.step(toPoints([rng(), rng(), rng()]));
+    const H = 10;
+    const plan = Array.from({ length: H }, () => toPoints([rng(), rng(), 0.3 * rng()]));
+    const J = Array.from({ length: H }, (_, t) => traffic.joinsAt(1, sim.minute + t));
+    const load = sim.platformLoad(H);
+    const before = [0, 1, 2].map((i) => sim.peekCost(i, 40));
+    let planned = 0;
+    for (let i = 0; i < 3; i++)
+      planned += sim.rolloutCdn(
+        i,
+        J.map((j, t) => (j * plan[t][i]) / 100),
+        load,
+      );
+    expect([0, 1, 2].map((i) => sim.peekCost(i, 40))).toEqual(before);
+    const snap = sim.snapshotCdn(1);
+    sim.rolloutCdn(1, [J[0], J[1], J[2]], load, 0, true);
+    sim.restoreCdn(1, snap);
+    expect([0, 1, 2].map((i) => sim.peekCost(i, 40))).toEqual(before);
+    let played = 0;
+    for (const p of plan) played -= sim.step(p).reward;
+    expect(played).not.toBe(0);
+    expect(Math.abs(planned - played) / Math.abs(played)).toBeLessThan(1e-9);
   });
 
   it('with a horizon of one step it is the greedy oracle, decision for decision', () => {
