@@ -627,7 +627,9 @@ describe('ABR controller in hls.js', () => {
       video.remove();
       w.terminate();
     }
-    // a policy the worker does not have: said once, then hls.js decides without asking again
+    // a policy the worker does not have (an older worker build): said once, then hls.js decides without asking again.
+    // createAbrController refuses a policy name it does not know (session 12), so the controller runs 'bola' and the
+    // port asks the real worker for one it lacks, 'nope': the worker's own rejection drives the handover.
     const records2: AbrDecisionRecord[] = [];
     let asked = 0;
     const w2 = startWorker('/base/dist/edgeplay.worker.js');
@@ -636,9 +638,9 @@ describe('ABR controller in hls.js', () => {
     // second request went out before the first rejection came back): their rejections overlap.
     const held: Array<() => void> = [];
     const counting: AbrPort = {
-      decide: (p, o) => {
+      decide: (_p, o) => {
         asked++;
-        const answer = real.decide(p, o);
+        const answer = real.decide('nope' as never, o);
         if (asked > 2) return answer;
         return new Promise<number>((res, rej) => {
           held.push(() => answer.then(res, rej));
@@ -647,7 +649,7 @@ describe('ABR controller in hls.js', () => {
       },
     };
     const Ctl2 = createAbrController(Hls, {
-      policy: 'nope' as never,
+      policy: 'bola',
       port: () => counting,
       budgetMs: 20000,
       onDecision: (r) => records2.push(r),
