@@ -802,6 +802,20 @@ describe('multi-step oracle (mpc.ts) and the simulators’ rollouts (CdnSim.roll
     return { qoe: r.reward.reduce((a, b) => a + b, 0) / DAY_MIN, shares: r.shares! };
   };
 
+  /** Σ over the 3 CDNs of `plan`'s per-CDN rollouts from the simulator's state (each CDN's share of the step's joins), with the joins and load used */
+  const plannedCost = (sim: CdnSim, plan: number[][]) => {
+    const J = plan.map((_, t) => traffic.joinsAt(1, sim.minute + t));
+    const load = sim.platformLoad(plan.length);
+    let planned = 0;
+    for (let i = 0; i < 3; i++)
+      planned += sim.rolloutCdn(
+        i,
+        J.map((j, t) => (j * plan[t][i]) / 100),
+        load,
+      );
+    return { J, load, planned };
+  };
+
   it('rolls each CDN forward as the simulator steps: Σ over CDNs of a plan’s rollouts = −Σ reward of playing it, state unchanged', () => {
     for (const make of [() => new PiecewiseSim(traffic, prof), () => new MechanisticSim(traffic, prof, mixOf(response()))]) {
       const sim = make();
@@ -810,16 +824,8 @@ describe('multi-step oracle (mpc.ts) and the simulators’ rollouts (CdnSim.roll
       for (let t = 0; t < 100; t++) sim.step(toPoints([rng(), rng(), rng()]));
       const H = 12;
       const plan = Array.from({ length: H }, () => toPoints([rng(), rng(), 0.2 * rng()]));
-      const J = Array.from({ length: H }, (_, t) => traffic.joinsAt(1, sim.minute + t));
-      const load = sim.platformLoad(H);
       const before = [0, 1, 2].map((i) => sim.peekCost(i, 40));
-      let planned = 0;
-      for (let i = 0; i < 3; i++)
-        planned += sim.rolloutCdn(
-          i,
-          J.map((j, t) => (j * plan[t][i]) / 100),
-          load,
-        );
+      const { J, load, planned } = plannedCost(sim, plan);
       // one step: the greedy oracle's cost; and the state is untouched, also after a kept rollout restored
       for (let i = 0; i < 3; i++) expect(sim.rolloutCdn(i, [(J[0] * 40) / 100], load)).toBeCloseTo(before[i], 12);
       const snap = sim.snapshotCdn(0);
@@ -858,16 +864,8 @@ describe('multi-step oracle (mpc.ts) and the simulators’ rollouts (CdnSim.roll
     for (let t = 0; t < 80; t++) sim.step(toPoints([rng(), rng(), rng()]));
     const H = 10;
     const plan = Array.from({ length: H }, () => toPoints([rng(), rng(), 0.3 * rng()]));
-    const J = Array.from({ length: H }, (_, t) => traffic.joinsAt(1, sim.minute + t));
-    const load = sim.platformLoad(H);
     const before = [0, 1, 2].map((i) => sim.peekCost(i, 40));
-    let planned = 0;
-    for (let i = 0; i < 3; i++)
-      planned += sim.rolloutCdn(
-        i,
-        J.map((j, t) => (j * plan[t][i]) / 100),
-        load,
-      );
+    const { J, load, planned } = plannedCost(sim, plan);
     expect([0, 1, 2].map((i) => sim.peekCost(i, 40))).toEqual(before);
     const snap = sim.snapshotCdn(1);
     sim.rolloutCdn(1, [J[0], J[1], J[2]], load, 0, true);

@@ -23,7 +23,7 @@ import { MeanOfPast } from '../../src/abr/size-forecast.js';
 import { DeclaredSizes, ForecastSizes, LiveSession, TraceLink, TrueSizes, runLiveSession, type LiveVideo } from '../../src/sim/abr/live.js';
 import { stepFrom } from '../../src/sim/abr/env.js';
 import { LIVE_TEACHER } from '../../src/train/live-abr.js';
-import { sim, syntheticLiveVideo } from './live-fixtures.js';
+import { handTraces, syntheticLiveVideo } from './live-fixtures.js';
 
 /** the specs' synthetic stream (test/node/live-fixtures.ts) */
 const video = (n = 80, seed = 1): LiveVideo => syntheticLiveVideo(n, seed);
@@ -35,17 +35,7 @@ class Rate1 implements RateController {
     return 1;
   }
 }
-const traces = [
-  sim('fast', [[600, 20]]),
-  sim('varying', [
-    [15, 2.5],
-    [10, 0.5],
-    [20, 1.2],
-    [10, 0.2],
-    [25, 4],
-  ]),
-  sim('starved', [[600, 0.15]]),
-];
+const traces = handTraces();
 const policies = (): LivePolicy[] => [new HlsLiveRule(), new LolPlusRule(), new LiveBufferBased(), new LiveRobustMpc()];
 
 describe('live QoE (dash.js LoL+ evaluator weights)', () => {

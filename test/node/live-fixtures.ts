@@ -23,3 +23,16 @@ export function syntheticLiveVideo(n: number, seed: number): LiveVideo {
   });
   return { name: `synthetic${seed}`, ladderKbps, chunkS: 2, sizes };
 }
+
+/** the specs' hand-built links: a fast one (20 Mb/s), a varying one (2.5 → 0.5 → 1.2 → 0.2 → 4 Mb/s) and a starved one (0.15 Mb/s) */
+export const handTraces = (): SimTrace[] => [
+  sim('fast', [[600, 20]]),
+  sim('varying', [
+    [15, 2.5],
+    [10, 0.5],
+    [20, 1.2],
+    [10, 0.2],
+    [25, 4],
+  ]),
+  sim('starved', [[600, 0.15]]),
+];

@@ -7,7 +7,7 @@ import { LiveRobustMpc, type LiveObservation, type LivePolicy } from '../../src/
 import { LiveSession, TrueSizes, runLiveSession, type LiveOptions, type LiveVideo, type SizeSource } from '../../src/sim/abr/live.js';
 import { LiveOraclePolicy, oracleDecision, planLiveOracle } from '../../src/sim/abr/live-oracle.js';
 import type { SimTrace } from '../../src/sim/abr/env.js';
-import { sim, syntheticLiveVideo } from './live-fixtures.js';
+import { handTraces, sim, syntheticLiveVideo } from './live-fixtures.js';
 
 /** the specs' synthetic stream (test/node/live-fixtures.ts) */
 const video = (n = 60, seed = 3): LiveVideo => syntheticLiveVideo(n, seed);
@@ -28,18 +28,7 @@ const drop = sim('drop', [
   [8, 0.25],
   [40, 1.5],
 ]);
-const hand = [
-  sim('fast', [[600, 20]]),
-  sim('varying', [
-    [15, 2.5],
-    [10, 0.5],
-    [20, 1.2],
-    [10, 0.2],
-    [25, 4],
-  ]),
-  sim('starved', [[600, 0.15]]),
-  drop,
-];
+const hand = [...handTraces(), drop];
 
 describe('live ABR oracle (offline ceiling, src/sim/abr/live-oracle.ts)', () => {
   it('LiveSession.clone is independent: stepping the copy leaves the original where it was', () => {
