@@ -223,6 +223,12 @@ describe('controller: 4xx answers name what is wrong (plugins/http.ts validation
       const type = await post(batch({}, { type: 'nope' }));
       expect(type.field).toBe('body/events/0/type');
       expect(type.message).toMatch(/^body\/events\/0\/type must be one of "viewstart", "play", /);
+      // a missing property: the property is the field (not field "body/events/0", "must have required property")
+      const { sealed_at: _sealed, ...unsealed } = batch();
+      expect(await post(unsealed)).toEqual({ error: 'bad_request', message: 'body/sealed_at is required', field: 'body/sealed_at' });
+      const noSeq = batch();
+      delete (noSeq.events[0] as { seq?: number }).seq;
+      expect(await post(noSeq)).toEqual({ error: 'bad_request', message: 'body/events/0/seq is required', field: 'body/events/0/seq' });
       // other violations keep ajv's message at the failing path
       const seq = await post(batch({}, { seq: 'x' }));
       expect(seq).toEqual({ error: 'bad_request', message: 'body/events/0/seq must be integer', field: 'body/events/0/seq' });

@@ -39,6 +39,8 @@ const pointerStep = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1'
  * - additionalProperties: the unknown property (params.additionalProperty) is the field: `body/extra`;
  * - propertyNames (a data key not matching its pattern): the key (the error's propertyName / params.propertyName)
  *   is named and is the field's last step: `body/events/0/data/Bad Key`;
+ * - required: the missing property is the field: `body/events/0/seq is required` (not "body must have required
+ *   property 'seq'" with field `body/events/0`);
  * - const and enum: the allowed value(s) (params.allowedValue / allowedValues).
  * @param where fastify's validationContext: 'body' | 'querystring' | 'params' | 'headers'
  * @param errors fastify's err.validation (ajv ErrorObjects)
@@ -56,6 +58,10 @@ export function validationAnswer(where: string, errors: FastifySchemaValidationE
       field: `${path}/${pointerStep(prop)}`,
       message: `${path} has an unknown property ${show(prop)} (no additional properties allowed)`,
     };
+  }
+  if (first.keyword === 'required' && typeof params.missingProperty === 'string') {
+    const prop = params.missingProperty;
+    return { field: `${path}/${pointerStep(prop)}`, message: `${path}/${pointerStep(prop)} is required` };
   }
   if (typeof key === 'string') {
     const what = first.keyword === 'propertyNames' ? 'is not a valid key' : (first.message ?? 'is invalid');
