@@ -9,7 +9,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { extname, join, normalize } from 'node:path';
-import { limitPlaylist, rewritePlaylist } from './playlists.js';
+import { limitPlaylist, playlistQuery, rewritePlaylist } from './playlists.js';
 import type { RequestLog } from './request-log.js';
 
 export interface FileServer {
@@ -121,8 +121,12 @@ export async function startFileServer(
       // a shaped session's query (trace, sess, rtt, limit) goes on to every URI, as the CDN's playlists do:
       // the viewer's link is the same whichever pathway serves it
       let text = readFileSync(file, 'utf8');
-      const limit = Number(url.searchParams.get('limit') ?? 0);
-      if (limit > 0) text = limitPlaylist(text, limit);
+      const pq = playlistQuery(url.searchParams);
+      if ('error' in pq) {
+        res.writeHead(400, { ...cors, 'content-type': 'text/plain; charset=utf-8' });
+        return res.end(pq.error);
+      }
+      if (pq.limit) text = limitPlaylist(text, pq.limit);
       const q = new URLSearchParams();
       for (const k of ['trace', 'sess', 'rtt', 'limit']) if (url.searchParams.get(k)) q.set(k, url.searchParams.get(k)!);
       if ([...q.keys()].length) text = rewritePlaylist(text, q.toString());

@@ -56,3 +56,32 @@ export function filterVariants(text: string, keep: number[]): string {
   }
   return out.join('\n');
 }
+
+/** A playlist request's rewriting query, checked: `limit` (≥ 1 segments) and `variants` (variant indices). */
+export interface PlaylistQuery {
+  /** keep the first N segments of a VOD media playlist */
+  limit?: number;
+  /** keep these variants (0 = first EXT-X-STREAM-INF) of a multivariant playlist */
+  variants?: number[];
+}
+
+/**
+ * Read `?limit=N` and `?variants=i,j,…` of a playlist request. An absent or empty parameter is no rewriting.
+ * @returns the query, or `{ error }` saying which parameter is wrong and what it must be (the servers answer 400):
+ *   a malformed value is never ignored silently — a test asking for a short stream must not get the whole one.
+ */
+export function playlistQuery(params: URLSearchParams): PlaylistQuery | { error: string } {
+  const q: PlaylistQuery = {};
+  const limit = params.get('limit');
+  if (limit) {
+    if (!/^\d+$/.test(limit) || Number(limit) < 1) return { error: `limit must be a whole number of segments ≥ 1, got "${limit}"` };
+    q.limit = Number(limit);
+  }
+  const variants = params.get('variants');
+  if (variants) {
+    if (!/^\d+(,\d+)*$/.test(variants))
+      return { error: `variants must be variant indices separated by commas (e.g. 0,2,5), got "${variants}"` };
+    q.variants = variants.split(',').map(Number);
+  }
+  return q;
+}

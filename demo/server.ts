@@ -41,7 +41,7 @@ import { CdnScheduler, loadCdnPolicy, type CdnPolicyName } from '../src/server/c
 import type { EdgeConfig } from '../src/server/edges.js';
 import { ShapedLink } from './shaper.js';
 import { envNum, InputError, num, optNum, PORT, runCli } from '../src/train/cli/args.js';
-import { filterVariants, limitPlaylist, rewritePlaylist } from './playlists.js';
+import { filterVariants, limitPlaylist, playlistQuery, rewritePlaylist } from './playlists.js';
 import { RequestLog } from './request-log.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -418,10 +418,11 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     if (ext === '.m3u8') {
       let text = body.toString('utf8');
       if (kind === 'live' && live) text = live.meta.annotate(text);
-      const limit = Number(url.searchParams.get('limit') ?? 0);
+      const pq = playlistQuery(url.searchParams);
+      if ('error' in pq) return send(res, 400, pq.error);
+      const limit = pq.limit ?? 0;
       if (limit > 0 && kind === 'vod') text = limitPlaylist(text, limit);
-      const variants = url.searchParams.get('variants');
-      if (variants && /^\d+(,\d+)*$/.test(variants)) text = filterVariants(text, variants.split(',').map(Number));
+      if (pq.variants) text = filterVariants(text, pq.variants);
       const p = new URLSearchParams();
       if (traceName && sess) {
         p.set('trace', traceName);

@@ -101,6 +101,32 @@ describe('dev server', () => {
     expect((await fetch(`${demo.url}/streams/vod/..%2f..%2fpackage.json`)).status).toBe(404);
   });
 
+  it('a playlist query it cannot read (?limit=, ?variants=) is a 400 saying what it must be, on the CDN and on an edge', async () => {
+    const e = demo.edges[0];
+    const count = (t: string) => [...t.matchAll(/#EXTINF/g)].length;
+    // the good ones rewrite
+    expect(count(await (await fetch(`${demo.url}/streams/vod/v0/index.m3u8?limit=3`)).text())).toBe(3);
+    expect(count(await (await fetch(`${e.url}/streams/vod/v0/index.m3u8?limit=3`)).text())).toBe(3);
+    const two = await (await fetch(`${demo.url}/streams/vod/master.m3u8?variants=0,2`)).text();
+    expect([...two.matchAll(/#EXT-X-STREAM-INF/g)].length).toBe(2);
+    // a bad one is never ignored (the whole 48-segment stream where a test asked for a short one)
+    for (const [base, q, what] of [
+      [demo.url, 'limit=abc', /limit must be a whole number of segments ≥ 1, got "abc"/],
+      [demo.url, 'limit=-3', /limit must be/],
+      [demo.url, 'limit=0', /limit must be/],
+      [demo.url, 'limit=2.5', /limit must be/],
+      [e.url, 'limit=abc', /limit must be/],
+      [demo.url, 'variants=0;2', /variants must be variant indices separated by commas/],
+    ] as const) {
+      const file = q.startsWith('variants') ? 'master.m3u8' : 'v0/index.m3u8';
+      const r = await fetch(`${base}/streams/vod/${file}?${q}`);
+      expect(r.status)
+        .withContext(`${base === e.url ? 'edge' : 'cdn'} ?${q}`)
+        .toBe(400);
+      expect(await r.text()).toMatch(what);
+    }
+  });
+
   it('reads Pensieve-format trace files from EDGEPLAY_DATA when present', async () => {
     const traces = (await (await fetch(`${demo.url}/api/traces`)).json()) as Array<{ name: string; source: string }>;
     if (!traces.some((t) => t.source === 'pensieve-test')) {
