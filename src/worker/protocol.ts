@@ -242,7 +242,9 @@ export interface DeployApi {
   }): Promise<number[]>;
   /**
    * Emulate a CPU `rate` times slower in this worker: each model call and the speed probe spin (rate − 1) times
-   * their own duration. Chromium's DevTools `Emulation.setCPUThrottlingRate` throttles pages only (a worker
+   * their own duration — the viewport model's local call (the one offloading weighs) rate times its calibrated
+   * duration (measured by `setOffload` or its first call), so a host that deschedules the worker for a moment does
+   * not turn that moment into rate × as much emulated CPU time. Chromium's DevTools `Emulation.setCPUThrottlingRate` throttles pages only (a worker
    * target answers "Operation is only supported for pages, not workers"), so tests and benchmarks that throttle
    * a page apply the same rate here. 1 turns it off. @throws RangeError for a rate below 1
    */

@@ -115,13 +115,16 @@ function yieldToTasks(): Promise<void> {
 }
 
 /**
- * Spin until `slowdown` × the call's time has passed since t0: the emulated throttle's share of a call. The call's
- * time is what the clock read since t0, but at least `floorMs` — a worker that is not cross-origin isolated reads a
- * clock coarsened to 0.1 ms, so a faster call can read 0 and would not be slowed at all (`viewportCallMs`).
+ * Spin until `slowdown` × the call's time (what the clock read since t0) has passed since t0: the emulated throttle's
+ * share of a call.
  */
-function stretch(t0: number, floorMs = 0): void {
+function stretch(t0: number): void {
   if (slowdown <= 1) return;
-  const until = t0 + Math.max(performance.now() - t0, floorMs) * slowdown;
+  spinUntil(t0 + (performance.now() - t0) * slowdown);
+}
+
+/** Spin (the emulated slow CPU) until `performance.now()` reaches `until` (ms); returns at once when it has. */
+function spinUntil(until: number): void {
   while (performance.now() < until) {
     /* busy: the emulated slow CPU */
   }
@@ -442,7 +445,10 @@ export const api: WorkerApi = {
       if (slowdown > 1 && !viewportCallMs) viewportCallMs = timeCall(() => vp.predict(input, vp.steps, { t }));
       const l0 = performance.now();
       const p = vp.predict(input, vp.steps, { t });
-      stretch(l0, viewportCallMs); // the emulated throttle's share of the model call
+      // the emulated throttle's share of the model call: its calibrated CPU time × the slowdown. Not this call's wall
+      // time × the slowdown: on a busy host a call descheduled for 5 ms would then spin for 5 s (1000×), time a slow
+      // CPU does not spend, and every prediction would miss its budget (CI with a CPU hog, offload spec)
+      if (slowdown > 1) spinUntil(l0 + viewportCallMs * slowdown);
       return p;
     };
     let points: Float64Array;

@@ -135,7 +135,18 @@ describe('offloading viewport prediction (worker ↔ edge)', () => {
         60000,
       );
       expect(viewer.state.offloading).toBeTrue();
-      await until(() => viewer.state.placements.edge >= 3, 'three predictions on the edge', 60000);
+      // what happened so far, should the wait time out: counts and the last placements' reasons
+      const seen = () => {
+        const last = viewer.predictions
+          .slice(-3)
+          .map((p) => `${p.p.ranOn} (${p.p.source}, ${p.p.latencyMs.toFixed(0)} ms): ${p.p.placementReason ?? '-'}`);
+        return `${viewer.state.predictions} predictions (device ${viewer.state.placements.device}, edge ${viewer.state.placements.edge}), playhead ${viewer.state.playhead.toFixed(1)} s, last: ${last.join(' | ')}`;
+      };
+      await until(
+        () => viewer.state.placements.edge >= 3,
+        () => `three predictions on the edge; ${seen()}`,
+        60000,
+      );
       const onEdge = viewer.predictions.filter((p) => p.p.ranOn === 'edge');
       expect(onEdge.length).toBeGreaterThan(0);
       // the viewer sends its content id ('vr'), whose prior the demo's edge holds: its prior model answers

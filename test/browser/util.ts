@@ -13,12 +13,18 @@ performance.setResourceTimingBufferSize(1_000_000);
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 30000, everyMs = 100): Promise<NonNullable<T>> {
+export async function until<T>(
+  fn: () => T | Promise<T>,
+  what: string | (() => string),
+  timeoutMs = 30000,
+  everyMs = 100,
+): Promise<NonNullable<T>> {
   const t0 = performance.now();
   for (;;) {
     const v = await fn();
     if (v) return v as NonNullable<T>;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() - t0 > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
     await sleep(everyMs);
   }
 }
