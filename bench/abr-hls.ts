@@ -22,6 +22,10 @@ import { dataRelative, repoRelative } from '../src/train/cli/args.js';
 import { checkAbandonRule, type AbandonRule } from '../src/abr/abandon.js';
 import { cacheDir } from '../demo/streams.js';
 import { meanCi } from './stats.js';
+import type { ChunkSizePredictor } from '../src/abr/chunk-size.js';
+import { ForecasterSizes } from '../src/abr/size-forecast.js';
+import { LearnedSizeForecaster } from '../src/abr/size-model.js';
+import { loadSizeNet } from '../src/sim/abr/chunks.js';
 
 export interface AbrHlsBenchOptions {
   /** trace directory (default $EDGEPLAY_DATA/abr/traces/test) */
@@ -34,6 +38,13 @@ export interface AbrHlsBenchOptions {
   refetch?: 'up' | 'measured' | 'none';
   /** the controller's abandonment (`HlsVodOptions.abandonRule`; default null, off; `DEFAULT_ABANDON` is `monitor()`'s) */
   abandonRule?: AbandonRule | null;
+  /**
+   * the next-fragment sizes every policy sees (`HlsVodOptions.predictor`): 'ratio' (default) is the player's
+   * `RatioEwmaPredictor`; 'meta' is the meta-learned forecaster of `sizeModel` behind `ForecasterSizes`
+   */
+  sizePredictor?: 'ratio' | 'meta';
+  /** the forecaster 'meta' reads (default models/chunk-size) */
+  sizeModel?: string;
   out?: string | null;
   command?: string;
   log?: (s: string) => void;
@@ -65,6 +76,19 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
       throw new InputError(`abandonRule: ${(e as Error).message}`);
     }
   }
+  const sizePredictor = o.sizePredictor ?? 'ratio';
+  if (!['ratio', 'meta'].includes(sizePredictor)) throw new InputError(`sizePredictor: expected ratio or meta, got "${sizePredictor}"`);
+  let predictor: ((ladderKbps: readonly number[]) => ChunkSizePredictor) | undefined;
+  if (sizePredictor === 'meta') {
+    let net: ReturnType<typeof loadSizeNet>;
+    try {
+      net = loadSizeNet(resolve(o.sizeModel ?? 'models/chunk-size'));
+    } catch (e) {
+      throw new InputError(`size predictor 'meta' needs the chunk-size forecaster: ${(e as Error).message}`);
+    }
+    // our VOD stream's 4 s fragments (HlsVodOptions.fragS's default)
+    predictor = (ladder) => new ForecasterSizes(new LearnedSizeForecaster(net), ladder, 4);
+  }
   const models = new Map<string, TF.LayersModel>();
   for (const p of policies) {
     if (!/^(bb|rb|bola|robustmpc|drl)$/.test(p) && !/^drl:[\w./-]+$/.test(p)) throw new InputError(`unknown policy "${p}"`);
@@ -93,7 +117,7 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
   for (const p of policies)
     per.set(
       p,
-      traces.map((t) => runHlsVod(make(p), t, { sizes, chunks, refetch, abandonRule })),
+      traces.map((t) => runHlsVod(make(p), t, { sizes, chunks, refetch, abandonRule, ...(predictor ? { predictor } : {}) })),
     );
   const base = per.get('robustmpc');
   const rows = policies.map((p) => {
@@ -116,7 +140,7 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
   });
   const command = o.command ?? 'benchAbrHls (library call)';
   log(
-    `${command}\nhls-mode simulator, our VOD stream, ${chunks} fragments, re-fetch ${refetch}, abandonment ${abandonRule ? JSON.stringify(abandonRule) : 'off'}, traces ${dataRelative(dir)} (${traces.length}); QoE_lin per chunk, 95 % t-intervals`,
+    `${command}\nhls-mode simulator, our VOD stream, ${chunks} fragments, re-fetch ${refetch}, abandonment ${abandonRule ? JSON.stringify(abandonRule) : 'off'}, next sizes ${sizePredictor}, traces ${dataRelative(dir)} (${traces.length}); QoE_lin per chunk, 95 % t-intervals`,
   );
   log('policy              qoe/chunk [95 % CI]          bitrate  stall s  switches  vs robustmpc [95 % CI]');
   const f = (x: number) => x.toFixed(3);
@@ -126,7 +150,7 @@ export async function benchAbrHls(o: AbrHlsBenchOptions = {}) {
         `${r.bitrate_mean.toFixed(3).padStart(7)}${r.stall_s_mean.toFixed(2).padStart(9)}${r.switches_mean.toFixed(1).padStart(10)}  ` +
         (r.diff_vs_robustmpc === null ? '-' : `${f(r.diff_vs_robustmpc)} [${f(r.diff_rmpc_ci_low!)}, ${f(r.diff_rmpc_ci_high!)}]`),
     );
-  const result = { command, traces_dir: dataRelative(dir), chunks, refetch, abandon: abandonRule, rows };
+  const result = { command, traces_dir: dataRelative(dir), chunks, refetch, abandon: abandonRule, size_predictor: sizePredictor, rows };
   const outFile = o.out === undefined ? 'bench/results/abr-hls.json' : o.out;
   if (outFile) {
     mkdirSync(dirname(outFile), { recursive: true });

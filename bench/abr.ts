@@ -7,12 +7,15 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
-import { TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS, type AbrPolicy } from '../src/core/abr.js';
+import { CHUNK_S, TOTAL_CHUNKS, VIDEO_BIT_RATE_KBPS, type AbrPolicy } from '../src/core/abr.js';
 import { Bola, BufferBased, RateBased, RobustMpc } from '../src/abr/baselines.js';
 import { dataRoot, loadTraceDir, loadVideoSizes } from '../src/sim/abr/load.js';
 import { optimalForTrace } from '../src/sim/abr/optimal.js';
 import { DrlPolicy } from '../src/abr/drl.js';
 import { RatioEwmaPredictor, WithPredictedSizes } from '../src/abr/chunk-size.js';
+import { ForecasterSizes } from '../src/abr/size-forecast.js';
+import { LearnedSizeForecaster } from '../src/abr/size-model.js';
+import { loadSizeNet } from '../src/sim/abr/chunks.js';
 import { mean, runPolicy, type TraceResult } from '../src/sim/abr/run.js';
 import { InputError } from '../src/train/errors.js';
 import { dataRelative } from '../src/train/cli/args.js';
@@ -20,7 +23,7 @@ import { syntheticTrace } from '../src/sim/abr/synth.js';
 import { meanCi } from './stats.js';
 
 /** The policies bench:abr knows, in its default order. */
-export const ABR_POLICIES = ['bb', 'rb', 'bola', 'robustmpc', 'drl', 'drl-predicted', 'optimal'] as const;
+export const ABR_POLICIES = ['bb', 'rb', 'bola', 'robustmpc', 'drl', 'drl-predicted', 'drl-meta', 'optimal'] as const;
 export type AbrBenchPolicy = (typeof ABR_POLICIES)[number];
 
 export interface AbrBenchOptions {
@@ -37,6 +40,8 @@ export interface AbrBenchOptions {
   policies?: AbrBenchPolicy[];
   /** the DRL model directory (default models/abr-drl) */
   model?: string;
+  /** the meta-learned chunk-size forecaster `drl-meta` predicts with (default models/chunk-size, size-model.ts) */
+  sizeModel?: string;
   /** buffer bucket of the offline optimum, ms (default 100) */
   bucketMs?: number;
   /** skip the optimum's refinement check (the same DP at half the bucket) */
@@ -62,6 +67,13 @@ export interface AbrPairedDiff {
   traces: number;
 }
 
+/** A predicted-size DRL's mean QoE_lin per chunk against the same DRL on the true sizes, % (issue 15: within 2 %). */
+export interface AbrSizeGap {
+  policy: string;
+  vs: 'drl';
+  pct: number;
+}
+
 export interface AbrBenchRow {
   policy: string;
   traces: number;
@@ -81,6 +93,8 @@ export interface AbrBenchResult {
   rows: AbrBenchRow[];
   /** every DRL row against robustmpc when both ran, paired by trace */
   paired?: AbrPairedDiff[];
+  /** drl-predicted and drl-meta against drl, when they ran beside it */
+  size_gap?: AbrSizeGap[];
   optimal_refinement?: {
     bucket_ms: number;
     qoe_sum_mean: number;
@@ -111,7 +125,7 @@ export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult>
   const chunks = TOTAL_CHUNKS - 1;
 
   let drlModel: TF.LayersModel | null = null;
-  if (policies.includes('drl') || policies.includes('drl-predicted')) {
+  if (policies.includes('drl') || policies.includes('drl-predicted') || policies.includes('drl-meta')) {
     if (!existsSync(join(modelDir, 'model.json')))
       throw new InputError(`no trained model in ${modelDir}: run npm run train:abr (or drop drl from --policies)`);
     const tfmod = await import('@tensorflow/tfjs');
@@ -119,12 +133,26 @@ export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult>
     await tfmod.setBackend('wasm');
     drlModel = await (await import('../src/train/io.js')).loadModel(modelDir);
   }
+  let sizeNet: ReturnType<typeof loadSizeNet> | null = null;
+  if (policies.includes('drl-meta')) {
+    try {
+      sizeNet = loadSizeNet(resolve(o.sizeModel ?? 'models/chunk-size'));
+    } catch (e) {
+      throw new InputError(`drl-meta needs the chunk-size forecaster: ${(e as Error).message}`);
+    }
+  }
   const make = (name: string): AbrPolicy => {
     switch (name) {
       case 'drl':
         return new DrlPolicy(drlModel!);
       case 'drl-predicted':
         return new WithPredictedSizes(new DrlPolicy(drlModel!), new RatioEwmaPredictor(VIDEO_BIT_RATE_KBPS), 'drl-predicted');
+      case 'drl-meta':
+        return new WithPredictedSizes(
+          new DrlPolicy(drlModel!),
+          new ForecasterSizes(new LearnedSizeForecaster(sizeNet!), VIDEO_BIT_RATE_KBPS, CHUNK_S),
+          'drl-meta',
+        );
       case 'bb':
         return new BufferBased();
       case 'rb':
@@ -194,10 +222,10 @@ export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult>
   log(
     `${command}\ntraces: ${tracesDir} (${traces.length}), video: ${videoDir}; QoE_lin, chunks 1..${chunks}; per-chunk means of bitrate (Mbps), rebuffer penalty (4.3 x s), smoothness penalty`,
   );
-  log('policy        qoe_sum  qoe/chunk  bitrate  rebuffer  smooth  %optimal   time');
+  log('policy          qoe_sum  qoe/chunk  bitrate  rebuffer  smooth  %optimal   time');
   for (const r of shown) {
     log(
-      `${r.policy.padEnd(12)}${r.qoe_sum_mean.toFixed(4).padStart(9)}${r.qoe_chunk_mean.toFixed(4).padStart(11)}${r.bitrate_mean.toFixed(3).padStart(9)}${r.rebuffer_mean.toFixed(3).padStart(10)}${r.smooth_mean.toFixed(3).padStart(8)}${(r.pct_of_optimal === null ? '-' : r.pct_of_optimal.toFixed(1)).padStart(10)}${r.seconds.toFixed(1).padStart(7)}s`,
+      `${r.policy.padEnd(14)}${r.qoe_sum_mean.toFixed(4).padStart(9)}${r.qoe_chunk_mean.toFixed(4).padStart(11)}${r.bitrate_mean.toFixed(3).padStart(9)}${r.rebuffer_mean.toFixed(3).padStart(10)}${r.smooth_mean.toFixed(3).padStart(8)}${(r.pct_of_optimal === null ? '-' : r.pct_of_optimal.toFixed(1)).padStart(10)}${r.seconds.toFixed(1).padStart(7)}s`,
     );
   }
   if (extra.optimal_refinement) {
@@ -208,13 +236,22 @@ export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult>
   }
   const paired: AbrPairedDiff[] = [];
   const base = perTrace.get('robustmpc');
-  for (const name of ['drl', 'drl-predicted']) {
+  for (const name of ['drl', 'drl-predicted', 'drl-meta']) {
     const q = perTrace.get(name);
     if (!base || !q || q.length < 2) continue;
     const ci = meanCi(q.map((x, i) => x - base[i]));
     paired.push({ policy: name, baseline: 'robustmpc', diff_chunk_mean: ci.mean, ci_low: ci.low, ci_high: ci.high, traces: q.length });
     log(`${name} - robustmpc, per chunk, paired by trace: ${ci.mean.toFixed(4)} [95 % CI ${ci.low.toFixed(4)}, ${ci.high.toFixed(4)}]`);
   }
+  // issue 15's yardstick for the sizes: each predicted-size DRL against the same DRL on the true sizes
+  const trueMean = shown.find((r) => r.policy === 'drl')?.qoe_chunk_mean;
+  const sizeGap: AbrSizeGap[] = [];
+  for (const r of shown)
+    if ((r.policy === 'drl-predicted' || r.policy === 'drl-meta') && trueMean !== undefined) {
+      const pct = 100 * (r.qoe_chunk_mean / trueMean - 1);
+      sizeGap.push({ policy: r.policy, vs: 'drl', pct });
+      log(`${r.policy} vs drl (true sizes): ${pct >= 0 ? '+' : ''}${pct.toFixed(2)} %`);
+    }
   const result: AbrBenchResult = {
     command,
     // $EDGEPLAY_DATA-relative: records hold no machine's absolute path
@@ -222,6 +259,7 @@ export async function benchAbr(o: AbrBenchOptions = {}): Promise<AbrBenchResult>
     video_dir: dataRelative(videoDir),
     rows: shown,
     ...(paired.length ? { paired } : {}),
+    ...(sizeGap.length ? { size_gap: sizeGap } : {}),
     ...extra,
   };
   const outFile = o.out === undefined ? 'bench/results/abr.json' : o.out;

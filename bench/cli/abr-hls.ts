@@ -23,6 +23,13 @@ const cli = {
       help: "which switches re-fetch the fragment just buffered: 'none' is monitor()'s player (createStreamController)",
     },
     abandon: { type: 'string', default: 'off', arg: 'off|default', help: "the controller's abandonment: 'default' is monitor()'s" },
+    'size-predictor': {
+      type: 'string',
+      default: 'ratio',
+      arg: 'ratio|meta',
+      help: "the next-fragment sizes the policies see: the player's ratio EWMA, or the meta-learned forecaster (--size-model)",
+    },
+    'size-model': { type: 'string', default: 'models/chunk-size', arg: 'DIR', help: "the forecaster 'meta' reads" },
     out: { type: 'string', default: 'bench/results/abr-hls.json', arg: 'FILE', help: 'results file' },
   },
 } as const;
@@ -34,6 +41,8 @@ await runCli(cli, async (v) => {
     chunks: num('chunks', v.chunks, { integer: true, min: 2 }),
     refetch: oneOf('refetch', v.refetch, ['up', 'measured', 'none']),
     abandonRule: oneOf('abandon', v.abandon, ['off', 'default']) === 'default' ? DEFAULT_ABANDON : null,
+    sizePredictor: oneOf('size-predictor', v['size-predictor'], ['ratio', 'meta']),
+    sizeModel: v['size-model'],
     out: v.out,
     command: commandLine(cli.name),
   });

@@ -9,6 +9,7 @@
  * applied per rung to the rung's own past. The learned, meta-trained forecaster is in size-model.ts.
  * Pure TypeScript: no DOM, no Node, no tfjs.
  */
+import type { ChunkSizePredictor } from './chunk-size.js';
 
 /** Coding meta of one chunk at one rung, as the packager can publish it (bench/encodes.ts measures it). */
 export interface ChunkMeta {
@@ -246,5 +247,41 @@ export class RatioEwmaForecaster implements SizeForecaster {
     const shared = this.observeRung !== null ? this.ratio[this.observeRung] : null;
     const row = ladderKbps.map((k, r) => (shared ?? this.ratio[r] ?? 1) * nominalBytes(k, chunkS));
     return Array.from({ length: horizons }, () => row.slice());
+  }
+}
+
+/**
+ * A multi-horizon forecaster behind the player's next-chunk interface (`ChunkSizePredictor`, chunk-size.ts):
+ * VOD as the player fetches it — each downloaded chunk's bytes are known at the rung it was fetched at only
+ * (the others null: the forecaster imputes them, e.g. `RungHistory`), and the prediction is the forecaster's
+ * horizon 1 at every rung. `WithPredictedSizes(policy, new ForecasterSizes(new LearnedSizeForecaster(net),
+ * ladder, chunkS))` runs a policy on the meta-learned forecaster's sizes (bench:abr's `drl-meta`).
+ * @param ladderKbps nominal rung bitrates, kbps, ascending (the policy's levels, same order)
+ * @param chunkS chunk duration, s
+ * @throws RangeError for an empty ladder or a chunk duration ≤ 0
+ */
+export class ForecasterSizes implements ChunkSizePredictor {
+  constructor(
+    private forecaster: SizeForecaster,
+    private ladderKbps: readonly number[],
+    private chunkS: number,
+  ) {
+    if (!ladderKbps.length) throw new RangeError('ForecasterSizes: the ladder is empty');
+    if (!(chunkS > 0)) throw new RangeError(`ForecasterSizes: chunk duration must be > 0 s, got ${chunkS}`);
+    this.reset();
+  }
+  /** a chunk of `bytes` was downloaded at level `q`: the forecaster learns that rung of the chunk */
+  observe(q: number, bytes: number): void {
+    const s: Array<number | null> = this.ladderKbps.map(() => null);
+    if (q >= 0 && q < s.length && bytes > 0) s[q] = bytes;
+    this.forecaster.observe(s);
+  }
+  /** the next chunk's bytes at every level (horizon 1) */
+  predict(): number[] {
+    return this.forecaster.forecast(1)[0];
+  }
+  /** a new stream: the forecaster forgets it all */
+  reset(): void {
+    this.forecaster.start({ ladderKbps: this.ladderKbps, chunkS: this.chunkS });
   }
 }

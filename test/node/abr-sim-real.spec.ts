@@ -96,6 +96,46 @@ describe('bench:abr-sim-real', () => {
     }
   });
 
+  it("bench:abr-hls --size-predictor meta shows the policies the meta-learned forecaster's sizes, and says what is missing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ep-abrhls-meta-'));
+    const prevCache = process.env.EDGEPLAY_CACHE;
+    try {
+      mkdirSync(join(dir, 'streams', 'vod'), { recursive: true });
+      // strongly VBR: heavy and light fragments alternate in runs, so the two predictors disagree
+      HLS_VOD_LEVELS.averageBps.forEach((b, q) =>
+        writeFileSync(
+          join(dir, 'streams', 'vod', `video_size_${q}`),
+          Array.from({ length: 48 }, (_, i) => Math.round(((b * 4) / 8) * (Math.floor(i / 3) % 2 ? 1.7 : 0.3))).join('\n') + '\n',
+        ),
+      );
+      mkdirSync(join(dir, 'traces'));
+      writeFileSync(join(dir, 'traces', 'mid'), Array.from({ length: 300 }, (_, i) => `${i}\t${1.5 + (i % 7) / 7}`).join('\n') + '\n');
+      process.env.EDGEPLAY_CACHE = dir;
+      const run = (sizePredictor: 'ratio' | 'meta', sizeModel?: string) =>
+        benchAbrHls({
+          traces: join(dir, 'traces'),
+          policies: ['robustmpc'],
+          chunks: 30,
+          sizePredictor,
+          sizeModel,
+          out: null,
+          log: () => {},
+        });
+      const ratio = await run('ratio');
+      const meta = await run('meta');
+      expect(ratio.size_predictor).toBe('ratio');
+      expect(meta.size_predictor).toBe('meta');
+      // robustMPC plans on the sizes it is shown: other sizes, another session
+      expect(meta.rows[0].qoe_chunk_mean).not.toBe(ratio.rows[0].qoe_chunk_mean);
+      await expectAsync(run('meta', join(dir, 'no-model'))).toBeRejectedWithError(InputError, /needs the chunk-size forecaster: .*missing/);
+      await expectAsync(run('bogus' as 'meta')).toBeRejectedWithError(InputError, /sizePredictor: expected ratio or meta/);
+    } finally {
+      if (prevCache === undefined) delete process.env.EDGEPLAY_CACHE;
+      else process.env.EDGEPLAY_CACHE = prevCache;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('bench:abr-hls records a model given by absolute path by its repo-relative path, and refuses unknown semantics', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ep-abrhls-'));
     const prevCache = process.env.EDGEPLAY_CACHE;

@@ -6,7 +6,18 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { EwmaForecaster, LastValue, MeanOfLast, MeanOfPast, RatioEwmaForecaster, RungHistory } from '../../src/abr/size-forecast.js';
+import {
+  EwmaForecaster,
+  ForecasterSizes,
+  LastValue,
+  MeanOfLast,
+  MeanOfPast,
+  RatioEwmaForecaster,
+  RungHistory,
+  type SizeForecaster,
+} from '../../src/abr/size-forecast.js';
+import { RatioEwmaPredictor, WithPredictedSizes } from '../../src/abr/chunk-size.js';
+import { benchAbr } from '../../bench/abr.js';
 import {
   LearnedSizeForecaster,
   SIZE_FEATURES,
@@ -107,6 +118,68 @@ describe('chunk-size baselines', () => {
       expect(+h5.mape.toFixed(1)).toBe(m5);
       expect(+h5.median.toFixed(1)).toBe(med5);
     }
+  });
+});
+
+describe("a forecaster as the player's next-chunk predictor (ForecasterSizes, bench:abr drl-meta)", () => {
+  it('learns the fetched rung only, answers horizon 1 at every rung, forgets on reset, refuses a bad ladder', () => {
+    const seen: Array<Array<number | null>> = [];
+    const spy: SizeForecaster = {
+      name: 'spy',
+      start: () => void seen.splice(0),
+      observe: (s) => void seen.push(Array.from(s)),
+      forecast: (h) => Array.from({ length: h }, (_, k) => ladder.map((r) => r * (k + 1))),
+    };
+    const p = new ForecasterSizes(spy, ladder, 2);
+    p.observe(1, 200000);
+    p.observe(2, 0); // a zero-byte download teaches nothing
+    expect(seen).toEqual([
+      [null, 200000, null],
+      [null, null, null],
+    ]);
+    expect(p.predict()).toEqual(ladder); // horizon 1, not 2
+    p.reset();
+    expect(seen).toEqual([]);
+    // the same numbers as the player's RatioEwmaPredictor when the forecaster is its twin (learning the rung fetched)
+    const twin = new ForecasterSizes(new RatioEwmaForecaster(0.6, 1), ladder, 2);
+    const ratio = new RatioEwmaPredictor(ladder, 0.6, 2);
+    for (const [q, b] of [
+      [1, 250000],
+      [1, 150000],
+      [1, 300000],
+    ] as const) {
+      twin.observe(q, b);
+      ratio.observe(q, b);
+      twin.predict().forEach((v, r) => expect(v).toBeCloseTo(ratio.predict()[r], 6));
+    }
+    expect(() => new ForecasterSizes(spy, [], 2)).toThrowError(RangeError, /ladder is empty/);
+    expect(() => new ForecasterSizes(spy, ladder, 0)).toThrowError(RangeError, /chunk duration/);
+  });
+
+  it('drives a policy through WithPredictedSizes, and bench:abr runs drl-meta beside drl with its gap to the true sizes', async () => {
+    // the policy sees the forecaster's sizes, not the true ones
+    let got: number[] = [];
+    const probe = { name: 'probe', decide: (o: { nextSizes: number[] }) => ((got = o.nextSizes), 0) };
+    const fixed: SizeForecaster = { name: 'fixed', start: () => {}, observe: () => {}, forecast: () => [[1, 2, 3]] };
+    const w = new WithPredictedSizes(probe as never, new ForecasterSizes(fixed, ladder, 2));
+    w.decide({ throughputs: [100], delaysMs: [1000], lastQuality: 0, remain: 5, nextSizes: [9, 9, 9] } as never);
+    expect(got).toEqual([1, 2, 3]);
+    const dir = join(dataRoot(), 'abr');
+    if (!existsSync(join(dir, 'traces', 'test')) || !existsSync(join(dir, 'video')))
+      return pending(`Pensieve traces not found under ${dir} (set EDGEPLAY_DATA)`);
+    const r = await benchAbr({
+      synthetic: { family: 'walk-hi', count: 3 },
+      policies: ['drl', 'drl-predicted', 'drl-meta'],
+      out: null,
+      log: () => {},
+    });
+    const mean = (p: string) => r.rows.find((x) => x.policy === p)!.qoe_chunk_mean;
+    expect(r.rows.map((x) => x.policy)).toEqual(['drl', 'drl-predicted', 'drl-meta']);
+    expect(r.size_gap!.map((g) => g.policy)).toEqual(['drl-predicted', 'drl-meta']);
+    expect(r.size_gap![1].pct).toBeCloseTo(100 * (mean('drl-meta') / mean('drl') - 1), 9);
+    await expectAsync(
+      benchAbr({ synthetic: { family: 'walk-hi', count: 1 }, policies: ['drl-meta'], sizeModel: '/nonexistent', out: null, log: () => {} }),
+    ).toBeRejectedWithError(/drl-meta needs the chunk-size forecaster: .*missing/);
   });
 });
 
