@@ -16,6 +16,38 @@ import { HLS_VOD_LEVELS, runHlsVod } from '../../src/sim/abr/hls-vod.js';
 import { dataRoot, loadVideoSizes } from '../../src/sim/abr/load.js';
 import { InputError } from '../../src/train/errors.js';
 
+/**
+ * Run `fn` with EDGEPLAY_CACHE on a temporary stream cache: our VOD ladder's 48 fragment sizes per level as
+ * `sizeOf(the level's bytes at its average rate, fragment index)`, and one trace file of `mbps(second)` for `seconds`
+ * (default 300). Restores the environment and removes the directory.
+ */
+async function withStreamCache(
+  sizeOf: (nominalBytes: number, i: number) => number,
+  trace: { name: string; mbps: (t: number) => number; seconds?: number },
+  fn: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ep-abrhls-'));
+  const prevCache = process.env.EDGEPLAY_CACHE;
+  try {
+    mkdirSync(join(dir, 'streams', 'vod'), { recursive: true });
+    HLS_VOD_LEVELS.averageBps.forEach((b, q) =>
+      writeFileSync(
+        join(dir, 'streams', 'vod', `video_size_${q}`),
+        Array.from({ length: 48 }, (_, i) => Math.round(sizeOf((b * 4) / 8, i))).join('\n') + '\n',
+      ),
+    );
+    mkdirSync(join(dir, 'traces'));
+    const n = trace.seconds ?? 300;
+    writeFileSync(join(dir, 'traces', trace.name), Array.from({ length: n }, (_, t) => `${t}\t${trace.mbps(t)}`).join('\n') + '\n');
+    process.env.EDGEPLAY_CACHE = dir;
+    await fn(dir);
+  } finally {
+    if (prevCache === undefined) delete process.env.EDGEPLAY_CACHE;
+    else process.env.EDGEPLAY_CACHE = prevCache;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('bench:abr-sim-real', () => {
   it('parses the run names of bench:browser-abr (policy, guard, re-fetch, abandonment, model)', () => {
     expect(parseRunPolicy('drl+norefetch+abandon:abr-drl-player')).toEqual({
@@ -97,20 +129,9 @@ describe('bench:abr-sim-real', () => {
   });
 
   it("bench:abr-hls --size-predictor meta shows the policies the meta-learned forecaster's sizes, and says what is missing", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ep-abrhls-meta-'));
-    const prevCache = process.env.EDGEPLAY_CACHE;
-    try {
-      mkdirSync(join(dir, 'streams', 'vod'), { recursive: true });
-      // strongly VBR: heavy and light fragments alternate in runs, so the two predictors disagree
-      HLS_VOD_LEVELS.averageBps.forEach((b, q) =>
-        writeFileSync(
-          join(dir, 'streams', 'vod', `video_size_${q}`),
-          Array.from({ length: 48 }, (_, i) => Math.round(((b * 4) / 8) * (Math.floor(i / 3) % 2 ? 1.7 : 0.3))).join('\n') + '\n',
-        ),
-      );
-      mkdirSync(join(dir, 'traces'));
-      writeFileSync(join(dir, 'traces', 'mid'), Array.from({ length: 300 }, (_, i) => `${i}\t${1.5 + (i % 7) / 7}`).join('\n') + '\n');
-      process.env.EDGEPLAY_CACHE = dir;
+    // strongly VBR: heavy and light fragments alternate in runs, so the two predictors disagree
+    const vbr = (nominal: number, i: number) => nominal * (Math.floor(i / 3) % 2 ? 1.7 : 0.3);
+    await withStreamCache(vbr, { name: 'mid', mbps: (t) => 1.5 + (t % 7) / 7 }, async (dir) => {
       const run = (sizePredictor: 'ratio' | 'meta', sizeModel?: string) =>
         benchAbrHls({
           traces: join(dir, 'traces'),
@@ -129,52 +150,36 @@ describe('bench:abr-sim-real', () => {
       expect(meta.rows[0].qoe_chunk_mean).not.toBe(ratio.rows[0].qoe_chunk_mean);
       await expectAsync(run('meta', join(dir, 'no-model'))).toBeRejectedWithError(InputError, /needs the chunk-size forecaster: .*missing/);
       await expectAsync(run('bogus' as 'meta')).toBeRejectedWithError(InputError, /sizePredictor: expected ratio or meta/);
-    } finally {
-      if (prevCache === undefined) delete process.env.EDGEPLAY_CACHE;
-      else process.env.EDGEPLAY_CACHE = prevCache;
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('bench:abr-hls records a model given by absolute path by its repo-relative path, and refuses unknown semantics', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ep-abrhls-'));
-    const prevCache = process.env.EDGEPLAY_CACHE;
-    try {
-      mkdirSync(join(dir, 'streams', 'vod'), { recursive: true });
-      HLS_VOD_LEVELS.averageBps.forEach((b, q) =>
-        writeFileSync(
-          join(dir, 'streams', 'vod', `video_size_${q}`),
-          Array.from({ length: 48 }, () => Math.round((b * 4) / 8)).join('\n') + '\n',
-        ),
-      );
-      mkdirSync(join(dir, 'traces'));
-      writeFileSync(join(dir, 'traces', 'flat'), Array.from({ length: 200 }, (_, i) => `${i}\t2`).join('\n') + '\n');
-      process.env.EDGEPLAY_CACHE = dir;
-      const abs = join(process.cwd(), 'models', 'abr-drl');
-      const r = await benchAbrHls({ traces: join(dir, 'traces'), policies: ['bb', `drl:${abs}`], chunks: 6, out: null, log: () => {} });
-      expect(r.rows.map((x) => x.policy)).toEqual(['bb', 'drl:models/abr-drl']);
-      expect(r.rows[1].qoe_chunk_mean).toEqual(jasmine.any(Number));
-      // a model in another checkout of this project is labelled repo-relative but loaded from where it is
-      const other = join(dir, 'other-checkout');
-      mkdirSync(join(other, 'models', 'x'), { recursive: true });
-      writeFileSync(join(other, 'package.json'), readFileSync('package.json'));
-      for (const f of ['model.json', 'weights.bin']) copyFileSync(join('models', 'abr-drl-player', f), join(other, 'models', 'x', f));
-      const r2 = await benchAbrHls({
-        traces: join(dir, 'traces'),
-        policies: ['drl:abr-drl-player', `drl:${join(other, 'models', 'x')}`],
-        chunks: 6,
-        out: null,
-        log: () => {},
-      });
-      expect(r2.rows.map((x) => x.policy)).toEqual(['drl:abr-drl-player', 'drl:models/x']);
-      expect(r2.rows[1].qoe_chunk_mean).toBe(r2.rows[0].qoe_chunk_mean);
-      await expectAsync(
-        benchAbrHls({ traces: join(dir, 'traces'), policies: ['bb'], refetch: 'often' as 'none', out: null, log: () => {} }),
-      ).toBeRejectedWithError(InputError, /refetch/);
-    } finally {
-      if (prevCache === undefined) delete process.env.EDGEPLAY_CACHE;
-      else process.env.EDGEPLAY_CACHE = prevCache;
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withStreamCache(
+      (nominal) => nominal,
+      { name: 'flat', mbps: () => 2, seconds: 200 },
+      async (dir) => {
+        const abs = join(process.cwd(), 'models', 'abr-drl');
+        const r = await benchAbrHls({ traces: join(dir, 'traces'), policies: ['bb', `drl:${abs}`], chunks: 6, out: null, log: () => {} });
+        expect(r.rows.map((x) => x.policy)).toEqual(['bb', 'drl:models/abr-drl']);
+        expect(r.rows[1].qoe_chunk_mean).toEqual(jasmine.any(Number));
+        // a model in another checkout of this project is labelled repo-relative but loaded from where it is
+        const other = join(dir, 'other-checkout');
+        mkdirSync(join(other, 'models', 'x'), { recursive: true });
+        writeFileSync(join(other, 'package.json'), readFileSync('package.json'));
+        for (const f of ['model.json', 'weights.bin']) copyFileSync(join('models', 'abr-drl-player', f), join(other, 'models', 'x', f));
+        const r2 = await benchAbrHls({
+          traces: join(dir, 'traces'),
+          policies: ['drl:abr-drl-player', `drl:${join(other, 'models', 'x')}`],
+          chunks: 6,
+          out: null,
+          log: () => {},
+        });
+        expect(r2.rows.map((x) => x.policy)).toEqual(['drl:abr-drl-player', 'drl:models/x']);
+        expect(r2.rows[1].qoe_chunk_mean).toBe(r2.rows[0].qoe_chunk_mean);
+        await expectAsync(
+          benchAbrHls({ traces: join(dir, 'traces'), policies: ['bb'], refetch: 'often' as 'none', out: null, log: () => {} }),
+        ).toBeRejectedWithError(InputError, /refetch/);
+      },
+    );
   });
 });
