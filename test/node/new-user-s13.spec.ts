@@ -2,8 +2,13 @@
  * Faults found by the session-13 new-user trial (h13-user): input the SDK, the controller or a command line took
  * without a clear error and then lost work over. Each spec fails on the code the trial found.
  */
+import type Hls from 'hls.js';
 import { createEdgeplay } from '../../src/edgeplay.js';
 import { Identity } from '../../src/telemetry/identity.js';
+import { negotiate } from '../../src/edge/client.js';
+import { monitor, type MonitorOptions } from '../../src/monitor.js';
+import { MemoryTelemetryStore } from '../../src/server/store.js';
+import { startServer, type RunningServer } from '../../src/server/main.js';
 
 describe('createEdgeplay refuses a viewerId the controller would refuse (new-user trial, session 13)', () => {
   it("viewerId 'user-42' or an e-mail address: TypeError naming viewerId (every batch was answered 400 and dropped: all telemetry lost)", async () => {
@@ -43,5 +48,40 @@ describe('createEdgeplay refuses a viewerId the controller would refuse (new-use
     } finally {
       delete g.localStorage;
     }
+  });
+});
+
+describe('negotiate() and monitor() with a channel, viewer id or bandwidth the controller refuses (new-user trial, session 13)', () => {
+  let srv: RunningServer;
+  beforeAll(async () => {
+    srv = await startServer({ port: 0, store: new MemoryTelemetryStore() });
+  });
+  afterAll(async () => {
+    await srv.close();
+  });
+  const base = () => ({ controller: srv.url, viewerId: 'viewer-0001', channel: 'news', src: `${srv.url}/no-such.m3u8`, timeoutMs: 5000 });
+
+  it('bandwidthMbps in bit/s (hls.bandwidthEstimate without / 1e6) is ignored with a warning, as documented (the controller answered 400: null, the CDN, silently)', async () => {
+    const warn = spyOn(console, 'warn');
+    const n = await negotiate({ ...base(), bandwidthMbps: () => 5e6 });
+    expect(n).not.toBeNull();
+    expect(n?.assignment.target).toBe('cdn');
+    expect(warn).toHaveBeenCalledWith(jasmine.stringMatching(/bandwidthMbps 5000000 is over 100000 Mb\/s/));
+    await n?.leave();
+  });
+
+  it("a channel 'BBC One' or a viewer id 'a@b.c' rejects with a TypeError naming it (every negotiation was answered 400 and resolved null: no edge, no error)", async () => {
+    await expectAsync(negotiate({ ...base(), channel: 'BBC One' })).toBeRejectedWithError(TypeError, /options\.channel must be 1–128 of/);
+    await expectAsync(negotiate({ ...base(), viewerId: 'a@b.c' })).toBeRejectedWithError(TypeError, /options\.viewerId must be 1–128 of/);
+    const ok = await negotiate({ ...base(), channel: 'bbc-one.hd:1' });
+    expect(ok).not.toBeNull();
+    await ok?.leave();
+  });
+
+  it("monitor({ channel: 'BBC One' }) throws before it starts anything", async () => {
+    const video = { addEventListener: () => undefined, removeEventListener: () => undefined } as unknown as HTMLVideoElement;
+    const FakeHls = Object.assign(function FakeHls() {}, { DefaultConfig: {} }) as unknown as typeof Hls;
+    const o: MonitorOptions = { Hls: FakeHls, src: 'https://cdn.example/m.m3u8', controller: srv.url, worker: false, channel: 'BBC One' };
+    await expectAsync(monitor(video, o)).toBeRejectedWithError(TypeError, /options\.channel must be 1–128 of/);
   });
 });
