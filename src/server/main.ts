@@ -228,6 +228,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (pgUrl !== undefined && !/^postgres(ql)?:\/\/./.test(pgUrl))
     throw new InputError(`${pgFrom} must be a postgres:// URL (got '${pgUrl}')`);
   if (pgUrl && v.memory) throw new InputError(`${pgFrom} and --memory are two telemetry stores: give one`);
+  // --data names the SQLite store: beside --memory or a PostgreSQL URL it was ignored (telemetry the operator meant to
+  // keep on disk went to memory, lost at the next restart)
+  if (v.data !== undefined && (v.memory || pgUrl))
+    throw new InputError(`--data and ${v.memory ? '--memory' : pgFrom} are two telemetry stores: give one`);
   if (!(TASK_HANDOFFS as readonly string[]).includes(v['task-handoff']))
     throw new InputError(`--task-handoff must be one of ${TASK_HANDOFFS.join(', ')} (got '${v['task-handoff']}')`);
   if (!(SCHEDULERS as readonly string[]).includes(v.scheduler))

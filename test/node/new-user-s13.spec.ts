@@ -8,7 +8,8 @@ import { Identity } from '../../src/telemetry/identity.js';
 import { negotiate } from '../../src/edge/client.js';
 import { monitor, type MonitorOptions } from '../../src/monitor.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
-import { startServer, type RunningServer } from '../../src/server/main.js';
+import { parseCommandLine, startServer, type RunningServer } from '../../src/server/main.js';
+import { InputError } from '../../src/train/cli/args.js';
 
 describe('createEdgeplay refuses a viewerId the controller would refuse (new-user trial, session 13)', () => {
   it("viewerId 'user-42' or an e-mail address: TypeError naming viewerId (every batch was answered 400 and dropped: all telemetry lost)", async () => {
@@ -83,5 +84,26 @@ describe('negotiate() and monitor() with a channel, viewer id or bandwidth the c
     const FakeHls = Object.assign(function FakeHls() {}, { DefaultConfig: {} }) as unknown as typeof Hls;
     const o: MonitorOptions = { Hls: FakeHls, src: 'https://cdn.example/m.m3u8', controller: srv.url, worker: false, channel: 'BBC One' };
     await expectAsync(monitor(video, o)).toBeRejectedWithError(TypeError, /options\.channel must be 1–128 of/);
+  });
+});
+
+describe('npm run server refuses --data beside another telemetry store (new-user trial, session 13)', () => {
+  it('--data DIR with --memory, --pg URL or EDGEPLAY_PG is an InputError naming both (memory or PostgreSQL won silently: the SQLite directory asked for got nothing)', () => {
+    const env = {};
+    expect(() => parseCommandLine(['--memory', '--data', '/tmp/x'], env)).toThrowError(
+      InputError,
+      /--data and --memory are two telemetry stores/,
+    );
+    expect(() => parseCommandLine(['--pg', 'postgres://u@h/db', '--data', '/tmp/x'], env)).toThrowError(
+      InputError,
+      /--data and --pg are two/,
+    );
+    expect(() => parseCommandLine(['--data', '/tmp/x'], { EDGEPLAY_PG: 'postgres://u@h/db' })).toThrowError(
+      InputError,
+      /--data and EDGEPLAY_PG/,
+    );
+    // each alone, and --memory with EDGEPLAY_DATA_DIR set (a default, not a request), still parse
+    expect(parseCommandLine(['--data', '/tmp/x'], env).dataDir).toBe('/tmp/x');
+    expect(parseCommandLine(['--memory'], { EDGEPLAY_DATA_DIR: '/tmp/x' }).memory).toBeTrue();
   });
 });
