@@ -108,9 +108,7 @@ export class Edgeplay {
     }
     // the controller refuses every batch whose viewer_id is not an ID_PATTERN id: the SDK would drop them all
     if (options.viewerId !== undefined && !isId(options.viewerId))
-      throw new TypeError(
-        `edgeplay: viewerId must be 8–64 characters of [A-Za-z0-9_-] (the controller refuses any other), got ${JSON.stringify(options.viewerId)}`,
-      );
+      throw new TypeError(`edgeplay: viewerId must be 8–64 characters of [A-Za-z0-9_-], got ${JSON.stringify(options.viewerId)}`);
     const sampleRate = options.sampleRate ?? 1;
     if (!(sampleRate >= 0 && sampleRate <= 1)) throw new RangeError(`edgeplay: sampleRate must be in [0, 1], got ${sampleRate}`);
     // timer periods: 0, a negative, NaN or a delay beyond a timer's 2^31 − 1 ms fires on every tick (a heartbeat event,

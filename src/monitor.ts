@@ -18,9 +18,7 @@ import { withDeadline } from './core/deadline.js';
 import { liveCatchup, type LiveCatchupOptions } from './abr/live-catchup.js';
 import { createStreamController } from './abr/hls-stream-controller.js';
 import { DEFAULT_ABANDON, type AbandonRule } from './abr/abandon.js';
-import { NAME_PATTERN } from './core/schemas/common.js';
-
-const NAME_RE = new RegExp(NAME_PATTERN);
+import { checkName, isName } from './core/schemas/common.js';
 
 /**
  * The DRL model `monitor()` loads from its models directory: models/abr-drl-player (MODEL.md there), the network
@@ -137,8 +135,7 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
   if (o.abrModel !== undefined && !/^[\w][\w.-]*$/.test(o.abrModel))
     throw new TypeError(`edgeplay.monitor: options.abrModel names a directory under options.models (e.g. 'abr-drl'), got "${o.abrModel}"`);
   // the controller refuses any other channel name: negotiation would fail (the CDN, silently) and so would its statistics
-  if (o.channel !== undefined && !(typeof o.channel === 'string' && NAME_RE.test(o.channel)))
-    throw new TypeError(`edgeplay.monitor: options.channel must be 1–128 of [A-Za-z0-9_.:-], got ${JSON.stringify(o.channel)}`);
+  if (o.channel !== undefined) checkName('edgeplay.monitor', 'channel', o.channel);
   const base = typeof location !== 'undefined' ? location.href : undefined;
   const controller = o.controller ? new URL(o.controller, base).href.replace(/\/$/, '') : undefined;
   const ownEp = !(o.edgeplay instanceof Edgeplay);
@@ -202,7 +199,7 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
     });
   }
 
-  const channel = o.channel ?? (o.contentId && NAME_RE.test(o.contentId) ? o.contentId : 'default');
+  const channel = o.channel ?? (isName(o.contentId) ? o.contentId : 'default');
   const profiler =
     worker && controller && o.profiler !== false
       ? new Profiler({ ep, port: workerProfilePort(worker), modelUrl: modelUrl('profile'), controller })

@@ -14,10 +14,7 @@ import type Hls from 'hls.js';
 import type { HlsConfig, LoaderCallbacks, LoaderConfiguration, LoaderContext, PlaylistLoaderContext } from 'hls.js';
 import { DEFAULT_WEIGHTS, validWeights, type PreferenceWeights } from '../core/preference.js';
 import type { Assignment, Device, NegotiateAnswer, NegotiateRequest, PathwayClone, RenditionRef, VariantRef } from '../core/protocol.js';
-import { NAME_PATTERN } from '../core/schemas/common.js';
-
-/** What `POST /v1/negotiate` accepts as a viewer id or a channel (NAME_PATTERN): word characters, '.', ':', '-'; 1–128. */
-const NAME_RE = new RegExp(NAME_PATTERN);
+import { checkName } from '../core/schemas/common.js';
 /** The largest bandwidth estimate the controller accepts, Mb/s (its schema's maximum): beyond it the figure is surely bit/s. */
 const MAX_BANDWIDTH_MBPS = 100000;
 
@@ -240,8 +237,7 @@ async function bandwidthEstimate(o: NegotiationOptions): Promise<number | undefi
   try {
     const app = typeof o.bandwidthMbps === 'function' ? await o.bandwidthMbps() : o.bandwidthMbps;
     // the controller refuses a negotiation whose estimate is beyond its maximum: that would cost the edge, not the figure
-    if (app != null && app > MAX_BANDWIDTH_MBPS)
-      console.warn(`[edgeplay] negotiate: bandwidthMbps ${app} is over ${MAX_BANDWIDTH_MBPS} Mb/s (bit/s? divide by 1e6): ignored`);
+    if (app != null && app > MAX_BANDWIDTH_MBPS) console.warn(`[edgeplay] bandwidthMbps ${app} > ${MAX_BANDWIDTH_MBPS}: bit/s? ignored`);
     else if (app != null && app > 0 && Number.isFinite(app)) return app;
   } catch {
     /* fall through to the browser's */
@@ -252,15 +248,11 @@ async function bandwidthEstimate(o: NegotiationOptions): Promise<number | undefi
 
 /**
  * Negotiate an assignment. Resolves null on any failure — the caller plays from the CDN.
- * @throws TypeError (rejects at once, before any request) when `controller` or `src` is no non-empty string, or `viewerId` or
- *   `channel` is not 1–128 of `[A-Za-z0-9_.:-]`: the controller would answer every such negotiation 400, a null each time
+ * @throws TypeError (rejects at once, before any request) when `viewerId` or `channel` is not 1–128 of `[A-Za-z0-9_.:-]`: the
+ *   controller would answer every such negotiation 400, a null each time
  */
 export async function negotiate(o: NegotiationOptions): Promise<Negotiation | null> {
-  for (const k of ['controller', 'src'] as const)
-    if (typeof o?.[k] !== 'string' || !o[k]) throw new TypeError(`edgeplay.negotiate: options.${k} is required`);
-  for (const k of ['viewerId', 'channel'] as const)
-    if (typeof o[k] !== 'string' || !NAME_RE.test(o[k]))
-      throw new TypeError(`edgeplay.negotiate: options.${k} must be 1–128 of [A-Za-z0-9_.:-], got ${JSON.stringify(o[k])}`);
+  for (const k of ['viewerId', 'channel'] as const) checkName('edgeplay.negotiate', k, o[k]);
   const deadline = o.timeoutMs ?? 1500;
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), deadline);

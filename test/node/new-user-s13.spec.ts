@@ -67,7 +67,7 @@ describe('negotiate() and monitor() with a channel, viewer id or bandwidth the c
     const n = await negotiate({ ...base(), bandwidthMbps: () => 5e6 });
     expect(n).not.toBeNull();
     expect(n?.assignment.target).toBe('cdn');
-    expect(warn).toHaveBeenCalledWith(jasmine.stringMatching(/bandwidthMbps 5000000 is over 100000 Mb\/s/));
+    expect(warn).toHaveBeenCalledWith(jasmine.stringMatching(/bandwidthMbps 5000000 > 100000: bit\/s/));
     await n?.leave();
   });
 
