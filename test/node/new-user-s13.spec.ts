@@ -10,6 +10,7 @@ import { monitor, type MonitorOptions } from '../../src/monitor.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { parseCommandLine, startServer, type RunningServer } from '../../src/server/main.js';
 import { InputError } from '../../src/train/cli/args.js';
+import { prefetchPlan, tileProbabilities } from '../../src/viewport/tiles.js';
 
 describe('createEdgeplay refuses a viewerId the controller would refuse (new-user trial, session 13)', () => {
   it("viewerId 'user-42' or an e-mail address: TypeError naming viewerId (every batch was answered 400 and dropped: all telemetry lost)", async () => {
@@ -105,5 +106,34 @@ describe('npm run server refuses --data beside another telemetry store (new-user
     // each alone, and --memory with EDGEPLAY_DATA_DIR set (a default, not a request), still parse
     expect(parseCommandLine(['--data', '/tmp/x'], env).dataDir).toBe('/tmp/x');
     expect(parseCommandLine(['--memory'], { EDGEPLAY_DATA_DIR: '/tmp/x' }).memory).toBeTrue();
+  });
+});
+
+describe("edgeplay/viewport's tile functions refuse inputs that plan nonsense (new-user trial, session 13)", () => {
+  it('prefetchPlan with an undefined or negative budget, or highBits below lowBits: RangeError (an undefined budget put every visible tile at high)', () => {
+    const p = tileProbabilities([0, 0, -1], 10);
+    expect(prefetchPlan(p, 4e6, 1e5, 4e5).quality.filter((q) => q === 'high').length).toBe(2);
+    for (const [budget, low, high] of [
+      [undefined, 1e5, 4e5],
+      [NaN, 1e5, 4e5],
+      [-1, 1e5, 4e5],
+      [4e6, -1, 4e5],
+      [4e6, 4e5, 1e5],
+      [4e6, 1e5, Infinity],
+    ])
+      expect(() => prefetchPlan(p, budget as number, low as number, high as number))
+        .withContext(`${budget}, ${low}, ${high}`)
+        .toThrowError(RangeError, /prefetchPlan: budgetBits and lowBits must be/);
+  });
+
+  it('tileProbabilities with a NaN or negative sigmaDeg, an empty grid or a field of view beyond the sphere: RangeError (all-zero tiles, or none)', () => {
+    expect(() => tileProbabilities([0, 0, -1], NaN)).toThrowError(RangeError, /sigmaDeg/);
+    expect(() => tileProbabilities([0, 0, -1], -1)).toThrowError(RangeError, /sigmaDeg/);
+    expect(() => tileProbabilities([0, 0, -1], 10, { cols: 0, rows: 4 })).toThrowError(RangeError, /grid/);
+    expect(() => tileProbabilities([0, 0, -1], 10, { cols: 8.5, rows: 4 })).toThrowError(RangeError, /grid/);
+    expect(() => tileProbabilities([0, 0, -1], 10, undefined, { hDeg: 100, vDeg: 0 })).toThrowError(RangeError, /fov/);
+    expect(() => tileProbabilities([0, 0, -1], 10, undefined, { hDeg: 400, vDeg: 90 })).toThrowError(RangeError, /fov/);
+    const p = tileProbabilities([0, 0, -1], 0, { cols: 4, rows: 2 }, { hDeg: 360, vDeg: 180 });
+    expect(p.length).toBe(8);
   });
 });
