@@ -8,6 +8,7 @@ import { Identity } from '../../src/telemetry/identity.js';
 import { negotiate } from '../../src/edge/client.js';
 import { monitor, type MonitorOptions } from '../../src/monitor.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
+import { buildServer } from '../../src/server/app.js';
 import { parseCommandLine, startServer, type RunningServer } from '../../src/server/main.js';
 import { InputError } from '../../src/train/cli/args.js';
 import { prefetchPlan, tileProbabilities } from '../../src/viewport/tiles.js';
@@ -135,5 +136,34 @@ describe("edgeplay/viewport's tile functions refuse inputs that plan nonsense (n
     expect(() => tileProbabilities([0, 0, -1], 10, undefined, { hDeg: 400, vDeg: 90 })).toThrowError(RangeError, /fov/);
     const p = tileProbabilities([0, 0, -1], 0, { cols: 4, rows: 2 }, { hDeg: 360, vDeg: 180 });
     expect(p.length).toBe(8);
+  });
+});
+
+describe('the controller names the content type of a body that is no JSON (new-user trial, session 13)', () => {
+  it("an empty or garbled text/plain telemetry body is a 400 naming text/plain and field 'body' (it said \"content-type is set to 'application/json'\")", async () => {
+    const app = await buildServer({ store: new MemoryTelemetryStore() });
+    try {
+      for (const [payload, what] of [
+        ['', 'is empty'],
+        ['{"v":', 'is not JSON'],
+      ]) {
+        const r = await app.inject({
+          method: 'POST',
+          url: '/v1/telemetry',
+          headers: { 'content-type': 'text/plain;charset=UTF-8' },
+          payload,
+        });
+        expect(r.statusCode).withContext(payload).toBe(400);
+        expect(r.json()).toEqual({
+          error: 'bad_request',
+          message: `body ${what} (content-type "text/plain;charset=UTF-8"; expected a JSON document)`,
+          field: 'body',
+        });
+      }
+      const j = await app.inject({ method: 'POST', url: '/v1/negotiate', headers: { 'content-type': 'application/json' }, payload: 'x' });
+      expect(j.json().message).toContain('content-type "application/json"');
+    } finally {
+      await app.close();
+    }
   });
 });
