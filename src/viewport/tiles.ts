@@ -80,6 +80,17 @@ function displacements(n: number): Array<[number, number]> {
 const DISP = displacements(32);
 
 /**
+ * Check a tile grid and a field of view.
+ * @throws RangeError naming `where` for a grid without whole cols and rows > 0 or a field of view outside (0, 360] × (0, 180] degrees
+ */
+export function checkTiling(where: string, g: TileGrid, fov: Fov): void {
+  if (!(Number.isInteger(g?.cols) && g.cols > 0 && Number.isInteger(g.rows) && g.rows > 0))
+    throw new RangeError(`${where}: the grid needs whole cols and rows > 0, got ${JSON.stringify(g)}`);
+  if (!(fov?.hDeg > 0 && fov.hDeg <= 360 && fov.vDeg > 0 && fov.vDeg <= 180))
+    throw new RangeError(`${where}: fov must be in (0, 360] × (0, 180] degrees, got ${JSON.stringify(fov)}`);
+}
+
+/**
  * Probability that each tile is visible when the viewport centre is predicted at c with mean angular
  * error sigmaDeg.
  * @param c a unit direction (x, y, z; three.js frame, -Z = yaw 0) at offset `co`
@@ -96,10 +107,7 @@ export function tileProbabilities(
   co = 0,
 ): Float64Array {
   if (!(sigmaDeg >= 0 && sigmaDeg < Infinity)) throw new RangeError(`tileProbabilities: sigmaDeg must be a number ≥ 0, got ${sigmaDeg}`);
-  if (!(Number.isInteger(g?.cols) && g.cols > 0 && Number.isInteger(g.rows) && g.rows > 0))
-    throw new RangeError(`tileProbabilities: the grid needs whole cols and rows > 0, got ${JSON.stringify(g)}`);
-  if (!(fov?.hDeg > 0 && fov.hDeg <= 360 && fov.vDeg > 0 && fov.vDeg <= 180))
-    throw new RangeError(`tileProbabilities: fov must be in (0, 360] × (0, 180] degrees, got ${JSON.stringify(fov)}`);
+  checkTiling('tileProbabilities', g, fov);
   const p = new Float64Array(g.cols * g.rows);
   const yaw = (Math.atan2(c[co], -c[co + 2]) * 180) / Math.PI;
   const pitch = (Math.asin(Math.max(-1, Math.min(1, c[co + 1]))) * 180) / Math.PI;

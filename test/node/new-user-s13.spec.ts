@@ -12,6 +12,7 @@ import { buildServer } from '../../src/server/app.js';
 import { parseCommandLine, startServer, type RunningServer } from '../../src/server/main.js';
 import { InputError } from '../../src/train/cli/args.js';
 import { prefetchPlan, tileProbabilities } from '../../src/viewport/tiles.js';
+import { ViewportClient } from '../../src/viewport/client.js';
 
 describe('createEdgeplay refuses a viewerId the controller would refuse (new-user trial, session 13)', () => {
   it("viewerId 'user-42' or an e-mail address: TypeError naming viewerId (every batch was answered 400 and dropped: all telemetry lost)", async () => {
@@ -164,6 +165,25 @@ describe('the controller names the content type of a body that is no JSON (new-u
       expect(j.json().message).toContain('content-type "application/json"');
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('ViewportClient refuses a tile horizon it cannot predict (new-user trial, session 13)', () => {
+  it('tilesAtS 10 or 0.05 s, budgetMs 0, an empty grid: RangeError at construction (the fallback answered all-zero tiles: no tile visible)', async () => {
+    expect(() => new ViewportClient({ tilesAtS: 10 })).toThrowError(RangeError, /tilesAtS must be in \[0\.2, 5\] s/);
+    expect(() => new ViewportClient({ tilesAtS: 0.05 })).toThrowError(RangeError, /tilesAtS/);
+    expect(() => new ViewportClient({ budgetMs: 0 })).toThrowError(RangeError, /budgetMs/);
+    expect(() => new ViewportClient({ grid: { cols: 0, rows: 4 } })).toThrowError(RangeError, /ViewportClient: the grid/);
+    // the ends of the range predict, and their fallback tiles see the viewport
+    const hist = new Float64Array(30);
+    for (let i = 0; i < 10; i++) hist[i * 3 + 2] = -1;
+    for (const tilesAtS of [0.2, 5]) {
+      const p = await new ViewportClient({ tilesAtS }).predict(hist, 5);
+      expect(p.fallback).toBeTrue();
+      expect(p.tiles.reduce((a, b) => a + b, 0))
+        .withContext(String(tilesAtS))
+        .toBeGreaterThan(1);
     }
   });
 });
