@@ -9,6 +9,9 @@ import { negotiate } from '../../src/edge/client.js';
 import { monitor, type MonitorOptions } from '../../src/monitor.js';
 import { MemoryTelemetryStore } from '../../src/server/store.js';
 import { buildServer } from '../../src/server/app.js';
+import { TaskService } from '../../src/server/tasks.js';
+import { TokenService } from '../../src/server/tokens.js';
+import { fromYawPitch } from '../../src/viewport/geometry.js';
 import { parseCommandLine, startServer, type RunningServer } from '../../src/server/main.js';
 import { InputError } from '../../src/train/cli/args.js';
 import { prefetchPlan, tileProbabilities } from '../../src/viewport/tiles.js';
@@ -184,6 +187,41 @@ describe('ViewportClient refuses a tile horizon it cannot predict (new-user tria
       expect(p.tiles.reduce((a, b) => a + b, 0))
         .withContext(String(tilesAtS))
         .toBeGreaterThan(1);
+    }
+  });
+});
+
+describe('POST /v1/tasks refuses a head-motion history that is not unit vectors (new-user trial, session 13)', () => {
+  it('a history of zeros or of a sample of length 2 is a 400 naming the sample (the model answered it: confident garbage)', async () => {
+    const secret = 'new-user-s13-secret';
+    let runs = 0;
+    const service = new TaskService({ slots: 1, executors: { viewport: async () => (runs++, { model: 'viewport', points: [0, 0, -1] }) } });
+    const app = await buildServer({ store: new MemoryTelemetryStore(), negotiation: { secret }, tasks: service });
+    try {
+      const token = new TokenService(secret).issue('s1');
+      const unit: number[] = [];
+      for (let i = 0; i < 10; i++) unit.push(...fromYawPitch(10 + 3 * i, 5).map((v) => Math.round(v * 1e4) / 1e4));
+      const post = (hist: number[]) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/tasks',
+          payload: { task: 'viewport', session: 's1', token, deadline_ms: 500, input: { hist, t: 12 } },
+        });
+      const ok = await post(unit);
+      expect(ok.statusCode).toBe(200);
+      const zeros = await post(new Array(30).fill(0));
+      expect(zeros.statusCode).toBe(400);
+      expect(zeros.json()).toEqual(
+        jasmine.objectContaining({ field: 'body/input/hist/0', message: jasmine.stringMatching(/sample 0 has length 0\.000/) }),
+      );
+      const long = [...unit];
+      long.splice(12, 3, 1, 1, 1.001);
+      const r = await post(long);
+      expect(r.statusCode).toBe(400);
+      expect(r.json().field).toBe('body/input/hist/12');
+      expect(runs).toBe(1);
+    } finally {
+      await app.close();
     }
   });
 });
