@@ -225,3 +225,24 @@ describe('POST /v1/tasks refuses a head-motion history that is not unit vectors 
     }
   });
 });
+
+describe('npm run server checks an --edges entry as it checks --cdns (new-user trial, session 13)', () => {
+  it("a repeated id, an id with a space or named 'cdn', a url that is no http(s) URL, an id shared with --cdns: InputError naming the entry (each started a controller whose pathways clashed or could never report)", () => {
+    const edge = (o: Record<string, string>) => ({ id: 'e1', url: 'http://127.0.0.1:9', setting: 'mid', ...o });
+    const parse =
+      (edges: unknown[], more: string[] = []) =>
+      () =>
+        parseCommandLine(['--edges', JSON.stringify(edges), ...more], {});
+    expect(parse([edge({}), edge({ url: 'http://b' })])).toThrowError(InputError, /--edges entry 1 \("e1"\): "id" is repeated/);
+    expect(parse([edge({ id: 'e 1' })])).toThrowError(InputError, /"id" must be 1–64 of/);
+    expect(parse([edge({ id: 'edge:1' })])).toThrowError(InputError, /a pathway id/);
+    expect(parse([edge({ id: 'cdn' })])).toThrowError(InputError, /playlist's own pathway/);
+    expect(parse([edge({ url: 'notaurl' })])).toThrowError(InputError, /"url" must be an absolute http\(s\) URL/);
+    const cdns = JSON.stringify([
+      { id: 'e1', url: 'http://a' },
+      { id: 'b', url: 'http://b' },
+    ]);
+    expect(parse([edge({})], ['--cdns', cdns])).toThrowError(InputError, /--edges and --cdns both name the pathway 'e1'/);
+    expect(parse([edge({}), edge({ id: 'edge-2.b_c', setting: 'thin' })])().edges.length).toBe(2);
+  });
+});
