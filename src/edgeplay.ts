@@ -6,7 +6,7 @@
  */
 import type Hls from 'hls.js';
 import type { HlsConfig } from 'hls.js';
-import { randomId, unitHash } from './core/ids.js';
+import { isId, randomId, unitHash } from './core/ids.js';
 import { withDefaults } from './core/options.js';
 import {
   EVENT_TYPES,
@@ -33,7 +33,10 @@ export interface EdgeplayOptions {
   consent?: Consent | boolean;
   /** fraction of viewers whose telemetry is sent, decided once per viewer id (default 1) */
   sampleRate?: number;
-  /** your own stable viewer id; otherwise a random one kept in localStorage (after consent) */
+  /**
+   * your own stable viewer id, 8–64 of `[A-Za-z0-9_-]` (`ID_PATTERN`: the controller refuses a batch with any other,
+   * so a shorter id or an e-mail address throws a TypeError here); otherwise a random one kept in localStorage (after consent)
+   */
   viewerId?: string;
   /** a visit ends after this much inactivity (default 30 min) */
   sessionTimeoutMs?: number;
@@ -96,13 +99,16 @@ export class Edgeplay {
   private deployment: EventDataMap['deployment'][] = [];
 
   /**
-   * @throws TypeError without an endpoint; RangeError for a sample rate outside [0, 1], or a `heartbeatMs` /
+   * @throws TypeError without an endpoint, or for a `viewerId` that is not 8–64 of `[A-Za-z0-9_-]`; RangeError for a sample rate outside [0, 1], or a `heartbeatMs` /
    *   `flushIntervalMs` outside (0, 2^31 − 1] ms or a `sessionTimeoutMs` ≤ 0 (NaN too)
    */
   constructor(options: EdgeplayOptions) {
     if (!options || typeof options.endpoint !== 'string' || !options.endpoint) {
       throw new TypeError('edgeplay: options.endpoint (the telemetry URL) is required');
     }
+    // the controller refuses every batch whose viewer_id is not an ID_PATTERN id: the SDK would drop them all
+    if (options.viewerId !== undefined && !isId(options.viewerId))
+      throw new TypeError(`edgeplay: viewerId must be 8–64 characters of [A-Za-z0-9_-], got ${JSON.stringify(options.viewerId)}`);
     const sampleRate = options.sampleRate ?? 1;
     if (!(sampleRate >= 0 && sampleRate <= 1)) throw new RangeError(`edgeplay: sampleRate must be in [0, 1], got ${sampleRate}`);
     // timer periods: 0, a negative, NaN or a delay beyond a timer's 2^31 − 1 ms fires on every tick (a heartbeat event,

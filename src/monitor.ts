@@ -18,6 +18,7 @@ import { withDeadline } from './core/deadline.js';
 import { liveCatchup, type LiveCatchupOptions } from './abr/live-catchup.js';
 import { createStreamController } from './abr/hls-stream-controller.js';
 import { DEFAULT_ABANDON, type AbandonRule } from './abr/abandon.js';
+import { checkName, isName } from './core/schemas/common.js';
 
 /**
  * The DRL model `monitor()` loads from its models directory: models/abr-drl-player (MODEL.md there), the network
@@ -42,6 +43,11 @@ export interface MonitorOptions {
   endpoint?: string;
   /** an existing SDK instance (its endpoint is used), or options for the one monitor() creates */
   edgeplay?: Edgeplay | Omit<EdgeplayOptions, 'endpoint'>;
+  /**
+   * the channel (telemetry, negotiation, the profiler's channel statistics): 1–128 of `[A-Za-z0-9_.:-]`, e.g. 'bbc-one'
+   * (the controller refuses any other name). Default: `contentId` when it is such a name, else 'default'
+   * @throws TypeError (from monitor()) for any other name
+   */
   channel?: string;
   contentId?: string;
   title?: string;
@@ -113,7 +119,8 @@ export interface Monitored {
 /**
  * Wire edgeplay into a `<video>` with sensible defaults (see `MonitorOptions`).
  * @throws TypeError when `video`, `Hls` or `src` is missing, or neither `controller` nor `endpoint` (nor an SDK instance) is given;
- *   when `abr` is no `AbrPolicyName` (nor false), `abrBudgetMs` no number > 0 or `abrModel` no plain directory name
+ *   when `abr` is no `AbrPolicyName` (nor false), `abrBudgetMs` no number > 0, `abrModel` no plain directory name or `channel`
+ *   no 1–128 of `[A-Za-z0-9_.:-]`
  */
 export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promise<Monitored> {
   if (!video || typeof video.addEventListener !== 'function')
@@ -127,6 +134,8 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
     throw new TypeError(`edgeplay.monitor: options.abrBudgetMs must be a number of ms > 0, got ${String(o.abrBudgetMs)}`);
   if (o.abrModel !== undefined && !/^[\w][\w.-]*$/.test(o.abrModel))
     throw new TypeError(`edgeplay.monitor: options.abrModel names a directory under options.models (e.g. 'abr-drl'), got "${o.abrModel}"`);
+  // the controller refuses any other channel name: negotiation would fail (the CDN, silently) and so would its statistics
+  if (o.channel !== undefined) checkName('edgeplay.monitor', 'channel', o.channel);
   const base = typeof location !== 'undefined' ? location.href : undefined;
   const controller = o.controller ? new URL(o.controller, base).href.replace(/\/$/, '') : undefined;
   const ownEp = !(o.edgeplay instanceof Edgeplay);
@@ -190,7 +199,7 @@ export async function monitor(video: HTMLVideoElement, o: MonitorOptions): Promi
     });
   }
 
-  const channel = o.channel ?? o.contentId ?? 'default';
+  const channel = o.channel ?? (isName(o.contentId) ? o.contentId : 'default');
   const profiler =
     worker && controller && o.profiler !== false
       ? new Profiler({ ep, port: workerProfilePort(worker), modelUrl: modelUrl('profile'), controller })

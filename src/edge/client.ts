@@ -14,6 +14,9 @@ import type Hls from 'hls.js';
 import type { HlsConfig, LoaderCallbacks, LoaderConfiguration, LoaderContext, PlaylistLoaderContext } from 'hls.js';
 import { DEFAULT_WEIGHTS, validWeights, type PreferenceWeights } from '../core/preference.js';
 import type { Assignment, Device, NegotiateAnswer, NegotiateRequest, PathwayClone, RenditionRef, VariantRef } from '../core/protocol.js';
+import { checkName } from '../core/schemas/common.js';
+/** The largest bandwidth estimate the controller accepts, Mb/s (its schema's maximum): beyond it the figure is surely bit/s. */
+const MAX_BANDWIDTH_MBPS = 100000;
 
 export interface EdgeCandidate {
   id: string;
@@ -24,7 +27,9 @@ export interface EdgeCandidate {
 export interface NegotiationOptions {
   /** controller base URL */
   controller: string;
+  /** 1–128 of `[A-Za-z0-9_.:-]` (the controller refuses any other; an `Edgeplay`'s `viewerId` always is one) */
   viewerId: string;
+  /** 1–128 of `[A-Za-z0-9_.:-]`, e.g. 'news' or 'bbc-one' (the controller refuses any other) */
   channel: string;
   /** the multivariant playlist on the CDN */
   src: string;
@@ -35,7 +40,8 @@ export interface NegotiationOptions {
   weights?: PreferenceWeights | (() => Promise<PreferenceWeights>);
   /**
    * the viewer's bandwidth estimate, Mb/s, or a function giving it (e.g. `() => hls.bandwidthEstimate / 1e6`
-   * from an earlier view). Without one (or when it gives nothing usable) the browser's Network Information
+   * from an earlier view). Without one (or when it gives nothing usable: not a number in (0, 100000] Mb/s — a figure in
+   * bit/s such as `hls.bandwidthEstimate` itself is ignored with a console warning) the browser's Network Information
    * estimate `navigator.connection.downlink` is sent where the browser has it (Chromium: Mb/s, rounded, at
    * most 10); else none, and the controller assumes 10 Mb/s.
    */
@@ -230,7 +236,9 @@ export function startOnPathway(text: string, clone: PathwayClone, base: string):
 async function bandwidthEstimate(o: NegotiationOptions): Promise<number | undefined> {
   try {
     const app = typeof o.bandwidthMbps === 'function' ? await o.bandwidthMbps() : o.bandwidthMbps;
-    if (app != null && app > 0 && Number.isFinite(app)) return app;
+    // the controller refuses a negotiation whose estimate is beyond its maximum: that would cost the edge, not the figure
+    if (app != null && app > MAX_BANDWIDTH_MBPS) console.warn(`[edgeplay] bandwidthMbps ${app} > ${MAX_BANDWIDTH_MBPS}: bit/s? ignored`);
+    else if (app != null && app > 0 && Number.isFinite(app)) return app;
   } catch {
     /* fall through to the browser's */
   }
@@ -240,8 +248,11 @@ async function bandwidthEstimate(o: NegotiationOptions): Promise<number | undefi
 
 /**
  * Negotiate an assignment. Resolves null on any failure — the caller plays from the CDN.
+ * @throws TypeError (rejects at once, before any request) when `viewerId` or `channel` is not 1–128 of `[A-Za-z0-9_.:-]`: the
+ *   controller would answer every such negotiation 400, a null each time
  */
 export async function negotiate(o: NegotiationOptions): Promise<Negotiation | null> {
+  for (const k of ['viewerId', 'channel'] as const) checkName('edgeplay.negotiate', k, o[k]);
   const deadline = o.timeoutMs ?? 1500;
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), deadline);

@@ -154,7 +154,11 @@ export const serverCli = {
     memory: { type: 'boolean', help: 'keep telemetry in memory (no --pg)' },
     pg: { type: 'string', arg: 'URL', help: 'PostgreSQL telemetry store, postgres://user@host:port/db (default: $EDGEPLAY_PG)' },
     quiet: { type: 'boolean', help: 'no request log' },
-    edges: { type: 'string', arg: 'JSON', help: 'edge caches, [{"id","url","setting"},…] (default: $EDGEPLAY_EDGES or [])' },
+    edges: {
+      type: 'string',
+      arg: 'JSON',
+      help: 'edge caches, [{"id","url","setting"},…], ids of A–Z a–z 0–9 . _ - (default: $EDGEPLAY_EDGES or [])',
+    },
     redis: { type: 'string', arg: 'URL', help: 'share sessions and rate limits with other controllers, redis://host:port' },
     policy: { type: 'string', default: 'online-heu', arg: 'NAME', help: `edge assignment policy: ${POLICIES.join(', ')}` },
     drl: { type: 'string', arg: 'FILE', help: "the drl policy's weights (default with --policy drl: models/edge-drl/mid.json)" },
@@ -215,7 +219,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   for (const [i, e] of edges.entries()) {
     const where = `${edgesFrom} entry ${i}${typeof e?.id === 'string' ? ` ("${e.id}")` : ''}`;
     if (typeof e?.id !== 'string' || !e.id) throw new InputError(`${where} needs an "id" (a string)`);
+    // the id is a Content Steering PATHWAY-ID (RFC 8216bis §4.4.6.6: [A-Za-z0-9._-]) and the edge's name in its reports
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(e.id)) throw new InputError(`${where}: "id" must be 1–64 of A–Z a–z 0–9 . _ - (a pathway id)`);
+    if (e.id === 'cdn') throw new InputError(`${where}: "id" 'cdn' is the multivariant playlist's own pathway`);
+    if (edges.findIndex((o) => o?.id === e.id) < i) throw new InputError(`${where}: "id" is repeated`);
     if (typeof e.url !== 'string' || !e.url) throw new InputError(`${where} needs a "url" (the edge's origin URL)`);
+    if (!/^https?:\/\/[^/]/.test(e.url)) throw new InputError(`${where}: "url" must be an absolute http(s) URL (got '${e.url}')`);
     if (!Object.hasOwn(EDGE_SETTINGS, e.setting))
       throw new InputError(
         `${where}: "setting" must be one of ${Object.keys(EDGE_SETTINGS).join(', ')} (got ${JSON.stringify(e.setting)})`,
@@ -228,6 +237,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (pgUrl !== undefined && !/^postgres(ql)?:\/\/./.test(pgUrl))
     throw new InputError(`${pgFrom} must be a postgres:// URL (got '${pgUrl}')`);
   if (pgUrl && v.memory) throw new InputError(`${pgFrom} and --memory are two telemetry stores: give one`);
+  // --data names the SQLite store: beside --memory or a PostgreSQL URL it was ignored (telemetry the operator meant to
+  // keep on disk went to memory, lost at the next restart)
+  if (v.data !== undefined && (v.memory || pgUrl))
+    throw new InputError(`--data and ${v.memory ? '--memory' : pgFrom} are two telemetry stores: give one`);
   if (!(TASK_HANDOFFS as readonly string[]).includes(v['task-handoff']))
     throw new InputError(`--task-handoff must be one of ${TASK_HANDOFFS.join(', ')} (got '${v['task-handoff']}')`);
   if (!(SCHEDULERS as readonly string[]).includes(v.scheduler))
@@ -240,6 +253,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     // parseCdns names --cdns; a list from the environment is named by its variable
     throw new InputError(cdnsFrom === '--cdns' ? (e as Error).message : (e as Error).message.replace(/^--cdns/, cdnsFrom));
   }
+  // edges and CDNs are pathways of one steering manifest: one id, one pathway
+  const shared = cdns.find((c) => edges.some((e) => e.id === c.id));
+  if (shared) throw new InputError(`${edgesFrom} and ${cdnsFrom} both name the pathway '${shared.id}'`);
   if (!(CDN_POLICIES as readonly string[]).includes(v['cdn-policy']))
     throw new InputError(`--cdn-policy must be one of ${CDN_POLICIES.join(', ')} (got '${v['cdn-policy']}')`);
   // token signing keys: --keys-file FILE, else EDGEPLAY_KEYS (kid=secret,… the first signing), else EDGEPLAY_SECRET

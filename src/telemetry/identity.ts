@@ -4,7 +4,7 @@
  * and the visit's channel-switch count (ELCast's N). Nothing is read from or written to the device before
  * consent; storage that is full or blocked leaves the ids in memory.
  */
-import { randomId } from '../core/ids.js';
+import { isId, randomId } from '../core/ids.js';
 
 const LS_VIEWER = 'edgeplay:viewer';
 const LS_SESSION = 'edgeplay:session';
@@ -13,6 +13,19 @@ const LS_SESSION = 'edgeplay:session';
 export function safeStorage(): Storage | null {
   try {
     return typeof localStorage !== 'undefined' ? localStorage : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The viewer id an earlier consented visit stored, when it is one the controller accepts (`ID_PATTERN`): another
+ * script of the origin may have written anything under the key, and a bad id would get every batch refused.
+ */
+function storedId(st: Storage | null): string | null {
+  try {
+    const v = st?.getItem(LS_VIEWER);
+    return isId(v) ? v : null;
   } catch {
     return null;
   }
@@ -37,12 +50,12 @@ export class Identity {
   constructor(private o: IdentityOptions) {
     this.persist = o.granted;
     const st = o.granted ? safeStorage() : null;
-    this.viewer = o.viewerId ?? st?.getItem(LS_VIEWER) ?? randomId();
+    this.viewer = o.viewerId ?? storedId(st) ?? randomId();
     if (st) {
       try {
         st.setItem(LS_VIEWER, this.viewer);
         const prev = JSON.parse(st.getItem(LS_SESSION) ?? 'null') as { id: string; at: number; switches?: number } | null;
-        if (prev && Date.now() - prev.at < o.sessionTimeoutMs) {
+        if (prev && isId(prev.id) && Date.now() - prev.at < o.sessionTimeoutMs) {
           this.session = prev.id;
           this.switches = prev.switches ?? 0;
         }
@@ -74,7 +87,7 @@ export class Identity {
     const st = safeStorage();
     if (st && !this.o.viewerId) {
       try {
-        const stored = st.getItem(LS_VIEWER);
+        const stored = storedId(st);
         if (stored) this.viewer = stored;
         else st.setItem(LS_VIEWER, this.viewer);
       } catch {

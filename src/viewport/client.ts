@@ -5,7 +5,7 @@
  */
 import { withDeadline } from '../core/deadline.js';
 import { HORIZON_STEPS, NoMotion } from './predictors.js';
-import { DEFAULT_FOV, DEFAULT_GRID, tileProbabilities, type Fov, type TileGrid } from './tiles.js';
+import { checkTiling, DEFAULT_FOV, DEFAULT_GRID, tileProbabilities, type Fov, type TileGrid } from './tiles.js';
 import type { PriorJson } from './prior.js';
 
 /** What the viewport model (in the worker) answers for one prediction. */
@@ -98,10 +98,20 @@ export class ViewportClient {
   readonly latencies: number[] = [];
   lastError: string | null = null;
 
-  /** @throws TypeError when given `worker` (the option is `port: workerViewportPort(worker)`; a worker alone would never be asked) */
+  /**
+   * @throws TypeError when given `worker` (the option is `port: workerViewportPort(worker)`; a worker alone would never be asked);
+   *   RangeError for a `tilesAtS` outside [0.2, 5] s (the predicted horizons: the fallback's tiles were all 0 there), a
+   *   `budgetMs` that is no number > 0, or a `grid` / `fov` that `checkTiling` refuses
+   */
   constructor(private opts: ViewportClientOptions = {}) {
     if (opts && (opts as { worker?: unknown }).worker !== undefined)
       throw new TypeError('ViewportClient: pass port: workerViewportPort(worker), not worker (the worker would never be asked)');
+    const { tilesAtS = 2, budgetMs = 50 } = opts ?? {};
+    if (!(tilesAtS >= 0.2 && tilesAtS <= HORIZON_STEPS * 0.2))
+      throw new RangeError(`ViewportClient: tilesAtS must be in [0.2, 5] s (the predicted horizons), got ${tilesAtS}`);
+    if (!(budgetMs > 0 && budgetMs < Infinity))
+      throw new RangeError(`ViewportClient: budgetMs must be a number of ms > 0, got ${budgetMs}`);
+    checkTiling('ViewportClient', opts?.grid ?? DEFAULT_GRID, opts?.fov ?? DEFAULT_FOV);
     const port = opts.port;
     this.ready =
       port && opts.modelUrl

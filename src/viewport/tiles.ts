@@ -80,8 +80,24 @@ function displacements(n: number): Array<[number, number]> {
 const DISP = displacements(32);
 
 /**
+ * Check a tile grid and a field of view.
+ * @throws RangeError naming `where` for a grid without whole cols and rows > 0 or a field of view outside (0, 360] × (0, 180] degrees
+ */
+export function checkTiling(where: string, g: TileGrid, fov: Fov): void {
+  if (!(Number.isInteger(g?.cols) && g.cols > 0 && Number.isInteger(g.rows) && g.rows > 0))
+    throw new RangeError(`${where}: the grid needs whole cols and rows > 0, got ${JSON.stringify(g)}`);
+  if (!(fov?.hDeg > 0 && fov.hDeg <= 360 && fov.vDeg > 0 && fov.vDeg <= 180))
+    throw new RangeError(`${where}: fov must be in (0, 360] × (0, 180] degrees, got ${JSON.stringify(fov)}`);
+}
+
+/**
  * Probability that each tile is visible when the viewport centre is predicted at c with mean angular
  * error sigmaDeg.
+ * @param c a unit direction (x, y, z; three.js frame, -Z = yaw 0) at offset `co`
+ * @param sigmaDeg the prediction's mean angular error, degrees (≥ 0)
+ * @returns one probability per tile, row-major (`g.rows × g.cols`)
+ * @throws RangeError for a sigmaDeg that is no finite number ≥ 0, a grid without whole positive cols and rows, a field of
+ *   view outside (0, 360] × (0, 180] degrees (a NaN sigmaDeg gave all-zero tiles, a grid of 0 columns none)
  */
 export function tileProbabilities(
   c: ArrayLike<number>,
@@ -90,6 +106,8 @@ export function tileProbabilities(
   fov: Fov = DEFAULT_FOV,
   co = 0,
 ): Float64Array {
+  if (!(sigmaDeg >= 0 && sigmaDeg < Infinity)) throw new RangeError(`tileProbabilities: sigmaDeg must be a number ≥ 0, got ${sigmaDeg}`);
+  checkTiling('tileProbabilities', g, fov);
   const p = new Float64Array(g.cols * g.rows);
   const yaw = (Math.atan2(c[co], -c[co + 2]) * 180) / Math.PI;
   const pitch = (Math.asin(Math.max(-1, Math.min(1, c[co + 1]))) * 180) / Math.PI;
@@ -117,8 +135,16 @@ export interface PrefetchPlan {
 /**
  * Every tile at low quality (nothing is ever black), then upgrade tiles to high by decreasing probability
  * while the plan fits the budget (bits per segment). Equal-size tiles; `lowBits`/`highBits` per tile.
+ * @param prob tile probabilities (`tileProbabilities`, a prediction's `tiles`)
+ * @param budgetBits the segment's budget, bits (a plan of every tile at low may exceed it)
+ * @throws RangeError when budgetBits or lowBits is no finite number ≥ 0, or highBits is below lowBits (an undefined
+ *   budget upgraded every visible tile to high)
  */
 export function prefetchPlan(prob: ArrayLike<number>, budgetBits: number, lowBits: number, highBits: number): PrefetchPlan {
+  if (!(budgetBits >= 0 && budgetBits < Infinity && lowBits >= 0 && highBits >= lowBits && highBits < Infinity))
+    throw new RangeError(
+      `prefetchPlan: budgetBits and lowBits must be finite numbers ≥ 0 and highBits ≥ lowBits, got ${budgetBits}, ${lowBits}, ${highBits}`,
+    );
   const n = prob.length;
   const quality: TileQuality[] = new Array(n).fill('low');
   let bits = n * lowBits;

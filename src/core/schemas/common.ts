@@ -48,6 +48,16 @@ export const LIMITS = {
 
 /** channel names, viewer ids in negotiations, edge session ids: word characters, '.', ':', '-'; 1–128 */
 export const NAME_PATTERN = '^[\\w.:-]{1,128}$';
+const NAME_RE = new RegExp(NAME_PATTERN);
+/** whether `s` is a NAME_PATTERN name (what the controller takes as a channel or a negotiation's viewer id) */
+export const isName = (s: unknown): s is string => typeof s === 'string' && NAME_RE.test(s);
+/**
+ * Throw unless `v` is a NAME_PATTERN name: the SDK's check of a channel or viewer id before the controller would refuse it.
+ * @throws TypeError naming `where` and `key`
+ */
+export function checkName(where: string, key: string, v: unknown): void {
+  if (!isName(v)) throw new TypeError(`${where}: options.${key} must be 1–128 of [A-Za-z0-9_.:-], got ${JSON.stringify(v)}`);
+}
 
 /** keys of event data: snake_case, 1–32 characters */
 export const DATA_KEY_PATTERN = '^[a-z][a-z0-9_]{0,31}$';

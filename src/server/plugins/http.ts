@@ -4,7 +4,8 @@
  * - `text/plain` bodies are parsed as JSON: browsers send telemetry with sendBeacon / keepalive fetch as a
  *   CORS "simple" request, which cannot be application/json;
  * - errors: a schema violation → 400 `{ error: 'bad_request', message: '<where> <what>', field }` naming the
- *   field (validationAnswer: the unknown property, the bad data key, the allowed value); a body over the limit → 413;
+ *   field (validationAnswer: the unknown property, the bad data key, the allowed value); an empty body or one that is no
+ *   JSON → 400 with `field: 'body'`, naming the content type sent; a body over the limit → 413;
  *   a content type it does not parse → 415 `unsupported_media_type` naming it; a rate limit → 429; any other 4xx keeps its status; never a 500 for
  *   bad input (a 500 is a bug, logged); a store that cannot be reached (errors.ts StoreUnavailableError) →
  *   503 `{ error: 'unavailable', message }` with `Retry-After`, so the client tries again;
@@ -90,6 +91,15 @@ const httpContract: FastifyPluginAsync<HttpContractOptions> = async (app, o) => 
         : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
           ? 413
           : undefined;
+    // a body that is no JSON: fastify's message names application/json whatever was sent (a beacon's text/plain too)
+    const notJson =
+      err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'is empty' : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'is not JSON' : null;
+    if (notJson) {
+      const ct = show(req.headers['content-type'] ?? '');
+      return reply
+        .code(400)
+        .send({ error: 'bad_request', message: `body ${notJson} (content-type ${ct}; expected a JSON document)`, field: 'body' });
+    }
     if (code) {
       const message =
         code === 413
