@@ -8,7 +8,8 @@
  *     imitation): the current policy drives the deterministic simulator on the training traces, every state
  *     it visits is labelled with the optimum's next level from that exact state (DP over the rest of the
  *     session, the trace known), the labels are aggregated across rounds and the actor is refit on them;
- *  2. PPO (ppo.ts) with the QoE_lin reward in the noisy training environment (env.py semantics), 16 parallel
+ *  2. PPO (ppo.ts), starting from the best weights the selection kept so far (not the last imitation epoch's),
+ *     with the QoE_lin reward in the noisy training environment (env.py semantics), 16 parallel
  *     environments, selecting the best weights on a validation split of the *training* traces.
  * `init: DIR` resumes: PPO starts from a saved model (no imitation).
  * The test traces are never read here. Writes OUT/{model.json,weights.bin,train.json}.
@@ -447,6 +448,11 @@ export async function trainAbr(o: TrainAbrOptions = {}): Promise<TrainAbrResult>
     // PPO continues from the best imitation weights
     model.setWeights(best.weights);
   }
+
+  // PPO starts from the selected weights, not the last imitation epoch's: with a selection the imitation does not optimise
+  // (dev-hls: another simulator) the last epoch can be far below the best (session 13: dev-hls 0.6395 at bc60 against
+  // 0.9146 at bc15); DAgger has already done this. With init and nothing before PPO, best is the init.
+  if (data && DAGGER === 0) model.setWeights(best.weights);
 
   // ---------- 2. PPO in the noisy training environment ----------
   const N_ENV = o.envs ?? 16;

@@ -348,6 +348,50 @@ describe('trainers on tiny synthetic inputs', () => {
     );
   });
 
+  it('train:abr — PPO starts from the imitation epoch the selection kept, not the last one', async () => {
+    const BC_EPOCHS = 15;
+    // the dev-hls selection scores imitation in another simulator than the one it imitates in, so the best epoch is
+    // not the last (session 13: 0.9146 at bc15, 0.6395 at bc60); a critic-only first iteration shows where PPO started
+    const traces = [1.5, 3, 0.8, 2.5, 4].map((mbps, k) => ({
+      name: `swing_${k}`,
+      time: Array.from({ length: 120 }, (_, i) => i),
+      bw: Array.from({ length: 120 }, (_, i) => Math.max(0.4, mbps * (1 + 0.9 * Math.sin(i / 2 + k)))),
+    }));
+    const videoSizes = VIDEO_BIT_RATE_KBPS.map((kbps) =>
+      Array.from({ length: TOTAL_CHUNKS }, (_, i) => kbps * 500 * (1 + 0.3 * Math.cos(i))),
+    );
+    const common = {
+      traces,
+      videoSizes,
+      hlsSizes: videoSizes,
+      select: 'dev-hls' as const,
+      hlsRefetch: 'none' as const,
+      hlsAbandon: DEFAULT_ABANDON,
+      seed: 2,
+      starts: 2,
+      bcEpochs: BC_EPOCHS,
+      hidden: 16,
+      envs: 2,
+      rollout: 16,
+      cacheDir: null,
+      log: quiet,
+    };
+    const lines: string[] = [];
+    const imitation = await trainAbr({ ...common, ppoIters: 0, out: join(dir, 'abr-bc-only'), log: (l) => lines.push(l) });
+    // the premise: the selection kept an earlier epoch, whose score is above the last one's (printed by the trainer)
+    expect(imitation.selected).toMatch(/^bc\d+$/);
+    expect(imitation.selected).not.toBe(`bc${BC_EPOCHS}`);
+    const lastLine = lines.find((l) => l.includes(`imitation epoch ${BC_EPOCHS}/${BC_EPOCHS}:`));
+    const last = Number(/QoE\/chunk (-?[\d.]+)/.exec(lastLine ?? '')?.[1]);
+    expect(imitation.trainingSetQoePerChunk - last).toBeGreaterThan(0.1);
+    imitation.model.dispose();
+    const ppo = await trainAbr({ ...common, ppoIters: 1, valueWarmup: 1, evalEvery: 1, out: join(dir, 'abr-bc-ppo') });
+    // iteration 1 moves only the critic: its score is the actor PPO started from
+    expect(ppo.history.length).toBe(1);
+    expect(ppo.history[0].training_set).toBeCloseTo(imitation.trainingSetQoePerChunk, 9);
+    ppo.model.dispose();
+  });
+
   it("train:abr — select 'training-synth' scores every training trace pooled with the mix's selection traces; bad mixes are refused", async () => {
     const traces = [1.2, 3, 0.6, 2, 5].map((mbps, k) => ({
       name: `pool_${k}`,
