@@ -523,7 +523,10 @@ describe('train:live-abr distillation of the true-size teacher (issue 14)', () =
   it('refuses a per-rung target without a planner expert, a bad temperature or safety, and evaluating the teacher', async () => {
     const sizeNet = { steps: 0 } as never;
     const o = { ...base(), sizeNet, bcSessions: 0, init: 'x', distillRounds: 1 };
-    await expectAsync(trainLiveAbr({ ...o, distillTarget: 'soft' })).toBeRejectedWithError(InputError, /needs an oracle-hN or causal-hN/);
+    await expectAsync(trainLiveAbr({ ...o, distillTarget: 'soft' })).toBeRejectedWithError(
+      InputError,
+      /needs an oracle-hN, causal-hN or rollout-hN/,
+    );
     await expectAsync(trainLiveAbr({ ...o, distillExpert: 'causal-h3', distillTarget: 'hard' as never })).toBeRejectedWithError(
       InputError,
       /distillTarget/,
