@@ -42,7 +42,7 @@ import {
   type SizeSource,
 } from '../sim/abr/live.js';
 import { dataRoot, heldOutSplit, loadTraceDir } from '../sim/abr/load.js';
-import { oracleDecision } from '../sim/abr/live-oracle.js';
+import { causalWorld, oracleDecision, rolloutValues, rungValues } from '../sim/abr/live-oracle.js';
 import { loadEncodePartVideos, loadPartVideos, type PartVideo } from '../sim/abr/parts.js';
 import type { SimTrace } from '../sim/abr/env.js';
 import { InputError } from './errors.js';
@@ -150,9 +150,31 @@ export interface TrainLiveAbrOptions {
    * next N chunks on copies of the session, knowing the future throughput and the true bytes), beam `distillBeam`
    * (default 2, as bench:live-abr's `oracle-horizon-beam`); the rest is unchanged (DAgger from `init`, both feature
    * sets, validated and selectable each round). About 80 ms per decision at N = 5 on one core.
+   * `causal-hN` (session 13): the same planner in the session's causal world (live-oracle.ts `causalWorld`: its own
+   * throughput estimate × `distillSafety`, the forecast sizes), so its choices can be read from the student's state.
+   * `rollout-hN` (session 13): every rung played now and then the round's student itself for N − 1 chunks on the real
+   * trace (live-oracle.ts `rolloutValues`): its truncated Q-function, no hindsight after the rung; the label is its
+   * argmax (one step of policy improvement), the regrets feed `distillTarget` soft / expected (exact per-rung
+   * advantages on the sampled future). About R × N chunk downloads per decision.
    */
   distillExpert?: string;
   distillBeam?: number;
+  /**
+   * What the student learns from the expert (session 13; `oracle-hN` / `causal-hN` / `rollout-hN` experts only): `label` (default) the
+   * expert's rung by cross-entropy, as above; `soft` the soft target softmax(−regret / `distillTau`) over the stream's
+   * rungs, where a rung's regret is the expert's best N-chunk QoE minus that rung's (live-oracle.ts `rungValues`, in
+   * per-chunk reward units: QoE / (D × the ladder's top kbps)), so cheap rungs are not forbidden; `expected` the
+   * expected regret Σ_q π(q) regret(q) of the student's policy (AggreVaTe-style cost-weighted imitation: over futures
+   * the student cannot tell apart it minimises the average regret, not the expert's most frequent choice). `soft` and
+   * `expected` cost about R times a label per decision (R rungs).
+   */
+  distillTarget?: 'label' | 'soft' | 'expected';
+  /** the soft target's temperature, per-chunk reward units (default 0.1) */
+  distillTau?: number;
+  /** `causal-hN`: the factor on the session's throughput estimate the expert plans on (default 1; live-oracle.ts `causalWorld`) */
+  distillSafety?: number;
+  /** with a distillation expert oracle-hN / causal-hN / rollout-hN: play the expert itself on the dev validation first (log and train.json) */
+  distillEvalExpert?: boolean;
   /** warm start: a previous actor directory (model.json, weights.bin; critic/ too when present); skips nothing by itself */
   init?: string | null;
   /** print the live BB grid on training sessions */
@@ -233,13 +255,26 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
   if ((o.distillRounds ?? 0) > 0 && (o.bcSessions ?? 400) > 0)
     throw new InputError('distillRounds needs bcSessions 0 (the teacher is the init actor, not its imitation)');
   const EXPERT = o.distillExpert ?? 'teacher';
-  const expertH = /^oracle-h([1-9][0-9]*)$/.exec(EXPERT);
-  if (EXPERT !== 'teacher' && !expertH) throw new InputError(`distillExpert must be teacher or oracle-hN (N >= 1), got ${EXPERT}`);
-  const EXPERT_H = expertH ? Number(expertH[1]) : 0;
+  const expertH = /^(oracle|causal|rollout)-h([1-9][0-9]*)$/.exec(EXPERT);
+  if (EXPERT !== 'teacher' && !expertH)
+    throw new InputError(`distillExpert must be teacher, oracle-hN, causal-hN or rollout-hN (N >= 1), got ${EXPERT}`);
+  const EXPERT_H = expertH ? Number(expertH[2]) : 0;
+  const CAUSAL = expertH?.[1] === 'causal';
+  const ROLLOUT = expertH?.[1] === 'rollout';
+  const D_TARGET = o.distillTarget ?? 'label';
+  if (!['label', 'soft', 'expected'].includes(D_TARGET))
+    throw new InputError(`distillTarget must be label, soft or expected, got ${String(D_TARGET)}`);
+  if (D_TARGET !== 'label' && !EXPERT_H)
+    throw new InputError(`distillTarget ${D_TARGET} needs an oracle-hN, causal-hN or rollout-hN expert`);
+  const D_TAU = o.distillTau ?? 0.1;
+  if (!(Number.isFinite(D_TAU) && D_TAU > 0)) throw new InputError(`distillTau must be a number > 0, got ${D_TAU}`);
+  const D_SAFETY = o.distillSafety ?? 1;
+  if (!(Number.isFinite(D_SAFETY) && D_SAFETY > 0)) throw new InputError(`distillSafety must be a number > 0, got ${D_SAFETY}`);
+  if (o.distillEvalExpert && !EXPERT_H) throw new InputError('distillEvalExpert needs an oracle-hN, causal-hN or rollout-hN expert');
   const D_BEAM = o.distillBeam ?? 2;
   if (!(Number.isInteger(D_BEAM) && D_BEAM >= 1)) throw new InputError(`distillBeam must be an integer >= 1, got ${D_BEAM}`);
   const RISK = o.risk ?? null;
-  if (EXPERT_H && RISK !== null) throw new InputError('distillExpert oracle-hN cannot copy sessions with risk-aware sizes');
+  if (EXPERT_H && RISK !== null) throw new InputError(`distillExpert ${EXPERT} cannot copy sessions with risk-aware sizes`);
   // the library call checks what the command line checks (a 0 or NaN here ended in a plain RangeError, or trained at lr NaN)
   for (const [k, v] of [
     ['distillSessions', o.distillSessions],
@@ -400,6 +435,26 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     return q / validSet.length;
   };
 
+  /** the validation sessions played by a decision function that sees the whole session (an expert, not a LivePolicy) */
+  const validateExpert = (decide: (s: LiveSession) => number): number => {
+    let q = 0;
+    for (const s of validSet) {
+      const sess = new LiveSession(asLive(s.v), s.tr, sessionSource(s.v), {
+        startChunk: s.start,
+        chunks: s.chunks,
+        targetLatencyS: TARGET,
+        decideAfterParts: K,
+      });
+      sess.step(0);
+      while (!sess.done) {
+        sess.awaitDecisionPoint();
+        sess.step(decide(sess));
+      }
+      q += sess.result.qoe.total / sess.result.mediaS / 1000;
+    }
+    return q / validSet.length;
+  };
+
   if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm');
   await tf.ready();
   // the asymmetric critic's extra inputs: per rung, the log ratio of the next chunk's true size to the size the actor is told
@@ -551,7 +606,10 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     validation: number;
     validation_true: number;
     agreement: number;
+    /** soft / expected targets: the mean regret (per-chunk reward units) of the rungs the student played in the round */
+    student_regret?: number;
   }> = [];
+  let expertValidation: number | null = null;
   let initTrueScore: number | null = null;
   if (DISTILL > 0 && initDir) {
     const D_SESS = o.distillSessions ?? 100;
@@ -565,6 +623,38 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
     const xs: Float32Array[] = [];
     const ms: Float32Array[] = [];
     const ys: number[] = [];
+    /** per sample (soft / expected targets): the soft target or the regret of every rung, LIVE_RMAX each */
+    const ts: Float32Array[] = [];
+    /** the expert's world at a state: the session itself (oracle: the trace and the true bytes) or its causal copy */
+    const world = (sess: LiveSession) => (CAUSAL ? causalWorld(sess, D_SAFETY) : sess);
+    /** the expert's rung and (soft / expected) every rung's regret in per-chunk reward units (0 beyond the ladder) */
+    const expertAt = (sess: LiveSession, student: LivePolicy): { label: number; regret: Float32Array | null } => {
+      if (D_TARGET === 'label' && !ROLLOUT) return { label: oracleDecision(world(sess), EXPERT_H, D_BEAM), regret: null };
+      const v = ROLLOUT ? rolloutValues(sess, student, EXPERT_H) : rungValues(world(sess), EXPERT_H, D_BEAM);
+      let label = 0;
+      for (let q = 1; q < v.length; q++) if (v[q] > v[label]) label = q;
+      const scale = sess.D * sess.video.ladderKbps[sess.video.ladderKbps.length - 1];
+      const regret = new Float32Array(LIVE_RMAX);
+      for (let q = 0; q < Math.min(v.length, LIVE_RMAX); q++) regret[q] = (v[label] - v[q]) / scale;
+      return { label, regret: D_TARGET === 'label' ? null : regret };
+    };
+    /** the stored per-sample target row of a regret vector over `mask` */
+    const targetRow = (regret: Float32Array, mask: Float32Array): Float32Array => {
+      if (D_TARGET === 'expected') return regret.slice();
+      const p = new Float32Array(LIVE_RMAX);
+      let z = 0;
+      for (let q = 0; q < LIVE_RMAX; q++) z += p[q] = mask[q] ? Math.exp(-regret[q] / D_TAU) : 0;
+      for (let q = 0; q < LIVE_RMAX; q++) p[q] /= z;
+      return p;
+    };
+    if (o.distillEvalExpert) {
+      const initActor = policyNow();
+      expertValidation = validateExpert((sess) => expertAt(sess, initActor).label);
+      log(
+        `distillation: the expert ${EXPERT}${CAUSAL ? ` (safety ${D_SAFETY})` : ''} itself on dev validation ${expertValidation.toFixed(4)} QoE/s`,
+      );
+    }
+    const regretStats = { n: 0, sum: 0 };
     const opt = tf.train.adam(o.distillLr ?? 1e-4);
     for (let round = 1; round <= DISTILL; round++) {
       const student = policyNow();
@@ -579,29 +669,36 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
           const c = ob.nextIndex;
           const n = sess.video.sizes.length;
           const truth = { ...ob, sizes: ob.sizes.map((_, h) => sess.video.sizes[Math.min(c + h, n - 1)].slice()) };
-          const label = EXPERT_H ? oracleDecision(sess, EXPERT_H, D_BEAM) : teacher.decide(truth);
+          const { label, regret } = EXPERT_H ? expertAt(sess, student) : { label: teacher.decide(truth), regret: null };
           const q = student.decide(ob);
           if (q === label) agree++;
           decisions++;
-          liveFeatures(ob, featBuf, maskBuf);
-          xs.push(featBuf.slice());
-          ms.push(maskBuf.slice());
-          ys.push(label);
-          liveFeatures(truth, featBuf, maskBuf);
-          xs.push(featBuf.slice());
-          ms.push(maskBuf.slice());
-          ys.push(label);
+          if (regret) {
+            regretStats.n++;
+            regretStats.sum += regret[q];
+          }
+          for (const view of [ob, truth]) {
+            liveFeatures(view, featBuf, maskBuf);
+            xs.push(featBuf.slice());
+            ms.push(maskBuf.slice());
+            ys.push(label);
+            if (regret) ts.push(targetRow(regret, maskBuf));
+          }
           sess.step(q);
         }
         if (EXPERT_H && (s + 1) % 20 === 0 && s + 1 < D_SESS)
           log(`distillation round ${round}/${DISTILL}: ${s + 1}/${D_SESS} sessions labelled by ${EXPERT}, ${decisions} decisions`);
       }
-      const { n, X, M, Y } = imitationTensors(xs, ms, ys);
+      const { n, X, M, Y } = imitationTensors(xs, ms, D_TARGET === 'label' ? ys : ts);
       let lastLoss = NaN;
-      supervisedEpochs(opt, { n, epochs: D_EPOCHS, batch: 256, rng }, maskedCrossEntropy(scores, X, M, Y), (_ep, meanLoss) => {
+      const loss = D_TARGET === 'expected' ? maskedExpectedRegret(scores, X, M, Y) : maskedCrossEntropy(scores, X, M, Y);
+      supervisedEpochs(opt, { n, epochs: D_EPOCHS, batch: 256, rng }, loss, (_ep, meanLoss) => {
         lastLoss = meanLoss;
       });
       tf.dispose([X, M, Y]);
+      const studentRegret = regretStats.n ? regretStats.sum / regretStats.n : null;
+      regretStats.n = 0;
+      regretStats.sum = 0;
       const v = keepBest(`distill${round}`);
       const vt = validateTrue(policyNow());
       distillHistory.push({
@@ -611,9 +708,10 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
         validation: v,
         validation_true: vt,
         agreement: agree / Math.max(1, decisions),
+        ...(studentRegret === null ? {} : { student_regret: studentRegret }),
       });
       log(
-        `distillation round ${round}/${DISTILL}: ${decisions} decisions (student = ${EXPERT} on ${((100 * agree) / Math.max(1, decisions)).toFixed(1)} %), ${n} samples, loss ${lastLoss.toFixed(4)}, validation QoE/s ${v.toFixed(4)}${partNote()}, with true sizes ${vt.toFixed(4)} (gap ${((100 * (v - vt)) / Math.abs(vt)).toFixed(2)} %; best ${best.score.toFixed(4)} at ${best.stage})`,
+        `distillation round ${round}/${DISTILL}: ${decisions} decisions (student = ${EXPERT} on ${((100 * agree) / Math.max(1, decisions)).toFixed(1)} %${studentRegret === null ? '' : `, its mean regret ${studentRegret.toFixed(4)}`}), ${n} samples, loss ${lastLoss.toFixed(4)}, validation QoE/s ${v.toFixed(4)}${partNote()}, with true sizes ${vt.toFixed(4)} (gap ${((100 * (v - vt)) / Math.abs(vt)).toFixed(2)} %; best ${best.score.toFixed(4)} at ${best.stage})`,
       );
     }
     opt.dispose();
@@ -771,7 +869,10 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
           ? {
               distill: {
                 expert: EXPERT,
-                ...(EXPERT_H ? { expert_beam: D_BEAM } : {}),
+                ...(EXPERT_H ? { expert_beam: D_BEAM, target: D_TARGET } : {}),
+                ...(D_TARGET === 'soft' ? { tau: D_TAU } : {}),
+                ...(CAUSAL ? { safety: D_SAFETY } : {}),
+                ...(expertValidation === null ? {} : { expert_validation_qoe_per_s: expertValidation }),
                 rounds: DISTILL,
                 sessions: o.distillSessions ?? 100,
                 epochs: o.distillEpochs ?? 3,
@@ -807,10 +908,15 @@ export async function trainLiveAbr(o: TrainLiveAbrOptions = {}): Promise<TrainLi
 
 /**
  * The imitation / distillation data as tensors: features `[n, LIVE_RMAX, LIVE_FEATURES]`, the rung mask `[n, LIVE_RMAX]`
- * (1 = a rung of the stream's ladder) and the one-hot labels `[n, LIVE_RMAX]`, from per-decision arrays (each `xs[i]` of
- * LIVE_RMAX × LIVE_FEATURES floats, `ms[i]` of LIVE_RMAX, `ys[i]` a rung index). The caller disposes X, M and Y.
+ * (1 = a rung of the stream's ladder) and the targets `[n, LIVE_RMAX]`, from per-decision arrays (each `xs[i]` of
+ * LIVE_RMAX × LIVE_FEATURES floats, `ms[i]` of LIVE_RMAX, `ys[i]` a rung index — one-hot rows — or a row of LIVE_RMAX
+ * floats taken as is: soft targets, per-rung regrets). The caller disposes X, M and Y.
  */
-function imitationTensors(xs: Float32Array[], ms: Float32Array[], ys: number[]): { n: number; X: tf.Tensor; M: tf.Tensor; Y: tf.Tensor } {
+function imitationTensors(
+  xs: Float32Array[],
+  ms: Float32Array[],
+  ys: number[] | Float32Array[],
+): { n: number; X: tf.Tensor; M: tf.Tensor; Y: tf.Tensor } {
   const n = ys.length;
   const X1 = LIVE_RMAX * LIVE_FEATURES;
   const flatX = new Float32Array(n * X1);
@@ -821,7 +927,34 @@ function imitationTensors(xs: Float32Array[], ms: Float32Array[], ys: number[]):
     n,
     X: tf.tensor3d(flatX, [n, LIVE_RMAX, LIVE_FEATURES]),
     M: tf.tensor2d(flatM, [n, LIVE_RMAX]),
-    Y: tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(ys), 'int32'), LIVE_RMAX)),
+    Y: rowsOrOneHot(ys),
+  };
+}
+
+/** `[n, LIVE_RMAX]` float rows as given, or the one-hot rows of rung indices */
+function rowsOrOneHot(ys: number[] | Float32Array[]): tf.Tensor {
+  if (ys.length && typeof ys[0] !== 'number') {
+    const flat = new Float32Array(ys.length * LIVE_RMAX);
+    (ys as Float32Array[]).forEach((y, i) => flat.set(y, i * LIVE_RMAX));
+    return tf.tensor2d(flat, [ys.length, LIVE_RMAX]);
+  }
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(ys as number[]), 'int32'), LIVE_RMAX));
+}
+
+/**
+ * The batch loss of cost-weighted imitation (session 13, AggreVaTe-style): the student's expected regret
+ * Σ_q softmax(scores)_q · regret_q over the stream's rungs (masked rungs get −1e9, so probability 0), averaged over the
+ * batch; `R` holds each sample's per-rung regret `[n, LIVE_RMAX]` (≥ 0, per-chunk reward units).
+ */
+function maskedExpectedRegret(
+  scores: (x: tf.Tensor, B: number) => tf.Tensor,
+  X: tf.Tensor,
+  M: tf.Tensor,
+  R: tf.Tensor,
+): (ids: tf.Tensor1D, b: number) => tf.Scalar {
+  return (ids, b) => {
+    const lg = tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
+    return tf.mean(tf.sum(tf.mul(tf.softmax(lg), tf.gather(R, ids)), 1)) as tf.Scalar;
   };
 }
 

@@ -443,6 +443,106 @@ describe('train:live-abr distillation of the true-size teacher (issue 14)', () =
       .toBeTrue();
   });
 
+  for (const expert of ['oracle-h2', 'rollout-h3'])
+    it(`with the ${expert} per-rung score (expected regret): a strong round lowers the regret of the rungs the student plays, recorded per round`, async () => {
+      const sizeDir = join('models', 'chunk-size');
+      if (!existsSync(join(sizeDir, 'head.json'))) return pending('models/chunk-size missing');
+      const sizeNet = loadSizeNet(sizeDir);
+      const outA = join(dir, `ra-${expert}`);
+      await trainLiveAbr({ ...base(), sizeNet, bcSessions: 2, bcEpochs: 1, iters: 0, seed: 5, out: outA });
+      const outR = join(dir, `r-${expert}`);
+      const logs: string[] = [];
+      await trainLiveAbr({
+        ...base(),
+        sizeNet,
+        seed: 5,
+        bcSessions: 0,
+        iters: 0,
+        init: outA,
+        distillExpert: expert,
+        distillBeam: 1,
+        distillTarget: 'expected',
+        distillRounds: 2,
+        distillSessions: 6,
+        distillEpochs: 40,
+        distillLr: 3e-3,
+        out: outR,
+        log: (m: string) => logs.push(m),
+      });
+      const rec = JSON.parse(readFileSync(join(outR, 'train.json'), 'utf8'));
+      expect(rec.distill.target).toBe('expected');
+      const h = rec.distill.history as Array<{ round: number; student_regret: number }>;
+      expect(h.map((x) => x.round)).toEqual([1, 2]);
+      for (const x of h) expect(x.student_regret).toBeGreaterThanOrEqual(0);
+      // round 1: the init actor's own rungs; round 2: the actor fitted to round 1's regrets plays cheaper rungs
+      expect(h[1].student_regret)
+        .withContext(JSON.stringify(h))
+        .toBeLessThan(0.8 * h[0].student_regret);
+      expect(logs.some((m) => /its mean regret/.test(m)))
+        .withContext(logs.join('\n'))
+        .toBeTrue();
+    });
+
+  it('with the causal-h2 expert and soft targets: plays the expert on dev first and records it, the temperature and the safety', async () => {
+    const sizeDir = join('models', 'chunk-size');
+    if (!existsSync(join(sizeDir, 'head.json'))) return pending('models/chunk-size missing');
+    const sizeNet = loadSizeNet(sizeDir);
+    const outA = join(dir, 'ca');
+    await trainLiveAbr({ ...base(), sizeNet, bcSessions: 2, bcEpochs: 1, iters: 0, seed: 6, out: outA });
+    const outC = join(dir, 'c');
+    const logs: string[] = [];
+    const common = {
+      ...base(),
+      sizeNet,
+      seed: 6,
+      bcSessions: 0,
+      iters: 0,
+      init: outA,
+      distillExpert: 'causal-h2',
+      distillBeam: 1,
+      distillTarget: 'soft' as const,
+      distillTau: 0.05,
+      distillRounds: 1,
+      distillSessions: 3,
+      distillEvalExpert: true,
+    };
+    await trainLiveAbr({ ...common, distillSafety: 0.8, out: outC, log: (m: string) => logs.push(m) });
+    const rec = JSON.parse(readFileSync(join(outC, 'train.json'), 'utf8'));
+    expect(rec.distill).toEqual(jasmine.objectContaining({ expert: 'causal-h2', target: 'soft', tau: 0.05, safety: 0.8 }));
+    expect(Number.isFinite(rec.distill.expert_validation_qoe_per_s)).toBeTrue();
+    // a planner on a slower imagined link plays lower: its dev QoE differs from the same planner at safety 0.3
+    const outD = join(dir, 'd');
+    await trainLiveAbr({ ...common, distillSafety: 0.3, out: outD, log: quiet });
+    const recD = JSON.parse(readFileSync(join(outD, 'train.json'), 'utf8'));
+    expect(recD.distill.expert_validation_qoe_per_s).not.toBeCloseTo(rec.distill.expert_validation_qoe_per_s, 6);
+    expect(logs.some((m) => /the expert causal-h2 \(safety 0\.8\) itself on dev validation/.test(m)))
+      .withContext(logs.join('\n'))
+      .toBeTrue();
+  });
+
+  it('refuses a per-rung target without a planner expert, a bad temperature or safety, and evaluating the teacher', async () => {
+    const sizeNet = { steps: 0 } as never;
+    const o = { ...base(), sizeNet, bcSessions: 0, init: 'x', distillRounds: 1 };
+    await expectAsync(trainLiveAbr({ ...o, distillTarget: 'soft' })).toBeRejectedWithError(
+      InputError,
+      /needs an oracle-hN, causal-hN or rollout-hN/,
+    );
+    await expectAsync(trainLiveAbr({ ...o, distillExpert: 'causal-h3', distillTarget: 'hard' as never })).toBeRejectedWithError(
+      InputError,
+      /distillTarget/,
+    );
+    await expectAsync(trainLiveAbr({ ...o, distillExpert: 'oracle-h3', distillTarget: 'soft', distillTau: 0 })).toBeRejectedWithError(
+      InputError,
+      /distillTau/,
+    );
+    await expectAsync(trainLiveAbr({ ...o, distillExpert: 'causal-h3', distillSafety: -1 })).toBeRejectedWithError(
+      InputError,
+      /distillSafety/,
+    );
+    await expectAsync(trainLiveAbr({ ...o, distillEvalExpert: true })).toBeRejectedWithError(InputError, /distillEvalExpert/);
+    await expectAsync(trainLiveAbr({ ...o, distillExpert: 'causal-h0' })).toBeRejectedWithError(InputError, /distillExpert/);
+  });
+
   it('refuses an unknown distillation expert, a bad beam and an oracle over risk-aware sizes', async () => {
     const sizeNet = { steps: 0 } as never;
     const o = { ...base(), sizeNet, bcSessions: 0, init: 'x', distillRounds: 1 };

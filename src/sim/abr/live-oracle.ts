@@ -30,8 +30,9 @@
  * Pure TypeScript, no I/O.
  */
 import { LolpRateController, type LiveObservation, type LivePolicy, type RateController } from '../../abr/live.js';
-import type { SimTrace } from './env.js';
+
 import { LiveSession, TrueSizes, type LiveOptions, type LiveVideo } from './live.js';
+import { PACKET_PAYLOAD_PORTION, type SimTrace } from './env.js';
 
 export interface LiveOraclePlan {
   /** rungs of chunks startChunk + 1 .. startChunk + chunks − 1 (the first chunk is at firstQuality) */
@@ -178,4 +179,92 @@ export class LiveOraclePolicy implements LivePolicy {
       );
     return this.planned.plan[i];
   }
+}
+
+/**
+ * The throughput a causal planner assumes (`causalWorld`), Mb/s on the trace's scale: the harmonic mean of the last
+ * 5 transfer throughputs the session measured (LiveObservation.throughputs, bytes/ms, as RobustMPC's estimate
+ * before its error discount), divided by the link's payload share (the simulator's links deliver 0.95 of the trace
+ * rate), times `safety` (≤ 1 plans on a slower link). 0.5 Mb/s before any chunk was measured. Throws on a `safety`
+ * that is not finite and > 0.
+ */
+export function causalThroughputMbps(throughputs: readonly number[], safety = 1): number {
+  if (!(Number.isFinite(safety) && safety > 0)) throw new Error(`causalThroughputMbps: safety ${safety} is not finite and > 0`);
+  let inv = 0;
+  let m = 0;
+  for (let i = Math.max(0, throughputs.length - 5); i < throughputs.length; i++)
+    if (throughputs[i] > 0) {
+      inv += 1 / throughputs[i];
+      m++;
+    }
+  if (!m) return 0.5 * safety;
+  return ((m / inv) * 8 * safety) / 1000 / PACKET_PAYLOAD_PORTION;
+}
+
+/**
+ * The world of a **causal** expert (session 13, issue 14): a copy of `session` at its decision point in which the
+ * link delivers the session's own throughput estimate from now on (`causalThroughputMbps` of what it measured, times
+ * `safety`) and the next chunks weigh what the session's policy is told (its observation's `sizes`, the size source's
+ * forecast), not their true bytes. Everything the copy holds is what the player can know (buffer, latency, playback
+ * rate and its controller, the clock, the last rung), so a planner on it — `rungValues(causalWorld(s), …)` — makes
+ * decisions a student can read from its own state, unlike the oracle's. `session` is not stepped. Throws as
+ * `LiveSession.imagined`, and on a finished session.
+ */
+export function causalWorld(session: LiveSession, safety = 1): LiveSession {
+  if (session.done) throw new Error('causalWorld: the session is finished');
+  const now = session.clone();
+  now.awaitDecisionPoint();
+  const ob = now.observation();
+  return now.imagined(ob.sizes, causalThroughputMbps(ob.throughputs, safety));
+}
+
+/**
+ * Every rung's value at one decision of a live session (session 13: the oracle as a per-rung score, AggreVaTe-style,
+ * not as a label): for each rung q of the ladder, the session's total live QoE (kbit, as LiveSessionResult.qoe.total)
+ * after playing q now and then the best continuation a beam search (`beam` states per rung) finds over the following
+ * `horizon` − 1 chunks — the cost-to-go of q under a planner that knows what `session` lets it know (the trace and the
+ * true bytes for a real session: the clairvoyant `oracle-hN`; the session's own estimate and forecast for a
+ * `causalWorld` copy). The best rung's value minus another's is that rung's regret. Returns one number per rung
+ * (index = rung); values are comparable within one call only. `session` is not stepped. Throws as `oracleDecision`.
+ */
+export function rungValues(session: LiveSession, horizon = 5, beam = 2): number[] {
+  if (!(Number.isInteger(beam) && beam >= 1)) throw new Error(`rungValues: beam ${beam} is not an integer >= 1`);
+  if (!(Number.isInteger(horizon) && horizon >= 1)) throw new Error(`rungValues: horizon ${horizon} is not an integer >= 1`);
+  if (session.done) throw new Error('rungValues: the session is finished');
+  if (session.opts.noise) throw new Error('rungValues: a session with training noise cannot be searched');
+  const root = session.clone();
+  root.awaitDecisionPoint();
+  return session.video.ladderKbps.map((_, q) => {
+    const c = root.clone();
+    c.step(q);
+    return horizon > 1 && !c.done ? beamSearch(c, horizon - 1, beam).total : c.result.qoe.total;
+  });
+}
+
+/**
+ * Every rung's value under a **causal continuation** (session 13, issue 14): for each rung q, the session's total live
+ * QoE (kbit) after playing q now and then letting `policy` decide the following `horizon` − 1 chunks on its own
+ * observations — on the session's real trace and true bytes, so the rungs are compared on the same future (common
+ * random numbers), but nothing after q is chosen with hindsight. With the learner's own policy this is its Q-function
+ * truncated at `horizon` chunks (Monte Carlo, exact for the sampled future): argmax_q is one step of policy
+ * improvement, and best − value a regret free of the hindsight bias of `rungValues` on a real session (whose
+ * continuation knows the future throughput and so makes risky rungs look cheap). `policy` must be stateless between
+ * decisions (e.g. LiveDrlPolicy); its rate controller is not used (the session's copy keeps its own). Returns one number
+ * per rung; `session` is not stepped. Throws on a finished or noisy session, a horizon that is not an integer ≥ 1.
+ */
+export function rolloutValues(session: LiveSession, policy: LivePolicy, horizon = 10): number[] {
+  if (!(Number.isInteger(horizon) && horizon >= 1)) throw new Error(`rolloutValues: horizon ${horizon} is not an integer >= 1`);
+  if (session.done) throw new Error('rolloutValues: the session is finished');
+  if (session.opts.noise) throw new Error('rolloutValues: a session with training noise cannot be searched');
+  const root = session.clone();
+  root.awaitDecisionPoint();
+  return session.video.ladderKbps.map((_, q) => {
+    const c = root.clone();
+    c.step(q);
+    for (let i = 1; i < horizon && !c.done; i++) {
+      c.awaitDecisionPoint();
+      c.step(policy.decide(c.observation()));
+    }
+    return c.result.qoe.total;
+  });
 }

@@ -494,6 +494,27 @@ export class LiveSession {
     return c;
   }
 
+  /**
+   * A copy of the session in the world a causal planner believes in (live-oracle.ts `causalWorld`): as `clone()`, but
+   * the link delivers a constant `mbps` Mb/s from now on (Pensieve semantics, 0.95 payload) instead of the trace, and
+   * the bytes of chunks nextIndex + h on the wire are `sizes[h]` (the last row for later chunks; h counted from the next
+   * chunk), sent as equal parts. The copy shares nothing mutable with this session. Throws on a rate that is not
+   * finite and > 0, no rows, or a row whose length is not the ladder's.
+   */
+  imagined(sizes: readonly (readonly number[])[], mbps: number): LiveSession {
+    if (!(Number.isFinite(mbps) && mbps > 0)) throw new Error(`LiveSession.imagined: rate ${mbps} Mb/s is not finite and > 0`);
+    const R = this.video.ladderKbps.length;
+    if (!sizes.length || sizes.some((r) => r.length !== R || r.some((b) => !(b > 0))))
+      throw new Error(`LiveSession.imagined: sizes must be rows of ${R} positive bytes`);
+    const c = this.clone();
+    const from = this.opts.startChunk + this.k;
+    const rows = this.video.sizes.map((row, i) => (i < from ? row : sizes[Math.min(i - from, sizes.length - 1)].slice()));
+    (c as { video: LiveVideo }).video = { ...this.video, sizes: rows, heads: null };
+    (c as { trace: SimTrace }).trace = { name: `${this.trace.name}@${mbps.toFixed(3)}Mbps`, time: [0, 1e9], bw: [mbps, mbps] };
+    c.link = new TraceLink(c.trace, 1);
+    return c;
+  }
+
   /** when part j of chunk c is published (s of wall clock since the stream's capture start) */
   publishedAt(c: number, j: number): number {
     return c * this.D + (j + 1) * this.partS + this.enc;
