@@ -941,6 +941,11 @@ function rowsOrOneHot(ys: number[] | Float32Array[]): tf.Tensor {
   return tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(ys as number[]), 'int32'), LIVE_RMAX));
 }
 
+/** The actor's scores for the batch `ids`, with the rungs the stream lacks (mask 0 in `M`) pushed to −1e9. */
+function maskedLogits(scores: (x: tf.Tensor, B: number) => tf.Tensor, X: tf.Tensor, M: tf.Tensor, ids: tf.Tensor1D, b: number): tf.Tensor {
+  return tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
+}
+
 /**
  * The batch loss of cost-weighted imitation (session 13, AggreVaTe-style): the student's expected regret
  * Σ_q softmax(scores)_q · regret_q over the stream's rungs (masked rungs get −1e9, so probability 0), averaged over the
@@ -952,10 +957,7 @@ function maskedExpectedRegret(
   M: tf.Tensor,
   R: tf.Tensor,
 ): (ids: tf.Tensor1D, b: number) => tf.Scalar {
-  return (ids, b) => {
-    const lg = tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
-    return tf.mean(tf.sum(tf.mul(tf.softmax(lg), tf.gather(R, ids)), 1)) as tf.Scalar;
-  };
+  return (ids, b) => tf.mean(tf.sum(tf.mul(tf.softmax(maskedLogits(scores, X, M, ids, b)), tf.gather(R, ids)), 1)) as tf.Scalar;
 }
 
 /** The batch loss of imitation: softmax cross-entropy of the actor's scores over the stream's rungs only (masked rungs get −1e9). */
@@ -965,8 +967,5 @@ function maskedCrossEntropy(
   M: tf.Tensor,
   Y: tf.Tensor,
 ): (ids: tf.Tensor1D, b: number) => tf.Scalar {
-  return (ids, b) => {
-    const lg = tf.add(scores(tf.gather(X, ids), b), tf.mul(tf.sub(tf.gather(M, ids), 1), 1e9));
-    return tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), lg) as tf.Scalar;
-  };
+  return (ids, b) => tf.losses.softmaxCrossEntropy(tf.gather(Y, ids), maskedLogits(scores, X, M, ids, b)) as tf.Scalar;
 }

@@ -35,6 +35,19 @@ import { commandLine, InputError, num, oneOf, parseCli } from '../../src/train/c
 
 const quiet = () => undefined;
 
+/** Five traces swinging between 0.4 and ~6 Mb/s within seconds (120 s each) and VBR sizes at the Pensieve ladder. */
+function swingFixture() {
+  const traces = [1.5, 3, 0.8, 2.5, 4].map((mbps, k) => ({
+    name: `swing_${k}`,
+    time: Array.from({ length: 120 }, (_, i) => i),
+    bw: Array.from({ length: 120 }, (_, i) => Math.max(0.4, mbps * (1 + 0.9 * Math.sin(i / 2 + k)))),
+  }));
+  const videoSizes = VIDEO_BIT_RATE_KBPS.map((kbps) =>
+    Array.from({ length: TOTAL_CHUNKS }, (_, i) => kbps * 500 * (1 + 0.3 * Math.cos(i))),
+  );
+  return { traces, videoSizes };
+}
+
 describe('supervisedEpochs (src/train/supervised.ts)', () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
@@ -301,14 +314,7 @@ describe('trainers on tiny synthetic inputs', () => {
 
   it('train:abr — the dev-hls selection plays the player semantics asked for (re-fetch, abandonment); train.json records them only when used', async () => {
     // traces that swing between 0.4 and 6 Mb/s within seconds, so the policy switches and the semantics matter
-    const traces = [1.5, 3, 0.8, 2.5, 4].map((mbps, k) => ({
-      name: `swing_${k}`,
-      time: Array.from({ length: 120 }, (_, i) => i),
-      bw: Array.from({ length: 120 }, (_, i) => Math.max(0.4, mbps * (1 + 0.9 * Math.sin(i / 2 + k)))),
-    }));
-    const videoSizes = VIDEO_BIT_RATE_KBPS.map((kbps) =>
-      Array.from({ length: TOTAL_CHUNKS }, (_, i) => kbps * 500 * (1 + 0.3 * Math.cos(i))),
-    );
+    const { traces, videoSizes } = swingFixture();
     const common = {
       traces,
       videoSizes,
@@ -352,14 +358,7 @@ describe('trainers on tiny synthetic inputs', () => {
     const BC_EPOCHS = 15;
     // the dev-hls selection scores imitation in another simulator than the one it imitates in, so the best epoch is
     // not the last (session 13: 0.9146 at bc15, 0.6395 at bc60); a critic-only first iteration shows where PPO started
-    const traces = [1.5, 3, 0.8, 2.5, 4].map((mbps, k) => ({
-      name: `swing_${k}`,
-      time: Array.from({ length: 120 }, (_, i) => i),
-      bw: Array.from({ length: 120 }, (_, i) => Math.max(0.4, mbps * (1 + 0.9 * Math.sin(i / 2 + k)))),
-    }));
-    const videoSizes = VIDEO_BIT_RATE_KBPS.map((kbps) =>
-      Array.from({ length: TOTAL_CHUNKS }, (_, i) => kbps * 500 * (1 + 0.3 * Math.cos(i))),
-    );
+    const { traces, videoSizes } = swingFixture();
     const common = {
       traces,
       videoSizes,
